@@ -1,0 +1,22 @@
+package dev.buildnet.api;
+
+/**
+ * The root of every exception BuildNet throws for a failure it detected (as opposed to misuse of
+ * the API, which gets {@link IllegalArgumentException} or {@link IllegalStateException}).
+ *
+ * <p>Catch this type to handle any BuildNet failure; catch a subclass to handle one kind. Messages
+ * carry the state a person needs to act, e.g. which key, which file, which holder.
+ *
+ * @since 0.1
+ */
+public class BuildNetException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  public BuildNetException(String message) {
+    super(message);
+  }
+
+  public BuildNetException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

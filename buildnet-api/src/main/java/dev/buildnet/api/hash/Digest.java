@@ -1,0 +1,99 @@
+package dev.buildnet.api.hash;
+
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * A content digest that names its algorithm, written {@code algorithm:hex} (e.g.
+ * {@code xxh64:9d3f0a11c2b87e45}, {@code sha256:e3b0c4…}). Two digests are equal only if both the
+ * algorithm and the bytes are equal, so digests of different algorithms are never confused.
+ *
+ * <p>Immutable and safe to share between threads.
+ *
+ * @since 0.1
+ */
+public final class Digest implements Comparable<Digest> {
+  private static final Pattern ALGORITHM = Pattern.compile("[a-z][a-z0-9-]{0,31}");
+  private static final Pattern HEX = Pattern.compile("(?:[0-9a-f]{2}){1,128}");
+
+  private final String algorithm;
+  private final String hex;
+
+  private Digest(String algorithm, String hex) {
+    this.algorithm = algorithm;
+    this.hex = hex;
+  }
+
+  /** A digest of {@code bytes} (copied) computed by {@code algorithm}. */
+  public static Digest of(String algorithm, byte[] bytes) {
+    Objects.requireNonNull(bytes, "bytes");
+    return of(algorithm, HexFormat.of().formatHex(bytes));
+  }
+
+  /** A digest from its algorithm and lowercase hex text. */
+  public static Digest of(String algorithm, String hex) {
+    Objects.requireNonNull(algorithm, "algorithm");
+    Objects.requireNonNull(hex, "hex");
+    if (!ALGORITHM.matcher(algorithm).matches()) {
+      throw new IllegalArgumentException(
+          "digest algorithm must be lowercase letters, digits or '-' but was '" + algorithm + "'");
+    }
+    if (!HEX.matcher(hex).matches()) {
+      throw new IllegalArgumentException(
+          "digest must be 2 to 256 lowercase hex digits, an even count, but was '" + hex + "'");
+    }
+    return new Digest(algorithm, hex);
+  }
+
+  /**
+   * Parses the {@code algorithm:hex} form produced by {@link #toString()}.
+   *
+   * @throws IllegalArgumentException if {@code text} is not of that form
+   */
+  public static Digest parse(String text) {
+    Objects.requireNonNull(text, "text");
+    int colon = text.indexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException(
+          "digest must be written 'algorithm:hex' but was '" + text + "'");
+    }
+    return of(text.substring(0, colon), text.substring(colon + 1));
+  }
+
+  public String algorithm() {
+    return algorithm;
+  }
+
+  /** The digest bytes as lowercase hex, without the algorithm. */
+  public String hex() {
+    return hex;
+  }
+
+  /** A copy of the digest bytes. */
+  public byte[] bytes() {
+    return HexFormat.of().parseHex(hex);
+  }
+
+  /** {@code algorithm:hex}. */
+  @Override
+  public String toString() {
+    return algorithm + ':' + hex;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Digest d && d.algorithm.equals(algorithm) && d.hex.equals(hex);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * algorithm.hashCode() + hex.hashCode();
+  }
+
+  @Override
+  public int compareTo(Digest o) {
+    int c = algorithm.compareTo(o.algorithm);
+    return c != 0 ? c : hex.compareTo(o.hex);
+  }
+}
