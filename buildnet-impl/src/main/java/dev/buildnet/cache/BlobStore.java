@@ -1,0 +1,325 @@
+package dev.buildnet.cache;
+
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.hash.Hasher;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * A content-addressed store of blobs on local disk: {@code <root>/<algorithm>/<2 hex>/<hex>}.
+ *
+ * <p>Writes are atomic (temp file in the store, fsync, rename), so a crash leaves either the whole
+ * blob or none. Every read verifies the blob against its digest; a blob that fails is deleted and
+ * reported as absent, never served. Reads touch the blob's modification time so that
+ * {@link #evictTo} removes the least recently used first.
+ *
+ * <p>Thread-safe: concurrent writers of the same digest race harmlessly (same bytes, atomic rename).
+ * Every method blocks on file I/O.
+ */
+public final class BlobStore {
+  private static final int CHUNK = 64 * 1024;
+
+  private final Path root;
+  private final HashProvider hashes;
+  private final Clock clock;
+
+  public BlobStore(Path root, HashProvider hashes, Clock clock) {
+    this.root = Objects.requireNonNull(root, "root").toAbsolutePath().normalize();
+    this.hashes = Objects.requireNonNull(hashes, "hashes");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public HashProvider hashes() {
+    return hashes;
+  }
+
+  /** Whether the blob is present (not verified; see {@link #verify}). */
+  public boolean contains(Digest digest) {
+    return Files.isRegularFile(pathOf(digest));
+  }
+
+  /** The blob's size, or empty if absent. */
+  public Optional<Long> sizeOf(Digest digest) {
+    try {
+      return Optional.of(Files.size(pathOf(digest)));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Copies {@code file} into the store and returns its digest. */
+  public Digest putFile(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      return put(in);
+    }
+  }
+
+  public Digest putBytes(byte[] bytes) throws IOException {
+    Digest digest = hashes.hash(bytes);
+    Path target = pathOf(digest);
+    if (Files.isRegularFile(target)) {
+      touch(target);
+      return digest;
+    }
+    Path tmp = newTempFile();
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ByteBuffer buf = ByteBuffer.wrap(bytes);
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    publish(tmp, target);
+    return digest;
+  }
+
+  /** Streams {@code in} into the store (hashing as it copies) and returns the digest. */
+  public Digest put(InputStream in) throws IOException {
+    Path tmp = newTempFile();
+    Digest digest;
+    try {
+      Hasher hasher = hashes.newHasher();
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        byte[] chunk = new byte[CHUNK];
+        int n;
+        while ((n = in.read(chunk)) != -1) {
+          hasher.update(chunk, 0, n);
+          ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
+          while (buf.hasRemaining()) {
+            ch.write(buf);
+          }
+        }
+        ch.force(true);
+      }
+      digest = hasher.digest();
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    Path target = pathOf(digest);
+    if (Files.isRegularFile(target)) {
+      Files.deleteIfExists(tmp);
+      touch(target);
+      return digest;
+    }
+    publish(tmp, target);
+    return digest;
+  }
+
+  /**
+   * Copies the blob to {@code destination} (replacing it), verifying its digest on the way.
+   *
+   * @return false if the blob is absent or corrupt (a corrupt blob is deleted); {@code destination}
+   *     is then left untouched only if it was written to a temp path by the caller — this method
+   *     itself writes {@code destination} directly, so callers restore into temp files and rename
+   */
+  public boolean copyVerified(Digest digest, Path destination) throws IOException {
+    Path blob = pathOf(digest);
+    Hasher hasher = hashes.newHasher();
+    try (FileChannel src = FileChannel.open(blob, StandardOpenOption.READ);
+        FileChannel dst =
+            FileChannel.open(
+                destination,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+      ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+      while (src.read(buf) != -1) {
+        buf.flip();
+        hasher.update(buf.duplicate());
+        while (buf.hasRemaining()) {
+          dst.write(buf);
+        }
+        buf.clear();
+      }
+      dst.force(true);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+    if (!hasher.digest().equals(digest)) {
+      Files.deleteIfExists(blob);
+      return false;
+    }
+    touch(blob);
+    return true;
+  }
+
+  /** Reads a whole (small) blob, verified; empty if absent or corrupt (corrupt ones are deleted). */
+  public Optional<byte[]> readVerified(Digest digest) throws IOException {
+    Path blob = pathOf(digest);
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(blob);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    if (!hashes.hash(bytes).equals(digest)) {
+      Files.deleteIfExists(blob);
+      return Optional.empty();
+    }
+    touch(blob);
+    return Optional.of(bytes);
+  }
+
+  /** Re-hashes the blob; deletes it and returns false if it does not match its name. */
+  public boolean verify(Digest digest) throws IOException {
+    Path blob = pathOf(digest);
+    Digest actual;
+    try {
+      actual = hashes.hash(blob);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+    if (!actual.equals(digest)) {
+      Files.deleteIfExists(blob);
+      return false;
+    }
+    return true;
+  }
+
+  /** Total bytes held. Walks the store. */
+  public long totalBytes() throws IOException {
+    long total = 0;
+    for (Entry e : entries()) {
+      total += e.size();
+    }
+    return total;
+  }
+
+  /**
+   * Deletes least-recently-used blobs until at most {@code maxBytes} remain; returns what was
+   * deleted. Stale temp files from crashed writers are removed too.
+   */
+  public List<Digest> evictTo(long maxBytes) throws IOException {
+    List<Entry> all = entries();
+    long total = all.stream().mapToLong(Entry::size).sum();
+    all.sort((a, b) -> a.lastUsed().compareTo(b.lastUsed()));
+    List<Digest> evicted = new ArrayList<>();
+    for (Entry e : all) {
+      if (total <= maxBytes) {
+        break;
+      }
+      if (Files.deleteIfExists(pathOf(e.digest()))) {
+        evicted.add(e.digest());
+        total -= e.size();
+      }
+    }
+    cleanTemp();
+    return evicted;
+  }
+
+  /** A stored blob, for eviction and statistics. */
+  public record Entry(Digest digest, long size, FileTime lastUsed) {}
+
+  /** Every blob currently stored. */
+  public List<Entry> entries() throws IOException {
+    Path dir = root.resolve(hashes.algorithm());
+    List<Entry> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (Stream<Path> files = Files.walk(dir, 2)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        BasicFileAttributes attrs;
+        try {
+          attrs = Files.readAttributes(p, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+          continue; // evicted concurrently
+        }
+        if (!attrs.isRegularFile()) {
+          continue;
+        }
+        Digest d;
+        try {
+          d = Digest.of(hashes.algorithm(), p.getFileName().toString());
+        } catch (IllegalArgumentException e) {
+          continue; // not ours
+        }
+        out.add(new Entry(d, attrs.size(), attrs.lastModifiedTime()));
+      }
+    }
+    return out;
+  }
+
+  Path pathOf(Digest digest) {
+    if (!digest.algorithm().equals(hashes.algorithm())) {
+      throw new IllegalArgumentException(
+          "this store holds " + hashes.algorithm() + " blobs, not " + digest);
+    }
+    String hex = digest.hex();
+    return root.resolve(digest.algorithm()).resolve(hex.substring(0, 2)).resolve(hex);
+  }
+
+  private Path newTempFile() throws IOException {
+    Path tmp = root.resolve("tmp");
+    Files.createDirectories(tmp);
+    Path file = tmp.resolve(UUID.randomUUID() + ".part");
+    Files.createFile(file);
+    return file;
+  }
+
+  private void publish(Path tmp, Path target) throws IOException {
+    Files.createDirectories(target.getParent());
+    try {
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (FileAlreadyExistsException e) {
+      Files.deleteIfExists(tmp); // another writer published the same bytes first
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.deleteIfExists(tmp);
+      throw new IOException("blob store " + root + " needs atomic renames within itself", e);
+    }
+  }
+
+  private void touch(Path blob) {
+    try {
+      Files.setLastModifiedTime(blob, FileTime.from(clock.instant()));
+    } catch (IOException e) {
+      // LRU order is advisory; a blob we cannot touch is merely evicted earlier.
+    }
+  }
+
+  private void cleanTemp() throws IOException {
+    Path tmp = root.resolve("tmp");
+    if (!Files.isDirectory(tmp)) {
+      return;
+    }
+    long cutoff = clock.millis() - 3_600_000L;
+    try (Stream<Path> files = Files.list(tmp)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        try {
+          if (Files.getLastModifiedTime(p).toMillis() < cutoff) {
+            Files.deleteIfExists(p);
+          }
+        } catch (NoSuchFileException ignored) {
+          // finished or removed by its writer
+        }
+      }
+    }
+  }
+}
