@@ -1,0 +1,42 @@
+package dev.buildnet.examples.cli;
+
+import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildResult;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "build", mixinStandardHelpOptions = true,
+    description = "Builds the named targets and their dependencies (default: every target).")
+final class BuildCommand implements Callable<Integer> {
+  @Mixin WorkspaceOptions ws;
+
+  @Parameters(arity = "0..*", paramLabel = "TARGET", description = "Targets to build.")
+  List<String> targets = List.of();
+
+  @Option(names = {"-k", "--keep-going"}, description = "Go on with independent targets after a failure.")
+  boolean keepGoing;
+
+  @Option(names = "--logs", description = "Print every target's output lines.")
+  boolean logs;
+
+  @Override
+  public Integer call() {
+    ConsoleReporter reporter = new ConsoleReporter(System.out, Terminal.isLive(), logs);
+    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listener(reporter);
+    if (ws.slots > 0) {
+      b.localSlots(ws.slots);
+    }
+    try (BuildNet net = b.start()) {
+      List<String> names = targets.isEmpty()
+          ? net.graph().topologicalOrder().stream().map(t -> t.name()).toList()
+          : targets;
+      BuildResult r = net.build(names, keepGoing).join();
+      ConsoleReporter.summary(System.out, r);
+      return r.success() ? 0 : 1;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+package dev.buildnet.examples.cli;
+
+import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.bundle.Availability;
+import dev.buildnet.bundle.EsbuildAdapter;
+import dev.buildnet.graph.Target;
+import dev.buildnet.graph.WorkspaceFile;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Builds a real sample workspace: four Java libraries and an app compiled with javac and packaged
+ * with jar, with real dependencies between them, plus an esbuild bundle where esbuild is available.
+ * Run it twice: the second run serves every target from the cache.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Builds a sample workspace (run it twice to see the cache at work).")
+final class DemoCommand implements Callable<Integer> {
+  private static final String RESOURCES = "/dev/buildnet/examples/demo-workspace/";
+
+  @Option(names = "--dir", defaultValue = "buildnet-demo",
+      description = "Where to put the sample workspace (default: ./buildnet-demo).")
+  Path dir;
+
+  @Option(names = "--fresh", description = "Start from a fresh copy with an empty cache.")
+  boolean fresh;
+
+  @Option(names = {"-j", "--slots"}, defaultValue = "0", description = "CPU slots (default: cores).")
+  int slots;
+
+  @Override
+  public Integer call() throws IOException {
+    Path ws = dir.toAbsolutePath().normalize();
+    if (fresh) {
+      deleteTree(ws);
+    }
+    if (!Files.exists(ws.resolve("buildnet.json"))) {
+      copySample(ws);
+      System.out.println("sample workspace written to " + ws);
+    } else {
+      System.out.println("using the sample workspace in " + ws + " (--fresh starts over)");
+    }
+    List<Target> targets = new ArrayList<>(WorkspaceFile.load(ws).targets());
+    EsbuildAdapter esbuild = EsbuildAdapter.forWorkspace(ws);
+    Availability av = esbuild.availability();
+    if (av.available()) {
+      // Declared in code rather than in buildnet.json: both ways make the same kind of target.
+      targets.add(Target.builder("web")
+          .bundler("esbuild", Map.of("minify", "true", "format", "esm"),
+              List.of("web/src/main.ts"), "out/web")
+          .inputs("web/src/**/*.ts")
+          .outputs("out/web")
+          .build());
+    } else {
+      System.out.println("skipping the esbuild target: " + av.reason());
+    }
+    ConsoleReporter reporter = new ConsoleReporter(System.out, Terminal.isLive(), false);
+    BuildNet.Builder b = BuildNet.builder().workspace(ws).targets(targets).listener(reporter)
+        .bundler(esbuild);
+    if (slots > 0) {
+      b.localSlots(slots);
+    }
+    try (BuildNet net = b.start()) {
+      BuildResult r = net.buildAll().join();
+      ConsoleReporter.summary(System.out, r);
+      if (r.success()) {
+        System.out.println();
+        System.out.println("the app's report, " + ws.relativize(ws.resolve("out/sample-report.txt"))
+            + ":");
+        System.out.print(Files.readString(ws.resolve("out/sample-report.txt")));
+        System.out.println();
+        System.out.println("run the demo again: every target will come from the cache.");
+      }
+      return r.success() ? 0 : 1;
+    }
+  }
+
+  private static void copySample(Path ws) throws IOException {
+    for (String rel : sampleFiles()) {
+      Path dest = ws.resolve(rel);
+      Files.createDirectories(dest.getParent());
+      try (InputStream in = DemoCommand.class.getResourceAsStream(RESOURCES + rel)) {
+        if (in == null) {
+          throw new IllegalStateException("sample file " + rel + " is missing from the jar");
+        }
+        Files.copy(in, dest, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  static List<String> sampleFiles() throws IOException {
+    try (InputStream in = DemoCommand.class.getResourceAsStream(RESOURCES + "files.txt")) {
+      if (in == null) {
+        throw new IllegalStateException("files.txt is missing from the demo resources");
+      }
+      List<String> files = new ArrayList<>();
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          if (!line.isBlank()) {
+            files.add(line.strip());
+          }
+        }
+      }
+      return files;
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    if (!Files.exists(root.resolve("buildnet.json"))) {
+      throw new IllegalArgumentException(
+          root + " does not look like a BuildNet demo workspace; refusing to delete it");
+    }
+    try (var paths = Files.walk(root)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.delete(p);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,24 @@
+package dev.buildnet.examples.cli;
+
+import dev.buildnet.BuildNet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "explain", mixinStandardHelpOptions = true,
+    description = "Says why the last build of a target was (or was not) served from the cache.")
+final class ExplainCommand implements Callable<Integer> {
+  @Mixin WorkspaceOptions ws;
+
+  @Parameters(index = "0", paramLabel = "TARGET")
+  String target;
+
+  @Override
+  public Integer call() {
+    try (BuildNet net = BuildNet.builder().workspace(ws.workspace).start()) {
+      System.out.println(net.explain(target));
+      return 0;
+    }
+  }
+}

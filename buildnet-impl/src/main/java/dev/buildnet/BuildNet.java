@@ -1,0 +1,472 @@
+package dev.buildnet;
+
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.bundle.BundlerAdapter;
+import dev.buildnet.api.exec.ShellProvider;
+import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.cache.ActionCache;
+import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.Outputs;
+import dev.buildnet.graph.BuildGraph;
+import dev.buildnet.graph.Target;
+import dev.buildnet.graph.WorkspaceFile;
+import dev.buildnet.hash.FileDigestCache;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An embedded build engine for one workspace: runs a graph of targets, serves what its
+ * content-addressed cache already holds, and runs the rest in parallel on local slots.
+ *
+ * <pre>{@code
+ * try (BuildNet net = BuildNet.builder()
+ *         .workspace(dir)
+ *         .state(StateBackend.sqlite(dir.resolve(".buildnet/state.db")))
+ *         .localSlots(4)
+ *         .start()) {
+ *     BuildResult result = net.build("app").join();
+ * }
+ * }</pre>
+ *
+ * <h2>Defaults</h2>
+ * Targets from {@code buildnet.json} at the workspace root; state in
+ * {@code .buildnet/state.db}; blobs under {@code .buildnet/cas}; xxh64 digests; slots = cores;
+ * a 10 GiB cache cap.
+ *
+ * <h2>Threads and resources</h2>
+ * Thread-safe: builds may be submitted from any thread and run concurrently. BuildNet keeps no
+ * static state, never calls {@code System.exit}, and names every thread it starts
+ * {@code buildnet-…}. Supply an {@link Builder#executor Executor} to run targets on your threads.
+ *
+ * <h2>Shutting down</h2>
+ * {@link #drain()} stops accepting builds and completes when the running ones end; {@link #close()}
+ * cancels running builds (killing their process trees), waits for them to stop, and releases what
+ * BuildNet opened: its threads, and the state backend if BuildNet created it. A backend or executor
+ * you passed in is yours to close. {@code close()} is idempotent.
+ *
+ * @since 0.1
+ */
+public final class BuildNet implements AutoCloseable {
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+
+  private final Path workspace;
+  private final BuildGraph graph;
+  private final StateBackend state;
+  private final boolean ownsState;
+  private final ExecutorService ownedExecutor;
+  private final Engine engine;
+  private final KeyService keys;
+  private final ActionCache cache;
+  private final Listeners listeners;
+  private final long cacheMaxBytes;
+  private final boolean keepGoing;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private BuildNet(Builder b) throws IOException {
+    this.workspace = b.workspace;
+    Path meta = workspace.resolve(".buildnet");
+    Files.createDirectories(meta);
+    this.graph = b.graph != null ? b.graph : loadGraph(workspace);
+    this.ownsState = b.state == null;
+    this.state = b.state != null ? b.state : StateBackend.sqlite(meta.resolve("state.db"));
+    HashProvider hashes = b.hashes != null ? b.hashes : HashProvider.xxh64();
+    Clock clock = b.clock != null ? b.clock : Clock.systemUTC();
+    BlobStore blobs = new BlobStore(meta.resolve("cas"), hashes, clock);
+    this.cache = new ActionCache(state, blobs);
+    FileDigestCache digests = new FileDigestCache(hashes);
+    Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
+    this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers);
+    this.listeners = new Listeners();
+    b.listeners.forEach(listeners::add);
+    int slots = b.localSlots > 0 ? b.localSlots : Runtime.getRuntime().availableProcessors();
+    Executor executor = b.executor;
+    if (executor == null) {
+      ownedExecutor = newExecutor(slots);
+      executor = ownedExecutor;
+    } else {
+      ownedExecutor = null;
+    }
+    ShellProvider shell = b.shell != null ? b.shell : ShellProvider.processes();
+    TargetRunner runner =
+        new TargetRunner(workspace, keys, cache, new Outputs(workspace, blobs), shell,
+            b.bundlers, clock, b.retryBackoff);
+    this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
+        : physicalMemoryMb()), executor, runner, listeners);
+    this.cacheMaxBytes = b.cacheMaxBytes;
+    this.keepGoing = b.keepGoing;
+  }
+
+  /** A builder; {@link Builder#workspace} is the only required setting. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Path workspace() {
+    return workspace;
+  }
+
+  /** The validated target graph this instance builds. */
+  public BuildGraph graph() {
+    return graph;
+  }
+
+  /**
+   * Builds {@code targets} and their transitive dependencies, and nothing else.
+   *
+   * @throws IllegalArgumentException if a name is not a target of the graph
+   * @throws IllegalStateException after {@link #drain()} or {@link #close()}
+   */
+  public BuildFuture build(String... targets) {
+    return build(Arrays.asList(targets), keepGoing);
+  }
+
+  /** Builds every target of the graph. */
+  public BuildFuture buildAll() {
+    List<String> all = new ArrayList<>();
+    graph.topologicalOrder().forEach(t -> all.add(t.name()));
+    return build(all, keepGoing);
+  }
+
+  /**
+   * Builds {@code targets} and their dependencies; with {@code keepGoing}, a failure stops only
+   * what depends on it, not the independent rest.
+   */
+  public BuildFuture build(Collection<String> targets, boolean keepGoing) {
+    ensureOpen();
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("name at least one target to build");
+    }
+    Set<String> requested = new LinkedHashSet<>(targets);
+    BuildGraph sub = graph.subgraphFor(requested);
+    return engine.submit(sub, requested, keepGoing);
+  }
+
+  /** Registers a listener for every later event of every build. */
+  public void addListener(BuildListener listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  public void removeListener(BuildListener listener) {
+    listeners.remove(listener);
+  }
+
+  /**
+   * Why the last build of {@code target} was a cache miss (or that it was a hit): which input, env
+   * variable, dependency or command argument changed since the key before.
+   *
+   * @throws IllegalArgumentException if {@code target} is not in the graph
+   * @throws IllegalStateException if it has not been built yet
+   */
+  public Explanation explain(String target) {
+    ensureOpen();
+    graph.subgraphFor(List.of(target)); // validates the name
+    return keys.explain(target);
+  }
+
+  /**
+   * Evicts least-recently-used blobs above the cache cap, drops action-cache records whose blobs are
+   * gone, and removes stale temp files.
+   */
+  public GcReport gc() {
+    ensureOpen();
+    try {
+      BlobStore blobs = cache.blobs();
+      List<BlobStore.Entry> before = blobs.entries();
+      long beforeBytes = before.stream().mapToLong(BlobStore.Entry::size).sum();
+      List<dev.buildnet.api.hash.Digest> evicted = blobs.evictTo(cacheMaxBytes);
+      int dropped = cache.pruneDangling();
+      long after = blobs.totalBytes();
+      return new GcReport(evicted.size(), beforeBytes - after, dropped, after);
+    } catch (IOException e) {
+      throw new BuildNetException("garbage collection of " + cache.blobs().root() + " failed", e);
+    }
+  }
+
+  /** Stops accepting builds; completes when every running build has ended. */
+  public CompletableFuture<Void> drain() {
+    return engine.drain();
+  }
+
+  /**
+   * Cancels running builds, waits (up to 30 s) for their processes to stop, then releases BuildNet's
+   * threads and, if BuildNet opened it, the state backend. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
+    CompletableFuture<Void> idle = engine.drain();
+    engine.cancelAll();
+    try {
+      idle.get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+      // Fall through: release what we own even if a target refused to stop.
+    }
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdownNow();
+      try {
+        ownedExecutor.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    keys.close();
+    if (ownsState) {
+      state.close();
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("BuildNet for " + workspace + " is closed");
+    }
+  }
+
+  private static BuildGraph loadGraph(Path workspace) {
+    Path file = workspace.resolve(WorkspaceFile.FILE_NAME);
+    if (!Files.exists(file)) {
+      throw new IllegalArgumentException("no targets: " + file
+          + " does not exist and none were given with BuildNet.Builder.targets(...)");
+    }
+    return WorkspaceFile.load(workspace);
+  }
+
+  private static ExecutorService newExecutor(int threads) {
+    AtomicInteger n = new AtomicInteger();
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "buildnet-build-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  private static long physicalMemoryMb() {
+    if (ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return Math.max(1, os.getTotalMemorySize() / (1024 * 1024));
+    }
+    return Long.MAX_VALUE / 2;
+  }
+
+  /**
+   * Configures a {@link BuildNet}. Each setting may be given once; a second call, or a bad value,
+   * fails at once with a message that says what is wrong.
+   */
+  public static final class Builder {
+    private Path workspace;
+    private BuildGraph graph;
+    private StateBackend state;
+    private HashProvider hashes;
+    private ShellProvider shell;
+    private final Map<String, BundlerAdapter> bundlers = new LinkedHashMap<>();
+    private final List<BuildListener> listeners = new ArrayList<>();
+    private int localSlots;
+    private long localMemoryMb;
+    private Executor executor;
+    private Clock clock;
+    private Map<String, String> hostEnvironment;
+    private long cacheMaxBytes = 10L * 1024 * 1024 * 1024;
+    private boolean cacheMaxSet;
+    private Boolean keepGoingSet;
+    private boolean keepGoing;
+    private Duration retryBackoff = Duration.ofMillis(200);
+    private boolean retryBackoffSet;
+
+    private Builder() {}
+
+    /** The workspace root: an existing directory. Required. */
+    public Builder workspace(Path dir) {
+      requireUnset(workspace, "workspace");
+      Objects.requireNonNull(dir, "workspace");
+      Path abs = dir.toAbsolutePath().normalize();
+      if (!Files.isDirectory(abs)) {
+        throw new IllegalArgumentException("workspace " + abs + " is not an existing directory");
+      }
+      this.workspace = abs;
+      return this;
+    }
+
+    /** The targets to build, instead of the workspace's {@code buildnet.json}. */
+    public Builder targets(Collection<Target> targets) {
+      requireUnset(graph, "targets");
+      this.graph = BuildGraph.of(targets);
+      return this;
+    }
+
+    /** An already validated graph, instead of the workspace's {@code buildnet.json}. */
+    public Builder graph(BuildGraph graph) {
+      requireUnset(this.graph, "targets");
+      this.graph = Objects.requireNonNull(graph, "graph");
+      return this;
+    }
+
+    /** Where the action cache and build records live. You close it; BuildNet does not. */
+    public Builder state(StateBackend state) {
+      requireUnset(this.state, "state");
+      this.state = Objects.requireNonNull(state, "state");
+      return this;
+    }
+
+    public Builder hashes(HashProvider hashes) {
+      requireUnset(this.hashes, "hashes");
+      this.hashes = Objects.requireNonNull(hashes, "hashes");
+      return this;
+    }
+
+    public Builder shell(ShellProvider shell) {
+      requireUnset(this.shell, "shell");
+      this.shell = Objects.requireNonNull(shell, "shell");
+      return this;
+    }
+
+    /** Makes {@code adapter} available to targets that name it. */
+    public Builder bundler(BundlerAdapter adapter) {
+      Objects.requireNonNull(adapter, "adapter");
+      if (bundlers.putIfAbsent(adapter.name(), adapter) != null) {
+        throw new IllegalStateException("a bundler named '" + adapter.name() + "' was already added");
+      }
+      return this;
+    }
+
+    public Builder listener(BuildListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /** How many CPU slots targets may use at once; default: the number of cores. */
+    public Builder localSlots(int slots) {
+      if (localSlots != 0) {
+        throw new IllegalStateException("localSlots was already set to " + localSlots);
+      }
+      if (slots < 1) {
+        throw new IllegalArgumentException("localSlots must be at least 1 but was " + slots);
+      }
+      this.localSlots = slots;
+      return this;
+    }
+
+    /** How much memory targets may claim at once; default: the machine's physical memory. */
+    public Builder localMemoryMb(long megabytes) {
+      if (localMemoryMb != 0) {
+        throw new IllegalStateException("localMemoryMb was already set to " + localMemoryMb);
+      }
+      if (megabytes < 1) {
+        throw new IllegalArgumentException("localMemoryMb must be at least 1 but was " + megabytes);
+      }
+      this.localMemoryMb = megabytes;
+      return this;
+    }
+
+    /** Runs targets on your executor instead of BuildNet's own threads; you shut it down. */
+    public Builder executor(Executor executor) {
+      requireUnset(this.executor, "executor");
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /** The clock for cache records and LRU times (tests use a fixed one). */
+    public Builder clock(Clock clock) {
+      requireUnset(this.clock, "clock");
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Where {@code envPassthrough} variables are read from; default: this process's env. */
+    public Builder hostEnvironment(Map<String, String> env) {
+      requireUnset(hostEnvironment, "hostEnvironment");
+      this.hostEnvironment = Map.copyOf(env);
+      return this;
+    }
+
+    /** The blob store's size cap, enforced by {@link BuildNet#gc()}; default 10 GiB. */
+    public Builder cacheMaxBytes(long bytes) {
+      if (cacheMaxSet) {
+        throw new IllegalStateException("cacheMaxBytes was already set to " + cacheMaxBytes);
+      }
+      if (bytes < 0) {
+        throw new IllegalArgumentException("cacheMaxBytes must not be negative but was " + bytes);
+      }
+      this.cacheMaxBytes = bytes;
+      this.cacheMaxSet = true;
+      return this;
+    }
+
+    /** Whether a failure lets independent targets go on; default false (stop the build). */
+    public Builder keepGoing(boolean keepGoing) {
+      if (keepGoingSet != null) {
+        throw new IllegalStateException("keepGoing was already set to " + keepGoingSet);
+      }
+      this.keepGoingSet = keepGoing;
+      this.keepGoing = keepGoing;
+      return this;
+    }
+
+    /** The first retry's delay for retryable targets; doubles per attempt. Default 200 ms. */
+    public Builder retryBackoff(Duration delay) {
+      if (retryBackoffSet) {
+        throw new IllegalStateException("retryBackoff was already set to " + retryBackoff);
+      }
+      if (delay.isNegative()) {
+        throw new IllegalArgumentException("retryBackoff must not be negative but was " + delay);
+      }
+      this.retryBackoff = delay;
+      this.retryBackoffSet = true;
+      return this;
+    }
+
+    /**
+     * Validates the configuration and starts BuildNet.
+     *
+     * @throws IllegalStateException if no workspace was set
+     * @throws dev.buildnet.api.BuildNetException if the workspace file is invalid or the state
+     *     cannot be opened
+     */
+    public BuildNet start() {
+      if (workspace == null) {
+        throw new IllegalStateException("workspace is required: call workspace(Path) first");
+      }
+      try {
+        return new BuildNet(this);
+      } catch (IOException e) {
+        throw new BuildNetException("cannot start BuildNet in " + workspace + ": " + e, e);
+      }
+    }
+
+    private static void requireUnset(Object current, String what) {
+      if (current != null) {
+        throw new IllegalStateException(what + " was already set to " + current);
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+package dev.buildnet;
+
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.graph.Target;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One target's place in one build. Mutable fields are guarded by the owning {@link BuildRun}. */
+final class Node {
+  final Target target;
+  final int order; // position in topological order, for stable tie-breaking
+  final List<Node> dependencies = new ArrayList<>();
+  final List<Node> dependents = new ArrayList<>();
+  int pendingDependencies;
+  TargetOutcome outcome;
+  volatile Digest key;
+  volatile TargetExecution execution; // set while running, for cancel
+
+  Node(Target target, int order) {
+    this.target = target;
+    this.order = order;
+  }
+
+  String name() {
+    return target.name();
+  }
+
+  boolean isFinal() {
+    return outcome != null;
+  }
+}

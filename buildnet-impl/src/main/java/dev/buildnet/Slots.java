@@ -1,0 +1,50 @@
+package dev.buildnet;
+
+/**
+ * The local machine's capacity: CPU slots and memory. Not thread-safe; the engine's dispatch lock
+ * guards it.
+ */
+final class Slots {
+  private final int cpuTotal;
+  private final long memoryTotalMb;
+  private int cpuUsed;
+  private long memoryUsedMb;
+
+  Slots(int cpuTotal, long memoryTotalMb) {
+    this.cpuTotal = cpuTotal;
+    this.memoryTotalMb = memoryTotalMb;
+  }
+
+  /** Why a need can never be met here, or null if it can once enough is free. */
+  String impossible(int cpu, long memoryMb) {
+    if (cpu > cpuTotal) {
+      return "needs " + cpu + " CPU slots but only " + cpuTotal + " are configured";
+    }
+    if (memoryMb > memoryTotalMb) {
+      return "needs " + memoryMb + " MB of memory but only " + memoryTotalMb + " MB are configured";
+    }
+    return null;
+  }
+
+  boolean tryClaim(int cpu, long memoryMb) {
+    if (cpuUsed + cpu > cpuTotal || memoryUsedMb + memoryMb > memoryTotalMb) {
+      return false;
+    }
+    cpuUsed += cpu;
+    memoryUsedMb += memoryMb;
+    return true;
+  }
+
+  void release(int cpu, long memoryMb) {
+    cpuUsed -= cpu;
+    memoryUsedMb -= memoryMb;
+  }
+
+  int cpuTotal() {
+    return cpuTotal;
+  }
+
+  int cpuUsed() {
+    return cpuUsed;
+  }
+}

@@ -1,0 +1,360 @@
+package dev.buildnet;
+
+import dev.buildnet.api.build.Artifact;
+import dev.buildnet.api.build.BuildContext;
+import dev.buildnet.api.build.BuildError;
+import dev.buildnet.api.build.BuildMetrics;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.bundle.Availability;
+import dev.buildnet.api.bundle.BundlerAdapter;
+import dev.buildnet.api.exec.CommandResult;
+import dev.buildnet.api.exec.CommandSpec;
+import dev.buildnet.api.exec.CommandStartException;
+import dev.buildnet.api.exec.OutputListener;
+import dev.buildnet.api.exec.RunningCommand;
+import dev.buildnet.api.exec.ShellProvider;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.cache.ActionCache;
+import dev.buildnet.cache.ActionManifest;
+import dev.buildnet.cache.Outputs;
+import dev.buildnet.graph.Target;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Does one target's work on a worker thread: computes its key, serves it from the cache if it can,
+ * otherwise runs it (with retries) and records the result.
+ */
+final class TargetRunner {
+  private static final int MAX_ERROR_LINES = 20;
+
+  private final Path workspace;
+  private final KeyService keys;
+  private final ActionCache cache;
+  private final Outputs outputs;
+  private final ShellProvider shell;
+  private final Map<String, BundlerAdapter> bundlers;
+  private final Clock clock;
+  private final Duration retryBackoff;
+
+  TargetRunner(
+      Path workspace,
+      KeyService keys,
+      ActionCache cache,
+      Outputs outputs,
+      ShellProvider shell,
+      Map<String, BundlerAdapter> bundlers,
+      Clock clock,
+      Duration retryBackoff) {
+    this.workspace = workspace;
+    this.keys = keys;
+    this.cache = cache;
+    this.outputs = outputs;
+    this.shell = shell;
+    this.bundlers = Map.copyOf(bundlers);
+    this.clock = clock;
+    this.retryBackoff = retryBackoff;
+  }
+
+  TargetOutcome run(BuildRun run, Node node, long readyNanos) throws IOException {
+    Target target = node.target;
+    long start = System.nanoTime();
+    Duration queueWait = Duration.ofNanos(Math.max(0, start - readyNanos));
+    run.listener.targetStarted(run.buildId, target.name(), 1);
+
+    KeyService.Computed computed;
+    try {
+      computed = keys.compute(target, run.dependencyKeys(node));
+    } catch (KeyService.InputException e) {
+      return failed(node, queueWait, start, 0, -1, List.of(BuildError.of("INPUT", e.getMessage())),
+          e.getMessage(), BuildMetrics.Phases.ZERO, 0);
+    }
+    node.key = computed.key();
+    long keyed = System.nanoTime();
+
+    if (target.cacheable()) {
+      Optional<ActionManifest> hit = cache.lookup(computed.key());
+      if (hit.isPresent() && materialize(hit.get())) {
+        keys.recordOutcome(target.name(), computed, true);
+        replay(run, target.name(), hit.get());
+        long end = System.nanoTime();
+        BuildMetrics metrics =
+            new BuildMetrics(
+                queueWait,
+                Duration.ofNanos(end - start),
+                new BuildMetrics.Phases(Duration.ofNanos(end - start), Duration.ZERO, Duration.ZERO),
+                new BuildMetrics.Cache(
+                    computed.filesChecked(), 1, 0, Duration.ofMillis(hit.get().durationMillis())),
+                BuildMetrics.Resources.ZERO);
+        return new TargetOutcome(target.name(), Status.CACHED, "restored from the cache",
+            computed.key().toString(), 0, 0, Duration.ofNanos(end - start),
+            artifacts(hit.get()), List.of(), metrics);
+      }
+    }
+    keys.recordOutcome(target.name(), computed, false);
+    Duration pre = Duration.ofNanos(System.nanoTime() - start);
+    return execute(run, node, computed, queueWait, start, pre, keyed);
+  }
+
+  private boolean materialize(ActionManifest m) throws IOException {
+    return outputs.upToDate(m, keys.digester()) || outputs.restore(m);
+  }
+
+  private TargetOutcome execute(
+      BuildRun run, Node node, KeyService.Computed computed, Duration queueWait, long start,
+      Duration pre, long keyed) throws IOException {
+    Target target = node.target;
+    int attempts = 0;
+    Attempt last = null;
+    long buildStart = System.nanoTime();
+    while (attempts <= target.retries()) {
+      if (run.isCancelled()) {
+        break;
+      }
+      attempts++;
+      if (attempts > 1) {
+        run.listener.targetStarted(run.buildId, target.name(), attempts);
+        if (!backoff(node, attempts)) {
+          break;
+        }
+      }
+      outputs.clear(target.outputs());
+      last = target.bundler().isPresent() ? bundle(run, node, computed) : command(run, node);
+      if (last.success || last.cancelled || !target.retryable()) {
+        break;
+      }
+    }
+    long buildEnd = System.nanoTime();
+    Duration buildTime = Duration.ofNanos(buildEnd - buildStart);
+    if (last == null || last.cancelled) {
+      TargetOutcome o = BuildRun.outcome(node, Status.CANCELLED, "the build was cancelled");
+      return o;
+    }
+    if (!last.success) {
+      return failed(node, queueWait, start, attempts, last.exitCode, last.errors,
+          last.errors.isEmpty() ? "failed" : last.errors.get(0).toString(),
+          new BuildMetrics.Phases(pre, buildTime, Duration.ZERO), computed.filesChecked(), last);
+    }
+    Outputs.Collected collected;
+    try {
+      List<String> declared = new ArrayList<>(target.outputs());
+      collected = outputs.collect(declared);
+    } catch (Outputs.OutputException e) {
+      return failed(node, queueWait, start, attempts, last.exitCode,
+          List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage(),
+          new BuildMetrics.Phases(pre, buildTime, Duration.ZERO), computed.filesChecked(), last);
+    }
+    String stdout = last.stdout.length == 0 ? null : cache.blobs().putBytes(last.stdout).toString();
+    String stderr = last.stderr.length == 0 ? null : cache.blobs().putBytes(last.stderr).toString();
+    ActionManifest manifest =
+        new ActionManifest(ActionManifest.VERSION, target.name(), collected.files(),
+            collected.directories(), stdout, stderr, last.exitCode, buildTime.toMillis(),
+            clock.millis());
+    if (target.cacheable()) {
+      cache.record(computed.key(), manifest);
+    }
+    long end = System.nanoTime();
+    Duration post = Duration.ofNanos(end - buildEnd);
+    double cpuPercent = buildTime.isZero() ? 0
+        : last.cpuTime.toNanos() * 100.0 / buildTime.toNanos();
+    BuildMetrics metrics =
+        new BuildMetrics(queueWait, Duration.ofNanos(end - start),
+            new BuildMetrics.Phases(pre, buildTime, post),
+            new BuildMetrics.Cache(computed.filesChecked(), 0, target.cacheable() ? 1 : 0,
+                Duration.ZERO),
+            new BuildMetrics.Resources(last.peakMemoryBytes, cpuPercent,
+                computed.bytesRead(), collected.totalBytes()));
+    return new TargetOutcome(target.name(), Status.BUILT,
+        attempts > 1 ? "built on attempt " + attempts : "built", computed.key().toString(),
+        last.exitCode, attempts, Duration.ofNanos(end - start), artifacts(manifest), last.errors,
+        metrics);
+  }
+
+  /** What one attempt did. */
+  private static final class Attempt {
+    boolean success;
+    boolean cancelled;
+    int exitCode = -1;
+    byte[] stdout = new byte[0];
+    byte[] stderr = new byte[0];
+    List<BuildError> errors = List.of();
+    Duration cpuTime = Duration.ZERO;
+    long peakMemoryBytes;
+  }
+
+  private Attempt command(BuildRun run, Node node) {
+    Target target = node.target;
+    Attempt a = new Attempt();
+    CommandSpec spec =
+        CommandSpec.of(target.command(), workspace.resolve(target.workingDirectory()).normalize(),
+            keys.environment(target));
+    if (target.timeout().isPresent()) {
+      spec = spec.withTimeout(target.timeout().get());
+    }
+    RunningCommand rc;
+    try {
+      rc = shell.start(spec, (stream, line) ->
+          run.listener.logLine(run.buildId, target.name(), stream, line, false));
+    } catch (CommandStartException e) {
+      a.errors = List.of(BuildError.of("START", e.getMessage()));
+      return a;
+    }
+    node.execution = rc::cancel;
+    if (run.isCancelled()) {
+      rc.cancel(); // cancelled between dispatch and start
+    }
+    CommandResult r;
+    try {
+      r = rc.result().get();
+    } catch (InterruptedException e) {
+      rc.cancel();
+      Thread.currentThread().interrupt();
+      a.cancelled = true;
+      return a;
+    } catch (ExecutionException | CancellationException e) {
+      a.errors = List.of(BuildError.of("EXEC", "running the command failed: " + e));
+      return a;
+    }
+    a.exitCode = r.exitCode();
+    a.stdout = r.stdout();
+    a.stderr = r.stderr();
+    a.cpuTime = r.cpuTime();
+    a.peakMemoryBytes = r.peakMemoryBytes();
+    switch (r.outcome()) {
+      case CANCELLED -> a.cancelled = true;
+      case TIMED_OUT -> a.errors = List.of(BuildError.of("TIMEOUT",
+          "'" + target.name() + "' timed out after " + target.timeout().orElseThrow()
+              + " and its processes were killed"));
+      case EXITED -> {
+        a.success = r.exitCode() == 0;
+        if (!a.success) {
+          a.errors = List.of(BuildError.of("EXIT_CODE", "'" + target.name() + "' exited with "
+              + r.exitCode() + tail(r.stderr(), r.stdout())));
+        }
+      }
+    }
+    return a;
+  }
+
+  private Attempt bundle(BuildRun run, Node node, KeyService.Computed computed) {
+    Target target = node.target;
+    Target.Bundler b = target.bundler().orElseThrow();
+    Attempt a = new Attempt();
+    BundlerAdapter adapter = bundlers.get(b.adapter());
+    if (adapter == null) {
+      a.errors = List.of(BuildError.of("BUNDLER", "no bundler adapter named '" + b.adapter()
+          + "' is registered (known: " + bundlers.keySet() + ")"));
+      return a;
+    }
+    Availability av = adapter.availability();
+    if (!av.available()) {
+      a.errors = List.of(BuildError.of("BUNDLER", b.adapter() + " is not available: " + av.reason()));
+      return a;
+    }
+    Path cwd = workspace.resolve(target.workingDirectory()).normalize();
+    BuildContext ctx =
+        new BuildContext(run.buildId, target.name(), workspace, cwd, b.entrypoints(),
+            workspace.resolve(b.outDir()).normalize(), keys.environment(target), b.options(),
+            target.timeout().orElse(null));
+    CountDownLatch cancelled = new CountDownLatch(1);
+    node.execution = cancelled::countDown;
+    BuildResult r = adapter.build(ctx);
+    a.success = r.success();
+    a.cancelled = cancelled.getCount() == 0 && !r.success();
+    a.exitCode = r.success() ? 0 : 1;
+    a.errors = r.errors();
+    for (String w : r.warnings()) {
+      run.listener.logLine(run.buildId, target.name(), OutputListener.Stream.STDERR, w, false);
+    }
+    for (BuildError e : r.errors()) {
+      run.listener.logLine(run.buildId, target.name(), OutputListener.Stream.STDERR, e.toString(), false);
+    }
+    a.stderr = String.join("\n", r.warnings()).getBytes(StandardCharsets.UTF_8);
+    a.peakMemoryBytes = r.metrics().resources().peakMemoryBytes();
+    return a;
+  }
+
+  /** Sleeps before a retry; returns false if cancelled meanwhile. */
+  private boolean backoff(Node node, int attempt) {
+    long millis = Math.min(retryBackoff.toMillis() << Math.min(attempt - 2, 10), 30_000L);
+    CountDownLatch cancelled = new CountDownLatch(1);
+    node.execution = cancelled::countDown;
+    try {
+      return !cancelled.await(millis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private void replay(BuildRun run, String target, ActionManifest m) throws IOException {
+    replay(run, target, m.stdout(), OutputListener.Stream.STDOUT);
+    replay(run, target, m.stderr(), OutputListener.Stream.STDERR);
+  }
+
+  private void replay(BuildRun run, String target, String digest, OutputListener.Stream stream)
+      throws IOException {
+    if (digest == null) {
+      return;
+    }
+    Optional<byte[]> bytes = cache.blobs().readVerified(Digest.parse(digest));
+    if (bytes.isEmpty()) {
+      return; // a lost log never turns a hit into a failure
+    }
+    for (String line : new String(bytes.get(), StandardCharsets.UTF_8).split("\n", -1)) {
+      if (!line.isEmpty()) {
+        run.listener.logLine(run.buildId, target, stream, line, true);
+      }
+    }
+  }
+
+  private static List<Artifact> artifacts(ActionManifest m) {
+    List<Artifact> out = new ArrayList<>(m.outputs().size());
+    for (ActionManifest.Output o : m.outputs()) {
+      out.add(new Artifact(o.path(), o.size(), o.parsedDigest()));
+    }
+    return out;
+  }
+
+  private static String tail(byte[] stderr, byte[] stdout) {
+    byte[] src = stderr.length > 0 ? stderr : stdout;
+    if (src.length == 0) {
+      return "";
+    }
+    String[] lines = new String(src, StandardCharsets.UTF_8).split("\n");
+    int from = Math.max(0, lines.length - MAX_ERROR_LINES);
+    return ":\n" + String.join("\n", java.util.Arrays.copyOfRange(lines, from, lines.length));
+  }
+
+  private TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,
+      int exitCode, List<BuildError> errors, String reason, BuildMetrics.Phases phases,
+      long filesChecked) {
+    return failed(node, queueWait, start, attempts, exitCode, errors, reason, phases, filesChecked,
+        null);
+  }
+
+  private TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,
+      int exitCode, List<BuildError> errors, String reason, BuildMetrics.Phases phases,
+      long filesChecked, Attempt last) {
+    Duration total = Duration.ofNanos(System.nanoTime() - start);
+    BuildMetrics metrics = new BuildMetrics(queueWait, total, phases,
+        new BuildMetrics.Cache(filesChecked, 0, node.target.cacheable() ? 1 : 0, Duration.ZERO),
+        new BuildMetrics.Resources(last == null ? 0 : last.peakMemoryBytes, 0, 0, 0));
+    return new TargetOutcome(node.name(), Status.FAILED, reason,
+        node.key == null ? null : node.key.toString(), exitCode, attempts, total, List.of(),
+        errors, metrics);
+  }
+}

@@ -1,0 +1,119 @@
+package dev.buildnet.cache;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.state.StateBackend;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps a target's cache key to the {@link ActionManifest} of a successful run, in a
+ * {@link StateBackend} under {@code ac/<key>}.
+ *
+ * <p>A lookup is a hit only if every blob the manifest names is present in the {@link BlobStore}
+ * (a manifest whose blobs were evicted is removed and reported as a miss). A record that cannot be
+ * parsed — written by a newer release, or damaged — is also a miss, and is removed.
+ *
+ * <p>Thread-safe; blocks on the backend's I/O.
+ */
+public final class ActionCache {
+  private static final Logger LOG = LoggerFactory.getLogger(ActionCache.class);
+  static final String PREFIX = "ac/";
+
+  private final StateBackend state;
+  private final BlobStore blobs;
+  private final ObjectMapper json =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  public ActionCache(StateBackend state, BlobStore blobs) {
+    this.state = Objects.requireNonNull(state, "state");
+    this.blobs = Objects.requireNonNull(blobs, "blobs");
+  }
+
+  public BlobStore blobs() {
+    return blobs;
+  }
+
+  /** The manifest recorded for {@code key}, if present and every blob it names is stored. */
+  public Optional<ActionManifest> lookup(Digest key) {
+    Optional<byte[]> raw = state.get(PREFIX + key);
+    if (raw.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<ActionManifest> manifest = parse(key, raw.get());
+    if (manifest.isEmpty()) {
+      return Optional.empty();
+    }
+    for (Digest blob : manifest.get().blobs()) {
+      if (!blobs.contains(blob)) {
+        // A hit counts only if every blob it names is present.
+        state.delete(PREFIX + key);
+        return Optional.empty();
+      }
+    }
+    return manifest;
+  }
+
+  public void record(Digest key, ActionManifest manifest) {
+    try {
+      state.set(PREFIX + key, json.writeValueAsBytes(manifest));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode the manifest of " + manifest.target(), e);
+    }
+  }
+
+  /** Forgets {@code key}. */
+  public void remove(Digest key) {
+    state.delete(PREFIX + key);
+  }
+
+  /** Every key with a record. */
+  public List<String> keys() {
+    return state.keys(PREFIX).stream().map(k -> k.substring(PREFIX.length())).toList();
+  }
+
+  /** The record for {@code key} without checking its blobs (for gc). */
+  Optional<ActionManifest> peek(String key) {
+    return state.get(PREFIX + key).flatMap(raw -> parse(key, raw));
+  }
+
+  /**
+   * Removes every record that names a blob no longer stored; returns how many were removed.
+   */
+  public int pruneDangling() {
+    int removed = 0;
+    for (String key : keys()) {
+      Optional<ActionManifest> m = peek(key);
+      if (m.isEmpty() || !m.get().blobs().stream().allMatch(blobs::contains)) {
+        state.delete(PREFIX + key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private Optional<ActionManifest> parse(Object key, byte[] raw) {
+    try {
+      ActionManifest m = json.readValue(raw, ActionManifest.class);
+      if (m.version() != ActionManifest.VERSION) {
+        state.delete(PREFIX + key);
+        return Optional.empty();
+      }
+      return Optional.of(m);
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn(
+          "dropping unreadable action cache record {}: {} ({})",
+          key,
+          e.getMessage(),
+          new String(raw, 0, Math.min(raw.length, 80), StandardCharsets.UTF_8));
+      state.delete(PREFIX + key);
+      return Optional.empty();
+    }
+  }
+}
