@@ -1,0 +1,162 @@
+package dev.buildnet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.bundle.BundlerAdapter;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.cache.CacheKeyBuilder;
+import dev.buildnet.cache.FileDigester;
+import dev.buildnet.cache.KeyManifest;
+import dev.buildnet.graph.InputResolver;
+import dev.buildnet.graph.Target;
+import dev.buildnet.hash.FileDigestCache;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Computes target keys and keeps, per target, the last key manifest and whether it hit, so that
+ * {@link BuildNet#explain} can say what changed. Records are written only when they change, so a
+ * null build reads state but writes nothing.
+ */
+final class KeyService {
+  private static final String PREFIX = "target/";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path workspace;
+  private final FileDigestCache digests;
+  private final StateBackend state;
+  private final Map<String, String> hostEnvironment;
+  private final CacheKeyBuilder keys;
+
+  KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
+      Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers) {
+    this.workspace = workspace;
+    this.digests = digests;
+    this.state = state;
+    this.hostEnvironment = Map.copyOf(hostEnvironment);
+    this.keys = CacheKeyBuilder.builder(workspace, hashes, digests::digest)
+        .hostEnvironment(this.hostEnvironment)
+        .bundlerVersions(name -> {
+          BundlerAdapter a = bundlers.get(name);
+          return a == null ? "unregistered" : a.version();
+        })
+        .build();
+  }
+
+  /** A target's key and what went into it. */
+  record Computed(Digest key, KeyManifest manifest, long filesChecked) {}
+
+  /** A declared input is missing or unreadable: the target fails without running. */
+  static final class InputException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    InputException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  Computed compute(Target target, Map<String, Digest> dependencyKeys) throws InputException {
+    try {
+      // A fresh resolver per target: inputs may be outputs that a dependency just wrote, so a
+      // listing taken earlier in the build could be stale.
+      List<String> inputs = new InputResolver(workspace).resolve(target);
+      KeyManifest manifest = keys.manifest(target, inputs, dependencyKeys);
+      return new Computed(manifest.key(), manifest, inputs.size());
+    } catch (BuildNetException e) {
+      throw new InputException(e.getMessage(), e);
+    }
+  }
+
+  Map<String, String> environment(Target target) {
+    return target.resolveEnvironment(hostEnvironment);
+  }
+
+  FileDigester digester() {
+    return digests::digest;
+  }
+
+  /** Remembers this build's key of {@code target} and whether it hit, if that changed. */
+  void recordOutcome(String target, Computed computed, boolean hit) {
+    Optional<Stored> previous = load(target);
+    String key = computed.key().toString();
+    if (previous.isPresent() && previous.get().key.equals(key) && previous.get().cached == hit) {
+      return; // nothing new to explain: a null build writes nothing
+    }
+    List<String> reasons = new ArrayList<>();
+    String previousKey = null;
+    if (previous.isEmpty()) {
+      reasons.add("no earlier build of this target is recorded");
+    } else if (!previous.get().key.equals(key)) {
+      previousKey = previous.get().key;
+      KeyManifest before = previous.get().manifest();
+      reasons.addAll(before == null
+          ? List.of("the previous key's details are unreadable") : computed.manifest().diff(before));
+    } else {
+      previousKey = previous.get().previousKey;
+      reasons.addAll(previous.get().reasons);
+      if (!hit) {
+        reasons.add("the key is unchanged since the previous build, but no result was cached for it"
+            + " (the previous run failed or was not cacheable, or its outputs were evicted or corrupt)");
+      }
+    }
+    ObjectNode root = JSON.createObjectNode();
+    root.put("key", key);
+    if (previousKey != null) {
+      root.put("previousKey", previousKey);
+    }
+    root.put("cached", hit);
+    ArrayNode r = root.putArray("reasons");
+    reasons.forEach(r::add);
+    root.put("manifest", computed.manifest().toJson());
+    state.set(PREFIX + target, root.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  Explanation explain(String target) {
+    Stored s = load(target).orElseThrow(() -> new IllegalStateException(
+        "'" + target + "' has not been built in this workspace yet, so there is nothing to explain"));
+    return new Explanation(target, s.key, s.previousKey, s.cached,
+        s.cached ? List.of() : s.reasons);
+  }
+
+  private record Stored(String key, String previousKey, boolean cached, List<String> reasons,
+      String manifestJson) {
+    KeyManifest manifest() {
+      try {
+        return KeyManifest.fromJson(manifestJson);
+      } catch (BuildNetException e) {
+        return null;
+      }
+    }
+  }
+
+  private Optional<Stored> load(String target) {
+    Optional<byte[]> raw = state.get(PREFIX + target);
+    if (raw.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode n = JSON.readTree(raw.get());
+      List<String> reasons = new ArrayList<>();
+      n.path("reasons").forEach(x -> reasons.add(x.asText()));
+      return Optional.of(new Stored(n.get("key").asText(),
+          n.hasNonNull("previousKey") ? n.get("previousKey").asText() : null,
+          n.path("cached").asBoolean(), reasons, n.path("manifest").asText()));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty(); // unreadable: treated as never built, and overwritten next time
+    }
+  }
+
+  void close() {
+    digests.clear();
+  }
+}
