@@ -144,7 +144,7 @@ public final class InputResolver {
   }
 
   private List<String> plain(Target target, String input) {
-    Path path = root.resolve(input);
+    Path path = input.equals(".") ? root : root.resolve(input);
     BasicFileAttributes attributes;
     try {
       attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -157,7 +157,7 @@ public final class InputResolver {
     }
     if (attributes.isDirectory()) {
       Path real = realPath(path);
-      if (real == null || !real.equals(realRoot.resolve(input))) {
+      if (real == null || !real.equals(realInside(input))) {
         throw new MissingInputException(target.name(), input,
             "is reached through a symbolic link to a directory; list the directory itself");
       }
@@ -173,6 +173,11 @@ public final class InputResolver {
           "is a symbolic link to a directory (" + real + "); list the directory itself");
     }
     return List.of(input);
+  }
+
+  /** Where {@code relative} would be if no link were on the way. */
+  private Path realInside(String relative) {
+    return relative.equals(".") ? realRoot : realRoot.resolve(relative);
   }
 
   /** The real path of {@code path} if it exists inside the workspace, else null. */
@@ -239,7 +244,7 @@ public final class InputResolver {
       return new String[0];
     }
     Path realStart = realPath(start);
-    if (realStart == null || !realStart.equals(realRoot.resolve(directory))) {
+    if (realStart == null || !realStart.equals(realInside(directory))) {
       // Reached through a link to a directory. Links are never followed, here as in the walk
       // below, so the answer does not depend on which directory happened to be walked first.
       return new String[0];

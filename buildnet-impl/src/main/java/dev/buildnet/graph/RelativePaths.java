@@ -36,26 +36,7 @@ final class RelativePaths {
    *     workspace, or is a glob when {@code allowGlob} is false
    */
   static String normalize(String what, String path, boolean allowGlob) {
-    if (path == null) {
-      throw new IllegalArgumentException(what + " is null");
-    }
-    if (path.isBlank()) {
-      throw new IllegalArgumentException(what + " must not be empty");
-    }
-    if (path.indexOf('\0') >= 0) {
-      throw new IllegalArgumentException(what + " contains a NUL character");
-    }
-    if (path.indexOf('\\') >= 0) {
-      throw new IllegalArgumentException(what + " must use '/' as the separator, not '\\'");
-    }
-    if (path.startsWith("/") || WINDOWS_DRIVE.matcher(path).matches()) {
-      throw new IllegalArgumentException(
-          what + " must be relative to the workspace root, not absolute");
-    }
-    if (!allowGlob && isGlob(path)) {
-      throw new IllegalArgumentException(
-          what + " must be a plain path, not a glob pattern ('*', '?', '{' and '}' are not allowed)");
-    }
+    checkSyntax(what, path, allowGlob);
     Deque<String> segments = new ArrayDeque<>();
     for (String segment : path.split("/", -1)) {
       if (segment.isEmpty() || segment.equals(".")) {
@@ -76,6 +57,33 @@ final class RelativePaths {
       }
     }
     return segments.isEmpty() ? "." : String.join("/", segments);
+  }
+
+  /**
+   * Checks what can be checked of a relative path on its own: not null or empty, no NUL, no
+   * '\', not absolute, and no glob syntax unless {@code allowGlob}.
+   */
+  static void checkSyntax(String what, String path, boolean allowGlob) {
+    if (path == null) {
+      throw new IllegalArgumentException(what + " is null");
+    }
+    if (path.isBlank()) {
+      throw new IllegalArgumentException(what + " must not be empty");
+    }
+    if (path.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException(what + " contains a NUL character");
+    }
+    if (path.indexOf('\\') >= 0) {
+      throw new IllegalArgumentException(what + " must use '/' as the separator, not '\\'");
+    }
+    if (path.startsWith("/") || WINDOWS_DRIVE.matcher(path).matches()) {
+      throw new IllegalArgumentException(
+          what + " must be relative to the workspace root, not absolute");
+    }
+    if (!allowGlob && isGlob(path)) {
+      throw new IllegalArgumentException(
+          what + " must be a plain path, not a glob pattern ('*', '?', '{' and '}' are not allowed)");
+    }
   }
 
   /** True if {@code ancestor} is {@code path} or a directory that contains it (both normalized). */

@@ -434,8 +434,8 @@ public final class Target {
       for (int i = 0; i < entrypoints.size(); i++) {
         String entry = entrypoints.get(i);
         String what = prefix() + "bundler entrypoint " + describe(entry);
-        // Checked against the working directory in build(), once that is known.
-        RelativePaths.normalize(what, entry, false);
+        // Where it leads is checked against the working directory in build().
+        RelativePaths.checkSyntax(what, entry, false);
         entries.add(entry);
       }
       String out = RelativePaths.normalize(prefix() + "bundler outDir " + describe(outDir),

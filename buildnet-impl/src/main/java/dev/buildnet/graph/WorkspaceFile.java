@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -277,10 +278,13 @@ public final class WorkspaceFile {
       }
       message = "unknown field '" + u.getPropertyName() + "' at " + path(u)
           + " (known fields: " + String.join(", ", known) + ")";
-    } else if (e instanceof JsonMappingException m) {
+    } else if (e instanceof JsonMappingException m && !(m.getCause() instanceof StreamReadException)) {
       message = "invalid value at " + path(m) + ": " + firstLine(m.getOriginalMessage());
     } else {
-      message = "malformed JSON: " + firstLine(e.getOriginalMessage());
+      // Databind wraps a parser error met inside a value; report the parser's own words.
+      JsonProcessingException parse =
+          e.getCause() instanceof StreamReadException cause ? cause : e;
+      message = "malformed JSON: " + firstLine(parse.getOriginalMessage());
     }
     return new WorkspaceFileException(file, line, column, where + message, e);
   }
