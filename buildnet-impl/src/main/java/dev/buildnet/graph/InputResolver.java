@@ -144,6 +144,18 @@ public final class InputResolver {
   }
 
   private List<String> plain(Target target, String input) {
+    // A walk already seen covering this path answers without touching the disk: walks record
+    // only regular files and links to files inside the workspace, and never pass through links.
+    String[] walked = walkedListingAbove(input);
+    if (walked != null) {
+      if (Arrays.binarySearch(walked, input) >= 0) {
+        return List.of(input);
+      }
+      String[] below = slice(walked, input);
+      if (below.length > 0) {
+        return List.of(below);
+      }
+    }
     Path path = input.equals(".") ? root : root.resolve(input);
     BasicFileAttributes attributes;
     try {
@@ -205,6 +217,19 @@ public final class InputResolver {
 
   private Pattern pattern(String glob) {
     return compiled.computeIfAbsent(glob, Glob::compile);
+  }
+
+  /** The listing of the nearest walked directory strictly above {@code path}, or null. */
+  private String[] walkedListingAbove(String path) {
+    if (path.equals(".")) {
+      return null;
+    }
+    String[] listing = listings.get(".");
+    for (int slash = path.indexOf('/'); listing == null && slash >= 0;
+        slash = path.indexOf('/', slash + 1)) {
+      listing = listings.get(path.substring(0, slash));
+    }
+    return listing;
   }
 
   /** Every file below {@code directory} (relative, normalized), sorted. */

@@ -44,7 +44,7 @@ import java.util.regex.Pattern;
  *       "cwd": ".",
  *       "env": {"LANG": "C.UTF-8"},
  *       "envPassthrough": ["PATH", "JAVA_HOME"],
- *       "inputs": ["lib/src/**}{@code /*.java", "!lib/src/gen"],
+ *       "inputs": ["lib/src", "!lib/src/gen", "lib/*.properties"],
  *       "outputs": ["out/lib"],
  *       "deps": [],
  *       "requires": ["jdk17"],
@@ -65,8 +65,8 @@ import java.util.regex.Pattern;
  *   }
  * }
  * }</pre>
- * Each target has exactly one of {@code command} and {@code bundler}; every other field is
- * optional and means what the same setting of {@link Target.Builder} means ({@code cpu} is
+ * See {@code docs/WORKSPACE.md} for a longer example and the glob syntax. Each target has
+ * exactly one of {@code command} and {@code bundler}; every other field is optional and means what the same setting of {@link Target.Builder} means ({@code cpu} is
  * {@code cpuSlots}, {@code deps} is {@code dependsOn}, {@code requires} lists capabilities). Paths
  * are relative to the workspace root, except bundler entrypoints, which are relative to
  * {@code cwd}. A {@code null} value is the same as leaving the field out.
