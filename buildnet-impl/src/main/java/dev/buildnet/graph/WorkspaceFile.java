@@ -3,7 +3,7 @@ package dev.buildnet.graph;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.type.LogicalType;
@@ -103,7 +104,6 @@ public final class WorkspaceFile {
         .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
         .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
         .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-        .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
         .build();
     for (LogicalType type : LogicalType.values()) {
       mapper.coercionConfigFor(type)
@@ -278,6 +278,11 @@ public final class WorkspaceFile {
       }
       message = "unknown field '" + u.getPropertyName() + "' at " + path(u)
           + " (known fields: " + String.join(", ", known) + ")";
+    } else if (e instanceof JsonMappingException m
+        && m.getCause() instanceof InputCoercionException range) {
+      message = "invalid value at " + path(m) + ": " + firstLine(range.getOriginalMessage());
+    } else if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+      message = "invalid value at " + path(m) + ": expected " + describe(m.getTargetType());
     } else if (e instanceof JsonMappingException m && !(m.getCause() instanceof StreamReadException)) {
       message = "invalid value at " + path(m) + ": " + firstLine(m.getOriginalMessage());
     } else {
@@ -287,6 +292,25 @@ public final class WorkspaceFile {
       message = "malformed JSON: " + firstLine(parse.getOriginalMessage());
     }
     return new WorkspaceFileException(file, line, column, where + message, e);
+  }
+
+  private static String describe(Class<?> type) {
+    if (type == Integer.class || type == Long.class || type == int.class || type == long.class) {
+      return "a whole number";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    if (type == String.class) {
+      return "a string";
+    }
+    if (java.util.Collection.class.isAssignableFrom(type)) {
+      return "an array";
+    }
+    if (type == WorkspaceJson.class) {
+      return "an object with \"version\" and \"targets\"";
+    }
+    return "an object";
   }
 
   /** The JSON path of a mapping error, e.g. {@code targets["app:web"].bundler.entrypoints[0]}. */

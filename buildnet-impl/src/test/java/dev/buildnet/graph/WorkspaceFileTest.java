@@ -125,7 +125,7 @@ class WorkspaceFileTest {
   void wrongTypes_areNotCoerced() {
     assertContains(loadFails("""
         {"version": 1, "targets": {"a": {"command": ["x"], "cpu": "2"}}}
-        """).getMessage(), "invalid value at targets.a.cpu");
+        """).getMessage(), "invalid value at targets.a.cpu: expected a whole number");
     assertContains(loadFails("""
         {"version": 1, "targets": {"a": {"command": ["x"], "cpu": 1.5}}}
         """).getMessage(), "targets.a.cpu");
@@ -134,7 +134,12 @@ class WorkspaceFileTest {
         """).getMessage(), "targets.a.cwd");
     assertContains(loadFails("""
         {"version": 1, "targets": {"a": {"command": "make all"}}}
-        """).getMessage(), "targets.a.command");
+        """).getMessage(), "targets.a.command: expected an array");
+    assertContains(loadFails("""
+        {"version": 1, "targets": {"a": {"command": ["x"], "cpu": 99999999999}}}
+        """).getMessage(), "invalid value at targets.a.cpu: Numeric value (99999999999) out of range");
+    assertContains(loadFails("[1]").getMessage(),
+        "buildnet.json:1:1: invalid value at the top level: expected an object with");
     assertContains(loadFails("""
         {"version": 1, "targets": {"a": {"command": ["x"], "cacheable": "yes"}}}
         """).getMessage(), "targets.a.cacheable");
