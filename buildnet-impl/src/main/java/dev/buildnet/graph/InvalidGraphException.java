@@ -1,0 +1,58 @@
+package dev.buildnet.graph;
+
+import dev.buildnet.api.BuildNetException;
+import java.util.List;
+
+/**
+ * A set of targets (or a workspace file) does not form a valid build graph. Carries every problem
+ * found, not just the first, so a person can fix them all in one pass: duplicate names, missing
+ * dependencies, dependency cycles (with their path), outputs declared by two targets, and, when
+ * loading a workspace file, invalid target declarations.
+ *
+ * @since 0.1
+ */
+public final class InvalidGraphException extends BuildNetException {
+  private static final long serialVersionUID = 1L;
+  private static final int LISTED_IN_MESSAGE = 50;
+
+  private final String source;
+  private final List<String> problems;
+
+  /**
+   * @param source where the targets came from (e.g. a file path), or null
+   * @param problems what is wrong, one sentence each; at least one
+   */
+  public InvalidGraphException(String source, List<String> problems) {
+    super(message(source, problems));
+    this.source = source;
+    this.problems = List.copyOf(problems);
+  }
+
+  private static String message(String source, List<String> problems) {
+    if (problems.isEmpty()) {
+      throw new IllegalArgumentException("an InvalidGraphException needs at least one problem");
+    }
+    StringBuilder m = new StringBuilder("invalid build graph");
+    if (source != null) {
+      m.append(" in ").append(source);
+    }
+    m.append(": ").append(problems.size()).append(problems.size() == 1 ? " problem" : " problems");
+    for (int i = 0; i < Math.min(problems.size(), LISTED_IN_MESSAGE); i++) {
+      m.append("\n  - ").append(problems.get(i));
+    }
+    if (problems.size() > LISTED_IN_MESSAGE) {
+      m.append("\n  ... and ").append(problems.size() - LISTED_IN_MESSAGE).append(" more");
+    }
+    return m.toString();
+  }
+
+  /** Where the targets came from, e.g. the workspace file's path; null if not from a file. */
+  public String source() {
+    return source;
+  }
+
+  /** Every problem found, one sentence each, in a stable order. */
+  public List<String> problems() {
+    return problems;
+  }
+}

@@ -1,0 +1,56 @@
+package dev.buildnet.graph;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.buildnet.cache.CacheKeyBuilder;
+import java.io.IOException;
+import java.lang.reflect.Modifier;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** Pins the public surface of the graph and cache packages: growing it should be a decision. */
+class ExportedTypesTest {
+
+  private static Set<String> publicTypes(Class<?> anchor) throws IOException, URISyntaxException {
+    Path dir = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI())
+        .resolve(anchor.getPackageName().replace('.', '/'));
+    Set<String> names = new TreeSet<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".class")).toList()) {
+        String simple = file.getFileName().toString().replace(".class", "");
+        try {
+          Class<?> type = Class.forName(
+              anchor.getPackageName() + "." + simple, false, anchor.getClassLoader());
+          boolean visible = Modifier.isPublic(type.getModifiers())
+              && (type.getEnclosingClass() == null
+                  || Modifier.isPublic(type.getEnclosingClass().getModifiers()));
+          if (visible && !type.isAnonymousClass() && !type.isLocalClass()) {
+            names.add(simple);
+          }
+        } catch (ClassNotFoundException e) {
+          throw new AssertionError(e);
+        }
+      }
+    }
+    return names;
+  }
+
+  @Test
+  void graphPackage_exportsOnlyTheModel() throws Exception {
+    assertEquals(Set.of("BuildGraph", "InputResolver", "InvalidGraphException",
+        "MissingInputException", "Target", "Target$Builder", "Target$Bundler",
+        "UnknownTargetException", "WorkspaceFile", "WorkspaceFileException"),
+        publicTypes(Target.class));
+  }
+
+  @Test
+  void cachePackage_exportsOnlyTheKeyFunction() throws Exception {
+    assertEquals(Set.of("CacheKeyBuilder", "CacheKeyBuilder$Builder", "FileDigester",
+        "KeyManifest", "KeyManifest$BundlerKey", "Platform"), publicTypes(CacheKeyBuilder.class));
+  }
+}
