@@ -99,7 +99,7 @@ public final class BuildNet implements AutoCloseable {
     this.cache = new ActionCache(state, blobs);
     FileDigestCache digests = new FileDigestCache(hashes);
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
-    this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers);
+    this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
     this.listeners = new Listeners();
     b.listeners.forEach(listeners::add);
     int slots = b.localSlots > 0 ? b.localSlots : Runtime.getRuntime().availableProcessors();

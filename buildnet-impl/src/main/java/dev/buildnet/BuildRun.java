@@ -38,6 +38,7 @@ final class BuildRun {
   private boolean stopped;
   private boolean cancelled;
   private String stopReason;
+  private dev.buildnet.graph.InputResolver inputResolver;
 
   BuildRun(
       String buildId,
@@ -67,6 +68,14 @@ final class BuildRun {
       }
       n.pendingDependencies = n.dependencies.size();
     }
+  }
+
+  /** One resolver per build: each source directory is listed once per build. */
+  synchronized dev.buildnet.graph.InputResolver inputResolver(java.nio.file.Path workspace) {
+    if (inputResolver == null) {
+      inputResolver = new dev.buildnet.graph.InputResolver(workspace);
+    }
+    return inputResolver;
   }
 
   BuildFuture future() {

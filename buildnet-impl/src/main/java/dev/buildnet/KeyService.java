@@ -37,9 +37,12 @@ final class KeyService {
   private final StateBackend state;
   private final Map<String, String> hostEnvironment;
   private final CacheKeyBuilder keys;
+  private final GeneratedPaths generated;
 
   KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
-      Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers) {
+      Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers,
+      dev.buildnet.graph.BuildGraph graph) {
+    this.generated = new GeneratedPaths(graph);
     this.workspace = workspace;
     this.digests = digests;
     this.state = state;
@@ -65,11 +68,16 @@ final class KeyService {
     }
   }
 
-  Computed compute(Target target, Map<String, Digest> dependencyKeys) throws InputException {
+  /**
+   * Computes {@code target}'s key. Source inputs are resolved with the build's shared resolver (one
+   * directory walk per build); inputs that overlap some target's declared outputs get a fresh
+   * resolver, since a dependency may have just written them and a shared listing could be stale.
+   */
+  Computed compute(Target target, Map<String, Digest> dependencyKeys, InputResolver shared)
+      throws InputException {
     try {
-      // A fresh resolver per target: inputs may be outputs that a dependency just wrote, so a
-      // listing taken earlier in the build could be stale.
-      List<String> inputs = new InputResolver(workspace).resolve(target);
+      InputResolver resolver = generated.readsGenerated(target) ? new InputResolver(workspace) : shared;
+      List<String> inputs = resolver.resolve(target);
       KeyManifest manifest = keys.manifest(target, inputs, dependencyKeys);
       return new Computed(manifest.key(), manifest, inputs.size());
     } catch (BuildNetException e) {

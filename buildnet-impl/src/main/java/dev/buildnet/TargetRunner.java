@@ -77,7 +77,7 @@ final class TargetRunner {
 
     KeyService.Computed computed;
     try {
-      computed = keys.compute(target, run.dependencyKeys(node));
+      computed = keys.compute(target, run.dependencyKeys(node), run.inputResolver(workspace));
     } catch (KeyService.InputException e) {
       return failed(node, queueWait, start, 0, -1, List.of(BuildError.of("INPUT", e.getMessage())),
           e.getMessage(), BuildMetrics.Phases.ZERO, 0);
