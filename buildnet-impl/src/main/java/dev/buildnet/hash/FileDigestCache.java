@@ -108,6 +108,7 @@ public final class FileDigestCache {
    * @throws IOException if it is a directory or not a regular file, or cannot be read
    */
   public Digest digest(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
     Path key = file.toAbsolutePath().normalize();
     // Taken before the stat, so that it is no later than the start of the read it vouches for.
     Instant readStart = clock.instant();
@@ -142,6 +143,7 @@ public final class FileDigestCache {
 
   /** Forgets {@code file}, so the next {@link #digest} reads it. */
   public void invalidate(Path file) {
+    Objects.requireNonNull(file, "file");
     remove(file.toAbsolutePath().normalize());
   }
 

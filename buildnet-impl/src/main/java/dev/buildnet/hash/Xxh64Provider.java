@@ -38,11 +38,15 @@ final class Xxh64Provider extends ChunkedHashProvider {
    * for the CPU; on failure the next one is tried, ending with the pure-Java safe implementation.
    */
   static Xxh64Provider fastestWorking() {
-    List<Supplier<XXHashFactory>> candidates =
+    return firstWorking(
         List.of(
             XXHashFactory::fastestInstance,
             XXHashFactory::fastestJavaInstance,
-            XXHashFactory::safeInstance);
+            XXHashFactory::safeInstance));
+  }
+
+  /** The first candidate that can be created and passes the self-test. */
+  static Xxh64Provider firstWorking(List<Supplier<XXHashFactory>> candidates) {
     List<String> failures = new ArrayList<>();
     for (Supplier<XXHashFactory> candidate : candidates) {
       try {

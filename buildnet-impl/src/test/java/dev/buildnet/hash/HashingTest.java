@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import net.jpountz.xxhash.XXHashFactory;
 import org.junit.jupiter.api.Test;
@@ -123,6 +124,39 @@ class HashingTest {
     // This machine is linux/amd64, for which lz4-java ships a native library, and the tests run in
     // the system class loader: the fast path must be the one chosen.
     assertEquals("xxh64 (lz4-java XXHashFactory:JNI)", Hashing.xxh64().toString());
+  }
+
+  @Test
+  void xxh64_whenTheNativeLibraryFailsToLoad_fallsBackToTheNextImplementation() {
+    Xxh64Provider provider =
+        Xxh64Provider.firstWorking(
+            List.of(
+                () -> {
+                  throw new UnsatisfiedLinkError("no liblz4-java in java.library.path");
+                },
+                XXHashFactory::safeInstance));
+
+    assertEquals("xxh64 (lz4-java XXHashFactory:JavaSafe)", provider.toString());
+    assertEquals("44bc2cf5ad770999", provider.hash(ascii("abc")).hex());
+  }
+
+  @Test
+  void xxh64_whenNoImplementationWorks_saysWhatEachAttemptDid() {
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                Xxh64Provider.firstWorking(
+                    List.of(
+                        () -> {
+                          throw new UnsatisfiedLinkError("no native library");
+                        },
+                        () -> {
+                          throw new AssertionError("no unsafe");
+                        })));
+
+    assertTrue(e.getMessage().contains("no native library"), e.getMessage());
+    assertTrue(e.getMessage().contains("no unsafe"), e.getMessage());
   }
 
   @Test
