@@ -96,6 +96,7 @@ public final class FileDigestCache {
         };
   }
 
+  /** A builder for a cache in front of {@code provider}. */
   public static Builder builder(HashProvider provider) {
     return new Builder(provider);
   }
@@ -132,7 +133,8 @@ public final class FileDigestCache {
         return digest;
       }
       if (after.equals(before) || reads == MAX_READS) {
-        // Stable but racily clean, or still changing: correct now, not safe to remember.
+        // Stable but changed too recently to trust, or still changing after MAX_READS reads:
+        // return what was read and remember nothing.
         remove(key);
         return digest;
       }
