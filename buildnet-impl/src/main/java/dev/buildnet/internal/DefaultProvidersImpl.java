@@ -15,11 +15,6 @@ import java.nio.file.Path;
  * ({@code StateBackend.sqlite}, {@code HashProvider.xxh64}, ...) reach these implementations.
  */
 public final class DefaultProvidersImpl implements DefaultProviders {
-  // One provider per class loader: the process shell keeps a sampler thread, so share it.
-  private static final class Shell {
-    static final ShellProvider INSTANCE = ProcessShellProvider.create();
-  }
-
   @Override
   public StateBackend sqliteState(Path file) {
     return SqliteStateBackend.open(file);
@@ -42,6 +37,7 @@ public final class DefaultProvidersImpl implements DefaultProviders {
 
   @Override
   public ShellProvider processShell() {
-    return Shell.INSTANCE;
+    // Its threads exist only while commands run and end on their own, so a new one is cheap.
+    return ProcessShellProvider.create();
   }
 }

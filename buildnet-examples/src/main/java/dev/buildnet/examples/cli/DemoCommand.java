@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
       System.out.println("using the sample workspace in " + ws + " (--fresh starts over)");
     }
     List<Target> targets = new ArrayList<>(WorkspaceFile.load(ws).targets());
-    EsbuildAdapter esbuild = EsbuildAdapter.forWorkspace(ws);
+    EsbuildAdapter esbuild = EsbuildAdapter.builder(ws).build();
     Availability av = esbuild.availability();
     if (av.available()) {
       // Declared in code rather than in buildnet.json: both ways make the same kind of target.
