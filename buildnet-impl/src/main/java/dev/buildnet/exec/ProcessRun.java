@@ -1,0 +1,207 @@
+package dev.buildnet.exec;
+
+import dev.buildnet.api.exec.CommandResult;
+import dev.buildnet.api.exec.CommandResult.Outcome;
+import dev.buildnet.api.exec.CommandSpec;
+import dev.buildnet.api.exec.RunningCommand;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One started command. Its life is a handful of events (sample, timeout, cancel, root exit, tree
+ * stopped, output drained), each handled on the provider's single scheduler thread, so the fields
+ * below the line need no locking.
+ */
+final class ProcessRun implements RunningCommand {
+  private static final Logger LOG = LoggerFactory.getLogger(ProcessRun.class);
+  // The JDK closes a child's pipes once it has reaped it, so readers end right after the exit;
+  // this bound only matters if that ever fails to happen.
+  private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  private final CommandSpec spec;
+  private final Process process;
+  private final long startNanos;
+  private final ScheduledExecutorService scheduler;
+  private final long sampleIntervalNanos;
+  private final ProcessTree tree;
+  private final OutputPump stdout;
+  private final OutputPump stderr;
+  private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
+
+  // ---- confined to the scheduler thread ----
+  private Outcome stopReason;
+  private CompletableFuture<Void> treeStopped;
+  private boolean rootExited;
+  private long exitNanos;
+  private boolean finished;
+  private Future<?> sampling;
+  private Future<?> timeout;
+  private Future<?> drainLimit;
+
+  ProcessRun(
+      CommandSpec spec,
+      Process process,
+      long startNanos,
+      ScheduledExecutorService scheduler,
+      long sampleIntervalNanos,
+      ProcessTree tree,
+      OutputPump stdout,
+      OutputPump stderr) {
+    this.spec = spec;
+    this.process = process;
+    this.startNanos = startNanos;
+    this.scheduler = scheduler;
+    this.sampleIntervalNanos = sampleIntervalNanos;
+    this.tree = tree;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+
+  /** Arms sampling, the timeout and the exit hook. Called once, by the provider. */
+  void begin() {
+    onScheduler(
+        () -> {
+          if (rootExited) {
+            return;
+          }
+          sampling =
+              scheduler.scheduleWithFixedDelay(
+                  guarded(() -> tree.refresh(false)), 0, sampleIntervalNanos, TimeUnit.NANOSECONDS);
+          if (spec.timeout() != null) {
+            timeout =
+                scheduler.schedule(
+                    guarded(() -> stop(Outcome.TIMED_OUT)),
+                    spec.timeout().toNanos(),
+                    TimeUnit.NANOSECONDS);
+          }
+        });
+    process
+        .onExit()
+        .whenComplete(
+            (p, failure) -> {
+              long now = System.nanoTime();
+              onScheduler(() -> rootExited(now));
+            });
+  }
+
+  @Override
+  public long pid() {
+    return process.pid();
+  }
+
+  @Override
+  public CompletableFuture<CommandResult> result() {
+    return result;
+  }
+
+  @Override
+  public void cancel() {
+    if (!result.isDone()) {
+      onScheduler(() -> stop(Outcome.CANCELLED));
+    }
+  }
+
+  private void stop(Outcome why) {
+    // An exit that the JDK has seen but whose callback is still on its way is an exit, not a stop.
+    if (stopReason != null || rootExited || !process.isAlive()) {
+      return;
+    }
+    stopReason = why;
+    cancelTimers();
+    treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe());
+  }
+
+  private void rootExited(long now) {
+    if (rootExited) {
+      return;
+    }
+    rootExited = true;
+    exitNanos = now;
+    cancelTimers();
+    if (treeStopped == null) {
+      // Whatever the command left behind is part of it: stopped the same way, then the result.
+      treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe());
+    }
+    treeStopped.whenComplete((ignored, failure) -> onScheduler(() -> awaitOutput(failure)));
+  }
+
+  private void awaitOutput(Throwable stopFailure) {
+    if (stopFailure != null) {
+      fail(stopFailure);
+      return;
+    }
+    drainLimit =
+        scheduler.schedule(guarded(() -> finish(true)), DRAIN_LIMIT_NANOS, TimeUnit.NANOSECONDS);
+    CompletableFuture.allOf(stdout.done(), stderr.done())
+        .whenComplete((ignored, failure) -> onScheduler(() -> finish(false)));
+  }
+
+  private void finish(boolean drainAbandoned) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    // A pending task would keep the otherwise idle scheduler thread alive.
+    drainLimit.cancel(false);
+    boolean drained = !drainAbandoned;
+    byte[] out = drained ? stdout.captured() : new byte[0];
+    byte[] err = drained ? stderr.captured() : new byte[0];
+    boolean truncated = !drained || stdout.truncated() || stderr.truncated();
+    result.complete(
+        new CommandResult(
+            stopReason == null ? Outcome.EXITED : stopReason,
+            process.exitValue(),
+            out,
+            err,
+            truncated,
+            Duration.ofNanos(exitNanos - startNanos),
+            Duration.ofNanos(tree.peakCpuNanos()),
+            tree.peakRssBytes()));
+  }
+
+  private void cancelTimers() {
+    if (sampling != null) {
+      sampling.cancel(false);
+    }
+    if (timeout != null) {
+      timeout.cancel(false);
+    }
+  }
+
+  private void fail(Throwable failure) {
+    finished = true;
+    result.completeExceptionally(failure);
+  }
+
+  private String describe() {
+    return "command " + spec.argv().get(0) + " (pid " + process.pid() + ")";
+  }
+
+  private void onScheduler(Runnable task) {
+    scheduler.execute(guarded(task));
+  }
+
+  /**
+   * A failure inside the provider must surface in the result, not die silently in the
+   * executor, and must not leave the command running.
+   */
+  private Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException | Error e) {
+        LOG.error("{}: provider failure", describe(), e);
+        if (!finished) {
+          process.descendants().forEach(ProcessHandle::destroyForcibly);
+          process.destroyForcibly();
+          fail(e);
+        }
+      }
+    };
+  }
+}
