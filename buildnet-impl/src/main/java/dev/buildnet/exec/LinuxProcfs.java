@@ -1,11 +1,13 @@
 package dev.buildnet.exec;
 
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -196,9 +198,20 @@ final class LinuxProcfs implements ProcessInspector {
   }
 
   private static String read(Path file) {
-    try {
+    // A plain read loop: /proc files report size 0, and Files.readAllBytes pays for a channel
+    // and a size query on every one of the many small reads a sample makes.
+    try (FileInputStream in = new FileInputStream(file.toString())) {
+      byte[] buffer = new byte[2048];
+      int length = 0;
+      int n;
+      while ((n = in.read(buffer, length, buffer.length - length)) > 0) {
+        length += n;
+        if (length == buffer.length) {
+          buffer = Arrays.copyOf(buffer, buffer.length * 2);
+        }
+      }
       // ISO-8859-1 maps every byte: a command name is not guaranteed to be UTF-8.
-      return new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
+      return new String(buffer, 0, length, StandardCharsets.ISO_8859_1);
     } catch (IOException | RuntimeException e) {
       return null;
     }

@@ -47,7 +47,10 @@ final class OutputPump implements Runnable {
     this.threadName = threadName;
   }
 
-  /** Completes once the stream has ended and every line has been delivered. */
+  /**
+   * Completes once the stream has ended (every holder of its write end has closed it) and every
+   * line has been delivered.
+   */
   CompletableFuture<Void> done() {
     return done;
   }
@@ -67,15 +70,20 @@ final class OutputPump implements Runnable {
     Thread thread = Thread.currentThread();
     String previousName = thread.getName();
     thread.setName(threadName);
+    // The JDK's exit hook for a child's pipe (ProcessPipeInputStream.processExited) closes it
+    // under the same monitor as read(). Holding that monitor for the whole loop keeps the JDK from
+    // closing the pipe early, so end-of-file here means every process holding the write end has
+    // closed it: the provider relies on that to know whether a command left anything behind.
     try (InputStream input = in) {
-      byte[] buffer = new byte[8192];
-      int n;
-      while ((n = input.read(buffer)) >= 0) {
-        capture(buffer, n);
-        split(buffer, n);
+      synchronized (input) {
+        byte[] buffer = new byte[8192];
+        int n;
+        while ((n = input.read(buffer)) >= 0) {
+          capture(buffer, n);
+          split(buffer, n);
+        }
       }
     } catch (IOException e) {
-      // The JDK closes a pipe after the child has been reaped; anything unread then is gone.
       LOG.debug("{}: stream ended with {}", threadName, e.toString());
     } finally {
       if (lineLength > 0) {

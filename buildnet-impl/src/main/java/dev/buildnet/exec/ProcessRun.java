@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,9 +20,12 @@ import org.slf4j.LoggerFactory;
  */
 final class ProcessRun implements RunningCommand {
   private static final Logger LOG = LoggerFactory.getLogger(ProcessRun.class);
-  // The JDK closes a child's pipes once it has reaped it, so readers end right after the exit;
-  // this bound only matters if that ever fails to happen.
+  // Once the tree is gone nobody can hold the pipes, so the readers end at once; this bound only
+  // matters for a process that escaped the tree and still holds them.
   private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  // How long after the root's exit its output may still be open before we conclude that some
+  // other process holds the pipes. Waiting longer only costs an unneeded scan under heavy load.
+  private static final long EXIT_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final CommandSpec spec;
   private final Process process;
@@ -41,7 +45,7 @@ final class ProcessRun implements RunningCommand {
   private boolean finished;
   private Future<?> sampling;
   private Future<?> timeout;
-  private Future<?> drainLimit;
+  private Future<?> drainWait;
 
   ProcessRun(
       CommandSpec spec,
@@ -113,7 +117,7 @@ final class ProcessRun implements RunningCommand {
     }
     stopReason = why;
     cancelTimers();
-    treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe());
+    treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe(), true);
   }
 
   private void rootExited(long now) {
@@ -123,11 +127,36 @@ final class ProcessRun implements RunningCommand {
     rootExited = true;
     exitNanos = now;
     cancelTimers();
-    if (treeStopped == null) {
-      // Whatever the command left behind is part of it: stopped the same way, then the result.
-      treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe());
+    if (treeStopped != null) {
+      whenDone(treeStopped, this::awaitOutput);
+      return;
     }
-    treeStopped.whenComplete((ignored, failure) -> onScheduler(() -> awaitOutput(failure)));
+    CompletableFuture<Void> drained = CompletableFuture.allOf(stdout.done(), stderr.done());
+    if (drained.isDone()) {
+      cleanUpAfterExit(false);
+      return;
+    }
+    // Output still open a moment after the exit means some process still holds the pipes.
+    drainWait =
+        scheduler.schedule(
+            guarded(() -> cleanUpAfterExit(true)), EXIT_LINGER_NANOS, TimeUnit.NANOSECONDS);
+    drained.whenComplete((ignored, failure) -> onScheduler(() -> cleanUpAfterExit(false)));
+  }
+
+  /**
+   * Whatever the command left behind is part of it: stopped the same way as on a timeout before
+   * the result completes. Only when its output is still open is it worth scanning every process
+   * for the holders of its pipes; otherwise the members already known are all there is to check.
+   */
+  private void cleanUpAfterExit(boolean outputStillOpen) {
+    if (treeStopped != null) {
+      return;
+    }
+    if (drainWait != null) {
+      drainWait.cancel(false);
+    }
+    treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe(), outputStillOpen);
+    whenDone(treeStopped, this::awaitOutput);
   }
 
   private void awaitOutput(Throwable stopFailure) {
@@ -135,10 +164,14 @@ final class ProcessRun implements RunningCommand {
       fail(stopFailure);
       return;
     }
-    drainLimit =
+    CompletableFuture<Void> drained = CompletableFuture.allOf(stdout.done(), stderr.done());
+    if (drained.isDone()) {
+      finish(false);
+      return;
+    }
+    drainWait =
         scheduler.schedule(guarded(() -> finish(true)), DRAIN_LIMIT_NANOS, TimeUnit.NANOSECONDS);
-    CompletableFuture.allOf(stdout.done(), stderr.done())
-        .whenComplete((ignored, failure) -> onScheduler(() -> finish(false)));
+    drained.whenComplete((ignored, failure) -> onScheduler(() -> finish(false)));
   }
 
   private void finish(boolean drainAbandoned) {
@@ -146,8 +179,16 @@ final class ProcessRun implements RunningCommand {
       return;
     }
     finished = true;
-    // A pending task would keep the otherwise idle scheduler thread alive.
-    drainLimit.cancel(false);
+    if (drainWait != null) {
+      // A pending task would keep the otherwise idle scheduler thread alive.
+      drainWait.cancel(false);
+    }
+    if (drainAbandoned) {
+      LOG.warn(
+          "{}: output still open {} s after the process tree ended; completing without it",
+          describe(),
+          TimeUnit.NANOSECONDS.toSeconds(DRAIN_LIMIT_NANOS));
+    }
     boolean drained = !drainAbandoned;
     byte[] out = drained ? stdout.captured() : new byte[0];
     byte[] err = drained ? stderr.captured() : new byte[0];
@@ -162,6 +203,21 @@ final class ProcessRun implements RunningCommand {
             Duration.ofNanos(exitNanos - startNanos),
             Duration.ofNanos(tree.peakCpuNanos()),
             tree.peakRssBytes()));
+  }
+
+  /** Runs {@code next} on the scheduler thread once {@code stage} is done; at once if it is. */
+  private void whenDone(CompletableFuture<Void> stage, Consumer<Throwable> next) {
+    if (stage.isDone()) {
+      Throwable failure = null;
+      try {
+        stage.join();
+      } catch (RuntimeException e) {
+        failure = e.getCause() != null ? e.getCause() : e;
+      }
+      next.accept(failure);
+    } else {
+      stage.whenComplete((ignored, failure) -> onScheduler(() -> next.accept(failure)));
+    }
   }
 
   private void cancelTimers() {

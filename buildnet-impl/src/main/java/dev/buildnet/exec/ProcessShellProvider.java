@@ -29,9 +29,11 @@ import java.util.concurrent.TimeUnit;
  * running is stopped the same way before the result completes. Members are the descendants seen
  * while the command ran (the tree is sampled, and re-walked at stop time from every member still
  * alive, so orphans stay known once seen) and, on Linux, every process still holding the command's
- * stdout or stderr, which catches a double-forked child that was never seen as a child. <b>Limit:</b>
- * a process that detaches from its parent between two samples <em>and</em> redirects its output
- * away from the command's pipes (a properly daemonized server) escapes.
+ * stdout or stderr, which catches a double-forked child that was never seen as a child. Signals go
+ * through {@link ProcessHandle}, which checks a pid's start time first, so a recycled pid is never
+ * hit. <b>Limit:</b> a process that detaches from its parent between two samples <em>and</em>
+ * redirects its output away from the command's pipes (a properly daemonized server) escapes; so
+ * does everything on platforms without {@code /proc} other than live descendants.
  *
  * <h2>Measurements</h2>
  *
@@ -47,9 +49,10 @@ import java.util.concurrent.TimeUnit;
  * <h2>Output</h2>
  *
  * Lines reach the listener as they arrive, from one reader thread per stream ({@code
- * buildnet-exec-<pid>-out}/{@code -err}); a line longer than 64 KiB arrives in pieces. The JDK
- * closes a child's pipes once the root has exited, so output a left-behind process writes later is
- * lost.
+ * buildnet-exec-<pid>-out}/{@code -err}); a line longer than 64 KiB arrives in pieces. Output is
+ * read until every process holding the pipes has closed them (left-behind processes included, until
+ * they are stopped); that is also how the provider knows, cheaply, whether the root left anything
+ * behind, so only then does it scan every process for the pipes' holders.
  *
  * <h2>Threads and lifecycle</h2>
  *

@@ -23,30 +23,40 @@ final class TreeStop {
   private final ProcessTree tree;
   private final ScheduledExecutorService scheduler;
   private final String description;
+  private final boolean scanPipes;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
   private boolean forcing;
   private long forceAt;
   private long giveUpAt;
 
-  private TreeStop(ProcessTree tree, ScheduledExecutorService scheduler, String description) {
+  private TreeStop(
+      ProcessTree tree, ScheduledExecutorService scheduler, String description, boolean scanPipes) {
     this.tree = tree;
     this.scheduler = scheduler;
     this.description = description;
+    this.scanPipes = scanPipes;
   }
 
   /**
    * Starts stopping {@code tree}; the future completes when no member is alive. Call on the
    * scheduler thread.
+   *
+   * @param scanPipes also look for processes holding the command's pipes (a scan of every
+   *     process), at the start and again before the forced kill
    */
   static CompletableFuture<Void> begin(
-      ProcessTree tree, Duration grace, ScheduledExecutorService scheduler, String description) {
-    TreeStop stop = new TreeStop(tree, scheduler, description);
+      ProcessTree tree,
+      Duration grace,
+      ScheduledExecutorService scheduler,
+      String description,
+      boolean scanPipes) {
+    TreeStop stop = new TreeStop(tree, scheduler, description, scanPipes);
     stop.start(grace.toNanos());
     return stop.done;
   }
 
   private void start(long graceNanos) {
-    tree.refresh(true);
+    tree.refresh(scanPipes);
     if (tree.allGone()) {
       done.complete(null);
       return;
@@ -95,7 +105,7 @@ final class TreeStop {
     forcing = true;
     giveUpAt = now + GIVE_UP_NANOS;
     // A last full look: anything that escaped during the grace period is still holding our pipes.
-    tree.refresh(true);
+    tree.refresh(scanPipes);
     tree.signalForcibly();
   }
 
