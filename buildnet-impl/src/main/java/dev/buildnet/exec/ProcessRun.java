@@ -77,10 +77,12 @@ final class ProcessRun implements RunningCommand {
               scheduler.scheduleWithFixedDelay(
                   guarded(() -> tree.refresh(false)), 0, sampleIntervalNanos, TimeUnit.NANOSECONDS);
           if (spec.timeout() != null) {
+            // Counted from just before the fork, like the wall time.
+            long remaining = spec.timeout().toNanos() - (System.nanoTime() - startNanos);
             timeout =
                 scheduler.schedule(
                     guarded(() -> stop(Outcome.TIMED_OUT)),
-                    spec.timeout().toNanos(),
+                    Math.max(0, remaining),
                     TimeUnit.NANOSECONDS);
           }
         });
