@@ -25,6 +25,7 @@ final class ProcessRun implements RunningCommand {
   private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
   // How long after the root's exit its output may still be open before we conclude that some
   // other process holds the pipes. Waiting longer only costs an unneeded scan under heavy load.
+  private static final long FIRST_SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final long EXIT_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final CommandSpec spec;
@@ -73,9 +74,14 @@ final class ProcessRun implements RunningCommand {
           if (rootExited) {
             return;
           }
+          // The first look waits a little: a process just past exec has nothing to show yet, and
+          // the many commands that end within milliseconds are spared the /proc reads.
           sampling =
               scheduler.scheduleWithFixedDelay(
-                  guarded(() -> tree.refresh(false)), 0, sampleIntervalNanos, TimeUnit.NANOSECONDS);
+                  guarded(() -> tree.refresh(false)),
+                  Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos),
+                  sampleIntervalNanos,
+                  TimeUnit.NANOSECONDS);
           if (spec.timeout() != null) {
             // Counted from just before the fork, like the wall time.
             long remaining = spec.timeout().toNanos() - (System.nanoTime() - startNanos);

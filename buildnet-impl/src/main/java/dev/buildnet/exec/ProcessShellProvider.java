@@ -38,13 +38,15 @@ import java.util.concurrent.TimeUnit;
  * <h2>Measurements</h2>
  *
  * Wall time is measured on {@link System#nanoTime()} from just before the fork to the moment the
- * JDK reports the root's exit. CPU time and peak memory are sampled (every {@code sampleInterval},
- * default 50 ms, and when stopping) from {@code /proc} on Linux: CPU time is the largest sum over
- * the live members of their user + system time including children they reaped, so CPU spent in the
- * last interval before a process ended, and by processes that lived less than an interval and were
- * reaped outside the tree, is missed: it is a lower bound. Peak memory is the larger of the largest
- * summed resident set seen and any member's own high-water mark ({@code VmHWM}). Elsewhere, CPU
- * time comes from {@link ProcessHandle.Info} and memory is reported as 0.
+ * JDK reports the root's exit. CPU time and peak memory are sampled from {@code /proc} on Linux:
+ * 10 ms after the start, then every {@code sampleInterval} (default 50 ms), and while stopping a
+ * tree. The JDK reaps the root the moment it exits, so there is no final reading of the root
+ * itself. CPU time is the largest sum seen over the live members of their user + system time
+ * including children they reaped, in 10 ms ticks: CPU spent after a process's last sample, and by
+ * processes that lived less than an interval and were reaped outside the tree, is missed, so it is
+ * a lower bound, and a command that ends within 10 ms reports zero CPU and memory. Peak memory is
+ * the larger of the largest summed resident set seen and any member's own high-water mark ({@code
+ * VmHWM}). Elsewhere, CPU time comes from {@link ProcessHandle.Info} and memory is reported as 0.
  *
  * <h2>Output</h2>
  *
