@@ -1,0 +1,3 @@
+import { greet } from "./util";
+const x = 1;
+let y = greet(;

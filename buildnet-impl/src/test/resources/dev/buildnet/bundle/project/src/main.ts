@@ -1,0 +1,2 @@
+import { greet } from "./util";
+console.log(greet("world"));

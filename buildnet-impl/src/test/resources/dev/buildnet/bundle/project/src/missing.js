@@ -1,0 +1,2 @@
+import { nope } from "./does-not-exist";
+console.log(nope);
