@@ -29,13 +29,17 @@ final class SqliteSchema {
   private static final Set<String> TABLES = Set.of("schema_version", "kv", "locks", "fencing");
   private static final List<String> VERSION_1 = List.of(
       "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-      // Expiry is epoch milliseconds on the backend's clock, NULL for none.
-      "CREATE TABLE kv (key TEXT NOT NULL PRIMARY KEY, value BLOB NOT NULL, expires_at INTEGER)",
+      // Expiry is epoch milliseconds on the backend's clock, NULL for none. WITHOUT ROWID: one
+      // b-tree instead of table plus key index, so a commit writes one page instead of several
+      // (a third of the cost of a small write).
+      "CREATE TABLE kv (key TEXT NOT NULL PRIMARY KEY, value BLOB NOT NULL, expires_at INTEGER)"
+          + " WITHOUT ROWID",
       "CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL",
       "CREATE TABLE locks (resource TEXT NOT NULL PRIMARY KEY, owner TEXT NOT NULL,"
-          + " token INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
+          + " token INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID",
       // Outlives lock rows: the last token ever granted per resource, so tokens never repeat.
-      "CREATE TABLE fencing (resource TEXT NOT NULL PRIMARY KEY, last_token INTEGER NOT NULL)",
+      "CREATE TABLE fencing (resource TEXT NOT NULL PRIMARY KEY, last_token INTEGER NOT NULL)"
+          + " WITHOUT ROWID",
       "INSERT INTO schema_version (version) VALUES (1)");
 
   private SqliteSchema() {}

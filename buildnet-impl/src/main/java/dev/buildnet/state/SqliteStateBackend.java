@@ -35,6 +35,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteException;
+import org.sqlite.SQLiteOpenMode;
 
 /**
  * A persistent {@link StateBackend} in one SQLite file, shared safely by the threads of a process
@@ -652,6 +653,9 @@ public final class SqliteStateBackend implements StateBackend {
   static SqliteConnection connect(Path file, Builder builder) throws SQLException {
     SQLiteConfig config = new SQLiteConfig();
     config.setBusyTimeout((int) builder.busyTimeout.toMillis());
+    // Each connection is used by one thread at a time (SqliteConnection's lock), so SQLite's own
+    // per-call mutex is pure overhead.
+    config.setOpenMode(SQLiteOpenMode.NOMUTEX);
     config.setSynchronous(builder.synchronous == Synchronous.FULL
         ? SQLiteConfig.SynchronousMode.FULL : SQLiteConfig.SynchronousMode.NORMAL);
     return new SqliteConnection(config.createConnection("jdbc:sqlite:" + file));
