@@ -93,31 +93,44 @@ final class SqliteSchema {
   }
 
   /**
-   * Creates the schema in an empty database, or checks the version of an existing one. Runs in
-   * one immediate transaction so that processes opening a new file together create it once.
+   * Reads (and never writes) the schema: refuses a database with foreign tables, a broken
+   * {@code schema_version}, or a version newer than this code knows. Returns whether the database
+   * is empty, i.e. still needs the schema. Runs before anything writes to the file, and again
+   * inside the creating transaction.
+   */
+  static boolean checkContents(SqliteConnection connection, Path file) throws SQLException {
+    Set<String> tables = tables(connection);
+    if (tables.isEmpty()) {
+      return true;
+    }
+    if (!tables.contains("schema_version")) {
+      throw notValid(file, "it is an SQLite database with other tables " + tables);
+    }
+    int version = version(connection, file);
+    if (version > CURRENT_VERSION) {
+      throw new StateException(file + " has BuildNet state schema version " + version
+          + " but this BuildNet knows only versions up to " + CURRENT_VERSION
+          + "; open it with a newer BuildNet or use another file");
+    }
+    // A version below CURRENT_VERSION would be migrated in createOrVerify; none exists yet.
+    if (!tables.containsAll(TABLES)) {
+      TreeSet<String> missing = new TreeSet<>(TABLES);
+      missing.removeAll(tables);
+      throw notValid(file, "tables " + missing + " are missing");
+    }
+    return false;
+  }
+
+  /**
+   * Creates the schema in an empty database, or checks an existing one. Runs in one immediate
+   * transaction so that processes opening a new file together create it once.
    */
   static void createOrVerify(SqliteConnection connection, Path file) throws SQLException {
     connection.beginImmediate();
     try {
-      Set<String> tables = tables(connection);
-      if (tables.isEmpty()) {
+      if (checkContents(connection, file)) {
         for (String sql : VERSION_1) {
           connection.execute(sql);
-        }
-      } else if (!tables.contains("schema_version")) {
-        throw notValid(file, "it is an SQLite database with other tables " + tables);
-      } else {
-        int version = version(connection, file);
-        if (version > CURRENT_VERSION) {
-          throw new StateException(file + " has BuildNet state schema version " + version
-              + " but this BuildNet knows only versions up to " + CURRENT_VERSION
-              + "; open it with a newer BuildNet or use another file");
-        }
-        // A version below CURRENT_VERSION would be migrated here, step by step; none exists yet.
-        if (!tables.containsAll(TABLES)) {
-          TreeSet<String> missing = new TreeSet<>(TABLES);
-          missing.removeAll(tables);
-          throw notValid(file, "tables " + missing + " are missing");
         }
       }
       connection.commit();

@@ -668,7 +668,9 @@ public final class SqliteStateBackend implements StateBackend {
     SqliteConnection reader = null;
     try {
       writer = connect(file, builder);
-      verifyReadable(writer);
+      // Read first: SQLite parses the file, and foreign or newer databases are refused, before
+      // switching to WAL mode writes to the file's header.
+      SqliteSchema.checkContents(writer, file);
       enableWal(writer, file);
       SqliteSchema.createOrVerify(writer, file);
       reader = connect(file, builder);
@@ -681,13 +683,6 @@ public final class SqliteStateBackend implements StateBackend {
       closeQuietly(reader);
       closeQuietly(writer);
       throw e;
-    }
-  }
-
-  /** Makes SQLite parse the file before anything writes to it. */
-  private static void verifyReadable(SqliteConnection connection) throws SQLException {
-    try (ResultSet rows = connection.statement("SELECT count(*) FROM sqlite_master").executeQuery()) {
-      rows.next();
     }
   }
 
