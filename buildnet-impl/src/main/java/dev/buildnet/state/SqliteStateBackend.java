@@ -1,0 +1,868 @@
+package dev.buildnet.state;
+
+import static dev.buildnet.state.StateArgs.expiresAt;
+import static dev.buildnet.state.StateArgs.requireKey;
+import static dev.buildnet.state.StateArgs.requireLock;
+import static dev.buildnet.state.StateArgs.requireName;
+import static dev.buildnet.state.StateArgs.requirePrefix;
+import static dev.buildnet.state.StateArgs.requireTtl;
+import static dev.buildnet.state.StateArgs.requireValue;
+
+import dev.buildnet.api.state.Lock;
+import dev.buildnet.api.state.LockNotHeldException;
+import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.api.state.StateCapabilities;
+import dev.buildnet.api.state.StateException;
+import dev.buildnet.api.state.Subscription;
+import java.nio.file.Path;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteException;
+import org.sqlite.SQLiteOpenMode;
+
+/**
+ * A persistent {@link StateBackend} in one SQLite file, shared safely by the threads of a process
+ * and by processes on the same machine.
+ *
+ * <h2>When to use</h2>
+ * The default for a single machine: state survives restarts and crashes, and locks exclude
+ * holders in other processes that open the same file. It is not for several machines (a network
+ * file system breaks SQLite's locking); use a networked backend there. Pub/sub is not supported:
+ * {@link #subscribe} and {@link #publish} throw {@link UnsupportedOperationException}.
+ *
+ * <h2>Threads and cost</h2>
+ * Safe for concurrent use. Writes go through one connection, one at a time; reads use a second
+ * connection and proceed while a write is in progress (SQLite's WAL mode). Every method blocks on
+ * disk I/O; a write also waits while another process writes, up to the
+ * {@link Builder#busyTimeout busy timeout}, then fails with {@link StateException}. On a laptop a
+ * read costs a few microseconds, a write a few tens, and {@link #setAll} amortises the commit
+ * over many keys.
+ *
+ * <h2>Durability</h2>
+ * Every method that changes state has committed when it returns, so a crash of the process (even
+ * {@code kill -9}) loses nothing that returned. What a power failure or OS crash may lose depends on
+ * {@link Synchronous}.
+ *
+ * <h2>Time</h2>
+ * TTLs and leases are epoch milliseconds on the {@link Builder#clock clock} (default: the system
+ * UTC clock); a TTL with a sub-millisecond part is rounded up. Processes that share a file compare
+ * each other's expiry times, so they must share a wall clock (same machine: they do). Expired keys
+ * are absent for every operation at once and are deleted from the file later, in small batches,
+ * by a daemon thread named {@code buildnet-state-sweeper}.
+ *
+ * <h2>The file</h2>
+ * Created if absent, in WAL mode, beside {@code <file>-wal} and {@code <file>-shm}. The parent
+ * directory must exist: opening a path whose directory is missing fails with a
+ * {@link StateException} naming the directory, since a mistyped path should not silently create a
+ * new, empty store somewhere. A file that is not a BuildNet state database (not SQLite, or SQLite
+ * with foreign tables), is read-only, or was written by a newer BuildNet with a newer schema is
+ * refused with a {@link StateException} and left untouched.
+ *
+ * <h2>Shutting down</h2>
+ * {@link #close()} stops the sweeper and closes the connections; it waits for a running operation
+ * to finish. Afterwards every method except {@link #name()} and {@link #capabilities()} throws
+ * {@link IllegalStateException}.
+ *
+ * @since 0.1
+ */
+public final class SqliteStateBackend implements StateBackend {
+  static final String SWEEPER_THREAD_NAME = "buildnet-state-sweeper";
+  /** Rows per sweep transaction: small, so a caller waits at most about a millisecond. */
+  static final int SWEEP_BATCH = 256;
+  private static final int SET_ALL_CHUNK = 500;
+
+  private static final Logger LOG = LoggerFactory.getLogger(SqliteStateBackend.class);
+  private static final StateCapabilities CAPABILITIES =
+      new StateCapabilities(false, true, true, false);
+  private static final String LIVE = "(expires_at IS NULL OR expires_at > ?)";
+  private static final String GET = "SELECT value FROM kv WHERE key = ? AND " + LIVE;
+  private static final String GET_WITH_EXPIRY =
+      "SELECT value, expires_at FROM kv WHERE key = ? AND " + LIVE;
+  // An upsert, not INSERT OR REPLACE: REPLACE deletes and reinserts, which with the expiry index
+  // costs three times as much per write.
+  private static final String PUT = "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)"
+      + " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at";
+  private static final String DELETE = "DELETE FROM kv WHERE key = ? AND " + LIVE;
+  private static final String PUT_IF_ABSENT =
+      "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
+          + " SET value = excluded.value, expires_at = excluded.expires_at"
+          + " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ?";
+  private static final String SWAP =
+      "UPDATE kv SET value = ?, expires_at = NULL WHERE key = ? AND value = ? AND " + LIVE;
+  private static final String KEYS_FROM =
+      "SELECT key FROM kv WHERE key >= ? AND " + LIVE + " ORDER BY key";
+  private static final String LEASE = "SELECT owner, token, expires_at FROM locks WHERE resource = ?";
+  private static final String NEXT_TOKEN =
+      "INSERT INTO fencing (resource, last_token) VALUES (?, 1) ON CONFLICT (resource)"
+          + " DO UPDATE SET last_token = last_token + 1 RETURNING last_token";
+  private static final String GRANT = "INSERT INTO locks (resource, owner, token, expires_at)"
+      + " VALUES (?, ?, ?, ?) ON CONFLICT (resource) DO UPDATE"
+      + " SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at";
+  private static final String RENEW = "UPDATE locks SET expires_at = ?"
+      + " WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?";
+  private static final String RELEASE =
+      "DELETE FROM locks WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?";
+  private static final String SWEEP_KV = "DELETE FROM kv WHERE key IN"
+      + " (SELECT key FROM kv WHERE expires_at <= ? LIMIT " + SWEEP_BATCH + ")";
+  private static final String SWEEP_LOCKS = "DELETE FROM locks WHERE resource IN"
+      + " (SELECT resource FROM locks WHERE expires_at <= ? LIMIT " + SWEEP_BATCH + ")";
+
+  private final Path file;
+  private final String name;
+  private final Clock clock;
+  private final Duration busyTimeout;
+  private final SqliteConnection writer;
+  private final SqliteConnection reader;
+  private final ScheduledExecutorService sweeper;
+  private volatile Thread sweeperThread;
+  private volatile boolean closed;
+
+  private SqliteStateBackend(Builder builder, SqliteConnection writer, SqliteConnection reader) {
+    this.file = builder.file;
+    this.name = "sqlite:" + builder.file;
+    this.clock = builder.clock;
+    this.busyTimeout = builder.busyTimeout;
+    this.writer = writer;
+    this.reader = reader;
+    this.sweeper = new ScheduledThreadPoolExecutor(1, runnable -> {
+      Thread thread = new Thread(runnable, SWEEPER_THREAD_NAME);
+      thread.setDaemon(true);
+      sweeperThread = thread;
+      return thread;
+    });
+    long interval = builder.sweepInterval.toMillis();
+    sweeper.scheduleWithFixedDelay(this::sweepInBackground, interval, interval,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Opens (creating if absent) the state database at {@code file} with the defaults.
+   *
+   * @throws StateException if the file cannot be used; the message says why
+   */
+  public static SqliteStateBackend open(Path file) {
+    return builder(file).open();
+  }
+
+  /** Configures a backend on {@code file}; nothing is opened until {@link Builder#open()}. */
+  public static Builder builder(Path file) {
+    if (file == null) {
+      throw new IllegalArgumentException("file must not be null");
+    }
+    return new Builder(file);
+  }
+
+  /** {@code "sqlite:"} followed by the file's absolute path. */
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public StateCapabilities capabilities() {
+    return CAPABILITIES;
+  }
+
+  @Override
+  public Optional<byte[]> get(String key) {
+    requireKey(key);
+    reader.lock();
+    try {
+      ensureOpen(reader);
+      PreparedStatement get = reader.statement(GET);
+      get.setString(1, key);
+      get.setLong(2, clock.millis());
+      try (ResultSet row = get.executeQuery()) {
+        return row.next() ? Optional.of(bytes(row, 1)) : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw failure("read key '" + key + "'", e);
+    } finally {
+      reader.unlock();
+    }
+  }
+
+  @Override
+  public void set(String key, byte[] value) {
+    requireKey(key);
+    requireValue(value, "value");
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      put(key, value, null);
+    } catch (SQLException e) {
+      throw failure("write key '" + key + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public void set(String key, byte[] value, Duration ttl) {
+    requireKey(key);
+    requireValue(value, "value");
+    requireTtl(ttl, "ttl");
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      put(key, value, expiresAt(clock.millis(), ttl));
+    } catch (SQLException e) {
+      throw failure("write key '" + key + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  /**
+   * Stores every entry of {@code entries}, with no expiry, in one transaction: all or none are
+   * stored, and the commit is paid once (storing 1,000 small values takes about as long as a few
+   * single {@link #set}s).
+   *
+   * @throws IllegalArgumentException if {@code entries} or any key or value in it is null, or a key
+   *     is empty; nothing is stored then
+   */
+  public void setAll(Map<String, byte[]> entries) {
+    if (entries == null) {
+      throw new IllegalArgumentException("entries must not be null");
+    }
+    for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
+      requireKey(entry.getKey());
+      requireValue(entry.getValue(), "value of key '" + entry.getKey() + "'");
+    }
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      writer.beginImmediate();
+      try {
+        // JDBC batches skip the driver's per-statement autocommit check; chunks bound the copies
+        // of parameters the driver keeps.
+        PreparedStatement put = writer.statement(PUT);
+        int pending = 0;
+        for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
+          put.setString(1, entry.getKey());
+          put.setBytes(2, entry.getValue());
+          put.setNull(3, Types.INTEGER);
+          put.addBatch();
+          if (++pending == SET_ALL_CHUNK) {
+            put.executeBatch();
+            pending = 0;
+          }
+        }
+        if (pending > 0) {
+          put.executeBatch();
+        }
+        writer.commit();
+      } catch (SQLException | RuntimeException e) {
+        writer.statement(PUT).clearBatch(); // the statement is cached: leave no rows queued
+        writer.rollbackQuietly();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw failure("write " + entries.size() + " keys", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public boolean delete(String key) {
+    requireKey(key);
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      PreparedStatement delete = writer.statement(DELETE);
+      delete.setString(1, key);
+      delete.setLong(2, clock.millis());
+      return delete.executeUpdate() > 0;
+    } catch (SQLException e) {
+      throw failure("delete key '" + key + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public boolean setIfAbsent(String key, byte[] value, Duration ttl) {
+    requireKey(key);
+    requireValue(value, "value");
+    if (ttl != null) {
+      requireTtl(ttl, "ttl");
+    }
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      long now = clock.millis();
+      // One statement, so atomic without an explicit transaction: insert, or overwrite only a row
+      // that has expired but not been swept yet.
+      PreparedStatement insert = writer.statement(PUT_IF_ABSENT);
+      insert.setString(1, key);
+      insert.setBytes(2, value);
+      setExpiry(insert, 3, ttl == null ? null : expiresAt(now, ttl));
+      insert.setLong(4, now);
+      return insert.executeUpdate() > 0;
+    } catch (SQLException e) {
+      throw failure("write key '" + key + "' if absent", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public boolean compareAndSet(String key, byte[] expected, byte[] update) {
+    requireKey(key);
+    requireValue(update, "update");
+    if (expected == null) {
+      return setIfAbsent(key, update, null);
+    }
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      PreparedStatement swap = writer.statement(SWAP);
+      swap.setBytes(1, update);
+      swap.setString(2, key);
+      swap.setBytes(3, expected);
+      swap.setLong(4, clock.millis());
+      return swap.executeUpdate() > 0;
+    } catch (SQLException e) {
+      throw failure("compare-and-set key '" + key + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public List<String> keys(String prefix) {
+    requirePrefix(prefix);
+    List<String> keys = new ArrayList<>();
+    reader.lock();
+    try {
+      ensureOpen(reader);
+      PreparedStatement query = reader.statement(KEYS_FROM);
+      query.setString(1, prefix);
+      query.setLong(2, clock.millis());
+      // SQLite orders keys by their UTF-8 bytes, in which every key with the prefix comes right
+      // after the prefix itself: stop at the first one without it.
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          String key = rows.getString(1);
+          if (!key.startsWith(prefix)) {
+            break;
+          }
+          keys.add(key);
+        }
+      }
+    } catch (SQLException e) {
+      throw failure("list keys with prefix '" + prefix + "'", e);
+    } finally {
+      reader.unlock();
+    }
+    // UTF-8 byte order and String order differ for characters beyond U+FFFF; promise String order.
+    Collections.sort(keys);
+    return keys;
+  }
+
+  @Override
+  public long increment(String key, long delta) {
+    requireKey(key);
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      writer.beginImmediate();
+      try {
+        long now = clock.millis();
+        byte[] current = null;
+        Long expiresAt = null;
+        PreparedStatement get = writer.statement(GET_WITH_EXPIRY);
+        get.setString(1, key);
+        get.setLong(2, now);
+        try (ResultSet row = get.executeQuery()) {
+          if (row.next()) {
+            current = bytes(row, 1);
+            long expiry = row.getLong(2);
+            expiresAt = row.wasNull() ? null : expiry;
+          }
+        }
+        long next = StateArgs.incremented(name, key, current, delta);
+        put(key, StateArgs.encodeCounter(next), expiresAt);
+        writer.commit();
+        return next;
+      } catch (SQLException | RuntimeException e) {
+        writer.rollbackQuietly();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw failure("increment key '" + key + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public Optional<Lock> acquireLock(String resource, Duration ttl, String owner) {
+    requireName(resource, "resource");
+    requireTtl(ttl, "ttl");
+    requireName(owner, "owner");
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      // The check, the new fencing token and the grant commit together: no other process can slip
+      // a grant in between, and a token once returned is on disk and never handed out again.
+      writer.beginImmediate();
+      try {
+        long now = clock.millis();
+        Lock current = lease(resource);
+        if (current != null && current.expiresAt().toEpochMilli() > now) {
+          writer.rollbackQuietly();
+          return Optional.empty();
+        }
+        long token;
+        PreparedStatement next = writer.statement(NEXT_TOKEN);
+        next.setString(1, resource);
+        try (ResultSet row = next.executeQuery()) {
+          row.next();
+          token = row.getLong(1);
+        }
+        long expiresAt = expiresAt(now, ttl);
+        PreparedStatement grant = writer.statement(GRANT);
+        grant.setString(1, resource);
+        grant.setString(2, owner);
+        grant.setLong(3, token);
+        grant.setLong(4, expiresAt);
+        grant.executeUpdate();
+        writer.commit();
+        return Optional.of(new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt)));
+      } catch (SQLException | RuntimeException e) {
+        writer.rollbackQuietly();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw failure("acquire lock '" + resource + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public Lock renew(Lock lock, Duration ttl) {
+    requireLock(lock);
+    requireTtl(ttl, "ttl");
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      long now = clock.millis();
+      long expiresAt = expiresAt(now, ttl);
+      PreparedStatement renew = writer.statement(RENEW);
+      renew.setLong(1, expiresAt);
+      bindLease(renew, 2, lock, now);
+      if (renew.executeUpdate() == 0) {
+        throw notHeld(lock, now);
+      }
+      return new Lock(lock.resource(), lock.owner(), lock.fencingToken(),
+          Instant.ofEpochMilli(expiresAt));
+    } catch (SQLException e) {
+      throw failure("renew lock '" + lock.resource() + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  @Override
+  public void release(Lock lock) {
+    requireLock(lock);
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      long now = clock.millis();
+      PreparedStatement release = writer.statement(RELEASE);
+      bindLease(release, 1, lock, now);
+      if (release.executeUpdate() == 0) {
+        throw notHeld(lock, now);
+      }
+    } catch (SQLException e) {
+      throw failure("release lock '" + lock.resource() + "'", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  /** Always throws: this backend has no pub/sub ({@code capabilities().pubSub()} is false). */
+  @Override
+  public Subscription subscribe(String channel, Consumer<byte[]> listener) {
+    throw new UnsupportedOperationException(
+        name + " does not support pub/sub (capabilities().pubSub() is false)");
+  }
+
+  /** Always throws: this backend has no pub/sub ({@code capabilities().pubSub()} is false). */
+  @Override
+  public void publish(String channel, byte[] message) {
+    throw new UnsupportedOperationException(
+        name + " does not support pub/sub (capabilities().pubSub() is false)");
+  }
+
+  /**
+   * Stops the sweeper, waits for running operations, and closes the connections, which checkpoints
+   * the WAL into the file. Idempotent.
+   *
+   * @throws StateException if SQLite reports an error while closing; the backend is closed anyway
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    sweeper.shutdownNow();
+    SQLException failure = null;
+    for (SqliteConnection connection : List.of(reader, writer)) {
+      connection.lock();
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        failure = e;
+      } finally {
+        connection.unlock();
+      }
+    }
+    try {
+      // Bounded: the sweeper gives up within one batch, which close() already waited for above.
+      sweeper.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (failure != null) {
+      throw new StateException(name + ": error while closing: " + failure.getMessage(), failure);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SqliteStateBackend[" + file + (closed ? ", closed]" : "]");
+  }
+
+  /**
+   * Deletes expired keys and leases, one small transaction at a time so that callers wait at most
+   * one batch. Returns how many rows were deleted. The sweeper thread calls this periodically.
+   */
+  int sweepExpired() {
+    int total = 0;
+    for (String sweep : List.of(SWEEP_KV, SWEEP_LOCKS)) {
+      int deleted;
+      do {
+        writer.lock();
+        try {
+          if (closed || writer.isClosed()) {
+            return total;
+          }
+          PreparedStatement statement = writer.statement(sweep);
+          statement.setLong(1, clock.millis());
+          deleted = statement.executeUpdate();
+        } catch (SQLException e) {
+          throw failure("delete expired rows", e);
+        } finally {
+          writer.unlock();
+        }
+        total += deleted;
+      } while (deleted == SWEEP_BATCH);
+    }
+    return total;
+  }
+
+  /** The sweeper's thread once it has started, for tests that check it stops. */
+  Thread sweeperThread() {
+    return sweeperThread;
+  }
+
+  private void sweepInBackground() {
+    try {
+      int deleted = sweepExpired();
+      LOG.debug("{}: swept {} expired rows", name, deleted);
+    } catch (RuntimeException e) {
+      // Likely another process holding the write lock; the next run tries again.
+      LOG.warn("{}: sweeping expired keys failed; retrying later", name, e);
+    }
+  }
+
+  // --- helpers; callers hold the relevant connection's lock ---
+
+  private void put(String key, byte[] value, Long expiresAt) throws SQLException {
+    PreparedStatement put = writer.statement(PUT);
+    put.setString(1, key);
+    put.setBytes(2, value);
+    setExpiry(put, 3, expiresAt);
+    put.executeUpdate();
+  }
+
+  private Lock lease(String resource) throws SQLException {
+    PreparedStatement lease = writer.statement(LEASE);
+    lease.setString(1, resource);
+    try (ResultSet row = lease.executeQuery()) {
+      if (!row.next()) {
+        return null;
+      }
+      return new Lock(resource, row.getString(1), row.getLong(2),
+          Instant.ofEpochMilli(row.getLong(3)));
+    }
+  }
+
+  private LockNotHeldException notHeld(Lock lock, long now) throws SQLException {
+    return new LockNotHeldException(
+        lock, LockMessages.notHeld(name, lock, lease(lock.resource()), now));
+  }
+
+  private static void bindLease(PreparedStatement statement, int first, Lock lock, long now)
+      throws SQLException {
+    statement.setString(first, lock.resource());
+    statement.setString(first + 1, lock.owner());
+    statement.setLong(first + 2, lock.fencingToken());
+    statement.setLong(first + 3, now);
+  }
+
+  private static void setExpiry(PreparedStatement statement, int index, Long expiresAt)
+      throws SQLException {
+    if (expiresAt == null) {
+      statement.setNull(index, Types.INTEGER);
+    } else {
+      statement.setLong(index, expiresAt);
+    }
+  }
+
+  private static byte[] bytes(ResultSet row, int column) throws SQLException {
+    byte[] value = row.getBytes(column);
+    // sqlite-jdbc reads a zero-length BLOB as null; the column is NOT NULL, so null means empty.
+    return value == null ? new byte[0] : value;
+  }
+
+  private void ensureOpen(SqliteConnection connection) {
+    if (closed || connection.isClosed()) {
+      throw new IllegalStateException(name + " is closed");
+    }
+  }
+
+  private StateException failure(String what, SQLException e) {
+    int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
+    String why;
+    switch (primary) {
+      case 5, 6 -> why = "the database stayed locked by another connection or process for longer"
+          + " than the busy timeout of " + busyTimeout.toMillis() + " ms";
+      case 8 -> why = "the database file or its directory is read-only";
+      case 11, 26 -> why = file + " is corrupt or not a valid BuildNet state database";
+      case 13 -> why = "the disk is full";
+      default -> why = "SQLite failed";
+    }
+    return new StateException(name + ": cannot " + what + ": " + why + " (" + e.getMessage() + ")", e);
+  }
+
+  static SqliteConnection connect(Path file, Builder builder) throws SQLException {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setBusyTimeout((int) builder.busyTimeout.toMillis());
+    // Each connection is used by one thread at a time (SqliteConnection's lock), so SQLite's own
+    // per-call mutex is pure overhead.
+    config.setOpenMode(SQLiteOpenMode.NOMUTEX);
+    config.setSynchronous(builder.synchronous == Synchronous.FULL
+        ? SQLiteConfig.SynchronousMode.FULL : SQLiteConfig.SynchronousMode.NORMAL);
+    return new SqliteConnection(config.createConnection("jdbc:sqlite:" + file));
+  }
+
+  private static SqliteStateBackend open(Builder builder) {
+    Path file = builder.file;
+    SqliteSchema.checkPath(file);
+    SqliteConnection writer = null;
+    SqliteConnection reader = null;
+    try {
+      writer = connect(file, builder);
+      // Read first: SQLite parses the file, and foreign or newer databases are refused, before
+      // switching to WAL mode writes to the file's header.
+      SqliteSchema.checkContents(writer, file);
+      enableWal(writer, file);
+      SqliteSchema.createOrVerify(writer, file);
+      reader = connect(file, builder);
+      return new SqliteStateBackend(builder, writer, reader);
+    } catch (SQLException e) {
+      closeQuietly(reader);
+      closeQuietly(writer);
+      throw openFailure(file, e);
+    } catch (RuntimeException e) {
+      closeQuietly(reader);
+      closeQuietly(writer);
+      throw e;
+    }
+  }
+
+  private static void enableWal(SqliteConnection connection, Path file) throws SQLException {
+    try (ResultSet mode = connection.statement("PRAGMA journal_mode = WAL").executeQuery()) {
+      String actual = mode.next() ? mode.getString(1) : "unknown";
+      if (!"wal".equalsIgnoreCase(actual)) {
+        throw new StateException("cannot open state database " + file
+            + ": SQLite could not switch it to WAL mode (it stayed in " + actual + " mode)");
+      }
+    }
+  }
+
+  private static StateException openFailure(Path file, SQLException e) {
+    int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
+    return switch (primary) {
+      case 11, 26 -> new StateException(SqliteSchema.notValid(file,
+          "SQLite says it is corrupt or not a database (" + e.getMessage() + ")").getMessage(), e);
+      case 8 -> new StateException("cannot open state database " + file
+          + ": the file or its directory is read-only (" + e.getMessage() + ")", e);
+      case 5, 6 -> new StateException("cannot open state database " + file
+          + ": another process kept it locked for longer than the busy timeout ("
+          + e.getMessage() + ")", e);
+      default -> new StateException(
+          "cannot open state database " + file + ": " + e.getMessage(), e);
+    };
+  }
+
+  private static void closeQuietly(SqliteConnection connection) {
+    if (connection == null) {
+      return;
+    }
+    try {
+      connection.close();
+    } catch (SQLException ignored) {
+      // Already failing; the original error is the one to report.
+    }
+  }
+
+  /**
+   * How hard SQLite works to make a commit survive a power failure or OS crash. Either way, a
+   * crash of the process alone loses nothing that was committed, and the file is never corrupted.
+   *
+   * @since 0.1
+   */
+  public enum Synchronous {
+    /**
+     * The default. Commits are not flushed to disk one by one (only at WAL checkpoints), so a
+     * power failure or OS crash can lose the most recent commits; the database stays consistent
+     * and never corrupts. Writes cost a few tens of microseconds.
+     */
+    NORMAL,
+    /**
+     * Every commit is flushed to disk before it returns, so a power failure loses nothing that was
+     * committed. Each write then costs a disk flush (from about a hundred microseconds to tens of
+     * milliseconds, depending on the disk).
+     */
+    FULL
+  }
+
+  /**
+   * Configures a {@link SqliteStateBackend}. Each setting may be given once; {@link #open()} checks
+   * the file and opens it. Not thread-safe.
+   *
+   * @since 0.1
+   */
+  public static final class Builder {
+    private final Path file;
+    private Synchronous synchronous;
+    private Duration busyTimeout;
+    private Clock clock;
+    private Duration sweepInterval;
+
+    private Builder(Path file) {
+      this.file = file.toAbsolutePath().normalize();
+      if (this.file.toString().indexOf('?') >= 0) {
+        // sqlite-jdbc would read what follows '?' as connection options.
+        throw new IllegalArgumentException("file must not contain '?' but was " + file);
+      }
+    }
+
+    /** Durability against power failure; default {@link Synchronous#NORMAL}. */
+    public Builder synchronous(Synchronous synchronous) {
+      if (synchronous == null) {
+        throw new IllegalArgumentException("synchronous must not be null");
+      }
+      if (this.synchronous != null) {
+        throw new IllegalStateException("synchronous was already set to " + this.synchronous);
+      }
+      this.synchronous = synchronous;
+      return this;
+    }
+
+    /**
+     * How long a write waits while another process holds the database's write lock before failing
+     * with {@link StateException}; default 5 seconds. Between 1 ms and {@code Integer.MAX_VALUE} ms.
+     */
+    public Builder busyTimeout(Duration busyTimeout) {
+      if (this.busyTimeout != null) {
+        throw new IllegalStateException("busy timeout was already set to " + this.busyTimeout);
+      }
+      this.busyTimeout = requireMillis(busyTimeout, "busyTimeout");
+      return this;
+    }
+
+    /** The clock TTLs and leases are measured on; default {@link Clock#systemUTC()}. */
+    public Builder clock(Clock clock) {
+      if (clock == null) {
+        throw new IllegalArgumentException("clock must not be null");
+      }
+      if (this.clock != null) {
+        throw new IllegalStateException("clock was already set to " + this.clock);
+      }
+      this.clock = clock;
+      return this;
+    }
+
+    /**
+     * How often the sweeper deletes expired keys and leases from the file; default 1 minute.
+     * Expired keys are absent either way; sweeping only reclaims space.
+     */
+    public Builder sweepInterval(Duration sweepInterval) {
+      if (this.sweepInterval != null) {
+        throw new IllegalStateException("sweep interval was already set to " + this.sweepInterval);
+      }
+      this.sweepInterval = requireMillis(sweepInterval, "sweepInterval");
+      return this;
+    }
+
+    /**
+     * Opens the database, creating the file and schema if needed.
+     *
+     * @throws StateException if the directory is missing, the file is read-only, not a BuildNet
+     *     state database, has a newer schema, or SQLite fails; the file is left untouched
+     */
+    public SqliteStateBackend open() {
+      if (synchronous == null) {
+        synchronous = Synchronous.NORMAL;
+      }
+      if (busyTimeout == null) {
+        busyTimeout = Duration.ofSeconds(5);
+      }
+      if (clock == null) {
+        clock = Clock.systemUTC();
+      }
+      if (sweepInterval == null) {
+        sweepInterval = Duration.ofMinutes(1);
+      }
+      return SqliteStateBackend.open(this);
+    }
+
+    private static Duration requireMillis(Duration duration, String argument) {
+      if (duration == null) {
+        throw new IllegalArgumentException(argument + " must not be null");
+      }
+      if (duration.compareTo(Duration.ofMillis(1)) < 0
+          || duration.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0) {
+        throw new IllegalArgumentException(
+            argument + " must be between 1 ms and " + Integer.MAX_VALUE + " ms but was " + duration);
+      }
+      return duration;
+    }
+  }
+}

@@ -1,0 +1,10 @@
+package dev.buildnet.state;
+
+import dev.buildnet.api.state.StateBackend;
+
+class InMemoryStateBackendModelTest extends StateBackendModelProperties {
+  @Override
+  protected StateBackend createBackend(MutableClock clock) {
+    return InMemoryStateBackend.builder().clock(clock).build();
+  }
+}

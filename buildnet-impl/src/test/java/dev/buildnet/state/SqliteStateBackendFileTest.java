@@ -1,0 +1,487 @@
+package dev.buildnet.state;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildnet.api.state.Lock;
+import dev.buildnet.api.state.StateException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What is particular to the SQLite backend: its file, schema, durability and extra API. */
+class SqliteStateBackendFileTest {
+  private static final Duration TTL = Duration.ofSeconds(10);
+
+  @TempDir Path directory;
+
+  private Path file() {
+    return directory.resolve("state.db");
+  }
+
+  private SqliteStateBackend open(MutableClock clock) {
+    return SqliteStateBackend.builder(file()).clock(clock).open();
+  }
+
+  private static Connection raw(Path file) throws SQLException {
+    return DriverManager.getConnection("jdbc:sqlite:" + file);
+  }
+
+  private static long count(Path file, String sql) throws SQLException {
+    try (Connection connection = raw(file);
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      rows.next();
+      return rows.getLong(1);
+    }
+  }
+
+  private static void execute(Path file, String sql) throws SQLException {
+    try (Connection connection = raw(file); Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
+  private static StateException assertOpenFails(Path file, String... fragments) {
+    StateException e = assertThrows(StateException.class, () -> SqliteStateBackend.open(file));
+    for (String fragment : fragments) {
+      assertTrue(e.getMessage().contains(fragment), "expected '" + fragment + "' in: " + e.getMessage());
+    }
+    return e;
+  }
+
+  @Nested
+  class Schema {
+    @Test
+    void newFile_recordsSchemaVersionOne() throws Exception {
+      SqliteStateBackend.open(file()).close();
+      assertEquals(1, count(file(), "SELECT version FROM schema_version"));
+      assertEquals(1, count(file(), "SELECT count(*) FROM schema_version"));
+      assertEquals(4, count(file(), "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+          + " AND name IN ('schema_version', 'kv', 'locks', 'fencing')"));
+      assertEquals(1, SqliteSchema.CURRENT_VERSION);
+    }
+
+    @Test
+    void newFile_isInWalMode() throws Exception {
+      SqliteStateBackend.open(file()).close();
+      try (Connection connection = raw(file());
+          ResultSet mode = connection.createStatement().executeQuery("PRAGMA journal_mode")) {
+        mode.next();
+        assertEquals("wal", mode.getString(1));
+      }
+    }
+
+    @Test
+    void newerSchemaVersion_isRefusedAndTheFileLeftAlone() throws Exception {
+      SqliteStateBackend.open(file()).close();
+      execute(file(), "UPDATE schema_version SET version = 2");
+      byte[] before = Files.readAllBytes(file());
+      assertOpenFails(file(), file().toString(), "schema version 2", "up to 1");
+      assertArrayEquals(before, Files.readAllBytes(file()));
+      assertEquals(2, count(file(), "SELECT version FROM schema_version"));
+    }
+
+    @Test
+    void existingDatabase_keepsItsDataAcrossReopen() {
+      MutableClock clock = new MutableClock();
+      try (SqliteStateBackend backend = open(clock)) {
+        backend.setString("forever", "1");
+        backend.setString("for a while", "2", TTL);
+      }
+      try (SqliteStateBackend backend = open(clock)) {
+        assertEquals("1", backend.getString("forever").orElseThrow());
+        assertEquals("2", backend.getString("for a while").orElseThrow());
+        clock.advance(TTL);
+        assertTrue(backend.getString("for a while").isEmpty());
+        assertEquals(List.of("forever"), backend.keys(""));
+      }
+    }
+
+    @Test
+    void emptyFile_isInitialisedAsANewDatabase() throws Exception {
+      Files.createFile(file());
+      try (SqliteStateBackend backend = SqliteStateBackend.open(file())) {
+        backend.setString("k", "v");
+      }
+      assertEquals(1, count(file(), "SELECT version FROM schema_version"));
+    }
+  }
+
+  @Nested
+  class BadFiles {
+    @Test
+    void randomBytes_areRefusedAsNotABuildNetDatabaseAndLeftUntouched() throws Exception {
+      byte[] garbage = new byte[8192];
+      new Random(42).nextBytes(garbage);
+      Files.write(file(), garbage);
+      assertOpenFails(file(), file().toString(), "not a valid BuildNet state database");
+      assertArrayEquals(garbage, Files.readAllBytes(file()));
+      assertFalse(Files.exists(directory.resolve("state.db-wal")));
+    }
+
+    @Test
+    void textFile_isRefusedAndLeftUntouched() throws Exception {
+      byte[] text = "remember to buy milk\n".getBytes(UTF_8);
+      Files.write(file(), text);
+      assertOpenFails(file(), file().toString(), "not a valid BuildNet state database");
+      assertArrayEquals(text, Files.readAllBytes(file()));
+    }
+
+    @Test
+    void sqliteHeaderFollowedByGarbage_isRefusedAndLeftUntouched() throws Exception {
+      byte[] bytes = new byte[8192];
+      new Random(7).nextBytes(bytes);
+      byte[] header = "SQLite format 3\0".getBytes(UTF_8);
+      System.arraycopy(header, 0, bytes, 0, header.length);
+      Files.write(file(), bytes);
+      assertOpenFails(file(), file().toString(), "not a valid BuildNet state database");
+      assertArrayEquals(bytes, Files.readAllBytes(file()));
+    }
+
+    @Test
+    void someoneElsesSqliteDatabase_isRefusedAndLeftUntouched() throws Exception {
+      execute(file(), "CREATE TABLE users (name TEXT)");
+      byte[] before = Files.readAllBytes(file());
+      assertOpenFails(file(), file().toString(), "not a valid BuildNet state database", "users");
+      assertArrayEquals(before, Files.readAllBytes(file()));
+    }
+
+    @Test
+    void missingDirectory_isRefusedNamingItAndNotCreated() {
+      Path missing = directory.resolve("no").resolve("such");
+      assertOpenFails(missing.resolve("state.db"), missing.toString(), "does not exist");
+      assertFalse(Files.exists(directory.resolve("no")));
+    }
+
+    @Test
+    void directoryInPlaceOfTheFile_isRefused() throws Exception {
+      Files.createDirectory(file());
+      assertOpenFails(file(), file().toString(), "is a directory");
+    }
+
+    @Test
+    void readOnlyFile_isRefusedSayingSo() throws Exception {
+      SqliteStateBackend.open(file()).close();
+      ReadOnly.make(file());
+      try {
+        assertOpenFails(file(), file().toString(), "read-only");
+      } finally {
+        ReadOnly.undo(file());
+      }
+    }
+
+    @Test
+    void readOnlyDirectory_isRefusedSayingSo() throws Exception {
+      Path sub = Files.createDirectory(directory.resolve("locked"));
+      ReadOnly.make(sub);
+      try {
+        assertOpenFails(sub.resolve("state.db"), sub.toString(), "read-only");
+      } finally {
+        ReadOnly.undo(sub);
+      }
+    }
+  }
+
+  /**
+   * Makes a path read-only for this process, even for root (who ignores permission bits): with
+   * {@code chattr +i} when plain permissions are not enough.
+   */
+  static final class ReadOnly {
+    static void make(Path path) throws IOException, InterruptedException {
+      Files.setPosixFilePermissions(
+          path, PosixFilePermissions.fromString(Files.isDirectory(path) ? "r-xr-xr-x" : "r--r--r--"));
+      if (Files.isWritable(path)) {
+        chattr("+i", path);
+      }
+      assertFalse(Files.isWritable(path),
+          "this environment cannot make " + path + " read-only (neither chmod nor chattr work)");
+    }
+
+    static void undo(Path path) throws IOException, InterruptedException {
+      chattr("-i", path);
+      Files.setPosixFilePermissions(
+          path, PosixFilePermissions.fromString(Files.isDirectory(path) ? "rwxr-xr-x" : "rw-r--r--"));
+    }
+
+    private static void chattr(String flag, Path path) throws IOException, InterruptedException {
+      Process process = new ProcessBuilder("chattr", flag, path.toString())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .start();
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+  }
+
+  @Nested
+  class Fencing {
+    @Test
+    void tokens_neverRepeatAfterCloseAndReopen() {
+      MutableClock clock = new MutableClock();
+      long first;
+      try (SqliteStateBackend backend = open(clock)) {
+        Lock lock = backend.acquireLock("r", TTL, "alice").orElseThrow();
+        first = lock.fencingToken();
+        backend.release(lock);
+      }
+      try (SqliteStateBackend backend = open(clock)) {
+        assertTrue(backend.acquireLock("r", TTL, "bob").orElseThrow().fencingToken() > first);
+      }
+    }
+
+    @Test
+    void lease_outlivesReopenUntilItExpiresThenIsRegrantedWithAHigherToken() {
+      MutableClock clock = new MutableClock();
+      Lock held;
+      try (SqliteStateBackend backend = open(clock)) {
+        held = backend.acquireLock("r", TTL, "alice").orElseThrow();
+      }
+      try (SqliteStateBackend backend = open(clock)) {
+        assertTrue(backend.acquireLock("r", TTL, "bob").isEmpty());
+        clock.advance(TTL);
+        Lock regranted = backend.acquireLock("r", TTL, "bob").orElseThrow();
+        assertTrue(regranted.fencingToken() > held.fencingToken());
+      }
+      try (SqliteStateBackend backend = open(clock)) {
+        clock.advance(TTL);
+        backend.sweepExpired(); // deletes the lease row; the token counter must survive it
+        assertEquals(held.fencingToken() + 2,
+            backend.acquireLock("r", TTL, "carol").orElseThrow().fencingToken());
+      }
+    }
+
+    @Test
+    void twoBackendsOnOneFile_excludeEachOtherAndShareTokens() {
+      MutableClock clock = new MutableClock();
+      try (SqliteStateBackend a = open(clock); SqliteStateBackend b = open(clock)) {
+        Lock lock = a.acquireLock("r", TTL, "alice").orElseThrow();
+        assertTrue(b.acquireLock("r", TTL, "bob").isEmpty());
+        a.release(lock);
+        Lock next = b.acquireLock("r", TTL, "bob").orElseThrow();
+        assertEquals(lock.fencingToken() + 1, next.fencingToken());
+        a.setString("k", "written by a");
+        assertEquals("written by a", b.getString("k").orElseThrow());
+      }
+    }
+  }
+
+  @Nested
+  class Sweeping {
+    @Test
+    void sweepExpired_deletesOnlyExpiredRowsInBatches() throws Exception {
+      MutableClock clock = new MutableClock();
+      try (SqliteStateBackend backend = open(clock)) {
+        int expiring = SqliteStateBackend.SWEEP_BATCH * 2 + 10;
+        Map<String, byte[]> forever = new LinkedHashMap<>();
+        for (int i = 0; i < 5; i++) {
+          forever.put("keep" + i, new byte[] {1});
+        }
+        backend.setAll(forever);
+        for (int i = 0; i < expiring; i++) {
+          backend.set("gone" + i, new byte[] {1}, TTL);
+        }
+        backend.acquireLock("lapsed", TTL, "alice").orElseThrow();
+        backend.acquireLock("live", TTL.multipliedBy(2), "alice").orElseThrow();
+        clock.advance(TTL);
+
+        assertEquals(expiring + 1, backend.sweepExpired());
+        assertEquals(0, backend.sweepExpired());
+        assertEquals(5, count(file(), "SELECT count(*) FROM kv"));
+        assertEquals(1, count(file(), "SELECT count(*) FROM locks"));
+        assertEquals(2, count(file(), "SELECT count(*) FROM fencing"));
+      }
+    }
+
+    @Test
+    void sweeperThread_sweepsInTheBackgroundAndStopsAtClose() throws Exception {
+      MutableClock time = new MutableClock();
+      AtomicBoolean armed = new AtomicBoolean();
+      CountDownLatch sweeperReadTheClock = new CountDownLatch(2);
+      Clock watched = new Clock() {
+        @Override
+        public long millis() {
+          if (armed.get() && Thread.currentThread().getName().equals("buildnet-state-sweeper")) {
+            sweeperReadTheClock.countDown();
+          }
+          return time.millis();
+        }
+
+        @Override
+        public Instant instant() {
+          return Instant.ofEpochMilli(millis());
+        }
+
+        @Override
+        public ZoneId getZone() {
+          return time.getZone();
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+          throw new UnsupportedOperationException();
+        }
+      };
+      SqliteStateBackend backend = SqliteStateBackend.builder(file())
+          .clock(watched)
+          .sweepInterval(Duration.ofMillis(1))
+          .open();
+      Thread sweeper;
+      try {
+        for (int i = 0; i < 10; i++) {
+          backend.set("gone" + i, new byte[] {1}, TTL);
+        }
+        time.advance(TTL);
+        armed.set(true);
+        // Two clock reads after the keys expired include one by a kv sweep, which close() below
+        // lets finish (it waits for the write connection).
+        assertTrue(sweeperReadTheClock.await(30, TimeUnit.SECONDS), "the sweeper never ran");
+        sweeper = backend.sweeperThread();
+        assertNotNull(sweeper);
+        assertTrue(sweeper.isDaemon());
+        assertEquals("buildnet-state-sweeper", sweeper.getName());
+      } finally {
+        backend.close();
+      }
+      sweeper.join(10_000);
+      assertFalse(sweeper.isAlive(), "the sweeper should stop at close");
+      assertEquals(0, count(file(), "SELECT count(*) FROM kv"));
+    }
+  }
+
+  @Nested
+  class SetAll {
+    @Test
+    void setAll_storesEveryEntryWithoutExpiry() {
+      MutableClock clock = new MutableClock();
+      try (SqliteStateBackend backend = open(clock)) {
+        backend.setString("k0", "old", TTL);
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        for (int i = 0; i < 1000; i++) {
+          entries.put("k" + i, ("v" + i).getBytes(UTF_8));
+        }
+        backend.setAll(entries);
+        clock.advance(TTL);
+        assertEquals(1000, backend.keys("k").size());
+        assertEquals("v0", backend.getString("k0").orElseThrow());
+        assertEquals("v999", backend.getString("k999").orElseThrow());
+      }
+    }
+
+    @Test
+    void setAll_withABadEntry_storesNothing() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("good", new byte[] {1});
+        entries.put("bad", null);
+        IllegalArgumentException e =
+            assertThrows(IllegalArgumentException.class, () -> backend.setAll(entries));
+        assertTrue(e.getMessage().contains("'bad'"), e.getMessage());
+        entries.remove("bad");
+        entries.put("", new byte[] {1});
+        assertThrows(IllegalArgumentException.class, () -> backend.setAll(entries));
+        assertThrows(IllegalArgumentException.class, () -> backend.setAll(null));
+        assertEquals(List.of(), backend.keys(""));
+      }
+    }
+
+    @Test
+    void setAll_ofNothing_isANoOp() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        backend.setAll(Map.of());
+        assertEquals(List.of(), backend.keys(""));
+      }
+    }
+
+    @Test
+    void setAll_afterClose_throwsIllegalState() {
+      SqliteStateBackend backend = open(new MutableClock());
+      backend.close();
+      assertThrows(IllegalStateException.class, () -> backend.setAll(Map.of("k", new byte[0])));
+    }
+  }
+
+  @Nested
+  class Configuration {
+    @Test
+    void builder_rejectsBadSettingsWithMessagesNamingThem() {
+      assertThrows(IllegalArgumentException.class, () -> SqliteStateBackend.builder(null));
+      SqliteStateBackend.Builder builder = SqliteStateBackend.builder(file());
+      assertMessage(IllegalArgumentException.class, "busyTimeout",
+          () -> builder.busyTimeout(Duration.ZERO));
+      assertMessage(IllegalArgumentException.class, "busyTimeout",
+          () -> builder.busyTimeout(Duration.ofDays(30)));
+      assertMessage(IllegalArgumentException.class, "busyTimeout", () -> builder.busyTimeout(null));
+      assertMessage(IllegalArgumentException.class, "sweepInterval",
+          () -> builder.sweepInterval(Duration.ofMillis(-1)));
+      assertMessage(IllegalArgumentException.class, "synchronous", () -> builder.synchronous(null));
+      assertMessage(IllegalArgumentException.class, "clock", () -> builder.clock(null));
+      builder.busyTimeout(Duration.ofSeconds(1));
+      assertMessage(IllegalStateException.class, "already set",
+          () -> builder.busyTimeout(Duration.ofSeconds(2)));
+      assertMessage(IllegalArgumentException.class, "'?'",
+          () -> SqliteStateBackend.builder(directory.resolve("what?.db")));
+    }
+
+    @Test
+    void synchronousFull_storesAndReadsBack() {
+      try (SqliteStateBackend backend = SqliteStateBackend.builder(file())
+          .synchronous(SqliteStateBackend.Synchronous.FULL)
+          .open()) {
+        backend.setString("k", "v");
+        assertEquals("v", backend.getString("k").orElseThrow());
+      }
+    }
+
+    @Test
+    void writeWhileAnotherConnectionHoldsTheWriteLock_failsAfterTheBusyTimeout() throws Exception {
+      try (SqliteStateBackend backend = SqliteStateBackend.builder(file())
+              .busyTimeout(Duration.ofMillis(50))
+              .open();
+          Connection other = raw(file());
+          Statement statement = other.createStatement()) {
+        statement.execute("BEGIN IMMEDIATE");
+        StateException e =
+            assertThrows(StateException.class, () -> backend.setString("k", "v"));
+        assertTrue(e.getMessage().contains("busy timeout of 50 ms"), e.getMessage());
+        assertTrue(e.getMessage().contains("'k'"), e.getMessage());
+        // Reads are not blocked by a writer in WAL mode.
+        assertTrue(backend.get("k").isEmpty());
+        statement.execute("ROLLBACK");
+        backend.setString("k", "v");
+      }
+    }
+
+    private static <T extends Throwable> void assertMessage(
+        Class<T> type, String fragment, org.junit.jupiter.api.function.Executable call) {
+      T e = assertThrows(type, call);
+      assertTrue(e.getMessage().contains(fragment), "expected '" + fragment + "' in " + e.getMessage());
+    }
+  }
+}
