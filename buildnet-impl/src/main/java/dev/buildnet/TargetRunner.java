@@ -176,7 +176,7 @@ final class TargetRunner {
             new BuildMetrics.Cache(computed.filesChecked(), 0, target.cacheable() ? 1 : 0,
                 Duration.ZERO),
             new BuildMetrics.Resources(last.peakMemoryBytes, cpuPercent,
-                computed.bytesRead(), collected.totalBytes()));
+                inputBytes(computed), collected.totalBytes()));
     return new TargetOutcome(target.name(), Status.BUILT,
         attempts > 1 ? "built on attempt " + attempts : "built", computed.key().toString(),
         last.exitCode, attempts, Duration.ofNanos(end - start), artifacts(manifest), last.errors,
@@ -319,6 +319,22 @@ final class TargetRunner {
         run.listener.logLine(run.buildId, target, stream, line, true);
       }
     }
+  }
+
+  /**
+   * The bytes of the target's declared inputs: what a build step reads, give or take the tools it
+   * loads. Computed only for targets that ran.
+   */
+  private long inputBytes(KeyService.Computed computed) {
+    long total = 0;
+    for (String input : computed.manifest().inputs().keySet()) {
+      try {
+        total += java.nio.file.Files.size(workspace.resolve(input));
+      } catch (IOException e) {
+        // deleted by the command itself; it still read it, but we can no longer tell how much
+      }
+    }
+    return total;
   }
 
   private static List<Artifact> artifacts(ActionManifest m) {

@@ -3,6 +3,8 @@ package dev.buildnet.examples.cli;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.bundle.Availability;
+import dev.buildnet.api.exec.ShellProvider;
+import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.bundle.EsbuildAdapter;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
@@ -54,7 +56,10 @@ final class DemoCommand implements Callable<Integer> {
       System.out.println("using the sample workspace in " + ws + " (--fresh starts over)");
     }
     List<Target> targets = new ArrayList<>(WorkspaceFile.load(ws).targets());
-    EsbuildAdapter esbuild = EsbuildAdapter.builder(ws).build();
+    EsbuildAdapter esbuild = EsbuildAdapter.builder(ws)
+        .shell(ShellProvider.processes())
+        .hashes(HashProvider.xxh64())
+        .build();
     Availability av = esbuild.availability();
     if (av.available()) {
       // Declared in code rather than in buildnet.json: both ways make the same kind of target.
