@@ -137,7 +137,7 @@ public final class BuildNet implements AutoCloseable {
   /**
    * Builds {@code targets} and their transitive dependencies, and nothing else.
    *
-   * @throws IllegalArgumentException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
    * @throws IllegalStateException after {@link #drain()} or {@link #close()}
    */
   public BuildFuture build(String... targets) {
@@ -178,7 +178,7 @@ public final class BuildNet implements AutoCloseable {
    * Why the last build of {@code target} was a cache miss (or that it was a hit): which input, env
    * variable, dependency or command argument changed since the key before.
    *
-   * @throws IllegalArgumentException if {@code target} is not in the graph
+   * @throws dev.buildnet.graph.UnknownTargetException if {@code target} is not in the graph
    * @throws IllegalStateException if it has not been built yet
    */
   public Explanation explain(String target) {

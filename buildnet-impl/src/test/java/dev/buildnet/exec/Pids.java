@@ -5,14 +5,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Liveness as the tests mean it. */
-final class Pids {
+public final class Pids {
   private Pids() {}
 
   /**
    * True if {@code pid} exists and is not a zombie. The JDK counts a zombie as alive; a zombie has
    * ended and only waits for its (new) parent to reap it, which is not the provider's doing.
    */
-  static boolean isRunning(long pid) {
+  public static boolean isRunning(long pid) {
     boolean present = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     if (!present) {
       return false;
