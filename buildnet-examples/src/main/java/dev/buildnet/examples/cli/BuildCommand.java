@@ -12,6 +12,12 @@ import picocli.CommandLine.Parameters;
 @Command(name = "build", mixinStandardHelpOptions = true,
     description = "Builds the named targets and their dependencies (default: every target).")
 final class BuildCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
   @Mixin WorkspaceOptions ws;
 
   @Parameters(arity = "0..*", paramLabel = "TARGET", description = "Targets to build.")
@@ -25,7 +31,7 @@ final class BuildCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ConsoleReporter reporter = new ConsoleReporter(System.out, Terminal.isLive(), logs);
+    ConsoleReporter reporter = new ConsoleReporter(out(), Terminal.isLive(), logs);
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listener(reporter);
     if (ws.slots > 0) {
       b.localSlots(ws.slots);
@@ -35,7 +41,7 @@ final class BuildCommand implements Callable<Integer> {
           ? net.graph().topologicalOrder().stream().map(t -> t.name()).toList()
           : targets;
       BuildResult r = net.build(names, keepGoing).join();
-      ConsoleReporter.summary(System.out, r);
+      ConsoleReporter.summary(out(), r);
       return r.success() ? 0 : 1;
     }
   }

@@ -30,8 +30,16 @@ public final class BuildNetCli implements Runnable {
     return new CommandLine(new BuildNetCli()).execute(args);
   }
 
+  /** Runs the command line with its output going to {@code out}. */
+  public static int run(java.io.PrintWriter out, String... args) {
+    CommandLine cli = new CommandLine(new BuildNetCli());
+    cli.setOut(out);
+    cli.setErr(out);
+    return cli.execute(args);
+  }
+
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
   }
 }

@@ -4,7 +4,7 @@ import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -19,14 +19,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ConsoleReporter implements BuildListener {
   private static final int BAR = 30;
 
-  private final PrintStream out;
+  private final PrintWriter out;
   private final boolean live;
   private final boolean showLogs;
   private final AtomicInteger total = new AtomicInteger();
   private final AtomicInteger done = new AtomicInteger();
   private final Set<String> running = new ConcurrentSkipListSet<>();
 
-  ConsoleReporter(PrintStream out, boolean live, boolean showLogs) {
+  ConsoleReporter(PrintWriter out, boolean live, boolean showLogs) {
     this.out = out;
     this.live = live;
     this.showLogs = showLogs;
@@ -66,6 +66,7 @@ final class ConsoleReporter implements BuildListener {
     synchronized (out) {
       clearLine();
       out.printf("  %-8s %-14s %s%n", label(o.status()), o.target(), note(o));
+      out.flush();
     }
     redraw();
   }
@@ -119,7 +120,7 @@ final class ConsoleReporter implements BuildListener {
   }
 
   /** The table printed after a build. */
-  static void summary(PrintStream out, BuildResult r) {
+  static void summary(PrintWriter out, BuildResult r) {
     out.println();
     out.printf("%-16s %-9s %10s  %s%n", "target", "status", "time", "note");
     out.println("-".repeat(60));

@@ -31,6 +31,12 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Builds a sample workspace (run it twice to see the cache at work).")
 final class DemoCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
   private static final String RESOURCES = "/dev/buildnet/examples/demo-workspace/";
 
   @Option(names = "--dir", defaultValue = "buildnet-demo",
@@ -39,6 +45,10 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--fresh", description = "Start from a fresh copy with an empty cache.")
   boolean fresh;
+
+  @Option(names = "--tool-path", description = "Where to look for esbuild, PATH-style "
+      + "(default: the workspace's node_modules/.bin, then PATH).")
+  String toolPath;
 
   @Option(names = {"-j", "--slots"}, defaultValue = "0", description = "CPU slots (default: cores).")
   int slots;
@@ -51,15 +61,18 @@ final class DemoCommand implements Callable<Integer> {
     }
     if (!Files.exists(ws.resolve("buildnet.json"))) {
       copySample(ws);
-      System.out.println("sample workspace written to " + ws);
+      out().println("sample workspace written to " + ws);
     } else {
-      System.out.println("using the sample workspace in " + ws + " (--fresh starts over)");
+      out().println("using the sample workspace in " + ws + " (--fresh starts over)");
     }
     List<Target> targets = new ArrayList<>(WorkspaceFile.load(ws).targets());
-    EsbuildAdapter esbuild = EsbuildAdapter.builder(ws)
+    EsbuildAdapter.Builder eb = EsbuildAdapter.builder(ws)
         .shell(ShellProvider.processes())
-        .hashes(HashProvider.xxh64())
-        .build();
+        .hashes(HashProvider.xxh64());
+    if (toolPath != null) {
+      eb.searchPath(toolPath);
+    }
+    EsbuildAdapter esbuild = eb.build();
     Availability av = esbuild.availability();
     if (av.available()) {
       // Declared in code rather than in buildnet.json: both ways make the same kind of target.
@@ -70,9 +83,9 @@ final class DemoCommand implements Callable<Integer> {
           .outputs("out/web")
           .build());
     } else {
-      System.out.println("skipping the esbuild target: " + av.reason());
+      out().println("skipping the esbuild target: " + av.reason());
     }
-    ConsoleReporter reporter = new ConsoleReporter(System.out, Terminal.isLive(), false);
+    ConsoleReporter reporter = new ConsoleReporter(out(), Terminal.isLive(), false);
     BuildNet.Builder b = BuildNet.builder().workspace(ws).targets(targets).listener(reporter)
         .bundler(esbuild);
     if (slots > 0) {
@@ -80,14 +93,14 @@ final class DemoCommand implements Callable<Integer> {
     }
     try (BuildNet net = b.start()) {
       BuildResult r = net.buildAll().join();
-      ConsoleReporter.summary(System.out, r);
+      ConsoleReporter.summary(out(), r);
       if (r.success()) {
-        System.out.println();
-        System.out.println("the app's report, " + ws.relativize(ws.resolve("out/sample-report.txt"))
+        out().println();
+        out().println("the app's report, " + ws.relativize(ws.resolve("out/sample-report.txt"))
             + ":");
-        System.out.print(Files.readString(ws.resolve("out/sample-report.txt")));
-        System.out.println();
-        System.out.println("run the demo again: every target will come from the cache.");
+        out().print(Files.readString(ws.resolve("out/sample-report.txt")));
+        out().println();
+        out().println("run the demo again: every target will come from the cache.");
       }
       return r.success() ? 0 : 1;
     }

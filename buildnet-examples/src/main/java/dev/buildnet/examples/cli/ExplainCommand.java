@@ -9,6 +9,12 @@ import picocli.CommandLine.Parameters;
 @Command(name = "explain", mixinStandardHelpOptions = true,
     description = "Says why the last build of a target was (or was not) served from the cache.")
 final class ExplainCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
   @Mixin WorkspaceOptions ws;
 
   @Parameters(index = "0", paramLabel = "TARGET")
@@ -17,7 +23,7 @@ final class ExplainCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (BuildNet net = BuildNet.builder().workspace(ws.workspace).start()) {
-      System.out.println(net.explain(target));
+      out().println(net.explain(target));
       return 0;
     }
   }

@@ -10,6 +10,12 @@ import picocli.CommandLine.Option;
 @Command(name = "gc", mixinStandardHelpOptions = true,
     description = "Evicts least-recently-used cache blobs above the size cap.")
 final class GcCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
   @Mixin WorkspaceOptions ws;
 
   @Option(names = "--max-bytes", defaultValue = "10737418240",
@@ -21,7 +27,7 @@ final class GcCommand implements Callable<Integer> {
     try (BuildNet net =
         BuildNet.builder().workspace(ws.workspace).cacheMaxBytes(maxBytes).start()) {
       GcReport r = net.gc();
-      System.out.printf(
+      out().printf(
           "removed %d blobs (%d bytes) and %d dangling cache entries; %d bytes remain%n",
           r.blobsRemoved(), r.bytesFreed(), r.entriesRemoved(), r.bytesRemaining());
       return 0;
