@@ -29,7 +29,10 @@ import java.util.Optional;
  * null build reads state but writes nothing.
  */
 final class KeyService {
-  private static final String PREFIX = "target/";
+  /** "<key> hit|miss" of the last build: all a null build needs to read. */
+  private static final String SUMMARY = "target/";
+  /** The last key's manifest and the reasons of the last miss, for explain. */
+  private static final String DETAIL = "target-detail/";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path workspace;
@@ -95,11 +98,13 @@ final class KeyService {
 
   /** Remembers this build's key of {@code target} and whether it hit, if that changed. */
   void recordOutcome(String target, Computed computed, boolean hit) {
-    Optional<Stored> previous = load(target);
     String key = computed.key().toString();
-    if (previous.isPresent() && previous.get().key.equals(key) && previous.get().cached == hit) {
-      return; // nothing new to explain: a null build writes nothing
+    String summary = key + (hit ? " hit" : " miss");
+    Optional<String> last = state.getString(SUMMARY + target);
+    if (last.isPresent() && last.get().equals(summary)) {
+      return; // nothing new to explain: a null build reads one short record and writes nothing
     }
+    Optional<Stored> previous = load(target);
     List<String> reasons = new ArrayList<>();
     String previousKey = null;
     if (previous.isEmpty()) {
@@ -126,7 +131,8 @@ final class KeyService {
     ArrayNode r = root.putArray("reasons");
     reasons.forEach(r::add);
     root.put("manifest", computed.manifest().toJson());
-    state.set(PREFIX + target, root.toString().getBytes(StandardCharsets.UTF_8));
+    state.set(DETAIL + target, root.toString().getBytes(StandardCharsets.UTF_8));
+    state.setString(SUMMARY + target, summary);
   }
 
   Explanation explain(String target) {
@@ -148,7 +154,7 @@ final class KeyService {
   }
 
   private Optional<Stored> load(String target) {
-    Optional<byte[]> raw = state.get(PREFIX + target);
+    Optional<byte[]> raw = state.get(DETAIL + target);
     if (raw.isEmpty()) {
       return Optional.empty();
     }

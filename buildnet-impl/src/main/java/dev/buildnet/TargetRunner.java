@@ -151,14 +151,17 @@ final class TargetRunner {
     Outputs.Collected collected;
     try {
       List<String> declared = new ArrayList<>(target.outputs());
-      collected = outputs.collect(declared);
+      collected = outputs.collect(declared, target.cacheable());
     } catch (Outputs.OutputException e) {
       return failed(node, queueWait, start, attempts, last.exitCode,
           List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage(),
           new BuildMetrics.Phases(pre, buildTime, Duration.ZERO), computed.filesChecked(), last);
     }
-    String stdout = last.stdout.length == 0 ? null : cache.blobs().putBytes(last.stdout).toString();
-    String stderr = last.stderr.length == 0 ? null : cache.blobs().putBytes(last.stderr).toString();
+    boolean keep = target.cacheable();
+    String stdout = !keep || last.stdout.length == 0 ? null
+        : cache.blobs().putBytes(last.stdout).toString();
+    String stderr = !keep || last.stderr.length == 0 ? null
+        : cache.blobs().putBytes(last.stderr).toString();
     ActionManifest manifest =
         new ActionManifest(ActionManifest.VERSION, target.name(), collected.files(),
             collected.directories(), stdout, stderr, last.exitCode, buildTime.toMillis(),

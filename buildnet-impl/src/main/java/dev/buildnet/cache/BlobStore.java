@@ -27,9 +27,11 @@ import java.util.stream.Stream;
 /**
  * A content-addressed store of blobs on local disk: {@code <root>/<algorithm>/<2 hex>/<hex>}.
  *
- * <p>Writes are atomic (temp file in the store, fsync, rename), so a crash leaves either the whole
- * blob or none. Every read verifies the blob against its digest; a blob that fails is deleted and
- * reported as absent, never served. Reads touch the blob's modification time so that
+ * <p>Writes are atomic (temp file in the store, then rename), so no reader ever sees a half-written
+ * blob. Blobs are not fsynced: after a power failure a renamed blob may hold garbage, but every read
+ * verifies the blob against its digest, and a blob that fails is deleted and reported as absent,
+ * never served, so a crash costs a cache miss, never a wrong output. (An fsync per blob would cost
+ * about a millisecond per output file.) Reads touch the blob's modification time so that
  * {@link #evictTo} removes the least recently used first.
  *
  * <p>Thread-safe: concurrent writers of the same digest race harmlessly (same bytes, atomic rename).
@@ -90,7 +92,6 @@ public final class BlobStore {
       while (buf.hasRemaining()) {
         ch.write(buf);
       }
-      ch.force(true);
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(tmp);
       throw e;
@@ -115,7 +116,6 @@ public final class BlobStore {
             ch.write(buf);
           }
         }
-        ch.force(true);
       }
       digest = hasher.digest();
     } catch (IOException | RuntimeException e) {
@@ -158,7 +158,6 @@ public final class BlobStore {
         }
         buf.clear();
       }
-      dst.force(true);
     } catch (NoSuchFileException e) {
       return false;
     }
@@ -286,6 +285,7 @@ public final class BlobStore {
 
   private void publish(Path tmp, Path target) throws IOException {
     Files.createDirectories(target.getParent());
+    touch(tmp); // LRU times all come from the one clock, written or read
     try {
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (FileAlreadyExistsException e) {

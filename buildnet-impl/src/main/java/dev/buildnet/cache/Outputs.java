@@ -60,6 +60,14 @@ public final class Outputs {
    * @throws OutputException if a declared output is missing or is a symbolic link
    */
   public Collected collect(List<String> declared) throws IOException {
+    return collect(declared, true);
+  }
+
+  /**
+   * Like {@link #collect(List)}; with {@code store == false} the files are only digested, not
+   * copied into the blob store (for targets that are not cached).
+   */
+  public Collected collect(List<String> declared, boolean store) throws IOException {
     TreeMap<String, ActionManifest.Output> files = new TreeMap<>();
     List<String> dirs = new ArrayList<>();
     for (String rel : declared) {
@@ -73,10 +81,10 @@ public final class Outputs {
       if (attrs.isDirectory()) {
         dirs.add(rel);
         for (Path f : listFiles(p)) {
-          files.put(relative(f), store(f));
+          files.put(relative(f), store(f, store));
         }
       } else if (attrs.isRegularFile()) {
-        files.put(rel, store(p));
+        files.put(rel, store(p, store));
       } else {
         throw new OutputException(
             "declared output '" + rel + "' must be a regular file or directory, not a link");
@@ -221,8 +229,8 @@ public final class Outputs {
     return workspace.relativize(file).toString().replace(java.io.File.separatorChar, '/');
   }
 
-  private ActionManifest.Output store(Path file) throws IOException {
-    Digest d = blobs.putFile(file);
+  private ActionManifest.Output store(Path file, boolean store) throws IOException {
+    Digest d = store ? blobs.putFile(file) : blobs.hashes().hash(file);
     boolean exec = Files.isExecutable(file);
     return new ActionManifest.Output(relative(file), d.toString(), Files.size(file), exec);
   }

@@ -54,6 +54,8 @@ public final class InputResolver {
   /** Glob -> the files it matches, sorted. */
   private final Map<String, List<String>> matches = new ConcurrentHashMap<>();
   private final Map<String, Pattern> compiled = new ConcurrentHashMap<>();
+  /** Directory -> whether its real path is inside the workspace. */
+  private final Map<String, Boolean> realDirectories = new ConcurrentHashMap<>();
 
   /**
    * A resolver over the workspace at {@code workspaceRoot}.
@@ -175,6 +177,17 @@ public final class InputResolver {
       }
       return List.of(filesUnder(input));
     }
+    if (attributes.isRegularFile()) {
+      // Not a link itself (NOFOLLOW above), so it is inside the workspace exactly when its
+      // directory really is: resolve links once per directory, not once per file.
+      int slash = input.lastIndexOf('/');
+      String dir = slash < 0 ? "." : input.substring(0, slash);
+      if (realDirectoryInside(dir)) {
+        return List.of(input);
+      }
+      throw new MissingInputException(target.name(), input,
+          "is reached through a symbolic link that leads outside the workspace " + realRoot);
+    }
     Path real = realPath(path);
     if (real == null) {
       throw new MissingInputException(target.name(), input,
@@ -190,6 +203,14 @@ public final class InputResolver {
   /** Where {@code relative} would be if no link were on the way. */
   private Path realInside(String relative) {
     return relative.equals(".") ? realRoot : realRoot.resolve(relative);
+  }
+
+  /** Whether the workspace directory {@code dir} resolves, through any links, inside it. */
+  private boolean realDirectoryInside(String dir) {
+    return realDirectories.computeIfAbsent(dir, d -> {
+      Path real = realPath(d.equals(".") ? root : root.resolve(d));
+      return real != null;
+    });
   }
 
   /** The real path of {@code path} if it exists inside the workspace, else null. */
