@@ -27,12 +27,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteException;
 import org.sqlite.SQLiteOpenMode;
@@ -51,9 +46,11 @@ import org.sqlite.SQLiteOpenMode;
  * Safe for concurrent use. Writes go through one connection, one at a time; reads use a second
  * connection and proceed while a write is in progress (SQLite's WAL mode). Every method blocks on
  * disk I/O; a write also waits while another process writes, up to the
- * {@link Builder#busyTimeout busy timeout}, then fails with {@link StateException}. On a laptop a
- * read costs a few microseconds, a write a few tens, and {@link #setAll} amortises the commit
- * over many keys.
+ * {@link Builder#busyTimeout busy timeout}, then fails with {@link StateException}. A read costs
+ * under ten microseconds, a write a few tens, and {@link #setAll} amortises the commit over many
+ * keys. One daemon thread, {@code buildnet-state-sweeper}, deletes expired rows now and then and
+ * copies the write-ahead log into the file (a checkpoint, which flushes the disk) after every few
+ * hundred writes, so that callers do not pay for that flush.
  *
  * <h2>Durability</h2>
  * Every method that changes state has committed when it returns, so a crash of the process (even
@@ -65,7 +62,7 @@ import org.sqlite.SQLiteOpenMode;
  * UTC clock); a TTL with a sub-millisecond part is rounded up. Processes that share a file compare
  * each other's expiry times, so they must share a wall clock (same machine: they do). Expired keys
  * are absent for every operation at once and are deleted from the file later, in small batches,
- * by a daemon thread named {@code buildnet-state-sweeper}.
+ * by the sweeper thread.
  *
  * <h2>The file</h2>
  * Created if absent, in WAL mode, beside {@code <file>-wal} and {@code <file>-shm}. The parent
@@ -76,19 +73,17 @@ import org.sqlite.SQLiteOpenMode;
  * refused with a {@link StateException} and left untouched.
  *
  * <h2>Shutting down</h2>
- * {@link #close()} stops the sweeper and closes the connections; it waits for a running operation
- * to finish. Afterwards every method except {@link #name()} and {@link #capabilities()} throws
- * {@link IllegalStateException}.
+ * {@link #close()} stops the sweeper thread and closes the connections; it waits for a running
+ * operation to finish. Afterwards every method except {@link #name()} and {@link #capabilities()}
+ * throws {@link IllegalStateException}.
  *
  * @since 0.1
  */
 public final class SqliteStateBackend implements StateBackend {
-  static final String SWEEPER_THREAD_NAME = "buildnet-state-sweeper";
   /** Rows per sweep transaction: small, so a caller waits at most about a millisecond. */
   static final int SWEEP_BATCH = 256;
   private static final int SET_ALL_CHUNK = 500;
 
-  private static final Logger LOG = LoggerFactory.getLogger(SqliteStateBackend.class);
   private static final StateCapabilities CAPABILITIES =
       new StateCapabilities(false, true, true, false);
   private static final String LIVE = "(expires_at IS NULL OR expires_at > ?)";
@@ -130,26 +125,19 @@ public final class SqliteStateBackend implements StateBackend {
   private final Duration busyTimeout;
   private final SqliteConnection writer;
   private final SqliteConnection reader;
-  private final ScheduledExecutorService sweeper;
-  private volatile Thread sweeperThread;
+  private final SqliteMaintenance maintenance;
   private volatile boolean closed;
 
-  private SqliteStateBackend(Builder builder, SqliteConnection writer, SqliteConnection reader) {
+  private SqliteStateBackend(Builder builder, SqliteConnection writer, SqliteConnection reader,
+      SqliteConnection checkpointer) {
     this.file = builder.file;
     this.name = "sqlite:" + builder.file;
     this.clock = builder.clock;
     this.busyTimeout = builder.busyTimeout;
     this.writer = writer;
     this.reader = reader;
-    this.sweeper = new ScheduledThreadPoolExecutor(1, runnable -> {
-      Thread thread = new Thread(runnable, SWEEPER_THREAD_NAME);
-      thread.setDaemon(true);
-      sweeperThread = thread;
-      return thread;
-    });
-    long interval = builder.sweepInterval.toMillis();
-    sweeper.scheduleWithFixedDelay(this::sweepInBackground, interval, interval,
-        TimeUnit.MILLISECONDS);
+    this.maintenance =
+        new SqliteMaintenance(name, checkpointer, this::sweepExpired, builder.sweepInterval);
   }
 
   /**
@@ -207,6 +195,7 @@ public final class SqliteStateBackend implements StateBackend {
     try {
       ensureOpen(writer);
       put(key, value, null);
+      maintenance.wrote(1);
     } catch (SQLException e) {
       throw failure("write key '" + key + "'", e);
     } finally {
@@ -223,6 +212,7 @@ public final class SqliteStateBackend implements StateBackend {
     try {
       ensureOpen(writer);
       put(key, value, expiresAt(clock.millis(), ttl));
+      maintenance.wrote(1);
     } catch (SQLException e) {
       throw failure("write key '" + key + "'", e);
     } finally {
@@ -269,6 +259,7 @@ public final class SqliteStateBackend implements StateBackend {
           put.executeBatch();
         }
         writer.commit();
+        maintenance.wrote(1 + entries.size() / 16);
       } catch (SQLException | RuntimeException e) {
         writer.statement(PUT).clearBatch(); // the statement is cached: leave no rows queued
         writer.rollbackQuietly();
@@ -290,7 +281,9 @@ public final class SqliteStateBackend implements StateBackend {
       PreparedStatement delete = writer.statement(DELETE);
       delete.setString(1, key);
       delete.setLong(2, clock.millis());
-      return delete.executeUpdate() > 0;
+      boolean deleted = delete.executeUpdate() > 0;
+      maintenance.wrote(deleted ? 1 : 0);
+      return deleted;
     } catch (SQLException e) {
       throw failure("delete key '" + key + "'", e);
     } finally {
@@ -316,7 +309,9 @@ public final class SqliteStateBackend implements StateBackend {
       insert.setBytes(2, value);
       setExpiry(insert, 3, ttl == null ? null : expiresAt(now, ttl));
       insert.setLong(4, now);
-      return insert.executeUpdate() > 0;
+      boolean inserted = insert.executeUpdate() > 0;
+      maintenance.wrote(inserted ? 1 : 0);
+      return inserted;
     } catch (SQLException e) {
       throw failure("write key '" + key + "' if absent", e);
     } finally {
@@ -339,7 +334,9 @@ public final class SqliteStateBackend implements StateBackend {
       swap.setString(2, key);
       swap.setBytes(3, expected);
       swap.setLong(4, clock.millis());
-      return swap.executeUpdate() > 0;
+      boolean swapped = swap.executeUpdate() > 0;
+      maintenance.wrote(swapped ? 1 : 0);
+      return swapped;
     } catch (SQLException e) {
       throw failure("compare-and-set key '" + key + "'", e);
     } finally {
@@ -402,6 +399,7 @@ public final class SqliteStateBackend implements StateBackend {
         long next = StateArgs.incremented(name, key, current, delta);
         put(key, StateArgs.encodeCounter(next), expiresAt);
         writer.commit();
+        maintenance.wrote(1);
         return next;
       } catch (SQLException | RuntimeException e) {
         writer.rollbackQuietly();
@@ -447,6 +445,7 @@ public final class SqliteStateBackend implements StateBackend {
         grant.setLong(4, expiresAt);
         grant.executeUpdate();
         writer.commit();
+        maintenance.wrote(2);
         return Optional.of(new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt)));
       } catch (SQLException | RuntimeException e) {
         writer.rollbackQuietly();
@@ -474,6 +473,7 @@ public final class SqliteStateBackend implements StateBackend {
       if (renew.executeUpdate() == 0) {
         throw notHeld(lock, now);
       }
+      maintenance.wrote(1);
       return new Lock(lock.resource(), lock.owner(), lock.fencingToken(),
           Instant.ofEpochMilli(expiresAt));
     } catch (SQLException e) {
@@ -495,6 +495,7 @@ public final class SqliteStateBackend implements StateBackend {
       if (release.executeUpdate() == 0) {
         throw notHeld(lock, now);
       }
+      maintenance.wrote(1);
     } catch (SQLException e) {
       throw failure("release lock '" + lock.resource() + "'", e);
     } finally {
@@ -528,8 +529,13 @@ public final class SqliteStateBackend implements StateBackend {
       return;
     }
     closed = true;
-    sweeper.shutdownNow();
     SQLException failure = null;
+    try {
+      maintenance.close();
+    } catch (SQLException e) {
+      failure = e;
+    }
+    // The writer last: the last connection to close checkpoints the WAL and deletes it.
     for (SqliteConnection connection : List.of(reader, writer)) {
       connection.lock();
       try {
@@ -540,12 +546,8 @@ public final class SqliteStateBackend implements StateBackend {
         connection.unlock();
       }
     }
-    try {
-      // Bounded: the sweeper gives up within one batch, which close() already waited for above.
-      sweeper.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    // Bounded: a sweep gives up after its current batch, which closing the writer waited for.
+    maintenance.awaitTermination();
     if (failure != null) {
       throw new StateException(name + ": error while closing: " + failure.getMessage(), failure);
     }
@@ -573,6 +575,7 @@ public final class SqliteStateBackend implements StateBackend {
           PreparedStatement statement = writer.statement(sweep);
           statement.setLong(1, clock.millis());
           deleted = statement.executeUpdate();
+          maintenance.wrote(deleted > 0 ? 1 + deleted / 16 : 0);
         } catch (SQLException e) {
           throw failure("delete expired rows", e);
         } finally {
@@ -584,19 +587,9 @@ public final class SqliteStateBackend implements StateBackend {
     return total;
   }
 
-  /** The sweeper's thread once it has started, for tests that check it stops. */
-  Thread sweeperThread() {
-    return sweeperThread;
-  }
-
-  private void sweepInBackground() {
-    try {
-      int deleted = sweepExpired();
-      LOG.debug("{}: swept {} expired rows", name, deleted);
-    } catch (RuntimeException e) {
-      // Likely another process holding the write lock; the next run tries again.
-      LOG.warn("{}: sweeping expired keys failed; retrying later", name, e);
-    }
+  /** The background maintenance, for tests. */
+  SqliteMaintenance maintenance() {
+    return maintenance;
   }
 
   // --- helpers; callers hold the relevant connection's lock ---
@@ -685,6 +678,7 @@ public final class SqliteStateBackend implements StateBackend {
     SqliteSchema.checkPath(file);
     SqliteConnection writer = null;
     SqliteConnection reader = null;
+    SqliteConnection checkpointer = null;
     try {
       writer = connect(file, builder);
       // Read first: SQLite parses the file, and foreign or newer databases are refused, before
@@ -692,13 +686,20 @@ public final class SqliteStateBackend implements StateBackend {
       SqliteSchema.checkContents(writer, file);
       enableWal(writer, file);
       SqliteSchema.createOrVerify(writer, file);
+      try (ResultSet ignored = writer.statement("PRAGMA wal_autocheckpoint = "
+          + SqliteMaintenance.BACKSTOP_CHECKPOINT_PAGES).executeQuery()) {
+        // Set; SqliteMaintenance checkpoints long before this.
+      }
       reader = connect(file, builder);
-      return new SqliteStateBackend(builder, writer, reader);
+      checkpointer = connect(file, builder);
+      return new SqliteStateBackend(builder, writer, reader, checkpointer);
     } catch (SQLException e) {
+      closeQuietly(checkpointer);
       closeQuietly(reader);
       closeQuietly(writer);
       throw openFailure(file, e);
     } catch (RuntimeException e) {
+      closeQuietly(checkpointer);
       closeQuietly(reader);
       closeQuietly(writer);
       throw e;
