@@ -45,6 +45,23 @@ class InMemoryStateBackendTest extends StateBackendCompatibilityKit {
   }
 
   @Test
+  void pubSubThread_isStartedOnlyWhenThereIsSomethingToDeliver() throws Exception {
+    backend.publish("c", bytes("nobody listens"));
+    assertFalse(pubSubThreadRuns(), "publishing without subscribers should start no thread");
+    Collector collector = new Collector(1);
+    try (Subscription s = backend.subscribe("c", collector)) {
+      backend.publish(s.channel(), bytes("m"));
+      await(collector.done);
+      assertTrue(pubSubThreadRuns());
+    }
+  }
+
+  private static boolean pubSubThreadRuns() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.getName().equals("buildnet-state-pubsub") && t.isAlive());
+  }
+
+  @Test
   void messagesOnAChannelWithoutSubscribers_areDropped() throws Exception {
     backend.publish("c", bytes("nobody listens"));
     Collector late = new Collector(1);
