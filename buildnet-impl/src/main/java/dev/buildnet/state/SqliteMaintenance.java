@@ -3,6 +3,7 @@ package dev.buildnet.state;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,10 +58,14 @@ final class SqliteMaintenance {
   void wrote(int pages) {
     if (pagesSinceCheckpoint.addAndGet(pages) >= CHECKPOINT_AFTER_PAGES
         && checkpointQueued.compareAndSet(false, true)) {
-      executor.execute(() -> {
-        checkpointQueued.set(false);
-        checkpoint();
-      });
+      try {
+        executor.execute(() -> {
+          checkpointQueued.set(false);
+          checkpoint();
+        });
+      } catch (RejectedExecutionException closing) {
+        // close() is under way and closing the last connection checkpoints anyway.
+      }
     }
   }
 

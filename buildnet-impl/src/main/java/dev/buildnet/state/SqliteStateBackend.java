@@ -208,7 +208,7 @@ public final class SqliteStateBackend implements StateBackend {
       requireKey(entry.getKey());
       requireValue(entry.getValue(), "value of key '" + entry.getKey() + "'");
     }
-    transaction("write keys", entries.size() + " keys", () -> {
+    transaction("write " + entries.size() + " keys", "", () -> {
       // JDBC batches skip the driver's per-statement autocommit check; chunks bound the copies
       // of parameters the driver keeps.
       PreparedStatement put = writer.statement(PUT);
