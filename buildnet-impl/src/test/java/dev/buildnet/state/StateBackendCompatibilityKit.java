@@ -73,15 +73,15 @@ public abstract class StateBackendCompatibilityKit {
     }
   }
 
-  static byte[] bytes(String text) {
+  protected static byte[] bytes(String text) {
     return text.getBytes(UTF_8);
   }
 
-  static String text(Optional<byte[]> value) {
+  protected static String text(Optional<byte[]> value) {
     return value.map(b -> new String(b, UTF_8)).orElse(null);
   }
 
-  static <T> T await(Future<T> future) throws Exception {
+  protected static <T> T await(Future<T> future) throws Exception {
     return future.get(WAIT_SECONDS, TimeUnit.SECONDS);
   }
 
@@ -725,12 +725,12 @@ public abstract class StateBackendCompatibilityKit {
   }
 
   /** A listener that records messages as text and completes once it has {@code expected}. */
-  static final class Collector implements Consumer<byte[]> {
-    final List<String> received = new CopyOnWriteArrayList<>();
-    final CompletableFuture<List<String>> done = new CompletableFuture<>();
+  protected static final class Collector implements Consumer<byte[]> {
+    public final List<String> received = new CopyOnWriteArrayList<>();
+    public final CompletableFuture<List<String>> done = new CompletableFuture<>();
     private final int expected;
 
-    Collector(int expected) {
+    public Collector(int expected) {
       this.expected = expected;
     }
 
