@@ -336,12 +336,18 @@ public final class SqliteStateBackend implements StateBackend {
     requireName(resource, "resource");
     requireTtl(ttl, "ttl");
     requireName(owner, "owner");
+    // A cheap look first: a held lock is refused without taking the database's write lock, which
+    // keeps contenders that retry in a loop from slowing down everyone else's writes.
+    Lock seen = read("acquire lock", resource, () -> lease(reader, resource));
+    if (seen != null && seen.expiresAt().toEpochMilli() > clock.millis()) {
+      return Optional.empty();
+    }
     Lock[] granted = new Lock[1];
     // The check, the new fencing token and the grant commit together: no other process can slip
     // a grant in between, and a token once returned is on disk and never handed out again.
     transaction("acquire lock", resource, () -> {
       long now = clock.millis();
-      Lock current = lease(resource);
+      Lock current = lease(writer, resource);
       if (current != null && current.expiresAt().toEpochMilli() > now) {
         return 0;
       }
@@ -552,8 +558,8 @@ public final class SqliteStateBackend implements StateBackend {
     return put.executeUpdate();
   }
 
-  private Lock lease(String resource) throws SQLException {
-    PreparedStatement lease = writer.statement(LEASE);
+  private static Lock lease(SqliteConnection connection, String resource) throws SQLException {
+    PreparedStatement lease = connection.statement(LEASE);
     lease.setString(1, resource);
     try (ResultSet row = lease.executeQuery()) {
       if (!row.next()) {
@@ -566,7 +572,7 @@ public final class SqliteStateBackend implements StateBackend {
 
   private LockNotHeldException notHeld(Lock lock, long now) throws SQLException {
     return new LockNotHeldException(
-        lock, LockMessages.notHeld(name, lock, lease(lock.resource()), now));
+        lock, LockMessages.notHeld(name, lock, lease(writer, lock.resource()), now));
   }
 
   private static void bindLease(PreparedStatement statement, int first, Lock lock, long now)
