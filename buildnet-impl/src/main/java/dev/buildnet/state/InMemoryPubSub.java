@@ -25,7 +25,8 @@ final class InMemoryPubSub {
   private final String backendName;
   private final Map<String, List<Listener>> channels = new ConcurrentHashMap<>();
   private final Object lifecycle = new Object();
-  private ExecutorService deliverer; // guarded by lifecycle; null until the first subscription
+  // Guarded by lifecycle. Made by the first subscription; its thread starts with the first message.
+  private ExecutorService deliverer;
   private boolean closed; // guarded by lifecycle
 
   InMemoryPubSub(String backendName) {

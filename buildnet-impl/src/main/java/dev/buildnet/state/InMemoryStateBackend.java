@@ -38,8 +38,8 @@ import java.util.function.Consumer;
  *
  * <h2>Pub/sub</h2>
  * Supported. Messages are delivered on one daemon thread named {@code buildnet-state-pubsub},
- * started by the first {@link #subscribe} and stopped by {@link #close()}; all listeners share it,
- * so a slow listener delays every other one. Messages on a channel arrive in publish order. A
+ * started when there is a first message to deliver and stopped by {@link #close()}; all listeners
+ * share it, so a slow listener delays every other one. Messages on a channel arrive in publish order. A
  * listener that throws is logged and keeps its subscription.
  *
  * <h2>Time</h2>

@@ -1,20 +1,15 @@
 package dev.buildnet.state;
 
 import dev.buildnet.api.state.StateException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Checks that a path can hold a BuildNet state database and creates or verifies its schema.
+ * Creates or verifies the schema of a BuildNet state database.
  *
  * <p>Version history (when the layout changes, bump {@link #CURRENT_VERSION} and add a migration
  * step in {@link #createOrVerify}; never edit an existing step):
@@ -25,7 +20,6 @@ import java.util.TreeSet;
 final class SqliteSchema {
   static final int CURRENT_VERSION = 1;
 
-  private static final byte[] SQLITE_HEADER = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
   private static final Set<String> TABLES = Set.of("schema_version", "kv", "locks", "fencing");
   private static final List<String> VERSION_1 = List.of(
       "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -43,49 +37,6 @@ final class SqliteSchema {
       "INSERT INTO schema_version (version) VALUES (1)");
 
   private SqliteSchema() {}
-
-  /**
-   * Refuses, before SQLite touches anything, a path that cannot be a writable state database: a
-   * missing or read-only directory, a directory in place of the file, a read-only file, or a file
-   * that does not start with SQLite's header (so a wrong path never gets overwritten).
-   */
-  static void checkPath(Path file) {
-    Path directory = file.getParent();
-    if (directory == null || !Files.isDirectory(directory)) {
-      throw new StateException("cannot open state database " + file + ": directory " + directory
-          + (directory != null && Files.exists(directory) ? " is not a directory"
-              : " does not exist (BuildNet does not create it; create it first)"));
-    }
-    if (Files.isDirectory(file)) {
-      throw new StateException("cannot open state database " + file + ": it is a directory");
-    }
-    if (Files.exists(file)) {
-      if (!Files.isReadable(file) || !Files.isWritable(file)) {
-        throw new StateException("cannot open state database " + file
-            + ": the file is read-only (or unreadable); BuildNet needs to read and write it");
-      }
-      checkHeader(file);
-    }
-    if (!Files.isWritable(directory)) {
-      throw new StateException("cannot open state database " + file + ": directory " + directory
-          + " is read-only; SQLite needs to create " + file.getFileName() + "-wal and "
-          + file.getFileName() + "-shm there");
-    }
-  }
-
-  private static void checkHeader(Path file) {
-    byte[] header = new byte[SQLITE_HEADER.length];
-    int read;
-    try (InputStream in = Files.newInputStream(file)) {
-      read = in.readNBytes(header, 0, header.length);
-    } catch (IOException e) {
-      throw new StateException("cannot read state database " + file + ": " + e, e);
-    }
-    // An empty file is a database with no pages yet; SQLite treats it as new, and so do we.
-    if (read != 0 && (read < header.length || !Arrays.equals(header, SQLITE_HEADER))) {
-      throw notValid(file, "it is not an SQLite database");
-    }
-  }
 
   static StateException notValid(Path file, String why) {
     return new StateException(

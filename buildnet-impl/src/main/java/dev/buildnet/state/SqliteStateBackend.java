@@ -27,15 +27,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteException;
-import org.sqlite.SQLiteOpenMode;
 
 /**
  * A persistent {@link StateBackend} in one SQLite file, shared safely by the threads of a process
@@ -51,9 +44,11 @@ import org.sqlite.SQLiteOpenMode;
  * Safe for concurrent use. Writes go through one connection, one at a time; reads use a second
  * connection and proceed while a write is in progress (SQLite's WAL mode). Every method blocks on
  * disk I/O; a write also waits while another process writes, up to the
- * {@link Builder#busyTimeout busy timeout}, then fails with {@link StateException}. On a laptop a
- * read costs a few microseconds, a write a few tens, and {@link #setAll} amortises the commit
- * over many keys.
+ * {@link Builder#busyTimeout busy timeout}, then fails with {@link StateException}. A read costs
+ * under ten microseconds, a write a few tens, and {@link #setAll} amortises the commit over many
+ * keys. One daemon thread, {@code buildnet-state-sweeper}, deletes expired rows now and then and
+ * copies the write-ahead log into the file (a checkpoint, which flushes the disk) after every few
+ * hundred writes, so that callers do not pay for that flush.
  *
  * <h2>Durability</h2>
  * Every method that changes state has committed when it returns, so a crash of the process (even
@@ -65,7 +60,7 @@ import org.sqlite.SQLiteOpenMode;
  * UTC clock); a TTL with a sub-millisecond part is rounded up. Processes that share a file compare
  * each other's expiry times, so they must share a wall clock (same machine: they do). Expired keys
  * are absent for every operation at once and are deleted from the file later, in small batches,
- * by a daemon thread named {@code buildnet-state-sweeper}.
+ * by the sweeper thread.
  *
  * <h2>The file</h2>
  * Created if absent, in WAL mode, beside {@code <file>-wal} and {@code <file>-shm}. The parent
@@ -76,19 +71,17 @@ import org.sqlite.SQLiteOpenMode;
  * refused with a {@link StateException} and left untouched.
  *
  * <h2>Shutting down</h2>
- * {@link #close()} stops the sweeper and closes the connections; it waits for a running operation
- * to finish. Afterwards every method except {@link #name()} and {@link #capabilities()} throws
- * {@link IllegalStateException}.
+ * {@link #close()} stops the sweeper thread and closes the connections; it waits for a running
+ * operation to finish. Afterwards every method except {@link #name()} and {@link #capabilities()}
+ * throws {@link IllegalStateException}.
  *
  * @since 0.1
  */
 public final class SqliteStateBackend implements StateBackend {
-  static final String SWEEPER_THREAD_NAME = "buildnet-state-sweeper";
   /** Rows per sweep transaction: small, so a caller waits at most about a millisecond. */
   static final int SWEEP_BATCH = 256;
   private static final int SET_ALL_CHUNK = 500;
 
-  private static final Logger LOG = LoggerFactory.getLogger(SqliteStateBackend.class);
   private static final StateCapabilities CAPABILITIES =
       new StateCapabilities(false, true, true, false);
   private static final String LIVE = "(expires_at IS NULL OR expires_at > ?)";
@@ -100,10 +93,9 @@ public final class SqliteStateBackend implements StateBackend {
   private static final String PUT = "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)"
       + " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at";
   private static final String DELETE = "DELETE FROM kv WHERE key = ? AND " + LIVE;
-  private static final String PUT_IF_ABSENT =
-      "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
-          + " SET value = excluded.value, expires_at = excluded.expires_at"
-          + " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ?";
+  // Inserts, or overwrites only a row that has expired but has not been swept yet.
+  private static final String PUT_IF_ABSENT = PUT
+      + " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ?";
   private static final String SWAP =
       "UPDATE kv SET value = ?, expires_at = NULL WHERE key = ? AND value = ? AND " + LIVE;
   private static final String KEYS_FROM =
@@ -130,26 +122,18 @@ public final class SqliteStateBackend implements StateBackend {
   private final Duration busyTimeout;
   private final SqliteConnection writer;
   private final SqliteConnection reader;
-  private final ScheduledExecutorService sweeper;
-  private volatile Thread sweeperThread;
+  private final SqliteMaintenance maintenance;
   private volatile boolean closed;
 
-  private SqliteStateBackend(Builder builder, SqliteConnection writer, SqliteConnection reader) {
+  private SqliteStateBackend(Builder builder, SqliteFile.Connections connections) {
     this.file = builder.file;
     this.name = "sqlite:" + builder.file;
     this.clock = builder.clock;
     this.busyTimeout = builder.busyTimeout;
-    this.writer = writer;
-    this.reader = reader;
-    this.sweeper = new ScheduledThreadPoolExecutor(1, runnable -> {
-      Thread thread = new Thread(runnable, SWEEPER_THREAD_NAME);
-      thread.setDaemon(true);
-      sweeperThread = thread;
-      return thread;
-    });
-    long interval = builder.sweepInterval.toMillis();
-    sweeper.scheduleWithFixedDelay(this::sweepInBackground, interval, interval,
-        TimeUnit.MILLISECONDS);
+    this.writer = connections.writer();
+    this.reader = connections.reader();
+    this.maintenance = new SqliteMaintenance(
+        name, connections.checkpointer(), this::sweepExpired, builder.sweepInterval);
   }
 
   /**
@@ -183,35 +167,21 @@ public final class SqliteStateBackend implements StateBackend {
   @Override
   public Optional<byte[]> get(String key) {
     requireKey(key);
-    reader.lock();
-    try {
-      ensureOpen(reader);
+    return read("read key", key, () -> {
       PreparedStatement get = reader.statement(GET);
       get.setString(1, key);
       get.setLong(2, clock.millis());
       try (ResultSet row = get.executeQuery()) {
         return row.next() ? Optional.of(bytes(row, 1)) : Optional.empty();
       }
-    } catch (SQLException e) {
-      throw failure("read key '" + key + "'", e);
-    } finally {
-      reader.unlock();
-    }
+    });
   }
 
   @Override
   public void set(String key, byte[] value) {
     requireKey(key);
     requireValue(value, "value");
-    writer.lock();
-    try {
-      ensureOpen(writer);
-      put(key, value, null);
-    } catch (SQLException e) {
-      throw failure("write key '" + key + "'", e);
-    } finally {
-      writer.unlock();
-    }
+    write("write key", key, () -> put(key, value, null));
   }
 
   @Override
@@ -219,21 +189,13 @@ public final class SqliteStateBackend implements StateBackend {
     requireKey(key);
     requireValue(value, "value");
     requireTtl(ttl, "ttl");
-    writer.lock();
-    try {
-      ensureOpen(writer);
-      put(key, value, expiresAt(clock.millis(), ttl));
-    } catch (SQLException e) {
-      throw failure("write key '" + key + "'", e);
-    } finally {
-      writer.unlock();
-    }
+    write("write key", key, () -> put(key, value, expiresAt(clock.millis(), ttl)));
   }
 
   /**
    * Stores every entry of {@code entries}, with no expiry, in one transaction: all or none are
    * stored, and the commit is paid once (storing 1,000 small values takes about as long as a few
-   * single {@link #set}s).
+   * dozen single {@link #set}s).
    *
    * @throws IllegalArgumentException if {@code entries} or any key or value in it is null, or a key
    *     is empty; nothing is stored then
@@ -246,14 +208,11 @@ public final class SqliteStateBackend implements StateBackend {
       requireKey(entry.getKey());
       requireValue(entry.getValue(), "value of key '" + entry.getKey() + "'");
     }
-    writer.lock();
-    try {
-      ensureOpen(writer);
-      writer.beginImmediate();
+    transaction("write " + entries.size() + " keys", "", () -> {
+      // JDBC batches skip the driver's per-statement autocommit check; chunks bound the copies
+      // of parameters the driver keeps.
+      PreparedStatement put = writer.statement(PUT);
       try {
-        // JDBC batches skip the driver's per-statement autocommit check; chunks bound the copies
-        // of parameters the driver keeps.
-        PreparedStatement put = writer.statement(PUT);
         int pending = 0;
         for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
           put.setString(1, entry.getKey());
@@ -268,34 +227,22 @@ public final class SqliteStateBackend implements StateBackend {
         if (pending > 0) {
           put.executeBatch();
         }
-        writer.commit();
-      } catch (SQLException | RuntimeException e) {
-        writer.statement(PUT).clearBatch(); // the statement is cached: leave no rows queued
-        writer.rollbackQuietly();
-        throw e;
+      } finally {
+        put.clearBatch(); // the statement is cached: leave no rows queued after a failure
       }
-    } catch (SQLException e) {
-      throw failure("write " + entries.size() + " keys", e);
-    } finally {
-      writer.unlock();
-    }
+      return 1 + entries.size() / 16;
+    });
   }
 
   @Override
   public boolean delete(String key) {
     requireKey(key);
-    writer.lock();
-    try {
-      ensureOpen(writer);
+    return write("delete key", key, () -> {
       PreparedStatement delete = writer.statement(DELETE);
       delete.setString(1, key);
       delete.setLong(2, clock.millis());
-      return delete.executeUpdate() > 0;
-    } catch (SQLException e) {
-      throw failure("delete key '" + key + "'", e);
-    } finally {
-      writer.unlock();
-    }
+      return delete.executeUpdate();
+    }) > 0;
   }
 
   @Override
@@ -305,23 +252,15 @@ public final class SqliteStateBackend implements StateBackend {
     if (ttl != null) {
       requireTtl(ttl, "ttl");
     }
-    writer.lock();
-    try {
-      ensureOpen(writer);
+    return write("setIfAbsent key", key, () -> {
       long now = clock.millis();
-      // One statement, so atomic without an explicit transaction: insert, or overwrite only a row
-      // that has expired but not been swept yet.
       PreparedStatement insert = writer.statement(PUT_IF_ABSENT);
       insert.setString(1, key);
       insert.setBytes(2, value);
       setExpiry(insert, 3, ttl == null ? null : expiresAt(now, ttl));
       insert.setLong(4, now);
-      return insert.executeUpdate() > 0;
-    } catch (SQLException e) {
-      throw failure("write key '" + key + "' if absent", e);
-    } finally {
-      writer.unlock();
-    }
+      return insert.executeUpdate();
+    }) > 0;
   }
 
   @Override
@@ -331,29 +270,21 @@ public final class SqliteStateBackend implements StateBackend {
     if (expected == null) {
       return setIfAbsent(key, update, null);
     }
-    writer.lock();
-    try {
-      ensureOpen(writer);
+    return write("compareAndSet key", key, () -> {
       PreparedStatement swap = writer.statement(SWAP);
       swap.setBytes(1, update);
       swap.setString(2, key);
       swap.setBytes(3, expected);
       swap.setLong(4, clock.millis());
-      return swap.executeUpdate() > 0;
-    } catch (SQLException e) {
-      throw failure("compare-and-set key '" + key + "'", e);
-    } finally {
-      writer.unlock();
-    }
+      return swap.executeUpdate();
+    }) > 0;
   }
 
   @Override
   public List<String> keys(String prefix) {
     requirePrefix(prefix);
-    List<String> keys = new ArrayList<>();
-    reader.lock();
-    try {
-      ensureOpen(reader);
+    List<String> keys = read("list keys with prefix", prefix, () -> {
+      List<String> found = new ArrayList<>();
       PreparedStatement query = reader.statement(KEYS_FROM);
       query.setString(1, prefix);
       query.setLong(2, clock.millis());
@@ -365,14 +296,11 @@ public final class SqliteStateBackend implements StateBackend {
           if (!key.startsWith(prefix)) {
             break;
           }
-          keys.add(key);
+          found.add(key);
         }
       }
-    } catch (SQLException e) {
-      throw failure("list keys with prefix '" + prefix + "'", e);
-    } finally {
-      reader.unlock();
-    }
+      return found;
+    });
     // UTF-8 byte order and String order differ for characters beyond U+FFFF; promise String order.
     Collections.sort(keys);
     return keys;
@@ -381,37 +309,26 @@ public final class SqliteStateBackend implements StateBackend {
   @Override
   public long increment(String key, long delta) {
     requireKey(key);
-    writer.lock();
-    try {
-      ensureOpen(writer);
-      writer.beginImmediate();
-      try {
-        long now = clock.millis();
-        byte[] current = null;
-        Long expiresAt = null;
-        PreparedStatement get = writer.statement(GET_WITH_EXPIRY);
-        get.setString(1, key);
-        get.setLong(2, now);
-        try (ResultSet row = get.executeQuery()) {
-          if (row.next()) {
-            current = bytes(row, 1);
-            long expiry = row.getLong(2);
-            expiresAt = row.wasNull() ? null : expiry;
-          }
+    long[] next = new long[1];
+    transaction("increment key", key, () -> {
+      long now = clock.millis();
+      byte[] current = null;
+      Long expiresAt = null;
+      PreparedStatement get = writer.statement(GET_WITH_EXPIRY);
+      get.setString(1, key);
+      get.setLong(2, now);
+      try (ResultSet row = get.executeQuery()) {
+        if (row.next()) {
+          current = bytes(row, 1);
+          long expiry = row.getLong(2);
+          expiresAt = row.wasNull() ? null : expiry;
         }
-        long next = StateArgs.incremented(name, key, current, delta);
-        put(key, StateArgs.encodeCounter(next), expiresAt);
-        writer.commit();
-        return next;
-      } catch (SQLException | RuntimeException e) {
-        writer.rollbackQuietly();
-        throw e;
       }
-    } catch (SQLException e) {
-      throw failure("increment key '" + key + "'", e);
-    } finally {
-      writer.unlock();
-    }
+      next[0] = StateArgs.incremented(name, key, current, delta);
+      put(key, StateArgs.encodeCounter(next[0]), expiresAt);
+      return 1;
+    });
+    return next[0];
   }
 
   @Override
@@ -419,87 +336,73 @@ public final class SqliteStateBackend implements StateBackend {
     requireName(resource, "resource");
     requireTtl(ttl, "ttl");
     requireName(owner, "owner");
-    writer.lock();
-    try {
-      ensureOpen(writer);
-      // The check, the new fencing token and the grant commit together: no other process can slip
-      // a grant in between, and a token once returned is on disk and never handed out again.
-      writer.beginImmediate();
-      try {
-        long now = clock.millis();
-        Lock current = lease(resource);
-        if (current != null && current.expiresAt().toEpochMilli() > now) {
-          writer.rollbackQuietly();
-          return Optional.empty();
-        }
-        long token;
-        PreparedStatement next = writer.statement(NEXT_TOKEN);
-        next.setString(1, resource);
-        try (ResultSet row = next.executeQuery()) {
-          row.next();
-          token = row.getLong(1);
-        }
-        long expiresAt = expiresAt(now, ttl);
-        PreparedStatement grant = writer.statement(GRANT);
-        grant.setString(1, resource);
-        grant.setString(2, owner);
-        grant.setLong(3, token);
-        grant.setLong(4, expiresAt);
-        grant.executeUpdate();
-        writer.commit();
-        return Optional.of(new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt)));
-      } catch (SQLException | RuntimeException e) {
-        writer.rollbackQuietly();
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw failure("acquire lock '" + resource + "'", e);
-    } finally {
-      writer.unlock();
+    // A cheap look first: a held lock is refused without taking the database's write lock, which
+    // keeps contenders that retry in a loop from slowing down everyone else's writes.
+    Lock seen = read("acquire lock", resource, () -> lease(reader, resource));
+    if (seen != null && seen.expiresAt().toEpochMilli() > clock.millis()) {
+      return Optional.empty();
     }
+    Lock[] granted = new Lock[1];
+    // The check, the new fencing token and the grant commit together: no other process can slip
+    // a grant in between, and a token once returned is on disk and never handed out again.
+    transaction("acquire lock", resource, () -> {
+      long now = clock.millis();
+      Lock current = lease(writer, resource);
+      if (current != null && current.expiresAt().toEpochMilli() > now) {
+        return 0;
+      }
+      long token;
+      PreparedStatement next = writer.statement(NEXT_TOKEN);
+      next.setString(1, resource);
+      try (ResultSet row = next.executeQuery()) {
+        row.next();
+        token = row.getLong(1);
+      }
+      long expiresAt = expiresAt(now, ttl);
+      PreparedStatement grant = writer.statement(GRANT);
+      grant.setString(1, resource);
+      grant.setString(2, owner);
+      grant.setLong(3, token);
+      grant.setLong(4, expiresAt);
+      grant.executeUpdate();
+      granted[0] = new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt));
+      return 2;
+    });
+    return Optional.ofNullable(granted[0]);
   }
 
   @Override
   public Lock renew(Lock lock, Duration ttl) {
     requireLock(lock);
     requireTtl(ttl, "ttl");
-    writer.lock();
-    try {
-      ensureOpen(writer);
+    long[] expiresAt = new long[1];
+    write("renew lock", lock.resource(), () -> {
       long now = clock.millis();
-      long expiresAt = expiresAt(now, ttl);
+      expiresAt[0] = expiresAt(now, ttl);
       PreparedStatement renew = writer.statement(RENEW);
-      renew.setLong(1, expiresAt);
+      renew.setLong(1, expiresAt[0]);
       bindLease(renew, 2, lock, now);
       if (renew.executeUpdate() == 0) {
         throw notHeld(lock, now);
       }
-      return new Lock(lock.resource(), lock.owner(), lock.fencingToken(),
-          Instant.ofEpochMilli(expiresAt));
-    } catch (SQLException e) {
-      throw failure("renew lock '" + lock.resource() + "'", e);
-    } finally {
-      writer.unlock();
-    }
+      return 1;
+    });
+    return new Lock(
+        lock.resource(), lock.owner(), lock.fencingToken(), Instant.ofEpochMilli(expiresAt[0]));
   }
 
   @Override
   public void release(Lock lock) {
     requireLock(lock);
-    writer.lock();
-    try {
-      ensureOpen(writer);
+    write("release lock", lock.resource(), () -> {
       long now = clock.millis();
       PreparedStatement release = writer.statement(RELEASE);
       bindLease(release, 1, lock, now);
       if (release.executeUpdate() == 0) {
         throw notHeld(lock, now);
       }
-    } catch (SQLException e) {
-      throw failure("release lock '" + lock.resource() + "'", e);
-    } finally {
-      writer.unlock();
-    }
+      return 1;
+    });
   }
 
   /** Always throws: this backend has no pub/sub ({@code capabilities().pubSub()} is false). */
@@ -528,8 +431,13 @@ public final class SqliteStateBackend implements StateBackend {
       return;
     }
     closed = true;
-    sweeper.shutdownNow();
     SQLException failure = null;
+    try {
+      maintenance.close();
+    } catch (SQLException e) {
+      failure = e;
+    }
+    // The writer last: the last connection to close checkpoints the WAL and deletes it.
     for (SqliteConnection connection : List.of(reader, writer)) {
       connection.lock();
       try {
@@ -540,12 +448,8 @@ public final class SqliteStateBackend implements StateBackend {
         connection.unlock();
       }
     }
-    try {
-      // Bounded: the sweeper gives up within one batch, which close() already waited for above.
-      sweeper.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    // Bounded: a sweep gives up after its current batch, which closing the writer waited for.
+    maintenance.awaitTermination();
     if (failure != null) {
       throw new StateException(name + ": error while closing: " + failure.getMessage(), failure);
     }
@@ -573,8 +477,9 @@ public final class SqliteStateBackend implements StateBackend {
           PreparedStatement statement = writer.statement(sweep);
           statement.setLong(1, clock.millis());
           deleted = statement.executeUpdate();
+          maintenance.wrote(deleted > 0 ? 1 + deleted / 16 : 0);
         } catch (SQLException e) {
-          throw failure("delete expired rows", e);
+          throw failure("delete expired rows", "", e);
         } finally {
           writer.unlock();
         }
@@ -584,33 +489,77 @@ public final class SqliteStateBackend implements StateBackend {
     return total;
   }
 
-  /** The sweeper's thread once it has started, for tests that check it stops. */
-  Thread sweeperThread() {
-    return sweeperThread;
+  /** The background maintenance, for tests. */
+  SqliteMaintenance maintenance() {
+    return maintenance;
   }
 
-  private void sweepInBackground() {
+  // --- running statements ---
+
+  /** Work on a connection; returns a result (for writes: roughly how many pages it changed). */
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run() throws SQLException;
+  }
+
+  private <T> T read(String action, String subject, SqlWork<T> work) {
+    reader.lock();
     try {
-      int deleted = sweepExpired();
-      LOG.debug("{}: swept {} expired rows", name, deleted);
-    } catch (RuntimeException e) {
-      // Likely another process holding the write lock; the next run tries again.
-      LOG.warn("{}: sweeping expired keys failed; retrying later", name, e);
+      ensureOpen(reader);
+      return work.run();
+    } catch (SQLException e) {
+      throw failure(action, subject, e);
+    } finally {
+      reader.unlock();
     }
+  }
+
+  /** One statement in autocommit mode: atomic on its own, committed when this returns. */
+  private int write(String action, String subject, SqlWork<Integer> work) {
+    writer.lock();
+    try {
+      ensureOpen(writer);
+      int changed = work.run();
+      maintenance.wrote(changed);
+      return changed;
+    } catch (SQLException e) {
+      throw failure(action, subject, e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
+  /**
+   * Several statements in one transaction that takes SQLite's write lock at once (BEGIN
+   * IMMEDIATE), so that processes doing read-modify-write contend at BEGIN, where the busy timeout
+   * applies, instead of one failing when it upgrades a read to a write.
+   */
+  private void transaction(String action, String subject, SqlWork<Integer> work) {
+    write(action, subject, () -> {
+      writer.beginImmediate();
+      try {
+        int changed = work.run();
+        writer.commit();
+        return changed;
+      } catch (SQLException | RuntimeException e) {
+        writer.rollbackQuietly();
+        throw e;
+      }
+    });
   }
 
   // --- helpers; callers hold the relevant connection's lock ---
 
-  private void put(String key, byte[] value, Long expiresAt) throws SQLException {
+  private int put(String key, byte[] value, Long expiresAt) throws SQLException {
     PreparedStatement put = writer.statement(PUT);
     put.setString(1, key);
     put.setBytes(2, value);
     setExpiry(put, 3, expiresAt);
-    put.executeUpdate();
+    return put.executeUpdate();
   }
 
-  private Lock lease(String resource) throws SQLException {
-    PreparedStatement lease = writer.statement(LEASE);
+  private static Lock lease(SqliteConnection connection, String resource) throws SQLException {
+    PreparedStatement lease = connection.statement(LEASE);
     lease.setString(1, resource);
     try (ResultSet row = lease.executeQuery()) {
       if (!row.next()) {
@@ -623,7 +572,7 @@ public final class SqliteStateBackend implements StateBackend {
 
   private LockNotHeldException notHeld(Lock lock, long now) throws SQLException {
     return new LockNotHeldException(
-        lock, LockMessages.notHeld(name, lock, lease(lock.resource()), now));
+        lock, LockMessages.notHeld(name, lock, lease(writer, lock.resource()), now));
   }
 
   private static void bindLease(PreparedStatement statement, int first, Lock lock, long now)
@@ -655,90 +604,19 @@ public final class SqliteStateBackend implements StateBackend {
     }
   }
 
-  private StateException failure(String what, SQLException e) {
+  private StateException failure(String action, String subject, SQLException e) {
     int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
-    String why;
-    switch (primary) {
-      case 5, 6 -> why = "the database stayed locked by another connection or process for longer"
-          + " than the busy timeout of " + busyTimeout.toMillis() + " ms";
-      case 8 -> why = "the database file or its directory is read-only";
-      case 11, 26 -> why = file + " is corrupt or not a valid BuildNet state database";
-      case 13 -> why = "the disk is full";
-      default -> why = "SQLite failed";
-    }
-    return new StateException(name + ": cannot " + what + ": " + why + " (" + e.getMessage() + ")", e);
-  }
-
-  static SqliteConnection connect(Path file, Builder builder) throws SQLException {
-    SQLiteConfig config = new SQLiteConfig();
-    config.setBusyTimeout((int) builder.busyTimeout.toMillis());
-    // Each connection is used by one thread at a time (SqliteConnection's lock), so SQLite's own
-    // per-call mutex is pure overhead.
-    config.setOpenMode(SQLiteOpenMode.NOMUTEX);
-    config.setSynchronous(builder.synchronous == Synchronous.FULL
-        ? SQLiteConfig.SynchronousMode.FULL : SQLiteConfig.SynchronousMode.NORMAL);
-    return new SqliteConnection(config.createConnection("jdbc:sqlite:" + file));
-  }
-
-  private static SqliteStateBackend open(Builder builder) {
-    Path file = builder.file;
-    SqliteSchema.checkPath(file);
-    SqliteConnection writer = null;
-    SqliteConnection reader = null;
-    try {
-      writer = connect(file, builder);
-      // Read first: SQLite parses the file, and foreign or newer databases are refused, before
-      // switching to WAL mode writes to the file's header.
-      SqliteSchema.checkContents(writer, file);
-      enableWal(writer, file);
-      SqliteSchema.createOrVerify(writer, file);
-      reader = connect(file, builder);
-      return new SqliteStateBackend(builder, writer, reader);
-    } catch (SQLException e) {
-      closeQuietly(reader);
-      closeQuietly(writer);
-      throw openFailure(file, e);
-    } catch (RuntimeException e) {
-      closeQuietly(reader);
-      closeQuietly(writer);
-      throw e;
-    }
-  }
-
-  private static void enableWal(SqliteConnection connection, Path file) throws SQLException {
-    try (ResultSet mode = connection.statement("PRAGMA journal_mode = WAL").executeQuery()) {
-      String actual = mode.next() ? mode.getString(1) : "unknown";
-      if (!"wal".equalsIgnoreCase(actual)) {
-        throw new StateException("cannot open state database " + file
-            + ": SQLite could not switch it to WAL mode (it stayed in " + actual + " mode)");
-      }
-    }
-  }
-
-  private static StateException openFailure(Path file, SQLException e) {
-    int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
-    return switch (primary) {
-      case 11, 26 -> new StateException(SqliteSchema.notValid(file,
-          "SQLite says it is corrupt or not a database (" + e.getMessage() + ")").getMessage(), e);
-      case 8 -> new StateException("cannot open state database " + file
-          + ": the file or its directory is read-only (" + e.getMessage() + ")", e);
-      case 5, 6 -> new StateException("cannot open state database " + file
-          + ": another process kept it locked for longer than the busy timeout ("
-          + e.getMessage() + ")", e);
-      default -> new StateException(
-          "cannot open state database " + file + ": " + e.getMessage(), e);
+    String why = switch (primary) {
+      case 5, 6 -> "the database stayed locked by another connection or process for longer than"
+          + " the busy timeout of " + busyTimeout.toMillis() + " ms";
+      case 8 -> "the database file or its directory is read-only";
+      case 11, 26 -> file + " is corrupt or not a valid BuildNet state database";
+      case 13 -> "the disk is full";
+      default -> "SQLite failed";
     };
-  }
-
-  private static void closeQuietly(SqliteConnection connection) {
-    if (connection == null) {
-      return;
-    }
-    try {
-      connection.close();
-    } catch (SQLException ignored) {
-      // Already failing; the original error is the one to report.
-    }
+    String what = subject.isEmpty() ? action : action + " '" + subject + "'";
+    return new StateException(
+        name + ": cannot " + what + ": " + why + " (" + e.getMessage() + ")", e);
   }
 
   /**
@@ -850,7 +728,8 @@ public final class SqliteStateBackend implements StateBackend {
       if (sweepInterval == null) {
         sweepInterval = Duration.ofMinutes(1);
       }
-      return SqliteStateBackend.open(this);
+      return new SqliteStateBackend(
+          this, SqliteFile.open(file, synchronous == Synchronous.FULL, busyTimeout));
     }
 
     private static Duration requireMillis(Duration duration, String argument) {

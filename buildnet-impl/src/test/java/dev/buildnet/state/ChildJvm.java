@@ -39,6 +39,9 @@ final class ChildJvm implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xshare:auto");
     command.add("-XX:TieredStopAtLevel=1"); // short-lived: start fast rather than peak
+    // sqlite-jdbc unpacks its native library into this directory and deletes it at exit; a child
+    // killed with SIGKILL cannot, so keep the copy in the test's own temporary directory.
+    command.add("-Dorg.sqlite.tmpdir=" + workDirectory);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(mainClass.getName());

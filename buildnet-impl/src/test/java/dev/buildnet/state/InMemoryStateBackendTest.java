@@ -9,6 +9,8 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.Subscription;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -43,12 +45,30 @@ class InMemoryStateBackendTest extends StateBackendCompatibilityKit {
   }
 
   @Test
+  void pubSubThread_isStartedOnlyWhenThereIsSomethingToDeliver() throws Exception {
+    backend.publish("c", bytes("nobody listens"));
+    assertFalse(pubSubThreadRuns(), "publishing without subscribers should start no thread");
+    Collector collector = new Collector(1);
+    try (Subscription s = backend.subscribe("c", collector)) {
+      backend.publish(s.channel(), bytes("m"));
+      await(collector.done);
+      assertTrue(pubSubThreadRuns());
+    }
+  }
+
+  private static boolean pubSubThreadRuns() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.getName().equals("buildnet-state-pubsub") && t.isAlive());
+  }
+
+  @Test
   void messagesOnAChannelWithoutSubscribers_areDropped() throws Exception {
     backend.publish("c", bytes("nobody listens"));
     Collector late = new Collector(1);
     try (Subscription s = backend.subscribe("c", late)) {
+      assertEquals("c", s.channel());
       backend.publish("c", bytes("after subscribing"));
-      assertEquals(java.util.List.of("after subscribing"), await(late.done));
+      assertEquals(List.of("after subscribing"), await(late.done));
     }
   }
 
@@ -64,7 +84,7 @@ class InMemoryStateBackendTest extends StateBackendCompatibilityKit {
   void create_usesTheSystemClock() {
     try (InMemoryStateBackend created = InMemoryStateBackend.create()) {
       long before = System.currentTimeMillis();
-      long expiry = created.acquireLock("r", java.time.Duration.ofHours(1), "me")
+      long expiry = created.acquireLock("r", Duration.ofHours(1), "me")
           .orElseThrow().expiresAt().toEpochMilli();
       assertTrue(expiry >= before + 3_600_000 && expiry <= System.currentTimeMillis() + 3_600_000);
     }

@@ -362,7 +362,7 @@ class SqliteStateBackendFileTest {
         // Two clock reads after the keys expired include one by a kv sweep, which close() below
         // lets finish (it waits for the write connection).
         assertTrue(sweeperReadTheClock.await(30, TimeUnit.SECONDS), "the sweeper never ran");
-        sweeper = backend.sweeperThread();
+        sweeper = backend.maintenance().thread();
         assertNotNull(sweeper);
         assertTrue(sweeper.isDaemon());
         assertEquals("buildnet-state-sweeper", sweeper.getName());
@@ -372,6 +372,30 @@ class SqliteStateBackendFileTest {
       sweeper.join(10_000);
       assertFalse(sweeper.isAlive(), "the sweeper should stop at close");
       assertEquals(0, count(file(), "SELECT count(*) FROM kv"));
+    }
+  }
+
+  @Nested
+  class Checkpoints {
+    @Test
+    void checkpoint_copiesTheLogIntoTheDatabaseFile() throws Exception {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        for (int i = 0; i < 400; i++) {
+          entries.put("k" + i, new byte[4096]);
+        }
+        backend.setAll(entries); // ~1.6 MB, one commit: below the checkpoint threshold
+        assertTrue(backend.maintenance().checkpoint());
+        assertTrue(Files.size(file()) > 400 * 4096, "size " + Files.size(file()));
+        assertEquals(400, backend.keys("k").size());
+      }
+    }
+
+    @Test
+    void checkpoint_afterClose_reportsFalse() {
+      SqliteStateBackend backend = open(new MutableClock());
+      backend.close();
+      assertFalse(backend.maintenance().checkpoint());
     }
   }
 

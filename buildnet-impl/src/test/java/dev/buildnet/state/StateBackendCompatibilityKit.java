@@ -73,15 +73,15 @@ public abstract class StateBackendCompatibilityKit {
     }
   }
 
-  static byte[] bytes(String text) {
+  protected static byte[] bytes(String text) {
     return text.getBytes(UTF_8);
   }
 
-  static String text(Optional<byte[]> value) {
+  protected static String text(Optional<byte[]> value) {
     return value.map(b -> new String(b, UTF_8)).orElse(null);
   }
 
-  static <T> T await(Future<T> future) throws Exception {
+  protected static <T> T await(Future<T> future) throws Exception {
     return future.get(WAIT_SECONDS, TimeUnit.SECONDS);
   }
 
@@ -630,6 +630,7 @@ public abstract class StateBackendCompatibilityKit {
       Collector a = new Collector(count);
       Collector b = new Collector(count);
       try (Subscription sa = backend.subscribe("a", a); Subscription sb = backend.subscribe("b", b)) {
+        assertEquals(List.of("a", "b"), List.of(sa.channel(), sb.channel()));
         for (int i = 0; i < count; i++) {
           backend.publish("a", bytes("a" + i));
           backend.publish("b", bytes("b" + i));
@@ -654,6 +655,7 @@ public abstract class StateBackendCompatibilityKit {
       Collector second = new Collector(1);
       try (Subscription s1 = backend.subscribe("c", first);
           Subscription s2 = backend.subscribe("c", second)) {
+        assertEquals(List.of("c", "c"), List.of(s1.channel(), s2.channel()));
         backend.publish("c", bytes("hello"));
         assertEquals(List.of("hello"), await(first.done));
         assertEquals(List.of("hello"), await(second.done));
@@ -669,6 +671,7 @@ public abstract class StateBackendCompatibilityKit {
       Collector open = new Collector(2);
       Subscription closing = backend.subscribe("c", closed);
       try (Subscription staying = backend.subscribe("c", open)) {
+        assertEquals("c", staying.channel());
         closing.close();
         closing.close(); // idempotent
         backend.publish("c", bytes("one"));
@@ -685,6 +688,7 @@ public abstract class StateBackendCompatibilityKit {
       }
       Collector collector = new Collector(1);
       try (Subscription s = backend.subscribe("c", collector)) {
+        assertEquals("c", s.channel());
         byte[] message = bytes("original");
         backend.publish("c", message);
         message[0] = 'X';
@@ -702,6 +706,7 @@ public abstract class StateBackendCompatibilityKit {
             throw new IllegalStateException("listener failure on purpose");
           });
           Subscription good = backend.subscribe("c", collector)) {
+        assertEquals(List.of("c", "c"), List.of(bad.channel(), good.channel()));
         backend.publish("c", bytes("one"));
         backend.publish("c", bytes("two"));
         assertEquals(List.of("one", "two"), await(collector.done));
@@ -720,12 +725,12 @@ public abstract class StateBackendCompatibilityKit {
   }
 
   /** A listener that records messages as text and completes once it has {@code expected}. */
-  static final class Collector implements Consumer<byte[]> {
-    final List<String> received = new CopyOnWriteArrayList<>();
-    final CompletableFuture<List<String>> done = new CompletableFuture<>();
+  protected static final class Collector implements Consumer<byte[]> {
+    public final List<String> received = new CopyOnWriteArrayList<>();
+    public final CompletableFuture<List<String>> done = new CompletableFuture<>();
     private final int expected;
 
-    Collector(int expected) {
+    public Collector(int expected) {
       this.expected = expected;
     }
 
