@@ -36,7 +36,10 @@ import java.util.function.Consumer;
  */
 public interface StateBackend extends AutoCloseable {
 
-  /** A persistent backend in the SQLite file at {@code file}, created if absent, with defaults. */
+  /**
+   * A persistent backend in the SQLite file at {@code file} with defaults; the file is created if
+   * absent, its directory must exist.
+   */
   static StateBackend sqlite(Path file) {
     return DefaultProviders.get().sqliteState(file);
   }
