@@ -84,6 +84,7 @@ public final class BuildNet implements AutoCloseable {
   private final Listeners listeners;
   private final long cacheMaxBytes;
   private final boolean keepGoing;
+  private final Set<String> capabilities;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private BuildNet(Builder b) throws IOException {
@@ -114,8 +115,9 @@ public final class BuildNet implements AutoCloseable {
     TargetRunner runner =
         new TargetRunner(workspace, keys, cache, new Outputs(workspace, blobs), shell,
             b.bundlers, clock, b.retryBackoff);
+    this.capabilities = localCapabilities(b.capabilities);
     this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
-        : physicalMemoryMb()), executor, runner, listeners);
+        : physicalMemoryMb()), capabilities, executor, runner, listeners);
     this.cacheMaxBytes = b.cacheMaxBytes;
     this.keepGoing = b.keepGoing;
   }
@@ -127,6 +129,14 @@ public final class BuildNet implements AutoCloseable {
 
   public Path workspace() {
     return workspace;
+  }
+
+  /**
+   * What this machine offers to targets' {@code requires}: the platform ({@code linux},
+   * {@code linux-x86_64}) plus whatever {@link Builder#capabilities} added.
+   */
+  public Set<String> capabilities() {
+    return capabilities;
   }
 
   /** The validated target graph this instance builds. */
@@ -258,6 +268,14 @@ public final class BuildNet implements AutoCloseable {
     return WorkspaceFile.load(workspace);
   }
 
+  private static Set<String> localCapabilities(Set<String> extra) {
+    dev.buildnet.cache.Platform p = dev.buildnet.cache.Platform.current();
+    Set<String> all = new java.util.TreeSet<>(extra);
+    all.add(p.os());
+    all.add(p.os() + "-" + p.arch());
+    return java.util.Collections.unmodifiableSet(all);
+  }
+
   private static ExecutorService newExecutor(int threads) {
     AtomicInteger n = new AtomicInteger();
     ThreadPoolExecutor pool =
@@ -291,6 +309,7 @@ public final class BuildNet implements AutoCloseable {
     private ShellProvider shell;
     private final Map<String, BundlerAdapter> bundlers = new LinkedHashMap<>();
     private final List<BuildListener> listeners = new ArrayList<>();
+    private final Set<String> capabilities = new java.util.TreeSet<>();
     private int localSlots;
     private long localMemoryMb;
     private Executor executor;
@@ -355,6 +374,22 @@ public final class BuildNet implements AutoCloseable {
       Objects.requireNonNull(adapter, "adapter");
       if (bundlers.putIfAbsent(adapter.name(), adapter) != null) {
         throw new IllegalStateException("a bundler named '" + adapter.name() + "' was already added");
+      }
+      return this;
+    }
+
+    /**
+     * Capabilities this machine offers beyond its platform (e.g. {@code jdk17}, {@code node}); a
+     * target that requires one nobody offers fails at once, naming it.
+     */
+    public Builder capabilities(String... names) {
+      for (String n : names) {
+        if (n == null || n.isBlank()) {
+          throw new IllegalArgumentException("a capability name must not be empty");
+        }
+        if (!capabilities.add(n)) {
+          throw new IllegalStateException("capability '" + n + "' was already added");
+        }
       }
       return this;
     }

@@ -38,6 +38,7 @@ final class Engine {
               .thenComparingLong(t -> t.run.sequence)
               .thenComparingInt(t -> t.node.order));
   private final Slots slots;
+  private final Set<String> capabilities;
   private final Executor executor;
   private final TargetRunner runner;
   private final Listeners listeners;
@@ -48,8 +49,10 @@ final class Engine {
   private final CompletableFuture<Void> idle = new CompletableFuture<>();
   private boolean accepting = true;
 
-  Engine(Slots slots, Executor executor, TargetRunner runner, Listeners listeners) {
+  Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
+      Listeners listeners) {
     this.slots = slots;
+    this.capabilities = Set.copyOf(capabilities);
     this.executor = executor;
     this.runner = runner;
     this.listeners = listeners;
@@ -189,8 +192,7 @@ final class Engine {
           continue;
         }
         String name = t.node.name();
-        String impossible =
-            slots.impossible(t.node.target.cpuSlots(), t.node.target.memoryMb());
+        String impossible = impossible(t.node);
         if (impossible != null) {
           ready.poll();
           settle.add(new Task(t.run, t.node, -1));
@@ -211,7 +213,7 @@ final class Engine {
     }
     for (Task t : settle) {
       if (t.readyNanos < 0) {
-        String why = slots.impossible(t.node.target.cpuSlots(), t.node.target.memoryMb());
+        String why = impossible(t.node);
         finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED, "'" + t.node.name() + "' " + why));
       } else {
         Status s = t.run.isCancelled() ? Status.CANCELLED : Status.SKIPPED;
@@ -229,6 +231,17 @@ final class Engine {
     if (!settle.isEmpty()) {
       dispatch();
     }
+  }
+
+  /** Why {@code node} can never run here, or null. */
+  private String impossible(Node node) {
+    if (!capabilities.containsAll(node.target.requiredCapabilities())) {
+      Set<String> missing = new java.util.TreeSet<>(node.target.requiredCapabilities());
+      missing.removeAll(capabilities);
+      return "requires capabilities " + missing + " that this machine does not offer (it offers "
+          + new java.util.TreeSet<>(capabilities) + "; add them with BuildNet.Builder.capabilities)";
+    }
+    return slots.impossible(node.target.cpuSlots(), node.target.memoryMb());
   }
 
   private void run(Task t) {

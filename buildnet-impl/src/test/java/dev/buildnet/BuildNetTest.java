@@ -366,6 +366,19 @@ class BuildNetTest {
   }
 
   @Test
+  void aTargetRequiringAnAbsentCapabilityFailsNamingIt() throws Exception {
+    BuildNet net = start(BuildNet.builder().workspace(ws).capabilities("jdk17").targets(List.of(
+        script("gpu", "true").requires("cuda").build(),
+        script("java", "true").requires("jdk17", "linux").build())));
+    BuildResult r = net.build(List.of("gpu", "java"), true).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    TargetOutcome gpu = r.target("gpu").orElseThrow();
+    assertEquals(Status.FAILED, gpu.status());
+    assertTrue(gpu.reason().contains("[cuda]"), gpu.reason());
+    assertEquals(Status.BUILT, r.target("java").orElseThrow().status());
+    assertEquals(List.of("java"), runs());
+  }
+
+  @Test
   void metricsAreFilledForBuiltTargets() throws Exception {
     write("in.txt", "12345");
     BuildNet net = start(List.of(script("t", "cp in.txt out.txt").inputs("in.txt")
