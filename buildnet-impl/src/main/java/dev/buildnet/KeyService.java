@@ -41,6 +41,8 @@ final class KeyService {
   private final Map<String, String> hostEnvironment;
   private final CacheKeyBuilder keys;
   private final GeneratedPaths generated;
+  /** What this instance last recorded per target, so an unchanged target skips the state read. */
+  private final Map<String, String> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
 
   KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
       Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers,
@@ -100,8 +102,12 @@ final class KeyService {
   void recordOutcome(String target, Computed computed, boolean hit) {
     String key = computed.key().toString();
     String summary = key + (hit ? " hit" : " miss");
+    if (summary.equals(lastSummary.get(target))) {
+      return; // this instance already recorded exactly this: a repeat null build costs nothing
+    }
     Optional<String> last = state.getString(SUMMARY + target);
     if (last.isPresent() && last.get().equals(summary)) {
+      lastSummary.put(target, summary);
       return; // nothing new to explain: a null build reads one short record and writes nothing
     }
     Optional<Stored> previous = load(target);
@@ -133,6 +139,7 @@ final class KeyService {
     root.put("manifest", computed.manifest().toJson());
     state.set(DETAIL + target, root.toString().getBytes(StandardCharsets.UTF_8));
     state.setString(SUMMARY + target, summary);
+    lastSummary.put(target, summary);
   }
 
   Explanation explain(String target) {
@@ -171,6 +178,7 @@ final class KeyService {
   }
 
   void close() {
+    lastSummary.clear();
     digests.clear();
   }
 }

@@ -40,8 +40,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code nullBuild}: a graph of {@code targets} targets, 5 input files each, 100 layers deep,
  *       everything already cached and on disk: what an IDE pays when nothing changed.
- *   <li>{@code schedule}: the same graph shape with caching off, so every target is keyed,
- *       dispatched and "run": divide by {@code targets} for the per-target overhead.
+ *   <li>{@code schedule}: the same graph with caching off, so every target is keyed (5 input
+ *       stats), dispatched, "run" and its output digested: the engine's whole per-target cost.
+ *   <li>{@code scheduleOnly}: the same shape with no inputs and outputs: dispatch, events and
+ *       bookkeeping alone. Divide by {@code targets} for the per-target scheduling overhead.
  * </ul>
  */
 @State(Scope.Benchmark)
@@ -57,6 +59,7 @@ public class EngineBenchmark {
   private Path workspace;
   private BuildNet cached;
   private BuildNet uncached;
+  private BuildNet bare;
 
   /** Runs "write-output FILE" by writing FILE; anything else exits 0 at once. */
   static final class NoOpShell implements ShellProvider {
@@ -129,6 +132,16 @@ public class EngineBenchmark {
     }
     uncached = BuildNet.builder().workspace(workspace).targets(graph(false))
         .shell(new NoOpShell()).state(dev.buildnet.api.state.StateBackend.inMemory()).start();
+    List<Target> bareTargets = new ArrayList<>(targets);
+    for (int i = 0; i < targets; i++) {
+      Target.Builder t = Target.builder("t" + i).command("no-op").cacheable(false);
+      if (i >= 100) {
+        t.dependsOn("t" + (i - 100));
+      }
+      bareTargets.add(t.build());
+    }
+    bare = BuildNet.builder().workspace(workspace).targets(bareTargets).shell(new NoOpShell())
+        .state(dev.buildnet.api.state.StateBackend.inMemory()).start();
   }
 
   @Benchmark
@@ -145,8 +158,15 @@ public class EngineBenchmark {
     return uncached.buildAll().get(10, TimeUnit.MINUTES);
   }
 
+  /** Dispatch alone: targets with no inputs or outputs, not cached, on a no-op shell. */
+  @Benchmark
+  public BuildResult scheduleOnly() throws Exception {
+    return bare.buildAll().get(10, TimeUnit.MINUTES);
+  }
+
   @TearDown(Level.Trial)
   public void tearDown() throws IOException {
+    bare.close();
     cached.close();
     uncached.close();
     try (Stream<Path> all = Files.walk(workspace)) {

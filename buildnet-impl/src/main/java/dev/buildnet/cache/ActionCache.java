@@ -7,6 +7,8 @@ import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -28,6 +30,17 @@ public final class ActionCache {
 
   private final StateBackend state;
   private final BlobStore blobs;
+  /**
+   * Manifests this instance has read or written, by key. A key's record only ever names outputs of
+   * that exact action, so a remembered one stays valid; blob presence is still checked on every
+   * lookup, so an eviction elsewhere still turns it into a miss.
+   */
+  private final Map<Digest, Known> recent = new ConcurrentHashMap<>();
+
+  /** A remembered manifest with its blob digests parsed once. */
+  private record Known(ActionManifest manifest, List<Digest> blobs) {}
+  private static final int RECENT_MAX = 200_000;
+
   private final ObjectMapper json =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -42,6 +55,13 @@ public final class ActionCache {
 
   /** The manifest recorded for {@code key}, if present and every blob it names is stored. */
   public Optional<ActionManifest> lookup(Digest key) {
+    Known known = recent.get(key);
+    if (known != null) {
+      if (allPresent(known.blobs())) {
+        return Optional.of(known.manifest());
+      }
+      recent.remove(key);
+    }
     Optional<byte[]> raw = state.get(PREFIX + key);
     if (raw.isEmpty()) {
       return Optional.empty();
@@ -50,19 +70,35 @@ public final class ActionCache {
     if (manifest.isEmpty()) {
       return Optional.empty();
     }
-    for (Digest blob : manifest.get().blobs()) {
+    if (!allPresent(manifest.get().blobs())) {
+      // A hit counts only if every blob it names is present.
+      state.delete(PREFIX + key);
+      return Optional.empty();
+    }
+    remember(key, manifest.get());
+    return manifest;
+  }
+
+  private boolean allPresent(List<Digest> digests) {
+    for (Digest blob : digests) {
       if (!blobs.contains(blob)) {
-        // A hit counts only if every blob it names is present.
-        state.delete(PREFIX + key);
-        return Optional.empty();
+        return false;
       }
     }
-    return manifest;
+    return true;
+  }
+
+  private void remember(Digest key, ActionManifest m) {
+    if (recent.size() >= RECENT_MAX) {
+      recent.clear(); // crude bound; the records are still in the state backend
+    }
+    recent.put(key, new Known(m, m.blobs()));
   }
 
   public void record(Digest key, ActionManifest manifest) {
     try {
       state.set(PREFIX + key, json.writeValueAsBytes(manifest));
+      remember(key, manifest);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot encode the manifest of " + manifest.target(), e);
     }
@@ -70,6 +106,7 @@ public final class ActionCache {
 
   /** Forgets {@code key}. */
   public void remove(Digest key) {
+    recent.remove(key);
     state.delete(PREFIX + key);
   }
 
@@ -87,6 +124,7 @@ public final class ActionCache {
    * Removes every record that names a blob no longer stored; returns how many were removed.
    */
   public int pruneDangling() {
+    recent.clear();
     int removed = 0;
     for (String key : keys()) {
       Optional<ActionManifest> m = peek(key);

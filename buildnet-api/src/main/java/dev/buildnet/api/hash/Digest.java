@@ -2,7 +2,6 @@ package dev.buildnet.api.hash;
 
 import java.util.HexFormat;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * A content digest that names its algorithm, written {@code algorithm:hex} (e.g.
@@ -14,8 +13,6 @@ import java.util.regex.Pattern;
  * @since 0.1
  */
 public final class Digest implements Comparable<Digest> {
-  private static final Pattern ALGORITHM = Pattern.compile("[a-z][a-z0-9-]{0,31}");
-  private static final Pattern HEX = Pattern.compile("(?:[0-9a-f]{2}){1,128}");
 
   private final String algorithm;
   private final String hex;
@@ -35,15 +32,45 @@ public final class Digest implements Comparable<Digest> {
   public static Digest of(String algorithm, String hex) {
     Objects.requireNonNull(algorithm, "algorithm");
     Objects.requireNonNull(hex, "hex");
-    if (!ALGORITHM.matcher(algorithm).matches()) {
+    if (!isAlgorithm(algorithm)) {
       throw new IllegalArgumentException(
           "digest algorithm must be lowercase letters, digits or '-' but was '" + algorithm + "'");
     }
-    if (!HEX.matcher(hex).matches()) {
+    if (!isHex(hex)) {
       throw new IllegalArgumentException(
           "digest must be 2 to 256 lowercase hex digits, an even count, but was '" + hex + "'");
     }
     return new Digest(algorithm, hex);
+  }
+
+  /** {@code [a-z][a-z0-9-]{0,31}}, checked by hand: digests are parsed on hot paths. */
+  private static boolean isAlgorithm(String s) {
+    int n = s.length();
+    if (n < 1 || n > 32 || s.charAt(0) < 'a' || s.charAt(0) > 'z') {
+      return false;
+    }
+    for (int i = 1; i < n; i++) {
+      char c = s.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** 2 to 256 lowercase hex digits, an even count. */
+  private static boolean isHex(String s) {
+    int n = s.length();
+    if (n < 2 || n > 256 || (n & 1) != 0) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
