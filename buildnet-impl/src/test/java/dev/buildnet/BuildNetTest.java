@@ -404,6 +404,40 @@ class BuildNetTest {
   }
 
   @Test
+  void aSuppliedExecutorRunsTheTargetsAndIsLeftRunning() throws Exception {
+    java.util.concurrent.ExecutorService host = java.util.concurrent.Executors.newFixedThreadPool(
+        2, r -> new Thread(r, "host-worker"));
+    try {
+      List<String> threads = new CopyOnWriteArrayList<>();
+      BuildNet net = start(BuildNet.builder().workspace(ws).executor(host).targets(chain())
+          .listener(new BuildListener() {
+            @Override
+            public void targetStarted(String id, String target, int attempt) {
+              threads.add(Thread.currentThread().getName());
+            }
+          }));
+      assertTrue(build(net, "b").success());
+      assertEquals(List.of("host-worker", "host-worker"), threads);
+      net.close();
+      assertFalse(host.isShutdown(), "BuildNet must not shut down an executor it did not create");
+    } finally {
+      host.shutdownNow();
+    }
+  }
+
+  @Test
+  void drainWaitsForRunningBuildsAndRefusesNewOnes() throws Exception {
+    BuildNet net = start(List.of(script("t", "sleep 0.3; echo done > t.txt").outputs("t.txt")
+        .build()));
+    BuildFuture running = net.build("t");
+    java.util.concurrent.CompletableFuture<Void> drained = net.drain();
+    assertThrows(IllegalStateException.class, () -> net.build("t"));
+    drained.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    assertTrue(running.isDone(), "drain completed before the running build");
+    assertTrue(running.get().success());
+  }
+
+  @Test
   void closeIsIdempotentAndLaterBuildsAreRefused() throws Exception {
     BuildNet net = start(chain());
     net.close();
