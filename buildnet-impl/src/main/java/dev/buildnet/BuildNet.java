@@ -4,6 +4,7 @@ import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.ShellProvider;
+import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.cache.ActionCache;
@@ -207,7 +208,7 @@ public final class BuildNet implements AutoCloseable {
       BlobStore blobs = cache.blobs();
       List<BlobStore.Entry> before = blobs.entries();
       long beforeBytes = before.stream().mapToLong(BlobStore.Entry::size).sum();
-      List<dev.buildnet.api.hash.Digest> evicted = blobs.evictTo(cacheMaxBytes);
+      List<Digest> evicted = blobs.evictTo(cacheMaxBytes);
       int dropped = cache.pruneDangling();
       long after = blobs.totalBytes();
       return new GcReport(evicted.size(), beforeBytes - after, dropped, after);

@@ -7,6 +7,7 @@ import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.hash.Digest;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import java.time.Duration;
@@ -264,8 +265,8 @@ final class BuildRun {
   }
 
   /** Dependency keys of a node whose dependencies have all succeeded. */
-  Map<String, dev.buildnet.api.hash.Digest> dependencyKeys(Node n) {
-    Map<String, dev.buildnet.api.hash.Digest> keys = new HashMap<>();
+  Map<String, Digest> dependencyKeys(Node n) {
+    Map<String, Digest> keys = new HashMap<>();
     for (Node d : n.dependencies) {
       keys.put(d.name(), d.key);
     }

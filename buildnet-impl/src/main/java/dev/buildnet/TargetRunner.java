@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -80,10 +81,9 @@ final class TargetRunner {
       computed = keys.compute(target, run.dependencyKeys(node), run.inputResolver(workspace));
     } catch (KeyService.InputException e) {
       return failed(node, queueWait, start, 0, -1, List.of(BuildError.of("INPUT", e.getMessage())),
-          e.getMessage(), BuildMetrics.Phases.ZERO, 0);
+          e.getMessage(), BuildMetrics.Phases.ZERO, 0, null);
     }
     node.key = computed.key();
-    long keyed = System.nanoTime();
 
     if (target.cacheable()) {
       Optional<ActionManifest> hit = cache.lookup(computed.key());
@@ -106,7 +106,7 @@ final class TargetRunner {
     }
     keys.recordOutcome(target.name(), computed, false);
     Duration pre = Duration.ofNanos(System.nanoTime() - start);
-    return execute(run, node, computed, queueWait, start, pre, keyed);
+    return execute(run, node, computed, queueWait, start, pre);
   }
 
   private boolean materialize(ActionManifest m) throws IOException {
@@ -115,7 +115,7 @@ final class TargetRunner {
 
   private TargetOutcome execute(
       BuildRun run, Node node, KeyService.Computed computed, Duration queueWait, long start,
-      Duration pre, long keyed) throws IOException {
+      Duration pre) throws IOException {
     Target target = node.target;
     int attempts = 0;
     Attempt last = null;
@@ -140,8 +140,7 @@ final class TargetRunner {
     long buildEnd = System.nanoTime();
     Duration buildTime = Duration.ofNanos(buildEnd - buildStart);
     if (last == null || last.cancelled) {
-      TargetOutcome o = BuildRun.outcome(node, Status.CANCELLED, "the build was cancelled");
-      return o;
+      return BuildRun.outcome(node, Status.CANCELLED, "the build was cancelled");
     }
     if (!last.success) {
       return failed(node, queueWait, start, attempts, last.exitCode, last.errors,
@@ -355,14 +354,7 @@ final class TargetRunner {
     }
     String[] lines = new String(src, StandardCharsets.UTF_8).split("\n");
     int from = Math.max(0, lines.length - MAX_ERROR_LINES);
-    return ":\n" + String.join("\n", java.util.Arrays.copyOfRange(lines, from, lines.length));
-  }
-
-  private TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,
-      int exitCode, List<BuildError> errors, String reason, BuildMetrics.Phases phases,
-      long filesChecked) {
-    return failed(node, queueWait, start, attempts, exitCode, errors, reason, phases, filesChecked,
-        null);
+    return ":\n" + String.join("\n", Arrays.copyOfRange(lines, from, lines.length));
   }
 
   private TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,
