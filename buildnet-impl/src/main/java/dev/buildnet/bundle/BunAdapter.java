@@ -1,11 +1,6 @@
 package dev.buildnet.bundle;
 
-import dev.buildnet.api.build.BuildContext;
-import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.bundle.Availability;
 import dev.buildnet.api.bundle.BundlerAdapter;
-import dev.buildnet.api.exec.ShellProvider;
-import dev.buildnet.api.hash.HashProvider;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,18 +29,13 @@ import java.util.Set;
  *
  * @since 0.1
  */
-public final class BunAdapter implements BundlerAdapter {
-  private static final String NAME = "bun";
-
-  private final NodeTool tool;
-  private final ToolRunner runner;
-  private final ToolOptions options;
-
-  private BunAdapter(Builder b) {
-    this.tool = new NodeTool(NAME, b.workspace, b.searchPath, b.shell);
-    this.runner = new ToolRunner(NAME, b.shell, b.hashes);
-    this.options =
-        new ToolOptions(NAME)
+public final class BunAdapter extends NodeBundler implements BundlerAdapter {
+  private BunAdapter(Path workspace, ToolSettings settings) {
+    super(
+        "bun",
+        workspace,
+        settings,
+        new ToolOptions("bun")
             .bool("minify", "--minify")
             .bool("splitting", "--splitting")
             .choice("format", "--format", Set.of("esm", "cjs", "iife"))
@@ -54,7 +44,8 @@ public final class BunAdapter implements BundlerAdapter {
                 "sourcemap",
                 "--sourcemap",
                 List.of("--sourcemap=linked"),
-                Set.of("linked", "inline", "external", "none"));
+                Set.of("linked", "inline", "external", "none")),
+        new BunDiagnostics());
   }
 
   /** An adapter for the tools of {@code workspace}. */
@@ -63,105 +54,28 @@ public final class BunAdapter implements BundlerAdapter {
   }
 
   @Override
-  public String name() {
-    return NAME;
-  }
-
-  /** {@code bun --version}, run once per binary; "unknown" if there is none or it fails. */
-  @Override
-  public String version() {
-    return tool.version();
-  }
-
-  @Override
-  public Availability availability() {
-    return tool.availability();
-  }
-
-  /** The option names {@link #build} accepts. */
-  public Set<String> supportedOptions() {
-    return options.names();
+  List<String> arguments(List<String> entrypoints, Path outDir) {
+    List<String> arguments = new ArrayList<>();
+    arguments.add("build");
+    arguments.addAll(entrypoints);
+    arguments.add("--outdir=" + outDir);
+    return arguments;
   }
 
   /**
-   * @throws IllegalArgumentException for an unknown option, a bad option value, an entry point
-   *     that looks like a flag, or an {@code outDir} outside the workspace
-   * @throws dev.buildnet.api.BuildNetException if bun is not installed or cannot be started
+   * Configures a {@link BunAdapter}; shell and hashes are required, each setter once. The search
+   * path is where to look for bun when the workspace has none; null to look only in the
+   * workspace.
    */
-  @Override
-  public BuildResult build(BuildContext context) {
-    long start = System.nanoTime();
-    Objects.requireNonNull(context, "context");
-    ToolOptions.checkEntrypoints(NAME, context.entrypoints());
-    Path outDir = Artifacts.requireInside(context.workspace(), context.outDir(), "outDir");
-    List<String> flags = options.flags(context.options());
-    List<String> argv = new ArrayList<>();
-    argv.add(tool.requireBinary().toString());
-    argv.add("build");
-    argv.addAll(context.entrypoints());
-    argv.add("--outdir=" + outDir);
-    argv.addAll(flags);
-    return runner.run(
-        start,
-        context,
-        argv,
-        new BunDiagnostics(),
-        result -> new ToolRunner.OutputCheck(List.of(outDir), List.of()));
-  }
-
-  /** Configures a {@link BunAdapter}; shell and hashes are required, each setter once. */
-  public static final class Builder {
+  public static final class Builder extends ToolBuilder<Builder> {
     private final Path workspace;
-    private ShellProvider shell;
-    private HashProvider hashes;
-    private String searchPath = System.getenv("PATH");
-    private boolean searchPathSet;
 
     private Builder(Path workspace) {
       this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
     }
 
-    /** Runs bun. */
-    public Builder shell(ShellProvider shell) {
-      Objects.requireNonNull(shell, "shell");
-      if (this.shell != null) {
-        throw new IllegalStateException("shell was already set to " + this.shell);
-      }
-      this.shell = shell;
-      return this;
-    }
-
-    /** Digests the artifacts. */
-    public Builder hashes(HashProvider hashes) {
-      Objects.requireNonNull(hashes, "hashes");
-      if (this.hashes != null) {
-        throw new IllegalStateException("hashes was already set to " + this.hashes);
-      }
-      this.hashes = hashes;
-      return this;
-    }
-
-    /**
-     * Where to look for bun when the workspace has none, in PATH syntax (default: this JVM's
-     * PATH); null to look only in the workspace.
-     */
-    public Builder searchPath(String searchPath) {
-      if (searchPathSet) {
-        throw new IllegalStateException("search path was already set to " + this.searchPath);
-      }
-      this.searchPath = searchPath;
-      searchPathSet = true;
-      return this;
-    }
-
     public BunAdapter build() {
-      if (shell == null) {
-        throw new IllegalStateException("shell was not set: call shell(ShellProvider)");
-      }
-      if (hashes == null) {
-        throw new IllegalStateException("hashes was not set: call hashes(HashProvider)");
-      }
-      return new BunAdapter(this);
+      return new BunAdapter(workspace, settings());
     }
   }
 }

@@ -5,8 +5,6 @@ import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.bundle.Availability;
 import dev.buildnet.api.bundle.BundlerAdapter;
-import dev.buildnet.api.exec.ShellProvider;
-import dev.buildnet.api.hash.HashProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,13 +46,13 @@ public final class CommandBundlerAdapter implements BundlerAdapter {
   private final String searchPath;
   private final ToolRunner runner;
 
-  private CommandBundlerAdapter(Builder b) {
+  private CommandBundlerAdapter(Builder b, ToolSettings settings) {
     this.name = b.name;
     this.version = b.version;
     this.command = b.command;
     this.outputs = b.outputs;
-    this.searchPath = b.searchPath;
-    this.runner = new ToolRunner(b.name, b.shell, b.hashes);
+    this.searchPath = settings.searchPath();
+    this.runner = new ToolRunner(b.name, settings.shell(), settings.hashes());
   }
 
   /** An adapter called {@code name} (part of every cache key it contributes to). */
@@ -162,18 +160,18 @@ public final class CommandBundlerAdapter implements BundlerAdapter {
     return out.toString();
   }
 
-  /** Configures a {@link CommandBundlerAdapter}; every setter may be called once. */
-  public static final class Builder {
+  /**
+   * Configures a {@link CommandBundlerAdapter}; every setter may be called once; command, shell
+   * and hashes are required. The search path is where {@link
+   * CommandBundlerAdapter#availability()} looks for a bare program name.
+   */
+  public static final class Builder extends ToolBuilder<Builder> {
     private final String name;
     private List<String> command;
     private String version = "unknown";
     private boolean versionSet;
     private List<String> outputs = List.of("{outDir}");
     private boolean outputsSet;
-    private ShellProvider shell;
-    private HashProvider hashes;
-    private String searchPath = System.getenv("PATH");
-    private boolean searchPathSet;
 
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
@@ -218,47 +216,11 @@ public final class CommandBundlerAdapter implements BundlerAdapter {
       return this;
     }
 
-    /** Runs the command; required. */
-    public Builder shell(ShellProvider shell) {
-      Objects.requireNonNull(shell, "shell");
-      if (this.shell != null) {
-        throw new IllegalStateException("shell was already set to " + this.shell);
-      }
-      this.shell = shell;
-      return this;
-    }
-
-    /** Digests the artifacts; required. */
-    public Builder hashes(HashProvider hashes) {
-      Objects.requireNonNull(hashes, "hashes");
-      if (this.hashes != null) {
-        throw new IllegalStateException("hashes was already set to " + this.hashes);
-      }
-      this.hashes = hashes;
-      return this;
-    }
-
-    /** Where {@link #availability()} looks for a bare program name (default: this JVM's PATH). */
-    public Builder searchPath(String searchPath) {
-      if (searchPathSet) {
-        throw new IllegalStateException("search path was already set to " + this.searchPath);
-      }
-      this.searchPath = searchPath;
-      searchPathSet = true;
-      return this;
-    }
-
     public CommandBundlerAdapter build() {
       if (command == null) {
         throw new IllegalStateException("command was not set: call command(List)");
       }
-      if (shell == null) {
-        throw new IllegalStateException("shell was not set: call shell(ShellProvider)");
-      }
-      if (hashes == null) {
-        throw new IllegalStateException("hashes was not set: call hashes(HashProvider)");
-      }
-      return new CommandBundlerAdapter(this);
+      return new CommandBundlerAdapter(this, settings());
     }
   }
 }

@@ -1,11 +1,6 @@
 package dev.buildnet.bundle;
 
-import dev.buildnet.api.build.BuildContext;
-import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.bundle.Availability;
 import dev.buildnet.api.bundle.BundlerAdapter;
-import dev.buildnet.api.exec.ShellProvider;
-import dev.buildnet.api.hash.HashProvider;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,18 +31,13 @@ import java.util.regex.Pattern;
  *
  * @since 0.1
  */
-public final class EsbuildAdapter implements BundlerAdapter {
-  private static final String NAME = "esbuild";
-
-  private final NodeTool tool;
-  private final ToolRunner runner;
-  private final ToolOptions options;
-
-  private EsbuildAdapter(Builder b) {
-    this.tool = new NodeTool(NAME, b.workspace, b.searchPath, b.shell);
-    this.runner = new ToolRunner(NAME, b.shell, b.hashes);
-    this.options =
-        new ToolOptions(NAME)
+public final class EsbuildAdapter extends NodeBundler implements BundlerAdapter {
+  private EsbuildAdapter(Path workspace, ToolSettings settings) {
+    super(
+        "esbuild",
+        workspace,
+        settings,
+        new ToolOptions("esbuild")
             .bool("minify", "--minify")
             .bool("splitting", "--splitting")
             .choice("format", "--format", Set.of("iife", "cjs", "esm"))
@@ -61,7 +51,8 @@ public final class EsbuildAdapter implements BundlerAdapter {
                 "sourcemap",
                 "--sourcemap",
                 List.of("--sourcemap"),
-                Set.of("linked", "inline", "external", "both"));
+                Set.of("linked", "inline", "external", "both")),
+        new EsbuildDiagnostics());
   }
 
   /** An adapter for the tools of {@code workspace}. */
@@ -70,107 +61,27 @@ public final class EsbuildAdapter implements BundlerAdapter {
   }
 
   @Override
-  public String name() {
-    return NAME;
-  }
-
-  /** {@code esbuild --version}, run once per binary; "unknown" if there is none or it fails. */
-  @Override
-  public String version() {
-    return tool.version();
-  }
-
-  @Override
-  public Availability availability() {
-    return tool.availability();
-  }
-
-  /** The option names {@link #build} accepts. */
-  public Set<String> supportedOptions() {
-    return options.names();
+  List<String> arguments(List<String> entrypoints, Path outDir) {
+    List<String> arguments = new ArrayList<>(entrypoints);
+    arguments.addAll(
+        List.of("--bundle", "--outdir=" + outDir, "--log-level=warning", "--color=false"));
+    return arguments;
   }
 
   /**
-   * @throws IllegalArgumentException for an unknown option, a bad option value, an entry point
-   *     that looks like a flag, or an {@code outDir} outside the workspace
-   * @throws dev.buildnet.api.BuildNetException if esbuild is not installed or cannot be started
+   * Configures an {@link EsbuildAdapter}; shell and hashes are required, each setter once. The
+   * search path is where to look for esbuild when the workspace has none; null to look only in
+   * the workspace.
    */
-  @Override
-  public BuildResult build(BuildContext context) {
-    long start = System.nanoTime();
-    Objects.requireNonNull(context, "context");
-    ToolOptions.checkEntrypoints(NAME, context.entrypoints());
-    Path outDir = Artifacts.requireInside(context.workspace(), context.outDir(), "outDir");
-    List<String> flags = options.flags(context.options());
-    List<String> argv = new ArrayList<>();
-    argv.add(tool.requireBinary().toString());
-    argv.addAll(context.entrypoints());
-    argv.add("--bundle");
-    argv.add("--outdir=" + outDir);
-    argv.add("--log-level=warning");
-    argv.add("--color=false");
-    argv.addAll(flags);
-    return runner.run(
-        start,
-        context,
-        argv,
-        new EsbuildDiagnostics(),
-        result -> new ToolRunner.OutputCheck(List.of(outDir), List.of()));
-  }
-
-  /** Configures an {@link EsbuildAdapter}; shell and hashes are required, each setter once. */
-  public static final class Builder {
+  public static final class Builder extends ToolBuilder<Builder> {
     private final Path workspace;
-    private ShellProvider shell;
-    private HashProvider hashes;
-    private String searchPath = System.getenv("PATH");
-    private boolean searchPathSet;
 
     private Builder(Path workspace) {
       this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
     }
 
-    /** Runs esbuild. */
-    public Builder shell(ShellProvider shell) {
-      Objects.requireNonNull(shell, "shell");
-      if (this.shell != null) {
-        throw new IllegalStateException("shell was already set to " + this.shell);
-      }
-      this.shell = shell;
-      return this;
-    }
-
-    /** Digests the artifacts. */
-    public Builder hashes(HashProvider hashes) {
-      Objects.requireNonNull(hashes, "hashes");
-      if (this.hashes != null) {
-        throw new IllegalStateException("hashes was already set to " + this.hashes);
-      }
-      this.hashes = hashes;
-      return this;
-    }
-
-    /**
-     * Where to look for esbuild when the workspace has none, in PATH syntax (default: this JVM's
-     * PATH); null to look only in the workspace.
-     */
-    public Builder searchPath(String searchPath) {
-      if (searchPathSet) {
-        throw new IllegalStateException("search path was already set to " + this.searchPath);
-      }
-      this.searchPath = searchPath;
-      searchPathSet = true;
-      return this;
-    }
-
     public EsbuildAdapter build() {
-      if (shell == null) {
-        throw new IllegalStateException("shell was not set: call shell(ShellProvider)");
-      }
-      if (hashes == null) {
-        throw new IllegalStateException("hashes was not set: call hashes(HashProvider)");
-      }
-      return new EsbuildAdapter(this);
+      return new EsbuildAdapter(workspace, settings());
     }
   }
 }

@@ -1,12 +1,9 @@
 package dev.buildnet.bundle;
 
-import dev.buildnet.api.build.BuildError;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,47 +13,28 @@ import java.util.regex.Pattern;
  * the first line after it, indented four spaces, is {@code file:line:column:}, followed by a code
  * excerpt and indented notes (which may carry locations of their own, ignored here).
  *
- * <p>esbuild's column is 0-based and counts UTF-8 bytes; {@link BuildError} wants a 1-based
- * character column, so the source line is read to convert it where the file is readable.
+ * <p>esbuild's column is 0-based and counts UTF-8 bytes; {@link dev.buildnet.api.build.BuildError}
+ * wants a 1-based character column, so the source line is read to convert it where the file is
+ * readable.
  */
-final class EsbuildDiagnostics implements DiagnosticParser {
-  private static final Pattern HEADER = Pattern.compile("^\\S*\\s*\\[(ERROR|WARNING)\\] (.*)$");
+final class EsbuildDiagnostics extends LogDiagnostics {
   private static final Pattern LOCATION = Pattern.compile("^ {4}(\\S.*):(\\d+):(\\d+):$");
 
+  EsbuildDiagnostics() {
+    super(Pattern.compile("^\\S*\\s*\\[(ERROR|WARNING)\\] (.*)$"), true, "ERROR", "ESBUILD_ERROR");
+  }
+
+  /** esbuild prints {@code file:line:byteColumn:}; the column is converted to characters. */
   @Override
-  public Diagnostics parse(String stdout, String stderr, SourcePaths paths) {
-    List<BuildError> errors = new ArrayList<>();
-    List<String> warnings = new ArrayList<>();
-    List<String> lines = DiagnosticParser.stripAnsi(stderr).lines().toList();
-    for (int i = 0; i < lines.size(); i++) {
-      Matcher header = HEADER.matcher(lines.get(i));
-      if (!header.matches()) {
-        continue;
-      }
-      String message = header.group(2).strip();
-      String file = null;
-      int line = 0;
-      int column = 0;
-      int next = i + 1;
-      while (next < lines.size() && lines.get(next).isBlank()) {
-        next++;
-      }
-      if (next < lines.size()) {
-        Matcher location = LOCATION.matcher(lines.get(next));
-        if (location.matches()) {
-          String printed = location.group(1);
-          line = Integer.parseInt(location.group(2));
-          column = characterColumn(paths.absolute(printed), line, Integer.parseInt(location.group(3)));
-          file = paths.relative(printed);
-        }
-      }
-      if (header.group(1).equals("ERROR")) {
-        errors.add(new BuildError("ESBUILD_ERROR", message, file, line, column));
-      } else {
-        warnings.add(Diagnostics.render(file, line, column, message));
-      }
+  Location locate(String text, SourcePaths paths) {
+    Matcher at = LOCATION.matcher(text);
+    if (!at.matches()) {
+      return null;
     }
-    return new Diagnostics(errors, warnings);
+    String printed = at.group(1);
+    int line = Integer.parseInt(at.group(2));
+    int column = characterColumn(paths.absolute(printed), line, Integer.parseInt(at.group(3)));
+    return new Location(paths.relative(printed), line, column);
   }
 
   /** The 1-based character column of esbuild's 0-based byte offset into {@code line}. */

@@ -9,28 +9,14 @@ import dev.buildnet.api.build.Artifact;
 import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.bundle.Availability;
-import dev.buildnet.exec.ProcessShellProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Runs the real esbuild installed by {@code npm ci --prefix buildnet-impl/src/test/node}. */
-class EsbuildAdapterTest {
-  private static final ProcessShellProvider SHELL = ProcessShellProvider.create();
-  private final Sha256Hashes hashes = new Sha256Hashes();
-
-  @TempDir Path dir;
-
-  @AfterEach
-  void unlinkTools() throws Exception {
-    // JUnit would otherwise warn about a link out of its temp directory.
-    Files.deleteIfExists(dir.resolve("ws/node_modules"));
-  }
-
+class EsbuildAdapterTest extends InstalledToolTest {
   private EsbuildAdapter adapter(Path workspace) {
     return EsbuildAdapter.builder(workspace).shell(SHELL).hashes(hashes).searchPath(null).build();
   }
