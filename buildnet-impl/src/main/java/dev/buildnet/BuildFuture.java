@@ -49,12 +49,12 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
   }
 
   void completeFromEngine(BuildResult r) {
+    complete(r); // first, so whoever waits on result() (drain, close) sees this future done
     result.complete(r);
-    complete(r);
   }
 
   void failFromEngine(Throwable t) {
-    result.completeExceptionally(t);
     completeExceptionally(t);
+    result.completeExceptionally(t);
   }
 }

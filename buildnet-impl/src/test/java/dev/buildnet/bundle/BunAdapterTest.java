@@ -34,8 +34,8 @@ class BunAdapterTest extends InstalledToolTest {
     assertEquals(
         List.of(new Artifact("dist/main.js", Files.size(out), hashes.hash(out))), r.artifacts());
     assertTrue(r.metrics().phases().build().toNanos() > 0);
-    // Bun takes long enough to be sampled at least once.
-    assertTrue(r.metrics().resources().peakMemoryBytes() > 0);
+    // Peak memory is sampled (first at 10 ms); a fast bun run may finish before any sample, so it
+    // is not asserted here. ProcessShellProviderTest covers sampling with a command that lasts.
   }
 
   @Test
