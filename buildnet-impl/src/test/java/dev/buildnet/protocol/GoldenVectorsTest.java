@@ -88,6 +88,22 @@ class GoldenVectorsTest {
   }
 
   @Test
+  void protocolDocumentListsEveryFieldOfEveryPayloadInOrder() throws Exception {
+    String doc = Files.readString(Path.of("..", "docs", "PROTOCOL.md"));
+    for (MessageType t : MessageType.values()) {
+      String header = String.format("#### %s (0x%02X)", t.name(), t.code());
+      int at = doc.indexOf(header);
+      assertTrue(at >= 0, "PROTOCOL.md lacks " + header);
+      int i = 1;
+      for (Schema.Field f : Schema.of(t).fields) {
+        String row =
+            String.format("| %d | `%s` | %s | %s |", i++, f.name(), f.kind().wire, f.required() ? "yes" : "no");
+        assertTrue(doc.indexOf(row, at) > at, t + ": PROTOCOL.md lacks the row " + row);
+      }
+    }
+  }
+
+  @Test
   void aHandWrittenHeartbeatFrameDecodes() {
     // Independent of the encoder: 4-byte length, fixmap of 6, keys as fixstr, payload {}.
     String body =
