@@ -55,6 +55,7 @@ class PublicApiTest {
           "dev.buildnet.api.state.Subscription",
           "dev.buildnet.api.transport.Message",
           "dev.buildnet.api.transport.MessageType",
+          "dev.buildnet.api.transport.Payload",
           "dev.buildnet.api.transport.Transport",
           "dev.buildnet.api.transport.Transport$Acceptor",
           "dev.buildnet.api.transport.Transport$Connection",

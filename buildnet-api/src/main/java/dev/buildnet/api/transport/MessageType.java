@@ -9,25 +9,48 @@ import java.util.Optional;
  * @since 0.1
  */
 public enum MessageType {
+  // 0x00-0x0F: session (handshake, replies shared by every request)
   HELLO(0x01),
   HELLO_ACK(0x02),
+  AUTH_CHALLENGE(0x03),
+  AUTH_PROOF(0x04),
+  ACK(0x0E),
+  ERROR(0x0F),
+  // 0x10-0x1F: liveness
   HEARTBEAT(0x10),
   HEARTBEAT_ACK(0x11),
+  // 0x20-0x2F: builds and target attempts
   BUILD_REQUEST(0x20),
   BUILD_STARTED(0x21),
   BUILD_PROGRESS(0x22),
   BUILD_COMPLETED(0x23),
   BUILD_FAILED(0x24),
+  BUILD_CANCEL(0x25),
+  TARGET_CANCEL(0x26),
+  // 0x30-0x3F: shared state
   STATE_GET(0x30),
   STATE_SET(0x31),
   STATE_DELETE(0x32),
   STATE_RESPONSE(0x33),
+  // 0x40-0x4F: locks
   LOCK_ACQUIRE(0x40),
   LOCK_RELEASE(0x41),
   LOCK_RESPONSE(0x42),
+  // 0x50-0x5F: resources
   RESOURCE_CLAIM(0x50),
   RESOURCE_RELEASE(0x51),
-  RESOURCE_STATUS(0x52);
+  RESOURCE_STATUS(0x52),
+  // 0x60-0x6F: content-addressed blobs
+  BLOB_HAS(0x60),
+  BLOB_HAS_RESPONSE(0x61),
+  BLOB_PUT(0x62),
+  BLOB_PUT_RESPONSE(0x63),
+  BLOB_GET(0x64),
+  BLOB_CHUNK(0x65),
+  // 0x70-0x7F: event subscription
+  SUBSCRIBE(0x70),
+  UNSUBSCRIBE(0x71),
+  EVENT(0x72);
 
   private static final MessageType[] BY_CODE = new MessageType[256];
 

@@ -3,29 +3,40 @@ package dev.buildnet.api.transport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Frames and delivers protocol {@link Message}s between a master and its workers and clients.
  *
  * <p>Implementations must be safe for concurrent use. {@link #connect} and {@link #listen} block
- * until the connection or listening socket is up. Received messages are delivered to the
- * {@link Connection.Handler} on a transport thread, in order per connection.
+ * until the connection (including any authentication handshake) or listening socket is up.
+ * Received messages are delivered to the {@link Connection.Handler} on a transport thread, in
+ * order per connection; a handler that blocks stalls only its own connection.
  *
  * @since 0.1
  */
-public interface Transport {
+public interface Transport extends AutoCloseable {
 
-  /** Opens a connection to a listening peer. */
+  /**
+   * Opens a connection to a listening peer and completes the handshake within {@code timeout}.
+   *
+   * @throws IOException if the peer cannot be reached or the handshake fails or is refused (the
+   *     message says why)
+   */
   Connection connect(InetSocketAddress address, Duration timeout, Connection.Handler handler)
       throws IOException;
 
   /**
    * Accepts connections on {@code address} (port 0 picks a free port); each accepted connection
-   * gets the handler {@code acceptor} returns for it.
+   * that passes the handshake gets the handler {@code acceptor} returns for it.
    */
   Listener listen(InetSocketAddress address, Acceptor acceptor) throws IOException;
 
-  /** Chooses a handler for a newly accepted connection. */
+  /** Closes every listener and connection this transport opened; idempotent. */
+  @Override
+  void close();
+
+  /** Chooses a handler for a newly accepted, authenticated connection. */
   @FunctionalInterface
   interface Acceptor {
     Connection.Handler accept(Connection connection);
@@ -35,16 +46,22 @@ public interface Transport {
   interface Listener extends AutoCloseable {
     InetSocketAddress localAddress();
 
+    /** Stops accepting; idempotent. */
     @Override
     void close();
   }
 
-  /** One framed, bidirectional connection. */
+  /** One framed, bidirectional, authenticated connection. */
   interface Connection extends AutoCloseable {
     InetSocketAddress remoteAddress();
 
-    /** Queues {@code message} for sending; never blocks on a slow peer beyond its send buffer. */
-    void send(Message message);
+    /**
+     * Queues {@code message} for sending and returns at once; never blocks on a slow peer.
+     *
+     * @return completes when the frame was written to the socket, or exceptionally if the
+     *     connection closed first (a peer too slow to drain its queue gets disconnected)
+     */
+    CompletableFuture<Void> send(Message message);
 
     boolean isOpen();
 

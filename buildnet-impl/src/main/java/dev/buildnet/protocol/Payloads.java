@@ -1,0 +1,707 @@
+package dev.buildnet.protocol;
+
+import dev.buildnet.api.transport.MessageType;
+import dev.buildnet.api.transport.Payload;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One immutable record per {@link MessageType}: the typed payloads that {@code docs/PROTOCOL.md}
+ * specifies. Component order is the order fields are written on the wire; component names in
+ * camelCase are the wire names in snake_case ({@code replyTo} is {@code reply_to}). A {@code null}
+ * optional component is absent on the wire.
+ *
+ * <p>Constructors check the rules the document states (e.g. nonce length, chunk size) and throw
+ * {@link IllegalArgumentException}; the decoder reports such a violation as {@link
+ * ErrorCode#INVALID_PAYLOAD}. Records holding {@code byte[]} do not copy it: treat it as
+ * read-only.
+ *
+ * @since 0.1
+ */
+public final class Payloads {
+  private Payloads() {}
+
+  /** The largest {@code data} of one {@link BlobPut} or {@link BlobChunk}: 1 MiB. */
+  public static final int MAX_CHUNK_BYTES = 1 << 20;
+
+  /** Nonce and proof length in bytes. */
+  public static final int NONCE_BYTES = 32;
+
+  /** A payload that answers a request: {@code replyTo} is the request's envelope id. */
+  public interface Reply extends Payload {
+    /** The request's id, or null where the document allows an unsolicited message. */
+    String replyTo();
+  }
+
+  /** One output file of a finished target (inside {@link BuildCompleted}). */
+  public record Output(String path, String digest, long size, @Opt Boolean executable) {
+    public Output {
+      Objects.requireNonNull(path, "path");
+      Objects.requireNonNull(digest, "digest");
+      nonNegative("size", size);
+    }
+  }
+
+  // ---- session -------------------------------------------------------------------------------
+
+  /** First message of a connection, from the connecting peer. */
+  public record Hello(
+      String role,
+      String peerId,
+      long minor,
+      byte[] nonce,
+      @Opt List<String> capabilities,
+      @Opt Long cpuSlots,
+      @Opt Long memoryMb)
+      implements Payload {
+    public static final String WORKER = "worker";
+    public static final String CLIENT = "client";
+
+    public Hello {
+      Objects.requireNonNull(role, "role");
+      Objects.requireNonNull(peerId, "peerId");
+      Objects.requireNonNull(nonce, "nonce");
+      if (!Set.of(WORKER, CLIENT).contains(role)) {
+        throw new IllegalArgumentException("role must be 'worker' or 'client' but was '" + role + "'");
+      }
+      nonEmpty("peer_id", peerId);
+      nonNegative("minor", minor);
+      length("nonce", nonce, NONCE_BYTES);
+      if (role.equals(WORKER) && (cpuSlots == null || memoryMb == null)) {
+        throw new IllegalArgumentException("a worker's HELLO must state cpu_slots and memory_mb");
+      }
+      positive("cpu_slots", cpuSlots);
+      positive("memory_mb", memoryMb);
+      capabilities = copy(capabilities);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.HELLO;
+    }
+  }
+
+  /** The listener's verdict on a HELLO: accepted (with its proof) or refused (with a reason). */
+  public record HelloAck(
+      String replyTo,
+      boolean accepted,
+      long minor,
+      String peerId,
+      @Opt byte[] proof,
+      @Opt Long errorCode,
+      @Opt String reason,
+      @Opt Long heartbeatMs)
+      implements Reply {
+    public HelloAck {
+      Objects.requireNonNull(replyTo, "replyTo");
+      Objects.requireNonNull(peerId, "peerId");
+      nonNegative("minor", minor);
+      if (accepted) {
+        Objects.requireNonNull(proof, "an accepting HELLO_ACK needs the listener's proof");
+        length("proof", proof, NONCE_BYTES);
+      } else if (errorCode == null || reason == null) {
+        throw new IllegalArgumentException("a refusing HELLO_ACK needs error_code and reason");
+      }
+      positive("heartbeat_ms", heartbeatMs);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.HELLO_ACK;
+    }
+  }
+
+  /** The listener's nonce, answering a HELLO. */
+  public record AuthChallenge(String replyTo, byte[] nonce) implements Reply {
+    public AuthChallenge {
+      Objects.requireNonNull(replyTo, "replyTo");
+      Objects.requireNonNull(nonce, "nonce");
+      length("nonce", nonce, NONCE_BYTES);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.AUTH_CHALLENGE;
+    }
+  }
+
+  /** The connecting peer's proof that it knows the secret, answering an AUTH_CHALLENGE. */
+  public record AuthProof(String replyTo, byte[] proof) implements Reply {
+    public AuthProof {
+      Objects.requireNonNull(replyTo, "replyTo");
+      Objects.requireNonNull(proof, "proof");
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.AUTH_PROOF;
+    }
+  }
+
+  /** Success without data, for requests that need nothing more (cancel, subscribe, ...). */
+  public record Ack(String replyTo) implements Reply {
+    public Ack {
+      Objects.requireNonNull(replyTo, "replyTo");
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.ACK;
+    }
+  }
+
+  /** A failure: of a request ({@code replyTo} set) or of the connection ({@code fatal}). */
+  public record ErrorReply(@Opt String replyTo, long code, String message, boolean fatal)
+      implements Reply {
+    public ErrorReply {
+      Objects.requireNonNull(message, "message");
+      nonNegative("code", code);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.ERROR;
+    }
+  }
+
+  // ---- liveness ------------------------------------------------------------------------------
+
+  /** Liveness probe; the receiver answers HEARTBEAT_ACK. */
+  public record Heartbeat(@Opt Long running) implements Payload {
+    public Heartbeat {
+      nonNegative("running", running);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.HEARTBEAT;
+    }
+  }
+
+  /** Answers a HEARTBEAT. */
+  public record HeartbeatAck(String replyTo) implements Reply {
+    public HeartbeatAck {
+      Objects.requireNonNull(replyTo, "replyTo");
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.HEARTBEAT_ACK;
+    }
+  }
+
+  // ---- builds --------------------------------------------------------------------------------
+
+  /**
+   * Build {@code targets}: from a client to the master (a build), or from the master to a worker
+   * ({@code attempt} set: one attempt of one target).
+   */
+  public record BuildRequest(
+      String buildId,
+      List<String> targets,
+      @Opt Long attempt,
+      @Opt Boolean keepGoing,
+      @Opt Boolean force,
+      @Opt Map<String, String> env,
+      @Opt Long timeoutMs)
+      implements Payload {
+    public BuildRequest {
+      nonEmpty("build_id", buildId);
+      targets = copy(Objects.requireNonNull(targets, "targets"));
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("targets must not be empty");
+      }
+      positive("attempt", attempt);
+      env = env == null ? null : Map.copyOf(env);
+      positive("timeout_ms", timeoutMs);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BUILD_REQUEST;
+    }
+  }
+
+  /** The build (or target attempt) of a BUILD_REQUEST has started. */
+  public record BuildStarted(
+      String replyTo, String buildId, @Opt String target, @Opt Long attempt, @Opt String workerId)
+      implements Reply {
+    public BuildStarted {
+      Objects.requireNonNull(replyTo, "replyTo");
+      nonEmpty("build_id", buildId);
+      positive("attempt", attempt);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BUILD_STARTED;
+    }
+  }
+
+  /** Progress of a build: {@code completed} of {@code total} targets are done. */
+  public record BuildProgress(
+      String buildId,
+      long completed,
+      long total,
+      @Opt String target,
+      @Opt String phase,
+      @Opt String message)
+      implements Payload {
+    public BuildProgress {
+      nonEmpty("build_id", buildId);
+      nonNegative("completed", completed);
+      nonNegative("total", total);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BUILD_PROGRESS;
+    }
+  }
+
+  /** A build (or, with {@code target}, one target attempt) succeeded. */
+  public record BuildCompleted(
+      String buildId,
+      @Opt String target,
+      @Opt Long attempt,
+      long durationMs,
+      @Opt List<Output> outputs,
+      @Opt Long cacheHits,
+      @Opt Long executed)
+      implements Payload {
+    public BuildCompleted {
+      nonEmpty("build_id", buildId);
+      positive("attempt", attempt);
+      nonNegative("duration_ms", durationMs);
+      outputs = copy(outputs);
+      nonNegative("cache_hits", cacheHits);
+      nonNegative("executed", executed);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BUILD_COMPLETED;
+    }
+  }
+
+  /** A build (or, with {@code target}, one target attempt) failed. */
+  public record BuildFailed(
+      String buildId,
+      @Opt String target,
+      @Opt Long attempt,
+      String error,
+      @Opt Long exitCode,
+      @Opt Boolean retryable,
+      @Opt List<String> failedTargets)
+      implements Payload {
+    public BuildFailed {
+      nonEmpty("build_id", buildId);
+      positive("attempt", attempt);
+      Objects.requireNonNull(error, "error");
+      failedTargets = copy(failedTargets);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BUILD_FAILED;
+    }
+  }
+
+  /** Cancel a whole build; answered by ACK (or ERROR NOT_FOUND). */
+  public record BuildCancel(String buildId, @Opt String reason) implements Payload {
+    public BuildCancel {
+      nonEmpty("build_id", buildId);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BUILD_CANCEL;
+    }
+  }
+
+  /** Cancel one attempt of one target; answered by ACK (or ERROR NOT_FOUND). */
+  public record TargetCancel(String buildId, String target, long attempt, @Opt String reason)
+      implements Payload {
+    public TargetCancel {
+      nonEmpty("build_id", buildId);
+      nonEmpty("target", target);
+      if (attempt < 1) {
+        throw new IllegalArgumentException("attempt must be at least 1 but was " + attempt);
+      }
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.TARGET_CANCEL;
+    }
+  }
+
+  // ---- state ---------------------------------------------------------------------------------
+
+  /** Read one key; answered by STATE_RESPONSE. */
+  public record StateGet(String key) implements Payload {
+    public StateGet {
+      nonEmpty("key", key);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.STATE_GET;
+    }
+  }
+
+  /** Write one key; answered by STATE_RESPONSE ({@code found}: whether it existed before). */
+  public record StateSet(String key, byte[] value, @Opt Long ttlMs) implements Payload {
+    public StateSet {
+      nonEmpty("key", key);
+      Objects.requireNonNull(value, "value");
+      positive("ttl_ms", ttlMs);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.STATE_SET;
+    }
+  }
+
+  /** Delete one key; answered by STATE_RESPONSE ({@code found}: whether it existed). */
+  public record StateDelete(String key) implements Payload {
+    public StateDelete {
+      nonEmpty("key", key);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.STATE_DELETE;
+    }
+  }
+
+  /** Answers STATE_GET/SET/DELETE; {@code value} only for a found STATE_GET. */
+  public record StateResponse(String replyTo, boolean found, @Opt byte[] value) implements Reply {
+    public StateResponse {
+      Objects.requireNonNull(replyTo, "replyTo");
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.STATE_RESPONSE;
+    }
+  }
+
+  // ---- locks ---------------------------------------------------------------------------------
+
+  /** Acquire a named lock for {@code leaseMs}, waiting up to {@code waitMs} (default 0). */
+  public record LockAcquire(String name, String holder, long leaseMs, @Opt Long waitMs)
+      implements Payload {
+    public LockAcquire {
+      nonEmpty("name", name);
+      nonEmpty("holder", holder);
+      if (leaseMs < 1) {
+        throw new IllegalArgumentException("lease_ms must be at least 1 but was " + leaseMs);
+      }
+      nonNegative("wait_ms", waitMs);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.LOCK_ACQUIRE;
+    }
+  }
+
+  /** Release a lock held under {@code token}. */
+  public record LockRelease(String name, String token) implements Payload {
+    public LockRelease {
+      nonEmpty("name", name);
+      nonEmpty("token", token);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.LOCK_RELEASE;
+    }
+  }
+
+  /** Answers LOCK_ACQUIRE/RELEASE. */
+  public record LockResponse(
+      String replyTo, boolean granted, @Opt String token, @Opt String holder, @Opt Long leaseMs)
+      implements Reply {
+    public LockResponse {
+      Objects.requireNonNull(replyTo, "replyTo");
+      positive("lease_ms", leaseMs);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.LOCK_RESPONSE;
+    }
+  }
+
+  // ---- resources -----------------------------------------------------------------------------
+
+  /** Claim CPU slots and memory under {@code claimId}; answered by RESOURCE_STATUS. */
+  public record ResourceClaim(String claimId, long cpuSlots, long memoryMb) implements Payload {
+    public ResourceClaim {
+      nonEmpty("claim_id", claimId);
+      nonNegative("cpu_slots", cpuSlots);
+      nonNegative("memory_mb", memoryMb);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.RESOURCE_CLAIM;
+    }
+  }
+
+  /** Release a claim; answered by RESOURCE_STATUS. */
+  public record ResourceRelease(String claimId) implements Payload {
+    public ResourceRelease {
+      nonEmpty("claim_id", claimId);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.RESOURCE_RELEASE;
+    }
+  }
+
+  /** Free and total resources; a reply ({@code replyTo} set) or an unsolicited update. */
+  public record ResourceStatus(
+      @Opt String replyTo,
+      @Opt String claimId,
+      boolean granted,
+      long cpuSlotsFree,
+      long memoryMbFree,
+      long cpuSlotsTotal,
+      long memoryMbTotal)
+      implements Reply {
+    public ResourceStatus {
+      nonNegative("cpu_slots_free", cpuSlotsFree);
+      nonNegative("memory_mb_free", memoryMbFree);
+      nonNegative("cpu_slots_total", cpuSlotsTotal);
+      nonNegative("memory_mb_total", memoryMbTotal);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.RESOURCE_STATUS;
+    }
+  }
+
+  // ---- blobs ---------------------------------------------------------------------------------
+
+  /** Which of these digests does the receiver lack? Answered by BLOB_HAS_RESPONSE. */
+  public record BlobHas(List<String> digests) implements Payload {
+    public BlobHas {
+      digests = copy(Objects.requireNonNull(digests, "digests"));
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BLOB_HAS;
+    }
+  }
+
+  /** The subset of BLOB_HAS's digests the sender does not have. */
+  public record BlobHasResponse(String replyTo, List<String> missing) implements Reply {
+    public BlobHasResponse {
+      Objects.requireNonNull(replyTo, "replyTo");
+      missing = copy(Objects.requireNonNull(missing, "missing"));
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BLOB_HAS_RESPONSE;
+    }
+  }
+
+  /**
+   * One chunk of an upload. Chunks of one {@code transferId} are sent in order, each at the
+   * {@code offset} where the previous ended; the last one carries the whole blob's digest and
+   * size, and only it is answered (BLOB_PUT_RESPONSE or ERROR).
+   */
+  public record BlobPut(
+      String transferId,
+      long offset,
+      byte[] data,
+      boolean last,
+      @Opt String digest,
+      @Opt Long size)
+      implements Payload {
+    public BlobPut {
+      nonEmpty("transfer_id", transferId);
+      chunk(offset, data, last, digest, size);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BLOB_PUT;
+    }
+  }
+
+  /** Answers the last BLOB_PUT chunk: {@code stored} is false if the blob was already present. */
+  public record BlobPutResponse(String replyTo, String digest, boolean stored) implements Reply {
+    public BlobPutResponse {
+      Objects.requireNonNull(replyTo, "replyTo");
+      nonEmpty("digest", digest);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BLOB_PUT_RESPONSE;
+    }
+  }
+
+  /** Download a blob from {@code offset} (default 0); answered by BLOB_CHUNKs or ERROR. */
+  public record BlobGet(String digest, @Opt Long offset, @Opt Long maxChunk) implements Payload {
+    public BlobGet {
+      nonEmpty("digest", digest);
+      nonNegative("offset", offset);
+      if (maxChunk != null && (maxChunk < 1 || maxChunk > MAX_CHUNK_BYTES)) {
+        throw new IllegalArgumentException(
+            "max_chunk must be 1.." + MAX_CHUNK_BYTES + " but was " + maxChunk);
+      }
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BLOB_GET;
+    }
+  }
+
+  /** One chunk of a download, in order; the last carries the digest and size. */
+  public record BlobChunk(
+      String replyTo,
+      long offset,
+      byte[] data,
+      boolean last,
+      @Opt String digest,
+      @Opt Long size)
+      implements Reply {
+    public BlobChunk {
+      Objects.requireNonNull(replyTo, "replyTo");
+      chunk(offset, data, last, digest, size);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.BLOB_CHUNK;
+    }
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  /** Subscribe to events of one build (or all); answered by ACK. */
+  public record Subscribe(String subscriptionId, @Opt String buildId, @Opt Boolean logs)
+      implements Payload {
+    public Subscribe {
+      nonEmpty("subscription_id", subscriptionId);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.SUBSCRIBE;
+    }
+  }
+
+  /** End a subscription; answered by ACK. */
+  public record Unsubscribe(String subscriptionId) implements Payload {
+    public Unsubscribe {
+      nonEmpty("subscription_id", subscriptionId);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.UNSUBSCRIBE;
+    }
+  }
+
+  /** One lifecycle event or log line of a subscription, numbered by {@code seq} from 1. */
+  public record Event(
+      String subscriptionId,
+      long seq,
+      String kind,
+      String buildId,
+      long at,
+      @Opt String target,
+      @Opt String status,
+      @Opt String stream,
+      @Opt String line)
+      implements Payload {
+    public static final Set<String> KINDS =
+        Set.of("build_started", "build_finished", "target_started", "target_finished", "log");
+
+    public Event {
+      nonEmpty("subscription_id", subscriptionId);
+      if (seq < 1) {
+        throw new IllegalArgumentException("seq must be at least 1 but was " + seq);
+      }
+      if (!KINDS.contains(Objects.requireNonNull(kind, "kind"))) {
+        throw new IllegalArgumentException("kind must be one of " + KINDS + " but was '" + kind + "'");
+      }
+      nonEmpty("build_id", buildId);
+      if (kind.equals("log") && (line == null || stream == null)) {
+        throw new IllegalArgumentException("a log event needs stream and line");
+      }
+      if (stream != null && !stream.equals("stdout") && !stream.equals("stderr")) {
+        throw new IllegalArgumentException("stream must be stdout or stderr but was '" + stream + "'");
+      }
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.EVENT;
+    }
+  }
+
+  // ---- checks --------------------------------------------------------------------------------
+
+  private static void chunk(long offset, byte[] data, boolean last, String digest, Long size) {
+    nonNegative("offset", offset);
+    Objects.requireNonNull(data, "data");
+    if (data.length > MAX_CHUNK_BYTES) {
+      throw new IllegalArgumentException(
+          "a chunk carries at most " + MAX_CHUNK_BYTES + " bytes but had " + data.length);
+    }
+    if (last) {
+      if (digest == null || size == null) {
+        throw new IllegalArgumentException("the last chunk needs digest and size");
+      }
+      if (size != offset + data.length) {
+        throw new IllegalArgumentException(
+            "the last chunk ends at " + (offset + data.length) + " but size says " + size);
+      }
+    }
+  }
+
+  private static void nonEmpty(String name, String value) {
+    Objects.requireNonNull(value, name);
+    if (value.isEmpty()) {
+      throw new IllegalArgumentException(name + " must not be empty");
+    }
+  }
+
+  private static void nonNegative(String name, Long value) {
+    if (value != null && value < 0) {
+      throw new IllegalArgumentException(name + " must not be negative but was " + value);
+    }
+  }
+
+  private static void positive(String name, Long value) {
+    if (value != null && value < 1) {
+      throw new IllegalArgumentException(name + " must be at least 1 but was " + value);
+    }
+  }
+
+  private static void length(String name, byte[] value, int expected) {
+    if (value.length != expected) {
+      throw new IllegalArgumentException(
+          name + " must be " + expected + " bytes but was " + value.length);
+    }
+  }
+
+  private static <T> List<T> copy(List<T> list) {
+    return list == null ? null : List.copyOf(list);
+  }
+}

@@ -1,0 +1,37 @@
+package dev.buildnet.transport;
+
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.protocol.ErrorCode;
+import dev.buildnet.protocol.Payloads.ErrorReply;
+import java.util.Optional;
+
+/**
+ * A request was answered with an ERROR message. {@link #code()} is the peer's error code (empty
+ * if this version does not know it); the message is the peer's.
+ *
+ * @since 0.1
+ */
+public class RemoteErrorException extends BuildNetException {
+  private static final long serialVersionUID = 1L;
+
+  private final long code;
+
+  public RemoteErrorException(ErrorReply error) {
+    super(
+        "peer answered ERROR "
+            + ErrorCode.fromCode(error.code()).map(Enum::name).orElse(String.valueOf(error.code()))
+            + ": "
+            + error.message());
+    this.code = error.code();
+  }
+
+  /** The error code, if this version knows it. */
+  public Optional<ErrorCode> code() {
+    return ErrorCode.fromCode(code);
+  }
+
+  /** The number on the wire. */
+  public long codeNumber() {
+    return code;
+  }
+}
