@@ -84,6 +84,7 @@ final class DemoCommand implements Callable<Integer> {
           .build());
     } else {
       out().println("skipping the esbuild target: " + av.reason());
+      out().println("  (run `npm install esbuild` in " + ws + " to include it)");
     }
     ConsoleReporter reporter = new ConsoleReporter(out(), Terminal.isLive(), false);
     BuildNet.Builder b = BuildNet.builder().workspace(ws).targets(targets).listener(reporter)
