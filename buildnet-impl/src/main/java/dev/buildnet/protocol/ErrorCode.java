@@ -41,7 +41,14 @@ public enum ErrorCode {
   /** The receiver understands the type but does not serve it (e.g. a worker sent STATE_GET). */
   UNSUPPORTED(15),
   /** A failure inside the receiver. */
-  INTERNAL(16);
+  INTERNAL(16),
+  /** A lock renewed or released is no longer held by the presenter (since 1.1). */
+  LOCK_NOT_HELD(17),
+  /**
+   * The state store refused or failed the operation, e.g. increment of a value that is not a
+   * decimal integer (since 1.1).
+   */
+  STATE_ERROR(18);
 
   private final int code;
 

@@ -352,12 +352,30 @@ public final class Payloads {
     }
   }
 
-  /** Write one key; answered by STATE_RESPONSE ({@code found}: whether it existed before). */
-  public record StateSet(String key, byte[] value, @Opt Long ttlMs) implements Payload {
+  /**
+   * Write one key; answered by STATE_RESPONSE ({@code found}: whether it existed before). Since
+   * 1.1 the write may be conditional: {@code ifAbsent} (store only if the key is absent) or
+   * {@code expected} (compare-and-set: store only if the current value is these bytes; the new
+   * value never expires); the reply's {@code applied} says whether it was stored.
+   */
+  public record StateSet(
+      String key, byte[] value, @Opt Long ttlMs, @Opt Boolean ifAbsent, @Opt byte[] expected)
+      implements Payload {
     public StateSet {
       nonEmpty("key", key);
       Objects.requireNonNull(value, "value");
       positive("ttl_ms", ttlMs);
+      if (expected != null && Boolean.TRUE.equals(ifAbsent)) {
+        throw new IllegalArgumentException("if_absent and expected exclude each other");
+      }
+      if (expected != null && ttlMs != null) {
+        throw new IllegalArgumentException("a compare-and-set (expected) takes no ttl_ms");
+      }
+    }
+
+    /** An unconditional write. */
+    public StateSet(String key, byte[] value, Long ttlMs) {
+      this(key, value, ttlMs, null, null);
     }
 
     @Override
@@ -378,15 +396,59 @@ public final class Payloads {
     }
   }
 
-  /** Answers STATE_GET/SET/DELETE; {@code value} only for a found STATE_GET. */
-  public record StateResponse(String replyTo, boolean found, @Opt byte[] value) implements Reply {
+  /**
+   * Answers STATE_GET/SET/DELETE/KEYS/INCREMENT; {@code value} only for a found STATE_GET, {@code
+   * applied} for a conditional STATE_SET, {@code number} for STATE_INCREMENT, {@code keys} for
+   * STATE_KEYS.
+   */
+  public record StateResponse(
+      String replyTo,
+      boolean found,
+      @Opt byte[] value,
+      @Opt Boolean applied,
+      @Opt Long number,
+      @Opt List<String> keys)
+      implements Reply {
     public StateResponse {
       Objects.requireNonNull(replyTo, "replyTo");
+      keys = copy(keys);
+    }
+
+    /** The 1.0 form: found, and the value of a found STATE_GET. */
+    public StateResponse(String replyTo, boolean found, byte[] value) {
+      this(replyTo, found, value, null, null, null);
     }
 
     @Override
     public MessageType type() {
       return MessageType.STATE_RESPONSE;
+    }
+  }
+
+  /** List the live keys starting with {@code prefix} (empty: all); answered by STATE_RESPONSE. */
+  public record StateKeys(String prefix) implements Payload {
+    public StateKeys {
+      Objects.requireNonNull(prefix, "prefix");
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.STATE_KEYS;
+    }
+  }
+
+  /**
+   * Add {@code delta} to the decimal integer under {@code key} (absent counts as 0); answered by
+   * STATE_RESPONSE with the new value in {@code number}.
+   */
+  public record StateIncrement(String key, long delta) implements Payload {
+    public StateIncrement {
+      nonEmpty("key", key);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.STATE_INCREMENT;
     }
   }
 
@@ -410,11 +472,19 @@ public final class Payloads {
     }
   }
 
-  /** Release a lock held under {@code token}. */
-  public record LockRelease(String name, String token) implements Payload {
+  /** Release a lock held under {@code token} (since 1.1 naming its {@code holder}). */
+  public record LockRelease(String name, String token, @Opt String holder) implements Payload {
     public LockRelease {
       nonEmpty("name", name);
       nonEmpty("token", token);
+      if (holder != null) {
+        nonEmpty("holder", holder);
+      }
+    }
+
+    /** The 1.0 form, without the holder. */
+    public LockRelease(String name, String token) {
+      this(name, token, null);
     }
 
     @Override
@@ -423,18 +493,50 @@ public final class Payloads {
     }
   }
 
-  /** Answers LOCK_ACQUIRE/RELEASE. */
+  /**
+   * Answers LOCK_ACQUIRE/RENEW/RELEASE; since 1.1 a grant carries {@code expiresAt}, when the
+   * lease lapses on the master's state clock (epoch ms).
+   */
   public record LockResponse(
-      String replyTo, boolean granted, @Opt String token, @Opt String holder, @Opt Long leaseMs)
+      String replyTo,
+      boolean granted,
+      @Opt String token,
+      @Opt String holder,
+      @Opt Long leaseMs,
+      @Opt Long expiresAt)
       implements Reply {
     public LockResponse {
       Objects.requireNonNull(replyTo, "replyTo");
       positive("lease_ms", leaseMs);
     }
 
+    /** The 1.0 form, without the expiry. */
+    public LockResponse(
+        String replyTo, boolean granted, String token, String holder, Long leaseMs) {
+      this(replyTo, granted, token, holder, leaseMs, null);
+    }
+
     @Override
     public MessageType type() {
       return MessageType.LOCK_RESPONSE;
+    }
+  }
+
+  /** Extend the lease {@code holder} holds under {@code token} to {@code leaseMs} from now. */
+  public record LockRenew(String name, String holder, String token, long leaseMs)
+      implements Payload {
+    public LockRenew {
+      nonEmpty("name", name);
+      nonEmpty("holder", holder);
+      nonEmpty("token", token);
+      if (leaseMs < 1) {
+        throw new IllegalArgumentException("lease_ms must be at least 1 but was " + leaseMs);
+      }
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.LOCK_RENEW;
     }
   }
 

@@ -78,6 +78,7 @@ public final class PeerConnection implements Transport.Connection {
   private volatile Handler handler;
   private volatile Hello peerHello;
   private volatile String peerId;
+  private volatile String peerRuntime;
   private volatile int peerMinor;
   private volatile long lastSentNanos = System.nanoTime();
 
@@ -114,6 +115,11 @@ public final class PeerConnection implements Transport.Connection {
   /** The peer's HELLO (role, capabilities, resources); null on the connecting side. */
   public Hello peerHello() {
     return peerHello;
+  }
+
+  /** The {@code runtime} of the peer's HELLO envelope (e.g. {@code jvm}); null on the connecting side. */
+  public String peerRuntime() {
+    return peerRuntime;
   }
 
   /** The minor version both sides speak: the smaller of the two. */
@@ -297,6 +303,8 @@ public final class PeerConnection implements Transport.Connection {
     }
     Payload p = m.payload();
     if (m.type() == MessageType.HEARTBEAT) {
+      // The handler sees it first (a master records liveness), so the ack follows the record.
+      deliver(m);
       send(new Payloads.HeartbeatAck(m.id()));
       return;
     }
@@ -329,6 +337,10 @@ public final class PeerConnection implements Transport.Connection {
       }
       default -> {}
     }
+    deliver(m);
+  }
+
+  private void deliver(Message m) {
     try {
       handler.onMessage(this, m);
     } catch (RuntimeException e) {
@@ -421,6 +433,10 @@ public final class PeerConnection implements Transport.Connection {
     this.peerId = id;
     this.peerMinor = minor;
     this.handler = h;
+  }
+
+  void peerRuntime(String runtime) {
+    this.peerRuntime = runtime;
   }
 
   long lastSentNanos() {

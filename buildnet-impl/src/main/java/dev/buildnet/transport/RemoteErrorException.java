@@ -15,6 +15,7 @@ public class RemoteErrorException extends BuildNetException {
   private static final long serialVersionUID = 1L;
 
   private final long code;
+  private final String remoteMessage;
 
   public RemoteErrorException(ErrorReply error) {
     super(
@@ -23,6 +24,12 @@ public class RemoteErrorException extends BuildNetException {
             + ": "
             + error.message());
     this.code = error.code();
+    this.remoteMessage = error.message();
+  }
+
+  /** The peer's own message, without the code prefix of {@link #getMessage()}. */
+  public String remoteMessage() {
+    return remoteMessage;
   }
 
   /** The error code, if this version knows it. */

@@ -80,6 +80,7 @@ public final class TcpTransport implements Transport {
   private final Duration idleTimeout;
   private final Duration handshakeTimeout;
   private final Duration heartbeatInterval;
+  private final boolean automaticHeartbeats;
   private final SSLContext tls;
   private final Clock clock;
   private final int minor;
@@ -103,6 +104,7 @@ public final class TcpTransport implements Transport {
     this.handshakeTimeout = b.handshakeTimeout;
     this.heartbeatInterval =
         b.heartbeatInterval != null ? b.heartbeatInterval : idleTimeout.dividedBy(3);
+    this.automaticHeartbeats = b.automaticHeartbeats;
     this.tls = b.tls;
     this.clock = b.clock;
     this.minor = b.minor;
@@ -252,6 +254,7 @@ public final class TcpTransport implements Transport {
         new HelloAck(first.id(), true, minor, localId,
             Auth.serverProof(secret, hello.nonce(), nonce, localId), null, null,
             heartbeatInterval.isZero() ? null : Math.max(1, heartbeatInterval.toMillis())));
+    c.peerRuntime(first.runtime());
     c.established(hello, hello.peerId(), (int) Math.min(Integer.MAX_VALUE, hello.minor()), null);
     Handler h;
     try {
@@ -330,7 +333,7 @@ public final class TcpTransport implements Transport {
     }
     c.startWriter();
     c.startReader(null);
-    if (!interval.isZero()) {
+    if (automaticHeartbeats && !interval.isZero()) {
       scheduleHeartbeat(c, interval);
     }
     return c;
@@ -477,6 +480,7 @@ public final class TcpTransport implements Transport {
     private Duration idleTimeout = Duration.ofSeconds(60);
     private Duration handshakeTimeout = Duration.ofSeconds(10);
     private Duration heartbeatInterval;
+    private boolean automaticHeartbeats = true;
     private SSLContext tls;
     private Clock clock = Clock.systemUTC();
     private int minor = Protocol.MINOR;
@@ -565,6 +569,15 @@ public final class TcpTransport implements Transport {
         throw new IllegalArgumentException("heartbeatInterval must not be negative but was " + interval);
       }
       this.heartbeatInterval = interval;
+      return this;
+    }
+
+    /**
+     * Whether connections this transport opens send HEARTBEAT by themselves (the default); turn
+     * off only to send them by hand, e.g. to play a peer that stops heartbeating in a test.
+     */
+    public Builder automaticHeartbeats(boolean on) {
+      this.automaticHeartbeats = on;
       return this;
     }
 

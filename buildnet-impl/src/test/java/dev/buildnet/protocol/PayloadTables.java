@@ -94,7 +94,18 @@ final class PayloadTables {
       java.util.Map.entry("at", "when it happened, epoch ms"),
       java.util.Map.entry("status", "finished events: e.g. `succeeded`, `failed`, `cached`, `cancelled`"),
       java.util.Map.entry("stream", "`stdout` or `stderr`; required for `log`"),
-      java.util.Map.entry("line", "one log line without its newline; required for `log`"));
+      java.util.Map.entry("line", "one log line without its newline; required for `log`"),
+      java.util.Map.entry("if_absent", "store only if the key is absent or expired (since 1.1)"),
+      java.util.Map.entry("expected", "store only if the current value is these bytes; the new value never expires; excludes `if_absent` and `ttl_ms` (since 1.1)"),
+      java.util.Map.entry("applied", "conditional SET: whether the value was stored (since 1.1)"),
+      java.util.Map.entry("number", "INCREMENT: the new value (since 1.1)"),
+      java.util.Map.entry("keys", "KEYS: the live keys with the prefix, ascending by UTF-16 code units (since 1.1)"),
+      java.util.Map.entry("prefix", "key prefix; empty: every key"),
+      java.util.Map.entry("delta", "amount to add (may be negative)"),
+      java.util.Map.entry("LOCK_RENEW.holder", "the holder the lease was granted to"),
+      java.util.Map.entry("LOCK_RENEW.lease_ms", "new lease length from now, in ms (>= 1)"),
+      java.util.Map.entry("LOCK_RELEASE.holder", "the holder the lease was granted to (since 1.1; recommended)"),
+      java.util.Map.entry("expires_at", "when the lease lapses, epoch ms on the master's state clock (since 1.1)"));
 
   private static String meaning(String type, String field) {
     String m = MEANING.get(type + "." + field);

@@ -96,12 +96,29 @@ final class VectorsGenerator {
     add(s, "state_response_found", "m-13", ts, "jvm",
         new StateResponse("w-7", true, "b-42".getBytes(StandardCharsets.UTF_8)));
     add(s, "state_response_missing", "m-14", ts, "jvm", new StateResponse("w-9", false, null));
+    add(s, "state_set_if_absent", "c-9", ts, "jvm",
+        new StateSet("leader", "c-9".getBytes(StandardCharsets.UTF_8), 30000L, true, null));
+    add(s, "state_set_compare_and_set", "c-10", ts, "jvm",
+        new StateSet("version", "2".getBytes(StandardCharsets.UTF_8), null, null,
+            "1".getBytes(StandardCharsets.UTF_8)));
+    add(s, "state_response_applied", "m-24", ts, "jvm",
+        new StateResponse("c-10", true, null, true, null, null));
+    add(s, "state_keys", "c-11", ts, "jvm", new StateKeys("cache/"));
+    add(s, "state_response_keys", "m-25", ts, "jvm",
+        new StateResponse("c-11", true, null, null, null, List.of("cache/a", "cache/b")));
+    add(s, "state_increment", "c-12", ts, "jvm", new StateIncrement("builds", -3));
+    add(s, "state_response_number", "m-26", ts, "jvm",
+        new StateResponse("c-12", true, null, null, 39L, null));
     add(s, "lock_acquire", "w-10", ts, "python", new LockAcquire("deploy", "worker-1", 30000, 5000L));
     add(s, "lock_release", "w-11", ts, "python", new LockRelease("deploy", "tok-1"));
     add(s, "lock_response_granted", "m-15", ts, "jvm",
         new LockResponse("w-10", true, "tok-1", "worker-1", 30000L));
     add(s, "lock_response_denied", "m-16", ts, "jvm",
         new LockResponse("w-10", false, null, "worker-2", null));
+    add(s, "lock_renew", "c-13", ts, "jvm", new LockRenew("deploy", "cli-1", "7", 30000));
+    add(s, "lock_release_with_holder", "c-14", ts, "jvm", new LockRelease("deploy", "7", "cli-1"));
+    add(s, "lock_response_expires_at", "m-27", ts, "jvm",
+        new LockResponse("c-13", true, "7", "cli-1", 30000L, ts + 30000));
     add(s, "resource_claim", "w-12", ts, "python", new ResourceClaim("claim-1", 2, 2048));
     add(s, "resource_release", "w-13", ts, "python", new ResourceRelease("claim-1"));
     add(s, "resource_status", "m-17", ts, "jvm",

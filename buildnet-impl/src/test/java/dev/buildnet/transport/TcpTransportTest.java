@@ -20,6 +20,7 @@ import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.protocol.Payloads.HelloAck;
 import dev.buildnet.protocol.Payloads.StateGet;
 import dev.buildnet.protocol.Payloads.StateResponse;
+import dev.buildnet.protocol.Protocol;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -277,7 +278,7 @@ class TcpTransportTest {
   void newerMinorVersion_isAccepted() throws Exception {
     try (TcpTransport newer = workerTransport(SECRET).minorVersion(7).build()) {
       PeerConnection c = newer.connect(address, T, (x, m) -> {});
-      assertEquals(0, c.minorVersion());
+      assertEquals(Protocol.MINOR, c.minorVersion());
       Message r = c.request(new StateGet("k"), T).get(10, TimeUnit.SECONDS);
       assertInstanceOf(StateResponse.class, r.payload());
     }

@@ -1,0 +1,91 @@
+package dev.buildnet.remote;
+
+import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.Payload;
+import dev.buildnet.api.transport.Transport;
+import dev.buildnet.protocol.ErrorCode;
+import dev.buildnet.protocol.Payloads;
+import dev.buildnet.protocol.Payloads.ErrorReply;
+import dev.buildnet.protocol.Payloads.Heartbeat;
+import dev.buildnet.protocol.Payloads.ResourceClaim;
+import dev.buildnet.protocol.Payloads.ResourceRelease;
+import dev.buildnet.protocol.ProtocolException;
+import dev.buildnet.transport.PeerConnection;
+import java.net.SocketTimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One accepted connection's requests, on its transport reader thread: so requests of one peer are
+ * answered in order, and a slow state backend stalls only the peer that asked.
+ */
+final class MasterHandler implements Transport.Connection.Handler {
+  private static final Logger log = LoggerFactory.getLogger(MasterHandler.class);
+
+  private final PeerConnection connection;
+  private final StateService state;
+  private final WorkerRegistry registry;
+  private final WorkerRegistry.Worker worker; // null for a client
+
+  MasterHandler(
+      PeerConnection connection, StateService state, WorkerRegistry registry, WorkerRegistry.Worker worker) {
+    this.connection = connection;
+    this.state = state;
+    this.registry = registry;
+    this.worker = worker;
+  }
+
+  @Override
+  public void onMessage(Transport.Connection c, Message m) {
+    Payload p = m.payload();
+    if (worker != null) {
+      registry.heard(worker, p);
+    }
+    if (p instanceof Heartbeat) {
+      return; // the transport acknowledges it
+    }
+    try {
+      if (StateService.serves(p)) {
+        connection.send(state.handle(m));
+      } else if (p instanceof ResourceClaim claim) {
+        connection.send(requireWorker(m).claim(m.id(), claim));
+      } else if (p instanceof ResourceRelease release) {
+        connection.send(requireWorker(m).release(m.id(), release));
+      } else if (p instanceof Payloads.Reply r && r.replyTo() != null) {
+        log.debug("{}: ignoring unsolicited {} to {}", connection, m.type(), r.replyTo());
+      } else {
+        throw new RequestError(ErrorCode.UNSUPPORTED,
+            "this master does not serve " + m.type() + " (it serves STATE_*, LOCK_*, RESOURCE_*"
+                + " and HEARTBEAT)");
+      }
+    } catch (RequestError e) {
+      connection.send(new ErrorReply(m.id(), e.code.code(), e.getMessage(), false));
+    } catch (RuntimeException e) {
+      log.error("{}: {} {} failed", connection, m.type(), m.id(), e);
+      connection.send(new ErrorReply(m.id(), ErrorCode.INTERNAL.code(),
+          "the master failed on " + m.type() + ": " + e, false));
+    }
+  }
+
+  private WorkerRegistry.Worker requireWorker(Message m) {
+    if (worker == null) {
+      throw new RequestError(ErrorCode.UNSUPPORTED,
+          m.type() + " is for workers: resources are accounted per worker, and '"
+              + connection.peerId() + "' connected as a client");
+    }
+    return worker;
+  }
+
+  @Override
+  public void onClose(Transport.Connection c, Throwable cause) {
+    if (worker == null) {
+      return;
+    }
+    boolean timedOut = cause instanceof SocketTimeoutException
+        || cause instanceof ProtocolException pe && pe.code() == ErrorCode.TIMEOUT;
+    String reason = cause == null
+        ? "connection closed"
+        : timedOut ? "idle timeout: " + cause.getMessage() : "connection ended: " + cause;
+    registry.left(worker, reason, timedOut);
+  }
+}

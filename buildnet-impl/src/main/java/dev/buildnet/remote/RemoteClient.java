@@ -1,0 +1,312 @@
+package dev.buildnet.remote;
+
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.api.state.StateException;
+import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.Payload;
+import dev.buildnet.protocol.Auth;
+import dev.buildnet.transport.PeerConnection;
+import dev.buildnet.transport.RemoteErrorException;
+import dev.buildnet.transport.TcpTransport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+
+/**
+ * A client of a {@link MasterServer} (or any master speaking the BuildNet protocol): one
+ * authenticated connection, over which {@link #state()} offers the master's state store and locks.
+ *
+ * <h2>Connection loss</h2>
+ *
+ * If the connection drops, the operation that was waiting fails with a {@link StateException}
+ * saying the master is unreachable (for a write: it may have been applied before the drop), and
+ * the next operation connects again. Leases survive a reconnect; they are the master's.
+ *
+ * <h2>Threads and cost</h2>
+ *
+ * Safe for concurrent use; concurrent calls share the connection and are answered in the order
+ * the master received them. Every state operation blocks for one round trip, at most the request
+ * timeout. Threads: the transport's ({@code buildnet-net-…}), two per connection and one timer.
+ *
+ * <h2>Shutdown</h2>
+ *
+ * {@link #close()} closes the connection and threads; idempotent. The {@link #state()} view then
+ * throws {@link IllegalStateException}.
+ *
+ * @since 0.1
+ */
+public final class RemoteClient implements AutoCloseable {
+  private final InetSocketAddress master;
+  private final String clientId;
+  private final Duration connectTimeout;
+  private final Duration requestTimeout;
+  private final TcpTransport transport;
+  private final RemoteStateBackend state;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Object connecting = new Object();
+  private volatile PeerConnection connection;
+
+  private RemoteClient(Builder b) {
+    this.master = b.address;
+    this.clientId = b.clientId;
+    this.connectTimeout = b.connectTimeout;
+    this.requestTimeout = b.requestTimeout;
+    TcpTransport.Builder t = TcpTransport.builder().secret(b.secret).localId(b.clientId).asClient();
+    if (b.tls != null) {
+      t.tls(b.tls);
+    }
+    this.transport = t.build();
+    this.state = new RemoteStateBackend(this);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The master's state store and locks. Closing the view closes only the view (its operations
+   * then throw {@link IllegalStateException}); the client stays connected.
+   */
+  public StateBackend state() {
+    return state;
+  }
+
+  /** The master's address as configured. */
+  public InetSocketAddress masterAddress() {
+    return master;
+  }
+
+  /** This client's id, sent in HELLO. */
+  public String clientId() {
+    return clientId;
+  }
+
+  /** Whether the connection is up now (it may drop at any moment). */
+  public boolean isConnected() {
+    PeerConnection c = connection;
+    return c != null && c.isOpen();
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  String where() {
+    return master.getHostString() + ":" + master.getPort();
+  }
+
+  /** The open connection, connecting if needed. */
+  PeerConnection connection() {
+    PeerConnection c = connection;
+    if (c != null && c.isOpen()) {
+      return c;
+    }
+    synchronized (connecting) {
+      if (closed.get()) {
+        throw new IllegalStateException("remote client of " + where() + " is closed");
+      }
+      c = connection;
+      if (c != null && c.isOpen()) {
+        return c;
+      }
+      try {
+        c = transport.connect(master, connectTimeout, (conn, m) -> {});
+      } catch (IOException e) {
+        throw new StateException("the master at " + where() + " is unreachable: " + e.getMessage(), e);
+      } catch (IllegalStateException e) {
+        throw new IllegalStateException("remote client of " + where() + " is closed", e);
+      }
+      connection = c;
+      return c;
+    }
+  }
+
+  /**
+   * Sends {@code payload} and waits for the reply.
+   *
+   * @param what the operation, for messages, e.g. {@code set of key 'k'}
+   * @param write whether the request changes state (its outcome is unknown if no reply comes)
+   * @throws RemoteErrorException if the master answered ERROR
+   * @throws StateException if the master is unreachable or does not answer in time
+   */
+  Message call(Payload payload, String what, boolean write) {
+    PeerConnection c = connection();
+    String maybe = write ? "; the change may have been applied before the failure" : "";
+    try {
+      return c.request(payload, requestTimeout)
+          .get(requestTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RemoteErrorException remote) {
+        throw remote;
+      }
+      if (cause instanceof TimeoutException) {
+        throw new StateException("the master at " + where() + " did not answer the " + what
+            + " within " + requestTimeout + maybe, cause);
+      }
+      if (closed.get()) {
+        throw new IllegalStateException("remote client of " + where() + " was closed during the " + what);
+      }
+      throw new StateException("the master at " + where() + " is unreachable: the connection was lost"
+          + " during the " + what + maybe + " (" + cause.getMessage() + ")", cause);
+    } catch (TimeoutException e) {
+      throw new StateException("the master at " + where() + " did not answer the " + what
+          + " within " + requestTimeout + maybe, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StateException("interrupted while waiting for the master at " + where()
+          + " to answer the " + what + maybe, e);
+    }
+  }
+
+  /** The minor protocol version of the current connection. */
+  int minorVersion() {
+    return connection().minorVersion();
+  }
+
+  /** Closes the connection and the transport's threads; idempotent. */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      synchronized (connecting) {
+        transport.close();
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RemoteClient[" + clientId + " -> " + where() + "]";
+  }
+
+  /**
+   * Configures a {@link RemoteClient}. The master's address and the secret are required; each
+   * setter may be called once and checks its argument at once.
+   */
+  public static final class Builder {
+    private InetSocketAddress address;
+    private byte[] secret;
+    private String clientId;
+    private Duration connectTimeout;
+    private Duration requestTimeout;
+    private SSLContext tls;
+
+    private Builder() {}
+
+    /** The master's host and port. */
+    public Builder address(String host, int port) {
+      if (host == null || host.isEmpty()) {
+        throw new IllegalArgumentException("host must not be empty");
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port must be 1..65535 but was " + port);
+      }
+      return address(new InetSocketAddress(host, port));
+    }
+
+    /** The master's address, e.g. {@link MasterServer#localAddress()}. */
+    public Builder address(InetSocketAddress address) {
+      if (this.address != null) {
+        throw new IllegalStateException("address was already set to " + this.address);
+      }
+      this.address = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** The secret shared with the master (at least 16 bytes); copied. */
+    public Builder secret(byte[] secret) {
+      if (this.secret != null) {
+        throw new IllegalStateException("secret was already set");
+      }
+      Auth.checkSecret(secret);
+      this.secret = secret.clone();
+      return this;
+    }
+
+    /** This client's id in HELLO; {@code client-<pid>} by default. */
+    public Builder clientId(String clientId) {
+      if (this.clientId != null) {
+        throw new IllegalStateException("clientId was already set to " + this.clientId);
+      }
+      if (clientId == null || clientId.isEmpty()) {
+        throw new IllegalArgumentException("clientId must not be empty");
+      }
+      this.clientId = clientId;
+      return this;
+    }
+
+    /** Bound on connecting and the handshake; 10 s by default. */
+    public Builder connectTimeout(Duration timeout) {
+      if (this.connectTimeout != null) {
+        throw new IllegalStateException("connectTimeout was already set to " + this.connectTimeout);
+      }
+      this.connectTimeout = positive("connectTimeout", timeout);
+      return this;
+    }
+
+    /** Bound on waiting for one reply; 30 s by default. */
+    public Builder requestTimeout(Duration timeout) {
+      if (this.requestTimeout != null) {
+        throw new IllegalStateException("requestTimeout was already set to " + this.requestTimeout);
+      }
+      this.requestTimeout = positive("requestTimeout", timeout);
+      return this;
+    }
+
+    /** Speak TLS with this context (the master's certificate is checked against the host name). */
+    public Builder tls(SSLContext context) {
+      if (this.tls != null) {
+        throw new IllegalStateException("tls was already set");
+      }
+      this.tls = Objects.requireNonNull(context, "context");
+      return this;
+    }
+
+    /**
+     * Connects and authenticates; blocks up to the connect timeout.
+     *
+     * @throws IllegalStateException if the address or secret is missing
+     * @throws StateException if the master is unreachable or refuses (the message says why)
+     */
+    public RemoteClient connect() {
+      if (address == null) {
+        throw new IllegalStateException("address is required: where the master listens");
+      }
+      if (secret == null) {
+        throw new IllegalStateException("secret is required: BuildNet never runs unauthenticated");
+      }
+      if (clientId == null) {
+        clientId = "client-" + ProcessHandle.current().pid();
+      }
+      if (connectTimeout == null) {
+        connectTimeout = Duration.ofSeconds(10);
+      }
+      if (requestTimeout == null) {
+        requestTimeout = Duration.ofSeconds(30);
+      }
+      RemoteClient client = new RemoteClient(this);
+      try {
+        client.connection();
+      } catch (BuildNetException | IllegalStateException e) {
+        client.close();
+        throw e;
+      }
+      return client;
+    }
+
+    private static Duration positive(String name, Duration d) {
+      Objects.requireNonNull(d, name);
+      if (d.isZero() || d.isNegative()) {
+        throw new IllegalArgumentException(name + " must be positive but was " + d);
+      }
+      return d;
+    }
+  }
+}
