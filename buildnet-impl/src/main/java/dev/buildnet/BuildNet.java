@@ -14,6 +14,10 @@ import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
 import dev.buildnet.hash.FileDigestCache;
+import dev.buildnet.remote.MasterServer;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -86,6 +90,7 @@ public final class BuildNet implements AutoCloseable {
   private final long cacheMaxBytes;
   private final boolean keepGoing;
   private final Set<String> capabilities;
+  private final MasterServer master;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private BuildNet(Builder b) throws IOException {
@@ -121,6 +126,32 @@ public final class BuildNet implements AutoCloseable {
         : physicalMemoryMb()), capabilities, executor, runner, listeners);
     this.cacheMaxBytes = b.cacheMaxBytes;
     this.keepGoing = b.keepGoing;
+    this.master = b.listen == null ? null : startMaster(b);
+  }
+
+  private MasterServer startMaster(Builder b) {
+    MasterServer.Builder m = MasterServer.builder().state(state).secret(b.secret)
+        .bindAddress(b.listen);
+    if (b.tls != null) {
+      m.tls(b.tls);
+    }
+    try {
+      return m.start();
+    } catch (RuntimeException e) {
+      closeQuietly();
+      throw e;
+    }
+  }
+
+  /** Undoes a partial start: nothing BuildNet opened may outlive a failed {@code start()}. */
+  private void closeQuietly() {
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdownNow();
+    }
+    keys.close();
+    if (ownsState) {
+      state.close();
+    }
   }
 
   /** A builder; {@link Builder#workspace} is the only required setting. */
@@ -138,6 +169,14 @@ public final class BuildNet implements AutoCloseable {
    */
   public Set<String> capabilities() {
     return capabilities;
+  }
+
+  /**
+   * The embedded master, when {@link Builder#listen} was given: its address, connected workers and
+   * their events. Workers and clients reach this instance's state and locks through it.
+   */
+  public Optional<MasterServer> master() {
+    return Optional.ofNullable(master);
   }
 
   /** The validated target graph this instance builds. */
@@ -248,6 +287,9 @@ public final class BuildNet implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    if (master != null) {
+      master.close(); // before the state it serves
+    }
     keys.close();
     if (ownsState) {
       state.close();
@@ -322,6 +364,9 @@ public final class BuildNet implements AutoCloseable {
     private boolean keepGoing;
     private Duration retryBackoff = Duration.ofMillis(200);
     private boolean retryBackoffSet;
+    private InetSocketAddress listen;
+    private byte[] secret;
+    private SSLContext tls;
 
     private Builder() {}
 
@@ -482,6 +527,38 @@ public final class BuildNet implements AutoCloseable {
     }
 
     /**
+     * Runs an embedded master on {@code address} (port 0 picks a free one) that workers and
+     * clients connect to; needs {@link #secret}. Bind to a loopback address unless other machines
+     * must reach it, and then prefer {@link #tls}.
+     */
+    public Builder listen(InetSocketAddress address) {
+      requireUnset(listen, "listen");
+      this.listen = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    /** The shared secret workers and clients prove they know (at least 16 bytes). */
+    public Builder secret(byte[] secret) {
+      if (this.secret != null) {
+        throw new IllegalStateException("secret was already set");
+      }
+      Objects.requireNonNull(secret, "secret");
+      if (secret.length < 16) {
+        throw new IllegalArgumentException(
+            "secret must be at least 16 bytes but was " + secret.length);
+      }
+      this.secret = secret.clone();
+      return this;
+    }
+
+    /** Serves the embedded master over TLS with this context. */
+    public Builder tls(SSLContext context) {
+      requireUnset(tls, "tls");
+      this.tls = Objects.requireNonNull(context, "context");
+      return this;
+    }
+
+    /**
      * Validates the configuration and starts BuildNet.
      *
      * @throws IllegalStateException if no workspace was set
@@ -491,6 +568,14 @@ public final class BuildNet implements AutoCloseable {
     public BuildNet start() {
       if (workspace == null) {
         throw new IllegalStateException("workspace is required: call workspace(Path) first");
+      }
+      if (listen != null && secret == null) {
+        throw new IllegalStateException(
+            "listen(...) needs secret(...): workers and clients authenticate with it");
+      }
+      if ((secret != null || tls != null) && listen == null) {
+        throw new IllegalStateException("secret(...) and tls(...) configure the master: "
+            + "call listen(...) too");
       }
       try {
         return new BuildNet(this);
