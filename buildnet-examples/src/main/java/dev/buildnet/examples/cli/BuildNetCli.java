@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
       BuildCommand.class,
       ExplainCommand.class,
       GcCommand.class,
-      DemoCommand.class
+      DemoCommand.class,
+      ServeCommand.class
     })
 public final class BuildNetCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
