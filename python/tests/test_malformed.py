@@ -140,7 +140,7 @@ def test_keys_appended_after_payload_by_a_newer_minor_are_skipped() -> None:
 
 
 def test_a_non_str_appended_envelope_key_is_a_bad_frame() -> None:
-    env = {"version": 1, "type": 0x30, "id": "x", "timestamp": 0, "runtime": "r"}
+    env: dict[Any, Any] = {"version": 1, "type": 0x30, "id": "x", "timestamp": 0, "runtime": "r"}
     body = msgpack.packb({**env, "payload": {"key": "k"}, 7: 1})
     rejected(body, ErrorCode.BAD_FRAME)
 
