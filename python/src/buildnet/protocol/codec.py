@@ -356,9 +356,10 @@ class _Decoder:
             for _ in range(u.map_header(depth)):
                 key = self._key(what)
                 self._expect(u.peek(), Family.STR, f"{what} value of {key!r}")
+                value = u.read_str(what)
                 if key in env:
                     u.fail(ErrorCode.INVALID_PAYLOAD, f"{what}: duplicate key {key!r}")
-                env[key] = u.read_str(what)
+                env[key] = value
             return env
         # RECORD_ARRAY
         assert field.element is not None
