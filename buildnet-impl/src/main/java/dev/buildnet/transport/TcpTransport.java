@@ -438,12 +438,14 @@ public final class TcpTransport implements Transport {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    List.copyOf(listeners).forEach(ListenerImpl::close);
+    // Copied first: a closed listener leaves the set, and its thread must still be joined.
+    List<ListenerImpl> listening = List.copyOf(listeners);
+    listening.forEach(ListenerImpl::close);
     List<PeerConnection> open = List.copyOf(connections);
     open.forEach(PeerConnection::close);
     timer.shutdownNow();
     try {
-      for (ListenerImpl l : List.copyOf(listeners)) {
+      for (ListenerImpl l : listening) {
         l.thread.join(5000);
       }
       for (PeerConnection c : open) {
