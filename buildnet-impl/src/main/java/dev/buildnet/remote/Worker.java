@@ -241,7 +241,10 @@ public final class Worker implements AutoCloseable {
         }
         current = null;
         connected = new CompletableFuture<>();
-        cancelAll(c, "the connection to the master dropped");
+        // Wait for them to end before advertising the slots again, or the master's re-queued
+        // work would find the worker busy.
+        List<WorkerAttempt> cancelled = cancelAll(c, "the connection to the master dropped");
+        awaitEnded(cancelled);
         if (!closed.get()) {
           log.info("worker {} lost the master {}; reconnecting", workerId, master);
         }
@@ -254,6 +257,17 @@ public final class Worker implements AutoCloseable {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+  }
+
+  private void awaitEnded(List<WorkerAttempt> attempts) {
+    try {
+      CompletableFuture.allOf(attempts.stream().map(a -> a.done).toArray(CompletableFuture[]::new))
+          .get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.warn("worker {}: cancelled attempts did not end within 30 s; reconnecting anyway", workerId);
     }
   }
 
@@ -313,19 +327,16 @@ public final class Worker implements AutoCloseable {
     }
     c.send(new BuildStarted(m.id(), run.buildId(), run.target(), run.attempt(), workerId));
     try {
-      runners.execute(() -> {
-        try {
-          attempt.run();
-        } finally {
-          synchronized (running) {
-            running.remove(key, attempt);
-          }
-        }
-      });
+      runners.execute(() -> attempt.run(() -> release(key, attempt)));
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      synchronized (running) {
-        running.remove(key, attempt);
-      }
+      release(key, attempt); // closing
+      attempt.done.complete(null);
+    }
+  }
+
+  private void release(WorkerAttempt.Key key, WorkerAttempt attempt) {
+    synchronized (running) {
+      running.remove(key, attempt);
     }
   }
 
@@ -343,8 +354,8 @@ public final class Worker implements AutoCloseable {
     c.send(new Ack(m.id()));
   }
 
-  /** Cancels the attempts received over {@code connection} (all if null). */
-  private void cancelAll(PeerConnection connection, String reason) {
+  /** Cancels the attempts received over {@code connection} (all if null); returns them. */
+  private List<WorkerAttempt> cancelAll(PeerConnection connection, String reason) {
     List<WorkerAttempt> victims = new ArrayList<>();
     synchronized (running) {
       for (WorkerAttempt a : running.values()) {
@@ -354,6 +365,7 @@ public final class Worker implements AutoCloseable {
       }
     }
     victims.forEach(a -> a.cancel(reason));
+    return victims;
   }
 
   // ---- builder -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +69,8 @@ final class WorkerAttempt {
   private final Object lock = new Object();
   private RunningCommand command; // guarded by lock
   private String cancelReason; // guarded by lock
+  /** Completes when the attempt has ended: tree stopped, sandbox deleted, slot released. */
+  final CompletableFuture<Void> done = new CompletableFuture<>();
 
   WorkerAttempt(TargetRun run, PeerConnection connection, Path sandbox, Path scratch,
       BlobStore local, BlobClient blobs, ShellProvider shell) {
@@ -101,21 +104,30 @@ final class WorkerAttempt {
     }
   }
 
-  /** Runs the attempt to its terminal reply; never throws. */
-  void run() {
+  /**
+   * Runs the attempt to its terminal reply; never throws. {@code release} runs once the attempt
+   * has let go of everything and before the terminal reply, so a master that hears of the end may
+   * use the slot at once.
+   */
+  void run(Runnable release) {
     long start = System.nanoTime();
+    Payload terminal;
     try {
-      Payload terminal = execute(start);
-      send(terminal);
+      terminal = execute(start);
     } catch (Failure f) {
-      send(new BuildFailed(run.buildId(), run.target(), run.attempt(),
-          f.getMessage(), null, f.retryable, null));
+      terminal = new BuildFailed(run.buildId(), run.target(), run.attempt(),
+          f.getMessage(), null, f.retryable, null);
     } catch (RuntimeException e) {
       log.warn("attempt {} failed unexpectedly", key, e);
-      send(new BuildFailed(run.buildId(), run.target(), run.attempt(),
-          "the worker failed: " + e, null, true, null));
-    } finally {
+      terminal = new BuildFailed(run.buildId(), run.target(), run.attempt(),
+          "the worker failed: " + e, null, true, null);
+    }
+    try {
       deleteTree(sandbox);
+      release.run();
+      send(terminal);
+    } finally {
+      done.complete(null);
     }
   }
 
