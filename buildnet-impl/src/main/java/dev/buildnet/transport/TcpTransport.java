@@ -87,6 +87,7 @@ public final class TcpTransport implements Transport {
   private final SecureRandom random = new SecureRandom();
   private final ScheduledThreadPoolExecutor timer;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
+  private final Set<PeerConnection> retiring = ConcurrentHashMap.newKeySet();
   private final Set<ListenerImpl> listeners = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -424,6 +425,9 @@ public final class TcpTransport implements Transport {
 
   void forget(PeerConnection c) {
     connections.remove(c);
+    // A closed connection's threads may still be finishing; close() joins them too.
+    retiring.removeIf(PeerConnection::threadsEnded);
+    retiring.add(c);
   }
 
   private void checkOpen() {
@@ -451,6 +455,10 @@ public final class TcpTransport implements Transport {
       for (PeerConnection c : open) {
         c.join(5000);
       }
+      for (PeerConnection c : List.copyOf(retiring)) {
+        c.join(5000);
+      }
+      retiring.clear();
       timer.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
