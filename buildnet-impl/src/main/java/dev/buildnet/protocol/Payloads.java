@@ -247,12 +247,22 @@ public final class Payloads {
       long total,
       @Opt String target,
       @Opt String phase,
-      @Opt String message)
+      @Opt String message,
+      @Opt String stream)
       implements Payload {
     public BuildProgress {
       nonEmpty("build_id", buildId);
       nonNegative("completed", completed);
       nonNegative("total", total);
+      if (stream != null && !stream.equals("stdout") && !stream.equals("stderr")) {
+        throw new IllegalArgumentException("stream must be stdout or stderr but was '" + stream + "'");
+      }
+    }
+
+    /** Progress without a log stream (the 1.0 form). */
+    public BuildProgress(
+        String buildId, long completed, long total, String target, String phase, String message) {
+      this(buildId, completed, total, target, phase, message, null);
     }
 
     @Override
@@ -335,6 +345,50 @@ public final class Payloads {
     @Override
     public MessageType type() {
       return MessageType.TARGET_CANCEL;
+    }
+  }
+
+  /**
+   * Run one attempt of one target (master -> worker). The worker answers BUILD_STARTED (reply),
+   * streams BUILD_PROGRESS log lines and ends with BUILD_COMPLETED or BUILD_FAILED, all carrying
+   * {@code target} and {@code attempt}; or answers ERROR BUSY when it has no free slot.
+   * {@code inputs} are blobs to materialize at their paths; {@code outputs} are the declared
+   * output paths (files or directories) to collect. Paths are relative and stay inside the
+   * sandbox.
+   */
+  public record TargetRun(
+      String buildId,
+      String target,
+      long attempt,
+      List<String> argv,
+      String cwd,
+      Map<String, String> env,
+      List<Output> inputs,
+      List<String> outputs,
+      @Opt Long timeoutMs,
+      @Opt Long outputCap)
+      implements Payload {
+    public TargetRun {
+      nonEmpty("build_id", buildId);
+      nonEmpty("target", target);
+      if (attempt < 1) {
+        throw new IllegalArgumentException("attempt must be at least 1 but was " + attempt);
+      }
+      argv = copy(Objects.requireNonNull(argv, "argv"));
+      if (argv.isEmpty()) {
+        throw new IllegalArgumentException("argv must not be empty");
+      }
+      Objects.requireNonNull(cwd, "cwd");
+      env = Map.copyOf(Objects.requireNonNull(env, "env"));
+      inputs = copy(Objects.requireNonNull(inputs, "inputs"));
+      outputs = copy(Objects.requireNonNull(outputs, "outputs"));
+      positive("timeout_ms", timeoutMs);
+      positive("output_cap", outputCap);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.TARGET_RUN;
     }
   }
 

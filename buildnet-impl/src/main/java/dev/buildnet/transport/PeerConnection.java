@@ -494,12 +494,27 @@ public final class PeerConnection implements Transport.Connection {
     }
   }
 
+  /** Whether this connection's threads have all ended. */
+  boolean threadsEnded() {
+    return threads.stream().noneMatch(Thread::isAlive);
+  }
+
   /** Waits up to {@code millis} for this connection's threads to end (not from those threads). */
   void join(long millis) throws InterruptedException {
     long until = System.currentTimeMillis() + millis;
-    for (Thread t : List.copyOf(threads)) {
-      if (t != Thread.currentThread()) {
-        t.join(Math.max(1, until - System.currentTimeMillis()));
+    // Re-read until no new thread appears: a listener's reader starts the writer after the
+    // handshake, possibly while we wait for the reader.
+    java.util.Set<Thread> joined = new java.util.HashSet<>();
+    boolean more = true;
+    while (more) {
+      more = false;
+      for (Thread t : List.copyOf(threads)) {
+        if (joined.add(t)) {
+          more = true;
+          if (t != Thread.currentThread()) {
+            t.join(Math.max(1, until - System.currentTimeMillis()));
+          }
+        }
       }
     }
   }

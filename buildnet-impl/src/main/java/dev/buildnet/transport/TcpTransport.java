@@ -87,6 +87,7 @@ public final class TcpTransport implements Transport {
   private final SecureRandom random = new SecureRandom();
   private final ScheduledThreadPoolExecutor timer;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
+  private final Set<PeerConnection> retiring = ConcurrentHashMap.newKeySet();
   private final Set<ListenerImpl> listeners = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -424,6 +425,9 @@ public final class TcpTransport implements Transport {
 
   void forget(PeerConnection c) {
     connections.remove(c);
+    // A closed connection's threads may still be finishing; close() joins them too.
+    retiring.removeIf(PeerConnection::threadsEnded);
+    retiring.add(c);
   }
 
   private void checkOpen() {
@@ -438,17 +442,23 @@ public final class TcpTransport implements Transport {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    List.copyOf(listeners).forEach(ListenerImpl::close);
+    // Copied first: a closed listener leaves the set, and its thread must still be joined.
+    List<ListenerImpl> listening = List.copyOf(listeners);
+    listening.forEach(ListenerImpl::close);
     List<PeerConnection> open = List.copyOf(connections);
     open.forEach(PeerConnection::close);
     timer.shutdownNow();
     try {
-      for (ListenerImpl l : List.copyOf(listeners)) {
+      for (ListenerImpl l : listening) {
         l.thread.join(5000);
       }
       for (PeerConnection c : open) {
         c.join(5000);
       }
+      for (PeerConnection c : List.copyOf(retiring)) {
+        c.join(5000);
+      }
+      retiring.clear();
       timer.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

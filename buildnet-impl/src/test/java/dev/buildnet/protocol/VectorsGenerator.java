@@ -89,6 +89,17 @@ final class VectorsGenerator {
         new BuildFailed("b-42", null, null, "1 target failed: lib", 1L, false, List.of("lib")));
     add(s, "build_cancel", "c-3", ts, "jvm", new BuildCancel("b-42", "user pressed Ctrl-C"));
     add(s, "target_cancel", "m-12", ts, "jvm", new TargetCancel("b-42", "lib", 2, null));
+    Map<String, String> runEnv = new LinkedHashMap<>();
+    runEnv.put("PATH", "/usr/bin:/bin");
+    runEnv.put("NODE_ENV", "production");
+    add(s, "target_run", "m-28", ts, "jvm",
+        new TargetRun("b-42", "lib", 2, List.of("node", "build.js", "--out", "dist"), "packages/lib",
+            runEnv,
+            List.of(new Output("packages/lib/build.js", "sha256:" + "cd".repeat(32), 512, null),
+                new Output("packages/lib/src/index.ts", "xxh64:0123456789abcdef", 2048, false)),
+            List.of("packages/lib/dist", "packages/lib/types.d.ts"), 600000L, 1048576L));
+    add(s, "build_progress_log", "w-18", ts, "python",
+        new BuildProgress("b-42", 0, 1, "lib", "log", "compiled 12 modules", "stdout"));
     add(s, "state_get", "w-7", ts, "python", new StateGet("cache/last-build"));
     add(s, "state_set", "w-8", ts, "python",
         new StateSet("cache/last-build", "b-42".getBytes(StandardCharsets.UTF_8), 3600000L));

@@ -29,6 +29,7 @@ class RemoteExportsTest {
       }
     }
     assertEquals(Set.of("MasterServer", "MasterServer$Builder", "RemoteClient", "RemoteClient$Builder",
-        "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"), names);
+        "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener", "Worker", "Worker$Builder",
+        "BlobClient"), names);
   }
 }

@@ -27,6 +27,7 @@ public enum MessageType {
   BUILD_FAILED(0x24),
   BUILD_CANCEL(0x25),
   TARGET_CANCEL(0x26),
+  TARGET_RUN(0x27),
   // 0x30-0x3F: shared state
   STATE_GET(0x30),
   STATE_SET(0x31),

@@ -1,0 +1,515 @@
+package dev.buildnet.remote;
+
+import dev.buildnet.api.exec.ShellProvider;
+import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.Transport;
+import dev.buildnet.cache.BlobStore;
+import dev.buildnet.protocol.ErrorCode;
+import dev.buildnet.protocol.Payloads;
+import dev.buildnet.protocol.Payloads.Ack;
+import dev.buildnet.protocol.Payloads.BuildStarted;
+import dev.buildnet.protocol.Payloads.ErrorReply;
+import dev.buildnet.protocol.Payloads.TargetCancel;
+import dev.buildnet.protocol.Payloads.TargetRun;
+import dev.buildnet.transport.PeerConnection;
+import dev.buildnet.transport.TcpTransport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A build worker: connects to a master, advertises its capabilities and resources, and runs the
+ * target attempts the master sends (TARGET_RUN, see {@code docs/PROTOCOL.md}) in private sandbox
+ * directories, streaming their log lines and uploading their outputs through a {@link BlobClient}.
+ *
+ * <p>Up to {@code cpuSlots} attempts run at once; one more is refused with ERROR {@code BUSY}.
+ * When the connection drops, the attempts received over it are cancelled (their process trees
+ * killed; the master re-queues them) and the worker reconnects with exponential backoff and
+ * jitter, until {@link #close()}.
+ *
+ * <p>Threads: one connection thread ({@code buildnet-worker-<id>-connect}), up to {@code cpuSlots}
+ * attempt threads ({@code buildnet-worker-<id>-run-N}, ending when idle), plus the transport's
+ * and the shell provider's own. Thread-safe; {@link #connect()} does not block, {@link #close()}
+ * blocks (bounded) until the worker's threads have ended.
+ *
+ * @since 0.1
+ */
+public final class Worker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Worker.class);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+  private final InetSocketAddress master;
+  private final String workerId;
+  private final long cpuSlots;
+  private final ShellProvider shell;
+  private final BlobClient blobs;
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+  private final Path workDir;
+  private final boolean ownsWorkDir;
+  private final Path sandboxes;
+  private final BlobStore local;
+  private final TcpTransport transport;
+  private final ThreadPoolExecutor runners;
+  private final Thread connector;
+  private final Map<WorkerAttempt.Key, WorkerAttempt> running = new LinkedHashMap<>(); // guarded
+  private final CountDownLatch closing = new CountDownLatch(1);
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicInteger connections = new AtomicInteger();
+  private volatile PeerConnection current;
+  private volatile CompletableFuture<PeerConnection> connected = new CompletableFuture<>();
+
+  private Worker(Builder b) throws IOException {
+    this.master = b.master;
+    this.workerId = b.workerId;
+    this.cpuSlots = b.cpuSlots;
+    this.shell = b.shell != null ? b.shell : ShellProvider.processes();
+    this.blobs = b.blobs;
+    this.initialBackoff = b.initialBackoff;
+    this.maxBackoff = b.maxBackoff;
+    this.ownsWorkDir = b.workDir == null;
+    this.workDir =
+        (ownsWorkDir ? Files.createTempDirectory("buildnet-worker-") : b.workDir)
+            .toAbsolutePath().normalize();
+    this.sandboxes = workDir.resolve("sandboxes");
+    Files.createDirectories(sandboxes);
+    HashProvider hashes = b.hashes != null ? b.hashes : HashProvider.sha256();
+    this.local = new BlobStore(workDir.resolve("cas"), hashes, Clock.systemUTC());
+    this.transport =
+        TcpTransport.builder()
+            .secret(b.secret)
+            .localId(workerId)
+            .asWorker(b.capabilities, b.cpuSlots, b.memoryMb)
+            .build();
+    AtomicInteger n = new AtomicInteger();
+    this.runners =
+        new ThreadPoolExecutor(
+            (int) Math.min(cpuSlots, 1024),
+            (int) Math.min(cpuSlots, 1024),
+            2,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "buildnet-worker-" + workerId + "-run-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    runners.allowCoreThreadTimeOut(true);
+    this.connector = new Thread(this::connectLoop, "buildnet-worker-" + workerId + "-connect");
+    connector.setDaemon(true);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Starts connecting (in the background) and keeps the worker connected until {@link #close()}.
+   * Returns at once; see {@link #awaitConnected}.
+   *
+   * @throws IllegalStateException if already started or closed
+   */
+  public Worker connect() {
+    if (closed.get()) {
+      throw new IllegalStateException("worker " + workerId + " is closed");
+    }
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("worker " + workerId + " is already connected");
+    }
+    connector.start();
+    return this;
+  }
+
+  /** Blocks up to {@code timeout} until the worker is connected; returns whether it is. */
+  public boolean awaitConnected(Duration timeout) throws InterruptedException {
+    try {
+      connected.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      return false;
+    }
+  }
+
+  /** Whether the worker is connected to its master now. */
+  public boolean isConnected() {
+    PeerConnection c = current;
+    return c != null && c.isOpen();
+  }
+
+  /** How many connections to the master succeeded so far (1 after the first, +1 per reconnect). */
+  public int connectionCount() {
+    return connections.get();
+  }
+
+  /** The attempts running now. */
+  public int runningAttempts() {
+    synchronized (running) {
+      return running.size();
+    }
+  }
+
+  public String workerId() {
+    return workerId;
+  }
+
+  /**
+   * Cancels running attempts (killing their process trees), closes the connection, deletes the
+   * sandboxes (and the work directory if the worker created it), and waits (bounded) for the
+   * worker's threads. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    closing.countDown();
+    cancelAll(null, "the worker is closing");
+    PeerConnection c = current;
+    if (c != null) {
+      c.close();
+    }
+    transport.close();
+    runners.shutdown();
+    try {
+      if (started.get()) {
+        connector.join(10_000);
+      }
+      if (!runners.awaitTermination(30, TimeUnit.SECONDS)) {
+        log.warn("worker {}: attempts did not end within 30 s of close", workerId);
+        runners.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    WorkerAttempt.deleteTree(ownsWorkDir ? workDir : sandboxes);
+  }
+
+  // ---- connection ----------------------------------------------------------------------------
+
+  private void connectLoop() {
+    int failures = 0;
+    while (!closed.get()) {
+      CompletableFuture<Throwable> down = new CompletableFuture<>();
+      PeerConnection c = null;
+      try {
+        // Resolved afresh on every attempt: a restarted master may come back at a new address.
+        InetSocketAddress address = new InetSocketAddress(master.getHostString(), master.getPort());
+        c = transport.connect(address, CONNECT_TIMEOUT, handler(down));
+      } catch (IOException | RuntimeException e) {
+        if (!closed.get()) {
+          log.info("worker {}: cannot reach master {}: {}", workerId, master, e.getMessage());
+        }
+      }
+      if (c != null) {
+        failures = 0;
+        current = c;
+        connections.incrementAndGet();
+        connected.complete(c);
+        log.info("worker {} connected to {}", workerId, master);
+        if (closed.get()) {
+          c.close();
+        }
+        try {
+          down.get();
+        } catch (InterruptedException | ExecutionException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        current = null;
+        connected = new CompletableFuture<>();
+        // Wait for them to end before advertising the slots again, or the master's re-queued
+        // work would find the worker busy.
+        List<WorkerAttempt> cancelled = cancelAll(c, "the connection to the master dropped");
+        awaitEnded(cancelled);
+        if (!closed.get()) {
+          log.info("worker {} lost the master {}; reconnecting", workerId, master);
+        }
+      }
+      try {
+        if (closing.await(backoff(failures++).toMillis(), TimeUnit.MILLISECONDS)) {
+          return;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private void awaitEnded(List<WorkerAttempt> attempts) {
+    try {
+      CompletableFuture.allOf(attempts.stream().map(a -> a.done).toArray(CompletableFuture[]::new))
+          .get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.warn("worker {}: cancelled attempts did not end within 30 s; reconnecting anyway", workerId);
+    }
+  }
+
+  /** Exponential from {@code initialBackoff} up to {@code maxBackoff}, with "equal jitter". */
+  private Duration backoff(int failures) {
+    long base = initialBackoff.toMillis();
+    long max = maxBackoff.toMillis();
+    long delay = failures >= 30 ? max : Math.min(max, base << failures);
+    long half = delay / 2;
+    return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(delay - half + 1));
+  }
+
+  private Transport.Connection.Handler handler(CompletableFuture<Throwable> down) {
+    return new Transport.Connection.Handler() {
+      @Override
+      public void onMessage(Transport.Connection connection, Message m) {
+        PeerConnection c = PeerConnection.of(connection);
+        if (m.payload() instanceof TargetRun run) {
+          onRun(c, m, run);
+        } else if (m.payload() instanceof TargetCancel cancel) {
+          onCancel(c, m, cancel);
+        } else if (!(m.payload() instanceof Payloads.Reply)) {
+          c.send(new ErrorReply(m.id(), ErrorCode.UNSUPPORTED.code(),
+              "a worker does not serve " + m.type(), false));
+        }
+      }
+
+      @Override
+      public void onClose(Transport.Connection connection, Throwable cause) {
+        down.complete(cause);
+      }
+    };
+  }
+
+  private void onRun(PeerConnection c, Message m, TargetRun run) {
+    WorkerAttempt.Key key = WorkerAttempt.Key.of(run);
+    WorkerAttempt attempt;
+    synchronized (running) {
+      if (closed.get()) {
+        c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(), "worker " + workerId + " is closing", false));
+        return;
+      }
+      if (running.containsKey(key)) {
+        c.send(new ErrorReply(m.id(), ErrorCode.INVALID_PAYLOAD.code(),
+            "attempt " + run.attempt() + " of " + run.target() + " is already running here", false));
+        return;
+      }
+      if (running.size() >= cpuSlots) {
+        c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(),
+            "worker " + workerId + " runs " + running.size() + " of " + cpuSlots
+                + " attempts already", false));
+        return;
+      }
+      Path sandbox = sandboxes.resolve(UUID.randomUUID().toString());
+      attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, blobs, shell);
+      running.put(key, attempt);
+    }
+    c.send(new BuildStarted(m.id(), run.buildId(), run.target(), run.attempt(), workerId));
+    try {
+      runners.execute(() -> attempt.run(() -> release(key, attempt)));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      release(key, attempt); // closing
+      attempt.done.complete(null);
+    }
+  }
+
+  private void release(WorkerAttempt.Key key, WorkerAttempt attempt) {
+    synchronized (running) {
+      running.remove(key, attempt);
+    }
+  }
+
+  private void onCancel(PeerConnection c, Message m, TargetCancel cancel) {
+    WorkerAttempt attempt;
+    synchronized (running) {
+      attempt = running.get(new WorkerAttempt.Key(cancel.buildId(), cancel.target(), cancel.attempt()));
+    }
+    if (attempt == null) {
+      c.send(new ErrorReply(m.id(), ErrorCode.NOT_FOUND.code(),
+          "attempt " + cancel.attempt() + " of " + cancel.target() + " is not running here", false));
+      return;
+    }
+    attempt.cancel(cancel.reason() != null ? cancel.reason() : "cancelled by the master");
+    c.send(new Ack(m.id()));
+  }
+
+  /** Cancels the attempts received over {@code connection} (all if null); returns them. */
+  private List<WorkerAttempt> cancelAll(PeerConnection connection, String reason) {
+    List<WorkerAttempt> victims = new ArrayList<>();
+    synchronized (running) {
+      for (WorkerAttempt a : running.values()) {
+        if (connection == null || a.connection == connection) {
+          victims.add(a);
+        }
+      }
+    }
+    victims.forEach(a -> a.cancel(reason));
+    return victims;
+  }
+
+  // ---- builder -------------------------------------------------------------------------------
+
+  /**
+   * Configures a {@link Worker}. Required: {@link #master}, {@link #secret}, {@link #workerId},
+   * {@link #cpuSlots}, {@link #memoryMb}, {@link #blobClient}. Setters check their argument at
+   * once; {@link #build()} checks that the required ones were set.
+   */
+  public static final class Builder {
+    private InetSocketAddress master;
+    private byte[] secret;
+    private String workerId;
+    private List<String> capabilities = List.of();
+    private long cpuSlots;
+    private long memoryMb;
+    private ShellProvider shell;
+    private HashProvider hashes;
+    private Path workDir;
+    private BlobClient blobs;
+    private Duration initialBackoff = Duration.ofMillis(200);
+    private Duration maxBackoff = Duration.ofSeconds(30);
+
+    private Builder() {}
+
+    public Builder master(String host, int port) {
+      Objects.requireNonNull(host, "host");
+      if (host.isBlank()) {
+        throw new IllegalArgumentException("master host must not be blank");
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("master port must be 1..65535 but was " + port);
+      }
+      this.master = InetSocketAddress.createUnresolved(host, port);
+      return this;
+    }
+
+    public Builder master(InetSocketAddress address) {
+      this.master = Objects.requireNonNull(address, "address");
+      return this;
+    }
+
+    public Builder secret(byte[] secret) {
+      Objects.requireNonNull(secret, "secret");
+      if (secret.length == 0) {
+        throw new IllegalArgumentException("secret must not be empty");
+      }
+      this.secret = secret.clone();
+      return this;
+    }
+
+    public Builder workerId(String id) {
+      Objects.requireNonNull(id, "workerId");
+      if (!id.matches("[A-Za-z0-9._-]{1,64}")) {
+        throw new IllegalArgumentException(
+            "workerId must be 1-64 letters, digits, '.', '_' or '-' but was '" + id + "'");
+      }
+      this.workerId = id;
+      return this;
+    }
+
+    public Builder capabilities(List<String> capabilities) {
+      this.capabilities = List.copyOf(Objects.requireNonNull(capabilities, "capabilities"));
+      return this;
+    }
+
+    public Builder cpuSlots(long slots) {
+      if (slots < 1) {
+        throw new IllegalArgumentException("cpuSlots must be at least 1 but was " + slots);
+      }
+      this.cpuSlots = slots;
+      return this;
+    }
+
+    public Builder memoryMb(long mb) {
+      if (mb < 1) {
+        throw new IllegalArgumentException("memoryMb must be at least 1 but was " + mb);
+      }
+      this.memoryMb = mb;
+      return this;
+    }
+
+    /** How attempts run; default {@link ShellProvider#processes()}. */
+    public Builder shell(ShellProvider shell) {
+      this.shell = Objects.requireNonNull(shell, "shell");
+      return this;
+    }
+
+    /** The hash of the worker's local store and of output digests; default SHA-256. */
+    public Builder hashes(HashProvider hashes) {
+      this.hashes = Objects.requireNonNull(hashes, "hashes");
+      return this;
+    }
+
+    /**
+     * Where sandboxes and the local blob store live; default a temp directory the worker creates
+     * and deletes on close. A given directory keeps its blob store across runs.
+     */
+    public Builder workDir(Path dir) {
+      this.workDir = Objects.requireNonNull(dir, "workDir");
+      return this;
+    }
+
+    public Builder blobClient(BlobClient blobs) {
+      this.blobs = Objects.requireNonNull(blobs, "blobClient");
+      return this;
+    }
+
+    /** Reconnect delays: {@code initial}, doubling up to {@code max}, each jittered to 50-100%. */
+    public Builder reconnectBackoff(Duration initial, Duration max) {
+      Objects.requireNonNull(initial, "initial");
+      Objects.requireNonNull(max, "max");
+      if (initial.toMillis() < 1) {
+        throw new IllegalArgumentException("initial backoff must be at least 1 ms but was " + initial);
+      }
+      if (max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException(
+            "max backoff " + max + " must not be less than the initial " + initial);
+      }
+      this.initialBackoff = initial;
+      this.maxBackoff = max;
+      return this;
+    }
+
+    /**
+     * @throws IllegalStateException if a required setting is missing
+     * @throws UncheckedIOException if the work directory cannot be created
+     */
+    public Worker build() {
+      List<String> missing = new ArrayList<>();
+      if (master == null) missing.add("master");
+      if (secret == null) missing.add("secret");
+      if (workerId == null) missing.add("workerId");
+      if (cpuSlots == 0) missing.add("cpuSlots");
+      if (memoryMb == 0) missing.add("memoryMb");
+      if (blobs == null) missing.add("blobClient");
+      if (!missing.isEmpty()) {
+        throw new IllegalStateException("a Worker needs " + String.join(", ", missing));
+      }
+      try {
+        return new Worker(this);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot prepare the worker's work directory: " + e.getMessage(), e);
+      }
+    }
+  }
+}
