@@ -17,7 +17,7 @@ from buildnet.protocol import (
 from buildnet.protocol._record import INT64_MAX, INT64_MIN, FieldSpec, Kind, schema_of
 
 # Most int fields must be >= 0 or >= 1; these may be anything.
-_ANY_INT = {"exit_code", "at", "error_code"}
+_ANY_INT = {"exit_code", "at", "error_code", "delta", "number", "expires_at"}
 
 text = st.text(max_size=12)
 non_negative = st.integers(0, INT64_MAX)
@@ -57,6 +57,11 @@ def _value(f: FieldSpec) -> st.SearchStrategy[Any]:
 
 def _fixups(cls: type[Any], kw: dict[str, Any]) -> dict[str, Any]:
     # Rules tying fields together: generate them consistently instead of rejecting.
+    if kw.get("expected") is not None:
+        # A compare-and-set takes no ttl_ms and excludes if_absent (false may still be sent).
+        kw["ttl_ms"] = None
+        if kw.get("if_absent"):
+            kw["if_absent"] = False
     if kw.get("last"):
         kw["size"] = kw["offset"] + len(kw["data"])
         if kw.get("digest") is None:

@@ -11,9 +11,13 @@ from buildnet.protocol import (
     BuildRequest,
     ErrorReply,
     Heartbeat,
+    LockRelease,
+    LockRenew,
     Message,
     MessageType,
     StateGet,
+    StateIncrement,
+    StateKeys,
     StateSet,
     decode,
     encode,
@@ -45,6 +49,15 @@ def test_absent_optional_fields_are_omitted_not_nil() -> None:
     assert b"\xc0" not in frame
 
 
+def test_conditional_state_set_rules_follow_java() -> None:
+    # if_absent=false says nothing, so it may accompany expected (as in the Java record)
+    cas = StateSet(key="k", value=b"v", if_absent=False, expected=b"")
+    assert decode(encode(m(cas))).payload == cas
+    assert StateSet(key="k", value=b"v", ttl_ms=5, if_absent=True).if_absent is True
+    assert StateKeys(prefix="").prefix == ""  # empty prefix: every key
+    assert StateIncrement(key="k", delta=-(2**63)).delta == -(2**63)
+
+
 def test_lists_become_tuples_and_bytearrays_bytes() -> None:
     p = BlobHas(digests=["a", "b"])  # type: ignore[arg-type]
     assert p.digests == ("a", "b")
@@ -65,8 +78,18 @@ def test_lists_become_tuples_and_bytearrays_bytes() -> None:
         (BuildRequest, {"build_id": "b", "targets": ("t",), "env": {"K": 1}}, TypeError),
         (StateGet, {"key": None}, TypeError),
         (StateGet, {"key": ""}, ValueError),
+        (StateSet, {"key": "k", "value": b"v", "if_absent": True, "expected": b"o"}, ValueError),
+        (StateSet, {"key": "k", "value": b"v", "ttl_ms": 5, "expected": b"o"}, ValueError),
+        (StateSet, {"key": "k", "value": b"v", "if_absent": 1}, TypeError),
+        (StateKeys, {"prefix": None}, TypeError),
+        (StateIncrement, {"key": "", "delta": 1}, ValueError),
+        (StateIncrement, {"key": "k", "delta": 2**63}, ValueError),
+        (LockRelease, {"name": "n", "token": "t", "holder": ""}, ValueError),
+        (LockRenew, {"name": "n", "holder": "h", "token": "t", "lease_ms": 0}, ValueError),
+        (LockRenew, {"name": "n", "holder": "", "token": "t", "lease_ms": 1}, ValueError),
+        (LockRenew, {"name": "n", "holder": "h", "token": "", "lease_ms": 1}, ValueError),
     ],
-)
+)  # fmt: skip
 def test_payloads_refuse_wrong_values(
     cls: type[Any], kwargs: dict[str, Any], error: type[Exception]
 ) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from buildnet import AuthError, HandshakeError
 from buildnet.protocol import (
+    MINOR,
     AuthChallenge,
     ConnectingHandshake,
     ErrorCode,
@@ -31,10 +32,16 @@ def golden(name: str) -> bytes:
 
 
 def worker(secret: bytes = SECRET) -> ConnectingHandshake:
+    # The golden hello_worker frame is a 1.0 worker's (minor 0), so this one states minor 0 too.
     return ConnectingHandshake(
-        secret, "worker", "worker-1", capabilities=["node", "esbuild"], cpu_slots=8,
+        secret, "worker", "worker-1", minor=0, capabilities=["node", "esbuild"], cpu_slots=8,
         memory_mb=16384, nonce=NC,
     )  # fmt: skip
+
+
+def test_the_hello_states_this_packages_minor_by_default() -> None:
+    hs = ConnectingHandshake(SECRET, "client", "c-1")
+    assert hs.hello().minor == MINOR == 1
 
 
 def accepted(proof: bytes = PS) -> HelloAck:

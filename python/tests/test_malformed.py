@@ -271,6 +271,17 @@ def test_four_byte_utf8_is_fine() -> None:
         (MessageType.EVENT,
          {"subscription_id": "s", "seq": 1, "kind": "log", "build_id": "b", "at": 0}),
         (MessageType.HELLO_ACK, {"reply_to": "r", "accepted": True, "minor": 0, "peer_id": "m"}),
+        (MessageType.STATE_SET, {"key": "k", "value": b"v", "if_absent": True, "expected": b""}),
+        (MessageType.STATE_SET, {"key": "k", "value": b"v", "ttl_ms": 1, "expected": b""}),
+        (MessageType.STATE_SET, {"key": "k", "value": b"v", "expected": "v"}),
+        (MessageType.STATE_RESPONSE, {"reply_to": "r", "found": True, "keys": ["a", 1]}),
+        (MessageType.STATE_RESPONSE, {"reply_to": "r", "found": True, "applied": 1}),
+        (MessageType.STATE_KEYS, {}),
+        (MessageType.STATE_INCREMENT, {"key": "k"}),
+        (MessageType.STATE_INCREMENT, {"key": "", "delta": 1}),
+        (MessageType.LOCK_RELEASE, {"name": "n", "token": "t", "holder": ""}),
+        (MessageType.LOCK_RENEW, {"name": "n", "holder": "h", "token": "t", "lease_ms": 0}),
+        (MessageType.LOCK_RESPONSE, {"reply_to": "r", "granted": True, "expires_at": "x"}),
     ],
 )  # fmt: skip
 def test_schema_violations_are_invalid_payloads(type_code: int, payload: Any) -> None:

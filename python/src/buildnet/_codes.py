@@ -9,7 +9,7 @@ __all__ = ["MAJOR", "MINOR", "RUNTIME", "ErrorCode", "MessageType"]
 #: The protocol major version this package speaks; carried in every envelope.
 MAJOR = 1
 #: The minor version this package speaks; exchanged in HELLO and HELLO_ACK.
-MINOR = 0
+MINOR = 1
 #: This implementation's ``runtime`` envelope field.
 RUNTIME = "python"
 
@@ -36,9 +36,12 @@ class MessageType(enum.IntEnum):
     STATE_SET = 0x31
     STATE_DELETE = 0x32
     STATE_RESPONSE = 0x33
+    STATE_KEYS = 0x34
+    STATE_INCREMENT = 0x35
     LOCK_ACQUIRE = 0x40
     LOCK_RELEASE = 0x41
     LOCK_RESPONSE = 0x42
+    LOCK_RENEW = 0x43
     RESOURCE_CLAIM = 0x50
     RESOURCE_RELEASE = 0x51
     RESOURCE_STATUS = 0x52
@@ -72,6 +75,8 @@ class ErrorCode(enum.IntEnum):
     DIGEST_MISMATCH = 14
     UNSUPPORTED = 15
     INTERNAL = 16
+    LOCK_NOT_HELD = 17
+    STATE_ERROR = 18
 
     @classmethod
     def from_wire(cls, code: int) -> ErrorCode:

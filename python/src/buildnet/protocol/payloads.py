@@ -50,6 +50,7 @@ __all__ = [
     "HelloAck",
     "LockAcquire",
     "LockRelease",
+    "LockRenew",
     "LockResponse",
     "Output",
     "Payload",
@@ -58,6 +59,8 @@ __all__ = [
     "ResourceStatus",
     "StateDelete",
     "StateGet",
+    "StateIncrement",
+    "StateKeys",
     "StateResponse",
     "StateSet",
     "Subscribe",
@@ -418,17 +421,28 @@ class StateGet(Payload):
 
 @record
 class StateSet(Payload):
-    """Write one key; answered by STATE_RESPONSE (``found``: whether it existed before)."""
+    """Write one key; answered by STATE_RESPONSE (``found``: whether it existed before).
+
+    Since 1.1 the write may be conditional: ``if_absent`` (store only if the key is absent) or
+    ``expected`` (compare-and-set: store only if the current value is these bytes; the new value
+    never expires); the reply's ``applied`` says whether it was stored.
+    """
 
     TYPE = MessageType.STATE_SET
 
     key: str
     value: bytes
     ttl_ms: Optional[int] = None
+    if_absent: Optional[bool] = None
+    expected: Optional[bytes] = None
 
     def _validate(self) -> None:
         _non_empty("key", self.key)
         _positive("ttl_ms", self.ttl_ms)
+        if self.expected is not None and self.if_absent:
+            raise ValueError("if_absent and expected exclude each other")
+        if self.expected is not None and self.ttl_ms is not None:
+            raise ValueError("a compare-and-set (expected) takes no ttl_ms")
 
 
 @record
@@ -445,13 +459,41 @@ class StateDelete(Payload):
 
 @record
 class StateResponse(Payload):
-    """Answers STATE_GET/SET/DELETE; ``value`` only for a found STATE_GET."""
+    """Answers STATE_GET/SET/DELETE/KEYS/INCREMENT; ``value`` only for a found STATE_GET,
+    ``applied`` for a conditional STATE_SET, ``number`` for STATE_INCREMENT, ``keys`` for
+    STATE_KEYS."""
 
     TYPE = MessageType.STATE_RESPONSE
 
     reply_to: str
     found: bool
     value: Optional[bytes] = None
+    applied: Optional[bool] = None
+    number: Optional[int] = None
+    keys: Optional[tuple[str, ...]] = None
+
+
+@record
+class StateKeys(Payload):
+    """List the live keys starting with ``prefix`` (empty: all); answered by STATE_RESPONSE."""
+
+    TYPE = MessageType.STATE_KEYS
+
+    prefix: str
+
+
+@record
+class StateIncrement(Payload):
+    """Add ``delta`` to the decimal integer under ``key`` (absent counts as 0); answered by
+    STATE_RESPONSE with the new value in ``number``."""
+
+    TYPE = MessageType.STATE_INCREMENT
+
+    key: str
+    delta: int
+
+    def _validate(self) -> None:
+        _non_empty("key", self.key)
 
 
 # ---- locks -------------------------------------------------------------------------------------
@@ -477,21 +519,24 @@ class LockAcquire(Payload):
 
 @record
 class LockRelease(Payload):
-    """Release a lock held under ``token``."""
+    """Release a lock held under ``token`` (since 1.1 naming its ``holder``)."""
 
     TYPE = MessageType.LOCK_RELEASE
 
     name: str
     token: str
+    holder: Optional[str] = None
 
     def _validate(self) -> None:
         _non_empty("name", self.name)
         _non_empty("token", self.token)
+        _non_empty("holder", self.holder)
 
 
 @record
 class LockResponse(Payload):
-    """Answers LOCK_ACQUIRE/RELEASE."""
+    """Answers LOCK_ACQUIRE/RENEW/RELEASE; since 1.1 a grant carries ``expires_at``, when the
+    lease lapses on the master's state clock (epoch ms)."""
 
     TYPE = MessageType.LOCK_RESPONSE
 
@@ -500,8 +545,27 @@ class LockResponse(Payload):
     token: Optional[str] = None
     holder: Optional[str] = None
     lease_ms: Optional[int] = None
+    expires_at: Optional[int] = None
 
     def _validate(self) -> None:
+        _positive("lease_ms", self.lease_ms)
+
+
+@record
+class LockRenew(Payload):
+    """Extend the lease ``holder`` holds under ``token`` to ``lease_ms`` from now."""
+
+    TYPE = MessageType.LOCK_RENEW
+
+    name: str
+    holder: str
+    token: str
+    lease_ms: int
+
+    def _validate(self) -> None:
+        _non_empty("name", self.name)
+        _non_empty("holder", self.holder)
+        _non_empty("token", self.token)
         _positive("lease_ms", self.lease_ms)
 
 
@@ -714,8 +778,9 @@ PAYLOAD_CLASSES: Mapping[MessageType, type[Payload]] = {
     for c in (
         Hello, HelloAck, AuthChallenge, AuthProof, Ack, ErrorReply, Heartbeat, HeartbeatAck,
         BuildRequest, BuildStarted, BuildProgress, BuildCompleted, BuildFailed, BuildCancel,
-        TargetCancel, StateGet, StateSet, StateDelete, StateResponse, LockAcquire, LockRelease,
-        LockResponse, ResourceClaim, ResourceRelease, ResourceStatus, BlobHas, BlobHasResponse,
-        BlobPut, BlobPutResponse, BlobGet, BlobChunk, Subscribe, Unsubscribe, Event,
+        TargetCancel, StateGet, StateSet, StateDelete, StateResponse, StateKeys, StateIncrement,
+        LockAcquire, LockRelease, LockResponse, LockRenew, ResourceClaim, ResourceRelease,
+        ResourceStatus, BlobHas, BlobHasResponse, BlobPut, BlobPutResponse, BlobGet, BlobChunk,
+        Subscribe, Unsubscribe, Event,
     )
 }  # fmt: skip
