@@ -9,7 +9,7 @@ __all__ = ["MAJOR", "MINOR", "RUNTIME", "ErrorCode", "MessageType"]
 #: The protocol major version this package speaks; carried in every envelope.
 MAJOR = 1
 #: The minor version this package speaks; exchanged in HELLO and HELLO_ACK.
-MINOR = 1
+MINOR = 2
 #: This implementation's ``runtime`` envelope field.
 RUNTIME = "python"
 
@@ -32,6 +32,7 @@ class MessageType(enum.IntEnum):
     BUILD_FAILED = 0x24
     BUILD_CANCEL = 0x25
     TARGET_CANCEL = 0x26
+    TARGET_RUN = 0x27
     STATE_GET = 0x30
     STATE_SET = 0x31
     STATE_DELETE = 0x32

@@ -65,6 +65,7 @@ __all__ = [
     "StateSet",
     "Subscribe",
     "TargetCancel",
+    "TargetRun",
     "Unsubscribe",
 ]
 
@@ -320,11 +321,14 @@ class BuildProgress(Payload):
     target: Optional[str] = None
     phase: Optional[str] = None
     message: Optional[str] = None
+    stream: Optional[str] = None
 
     def _validate(self) -> None:
         _non_empty("build_id", self.build_id)
         _non_negative("completed", self.completed)
         _non_negative("total", self.total)
+        if self.stream is not None and self.stream not in ("stdout", "stderr"):
+            raise ValueError(f"stream must be stdout or stderr but was {self.stream!r}")
 
 
 @record
@@ -402,6 +406,33 @@ class TargetCancel(Payload):
         _non_empty("build_id", self.build_id)
         _non_empty("target", self.target)
         _positive("attempt", self.attempt)
+
+
+@record
+class TargetRun(Payload):
+    """Master -> worker: run one attempt of one target in a sandbox; answered by BUILD_STARTED."""
+
+    TYPE = MessageType.TARGET_RUN
+
+    build_id: str
+    target: str
+    attempt: int
+    argv: tuple[str, ...]
+    cwd: str
+    env: Mapping[str, str]
+    inputs: tuple[Output, ...]
+    outputs: tuple[str, ...]
+    timeout_ms: Optional[int] = None
+    output_cap: Optional[int] = None
+
+    def _validate(self) -> None:
+        _non_empty("build_id", self.build_id)
+        _non_empty("target", self.target)
+        _positive("attempt", self.attempt)
+        if not self.argv:
+            raise ValueError("argv must not be empty")
+        _positive("timeout_ms", self.timeout_ms)
+        _positive("output_cap", self.output_cap)
 
 
 # ---- state -------------------------------------------------------------------------------------
@@ -778,7 +809,7 @@ PAYLOAD_CLASSES: Mapping[MessageType, type[Payload]] = {
     for c in (
         Hello, HelloAck, AuthChallenge, AuthProof, Ack, ErrorReply, Heartbeat, HeartbeatAck,
         BuildRequest, BuildStarted, BuildProgress, BuildCompleted, BuildFailed, BuildCancel,
-        TargetCancel, StateGet, StateSet, StateDelete, StateResponse, StateKeys, StateIncrement,
+        TargetCancel, TargetRun, StateGet, StateSet, StateDelete, StateResponse, StateKeys, StateIncrement,
         LockAcquire, LockRelease, LockResponse, LockRenew, ResourceClaim, ResourceRelease,
         ResourceStatus, BlobHas, BlobHasResponse, BlobPut, BlobPutResponse, BlobGet, BlobChunk,
         Subscribe, Unsubscribe, Event,

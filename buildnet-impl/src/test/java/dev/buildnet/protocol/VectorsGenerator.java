@@ -176,7 +176,7 @@ final class VectorsGenerator {
         "a zero-length frame has no envelope"));
     b.add(new Bad("garbage", hex("00000004 c1c1c1c1"), ErrorCode.BAD_FRAME, true, null,
         "0xC1 is never valid MessagePack"));
-    b.add(new Bad("not_a_map", hex("00000003 93010203"), ErrorCode.BAD_FRAME, true, null,
+    b.add(new Bad("not_a_map", hex("00000004 93010203"), ErrorCode.BAD_FRAME, true, null,
         "the frame holds an array, not the envelope map"));
     b.add(new Bad("envelope_keys_out_of_order",
         raw(p -> { p.packMapHeader(6); p.packString("type"); p.packInt(0x10);
