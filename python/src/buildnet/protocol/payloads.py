@@ -809,7 +809,8 @@ PAYLOAD_CLASSES: Mapping[MessageType, type[Payload]] = {
     for c in (
         Hello, HelloAck, AuthChallenge, AuthProof, Ack, ErrorReply, Heartbeat, HeartbeatAck,
         BuildRequest, BuildStarted, BuildProgress, BuildCompleted, BuildFailed, BuildCancel,
-        TargetCancel, TargetRun, StateGet, StateSet, StateDelete, StateResponse, StateKeys, StateIncrement,
+        TargetCancel, TargetRun, StateGet, StateSet, StateDelete, StateResponse, StateKeys,
+        StateIncrement,
         LockAcquire, LockRelease, LockResponse, LockRenew, ResourceClaim, ResourceRelease,
         ResourceStatus, BlobHas, BlobHasResponse, BlobPut, BlobPutResponse, BlobGet, BlobChunk,
         Subscribe, Unsubscribe, Event,
