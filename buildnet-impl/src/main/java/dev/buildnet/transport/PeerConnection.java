@@ -74,6 +74,7 @@ public final class PeerConnection implements Transport.Connection {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   private final List<Thread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Object writerLock = new Object();
   private volatile boolean writerStarted;
   private volatile Handler handler;
   private volatile Hello peerHello;
@@ -237,11 +238,18 @@ public final class PeerConnection implements Transport.Connection {
   }
 
   void startWriter() {
-    Thread t = new Thread(this::writeLoop, "buildnet-net-" + name + "-out");
-    t.setDaemon(true);
-    threads.add(t);
-    writerStarted = true;
-    t.start();
+    // Under the lock close() passes through: a writer is either started (and listed, so close's
+    // joins see it) before the connection closes, or never started at all.
+    synchronized (writerLock) {
+      if (closed.get()) {
+        return;
+      }
+      Thread t = new Thread(this::writeLoop, "buildnet-net-" + name + "-out");
+      t.setDaemon(true);
+      threads.add(t);
+      writerStarted = true;
+      t.start();
+    }
   }
 
   @FunctionalInterface
@@ -473,6 +481,9 @@ public final class PeerConnection implements Transport.Connection {
   void close(Throwable cause) {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    synchronized (writerLock) {
+      // waits out a startWriter() in progress, so its thread is listed before we are forgotten
     }
     try {
       socket.close();
