@@ -76,8 +76,12 @@ class TcpTransportTest {
         };
       };
 
+  /** Threads alive before this test's transports existed: other test classes' are not ours. */
+  private java.util.Set<Thread> preexisting;
+
   @BeforeEach
   void start() throws Exception {
+    preexisting = java.util.Set.copyOf(Thread.getAllStackTraces().keySet());
     server =
         TcpTransport.builder()
             .secret(SECRET)
@@ -345,6 +349,7 @@ class TcpTransportTest {
     List<String> left =
         Thread.getAllStackTraces().keySet().stream()
             .filter(Thread::isAlive)
+            .filter(t -> !preexisting.contains(t))
             .map(Thread::getName)
             .filter(n -> n.startsWith("buildnet-net"))
             .toList();
