@@ -28,7 +28,8 @@ class RemoteExportsTest {
         }
       }
     }
-    assertEquals(Set.of("MasterServer", "MasterServer$Builder", "RemoteClient", "RemoteClient$Builder",
+    assertEquals(Set.of("BlobTransferException", "MasterServer", "MasterServer$Builder", "RemoteBlobs",
+        "RemoteClient", "RemoteClient$Builder",
         "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"), names);
   }
 }
