@@ -138,6 +138,26 @@ class BlobTransferTest {
   }
 
   @Test
+  void aBlobLargerThanTheHeapStreamsBothWays() throws Exception {
+    Path log = dir.resolve("child.log");
+    Path work = Files.createDirectories(dir.resolve("child"));
+    Process p = new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xmx32m", "-XX:+ExitOnOutOfMemoryError",
+            "-cp", System.getProperty("java.class.path"),
+            BlobStreamingMain.class.getName(), work.toString(), "64")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish within 60 s");
+    } finally {
+      p.destroyForcibly();
+    }
+    String out = Files.readString(log);
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.contains("ok max heap"), out);
+  }
+
+  @Test
   void blobGet_answersInChunksNoLargerThanAsked() throws Exception {
     byte[] bytes = new byte[10_000];
     new Random(1).nextBytes(bytes);
