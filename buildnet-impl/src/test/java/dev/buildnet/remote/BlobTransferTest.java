@@ -238,6 +238,49 @@ class BlobTransferTest {
   }
 
   @Test
+  void upload_beyondTheOpenTransfersAllowedPerConnectionIsBusy() throws Exception {
+    master.close();
+    master = MasterServer.builder().state(state).secret(SECRET).blobs(store).maxBlobTransfers(1).start();
+    try (FakeWorker w = worker()) {
+      w.connection.send(new BlobPut("t-1", 0, new byte[8], false, null, null));
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> w.request(new BlobPut("t-2", 0, new byte[8], false, null, null)));
+      assertEquals(ErrorCode.BUSY, remoteError(e).code().orElseThrow());
+      byte[] all = new byte[16];
+      Message ok = w.request(new BlobPut("t-1", 8, new byte[8], true,
+          Hashing.xxh64().hash(all).toString(), 16L));
+      assertTrue(((BlobPutResponse) ok.payload()).stored());
+    }
+  }
+
+  @Test
+  void blobGet_fromAnOffsetSendsTheTailAndStillVerifiesTheWholeBlob() throws Exception {
+    byte[] bytes = new byte[5000];
+    new Random(2).nextBytes(bytes);
+    Digest d = store.putBytes(bytes);
+    try (FakeWorker w = worker()) {
+      List<BlobChunk> chunks = new ArrayList<>();
+      Message last = w.connection.request(new BlobGet(d.toString(), 3000L, 1024L), FakeWorker.T,
+          m -> chunks.add((BlobChunk) m.payload())).get(10, TimeUnit.SECONDS);
+      chunks.add((BlobChunk) last.payload());
+      assertEquals(3000, chunks.get(0).offset());
+      java.io.ByteArrayOutputStream tail = new java.io.ByteArrayOutputStream();
+      for (BlobChunk c : chunks) {
+        tail.write(c.data());
+      }
+      assertArrayEquals(java.util.Arrays.copyOfRange(bytes, 3000, 5000), tail.toByteArray());
+      // A blob corrupt before the offset is still caught.
+      Path blob = store.root().resolve(d.algorithm()).resolve(d.hex().substring(0, 2)).resolve(d.hex());
+      bytes[0] ^= 1;
+      Files.write(blob, bytes);
+      ExecutionException e = assertThrows(ExecutionException.class, () -> w.connection.request(
+          new BlobGet(d.toString(), 3000L, null), FakeWorker.T).get(10, TimeUnit.SECONDS));
+      assertEquals(ErrorCode.DIGEST_MISMATCH, remoteError(e).code().orElseThrow());
+      assertFalse(store.contains(d));
+    }
+  }
+
+  @Test
   void download_ofABlobCorruptOnTheMastersDiskFailsAndTheBlobIsDeleted() throws Exception {
     byte[] bytes = new byte[3_000_000]; // several chunks, so some were delivered before the check
     new Random(7).nextBytes(bytes);
