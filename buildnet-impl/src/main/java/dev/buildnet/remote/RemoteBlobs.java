@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * The master's content-addressed blob store, seen from a {@link RemoteClient}: ask which blobs
@@ -56,19 +57,44 @@ public final class RemoteBlobs {
 
   private static final int HAS_BATCH = 10_000;
 
-  private final RemoteClient client;
+  private final Supplier<PeerConnection> connections;
+  private final String where;
   private final HashProvider hashes;
   private final Duration requestTimeout;
   private final Duration blobTimeout;
   private final int chunkBytes;
 
-  RemoteBlobs(RemoteClient client, HashProvider hashes, Duration requestTimeout,
-      Duration blobTimeout, int chunkBytes) {
-    this.client = client;
+  RemoteBlobs(Supplier<PeerConnection> connections, String where, HashProvider hashes,
+      Duration requestTimeout, Duration blobTimeout, int chunkBytes) {
+    this.connections = connections;
+    this.where = where;
     this.hashes = hashes;
     this.requestTimeout = requestTimeout;
     this.blobTimeout = blobTimeout;
     this.chunkBytes = chunkBytes;
+  }
+
+  /**
+   * Blob transfers over a connection of one's own, e.g. a worker's connection to the master
+   * (a {@link RemoteClient} has {@link RemoteClient#blobs()} instead). The connection is not
+   * closed by this view.
+   *
+   * @param hashes the master store's algorithm
+   * @param requestTimeout bound on a BLOB_HAS round trip
+   * @param blobTimeout bound on one whole upload or download
+   */
+  public static RemoteBlobs over(PeerConnection connection, HashProvider hashes,
+      Duration requestTimeout, Duration blobTimeout) {
+    Objects.requireNonNull(connection, "connection");
+    Objects.requireNonNull(hashes, "hashes");
+    Objects.requireNonNull(requestTimeout, "requestTimeout");
+    Objects.requireNonNull(blobTimeout, "blobTimeout");
+    return new RemoteBlobs(() -> {
+      if (!connection.isOpen()) {
+        throw new BlobTransferException("the connection to " + connection + " is closed");
+      }
+      return connection;
+    }, connection.toString(), hashes, requestTimeout, blobTimeout, Payloads.MAX_CHUNK_BYTES);
   }
 
   /** The algorithm of the digests {@link #upload} computes (it must be the master's). */
@@ -140,7 +166,7 @@ public final class RemoteBlobs {
           c.request(new BlobPut(transfer, pos, held, true, digest.toString(), size), remaining(deadline)),
           remaining(deadline), what).payload();
       if (!r.digest().equals(digest.toString())) {
-        throw new BlobTransferException("the master at " + client.where() + " acknowledged " + what
+        throw new BlobTransferException("the master at " + where + " acknowledged " + what
             + " as " + r.digest() + " but it is " + digest);
       }
       return digest;
@@ -243,7 +269,7 @@ public final class RemoteBlobs {
 
   private PeerConnection connection() {
     try {
-      return client.connection();
+      return connections.get();
     } catch (dev.buildnet.api.state.StateException e) {
       throw new BlobTransferException(e.getMessage(), e);
     }
@@ -261,14 +287,14 @@ public final class RemoteBlobs {
       if (cause instanceof RemoteErrorException remote) {
         String kind = remote.code().filter(ErrorCode.NOT_FOUND::equals).isPresent()
             ? "not found: " : "refused: ";
-        throw new BlobTransferException("the master at " + client.where() + " " + kind + what
+        throw new BlobTransferException("the master at " + where + " " + kind + what
             + ": " + remote.remoteMessage(), remote);
       }
       if (cause instanceof TimeoutException) {
         throw new BlobTransferException(what + " did not finish within " + timeout, cause);
       }
       throw new BlobTransferException(what + " failed: the connection to the master at "
-          + client.where() + " was lost (" + cause.getMessage() + ")", cause);
+          + where + " was lost (" + cause.getMessage() + ")", cause);
     } catch (TimeoutException e) {
       throw new BlobTransferException(what + " did not finish within " + timeout, e);
     } catch (InterruptedException e) {

@@ -67,7 +67,7 @@ public final class RemoteClient implements AutoCloseable {
     }
     this.transport = t.build();
     this.state = new RemoteStateBackend(this);
-    this.blobs = new RemoteBlobs(this, b.hashes, b.requestTimeout, b.blobTimeout,
+    this.blobs = new RemoteBlobs(this::connection, where(), b.hashes, b.requestTimeout, b.blobTimeout,
         dev.buildnet.protocol.Payloads.MAX_CHUNK_BYTES);
   }
 

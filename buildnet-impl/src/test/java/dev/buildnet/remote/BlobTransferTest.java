@@ -158,6 +158,23 @@ class BlobTransferTest {
   }
 
   @Test
+  void remoteBlobsOverAWorkersOwnConnection_uploadsAndDownloads() throws Exception {
+    byte[] bytes = new byte[2_500_000];
+    new Random(9).nextBytes(bytes);
+    try (FakeWorker w = worker()) {
+      RemoteBlobs blobs = RemoteBlobs.over(w.connection, Hashing.xxh64(), Duration.ofSeconds(10),
+          Duration.ofSeconds(30));
+      Digest d = blobs.upload(write("src", bytes));
+      assertEquals(Set.of(), blobs.missing(List.of(d)));
+      Path dst = dir.resolve("dst");
+      blobs.download(d, dst);
+      assertArrayEquals(bytes, Files.readAllBytes(dst));
+      w.close();
+      assertThrows(BlobTransferException.class, () -> blobs.missing(List.of(d)));
+    }
+  }
+
+  @Test
   void blobGet_answersInChunksNoLargerThanAsked() throws Exception {
     byte[] bytes = new byte[10_000];
     new Random(1).nextBytes(bytes);
