@@ -186,6 +186,136 @@ public final class BlobStore {
     return Optional.of(bytes);
   }
 
+  /**
+   * Streams {@code in} into the store, but publishes it only if it hashes to {@code expected}.
+   *
+   * @return true if stored now, false if the store already had it
+   * @throws DigestMismatchException if the bytes hash to something else (nothing is stored)
+   * @throws IllegalArgumentException if {@code expected} is of another algorithm than the store's
+   */
+  public boolean putVerified(InputStream in, Digest expected) throws IOException {
+    checkAlgorithm(expected);
+    try (Upload upload = openUpload()) {
+      byte[] chunk = new byte[CHUNK];
+      int n;
+      while ((n = in.read(chunk)) != -1) {
+        upload.write(chunk, 0, n);
+      }
+      return upload.publish(expected);
+    }
+  }
+
+  /**
+   * Starts a blob written piecewise (e.g. as chunks arrive from the network) into a temp file in
+   * the store; {@link Upload#publish} verifies and publishes it, {@link Upload#close} discards it
+   * unless published. One upload, one thread.
+   */
+  public Upload openUpload() throws IOException {
+    return new Upload(newTempFile());
+  }
+
+  /**
+   * A blob being written: bytes go to a temp file in the store and through a hasher, so that the
+   * blob is verified without reading it again. Not thread-safe.
+   */
+  public final class Upload implements java.io.Closeable {
+    private final Path tmp;
+    private final FileChannel channel;
+    private final Hasher hasher = hashes.newHasher();
+    private long size;
+    private boolean done;
+
+    private Upload(Path tmp) throws IOException {
+      this.tmp = tmp;
+      try {
+        this.channel = FileChannel.open(tmp, StandardOpenOption.WRITE);
+      } catch (IOException | RuntimeException e) {
+        Files.deleteIfExists(tmp);
+        throw e;
+      }
+    }
+
+    /** Appends bytes. */
+    public void write(byte[] bytes, int offset, int length) throws IOException {
+      if (done) {
+        throw new IllegalStateException("upload " + tmp.getFileName() + " is already finished");
+      }
+      hasher.update(bytes, offset, length);
+      ByteBuffer buf = ByteBuffer.wrap(bytes, offset, length);
+      while (buf.hasRemaining()) {
+        channel.write(buf);
+      }
+      size += length;
+    }
+
+    /** Bytes written so far. */
+    public long size() {
+      return size;
+    }
+
+    /**
+     * Verifies the bytes against {@code expected} and publishes them atomically; the upload is
+     * finished either way.
+     *
+     * @return true if stored now, false if the store already had the blob
+     * @throws DigestMismatchException if the bytes hash to something else (nothing is stored)
+     */
+    public boolean publish(Digest expected) throws IOException {
+      checkAlgorithm(expected);
+      if (done) {
+        throw new IllegalStateException("upload " + tmp.getFileName() + " is already finished");
+      }
+      done = true;
+      try {
+        channel.close();
+        Digest actual = hasher.digest();
+        if (!actual.equals(expected)) {
+          throw new DigestMismatchException(expected, actual, size);
+        }
+        Path target = pathOf(expected);
+        if (Files.isRegularFile(target)) {
+          touch(target);
+          return false;
+        }
+        BlobStore.this.publish(tmp, target);
+        return true;
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    }
+
+    /** Discards the bytes unless published; idempotent. */
+    @Override
+    public void close() throws IOException {
+      done = true;
+      try {
+        channel.close();
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    }
+  }
+
+  /**
+   * Opens the blob for streaming, unverified: the reader must hash what it reads and call {@link
+   * #discard} if it does not match. Empty if absent.
+   */
+  public Optional<InputStream> openUnverified(Digest digest) throws IOException {
+    Path blob = pathOf(digest);
+    try {
+      InputStream in = Files.newInputStream(blob);
+      touch(blob);
+      return Optional.of(in);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Deletes the blob (e.g. found corrupt while streaming it); true if it was there. */
+  public boolean discard(Digest digest) throws IOException {
+    return Files.deleteIfExists(pathOf(digest));
+  }
+
   /** Re-hashes the blob; deletes it and returns false if it does not match its name. */
   public boolean verify(Digest digest) throws IOException {
     Path blob = pathOf(digest);
@@ -267,12 +397,16 @@ public final class BlobStore {
   }
 
   Path pathOf(Digest digest) {
+    checkAlgorithm(digest);
+    String hex = digest.hex();
+    return root.resolve(digest.algorithm()).resolve(hex.substring(0, 2)).resolve(hex);
+  }
+
+  private void checkAlgorithm(Digest digest) {
     if (!digest.algorithm().equals(hashes.algorithm())) {
       throw new IllegalArgumentException(
           "this store holds " + hashes.algorithm() + " blobs, not " + digest);
     }
-    String hex = digest.hex();
-    return root.resolve(digest.algorithm()).resolve(hex.substring(0, 2)).resolve(hex);
   }
 
   private Path newTempFile() throws IOException {

@@ -26,13 +26,16 @@ final class MasterHandler implements Transport.Connection.Handler {
   private final StateService state;
   private final WorkerRegistry registry;
   private final WorkerRegistry.Worker worker; // null for a client
+  private final BlobService blobs; // null without a blob store
 
   MasterHandler(
-      PeerConnection connection, StateService state, WorkerRegistry registry, WorkerRegistry.Worker worker) {
+      PeerConnection connection, StateService state, WorkerRegistry registry,
+      WorkerRegistry.Worker worker, BlobService blobs) {
     this.connection = connection;
     this.state = state;
     this.registry = registry;
     this.worker = worker;
+    this.blobs = blobs;
   }
 
   @Override
@@ -47,6 +50,8 @@ final class MasterHandler implements Transport.Connection.Handler {
     try {
       if (StateService.serves(p)) {
         connection.send(state.handle(m));
+      } else if (blobs != null && BlobService.serves(p)) {
+        blobs.handle(m);
       } else if (p instanceof ResourceClaim claim) {
         connection.send(requireWorker(m).claim(m.id(), claim));
       } else if (p instanceof ResourceRelease release) {
@@ -56,7 +61,8 @@ final class MasterHandler implements Transport.Connection.Handler {
       } else {
         throw new RequestError(ErrorCode.UNSUPPORTED,
             "this master does not serve " + m.type() + " (it serves STATE_*, LOCK_*, RESOURCE_*"
-                + " and HEARTBEAT)");
+                + " and HEARTBEAT"
+                + (blobs != null ? ", BLOB_*)" : "; BLOB_* only when given a blob store)"));
       }
     } catch (RequestError e) {
       connection.send(new ErrorReply(m.id(), e.code.code(), e.getMessage(), false));
@@ -78,6 +84,9 @@ final class MasterHandler implements Transport.Connection.Handler {
 
   @Override
   public void onClose(Transport.Connection c, Throwable cause) {
+    if (blobs != null) {
+      blobs.close();
+    }
     if (worker == null) {
       return;
     }

@@ -3,6 +3,7 @@ package dev.buildnet.remote;
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Transport;
+import dev.buildnet.cache.BlobStore;
 import dev.buildnet.protocol.Auth;
 import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.transport.PeerConnection;
@@ -27,8 +28,11 @@ import javax.net.ssl.SSLContext;
  * The master's network services: accepts authenticated workers and clients over {@link
  * TcpTransport}, answers their STATE_* and LOCK_* requests from a {@link StateBackend}, keeps the
  * registry of connected workers (their advertised capabilities and resources, liveness, resource
- * claims) and declares a worker dead when it is silent past the heartbeat timeout. Build dispatch
- * is not served yet: BUILD_*, BLOB_* and SUBSCRIBE get ERROR {@code UNSUPPORTED}.
+ * claims) and declares a worker dead when it is silent past the heartbeat timeout. Given a {@link
+ * Builder#blobs BlobStore}, it serves BLOB_HAS, BLOB_PUT and BLOB_GET from it: uploads and
+ * downloads stream in chunks and every digest is verified (see {@code docs/PROTOCOL.md}, "Blob
+ * service"). Build dispatch is not served yet: BUILD_*, SUBSCRIBE, and BLOB_* without a store get
+ * ERROR {@code UNSUPPORTED}.
  *
  * <h2>Use</h2>
  *
@@ -66,6 +70,12 @@ import javax.net.ssl.SSLContext;
  * @since 0.1
  */
 public final class MasterServer implements AutoCloseable {
+  /** {@link Builder#maxBlobBytes} by default: 4 GiB. */
+  public static final long DEFAULT_MAX_BLOB_BYTES = 4L << 30;
+
+  /** {@link Builder#maxBlobTransfers} by default. */
+  public static final int DEFAULT_MAX_BLOB_TRANSFERS = 16;
+
   private final String id;
   private final TcpTransport transport;
   private final StateService state;
@@ -74,9 +84,15 @@ public final class MasterServer implements AutoCloseable {
   private final ExecutorService ownEvents;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Transport.Listener listener;
+  private final BlobStore blobs;
+  private final long maxBlobBytes;
+  private final int maxBlobTransfers;
 
   private MasterServer(Builder b) {
     this.id = b.id;
+    this.blobs = b.blobs;
+    this.maxBlobBytes = b.maxBlobBytes;
+    this.maxBlobTransfers = b.maxBlobTransfers;
     TcpTransport.Builder t = TcpTransport.builder()
         .secret(b.secret)
         .localId(b.id)
@@ -113,7 +129,10 @@ public final class MasterServer implements AutoCloseable {
     PeerConnection p = PeerConnection.of(c);
     WorkerRegistry.Worker worker =
         Hello.WORKER.equals(p.peerHello().role()) ? registry.join(p) : null;
-    return new MasterHandler(p, state, registry, worker);
+    BlobService blobService = blobs == null ? null
+        : new BlobService(blobs, p, maxBlobBytes, maxBlobTransfers,
+            worker == null ? () -> {} : () -> registry.heard(worker, null));
+    return new MasterHandler(p, state, registry, worker, blobService);
   }
 
   /** This master's id, sent to peers in HELLO_ACK. */
@@ -199,8 +218,50 @@ public final class MasterServer implements AutoCloseable {
     private Clock clock;
     private Executor eventExecutor;
     private SSLContext tls;
+    private BlobStore blobs;
+    private long maxBlobBytes = DEFAULT_MAX_BLOB_BYTES;
+    private int maxBlobTransfers = DEFAULT_MAX_BLOB_TRANSFERS;
+    private boolean maxBlobBytesSet;
+    private boolean maxBlobTransfersSet;
 
     private Builder() {}
+
+    /**
+     * Serve BLOB_HAS, BLOB_PUT and BLOB_GET from this store (without one they get ERROR
+     * UNSUPPORTED). Uploads are verified against the store's hash algorithm. Not closed by the
+     * master.
+     */
+    public Builder blobs(BlobStore store) {
+      once(this.blobs, "blobs");
+      this.blobs = Objects.requireNonNull(store, "store");
+      return this;
+    }
+
+    /** The largest blob an upload may carry; 4 GiB by default. */
+    public Builder maxBlobBytes(long max) {
+      if (maxBlobBytesSet) {
+        throw new IllegalStateException("maxBlobBytes was already set to " + maxBlobBytes);
+      }
+      if (max < 0) {
+        throw new IllegalArgumentException("maxBlobBytes must be >= 0 but was " + max);
+      }
+      this.maxBlobBytes = max;
+      this.maxBlobBytesSet = true;
+      return this;
+    }
+
+    /** How many uploads one connection may have open at once; 16 by default. */
+    public Builder maxBlobTransfers(int max) {
+      if (maxBlobTransfersSet) {
+        throw new IllegalStateException("maxBlobTransfers was already set to " + maxBlobTransfers);
+      }
+      if (max < 1) {
+        throw new IllegalArgumentException("maxBlobTransfers must be >= 1 but was " + max);
+      }
+      this.maxBlobTransfers = max;
+      this.maxBlobTransfersSet = true;
+      return this;
+    }
 
     /** Where STATE_* and LOCK_* requests go. Not closed by the master. */
     public Builder state(StateBackend state) {

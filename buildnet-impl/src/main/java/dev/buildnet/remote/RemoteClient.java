@@ -1,6 +1,7 @@
 package dev.buildnet.remote;
 
 import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
@@ -21,7 +22,8 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A client of a {@link MasterServer} (or any master speaking the BuildNet protocol): one
- * authenticated connection, over which {@link #state()} offers the master's state store and locks.
+ * authenticated connection, over which {@link #state()} offers the master's state store and locks
+ * and {@link #blobs()} its blob store.
  *
  * <h2>Connection loss</h2>
  *
@@ -49,6 +51,7 @@ public final class RemoteClient implements AutoCloseable {
   private final Duration requestTimeout;
   private final TcpTransport transport;
   private final RemoteStateBackend state;
+  private final RemoteBlobs blobs;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Object connecting = new Object();
   private volatile PeerConnection connection;
@@ -64,6 +67,8 @@ public final class RemoteClient implements AutoCloseable {
     }
     this.transport = t.build();
     this.state = new RemoteStateBackend(this);
+    this.blobs = new RemoteBlobs(this::connection, where(), b.hashes, b.requestTimeout, b.blobTimeout,
+        dev.buildnet.protocol.Payloads.MAX_CHUNK_BYTES);
   }
 
   public static Builder builder() {
@@ -76,6 +81,14 @@ public final class RemoteClient implements AutoCloseable {
    */
   public StateBackend state() {
     return state;
+  }
+
+  /**
+   * The master's blob store: which blobs it lacks, uploads and downloads (streamed, verified).
+   * Needs a master with a blob store; digests are of {@link Builder#hashes}.
+   */
+  public RemoteBlobs blobs() {
+    return blobs;
   }
 
   /** The master's address as configured. */
@@ -197,8 +210,28 @@ public final class RemoteClient implements AutoCloseable {
     private Duration connectTimeout;
     private Duration requestTimeout;
     private SSLContext tls;
+    private HashProvider hashes;
+    private Duration blobTimeout;
 
     private Builder() {}
+
+    /** The algorithm of blob digests, which must be the master store's; xxh64 by default. */
+    public Builder hashes(HashProvider hashes) {
+      if (this.hashes != null) {
+        throw new IllegalStateException("hashes was already set to " + this.hashes.algorithm());
+      }
+      this.hashes = Objects.requireNonNull(hashes, "hashes");
+      return this;
+    }
+
+    /** Bound on one whole blob upload or download; 1 hour by default. */
+    public Builder blobTimeout(Duration timeout) {
+      if (this.blobTimeout != null) {
+        throw new IllegalStateException("blobTimeout was already set to " + this.blobTimeout);
+      }
+      this.blobTimeout = positive("blobTimeout", timeout);
+      return this;
+    }
 
     /** The master's host and port. */
     public Builder address(String host, int port) {
@@ -290,6 +323,12 @@ public final class RemoteClient implements AutoCloseable {
       }
       if (requestTimeout == null) {
         requestTimeout = Duration.ofSeconds(30);
+      }
+      if (hashes == null) {
+        hashes = HashProvider.xxh64();
+      }
+      if (blobTimeout == null) {
+        blobTimeout = Duration.ofHours(1);
       }
       RemoteClient client = new RemoteClient(this);
       try {

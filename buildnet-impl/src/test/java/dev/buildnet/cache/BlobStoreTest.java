@@ -139,4 +139,64 @@ class BlobStoreTest {
     var e = assertThrows(IllegalArgumentException.class, () -> store.contains(sha));
     assertTrue(e.getMessage().contains("sha256"), e.getMessage());
   }
+
+  @Test
+  void putVerified_storesBytesThatMatchTheDigest() throws Exception {
+    BlobStore store = store(Hashing.xxh64());
+    byte[] data = "verified bytes".getBytes(StandardCharsets.UTF_8);
+    Digest d = Hashing.xxh64().hash(data);
+    assertTrue(store.putVerified(new ByteArrayInputStream(data), d));
+    assertFalse(store.putVerified(new ByteArrayInputStream(data), d), "already present");
+    assertArrayEquals(data, store.readVerified(d).orElseThrow());
+  }
+
+  @Test
+  void putVerified_refusesAMismatchAndStoresNothing() throws Exception {
+    BlobStore store = store(Hashing.xxh64());
+    Digest claimed = Hashing.xxh64().hash("other".getBytes(StandardCharsets.UTF_8));
+    byte[] data = "the real bytes".getBytes(StandardCharsets.UTF_8);
+    DigestMismatchException e = assertThrows(DigestMismatchException.class,
+        () -> store.putVerified(new ByteArrayInputStream(data), claimed));
+    assertEquals(claimed, e.expected());
+    assertEquals(Hashing.xxh64().hash(data), e.actual());
+    assertTrue(e.getMessage().contains(claimed.toString()) && e.getMessage().contains(e.actual().toString()));
+    assertTrue(store.entries().isEmpty());
+    assertFalse(store.contains(e.actual()));
+    try (var tmp = Files.list(dir.resolve("cas/tmp"))) {
+      assertEquals(0, tmp.count(), "temp file left behind");
+    }
+  }
+
+  @Test
+  void putVerified_refusesADigestOfAnotherAlgorithm() {
+    BlobStore store = store(Hashing.xxh64());
+    Digest sha = Hashing.sha256().hash(new byte[] {1});
+    assertThrows(IllegalArgumentException.class,
+        () -> store.putVerified(new ByteArrayInputStream(new byte[] {1}), sha));
+  }
+
+  @Test
+  void upload_closedWithoutPublishLeavesNoTempFile() throws Exception {
+    BlobStore store = store(Hashing.xxh64());
+    try (BlobStore.Upload u = store.openUpload()) {
+      u.write(new byte[] {1, 2, 3}, 0, 3);
+      assertEquals(3, u.size());
+    }
+    try (var tmp = Files.list(dir.resolve("cas/tmp"))) {
+      assertEquals(0, tmp.count());
+    }
+    assertTrue(store.entries().isEmpty());
+  }
+
+  @Test
+  void openUnverified_streamsTheBlobAndDiscardRemovesIt() throws Exception {
+    BlobStore store = store(Hashing.xxh64());
+    byte[] data = "stream me".getBytes(StandardCharsets.UTF_8);
+    Digest d = store.putBytes(data);
+    try (var in = store.openUnverified(d).orElseThrow()) {
+      assertArrayEquals(data, in.readAllBytes());
+    }
+    assertTrue(store.discard(d));
+    assertTrue(store.openUnverified(d).isEmpty());
+  }
 }

@@ -57,7 +57,8 @@ class ExportedTypesTest {
   @Test
   void cachePackage_exportsTheKeyFunctionAndTheStores() throws Exception {
     assertEquals(Set.of("ActionCache", "ActionManifest", "ActionManifest$Output", "BlobStore",
-        "BlobStore$Entry", "CacheKeyBuilder", "CacheKeyBuilder$Builder", "FileDigester",
+        "BlobStore$Entry", "BlobStore$Upload", "CacheKeyBuilder", "CacheKeyBuilder$Builder",
+        "DigestMismatchException", "FileDigester",
         "KeyManifest", "KeyManifest$BundlerKey", "Outputs", "Outputs$Collected",
         "Outputs$OutputException", "Platform"), publicTypes(CacheKeyBuilder.class));
   }

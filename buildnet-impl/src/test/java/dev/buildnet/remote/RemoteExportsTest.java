@@ -28,8 +28,9 @@ class RemoteExportsTest {
         }
       }
     }
-    assertEquals(Set.of("MasterServer", "MasterServer$Builder", "RemoteClient", "RemoteClient$Builder",
-        "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener", "Worker", "Worker$Builder",
-        "BlobClient"), names);
+    assertEquals(Set.of("BlobClient", "BlobTransferException", "MasterServer",
+        "MasterServer$Builder", "RemoteBlobs", "RemoteClient", "RemoteClient$Builder", "Worker",
+        "Worker$Builder", "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"),
+        names);
   }
 }
