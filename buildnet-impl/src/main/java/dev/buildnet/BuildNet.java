@@ -245,12 +245,15 @@ public final class BuildNet implements AutoCloseable {
     ensureOpen();
     try {
       BlobStore blobs = cache.blobs();
-      List<BlobStore.Entry> before = blobs.entries();
-      long beforeBytes = before.stream().mapToLong(BlobStore.Entry::size).sum();
+      Map<Digest, Long> sizes = new java.util.HashMap<>();
+      for (BlobStore.Entry e : blobs.entries()) {
+        sizes.put(e.digest(), e.size());
+      }
+      long beforeBytes = sizes.values().stream().mapToLong(Long::longValue).sum();
       List<Digest> evicted = blobs.evictTo(cacheMaxBytes);
+      long freed = evicted.stream().mapToLong(d -> sizes.getOrDefault(d, 0L)).sum();
       int dropped = cache.pruneDangling();
-      long after = blobs.totalBytes();
-      return new GcReport(evicted.size(), beforeBytes - after, dropped, after);
+      return new GcReport(evicted.size(), freed, dropped, beforeBytes - freed);
     } catch (IOException e) {
       throw new BuildNetException("garbage collection of " + cache.blobs().root() + " failed", e);
     }

@@ -13,7 +13,6 @@ import dev.buildnet.graph.Target;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -271,9 +270,5 @@ final class BuildRun {
       keys.put(d.name(), d.key);
     }
     return keys;
-  }
-
-  Collection<Node> nodes() {
-    return nodes.values();
   }
 }

@@ -39,12 +39,4 @@ final class Slots {
     cpuUsed -= cpu;
     memoryUsedMb -= memoryMb;
   }
-
-  int cpuTotal() {
-    return cpuTotal;
-  }
-
-  int cpuUsed() {
-    return cpuUsed;
-  }
 }

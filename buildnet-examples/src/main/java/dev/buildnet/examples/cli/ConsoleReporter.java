@@ -125,8 +125,7 @@ final class ConsoleReporter implements BuildListener {
     out.printf("%-16s %-9s %10s  %s%n", "target", "status", "time", "note");
     out.println("-".repeat(60));
     for (TargetOutcome o : r.targets()) {
-      String time = o.status() == TargetOutcome.Status.CACHED
-          ? millis(o.duration()) : millis(o.duration());
+      String time = millis(o.duration());
       String note = switch (o.status()) {
         case CACHED -> "saved " + millis(o.metrics().cache().timeSaved());
         case BUILT -> o.artifacts().size() + " output file" + (o.artifacts().size() == 1 ? "" : "s");
