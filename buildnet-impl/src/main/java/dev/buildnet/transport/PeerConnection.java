@@ -385,12 +385,22 @@ public final class PeerConnection implements Transport.Connection {
     }
   }
 
+  /**
+   * Fails every queued send. Keeps the POISON close() queued: a send racing close() drains the
+   * queue too, and a writer that lost its POISON would wait in take() forever.
+   */
   private void drainQueue() {
     BuildNetException e = closedException();
+    boolean poisoned = false;
     for (Outgoing o; (o = queue.poll()) != null; ) {
-      if (o.done() != null) {
+      if (o == POISON) {
+        poisoned = true;
+      } else if (o.done() != null) {
         o.done().completeExceptionally(e);
       }
+    }
+    if (poisoned) {
+      queue.add(POISON);
     }
   }
 
