@@ -8,6 +8,8 @@ import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.events.BuildHistory;
+import dev.buildnet.remote.BuildService;
+import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.BlobStore;
 import dev.buildnet.cache.Outputs;
@@ -135,7 +137,7 @@ public final class BuildNet implements AutoCloseable {
 
   private MasterServer startMaster(Builder b) {
     MasterServer.Builder m = MasterServer.builder().state(state).secret(b.secret)
-        .bindAddress(b.listen);
+        .bindAddress(b.listen).blobs(cache.blobs()).builds(new Service());
     if (b.tls != null) {
       m.tls(b.tls);
     }
@@ -233,6 +235,30 @@ public final class BuildNet implements AutoCloseable {
     Set<String> requested = new LinkedHashSet<>(targets);
     BuildGraph sub = graph.subgraphFor(requested);
     return engine.submit(sub, requested, keepGoing);
+  }
+
+  /** The face the embedded master shows clients: their builds run here, with their ids. */
+  private final class Service implements BuildService {
+    @Override
+    public CompletableFuture<BuildResult> submit(
+        String buildId, List<String> targets, boolean keepGoing) {
+      ensureOpen();
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("name at least one target to build");
+      }
+      Set<String> requested = new LinkedHashSet<>(targets);
+      return engine.submit(buildId, graph.subgraphFor(requested), requested, keepGoing).result();
+    }
+
+    @Override
+    public boolean cancel(String buildId) {
+      return engine.cancel(buildId);
+    }
+
+    @Override
+    public BuildHistory history() {
+      return history;
+    }
   }
 
   /** Registers a listener for every later event of every build. */
