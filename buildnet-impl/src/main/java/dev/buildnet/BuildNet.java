@@ -115,10 +115,13 @@ public final class BuildNet implements AutoCloseable {
     this.history = new BuildHistory(clock, 200, 5_000);
     listeners.add(history);
     b.listeners.forEach(listeners::add);
-    int slots = b.localSlots > 0 ? b.localSlots : Runtime.getRuntime().availableProcessors();
+    int cores = Runtime.getRuntime().availableProcessors();
+    int slots = b.localSlots >= 0 ? b.localSlots : cores;
     Executor executor = b.executor;
     if (executor == null) {
-      ownedExecutor = newExecutor(slots);
+      // Local targets hold a thread while they run; with a master, remote results are processed
+      // on the same pool, so it has threads beyond the local slots.
+      ownedExecutor = newExecutor(Math.max(1, slots + (b.listen != null ? cores : 0)));
       executor = ownedExecutor;
     } else {
       ownedExecutor = null;
@@ -128,16 +131,20 @@ public final class BuildNet implements AutoCloseable {
         new TargetRunner(workspace, keys, cache, new Outputs(workspace, blobs), shell,
             b.bundlers, clock, b.retryBackoff);
     this.capabilities = localCapabilities(b.capabilities);
-    this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
-        : physicalMemoryMb()), capabilities, executor, runner, listeners);
     this.cacheMaxBytes = b.cacheMaxBytes;
     this.keepGoing = b.keepGoing;
     this.master = b.listen == null ? null : startMaster(b);
+    this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
+        : physicalMemoryMb()), capabilities, executor, runner, listeners,
+        master == null ? null : master.dispatcher(), b.placementTimeout);
   }
 
   private MasterServer startMaster(Builder b) {
     MasterServer.Builder m = MasterServer.builder().state(state).secret(b.secret)
         .bindAddress(b.listen).blobs(cache.blobs()).builds(new Service());
+    if (b.heartbeatTimeout != null) {
+      m.heartbeatTimeout(b.heartbeatTimeout);
+    }
     if (b.tls != null) {
       m.tls(b.tls);
     }
@@ -174,6 +181,14 @@ public final class BuildNet implements AutoCloseable {
    */
   public BuildHistory history() {
     return history;
+  }
+
+  /**
+   * A builder for a worker that connects to a BuildNet master and runs the targets it sends:
+   * {@code BuildNet.worker().secret(s).capabilities(List.of("java")).connect(host, port)}.
+   */
+  public static dev.buildnet.remote.Worker.Builder worker() {
+    return dev.buildnet.remote.Worker.builder();
   }
 
   /** A builder; {@link Builder#workspace} is the only required setting. */
@@ -336,6 +351,7 @@ public final class BuildNet implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    engine.close();
     if (master != null) {
       master.close(); // before the state it serves
     }
@@ -402,7 +418,10 @@ public final class BuildNet implements AutoCloseable {
     private final Map<String, BundlerAdapter> bundlers = new LinkedHashMap<>();
     private final List<BuildListener> listeners = new ArrayList<>();
     private final Set<String> capabilities = new java.util.TreeSet<>();
-    private int localSlots;
+    private int localSlots = -1;
+    private Duration placementTimeout = Duration.ofMinutes(5);
+    private boolean placementTimeoutSet;
+    private Duration heartbeatTimeout;
     private long localMemoryMb;
     private Executor executor;
     private Clock clock;
@@ -494,15 +513,50 @@ public final class BuildNet implements AutoCloseable {
       return this;
     }
 
-    /** How many CPU slots targets may use at once; default: the number of cores. */
+    /**
+     * How many CPU slots targets may use at once on this machine; default: the number of cores.
+     * 0 runs nothing here (every target goes to a worker; needs {@link #listen}).
+     */
     public Builder localSlots(int slots) {
-      if (localSlots != 0) {
+      if (localSlots != -1) {
         throw new IllegalStateException("localSlots was already set to " + localSlots);
       }
-      if (slots < 1) {
-        throw new IllegalArgumentException("localSlots must be at least 1 but was " + slots);
+      if (slots < 0) {
+        throw new IllegalArgumentException("localSlots must be at least 0 but was " + slots);
       }
       this.localSlots = slots;
+      return this;
+    }
+
+    /**
+     * How long a ready target that neither this machine nor any connected worker can run waits for
+     * a capable worker before it fails; default 5 minutes. Applies with a master ({@link #listen});
+     * without one such a target fails at once.
+     */
+    public Builder placementTimeout(Duration timeout) {
+      if (placementTimeoutSet) {
+        throw new IllegalStateException("placementTimeout was already set to " + placementTimeout);
+      }
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("placementTimeout must be positive but was " + timeout);
+      }
+      this.placementTimeout = timeout;
+      this.placementTimeoutSet = true;
+      return this;
+    }
+
+    /**
+     * How long the master waits without hearing from a worker before declaring it dead and
+     * re-queueing its attempts; default 15 s (workers heartbeat every third of it).
+     */
+    public Builder heartbeatTimeout(Duration timeout) {
+      requireUnset(heartbeatTimeout, "heartbeatTimeout");
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.toMillis() < 3) {
+        throw new IllegalArgumentException("heartbeatTimeout must be at least 3 ms but was " + timeout);
+      }
+      this.heartbeatTimeout = timeout;
       return this;
     }
 
@@ -621,6 +675,10 @@ public final class BuildNet implements AutoCloseable {
       if (listen != null && secret == null) {
         throw new IllegalStateException(
             "listen(...) needs secret(...): workers and clients authenticate with it");
+      }
+      if (localSlots == 0 && listen == null) {
+        throw new IllegalStateException("localSlots(0) runs nothing locally: call listen(...) so"
+            + " workers can connect and run the targets");
       }
       if ((secret != null || tls != null) && listen == null) {
         throw new IllegalStateException("secret(...) and tls(...) configure the master: "

@@ -3,6 +3,9 @@ package dev.buildnet;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.graph.BuildGraph;
+import dev.buildnet.graph.Target;
+import dev.buildnet.remote.Dispatcher;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -15,26 +18,40 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Dispatches ready targets of every running build onto local slots.
+ * Dispatches ready targets of every running build onto local slots and, given a master's
+ * {@link Dispatcher}, onto remote workers.
  *
- * <p>Order: higher priority first, then earlier builds (so a later build cannot starve an earlier
- * one), then dependency order. The head of the queue waits for enough free slots rather than being
- * overtaken, so a target that needs many slots is never starved by small ones. A target running in
- * one build is not started again by another until it finishes; the second then finds it cached.
+ * <p>Order: higher priority first; among equal priorities, fair between concurrent builds (each
+ * ready target gets a virtual start time: one after its build's previous one, but never before the
+ * last dispatched, so builds take turns and a new build cannot starve an old one); then dependency
+ * order. A target that cannot be placed now reserves what it could use (local slots, the workers
+ * able to run it) for the rest of the pass, so big targets are never starved by small ones. A
+ * target running in one build is not started again by another until it finishes; the second then
+ * finds it cached.
+ *
+ * <p>A ready target that neither this machine nor any connected worker can run waits (status
+ * {@code waiting} in the history) until a capable worker connects, and fails after the
+ * placement timeout. Without a master it fails at once: nothing could ever connect.
  */
 final class Engine {
   private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
   private final Object lock = new Object();
+  private static final int MAX_REQUEUES = 3;
+
   private final PriorityQueue<Task> ready =
       new PriorityQueue<>(
           Comparator.comparingInt((Task t) -> -t.node.target.priority())
+              .thenComparingLong(t -> t.fairTime)
               .thenComparingLong(t -> t.run.sequence)
               .thenComparingInt(t -> t.node.order));
   private final Slots slots;
@@ -47,10 +64,33 @@ final class Engine {
   private final Set<BuildRun> runs = new HashSet<>();
   private final AtomicLong sequence = new AtomicLong();
   private final CompletableFuture<Void> idle = new CompletableFuture<>();
+  private final Map<Node, Long> waitingSince = new HashMap<>();
+  private final Map<BuildRun, Long> lastFairTime = new HashMap<>();
+  private final Dispatcher dispatcher; // null: local only
+  private final long placementTimeoutNanos;
+  private final ScheduledExecutorService timer; // re-checks waiting targets; null without dispatcher
+  private long virtualTime;
   private boolean accepting = true;
 
   Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
       Listeners listeners) {
+    this(slots, capabilities, executor, runner, listeners, null, Duration.ZERO);
+  }
+
+  Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
+      Listeners listeners, Dispatcher dispatcher, Duration placementTimeout) {
+    this.dispatcher = dispatcher;
+    this.placementTimeoutNanos = placementTimeout.toNanos();
+    if (dispatcher != null) {
+      timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "buildnet-engine-timer");
+        t.setDaemon(true);
+        return t;
+      });
+      dispatcher.onChange(this::dispatchSoon);
+    } else {
+      timer = null;
+    }
     this.slots = slots;
     this.capabilities = Set.copyOf(capabilities);
     this.executor = executor;
@@ -58,7 +98,23 @@ final class Engine {
     this.listeners = listeners;
   }
 
-  private record Task(BuildRun run, Node node, long readyNanos) {}
+  private record Task(BuildRun run, Node node, long readyNanos, long fairTime) {}
+
+  /** Stops the timer. */
+  void close() {
+    if (timer != null) {
+      timer.shutdownNow();
+    }
+  }
+
+  /** Runs a dispatch pass off the caller's thread (a worker event, a timer tick). */
+  private void dispatchSoon() {
+    try {
+      executor.execute(this::dispatch);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
 
   BuildFuture submit(BuildGraph graph, Set<String> requested, boolean keepGoing) {
     return submit(UUID.randomUUID().toString(), graph, requested, keepGoing);
@@ -127,6 +183,7 @@ final class Engine {
   private void forget(BuildRun run) {
     synchronized (lock) {
       runs.remove(run);
+      lastFairTime.remove(run);
       if (!accepting && runs.isEmpty()) {
         idle.complete(null);
       }
@@ -179,7 +236,7 @@ final class Engine {
         if (run.isStopped()) {
           settleNow.add(n);
         } else {
-          ready.add(new Task(run, n, now));
+          ready.add(new Task(run, n, now, fairTime(run)));
         }
       }
     }
@@ -189,6 +246,13 @@ final class Engine {
     }
   }
 
+  /** The next virtual start time of {@code run}'s targets. Under the lock. */
+  private long fairTime(BuildRun run) {
+    long t = Math.max(lastFairTime.getOrDefault(run, 0L) + 1, virtualTime);
+    lastFairTime.put(run, t);
+    return t;
+  }
+
   private void finish(BuildRun run, Node node, TargetOutcome outcome) {
     List<Node> next = run.finish(node, outcome);
     if (!next.isEmpty()) {
@@ -196,36 +260,80 @@ final class Engine {
     }
   }
 
+  private record Start(Task task, Dispatcher.Placement placement) {}
+
   private void dispatch() {
-    List<Task> start = new ArrayList<>();
+    List<Start> start = new ArrayList<>();
     List<Task> settle = new ArrayList<>();
+    List<Task> waitingNow = new ArrayList<>();
+    List<Task> expired = new ArrayList<>();
     synchronized (lock) {
+      List<Task> skipped = new ArrayList<>();
+      boolean localReserved = false;
+      Set<String> reserved = new HashSet<>();
+      long now = System.nanoTime();
       while (!ready.isEmpty()) {
-        Task t = ready.peek();
+        Task t = ready.poll();
         if (t.run.isStopped()) {
-          ready.poll();
           settle.add(t);
           continue;
         }
         String name = t.node.name();
-        String impossible = impossible(t.node);
-        if (impossible != null) {
-          ready.poll();
-          settle.add(new Task(t.run, t.node, -1));
+        Target target = t.node.target;
+        boolean local = impossible(t.node) == null;
+        boolean remote = dispatcher != null && target.bundler().isEmpty()
+            && dispatcher.couldRun(target.requiredCapabilities(), target.cpuSlots(),
+                target.memoryMb());
+        if (!local && !remote) {
+          if (dispatcher == null) {
+            settle.add(new Task(t.run, t.node, -1, t.fairTime));
+          } else {
+            Long since = waitingSince.putIfAbsent(t.node, now);
+            if (since == null) {
+              waitingNow.add(t);
+              skipped.add(t);
+            } else if (now - since >= placementTimeoutNanos) {
+              waitingSince.remove(t.node);
+              expired.add(t);
+            } else {
+              skipped.add(t);
+            }
+          }
           continue;
         }
+        waitingSince.remove(t.node);
         if (busyTargets.contains(name)) {
-          ready.poll();
           parked.computeIfAbsent(name, k -> new ArrayList<>()).add(t);
           continue;
         }
-        if (!slots.tryClaim(t.node.target.cpuSlots(), t.node.target.memoryMb())) {
-          break;
+        if (remote) {
+          var placed = dispatcher.tryPlace(target.requiredCapabilities(), target.cpuSlots(),
+              target.memoryMb(), reserved);
+          if (placed.isPresent()) {
+            busyTargets.add(name);
+            virtualTime = Math.max(virtualTime, t.fairTime);
+            start.add(new Start(t, placed.get()));
+            continue;
+          }
         }
-        ready.poll();
-        busyTargets.add(name);
-        start.add(t);
+        if (local && !localReserved
+            && slots.tryClaim(target.cpuSlots(), target.memoryMb())) {
+          busyTargets.add(name);
+          virtualTime = Math.max(virtualTime, t.fairTime);
+          start.add(new Start(t, null));
+          continue;
+        }
+        // It must wait for capacity: keep what it could use from later, smaller targets.
+        skipped.add(t);
+        localReserved |= local;
+        if (remote) {
+          reserved.addAll(dispatcher.capableWorkers(target.requiredCapabilities()));
+        }
+        if (dispatcher == null || (localReserved || slots.full()) && !dispatcher.hasFreeSlot(reserved)) {
+          break; // nothing is left for anyone behind it
+        }
       }
+      ready.addAll(skipped);
     }
     for (Task t : settle) {
       if (t.readyNanos < 0) {
@@ -236,17 +344,37 @@ final class Engine {
         finish(t.run, t.node, BuildRun.outcome(t.node, s, t.run.stopReason()));
       }
     }
-    for (Task t : start) {
+    for (Task t : waitingNow) {
+      Listeners.targetWaiting(t.run.listener, t.run.buildId, t.node.name(), unplaceable(t.node));
+      // A capable worker joining dispatches at once; this pass fails the target if none did.
+      timer.schedule(this::dispatch, placementTimeoutNanos + 1_000_000, TimeUnit.NANOSECONDS);
+    }
+    for (Task t : expired) {
+      finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED, unplaceable(t.node)
+          + "; gave up after waiting " + Duration.ofNanos(placementTimeoutNanos)
+          + " (BuildNet.Builder.placementTimeout)"));
+    }
+    for (Start s : start) {
       try {
-        executor.execute(() -> run(t));
+        executor.execute(() -> run(s.task, s.placement));
       } catch (RejectedExecutionException e) {
-        release(t);
-        finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED, "executor rejected the target: " + e));
+        release(s.task, s.placement);
+        finish(s.task.run, s.task.node, BuildRun.outcome(s.task.node, Status.FAILED,
+            "executor rejected the target: " + e));
       }
     }
-    if (!settle.isEmpty()) {
+    if (!settle.isEmpty() || !expired.isEmpty()) {
       dispatch();
     }
+  }
+
+  /** Why nothing can run {@code node} now, for its waiting status and its error. */
+  private String unplaceable(Node node) {
+    Target t = node.target;
+    return "'" + t.name() + "' needs capabilities " + new java.util.TreeSet<>(t.requiredCapabilities())
+        + ", " + t.cpuSlots() + " CPU slots and " + t.memoryMb() + " MB: this machine "
+        + impossible(node) + ", and no connected worker offers that ("
+        + dispatcher.describeWorkers() + ")";
   }
 
   /** Why {@code node} can never run here, or null. */
@@ -260,22 +388,56 @@ final class Engine {
     return slots.impossible(node.target.cpuSlots(), node.target.memoryMb());
   }
 
-  private void run(Task t) {
-    TargetOutcome outcome;
+  private void run(Task t, Dispatcher.Placement placement) {
+    CompletableFuture<TargetOutcome> outcome;
     try {
-      outcome = runner.run(t.run, t.node, t.readyNanos);
+      outcome = runner.run(t.run, t.node, t.readyNanos, placement, executor);
     } catch (Throwable e) {
-      LOG.error("target {} failed inside BuildNet", t.node.name(), e);
-      outcome = BuildRun.outcome(t.node, Status.FAILED, "BuildNet failed while running it: " + e);
+      outcome = CompletableFuture.failedFuture(e);
     }
-    release(t);
-    finish(t.run, t.node, outcome);
-    dispatch();
+    outcome.whenComplete((o, e) -> {
+      Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+          ? e.getCause() : e;
+      release(t, placement);
+      if (cause instanceof RemoteAttempt.Requeue r && requeue(t, r)) {
+        dispatch();
+        return;
+      }
+      TargetOutcome result = o;
+      if (cause != null) {
+        if (!(cause instanceof RemoteAttempt.Requeue)) {
+          LOG.error("target {} failed inside BuildNet", t.node.name(), cause);
+        }
+        result = BuildRun.outcome(t.node, Status.FAILED, cause instanceof RemoteAttempt.Requeue
+            ? "'" + t.node.name() + "' lost its worker " + (MAX_REQUEUES + 1) + " times; last: "
+                + cause.getMessage()
+            : "BuildNet failed while running it: " + cause);
+      }
+      finish(t.run, t.node, result);
+      dispatch();
+    });
   }
 
-  private void release(Task t) {
+  /** Puts an attempt whose worker was lost back in the queue; false once it was lost too often. */
+  private boolean requeue(Task t, RemoteAttempt.Requeue why) {
     synchronized (lock) {
-      slots.release(t.node.target.cpuSlots(), t.node.target.memoryMb());
+      if (t.run.isStopped() || ++t.node.requeues > MAX_REQUEUES) {
+        return false;
+      }
+      LOG.warn("re-queueing '{}' of build {}: {}", t.node.name(), t.run.buildId, why.getMessage());
+      ready.add(new Task(t.run, t.node, System.nanoTime(), t.fairTime));
+      return true;
+    }
+  }
+
+  private void release(Task t, Dispatcher.Placement placement) {
+    if (placement != null) {
+      placement.release();
+    }
+    synchronized (lock) {
+      if (placement == null) {
+        slots.release(t.node.target.cpuSlots(), t.node.target.memoryMb());
+      }
       busyTargets.remove(t.node.name());
       List<Task> waiting = parked.remove(t.node.name());
       if (waiting != null) {

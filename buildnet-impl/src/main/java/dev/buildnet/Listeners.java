@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.events.BuildHistory;
 import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
@@ -37,6 +38,30 @@ final class Listeners implements BuildListener {
   @Override
   public void buildStarted(String buildId, List<String> targets) {
     each(l -> l.buildStarted(buildId, targets));
+  }
+
+  /**
+   * A target attempt started on a remote worker: history listeners record the worker, the others
+   * see a plain {@link #targetStarted(String, String, int)}.
+   */
+  static void targetStarted(
+      BuildListener to, String buildId, String target, int attempt, String worker) {
+    if (to instanceof Listeners all) {
+      all.each(l -> targetStarted(l, buildId, target, attempt, worker));
+    } else if (to instanceof BuildHistory h) {
+      h.targetStarted(buildId, target, attempt, worker);
+    } else {
+      to.targetStarted(buildId, target, attempt);
+    }
+  }
+
+  /** A target waits for a worker that can run it; only history listeners record it. */
+  static void targetWaiting(BuildListener to, String buildId, String target, String reason) {
+    if (to instanceof Listeners all) {
+      all.each(l -> targetWaiting(l, buildId, target, reason));
+    } else if (to instanceof BuildHistory h) {
+      h.targetWaiting(buildId, target, reason);
+    }
   }
 
   @Override

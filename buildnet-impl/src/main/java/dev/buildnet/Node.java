@@ -16,10 +16,21 @@ final class Node {
   TargetOutcome outcome;
   volatile Digest key;
   volatile TargetExecution execution; // set while running, for cancel
+  private final java.util.concurrent.atomic.AtomicInteger remoteAttempts =
+      new java.util.concurrent.atomic.AtomicInteger();
+  int requeues; // guarded by the engine's lock
 
   Node(Target target, int order) {
     this.target = target;
     this.order = order;
+  }
+
+  /**
+   * The next remote attempt number: attempts are numbered per target in a build, so a result of a
+   * superseded attempt can be told from the current one's.
+   */
+  int nextAttempt() {
+    return remoteAttempts.incrementAndGet();
   }
 
   String name() {

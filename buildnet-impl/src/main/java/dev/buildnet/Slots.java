@@ -17,6 +17,9 @@ final class Slots {
 
   /** Why a need can never be met here, or null if it can once enough is free. */
   String impossible(int cpu, long memoryMb) {
+    if (cpuTotal == 0) {
+      return "runs no targets itself (BuildNet.Builder.localSlots(0))";
+    }
     if (cpu > cpuTotal) {
       return "needs " + cpu + " CPU slots but only " + cpuTotal + " are configured";
     }
@@ -24,6 +27,11 @@ final class Slots {
       return "needs " + memoryMb + " MB of memory but only " + memoryTotalMb + " MB are configured";
     }
     return null;
+  }
+
+  /** Whether no CPU slot is free. */
+  boolean full() {
+    return cpuUsed >= cpuTotal;
   }
 
   boolean tryClaim(int cpu, long memoryMb) {

@@ -1,5 +1,9 @@
 package dev.buildnet;
 
+import dev.buildnet.remote.Dispatcher;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
 import dev.buildnet.api.build.Artifact;
 import dev.buildnet.api.build.BuildContext;
 import dev.buildnet.api.build.BuildError;
@@ -50,6 +54,7 @@ final class TargetRunner {
   private final Map<String, BundlerAdapter> bundlers;
   private final Clock clock;
   private final Duration retryBackoff;
+  private final RemoteAttempt remote;
 
   TargetRunner(
       Path workspace,
@@ -68,20 +73,36 @@ final class TargetRunner {
     this.bundlers = Map.copyOf(bundlers);
     this.clock = clock;
     this.retryBackoff = retryBackoff;
+    this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock);
   }
 
+  /** Runs locally; see {@link #run(BuildRun, Node, long, Dispatcher.Placement, Executor)}. */
   TargetOutcome run(BuildRun run, Node node, long readyNanos) throws IOException {
+    return run(run, node, readyNanos, null, Runnable::run).join();
+  }
+
+  /**
+   * Computes the key and serves a hit from the cache, on the calling thread; on a miss runs the
+   * target here ({@code placement} null, on the calling thread) or on the placement's worker (the
+   * future then completes on {@code executor} when the worker reports back, or fails with
+   * {@link RemoteAttempt.Requeue} if the attempt should run elsewhere).
+   */
+  CompletableFuture<TargetOutcome> run(BuildRun run, Node node, long readyNanos,
+      Dispatcher.Placement placement, Executor executor) throws IOException {
     Target target = node.target;
     long start = System.nanoTime();
     Duration queueWait = Duration.ofNanos(Math.max(0, start - readyNanos));
-    run.listener.targetStarted(run.buildId, target.name(), 1);
+    if (placement == null) {
+      run.listener.targetStarted(run.buildId, target.name(), 1);
+    } // a remote attempt reports its start, with its worker, once it is sent
 
     KeyService.Computed computed;
     try {
       computed = keys.compute(target, run.dependencyKeys(node), run.inputResolver(workspace));
     } catch (KeyService.InputException e) {
-      return failed(node, queueWait, start, 0, -1, List.of(BuildError.of("INPUT", e.getMessage())),
-          e.getMessage(), BuildMetrics.Phases.ZERO, 0, null);
+      return CompletableFuture.completedFuture(failed(node, queueWait, start, 0, -1,
+          List.of(BuildError.of("INPUT", e.getMessage())), e.getMessage(), BuildMetrics.Phases.ZERO,
+          0, null));
     }
     node.key = computed.key();
 
@@ -89,6 +110,9 @@ final class TargetRunner {
       Optional<ActionManifest> hit = cache.lookup(computed.key());
       if (hit.isPresent() && materialize(hit.get())) {
         keys.recordOutcome(target.name(), computed, true);
+        if (placement != null) {
+          run.listener.targetStarted(run.buildId, target.name(), 1);
+        }
         replay(run, target.name(), hit.get());
         long end = System.nanoTime();
         BuildMetrics metrics =
@@ -99,14 +123,17 @@ final class TargetRunner {
                 new BuildMetrics.Cache(
                     computed.filesChecked(), 1, 0, Duration.ofMillis(hit.get().durationMillis())),
                 BuildMetrics.Resources.ZERO);
-        return new TargetOutcome(target.name(), Status.CACHED, "restored from the cache",
-            computed.key().toString(), 0, 0, Duration.ofNanos(end - start),
-            artifacts(hit.get()), List.of(), metrics);
+        return CompletableFuture.completedFuture(new TargetOutcome(target.name(), Status.CACHED,
+            "restored from the cache", computed.key().toString(), 0, 0,
+            Duration.ofNanos(end - start), artifacts(hit.get()), List.of(), metrics));
       }
     }
     keys.recordOutcome(target.name(), computed, false);
+    if (placement != null) {
+      return remote.run(run, node, computed, placement, queueWait, start, executor);
+    }
     Duration pre = Duration.ofNanos(System.nanoTime() - start);
-    return execute(run, node, computed, queueWait, start, pre);
+    return CompletableFuture.completedFuture(execute(run, node, computed, queueWait, start, pre));
   }
 
   private boolean materialize(ActionManifest m) throws IOException {
@@ -355,6 +382,18 @@ final class TargetRunner {
     String[] lines = new String(src, StandardCharsets.UTF_8).split("\n");
     int from = Math.max(0, lines.length - MAX_ERROR_LINES);
     return ":\n" + String.join("\n", Arrays.copyOfRange(lines, from, lines.length));
+  }
+
+  /** A failed outcome with no phases or resources measured (a remote attempt's). */
+  static TargetOutcome failure(Node node, Duration queueWait, long start, int attempts,
+      int exitCode, List<BuildError> errors, String reason) {
+    Duration total = Duration.ofNanos(System.nanoTime() - start);
+    BuildMetrics metrics = new BuildMetrics(queueWait, total, BuildMetrics.Phases.ZERO,
+        new BuildMetrics.Cache(0, 0, node.target.cacheable() ? 1 : 0, Duration.ZERO),
+        BuildMetrics.Resources.ZERO);
+    return new TargetOutcome(node.name(), Status.FAILED, reason,
+        node.key == null ? null : node.key.toString(), exitCode, attempts, total, List.of(),
+        errors, metrics);
   }
 
   private TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,

@@ -396,7 +396,12 @@ class BuildNetTest {
     BuildNet.Builder b = BuildNet.builder().localSlots(2);
     var twice = assertThrows(IllegalStateException.class, () -> b.localSlots(3));
     assertTrue(twice.getMessage().contains("already set to 2"), twice.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> BuildNet.builder().localSlots(0));
+    assertThrows(IllegalArgumentException.class, () -> BuildNet.builder().localSlots(-1));
+    var nowhere = assertThrows(IllegalStateException.class,
+        () -> BuildNet.builder().workspace(ws).localSlots(0).start());
+    assertTrue(nowhere.getMessage().contains("listen"), nowhere.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> BuildNet.builder().placementTimeout(Duration.ZERO));
     assertThrows(IllegalArgumentException.class,
         () -> BuildNet.builder().workspace(ws.resolve("missing")));
     assertThrows(IllegalStateException.class, () -> BuildNet.builder().start());

@@ -197,6 +197,7 @@ public final class BuildHistory implements BuildListener {
       TargetState t = target(buildId, target);
       if (t != null) {
         t.status = "running";
+        t.note = null;
         t.attempt = attempt;
         t.worker = worker;
         if (t.startedAt == null) {
@@ -205,6 +206,20 @@ public final class BuildHistory implements BuildListener {
       }
       publish(new BuildEvent(BuildEvent.Kind.TARGET_STARTED, buildId, now, target, null, null, null,
           worker, attempt));
+    }
+  }
+
+  /**
+   * Records that a ready target waits because no connected worker (nor this machine) can run it;
+   * {@code reason} says what it needs. Its status becomes {@code waiting} until it starts or fails.
+   */
+  public void targetWaiting(String buildId, String target, String reason) {
+    synchronized (lock) {
+      TargetState t = target(buildId, target);
+      if (t != null) {
+        t.status = "waiting";
+        t.note = reason;
+      }
     }
   }
 
@@ -338,6 +353,7 @@ public final class BuildHistory implements BuildListener {
     String status = "pending";
     int attempt;
     String worker;
+    String note;
     Instant startedAt;
     Instant finishedAt;
 
@@ -346,7 +362,8 @@ public final class BuildHistory implements BuildListener {
     }
 
     TargetSnapshot snapshot() {
-      return new TargetSnapshot(name, status, attempt, worker, startedAt, finishedAt, log.size());
+      return new TargetSnapshot(name, status, note, attempt, worker, startedAt, finishedAt,
+          log.size());
     }
   }
 

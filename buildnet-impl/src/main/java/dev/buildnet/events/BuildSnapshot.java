@@ -45,8 +45,10 @@ public record BuildSnapshot(
    * One target of a build.
    *
    * @param name the target
-   * @param status {@code pending}, {@code running}, or its final status ({@code built},
-   *     {@code cached}, {@code failed}, {@code skipped}, {@code cancelled})
+   * @param status {@code pending}, {@code waiting} (for a worker that can run it), {@code running},
+   *     or its final status ({@code built}, {@code cached}, {@code failed}, {@code skipped},
+   *     {@code cancelled})
+   * @param note why it waits, while {@code waiting}; otherwise null
    * @param attempt the latest attempt, 0 before the first
    * @param worker the worker running (or that ran) the latest attempt; null when local
    * @param startedAt when the first attempt began; null while pending
@@ -56,6 +58,7 @@ public record BuildSnapshot(
   public record TargetSnapshot(
       String name,
       String status,
+      String note,
       int attempt,
       String worker,
       Instant startedAt,

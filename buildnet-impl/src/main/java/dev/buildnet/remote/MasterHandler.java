@@ -27,15 +27,17 @@ final class MasterHandler implements Transport.Connection.Handler {
   private final WorkerRegistry registry;
   private final WorkerRegistry.Worker worker; // null for a client
   private final BlobService blobs; // null without a blob store
+  private final Dispatcher dispatcher;
 
   MasterHandler(
       PeerConnection connection, StateService state, WorkerRegistry registry,
-      WorkerRegistry.Worker worker, BlobService blobs) {
+      WorkerRegistry.Worker worker, BlobService blobs, Dispatcher dispatcher) {
     this.connection = connection;
     this.state = state;
     this.registry = registry;
     this.worker = worker;
     this.blobs = blobs;
+    this.dispatcher = dispatcher;
   }
 
   @Override
@@ -46,6 +48,9 @@ final class MasterHandler implements Transport.Connection.Handler {
     }
     if (p instanceof Heartbeat) {
       return; // the transport acknowledges it
+    }
+    if (worker != null && dispatcher.onWorkerMessage(worker, m)) {
+      return;
     }
     try {
       if (StateService.serves(p)) {

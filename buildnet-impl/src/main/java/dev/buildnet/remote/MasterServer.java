@@ -86,6 +86,7 @@ public final class MasterServer implements AutoCloseable {
   private final Transport.Listener listener;
   private final BlobStore blobs;
   private final BuildService builds;
+  private final Dispatcher dispatcher;
   private final long maxBlobBytes;
   private final int maxBlobTransfers;
 
@@ -114,6 +115,7 @@ public final class MasterServer implements AutoCloseable {
     Executor events = b.eventExecutor != null ? b.eventExecutor : ownEvents;
     this.registry = new WorkerRegistry(b.nanoTime, b.clock, b.heartbeatTimeout, events);
     this.state = new StateService(b.state);
+    this.dispatcher = new Dispatcher(registry);
     this.liveness = new ScheduledThreadPoolExecutor(1, daemon("buildnet-master-liveness"));
     liveness.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     try {
@@ -137,7 +139,7 @@ public final class MasterServer implements AutoCloseable {
     BlobService blobService = blobs == null ? null
         : new BlobService(blobs, p, maxBlobBytes, maxBlobTransfers,
             worker == null ? () -> {} : () -> registry.heard(worker, null));
-    return new MasterHandler(p, state, registry, worker, blobService);
+    return new MasterHandler(p, state, registry, worker, blobService, dispatcher);
   }
 
   /** This master's id, sent to peers in HELLO_ACK. */
@@ -146,6 +148,11 @@ public final class MasterServer implements AutoCloseable {
   }
 
   /** Where the master listens (with the port chosen if 0 was asked for). */
+  /** Places target attempts on the connected workers (what BuildNet's engine dispatches through). */
+  public Dispatcher dispatcher() {
+    return dispatcher;
+  }
+
   public InetSocketAddress localAddress() {
     return listener.localAddress();
   }

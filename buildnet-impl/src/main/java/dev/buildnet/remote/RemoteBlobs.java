@@ -51,7 +51,7 @@ import java.util.function.Supplier;
  *
  * @since 0.1
  */
-public final class RemoteBlobs {
+public final class RemoteBlobs implements BlobClient {
   /** Upload chunks queued for the socket at once. */
   static final int WINDOW = 8;
 

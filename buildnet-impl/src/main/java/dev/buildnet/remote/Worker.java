@@ -71,7 +71,8 @@ public final class Worker implements AutoCloseable {
   private final Path workDir;
   private final boolean ownsWorkDir;
   private final Path sandboxes;
-  private final BlobStore local;
+  private final HashProvider hashes; // null: the master's algorithm
+  private final Map<String, BlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
   private final TcpTransport transport;
   private final ThreadPoolExecutor runners;
   private final Thread connector;
@@ -97,8 +98,7 @@ public final class Worker implements AutoCloseable {
             .toAbsolutePath().normalize();
     this.sandboxes = workDir.resolve("sandboxes");
     Files.createDirectories(sandboxes);
-    HashProvider hashes = b.hashes != null ? b.hashes : HashProvider.sha256();
-    this.local = new BlobStore(workDir.resolve("cas"), hashes, Clock.systemUTC());
+    this.hashes = b.hashes;
     this.transport =
         TcpTransport.builder()
             .secret(b.secret)
@@ -322,7 +322,12 @@ public final class Worker implements AutoCloseable {
         return;
       }
       Path sandbox = sandboxes.resolve(UUID.randomUUID().toString());
-      attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, blobs, shell);
+      HashProvider h = hashesFor(c);
+      BlobStore local = localStores.computeIfAbsent(h.algorithm(),
+          a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
+      BlobClient client = blobs != null ? blobs
+          : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
+      attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell);
       running.put(key, attempt);
     }
     c.send(new BuildStarted(m.id(), run.buildId(), run.target(), run.attempt(), workerId));
@@ -332,6 +337,26 @@ public final class Worker implements AutoCloseable {
       release(key, attempt); // closing
       attempt.done.complete(null);
     }
+  }
+
+  /**
+   * The algorithm outputs are named by: the master's (from its HELLO_ACK), else the configured one,
+   * else SHA-256.
+   */
+  private HashProvider hashesFor(PeerConnection c) {
+    String algorithm = c.peerBlobAlgorithm();
+    if (algorithm == null) {
+      return hashes != null ? hashes : HashProvider.sha256();
+    }
+    if (hashes != null && hashes.algorithm().equals(algorithm)) {
+      return hashes;
+    }
+    return switch (algorithm) {
+      case "xxh64" -> HashProvider.xxh64();
+      case "sha256" -> HashProvider.sha256();
+      default -> throw new IllegalStateException("the master's blob store uses " + algorithm
+          + ", which this worker does not know");
+    };
   }
 
   private void release(WorkerAttempt.Key key, WorkerAttempt attempt) {
@@ -371,9 +396,10 @@ public final class Worker implements AutoCloseable {
   // ---- builder -------------------------------------------------------------------------------
 
   /**
-   * Configures a {@link Worker}. Required: {@link #master}, {@link #secret}, {@link #workerId},
-   * {@link #cpuSlots}, {@link #memoryMb}, {@link #blobClient}. Setters check their argument at
-   * once; {@link #build()} checks that the required ones were set.
+   * Configures a {@link Worker}. Required: {@link #master} (or {@link #connect(String, int)}) and
+   * {@link #secret}. Defaults: the id {@code <host>-<pid>}, a CPU slot per core, the machine's
+   * physical memory, the capabilities {@code <os>} and {@code <os>-<arch>} plus those given.
+   * Setters check their argument at once; {@link #build()} checks that the required ones were set.
    */
   public static final class Builder {
     private InetSocketAddress master;
@@ -454,7 +480,10 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** The hash of the worker's local store and of output digests; default SHA-256. */
+    /**
+     * The hash of the worker's local store and of output digests when the master does not name
+     * its store's algorithm in HELLO_ACK (when it does, that one is used); default SHA-256.
+     */
     public Builder hashes(HashProvider hashes) {
       this.hashes = Objects.requireNonNull(hashes, "hashes");
       return this;
@@ -469,9 +498,38 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How inputs are fetched and outputs uploaded; default: the master's blob service over the
+     * worker's own connection.
+     */
     public Builder blobClient(BlobClient blobs) {
       this.blobs = Objects.requireNonNull(blobs, "blobClient");
       return this;
+    }
+
+    /** Sets the master, builds the worker and starts connecting: {@code build().connect()}. */
+    public Worker connect(String host, int port) {
+      master(host, port);
+      return build().connect();
+    }
+
+    private static String defaultId() {
+      String host;
+      try {
+        host = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.net.UnknownHostException e) {
+        host = "worker";
+      }
+      String id = (host + "-" + ProcessHandle.current().pid()).replaceAll("[^A-Za-z0-9._-]", "-");
+      return id.length() > 64 ? id.substring(id.length() - 64) : id;
+    }
+
+    private static long physicalMemoryMb() {
+      if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+          instanceof com.sun.management.OperatingSystemMXBean os) {
+        return Math.max(1, os.getTotalMemorySize() / (1024 * 1024));
+      }
+      return 1024;
     }
 
     /** Reconnect delays: {@code initial}, doubling up to {@code max}, each jittered to 50-100%. */
@@ -498,13 +556,23 @@ public final class Worker implements AutoCloseable {
       List<String> missing = new ArrayList<>();
       if (master == null) missing.add("master");
       if (secret == null) missing.add("secret");
-      if (workerId == null) missing.add("workerId");
-      if (cpuSlots == 0) missing.add("cpuSlots");
-      if (memoryMb == 0) missing.add("memoryMb");
-      if (blobs == null) missing.add("blobClient");
       if (!missing.isEmpty()) {
         throw new IllegalStateException("a Worker needs " + String.join(", ", missing));
       }
+      if (workerId == null) {
+        workerId = defaultId();
+      }
+      if (cpuSlots == 0) {
+        cpuSlots = Runtime.getRuntime().availableProcessors();
+      }
+      if (memoryMb == 0) {
+        memoryMb = physicalMemoryMb();
+      }
+      dev.buildnet.cache.Platform p = dev.buildnet.cache.Platform.current();
+      java.util.Set<String> caps = new java.util.TreeSet<>(capabilities);
+      caps.add(p.os());
+      caps.add(p.os() + "-" + p.arch());
+      capabilities = List.copyOf(caps);
       try {
         return new Worker(this);
       } catch (IOException e) {

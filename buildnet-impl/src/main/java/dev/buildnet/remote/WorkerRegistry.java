@@ -125,6 +125,36 @@ final class WorkerRegistry {
       return status(replyTo, r.claimId(), true);
     }
 
+    /** Whether the resources are free now. */
+    synchronized boolean fits(long cpu, long memoryMb) {
+      return claimedCpu + cpu <= hello.cpuSlots() && claimedMemory + memoryMb <= hello.memoryMb();
+    }
+
+    /** The share of CPU slots claimed, for choosing the least loaded worker. */
+    synchronized double load() {
+      return (double) claimedCpu / hello.cpuSlots();
+    }
+
+    /** Claims resources for a dispatched attempt; false if they are not free now. */
+    synchronized boolean tryClaim(String claimId, long cpu, long memoryMb) {
+      if (!fits(cpu, memoryMb) || claims.containsKey(claimId)) {
+        return false;
+      }
+      claims.put(claimId, new Claim(cpu, memoryMb));
+      claimedCpu += cpu;
+      claimedMemory += memoryMb;
+      return true;
+    }
+
+    /** Releases a dispatched attempt's claim; unknown ids are ignored. */
+    synchronized void releaseClaim(String claimId) {
+      Claim claim = claims.remove(claimId);
+      if (claim != null) {
+        claimedCpu -= claim.cpuSlots();
+        claimedMemory -= claim.memoryMb();
+      }
+    }
+
     private ResourceStatus status(String replyTo, String claimId, boolean granted) {
       return new ResourceStatus(replyTo, claimId, granted, hello.cpuSlots() - claimedCpu,
           hello.memoryMb() - claimedMemory, hello.cpuSlots(), hello.memoryMb());
@@ -175,6 +205,16 @@ final class WorkerRegistry {
         w.connection.close();
       }
     }
+  }
+
+  /** The workers registered now. */
+  java.util.Collection<Worker> connected() {
+    return workers.values();
+  }
+
+  /** Whether {@code worker} is still the registered connection for its id. */
+  boolean isCurrent(Worker worker) {
+    return workers.get(worker.id()) == worker;
   }
 
   List<WorkerInfo> snapshot() {

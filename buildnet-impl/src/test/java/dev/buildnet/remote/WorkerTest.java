@@ -276,7 +276,7 @@ class WorkerTest {
   void theBuilderSaysWhatIsMissing() {
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> Worker.builder().workerId("w").cpuSlots(1).build());
-    assertEquals("a Worker needs master, secret, memoryMb, blobClient", e.getMessage());
+    assertEquals("a Worker needs master, secret", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Worker.builder().cpuSlots(0));
     assertThrows(IllegalArgumentException.class, () -> Worker.builder().workerId("a b"));
     assertThrows(IllegalArgumentException.class,

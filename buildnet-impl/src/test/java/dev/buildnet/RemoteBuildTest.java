@@ -1,0 +1,252 @@
+package dev.buildnet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildnet.api.build.Artifact;
+import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.exec.OutputListener;
+import dev.buildnet.events.BuildSnapshot;
+import dev.buildnet.exec.Pids;
+import dev.buildnet.graph.Target;
+import dev.buildnet.remote.Worker;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A master embedded in BuildNet dispatching to in-process workers over real sockets. */
+class RemoteBuildTest {
+  private static final byte[] SECRET = "a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8);
+  private static final long WAIT = 30;
+
+  @TempDir Path tmp;
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+  }
+
+  private static List<Target> graph() {
+    return List.of(
+        Target.builder("lib").command("sh", "-c", "mkdir -p out/lib && tr a-z A-Z < src/a.txt > out/lib/A.txt && echo lib done")
+            .inputs("src/a.txt").outputs("out/lib").requires("remote").build(),
+        Target.builder("app").command("sh", "-c", "cat out/lib/A.txt src/b.txt > out/app.txt; echo app warns >&2")
+            .inputs("src/b.txt").outputs("out/app.txt").dependsOn("lib").requires("remote").build());
+  }
+
+  private Path workspace(String name) throws Exception {
+    Path ws = tmp.resolve(name);
+    Files.createDirectories(ws.resolve("src"));
+    Files.writeString(ws.resolve("src/a.txt"), "hello\n");
+    Files.writeString(ws.resolve("src/b.txt"), "world\n");
+    return ws;
+  }
+
+  private BuildNet master(Path ws, List<Target> targets, BuildNet.Builder extra) {
+    BuildNet net = extra.workspace(ws).targets(targets).localSlots(0)
+        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+    open.add(net);
+    return net;
+  }
+
+  private Worker worker(BuildNet net, String id, String... caps) throws Exception {
+    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    Worker w = BuildNet.worker().secret(SECRET).workerId(id).cpuSlots(2).memoryMb(1024)
+        .capabilities(List.of(caps)).workDir(tmp.resolve("work-" + id))
+        .connect(at.getHostString(), at.getPort());
+    open.add(w);
+    assertTrue(w.awaitConnected(Duration.ofSeconds(WAIT)));
+    awaitWorkers(net, id);
+    return w;
+  }
+
+  private static void awaitWorkers(BuildNet net, String id) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (net.master().orElseThrow().workers().stream().noneMatch(w -> w.id().equals(id))) {
+      assertTrue(System.nanoTime() < deadline, "worker " + id + " never registered");
+      Thread.sleep(10); // polling a condition with a bound; registration has no public event
+    }
+  }
+
+  private static Map<String, String> files(Path ws, List<String> paths) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    for (String p : paths) {
+      out.put(p, Files.readString(ws.resolve(p)));
+    }
+    return out;
+  }
+
+  @Test
+  void aBuildOnTwoWorkersProducesWhatALocalBuildProduces() throws Exception {
+    Path remoteWs = workspace("remote");
+    List<String> logs = new CopyOnWriteArrayList<>();
+    BuildNet net = master(remoteWs, graph(), BuildNet.builder().listener(new BuildListener() {
+      @Override
+      public void logLine(String b, String t, OutputListener.Stream s, String line, boolean r) {
+        logs.add(t + ":" + s + ":" + line);
+      }
+    }));
+    worker(net, "w1", "remote");
+    worker(net, "w2", "remote");
+    BuildResult remote = net.build("app").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(remote.success(), remote.toString());
+
+    Path localWs = workspace("local");
+    List<Target> localGraph = new ArrayList<>();
+    for (Target t : graph()) {
+      localGraph.add(Target.builder(t.name()).command(t.command()).inputs(t.inputs())
+          .outputs(t.outputs()).dependsOn(t.dependencies()).build());
+    }
+    BuildResult local;
+    try (BuildNet here = BuildNet.builder().workspace(localWs).targets(localGraph).start()) {
+      local = here.build("app").get(WAIT, TimeUnit.SECONDS);
+    }
+    assertTrue(local.success(), local.toString());
+    List<String> outputs = List.of("out/lib/A.txt", "out/app.txt");
+    assertEquals(files(localWs, outputs), files(remoteWs, outputs));
+    assertEquals("HELLO\nworld\n", Files.readString(remoteWs.resolve("out/app.txt")));
+    assertEquals(artifacts(local), artifacts(remote));
+    for (TargetOutcome o : remote.targets()) {
+      assertEquals(Status.BUILT, o.status(), o.toString());
+      assertTrue(o.reason().contains("worker 'w"), o.reason());
+    }
+    assertTrue(logs.contains("lib:STDOUT:lib done"), logs.toString());
+    assertTrue(logs.contains("app:STDERR:app warns"), logs.toString());
+
+    // The second build is served from the cache the workers filled: nothing runs.
+    Files.delete(remoteWs.resolve("out/app.txt"));
+    BuildResult again = net.build("app").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(again.targets().stream().allMatch(t -> t.status() == Status.CACHED), again.toString());
+    assertEquals("HELLO\nworld\n", Files.readString(remoteWs.resolve("out/app.txt")));
+  }
+
+  private static Map<String, String> artifacts(BuildResult r) {
+    Map<String, String> m = new TreeMap<>();
+    for (TargetOutcome o : r.targets()) {
+      for (Artifact a : o.artifacts()) {
+        m.put(a.path(), a.digest() + "/" + a.sizeBytes());
+      }
+    }
+    return m;
+  }
+
+  @Test
+  void anAttemptWhoseWorkerGoesAwayRunsAgainOnAnother() throws Exception {
+    Path ws = workspace("requeue");
+    Path flag = tmp.resolve("first-attempt-started");
+    Target slow = Target.builder("slow")
+        .command("sh", "-c", "if [ -e \"$FLAG\" ]; then echo second > out.txt; else touch \"$FLAG\"; sleep 60; fi")
+        .env("FLAG", flag.toString()).outputs("out.txt").requires("remote").build();
+    BuildNet net = master(ws, List.of(slow), BuildNet.builder());
+    Worker first = worker(net, "first", "remote");
+    CompletableFuture<BuildResult> build = net.build("slow");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (!Files.exists(flag)) {
+      assertTrue(System.nanoTime() < deadline, "the first attempt never started");
+      Thread.sleep(10); // polling a file the attempt creates; there is no event for it
+    }
+    worker(net, "second", "remote");
+    first.close();
+    BuildResult r = build.get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    TargetOutcome o = r.targets().get(0);
+    assertEquals(2, o.attempts());
+    assertTrue(o.reason().contains("'second'"), o.reason());
+    assertEquals("second\n", Files.readString(ws.resolve("out.txt")));
+  }
+
+  @Test
+  void aTargetNoWorkerCanRunWaitsVisiblyThenFailsWithAClearError() throws Exception {
+    Path ws = workspace("unrunnable");
+    Target gpu = Target.builder("train").command("true").requires("gpu").build();
+    BuildNet net = master(ws, List.of(gpu), BuildNet.builder().placementTimeout(Duration.ofMillis(600)));
+    worker(net, "cpu-only", "remote");
+    CompletableFuture<BuildResult> build = net.build("train");
+    String id = ((BuildFuture) build).buildId();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    BuildSnapshot.TargetSnapshot t;
+    do {
+      assertTrue(System.nanoTime() < deadline, "never saw the waiting status");
+      Thread.sleep(5); // polling the history; the wait has no event of its own
+      t = net.history().build(id).orElseThrow().targets().get(0);
+    } while (!t.status().equals("waiting") && !build.isDone());
+    assertEquals("waiting", t.status());
+    assertTrue(t.note().contains("[gpu]"), t.note());
+
+    BuildResult r = build.get(WAIT, TimeUnit.SECONDS);
+    assertFalse(r.success());
+    String reason = r.targets().get(0).reason();
+    assertTrue(reason.contains("needs capabilities [gpu]"), reason);
+    assertTrue(reason.contains("cpu-only"), reason);
+    assertTrue(reason.contains("placementTimeout"), reason);
+  }
+
+  @Test
+  void aWaitingTargetRunsOnceACapableWorkerJoins() throws Exception {
+    Path ws = workspace("joins");
+    Target t = Target.builder("late").command("sh", "-c", "echo ok > ok.txt").outputs("ok.txt")
+        .requires("late-cap").build();
+    BuildNet net = master(ws, List.of(t), BuildNet.builder());
+    CompletableFuture<BuildResult> build = net.build("late");
+    String id = ((BuildFuture) build).buildId();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (!net.history().build(id).orElseThrow().targets().get(0).status().equals("waiting")) {
+      assertTrue(System.nanoTime() < deadline, "never saw the waiting status");
+      Thread.sleep(5); // polling the history; the wait has no event of its own
+    }
+    worker(net, "capable", "late-cap");
+    BuildResult r = build.get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertEquals("ok\n", Files.readString(ws.resolve("ok.txt")));
+  }
+
+  @Test
+  void cancellingABuildKillsItsRemoteProcessTree() throws Exception {
+    Path ws = workspace("cancel");
+    Target t = Target.builder("hang").command("sh", "-c", "sleep 60 & echo child $!; wait")
+        .requires("remote").build();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    BuildNet net = master(ws, List.of(t), BuildNet.builder().listener(new BuildListener() {
+      @Override
+      public void logLine(String b, String tg, OutputListener.Stream s, String line, boolean r) {
+        lines.add(line);
+      }
+    }));
+    worker(net, "w", "remote");
+    BuildFuture build = net.build("hang");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (lines.stream().noneMatch(l -> l.startsWith("child "))) {
+      assertTrue(System.nanoTime() < deadline, "the command never started");
+      Thread.sleep(10); // polling for a log line; the test listener has no latch for it
+    }
+    long child = Long.parseLong(lines.stream().filter(l -> l.startsWith("child ")).findFirst()
+        .orElseThrow().substring(6));
+    assertTrue(build.cancel(true));
+    BuildResult r = build.result().get(WAIT, TimeUnit.SECONDS);
+    assertEquals(Status.CANCELLED, r.targets().get(0).status());
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (Pids.isRunning(child)) {
+      assertTrue(System.nanoTime() < deadline, "pid " + child + " survived the cancel");
+      Thread.sleep(20); // polling a pid; the kill has no event here
+    }
+  }
+}
