@@ -7,6 +7,9 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.events.BuildHistory;
+import dev.buildnet.remote.BuildService;
+import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.BlobStore;
 import dev.buildnet.cache.Outputs;
@@ -87,6 +90,7 @@ public final class BuildNet implements AutoCloseable {
   private final KeyService keys;
   private final ActionCache cache;
   private final Listeners listeners;
+  private final BuildHistory history;
   private final long cacheMaxBytes;
   private final boolean keepGoing;
   private final Set<String> capabilities;
@@ -108,6 +112,8 @@ public final class BuildNet implements AutoCloseable {
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
     this.listeners = new Listeners();
+    this.history = new BuildHistory(clock, 200, 5_000);
+    listeners.add(history);
     b.listeners.forEach(listeners::add);
     int slots = b.localSlots > 0 ? b.localSlots : Runtime.getRuntime().availableProcessors();
     Executor executor = b.executor;
@@ -131,12 +137,20 @@ public final class BuildNet implements AutoCloseable {
 
   private MasterServer startMaster(Builder b) {
     MasterServer.Builder m = MasterServer.builder().state(state).secret(b.secret)
-        .bindAddress(b.listen);
+        .bindAddress(b.listen).blobs(cache.blobs()).builds(new Service());
     if (b.tls != null) {
       m.tls(b.tls);
     }
     try {
-      return m.start();
+      MasterServer started = m.start();
+      started.addWorkerListener(e -> {
+        if (e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED) {
+          history.workerJoined(e.worker().id());
+        } else {
+          history.workerLeft(e.worker().id());
+        }
+      });
+      return started;
     } catch (RuntimeException e) {
       closeQuietly();
       throw e;
@@ -152,6 +166,14 @@ public final class BuildNet implements AutoCloseable {
     if (ownsState) {
       state.close();
     }
+  }
+
+  /**
+   * The running and recent builds, their targets' statuses and log tails, the connected workers,
+   * and live event subscriptions (what the master's EVENT stream and the HTTP module show).
+   */
+  public BuildHistory history() {
+    return history;
   }
 
   /** A builder; {@link Builder#workspace} is the only required setting. */
@@ -213,6 +235,30 @@ public final class BuildNet implements AutoCloseable {
     Set<String> requested = new LinkedHashSet<>(targets);
     BuildGraph sub = graph.subgraphFor(requested);
     return engine.submit(sub, requested, keepGoing);
+  }
+
+  /** The face the embedded master shows clients: their builds run here, with their ids. */
+  private final class Service implements BuildService {
+    @Override
+    public CompletableFuture<BuildResult> submit(
+        String buildId, List<String> targets, boolean keepGoing) {
+      ensureOpen();
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("name at least one target to build");
+      }
+      Set<String> requested = new LinkedHashSet<>(targets);
+      return engine.submit(buildId, graph.subgraphFor(requested), requested, keepGoing).result();
+    }
+
+    @Override
+    public boolean cancel(String buildId) {
+      return engine.cancel(buildId);
+    }
+
+    @Override
+    public BuildHistory history() {
+      return history;
+    }
   }
 
   /** Registers a listener for every later event of every build. */

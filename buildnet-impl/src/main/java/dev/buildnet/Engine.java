@@ -61,7 +61,11 @@ final class Engine {
   private record Task(BuildRun run, Node node, long readyNanos) {}
 
   BuildFuture submit(BuildGraph graph, Set<String> requested, boolean keepGoing) {
-    String buildId = UUID.randomUUID().toString();
+    return submit(UUID.randomUUID().toString(), graph, requested, keepGoing);
+  }
+
+  /** Starts a build with a caller-chosen id (a remote client's); the id must not be running. */
+  BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing) {
     BuildFuture future = new BuildFuture(buildId, this::cancel);
     BuildRun run =
         new BuildRun(
@@ -76,6 +80,9 @@ final class Engine {
     synchronized (lock) {
       if (!accepting) {
         throw new IllegalStateException("BuildNet is closing; no new builds are accepted");
+      }
+      if (runs.stream().anyMatch(r -> r.buildId.equals(buildId))) {
+        throw new IllegalArgumentException("a build with id '" + buildId + "' is running already");
       }
       runs.add(run);
     }
@@ -95,6 +102,15 @@ final class Engine {
       }
     }
     return idle;
+  }
+
+  /** Cancels the running build {@code buildId}; false if there is none. */
+  boolean cancel(String buildId) {
+    BuildRun run;
+    synchronized (lock) {
+      run = runs.stream().filter(r -> r.buildId.equals(buildId)).findFirst().orElse(null);
+    }
+    return run != null && run.future().cancel(true);
   }
 
   /** Cancels every running build. */

@@ -92,7 +92,8 @@ public final class Payloads {
       @Opt byte[] proof,
       @Opt Long errorCode,
       @Opt String reason,
-      @Opt Long heartbeatMs)
+      @Opt Long heartbeatMs,
+      @Opt String blobAlgorithm)
       implements Reply {
     public HelloAck {
       Objects.requireNonNull(replyTo, "replyTo");
@@ -105,6 +106,15 @@ public final class Payloads {
         throw new IllegalArgumentException("a refusing HELLO_ACK needs error_code and reason");
       }
       positive("heartbeat_ms", heartbeatMs);
+      if (blobAlgorithm != null && blobAlgorithm.isEmpty()) {
+        throw new IllegalArgumentException("blob_algorithm must not be empty");
+      }
+    }
+
+    /** A HELLO_ACK without {@code blob_algorithm} (what a master without a blob store sends). */
+    public HelloAck(String replyTo, boolean accepted, long minor, String peerId, byte[] proof,
+        Long errorCode, String reason, Long heartbeatMs) {
+      this(replyTo, accepted, minor, peerId, proof, errorCode, reason, heartbeatMs, null);
     }
 
     @Override

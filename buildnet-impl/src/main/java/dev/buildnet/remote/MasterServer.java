@@ -85,12 +85,14 @@ public final class MasterServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Transport.Listener listener;
   private final BlobStore blobs;
+  private final BuildService builds;
   private final long maxBlobBytes;
   private final int maxBlobTransfers;
 
   private MasterServer(Builder b) {
     this.id = b.id;
     this.blobs = b.blobs;
+    this.builds = b.builds;
     this.maxBlobBytes = b.maxBlobBytes;
     this.maxBlobTransfers = b.maxBlobTransfers;
     TcpTransport.Builder t = TcpTransport.builder()
@@ -103,6 +105,9 @@ public final class MasterServer implements AutoCloseable {
         .clock(b.clock);
     if (b.tls != null) {
       t.tls(b.tls);
+    }
+    if (b.blobs != null) {
+      t.blobAlgorithm(b.blobs.hashes().algorithm());
     }
     this.transport = t.build();
     this.ownEvents = b.eventExecutor == null ? Executors.newSingleThreadExecutor(daemon("buildnet-master-events")) : null;
@@ -219,6 +224,7 @@ public final class MasterServer implements AutoCloseable {
     private Executor eventExecutor;
     private SSLContext tls;
     private BlobStore blobs;
+    private BuildService builds;
     private long maxBlobBytes = DEFAULT_MAX_BLOB_BYTES;
     private int maxBlobTransfers = DEFAULT_MAX_BLOB_TRANSFERS;
     private boolean maxBlobBytesSet;
@@ -238,6 +244,16 @@ public final class MasterServer implements AutoCloseable {
     }
 
     /** The largest blob an upload may carry; 4 GiB by default. */
+    /**
+     * The engine that runs clients' builds (BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE); without one
+     * they get ERROR {@code UNSUPPORTED}. {@code BuildNet} sets its own.
+     */
+    public Builder builds(BuildService service) {
+      once(this.builds, "builds");
+      this.builds = Objects.requireNonNull(service, "service");
+      return this;
+    }
+
     public Builder maxBlobBytes(long max) {
       if (maxBlobBytesSet) {
         throw new IllegalStateException("maxBlobBytes was already set to " + maxBlobBytes);

@@ -80,6 +80,7 @@ public final class PeerConnection implements Transport.Connection {
   private volatile Hello peerHello;
   private volatile String peerId;
   private volatile String peerRuntime;
+  private volatile String peerBlobAlgorithm;
   private volatile int peerMinor;
   private volatile long lastSentNanos = System.nanoTime();
 
@@ -121,6 +122,18 @@ public final class PeerConnection implements Transport.Connection {
   /** The {@code runtime} of the peer's HELLO envelope (e.g. {@code jvm}); null on the connecting side. */
   public String peerRuntime() {
     return peerRuntime;
+  }
+
+  /**
+   * On the connecting side, the algorithm of the listener's blob store from its HELLO_ACK (e.g.
+   * {@code xxh64}); null if it did not say.
+   */
+  public String peerBlobAlgorithm() {
+    return peerBlobAlgorithm;
+  }
+
+  void peerBlobAlgorithm(String algorithm) {
+    this.peerBlobAlgorithm = algorithm;
   }
 
   /** The minor version both sides speak: the smaller of the two. */

@@ -80,6 +80,7 @@ public final class TcpTransport implements Transport {
   private final Duration idleTimeout;
   private final Duration handshakeTimeout;
   private final Duration heartbeatInterval;
+  private final String blobAlgorithm;
   private final boolean automaticHeartbeats;
   private final SSLContext tls;
   private final Clock clock;
@@ -93,6 +94,7 @@ public final class TcpTransport implements Transport {
 
   private TcpTransport(Builder b) {
     this.secret = b.secret.clone();
+    this.blobAlgorithm = b.blobAlgorithm;
     this.localId = b.localId;
     this.role = b.role;
     this.capabilities = b.capabilities;
@@ -254,7 +256,8 @@ public final class TcpTransport implements Transport {
     c.writeDirect(
         new HelloAck(first.id(), true, minor, localId,
             Auth.serverProof(secret, hello.nonce(), nonce, localId), null, null,
-            heartbeatInterval.isZero() ? null : Math.max(1, heartbeatInterval.toMillis())));
+            heartbeatInterval.isZero() ? null : Math.max(1, heartbeatInterval.toMillis()),
+            blobAlgorithm));
     c.peerRuntime(first.runtime());
     c.established(hello, hello.peerId(), (int) Math.min(Integer.MAX_VALUE, hello.minor()), null);
     Handler h;
@@ -321,6 +324,7 @@ public final class TcpTransport implements Transport {
       c.handshakeDeadline(left);
       c.startTlsHandshake(left);
       HelloAck ack = connectHandshake(c, handler);
+      c.peerBlobAlgorithm(ack.blobAlgorithm());
       interval = heartbeatInterval;
       if (ack.heartbeatMs() != null
           && (interval.isZero() || ack.heartbeatMs() < interval.toMillis())) {
@@ -490,6 +494,7 @@ public final class TcpTransport implements Transport {
     private Duration idleTimeout = Duration.ofSeconds(60);
     private Duration handshakeTimeout = Duration.ofSeconds(10);
     private Duration heartbeatInterval;
+    private String blobAlgorithm;
     private boolean automaticHeartbeats = true;
     private SSLContext tls;
     private Clock clock = Clock.systemUTC();
@@ -566,6 +571,19 @@ public final class TcpTransport implements Transport {
     /** A listener closes a connection not through the handshake within this; 10 s by default. */
     public Builder handshakeTimeout(Duration timeout) {
       this.handshakeTimeout = positive("handshakeTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * The algorithm of the blob store this listener serves (e.g. {@code xxh64}), told to peers in
+     * HELLO_ACK so workers name their outputs with it; unset: not told.
+     */
+    public Builder blobAlgorithm(String algorithm) {
+      Objects.requireNonNull(algorithm, "algorithm");
+      if (algorithm.isEmpty()) {
+        throw new IllegalArgumentException("blobAlgorithm must not be empty");
+      }
+      this.blobAlgorithm = algorithm;
       return this;
     }
 

@@ -56,7 +56,7 @@ final class VectorsGenerator {
     add(s, "auth_challenge", "m-1", ts, "jvm", new AuthChallenge("w-1", SERVER_NONCE));
     add(s, "auth_proof", "w-2", ts, "python", new AuthProof("m-1", clientProof));
     add(s, "hello_ack_accepted", "m-2", ts, "jvm",
-        new HelloAck("w-1", true, 0, "master-1", serverProof, null, null, 10000L));
+        new HelloAck("w-1", true, 0, "master-1", serverProof, null, null, 10000L, "xxh64"));
     add(s, "hello_ack_refused_version", "m-3", ts, "jvm",
         new HelloAck("w-1", false, 0, "master-1", null, 7L,
             "protocol major version 2 is not supported; this master speaks 1.0", null));
