@@ -197,6 +197,7 @@ class HelloAck(Payload):
         elif self.error_code is None or self.reason is None:
             raise ValueError("a refusing HELLO_ACK needs error_code and reason")
         _positive("heartbeat_ms", self.heartbeat_ms)
+        _non_empty("blob_algorithm", self.blob_algorithm)
 
 
 @record
