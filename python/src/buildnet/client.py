@@ -467,6 +467,8 @@ class Client:
         bid = build_id or f"py-{uuid.uuid4().hex[:16]}"
         sid = f"sub-{bid}"
         build = Build(self, bid, sid)
+        # Queued first: the build's own events may arrive before BUILD_STARTED's reply is seen.
+        build._put(BuildEvent("started", bid))
         self._builds[bid] = build
         self._subscriptions[sid] = build
         try:
@@ -485,7 +487,6 @@ class Client:
         except BaseException:
             self._forget(build)
             raise
-        build._put(BuildEvent("started", bid))
         return build
 
     def lock(
