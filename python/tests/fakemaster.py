@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from buildnet import _digests
 from buildnet._connection import now_ms
@@ -48,7 +48,9 @@ from buildnet.protocol import (
     proofs_match,
     server_proof,
 )
-from buildnet.protocol.payloads import Payload
+
+if TYPE_CHECKING:
+    from buildnet.protocol.payloads import Payload
 
 SECRET = b"0123456789abcdef-test-secret"
 
@@ -134,8 +136,14 @@ class FakeMaster:
             peer = Peer(hello, reader, writer, frames)
             if self.refuse_code is not None:
                 await peer.send(
-                    HelloAck(hello_msg.id, False, 2, "fake", error_code=self.refuse_code,
-                             reason="refused by the fake master")  # fmt: skip
+                    HelloAck(
+                        hello_msg.id,
+                        False,
+                        2,
+                        "fake",
+                        error_code=self.refuse_code,
+                        reason="refused by the fake master",
+                    )
                 )
                 writer.close()
                 return
@@ -148,15 +156,27 @@ class FakeMaster:
             expected = client_proof(self.secret, nonce, hello.nonce, hello.role, hello.peer_id)
             if not proofs_match(expected, proof.proof):
                 await peer.send(
-                    HelloAck(hello_msg.id, False, 2, "fake", error_code=int(ErrorCode.AUTH_FAILED),
-                             reason="authentication failed: wrong proof")  # fmt: skip
+                    HelloAck(
+                        hello_msg.id,
+                        False,
+                        2,
+                        "fake",
+                        error_code=int(ErrorCode.AUTH_FAILED),
+                        reason="authentication failed: wrong proof",
+                    )
                 )
                 writer.close()
                 return
             await peer.send(
-                HelloAck(hello_msg.id, True, 2, "fake",
-                         proof=server_proof(self.secret, hello.nonce, nonce, "fake"),
-                         heartbeat_ms=self.heartbeat_ms, blob_algorithm="xxh64")  # fmt: skip
+                HelloAck(
+                    hello_msg.id,
+                    True,
+                    2,
+                    "fake",
+                    proof=server_proof(self.secret, hello.nonce, nonce, "fake"),
+                    heartbeat_ms=self.heartbeat_ms,
+                    blob_algorithm="xxh64",
+                )
             )
             self.peers.append(peer)
             if hello.role == "worker":
@@ -187,7 +207,9 @@ class FakeMaster:
         if isinstance(p, Heartbeat):
             await peer.send(HeartbeatAck(m.id))
         elif isinstance(p, BlobHas):
-            await peer.send(BlobHasResponse(m.id, tuple(d for d in p.digests if d not in self.blobs)))
+            await peer.send(
+                BlobHasResponse(m.id, tuple(d for d in p.digests if d not in self.blobs))
+            )
         elif isinstance(p, BlobPut):
             buf = self._uploads.setdefault(p.transfer_id, bytearray())
             assert p.offset == len(buf)
@@ -217,9 +239,7 @@ class FakeMaster:
                 pos += len(chunk)
                 if last:
                     break
-        elif isinstance(p, Subscribe):
-            await peer.send(Ack(m.id))
-        elif isinstance(p, Unsubscribe):
+        elif isinstance(p, (Subscribe, Unsubscribe)):
             await peer.send(Ack(m.id))
         elif isinstance(p, BuildRequest):
             await peer.send(BuildStarted(m.id, p.build_id))
@@ -260,8 +280,9 @@ def simple_script(build_id: str, sid: Optional[str]) -> list[Payload]:
         event(sid, 3, "log", build_id, target="app", stream="stdout", line="compiling"),
         BuildProgress(build_id, 1, 1, "app", "built"),
         event(sid, 4, "target_finished", build_id, target="app", status="built"),
-        BuildCompleted(build_id, 42, outputs=(Output("out/app.txt", digest, 7),), cache_hits=0,
-                       executed=1),  # fmt: skip
+        BuildCompleted(
+            build_id, 42, outputs=(Output("out/app.txt", digest, 7),), cache_hits=0, executed=1
+        ),
         event(sid, 5, "build_finished", build_id, status="succeeded"),
     ]
 
@@ -283,7 +304,7 @@ async def run_target(
                     await r
             continue
         if isinstance(m.payload, (BuildCompleted, BuildFailed)):
-            assert started.payload.reply_to == mid  # type: ignore[union-attr]
+            assert started.payload.reply_to == mid  # type: ignore[attr-defined]
             return started, logs, m
         if isinstance(m.payload, ErrorReply) and m.payload.reply_to == mid:
             return started, logs, m

@@ -4,16 +4,19 @@ behaviour is checked by test_integration.py)."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pytest
 
 import buildnet
 from buildnet import _digests
 from buildnet.protocol import BuildCompleted, BuildProgress
-from buildnet.protocol.payloads import Payload
 from tests.fakemaster import FakeMaster, event, simple_script
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from buildnet.protocol.payloads import Payload
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -24,6 +23,10 @@ from buildnet.protocol import (
     TargetRun,
 )
 from tests.fakemaster import FakeMaster, Peer, cancel_target, run_target
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -190,8 +193,8 @@ async def test_more_attempts_than_slots_are_refused_busy(
     replies = [await w.next() for _ in ids]
     busy = [m for m in replies if isinstance(m.payload, ErrorReply)]
     assert len(busy) == 1
-    assert busy[0].payload.reply_to == ids[2]  # type: ignore[union-attr]
-    assert busy[0].payload.code == ErrorCode.BUSY  # type: ignore[union-attr]
+    assert busy[0].payload.reply_to == ids[2]  # type: ignore[attr-defined]
+    assert busy[0].payload.code == ErrorCode.BUSY  # type: ignore[attr-defined]
     assert worker.running_attempts == 2
     for r in runs[:2]:
         await cancel_target(w, r)
