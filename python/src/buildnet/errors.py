@@ -12,11 +12,19 @@ from buildnet._codes import ErrorCode
 
 __all__ = [
     "AuthError",
+    "BlobTransferError",
+    "BuildFailedError",
     "BuildNetError",
+    "ConnectionLostError",
     "FrameTooLargeError",
     "HandshakeError",
+    "LockNotHeldError",
+    "LockUnavailableError",
     "ProtocolError",
+    "RemoteError",
+    "RequestTimeoutError",
     "UnknownMessageTypeError",
+    "VersionMismatchError",
 ]
 
 
@@ -87,3 +95,62 @@ class HandshakeError(BuildNetError):
 class AuthError(HandshakeError):
     """Authentication failed: the listener refused our proof (``AUTH_FAILED``), or it could not
     prove that it knows the shared secret."""
+
+
+class VersionMismatchError(HandshakeError):
+    """The listener speaks another protocol major version (``UNSUPPORTED_VERSION``)."""
+
+
+class ConnectionLostError(BuildNetError):
+    """The connection to the master ended (closed by either side, reset, or silent past its
+    idle timeout) before the operation finished. ``reason`` says why, for people."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the connection to the master was lost: {reason}")
+
+
+class RequestTimeoutError(BuildNetError, TimeoutError):
+    """The master did not answer a request within its timeout (the connection may be fine)."""
+
+
+class RemoteError(BuildNetError):
+    """The master answered a request with ERROR. ``code`` is the wire code (an
+    :class:`ErrorCode` when known), ``remote_message`` the master's text, ``request`` the name of
+    the request's message type."""
+
+    def __init__(self, request: str, code: int, remote_message: str) -> None:
+        self.request = request
+        self.code = code
+        self.remote_message = remote_message
+        super().__init__(
+            f"{request} refused by the master: {ErrorCode.from_wire(code).name} ({code}): "
+            f"{remote_message}"
+        )
+
+
+class LockNotHeldError(RemoteError):
+    """A lock renewed or released is no longer ours (``LOCK_NOT_HELD``): released, expired, or
+    granted to another holder."""
+
+
+class BlobTransferError(BuildNetError):
+    """A blob upload or download failed: refused or unknown blob, digest mismatch, or a lost
+    connection (then ``__cause__`` is the :class:`ConnectionLostError`)."""
+
+
+class BuildFailedError(BuildNetError):
+    """Raised by ``BuildResult.check()`` for a failed build; ``result`` is the whole result."""
+
+    def __init__(self, result: object, message: str) -> None:
+        self.result = result
+        super().__init__(message)
+
+
+class LockUnavailableError(BuildNetError):
+    """A lock could not be acquired within the wait given (another holder has it)."""
+
+    def __init__(self, name: str, waited: float) -> None:
+        self.name = name
+        self.waited = waited
+        super().__init__(f"lock {name!r} is held by another holder (waited {waited:g} s)")

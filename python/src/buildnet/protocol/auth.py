@@ -15,7 +15,7 @@ import hmac
 import secrets
 from typing import TYPE_CHECKING, Optional
 
-from buildnet.errors import AuthError, HandshakeError
+from buildnet.errors import AuthError, HandshakeError, VersionMismatchError
 from buildnet.protocol.payloads import NONCE_BYTES, AuthChallenge, AuthProof, Hello, HelloAck
 from buildnet.protocol.types import MINOR, ErrorCode
 
@@ -135,6 +135,8 @@ class ConnectingHandshake:
             text = f"refused by {ack.peer_id!r} ({name}, code {code}): {ack.reason}"
             if code == ErrorCode.AUTH_FAILED:
                 raise AuthError(text, code)
+            if code == ErrorCode.UNSUPPORTED_VERSION:
+                raise VersionMismatchError(text, code)
             raise HandshakeError(text, code)
         if self._server_nonce is None:
             raise AuthError(

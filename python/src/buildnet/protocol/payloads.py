@@ -171,7 +171,10 @@ class Hello(Payload):
 
 @record
 class HelloAck(Payload):
-    """The listener's verdict on a HELLO: accepted (with its proof) or refused (with a reason)."""
+    """The listener's verdict on a HELLO: accepted (with its proof) or refused (with a reason).
+
+    ``blob_algorithm`` (field 9) names the hash algorithm of the master's blob store, e.g.
+    ``xxh64`` or ``sha256``: workers name output digests with it."""
 
     TYPE = MessageType.HELLO_ACK
 
@@ -183,6 +186,7 @@ class HelloAck(Payload):
     error_code: Optional[int] = None
     reason: Optional[str] = None
     heartbeat_ms: Optional[int] = None
+    blob_algorithm: Optional[str] = None
 
     def _validate(self) -> None:
         _non_negative("minor", self.minor)
@@ -193,6 +197,7 @@ class HelloAck(Payload):
         elif self.error_code is None or self.reason is None:
             raise ValueError("a refusing HELLO_ACK needs error_code and reason")
         _positive("heartbeat_ms", self.heartbeat_ms)
+        _non_empty("blob_algorithm", self.blob_algorithm)
 
 
 @record
