@@ -1,6 +1,6 @@
 """Against the real Java master (``buildnet.jar serve`` on port 0, always stopped).
 
-The build tests (``test_build_*``) need the master's build dispatch (BUILD_REQUEST from clients,
+The build tests (``test_build_*``) use the master's build dispatch (BUILD_REQUEST from clients,
 TARGET_RUN to workers)."""
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def test_the_example_script_runs(master: JavaMaster) -> None:
 async def test_build_by_a_python_client_runs_on_a_python_worker(
     client: buildnet.Client, worker: buildnet.Worker, tmp_path: Path
 ) -> None:
-    build = await client.submit(["upper"], force=True)
+    build = await client.submit(["upper"])
     events = [e async for e in build.events()]
     result = (await build.result(30)).check()
     assert events[0].kind == "started"
@@ -159,7 +159,7 @@ async def test_build_survives_a_python_worker_killed_mid_target(
         await asyncio.get_running_loop().run_in_executor(
             None, master.wait_for, "worker py-doomed joined", 20
         )
-        build = await client.submit(["slow"], force=True)
+        build = await client.submit(["slow"])
         async for e in build.events():
             if e.kind == "target_started" or (e.kind == "log" and e.line == "begin"):
                 break
@@ -179,7 +179,6 @@ async def test_build_survives_a_python_worker_killed_mid_target(
 async def test_build_by_a_python_client_runs_on_a_java_worker(
     master: JavaMaster, client: buildnet.Client
 ) -> None:
-    # Assumes the CLI gains `buildnet worker` with the same options as buildnet-worker.
     java = subprocess.Popen(
         [
             "java",
@@ -203,7 +202,7 @@ async def test_build_by_a_python_client_runs_on_a_java_worker(
         await asyncio.get_running_loop().run_in_executor(
             None, master.wait_for, "worker java-w joined", 30
         )
-        build = await client.submit(["jvm"], force=True)
+        build = await client.submit(["jvm"])
         result = (await build.result(60)).check()
         assert result.executed == 1
         assert [o.path for o in result.outputs] == ["out/jvm.txt"]
