@@ -28,7 +28,8 @@ class RemoteExportsTest {
         }
       }
     }
-    assertEquals(Set.of("BlobClient", "BlobTransferException", "MasterServer",
+    assertEquals(Set.of("BlobClient", "BlobTransferException", "BuildService", "Dispatcher",
+        "Dispatcher$Placement", "Dispatcher$Result", "Dispatcher$WorkerLostException", "MasterServer",
         "MasterServer$Builder", "RemoteBlobs", "RemoteClient", "RemoteClient$Builder", "Worker",
         "Worker$Builder", "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"),
         names);

@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
       ExplainCommand.class,
       GcCommand.class,
       DemoCommand.class,
-      ServeCommand.class
+      ServeCommand.class,
+      WorkerCommand.class
     })
 public final class BuildNetCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

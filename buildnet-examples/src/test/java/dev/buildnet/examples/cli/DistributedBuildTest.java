@@ -1,0 +1,200 @@
+package dev.buildnet.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildnet.BuildFuture;
+import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.events.BuildSnapshot;
+import dev.buildnet.graph.Target;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A master in this JVM and two workers in their own JVMs ({@code buildnet worker}): the build
+ * survives a worker killed with SIGKILL mid-target and a worker frozen (SIGSTOP) past its
+ * heartbeat timeout.
+ */
+class DistributedBuildTest {
+  private static final String SECRET = "0123456789abcdef0123456789abcdef";
+  private static final long WAIT = 60;
+
+  @TempDir Path dir;
+  private final Map<String, Process> workers = new HashMap<>();
+  private BuildNet net;
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Process p : workers.values()) {
+      new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor();
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+    if (net != null) {
+      net.close();
+    }
+  }
+
+  private Path workspace() throws Exception {
+    Path ws = dir.resolve("ws");
+    Files.createDirectories(ws.resolve("src"));
+    Files.writeString(ws.resolve("src/a.txt"), "alpha\n");
+    return ws;
+  }
+
+  private void startMaster(Path ws, List<Target> targets, Duration heartbeatTimeout) {
+    net = BuildNet.builder().workspace(ws).targets(targets).localSlots(0)
+        .listen(new InetSocketAddress("127.0.0.1", 0))
+        .secret(SECRET.getBytes(StandardCharsets.UTF_8)).heartbeatTimeout(heartbeatTimeout)
+        .start();
+  }
+
+  private void startWorker(String id) throws Exception {
+    Path secret = Files.writeString(dir.resolve("secret"), SECRET);
+    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    Process p = new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+        "-cp", System.getProperty("java.class.path"), BuildNetCli.class.getName(), "worker",
+        "--master", "127.0.0.1:" + at.getPort(), "--secret-file", secret.toString(),
+        "--capabilities", "remote", "--id", id, "--slots", "2",
+        "--work-dir", dir.resolve("work-" + id).toString())
+        .redirectErrorStream(true).start();
+    workers.put(id, p);
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line = CompletableFuture.supplyAsync(() -> {
+      try {
+        for (String l; (l = out.readLine()) != null; ) {
+          if (l.startsWith("connected to ")) {
+            return l;
+          }
+        }
+        return null;
+      } catch (java.io.IOException e) {
+        return null;
+      }
+    }).get(WAIT, TimeUnit.SECONDS);
+    assertNotNull(line, "worker " + id + " exited without connecting");
+    // Keep draining its output so it never blocks on a full pipe.
+    CompletableFuture.runAsync(() -> {
+      try {
+        while (out.readLine() != null) {
+          // discard
+        }
+      } catch (java.io.IOException ignored) {
+        // the process ended
+      }
+    });
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (net.master().orElseThrow().workers().stream().noneMatch(w -> w.id().equals(id))) {
+      assertTrue(System.nanoTime() < deadline, "worker " + id + " never registered");
+      Thread.sleep(10); // polling the registry with a bound
+    }
+  }
+
+  /** The target writes "second" on any attempt after the first, which creates FLAG and hangs. */
+  private Target hangsOnFirstAttempt(Path flag) {
+    return Target.builder("step")
+        .command("sh", "-c", "if [ -e \"$FLAG\" ]; then tr a-z A-Z < src/a.txt > out.txt; "
+            + "else touch \"$FLAG\"; sleep 120; fi")
+        .env("FLAG", flag.toString()).inputs("src/a.txt").outputs("out.txt").requires("remote")
+        .build();
+  }
+
+  /** Waits for the first attempt to start and returns the worker running it. */
+  private String firstAttemptWorker(BuildFuture build, Path flag) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (!Files.exists(flag)) {
+      assertTrue(System.nanoTime() < deadline, "the first attempt never started");
+      Thread.sleep(10); // polling a file the attempt creates
+    }
+    BuildSnapshot.TargetSnapshot t =
+        net.history().build(build.buildId()).orElseThrow().targets().get(0);
+    assertNotNull(t.worker());
+    return t.worker();
+  }
+
+  @Test
+  void aGraphBuiltOnTwoWorkerProcessesMatchesALocalBuild() throws Exception {
+    Path ws = workspace();
+    List<Target> graph = List.of(
+        Target.builder("upper").command("sh", "-c", "mkdir -p out && tr a-z A-Z < src/a.txt > out/upper.txt")
+            .inputs("src/a.txt").outputs("out/upper.txt").requires("remote").build(),
+        Target.builder("count").command("sh", "-c", "wc -c < src/a.txt > out/count.txt")
+            .inputs("src/a.txt").outputs("out/count.txt").requires("remote").build(),
+        Target.builder("both").command("sh", "-c", "cat out/upper.txt out/count.txt > out/both.txt")
+            .outputs("out/both.txt").dependsOn("upper", "count").requires("remote").build());
+    startMaster(ws, graph, Duration.ofSeconds(15));
+    startWorker("w1");
+    startWorker("w2");
+    BuildResult r = net.build("both").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertEquals("ALPHA\n6\n", Files.readString(ws.resolve("out/both.txt")).replace(" ", ""));
+    for (TargetOutcome o : r.targets()) {
+      assertEquals(TargetOutcome.Status.BUILT, o.status(), o.toString());
+    }
+  }
+
+  @Test
+  void aWorkerKilledMidTargetLosesItToTheOther() throws Exception {
+    Path ws = workspace();
+    Path flag = dir.resolve("flag");
+    startMaster(ws, List.of(hangsOnFirstAttempt(flag)), Duration.ofSeconds(15));
+    startWorker("w1");
+    startWorker("w2");
+    BuildFuture build = net.build("step");
+    String first = firstAttemptWorker(build, flag);
+    Process victim = workers.get(first);
+    new ProcessBuilder("kill", "-KILL", Long.toString(victim.pid())).start().waitFor();
+
+    BuildResult r = build.get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    TargetOutcome o = r.targets().get(0);
+    assertEquals(2, o.attempts());
+    assertTrue(!o.reason().contains("'" + first + "'"), o.reason());
+    assertEquals("ALPHA\n", Files.readString(ws.resolve("out.txt")));
+  }
+
+  @Test
+  void aWorkerFrozenPastItsHeartbeatTimeoutIsReplacedAndItsAttemptSuperseded() throws Exception {
+    Path ws = workspace();
+    Path flag = dir.resolve("flag");
+    startMaster(ws, List.of(hangsOnFirstAttempt(flag)), Duration.ofMillis(1500));
+    startWorker("w1");
+    startWorker("w2");
+    BuildFuture build = net.build("step");
+    String first = firstAttemptWorker(build, flag);
+    Process frozen = workers.get(first);
+    new ProcessBuilder("kill", "-STOP", Long.toString(frozen.pid())).start().waitFor();
+
+    BuildResult r = build.get(WAIT, TimeUnit.SECONDS);
+    new ProcessBuilder("kill", "-CONT", Long.toString(frozen.pid())).start().waitFor();
+    assertTrue(r.success(), r.toString());
+    TargetOutcome o = r.targets().get(0);
+    assertEquals(2, o.attempts(), o.toString());
+    assertTrue(!o.reason().contains("'" + first + "'"), o.reason());
+    assertEquals("ALPHA\n", Files.readString(ws.resolve("out.txt")));
+    // The thawed worker comes back as a new connection; its old attempt can never count.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (net.master().orElseThrow().workers().stream().noneMatch(w -> w.id().equals(first))) {
+      assertTrue(System.nanoTime() < deadline, "the frozen worker never reconnected");
+      Thread.sleep(20); // polling the registry with a bound
+    }
+    assertEquals(0, net.master().orElseThrow().dispatcher().inFlight());
+  }
+}
