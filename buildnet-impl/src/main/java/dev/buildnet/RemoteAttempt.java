@@ -289,10 +289,10 @@ final class RemoteAttempt {
     Path file = workspace.resolve(path);
     if (!blobs.contains(digest)) {
       try (InputStream in = Files.newInputStream(file)) {
-        if (!blobs.putVerified(in, digest)) {
-          throw new InputChangedException("input '" + path + "' changed while the build ran (it no"
-              + " longer hashes to " + digest + "); build again");
-        }
+        blobs.putVerified(in, digest); // false: another attempt stored it meanwhile
+      } catch (dev.buildnet.cache.DigestMismatchException e) {
+        throw new InputChangedException("input '" + path + "' changed while the build ran (it no"
+            + " longer hashes to " + digest + "); build again");
       } catch (java.nio.file.NoSuchFileException e) {
         throw new InputChangedException("input '" + path + "' was deleted while the build ran");
       }

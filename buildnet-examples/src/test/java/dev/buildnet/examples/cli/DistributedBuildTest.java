@@ -135,7 +135,7 @@ class DistributedBuildTest {
     List<Target> graph = List.of(
         Target.builder("upper").command("sh", "-c", "mkdir -p out && tr a-z A-Z < src/a.txt > out/upper.txt")
             .inputs("src/a.txt").outputs("out/upper.txt").requires("remote").build(),
-        Target.builder("count").command("sh", "-c", "wc -c < src/a.txt > out/count.txt")
+        Target.builder("count").command("sh", "-c", "mkdir -p out && wc -c < src/a.txt > out/count.txt")
             .inputs("src/a.txt").outputs("out/count.txt").requires("remote").build(),
         Target.builder("both").command("sh", "-c", "cat out/upper.txt out/count.txt > out/both.txt")
             .outputs("out/both.txt").dependsOn("upper", "count").requires("remote").build());
