@@ -15,8 +15,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Runs a BuildNet master for a workspace until interrupted: workers and clients connect to it and
- * use its state and locks. Prints {@code listening on HOST:PORT} once it accepts connections, so
+ * Runs a BuildNet master for a workspace until interrupted: workers connect to it and run its
+ * targets; clients submit builds of its targets and use its state and locks. Prints {@code listening on HOST:PORT} once it accepts connections, so
  * scripts and test fixtures can start it on port 0 and read the port.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -35,6 +35,19 @@ final class ServeCommand implements Callable<Integer> {
           + "an argument: other users can read the process list.")
   Path secretFile;
 
+  @Option(names = "--local-slots", defaultValue = "-1",
+      description = "CPU slots for targets run by the master itself (default: -j, else cores); 0"
+          + " sends every target to workers.")
+  int localSlots;
+
+  @Option(names = "--placement-timeout", defaultValue = "300",
+      description = "Seconds a target no connected worker can run waits for one (default 300).")
+  long placementTimeoutSeconds;
+
+  @Option(names = "--heartbeat-timeout", defaultValue = "15",
+      description = "Seconds without a heartbeat before a worker is declared dead (default 15).")
+  long heartbeatTimeoutSeconds;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -44,9 +57,13 @@ final class ServeCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listen(parse(listen))
         .secret(secret);
-    if (ws.slots > 0) {
+    if (localSlots >= 0) {
+      b.localSlots(localSlots);
+    } else if (ws.slots > 0) {
       b.localSlots(ws.slots);
     }
+    b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
+        .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds));
     try (BuildNet net = b.start()) {
       MasterServer master = net.master().orElseThrow();
       master.addWorkerListener(e -> {
