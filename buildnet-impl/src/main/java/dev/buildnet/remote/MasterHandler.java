@@ -27,15 +27,17 @@ final class MasterHandler implements Transport.Connection.Handler {
   private final WorkerRegistry registry;
   private final WorkerRegistry.Worker worker; // null for a client
   private final BlobService blobs; // null without a blob store
+  private final ClientBuilds builds; // null without a build service
 
   MasterHandler(
       PeerConnection connection, StateService state, WorkerRegistry registry,
-      WorkerRegistry.Worker worker, BlobService blobs) {
+      WorkerRegistry.Worker worker, BlobService blobs, ClientBuilds builds) {
     this.connection = connection;
     this.state = state;
     this.registry = registry;
     this.worker = worker;
     this.blobs = blobs;
+    this.builds = builds;
   }
 
   @Override
@@ -52,6 +54,8 @@ final class MasterHandler implements Transport.Connection.Handler {
         connection.send(state.handle(m));
       } else if (blobs != null && BlobService.serves(p)) {
         blobs.handle(m);
+      } else if (builds != null && ClientBuilds.serves(p)) {
+        builds.handle(m);
       } else if (p instanceof ResourceClaim claim) {
         connection.send(requireWorker(m).claim(m.id(), claim));
       } else if (p instanceof ResourceRelease release) {
@@ -86,6 +90,9 @@ final class MasterHandler implements Transport.Connection.Handler {
   public void onClose(Transport.Connection c, Throwable cause) {
     if (blobs != null) {
       blobs.close();
+    }
+    if (builds != null) {
+      builds.close();
     }
     if (worker == null) {
       return;

@@ -31,8 +31,9 @@ import javax.net.ssl.SSLContext;
  * claims) and declares a worker dead when it is silent past the heartbeat timeout. Given a {@link
  * Builder#blobs BlobStore}, it serves BLOB_HAS, BLOB_PUT and BLOB_GET from it: uploads and
  * downloads stream in chunks and every digest is verified (see {@code docs/PROTOCOL.md}, "Blob
- * service"). Build dispatch is not served yet: BUILD_*, SUBSCRIBE, and BLOB_* without a store get
- * ERROR {@code UNSUPPORTED}.
+ * service"). Given a {@link Builder#builds BuildService}, it runs clients' builds
+ * (BUILD_REQUEST, BUILD_CANCEL) and streams build events to subscribers (SUBSCRIBE,
+ * UNSUBSCRIBE); without one these, and BLOB_* without a store, get ERROR {@code UNSUPPORTED}.
  *
  * <h2>Use</h2>
  *
@@ -137,7 +138,8 @@ public final class MasterServer implements AutoCloseable {
     BlobService blobService = blobs == null ? null
         : new BlobService(blobs, p, maxBlobBytes, maxBlobTransfers,
             worker == null ? () -> {} : () -> registry.heard(worker, null));
-    return new MasterHandler(p, state, registry, worker, blobService);
+    ClientBuilds clientBuilds = builds == null ? null : new ClientBuilds(builds, p, worker != null);
+    return new MasterHandler(p, state, registry, worker, blobService, clientBuilds);
   }
 
   /** This master's id, sent to peers in HELLO_ACK. */
@@ -243,10 +245,9 @@ public final class MasterServer implements AutoCloseable {
       return this;
     }
 
-    /** The largest blob an upload may carry; 4 GiB by default. */
     /**
-     * The engine that runs clients' builds (BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE); without one
-     * they get ERROR {@code UNSUPPORTED}. {@code BuildNet} sets its own.
+     * The engine that runs clients' builds (BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE, UNSUBSCRIBE);
+     * without one they get ERROR {@code UNSUPPORTED}. {@code BuildNet} sets its own.
      */
     public Builder builds(BuildService service) {
       once(this.builds, "builds");
@@ -254,6 +255,7 @@ public final class MasterServer implements AutoCloseable {
       return this;
     }
 
+    /** The largest blob an upload may carry; 4 GiB by default. */
     public Builder maxBlobBytes(long max) {
       if (maxBlobBytesSet) {
         throw new IllegalStateException("maxBlobBytes was already set to " + maxBlobBytes);
