@@ -28,9 +28,11 @@ class RemoteExportsTest {
         }
       }
     }
-    assertEquals(Set.of("BlobClient", "BlobTransferException", "MasterServer",
-        "MasterServer$Builder", "RemoteBlobs", "RemoteClient", "RemoteClient$Builder", "Worker",
-        "Worker$Builder", "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"),
+    assertEquals(Set.of("BlobClient", "BlobTransferException", "BuildRefusedException",
+        "BuildService", "MasterServer", "MasterServer$Builder", "RemoteBlobs", "RemoteBuild",
+        "RemoteBuild$Progress", "RemoteBuild$Request", "RemoteBuildResult", "RemoteClient",
+        "RemoteClient$Builder", "RemoteSubscription", "Worker", "Worker$Builder", "WorkerEvent",
+        "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"),
         names);
   }
 }
