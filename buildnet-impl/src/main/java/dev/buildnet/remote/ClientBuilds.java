@@ -59,10 +59,6 @@ final class ClientBuilds {
   private final Set<Followed> followed = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  ClientBuilds(BuildService builds, PeerConnection connection, boolean worker) {
-    this(builds, connection, worker, MAX_UNSENT_EVENTS);
-  }
-
   ClientBuilds(BuildService builds, PeerConnection connection, boolean worker, int maxUnsentEvents) {
     this.builds = builds;
     this.connection = connection;

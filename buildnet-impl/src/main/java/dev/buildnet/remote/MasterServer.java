@@ -87,6 +87,7 @@ public final class MasterServer implements AutoCloseable {
   private final Transport.Listener listener;
   private final BlobStore blobs;
   private final BuildService builds;
+  private final int maxUnsentEvents;
   private final long maxBlobBytes;
   private final int maxBlobTransfers;
 
@@ -94,6 +95,7 @@ public final class MasterServer implements AutoCloseable {
     this.id = b.id;
     this.blobs = b.blobs;
     this.builds = b.builds;
+    this.maxUnsentEvents = b.maxUnsentEvents;
     this.maxBlobBytes = b.maxBlobBytes;
     this.maxBlobTransfers = b.maxBlobTransfers;
     TcpTransport.Builder t = TcpTransport.builder()
@@ -138,7 +140,7 @@ public final class MasterServer implements AutoCloseable {
     BlobService blobService = blobs == null ? null
         : new BlobService(blobs, p, maxBlobBytes, maxBlobTransfers,
             worker == null ? () -> {} : () -> registry.heard(worker, null));
-    ClientBuilds clientBuilds = builds == null ? null : new ClientBuilds(builds, p, worker != null);
+    ClientBuilds clientBuilds = builds == null ? null : new ClientBuilds(builds, p, worker != null, maxUnsentEvents);
     return new MasterHandler(p, state, registry, worker, blobService, clientBuilds);
   }
 
@@ -227,6 +229,7 @@ public final class MasterServer implements AutoCloseable {
     private SSLContext tls;
     private BlobStore blobs;
     private BuildService builds;
+    private int maxUnsentEvents = ClientBuilds.MAX_UNSENT_EVENTS;
     private long maxBlobBytes = DEFAULT_MAX_BLOB_BYTES;
     private int maxBlobTransfers = DEFAULT_MAX_BLOB_TRANSFERS;
     private boolean maxBlobBytesSet;
@@ -252,6 +255,15 @@ public final class MasterServer implements AutoCloseable {
     public Builder builds(BuildService service) {
       once(this.builds, "builds");
       this.builds = Objects.requireNonNull(service, "service");
+      return this;
+    }
+
+    /** Tests lower the per-subscription bound of unsent EVENTs to see drops deterministically. */
+    Builder maxUnsentEvents(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxUnsentEvents must be >= 1 but was " + max);
+      }
+      this.maxUnsentEvents = max;
       return this;
     }
 

@@ -85,7 +85,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
       builds.remove(id, b);
       RemoteSubscription events = b.events;
       if (events != null) {
-        forget(events, null);
+        forget(events, null, true);
         c.request(new Unsubscribe(events.id()), timeout); // its outcome does not matter
       }
       throw e;
@@ -108,13 +108,13 @@ final class RemoteBuilds implements Transport.Connection.Handler {
       await(c.request(new Subscribe(id, buildId, logs ? Boolean.TRUE : null), timeout), what, false);
       return s;
     } catch (RuntimeException e) {
-      forget(s, e);
+      forget(s, e, true);
       throw e;
     }
   }
 
   void unsubscribe(RemoteSubscription s) {
-    if (!forget(s, null)) {
+    if (!forget(s, null, true)) {
       return; // ended already (its build ended, or the connection was lost)
     }
     if (s.connection.isOpen()) {
@@ -216,7 +216,8 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   private void finish(RemoteBuild b, RemoteBuildResult r) {
     RemoteSubscription events = b.events;
     if (events != null && forget(events, null)) {
-      // Its events all came before the result; the master need not keep sending.
+      // Its events all came before the result (and are queued for the listener before the end);
+      // the master need not keep sending.
       events.connection.request(new Unsubscribe(events.id()), timeout);
     }
     deliver(() -> b.result.complete(r));
@@ -242,12 +243,24 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     }
   }
 
-  /** Removes {@code s} and marks it ended; false if it was gone already. */
+  /**
+   * Removes {@code s} so no later EVENT reaches it, and marks it ended: at once when its owner
+   * closes it (the listener must not run after close() returns), else after the events already
+   * queued for its listener. False if it was gone already.
+   */
   private boolean forget(RemoteSubscription s, Throwable cause) {
+    return forget(s, cause, false);
+  }
+
+  private boolean forget(RemoteSubscription s, Throwable cause, boolean now) {
     if (!subscriptions.remove(s.id(), s)) {
       return false;
     }
-    s.end(cause);
+    if (now) {
+      s.end(cause);
+    } else {
+      deliver(() -> s.end(cause));
+    }
     return true;
   }
 
