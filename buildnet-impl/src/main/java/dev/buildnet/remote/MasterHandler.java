@@ -28,16 +28,19 @@ final class MasterHandler implements Transport.Connection.Handler {
   private final WorkerRegistry.Worker worker; // null for a client
   private final BlobService blobs; // null without a blob store
   private final Dispatcher dispatcher;
+  private final ClientBuilds builds; // null without a build service
 
   MasterHandler(
       PeerConnection connection, StateService state, WorkerRegistry registry,
-      WorkerRegistry.Worker worker, BlobService blobs, Dispatcher dispatcher) {
+      WorkerRegistry.Worker worker, BlobService blobs, Dispatcher dispatcher,
+      ClientBuilds builds) {
     this.connection = connection;
     this.state = state;
     this.registry = registry;
     this.worker = worker;
     this.blobs = blobs;
     this.dispatcher = dispatcher;
+    this.builds = builds;
   }
 
   @Override
@@ -57,6 +60,8 @@ final class MasterHandler implements Transport.Connection.Handler {
         connection.send(state.handle(m));
       } else if (blobs != null && BlobService.serves(p)) {
         blobs.handle(m);
+      } else if (builds != null && ClientBuilds.serves(p)) {
+        builds.handle(m);
       } else if (p instanceof ResourceClaim claim) {
         connection.send(requireWorker(m).claim(m.id(), claim));
       } else if (p instanceof ResourceRelease release) {
@@ -91,6 +96,9 @@ final class MasterHandler implements Transport.Connection.Handler {
   public void onClose(Transport.Connection c, Throwable cause) {
     if (blobs != null) {
       blobs.close();
+    }
+    if (builds != null) {
+      builds.close();
     }
     if (worker == null) {
       return;

@@ -31,8 +31,9 @@ import javax.net.ssl.SSLContext;
  * claims) and declares a worker dead when it is silent past the heartbeat timeout. Given a {@link
  * Builder#blobs BlobStore}, it serves BLOB_HAS, BLOB_PUT and BLOB_GET from it: uploads and
  * downloads stream in chunks and every digest is verified (see {@code docs/PROTOCOL.md}, "Blob
- * service"). Build dispatch is not served yet: BUILD_*, SUBSCRIBE, and BLOB_* without a store get
- * ERROR {@code UNSUPPORTED}.
+ * service"). Given a {@link Builder#builds BuildService}, it runs clients' builds
+ * (BUILD_REQUEST, BUILD_CANCEL) and streams build events to subscribers (SUBSCRIBE,
+ * UNSUBSCRIBE); without one these, and BLOB_* without a store, get ERROR {@code UNSUPPORTED}.
  *
  * <h2>Use</h2>
  *
@@ -87,6 +88,7 @@ public final class MasterServer implements AutoCloseable {
   private final BlobStore blobs;
   private final BuildService builds;
   private final Dispatcher dispatcher;
+  private final int maxUnsentEvents;
   private final long maxBlobBytes;
   private final int maxBlobTransfers;
 
@@ -94,6 +96,7 @@ public final class MasterServer implements AutoCloseable {
     this.id = b.id;
     this.blobs = b.blobs;
     this.builds = b.builds;
+    this.maxUnsentEvents = b.maxUnsentEvents;
     this.maxBlobBytes = b.maxBlobBytes;
     this.maxBlobTransfers = b.maxBlobTransfers;
     TcpTransport.Builder t = TcpTransport.builder()
@@ -139,7 +142,8 @@ public final class MasterServer implements AutoCloseable {
     BlobService blobService = blobs == null ? null
         : new BlobService(blobs, p, maxBlobBytes, maxBlobTransfers,
             worker == null ? () -> {} : () -> registry.heard(worker, null));
-    return new MasterHandler(p, state, registry, worker, blobService, dispatcher);
+    ClientBuilds clientBuilds = builds == null ? null : new ClientBuilds(builds, p, worker != null, maxUnsentEvents);
+    return new MasterHandler(p, state, registry, worker, blobService, dispatcher, clientBuilds);
   }
 
   /** This master's id, sent to peers in HELLO_ACK. */
@@ -232,6 +236,7 @@ public final class MasterServer implements AutoCloseable {
     private SSLContext tls;
     private BlobStore blobs;
     private BuildService builds;
+    private int maxUnsentEvents = ClientBuilds.MAX_UNSENT_EVENTS;
     private long maxBlobBytes = DEFAULT_MAX_BLOB_BYTES;
     private int maxBlobTransfers = DEFAULT_MAX_BLOB_TRANSFERS;
     private boolean maxBlobBytesSet;
@@ -250,10 +255,9 @@ public final class MasterServer implements AutoCloseable {
       return this;
     }
 
-    /** The largest blob an upload may carry; 4 GiB by default. */
     /**
-     * The engine that runs clients' builds (BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE); without one
-     * they get ERROR {@code UNSUPPORTED}. {@code BuildNet} sets its own.
+     * The engine that runs clients' builds (BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE, UNSUBSCRIBE);
+     * without one they get ERROR {@code UNSUPPORTED}. {@code BuildNet} sets its own.
      */
     public Builder builds(BuildService service) {
       once(this.builds, "builds");
@@ -261,6 +265,16 @@ public final class MasterServer implements AutoCloseable {
       return this;
     }
 
+    /** Tests lower the per-subscription bound of unsent EVENTs to see drops deterministically. */
+    Builder maxUnsentEvents(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxUnsentEvents must be >= 1 but was " + max);
+      }
+      this.maxUnsentEvents = max;
+      return this;
+    }
+
+    /** The largest blob an upload may carry; 4 GiB by default. */
     public Builder maxBlobBytes(long max) {
       if (maxBlobBytesSet) {
         throw new IllegalStateException("maxBlobBytes was already set to " + maxBlobBytes);

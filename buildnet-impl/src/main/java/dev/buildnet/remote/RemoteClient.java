@@ -6,6 +6,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
+import dev.buildnet.events.BuildEvent;
 import dev.buildnet.protocol.Auth;
 import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.RemoteErrorException;
@@ -13,7 +14,11 @@ import dev.buildnet.transport.TcpTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -22,8 +27,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * A client of a {@link MasterServer} (or any master speaking the BuildNet protocol): one
- * authenticated connection, over which {@link #state()} offers the master's state store and locks
- * and {@link #blobs()} its blob store.
+ * authenticated connection, over which {@link #state()} offers the master's state store and locks,
+ * {@link #blobs()} its blob store, {@link #submit}/{@link #newBuild} run builds on it and
+ * {@link #subscribe} follows its build events.
  *
  * <h2>Connection loss</h2>
  *
@@ -35,7 +41,16 @@ import javax.net.ssl.SSLContext;
  *
  * Safe for concurrent use; concurrent calls share the connection and are answered in the order
  * the master received them. Every state operation blocks for one round trip, at most the request
- * timeout. Threads: the transport's ({@code buildnet-net-…}), two per connection and one timer.
+ * timeout; so do submitting, cancelling and (un)subscribing. Build listeners and build results
+ * run on the event executor, never on the connection's reader thread, so they may call the client.
+ * Threads: the transport's ({@code buildnet-net-…}), two per connection and one timer; one event
+ * thread from the first build or subscription unless an event executor is given.
+ *
+ * <h2>Builds and connection loss</h2>
+ *
+ * A build is reported on the connection that submitted it, and subscriptions live on theirs: if
+ * it drops, their results complete exceptionally and subscriptions end (see {@link RemoteBuild});
+ * the builds keep running on the master.
  *
  * <h2>Shutdown</h2>
  *
@@ -52,6 +67,7 @@ public final class RemoteClient implements AutoCloseable {
   private final TcpTransport transport;
   private final RemoteStateBackend state;
   private final RemoteBlobs blobs;
+  private final RemoteBuilds builds;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Object connecting = new Object();
   private volatile PeerConnection connection;
@@ -69,6 +85,7 @@ public final class RemoteClient implements AutoCloseable {
     this.state = new RemoteStateBackend(this);
     this.blobs = new RemoteBlobs(this::connection, where(), b.hashes, b.requestTimeout, b.blobTimeout,
         dev.buildnet.protocol.Payloads.MAX_CHUNK_BYTES);
+    this.builds = new RemoteBuilds(this, b.requestTimeout, b.eventExecutor);
   }
 
   public static Builder builder() {
@@ -89,6 +106,61 @@ public final class RemoteClient implements AutoCloseable {
    */
   public RemoteBlobs blobs() {
     return blobs;
+  }
+
+  /**
+   * Describes a build of {@code targets} (and their dependencies) to run on the master; {@link
+   * RemoteBuild.Request#submit()} sends it. Needs a master that runs builds (e.g. a {@code
+   * BuildNet} started with {@code listen(...)}).
+   *
+   * @throws IllegalArgumentException if no target is named, or a name is empty
+   */
+  public RemoteBuild.Request newBuild(List<String> targets) {
+    return new RemoteBuild.Request(builds, targets);
+  }
+
+  /**
+   * Submits a build of {@code targets} with the defaults of {@link #newBuild}: stop at the first
+   * failure, no event listener. Blocks until the master started it (one round trip).
+   *
+   * @throws BuildRefusedException if the master refused it (unknown target, no build service...)
+   * @throws BuildNetException if the master is unreachable or does not answer in time
+   */
+  public RemoteBuild submit(String... targets) {
+    return newBuild(Arrays.asList(targets)).submit();
+  }
+
+  /**
+   * Streams the master's build events to {@code listener}: first a replay of what the master
+   * remembers (for {@code buildId}, or for every build when it is null), then every later event.
+   * Blocks until the master acknowledged (one round trip). The listener runs on the event
+   * executor; close the subscription to stop it. It ends when the connection drops.
+   *
+   * @param buildId only this build's events (it need not have started yet); null: every build
+   * @param logs include log lines
+   * @throws BuildRefusedException if the master refused (e.g. it runs no builds)
+   * @throws BuildNetException if the master is unreachable or does not answer in time
+   */
+  public RemoteSubscription subscribe(String buildId, boolean logs, Consumer<BuildEvent> listener) {
+    Objects.requireNonNull(listener, "listener");
+    if (buildId != null && buildId.isEmpty()) {
+      throw new IllegalArgumentException("buildId must not be empty (null means every build)");
+    }
+    return builds.subscribe(buildId, logs, listener);
+  }
+
+  /**
+   * Cancels a build running on the master, whichever client submitted it: running commands are
+   * killed, queued targets dropped. Blocks for one round trip.
+   *
+   * @return false if no build with that id is running on the master
+   * @throws BuildRefusedException if the master refused (e.g. it runs no builds)
+   */
+  public boolean cancel(String buildId) {
+    if (buildId == null || buildId.isEmpty()) {
+      throw new IllegalArgumentException("buildId must not be empty");
+    }
+    return builds.cancel(buildId);
   }
 
   /** The master's address as configured. */
@@ -130,7 +202,7 @@ public final class RemoteClient implements AutoCloseable {
         return c;
       }
       try {
-        c = transport.connect(master, connectTimeout, (conn, m) -> {});
+        c = transport.connect(master, connectTimeout, builds);
       } catch (IOException e) {
         throw new StateException("the master at " + where() + " is unreachable: " + e.getMessage(), e);
       } catch (IllegalStateException e) {
@@ -191,6 +263,7 @@ public final class RemoteClient implements AutoCloseable {
       synchronized (connecting) {
         transport.close();
       }
+      builds.close();
     }
   }
 
@@ -212,8 +285,22 @@ public final class RemoteClient implements AutoCloseable {
     private SSLContext tls;
     private HashProvider hashes;
     private Duration blobTimeout;
+    private Executor eventExecutor;
 
     private Builder() {}
+
+    /**
+     * Runs build listeners and completes {@link RemoteBuild#result()}s; it should run tasks one at
+     * a time to keep events in order. Not shut down by the client. Default: the client's own
+     * {@code buildnet-client-events-<id>} thread, started on the first build or subscription.
+     */
+    public Builder eventExecutor(Executor executor) {
+      if (this.eventExecutor != null) {
+        throw new IllegalStateException("eventExecutor was already set to " + this.eventExecutor);
+      }
+      this.eventExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
 
     /** The algorithm of blob digests, which must be the master store's; xxh64 by default. */
     public Builder hashes(HashProvider hashes) {

@@ -28,10 +28,12 @@ class RemoteExportsTest {
         }
       }
     }
-    assertEquals(Set.of("BlobClient", "BlobTransferException", "BuildService", "Dispatcher",
-        "Dispatcher$Placement", "Dispatcher$Result", "Dispatcher$WorkerLostException", "MasterServer",
-        "MasterServer$Builder", "RemoteBlobs", "RemoteClient", "RemoteClient$Builder", "Worker",
-        "Worker$Builder", "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"),
+    assertEquals(Set.of("BlobClient", "BlobTransferException", "BuildRefusedException",
+        "BuildService", "Dispatcher", "Dispatcher$Placement", "Dispatcher$Result",
+        "Dispatcher$WorkerLostException", "MasterServer", "MasterServer$Builder", "RemoteBlobs",
+        "RemoteBuild", "RemoteBuild$Progress", "RemoteBuild$Request", "RemoteBuildResult",
+        "RemoteClient", "RemoteClient$Builder", "RemoteSubscription", "Worker", "Worker$Builder",
+        "WorkerEvent", "WorkerEvent$Kind", "WorkerInfo", "WorkerListener"),
         names);
   }
 }

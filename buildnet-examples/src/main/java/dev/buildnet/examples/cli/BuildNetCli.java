@@ -4,7 +4,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code buildnet} command line: {@code build}, {@code explain}, {@code gc} and {@code demo}.
+ * The {@code buildnet} command line: {@code build}, {@code explain}, {@code gc}, {@code demo},
+ * {@code serve} and {@code submit}.
  * The only place in BuildNet that calls {@link System#exit}.
  */
 @Command(
@@ -18,7 +19,8 @@ import picocli.CommandLine.Command;
       GcCommand.class,
       DemoCommand.class,
       ServeCommand.class,
-      WorkerCommand.class
+      WorkerCommand.class,
+      SubmitCommand.class
     })
 public final class BuildNetCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

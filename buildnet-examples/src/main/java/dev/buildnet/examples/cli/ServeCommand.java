@@ -99,9 +99,13 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   static InetSocketAddress parse(String hostPort) {
+    return parse("--listen", hostPort);
+  }
+
+  static InetSocketAddress parse(String option, String hostPort) {
     int colon = hostPort.lastIndexOf(':');
     if (colon <= 0 || colon == hostPort.length() - 1) {
-      throw new IllegalArgumentException("--listen must be HOST:PORT but was '" + hostPort + "'");
+      throw new IllegalArgumentException(option + " must be HOST:PORT but was '" + hostPort + "'");
     }
     String host = hostPort.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {
@@ -111,7 +115,7 @@ final class ServeCommand implements Callable<Integer> {
     try {
       port = Integer.parseInt(hostPort.substring(colon + 1));
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--listen port must be a number: '" + hostPort + "'");
+      throw new IllegalArgumentException(option + " port must be a number: '" + hostPort + "'");
     }
     return new InetSocketAddress(host, port);
   }

@@ -1,0 +1,124 @@
+package dev.buildnet.examples.cli;
+
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.build.Artifact;
+import dev.buildnet.events.BuildEvent;
+import dev.buildnet.remote.RemoteBuild;
+import dev.buildnet.remote.RemoteBuildResult;
+import dev.buildnet.remote.RemoteClient;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Submits a build to a running master ({@code buildnet serve}) and follows it: prints its events
+ * as they come, then the result. Exit code 0 if the build succeeded, 1 if it failed, was refused
+ * or the master could not be reached. Ctrl-C cancels the build.
+ */
+@Command(name = "submit", mixinStandardHelpOptions = true,
+    description = "Runs targets on a master (see 'serve') and prints the build's events and result.")
+final class SubmitCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--master", required = true, description = "HOST:PORT of the master.")
+  String master;
+
+  @Option(names = "--secret-file", required = true,
+      description = "File holding the shared secret (at least 16 bytes).")
+  Path secretFile;
+
+  @Option(names = {"-k", "--keep-going"},
+      description = "Keep building what does not depend on a failed target.")
+  boolean keepGoing;
+
+  @Option(names = "--logs", negatable = true, defaultValue = "true",
+      description = "Print the targets' output lines (default: yes).")
+  boolean logs;
+
+  @Parameters(arity = "1..*", paramLabel = "TARGET", description = "Targets to build.")
+  List<String> targets;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    var address = ServeCommand.parse("--master", master);
+    try (RemoteClient client = RemoteClient.builder().address(address)
+        .secret(ServeCommand.readSecret(secretFile)).connect()) {
+      RemoteBuild build = client.newBuild(targets).keepGoing(keepGoing).logs(logs)
+          .onEvent(e -> print(out, describe(e))).submit();
+      Thread cancel = new Thread(() -> cancelQuietly(build), "buildnet-submit-cancel");
+      Runtime.getRuntime().addShutdownHook(cancel);
+      RemoteBuildResult r;
+      try {
+        r = build.result().get();
+      } finally {
+        removeHook(cancel);
+      }
+      report(out, r);
+      return r.success() ? 0 : 1;
+    } catch (BuildNetException e) {
+      print(out, "error: " + e.getMessage());
+      return 1;
+    } catch (ExecutionException e) {
+      print(out, "error: " + e.getCause().getMessage());
+      return 1;
+    }
+  }
+
+  private static void cancelQuietly(RemoteBuild build) {
+    try {
+      if (!build.result().isDone()) {
+        build.cancel();
+      }
+    } catch (RuntimeException e) {
+      // exiting anyway; the master may have ended the build already
+    }
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // shutting down: the hook is running or has run
+    }
+  }
+
+  static String describe(BuildEvent e) {
+    return switch (e.kind()) {
+      case BUILD_STARTED -> "build " + e.buildId() + " started";
+      case TARGET_STARTED -> e.target() + ": started";
+      case LOG -> e.target() + (e.stream() == dev.buildnet.api.exec.OutputListener.Stream.STDERR
+          ? " ! " : " | ") + e.line();
+      case TARGET_FINISHED -> e.target() + ": " + e.status();
+      case BUILD_FINISHED -> "build " + e.buildId() + " " + e.status();
+      default -> e.kind().wireName();
+    };
+  }
+
+  private static void report(PrintWriter out, RemoteBuildResult r) {
+    if (r.success()) {
+      print(out, "succeeded in " + r.duration().toMillis() + " ms: " + r.executed() + " executed, "
+          + r.cacheHits() + " from cache");
+      for (Artifact a : r.outputs()) {
+        print(out, "  " + a.path() + "  " + a.sizeBytes() + " bytes  " + a.digest());
+      }
+    } else {
+      print(out, (r.cancelled() ? "cancelled: " : "failed: ") + r.error());
+      if (!r.failedTargets().isEmpty()) {
+        print(out, "failed targets: " + String.join(", ", r.failedTargets()));
+      }
+    }
+  }
+
+  private static void print(PrintWriter out, String line) {
+    synchronized (out) {
+      out.println(line);
+      out.flush();
+    }
+  }
+}
