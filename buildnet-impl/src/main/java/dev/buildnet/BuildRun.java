@@ -38,6 +38,8 @@ final class BuildRun {
   private boolean stopped;
   private boolean cancelled;
   private String stopReason;
+  private int reporting; // finish() calls still delivering targetFinished events
+  private boolean completed;
   private dev.buildnet.graph.InputResolver inputResolver;
 
   BuildRun(
@@ -157,10 +159,17 @@ final class BuildRun {
         }
         skipDependents(node, events);
       }
-      done = finished == nodes.size();
+      reporting++;
     }
     for (TargetOutcome e : events) {
       listener.targetFinished(buildId, e);
+    }
+    // The build ends only after every targetFinished was delivered: another thread may settle the
+    // last node while this one still reports an earlier node's outcome.
+    synchronized (this) {
+      reporting--;
+      done = finished == nodes.size() && reporting == 0 && !completed;
+      completed |= done;
     }
     if (done) {
       complete();
