@@ -18,6 +18,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.ActionManifest;
+import dev.buildnet.cache.BuildOnce;
 import dev.buildnet.cache.Outputs;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
@@ -71,6 +72,16 @@ final class TargetRunner {
   }
 
   TargetOutcome run(BuildRun run, Node node, long readyNanos) throws IOException {
+    BuildOnce.Turn[] turn = {BuildOnce.Turn.none()};
+    try {
+      return run(run, node, readyNanos, turn);
+    } finally {
+      turn[0].close(); // releases a build-once lease taken below, whatever happened
+    }
+  }
+
+  private TargetOutcome run(BuildRun run, Node node, long readyNanos, BuildOnce.Turn[] turn)
+      throws IOException {
     Target target = node.target;
     long start = System.nanoTime();
     Duration queueWait = Duration.ofNanos(Math.max(0, start - readyNanos));
@@ -87,6 +98,11 @@ final class TargetRunner {
 
     if (target.cacheable()) {
       Optional<ActionManifest> hit = cache.lookup(computed.key());
+      if (hit.isEmpty()) {
+        // With build-once, waits while a peer master builds this key, then takes its result.
+        turn[0] = cache.claim(computed.key(), run::isCancelled);
+        hit = turn[0].peerResult();
+      }
       if (hit.isPresent() && materialize(hit.get())) {
         keys.recordOutcome(target.name(), computed, true);
         replay(run, target.name(), hit.get());
