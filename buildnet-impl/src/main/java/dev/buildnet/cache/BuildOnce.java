@@ -84,12 +84,11 @@ public final class BuildOnce implements AutoCloseable {
     String resource = PREFIX + key;
     long deadline = System.nanoTime() + maxWait.toNanos();
     long poll = 20;
-    boolean waited = false;
     while (true) {
       Optional<Lock> lock = state.acquireLock(resource, lease, owner);
       if (lock.isPresent()) {
-        // A peer may have finished between our miss and this grant.
-        Optional<ActionManifest> hit = waited ? lookup.get() : Optional.empty();
+        // A peer may have finished (and released) between our miss and this grant.
+        Optional<ActionManifest> hit = lookup.get();
         if (hit.isPresent()) {
           releaseQuietly(lock.get());
           return new Turn(null, hit);
@@ -98,7 +97,6 @@ public final class BuildOnce implements AutoCloseable {
         turn.hold(lock.get());
         return turn;
       }
-      waited = true;
       Optional<ActionManifest> hit = lookup.get();
       if (hit.isPresent()) {
         return new Turn(null, hit);
