@@ -34,14 +34,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The Redis backend against a local {@code redis-server} (started on a free loopback port; needs
- * it installed), to set beside {@link StateBenchmark}'s SQLite figures: single-threaded get, set and
- * lock acquire+release latency over 10,000 keys of 64 bytes, one loopback round trip each.
- *
- * <p>{@code secondMasterFirstBuild}: master A has built {@link EngineBenchmark}'s 10,000-target
- * graph with state and blobs on Redis; each measured operation is a new master B, with its own
- * empty workspace (sources only) and local cache, building the whole graph: every target a hit,
- * its manifest read from Redis and its output fetched from Redis, verified and restored; nothing
- * runs. {@code secondMasterNullBuild}: B building again, outputs present.
+ * it installed), to set beside {@link StateBenchmark}'s SQLite figures: single-threaded get, set
+ * and lock acquire+release latency over 10,000 keys of 64 bytes, one loopback round trip each.
+ * Masters sharing a cache through Redis are measured by {@link RedisMasterBenchmark}.
  *
  * <p>Run: {@code java -jar buildnet-impl/target/benchmarks.jar RedisBenchmark}.
  */
@@ -87,74 +82,12 @@ public class RedisBenchmark {
       keys[i] = String.format("action/%08x", i * 2654435761L & 0xffffffffL);
       redis.set(keys[i], value);
     }
-    root = Files.createTempDirectory("buildnet-redis-bench");
-    Path a = workspace("a");
-    try (BuildNet master = master(a)) {
-      BuildResult r = master.buildAll().get(10, TimeUnit.MINUTES);
-      if (!r.success()) {
-        throw new IllegalStateException("master A's build failed: " + r.errors());
-      }
-    }
-    warm = master(workspace("warm"));
-    nullBuild(warm); // fetches everything once
-  }
-
-  private BuildNet master(Path ws) {
-    return BuildNet.builder().workspace(ws).targets(graph())
-        .shell(new EngineBenchmark.NoOpShell()).state(redis)
-        .sharedBlobs(RedisBlobStore.on(redis)).start();
-  }
-
-  private Path workspace(String name) throws IOException {
-    Path ws = root.resolve(name);
-    for (int i = 0; i < TARGETS; i++) {
-      Path dir = ws.resolve("src/" + (i / 100));
-      Files.createDirectories(dir);
-      for (int k = 0; k < 5; k++) {
-        Files.writeString(dir.resolve(i + "-" + k + ".txt"), "input " + i + " " + k);
-      }
-    }
-    return ws;
-  }
-
-  /** EngineBenchmark's graph: 10,000 targets, 5 inputs each, 100 layers deep. */
-  private static List<Target> graph() {
-    List<Target> out = new ArrayList<>(TARGETS);
-    for (int i = 0; i < TARGETS; i++) {
-      Target.Builder t = Target.builder("t" + i).command("write-output", "out/" + i + ".txt")
-          .outputs("out/" + i + ".txt");
-      List<String> inputs = new ArrayList<>();
-      for (int k = 0; k < 5; k++) {
-        inputs.add("src/" + (i / 100) + "/" + i + "-" + k + ".txt");
-      }
-      t.inputs(inputs);
-      if (i >= 100) {
-        t.dependsOn("t" + (i - 100));
-      }
-      out.add(t.build());
-    }
-    return out;
-  }
-
-  @Setup(Level.Iteration)
-  public void newSecondMaster() throws IOException {
-    if (b != null) {
-      b.close();
-    }
-    b = master(workspace("b" + iteration++));
   }
 
   @TearDown(Level.Trial)
   public void tearDown() throws IOException {
-    if (b != null) {
-      b.close();
-    }
-    warm.close();
     redis.close();
     server.destroyForcibly();
-    try (Stream<Path> all = Files.walk(root)) {
-      all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
   }
 
   private String nextKey() {
@@ -191,31 +124,4 @@ public class RedisBenchmark {
     return lock;
   }
 
-  /** A new master's first build: everything from Redis (one op per iteration: a fresh master). */
-  @Benchmark
-  @BenchmarkMode(Mode.SingleShotTime)
-  @OutputTimeUnit(TimeUnit.MILLISECONDS)
-  @Warmup(iterations = 1)
-  @Measurement(iterations = 3)
-  public BuildResult secondMasterFirstBuild() throws Exception {
-    return nullBuild(b);
-  }
-
-  /** The second master's build again: manifests remembered, outputs on disk. */
-  @Benchmark
-  @BenchmarkMode(Mode.SingleShotTime)
-  @OutputTimeUnit(TimeUnit.MILLISECONDS)
-  @Warmup(iterations = 1)
-  @Measurement(iterations = 3)
-  public BuildResult secondMasterNullBuild() throws Exception {
-    return nullBuild(warm);
-  }
-
-  private static BuildResult nullBuild(BuildNet master) throws Exception {
-    BuildResult r = master.buildAll().get(10, TimeUnit.MINUTES);
-    if (r.count(TargetOutcome.Status.CACHED) != TARGETS) {
-      throw new IllegalStateException("not a null build: " + r.metrics().cache());
-    }
-    return r;
-  }
 }
