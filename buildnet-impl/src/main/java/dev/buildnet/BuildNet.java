@@ -12,7 +12,9 @@ import dev.buildnet.remote.BuildService;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.BuildOnce;
 import dev.buildnet.cache.Outputs;
+import dev.buildnet.cache.SharedBlobStore;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
@@ -89,6 +91,7 @@ public final class BuildNet implements AutoCloseable {
   private final Engine engine;
   private final KeyService keys;
   private final ActionCache cache;
+  private final BuildOnce buildOnce;
   private final Listeners listeners;
   private final BuildHistory history;
   private final long cacheMaxBytes;
@@ -107,7 +110,10 @@ public final class BuildNet implements AutoCloseable {
     HashProvider hashes = b.hashes != null ? b.hashes : HashProvider.xxh64();
     Clock clock = b.clock != null ? b.clock : Clock.systemUTC();
     BlobStore blobs = new BlobStore(meta.resolve("cas"), hashes, clock);
-    this.cache = new ActionCache(state, blobs);
+    this.buildOnce = b.buildOnceLease == null ? null : new BuildOnce(state,
+        ManagementFactory.getRuntimeMXBean().getName() + "/" + java.util.UUID.randomUUID(),
+        b.buildOnceLease, b.buildOnceMaxWait);
+    this.cache = new ActionCache(state, blobs, b.sharedBlobs, buildOnce);
     FileDigestCache digests = new FileDigestCache(hashes);
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
@@ -170,6 +176,9 @@ public final class BuildNet implements AutoCloseable {
       ownedExecutor.shutdownNow();
     }
     keys.close();
+    if (buildOnce != null) {
+      buildOnce.close();
+    }
     if (ownsState) {
       state.close();
     }
@@ -356,6 +365,9 @@ public final class BuildNet implements AutoCloseable {
       master.close(); // before the state it serves
     }
     keys.close();
+    if (buildOnce != null) {
+      buildOnce.close();
+    }
     if (ownsState) {
       state.close();
     }
@@ -435,6 +447,9 @@ public final class BuildNet implements AutoCloseable {
     private InetSocketAddress listen;
     private byte[] secret;
     private SSLContext tls;
+    private SharedBlobStore sharedBlobs;
+    private Duration buildOnceLease;
+    private Duration buildOnceMaxWait;
 
     private Builder() {}
 
@@ -662,6 +677,41 @@ public final class BuildNet implements AutoCloseable {
     }
 
     /**
+     * A blob store shared with other masters (e.g. {@code RedisBlobStore}) behind the local one:
+     * outputs are pushed to it before their action-cache record is written, and a record whose
+     * blobs are missing locally is a hit only if they are fetched from it and verify. Pair it with
+     * a {@link #state} the other masters share too. You close what it is built on.
+     */
+    public Builder sharedBlobs(SharedBlobStore blobs) {
+      requireUnset(sharedBlobs, "sharedBlobs");
+      this.sharedBlobs = Objects.requireNonNull(blobs, "blobs");
+      return this;
+    }
+
+    /**
+     * Builds each cache key once across every master on the same {@link #state} (which needs
+     * distributed locks): a master that misses takes a lease of {@code lease} on the key (renewed
+     * while it runs); the others wait, up to {@code maxWait}, for its result. A holder that dies
+     * blocks the key for at most {@code lease}. Off by default.
+     */
+    public Builder buildOnce(Duration lease, Duration maxWait) {
+      requireUnset(buildOnceLease, "buildOnce");
+      Objects.requireNonNull(lease, "lease");
+      Objects.requireNonNull(maxWait, "maxWait");
+      if (lease.toMillis() < 30) {
+        throw new IllegalArgumentException("buildOnce lease must be at least 30 ms but was "
+            + lease);
+      }
+      if (maxWait.isNegative()) {
+        throw new IllegalArgumentException("buildOnce maxWait must not be negative but was "
+            + maxWait);
+      }
+      this.buildOnceLease = lease;
+      this.buildOnceMaxWait = maxWait;
+      return this;
+    }
+
+    /**
      * Validates the configuration and starts BuildNet.
      *
      * @throws IllegalStateException if no workspace was set
@@ -679,6 +729,10 @@ public final class BuildNet implements AutoCloseable {
       if (localSlots == 0 && listen == null) {
         throw new IllegalStateException("localSlots(0) runs nothing locally: call listen(...) so"
             + " workers can connect and run the targets");
+      }
+      if (buildOnceLease != null && state == null) {
+        throw new IllegalStateException("buildOnce(...) coordinates masters through a shared "
+            + "state backend: call state(...) too");
       }
       if ((secret != null || tls != null) && listen == null) {
         throw new IllegalStateException("secret(...) and tls(...) configure the master: "

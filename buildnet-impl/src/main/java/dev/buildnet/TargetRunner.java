@@ -22,6 +22,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.ActionManifest;
+import dev.buildnet.cache.BuildOnce;
 import dev.buildnet.cache.Outputs;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
@@ -89,6 +90,21 @@ final class TargetRunner {
    */
   CompletableFuture<TargetOutcome> run(BuildRun run, Node node, long readyNanos,
       Dispatcher.Placement placement, Executor executor) throws IOException {
+    BuildOnce.Turn[] turn = {BuildOnce.Turn.none()};
+    CompletableFuture<TargetOutcome> outcome;
+    try {
+      outcome = run(run, node, readyNanos, placement, executor, turn);
+    } catch (IOException | RuntimeException | Error e) {
+      turn[0].close();
+      throw e;
+    }
+    // Releases a build-once lease taken below once the outcome is known, however it ends.
+    return outcome.whenComplete((o, e) -> turn[0].close());
+  }
+
+  private CompletableFuture<TargetOutcome> run(BuildRun run, Node node, long readyNanos,
+      Dispatcher.Placement placement, Executor executor, BuildOnce.Turn[] turn)
+      throws IOException {
     Target target = node.target;
     long start = System.nanoTime();
     Duration queueWait = Duration.ofNanos(Math.max(0, start - readyNanos));
@@ -108,6 +124,11 @@ final class TargetRunner {
 
     if (target.cacheable()) {
       Optional<ActionManifest> hit = cache.lookup(computed.key());
+      if (hit.isEmpty()) {
+        // With build-once, waits while a peer master builds this key, then takes its result.
+        turn[0] = cache.claim(computed.key(), run::isCancelled);
+        hit = turn[0].peerResult();
+      }
       if (hit.isPresent() && materialize(hit.get())) {
         keys.recordOutcome(target.name(), computed, true);
         if (placement != null) {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * {@link StateBackend} under {@code ac/<key>}.
  *
  * <p>A lookup is a hit only if every blob the manifest names is present in the {@link BlobStore}
- * (a manifest whose blobs were evicted is removed and reported as a miss). A record that cannot be
+ * (a manifest whose blobs were evicted is removed and reported as a miss). With a {@link
+ * SharedBlobStore}, a blob missing locally is fetched from it and verified; {@link #record} pushes
+ * the blobs there before it writes the manifest, so a peer never sees a manifest before its blobs. A record that cannot be
  * parsed — written by a newer release, or damaged — is also a miss, and is removed.
  *
  * <p>Thread-safe; blocks on the backend's I/O.
@@ -30,6 +33,8 @@ public final class ActionCache {
 
   private final StateBackend state;
   private final BlobStore blobs;
+  private final SharedBlobStore shared;
+  private final BuildOnce buildOnce;
   /**
    * Manifests this instance has read or written, by key. A key's record only ever names outputs of
    * that exact action, so a remembered one stays valid; blob presence is still checked on every
@@ -45,8 +50,29 @@ public final class ActionCache {
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   public ActionCache(StateBackend state, BlobStore blobs) {
+    this(state, blobs, null, null);
+  }
+
+  /**
+   * An action cache whose blobs are also kept in {@code shared} (null: local only) and whose keys
+   * are built once across processes by {@code buildOnce} (null: no coordination).
+   */
+  public ActionCache(StateBackend state, BlobStore blobs, SharedBlobStore shared,
+      BuildOnce buildOnce) {
     this.state = Objects.requireNonNull(state, "state");
     this.blobs = Objects.requireNonNull(blobs, "blobs");
+    this.shared = shared;
+    this.buildOnce = buildOnce;
+  }
+
+  /**
+   * After a miss on {@code key}: waits while another process builds it (build-once), returning a
+   * turn that carries its result, or holds the lease to build it here (close the turn once the
+   * result is recorded). Without build-once, an empty turn at once.
+   */
+  public BuildOnce.Turn claim(Digest key, BooleanSupplier cancelled) {
+    return buildOnce == null ? BuildOnce.Turn.none()
+        : buildOnce.claim(key, () -> lookup(key), cancelled);
   }
 
   public BlobStore blobs() {
@@ -81,11 +107,52 @@ public final class ActionCache {
 
   private boolean allPresent(List<Digest> digests) {
     for (Digest blob : digests) {
-      if (!blobs.contains(blob)) {
+      if (!blobs.contains(blob) && !fetchShared(blob)) {
         return false;
       }
     }
     return true;
+  }
+
+  /** Fetches a blob missing locally from the shared tier; false if it is not there intact. */
+  private boolean fetchShared(Digest blob) {
+    if (shared == null) {
+      return false;
+    }
+    try {
+      return shared.fetch(blob, blobs);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(
+          "fetching " + blob + " from " + shared.name() + " failed", e);
+    }
+  }
+
+  /** Whether a blob is in either tier, without fetching it (for gc). */
+  private boolean presentAnywhere(Digest blob) {
+    try {
+      return blobs.contains(blob) || (shared != null && shared.contains(blob));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(
+          "checking " + blob + " in " + shared.name() + " failed", e);
+    }
+  }
+
+  /** Pushes the manifest's blobs to the shared tier, before the manifest becomes visible. */
+  private void pushShared(ActionManifest manifest) {
+    if (shared == null) {
+      return;
+    }
+    for (Digest blob : manifest.blobs()) {
+      try {
+        if (!shared.push(blob, blobs)) {
+          LOG.debug("{} did not take {} of {}; peers will miss this entry", shared.name(), blob,
+              manifest.target());
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(
+            "pushing " + blob + " of " + manifest.target() + " to " + shared.name() + " failed", e);
+      }
+    }
   }
 
   private void remember(Digest key, ActionManifest m) {
@@ -96,6 +163,7 @@ public final class ActionCache {
   }
 
   public void record(Digest key, ActionManifest manifest) {
+    pushShared(manifest);
     try {
       state.set(PREFIX + key, json.writeValueAsBytes(manifest));
       remember(key, manifest);
@@ -128,7 +196,7 @@ public final class ActionCache {
     int removed = 0;
     for (String key : keys()) {
       Optional<ActionManifest> m = peek(key);
-      if (m.isEmpty() || !m.get().blobs().stream().allMatch(blobs::contains)) {
+      if (m.isEmpty() || !m.get().blobs().stream().allMatch(this::presentAnywhere)) {
         state.delete(PREFIX + key);
         removed++;
       }

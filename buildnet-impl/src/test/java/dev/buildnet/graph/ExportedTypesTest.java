@@ -57,9 +57,10 @@ class ExportedTypesTest {
   @Test
   void cachePackage_exportsTheKeyFunctionAndTheStores() throws Exception {
     assertEquals(Set.of("ActionCache", "ActionManifest", "ActionManifest$Output", "BlobStore",
-        "BlobStore$Entry", "BlobStore$Upload", "CacheKeyBuilder", "CacheKeyBuilder$Builder",
-        "DigestMismatchException", "FileDigester",
+        "BlobStore$Entry", "BlobStore$Upload", "BuildOnce", "BuildOnce$Turn", "CacheKeyBuilder",
+        "CacheKeyBuilder$Builder", "DigestMismatchException", "FileDigester",
         "KeyManifest", "KeyManifest$BundlerKey", "Outputs", "Outputs$Collected",
-        "Outputs$OutputException", "Platform"), publicTypes(CacheKeyBuilder.class));
+        "Outputs$OutputException", "Platform", "SharedBlobStore"),
+        publicTypes(CacheKeyBuilder.class));
   }
 }

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * daemon thread and its stderr kept in a file for failure messages. Always {@link #close()} it (in
  * a finally or try-with-resources): that kills it if it still runs.
  */
-final class ChildJvm implements AutoCloseable {
+public final class ChildJvm implements AutoCloseable {
   private static final String END = "\0end of stream";
 
   private final Process process;
@@ -34,7 +34,7 @@ final class ChildJvm implements AutoCloseable {
     reader.start();
   }
 
-  static ChildJvm start(Path workDirectory, Class<?> mainClass, String... args) throws IOException {
+  public static ChildJvm start(Path workDirectory, Class<?> mainClass, String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xshare:auto");
@@ -67,7 +67,7 @@ final class ChildJvm implements AutoCloseable {
   }
 
   /** The next stdout line, or null at end of stream; fails the test after {@code seconds}. */
-  String nextLine(long seconds) throws InterruptedException {
+  public String nextLine(long seconds) throws InterruptedException {
     String line = lines.poll(seconds, TimeUnit.SECONDS);
     if (line == null) {
       throw new AssertionError("no output from child within " + seconds + " s; " + diagnostics());
@@ -76,14 +76,14 @@ final class ChildJvm implements AutoCloseable {
   }
 
   /** Sends a line to the child's stdin. */
-  void send(String line) throws IOException {
+  public void send(String line) throws IOException {
     Writer stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
     stdin.write(line + "\n");
     stdin.flush();
   }
 
   /** Waits for the child to exit and returns its exit code; fails the test after {@code seconds}. */
-  int waitFor(long seconds) throws InterruptedException {
+  public int waitFor(long seconds) throws InterruptedException {
     if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
       throw new AssertionError("child still running after " + seconds + " s; " + diagnostics());
     }
@@ -91,7 +91,7 @@ final class ChildJvm implements AutoCloseable {
   }
 
   /** SIGKILL on Unix: the child gets no chance to clean up. Waits up to 10 s for it to die. */
-  void kill() {
+  public void kill() {
     process.destroyForcibly();
     try {
       process.waitFor(10, TimeUnit.SECONDS);
@@ -100,7 +100,7 @@ final class ChildJvm implements AutoCloseable {
     }
   }
 
-  String diagnostics() {
+  public String diagnostics() {
     String err;
     try {
       err = Files.readString(stderr);

@@ -1,0 +1,109 @@
+package dev.buildnet.redis;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.cache.BlobStore;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Random;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The shared blob tier against a real redis-server: chunking, caps, eviction and corruption. */
+class RedisBlobStoreTest {
+  static RedisServer server;
+  @TempDir Path dir;
+  private RedisStateBackend backend;
+  private RedisBlobStore shared;
+  private BlobStore a;
+  private BlobStore b;
+  private String prefix;
+
+  @BeforeAll
+  static void startRedis() throws Exception {
+    server = RedisServer.start();
+  }
+
+  @AfterAll
+  static void stopRedis() throws Exception {
+    server.stop();
+  }
+
+  @BeforeEach
+  void open() {
+    prefix = "blobs-" + UUID.randomUUID() + ":";
+    backend = server.backend(prefix).open();
+    shared = RedisBlobStore.on(backend, 100_000, 4096);
+    a = new BlobStore(dir.resolve("a"), HashProvider.xxh64(), Clock.systemUTC());
+    b = new BlobStore(dir.resolve("b"), HashProvider.xxh64(), Clock.systemUTC());
+  }
+
+  @AfterEach
+  void close() {
+    backend.close();
+  }
+
+  @Test
+  void smallAndChunkedBlobs_roundTripBetweenTwoLocalStores() throws Exception {
+    for (int size : new int[] {0, 10, 4096, 4097, 50_000}) {
+      byte[] bytes = random(size);
+      Digest d = a.putBytes(bytes);
+      assertTrue(shared.push(d, a), "size " + size);
+      assertTrue(shared.contains(d));
+      assertTrue(shared.fetch(d, b), "size " + size);
+      assertArrayEquals(bytes, b.readVerified(d).orElseThrow(), "size " + size);
+    }
+  }
+
+  @Test
+  void blobOverTheCap_isNotStored() throws Exception {
+    Digest d = a.putBytes(random(100_001));
+    assertFalse(shared.push(d, a));
+    assertFalse(shared.contains(d));
+    assertFalse(shared.fetch(d, b));
+  }
+
+  @Test
+  void evictedChunk_makesTheBlobAbsentAndDeletesItsRest() throws Exception {
+    Digest d = a.putBytes(random(10_000)); // three chunks
+    shared.push(d, a);
+    assertEquals(":1", server.command("DEL", prefix + "blob:" + d + ":1"));
+    assertFalse(shared.fetch(d, b));
+    assertFalse(b.contains(d));
+    assertFalse(shared.contains(d), "the header is gone, so the next push uploads it again");
+    assertTrue(shared.push(d, a));
+    assertTrue(shared.fetch(d, b));
+  }
+
+  @Test
+  void corruptBytesInRedis_areNeverServedAndAreDeleted() throws Exception {
+    Digest d = a.putBytes(random(100));
+    shared.push(d, a);
+    server.command("SET", prefix + "blob:" + d, "Igarbage");
+    assertFalse(shared.fetch(d, b));
+    assertFalse(b.contains(d));
+    assertFalse(shared.contains(d));
+
+    Digest big = a.putBytes(random(9000));
+    shared.push(big, a);
+    server.command("SET", prefix + "blob:" + big + ":0", "x".repeat(4096));
+    assertFalse(shared.fetch(big, b));
+    assertFalse(b.contains(big));
+  }
+
+  private static byte[] random(int size) {
+    byte[] bytes = new byte[size];
+    new Random(size).nextBytes(bytes);
+    return bytes;
+  }
+}
