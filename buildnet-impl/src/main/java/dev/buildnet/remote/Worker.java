@@ -72,6 +72,9 @@ public final class Worker implements AutoCloseable {
   private final boolean ownsWorkDir;
   private final Path sandboxes;
   private final HashProvider hashes; // null: the master's algorithm
+  /** Empty sandboxes of ended attempts, reused by the next ones. */
+  private final java.util.concurrent.ConcurrentLinkedDeque<Path> freeSandboxes =
+      new java.util.concurrent.ConcurrentLinkedDeque<>();
   private final Map<String, BlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
   private final TcpTransport transport;
   private final ThreadPoolExecutor runners;
@@ -305,6 +308,7 @@ public final class Worker implements AutoCloseable {
   private void onRun(PeerConnection c, Message m, TargetRun run) {
     WorkerAttempt.Key key = WorkerAttempt.Key.of(run);
     WorkerAttempt attempt;
+    Path sandboxOf;
     synchronized (running) {
       if (closed.get()) {
         c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(), "worker " + workerId + " is closing", false));
@@ -321,7 +325,10 @@ public final class Worker implements AutoCloseable {
                 + " attempts already", false));
         return;
       }
-      Path sandbox = sandboxes.resolve(UUID.randomUUID().toString());
+      Path sandbox = freeSandboxes.poll();
+      if (sandbox == null) {
+        sandbox = sandboxes.resolve(UUID.randomUUID().toString());
+      }
       HashProvider h = hashesFor(c);
       BlobStore local = localStores.computeIfAbsent(h.algorithm(),
           a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
@@ -329,12 +336,13 @@ public final class Worker implements AutoCloseable {
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
       attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell);
       running.put(key, attempt);
+      sandboxOf = sandbox;
     }
     c.send(new BuildStarted(m.id(), run.buildId(), run.target(), run.attempt(), workerId));
     try {
-      runners.execute(() -> attempt.run(() -> release(key, attempt)));
+      runners.execute(() -> attempt.run(() -> release(key, attempt, sandboxOf)));
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      release(key, attempt); // closing
+      release(key, attempt, sandboxOf); // closing
       attempt.done.complete(null);
     }
   }
@@ -359,7 +367,12 @@ public final class Worker implements AutoCloseable {
     };
   }
 
-  private void release(WorkerAttempt.Key key, WorkerAttempt attempt) {
+  private void release(WorkerAttempt.Key key, WorkerAttempt attempt, Path sandbox) {
+    if (attempt.sandboxClean && !closed.get()) {
+      freeSandboxes.push(sandbox);
+    } else {
+      WorkerAttempt.deleteTree(sandbox);
+    }
     synchronized (running) {
       running.remove(key, attempt);
     }

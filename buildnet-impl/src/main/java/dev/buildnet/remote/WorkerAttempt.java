@@ -62,6 +62,7 @@ final class WorkerAttempt {
   final PeerConnection connection;
   private final TargetRun run;
   private final Path sandbox;
+  volatile boolean sandboxClean; // set before release: whether the sandbox may be reused
   private final Path scratch;
   private final BlobStore local;
   private final BlobClient blobs;
@@ -123,7 +124,9 @@ final class WorkerAttempt {
           "the worker failed: " + e, null, true, null);
     }
     try {
-      deleteTree(sandbox);
+      // Emptied, not deleted: the worker hands the directory to its next attempt, which saves a
+      // mkdir and an rmdir per attempt (a third of a millisecond each on a busy disk).
+      sandboxClean = emptyTree(sandbox);
       release.run();
       send(terminal);
     } finally {
@@ -367,6 +370,27 @@ final class WorkerAttempt {
   private void send(Payload p) {
     if (connection.isOpen()) {
       connection.send(p);
+    }
+  }
+
+  /** Deletes everything under {@code root}, keeping it; false if anything is left. */
+  static boolean emptyTree(Path root) {
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+        if (!p.equals(root)) {
+          p.toFile().setWritable(true);
+          Files.deleteIfExists(p);
+        }
+      }
+      try (Stream<Path> left = Files.list(root)) {
+        return left.findAny().isEmpty();
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("cannot empty {}: {}", root, e.toString());
+      return false;
     }
   }
 
