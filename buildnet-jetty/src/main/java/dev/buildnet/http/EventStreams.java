@@ -140,7 +140,8 @@ final class EventStreams implements AutoCloseable {
       public boolean handle(Request request, Response response, Callback callback) {
         Filter f = Filter.of(request);
         boolean upgraded = container.upgrade(
-            (upgradeRequest, upgradeResponse, cb) -> new Socket(f), request, response, callback);
+            (upgradeRequest, upgradeResponse, cb) -> new Socket(EventStreams.this, f), request,
+            response, callback);
         if (!upgraded) {
           Http.error(response, callback, 400, "not_websocket",
               "/ws needs a WebSocket upgrade request",
@@ -151,11 +152,14 @@ final class EventStreams implements AutoCloseable {
     };
   }
 
-  private final class Socket implements Session.Listener.AutoDemanding {
+  /** Public only because Jetty binds listener methods reflectively; the outer class is not. */
+  public static final class Socket implements Session.Listener.AutoDemanding {
+    private final EventStreams streams;
     private final Filter filter;
     private volatile EventPump pump;
 
-    Socket(Filter filter) {
+    Socket(EventStreams streams, Filter filter) {
+      this.streams = streams;
       this.filter = filter;
     }
 
@@ -174,7 +178,7 @@ final class EventStreams implements AutoCloseable {
           }
         }
       };
-      pump = open(filter, writer, UnaryOperator.identity(), "{\"kind\":\"heartbeat\"}");
+      pump = streams.open(filter, writer, UnaryOperator.identity(), "{\"kind\":\"heartbeat\"}");
     }
 
     @Override
