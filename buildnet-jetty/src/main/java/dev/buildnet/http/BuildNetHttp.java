@@ -89,7 +89,7 @@ public final class BuildNetHttp implements AutoCloseable {
       }
     }
     server.setHandler(new Guard(router, auth, hosts, Set.copyOf(b.corsOrigins)));
-    server.setStopTimeout(2_000);
+    server.setStopTimeout(1_000);
     try {
       server.start();
     } catch (Exception e) {
