@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -65,7 +67,10 @@ public final class BuildNetHttp implements AutoCloseable {
     pool.setName("buildnet-http");
     pool.setDaemon(true);
     this.server = new Server(pool);
-    this.connector = new ServerConnector(server, 1, 1);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false); // no version banner for scanners
+    http.setSendXPoweredBy(false);
+    this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
     connector.setHost(b.host);
     connector.setPort(b.port);
     connector.setReuseAddress(true);
