@@ -94,7 +94,9 @@ public final class BuildNetHttp implements AutoCloseable {
       }
     }
     server.setHandler(new Guard(router, auth, hosts, Set.copyOf(b.corsOrigins)));
-    server.setStopTimeout(1_000);
+    // close() stops at once: open event streams and keep-alive connections would hold a graceful
+    // stop for its whole timeout, and builds are BuildNet's to drain, not the HTTP front's.
+    server.setStopTimeout(0);
     try {
       server.start();
     } catch (Exception e) {
@@ -156,11 +158,12 @@ public final class BuildNetHttp implements AutoCloseable {
     if (closed.getAndSet(true)) {
       return;
     }
+    int port = port();
     services.close();
     try {
       server.stop();
     } catch (Exception e) {
-      throw new BuildNetException("stopping HTTP on port " + connector.getLocalPort() + ": " + e, e);
+      throw new BuildNetException("stopping HTTP on port " + port + ": " + e, e);
     }
   }
 
