@@ -50,13 +50,29 @@ for _ in $(seq 1 20); do
     -d '{"targets":["app"]}' "http://127.0.0.1:$PORT/api/builds" >/dev/null
 done
 
+# The machine may be shared: besides wrk's figure, report requests per CPU-second the server
+# itself used (from /proc), which does not depend on what else runs.
+TCK=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+run() { # label, wrk args...
+  local label=$1; shift
+  local before after out reqs
+  before=$(ticks)
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@")
+  after=$(ticks)
+  echo "$out"
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  awk -v r="$reqs" -v t=$((after - before)) -v hz="$TCK" -v l="$label" \
+    'BEGIN { printf "%s: server CPU %.2f s for %d requests = %.0f requests per server CPU-second\n", l, t / hz, r, r / (t / hz) }'
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 echo "== warm-up"
 wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT/health" >/dev/null
 wrk -t2 -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" >/dev/null
 
 echo "== GET /health (wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
-wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$PORT/health"
+run /health "http://127.0.0.1:$PORT/health"
 echo
 echo "== GET /api/builds, $(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" | wc -c) bytes (wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
-wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $TOKEN" \
-  "http://127.0.0.1:$PORT/api/builds"
+run /api/builds -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds"

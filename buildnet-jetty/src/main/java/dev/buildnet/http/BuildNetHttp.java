@@ -70,7 +70,7 @@ public final class BuildNetHttp implements AutoCloseable {
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false); // no version banner for scanners
     http.setSendXPoweredBy(false);
-    this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+    this.connector = new ServerConnector(server, 1, -1, new HttpConnectionFactory(http));
     connector.setHost(b.host);
     connector.setPort(b.port);
     connector.setReuseAddress(true);
