@@ -33,8 +33,15 @@ final class Fixture implements AutoCloseable {
   final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   Fixture(Consumer<BuildNetHttp.Builder> configure) throws IOException {
+    this(net -> { }, configure);
+  }
+
+  Fixture(Consumer<BuildNet.Builder> engine, Consumer<BuildNetHttp.Builder> configure)
+      throws IOException {
     workspace = Files.createTempDirectory("buildnet-http-");
-    net = BuildNet.builder().workspace(workspace).state(StateBackend.inMemory()).localSlots(2)
+    BuildNet.Builder nb = BuildNet.builder();
+    engine.accept(nb);
+    net = nb.workspace(workspace).state(StateBackend.inMemory()).localSlots(2)
         .targets(List.of(
             Target.builder("lib").command("sh", "-c", "echo hi from lib; printf lib > lib.txt")
                 .outputs("lib.txt").build(),
