@@ -182,16 +182,22 @@ final class EventStreams implements AutoCloseable {
     }
 
     @Override
-    public void onWebSocketClose(int statusCode, String reason) {
-      EventPump p = pump;
-      if (p != null) {
-        p.close();
-      }
+    public void onWebSocketClose(int statusCode, String reason,
+        org.eclipse.jetty.websocket.api.Callback callback) {
+      end();
+      callback.succeed();
     }
 
     @Override
     public void onWebSocketError(Throwable cause) {
-      onWebSocketClose(0, String.valueOf(cause));
+      end();
+    }
+
+    private void end() {
+      EventPump p = pump;
+      if (p != null) {
+        p.close();
+      }
     }
   }
 }
