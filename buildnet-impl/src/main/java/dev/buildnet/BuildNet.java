@@ -99,6 +99,7 @@ public final class BuildNet implements AutoCloseable {
   private final Set<String> capabilities;
   private final MasterServer master;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean draining;
 
   private BuildNet(Builder b) throws IOException {
     this.workspace = b.workspace;
@@ -198,6 +199,19 @@ public final class BuildNet implements AutoCloseable {
    */
   public static dev.buildnet.remote.Worker.Builder worker() {
     return dev.buildnet.remote.Worker.builder();
+  }
+
+  /**
+   * Whether {@link #build} accepts work now: false once {@link #drain()} or {@link #close()} was
+   * called (what a readiness probe reports).
+   */
+  public boolean acceptingBuilds() {
+    return !draining && !closed.get();
+  }
+
+  /** The state backend holding the action cache, build records, and user state and locks. */
+  public StateBackend state() {
+    return state;
   }
 
   /** A builder; {@link Builder#workspace} is the only required setting. */
@@ -331,6 +345,7 @@ public final class BuildNet implements AutoCloseable {
 
   /** Stops accepting builds; completes when every running build has ended. */
   public CompletableFuture<Void> drain() {
+    draining = true;
     return engine.drain();
   }
 

@@ -53,8 +53,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = {"-j", "--slots"}, defaultValue = "0", description = "CPU slots (default: cores).")
   int slots;
 
+  @picocli.CommandLine.Mixin HttpOptions httpOptions;
+
   @Override
-  public Integer call() throws IOException {
+  public Integer call() throws IOException, InterruptedException {
     Path ws = dir.toAbsolutePath().normalize();
     if (fresh) {
       deleteTree(ws);
@@ -92,7 +94,8 @@ final class DemoCommand implements Callable<Integer> {
     if (slots > 0) {
       b.localSlots(slots);
     }
-    try (BuildNet net = b.start()) {
+    try (BuildNet net = b.start();
+        dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out())) {
       BuildResult r = net.buildAll().join();
       ConsoleReporter.summary(out(), r);
       if (r.success()) {
@@ -102,6 +105,13 @@ final class DemoCommand implements Callable<Integer> {
         out().print(Files.readString(ws.resolve("out/sample-report.txt")));
         out().println();
         out().println("run the demo again: every target will come from the cache.");
+      }
+      if (http != null) {
+        out().println("serving " + http.uri() + " until Ctrl-C");
+        out().flush();
+        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "buildnet-demo-shutdown"));
+        stop.await();
       }
       return r.success() ? 0 : 1;
     }

@@ -26,6 +26,8 @@ final class ServeCommand implements Callable<Integer> {
 
   @Mixin WorkspaceOptions ws;
 
+  @Mixin HttpOptions httpOptions;
+
   @Option(names = "--listen", defaultValue = "127.0.0.1:7890",
       description = "HOST:PORT to listen on (default 127.0.0.1:7890; port 0 picks a free one).")
   String listen;
@@ -64,7 +66,8 @@ final class ServeCommand implements Callable<Integer> {
     }
     b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
         .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds));
-    try (BuildNet net = b.start()) {
+    try (BuildNet net = b.start();
+        dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out)) {
       MasterServer master = net.master().orElseThrow();
       master.addWorkerListener(e -> {
         synchronized (out) {

@@ -1,0 +1,463 @@
+package dev.buildnet.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.buildnet.BuildFuture;
+import dev.buildnet.api.build.BuildMetrics;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.state.Lock;
+import dev.buildnet.api.state.LockNotHeldException;
+import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.events.BuildHistory;
+import dev.buildnet.events.BuildSnapshot;
+import dev.buildnet.graph.Target;
+import dev.buildnet.graph.UnknownTargetException;
+import dev.buildnet.remote.WorkerInfo;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/** The JSON API under {@code /api/} (see {@code docs/HTTP.md}). */
+final class Api extends Handler.Abstract {
+  private final Services s;
+
+  Api(Services s) {
+    this.s = s;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    return Http.handled(response, callback, () -> {
+      String path = Request.getPathInContext(request).substring("/api/".length());
+      String[] seg = path.isEmpty() ? new String[0] : path.split("/", -1);
+      String method = request.getMethod();
+      boolean get = HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method);
+      boolean post = HttpMethod.POST.is(method);
+      Object out;
+      int status = 200;
+      if (seg.length == 0) {
+        throw Http.notFound("no endpoint at /api/", "try /api/builds, /api/workers or /api/cache");
+      }
+      switch (seg[0]) {
+        case "builds" -> {
+          if (seg.length == 1 && get) {
+            out = builds();
+          } else if (seg.length == 1 && post) {
+            out = submit(Http.jsonBody(request, s.maxBodyBytes));
+            status = 202;
+          } else if (seg.length == 2 && get) {
+            out = build(seg[1]);
+          } else if (seg.length == 3 && seg[2].equals("cancel") && post) {
+            out = cancel(seg[1]);
+            status = 202;
+          } else if (seg.length >= 5 && seg[2].equals("targets") && seg[seg.length - 1].equals("log") && get) {
+            out = log(seg[1], String.join("/", List.of(seg).subList(3, seg.length - 1)));
+          } else {
+            throw unknown(request);
+          }
+        }
+        case "targets" -> {
+          require(seg.length == 1 && get, request);
+          out = targets();
+        }
+        case "workers" -> {
+          if (seg.length == 1 && get) {
+            out = workers();
+          } else if (seg.length == 3 && seg[2].equals("drain") && post) {
+            out = drain(seg[1]);
+            status = 202;
+          } else {
+            throw unknown(request);
+          }
+        }
+        case "cache" -> {
+          require(seg.length == 1 && get, request);
+          out = cache();
+        }
+        case "state" -> {
+          String key = seg.length == 1 ? "" : path.substring("state/".length());
+          if (key.isEmpty()) {
+            require(get, request);
+            String prefix = Request.extractQueryParameters(request).getValue("prefix");
+            out = Map.of("keys", s.net.state().keys(prefix == null ? "" : prefix));
+          } else if (get) {
+            out = stateGet(key);
+          } else if (HttpMethod.PUT.is(method)) {
+            out = statePut(key, Http.jsonBody(request, s.maxBodyBytes));
+          } else if (HttpMethod.DELETE.is(method)) {
+            out = Map.of("key", key, "deleted", s.net.state().delete(key));
+          } else {
+            throw Http.methodNotAllowed(request, "GET, PUT or DELETE");
+          }
+        }
+        case "locks" -> {
+          require(post && (seg.length == 2 || seg.length == 3), request);
+          String action = seg.length == 2 ? "acquire" : seg[2];
+          out = lock(seg[1], action, Http.jsonBody(request, s.maxBodyBytes));
+        }
+        default -> throw unknown(request);
+      }
+      Http.json(response, callback, status, out);
+    });
+  }
+
+  private static void require(boolean ok, Request request) {
+    if (!ok) {
+      throw unknown(request);
+    }
+  }
+
+  private static HttpError unknown(Request request) {
+    return Http.notFound("no such endpoint: " + request.getMethod() + " "
+        + Request.getPathInContext(request), "see docs/HTTP.md for the endpoints and methods");
+  }
+
+  // ---- builds ----------------------------------------------------------------------------------
+
+  private Object builds() {
+    ArrayNode list = Http.JSON.createArrayNode();
+    for (BuildSnapshot b : s.net.history().builds()) {
+      list.add(summary(b));
+    }
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.set("builds", list);
+    return n;
+  }
+
+  private static ObjectNode summary(BuildSnapshot b) {
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("id", b.id());
+    n.put("status", b.status());
+    n.put("startedAt", b.startedAt().toString());
+    n.put("finishedAt", b.finishedAt() == null ? null : b.finishedAt().toString());
+    if (b.finishedAt() != null) {
+      n.put("durationMs", Duration.between(b.startedAt(), b.finishedAt()).toMillis());
+    }
+    n.put("targets", b.targets().size());
+    n.put("completed", b.completed());
+    n.put("progress", b.targets().isEmpty() ? 1.0 : (double) b.completed() / b.targets().size());
+    return n;
+  }
+
+  private Object build(String id) {
+    BuildSnapshot b = s.net.history().build(id).orElseThrow(() -> noBuild(id));
+    ObjectNode n = summary(b);
+    ArrayNode targets = n.putArray("targetList");
+    BuildResult r = b.result();
+    for (BuildSnapshot.TargetSnapshot t : b.targets()) {
+      ObjectNode tn = targets.addObject();
+      tn.put("name", t.name());
+      tn.put("status", t.status());
+      tn.put("attempt", t.attempt());
+      tn.put("worker", t.worker());
+      tn.put("startedAt", t.startedAt() == null ? null : t.startedAt().toString());
+      tn.put("finishedAt", t.finishedAt() == null ? null : t.finishedAt().toString());
+      tn.put("logLines", t.logLines());
+      Optional<TargetOutcome> o = r == null ? Optional.empty() : r.target(t.name());
+      o.ifPresent(outcome -> {
+        tn.put("reason", outcome.reason());
+        tn.put("exitCode", outcome.exitCode());
+        tn.put("key", outcome.key());
+        tn.put("durationMs", outcome.duration().toMillis());
+        outcome.errors().forEach(e -> tn.withArray("errors").add(e.toString()));
+      });
+    }
+    if (r != null) {
+      n.put("success", r.success());
+      n.set("metrics", metrics(r.metrics()));
+      ArrayNode errors = n.putArray("errors");
+      r.errors().forEach(e -> errors.add(e.toString()));
+    }
+    return n;
+  }
+
+  private static ObjectNode metrics(BuildMetrics m) {
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("queueWaitMs", m.queueWait().toMillis());
+    n.put("totalMs", m.totalDuration().toMillis());
+    ObjectNode p = n.putObject("phases");
+    p.put("preBuildMs", m.phases().preBuild().toMillis());
+    p.put("buildMs", m.phases().build().toMillis());
+    p.put("postBuildMs", m.phases().postBuild().toMillis());
+    ObjectNode c = n.putObject("cache");
+    c.put("filesChecked", m.cache().filesChecked());
+    c.put("hits", m.cache().hits());
+    c.put("misses", m.cache().misses());
+    c.put("hitRatio", m.cache().hitRatio());
+    c.put("timeSavedMs", m.cache().timeSaved().toMillis());
+    ObjectNode res = n.putObject("resources");
+    res.put("peakMemoryBytes", m.resources().peakMemoryBytes());
+    res.put("averageCpuPercent", m.resources().averageCpuPercent());
+    res.put("ioReadBytes", m.resources().ioReadBytes());
+    res.put("ioWriteBytes", m.resources().ioWriteBytes());
+    return n;
+  }
+
+  private Object submit(JsonNode body) {
+    JsonNode targets = body.get("targets");
+    if (targets == null || !targets.isArray() || targets.isEmpty()) {
+      throw Http.badRequest("'targets' must be a non-empty array of target names",
+          "send e.g. {\"targets\": [\"app\"], \"keepGoing\": false}");
+    }
+    List<String> names = new ArrayList<>();
+    for (JsonNode t : targets) {
+      if (!t.isTextual()) {
+        throw Http.badRequest("'targets' must hold strings, not " + t, "name targets as strings");
+      }
+      names.add(t.asText());
+    }
+    JsonNode kg = body.get("keepGoing");
+    if (kg != null && !kg.isBoolean()) {
+      throw Http.badRequest("'keepGoing' must be true or false", "omit it for the default (false)");
+    }
+    BuildFuture f;
+    try {
+      f = s.net.build(names, kg != null && kg.asBoolean());
+    } catch (UnknownTargetException e) {
+      throw new HttpError(400, "unknown_target", e.getMessage(), "GET /api/targets lists the targets");
+    } catch (IllegalStateException e) {
+      throw new HttpError(503, "not_accepting", e.getMessage(),
+          "this BuildNet is draining or closed; /ready says when it accepts work");
+    }
+    s.submitted.put(f.buildId(), f);
+    f.result().whenComplete((r, t) -> s.submitted.remove(f.buildId()));
+    return Map.of("id", f.buildId(), "status", "running", "url", "/api/builds/" + f.buildId());
+  }
+
+  private Object cancel(String id) {
+    BuildFuture f = s.submitted.get(id);
+    if (f == null) {
+      Optional<BuildSnapshot> b = s.net.history().build(id);
+      if (b.isEmpty()) {
+        throw noBuild(id);
+      }
+      if (b.get().finished()) {
+        throw new HttpError(409, "already_finished", "build " + id + " already " + b.get().status(),
+            "only running builds can be cancelled");
+      }
+      throw new HttpError(409, "not_cancellable",
+          "build " + id + " was not submitted through this HTTP API", "cancel it where it was started");
+    }
+    f.cancel(true);
+    return Map.of("id", id, "cancelling", true);
+  }
+
+  private Object log(String id, String target) {
+    BuildSnapshot b = s.net.history().build(id).orElseThrow(() -> noBuild(id));
+    if (b.targets().stream().noneMatch(t -> t.name().equals(target))) {
+      throw Http.notFound("build " + id + " has no target '" + target + "'",
+          "GET /api/builds/" + id + " lists its targets");
+    }
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("buildId", id);
+    n.put("target", target);
+    ArrayNode lines = n.putArray("lines");
+    for (BuildHistory.LogLine l : s.net.history().log(id, target)) {
+      ObjectNode ln = lines.addObject();
+      ln.put("at", l.at().toString());
+      ln.put("stream", l.stream().name().toLowerCase(java.util.Locale.ROOT));
+      ln.put("line", l.line());
+    }
+    return n;
+  }
+
+  private static HttpError noBuild(String id) {
+    return Http.notFound("no build '" + id + "' (running or among the recent ones kept)",
+        "GET /api/builds lists the builds kept");
+  }
+
+  private Object targets() {
+    ArrayNode list = Http.JSON.createArrayNode();
+    for (Target t : s.net.graph().topologicalOrder()) {
+      ObjectNode n = list.addObject();
+      n.put("name", t.name());
+      ArrayNode deps = n.putArray("dependencies");
+      t.dependencies().forEach(deps::add);
+    }
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.set("targets", list);
+    return n;
+  }
+
+  // ---- workers -----------------------------------------------------------------------------------
+
+  private Object workers() {
+    ArrayNode list = Http.JSON.createArrayNode();
+    List<WorkerInfo> all = s.net.master().map(m -> m.workers()).orElse(List.of());
+    for (WorkerInfo w : all) {
+      ObjectNode n = list.addObject();
+      n.put("id", w.id());
+      n.put("runtime", w.runtime());
+      n.put("address", w.address() == null ? null : w.address().getHostString() + ":" + w.address().getPort());
+      ArrayNode caps = n.putArray("capabilities");
+      w.capabilities().forEach(caps::add);
+      ObjectNode res = n.putObject("resources");
+      res.put("cpuSlots", w.cpuSlots());
+      res.put("memoryMb", w.memoryMb());
+      res.put("claimedCpuSlots", w.claimedCpuSlots());
+      res.put("claimedMemoryMb", w.claimedMemoryMb());
+      n.put("runningAttempts", w.runningAttempts());
+      n.put("load", w.cpuSlots() == 0 ? 0.0 : (double) w.claimedCpuSlots() / w.cpuSlots());
+      n.put("connectedAt", w.connectedAt().toString());
+      n.put("lastHeartbeatAgoMs", w.silentFor().toMillis());
+    }
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("master", s.net.master().isPresent());
+    n.set("workers", list);
+    ArrayNode local = n.putArray("localCapabilities");
+    s.net.capabilities().forEach(local::add);
+    return n;
+  }
+
+  private Object drain(String id) {
+    return switch (s.dispatch.drainWorker(id)) {
+      case DRAINING -> Map.of("id", id, "draining", true);
+      case UNKNOWN_WORKER -> throw Http.notFound("no connected worker '" + id + "'",
+          "GET /api/workers lists the connected workers");
+      case UNSUPPORTED -> throw new HttpError(501, "unsupported",
+          "this dispatcher cannot drain a single worker", "stop the worker process instead");
+    };
+  }
+
+  // ---- cache -------------------------------------------------------------------------------------
+
+  private Object cache() {
+    long[] sizes = s.metrics.storeSizes();
+    ObjectNode n = Http.JSON.createObjectNode();
+    ObjectNode a = n.putObject("actionCache");
+    long hits = s.metrics.cacheHits();
+    long misses = s.metrics.cacheMisses();
+    a.put("hits", hits);
+    a.put("misses", misses);
+    a.put("hitRatio", hits + misses == 0 ? 0.0 : (double) hits / (hits + misses));
+    a.put("storeBytes", sizes[0]);
+    ObjectNode h = n.putObject("httpCache");
+    HttpCacheStore c = s.cache;
+    h.put("hits", c.hits.get());
+    h.put("misses", c.misses.get());
+    h.put("puts", c.puts.get());
+    h.put("rejected", c.rejected.get());
+    h.put("receivedBytes", c.bytesIn.get());
+    h.put("sentBytes", c.bytesOut.get());
+    h.put("blobs", sizes[1]);
+    h.put("bytes", sizes[2]);
+    h.put("maxEntryBytes", c.maxEntryBytes());
+    n.put("at", Instant.now(s.clock).toString());
+    return n;
+  }
+
+  // ---- state and locks ---------------------------------------------------------------------------
+
+  private Object stateGet(String key) {
+    byte[] v = s.net.state().get(key).orElseThrow(() -> Http.notFound("no state key '" + key + "'",
+        "GET /api/state?prefix=... lists keys"));
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("key", key);
+    try {
+      n.put("value", StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(v)).toString());
+      n.put("encoding", "utf-8");
+    } catch (CharacterCodingException e) {
+      n.put("value", Base64.getEncoder().encodeToString(v));
+      n.put("encoding", "base64");
+    }
+    return n;
+  }
+
+  private Object statePut(String key, JsonNode body) {
+    JsonNode value = body.get("value");
+    if (value == null || !value.isTextual()) {
+      throw Http.badRequest("'value' must be a string",
+          "send {\"value\": \"...\"}, with \"encoding\": \"base64\" for bytes");
+    }
+    byte[] bytes;
+    String encoding = body.path("encoding").asText("utf-8");
+    if (encoding.equals("base64")) {
+      try {
+        bytes = Base64.getDecoder().decode(value.asText());
+      } catch (IllegalArgumentException e) {
+        throw Http.badRequest("'value' is not valid base64: " + e.getMessage(), "encode it as base64");
+      }
+    } else if (encoding.equals("utf-8")) {
+      bytes = value.asText().getBytes(StandardCharsets.UTF_8);
+    } else {
+      throw Http.badRequest("unknown encoding '" + encoding + "'", "use utf-8 or base64");
+    }
+    Duration ttl = ttl(body, false);
+    StateBackend state = s.net.state();
+    if (ttl == null) {
+      state.set(key, bytes);
+    } else {
+      state.set(key, bytes, ttl);
+    }
+    return Map.of("key", key, "stored", true);
+  }
+
+  private static Duration ttl(JsonNode body, boolean required) {
+    JsonNode t = body.get("ttlSeconds");
+    if (t == null && !required) {
+      return null;
+    }
+    if (t == null || !t.isNumber() || t.asDouble() <= 0) {
+      throw Http.badRequest("'ttlSeconds' must be a positive number", "e.g. \"ttlSeconds\": 30");
+    }
+    return Duration.ofMillis((long) (t.asDouble() * 1000));
+  }
+
+  private Object lock(String resource, String action, JsonNode body) {
+    String owner = body.path("owner").asText("");
+    if (owner.isEmpty()) {
+      throw Http.badRequest("'owner' is required", "name who holds the lock, e.g. \"ci-42\"");
+    }
+    StateBackend state = s.net.state();
+    switch (action) {
+      case "acquire" -> {
+        Lock l = state.acquireLock(resource, ttl(body, true), owner).orElseThrow(() ->
+            new HttpError(409, "lock_held", "'" + resource + "' is held by someone else",
+                "retry later, or wait for the lease to expire"));
+        return lockJson(l);
+      }
+      case "renew", "release" -> {
+        JsonNode token = body.get("fencingToken");
+        if (token == null || !token.canConvertToLong() || token.asLong() < 1) {
+          throw Http.badRequest("'fencingToken' must be the token acquire returned",
+              "send {\"owner\": ..., \"fencingToken\": ...}");
+        }
+        Lock l = new Lock(resource, owner, token.asLong(), Instant.EPOCH);
+        try {
+          if (action.equals("renew")) {
+            return lockJson(state.renew(l, ttl(body, true)));
+          }
+          state.release(l);
+          return Map.of("resource", resource, "released", true);
+        } catch (LockNotHeldException e) {
+          throw new HttpError(409, "lock_not_held", e.getMessage(), "acquire the lock again");
+        }
+      }
+      default -> throw Http.notFound("no lock action '" + action + "'", "use acquire, renew or release");
+    }
+  }
+
+  private static ObjectNode lockJson(Lock l) {
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("resource", l.resource());
+    n.put("owner", l.owner());
+    n.put("fencingToken", l.fencingToken());
+    n.put("expiresAt", l.expiresAt().toString());
+    return n;
+  }
+}

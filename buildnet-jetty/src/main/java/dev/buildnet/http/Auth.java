@@ -1,0 +1,77 @@
+package dev.buildnet.http;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+
+/**
+ * The token check. Both sides are hashed before {@link MessageDigest#isEqual} so that neither the
+ * content nor the length of the token leaks through timing.
+ */
+final class Auth {
+  private final byte[] tokenHash;
+  private final boolean openReads;
+
+  Auth(byte[] token, boolean openReads) {
+    this.tokenHash = token == null ? null : sha256(token);
+    this.openReads = openReads;
+  }
+
+  boolean openReads() {
+    return openReads;
+  }
+
+  boolean hasToken() {
+    return tokenHash != null;
+  }
+
+  /**
+   * Whether the request carries the token: {@code Authorization: Bearer <token>}, Basic with the
+   * token as password (Gradle and Bazel send Basic), or, for browsers' EventSource and WebSocket
+   * which cannot set headers, an {@code access_token} query parameter.
+   */
+  boolean authorized(Request request) {
+    if (tokenHash == null) {
+      return false;
+    }
+    String presented = presented(request);
+    return presented != null
+        && MessageDigest.isEqual(tokenHash, sha256(presented.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static String presented(Request request) {
+    String h = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (h != null) {
+      if (h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        return h.substring(7).strip();
+      }
+      if (h.regionMatches(true, 0, "Basic ", 0, 6)) {
+        try {
+          String decoded = new String(Base64.getDecoder().decode(h.substring(6).strip()),
+              StandardCharsets.UTF_8);
+          int colon = decoded.indexOf(':');
+          return colon < 0 ? null : decoded.substring(colon + 1);
+        } catch (IllegalArgumentException e) {
+          return null;
+        }
+      }
+      return null;
+    }
+    String query = request.getHttpURI().getQuery();
+    if (query != null && query.contains("access_token=")) {
+      return Request.extractQueryParameters(request).getValue("access_token");
+    }
+    return null;
+  }
+
+  private static byte[] sha256(byte[] bytes) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package dev.buildnet.http;
+
+import dev.buildnet.BuildNet;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What the HTTP module needs from the dispatcher beyond {@link BuildNet}'s public API: queue
+ * length, dispatch latency, draining one worker, and whether work is accepted. {@link #of}
+ * approximates them from what BuildNet exposes today; an engine that knows better supplies its own
+ * through {@link BuildNetHttp.Builder#dispatchView}.
+ *
+ * <p>Implementations must be thread-safe and must not block: they are called on request threads
+ * and for every {@code /metrics} scrape.
+ *
+ * @since 0.1
+ */
+public interface DispatchView {
+
+  /** Targets waiting to run (for a dependency, a slot or a worker). */
+  int queueLength();
+
+  /** The latency from a target becoming runnable to it starting, over recent targets. */
+  Latency dispatchLatency();
+
+  /** Whether new builds are accepted now (what {@code /ready} reports). */
+  boolean acceptingWork();
+
+  /**
+   * Asks the dispatcher to give {@code workerId} no new work and to let it finish what it runs.
+   * Returns at once.
+   */
+  DrainOutcome drainWorker(String workerId);
+
+  /** What {@link #drainWorker} did. */
+  enum DrainOutcome {
+    /** The worker gets no new work from now on. */
+    DRAINING,
+    /** No connected worker has that id. */
+    UNKNOWN_WORKER,
+    /** This dispatcher cannot drain a single worker. */
+    UNSUPPORTED
+  }
+
+  /**
+   * Latency quantiles; all zero when there are no samples.
+   *
+   * @param samples how many recent dispatches they summarize
+   */
+  record Latency(long samples, Duration p50, Duration p90, Duration p99, Duration max) {
+    public static final Latency NONE =
+        new Latency(0, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+
+    public Latency {
+      Objects.requireNonNull(p50, "p50");
+      Objects.requireNonNull(p90, "p90");
+      Objects.requireNonNull(p99, "p99");
+      Objects.requireNonNull(max, "max");
+    }
+  }
+
+  /**
+   * The approximation from BuildNet's public API: queue length is the pending targets of running
+   * builds (those waiting for dependencies included); latency is the targets' recorded queue wait
+   * ({@code BuildMetrics.queueWait}) over the last 1024 targets; a single worker cannot be drained
+   * ({@link DrainOutcome#UNSUPPORTED} for a connected worker). It subscribes to
+   * {@link BuildNet#history()}; the HTTP server that made it unsubscribes it when it closes.
+   */
+  static DispatchView of(BuildNet net) {
+    return new HistoryDispatchView(net);
+  }
+}

@@ -1,0 +1,203 @@
+package dev.buildnet.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.buildnet.events.BuildEvent;
+import dev.buildnet.events.BuildHistory;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
+
+/**
+ * Live {@link BuildEvent}s over WebSocket ({@code /ws}) and Server-Sent Events ({@code /events}).
+ * Each open stream is an {@link EventPump} fed by a {@link BuildHistory} subscription; the
+ * registry here outlives route tables, so a reload does not touch open streams.
+ */
+final class EventStreams implements AutoCloseable {
+  private final BuildHistory history;
+  private final int capacity;
+  private final Set<Stream> open = ConcurrentHashMap.newKeySet();
+  final AtomicLong dropped = new AtomicLong();
+  final AtomicLong opened = new AtomicLong();
+
+  private record Stream(EventPump pump, String heartbeat) {}
+
+  /** What a client asked for: {@code ?build=ID&logs=true&replay=false}. */
+  record Filter(String buildId, boolean logs, boolean replay) {
+    static Filter of(Request request) {
+      Fields q = Request.extractQueryParameters(request);
+      return new Filter(q.getValue("build"), "true".equals(q.getValue("logs")),
+          !"false".equals(q.getValue("replay")));
+    }
+  }
+
+  EventStreams(BuildHistory history, int capacity) {
+    this.history = history;
+    this.capacity = capacity;
+  }
+
+  int openStreams() {
+    return open.size();
+  }
+
+  /** Starts a stream: replays the current state (if asked), then follows live events. */
+  EventPump open(Filter f, EventPump.Writer writer, UnaryOperator<String> frame, String heartbeat) {
+    EventPump pump = new EventPump(writer, capacity, dropped);
+    Stream s = new Stream(pump, heartbeat);
+    open.add(s);
+    opened.incrementAndGet();
+    BuildHistory.Subscription sub =
+        history.subscribe(f.buildId(), f.logs(), f.replay(), e -> pump.offer(frame.apply(json(e))));
+    pump.onClose(() -> {
+      sub.close();
+      open.remove(s);
+    });
+    return pump;
+  }
+
+  void heartbeat() {
+    open.forEach(s -> s.pump().offer(s.heartbeat()));
+  }
+
+  @Override
+  public void close() {
+    open.forEach(s -> s.pump().close());
+  }
+
+  static String json(BuildEvent e) {
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("kind", e.kind().wireName());
+    n.put("at", e.at().toString());
+    if (e.buildId() != null) {
+      n.put("buildId", e.buildId());
+    }
+    if (e.target() != null) {
+      n.put("target", e.target());
+    }
+    if (e.status() != null) {
+      n.put("status", e.status());
+    }
+    if (e.stream() != null) {
+      n.put("stream", e.stream().name().toLowerCase(java.util.Locale.ROOT));
+    }
+    if (e.line() != null) {
+      n.put("line", e.line());
+    }
+    if (e.worker() != null) {
+      n.put("worker", e.worker());
+    }
+    if (e.attempt() > 0) {
+      n.put("attempt", e.attempt());
+    }
+    return n.toString();
+  }
+
+  /** {@code /events}: one SSE stream per request; the request stays open until either side ends. */
+  Handler sse() {
+    return new Handler.Abstract.NonBlocking() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream;charset=utf-8");
+        response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        EventPump.Writer writer = new EventPump.Writer() {
+          @Override
+          public void write(String message, Runnable done, java.util.function.Consumer<Throwable> failed) {
+            response.write(false, ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)),
+                Callback.from(done, failed));
+          }
+
+          @Override
+          public void close() {
+            if (!ended.getAndSet(true)) {
+              callback.succeeded();
+            }
+          }
+        };
+        EventPump pump = open(Filter.of(request), writer, m -> "data: " + m + "\n\n", ": heartbeat\n\n");
+        request.addFailureListener(t -> pump.close());
+        pump.offer(": connected\n\n");
+        return true;
+      }
+    };
+  }
+
+  /** {@code /ws}: upgrades to a WebSocket that sends one JSON event per text message. */
+  Handler webSocket(ServerWebSocketContainer container) {
+    return new Handler.Abstract() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        Filter f = Filter.of(request);
+        boolean upgraded = container.upgrade(
+            (upgradeRequest, upgradeResponse, cb) -> new Socket(EventStreams.this, f), request,
+            response, callback);
+        if (!upgraded) {
+          Http.error(response, callback, 400, "not_websocket",
+              "/ws needs a WebSocket upgrade request",
+              "connect with a WebSocket client, or use /events for Server-Sent Events");
+        }
+        return true;
+      }
+    };
+  }
+
+  /** Public only because Jetty binds listener methods reflectively; the outer class is not. */
+  public static final class Socket implements Session.Listener.AutoDemanding {
+    private final EventStreams streams;
+    private final Filter filter;
+    private volatile EventPump pump;
+
+    Socket(EventStreams streams, Filter filter) {
+      this.streams = streams;
+      this.filter = filter;
+    }
+
+    @Override
+    public void onWebSocketOpen(Session session) {
+      EventPump.Writer writer = new EventPump.Writer() {
+        @Override
+        public void write(String message, Runnable done, java.util.function.Consumer<Throwable> failed) {
+          session.sendText(message, org.eclipse.jetty.websocket.api.Callback.from(done, failed));
+        }
+
+        @Override
+        public void close() {
+          if (session.isOpen()) {
+            session.close();
+          }
+        }
+      };
+      pump = streams.open(filter, writer, UnaryOperator.identity(), "{\"kind\":\"heartbeat\"}");
+    }
+
+    @Override
+    public void onWebSocketClose(int statusCode, String reason,
+        org.eclipse.jetty.websocket.api.Callback callback) {
+      end();
+      callback.succeed();
+    }
+
+    @Override
+    public void onWebSocketError(Throwable cause) {
+      end();
+    }
+
+    private void end() {
+      EventPump p = pump;
+      if (p != null) {
+        p.close();
+      }
+    }
+  }
+}

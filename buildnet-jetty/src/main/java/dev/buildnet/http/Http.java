@@ -1,0 +1,136 @@
+package dev.buildnet.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Response and request helpers shared by the handlers. */
+final class Http {
+  private static final Logger log = LoggerFactory.getLogger(Http.class);
+
+  /** Thread-safe once configured; never reconfigured. */
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static final String JSON_TYPE = "application/json";
+
+  private Http() {}
+
+  /** A handler body that may throw {@link HttpError}. */
+  interface Body {
+    void run() throws Exception;
+  }
+
+  /** Runs {@code body}, turning an {@link HttpError} or an unexpected failure into a response. */
+  static boolean handled(Response response, Callback callback, Body body) {
+    try {
+      body.run();
+    } catch (HttpError e) {
+      error(response, callback, e.status, e.code, e.getMessage(), e.hint);
+    } catch (Exception e) {
+      log.warn("HTTP handler failed", e);
+      error(response, callback, 500, "internal", "the server failed: " + e,
+          "see the server's log; retry if the failure looks transient");
+    }
+    return true;
+  }
+
+  static void json(Response response, Callback callback, int status, Object body) {
+    byte[] bytes;
+    try {
+      bytes = JSON.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      callback.failed(e);
+      return;
+    }
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    response.write(true, ByteBuffer.wrap(bytes), callback);
+  }
+
+  static void error(
+      Response response, Callback callback, int status, String code, String message, String hint) {
+    if (response.isCommitted()) {
+      callback.failed(new IOException(code + ": " + message));
+      return;
+    }
+    ObjectNode n = JSON.createObjectNode();
+    n.put("error", message);
+    n.put("code", code);
+    n.put("hint", hint);
+    json(response, callback, status, n);
+  }
+
+  static HttpError badRequest(String message, String hint) {
+    return new HttpError(400, "bad_request", message, hint);
+  }
+
+  static HttpError notFound(String message, String hint) {
+    return new HttpError(404, "not_found", message, hint);
+  }
+
+  static HttpError methodNotAllowed(Request request, String allowed) {
+    return new HttpError(405, "method_not_allowed",
+        request.getMethod() + " is not allowed on " + Request.getPathInContext(request),
+        "use " + allowed);
+  }
+
+  static HttpError tooLarge(long limit) {
+    return new HttpError(413, "too_large", "the request body is larger than " + limit + " bytes",
+        "send a smaller body, or raise the server's limit");
+  }
+
+  /** Fails with 413 at once when the declared length is over {@code limit}. */
+  static void checkDeclaredLength(Request request, long limit) {
+    long declared = request.getLength();
+    if (declared > limit) {
+      throw tooLarge(limit);
+    }
+  }
+
+  /** Reads the whole body, at most {@code limit} bytes (413 beyond, also for chunked bodies). */
+  static byte[] body(Request request, long limit) throws IOException {
+    checkDeclaredLength(request, limit);
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+      if (bytes.length > limit) {
+        throw tooLarge(limit);
+      }
+      return bytes;
+    }
+  }
+
+  /** The body as a JSON object (400 with a hint otherwise). */
+  static JsonNode jsonBody(Request request, long limit) throws IOException {
+    byte[] bytes = body(request, limit);
+    if (bytes.length == 0) {
+      return JSON.createObjectNode();
+    }
+    try {
+      JsonNode n = JSON.readTree(bytes);
+      if (n == null || !n.isObject()) {
+        throw badRequest("the body must be a JSON object", "send e.g. {\"targets\": [\"app\"]}");
+      }
+      return n;
+    } catch (JsonProcessingException e) {
+      throw badRequest("the body is not valid JSON: " + e.getOriginalMessage(),
+          "send a JSON object with Content-Type: application/json");
+    }
+  }
+
+  static String text(byte[] bytes) {
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,79 @@
+package dev.buildnet.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.remote.BlobClient;
+import dev.buildnet.remote.Worker;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Set;
+import java.net.InetSocketAddress;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** A real worker connected to the embedded master, seen through the API and the event stream. */
+class WorkersTest {
+  static final byte[] SECRET = "0123456789abcdef-worker-secret".getBytes(StandardCharsets.UTF_8);
+
+  /** This test runs nothing on the worker: it never moves a blob. */
+  static final class NoBlobs implements BlobClient {
+    @Override
+    public Set<Digest> missing(Collection<Digest> digests) {
+      throw new UnsupportedOperationException("no blobs in this test");
+    }
+
+    @Override
+    public void download(Digest digest, Path destination) {
+      throw new UnsupportedOperationException("no blobs in this test");
+    }
+
+    @Override
+    public Digest upload(Path file) {
+      throw new UnsupportedOperationException("no blobs in this test");
+    }
+  }
+
+  @Test
+  void connectedWorker_isListedWithItsResources_andItsJoinAndLeaveAreStreamed() throws Exception {
+    try (Fixture f = new Fixture(
+        n -> n.listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET),
+        h -> h.token(Fixture.TOKEN))) {
+      EventsTest.Messages events = new EventsTest.Messages();
+      WebSocket ws = EventsTest.connect(f, "?replay=false", events);
+      int port = f.net.master().orElseThrow().localAddress().getPort();
+      Worker worker = Worker.builder().master("127.0.0.1", port).secret(SECRET).workerId("w-http")
+          .capabilities(List.of("sh", "node")).cpuSlots(4).memoryMb(2048)
+          .workDir(Files.createDirectories(f.workspace.resolve("worker")))
+          .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
+          .blobClient(new NoBlobs())
+          .build().connect();
+      try {
+        events.await(n -> n.path("kind").asText().equals("worker_joined")
+            && n.path("worker").asText().equals("w-http"));
+        JsonNode w = Fixture.json(f.get("/api/workers")).get("workers").get(0);
+        assertEquals("w-http", w.get("id").asText());
+        assertTrue(w.get("capabilities").toString().contains("node"));
+        assertEquals(4, w.get("resources").get("cpuSlots").asInt());
+        assertTrue(w.has("lastHeartbeatAgoMs") && w.has("load"));
+        assertTrue(f.get("/metrics").body().contains("buildnet_workers 1\n"));
+
+        HttpResponse<String> drain = f.postJson("/api/workers/w-http/drain", "");
+        assertEquals(501, drain.statusCode());
+        assertEquals("unsupported", Fixture.json(drain).get("code").asText());
+      } finally {
+        worker.close();
+      }
+      events.await(n -> n.path("kind").asText().equals("worker_left")
+          && n.path("worker").asText().equals("w-http"));
+      ws.abort();
+    }
+  }
+}
