@@ -209,6 +209,26 @@ public final class BuildNet implements AutoCloseable {
     return !draining && !closed.get();
   }
 
+  /**
+   * Cancels the running build {@code buildId}, whoever started it (this host, a remote client, the
+   * HTTP API): queued targets are dropped and running ones killed, locally and on workers.
+   *
+   * @return false if no build with that id is running
+   */
+  public boolean cancel(String buildId) {
+    return engine.cancel(Objects.requireNonNull(buildId, "buildId"));
+  }
+
+  /** The scheduler's queue and recent dispatch latencies (for metrics; cheap, never blocks long). */
+  public DispatchStats dispatchStats() {
+    return engine.stats();
+  }
+
+  /** The content-addressed store of the cache's blobs (outputs and logs). */
+  public dev.buildnet.cache.BlobStore blobs() {
+    return cache.blobs();
+  }
+
   /** The state backend holding the action cache, build records, and user state and locks. */
   public StateBackend state() {
     return state;

@@ -70,6 +70,9 @@ final class Engine {
   private final long placementTimeoutNanos;
   private final ScheduledExecutorService timer; // re-checks waiting targets; null without dispatcher
   private long virtualTime;
+  private static final int LATENCY_SAMPLES = 1024;
+  private final long[] latencies = new long[LATENCY_SAMPLES]; // ready -> started, ring, guarded
+  private long latencyCount;
   private boolean accepting = true;
 
   Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
@@ -310,6 +313,7 @@ final class Engine {
           var placed = dispatcher.tryPlace(target.requiredCapabilities(), target.cpuSlots(),
               target.memoryMb(), reserved);
           if (placed.isPresent()) {
+            sample(now - t.readyNanos);
             busyTargets.add(name);
             virtualTime = Math.max(virtualTime, t.fairTime);
             start.add(new Start(t, placed.get()));
@@ -318,6 +322,7 @@ final class Engine {
         }
         if (local && !localReserved
             && slots.tryClaim(target.cpuSlots(), target.memoryMb())) {
+          sample(now - t.readyNanos);
           busyTargets.add(name);
           virtualTime = Math.max(virtualTime, t.fairTime);
           start.add(new Start(t, null));
@@ -366,6 +371,39 @@ final class Engine {
     if (!settle.isEmpty() || !expired.isEmpty()) {
       dispatch();
     }
+  }
+
+  /** Records a ready-to-started latency. Under the lock. */
+  private void sample(long nanos) {
+    latencies[(int) (latencyCount++ % LATENCY_SAMPLES)] = Math.max(0, nanos);
+  }
+
+  /** The queue and recent dispatch latencies. */
+  DispatchStats stats() {
+    long[] sorted;
+    long n;
+    int queued;
+    int waiting;
+    int running;
+    synchronized (lock) {
+      n = Math.min(latencyCount, LATENCY_SAMPLES);
+      sorted = java.util.Arrays.copyOf(latencies, (int) n);
+      queued = ready.size() + parked.values().stream().mapToInt(List::size).sum();
+      waiting = waitingSince.size();
+      running = busyTargets.size();
+    }
+    java.util.Arrays.sort(sorted);
+    return new DispatchStats(queued, waiting, running, n, quantile(sorted, 0.5),
+        quantile(sorted, 0.9), quantile(sorted, 0.99),
+        Duration.ofNanos(sorted.length == 0 ? 0 : sorted[sorted.length - 1]));
+  }
+
+  private static Duration quantile(long[] sorted, double q) {
+    if (sorted.length == 0) {
+      return Duration.ZERO;
+    }
+    int i = (int) Math.ceil(q * sorted.length) - 1;
+    return Duration.ofNanos(sorted[Math.max(0, Math.min(sorted.length - 1, i))]);
   }
 
   /** Why nothing can run {@code node} now, for its waiting status and its error. */

@@ -101,7 +101,8 @@ public final class Dispatcher {
    */
   public boolean couldRun(Set<String> requires, int cpuSlots, long memoryMb) {
     for (WorkerRegistry.Worker w : registry.connected()) {
-      if (capable(w, requires) && w.hello.cpuSlots() >= cpuSlots && w.hello.memoryMb() >= memoryMb) {
+      if (!w.draining && capable(w, requires) && w.hello.cpuSlots() >= cpuSlots
+          && w.hello.memoryMb() >= memoryMb) {
         return true;
       }
     }
@@ -127,7 +128,8 @@ public final class Dispatcher {
     WorkerRegistry.Worker best = null;
     double bestLoad = Double.MAX_VALUE;
     for (WorkerRegistry.Worker w : registry.connected()) {
-      if (!capable(w, requires) || exclude.contains(w.id()) || !w.connection.isOpen()) {
+      if (!capable(w, requires) || exclude.contains(w.id()) || !w.connection.isOpen()
+          || w.draining) {
         continue;
       }
       double load = w.load();
@@ -146,10 +148,26 @@ public final class Dispatcher {
     return java.util.Optional.of(new Placement(best, claimId));
   }
 
+  /**
+   * Gives the connected worker {@code workerId} no new attempts; those it runs finish normally.
+   * Lasts until it reconnects. Returns false if no such worker is connected.
+   */
+  public boolean drain(String workerId) {
+    for (WorkerRegistry.Worker w : registry.connected()) {
+      if (w.id().equals(workerId)) {
+        w.draining = true;
+        log.info("worker '{}' is draining: no new attempts", workerId);
+        changed();
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether a worker not in {@code exclude} has a CPU slot free. */
   public boolean hasFreeSlot(Collection<String> exclude) {
     for (WorkerRegistry.Worker w : registry.connected()) {
-      if (!exclude.contains(w.id()) && w.fits(1, 0)) {
+      if (!exclude.contains(w.id()) && !w.draining && w.fits(1, 0)) {
         return true;
       }
     }
@@ -160,7 +178,7 @@ public final class Dispatcher {
   public List<String> capableWorkers(Set<String> requires) {
     List<String> ids = new ArrayList<>();
     for (WorkerRegistry.Worker w : registry.connected()) {
-      if (capable(w, requires)) {
+      if (capable(w, requires) && !w.draining) {
         ids.add(w.id());
       }
     }

@@ -58,6 +58,7 @@ final class WorkerRegistry {
     final Instant connectedAt;
     private volatile long lastSeenNanos;
     private volatile long running;
+    volatile boolean draining; // gets no new attempts
     private final Map<String, Claim> claims = new HashMap<>();
     private long claimedCpu;
     private long claimedMemory;

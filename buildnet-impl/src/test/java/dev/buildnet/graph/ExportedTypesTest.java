@@ -42,7 +42,7 @@ class ExportedTypesTest {
 
   @Test
   void enginePackage_exportsOnlyTheFacadeAndItsResults() throws Exception {
-    assertEquals(Set.of("BuildFuture", "BuildNet", "BuildNet$Builder", "Explanation", "GcReport"),
+    assertEquals(Set.of("BuildFuture", "BuildNet", "BuildNet$Builder", "Explanation", "GcReport", "DispatchStats"),
         publicTypes(dev.buildnet.BuildNet.class));
   }
 

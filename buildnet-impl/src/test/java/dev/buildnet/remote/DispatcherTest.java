@@ -131,6 +131,17 @@ class DispatcherTest {
   }
 
   @Test
+  void aDrainingWorkerGetsNoNewAttempts() throws Exception {
+    connectFakeWorker();
+    Dispatcher d = master.dispatcher();
+    assertFalse(d.drain("nobody"));
+    assertTrue(d.drain("fake"));
+    assertTrue(d.tryPlace(Set.of("remote"), 1, 0, Set.of()).isEmpty());
+    assertFalse(d.couldRun(Set.of("remote"), 1, 0));
+    assertFalse(d.hasFreeSlot(Set.of()));
+  }
+
+  @Test
   void attemptsOfAWorkerThatDisconnectsFailAsLost() throws Exception {
     PeerConnection worker = connectFakeWorker();
     Dispatcher d = master.dispatcher();

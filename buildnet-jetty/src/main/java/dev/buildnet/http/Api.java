@@ -233,27 +233,19 @@ final class Api extends Handler.Abstract {
       throw new HttpError(503, "not_accepting", e.getMessage(),
           "this BuildNet is draining or closed; /ready says when it accepts work");
     }
-    s.submitted.put(f.buildId(), f);
-    f.result().whenComplete((r, t) -> s.submitted.remove(f.buildId()));
     return Map.of("id", f.buildId(), "status", "running", "url", "/api/builds/" + f.buildId());
   }
 
   private Object cancel(String id) {
-    BuildFuture f = s.submitted.get(id);
-    if (f == null) {
-      Optional<BuildSnapshot> b = s.net.history().build(id);
-      if (b.isEmpty()) {
-        throw noBuild(id);
-      }
-      if (b.get().finished()) {
-        throw new HttpError(409, "already_finished", "build " + id + " already " + b.get().status(),
-            "only running builds can be cancelled");
-      }
-      throw new HttpError(409, "not_cancellable",
-          "build " + id + " was not submitted through this HTTP API", "cancel it where it was started");
+    if (s.net.cancel(id)) {
+      return Map.of("id", id, "cancelling", true);
     }
-    f.cancel(true);
-    return Map.of("id", id, "cancelling", true);
+    Optional<BuildSnapshot> b = s.net.history().build(id);
+    if (b.isEmpty()) {
+      throw noBuild(id);
+    }
+    throw new HttpError(409, "already_finished", "build " + id + " already " + b.get().status(),
+        "only running builds can be cancelled");
   }
 
   private Object log(String id, String target) {

@@ -5,10 +5,9 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * What the HTTP module needs from the dispatcher beyond {@link BuildNet}'s public API: queue
- * length, dispatch latency, draining one worker, and whether work is accepted. {@link #of}
- * approximates them from what BuildNet exposes today; an engine that knows better supplies its own
- * through {@link BuildNetHttp.Builder#dispatchView}.
+ * What the HTTP module shows of the dispatcher: queue length, dispatch latency, draining one
+ * worker, and whether work is accepted. {@link #of} reads them from {@link BuildNet}; a host with
+ * its own scheduler in front supplies another through {@link BuildNetHttp.Builder#dispatchView}.
  *
  * <p>Implementations must be thread-safe and must not block: they are called on request threads
  * and for every {@code /metrics} scrape.
@@ -17,7 +16,7 @@ import java.util.Objects;
  */
 public interface DispatchView {
 
-  /** Targets waiting to run (for a dependency, a slot or a worker). */
+  /** Targets ready to run (their dependencies done) and waiting for a slot or a worker. */
   int queueLength();
 
   /** The latency from a target becoming runnable to it starting, over recent targets. */
@@ -60,11 +59,9 @@ public interface DispatchView {
   }
 
   /**
-   * The approximation from BuildNet's public API: queue length is the pending targets of running
-   * builds (those waiting for dependencies included); latency is the targets' recorded queue wait
-   * ({@code BuildMetrics.queueWait}) over the last 1024 targets; a single worker cannot be drained
-   * ({@link DrainOutcome#UNSUPPORTED} for a connected worker). It subscribes to
-   * {@link BuildNet#history()}; the HTTP server that made it unsubscribes it when it closes.
+   * The engine's own figures: queue length is the ready targets waiting for a slot or a worker,
+   * latency is ready-to-started over the last 1024 dispatches ({@link BuildNet#dispatchStats()}),
+   * and draining a worker goes to the master's dispatcher.
    */
   static DispatchView of(BuildNet net) {
     return new HistoryDispatchView(net);

@@ -85,7 +85,7 @@ final class Metrics implements AutoCloseable {
       if (sizes == null || now - sizesAt > SIZE_CACHE.toMillis()) {
         try {
           long[] http = s.cache.entriesAndBytes();
-          sizes = new long[] {walk(s.net.workspace().resolve(".buildnet").resolve("cas")), http[0], http[1]};
+          sizes = new long[] {walk(s.net.blobs().root()), http[0], http[1]};
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }

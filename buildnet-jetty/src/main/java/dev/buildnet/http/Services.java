@@ -19,8 +19,6 @@ final class Services implements AutoCloseable {
   final Clock clock;
   final Metrics metrics;
   final EventStreams streams;
-  /** Builds submitted through the API, so they can be cancelled; removed when they end. */
-  final Map<String, BuildFuture> submitted = new ConcurrentHashMap<>();
   private final ScheduledThreadPoolExecutor timer;
 
   Services(BuildNet net, DispatchView dispatch, HttpCacheStore cache, ServerWebSocketContainer ws,

@@ -66,8 +66,9 @@ class WorkersTest {
         assertTrue(f.get("/metrics").body().contains("buildnet_workers 1\n"));
 
         HttpResponse<String> drain = f.postJson("/api/workers/w-http/drain", "");
-        assertEquals(501, drain.statusCode());
-        assertEquals("unsupported", Fixture.json(drain).get("code").asText());
+        assertEquals(202, drain.statusCode(), drain.body());
+        assertTrue(Fixture.json(drain).get("draining").asBoolean());
+        assertEquals(404, f.postJson("/api/workers/nobody/drain", "").statusCode());
       } finally {
         worker.close();
       }
