@@ -11,7 +11,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import dev.buildnet.protocol.Payloads.TargetRun;
+import dev.buildnet.remote.Dispatcher;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -30,8 +37,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Dispatch throughput: a build of {@code targets} independent no-op targets (no inputs, no
  * outputs, not cached) sent by an embedded master to 4 workers over loopback, each with 8 slots
  * and a shell that "runs" a command in-process. Every target pays the whole remote path: key,
- * placement, TARGET_RUN, BUILD_STARTED, BUILD_COMPLETED, result bookkeeping. Divide {@code
- * targets} by the time for targets/s.
+ * placement, TARGET_RUN, BUILD_STARTED, BUILD_COMPLETED, result bookkeeping ({@code
+ * dispatchNoOps}); {@code dispatcherOnly} leaves out the engine. Divide {@code targets} by the
+ * time for targets/s.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -84,6 +92,44 @@ public class DispatchBenchmark {
       throw new IllegalStateException(r.errors().toString());
     }
     return r;
+  }
+
+  private int round;
+
+  /**
+   * The dispatcher and workers alone, without the engine (no keys, no cache, no output checks):
+   * the master keeps 32 attempts in flight (4 workers x 8 slots) through placement, TARGET_RUN,
+   * the worker's sandbox and no-op shell, and BUILD_COMPLETED.
+   */
+  @Benchmark
+  public int dispatcherOnly() throws Exception {
+    Dispatcher d = net.master().orElseThrow().dispatcher();
+    String buildId = "bench-" + (++round);
+    Semaphore window = new Semaphore(32);
+    CountDownLatch done = new CountDownLatch(targets);
+    AtomicInteger failed = new AtomicInteger();
+    for (int i = 0; i < targets; i++) {
+      window.acquire();
+      Dispatcher.Placement p;
+      while ((p = d.tryPlace(Set.of("bench"), 1, 0, Set.of()).orElse(null)) == null) {
+        Thread.onSpinWait(); // a slot is released just before the window permit
+      }
+      Dispatcher.Placement placed = p;
+      TargetRun run = new TargetRun(buildId, names.get(i), 1, List.of("noop"), "", Map.of(),
+          List.of(), List.of(), null, null);
+      placed.run(run, progress -> {}).whenComplete((r, e) -> {
+        if (e != null || !r.succeeded()) {
+          failed.incrementAndGet();
+        }
+        placed.release();
+        window.release();
+        done.countDown();
+      });
+    }
+    if (!done.await(10, TimeUnit.MINUTES) || failed.get() > 0) {
+      throw new IllegalStateException(failed.get() + " attempts failed");
+    }
+    return targets;
   }
 
   @TearDown(Level.Trial)

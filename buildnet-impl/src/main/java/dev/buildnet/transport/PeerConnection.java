@@ -192,7 +192,7 @@ public final class PeerConnection implements Transport.Connection {
     CompletableFuture<Message> future = new CompletableFuture<>();
     Pending p = new Pending(future, partial);
     pending.put(m.id(), p);
-    transport.schedule(
+    java.util.concurrent.Future<?> timer = transport.schedule(
         () -> {
           if (pending.remove(m.id(), p)) {
             future.completeExceptionally(
@@ -202,6 +202,9 @@ public final class PeerConnection implements Transport.Connection {
           }
         },
         timeout);
+    // Answered requests drop their timer: at thousands of requests a second, timers that wait
+    // out their whole timeout would pile up in the scheduler's queue.
+    future.whenComplete((reply, e) -> timer.cancel(false));
     send(m)
         .whenComplete(
             (ok, e) -> {

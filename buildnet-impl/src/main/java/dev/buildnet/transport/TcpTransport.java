@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -419,11 +420,13 @@ public final class TcpTransport implements Transport {
     return idleTimeout;
   }
 
-  void schedule(Runnable task, Duration delay) {
+  /** Runs {@code task} after {@code delay}; cancel the returned future if it is no longer due. */
+  java.util.concurrent.Future<?> schedule(Runnable task, Duration delay) {
     try {
-      timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+      return timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.RejectedExecutionException e) {
       task.run(); // closed: run now, the connection is closed too
+      return CompletableFuture.completedFuture(null);
     }
   }
 
