@@ -3,12 +3,14 @@
 #   1. GET /health            (fixed response, no token)
 #   2. GET /api/builds        (the JSON build list, 20 builds kept, with the bearer token)
 # Needs: wrk, curl, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
-# Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64]
+# Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAR=buildnet-examples/target/buildnet.jar
 SECONDS_PER_RUN=${1:-5}
 CONNECTIONS=${2:-64}
+# One wrk thread by default: on a 2-core machine a second one takes CPU from the server it measures.
+THREADS=${3:-1}
 PORT=${BUILDNET_BENCH_PORT:-17891}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ -f "$JAR" ] || { echo "$JAR is missing: mvn -B -pl buildnet-examples -am package -DskipTests" >&2; exit 1; }
@@ -58,7 +60,7 @@ run() { # label, wrk args...
   local label=$1; shift
   local before after out reqs
   before=$(ticks)
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@")
   after=$(ticks)
   echo "$out"
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -68,11 +70,11 @@ run() { # label, wrk args...
 }
 
 echo "== warm-up"
-wrk -t2 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT/health" >/dev/null
-wrk -t2 -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" >/dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT/health" >/dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" >/dev/null
 
-echo "== GET /health (wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
+echo "== GET /health (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run /health "http://127.0.0.1:$PORT/health"
 echo
-echo "== GET /api/builds, $(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" | wc -c) bytes (wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
+echo "== GET /api/builds, $(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" | wc -c) bytes (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run /api/builds -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds"
