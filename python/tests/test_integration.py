@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 import buildnet
-from tests.javamaster import REPO, SECRET, JavaMaster, env_with_venv
+from tests.javamaster import JAR, REPO, SECRET, JavaMaster, env_with_venv
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -209,3 +209,23 @@ async def test_build_by_a_python_client_runs_on_a_java_worker(
     finally:
         java.terminate()
         java.wait(15)
+
+
+@pytest.mark.asyncio
+async def test_a_python_worker_executes_targets_submitted_by_a_java_client(
+    master: JavaMaster, worker: buildnet.Worker
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        "java", "-Xmx128m", "-jar", str(JAR), "submit",
+        "--master", f"{master.host}:{master.port}", "--secret-file", str(master.secret_file),
+        "shout",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, f"{text}\n{err.decode()}"
+    # "shout" requires the capability "python": only the Python worker can have run it.
+    assert "shout | on-a-python-worker" in text.splitlines()
+    assert "shout: built" in text
+    assert "1 executed" in text
+    assert (master.workspace / "out" / "shout.txt").read_text() == "HELLO FROM PYTHON\n"
