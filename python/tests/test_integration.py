@@ -131,6 +131,24 @@ def test_the_example_script_runs(master: JavaMaster) -> None:
     assert "fencing token" in r.stdout
 
 
+def test_the_build_with_worker_example_runs(master: JavaMaster, tmp_path: Path) -> None:
+    env = env_with_venv()
+    env["BUILDNET_MASTER"] = f"{master.host}:{master.port}"
+    env["BUILDNET_SECRET_FILE"] = str(master.secret_file)
+    script = REPO / "python" / "examples" / "build_with_worker.py"
+    r = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "out"), "example"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "counting" in r.stdout
+    assert "1 executed" in r.stdout
+    assert (tmp_path / "out" / "out" / "n.txt").read_text().strip() == "18"
+
+
 # ---- builds: need the master's dispatch --------------------------------------------------------
 
 
