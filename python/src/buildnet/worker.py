@@ -8,7 +8,8 @@
 Each attempt runs in a private sandbox directory (deleted afterwards) with exactly the
 environment the master sends, in its own process group so that a cancel or timeout kills the
 whole process tree. Input blobs come from a local content-addressed store, fetched from the
-master only when missing; outputs are uploaded in chunks streamed from the files. When the
+master only when missing and re-verified on every copy into a sandbox (a corrupt entry is
+deleted and fetched once more); outputs are uploaded in chunks streamed from the files. When the
 connection drops, the attempts received over it are killed and the worker reconnects with
 exponential backoff and jitter.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -428,7 +430,14 @@ class _Attempt:
             terminal = BuildFailed(
                 r.build_id, f"the worker failed: {e!r}", r.target, r.attempt, retryable=True
             )
-        self._finish()
+        self._kill()
+        try:
+            # A sandbox may hold many files: delete it off the event loop.
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(shutil.rmtree, self.sandbox, ignore_errors=True)
+            )
+        finally:
+            self._finish()
         with contextlib.suppress(ConnectionLostError):
             await self._send(terminal)
 
