@@ -50,6 +50,8 @@ from buildnet.protocol import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     from buildnet.protocol.payloads import Payload
 
 SECRET = b"0123456789abcdef-test-secret"
@@ -90,8 +92,10 @@ class FakeMaster:
         heartbeat_ms: int = 1000,
         refuse_code: Optional[int] = None,
         script: Optional[Script] = None,
+        tls: Optional[ssl.SSLContext] = None,
     ) -> None:
         self.secret = secret
+        self.tls = tls
         self.heartbeat_ms = heartbeat_ms
         self.refuse_code = refuse_code
         self.script = script
@@ -106,7 +110,7 @@ class FakeMaster:
         self.port = 0
 
     async def __aenter__(self) -> FakeMaster:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -42,6 +42,27 @@ WORKSPACE = {
             "outputs": ["out/slow.txt"],
             "requires": ["python"],
         },
+        "shout": {
+            "command": [
+                "sh",
+                "-c",
+                "mkdir -p out && echo on-a-python-worker && "
+                "tr a-z A-Z < src/in.txt > out/shout.txt",
+            ],
+            "inputs": ["src/in.txt"],
+            "outputs": ["out/shout.txt"],
+            "requires": ["python"],
+        },
+        "example": {
+            "command": [
+                "sh",
+                "-c",
+                "mkdir -p out && echo counting && wc -c < src/in.txt > out/n.txt",
+            ],
+            "inputs": ["src/in.txt"],
+            "outputs": ["out/n.txt"],
+            "requires": ["python"],
+        },
         "jvm": {
             "command": ["sh", "-c", "mkdir -p out && echo from-java > out/jvm.txt"],
             "inputs": ["src/in.txt"],

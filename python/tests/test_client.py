@@ -4,7 +4,8 @@ behaviour is checked by test_integration.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Optional
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import pytest
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from buildnet.protocol.payloads import Payload
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
+
+T = TypeVar("T")
 
 
 async def test_submit_streams_events_in_order_and_ends_with_the_result(tmp_path: Path) -> None:
@@ -107,6 +110,37 @@ async def test_a_version_mismatch_is_refused_clearly() -> None:
     async with FakeMaster(refuse_code=7) as m:
         with pytest.raises(buildnet.VersionMismatchError, match="UNSUPPORTED_VERSION"):
             await buildnet.connect("127.0.0.1", m.port, secret=m.secret)
+
+
+class _RecordingExecutor(ThreadPoolExecutor):
+    def __init__(self) -> None:
+        super().__init__(max_workers=2, thread_name_prefix="test-executor")
+        self.calls: list[str] = []
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self.calls.append(getattr(fn, "__qualname__", repr(fn)))
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_blob_file_reads_and_writes_run_in_the_executor_chunk_by_chunk(
+    tmp_path: Path,
+) -> None:
+    executor = _RecordingExecutor()
+    asyncio.get_running_loop().set_default_executor(executor)
+    data = bytes(range(256)) * 9000  # 2.3 MB: three chunks
+    (tmp_path / "src.bin").write_bytes(data)
+    async with FakeMaster() as m:
+        async with await buildnet.connect("127.0.0.1", m.port, secret=m.secret) as c:
+            digest = await c.blobs.put(tmp_path / "src.bin")
+            await c.blobs.get(digest, tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == data
+    # Three chunk reads and the read that finds the end; three chunk writes.
+    assert [q for q in executor.calls if q.startswith("Blobs.put.")] == [
+        "Blobs.put.<locals>.read_hashed"
+    ] * 4
+    assert [q for q in executor.calls if q.startswith("Blobs.get.")] == [
+        "Blobs.get.<locals>.write_hashed"
+    ] * 3
 
 
 async def test_an_oversize_frame_from_the_master_closes_the_connection() -> None:

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 import buildnet
-from tests.javamaster import REPO, SECRET, JavaMaster, env_with_venv
+from tests.javamaster import JAR, REPO, SECRET, JavaMaster, env_with_venv
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -131,6 +131,24 @@ def test_the_example_script_runs(master: JavaMaster) -> None:
     assert "fencing token" in r.stdout
 
 
+def test_the_build_with_worker_example_runs(master: JavaMaster, tmp_path: Path) -> None:
+    env = env_with_venv()
+    env["BUILDNET_MASTER"] = f"{master.host}:{master.port}"
+    env["BUILDNET_SECRET_FILE"] = str(master.secret_file)
+    script = REPO / "python" / "examples" / "build_with_worker.py"
+    r = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "out"), "example"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "counting" in r.stdout
+    assert "1 executed" in r.stdout
+    assert (tmp_path / "out" / "out" / "n.txt").read_text().strip() == "18"
+
+
 # ---- builds: need the master's dispatch --------------------------------------------------------
 
 
@@ -209,3 +227,23 @@ async def test_build_by_a_python_client_runs_on_a_java_worker(
     finally:
         java.terminate()
         java.wait(15)
+
+
+@pytest.mark.asyncio
+async def test_a_python_worker_executes_targets_submitted_by_a_java_client(
+    master: JavaMaster, worker: buildnet.Worker
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        "java", "-Xmx128m", "-jar", str(JAR), "submit",
+        "--master", f"{master.host}:{master.port}", "--secret-file", str(master.secret_file),
+        "shout",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, f"{text}\n{err.decode()}"
+    # "shout" requires the capability "python": only the Python worker can have run it.
+    assert "shout | on-a-python-worker" in text.splitlines()
+    assert "shout: built" in text
+    assert "1 executed" in text
+    assert (master.workspace / "out" / "shout.txt").read_text() == "HELLO FROM PYTHON\n"

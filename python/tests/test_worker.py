@@ -116,6 +116,24 @@ async def test_fetches_an_input_blob_only_once(master: FakeMaster, worker: Worke
     assert master.blob_gets == [d]
 
 
+async def test_a_corrupted_local_store_entry_is_detected_deleted_and_fetched_again(
+    master: FakeMaster, worker: Worker
+) -> None:
+    w = await peer(master)
+    d = put(master, b"the real content\n")
+    for attempt in (1, 2):
+        run = target(["cat", "in"], attempt=attempt, inputs=(Output("in", d, 17),))
+        _, logs, end = await run_target(w, run)
+        assert isinstance(end.payload, BuildCompleted), end
+        assert [p.message for p in logs] == ["the real content"]
+        if attempt == 1:
+            cached = worker._cas_path(d)
+            assert cached.read_bytes() == b"the real content\n"
+            cached.write_bytes(b"the evil content\n")  # same size, other bytes
+    assert master.blob_gets == [d, d]
+    assert cached.read_bytes() == b"the real content\n"
+
+
 async def test_a_failing_command_reports_its_exit_code(master: FakeMaster, worker: Worker) -> None:
     _, _, end = await run_target(await peer(master), target(["sh", "-c", "exit 3"]))
     assert isinstance(end.payload, BuildFailed)

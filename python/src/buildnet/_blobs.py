@@ -2,16 +2,19 @@
 
 Files stream in chunks of at most 1 MiB (never a whole file in memory) and every digest is
 verified: uploads are hashed while read, downloads while written to a temp file beside the
-destination, which is renamed only once the digest matches.
+destination, which is renamed only once the digest matches. Chunk reads, writes and hashing run
+in the loop's default executor, one chunk at a time, so that the event loop never waits on the
+disk (nor on the pure-Python XXH64).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Union
 
 from buildnet import _digests
 from buildnet.errors import BlobTransferError, ConnectionLostError, RemoteError
@@ -68,20 +71,26 @@ class Blobs:
         hasher = _digests.new_hasher(algorithm)
         transfer = uuid.uuid4().hex
         what = f"upload of {os.fspath(path)}"
+        loop = asyncio.get_running_loop()
+
+        def read_hashed(f: BinaryIO) -> bytes:
+            data = f.read(MAX_CHUNK_BYTES)
+            hasher.update(data)
+            return data
+
         try:
             with open(path, "rb") as f:
                 # One chunk is held back so that the last one, which carries the digest, is known.
-                held = f.read(MAX_CHUNK_BYTES)
+                # Reads and hashing run in the executor: neither may hold the event loop.
+                held = await loop.run_in_executor(None, read_hashed, f)
                 pos = 0
                 while True:
-                    nxt = f.read(MAX_CHUNK_BYTES)
+                    nxt = await loop.run_in_executor(None, read_hashed, f)
                     if not nxt:
                         break
-                    hasher.update(held)
                     await c.send(BlobPut(transfer, pos, held, False))
                     pos += len(held)
                     held = nxt
-            hasher.update(held)
             digest = f"{algorithm}:{hasher.hexdigest()}"
             m = await c.request(
                 BlobPut(transfer, pos, held, True, digest, pos + len(held)), timeout=self._timeout
@@ -100,7 +109,9 @@ class Blobs:
     async def put_bytes(self, data: bytes) -> str:
         """Uploads ``data`` (at most one chunk's worth per message); returns its digest."""
         c = self._connection()
-        digest = _digests.of_bytes(c.blob_algorithm, data)
+        digest = await asyncio.get_running_loop().run_in_executor(
+            None, _digests.of_bytes, c.blob_algorithm, data
+        )
         transfer = uuid.uuid4().hex
         try:
             pos = 0
@@ -130,6 +141,12 @@ class Blobs:
         hasher = _digests.new_hasher(algorithm)
         size = 0
         done = False
+        loop = asyncio.get_running_loop()
+
+        def write_hashed(out: BinaryIO, data: bytes) -> None:
+            out.write(data)
+            hasher.update(data)
+
         try:
             with open(tmp, "xb") as out:
                 stream = self._connection().stream(BlobGet(digest), timeout=self._timeout)
@@ -144,8 +161,8 @@ class Blobs:
                             raise BlobTransferError(
                                 f"{what}: chunk at offset {chunk.offset} after {size} bytes"
                             )
-                        out.write(chunk.data)
-                        hasher.update(chunk.data)
+                        # In the executor, as uploads: chunks are at most 1 MiB (MAX_CHUNK_BYTES).
+                        await loop.run_in_executor(None, write_hashed, out, chunk.data)
                         size += len(chunk.data)
                         if chunk.last:
                             break

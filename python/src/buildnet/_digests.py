@@ -67,3 +67,19 @@ def of_file(algorithm: str, path: Union[str, os.PathLike[str]]) -> tuple[str, in
             h.update(chunk)
             size += len(chunk)
     return f"{algorithm}:{h.hexdigest()}", size
+
+
+def copy_hashed(
+    algorithm: str, src: Union[str, os.PathLike[str]], dest: Union[str, os.PathLike[str]]
+) -> str:
+    """Copies ``src`` to ``dest`` (replaced) in 1 MiB pieces; returns the digest of the bytes
+    copied, so that a copy is verified without reading the source twice."""
+    h = new_hasher(algorithm)
+    with open(src, "rb") as f, open(dest, "wb") as out:
+        while True:
+            chunk = f.read(READ_BYTES)
+            if not chunk:
+                break
+            h.update(chunk)
+            out.write(chunk)
+    return f"{algorithm}:{h.hexdigest()}"

@@ -8,7 +8,8 @@
 Each attempt runs in a private sandbox directory (deleted afterwards) with exactly the
 environment the master sends, in its own process group so that a cancel or timeout kills the
 whole process tree. Input blobs come from a local content-addressed store, fetched from the
-master only when missing; outputs are uploaded in chunks streamed from the files. When the
+master only when missing and re-verified on every copy into a sandbox (a corrupt entry is
+deleted and fetched once more); outputs are uploaded in chunks streamed from the files. When the
 connection drops, the attempts received over it are killed and the worker reconnects with
 exponential backoff and jitter.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -428,7 +430,14 @@ class _Attempt:
             terminal = BuildFailed(
                 r.build_id, f"the worker failed: {e!r}", r.target, r.attempt, retryable=True
             )
-        self._finish()
+        self._kill()
+        try:
+            # A sandbox may hold many files: delete it off the event loop.
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(shutil.rmtree, self.sandbox, ignore_errors=True)
+            )
+        finally:
+            self._finish()
         with contextlib.suppress(ConnectionLostError):
             await self._send(terminal)
 
@@ -499,22 +508,53 @@ class _Attempt:
         return Path(resolved)
 
     async def _materialize(self, inputs: list[tuple[Path, Output]]) -> None:
+        loop = asyncio.get_running_loop()
         for dest, i in inputs:
             try:
-                _digests.parse(i.digest)
+                algorithm, _ = _digests.parse(i.digest)
             except ValueError as e:
                 raise _Failure(f"input digest of {i.path}: {e}", False) from e
             try:
-                src = await self.worker._fetch(self.conn, i.digest)
-            except (BlobTransferError, ConnectionLostError) as e:
-                raise _Failure(f"cannot fetch input blob {i.digest}: {e}", True) from e
-            try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-                if i.executable:
-                    dest.chmod(dest.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
             except OSError as e:
                 raise _Failure(f"cannot materialize input {i.path}: {e}", True) from e
+            # The local store is re-verified on every copy (a disk or a hand may have changed
+            # it): a corrupt entry is deleted and fetched once more.
+            for fetches_left in (1, 0):
+                try:
+                    src = await self.worker._fetch(self.conn, i.digest)
+                except (BlobTransferError, ConnectionLostError) as e:
+                    raise _Failure(f"cannot fetch input blob {i.digest}: {e}", True) from e
+                try:
+                    copied = await loop.run_in_executor(
+                        None, _digests.copy_hashed, algorithm, src, dest
+                    )
+                except FileNotFoundError:
+                    copied = None  # deleted from the store meanwhile (e.g. found corrupt)
+                except OSError as e:
+                    raise _Failure(f"cannot materialize input {i.path}: {e}", True) from e
+                if copied == i.digest:
+                    break
+                if copied is not None:
+                    log.warning(
+                        "worker %s: the local store's copy of %s hashes to %s; deleting it",
+                        self.worker.worker_id,
+                        i.digest,
+                        copied,
+                    )
+                    with contextlib.suppress(FileNotFoundError):
+                        src.unlink()
+                if not fetches_left:
+                    raise _Failure(
+                        f"input {i.path}: the local copy of {i.digest} did not match its digest "
+                        "even after fetching it again",
+                        True,
+                    )
+            if i.executable:
+                try:
+                    dest.chmod(dest.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                except OSError as e:
+                    raise _Failure(f"cannot materialize input {i.path}: {e}", True) from e
 
     async def _command(self, cwd: Path) -> tuple[int, bool]:
         """Runs argv; returns (exit code, timed out). Streams log lines as BUILD_PROGRESS."""
