@@ -278,6 +278,7 @@ final class Engine {
       while (!ready.isEmpty()) {
         Task t = ready.poll();
         if (t.run.isStopped()) {
+          waitingSince.remove(t.node);
           settle.add(t);
           continue;
         }
@@ -463,6 +464,7 @@ final class Engine {
         return false;
       }
       LOG.warn("re-queueing '{}' of build {}: {}", t.node.name(), t.run.buildId, why.getMessage());
+      waitingSince.remove(t.node); // a wait for a worker starts afresh
       ready.add(new Task(t.run, t.node, System.nanoTime(), t.fairTime));
       return true;
     }

@@ -175,6 +175,35 @@ class RemoteBuildTest {
   }
 
   @Test
+  void anAttemptRequeuedWithNoWorkerLeftWaitsForTheNextOne() throws Exception {
+    Path ws = workspace("requeue-wait");
+    Path flag = tmp.resolve("first-attempt-started-2");
+    Target slow = Target.builder("slow")
+        .command("sh", "-c", "if [ -e \"$FLAG\" ]; then echo second > out.txt; else touch \"$FLAG\"; sleep 60; fi")
+        .env("FLAG", flag.toString()).outputs("out.txt").requires("remote").build();
+    BuildNet net = master(ws, List.of(slow), BuildNet.builder());
+    Worker first = worker(net, "only", "remote");
+    BuildFuture build = net.build("slow");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (!Files.exists(flag)) {
+      assertTrue(System.nanoTime() < deadline, "the first attempt never started");
+      Thread.sleep(10); // polling a file the attempt creates; there is no event for it
+    }
+    first.close();
+    while (!net.history().build(build.buildId()).orElseThrow().targets().get(0).status()
+        .equals("waiting")) {
+      assertFalse(build.isDone(), "the re-queued target failed instead of waiting: "
+          + (build.isDone() ? build.getNow(null) : ""));
+      assertTrue(System.nanoTime() < deadline, "the re-queued target never waited");
+      Thread.sleep(5); // polling the history; the wait has no event of its own
+    }
+    worker(net, "next", "remote");
+    BuildResult r = build.get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertEquals("second\n", Files.readString(ws.resolve("out.txt")));
+  }
+
+  @Test
   void aTargetNoWorkerCanRunWaitsVisiblyThenFailsWithAClearError() throws Exception {
     Path ws = workspace("unrunnable");
     Target gpu = Target.builder("train").command("true").requires("gpu").build();

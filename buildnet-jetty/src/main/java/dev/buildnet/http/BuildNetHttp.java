@@ -80,7 +80,7 @@ public final class BuildNetHttp implements AutoCloseable {
     HttpCacheStore cacheStore = new HttpCacheStore(
         b.cacheDirectory != null ? b.cacheDirectory
             : b.net.workspace().resolve(".buildnet").resolve("http-cache"),
-        b.maxCacheEntryBytes, b.clock);
+        b.maxCacheEntryBytes, b.maxCacheBytes, b.clock);
     DispatchView dispatch = b.dispatch != null ? b.dispatch : DispatchView.of(b.net);
     this.services = new Services(b.net, dispatch, cacheStore, ws, b.maxBodyBytes,
         b.eventQueueSize, b.clock);
@@ -190,6 +190,8 @@ public final class BuildNetHttp implements AutoCloseable {
     private long maxBodyBytes = 1 << 20;
     private boolean maxBodySet;
     private long maxCacheEntryBytes = 256L << 20;
+    private long maxCacheBytes = 10L << 30;
+    private boolean maxCacheBytesSet;
     private boolean maxCacheEntrySet;
     private Path cacheDirectory;
     private DispatchView dispatch;
@@ -315,6 +317,20 @@ public final class BuildNetHttp implements AutoCloseable {
       }
       this.maxCacheEntryBytes = max;
       this.maxCacheEntrySet = true;
+      return this;
+    }
+
+    /**
+     * The Gradle/Bazel cache's size cap: past it, the least recently used blobs are evicted down to
+     * 90% of it; default 10 GiB.
+     */
+    public Builder maxCacheBytes(long max) {
+      once(maxCacheBytesSet, "maxCacheBytes", maxCacheBytes);
+      if (max < 1) {
+        throw new IllegalArgumentException("maxCacheBytes must be at least 1 but was " + max);
+      }
+      this.maxCacheBytes = max;
+      this.maxCacheBytesSet = true;
       return this;
     }
 

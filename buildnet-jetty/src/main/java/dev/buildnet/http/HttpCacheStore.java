@@ -30,6 +30,12 @@ final class HttpCacheStore {
   private final BlobStore blobs;
   private final Path keys;
   private final long maxEntryBytes;
+  private final long maxTotalBytes;
+  /** Bytes stored, approximately: counted up on each put, re-read from disk by each eviction. */
+  private final AtomicLong storedBytes = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicBoolean evicting =
+      new java.util.concurrent.atomic.AtomicBoolean();
+  final AtomicLong evicted = new AtomicLong();
   final AtomicLong hits = new AtomicLong();
   final AtomicLong misses = new AtomicLong();
   final AtomicLong puts = new AtomicLong();
@@ -37,13 +43,15 @@ final class HttpCacheStore {
   final AtomicLong bytesOut = new AtomicLong();
   final AtomicLong rejected = new AtomicLong();
 
-  HttpCacheStore(Path dir, long maxEntryBytes, Clock clock) {
+  HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock) {
     this.blobs = new BlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
     this.keys = dir.resolve("keys");
     this.maxEntryBytes = maxEntryBytes;
+    this.maxTotalBytes = maxTotalBytes;
     try {
       Files.createDirectories(dir.resolve("cas"));
       Files.createDirectories(keys);
+      storedBytes.set(blobs.totalBytes());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the HTTP cache in " + dir, e);
     }
@@ -78,8 +86,26 @@ final class HttpCacheStore {
    * @throws HttpError 413 past the size limit
    */
   void putBlob(Digest expected, InputStream body) throws IOException {
-    blobs.putVerified(limited(body), expected);
+    if (blobs.putVerified(limited(body), expected)) {
+      stored(blobs.sizeOf(expected).orElse(0L));
+    }
     puts.incrementAndGet();
+  }
+
+  /**
+   * Counts a new blob and, past the cap, evicts the least recently used blobs down to 90% of it
+   * (on the putting thread, one eviction at a time). Keys whose blob was evicted become misses.
+   */
+  private void stored(long bytes) throws IOException {
+    if (storedBytes.addAndGet(bytes) <= maxTotalBytes || !evicting.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      evicted.addAndGet(blobs.evictTo(maxTotalBytes - maxTotalBytes / 10).size());
+      storedBytes.set(blobs.totalBytes());
+    } finally {
+      evicting.set(false);
+    }
   }
 
   /** The value stored under {@code key} in {@code namespace}, if any. */
@@ -101,6 +127,7 @@ final class HttpCacheStore {
 
   /** Stores the body as the value of {@code key} in {@code namespace}. */
   void put(String namespace, String key, InputStream body) throws IOException {
+    long before = storedBytes.get();
     Digest d = blobs.put(limited(body));
     Path dir = keys.resolve(namespace);
     Files.createDirectories(dir);
@@ -117,6 +144,7 @@ final class HttpCacheStore {
       Files.deleteIfExists(tmp);
     }
     puts.incrementAndGet();
+    stored(before == storedBytes.get() ? blobs.sizeOf(d).orElse(0L) : 0L);
   }
 
   /** Blob count and bytes; walks the store. */

@@ -8,7 +8,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.HexFormat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,6 +42,33 @@ class BuildCacheTest {
 
   private HttpResponse<byte[]> bytes(HttpRequest.Builder r) throws Exception {
     return f.client.send(r.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  @Test
+  void pastTheCacheCap_leastRecentlyUsedBlobsAreEvicted() throws Exception {
+    try (Fixture small = new Fixture(b -> b.token(Fixture.TOKEN).maxCacheBytes(100_000))) {
+      List<String> hashes = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        byte[] blob = new byte[40_000];
+        new java.util.Random(i).nextBytes(blob);
+        String hash = sha256(blob);
+        hashes.add(hash);
+        HttpResponse<byte[]> put = small.client.send(small.request("/cas/" + hash)
+            .header("Authorization", "Bearer " + Fixture.TOKEN)
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(blob)).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(2, put.statusCode() / 100);
+      }
+      int present = 0;
+      for (String hash : hashes) {
+        int status = small.client.send(small.request("/cas/" + hash)
+            .header("Authorization", "Bearer " + Fixture.TOKEN)
+            .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode();
+        present += status == 200 ? 1 : 0;
+      }
+      assertEquals(2, present, "120,000 bytes against a 100,000 cap evict down to 90,000");
+    }
   }
 
   @Test
