@@ -3,20 +3,15 @@ package dev.buildnet.bench;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
-import dev.buildnet.api.state.Lock;
 import dev.buildnet.graph.Target;
 import dev.buildnet.redis.RedisBlobStore;
 import dev.buildnet.redis.RedisStateBackend;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -46,14 +41,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgs = {"-Xmx2g"})
 public class RedisMasterBenchmark {
-  private static final int KEYS = 10_000;
   private static final int TARGETS = 10_000;
 
-  private Process server;
+  private RedisServerProcess server;
   private RedisStateBackend redis;
-  private final String[] keys = new String[KEYS];
-  private final byte[] value = new byte[64];
-  private int next;
   private Path root;
   private BuildNet b;
   private BuildNet warm;
@@ -61,26 +52,8 @@ public class RedisMasterBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    server = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind",
-        "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory", "1gb",
-        "--maxmemory-policy", "allkeys-lru").redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectErrorStream(true).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (true) {
-      try (Socket probe = new Socket("127.0.0.1", port)) {
-        break;
-      } catch (IOException notYet) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("redis-server did not start", notYet);
-        }
-        TimeUnit.MILLISECONDS.sleep(20);
-      }
-    }
-    redis = RedisStateBackend.builder("127.0.0.1", port).prefix("bench:").open();
+    server = RedisServerProcess.start();
+    redis = RedisStateBackend.builder("127.0.0.1", server.port).prefix("bench:").open();
     root = Files.createTempDirectory("buildnet-redis-bench");
     Path a = workspace("a");
     try (BuildNet master = master(a)) {
@@ -145,7 +118,7 @@ public class RedisMasterBenchmark {
     }
     warm.close();
     redis.close();
-    server.destroyForcibly();
+    server.close();
     try (Stream<Path> all = Files.walk(root)) {
       all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }

@@ -1,5 +1,7 @@
 package dev.buildnet.redis;
 
+import dev.buildnet.internal.StateChecks;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.buildnet.api.state.Lock;
@@ -142,15 +144,15 @@ public final class RedisStateBackend implements StateBackend {
   @Override
   public void set(String key, byte[] value) {
     byte[] k = key(key);
-    byte[] v = Args.requireValue(value, "value").clone();
+    byte[] v = StateChecks.requireValue(value, "value").clone();
     redis.call("set of key '" + key + "'", true, j -> j.set(k, v));
   }
 
   @Override
   public void set(String key, byte[] value, Duration ttl) {
     byte[] k = key(key);
-    byte[] v = Args.requireValue(value, "value").clone();
-    long px = Args.ttlMillis(Args.requireTtl(ttl, "ttl"));
+    byte[] v = StateChecks.requireValue(value, "value").clone();
+    long px = Args.ttlMillis(StateChecks.requireTtl(ttl, "ttl"));
     redis.call("set of key '" + key + "'", true, j -> j.set(k, v, SetParams.setParams().px(px)));
   }
 
@@ -163,10 +165,10 @@ public final class RedisStateBackend implements StateBackend {
   @Override
   public boolean setIfAbsent(String key, byte[] value, Duration ttl) {
     byte[] k = key(key);
-    byte[] v = Args.requireValue(value, "value").clone();
+    byte[] v = StateChecks.requireValue(value, "value").clone();
     SetParams params = SetParams.setParams().nx();
     if (ttl != null) {
-      params.px(Args.ttlMillis(Args.requireTtl(ttl, "ttl")));
+      params.px(Args.ttlMillis(StateChecks.requireTtl(ttl, "ttl")));
     }
     return "OK".equals(redis.call("setIfAbsent of key '" + key + "'", false,
         j -> j.set(k, v, params)));
@@ -175,7 +177,7 @@ public final class RedisStateBackend implements StateBackend {
   @Override
   public boolean compareAndSet(String key, byte[] expected, byte[] update) {
     byte[] k = key(key);
-    byte[] u = Args.requireValue(update, "update").clone();
+    byte[] u = StateChecks.requireValue(update, "update").clone();
     List<byte[]> args = expected == null
         ? List.of(bytes("absent"), new byte[0], u)
         : List.of(bytes("equals"), expected.clone(), u);
@@ -186,7 +188,7 @@ public final class RedisStateBackend implements StateBackend {
 
   @Override
   public List<String> keys(String keyPrefix) {
-    Args.requirePrefix(keyPrefix);
+    StateChecks.requirePrefix(keyPrefix);
     ensureOpen();
     byte[] pattern = bytes(globEscape(prefix + "k:" + keyPrefix) + "*");
     int strip = bytes(prefix + "k:").length;
@@ -221,9 +223,9 @@ public final class RedisStateBackend implements StateBackend {
 
   @Override
   public Optional<Lock> acquireLock(String resource, Duration ttl, String owner) {
-    Args.requireName(resource, "resource");
-    Args.requireTtl(ttl, "ttl");
-    Args.requireName(owner, "owner");
+    StateChecks.requireName(resource, "resource");
+    StateChecks.requireTtl(ttl, "ttl");
+    StateChecks.requireName(owner, "owner");
     ensureOpen();
     long px = Args.ttlMillis(ttl);
     List<?> r = (List<?>) redis.call("acquireLock of '" + resource + "'", false,
@@ -238,8 +240,8 @@ public final class RedisStateBackend implements StateBackend {
 
   @Override
   public Lock renew(Lock lock, Duration ttl) {
-    Args.requireLock(lock);
-    Args.requireTtl(ttl, "ttl");
+    StateChecks.requireLock(lock);
+    StateChecks.requireTtl(ttl, "ttl");
     ensureOpen();
     long px = Args.ttlMillis(ttl);
     Instant now = renewOrRelease(lock, "renew", Long.toString(px));
@@ -248,7 +250,7 @@ public final class RedisStateBackend implements StateBackend {
 
   @Override
   public void release(Lock lock) {
-    Args.requireLock(lock);
+    StateChecks.requireLock(lock);
     ensureOpen();
     renewOrRelease(lock, "release", "release");
   }
@@ -302,7 +304,7 @@ public final class RedisStateBackend implements StateBackend {
 
   @Override
   public Subscription subscribe(String channel, Consumer<byte[]> listener) {
-    Args.requireName(channel, "channel");
+    StateChecks.requireName(channel, "channel");
     Objects.requireNonNull(listener, "listener");
     ensureOpen();
     return pubSub.subscribe(channel, listener);
@@ -310,8 +312,8 @@ public final class RedisStateBackend implements StateBackend {
 
   @Override
   public void publish(String channel, byte[] message) {
-    Args.requireName(channel, "channel");
-    byte[] m = Args.requireValue(message, "message").clone();
+    StateChecks.requireName(channel, "channel");
+    byte[] m = StateChecks.requireValue(message, "message").clone();
     ensureOpen();
     byte[] c = bytes(prefix + "ch:" + channel);
     redis.call("publish on channel '" + channel + "'", false, j -> j.publish(c, m));
@@ -333,7 +335,7 @@ public final class RedisStateBackend implements StateBackend {
   }
 
   private byte[] key(String key) {
-    Args.requireName(key, "key");
+    StateChecks.requireName(key, "key");
     ensureOpen();
     return bytes(prefix + "k:" + key);
   }
@@ -390,7 +392,7 @@ public final class RedisStateBackend implements StateBackend {
     private boolean maxConnectionsSet;
 
     private Builder(String host, int port) {
-      this.host = Args.requireName(host, "host");
+      this.host = StateChecks.requireName(host, "host");
       if (port < 1 || port > 65535) {
         throw new IllegalArgumentException("port must be in 1..65535 but was " + port);
       }
@@ -403,7 +405,7 @@ public final class RedisStateBackend implements StateBackend {
      */
     public Builder prefix(String prefix) {
       once(prefixSet, "prefix", this.prefix);
-      this.prefix = Args.requireName(prefix, "prefix");
+      this.prefix = StateChecks.requireName(prefix, "prefix");
       prefixSet = true;
       return this;
     }
@@ -412,7 +414,7 @@ public final class RedisStateBackend implements StateBackend {
     public Builder credentials(String user, String password) {
       once(this.password != null, "credentials", "(hidden)");
       this.user = user;
-      this.password = Args.requireName(password, "password");
+      this.password = StateChecks.requireName(password, "password");
       return this;
     }
 

@@ -1,12 +1,14 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.StateChecks;
+
 import static dev.buildnet.state.StateArgs.expiresAt;
-import static dev.buildnet.state.StateArgs.requireKey;
-import static dev.buildnet.state.StateArgs.requireLock;
-import static dev.buildnet.state.StateArgs.requireName;
-import static dev.buildnet.state.StateArgs.requirePrefix;
-import static dev.buildnet.state.StateArgs.requireTtl;
-import static dev.buildnet.state.StateArgs.requireValue;
+import static dev.buildnet.internal.StateChecks.requireKey;
+import static dev.buildnet.internal.StateChecks.requireLock;
+import static dev.buildnet.internal.StateChecks.requireName;
+import static dev.buildnet.internal.StateChecks.requirePrefix;
+import static dev.buildnet.internal.StateChecks.requireTtl;
+import static dev.buildnet.internal.StateChecks.requireValue;
 
 import dev.buildnet.api.state.Lock;
 import dev.buildnet.api.state.LockNotHeldException;

@@ -1,58 +1,12 @@
 package dev.buildnet.state;
 
-import dev.buildnet.api.state.Lock;
 import dev.buildnet.api.state.StateException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-/** Argument checks and value rules shared by the backends, so they agree to the letter. */
+/** Value rules shared by the SQLite and in-memory backends (argument checks: {@link dev.buildnet.internal.StateChecks}). */
 final class StateArgs {
   private StateArgs() {}
-
-  static String requireKey(String key) {
-    return requireName(key, "key");
-  }
-
-  static String requireName(String value, String argument) {
-    if (value == null) {
-      throw new IllegalArgumentException(argument + " must not be null");
-    }
-    if (value.isEmpty()) {
-      throw new IllegalArgumentException(argument + " must not be empty");
-    }
-    return value;
-  }
-
-  static byte[] requireValue(byte[] value, String argument) {
-    if (value == null) {
-      throw new IllegalArgumentException(argument + " must not be null");
-    }
-    return value;
-  }
-
-  static String requirePrefix(String prefix) {
-    if (prefix == null) {
-      throw new IllegalArgumentException("prefix must not be null (use \"\" for every key)");
-    }
-    return prefix;
-  }
-
-  static Duration requireTtl(Duration ttl, String argument) {
-    if (ttl == null) {
-      throw new IllegalArgumentException(argument + " must not be null");
-    }
-    if (ttl.isNegative() || ttl.isZero()) {
-      throw new IllegalArgumentException(argument + " must be positive but was " + ttl);
-    }
-    return ttl;
-  }
-
-  static Lock requireLock(Lock lock) {
-    if (lock == null) {
-      throw new IllegalArgumentException("lock must not be null");
-    }
-    return lock;
-  }
 
   /**
    * The epoch millisecond at which something set at {@code nowMillis} with {@code ttl} expires. A
