@@ -452,6 +452,10 @@ class _Attempt:
 
     async def _execute(self, start: float) -> Payload:
         r = self.run_msg
+        if r.bundler is not None:
+            # The master sends bundler runs only to workers advertising bundler:<name>, which a
+            # Python worker never does; refuse clearly rather than run argv.
+            raise _Failure(f"this Python worker has no bundler {r.bundler!r}", False)
         cwd = self._inside("cwd", r.cwd, empty_is_root=True)
         inputs = [(self._inside("input", i.path), i) for i in r.inputs]
         outputs = [(self._inside("output", o), o) for o in r.outputs]

@@ -429,6 +429,10 @@ class TargetRun(Payload):
     outputs: tuple[str, ...]
     timeout_ms: Optional[int] = None
     output_cap: Optional[int] = None
+    bundler: Optional[str] = None
+    entrypoints: Optional[tuple[str, ...]] = None
+    out_dir: Optional[str] = None
+    bundler_options: Optional[Mapping[str, str]] = None
 
     def _validate(self) -> None:
         _non_empty("build_id", self.build_id)
@@ -438,6 +442,20 @@ class TargetRun(Payload):
             raise ValueError("argv must not be empty")
         _positive("timeout_ms", self.timeout_ms)
         _positive("output_cap", self.output_cap)
+        if self.bundler is not None:
+            _non_empty("bundler", self.bundler)
+            if not self.entrypoints or self.out_dir is None:
+                raise ValueError(
+                    "a bundler TARGET_RUN needs entrypoints (at least one) and out_dir"
+                )
+        elif (
+            self.entrypoints is not None
+            or self.out_dir is not None
+            or self.bundler_options is not None
+        ):
+            raise ValueError(
+                "entrypoints, out_dir and bundler_options belong to a bundler TARGET_RUN"
+            )
 
 
 # ---- state -------------------------------------------------------------------------------------

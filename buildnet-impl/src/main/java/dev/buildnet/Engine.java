@@ -285,9 +285,9 @@ final class Engine {
         String name = t.node.name();
         Target target = t.node.target;
         boolean local = impossible(t.node) == null;
-        boolean remote = dispatcher != null && target.bundler().isEmpty()
-            && dispatcher.couldRun(target.requiredCapabilities(), target.cpuSlots(),
-                target.memoryMb());
+        Set<String> needs = remoteNeeds(target);
+        boolean remote = dispatcher != null
+            && dispatcher.couldRun(needs, target.cpuSlots(), target.memoryMb());
         if (!local && !remote) {
           if (dispatcher == null) {
             settle.add(new Task(t.run, t.node, -1, t.fairTime));
@@ -311,8 +311,7 @@ final class Engine {
           continue;
         }
         if (remote) {
-          var placed = dispatcher.tryPlace(target.requiredCapabilities(), target.cpuSlots(),
-              target.memoryMb(), reserved);
+          var placed = dispatcher.tryPlace(needs, target.cpuSlots(), target.memoryMb(), reserved);
           if (placed.isPresent()) {
             sample(now - t.readyNanos);
             busyTargets.add(name);
@@ -333,7 +332,7 @@ final class Engine {
         skipped.add(t);
         localReserved |= local;
         if (remote) {
-          reserved.addAll(dispatcher.capableWorkers(target.requiredCapabilities()));
+          reserved.addAll(dispatcher.capableWorkers(needs));
         }
         if (dispatcher == null || (localReserved || slots.full()) && !dispatcher.hasFreeSlot(reserved)) {
           break; // nothing is left for anyone behind it
@@ -374,6 +373,19 @@ final class Engine {
     }
   }
 
+  /**
+   * What a worker must offer to run {@code target}: its required capabilities, plus for a bundler
+   * target the worker's capability for that adapter.
+   */
+  private static Set<String> remoteNeeds(Target target) {
+    if (target.bundler().isEmpty()) {
+      return target.requiredCapabilities();
+    }
+    Set<String> needs = new HashSet<>(target.requiredCapabilities());
+    needs.add(dev.buildnet.remote.Worker.Builder.bundlerCapability(target.bundler().get().adapter()));
+    return needs;
+  }
+
   /** Records a ready-to-started latency. Under the lock. */
   private void sample(long nanos) {
     latencies[(int) (latencyCount++ % LATENCY_SAMPLES)] = Math.max(0, nanos);
@@ -410,7 +422,7 @@ final class Engine {
   /** Why nothing can run {@code node} now, for its waiting status and its error. */
   private String unplaceable(Node node) {
     Target t = node.target;
-    return "'" + t.name() + "' needs capabilities " + new java.util.TreeSet<>(t.requiredCapabilities())
+    return "'" + t.name() + "' needs capabilities " + new java.util.TreeSet<>(remoteNeeds(t))
         + ", " + t.cpuSlots() + " CPU slots and " + t.memoryMb() + " MB: this machine "
         + impossible(node) + ", and no connected worker offers that ("
         + dispatcher.describeWorkers() + ")";

@@ -78,9 +78,13 @@ final class RemoteAttempt {
       return CompletableFuture.completedFuture(TargetRunner.failure(node, queueWait, start, attempt,
           -1, List.of(BuildError.of("INPUT", e.getMessage())), e.getMessage()));
     }
-    TargetRun message = new TargetRun(run.buildId, target.name(), attempt, target.command(),
-        cwd(target), keys.environment(target), inputs, target.outputs(),
-        target.timeout().map(Duration::toMillis).orElse(null), null);
+    Long timeout = target.timeout().map(Duration::toMillis).orElse(null);
+    TargetRun message = target.bundler().map(b -> new TargetRun(run.buildId, target.name(),
+            attempt, List.of(b.adapter()), cwd(target), keys.environment(target), inputs,
+            target.outputs(), timeout, null, b.adapter(), b.entrypoints(), b.outDir(),
+            b.options()))
+        .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt, target.command(),
+            cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null));
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     long runStart = System.nanoTime();

@@ -150,6 +150,34 @@ class RemoteBuildTest {
   }
 
   @Test
+  void aBundlerTargetRunsOnAWorkerThatHasTheAdapter() throws Exception {
+    Path ws = workspace("bundler");
+    Target bundle = Target.builder("bundle")
+        .bundler("upcase", Map.of(), List.of("src/a.txt"), "dist")
+        .inputs("src/a.txt").build();
+    BuildNet net = master(ws, List.of(bundle), BuildNet.builder());
+    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    // Only this worker has the adapter, so only it offers bundler:upcase.
+    worker(net, "plain", "remote");
+    Worker withAdapter = BuildNet.worker().secret(SECRET).workerId("bundles").cpuSlots(1)
+        .memoryMb(512).workDir(tmp.resolve("work-bundles"))
+        .bundler(dev.buildnet.bundle.CommandBundlerAdapter.builder("upcase")
+            .command(List.of("sh", "-c", "mkdir -p \"$1\" && tr a-z A-Z < \"$2\" > \"$1/a.txt\"",
+                "sh", "{outDir}", "{entrypoints}"))
+            .version("1").shell(dev.buildnet.api.exec.ShellProvider.processes())
+            .hashes(dev.buildnet.api.hash.HashProvider.xxh64()).build())
+        .connect(at.getHostString(), at.getPort());
+    open.add(withAdapter);
+    assertTrue(withAdapter.awaitConnected(Duration.ofSeconds(WAIT)));
+    awaitWorkers(net, "bundles");
+
+    BuildResult r = net.build("bundle").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertTrue(r.targets().get(0).reason().contains("'bundles'"), r.targets().get(0).reason());
+    assertEquals("HELLO\n", Files.readString(ws.resolve("dist/a.txt")));
+  }
+
+  @Test
   void anAttemptWhoseWorkerGoesAwayRunsAgainOnAnother() throws Exception {
     Path ws = workspace("requeue");
     Path flag = tmp.resolve("first-attempt-started");

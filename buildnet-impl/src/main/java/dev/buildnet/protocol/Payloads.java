@@ -376,7 +376,11 @@ public final class Payloads {
       List<Output> inputs,
       List<String> outputs,
       @Opt Long timeoutMs,
-      @Opt Long outputCap)
+      @Opt Long outputCap,
+      @Opt String bundler,
+      @Opt List<String> entrypoints,
+      @Opt String outDir,
+      @Opt Map<String, String> bundlerOptions)
       implements Payload {
     public TargetRun {
       nonEmpty("build_id", buildId);
@@ -394,6 +398,26 @@ public final class Payloads {
       outputs = copy(Objects.requireNonNull(outputs, "outputs"));
       positive("timeout_ms", timeoutMs);
       positive("output_cap", outputCap);
+      entrypoints = entrypoints == null ? null : copy(entrypoints);
+      bundlerOptions = bundlerOptions == null ? null : Map.copyOf(bundlerOptions);
+      if (bundler != null) {
+        nonEmpty("bundler", bundler);
+        if (entrypoints == null || entrypoints.isEmpty() || outDir == null) {
+          throw new IllegalArgumentException(
+              "a bundler TARGET_RUN needs entrypoints (at least one) and out_dir");
+        }
+      } else if (entrypoints != null || outDir != null || bundlerOptions != null) {
+        throw new IllegalArgumentException(
+            "entrypoints, out_dir and bundler_options belong to a bundler TARGET_RUN");
+      }
+    }
+
+    /** A command attempt: run {@code argv}. */
+    public TargetRun(String buildId, String target, long attempt, List<String> argv, String cwd,
+        Map<String, String> env, List<Output> inputs, List<String> outputs, Long timeoutMs,
+        Long outputCap) {
+      this(buildId, target, attempt, argv, cwd, env, inputs, outputs, timeoutMs, outputCap, null,
+          null, null, null);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.transport.Message;
@@ -72,6 +73,7 @@ public final class Worker implements AutoCloseable {
   private final boolean ownsWorkDir;
   private final Path sandboxes;
   private final HashProvider hashes; // null: the master's algorithm
+  private final Map<String, BundlerAdapter> bundlers;
   /** Empty sandboxes of ended attempts, reused by the next ones. */
   private final java.util.concurrent.ConcurrentLinkedDeque<Path> freeSandboxes =
       new java.util.concurrent.ConcurrentLinkedDeque<>();
@@ -102,6 +104,7 @@ public final class Worker implements AutoCloseable {
     this.sandboxes = workDir.resolve("sandboxes");
     Files.createDirectories(sandboxes);
     this.hashes = b.hashes;
+    this.bundlers = Map.copyOf(b.bundlers);
     this.transport =
         TcpTransport.builder()
             .secret(b.secret)
@@ -334,7 +337,8 @@ public final class Worker implements AutoCloseable {
           a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
       BlobClient client = blobs != null ? blobs
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
-      attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell);
+      attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell,
+          bundlers);
       running.put(key, attempt);
       sandboxOf = sandbox;
     }
@@ -423,6 +427,7 @@ public final class Worker implements AutoCloseable {
     private long memoryMb;
     private ShellProvider shell;
     private HashProvider hashes;
+    private final Map<String, BundlerAdapter> bundlers = new java.util.LinkedHashMap<>();
     private Path workDir;
     private BlobClient blobs;
     private Duration initialBackoff = Duration.ofMillis(200);
@@ -487,6 +492,19 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Lets the worker run bundler targets with {@code adapter}: when the tool is available here,
+     * the worker advertises the capability {@code bundler:<name>}, which the master requires of
+     * workers it sends that adapter's targets to.
+     */
+    public Builder bundler(BundlerAdapter adapter) {
+      Objects.requireNonNull(adapter, "adapter");
+      if (bundlers.putIfAbsent(adapter.name(), adapter) != null) {
+        throw new IllegalArgumentException("a bundler named '" + adapter.name() + "' was already added");
+      }
+      return this;
+    }
+
     /** How attempts run; default {@link ShellProvider#processes()}. */
     public Builder shell(ShellProvider shell) {
       this.shell = Objects.requireNonNull(shell, "shell");
@@ -518,6 +536,11 @@ public final class Worker implements AutoCloseable {
     public Builder blobClient(BlobClient blobs) {
       this.blobs = Objects.requireNonNull(blobs, "blobClient");
       return this;
+    }
+
+    /** The capability a worker advertises for a usable bundler adapter, e.g. {@code bundler:esbuild}. */
+    public static String bundlerCapability(String adapter) {
+      return "bundler:" + adapter;
     }
 
     /** Sets the master, builds the worker and starts connecting: {@code build().connect()}. */
@@ -585,6 +608,11 @@ public final class Worker implements AutoCloseable {
       java.util.Set<String> caps = new java.util.TreeSet<>(capabilities);
       caps.add(p.os());
       caps.add(p.os() + "-" + p.arch());
+      for (BundlerAdapter a : bundlers.values()) {
+        if (a.isAvailable()) {
+          caps.add(bundlerCapability(a.name()));
+        }
+      }
       capabilities = List.copyOf(caps);
       try {
         return new Worker(this);

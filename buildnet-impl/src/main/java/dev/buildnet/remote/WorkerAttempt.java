@@ -1,5 +1,8 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.build.BuildContext;
+import dev.buildnet.api.build.BuildError;
+import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.OutputListener;
@@ -26,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -70,11 +74,14 @@ final class WorkerAttempt {
   private final Object lock = new Object();
   private RunningCommand command; // guarded by lock
   private String cancelReason; // guarded by lock
+  private Thread interruptOnCancel; // guarded by lock: the thread running a bundler
+  private final Map<String, BundlerAdapter> bundlers;
   /** Completes when the attempt has ended: tree stopped, sandbox deleted, slot released. */
   final CompletableFuture<Void> done = new CompletableFuture<>();
 
   WorkerAttempt(TargetRun run, PeerConnection connection, Path sandbox, Path scratch,
-      BlobStore local, BlobClient blobs, ShellProvider shell) {
+      BlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
+    this.bundlers = bundlers;
     this.key = Key.of(run);
     this.run = run;
     this.connection = connection;
@@ -93,6 +100,9 @@ final class WorkerAttempt {
         cancelReason = reason;
       }
       c = command;
+      if (interruptOnCancel != null) {
+        interruptOnCancel.interrupt(); // adapters stop their tool when interrupted
+      }
     }
     if (c != null) {
       c.cancel();
@@ -151,6 +161,9 @@ final class WorkerAttempt {
     } catch (IOException e) {
       throw new Failure("cannot create the working directory " + run.cwd() + ": " + e, true, e);
     }
+    if (run.bundler() != null) {
+      return bundle(cwd, outputPaths, start);
+    }
     CommandResult result = execute(cwd);
     long durationMs = (System.nanoTime() - start) / 1_000_000;
     String reason = cancelled();
@@ -167,6 +180,63 @@ final class WorkerAttempt {
           "command " + run.argv().get(0) + " exited with code " + result.exitCode(),
           (long) result.exitCode(), false, null);
     }
+    List<Output> outputs = uploadOutputs(collect(outputPaths));
+    return new BuildCompleted(run.buildId(), run.target(), run.attempt(), durationMs, outputs,
+        0L, 1L);
+  }
+
+  /**
+   * Runs the named bundler adapter in the sandbox instead of an argv. Its warnings and errors are
+   * streamed as stderr lines; cancel interrupts the attempt thread, which stops the tool.
+   */
+  private Payload bundle(Path cwd, List<Path> outputPaths, long start) throws Failure {
+    BundlerAdapter adapter = bundlers.get(run.bundler());
+    if (adapter == null || !adapter.isAvailable()) {
+      throw new Failure("this worker has no usable bundler '" + run.bundler() + "'"
+          + (adapter == null ? " (it has " + bundlers.keySet() + ")"
+              : ": " + adapter.availability().reason()), false, null);
+    }
+    Path outDir = inside("output", run.outDir(), false);
+    BuildContext context = new BuildContext(run.buildId(), run.target(), sandbox, cwd,
+        run.entrypoints(), outDir, run.env(),
+        run.bundlerOptions() == null ? Map.of() : run.bundlerOptions(),
+        run.timeoutMs() == null ? null : Duration.ofMillis(run.timeoutMs()));
+    Thread self = Thread.currentThread();
+    synchronized (lock) {
+      if (cancelReason != null) {
+        return new BuildFailed(run.buildId(), run.target(), run.attempt(),
+            "cancelled: " + cancelReason, null, true, null);
+      }
+      interruptOnCancel = self;
+    }
+    dev.buildnet.api.build.BuildResult result;
+    try {
+      result = adapter.build(context);
+    } catch (RuntimeException e) {
+      throw new Failure("bundler " + run.bundler() + " failed to run: " + e.getMessage(), true, e);
+    } finally {
+      synchronized (lock) {
+        interruptOnCancel = null;
+      }
+      Thread.interrupted(); // a cancel's interrupt must not leak into the next attempt
+    }
+    for (String w : result.warnings()) {
+      log("stderr", w);
+    }
+    for (BuildError e : result.errors()) {
+      log("stderr", e.toString());
+    }
+    String reason = cancelled();
+    if (reason != null) {
+      return new BuildFailed(run.buildId(), run.target(), run.attempt(), "cancelled: " + reason,
+          null, true, null);
+    }
+    if (!result.success()) {
+      return new BuildFailed(run.buildId(), run.target(), run.attempt(), "bundler "
+          + run.bundler() + " failed: " + (result.errors().isEmpty() ? "no diagnostics"
+              : result.errors().get(0)), 1L, false, null);
+    }
+    long durationMs = (System.nanoTime() - start) / 1_000_000;
     List<Output> outputs = uploadOutputs(collect(outputPaths));
     return new BuildCompleted(run.buildId(), run.target(), run.attempt(), durationMs, outputs,
         0L, 1L);
@@ -256,6 +326,14 @@ final class WorkerAttempt {
         }
       } catch (IOException e) {
         throw new Failure("cannot materialize input " + in.path() + ": " + e, true, e);
+      }
+    }
+  }
+
+  private void log(String stream, String text) {
+    for (String line : text.split("\n", -1)) {
+      if (!line.isEmpty()) {
+        send(new BuildProgress(run.buildId(), 0, 1, run.target(), "log", line, stream));
       }
     }
   }

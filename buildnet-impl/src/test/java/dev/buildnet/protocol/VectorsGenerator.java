@@ -98,6 +98,11 @@ final class VectorsGenerator {
             List.of(new Output("packages/lib/build.js", "sha256:" + "cd".repeat(32), 512, null),
                 new Output("packages/lib/src/index.ts", "xxh64:0123456789abcdef", 2048, false)),
             List.of("packages/lib/dist", "packages/lib/types.d.ts"), 600000L, 1048576L));
+    add(s, "target_run_bundler", "m-29", ts, "jvm",
+        new TargetRun("b-42", "web", 1, List.of("esbuild"), "web", Map.of("NODE_ENV", "production"),
+            List.of(new Output("web/src/main.ts", "xxh64:00000000000000ff", 300, null)),
+            List.of("web/dist"), null, null, "esbuild", List.of("src/main.ts"), "web/dist",
+            Map.of("minify", "true", "format", "esm")));
     add(s, "build_progress_log", "w-18", ts, "python",
         new BuildProgress("b-42", 0, 1, "lib", "log", "compiled 12 modules", "stdout"));
     add(s, "state_get", "w-7", ts, "python", new StateGet("cache/last-build"));

@@ -1,6 +1,10 @@
 package dev.buildnet.examples.cli;
 
 import dev.buildnet.BuildNet;
+import dev.buildnet.api.exec.ShellProvider;
+import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.bundle.BunAdapter;
+import dev.buildnet.bundle.EsbuildAdapter;
 import dev.buildnet.remote.Worker;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -45,6 +49,15 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--work-dir", description = "Sandboxes and local blob cache (default: temp).")
   Path workDir;
 
+  @Option(names = "--bundlers", split = ",", defaultValue = "esbuild,bun",
+      description = "Bundler adapters to offer when their tool is found (default esbuild,bun; "
+          + "'none' for none); each one found adds the capability bundler:<name>.")
+  List<String> bundlerNames = new ArrayList<>();
+
+  @Option(names = "--tool-path", description = "The search path for bundler tools instead of "
+      + "PATH (directories separated by ':', e.g. a node_modules/.bin directory).")
+  String toolPath;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -62,6 +75,30 @@ final class WorkerCommand implements Callable<Integer> {
     }
     if (workDir != null) {
       b.workDir(workDir);
+    }
+    Path toolRoot = workDir != null ? workDir : Path.of(".").toAbsolutePath();
+    for (String name : bundlerNames) {
+      switch (name) {
+        case "esbuild" -> {
+          EsbuildAdapter.Builder eb = EsbuildAdapter.builder(toolRoot)
+              .shell(ShellProvider.processes()).hashes(HashProvider.xxh64());
+          if (toolPath != null) {
+            eb.searchPath(toolPath);
+          }
+          b.bundler(eb.build());
+        }
+        case "bun" -> {
+          BunAdapter.Builder bb = BunAdapter.builder(toolRoot)
+              .shell(ShellProvider.processes()).hashes(HashProvider.xxh64());
+          if (toolPath != null) {
+            bb.searchPath(toolPath);
+          }
+          b.bundler(bb.build());
+        }
+        case "none" -> { }
+        default -> throw new IllegalArgumentException(
+            "--bundlers knows esbuild, bun and none, not '" + name + "'");
+      }
     }
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "buildnet-worker-shutdown"));

@@ -66,15 +66,20 @@ class DistributedBuildTest {
   }
 
   private void startWorker(String id) throws Exception {
+    startWorker(id, List.of());
+  }
+
+  private void startWorker(String id, List<String> extra) throws Exception {
     Path secret = Files.writeString(dir.resolve("secret"), SECRET);
     InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Process p = new ProcessBuilder(
+    List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
         "-cp", System.getProperty("java.class.path"), BuildNetCli.class.getName(), "worker",
         "--master", "127.0.0.1:" + at.getPort(), "--secret-file", secret.toString(),
         "--capabilities", "remote", "--id", id, "--slots", "2",
-        "--work-dir", dir.resolve("work-" + id).toString())
-        .redirectErrorStream(true).start();
+        "--work-dir", dir.resolve("work-" + id).toString()));
+    cmd.addAll(extra);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     workers.put(id, p);
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line = CompletableFuture.supplyAsync(() -> {
@@ -148,6 +153,32 @@ class DistributedBuildTest {
     for (TargetOutcome o : r.targets()) {
       assertEquals(TargetOutcome.Status.BUILT, o.status(), o.toString());
     }
+  }
+
+  @Test
+  void anEsbuildTargetIsBundledOnTheWorkerProcessThatHasEsbuild() throws Exception {
+    Path ws = workspace();
+    Files.createDirectories(ws.resolve("web/src"));
+    Files.writeString(ws.resolve("web/src/main.ts"),
+        "import { twice } from './math';\nconsole.log(twice(21));\n");
+    Files.writeString(ws.resolve("web/src/math.ts"),
+        "export function twice(n: number): number { return n * 2; }\n");
+    Target web = Target.builder("web")
+        .bundler("esbuild", Map.of("format", "esm"), List.of("src/main.ts"), "web/dist")
+        .workingDirectory("web").inputs("web/src/**/*.ts").build();
+    startMaster(ws, List.of(web), Duration.ofSeconds(15));
+    Path tools = Path.of("..", "buildnet-impl", "src", "test", "node", "node_modules", ".bin")
+        .toAbsolutePath().normalize();
+    assertTrue(Files.isExecutable(tools.resolve("esbuild")),
+        "esbuild is missing at " + tools + ": the buildnet-impl build installs it with npm ci");
+    startWorker("no-tools", List.of("--bundlers", "none"));
+    startWorker("with-esbuild", List.of("--bundlers", "esbuild", "--tool-path", tools.toString()));
+
+    BuildResult r = net.build("web").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertTrue(r.targets().get(0).reason().contains("'with-esbuild'"), r.targets().get(0).reason());
+    String bundle = Files.readString(ws.resolve("web/dist/main.js"));
+    assertTrue(bundle.contains("twice(21)") || bundle.contains("* 2"), bundle);
   }
 
   @Test
