@@ -105,12 +105,14 @@ public final class Worker implements AutoCloseable {
     Files.createDirectories(sandboxes);
     this.hashes = b.hashes;
     this.bundlers = Map.copyOf(b.bundlers);
-    this.transport =
-        TcpTransport.builder()
-            .secret(b.secret)
-            .localId(workerId)
-            .asWorker(b.capabilities, b.cpuSlots, b.memoryMb)
-            .build();
+    TcpTransport.Builder tb = TcpTransport.builder()
+        .secret(b.secret)
+        .localId(workerId)
+        .asWorker(b.capabilities, b.cpuSlots, b.memoryMb);
+    if (b.tls != null) {
+      tb.tls(b.tls);
+    }
+    this.transport = tb.build();
     AtomicInteger n = new AtomicInteger();
     this.runners =
         new ThreadPoolExecutor(
@@ -427,6 +429,7 @@ public final class Worker implements AutoCloseable {
     private long memoryMb;
     private ShellProvider shell;
     private HashProvider hashes;
+    private javax.net.ssl.SSLContext tls;
     private final Map<String, BundlerAdapter> bundlers = new java.util.LinkedHashMap<>();
     private Path workDir;
     private BlobClient blobs;
@@ -502,6 +505,15 @@ public final class Worker implements AutoCloseable {
       if (bundlers.putIfAbsent(adapter.name(), adapter) != null) {
         throw new IllegalArgumentException("a bundler named '" + adapter.name() + "' was already added");
       }
+      return this;
+    }
+
+    /**
+     * Connects over TLS with this context (its trust managers must accept the master's
+     * certificate); default plain TCP. The shared-secret handshake runs inside TLS either way.
+     */
+    public Builder tls(javax.net.ssl.SSLContext context) {
+      this.tls = Objects.requireNonNull(context, "context");
       return this;
     }
 

@@ -32,6 +32,8 @@ final class ServeCommand implements Callable<Integer> {
       description = "HOST:PORT to listen on (default 127.0.0.1:7890; port 0 picks a free one).")
   String listen;
 
+  @picocli.CommandLine.Mixin TlsOptions tls = new TlsOptions();
+
   @Option(names = "--secret-file", required = true,
       description = "File holding the shared secret (at least 16 bytes). Never pass a secret as "
           + "an argument: other users can read the process list.")
@@ -59,6 +61,10 @@ final class ServeCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listen(parse(listen))
         .secret(secret);
+    javax.net.ssl.SSLContext context = tls.context(true);
+    if (context != null) {
+      b.tls(context);
+    }
     if (localSlots >= 0) {
       b.localSlots(localSlots);
     } else if (ws.slots > 0) {

@@ -28,6 +28,8 @@ final class SubmitCommand implements Callable<Integer> {
   @Option(names = "--master", required = true, description = "HOST:PORT of the master.")
   String master;
 
+  @picocli.CommandLine.Mixin TlsOptions tls = new TlsOptions();
+
   @Option(names = "--secret-file", required = true,
       description = "File holding the shared secret (at least 16 bytes).")
   Path secretFile;
@@ -47,8 +49,13 @@ final class SubmitCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     var address = ServeCommand.parse("--master", master);
-    try (RemoteClient client = RemoteClient.builder().address(address)
-        .secret(ServeCommand.readSecret(secretFile)).connect()) {
+    RemoteClient.Builder cb = RemoteClient.builder().address(address)
+        .secret(ServeCommand.readSecret(secretFile));
+    javax.net.ssl.SSLContext context = tls.context(false);
+    if (context != null) {
+      cb.tls(context);
+    }
+    try (RemoteClient client = cb.connect()) {
       RemoteBuild build = client.newBuild(targets).keepGoing(keepGoing).logs(logs)
           .onEvent(e -> print(out, describe(e))).submit();
       Thread cancel = new Thread(() -> cancelQuietly(build), "buildnet-submit-cancel");

@@ -29,6 +29,8 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--master", required = true, description = "HOST:PORT of the master.")
   String master;
 
+  @picocli.CommandLine.Mixin TlsOptions tls = new TlsOptions();
+
   @Option(names = "--secret-file", required = true,
       description = "File holding the shared secret (never pass a secret as an argument).")
   Path secretFile;
@@ -75,6 +77,10 @@ final class WorkerCommand implements Callable<Integer> {
     }
     if (workDir != null) {
       b.workDir(workDir);
+    }
+    javax.net.ssl.SSLContext context = tls.context(false);
+    if (context != null) {
+      b.tls(context);
     }
     Path toolRoot = workDir != null ? workDir : Path.of(".").toAbsolutePath();
     for (String name : bundlerNames) {

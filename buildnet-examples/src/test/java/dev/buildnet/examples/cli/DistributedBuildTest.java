@@ -59,7 +59,12 @@ class DistributedBuildTest {
   }
 
   private void startMaster(Path ws, List<Target> targets, Duration heartbeatTimeout) {
-    net = BuildNet.builder().workspace(ws).targets(targets).localSlots(0)
+    startMaster(BuildNet.builder(), ws, targets, heartbeatTimeout);
+  }
+
+  private void startMaster(BuildNet.Builder b, Path ws, List<Target> targets,
+      Duration heartbeatTimeout) {
+    net = b.workspace(ws).targets(targets).localSlots(0)
         .listen(new InetSocketAddress("127.0.0.1", 0))
         .secret(SECRET.getBytes(StandardCharsets.UTF_8)).heartbeatTimeout(heartbeatTimeout)
         .start();
@@ -179,6 +184,35 @@ class DistributedBuildTest {
     assertTrue(r.targets().get(0).reason().contains("'with-esbuild'"), r.targets().get(0).reason());
     String bundle = Files.readString(ws.resolve("web/dist/main.js"));
     assertTrue(bundle.contains("twice(21)") || bundle.contains("* 2"), bundle);
+  }
+
+  @Test
+  void aWorkerProcessConnectsOverTlsWithTheStoreGivenOnTheCommandLine() throws Exception {
+    Path store = dir.resolve("master.p12");
+    Process keytool = new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair",
+        "-alias", "master", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+        "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-keystore", store.toString(),
+        "-storetype", "PKCS12", "-storepass", "changeit", "-keypass", "changeit")
+        .redirectErrorStream(true).start();
+    String made = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, made);
+    Path password = Files.writeString(dir.resolve("store-password"), "changeit\n");
+    TlsOptions options = new TlsOptions();
+    options.store = store;
+    options.passwordFile = password;
+
+    Path ws = workspace();
+    Target upper = Target.builder("upper")
+        .command("sh", "-c", "mkdir -p out && tr a-z A-Z < src/a.txt > out/upper.txt")
+        .inputs("src/a.txt").outputs("out/upper.txt").requires("remote").build();
+    startMaster(BuildNet.builder().tls(options.context(true)), ws, List.of(upper),
+        Duration.ofSeconds(15));
+    startWorker("tls-worker", List.of("--tls-store", store.toString(), "--tls-password-file",
+        password.toString()));
+    BuildResult r = net.build("upper").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertEquals("ALPHA\n", Files.readString(ws.resolve("out/upper.txt")));
   }
 
   @Test
