@@ -10,6 +10,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 JAR = REPO / "buildnet-examples" / "target" / "buildnet.jar"
@@ -76,7 +80,7 @@ WORKSPACE = {
 class JavaMaster:
     """The ``serve`` process; ``lines`` collects its output (e.g. ``worker X joined``)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, extra_args: Sequence[str] = ()) -> None:
         if not JAR.is_file():
             raise RuntimeError(
                 f"{JAR} is missing: build it with "
@@ -105,6 +109,7 @@ class JavaMaster:
                 str(self.secret_file),
                 "--slots",
                 "1",
+                *extra_args,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
