@@ -98,6 +98,9 @@ public final class BuildNet implements AutoCloseable {
   private final boolean keepGoing;
   private final Set<String> capabilities;
   private final MasterServer master;
+  private final dev.buildnet.peers.PeerBuilds peers;
+  private final dev.buildnet.peers.PeerEvents.Publisher peerPublisher;
+  private final dev.buildnet.api.state.Subscription peerSubscription;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean draining;
 
@@ -122,6 +125,22 @@ public final class BuildNet implements AutoCloseable {
     this.history = new BuildHistory(clock, 200, 5_000);
     listeners.add(history);
     b.listeners.forEach(listeners::add);
+    if (b.peerName == null) {
+      peers = null;
+      peerPublisher = null;
+      peerSubscription = null;
+    } else {
+      peers = new dev.buildnet.peers.PeerBuilds(clock, 100, Duration.ofMinutes(10));
+      peerPublisher = dev.buildnet.peers.PeerEvents.publisher(state, b.peerName);
+      try {
+        peerSubscription = dev.buildnet.peers.PeerEvents.subscribe(state, b.peerName, peers::record);
+      } catch (RuntimeException e) {
+        peerPublisher.close();
+        closeQuietly();
+        throw e;
+      }
+      listeners.add(peerPublisher);
+    }
     int cores = Runtime.getRuntime().availableProcessors();
     int slots = b.localSlots >= 0 ? b.localSlots : cores;
     Executor executor = b.executor;
@@ -191,6 +210,13 @@ public final class BuildNet implements AutoCloseable {
    */
   public BuildHistory history() {
     return history;
+  }
+
+  /**
+   * Other masters' recent builds, when {@link Builder#peerEvents} is on; empty otherwise.
+   */
+  public Optional<dev.buildnet.peers.PeerBuilds> peers() {
+    return Optional.ofNullable(peers);
   }
 
   /**
@@ -396,6 +422,10 @@ public final class BuildNet implements AutoCloseable {
       }
     }
     engine.close();
+    if (peerPublisher != null) {
+      peerSubscription.close();
+      peerPublisher.close(); // sends this build's last events before the state may close
+    }
     if (master != null) {
       master.close(); // before the state it serves
     }
@@ -485,6 +515,7 @@ public final class BuildNet implements AutoCloseable {
     private SharedBlobStore sharedBlobs;
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
+    private String peerName;
 
     private Builder() {}
 
@@ -747,6 +778,22 @@ public final class BuildNet implements AutoCloseable {
     }
 
     /**
+     * Shares build events with the other masters on the same {@link #state} (which needs pub/sub
+     * across processes, e.g. Redis): this master's builds are published as {@code masterName}, and
+     * its peers' recent builds are kept in {@link BuildNet#peers()}. Each master needs its own
+     * name. Off by default.
+     */
+    public Builder peerEvents(String masterName) {
+      requireUnset(peerName, "peerEvents");
+      Objects.requireNonNull(masterName, "masterName");
+      if (masterName.isBlank()) {
+        throw new IllegalArgumentException("peerEvents needs a master name, not a blank one");
+      }
+      this.peerName = masterName;
+      return this;
+    }
+
+    /**
      * Validates the configuration and starts BuildNet.
      *
      * @throws IllegalStateException if no workspace was set
@@ -768,6 +815,10 @@ public final class BuildNet implements AutoCloseable {
       if (buildOnceLease != null && state == null) {
         throw new IllegalStateException("buildOnce(...) coordinates masters through a shared "
             + "state backend: call state(...) too");
+      }
+      if (peerName != null && state == null) {
+        throw new IllegalStateException("peerEvents(...) shares events through a shared state "
+            + "backend: call state(...) too");
       }
       if ((secret != null || tls != null) && listen == null) {
         throw new IllegalStateException("secret(...) and tls(...) configure the master: "

@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
  * Subscription peers = PeerEvents.subscribe(redis, "master-a", event -> dashboard.show(event));
  * }</pre>
  *
+ * <p>{@code BuildNet.builder().state(redis).peerEvents("master-a")} does both and keeps the peers'
+ * recent builds in {@code BuildNet.peers()} (a {@link PeerBuilds}).
+ *
  * <p>Events are build and target starts and ends (not log lines), as small JSON documents on the
  * channel {@value #CHANNEL}. Delivery is at-most-once: Redis drops messages for a subscriber that
  * is disconnected, and the publisher drops events when Redis is slow or down (its queue holds

@@ -63,4 +63,12 @@ class ExportedTypesTest {
         "Outputs$OutputException", "Platform", "SharedBlobStore"),
         publicTypes(CacheKeyBuilder.class));
   }
+
+  @Test
+  void peersPackage_exportsTheEventsAndTheView() throws Exception {
+    assertEquals(Set.of("PeerBuilds", "PeerBuilds$Build", "PeerBuilds$Peer",
+        "PeerBuilds$Subscription", "PeerEvents", "PeerEvents$Event", "PeerEvents$Kind",
+        "PeerEvents$Publisher"),
+        publicTypes(dev.buildnet.peers.PeerEvents.class));
+  }
 }

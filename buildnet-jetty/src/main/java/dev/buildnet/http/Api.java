@@ -14,6 +14,7 @@ import dev.buildnet.events.BuildHistory;
 import dev.buildnet.events.BuildSnapshot;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.UnknownTargetException;
+import dev.buildnet.peers.PeerBuilds;
 import dev.buildnet.remote.WorkerInfo;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -50,7 +51,7 @@ final class Api extends Handler.Abstract {
       Object out;
       int status = 200;
       if (seg.length == 0) {
-        throw Http.notFound("no endpoint at /api/", "try /api/builds, /api/workers or /api/cache");
+        throw Http.notFound("no endpoint at /api/", "try /api/builds, /api/workers, /api/cache or /api/peers");
       }
       switch (seg[0]) {
         case "builds" -> {
@@ -87,6 +88,10 @@ final class Api extends Handler.Abstract {
         case "cache" -> {
           require(seg.length == 1 && get, request);
           out = cache();
+        }
+        case "peers" -> {
+          require(seg.length == 1 && get, request);
+          out = peers();
         }
         case "state" -> {
           String key = seg.length == 1 ? "" : path.substring("state/".length());
@@ -323,6 +328,33 @@ final class Api extends Handler.Abstract {
       case UNSUPPORTED -> throw new HttpError(501, "unsupported",
           "this dispatcher cannot drain a single worker", "stop the worker process instead");
     };
+  }
+
+  // ---- peers ------------------------------------------------------------------------------------
+
+  private Object peers() {
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("enabled", s.net.peers().isPresent());
+    ArrayNode list = n.putArray("peers");
+    for (PeerBuilds.Peer p : s.net.peers().map(PeerBuilds::peers).orElse(List.of())) {
+      ObjectNode pn = list.addObject();
+      pn.put("master", p.master());
+      pn.put("lastSeen", p.lastSeen().toString());
+      ArrayNode builds = pn.putArray("builds");
+      for (PeerBuilds.Build b : p.builds()) {
+        ObjectNode bn = builds.addObject();
+        bn.put("id", b.id());
+        bn.put("status", b.status());
+        bn.put("startedAt", b.startedAt().toString());
+        bn.put("finishedAt", b.finishedAt() == null ? null : b.finishedAt().toString());
+        ObjectNode targets = bn.putObject("targets");
+        b.targets().forEach(targets::put);
+        bn.put("completed", b.completed());
+        bn.put("progress", b.targets().isEmpty() ? (b.finishedAt() == null ? 0.0 : 1.0)
+            : (double) b.completed() / b.targets().size());
+      }
+    }
+    return n;
   }
 
   // ---- cache -------------------------------------------------------------------------------------

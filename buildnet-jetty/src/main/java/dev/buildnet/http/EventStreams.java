@@ -3,6 +3,8 @@ package dev.buildnet.http;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.buildnet.events.BuildEvent;
 import dev.buildnet.events.BuildHistory;
+import dev.buildnet.peers.PeerBuilds;
+import dev.buildnet.peers.PeerEvents;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
@@ -21,10 +23,12 @@ import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 /**
  * Live {@link BuildEvent}s over WebSocket ({@code /ws}) and Server-Sent Events ({@code /events}).
  * Each open stream is an {@link EventPump} fed by a {@link BuildHistory} subscription; the
- * registry here outlives route tables, so a reload does not touch open streams.
+ * registry here outlives route tables, so a reload does not touch open streams. With peer events
+ * on, streams not limited to one build also carry other masters' events ({@code peer_*} kinds).
  */
 final class EventStreams implements AutoCloseable {
   private final BuildHistory history;
+  private final PeerBuilds peers;
   private final int capacity;
   private final Set<Stream> open = ConcurrentHashMap.newKeySet();
   final AtomicLong dropped = new AtomicLong();
@@ -41,8 +45,10 @@ final class EventStreams implements AutoCloseable {
     }
   }
 
-  EventStreams(BuildHistory history, int capacity) {
+  /** {@code peers} is null when peer events are off. */
+  EventStreams(BuildHistory history, PeerBuilds peers, int capacity) {
     this.history = history;
+    this.peers = peers;
     this.capacity = capacity;
   }
 
@@ -58,8 +64,14 @@ final class EventStreams implements AutoCloseable {
     opened.incrementAndGet();
     BuildHistory.Subscription sub =
         history.subscribe(f.buildId(), f.logs(), f.replay(), e -> pump.offer(frame.apply(json(e))));
+    // A build id names a local build; peers' builds have ids of their own.
+    PeerBuilds.Subscription peerSub = peers == null || f.buildId() != null ? null
+        : peers.subscribe(e -> pump.offer(frame.apply(json(e))));
     pump.onClose(() -> {
       sub.close();
+      if (peerSub != null) {
+        peerSub.close();
+      }
       open.remove(s);
     });
     return pump;
@@ -98,6 +110,22 @@ final class EventStreams implements AutoCloseable {
     }
     if (e.attempt() > 0) {
       n.put("attempt", e.attempt());
+    }
+    return n.toString();
+  }
+
+  /** A peer's event: {@code peer_build_started} etc., with the peer's {@code master}. */
+  static String json(PeerEvents.Event e) {
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("kind", "peer_" + e.kind().name().toLowerCase(java.util.Locale.ROOT));
+    n.put("at", java.time.Instant.ofEpochMilli(e.atMillis()).toString());
+    n.put("master", e.master());
+    n.put("buildId", e.buildId());
+    if (e.target() != null) {
+      n.put("target", e.target());
+    }
+    if (e.status() != null) {
+      n.put("status", e.status().toLowerCase(java.util.Locale.ROOT));
     }
     return n.toString();
   }

@@ -36,7 +36,7 @@ final class Services implements AutoCloseable {
     });
     timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     this.metrics = new Metrics(this);
-    this.streams = new EventStreams(net.history(), eventQueueSize);
+    this.streams = new EventStreams(net.history(), net.peers().orElse(null), eventQueueSize);
     // Streams that see no events for the idle timeout would be closed by Jetty; a heartbeat keeps
     // them open and finds clients that went away without closing.
     timer.scheduleWithFixedDelay(streams::heartbeat, 15, 15, TimeUnit.SECONDS);

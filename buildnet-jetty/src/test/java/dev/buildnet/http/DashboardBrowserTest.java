@@ -50,12 +50,10 @@ class DashboardBrowserTest {
   void buildSubmittedThroughTheApi_appearsAndCompletesOnTheDashboard() throws Exception {
     Path browser = chromium();
     Path profile = Files.createTempDirectory("buildnet-chromium-");
+    Process p = null;
     try (Fixture f = Fixture.withToken()) {
       String page = f.http.uri() + "#token=" + Fixture.TOKEN;
-      Process p = new ProcessBuilder(browser.toString(), "--headless=new", "--no-sandbox",
-          "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--remote-debugging-port=0",
-          "--remote-allow-origins=*", "--user-data-dir=" + profile, page)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      p = launch(browser, profile, page);
       try (Cdp cdp = Cdp.connect(p)) {
         // The page has loaded and its event WebSocket is live before the build starts.
         assertEquals("live", cdp.evaluate(waitFor(
@@ -75,15 +73,29 @@ class DashboardBrowserTest {
         // The cache sampler has drawn at least one point.
         assertTrue(cdp.evaluate(waitFor("document.getElementById('ratio-now').textContent.length > 0",
             "document.getElementById('ratio-now').textContent")).contains("hits"));
-      } finally {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor(10, TimeUnit.SECONDS);
       }
     } finally {
-      try (var all = Files.walk(profile)) {
-        all.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-      }
+      stop(p, profile);
+    }
+  }
+
+  /** Headless Chromium showing {@code page}, with DevTools on a port it prints to stderr. */
+  static Process launch(Path browser, Path profile, String page) throws IOException {
+    return new ProcessBuilder(browser.toString(), "--headless=new", "--no-sandbox",
+        "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--remote-debugging-port=0",
+        "--remote-allow-origins=*", "--user-data-dir=" + profile, page)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+  }
+
+  /** Stops Chromium and its helpers, and removes its profile. */
+  static void stop(Process p, Path profile) throws Exception {
+    if (p != null) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+    try (var all = Files.walk(profile)) {
+      all.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
     }
   }
 

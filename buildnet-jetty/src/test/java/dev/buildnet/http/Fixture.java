@@ -38,10 +38,16 @@ final class Fixture implements AutoCloseable {
 
   Fixture(Consumer<BuildNet.Builder> engine, Consumer<BuildNetHttp.Builder> configure)
       throws IOException {
+    this(StateBackend.inMemory(), engine, configure);
+  }
+
+  /** On {@code state}, which the caller closes after this fixture. */
+  Fixture(StateBackend state, Consumer<BuildNet.Builder> engine,
+      Consumer<BuildNetHttp.Builder> configure) throws IOException {
     workspace = Files.createTempDirectory("buildnet-http-");
     BuildNet.Builder nb = BuildNet.builder();
     engine.accept(nb);
-    net = nb.workspace(workspace).state(StateBackend.inMemory()).localSlots(2)
+    net = nb.workspace(workspace).state(state).localSlots(2)
         .targets(List.of(
             Target.builder("lib").command("sh", "-c", "echo hi from lib; printf lib > lib.txt")
                 .outputs("lib.txt").build(),

@@ -107,6 +107,27 @@
     pre.scrollTop = pre.scrollHeight;
   }
 
+  // Other masters on the same Redis and their recent builds (only with peerEvents on).
+  async function refreshPeers() {
+    const data = await api('/api/peers');
+    $('no-peers').hidden = data.peers.length > 0;
+    $('no-peers').textContent = data.enabled ? 'No other master has built anything lately.'
+      : 'Peer events are off (BuildNet.Builder.peerEvents).';
+    $('peers').replaceChildren(...data.peers.map((p) => el('li', { class: 'peer', 'data-peer-master': p.master },
+      el('strong', {}, p.master), ' ',
+      el('span', { class: 'muted' }, 'last heard ' + new Date(p.lastSeen).toLocaleTimeString()),
+      el('ul', {}, ...p.builds.map((b) => {
+        const pct = Math.round(b.progress * 100), total = Object.keys(b.targets).length;
+        const li = el('li', { class: b.status, 'data-build-id': b.id, 'data-status': b.status,
+          'data-progress': String(pct) },
+          el('span', { class: 'status' }, b.status), ' ', b.id, ' ',
+          el('span', { class: 'muted' }, b.completed + '/' + total + ' targets'),
+          el('div', { class: 'bar' }, el('div', {})));
+        li.querySelector('.bar > div').style.width = pct + '%';
+        return li;
+      })))));
+  }
+
   async function refreshWorkers() {
     const data = await api('/api/workers');
     $('no-workers').hidden = data.workers.length > 0;
@@ -158,7 +179,7 @@
     pending = true;
     setTimeout(() => {
       pending = false;
-      Promise.all([refreshBuilds(), refreshWorkers()]).then(() => showError(null), showError);
+      Promise.all([refreshBuilds(), refreshWorkers(), refreshPeers()]).then(() => showError(null), showError);
     }, 100);
   }
 
