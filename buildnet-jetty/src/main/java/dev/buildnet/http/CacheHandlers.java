@@ -67,7 +67,12 @@ final class CacheHandlers {
           } else if (HttpMethod.PUT.is(method)) {
             Http.checkDeclaredLength(request, store.maxEntryBytes());
             try (InputStream in = Content.Source.asInputStream(request)) {
-              store.put("gradle", key, in);
+              try {
+                store.put("gradle", key, in);
+              } catch (HttpError e) {
+                Http.drain(in); // a 413 mid-body: let the client finish sending, then answer
+                throw e;
+              }
             }
             response.setStatus(201);
             callback.succeeded();
@@ -100,10 +105,15 @@ final class CacheHandlers {
           } else if (HttpMethod.PUT.is(method)) {
             Http.checkDeclaredLength(request, store.maxEntryBytes());
             try (InputStream in = Content.Source.asInputStream(request)) {
-              if (cas) {
-                store.putBlob(HttpCacheStore.sha256(hash), in);
-              } else {
-                store.put("ac", hash, in);
+              try {
+                if (cas) {
+                  store.putBlob(HttpCacheStore.sha256(hash), in);
+                } else {
+                  store.put("ac", hash, in);
+                }
+              } catch (HttpError e) {
+                Http.drain(in); // a 413 mid-body: let the client finish sending, then answer
+                throw e;
               }
             } catch (DigestMismatchException e) {
               store.rejected.incrementAndGet();

@@ -96,7 +96,31 @@ final class Http {
   static void checkDeclaredLength(Request request, long limit) {
     long declared = request.getLength();
     if (declared > limit) {
+      if (declared - limit <= DRAIN_BYTES) {
+        drain(Content.Source.asInputStream(request));
+      }
       throw tooLarge(limit);
+    }
+  }
+
+  /**
+   * How much of a refused body the server still reads: a client that is still sending when the
+   * server answers and closes may get a connection reset instead of the 413, so a body a little
+   * over the limit is read (and dropped) first. Bigger ones are cut off; clients that send them
+   * should use {@code Expect: 100-continue}.
+   */
+  static final long DRAIN_BYTES = 1 << 20;
+
+  /** Reads and drops up to {@link #DRAIN_BYTES} of what is left of a refused body. */
+  static void drain(InputStream in) {
+    try {
+      byte[] sink = new byte[16 * 1024];
+      long left = DRAIN_BYTES;
+      for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) != -1; ) {
+        left -= n;
+      }
+    } catch (IOException | RuntimeException ignored) {
+      // the 413 goes out anyway
     }
   }
 
@@ -106,6 +130,7 @@ final class Http {
     try (InputStream in = Content.Source.asInputStream(request)) {
       byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
       if (bytes.length > limit) {
+        drain(in);
         throw tooLarge(limit);
       }
       return bytes;
