@@ -251,7 +251,9 @@ class DistributedBuildTest {
     new ProcessBuilder("kill", "-CONT", Long.toString(frozen.pid())).start().waitFor();
     assertTrue(r.success(), r.toString());
     TargetOutcome o = r.targets().get(0);
-    assertEquals(2, o.attempts(), o.toString());
+    // At least the superseded attempt and one more: under a heavy load the healthy worker can miss
+    // a 1.5 s heartbeat too, and its attempt is then re-queued once more.
+    assertTrue(o.attempts() >= 2, o.toString());
     assertTrue(!o.reason().contains("'" + first + "'"), o.reason());
     assertEquals("ALPHA\n", Files.readString(ws.resolve("out.txt")));
     // The thawed worker comes back as a new connection; its old attempt can never count.
