@@ -284,7 +284,7 @@ final class Engine {
         }
         String name = t.node.name();
         Target target = t.node.target;
-        boolean local = impossible(t.node) == null;
+        boolean local = canRunHere(target);
         Set<String> needs = remoteNeeds(target);
         boolean remote = dispatcher != null
             && dispatcher.couldRun(needs, target.cpuSlots(), target.memoryMb());
@@ -426,6 +426,12 @@ final class Engine {
         + ", " + t.cpuSlots() + " CPU slots and " + t.memoryMb() + " MB: this machine "
         + impossible(node) + ", and no connected worker offers that ("
         + dispatcher.describeWorkers() + ")";
+  }
+
+  /** Whether this machine could run {@code target} once slots free up (no message built). */
+  private boolean canRunHere(Target target) {
+    return capabilities.containsAll(target.requiredCapabilities())
+        && slots.couldFit(target.cpuSlots(), target.memoryMb());
   }
 
   /** Why {@code node} can never run here, or null. */

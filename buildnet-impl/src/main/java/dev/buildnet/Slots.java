@@ -15,6 +15,11 @@ final class Slots {
     this.memoryTotalMb = memoryTotalMb;
   }
 
+  /** Whether a need can be met here once enough is free: {@link #impossible} is null. */
+  boolean couldFit(int cpu, long memoryMb) {
+    return cpuTotal > 0 && cpu <= cpuTotal && memoryMb <= memoryTotalMb;
+  }
+
   /** Why a need can never be met here, or null if it can once enough is free. */
   String impossible(int cpu, long memoryMb) {
     if (cpuTotal == 0) {
