@@ -144,6 +144,11 @@ public final class BuildNetHttp implements AutoCloseable {
     return router.unmount(path);
   }
 
+  /** The routed paths now (prefixes end in '/'). */
+  Set<String> routePaths() {
+    return router.paths();
+  }
+
   /**
    * Replaces every route with a fresh set of the built-in handlers (dropping routes added by
    * {@link #mount}), without dropping connections: what a reload after a configuration change does.

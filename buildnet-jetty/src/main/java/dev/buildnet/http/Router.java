@@ -84,6 +84,11 @@ final class Router extends Handler.Abstract {
     return removed[0];
   }
 
+  /** The routed paths now (prefixes end in '/'), for tests that hold the docs to the table. */
+  java.util.Set<String> paths() {
+    return table.get().all().keySet();
+  }
+
   void replaceAll(Map<String, Request.Handler> routes) {
     table.set(Table.of(routes));
   }
