@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import ssl
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,13 +16,15 @@ from tests.javamaster import SECRET, JavaMaster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def _keytool(*args: str) -> None:
-    tool = shutil.which("keytool")
+    # keytool sits beside the java the master runs on, even when only java is on PATH.
+    java = shutil.which("java")
+    beside = Path(os.path.realpath(java)).parent / "keytool" if java else None
+    tool = str(beside) if beside is not None and beside.exists() else shutil.which("keytool")
     assert tool is not None, "keytool (from the JDK) is needed to make the test key store"
     subprocess.run([tool, *args], check=True, capture_output=True, timeout=60)
 
