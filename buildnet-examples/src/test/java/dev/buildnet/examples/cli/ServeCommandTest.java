@@ -63,6 +63,50 @@ class ServeCommandTest {
   }
 
   @Test
+  void servesTheHttpApiWhenAskedWithHttp() throws Exception {
+    Files.writeString(dir.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {}}");
+    Path secret = Files.writeString(dir.resolve("secret"), "0123456789abcdef0123456789abcdef\n");
+    Path token = Files.writeString(dir.resolve("token"), "a-token-of-enough-length\n");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        BuildNetCli.class.getName(), "serve", "-w", dir.toString(),
+        "--listen", "127.0.0.1:0", "--secret-file", secret.toString(),
+        "--http", "127.0.0.1:0", "--http-token-file", token.toString()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      BufferedReader out = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      String line = CompletableFuture.supplyAsync(() -> {
+        try {
+          for (String l; (l = out.readLine()) != null; ) {
+            if (l.startsWith("http on ")) {
+              return l;
+            }
+          }
+          return null;
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(60, TimeUnit.SECONDS);
+      assertNotNull(line, "serve exited without starting HTTP");
+      java.net.URI base = java.net.URI.create(line.substring("http on ".length()).split(" ")[0]);
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/health"))
+          .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(401, http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/builds"))
+          .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/builds"))
+          .header("Authorization", "Bearer a-token-of-enough-length").build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      p.destroy();
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
   void listenMustBeHostAndPort() {
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> ServeCommand.parse("7890"));
