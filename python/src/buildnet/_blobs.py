@@ -174,11 +174,7 @@ class Blobs:
             os.replace(tmp, target)
             done = True
             return size
-        except RemoteError as e:
-            raise BlobTransferError(f"{what} failed: {e}") from e
-        except ConnectionLostError as e:
-            raise BlobTransferError(f"{what} failed: {e}") from e
-        except OSError as e:
+        except (RemoteError, ConnectionLostError, OSError) as e:
             raise BlobTransferError(f"{what} failed: {e}") from e
         finally:
             if not done:

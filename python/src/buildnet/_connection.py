@@ -233,11 +233,6 @@ class Connection:
                 except UnknownMessageTypeError as e:
                     await self.send(ErrorReply(int(e.code), str(e), False, e.message_id))
                     continue
-                except ProtocolError as e:
-                    reason = f"bad frame from the master: {e}"
-                    with contextlib.suppress(Exception):
-                        await self.send(ErrorReply(int(e.code), e.detail, True, e.message_id))
-                    return
                 if m is None:
                     data = await self._reader.read(_READ_BYTES)
                     if not data:
@@ -252,10 +247,10 @@ class Connection:
                     return
         except asyncio.CancelledError:
             raise
-        except ProtocolError as e:  # an oversize prefix, seen while feeding
+        except ProtocolError as e:  # a bad frame, or an oversize prefix seen while feeding
             reason = f"bad frame from the master: {e}"
             with contextlib.suppress(Exception):
-                await self.send(ErrorReply(int(e.code), e.detail, True, None))
+                await self.send(ErrorReply(int(e.code), e.detail, True, e.message_id))
         except ConnectionLostError as e:
             reason = e.reason
         except (ConnectionError, OSError) as e:

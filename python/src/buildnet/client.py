@@ -36,6 +36,7 @@ from buildnet.protocol import (
     BuildFailed,
     BuildProgress,
     BuildRequest,
+    ErrorCode,
     Event,
     LockAcquire,
     LockRelease,
@@ -359,9 +360,7 @@ class Lock:
     @property
     def fencing_token(self) -> int:
         """The fencing token as a number (raises ``RuntimeError`` if not held)."""
-        if self.token is None:
-            raise RuntimeError(f"lock {self.name!r} is not held")
-        return int(self.token)
+        return int(self._held())
 
     async def try_acquire(self) -> bool:
         """One attempt: True if granted (then ``token`` is set)."""
@@ -394,7 +393,9 @@ class Lock:
             LockRenew(self.name, self.holder, token, _ms(lease or self.lease) or 1)
         )
         if not r.granted:
-            raise LockNotHeldError("LOCK_RENEW", 17, f"lock {self.name!r} is no longer held")
+            raise LockNotHeldError(
+                "LOCK_RENEW", int(ErrorCode.LOCK_NOT_HELD), f"lock {self.name!r} is no longer held"
+            )
         self.expires_at = r.expires_at
 
     async def release(self) -> None:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Union
 from buildnet import _digests
 from buildnet._blobs import Blobs
 from buildnet._connection import Connection, TlsOption, open_connection
-from buildnet.client import read_secret
+from buildnet.client import _secret_bytes, read_secret
 from buildnet.errors import (
     AuthError,
     BlobTransferError,
@@ -130,7 +130,6 @@ class Worker:
         self._closing: Optional[asyncio.Event] = None
         self._task: Optional[asyncio.Task[None]] = None
         self.connection_count = 0
-        self._box: list[Connection] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -171,11 +170,14 @@ class Worker:
         cancellation.
         """
         connected, closing = self._events()
-        key = secret.encode() if isinstance(secret, str) else bytes(secret)
+        key = _secret_bytes(secret)
         self._sandboxes.mkdir(parents=True, exist_ok=True)
         failures = 0
         while not closing.is_set():
             conn: Optional[Connection] = None
+            # Named once open_connection returned, before the connection's reader task first
+            # runs and calls the handler.
+            box: list[Connection] = []
             try:
                 conn = await open_connection(
                     host,
@@ -187,10 +189,10 @@ class Worker:
                     capabilities=self.capabilities,
                     cpu_slots=self.slots,
                     memory_mb=self.memory_mb,
-                    handler=self._handler_for_next_connection(),
+                    handler=self._handler(box),
                     running=lambda: len(self._attempts),
                 )
-                self._bind(conn)
+                box.append(conn)
             except (AuthError, VersionMismatchError):
                 raise
             except (OSError, ConnectionLostError, HandshakeError) as e:
@@ -261,15 +263,8 @@ class Worker:
 
     # ---- messages --------------------------------------------------------------------------
 
-    def _handler_for_next_connection(self) -> Callable[[Message], None]:
-        # The connection's reader task first runs after open_connection returned, by when
-        # _bind has named the connection the handler serves.
-        box: list[Connection] = []
-        self._box = box
+    def _handler(self, box: list[Connection]) -> Callable[[Message], None]:
         return lambda m: self._on_message(box[0], m)
-
-    def _bind(self, conn: Connection) -> None:
-        self._box.append(conn)
 
     def _on_message(self, conn: Connection, m: Message) -> None:
         p = m.payload
@@ -488,7 +483,8 @@ class _Attempt:
                 exit_code,
                 False,
             )
-        files = self._collect(outputs)
+        # Walking output directories is disk I/O: off the event loop.
+        files = await asyncio.get_running_loop().run_in_executor(None, self._collect, outputs)
         uploaded = await self._upload(files)
         return BuildCompleted(r.build_id, duration_ms, r.target, r.attempt, tuple(uploaded), 0, 1)
 

@@ -438,8 +438,6 @@ class FrameReader:
             return None
         body = bytes(buf[PREFIX_BYTES:end])
         del buf[:end]
-        if declared == 0:
-            raise ProtocolError(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope")
         return decode_body(body, max_frame_bytes=self._max)
 
     def eof(self) -> None:

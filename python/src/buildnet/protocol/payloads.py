@@ -110,6 +110,11 @@ def _length(name: str, value: Optional[bytes], expected: int) -> None:
         raise ValueError(f"{name} must be {expected} bytes but was {len(value)}")
 
 
+def _stream(value: Optional[str]) -> None:
+    if value is not None and value not in ("stdout", "stderr"):
+        raise ValueError(f"stream must be stdout or stderr but was {value!r}")
+
+
 def _chunk(
     offset: int, data: bytes, last: bool, digest: Optional[str], size: Optional[int]
 ) -> None:
@@ -332,8 +337,7 @@ class BuildProgress(Payload):
         _non_empty("build_id", self.build_id)
         _non_negative("completed", self.completed)
         _non_negative("total", self.total)
-        if self.stream is not None and self.stream not in ("stdout", "stderr"):
-            raise ValueError(f"stream must be stdout or stderr but was {self.stream!r}")
+        _stream(self.stream)
 
 
 @record
@@ -822,8 +826,7 @@ class Event(Payload):
         _non_empty("build_id", self.build_id)
         if self.kind == "log" and (self.line is None or self.stream is None):
             raise ValueError("a log event needs stream and line")
-        if self.stream is not None and self.stream not in ("stdout", "stderr"):
-            raise ValueError(f"stream must be stdout or stderr but was {self.stream!r}")
+        _stream(self.stream)
 
 
 #: The payload class of every message type.
