@@ -16,6 +16,7 @@ import dev.buildnet.graph.Target;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.peers.PeerBuilds;
 import dev.buildnet.remote.WorkerInfo;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.eclipse.jetty.http.HttpMethod;
@@ -148,7 +150,7 @@ final class Api extends Handler.Abstract {
     n.put("id", b.id());
     n.put("status", b.status());
     n.put("startedAt", b.startedAt().toString());
-    n.put("finishedAt", b.finishedAt() == null ? null : b.finishedAt().toString());
+    n.put("finishedAt", iso(b.finishedAt()));
     if (b.finishedAt() != null) {
       n.put("durationMs", Duration.between(b.startedAt(), b.finishedAt()).toMillis());
     }
@@ -156,6 +158,11 @@ final class Api extends Handler.Abstract {
     n.put("completed", b.completed());
     n.put("progress", b.targets().isEmpty() ? 1.0 : (double) b.completed() / b.targets().size());
     return n;
+  }
+
+  /** ISO-8601, or JSON null for a time not reached yet. */
+  private static String iso(Instant t) {
+    return t == null ? null : t.toString();
   }
 
   private Object build(String id) {
@@ -169,8 +176,8 @@ final class Api extends Handler.Abstract {
       tn.put("status", t.status());
       tn.put("attempt", t.attempt());
       tn.put("worker", t.worker());
-      tn.put("startedAt", t.startedAt() == null ? null : t.startedAt().toString());
-      tn.put("finishedAt", t.finishedAt() == null ? null : t.finishedAt().toString());
+      tn.put("startedAt", iso(t.startedAt()));
+      tn.put("finishedAt", iso(t.finishedAt()));
       tn.put("logLines", t.logLines());
       Optional<TargetOutcome> o = r == null ? Optional.empty() : r.target(t.name());
       o.ifPresent(outcome -> {
@@ -266,7 +273,7 @@ final class Api extends Handler.Abstract {
     for (BuildHistory.LogLine l : s.net.history().log(id, target)) {
       ObjectNode ln = lines.addObject();
       ln.put("at", l.at().toString());
-      ln.put("stream", l.stream().name().toLowerCase(java.util.Locale.ROOT));
+      ln.put("stream", l.stream().name().toLowerCase(Locale.ROOT));
       ln.put("line", l.line());
     }
     return n;
@@ -346,7 +353,7 @@ final class Api extends Handler.Abstract {
         bn.put("id", b.id());
         bn.put("status", b.status());
         bn.put("startedAt", b.startedAt().toString());
-        bn.put("finishedAt", b.finishedAt() == null ? null : b.finishedAt().toString());
+        bn.put("finishedAt", iso(b.finishedAt()));
         ObjectNode targets = bn.putObject("targets");
         b.targets().forEach(targets::put);
         bn.put("completed", b.completed());
@@ -393,7 +400,7 @@ final class Api extends Handler.Abstract {
     n.put("key", key);
     try {
       n.put("value", StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(v)).toString());
+          .onMalformedInput(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(v)).toString());
       n.put("encoding", "utf-8");
     } catch (CharacterCodingException e) {
       n.put("value", Base64.getEncoder().encodeToString(v));

@@ -1,6 +1,5 @@
 package dev.buildnet.http;
 
-import dev.buildnet.api.hash.Digest;
 import dev.buildnet.cache.DigestMismatchException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,15 +64,7 @@ final class CacheHandlers {
             send(request, response, callback, store.get("gradle", key), store,
                 "application/vnd.gradle.build-cache-artifact.v2");
           } else if (HttpMethod.PUT.is(method)) {
-            Http.checkDeclaredLength(request, store.maxEntryBytes());
-            try (InputStream in = Content.Source.asInputStream(request)) {
-              try {
-                store.put("gradle", key, in);
-              } catch (HttpError e) {
-                Http.drain(in); // a 413 mid-body: let the client finish sending, then answer
-                throw e;
-              }
-            }
+            receive(request, store, in -> store.put("gradle", key, in));
             response.setStatus(201);
             callback.succeeded();
           } else {
@@ -103,18 +94,14 @@ final class CacheHandlers {
                 : store.get("ac", hash);
             send(request, response, callback, e, store, "application/octet-stream");
           } else if (HttpMethod.PUT.is(method)) {
-            Http.checkDeclaredLength(request, store.maxEntryBytes());
-            try (InputStream in = Content.Source.asInputStream(request)) {
-              try {
+            try {
+              receive(request, store, in -> {
                 if (cas) {
                   store.putBlob(HttpCacheStore.sha256(hash), in);
                 } else {
                   store.put("ac", hash, in);
                 }
-              } catch (HttpError e) {
-                Http.drain(in); // a 413 mid-body: let the client finish sending, then answer
-                throw e;
-              }
+              });
             } catch (DigestMismatchException e) {
               store.rejected.incrementAndGet();
               throw new HttpError(400, "digest_mismatch",
@@ -129,6 +116,25 @@ final class CacheHandlers {
         });
       }
     };
+  }
+
+  /** Stores a PUT body. */
+  private interface Upload {
+    void from(InputStream body) throws IOException;
+  }
+
+  /** Streams the request body into {@code upload}, with the store's entry size limit (413). */
+  private static void receive(Request request, HttpCacheStore store, Upload upload)
+      throws IOException {
+    Http.checkDeclaredLength(request, store.maxEntryBytes());
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      try {
+        upload.from(in);
+      } catch (HttpError e) {
+        Http.drain(in); // a 413 mid-body: let the client finish sending, then answer
+        throw e;
+      }
+    }
   }
 
   private static Optional<HttpCacheStore.Entry> headBlob(HttpCacheStore store, String hash) {

@@ -64,6 +64,6 @@ public interface DispatchView {
    * and draining a worker goes to the master's dispatcher.
    */
   static DispatchView of(BuildNet net) {
-    return new HistoryDispatchView(net);
+    return new BuildNetDispatchView(net);
   }
 }

@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One client's outgoing event queue: bounded, never blocks the caller, one write in flight at a
@@ -28,7 +29,7 @@ final class EventPump {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicLong dropped = new AtomicLong();
   private volatile boolean writing;
-  private Runnable onClose = () -> {};
+  private final AtomicReference<Runnable> onClose = new AtomicReference<>();
 
   EventPump(Writer writer, int capacity, AtomicLong droppedTotal) {
     this.writer = writer;
@@ -36,8 +37,22 @@ final class EventPump {
     this.droppedTotal = droppedTotal;
   }
 
+  /**
+   * Runs {@code r} once when the pump closes, or at once if it already has: a replayed write can
+   * fail, and close the pump, before the caller gets here.
+   */
   void onClose(Runnable r) {
-    this.onClose = r;
+    onClose.set(r);
+    if (closed.get()) {
+      runOnClose();
+    }
+  }
+
+  private void runOnClose() {
+    Runnable r = onClose.getAndSet(null);
+    if (r != null) {
+      r.run();
+    }
   }
 
   long dropped() {
@@ -90,7 +105,7 @@ final class EventPump {
       return;
     }
     queue.clear();
-    onClose.run();
+    runOnClose();
     writer.close();
   }
 }

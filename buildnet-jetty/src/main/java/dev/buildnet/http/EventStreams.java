@@ -7,9 +7,14 @@ import dev.buildnet.peers.PeerBuilds;
 import dev.buildnet.peers.PeerEvents;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -32,9 +37,13 @@ final class EventStreams implements AutoCloseable {
   private final int capacity;
   private final Set<Stream> open = ConcurrentHashMap.newKeySet();
   final AtomicLong dropped = new AtomicLong();
-  final AtomicLong opened = new AtomicLong();
+
+  /** The last event encoded, so every stream it goes to shares one encoding. */
+  private volatile Encoded last;
 
   private record Stream(EventPump pump, String heartbeat) {}
+
+  private record Encoded(Object event, String json) {}
 
   /** What a client asked for: {@code ?build=ID&logs=true&replay=false}. */
   record Filter(String buildId, boolean logs, boolean replay) {
@@ -61,12 +70,11 @@ final class EventStreams implements AutoCloseable {
     EventPump pump = new EventPump(writer, capacity, dropped);
     Stream s = new Stream(pump, heartbeat);
     open.add(s);
-    opened.incrementAndGet();
-    BuildHistory.Subscription sub =
-        history.subscribe(f.buildId(), f.logs(), f.replay(), e -> pump.offer(frame.apply(json(e))));
+    BuildHistory.Subscription sub = history.subscribe(f.buildId(), f.logs(), f.replay(),
+        e -> pump.offer(frame.apply(encoded(e, EventStreams::json))));
     // A build id names a local build; peers' builds have ids of their own.
     PeerBuilds.Subscription peerSub = peers == null || f.buildId() != null ? null
-        : peers.subscribe(e -> pump.offer(frame.apply(json(e))));
+        : peers.subscribe(e -> pump.offer(frame.apply(encoded(e, EventStreams::json))));
     pump.onClose(() -> {
       sub.close();
       if (peerSub != null) {
@@ -86,6 +94,21 @@ final class EventStreams implements AutoCloseable {
     open.forEach(s -> s.pump().close());
   }
 
+  /**
+   * {@code e} as JSON, encoded once however many streams it goes to: both sources hand the same
+   * event instance to each subscriber in turn. Compared by identity, so a race only costs an
+   * extra encoding.
+   */
+  private <E> String encoded(E e, Function<E, String> encode) {
+    Encoded l = last;
+    if (l != null && l.event() == e) {
+      return l.json();
+    }
+    String json = encode.apply(e);
+    last = new Encoded(e, json);
+    return json;
+  }
+
   static String json(BuildEvent e) {
     ObjectNode n = Http.JSON.createObjectNode();
     n.put("kind", e.kind().wireName());
@@ -100,7 +123,7 @@ final class EventStreams implements AutoCloseable {
       n.put("status", e.status());
     }
     if (e.stream() != null) {
-      n.put("stream", e.stream().name().toLowerCase(java.util.Locale.ROOT));
+      n.put("stream", e.stream().name().toLowerCase(Locale.ROOT));
     }
     if (e.line() != null) {
       n.put("line", e.line());
@@ -117,15 +140,15 @@ final class EventStreams implements AutoCloseable {
   /** A peer's event: {@code peer_build_started} etc., with the peer's {@code master}. */
   static String json(PeerEvents.Event e) {
     ObjectNode n = Http.JSON.createObjectNode();
-    n.put("kind", "peer_" + e.kind().name().toLowerCase(java.util.Locale.ROOT));
-    n.put("at", java.time.Instant.ofEpochMilli(e.atMillis()).toString());
+    n.put("kind", "peer_" + e.kind().name().toLowerCase(Locale.ROOT));
+    n.put("at", Instant.ofEpochMilli(e.atMillis()).toString());
     n.put("master", e.master());
     n.put("buildId", e.buildId());
     if (e.target() != null) {
       n.put("target", e.target());
     }
     if (e.status() != null) {
-      n.put("status", e.status().toLowerCase(java.util.Locale.ROOT));
+      n.put("status", e.status().toLowerCase(Locale.ROOT));
     }
     return n.toString();
   }
@@ -138,10 +161,10 @@ final class EventStreams implements AutoCloseable {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream;charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean ended = new AtomicBoolean();
         EventPump.Writer writer = new EventPump.Writer() {
           @Override
-          public void write(String message, Runnable done, java.util.function.Consumer<Throwable> failed) {
+          public void write(String message, Runnable done, Consumer<Throwable> failed) {
             response.write(false, ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)),
                 Callback.from(done, failed));
           }
@@ -195,7 +218,7 @@ final class EventStreams implements AutoCloseable {
     public void onWebSocketOpen(Session session) {
       EventPump.Writer writer = new EventPump.Writer() {
         @Override
-        public void write(String message, Runnable done, java.util.function.Consumer<Throwable> failed) {
+        public void write(String message, Runnable done, Consumer<Throwable> failed) {
           session.sendText(message, org.eclipse.jetty.websocket.api.Callback.from(done, failed));
         }
 

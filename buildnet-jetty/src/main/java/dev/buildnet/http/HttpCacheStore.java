@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -33,9 +34,7 @@ final class HttpCacheStore {
   private final long maxTotalBytes;
   /** Bytes stored, approximately: counted up on each put, re-read from disk by each eviction. */
   private final AtomicLong storedBytes = new AtomicLong();
-  private final java.util.concurrent.atomic.AtomicBoolean evicting =
-      new java.util.concurrent.atomic.AtomicBoolean();
-  final AtomicLong evicted = new AtomicLong();
+  private final AtomicBoolean evicting = new AtomicBoolean();
   final AtomicLong hits = new AtomicLong();
   final AtomicLong misses = new AtomicLong();
   final AtomicLong puts = new AtomicLong();
@@ -101,7 +100,7 @@ final class HttpCacheStore {
       return;
     }
     try {
-      evicted.addAndGet(blobs.evictTo(maxTotalBytes - maxTotalBytes / 10).size());
+      blobs.evictTo(maxTotalBytes - maxTotalBytes / 10);
       storedBytes.set(blobs.totalBytes());
     } finally {
       evicting.set(false);

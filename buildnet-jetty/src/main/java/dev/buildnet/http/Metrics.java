@@ -6,15 +6,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -62,12 +59,12 @@ final class Metrics implements AutoCloseable {
     return count(targets, "built") + count(targets, "failed");
   }
 
-  long count(Map<String, AtomicLong> m, String key) {
+  private static long count(Map<String, AtomicLong> m, String key) {
     AtomicLong v = m.get(key);
     return v == null ? 0 : v.get();
   }
 
-  Map<String, Long> targetsByOutcome() {
+  private Map<String, Long> targetsByOutcome() {
     Map<String, Long> out = new TreeMap<>();
     for (String k : new String[] {"built", "cached", "failed", "skipped", "cancelled"}) {
       out.put(k, count(targets, k));
@@ -85,28 +82,13 @@ final class Metrics implements AutoCloseable {
       if (sizes == null || now - sizesAt > SIZE_CACHE.toMillis()) {
         try {
           long[] http = s.cache.entriesAndBytes();
-          sizes = new long[] {walk(s.net.blobs().root()), http[0], http[1]};
+          sizes = new long[] {s.net.blobs().totalBytes(), http[0], http[1]};
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
         sizesAt = now;
       }
       return sizes.clone();
-    }
-  }
-
-  private static long walk(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return 0;
-    }
-    try (Stream<Path> all = Files.walk(dir)) {
-      return all.filter(Files::isRegularFile).mapToLong(p -> {
-        try {
-          return Files.size(p);
-        } catch (IOException e) {
-          return 0; // evicted while we walked
-        }
-      }).sum();
     }
   }
 

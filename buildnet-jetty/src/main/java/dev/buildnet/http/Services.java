@@ -47,8 +47,5 @@ final class Services implements AutoCloseable {
     timer.shutdownNow();
     streams.close();
     metrics.close();
-    if (dispatch instanceof HistoryDispatchView own) {
-      own.close();
-    }
   }
 }

@@ -168,6 +168,26 @@ class EventsTest {
   }
 
   @Test
+  void eventPump_runsOnClose_evenWhenAWriteFailedBeforeItWasSet() {
+    List<String> closes = new ArrayList<>();
+    EventPump pump = new EventPump(new EventPump.Writer() {
+      @Override
+      public void write(String message, Runnable done, Consumer<Throwable> failed) {
+        failed.accept(new java.io.IOException("client gone")); // e.g. during the replay
+      }
+
+      @Override
+      public void close() {
+        closes.add("writer");
+      }
+    }, 16, new AtomicLong());
+    pump.offer("replayed event");
+    pump.onClose(() -> closes.add("unsubscribed"));
+    pump.close();
+    assertEquals(List.of("writer", "unsubscribed"), closes);
+  }
+
+  @Test
   void eventPump_writesInOrder_whenWritesCompleteInline() {
     List<String> written = new ArrayList<>();
     EventPump pump = new EventPump(new EventPump.Writer() {

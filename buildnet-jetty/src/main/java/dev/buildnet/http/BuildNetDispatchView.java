@@ -3,11 +3,14 @@ package dev.buildnet.http;
 import dev.buildnet.BuildNet;
 import dev.buildnet.DispatchStats;
 
-/** {@link DispatchView#of}: the engine's own figures ({@link BuildNet#dispatchStats()}). */
-final class HistoryDispatchView implements DispatchView, AutoCloseable {
+/**
+ * {@link DispatchView#of}: the engine's own figures, read on demand from {@link
+ * BuildNet#dispatchStats()}; holds nothing to release.
+ */
+final class BuildNetDispatchView implements DispatchView {
   private final BuildNet net;
 
-  HistoryDispatchView(BuildNet net) {
+  BuildNetDispatchView(BuildNet net) {
     this.net = net;
   }
 
@@ -32,10 +35,5 @@ final class HistoryDispatchView implements DispatchView, AutoCloseable {
   public DrainOutcome drainWorker(String workerId) {
     return net.master().map(m -> m.dispatcher().drain(workerId)).orElse(false)
         ? DrainOutcome.DRAINING : DrainOutcome.UNKNOWN_WORKER;
-  }
-
-  @Override
-  public void close() {
-    // nothing to release: the figures are read on demand
   }
 }
