@@ -114,6 +114,9 @@ final class Api extends Handler.Abstract {
         case "locks" -> {
           require(post && (seg.length == 2 || seg.length == 3), request);
           String action = seg.length == 2 ? "acquire" : seg[2];
+          if (seg[1].isEmpty()) {
+            throw Http.badRequest("the lock name is empty", "POST /api/locks/{name}/acquire");
+          }
           out = lock(seg[1], action, Http.jsonBody(request, s.maxBodyBytes));
         }
         default -> throw unknown(request);

@@ -113,6 +113,12 @@ class ApiTest {
   }
 
   @Test
+  void locks_anEmptyNameIs400() throws Exception {
+    HttpResponse<String> r = f.postJson("/api/locks//acquire", "{\"owner\":\"a\",\"ttlSeconds\":30}");
+    assertEquals(400, r.statusCode(), r.body());
+  }
+
+  @Test
   void workers_andDrainOfAnUnknownWorker() throws Exception {
     JsonNode w = Fixture.json(f.get("/api/workers"));
     assertEquals(0, w.get("workers").size());
