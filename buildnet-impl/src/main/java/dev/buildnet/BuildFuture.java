@@ -52,9 +52,4 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
     complete(r); // first, so whoever waits on result() (drain, close) sees this future done
     result.complete(r);
   }
-
-  void failFromEngine(Throwable t) {
-    completeExceptionally(t);
-    result.completeExceptionally(t);
-  }
 }

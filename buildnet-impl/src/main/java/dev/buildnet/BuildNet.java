@@ -158,7 +158,7 @@ public final class BuildNet implements AutoCloseable {
             b.bundlers, clock, b.retryBackoff);
     this.capabilities = localCapabilities(b.capabilities);
     this.cacheMaxBytes = b.cacheMaxBytes;
-    this.keepGoing = b.keepGoing;
+    this.keepGoing = Boolean.TRUE.equals(b.keepGoing);
     this.master = b.listen == null ? null : startMaster(b);
     this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
         : physicalMemoryMb()), capabilities, executor, runner, listeners,
@@ -312,13 +312,16 @@ public final class BuildNet implements AutoCloseable {
    * what depends on it, not the independent rest.
    */
   public BuildFuture build(Collection<String> targets, boolean keepGoing) {
+    return submit(java.util.UUID.randomUUID().toString(), targets, keepGoing);
+  }
+
+  private BuildFuture submit(String buildId, Collection<String> targets, boolean keepGoing) {
     ensureOpen();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
     }
     Set<String> requested = new LinkedHashSet<>(targets);
-    BuildGraph sub = graph.subgraphFor(requested);
-    return engine.submit(sub, requested, keepGoing);
+    return engine.submit(buildId, graph.subgraphFor(requested), requested, keepGoing);
   }
 
   /** The face the embedded master shows clients: their builds run here, with their ids. */
@@ -326,12 +329,7 @@ public final class BuildNet implements AutoCloseable {
     @Override
     public CompletableFuture<BuildResult> submit(
         String buildId, List<String> targets, boolean keepGoing) {
-      ensureOpen();
-      if (targets.isEmpty()) {
-        throw new IllegalArgumentException("name at least one target to build");
-      }
-      Set<String> requested = new LinkedHashSet<>(targets);
-      return engine.submit(buildId, graph.subgraphFor(requested), requested, keepGoing).result();
+      return BuildNet.this.submit(buildId, targets, keepGoing).result();
     }
 
     @Override
@@ -375,12 +373,13 @@ public final class BuildNet implements AutoCloseable {
     ensureOpen();
     try {
       BlobStore blobs = cache.blobs();
+      List<BlobStore.Entry> entries = blobs.entries();
       Map<Digest, Long> sizes = new java.util.HashMap<>();
-      for (BlobStore.Entry e : blobs.entries()) {
+      for (BlobStore.Entry e : entries) {
         sizes.put(e.digest(), e.size());
       }
       long beforeBytes = sizes.values().stream().mapToLong(Long::longValue).sum();
-      List<Digest> evicted = blobs.evictTo(cacheMaxBytes);
+      List<Digest> evicted = blobs.evictTo(entries, cacheMaxBytes);
       long freed = evicted.stream().mapToLong(d -> sizes.getOrDefault(d, 0L)).sum();
       int dropped = cache.pruneDangling();
       return new GcReport(evicted.size(), freed, dropped, beforeBytes - freed);
@@ -505,8 +504,7 @@ public final class BuildNet implements AutoCloseable {
     private Map<String, String> hostEnvironment;
     private long cacheMaxBytes = 10L * 1024 * 1024 * 1024;
     private boolean cacheMaxSet;
-    private Boolean keepGoingSet;
-    private boolean keepGoing;
+    private Boolean keepGoing;
     private Duration retryBackoff = Duration.ofMillis(200);
     private boolean retryBackoffSet;
     private InetSocketAddress listen;
@@ -689,10 +687,7 @@ public final class BuildNet implements AutoCloseable {
 
     /** Whether a failure lets independent targets go on; default false (stop the build). */
     public Builder keepGoing(boolean keepGoing) {
-      if (keepGoingSet != null) {
-        throw new IllegalStateException("keepGoing was already set to " + keepGoingSet);
-      }
-      this.keepGoingSet = keepGoing;
+      requireUnset(this.keepGoing, "keepGoing");
       this.keepGoing = keepGoing;
       return this;
     }

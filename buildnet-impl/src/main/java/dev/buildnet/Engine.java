@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
@@ -76,11 +75,6 @@ final class Engine {
   private boolean accepting = true;
 
   Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
-      Listeners listeners) {
-    this(slots, capabilities, executor, runner, listeners, null, Duration.ZERO);
-  }
-
-  Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
       Listeners listeners, Dispatcher dispatcher, Duration placementTimeout) {
     this.dispatcher = dispatcher;
     this.placementTimeoutNanos = placementTimeout.toNanos();
@@ -119,11 +113,7 @@ final class Engine {
     }
   }
 
-  BuildFuture submit(BuildGraph graph, Set<String> requested, boolean keepGoing) {
-    return submit(UUID.randomUUID().toString(), graph, requested, keepGoing);
-  }
-
-  /** Starts a build with a caller-chosen id (a remote client's); the id must not be running. */
+  /** Starts a build with id {@code buildId}, which must not be running. */
   BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing) {
     BuildFuture future = new BuildFuture(buildId, this::cancel);
     BuildRun run =

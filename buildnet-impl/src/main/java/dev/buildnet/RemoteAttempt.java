@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -184,13 +185,10 @@ final class RemoteAttempt {
         new BuildMetrics.Phases(Duration.ofNanos(runStart - start), runTime, Duration.ZERO),
         new BuildMetrics.Cache(computed.filesChecked(), 0, keep ? 1 : 0, Duration.ZERO),
         new BuildMetrics.Resources(0, 0, 0, outBytes));
-    List<dev.buildnet.api.build.Artifact> artifacts = new ArrayList<>();
-    for (ActionManifest.Output o : files) {
-      artifacts.add(new dev.buildnet.api.build.Artifact(o.path(), o.size(), o.parsedDigest()));
-    }
     return new TargetOutcome(target.name(), Status.BUILT,
         "built on worker '" + r.workerId() + "'" + (attempt > 1 ? " (attempt " + attempt + ")" : ""),
-        computed.key().toString(), 0, attempt, Duration.ofNanos(end - start), artifacts, List.of(),
+        computed.key().toString(), 0, attempt, Duration.ofNanos(end - start),
+        TargetRunner.artifacts(manifest), List.of(),
         metrics);
   }
 
@@ -291,7 +289,8 @@ final class RemoteAttempt {
   private Payloads.Output ensure(String path, Digest digest, BlobStore blobs)
       throws IOException, InputChangedException {
     Path file = workspace.resolve(path);
-    if (!blobs.contains(digest)) {
+    Optional<Long> stored = blobs.sizeOf(digest);
+    if (stored.isEmpty()) {
       try (InputStream in = Files.newInputStream(file)) {
         blobs.putVerified(in, digest); // false: another attempt stored it meanwhile
       } catch (dev.buildnet.cache.DigestMismatchException e) {
@@ -300,8 +299,10 @@ final class RemoteAttempt {
       } catch (java.nio.file.NoSuchFileException e) {
         throw new InputChangedException("input '" + path + "' was deleted while the build ran");
       }
+      stored = blobs.sizeOf(digest);
     }
-    long size = blobs.sizeOf(digest).orElse(Files.size(file));
+    // The file itself is stat'ed only if the blob was evicted again right after it was stored.
+    long size = stored.isPresent() ? stored.get() : Files.size(file);
     return new Payloads.Output(path, digest.toString(), size,
         Files.isExecutable(file) ? Boolean.TRUE : null);
   }

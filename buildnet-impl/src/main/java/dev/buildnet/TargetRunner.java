@@ -77,11 +77,6 @@ final class TargetRunner {
     this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock);
   }
 
-  /** Runs locally; see {@link #run(BuildRun, Node, long, Dispatcher.Placement, Executor)}. */
-  TargetOutcome run(BuildRun run, Node node, long readyNanos) throws IOException {
-    return run(run, node, readyNanos, null, Runnable::run).join();
-  }
-
   /**
    * Computes the key and serves a hit from the cache, on the calling thread; on a miss runs the
    * target here ({@code placement} null, on the calling thread) or on the placement's worker (the
@@ -195,16 +190,15 @@ final class TargetRunner {
           last.errors.isEmpty() ? "failed" : last.errors.get(0).toString(),
           new BuildMetrics.Phases(pre, buildTime, Duration.ZERO), computed.filesChecked(), last);
     }
+    boolean keep = target.cacheable();
     Outputs.Collected collected;
     try {
-      List<String> declared = new ArrayList<>(target.outputs());
-      collected = outputs.collect(declared, target.cacheable());
+      collected = outputs.collect(target.outputs(), keep);
     } catch (Outputs.OutputException e) {
       return failed(node, queueWait, start, attempts, last.exitCode,
           List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage(),
           new BuildMetrics.Phases(pre, buildTime, Duration.ZERO), computed.filesChecked(), last);
     }
-    boolean keep = target.cacheable();
     String stdout = !keep || last.stdout.length == 0 ? null
         : cache.blobs().putBytes(last.stdout).toString();
     String stderr = !keep || last.stderr.length == 0 ? null
@@ -213,7 +207,7 @@ final class TargetRunner {
         new ActionManifest(ActionManifest.VERSION, target.name(), collected.files(),
             collected.directories(), stdout, stderr, last.exitCode, buildTime.toMillis(),
             clock.millis());
-    if (target.cacheable()) {
+    if (keep) {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();
@@ -223,8 +217,7 @@ final class TargetRunner {
     BuildMetrics metrics =
         new BuildMetrics(queueWait, Duration.ofNanos(end - start),
             new BuildMetrics.Phases(pre, buildTime, post),
-            new BuildMetrics.Cache(computed.filesChecked(), 0, target.cacheable() ? 1 : 0,
-                Duration.ZERO),
+            new BuildMetrics.Cache(computed.filesChecked(), 0, keep ? 1 : 0, Duration.ZERO),
             new BuildMetrics.Resources(last.peakMemoryBytes, cpuPercent,
                 inputBytes(computed), collected.totalBytes()));
     return new TargetOutcome(target.name(), Status.BUILT,
@@ -387,7 +380,7 @@ final class TargetRunner {
     return total;
   }
 
-  private static List<Artifact> artifacts(ActionManifest m) {
+  static List<Artifact> artifacts(ActionManifest m) {
     List<Artifact> out = new ArrayList<>(m.outputs().size());
     for (ActionManifest.Output o : m.outputs()) {
       out.add(new Artifact(o.path(), o.size(), o.parsedDigest()));
@@ -408,16 +401,11 @@ final class TargetRunner {
   /** A failed outcome with no phases or resources measured (a remote attempt's). */
   static TargetOutcome failure(Node node, Duration queueWait, long start, int attempts,
       int exitCode, List<BuildError> errors, String reason) {
-    Duration total = Duration.ofNanos(System.nanoTime() - start);
-    BuildMetrics metrics = new BuildMetrics(queueWait, total, BuildMetrics.Phases.ZERO,
-        new BuildMetrics.Cache(0, 0, node.target.cacheable() ? 1 : 0, Duration.ZERO),
-        BuildMetrics.Resources.ZERO);
-    return new TargetOutcome(node.name(), Status.FAILED, reason,
-        node.key == null ? null : node.key.toString(), exitCode, attempts, total, List.of(),
-        errors, metrics);
+    return failed(node, queueWait, start, attempts, exitCode, errors, reason,
+        BuildMetrics.Phases.ZERO, 0, null);
   }
 
-  private TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,
+  private static TargetOutcome failed(Node node, Duration queueWait, long start, int attempts,
       int exitCode, List<BuildError> errors, String reason, BuildMetrics.Phases phases,
       long filesChecked, Attempt last) {
     Duration total = Duration.ofNanos(System.nanoTime() - start);

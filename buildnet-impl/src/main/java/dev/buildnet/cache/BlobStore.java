@@ -346,7 +346,15 @@ public final class BlobStore {
    * deleted. Stale temp files from crashed writers are removed too.
    */
   public List<Digest> evictTo(long maxBytes) throws IOException {
-    List<Entry> all = entries();
+    return evictTo(entries(), maxBytes);
+  }
+
+  /**
+   * Like {@link #evictTo(long)}, over a listing the caller already took with {@link #entries()},
+   * so that the store is walked once.
+   */
+  public List<Digest> evictTo(List<Entry> listing, long maxBytes) throws IOException {
+    List<Entry> all = new ArrayList<>(listing);
     long total = all.stream().mapToLong(Entry::size).sum();
     all.sort((a, b) -> a.lastUsed().compareTo(b.lastUsed()));
     List<Digest> evicted = new ArrayList<>();

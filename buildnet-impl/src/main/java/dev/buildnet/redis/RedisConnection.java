@@ -4,7 +4,6 @@ import dev.buildnet.api.state.StateException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
@@ -45,7 +44,6 @@ final class RedisConnection implements AutoCloseable {
   private int failures;
   private long retryAtNanos;
   private String lastError;
-  private final AtomicLong unreachable = new AtomicLong();
 
   RedisConnection(String name, HostAndPort address, JedisClientConfig config, int maxConnections,
       Duration borrowTimeout) {
@@ -125,16 +123,10 @@ final class RedisConnection implements AutoCloseable {
     }
   }
 
-  /** How many calls have failed because Redis was unreachable (for tests and metrics). */
-  long unreachableCount() {
-    return unreachable.get();
-  }
-
   private void checkGate(String what) {
     synchronized (gate) {
       long wait = retryAtNanos - nanoTime.getAsLong();
       if (failures > 0 && wait > 0) {
-        unreachable.incrementAndGet();
         throw new StateException(name + ": " + what + " failed: Redis at " + address
             + " is unreachable (" + failures + " failed attempts, last: " + lastError
             + "); the next attempt is allowed in " + Math.max(1, wait / 1_000_000) + " ms");
@@ -153,7 +145,6 @@ final class RedisConnection implements AutoCloseable {
   }
 
   private StateException unreachable(String what, JedisConnectionException e, boolean idempotent) {
-    unreachable.incrementAndGet();
     String reason = rootMessage(e);
     synchronized (gate) {
       failures++;

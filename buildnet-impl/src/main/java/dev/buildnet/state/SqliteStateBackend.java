@@ -1,7 +1,5 @@
 package dev.buildnet.state;
 
-import dev.buildnet.internal.StateChecks;
-
 import static dev.buildnet.state.StateArgs.expiresAt;
 import static dev.buildnet.internal.StateChecks.requireKey;
 import static dev.buildnet.internal.StateChecks.requireLock;

@@ -25,11 +25,6 @@ final class StateArgs {
     }
   }
 
-  /** A live row or entry: no expiry, or an expiry still in the future. */
-  static boolean isLive(long expiresAt, long nowMillis) {
-    return expiresAt > nowMillis;
-  }
-
   /** The counter value of a stored value, per {@link dev.buildnet.api.state.StateBackend#increment}. */
   static long incremented(String backend, String key, byte[] current, long delta) {
     long value = 0;
