@@ -1,6 +1,6 @@
 package dev.buildnet;
 
-import dev.buildnet.events.BuildHistory;
+import dev.buildnet.events.PlacementListener;
 import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
@@ -41,26 +41,26 @@ final class Listeners implements BuildListener {
   }
 
   /**
-   * A target attempt started on a remote worker: history listeners record the worker, the others
+   * A target attempt started on a remote worker: placement listeners hear the worker, the others
    * see a plain {@link #targetStarted(String, String, int)}.
    */
   static void targetStarted(
       BuildListener to, String buildId, String target, int attempt, String worker) {
     if (to instanceof Listeners all) {
       all.each(l -> targetStarted(l, buildId, target, attempt, worker));
-    } else if (to instanceof BuildHistory h) {
-      h.targetStarted(buildId, target, attempt, worker);
+    } else if (to instanceof PlacementListener p) {
+      p.targetStarted(buildId, target, attempt, worker);
     } else {
       to.targetStarted(buildId, target, attempt);
     }
   }
 
-  /** A target waits for a worker that can run it; only history listeners record it. */
+  /** A target waits for a worker that can run it; only placement listeners hear it. */
   static void targetWaiting(BuildListener to, String buildId, String target, String reason) {
     if (to instanceof Listeners all) {
       all.each(l -> targetWaiting(l, buildId, target, reason));
-    } else if (to instanceof BuildHistory h) {
-      h.targetWaiting(buildId, target, reason);
+    } else if (to instanceof PlacementListener p) {
+      p.targetWaiting(buildId, target, reason);
     }
   }
 

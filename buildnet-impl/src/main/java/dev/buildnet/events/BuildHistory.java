@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  *
  * @since 0.1
  */
-public final class BuildHistory implements BuildListener {
+public final class BuildHistory implements PlacementListener {
   private static final Logger log = LoggerFactory.getLogger(BuildHistory.class);
 
   /** One kept log line. */
@@ -191,6 +191,7 @@ public final class BuildHistory implements BuildListener {
   }
 
   /** Like {@link #targetStarted(String, String, int)}, naming the worker that runs the attempt. */
+  @Override
   public void targetStarted(String buildId, String target, int attempt, String worker) {
     Instant now = clock.instant();
     synchronized (lock) {
@@ -213,6 +214,7 @@ public final class BuildHistory implements BuildListener {
    * Records that a ready target waits because no connected worker (nor this machine) can run it;
    * {@code reason} says what it needs. Its status becomes {@code waiting} until it starts or fails.
    */
+  @Override
   public void targetWaiting(String buildId, String target, String reason) {
     synchronized (lock) {
       TargetState t = target(buildId, target);
