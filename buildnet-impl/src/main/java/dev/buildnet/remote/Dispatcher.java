@@ -123,8 +123,7 @@ public final class Dispatcher {
   public String describeWorkers() {
     List<String> parts = new ArrayList<>();
     for (WorkerRegistry.Worker w : registry.connected()) {
-      parts.add(w.id() + " " + (w.hello.capabilities() == null ? List.of() : w.hello.capabilities())
-          + " " + w.hello.cpuSlots() + " slots " + w.hello.memoryMb() + " MB");
+      parts.add(w.id() + " " + w.capabilities() + " " + w.hello.cpuSlots() + " slots " + w.hello.memoryMb() + " MB");
     }
     return parts.isEmpty() ? "no worker is connected" : "connected: " + String.join("; ", parts);
   }
@@ -206,8 +205,7 @@ public final class Dispatcher {
   }
 
   private static boolean capable(WorkerRegistry.Worker w, Set<String> requires) {
-    List<String> caps = w.hello.capabilities() == null ? List.of() : w.hello.capabilities();
-    return caps.containsAll(requires);
+    return w.capabilities().containsAll(requires);
   }
 
   /**

@@ -153,12 +153,12 @@ public final class MasterServer implements AutoCloseable {
     return id;
   }
 
-  /** Where the master listens (with the port chosen if 0 was asked for). */
   /** Places target attempts on the connected workers (what BuildNet's engine dispatches through). */
   public Dispatcher dispatcher() {
     return dispatcher;
   }
 
+  /** Where the master listens (with the port chosen if 0 was asked for). */
   public InetSocketAddress localAddress() {
     return listener.localAddress();
   }
