@@ -123,7 +123,8 @@ public final class Dispatcher {
   public String describeWorkers() {
     List<String> parts = new ArrayList<>();
     for (WorkerRegistry.Worker w : registry.connected()) {
-      parts.add(w.id() + " " + w.capabilities() + " " + w.hello.cpuSlots() + " slots " + w.hello.memoryMb() + " MB");
+      parts.add(w.id() + " " + w.capabilities() + " " + w.hello.cpuSlots() + " slots "
+          + w.hello.memoryMb() + " MB");
     }
     return parts.isEmpty() ? "no worker is connected" : "connected: " + String.join("; ", parts);
   }
