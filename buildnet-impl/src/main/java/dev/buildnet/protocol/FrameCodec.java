@@ -97,6 +97,8 @@ public final class FrameCodec {
    */
   public byte[] encode(Message message) {
     ArrayBufferOutput out = new ArrayBufferOutput(256);
+    byte[] id;
+    byte[] runtime;
     try (MessagePacker p = MessagePack.newDefaultPacker(out)) {
       // Four placeholder bytes, overwritten with the length once the body is known.
       p.writePayload(new byte[PREFIX_BYTES]);
@@ -106,11 +108,13 @@ public final class FrameCodec {
       key(p, ENVELOPE_UTF8[1]);
       p.packInt(message.type().code());
       key(p, ENVELOPE_UTF8[2]);
-      str(p, message.id(), "id");
+      id = utf8(message.id(), "id");
+      key(p, id);
       key(p, ENVELOPE_UTF8[3]);
       p.packLong(message.timestamp());
       key(p, ENVELOPE_UTF8[4]);
-      str(p, message.runtime(), "runtime");
+      runtime = utf8(message.runtime(), "runtime");
+      key(p, runtime);
       key(p, ENVELOPE_UTF8[5]);
       Payload payload = message.payload();
       Schema schema = Schema.of(message.type());
@@ -131,16 +135,13 @@ public final class FrameCodec {
           message.type() + " frame of " + body + " bytes exceeds the maximum of " + maxFrameBytes);
     }
     ByteBuffer.wrap(frame).putInt(body);
-    checkEnvelope(message);
-    return frame;
-  }
-
-  private static void checkEnvelope(Message m) {
-    if (m.version() < 0) {
-      throw new IllegalArgumentException("version must not be negative but was " + m.version());
+    if (message.version() < 0) {
+      throw new IllegalArgumentException(
+          "version must not be negative but was " + message.version());
     }
-    checkLength("id", m.id().getBytes(StandardCharsets.UTF_8).length, MAX_ID_BYTES);
-    checkLength("runtime", m.runtime().getBytes(StandardCharsets.UTF_8).length, MAX_RUNTIME_BYTES);
+    checkLength("id", id.length, MAX_ID_BYTES);
+    checkLength("runtime", runtime.length, MAX_RUNTIME_BYTES);
+    return frame;
   }
 
   private static void checkLength(String what, int length, int max) {

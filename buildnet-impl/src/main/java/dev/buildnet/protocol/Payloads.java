@@ -347,9 +347,7 @@ public final class Payloads {
     public TargetCancel {
       nonEmpty("build_id", buildId);
       nonEmpty("target", target);
-      if (attempt < 1) {
-        throw new IllegalArgumentException("attempt must be at least 1 but was " + attempt);
-      }
+      positive("attempt", attempt);
     }
 
     @Override
@@ -385,9 +383,7 @@ public final class Payloads {
     public TargetRun {
       nonEmpty("build_id", buildId);
       nonEmpty("target", target);
-      if (attempt < 1) {
-        throw new IllegalArgumentException("attempt must be at least 1 but was " + attempt);
-      }
+      positive("attempt", attempt);
       argv = copy(Objects.requireNonNull(argv, "argv"));
       if (argv.isEmpty()) {
         throw new IllegalArgumentException("argv must not be empty");
@@ -548,9 +544,7 @@ public final class Payloads {
     public LockAcquire {
       nonEmpty("name", name);
       nonEmpty("holder", holder);
-      if (leaseMs < 1) {
-        throw new IllegalArgumentException("lease_ms must be at least 1 but was " + leaseMs);
-      }
+      positive("lease_ms", leaseMs);
       nonNegative("wait_ms", waitMs);
     }
 
@@ -617,9 +611,7 @@ public final class Payloads {
       nonEmpty("name", name);
       nonEmpty("holder", holder);
       nonEmpty("token", token);
-      if (leaseMs < 1) {
-        throw new IllegalArgumentException("lease_ms must be at least 1 but was " + leaseMs);
-      }
+      positive("lease_ms", leaseMs);
     }
 
     @Override
@@ -824,9 +816,7 @@ public final class Payloads {
 
     public Event {
       nonEmpty("subscription_id", subscriptionId);
-      if (seq < 1) {
-        throw new IllegalArgumentException("seq must be at least 1 but was " + seq);
-      }
+      positive("seq", seq);
       if (!KINDS.contains(Objects.requireNonNull(kind, "kind"))) {
         throw new IllegalArgumentException("kind must be one of " + KINDS + " but was '" + kind + "'");
       }
@@ -879,7 +869,13 @@ public final class Payloads {
   }
 
   private static void positive(String name, Long value) {
-    if (value != null && value < 1) {
+    if (value != null) {
+      positive(name, value.longValue());
+    }
+  }
+
+  private static void positive(String name, long value) {
+    if (value < 1) {
       throw new IllegalArgumentException(name + " must be at least 1 but was " + value);
     }
   }

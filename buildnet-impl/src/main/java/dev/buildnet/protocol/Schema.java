@@ -45,7 +45,6 @@ final class Schema {
   record Field(
       String name, byte[] nameUtf8, Kind kind, boolean required, Schema element, MethodHandle getter) {}
 
-  private static final Map<MessageType, Class<? extends Payload>> CLASSES = classes();
   private static final Map<MessageType, Schema> BY_TYPE = byType();
 
   final Class<?> type;
@@ -99,11 +98,6 @@ final class Schema {
       throw new IllegalStateException("no payload record for " + type);
     }
     return s;
-  }
-
-  /** Every message type's payload record class. */
-  static Map<MessageType, Class<? extends Payload>> payloadClasses() {
-    return CLASSES;
   }
 
   /** The index of the field named {@code name}, or -1. */
@@ -216,7 +210,7 @@ final class Schema {
 
   private static Map<MessageType, Schema> byType() {
     Map<MessageType, Schema> map = new EnumMap<>(MessageType.class);
-    CLASSES.forEach((t, c) -> map.put(t, new Schema(c, t.name())));
+    classes().forEach((t, c) -> map.put(t, new Schema(c, t.name())));
     return Collections.unmodifiableMap(map);
   }
 }

@@ -14,8 +14,10 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -45,6 +47,8 @@ public final class Dispatcher {
 
   private final WorkerRegistry registry;
   private final Map<Key, Attempt> inFlight = new ConcurrentHashMap<>();
+  /** BUILD_PROGRESS names no attempt: this finds its attempt without scanning {@link #inFlight}. */
+  private final Map<ProgressKey, Attempt> byTarget = new ConcurrentHashMap<>();
   private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong claims = new AtomicLong();
@@ -79,6 +83,8 @@ public final class Dispatcher {
 
   private record Key(String buildId, String target, long attempt) {}
 
+  private record ProgressKey(WorkerRegistry.Worker worker, String buildId, String target) {}
+
   private static final class Attempt {
     final WorkerRegistry.Worker worker;
     final Consumer<BuildProgress> progress;
@@ -87,6 +93,10 @@ public final class Dispatcher {
     Attempt(WorkerRegistry.Worker worker, Consumer<BuildProgress> progress) {
       this.worker = worker;
       this.progress = progress;
+    }
+
+    ProgressKey progressKey(Key k) {
+      return new ProgressKey(worker, k.buildId(), k.target());
     }
   }
 
@@ -113,8 +123,8 @@ public final class Dispatcher {
   public String describeWorkers() {
     List<String> parts = new ArrayList<>();
     for (WorkerRegistry.Worker w : registry.connected()) {
-      parts.add(w.id() + " " + (w.hello.capabilities() == null ? List.of() : w.hello.capabilities())
-          + " " + w.hello.cpuSlots() + " slots " + w.hello.memoryMb() + " MB");
+      parts.add(w.id() + " " + w.capabilities() + " " + w.hello.cpuSlots() + " slots "
+          + w.hello.memoryMb() + " MB");
     }
     return parts.isEmpty() ? "no worker is connected" : "connected: " + String.join("; ", parts);
   }
@@ -123,7 +133,7 @@ public final class Dispatcher {
    * Claims the resources on the least loaded capable worker not in {@code exclude}; empty if none
    * has them free now.
    */
-  public java.util.Optional<Placement> tryPlace(
+  public Optional<Placement> tryPlace(
       Set<String> requires, int cpuSlots, long memoryMb, Collection<String> exclude) {
     WorkerRegistry.Worker best = null;
     double bestLoad = Double.MAX_VALUE;
@@ -139,13 +149,13 @@ public final class Dispatcher {
       }
     }
     if (best == null) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
     String claimId = "dispatch-" + claims.incrementAndGet();
     if (!best.tryClaim(claimId, cpuSlots, memoryMb)) {
-      return java.util.Optional.empty(); // raced with another claim; the caller tries again later
+      return Optional.empty(); // raced with another claim; the caller tries again later
     }
-    return java.util.Optional.of(new Placement(best, claimId));
+    return Optional.of(new Placement(best, claimId));
   }
 
   /**
@@ -196,8 +206,7 @@ public final class Dispatcher {
   }
 
   private static boolean capable(WorkerRegistry.Worker w, Set<String> requires) {
-    List<String> caps = w.hello.capabilities() == null ? List.of() : w.hello.capabilities();
-    return caps.containsAll(requires);
+    return w.capabilities().containsAll(requires);
   }
 
   /**
@@ -230,6 +239,11 @@ public final class Dispatcher {
       if (inFlight.putIfAbsent(k, a) != null) {
         throw new IllegalStateException("attempt " + k + " is in flight already");
       }
+      ProgressKey pk = a.progressKey(k);
+      byTarget.put(pk, a);
+      if (inFlight.get(k) != a) {
+        byTarget.remove(pk, a); // ended meanwhile (its worker was lost): remove() ran before put()
+      }
       this.key = k;
       if (!worker.connection.isOpen()) {
         fail(k, a, new WorkerLostException("worker '" + worker.id() + "' is disconnected"));
@@ -237,7 +251,7 @@ public final class Dispatcher {
       }
       worker.connection.request(run, START_TIMEOUT).whenComplete((reply, e) -> {
         if (e != null) {
-          Throwable cause = e instanceof java.util.concurrent.CompletionException ? e.getCause() : e;
+          Throwable cause = e instanceof CompletionException ? e.getCause() : e;
           String why = cause instanceof RemoteErrorException r
               ? "worker '" + worker.id() + "' refused attempt " + run.attempt() + " of '"
                   + run.target() + "': " + r.getMessage()
@@ -272,7 +286,7 @@ public final class Dispatcher {
    */
   boolean onWorkerMessage(WorkerRegistry.Worker from, Message m) {
     if (m.payload() instanceof BuildProgress p && p.target() != null) {
-      Attempt a = find(p.buildId(), p.target(), from);
+      Attempt a = byTarget.get(new ProgressKey(from, p.buildId(), p.target()));
       if (a != null) {
         a.progress.accept(p);
       }
@@ -289,19 +303,9 @@ public final class Dispatcher {
     return false;
   }
 
-  private Attempt find(String buildId, String target, WorkerRegistry.Worker from) {
-    for (Map.Entry<Key, Attempt> e : inFlight.entrySet()) {
-      if (e.getValue().worker == from && e.getKey().buildId().equals(buildId)
-          && e.getKey().target().equals(target)) {
-        return e.getValue();
-      }
-    }
-    return null;
-  }
-
   private void settle(WorkerRegistry.Worker from, Key key, Result result) {
     Attempt a = inFlight.get(key);
-    if (a == null || a.worker != from || !inFlight.remove(key, a)) {
+    if (a == null || a.worker != from || !remove(key, a)) {
       rejected.incrementAndGet();
       log.warn("rejected a late or unknown result from worker '{}' for attempt {} of '{}' in build"
           + " {}: no such attempt is in flight there (superseded or re-queued)", from.id(),
@@ -311,8 +315,16 @@ public final class Dispatcher {
     a.result.complete(result);
   }
 
+  private boolean remove(Key key, Attempt a) {
+    if (!inFlight.remove(key, a)) {
+      return false;
+    }
+    byTarget.remove(a.progressKey(key), a);
+    return true;
+  }
+
   private void fail(Key key, Attempt a, WorkerLostException e) {
-    if (inFlight.remove(key, a)) {
+    if (remove(key, a)) {
       a.result.completeExceptionally(e);
     }
   }

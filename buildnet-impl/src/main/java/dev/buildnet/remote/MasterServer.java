@@ -1,5 +1,7 @@
 package dev.buildnet.remote;
 
+import static dev.buildnet.internal.DurationChecks.positive;
+
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Transport;
@@ -151,12 +153,12 @@ public final class MasterServer implements AutoCloseable {
     return id;
   }
 
-  /** Where the master listens (with the port chosen if 0 was asked for). */
   /** Places target attempts on the connected workers (what BuildNet's engine dispatches through). */
   public Dispatcher dispatcher() {
     return dispatcher;
   }
 
+  /** Where the master listens (with the port chosen if 0 was asked for). */
   public InetSocketAddress localAddress() {
     return listener.localAddress();
   }
@@ -438,14 +440,6 @@ public final class MasterServer implements AutoCloseable {
 
     private static String describe(Object value) {
       return value instanceof byte[] ? "a secret" : String.valueOf(value);
-    }
-
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isZero() || d.isNegative()) {
-        throw new IllegalArgumentException(name + " must be positive but was " + d);
-      }
-      return d;
     }
   }
 }

@@ -23,6 +23,7 @@ import dev.buildnet.transport.RemoteErrorException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -47,6 +48,9 @@ import org.slf4j.LoggerFactory;
  */
 final class RemoteBuilds implements Transport.Connection.Handler {
   private static final Logger log = LoggerFactory.getLogger(RemoteBuilds.class);
+
+  /** The EVENT kinds, by wire name: looked up for every event received. */
+  private static final Map<String, BuildEvent.Kind> KINDS = kindsByWireName();
 
   private final RemoteClient client;
   private final Duration timeout;
@@ -326,12 +330,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
 
   /** The event, or null for a kind this version does not know. */
   private static BuildEvent toEvent(Event e) {
-    BuildEvent.Kind kind = null;
-    for (BuildEvent.Kind k : BuildEvent.Kind.values()) {
-      if (k.wireName().equals(e.kind()) && k.aboutBuild()) {
-        kind = k;
-      }
-    }
+    BuildEvent.Kind kind = KINDS.get(e.kind());
     if (kind == null) {
       return null;
     }
@@ -339,5 +338,15 @@ final class RemoteBuilds implements Transport.Connection.Handler {
         : e.stream().equals("stderr") ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT;
     return new BuildEvent(kind, e.buildId(), Instant.ofEpochMilli(e.at()), e.target(), e.status(),
         stream, e.line(), null, 0);
+  }
+
+  private static Map<String, BuildEvent.Kind> kindsByWireName() {
+    Map<String, BuildEvent.Kind> kinds = new HashMap<>();
+    for (BuildEvent.Kind k : BuildEvent.Kind.values()) {
+      if (k.aboutBuild()) {
+        kinds.put(k.wireName(), k);
+      }
+    }
+    return Map.copyOf(kinds);
   }
 }

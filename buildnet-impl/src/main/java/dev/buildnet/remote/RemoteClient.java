@@ -1,5 +1,7 @@
 package dev.buildnet.remote;
 
+import static dev.buildnet.internal.DurationChecks.positive;
+
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
@@ -425,14 +427,6 @@ public final class RemoteClient implements AutoCloseable {
         throw e;
       }
       return client;
-    }
-
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isZero() || d.isNegative()) {
-        throw new IllegalArgumentException(name + " must be positive but was " + d);
-      }
-      return d;
     }
   }
 }

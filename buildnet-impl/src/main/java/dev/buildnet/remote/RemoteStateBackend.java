@@ -1,5 +1,12 @@
 package dev.buildnet.remote;
 
+import static dev.buildnet.internal.StateChecks.requireKey;
+import static dev.buildnet.internal.StateChecks.requireLock;
+import static dev.buildnet.internal.StateChecks.requireName;
+import static dev.buildnet.internal.StateChecks.requirePrefix;
+import static dev.buildnet.internal.StateChecks.requireTtl;
+import static dev.buildnet.internal.StateChecks.requireValue;
+
 import dev.buildnet.api.state.Lock;
 import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
@@ -116,9 +123,7 @@ final class RemoteStateBackend implements StateBackend {
   @Override
   public List<String> keys(String prefix) {
     open();
-    if (prefix == null) {
-      throw new IllegalArgumentException("prefix must not be null (use \"\" for every key)");
-    }
+    requirePrefix(prefix);
     needsMinor1("keys");
     StateResponse r = state(new StateKeys(prefix), "keys with prefix '" + prefix + "'", false);
     return r.keys() == null ? List.of() : r.keys();
@@ -269,41 +274,6 @@ final class RemoteStateBackend implements StateBackend {
   private void open() {
     if (closed || client.isClosed()) {
       throw new IllegalStateException(name + " is closed");
-    }
-  }
-
-  private static void requireKey(String key) {
-    requireName(key, "key");
-  }
-
-  private static void requireName(String value, String argument) {
-    if (value == null) {
-      throw new IllegalArgumentException(argument + " must not be null");
-    }
-    if (value.isEmpty()) {
-      throw new IllegalArgumentException(argument + " must not be empty");
-    }
-  }
-
-  private static void requireValue(byte[] value, String argument) {
-    if (value == null) {
-      throw new IllegalArgumentException(argument + " must not be null");
-    }
-  }
-
-  private static Duration requireTtl(Duration ttl, String argument) {
-    if (ttl == null) {
-      throw new IllegalArgumentException(argument + " must not be null");
-    }
-    if (ttl.isNegative() || ttl.isZero()) {
-      throw new IllegalArgumentException(argument + " must be positive but was " + ttl);
-    }
-    return ttl;
-  }
-
-  private static void requireLock(Lock lock) {
-    if (lock == null) {
-      throw new IllegalArgumentException("lock must not be null");
     }
   }
 

@@ -154,8 +154,7 @@ final class WorkerAttempt {
     for (String out : run.outputs()) {
       outputPaths.add(inside("output", out, false));
     }
-    fetchInputs();
-    materialize(inputPaths);
+    materialize(inputPaths, fetchInputs());
     try {
       Files.createDirectories(cwd);
     } catch (IOException e) {
@@ -265,11 +264,16 @@ final class WorkerAttempt {
     return resolved;
   }
 
-  /** Downloads the inputs the local store lacks, each once, into the local store. */
-  private void fetchInputs() throws Failure {
+  /**
+   * Downloads the inputs the local store lacks, each once, into the local store; returns the
+   * inputs' digests in {@code run.inputs()} order.
+   */
+  private List<Digest> fetchInputs() throws Failure {
+    List<Digest> digests = new ArrayList<>(run.inputs().size());
     Set<Digest> needed = new LinkedHashSet<>();
     for (Output in : run.inputs()) {
       Digest d = parse(in.digest());
+      digests.add(d);
       if (!local.contains(d)) {
         needed.add(d);
       }
@@ -296,6 +300,7 @@ final class WorkerAttempt {
         }
       }
     }
+    return digests;
   }
 
   private Digest parse(String digest) throws Failure {
@@ -311,13 +316,13 @@ final class WorkerAttempt {
     }
   }
 
-  private void materialize(List<Path> paths) throws Failure {
+  private void materialize(List<Path> paths, List<Digest> digests) throws Failure {
     for (int i = 0; i < paths.size(); i++) {
       Output in = run.inputs().get(i);
       Path dest = paths.get(i);
       try {
         Files.createDirectories(dest.getParent());
-        if (!local.copyVerified(Digest.parse(in.digest()), dest)) {
+        if (!local.copyVerified(digests.get(i), dest)) {
           throw new Failure("input blob " + in.digest() + " for " + in.path()
               + " is missing or corrupt in the worker's store", true, null);
         }

@@ -75,10 +75,14 @@ final class WorkerRegistry {
       return hello.peerId();
     }
 
+    /** The capabilities it advertised; empty if its HELLO named none. */
+    List<String> capabilities() {
+      return hello.capabilities() == null ? List.of() : hello.capabilities();
+    }
+
     synchronized WorkerInfo info(long now) {
       return new WorkerInfo(
-          id(), runtime, connection.remoteAddress(),
-          hello.capabilities() == null ? List.of() : hello.capabilities(),
+          id(), runtime, connection.remoteAddress(), capabilities(),
           hello.cpuSlots(), hello.memoryMb(), connectedAt, lastSeenNanos,
           Duration.ofNanos(Math.max(0, now - lastSeenNanos)), running,
           claimedCpu, claimedMemory, claims.size());
@@ -109,20 +113,15 @@ final class WorkerRegistry {
                 + " slots and " + (memoryTotal - claimedMemory) + " MB free of " + cpuTotal
                 + " slots and " + memoryTotal + " MB (" + claims.size() + " open claims)");
       }
-      claims.put(c.claimId(), new Claim(c.cpuSlots(), c.memoryMb()));
-      claimedCpu += c.cpuSlots();
-      claimedMemory += c.memoryMb();
+      hold(c.claimId(), new Claim(c.cpuSlots(), c.memoryMb()));
       return status(replyTo, c.claimId(), true);
     }
 
     synchronized ResourceStatus release(String replyTo, ResourceRelease r) {
-      Claim claim = claims.remove(r.claimId());
-      if (claim == null) {
+      if (drop(r.claimId()) == null) {
         throw new RequestError(ErrorCode.NOT_FOUND,
             "worker '" + id() + "' holds no claim '" + r.claimId() + "'");
       }
-      claimedCpu -= claim.cpuSlots();
-      claimedMemory -= claim.memoryMb();
       return status(replyTo, r.claimId(), true);
     }
 
@@ -141,19 +140,29 @@ final class WorkerRegistry {
       if (!fits(cpu, memoryMb) || claims.containsKey(claimId)) {
         return false;
       }
-      claims.put(claimId, new Claim(cpu, memoryMb));
-      claimedCpu += cpu;
-      claimedMemory += memoryMb;
+      hold(claimId, new Claim(cpu, memoryMb));
       return true;
     }
 
     /** Releases a dispatched attempt's claim; unknown ids are ignored. */
     synchronized void releaseClaim(String claimId) {
+      drop(claimId);
+    }
+
+    private void hold(String claimId, Claim claim) {
+      claims.put(claimId, claim);
+      claimedCpu += claim.cpuSlots();
+      claimedMemory += claim.memoryMb();
+    }
+
+    /** Removes the claim and returns it; null if there is none by that id. */
+    private Claim drop(String claimId) {
       Claim claim = claims.remove(claimId);
       if (claim != null) {
         claimedCpu -= claim.cpuSlots();
         claimedMemory -= claim.memoryMb();
       }
+      return claim;
     }
 
     private ResourceStatus status(String replyTo, String claimId, boolean granted) {

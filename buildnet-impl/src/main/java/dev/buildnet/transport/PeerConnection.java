@@ -68,6 +68,8 @@ public final class PeerConnection implements Transport.Connection {
   private final FrameReader reader;
   private final String name;
   private final InetSocketAddress remote;
+  private final long idleNanos;
+  private final String idleReason; // built once: the deadline is re-armed before every frame
   private final LinkedBlockingQueue<Outgoing> queue = new LinkedBlockingQueue<>();
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicLong ids = new AtomicLong();
@@ -93,6 +95,9 @@ public final class PeerConnection implements Transport.Connection {
     this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
     this.codec = transport.codec();
     this.reader = new FrameReader(in, codec);
+    Duration idle = transport.idleTimeout();
+    this.idleNanos = idle.toNanos();
+    this.idleReason = "no frame received within the idle timeout of " + idle;
   }
 
   /** The connection a {@link TcpTransport} handed out as a {@link Transport.Connection}. */
@@ -427,8 +432,7 @@ public final class PeerConnection implements Transport.Connection {
   }
 
   private void idleDeadline() {
-    Duration idle = transport.idleTimeout();
-    in.deadlineIn(idle.toNanos(), "no frame received within the idle timeout of " + idle);
+    in.deadlineIn(idleNanos, idleReason);
   }
 
   /** Reads and decodes one frame during the handshake (before the threads run). */
@@ -442,8 +446,7 @@ public final class PeerConnection implements Transport.Connection {
 
   /** Writes one message synchronously, before the writer thread runs. */
   void writeDirect(Payload payload) throws IOException {
-    out.write(codec.encode(message(payload)));
-    out.flush();
+    writeDirectMessage(message(payload));
   }
 
   /** Runs the TLS handshake, if this is a TLS socket, within {@code timeout}. */

@@ -1,5 +1,7 @@
 package dev.buildnet.transport;
 
+import static dev.buildnet.internal.DurationChecks.positive;
+
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.Transport.Connection.Handler;
@@ -333,9 +335,7 @@ public final class TcpTransport implements Transport {
       }
     } catch (IOException | RuntimeException e) {
       c.close(e);
-      throw e instanceof IOException io
-          ? new IOException("handshake with " + address + " failed: " + io.getMessage(), io)
-          : new IOException("handshake with " + address + " failed: " + e.getMessage(), e);
+      throw new IOException("handshake with " + address + " failed: " + e.getMessage(), e);
     }
     c.startWriter();
     c.startReader(null);
@@ -638,14 +638,6 @@ public final class TcpTransport implements Transport {
         throw new IllegalStateException("localId is required");
       }
       return new TcpTransport(this);
-    }
-
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isZero() || d.isNegative()) {
-        throw new IllegalArgumentException(name + " must be positive but was " + d);
-      }
-      return d;
     }
   }
 }
