@@ -99,6 +99,14 @@ final class BuildRun {
     return roots;
   }
 
+  /**
+   * Whether the build has ended. It is set, under this monitor, before the buildFinished event goes
+   * out, so whoever has seen that event also sees the build as ended (a later cancel is refused).
+   */
+  synchronized boolean hasEnded() {
+    return completed;
+  }
+
   synchronized boolean isStopped() {
     return stopped;
   }
