@@ -122,7 +122,7 @@ public final class BuildNet implements AutoCloseable {
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
     this.listeners = new Listeners();
-    this.history = new BuildHistory(clock, 200, 5_000);
+    this.history = new BuildHistory(clock, 200, 5_000, b.logLimits);
     listeners.add(history);
     b.listeners.forEach(listeners::add);
     if (b.peerName == null) {
@@ -155,7 +155,7 @@ public final class BuildNet implements AutoCloseable {
     ShellProvider shell = b.shell != null ? b.shell : ShellProvider.processes();
     TargetRunner runner =
         new TargetRunner(workspace, keys, cache, new Outputs(workspace, blobs), shell,
-            b.bundlers, clock, b.retryBackoff);
+            b.bundlers, clock, b.retryBackoff, (int) b.logLimits.perTargetBytes());
     this.capabilities = localCapabilities(b.capabilities);
     this.cacheMaxBytes = b.cacheMaxBytes;
     this.keepGoing = Boolean.TRUE.equals(b.keepGoing);
@@ -514,6 +514,8 @@ public final class BuildNet implements AutoCloseable {
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
     private String peerName;
+    private dev.buildnet.events.LogLimits logLimits = dev.buildnet.events.LogLimits.DEFAULT;
+    private boolean logLimitsSet;
 
     private Builder() {}
 
@@ -785,6 +787,23 @@ public final class BuildNet implements AutoCloseable {
         throw new IllegalArgumentException("peerEvents needs a master name, not a blank one");
       }
       this.peerName = masterName;
+      return this;
+    }
+
+    /**
+     * How many bytes of the targets' output are kept in memory: per target (its captured stdout and
+     * stderr, which its cache record stores, and its log in {@link BuildNet#history()}), per build
+     * and for the whole history. Default {@link dev.buildnet.events.LogLimits#DEFAULT} (1 MiB,
+     * 16 MiB, 128 MiB). Output past a limit is still read and streamed to listeners; what is kept
+     * is its head and its tail around a {@code [buildnet: N bytes omitted]} marker.
+     */
+    public Builder logLimits(dev.buildnet.events.LogLimits limits) {
+      Objects.requireNonNull(limits, "limits");
+      if (logLimitsSet) {
+        throw new IllegalStateException("logLimits was already set to " + logLimits);
+      }
+      this.logLimits = limits;
+      this.logLimitsSet = true;
       return this;
     }
 

@@ -56,6 +56,7 @@ final class TargetRunner {
   private final Clock clock;
   private final Duration retryBackoff;
   private final RemoteAttempt remote;
+  private final int outputCapBytes;
 
   TargetRunner(
       Path workspace,
@@ -65,7 +66,8 @@ final class TargetRunner {
       ShellProvider shell,
       Map<String, BundlerAdapter> bundlers,
       Clock clock,
-      Duration retryBackoff) {
+      Duration retryBackoff,
+      int outputCapBytes) {
     this.workspace = workspace;
     this.keys = keys;
     this.cache = cache;
@@ -74,6 +76,7 @@ final class TargetRunner {
     this.bundlers = Map.copyOf(bundlers);
     this.clock = clock;
     this.retryBackoff = retryBackoff;
+    this.outputCapBytes = outputCapBytes;
     this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock);
   }
 
@@ -243,7 +246,7 @@ final class TargetRunner {
     Attempt a = new Attempt();
     CommandSpec spec =
         CommandSpec.of(target.command(), workspace.resolve(target.workingDirectory()).normalize(),
-            keys.environment(target));
+            keys.environment(target)).withOutputCap(outputCapBytes);
     if (target.timeout().isPresent()) {
       spec = spec.withTimeout(target.timeout().get());
     }
@@ -268,7 +271,9 @@ final class TargetRunner {
       a.cancelled = true;
       return a;
     } catch (ExecutionException | CancellationException e) {
-      a.errors = List.of(BuildError.of("EXEC", "running the command failed: " + e));
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+      a.errors = List.of(BuildError.of("EXEC", "running '" + target.name() + "' failed: " + why));
       return a;
     }
     a.exitCode = r.exitCode();

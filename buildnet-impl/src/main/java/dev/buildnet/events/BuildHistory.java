@@ -29,8 +29,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It is a {@link BuildListener}: BuildNet registers one (see {@code BuildNet.history()}), and
  * the master's EVENT stream and the HTTP module read from it. Memory is bounded: finished builds
- * beyond {@code maxBuilds} are forgotten oldest first, and each target keeps its last
- * {@code maxLogLines} lines.
+ * beyond {@code maxBuilds} are forgotten oldest first; each target keeps at most {@code
+ * maxLogLines} lines (the oldest after its head are dropped first); and the kept log lines are
+ * bounded in bytes per target, per build and in total by {@link LogLimits}. Past a byte limit a
+ * target keeps the head of its log (up to half its limit) and a tail of its latest lines, and
+ * {@link #log} shows a {@code [buildnet: N bytes omitted]} line between them; past the total, the
+ * logs of the oldest finished builds are dropped first. Every line still goes to subscribers.
  *
  * <h2>Threads</h2>
  * Thread-safe. Events are recorded and handed to subscribers under one lock, in the order they
@@ -54,6 +58,8 @@ public final class BuildHistory implements PlacementListener {
   private final Clock clock;
   private final int maxBuilds;
   private final int maxLogLines;
+  private final LogLimits limits;
+  private long logCharge; // of every kept build, in the units of LogLimits
   private final Object lock = new Object();
   private final LinkedHashMap<String, BuildState> builds = new LinkedHashMap<>();
   private final Set<String> workers = new TreeSet<>();
@@ -64,6 +70,16 @@ public final class BuildHistory implements PlacementListener {
    * @param maxLogLines log lines kept per target, at least 0
    */
   public BuildHistory(Clock clock, int maxBuilds, int maxLogLines) {
+    this(clock, maxBuilds, maxLogLines, LogLimits.DEFAULT);
+  }
+
+  /**
+   * @param maxBuilds finished builds kept (running builds are always kept), at least 1
+   * @param maxLogLines log lines kept per target, at least 0
+   * @param limits how many bytes of log lines are kept per target, per build and in all
+   */
+  public BuildHistory(Clock clock, int maxBuilds, int maxLogLines, LogLimits limits) {
+    this.limits = Objects.requireNonNull(limits, "limits");
     this.clock = Objects.requireNonNull(clock, "clock");
     if (maxBuilds < 1) {
       throw new IllegalArgumentException("maxBuilds must be at least 1 but was " + maxBuilds);
@@ -96,14 +112,22 @@ public final class BuildHistory implements PlacementListener {
   }
 
   /**
-   * The kept tail of a target's log in one build; empty if the build or target is unknown or it
-   * logged nothing.
+   * The kept lines of a target's log in one build: all of them, or, past a byte limit, its head, a
+   * line {@code [buildnet: N bytes omitted]} and its latest lines; empty if the build or target is
+   * unknown or it logged nothing.
    */
   public List<LogLine> log(String buildId, String target) {
     synchronized (lock) {
       BuildState b = builds.get(buildId);
       TargetState t = b == null ? null : b.targets.get(target);
-      return t == null ? List.of() : List.copyOf(t.log);
+      return t == null ? List.of() : t.log.lines();
+    }
+  }
+
+  /** The bytes of log lines kept now, over every build (what {@link LogLimits#totalBytes} caps). */
+  public long logBytes() {
+    synchronized (lock) {
+      return logCharge;
     }
   }
 
@@ -230,12 +254,10 @@ public final class BuildHistory implements PlacementListener {
       String buildId, String target, OutputListener.Stream stream, String line, boolean replayed) {
     Instant now = clock.instant();
     synchronized (lock) {
-      TargetState t = target(buildId, target);
+      BuildState b = builds.get(buildId);
+      TargetState t = b == null ? null : b.targets.get(target);
       if (t != null && maxLogLines > 0) {
-        if (t.log.size() == maxLogLines) {
-          t.log.removeFirst();
-        }
-        t.log.addLast(new LogLine(now, stream, line));
+        keep(b, t.log, new LogLine(now, stream, line));
       }
       publish(new BuildEvent(BuildEvent.Kind.LOG, buildId, now, target, null, stream, line, null, 0));
     }
@@ -310,11 +332,58 @@ public final class BuildHistory implements PlacementListener {
   private void trim() {
     int finished = (int) builds.values().stream().filter(b -> b.finishedAt != null).count();
     for (Iterator<BuildState> it = builds.values().iterator(); finished > maxBuilds && it.hasNext(); ) {
-      if (it.next().finishedAt != null) {
+      BuildState b = it.next();
+      if (b.finishedAt != null) {
+        logCharge -= b.logCharge;
         it.remove();
         finished--;
       }
     }
+  }
+
+  /** Keeps {@code line} in {@code log} of build {@code b} within every limit. Under the lock. */
+  private void keep(BuildState b, TargetLog log, LogLine line) {
+    long text = TargetLog.textBytes(line.line());
+    long cost = text + TargetLog.LINE_OVERHEAD;
+    if (log.size() >= maxLogLines) {
+      long freed = log.evictOldest(); // the plain line cap
+      b.logCharge -= freed;
+      logCharge -= freed;
+    }
+    if (!fits(b, log, cost)) {
+      log.pinHead(limits.perTargetBytes() / 2);
+      // Room comes first from the logs of builds that are over, oldest first, then from this
+      // target's own oldest tail lines; the head stays.
+      for (Iterator<BuildState> it = builds.values().iterator();
+          logCharge + cost > limits.totalBytes() && it.hasNext(); ) {
+        BuildState old = it.next();
+        if (old != b && old.finishedAt != null && old.logCharge > 0) {
+          for (TargetState t : old.targets.values()) {
+            t.log.dropAll();
+          }
+          logCharge -= old.logCharge;
+          old.logCharge = 0;
+        }
+      }
+      while (!fits(b, log, cost) && log.hasTail()) {
+        long freed = log.evictOldestTail();
+        b.logCharge -= freed;
+        logCharge -= freed;
+      }
+      if (!fits(b, log, cost)) {
+        log.omit(line, text);
+        return;
+      }
+    }
+    log.add(line, cost);
+    b.logCharge += cost;
+    logCharge += cost;
+  }
+
+  private boolean fits(BuildState b, TargetLog log, long cost) {
+    return log.charge + cost <= limits.perTargetBytes()
+        && b.logCharge + cost <= limits.perBuildBytes()
+        && logCharge + cost <= limits.totalBytes();
   }
 
   private void publish(BuildEvent e) {
@@ -335,6 +404,7 @@ public final class BuildHistory implements PlacementListener {
     Instant finishedAt;
     String status = "running";
     BuildResult result;
+    long logCharge;
 
     BuildState(String id, List<String> targets, Instant startedAt) {
       this.id = id;
@@ -351,7 +421,7 @@ public final class BuildHistory implements PlacementListener {
 
   private static final class TargetState {
     final String name;
-    final ArrayDeque<LogLine> log = new ArrayDeque<>();
+    final TargetLog log = new TargetLog();
     String status = "pending";
     int attempt;
     String worker;
@@ -366,6 +436,138 @@ public final class BuildHistory implements PlacementListener {
     TargetSnapshot snapshot() {
       return new TargetSnapshot(name, status, note, attempt, worker, startedAt, finishedAt,
           log.size());
+    }
+  }
+
+  /**
+   * A target's kept log lines: a head, pinned the first time a byte limit is reached, and a tail
+   * whose oldest lines make room for new ones. Under the history's lock.
+   */
+  private static final class TargetLog {
+    // What a kept line costs beyond its text (the LogLine, its String, the deque slot), so that
+    // many short lines are bounded as well as a few long ones.
+    static final long LINE_OVERHEAD = 64;
+
+    private final List<LogLine> head = new ArrayList<>();
+    private final ArrayDeque<LogLine> tail = new ArrayDeque<>();
+    private final ArrayDeque<Long> tailCosts = new ArrayDeque<>();
+    private final List<Long> headCosts = new ArrayList<>();
+    private boolean pinned;
+    long charge;
+    private long omittedBytes; // text bytes, newlines included, left out by a byte limit
+    private LogLine firstOmitted;
+
+    int size() {
+      return head.size() + tail.size();
+    }
+
+    boolean hasTail() {
+      return !tail.isEmpty();
+    }
+
+    void add(LogLine line, long cost) {
+      tail.addLast(line);
+      tailCosts.addLast(cost);
+      charge += cost;
+    }
+
+    /** Makes the first lines, up to {@code budget}, the head; once. */
+    void pinHead(long budget) {
+      if (pinned) {
+        return;
+      }
+      pinned = true;
+      long used = 0;
+      while (!tail.isEmpty() && used + tailCosts.peekFirst() <= budget) {
+        used += tailCosts.peekFirst();
+        headCosts.add(tailCosts.removeFirst());
+        head.add(tail.removeFirst());
+      }
+    }
+
+    /** Drops the oldest tail line for a byte limit; returns what it cost. */
+    long evictOldestTail() {
+      LogLine dropped = tail.removeFirst();
+      long cost = tailCosts.removeFirst();
+      omit(dropped, cost - LINE_OVERHEAD);
+      charge -= cost;
+      return cost;
+    }
+
+    /**
+     * Drops the oldest line after the head (the head's own when there is no tail) for the line
+     * cap; returns what it cost. Before a byte limit pinned a head this keeps a plain tail, as the
+     * line cap always did; after, the marker counts what it drops.
+     */
+    long evictOldest() {
+      LogLine dropped;
+      long cost;
+      if (!tail.isEmpty()) {
+        dropped = tail.removeFirst();
+        cost = tailCosts.removeFirst();
+      } else {
+        dropped = head.remove(0);
+        cost = headCosts.remove(0);
+      }
+      if (pinned) {
+        omit(dropped, cost - LINE_OVERHEAD);
+      }
+      charge -= cost;
+      return cost;
+    }
+
+    void omit(LogLine line, long text) {
+      if (firstOmitted == null) {
+        firstOmitted = line;
+      }
+      omittedBytes += text;
+    }
+
+    /** Drops every line (the history's total limit); the marker then says how much. */
+    void dropAll() {
+      for (LogLine l : head) {
+        omit(l, textBytes(l.line()));
+      }
+      for (LogLine l : tail) {
+        omit(l, textBytes(l.line()));
+      }
+      head.clear();
+      headCosts.clear();
+      tail.clear();
+      tailCosts.clear();
+      charge = 0;
+      pinned = true;
+    }
+
+    List<LogLine> lines() {
+      List<LogLine> all = new ArrayList<>(size() + 1);
+      all.addAll(head);
+      if (omittedBytes > 0) {
+        all.add(new LogLine(firstOmitted.at(), firstOmitted.stream(),
+            "[buildnet: " + omittedBytes + " bytes omitted]"));
+      }
+      all.addAll(tail);
+      return all;
+    }
+
+    /** The line's UTF-8 length plus its newline, without encoding it. */
+    static long textBytes(String s) {
+      long n = 1;
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c < 0x80) {
+          n += 1;
+        } else if (c < 0x800) {
+          n += 2;
+        } else if (Character.isHighSurrogate(c) && i + 1 < s.length()
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
+          n += 4;
+          i++;
+        } else {
+          n += 3;
+        }
+      }
+      return n;
     }
   }
 

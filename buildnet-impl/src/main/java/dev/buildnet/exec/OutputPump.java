@@ -11,10 +11,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads one of a child's output streams to its end: keeps the first {@code capBytes} bytes and
- * hands every line to the listener as soon as its terminator arrives. The stream is always read
- * to the end, whatever the cap and whatever the listener does, so the child never blocks on a full
- * pipe.
+ * Reads one of a child's output streams to its end: keeps its head and its tail, {@code capBytes}
+ * in all, and hands every line to the listener as soon as its terminator arrives. The stream is
+ * always read to the end, whatever the cap and whatever the listener does, so the child never
+ * blocks on a full pipe; memory does not grow with the output (at most {@code capBytes} plus one
+ * line).
+ *
+ * <p>If handling the output fails (a listener that throws an {@link Error}, such as an {@link
+ * OutOfMemoryError}, or a bug here), the pump stops handling it but goes on draining the pipe, and
+ * reports the failure through {@link #failed()} so that the command fails instead of hanging.
  */
 final class OutputPump implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(OutputPump.class);
@@ -26,13 +31,22 @@ final class OutputPump implements Runnable {
   private final OutputListener.Stream stream;
   private final OutputListener listener;
   private final int capBytes;
+  private final int headCap;
+  private final int tailCap;
   private final String threadName;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
-  private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
-  private boolean truncated;
+  private final CompletableFuture<Throwable> failed = new CompletableFuture<>();
+  // Allocated up front: draining must not need memory, or an exhausted heap would stop it.
+  private final byte[] buffer = new byte[8192];
+  private final ByteArrayOutputStream head = new ByteArrayOutputStream();
+  private byte[] tail; // a ring of the last bytes, allocated once the head is full
+  private int tailPos;
+  private int tailFilled;
+  private long total;
   private byte[] line = new byte[256];
   private int lineLength;
   private boolean listenerFailed;
+  private volatile Throwable failure;
 
   OutputPump(
       InputStream in,
@@ -44,6 +58,8 @@ final class OutputPump implements Runnable {
     this.stream = stream;
     this.listener = listener;
     this.capBytes = capBytes;
+    this.tailCap = capBytes / 2;
+    this.headCap = capBytes - tailCap;
     this.threadName = threadName;
   }
 
@@ -55,14 +71,59 @@ final class OutputPump implements Runnable {
     return done;
   }
 
-  /** What was kept; read only after {@link #done()} has completed. */
+  /**
+   * Completes, with the cause, as soon as handling the output fails; never completes otherwise.
+   * The pump goes on draining after a failure, so {@link #done()} still completes.
+   */
+  CompletableFuture<Throwable> failed() {
+    return failed;
+  }
+
+  /** What went wrong handling the output, or null; read after {@link #done()}. */
+  Throwable failure() {
+    return failure;
+  }
+
+  /**
+   * What was kept; read only after {@link #done()} has completed. Everything, if the stream fit
+   * the cap; otherwise the head, a line {@code [buildnet: N bytes omitted]}, and the tail (cut so
+   * that no UTF-8 character is split).
+   */
   byte[] captured() {
-    return captured.toByteArray();
+    byte[] h = head.toByteArray();
+    byte[] t = tailBytes();
+    if (total <= capBytes) {
+      byte[] all = Arrays.copyOf(h, h.length + t.length);
+      System.arraycopy(t, 0, all, h.length, t.length);
+      return all;
+    }
+    if (capBytes == 0) {
+      return new byte[0];
+    }
+    int headEnd = Utf8Cut.endBeforeIncomplete(h, h.length);
+    int tailStart = Utf8Cut.startAfterContinuations(t);
+    long omitted = total - headEnd - (t.length - tailStart);
+    byte[] marker = marker(omitted);
+    byte[] all = new byte[headEnd + marker.length + t.length - tailStart];
+    System.arraycopy(h, 0, all, 0, headEnd);
+    System.arraycopy(marker, 0, all, headEnd, marker.length);
+    System.arraycopy(t, tailStart, all, headEnd + marker.length, t.length - tailStart);
+    return all;
+  }
+
+  /** The line that stands for what was left out between a kept head and tail. */
+  static byte[] marker(long omittedBytes) {
+    return ("\n[buildnet: " + omittedBytes + " bytes omitted]\n").getBytes(StandardCharsets.UTF_8);
   }
 
   /** Whether the stream produced more than the cap; read only after {@link #done()}. */
   boolean truncated() {
-    return truncated;
+    return total > capBytes;
+  }
+
+  /** How many bytes the stream produced; read only after {@link #done()}. */
+  long totalBytes() {
+    return total;
   }
 
   @Override
@@ -76,32 +137,94 @@ final class OutputPump implements Runnable {
     // closed it: the provider relies on that to know whether a command left anything behind.
     try (InputStream input = in) {
       synchronized (input) {
-        byte[] buffer = new byte[8192];
         int n;
         while ((n = input.read(buffer)) >= 0) {
-          capture(buffer, n);
-          split(buffer, n);
+          total += n;
+          if (failure != null) {
+            continue; // only drain: the child must never block on a full pipe
+          }
+          try {
+            capture(buffer, n);
+            split(buffer, n);
+          } catch (RuntimeException | Error e) {
+            fail(e);
+          }
         }
       }
     } catch (IOException e) {
       LOG.debug("{}: stream ended with {}", threadName, e.toString());
+    } catch (RuntimeException | Error e) {
+      fail(e); // reading itself failed: the provider stops the command, so nothing waits on it
     } finally {
-      if (lineLength > 0) {
-        emit(lineLength);
+      try {
+        if (lineLength > 0 && failure == null) {
+          emit(lineLength);
+        }
+      } catch (RuntimeException | Error e) {
+        fail(e);
+      } finally {
+        thread.setName(previousName);
+        done.complete(null);
       }
-      thread.setName(previousName);
-      done.complete(null);
     }
   }
 
+  private void fail(Throwable e) {
+    if (failure != null) {
+      return;
+    }
+    failure = e;
+    line = null; // let go of what may be large, before doing anything that allocates
+    lineLength = 0;
+    try {
+      LOG.error("{}: handling the output failed; draining the rest unread", threadName, e);
+    } catch (RuntimeException | Error ignored) {
+      // Logging may fail for the same reason (no memory); the failure is reported anyway.
+    }
+    failed.complete(e);
+  }
+
   private void capture(byte[] buffer, int n) {
-    int room = capBytes - captured.size();
-    if (n > room) {
-      truncated = true;
-    }
+    int offset = 0;
+    int room = headCap - head.size();
     if (room > 0) {
-      captured.write(buffer, 0, Math.min(n, room));
+      int take = Math.min(n, room);
+      head.write(buffer, 0, take);
+      offset = take;
     }
+    int rest = n - offset;
+    if (rest == 0 || tailCap == 0) {
+      return;
+    }
+    if (tail == null) {
+      tail = new byte[tailCap];
+    }
+    if (rest >= tailCap) {
+      System.arraycopy(buffer, offset + rest - tailCap, tail, 0, tailCap);
+      tailPos = 0;
+      tailFilled = tailCap;
+      return;
+    }
+    int first = Math.min(rest, tailCap - tailPos);
+    System.arraycopy(buffer, offset, tail, tailPos, first);
+    System.arraycopy(buffer, offset + first, tail, 0, rest - first);
+    tailPos = (tailPos + rest) % tailCap;
+    tailFilled = Math.min(tailCap, tailFilled + rest);
+  }
+
+  /** The tail ring's contents, oldest byte first. */
+  private byte[] tailBytes() {
+    if (tail == null || tailFilled == 0) {
+      return new byte[0];
+    }
+    byte[] out = new byte[tailFilled];
+    if (tailFilled < tailCap) {
+      System.arraycopy(tail, 0, out, 0, tailFilled);
+    } else {
+      System.arraycopy(tail, tailPos, out, 0, tailCap - tailPos);
+      System.arraycopy(tail, 0, out, tailCap - tailPos, tailPos);
+    }
+    return out;
   }
 
   private void split(byte[] buffer, int n) {
@@ -134,14 +257,8 @@ final class OutputPump implements Runnable {
 
   /** Delivers a full buffer, cut before any UTF-8 character that straddles the end. */
   private void emitPiece() {
-    int last = lineLength - 1;
-    while (last > 0 && last > lineLength - 4 && (line[last] & 0xC0) == 0x80) {
-      last--;
-    }
-    int lead = line[last] & 0xFF;
-    int width = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    boolean incomplete = last + width > lineLength;
-    emit(incomplete && last > 0 ? last : lineLength);
+    int end = Utf8Cut.endBeforeIncomplete(line, lineLength);
+    emit(end > 0 ? end : lineLength);
   }
 
   /** Delivers the first {@code length} bytes of the line buffer and keeps the rest. */

@@ -1,5 +1,6 @@
 package dev.buildnet.exec;
 
+import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandResult.Outcome;
 import dev.buildnet.api.exec.CommandSpec;
@@ -92,6 +93,11 @@ final class ProcessRun implements RunningCommand {
                     TimeUnit.NANOSECONDS);
           }
         });
+    // Output that cannot be handled fails the command: stop it now rather than let it run on
+    // (the pump keeps draining meanwhile, so the child never blocks on a full pipe).
+    for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
+      pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
+    }
     process
         .onExit()
         .whenComplete(
@@ -196,6 +202,12 @@ final class ProcessRun implements RunningCommand {
           "{}: output still open {} s after the process tree ended; completing without it",
           describe(),
           TimeUnit.NANOSECONDS.toSeconds(DRAIN_LIMIT_NANOS));
+    }
+    Throwable pumpFailure = stdout.failure() != null ? stdout.failure() : stderr.failure();
+    if (pumpFailure != null) {
+      fail(new BuildNetException("handling the output of " + describe() + " failed ("
+          + pumpFailure + "); the command was stopped", pumpFailure));
+      return;
     }
     boolean drained = !drainAbandoned;
     byte[] out = drained ? stdout.captured() : new byte[0];

@@ -90,4 +90,76 @@ class OutputPumpTest {
     assertEquals(List.of("one"), got);
     assertEquals("one\ntwo\nthree\n", new String(p.captured(), UTF_8));
   }
+
+  @Test
+  void capture_pastTheCap_keepsHeadAndTailAroundAMarker() {
+    OutputPump p = pump("0123456789abcdefghij", 10);
+
+    assertEquals("01234\n[buildnet: 10 bytes omitted]\nfghij", new String(p.captured(), UTF_8));
+    assertTrue(p.truncated());
+    assertEquals(20, p.totalBytes());
+  }
+
+  @Test
+  void capture_neverCutsACharacterAtTheHeadOrTheTail() {
+    // "é" is two bytes: the cap's halves fall inside characters on both sides.
+    OutputPump p = pump("éé" + "x".repeat(50) + "éé", 6);
+
+    String kept = new String(p.captured(), UTF_8);
+    assertFalse(kept.contains("\uFFFD"), kept);
+    assertEquals("é\n[buildnet: 54 bytes omitted]\né", kept);
+  }
+
+  @Test
+  void capture_tailWrapsAroundManySmallReads() {
+    StringBuilder all = new StringBuilder();
+    for (int i = 0; i < 1000; i++) {
+      all.append(i).append('\n');
+    }
+    OutputPump p =
+        new OutputPump(
+            new java.io.ByteArrayInputStream(all.toString().getBytes(UTF_8)) {
+              @Override
+              public synchronized int read(byte[] b, int off, int len) {
+                return super.read(b, off, Math.min(len, 7)); // reads that wrap the ring
+              }
+            },
+            OutputListener.Stream.STDOUT, (s, l) -> {}, 40, "test");
+    p.run();
+
+    String text = all.toString();
+    assertEquals(text.substring(0, 20) + "\n[buildnet: " + (text.length() - 40)
+        + " bytes omitted]\n" + text.substring(text.length() - 20), new String(p.captured(), UTF_8));
+  }
+
+  @Test
+  void aListenerError_failsThePumpButTheStreamIsStillReadToTheEnd() {
+    int[] reads = {0};
+    byte[] input = "one\ntwo\nthree\n".repeat(10_000).getBytes(UTF_8);
+    OutputPump p =
+        new OutputPump(
+            new java.io.ByteArrayInputStream(input) {
+              @Override
+              public synchronized int read(byte[] b, int off, int len) {
+                int n = super.read(b, off, len);
+                if (n >= 0) {
+                  reads[0] += n;
+                }
+                return n;
+              }
+            },
+            OutputListener.Stream.STDOUT,
+            (s, line) -> {
+              throw new OutOfMemoryError("induced");
+            },
+            100,
+            "test");
+    p.run();
+
+    assertTrue(p.done().isDone());
+    assertTrue(p.failed().isDone());
+    assertEquals("induced", p.failure().getMessage());
+    assertEquals(input.length, reads[0], "drained to the end");
+    assertEquals(input.length, p.totalBytes());
+  }
 }

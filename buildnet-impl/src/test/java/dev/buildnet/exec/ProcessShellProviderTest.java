@@ -133,7 +133,7 @@ class ProcessShellProviderTest {
   }
 
   @Test
-  void outputCap_keepsTheFirstBytesAndFlagsTruncation() throws Exception {
+  void outputCap_keepsTheHeadAndTheTailAroundAMarkerAndFlagsTruncation() throws Exception {
     List<String> lines = new CopyOnWriteArrayList<>();
     CommandSpec capped =
         spec(ScriptCommands.bash("for i in $(seq 1 100); do echo line$i; done", List.of()))
@@ -141,9 +141,48 @@ class ProcessShellProviderTest {
 
     CommandResult r = shell.start(capped, (s, l) -> lines.add(l)).result().get(10, SECONDS);
 
-    assertEquals("line1\nline", out(r));
+    // 692 bytes in all ("line1\n" .. "line100\n"): the first 5 and the last 5 are kept.
+    assertEquals("line1\n[buildnet: 682 bytes omitted]\ne100\n", out(r));
     assertTrue(r.outputTruncated());
     assertEquals(100, lines.size(), "every line still reaches the listener");
+  }
+
+  @Test
+  void output_beyondTheCap_isDrainedToTheEnd_andCountedInTheMarker() throws Exception {
+    // 20 MB without a newline through a 64 KiB cap: the child must never block on the pipe.
+    CommandSpec capped =
+        spec(ScriptCommands.bash("head -c 20000000 /dev/zero | tr '\\0' x; echo; echo end",
+            List.of())).withOutputCap(64 * 1024);
+    long[] streamed = {0};
+
+    CommandResult r = shell.start(capped, (s, l) -> streamed[0] += l.length())
+        .result().get(60, SECONDS);
+
+    assertEquals(0, r.exitCode());
+    assertTrue(r.outputTruncated());
+    assertEquals(20_000_000 + 3, streamed[0], "every byte but the newlines reached the listener");
+    String kept = out(r);
+    long omitted = 20_000_000 + 1 + 4 - 64 * 1024;
+    assertTrue(kept.startsWith("x".repeat(32 * 1024) + "\n[buildnet: " + omitted
+        + " bytes omitted]\n"), kept.substring(0, 100));
+    assertTrue(kept.endsWith("x".repeat(32 * 1024 - 5) + "\nend\n"));
+  }
+
+  @Test
+  void aListenerThatThrowsAnError_failsTheCommandAndStopsIt_insteadOfHanging() throws Exception {
+    // `yes` never ends by itself: only stopping it on the failure ends this command.
+    RunningCommand c =
+        shell.start(spec(List.of("yes")), (s, l) -> {
+          throw new OutOfMemoryError("induced by the test");
+        });
+
+    java.util.concurrent.ExecutionException e = assertThrows(
+        java.util.concurrent.ExecutionException.class, () -> c.result().get(60, SECONDS));
+    assertTrue(e.getCause() instanceof dev.buildnet.api.BuildNetException, e.toString());
+    assertTrue(e.getCause().getMessage().contains("induced by the test"), e.getMessage());
+    assertTrue(e.getCause().getMessage().contains("handling the output of command yes"),
+        e.getMessage());
+    assertFalse(ProcessHandle.of(c.pid()).map(ProcessHandle::isAlive).orElse(false));
   }
 
   @Test
