@@ -27,7 +27,7 @@ final class HttpOptions {
     if (http == null) {
       return null;
     }
-    InetSocketAddress a = ServeCommand.parse(http);
+    InetSocketAddress a = ServeCommand.parse("--http", http);
     BuildNetHttp.Builder b = BuildNetHttp.attach(net).host(a.getHostString()).port(a.getPort());
     if (tokenFile != null) {
       b.tokenFile(tokenFile);

@@ -63,7 +63,7 @@ final class WorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    InetSocketAddress address = ServeCommand.parse(master);
+    InetSocketAddress address = ServeCommand.parse("--master", master);
     Worker.Builder b = BuildNet.worker().secret(ServeCommand.readSecret(secretFile))
         .capabilities(capabilities);
     if (id != null) {
