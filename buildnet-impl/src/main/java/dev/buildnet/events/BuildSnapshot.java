@@ -53,7 +53,7 @@ public record BuildSnapshot(
    * @param worker the worker running (or that ran) the latest attempt; null when local
    * @param startedAt when the first attempt began; null while pending
    * @param finishedAt when it reached its final status; null before
-   * @param logLines lines of log kept for it (the oldest are dropped past the history's cap)
+   * @param logLines lines of log kept for it (within the history's line and byte limits)
    */
   public record TargetSnapshot(
       String name,

@@ -54,7 +54,12 @@ import java.util.concurrent.TimeUnit;
  * buildnet-exec-<pid>-out}/{@code -err}); a line longer than 64 KiB arrives in pieces. Output is
  * read until every process holding the pipes has closed them (left-behind processes included, until
  * they are stopped); that is also how the provider knows, cheaply, whether the root left anything
- * behind, so only then does it scan every process for the pipes' holders.
+ * behind, so only then does it scan every process for the pipes' holders. Memory does not grow
+ * with the output: the result keeps the head and tail within the spec's cap. If handling the output
+ * fails (a listener throws an {@link Error}, say {@link OutOfMemoryError}; a listener's
+ * {@link RuntimeException} only stops calls to it), the readers go on draining the pipes, the
+ * command's tree is stopped, and its result fails with a {@link BuildNetException} naming the
+ * cause, so nothing waits for ever.
  *
  * <h2>Threads and lifecycle</h2>
  *

@@ -8,8 +8,9 @@ import java.util.Objects;
  *
  * @param outcome why it ended
  * @param exitCode its exit status; for a process killed by a signal, 128 + the signal number
- * @param stdout captured standard output, at most {@code outputCapBytes}
- * @param stderr captured standard error, at most {@code outputCapBytes}
+ * @param stdout captured standard output: all of it, or past {@code outputCapBytes} its head and
+ *     tail ({@code outputCapBytes} in all) around a line {@code [buildnet: N bytes omitted]}
+ * @param stderr captured standard error, kept the same way
  * @param outputTruncated true if either stream produced more than the cap
  * @param wallTime from start to exit
  * @param cpuTime user + system CPU time of the process (and of its reaped descendants where the OS

@@ -21,7 +21,8 @@ import java.util.Objects;
  * @param gracePeriod after a timeout or cancel, how long it gets to exit after a polite signal
  *     before it and its descendants are killed by force
  * @param outputCapBytes how many bytes of stdout, and separately of stderr, are kept in the
- *     {@link CommandResult}; lines past the cap are still streamed to listeners
+ *     {@link CommandResult}: past the cap, its first and its last half, with a line {@code
+ *     [buildnet: N bytes omitted]} between them; every line is still streamed to listeners
  * @since 0.1
  */
 public record CommandSpec(

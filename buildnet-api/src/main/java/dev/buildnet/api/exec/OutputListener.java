@@ -2,7 +2,8 @@ package dev.buildnet.api.exec;
 
 /**
  * Receives a running command's output line by line, as it is produced. Called from a reader thread
- * of the {@link ShellProvider}, one call at a time per stream; must not block for long.
+ * of the {@link ShellProvider}, one call at a time per stream; must not block for long. A
+ * {@link RuntimeException} it throws stops further calls to it; an {@link Error} fails the command.
  *
  * @since 0.1
  */
