@@ -15,10 +15,8 @@ import dev.buildnet.protocol.Payloads;
 import dev.buildnet.protocol.Payloads.BuildProgress;
 import dev.buildnet.protocol.Payloads.TargetRun;
 import dev.buildnet.remote.Dispatcher;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -40,7 +38,7 @@ import java.util.concurrent.Executor;
  */
 final class RemoteAttempt {
   /** Log bytes kept per stream for the action cache; the listeners see every line. */
-  private static final int LOG_CAP = 1 << 20;
+  private final long logCap;
 
   /** The attempt should run again elsewhere: its worker was lost or failed for infrastructure. */
   static final class Requeue extends RuntimeException {
@@ -57,7 +55,9 @@ final class RemoteAttempt {
   private final Outputs outputs;
   private final Clock clock;
 
-  RemoteAttempt(Path workspace, KeyService keys, ActionCache cache, Outputs outputs, Clock clock) {
+  RemoteAttempt(Path workspace, KeyService keys, ActionCache cache, Outputs outputs, Clock clock,
+      long logCap) {
+    this.logCap = logCap;
     this.workspace = workspace;
     this.keys = keys;
     this.cache = cache;
@@ -86,8 +86,8 @@ final class RemoteAttempt {
             b.options()))
         .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt, target.command(),
             cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null));
-    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    LogCapture stdout = new LogCapture(logCap);
+    LogCapture stderr = new LogCapture(logCap);
     long runStart = System.nanoTime();
     node.execution = () -> placement.cancel("the build was cancelled");
     CompletableFuture<Dispatcher.Result> result = placement.run(message, p -> log(run, target, p,
@@ -114,26 +114,20 @@ final class RemoteAttempt {
     }, executor);
   }
 
-  private static void log(BuildRun run, Target target, BuildProgress p, ByteArrayOutputStream out,
-      ByteArrayOutputStream err) {
+  private static void log(BuildRun run, Target target, BuildProgress p, LogCapture out,
+      LogCapture err) {
     if (!"log".equals(p.phase()) || p.message() == null) {
       return;
     }
     boolean isErr = "stderr".equals(p.stream());
     run.listener.logLine(run.buildId, target.name(),
         isErr ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT, p.message(), false);
-    ByteArrayOutputStream buffer = isErr ? err : out;
-    synchronized (buffer) {
-      byte[] line = (p.message() + "\n").getBytes(StandardCharsets.UTF_8);
-      if (buffer.size() + line.length <= LOG_CAP) {
-        buffer.write(line, 0, line.length);
-      }
-    }
+    (isErr ? err : out).add(p.message());
   }
 
   private TargetOutcome finish(BuildRun run, Node node, KeyService.Computed computed,
       Dispatcher.Result r, int attempt, Duration queueWait, long start, long runStart,
-      ByteArrayOutputStream stdout, ByteArrayOutputStream stderr) throws IOException {
+      LogCapture stdout, LogCapture stderr) throws IOException {
     Target target = node.target;
     Duration runTime = Duration.ofNanos(System.nanoTime() - runStart);
     if (run.isCancelled()) {
@@ -165,8 +159,8 @@ final class RemoteAttempt {
     }
     boolean keep = target.cacheable();
     BlobStore blobs = cache.blobs();
-    String out = !keep || stdout.size() == 0 ? null : blobs.putBytes(stdout.toByteArray()).toString();
-    String err = !keep || stderr.size() == 0 ? null : blobs.putBytes(stderr.toByteArray()).toString();
+    String out = !keep || stdout.isEmpty() ? null : blobs.putBytes(stdout.bytes()).toString();
+    String err = !keep || stderr.isEmpty() ? null : blobs.putBytes(stderr.bytes()).toString();
     ActionManifest manifest = new ActionManifest(ActionManifest.VERSION, target.name(), files,
         directories, out, err, 0, r.completed().durationMs(), clock.millis());
     outputs.clear(target.outputs());

@@ -77,7 +77,7 @@ final class TargetRunner {
     this.clock = clock;
     this.retryBackoff = retryBackoff;
     this.outputCapBytes = outputCapBytes;
-    this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock);
+    this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock, outputCapBytes);
   }
 
   /**
