@@ -177,7 +177,10 @@ final class OutputPump implements Runnable {
     line = null; // let go of what may be large, before doing anything that allocates
     lineLength = 0;
     try {
-      LOG.error("{}: handling the output failed; draining the rest unread", threadName, e);
+      // One line: the command's result carries the failure to whoever ran it.
+      LOG.warn("{}: handling the output failed ({}); draining the rest unread", threadName,
+          e.toString());
+      LOG.debug("{}: the output failure", threadName, e);
     } catch (RuntimeException | Error ignored) {
       // Logging may fail for the same reason (no memory); the failure is reported anyway.
     }
