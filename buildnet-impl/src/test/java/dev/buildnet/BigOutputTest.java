@@ -99,6 +99,52 @@ class BigOutputTest {
     }
   }
 
+  @Test
+  void logLimits_boundWhatATargetKeeps_inTheHistoryAndInTheCache() throws Exception {
+    LogLimits limits = new LogLimits(4096, 8192, 16384);
+    List<Target> targets = List.of(Target.builder("chatty")
+        .command("sh", "-c", "i=0; while [ $i -lt 1000 ]; do echo line$i; i=$((i+1)); done")
+        .build());
+    StringBuilder replayed = new StringBuilder();
+    BuildListener cached = new BuildListener() {
+      @Override
+      public void logLine(String buildId, String target, OutputListener.Stream stream, String line,
+          boolean fromCache) {
+        if (fromCache) {
+          replayed.append(line).append('\n');
+        }
+      }
+    };
+    try (BuildNet net = BuildNet.builder().workspace(dir).targets(targets).logLimits(limits)
+        .listener(cached).start()) {
+      BuildResult first = net.build("chatty").get(60, TimeUnit.SECONDS);
+      assertTrue(first.success(), first.toString());
+      assertTrue(net.history().logBytes() <= 4096, "kept " + net.history().logBytes());
+      List<String> kept = net.history().log(first.buildId(), "chatty").stream()
+          .map(l -> l.line()).toList();
+      assertEquals("line0", kept.get(0));
+      assertEquals("line999", kept.get(kept.size() - 1));
+      assertTrue(kept.stream().anyMatch(l -> l.matches("\\[buildnet: \\d+ bytes omitted]")),
+          kept.toString());
+
+      assertEquals(TargetOutcome.Status.CACHED,
+          net.build("chatty").get(60, TimeUnit.SECONDS).targets().get(0).status());
+      String stored = replayed.toString();
+      // 1000 lines "line0".."line999" are 7890 bytes; 4096 of them are kept.
+      assertTrue(stored.startsWith("line0\nline1\n"), stored);
+      assertTrue(stored.contains("[buildnet: " + (7890 - 4096) + " bytes omitted]"), stored);
+      assertTrue(stored.endsWith("line998\nline999\n"), stored);
+    }
+  }
+
+  @Test
+  void logLimits_mayBeSetOnce() {
+    BuildNet.Builder b = BuildNet.builder().logLimits(LogLimits.DEFAULT);
+    IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalStateException.class, () -> b.logLimits(LogLimits.DEFAULT));
+    assertTrue(e.getMessage().contains("logLimits was already set"), e.getMessage());
+  }
+
   private static String tail(Path log) throws java.io.IOException {
     String s = Files.readString(log, StandardCharsets.UTF_8);
     return s.substring(Math.max(0, s.length() - 2000));
