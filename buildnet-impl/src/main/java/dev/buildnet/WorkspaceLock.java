@@ -159,7 +159,9 @@ final class WorkspaceLock {
           }
         }
       }
-      notice.accept(message); // outside the JVM-wide monitor: it is the host's code
+      if (message != null) {
+        notice.accept(message); // outside the JVM-wide monitor: it is the host's code
+      }
     }
   }
 
