@@ -72,6 +72,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * static state, never calls {@code System.exit}, and names every thread it starts
  * {@code buildnet-…}. Supply an {@link Builder#executor Executor} to run targets on your threads.
  *
+ * <h2>One build per workspace</h2>
+ * Each build holds the workspace lock ({@code .buildnet/lock}: an OS file lock across processes,
+ * a registry across instances in one JVM) from before it clears any output until its last process
+ * has ended; concurrent builds of one instance share it. An instance with a master
+ * ({@link Builder#listen}) holds it from start to close, since its clients may build at any time.
+ * A build of a workspace another build holds waits ({@link Builder#onWorkspaceLockWait} says so
+ * once) or, with {@link Builder#waitForWorkspaceLock waitForWorkspaceLock(false)}, throws
+ * {@link WorkspaceLockedException}; one that a master holds always throws, naming its address.
+ *
  * <h2>Shutting down</h2>
  * {@link #drain()} stops accepting builds and completes when the running ones end; {@link #close()}
  * cancels running builds (killing their process trees), waits for them to stop, and releases what
