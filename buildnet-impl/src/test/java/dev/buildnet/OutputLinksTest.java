@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.cache.ActionCache;
+import dev.buildnet.cache.ActionManifest;
 import dev.buildnet.graph.Target;
 import dev.buildnet.remote.Worker;
 import java.net.InetSocketAddress;
@@ -114,6 +117,33 @@ class OutputLinksTest {
       peer.close();
       net.close();
     }
+  }
+
+  @Test
+  void aPlantedRecordNamingAnUndeclaredPathIsNeverRestored() throws Exception {
+    Path ws = Files.createDirectories(tmp.resolve("planted"));
+    Files.createDirectories(ws.resolve("out"));
+    Files.writeString(ws.resolve("keep.txt"), "mine");
+    try (StateBackend shared = StateBackend.inMemory()) {
+      TargetOutcome first;
+      try (BuildNet net = BuildNet.builder().workspace(ws).targets(graph()).state(shared).start()) {
+        first = build(net);
+        assertEquals(Status.BUILT, first.status());
+        // Someone who can write the shared state replaces the record for the same key.
+        byte[] evil = "planted".getBytes(StandardCharsets.UTF_8);
+        Digest blob = net.blobs().putBytes(evil);
+        new ActionCache(shared, net.blobs()).record(Digest.parse(first.key()),
+            new ActionManifest(ActionManifest.VERSION, "t0",
+                List.of(new ActionManifest.Output("keep.txt", blob.toString(), evil.length, false)),
+                List.of(), null, null, 0, 1, 0));
+      }
+      try (BuildNet net = BuildNet.builder().workspace(ws).targets(graph()).state(shared).start()) {
+        TargetOutcome again = build(net);
+        assertEquals(Status.BUILT, again.status(), "the planted record was taken as a hit");
+      }
+    }
+    assertEquals("mine", Files.readString(ws.resolve("keep.txt")));
+    assertEquals("built", Files.readString(ws.resolve("out/t0.txt")));
   }
 
   @Test
