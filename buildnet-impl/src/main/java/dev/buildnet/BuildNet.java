@@ -72,6 +72,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * static state, never calls {@code System.exit}, and names every thread it starts
  * {@code buildnet-…}. Supply an {@link Builder#executor Executor} to run targets on your threads.
  *
+ * <h2>One build per workspace</h2>
+ * Each build holds the workspace lock ({@code .buildnet/lock}: an OS file lock across processes,
+ * a registry across instances in one JVM) from before it clears any output until its last process
+ * has ended; concurrent builds of one instance share it. An instance with a master
+ * ({@link Builder#listen}) holds it from start to close, since its clients may build at any time.
+ * A build of a workspace another build holds waits ({@link Builder#onWorkspaceLockWait} says so
+ * once) or, with {@link Builder#waitForWorkspaceLock waitForWorkspaceLock(false)}, throws
+ * {@link WorkspaceLockedException}; one that a master holds always throws, naming its address.
+ *
  * <h2>Shutting down</h2>
  * {@link #drain()} stops accepting builds and completes when the running ones end; {@link #close()}
  * cancels running builds (killing their process trees), waits for them to stop, and releases what
@@ -101,13 +110,14 @@ public final class BuildNet implements AutoCloseable {
   private final dev.buildnet.peers.PeerBuilds peers;
   private final dev.buildnet.peers.PeerEvents.Publisher peerPublisher;
   private final dev.buildnet.api.state.Subscription peerSubscription;
+  private final WorkspaceLock workspaceLock;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean draining;
 
-  private BuildNet(Builder b) throws IOException {
+  private BuildNet(Builder b, WorkspaceLock workspaceLock) throws IOException {
     this.workspace = b.workspace;
+    this.workspaceLock = workspaceLock;
     Path meta = workspace.resolve(".buildnet");
-    Files.createDirectories(meta);
     this.graph = b.graph != null ? b.graph : loadGraph(workspace);
     this.ownsState = b.state == null;
     this.state = b.state != null ? b.state : StateBackend.sqlite(meta.resolve("state.db"));
@@ -176,6 +186,8 @@ public final class BuildNet implements AutoCloseable {
     }
     try {
       MasterServer started = m.start();
+      InetSocketAddress bound = started.localAddress();
+      workspaceLock.announceMaster(bound.getHostString() + ":" + bound.getPort());
       started.addWorkerListener(e -> {
         if (e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED) {
           history.workerJoined(e.worker().id());
@@ -321,7 +333,18 @@ public final class BuildNet implements AutoCloseable {
       throw new IllegalArgumentException("name at least one target to build");
     }
     Set<String> requested = new LinkedHashSet<>(targets);
-    return engine.submit(buildId, graph.subgraphFor(requested), requested, keepGoing);
+    BuildGraph subgraph = graph.subgraphFor(requested);
+    // Held until the build has fully stopped, its processes included (see WorkspaceLock).
+    workspaceLock.acquire();
+    BuildFuture future;
+    try {
+      future = engine.submit(buildId, subgraph, requested, keepGoing);
+    } catch (RuntimeException | Error e) {
+      workspaceLock.release();
+      throw e;
+    }
+    future.result().whenComplete((r, e) -> workspaceLock.release());
+    return future;
   }
 
   /** The face the embedded master shows clients: their builds run here, with their ids. */
@@ -435,6 +458,7 @@ public final class BuildNet implements AutoCloseable {
     if (ownsState) {
       state.close();
     }
+    workspaceLock.close(); // last: nothing of ours touches the workspace any more
   }
 
   private void ensureOpen() {
@@ -516,6 +540,8 @@ public final class BuildNet implements AutoCloseable {
     private String peerName;
     private dev.buildnet.events.LogLimits logLimits = dev.buildnet.events.LogLimits.DEFAULT;
     private boolean logLimitsSet;
+    private Boolean waitForWorkspaceLock;
+    private java.util.function.Consumer<String> lockWaitNotice;
 
     private Builder() {}
 
@@ -808,6 +834,30 @@ public final class BuildNet implements AutoCloseable {
     }
 
     /**
+     * Whether a build waits while another build of the same workspace runs (in another process or
+     * another {@code BuildNet} of this JVM); default true. With false, {@link BuildNet#build}
+     * throws {@link WorkspaceLockedException} at once instead. Either way a workspace owned by a
+     * running master ({@link #listen}) fails at once: a master keeps it for as long as it runs. A
+     * lock whose holder died is taken over at once.
+     */
+    public Builder waitForWorkspaceLock(boolean wait) {
+      requireUnset(waitForWorkspaceLock, "waitForWorkspaceLock");
+      this.waitForWorkspaceLock = wait;
+      return this;
+    }
+
+    /**
+     * Told once per wait for the workspace lock what the build waits for, e.g. {@code waiting for
+     * the build of process 4242 (started 13:05:09) to finish}; called on the thread that called
+     * {@link BuildNet#build} (or {@link #start()}, for a master). Default: an INFO log line.
+     */
+    public Builder onWorkspaceLockWait(java.util.function.Consumer<String> notice) {
+      requireUnset(lockWaitNotice, "onWorkspaceLockWait");
+      this.lockWaitNotice = Objects.requireNonNull(notice, "notice");
+      return this;
+    }
+
+    /**
      * Validates the configuration and starts BuildNet.
      *
      * @throws IllegalStateException if no workspace was set
@@ -838,10 +888,27 @@ public final class BuildNet implements AutoCloseable {
         throw new IllegalStateException("secret(...) and tls(...) configure the master: "
             + "call listen(...) too");
       }
+      WorkspaceLock lock;
       try {
-        return new BuildNet(this);
+        Path meta = workspace.resolve(".buildnet");
+        Files.createDirectories(meta);
+        lock = new WorkspaceLock(workspace, meta, !Boolean.FALSE.equals(waitForWorkspaceLock),
+            lockWaitNotice != null ? lockWaitNotice
+                : org.slf4j.LoggerFactory.getLogger(BuildNet.class)::info);
       } catch (IOException e) {
         throw new BuildNetException("cannot start BuildNet in " + workspace + ": " + e, e);
+      }
+      if (listen != null) {
+        lock.holdForLifetime(); // before the master accepts anyone
+      }
+      try {
+        return new BuildNet(this, lock);
+      } catch (IOException e) {
+        lock.close();
+        throw new BuildNetException("cannot start BuildNet in " + workspace + ": " + e, e);
+      } catch (RuntimeException | Error e) {
+        lock.close();
+        throw e;
       }
     }
 

@@ -163,8 +163,15 @@ final class RemoteAttempt {
     String err = !keep || stderr.isEmpty() ? null : blobs.putBytes(stderr.bytes()).toString();
     ActionManifest manifest = new ActionManifest(ActionManifest.VERSION, target.name(), files,
         directories, out, err, 0, r.completed().durationMs(), clock.millis());
-    outputs.clear(target.outputs());
-    if (!outputs.restore(manifest)) {
+    boolean restored;
+    try {
+      outputs.clear(target.outputs());
+      restored = outputs.restore(manifest);
+    } catch (Outputs.OutputException e) {
+      return TargetRunner.failure(node, queueWait, start, attempt, 0,
+          List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage());
+    }
+    if (!restored) {
       String why = "outputs of '" + target.name() + "' from worker '" + r.workerId()
           + "' failed verification in the master's store and were discarded";
       return TargetRunner.failure(node, queueWait, start, attempt, 0,

@@ -45,6 +45,7 @@ import java.util.concurrent.TimeUnit;
  * otherwise runs it (with retries) and records the result.
  */
 final class TargetRunner {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TargetRunner.class);
   private static final int MAX_ERROR_LINES = 20;
 
   private final Path workspace;
@@ -127,7 +128,16 @@ final class TargetRunner {
         turn[0] = cache.claim(computed.key(), run::isCancelled);
         hit = turn[0].peerResult();
       }
-      if (hit.isPresent() && materialize(hit.get())) {
+      boolean restored;
+      try {
+        restored = hit.isPresent() && materialize(target, hit.get());
+      } catch (Outputs.OutputException e) {
+        // Running it would write through the same link: the target fails instead.
+        return CompletableFuture.completedFuture(failed(node, queueWait, start, 0, -1,
+            List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage(),
+            BuildMetrics.Phases.ZERO, computed.filesChecked(), null));
+      }
+      if (restored) {
         keys.recordOutcome(target.name(), computed, true);
         if (placement != null) {
           run.listener.targetStarted(run.buildId, target.name(), 1);
@@ -155,8 +165,33 @@ final class TargetRunner {
     return CompletableFuture.completedFuture(execute(run, node, computed, queueWait, start, pre));
   }
 
-  private boolean materialize(ActionManifest m) throws IOException {
+  private boolean materialize(Target target, ActionManifest m) throws IOException {
+    if (!declares(target, m)) {
+      // A record from shared state naming other paths than the target's: never restore it; the
+      // run below records a correct one over it.
+      LOG.warn("ignoring the cache record of '{}': it names outputs {} and directories {}, but"
+          + " the target declares {}", target.name(), m.outputs().stream()
+          .map(ActionManifest.Output::path).toList(), m.directories(), target.outputs());
+      return false;
+    }
+    outputs.requireInside(target.outputs());
     return outputs.upToDate(m, keys.digester()) || outputs.restore(m);
+  }
+
+  /** Whether every path of {@code m} is a declared output of {@code target} or lies in one. */
+  private static boolean declares(Target target, ActionManifest m) {
+    for (String dir : m.directories()) {
+      if (!target.outputs().contains(dir)) {
+        return false;
+      }
+    }
+    for (ActionManifest.Output o : m.outputs()) {
+      if (target.outputs().stream()
+          .noneMatch(d -> o.path().equals(d) || o.path().startsWith(d + "/"))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private TargetOutcome execute(
@@ -177,7 +212,14 @@ final class TargetRunner {
           break;
         }
       }
-      outputs.clear(target.outputs());
+      try {
+        outputs.clear(target.outputs());
+      } catch (Outputs.OutputException e) {
+        return failed(node, queueWait, start, attempts, -1,
+            List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage(),
+            new BuildMetrics.Phases(pre, Duration.ZERO, Duration.ZERO), computed.filesChecked(),
+            null);
+      }
       last = target.bundler().isPresent() ? bundle(run, node, computed) : command(run, node);
       if (last.success || last.cancelled || !target.retryable()) {
         break;

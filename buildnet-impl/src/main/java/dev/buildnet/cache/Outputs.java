@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
+import dev.buildnet.internal.WorkspacePaths;
 
 /**
  * Moves a target's outputs between the workspace and the {@link BlobStore}: {@link #collect} after
@@ -36,14 +37,25 @@ public final class Outputs {
   private static final String STAGE = ".buildnet-stage-";
 
   private final Path workspace;
+  private final Path realWorkspace;
   private final BlobStore blobs;
 
   public Outputs(Path workspace, BlobStore blobs) {
     this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
     this.blobs = Objects.requireNonNull(blobs, "blobs");
+    Path real;
+    try {
+      real = this.workspace.toRealPath();
+    } catch (IOException e) {
+      real = this.workspace; // not there yet: nothing below it can be a link either
+    }
+    this.realWorkspace = real;
   }
 
-  /** A declared output that was not produced, or is not a regular file or directory. */
+  /**
+   * A declared output that was not produced, is not a regular file or directory, changed while it
+   * was being stored, or leads outside the workspace through a symbolic link.
+   */
   public static final class OutputException extends IOException {
     private static final long serialVersionUID = 1L;
 
@@ -71,7 +83,7 @@ public final class Outputs {
     TreeMap<String, ActionManifest.Output> files = new TreeMap<>();
     List<String> dirs = new ArrayList<>();
     for (String rel : declared) {
-      Path p = resolve(rel);
+      Path p = resolveSafely(rel);
       BasicFileAttributes attrs;
       try {
         attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -80,8 +92,12 @@ public final class Outputs {
       }
       if (attrs.isDirectory()) {
         dirs.add(rel);
-        for (Path f : listFiles(p)) {
+        List<Path> listed = listFiles(p);
+        for (Path f : listed) {
           files.put(relative(f), store(f, store));
+        }
+        if (!listed.equals(listFiles(p))) {
+          throw changed(rel, "files were added to or removed from it");
         }
       } else if (attrs.isRegularFile()) {
         files.put(rel, store(p, store));
@@ -145,7 +161,7 @@ public final class Outputs {
     Map<Path, Path> stagedFiles = new TreeMap<>(); // staged file -> destination
     try {
       for (String dir : manifest.directories()) {
-        Path d = resolve(dir);
+        Path d = resolveSafely(dir);
         Files.createDirectories(d.getParent());
         Path staged = d.resolveSibling(d.getFileName() + STAGE + tag);
         Files.createDirectory(staged);
@@ -161,6 +177,7 @@ public final class Outputs {
           }
         }
         if (staged == null) {
+          resolveSafely(o.path()); // a file in a staged directory is in a fresh one of ours
           Files.createDirectories(dest.getParent());
           staged = dest.resolveSibling("." + dest.getFileName() + STAGE + tag);
           stagedFiles.put(staged, dest);
@@ -201,10 +218,23 @@ public final class Outputs {
     return true;
   }
 
+  /**
+   * Checks that none of the declared outputs leads outside the workspace through a symbolic link
+   * (what {@link #clear}, {@link #collect} and {@link #restore} refuse), before a cache hit is
+   * taken as up to date.
+   *
+   * @throws OutputException naming the link
+   */
+  public void requireInside(List<String> declared) throws IOException {
+    for (String rel : declared) {
+      resolveSafely(rel);
+    }
+  }
+
   /** Deletes the declared outputs, so a run starts from none and cannot capture stale files. */
   public void clear(List<String> declared) throws IOException {
     for (String rel : declared) {
-      Path p = resolve(rel);
+      Path p = resolveSafely(rel);
       if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
         deleteTree(p);
       } else {
@@ -225,14 +255,60 @@ public final class Outputs {
     return p;
   }
 
+  /**
+   * {@link #resolve}, and also refuses a path that a symbolic link on the way (or the path itself)
+   * would take outside the workspace: deleting, creating or restoring through it would touch files
+   * elsewhere. Every path that writes or deletes goes through here.
+   */
+  private Path resolveSafely(String rel) throws IOException {
+    Path p = resolve(rel);
+    String why = WorkspacePaths.linkEscape(workspace, realWorkspace,
+        workspace.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+    if (why != null) {
+      throw new OutputException("output '" + rel + "' is refused: " + why
+          + "; BuildNet never deletes, creates or restores outputs outside the workspace");
+    }
+    return p;
+  }
+
+  private static OutputException changed(String rel, String what) {
+    return new OutputException("output '" + rel + "' changed while it was being stored (" + what
+        + "): something still writes it after its target ended, e.g. a background process the"
+        + " command left behind or another build of this workspace; nothing was recorded");
+  }
+
   private String relative(Path file) {
     return workspace.relativize(file).toString().replace(java.io.File.separatorChar, '/');
   }
 
+  /**
+   * Stores (or digests) one output file, refusing a file that changed meanwhile: its size and
+   * modification time (and inode) are compared before and after, and the bytes stored must be as
+   * many as it had. A file rewritten within the file system's timestamp granularity to the same
+   * size is not seen; the workspace lock keeps other builds from doing that.
+   */
   private ActionManifest.Output store(Path file, boolean store) throws IOException {
+    BasicFileAttributes before =
+        Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     Digest d = store ? blobs.putFile(file) : blobs.hashes().hash(file);
     boolean exec = Files.isExecutable(file);
-    return new ActionManifest.Output(relative(file), d.toString(), Files.size(file), exec);
+    BasicFileAttributes after;
+    try {
+      after = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      throw changed(relative(file), "it was deleted");
+    }
+    long stored = store ? blobs.sizeOf(d).orElse(-1L) : before.size();
+    if (before.size() != after.size() || stored != before.size()) {
+      throw changed(relative(file), before.size() + " bytes before, " + after.size()
+          + " after" + (stored != before.size() ? ", " + stored + " stored" : ""));
+    }
+    if (!before.lastModifiedTime().equals(after.lastModifiedTime())
+        || !Objects.equals(before.fileKey(), after.fileKey())) {
+      throw changed(relative(file), "modified at " + before.lastModifiedTime() + " before, "
+          + after.lastModifiedTime() + " after");
+    }
+    return new ActionManifest.Output(relative(file), d.toString(), before.size(), exec);
   }
 
   private static List<Path> listFiles(Path dir) throws IOException {

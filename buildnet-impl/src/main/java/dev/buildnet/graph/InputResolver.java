@@ -215,12 +215,7 @@ public final class InputResolver {
 
   /** The real path of {@code path} if it exists inside the workspace, else null. */
   private Path realPath(Path path) {
-    try {
-      Path real = path.toRealPath();
-      return real.startsWith(realRoot) ? real : null;
-    } catch (IOException e) {
-      return null;
-    }
+    return dev.buildnet.internal.WorkspacePaths.realPathInside(path, realRoot); // outputs' rule too
   }
 
   private List<String> matching(String glob) {

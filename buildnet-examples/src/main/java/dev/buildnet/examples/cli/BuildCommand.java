@@ -29,10 +29,19 @@ final class BuildCommand implements Callable<Integer> {
   @Option(names = "--logs", description = "Print every target's output lines.")
   boolean logs;
 
+  @Option(names = "--no-wait", description = "Fail at once (exit code 2) instead of waiting"
+      + " while another build of the workspace runs.")
+  boolean noWait;
+
   @Override
   public Integer call() {
     ConsoleReporter reporter = new ConsoleReporter(out(), Terminal.isLive(), logs);
-    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listener(reporter);
+    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listener(reporter)
+        .waitForWorkspaceLock(!noWait)
+        .onWorkspaceLockWait(message -> {
+          out().println(message);
+          out().flush();
+        });
     if (ws.slots > 0) {
       b.localSlots(ws.slots);
     }
@@ -40,7 +49,14 @@ final class BuildCommand implements Callable<Integer> {
       List<String> names = targets.isEmpty()
           ? net.graph().topologicalOrder().stream().map(t -> t.name()).toList()
           : targets;
-      BuildResult r = net.build(names, keepGoing).join();
+      BuildResult r;
+      try {
+        r = net.build(names, keepGoing).join();
+      } catch (dev.buildnet.WorkspaceLockedException e) {
+        spec.commandLine().getErr().println("buildnet build: " + e.getMessage());
+        spec.commandLine().getErr().flush();
+        return 2;
+      }
       ConsoleReporter.summary(out(), r);
       return r.success() ? 0 : 1;
     }

@@ -71,8 +71,21 @@ final class ServeCommand implements Callable<Integer> {
       b.localSlots(ws.slots);
     }
     b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
-        .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds));
-    try (BuildNet net = b.start();
+        .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds))
+        .onWorkspaceLockWait(message -> {
+          out.println(message);
+          out.flush();
+        });
+    BuildNet started;
+    try {
+      started = b.start(); // holds the workspace lock until it closes
+    } catch (dev.buildnet.WorkspaceLockedException e) {
+      Runtime.getRuntime().removeShutdownHook(hook);
+      spec.commandLine().getErr().println("buildnet serve: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return 2;
+    }
+    try (BuildNet net = started;
         dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out)) {
       MasterServer master = net.master().orElseThrow();
       master.addWorkerListener(e -> {
