@@ -69,8 +69,9 @@ final class CacheKeyVectorsGenerator {
         Files.createDirectories(p.getParent());
         Files.writeString(p, f.getValue().asText());
       }
-      Files.writeString(dir.resolve(WorkspaceFile.FILE_NAME),
-          JSON.writeValueAsString(c.get("workspace")));
+      // Written verbatim by every checker: a "**" input reads buildnet.json itself.
+      String workspaceText = JSON.writeValueAsString(c.get("workspace"));
+      Files.writeString(dir.resolve(WorkspaceFile.FILE_NAME), workspaceText);
       Map<String, String> host = new TreeMap<>();
       c.get("host_env").fields().forEachRemaining(e -> host.put(e.getKey(), e.getValue().asText()));
       Map<String, String> versions = new HashMap<>();
@@ -87,7 +88,7 @@ final class CacheKeyVectorsGenerator {
       ObjectNode result = JSON.createObjectNode();
       result.put("name", c.get("name").asText());
       result.set("files", c.get("files"));
-      result.set("workspace", c.get("workspace"));
+      result.put("buildnet_json", workspaceText);
       result.set("host_env", c.get("host_env"));
       if (c.has("bundler_versions")) {
         result.set("bundler_versions", c.get("bundler_versions"));
