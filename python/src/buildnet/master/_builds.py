@@ -246,11 +246,14 @@ class Scheduler:
     def _stopped(self, node: Node) -> bool:
         """Whether ``node`` is over (or its build stopped while it was being keyed)."""
         if not node.final and node.build.stopped is not None:
-            self._finish(node, "cancelled" if node.build.cancelled else "skipped",
-                         node.build.stopped)
+            self._finish(
+                node, "cancelled" if node.build.cancelled else "skipped", node.build.stopped
+            )
         return node.final
 
-    def _compute(self, t: Target, deps: dict[str, str]) -> tuple[str, dict[str, str], dict[str, str]]:
+    def _compute(
+        self, t: Target, deps: dict[str, str]
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
         resolver = InputResolver(self.m.workspace)
         files = resolver.resolve(t)
         inputs = {}
@@ -267,7 +270,9 @@ class Scheduler:
     async def _lookup(self, node: Node) -> bool:
         """Serves ``node`` from the action cache if its record and every blob are there."""
         m = self.m
-        assert m.state is not None and m.blobs is not None and node.key is not None
+        assert m.state is not None
+        assert m.blobs is not None
+        assert node.key is not None
         record = _store.AC_PREFIX + node.key
         raw = await m.db(m.state.get, record)
         if raw is None:
@@ -437,7 +442,9 @@ class Scheduler:
         node.requeues += 1
         if node.requeues > MAX_REQUEUES:
             self._finish(
-                node, "failed", f"'{node.target.name}' was re-queued {MAX_REQUEUES} times; last: {why}"
+                node,
+                "failed",
+                f"'{node.target.name}' was re-queued {MAX_REQUEUES} times; last: {why}",
             )
             return
         log.info("re-queueing '%s' (attempt %d): %s", node.target.name, a.number, why)
@@ -465,7 +472,9 @@ class Scheduler:
 
     # ---- results --------------------------------------------------------------------------
 
-    def _attempt_of(self, peer: Peer, build_id: str, target: str, attempt: Optional[int]) -> Optional[Attempt]:
+    def _attempt_of(
+        self, peer: Peer, build_id: str, target: str, attempt: Optional[int]
+    ) -> Optional[Attempt]:
         a = self.in_flight.get((build_id, target, attempt or 0))
         if a is None or a.peer is not peer:
             self.m.stats["ignored_results"] += 1
@@ -509,7 +518,9 @@ class Scheduler:
             else:
                 node.exit_code = p.exit_code
                 self._finish(
-                    node, "failed", f"'{node.target.name}' failed on worker '{peer.peer_id}': {p.error}"
+                    node,
+                    "failed",
+                    f"'{node.target.name}' failed on worker '{peer.peer_id}': {p.error}",
                 )
             return
         # Keeps the claim until the outputs are in: the attempt is not over for the master yet.
@@ -610,7 +621,9 @@ class Scheduler:
         build.done += 1
         if build.submitter is not None and not build.submitter.closed:
             build.submitter.send(
-                BuildProgress(build.build_id, build.done, len(build.nodes), node.target.name, status)
+                BuildProgress(
+                    build.build_id, build.done, len(build.nodes), node.target.name, status
+                )
             )
         self._event(build, "target_finished", node.target.name, status)
         if status in ("built", "cached"):
@@ -638,7 +651,9 @@ class Scheduler:
         duration = int((time.monotonic() - build.started) * 1000)
         failed = [n for n in build.nodes.values() if n.status == "failed"]
         ok = not failed and all(n.status in ("built", "cached") for n in build.nodes.values())
-        status = "succeeded" if ok else ("cancelled" if build.cancelled and not failed else "failed")
+        status = (
+            "succeeded" if ok else ("cancelled" if build.cancelled and not failed else "failed")
+        )
         sub = build.submitter
         if ok:
             outputs: dict[str, Output] = {}
@@ -658,9 +673,7 @@ class Scheduler:
             )
         else:
             first = failed[0] if failed else None
-            error = (
-                f"{first.reason}" if first is not None else "the build was cancelled"
-            )
+            error = f"{first.reason}" if first is not None else "the build was cancelled"
             final = BuildFailed(
                 build.build_id,
                 error,
@@ -709,14 +722,23 @@ class Scheduler:
     def _log(self, node: Node, stream: str, line: str) -> None:
         self._emit(node.build, "log", node.target.name, None, stream, line)
 
-    def _event(self, build: Build, kind: str, target: Optional[str] = None,
-               status: Optional[str] = None) -> None:
+    def _event(
+        self, build: Build, kind: str, target: Optional[str] = None, status: Optional[str] = None
+    ) -> None:
         at = now_ms()
         build.events.append((kind, at, target, status))
         self._emit(build, kind, target, status, None, None, at)
 
-    def _emit(self, build: Build, kind: str, target: Optional[str], status: Optional[str],
-              stream: Optional[str], line: Optional[str], at: Optional[int] = None) -> None:
+    def _emit(
+        self,
+        build: Build,
+        kind: str,
+        target: Optional[str],
+        status: Optional[str],
+        stream: Optional[str],
+        line: Optional[str],
+        at: Optional[int] = None,
+    ) -> None:
         at = at or now_ms()
         for peer, sub in self._subs:
             if not sub.open or (sub.build_id is not None and sub.build_id != build.build_id):

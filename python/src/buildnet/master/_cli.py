@@ -49,10 +49,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="HOST:PORT to listen on (default 127.0.0.1:7890; port 0 picks a free one)",
     )  # fmt: skip
     parser.add_argument("--workspace", "-w", default=".", help="workspace with buildnet.json")
-    parser.add_argument("--heartbeat-timeout", type=_positive, default=15.0, metavar="S",
-                        help="declare a silent worker dead after S seconds (default 15)")
-    parser.add_argument("--placement-timeout", type=_positive, default=300.0, metavar="S",
-                        help="fail a target no worker can run after S seconds (default 300)")
+    parser.add_argument(
+        "--heartbeat-timeout",
+        type=_positive,
+        default=15.0,
+        metavar="S",
+        help="declare a silent worker dead after S seconds (default 15)",
+    )
+    parser.add_argument(
+        "--placement-timeout",
+        type=_positive,
+        default=300.0,
+        metavar="S",
+        help="fail a target no worker can run after S seconds (default 300)",
+    )
     parser.add_argument("--tls-cert", help="PEM certificate chain (with --tls-key): serve TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--id", dest="master_id", help="master id (default: random)")
@@ -104,7 +114,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"buildnet-master: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"buildnet-master: cannot listen on {args.listen[0]}:{args.listen[1]}: {e}",
-              file=sys.stderr)
+        print(
+            f"buildnet-master: cannot listen on {args.listen[0]}:{args.listen[1]}: {e}",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -14,7 +14,6 @@ import itertools
 import logging
 import os
 import secrets
-import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,12 +22,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, TypeVar, Un
 
 from buildnet import _digests
 from buildnet.errors import ProtocolError, UnknownMessageTypeError
+from buildnet.master import _store
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     MAJOR,
     MAX_CHUNK_BYTES,
     MINOR,
-    Ack,
     AuthChallenge,
     AuthProof,
     BlobChunk,
@@ -65,9 +64,10 @@ from buildnet.protocol import (
     proofs_match,
     server_proof,
 )
-from buildnet.master import _store
 
 if TYPE_CHECKING:
+    import ssl
+
     from buildnet.master._builds import Scheduler
     from buildnet.protocol.payloads import Payload
 
@@ -247,7 +247,7 @@ class Master:
         self.peers: set[Peer] = set()
         self.workers: dict[str, Peer] = {}
         self._lock_grants: dict[str, tuple[str, int]] = {}
-        self._server: Optional[asyncio.AbstractServer] = None
+        self._server: Optional[asyncio.base_events.Server] = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.stats = {"ignored_results": 0}
@@ -321,7 +321,7 @@ class Master:
         return self._closed
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        t = asyncio.ensure_future(coro)
+        t: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(t)
         t.add_done_callback(self._tasks.discard)
         return t
@@ -486,7 +486,8 @@ class Master:
             return False
         if hello.role not in (Hello.WORKER, Hello.CLIENT):
             raise ProtocolError(
-                ErrorCode.INVALID_PAYLOAD, f"HELLO role must be worker or client: {hello.role!r}",
+                ErrorCode.INVALID_PAYLOAD,
+                f"HELLO role must be worker or client: {hello.role!r}",
                 m.id,
             )
         nonce = new_nonce()
@@ -511,9 +512,13 @@ class Master:
             log.warning("refused %s from %s: %s", hello.peer_id, peer.address, why)
             peer.send(
                 HelloAck(
-                    m.id, False, MINOR, self.master_id,
-                    error_code=int(ErrorCode.AUTH_FAILED), reason=why,
-                )  # fmt: skip
+                    m.id,
+                    False,
+                    MINOR,
+                    self.master_id,
+                    error_code=int(ErrorCode.AUTH_FAILED),
+                    reason=why,
+                )
             )
             return False
         peer.role = hello.role
@@ -581,7 +586,10 @@ class Master:
                     continue
                 silent = now - p.last_rx
                 if silent > self.heartbeat_timeout:
-                    why = f"no frame for {silent:.1f} s (heartbeat timeout {self.heartbeat_timeout:g} s)"
+                    why = (
+                        f"no frame for {silent:.1f} s (heartbeat timeout "
+                        f"{self.heartbeat_timeout:g} s)"
+                    )
                     log.warning("%s declared dead: %s", p, why)
                     p.error(ErrorCode.TIMEOUT, why, None, True)
                     # The writer sends the ERROR and closes the socket, which ends the reader.
@@ -610,8 +618,9 @@ class Master:
                 peer.error(e.code, e.message, m.id, False)
             except Exception as e:  # one request's bug must not end the connection
                 log.exception("%s from %s failed", m.type.name, peer)
-                peer.error(ErrorCode.INTERNAL, f"{m.type.name} failed inside the master: {e}",
-                           m.id, False)
+                peer.error(
+                    ErrorCode.INTERNAL, f"{m.type.name} failed inside the master: {e}", m.id, False
+                )
             finally:
                 peer.busy -= 1
                 peer.last_rx = time.monotonic()
@@ -849,7 +858,7 @@ class Master:
             raise RequestError(ErrorCode.INVALID_PAYLOAD, f"max_chunk must be 1..{MAX_CHUNK_BYTES}")
         start = p.offset or 0
         try:
-            f = await self.io(open, path, "rb")
+            f = await self.io(_open_rb, path)
         except FileNotFoundError:
             raise RequestError(ErrorCode.NOT_FOUND, f"no blob {p.digest}") from None
         hasher = _digests.new_hasher(self.algorithm)
@@ -857,7 +866,8 @@ class Master:
             size = os.fstat(f.fileno()).st_size
             if start > size:
                 raise RequestError(
-                    ErrorCode.INVALID_PAYLOAD, f"offset {start} is beyond the {size} bytes of {p.digest}"
+                    ErrorCode.INVALID_PAYLOAD,
+                    f"offset {start} is beyond the {size} bytes of {p.digest}",
                 )
 
             def read(n: int) -> bytes:
@@ -892,6 +902,10 @@ class Master:
                     await asyncio.sleep(0.001)
         finally:
             await self.io(f.close)
+
+
+def _open_rb(path: Path) -> BinaryIO:
+    return open(path, "rb")
 
 
 def _close_quietly(t: _Transfer) -> None:

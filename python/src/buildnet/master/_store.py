@@ -58,27 +58,37 @@ class StateDb:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path), timeout=5.0, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            str(path), timeout=5.0, isolation_level=None, check_same_thread=False
+        )
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StateError(f"{path}: SQLite could not switch it to WAL mode (it is {mode})")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            tables = {r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            tables = {
+                r[0]
+                for r in self._db.execute(
+                    "SELECT name FROM sqlite_master"
+                    " WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
             if not tables:
                 for sql in _SCHEMA:
                     self._db.execute(sql)
-            elif "schema_version" not in tables or not _TABLES <= tables:
-                raise StateError(f"{path} is not a valid BuildNet state database (tables "
-                                 f"{sorted(tables)}); it was left untouched")
+            elif "schema_version" not in tables or not tables >= _TABLES:
+                raise StateError(
+                    f"{path} is not a valid BuildNet state database (tables "
+                    f"{sorted(tables)}); it was left untouched"
+                )
             else:
                 version = self._db.execute("SELECT version FROM schema_version").fetchall()
                 if len(version) != 1 or version[0][0] != 1:
-                    raise StateError(f"{path} has BuildNet state schema version {version} but "
-                                     "this master knows only version 1")
+                    raise StateError(
+                        f"{path} has BuildNet state schema version {version} but "
+                        "this master knows only version 1"
+                    )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -99,15 +109,17 @@ class StateDb:
         self._db.execute("COMMIT")
 
     def get(self, key: str) -> Optional[bytes]:
-        row = self._db.execute(f"SELECT value FROM kv WHERE key = ? AND {_LIVE}",
-                               (key, now_ms())).fetchone()
+        row = self._db.execute(
+            f"SELECT value FROM kv WHERE key = ? AND {_LIVE}", (key, now_ms())
+        ).fetchone()
         return None if row is None else bytes(row[0])
 
     def _put(self, key: str, value: bytes, expires_at: Optional[int]) -> None:
         self._db.execute(
             "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
             " SET value = excluded.value, expires_at = excluded.expires_at",
-            (key, value, expires_at))
+            (key, value, expires_at),
+        )
 
     def set(self, key: str, value: bytes, ttl_ms: Optional[int] = None) -> bool:
         """Stores ``value``; returns whether a live value existed (read just before)."""
@@ -118,8 +130,9 @@ class StateDb:
     def set_if_absent(self, key: str, value: bytes, ttl_ms: Optional[int]) -> bool:
         with self._tx():
             now = now_ms()
-            if self._db.execute(f"SELECT 1 FROM kv WHERE key = ? AND {_LIVE}",
-                                (key, now)).fetchone():
+            if self._db.execute(
+                f"SELECT 1 FROM kv WHERE key = ? AND {_LIVE}", (key, now)
+            ).fetchone():
                 return False
             self._put(key, value, None if ttl_ms is None else now + ttl_ms)
             return True
@@ -127,7 +140,8 @@ class StateDb:
     def compare_and_set(self, key: str, expected: bytes, value: bytes) -> bool:
         cur = self._db.execute(
             f"UPDATE kv SET value = ?, expires_at = NULL WHERE key = ? AND value = ? AND {_LIVE}",
-            (value, key, expected, now_ms()))
+            (value, key, expected, now_ms()),
+        )
         return cur.rowcount > 0
 
     def delete(self, key: str) -> bool:
@@ -137,7 +151,8 @@ class StateDb:
     def keys(self, prefix: str) -> list[str]:
         found = []
         for (key,) in self._db.execute(
-                f"SELECT key FROM kv WHERE key >= ? AND {_LIVE} ORDER BY key", (prefix, now_ms())):
+            f"SELECT key FROM kv WHERE key >= ? AND {_LIVE} ORDER BY key", (prefix, now_ms())
+        ):
             if not key.startswith(prefix):
                 break
             found.append(key)
@@ -146,19 +161,24 @@ class StateDb:
 
     def increment(self, key: str, delta: int) -> int:
         with self._tx():
-            row = self._db.execute(f"SELECT value, expires_at FROM kv WHERE key = ? AND {_LIVE}",
-                                   (key, now_ms())).fetchone()
+            row = self._db.execute(
+                f"SELECT value, expires_at FROM kv WHERE key = ? AND {_LIVE}", (key, now_ms())
+            ).fetchone()
             value = 0
             expires = None
             if row is not None:
                 text = bytes(row[0]).decode("utf-8", "replace")
                 if not _DECIMAL.fullmatch(text) or not _INT64[0] <= int(text) <= _INT64[1]:
-                    raise StateError(f"cannot increment key '{key}': its value is not a decimal "
-                                     f"integer: {text[:40]}")
+                    raise StateError(
+                        f"cannot increment key '{key}': its value is not a decimal "
+                        f"integer: {text[:40]}"
+                    )
                 value, expires = int(text), row[1]
             result = value + delta
             if not _INT64[0] <= result <= _INT64[1]:
-                raise StateError(f"cannot increment key '{key}': {value} + {delta} overflows a long")
+                raise StateError(
+                    f"cannot increment key '{key}': {value} + {delta} overflows a long"
+                )
             self._put(key, str(result).encode("ascii"), expires)
             return result
 
@@ -166,21 +186,28 @@ class StateDb:
         """(token, expires_at) of a new lease, or None while another is live."""
         with self._tx():
             now = now_ms()
-            row = self._db.execute("SELECT expires_at FROM locks WHERE resource = ?",
-                                   (name,)).fetchone()
+            row = self._db.execute(
+                "SELECT expires_at FROM locks WHERE resource = ?", (name,)
+            ).fetchone()
             if row is not None and row[0] > now:
                 return None
             self._db.execute(
                 "INSERT INTO fencing (resource, last_token) VALUES (?, 1) ON CONFLICT (resource)"
-                " DO UPDATE SET last_token = last_token + 1", (name,))
-            token = int(self._db.execute("SELECT last_token FROM fencing WHERE resource = ?",
-                                         (name,)).fetchone()[0])
+                " DO UPDATE SET last_token = last_token + 1",
+                (name,),
+            )
+            token = int(
+                self._db.execute(
+                    "SELECT last_token FROM fencing WHERE resource = ?", (name,)
+                ).fetchone()[0]
+            )
             expires = now + lease_ms
             self._db.execute(
                 "INSERT INTO locks (resource, owner, token, expires_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner,"
                 " token = excluded.token, expires_at = excluded.expires_at",
-                (name, holder, token, expires))
+                (name, holder, token, expires),
+            )
             return token, expires
 
     def renew(self, name: str, holder: str, token: int, lease_ms: int) -> int:
@@ -188,19 +215,26 @@ class StateDb:
         expires = now + lease_ms
         cur = self._db.execute(
             "UPDATE locks SET expires_at = ? WHERE resource = ? AND owner = ? AND token = ?"
-            " AND expires_at > ?", (expires, name, holder, token, now))
+            " AND expires_at > ?",
+            (expires, name, holder, token, now),
+        )
         if cur.rowcount == 0:
-            raise LockNotHeld(f"lock on '{name}' held by '{holder}' with fencing token {token} is "
-                              "not held: it was released, expired or granted to another")
+            raise LockNotHeld(
+                f"lock on '{name}' held by '{holder}' with fencing token {token} is "
+                "not held: it was released, expired or granted to another"
+            )
         return expires
 
     def release(self, name: str, holder: str, token: int) -> None:
         cur = self._db.execute(
             "DELETE FROM locks WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?",
-            (name, holder, token, now_ms()))
+            (name, holder, token, now_ms()),
+        )
         if cur.rowcount == 0:
-            raise LockNotHeld(f"lock on '{name}' held by '{holder}' with fencing token {token} is "
-                              "not held: it was released, expired or granted to another")
+            raise LockNotHeld(
+                f"lock on '{name}' held by '{holder}' with fencing token {token} is "
+                "not held: it was released, expired or granted to another"
+            )
 
 
 class BlobStore:
@@ -229,7 +263,7 @@ class BlobStore:
 
     def new_temp(self) -> tuple[Path, BinaryIO]:
         path = self.root / "tmp" / f"{uuid.uuid4()}.part"
-        return path, open(path, "xb")  # noqa: SIM115 - the caller closes it
+        return path, open(path, "xb")
 
     def publish(self, tmp: Path, digest: str) -> bool:
         """Moves a verified temp file into place; False (and the temp removed) if present."""
@@ -301,13 +335,28 @@ class BlobStore:
 
 AC_PREFIX = "ac/"
 MANIFEST_VERSION = 1
-_MANIFEST_FIELDS = ("version", "target", "outputs", "directories", "stdout", "stderr",
-                    "exitCode", "durationMillis", "createdAtMillis")
+_MANIFEST_FIELDS = (
+    "version",
+    "target",
+    "outputs",
+    "directories",
+    "stdout",
+    "stderr",
+    "exitCode",
+    "durationMillis",
+    "createdAtMillis",
+)
 _OUTPUT_FIELDS = ("path", "digest", "size", "executable")
 
 
-def encode_manifest(target: str, outputs: list[dict[str, Any]], directories: list[str],
-                    stdout: Optional[str], stderr: Optional[str], duration_ms: int) -> bytes:
+def encode_manifest(
+    target: str,
+    outputs: list[dict[str, Any]],
+    directories: list[str],
+    stdout: Optional[str],
+    stderr: Optional[str],
+    duration_ms: int,
+) -> bytes:
     """The JSON record Java's ``ActionCache`` writes (Jackson, record component order)."""
     doc = {
         "version": MANIFEST_VERSION,

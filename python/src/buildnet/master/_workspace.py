@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FILE_NAME = "buildnet.json"
 STATE_DIR = ".buildnet"
@@ -35,7 +37,7 @@ _BUNDLER_FIELDS = ("adapter", "entrypoints", "outDir", "options")
 
 
 class WorkspaceError(ValueError):
-    """``buildnet.json`` is missing, malformed or declares an invalid graph; one line per problem."""
+    """``buildnet.json`` is missing, malformed or declares an invalid graph (one line)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +126,9 @@ def contains(ancestor: str, path: str) -> bool:
     """``ancestor`` is ``path`` or a directory containing it (both normalized)."""
     if ancestor == ".":
         return True
-    return path == ancestor or (path.startswith(ancestor) and path[len(ancestor) : len(ancestor) + 1] == "/")
+    return path == ancestor or (
+        path.startswith(ancestor) and path[len(ancestor) : len(ancestor) + 1] == "/"
+    )
 
 
 def overlaps_state_dir(path: str) -> bool:
