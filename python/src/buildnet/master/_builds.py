@@ -425,6 +425,10 @@ class Scheduler:
         self.in_flight[(node.build.build_id, t.name, a.number)] = a
         self._runs[(w.number, a.run_id)] = a
         self._event(node.build, "target_started", t.name)
+        log.info(
+            "sent '%s' attempt %d of build %s to worker %s", t.name, a.number,
+            node.build.build_id, w.peer_id,
+        )  # fmt: skip
 
     def _release(self, a: Attempt) -> None:
         a.peer.claims.pop(a.claim, None)
