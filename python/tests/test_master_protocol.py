@@ -442,9 +442,10 @@ async def test_blobs_are_content_addressed_and_verified_on_every_read(
 async def test_a_target_no_worker_can_run_fails_after_the_placement_timeout(
     tmp_path: Path,
 ) -> None:
-    async with _master(tmp_path, placement_timeout=0.5) as m, await buildnet.connect(
-        *m.address, secret=SECRET
-    ) as c:
+    async with (
+        _master(tmp_path, placement_timeout=0.5) as m,
+        await buildnet.connect(*m.address, secret=SECRET) as c,
+    ):
         result = await (await c.submit(["gpu"])).result(30)
     assert not result.ok
     assert result.failed_targets == ("gpu",)

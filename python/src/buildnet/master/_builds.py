@@ -118,6 +118,9 @@ class Scheduler:
         self._recent: list[str] = []
         self._seq = itertools.count(1)
         self.queue: list[Node] = []
+        self._unsorted = False
+        #: Queued nodes no connected worker can run (for the placement timeout).
+        self._waiting: set[Node] = set()
         self.in_flight: dict[tuple[str, str, int], Attempt] = {}
         self._runs: dict[tuple[int, str], Attempt] = {}  # (connection, TARGET_RUN id)
         self._subs: list[tuple[Peer, Subscription]] = []
@@ -219,29 +222,42 @@ class Scheduler:
                     "runs command targets only (bundler keys need the Java adapters' versions)"
                 )
             deps = {d: build.nodes[d].key or "" for d in set(t.deps)}
-            key, inputs, env = await m.io(self._compute, t, deps)
+            # One trip to a thread for the whole step: keying, the cache lookup and restore, and
+            # the sandbox inputs (each hand-off costs more than the work for small targets).
+            outcome = await m.io(self._prepare, node, deps)
         except (WorkspaceError, OSError, ValueError) as e:
             if not node.final:
                 self._finish(node, "failed", str(e))
             return
         if self._stopped(node):
             return
-        node.key, node.env = key, env
-        if t.cacheable and await self._lookup(node):
+        if isinstance(outcome, dict):
+            node.outputs = outcome["outputs"]
+            self._event(build, "target_started", t.name)
+            self._finish(node, "cached", "restored from the cache")
             return
-        if self._stopped(node):
-            return
-        try:
-            node.inputs = await m.io(self._sandbox_inputs, node, inputs)
-        except (OSError, ValueError) as e:
-            if not node.final:
-                self._finish(node, "failed", f"'{t.name}': {e}")
-            return
-        if self._stopped(node):
-            return
+        node.inputs = outcome
         node.status = "queued"
-        self.queue.append(node)
+        self._enqueue(node)
         self.kick()
+
+    def _prepare(self, node: Node, deps: dict[str, str]) -> Any:
+        """In a thread: the key, then the action record if it is a hit (outputs restored), else
+        the sandbox inputs of a run."""
+        key, inputs, env = self._compute(node.target, deps)
+        node.key, node.env = key, env
+        if node.target.cacheable:
+            manifest = self._lookup(key)
+            if manifest is not None:
+                return manifest
+        try:
+            return self._sandbox_inputs(node, inputs)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"'{node.target.name}': {e}") from None
+
+    def _enqueue(self, node: Node) -> None:
+        self.queue.append(node)
+        self._unsorted = True
 
     def _stopped(self, node: Node) -> bool:
         """Whether ``node`` is over (or its build stopped while it was being keyed)."""
@@ -267,40 +283,29 @@ class Scheduler:
         env = t.resolve_env(self.m.host_env)
         return compute_key(self.m.algorithm, t, env, inputs, deps, self.platform), inputs, env
 
-    async def _lookup(self, node: Node) -> bool:
-        """Serves ``node`` from the action cache if its record and every blob are there."""
+    def _lookup(self, key: str) -> Optional[dict[str, Any]]:
+        """In a thread: the action record of ``key`` if it and every blob it names are there and
+        its outputs are in place (restored if need be), else None."""
         m = self.m
-        assert m.state is not None
-        assert m.blobs is not None
-        assert node.key is not None
-        record = _store.AC_PREFIX + node.key
-        raw = await m.db(m.state.get, record)
+        state, blobs = m.state, m.blobs
+        assert state is not None
+        assert blobs is not None
+        record = _store.AC_PREFIX + key
+        raw = state.get(record)
         if raw is None:
-            return False
+            return None
         manifest = _store.decode_manifest(raw)
-        blobs = m.blobs
-        if manifest is None or not await m.io(
-            lambda: all(blobs.contains(d) for d in _store.manifest_blobs(manifest))
-        ):
-            await m.db(m.state.delete, record)  # unreadable, or its blobs were evicted: a miss
-            return False
-
-        def materialize() -> bool:
-            return _store.outputs_up_to_date(m.workspace, manifest, m.algorithm) or (
-                _store.restore_outputs(m.workspace, manifest, blobs)
-            )
-
+        if manifest is None or not all(blobs.contains(d) for d in _store.manifest_blobs(manifest)):
+            state.delete(record)  # unreadable, or its blobs were evicted: a miss
+            return None
         try:
-            ok = await m.io(materialize)
+            if _store.outputs_up_to_date(m.workspace, manifest, m.algorithm) or (
+                _store.restore_outputs(m.workspace, manifest, blobs)
+            ):
+                return manifest
         except (OSError, ValueError) as e:
-            log.warning("restoring '%s' from the cache failed: %s", node.target.name, e)
-            return False
-        if not ok or node.final:
-            return ok
-        node.outputs = manifest["outputs"]
-        self._event(node.build, "target_started", node.target.name)
-        self._finish(node, "cached", "restored from the cache")
-        return True
+            log.warning("restoring %s from the cache failed: %s", key, e)
+        return None
 
     def _sandbox_inputs(self, node: Node, inputs: dict[str, str]) -> tuple[Output, ...]:
         """The target's input files and its direct dependencies' outputs, each put in the store."""
@@ -342,11 +347,20 @@ class Scheduler:
         now = time.monotonic()
         reserved: set[Peer] = set()
         waiting: list[Node] = []
-        self.queue.sort(key=lambda n: (-n.target.priority, n.build.seq, n.seq))
+        if self._unsorted:
+            self.queue.sort(key=lambda n: (-n.target.priority, n.build.seq, n.seq))
+            self._unsorted = False
         still: list[Node] = []
-        for node in self.queue:
+        workers = list(self.m.workers.values())
+        for i, node in enumerate(self.queue):
             if node.status != "queued":
                 continue
+            if workers and not any(w.cpu_free > 0 and w not in reserved for w in workers):
+                # Every worker is full: the rest waits for the next pass (one per result), so a
+                # pass costs what it places, not the length of the queue.
+                still.extend(n for n in self.queue[i:] if n.status == "queued")
+                waiting.extend(n for n in self._waiting if n.status == "queued")
+                break
             t = node.target
             capable = [
                 w
@@ -359,6 +373,7 @@ class Scheduler:
             if not capable:
                 if node.waiting_since is None:
                     node.waiting_since = now
+                    self._waiting.add(node)
                     self._log(node, "stderr", f"waiting: {self._why_unplaceable(t)}")
                 if now - node.waiting_since >= self.m.placement_timeout:
                     self._finish(
@@ -371,7 +386,9 @@ class Scheduler:
                 waiting.append(node)
                 still.append(node)
                 continue
-            node.waiting_since = None
+            if node.waiting_since is not None:
+                node.waiting_since = None
+                self._waiting.discard(node)
             free = [
                 w
                 for w in capable
@@ -384,6 +401,7 @@ class Scheduler:
             w = min(free, key=lambda w: ((w.cpu_total - w.cpu_free) / w.cpu_total, w.number))
             self._send(node, w)
         self.queue = still
+        self._waiting = {n for n in self._waiting if n.status == "queued"}
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -453,7 +471,7 @@ class Scheduler:
             return
         log.info("re-queueing '%s' (attempt %d): %s", node.target.name, a.number, why)
         node.status = "queued"
-        self.queue.append(node)
+        self._enqueue(node)
 
     def worker_lost(self, peer: Peer, why: str) -> None:
         for a in [a for a in self.in_flight.values() if a.peer is peer]:
@@ -518,7 +536,7 @@ class Scheduler:
             elif node.retries < node.target.retries:
                 node.retries += 1
                 node.status = "queued"
-                self.queue.append(node)
+                self._enqueue(node)
             else:
                 node.exit_code = p.exit_code
                 self._finish(
@@ -537,7 +555,7 @@ class Scheduler:
             self._finish(node, "failed", f"re-queued {MAX_REQUEUES} times; last: {why}")
             return
         node.status = "queued"
-        self.queue.append(node)
+        self._enqueue(node)
         self.kick()
 
     async def _completed(self, a: Attempt, p: BuildCompleted) -> None:
@@ -547,23 +565,18 @@ class Scheduler:
             if node.final:
                 return
             try:
-                manifest = await m.io(self._accept_outputs, a, p)
+                await m.io(self._accept_outputs, a, p)
             except (OSError, ValueError) as e:
                 self._finish(node, "failed", f"outputs of '{node.target.name}': {e}")
                 return
-            if node.final:
-                return
-            if node.target.cacheable and node.key is not None:
-                assert m.state is not None
-                await m.db(m.state.set, _store.AC_PREFIX + node.key, manifest)
             if not node.final:
                 self._finish(node, "built", f"built on worker '{a.peer.peer_id}'")
         finally:
             self._release(a)
 
-    def _accept_outputs(self, a: Attempt, p: BuildCompleted) -> bytes:
-        """Checks the reported outputs, restores them into the workspace from the store (verified)
-        and returns the action cache record."""
+    def _accept_outputs(self, a: Attempt, p: BuildCompleted) -> None:
+        """In a thread: checks the reported outputs, restores them into the workspace from the
+        store (verified) and records the action in the cache."""
         node = a.node
         t = node.target
         blobs = self.m.blobs
@@ -608,9 +621,12 @@ class Scheduler:
                 "store and were discarded"
             )
         node.outputs = outputs
-        return _store.encode_manifest(
-            t.name, outputs, directories, stdout, stderr, max(0, p.duration_ms)
-        )
+        if keep and node.key is not None:
+            assert self.m.state is not None
+            record = _store.encode_manifest(
+                t.name, outputs, directories, stdout, stderr, max(0, p.duration_ms)
+            )
+            self.m.state.set(_store.AC_PREFIX + node.key, record)
 
     # ---- finishing ------------------------------------------------------------------------
 
@@ -618,9 +634,7 @@ class Scheduler:
         build = node.build
         if node.final:
             return
-        if node in self.queue:
-            self.queue.remove(node)
-        node.status = status
+        node.status = status  # a stale queue entry is dropped by the next placement pass
         node.reason = reason
         build.done += 1
         if build.submitter is not None and not build.submitter.closed:

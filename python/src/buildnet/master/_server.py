@@ -404,14 +404,23 @@ class Master:
     async def _write_loop(self, peer: Peer) -> None:
         w = peer.writer
         try:
-            while True:
+            done = False
+            while not done:
+                # Everything queued goes out in one write (one system call), not one per frame.
+                batch: list[bytes] = []
                 item = await peer.out.get()
-                if item is None:
-                    break
-                frame, sub = item
-                if sub is not None:
-                    sub.queued -= 1
-                w.write(frame)
+                while True:
+                    if item is None:
+                        done = True
+                        break
+                    frame, sub = item
+                    if sub is not None:
+                        sub.queued -= 1
+                    batch.append(frame)
+                    if peer.out.empty() or len(batch) >= 256:
+                        break
+                    item = peer.out.get_nowait()
+                w.write(b"".join(batch))
                 if w.transport.get_write_buffer_size() > (1 << 20):
                     await w.drain()
             await w.drain()

@@ -3,21 +3,22 @@
 ``cas/<algorithm>/<hex[0:2]>/<hex>`` (the content-addressed ``BlobStore``).
 
 Everything here blocks (disk, SQLite, hashing): the master calls it from executor threads, never
-from the event loop. :class:`StateDb` is used from one thread at a time (the master gives it a
-single-thread executor); :class:`BlobStore` is safe from several threads.
+from the event loop. Both classes are safe to use from several threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, Callable, Optional, TypeVar, cast
 
 from buildnet import _digests
 from buildnet.master._workspace import utf16
@@ -51,13 +52,27 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    @functools.wraps(method)
+    def call(self: StateDb, *args: Any) -> Any:
+        with self._lock:
+            return method(self, *args)
+
+    return cast("_F", call)
+
+
 class StateDb:
     """The Java SQLite state backend's file format and semantics (TTLs on the wall clock in epoch
-    ms, fencing tokens that never repeat per lock name)."""
+    ms, fencing tokens that never repeat per lock name). Thread-safe: one connection, used by one
+    thread at a time."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(
             str(path), timeout=5.0, isolation_level=None, check_same_thread=False
         )
@@ -95,6 +110,7 @@ class StateDb:
             self._db.close()
             raise
 
+    @_locked
     def close(self) -> None:
         self._db.close()
 
@@ -108,6 +124,7 @@ class StateDb:
             raise
         self._db.execute("COMMIT")
 
+    @_locked
     def get(self, key: str) -> Optional[bytes]:
         row = self._db.execute(
             f"SELECT value FROM kv WHERE key = ? AND {_LIVE}", (key, now_ms())
@@ -121,12 +138,14 @@ class StateDb:
             (key, value, expires_at),
         )
 
+    @_locked
     def set(self, key: str, value: bytes, ttl_ms: Optional[int] = None) -> bool:
         """Stores ``value``; returns whether a live value existed (read just before)."""
         existed = self.get(key) is not None
         self._put(key, value, None if ttl_ms is None else now_ms() + ttl_ms)
         return existed
 
+    @_locked
     def set_if_absent(self, key: str, value: bytes, ttl_ms: Optional[int]) -> bool:
         with self._tx():
             now = now_ms()
@@ -137,6 +156,7 @@ class StateDb:
             self._put(key, value, None if ttl_ms is None else now + ttl_ms)
             return True
 
+    @_locked
     def compare_and_set(self, key: str, expected: bytes, value: bytes) -> bool:
         cur = self._db.execute(
             f"UPDATE kv SET value = ?, expires_at = NULL WHERE key = ? AND value = ? AND {_LIVE}",
@@ -144,10 +164,12 @@ class StateDb:
         )
         return cur.rowcount > 0
 
+    @_locked
     def delete(self, key: str) -> bool:
         cur = self._db.execute(f"DELETE FROM kv WHERE key = ? AND {_LIVE}", (key, now_ms()))
         return cur.rowcount > 0
 
+    @_locked
     def keys(self, prefix: str) -> list[str]:
         found = []
         for (key,) in self._db.execute(
@@ -159,6 +181,7 @@ class StateDb:
         found.sort(key=utf16)  # promise Java String order, as the Java backend does
         return found
 
+    @_locked
     def increment(self, key: str, delta: int) -> int:
         with self._tx():
             row = self._db.execute(
@@ -182,6 +205,7 @@ class StateDb:
             self._put(key, str(result).encode("ascii"), expires)
             return result
 
+    @_locked
     def acquire(self, name: str, holder: str, lease_ms: int) -> Optional[tuple[int, int]]:
         """(token, expires_at) of a new lease, or None while another is live."""
         with self._tx():
@@ -210,6 +234,7 @@ class StateDb:
             )
             return token, expires
 
+    @_locked
     def renew(self, name: str, holder: str, token: int, lease_ms: int) -> int:
         now = now_ms()
         expires = now + lease_ms
@@ -225,6 +250,7 @@ class StateDb:
             )
         return expires
 
+    @_locked
     def release(self, name: str, holder: str, token: int) -> None:
         cur = self._db.execute(
             "DELETE FROM locks WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?",
