@@ -16,9 +16,12 @@ import pytest_asyncio
 import buildnet
 from buildnet.master import Master
 from buildnet.protocol import (
+    Ack,
+    BuildCompleted,
     ConnectingHandshake,
     ErrorCode,
     ErrorReply,
+    Event,
     FrameReader,
     HelloAck,
     LockRelease,
@@ -29,6 +32,8 @@ from buildnet.protocol import (
     ResourceStatus,
     StateGet,
     StateResponse,
+    Subscribe,
+    TargetRun,
     encode,
 )
 
@@ -109,7 +114,8 @@ class Raw:
     async def handshake(
         self, role: str = "client", secret: bytes = SECRET, **hello: Any
     ) -> HelloAck:
-        hs = ConnectingHandshake(secret, role, f"raw-{role}", **hello)
+        peer_id = hello.pop("peer_id", f"raw-{role}")
+        hs = ConnectingHandshake(secret, role, peer_id, **hello)
         await self.send(hs.hello())
         challenge = await self.next()
         assert challenge is not None
@@ -486,3 +492,66 @@ async def test_cancel_reaches_the_worker_and_ends_the_build(master: Master) -> N
         await worker.close()
         with contextlib.suppress(BaseException):
             await task
+
+
+@pytest.mark.asyncio
+async def test_busy_refusals_are_requeued_and_results_of_other_attempts_ignored(
+    master: Master,
+) -> None:
+    busy = await Raw.open(master)
+    await busy.handshake("worker", peer_id="busy", cpu_slots=1, memory_mb=100, capabilities=["py"])
+    async with await buildnet.connect(*master.address, secret=SECRET) as c:
+        build = await c.submit(["sleepy"])
+        first = await busy.next()
+        assert first is not None
+        assert isinstance(first.payload, TargetRun)
+        assert first.payload.attempt == 1
+        # A second worker joins, then the first refuses: attempt 2 goes to the second.
+        good = await Raw.open(master)
+        await good.handshake(
+            "worker", peer_id="good", cpu_slots=1, memory_mb=100, capabilities=["py"]
+        )
+        await busy.send(ErrorReply(int(ErrorCode.BUSY), "all slots taken", False, first.id))
+        second = await good.next()
+        assert second is not None
+        assert isinstance(second.payload, TargetRun)
+        assert second.payload.attempt == 2
+        # A result for the refused attempt, and one from the wrong connection: both ignored.
+        await busy.send(BuildCompleted(second.payload.build_id, 1, "sleepy", 1, outputs=()))
+        await busy.send(BuildCompleted(second.payload.build_id, 1, "sleepy", 2, outputs=()))
+        await good.send(BuildCompleted(second.payload.build_id, 5, "sleepy", 2, outputs=()))
+        result = (await build.result(30)).check()
+        assert result.executed == 1
+    assert master.stats["ignored_results"] == 2
+
+
+@pytest.mark.asyncio
+async def test_a_subscription_replays_what_the_master_remembers_of_a_build(master: Master) -> None:
+    async with await buildnet.connect(*master.address, secret=SECRET) as c:
+        await (await c.submit(["gpu"], build_id="b-replay")).cancel()
+        watcher = await Raw.open(master)
+        await watcher.handshake()
+        mid = await watcher.send(Subscribe("s-1", "b-replay"))
+        ack = await watcher.next()
+        assert ack is not None
+        assert ack.payload == Ack(mid)
+        events = []
+        for _ in range(2):
+            m = await watcher.next()
+            assert m is not None
+            assert isinstance(m.payload, Event)
+            events.append((m.payload.seq, m.payload.kind, m.payload.target, m.payload.status))
+        assert events == [
+            (1, "build_started", None, None),
+            (2, "target_finished", "gpu", "cancelled"),
+        ]
+        m = await watcher.next()
+        assert m is not None
+        assert isinstance(m.payload, Event)
+        assert (m.payload.seq, m.payload.kind, m.payload.status) == (
+            3,
+            "build_finished",
+            "cancelled",
+        )
+        await watcher.send(Subscribe("s-1"))
+        await watcher.expect_error(ErrorCode.INVALID_PAYLOAD, fatal=False)

@@ -84,6 +84,8 @@ class Node:
     retries: int = 0
     waiting_since: Optional[float] = None
     running: Optional[Attempt] = None
+    #: The worker that last refused it (BUSY): tried last next time.
+    refused_by: Optional[Peer] = None
     outputs: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
     exit_code: Optional[int] = None
@@ -398,7 +400,14 @@ class Scheduler:
                 reserved.update(capable)  # it waits for these: nothing behind it may take them
                 still.append(node)
                 continue
-            w = min(free, key=lambda w: ((w.cpu_total - w.cpu_free) / w.cpu_total, w.number))
+            w = min(
+                free,
+                key=lambda w: (
+                    w is node.refused_by,
+                    (w.cpu_total - w.cpu_free) / w.cpu_total,
+                    w.number,
+                ),
+            )
             self._send(node, w)
         self.queue = still
         self._waiting = {n for n in self._waiting if n.status == "queued"}
@@ -480,6 +489,7 @@ class Scheduler:
 
     def _refused(self, a: Attempt, e: ErrorReply) -> None:
         if e.code == int(ErrorCode.BUSY):
+            a.node.refused_by = a.peer
             self._requeue(a, f"worker '{a.peer.peer_id}' was busy")
             return
         node = a.node

@@ -388,6 +388,9 @@ class Master:
             log.info("closing %s: %s", peer, e)
         except (ConnectionError, OSError, asyncio.IncompleteReadError) as e:
             peer.close_reason = peer.close_reason or f"connection lost: {e}"
+        except asyncio.CancelledError:
+            # close(): the connection ends below; nothing to report to the stream server.
+            peer.close_reason = peer.close_reason or "the master is shutting down"
         finally:
             if not authenticated:
                 self._unauthenticated -= 1
