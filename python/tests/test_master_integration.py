@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import signal
+import ssl
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -247,3 +248,29 @@ async def test_python_and_java_masters_on_one_workspace_agree_on_what_is_cached(
     fourth = await build_with_python_master()
     assert (fourth.executed, fourth.cache_hits) == (0, 4)
     assert fourth.outputs == third.outputs
+
+
+@pytest.mark.asyncio
+async def test_buildnet_master_serves_tls_with_the_given_certificate(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=buildnet-test",
+         "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    ws = make_workspace(tmp_path, GRAPH)
+    secret = secret_file(tmp_path)
+    master, host, port = python_master(
+        ws, secret, "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    try:
+        tls = ssl.create_default_context(cafile=str(cert))
+        async with await buildnet.connect(host, port, secret=SECRET, tls=tls) as client:
+            await client.state.set("over", b"tls")
+            assert await client.state.get("over") == b"tls"
+        with pytest.raises((OSError, buildnet.BuildNetError)):
+            await buildnet.connect(host, port, secret=SECRET, timeout=5)  # plain TCP: refused
+    finally:
+        _stop(master)
