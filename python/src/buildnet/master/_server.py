@@ -28,6 +28,7 @@ from buildnet.protocol import (
     MAJOR,
     MAX_CHUNK_BYTES,
     MINOR,
+    Ack,
     AuthChallenge,
     AuthProof,
     BlobChunk,
@@ -653,6 +654,8 @@ class Master:
             await self._blob_put(peer, m.id, p)
         elif isinstance(p, BlobGet):
             await self._blob_get(peer, m.id, p)
+        elif isinstance(p, (Ack, ErrorReply, HeartbeatAck)) and not peer.is_worker:
+            return  # replies are never answered (an ERROR for an ERROR could ping-pong)
         else:
             assert self.scheduler is not None
             if not self.scheduler.handle(peer, m):
