@@ -189,7 +189,7 @@ async def test_a_worker_stopped_past_the_heartbeat_timeout_is_declared_dead_and_
             stopped = await asyncio.wait_for(_pid_line(build), 60)
             os.kill(stopped, signal.SIGSTOP)
             name = next(w for w in workers if w.pid == stopped).name
-            await _wait(master, f"worker '{name}'")  # "... declared dead: no frame for ..."
+            await _wait(master, f"worker '{name}' (127.0.0.1) declared dead")
             result = (await build.result(120)).check()
             assert result.executed == 1
             await _wait(master, "sent 'slow' attempt 2")
