@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 import buildnet
-from buildnet.master import Master
+from buildnet import Master
 from buildnet.protocol import (
     Ack,
     BuildCompleted,
