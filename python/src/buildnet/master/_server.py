@@ -262,7 +262,11 @@ class Master:
     # ---- lifecycle ------------------------------------------------------------------------
 
     async def __aenter__(self) -> Master:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()  # what did start (threads, the database) stops again
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
