@@ -555,3 +555,17 @@ async def test_a_subscription_replays_what_the_master_remembers_of_a_build(maste
         )
         await watcher.send(Subscribe("s-1"))
         await watcher.expect_error(ErrorCode.INVALID_PAYLOAD, fatal=False)
+
+
+@pytest.mark.asyncio
+async def test_a_peer_silent_past_the_heartbeat_timeout_is_declared_dead(tmp_path: Path) -> None:
+    async with _master(tmp_path, heartbeat_timeout=0.5) as m:
+        raw = await Raw.open(m)
+        ack = await raw.handshake("worker", cpu_slots=1, memory_mb=10)
+        assert ack.heartbeat_ms is not None
+        assert ack.heartbeat_ms < 500
+        assert "raw-worker" in m.workers
+        e = await raw.expect_error(ErrorCode.TIMEOUT, fatal=True)
+        assert "heartbeat timeout" in e.message
+        assert "raw-worker" not in m.workers
+        await assert_healthy(m)
