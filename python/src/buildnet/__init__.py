@@ -1,8 +1,10 @@
-"""BuildNet for Python: an asyncio client and worker for a BuildNet master.
+"""BuildNet for Python: an asyncio client, worker and master.
 
 * :func:`connect` -> :class:`Client` (builds, ``state``, ``lock()``, ``blobs``);
   :mod:`buildnet.sync` is the blocking facade for scripts;
 * :class:`Worker` (and the ``buildnet-worker`` console script) runs targets for a master;
+* :class:`Master` (and the ``buildnet-master`` console script) is a master for Java and Python
+  workers and clients;
 * :mod:`buildnet.protocol` is the wire protocol, pure; :mod:`buildnet.errors` the exceptions.
 """
 
@@ -32,6 +34,7 @@ from buildnet.errors import (
     UnknownMessageTypeError,
     VersionMismatchError,
 )
+from buildnet.master import Master
 from buildnet.worker import Worker
 
 __version__ = "0.1.0.dev0"
@@ -51,6 +54,7 @@ __all__ = [
     "Lock",
     "LockNotHeldError",
     "LockUnavailableError",
+    "Master",
     "ProtocolError",
     "RemoteError",
     "RequestTimeoutError",

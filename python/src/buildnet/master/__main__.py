@@ -1,0 +1,3 @@
+from buildnet.master._cli import main
+
+raise SystemExit(main())

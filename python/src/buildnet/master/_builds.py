@@ -1,0 +1,829 @@
+"""Clients' builds on the master: targets keyed in dependency order, served from the shared
+action cache or placed on workers (capabilities, CPU and memory claims, least loaded first),
+re-queued when a worker is lost or busy, and reported as BUILD_PROGRESS / BUILD_COMPLETED /
+BUILD_FAILED to the submitter and as EVENTs to subscribers (docs/PROTOCOL.md, "Master services").
+
+Everything here runs on the event loop; key computation, hashing, restores and SQLite go to the
+master's executors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import itertools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+from buildnet import _digests
+from buildnet.master import _store
+from buildnet.master._inputs import InputResolver
+from buildnet.master._key import compute_key, current_platform
+from buildnet.master._server import MAX_QUEUED_EVENTS, RequestError, now_ms
+from buildnet.master._workspace import WorkspaceError, contains, topological
+from buildnet.protocol import (
+    Ack,
+    BuildCancel,
+    BuildCompleted,
+    BuildFailed,
+    BuildProgress,
+    BuildRequest,
+    BuildStarted,
+    ErrorCode,
+    ErrorReply,
+    Event,
+    Message,
+    Output,
+    Subscribe,
+    TargetCancel,
+    TargetRun,
+    Unsubscribe,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from buildnet.master._server import Master, Peer, Subscription
+    from buildnet.master._workspace import Target
+
+log = logging.getLogger("buildnet.master")
+
+MAX_REQUEUES = 3
+RECENT_BUILDS = 100
+_LOG_CAP = 1 << 20
+_FINAL = ("built", "cached", "failed", "skipped", "cancelled")
+
+
+@dataclass(eq=False)
+class Attempt:
+    node: Node
+    number: int
+    peer: Peer
+    claim: str
+    run_id: str = ""
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+
+
+@dataclass(eq=False)
+class Node:
+    target: Target
+    build: Build
+    seq: int
+    status: str = "pending"
+    deps_left: int = 0
+    dependents: list[Node] = field(default_factory=list)
+    key: Optional[str] = None
+    inputs: tuple[Output, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    attempts: int = 0
+    requeues: int = 0
+    retries: int = 0
+    waiting_since: Optional[float] = None
+    running: Optional[Attempt] = None
+    #: The worker that last refused it (BUSY): tried last next time.
+    refused_by: Optional[Peer] = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    exit_code: Optional[int] = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in _FINAL
+
+
+@dataclass(eq=False)
+class Build:
+    build_id: str
+    seq: int
+    requested: tuple[str, ...]
+    keep_going: bool
+    submitter: Optional[Peer]
+    nodes: dict[str, Node] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    cancelled: bool = False
+    stopped: Optional[str] = None
+    finished: bool = False
+    events: list[tuple[str, int, Optional[str], Optional[str]]] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(self, master: Master, targets: dict[str, Target]) -> None:
+        self.m = master
+        self.targets = targets
+        self.platform = current_platform()
+        self.builds: dict[str, Build] = {}
+        self._recent: list[str] = []
+        self._seq = itertools.count(1)
+        self.queue: list[Node] = []
+        self._unsorted = False
+        #: Queued nodes no connected worker can run (for the placement timeout).
+        self._waiting: set[Node] = set()
+        self.in_flight: dict[tuple[str, str, int], Attempt] = {}
+        self._runs: dict[tuple[int, str], Attempt] = {}  # (connection, TARGET_RUN id)
+        self._subs: list[tuple[Peer, Subscription]] = []
+        self._kicked = False
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._closed = False
+
+    # ---- messages -------------------------------------------------------------------------
+
+    def handle(self, peer: Peer, m: Message) -> bool:
+        """Serves ``m`` if it is about builds; False if this master does not serve it."""
+        p = m.payload
+        if isinstance(p, (BuildRequest, BuildCancel, Subscribe, Unsubscribe)):
+            if peer.is_worker:
+                raise RequestError(
+                    ErrorCode.UNSUPPORTED,
+                    f"{m.type.name} is for clients: workers run targets, they do not submit, "
+                    "cancel or watch builds",
+                )
+            if isinstance(p, BuildRequest):
+                self._request(peer, m.id, p)
+            elif isinstance(p, BuildCancel):
+                self._cancel_request(m.id, p, peer)
+            elif isinstance(p, Subscribe):
+                self._subscribe(peer, m.id, p)
+            else:
+                self._unsubscribe(peer, m.id, p)
+            return True
+        if not peer.is_worker:
+            return False
+        if isinstance(p, (BuildCompleted, BuildFailed)) and p.target is not None:
+            self._result(peer, p)
+            return True
+        if isinstance(p, BuildProgress):
+            self._progress(peer, p)
+            return True
+        if isinstance(p, BuildStarted):
+            return True
+        if isinstance(p, ErrorReply):
+            a = self._runs.get((peer.number, p.reply_to or ""))
+            if a is not None:
+                self._refused(a, p)
+            return True
+        return isinstance(p, Ack)  # of a TARGET_CANCEL
+
+    # ---- builds ---------------------------------------------------------------------------
+
+    def _request(self, peer: Peer, mid: str, p: BuildRequest) -> None:
+        if p.attempt is not None:
+            raise RequestError(
+                ErrorCode.INVALID_PAYLOAD, "BUILD_REQUEST with attempt is master -> worker only"
+            )
+        if p.force:
+            raise RequestError(
+                ErrorCode.UNSUPPORTED, "force is not supported: builds always use the cache"
+            )
+        if p.env is not None or p.timeout_ms is not None:
+            raise RequestError(
+                ErrorCode.UNSUPPORTED,
+                "env and timeout_ms are not supported: targets run with the environment and "
+                "timeouts of their definitions",
+            )
+        if self.m.closing:
+            raise RequestError(ErrorCode.BUSY, "the master is shutting down")
+        if p.build_id in self.builds:
+            raise RequestError(ErrorCode.INVALID_PAYLOAD, f"build id '{p.build_id}' is taken")
+        for name in p.targets:
+            if name not in self.targets:
+                close = difflib.get_close_matches(name, list(self.targets), 3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise RequestError(ErrorCode.INVALID_PAYLOAD, f"unknown target '{name}'{hint}")
+        build = Build(p.build_id, next(self._seq), tuple(p.targets), bool(p.keep_going), peer)
+        for name in topological(self.targets, list(dict.fromkeys(p.targets))):
+            node = Node(self.targets[name], build, next(self._seq))
+            node.deps_left = len(set(node.target.deps))
+            build.nodes[name] = node
+            for d in set(node.target.deps):
+                build.nodes[d].dependents.append(node)
+        self.builds[p.build_id] = build
+        peer.send(BuildStarted(mid, p.build_id))
+        self._event(build, "build_started")
+        log.info("build %s: %s (%d targets)", p.build_id, list(p.targets), len(build.nodes))
+        for node in list(build.nodes.values()):
+            if node.deps_left == 0:
+                self._start(node)
+
+    def _start(self, node: Node) -> None:
+        node.status = "keying"
+        self.m._spawn(self._key(node))
+
+    async def _key(self, node: Node) -> None:
+        t = node.target
+        build = node.build
+        m = self.m
+        try:
+            if t.bundler is not None:
+                raise WorkspaceError(
+                    f"'{t.name}' is a bundler target ({t.bundler.adapter}); the Python master "
+                    "runs command targets only (bundler keys need the Java adapters' versions)"
+                )
+            deps = {d: build.nodes[d].key or "" for d in set(t.deps)}
+            # One trip to a thread for the whole step: keying, the cache lookup and restore, and
+            # the sandbox inputs (each hand-off costs more than the work for small targets).
+            outcome = await m.io(self._prepare, node, deps)
+        except (WorkspaceError, OSError, ValueError) as e:
+            if not node.final:
+                self._finish(node, "failed", str(e))
+            return
+        if self._stopped(node):
+            return
+        if isinstance(outcome, dict):
+            node.outputs = outcome["outputs"]
+            self._event(build, "target_started", t.name)
+            self._finish(node, "cached", "restored from the cache")
+            return
+        node.inputs = outcome
+        node.status = "queued"
+        self._enqueue(node)
+        self.kick()
+
+    def _prepare(self, node: Node, deps: dict[str, str]) -> Any:
+        """In a thread: the key, then the action record if it is a hit (outputs restored), else
+        the sandbox inputs of a run."""
+        key, inputs, env = self._compute(node.target, deps)
+        node.key, node.env = key, env
+        if node.target.cacheable:
+            manifest = self._lookup(key)
+            if manifest is not None:
+                return manifest
+        try:
+            return self._sandbox_inputs(node, inputs)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"'{node.target.name}': {e}") from None
+
+    def _enqueue(self, node: Node) -> None:
+        self.queue.append(node)
+        self._unsorted = True
+
+    def _stopped(self, node: Node) -> bool:
+        """Whether ``node`` is over (or its build stopped while it was being keyed)."""
+        if not node.final and node.build.stopped is not None:
+            self._finish(
+                node, "cancelled" if node.build.cancelled else "skipped", node.build.stopped
+            )
+        return node.final
+
+    def _compute(
+        self, t: Target, deps: dict[str, str]
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        resolver = InputResolver(self.m.workspace)
+        files = resolver.resolve(t)
+        inputs = {}
+        for f in files:
+            try:
+                inputs[f] = _digests.of_file(self.m.algorithm, self.m.workspace / f)[0]
+            except OSError as e:
+                raise WorkspaceError(
+                    f"target '{t.name}': cannot digest input '{f}': {e.strerror or e}"
+                ) from None
+        env = t.resolve_env(self.m.host_env)
+        return compute_key(self.m.algorithm, t, env, inputs, deps, self.platform), inputs, env
+
+    def _lookup(self, key: str) -> Optional[dict[str, Any]]:
+        """In a thread: the action record of ``key`` if it and every blob it names are there and
+        its outputs are in place (restored if need be), else None."""
+        m = self.m
+        state, blobs = m.state, m.blobs
+        assert state is not None
+        assert blobs is not None
+        record = _store.AC_PREFIX + key
+        raw = state.get(record)
+        if raw is None:
+            return None
+        manifest = _store.decode_manifest(raw)
+        if manifest is None or not all(blobs.contains(d) for d in _store.manifest_blobs(manifest)):
+            state.delete(record)  # unreadable, or its blobs were evicted: a miss
+            return None
+        try:
+            if _store.outputs_up_to_date(m.workspace, manifest, m.algorithm) or (
+                _store.restore_outputs(m.workspace, manifest, blobs)
+            ):
+                return manifest
+        except (OSError, ValueError) as e:
+            log.warning("restoring %s from the cache failed: %s", key, e)
+        return None
+
+    def _sandbox_inputs(self, node: Node, inputs: dict[str, str]) -> tuple[Output, ...]:
+        """The target's input files and its direct dependencies' outputs, each put in the store."""
+        blobs = self.m.blobs
+        assert blobs is not None
+        files: dict[str, Output] = {}
+        for d in set(node.target.deps):
+            for o in node.build.nodes[d].outputs:
+                files[o["path"]] = Output(
+                    o["path"], o["digest"], o["size"], True if o.get("executable") else None
+                )
+        for path, digest in inputs.items():
+            file = self.m.workspace / path
+            size = blobs.size_of(digest)
+            if size is None:
+                try:
+                    blobs.put_verified(file, digest)
+                except ValueError:
+                    raise ValueError(
+                        f"input '{path}' changed while the build ran; build again"
+                    ) from None
+                size = blobs.size_of(digest) or file.stat().st_size
+            files[path] = Output(path, digest, size, True if os.access(file, os.X_OK) else None)
+        return tuple(files[k] for k in sorted(files))
+
+    # ---- placement ------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Schedules a placement pass (coalesced)."""
+        if self._kicked or self._closed:
+            return
+        self._kicked = True
+        asyncio.get_running_loop().call_soon(self._place)
+
+    def _place(self) -> None:
+        self._kicked = False
+        if self._closed:
+            return
+        now = time.monotonic()
+        reserved: set[Peer] = set()
+        waiting: list[Node] = []
+        if self._unsorted:
+            self.queue.sort(key=lambda n: (-n.target.priority, n.build.seq, n.seq))
+            self._unsorted = False
+        still: list[Node] = []
+        workers = list(self.m.workers.values())
+        for i, node in enumerate(self.queue):
+            if node.status != "queued":
+                continue
+            if workers and not any(w.cpu_free > 0 and w not in reserved for w in workers):
+                # Every worker is full: the rest waits for the next pass (one per result), so a
+                # pass costs what it places, not the length of the queue.
+                still.extend(n for n in self.queue[i:] if n.status == "queued")
+                waiting.extend(n for n in self._waiting if n.status == "queued")
+                break
+            t = node.target
+            capable = [
+                w
+                for w in self.m.workers.values()
+                if not w.closed
+                and set(t.requires) <= w.capabilities
+                and w.cpu_total >= t.cpu
+                and w.memory_total >= t.memory_mb
+            ]
+            if not capable:
+                if node.waiting_since is None:
+                    node.waiting_since = now
+                    self._waiting.add(node)
+                    self._log(node, "stderr", f"waiting: {self._why_unplaceable(t)}")
+                if now - node.waiting_since >= self.m.placement_timeout:
+                    self._finish(
+                        node,
+                        "failed",
+                        f"'{t.name}' could not be placed within the placement timeout of "
+                        f"{self.m.placement_timeout:g} s: {self._why_unplaceable(t)}",
+                    )
+                    continue
+                waiting.append(node)
+                still.append(node)
+                continue
+            if node.waiting_since is not None:
+                node.waiting_since = None
+                self._waiting.discard(node)
+            free = [
+                w
+                for w in capable
+                if w not in reserved and w.cpu_free >= t.cpu and w.memory_free >= t.memory_mb
+            ]
+            if not free:
+                reserved.update(capable)  # it waits for these: nothing behind it may take them
+                still.append(node)
+                continue
+            w = min(
+                free,
+                key=lambda w: (
+                    w is node.refused_by,
+                    (w.cpu_total - w.cpu_free) / w.cpu_total,
+                    w.number,
+                ),
+            )
+            self._send(node, w)
+        self.queue = still
+        self._waiting = {n for n in self._waiting if n.status == "queued"}
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if waiting:
+            first = min(n.waiting_since or now for n in waiting)
+            delay = max(0.05, first + self.m.placement_timeout - now)
+            self._timer = asyncio.get_running_loop().call_later(delay, self.kick)
+
+    def _why_unplaceable(self, t: Target) -> str:
+        workers = [
+            f"{w.peer_id} ({w.cpu_total} slots, {w.memory_total} MB, "
+            f"capabilities {sorted(w.capabilities)})"
+            for w in self.m.workers.values()
+        ]
+        return (
+            f"no connected worker offers capabilities {list(t.requires)} with {t.cpu} CPU slots "
+            f"and {t.memory_mb} MB; connected workers: {', '.join(workers) or 'none'}"
+        )
+
+    def _send(self, node: Node, w: Peer) -> None:
+        t = node.target
+        node.attempts += 1
+        a = Attempt(node, node.attempts, w, f"run:{node.build.build_id}/{t.name}/{node.attempts}")
+        w.claims[a.claim] = (t.cpu, t.memory_mb)
+        run = TargetRun(
+            node.build.build_id,
+            t.name,
+            a.number,
+            t.command,
+            "" if t.cwd == "." else t.cwd,
+            node.env,
+            node.inputs,
+            t.outputs,
+            t.timeout_s * 1000 if t.timeout_s is not None else None,
+        )
+        a.run_id = w.send(run)
+        node.running = a
+        node.status = "running"
+        self.in_flight[(node.build.build_id, t.name, a.number)] = a
+        self._runs[(w.number, a.run_id)] = a
+        self._event(node.build, "target_started", t.name)
+        log.info(
+            "sent '%s' attempt %d of build %s to worker %s", t.name, a.number,
+            node.build.build_id, w.peer_id,
+        )  # fmt: skip
+
+    def _release(self, a: Attempt) -> None:
+        a.peer.claims.pop(a.claim, None)
+        self.in_flight.pop((a.node.build.build_id, a.node.target.name, a.number), None)
+        self._runs.pop((a.peer.number, a.run_id), None)
+        if a.node.running is a:
+            a.node.running = None
+        self.kick()
+
+    def _requeue(self, a: Attempt, why: str) -> None:
+        node = a.node
+        self._release(a)
+        if node.final or node.build.finished:
+            return
+        node.requeues += 1
+        if node.requeues > MAX_REQUEUES:
+            self._finish(
+                node,
+                "failed",
+                f"'{node.target.name}' was re-queued {MAX_REQUEUES} times; last: {why}",
+            )
+            return
+        log.info("re-queueing '%s' (attempt %d): %s", node.target.name, a.number, why)
+        node.status = "queued"
+        self._enqueue(node)
+
+    def worker_lost(self, peer: Peer, why: str) -> None:
+        for a in [a for a in self.in_flight.values() if a.peer is peer]:
+            self._requeue(a, f"worker '{peer.peer_id}' was lost: {why}")
+        self.kick()
+
+    def _refused(self, a: Attempt, e: ErrorReply) -> None:
+        if e.code == int(ErrorCode.BUSY):
+            a.node.refused_by = a.peer
+            self._requeue(a, f"worker '{a.peer.peer_id}' was busy")
+            return
+        node = a.node
+        self._release(a)
+        if not node.final:
+            self._finish(
+                node,
+                "failed",
+                f"worker '{a.peer.peer_id}' refused '{node.target.name}': "
+                f"{ErrorCode.from_wire(e.code).name}: {e.message}",
+            )
+
+    # ---- results --------------------------------------------------------------------------
+
+    def _attempt_of(
+        self, peer: Peer, build_id: str, target: str, attempt: Optional[int]
+    ) -> Optional[Attempt]:
+        a = self.in_flight.get((build_id, target, attempt or 0))
+        if a is None or a.peer is not peer:
+            self.m.stats["ignored_results"] += 1
+            log.info(
+                "ignored a result for '%s' attempt %s of build %s from %s: not in flight there",
+                target, attempt, build_id, peer,
+            )  # fmt: skip
+            return None
+        return a
+
+    def _progress(self, peer: Peer, p: BuildProgress) -> None:
+        if p.target is None or p.phase != "log" or p.message is None:
+            return
+        build = self.builds.get(p.build_id)
+        node = build.nodes.get(p.target) if build else None
+        a = node.running if node else None
+        if a is None or a.peer is not peer:
+            return
+        stream = "stderr" if p.stream == "stderr" else "stdout"
+        buf = a.stderr if stream == "stderr" else a.stdout
+        line = (p.message + "\n").encode("utf-8", "replace")
+        if len(buf) + len(line) <= _LOG_CAP:
+            buf += line
+        self._log(a.node, stream, p.message)
+
+    def _result(self, peer: Peer, p: Any) -> None:
+        a = self._attempt_of(peer, p.build_id, p.target, p.attempt)
+        if a is None:
+            return
+        node = a.node
+        if isinstance(p, BuildFailed):
+            self._release(a)
+            if node.final:
+                return
+            if p.retryable:
+                self._requeue_released(node, f"worker '{peer.peer_id}': {p.error}")
+            elif node.retries < node.target.retries:
+                node.retries += 1
+                node.status = "queued"
+                self._enqueue(node)
+            else:
+                node.exit_code = p.exit_code
+                self._finish(
+                    node,
+                    "failed",
+                    f"'{node.target.name}' failed on worker '{peer.peer_id}': {p.error}",
+                )
+            return
+        # Keeps the claim until the outputs are in: the attempt is not over for the master yet.
+        self.in_flight.pop((node.build.build_id, node.target.name, a.number), None)
+        self.m._spawn(self._completed(a, p))
+
+    def _requeue_released(self, node: Node, why: str) -> None:
+        node.requeues += 1
+        if node.requeues > MAX_REQUEUES:
+            self._finish(node, "failed", f"re-queued {MAX_REQUEUES} times; last: {why}")
+            return
+        node.status = "queued"
+        self._enqueue(node)
+        self.kick()
+
+    async def _completed(self, a: Attempt, p: BuildCompleted) -> None:
+        node = a.node
+        m = self.m
+        try:
+            if node.final:
+                return
+            try:
+                await m.io(self._accept_outputs, a, p)
+            except (OSError, ValueError) as e:
+                self._finish(node, "failed", f"outputs of '{node.target.name}': {e}")
+                return
+            if not node.final:
+                self._finish(node, "built", f"built on worker '{a.peer.peer_id}'")
+        finally:
+            self._release(a)
+
+    def _accept_outputs(self, a: Attempt, p: BuildCompleted) -> None:
+        """In a thread: checks the reported outputs, restores them into the workspace from the
+        store (verified) and records the action in the cache."""
+        node = a.node
+        t = node.target
+        blobs = self.m.blobs
+        assert blobs is not None
+        files: dict[str, dict[str, Any]] = {}
+        for o in p.outputs or ():
+            if not _safe_relative(o.path) or not any(contains(d, o.path) for d in t.outputs):
+                raise ValueError(
+                    f"worker '{a.peer.peer_id}' reported output '{o.path}', which '{t.name}' "
+                    "does not declare"
+                )
+            try:
+                algorithm, _ = _digests.parse(o.digest)
+            except ValueError as e:
+                raise ValueError(f"a malformed digest for '{o.path}': {e}") from None
+            if algorithm != self.m.algorithm:
+                raise ValueError(
+                    f"output '{o.path}' is named by {algorithm} but the store uses "
+                    f"{self.m.algorithm}"
+                )
+            size = blobs.size_of(o.digest)
+            if size is None or size != o.size:
+                raise ValueError(
+                    f"worker '{a.peer.peer_id}' reported '{o.path}' as {o.digest} ({o.size} bytes) "
+                    f"but the master's store "
+                    + ("never received it" if size is None else f"holds {size} bytes under it")
+                )
+            files[o.path] = {
+                "path": o.path, "digest": o.digest, "size": o.size,
+                "executable": bool(o.executable),
+            }  # fmt: skip
+        outputs = [files[k] for k in sorted(files, key=_utf16)]
+        directories = [d for d in t.outputs if d not in files]
+        keep = t.cacheable
+        stdout = blobs.put_bytes(bytes(a.stdout)) if keep and a.stdout else None
+        stderr = blobs.put_bytes(bytes(a.stderr)) if keep and a.stderr else None
+        manifest = {"outputs": outputs, "directories": directories}
+        _store.clear_outputs(self.m.workspace, t.outputs)
+        if not _store.restore_outputs(self.m.workspace, manifest, blobs):
+            raise ValueError(
+                f"outputs from worker '{a.peer.peer_id}' failed verification in the master's "
+                "store and were discarded"
+            )
+        node.outputs = outputs
+        if keep and node.key is not None:
+            assert self.m.state is not None
+            record = _store.encode_manifest(
+                t.name, outputs, directories, stdout, stderr, max(0, p.duration_ms)
+            )
+            self.m.state.set(_store.AC_PREFIX + node.key, record)
+
+    # ---- finishing ------------------------------------------------------------------------
+
+    def _finish(self, node: Node, status: str, reason: str) -> None:
+        build = node.build
+        if node.final:
+            return
+        node.status = status  # a stale queue entry is dropped by the next placement pass
+        node.reason = reason
+        build.done += 1
+        if build.submitter is not None and not build.submitter.closed:
+            build.submitter.send(
+                BuildProgress(
+                    build.build_id, build.done, len(build.nodes), node.target.name, status
+                )
+            )
+        self._event(build, "target_finished", node.target.name, status)
+        if status in ("built", "cached"):
+            for d in node.dependents:
+                d.deps_left -= 1
+                if d.deps_left == 0 and d.status == "pending" and not build.stopped:
+                    self._start(d)
+        else:
+            if status == "failed" and not build.keep_going and build.stopped is None:
+                build.stopped = f"the build stopped after '{node.target.name}' failed"
+            for d in node.dependents:
+                if d.status == "pending":
+                    self._finish(d, "skipped", f"'{node.target.name}' {status}")
+            if build.stopped is not None:
+                for other in build.nodes.values():
+                    if other.status in ("pending", "queued"):
+                        self._finish(other, "skipped", build.stopped)
+        if build.done == len(build.nodes):
+            self._end(build)
+
+    def _end(self, build: Build) -> None:
+        if build.finished:
+            return
+        build.finished = True
+        duration = int((time.monotonic() - build.started) * 1000)
+        failed = [n for n in build.nodes.values() if n.status == "failed"]
+        ok = not failed and all(n.status in ("built", "cached") for n in build.nodes.values())
+        status = (
+            "succeeded" if ok else ("cancelled" if build.cancelled and not failed else "failed")
+        )
+        sub = build.submitter
+        if ok:
+            outputs: dict[str, Output] = {}
+            for name in build.requested:
+                for o in build.nodes[name].outputs:
+                    outputs[o["path"]] = Output(
+                        o["path"], o["digest"], o["size"], True if o.get("executable") else None
+                    )
+            hits = sum(1 for n in build.nodes.values() if n.status == "cached")
+            executed = sum(1 for n in build.nodes.values() if n.status == "built")
+            final: Any = BuildCompleted(
+                build.build_id,
+                duration,
+                outputs=tuple(outputs[k] for k in sorted(outputs, key=_utf16)),
+                cache_hits=hits,
+                executed=executed,
+            )
+        else:
+            first = failed[0] if failed else None
+            error = f"{first.reason}" if first is not None else "the build was cancelled"
+            final = BuildFailed(
+                build.build_id,
+                error,
+                exit_code=first.exit_code if first is not None else None,
+                failed_targets=tuple(n.target.name for n in failed),
+            )
+        if sub is not None and not sub.closed:
+            sub.send(final)
+        self._event(build, "build_finished", None, status)
+        log.info("build %s %s in %d ms", build.build_id, status, duration)
+        self._recent.append(build.build_id)
+        while len(self._recent) > RECENT_BUILDS:
+            self.builds.pop(self._recent.pop(0), None)
+
+    # ---- cancel ---------------------------------------------------------------------------
+
+    def _cancel_request(self, mid: str, p: BuildCancel, peer: Peer) -> None:
+        build = self.builds.get(p.build_id)
+        if build is None or build.finished:
+            raise RequestError(ErrorCode.NOT_FOUND, f"no build '{p.build_id}' is running")
+        peer.send(Ack(mid))
+        self.cancel(build, p.reason or "cancelled by a client")
+
+    def cancel(self, build: Build, why: str) -> None:
+        build.cancelled = True
+        build.stopped = "the build was cancelled"
+        for node in build.nodes.values():
+            a = node.running
+            if a is not None:
+                a.peer.send(TargetCancel(build.build_id, node.target.name, a.number, why))
+                self._release(a)
+        for node in list(build.nodes.values()):
+            if not node.final:
+                self._finish(node, "cancelled", "the build was cancelled")
+
+    def shutdown(self) -> None:
+        for build in list(self.builds.values()):
+            if not build.finished:
+                self.cancel(build, "the master is shutting down")
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+    # ---- events ---------------------------------------------------------------------------
+
+    def _log(self, node: Node, stream: str, line: str) -> None:
+        self._emit(node.build, "log", node.target.name, None, stream, line)
+
+    def _event(
+        self, build: Build, kind: str, target: Optional[str] = None, status: Optional[str] = None
+    ) -> None:
+        at = now_ms()
+        build.events.append((kind, at, target, status))
+        self._emit(build, kind, target, status, None, None, at)
+
+    def _emit(
+        self,
+        build: Build,
+        kind: str,
+        target: Optional[str],
+        status: Optional[str],
+        stream: Optional[str],
+        line: Optional[str],
+        at: Optional[int] = None,
+    ) -> None:
+        at = at or now_ms()
+        for peer, sub in self._subs:
+            if not sub.open or (sub.build_id is not None and sub.build_id != build.build_id):
+                continue
+            if kind == "log" and not sub.logs:
+                continue
+            self._deliver(peer, sub, (kind, build.build_id, at, target, status, stream, line))
+
+    @staticmethod
+    def _deliver(peer: Peer, sub: Subscription, e: tuple[Any, ...]) -> None:
+        sub.seq += 1
+        if sub.queued >= MAX_QUEUED_EVENTS:
+            return  # dropped: the subscriber sees a gap in seq
+        sub.queued += 1
+        peer.send(Event(sub.sid, sub.seq, *e), sub)
+
+    def _subscribe(self, peer: Peer, mid: str, p: Subscribe) -> None:
+        from buildnet.master._server import Subscription
+
+        if p.subscription_id in peer.subscriptions:
+            raise RequestError(
+                ErrorCode.INVALID_PAYLOAD, f"subscription '{p.subscription_id}' is already open"
+            )
+        sub = Subscription(p.subscription_id, p.build_id, bool(p.logs))
+        peer.subscriptions[p.subscription_id] = sub
+        peer.send(Ack(mid))
+        builds = (
+            [self.builds[p.build_id]] if p.build_id in self.builds
+            else [] if p.build_id is not None
+            else sorted(self.builds.values(), key=lambda b: b.seq)
+        )  # fmt: skip
+        for b in builds:
+            for kind, at, target, status in b.events:
+                self._deliver(peer, sub, (kind, b.build_id, at, target, status, None, None))
+        self._subs = [(pp, s) for pp, s in self._subs if s.open and not pp.closed]
+        self._subs.append((peer, sub))
+
+    def _unsubscribe(self, peer: Peer, mid: str, p: Unsubscribe) -> None:
+        sub = peer.subscriptions.pop(p.subscription_id, None)
+        if sub is None:
+            raise RequestError(
+                ErrorCode.NOT_FOUND, f"no subscription '{p.subscription_id}' on this connection"
+            )
+        sub.open = False
+        self._subs = [(pp, s) for pp, s in self._subs if s is not sub]
+        peer.send(Ack(mid))
+
+
+def _utf16(s: str) -> bytes:
+    return s.encode("utf-16-be", "surrogatepass")
+
+
+def _safe_relative(path: str) -> bool:
+    if not path or path.startswith("/") or "\\" in path or "\0" in path:
+        return False
+    return all(seg not in ("", ".", "..") for seg in path.split("/"))
+
+
+def workspace_path(root: Path, rel: str) -> Path:
+    return root / rel

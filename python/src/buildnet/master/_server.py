@@ -1,0 +1,944 @@
+"""The master's connections: accepting, the listener's side of the handshake, framing with the
+decoding limits, liveness, and the request services (state, locks, resources, blobs). Builds and
+dispatch live in :mod:`buildnet.master._builds`.
+
+One asyncio task reads each connection and serves its requests in order; another writes its
+queued frames. Anything that touches the disk or SQLite runs in an executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, TypeVar, Union
+
+from buildnet import _digests
+from buildnet.errors import ProtocolError, UnknownMessageTypeError
+from buildnet.master import _store
+from buildnet.protocol import (
+    DEFAULT_MAX_FRAME_BYTES,
+    MAJOR,
+    MAX_CHUNK_BYTES,
+    MINOR,
+    Ack,
+    AuthChallenge,
+    AuthProof,
+    BlobChunk,
+    BlobGet,
+    BlobHas,
+    BlobHasResponse,
+    BlobPut,
+    BlobPutResponse,
+    ErrorCode,
+    ErrorReply,
+    Heartbeat,
+    HeartbeatAck,
+    Hello,
+    HelloAck,
+    LockAcquire,
+    LockRelease,
+    LockRenew,
+    LockResponse,
+    Message,
+    ResourceClaim,
+    ResourceRelease,
+    ResourceStatus,
+    StateDelete,
+    StateGet,
+    StateIncrement,
+    StateKeys,
+    StateResponse,
+    StateSet,
+    check_declared_length,
+    client_proof,
+    decode_body,
+    encode,
+    new_nonce,
+    proofs_match,
+    server_proof,
+)
+
+if TYPE_CHECKING:
+    import ssl
+
+    from buildnet.master._builds import Scheduler
+    from buildnet.protocol.payloads import Payload
+
+log = logging.getLogger("buildnet.master")
+_T = TypeVar("_T")
+
+#: Frames before the handshake completes may be at most this long (a HELLO is a few hundred bytes).
+PRE_AUTH_MAX_FRAME_BYTES = 65536
+_READ_BYTES = 65536
+#: Frames queued for one connection's socket beyond which the peer counts as not reading.
+_MAX_QUEUED_FRAMES = 100_000
+#: EVENTs queued per subscription before events are dropped (docs/PROTOCOL.md).
+MAX_QUEUED_EVENTS = 10_000
+MAX_TRANSFERS = 16
+MAX_BLOB_BYTES = 4 << 30
+_DOWNLOAD_WINDOW = 8
+
+
+class RequestError(Exception):
+    """Answered by a non-fatal ERROR with ``reply_to`` set."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Subscription:
+    sid: str
+    build_id: Optional[str]
+    logs: bool
+    seq: int = 0
+    queued: int = 0
+    open: bool = True
+
+
+@dataclass
+class _Transfer:
+    path: Path
+    file: BinaryIO
+    hasher: Any
+    next_offset: int = 0
+    failed: Optional[str] = None
+
+
+@dataclass(eq=False)
+class Peer:
+    """One authenticated connection (a worker or a client)."""
+
+    master: Master
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    address: str
+    number: int
+    role: str = ""
+    peer_id: str = ""
+    runtime: str = ""
+    capabilities: frozenset[str] = frozenset()
+    cpu_total: int = 0
+    memory_total: int = 0
+    #: claim id -> (cpu, memory): RESOURCE_CLAIMs and the master's claims for attempts in flight.
+    claims: dict[str, tuple[int, int]] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    transfers: dict[str, _Transfer] = field(default_factory=dict)
+    last_rx: float = field(default_factory=time.monotonic)
+    busy: int = 0
+    closed: bool = False
+    close_reason: str = ""
+    buf: bytearray = field(default_factory=bytearray)
+    out: asyncio.Queue[Optional[tuple[bytes, Optional[Subscription]]]] = field(
+        default_factory=asyncio.Queue
+    )
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def is_worker(self) -> bool:
+        return self.role == Hello.WORKER
+
+    @property
+    def cpu_free(self) -> int:
+        return self.cpu_total - sum(c for c, _ in self.claims.values())
+
+    @property
+    def memory_free(self) -> int:
+        return self.memory_total - sum(m for _, m in self.claims.values())
+
+    def send(self, payload: Payload, sub: Optional[Subscription] = None) -> str:
+        """Queues one message for the socket; returns its id. Never blocks."""
+        mid = f"m-{next(self._ids)}"
+        if self.closed:
+            return mid
+        self.out.put_nowait((encode(Message(mid, now_ms(), payload)), sub))
+        if self.out.qsize() > _MAX_QUEUED_FRAMES:
+            self.close(f"it did not read its {_MAX_QUEUED_FRAMES} queued frames")
+        return mid
+
+    def error(self, code: ErrorCode, message: str, reply_to: Optional[str], fatal: bool) -> None:
+        self.send(ErrorReply(int(code), message, fatal, reply_to))
+
+    def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.close_reason = reason
+        self.out.put_nowait(None)  # the writer closes the socket after what is queued
+
+    def __str__(self) -> str:
+        return f"{self.role or 'peer'} '{self.peer_id or '?'}' ({self.address})"
+
+
+class Master:
+    """A BuildNet master in asyncio: coordinates Java and Python workers and serves clients over
+    the protocol of docs/PROTOCOL.md, with the workspace's ``.buildnet/`` state shared with the
+    Java engine (docs/CACHE-KEY.md).
+
+    ::
+
+        async with buildnet.Master(workspace, secret=secret, listen=("127.0.0.1", 7890)) as m:
+            print(m.address)
+            await m.serve_forever()
+
+    ``close()`` is idempotent: it stops accepting, closes every connection, cancels running
+    builds and closes the state database.
+    """
+
+    def __init__(
+        self,
+        workspace: Union[str, os.PathLike[str]],
+        *,
+        secret: bytes,
+        listen: tuple[str, int] = ("127.0.0.1", 0),
+        heartbeat_timeout: float = 15.0,
+        heartbeat_interval: Optional[float] = None,
+        placement_timeout: float = 300.0,
+        handshake_timeout: float = 10.0,
+        tls: Optional[ssl.SSLContext] = None,
+        master_id: Optional[str] = None,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        max_unauthenticated: int = 64,
+        max_connections_per_address: int = 256,
+        host_env: Optional[dict[str, str]] = None,
+    ) -> None:
+        from buildnet.protocol import check_secret
+
+        check_secret(secret)
+        for name, value in (
+            ("heartbeat_timeout", heartbeat_timeout),
+            ("placement_timeout", placement_timeout),
+            ("handshake_timeout", handshake_timeout),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive but was {value}")
+        if max_unauthenticated < 1 or max_connections_per_address < 1:
+            raise ValueError("connection limits must be at least 1")
+        self.workspace = Path(workspace).absolute()
+        self._secret = bytes(secret)
+        self._listen = listen
+        self.heartbeat_timeout = heartbeat_timeout
+        self.heartbeat_interval = heartbeat_interval or min(5.0, heartbeat_timeout / 3)
+        self.placement_timeout = placement_timeout
+        self.handshake_timeout = handshake_timeout
+        self._tls = tls
+        self.master_id = master_id or f"py-master-{secrets.token_hex(4)}"
+        self.max_frame_bytes = max_frame_bytes
+        self.max_unauthenticated = max_unauthenticated
+        self.max_per_address = max_connections_per_address
+        self.host_env = dict(os.environ if host_env is None else host_env)
+        self.algorithm = "xxh64"
+        self._numbers = itertools.count(1)
+        self._unauthenticated = 0
+        self._per_address: dict[str, int] = {}
+        self.peers: set[Peer] = set()
+        self.workers: dict[str, Peer] = {}
+        self._lock_grants: dict[str, tuple[str, int]] = {}
+        self._server: Optional[asyncio.base_events.Server] = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self.stats = {"ignored_results": 0}
+        self.state: Optional[_store.StateDb] = None
+        self.blobs: Optional[_store.BlobStore] = None
+        self.scheduler: Optional[Scheduler] = None
+        # SQLite from one thread (its own executor); disk and hashing from a small pool.
+        self._db_exec = ThreadPoolExecutor(1, thread_name_prefix="buildnet-master-state")
+        self._io_exec = ThreadPoolExecutor(4, thread_name_prefix="buildnet-master-io")
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Master:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()  # what did start (threads, the database) stops again
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        from buildnet.master._builds import Scheduler
+        from buildnet.master._workspace import load
+
+        meta = self.workspace / ".buildnet"
+        targets = await self.io(load, self.workspace)
+        self.state = await self.db(_store.StateDb, meta / "state.db")
+        self.blobs = await self.io(_store.BlobStore, meta / "cas", self.algorithm)
+        self.scheduler = Scheduler(self, targets)
+        host, port = self._listen
+        self._server = await asyncio.start_server(
+            self._accept, host, port, ssl=self._tls, limit=_READ_BYTES
+        )
+        self._spawn(self._liveness())
+        log.info("listening on %s:%d", *self.address)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._server is not None, "start() the master first"
+        sockname = self._server.sockets[0].getsockname()
+        return sockname[0], sockname[1]
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None, "start() the master first"
+        await self._server.serve_forever()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._server is not None:
+            self._server.close()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        for p in list(self.peers):
+            p.close("the master is shutting down")
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await t
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        if self.state is not None:
+            await self.db(self.state.close)
+        self._db_exec.shutdown(wait=True)
+        self._io_exec.shutdown(wait=True)
+
+    @property
+    def closing(self) -> bool:
+        return self._closed
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        t: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+        return t
+
+    async def db(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._db_exec, fn, *args)
+
+    async def io(self, fn: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._io_exec, fn, *args)
+
+    # ---- connections ----------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        peername = writer.get_extra_info("peername")
+        address = str(peername[0]) if peername else "?"
+        peer = Peer(self, reader, writer, address, next(self._numbers))
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        self._unauthenticated += 1
+        authenticated = False
+        writer_task = asyncio.ensure_future(self._write_loop(peer))
+        try:
+            if self._closed:
+                peer.error(ErrorCode.BUSY, "the master is shutting down", None, True)
+                return
+            if self._unauthenticated > self.max_unauthenticated:
+                peer.error(
+                    ErrorCode.BUSY,
+                    f"too many connections are still in their handshake (limit "
+                    f"{self.max_unauthenticated})",
+                    None,
+                    True,
+                )
+                return
+            if self._per_address[address] > self.max_per_address:
+                peer.error(
+                    ErrorCode.BUSY,
+                    f"too many connections from {address} (limit {self.max_per_address})",
+                    None,
+                    True,
+                )
+                return
+            try:
+                ok = await asyncio.wait_for(self._handshake(peer), self.handshake_timeout)
+            except asyncio.TimeoutError:
+                peer.error(
+                    ErrorCode.TIMEOUT,
+                    f"the handshake did not finish within {self.handshake_timeout:g} s",
+                    None,
+                    True,
+                )
+                return
+            if not ok:
+                return
+            self._unauthenticated -= 1
+            authenticated = True
+            self._register(peer)
+            await self._serve(peer)
+        except ProtocolError as e:
+            peer.error(e.code, e.detail, e.message_id, True)
+            log.info("closing %s: %s", peer, e)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError) as e:
+            peer.close_reason = peer.close_reason or f"connection lost: {e}"
+        except asyncio.CancelledError:
+            # close(): the connection ends below; nothing to report to the stream server.
+            peer.close_reason = peer.close_reason or "the master is shutting down"
+        finally:
+            if not authenticated:
+                self._unauthenticated -= 1
+            self._per_address[address] -= 1
+            if self._per_address[address] == 0:
+                del self._per_address[address]
+            peer.close(peer.close_reason or "connection ended")
+            self._unregister(peer)
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(writer_task, 5)
+            writer_task.cancel()
+            writer.close()
+
+    async def _write_loop(self, peer: Peer) -> None:
+        w = peer.writer
+        try:
+            done = False
+            while not done:
+                # Everything queued goes out in one write (one system call), not one per frame.
+                batch: list[bytes] = []
+                item = await peer.out.get()
+                while True:
+                    if item is None:
+                        done = True
+                        break
+                    frame, sub = item
+                    if sub is not None:
+                        sub.queued -= 1
+                    batch.append(frame)
+                    if peer.out.empty() or len(batch) >= 256:
+                        break
+                    item = peer.out.get_nowait()
+                w.write(b"".join(batch))
+                if w.transport.get_write_buffer_size() > (1 << 20):
+                    await w.drain()
+            await w.drain()
+        except (ConnectionError, OSError):
+            peer.close("cannot write")
+        finally:
+            w.close()
+
+    async def _read_body(self, peer: Peer, limit: int) -> Optional[bytes]:
+        """The next frame's body, or None at a clean end of stream. The buffer grows only as bytes
+        arrive: a length prefix never allocates anything by itself."""
+        buf = peer.buf
+        while len(buf) < 4:
+            if not await self._fill(peer, buf):
+                return None
+        n = int.from_bytes(buf[:4], "big")
+        if n == 0:
+            raise ProtocolError(ErrorCode.BAD_FRAME, "empty frame: a length prefix of 0")
+        check_declared_length(n, limit)
+        while len(buf) < 4 + n:
+            if not await self._fill(peer, buf):
+                raise ProtocolError(
+                    ErrorCode.BAD_FRAME,
+                    f"truncated frame: the stream ended {4 + n - len(buf)} bytes short",
+                )
+        body = bytes(buf[4 : 4 + n])
+        del buf[: 4 + n]
+        return body
+
+    async def _fill(self, peer: Peer, buf: bytearray) -> bool:
+        data = await peer.reader.read(_READ_BYTES)
+        if not data:
+            if buf:
+                raise ProtocolError(
+                    ErrorCode.BAD_FRAME,
+                    f"truncated frame: the stream ended inside a frame ({len(buf)} bytes)",
+                )
+            return False
+        peer.last_rx = time.monotonic()
+        buf += data
+        return True
+
+    async def _handshake(self, peer: Peer) -> bool:
+        body = await self._read_body(peer, PRE_AUTH_MAX_FRAME_BYTES)
+        if body is None:
+            return False
+        try:
+            m = decode_body(body, max_frame_bytes=PRE_AUTH_MAX_FRAME_BYTES)
+        except UnknownMessageTypeError as e:
+            raise ProtocolError(
+                ErrorCode.UNEXPECTED_MESSAGE, "the handshake starts with HELLO", e.message_id
+            ) from None
+        if not isinstance(m.payload, Hello):
+            raise ProtocolError(
+                ErrorCode.UNEXPECTED_MESSAGE,
+                f"the handshake starts with HELLO, not {m.type.name}",
+                m.id,
+            )
+        hello = m.payload
+        if m.version != MAJOR:
+            peer.send(
+                HelloAck(
+                    m.id,
+                    False,
+                    MINOR,
+                    self.master_id,
+                    error_code=int(ErrorCode.UNSUPPORTED_VERSION),
+                    reason=f"protocol major version {m.version} is not supported; this master "
+                    f"speaks {MAJOR}.{MINOR}",
+                )
+            )
+            return False
+        if hello.role not in (Hello.WORKER, Hello.CLIENT):
+            raise ProtocolError(
+                ErrorCode.INVALID_PAYLOAD,
+                f"HELLO role must be worker or client: {hello.role!r}",
+                m.id,
+            )
+        nonce = new_nonce()
+        challenge_id = peer.send(AuthChallenge(m.id, nonce))
+        body = await self._read_body(peer, PRE_AUTH_MAX_FRAME_BYTES)
+        if body is None:
+            return False
+        proof: Optional[bytes] = None
+        try:
+            pm = decode_body(body, max_frame_bytes=PRE_AUTH_MAX_FRAME_BYTES)
+            if isinstance(pm.payload, AuthProof) and pm.payload.reply_to == challenge_id:
+                proof = pm.payload.proof
+        except UnknownMessageTypeError:
+            pass
+        expected = client_proof(self._secret, nonce, hello.nonce, hello.role, hello.peer_id)
+        if not proofs_match(expected, proof):
+            why = (
+                "authentication failed: wrong proof (the secrets differ)"
+                if proof is not None
+                else "authentication proof missing: expected AUTH_PROOF after the challenge"
+            )
+            log.warning("refused %s from %s: %s", hello.peer_id, peer.address, why)
+            peer.send(
+                HelloAck(
+                    m.id,
+                    False,
+                    MINOR,
+                    self.master_id,
+                    error_code=int(ErrorCode.AUTH_FAILED),
+                    reason=why,
+                )
+            )
+            return False
+        peer.role = hello.role
+        peer.peer_id = hello.peer_id
+        peer.runtime = m.runtime
+        if peer.is_worker:
+            peer.capabilities = frozenset(hello.capabilities or ())
+            peer.cpu_total = hello.cpu_slots or 1
+            peer.memory_total = hello.memory_mb or 0
+        peer.send(
+            HelloAck(
+                m.id,
+                True,
+                MINOR,
+                self.master_id,
+                proof=server_proof(self._secret, hello.nonce, nonce, self.master_id),
+                heartbeat_ms=max(1, int(self.heartbeat_interval * 1000)),
+                blob_algorithm=self.algorithm,
+            )
+        )
+        return True
+
+    def _register(self, peer: Peer) -> None:
+        self.peers.add(peer)
+        if peer.is_worker:
+            old = self.workers.get(peer.peer_id)
+            self.workers[peer.peer_id] = peer
+            if old is not None:
+                old.close(f"replaced by a new connection of worker '{peer.peer_id}'")
+                self._worker_gone(old, "it was replaced by a new connection")
+            log.info(
+                "worker %s joined (%s, %d slots, %d MB, capabilities %s)",
+                peer.peer_id, peer.runtime, peer.cpu_total, peer.memory_total,
+                sorted(peer.capabilities),
+            )  # fmt: skip
+            if self.scheduler is not None:
+                self.scheduler.kick()
+
+    def _unregister(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        for t in peer.transfers.values():
+            with contextlib.suppress(OSError):
+                t.file.close()
+                t.path.unlink(missing_ok=True)
+        peer.transfers.clear()
+        for s in peer.subscriptions.values():
+            s.open = False
+        if peer.is_worker and self.workers.get(peer.peer_id) is peer:
+            del self.workers[peer.peer_id]
+            log.info("worker %s left: %s", peer.peer_id, peer.close_reason)
+            self._worker_gone(peer, peer.close_reason or "it disconnected")
+
+    def _worker_gone(self, peer: Peer, why: str) -> None:
+        if self.scheduler is not None:
+            self.scheduler.worker_lost(peer, why)
+
+    async def _liveness(self) -> None:
+        """Declares peers dead that sent nothing for the heartbeat timeout (monotonic clock)."""
+        while True:
+            await asyncio.sleep(min(self.heartbeat_interval, self.heartbeat_timeout) / 2)
+            now = time.monotonic()
+            for p in list(self.peers):
+                if p.busy:
+                    p.last_rx = now  # serving its download: it is not silent, we are busy
+                    continue
+                silent = now - p.last_rx
+                if silent > self.heartbeat_timeout:
+                    why = (
+                        f"no frame for {silent:.1f} s (heartbeat timeout "
+                        f"{self.heartbeat_timeout:g} s)"
+                    )
+                    log.warning("%s declared dead: %s", p, why)
+                    p.error(ErrorCode.TIMEOUT, why, None, True)
+                    # The writer sends the ERROR and closes the socket, which ends the reader.
+                    p.close(f"declared dead: {why}")
+                    self._unregister(p)
+
+    # ---- requests -------------------------------------------------------------------------
+
+    async def _serve(self, peer: Peer) -> None:
+        while not peer.closed:
+            body = await self._read_body(peer, self.max_frame_bytes)
+            if body is None:
+                peer.close_reason = "the peer closed the connection"
+                return
+            if peer.closed:
+                return
+            try:
+                m = decode_body(body, max_frame_bytes=self.max_frame_bytes)
+            except UnknownMessageTypeError as e:
+                peer.error(ErrorCode.UNKNOWN_TYPE, e.detail, e.message_id, False)
+                continue
+            peer.busy += 1
+            try:
+                await self._handle(peer, m)
+            except RequestError as e:
+                peer.error(e.code, e.message, m.id, False)
+            except Exception as e:  # one request's bug must not end the connection
+                log.exception("%s from %s failed", m.type.name, peer)
+                peer.error(
+                    ErrorCode.INTERNAL, f"{m.type.name} failed inside the master: {e}", m.id, False
+                )
+            finally:
+                peer.busy -= 1
+                peer.last_rx = time.monotonic()
+
+    async def _handle(self, peer: Peer, m: Message) -> None:
+        p = m.payload
+        if isinstance(p, Heartbeat):
+            peer.send(HeartbeatAck(m.id))
+        elif isinstance(p, (StateGet, StateSet, StateDelete, StateKeys, StateIncrement)):
+            peer.send(await self._state(m.id, p))
+        elif isinstance(p, (LockAcquire, LockRenew, LockRelease)):
+            peer.send(await self._lock(m.id, p))
+        elif isinstance(p, (ResourceClaim, ResourceRelease)):
+            peer.send(self._resource(peer, m.id, p))
+        elif isinstance(p, BlobHas):
+            peer.send(BlobHasResponse(m.id, tuple(await self.io(self._missing, p.digests))))
+        elif isinstance(p, BlobPut):
+            await self._blob_put(peer, m.id, p)
+        elif isinstance(p, BlobGet):
+            await self._blob_get(peer, m.id, p)
+        elif isinstance(p, (Ack, ErrorReply, HeartbeatAck)) and not peer.is_worker:
+            return  # replies are never answered (an ERROR for an ERROR could ping-pong)
+        else:
+            assert self.scheduler is not None
+            if not self.scheduler.handle(peer, m):
+                raise RequestError(
+                    ErrorCode.UNSUPPORTED, f"this master does not serve {m.type.name} from a "
+                    f"{peer.role}"
+                )  # fmt: skip
+
+    # ---- state and locks ------------------------------------------------------------------
+
+    async def _state(self, mid: str, p: Payload) -> StateResponse:
+        st = self.state
+        assert st is not None
+        try:
+            if isinstance(p, StateGet):
+                v = await self.db(st.get, p.key)
+                return StateResponse(mid, v is not None, v)
+            if isinstance(p, StateSet):
+                if p.expected is not None:
+                    swapped = await self.db(st.compare_and_set, p.key, p.expected, p.value)
+                    return StateResponse(mid, swapped, applied=swapped)
+                if p.if_absent:
+                    stored = await self.db(st.set_if_absent, p.key, p.value, p.ttl_ms)
+                    return StateResponse(mid, not stored, applied=stored)
+                existed = await self.db(st.set, p.key, p.value, p.ttl_ms)
+                return StateResponse(mid, existed)
+            if isinstance(p, StateDelete):
+                return StateResponse(mid, await self.db(st.delete, p.key))
+            if isinstance(p, StateKeys):
+                keys = await self.db(st.keys, p.prefix)
+                return StateResponse(mid, bool(keys), keys=tuple(keys))
+            assert isinstance(p, StateIncrement)
+            return StateResponse(mid, True, number=await self.db(st.increment, p.key, p.delta))
+        except _store.StateError as e:
+            raise RequestError(ErrorCode.STATE_ERROR, str(e)) from None
+        except Exception as e:
+            raise RequestError(
+                ErrorCode.INTERNAL, f"the master's state database {st.path} failed: {e}"
+            ) from None
+
+    async def _lock(self, mid: str, p: Payload) -> LockResponse:
+        st = self.state
+        assert st is not None
+        try:
+            if isinstance(p, LockAcquire):
+                # wait_ms is a permission, not a duty: this master answers at once.
+                got = await self.db(st.acquire, p.name, p.holder, p.lease_ms)
+                if got is None:
+                    return LockResponse(mid, False)
+                self._lock_grants[p.name] = (p.holder, got[0])
+                return LockResponse(mid, True, str(got[0]), p.holder, p.lease_ms, got[1])
+            if isinstance(p, LockRenew):
+                token = _token(p.name, p.holder, p.token)
+                expires = await self.db(st.renew, p.name, p.holder, token, p.lease_ms)
+                self._lock_grants[p.name] = (p.holder, token)
+                return LockResponse(mid, True, str(token), p.holder, p.lease_ms, expires)
+            assert isinstance(p, LockRelease)
+            holder = p.holder
+            if holder is None:
+                known = self._lock_grants.get(p.name)
+                if known is None or str(known[1]) != p.token:
+                    raise RequestError(
+                        ErrorCode.LOCK_NOT_HELD,
+                        f"lock on '{p.name}' with fencing token {p.token} is not held through "
+                        "this master (LOCK_RELEASE without holder names only leases this master "
+                        "granted)",
+                    )
+                holder = known[0]
+            token = _token(p.name, holder, p.token)
+            await self.db(st.release, p.name, holder, token)
+            if self._lock_grants.get(p.name) == (holder, token):
+                del self._lock_grants[p.name]
+            return LockResponse(mid, True, p.token, holder)
+        except _store.LockNotHeld as e:
+            raise RequestError(ErrorCode.LOCK_NOT_HELD, str(e)) from None
+        except RequestError:
+            raise
+        except Exception as e:
+            raise RequestError(
+                ErrorCode.INTERNAL, f"the master's state database {st.path} failed: {e}"
+            ) from None
+
+    # ---- resources ------------------------------------------------------------------------
+
+    def _resource(self, peer: Peer, mid: str, p: Payload) -> ResourceStatus:
+        if not peer.is_worker:
+            raise RequestError(ErrorCode.UNSUPPORTED, "RESOURCE_* is for workers, not clients")
+        if isinstance(p, ResourceClaim):
+            key = "claim:" + p.claim_id
+            if key in peer.claims:
+                if peer.claims[key] != (p.cpu_slots, p.memory_mb):
+                    raise RequestError(
+                        ErrorCode.INVALID_PAYLOAD,
+                        f"claim '{p.claim_id}' is open with other amounts {peer.claims[key]}",
+                    )
+            else:
+                if p.cpu_slots > peer.cpu_total or p.memory_mb > peer.memory_total:
+                    raise RequestError(
+                        ErrorCode.INVALID_PAYLOAD,
+                        f"claim of {p.cpu_slots} slots and {p.memory_mb} MB exceeds what the "
+                        f"worker advertised ({peer.cpu_total} slots, {peer.memory_total} MB)",
+                    )
+                if p.cpu_slots > peer.cpu_free or p.memory_mb > peer.memory_free:
+                    raise RequestError(
+                        ErrorCode.BUSY,
+                        f"claim of {p.cpu_slots} slots and {p.memory_mb} MB exceeds what is free "
+                        f"({peer.cpu_free} slots, {peer.memory_free} MB)",
+                    )
+                peer.claims[key] = (p.cpu_slots, p.memory_mb)
+            claim_id = p.claim_id
+        else:
+            assert isinstance(p, ResourceRelease)
+            if peer.claims.pop("claim:" + p.claim_id, None) is None:
+                raise RequestError(ErrorCode.NOT_FOUND, f"no open claim '{p.claim_id}'")
+            claim_id = p.claim_id
+            if self.scheduler is not None:
+                self.scheduler.kick()
+        return ResourceStatus(
+            True, peer.cpu_free, peer.memory_free, peer.cpu_total, peer.memory_total, mid,
+            claim_id,
+        )  # fmt: skip
+
+    # ---- blobs ----------------------------------------------------------------------------
+
+    def _check_digest(self, digest: str) -> None:
+        try:
+            algorithm, _ = _digests.parse(digest)
+        except ValueError as e:
+            raise RequestError(ErrorCode.INVALID_PAYLOAD, str(e)) from None
+        if algorithm != self.algorithm:
+            raise RequestError(
+                ErrorCode.INVALID_PAYLOAD,
+                f"this master's store holds {self.algorithm} blobs, not {digest}",
+            )
+
+    def _missing(self, digests: tuple[str, ...]) -> list[str]:
+        for d in digests:
+            self._check_digest(d)
+        assert self.blobs is not None
+        return [d for d in digests if not self.blobs.contains(d)]
+
+    async def _blob_put(self, peer: Peer, mid: str, p: BlobPut) -> None:
+        blobs = self.blobs
+        assert blobs is not None
+        t = peer.transfers.get(p.transfer_id)
+        if t is None:
+            if len(peer.transfers) >= MAX_TRANSFERS:
+                raise RequestError(
+                    ErrorCode.BUSY, f"a connection may have at most {MAX_TRANSFERS} uploads open"
+                )
+            path, f = await self.io(blobs.new_temp)
+            t = _Transfer(path, f, _digests.new_hasher(self.algorithm))
+            peer.transfers[p.transfer_id] = t
+            if p.offset != 0:
+                t.failed = f"transfer '{p.transfer_id}' must start at offset 0, not {p.offset}"
+        if t.failed is None and p.offset != t.next_offset:
+            t.failed = (
+                f"chunk at offset {p.offset} of transfer '{p.transfer_id}' does not follow the "
+                f"{t.next_offset} bytes received"
+            )
+        if t.failed is None and p.offset + len(p.data) > MAX_BLOB_BYTES:
+            self._end_transfer(peer, p.transfer_id)
+            raise RequestError(
+                ErrorCode.INVALID_PAYLOAD, f"a blob may be at most {MAX_BLOB_BYTES} bytes"
+            )
+        if t.failed is not None:
+            await self.io(_close_quietly, t)
+            if p.last:
+                peer.transfers.pop(p.transfer_id, None)
+            raise RequestError(ErrorCode.DIGEST_MISMATCH, t.failed)
+
+        def write() -> None:
+            t.file.write(p.data)
+            t.hasher.update(p.data)
+
+        await self.io(write)
+        t.next_offset += len(p.data)
+        if not p.last:
+            return
+        peer.transfers.pop(p.transfer_id, None)
+        assert p.digest is not None
+        try:
+            self._check_digest(p.digest)
+        except RequestError:
+            await self.io(_close_quietly, t)
+            raise
+        actual = f"{self.algorithm}:{t.hasher.hexdigest()}"
+        if actual != p.digest:
+            await self.io(_close_quietly, t)
+            raise RequestError(
+                ErrorCode.DIGEST_MISMATCH,
+                f"transfer '{p.transfer_id}': the bytes hash to {actual}, not {p.digest}; "
+                "nothing was stored",
+            )
+
+        def publish() -> bool:
+            t.file.close()
+            return blobs.publish(t.path, actual)
+
+        stored = await self.io(publish)
+        peer.send(BlobPutResponse(mid, actual, stored))
+
+    def _end_transfer(self, peer: Peer, transfer_id: str) -> None:
+        t = peer.transfers.pop(transfer_id, None)
+        if t is not None:
+            _close_quietly(t)
+
+    async def _blob_get(self, peer: Peer, mid: str, p: BlobGet) -> None:
+        blobs = self.blobs
+        assert blobs is not None
+        self._check_digest(p.digest)
+        path = blobs.path_of(p.digest)
+        chunk = p.max_chunk or MAX_CHUNK_BYTES
+        if not 1 <= chunk <= MAX_CHUNK_BYTES:
+            raise RequestError(ErrorCode.INVALID_PAYLOAD, f"max_chunk must be 1..{MAX_CHUNK_BYTES}")
+        start = p.offset or 0
+        try:
+            f = await self.io(_open_rb, path)
+        except FileNotFoundError:
+            raise RequestError(ErrorCode.NOT_FOUND, f"no blob {p.digest}") from None
+        hasher = _digests.new_hasher(self.algorithm)
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if start > size:
+                raise RequestError(
+                    ErrorCode.INVALID_PAYLOAD,
+                    f"offset {start} is beyond the {size} bytes of {p.digest}",
+                )
+
+            def read(n: int) -> bytes:
+                data = f.read(n)
+                hasher.update(data)
+                return data
+
+            if start:
+                # Hashed from offset 0 even when the download starts later.
+                left = start
+                while left:
+                    left -= len(await self.io(read, min(left, 1 << 20)))
+            offset = start
+            while True:
+                data = await self.io(read, chunk)
+                last = offset + len(data) >= size
+                if last:
+                    actual = f"{self.algorithm}:{hasher.hexdigest()}"
+                    if actual != p.digest or offset + len(data) != size:
+                        await self.io(blobs.discard, p.digest)
+                        raise RequestError(
+                            ErrorCode.DIGEST_MISMATCH,
+                            f"blob {p.digest} is corrupt in the master's store (it hashes to "
+                            f"{actual}); it was deleted",
+                        )
+                    peer.send(BlobChunk(mid, offset, data, True, p.digest, size))
+                    return
+                peer.send(BlobChunk(mid, offset, data, False))
+                offset += len(data)
+                # A bounded window: at most this many chunks wait for the socket.
+                while peer.out.qsize() > _DOWNLOAD_WINDOW and not peer.closed:
+                    await asyncio.sleep(0.001)
+        finally:
+            await self.io(f.close)
+
+
+def _open_rb(path: Path) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _close_quietly(t: _Transfer) -> None:
+    with contextlib.suppress(OSError):
+        t.file.close()
+    with contextlib.suppress(OSError):
+        t.path.unlink(missing_ok=True)
+
+
+def _token(name: str, holder: str, token: str) -> int:
+    if token.isdigit() and int(token) >= 1:
+        return int(token)
+    raise RequestError(
+        ErrorCode.LOCK_NOT_HELD,
+        f"lock on '{name}' held by '{holder}' with fencing token {token} is not held: this "
+        "master issues decimal tokens from 1",
+    )
