@@ -251,6 +251,12 @@ public final class BlobStore {
       }
     } catch (NoSuchFileException e) {
       return false;
+    } catch (IOException e) {
+      if (DiskSpace.isFull(e)) {
+        Path where = destination.toAbsolutePath().getParent();
+        throw new IOException("cannot restore " + destination + ": " + DiskSpace.full(where), e);
+      }
+      throw e;
     }
     if (!hasher.digest().equals(digest)) {
       quarantine(blob, "its content does not match its digest");
