@@ -11,7 +11,6 @@ import dev.buildnet.state.SqliteStateBackend;
 import dev.buildnet.api.state.StateException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -35,18 +34,28 @@ public final class DefaultProvidersImpl implements DefaultProviders {
     if (directory != null && !Files.isDirectory(directory)) {
       try {
         Files.createDirectories(directory);
-      } catch (FileAlreadyExistsException e) {
-        throw new StateException("cannot open state database " + file + ": cannot create directory "
-            + directory + ": " + e.getFile() + " is a file", e);
-      } catch (AccessDeniedException e) {
-        throw new StateException("cannot open state database " + file + ": cannot create directory "
-            + directory + ": permission denied at " + e.getFile(), e);
       } catch (IOException e) {
         throw new StateException("cannot open state database " + file + ": cannot create directory "
-            + directory + ": " + e.getMessage(), e);
+            + directory + ": " + whyNot(directory, e), e);
       }
     }
     return SqliteStateBackend.open(file);
+  }
+
+  /** Why {@code directory} could not be created, in words. */
+  private static String whyNot(Path directory, IOException e) {
+    for (Path p = directory; p != null; p = p.getParent()) {
+      if (Files.exists(p)) {
+        if (!Files.isDirectory(p)) {
+          return p + " is a file";
+        }
+        break;
+      }
+    }
+    if (e instanceof AccessDeniedException denied) {
+      return "permission denied at " + denied.getFile();
+    }
+    return e.getMessage();
   }
 
   @Override

@@ -511,6 +511,24 @@ public final class SqliteStateBackend implements StateBackend {
     return total;
   }
 
+  /**
+   * Caps the database at {@code pages} pages on the writer connection (SQLite's max_page_count), so
+   * that tests get a real SQLITE_FULL from SQLite without a full disk; returns the cap in force,
+   * which SQLite never sets below the current size. For tests.
+   */
+  long capPages(long pages) {
+    writer.lock();
+    try (ResultSet row =
+        writer.statement("PRAGMA max_page_count = " + pages).executeQuery()) {
+      row.next();
+      return row.getLong(1);
+    } catch (SQLException e) {
+      throw failure("cap the page count", "", e);
+    } finally {
+      writer.unlock();
+    }
+  }
+
   /** The background maintenance, for tests. */
   SqliteMaintenance maintenance() {
     return maintenance;
