@@ -2,6 +2,7 @@ package dev.buildnet;
 
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
@@ -482,7 +483,7 @@ final class Engine {
    */
   static String storageFailure(Throwable cause) {
     for (Throwable c = cause; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (c instanceof StateException) {
+      if (c instanceof StateException && !(c instanceof LockNotHeldException)) {
         return c.getMessage();
       }
       if (c instanceof java.io.IOException && DiskSpace.isFull(c)) {

@@ -116,7 +116,7 @@ public final class BlobStore {
   /**
    * Why writes to the store fail now, e.g. {@code "cannot write to the blob store /w/.buildnet/cas:
    * the disk holding /w/.buildnet/cas is full: 4096 bytes free"}; empty while they succeed. Set by a
-   * write that fails for a reason of the disk (full, read-only, an I/O error), cleared by the next
+   * write that fails because the disk is full (ENOSPC, or EDQUOT for a quota), cleared by the next
    * one that succeeds (or by {@link #probeWrite}). Never blocks.
    */
   public Optional<String> writeFailure() {
