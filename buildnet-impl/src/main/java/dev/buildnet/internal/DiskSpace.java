@@ -10,6 +10,9 @@ import java.nio.file.Path;
  * Internal: not an API.
  */
 public final class DiskSpace {
+  /** Below this many free bytes an I/O error is taken for a full disk. */
+  private static final long NEARLY_FULL = 1 << 20;
+
   private DiskSpace() {}
 
   /** {@code "the disk holding DIR is full: N bytes free"}. */
@@ -17,8 +20,19 @@ public final class DiskSpace {
     return "the disk holding " + directory + " is full" + free(directory, ": ", "");
   }
 
-  /** {@code "a disk I/O error in DIR (N bytes free)"}: SQLITE_IOERR and the like. */
+  /**
+   * For an I/O error (SQLITE_IOERR and the like): {@link #full} if under 1 MiB is left, since SQLite
+   * reports a full disk as an I/O error when it cannot grow its shared-memory file; otherwise
+   * {@code "a disk I/O error in DIR (N bytes free)"}.
+   */
   public static String ioError(Path directory) {
+    try {
+      if (usableBytes(directory) < NEARLY_FULL) {
+        return full(directory);
+      }
+    } catch (IOException | RuntimeException e) {
+      // No figure: say what is known.
+    }
     return "a disk I/O error in " + directory + free(directory, " (", ")");
   }
 
