@@ -42,6 +42,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -91,6 +92,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class BuildNet implements AutoCloseable {
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+  /** The key {@link #writeFailure} writes and deletes to learn whether the state store recovered. */
+  private static final String WRITE_PROBE_KEY = "buildnet/write-probe";
+  private static final long PROBE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final Path workspace;
   private final BuildGraph graph;
@@ -113,6 +117,9 @@ public final class BuildNet implements AutoCloseable {
   private final WorkspaceLock workspaceLock;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean draining;
+  private final Executor probeExecutor;
+  private final AtomicBoolean probing = new AtomicBoolean();
+  private volatile long lastProbeNanos = System.nanoTime() - PROBE_INTERVAL_NANOS;
 
   private BuildNet(Builder b, WorkspaceLock workspaceLock) throws IOException {
     this.workspace = b.workspace;
@@ -169,6 +176,7 @@ public final class BuildNet implements AutoCloseable {
     this.capabilities = localCapabilities(b.capabilities);
     this.cacheMaxBytes = b.cacheMaxBytes;
     this.keepGoing = Boolean.TRUE.equals(b.keepGoing);
+    this.probeExecutor = executor;
     this.master = b.listen == null ? null : startMaster(b);
     this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
         : physicalMemoryMb()), capabilities, executor, runner, listeners,
@@ -245,6 +253,63 @@ public final class BuildNet implements AutoCloseable {
    */
   public boolean acceptingBuilds() {
     return !draining && !closed.get();
+  }
+
+  /**
+   * Why BuildNet cannot write its state or its blob store now, in one line (e.g. {@code "cannot
+   * write to sqlite:/w/.buildnet/state.db: the disk holding /w/.buildnet is full: 8192 bytes
+   * free"}); empty while writes succeed. Never blocks: {@code /ready} of {@code buildnet-jetty}
+   * answers 503 with this text.
+   *
+   * <p>A failure is recorded by a write that fails and cleared by the next one that succeeds; so
+   * that the answer turns empty soon after space is freed even when no build is running, a call
+   * that finds a failure also starts (at most once a second) a small test write on the build
+   * executor. Nothing needs restarting: builds work again as soon as the disk has room.
+   */
+  public Optional<String> writeFailure() {
+    Optional<String> failure = state.writeFailure().or(() -> cache.blobs().writeFailure());
+    if (failure.isPresent()) {
+      probeSoon();
+    }
+    return failure;
+  }
+
+  private void probeSoon() {
+    long now = System.nanoTime();
+    if (closed.get() || now - lastProbeNanos < PROBE_INTERVAL_NANOS
+        || !probing.compareAndSet(false, true)) {
+      return;
+    }
+    lastProbeNanos = now;
+    try {
+      probeExecutor.execute(() -> {
+        try {
+          probeWrites();
+        } finally {
+          probing.set(false);
+        }
+      });
+    } catch (RejectedExecutionException closing) {
+      probing.set(false);
+    }
+  }
+
+  /** A write to each store that reports a failure; success clears it, failure records it anew. */
+  private void probeWrites() {
+    if (closed.get()) {
+      return;
+    }
+    if (state.writeFailure().isPresent()) {
+      try {
+        state.set(WRITE_PROBE_KEY, new byte[] {1});
+        state.delete(WRITE_PROBE_KEY);
+      } catch (RuntimeException stillFailing) {
+        // The backend recorded why; writeFailure() reports it.
+      }
+    }
+    if (cache.blobs().writeFailure().isPresent()) {
+      cache.blobs().probeWrite();
+    }
   }
 
   /**

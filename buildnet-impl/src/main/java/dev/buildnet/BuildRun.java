@@ -40,6 +40,7 @@ final class BuildRun {
   private String stopReason;
   private int reporting; // finish() calls still delivering targetFinished events
   private boolean completed;
+  private boolean storageFailureLogged;
   private dev.buildnet.graph.InputResolver inputResolver;
 
   BuildRun(
@@ -70,6 +71,16 @@ final class BuildRun {
       }
       n.pendingDependencies = n.dependencies.size();
     }
+  }
+
+  /**
+   * True the first time it is called in this build: a full disk fails every target that writes,
+   * and the log says so once per build rather than once per target.
+   */
+  synchronized boolean firstStorageFailure() {
+    boolean first = !storageFailureLogged;
+    storageFailureLogged = true;
+    return first;
   }
 
   /** One resolver per build: each source directory is listed once per build. */

@@ -2,8 +2,11 @@ package dev.buildnet;
 
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.state.LockNotHeldException;
+import dev.buildnet.api.state.StateException;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
+import dev.buildnet.internal.DiskSpace;
 import dev.buildnet.remote.Dispatcher;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -455,7 +458,16 @@ final class Engine {
         return;
       }
       TargetOutcome result = o;
-      if (cause != null) {
+      String storage = cause == null ? null : storageFailure(cause);
+      if (storage != null) {
+        // The disk is full (or the state store failed): a condition, not a bug, so one line
+        // without a stack trace, once per build, however many targets it fails.
+        if (t.run.firstStorageFailure()) {
+          LOG.warn("build {}: BuildNet cannot write its state or cache: {}", t.run.buildId, storage);
+        }
+        result = BuildRun.outcome(t.node, Status.FAILED,
+            "BuildNet cannot write its state or cache: " + storage);
+      } else if (cause != null) {
         if (!(cause instanceof RemoteAttempt.Requeue)) {
           LOG.error("target {} failed inside BuildNet", t.node.name(), cause);
         }
@@ -467,6 +479,22 @@ final class Engine {
       finish(t.run, t.node, result);
       dispatch();
     });
+  }
+
+  /**
+   * The message of a failure of BuildNet's own storage (the state backend, or a full disk under
+   * the blob store), or null for anything else.
+   */
+  static String storageFailure(Throwable cause) {
+    for (Throwable c = cause; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof StateException && !(c instanceof LockNotHeldException)) {
+        return c.getMessage();
+      }
+      if (c instanceof java.io.IOException && DiskSpace.isFull(c)) {
+        return c.getMessage();
+      }
+    }
+    return null;
   }
 
   /** Puts an attempt whose worker was lost back in the queue; false once it was lost too often. */

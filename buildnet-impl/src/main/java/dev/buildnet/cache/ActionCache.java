@@ -43,7 +43,10 @@ public final class ActionCache {
   private final Map<Digest, Known> recent = new ConcurrentHashMap<>();
 
   /** A remembered manifest with its blob digests parsed once. */
-  private record Known(ActionManifest manifest, List<Digest> blobs) {}
+  private record Known(ActionManifest manifest, List<Blob> blobs) {}
+
+  /** A blob a manifest names, with its recorded size (-1 for logs, whose size is not recorded). */
+  private record Blob(Digest digest, long size) {}
   private static final int RECENT_MAX = 200_000;
 
   private final ObjectMapper json =
@@ -83,7 +86,7 @@ public final class ActionCache {
   public Optional<ActionManifest> lookup(Digest key) {
     Known known = recent.get(key);
     if (known != null) {
-      if (allPresent(known.blobs())) {
+      if (allPresent(known.blobs)) {
         return Optional.of(known.manifest());
       }
       recent.remove(key);
@@ -96,7 +99,7 @@ public final class ActionCache {
     if (manifest.isEmpty()) {
       return Optional.empty();
     }
-    if (!allPresent(manifest.get().blobs())) {
+    if (!allPresent(blobsOf(manifest.get()))) {
       // A hit counts only if every blob it names is present.
       state.delete(PREFIX + key);
       return Optional.empty();
@@ -105,13 +108,33 @@ public final class ActionCache {
     return manifest;
   }
 
-  private boolean allPresent(List<Digest> digests) {
-    for (Digest blob : digests) {
-      if (!blobs.contains(blob) && !fetchShared(blob)) {
+  /**
+   * Whether every blob is here (fetched from the shared tier if need be). Outputs are checked
+   * against their recorded size too, so a truncated blob is a miss now rather than a failed
+   * restore later.
+   */
+  private boolean allPresent(List<Blob> needed) {
+    for (Blob blob : needed) {
+      boolean here = blob.size < 0
+          ? blobs.contains(blob.digest) : blobs.contains(blob.digest, blob.size);
+      if (!here && !fetchShared(blob.digest)) {
         return false;
       }
     }
     return true;
+  }
+
+  private static List<Blob> blobsOf(ActionManifest m) {
+    List<Blob> all = new java.util.ArrayList<>(m.outputs().size() + 2);
+    for (ActionManifest.Output o : m.outputs()) {
+      all.add(new Blob(o.parsedDigest(), o.size()));
+    }
+    for (String log : java.util.Arrays.asList(m.stdout(), m.stderr())) {
+      if (log != null) {
+        all.add(new Blob(Digest.parse(log), -1));
+      }
+    }
+    return all;
   }
 
   /** Fetches a blob missing locally from the shared tier; false if it is not there intact. */
@@ -159,7 +182,7 @@ public final class ActionCache {
     if (recent.size() >= RECENT_MAX) {
       recent.clear(); // crude bound; the records are still in the state backend
     }
-    recent.put(key, new Known(m, m.blobs()));
+    recent.put(key, new Known(m, blobsOf(m)));
   }
 
   public void record(Digest key, ActionManifest manifest) {

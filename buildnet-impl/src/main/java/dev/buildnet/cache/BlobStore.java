@@ -3,6 +3,7 @@ package dev.buildnet.cache;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.hash.Hasher;
+import dev.buildnet.internal.DiskSpace;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -10,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -23,6 +25,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A content-addressed store of blobs on local disk: {@code <root>/<algorithm>/<2 hex>/<hex>}.
@@ -34,15 +38,30 @@ import java.util.stream.Stream;
  * about a millisecond per output file.) Reads touch the blob's modification time so that
  * {@link #evictTo} removes the least recently used first.
  *
+ * <p>Anything else found where a blob should be (a directory, a symbolic link, a file of the wrong
+ * size or content) is junk: it is moved aside to {@code <root>/quarantine/} (deleted if it cannot
+ * be moved) and the blob counts as absent, so the target that needs it runs and stores it afresh
+ * instead of failing on the junk for good. {@link #evictTo} deletes what was quarantined more than
+ * an hour before.
+ *
+ * <p>A write that fails because the disk is full says so ({@code "the disk holding DIR is full: N
+ * bytes free"}), and {@link #writeFailure} reports it until a write succeeds again; the store needs
+ * no reopening once there is room.
+ *
  * <p>Thread-safe: concurrent writers of the same digest race harmlessly (same bytes, atomic rename).
  * Every method blocks on file I/O.
  */
 public final class BlobStore {
+  private static final Logger LOG = LoggerFactory.getLogger(BlobStore.class);
   private static final int CHUNK = 64 * 1024;
+  private static final String QUARANTINE = "quarantine";
+  private static final long STALE_MILLIS = 3_600_000L;
 
   private final Path root;
   private final HashProvider hashes;
   private final Clock clock;
+  /** Why the last write failed for a reason of the disk; null once one succeeds. */
+  private volatile String writeFailure;
 
   public BlobStore(Path root, HashProvider hashes, Clock clock) {
     this.root = Objects.requireNonNull(root, "root").toAbsolutePath().normalize();
@@ -58,17 +77,75 @@ public final class BlobStore {
     return hashes;
   }
 
-  /** Whether the blob is present (not verified; see {@link #verify}). */
+  /**
+   * Whether the blob is present (not verified; see {@link #verify}). Junk in its place is moved
+   * aside, and the blob is then absent.
+   */
   public boolean contains(Digest digest) {
-    return Files.isRegularFile(pathOf(digest));
+    return present(pathOf(digest));
   }
 
-  /** The blob's size, or empty if absent. */
+  /**
+   * Whether the blob is present with {@code size} bytes (not verified). A file of another size is
+   * corrupt: it is moved aside, and the blob is then absent.
+   */
+  public boolean contains(Digest digest, long size) {
+    Path blob = pathOf(digest);
+    BasicFileAttributes attrs = blobAttributes(blob);
+    if (attrs == null) {
+      return false;
+    }
+    long actual = attrs.size();
+    if (actual != size) {
+      quarantine(blob, "it holds " + actual + " bytes, not " + size);
+      return false;
+    }
+    return true;
+  }
+
+  /** The blob's size, or empty if absent (junk in its place is moved aside). */
   public Optional<Long> sizeOf(Digest digest) {
     try {
-      return Optional.of(Files.size(pathOf(digest)));
+      Path blob = pathOf(digest);
+      return present(blob) ? Optional.of(Files.size(blob)) : Optional.empty();
     } catch (IOException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * Why writes to the store fail now, e.g. {@code "cannot write to the blob store /w/.buildnet/cas:
+   * the disk holding /w/.buildnet/cas is full: 4096 bytes free"}; empty while they succeed. Set by a
+   * write that fails because the disk is full (ENOSPC, or EDQUOT for a quota), cleared by the next
+   * one that succeeds (or by {@link #probeWrite}). Never blocks.
+   */
+  public Optional<String> writeFailure() {
+    return Optional.ofNullable(writeFailure);
+  }
+
+  /**
+   * Writes and deletes a small temp file to learn whether the store can be written again, updating
+   * {@link #writeFailure}. Returns whether the write succeeded.
+   */
+  public boolean probeWrite() {
+    try {
+      Path tmp = newTempFile();
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ByteBuffer buf = ByteBuffer.allocate(4096);
+        while (buf.hasRemaining()) {
+          ch.write(buf);
+        }
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+      wrote();
+      return true;
+    } catch (IOException e) {
+      IOException failure = writeFailed(e);
+      if (writeFailure == null) {
+        writeFailure = "cannot write to the blob store " + root + ": " + failure.getMessage();
+      }
+      return false;
     }
   }
 
@@ -82,53 +159,63 @@ public final class BlobStore {
   public Digest putBytes(byte[] bytes) throws IOException {
     Digest digest = hashes.hash(bytes);
     Path target = pathOf(digest);
-    if (Files.isRegularFile(target)) {
-      touch(target);
-      return digest;
-    }
-    Path tmp = newTempFile();
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ByteBuffer buf = ByteBuffer.wrap(bytes);
-      while (buf.hasRemaining()) {
-        ch.write(buf);
+    try {
+      if (present(target)) {
+        touch(target);
+        return digest;
       }
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
+      Path tmp = newTempFile();
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+          ch.write(buf);
+        }
+      } catch (IOException | RuntimeException e) {
+        Files.deleteIfExists(tmp);
+        throw e;
+      }
+      publish(tmp, target);
+    } catch (IOException e) {
+      throw writeFailed(e);
     }
-    publish(tmp, target);
+    wrote();
     return digest;
   }
 
   /** Streams {@code in} into the store (hashing as it copies) and returns the digest. */
   public Digest put(InputStream in) throws IOException {
-    Path tmp = newTempFile();
     Digest digest;
     try {
-      Hasher hasher = hashes.newHasher();
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        byte[] chunk = new byte[CHUNK];
-        int n;
-        while ((n = in.read(chunk)) != -1) {
-          hasher.update(chunk, 0, n);
-          ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
-          while (buf.hasRemaining()) {
-            ch.write(buf);
+      Path tmp = newTempFile();
+      try {
+        Hasher hasher = hashes.newHasher();
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+          byte[] chunk = new byte[CHUNK];
+          int n;
+          while ((n = in.read(chunk)) != -1) {
+            hasher.update(chunk, 0, n);
+            ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
+            while (buf.hasRemaining()) {
+              ch.write(buf);
+            }
           }
         }
+        digest = hasher.digest();
+      } catch (IOException | RuntimeException e) {
+        Files.deleteIfExists(tmp);
+        throw e;
       }
-      digest = hasher.digest();
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
+      Path target = pathOf(digest);
+      if (present(target)) {
+        Files.deleteIfExists(tmp);
+        touch(target);
+      } else {
+        publish(tmp, target);
+      }
+    } catch (IOException e) {
+      throw writeFailed(e);
     }
-    Path target = pathOf(digest);
-    if (Files.isRegularFile(target)) {
-      Files.deleteIfExists(tmp);
-      touch(target);
-      return digest;
-    }
-    publish(tmp, target);
+    wrote();
     return digest;
   }
 
@@ -141,8 +228,12 @@ public final class BlobStore {
    */
   public boolean copyVerified(Digest digest, Path destination) throws IOException {
     Path blob = pathOf(digest);
+    if (!present(blob)) {
+      return false;
+    }
     Hasher hasher = hashes.newHasher();
-    try (FileChannel src = FileChannel.open(blob, StandardOpenOption.READ);
+    try (FileChannel src =
+            FileChannel.open(blob, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
         FileChannel dst =
             FileChannel.open(
                 destination,
@@ -160,9 +251,15 @@ public final class BlobStore {
       }
     } catch (NoSuchFileException e) {
       return false;
+    } catch (IOException e) {
+      if (DiskSpace.isFull(e)) {
+        Path where = destination.toAbsolutePath().getParent();
+        throw new IOException("cannot restore " + destination + ": " + DiskSpace.full(where), e);
+      }
+      throw e;
     }
     if (!hasher.digest().equals(digest)) {
-      Files.deleteIfExists(blob);
+      quarantine(blob, "its content does not match its digest");
       return false;
     }
     touch(blob);
@@ -172,14 +269,17 @@ public final class BlobStore {
   /** Reads a whole (small) blob, verified; empty if absent or corrupt (corrupt ones are deleted). */
   public Optional<byte[]> readVerified(Digest digest) throws IOException {
     Path blob = pathOf(digest);
+    if (!present(blob)) {
+      return Optional.empty();
+    }
     byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(blob);
+    try (InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
+      bytes = in.readAllBytes();
     } catch (NoSuchFileException e) {
       return Optional.empty();
     }
     if (!hashes.hash(bytes).equals(digest)) {
-      Files.deleteIfExists(blob);
+      quarantine(blob, "its content does not match its digest");
       return Optional.empty();
     }
     touch(blob);
@@ -211,7 +311,11 @@ public final class BlobStore {
    * unless published. One upload, one thread.
    */
   public Upload openUpload() throws IOException {
-    return new Upload(newTempFile());
+    try {
+      return new Upload(newTempFile());
+    } catch (IOException e) {
+      throw writeFailed(e);
+    }
   }
 
   /**
@@ -242,8 +346,12 @@ public final class BlobStore {
       }
       hasher.update(bytes, offset, length);
       ByteBuffer buf = ByteBuffer.wrap(bytes, offset, length);
-      while (buf.hasRemaining()) {
-        channel.write(buf);
+      try {
+        while (buf.hasRemaining()) {
+          channel.write(buf);
+        }
+      } catch (IOException e) {
+        throw writeFailed(e);
       }
       size += length;
     }
@@ -273,11 +381,16 @@ public final class BlobStore {
           throw new DigestMismatchException(expected, actual, size);
         }
         Path target = pathOf(expected);
-        if (Files.isRegularFile(target)) {
+        if (present(target)) {
           touch(target);
           return false;
         }
-        BlobStore.this.publish(tmp, target);
+        try {
+          BlobStore.this.publish(tmp, target);
+        } catch (IOException e) {
+          throw writeFailed(e);
+        }
+        wrote();
         return true;
       } finally {
         Files.deleteIfExists(tmp);
@@ -302,8 +415,11 @@ public final class BlobStore {
    */
   public Optional<InputStream> openUnverified(Digest digest) throws IOException {
     Path blob = pathOf(digest);
+    if (!present(blob)) {
+      return Optional.empty();
+    }
     try {
-      InputStream in = Files.newInputStream(blob);
+      InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS);
       touch(blob);
       return Optional.of(in);
     } catch (NoSuchFileException e) {
@@ -311,22 +427,39 @@ public final class BlobStore {
     }
   }
 
-  /** Deletes the blob (e.g. found corrupt while streaming it); true if it was there. */
+  /**
+   * Moves the blob aside (e.g. found corrupt while streaming it) to the quarantine; true if it was
+   * there.
+   */
   public boolean discard(Digest digest) throws IOException {
-    return Files.deleteIfExists(pathOf(digest));
+    Path blob = pathOf(digest);
+    if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    quarantine(blob, "a reader found it corrupt");
+    return true;
   }
 
-  /** Re-hashes the blob; deletes it and returns false if it does not match its name. */
+  /** Re-hashes the blob; moves it aside and returns false if it does not match its name. */
   public boolean verify(Digest digest) throws IOException {
     Path blob = pathOf(digest);
+    if (!present(blob)) {
+      return false;
+    }
     Digest actual;
-    try {
-      actual = hashes.hash(blob);
+    try (InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
+      Hasher hasher = hashes.newHasher();
+      byte[] chunk = new byte[CHUNK];
+      int n;
+      while ((n = in.read(chunk)) != -1) {
+        hasher.update(chunk, 0, n);
+      }
+      actual = hasher.digest();
     } catch (NoSuchFileException e) {
       return false;
     }
     if (!actual.equals(digest)) {
-      Files.deleteIfExists(blob);
+      quarantine(blob, "its content does not match its digest");
       return false;
     }
     return true;
@@ -343,7 +476,8 @@ public final class BlobStore {
 
   /**
    * Deletes least-recently-used blobs until at most {@code maxBytes} remain; returns what was
-   * deleted. Stale temp files from crashed writers are removed too.
+   * deleted. Stale temp files from crashed writers, and junk quarantined more than an hour ago, are
+   * removed too.
    */
   public List<Digest> evictTo(long maxBytes) throws IOException {
     return evictTo(entries(), maxBytes);
@@ -368,6 +502,7 @@ public final class BlobStore {
       }
     }
     cleanTemp();
+    cleanQuarantine();
     return evicted;
   }
 
@@ -385,7 +520,7 @@ public final class BlobStore {
       for (Path p : (Iterable<Path>) files::iterator) {
         BasicFileAttributes attrs;
         try {
-          attrs = Files.readAttributes(p, BasicFileAttributes.class);
+          attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
           continue; // evicted concurrently
         }
@@ -418,15 +553,127 @@ public final class BlobStore {
   }
 
   private Path newTempFile() throws IOException {
-    Path tmp = root.resolve("tmp");
-    Files.createDirectories(tmp);
+    Path tmp = directory(root.resolve("tmp"));
     Path file = tmp.resolve(UUID.randomUUID() + ".part");
     Files.createFile(file);
     return file;
   }
 
+  /**
+   * Whether a blob file is at {@code blob}. Junk there (a directory, a symbolic link, a device) is
+   * moved aside first, so that the blob counts as absent and can be stored again.
+   */
+  private boolean present(Path blob) {
+    return blobAttributes(blob) != null;
+  }
+
+  /** {@link #present}, with the blob's attributes; null if absent. One {@code lstat}. */
+  private BasicFileAttributes blobAttributes(Path blob) {
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(blob, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException e) {
+      return null; // absent, or unreadable: either way not a blob to serve
+    }
+    if (attrs.isRegularFile()) {
+      return attrs;
+    }
+    quarantine(blob, attrs.isDirectory() ? "it is a directory"
+        : attrs.isSymbolicLink() ? "it is a symbolic link" : "it is not a regular file");
+    return null;
+  }
+
+  /**
+   * {@code dir}, created if absent, with any non-directory in its way (or in the way of its
+   * ancestors inside the store) moved aside.
+   */
+  private Path directory(Path dir) throws IOException {
+    if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return dir;
+    }
+    Path at = root;
+    for (Path name : root.relativize(dir)) {
+      at = at.resolve(name);
+      if (Files.exists(at, LinkOption.NOFOLLOW_LINKS)
+          && !Files.isDirectory(at, LinkOption.NOFOLLOW_LINKS)) {
+        quarantine(at, "a directory of the store belongs there");
+      }
+    }
+    Files.createDirectories(dir);
+    return dir;
+  }
+
+  /**
+   * Moves {@code junk} to {@code <root>/quarantine/<millis>-<name>-<random>} (the time lets
+   * {@link #evictTo} delete it later), or deletes it if it cannot be moved. Logs one line. Never
+   * throws: junk that can be neither moved nor deleted makes the next write there fail, and that
+   * failure says why.
+   */
+  private void quarantine(Path junk, String why) {
+    Path dir = root.resolve(QUARANTINE);
+    Path aside = dir.resolve(clock.millis() + "-" + junk.getFileName() + "-"
+        + UUID.randomUUID().toString().substring(0, 8));
+    try {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+          deleteTree(dir); // junk where the quarantine goes: nothing in it is worth keeping
+        }
+        Files.createDirectories(dir);
+      }
+      Files.move(junk, aside, StandardCopyOption.ATOMIC_MOVE);
+      LOG.warn("blob store {}: moved {} aside to {}: {}", root, root.relativize(junk),
+          root.relativize(aside), why);
+    } catch (NoSuchFileException gone) {
+      // Another thread moved or deleted it first; either way it is out of the way.
+    } catch (IOException e) {
+      try {
+        deleteTree(junk);
+        LOG.warn("blob store {}: deleted {}: {} (could not move it aside: {})", root,
+            root.relativize(junk), why, e.getMessage());
+      } catch (IOException again) {
+        LOG.warn("blob store {}: cannot move {} aside ({}) nor delete it ({}): {}", root,
+            root.relativize(junk), e.getMessage(), again.getMessage(), why);
+      }
+    }
+  }
+
+  /** Deletes {@code path} and, if it is a directory, everything in it; links are not followed. */
+  private static void deleteTree(Path path) throws IOException {
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      try (Stream<Path> children = Files.list(path)) {
+        for (Path child : (Iterable<Path>) children::iterator) {
+          deleteTree(child);
+        }
+      } catch (NoSuchFileException gone) {
+        return;
+      }
+    }
+    Files.deleteIfExists(path);
+  }
+
+  /** Records a successful write: the disk takes writes again. */
+  private void wrote() {
+    if (writeFailure != null) {
+      writeFailure = null;
+    }
+  }
+
+  /**
+   * The exception to throw for a failed write: for a full disk one that says so (which directory,
+   * how many bytes free), recorded for {@link #writeFailure}; any other {@code e} unchanged.
+   */
+  private IOException writeFailed(IOException e) {
+    if (!DiskSpace.isFull(e)) {
+      return e;
+    }
+    String why = DiskSpace.full(root);
+    writeFailure = "cannot write to the blob store " + root + ": " + why;
+    return new IOException("cannot store a blob in " + root + ": " + why, e);
+  }
+
   private void publish(Path tmp, Path target) throws IOException {
-    Files.createDirectories(target.getParent());
+    directory(target.getParent());
+    present(target); // moves junk in the way aside; a blob there is replaced by the same bytes
     touch(tmp); // LRU times all come from the one clock, written or read
     try {
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -448,10 +695,10 @@ public final class BlobStore {
 
   private void cleanTemp() throws IOException {
     Path tmp = root.resolve("tmp");
-    if (!Files.isDirectory(tmp)) {
+    if (!Files.isDirectory(tmp, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    long cutoff = clock.millis() - 3_600_000L;
+    long cutoff = clock.millis() - STALE_MILLIS;
     try (Stream<Path> files = Files.list(tmp)) {
       for (Path p : (Iterable<Path>) files::iterator) {
         try {
@@ -460,6 +707,30 @@ public final class BlobStore {
           }
         } catch (NoSuchFileException ignored) {
           // finished or removed by its writer
+        }
+      }
+    }
+  }
+
+  /** Deletes what was quarantined more than an hour ago (the time leads each name). */
+  private void cleanQuarantine() throws IOException {
+    Path dir = root.resolve(QUARANTINE);
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    long cutoff = clock.millis() - STALE_MILLIS;
+    try (Stream<Path> entries = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        String name = p.getFileName().toString();
+        int dash = name.indexOf('-');
+        long at;
+        try {
+          at = Long.parseLong(dash < 0 ? name : name.substring(0, dash));
+        } catch (NumberFormatException e) {
+          at = Long.MIN_VALUE; // not named by us: nothing to keep it for
+        }
+        if (at < cutoff) {
+          deleteTree(p);
         }
       }
     }

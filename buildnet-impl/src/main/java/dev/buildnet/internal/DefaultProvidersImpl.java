@@ -8,6 +8,10 @@ import dev.buildnet.exec.ProcessShellProvider;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.state.InMemoryStateBackend;
 import dev.buildnet.state.SqliteStateBackend;
+import dev.buildnet.api.state.StateException;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -15,9 +19,43 @@ import java.nio.file.Path;
  * ({@code StateBackend.sqlite}, {@code HashProvider.xxh64}, ...) reach these implementations.
  */
 public final class DefaultProvidersImpl implements DefaultProviders {
+  /**
+   * Creates missing parent directories first: {@code StateBackend.sqlite(dir.resolve(
+   * ".buildnet/state.db"))} is how the README opens a workspace's state, before BuildNet has made
+   * {@code .buildnet}. {@link SqliteStateBackend#open} itself stays strict, for hosts that want a
+   * mistyped path refused.
+   */
   @Override
   public StateBackend sqliteState(Path file) {
+    if (file == null) {
+      throw new IllegalArgumentException("file must not be null");
+    }
+    Path directory = file.toAbsolutePath().normalize().getParent();
+    if (directory != null && !Files.isDirectory(directory)) {
+      try {
+        Files.createDirectories(directory);
+      } catch (IOException e) {
+        throw new StateException("cannot open state database " + file + ": cannot create directory "
+            + directory + ": " + whyNot(directory, e), e);
+      }
+    }
     return SqliteStateBackend.open(file);
+  }
+
+  /** Why {@code directory} could not be created, in words. */
+  private static String whyNot(Path directory, IOException e) {
+    for (Path p = directory; p != null; p = p.getParent()) {
+      if (Files.exists(p)) {
+        if (!Files.isDirectory(p)) {
+          return p + " is a file";
+        }
+        break;
+      }
+    }
+    if (e instanceof AccessDeniedException denied) {
+      return "permission denied at " + denied.getFile();
+    }
+    return e.getMessage();
   }
 
   @Override

@@ -44,6 +44,23 @@ final class SqliteConnection {
     return statement;
   }
 
+  /**
+   * Forgets every cached statement after a failure, so the next use prepares it afresh. Needed
+   * because sqlite-jdbc finalizes a statement whose step fails (SQLITE_FULL, SQLITE_IOERR, a
+   * constraint) but keeps the Java object open: a cached one would then fail forever with
+   * "statement is not executing", even once the disk has room again. Caller holds the lock.
+   */
+  void discardStatements() {
+    for (PreparedStatement statement : statements.values()) {
+      try {
+        statement.close();
+      } catch (SQLException alreadyFinalized) {
+        // Nothing to release: the driver finalized it when it failed.
+      }
+    }
+    statements.clear();
+  }
+
   /** Runs SQL that returns nothing (DDL, pragmas), without caching a statement. */
   void execute(String sql) throws SQLException {
     try (var statement = connection.createStatement()) {

@@ -1,6 +1,7 @@
 package dev.buildnet.state;
 
 import dev.buildnet.api.state.StateException;
+import dev.buildnet.internal.DiskSpace;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -127,6 +128,10 @@ final class SqliteFile {
           "SQLite says it is corrupt or not a database (" + e.getMessage() + ")").getMessage(), e);
       case 8 -> new StateException("cannot open state database " + file
           + ": the file or its directory is read-only (" + e.getMessage() + ")", e);
+      case 10 -> new StateException("cannot open state database " + file + ": "
+          + DiskSpace.ioError(file.getParent()) + " (" + e.getMessage() + ")", e);
+      case 13 -> new StateException("cannot open state database " + file + ": "
+          + DiskSpace.full(file.getParent()) + " (" + e.getMessage() + ")", e);
       case 5, 6 -> new StateException("cannot open state database " + file
           + ": another process kept it locked for longer than the busy timeout ("
           + e.getMessage() + ")", e);

@@ -86,7 +86,10 @@ final class SqliteMaintenance {
       }
       return true;
     } catch (SQLException e) {
-      LOG.warn("{}: background WAL checkpoint failed; the next one retries", name, e);
+      checkpointer.discardStatements(); // the driver finalized the failed one
+      // One line, no stack trace: a full disk repeats this on every try until it has room.
+      LOG.warn("{}: background WAL checkpoint failed; the next one retries: {}", name,
+          e.getMessage());
       return false;
     } finally {
       checkpointer.unlock();
@@ -124,7 +127,8 @@ final class SqliteMaintenance {
       LOG.debug("{}: swept {} expired rows", name, deleted);
     } catch (RuntimeException e) {
       // Likely another process holding the write lock for longer than the busy timeout.
-      LOG.warn("{}: sweeping expired keys failed; the next sweep retries", name, e);
+      LOG.warn("{}: sweeping expired keys failed; the next sweep retries: {}", name,
+          e.getMessage());
     }
   }
 }

@@ -14,6 +14,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
+import dev.buildnet.internal.DiskSpace;
 import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -66,9 +67,16 @@ import org.sqlite.SQLiteException;
  * Created if absent, in WAL mode, beside {@code <file>-wal} and {@code <file>-shm}. The parent
  * directory must exist: opening a path whose directory is missing fails with a
  * {@link StateException} naming the directory, since a mistyped path should not silently create a
- * new, empty store somewhere. A file that is not a BuildNet state database (not SQLite, or SQLite
+ * new, empty store somewhere ({@code StateBackend.sqlite(path)}, the convenience, creates it).
+ * A file that is not a BuildNet state database (not SQLite, or SQLite
  * with foreign tables), is read-only, or was written by a newer BuildNet with a newer schema is
  * refused with a {@link StateException} and left untouched.
+ *
+ * <h2>A full disk</h2>
+ * A write that fails because the disk is full (or on an I/O error) throws a {@link StateException}
+ * that names the directory and the bytes still free, and {@link #writeFailure()} reports it until
+ * a write succeeds again. Nothing needs reopening: the failed write was rolled back, and the next
+ * one works as soon as the disk has room.
  *
  * <h2>Shutting down</h2>
  * {@link #close()} stops the sweeper thread and closes the connections; it waits for a running
@@ -124,6 +132,8 @@ public final class SqliteStateBackend implements StateBackend {
   private final SqliteConnection reader;
   private final SqliteMaintenance maintenance;
   private volatile boolean closed;
+  /** Why the last write failed; null once a write succeeds again. See {@link #writeFailure()}. */
+  private volatile String writeFailure;
 
   private SqliteStateBackend(Builder builder, SqliteFile.Connections connections) {
     this.file = builder.file;
@@ -420,6 +430,18 @@ public final class SqliteStateBackend implements StateBackend {
   }
 
   /**
+   * Why writes fail now, e.g. {@code "cannot write to sqlite:/w/.buildnet/state.db: the disk
+   * holding /w/.buildnet is full: 8192 bytes free"}; empty while they succeed. Recorded by a write
+   * that SQLite refused, and cleared by the next one that succeeds: the backend needs no restart
+   * once the disk has room again, since a failed write leaves no transaction open and no broken
+   * statement behind.
+   */
+  @Override
+  public Optional<String> writeFailure() {
+    return Optional.ofNullable(writeFailure);
+  }
+
+  /**
    * Stops the sweeper, waits for running operations, and closes the connections, which checkpoints
    * the WAL into the file. Idempotent.
    *
@@ -477,9 +499,9 @@ public final class SqliteStateBackend implements StateBackend {
           PreparedStatement statement = writer.statement(sweep);
           statement.setLong(1, clock.millis());
           deleted = statement.executeUpdate();
-          maintenance.wrote(deleted > 0 ? 1 + deleted / 16 : 0);
+          wrote(deleted > 0 ? 1 + deleted / 16 : 0);
         } catch (SQLException e) {
-          throw failure("delete expired rows", "", e);
+          throw writeFailed("delete expired rows", "", e);
         } finally {
           writer.unlock();
         }
@@ -487,6 +509,24 @@ public final class SqliteStateBackend implements StateBackend {
       } while (deleted == SWEEP_BATCH);
     }
     return total;
+  }
+
+  /**
+   * Caps the database at {@code pages} pages on the writer connection (SQLite's max_page_count), so
+   * that tests get a real SQLITE_FULL from SQLite without a full disk; returns the cap in force,
+   * which SQLite never sets below the current size. For tests.
+   */
+  long capPages(long pages) {
+    writer.lock();
+    try (ResultSet row =
+        writer.statement("PRAGMA max_page_count = " + pages).executeQuery()) {
+      row.next();
+      return row.getLong(1);
+    } catch (SQLException e) {
+      throw failure("cap the page count", "", e);
+    } finally {
+      writer.unlock();
+    }
   }
 
   /** The background maintenance, for tests. */
@@ -508,6 +548,7 @@ public final class SqliteStateBackend implements StateBackend {
       ensureOpen(reader);
       return work.run();
     } catch (SQLException e) {
+      reader.discardStatements();
       throw failure(action, subject, e);
     } finally {
       reader.unlock();
@@ -520,10 +561,10 @@ public final class SqliteStateBackend implements StateBackend {
     try {
       ensureOpen(writer);
       int changed = work.run();
-      maintenance.wrote(changed);
+      wrote(changed);
       return changed;
     } catch (SQLException e) {
-      throw failure(action, subject, e);
+      throw writeFailed(action, subject, e);
     } finally {
       writer.unlock();
     }
@@ -549,6 +590,26 @@ public final class SqliteStateBackend implements StateBackend {
   }
 
   // --- helpers; callers hold the relevant connection's lock ---
+
+  private void wrote(int pages) {
+    maintenance.wrote(pages);
+    if (writeFailure != null) {
+      writeFailure = null;
+    }
+  }
+
+  /**
+   * Leaves the writer as good as new after a failed write, records why for {@link #writeFailure},
+   * and returns the exception to throw. A statement that failed in autocommit mode was rolled back
+   * by SQLite itself, and a failed transaction by {@link #transaction}; the rollback here only
+   * guards against a COMMIT that failed with the transaction still open.
+   */
+  private StateException writeFailed(String action, String subject, SQLException e) {
+    writer.rollbackQuietly();
+    writer.discardStatements();
+    writeFailure = "cannot write to " + name + ": " + reason(e);
+    return failure(action, subject, e);
+  }
 
   private int put(String key, byte[] value, Long expiresAt) throws SQLException {
     PreparedStatement put = writer.statement(PUT);
@@ -605,18 +666,23 @@ public final class SqliteStateBackend implements StateBackend {
   }
 
   private StateException failure(String action, String subject, SQLException e) {
+    String what = subject.isEmpty() ? action : action + " '" + subject + "'";
+    return new StateException(
+        name + ": cannot " + what + ": " + reason(e) + " (" + e.getMessage() + ")", e);
+  }
+
+  /** What went wrong, in words, for SQLite's result code. */
+  private String reason(SQLException e) {
     int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
-    String why = switch (primary) {
+    return switch (primary) {
       case 5, 6 -> "the database stayed locked by another connection or process for longer than"
           + " the busy timeout of " + busyTimeout.toMillis() + " ms";
       case 8 -> "the database file or its directory is read-only";
+      case 10 -> DiskSpace.ioError(file.getParent());
       case 11, 26 -> file + " is corrupt or not a valid BuildNet state database";
-      case 13 -> "the disk is full";
+      case 13 -> DiskSpace.full(file.getParent());
       default -> "SQLite failed";
     };
-    String what = subject.isEmpty() ? action : action + " '" + subject + "'";
-    return new StateException(
-        name + ": cannot " + what + ": " + why + " (" + e.getMessage() + ")", e);
   }
 
   /**

@@ -1,12 +1,16 @@
 package dev.buildnet.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.api.state.StateException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +32,29 @@ class DefaultProvidersTest {
       assertTrue(file.capabilities().persistent());
       assertTrue(mem.capabilities().pubSub());
     }
+  }
+
+  @Test
+  void sqliteFactory_createsMissingParentDirectories() {
+    Path file = dir.resolve("workspace/.buildnet/state.db");
+    try (StateBackend state = StateBackend.sqlite(file)) {
+      state.setString("k", "v");
+    }
+    assertTrue(Files.isRegularFile(file));
+    try (StateBackend again = StateBackend.sqlite(file)) {
+      assertEquals("v", again.getString("k").orElseThrow());
+    }
+  }
+
+  @Test
+  void sqliteFactory_whenAFileBlocksTheDirectory_failsWithOneLineNamingIt() throws Exception {
+    Files.writeString(dir.resolve("workspace"), "a file, not a directory");
+    StateException e = assertThrows(StateException.class,
+        () -> StateBackend.sqlite(dir.resolve("workspace/.buildnet/state.db")));
+    assertTrue(e.getMessage().contains("cannot create directory " + dir.resolve("workspace/.buildnet")),
+        e.getMessage());
+    assertTrue(e.getMessage().contains(dir.resolve("workspace") + " is a file"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
   }
 
   @Test

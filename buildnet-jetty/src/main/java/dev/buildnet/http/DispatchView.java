@@ -22,7 +22,10 @@ public interface DispatchView {
   /** The latency from a target becoming runnable to it starting, over recent targets. */
   Latency dispatchLatency();
 
-  /** Whether new builds are accepted now (what {@code /ready} reports). */
+  /**
+   * Whether new builds are accepted now. {@code /ready} is 503 when not, and also while
+   * {@link BuildNet#writeFailure()} says writes fail.
+   */
   boolean acceptingWork();
 
   /**

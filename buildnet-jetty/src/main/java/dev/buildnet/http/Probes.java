@@ -2,7 +2,9 @@ package dev.buildnet.http;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.PreEncodedHttpField;
@@ -18,6 +20,8 @@ import org.eclipse.jetty.util.Callback;
  */
 final class Probes {
   private static final HttpField TEXT = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "text/plain");
+  private static final HttpField TEXT_UTF8 =
+      new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
   private static final HttpField NO_STORE = new PreEncodedHttpField(HttpHeader.CACHE_CONTROL, "no-store");
 
   private Probes() {}
@@ -46,18 +50,35 @@ final class Probes {
     };
   }
 
-  /** 200 while the engine accepts work, 503 before (or once draining). */
-  static Handler ready(BooleanSupplier accepting) {
+  /**
+   * 200 while the engine accepts work and can write its state and cache; 503 with the reason
+   * otherwise: draining or closed, or {@code writeFailure}'s one line (e.g. a full disk). Both
+   * suppliers must not block ({@code BuildNet.writeFailure()} does not).
+   */
+  static Handler ready(BooleanSupplier accepting, Supplier<Optional<String>> writeFailure) {
     ByteBuffer yes = ByteBuffer.wrap("ready\n".getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
-    ByteBuffer no = ByteBuffer.wrap("not ready\n".getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
+    ByteBuffer draining = ByteBuffer.wrap("not ready: draining or closed\n"
+        .getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
     return new Handler.Abstract.NonBlocking() {
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
-        boolean ok = accepting.getAsBoolean();
-        response.setStatus(ok ? 200 : 503);
-        response.getHeaders().add(TEXT);
+        ByteBuffer body = yes.duplicate();
+        int status = 200;
+        if (!accepting.getAsBoolean()) {
+          body = draining.duplicate();
+          status = 503;
+        } else {
+          Optional<String> failure = writeFailure.get();
+          if (failure.isPresent()) {
+            body = ByteBuffer.wrap(
+                ("not ready: " + failure.get() + "\n").getBytes(StandardCharsets.UTF_8));
+            status = 503;
+          }
+        }
+        response.setStatus(status);
+        response.getHeaders().add(TEXT_UTF8); // a reason names a path, which may be non-ASCII
         response.getHeaders().add(NO_STORE);
-        response.write(true, (ok ? yes : no).duplicate(), callback);
+        response.write(true, body, callback);
         return true;
       }
     };

@@ -11,7 +11,7 @@ final class Routes {
   static Map<String, Request.Handler> builtIn(Services s) {
     Map<String, Request.Handler> r = new LinkedHashMap<>();
     r.put("/health", Probes.health());
-    r.put("/ready", Probes.ready(s.dispatch::acceptingWork));
+    r.put("/ready", Probes.ready(s.dispatch::acceptingWork, s.net::writeFailure));
     r.put("/metrics", s.metrics.handler());
     r.put("/events", s.streams.sse());
     r.put("/ws", s.streams.webSocket(s.ws));

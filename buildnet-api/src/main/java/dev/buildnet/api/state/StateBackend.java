@@ -37,8 +37,10 @@ import java.util.function.Consumer;
 public interface StateBackend extends AutoCloseable {
 
   /**
-   * A persistent backend in the SQLite file at {@code file} with defaults; the file is created if
-   * absent, its directory must exist.
+   * A persistent backend in the SQLite file at {@code file} with defaults; the file and any missing
+   * parent directories are created.
+   *
+   * @throws StateException if the file or its directories cannot be used; the message says why
    */
   static StateBackend sqlite(Path file) {
     return DefaultProviders.get().sqliteState(file);
@@ -149,6 +151,17 @@ public interface StateBackend extends AutoCloseable {
    * @throws UnsupportedOperationException if {@code capabilities().pubSub()} is false
    */
   void publish(String channel, byte[] message);
+
+  /**
+   * Why writes to this backend fail now, in one line (e.g. {@code "cannot write to
+   * sqlite:/w/.buildnet/state.db: the disk holding /w/.buildnet is full: 8192 bytes free"}), or
+   * empty while they succeed. Set by a write that fails for a reason of the store (a full disk, an
+   * I/O error), cleared by the next write that succeeds. Never blocks: health checks call it. The
+   * default, for a backend that does not track this, is always empty.
+   */
+  default Optional<String> writeFailure() {
+    return Optional.empty();
+  }
 
   /**
    * Releases the backend's resources (connections, threads, file handles). Idempotent. Pending
