@@ -48,6 +48,12 @@ public final class FrameCodec {
   /** The default largest frame body: 16 MiB. */
   public static final int DEFAULT_MAX_FRAME_BYTES = 16 << 20;
 
+  /**
+   * The largest frame body a listener accepts before the handshake completes: a HELLO or
+   * AUTH_PROOF is a few hundred bytes, so an unauthenticated peer never makes it hold more.
+   */
+  public static final int PRE_HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
+
   /** The deepest container nesting accepted (the envelope map is depth 1). */
   public static final int MAX_DEPTH = 16;
 
@@ -275,10 +281,20 @@ public final class FrameCodec {
    * @throws ProtocolException {@link ErrorCode#FRAME_TOO_LARGE} if it exceeds the maximum
    */
   public void checkDeclaredLength(long declared) {
-    if (declared > maxFrameBytes) {
+    checkDeclaredLength(declared, maxFrameBytes);
+  }
+
+  /**
+   * Checks a length prefix against {@code max} (e.g. the pre-handshake limit).
+   *
+   * @throws ProtocolException {@link ErrorCode#FRAME_TOO_LARGE} if it exceeds {@code max}
+   */
+  public static void checkDeclaredLength(long declared, int max) {
+    if (declared > max) {
       throw new ProtocolException(
           ErrorCode.FRAME_TOO_LARGE,
-          "frame of " + declared + " bytes exceeds the maximum of " + maxFrameBytes + " bytes");
+          "frame of " + declared + " bytes exceeds the maximum of " + max + " bytes"
+              + (max == PRE_HANDSHAKE_MAX_FRAME_BYTES ? " before the handshake completes" : ""));
     }
   }
 
