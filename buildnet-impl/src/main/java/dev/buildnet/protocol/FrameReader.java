@@ -20,7 +20,7 @@ public final class FrameReader {
   private final InputStream in;
   private final FrameCodec codec;
   /** The first allocation for a body; later ones at most double what has arrived. */
-  public static final int ALLOCATION_STEP = 64 * 1024;
+  public static final int ALLOCATION_STEP = 8 * 1024;
 
   private final byte[] prefix = new byte[FrameCodec.PREFIX_BYTES];
   private int limit;
