@@ -119,15 +119,21 @@ final class MasterHandler implements InlineHandler {
 
   @Override
   public void onClose(Transport.Connection c, Throwable cause) {
-    if (blobs != null || builds != null) {
-      serial.execute(() -> { // after the requests still queued; may wait for an upload's lock
-        if (blobs != null) {
-          blobs.close();
-        }
-        if (builds != null) {
-          builds.close();
-        }
-      });
+    // After the requests still queued (an upload may hold the blob service's lock), so the
+    // services are closed, and temporary files gone, before the worker is reported gone.
+    if (serial.idle()) {
+      closed(cause);
+    } else {
+      serial.execute(() -> closed(cause));
+    }
+  }
+
+  private void closed(Throwable cause) {
+    if (blobs != null) {
+      blobs.close();
+    }
+    if (builds != null) {
+      builds.close();
     }
     if (worker == null) {
       return;

@@ -93,10 +93,12 @@ public final class PeerConnection implements Transport.Connection {
   private final NioLoop loop;
   private final FrameAssembler assembler;
   private final ConcurrentLinkedQueue<Outgoing> outbox;
-  private final ArrayDeque<Outgoing> writing; // loop thread only
+  private final ArrayDeque<Outgoing> writing; // guarded by flushing
   private final AtomicBoolean flushQueued = new AtomicBoolean();
-  private SelectionKey key; // loop thread only
-  private int headOffset; // loop thread only: bytes of writing's head already written
+  private final AtomicBoolean flushing = new AtomicBoolean(); // held while writing the channel
+  private volatile boolean stalled; // the socket is full: the loop writes on OP_WRITE
+  private volatile SelectionKey key; // set on the loop before the first frame
+  private int headOffset; // guarded by flushing: bytes of writing's head already written
   private volatile boolean closing; // an ERROR is on its way out; read nothing more
   private volatile Throwable closingCause;
   private volatile long deadlineNanos;
@@ -320,8 +322,10 @@ public final class PeerConnection implements Transport.Connection {
       outbox.add(o);
       if (closed.get()) {
         failOutbox();
+      } else if (!loop.inLoop()) {
+        writeNow();
       } else if (flushQueued.compareAndSet(false, true)) {
-        loop.flushSoon(this);
+        loop.flushSoon(this); // with whatever else the loop's handlers send this iteration
       }
       return done;
     }
@@ -389,9 +393,52 @@ public final class PeerConnection implements Transport.Connection {
     }
   }
 
-  /** Writes what is queued, as many frames per syscall as are waiting; on the loop thread. */
+  /**
+   * Writes what is queued, as many frames per syscall as are waiting: at the end of a loop
+   * iteration for frames the loop's handlers sent, or when the socket drains after a full buffer.
+   */
   void flushOnLoop() {
     flushQueued.set(false);
+    stalled = false; // the loop calls this when the socket is writable again, or to try
+    flushWhileQueued();
+  }
+
+  /**
+   * A send from a thread other than the loop writes the frame itself, with no hand-off, unless
+   * another thread is writing (it picks the frame up) or the socket is full (the loop writes it
+   * when the socket drains).
+   */
+  private void writeNow() {
+    if (!stalled) {
+      flushWhileQueued();
+    }
+  }
+
+  private void flushWhileQueued() {
+    while (true) {
+      if (!flushing.compareAndSet(false, true)) {
+        return; // the holder looks at the queue again after it lets go
+      }
+      boolean wasClosed = closed.get();
+      try {
+        drain();
+      } finally {
+        flushing.set(false);
+      }
+      if (wasClosed) {
+        return; // drain failed everything queued
+      }
+      if (closed.get()) {
+        continue; // closed while we wrote: fail what is left
+      }
+      if (outbox.isEmpty() || stalled) {
+        return;
+      }
+    }
+  }
+
+  /** Writes until the queue is empty or the socket is full; holding {@code flushing}. */
+  private void drain() {
     if (closed.get()) {
       failWriting();
       return;
@@ -417,11 +464,12 @@ public final class PeerConnection implements Transport.Connection {
         }
         long written = channel.write(batch, 0, n);
         lastSentNanos = System.nanoTime();
+        long left = total - written;
         while (written > 0) {
           Outgoing head = writing.peek();
-          int left = head.frame().length - headOffset;
-          if (written >= left) {
-            written -= left;
+          int rest = head.frame().length - headOffset;
+          if (written >= rest) {
+            written -= rest;
             headOffset = 0;
             writing.poll();
             queuedBytes.addAndGet(-head.frame().length);
@@ -431,25 +479,39 @@ public final class PeerConnection implements Transport.Connection {
             written = 0;
           }
         }
-        if (!writing.isEmpty() && written < total) {
-          // The socket's buffer is full: wait for it to drain rather than spin.
-          if (key != null && key.isValid()) {
-            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-          }
+        if (left > 0) {
+          // The socket's buffer is full: the loop writes the rest when it drains.
+          stalled = true;
+          interest(true);
           return;
         }
       }
-      if (key != null && key.isValid() && (key.interestOps() & SelectionKey.OP_WRITE) != 0) {
-        key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
-      }
+      interest(false);
       if (closing) {
         close(closingCause);
       }
     } catch (IOException e) {
       close(closed.get() ? null : e);
+      failWriting();
     }
   }
 
+  /** Asks the loop to report (or stop reporting) when the socket is writable. */
+  private void interest(boolean writable) {
+    SelectionKey k = key;
+    if (k == null || !k.isValid() || ((k.interestOps() & SelectionKey.OP_WRITE) != 0) == writable) {
+      return;
+    }
+    loop.execute(() -> {
+      if (k.isValid()) {
+        k.interestOps(writable
+            ? k.interestOps() | SelectionKey.OP_WRITE
+            : k.interestOps() & ~SelectionKey.OP_WRITE);
+      }
+    });
+  }
+
+  /** Fails what is queued; holding {@code flushing} (or once nobody can write any more). */
   private void failWriting() {
     BuildNetException e = closedException();
     for (Outgoing o; (o = writing.poll()) != null; ) {
@@ -843,7 +905,8 @@ public final class PeerConnection implements Transport.Connection {
       // closing anyway
     }
     if (channel != null) {
-      loop.execute(this::failWriting);
+      // Whoever holds flushing fails the rest when its next write meets the closed channel.
+      flushWhileQueued();
       failOutbox();
     } else {
       queue.add(POISON);
