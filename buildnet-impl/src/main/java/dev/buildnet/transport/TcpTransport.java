@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Use</h2>
  *
- * A master {@link #listen}s: each connection is authenticated on its own thread before the {@link
+ * A master {@link #listen}s: each connection is authenticated before the {@link
  * Transport.Acceptor} sees it, as a {@link PeerConnection} carrying the peer's HELLO. A worker or
  * client {@link #connect}s and gets an authenticated {@link PeerConnection}; use {@link
  * PeerConnection#request} for request/reply messages. A peer that fails the handshake is told why
@@ -65,12 +65,26 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Costs and limits</h2>
  *
- * Two daemon threads per connection (reader, writer), one per listener (accepting), one timer per
- * transport, all named {@code buildnet-net-…}. Frames above {@code maxFrameBytes} are refused
- * before allocation; each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a
- * peer too slow to drain it is disconnected; a connection receiving no frame within {@code
- * idleTimeout} is closed (connecting sides send HEARTBEATs to stay alive), and one not through the
- * handshake within {@code handshakeTimeout} too.
+ * A plaintext listener serves all its connections from one selector thread ({@code
+ * buildnet-net-loop}): no thread per connection, handshakes included. Frames its handlers send
+ * while it works leave together (several per write syscall); a send from another thread writes
+ * the socket itself unless the socket is full. Handlers that are not {@link InlineHandler}s run
+ * on a shared pool ({@code buildnet-net-handler-…}), one connection at a time each. A TLS
+ * listener (whose SSLSocket does the TLS work) and each connection this side opens use two
+ * threads per connection (reader, writer) and one per listener (accepting). One timer per
+ * transport. All threads are named {@code buildnet-net-…}.
+ *
+ * <p>Frames above {@code maxFrameBytes} are refused before allocation, and before the handshake
+ * completes the limit is {@link FrameCodec#PRE_HANDSHAKE_MAX_FRAME_BYTES}; a body is allocated as
+ * its bytes arrive, never from its prefix. A listener holds at most {@code maxUnauthenticated}
+ * connections that have not completed the handshake (at the cap a new one closes the oldest),
+ * {@code maxUnauthenticatedPerAddress} of them per remote address, and {@code
+ * maxConnectionsPerAddress} connections in all per remote address; a refused or closed one gets
+ * ERROR {@code BUSY} (TLS ones are closed without it: saying why would take a TLS handshake).
+ * Each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a peer too slow to
+ * drain it is disconnected; a connection receiving no frame within {@code idleTimeout} is closed
+ * (connecting sides send HEARTBEATs to stay alive), and one not through the handshake within
+ * {@code handshakeTimeout} too.
  *
  * <h2>Shutdown</h2>
  *
