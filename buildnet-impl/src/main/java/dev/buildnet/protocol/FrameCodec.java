@@ -68,6 +68,19 @@ public final class FrameCodec {
   };
   private static final byte[][] ENVELOPE_UTF8 = utf8(ENVELOPE);
 
+  private static final byte[] PLACEHOLDER = new byte[PREFIX_BYTES];
+
+  /**
+   * One packer and output buffer per thread, reused for every frame it encodes: a packer's own
+   * buffer is 8 KiB, which a frame of a few hundred bytes would otherwise allocate each time.
+   */
+  private static final ThreadLocal<Encoder> ENCODERS = ThreadLocal.withInitial(Encoder::new);
+
+  private static final class Encoder {
+    final ArrayBufferOutput out = new ArrayBufferOutput(8192);
+    final MessagePacker packer = MessagePack.newDefaultPacker(out);
+  }
+
   private final int maxFrameBytes;
 
   private FrameCodec(int maxFrameBytes) {
@@ -102,12 +115,15 @@ public final class FrameCodec {
    *     encodable as UTF-8, or the frame would exceed the maximum size
    */
   public byte[] encode(Message message) {
-    ArrayBufferOutput out = new ArrayBufferOutput(256);
+    Encoder e = ENCODERS.get();
+    ArrayBufferOutput out = e.out;
+    MessagePacker p = e.packer;
     byte[] id;
     byte[] runtime;
-    try (MessagePacker p = MessagePack.newDefaultPacker(out)) {
+    boolean done = false;
+    try {
       // Four placeholder bytes, overwritten with the length once the body is known.
-      p.writePayload(new byte[PREFIX_BYTES]);
+      p.writePayload(PLACEHOLDER);
       p.packMapHeader(ENVELOPE.length);
       key(p, ENVELOPE_UTF8[0]);
       p.packInt(message.version());
@@ -131,10 +147,16 @@ public final class FrameCodec {
       }
       record(p, schema, payload);
       p.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // in-memory output: cannot happen
+      done = true;
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex); // in-memory output: cannot happen
+    } finally {
+      if (!done) {
+        ENCODERS.remove(); // half a frame may be buffered in the packer: start afresh next time
+      }
     }
     byte[] frame = out.toByteArray();
+    out.clear();
     int body = frame.length - PREFIX_BYTES;
     if (body > maxFrameBytes) {
       throw new IllegalArgumentException(
