@@ -164,6 +164,35 @@ class UnauthenticatedPeersTest {
   }
 
   @Test
+  void manyAuthenticatedConnections_takeNoThreadEach_andAreAllServed() throws Exception {
+    InetSocketAddress address = listen(TcpTransport.builder());
+    connect(address); // the client's own threads and the listener's loop exist from here on
+    Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
+    List<RawPeer> peers = new ArrayList<>();
+    try {
+      for (int i = 0; i < 300; i++) {
+        RawPeer raw = new RawPeer(address);
+        peers.add(raw);
+        assertTrue(raw.handshake(SECRET, "w-" + i).accepted());
+      }
+      for (RawPeer raw : peers) {
+        raw.send(new StateGet("k"));
+      }
+      for (RawPeer raw : peers) {
+        assertArrayEquals("k".getBytes(UTF_8), ((StateResponse) raw.read().payload()).value());
+      }
+      List<String> started = Thread.getAllStackTraces().keySet().stream()
+          .filter(Thread::isAlive).filter(t -> !before.contains(t)).map(Thread::getName)
+          .filter(n -> n.startsWith("buildnet-")).toList();
+      assertEquals(List.of(), started, "threads started for 300 connections");
+    } finally {
+      for (RawPeer raw : peers) {
+        raw.close();
+      }
+    }
+  }
+
+  @Test
   void aFrameOverThePreHandshakeLimit_isRefusedBeforeAnyOfItIsRead() throws Exception {
     InetSocketAddress address = listen(TcpTransport.builder());
     Socket s = open(address);
