@@ -9,6 +9,7 @@ import dev.buildnet.cache.BlobStore;
 import dev.buildnet.protocol.Auth;
 import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.transport.PeerConnection;
+import dev.buildnet.transport.SerialExecutor;
 import dev.buildnet.transport.TcpTransport;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -132,15 +133,7 @@ public final class MasterServer implements AutoCloseable {
     this.liveness = new ScheduledThreadPoolExecutor(1, daemon("buildnet-master-liveness"));
     // Requests that may block (state backend, blob store, builds), one connection at a time each;
     // threads come and go with the load, so idle connections hold none.
-    java.util.concurrent.atomic.AtomicInteger workers = new java.util.concurrent.atomic.AtomicInteger();
-    this.work = new ThreadPoolExecutor(MAX_WORK_THREADS, MAX_WORK_THREADS, 30, TimeUnit.SECONDS,
-        new java.util.concurrent.LinkedBlockingQueue<>(),
-        r -> {
-          Thread thread = new Thread(r, "buildnet-master-work-" + workers.incrementAndGet());
-          thread.setDaemon(true);
-          return thread;
-        });
-    work.allowCoreThreadTimeOut(true);
+    this.work = SerialExecutor.pool("buildnet-master-work", MAX_WORK_THREADS);
     liveness.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     try {
       this.listener = transport.listen(b.bindAddress, this::accept);

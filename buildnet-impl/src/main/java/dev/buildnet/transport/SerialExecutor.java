@@ -2,7 +2,11 @@ package dev.buildnet.transport;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +26,38 @@ public final class SerialExecutor implements Executor {
 
   public SerialExecutor(Executor pool) {
     this.pool = pool;
+  }
+
+  /**
+   * A pool for serial executors: it hands a task to an idle thread if there is one, starts a
+   * thread (named {@code name-N}, daemon) only when none is idle, up to {@code maxThreads}, and
+   * queues beyond that; threads idle for 30 s end. (A plain fixed pool would start a thread per
+   * task until it has them all, however few are busy.)
+   */
+  public static ThreadPoolExecutor pool(String name, int maxThreads) {
+    AtomicInteger n = new AtomicInteger();
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(0, maxThreads, 30, TimeUnit.SECONDS,
+        new HandOff(),
+        r -> {
+          Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        },
+        (task, executor) -> {
+          if (executor.isShutdown()) {
+            throw new RejectedExecutionException("the pool is shut down");
+          }
+          executor.getQueue().add(task); // all threads busy: it waits its turn
+        });
+    return pool;
+  }
+
+  /** Accepts an offer only when a thread is waiting for it, so the pool starts one otherwise. */
+  private static final class HandOff extends LinkedTransferQueue<Runnable> {
+    @Override
+    public boolean offer(Runnable r) {
+      return tryTransfer(r);
+    }
   }
 
   @Override

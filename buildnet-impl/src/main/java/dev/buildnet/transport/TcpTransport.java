@@ -29,9 +29,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -731,14 +729,7 @@ public final class TcpTransport implements Transport {
   Executor handlerPool() {
     synchronized (poolLock) {
       if (handlerPool == null) {
-        AtomicInteger n = new AtomicInteger();
-        handlerPool = new ThreadPoolExecutor(64, 64, 30, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), r -> {
-              Thread t = new Thread(r, "buildnet-net-handler-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-        handlerPool.allowCoreThreadTimeOut(true);
+        handlerPool = SerialExecutor.pool("buildnet-net-handler", 64);
         if (closed.get()) {
           handlerPool.shutdown();
         }
