@@ -48,6 +48,12 @@ public final class FrameCodec {
   /** The default largest frame body: 16 MiB. */
   public static final int DEFAULT_MAX_FRAME_BYTES = 16 << 20;
 
+  /**
+   * The largest frame body a listener accepts before the handshake completes: a HELLO or
+   * AUTH_PROOF is a few hundred bytes, so an unauthenticated peer never makes it hold more.
+   */
+  public static final int PRE_HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
+
   /** The deepest container nesting accepted (the envelope map is depth 1). */
   public static final int MAX_DEPTH = 16;
 
@@ -61,6 +67,19 @@ public final class FrameCodec {
     "version", "type", "id", "timestamp", "runtime", "payload"
   };
   private static final byte[][] ENVELOPE_UTF8 = utf8(ENVELOPE);
+
+  private static final byte[] PLACEHOLDER = new byte[PREFIX_BYTES];
+
+  /**
+   * One packer and output buffer per thread, reused for every frame it encodes: a packer's own
+   * buffer is 8 KiB, which a frame of a few hundred bytes would otherwise allocate each time.
+   */
+  private static final ThreadLocal<Encoder> ENCODERS = ThreadLocal.withInitial(Encoder::new);
+
+  private static final class Encoder {
+    final ArrayBufferOutput out = new ArrayBufferOutput(8192);
+    final MessagePacker packer = MessagePack.newDefaultPacker(out);
+  }
 
   private final int maxFrameBytes;
 
@@ -96,12 +115,15 @@ public final class FrameCodec {
    *     encodable as UTF-8, or the frame would exceed the maximum size
    */
   public byte[] encode(Message message) {
-    ArrayBufferOutput out = new ArrayBufferOutput(256);
+    Encoder e = ENCODERS.get();
+    ArrayBufferOutput out = e.out;
+    MessagePacker p = e.packer;
     byte[] id;
     byte[] runtime;
-    try (MessagePacker p = MessagePack.newDefaultPacker(out)) {
+    boolean done = false;
+    try {
       // Four placeholder bytes, overwritten with the length once the body is known.
-      p.writePayload(new byte[PREFIX_BYTES]);
+      p.writePayload(PLACEHOLDER);
       p.packMapHeader(ENVELOPE.length);
       key(p, ENVELOPE_UTF8[0]);
       p.packInt(message.version());
@@ -125,10 +147,16 @@ public final class FrameCodec {
       }
       record(p, schema, payload);
       p.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // in-memory output: cannot happen
+      done = true;
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex); // in-memory output: cannot happen
+    } finally {
+      if (!done) {
+        ENCODERS.remove(); // half a frame may be buffered in the packer: start afresh next time
+      }
     }
     byte[] frame = out.toByteArray();
+    out.clear();
     int body = frame.length - PREFIX_BYTES;
     if (body > maxFrameBytes) {
       throw new IllegalArgumentException(
@@ -275,10 +303,20 @@ public final class FrameCodec {
    * @throws ProtocolException {@link ErrorCode#FRAME_TOO_LARGE} if it exceeds the maximum
    */
   public void checkDeclaredLength(long declared) {
-    if (declared > maxFrameBytes) {
+    checkDeclaredLength(declared, maxFrameBytes);
+  }
+
+  /**
+   * Checks a length prefix against {@code max} (e.g. the pre-handshake limit).
+   *
+   * @throws ProtocolException {@link ErrorCode#FRAME_TOO_LARGE} if it exceeds {@code max}
+   */
+  public static void checkDeclaredLength(long declared, int max) {
+    if (declared > max) {
       throw new ProtocolException(
           ErrorCode.FRAME_TOO_LARGE,
-          "frame of " + declared + " bytes exceeds the maximum of " + maxFrameBytes + " bytes");
+          "frame of " + declared + " bytes exceeds the maximum of " + max + " bytes"
+              + (max == PRE_HANDSHAKE_MAX_FRAME_BYTES ? " before the handshake completes" : ""));
     }
   }
 

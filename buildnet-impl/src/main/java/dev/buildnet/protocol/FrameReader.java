@@ -7,7 +7,9 @@ import java.io.InputStream;
 /**
  * Reads whole frame bodies from a stream, however the bytes arrive: a read may return one byte or
  * many, and the reader accumulates until a frame is complete. The length prefix is checked
- * against the maximum before the body is allocated.
+ * against the maximum, and the body is allocated as its bytes arrive (in steps of at most
+ * {@link #ALLOCATION_STEP} or the bytes already received), never up front from the prefix: a
+ * peer that declares 16 MiB and sends 5 bytes costs 64 KiB, not 16 MiB.
  *
  * <p>Not thread-safe: one reader per connection, used by its reading thread. {@link #next()}
  * blocks on the stream.
@@ -17,11 +19,24 @@ import java.io.InputStream;
 public final class FrameReader {
   private final InputStream in;
   private final FrameCodec codec;
+  /** The first allocation for a body; later ones at most double what has arrived. */
+  public static final int ALLOCATION_STEP = 8 * 1024;
+
   private final byte[] prefix = new byte[FrameCodec.PREFIX_BYTES];
+  private int limit;
 
   public FrameReader(InputStream in, FrameCodec codec) {
     this.in = in;
     this.codec = codec;
+    this.limit = codec.maxFrameBytes();
+  }
+
+  /**
+   * Lowers the largest body accepted from here on to {@code max} (at most the codec's maximum),
+   * e.g. {@link FrameCodec#PRE_HANDSHAKE_MAX_FRAME_BYTES} until the peer is authenticated.
+   */
+  public void limit(int max) {
+    this.limit = Math.min(max, codec.maxFrameBytes());
   }
 
   /**
@@ -43,17 +58,25 @@ public final class FrameReader {
     long declared =
         ((prefix[0] & 0xFFL) << 24) | ((prefix[1] & 0xFFL) << 16) | ((prefix[2] & 0xFFL) << 8)
             | (prefix[3] & 0xFFL);
-    codec.checkDeclaredLength(declared);
+    FrameCodec.checkDeclaredLength(declared, limit);
     if (declared == 0) {
       throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
     }
-    byte[] body = new byte[(int) declared];
-    int read = fill(body, 0);
-    if (read < body.length) {
-      throw new EOFException(
-          "truncated frame: the stream ended after " + read + " of " + declared + " bytes");
+    int size = (int) declared;
+    byte[] body = new byte[Math.min(size, ALLOCATION_STEP)];
+    int read = 0;
+    while (true) {
+      read += fill(body, read);
+      if (read == size) {
+        return body;
+      }
+      if (read < body.length) {
+        throw new EOFException(
+            "truncated frame: the stream ended after " + read + " of " + declared + " bytes");
+      }
+      // Grow only by what has arrived: memory follows the peer's bytes, not its claims.
+      body = java.util.Arrays.copyOf(body, (int) Math.min(size, 2L * body.length));
     }
-    return body;
   }
 
   private int fill(byte[] buf, int from) throws IOException {

@@ -10,16 +10,23 @@ import dev.buildnet.protocol.Payloads.Heartbeat;
 import dev.buildnet.protocol.Payloads.ResourceClaim;
 import dev.buildnet.protocol.Payloads.ResourceRelease;
 import dev.buildnet.protocol.ProtocolException;
+import dev.buildnet.transport.InlineHandler;
 import dev.buildnet.transport.PeerConnection;
+import dev.buildnet.transport.SerialExecutor;
+import java.util.concurrent.Executor;
 import java.net.SocketTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One accepted connection's requests, on its transport reader thread: so requests of one peer are
- * answered in order, and a slow state backend stalls only the peer that asked.
+ * One accepted connection's requests. It runs on the transport's selector loop (an {@link
+ * InlineHandler}): what is quick (heartbeats, attempt results for the dispatcher, resource
+ * claims) is handled there with no hand-off; what may block (the state backend, the blob store,
+ * the build service) goes to this connection's {@link SerialExecutor}. While that has work queued,
+ * everything else of the connection queues behind it: requests of one peer are answered in order,
+ * and a slow state backend stalls only the peer that asked.
  */
-final class MasterHandler implements Transport.Connection.Handler {
+final class MasterHandler implements InlineHandler {
   private static final Logger log = LoggerFactory.getLogger(MasterHandler.class);
 
   private final PeerConnection connection;
@@ -29,11 +36,12 @@ final class MasterHandler implements Transport.Connection.Handler {
   private final BlobService blobs; // null without a blob store
   private final Dispatcher dispatcher;
   private final ClientBuilds builds; // null without a build service
+  private final SerialExecutor serial;
 
   MasterHandler(
       PeerConnection connection, StateService state, WorkerRegistry registry,
       WorkerRegistry.Worker worker, BlobService blobs, Dispatcher dispatcher,
-      ClientBuilds builds) {
+      ClientBuilds builds, Executor work) {
     this.connection = connection;
     this.state = state;
     this.registry = registry;
@@ -41,6 +49,7 @@ final class MasterHandler implements Transport.Connection.Handler {
     this.blobs = blobs;
     this.dispatcher = dispatcher;
     this.builds = builds;
+    this.serial = new SerialExecutor(work);
   }
 
   @Override
@@ -52,6 +61,22 @@ final class MasterHandler implements Transport.Connection.Handler {
     if (p instanceof Heartbeat) {
       return; // the transport acknowledges it
     }
+    // Only this (the connection's loop) submits to serial, so idle() stays true until we do.
+    if (!serial.idle() || mayBlock(p)) {
+      serial.execute(() -> handle(m));
+    } else {
+      handle(m);
+    }
+  }
+
+  private boolean mayBlock(Payload p) {
+    return StateService.serves(p)
+        || (blobs != null && BlobService.serves(p))
+        || (builds != null && ClientBuilds.serves(p));
+  }
+
+  private void handle(Message m) {
+    Payload p = m.payload();
     if (worker != null && dispatcher.onWorkerMessage(worker, m)) {
       return;
     }
@@ -94,6 +119,16 @@ final class MasterHandler implements Transport.Connection.Handler {
 
   @Override
   public void onClose(Transport.Connection c, Throwable cause) {
+    // After the requests still queued (an upload may hold the blob service's lock), so the
+    // services are closed, and temporary files gone, before the worker is reported gone.
+    if (serial.idle()) {
+      closed(cause);
+    } else {
+      serial.execute(() -> closed(cause));
+    }
+  }
+
+  private void closed(Throwable cause) {
     if (blobs != null) {
       blobs.close();
     }

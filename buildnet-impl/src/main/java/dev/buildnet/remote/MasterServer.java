@@ -9,6 +9,7 @@ import dev.buildnet.cache.BlobStore;
 import dev.buildnet.protocol.Auth;
 import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.transport.PeerConnection;
+import dev.buildnet.transport.SerialExecutor;
 import dev.buildnet.transport.TcpTransport;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -21,6 +22,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
@@ -51,11 +53,14 @@ import javax.net.ssl.SSLContext;
  *
  * <h2>Threads and cost</h2>
  *
- * The transport's threads (two per connection, one accepting, one timer; {@code buildnet-net-…});
+ * The transport's threads (one selector loop for all plaintext connections, two per TLS
+ * connection, one timer; {@code buildnet-net-…}); up to {@value #MAX_WORK_THREADS} threads ({@code
+ * buildnet-master-work-…}, idle ones end) serving requests that may block, one connection at a
+ * time each;
  * one liveness thread ({@code buildnet-master-liveness}) that checks heartbeats every heartbeat
  * interval; one event thread ({@code buildnet-master-events}) for {@link WorkerListener}s unless
- * an event executor is given. Requests of one connection are served in order on its reader thread,
- * so a slow state backend stalls only that connection. All methods are safe for concurrent use and
+ * an event executor is given. Requests of one connection are served in order, so a slow state
+ * backend stalls only that connection (and at most {@value #MAX_WORK_THREADS} of them at once). All methods are safe for concurrent use and
  * none blocks except {@link #close()}.
  *
  * <h2>Time</h2>
@@ -76,6 +81,9 @@ public final class MasterServer implements AutoCloseable {
   /** {@link Builder#maxBlobBytes} by default: 4 GiB. */
   public static final long DEFAULT_MAX_BLOB_BYTES = 4L << 30;
 
+  /** Threads serving requests that may block (state, blobs, builds); idle ones end after 30 s. */
+  static final int MAX_WORK_THREADS = 32;
+
   /** {@link Builder#maxBlobTransfers} by default. */
   public static final int DEFAULT_MAX_BLOB_TRANSFERS = 16;
 
@@ -85,6 +93,7 @@ public final class MasterServer implements AutoCloseable {
   private final WorkerRegistry registry;
   private final ScheduledThreadPoolExecutor liveness;
   private final ExecutorService ownEvents;
+  private final ThreadPoolExecutor work;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Transport.Listener listener;
   private final BlobStore blobs;
@@ -122,6 +131,9 @@ public final class MasterServer implements AutoCloseable {
     this.state = new StateService(b.state);
     this.dispatcher = new Dispatcher(registry);
     this.liveness = new ScheduledThreadPoolExecutor(1, daemon("buildnet-master-liveness"));
+    // Requests that may block (state backend, blob store, builds), one connection at a time each;
+    // threads come and go with the load, so idle connections hold none.
+    this.work = SerialExecutor.pool("buildnet-master-work", MAX_WORK_THREADS);
     liveness.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     try {
       this.listener = transport.listen(b.bindAddress, this::accept);
@@ -145,7 +157,7 @@ public final class MasterServer implements AutoCloseable {
         : new BlobService(blobs, p, maxBlobBytes, maxBlobTransfers,
             worker == null ? () -> {} : () -> registry.heard(worker, null));
     ClientBuilds clientBuilds = builds == null ? null : new ClientBuilds(builds, p, worker != null, maxUnsentEvents);
-    return new MasterHandler(p, state, registry, worker, blobService, dispatcher, clientBuilds);
+    return new MasterHandler(p, state, registry, worker, blobService, dispatcher, clientBuilds, work);
   }
 
   /** This master's id, sent to peers in HELLO_ACK. */
@@ -195,11 +207,13 @@ public final class MasterServer implements AutoCloseable {
 
   private void shutdownThreads() {
     liveness.shutdownNow();
+    work.shutdown();
     if (ownEvents != null) {
       ownEvents.shutdown();
     }
     try {
       liveness.awaitTermination(5, TimeUnit.SECONDS);
+      work.awaitTermination(5, TimeUnit.SECONDS);
       if (ownEvents != null && !ownEvents.awaitTermination(5, TimeUnit.SECONDS)) {
         ownEvents.shutdownNow();
       }

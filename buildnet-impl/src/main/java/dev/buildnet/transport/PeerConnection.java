@@ -13,6 +13,7 @@ import dev.buildnet.protocol.Payloads.ErrorReply;
 import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.protocol.Protocol;
 import dev.buildnet.protocol.ProtocolException;
+import dev.buildnet.api.transport.Transport.Connection.Handler;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -20,6 +21,11 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,13 +48,21 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Threads</h2>
  *
- * Each connection has one reader thread ({@code buildnet-net-<peer>}), which runs the handler,
- * completes request futures, and answers HEARTBEAT by itself; and one writer thread ({@code
- * buildnet-net-<peer>-out}) draining a queue bounded in bytes. {@link #send} never blocks: when
- * the queue would exceed its bound the peer is too slow, and the connection is closed rather than
- * letting memory grow. Senders of bulk data (blob chunks) should keep a window: wait for the
- * future of an earlier send before queueing more. All methods are safe for concurrent use;
- * callbacks on the reader thread must not block for long, since they stall this connection.
+ * A connection a plaintext listener accepted has no thread of its own: the transport's selector
+ * loop ({@code buildnet-net-loop}) reads, decodes and writes it. Its handler runs on the loop if
+ * it is an {@link InlineHandler}, else on a per-connection serial executor. Frames queued while
+ * the loop works leave together, several per write syscall.
+ *
+ * <p>A connection a TLS listener accepted, or one this side {@code connect}ed, has one reader
+ * thread ({@code buildnet-net-<peer>}), which runs the handler, completes request futures, and
+ * answers HEARTBEAT by itself; and one writer thread ({@code buildnet-net-<peer>-out}) draining a
+ * queue bounded in bytes.
+ *
+ * <p>Either way {@link #send} never blocks: when the queue would exceed its bound the peer is too
+ * slow, and the connection is closed rather than letting memory grow. Senders of bulk data (blob
+ * chunks) should keep a window: wait for the future of an earlier send before queueing more (never
+ * on the selector loop). All methods are safe for concurrent use; callbacks on the reader thread
+ * or the loop must not block for long.
  *
  * @since 0.1
  */
@@ -60,12 +74,44 @@ public final class PeerConnection implements Transport.Connection {
 
   private record Pending(CompletableFuture<Message> future, Consumer<Message> partial) {}
 
+  /** Where the handshake stands; frames go to the transport's handshake until OPEN. */
+  enum Stage {
+    CONNECTING,
+    AWAIT_HELLO,
+    AWAIT_PROOF,
+    OPEN
+  }
+
   private final TcpTransport transport;
   private final Socket socket;
-  private final DeadlineInputStream in;
-  private final OutputStream out;
+  private final DeadlineInputStream in; // null on the selector loop
+  private final OutputStream out; // null on the selector loop
   private final FrameCodec codec;
-  private final FrameReader reader;
+  private final FrameReader reader; // null on the selector loop
+  // On the selector loop (all null otherwise):
+  private final SocketChannel channel;
+  private final NioLoop loop;
+  private final FrameAssembler assembler;
+  private final ConcurrentLinkedQueue<Outgoing> outbox;
+  private final ArrayDeque<Outgoing> writing; // guarded by flushing
+  private final AtomicBoolean flushQueued = new AtomicBoolean();
+  private final AtomicBoolean flushing = new AtomicBoolean(); // held while writing the channel
+  private volatile boolean stalled; // the socket is full: the loop writes on OP_WRITE
+  private volatile SelectionKey key; // set on the loop before the first frame
+  private int headOffset; // guarded by flushing: bytes of writing's head already written
+  private volatile boolean closing; // an ERROR is on its way out; read nothing more
+  private volatile Throwable closingCause;
+  private volatile long deadlineNanos;
+  private volatile String deadlineReason;
+  private SerialExecutor serial; // for handlers that are not inline
+  // Handshake state of a listener's side (its reader thread or the loop):
+  volatile Stage stage;
+  Message handshakeHello;
+  byte[] handshakeNonce;
+  Transport.Acceptor acceptor;
+  // Admission accounting, guarded by the transport's admission lock:
+  boolean admitted;
+  boolean unauthenticated;
   private final String name;
   private final InetSocketAddress remote;
   private final long idleNanos;
@@ -86,7 +132,8 @@ public final class PeerConnection implements Transport.Connection {
   private volatile int peerMinor;
   private volatile long lastSentNanos = System.nanoTime();
 
-  PeerConnection(TcpTransport transport, Socket socket) throws IOException {
+  /** A connection on its own threads (TLS, or a connecting side). */
+  PeerConnection(TcpTransport transport, Socket socket, boolean listening) throws IOException {
     this.transport = transport;
     this.socket = socket;
     this.remote = (InetSocketAddress) socket.getRemoteSocketAddress();
@@ -95,9 +142,38 @@ public final class PeerConnection implements Transport.Connection {
     this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
     this.codec = transport.codec();
     this.reader = new FrameReader(in, codec);
+    reader.limit(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
+    this.channel = null;
+    this.loop = null;
+    this.assembler = null;
+    this.outbox = null;
+    this.writing = null;
     Duration idle = transport.idleTimeout();
     this.idleNanos = idle.toNanos();
     this.idleReason = "no frame received within the idle timeout of " + idle;
+    this.stage = listening ? Stage.AWAIT_HELLO : Stage.CONNECTING;
+  }
+
+  /** A connection a plaintext listener accepted, served by the selector {@code loop}. */
+  PeerConnection(TcpTransport transport, SocketChannel channel, NioLoop loop) throws IOException {
+    this.transport = transport;
+    this.channel = channel;
+    this.socket = channel.socket();
+    this.loop = loop;
+    this.remote = (InetSocketAddress) channel.getRemoteAddress();
+    this.name = remote.getAddress().getHostAddress() + ":" + remote.getPort();
+    this.in = null;
+    this.out = null;
+    this.reader = null;
+    this.codec = transport.codec();
+    this.assembler = new FrameAssembler(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
+    this.outbox = new ConcurrentLinkedQueue<>();
+    this.writing = new ArrayDeque<>();
+    Duration idle = transport.idleTimeout();
+    this.idleNanos = idle.toNanos();
+    this.idleReason = "no frame received within the idle timeout of " + idle;
+    this.stage = Stage.AWAIT_HELLO;
+    this.writerStarted = true; // sends queue from the start: the loop is the writer
   }
 
   /** The connection a {@link TcpTransport} handed out as a {@link Transport.Connection}. */
@@ -241,11 +317,231 @@ public final class PeerConnection implements Transport.Connection {
       done.completeExceptionally(e);
       return done;
     }
-    queue.add(new Outgoing(frame, done));
+    Outgoing o = new Outgoing(frame, done);
+    if (channel != null) {
+      outbox.add(o);
+      if (closed.get()) {
+        failOutbox();
+      } else if (!loop.inLoop()) {
+        writeNow();
+      } else if (flushQueued.compareAndSet(false, true)) {
+        loop.flushSoon(this); // with whatever else the loop's handlers send this iteration
+      }
+      return done;
+    }
+    queue.add(o);
     if (closed.get()) {
       drainQueue();
     }
     return done;
+  }
+
+  // ---- the selector loop ---------------------------------------------------------------------
+
+  /** Whether the selector loop serves this connection (rather than its own threads). */
+  boolean isOnLoop() {
+    return channel != null;
+  }
+
+  /** Registers with the loop's selector; on the loop thread. */
+  void register(Duration handshakeTimeout) throws IOException {
+    key = channel.register(loop.selector(), SelectionKey.OP_READ, (NioLoop.Io) this::ready);
+    deadline(handshakeTimeout.toNanos(), "handshake not completed within " + handshakeTimeout);
+    loop.track(this);
+  }
+
+  private void ready(SelectionKey k) {
+    if (k.isWritable()) {
+      flushOnLoop();
+    }
+    if (k.isValid() && k.isReadable()) {
+      readOnLoop();
+    }
+  }
+
+  private void readOnLoop() {
+    ByteBuffer buf = loop.readBuffer();
+    buf.clear();
+    int n;
+    try {
+      n = channel.read(buf);
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+      return;
+    }
+    if (n < 0) {
+      if (assembler.midFrame()) {
+        close(new EOFException("truncated frame: " + this + " closed the connection inside a frame"));
+      } else if (stage != Stage.OPEN) {
+        close(new EOFException("connection closed by " + this + " during the handshake"));
+      } else {
+        close(null);
+      }
+      return;
+    }
+    if (closing) {
+      return; // an ERROR is on its way out: nothing more is read
+    }
+    buf.flip();
+    try {
+      byte[] body;
+      while (!closed.get() && !closing && (body = assembler.next(buf)) != null) {
+        onBody(body);
+      }
+    } catch (ProtocolException e) {
+      onProtocolError(e);
+    }
+  }
+
+  /**
+   * Writes what is queued, as many frames per syscall as are waiting: at the end of a loop
+   * iteration for frames the loop's handlers sent, or when the socket drains after a full buffer.
+   */
+  void flushOnLoop() {
+    flushQueued.set(false);
+    stalled = false; // the loop calls this when the socket is writable again, or to try
+    flushWhileQueued();
+  }
+
+  /**
+   * A send from a thread other than the loop writes the frame itself, with no hand-off, unless
+   * another thread is writing (it picks the frame up) or the socket is full (the loop writes it
+   * when the socket drains).
+   */
+  private void writeNow() {
+    if (!stalled) {
+      flushWhileQueued();
+    }
+  }
+
+  private void flushWhileQueued() {
+    while (true) {
+      if (!flushing.compareAndSet(false, true)) {
+        return; // the holder looks at the queue again after it lets go
+      }
+      boolean wasClosed = closed.get();
+      try {
+        drain();
+      } finally {
+        flushing.set(false);
+      }
+      if (wasClosed) {
+        return; // drain failed everything queued
+      }
+      if (closed.get()) {
+        continue; // closed while we wrote: fail what is left
+      }
+      if (outbox.isEmpty() || stalled) {
+        return;
+      }
+    }
+  }
+
+  /** Writes until the queue is empty or the socket is full; holding {@code flushing}. */
+  private void drain() {
+    if (closed.get()) {
+      failWriting();
+      return;
+    }
+    ByteBuffer[] batch = null;
+    try {
+      while (true) {
+        for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+          writing.add(o);
+        }
+        if (writing.isEmpty()) {
+          break;
+        }
+        if (batch == null) {
+          batch = new ByteBuffer[64];
+        }
+        int n = 0;
+        long total = 0;
+        for (Outgoing o : writing) {
+          int from = n == 0 ? headOffset : 0;
+          batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+          total += o.frame().length - from;
+        }
+        long written = channel.write(batch, 0, n);
+        lastSentNanos = System.nanoTime();
+        long left = total - written;
+        while (written > 0) {
+          Outgoing head = writing.peek();
+          int rest = head.frame().length - headOffset;
+          if (written >= rest) {
+            written -= rest;
+            headOffset = 0;
+            writing.poll();
+            queuedBytes.addAndGet(-head.frame().length);
+            head.done().complete(null);
+          } else {
+            headOffset += (int) written;
+            written = 0;
+          }
+        }
+        if (left > 0) {
+          // The socket's buffer is full: the loop writes the rest when it drains.
+          stalled = true;
+          interest(true);
+          return;
+        }
+      }
+      interest(false);
+      if (closing) {
+        close(closingCause);
+      }
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+      failWriting();
+    }
+  }
+
+  /** Asks the loop to report (or stop reporting) when the socket is writable. */
+  private void interest(boolean writable) {
+    SelectionKey k = key;
+    if (k == null || !k.isValid() || ((k.interestOps() & SelectionKey.OP_WRITE) != 0) == writable) {
+      return;
+    }
+    loop.execute(() -> {
+      if (k.isValid()) {
+        k.interestOps(writable
+            ? k.interestOps() | SelectionKey.OP_WRITE
+            : k.interestOps() & ~SelectionKey.OP_WRITE);
+      }
+    });
+  }
+
+  /** Fails what is queued; holding {@code flushing} (or once nobody can write any more). */
+  private void failWriting() {
+    BuildNetException e = closedException();
+    for (Outgoing o; (o = writing.poll()) != null; ) {
+      o.done().completeExceptionally(e);
+    }
+    failOutbox();
+  }
+
+  private void failOutbox() {
+    BuildNetException e = closedException();
+    for (Outgoing o; (o = outbox.poll()) != null; ) {
+      o.done().completeExceptionally(e);
+    }
+  }
+
+  /** Reads after {@code nanos} from now (on the loop: until the next frame) fail with {@code reason}. */
+  void deadline(long nanos, String reason) {
+    if (in != null) {
+      in.deadlineIn(nanos, reason);
+    } else {
+      deadlineReason = reason;
+      deadlineNanos = System.nanoTime() + nanos;
+    }
+  }
+
+  /** On the loop's sweep: closes this connection if its deadline has passed. */
+  void sweep(long now) {
+    if (!closed.get() && !closing && now - deadlineNanos > 0) {
+      failAndClose(ErrorCode.TIMEOUT, deadlineReason, null, null);
+    }
   }
 
   // ---- threads -------------------------------------------------------------------------------
@@ -287,28 +583,20 @@ public final class PeerConnection implements Transport.Connection {
         }
       }
       while (!closed.get()) {
-        idleDeadline();
+        if (stage == Stage.OPEN) {
+          idleDeadline();
+        }
         byte[] body = reader.next();
         if (body == null) {
-          close(null);
+          close(stage == Stage.OPEN
+              ? null
+              : new EOFException("connection closed by " + this + " during the handshake"));
           return;
         }
-        Message m;
-        try {
-          m = codec.decodeBody(body);
-        } catch (ProtocolException e) {
-          if (e.fatal()) {
-            failAndClose(e.code(), e.getMessage(), e.messageId(), e);
-            return;
-          }
-          log.debug("{}: {}", this, e.getMessage());
-          send(new ErrorReply(e.messageId(), e.code().code(), e.getMessage(), false));
-          continue;
-        }
-        dispatch(m);
+        onBody(body);
       }
     } catch (ProtocolException e) {
-      failAndClose(e.code(), e.getMessage(), e.messageId(), e);
+      onProtocolError(e);
     } catch (SocketTimeoutException e) {
       failAndClose(ErrorCode.TIMEOUT, in.reason(), null, e);
     } catch (EOFException e) {
@@ -318,6 +606,39 @@ public final class PeerConnection implements Transport.Connection {
     } catch (RuntimeException | Error e) {
       log.error("{}: reader failed", this, e);
       close(e);
+    }
+  }
+
+  /** One frame's body, from the reader thread or the loop. */
+  private void onBody(byte[] body) {
+    Message m;
+    try {
+      m = codec.decodeBody(body);
+    } catch (ProtocolException e) {
+      if (stage != Stage.OPEN || e.fatal()) {
+        onProtocolError(e);
+        return;
+      }
+      log.debug("{}: {}", this, e.getMessage());
+      send(new ErrorReply(e.messageId(), e.code().code(), e.getMessage(), false));
+      return;
+    }
+    if (stage != Stage.OPEN) {
+      transport.handshakeFrame(this, m);
+      return;
+    }
+    if (channel != null) {
+      deadlineNanos = System.nanoTime() + idleNanos;
+      deadlineReason = idleReason;
+    }
+    dispatch(m);
+  }
+
+  private void onProtocolError(ProtocolException e) {
+    if (stage == Stage.AWAIT_HELLO || stage == Stage.AWAIT_PROOF) {
+      transport.handshakeError(this, e);
+    } else {
+      failAndClose(e.code(), e.getMessage(), e.messageId(), e);
     }
   }
 
@@ -333,8 +654,7 @@ public final class PeerConnection implements Transport.Connection {
     Payload p = m.payload();
     if (m.type() == MessageType.HEARTBEAT) {
       // The handler sees it first (a master records liveness), so the ack follows the record.
-      deliver(m);
-      send(new Payloads.HeartbeatAck(m.id()));
+      deliver(m, () -> send(new Payloads.HeartbeatAck(m.id())));
       return;
     }
     if (p instanceof Payloads.Reply r && r.replyTo() != null) {
@@ -366,15 +686,34 @@ public final class PeerConnection implements Transport.Connection {
       }
       default -> {}
     }
-    deliver(m);
+    deliver(m, null);
   }
 
-  private void deliver(Message m) {
+  private void deliver(Message m, Runnable then) {
+    Handler h = handler;
+    if (channel == null || h instanceof InlineHandler) {
+      onMessage(h, m, then);
+    } else {
+      serial().execute(() -> onMessage(h, m, then));
+    }
+  }
+
+  private void onMessage(Handler h, Message m, Runnable then) {
     try {
-      handler.onMessage(this, m);
+      h.onMessage(this, m);
     } catch (RuntimeException e) {
       log.warn("{}: handler failed on {} {}", this, m.type(), m.id(), e);
     }
+    if (then != null) {
+      then.run();
+    }
+  }
+
+  private SerialExecutor serial() {
+    if (serial == null) {
+      serial = new SerialExecutor(transport.handlerPool());
+    }
+    return serial;
   }
 
   private void writeLoop() {
@@ -428,11 +767,62 @@ public final class PeerConnection implements Transport.Connection {
   // ---- handshake support (used by TcpTransport on this connection's threads) -------------------
 
   void handshakeDeadline(Duration timeout) {
-    in.deadlineIn(timeout.toNanos(), "handshake not completed within " + timeout);
+    deadline(timeout.toNanos(), "handshake not completed within " + timeout);
   }
 
   private void idleDeadline() {
     in.deadlineIn(idleNanos, idleReason);
+  }
+
+  /** The handshake is through: full-size frames from here on, and the idle deadline. */
+  void opened() {
+    if (reader != null) {
+      reader.limit(codec.maxFrameBytes());
+    } else {
+      assembler.limit(codec.maxFrameBytes());
+      deadline(idleNanos, idleReason);
+    }
+    stage = Stage.OPEN;
+  }
+
+  /** During a listener's handshake: a reply, written at once (own threads) or queued (loop). */
+  void handshakeSend(Payload payload) throws IOException {
+    if (channel != null) {
+      send(payload);
+    } else {
+      writeDirect(payload);
+    }
+  }
+
+  /** Sends {@code payload} (best effort, briefly), then closes with {@code cause}. */
+  void sendAndClose(Payload payload, Throwable cause) {
+    if (closed.get()) {
+      return;
+    }
+    if (channel != null) {
+      if (closing) {
+        return;
+      }
+      closingCause = cause;
+      closing = true;
+      send(payload);
+      if (flushQueued.compareAndSet(false, true)) {
+        loop.flushSoon(this); // closes once the queue is written
+      }
+      // A peer that does not read must not keep the connection: close regardless after a moment.
+      transport.schedule(() -> close(cause), Duration.ofSeconds(1));
+      return;
+    }
+    try {
+      if (!writerStarted) {
+        writeDirect(payload); // still in the handshake: no writer thread yet
+      } else {
+        send(payload).get(1, TimeUnit.SECONDS);
+      }
+    } catch (Exception ignored) {
+      // the close below is what matters
+    }
+    close(cause);
   }
 
   /** Reads and decodes one frame during the handshake (before the threads run). */
@@ -490,16 +880,7 @@ public final class PeerConnection implements Transport.Connection {
     }
     log.warn("closing {}: {} {}", this, code, message);
     ErrorReply error = new ErrorReply(replyTo, code.code(), message, true);
-    try {
-      if (!writerStarted) {
-        writeDirect(error); // still in the handshake: no writer thread yet
-      } else {
-        send(error).get(1, TimeUnit.SECONDS);
-      }
-    } catch (Exception ignored) {
-      // the close below is what matters
-    }
-    close(cause == null ? new ProtocolException(code, message) : cause);
+    sendAndClose(error, cause == null ? new ProtocolException(code, message) : cause);
   }
 
   @Override
@@ -515,28 +896,45 @@ public final class PeerConnection implements Transport.Connection {
       // waits out a startWriter() in progress, so its thread is listed before we are forgotten
     }
     try {
-      socket.close();
+      if (channel != null) {
+        channel.close();
+      } else {
+        socket.close();
+      }
     } catch (IOException ignored) {
       // closing anyway
     }
-    queue.add(POISON);
+    if (channel != null) {
+      // Whoever holds flushing fails the rest when its next write meets the closed channel.
+      flushWhileQueued();
+      failOutbox();
+    } else {
+      queue.add(POISON);
+    }
     BuildNetException e = closedException();
     pending.values().forEach(p -> p.future().completeExceptionally(e));
     pending.clear();
     transport.forget(this);
     Handler h = handler;
     if (h != null) {
-      try {
-        h.onClose(this, cause);
-      } catch (RuntimeException ex) {
-        log.warn("{}: onClose failed", this, ex);
+      Runnable onClose = () -> {
+        try {
+          h.onClose(this, cause);
+        } catch (RuntimeException ex) {
+          log.warn("{}: onClose failed", this, ex);
+        }
+      };
+      if (serial != null) {
+        serial.execute(onClose); // after the messages still queued for the handler
+      } else {
+        onClose.run();
       }
     }
   }
 
   /** Whether this connection's threads have all ended. */
   boolean threadsEnded() {
-    return threads.stream().noneMatch(Thread::isAlive);
+    return threads.stream().noneMatch(Thread::isAlive) && (serial == null || serial.idle());
   }
 
   /** Waits up to {@code millis} for this connection's threads to end (not from those threads). */

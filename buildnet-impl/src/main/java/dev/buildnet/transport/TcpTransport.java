@@ -21,6 +21,15 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -46,7 +55,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Use</h2>
  *
- * A master {@link #listen}s: each connection is authenticated on its own thread before the {@link
+ * A master {@link #listen}s: each connection is authenticated before the {@link
  * Transport.Acceptor} sees it, as a {@link PeerConnection} carrying the peer's HELLO. A worker or
  * client {@link #connect}s and gets an authenticated {@link PeerConnection}; use {@link
  * PeerConnection#request} for request/reply messages. A peer that fails the handshake is told why
@@ -54,12 +63,26 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Costs and limits</h2>
  *
- * Two daemon threads per connection (reader, writer), one per listener (accepting), one timer per
- * transport, all named {@code buildnet-net-…}. Frames above {@code maxFrameBytes} are refused
- * before allocation; each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a
- * peer too slow to drain it is disconnected; a connection receiving no frame within {@code
- * idleTimeout} is closed (connecting sides send HEARTBEATs to stay alive), and one not through the
- * handshake within {@code handshakeTimeout} too.
+ * A plaintext listener serves all its connections from one selector thread ({@code
+ * buildnet-net-loop}): no thread per connection, handshakes included. Frames its handlers send
+ * while it works leave together (several per write syscall); a send from another thread writes
+ * the socket itself unless the socket is full. Handlers that are not {@link InlineHandler}s run
+ * on a shared pool ({@code buildnet-net-handler-…}), one connection at a time each. A TLS
+ * listener (whose SSLSocket does the TLS work) and each connection this side opens use two
+ * threads per connection (reader, writer) and one per listener (accepting). One timer per
+ * transport. All threads are named {@code buildnet-net-…}.
+ *
+ * <p>Frames above {@code maxFrameBytes} are refused before allocation, and before the handshake
+ * completes the limit is {@link FrameCodec#PRE_HANDSHAKE_MAX_FRAME_BYTES}; a body is allocated as
+ * its bytes arrive, never from its prefix. A listener holds at most {@code maxUnauthenticated}
+ * connections that have not completed the handshake (at the cap a new one closes the oldest),
+ * {@code maxUnauthenticatedPerAddress} of them per remote address, and {@code
+ * maxConnectionsPerAddress} connections in all per remote address; a refused or closed one gets
+ * ERROR {@code BUSY} (TLS ones are closed without it: saying why would take a TLS handshake).
+ * Each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a peer too slow to
+ * drain it is disconnected; a connection receiving no frame within {@code idleTimeout} is closed
+ * (connecting sides send HEARTBEATs to stay alive), and one not through the handshake within
+ * {@code handshakeTimeout} too.
  *
  * <h2>Shutdown</h2>
  *
@@ -70,6 +93,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class TcpTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
+
+  /** {@link Builder#maxUnauthenticated} by default. */
+  public static final int DEFAULT_MAX_UNAUTHENTICATED = 256;
+
+  /** {@link Builder#maxUnauthenticatedPerAddress} by default. */
+  public static final int DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 16;
+
+  /** {@link Builder#maxConnectionsPerAddress} by default. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 4096;
 
   private final byte[] secret;
   private final String localId;
@@ -94,6 +126,17 @@ public final class TcpTransport implements Transport {
   private final Set<PeerConnection> retiring = ConcurrentHashMap.newKeySet();
   private final Set<ListenerImpl> listeners = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final int maxUnauthenticated;
+  private final int maxUnauthenticatedPerAddress;
+  private final int maxConnectionsPerAddress;
+  // Admission: connections per remote address ([all, unauthenticated]) and the unauthenticated
+  // ones oldest first. Guarded by itself.
+  private final Map<InetAddress, int[]> perAddress = new HashMap<>();
+  private final LinkedHashSet<PeerConnection> unauthenticated = new LinkedHashSet<>();
+  private final Object loopLock = new Object();
+  private NioLoop loop; // guarded by loopLock; started by the first plaintext listener
+  private final Object poolLock = new Object();
+  private ThreadPoolExecutor handlerPool; // guarded by poolLock
 
   private TcpTransport(Builder b) {
     this.secret = b.secret.clone();
@@ -114,6 +157,9 @@ public final class TcpTransport implements Transport {
     this.tls = b.tls;
     this.clock = b.clock;
     this.minor = b.minor;
+    this.maxUnauthenticated = b.maxUnauthenticated;
+    this.maxUnauthenticatedPerAddress = b.maxUnauthenticatedPerAddress;
+    this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
     this.timer =
         new ScheduledThreadPoolExecutor(
             1,
@@ -141,8 +187,10 @@ public final class TcpTransport implements Transport {
   public Listener listen(InetSocketAddress address, Acceptor acceptor) throws IOException {
     Objects.requireNonNull(acceptor, "acceptor");
     checkOpen();
-    ServerSocket server =
-        tls != null ? tls.getServerSocketFactory().createServerSocket() : new ServerSocket();
+    if (tls == null) {
+      return listenOnLoop(address, acceptor);
+    }
+    ServerSocket server = tls.getServerSocketFactory().createServerSocket();
     try {
       server.setReuseAddress(true);
       server.bind(address, 128);
@@ -153,8 +201,129 @@ public final class TcpTransport implements Transport {
     ListenerImpl l = new ListenerImpl(server, acceptor);
     listeners.add(l);
     l.thread.start();
-    log.info("listening on {}{}", l.localAddress(), tls != null ? " (TLS)" : "");
+    log.info("listening on {} (TLS)", l.localAddress());
     return l;
+  }
+
+  /** Plaintext: accepted, read and written by the selector loop; no thread per connection. */
+  private Listener listenOnLoop(InetSocketAddress address, Acceptor acceptor) throws IOException {
+    NioLoop l = loop();
+    ServerSocketChannel server = ServerSocketChannel.open();
+    try {
+      server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+      server.bind(address, 1024);
+      server.configureBlocking(false);
+    } catch (IOException e) {
+      server.close();
+      throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
+    }
+    LoopListener listener = new LoopListener(server, acceptor, l);
+    CompletableFuture<Void> registered = new CompletableFuture<>();
+    l.execute(() -> {
+      try {
+        server.register(l.selector(), SelectionKey.OP_ACCEPT, (NioLoop.Io) listener::ready);
+        registered.complete(null);
+      } catch (IOException | RuntimeException e) {
+        registered.completeExceptionally(e);
+      }
+    });
+    try {
+      registered.get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      closeQuietly(server);
+      throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
+    }
+    loopListeners.add(listener);
+    log.info("listening on {}", listener.localAddress());
+    return listener;
+  }
+
+  private NioLoop loop() throws IOException {
+    synchronized (loopLock) {
+      if (loop == null) {
+        long shortest = Math.min(idleTimeout.toNanos(), handshakeTimeout.toNanos());
+        long sweep = Math.max(TimeUnit.MILLISECONDS.toNanos(5),
+            Math.min(TimeUnit.MILLISECONDS.toNanos(250), shortest / 10));
+        NioLoop l = new NioLoop(sweep, () -> sweep(loop));
+        l.start();
+        loop = l;
+      }
+      return loop;
+    }
+  }
+
+  private void sweep(NioLoop l) {
+    long now = System.nanoTime();
+    for (PeerConnection c : List.copyOf(l.connections())) {
+      c.sweep(now);
+    }
+  }
+
+  private final Set<LoopListener> loopListeners = ConcurrentHashMap.newKeySet();
+
+  private final class LoopListener implements Listener {
+    final ServerSocketChannel server;
+    final Acceptor acceptor;
+    final NioLoop loop;
+    final InetSocketAddress address;
+    final AtomicBoolean closed = new AtomicBoolean();
+
+    LoopListener(ServerSocketChannel server, Acceptor acceptor, NioLoop loop) throws IOException {
+      this.server = server;
+      this.acceptor = acceptor;
+      this.loop = loop;
+      this.address = (InetSocketAddress) server.getLocalAddress();
+    }
+
+    /** On the loop: accepts what is waiting (a bounded number, so reads are not starved). */
+    void ready(SelectionKey key) {
+      for (int i = 0; i < 256; i++) {
+        SocketChannel ch;
+        try {
+          ch = server.accept();
+        } catch (IOException e) {
+          if (!closed.get()) {
+            log.warn("listener {} cannot accept: {}", address, e.toString());
+          }
+          return;
+        }
+        if (ch == null) {
+          return;
+        }
+        PeerConnection c;
+        try {
+          ch.configureBlocking(false);
+          ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+          c = new PeerConnection(TcpTransport.this, ch, loop);
+        } catch (IOException | RuntimeException e) {
+          log.warn("cannot set up a connection: {}", e.toString());
+          closeQuietly(ch);
+          continue;
+        }
+        try {
+          c.register(handshakeTimeout);
+        } catch (IOException | RuntimeException e) {
+          log.warn("cannot set up a connection from {}: {}", c, e.toString());
+          c.close(e);
+          continue;
+        }
+        c.acceptor = acceptor;
+        admitOrRefuse(c);
+      }
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+      return address;
+    }
+
+    @Override
+    public void close() {
+      if (closed.compareAndSet(false, true)) {
+        closeQuietly(server); // its key is cancelled at the loop's next select
+        loopListeners.remove(this);
+      }
+    }
   }
 
   private final class ListenerImpl implements Listener {
@@ -184,13 +353,20 @@ public final class TcpTransport implements Transport {
         }
         try {
           s.setTcpNoDelay(true);
-          PeerConnection c = new PeerConnection(TcpTransport.this, s);
+          PeerConnection c = new PeerConnection(TcpTransport.this, s, true);
+          c.acceptor = acceptor;
           connections.add(c);
           if (TcpTransport.this.closed.get()) {
             c.close();
             continue;
           }
-          c.startReader(() -> acceptHandshake(c, acceptor));
+          if (!admitOrRefuse(c)) {
+            continue;
+          }
+          c.startReader(() -> {
+            c.handshakeDeadline(handshakeTimeout);
+            c.startTlsHandshake(handshakeTimeout);
+          });
         } catch (IOException | RuntimeException e) {
           log.warn("cannot set up a connection from {}: {}", s.getRemoteSocketAddress(), e.toString());
           closeQuietly(s);
@@ -212,18 +388,131 @@ public final class TcpTransport implements Transport {
     }
   }
 
-  /** The listener's side of the handshake, on the new connection's reader thread. */
-  private void acceptHandshake(PeerConnection c, Acceptor acceptor) throws IOException {
-    c.handshakeDeadline(handshakeTimeout);
-    c.startTlsHandshake(handshakeTimeout);
-    Message first;
-    try {
-      first = c.readDirect();
-    } catch (ProtocolException e) {
-      c.failAndClose(e.code(), e.getMessage(), e.messageId(), e);
-      return;
+  // ---- admission -------------------------------------------------------------------------------
+
+  /**
+   * Counts a new connection against the caps, or refuses it with ERROR BUSY. When the
+   * unauthenticated connections are at their cap, the oldest of them is closed (ERROR BUSY) to
+   * make room: a peer that completes its handshake promptly always gets in, however many sockets
+   * others hold open without authenticating.
+   */
+  private boolean admitOrRefuse(PeerConnection c) {
+    connections.add(c);
+    InetAddress address = c.remoteAddress().getAddress();
+    String refusal = null;
+    PeerConnection evicted = null;
+    synchronized (perAddress) {
+      int[] n = perAddress.computeIfAbsent(address, a -> new int[2]);
+      if (n[0] >= maxConnectionsPerAddress) {
+        refusal = "too many connections from " + address.getHostAddress() + ": the limit is "
+            + maxConnectionsPerAddress;
+      } else if (n[1] >= maxUnauthenticatedPerAddress) {
+        refusal = "too many unauthenticated connections from " + address.getHostAddress()
+            + ": the limit is " + maxUnauthenticatedPerAddress + " per address";
+      } else {
+        if (unauthenticated.size() >= maxUnauthenticated) {
+          evicted = unauthenticated.iterator().next();
+          authenticatedLocked(evicted);
+        }
+        n[0]++;
+        n[1]++;
+        c.admitted = true;
+        c.unauthenticated = true;
+        unauthenticated.add(c);
+      }
+      if (n[0] == 0) {
+        perAddress.remove(address);
+      }
     }
-    if (!(first.payload() instanceof Hello hello)) {
+    if (evicted != null) {
+      String why = "closing the oldest unauthenticated connection: " + maxUnauthenticated
+          + " connections are waiting for their handshake, the limit";
+      refuse(evicted, why);
+    }
+    if (refusal != null) {
+      refuse(c, refusal);
+      return false;
+    }
+    return true;
+  }
+
+  private void refuse(PeerConnection c, String reason) {
+    log.warn("refused connection from {}: {}", c, reason);
+    ProtocolException cause = new ProtocolException(ErrorCode.BUSY, reason);
+    if (c.isOnLoop()) {
+      c.sendAndClose(new ErrorReply(null, ErrorCode.BUSY.code(), reason, true), cause);
+    } else {
+      // TLS: saying why takes a TLS handshake, which must not stall the accepting thread.
+      c.close(cause);
+    }
+  }
+
+  /** The connection completed its handshake: it no longer counts as unauthenticated. */
+  private void authenticated(PeerConnection c) {
+    synchronized (perAddress) {
+      authenticatedLocked(c);
+    }
+  }
+
+  private void authenticatedLocked(PeerConnection c) {
+    if (c.unauthenticated) {
+      c.unauthenticated = false;
+      unauthenticated.remove(c);
+      int[] n = perAddress.get(c.remoteAddress().getAddress());
+      if (n != null) {
+        n[1]--;
+      }
+    }
+  }
+
+  private void released(PeerConnection c) {
+    synchronized (perAddress) {
+      authenticatedLocked(c);
+      if (c.admitted) {
+        c.admitted = false;
+        InetAddress a = c.remoteAddress().getAddress();
+        int[] n = perAddress.get(a);
+        if (n != null && --n[0] <= 0) {
+          perAddress.remove(a);
+        }
+      }
+    }
+  }
+
+  /** How many connections are waiting for their handshake (tests and metrics). */
+  int unauthenticatedCount() {
+    synchronized (perAddress) {
+      return unauthenticated.size();
+    }
+  }
+
+  // ---- the listener's side of the handshake ----------------------------------------------------
+
+  /** A frame before the handshake completed, on the connection's reader thread or the loop. */
+  void handshakeFrame(PeerConnection c, Message m) {
+    try {
+      if (c.stage == PeerConnection.Stage.AWAIT_HELLO) {
+        hello(c, m);
+      } else {
+        proof(c, m);
+      }
+    } catch (IOException e) {
+      c.close(e);
+    }
+  }
+
+  /** A bad frame before the handshake completed. */
+  void handshakeError(PeerConnection c, ProtocolException e) {
+    if (c.stage == PeerConnection.Stage.AWAIT_PROOF) {
+      refuse(c, c.handshakeHello, ErrorCode.AUTH_FAILED,
+          "authentication proof missing: the AUTH_PROOF frame was invalid (" + e.getMessage() + ")");
+    } else {
+      c.failAndClose(e.code(), e.getMessage(), e.messageId(), e);
+    }
+  }
+
+  private void hello(PeerConnection c, Message first) throws IOException {
+    if (!(first.payload() instanceof Hello)) {
       c.failAndClose(
           ErrorCode.UNEXPECTED_MESSAGE, "expected HELLO but got " + first.type(), first.id(), null);
       return;
@@ -235,15 +524,16 @@ public final class TcpTransport implements Transport {
       return;
     }
     byte[] nonce = Auth.nonce(random);
-    c.writeDirect(new AuthChallenge(first.id(), nonce));
-    Message second;
-    try {
-      second = c.readDirect();
-    } catch (ProtocolException e) {
-      refuse(c, first, ErrorCode.AUTH_FAILED,
-          "authentication proof missing: the AUTH_PROOF frame was invalid (" + e.getMessage() + ")");
-      return;
-    }
+    c.handshakeHello = first;
+    c.handshakeNonce = nonce;
+    c.stage = PeerConnection.Stage.AWAIT_PROOF;
+    c.handshakeSend(new AuthChallenge(first.id(), nonce));
+  }
+
+  private void proof(PeerConnection c, Message second) throws IOException {
+    Message first = c.handshakeHello;
+    Hello hello = (Hello) first.payload();
+    byte[] nonce = c.handshakeNonce;
     if (!(second.payload() instanceof AuthProof proof)) {
       refuse(c, first, ErrorCode.AUTH_FAILED,
           "authentication proof missing: expected AUTH_PROOF but got " + second.type());
@@ -256,7 +546,11 @@ public final class TcpTransport implements Transport {
               + "' (the shared secrets differ)");
       return;
     }
-    c.writeDirect(
+    c.handshakeHello = null;
+    c.handshakeNonce = null;
+    authenticated(c);
+    c.opened();
+    c.handshakeSend(
         new HelloAck(first.id(), true, minor, localId,
             Auth.serverProof(secret, hello.nonce(), nonce, localId), null, null,
             heartbeatInterval.isZero() ? null : Math.max(1, heartbeatInterval.toMillis()),
@@ -265,25 +559,25 @@ public final class TcpTransport implements Transport {
     c.established(hello, hello.peerId(), (int) Math.min(Integer.MAX_VALUE, hello.minor()), null);
     Handler h;
     try {
-      h = Objects.requireNonNull(acceptor.accept(c), "the acceptor returned no handler");
+      h = Objects.requireNonNull(c.acceptor.accept(c), "the acceptor returned no handler");
     } catch (RuntimeException e) {
       log.error("acceptor failed for {}", c, e);
       c.failAndClose(ErrorCode.INTERNAL, "the listener could not take the connection", null, e);
       return;
     }
+    c.acceptor = null;
     c.established(hello, hello.peerId(), (int) Math.min(Integer.MAX_VALUE, hello.minor()), h);
-    c.startWriter();
+    if (!c.isOnLoop()) {
+      c.startWriter();
+    }
     log.info("accepted {} {} (runtime {}, minor {})", hello.role(), c, first.runtime(), hello.minor());
   }
 
   private void refuse(PeerConnection c, Message hello, ErrorCode code, String reason) {
     log.warn("refused connection from {}: {}", c, reason);
-    try {
-      c.writeDirect(new HelloAck(hello.id(), false, minor, localId, null, (long) code.code(), reason, null));
-    } catch (IOException | RuntimeException e) {
-      log.debug("could not tell {} why: {}", c, e.toString());
-    }
-    c.close(new ProtocolException(code, reason));
+    c.sendAndClose(
+        new HelloAck(hello.id(), false, minor, localId, null, (long) code.code(), reason, null),
+        new ProtocolException(code, reason));
   }
 
   // ---- connecting ----------------------------------------------------------------------------
@@ -315,7 +609,7 @@ public final class TcpTransport implements Transport {
         ssl.setSSLParameters(params);
         s = ssl;
       }
-      c = new PeerConnection(this, s);
+      c = new PeerConnection(this, s, false);
     } catch (IOException e) {
       closeQuietly(s);
       throw new IOException("cannot connect to " + address + ": " + e.getMessage(), e);
@@ -378,6 +672,7 @@ public final class TcpTransport implements Transport {
           "the listener '" + ack.peerId() + "' could not prove it knows the shared secret");
     }
     c.established(null, ack.peerId(), (int) Math.min(Integer.MAX_VALUE, ack.minor()), handler);
+    c.opened();
     return ack;
   }
 
@@ -430,7 +725,21 @@ public final class TcpTransport implements Transport {
     }
   }
 
+  /** The pool running handlers that are not {@link InlineHandler}s, one connection at a time. */
+  Executor handlerPool() {
+    synchronized (poolLock) {
+      if (handlerPool == null) {
+        handlerPool = SerialExecutor.pool("buildnet-net-handler", 64);
+        if (closed.get()) {
+          handlerPool.shutdown();
+        }
+      }
+      return handlerPool;
+    }
+  }
+
   void forget(PeerConnection c) {
+    released(c);
     connections.remove(c);
     // A closed connection's threads may still be finishing; close() joins them too.
     retiring.removeIf(PeerConnection::threadsEnded);
@@ -452,12 +761,28 @@ public final class TcpTransport implements Transport {
     // Copied first: a closed listener leaves the set, and its thread must still be joined.
     List<ListenerImpl> listening = List.copyOf(listeners);
     listening.forEach(ListenerImpl::close);
+    List.copyOf(loopListeners).forEach(LoopListener::close);
     List<PeerConnection> open = List.copyOf(connections);
     open.forEach(PeerConnection::close);
     timer.shutdownNow();
+    NioLoop l;
+    synchronized (loopLock) {
+      l = loop;
+    }
+    ThreadPoolExecutor pool;
+    synchronized (poolLock) {
+      pool = handlerPool;
+    }
     try {
-      for (ListenerImpl l : listening) {
-        l.thread.join(5000);
+      if (l != null) {
+        l.close(5000);
+      }
+      if (pool != null) {
+        pool.shutdown(); // after the loop: its last tasks may still queue onClose callbacks
+        pool.awaitTermination(5, TimeUnit.SECONDS);
+      }
+      for (ListenerImpl li : listening) {
+        li.thread.join(5000);
       }
       for (PeerConnection c : open) {
         c.join(5000);
@@ -502,8 +827,45 @@ public final class TcpTransport implements Transport {
     private SSLContext tls;
     private Clock clock = Clock.systemUTC();
     private int minor = Protocol.MINOR;
+    private int maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED;
+    private int maxUnauthenticatedPerAddress = DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS;
+    private int maxConnectionsPerAddress = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
 
     private Builder() {}
+
+    /**
+     * How many accepted connections may be waiting for their handshake at once; 256 by default.
+     * At the cap a new connection closes the oldest waiting one (ERROR {@code BUSY}).
+     */
+    public Builder maxUnauthenticated(int max) {
+      this.maxUnauthenticated = atLeastOne("maxUnauthenticated", max);
+      return this;
+    }
+
+    /**
+     * How many connections from one remote address may be waiting for their handshake at once;
+     * 16 by default. One more is refused with ERROR {@code BUSY}.
+     */
+    public Builder maxUnauthenticatedPerAddress(int max) {
+      this.maxUnauthenticatedPerAddress = atLeastOne("maxUnauthenticatedPerAddress", max);
+      return this;
+    }
+
+    /**
+     * How many connections, authenticated or not, one remote address may hold; 4096 by default.
+     * One more is refused with ERROR {@code BUSY}.
+     */
+    public Builder maxConnectionsPerAddress(int max) {
+      this.maxConnectionsPerAddress = atLeastOne("maxConnectionsPerAddress", max);
+      return this;
+    }
+
+    private static int atLeastOne(String name, int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException(name + " must be at least 1 but was " + max);
+      }
+      return max;
+    }
 
     /** The shared secret (at least 16 bytes); copied. Never sent over the wire. */
     public Builder secret(byte[] secret) {

@@ -1,0 +1,72 @@
+package dev.buildnet.bench;
+
+import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.graph.Target;
+import dev.buildnet.remote.Worker;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@link DispatchBenchmark#dispatchNoOps}'s build, reporting CPU time per target as well as wall
+ * time: on a machine shared with other load, CPU per target is the figure that does not depend
+ * on how much of the CPU this process got. {@code java -cp benchmarks.jar
+ * dev.buildnet.bench.DispatchCpuHarness [targets] [rounds]}.
+ */
+public final class DispatchCpuHarness {
+  public static void main(String[] args) throws Exception {
+    int targets = args.length > 0 ? Integer.parseInt(args[0]) : 5000;
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+    byte[] secret = "benchmark secret of 32 bytes!!!!".getBytes(StandardCharsets.UTF_8);
+    Path workspace = Files.createTempDirectory("buildnet-dispatch-cpu");
+    List<Target> graph = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < targets; i++) {
+      graph.add(Target.builder("t" + i).command("noop").cacheable(false).requires("bench").build());
+      names.add("t" + i);
+    }
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    try (BuildNet net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
+        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(secret)
+        .state(dev.buildnet.api.state.StateBackend.inMemory()).start()) {
+      InetSocketAddress at = net.master().orElseThrow().localAddress();
+      List<Worker> workers = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        Worker w = BuildNet.worker().secret(secret).workerId("w" + i).cpuSlots(8).memoryMb(1024)
+            .capabilities(List.of("bench")).shell(new EngineBenchmark.NoOpShell())
+            .workDir(workspace.resolve("work-" + i)).connect(at.getHostString(), at.getPort());
+        w.awaitConnected(Duration.ofSeconds(30));
+        workers.add(w);
+      }
+      while (net.master().orElseThrow().workers().size() < 4) {
+        Thread.sleep(10);
+      }
+      for (int r = 0; r < rounds; r++) {
+        long cpu0 = os.getProcessCpuTime();
+        long t0 = System.nanoTime();
+        BuildResult res = net.build(names, false).get(10, TimeUnit.MINUTES);
+        long wall = System.nanoTime() - t0;
+        long cpu = os.getProcessCpuTime() - cpu0;
+        if (!res.success()) {
+          throw new IllegalStateException(res.errors().toString());
+        }
+        System.out.printf("round %d: %.0f ms wall = %.0f targets/s; %.1f us CPU per target"
+                + " (= %.0f targets/s per core)%n",
+            r, wall / 1e6, targets / (wall / 1e9), cpu / 1e3 / targets, targets / (cpu / 1e9));
+      }
+      for (Worker w : workers) {
+        w.close();
+      }
+    }
+  }
+
+  private DispatchCpuHarness() {}
+}
