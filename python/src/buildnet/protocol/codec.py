@@ -232,12 +232,13 @@ class _Decoder:
         known = code in MessageType._value2member_map_
         cls = PAYLOAD_CLASSES[MessageType(code)] if known else None
         payload: Optional[Payload] = None
+        # A payload that is not a map breaks the envelope, whatever the type: BAD_FRAME.
+        f = u.peek()
+        if f is not Family.MAP:
+            u.fail(ErrorCode.BAD_FRAME, f"the payload must be a map but was {f.value}")
         if cls is not None:
             payload = self._record(schema_of(cls), f"{cls.TYPE.name} payload", 2)
         else:
-            f = u.peek()
-            if f is not Family.MAP:
-                u.fail(ErrorCode.BAD_FRAME, f"the payload must be a map but was {f.value}")
             u.skip(2)
         for _ in range(len(_ENVELOPE), n):  # keys of a newer minor version
             if u.peek() is not Family.STR:

@@ -265,6 +265,28 @@ public final class BuildNet implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * Reads a shared secret from a file, as the CLI's {@code --secret-file} and Python's {@code
+   * buildnet.read_secret} do (docs/PROTOCOL.md, "Secret files"): the file's bytes without their
+   * trailing CR and LF bytes (the newline an editor or {@code echo} adds); nothing else is trimmed.
+   *
+   * @throws IllegalArgumentException if what remains is shorter than 16 bytes
+   * @throws java.io.IOException if the file cannot be read
+   * @since 0.2
+   */
+  public static byte[] readSecret(Path file) throws java.io.IOException {
+    byte[] raw = java.nio.file.Files.readAllBytes(file);
+    int end = raw.length;
+    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
+      end--;
+    }
+    if (end < 16) {
+      throw new IllegalArgumentException("the secret in " + file + " must be at least 16 bytes"
+          + " (after removing trailing newlines) but was " + end);
+    }
+    return java.util.Arrays.copyOf(raw, end);
+  }
+
   public Path workspace() {
     return workspace;
   }

@@ -256,7 +256,9 @@ final class ClientBuilds {
       } else {
         error = "build '" + buildId + "' failed";
       }
-      Long exit = first != null && first.exitCode() >= 0 ? (long) first.exitCode() : null;
+      // exit_code only when a command failed: a target whose command exited 0 but whose outputs
+      // failed their checks has no failing exit code to report (0 would say "it succeeded").
+      Long exit = first != null && first.exitCode() > 0 ? (long) first.exitCode() : null;
       return new BuildFailed(buildId, null, null, error, exit, null, failed);
     }
 
