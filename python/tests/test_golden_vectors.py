@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from buildnet import FrameTooLargeError, ProtocolError, UnknownMessageTypeError
+from buildnet._digests import of_bytes
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     MAJOR,
@@ -20,7 +21,6 @@ from buildnet.protocol import (
     encode,
     server_proof,
 )
-from buildnet._digests import of_bytes
 from tests.vectors import VECTORS, message_from_json
 
 GOOD = VECTORS["vectors"]

@@ -4,9 +4,12 @@ trimmed."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildnet import read_secret
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_trailing_newlines_are_dropped_and_nothing_else(tmp_path: Path) -> None:
