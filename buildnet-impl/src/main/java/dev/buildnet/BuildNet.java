@@ -338,12 +338,26 @@ public final class BuildNet implements AutoCloseable {
   }
 
   private BuildFuture submit(String buildId, Collection<String> targets, boolean keepGoing) {
+    return submit(buildId, targets, BuildService.Options.keepGoing(keepGoing));
+  }
+
+  private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o) {
     ensureOpen();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
     }
     Set<String> requested = new LinkedHashSet<>(targets);
-    return engine.submit(buildId, graph.subgraphFor(requested), requested, keepGoing);
+    dev.buildnet.graph.BuildGraph sub = graph.subgraphFor(requested);
+    if (!o.env().isEmpty() || o.timeout() != null) {
+      // This build's view of its targets: passthrough variables from the request, a capped
+      // timeout. Keys follow from the targets as run, so an override that changes a target's
+      // environment changes its key, and one that does not leaves the key alone.
+      List<Target> overridden = new ArrayList<>();
+      sub.topologicalOrder().forEach(t -> overridden.add(t.withBuildOverrides(o.env(), o.timeout())));
+      sub = dev.buildnet.graph.BuildGraph.of(overridden);
+    }
+    return engine.submit(buildId, sub, requested, o.keepGoing(),
+        o.force() ? requested : Set.of());
   }
 
   /** The face the embedded master shows clients: their builds run here, with their ids. */
@@ -352,6 +366,12 @@ public final class BuildNet implements AutoCloseable {
     public CompletableFuture<BuildResult> submit(
         String buildId, List<String> targets, boolean keepGoing) {
       return BuildNet.this.submit(buildId, targets, keepGoing).result();
+    }
+
+    @Override
+    public CompletableFuture<BuildResult> submit(
+        String buildId, List<String> targets, BuildService.Options options) {
+      return BuildNet.this.submit(buildId, targets, options).result();
     }
 
     @Override

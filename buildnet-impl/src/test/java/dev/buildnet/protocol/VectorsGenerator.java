@@ -188,6 +188,7 @@ final class VectorsGenerator {
     add(s, "blob_chunk_last", "m-20", ts, "jvm",
         new BlobChunk("w-17", 0, new byte[] {1, 2, 3, 4, 5, 6}, true, xxh64("blob_01_to_06"), 6L));
     add(s, "subscribe", "c-4", ts, "jvm", new Subscribe("sub-1", "b-42", true));
+    add(s, "subscribe_reattach", "c-15", ts, "python", new Subscribe("sub-2", "b-42", null, 7L));
     add(s, "unsubscribe", "c-5", ts, "jvm", new Unsubscribe("sub-1"));
     add(s, "event_target_finished", "m-21", ts, "jvm",
         new Event("sub-1", 7, "target_finished", "b-42", ts + 1500, "lib", "built", null, null));
