@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     from buildnet.protocol.payloads import Payload
 
 __all__ = [
+    "BUILD_STATUSES",
+    "TARGET_STATUSES",
     "Build",
     "BuildEvent",
     "BuildResult",
@@ -73,6 +75,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("buildnet")
+
+#: A target's final status, in BUILD_PROGRESS ``phase``, EVENT ``status`` of ``target_finished``
+#: and the HTTP API alike (docs/PROTOCOL.md): one spelling everywhere.
+TARGET_STATUSES = ("built", "cached", "failed", "skipped", "cancelled")
+#: A build's final status, in EVENT ``status`` of ``build_finished``.
+BUILD_STATUSES = ("succeeded", "failed", "cancelled")
 
 Secret = Union[bytes, str]
 #: How long a finished build's stream waits for the subscription's ``build_finished`` event.
