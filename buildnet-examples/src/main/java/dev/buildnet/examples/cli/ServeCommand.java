@@ -102,6 +102,19 @@ final class ServeCommand implements Callable<Integer> {
     return dev.buildnet.BuildNet.readSecret(file);
   }
 
+  /** A password file (e.g. a TLS key store's): its bytes without trailing CR/LF, any length. */
+  static byte[] readPasswordFile(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("password file " + file + " does not exist");
+    }
+    byte[] raw = Files.readAllBytes(file);
+    int end = raw.length;
+    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
+      end--;
+    }
+    return java.util.Arrays.copyOf(raw, end);
+  }
+
   static InetSocketAddress parse(String hostPort) {
     return parse("--listen", hostPort);
   }
