@@ -25,6 +25,8 @@ import dev.buildnet.protocol.Payloads.BuildProgress;
 import dev.buildnet.protocol.Payloads.BuildRequest;
 import dev.buildnet.protocol.Payloads.BuildStarted;
 import dev.buildnet.protocol.Payloads.ErrorReply;
+import dev.buildnet.protocol.Payloads.LockAcquire;
+import dev.buildnet.protocol.Payloads.LockResponse;
 import dev.buildnet.protocol.Payloads.Event;
 import dev.buildnet.protocol.Payloads.Output;
 import dev.buildnet.protocol.Payloads.ResourceStatus;
@@ -225,6 +227,17 @@ class SpecConformanceTest {
     RemoteErrorException error = assertInstanceOf(RemoteErrorException.class, e.getCause());
     assertEquals(ErrorCode.UNSUPPORTED, error.code().orElseThrow());
     assertTrue(c.connection.isOpen());
+  }
+
+  @Test
+  void aRefusedLock_carriesNoOtherFieldThanGranted() throws Exception {
+    MasterServer m = master(Duration.ofSeconds(10), Duration.ofSeconds(30));
+    Peer c = client(m.localAddress());
+    LockResponse granted = (LockResponse) c.request(new LockAcquire("deploy", "one", 30_000, null)).payload();
+    assertTrue(granted.granted());
+    assertEquals("one", granted.holder());
+    LockResponse refused = (LockResponse) c.request(new LockAcquire("deploy", "two", 30_000, null)).payload();
+    assertEquals(new LockResponse(refused.replyTo(), false, null, null, null, null), refused);
   }
 
   @Test
