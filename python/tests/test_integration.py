@@ -283,3 +283,23 @@ async def test_reattaching_after_events_of_an_unknown_build_is_not_found(
     with pytest.raises(buildnet.RemoteError) as caught:
         await client.attach("no-such-build", since=3)
     assert caught.value.code == int(buildnet.protocol.ErrorCode.NOT_FOUND)
+
+
+def test_the_blocking_client_reattaches_too(master: JavaMaster) -> None:
+    from buildnet import sync
+
+    w = master.worker_cli("py-sync", "--capabilities", "python", "--slots", "1")
+    try:
+        master.wait_for("worker py-sync joined", 20)
+        with sync.connect(master.host, master.port, secret=SECRET) as c:
+            build = c.submit(["example"], force=True, logs=False)
+            result = build.result(60)
+            assert result.ok, result.error
+        with sync.connect(master.host, master.port, secret=SECRET) as c:
+            # Every event seen already: the result still comes.
+            again = c.attach(build.build_id, since=build.last_event_seq, logs=build.logs)
+            assert again.result(60) == result
+    finally:
+        if w.poll() is None:
+            os.killpg(w.pid, signal.SIGKILL)
+        w.wait(10)
