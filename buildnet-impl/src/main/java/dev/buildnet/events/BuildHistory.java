@@ -54,7 +54,10 @@ public final class BuildHistory implements PlacementListener {
     void accept(long seq, BuildEvent event);
   }
 
-  /** Events of one build kept for {@link #attach} replays (log lines included); oldest dropped. */
+  /**
+   * Events of a running build kept for {@link #attach} replays (log lines included); oldest
+   * dropped. A finished build keeps its events but its log lines.
+   */
   public static final int MAX_REPLAY_EVENTS = 10_000;
 
   /** A live subscription; {@link #close()} ends it and is idempotent. */
@@ -317,6 +320,11 @@ public final class BuildHistory implements PlacementListener {
       }
       // Published before trimming, so the build's last event is numbered and kept for replays.
       publish(event(BuildEvent.Kind.BUILD_FINISHED, result.buildId(), now, null, status));
+      if (b != null) {
+        // A finished build keeps its lifecycle for re-attaches but not its log lines (the
+        // per-target log tails stay): memory then grows with targets, not with output.
+        b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
+      }
       trim();
     }
   }
@@ -467,6 +475,9 @@ public final class BuildHistory implements PlacementListener {
       }
       try {
         if (numbered != null) {
+          if (n.all == 0) {
+            return; // an event of a build not kept has no number to give
+          }
           numbered.accept(logs ? n.all : n.lifecycle, e);
         } else {
           sink.accept(e);

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.events.BuildEvent;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.graph.Target;
@@ -154,6 +156,19 @@ class ReattachAndBuildOptionsTest {
     h.logLine("b", "t", dev.buildnet.api.exec.OutputListener.Stream.STDERR, "three", false);
     assertEquals(List.of("3 log", "4 log", "5 log"), withLogs);
     assertEquals(List.of("2 target_started"), without); // no gap: log lines are not counted
+    TargetOutcome t = new TargetOutcome("t", TargetOutcome.Status.BUILT, "built", null, 0, 1,
+        Duration.ZERO, List.of(), List.of(), BuildMetrics.EMPTY);
+    h.targetFinished("b", t);
+    List<String> running = new ArrayList<>();
+    h.attach("b", true, 0, (n, e) -> running.add(n + " " + e.kind().wireName())).orElseThrow();
+    assertEquals(List.of("1 build_started", "2 target_started", "3 log", "4 log", "5 log",
+        "6 target_finished"), running, "a running build keeps its log lines for replays");
+    h.buildFinished(new BuildResult(true, "b", Duration.ZERO, List.of(), List.of(), List.of(),
+        BuildMetrics.EMPTY, List.of(t)));
+    List<String> finished = new ArrayList<>();
+    h.attach("b", true, 0, (n, e) -> finished.add(n + " " + e.kind().wireName())).orElseThrow();
+    assertEquals(List.of("1 build_started", "2 target_started", "6 target_finished",
+        "7 build_finished"), finished, "a finished build keeps its lifecycle, numbered as before");
     assertTrue(h.attach("unknown", false, 1, (n, e) -> {}).isEmpty());
     assertTrue(h.attach("unknown", false, 0, (n, e) -> {}).isPresent(), "0: it need not exist yet");
   }
