@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from buildnet import FrameTooLargeError, ProtocolError, UnknownMessageTypeError
-from buildnet.protocol import ErrorCode, FrameReader, Heartbeat, Message, decode, encode
+from buildnet.protocol import (
+    DEFAULT_MAX_FRAME_BYTES,
+    ErrorCode,
+    FrameReader,
+    Heartbeat,
+    Message,
+    decode,
+    encode,
+)
 from tests.vectors import VECTORS
 
 FRAMES = [bytes.fromhex(v["hex"]) for v in VECTORS["vectors"]]
@@ -109,3 +117,80 @@ def test_next_message_pulls_one_at_a_time() -> None:
 def test_a_maximum_below_one_byte_is_misuse() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         FrameReader(max_frame_bytes=0)
+
+
+# ---- pre-authentication bounds (docs/PROTOCOL.md, "Decoding limits") ---------------------------
+
+
+def test_a_declared_gibibyte_with_five_bytes_costs_five_bytes() -> None:
+    import tracemalloc
+
+    reader = FrameReader(max_frame_bytes=2**31 - 1)
+    tracemalloc.start()
+    try:
+        messages = list(reader.feed((1 << 30).to_bytes(4, "big") + b"12345"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert messages == []
+    assert reader.buffered == 9
+    assert peak < 1 << 20, f"the reader allocated {peak} bytes for 9 received"
+
+
+def test_before_the_handshake_frames_are_capped_at_64_kib() -> None:
+    from buildnet.protocol import HANDSHAKE_MAX_FRAME_BYTES
+
+    assert HANDSHAKE_MAX_FRAME_BYTES == 65536
+    reader = FrameReader(pre_auth_max_frame_bytes=HANDSHAKE_MAX_FRAME_BYTES)
+    assert list(reader.feed((65536).to_bytes(4, "big") + b"\x80")) == []  # at the cap: waits
+    for declared in (65537, 1 << 30):
+        r = FrameReader(pre_auth_max_frame_bytes=HANDSHAKE_MAX_FRAME_BYTES)
+        with pytest.raises(FrameTooLargeError) as caught:
+            r.feed(declared.to_bytes(4, "big") + b"12345")
+        assert caught.value.maximum == 65536
+        assert r.buffered == 0
+
+
+def test_after_the_handshake_the_full_maximum_applies_even_to_frames_already_buffered() -> None:
+    from buildnet.protocol import HANDSHAKE_MAX_FRAME_BYTES
+
+    reader = FrameReader(pre_auth_max_frame_bytes=HANDSHAKE_MAX_FRAME_BYTES)
+    ack = encode(Message("m-1", 0, Heartbeat()))
+    big = (100_000).to_bytes(4, "big") + b"\x86"  # the start of a frame sent right behind it
+    reader.feed(ack + big)
+    assert reader.next_message() == decode(ack)
+    reader.end_handshake()
+    assert reader.limit == DEFAULT_MAX_FRAME_BYTES
+    assert reader.next_message() is None  # waits for the rest instead of refusing it
+    assert reader.buffered == len(big)
+
+
+@pytest.mark.asyncio
+async def test_a_listener_that_declares_a_huge_frame_during_the_handshake_is_refused() -> None:
+    import asyncio
+
+    from buildnet._connection import open_connection
+
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await r.read(4096)  # the HELLO
+        w.write((1 << 30).to_bytes(4, "big") + b"12345")
+        await w.drain()
+        await r.read(1)  # until the client hangs up
+        w.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(FrameTooLargeError) as caught:
+            await open_connection(
+                "127.0.0.1",
+                port,
+                secret=b"s" * 32,
+                role="client",
+                peer_id="p",
+                max_frame_bytes=2**31 - 1,
+            )
+        assert caught.value.maximum == 65536
+    finally:
+        server.close()
+        await server.wait_closed()

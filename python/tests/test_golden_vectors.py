@@ -3,11 +3,13 @@ independent implementation: decode to the documented meaning, re-encode byte for
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from buildnet import FrameTooLargeError, ProtocolError, UnknownMessageTypeError
+from buildnet._digests import of_bytes
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     MAJOR,
@@ -90,6 +92,37 @@ def test_unknown_type_is_its_own_non_fatal_error() -> None:
         decode(bytes.fromhex(vector["hex"]))
     assert caught.value.type_code == 0x99
     assert not caught.value.fatal
+
+
+def _strings_and_maps(node: Any) -> Any:
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _strings_and_maps(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings_and_maps(v)
+    else:
+        yield node
+
+
+def test_every_digest_in_the_file_is_recomputed_from_its_content() -> None:
+    sizes: dict[str, int] = {}
+    for d in VECTORS["digests"]:
+        content = bytes.fromhex(d["content_hex"])
+        assert of_bytes("xxh64", content) == d["xxh64"], d["name"]
+        assert of_bytes("sha256", content) == d["sha256"], d["name"]
+        sizes[d["xxh64"]] = sizes[d["sha256"]] = len(content)
+    # The digest text of docs/PROTOCOL.md: XXH64 seed 0, big-endian, 16 lower-case hex digits.
+    assert of_bytes("xxh64", bytes(range(1, 7))) == "xxh64:7b03496045e8d09c"
+    seen = []
+    for node in _strings_and_maps(VECTORS["vectors"]):
+        if isinstance(node, str) and re.fullmatch(r"(xxh64|sha256):.*", node):
+            seen.append(node)
+            assert node in sizes, f"{node} is not the digest of any content in the file"
+        if isinstance(node, dict) and "digest" in node and "size" in node:
+            assert sizes[node["digest"]] == node["size"], node
+    assert len(seen) >= 10
 
 
 def test_auth_example_proofs() -> None:

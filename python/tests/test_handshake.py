@@ -41,7 +41,7 @@ def worker(secret: bytes = SECRET) -> ConnectingHandshake:
 
 def test_the_hello_states_this_packages_minor_by_default() -> None:
     hs = ConnectingHandshake(SECRET, "client", "c-1")
-    assert hs.hello().minor == MINOR == 2
+    assert hs.hello().minor == MINOR == 3
 
 
 def accepted(proof: bytes = PS) -> HelloAck:

@@ -247,3 +247,59 @@ async def test_a_python_worker_executes_targets_submitted_by_a_java_client(
     assert "shout: built" in text
     assert "1 executed" in text
     assert (master.workspace / "out" / "shout.txt").read_text() == "HELLO FROM PYTHON\n"
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_lost_its_connection_reattaches_and_gets_the_rest_and_the_result(
+    master: JavaMaster, tmp_path: Path
+) -> None:
+    first = await buildnet.connect(master.host, master.port, secret=SECRET)
+    # force: run even if an earlier test cached it, so there is something to miss.
+    build = await first.submit(["gen"], force=True, logs=False)
+    async for e in build.events():
+        if e.kind == "started":
+            break
+    await first.close()  # the connection is lost; the build waits for a worker and runs on
+    seen = build.last_event_seq
+    assert seen >= 1
+    async with buildnet.Worker(capabilities=["python"], slots=1, work_dir=tmp_path / "w",
+                               worker_id="py-reattach") as w:  # fmt: skip
+        w.start(master.host, master.port, secret=SECRET)
+        async with await buildnet.connect(master.host, master.port, secret=SECRET) as second:
+            again = await second.attach(build.build_id, since=seen, logs=build.logs)
+            events = [e async for e in again.events()]
+            result = (await again.result(60)).check()
+    kinds = [e.kind for e in events]
+    assert ("target_finished", "gen", "built") in [(e.kind, e.target, e.status) for e in events]
+    assert kinds[-2:] == ["finished", "completed"], kinds
+    assert [o.path for o in result.outputs] == ["out/gen.txt"]
+    assert again.last_event_seq > seen
+
+
+@pytest.mark.asyncio
+async def test_reattaching_after_events_of_an_unknown_build_is_not_found(
+    client: buildnet.Client,
+) -> None:
+    with pytest.raises(buildnet.RemoteError) as caught:
+        await client.attach("no-such-build", since=3)
+    assert caught.value.code == int(buildnet.protocol.ErrorCode.NOT_FOUND)
+
+
+def test_the_blocking_client_reattaches_too(master: JavaMaster) -> None:
+    from buildnet import sync
+
+    w = master.worker_cli("py-sync", "--capabilities", "python", "--slots", "1")
+    try:
+        master.wait_for("worker py-sync joined", 20)
+        with sync.connect(master.host, master.port, secret=SECRET) as c:
+            build = c.submit(["example"], force=True, logs=False)
+            result = build.result(60)
+            assert result.ok, result.error
+        with sync.connect(master.host, master.port, secret=SECRET) as c:
+            # Every event seen already: the result still comes.
+            again = c.attach(build.build_id, since=build.last_event_seq, logs=build.logs)
+            assert again.result(60) == result
+    finally:
+        if w.poll() is None:
+            os.killpg(w.pid, signal.SIGKILL)
+        w.wait(10)

@@ -38,3 +38,20 @@ def test_every_payload_table_lists_the_fields_in_wire_order() -> None:
         assert _table(tables[0]) == _rows(schema_of(cls)), t.name
         if t is MessageType.BUILD_COMPLETED:
             assert _table(tables[1]) == _rows(schema_of(Output))
+
+
+def test_final_statuses_are_spelled_as_the_document_and_the_vectors_spell_them() -> None:
+    from buildnet.client import BUILD_STATUSES, TARGET_STATUSES
+    from tests.vectors import VECTORS
+
+    row = next(line for line in DOC.splitlines() if line.startswith("| 7 | `status` |"))
+    targets, builds = row.split("`build_finished`:")
+    assert re.findall(r"`([a-z]+)`", targets)[1:] == list(TARGET_STATUSES)  # after `status`
+    assert re.findall(r"`([a-z]+)`", builds) == list(BUILD_STATUSES)
+    finished = {
+        v["message"]["payload"]["kind"]: v["message"]["payload"]["status"]
+        for v in VECTORS["vectors"]
+        if v["message"]["type"] == "EVENT" and "status" in v["message"]["payload"]
+    }
+    assert finished["target_finished"] in TARGET_STATUSES
+    assert finished["build_finished"] in BUILD_STATUSES

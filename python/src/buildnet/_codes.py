@@ -9,7 +9,7 @@ __all__ = ["MAJOR", "MINOR", "RUNTIME", "ErrorCode", "MessageType"]
 #: The protocol major version this package speaks; carried in every envelope.
 MAJOR = 1
 #: The minor version this package speaks; exchanged in HELLO and HELLO_ACK.
-MINOR = 2
+MINOR = 3
 #: This implementation's ``runtime`` envelope field.
 RUNTIME = "python"
 

@@ -27,6 +27,7 @@ from buildnet.errors import (
 )
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
+    HANDSHAKE_MAX_FRAME_BYTES,
     AuthChallenge,
     ConnectingHandshake,
     ErrorCode,
@@ -348,7 +349,8 @@ async def open_connection(
         )
     except asyncio.TimeoutError:
         raise OSError(f"cannot connect to {host}:{port} within {timeout:g} s") from None
-    frames = FrameReader(max_frame_bytes)
+    # Until the master has proven it knows the secret, it may not make us buffer more than 64 KiB.
+    frames = FrameReader(max_frame_bytes, pre_auth_max_frame_bytes=HANDSHAKE_MAX_FRAME_BYTES)
     try:
         ack = await asyncio.wait_for(_handshake(reader, writer, frames, handshake), timeout)
     except asyncio.TimeoutError:
@@ -379,7 +381,9 @@ async def _handshake(
             writer.write(encode(Message("py-proof", now_ms(), proof)))
             await writer.drain()
         elif isinstance(p, HelloAck):
-            return hs.on_hello_ack(p)
+            ack = hs.on_hello_ack(p)  # raises unless accepted with the right proof
+            frames.end_handshake()
+            return ack
         elif isinstance(p, ErrorReply):
             raise HandshakeError(
                 f"the master refused the handshake: {ErrorCode.from_wire(p.code).name}: "

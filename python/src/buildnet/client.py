@@ -56,12 +56,14 @@ from buildnet.protocol import (
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Mapping, Sequence
     from types import TracebackType
 
     from buildnet.protocol.payloads import Payload
 
 __all__ = [
+    "BUILD_STATUSES",
+    "TARGET_STATUSES",
     "Build",
     "BuildEvent",
     "BuildResult",
@@ -73,6 +75,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("buildnet")
+
+#: A target's final status, in BUILD_PROGRESS ``phase``, EVENT ``status`` of ``target_finished``
+#: and the HTTP API alike (docs/PROTOCOL.md): one spelling everywhere.
+TARGET_STATUSES = ("built", "cached", "failed", "skipped", "cancelled")
+#: A build's final status, in EVENT ``status`` of ``build_finished``.
+BUILD_STATUSES = ("succeeded", "failed", "cancelled")
 
 Secret = Union[bytes, str]
 #: How long a finished build's stream waits for the subscription's ``build_finished`` event.
@@ -178,11 +186,27 @@ _EVENT_KINDS = {
 
 
 class Build:
-    """A submitted build: iterate :meth:`events`, await :meth:`result`, or :meth:`cancel`."""
+    """A submitted (or re-attached) build: iterate :meth:`events`, await :meth:`result`, or
+    :meth:`cancel`. After a lost connection, :meth:`Client.attach` with :attr:`build_id`,
+    :attr:`last_event_seq` and :attr:`logs` gets the events missed and the result."""
 
-    def __init__(self, client: Client, build_id: str, subscription_id: Optional[str]) -> None:
+    def __init__(
+        self,
+        client: Client,
+        build_id: str,
+        subscription_id: Optional[str],
+        *,
+        logs: bool = False,
+        numbered: bool = False,
+        since: int = 0,
+    ) -> None:
         self._client = client
         self.build_id = build_id
+        #: Whether the events include log lines (a re-attach must ask the same).
+        self.logs = logs
+        # Whether EVENT seq are the build's own event numbers (a 1.3 master, SUBSCRIBE since).
+        self._numbered = numbered
+        self._last_seq = since
         self._subscription_id = subscription_id
         self._queue: asyncio.Queue[Union[BuildEvent, BaseException]] = asyncio.Queue()
         self._result: asyncio.Future[BuildResult] = asyncio.get_running_loop().create_future()
@@ -210,6 +234,12 @@ class Build:
     def done(self) -> bool:
         return self._result.done()
 
+    @property
+    def last_event_seq(self) -> int:
+        """The number, in the build, of the last event received (0: none, or a master older
+        than protocol 1.3, which does not number them): pass it to :meth:`Client.attach`."""
+        return self._last_seq if self._numbered else 0
+
     async def cancel(self, reason: Optional[str] = None) -> None:
         """Asks the master to cancel the build; it then ends as failed. Raises
         :class:`RemoteError` (``NOT_FOUND``) if the master does not know it (any more)."""
@@ -222,6 +252,7 @@ class Build:
             self._queue.put_nowait(event)
 
     def _on_event(self, e: Event) -> None:
+        self._last_seq = max(self._last_seq, e.seq)
         kind = _EVENT_KINDS.get(e.kind, e.kind)
         if kind == "started":
             return  # the BUILD_STARTED reply already said so
@@ -455,26 +486,36 @@ class Client:
         *,
         keep_going: bool = False,
         force: bool = False,
+        env: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
         logs: bool = True,
         build_id: Optional[str] = None,
     ) -> Build:
         """Submits a build of ``targets`` and returns once the master has started it.
+
+        ``force``: the requested targets ignore cache hits. ``env``: values for variables the
+        targets pass through from the master's environment, for this build only (part of those
+        targets' cache keys). ``timeout``: a cap in seconds on each target's run time.
 
         Subscribes to the build's events first (with log lines if ``logs``), so no event is
         missed. Raises :class:`RemoteError` if the master refuses the build.
         """
         if isinstance(targets, str):
             raise TypeError("targets must be a sequence of target names, not one str")
+        timeout_ms = None if timeout is None else max(1, round(timeout * 1000))
         bid = build_id or f"py-{uuid.uuid4().hex[:16]}"
         sid = f"sub-{bid}"
-        build = Build(self, bid, sid)
+        # From protocol 1.3 the events carry the build's own numbers (SUBSCRIBE since=0), so a
+        # client that loses its connection can re-attach from the last one it saw.
+        numbered = self._conn().minor >= 3
+        build = Build(self, bid, sid, logs=logs, numbered=numbered)
         # Queued first: the build's own events may arrive before BUILD_STARTED's reply is seen.
         build._put(BuildEvent("started", bid))
         self._builds[bid] = build
         self._subscriptions[sid] = build
         try:
             try:
-                await self._request(Subscribe(sid, bid, logs or None))
+                await self._request(Subscribe(sid, bid, logs or None, 0 if numbered else None))
             except RemoteError as e:
                 log.info("the master refused to stream events of %s: %s", bid, e)
                 self._subscriptions.pop(sid, None)
@@ -482,9 +523,45 @@ class Client:
                 build._finished_seen = True
             await self._request(
                 BuildRequest(
-                    bid, tuple(targets), keep_going=keep_going or None, force=force or None
+                    bid,
+                    tuple(targets),
+                    keep_going=keep_going or None,
+                    force=force or None,
+                    env=dict(env) if env else None,
+                    timeout_ms=timeout_ms,
                 )
             )
+        except BaseException:
+            self._forget(build)
+            raise
+        return build
+
+    async def attach(self, build_id: str, *, since: int = 0, logs: bool = False) -> Build:
+        """Re-attaches to a build on the master (protocol 1.3), e.g. one this client followed
+        before its connection dropped: ``await client.attach(b.build_id,
+        since=b.last_event_seq, logs=b.logs)``. The returned build's events are those numbered
+        above ``since`` (replayed from the master's buffer, then live), and its result arrives
+        whether the build ended while the client was away or ends later.
+
+        Raises :class:`RemoteError` (``NOT_FOUND``) if ``since > 0`` and the master does not
+        keep the build (any more).
+        """
+        if since < 0:
+            raise ValueError(f"since must be >= 0 but was {since}")
+        if self._conn().minor < 3:
+            raise RemoteError(
+                "SUBSCRIBE",
+                int(ErrorCode.UNSUPPORTED),
+                f"the master speaks protocol 1.{self._conn().minor}; re-attaching needs 1.3",
+            )
+        if build_id in self._builds:
+            raise ValueError(f"this client already follows build {build_id!r}")
+        sid = f"att-{build_id}-{uuid.uuid4().hex[:8]}"
+        build = Build(self, build_id, sid, logs=logs, numbered=True, since=since)
+        self._builds[build_id] = build
+        self._subscriptions[sid] = build
+        try:
+            await self._request(Subscribe(sid, build_id, logs or None, since))
         except BaseException:
             self._forget(build)
             raise

@@ -22,7 +22,7 @@ from buildnet import client as _client
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Coroutine, Iterator, Sequence
+    from collections.abc import Coroutine, Iterator, Mapping, Sequence
     from types import TracebackType
 
     from buildnet._connection import TlsOption
@@ -171,6 +171,12 @@ class SyncBuild:
     def __init__(self, loop: _Loop, build: _client.Build) -> None:
         self._loop, self._build = loop, build
         self.build_id = build.build_id
+        self.logs = build.logs
+
+    @property
+    def last_event_seq(self) -> int:
+        """See :attr:`buildnet.client.Build.last_event_seq`."""
+        return self._build.last_event_seq
 
     def events(self) -> Iterator[BuildEvent]:
         agen = self._build.events()
@@ -207,15 +213,29 @@ class SyncClient:
         *,
         keep_going: bool = False,
         force: bool = False,
+        env: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
         logs: bool = True,
         build_id: Optional[str] = None,
     ) -> SyncBuild:
         b = self._loop.call(
             self._c.submit(
-                targets, keep_going=keep_going, force=force, logs=logs, build_id=build_id
+                targets,
+                keep_going=keep_going,
+                force=force,
+                env=env,
+                timeout=timeout,
+                logs=logs,
+                build_id=build_id,
             )
         )
         return SyncBuild(self._loop, b)
+
+    def attach(self, build_id: str, *, since: int = 0, logs: bool = False) -> SyncBuild:
+        """See :meth:`buildnet.client.Client.attach`."""
+        return SyncBuild(
+            self._loop, self._loop.call(self._c.attach(build_id, since=since, logs=logs))
+        )
 
     def lock(
         self, name: str, *, lease: float = 30.0, wait: float = 0.0, holder: Optional[str] = None

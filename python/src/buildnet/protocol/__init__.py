@@ -16,6 +16,7 @@ from buildnet.protocol.auth import (
 )
 from buildnet.protocol.codec import (
     DEFAULT_MAX_FRAME_BYTES,
+    HANDSHAKE_MAX_FRAME_BYTES,
     PREFIX_BYTES,
     FrameReader,
     Message,
@@ -30,6 +31,7 @@ from buildnet.protocol.types import MAJOR, MINOR, RUNTIME, ErrorCode, MessageTyp
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
+    "HANDSHAKE_MAX_FRAME_BYTES",
     "MAJOR",
     "MINOR",
     "PREFIX_BYTES",

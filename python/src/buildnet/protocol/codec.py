@@ -144,6 +144,11 @@ def _record_value(schema: Schema, rec: Any) -> dict[str, Any]:
 # ---- decoding ----------------------------------------------------------------------------------
 
 
+#: Largest frame body a connecting peer accepts before HELLO_ACK (docs/PROTOCOL.md), as the Java
+#: master caps frames before the handshake completes.
+HANDSHAKE_MAX_FRAME_BYTES = 65536
+
+
 def check_declared_length(declared: int, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
     """Checks a length prefix against the maximum; call before reading or allocating the body.
 
@@ -232,12 +237,13 @@ class _Decoder:
         known = code in MessageType._value2member_map_
         cls = PAYLOAD_CLASSES[MessageType(code)] if known else None
         payload: Optional[Payload] = None
+        # A payload that is not a map breaks the envelope, whatever the type: BAD_FRAME.
+        f = u.peek()
+        if f is not Family.MAP:
+            u.fail(ErrorCode.BAD_FRAME, f"the payload must be a map but was {f.value}")
         if cls is not None:
             payload = self._record(schema_of(cls), f"{cls.TYPE.name} payload", 2)
         else:
-            f = u.peek()
-            if f is not Family.MAP:
-                u.fail(ErrorCode.BAD_FRAME, f"the payload must be a map but was {f.value}")
             u.skip(2)
         for _ in range(len(_ENVELOPE), n):  # keys of a newer minor version
             if u.peek() is not Family.STR:
@@ -396,21 +402,55 @@ class FrameReader:
     (``feed(b"")`` is fine). So after a non-fatal :class:`UnknownMessageTypeError` the caller
     answers ERROR and carries on; after a fatal error it closes the connection.
 
-    A length prefix above ``max_frame_bytes`` raises :class:`FrameTooLargeError` as soon as its
-    4 bytes are in, before any of the body is buffered; the reader is then broken (the stream
-    cannot be resynchronised) and raises the same error on every later call.
+    A length prefix above the maximum raises :class:`FrameTooLargeError` as soon as its 4 bytes
+    are in, before any of the body is buffered; the reader is then broken (the stream cannot be
+    resynchronised) and raises the same error on every later call.
+
+    Memory follows the bytes that arrived, never the prefix: a body is buffered as it comes (the
+    caller feeds chunks of its choosing), so a peer that declares 1 GiB and sends 5 bytes costs 5
+    bytes. With ``pre_auth_max_frame_bytes`` (a connecting peer passes
+    :data:`HANDSHAKE_MAX_FRAME_BYTES`), frames are capped at that size until
+    :meth:`end_handshake`, so a listener that has not yet proven it knows the secret cannot make
+    the reader hold more than 64 KiB.
 
     Not thread-safe: one reader per connection.
     """
 
-    __slots__ = ("_broken", "_buf", "_max")
+    __slots__ = ("_broken", "_buf", "_limit", "_max")
 
-    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+    def __init__(
+        self,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        *,
+        pre_auth_max_frame_bytes: Optional[int] = None,
+    ) -> None:
         if max_frame_bytes < 1:
             raise ValueError(f"max_frame_bytes must be at least 1 but was {max_frame_bytes}")
+        if pre_auth_max_frame_bytes is not None and pre_auth_max_frame_bytes < 1:
+            raise ValueError(
+                f"pre_auth_max_frame_bytes must be at least 1 but was {pre_auth_max_frame_bytes}"
+            )
         self._max = max_frame_bytes
+        # The limit in force: the pre-authentication cap until end_handshake(), then the maximum.
+        self._limit = (
+            max_frame_bytes
+            if pre_auth_max_frame_bytes is None
+            else min(max_frame_bytes, pre_auth_max_frame_bytes)
+        )
         self._buf = bytearray()
         self._broken: Optional[FrameTooLargeError] = None
+
+    @property
+    def limit(self) -> int:
+        """The largest frame body accepted now."""
+        return self._limit
+
+    def end_handshake(self) -> None:
+        """The peer is authenticated: from the next frame on, ``max_frame_bytes`` applies.
+
+        Only the frame at the head of the buffer has had its prefix checked, so frames the peer
+        sent right behind its HELLO_ACK are judged by the new limit."""
+        self._limit = self._max
 
     @property
     def buffered(self) -> int:
@@ -438,7 +478,7 @@ class FrameReader:
             return None
         body = bytes(buf[PREFIX_BYTES:end])
         del buf[:end]
-        return decode_body(body, max_frame_bytes=self._max)
+        return decode_body(body, max_frame_bytes=self._limit)
 
     def eof(self) -> None:
         """Call at the end of the stream: raises ``BAD_FRAME`` if it ended inside a frame."""
@@ -461,7 +501,7 @@ class FrameReader:
             return -1
         declared = int.from_bytes(self._buf[:PREFIX_BYTES], "big")
         try:
-            check_declared_length(declared, self._max)
+            check_declared_length(declared, self._limit)
         except FrameTooLargeError as e:
             self._broken = e
             self._buf = bytearray()

@@ -783,9 +783,14 @@ class Subscribe(Payload):
     subscription_id: str
     build_id: Optional[str] = None
     logs: Optional[bool] = None
+    #: Since 1.3: re-attach to ``build_id`` after this event number (0: from the start).
+    since: Optional[int] = None
 
     def _validate(self) -> None:
         _non_empty("subscription_id", self.subscription_id)
+        _non_negative("since", self.since)
+        if self.since is not None and self.build_id is None:
+            raise ValueError("since needs build_id: it counts one build's events")
 
 
 @record

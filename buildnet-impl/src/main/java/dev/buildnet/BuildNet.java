@@ -342,6 +342,28 @@ public final class BuildNet implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * Reads a shared secret from a file, as the CLI's {@code --secret-file} and Python's {@code
+   * buildnet.read_secret} do (docs/PROTOCOL.md, "Secret files"): the file's bytes without their
+   * trailing CR and LF bytes (the newline an editor or {@code echo} adds); nothing else is trimmed.
+   *
+   * @throws IllegalArgumentException if what remains is shorter than 16 bytes
+   * @throws java.io.IOException if the file cannot be read
+   * @since 0.2
+   */
+  public static byte[] readSecret(Path file) throws java.io.IOException {
+    byte[] raw = java.nio.file.Files.readAllBytes(file);
+    int end = raw.length;
+    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
+      end--;
+    }
+    if (end < 16) {
+      throw new IllegalArgumentException("the secret in " + file + " must be at least 16 bytes"
+          + " (after removing trailing newlines) but was " + end);
+    }
+    return java.util.Arrays.copyOf(raw, end);
+  }
+
   public Path workspace() {
     return workspace;
   }
@@ -393,17 +415,30 @@ public final class BuildNet implements AutoCloseable {
   }
 
   private BuildFuture submit(String buildId, Collection<String> targets, boolean keepGoing) {
+    return submit(buildId, targets, BuildService.Options.keepGoing(keepGoing));
+  }
+
+  private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o) {
     ensureOpen();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
     }
     Set<String> requested = new LinkedHashSet<>(targets);
-    BuildGraph subgraph = graph.subgraphFor(requested);
+    dev.buildnet.graph.BuildGraph sub = graph.subgraphFor(requested);
+    if (!o.env().isEmpty() || o.timeout() != null) {
+      // This build's view of its targets: passthrough variables from the request, a capped
+      // timeout. Keys follow from the targets as run, so an override that changes a target's
+      // environment changes its key, and one that does not leaves the key alone.
+      List<Target> overridden = new ArrayList<>();
+      sub.topologicalOrder().forEach(t -> overridden.add(t.withBuildOverrides(o.env(), o.timeout())));
+      sub = dev.buildnet.graph.BuildGraph.of(overridden);
+    }
     // Held until the build has fully stopped, its processes included (see WorkspaceLock).
     workspaceLock.acquire();
     BuildFuture future;
     try {
-      future = engine.submit(buildId, subgraph, requested, keepGoing);
+      future = engine.submit(buildId, sub, requested, o.keepGoing(),
+          o.force() ? requested : Set.of());
     } catch (RuntimeException | Error e) {
       workspaceLock.release();
       throw e;
@@ -418,6 +453,12 @@ public final class BuildNet implements AutoCloseable {
     public CompletableFuture<BuildResult> submit(
         String buildId, List<String> targets, boolean keepGoing) {
       return BuildNet.this.submit(buildId, targets, keepGoing).result();
+    }
+
+    @Override
+    public CompletableFuture<BuildResult> submit(
+        String buildId, List<String> targets, BuildService.Options options) {
+      return BuildNet.this.submit(buildId, targets, options).result();
     }
 
     @Override

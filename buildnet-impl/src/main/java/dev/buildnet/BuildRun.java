@@ -30,6 +30,8 @@ final class BuildRun {
   final long sequence;
   final boolean keepGoing;
   final Set<String> requested;
+  /** Targets that ignore cache hits in this build (BUILD_REQUEST {@code force}). */
+  final Set<String> forced;
   final long submittedNanos;
   final BuildListener listener;
   private final Map<String, Node> nodes = new LinkedHashMap<>();
@@ -49,6 +51,7 @@ final class BuildRun {
       BuildGraph graph,
       Set<String> requested,
       boolean keepGoing,
+      Set<String> forced,
       BuildListener listener,
       BuildFuture future,
       long submittedNanos) {
@@ -56,6 +59,7 @@ final class BuildRun {
     this.sequence = sequence;
     this.requested = Set.copyOf(requested);
     this.keepGoing = keepGoing;
+    this.forced = Set.copyOf(forced);
     this.listener = listener;
     this.future = future;
     this.submittedNanos = submittedNanos;

@@ -118,6 +118,12 @@ final class Engine {
 
   /** Starts a build with id {@code buildId}, which must not be running. */
   BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing) {
+    return submit(buildId, graph, requested, keepGoing, Set.of());
+  }
+
+  /** As above; the {@code forced} targets ignore cache hits (a BUILD_REQUEST's {@code force}). */
+  BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing,
+      Set<String> forced) {
     BuildFuture future = new BuildFuture(buildId, this::cancel);
     BuildRun run =
         new BuildRun(
@@ -126,6 +132,7 @@ final class Engine {
             graph,
             requested,
             keepGoing,
+            forced,
             listeners,
             future,
             System.nanoTime());

@@ -148,7 +148,7 @@ final class RemoteAttempt {
     try {
       files = verifiedOutputs(r, target);
     } catch (OutputRejected e) {
-      return TargetRunner.failure(node, queueWait, start, attempt, 0,
+      return TargetRunner.failure(node, queueWait, start, attempt, -1,
           List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage());
     }
     List<String> directories = new ArrayList<>();
@@ -174,7 +174,7 @@ final class RemoteAttempt {
     if (!restored) {
       String why = "outputs of '" + target.name() + "' from worker '" + r.workerId()
           + "' failed verification in the master's store and were discarded";
-      return TargetRunner.failure(node, queueWait, start, attempt, 0,
+      return TargetRunner.failure(node, queueWait, start, attempt, -1,
           List.of(BuildError.of("OUTPUT", why)), why);
     }
     if (keep) {

@@ -121,7 +121,7 @@ final class TargetRunner {
     }
     node.key = computed.key();
 
-    if (target.cacheable()) {
+    if (target.cacheable() && !run.forced.contains(target.name())) {
       Optional<ActionManifest> hit = cache.lookup(computed.key());
       if (hit.isEmpty()) {
         // With build-once, waits while a peer master builds this key, then takes its result.

@@ -49,6 +49,21 @@ public final class BuildHistory implements PlacementListener {
   /** One kept log line. */
   public record LogLine(Instant at, OutputListener.Stream stream, String line) {}
 
+  /**
+   * Receives a build's events with their numbers in that build (see {@link #attach}): 1, 2, 3...
+   * counting every event of the build when log lines are included, else every event but log
+   * lines. Runs under the history's lock like any sink: must not block.
+   */
+  public interface NumberedSink {
+    void accept(long seq, BuildEvent event);
+  }
+
+  /**
+   * Events of a running build kept for {@link #attach} replays (log lines included); oldest
+   * dropped. A finished build keeps its events but its log lines.
+   */
+  public static final int MAX_REPLAY_EVENTS = 10_000;
+
   /** A live subscription; {@link #close()} ends it and is idempotent. */
   public interface Subscription extends AutoCloseable {
     @Override
@@ -159,7 +174,7 @@ public final class BuildHistory implements PlacementListener {
   public Subscription subscribe(
       String buildId, boolean logs, boolean replay, Consumer<BuildEvent> sink) {
     Objects.requireNonNull(sink, "sink");
-    Sub sub = new Sub(buildId, logs, sink);
+    Sub sub = new Sub(buildId, logs, sink, null);
     synchronized (lock) {
       if (replay) {
         replayTo(sub);
@@ -169,29 +184,65 @@ public final class BuildHistory implements PlacementListener {
     return () -> subscribers.remove(sub);
   }
 
+  /**
+   * Re-attaches to one build's events (a client that lost its connection; SUBSCRIBE with {@code
+   * since}): first every event of the build still kept whose number is above {@code since}, then
+   * every later one, each with its number in the build, in order, nothing lost or repeated in
+   * between. Numbers count every event of the build with {@code logs}, every event but log lines
+   * without; a gap means the master no longer keeps those events ({@link #MAX_REPLAY_EVENTS}).
+   *
+   * @param since the last number the caller saw, 0 for all; with 0 the build need not exist yet
+   * @return the subscription, or empty if {@code since > 0} and the build is not kept (any more)
+   */
+  public Optional<Subscription> attach(
+      String buildId, boolean logs, long since, NumberedSink sink) {
+    Objects.requireNonNull(buildId, "buildId");
+    Objects.requireNonNull(sink, "sink");
+    if (since < 0) {
+      throw new IllegalArgumentException("since must be >= 0 but was " + since);
+    }
+    Sub sub = new Sub(buildId, logs, null, sink);
+    synchronized (lock) {
+      BuildState b = builds.get(buildId);
+      if (b == null && since > 0) {
+        return Optional.empty();
+      }
+      if (b != null) {
+        for (Numbered n : b.replay) {
+          long seq = logs ? n.all : n.lifecycle;
+          if (seq > since && (logs || n.event.kind() != BuildEvent.Kind.LOG)) {
+            sub.offer(n);
+          }
+        }
+      }
+      subscribers.add(sub);
+    }
+    return Optional.of(() -> subscribers.remove(sub));
+  }
+
   private void replayTo(Sub sub) {
     if (sub.buildId == null) {
       Instant now = clock.instant();
       for (String w : workers) {
-        sub.offer(new BuildEvent(BuildEvent.Kind.WORKER_JOINED, null, now, null, null, null, null, w, 0));
+        sub.offer(unnumbered(new BuildEvent(BuildEvent.Kind.WORKER_JOINED, null, now, null, null, null, null, w, 0)));
       }
     }
     for (BuildState b : builds.values()) {
       if (sub.buildId != null && !sub.buildId.equals(b.id)) {
         continue;
       }
-      sub.offer(event(BuildEvent.Kind.BUILD_STARTED, b.id, b.startedAt, null, null));
+      sub.offer(unnumbered(event(BuildEvent.Kind.BUILD_STARTED, b.id, b.startedAt, null, null)));
       for (TargetState t : b.targets.values()) {
         if (t.startedAt != null) {
-          sub.offer(new BuildEvent(BuildEvent.Kind.TARGET_STARTED, b.id, t.startedAt, t.name, null,
-              null, null, t.worker, t.attempt));
+          sub.offer(unnumbered(new BuildEvent(BuildEvent.Kind.TARGET_STARTED, b.id, t.startedAt, t.name, null,
+              null, null, t.worker, t.attempt)));
         }
         if (t.finishedAt != null) {
-          sub.offer(event(BuildEvent.Kind.TARGET_FINISHED, b.id, t.finishedAt, t.name, t.status));
+          sub.offer(unnumbered(event(BuildEvent.Kind.TARGET_FINISHED, b.id, t.finishedAt, t.name, t.status)));
         }
       }
       if (b.finishedAt != null) {
-        sub.offer(event(BuildEvent.Kind.BUILD_FINISHED, b.id, b.finishedAt, null, b.status));
+        sub.offer(unnumbered(event(BuildEvent.Kind.BUILD_FINISHED, b.id, b.finishedAt, null, b.status)));
       }
     }
   }
@@ -288,9 +339,15 @@ public final class BuildHistory implements PlacementListener {
         b.finishedAt = now;
         b.status = status;
         b.result = result;
-        trim();
       }
+      // Published before trimming, so the build's last event is numbered and kept for replays.
       publish(event(BuildEvent.Kind.BUILD_FINISHED, result.buildId(), now, null, status));
+      if (b != null) {
+        // A finished build keeps its lifecycle for re-attaches but not its log lines (the
+        // per-target log tails stay): memory then grows with targets, not with output.
+        b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
+      }
+      trim();
     }
   }
 
@@ -386,11 +443,34 @@ public final class BuildHistory implements PlacementListener {
         && logCharge + cost <= limits.totalBytes();
   }
 
+  /** Numbers the event in its build (if kept) and keeps it for replays. Under the lock. */
   private void publish(BuildEvent e) {
+    BuildState b = e.buildId() == null ? null : builds.get(e.buildId());
+    Numbered n;
+    if (b == null) {
+      n = unnumbered(e);
+    } else {
+      b.all++;
+      if (e.kind() != BuildEvent.Kind.LOG) {
+        b.lifecycle++;
+      }
+      n = new Numbered(b.all, b.lifecycle, e);
+      if (b.replay.size() == MAX_REPLAY_EVENTS) {
+        b.replay.removeFirst();
+      }
+      b.replay.addLast(n);
+    }
     for (Sub s : subscribers) {
-      s.offer(e);
+      s.offer(n);
     }
   }
+
+  private static Numbered unnumbered(BuildEvent e) {
+    return new Numbered(0, 0, e);
+  }
+
+  /** An event with its numbers in its build: among all its events, and among all but log lines. */
+  private record Numbered(long all, long lifecycle, BuildEvent event) {}
 
   private static BuildEvent event(
       BuildEvent.Kind kind, String buildId, Instant at, String target, String status) {
@@ -405,6 +485,9 @@ public final class BuildHistory implements PlacementListener {
     String status = "running";
     BuildResult result;
     long logCharge;
+    final ArrayDeque<Numbered> replay = new ArrayDeque<>();
+    long all;
+    long lifecycle;
 
     BuildState(String id, List<String> targets, Instant startedAt) {
       this.id = id;
@@ -574,15 +657,18 @@ public final class BuildHistory implements PlacementListener {
   private static final class Sub {
     final String buildId;
     final boolean logs;
-    final Consumer<BuildEvent> sink;
+    final Consumer<BuildEvent> sink; // or:
+    final NumberedSink numbered;
 
-    Sub(String buildId, boolean logs, Consumer<BuildEvent> sink) {
+    Sub(String buildId, boolean logs, Consumer<BuildEvent> sink, NumberedSink numbered) {
       this.buildId = buildId;
       this.logs = logs;
       this.sink = sink;
+      this.numbered = numbered;
     }
 
-    void offer(BuildEvent e) {
+    void offer(Numbered n) {
+      BuildEvent e = n.event;
       if (e.kind() == BuildEvent.Kind.LOG && !logs) {
         return;
       }
@@ -590,7 +676,14 @@ public final class BuildHistory implements PlacementListener {
         return;
       }
       try {
-        sink.accept(e);
+        if (numbered != null) {
+          if (n.all == 0) {
+            return; // an event of a build not kept has no number to give
+          }
+          numbered.accept(logs ? n.all : n.lifecycle, e);
+        } else {
+          sink.accept(e);
+        }
       } catch (RuntimeException ex) {
         log.warn("event subscriber {} threw on {}; keeping it", sink, e.kind(), ex);
       }

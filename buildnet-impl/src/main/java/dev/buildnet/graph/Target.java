@@ -86,6 +86,58 @@ public final class Target {
     this.cacheable = b.cacheable == null || b.cacheable;
   }
 
+  /** A copy with another environment and timeout; see {@link #withBuildOverrides}. */
+  private Target(Target t, SortedMap<String, String> environment, SortedSet<String> envPassthrough,
+      Duration timeout) {
+    this.name = t.name;
+    this.command = t.command;
+    this.bundler = t.bundler;
+    this.workingDirectory = t.workingDirectory;
+    this.environment = Collections.unmodifiableSortedMap(new TreeMap<>(environment));
+    this.envPassthrough = Collections.unmodifiableSortedSet(new TreeSet<>(envPassthrough));
+    this.inputs = t.inputs;
+    this.outputs = t.outputs;
+    this.dependencies = t.dependencies;
+    this.requiredCapabilities = t.requiredCapabilities;
+    this.cpuSlots = t.cpuSlots;
+    this.memoryMb = t.memoryMb;
+    this.timeout = timeout;
+    this.retries = t.retries;
+    this.priority = t.priority;
+    this.cacheable = t.cacheable;
+  }
+
+  /**
+   * This target as one build runs it, given that build's overrides (a BUILD_REQUEST's {@code env}
+   * and {@code timeout_ms}, docs/PROTOCOL.md): each passthrough variable named in {@code env}
+   * takes the build's value instead of the host's, exactly as if the host had it, so the command
+   * and the cache key see it (explicit variables and variables the target does not pass through
+   * are untouched); the timeout becomes the smaller of the target's own and {@code timeoutCap}.
+   * Returns this target itself when nothing applies.
+   *
+   * @param env the build's values, by variable name; not null
+   * @param timeoutCap a per-target upper bound, or null for none
+   * @since 0.2
+   */
+  public Target withBuildOverrides(Map<String, String> env, Duration timeoutCap) {
+    Objects.requireNonNull(env, "env");
+    TreeMap<String, String> explicit = new TreeMap<>(environment);
+    TreeSet<String> passthrough = new TreeSet<>(envPassthrough);
+    for (String variable : envPassthrough) {
+      String value = env.get(variable);
+      if (value != null) {
+        passthrough.remove(variable);
+        explicit.put(variable, value);
+      }
+    }
+    Duration capped = timeoutCap == null || (timeout != null && timeout.compareTo(timeoutCap) <= 0)
+        ? timeout : timeoutCap;
+    if (passthrough.size() == envPassthrough.size() && Objects.equals(capped, timeout)) {
+      return this;
+    }
+    return new Target(this, explicit, passthrough, capped);
+  }
+
   /**
    * A builder for a target called {@code name}, which must be non-empty and made of letters,
    * digits and {@code _ . : / -}.

@@ -391,12 +391,14 @@ public final class FrameCodec {
       expectKey(5);
       Optional<MessageType> type = MessageType.fromCode((int) code);
       Payload payload = null;
+      // A payload that is not a map breaks the envelope, whatever the type: BAD_FRAME for known
+      // and unknown types alike (docs/PROTOCOL.md, "Envelope").
+      if (peekType() != ValueType.MAP) {
+        throw error(ErrorCode.BAD_FRAME, "the payload must be a map but was " + name(u.getNextFormat()));
+      }
       if (type.isPresent()) {
         payload = (Payload) record(Schema.of(type.get()), type.get().name() + " payload", 2);
       } else {
-        if (peekType() != ValueType.MAP) {
-          throw error(ErrorCode.BAD_FRAME, "the payload must be a map but was " + name(u.getNextFormat()));
-        }
         skip(2);
       }
       for (int i = ENVELOPE.length; i < n; i++) {

@@ -774,11 +774,23 @@ public final class Payloads {
 
   // ---- events --------------------------------------------------------------------------------
 
-  /** Subscribe to events of one build (or all); answered by ACK. */
-  public record Subscribe(String subscriptionId, @Opt String buildId, @Opt Boolean logs)
-      implements Payload {
+  /**
+   * Subscribe to events of one build (or all); answered by ACK. With {@code since} (1.3), a
+   * re-attach to one build: EVENT {@code seq} are the build's event numbers and the stream
+   * replays those above {@code since}, then ends with the build's final message.
+   */
+  public record Subscribe(String subscriptionId, @Opt String buildId, @Opt Boolean logs,
+      @Opt Long since) implements Payload {
     public Subscribe {
       nonEmpty("subscription_id", subscriptionId);
+      nonNegative("since", since);
+      if (since != null && buildId == null) {
+        throw new IllegalArgumentException("since needs build_id: it counts one build's events");
+      }
+    }
+
+    public Subscribe(String subscriptionId, String buildId, Boolean logs) {
+      this(subscriptionId, buildId, logs, null);
     }
 
     @Override

@@ -10,7 +10,7 @@ public final class Protocol {
   public static final int MAJOR = 1;
 
   /** The minor version this code speaks; exchanged in HELLO and HELLO_ACK. */
-  public static final int MINOR = 2;
+  public static final int MINOR = 3;
 
   /** This implementation's {@code runtime} envelope field. */
   public static final String RUNTIME = "jvm";

@@ -57,6 +57,8 @@ final class ClientBuilds {
   private final int maxUnsentEvents;
   private final Map<String, EventStream> subscriptions = new ConcurrentHashMap<>();
   private final Set<Followed> followed = ConcurrentHashMap.newKeySet();
+  /** Builds submitted on this connection: a re-attach here need not repeat their final message. */
+  private final Set<String> submittedHere = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   ClientBuilds(BuildService builds, PeerConnection connection, boolean worker, int maxUnsentEvents) {
@@ -115,18 +117,17 @@ final class ClientBuilds {
       throw new RequestError(ErrorCode.INVALID_PAYLOAD, "a client's BUILD_REQUEST must not carry"
           + " 'attempt' (the master sends single attempts to workers as TARGET_RUN)");
     }
-    if (Boolean.TRUE.equals(r.force())) {
-      throw new RequestError(ErrorCode.UNSUPPORTED,
-          "'force' is not supported yet: builds on this master always use its cache");
-    }
     if (r.env() != null) {
-      throw new RequestError(ErrorCode.UNSUPPORTED, "'env' is not supported yet: targets run"
-          + " with the environment their definitions give them");
+      r.env().forEach((name, value) -> {
+        if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
+          throw new RequestError(ErrorCode.INVALID_PAYLOAD, "env variable '" + name + "' is not"
+              + " usable: names must be non-empty without '=' or NUL, values without NUL");
+        }
+      });
     }
-    if (r.timeoutMs() != null) {
-      throw new RequestError(ErrorCode.UNSUPPORTED, "'timeout_ms' is not supported yet: targets"
-          + " run with the timeouts their definitions give them");
-    }
+    BuildService.Options options = new BuildService.Options(Boolean.TRUE.equals(r.keepGoing()),
+        Boolean.TRUE.equals(r.force()), r.env(),
+        r.timeoutMs() == null ? null : java.time.Duration.ofMillis(r.timeoutMs()));
     String id = r.buildId();
     BuildHistory history = builds.history();
     if (history.build(id).isPresent()) {
@@ -138,7 +139,10 @@ final class ClientBuilds {
     f.subscription = history.subscribe(id, false, false, f::onEvent);
     CompletableFuture<BuildResult> result;
     try {
-      result = builds.submit(id, r.targets(), Boolean.TRUE.equals(r.keepGoing()));
+      result = builds.submit(id, r.targets(), options);
+    } catch (UnsupportedOperationException e) {
+      f.close();
+      throw new RequestError(ErrorCode.UNSUPPORTED, e.getMessage());
     } catch (IllegalArgumentException | UnknownTargetException e) {
       f.close();
       throw new RequestError(ErrorCode.INVALID_PAYLOAD, e.getMessage());
@@ -150,6 +154,7 @@ final class ClientBuilds {
       throw e;
     }
     followed.add(f);
+    submittedHere.add(id);
     f.started(m.id());
     result.whenComplete(f::finish);
     if (closed) {
@@ -232,32 +237,7 @@ final class ClientBuilds {
     }
 
     private Payload finalMessage(BuildResult r) {
-      if (r.success()) {
-        List<Output> outputs = new ArrayList<>(r.artifacts().size());
-        r.artifacts().forEach(a -> outputs.add(new Output(a.path(), a.digest().toString(), a.sizeBytes(), null)));
-        return new BuildCompleted(buildId, null, null, r.duration().toMillis(), outputs,
-            r.count(TargetOutcome.Status.CACHED), r.count(TargetOutcome.Status.BUILT));
-      }
-      List<String> failed = new ArrayList<>();
-      TargetOutcome first = null;
-      for (TargetOutcome o : r.targets()) {
-        if (o.status() == TargetOutcome.Status.FAILED) {
-          failed.add(o.target());
-          first = first == null ? o : first;
-        }
-      }
-      String error;
-      if (first != null) {
-        error = "target '" + first.target() + "' failed: " + first.reason();
-      } else if (r.count(TargetOutcome.Status.CANCELLED) > 0) {
-        error = "build '" + buildId + "' was cancelled";
-      } else if (!r.errors().isEmpty()) {
-        error = r.errors().get(0).toString();
-      } else {
-        error = "build '" + buildId + "' failed";
-      }
-      Long exit = first != null && first.exitCode() >= 0 ? (long) first.exitCode() : null;
-      return new BuildFailed(buildId, null, null, error, exit, null, failed);
+      return ClientBuilds.finalMessage(buildId, r);
     }
 
     void close() {
@@ -269,6 +249,38 @@ final class ClientBuilds {
     }
   }
 
+  /** BUILD_COMPLETED or BUILD_FAILED for a finished build, as its submitter gets it. */
+  static Payload finalMessage(String buildId, BuildResult r) {
+    if (r.success()) {
+      List<Output> outputs = new ArrayList<>(r.artifacts().size());
+      r.artifacts().forEach(a -> outputs.add(new Output(a.path(), a.digest().toString(), a.sizeBytes(), null)));
+      return new BuildCompleted(buildId, null, null, r.duration().toMillis(), outputs,
+          r.count(TargetOutcome.Status.CACHED), r.count(TargetOutcome.Status.BUILT));
+    }
+    List<String> failed = new ArrayList<>();
+    TargetOutcome first = null;
+    for (TargetOutcome o : r.targets()) {
+      if (o.status() == TargetOutcome.Status.FAILED) {
+        failed.add(o.target());
+        first = first == null ? o : first;
+      }
+    }
+    String error;
+    if (first != null) {
+      error = "target '" + first.target() + "' failed: " + first.reason();
+    } else if (r.count(TargetOutcome.Status.CANCELLED) > 0) {
+      error = "build '" + buildId + "' was cancelled";
+    } else if (!r.errors().isEmpty()) {
+      error = r.errors().get(0).toString();
+    } else {
+      error = "build '" + buildId + "' failed";
+    }
+    // exit_code only when a command failed: a target whose command exited 0 but whose outputs
+    // failed their checks has no failing exit code to report (0 would say "it succeeded").
+    Long exit = first != null && first.exitCode() > 0 ? (long) first.exitCode() : null;
+    return new BuildFailed(buildId, null, null, error, exit, null, failed);
+  }
+
   private static Throwable unwrap(Throwable t) {
     return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
@@ -277,14 +289,25 @@ final class ClientBuilds {
 
   private void subscribe(Message m, Subscribe s) {
     String id = s.subscriptionId();
-    EventStream stream = new EventStream(id);
+    EventStream stream = new EventStream(id, s.since() == null ? null : s.buildId());
     if (subscriptions.putIfAbsent(id, stream) != null) {
       throw new RequestError(ErrorCode.INVALID_PAYLOAD,
           "subscription '" + id + "' is already open on this connection");
     }
     try {
-      stream.attach(builds.history().subscribe(
-          s.buildId(), Boolean.TRUE.equals(s.logs()), true, stream::offer));
+      boolean logs = Boolean.TRUE.equals(s.logs());
+      if (s.since() == null) {
+        stream.attach(builds.history().subscribe(s.buildId(), logs, true, stream::offer));
+      } else {
+        // A re-attach: the build's own event numbers, a replay from the buffer, then its result.
+        BuildHistory.Subscription attached = builds.history()
+            .attach(s.buildId(), logs, s.since(), stream::offerNumbered)
+            .orElseThrow(() -> new RequestError(ErrorCode.NOT_FOUND, "build '" + s.buildId()
+                + "' is not known to this master (any more): there is nothing to re-attach to"
+                + " after event " + s.since()));
+        stream.attach(attached);
+        stream.finishIfEnded(); // it ended before: the client may have missed only its result
+      }
     } catch (RuntimeException e) {
       subscriptions.remove(id, stream);
       throw e;
@@ -295,26 +318,71 @@ final class ClientBuilds {
     }
   }
 
-  /** One subscription's EVENT stream, numbered from 1, bounded in unsent events. */
+  /**
+   * One subscription's EVENT stream, bounded in unsent events: numbered from 1 per subscription,
+   * or, for a re-attach ({@code reattached} the build), by the build's own event numbers and
+   * followed by the build's final message.
+   */
   private final class EventStream {
     private final String id;
+    private final String reattached;
     private final AtomicInteger unsent = new AtomicInteger();
-    private List<Event> early = new ArrayList<>(); // null once the ACK is sent
+    private List<Payload> early = new ArrayList<>(); // null once the ACK is sent
     private BuildHistory.Subscription subscription;
     private long seq;
     private long dropped;
     private boolean ended;
+    private boolean finalSent;
 
-    EventStream(String id) {
+    EventStream(String id, String reattached) {
       this.id = id;
+      this.reattached = reattached;
     }
 
     /** On the reporting thread, under the history's lock: must not block. */
     synchronized void offer(BuildEvent e) {
+      offer(++seq, e);
+    }
+
+    /** A re-attach's event with its number in the build; under the history's lock. */
+    void offerNumbered(long n, BuildEvent e) {
+      synchronized (this) {
+        offer(n, e);
+      }
+      if (e.kind() == BuildEvent.Kind.BUILD_FINISHED) {
+        finishIfEnded();
+      }
+    }
+
+    /**
+     * Sends a re-attached build's final message once it has ended (its result is recorded before
+     * build_finished is published), unless this connection submitted it and gets it anyway.
+     */
+    void finishIfEnded() {
+      // The history's lock before this stream's, as on the reporting thread: no lock-order cycle.
+      BuildResult r = builds.history().build(reattached).map(b -> b.result()).orElse(null);
+      if (r == null) {
+        return;
+      }
+      synchronized (this) {
+        if (ended || finalSent || submittedHere.contains(reattached)) {
+          return;
+        }
+        finalSent = true;
+        unsent.incrementAndGet();
+        Payload last = finalMessage(reattached, r);
+        if (early != null) {
+          early.add(last);
+        } else {
+          send(last);
+        }
+      }
+    }
+
+    private void offer(long n, BuildEvent e) {
       if (ended || !e.kind().aboutBuild()) {
         return; // worker events have no EVENT kind
       }
-      long n = ++seq;
       if (unsent.get() >= maxUnsentEvents) {
         if (dropped++ == 0) {
           log.warn("{}: subscription '{}' is too slow; dropping events ({} unsent)",
@@ -333,13 +401,13 @@ final class ClientBuilds {
       }
     }
 
-    private void send(Event event) {
-      connection.send(event).whenComplete((ok, t) -> unsent.decrementAndGet());
+    private void send(Payload p) {
+      connection.send(p).whenComplete((ok, t) -> unsent.decrementAndGet());
     }
 
     synchronized void acked(String replyTo) {
       connection.send(new Ack(replyTo));
-      List<Event> held = early;
+      List<Payload> held = early;
       early = null;
       if (held != null) {
         held.forEach(this::send);

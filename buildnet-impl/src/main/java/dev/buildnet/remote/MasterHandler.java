@@ -91,7 +91,10 @@ final class MasterHandler implements InlineHandler {
         connection.send(requireWorker(m).claim(m.id(), claim));
       } else if (p instanceof ResourceRelease release) {
         connection.send(requireWorker(m).release(m.id(), release));
-      } else if (p instanceof Payloads.Reply r && r.replyTo() != null) {
+      } else if (p instanceof Payloads.Reply r) {
+        // An answer to nothing we asked (or no longer wait for) is dropped, never answered: an
+        // ERROR about an ERROR could bounce between two peers forever (docs/PROTOCOL.md,
+        // "Unsolicited replies").
         log.debug("{}: ignoring unsolicited {} to {}", connection, m.type(), r.replyTo());
       } else {
         throw new RequestError(ErrorCode.UNSUPPORTED,

@@ -41,6 +41,7 @@ public final class RemoteBuild {
   private final List<String> targets;
   final PeerConnection connection;
   final Consumer<Progress> onProgress;
+  final boolean logs;
   final long startedNanos = System.nanoTime();
   final CompletableFuture<RemoteBuildResult> result = new CompletableFuture<>();
   final java.util.LinkedHashMap<String, String> statuses = new java.util.LinkedHashMap<>(); // reader thread
@@ -48,7 +49,8 @@ public final class RemoteBuild {
   private volatile Progress progress;
 
   RemoteBuild(RemoteBuilds owner, String buildId, List<String> targets, PeerConnection connection,
-      Consumer<Progress> onProgress) {
+      Consumer<Progress> onProgress, boolean logs) {
+    this.logs = logs;
     this.owner = owner;
     this.buildId = buildId;
     this.targets = targets;
@@ -75,6 +77,24 @@ public final class RemoteBuild {
    */
   public CompletableFuture<RemoteBuildResult> result() {
     return result.copy();
+  }
+
+  /**
+   * The number of the last event of this build received through {@link Request#onEvent} (or a
+   * re-attach), in the build's own numbering: pass it to {@link RemoteClient#attach} after a lost
+   * connection to get the events missed since, and the result. 0 if none was received (then a
+   * re-attach replays all the master keeps).
+   *
+   * @since 0.2
+   */
+  public long lastEventSeq() {
+    RemoteSubscription s = events;
+    return s == null ? 0 : s.lastSeq();
+  }
+
+  /** Whether this build's events include log lines (a re-attach should ask the same). */
+  public boolean logs() {
+    return logs;
   }
 
   /** The latest progress report received ({@code 0/0} before the first). */
@@ -114,6 +134,9 @@ public final class RemoteBuild {
     private Boolean logs;
     private Consumer<BuildEvent> onEvent;
     private Consumer<Progress> onProgress;
+    private Boolean force;
+    private java.util.Map<String, String> env;
+    private java.time.Duration timeout;
 
     Request(RemoteBuilds owner, List<String> targets) {
       this.owner = owner;
@@ -166,6 +189,41 @@ public final class RemoteBuild {
       return this;
     }
 
+    /** The requested targets ignore cache hits (their dependencies do not); false by default. */
+    public Request force(boolean force) {
+      once(this.force, "force");
+      this.force = force;
+      return this;
+    }
+
+    /**
+     * Values for environment variables that targets pass through from the master's environment
+     * ({@code Target.Builder.envPassthrough}), for this build only: they replace the master's
+     * values in those targets' commands and cache keys; other targets are unaffected. Copied.
+     */
+    public Request env(java.util.Map<String, String> env) {
+      once(this.env, "env");
+      Objects.requireNonNull(env, "env");
+      env.forEach((k, v) -> {
+        if (k == null || k.isEmpty() || v == null) {
+          throw new IllegalArgumentException("env names must be non-empty and values non-null: " + env);
+        }
+      });
+      this.env = java.util.Map.copyOf(env);
+      return this;
+    }
+
+    /** A cap on every target's run time in this build (the smaller of it and the target's own). */
+    public Request timeout(java.time.Duration timeout) {
+      once(this.timeout, "timeout");
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.toMillis() < 1) {
+        throw new IllegalArgumentException("timeout must be at least 1 ms but was " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
     /** Receives a report each time a target finishes; runs on the client's event executor. */
     public Request onProgress(Consumer<Progress> listener) {
       once(this.onProgress, "onProgress");
@@ -189,7 +247,8 @@ public final class RemoteBuild {
       }
       String id = buildId != null ? buildId : UUID.randomUUID().toString();
       return owner.submit(id, targets, Boolean.TRUE.equals(keepGoing), Boolean.TRUE.equals(logs),
-          onEvent, onProgress);
+          onEvent, onProgress, Boolean.TRUE.equals(force), env,
+          timeout == null ? null : timeout.toMillis());
     }
 
     private static void once(Object current, String name) {

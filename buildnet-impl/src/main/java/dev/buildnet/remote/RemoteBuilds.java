@@ -70,20 +70,24 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   // ---- requests (caller threads) -------------------------------------------------------------
 
   RemoteBuild submit(String id, List<String> targets, boolean keepGoing, boolean logs,
-      Consumer<BuildEvent> onEvent, Consumer<RemoteBuild.Progress> onProgress) {
+      Consumer<BuildEvent> onEvent, Consumer<RemoteBuild.Progress> onProgress, boolean force,
+      Map<String, String> env, Long timeoutMs) {
     PeerConnection c = client.connection();
     executor(); // fail now, not on the reader thread, if the client is closed
-    RemoteBuild b = new RemoteBuild(this, id, targets, c, onProgress);
+    RemoteBuild b = new RemoteBuild(this, id, targets, c, onProgress, logs);
     if (builds.putIfAbsent(id, b) != null) {
       throw new IllegalArgumentException("this client already follows a build with id '" + id + "'");
     }
     String what = "build '" + id + "' of " + targets;
     try {
       if (onEvent != null) {
-        b.events = open(c, id, logs, onEvent, "the event subscription of " + what);
+        // From 1.3 the build's own event numbers (since 0), so a client that loses the
+        // connection can re-attach from the last one it saw (RemoteClient.attach).
+        Long since = c.minorVersion() >= 3 ? 0L : null;
+        b.events = open(c, id, logs, since, onEvent, "the event subscription of " + what);
       }
-      await(c.request(new BuildRequest(id, targets, null, keepGoing ? Boolean.TRUE : null, null,
-          null, null), timeout), what, true);
+      await(c.request(new BuildRequest(id, targets, null, keepGoing ? Boolean.TRUE : null,
+          force ? Boolean.TRUE : null, env, timeoutMs), timeout), what, true);
       return b;
     } catch (RuntimeException e) {
       builds.remove(id, b);
@@ -100,16 +104,42 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     PeerConnection c = client.connection();
     executor();
     String what = "the event subscription to " + (buildId == null ? "every build" : "build '" + buildId + "'");
-    return open(c, buildId, logs, listener, what);
+    return open(c, buildId, logs, null, listener, what);
   }
 
-  private RemoteSubscription open(PeerConnection c, String buildId, boolean logs,
+  /**
+   * Re-attaches to a build this or another client submitted: a subscription from event {@code
+   * since} on, whose end is the build's result (the master replays what was missed).
+   */
+  RemoteBuild attach(String buildId, long since, boolean logs, Consumer<BuildEvent> onEvent) {
+    PeerConnection c = client.connection();
+    executor();
+    if (c.minorVersion() < 3) {
+      throw new BuildNetException("cannot re-attach to build '" + buildId + "': the master at "
+          + client.where() + " speaks protocol 1." + c.minorVersion() + "; re-attaching needs 1.3");
+    }
+    RemoteBuild b = new RemoteBuild(this, buildId, List.of(), c, null, logs);
+    if (builds.putIfAbsent(buildId, b) != null) {
+      throw new IllegalArgumentException("this client already follows a build with id '" + buildId + "'");
+    }
+    try {
+      b.events = open(c, buildId, logs, since, onEvent == null ? e -> {} : onEvent,
+          "re-attaching to build '" + buildId + "' after event " + since);
+      return b;
+    } catch (RuntimeException e) {
+      builds.remove(buildId, b);
+      throw e;
+    }
+  }
+
+  private RemoteSubscription open(PeerConnection c, String buildId, boolean logs, Long since,
       Consumer<BuildEvent> listener, String what) {
     String id = "s" + subscriptionIds.incrementAndGet();
-    RemoteSubscription s = new RemoteSubscription(this, id, buildId, c, listener);
+    RemoteSubscription s = new RemoteSubscription(this, id, buildId, c, listener,
+        since == null ? 0 : since);
     subscriptions.put(id, s);
     try {
-      await(c.request(new Subscribe(id, buildId, logs ? Boolean.TRUE : null), timeout), what, false);
+      await(c.request(new Subscribe(id, buildId, logs ? Boolean.TRUE : null, since), timeout), what, false);
       return s;
     } catch (RuntimeException e) {
       forget(s, e, true);
@@ -181,6 +211,11 @@ final class RemoteBuilds implements Transport.Connection.Handler {
       RemoteSubscription s = subscriptions.get(e.subscriptionId());
       BuildEvent event = toEvent(e);
       if (s != null && event != null) {
+        RemoteBuild b = builds.get(e.buildId());
+        if (b != null && b.events == s && "target_finished".equals(e.kind()) && e.target() != null
+            && e.status() != null) {
+          b.statuses.put(e.target(), e.status()); // a re-attached build has no BUILD_PROGRESS
+        }
         s.received(e.seq(), event);
       }
     } else if (p instanceof BuildProgress pr) {

@@ -152,6 +152,33 @@ public final class RemoteClient implements AutoCloseable {
   }
 
   /**
+   * Re-attaches to a build on the master, typically one this client followed before its
+   * connection dropped: the master replays the build's events numbered above {@code since}
+   * (from its replay buffer), then sends later ones live, and the returned build's {@link
+   * RemoteBuild#result()} completes with the build's result, whether it ended while the client was
+   * away or ends later. After a lost connection: {@code client.attach(lost.buildId(),
+   * lost.lastEventSeq(), lost.logs(), listener)}. Blocks for one round trip.
+   *
+   * @param since the last event number seen ({@link RemoteBuild#lastEventSeq()}); 0 for all
+   * @param logs include log lines; must match the choice {@code since} was counted with
+   * @param onEvent receives the events; may be null when only the result matters
+   * @throws BuildRefusedException if the master does not know the build (any more) and {@code
+   *     since > 0} (code {@code NOT_FOUND})
+   * @throws BuildNetException if the master is unreachable or speaks a protocol older than 1.3
+   * @throws IllegalArgumentException if this client already follows that build
+   * @since 0.2
+   */
+  public RemoteBuild attach(String buildId, long since, boolean logs, Consumer<BuildEvent> onEvent) {
+    if (buildId == null || buildId.isEmpty()) {
+      throw new IllegalArgumentException("buildId must not be empty");
+    }
+    if (since < 0) {
+      throw new IllegalArgumentException("since must be >= 0 but was " + since);
+    }
+    return builds.attach(buildId, since, logs, onEvent);
+  }
+
+  /**
    * Cancels a build running on the master, whichever client submitted it: running commands are
    * killed, queued targets dropped. Blocks for one round trip.
    *

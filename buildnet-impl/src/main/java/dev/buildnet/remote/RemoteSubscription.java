@@ -33,15 +33,21 @@ public final class RemoteSubscription implements AutoCloseable {
   private final AtomicBoolean closing = new AtomicBoolean();
   private volatile boolean silenced;
   private volatile long dropped;
-  private long lastSeq; // reader thread only
+  private volatile long lastSeq; // written on the reader thread only
 
   RemoteSubscription(RemoteBuilds owner, String id, String buildId, PeerConnection connection,
-      Consumer<BuildEvent> listener) {
+      Consumer<BuildEvent> listener, long since) {
     this.owner = owner;
     this.id = id;
     this.buildId = buildId;
     this.connection = connection;
     this.listener = listener;
+    this.lastSeq = since;
+  }
+
+  /** The highest event number received (for a build's events: its number in the build). */
+  long lastSeq() {
+    return lastSeq;
   }
 
   /** The subscription's id on the connection. */

@@ -68,6 +68,42 @@ class GoldenVectorsTest {
   }
 
   @Test
+  void everyDigestInTheFileIsRecomputedFromItsContent() throws Exception {
+    JsonNode root = vectors();
+    java.util.Map<String, Integer> sizes = new java.util.HashMap<>();
+    for (JsonNode d : root.get("digests")) {
+      byte[] content = HEX.parseHex(d.get("content_hex").asText());
+      String name = d.get("name").asText();
+      assertEquals(dev.buildnet.api.hash.HashProvider.xxh64().hash(content).toString(),
+          d.get("xxh64").asText(), name);
+      assertEquals(dev.buildnet.api.hash.HashProvider.sha256().hash(content).toString(),
+          d.get("sha256").asText(), name);
+      sizes.put(d.get("xxh64").asText(), content.length);
+      sizes.put(d.get("sha256").asText(), content.length);
+    }
+    // The digest text of docs/PROTOCOL.md ("Digests"): XXH64 seed 0, 8 bytes big-endian, 16
+    // lower-case hex digits; bytes 01..06 are the blob vectors' content.
+    assertEquals("xxh64:7b03496045e8d09c",
+        dev.buildnet.api.hash.HashProvider.xxh64().hash(new byte[] {1, 2, 3, 4, 5, 6}).toString());
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    java.util.regex.Pattern digest = java.util.regex.Pattern.compile("(xxh64|sha256):.*");
+    java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
+    todo.add(root.get("vectors"));
+    while (!todo.isEmpty()) {
+      JsonNode n = todo.pop();
+      if (n.isTextual() && digest.matcher(n.asText()).matches()) {
+        seen.add(n.asText());
+        assertTrue(sizes.containsKey(n.asText()), n.asText() + " is not the digest of any content in the file");
+      }
+      if (n.isObject() && n.has("digest") && n.has("size")) {
+        assertEquals(sizes.get(n.get("digest").asText()).longValue(), n.get("size").asLong(), n.toString());
+      }
+      n.forEach(todo::add);
+    }
+    assertTrue(seen.size() >= 10, "the vectors name digests: " + seen);
+  }
+
+  @Test
   void authVectorProofsMatch() throws Exception {
     JsonNode a = vectors().get("auth");
     byte[] secret = HEX.parseHex(a.get("secret_hex").asText());

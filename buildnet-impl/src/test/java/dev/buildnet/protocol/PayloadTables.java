@@ -74,6 +74,8 @@ final class PayloadTables {
       java.util.Map.entry("found", "GET: key exists (then `value` is present); SET/DELETE: key existed before"),
       java.util.Map.entry("name", "lock name, non-empty"),
       java.util.Map.entry("holder", "ACQUIRE: who asks; RESPONSE: current holder (when known)"),
+      java.util.Map.entry("LOCK_ACQUIRE.holder", "who asks: the lease is granted to this holder"),
+      java.util.Map.entry("LOCK_RESPONSE.holder", "the holder a grant went to; absent when refused"),
       java.util.Map.entry("lease_ms", "lease length in ms (>= 1)"),
       java.util.Map.entry("wait_ms", "how long the master may wait for the lock (default 0)"),
       java.util.Map.entry("token", "fencing token of the held lock; required to release"),

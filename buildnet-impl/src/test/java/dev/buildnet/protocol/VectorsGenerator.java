@@ -44,6 +44,41 @@ final class VectorsGenerator {
 
   record Named(String name, Message message) {}
 
+  /**
+   * Contents whose digests the samples use: every digest in the file is a real digest of one of
+   * these, so implementations can recompute each (see the file's "digests" table).
+   */
+  static final Map<String, byte[]> CONTENTS = contents();
+  static final byte[] BLOB = {1, 2, 3, 4, 5, 6};
+
+  private static Map<String, byte[]> contents() {
+    Map<String, byte[]> c = new LinkedHashMap<>();
+    c.put("blob_01_to_06", new byte[] {1, 2, 3, 4, 5, 6});
+    c.put("lib_js", utf8("export const lib = 1;\n"));
+    c.put("run_script", utf8("#!/bin/sh\nexec node dist/lib.js\n"));
+    c.put("build_js", utf8("require('./src/index.ts');\n"));
+    c.put("index_ts", utf8("export const index = 42;\n"));
+    c.put("main_ts", utf8("console.log('web');\n"));
+    c.put("empty", new byte[0]);
+    return c;
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static String xxh64(String content) {
+    return dev.buildnet.api.hash.HashProvider.xxh64().hash(CONTENTS.get(content)).toString();
+  }
+
+  static String sha256(String content) {
+    return dev.buildnet.api.hash.HashProvider.sha256().hash(CONTENTS.get(content)).toString();
+  }
+
+  static long size(String content) {
+    return CONTENTS.get(content).length;
+  }
+
   static List<Named> samples() {
     List<Named> s = new ArrayList<>();
     long ts = 1_767_225_600_000L; // 2026-01-01T00:00:00Z
@@ -82,8 +117,8 @@ final class VectorsGenerator {
         new BuildProgress("b-42", 3, 10, "lib", "executing", "bundling lib"));
     add(s, "build_completed", "w-6", ts, "python",
         new BuildCompleted("b-42", "lib", 2L, 1234,
-            List.of(new Output("dist/lib.js", "sha256:" + "ab".repeat(32), 4096, null),
-                new Output("bin/run", "xxh64:9d3f0a11c2b87e45", 17, true)),
+            List.of(new Output("dist/lib.js", sha256("lib_js"), size("lib_js"), null),
+                new Output("bin/run", xxh64("run_script"), size("run_script"), true)),
             0L, 1L));
     add(s, "build_failed", "m-11", ts, "jvm",
         new BuildFailed("b-42", null, null, "1 target failed: lib", 1L, false, List.of("lib")));
@@ -95,12 +130,12 @@ final class VectorsGenerator {
     add(s, "target_run", "m-28", ts, "jvm",
         new TargetRun("b-42", "lib", 2, List.of("node", "build.js", "--out", "dist"), "packages/lib",
             runEnv,
-            List.of(new Output("packages/lib/build.js", "sha256:" + "cd".repeat(32), 512, null),
-                new Output("packages/lib/src/index.ts", "xxh64:0123456789abcdef", 2048, false)),
+            List.of(new Output("packages/lib/build.js", sha256("build_js"), size("build_js"), null),
+                new Output("packages/lib/src/index.ts", xxh64("index_ts"), size("index_ts"), false)),
             List.of("packages/lib/dist", "packages/lib/types.d.ts"), 600000L, 1048576L));
     add(s, "target_run_bundler", "m-29", ts, "jvm",
         new TargetRun("b-42", "web", 1, List.of("esbuild"), "web", Map.of("NODE_ENV", "production"),
-            List.of(new Output("web/src/main.ts", "xxh64:00000000000000ff", 300, null)),
+            List.of(new Output("web/src/main.ts", xxh64("main_ts"), size("main_ts"), null)),
             List.of("web/dist"), null, null, "esbuild", List.of("src/main.ts"), "web/dist",
             Map.of("minify", "true", "format", "esm")));
     add(s, "build_progress_log", "w-18", ts, "python",
@@ -130,7 +165,7 @@ final class VectorsGenerator {
     add(s, "lock_response_granted", "m-15", ts, "jvm",
         new LockResponse("w-10", true, "tok-1", "worker-1", 30000L));
     add(s, "lock_response_denied", "m-16", ts, "jvm",
-        new LockResponse("w-10", false, null, "worker-2", null));
+        new LockResponse("w-10", false, null, null, null));
     add(s, "lock_renew", "c-13", ts, "jvm", new LockRenew("deploy", "cli-1", "7", 30000));
     add(s, "lock_release_with_holder", "c-14", ts, "jvm", new LockRelease("deploy", "7", "cli-1"));
     add(s, "lock_response_expires_at", "m-27", ts, "jvm",
@@ -140,22 +175,25 @@ final class VectorsGenerator {
     add(s, "resource_status", "m-17", ts, "jvm",
         new ResourceStatus("w-12", "claim-1", true, 6, 14336, 8, 16384));
     add(s, "blob_has", "w-14", ts, "python",
-        new BlobHas(List.of("sha256:" + "ab".repeat(32), "xxh64:9d3f0a11c2b87e45")));
+        new BlobHas(List.of(sha256("lib_js"), xxh64("blob_01_to_06"))));
     add(s, "blob_has_response", "m-18", ts, "jvm",
-        new BlobHasResponse("w-14", List.of("xxh64:9d3f0a11c2b87e45")));
+        new BlobHasResponse("w-14", List.of(xxh64("blob_01_to_06"))));
     add(s, "blob_put_first", "w-15", ts, "python",
         new BlobPut("t-1", 0, new byte[] {1, 2, 3, 4}, false, null, null));
     add(s, "blob_put_last", "w-16", ts, "python",
-        new BlobPut("t-1", 4, new byte[] {5, 6}, true, "xxh64:9d3f0a11c2b87e45", 6L));
+        new BlobPut("t-1", 4, new byte[] {5, 6}, true, xxh64("blob_01_to_06"), 6L));
     add(s, "blob_put_response", "m-19", ts, "jvm",
-        new BlobPutResponse("w-16", "xxh64:9d3f0a11c2b87e45", true));
-    add(s, "blob_get", "w-17", ts, "python", new BlobGet("xxh64:9d3f0a11c2b87e45", null, 65536L));
+        new BlobPutResponse("w-16", xxh64("blob_01_to_06"), true));
+    add(s, "blob_get", "w-17", ts, "python", new BlobGet(xxh64("blob_01_to_06"), null, 65536L));
     add(s, "blob_chunk_last", "m-20", ts, "jvm",
-        new BlobChunk("w-17", 0, new byte[] {1, 2, 3, 4, 5, 6}, true, "xxh64:9d3f0a11c2b87e45", 6L));
+        new BlobChunk("w-17", 0, new byte[] {1, 2, 3, 4, 5, 6}, true, xxh64("blob_01_to_06"), 6L));
     add(s, "subscribe", "c-4", ts, "jvm", new Subscribe("sub-1", "b-42", true));
+    add(s, "subscribe_reattach", "c-15", ts, "python", new Subscribe("sub-2", "b-42", null, 7L));
     add(s, "unsubscribe", "c-5", ts, "jvm", new Unsubscribe("sub-1"));
     add(s, "event_target_finished", "m-21", ts, "jvm",
-        new Event("sub-1", 7, "target_finished", "b-42", ts + 1500, "lib", "succeeded", null, null));
+        new Event("sub-1", 7, "target_finished", "b-42", ts + 1500, "lib", "built", null, null));
+    add(s, "event_build_finished", "m-30", ts, "jvm",
+        new Event("sub-1", 9, "build_finished", "b-42", ts + 1600, null, "succeeded", null, null));
     add(s, "event_log", "m-22", ts, "jvm",
         new Event("sub-1", 8, "log", "b-42", ts + 1501, "lib", null, "stderr", "warning: ünused import ✓"));
     add(s, "negative_and_large_integers", "m-23", -1L, "jvm",
@@ -183,6 +221,14 @@ final class VectorsGenerator {
         "0xC1 is never valid MessagePack"));
     b.add(new Bad("not_a_map", hex("00000004 93010203"), ErrorCode.BAD_FRAME, true, null,
         "the frame holds an array, not the envelope map"));
+    b.add(new Bad("payload_not_a_map",
+        raw(p -> { envelope(p, 0x30, "w-1"); p.packArrayHeader(1); p.packString("k"); }),
+        ErrorCode.BAD_FRAME, true, "w-1",
+        "the envelope's payload must be a map, whatever the type: an array is BAD_FRAME"));
+    b.add(new Bad("payload_not_a_map_unknown_type",
+        raw(p -> { envelope(p, 0x99, "w-1"); p.packString("k"); }),
+        ErrorCode.BAD_FRAME, true, "w-1",
+        "the same rule for a type the receiver does not know: BAD_FRAME, not UNKNOWN_TYPE"));
     b.add(new Bad("envelope_keys_out_of_order",
         raw(p -> { p.packMapHeader(6); p.packString("type"); p.packInt(0x10);
           p.packString("version"); p.packInt(1); p.packString("id"); p.packString("x");
@@ -285,6 +331,14 @@ final class VectorsGenerator {
     root.put("major", Protocol.MAJOR);
     root.put("minor", Protocol.MINOR);
     root.put("max_frame_bytes", FrameCodec.DEFAULT_MAX_FRAME_BYTES);
+    ArrayNode digests = root.putArray("digests");
+    for (Map.Entry<String, byte[]> c : CONTENTS.entrySet()) {
+      ObjectNode d = digests.addObject();
+      d.put("name", c.getKey());
+      d.put("content_hex", HEX.formatHex(c.getValue()));
+      d.put("xxh64", xxh64(c.getKey()));
+      d.put("sha256", sha256(c.getKey()));
+    }
     ArrayNode vectors = root.putArray("vectors");
     for (Named n : samples()) {
       ObjectNode v = vectors.addObject();

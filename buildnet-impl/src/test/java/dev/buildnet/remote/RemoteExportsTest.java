@@ -29,7 +29,7 @@ class RemoteExportsTest {
       }
     }
     assertEquals(Set.of("BlobClient", "BlobTransferException", "BuildRefusedException",
-        "BuildService", "Dispatcher", "Dispatcher$Placement", "Dispatcher$Result",
+        "BuildService", "BuildService$Options", "Dispatcher", "Dispatcher$Placement", "Dispatcher$Result",
         "Dispatcher$WorkerLostException", "MasterServer", "MasterServer$Builder", "RemoteBlobs",
         "RemoteBuild", "RemoteBuild$Progress", "RemoteBuild$Request", "RemoteBuildResult",
         "RemoteClient", "RemoteClient$Builder", "RemoteSubscription", "Worker", "Worker$Builder",

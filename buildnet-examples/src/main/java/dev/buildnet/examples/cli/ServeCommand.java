@@ -111,8 +111,16 @@ final class ServeCommand implements Callable<Integer> {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("secret file " + file + " does not exist");
     }
+    // One rule everywhere (docs/PROTOCOL.md, "Secret files"): trailing CR/LF are not the secret.
+    return dev.buildnet.BuildNet.readSecret(file);
+  }
+
+  /** A password file (e.g. a TLS key store's): its bytes without trailing CR/LF, any length. */
+  static byte[] readPasswordFile(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("password file " + file + " does not exist");
+    }
     byte[] raw = Files.readAllBytes(file);
-    // A trailing newline from `echo` or an editor is not part of the secret.
     int end = raw.length;
     while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
       end--;

@@ -40,7 +40,7 @@ final class TlsOptions {
     if (!Files.isRegularFile(store)) {
       throw new IllegalArgumentException("TLS store " + store + " does not exist");
     }
-    char[] password = new String(ServeCommand.readSecret(passwordFile),
+    char[] password = new String(ServeCommand.readPasswordFile(passwordFile),
         java.nio.charset.StandardCharsets.UTF_8).toCharArray();
     KeyStore ks = KeyStore.getInstance("PKCS12");
     try (InputStream in = Files.newInputStream(store)) {
