@@ -101,6 +101,10 @@ final class ProcessRun implements RunningCommand {
             });
   }
 
+  Duration gracePeriod() {
+    return spec.gracePeriod();
+  }
+
   @Override
   public long pid() {
     return process.pid();

@@ -57,6 +57,7 @@ final class TreeStop {
 
   private void start(long graceNanos) {
     tree.refresh(scanPipes);
+    tree.adoptsMore();
     if (tree.allGone()) {
       done.complete(null);
       return;
@@ -75,7 +76,7 @@ final class TreeStop {
     try {
       long now = System.nanoTime();
       tree.refresh(false);
-      if (tree.allGone()) {
+      if (tree.allGone() && !tree.adoptsMore()) {
         done.complete(null);
         return;
       }
@@ -106,6 +107,7 @@ final class TreeStop {
     giveUpAt = now + GIVE_UP_NANOS;
     // A last full look: anything that escaped during the grace period is still holding our pipes.
     tree.refresh(scanPipes);
+    tree.adoptsMore();
     tree.signalForcibly();
   }
 
