@@ -112,6 +112,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
   // ---- guarded by running ----
+  private ZombieSweeper sweeper;
   private int admitted;
   private boolean hookRegistered;
   private boolean shuttingDown;
@@ -206,7 +207,8 @@ public final class ProcessShellProvider implements ShellProvider {
       record.started(recordKey, pid);
       members = (memberPid, ticks) -> record.member(recordKey, memberPid, ticks);
     }
-    ProcessTree tree = new ProcessTree(inspector, natives, process.toHandle(), mark, members);
+    ProcessTree tree =
+        new ProcessTree(inspector, natives, sweeper(natives), process.toHandle(), mark, members);
     OutputPump out =
         new OutputPump(
             process.getInputStream(),
@@ -238,16 +240,27 @@ public final class ProcessShellProvider implements ShellProvider {
     ProcessRun run =
         new ProcessRun(spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err);
     running.add(run);
-    run.result()
-        .whenComplete(
-            (r, failure) -> {
-              if (record != null) {
-                record.ended(recordKey);
-              }
-              release(run);
-            });
+    run.onEnd(
+        () -> {
+          if (record != null) {
+            record.ended(recordKey);
+          }
+          release(run);
+        });
     run.begin();
     return run;
+  }
+
+  private ZombieSweeper sweeper(LinuxNative natives) {
+    if (natives == null) {
+      return null;
+    }
+    synchronized (running) {
+      if (sweeper == null) {
+        sweeper = new ZombieSweeper(natives);
+      }
+      return sweeper;
+    }
   }
 
   /**

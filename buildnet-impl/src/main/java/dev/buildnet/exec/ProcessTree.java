@@ -30,6 +30,7 @@ final class ProcessTree {
 
   private final ProcessInspector inspector;
   private final LinuxNative natives;
+  private final ZombieSweeper sweeper;
   private final long rootPid;
   private final String mark;
   private final MemberListener memberListener;
@@ -57,21 +58,24 @@ final class ProcessTree {
   }
 
   ProcessTree(ProcessInspector inspector, ProcessHandle root) {
-    this(inspector, null, root, null, MemberListener.NONE);
+    this(inspector, null, null, root, null, MemberListener.NONE);
   }
 
   /**
    * @param natives the subreaper calls, or null where this JVM is not a subreaper
+   * @param sweeper reaps unclaimed zombie children; null when {@code natives} is
    * @param mark the command's {@code NAME=value} environment entry, or null if it has none
    */
   ProcessTree(
       ProcessInspector inspector,
       LinuxNative natives,
+      ZombieSweeper sweeper,
       ProcessHandle root,
       String mark,
       MemberListener memberListener) {
     this.inspector = inspector;
     this.natives = natives;
+    this.sweeper = sweeper;
     this.rootPid = root.pid();
     this.mark = mark;
     this.memberListener = memberListener;
@@ -129,11 +133,15 @@ final class ProcessTree {
     if (natives == null || mark == null) {
       return found;
     }
-    for (long pid : inspector.ownChildren()) {
+    List<Long> children = inspector.ownChildren();
+    for (long pid : children) {
       Member m = members.get(pid);
       if ((m == null || m.gone) && inspector.environmentHas(pid, List.of(mark)) && track(pid)) {
         found.add(pid);
       }
+    }
+    if (sweeper != null) {
+      sweeper.sweep(inspector, children);
     }
     return found;
   }

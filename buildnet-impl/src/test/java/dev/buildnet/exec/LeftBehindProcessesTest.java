@@ -209,6 +209,41 @@ class LeftBehindProcessesTest {
     awaitGoneAndReaped(orphan);
   }
 
+  @Test
+  void anOrphanThatEndedBeforeAnyoneLooked_isReapedLater_notLeftAZombie() throws Exception {
+    // Its environment is unreadable once it is a zombie, so no command can claim it; being this
+    // JVM's child for longer than the JDK ever leaves one of its own unreaped, it is reaped at a
+    // later stop.
+    RunningCommand c =
+        shell.start(
+            sh("(sleep 0.1 & echo $! > bg.pid); exec sleep 1000"), OutputListener.discard());
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (!Files.exists(dir.resolve("bg.pid")) || Files.readString(dir.resolve("bg.pid")).isBlank()) {
+      assertTrue(System.nanoTime() - deadline < 0, "the orphan was never started");
+      Thread.sleep(20);
+    }
+    long orphan = pid("bg.pid");
+    while (!isZombie(orphan)) {
+      assertTrue(System.nanoTime() - deadline < 0, "the orphan never ended: " + state(orphan));
+      Thread.sleep(20);
+    }
+    c.cancel();
+    c.result().get(30, SECONDS);
+    assertTrue(isZombie(orphan), "precondition: the stop did not claim it " + state(orphan));
+
+    long bound = System.nanoTime() + SECONDS.toNanos(30 + ZombieSweeper.AGE_SECONDS);
+    while (Files.exists(Path.of("/proc/" + orphan))) {
+      assertTrue(System.nanoTime() - bound < 0, "pid " + orphan + " is still there " + state(orphan));
+      shell.run(sh("true")); // every command's end is a chance to sweep
+      Thread.sleep(200);
+    }
+  }
+
+  private static boolean isZombie(long pid) {
+    String stat = state(pid);
+    return stat.startsWith(pid + " (") && stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
+  }
+
   private static long sessionOf(long pid) throws IOException {
     return statField(pid, 6);
   }
