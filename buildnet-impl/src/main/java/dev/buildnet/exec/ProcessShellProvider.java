@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  * are reaped once they are zombies. Signals go through {@link ProcessHandle}, which checks a pid's
  * start time first, so a recycled pid is never hit. <b>Limits:</b> a process that both detaches
  * before it is seen <em>and</em> replaces its environment (e.g. {@code env -i}) escapes; if JNA
- * cannot be loaded (one warning is logged) detached processes are found only while they hold the
- * command's pipes. On platforms without {@code /proc} (macOS, Windows) only live descendants are
+ * cannot be loaded (one warning is logged) detached processes are found by reading every
+ * process's environment when a command ends, which costs a few milliseconds per command. On platforms without {@code /proc} (macOS, Windows) only live descendants are
  * found, and no variable is added to the environment.
  *
  * <h2>When the JVM ends</h2>

@@ -130,10 +130,13 @@ final class ProcessTree {
    */
   private List<Long> adoptedOrphans() {
     List<Long> found = new ArrayList<>();
-    if (natives == null || mark == null) {
+    if (mark == null) {
       return found;
     }
-    List<Long> children = inspector.ownChildren();
+    // Without the subreaper (JNA missing), orphans went to init or to another subreaper: only a
+    // look at every process finds the marked ones, at a read per process. That is the degraded
+    // mode's price, paid when a command is stopped or has ended.
+    List<Long> children = natives != null ? inspector.ownChildren() : inspector.allProcesses();
     for (long pid : children) {
       Member m = members.get(pid);
       if ((m == null || m.gone) && inspector.environmentHas(pid, List.of(mark)) && track(pid)) {
