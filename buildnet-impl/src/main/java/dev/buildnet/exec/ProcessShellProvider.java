@@ -108,6 +108,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final ThreadPoolExecutor readers;
   private final ProcessInspector inspector;
   private final boolean linux;
+  private final boolean nativeCalls;
   private final LeftoverRecord record;
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -121,6 +122,7 @@ public final class ProcessShellProvider implements ShellProvider {
     this.sampleIntervalNanos = b.sampleInterval.toNanos();
     this.inspector = ProcessInspector.forThisHost();
     this.linux = inspector instanceof LinuxProcfs;
+    this.nativeCalls = b.nativeCalls;
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -179,7 +181,7 @@ public final class ProcessShellProvider implements ShellProvider {
       mark = MARK_VARIABLE + "=" + UUID.randomUUID().toString().replace("-", "");
       env.put(MARK_VARIABLE, mark.substring(MARK_VARIABLE.length() + 1));
       // Before the first fork, so that even the first command's orphans come to this JVM.
-      natives = LinuxNative.get();
+      natives = nativeCalls ? LinuxNative.get() : null;
     }
     admit(spec);
 
@@ -355,6 +357,7 @@ public final class ProcessShellProvider implements ShellProvider {
     private ThreadFactory threadFactory = Thread::new;
     private boolean threadFactorySet;
     private Path recordDir;
+    private boolean nativeCalls = true;
 
     private Builder() {}
 
@@ -417,6 +420,12 @@ public final class ProcessShellProvider implements ShellProvider {
         throw new IllegalStateException("record directory was already set to " + recordDir);
       }
       recordDir = dir;
+      return this;
+    }
+
+    /** For tests: behave as if JNA could not be loaded (the degraded mode). */
+    Builder withoutNativeCalls() {
+      nativeCalls = false;
       return this;
     }
 

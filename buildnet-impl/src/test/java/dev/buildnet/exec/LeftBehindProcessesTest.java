@@ -154,6 +154,23 @@ class LeftBehindProcessesTest {
   }
 
   @Test
+  void withoutJna_theDaemonIsStillFound_byItsMarkAmongAllProcesses() throws Exception {
+    ProcessShellProvider degraded = ProcessShellProvider.builder().withoutNativeCalls().build();
+
+    CommandResult r = degraded.run(sh(DAEMON + "echo $$ > root.pid"));
+
+    assertEquals(0, r.exitCode());
+    long daemon = pid("daemon.pid");
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    // Not reaped in this mode if this JVM adopted it (another test made it a subreaper): a zombie
+    // has ended, and that is what counts here.
+    while (Pids.isRunning(daemon)) {
+      assertTrue(System.nanoTime() - deadline < 0, "pid " + daemon + " is still running");
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
   void daemon_reallyDetached_inItsOwnSession() throws Exception {
     // Guards the daemon tests above against testing something easier than they claim: the daemon
     // has left the command's session, so neither a session nor a process-group kill reaches it.
