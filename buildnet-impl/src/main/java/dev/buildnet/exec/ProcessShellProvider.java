@@ -9,8 +9,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -41,15 +40,19 @@ import org.slf4j.LoggerFactory;
  * {@link LinuxNative}), so a process whose parent exits is re-parented to this JVM instead of init;
  * and every command gets a random {@value #MARK_VARIABLE} in its environment, which its
  * descendants inherit whatever they do with their parents, sessions or output (a double-forked
- * {@code setsid} daemon included). A stop walks the descendants of every member, looks among this
- * JVM's children for the command's marked orphans, and (when the command's output is still open
- * after the root exited) for every process holding the command's stdout or stderr. Adopted orphans
- * are reaped once they are zombies. Signals go through {@link ProcessHandle}, which checks a pid's
- * start time first, so a recycled pid is never hit. <b>Limits:</b> a process that both detaches
- * before it is seen <em>and</em> replaces its environment (e.g. {@code env -i}) escapes; if JNA
- * cannot be loaded (one warning is logged) detached processes are found by reading every
- * process's environment when a command ends, which costs a few milliseconds per command. On platforms without {@code /proc} (macOS, Windows) only live descendants are
- * found, and no variable is added to the environment.
+ * {@code setsid} daemon included). A stop, which also follows every normal exit, walks the
+ * descendants of every member and looks among this JVM's children for the command's marked
+ * orphans; on a timeout or cancel it also looks for every process holding the command's stdout or
+ * stderr. Adopted orphans are reaped once they are zombies (see also {@link ZombieSweeper}).
+ * Signals go through {@link ProcessHandle}, which checks a pid's start time first, so a recycled
+ * pid is never hit. <b>Limits:</b> a process that both detaches before it is seen <em>and</em>
+ * replaces its environment (e.g. {@code env -i}) escapes; if JNA cannot be loaded (one warning is
+ * logged) detached processes are found by reading every process's environment when a command
+ * ends, which costs a few milliseconds per command. On platforms without {@code /proc} (macOS,
+ * Windows) only live descendants are found, and no variable is added to the environment. Why a
+ * mark rather than a session or process group per command: a daemon calls {@code setsid()}
+ * itself, which leaves any session or group, and a JVM cannot give its child a new session
+ * without a helper program in front of the command.
  *
  * <h2>When the JVM ends</h2>
  *
@@ -293,6 +296,7 @@ public final class ProcessShellProvider implements ShellProvider {
     }
     synchronized (running) {
       admitted--;
+      running.notifyAll(); // the shutdown hook may be waiting for this
       if (admitted == 0 && hookRegistered && !shuttingDown) {
         try {
           Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -307,34 +311,38 @@ public final class ProcessShellProvider implements ShellProvider {
   /**
    * The shutdown hook: stops every running command as a cancel would, and waits until their trees
    * are gone (bounded by the longest grace period plus a few seconds), so the JVM does not exit
-   * with its commands' processes still running.
+   * with its commands' processes still running. A command admitted just before shutdown began is
+   * stopped too, once it has started.
    */
   private void stopAllAtShutdown() {
-    List<ProcessRun> runs;
+    Set<ProcessRun> cancelled = new HashSet<>();
+    // The slack alone covers a command admitted but not forked yet.
+    long deadline = System.nanoTime() + SHUTDOWN_SLACK_NANOS;
     synchronized (running) {
       shuttingDown = true;
-      runs = new ArrayList<>(running);
-    }
-    if (runs.isEmpty()) {
-      return;
-    }
-    LOG.info("JVM shutting down: stopping {} running command(s)", runs.size());
-    long graceNanos = 0;
-    for (ProcessRun run : runs) {
-      run.cancel();
-      graceNanos = Math.max(graceNanos, run.gracePeriod().toNanos());
-    }
-    long deadline = System.nanoTime() + graceNanos + SHUTDOWN_SLACK_NANOS;
-    for (ProcessRun run : runs) {
-      try {
-        run.result().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
-        LOG.warn("JVM shutting down: pid {} did not stop in time", run.pid());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (java.util.concurrent.ExecutionException e) {
-        // The provider failed for this command; it already killed what it knew.
+      while (admitted > 0) {
+        for (ProcessRun run : running) {
+          if (cancelled.add(run)) {
+            if (cancelled.size() == 1) {
+              LOG.info("JVM shutting down: stopping the running commands");
+            }
+            run.cancel();
+            long runDeadline =
+                System.nanoTime() + run.gracePeriod().toNanos() + SHUTDOWN_SLACK_NANOS;
+            deadline = Math.max(deadline, runDeadline);
+          }
+        }
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+          LOG.warn("JVM shutting down: {} command(s) did not stop in time", admitted);
+          return;
+        }
+        try {
+          running.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
     }
   }

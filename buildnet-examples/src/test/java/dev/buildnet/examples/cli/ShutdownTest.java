@@ -132,8 +132,16 @@ class ShutdownTest {
   private static void awaitGone(long pid) throws InterruptedException {
     long deadline = System.nanoTime() + SECONDS.toNanos(30);
     while (isRunning(pid)) {
-      assertTrue(System.nanoTime() - deadline < 0, "pid " + pid + " is still running");
+      assertTrue(System.nanoTime() - deadline < 0, "pid " + pid + " is still running: " + stat(pid));
       Thread.sleep(20);
+    }
+  }
+
+  private static String stat(long pid) {
+    try {
+      return Files.readString(Path.of("/proc/" + pid + "/stat"));
+    } catch (IOException e) {
+      return "(gone)";
     }
   }
 
