@@ -108,6 +108,18 @@ class ShutdownTest {
 
   @Test
   void afterKill9_theNextStartOnTheWorkspace_killsWhatWasLeft() throws Exception {
+    afterKill9();
+  }
+
+  @Test
+  void afterKill9_theNextStartKillsWhatWasLeft_alsoWhenThisJvmAdoptedIt() throws Exception {
+    // Once this JVM has run a command it is a subreaper, so the dead JVM's orphans come here.
+    dev.buildnet.api.exec.ShellProvider.processes().run(dev.buildnet.api.exec.CommandSpec.of(
+        List.of("true"), ws, java.util.Map.of()));
+    afterKill9();
+  }
+
+  private void afterKill9() throws Exception {
     Process jvm = buildInAnotherJvm();
 
     jvm.destroyForcibly(); // SIGKILL: no hook runs
