@@ -44,6 +44,8 @@ final class ProcessTree {
     long startTicks = -1;
     boolean gone;
     boolean politeSignalSent;
+    // Seen as a zombie of another member: adopted by this JVM once that member died too.
+    boolean unreapedZombie;
 
     Member(ProcessHandle handle) {
       this.handle = handle;
@@ -196,10 +198,13 @@ final class ProcessTree {
       }
       if (s.zombie()) {
         m.gone = true;
+        m.startTicks = s.startTicks();
         // An orphan this JVM adopted stays a zombie until this JVM reaps it. The root is the
         // JDK's to reap: taking its exit status would leave the JDK without one.
         if (natives != null && pid != rootPid && s.ppid() == SELF) {
           natives.reap(pid);
+        } else {
+          m.unreapedZombie = pid != rootPid;
         }
         continue;
       }
@@ -224,6 +229,26 @@ final class ProcessTree {
           }
         });
     return pids;
+  }
+
+  /**
+   * Once every member is gone: reaps the members that died as zombies of a member that then died
+   * too, which made them zombies of this JVM.
+   */
+  void reapAdoptedZombies() {
+    if (natives == null) {
+      return;
+    }
+    for (Map.Entry<Long, Member> e : members.entrySet()) {
+      Member m = e.getValue();
+      if (m.unreapedZombie) {
+        m.unreapedZombie = false;
+        ProcessInspector.Stat s = inspector.stat(e.getKey());
+        if (s != null && s.zombie() && s.ppid() == SELF && s.startTicks() == m.startTicks) {
+          natives.reap(e.getKey());
+        }
+      }
+    }
   }
 
   /** True when no member is alive (zombies count as gone: they hold nothing but a pid). */

@@ -59,6 +59,7 @@ final class TreeStop {
     tree.refresh(scanPipes);
     tree.adoptsMore();
     if (tree.allGone()) {
+      tree.reapAdoptedZombies();
       done.complete(null);
       return;
     }
@@ -77,6 +78,7 @@ final class TreeStop {
       long now = System.nanoTime();
       tree.refresh(false);
       if (tree.allGone() && !tree.adoptsMore()) {
+        tree.reapAdoptedZombies();
         done.complete(null);
         return;
       }
