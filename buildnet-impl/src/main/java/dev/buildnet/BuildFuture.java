@@ -1,6 +1,8 @@
 package dev.buildnet;
 
 import dev.buildnet.api.build.BuildResult;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -20,6 +22,8 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
   private final String buildId;
   private final Consumer<BuildFuture> canceller;
   private final CompletableFuture<BuildResult> result = new CompletableFuture<>();
+  private final List<Runnable> hooks = new ArrayList<>(); // guarded by itself
+  private boolean stopped; // guarded by hooks
 
   BuildFuture(String buildId, Consumer<BuildFuture> canceller) {
     this.buildId = buildId;
@@ -48,7 +52,36 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
     return cancelled;
   }
 
+  /**
+   * Runs {@code hook} once the build has stopped but before this future or {@link #result()}
+   * completes, so that whoever waits on them sees what the hook did (the workspace lock is
+   * released here: a caller that waited for a build can start the next one at once). Runs it at
+   * once, on this thread, if the build has already stopped.
+   */
+  void beforeCompletion(Runnable hook) {
+    synchronized (hooks) {
+      if (!stopped) {
+        hooks.add(hook);
+        return;
+      }
+    }
+    hook.run();
+  }
+
   void completeFromEngine(BuildResult r) {
+    List<Runnable> run;
+    synchronized (hooks) {
+      stopped = true;
+      run = List.copyOf(hooks);
+      hooks.clear();
+    }
+    for (Runnable hook : run) {
+      try {
+        hook.run();
+      } catch (RuntimeException e) {
+        // A hook must not keep the build from completing; the hooks are ours and log their own.
+      }
+    }
     complete(r); // first, so whoever waits on result() (drain, close) sees this future done
     result.complete(r);
   }

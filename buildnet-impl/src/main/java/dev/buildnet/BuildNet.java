@@ -66,7 +66,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Defaults</h2>
  * Targets from {@code buildnet.json} at the workspace root; state in
  * {@code .buildnet/state.db}; blobs under {@code .buildnet/cas}; xxh64 digests; slots = cores;
- * a 10 GiB cache cap.
+ * a 10 GiB cache cap. The default shell keeps a record of running targets' processes under
+ * {@code .buildnet/processes}, and {@code start()} kills what a BuildNet killed with {@code kill -9}
+ * left running on this workspace (see {@link dev.buildnet.exec.ProcessShellProvider}).
  *
  * <h2>Threads and resources</h2>
  * Thread-safe: builds may be submitted from any thread and run concurrently. BuildNet keeps no
@@ -169,7 +171,10 @@ public final class BuildNet implements AutoCloseable {
     } else {
       ownedExecutor = null;
     }
-    ShellProvider shell = b.shell != null ? b.shell : ShellProvider.processes();
+    // The default shell records its running processes under .buildnet/processes, and kills what
+    // an earlier JVM on this workspace left there when it was killed without a chance to stop them.
+    ShellProvider shell = b.shell != null ? b.shell
+        : dev.buildnet.exec.ProcessShellProvider.builder().recordIn(meta.resolve("processes")).build();
     TargetRunner runner =
         new TargetRunner(workspace, keys, cache, new Outputs(workspace, blobs), shell,
             b.bundlers, clock, b.retryBackoff, (int) b.logLimits.perTargetBytes());
@@ -443,7 +448,7 @@ public final class BuildNet implements AutoCloseable {
       workspaceLock.release();
       throw e;
     }
-    future.result().whenComplete((r, e) -> workspaceLock.release());
+    future.beforeCompletion(workspaceLock::release);
     return future;
   }
 

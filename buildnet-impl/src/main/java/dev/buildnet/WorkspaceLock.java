@@ -229,7 +229,12 @@ final class WorkspaceLock {
       holder = new Holder(ProcessHandle.current().pid(), System.currentTimeMillis(), null);
       holds = 1;
       HELD.put(file, this);
-      writeHolder();
+      try {
+        writeHolder();
+      } catch (IOException e) {
+        // A full disk must not stop builds: the lock is ours all the same; others waiting just
+        // cannot say whose it is.
+      }
       return true;
     } catch (IOException e) {
       if (lock != null) {

@@ -346,6 +346,7 @@ public final class BuildHistory implements PlacementListener {
         // A finished build keeps its lifecycle for re-attaches but not its log lines (the
         // per-target log tails stay): memory then grows with targets, not with output.
         b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
+        b.replayLogBytes = 0;
       }
       trim();
     }
@@ -456,13 +457,34 @@ public final class BuildHistory implements PlacementListener {
       }
       n = new Numbered(b.all, b.lifecycle, e);
       if (b.replay.size() == MAX_REPLAY_EVENTS) {
-        b.replay.removeFirst();
+        Numbered dropped = b.replay.removeFirst();
+        b.replayLogBytes -= replayCost(dropped.event);
       }
       b.replay.addLast(n);
+      b.replayLogBytes += replayCost(e);
+      if (b.replayLogBytes > limits.perBuildBytes()) {
+        // Log lines kept for re-attaches are bounded in bytes like the logs themselves: the
+        // oldest go first, lifecycle events stay (a chatty target must not pin memory here).
+        for (Iterator<Numbered> it = b.replay.iterator();
+            b.replayLogBytes > limits.perBuildBytes() && it.hasNext(); ) {
+          Numbered old = it.next();
+          if (old.event.kind() == BuildEvent.Kind.LOG) {
+            it.remove();
+            b.replayLogBytes -= replayCost(old.event);
+          }
+        }
+      }
     }
     for (Sub s : subscribers) {
       s.offer(n);
     }
+  }
+
+  /** What a kept log event costs against the build's byte limit; other events cost nothing. */
+  private static long replayCost(BuildEvent e) {
+    return e.kind() == BuildEvent.Kind.LOG && e.line() != null
+        ? TargetLog.textBytes(e.line()) + TargetLog.LINE_OVERHEAD
+        : 0;
   }
 
   private static Numbered unnumbered(BuildEvent e) {
@@ -486,6 +508,7 @@ public final class BuildHistory implements PlacementListener {
     BuildResult result;
     long logCharge;
     final ArrayDeque<Numbered> replay = new ArrayDeque<>();
+    long replayLogBytes; // of the LOG events in replay
     long all;
     long lifecycle;
 

@@ -114,7 +114,7 @@ final class LinuxProcfs implements ProcessInspector {
       rss = kilobytesField(status, "VmRSS:");
       hwm = kilobytesField(status, "VmHWM:");
     }
-    return new Stat(pid, parseLong(f[19]), zombie, ticks * NANOS_PER_TICK, rss, hwm);
+    return new Stat(pid, parseLong(f[1]), parseLong(f[19]), zombie, ticks * NANOS_PER_TICK, rss, hwm);
   }
 
   @Override
@@ -148,6 +148,45 @@ final class LinuxProcfs implements ProcessInspector {
       }
     }
     return holders;
+  }
+
+  @Override
+  public List<Long> ownChildren() {
+    // The kernel hands an orphan to the first live thread of its subreaper, starting with the
+    // main thread, so that one file is nearly always the only one to read. Children the JVM
+    // forked itself are listed under the forking thread, but those are not what callers look for.
+    String text = read(PROC.resolve(self + "/task/" + self + "/children"));
+    if (text == null) {
+      return childrenFromTasks(self);
+    }
+    List<Long> kids = new ArrayList<>();
+    for (String token : text.trim().split("\\s+")) {
+      if (!token.isEmpty()) {
+        kids.add(Long.parseLong(token));
+      }
+    }
+    return kids;
+  }
+
+  @Override
+  public boolean environmentHas(long pid, Collection<String> entries) {
+    String env = read(PROC.resolve(pid + "/environ"));
+    if (env == null || env.isEmpty()) {
+      return false;
+    }
+    for (String nameEqualsValue : entries) {
+      // Entries are NUL-terminated; match a whole entry, not the tail of another one's value.
+      String entry = nameEqualsValue + '\0';
+      if (env.startsWith(entry) || env.contains('\0' + entry)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public List<Long> allProcesses() {
+    return allPids();
   }
 
   private static List<Long> allPids() {

@@ -42,7 +42,8 @@ final class PortableInspector implements ProcessInspector {
     ProcessHandle.Info info = handle.get().info();
     long start = info.startInstant().map(Instant::toEpochMilli).orElse(0L);
     long cpu = info.totalCpuDuration().map(Duration::toNanos).orElse(0L);
-    return new Stat(pid, start, false, cpu, 0, 0);
+    long ppid = handle.get().parent().map(ProcessHandle::pid).orElse(-1L);
+    return new Stat(pid, ppid, start, false, cpu, 0, 0);
   }
 
   @Override
@@ -52,6 +53,21 @@ final class PortableInspector implements ProcessInspector {
 
   @Override
   public List<Long> pipeHolders(Set<String> pipes) {
+    return List.of();
+  }
+
+  @Override
+  public List<Long> ownChildren() {
+    return List.of();
+  }
+
+  @Override
+  public boolean environmentHas(long pid, Collection<String> entries) {
+    return false;
+  }
+
+  @Override
+  public List<Long> allProcesses() {
     return List.of();
   }
 }

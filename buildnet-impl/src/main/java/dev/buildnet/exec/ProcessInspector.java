@@ -15,6 +15,7 @@ interface ProcessInspector {
   /** One observation of a process. */
   record Stat(
       long pid,
+      long ppid,
       long startTicks,
       boolean zombie,
       long cpuNanos,
@@ -32,6 +33,21 @@ interface ProcessInspector {
 
   /** Processes other than this JVM whose stdout or stderr is one of {@code pipes}. */
   List<Long> pipeHolders(Set<String> pipes);
+
+  /**
+   * The children of this JVM, including the orphans it adopted as a subreaper; empty where that
+   * cannot be known cheaply.
+   */
+  List<Long> ownChildren();
+
+  /**
+   * True if {@code pid}'s environment holds exactly one of {@code entries} ({@code NAME=value}
+   * each); false if not, or if it cannot be read (gone, a zombie, another user's).
+   */
+  boolean environmentHas(long pid, Collection<String> entries);
+
+  /** Every process on the machine; empty where that cannot be known. */
+  List<Long> allProcesses();
 
   static ProcessInspector forThisHost() {
     return LinuxProcfs.isUsable() ? new LinuxProcfs() : new PortableInspector();

@@ -38,6 +38,7 @@ final class ProcessRun implements RunningCommand {
   private final OutputPump stdout;
   private final OutputPump stderr;
   private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
+  private Runnable onEnd = () -> {};
 
   // ---- confined to the scheduler thread ----
   private Outcome stopReason;
@@ -66,6 +67,14 @@ final class ProcessRun implements RunningCommand {
     this.tree = tree;
     this.stdout = stdout;
     this.stderr = stderr;
+  }
+
+  /**
+   * Runs {@code action} once the tree is gone, just before the result completes, so that whoever
+   * waits for the result sees the provider's bookkeeping done. Call before {@link #begin()}.
+   */
+  void onEnd(Runnable action) {
+    this.onEnd = action;
   }
 
   /** Arms sampling, the timeout and the exit hook. Called once, by the provider. */
@@ -105,6 +114,10 @@ final class ProcessRun implements RunningCommand {
               long now = System.nanoTime();
               onScheduler(() -> rootExited(now));
             });
+  }
+
+  Duration gracePeriod() {
+    return spec.gracePeriod();
   }
 
   @Override
@@ -213,6 +226,7 @@ final class ProcessRun implements RunningCommand {
     byte[] out = drained ? stdout.captured() : new byte[0];
     byte[] err = drained ? stderr.captured() : new byte[0];
     boolean truncated = !drained || stdout.truncated() || stderr.truncated();
+    runOnEnd();
     result.complete(
         new CommandResult(
             stopReason == null ? Outcome.EXITED : stopReason,
@@ -251,7 +265,18 @@ final class ProcessRun implements RunningCommand {
 
   private void fail(Throwable failure) {
     finished = true;
+    runOnEnd();
     result.completeExceptionally(failure);
+  }
+
+  private void runOnEnd() {
+    Runnable action = onEnd;
+    onEnd = () -> {}; // once, whichever way the run ends
+    try {
+      action.run();
+    } catch (RuntimeException e) {
+      LOG.warn("{}: bookkeeping after the end failed", describe(), e);
+    }
   }
 
   private String describe() {

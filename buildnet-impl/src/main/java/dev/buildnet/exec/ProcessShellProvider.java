@@ -7,15 +7,22 @@ import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs commands as operating-system processes with {@link ProcessBuilder}: argv as given (never a
@@ -23,17 +30,38 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Process trees</h2>
  *
- * A command's process tree belongs to the command. On timeout or {@link RunningCommand#cancel()}
- * every member gets SIGTERM, and whatever is left after the grace period gets SIGKILL, repeated with
- * a fresh look for new members until none is alive. When the root exits by itself, anything it left
- * running is stopped the same way before the result completes. Members are the descendants seen
- * while the command ran (the tree is sampled, and re-walked at stop time from every member still
- * alive, so orphans stay known once seen) and, on Linux, every process still holding the command's
- * stdout or stderr, which catches a double-forked child that was never seen as a child. Signals go
- * through {@link ProcessHandle}, which checks a pid's start time first, so a recycled pid is never
- * hit. <b>Limit:</b> a process that detaches from its parent between two samples <em>and</em>
- * redirects its output away from the command's pipes (a properly daemonized server) escapes; so
- * does everything on platforms without {@code /proc} other than live descendants.
+ * A command's process tree belongs to the command: when the command ends (by itself, successfully
+ * or not, by timeout or by cancel) no process it started is left running. On timeout or {@link
+ * RunningCommand#cancel()} every member gets SIGTERM, and whatever is left after the grace period
+ * gets SIGKILL, repeated with a fresh look for new members until none is alive. When the root exits
+ * by itself, anything it left running is stopped the same way before the result completes.
+ *
+ * <p>How members are found, on Linux: this JVM makes itself a child subreaper (through JNA, see
+ * {@link LinuxNative}), so a process whose parent exits is re-parented to this JVM instead of init;
+ * and every command gets a random {@value #MARK_VARIABLE} in its environment, which its
+ * descendants inherit whatever they do with their parents, sessions or output (a double-forked
+ * {@code setsid} daemon included). A stop, which also follows every normal exit, walks the
+ * descendants of every member and looks among this JVM's children for the command's marked
+ * orphans; on a timeout or cancel it also looks for every process holding the command's stdout or
+ * stderr. Adopted orphans are reaped once they are zombies (see also {@link ZombieSweeper}).
+ * Signals go through {@link ProcessHandle}, which checks a pid's start time first, so a recycled
+ * pid is never hit. <b>Limits:</b> a process that both detaches before it is seen <em>and</em>
+ * replaces its environment (e.g. {@code env -i}) escapes; if JNA cannot be loaded (one warning is
+ * logged) detached processes are found by reading every process's environment when a command
+ * ends, which costs a few milliseconds per command. On platforms without {@code /proc} (macOS,
+ * Windows) only live descendants are found, and no variable is added to the environment. Why a
+ * mark rather than a session or process group per command: a daemon calls {@code setsid()}
+ * itself, which leaves any session or group, and a JVM cannot give its child a new session
+ * without a helper program in front of the command.
+ *
+ * <h2>When the JVM ends</h2>
+ *
+ * While commands run, the provider has a JVM shutdown hook that stops them all (SIGTERM, then
+ * SIGKILL after their grace period) before the JVM exits, so SIGTERM or SIGINT to the JVM, or
+ * {@link System#exit}, leaves nothing behind; {@link #start} refuses new commands once shutdown has
+ * begun. Against {@code kill -9}, which runs no hook, a provider built with {@link
+ * Builder#recordIn(Path)} keeps a record of its running processes there ({@link LeftoverRecord}),
+ * and a provider built later with the same directory kills what a dead JVM left behind.
  *
  * <h2>Measurements</h2>
  *
@@ -71,17 +99,45 @@ import java.util.concurrent.TimeUnit;
  * @since 0.1
  */
 public final class ProcessShellProvider implements ShellProvider {
+  /**
+   * The environment variable that marks every process of one command on Linux: a random value per
+   * command, never part of a target's key.
+   */
+  public static final String MARK_VARIABLE = "BUILDNET_TARGET_TOKEN";
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProcessShellProvider.class);
   private static final Duration DEFAULT_SAMPLE_INTERVAL = Duration.ofMillis(50);
   private static final Duration DEFAULT_IDLE_THREAD_TIMEOUT = Duration.ofSeconds(2);
+  // How long the shutdown hook waits beyond the longest grace period for trees to be gone.
+  private static final long SHUTDOWN_SLACK_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final long sampleIntervalNanos;
   private final ScheduledThreadPoolExecutor scheduler;
   private final ThreadPoolExecutor readers;
   private final ProcessInspector inspector;
+  private final boolean linux;
+  private final boolean nativeCalls;
+  private final LeftoverRecord record;
+  private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
+  private final Thread shutdownHook;
+  // ---- guarded by running ----
+  private ZombieSweeper sweeper;
+  private int admitted;
+  private boolean hookRegistered;
+  private boolean shuttingDown;
 
   private ProcessShellProvider(Builder b) {
     this.sampleIntervalNanos = b.sampleInterval.toNanos();
     this.inspector = ProcessInspector.forThisHost();
+    this.linux = inspector instanceof LinuxProcfs;
+    this.nativeCalls = b.nativeCalls;
+    if (b.recordDir != null) {
+      LeftoverRecord.killLeftovers(b.recordDir, inspector);
+      this.record = LeftoverRecord.in(b.recordDir, inspector);
+    } else {
+      this.record = null;
+    }
+    this.shutdownHook = new Thread(this::stopAllAtShutdown, "buildnet-exec-shutdown");
     ThreadFactory factory = b.threadFactory;
     long idleNanos = b.idleThreadTimeout.toNanos();
     this.scheduler =
@@ -127,13 +183,26 @@ public final class ProcessShellProvider implements ShellProvider {
     Map<String, String> env = builder.environment();
     env.clear();
     env.putAll(spec.environment());
+    String mark = null;
+    LinuxNative natives = null;
+    if (linux) {
+      mark = MARK_VARIABLE + "=" + UUID.randomUUID().toString().replace("-", "");
+      env.put(MARK_VARIABLE, mark.substring(MARK_VARIABLE.length() + 1));
+      // Before the first fork, so that even the first command's orphans come to this JVM.
+      natives = nativeCalls ? LinuxNative.get() : null;
+    }
+    admit(spec);
 
     long startNanos = System.nanoTime();
     Process process;
     try {
       process = builder.start();
     } catch (IOException e) {
+      release(null);
       throw StartFailures.explain(spec, e, System.getenv("PATH"));
+    } catch (RuntimeException | Error e) {
+      release(null);
+      throw e;
     }
     try {
       // The child reads end-of-file on stdin rather than waiting for input nobody will send.
@@ -141,8 +210,15 @@ public final class ProcessShellProvider implements ShellProvider {
     } catch (IOException ignored) {
       // Nothing to do: the child simply has no stdin.
     }
-    ProcessTree tree = new ProcessTree(inspector, process.toHandle());
     long pid = process.pid();
+    String recordKey = mark != null ? mark : MARK_VARIABLE + "=" + pid;
+    ProcessTree.MemberListener members = ProcessTree.MemberListener.NONE;
+    if (record != null) {
+      record.started(recordKey, pid);
+      members = (memberPid, ticks) -> record.member(recordKey, memberPid, ticks);
+    }
+    ProcessTree tree =
+        new ProcessTree(inspector, natives, sweeper(natives), process.toHandle(), mark, members);
     OutputPump out =
         new OutputPump(
             process.getInputStream(),
@@ -163,14 +239,117 @@ public final class ProcessShellProvider implements ShellProvider {
     } catch (RejectedExecutionException | OutOfMemoryError e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
+      if (record != null) {
+        record.ended(recordKey);
+      }
+      release(null);
       throw new BuildNetException(
           "started " + spec.argv().get(0) + " (pid " + pid + ") but could not read its output; killed it",
           e);
     }
     ProcessRun run =
         new ProcessRun(spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err);
+    running.add(run);
+    run.onEnd(
+        () -> {
+          if (record != null) {
+            record.ended(recordKey);
+          }
+          release(run);
+        });
     run.begin();
     return run;
+  }
+
+  private ZombieSweeper sweeper(LinuxNative natives) {
+    if (natives == null) {
+      return null;
+    }
+    synchronized (running) {
+      if (sweeper == null) {
+        sweeper = new ZombieSweeper(natives);
+      }
+      return sweeper;
+    }
+  }
+
+  /**
+   * Counts a command in before its fork; while any is counted, the shutdown hook is registered.
+   * Refuses once the JVM is shutting down: a process started then would outlive the JVM.
+   */
+  private void admit(CommandSpec spec) {
+    synchronized (running) {
+      if (!shuttingDown && !hookRegistered) {
+        try {
+          Runtime.getRuntime().addShutdownHook(shutdownHook);
+          hookRegistered = true;
+        } catch (IllegalStateException e) {
+          shuttingDown = true;
+        }
+      }
+      if (shuttingDown) {
+        throw new BuildNetException(
+            "not starting " + spec.argv().get(0) + ": the JVM is shutting down");
+      }
+      admitted++;
+    }
+  }
+
+  private void release(ProcessRun run) {
+    if (run != null) {
+      running.remove(run);
+    }
+    synchronized (running) {
+      admitted--;
+      running.notifyAll(); // the shutdown hook may be waiting for this
+      if (admitted == 0 && hookRegistered && !shuttingDown) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(shutdownHook);
+          hookRegistered = false;
+        } catch (IllegalStateException e) {
+          // The JVM began shutting down just now; the hook runs (and finds nothing to stop).
+        }
+      }
+    }
+  }
+
+  /**
+   * The shutdown hook: stops every running command as a cancel would, and waits until their trees
+   * are gone (bounded by the longest grace period plus a few seconds), so the JVM does not exit
+   * with its commands' processes still running. A command admitted just before shutdown began is
+   * stopped too, once it has started.
+   */
+  private void stopAllAtShutdown() {
+    Set<ProcessRun> cancelled = new HashSet<>();
+    // The slack alone covers a command admitted but not forked yet.
+    long deadline = System.nanoTime() + SHUTDOWN_SLACK_NANOS;
+    synchronized (running) {
+      shuttingDown = true;
+      while (admitted > 0) {
+        for (ProcessRun run : running) {
+          if (cancelled.add(run)) {
+            if (cancelled.size() == 1) {
+              LOG.info("JVM shutting down: stopping the running commands");
+            }
+            run.cancel();
+            long runDeadline =
+                System.nanoTime() + run.gracePeriod().toNanos() + SHUTDOWN_SLACK_NANOS;
+            deadline = Math.max(deadline, runDeadline);
+          }
+        }
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+          LOG.warn("JVM shutting down: {} command(s) did not stop in time", admitted);
+          return;
+        }
+        try {
+          running.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
   }
 
   private static ThreadFactory named(ThreadFactory base, String name) {
@@ -190,6 +369,8 @@ public final class ProcessShellProvider implements ShellProvider {
     private boolean idleThreadTimeoutSet;
     private ThreadFactory threadFactory = Thread::new;
     private boolean threadFactorySet;
+    private Path recordDir;
+    private boolean nativeCalls = true;
 
     private Builder() {}
 
@@ -236,6 +417,28 @@ public final class ProcessShellProvider implements ShellProvider {
       }
       threadFactory = factory;
       threadFactorySet = true;
+      return this;
+    }
+
+    /**
+     * Keeps a record of running commands' processes in {@code dir} (a directory; created when
+     * needed), so that what survives a {@code kill -9} of this JVM is killed by the next provider
+     * built with the same directory. {@link #build()} does that killing first: for each record in
+     * {@code dir} whose JVM is gone, every process still carrying one of its marks, or still
+     * matching a recorded pid and start time, gets SIGKILL. Linux only; elsewhere a no-op.
+     */
+    public Builder recordIn(Path dir) {
+      Objects.requireNonNull(dir, "dir");
+      if (recordDir != null) {
+        throw new IllegalStateException("record directory was already set to " + recordDir);
+      }
+      recordDir = dir;
+      return this;
+    }
+
+    /** For tests: behave as if JNA could not be loaded (the degraded mode). */
+    Builder withoutNativeCalls() {
+      nativeCalls = false;
       return this;
     }
 

@@ -11,11 +11,17 @@ import java.util.Set;
 /**
  * Every process one command is known to have started, with what they cost.
  *
- * <p>Members are found by walking children from every live member, so a process whose parent
- * died stays known once seen; and, on request, by finding processes that still hold the command's
- * stdout or stderr pipe, which catches double-forked children that were never seen as children.
- * Signals go through {@link ProcessHandle}s taken when a member was found; the JDK checks the
- * start time before signalling, so a recycled pid is never hit.
+ * <p>Members are found three ways. By walking children from every live member, so a process whose
+ * parent died stays known once seen. By the command's mark: on Linux every command gets its own
+ * random {@code BUILDNET_TARGET_TOKEN} in its environment, which every descendant inherits through
+ * forks, double forks and {@code setsid}; with this JVM a subreaper (see {@link LinuxNative}) every
+ * orphan ends up as a child of this JVM, so looking at this JVM's children and reading the
+ * environment of those not known yet finds every orphan the command left, however it detached. And,
+ * on request, by finding processes that still hold the command's stdout or stderr pipe (which also
+ * works without the subreaper). Signals go through {@link ProcessHandle}s taken when a member was
+ * found; the JDK checks the start time before signalling, so a recycled pid is never hit. Members
+ * that this JVM adopted are reaped once they are zombies, since the JDK waits only for the
+ * processes it started.
  *
  * <p>Not thread-safe: used only on the provider's scheduler thread.
  */
@@ -23,6 +29,11 @@ final class ProcessTree {
   private static final long SELF = ProcessHandle.current().pid();
 
   private final ProcessInspector inspector;
+  private final LinuxNative natives;
+  private final ZombieSweeper sweeper;
+  private final long rootPid;
+  private final String mark;
+  private final MemberListener memberListener;
   private final Set<String> pipes;
   private final Map<Long, Member> members = new LinkedHashMap<>();
   private long peakRssBytes;
@@ -33,14 +44,43 @@ final class ProcessTree {
     long startTicks = -1;
     boolean gone;
     boolean politeSignalSent;
+    // Seen as a zombie of another member: adopted by this JVM once that member died too.
+    boolean unreapedZombie;
 
     Member(ProcessHandle handle) {
       this.handle = handle;
     }
   }
 
+  /** Told about each member once its start time is known, for the leftovers record. */
+  interface MemberListener {
+    void member(long pid, long startTicks);
+
+    MemberListener NONE = (pid, startTicks) -> {};
+  }
+
   ProcessTree(ProcessInspector inspector, ProcessHandle root) {
+    this(inspector, null, null, root, null, MemberListener.NONE);
+  }
+
+  /**
+   * @param natives the subreaper calls, or null where this JVM is not a subreaper
+   * @param sweeper reaps unclaimed zombie children; null when {@code natives} is
+   * @param mark the command's {@code NAME=value} environment entry, or null if it has none
+   */
+  ProcessTree(
+      ProcessInspector inspector,
+      LinuxNative natives,
+      ZombieSweeper sweeper,
+      ProcessHandle root,
+      String mark,
+      MemberListener memberListener) {
     this.inspector = inspector;
+    this.natives = natives;
+    this.sweeper = sweeper;
+    this.rootPid = root.pid();
+    this.mark = mark;
+    this.memberListener = memberListener;
     this.pipes = ownPipesExcluded(inspector, inspector.outputPipes(root.pid()));
     members.put(root.pid(), new Member(root));
   }
@@ -85,6 +125,47 @@ final class ProcessTree {
     sample();
   }
 
+  /**
+   * Orphans of this command that this JVM adopted and that are not members yet: children of this
+   * JVM that carry the command's mark. Costs one read, plus one per child of this JVM not yet
+   * classified (the roots of other running commands, typically).
+   */
+  private List<Long> adoptedOrphans() {
+    List<Long> found = new ArrayList<>();
+    if (mark == null) {
+      return found;
+    }
+    // Without the subreaper (JNA missing), orphans went to init or to another subreaper: only a
+    // look at every process finds the marked ones, at a read per process. That is the degraded
+    // mode's price, paid when a command is stopped or has ended.
+    List<Long> children = natives != null ? inspector.ownChildren() : inspector.allProcesses();
+    for (long pid : children) {
+      Member m = members.get(pid);
+      if ((m == null || m.gone) && inspector.environmentHas(pid, List.of(mark)) && track(pid)) {
+        found.add(pid);
+      }
+    }
+    if (sweeper != null) {
+      sweeper.sweep(inspector, children);
+    }
+    return found;
+  }
+
+  /**
+   * Looks for marked orphans this JVM adopted that are not members yet, and if there are any,
+   * makes them and their descendants members. True if it found any. Not part of every sample: it
+   * is needed when the command is being stopped (and once more before a stop counts as complete,
+   * for an orphan forked just before its parent was killed), and sampling stays cheap.
+   */
+  boolean adoptsMore() {
+    List<Long> found = adoptedOrphans();
+    if (found.isEmpty()) {
+      return false;
+    }
+    refresh(false);
+    return true;
+  }
+
   private boolean track(long pid) {
     if (pid == SELF || pid <= 1) {
       return false;
@@ -109,10 +190,26 @@ final class ProcessTree {
       if (m.gone) {
         continue;
       }
-      ProcessInspector.Stat s = inspector.stat(e.getKey());
-      if (s == null || s.zombie() || (m.startTicks >= 0 && s.startTicks() != m.startTicks)) {
+      long pid = e.getKey();
+      ProcessInspector.Stat s = inspector.stat(pid);
+      if (s == null || (m.startTicks >= 0 && s.startTicks() != m.startTicks)) {
         m.gone = true;
         continue;
+      }
+      if (s.zombie()) {
+        m.gone = true;
+        m.startTicks = s.startTicks();
+        // An orphan this JVM adopted stays a zombie until this JVM reaps it. The root is the
+        // JDK's to reap: taking its exit status would leave the JDK without one.
+        if (natives != null && pid != rootPid && s.ppid() == SELF) {
+          natives.reap(pid);
+        } else {
+          m.unreapedZombie = pid != rootPid;
+        }
+        continue;
+      }
+      if (m.startTicks < 0) {
+        memberListener.member(pid, s.startTicks());
       }
       m.startTicks = s.startTicks();
       rss += s.rssBytes();
@@ -132,6 +229,26 @@ final class ProcessTree {
           }
         });
     return pids;
+  }
+
+  /**
+   * Once every member is gone: reaps the members that died as zombies of a member that then died
+   * too, which made them zombies of this JVM.
+   */
+  void reapAdoptedZombies() {
+    if (natives == null) {
+      return;
+    }
+    for (Map.Entry<Long, Member> e : members.entrySet()) {
+      Member m = e.getValue();
+      if (m.unreapedZombie) {
+        m.unreapedZombie = false;
+        ProcessInspector.Stat s = inspector.stat(e.getKey());
+        if (s != null && s.zombie() && s.ppid() == SELF && s.startTicks() == m.startTicks) {
+          natives.reap(e.getKey());
+        }
+      }
+    }
   }
 
   /** True when no member is alive (zombies count as gone: they hold nothing but a pid). */

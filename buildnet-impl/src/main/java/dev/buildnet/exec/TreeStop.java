@@ -57,7 +57,9 @@ final class TreeStop {
 
   private void start(long graceNanos) {
     tree.refresh(scanPipes);
+    tree.adoptsMore();
     if (tree.allGone()) {
+      tree.reapAdoptedZombies();
       done.complete(null);
       return;
     }
@@ -75,7 +77,8 @@ final class TreeStop {
     try {
       long now = System.nanoTime();
       tree.refresh(false);
-      if (tree.allGone()) {
+      if (tree.allGone() && !tree.adoptsMore()) {
+        tree.reapAdoptedZombies();
         done.complete(null);
         return;
       }
@@ -106,6 +109,7 @@ final class TreeStop {
     giveUpAt = now + GIVE_UP_NANOS;
     // A last full look: anything that escaped during the grace period is still holding our pipes.
     tree.refresh(scanPipes);
+    tree.adoptsMore();
     tree.signalForcibly();
   }
 

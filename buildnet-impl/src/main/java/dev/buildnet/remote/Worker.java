@@ -92,7 +92,13 @@ public final class Worker implements AutoCloseable {
     this.master = b.master;
     this.workerId = b.workerId;
     this.cpuSlots = b.cpuSlots;
-    this.shell = b.shell != null ? b.shell : ShellProvider.processes();
+    // With a work directory of its own choosing, the default shell records running attempts'
+    // processes there, so the next worker on it kills what a worker killed with kill -9 left.
+    this.shell = b.shell != null ? b.shell
+        : b.workDir != null
+            ? dev.buildnet.exec.ProcessShellProvider.builder()
+                .recordIn(b.workDir.toAbsolutePath().normalize().resolve("processes")).build()
+            : ShellProvider.processes();
     this.blobs = b.blobs;
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
@@ -516,7 +522,10 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** How attempts run; default {@link ShellProvider#processes()}. */
+    /**
+     * How attempts run; default {@link ShellProvider#processes()}, which with a {@link #workDir}
+     * keeps its leftovers record in {@code processes} there.
+     */
     public Builder shell(ShellProvider shell) {
       this.shell = Objects.requireNonNull(shell, "shell");
       return this;

@@ -59,13 +59,24 @@ class ProcessShellProviderTest {
   }
 
   @Test
-  void environment_isExactlyWhatTheSpecLists() {
+  void environment_isExactlyWhatTheSpecLists_plusTheCommandsMarkOnLinux() {
     Map<String, String> env = Map.of("ALPHA", "1", "BETA", "two words", "EMPTY", "");
 
     CommandResult r = shell.run(CommandSpec.of(List.of("env"), dir, env));
 
     List<String> lines = out(r).lines().sorted().collect(Collectors.toList());
+    String markPrefix = ProcessShellProvider.MARK_VARIABLE + "=";
+    List<String> marks =
+        lines.stream().filter(l -> l.startsWith(markPrefix)).collect(Collectors.toList());
+    lines.removeAll(marks);
     assertEquals(List.of("ALPHA=1", "BETA=two words", "EMPTY="), lines);
+    if (LinuxProcfs.isUsable()) {
+      // The one addition: the random per-command value that finds the command's detached processes.
+      assertEquals(1, marks.size(), marks.toString());
+      assertTrue(marks.get(0).matches(markPrefix + "[0-9a-f]{32}"), marks.get(0));
+    } else {
+      assertEquals(List.of(), marks);
+    }
   }
 
   @Test

@@ -193,6 +193,22 @@ class WorkerTest {
   }
 
   @Test
+  void aDaemonAnAttemptStarted_isGoneWhenTheAttemptEnds() throws Exception {
+    startWorker(1);
+    PeerConnection c = master.awaitWorker();
+    // setsid, a fork whose parent exits at once, and output sent elsewhere: a classic daemon.
+    String script = "setsid sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > d.pid'"
+        + " </dev/null >/dev/null 2>&1 & while [ ! -s d.pid ]; do sleep 0.01; done;"
+        + " echo daemon $(cat d.pid)";
+    c.request(run("daemon", 1, script, List.of(), List.of()), T).get(10, TimeUnit.SECONDS);
+
+    assertInstanceOf(BuildCompleted.class, master.terminal("daemon", 1));
+    BuildProgress line = master.awaitLog("daemon");
+    long daemon = Long.parseLong(line.message().substring("daemon ".length()));
+    awaitNotRunning(daemon);
+  }
+
+  @Test
   void aRunBeyondTheFreeSlotsIsRefusedBusy() throws Exception {
     startWorker(1);
     PeerConnection c = master.awaitWorker();

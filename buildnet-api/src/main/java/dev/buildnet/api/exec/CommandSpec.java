@@ -11,8 +11,10 @@ import java.util.Objects;
  * and its limits.
  *
  * <p>The child sees <em>only</em> {@code environment}: nothing is inherited from the host, so a
- * command's behaviour, and so its cache key, depends only on what is listed. {@code argv[0]} is
- * looked up on the host's {@code PATH} if it has no slash.
+ * command's behaviour, and so its cache key, depends only on what is listed. The one exception is
+ * a provider's own bookkeeping: the default provider adds a random {@code BUILDNET_TARGET_TOKEN} on
+ * Linux, by which it finds the command's detached processes. {@code argv[0]} is looked up on the
+ * host's {@code PATH} if it has no slash.
  *
  * @param argv program and arguments, passed to the OS as they are (no splitting, no globbing)
  * @param workingDirectory an existing directory

@@ -49,16 +49,15 @@ final class BuildCommand implements Callable<Integer> {
       List<String> names = targets.isEmpty()
           ? net.graph().topologicalOrder().stream().map(t -> t.name()).toList()
           : targets;
-      BuildResult r;
-      try {
-        r = net.build(names, keepGoing).join();
-      } catch (dev.buildnet.WorkspaceLockedException e) {
-        spec.commandLine().getErr().println("buildnet build: " + e.getMessage());
-        spec.commandLine().getErr().flush();
-        return 2;
+      dev.buildnet.BuildFuture build = net.build(names, keepGoing);
+      try (CancelOnShutdown onSignal = CancelOnShutdown.arm(build, out())) {
+        // result(), not join(): a cancelled build still has a (partial) result.
+        BuildResult r = build.result().join();
+        if (onSignal.commandPrints()) {
+          ConsoleReporter.summary(out(), r);
+        }
+        return r.success() ? 0 : 1;
       }
-      ConsoleReporter.summary(out(), r);
-      return r.success() ? 0 : 1;
     }
   }
 }

@@ -96,8 +96,15 @@ final class DemoCommand implements Callable<Integer> {
     }
     try (BuildNet net = b.start();
         dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out())) {
-      BuildResult r = net.buildAll().join();
-      ConsoleReporter.summary(out(), r);
+      dev.buildnet.BuildFuture build = net.buildAll();
+      BuildResult r;
+      try (CancelOnShutdown onSignal = CancelOnShutdown.arm(build, out())) {
+        r = build.result().join();
+        if (!onSignal.commandPrints()) {
+          return 1; // the hook prints the cancelled summary; the JVM exits 130 or 143
+        }
+        ConsoleReporter.summary(out(), r);
+      }
       if (r.success()) {
         out().println();
         out().println("the app's report, " + ws.relativize(ws.resolve("out/sample-report.txt"))
