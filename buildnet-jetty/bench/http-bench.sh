@@ -127,6 +127,7 @@ if command -v nginx >/dev/null; then
   mkdir -p "$WS/nginx/root/cache" "$WS/nginx/tmp"
   cat > "$WS/nginx/nginx.conf" <<NGINX
 worker_processes auto;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
 pid $WS/nginx/nginx.pid;
 error_log $WS/nginx/error.log;
 events { worker_connections 1024; }

@@ -21,8 +21,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,11 +58,25 @@ final class HttpCacheStore {
   record Entry(byte[] bytes, InputStream stream, long size, String type) {}
 
   private final BlobStore blobs;
+  /** Where {@link #blobs} keeps SHA-256 blobs: {@code <this>/<2 hex>/<64 hex>}. */
+  private final Path blobRoot;
+  private final Clock clock;
   private final Path keys;
   private final long maxEntryBytes;
   private final long maxTotalBytes;
   /** Namespaces whose key directory exists, so a PUT does not ask the file system again. */
   private final java.util.Set<String> keyDirs = ConcurrentHashMap.newKeySet();
+  /** Blob directories ({@code 00}..{@code ff}) known to exist. */
+  private final java.util.Set<String> blobDirs = ConcurrentHashMap.newKeySet();
+  /**
+   * What key files say, so a hit does not read its key file: filled by reads and writes, and
+   * emptied when it grows past {@link #KEY_INDEX_MAX} entries. Only this store writes key files,
+   * so it never disagrees with them.
+   */
+  private final ConcurrentHashMap<String, KeyValue> keyIndex = new ConcurrentHashMap<>();
+  private static final int KEY_INDEX_MAX = 200_000;
+
+  private record KeyValue(Digest digest, String type) {}
   /** Bytes stored, approximately: counted up on each put, re-read from disk by each eviction. */
   private final AtomicLong storedBytes = new AtomicLong();
   private final AtomicBoolean evicting = new AtomicBoolean();
@@ -75,12 +89,15 @@ final class HttpCacheStore {
 
   HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock) {
     this.blobs = new BlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
+    this.blobRoot = blobs.root().resolve("sha256");
+    this.clock = clock;
     this.keys = dir.resolve("keys");
     this.maxEntryBytes = maxEntryBytes;
     this.maxTotalBytes = maxTotalBytes;
     try {
       Files.createDirectories(dir.resolve("cas"));
       Files.createDirectories(keys);
+      removeStaleTempFiles();
       storedBytes.set(blobs.totalBytes());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the HTTP cache in " + dir, e);
@@ -114,12 +131,24 @@ final class HttpCacheStore {
   /** The value stored under {@code key} in {@code namespace}, verified, if any. */
   Optional<Entry> get(String namespace, String key) throws IOException {
     Optional<Entry> found = Optional.empty();
+    String indexKey = namespace + '/' + key;
     try {
-      String text = Files.readString(keys.resolve(namespace).resolve(key), StandardCharsets.UTF_8);
-      int nl = text.indexOf('\n');
-      Digest d = Digest.parse(nl < 0 ? text.strip() : text.substring(0, nl));
-      String type = nl < 0 ? "" : text.substring(nl + 1).strip();
-      found = read(d, type.isEmpty() ? null : type);
+      KeyValue v = keyIndex.get(indexKey);
+      if (v == null) {
+        String text;
+        try {
+          text = Files.readString(keyFile(namespace, key), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+          // Written before keys were spread over subdirectories.
+          text = Files.readString(keys.resolve(namespace).resolve(key), StandardCharsets.UTF_8);
+        }
+        int nl = text.indexOf('\n');
+        Digest d = Digest.parse(nl < 0 ? text.strip() : text.substring(0, nl));
+        String type = nl < 0 ? "" : text.substring(nl + 1).strip();
+        v = new KeyValue(d, type.isEmpty() ? null : type);
+        index(indexKey, v);
+      }
+      found = read(v.digest(), v.type());
     } catch (NoSuchFileException e) {
       // a miss
     } catch (IllegalArgumentException e) {
@@ -130,18 +159,56 @@ final class HttpCacheStore {
     return found;
   }
 
+  private void index(String indexKey, KeyValue v) {
+    if (keyIndex.size() >= KEY_INDEX_MAX) {
+      keyIndex.clear(); // crude, but a miss in the index only costs reading the key file
+    }
+    keyIndex.put(indexKey, v);
+  }
+
+  /**
+   * {@code keys/<namespace>/<2 hex>/<key>}: spread over 256 directories, because creating and
+   * renaming files in one directory serializes on that directory's lock.
+   */
+  private Path keyFile(String namespace, String key) {
+    int h = key.hashCode();
+    h ^= h >>> 16;
+    return keys.resolve(namespace).resolve(HEX[(h >>> 4) & 0xf] + HEX[h & 0xf]).resolve(key);
+  }
+
+  private static final String[] HEX = "0123456789abcdef".split("");
+
+  private Path blobPath(Digest d) {
+    String hex = d.hex();
+    return blobRoot.resolve(hex.substring(0, 2)).resolve(hex);
+  }
+
   private Optional<Entry> read(Digest d, String type) throws IOException {
-    Optional<Long> size = blobs.sizeOf(d);
-    if (size.isEmpty()) {
+    Path file = blobPath(d);
+    byte[] bytes;
+    long size;
+    try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+      size = ch.size();
+      if (size <= IN_MEMORY_GET) {
+        ByteBuffer buf = ByteBuffer.allocate((int) size);
+        while (buf.hasRemaining() && ch.read(buf) >= 0) {
+          // fill
+        }
+        bytes = buf.array();
+      } else {
+        bytes = null;
+      }
+    } catch (NoSuchFileException e) {
       return Optional.empty();
     }
-    if (size.get() <= IN_MEMORY_GET) {
-      Optional<byte[]> bytes = blobs.readVerified(d);
-      if (bytes.isEmpty()) {
+    if (bytes != null) {
+      if (!Digest.of("sha256", newSha256().digest(bytes)).equals(d)) {
+        Files.deleteIfExists(file);
         corrupt(d);
         return Optional.empty();
       }
-      return Optional.of(new Entry(bytes.get(), null, bytes.get().length, type));
+      touch(file);
+      return Optional.of(new Entry(bytes, null, size, type));
     }
     if (!blobs.verify(d)) {
       corrupt(d);
@@ -149,13 +216,22 @@ final class HttpCacheStore {
     }
     // Verified in a first pass, then streamed: blobs are immutable once published, so the second
     // pass reads the same bytes unless the disk fails in between.
-    return blobs.openUnverified(d).map(in -> new Entry(null, in, size.get(), type));
+    return blobs.openUnverified(d).map(in -> new Entry(null, in, size, type));
+  }
+
+  /** Sets the LRU time that eviction sorts by; advisory, so a failure is ignored. */
+  private void touch(Path file) {
+    try {
+      Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(clock.instant()));
+    } catch (IOException e) {
+      // merely evicted earlier
+    }
   }
 
   private static void corrupt(Digest d) {
-    // A blob present a moment ago that reads as absent or wrong was damaged on disk (or evicted in
-    // between); readVerified/verify deleted it if it was damaged.
-    log.warn("HTTP cache: blob {} failed verification or vanished while read; answered as a miss", d);
+    // Damaged on disk (a bad sector, a torn write before a power loss, a hand edit); verify()
+    // or read() has deleted it.
+    log.warn("HTTP cache: blob {} failed verification; removed, answered as a miss", d);
   }
 
   // ---- writes ------------------------------------------------------------------------------------
@@ -182,13 +258,15 @@ final class HttpCacheStore {
   /** Stores the body as the value of {@code key} in {@code namespace}, with its content type. */
   void put(String namespace, String key, Incoming body, String type) throws IOException {
     Digest d = store(body);
-    Path dir = keys.resolve(namespace);
-    if (!keyDirs.contains(namespace)) {
+    Path file = keyFile(namespace, key);
+    Path dir = file.getParent();
+    String dirKey = namespace + '/' + dir.getFileName();
+    if (!keyDirs.contains(dirKey)) {
       Files.createDirectories(dir);
-      keyDirs.add(namespace);
+      keyDirs.add(dirKey);
     }
     String text = type == null ? d + "\n" : d + "\n" + type + "\n";
-    Path tmp = dir.resolve(".put-" + UUID.randomUUID() + ".tmp");
+    Path tmp = dir.resolve(tempName());
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
           StandardOpenOption.WRITE)) {
@@ -198,25 +276,27 @@ final class HttpCacheStore {
         }
       }
       try {
-        Files.move(tmp, dir.resolve(key), StandardCopyOption.ATOMIC_MOVE,
-            StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, dir.resolve(key), StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(tmp);
       throw e;
     }
+    index(namespace + '/' + key, new KeyValue(d, type));
     puts.incrementAndGet();
   }
 
   /** Publishes the body's blob (a no-op but for its LRU time if present) and returns its digest. */
   private Digest store(Incoming body) throws IOException {
     Digest d = body.digest();
-    boolean isNew = !blobs.contains(d);
-    if (body.upload == null) {
-      blobs.putBytes(body.memory.length == body.size ? body.memory
-          : Arrays.copyOf(body.memory, (int) body.size));
+    Path target = blobPath(d);
+    boolean isNew = !Files.exists(target);
+    if (!isNew) {
+      touch(target);
+    } else if (body.upload == null) {
+      writeSmall(target, body.memory, (int) body.size);
     } else {
       body.upload.publish(d);
     }
@@ -224,6 +304,59 @@ final class HttpCacheStore {
       stored(body.size);
     }
     return d;
+  }
+
+  /**
+   * Publishes a small blob as {@link BlobStore} would, but through a temp file in the blob's own
+   * directory: a rename within one directory, and no directory shared by every upload, so that
+   * concurrent uploads do not queue on one directory's lock (the store's own temp directory) or on
+   * the file system's lock for renames across directories.
+   */
+  private void writeSmall(Path target, byte[] bytes, int length) throws IOException {
+    Path dir = target.getParent();
+    String name = dir.getFileName().toString();
+    if (!blobDirs.contains(name)) {
+      Files.createDirectories(dir);
+      blobDirs.add(name);
+    }
+    Path tmp = dir.resolve(tempName());
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE)) {
+        ByteBuffer b = ByteBuffer.wrap(bytes, 0, length);
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+      }
+      touch(tmp);
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+  }
+
+  /** A temp file name no digest or key can have (keys do not start with '.'). */
+  private static String tempName() {
+    return ".put-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong())
+        + ".part";
+  }
+
+  /** Temp files of uploads a crash interrupted; at start, before any upload runs. */
+  private void removeStaleTempFiles() throws IOException {
+    for (Path dir : List.of(blobRoot, keys)) {
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      try (java.util.stream.Stream<Path> all = Files.walk(dir, 3)) {
+        for (Path p : (Iterable<Path>) all::iterator) {
+          String n = p.getFileName().toString();
+          if (n.startsWith(".put-") && Files.isRegularFile(p)) {
+            Files.deleteIfExists(p);
+          }
+        }
+      }
+    }
   }
 
   /**
