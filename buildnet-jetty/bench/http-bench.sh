@@ -102,12 +102,15 @@ populate() {
 }
 
 export BENCH_TOKEN=$TOKEN BENCH_KEYS=1000
+# Warm-up for the cache paths too (JIT), as for the ones above.
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" >/dev/null
 echo
 echo "== PUT /cache/{key}, 1 KiB, distinct (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
 PUT_RATE=$LAST_RATE
 populate "http://127.0.0.1:$PORT"
 echo
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" >/dev/null
 echo "== GET /cache/{key}, 1 KiB hits over 1,000 keys (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run "GET /cache" -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT"
 GET_RATE=$LAST_RATE

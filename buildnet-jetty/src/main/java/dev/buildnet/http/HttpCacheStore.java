@@ -187,6 +187,12 @@ final class HttpCacheStore {
     Path file = blobPath(d);
     byte[] bytes;
     long size;
+    java.nio.file.attribute.BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
     try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
       size = ch.size();
       if (size <= IN_MEMORY_GET) {
@@ -207,7 +213,7 @@ final class HttpCacheStore {
         corrupt(d);
         return Optional.empty();
       }
-      touch(file);
+      touchIfStale(file, attrs);
       return Optional.of(new Entry(bytes, null, size, type));
     }
     if (!blobs.verify(d)) {
@@ -217,6 +223,16 @@ final class HttpCacheStore {
     // Verified in a first pass, then streamed: blobs are immutable once published, so the second
     // pass reads the same bytes unless the disk fails in between.
     return blobs.openUnverified(d).map(in -> new Entry(null, in, size, type));
+  }
+
+  /**
+   * Touches a blob read now unless it was written or touched within the last minute: LRU order
+   * to the minute is plenty for eviction, and a hot blob is not rewritten on every read.
+   */
+  private void touchIfStale(Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+    if (attrs.lastModifiedTime().toMillis() < clock.millis() - 60_000) {
+      touch(file);
+    }
   }
 
   /** Sets the LRU time that eviction sorts by; advisory, so a failure is ignored. */
