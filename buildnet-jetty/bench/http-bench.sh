@@ -173,3 +173,5 @@ else
   echo
   echo "nginx is not installed (apt-get install -y nginx): no comparison"
 fi
+echo
+echo "server log: $(grep -c -E ' (WARN|ERROR) ' "$WS/server.log" || true) WARN/ERROR lines, $(grep -c -E '^\s+at ' "$WS/server.log" || true) stack-trace lines"
