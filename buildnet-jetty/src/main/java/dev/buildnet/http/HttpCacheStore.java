@@ -61,6 +61,7 @@ final class HttpCacheStore {
   /** Where {@link #blobs} keeps SHA-256 blobs: {@code <this>/<2 hex>/<64 hex>}. */
   private final Path blobRoot;
   private final Clock clock;
+  private final boolean systemClock;
   private final Path keys;
   private final long maxEntryBytes;
   private final long maxTotalBytes;
@@ -91,6 +92,7 @@ final class HttpCacheStore {
     this.blobs = new BlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
     this.blobRoot = blobs.root().resolve("sha256");
     this.clock = clock;
+    this.systemClock = clock.getClass() == Clock.systemUTC().getClass();
     this.keys = dir.resolve("keys");
     this.maxEntryBytes = maxEntryBytes;
     this.maxTotalBytes = maxTotalBytes;
@@ -194,7 +196,7 @@ final class HttpCacheStore {
       return Optional.empty();
     }
     try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
-      size = ch.size();
+      size = attrs.size(); // blobs are never rewritten in place, only replaced by rename
       if (size <= IN_MEMORY_GET) {
         ByteBuffer buf = ByteBuffer.allocate((int) size);
         while (buf.hasRemaining() && ch.read(buf) >= 0) {
@@ -344,7 +346,9 @@ final class HttpCacheStore {
           ch.write(b);
         }
       }
-      touch(tmp);
+      if (!systemClock) {
+        touch(tmp); // a new file's time is already the system clock's now
+      }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(tmp);
