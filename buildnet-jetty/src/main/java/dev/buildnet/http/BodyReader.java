@@ -18,6 +18,8 @@ import org.eclipse.jetty.server.Request;
 abstract class BodyReader implements Runnable {
   private final Request request;
   private final long limit;
+  /** The declared Content-Length, or -1 (chunked). */
+  private long declared = -1;
   private long seen;
   private boolean over;
 
@@ -47,7 +49,7 @@ abstract class BodyReader implements Runnable {
 
   /** Starts reading; returns at once if the body has not arrived yet. */
   final void start() {
-    long declared = request.getLength();
+    declared = request.getLength();
     if (declared > limit && declared - limit > Http.DRAIN_BYTES) {
       // Refused by its declared length; a client that sent Expect: 100-continue sends nothing.
       over = true;
@@ -70,7 +72,10 @@ abstract class BodyReader implements Runnable {
         onFailure(chunk.getFailure(), seen);
         return;
       }
-      boolean last = chunk.isLast();
+      // A body of declared length is complete with its last byte: waiting for the end-of-content
+      // marker would cost another demand cycle (a thread wake-up) per request. Jetty reads that
+      // marker itself when the request completes, and keeps the connection.
+      boolean last = chunk.isLast() || (declared >= 0 && seen + chunk.remaining() == declared);
       try {
         ByteBuffer b = chunk.getByteBuffer();
         int n = b.remaining();
