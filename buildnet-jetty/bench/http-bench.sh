@@ -2,7 +2,12 @@
 # Requests per second of BuildNet's HTTP front on loopback, measured with wrk:
 #   1. GET /health            (fixed response, no token)
 #   2. GET /api/builds        (the JSON build list, 20 builds kept, with the bearer token)
-# Needs: wrk, curl, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
+#   3. PUT /cache/{key}       (1 KiB, a distinct body and key each time: cache-put.lua)
+#   4. GET /cache/{key}       (1 KiB hits over 1,000 keys, each verified: cache-get.lua)
+#   5. GET /health p99 while 500 authenticated uploads trickle a byte a second (slow-uploads.py)
+# and, if nginx is installed (Debian's, with its WebDAV module), 3 and 4 against nginx serving
+# the same paths from a directory (dav_methods PUT), with the ratio BuildNet / nginx.
+# Needs: wrk, curl, python3, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,13 +17,17 @@ CONNECTIONS=${2:-64}
 # One wrk thread by default: on a 2-core machine a second one takes CPU from the server it measures.
 THREADS=${3:-1}
 PORT=${BUILDNET_BENCH_PORT:-17891}
+NGINX_PORT=${BUILDNET_BENCH_NGINX_PORT:-17892}
+BENCH=buildnet-jetty/bench
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ -f "$JAR" ] || { echo "$JAR is missing: mvn -B -pl buildnet-examples -am package -DskipTests" >&2; exit 1; }
 
 WS=$(mktemp -d)
 SERVER=
+NGINX=
 cleanup() {
   if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+  if [ -n "$NGINX" ] && [ -f "$WS/nginx/nginx.pid" ]; then kill "$(cat "$WS/nginx/nginx.pid")" 2>/dev/null || true; fi
   rm -rf "$WS"
 }
 trap cleanup EXIT
@@ -56,6 +65,7 @@ done
 # itself used (from /proc), which does not depend on what else runs.
 TCK=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+LAST_RATE=0
 run() { # label, wrk args...
   local label=$1; shift
   local before after out reqs
@@ -64,6 +74,7 @@ run() { # label, wrk args...
   after=$(ticks)
   echo "$out"
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  LAST_RATE=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   awk -v r="$reqs" -v t=$((after - before)) -v hz="$TCK" -v l="$label" \
     'BEGIN { printf "%s: server CPU %.2f s for %d requests = %.0f requests per server CPU-second\n", l, t / hz, r, r / (t / hz) }'
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -78,3 +89,89 @@ run /health "http://127.0.0.1:$PORT/health"
 echo
 echo "== GET /api/builds, $(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" | wc -c) bytes (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run /api/builds -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds"
+
+# Stores 1,000 keys g0..g999 of 1 KiB each under $1 (a base URL), over one keep-alive connection.
+populate() {
+  local base=$1 cfg=$WS/populate.curl
+  : > "$cfg"
+  for n in $(seq 0 999); do
+    printf '%01024d' "$n" > "$WS/bodies/g$n" 2>/dev/null || { mkdir -p "$WS/bodies"; printf '%01024d' "$n" > "$WS/bodies/g$n"; }
+    printf 'url = "%s/cache/g%d"\nupload-file = "%s"\noutput = /dev/null\n' "$base" "$n" "$WS/bodies/g$n" >> "$cfg"
+  done
+  curl -fsS -H "Authorization: Bearer $TOKEN" -K "$cfg"
+}
+
+export BENCH_TOKEN=$TOKEN BENCH_KEYS=1000
+# Warm-up for the cache paths too (JIT), as for the ones above.
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" >/dev/null
+echo
+echo "== PUT /cache/{key}, 1 KiB, distinct (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
+run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
+PUT_RATE=$LAST_RATE
+populate "http://127.0.0.1:$PORT"
+echo
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" >/dev/null
+echo "== GET /cache/{key}, 1 KiB hits over 1,000 keys (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
+run "GET /cache" -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT"
+GET_RATE=$LAST_RATE
+
+echo
+echo "== GET /health p99 while 500 authenticated uploads trickle a byte a second (wrk -t1 -c4 -d${SECONDS_PER_RUN}s)"
+python3 "$BENCH/slow-uploads.py" "$PORT" "$TOKEN" 500 $((SECONDS_PER_RUN + 30)) > "$WS/slow.out" &
+SLOW=$!
+for _ in $(seq 1 300); do grep -q open "$WS/slow.out" 2>/dev/null && break; sleep 0.1; done
+wrk -t1 -c4 -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$PORT/health" | tee "$WS/slow-health.txt"
+curl -fsS -o /dev/null -w 'GET /api/cache during the slow uploads: %{http_code} in %{time_total} s\n' \
+  -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/cache"
+kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
+echo "/health p99 with 500 slow uploads open: $(awk '$1 == "99%" {print $2}' "$WS/slow-health.txt")"
+
+if command -v nginx >/dev/null; then
+  mkdir -p "$WS/nginx/root/cache" "$WS/nginx/tmp"
+  cat > "$WS/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+pid $WS/nginx/nginx.pid;
+error_log $WS/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WS/nginx/tmp;
+  proxy_temp_path $WS/nginx/tmp;
+  fastcgi_temp_path $WS/nginx/tmp;
+  uwsgi_temp_path $WS/nginx/tmp;
+  scgi_temp_path $WS/nginx/tmp;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location /cache/ {
+      root $WS/nginx/root;
+      dav_methods PUT;
+      create_full_put_path on;
+      client_max_body_size 256m;
+    }
+  }
+}
+NGINX
+  nginx -c "$WS/nginx/nginx.conf" -e "$WS/nginx/error.log"
+  NGINX=1
+  for _ in $(seq 1 50); do [ -f "$WS/nginx/nginx.pid" ] && break; sleep 0.1; done
+  echo
+  echo "== nginx $(nginx -v 2>&1 | sed 's/.*\///'), WebDAV PUT /cache/{key} (same wrk test)"
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$BENCH/cache-put.lua" "http://127.0.0.1:$NGINX_PORT"); echo "$out"
+  NGINX_PUT=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  populate "http://127.0.0.1:$NGINX_PORT"
+  echo
+  echo "== nginx GET /cache/{key} (same wrk test)"
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$BENCH/cache-get.lua" "http://127.0.0.1:$NGINX_PORT"); echo "$out"
+  NGINX_GET=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  echo
+  awk -v p="$PUT_RATE" -v np="$NGINX_PUT" -v g="$GET_RATE" -v ng="$NGINX_GET" 'BEGIN {
+    printf "PUT /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", p, np, p / np
+    printf "GET /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", g, ng, g / ng }'
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+else
+  echo
+  echo "nginx is not installed (apt-get install -y nginx): no comparison"
+fi
+echo
+echo "server log: $(grep -c -E ' (WARN|ERROR) ' "$WS/server.log" || true) WARN/ERROR lines, $(grep -c -E '^\s+at ' "$WS/server.log" || true) stack-trace lines"

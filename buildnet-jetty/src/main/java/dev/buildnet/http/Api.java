@@ -42,8 +42,45 @@ final class Api extends Handler.Abstract {
     this.s = s;
   }
 
+  private static final byte[] NO_BODY = new byte[0];
+
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
+    String method = request.getMethod();
+    if (!HttpMethod.POST.is(method) && !HttpMethod.PUT.is(method)) {
+      return answer(request, response, callback, NO_BODY);
+    }
+    // The body is read through Jetty's demand model before the call runs, so a client sending
+    // slowly holds its connection, not one of the pool's threads.
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    new BodyReader(request, s.maxBodyBytes) {
+      @Override
+      protected void onBytes(ByteBuffer bytes) {
+        byte[] b = new byte[bytes.remaining()];
+        bytes.get(b);
+        body.writeBytes(b);
+      }
+
+      @Override
+      protected void onEnd(long length) {
+        answer(request, response, callback, body.toByteArray());
+      }
+
+      @Override
+      protected void onTooLarge() {
+        HttpError e = Http.tooLarge(s.maxBodyBytes);
+        Http.error(response, callback, e.status, e.code, e.getMessage(), e.hint);
+      }
+
+      @Override
+      protected void onFailure(Throwable failure, long afterBytes) {
+        callback.failed(failure);
+      }
+    }.start();
+    return true;
+  }
+
+  private boolean answer(Request request, Response response, Callback callback, byte[] body) {
     return Http.handled(response, callback, () -> {
       String path = Request.getPathInContext(request).substring("/api/".length());
       String[] seg = path.isEmpty() ? new String[0] : path.split("/", -1);
@@ -60,7 +97,7 @@ final class Api extends Handler.Abstract {
           if (seg.length == 1 && get) {
             out = builds();
           } else if (seg.length == 1 && post) {
-            out = submit(Http.jsonBody(request, s.maxBodyBytes));
+            out = submit(Http.jsonBody(body));
             status = 202;
           } else if (seg.length == 2 && get) {
             out = build(seg[1]);
@@ -104,7 +141,7 @@ final class Api extends Handler.Abstract {
           } else if (get) {
             out = stateGet(key);
           } else if (HttpMethod.PUT.is(method)) {
-            out = statePut(key, Http.jsonBody(request, s.maxBodyBytes));
+            out = statePut(key, Http.jsonBody(body));
           } else if (HttpMethod.DELETE.is(method)) {
             out = Map.of("key", key, "deleted", s.net.state().delete(key));
           } else {
@@ -117,7 +154,7 @@ final class Api extends Handler.Abstract {
           if (seg[1].isEmpty()) {
             throw Http.badRequest("the lock name is empty", "POST /api/locks/{name}/acquire");
           }
-          out = lock(seg[1], action, Http.jsonBody(request, s.maxBodyBytes));
+          out = lock(seg[1], action, Http.jsonBody(body));
         }
         default -> throw unknown(request);
       }
@@ -133,7 +170,7 @@ final class Api extends Handler.Abstract {
 
   private static HttpError unknown(Request request) {
     return Http.notFound("no such endpoint: " + request.getMethod() + " "
-        + Request.getPathInContext(request), "see docs/HTTP.md for the endpoints and methods");
+        + Http.clip(Request.getPathInContext(request)), "see docs/HTTP.md for the endpoints and methods");
   }
 
   // ---- builds ----------------------------------------------------------------------------------

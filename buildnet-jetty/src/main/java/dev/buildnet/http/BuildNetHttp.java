@@ -144,6 +144,16 @@ public final class BuildNetHttp implements AutoCloseable {
     return router.unmount(path);
   }
 
+  /** Jetty's pool, for tests that check no slow client holds its threads. */
+  QueuedThreadPool threadPool() {
+    return (QueuedThreadPool) server.getThreadPool();
+  }
+
+  /** The Gradle/Bazel cache's store, for tests that look at its counters. */
+  HttpCacheStore cacheStore() {
+    return services.cache;
+  }
+
   /** The routed paths now (prefixes end in '/'). */
   Set<String> routePaths() {
     return router.paths();

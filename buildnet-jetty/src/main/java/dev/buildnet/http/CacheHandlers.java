@@ -3,22 +3,40 @@ package dev.buildnet.http;
 import dev.buildnet.cache.DigestMismatchException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.Locale;
 import java.util.Optional;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.PreEncodedHttpField;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.IO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Gradle's HTTP build cache ({@code GET/PUT /cache/{key}}) and Bazel's HTTP remote cache
  * ({@code GET/PUT/HEAD /ac/{hash}} and {@code /cas/{sha256}}) over one {@link HttpCacheStore}.
- * Bodies stream to and from disk on the request thread (blocking), never whole in memory.
+ *
+ * <p>Every request is answered exactly once, with a status and a length, whatever happens: the
+ * connection is then either ready for the next request or closed by Jetty, never in between. PUT
+ * bodies are read with {@link BodyReader} (no thread waits for a slow client); responses are
+ * written asynchronously (no thread waits for a slow reader).
  */
 final class CacheHandlers {
+  private static final Logger log = LoggerFactory.getLogger(CacheHandlers.class);
+
+  static final String GRADLE_V2 = "application/vnd.gradle.build-cache-artifact.v2";
+  private static final String GRADLE_PREFIX = "application/vnd.gradle.build-cache-artifact.v";
+  private static final String OCTETS = "application/octet-stream";
+  private static final HttpField OCTETS_FIELD = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, OCTETS);
+  private static final HttpField NO_LENGTH = new PreEncodedHttpField(HttpHeader.CONTENT_LENGTH, "0");
+
   private CacheHandlers() {}
 
   /** Keys are path segments: letters, digits, '.', '_' and '-', at most 256 (no '..'). */
@@ -56,23 +74,59 @@ final class CacheHandlers {
         return Http.handled(response, callback, () -> {
           String key = Request.getPathInContext(request).substring("/cache/".length());
           if (!validKey(key)) {
-            throw Http.badRequest("cache key '" + key + "' is not a plain name",
+            throw Http.badRequest("cache key '" + Http.clip(key) + "' is not a plain name",
                 "Gradle sends hex keys; use letters, digits, '.', '_' or '-'");
           }
           String method = request.getMethod();
           if (HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method)) {
-            send(request, response, callback, store.get("gradle", key), store,
-                "application/vnd.gradle.build-cache-artifact.v2");
+            Optional<HttpCacheStore.Entry> e = store.get("gradle", key);
+            send(request, response, callback, e, store,
+                e.map(HttpCacheStore.Entry::type).orElseGet(() -> gradleTypeAsked(request)));
           } else if (HttpMethod.PUT.is(method)) {
-            receive(request, store, in -> store.put("gradle", key, in));
-            response.setStatus(201);
-            callback.succeeded();
+            String type = gradleType(request.getHeaders().get(HttpHeader.CONTENT_TYPE));
+            receive(request, response, callback, store, 201,
+                body -> store.put("gradle", key, body, type));
           } else {
             throw Http.methodNotAllowed(request, "GET, HEAD or PUT");
           }
         });
       }
     };
+  }
+
+  /**
+   * The Gradle artifact type a client asked for in {@code Accept} (Gradle 4 sends {@code v1},
+   * later versions {@code v2}), or {@code v2}.
+   */
+  static String gradleTypeAsked(Request request) {
+    String accept = request.getHeaders().get(HttpHeader.ACCEPT);
+    if (accept != null) {
+      for (String part : accept.split(",")) {
+        String t = gradleType(part);
+        if (t != null) {
+          return t;
+        }
+      }
+    }
+    return GRADLE_V2;
+  }
+
+  /** {@code application/vnd.gradle.build-cache-artifact.v<digits>} from a header value, or null. */
+  static String gradleType(String value) {
+    if (value == null) {
+      return null;
+    }
+    int semi = value.indexOf(';');
+    String t = (semi < 0 ? value : value.substring(0, semi)).strip().toLowerCase(Locale.ROOT);
+    if (!t.startsWith(GRADLE_PREFIX) || t.length() == GRADLE_PREFIX.length() || t.length() > 60) {
+      return null;
+    }
+    for (int i = GRADLE_PREFIX.length(); i < t.length(); i++) {
+      if (t.charAt(i) < '0' || t.charAt(i) > '9') {
+        return null;
+      }
+    }
+    return t;
   }
 
   /** {@code /ac/{hash}} and {@code /cas/{sha256}}: Bazel. */
@@ -84,32 +138,41 @@ final class CacheHandlers {
         return Http.handled(response, callback, () -> {
           String hash = Request.getPathInContext(request).substring(prefix.length());
           if (!sha256Hex(hash)) {
-            throw Http.badRequest("'" + hash + "' is not a SHA-256 in lowercase hex",
+            throw Http.badRequest("'" + Http.clip(hash) + "' is not a SHA-256 in lowercase hex",
                 "Bazel addresses " + prefix + " entries by 64 lowercase hex digits");
           }
           String method = request.getMethod();
-          if (HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method)) {
-            Optional<HttpCacheStore.Entry> e = cas
-                ? (HttpMethod.HEAD.is(method) ? headBlob(store, hash) : store.getBlob(HttpCacheStore.sha256(hash)))
-                : store.get("ac", hash);
-            send(request, response, callback, e, store, "application/octet-stream");
-          } else if (HttpMethod.PUT.is(method)) {
-            try {
-              receive(request, store, in -> {
-                if (cas) {
-                  store.putBlob(HttpCacheStore.sha256(hash), in);
-                } else {
-                  store.put("ac", hash, in);
-                }
-              });
-            } catch (DigestMismatchException e) {
-              store.rejected.incrementAndGet();
-              throw new HttpError(400, "digest_mismatch",
-                  "the body hashes to " + e.actual() + ", not to the sha256:" + hash + " it was PUT as",
-                  "PUT a CAS blob under the SHA-256 of its bytes");
+          if (HttpMethod.HEAD.is(method) && cas) {
+            Optional<Long> size = store.sizeOfBlob(HttpCacheStore.sha256(hash));
+            if (size.isEmpty()) {
+              notFound(response, callback);
+            } else {
+              response.setStatus(200);
+              response.getHeaders().add(OCTETS_FIELD);
+              response.getHeaders().put(HttpHeader.CONTENT_LENGTH, size.get());
+              response.write(true, null, callback);
             }
-            response.setStatus(200);
-            callback.succeeded();
+          } else if (HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method)) {
+            Optional<HttpCacheStore.Entry> e = cas
+                ? store.getBlob(HttpCacheStore.sha256(hash))
+                : store.get("ac", hash);
+            send(request, response, callback, e, store, OCTETS);
+          } else if (HttpMethod.PUT.is(method)) {
+            receive(request, response, callback, store, 200, body -> {
+              if (cas) {
+                try {
+                  store.putBlob(HttpCacheStore.sha256(hash), body);
+                } catch (DigestMismatchException e) {
+                  store.rejected.incrementAndGet();
+                  throw new HttpError(400, "digest_mismatch",
+                      "the body hashes to " + e.actual() + ", not to the sha256:" + hash
+                          + " it was PUT as",
+                      "PUT a CAS blob under the SHA-256 of its bytes");
+                }
+              } else {
+                store.put("ac", hash, body, null);
+              }
+            });
           } else {
             throw Http.methodNotAllowed(request, "GET, HEAD or PUT");
           }
@@ -118,52 +181,96 @@ final class CacheHandlers {
     };
   }
 
-  /** Stores a PUT body. */
-  private interface Upload {
-    void from(InputStream body) throws IOException;
+  /** Stores a received body. */
+  private interface Store {
+    void into(HttpCacheStore.Incoming body) throws IOException;
   }
 
-  /** Streams the request body into {@code upload}, with the store's entry size limit (413). */
-  private static void receive(Request request, HttpCacheStore store, Upload upload)
-      throws IOException {
-    Http.checkDeclaredLength(request, store.maxEntryBytes());
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      try {
-        upload.from(in);
-      } catch (HttpError e) {
-        Http.drain(in); // a 413 mid-body: let the client finish sending, then answer
-        throw e;
+  /**
+   * Reads the PUT body without holding a thread while it arrives, stores it, then answers
+   * {@code status} with an empty body (or the error): exactly once.
+   */
+  private static void receive(Request request, Response response, Callback callback,
+      HttpCacheStore store, int status, Store into) {
+    HttpCacheStore.Incoming body = store.incoming();
+    new BodyReader(request, store.maxEntryBytes()) {
+      @Override
+      protected void onBytes(ByteBuffer bytes) throws IOException {
+        body.write(bytes);
       }
-    }
+
+      @Override
+      protected void onEnd(long length) {
+        Http.handled(response, callback, () -> {
+          try {
+            into.into(body);
+          } finally {
+            body.close();
+          }
+          response.setStatus(status);
+          response.getHeaders().add(NO_LENGTH);
+          response.write(true, null, callback);
+        });
+      }
+
+      @Override
+      protected void onTooLarge() {
+        IO.close(body);
+        store.rejected.incrementAndGet();
+        HttpError e = Http.tooLarge(store.maxEntryBytes());
+        Http.error(response, callback, e.status, e.code, e.getMessage(), e.hint);
+      }
+
+      @Override
+      protected void onFailure(Throwable failure, long afterBytes) {
+        IO.close(body);
+        // A client that goes away mid-upload is routine (a cancelled build): one line, no trace.
+        log.info("HTTP cache: {} {} ended after {} bytes of its body: {}", request.getMethod(),
+            Http.clip(Request.getPathInContext(request)), afterBytes, Http.describe(failure));
+        callback.failed(failure);
+      }
+    }.start();
   }
 
-  private static Optional<HttpCacheStore.Entry> headBlob(HttpCacheStore store, String hash) {
-    return store.sizeOfBlob(HttpCacheStore.sha256(hash))
-        .map(size -> new HttpCacheStore.Entry(InputStream.nullInputStream(), size));
+  private static void notFound(Response response, Callback callback) {
+    // No JSON body: both tools only look at the status.
+    response.setStatus(404);
+    response.getHeaders().add(NO_LENGTH);
+    response.write(true, null, callback);
   }
 
   private static void send(Request request, Response response, Callback callback,
-      Optional<HttpCacheStore.Entry> entry, HttpCacheStore store, String type) throws IOException {
+      Optional<HttpCacheStore.Entry> entry, HttpCacheStore store, String type) {
     if (entry.isEmpty()) {
-      // Drain nothing: a GET has no body. 404 with no JSON body, as both tools only look at status.
-      response.setStatus(404);
-      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, 0L);
-      callback.succeeded();
+      notFound(response, callback);
       return;
     }
     HttpCacheStore.Entry e = entry.get();
-    try (InputStream in = e.in()) {
-      response.setStatus(200);
-      response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
-      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, e.size());
-      if (HttpMethod.HEAD.is(request.getMethod())) {
-        callback.succeeded();
-        return;
+    response.setStatus(200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type == null ? OCTETS : type);
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, e.size());
+    boolean head = HttpMethod.HEAD.is(request.getMethod());
+    if (e.bytes() != null) {
+      if (!head) {
+        store.bytesOut.addAndGet(e.size());
       }
-      try (OutputStream out = Content.Sink.asOutputStream(response)) {
-        store.bytesOut.addAndGet(in.transferTo(out));
-      }
+      response.write(true, head ? null : ByteBuffer.wrap(e.bytes()), callback);
+      return;
     }
-    callback.succeeded();
+    InputStream in = e.stream();
+    if (head) {
+      IO.close(in);
+      response.write(true, null, callback);
+      return;
+    }
+    // Written as the client reads: a slow reader holds a connection, not a thread.
+    Content.copy(Content.Source.from(in), response, Callback.from(() -> {
+      IO.close(in);
+      store.bytesOut.addAndGet(e.size());
+      callback.succeeded();
+    }, t -> {
+      IO.close(in);
+      callback.failed(t);
+    }));
   }
 }

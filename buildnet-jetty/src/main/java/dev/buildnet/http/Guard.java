@@ -31,7 +31,7 @@ final class Guard extends Handler.Wrapper {
     String host = request.getHttpURI().getHost();
     if (!allowedHost(host)) {
       Http.error(response, callback, 421, "host_not_allowed",
-          "Host '" + host + "' is not one this server answers to",
+          "Host '" + Http.clip(host) + "' is not one this server answers to",
           "use one of " + hosts + ", or add the name with allowedHosts(...)");
       return true;
     }
@@ -46,14 +46,14 @@ final class Guard extends Handler.Wrapper {
     }
     if (!safe && !auth.hasToken()) {
       Http.error(response, callback, 403, "read_only",
-          method + " " + path + " changes something and this server has no token configured",
+          method + " " + Http.clip(path) + " changes something and this server has no token configured",
           "start the server with a token to allow builds, state changes and cache uploads");
       return true;
     }
     if (!auth.authorized(request)) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"buildnet\"");
       Http.error(response, callback, 401, "unauthorized",
-          "missing or wrong token for " + method + " " + path,
+          "missing or wrong token for " + method + " " + Http.clip(path),
           "send 'Authorization: Bearer <token>'");
       return true;
     }

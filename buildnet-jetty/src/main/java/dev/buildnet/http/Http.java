@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -39,7 +37,7 @@ final class Http {
       error(response, callback, e.status, e.code, e.getMessage(), e.hint);
     } catch (Exception e) {
       log.warn("HTTP handler failed", e);
-      error(response, callback, 500, "internal", "the server failed: " + e,
+      error(response, callback, 500, "internal", "the server failed: " + describe(e),
           "see the server's log; retry if the failure looks transient");
     }
     return true;
@@ -66,10 +64,15 @@ final class Http {
       return;
     }
     ObjectNode n = JSON.createObjectNode();
-    n.put("error", message);
+    n.put("error", capped(message));
     n.put("code", code);
-    n.put("hint", hint);
+    n.put("hint", capped(hint));
     json(response, callback, status, n);
+  }
+
+  /** A backstop for messages built from several clipped inputs (and for any that were not). */
+  private static String capped(String s) {
+    return s == null || s.length() <= MAX_MESSAGE ? s : s.substring(0, MAX_MESSAGE) + "…";
   }
 
   static HttpError badRequest(String message, String hint) {
@@ -82,24 +85,13 @@ final class Http {
 
   static HttpError methodNotAllowed(Request request, String allowed) {
     return new HttpError(405, "method_not_allowed",
-        request.getMethod() + " is not allowed on " + Request.getPathInContext(request),
+        request.getMethod() + " is not allowed on " + clip(Request.getPathInContext(request)),
         "use " + allowed);
   }
 
   static HttpError tooLarge(long limit) {
     return new HttpError(413, "too_large", "the request body is larger than " + limit + " bytes",
         "send a smaller body, or raise the server's limit");
-  }
-
-  /** Fails with 413 at once when the declared length is over {@code limit}. */
-  static void checkDeclaredLength(Request request, long limit) {
-    long declared = request.getLength();
-    if (declared > limit) {
-      if (declared - limit <= DRAIN_BYTES) {
-        drain(Content.Source.asInputStream(request));
-      }
-      throw tooLarge(limit);
-    }
   }
 
   /**
@@ -110,35 +102,35 @@ final class Http {
    */
   static final long DRAIN_BYTES = 1 << 20;
 
-  /** Reads and drops up to {@link #DRAIN_BYTES} of what is left of a refused body. */
-  static void drain(InputStream in) {
-    try {
-      byte[] sink = new byte[16 * 1024];
-      long left = DRAIN_BYTES;
-      for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) != -1; ) {
-        left -= n;
-      }
-    } catch (IOException | RuntimeException ignored) {
-      // the 413 goes out anyway
+  /** The most of any client input an error message repeats. */
+  static final int CLIP = 120;
+
+  /** Caps on a whole error message and hint, which may quote several inputs. */
+  private static final int MAX_MESSAGE = 1024;
+
+  /**
+   * {@code input} cut to {@link #CLIP} characters (with its length), for error messages and log
+   * lines: an answer never echoes an unbounded input back, nor fills a log with it.
+   */
+  static String clip(String input) {
+    if (input == null || input.length() <= CLIP) {
+      return input;
     }
+    return input.substring(0, CLIP) + "…(" + input.length() + " characters)";
   }
 
-  /** Reads the whole body, at most {@code limit} bytes (413 beyond, also for chunked bodies). */
-  static byte[] body(Request request, long limit) throws IOException {
-    checkDeclaredLength(request, limit);
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
-      if (bytes.length > limit) {
-        drain(in);
-        throw tooLarge(limit);
-      }
-      return bytes;
+  /** A failure as one line: its type and message, clipped; causes only when it has no message. */
+  static String describe(Throwable t) {
+    Throwable shown = t;
+    while (shown.getMessage() == null && shown.getCause() != null) {
+      shown = shown.getCause();
     }
+    String m = shown.getMessage();
+    return shown.getClass().getSimpleName() + (m == null ? "" : ": " + clip(m.replace('\n', ' ')));
   }
 
-  /** The body as a JSON object (400 with a hint otherwise). */
-  static JsonNode jsonBody(Request request, long limit) throws IOException {
-    byte[] bytes = body(request, limit);
+  /** {@code bytes} (a request body) as a JSON object (400 with a hint otherwise). */
+  static JsonNode jsonBody(byte[] bytes) throws IOException {
     if (bytes.length == 0) {
       return JSON.createObjectNode();
     }
@@ -149,7 +141,7 @@ final class Http {
       }
       return n;
     } catch (JsonProcessingException e) {
-      throw badRequest("the body is not valid JSON: " + e.getOriginalMessage(),
+      throw badRequest("the body is not valid JSON: " + clip(e.getOriginalMessage()),
           "send a JSON object with Content-Type: application/json");
     }
   }

@@ -3,35 +3,81 @@ package dev.buildnet.http;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.cache.BlobStore;
-import java.io.FilterInputStream;
+import dev.buildnet.cache.DigestMismatchException;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The store behind the Gradle and Bazel cache endpoints: a SHA-256 {@link BlobStore} (Bazel's CAS
  * is keyed by SHA-256, BuildNet's own store by xxh64) plus small files mapping opaque keys (Gradle
- * keys, Bazel action-cache hashes) to blob digests. Thread-safe: blobs and key files are published
- * by atomic rename, so a reader sees a whole value or none; the last writer of a key wins.
+ * keys, Bazel action-cache hashes) to blob digests and the content type they were stored with.
+ *
+ * <p>Thread-safe: blobs and key files are published by atomic rename, so a reader sees a whole
+ * value or none; the last writer of a key wins. Every read is verified against the blob's SHA-256
+ * before a byte is sent: a blob that fails is deleted and answered as a miss.
+ *
+ * <p>Durability: nothing is fsynced. An acknowledged PUT survives the server process dying (the
+ * bytes are in the kernel's page cache, under their final name); after a power failure or kernel
+ * crash it may be lost or torn, and a torn blob fails verification and becomes a miss, never
+ * wrong bytes. Every method blocks on file I/O.
  */
 final class HttpCacheStore {
-  /** A readable entry. */
-  record Entry(InputStream in, long size) {}
+  private static final Logger log = LoggerFactory.getLogger(HttpCacheStore.class);
+
+  /** Bodies up to this size are held in memory until they end; bigger ones go to a temp file. */
+  static final int IN_MEMORY_PUT = 64 * 1024;
+  /** Blobs up to this size are read, verified and sent from one array; bigger ones are streamed. */
+  static final int IN_MEMORY_GET = 256 * 1024;
+
+  /**
+   * A verified entry: its bytes (small) or a stream over the blob already verified (large), and
+   * the content type it was stored with, if known.
+   */
+  record Entry(byte[] bytes, InputStream stream, long size, String type) {}
 
   private final BlobStore blobs;
+  /** Where {@link #blobs} keeps SHA-256 blobs: {@code <this>/<2 hex>/<64 hex>}. */
+  private final Path blobRoot;
+  private final Clock clock;
+  private final boolean systemClock;
   private final Path keys;
   private final long maxEntryBytes;
   private final long maxTotalBytes;
+  /** Namespaces whose key directory exists, so a PUT does not ask the file system again. */
+  private final java.util.Set<String> keyDirs = ConcurrentHashMap.newKeySet();
+  /** Blob directories ({@code 00}..{@code ff}) known to exist. */
+  private final java.util.Set<String> blobDirs = ConcurrentHashMap.newKeySet();
+  /**
+   * What key files say, so a hit does not read its key file: filled by reads and writes, and
+   * emptied when it grows past {@link #KEY_INDEX_MAX} entries. Only this store writes key files,
+   * so it never disagrees with them.
+   */
+  private final ConcurrentHashMap<String, KeyValue> keyIndex = new ConcurrentHashMap<>();
+  private static final int KEY_INDEX_MAX = 200_000;
+
+  private record KeyValue(Digest digest, String type) {}
   /** Bytes stored, approximately: counted up on each put, re-read from disk by each eviction. */
   private final AtomicLong storedBytes = new AtomicLong();
   private final AtomicBoolean evicting = new AtomicBoolean();
@@ -44,12 +90,16 @@ final class HttpCacheStore {
 
   HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock) {
     this.blobs = new BlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
+    this.blobRoot = blobs.root().resolve("sha256");
+    this.clock = clock;
+    this.systemClock = clock.getClass() == Clock.systemUTC().getClass();
     this.keys = dir.resolve("keys");
     this.maxEntryBytes = maxEntryBytes;
     this.maxTotalBytes = maxTotalBytes;
     try {
       Files.createDirectories(dir.resolve("cas"));
       Files.createDirectories(keys);
+      removeStaleTempFiles();
       storedBytes.set(blobs.totalBytes());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the HTTP cache in " + dir, e);
@@ -64,31 +114,269 @@ final class HttpCacheStore {
     return Digest.of("sha256", hex);
   }
 
-  /** The blob with this SHA-256, if present. */
+  // ---- reads -------------------------------------------------------------------------------------
+
+  /** The blob with this SHA-256, verified, if present and intact. */
   Optional<Entry> getBlob(Digest digest) throws IOException {
-    Optional<Long> size = blobs.sizeOf(digest);
-    Optional<InputStream> in = size.isPresent() ? blobs.openUnverified(digest) : Optional.empty();
-    count(in.isPresent());
-    return in.map(s -> new Entry(s, size.get()));
+    Optional<Entry> e = read(digest, null);
+    count(e.isPresent());
+    return e;
   }
 
+  /** The blob's size, unverified (for HEAD: the GET that follows verifies). */
   Optional<Long> sizeOfBlob(Digest digest) {
     Optional<Long> size = blobs.sizeOf(digest);
     count(size.isPresent());
     return size;
   }
 
+  /** The value stored under {@code key} in {@code namespace}, verified, if any. */
+  Optional<Entry> get(String namespace, String key) throws IOException {
+    Optional<Entry> found = Optional.empty();
+    String indexKey = namespace + '/' + key;
+    try {
+      KeyValue v = keyIndex.get(indexKey);
+      if (v == null) {
+        String text;
+        try {
+          text = Files.readString(keyFile(namespace, key), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+          // Written before keys were spread over subdirectories.
+          text = Files.readString(keys.resolve(namespace).resolve(key), StandardCharsets.UTF_8);
+        }
+        int nl = text.indexOf('\n');
+        Digest d = Digest.parse(nl < 0 ? text.strip() : text.substring(0, nl));
+        String type = nl < 0 ? "" : text.substring(nl + 1).strip();
+        v = new KeyValue(d, type.isEmpty() ? null : type);
+        index(indexKey, v);
+      }
+      found = read(v.digest(), v.type());
+    } catch (NoSuchFileException e) {
+      // a miss
+    } catch (IllegalArgumentException e) {
+      log.warn("HTTP cache: key file {}/{} is damaged ({}); answering a miss", namespace, key,
+          e.getMessage());
+    }
+    count(found.isPresent());
+    return found;
+  }
+
+  private void index(String indexKey, KeyValue v) {
+    if (keyIndex.size() >= KEY_INDEX_MAX) {
+      keyIndex.clear(); // crude, but a miss in the index only costs reading the key file
+    }
+    keyIndex.put(indexKey, v);
+  }
+
+  /**
+   * {@code keys/<namespace>/<2 hex>/<key>}: spread over 256 directories, because creating and
+   * renaming files in one directory serializes on that directory's lock.
+   */
+  private Path keyFile(String namespace, String key) {
+    int h = key.hashCode();
+    h ^= h >>> 16;
+    return keys.resolve(namespace).resolve(HEX[(h >>> 4) & 0xf] + HEX[h & 0xf]).resolve(key);
+  }
+
+  private static final String[] HEX = "0123456789abcdef".split("");
+
+  private Path blobPath(Digest d) {
+    String hex = d.hex();
+    return blobRoot.resolve(hex.substring(0, 2)).resolve(hex);
+  }
+
+  private Optional<Entry> read(Digest d, String type) throws IOException {
+    Path file = blobPath(d);
+    byte[] bytes;
+    long size;
+    java.nio.file.attribute.BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+      size = attrs.size(); // blobs are never rewritten in place, only replaced by rename
+      if (size <= IN_MEMORY_GET) {
+        ByteBuffer buf = ByteBuffer.allocate((int) size);
+        while (buf.hasRemaining() && ch.read(buf) >= 0) {
+          // fill
+        }
+        bytes = buf.array();
+      } else {
+        bytes = null;
+      }
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    if (bytes != null) {
+      if (!Digest.of("sha256", newSha256().digest(bytes)).equals(d)) {
+        Files.deleteIfExists(file);
+        corrupt(d);
+        return Optional.empty();
+      }
+      touchIfStale(file, attrs);
+      return Optional.of(new Entry(bytes, null, size, type));
+    }
+    if (!blobs.verify(d)) {
+      corrupt(d);
+      return Optional.empty();
+    }
+    // Verified in a first pass, then streamed: blobs are immutable once published, so the second
+    // pass reads the same bytes unless the disk fails in between.
+    return blobs.openUnverified(d).map(in -> new Entry(null, in, size, type));
+  }
+
+  /**
+   * Touches a blob read now unless it was written or touched within the last minute: LRU order
+   * to the minute is plenty for eviction, and a hot blob is not rewritten on every read.
+   */
+  private void touchIfStale(Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+    if (attrs.lastModifiedTime().toMillis() < clock.millis() - 60_000) {
+      touch(file);
+    }
+  }
+
+  /** Sets the LRU time that eviction sorts by; advisory, so a failure is ignored. */
+  private void touch(Path file) {
+    try {
+      Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(clock.instant()));
+    } catch (IOException e) {
+      // merely evicted earlier
+    }
+  }
+
+  private static void corrupt(Digest d) {
+    // Damaged on disk (a bad sector, a torn write before a power loss, a hand edit); verify()
+    // or read() has deleted it.
+    log.warn("HTTP cache: blob {} failed verification; removed, answered as a miss", d);
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------
+
+  /** Starts receiving a body; close it (idempotent) once stored or abandoned. */
+  Incoming incoming() {
+    return new Incoming();
+  }
+
   /**
    * Stores the body if it hashes to {@code expected}.
    *
-   * @throws dev.buildnet.cache.DigestMismatchException if it does not
-   * @throws HttpError 413 past the size limit
+   * @throws DigestMismatchException if it does not (nothing is stored)
    */
-  void putBlob(Digest expected, InputStream body) throws IOException {
-    if (blobs.putVerified(limited(body), expected)) {
-      stored(blobs.sizeOf(expected).orElse(0L));
+  void putBlob(Digest expected, Incoming body) throws IOException {
+    Digest actual = body.digest();
+    if (!actual.equals(expected)) {
+      throw new DigestMismatchException(expected, actual, body.size());
     }
+    store(body);
     puts.incrementAndGet();
+  }
+
+  /** Stores the body as the value of {@code key} in {@code namespace}, with its content type. */
+  void put(String namespace, String key, Incoming body, String type) throws IOException {
+    Digest d = store(body);
+    Path file = keyFile(namespace, key);
+    Path dir = file.getParent();
+    String dirKey = namespace + '/' + dir.getFileName();
+    if (!keyDirs.contains(dirKey)) {
+      Files.createDirectories(dir);
+      keyDirs.add(dirKey);
+    }
+    String text = type == null ? d + "\n" : d + "\n" + type + "\n";
+    Path tmp = dir.resolve(tempName());
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE)) {
+        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+      }
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    index(namespace + '/' + key, new KeyValue(d, type));
+    puts.incrementAndGet();
+  }
+
+  /** Publishes the body's blob (a no-op but for its LRU time if present) and returns its digest. */
+  private Digest store(Incoming body) throws IOException {
+    Digest d = body.digest();
+    Path target = blobPath(d);
+    boolean isNew = !Files.exists(target);
+    if (!isNew) {
+      touch(target);
+    } else if (body.upload == null) {
+      writeSmall(target, body.memory, (int) body.size);
+    } else {
+      body.upload.publish(d);
+    }
+    if (isNew) {
+      stored(body.size);
+    }
+    return d;
+  }
+
+  /**
+   * Publishes a small blob as {@link BlobStore} would, but through a temp file in the blob's own
+   * directory: a rename within one directory, and no directory shared by every upload, so that
+   * concurrent uploads do not queue on one directory's lock (the store's own temp directory) or on
+   * the file system's lock for renames across directories.
+   */
+  private void writeSmall(Path target, byte[] bytes, int length) throws IOException {
+    Path dir = target.getParent();
+    String name = dir.getFileName().toString();
+    if (!blobDirs.contains(name)) {
+      Files.createDirectories(dir);
+      blobDirs.add(name);
+    }
+    Path tmp = dir.resolve(tempName());
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE)) {
+        ByteBuffer b = ByteBuffer.wrap(bytes, 0, length);
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+      }
+      if (!systemClock) {
+        touch(tmp); // a new file's time is already the system clock's now
+      }
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+  }
+
+  /** A temp file name no digest or key can have (keys do not start with '.'). */
+  private static String tempName() {
+    return ".put-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong())
+        + ".part";
+  }
+
+  /** Temp files of uploads a crash interrupted; at start, before any upload runs. */
+  private void removeStaleTempFiles() throws IOException {
+    for (Path dir : List.of(blobRoot, keys)) {
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      try (java.util.stream.Stream<Path> all = Files.walk(dir, 3)) {
+        for (Path p : (Iterable<Path>) all::iterator) {
+          String n = p.getFileName().toString();
+          if (n.startsWith(".put-") && Files.isRegularFile(p)) {
+            Files.deleteIfExists(p);
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -107,45 +395,6 @@ final class HttpCacheStore {
     }
   }
 
-  /** The value stored under {@code key} in {@code namespace}, if any. */
-  Optional<Entry> get(String namespace, String key) throws IOException {
-    Path file = keys.resolve(namespace).resolve(key);
-    Optional<Entry> found = Optional.empty();
-    try {
-      Digest d = Digest.parse(Files.readString(file, StandardCharsets.UTF_8).strip());
-      Optional<Long> size = blobs.sizeOf(d);
-      if (size.isPresent()) {
-        found = blobs.openUnverified(d).map(in -> new Entry(in, size.get()));
-      }
-    } catch (NoSuchFileException e) {
-      // a miss
-    }
-    count(found.isPresent());
-    return found;
-  }
-
-  /** Stores the body as the value of {@code key} in {@code namespace}. */
-  void put(String namespace, String key, InputStream body) throws IOException {
-    long before = storedBytes.get();
-    Digest d = blobs.put(limited(body));
-    Path dir = keys.resolve(namespace);
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, ".put-", ".tmp");
-    try {
-      Files.writeString(tmp, d.toString(), StandardCharsets.UTF_8);
-      try {
-        Files.move(tmp, dir.resolve(key), StandardCopyOption.ATOMIC_MOVE,
-            StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, dir.resolve(key), StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-    puts.incrementAndGet();
-    stored(before == storedBytes.get() ? blobs.sizeOf(d).orElse(0L) : 0L);
-  }
-
   /** Blob count and bytes; walks the store. */
   long[] entriesAndBytes() throws IOException {
     var all = blobs.entries();
@@ -156,36 +405,70 @@ final class HttpCacheStore {
     (hit ? hits : misses).incrementAndGet();
   }
 
-  private InputStream limited(InputStream in) {
-    return new FilterInputStream(in) {
-      private long seen;
+  /**
+   * A body being received: hashed as it arrives, held in memory up to {@link #IN_MEMORY_PUT}
+   * bytes (a slow upload costs what it has sent so far, not a file), then spilled to a temp file
+   * in the store. One request, one thread at a time.
+   */
+  final class Incoming implements Closeable {
+    private final MessageDigest sha = newSha256();
+    private byte[] memory = new byte[0];
+    private long size;
+    private BlobStore.Upload upload;
+    private Digest digest;
 
-      @Override
-      public int read() throws IOException {
-        int b = super.read();
-        if (b >= 0) {
-          add(1);
+    void write(ByteBuffer bytes) throws IOException {
+      int n = bytes.remaining();
+      bytesIn.addAndGet(n);
+      sha.update(bytes.duplicate());
+      if (upload == null && size + n <= IN_MEMORY_PUT) {
+        if (memory.length < size + n) {
+          memory = Arrays.copyOf(memory, (int) Math.min(IN_MEMORY_PUT,
+              Math.max(size + n, Math.max(1024, memory.length * 2L))));
         }
-        return b;
+        bytes.get(memory, (int) size, n);
+      } else {
+        if (upload == null) {
+          upload = blobs.openUpload();
+          upload.write(memory, 0, (int) size);
+          memory = null;
+        }
+        if (bytes.hasArray()) {
+          upload.write(bytes.array(), bytes.arrayOffset() + bytes.position(), n);
+        } else {
+          byte[] copy = new byte[n];
+          bytes.get(copy);
+          upload.write(copy, 0, n);
+        }
       }
+      size += n;
+    }
 
-      @Override
-      public int read(byte[] buf, int off, int len) throws IOException {
-        int n = super.read(buf, off, len);
-        if (n > 0) {
-          add(n);
-        }
-        return n;
-      }
+    long size() {
+      return size;
+    }
 
-      private void add(long n) {
-        seen += n;
-        bytesIn.addAndGet(n);
-        if (seen > maxEntryBytes) {
-          rejected.incrementAndGet();
-          throw Http.tooLarge(maxEntryBytes);
-        }
+    Digest digest() {
+      if (digest == null) {
+        digest = Digest.of("sha256", sha.digest());
       }
-    };
+      return digest;
+    }
+
+    @Override
+    public void close() throws IOException {
+      memory = null;
+      if (upload != null) {
+        upload.close();
+      }
+    }
+  }
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
   }
 }

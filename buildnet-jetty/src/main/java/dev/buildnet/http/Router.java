@@ -56,12 +56,14 @@ final class Router extends Handler.Abstract {
   private final AtomicReference<Table> table;
 
   /**
-   * Declared non-blocking so that Jetty may run cheap routes (probes, static files, event
-   * streams) on the thread that read the request; a route whose handler may block is handed to
-   * the server's pool here instead, as Jetty would have done for every request.
+   * Declared blocking, the truth for the table as a whole (the API and the cache endpoints touch
+   * disk and the state backend), so Jetty calls {@link #handle} on a pool thread and every handler
+   * runs on the thread Jetty chose for it. Nothing here hands a request to another thread: a
+   * handler that returns true owns the callback, and one that waits for a body does so through
+   * Jetty's demand model ({@link BodyReader}), holding no thread while it waits.
    */
   Router(Map<String, Request.Handler> routes) {
-    super(InvocationType.NON_BLOCKING);
+    super(InvocationType.BLOCKING);
     this.table = new AtomicReference<>(Table.of(routes));
   }
 
@@ -100,29 +102,15 @@ final class Router extends Handler.Abstract {
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     Request.Handler h = table.get().find(Request.getPathInContext(request));
-    if (h == null) {
+    if (h == null || !h.handle(request, response, callback)) {
       notFound(request, response, callback);
-    } else if (h.getInvocationType() == InvocationType.NON_BLOCKING) {
-      route(h, request, response, callback);
-    } else {
-      getServer().getThreadPool().execute(() -> route(h, request, response, callback));
     }
     return true;
   }
 
-  private static void route(Request.Handler h, Request request, Response response, Callback callback) {
-    try {
-      if (!h.handle(request, response, callback)) {
-        notFound(request, response, callback);
-      }
-    } catch (Throwable t) {
-      callback.failed(t);
-    }
-  }
-
   private static void notFound(Request request, Response response, Callback callback) {
     Http.error(response, callback, 404, "not_found",
-        "no such endpoint: " + request.getMethod() + " " + Request.getPathInContext(request),
+        "no such endpoint: " + request.getMethod() + " " + Http.clip(Request.getPathInContext(request)),
         "see docs/HTTP.md for the endpoints");
   }
 }
