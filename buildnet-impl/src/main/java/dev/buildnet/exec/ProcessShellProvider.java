@@ -111,6 +111,12 @@ public final class ProcessShellProvider implements ShellProvider {
   // How long the shutdown hook waits beyond the longest grace period for trees to be gone.
   private static final long SHUTDOWN_SLACK_NANOS = TimeUnit.SECONDS.toNanos(5);
 
+  /**
+   * The system property ({@code true}/{@code false}) that sets {@link Builder#subreaper}'s
+   * default.
+   */
+  public static final String SUBREAPER_PROPERTY = "buildnet.subreaper";
+
   private final long sampleIntervalNanos;
   private final ScheduledThreadPoolExecutor scheduler;
   private final ThreadPoolExecutor readers;
@@ -130,7 +136,7 @@ public final class ProcessShellProvider implements ShellProvider {
     this.sampleIntervalNanos = b.sampleInterval.toNanos();
     this.inspector = ProcessInspector.forThisHost();
     this.linux = inspector instanceof LinuxProcfs;
-    this.nativeCalls = b.nativeCalls;
+    this.nativeCalls = b.nativeCalls && b.subreaper;
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -371,8 +377,26 @@ public final class ProcessShellProvider implements ShellProvider {
     private boolean threadFactorySet;
     private Path recordDir;
     private boolean nativeCalls = true;
+    private boolean subreaper = Boolean.getBoolean(SUBREAPER_PROPERTY);
 
     private Builder() {}
+
+    /**
+     * Whether this JVM becomes a Linux child subreaper when the first command starts (default:
+     * the system property {@value ProcessShellProvider#SUBREAPER_PROPERTY}, false if unset; the
+     * {@code buildnet} command line sets it). As a subreaper, orphans of commands are re-parented
+     * to this JVM, so finding what a command left behind costs a look at this JVM's children
+     * only. The bit is JVM-wide and permanent: every process orphaned below this JVM, whoever
+     * started it, then becomes this JVM's child (a daemon another library starts, Bazel's server
+     * for one), and one that exits is reaped by BuildNet only when it next stops a command. So
+     * an embedding host should switch it on only if it owns the JVM's processes. Without it,
+     * detached processes are found by their mark among all processes, at a few milliseconds per
+     * command; the guarantee is the same.
+     */
+    public Builder subreaper(boolean on) {
+      this.subreaper = on;
+      return this;
+    }
 
     /**
      * How often CPU time and memory are sampled while a command runs (default 50 ms, at least 10

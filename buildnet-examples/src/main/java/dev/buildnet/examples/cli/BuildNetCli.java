@@ -53,6 +53,11 @@ public final class BuildNetCli implements Runnable {
   boolean stacktrace;
 
   public static void main(String[] args) {
+    // This JVM is ours alone, so it may adopt what targets leave behind (see
+    // ProcessShellProvider.Builder#subreaper); a host embedding BuildNet decides for itself.
+    if (System.getProperty(dev.buildnet.exec.ProcessShellProvider.SUBREAPER_PROPERTY) == null) {
+      System.setProperty(dev.buildnet.exec.ProcessShellProvider.SUBREAPER_PROPERTY, "true");
+    }
     int code;
     try {
       code = run(args);
