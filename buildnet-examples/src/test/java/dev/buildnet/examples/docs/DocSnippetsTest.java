@@ -1,6 +1,7 @@
 package dev.buildnet.examples.docs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -208,6 +209,29 @@ class DocSnippetsTest {
     synchronized (tee) {
       return captured.toString(StandardCharsets.UTF_8);
     }
+  }
+
+  private static final Pattern WORKSPACE_BLOCK = Pattern.compile(
+      "(?m)^<!-- snippet: buildnet.json -->\\n```json\\n(.*?)^```\\n", Pattern.DOTALL);
+
+  /** Blocks marked {@code <!-- snippet: buildnet.json -->} are whole workspace files that load. */
+  @TestFactory
+  List<DynamicTest> everyMarkedBuildnetJsonBlockLoads() throws IOException {
+    List<DynamicTest> tests = new ArrayList<>();
+    for (Path doc : documents()) {
+      Matcher m = WORKSPACE_BLOCK.matcher(Files.readString(doc));
+      while (m.find()) {
+        String json = m.group(1);
+        String where = ROOT.relativize(doc) + " at offset " + m.start();
+        tests.add(DynamicTest.dynamicTest(where + " loads", () -> {
+          Path ws = Files.createDirectories(tmp.resolve("ws-" + Integer.toHexString(json.hashCode())));
+          Files.writeString(ws.resolve("buildnet.json"), json);
+          assertFalse(dev.buildnet.graph.WorkspaceFile.load(ws).targets().isEmpty(), where);
+        }));
+      }
+    }
+    assertFalse(tests.isEmpty(), "docs/MIGRATING.md has a buildnet.json block");
+    return tests;
   }
 
   @TestFactory
