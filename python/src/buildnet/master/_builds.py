@@ -443,7 +443,7 @@ class Scheduler:
             node.build.build_id,
             t.name,
             a.number,
-            node.argv,
+            tuple(node.argv),
             "" if t.cwd == "." else t.cwd,
             node.env,
             node.inputs,

@@ -126,7 +126,9 @@ def _check_placeholder(what: str, arg: str) -> None:
     if not arg.startswith(_PLACEHOLDER):
         return
     if not arg.endswith("}") or len(arg) == len(_PLACEHOLDER) + 1:
-        raise WorkspaceError(f"{what} '{arg}' is not a placeholder: write {{inputs}} or {{inputs:GLOB}}")
+        raise WorkspaceError(
+            f"{what} '{arg}' is not a placeholder: write {{inputs}} or {{inputs:GLOB}}"
+        )
     from buildnet.master._inputs import compile_glob
 
     glob = normalize(f"{what} placeholder '{arg}'", arg[len(_PLACEHOLDER) : -1], True)
@@ -316,8 +318,8 @@ def _target(name: str, spec: Any) -> Target:
             raise WorkspaceError(
                 f"{p}envPassthroughUnhashed {variable} is also in env or envPassthrough"
             )
-    for i, arg in enumerate(command):
-        _check_placeholder(f"{p}command[{i}]", arg)
+    for position, arg in enumerate(command):
+        _check_placeholder(f"{p}command[{position}]", arg)
     inputs: list[str] = []
     for declared in _strings(p + "inputs", spec.get("inputs")):
         exclusion = declared.startswith("!")
