@@ -194,4 +194,24 @@ class TargetArgumentsTest {
     assertEquals(List.of("echo", "{input}", "x{inputs}"),
         Target.builder("t").command("echo", "{input}", "x{inputs}").build().expandCommand(List.of("a")));
   }
+
+  @Test
+  void expandedPathsAreRelativeToTheWorkingDirectoryAndTheFileLoadsTheNewFields() throws Exception {
+    Target t = Target.builder("t").command("tool", "{inputs}").workingDirectory("a/b").build();
+    assertEquals(List.of("tool", "c.txt", "d/e.txt", "../x/-y.txt", "../../z.txt", "../../a"),
+        t.expandCommand(List.of("a/b/c.txt", "a/b/d/e.txt", "a/x/-y.txt", "z.txt", "a")));
+
+    Path ws = tmp.resolve("loaded");
+    Files.createDirectories(ws);
+    Files.writeString(ws.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {\"t\": {"
+        + "\"command\": [\"javac\", \"{inputs:src/**/*.java}\"], \"inputs\": [\"src\"],"
+        + "\"envPassthrough\": [\"JAVA_HOME\"], \"envPassthroughUnhashed\": [\"PATH\"]}}}");
+    Target loaded = dev.buildnet.graph.WorkspaceFile.load(ws).targets().iterator().next();
+    assertEquals(java.util.Set.of("PATH"), loaded.envPassthroughUnhashed());
+    assertEquals(List.of("javac", "{inputs:src/**/*.java}"), loaded.command());
+    assertEquals(Map.of("JAVA_HOME", "/jdk", "PATH", "/bin"),
+        loaded.commandEnvironment(Map.of("JAVA_HOME", "/jdk", "PATH", "/bin", "OTHER", "x")));
+    assertEquals(Map.of("JAVA_HOME", "/jdk"),
+        loaded.resolveEnvironment(Map.of("JAVA_HOME", "/jdk", "PATH", "/bin")));
+  }
 }
