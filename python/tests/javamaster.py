@@ -80,7 +80,13 @@ WORKSPACE = {
 class JavaMaster:
     """The ``serve`` process; ``lines`` collects its output (e.g. ``worker X joined``)."""
 
-    def __init__(self, tmp: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        extra_args: Sequence[str] = (),
+        workspace: dict[str, object] | None = None,
+        files: dict[str, str] | None = None,
+    ) -> None:
         if not JAR.is_file():
             raise RuntimeError(
                 f"{JAR} is missing: build it with "
@@ -89,7 +95,10 @@ class JavaMaster:
         self.workspace = tmp / "ws"
         (self.workspace / "src").mkdir(parents=True)
         (self.workspace / "src" / "in.txt").write_text("hello from python\n")
-        (self.workspace / "buildnet.json").write_text(json.dumps(WORKSPACE))
+        for name, text in (files or {}).items():
+            (self.workspace / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.workspace / name).write_text(text)
+        (self.workspace / "buildnet.json").write_text(json.dumps(workspace or WORKSPACE))
         self.secret_file = tmp / "secret"
         self.secret_file.write_bytes(SECRET + b"\n")
         self.lines: queue.Queue[str] = queue.Queue()

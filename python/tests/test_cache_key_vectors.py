@@ -45,6 +45,8 @@ def test_every_target_of_the_vectors_gets_the_java_engines_inputs_env_and_key(
         deps = {d: keys[d] for d in t.deps}
         keys[name] = compute_key(algorithm, t, env, inputs, deps, platform, version)
         assert keys[name] == expected["key"], name
+        assert t.expand_command(list(inputs)) == expected["argv"], name
+        assert t.command_env(case["host_env"]) == expected["command_env"], name
 
 
 @pytest.mark.parametrize(

@@ -460,6 +460,11 @@ class _Attempt:
             cwd.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise _Failure(f"cannot create the working directory {r.cwd!r}: {e}", True) from e
+        try:
+            for path, _ in outputs:  # a command writes out/lib/A.class without making out/lib
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise _Failure(f"cannot create the parent directories of the outputs: {e}", True) from e
         exit_code, timed_out = await self._command(cwd)
         duration_ms = int((time.monotonic() - start) * 1000)
         if self._cancel_reason is not None:

@@ -79,6 +79,7 @@ class Node:
     key: Optional[str] = None
     inputs: tuple[Output, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
     attempts: int = 0
     requeues: int = 0
     retries: int = 0
@@ -246,8 +247,11 @@ class Scheduler:
     def _prepare(self, node: Node, deps: dict[str, str]) -> Any:
         """In a thread: the key, then the action record if it is a hit (outputs restored), else
         the sandbox inputs of a run."""
-        key, inputs, env = self._compute(node.target, deps)
-        node.key, node.env = key, env
+        key, inputs, _ = self._compute(node.target, deps)
+        # The key covers the declared argv and hashed env; the worker gets what the command sees:
+        # placeholders expanded (cwd-relative, as in its sandbox) and unhashed variables too.
+        node.key, node.env = key, node.target.command_env(self.m.host_env)
+        node.argv = node.target.expand_command(list(inputs))
         if node.target.cacheable:
             manifest = self._lookup(key)
             if manifest is not None:
@@ -439,7 +443,7 @@ class Scheduler:
             node.build.build_id,
             t.name,
             a.number,
-            t.command,
+            tuple(node.argv),
             "" if t.cwd == "." else t.cwd,
             node.env,
             node.inputs,

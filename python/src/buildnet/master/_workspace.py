@@ -22,6 +22,7 @@ _FIELDS = (
     "cwd",
     "env",
     "envPassthrough",
+    "envPassthroughUnhashed",
     "inputs",
     "outputs",
     "deps",
@@ -58,6 +59,7 @@ class Target:
     cwd: str
     env: tuple[tuple[str, str], ...]
     env_passthrough: tuple[str, ...]
+    env_passthrough_unhashed: tuple[str, ...]  # seen by the command, never in the key
     inputs: tuple[str, ...]  # exclusions keep their '!'
     outputs: tuple[str, ...]  # declared order, then the bundler's outDir unless covered
     deps: tuple[str, ...]
@@ -78,6 +80,62 @@ class Target:
             if value is not None:
                 resolved[name] = value
         return dict(sorted(resolved.items(), key=lambda kv: utf16(kv[0])))
+
+    def command_env(self, host: dict[str, str]) -> dict[str, str]:
+        """What the command sees: :meth:`resolve_env` plus each ``envPassthroughUnhashed``
+        variable the host sets (Java ``Target.commandEnvironment``)."""
+        resolved = self.resolve_env(host)
+        for name in self.env_passthrough_unhashed:
+            value = host.get(name)
+            if value is not None:
+                resolved[name] = value
+        return dict(sorted(resolved.items(), key=lambda kv: utf16(kv[0])))
+
+    def expand_command(self, input_files: list[str]) -> list[str]:
+        """The argv with ``{inputs}`` / ``{inputs:GLOB}`` elements replaced by the resolved
+        input files, relative to the cwd (Java ``Target.expandCommand``, docs/WORKSPACE.md)."""
+        from buildnet.master._inputs import compile_glob
+
+        out: list[str] = []
+        for arg in self.command:
+            if arg == "{inputs}":
+                out.extend(_relative(self.cwd, f) for f in input_files)
+            elif arg.startswith(_PLACEHOLDER) and arg.endswith("}"):
+                pattern = compile_glob(normalize("placeholder", arg[len(_PLACEHOLDER) : -1], True))
+                out.extend(_relative(self.cwd, f) for f in input_files if pattern.fullmatch(f))
+            else:
+                out.append(arg)
+        return out
+
+
+_PLACEHOLDER = "{inputs:"
+
+
+def _relative(cwd: str, file: str) -> str:
+    """``file`` as seen from ``cwd`` (both workspace-relative); ``./`` before a leading ``-``."""
+    start = [] if cwd == "." else cwd.split("/")
+    to = file.split("/")
+    common = 0
+    while common < len(start) and common < len(to) - 1 and start[common] == to[common]:
+        common += 1
+    rel = "/".join([".."] * (len(start) - common) + to[common:])
+    return "./" + rel if rel.startswith("-") else rel
+
+
+def _check_placeholder(what: str, arg: str) -> None:
+    if not arg.startswith(_PLACEHOLDER):
+        return
+    if not arg.endswith("}") or len(arg) == len(_PLACEHOLDER) + 1:
+        raise WorkspaceError(
+            f"{what} '{arg}' is not a placeholder: write {{inputs}} or {{inputs:GLOB}}"
+        )
+    from buildnet.master._inputs import compile_glob
+
+    glob = normalize(f"{what} placeholder '{arg}'", arg[len(_PLACEHOLDER) : -1], True)
+    try:
+        compile_glob(glob)
+    except ValueError as e:
+        raise WorkspaceError(f"{what} placeholder '{arg}' {e}") from None
 
 
 def utf16(s: str) -> bytes:
@@ -251,9 +309,17 @@ def _target(name: str, spec: Any) -> Target:
             raise WorkspaceError(f"{p}cwd '{cwd}' is inside .buildnet/")
     env = _string_map(p + "env", spec.get("env"))
     passthrough = _strings(p + "envPassthrough", spec.get("envPassthrough"))
-    for variable in [*env, *passthrough]:
+    unhashed = _strings(p + "envPassthroughUnhashed", spec.get("envPassthroughUnhashed"))
+    for variable in [*env, *passthrough, *unhashed]:
         if not _ENV_NAME.fullmatch(variable):
             raise WorkspaceError(f"{p}'{variable}' is not a valid environment variable name")
+    for variable in unhashed:
+        if variable in env or variable in passthrough:
+            raise WorkspaceError(
+                f"{p}envPassthroughUnhashed {variable} is also in env or envPassthrough"
+            )
+    for position, arg in enumerate(command):
+        _check_placeholder(f"{p}command[{position}]", arg)
     inputs: list[str] = []
     for declared in _strings(p + "inputs", spec.get("inputs")):
         exclusion = declared.startswith("!")
@@ -308,6 +374,7 @@ def _target(name: str, spec: Any) -> Target:
         cwd=cwd,
         env=tuple(sorted(env.items(), key=lambda kv: utf16(kv[0]))),
         env_passthrough=tuple(sorted(set(passthrough), key=utf16)),
+        env_passthrough_unhashed=tuple(sorted(set(unhashed), key=utf16)),
         inputs=tuple(inputs),
         outputs=tuple(outputs),
         deps=tuple(_strings(p + "deps", spec.get("deps"))),

@@ -90,8 +90,9 @@ final class KeyService {
     }
   }
 
+  /** The environment the command sees: hashed and unhashed passthrough alike. */
   Map<String, String> environment(Target target) {
-    return target.resolveEnvironment(hostEnvironment);
+    return target.commandEnvironment(hostEnvironment);
   }
 
   FileDigester digester() {

@@ -84,7 +84,9 @@ final class RemoteAttempt {
             attempt, List.of(b.adapter()), cwd(target), keys.environment(target), inputs,
             target.outputs(), timeout, null, b.adapter(), b.entrypoints(), b.outDir(),
             b.options()))
-        .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt, target.command(),
+        .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt,
+            // Expanded here, relative to the cwd, so the worker runs it in its sandbox unchanged.
+            target.expandCommand(List.copyOf(computed.manifest().inputs().keySet())),
             cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null));
     LogCapture stdout = new LogCapture(logCap);
     LogCapture stderr = new LogCapture(logCap);

@@ -220,7 +220,8 @@ final class TargetRunner {
             new BuildMetrics.Phases(pre, Duration.ZERO, Duration.ZERO), computed.filesChecked(),
             null);
       }
-      last = target.bundler().isPresent() ? bundle(run, node, computed) : command(run, node);
+      last = target.bundler().isPresent() ? bundle(run, node, computed)
+          : command(run, node, computed);
       if (last.success || last.cancelled || !target.retryable()) {
         break;
       }
@@ -283,11 +284,13 @@ final class TargetRunner {
     long peakMemoryBytes;
   }
 
-  private Attempt command(BuildRun run, Node node) {
+  private Attempt command(BuildRun run, Node node, KeyService.Computed computed) {
     Target target = node.target;
     Attempt a = new Attempt();
+    List<String> argv =
+        target.expandCommand(List.copyOf(computed.manifest().inputs().keySet()));
     CommandSpec spec =
-        CommandSpec.of(target.command(), workspace.resolve(target.workingDirectory()).normalize(),
+        CommandSpec.of(argv, workspace.resolve(target.workingDirectory()).normalize(),
             keys.environment(target)).withOutputCap(outputCapBytes);
     if (target.timeout().isPresent()) {
       spec = spec.withTimeout(target.timeout().get());

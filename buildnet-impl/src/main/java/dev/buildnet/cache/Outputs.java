@@ -231,7 +231,10 @@ public final class Outputs {
     }
   }
 
-  /** Deletes the declared outputs, so a run starts from none and cannot capture stale files. */
+  /**
+   * Deletes the declared outputs, so a run starts from none and cannot capture stale files, and
+   * creates their parent directories.
+   */
   public void clear(List<String> declared) throws IOException {
     for (String rel : declared) {
       Path p = resolveSafely(rel);
@@ -240,6 +243,9 @@ public final class Outputs {
       } else {
         Files.deleteIfExists(p);
       }
+      // The command then only writes the output itself: `javac -d out/lib` and `cp a out/b/a`
+      // fail when out/ or out/b/ is missing. resolveSafely checked every existing part.
+      Files.createDirectories(p.getParent());
     }
   }
 

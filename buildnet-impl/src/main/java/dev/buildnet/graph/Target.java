@@ -42,8 +42,10 @@ import java.util.regex.Pattern;
  *
  * <h2>Environment</h2>
  * The command sees only the variables listed with {@link Builder#env} and {@link
- * Builder#envPassthrough}; passthrough values are read from the host when the build runs (see
- * {@link #resolveEnvironment}) and, like the explicit ones, are part of the cache key.
+ * Builder#envPassthrough} and {@link Builder#envPassthroughUnhashed}; passthrough values are read
+ * from the host when the build runs (see {@link #commandEnvironment}). Explicit and {@code
+ * envPassthrough} values are part of the cache key ({@link #resolveEnvironment}); {@code
+ * envPassthroughUnhashed} values are not.
  *
  * @since 0.1
  */
@@ -56,6 +58,7 @@ public final class Target {
   private final String workingDirectory;
   private final SortedMap<String, String> environment;
   private final SortedSet<String> envPassthrough;
+  private final SortedSet<String> envPassthroughUnhashed;
   private final List<String> inputs;
   private final List<String> outputs;
   private final List<String> dependencies;
@@ -74,6 +77,8 @@ public final class Target {
     this.workingDirectory = b.workingDirectory == null ? "." : b.workingDirectory;
     this.environment = Collections.unmodifiableSortedMap(new TreeMap<>(b.env));
     this.envPassthrough = Collections.unmodifiableSortedSet(new TreeSet<>(b.envPassthrough));
+    this.envPassthroughUnhashed =
+        Collections.unmodifiableSortedSet(new TreeSet<>(b.envPassthroughUnhashed));
     this.inputs = List.copyOf(b.inputs);
     this.outputs = List.copyOf(outputs);
     this.dependencies = List.copyOf(b.dependencies);
@@ -95,6 +100,7 @@ public final class Target {
     this.workingDirectory = t.workingDirectory;
     this.environment = Collections.unmodifiableSortedMap(new TreeMap<>(environment));
     this.envPassthrough = Collections.unmodifiableSortedSet(new TreeSet<>(envPassthrough));
+    this.envPassthroughUnhashed = t.envPassthroughUnhashed;
     this.inputs = t.inputs;
     this.outputs = t.outputs;
     this.dependencies = t.dependencies;
@@ -190,9 +196,20 @@ public final class Target {
   }
 
   /**
-   * The complete environment the command sees: the explicit variables plus each passthrough
-   * variable that is set in {@code hostEnvironment} (an unset one is simply absent). This is also
-   * exactly what the cache key covers.
+   * The variables whose values are taken from the host at build time but are <em>not</em> part of
+   * the cache key (e.g. {@code PATH} when the tools it finds are pinned otherwise), sorted.
+   *
+   * @since 0.3
+   */
+  public SortedSet<String> envPassthroughUnhashed() {
+    return envPassthroughUnhashed;
+  }
+
+  /**
+   * The hashed part of the command's environment: the explicit variables plus each passthrough
+   * variable that is set in {@code hostEnvironment} (an unset one is simply absent). This is
+   * exactly what the cache key covers; the command also sees {@link #envPassthroughUnhashed()}
+   * variables (see {@link #commandEnvironment}).
    */
   public SortedMap<String, String> resolveEnvironment(Map<String, String> hostEnvironment) {
     Objects.requireNonNull(hostEnvironment, "hostEnvironment");
@@ -204,6 +221,38 @@ public final class Target {
       }
     }
     return Collections.unmodifiableSortedMap(resolved);
+  }
+
+  /**
+   * The complete environment the command sees: {@link #resolveEnvironment} plus each {@link
+   * #envPassthroughUnhashed()} variable that is set in {@code hostEnvironment}.
+   *
+   * @since 0.3
+   */
+  public SortedMap<String, String> commandEnvironment(Map<String, String> hostEnvironment) {
+    TreeMap<String, String> all = new TreeMap<>(resolveEnvironment(hostEnvironment));
+    for (String variable : envPassthroughUnhashed) {
+      String value = hostEnvironment.get(variable);
+      if (value != null) {
+        all.put(variable, value);
+      }
+    }
+    return Collections.unmodifiableSortedMap(all);
+  }
+
+  /**
+   * The argv to run, with each {@code {inputs}} element replaced by every resolved input file and
+   * each {@code {inputs:GLOB}} element by the resolved input files that GLOB matches (one argument
+   * per file, in input order, each relative to {@link #workingDirectory()}, a name starting with
+   * {@code -} prefixed with {@code ./}); other elements are kept as they are. Empty for a bundler
+   * target.
+   *
+   * @param inputFiles the target's resolved input files, workspace-relative, as {@link
+   *     InputResolver#resolve} returns them
+   * @since 0.3
+   */
+  public List<String> expandCommand(List<String> inputFiles) {
+    return ArgumentExpansion.expand(command, workingDirectory, inputFiles);
   }
 
   /** Input paths and patterns as declared (normalized); exclusions keep their {@code !} prefix. */
@@ -273,6 +322,7 @@ public final class Target {
         && t.workingDirectory.equals(workingDirectory)
         && t.environment.equals(environment)
         && t.envPassthrough.equals(envPassthrough)
+        && t.envPassthroughUnhashed.equals(envPassthroughUnhashed)
         && t.inputs.equals(inputs)
         && t.outputs.equals(outputs)
         && t.dependencies.equals(dependencies)
@@ -374,6 +424,7 @@ public final class Target {
     private String workingDirectory;
     private final Map<String, String> env = new LinkedHashMap<>();
     private final Set<String> envPassthrough = new LinkedHashSet<>();
+    private final Set<String> envPassthroughUnhashed = new LinkedHashSet<>();
     private final Set<String> inputs = new LinkedHashSet<>();
     private final Set<String> outputs = new LinkedHashSet<>();
     private final Set<String> dependencies = new LinkedHashSet<>();
@@ -435,6 +486,10 @@ public final class Target {
         }
         if (arg.indexOf('\0') >= 0) {
           throw bad("command[" + i + "] contains a NUL character");
+        }
+        String placeholder = ArgumentExpansion.check(arg);
+        if (placeholder != null) {
+          throw bad("command[" + i + "] " + placeholder);
         }
         copy.add(arg);
       }
@@ -518,7 +573,7 @@ public final class Target {
         throw new IllegalStateException(
             prefix() + "env " + name + " was already set to '" + env.get(name) + "'");
       }
-      if (envPassthrough.contains(name)) {
+      if (envPassthrough.contains(name) || envPassthroughUnhashed.contains(name)) {
         throw new IllegalStateException(
             prefix() + "env " + name + " is already passed through from the host");
       }
@@ -543,9 +598,42 @@ public final class Target {
           throw new IllegalStateException(
               prefix() + "envPassthrough " + variable + " is already set explicitly with env");
         }
+        if (envPassthroughUnhashed.contains(variable)) {
+          throw new IllegalStateException(
+              prefix() + "envPassthrough " + variable + " is already in envPassthroughUnhashed");
+        }
         if (!envPassthrough.add(variable)) {
           throw new IllegalStateException(
               prefix() + "envPassthrough " + variable + " is already listed");
+        }
+      }
+      return this;
+    }
+
+    /**
+     * Passes these variables through from the host <em>without</em> putting their values in the
+     * cache key: the command sees them, but a change never rebuilds. For variables that locate
+     * tools rather than change what they produce ({@code PATH}, {@code HOME}, {@code TMPDIR}).
+     *
+     * @since 0.3
+     */
+    public Builder envPassthroughUnhashed(String... names) {
+      if (names == null) {
+        throw bad("envPassthroughUnhashed is null");
+      }
+      for (String variable : names) {
+        checkVariableName(variable, "envPassthroughUnhashed");
+        if (env.containsKey(variable)) {
+          throw new IllegalStateException(prefix() + "envPassthroughUnhashed " + variable
+              + " is already set explicitly with env");
+        }
+        if (envPassthrough.contains(variable)) {
+          throw new IllegalStateException(prefix() + "envPassthroughUnhashed " + variable
+              + " is already in envPassthrough");
+        }
+        if (!envPassthroughUnhashed.add(variable)) {
+          throw new IllegalStateException(
+              prefix() + "envPassthroughUnhashed " + variable + " is already listed");
         }
       }
       return this;

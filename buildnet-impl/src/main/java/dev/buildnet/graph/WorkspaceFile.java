@@ -227,6 +227,9 @@ public final class WorkspaceFile {
     if (json.envPassthrough() != null) {
       b.envPassthrough(json.envPassthrough().toArray(new String[0]));
     }
+    if (json.envPassthroughUnhashed() != null) {
+      b.envPassthroughUnhashed(json.envPassthroughUnhashed().toArray(new String[0]));
+    }
     if (json.inputs() != null) {
       b.inputs(json.inputs());
     }
@@ -346,6 +349,7 @@ public final class WorkspaceFile {
       String cwd,
       Map<String, String> env,
       List<String> envPassthrough,
+      List<String> envPassthroughUnhashed,
       List<String> inputs,
       List<String> outputs,
       List<String> deps,

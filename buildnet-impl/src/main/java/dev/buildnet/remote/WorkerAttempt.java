@@ -160,6 +160,15 @@ final class WorkerAttempt {
     } catch (IOException e) {
       throw new Failure("cannot create the working directory " + run.cwd() + ": " + e, true, e);
     }
+    for (int i = 0; i < outputPaths.size(); i++) {
+      // As on the master: a command may write out/lib/A.class without creating out/lib first.
+      try {
+        Files.createDirectories(outputPaths.get(i).getParent());
+      } catch (IOException e) {
+        throw new Failure("cannot create the parent directory of output " + run.outputs().get(i)
+            + ": " + e, true, e);
+      }
+    }
     if (run.bundler() != null) {
       return bundle(cwd, outputPaths, start);
     }

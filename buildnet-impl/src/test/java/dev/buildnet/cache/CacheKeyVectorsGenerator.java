@@ -107,6 +107,11 @@ final class CacheKeyVectorsGenerator {
         ObjectNode env = e.putObject("env");
         m.environment().forEach((k, v) -> env.put(k, v.toString()));
         e.put("key", m.key().toString());
+        // What the command runs and sees (not keyed as such; the key has the declared argv).
+        ArrayNode argv = e.putArray("argv");
+        t.expandCommand(List.copyOf(m.inputs().keySet())).forEach(argv::add);
+        ObjectNode commandEnv = e.putObject("command_env");
+        t.commandEnvironment(host).forEach(commandEnv::put);
       }
       return result;
     } finally {
