@@ -296,6 +296,8 @@ public final class Worker implements AutoCloseable {
           onRun(c, m, run);
         } else if (m.payload() instanceof TargetCancel cancel) {
           onCancel(c, m, cancel);
+        } else if (m.payload() instanceof Payloads.BlobGet) {
+          serveBlob(c, m);
         } else if (!(m.payload() instanceof Payloads.Reply)) {
           c.send(new ErrorReply(m.id(), ErrorCode.UNSUPPORTED.code(),
               "a worker does not serve " + m.type(), false));
@@ -334,8 +336,7 @@ public final class Worker implements AutoCloseable {
         sandbox = sandboxes.resolve(UUID.randomUUID().toString());
       }
       HashProvider h = hashesFor(c);
-      BlobStore local = localStores.computeIfAbsent(h.algorithm(),
-          a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
+      BlobStore local = localStore(h);
       BlobClient client = blobs != null ? blobs
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
       attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell,
@@ -349,6 +350,30 @@ public final class Worker implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException e) {
       release(key, attempt, sandboxOf); // closing
       attempt.done.complete(null);
+    }
+  }
+
+  private BlobStore localStore(HashProvider h) {
+    return localStores.computeIfAbsent(h.algorithm(),
+        a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
+  }
+
+  /**
+   * BLOB_GET from the master (since 1.3, for {@link Builder#KEEP_OUTPUTS}): the outputs an attempt
+   * kept in this worker's store instead of uploading them. Served on the reader thread like the
+   * master's own BLOB_GET, with the same verification (a corrupt blob is deleted and refused).
+   */
+  private void serveBlob(PeerConnection c, Message m) {
+    BlobService service = new BlobService(localStore(hashesFor(c)), c, Long.MAX_VALUE, 0, () -> { });
+    try {
+      service.handle(m);
+    } catch (RequestError e) {
+      c.send(new ErrorReply(m.id(), e.code.code(), e.getMessage().replace("the master", "worker "
+          + workerId), false));
+    } catch (RuntimeException e) {
+      log.warn("worker {}: serving {} failed", workerId, m.type(), e);
+      c.send(new ErrorReply(m.id(), ErrorCode.INTERNAL.code(), "worker " + workerId
+          + " failed to serve the blob: " + e.getMessage(), false));
     }
   }
 
@@ -549,6 +574,12 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The capability every Java worker advertises (since 1.3): it honours TARGET_RUN
+     * {@code keep_outputs} and serves BLOB_GET of the outputs it kept to the master.
+     */
+    public static final String KEEP_OUTPUTS = "keep-outputs";
+
     /** The capability a worker advertises for a usable bundler adapter, e.g. {@code bundler:esbuild}. */
     public static String bundlerCapability(String adapter) {
       return "bundler:" + adapter;
@@ -619,6 +650,7 @@ public final class Worker implements AutoCloseable {
       java.util.Set<String> caps = new java.util.TreeSet<>(capabilities);
       caps.add(p.os());
       caps.add(p.os() + "-" + p.arch());
+      caps.add(KEEP_OUTPUTS);
       for (BundlerAdapter a : bundlers.values()) {
         if (a.isAvailable()) {
           caps.add(bundlerCapability(a.name()));
