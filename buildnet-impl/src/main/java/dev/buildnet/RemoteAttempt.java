@@ -376,6 +376,16 @@ final class RemoteAttempt {
       throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
           + " worker, and its inputs changed while the build ran; build again");
     }
+    java.util.Set<String> needs = new java.util.TreeSet<>(dep.target.requiredCapabilities());
+    dep.target.bundler().ifPresent(b ->
+        needs.add(dev.buildnet.remote.Worker.Builder.bundlerCapability(b.adapter())));
+    for (String need : needs) {
+      if (!placement.offers(need)) {
+        throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
+            + " worker, and worker '" + placement.workerId() + "' cannot run it again (it lacks"
+            + " the capability " + need + "); build again");
+      }
+    }
     List<Payloads.Output> inputs = inputs(run, dep, computed, blobs, placement);
     int attempt = dep.nextAttempt();
     TargetRun message = message(run, dep.target, attempt, inputs,
