@@ -179,7 +179,7 @@ public final class BuildNet implements AutoCloseable {
     this.probeExecutor = executor;
     this.master = b.listen == null ? null : startMaster(b);
     if (master != null && Boolean.TRUE.equals(b.deferOutputs)) {
-      runner.deferOutputs(master.dispatcher());
+      runner.deferOutputs(master.dispatcher(), capabilities);
     }
     this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
         : physicalMemoryMb()), capabilities, executor, runner, listeners,

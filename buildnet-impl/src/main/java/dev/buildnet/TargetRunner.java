@@ -59,6 +59,7 @@ final class TargetRunner {
   private final RemoteAttempt remote;
   private final int outputCapBytes;
   private volatile DeferredOutputs deferred; // null: deferred materialization is off
+  private volatile java.util.Set<String> localCapabilities = java.util.Set.of();
 
   TargetRunner(
       Path workspace,
@@ -83,7 +84,8 @@ final class TargetRunner {
   }
 
   /** Turns on deferred materialization for attempts placed by {@code dispatcher}. */
-  void deferOutputs(Dispatcher dispatcher) {
+  void deferOutputs(Dispatcher dispatcher, java.util.Set<String> localCapabilities) {
+    this.localCapabilities = java.util.Set.copyOf(localCapabilities);
     DeferredOutputs d = new DeferredOutputs(dispatcher, cache.blobs());
     this.deferred = d;
     remote.defer(d);
@@ -250,6 +252,12 @@ final class TargetRunner {
             + " running '{}' again here", run.buildId, dep.name(), k.workerId, dep.name());
         if (d != null && dep.key != null) {
           d.forget(dep.key);
+        }
+        if (!localCapabilities.containsAll(dep.target.requiredCapabilities())
+            || dep.target.bundler().isPresent() && !bundlers.containsKey(dep.target.bundler().get().adapter())) {
+          return "the outputs of '" + dep.name() + "' were lost with worker '" + k.workerId
+              + "' before they were needed, and this machine cannot run it again (it requires "
+              + dep.target.requiredCapabilities() + "); build again";
         }
         String lost = materializeDependencies(run, dep);
         if (lost != null) {

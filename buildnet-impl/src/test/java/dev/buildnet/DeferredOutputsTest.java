@@ -67,8 +67,12 @@ class DeferredOutputsTest {
   }
 
   private BuildNet master(Path ws, List<Target> targets, BuildListener listener) {
-    BuildNet.Builder b = BuildNet.builder().workspace(ws).targets(targets).localSlots(0)
-        .deferOutputs(true).listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET);
+    return master(ws, targets, listener, BuildNet.builder().localSlots(0));
+  }
+
+  private BuildNet master(Path ws, List<Target> targets, BuildListener listener,
+      BuildNet.Builder b) {
+    b.workspace(ws).targets(targets).deferOutputs(true).listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET);
     if (listener != null) {
       b.listener(listener);
     }
@@ -199,5 +203,36 @@ class DeferredOutputsTest {
     }
     assertEquals(Map.of("a", Status.CACHED, "b", Status.CACHED, "c", Status.CACHED), statuses);
     assertEquals(Status.CACHED, status(again, "c"));
+  }
+
+  @Test
+  void aTargetRunningOnTheMasterGetsItsDependencysKeptOutputsInTheWorkspace() throws Exception {
+    Path ws = workspace("local-consumer");
+    BuildNet net = master(ws, chain("one", "one", "here"), null,
+        BuildNet.builder().localSlots(1).capabilities("here"));
+    worker(net, "w1", "one");
+
+    BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertEquals("HELLO\nb\nc\n", Files.readString(ws.resolve("out/c.txt")));
+    assertEquals("HELLO\nb\n", Files.readString(ws.resolve("out/b.txt")));
+    assertTrue(inMasterStore(ws, digestOf(r, "b")));
+    assertFalse(inMasterStore(ws, digestOf(r, "a")));
+    assertFalse(Files.exists(ws.resolve("out/a.txt")));
+  }
+
+  @Test
+  void withoutTheOptionEveryOutputIsUploadedAsBefore() throws Exception {
+    Path ws = workspace("eager");
+    BuildNet net = BuildNet.builder().workspace(ws).targets(chain("one", "one", "one"))
+        .localSlots(0).listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+    open.add(net);
+    worker(net, "w1", "one");
+    BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    for (String t : List.of("a", "b", "c")) {
+      assertTrue(inMasterStore(ws, digestOf(r, t)), t);
+    }
+    assertEquals("HELLO\n", Files.readString(ws.resolve("out/a.txt")));
   }
 }
