@@ -235,4 +235,21 @@ class DeferredOutputsTest {
     }
     assertEquals("HELLO\n", Files.readString(ws.resolve("out/a.txt")));
   }
+
+  @Test
+  void aConsumerIsPlacedOnTheWorkerThatKeptItsInputsWhenThatWorkerIsFree() throws Exception {
+    Path ws = workspace("prefer");
+    BuildNet net = master(ws, chain("one", "any", "any"), null);
+    worker(net, "w2", "any");
+    worker(net, "w1", "one", "any");
+
+    BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    for (TargetOutcome o : r.targets()) {
+      assertTrue(o.reason().contains("worker 'w1'"), o.toString());
+    }
+    assertFalse(inMasterStore(ws, digestOf(r, "a")));
+    assertFalse(inMasterStore(ws, digestOf(r, "b")));
+    assertEquals("HELLO\nb\nc\n", Files.readString(ws.resolve("out/c.txt")));
+  }
 }

@@ -135,6 +135,15 @@ public final class Dispatcher {
    */
   public Optional<Placement> tryPlace(
       Set<String> requires, int cpuSlots, long memoryMb, Collection<String> exclude) {
+    return tryPlace(requires, cpuSlots, memoryMb, exclude, null);
+  }
+
+  /**
+   * As above, but the worker {@code preferred} (e.g. the one that kept the attempt's inputs:
+   * deferred outputs) wins over less loaded ones whenever it is capable and has the resources free.
+   */
+  public Optional<Placement> tryPlace(Set<String> requires, int cpuSlots, long memoryMb,
+      Collection<String> exclude, String preferred) {
     WorkerRegistry.Worker best = null;
     double bestLoad = Double.MAX_VALUE;
     for (WorkerRegistry.Worker w : registry.connected()) {
@@ -142,7 +151,7 @@ public final class Dispatcher {
           || w.draining) {
         continue;
       }
-      double load = w.load();
+      double load = w.id().equals(preferred) ? -1 : w.load();
       if (load < bestLoad && w.fits(cpuSlots, memoryMb)) {
         best = w;
         bestLoad = load;
