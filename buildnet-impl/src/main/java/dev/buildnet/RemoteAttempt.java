@@ -35,6 +35,9 @@ import java.util.concurrent.Executor;
  * the master's blob store, sends TARGET_RUN, streams the worker's log lines to the build, and on
  * BUILD_COMPLETED checks every output the worker reported against the store before materializing
  * them in the workspace from there, so the result is the one a local run would have recorded.
+ * With deferred materialization ({@link DeferredOutputs}) a worker may instead keep the outputs
+ * of a target nothing has asked for yet; they are then fetched, or the target run again, only
+ * when a consumer needs them.
  */
 final class RemoteAttempt {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RemoteAttempt.class);

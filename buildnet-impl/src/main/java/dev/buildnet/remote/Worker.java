@@ -79,6 +79,12 @@ public final class Worker implements AutoCloseable {
   private final Map<String, BlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
   private final TcpTransport transport;
   private final ThreadPoolExecutor runners;
+  /**
+   * Serves the master's BLOB_GETs off the reader thread: a download that waits for the socket to
+   * drain must never stop this worker from reading what the master sends meanwhile (e.g. the
+   * chunks of an input it downloads itself), or both sides could wait on each other.
+   */
+  private final ThreadPoolExecutor blobServer;
   private final Thread connector;
   private final Map<WorkerAttempt.Key, WorkerAttempt> running = new LinkedHashMap<>(); // guarded
   private final CountDownLatch closing = new CountDownLatch(1);
@@ -126,6 +132,13 @@ public final class Worker implements AutoCloseable {
               return t;
             });
     runners.allowCoreThreadTimeOut(true);
+    this.blobServer = new ThreadPoolExecutor(1, 1, 2, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        r -> {
+          Thread t = new Thread(r, "buildnet-worker-" + workerId + "-blobs");
+          t.setDaemon(true);
+          return t;
+        });
+    blobServer.allowCoreThreadTimeOut(true);
     this.connector = new Thread(this::connectLoop, "buildnet-worker-" + workerId + "-connect");
     connector.setDaemon(true);
   }
@@ -201,6 +214,7 @@ public final class Worker implements AutoCloseable {
     }
     transport.close();
     runners.shutdown();
+    blobServer.shutdownNow(); // a download in progress fails with the closed connection
     try {
       if (started.get()) {
         connector.join(10_000);
@@ -297,7 +311,12 @@ public final class Worker implements AutoCloseable {
         } else if (m.payload() instanceof TargetCancel cancel) {
           onCancel(c, m, cancel);
         } else if (m.payload() instanceof Payloads.BlobGet) {
-          serveBlob(c, m);
+          try {
+            blobServer.execute(() -> serveBlob(c, m));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(), "worker " + workerId
+                + " is closing", false));
+          }
         } else if (!(m.payload() instanceof Payloads.Reply)) {
           c.send(new ErrorReply(m.id(), ErrorCode.UNSUPPORTED.code(),
               "a worker does not serve " + m.type(), false));
