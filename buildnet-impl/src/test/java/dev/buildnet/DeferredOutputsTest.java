@@ -252,4 +252,66 @@ class DeferredOutputsTest {
     assertFalse(inMasterStore(ws, digestOf(r, "b")));
     assertEquals("HELLO\nb\nc\n", Files.readString(ws.resolve("out/c.txt")));
   }
+
+  @Test
+  void aWorkerWithoutTheCapabilityIsNeverAskedToKeepItsOutputsAndUploadsThem() throws Exception {
+    Path ws = workspace("no-capability");
+    BuildNet net = master(ws, chain("raw", "raw", "raw"), null);
+    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    List<Boolean> keepFlags = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.ExecutorService replies = java.util.concurrent.Executors.newSingleThreadExecutor();
+    open.add(replies::shutdownNow);
+    // A worker speaking the protocol by hand, as a worker of another implementation would: it
+    // advertises no keep-outputs and always uploads. Each target writes its name to its output.
+    dev.buildnet.transport.TcpTransport transport = dev.buildnet.transport.TcpTransport.builder()
+        .secret(SECRET).localId("raw").asWorker(List.of("raw"), 1, 512).build();
+    open.add(transport::close);
+    dev.buildnet.transport.PeerConnection[] conn = new dev.buildnet.transport.PeerConnection[1];
+    conn[0] = transport.connect(at, Duration.ofSeconds(WAIT),
+        new dev.buildnet.api.transport.Transport.Connection.Handler() {
+          @Override
+          public void onMessage(dev.buildnet.api.transport.Transport.Connection c,
+              dev.buildnet.api.transport.Message m) {
+            if (m.payload() instanceof dev.buildnet.protocol.Payloads.TargetRun run) {
+              keepFlags.add(run.keepOutputs());
+              replies.execute(() -> answer(conn[0], m.id(), run));
+            }
+          }
+
+          @Override
+          public void onClose(dev.buildnet.api.transport.Transport.Connection c, Throwable t) {}
+        });
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (net.master().orElseThrow().workers().stream().noneMatch(x -> x.id().equals("raw"))) {
+      assertTrue(System.nanoTime() < deadline, "worker raw never registered");
+      Thread.sleep(10); // polling a condition with a bound; registration has no public event
+    }
+
+    BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    assertEquals(3, keepFlags.size(), keepFlags.toString());
+    assertTrue(keepFlags.stream().allMatch(k -> k == null), keepFlags.toString());
+    for (String t : List.of("a", "b", "c")) {
+      assertTrue(inMasterStore(ws, digestOf(r, t)), t);
+    }
+    assertEquals("a", Files.readString(ws.resolve("out/a.txt")));
+    assertEquals("c", Files.readString(ws.resolve("out/c.txt")));
+  }
+
+  private void answer(dev.buildnet.transport.PeerConnection c, String replyTo,
+      dev.buildnet.protocol.Payloads.TargetRun run) {
+    try {
+      c.send(new dev.buildnet.protocol.Payloads.BuildStarted(replyTo, run.buildId(), run.target(),
+          run.attempt(), "raw"));
+      Path file = Files.createTempFile(tmp, "raw-", ".out");
+      Files.writeString(file, run.target());
+      Digest d = dev.buildnet.remote.RemoteBlobs.over(c, dev.buildnet.api.hash.HashProvider.xxh64(),
+          Duration.ofSeconds(WAIT), Duration.ofSeconds(WAIT)).upload(file);
+      c.send(new dev.buildnet.protocol.Payloads.BuildCompleted(run.buildId(), run.target(),
+          run.attempt(), 1L, List.of(new dev.buildnet.protocol.Payloads.Output(
+              run.outputs().get(0), d.toString(), Files.size(file), null)), 0L, 1L));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }
