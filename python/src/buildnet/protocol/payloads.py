@@ -437,6 +437,7 @@ class TargetRun(Payload):
     entrypoints: Optional[tuple[str, ...]] = None
     out_dir: Optional[str] = None
     bundler_options: Optional[Mapping[str, str]] = None
+    keep_outputs: Optional[bool] = None
 
     def _validate(self) -> None:
         _non_empty("build_id", self.build_id)

@@ -183,6 +183,9 @@ public final class BuildNet implements AutoCloseable {
     this.keepGoing = Boolean.TRUE.equals(b.keepGoing);
     this.probeExecutor = executor;
     this.master = b.listen == null ? null : startMaster(b);
+    if (master != null && Boolean.TRUE.equals(b.deferOutputs)) {
+      runner.deferOutputs(master.dispatcher(), capabilities);
+    }
     this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
         : physicalMemoryMb()), capabilities, executor, runner, listeners,
         master == null ? null : master.dispatcher(), b.placementTimeout);
@@ -631,6 +634,7 @@ public final class BuildNet implements AutoCloseable {
     private final Set<String> capabilities = new java.util.TreeSet<>();
     private int localSlots = -1;
     private Duration placementTimeout = Duration.ofMinutes(5);
+    private Boolean deferOutputs;
     private boolean placementTimeoutSet;
     private Duration heartbeatTimeout;
     private long localMemoryMb;
@@ -743,6 +747,26 @@ public final class BuildNet implements AutoCloseable {
         throw new IllegalArgumentException("localSlots must be at least 0 but was " + slots);
       }
       this.localSlots = slots;
+      return this;
+    }
+
+    /**
+     * Deferred materialization (default off): a target a worker runs whose outputs nothing has
+     * asked for yet (it is not a requested target of the build) leaves its outputs on that worker
+     * (TARGET_RUN {@code keep_outputs}) instead of uploading them to this master; the master
+     * records their digests and fetches them from that worker only when needed: when a target on
+     * another worker or on this machine consumes them. A consumer on the same worker reads them
+     * from that worker's store. If the worker is gone before they were fetched, the consumer's
+     * attempt first runs the producer again (on the consumer's worker, or here for a local
+     * consumer). A later build counts such a target as cached only while its worker still holds
+     * the outputs. Applies with a master ({@link #listen}) and workers advertising the capability
+     * {@code keep-outputs} (every Java worker); other workers upload as before.
+     */
+    public Builder deferOutputs(boolean defer) {
+      if (deferOutputs != null) {
+        throw new IllegalStateException("deferOutputs was already set to " + deferOutputs);
+      }
+      this.deferOutputs = defer;
       return this;
     }
 

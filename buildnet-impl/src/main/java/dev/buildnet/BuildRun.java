@@ -295,6 +295,42 @@ final class BuildRun {
     return new BuildResult(success, buildId, wall, artifacts, errors, List.of(), metrics, outcomes);
   }
 
+  private java.util.TreeSet<String> inputPrefixes; // guarded by this: lazily built
+
+  /**
+   * Whether some target of this build declares inputs that may read {@code target}'s outputs from
+   * the workspace (an input pattern whose fixed leading directories contain, or lie in, one of
+   * them): such outputs must be in the workspace before that target's key is computed, so they
+   * are never deferred.
+   */
+  synchronized boolean outputsReadAsInputs(dev.buildnet.graph.Target target) {
+    if (inputPrefixes == null) {
+      inputPrefixes = new java.util.TreeSet<>();
+      for (Node n : nodes.values()) {
+        for (String input : n.target.inputs()) {
+          if (!input.startsWith("!")) {
+            inputPrefixes.add(GeneratedPaths.staticPrefix(input));
+          }
+        }
+      }
+    }
+    for (String out : target.outputs()) {
+      for (String p = out; ; p = p.substring(0, Math.max(0, p.lastIndexOf('/')))) {
+        if (inputPrefixes.contains(p)) {
+          return true; // an input walks this output or a directory holding it
+        }
+        if (p.isEmpty()) {
+          break;
+        }
+      }
+      String below = inputPrefixes.ceiling(out + "/");
+      if (below != null && below.startsWith(out + "/")) {
+        return true; // an input lies inside this output
+      }
+    }
+    return false;
+  }
+
   /** Dependency keys of a node whose dependencies have all succeeded. */
   Map<String, Digest> dependencyKeys(Node n) {
     Map<String, Digest> keys = new HashMap<>();

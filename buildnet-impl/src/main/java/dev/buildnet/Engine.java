@@ -315,7 +315,8 @@ final class Engine {
           continue;
         }
         if (remote) {
-          var placed = dispatcher.tryPlace(needs, target.cpuSlots(), target.memoryMb(), reserved);
+          var placed = dispatcher.tryPlace(needs, target.cpuSlots(), target.memoryMb(), reserved,
+              keptInputsOn(t.node));
           if (placed.isPresent()) {
             sample(now - t.readyNanos);
             busyTargets.add(name);
@@ -388,6 +389,29 @@ final class Engine {
     Set<String> needs = new HashSet<>(target.requiredCapabilities());
     needs.add(dev.buildnet.remote.Worker.Builder.bundlerCapability(target.bundler().get().adapter()));
     return needs;
+  }
+
+  /**
+   * The worker that kept the most bytes of {@code node}'s dependencies' outputs (deferred
+   * materialization), or null: running there moves none of them.
+   */
+  private static String keptInputsOn(Node node) {
+    Map<String, Long> bytes = null;
+    for (Node dep : node.dependencies) {
+      DeferredOutputs.Kept k = dep.kept;
+      if (k != null && !k.materialized) {
+        if (bytes == null) {
+          bytes = new HashMap<>();
+        }
+        long size = k.manifest.outputs().stream()
+            .mapToLong(dev.buildnet.cache.ActionManifest.Output::size).sum();
+        bytes.merge(k.workerId, size, Long::sum);
+      }
+    }
+    if (bytes == null) {
+      return null;
+    }
+    return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).get().getKey();
   }
 
   /** Records a ready-to-started latency. Under the lock. */

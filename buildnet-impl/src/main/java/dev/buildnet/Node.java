@@ -19,6 +19,12 @@ final class Node {
   private final java.util.concurrent.atomic.AtomicInteger remoteAttempts =
       new java.util.concurrent.atomic.AtomicInteger();
   int requeues; // guarded by the engine's lock
+  /**
+   * Where this node's outputs are when a worker kept them (deferred materialization), else null:
+   * consumers take the outputs from here, not from {@link #outcome}, because a producer re-run
+   * after its worker was lost may replace them.
+   */
+  volatile DeferredOutputs.Kept kept;
 
   Node(Target target, int order) {
     this.target = target;

@@ -35,8 +35,12 @@ import java.util.concurrent.Executor;
  * the master's blob store, sends TARGET_RUN, streams the worker's log lines to the build, and on
  * BUILD_COMPLETED checks every output the worker reported against the store before materializing
  * them in the workspace from there, so the result is the one a local run would have recorded.
+ * With deferred materialization ({@link DeferredOutputs}) a worker may instead keep the outputs
+ * of a target nothing has asked for yet; they are then fetched, or the target run again, only
+ * when a consumer needs them.
  */
 final class RemoteAttempt {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RemoteAttempt.class);
   /** Log bytes kept per stream for the action cache; the listeners see every line. */
   private final long logCap;
 
@@ -54,6 +58,7 @@ final class RemoteAttempt {
   private final ActionCache cache;
   private final Outputs outputs;
   private final Clock clock;
+  private volatile DeferredOutputs deferred; // null: outputs are always uploaded
 
   RemoteAttempt(Path workspace, KeyService keys, ActionCache cache, Outputs outputs, Clock clock,
       long logCap) {
@@ -65,6 +70,11 @@ final class RemoteAttempt {
     this.clock = clock;
   }
 
+  /** Turns on deferred materialization (see {@link DeferredOutputs}). */
+  void defer(DeferredOutputs d) {
+    this.deferred = d;
+  }
+
   CompletableFuture<TargetOutcome> run(BuildRun run, Node node, KeyService.Computed computed,
       Dispatcher.Placement placement, Duration queueWait, long start, Executor executor)
       throws IOException {
@@ -74,20 +84,16 @@ final class RemoteAttempt {
     Listeners.targetStarted(run.listener, run.buildId, target.name(), attempt, placement.workerId());
     List<Payloads.Output> inputs;
     try {
-      inputs = inputs(run, node, computed, blobs);
+      inputs = inputs(run, node, computed, blobs, placement);
     } catch (InputChangedException e) {
       return CompletableFuture.completedFuture(TargetRunner.failure(node, queueWait, start, attempt,
           -1, List.of(BuildError.of("INPUT", e.getMessage())), e.getMessage()));
     }
-    Long timeout = target.timeout().map(Duration::toMillis).orElse(null);
-    TargetRun message = target.bundler().map(b -> new TargetRun(run.buildId, target.name(),
-            attempt, List.of(b.adapter()), cwd(target), keys.environment(target), inputs,
-            target.outputs(), timeout, null, b.adapter(), b.entrypoints(), b.outDir(),
-            b.options()))
-        .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt,
-            // Expanded here, relative to the cwd, so the worker runs it in its sandbox unchanged.
-            target.expandCommand(List.copyOf(computed.manifest().inputs().keySet())),
-            cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null));
+    DeferredOutputs d = deferred;
+    // Expanded here, relative to the cwd, so the worker runs it in its sandbox unchanged.
+    List<String> argv = target.expandCommand(List.copyOf(computed.manifest().inputs().keySet()));
+    TargetRun message = message(run, target, attempt, argv, inputs,
+        d != null && d.mayKeep(run, target, placement));
     LogCapture stdout = new LogCapture(logCap);
     LogCapture stderr = new LogCapture(logCap);
     long runStart = System.nanoTime();
@@ -109,7 +115,8 @@ final class RemoteAttempt {
         throw new CompletionException(cause);
       }
       try {
-        return finish(run, node, computed, r, attempt, queueWait, start, runStart, stdout, stderr);
+        return finish(run, node, computed, r, attempt, queueWait, start, runStart, stdout, stderr,
+            message.keeps());
       } catch (IOException io) {
         throw new CompletionException(io);
       }
@@ -129,7 +136,7 @@ final class RemoteAttempt {
 
   private TargetOutcome finish(BuildRun run, Node node, KeyService.Computed computed,
       Dispatcher.Result r, int attempt, Duration queueWait, long start, long runStart,
-      LogCapture stdout, LogCapture stderr) throws IOException {
+      LogCapture stdout, LogCapture stderr, boolean kept) throws IOException {
     Target target = node.target;
     Duration runTime = Duration.ofNanos(System.nanoTime() - runStart);
     if (run.isCancelled()) {
@@ -148,17 +155,12 @@ final class RemoteAttempt {
     }
     List<ActionManifest.Output> files;
     try {
-      files = verifiedOutputs(r, target);
+      files = verifiedOutputs(r, target, kept);
     } catch (OutputRejected e) {
       return TargetRunner.failure(node, queueWait, start, attempt, -1,
           List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage());
     }
-    List<String> directories = new ArrayList<>();
-    for (String declared : target.outputs()) {
-      if (files.stream().noneMatch(f -> f.path().equals(declared))) {
-        directories.add(declared);
-      }
-    }
+    List<String> directories = directories(target, files);
     boolean keep = target.cacheable();
     BlobStore blobs = cache.blobs();
     String out = !keep || stdout.isEmpty() ? null : blobs.putBytes(stdout.bytes()).toString();
@@ -168,7 +170,17 @@ final class RemoteAttempt {
     boolean restored;
     try {
       outputs.clear(target.outputs());
-      restored = outputs.restore(manifest);
+      if (kept) {
+        // Deferred: the worker holds the blobs; consumers fetch them (or run there) when needed.
+        DeferredOutputs.Kept k = new DeferredOutputs.Kept(r.workerId(), manifest);
+        node.kept = k;
+        if (keep) {
+          deferred.remember(computed.key(), k);
+        }
+        restored = true;
+      } else {
+        restored = outputs.restore(manifest);
+      }
     } catch (Outputs.OutputException e) {
       return TargetRunner.failure(node, queueWait, start, attempt, 0,
           List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage());
@@ -179,7 +191,7 @@ final class RemoteAttempt {
       return TargetRunner.failure(node, queueWait, start, attempt, -1,
           List.of(BuildError.of("OUTPUT", why)), why);
     }
-    if (keep) {
+    if (keep && !kept) {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();
@@ -189,7 +201,8 @@ final class RemoteAttempt {
         new BuildMetrics.Cache(computed.filesChecked(), 0, keep ? 1 : 0, Duration.ZERO),
         new BuildMetrics.Resources(0, 0, 0, outBytes));
     return new TargetOutcome(target.name(), Status.BUILT,
-        "built on worker '" + r.workerId() + "'" + (attempt > 1 ? " (attempt " + attempt + ")" : ""),
+        "built on worker '" + r.workerId() + "'" + (attempt > 1 ? " (attempt " + attempt + ")" : "")
+            + (kept ? "; its outputs stay there until needed" : ""),
         computed.key().toString(), 0, attempt, Duration.ofNanos(end - start),
         TargetRunner.artifacts(manifest), List.of(),
         metrics);
@@ -202,8 +215,8 @@ final class RemoteAttempt {
    * declared output with no file reported is an empty directory: a worker fails an attempt whose
    * declared output is missing.
    */
-  private List<ActionManifest.Output> verifiedOutputs(Dispatcher.Result r, Target target)
-      throws OutputRejected, IOException {
+  private List<ActionManifest.Output> verifiedOutputs(Dispatcher.Result r, Target target,
+      boolean kept) throws OutputRejected, IOException {
     BlobStore blobs = cache.blobs();
     List<Payloads.Output> reported = r.completed().outputs() == null ? List.of()
         : r.completed().outputs();
@@ -226,7 +239,8 @@ final class RemoteAttempt {
         throw new OutputRejected("worker '" + r.workerId() + "' named output '" + path + "' by "
             + d.algorithm() + " but the master's store uses " + blobs.hashes().algorithm());
       }
-      var size = blobs.sizeOf(d);
+      // A worker that kept its outputs serves them itself; they are verified when fetched.
+      var size = kept ? java.util.Optional.of(o.size()) : blobs.sizeOf(d);
       if (size.isEmpty() || size.get() != o.size()) {
         throw new OutputRejected("worker '" + r.workerId() + "' reported output '" + path + "' as "
             + d + " (" + o.size() + " bytes) but the master's store "
@@ -267,16 +281,40 @@ final class RemoteAttempt {
     }
   }
 
+  private TargetRun message(BuildRun run, Target target, int attempt, List<String> argv,
+      List<Payloads.Output> inputs, boolean keep) {
+    Long timeout = target.timeout().map(Duration::toMillis).orElse(null);
+    TargetRun message = target.bundler().map(b -> new TargetRun(run.buildId, target.name(),
+            attempt, List.of(b.adapter()), cwd(target), keys.environment(target), inputs,
+            target.outputs(), timeout, null, b.adapter(), b.entrypoints(), b.outDir(),
+            b.options()))
+        .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt, argv,
+            cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null));
+    return keep ? message.keepingOutputs() : message;
+  }
+
   /**
    * The files the sandbox needs: the target's inputs as hashed for its key, and its direct
-   * dependencies' outputs. Each is put in the master's store unless it is there already.
+   * dependencies' outputs. Each is put in the master's store unless it is there already, except
+   * outputs a dependency's worker kept (deferred): those the placement's own worker holds are sent
+   * as they are; others are fetched from the worker that kept them, and if it is gone the
+   * dependency runs again first, on this placement's worker.
    */
   private List<Payloads.Output> inputs(BuildRun run, Node node, KeyService.Computed computed,
-      BlobStore blobs) throws IOException, InputChangedException {
+      BlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
     TreeMap<String, Payloads.Output> files = new TreeMap<>();
     for (Node dep : node.dependencies) {
       TargetOutcome o = dep.outcome;
       if (o == null) {
+        continue;
+      }
+      DeferredOutputs.Kept k = dep.kept;
+      if (k != null) {
+        k = available(run, dep, k, blobs, placement);
+        for (ActionManifest.Output out : k.manifest.outputs()) {
+          files.put(out.path(), new Payloads.Output(out.path(), out.digest(), out.size(),
+              out.executable() ? Boolean.TRUE : null));
+        }
         continue;
       }
       for (dev.buildnet.api.build.Artifact a : o.artifacts()) {
@@ -287,6 +325,123 @@ final class RemoteAttempt {
       files.put(e.getKey(), ensure(e.getKey(), e.getValue(), blobs));
     }
     return List.copyOf(files.values());
+  }
+
+  /**
+   * Makes the outputs {@code dep}'s worker kept reachable from {@code placement}'s worker: already
+   * there (same worker, or in the master's store), else fetched into the master's store, else
+   * (the worker that kept them is gone) {@code dep} is run again on the placement's worker.
+   * Returns what the consumer must use (a re-run may produce other digests).
+   */
+  private DeferredOutputs.Kept available(BuildRun run, Node dep, DeferredOutputs.Kept k,
+      BlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
+    DeferredOutputs d = deferred;
+    if (d == null || k.workerId.equals(placement.workerId()) || !d.missing(k.manifest)) {
+      return k;
+    }
+    synchronized (dep) { // one consumer fetches (or re-runs) a producer; the others wait for it
+      DeferredOutputs.Kept now = dep.kept;
+      if (now != k) {
+        return available(run, dep, now, blobs, placement); // another consumer acted meanwhile
+      }
+      if (d.fetch(k)) {
+        if (dep.target.cacheable() && dep.key != null) {
+          cache.record(dep.key, k.manifest); // its blobs are in the store now
+          d.forget(dep.key);
+        }
+        return k;
+      }
+      LOG.warn("build {}: the outputs of '{}' were lost with worker '{}' before they were needed;"
+          + " running '{}' again on worker '{}'", run.buildId, dep.name(), k.workerId, dep.name(),
+          placement.workerId());
+      if (dep.key != null) {
+        d.forget(dep.key);
+      }
+      DeferredOutputs.Kept again = rerun(run, dep, blobs, placement);
+      dep.kept = again;
+      return again;
+    }
+  }
+
+  /**
+   * Runs {@code dep} again on {@code placement}'s worker (before the attempt the placement was
+   * made for), keeping its outputs there when the worker supports it. Its key must not have
+   * changed: the consumer's key was computed from it.
+   */
+  private DeferredOutputs.Kept rerun(BuildRun run, Node dep, BlobStore blobs,
+      Dispatcher.Placement placement) throws IOException, InputChangedException {
+    KeyService.Computed computed;
+    try {
+      computed = keys.compute(dep.target, run.dependencyKeys(dep), run.inputResolver(workspace));
+    } catch (KeyService.InputException e) {
+      throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
+          + " worker and it cannot run again: " + e.getMessage());
+    }
+    if (!computed.key().equals(dep.key)) {
+      throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
+          + " worker, and its inputs changed while the build ran; build again");
+    }
+    java.util.Set<String> needs = new java.util.TreeSet<>(dep.target.requiredCapabilities());
+    dep.target.bundler().ifPresent(b ->
+        needs.add(dev.buildnet.remote.Worker.Builder.bundlerCapability(b.adapter())));
+    for (String need : needs) {
+      if (!placement.offers(need)) {
+        throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
+            + " worker, and worker '" + placement.workerId() + "' cannot run it again (it lacks"
+            + " the capability " + need + "); build again");
+      }
+    }
+    List<Payloads.Output> inputs = inputs(run, dep, computed, blobs, placement);
+    int attempt = dep.nextAttempt();
+    TargetRun message = message(run, dep.target, attempt,
+        dep.target.expandCommand(List.copyOf(computed.manifest().inputs().keySet())), inputs,
+        placement.offers(dev.buildnet.remote.Worker.Builder.KEEP_OUTPUTS));
+    LogCapture out = new LogCapture(logCap);
+    LogCapture err = new LogCapture(logCap);
+    Dispatcher.Result r;
+    try {
+      r = placement.run(message, p -> log(run, dep.target, p, out, err)).join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new Requeue("re-running '" + dep.name() + "', whose outputs were lost, failed: "
+          + cause.getMessage());
+    }
+    if (!r.succeeded()) {
+      String why = "'" + dep.name() + "' ran again on worker '" + r.workerId() + "' because its"
+          + " outputs were lost with their worker, and failed: " + r.failed().error();
+      if (Boolean.TRUE.equals(r.failed().retryable())) {
+        throw new Requeue(why);
+      }
+      throw new InputChangedException(why);
+    }
+    List<ActionManifest.Output> files;
+    try {
+      files = verifiedOutputs(r, dep.target, message.keeps());
+    } catch (OutputRejected e) {
+      throw new InputChangedException(e.getMessage());
+    }
+    ActionManifest manifest = new ActionManifest(ActionManifest.VERSION, dep.name(), files,
+        directories(dep.target, files), null, null, 0, r.completed().durationMs(),
+        clock.millis());
+    DeferredOutputs.Kept k = new DeferredOutputs.Kept(r.workerId(), manifest);
+    if (dep.target.cacheable()) {
+      if (message.keeps()) {
+        deferred.remember(computed.key(), k);
+      } else {
+        cache.record(computed.key(), manifest);
+      }
+    }
+    return k;
+  }
+
+  private static List<String> directories(Target target, List<ActionManifest.Output> files) {
+    List<String> directories = new ArrayList<>();
+    for (String declared : target.outputs()) {
+      if (files.stream().noneMatch(f -> f.path().equals(declared))) {
+        directories.add(declared);
+      }
+    }
+    return directories;
   }
 
   private Payloads.Output ensure(String path, Digest digest, BlobStore blobs)

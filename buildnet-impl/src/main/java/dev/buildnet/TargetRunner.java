@@ -58,6 +58,8 @@ final class TargetRunner {
   private final Duration retryBackoff;
   private final RemoteAttempt remote;
   private final int outputCapBytes;
+  private volatile DeferredOutputs deferred; // null: deferred materialization is off
+  private volatile java.util.Set<String> localCapabilities = java.util.Set.of();
 
   TargetRunner(
       Path workspace,
@@ -79,6 +81,14 @@ final class TargetRunner {
     this.retryBackoff = retryBackoff;
     this.outputCapBytes = outputCapBytes;
     this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock, outputCapBytes);
+  }
+
+  /** Turns on deferred materialization for attempts placed by {@code dispatcher}. */
+  void deferOutputs(Dispatcher dispatcher, java.util.Set<String> localCapabilities) {
+    this.localCapabilities = java.util.Set.copyOf(localCapabilities);
+    DeferredOutputs d = new DeferredOutputs(dispatcher, cache.blobs());
+    this.deferred = d;
+    remote.defer(d);
   }
 
   /**
@@ -123,6 +133,32 @@ final class TargetRunner {
 
     if (target.cacheable() && !run.forced.contains(target.name())) {
       Optional<ActionManifest> hit = cache.lookup(computed.key());
+      DeferredOutputs d = deferred;
+      DeferredOutputs.Kept kept = hit.isEmpty() && d != null ? d.lookup(computed.key()) : null;
+      if (kept != null && DeferredOutputs.mayDefer(run, target)) {
+        // Still on the worker that kept it, and this build needs it nowhere yet: a hit that
+        // leaves the outputs there. (Consumers fetch them, or run the target again if lost.)
+        try {
+          outputs.clear(target.outputs());
+        } catch (Outputs.OutputException e) {
+          return CompletableFuture.completedFuture(failed(node, queueWait, start, 0, -1,
+              List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage(),
+              BuildMetrics.Phases.ZERO, computed.filesChecked(), null));
+        }
+        node.kept = kept;
+        keys.recordOutcome(target.name(), computed, true);
+        if (placement != null) {
+          run.listener.targetStarted(run.buildId, target.name(), 1);
+        }
+        return CompletableFuture.completedFuture(cached(target, computed, kept.manifest, queueWait, start,
+            "cached; its outputs stay on worker '" + kept.workerId + "' until needed"));
+      }
+      if (kept != null && d.fetch(kept)) {
+        // Needed here now (requested, or read as an input): fetched, it is an ordinary hit.
+        cache.record(computed.key(), kept.manifest);
+        d.forget(computed.key());
+        hit = cache.lookup(computed.key());
+      }
       if (hit.isEmpty()) {
         // With build-once, waits while a peer master builds this key, then takes its result.
         turn[0] = cache.claim(computed.key(), run::isCancelled);
@@ -143,26 +179,124 @@ final class TargetRunner {
           run.listener.targetStarted(run.buildId, target.name(), 1);
         }
         replay(run, target.name(), hit.get());
-        long end = System.nanoTime();
-        BuildMetrics metrics =
-            new BuildMetrics(
-                queueWait,
-                Duration.ofNanos(end - start),
-                new BuildMetrics.Phases(Duration.ofNanos(end - start), Duration.ZERO, Duration.ZERO),
-                new BuildMetrics.Cache(
-                    computed.filesChecked(), 1, 0, Duration.ofMillis(hit.get().durationMillis())),
-                BuildMetrics.Resources.ZERO);
-        return CompletableFuture.completedFuture(new TargetOutcome(target.name(), Status.CACHED,
-            "restored from the cache", computed.key().toString(), 0, 0,
-            Duration.ofNanos(end - start), artifacts(hit.get()), List.of(), metrics));
+        return CompletableFuture.completedFuture(cached(target, computed, hit.get(), queueWait, start,
+            "restored from the cache"));
       }
     }
     keys.recordOutcome(target.name(), computed, false);
     if (placement != null) {
       return remote.run(run, node, computed, placement, queueWait, start, executor);
     }
+    String lost = materializeDependencies(run, node);
+    if (lost != null) {
+      return CompletableFuture.completedFuture(failed(node, queueWait, start, 0, -1,
+          List.of(BuildError.of("INPUT", lost)), lost, BuildMetrics.Phases.ZERO,
+          computed.filesChecked(), null));
+    }
     Duration pre = Duration.ofNanos(System.nanoTime() - start);
     return CompletableFuture.completedFuture(execute(run, node, computed, queueWait, start, pre));
+  }
+
+  private static TargetOutcome cached(Target target, KeyService.Computed computed, ActionManifest m,
+      Duration queueWait, long start, String reason) {
+    long end = System.nanoTime();
+    BuildMetrics metrics =
+        new BuildMetrics(
+            queueWait,
+            Duration.ofNanos(end - start),
+            new BuildMetrics.Phases(Duration.ofNanos(end - start), Duration.ZERO, Duration.ZERO),
+            new BuildMetrics.Cache(
+                computed.filesChecked(), 1, 0, Duration.ofMillis(m.durationMillis())),
+            BuildMetrics.Resources.ZERO);
+    return new TargetOutcome(target.name(), Status.CACHED, reason,
+        computed.key().toString(), 0, 0, Duration.ofNanos(end - start), artifacts(m), List.of(),
+        metrics);
+  }
+
+  /**
+   * Before a target runs here: restores into the workspace the outputs its dependencies' workers
+   * kept (deferred materialization), fetching them into the store first. A dependency whose worker
+   * is gone runs again here. Returns why that failed, or null.
+   */
+  private String materializeDependencies(BuildRun run, Node node) throws IOException {
+    for (Node dep : node.dependencies) {
+      DeferredOutputs.Kept k = dep.kept;
+      if (k == null || k.materialized) {
+        continue;
+      }
+      synchronized (dep) {
+        k = dep.kept;
+        if (k.materialized) {
+          continue;
+        }
+        DeferredOutputs d = deferred;
+        if (d != null && d.fetch(k)) {
+          try {
+            outputs.clear(dep.target.outputs());
+            if (!outputs.restore(k.manifest)) {
+              return "the outputs of '" + dep.name() + "' fetched from worker '" + k.workerId
+                  + "' failed verification";
+            }
+          } catch (Outputs.OutputException e) {
+            return e.getMessage();
+          }
+          if (dep.target.cacheable() && dep.key != null) {
+            cache.record(dep.key, k.manifest);
+            d.forget(dep.key);
+          }
+          k.materialized = true;
+          continue;
+        }
+        // Its worker is gone with the outputs: run it again here, after its own dependencies.
+        LOG.warn("build {}: the outputs of '{}' were lost with worker '{}' before they were needed;"
+            + " running '{}' again here", run.buildId, dep.name(), k.workerId, dep.name());
+        if (d != null && dep.key != null) {
+          d.forget(dep.key);
+        }
+        if (!localCapabilities.containsAll(dep.target.requiredCapabilities())
+            || dep.target.bundler().isPresent() && !bundlers.containsKey(dep.target.bundler().get().adapter())) {
+          return "the outputs of '" + dep.name() + "' were lost with worker '" + k.workerId
+              + "' before they were needed, and this machine cannot run it again (it requires "
+              + dep.target.requiredCapabilities() + "); build again";
+        }
+        String lost = materializeDependencies(run, dep);
+        if (lost != null) {
+          return lost;
+        }
+        KeyService.Computed computed;
+        try {
+          computed = keys.compute(dep.target, run.dependencyKeys(dep), run.inputResolver(workspace));
+        } catch (KeyService.InputException e) {
+          return "the outputs of '" + dep.name() + "' were lost with their worker and it cannot"
+              + " run again: " + e.getMessage();
+        }
+        if (!computed.key().equals(dep.key)) {
+          return "the outputs of '" + dep.name() + "' were lost with their worker, and its inputs"
+              + " changed while the build ran; build again";
+        }
+        TargetOutcome again = execute(run, dep, computed, Duration.ZERO, System.nanoTime(),
+            Duration.ZERO);
+        if (again.status() != Status.BUILT) {
+          return "'" + dep.name() + "' ran again here because its outputs were lost with worker '"
+              + k.workerId + "', and failed: " + again.reason();
+        }
+        DeferredOutputs.Kept here = new DeferredOutputs.Kept(k.workerId, manifestOf(workspace, dep, again));
+        here.materialized = true;
+        dep.kept = here;
+      }
+    }
+    return null;
+  }
+
+  /** The outputs of a local run, as consumers of a re-run dependency read them. */
+  private static ActionManifest manifestOf(Path workspace, Node node, TargetOutcome o) {
+    List<ActionManifest.Output> files = new ArrayList<>();
+    for (Artifact a : o.artifacts()) {
+      files.add(new ActionManifest.Output(a.path(), a.digest().toString(), a.sizeBytes(),
+          java.nio.file.Files.isExecutable(workspace.resolve(a.path()))));
+    }
+    return new ActionManifest(ActionManifest.VERSION, node.name(), files, List.of(), null, null,
+        0, 0, 0);
   }
 
   private boolean materialize(Target target, ActionManifest m) throws IOException {

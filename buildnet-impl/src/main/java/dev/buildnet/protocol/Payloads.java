@@ -378,7 +378,8 @@ public final class Payloads {
       @Opt String bundler,
       @Opt List<String> entrypoints,
       @Opt String outDir,
-      @Opt Map<String, String> bundlerOptions)
+      @Opt Map<String, String> bundlerOptions,
+      @Opt Boolean keepOutputs)
       implements Payload {
     public TargetRun {
       nonEmpty("build_id", buildId);
@@ -413,7 +414,31 @@ public final class Payloads {
         Map<String, String> env, List<Output> inputs, List<String> outputs, Long timeoutMs,
         Long outputCap) {
       this(buildId, target, attempt, argv, cwd, env, inputs, outputs, timeoutMs, outputCap, null,
-          null, null, null);
+          null, null, null, null);
+    }
+
+    /** Any attempt, outputs uploaded to the master (no {@code keep_outputs}). */
+    public TargetRun(String buildId, String target, long attempt, List<String> argv, String cwd,
+        Map<String, String> env, List<Output> inputs, List<String> outputs, Long timeoutMs,
+        Long outputCap, String bundler, List<String> entrypoints, String outDir,
+        Map<String, String> bundlerOptions) {
+      this(buildId, target, attempt, argv, cwd, env, inputs, outputs, timeoutMs, outputCap, bundler,
+          entrypoints, outDir, bundlerOptions, null);
+    }
+
+    /**
+     * This attempt with {@code keep_outputs: true}: the worker keeps the output blobs in its own
+     * store instead of uploading them, and serves them to the master by BLOB_GET (since 1.3, only
+     * to a worker advertising {@code keep-outputs}).
+     */
+    public TargetRun keepingOutputs() {
+      return new TargetRun(buildId, target, attempt, argv, cwd, env, inputs, outputs, timeoutMs,
+          outputCap, bundler, entrypoints, outDir, bundlerOptions, Boolean.TRUE);
+    }
+
+    /** Whether the worker should keep the outputs instead of uploading them. */
+    public boolean keeps() {
+      return Boolean.TRUE.equals(keepOutputs);
     }
 
     @Override

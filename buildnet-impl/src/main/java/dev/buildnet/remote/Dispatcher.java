@@ -135,6 +135,15 @@ public final class Dispatcher {
    */
   public Optional<Placement> tryPlace(
       Set<String> requires, int cpuSlots, long memoryMb, Collection<String> exclude) {
+    return tryPlace(requires, cpuSlots, memoryMb, exclude, null);
+  }
+
+  /**
+   * As above, but the worker {@code preferred} (e.g. the one that kept the attempt's inputs:
+   * deferred outputs) wins over less loaded ones whenever it is capable and has the resources free.
+   */
+  public Optional<Placement> tryPlace(Set<String> requires, int cpuSlots, long memoryMb,
+      Collection<String> exclude, String preferred) {
     WorkerRegistry.Worker best = null;
     double bestLoad = Double.MAX_VALUE;
     for (WorkerRegistry.Worker w : registry.connected()) {
@@ -142,7 +151,7 @@ public final class Dispatcher {
           || w.draining) {
         continue;
       }
-      double load = w.load();
+      double load = w.id().equals(preferred) ? -1 : w.load();
       if (load < bestLoad && w.fits(cpuSlots, memoryMb)) {
         best = w;
         bestLoad = load;
@@ -172,6 +181,37 @@ public final class Dispatcher {
       }
     }
     return false;
+  }
+
+  /** Whether worker {@code workerId} is connected now. */
+  public boolean isConnected(String workerId) {
+    for (WorkerRegistry.Worker w : registry.connected()) {
+      if (w.id().equals(workerId) && w.connection.isOpen()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Downloads blob {@code digest} from the store of the connected worker {@code workerId} (BLOB_GET
+   * sent to the worker, which kept it: TARGET_RUN {@code keep_outputs}) into {@code destination},
+   * verified against the digest.
+   *
+   * @throws BlobTransferException if that worker is not connected, lacks the blob, or the transfer
+   *     fails
+   */
+  public void fetch(String workerId, dev.buildnet.api.hash.Digest digest,
+      dev.buildnet.api.hash.HashProvider hashes, java.nio.file.Path destination) {
+    for (WorkerRegistry.Worker w : registry.connected()) {
+      if (w.id().equals(workerId) && w.connection.isOpen()) {
+        RemoteBlobs.over(w.connection, hashes, Duration.ofSeconds(30), Duration.ofMinutes(30))
+            .download(digest, destination);
+        return;
+      }
+    }
+    throw new BlobTransferException("worker '" + workerId + "', which kept blob " + digest
+        + ", is not connected");
   }
 
   /** Whether a worker not in {@code exclude} has a CPU slot free. */
@@ -226,6 +266,11 @@ public final class Dispatcher {
 
     public String workerId() {
       return worker.id();
+    }
+
+    /** Whether the placement's worker advertised {@code capability} in its HELLO. */
+    public boolean offers(String capability) {
+      return worker.capabilities().contains(capability);
     }
 
     /**

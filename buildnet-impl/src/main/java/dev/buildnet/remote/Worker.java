@@ -79,6 +79,12 @@ public final class Worker implements AutoCloseable {
   private final Map<String, BlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
   private final TcpTransport transport;
   private final ThreadPoolExecutor runners;
+  /**
+   * Serves the master's BLOB_GETs off the reader thread: a download that waits for the socket to
+   * drain must never stop this worker from reading what the master sends meanwhile (e.g. the
+   * chunks of an input it downloads itself), or both sides could wait on each other.
+   */
+  private final ThreadPoolExecutor blobServer;
   private final Thread connector;
   private final Map<WorkerAttempt.Key, WorkerAttempt> running = new LinkedHashMap<>(); // guarded
   private final CountDownLatch closing = new CountDownLatch(1);
@@ -132,6 +138,13 @@ public final class Worker implements AutoCloseable {
               return t;
             });
     runners.allowCoreThreadTimeOut(true);
+    this.blobServer = new ThreadPoolExecutor(1, 1, 2, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        r -> {
+          Thread t = new Thread(r, "buildnet-worker-" + workerId + "-blobs");
+          t.setDaemon(true);
+          return t;
+        });
+    blobServer.allowCoreThreadTimeOut(true);
     this.connector = new Thread(this::connectLoop, "buildnet-worker-" + workerId + "-connect");
     connector.setDaemon(true);
   }
@@ -207,6 +220,7 @@ public final class Worker implements AutoCloseable {
     }
     transport.close();
     runners.shutdown();
+    blobServer.shutdownNow(); // a download in progress fails with the closed connection
     try {
       if (started.get()) {
         connector.join(10_000);
@@ -302,6 +316,13 @@ public final class Worker implements AutoCloseable {
           onRun(c, m, run);
         } else if (m.payload() instanceof TargetCancel cancel) {
           onCancel(c, m, cancel);
+        } else if (m.payload() instanceof Payloads.BlobGet) {
+          try {
+            blobServer.execute(() -> serveBlob(c, m));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(), "worker " + workerId
+                + " is closing", false));
+          }
         } else if (!(m.payload() instanceof Payloads.Reply)) {
           c.send(new ErrorReply(m.id(), ErrorCode.UNSUPPORTED.code(),
               "a worker does not serve " + m.type(), false));
@@ -340,8 +361,7 @@ public final class Worker implements AutoCloseable {
         sandbox = sandboxes.resolve(UUID.randomUUID().toString());
       }
       HashProvider h = hashesFor(c);
-      BlobStore local = localStores.computeIfAbsent(h.algorithm(),
-          a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
+      BlobStore local = localStore(h);
       BlobClient client = blobs != null ? blobs
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
       attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell,
@@ -355,6 +375,30 @@ public final class Worker implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException e) {
       release(key, attempt, sandboxOf); // closing
       attempt.done.complete(null);
+    }
+  }
+
+  private BlobStore localStore(HashProvider h) {
+    return localStores.computeIfAbsent(h.algorithm(),
+        a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
+  }
+
+  /**
+   * BLOB_GET from the master (since 1.3, for {@link Builder#KEEP_OUTPUTS}): the outputs an attempt
+   * kept in this worker's store instead of uploading them. Served on the reader thread like the
+   * master's own BLOB_GET, with the same verification (a corrupt blob is deleted and refused).
+   */
+  private void serveBlob(PeerConnection c, Message m) {
+    BlobService service = new BlobService(localStore(hashesFor(c)), c, Long.MAX_VALUE, 0, () -> { });
+    try {
+      service.handle(m);
+    } catch (RequestError e) {
+      c.send(new ErrorReply(m.id(), e.code.code(), e.getMessage().replace("the master", "worker "
+          + workerId), false));
+    } catch (RuntimeException e) {
+      log.warn("worker {}: serving {} failed", workerId, m.type(), e);
+      c.send(new ErrorReply(m.id(), ErrorCode.INTERNAL.code(), "worker " + workerId
+          + " failed to serve the blob: " + e.getMessage(), false));
     }
   }
 
@@ -558,6 +602,12 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The capability every Java worker advertises (since 1.3): it honours TARGET_RUN
+     * {@code keep_outputs} and serves BLOB_GET of the outputs it kept to the master.
+     */
+    public static final String KEEP_OUTPUTS = "keep-outputs";
+
     /** The capability a worker advertises for a usable bundler adapter, e.g. {@code bundler:esbuild}. */
     public static String bundlerCapability(String adapter) {
       return "bundler:" + adapter;
@@ -628,6 +678,7 @@ public final class Worker implements AutoCloseable {
       java.util.Set<String> caps = new java.util.TreeSet<>(capabilities);
       caps.add(p.os());
       caps.add(p.os() + "-" + p.arch());
+      caps.add(KEEP_OUTPUTS);
       for (BundlerAdapter a : bundlers.values()) {
         if (a.isAvailable()) {
           caps.add(bundlerCapability(a.name()));

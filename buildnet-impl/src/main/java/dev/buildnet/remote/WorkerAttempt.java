@@ -429,16 +429,21 @@ final class WorkerAttempt {
     return sandbox.relativize(file).toString().replace(java.io.File.separatorChar, '/');
   }
 
-  /** Hashes the outputs and uploads the blobs the master lacks. */
+  /** Hashes the outputs and uploads the blobs the master lacks (or keeps them: keep_outputs). */
   private List<Output> uploadOutputs(TreeMap<String, Path> files) throws Failure {
     List<Output> outputs = new ArrayList<>();
     try {
       List<Digest> digests = new ArrayList<>();
       for (var e : files.entrySet()) {
-        Digest d = local.hashes().hash(e.getValue());
+        Digest d = run.keeps() ? local.putFile(e.getValue()) : local.hashes().hash(e.getValue());
         digests.add(d);
         outputs.add(new Output(e.getKey(), d.toString(), Files.size(e.getValue()),
             Files.isExecutable(e.getValue()) ? Boolean.TRUE : null));
+      }
+      if (run.keeps()) {
+        // Deferred materialization: the blobs stay in this worker's store (hashed as they are
+        // stored) until the master asks for them by BLOB_GET.
+        return outputs;
       }
       Set<Digest> missing = digests.isEmpty() ? Set.of() : blobs.missing(digests);
       Set<Digest> uploaded = new LinkedHashSet<>();

@@ -138,6 +138,10 @@ final class VectorsGenerator {
             List.of(new Output("web/src/main.ts", xxh64("main_ts"), size("main_ts"), null)),
             List.of("web/dist"), null, null, "esbuild", List.of("src/main.ts"), "web/dist",
             Map.of("minify", "true", "format", "esm")));
+    add(s, "target_run_keep_outputs", "m-30", ts, "jvm",
+        new TargetRun("b-42", "gen", 1, List.of("sh", "gen.sh"), "", Map.of("PATH", "/usr/bin:/bin"),
+            List.of(new Output("gen.sh", xxh64("run_script"), size("run_script"), true)),
+            List.of("out/gen"), null, null).keepingOutputs());
     add(s, "build_progress_log", "w-18", ts, "python",
         new BuildProgress("b-42", 0, 1, "lib", "log", "compiled 12 modules", "stdout"));
     add(s, "state_get", "w-7", ts, "python", new StateGet("cache/last-build"));
