@@ -447,6 +447,82 @@ public final class BuildNet implements AutoCloseable {
     return future;
   }
 
+  /**
+   * Like {@link #build(Collection, boolean)}; with {@code force}, the named targets ignore cache
+   * hits and run (their results are still recorded), as a BUILD_REQUEST's {@code force} does.
+   * Dependencies not named are still served from the cache.
+   *
+   * @since 0.2
+   */
+  public BuildFuture build(Collection<String> targets, boolean keepGoing, boolean force) {
+    return submit(java.util.UUID.randomUUID().toString(), targets,
+        new BuildService.Options(keepGoing, force, Map.of(), null));
+  }
+
+  /**
+   * Predicts, without running anything or taking the workspace lock, what a build of {@code
+   * targets} would do: per target of their closure, in dependency order, its key, whether it would
+   * run or come from the cache, and why. Keys are computed as a build computes them, so the
+   * prediction is exact except for targets whose inputs are outputs of a dependency that would
+   * run: their key is computed from the files as they are now, and the reasons say so.
+   *
+   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @since 0.2
+   */
+  public List<PlannedTarget> plan(Collection<String> targets) {
+    ensureOpen();
+    BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
+    dev.buildnet.graph.InputResolver resolver = new dev.buildnet.graph.InputResolver(workspace);
+    Map<String, Digest> computedKeys = new java.util.HashMap<>();
+    Set<String> running = new java.util.HashSet<>();
+    List<PlannedTarget> plan = new ArrayList<>();
+    for (Target t : sub.topologicalOrder()) {
+      Map<String, Digest> depKeys = new java.util.HashMap<>();
+      List<String> unknown = new ArrayList<>();
+      List<String> runningDeps = new ArrayList<>();
+      for (String d : t.dependencies()) {
+        Digest k = computedKeys.get(d);
+        if (k == null) {
+          unknown.add(d);
+        } else {
+          depKeys.put(d, k);
+        }
+        if (running.contains(d)) {
+          runningDeps.add(d);
+        }
+      }
+      if (!unknown.isEmpty()) {
+        running.add(t.name());
+        plan.add(new PlannedTarget(t.name(), null, true, List.of(
+            "the key of dependency " + String.join(", ", unknown) + " cannot be computed")));
+        continue;
+      }
+      KeyService.Computed computed;
+      try {
+        computed = keys.compute(t, depKeys, resolver);
+      } catch (KeyService.InputException e) {
+        running.add(t.name());
+        plan.add(new PlannedTarget(t.name(), null, true, List.of(e.getMessage())));
+        continue;
+      }
+      computedKeys.put(t.name(), computed.key());
+      List<String> reasons = new ArrayList<>();
+      if (!t.cacheable()) {
+        reasons.add("the target is not cacheable");
+      } else if (cache.lookup(computed.key()).isEmpty()) {
+        reasons.addAll(keys.missReasons(t.name(), computed));
+      }
+      if (!reasons.isEmpty() && !runningDeps.isEmpty()) {
+        reasons.add("dependency " + String.join(", ", runningDeps) + " would run first");
+      }
+      if (!reasons.isEmpty()) {
+        running.add(t.name());
+      }
+      plan.add(new PlannedTarget(t.name(), computed.key().toString(), !reasons.isEmpty(), reasons));
+    }
+    return plan;
+  }
+
   /** The face the embedded master shows clients: their builds run here, with their ids. */
   private final class Service implements BuildService {
     @Override
