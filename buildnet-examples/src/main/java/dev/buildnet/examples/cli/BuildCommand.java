@@ -53,9 +53,12 @@ final class BuildCommand implements Callable<Integer> {
   @Option(names = "--dry-run", description = "Print what would run and why; run nothing.")
   boolean dryRun;
 
+  /** The formats of --graph. */
+  enum GraphFormat { dot, json }
+
   @Option(names = "--graph", arity = "0..1", fallbackValue = "dot", paramLabel = "FORMAT",
       description = "Print the selected targets' graph as dot (default) or json; build nothing.")
-  String graph;
+  GraphFormat graph;
 
   @Option(names = "--json", description = "Print one JSON document on standard output (the"
       + " result, or with --dry-run the plan); progress and errors go to standard error.")
@@ -76,10 +79,6 @@ final class BuildCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (graph != null && !graph.equals("dot") && !graph.equals("json")) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-          "--graph: expected dot or json but got '" + graph + "'");
-    }
     boolean live = Terminal.isLive() && !json;
     ConsoleReporter.Verbosity verbosity = json || level.quiet ? ConsoleReporter.Verbosity.QUIET
         : level.verbose ? ConsoleReporter.Verbosity.VERBOSE : ConsoleReporter.Verbosity.NORMAL;
@@ -116,7 +115,7 @@ final class BuildCommand implements Callable<Integer> {
       }
       if (graph != null) {
         BuildGraph sub = net.graph().subgraphFor(names);
-        out().print(graph.equals("json") ? JsonOutput.graph(sub) + "\n" : JsonOutput.dot(sub));
+        out().print(graph == GraphFormat.json ? JsonOutput.graph(sub) + "\n" : JsonOutput.dot(sub));
         out().flush();
         return 0;
       }
