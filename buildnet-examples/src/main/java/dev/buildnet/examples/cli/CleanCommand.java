@@ -52,8 +52,9 @@ final class CleanCommand implements Callable<Integer> {
       }
       if (cache) {
         GcReport r = net.gc();
-        out.printf("emptied the cache: %d blobs (%s) and %d cache entries removed%n",
-            r.blobsRemoved(), ByteSize.format(r.bytesFreed()), r.entriesRemoved());
+        out.printf("emptied the cache: %d blob%s (%s) and %d cache entr%s removed%n",
+            r.blobsRemoved(), r.blobsRemoved() == 1 ? "" : "s", ByteSize.format(r.bytesFreed()),
+            r.entriesRemoved(), r.entriesRemoved() == 1 ? "y" : "ies");
       }
       out.flush();
       return 0;

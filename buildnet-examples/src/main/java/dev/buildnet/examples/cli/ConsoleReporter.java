@@ -174,6 +174,8 @@ final class ConsoleReporter implements BuildListener {
     return switch (o.status()) {
       case BUILT -> millis(o.duration());
       case CACHED -> "saved " + millis(o.metrics().cache().timeSaved());
+      case FAILED -> o.exitCode() > 0 ? "exit code " + o.exitCode() + " (see below)"
+          : firstLine(o.reason());
       default -> firstLine(o.reason());
     };
   }
