@@ -38,9 +38,17 @@ final class SubmitCommand implements Callable<Integer> {
       description = "Keep building what does not depend on a failed target.")
   boolean keepGoing;
 
-  @Option(names = "--logs", negatable = true, defaultValue = "true",
-      description = "Print the targets' output lines (default: yes).")
-  boolean logs;
+  // Two plain flags rather than one negatable option: picocli's negatable with a default of true
+  // let --no-logs leave logs on.
+  @Option(names = "--no-logs", description = "Print none of the targets' output lines, and only"
+      + " the number of outputs (default: output lines and up to "
+      + SubmitCommand.LISTED_OUTPUTS + " outputs).")
+  boolean noLogs;
+
+  @Option(names = "--logs", description = "Print the targets' output lines (the default).")
+  boolean logsFlag;
+
+  private boolean logs;
 
   @Parameters(arity = "1..*", paramLabel = "TARGET", description = "Targets to build.")
   List<String> targets;
@@ -48,6 +56,11 @@ final class SubmitCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (noLogs && logsFlag) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--logs and --no-logs are mutually exclusive");
+    }
+    logs = !noLogs;
     var address = ServeCommand.parse("--master", master);
     RemoteClient.Builder cb = RemoteClient.builder().address(address)
         .secret(ServeCommand.readSecret(secretFile));
