@@ -37,6 +37,9 @@ final class ConsoleReporter implements BuildListener {
   private final AtomicInteger done = new AtomicInteger();
   private final Set<String> running = new ConcurrentSkipListSet<>();
   private volatile int nameColumn = 8;
+  /** When the progress line was last drawn: redraws are capped at 20 a second. */
+  private long lastDrawNanos;
+  private static final long REDRAW_NANOS = 50_000_000L;
 
   ConsoleReporter(PrintWriter out, boolean live, boolean showLogs) {
     this(out, live, showLogs, Verbosity.NORMAL);
@@ -66,7 +69,7 @@ final class ConsoleReporter implements BuildListener {
   @Override
   public void targetStarted(String buildId, String target, int attempt) {
     running.add(target);
-    redraw();
+    redraw(false);
   }
 
   @Override
@@ -77,7 +80,7 @@ final class ConsoleReporter implements BuildListener {
         clearLine();
         out.printf("  %s%s | %s%n", target, replayed ? " (cached)" : "", line);
       }
-      redraw();
+      redraw(true);
     }
   }
 
@@ -85,14 +88,17 @@ final class ConsoleReporter implements BuildListener {
   public void targetFinished(String buildId, TargetOutcome o) {
     running.remove(o.target());
     done.incrementAndGet();
-    if (shows(o.status())) {
+    boolean printed = shows(o.status());
+    if (printed) {
       synchronized (out) {
         clearLine();
         out.println(row(o));
         out.flush();
       }
     }
-    redraw();
+    // After a row the line was cleared and must come back; otherwise a 5,000-target cached
+    // build would redraw 10,000 times.
+    redraw(printed);
   }
 
   @Override
@@ -138,19 +144,26 @@ final class ConsoleReporter implements BuildListener {
     return w;
   }
 
-  private void redraw() {
+  private void redraw(boolean now) {
     if (!live) {
       return;
+    }
+    synchronized (out) {
+      long t = System.nanoTime();
+      if (!now && lastDrawNanos != 0 && t - lastDrawNanos < REDRAW_NANOS) {
+        return;
+      }
+      lastDrawNanos = t;
     }
     int t = Math.max(1, total.get());
     int d = done.get();
     int filled = Math.min(BAR, d * BAR / t);
-    String now = running.isEmpty() ? "" : " " + String.join(", ", running);
-    if (now.length() > 40) {
-      now = now.substring(0, 39) + "…";
+    String names = running.isEmpty() ? "" : " " + String.join(", ", running);
+    if (names.length() > 40) {
+      names = names.substring(0, 39) + "…";
     }
     synchronized (out) {
-      out.print("\r[" + "#".repeat(filled) + " ".repeat(BAR - filled) + "] " + d + "/" + t + now
+      out.print("\r[" + "#".repeat(filled) + " ".repeat(BAR - filled) + "] " + d + "/" + t + names
           + "\u001b[K");
       out.flush();
     }
