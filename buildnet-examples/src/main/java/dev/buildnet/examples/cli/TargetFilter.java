@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 /**
  * {@code --filter}: keeps the targets whose name matches a glob ({@code lib*}), or, for {@code
  * [REF]} (Turborepo's syntax), the targets affected by what changed since the git revision REF:
- * those with an input among the changed files, and every target that depends on them.
+ * those with an input among the changed files, and every target that depends on them (all of
+ * them if buildnet.json changed).
  */
 final class TargetFilter {
   private TargetFilter() {}
@@ -50,6 +51,11 @@ final class TargetFilter {
   /** Targets with an input among {@code changed} (workspace-relative), and their dependents. */
   static Set<String> affected(BuildGraph graph, List<String> changed) {
     Set<String> hit = new LinkedHashSet<>();
+    if (changed.contains(dev.buildnet.graph.WorkspaceFile.FILE_NAME)) {
+      // Any target's definition may have changed: as Turborepo does for its root config.
+      graph.topologicalOrder().forEach(t -> hit.add(t.name()));
+      return hit;
+    }
     for (Target t : graph.targets()) {
       List<Pattern> inputs = t.inputs().stream().map(TargetFilter::glob).toList();
       for (String file : changed) {
