@@ -419,6 +419,11 @@ public final class BuildNet implements AutoCloseable {
   }
 
   private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o) {
+    return submit(buildId, targets, o, false);
+  }
+
+  private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o,
+      boolean unrecorded) {
     ensureOpen();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
@@ -438,7 +443,7 @@ public final class BuildNet implements AutoCloseable {
     BuildFuture future;
     try {
       future = engine.submit(buildId, sub, requested, o.keepGoing(),
-          o.force() ? requested : Set.of());
+          o.force() ? requested : Set.of(), unrecorded ? requested : Set.of());
     } catch (RuntimeException | Error e) {
       workspaceLock.release();
       throw e;
@@ -455,8 +460,29 @@ public final class BuildNet implements AutoCloseable {
    * @since 0.2
    */
   public BuildFuture build(Collection<String> targets, boolean keepGoing, boolean force) {
+    return build(targets, keepGoing, force ? CacheUse.WRITE_ONLY : CacheUse.READ_WRITE);
+  }
+
+  /**
+   * How a build uses the action cache for the targets it is given: {@link #READ_WRITE} as usual;
+   * {@link #WRITE_ONLY} ignores hits and records the new results ({@code --force}); {@link #OFF}
+   * neither reads nor records ({@code --no-cache}: outputs are not copied into the cache either).
+   *
+   * @since 0.2
+   */
+  public enum CacheUse { READ_WRITE, WRITE_ONLY, OFF }
+
+  /**
+   * Like {@link #build(Collection, boolean)}, with {@code cache} applied to the named targets;
+   * dependencies not named use the cache as usual.
+   *
+   * @since 0.2
+   */
+  public BuildFuture build(Collection<String> targets, boolean keepGoing, CacheUse cache) {
+    Objects.requireNonNull(cache, "cache");
     return submit(java.util.UUID.randomUUID().toString(), targets,
-        new BuildService.Options(keepGoing, force, Map.of(), null));
+        new BuildService.Options(keepGoing, cache != CacheUse.READ_WRITE, Map.of(), null),
+        cache == CacheUse.OFF);
   }
 
   /**

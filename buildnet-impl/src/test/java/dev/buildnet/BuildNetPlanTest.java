@@ -105,6 +105,23 @@ class BuildNetPlanTest {
   }
 
   @Test
+  void cacheOff_neitherReadsNorRecords() throws Exception {
+    try (BuildNet net = start()) {
+      join(net.build(List.of("a"), false));
+      Files.writeString(ws.resolve("src/a.txt"), "a2");
+
+      BuildResult off = join(net.build(List.of("a"), false, BuildNet.CacheUse.OFF));
+      assertEquals(Status.BUILT, off.target("a").orElseThrow().status());
+      assertEquals("a2", Files.readString(ws.resolve("out/a.txt")));
+      assertTrue(net.plan(List.of("a")).get(0).wouldRun(), "OFF recorded a result");
+
+      BuildResult normal = join(net.build(List.of("a"), false));
+      assertEquals(Status.BUILT, normal.target("a").orElseThrow().status());
+      assertFalse(net.plan(List.of("a")).get(0).wouldRun(), "a normal build records its result");
+    }
+  }
+
+  @Test
   void cleanOutputs_deletesDeclaredOutputsOnly_andTheCacheRestoresThem() throws Exception {
     Files.createDirectories(ws.resolve("out"));
     Files.writeString(ws.resolve("out/mine.txt"), "not an output");

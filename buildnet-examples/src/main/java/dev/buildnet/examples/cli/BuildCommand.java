@@ -68,8 +68,8 @@ final class BuildCommand implements Callable<Integer> {
       description = "Run the selected targets and their dependencies even if cached.")
   boolean force;
 
-  @Option(names = "--no-cache", description = "Do not use cached results: same as --force"
-      + " (results are still written to the cache).")
+  @Option(names = "--no-cache", description = "Like --force, and write nothing to the cache"
+      + " either.")
   boolean noCache;
 
   @Option(names = "--filter", paramLabel = "FILTER", description = "Only targets whose name"
@@ -130,7 +130,8 @@ final class BuildCommand implements Callable<Integer> {
       }
       BuildResult r;
       try {
-        r = net.build(names, keepGoing, force || noCache).join();
+        r = net.build(names, keepGoing, noCache ? BuildNet.CacheUse.OFF
+            : force ? BuildNet.CacheUse.WRITE_ONLY : BuildNet.CacheUse.READ_WRITE).join();
       } catch (dev.buildnet.WorkspaceLockedException e) {
         spec.commandLine().getErr().println("buildnet build: " + e.getMessage());
         spec.commandLine().getErr().flush();

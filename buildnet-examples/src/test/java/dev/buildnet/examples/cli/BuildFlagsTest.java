@@ -240,6 +240,21 @@ class BuildFlagsTest {
   }
 
   @Test
+  void noCache_neitherReadsNorWritesTheCache() throws IOException {
+    build("beta");
+    Files.writeString(ws.resolve("src/b.txt"), "b2");
+
+    Run noCache = build("--no-cache", "beta");
+    Run after = build("beta");
+
+    assertTrue(noCache.out.contains("built 1, cached 0"), noCache.out);
+    assertEquals("b2", Files.readString(ws.resolve("out/beta.txt")));
+    assertTrue(after.out.contains("built 1, cached 0"), "--no-cache wrote a result:\n" + after.out);
+    Run cached = build("beta");
+    assertTrue(cached.out.contains("built 0, cached 1"), cached.out);
+  }
+
+  @Test
   void graph_printsDotOrJson_andBuildsNothing() throws IOException {
     Run dot = build("--graph");
 
