@@ -105,6 +105,8 @@ class CliErrorsIT {
             "--master", "nowhere", "--secret-file", "good-secret", "a"),
         bad(Setup.GOOD_WORKSPACE, "Missing required parameter: 'TARGET'", "submit", "--master",
             "127.0.0.1:1", "--secret-file", "good-secret"),
+        bad(Setup.GOOD_WORKSPACE, "--logs and --no-logs are mutually exclusive", "submit",
+            "--master", "127.0.0.1:1", "--secret-file", "good-secret", "--logs", "--no-logs", "a"),
         // the top level
         bad(Setup.NOTHING, "Unknown subcommand or option|Unmatched argument", "bulid"));
   }
