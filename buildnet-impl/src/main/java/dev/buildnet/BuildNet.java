@@ -453,20 +453,10 @@ public final class BuildNet implements AutoCloseable {
   }
 
   /**
-   * Like {@link #build(Collection, boolean)}; with {@code force}, the named targets ignore cache
-   * hits and run (their results are still recorded), as a BUILD_REQUEST's {@code force} does.
-   * Dependencies not named are still served from the cache.
-   *
-   * @since 0.2
-   */
-  public BuildFuture build(Collection<String> targets, boolean keepGoing, boolean force) {
-    return build(targets, keepGoing, force ? CacheUse.WRITE_ONLY : CacheUse.READ_WRITE);
-  }
-
-  /**
    * How a build uses the action cache for the targets it is given: {@link #READ_WRITE} as usual;
    * {@link #WRITE_ONLY} ignores hits and records the new results ({@code --force}); {@link #OFF}
    * neither reads nor records ({@code --no-cache}: outputs are not copied into the cache either).
+   * WRITE_ONLY is a BUILD_REQUEST's {@code force}.
    *
    * @since 0.2
    */

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link BuildNet#plan}, {@link BuildNet#build(java.util.Collection, boolean, boolean)} and
+/** {@link BuildNet#plan}, {@link BuildNet#build(java.util.Collection, boolean, BuildNet.CacheUse)} and
  * {@link BuildNet#cleanOutputs}: what the CLI's --dry-run, --force and clean stand on. */
 class BuildNetPlanTest {
   @TempDir Path ws;
@@ -96,8 +96,8 @@ class BuildNetPlanTest {
     try (BuildNet net = start()) {
       join(net.build(List.of("a"), false));
 
-      BuildResult again = join(net.build(List.of("a"), false, false));
-      BuildResult forced = join(net.build(List.of("a"), false, true));
+      BuildResult again = join(net.build(List.of("a"), false, BuildNet.CacheUse.READ_WRITE));
+      BuildResult forced = join(net.build(List.of("a"), false, BuildNet.CacheUse.WRITE_ONLY));
 
       assertEquals(Status.CACHED, again.target("a").orElseThrow().status());
       assertEquals(Status.BUILT, forced.target("a").orElseThrow().status());
