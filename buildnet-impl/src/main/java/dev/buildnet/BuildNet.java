@@ -427,6 +427,11 @@ public final class BuildNet implements AutoCloseable {
   }
 
   private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o) {
+    return submit(buildId, targets, o, false);
+  }
+
+  private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o,
+      boolean unrecorded) {
     ensureOpen();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
@@ -446,13 +451,100 @@ public final class BuildNet implements AutoCloseable {
     BuildFuture future;
     try {
       future = engine.submit(buildId, sub, requested, o.keepGoing(),
-          o.force() ? requested : Set.of());
+          o.force() ? requested : Set.of(), unrecorded ? requested : Set.of());
     } catch (RuntimeException | Error e) {
       workspaceLock.release();
       throw e;
     }
     future.beforeCompletion(workspaceLock::release);
     return future;
+  }
+
+  /**
+   * How a build uses the action cache for the targets it is given: {@link #READ_WRITE} as usual;
+   * {@link #WRITE_ONLY} ignores hits and records the new results ({@code --force}); {@link #OFF}
+   * neither reads nor records ({@code --no-cache}: outputs are not copied into the cache either).
+   * WRITE_ONLY is a BUILD_REQUEST's {@code force}.
+   *
+   * @since 0.2
+   */
+  public enum CacheUse { READ_WRITE, WRITE_ONLY, OFF }
+
+  /**
+   * Like {@link #build(Collection, boolean)}, with {@code cache} applied to the named targets;
+   * dependencies not named use the cache as usual.
+   *
+   * @since 0.2
+   */
+  public BuildFuture build(Collection<String> targets, boolean keepGoing, CacheUse cache) {
+    Objects.requireNonNull(cache, "cache");
+    return submit(java.util.UUID.randomUUID().toString(), targets,
+        new BuildService.Options(keepGoing, cache != CacheUse.READ_WRITE, Map.of(), null),
+        cache == CacheUse.OFF);
+  }
+
+  /**
+   * Predicts, without running anything or taking the workspace lock, what a build of {@code
+   * targets} would do: per target of their closure, in dependency order, its key, whether it would
+   * run or come from the cache, and why. Keys are computed as a build computes them, so the
+   * prediction is exact except for targets whose inputs are outputs of a dependency that would
+   * run: their key is computed from the files as they are now, and the reasons say so.
+   *
+   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @since 0.2
+   */
+  public List<PlannedTarget> plan(Collection<String> targets) {
+    ensureOpen();
+    BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
+    dev.buildnet.graph.InputResolver resolver = new dev.buildnet.graph.InputResolver(workspace);
+    Map<String, Digest> computedKeys = new java.util.HashMap<>();
+    Set<String> running = new java.util.HashSet<>();
+    List<PlannedTarget> plan = new ArrayList<>();
+    for (Target t : sub.topologicalOrder()) {
+      Map<String, Digest> depKeys = new java.util.HashMap<>();
+      List<String> unknown = new ArrayList<>();
+      List<String> runningDeps = new ArrayList<>();
+      for (String d : t.dependencies()) {
+        Digest k = computedKeys.get(d);
+        if (k == null) {
+          unknown.add(d);
+        } else {
+          depKeys.put(d, k);
+        }
+        if (running.contains(d)) {
+          runningDeps.add(d);
+        }
+      }
+      if (!unknown.isEmpty()) {
+        running.add(t.name());
+        plan.add(new PlannedTarget(t.name(), null, true, List.of(
+            "the key of dependency " + String.join(", ", unknown) + " cannot be computed")));
+        continue;
+      }
+      KeyService.Computed computed;
+      try {
+        computed = keys.compute(t, depKeys, resolver);
+      } catch (KeyService.InputException e) {
+        running.add(t.name());
+        plan.add(new PlannedTarget(t.name(), null, true, List.of(e.getMessage())));
+        continue;
+      }
+      computedKeys.put(t.name(), computed.key());
+      List<String> reasons = new ArrayList<>();
+      if (!t.cacheable()) {
+        reasons.add("the target is not cacheable");
+      } else if (cache.lookup(computed.key()).isEmpty()) {
+        reasons.addAll(keys.missReasons(t.name(), computed));
+      }
+      if (!reasons.isEmpty() && !runningDeps.isEmpty()) {
+        reasons.add("dependency " + String.join(", ", runningDeps) + " would run first");
+      }
+      if (!reasons.isEmpty()) {
+        running.add(t.name());
+      }
+      plan.add(new PlannedTarget(t.name(), computed.key().toString(), !reasons.isEmpty(), reasons));
+    }
+    return plan;
   }
 
   /** The face the embedded master shows clients: their builds run here, with their ids. */
@@ -523,6 +615,53 @@ public final class BuildNet implements AutoCloseable {
     } catch (IOException e) {
       throw new BuildNetException("garbage collection of " + cache.blobs().root() + " failed", e);
     }
+  }
+
+  /**
+   * Deletes every target's declared outputs (files and directories) from the workspace, holding
+   * the workspace lock as a build does, so that no build of another process writes them meanwhile.
+   * The cache is untouched: the next build restores unchanged targets from it.
+   *
+   * @return how many declared output paths existed and were deleted
+   * @throws BuildNetException if one cannot be deleted
+   * @since 0.2
+   */
+  public int cleanOutputs() {
+    ensureOpen();
+    workspaceLock.acquire();
+    try {
+      int deleted = 0;
+      Path root = workspace.toAbsolutePath().normalize();
+      for (Target t : graph.targets()) {
+        for (String output : t.outputs()) {
+          Path p = root.resolve(output).normalize();
+          if (!p.startsWith(root) || p.equals(root)) {
+            continue; // outputs are validated relative paths; this only guards a future change
+          }
+          if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            deleteTree(p);
+            deleted++;
+          }
+        }
+      }
+      return deleted;
+    } catch (IOException e) {
+      throw new BuildNetException("cleaning the outputs failed: " + e.getMessage(), e);
+    } finally {
+      workspaceLock.release();
+    }
+  }
+
+  /** Deletes a file, or a directory and what it holds, never following a symbolic link out. */
+  private static void deleteTree(Path p) throws IOException {
+    if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      try (var children = Files.list(p)) {
+        for (Path c : (Iterable<Path>) children::iterator) {
+          deleteTree(c);
+        }
+      }
+    }
+    Files.delete(p);
   }
 
   /** Stops accepting builds; completes when every running build has ended. */

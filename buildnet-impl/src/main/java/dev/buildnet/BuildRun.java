@@ -32,6 +32,8 @@ final class BuildRun {
   final Set<String> requested;
   /** Targets that ignore cache hits in this build (BUILD_REQUEST {@code force}). */
   final Set<String> forced;
+  /** Targets whose results this build does not record in the action cache ({@code --no-cache}). */
+  final Set<String> unrecorded;
   final long submittedNanos;
   final BuildListener listener;
   private final Map<String, Node> nodes = new LinkedHashMap<>();
@@ -52,6 +54,7 @@ final class BuildRun {
       Set<String> requested,
       boolean keepGoing,
       Set<String> forced,
+      Set<String> unrecorded,
       BuildListener listener,
       BuildFuture future,
       long submittedNanos) {
@@ -60,6 +63,7 @@ final class BuildRun {
     this.requested = Set.copyOf(requested);
     this.keepGoing = keepGoing;
     this.forced = Set.copyOf(forced);
+    this.unrecorded = Set.copyOf(unrecorded);
     this.listener = listener;
     this.future = future;
     this.submittedNanos = submittedNanos;

@@ -124,6 +124,12 @@ final class Engine {
   /** As above; the {@code forced} targets ignore cache hits (a BUILD_REQUEST's {@code force}). */
   BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing,
       Set<String> forced) {
+    return submit(buildId, graph, requested, keepGoing, forced, Set.of());
+  }
+
+  /** As above; the results of the {@code unrecorded} targets are not written to the cache. */
+  BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing,
+      Set<String> forced, Set<String> unrecorded) {
     BuildFuture future = new BuildFuture(buildId, this::cancel);
     BuildRun run =
         new BuildRun(
@@ -133,6 +139,7 @@ final class Engine {
             requested,
             keepGoing,
             forced,
+            unrecorded,
             listeners,
             future,
             System.nanoTime());

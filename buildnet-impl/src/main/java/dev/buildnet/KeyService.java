@@ -143,6 +143,23 @@ final class KeyService {
     lastSummary.put(target, summary);
   }
 
+  /**
+   * Why a build now would miss with {@code computed}, against the last recorded key of {@code
+   * target}; reads state only (a dry run writes nothing).
+   */
+  List<String> missReasons(String target, Computed computed) {
+    Optional<Stored> previous = load(target);
+    if (previous.isEmpty()) {
+      return List.of("no earlier build of this target is recorded");
+    }
+    if (!previous.get().key.equals(computed.key().toString())) {
+      KeyManifest before = previous.get().manifest();
+      return before == null
+          ? List.of("the previous key's details are unreadable") : computed.manifest().diff(before);
+    }
+    return List.of("the key is unchanged since the previous build, but no result is cached for it");
+  }
+
   Explanation explain(String target) {
     Stored s = load(target).orElseThrow(() -> new IllegalStateException(
         "'" + target + "' has not been built in this workspace yet, so there is nothing to explain"));

@@ -191,7 +191,7 @@ final class RemoteAttempt {
       return TargetRunner.failure(node, queueWait, start, attempt, -1,
           List.of(BuildError.of("OUTPUT", why)), why);
     }
-    if (keep && !kept) {
+    if (keep && !kept && !run.unrecorded.contains(target.name())) {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();

@@ -370,7 +370,8 @@ final class TargetRunner {
           last.errors.isEmpty() ? "failed" : last.errors.get(0).toString(),
           new BuildMetrics.Phases(pre, buildTime, Duration.ZERO), computed.filesChecked(), last);
     }
-    boolean keep = target.cacheable();
+    // --no-cache: neither read (forced, above) nor written; outputs are then only digested.
+    boolean keep = target.cacheable() && !run.unrecorded.contains(target.name());
     Outputs.Collected collected;
     try {
       collected = outputs.collect(target.outputs(), keep);

@@ -6,8 +6,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code buildnet} command line: {@code build}, {@code explain}, {@code gc}, {@code demo},
- * {@code serve}, {@code worker} and {@code submit}.
+ * The {@code buildnet} command line: {@code build}, {@code list}, {@code explain}, {@code clean},
+ * {@code gc}, {@code demo}, {@code serve}, {@code worker}, {@code submit}, {@code version} and
+ * {@code help}.
  * The only place in BuildNet that calls {@link System#exit}.
  *
  * <p>Exit codes: {@value #OK} success; {@value #FAILED} a build that failed (or an internal
@@ -17,7 +18,7 @@ import picocli.CommandLine.ScopeType;
 @Command(
     name = "buildnet",
     mixinStandardHelpOptions = true,
-    version = "buildnet 0.1.0-SNAPSHOT",
+    versionProvider = VersionCommand.Version.class,
     description = "Builds a workspace's targets with BuildNet's content-addressed cache.",
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
@@ -29,12 +30,16 @@ import picocli.CommandLine.ScopeType;
     },
     subcommands = {
       BuildCommand.class,
+      ListCommand.class,
       ExplainCommand.class,
+      CleanCommand.class,
       GcCommand.class,
       DemoCommand.class,
       ServeCommand.class,
       WorkerCommand.class,
-      SubmitCommand.class
+      SubmitCommand.class,
+      VersionCommand.class,
+      CommandLine.HelpCommand.class
     })
 public final class BuildNetCli implements Runnable {
   /** The command succeeded. */

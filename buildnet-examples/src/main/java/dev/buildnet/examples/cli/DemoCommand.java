@@ -39,8 +39,9 @@ final class DemoCommand implements Callable<Integer> {
 
   private static final String RESOURCES = "/dev/buildnet/examples/demo-workspace/";
 
-  @Option(names = "--dir", defaultValue = "buildnet-demo",
-      description = "Where to put the sample workspace (default: ./buildnet-demo).")
+  @Option(names = "--dir", paramLabel = "DIR", description = "Where to put the sample workspace"
+      + " (default: a new temporary directory, so that the demo never writes into the current"
+      + " directory or repository; name one to run the demo again on the same cache).")
   Path dir;
 
   @Option(names = "--fresh", description = "Start from a fresh copy with an empty cache.")
@@ -57,7 +58,8 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException, InterruptedException {
-    Path ws = dir.toAbsolutePath().normalize();
+    Path ws = (dir != null ? dir : Files.createTempDirectory("buildnet-demo-"))
+        .toAbsolutePath().normalize();
     if (fresh) {
       deleteTree(ws);
     }
@@ -111,7 +113,8 @@ final class DemoCommand implements Callable<Integer> {
             + ":");
         out().print(Files.readString(ws.resolve("out/sample-report.txt")));
         out().println();
-        out().println("run the demo again: every target will come from the cache.");
+        out().println("run the demo again and every target comes from the cache:");
+        out().println("  buildnet demo --dir " + ws);
       }
       if (http != null) {
         out().println("serving " + http.uri() + " until Ctrl-C");

@@ -18,8 +18,10 @@ final class GcCommand implements Callable<Integer> {
 
   @Mixin WorkspaceOptions ws;
 
-  @Option(names = "--max-bytes", defaultValue = "10737418240",
-      description = "The cache size cap in bytes (default: 10 GiB).")
+  @Option(names = "--max-bytes", defaultValue = "10G", converter = ByteSize.class,
+      paramLabel = "SIZE",
+      description = "The cache size cap: bytes, or with a unit: 500M, 10G (default: 10G;"
+          + " K, M, G, T are powers of 1024).")
   long maxBytes;
 
   @Override
@@ -28,8 +30,9 @@ final class GcCommand implements Callable<Integer> {
         BuildNet.builder().workspace(ws.workspace).cacheMaxBytes(maxBytes).start()) {
       GcReport r = net.gc();
       out().printf(
-          "removed %d blobs (%d bytes) and %d dangling cache entries; %d bytes remain%n",
-          r.blobsRemoved(), r.bytesFreed(), r.entriesRemoved(), r.bytesRemaining());
+          "removed %d blobs (%s) and %d dangling cache entries; %s remain%n",
+          r.blobsRemoved(), ByteSize.format(r.bytesFreed()), r.entriesRemoved(),
+          ByteSize.format(r.bytesRemaining()));
       return 0;
     }
   }

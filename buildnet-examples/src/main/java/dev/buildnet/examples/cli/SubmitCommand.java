@@ -38,9 +38,17 @@ final class SubmitCommand implements Callable<Integer> {
       description = "Keep building what does not depend on a failed target.")
   boolean keepGoing;
 
-  @Option(names = "--logs", negatable = true, defaultValue = "true",
-      description = "Print the targets' output lines (default: yes).")
-  boolean logs;
+  // Two plain flags rather than one negatable option: picocli's negatable with a default of true
+  // let --no-logs leave logs on.
+  @Option(names = "--no-logs", description = "Print none of the targets' output lines, and only"
+      + " the number of outputs (default: output lines and up to "
+      + SubmitCommand.LISTED_OUTPUTS + " outputs).")
+  boolean noLogs;
+
+  @Option(names = "--logs", description = "Print the targets' output lines (the default).")
+  boolean logsFlag;
+
+  private boolean logs;
 
   @Parameters(arity = "1..*", paramLabel = "TARGET", description = "Targets to build.")
   List<String> targets;
@@ -48,6 +56,11 @@ final class SubmitCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (noLogs && logsFlag) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--logs and --no-logs are mutually exclusive");
+    }
+    logs = !noLogs;
     var address = ServeCommand.parse("--master", master);
     RemoteClient.Builder cb = RemoteClient.builder().address(address)
         .secret(ServeCommand.readSecret(secretFile));
@@ -57,7 +70,11 @@ final class SubmitCommand implements Callable<Integer> {
     }
     try (RemoteClient client = cb.connect()) {
       RemoteBuild build = client.newBuild(targets).keepGoing(keepGoing).logs(logs)
-          .onEvent(e -> print(out, describe(e))).submit();
+          .onEvent(e -> {
+            if (logs || e.kind() != BuildEvent.Kind.LOG) {
+              print(out, describe(e));
+            }
+          }).submit();
       Thread cancel = new Thread(() -> cancelQuietly(build), "buildnet-submit-cancel");
       Runtime.getRuntime().addShutdownHook(cancel);
       RemoteBuildResult r;
@@ -66,7 +83,7 @@ final class SubmitCommand implements Callable<Integer> {
       } finally {
         removeHook(cancel);
       }
-      report(out, r);
+      report(out, r, logs);
       return r.success() ? 0 : 1;
     } catch (BuildNetException e) {
       print(out, "error: " + e.getMessage());
@@ -107,12 +124,23 @@ final class SubmitCommand implements Callable<Integer> {
     };
   }
 
-  private static void report(PrintWriter out, RemoteBuildResult r) {
+  /** At most this many outputs are listed; a build with thousands says how many there are. */
+  static final int LISTED_OUTPUTS = 20;
+
+  static void report(PrintWriter out, RemoteBuildResult r, boolean logs) {
     if (r.success()) {
+      long bytes = r.outputs().stream().mapToLong(Artifact::sizeBytes).sum();
       print(out, "succeeded in " + r.duration().toMillis() + " ms: " + r.executed() + " executed, "
-          + r.cacheHits() + " from cache");
-      for (Artifact a : r.outputs()) {
-        print(out, "  " + a.path() + "  " + a.sizeBytes() + " bytes  " + a.digest());
+          + r.cacheHits() + " from cache; " + r.outputs().size() + " output file"
+          + (r.outputs().size() == 1 ? "" : "s") + " (" + ByteSize.format(bytes) + ")");
+      if (logs) {
+        int shown = Math.min(LISTED_OUTPUTS, r.outputs().size());
+        for (Artifact a : r.outputs().subList(0, shown)) {
+          print(out, "  " + a.path() + "  " + a.sizeBytes() + " bytes  " + a.digest());
+        }
+        if (r.outputs().size() > shown) {
+          print(out, "  ... and " + (r.outputs().size() - shown) + " more");
+        }
       }
     } else {
       print(out, (r.cancelled() ? "cancelled: " : "failed: ") + r.error());

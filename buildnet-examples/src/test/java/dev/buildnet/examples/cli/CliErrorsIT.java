@@ -52,6 +52,17 @@ class CliErrorsIT {
         bad(Setup.GOOD_WORKSPACE, "Unknown option: '--bogus'", "build", "--bogus"),
         bad(Setup.GOOD_WORKSPACE, "is not an existing directory", "build", "-w", "no-such-dir"),
         bad(Setup.META_DIR_IS_A_FILE, "cannot start BuildNet in .*\\.buildnet", "build"),
+        bad(Setup.GOOD_WORKSPACE, "mutually exclusive", "build", "--verbose", "--quiet"),
+        bad(Setup.GOOD_WORKSPACE, "expected one of \\[dot, json\\]", "build", "--graph=svg"),
+        bad(Setup.GOOD_WORKSPACE, "unknown target 'nope'", "build", "--dry-run", "nope"),
+        bad(Setup.GOOD_WORKSPACE, "git diff failed: .*[Nn]ot a git repository", "build",
+            "--filter", "[HEAD]"),
+        bad(Setup.GOOD_WORKSPACE, "not a git revision", "build", "--filter", "[--output=x]"),
+        // list and clean
+        bad(Setup.NOTHING, "buildnet.json does not exist", "list"),
+        bad(Setup.NOTHING, "buildnet.json does not exist", "clean"),
+        bad(Setup.GOOD_WORKSPACE, "mutually exclusive", "clean", "--cache", "--all"),
+        bad(Setup.GOOD_WORKSPACE, "Unknown option: '--bogus'", "version", "--bogus"),
         // explain
         bad(Setup.GOOD_WORKSPACE, "'a' has not been built in this workspace yet", "explain", "a"),
         bad(Setup.GOOD_WORKSPACE, "unknown target 'nope'", "explain", "nope"),
@@ -59,7 +70,8 @@ class CliErrorsIT {
         bad(Setup.NOTHING, "buildnet.json does not exist", "explain", "a"),
         // gc
         bad(Setup.GOOD_WORKSPACE, "cacheMaxBytes must not be negative", "gc", "--max-bytes", "-1"),
-        bad(Setup.GOOD_WORKSPACE, "'abc' is not a long", "gc", "--max-bytes", "abc"),
+        bad(Setup.GOOD_WORKSPACE, "'abc' is not a size", "gc", "--max-bytes", "abc"),
+        bad(Setup.GOOD_WORKSPACE, "'10X' is not a size", "gc", "--max-bytes", "10X"),
         bad(Setup.UNKNOWN_FIELD, "unknown field 'bogus'", "gc"),
         // demo
         bad(Setup.META_DIR_IS_A_FILE, "Not a directory", "demo", "--dir", "buildnet.json"),
@@ -93,6 +105,8 @@ class CliErrorsIT {
             "--master", "nowhere", "--secret-file", "good-secret", "a"),
         bad(Setup.GOOD_WORKSPACE, "Missing required parameter: 'TARGET'", "submit", "--master",
             "127.0.0.1:1", "--secret-file", "good-secret"),
+        bad(Setup.GOOD_WORKSPACE, "--logs and --no-logs are mutually exclusive", "submit",
+            "--master", "127.0.0.1:1", "--secret-file", "good-secret", "--logs", "--no-logs", "a"),
         // the top level
         bad(Setup.NOTHING, "Unknown subcommand or option|Unmatched argument", "bulid"));
   }
@@ -150,6 +164,24 @@ class CliErrorsIT {
     Result r = run(List.of("build"));
 
     assertEquals(0, r.exitCode, r.output);
+  }
+
+  @Test
+  void version_isACommand_withoutWarnings() throws Exception {
+    Result r = run(List.of("version"));
+
+    assertEquals(0, r.exitCode, r.output);
+    assertTrue(r.output.startsWith("buildnet 0."), r.output);
+    assertFalse(r.output.contains("WARNING"), r.output);
+  }
+
+  @Test
+  void theJar_enablesNativeAccess_soJdk24AndLaterDoNotWarnOnEveryRun() throws Exception {
+    Path jar = Path.of(System.getProperty("buildnet.jar", "target/buildnet.jar")).toAbsolutePath();
+    try (java.util.jar.JarFile file = new java.util.jar.JarFile(jar.toFile())) {
+      assertEquals("ALL-UNNAMED",
+          file.getManifest().getMainAttributes().getValue("Enable-Native-Access"));
+    }
   }
 
   private void prepare(Setup setup) throws IOException {

@@ -1,6 +1,7 @@
 package dev.buildnet.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.BuildNet;
@@ -34,6 +35,9 @@ class SubmitCommandTest {
         .targets(List.of(
             Target.builder("hello").command("bash", "-c", "echo hi; printf hello > hello.txt")
                 .envPassthrough("PATH").outputs("hello.txt").build(),
+            Target.builder("many").command("bash", "-c",
+                "mkdir -p many; for i in $(seq 1 30); do echo $i > many/f$i.txt; done; echo made")
+                .envPassthrough("PATH").outputs("many").build(),
             Target.builder("broken").command("bash", "-c", "echo oops >&2; exit 4")
                 .envPassthrough("PATH").build()))
         .listen(new InetSocketAddress("127.0.0.1", 0))
@@ -66,6 +70,33 @@ class SubmitCommandTest {
     assertTrue(r[1].contains("hello: built"), r[1]);
     assertTrue(r[1].contains("succeeded in "), r[1]);
     assertTrue(r[1].contains("hello.txt  5 bytes  xxh64:"), r[1]);
+  }
+
+  @Test
+  void noLogs_printsNoOutputLines_andOnlyTheNumberOfOutputs() {
+    String[] r = run("--no-logs", "hello");
+
+    assertEquals("0", r[0], r[1]);
+    assertTrue(r[1].contains("hello: built"), r[1]);
+    assertTrue(r[1].contains("1 output file (5 B)"), r[1]);
+    assertFalse(r[1].contains("hello | hi"), r[1]);
+    assertFalse(r[1].contains("hello.txt"), r[1]);
+    assertFalse(r[1].contains(" | "), r[1]);
+  }
+
+  @Test
+  void manyOutputs_areCountedAndOnlyTheFirstListed() {
+    String[] r = run("many");
+
+    assertEquals("0", r[0], r[1]);
+    assertTrue(r[1].contains("30 output files"), r[1]);
+    assertEquals(SubmitCommand.LISTED_OUTPUTS,
+        r[1].lines().filter(l -> l.matches("  many/f\\d+\\.txt .*")).count(), r[1]);
+    assertTrue(r[1].contains("  ... and 10 more"), r[1]);
+
+    String[] quiet = run("--no-logs", "many");
+    assertFalse(quiet[1].contains("many/f"), quiet[1]);
+    assertFalse(quiet[1].contains("made"), quiet[1]);
   }
 
   @Test
