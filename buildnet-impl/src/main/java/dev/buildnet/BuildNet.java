@@ -632,11 +632,19 @@ public final class BuildNet implements AutoCloseable {
     try {
       int deleted = 0;
       Path root = workspace.toAbsolutePath().normalize();
+      Path realRoot = root.toRealPath();
       for (Target t : graph.targets()) {
         for (String output : t.outputs()) {
           Path p = root.resolve(output).normalize();
           if (!p.startsWith(root) || p.equals(root)) {
             continue; // outputs are validated relative paths; this only guards a future change
+          }
+          // The same rule as a build's own clearing: never delete through a link leading out.
+          String why = dev.buildnet.internal.WorkspacePaths.linkEscape(root, realRoot,
+              root.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+          if (why != null) {
+            throw new BuildNetException("output '" + output + "' of target '" + t.name()
+                + "' is refused: " + why + "; nothing outside the workspace is deleted");
           }
           if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             deleteTree(p);

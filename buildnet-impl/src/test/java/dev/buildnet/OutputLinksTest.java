@@ -3,6 +3,7 @@ package dev.buildnet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
@@ -78,6 +79,17 @@ class OutputLinksTest {
     try (Stream<Path> files = Files.list(outside)) {
       assertEquals(List.of(outside.resolve("t0.txt")), files.toList(), "created outside");
     }
+  }
+
+  @Test
+  void cleanOutputsRefusesToDeleteThroughALinkLeavingTheWorkspace() throws Exception {
+    Path ws = linkedWorkspace("clean");
+    BuildNet net = start(BuildNet.builder().workspace(ws).targets(graph()));
+    BuildNetException e =
+        org.junit.jupiter.api.Assertions.assertThrows(BuildNetException.class, net::cleanOutputs);
+    assertTrue(e.getMessage().contains("'out' is a symbolic link to '../clean-outside'"),
+        e.getMessage());
+    assertEquals("precious", Files.readString(tmp.resolve("clean-outside/t0.txt")));
   }
 
   @Test
