@@ -43,7 +43,7 @@ class ExportedTypesTest {
   @Test
   void enginePackage_exportsOnlyTheFacadeAndItsResults() throws Exception {
     assertEquals(Set.of("BuildFuture", "BuildNet", "BuildNet$Builder", "Explanation", "GcReport", "DispatchStats",
-        "WorkspaceLockedException"),
+        "WorkspaceLockedException", "BuildNet$CacheUse", "PlannedTarget"),
         publicTypes(dev.buildnet.BuildNet.class));
   }
 
