@@ -19,6 +19,7 @@ import dev.buildnet.protocol.Payloads.TargetRun;
 import dev.buildnet.transport.PeerConnection;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -460,6 +461,15 @@ final class WorkerAttempt {
   static boolean emptyTree(Path root) {
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
       return false;
+    }
+    // Most attempts (a command with no inputs or outputs) leave the sandbox empty: one listing
+    // says so, without the walk, its sort and the second listing below.
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+      if (!entries.iterator().hasNext()) {
+        return true;
+      }
+    } catch (IOException | RuntimeException e) {
+      // fall through: the walk below reports it, or succeeds if it was transient
     }
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
