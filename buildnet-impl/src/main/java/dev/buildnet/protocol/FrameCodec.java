@@ -456,7 +456,11 @@ public final class FrameCodec {
             "envelope key " + (i + 1) + " must be the str '" + ENVELOPE[i] + "' but was "
                 + name(u.getNextFormat()));
       }
-      String k = str("envelope key");
+      byte[] kb = payload(u.unpackRawStringHeader(), "envelope key");
+      if (Arrays.equals(kb, ENVELOPE_UTF8[i])) {
+        return; // the expected (ASCII) key: no String needed
+      }
+      String k = utf8(kb, "envelope key");
       if (!k.equals(ENVELOPE[i])) {
         throw error(
             ErrorCode.BAD_FRAME,
@@ -501,12 +505,14 @@ public final class FrameCodec {
       Object[] values = new Object[fields.size()];
       boolean[] seen = new boolean[values.length];
       for (int e = 0; e < n; e++) {
-        String k = key(label);
-        int i = schema.indexOf(k);
+        byte[] kb = keyBytes(label);
+        int i = schema.indexOf(kb, e);
         if (i < 0) {
+          utf8(kb, new Text(label, " key", null, null)); // rejected unless valid UTF-8, as ever
           skip(depth + 1); // a field of a newer minor version
           continue;
         }
+        String k = fields.get(i).name(); // the same bytes, so the same string
         if (seen[i]) {
           throw error(ErrorCode.INVALID_PAYLOAD, label + ": duplicate field '" + k + "'");
         }
@@ -618,6 +624,16 @@ public final class FrameCodec {
         }
         default -> u.skipValue(); // scalars: nil, bool, int, float
       }
+    }
+
+    /** A map key's UTF-8 bytes, checked as {@link #key} checks them but not yet decoded. */
+    private byte[] keyBytes(Object label) throws IOException {
+      MessageFormat f = next();
+      if (f.getValueType() != ValueType.STRING) {
+        throw error(ErrorCode.INVALID_PAYLOAD, label + ": map keys must be str but one was " + name(f));
+      }
+      int len = u.unpackRawStringHeader();
+      return payload(len, new Text(label, " key", null, null));
     }
 
     private String key(Object label) throws IOException {
