@@ -157,7 +157,11 @@ final class WorkerAttempt {
     }
     materialize(inputPaths, fetchInputs());
     try {
-      Files.createDirectories(cwd);
+      // Usually there already (a reused sandbox): createDirectories would first try mkdir and
+      // build two exceptions for its EEXIST.
+      if (!Files.isDirectory(cwd)) {
+        Files.createDirectories(cwd);
+      }
     } catch (IOException e) {
       throw new Failure("cannot create the working directory " + run.cwd() + ": " + e, true, e);
     }
