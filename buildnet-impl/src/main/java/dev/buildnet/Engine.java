@@ -50,12 +50,26 @@ final class Engine {
   private final Object lock = new Object();
   private static final int MAX_REQUEUES = 3;
 
-  private final PriorityQueue<Task> ready =
-      new PriorityQueue<>(
-          Comparator.comparingInt((Task t) -> -t.node.target.priority())
-              .thenComparingLong(t -> t.fairTime)
-              .thenComparingLong(t -> t.run.sequence)
-              .thenComparingInt(t -> t.node.order));
+  /**
+   * Highest priority first, then earliest virtual start time, then oldest build, then graph order.
+   * Written out rather than chained from Comparator.comparing...: a dispatch pass polls and re-adds
+   * the head of a queue of thousands, and the chain of lambdas cost a visible share of it.
+   */
+  private static final Comparator<Task> READY_ORDER = (a, b) -> {
+    // Negated as before, so Integer.MIN_VALUE keeps the place it had (-MIN_VALUE == MIN_VALUE).
+    int c = Integer.compare(-a.node.target.priority(), -b.node.target.priority());
+    if (c != 0) {
+      return c;
+    }
+    c = Long.compare(a.fairTime, b.fairTime);
+    if (c != 0) {
+      return c;
+    }
+    c = Long.compare(a.run.sequence, b.run.sequence);
+    return c != 0 ? c : Integer.compare(a.node.order, b.node.order);
+  };
+
+  private final PriorityQueue<Task> ready = new PriorityQueue<>(READY_ORDER);
   private final Slots slots;
   private final Set<String> capabilities;
   private final Executor executor;

@@ -2,13 +2,8 @@ package dev.buildnet.cache;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.api.hash.Hasher;
-import java.io.BufferedOutputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Map;
 
@@ -24,85 +19,98 @@ final class KeyEncoding {
   private KeyEncoding() {}
 
   static Digest key(HashProvider hashes, KeyManifest m) {
-    Hasher hasher = hashes.newHasher();
-    try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new HasherStream(hasher), 8192))) {
-      string(out, MAGIC);
-      out.writeInt(m.formatVersion());
-      out.writeByte('A');
-      strings(out, m.argv());
-      out.writeByte('W');
-      string(out, m.workingDirectory());
-      out.writeByte('E');
-      digests(out, m.environment());
-      out.writeByte('I');
-      digests(out, m.inputs());
-      out.writeByte('D');
-      digests(out, m.dependencies());
-      out.writeByte('O');
-      strings(out, m.outputs());
-      out.writeByte('B');
-      if (m.bundler().isEmpty()) {
-        out.writeBoolean(false);
-      } else {
-        KeyManifest.BundlerKey b = m.bundler().get();
-        out.writeBoolean(true);
-        string(out, b.adapter());
-        string(out, b.version());
-        out.writeInt(b.options().size());
-        for (Map.Entry<String, String> option : b.options().entrySet()) {
-          string(out, option.getKey());
-          string(out, option.getValue());
-        }
-        strings(out, b.entrypoints());
-        string(out, b.outDir());
+    // The whole encoding is a few hundred bytes: build it in one array and hash it in one call,
+    // rather than streaming it through a DataOutputStream, an 8 KiB buffer and a hasher's own
+    // staging buffer per key (the bytes, and so the key, are the same).
+    Bytes out = new Bytes();
+    out.string(MAGIC);
+    out.writeInt(m.formatVersion());
+    out.writeByte('A');
+    out.strings(m.argv());
+    out.writeByte('W');
+    out.string(m.workingDirectory());
+    out.writeByte('E');
+    out.digests(m.environment());
+    out.writeByte('I');
+    out.digests(m.inputs());
+    out.writeByte('D');
+    out.digests(m.dependencies());
+    out.writeByte('O');
+    out.strings(m.outputs());
+    out.writeByte('B');
+    if (m.bundler().isEmpty()) {
+      out.writeBoolean(false);
+    } else {
+      KeyManifest.BundlerKey b = m.bundler().get();
+      out.writeBoolean(true);
+      out.string(b.adapter());
+      out.string(b.version());
+      out.writeInt(b.options().size());
+      for (Map.Entry<String, String> option : b.options().entrySet()) {
+        out.string(option.getKey());
+        out.string(option.getValue());
       }
-      out.writeByte('P');
-      string(out, m.platform().os());
-      string(out, m.platform().arch());
-    } catch (IOException e) {
-      throw new UncheckedIOException("hashing into memory failed", e);
+      out.strings(b.entrypoints());
+      out.string(b.outDir());
     }
-    return hasher.digest();
+    out.writeByte('P');
+    out.string(m.platform().os());
+    out.string(m.platform().arch());
+    return hashes.hash(out.bytes, 0, out.size);
   }
 
-  private static void digests(DataOutputStream out, Map<String, Digest> entries)
-      throws IOException {
-    out.writeInt(entries.size());
-    for (Map.Entry<String, Digest> entry : entries.entrySet()) {
-      string(out, entry.getKey());
-      string(out, entry.getValue().toString());
-    }
-  }
+  /**
+   * A growable byte array written as {@link java.io.DataOutputStream} would: ints big-endian,
+   * booleans as one byte 0 or 1, strings as their UTF-8 length (an int) and bytes.
+   */
+  private static final class Bytes {
+    byte[] bytes = new byte[256];
+    int size;
 
-  private static void strings(DataOutputStream out, Collection<String> values) throws IOException {
-    out.writeInt(values.size());
-    for (String value : values) {
-      string(out, value);
-    }
-  }
-
-  private static void string(DataOutputStream out, String value) throws IOException {
-    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-    out.writeInt(bytes.length);
-    out.write(bytes);
-  }
-
-  /** Feeds written bytes to a hasher; closing it does not finish the hasher. */
-  private static final class HasherStream extends OutputStream {
-    private final Hasher hasher;
-
-    HasherStream(Hasher hasher) {
-      this.hasher = hasher;
+    private void ensure(int more) {
+      if (size + more > bytes.length) {
+        bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));
+      }
     }
 
-    @Override
-    public void write(int b) {
-      hasher.update(new byte[] {(byte) b}, 0, 1);
+    void writeByte(int b) {
+      ensure(1);
+      bytes[size++] = (byte) b;
     }
 
-    @Override
-    public void write(byte[] bytes, int offset, int length) {
-      hasher.update(bytes, offset, length);
+    void writeBoolean(boolean b) {
+      writeByte(b ? 1 : 0);
+    }
+
+    void writeInt(int v) {
+      ensure(4);
+      bytes[size++] = (byte) (v >>> 24);
+      bytes[size++] = (byte) (v >>> 16);
+      bytes[size++] = (byte) (v >>> 8);
+      bytes[size++] = (byte) v;
+    }
+
+    void string(String value) {
+      byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+      writeInt(utf8.length);
+      ensure(utf8.length);
+      System.arraycopy(utf8, 0, bytes, size, utf8.length);
+      size += utf8.length;
+    }
+
+    void strings(Collection<String> values) {
+      writeInt(values.size());
+      for (String value : values) {
+        string(value);
+      }
+    }
+
+    void digests(Map<String, Digest> entries) {
+      writeInt(entries.size());
+      for (Map.Entry<String, Digest> entry : entries.entrySet()) {
+        string(entry.getKey());
+        string(entry.getValue().toString());
+      }
     }
   }
 }

@@ -90,8 +90,21 @@ public final class KeyManifest {
   }
 
   private KeyManifest withKey(Digest newKey) {
-    return new KeyManifest(formatVersion, newKey, argv, workingDirectory, environment, inputs,
-        dependencies, outputs, bundler, platform);
+    return new KeyManifest(this, newKey);
+  }
+
+  /** {@code unkeyed} with {@code key}: its collections are immutable already, so they are shared. */
+  private KeyManifest(KeyManifest unkeyed, Digest key) {
+    this.formatVersion = unkeyed.formatVersion;
+    this.key = key;
+    this.argv = unkeyed.argv;
+    this.workingDirectory = unkeyed.workingDirectory;
+    this.environment = unkeyed.environment;
+    this.inputs = unkeyed.inputs;
+    this.dependencies = unkeyed.dependencies;
+    this.outputs = unkeyed.outputs;
+    this.bundler = unkeyed.bundler;
+    this.platform = unkeyed.platform;
   }
 
   /** The cache key: the digest of all the components below, unambiguously encoded. */

@@ -338,6 +338,36 @@ public final class FrameCodec {
   }
 
   /** The state of decoding one frame. Not thread-safe; one per call. */
+  /**
+   * A part of an error message, joined only if an error is thrown: decoding a frame names every
+   * field it reads (for the message should it be wrong) and used to build each name as a string.
+   */
+  private static final class Text {
+    private final Object a;
+    private final Object b;
+    private final Object c;
+    private final Object d;
+
+    Text(Object a, Object b, Object c, Object d) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder s = new StringBuilder().append(a).append(b);
+      if (c != null) {
+        s.append(c);
+      }
+      if (d != null) {
+        s.append(d);
+      }
+      return s.toString();
+    }
+  }
+
   private static final class Reader {
     private final MessageUnpacker u;
     private final long size;
@@ -397,7 +427,7 @@ public final class FrameCodec {
         throw error(ErrorCode.BAD_FRAME, "the payload must be a map but was " + name(u.getNextFormat()));
       }
       if (type.isPresent()) {
-        payload = (Payload) record(Schema.of(type.get()), type.get().name() + " payload", 2);
+        payload = (Payload) record(Schema.of(type.get()), new Text(type.get().name(), " payload", null, null), 2);
       } else {
         skip(2);
       }
@@ -426,7 +456,11 @@ public final class FrameCodec {
             "envelope key " + (i + 1) + " must be the str '" + ENVELOPE[i] + "' but was "
                 + name(u.getNextFormat()));
       }
-      String k = str("envelope key");
+      byte[] kb = payload(u.unpackRawStringHeader(), "envelope key");
+      if (Arrays.equals(kb, ENVELOPE_UTF8[i])) {
+        return; // the expected (ASCII) key: no String needed
+      }
+      String k = utf8(kb, "envelope key");
       if (!k.equals(ENVELOPE[i])) {
         throw error(
             ErrorCode.BAD_FRAME,
@@ -441,7 +475,7 @@ public final class FrameCodec {
             ErrorCode.BAD_FRAME,
             "envelope field '" + field + "' must be int but was " + name(u.getNextFormat()));
       }
-      return integer(ErrorCode.BAD_FRAME, "envelope field '" + field + "'");
+      return integer(ErrorCode.BAD_FRAME, new Text("envelope field '", field, "'", null));
     }
 
     private String envelopeStr(String field, int maxBytes) throws IOException {
@@ -456,10 +490,11 @@ public final class FrameCodec {
             ErrorCode.BAD_FRAME,
             "envelope field '" + field + "' must be 1.." + maxBytes + " bytes but was " + len);
       }
-      return utf8(payload(len, "envelope field '" + field + "'"), "envelope field '" + field + "'");
+      Text what = new Text("envelope field '", field, "'", null);
+      return utf8(payload(len, what), what);
     }
 
-    private Object record(Schema schema, String label, int depth) throws IOException {
+    private Object record(Schema schema, Object label, int depth) throws IOException {
       depth(depth);
       MessageFormat f = next();
       if (f.getValueType() != ValueType.MAP) {
@@ -470,12 +505,14 @@ public final class FrameCodec {
       Object[] values = new Object[fields.size()];
       boolean[] seen = new boolean[values.length];
       for (int e = 0; e < n; e++) {
-        String k = key(label);
-        int i = schema.indexOf(k);
+        byte[] kb = keyBytes(label);
+        int i = schema.indexOf(kb, e);
         if (i < 0) {
+          utf8(kb, new Text(label, " key", null, null)); // rejected unless valid UTF-8, as ever
           skip(depth + 1); // a field of a newer minor version
           continue;
         }
+        String k = fields.get(i).name(); // the same bytes, so the same string
         if (seen[i]) {
           throw error(ErrorCode.INVALID_PAYLOAD, label + ": duplicate field '" + k + "'");
         }
@@ -501,8 +538,8 @@ public final class FrameCodec {
       }
     }
 
-    private Object value(Schema.Field field, String label, int depth) throws IOException {
-      String what = label + " field '" + field.name() + "'";
+    private Object value(Schema.Field field, Object label, int depth) throws IOException {
+      Text what = new Text(label, " field '", field.name(), "'");
       MessageFormat f = next();
       ValueType vt = f.getValueType();
       switch (field.kind()) {
@@ -529,7 +566,7 @@ public final class FrameCodec {
           List<String> list = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
             MessageFormat ef = next();
-            expect(ef.getValueType(), ValueType.STRING, what + " element " + i, ef);
+            expect(ef.getValueType(), ValueType.STRING, new Text(what, " element ", i, null), ef);
             list.add(str(what));
           }
           return list;
@@ -541,7 +578,7 @@ public final class FrameCodec {
           for (int i = 0; i < n; i++) {
             String k = key(what);
             MessageFormat ef = next();
-            expect(ef.getValueType(), ValueType.STRING, what + " value of '" + k + "'", ef);
+            expect(ef.getValueType(), ValueType.STRING, new Text(what, " value of '", k, "'"), ef);
             if (map.put(k, str(what)) != null) {
               throw error(ErrorCode.INVALID_PAYLOAD, what + ": duplicate key '" + k + "'");
             }
@@ -554,7 +591,7 @@ public final class FrameCodec {
           int n = arrayHeader();
           List<Object> list = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
-            list.add(record(field.element(), what + " element " + i, depth + 1));
+            list.add(record(field.element(), new Text(what, " element ", i, null), depth + 1));
           }
           return list;
         }
@@ -589,20 +626,30 @@ public final class FrameCodec {
       }
     }
 
-    private String key(String label) throws IOException {
+    /** A map key's UTF-8 bytes, checked as {@link #key} checks them but not yet decoded. */
+    private byte[] keyBytes(Object label) throws IOException {
       MessageFormat f = next();
       if (f.getValueType() != ValueType.STRING) {
         throw error(ErrorCode.INVALID_PAYLOAD, label + ": map keys must be str but one was " + name(f));
       }
-      return str(label + " key");
+      int len = u.unpackRawStringHeader();
+      return payload(len, new Text(label, " key", null, null));
     }
 
-    private String str(String what) throws IOException {
+    private String key(Object label) throws IOException {
+      MessageFormat f = next();
+      if (f.getValueType() != ValueType.STRING) {
+        throw error(ErrorCode.INVALID_PAYLOAD, label + ": map keys must be str but one was " + name(f));
+      }
+      return str(new Text(label, " key", null, null));
+    }
+
+    private String str(Object what) throws IOException {
       int len = u.unpackRawStringHeader();
       return utf8(payload(len, what), what);
     }
 
-    private long integer(ErrorCode code, String what) throws IOException {
+    private long integer(ErrorCode code, Object what) throws IOException {
       try {
         return u.unpackLong();
       } catch (MessageIntegerOverflowException e) {
@@ -610,11 +657,11 @@ public final class FrameCodec {
       }
     }
 
-    private byte[] payload(int len, String what) throws IOException {
+    private byte[] payload(int len, Object what) throws IOException {
       return u.readPayload(checkLength(len, what));
     }
 
-    private int checkLength(int len, String what) {
+    private int checkLength(int len, Object what) {
       long left = size - u.getTotalReadBytes();
       if (len < 0 || len > left) {
         throw error(
@@ -656,7 +703,7 @@ public final class FrameCodec {
       }
     }
 
-    private String utf8(byte[] b, String what) {
+    private String utf8(byte[] b, Object what) {
       boolean ascii = true;
       for (byte x : b) {
         if (x < 0) {
@@ -699,7 +746,7 @@ public final class FrameCodec {
       return next().getValueType();
     }
 
-    private void expect(ValueType actual, ValueType expected, String what, MessageFormat f) {
+    private void expect(ValueType actual, ValueType expected, Object what, MessageFormat f) {
       if (actual != expected) {
         throw error(
             ErrorCode.INVALID_PAYLOAD, what + " must be " + name(expected) + " but was " + name(f));

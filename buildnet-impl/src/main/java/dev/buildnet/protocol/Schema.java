@@ -11,6 +11,7 @@ import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -104,6 +105,23 @@ final class Schema {
   int indexOf(String name) {
     Integer i = index.get(name);
     return i == null ? -1 : i;
+  }
+
+  /**
+   * The index of the field whose name has the UTF-8 bytes {@code name}, or -1; {@code hint} is
+   * checked first (the position the key was read at: senders write fields in schema order).
+   * Lets the decoder match a key without making a String of it.
+   */
+  int indexOf(byte[] name, int hint) {
+    if (hint >= 0 && hint < fields.size() && Arrays.equals(fields.get(hint).nameUtf8(), name)) {
+      return hint;
+    }
+    for (int i = 0; i < fields.size(); i++) {
+      if (Arrays.equals(fields.get(i).nameUtf8(), name)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   Object get(Field field, Object record) {

@@ -19,6 +19,7 @@ import dev.buildnet.protocol.Payloads.TargetRun;
 import dev.buildnet.transport.PeerConnection;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -156,7 +157,11 @@ final class WorkerAttempt {
     }
     materialize(inputPaths, fetchInputs());
     try {
-      Files.createDirectories(cwd);
+      // Usually there already (a reused sandbox): createDirectories would first try mkdir and
+      // build two exceptions for its EEXIST.
+      if (!Files.isDirectory(cwd)) {
+        Files.createDirectories(cwd);
+      }
     } catch (IOException e) {
       throw new Failure("cannot create the working directory " + run.cwd() + ": " + e, true, e);
     }
@@ -474,6 +479,15 @@ final class WorkerAttempt {
   static boolean emptyTree(Path root) {
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
       return false;
+    }
+    // Most attempts (a command with no inputs or outputs) leave the sandbox empty: one listing
+    // says so, without the walk, its sort and the second listing below.
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+      if (!entries.iterator().hasNext()) {
+        return true;
+      }
+    } catch (IOException | RuntimeException e) {
+      // fall through: the walk below reports it, or succeeds if it was transient
     }
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
