@@ -128,6 +128,10 @@ final class Api extends Handler.Abstract {
           require(seg.length == 1 && get, request);
           out = cache();
         }
+        case "ticket" -> {
+          require(seg.length == 1 && post, request);
+          out = Map.of("ticket", s.tickets.issue(), "expiresInSeconds", Tickets.TTL.toSeconds());
+        }
         case "peers" -> {
           require(seg.length == 1 && get, request);
           out = peers();
@@ -195,6 +199,8 @@ final class Api extends Handler.Abstract {
       n.put("durationMs", Duration.between(b.startedAt(), b.finishedAt()).toMillis());
     }
     n.put("targets", b.targets().size());
+    ArrayNode names = n.putArray("targetNames");
+    b.targets().forEach(t -> names.add(t.name()));
     n.put("completed", b.completed());
     n.put("progress", b.targets().isEmpty() ? 1.0 : (double) b.completed() / b.targets().size());
     return n;
@@ -219,6 +225,9 @@ final class Api extends Handler.Abstract {
       tn.put("startedAt", iso(t.startedAt()));
       tn.put("finishedAt", iso(t.finishedAt()));
       tn.put("logLines", t.logLines());
+      if (t.startedAt() != null && t.finishedAt() != null) {
+        tn.put("durationMs", Duration.between(t.startedAt(), t.finishedAt()).toMillis());
+      }
       Optional<TargetOutcome> o = r == null ? Optional.empty() : r.target(t.name());
       o.ifPresent(outcome -> {
         tn.put("reason", outcome.reason());
