@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.buildnet.BuildFuture;
+import dev.buildnet.Explanation;
 import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
@@ -111,8 +112,13 @@ final class Api extends Handler.Abstract {
           }
         }
         case "targets" -> {
-          require(seg.length == 1 && get, request);
-          out = targets();
+          if (seg.length == 1 && get) {
+            out = targets();
+          } else if (seg.length >= 3 && seg[seg.length - 1].equals("explain") && get) {
+            out = explain(String.join("/", List.of(seg).subList(1, seg.length - 1)));
+          } else {
+            throw unknown(request);
+          }
         }
         case "workers" -> {
           if (seg.length == 1 && get) {
@@ -340,9 +346,32 @@ final class Api extends Handler.Abstract {
       n.put("name", t.name());
       ArrayNode deps = n.putArray("dependencies");
       t.dependencies().forEach(deps::add);
+      ArrayNode outputs = n.putArray("outputs");
+      t.outputs().forEach(outputs::add);
     }
     ObjectNode n = Http.JSON.createObjectNode();
     n.set("targets", list);
+    return n;
+  }
+
+  private Object explain(String target) {
+    Explanation e;
+    try {
+      e = s.net.explain(target);
+    } catch (UnknownTargetException x) {
+      throw Http.notFound("no target '" + target + "'", "GET /api/targets lists the targets");
+    } catch (IllegalStateException x) {
+      throw new HttpError(409, "not_built", "target '" + target + "' has not been built yet",
+          "build it once; then this says why it was or was not a cache hit");
+    }
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("target", e.target());
+    n.put("key", e.key());
+    n.put("previousKey", e.previousKey());
+    n.put("cached", e.cached());
+    ArrayNode reasons = n.putArray("reasons");
+    e.reasons().forEach(reasons::add);
+    n.put("text", e.toString());
     return n;
   }
 

@@ -153,6 +153,11 @@ class DashboardBrowserTest {
               "document.querySelector('#target-facts dd[data-fact=\"Cache key\"]')",
               "document.querySelector('#target-facts dd[data-fact=\"Cache key\"]').textContent")));
           assertEquals("lib", cdp.evaluate("document.getElementById('target-name').textContent"));
+          assertTrue(cdp.evaluate(waitFor("document.getElementById('explain').textContent.length > 0",
+              "document.getElementById('explain').textContent")).startsWith("lib: cache miss"));
+          assertEquals("lib.txt", cdp.evaluate(waitFor(
+              "document.querySelector('#target-facts dd[data-fact=\"Outputs\"]')",
+              "document.querySelector('#target-facts dd[data-fact=\"Outputs\"]').textContent")));
           cdp.screenshot(shots.resolve("target.png"));
         }
         // Signing out forgets the token and shows the form again.

@@ -16,7 +16,7 @@
   let token = sessionStorage.getItem(KEY);
   const $ = (id) => document.getElementById(id);
   const state = { selectedBuild: null, selectedTarget: null, logSocket: null, ratios: [], last: null,
-    build: null, started: false };
+    build: null, started: false, outputs: {} };
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -161,7 +161,8 @@
     const facts = [['Status', t.status], ['Ran on', t.worker || (t.startedAt ? 'this machine' : '')],
       ['Attempt', String(t.attempt)], ['Started', t.startedAt ? new Date(t.startedAt).toLocaleString() : ''],
       ['Duration', ms(targetMs(t))], ['Why', t.reason || ''], ['Exit code', t.exitCode != null ? String(t.exitCode) : ''],
-      ['Cache key', t.key || ''], ['Errors', (t.errors || []).join('\n')]];
+      ['Cache key', t.key || ''], ['Outputs', (state.outputs[t.name] || []).join(', ')],
+      ['Errors', (t.errors || []).join('\n')]];
     $('target-facts').replaceChildren(...facts.filter(([, v]) => v).flatMap(([k, v]) =>
       [el('dt', {}, k), el('dd', { 'data-fact': k }, v)]));
     document.querySelectorAll('#targets tbody tr').forEach((tr) =>
@@ -175,6 +176,7 @@
     $('target-name').textContent = name;
     $('log-of').textContent = 'in build ' + build;
     showFacts();
+    showExplain(name).catch(showError);
     const pre = $('log');
     pre.replaceChildren();
     if (state.logSocket) state.logSocket.close();
@@ -194,6 +196,23 @@
       };
     }
     document.getElementById('target-page').scrollIntoView({ block: 'nearest' });
+  }
+
+  async function showExplain(name) {
+    const box = $('explain');
+    box.textContent = '';
+    if (!(name in state.outputs)) {
+      (await api('/api/targets')).targets.forEach((t) => { state.outputs[t.name] = t.outputs; });
+      showFacts();
+    }
+    let text;
+    try {
+      text = (await api('/api/targets/' + encodeURIComponent(name) + '/explain')).text;
+    } catch (e) {
+      if (e.status !== 409) throw e;
+      text = 'Not built yet.';
+    }
+    if (state.selectedTarget === name) box.textContent = text;
   }
 
   function appendLog(stream, line) {
