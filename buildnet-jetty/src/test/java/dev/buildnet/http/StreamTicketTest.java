@@ -31,6 +31,39 @@ class StreamTicketTest {
     }
   }
 
+  /** A clock the test moves by hand. */
+  static final class SteppedClock extends java.time.Clock {
+    volatile java.time.Instant now = java.time.Instant.parse("2026-01-01T00:00:00Z");
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
+  void ticket_expiresAfterThirtySeconds() throws Exception {
+    SteppedClock clock = new SteppedClock();
+    try (Fixture f = new Fixture(h -> h.token(Fixture.TOKEN).clock(clock))) {
+      String late = Fixture.json(f.postJson("/api/ticket", "")).get("ticket").asText();
+      String onTime = Fixture.json(f.postJson("/api/ticket", "")).get("ticket").asText();
+      clock.now = clock.now.plusSeconds(29);
+      assertEquals(200, openEvents(f, "?replay=false&ticket=" + onTime));
+      clock.now = clock.now.plusSeconds(1);
+      assertEquals(401, openEvents(f, "?replay=false&ticket=" + late));
+    }
+  }
+
   @Test
   void tokenInTheUrl_isRefused() throws Exception {
     try (Fixture f = Fixture.withToken()) {
