@@ -101,7 +101,8 @@ class DashboardBrowserTest {
       try (Cdp cdp = Cdp.connect(p)) {
         assertEquals("form", cdp.evaluate(waitFor(
             "!document.getElementById('login').hidden", "'form'")));
-        assertTrue(cdp.evaluate("String(document.getElementById('dash').hidden)").equals("true"));
+        // Nothing but the form shows (the CSS must not override the hidden attribute).
+        assertEquals("none", cdp.evaluate("getComputedStyle(document.getElementById('dash')).display"));
         cdp.screenshot(shots.resolve("login.png"));
         // A wrong token is refused on the form.
         cdp.evaluate("(document.getElementById('token-input').value = 'wrong',"
@@ -112,6 +113,7 @@ class DashboardBrowserTest {
             + " document.getElementById('login').requestSubmit(), 'sent')");
         assertEquals("live", cdp.evaluate(waitFor(
             "document.getElementById('conn').textContent === 'live'", "'live'")));
+        assertEquals("none", cdp.evaluate("getComputedStyle(document.getElementById('login')).display"));
         assertEquals(Fixture.TOKEN, cdp.evaluate("sessionStorage.getItem('buildnet-token')"));
         assertTrue(!cdp.evaluate("location.href").contains(Fixture.TOKEN));
 
