@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.buildnet.BuildFuture;
+import dev.buildnet.Explanation;
 import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
@@ -111,8 +112,13 @@ final class Api extends Handler.Abstract {
           }
         }
         case "targets" -> {
-          require(seg.length == 1 && get, request);
-          out = targets();
+          if (seg.length == 1 && get) {
+            out = targets();
+          } else if (seg.length >= 3 && seg[seg.length - 1].equals("explain") && get) {
+            out = explain(String.join("/", List.of(seg).subList(1, seg.length - 1)));
+          } else {
+            throw unknown(request);
+          }
         }
         case "workers" -> {
           if (seg.length == 1 && get) {
@@ -127,6 +133,10 @@ final class Api extends Handler.Abstract {
         case "cache" -> {
           require(seg.length == 1 && get, request);
           out = cache();
+        }
+        case "ticket" -> {
+          require(seg.length == 1 && post, request);
+          out = Map.of("ticket", s.tickets.issue(), "expiresInSeconds", Tickets.TTL.toSeconds());
         }
         case "peers" -> {
           require(seg.length == 1 && get, request);
@@ -195,6 +205,8 @@ final class Api extends Handler.Abstract {
       n.put("durationMs", Duration.between(b.startedAt(), b.finishedAt()).toMillis());
     }
     n.put("targets", b.targets().size());
+    ArrayNode names = n.putArray("targetNames");
+    b.targets().forEach(t -> names.add(t.name()));
     n.put("completed", b.completed());
     n.put("progress", b.targets().isEmpty() ? 1.0 : (double) b.completed() / b.targets().size());
     return n;
@@ -219,6 +231,9 @@ final class Api extends Handler.Abstract {
       tn.put("startedAt", iso(t.startedAt()));
       tn.put("finishedAt", iso(t.finishedAt()));
       tn.put("logLines", t.logLines());
+      if (t.startedAt() != null && t.finishedAt() != null) {
+        tn.put("durationMs", Duration.between(t.startedAt(), t.finishedAt()).toMillis());
+      }
       Optional<TargetOutcome> o = r == null ? Optional.empty() : r.target(t.name());
       o.ifPresent(outcome -> {
         tn.put("reason", outcome.reason());
@@ -331,9 +346,32 @@ final class Api extends Handler.Abstract {
       n.put("name", t.name());
       ArrayNode deps = n.putArray("dependencies");
       t.dependencies().forEach(deps::add);
+      ArrayNode outputs = n.putArray("outputs");
+      t.outputs().forEach(outputs::add);
     }
     ObjectNode n = Http.JSON.createObjectNode();
     n.set("targets", list);
+    return n;
+  }
+
+  private Object explain(String target) {
+    Explanation e;
+    try {
+      e = s.net.explain(target);
+    } catch (UnknownTargetException x) {
+      throw Http.notFound("no target '" + target + "'", "GET /api/targets lists the targets");
+    } catch (IllegalStateException x) {
+      throw new HttpError(409, "not_built", "target '" + target + "' has not been built yet",
+          "build it once; then this says why it was or was not a cache hit");
+    }
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("target", e.target());
+    n.put("key", e.key());
+    n.put("previousKey", e.previousKey());
+    n.put("cached", e.cached());
+    ArrayNode reasons = n.putArray("reasons");
+    e.reasons().forEach(reasons::add);
+    n.put("text", e.toString());
     return n;
   }
 

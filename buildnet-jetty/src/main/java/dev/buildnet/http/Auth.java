@@ -14,10 +14,12 @@ import org.eclipse.jetty.server.Request;
 final class Auth {
   private final byte[] tokenHash;
   private final boolean openReads;
+  private final Tickets tickets;
 
-  Auth(byte[] token, boolean openReads) {
+  Auth(byte[] token, boolean openReads, Tickets tickets) {
     this.tokenHash = token == null ? null : sha256(token);
     this.openReads = openReads;
+    this.tickets = tickets;
   }
 
   boolean openReads() {
@@ -30,12 +32,19 @@ final class Auth {
 
   /**
    * Whether the request carries the token: {@code Authorization: Bearer <token>}, Basic with the
-   * token as password (Gradle and Bazel send Basic), or, for browsers' EventSource and WebSocket
-   * which cannot set headers, an {@code access_token} query parameter.
+   * token as password (Gradle and Bazel send Basic), or, on the event streams only (browsers'
+   * EventSource and WebSocket cannot set headers), a {@code ticket} query parameter from
+   * {@code POST /api/ticket}. The token itself is never accepted in a URL.
    */
   boolean authorized(Request request) {
     if (tokenHash == null) {
       return false;
+    }
+    if (request.getHeaders().get(HttpHeader.AUTHORIZATION) == null && isStream(request)) {
+      String query = request.getHttpURI().getQuery();
+      if (query != null && query.contains("ticket=")) {
+        return tickets.redeem(Request.extractQueryParameters(request).getValue("ticket"));
+      }
     }
     String presented = presented(request);
     return presented != null
@@ -58,13 +67,13 @@ final class Auth {
           return null;
         }
       }
-      return null;
-    }
-    String query = request.getHttpURI().getQuery();
-    if (query != null && query.contains("access_token=")) {
-      return Request.extractQueryParameters(request).getValue("access_token");
     }
     return null;
+  }
+
+  private static boolean isStream(Request request) {
+    String path = Request.getPathInContext(request);
+    return path.equals("/ws") || path.equals("/events");
   }
 
   private static byte[] sha256(byte[] bytes) {

@@ -85,7 +85,7 @@ public final class BuildNetHttp implements AutoCloseable {
     this.services = new Services(b.net, dispatch, cacheStore, ws, b.maxBodyBytes,
         b.eventQueueSize, b.clock);
     this.router = new Router(Routes.builtIn(services));
-    Auth auth = new Auth(b.token, b.openReads);
+    Auth auth = new Auth(b.token, b.openReads, services.tickets);
     Set<String> hosts = new LinkedHashSet<>(b.allowedHosts);
     if (hosts.isEmpty()) {
       hosts.addAll(List.of("127.0.0.1", "localhost", "[::1]"));

@@ -19,6 +19,7 @@ final class Services implements AutoCloseable {
   final Clock clock;
   final Metrics metrics;
   final EventStreams streams;
+  final Tickets tickets;
   private final ScheduledThreadPoolExecutor timer;
 
   Services(BuildNet net, DispatchView dispatch, HttpCacheStore cache, ServerWebSocketContainer ws,
@@ -29,6 +30,7 @@ final class Services implements AutoCloseable {
     this.ws = ws;
     this.maxBodyBytes = maxBodyBytes;
     this.clock = clock;
+    this.tickets = new Tickets(clock);
     this.timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "buildnet-http-timer");
       t.setDaemon(true);

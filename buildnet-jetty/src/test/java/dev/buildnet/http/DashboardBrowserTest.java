@@ -64,8 +64,8 @@ class DashboardBrowserTest {
             sel + "?.dataset.status === 'succeeded'", sel + ".dataset.progress")));
         assertEquals("succeeded", f.awaitFinished(id));
         // Selecting a target shows its log.
-        cdp.evaluate(waitFor("document.querySelector('li[data-target=\"lib\"]')",
-            "(document.querySelector('li[data-target=\"lib\"]').click(), 'clicked')"));
+        cdp.evaluate(waitFor("document.querySelector('#targets tr[data-target=\"lib\"]')",
+            "(document.querySelector('#targets tr[data-target=\"lib\"]').click(), 'clicked')"));
         String log = cdp.evaluate(waitFor(
             "document.getElementById('log').textContent.includes('hi from lib')",
             "document.getElementById('log').textContent"));
@@ -79,10 +79,103 @@ class DashboardBrowserTest {
     }
   }
 
+  /**
+   * Signing in through the form (no token in any URL), a connected worker listed, a build row
+   * naming its targets with a start time and duration, the timeline, and a target's page with its
+   * cache key and log. Screenshots go to {@code target/dashboard-screenshots/} (the ones in
+   * {@code docs/dashboard/} were taken this way).
+   */
+  @Test
+  void signInThroughTheForm_thenWorkersBuildsTimelineAndTargetPageShow() throws Exception {
+    Path browser = chromium();
+    Path profile = Files.createTempDirectory("buildnet-chromium-");
+    Path shots = Files.createDirectories(Path.of("target", "dashboard-screenshots"));
+    Process p = null;
+    try (Fixture f = new Fixture(
+        n -> n.listen(new java.net.InetSocketAddress("127.0.0.1", 0)).secret(WorkersTest.SECRET),
+        h -> h.token(Fixture.TOKEN))) {
+      // The build runs before any worker connects, so it runs here (the worker moves no blobs).
+      String id = f.submit("app");
+      assertEquals("succeeded", f.awaitFinished(id));
+      p = launch(browser, profile, f.http.uri().toString());
+      try (Cdp cdp = Cdp.connect(p)) {
+        assertEquals("form", cdp.evaluate(waitFor(
+            "!document.getElementById('login').hidden", "'form'")));
+        // Nothing but the form shows (the CSS must not override the hidden attribute).
+        assertEquals("none", cdp.evaluate("getComputedStyle(document.getElementById('dash')).display"));
+        cdp.screenshot(shots.resolve("login.png"));
+        // A wrong token is refused on the form.
+        cdp.evaluate("(document.getElementById('token-input').value = 'wrong',"
+            + " document.getElementById('login').requestSubmit(), 'sent')");
+        assertTrue(cdp.evaluate(waitFor("!document.getElementById('login-error').hidden",
+            "document.getElementById('login-error').textContent")).contains("not accepted"));
+        cdp.evaluate("(document.getElementById('token-input').value = '" + Fixture.TOKEN + "',"
+            + " document.getElementById('login').requestSubmit(), 'sent')");
+        assertEquals("live", cdp.evaluate(waitFor(
+            "document.getElementById('conn').textContent === 'live'", "'live'")));
+        assertEquals("none", cdp.evaluate("getComputedStyle(document.getElementById('login')).display"));
+        assertEquals(Fixture.TOKEN, cdp.evaluate("sessionStorage.getItem('buildnet-token')"));
+        assertTrue(!cdp.evaluate("location.href").contains(Fixture.TOKEN));
+
+        int port = f.net.master().orElseThrow().localAddress().getPort();
+        try (dev.buildnet.remote.Worker worker = dev.buildnet.remote.Worker.builder()
+            .master("127.0.0.1", port).secret(WorkersTest.SECRET).workerId("w-browser")
+            .capabilities(java.util.List.of("sh")).cpuSlots(4).memoryMb(1024)
+            .workDir(Files.createDirectories(f.workspace.resolve("worker")))
+            .reconnectBackoff(java.time.Duration.ofMillis(20), java.time.Duration.ofMillis(200))
+            .blobClient(new WorkersTest.NoBlobs()).build().connect()) {
+          // The worker_joined event refreshes the panel: the row appears and the "none" text goes.
+          assertEquals("w-browser", cdp.evaluate(waitFor(
+              "document.querySelector('#workers tr[data-worker=\"w-browser\"]')"
+                  + " && document.getElementById('no-workers').hidden",
+              "document.querySelector('#workers tr[data-worker=\"w-browser\"]').dataset.worker")));
+
+          String row = "document.querySelector('li[data-build-id=\"" + id + "\"]')";
+          String text = cdp.evaluate(waitFor(row + "?.dataset.status === 'succeeded'", row + ".textContent"));
+          assertTrue(text.contains("lib, app") && text.contains("started ") && text.contains("took "), text);
+          // The timeline has a bar per target that ran, in the lane of where it ran.
+          assertEquals("2", cdp.evaluate(waitFor(
+              "document.querySelectorAll('#timeline .gbar').length === 2",
+              "document.querySelectorAll('#timeline .gbar').length")));
+          assertEquals("this machine", cdp.evaluate(
+              "document.querySelector('#timeline .lane').dataset.lane"));
+          String libDuration = cdp.evaluate(
+              "document.querySelector('#targets tr[data-target=\"lib\"] .duration').textContent");
+          assertTrue(libDuration.matches("\\d+(\\.\\d)? m?s"), libDuration);
+          cdp.screenshot(shots.resolve("overview.png"));
+
+          // Clicking lib's bar opens its page: key, reason and the kept log.
+          cdp.evaluate("(document.querySelector('#timeline .gbar[data-target=\"lib\"]').click(), 'ok')");
+          String log = cdp.evaluate(waitFor(
+              "document.getElementById('log').textContent.includes('hi from lib')",
+              "document.getElementById('log').textContent"));
+          assertTrue(log.contains("hi from lib"), log);
+          String key = Fixture.json(f.get("/api/builds/" + id)).get("targetList").get(0).get("key").asText();
+          assertEquals(key, cdp.evaluate(waitFor(
+              "document.querySelector('#target-facts dd[data-fact=\"Cache key\"]')",
+              "document.querySelector('#target-facts dd[data-fact=\"Cache key\"]').textContent")));
+          assertEquals("lib", cdp.evaluate("document.getElementById('target-name').textContent"));
+          assertTrue(cdp.evaluate(waitFor("document.getElementById('explain').textContent.length > 0",
+              "document.getElementById('explain').textContent")).startsWith("lib: cache miss"));
+          assertEquals("lib.txt", cdp.evaluate(waitFor(
+              "document.querySelector('#target-facts dd[data-fact=\"Outputs\"]')",
+              "document.querySelector('#target-facts dd[data-fact=\"Outputs\"]').textContent")));
+          cdp.screenshot(shots.resolve("target.png"));
+        }
+        // Signing out forgets the token and shows the form again.
+        cdp.evaluate("(document.getElementById('signout').click(), 'ok')");
+        assertEquals("null", cdp.evaluate(waitFor("!document.getElementById('login').hidden",
+            "sessionStorage.getItem('buildnet-token')")));
+      }
+    } finally {
+      stop(p, profile);
+    }
+  }
+
   /** Headless Chromium showing {@code page}, with DevTools on a port it prints to stderr. */
   static Process launch(Path browser, Path profile, String page) throws IOException {
     return new ProcessBuilder(browser.toString(), "--headless=new", "--no-sandbox",
-        "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--remote-debugging-port=0",
+        "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--window-size=1280,1500", "--remote-debugging-port=0",
         "--remote-allow-origins=*", "--user-data-dir=" + profile, page)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
   }
@@ -173,21 +266,37 @@ class DashboardBrowserTest {
       }
     }
 
+    /** Saves what the page shows, full height, as a PNG. */
+    void screenshot(Path png) throws Exception {
+      ObjectNode params = Http.JSON.createObjectNode();
+      params.put("format", "png").put("captureBeyondViewport", true);
+      JsonNode r = call("Page.captureScreenshot", params);
+      if (!r.path("result").has("data")) {
+        throw new AssertionError("no screenshot: " + r);
+      }
+      Files.write(png, java.util.Base64.getDecoder().decode(r.path("result").path("data").asText()));
+    }
+
     private JsonNode evaluateOnce(String expression) throws Exception {
+      ObjectNode params = Http.JSON.createObjectNode();
+      params.put("expression", expression).put("awaitPromise", true).put("returnByValue", true);
+      try {
+        return call("Runtime.evaluate", params);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("the dashboard did not reach: " + expression, e);
+      }
+    }
+
+    private JsonNode call(String method, ObjectNode params) throws Exception {
       int id = ids.incrementAndGet();
       CompletableFuture<JsonNode> reply = new CompletableFuture<>();
       calls.put(id, reply);
       ObjectNode msg = Http.JSON.createObjectNode();
       msg.put("id", id);
-      msg.put("method", "Runtime.evaluate");
-      msg.putObject("params").put("expression", expression).put("awaitPromise", true)
-          .put("returnByValue", true);
+      msg.put("method", method);
+      msg.set("params", params);
       ws.sendText(msg.toString(), true).get(10, TimeUnit.SECONDS);
-      try {
-        return reply.get(30, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
-        throw new AssertionError("the dashboard did not reach: " + expression, e);
-      }
+      return reply.get(30, TimeUnit.SECONDS);
     }
 
     @Override
