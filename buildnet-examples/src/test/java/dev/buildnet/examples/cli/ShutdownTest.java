@@ -113,14 +113,17 @@ class ShutdownTest {
 
   @Test
   void afterKill9_theNextStartKillsWhatWasLeft_alsoWhenThisJvmAdoptedIt() throws Exception {
-    // Once this JVM has run a command it is a subreaper, so the dead JVM's orphans come here.
-    dev.buildnet.api.exec.ShellProvider.processes().run(dev.buildnet.api.exec.CommandSpec.of(
-        List.of("true"), ws, java.util.Map.of()));
+    // Once this JVM has run a command with the subreaper on, the dead JVM's orphans come here.
+    dev.buildnet.exec.ProcessShellProvider.builder().subreaper(true).build().run(
+        dev.buildnet.api.exec.CommandSpec.of(List.of("true"), ws, java.util.Map.of()));
     afterKill9();
   }
 
   private void afterKill9() throws Exception {
     Process jvm = buildInAnotherJvm();
+    // The command writes its pid files as soon as it starts, possibly before its JVM recorded
+    // it: wait for the record, or the kill below could come before there is anything to find.
+    awaitRecorded(pid("root.pid"));
 
     jvm.destroyForcibly(); // SIGKILL: no hook runs
     assertTrue(jvm.waitFor(60, SECONDS));
@@ -140,6 +143,34 @@ class ShutdownTest {
     // A row of the summary table: status, then the target's name.
     assertTrue(out.lines().anyMatch(l -> l.matches("\\s*cancelled\\s+long\\s.*")), out);
     assertTrue(out.contains("\ncancelled: BuildNet was asked to stop"), out);
+  }
+
+  private void awaitRecorded(long pid) throws Exception {
+    Path dir = ws.resolve(".buildnet/processes");
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (true) {
+      if (Files.isDirectory(dir)) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+          for (Path f : files.filter(f -> f.toString().endsWith(".procs")).toList()) {
+            try {
+              if (Files.readAllLines(f).contains("proc " + pid + " " + startTicks(pid))) {
+                return;
+              }
+            } catch (IOException e) {
+              // replaced between the listing and the read: look again
+            }
+          }
+        }
+      }
+      assertTrue(System.nanoTime() - deadline < 0, "pid " + pid + " was never recorded in " + dir);
+      Thread.sleep(20);
+    }
+  }
+
+  /** Field 22 of /proc/PID/stat, counted after the command name's closing parenthesis. */
+  private static String startTicks(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+    return stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
   }
 
   private static void awaitGone(long pid) throws InterruptedException {
