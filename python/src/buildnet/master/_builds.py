@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from buildnet import _digests
+from buildnet._connection import now_ms
 from buildnet.master import _store
 from buildnet.master._inputs import InputResolver
 from buildnet.master._key import compute_key, current_platform
-from buildnet.master._server import MAX_QUEUED_EVENTS, RequestError, now_ms
+from buildnet.master._server import MAX_QUEUED_EVENTS, RequestError
 from buildnet.master._workspace import WorkspaceError, contains, topological
 from buildnet.protocol import (
     Ack,

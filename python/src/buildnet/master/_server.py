@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, TypeVar, Union
 
 from buildnet import _digests
+from buildnet._connection import now_ms
 from buildnet.errors import ProtocolError, UnknownMessageTypeError
 from buildnet.master import _store
 from buildnet.protocol import (
@@ -94,10 +95,6 @@ class RequestError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass

@@ -15,12 +15,12 @@ import os
 import re
 import sqlite3
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Optional, TypeVar, cast
 
 from buildnet import _digests
+from buildnet._connection import now_ms
 from buildnet.master._workspace import utf16
 
 _SCHEMA = (
@@ -47,9 +47,6 @@ class StateError(Exception):
 class LockNotHeld(Exception):
     """A renew or release of a lease that is not current (LOCK_NOT_HELD on the wire)."""
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
