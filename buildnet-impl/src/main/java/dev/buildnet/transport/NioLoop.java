@@ -40,6 +40,11 @@ final class NioLoop implements Runnable {
   private final long sweepNanos;
   private final Runnable sweep;
   private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
+  // TLS: decrypted bytes go through one buffer (its frames are assembled before the next read),
+  // and encrypted ones through pooled packet buffers that a connection holds only while they
+  // carry a partial record or unwritten bytes; an idle TLS connection holds none.
+  private ByteBuffer plainBuffer = ByteBuffer.allocate(0);
+  private final ArrayDeque<ByteBuffer> packetBuffers = new ArrayDeque<>();
   private volatile boolean closed;
 
   NioLoop(long sweepNanos, Runnable sweep) throws IOException {
@@ -64,6 +69,30 @@ final class NioLoop implements Runnable {
 
   ByteBuffer readBuffer() {
     return readBuffer;
+  }
+
+  /** The buffer TLS connections decrypt into, at least {@code min} bytes, cleared; on the loop. */
+  ByteBuffer plainBuffer(int min) {
+    if (plainBuffer.capacity() < min) {
+      plainBuffer = ByteBuffer.allocate(min);
+    }
+    return plainBuffer.clear();
+  }
+
+  /** A cleared buffer of at least {@code min} bytes for TLS records, from the pool; on the loop. */
+  ByteBuffer packetBuffer(int min) {
+    ByteBuffer b = packetBuffers.poll();
+    if (b == null || b.capacity() < min) {
+      return ByteBuffer.allocate(Math.max(min, b == null ? 0 : b.capacity()));
+    }
+    return b.clear();
+  }
+
+  /** Gives a buffer from {@link #packetBuffer} back (keeps a bounded number); on the loop. */
+  void release(ByteBuffer b) {
+    if (packetBuffers.size() < 64) {
+      packetBuffers.push(b);
+    }
   }
 
   /** Runs {@code task} on the loop thread: now if called there, else at its next wake-up. */
@@ -138,6 +167,7 @@ final class NioLoop implements Runnable {
         log.error("network loop failed; its connections are closed", e);
       }
     } finally {
+      runTasks(); // connections closed just before: their TLS close_notify still goes out
       for (SelectionKey k : List.copyOf(keysQuietly())) {
         try {
           k.channel().close();

@@ -39,6 +39,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,6 +108,14 @@ public final class PeerConnection implements Transport.Connection {
   private volatile long deadlineNanos;
   private volatile String deadlineReason;
   private SerialExecutor serial; // for handlers that are not inline
+  // TLS on the selector loop (null / unused for plaintext). Only the loop thread touches the
+  // engine and these buffers: sends from other threads ask the loop to flush. netIn and netOut
+  // stay in write mode between calls and go back to the loop's pool when empty.
+  private final SSLEngine engine;
+  private ByteBuffer netIn; // encrypted bytes read but not yet unwrapped (a partial record)
+  private ByteBuffer netOut; // encrypted bytes wrapped but not yet written
+  private boolean tlsTasks; // delegated handshake tasks are running off the loop
+  private volatile boolean tlsOpen; // the TLS handshake is through: application data may flow
   // Handshake state of a listener's side (its reader thread or the loop):
   volatile Stage stage;
   Message handshakeHello;
@@ -148,15 +160,21 @@ public final class PeerConnection implements Transport.Connection {
     this.assembler = null;
     this.outbox = null;
     this.writing = null;
+    this.engine = null;
     Duration idle = transport.idleTimeout();
     this.idleNanos = idle.toNanos();
     this.idleReason = "no frame received within the idle timeout of " + idle;
     this.stage = listening ? Stage.AWAIT_HELLO : Stage.CONNECTING;
   }
 
-  /** A connection a plaintext listener accepted, served by the selector {@code loop}. */
-  PeerConnection(TcpTransport transport, SocketChannel channel, NioLoop loop) throws IOException {
+  /**
+   * A connection a listener accepted, served by the selector {@code loop}; {@code engine} (in
+   * server mode) speaks TLS on it, or null for plaintext.
+   */
+  PeerConnection(TcpTransport transport, SocketChannel channel, NioLoop loop, SSLEngine engine)
+      throws IOException {
     this.transport = transport;
+    this.engine = engine;
     this.channel = channel;
     this.socket = channel.socket();
     this.loop = loop;
@@ -322,6 +340,10 @@ public final class PeerConnection implements Transport.Connection {
       outbox.add(o);
       if (closed.get()) {
         failOutbox();
+      } else if (engine != null) {
+        if (flushQueued.compareAndSet(false, true)) {
+          loop.flushSoon(this); // only the loop wraps: one wake-up for however many sends
+        }
       } else if (!loop.inLoop()) {
         writeNow();
       } else if (flushQueued.compareAndSet(false, true)) {
@@ -345,12 +367,24 @@ public final class PeerConnection implements Transport.Connection {
 
   /** Registers with the loop's selector; on the loop thread. */
   void register(Duration handshakeTimeout) throws IOException {
+    if (engine != null) {
+      engine.beginHandshake();
+    }
     key = channel.register(loop.selector(), SelectionKey.OP_READ, (NioLoop.Io) this::ready);
     deadline(handshakeTimeout.toNanos(), "handshake not completed within " + handshakeTimeout);
     loop.track(this);
   }
 
   private void ready(SelectionKey k) {
+    if (engine != null) {
+      if (k.isReadable() && !closed.get()) {
+        tlsRead();
+      }
+      if (k.isValid() && !closed.get()) {
+        tlsPump();
+      }
+      return;
+    }
     if (k.isWritable()) {
       flushOnLoop();
     }
@@ -399,6 +433,10 @@ public final class PeerConnection implements Transport.Connection {
    */
   void flushOnLoop() {
     flushQueued.set(false);
+    if (engine != null) {
+      tlsPump();
+      return;
+    }
     stalled = false; // the loop calls this when the socket is writable again, or to try
     flushWhileQueued();
   }
@@ -509,6 +547,325 @@ public final class PeerConnection implements Transport.Connection {
             : k.interestOps() & ~SelectionKey.OP_WRITE);
       }
     });
+  }
+
+  // ---- TLS on the selector loop ----------------------------------------------------------------
+  //
+  // The loop reads encrypted bytes into netIn and unwraps them into its shared plaintext buffer,
+  // whose frames are assembled before anything else runs; it wraps queued frames into netOut (a
+  // record holds up to 16 KiB of them) and writes netOut when it is full or nothing more is queued.
+  // The handshake is the same pump: the engine says whether it needs to wrap, unwrap, or run
+  // delegated tasks (on the transport's TLS pool, never on the loop; reading pauses meanwhile).
+
+  /** Reads what the socket has into netIn; on the loop. */
+  private void tlsRead() {
+    if (netIn == null) {
+      netIn = loop.packetBuffer(packetBufferBytes());
+    } else if (!netIn.hasRemaining()) {
+      netIn = grow(netIn, packetBufferBytes()); // a record larger than the session first said
+    }
+    int n;
+    try {
+      n = channel.read(netIn);
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+      return;
+    }
+    if (n < 0) {
+      // Ended without close_notify (or a close_notify was already seen and answered).
+      if (!tlsOpen) {
+        close(new EOFException("connection closed by " + this + " during the TLS handshake"));
+      } else {
+        endOfStream();
+      }
+    }
+  }
+
+  private void endOfStream() {
+    if (assembler.midFrame()) {
+      close(new EOFException("truncated frame: " + this + " closed the connection inside a frame"));
+    } else if (stage != Stage.OPEN) {
+      close(new EOFException("connection closed by " + this + " during the handshake"));
+    } else {
+      close(null);
+    }
+  }
+
+  /** Moves TLS as far as it goes without waiting for the socket or the TLS pool; on the loop. */
+  private void tlsPump() {
+    try {
+      while (!closed.get()) {
+        boolean written = flushNet();
+        if (closed.get() || tlsTasks) {
+          break;
+        }
+        HandshakeStatus hs = engine.getHandshakeStatus();
+        boolean progress;
+        switch (hs) {
+          case NEED_TASK -> {
+            runDelegatedTasks();
+            progress = false;
+          }
+          case NEED_WRAP -> progress = written && wrapHandshake();
+          case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> progress = unwrap(hs);
+          default -> {
+            tlsOpen = true;
+            progress = unwrap(hs);
+            if (written && !closed.get()) {
+              progress |= wrapQueued();
+            }
+          }
+        }
+        if (!progress) {
+          break;
+        }
+      }
+    } catch (SSLException e) {
+      if (!closed.get()) {
+        log.warn("{}: TLS {} failed: {}", this, tlsOpen ? "session" : "handshake", e.getMessage());
+        close(e);
+      }
+      return;
+    }
+    if (closed.get()) {
+      return;
+    }
+    boolean unwritten = netOut != null;
+    interest(unwritten);
+    if (closing && !unwritten && writing.isEmpty() && outbox.isEmpty()) {
+      close(closingCause);
+    }
+  }
+
+  /** Writes netOut; whether it is now empty (and returned to the pool). */
+  private boolean flushNet() {
+    if (netOut == null) {
+      return true;
+    }
+    netOut.flip();
+    try {
+      channel.write(netOut);
+    } catch (IOException e) {
+      netOut.compact();
+      close(closed.get() ? null : e);
+      return false;
+    }
+    lastSentNanos = System.nanoTime();
+    if (netOut.hasRemaining()) {
+      netOut.compact();
+      return false;
+    }
+    loop.release(netOut);
+    netOut = null;
+    return true;
+  }
+
+  /** Unwraps one record of netIn, handing its application bytes to the frame assembler. */
+  private boolean unwrap(HandshakeStatus hs) throws SSLException {
+    if (netIn == null || netIn.position() == 0) {
+      if (hs != HandshakeStatus.NEED_UNWRAP_AGAIN) {
+        return false; // wait for bytes
+      }
+      if (netIn == null) {
+        netIn = loop.packetBuffer(packetBufferBytes());
+      }
+    }
+    netIn.flip();
+    ByteBuffer plain = loop.plainBuffer(engine.getSession().getApplicationBufferSize());
+    SSLEngineResult r;
+    try {
+      r = engine.unwrap(netIn, plain);
+      while (r.getStatus() == SSLEngineResult.Status.BUFFER_OVERFLOW) {
+        plain = loop.plainBuffer(
+            Math.max(2 * plain.capacity(), engine.getSession().getApplicationBufferSize()));
+        r = engine.unwrap(netIn, plain);
+      }
+    } finally {
+      netIn.compact();
+    }
+    if (netIn.position() == 0) {
+      loop.release(netIn);
+      netIn = null;
+    }
+    if (r.getHandshakeStatus() == HandshakeStatus.FINISHED) {
+      tlsOpen = true;
+    }
+    if (plain.position() > 0) {
+      plain.flip();
+      deliverPlain(plain);
+    }
+    switch (r.getStatus()) {
+      case CLOSED -> {
+        // The peer's close_notify: answered by close(), which closes our side too.
+        endOfStream();
+        return false;
+      }
+      case BUFFER_UNDERFLOW -> {
+        return false; // a partial record: wait for the rest (tlsRead grows netIn if it is full)
+      }
+      default -> {
+        return r.bytesConsumed() > 0 || r.bytesProduced() > 0
+            || r.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING;
+      }
+    }
+  }
+
+  private void deliverPlain(ByteBuffer plain) {
+    try {
+      byte[] body;
+      while (!closed.get() && !closing && (body = assembler.next(plain)) != null) {
+        onBody(body);
+      }
+    } catch (ProtocolException e) {
+      onProtocolError(e);
+    }
+  }
+
+  /** Wraps a handshake record into netOut (which is empty). */
+  private boolean wrapHandshake() throws SSLException {
+    SSLEngineResult r = wrap(new ByteBuffer[] {ByteBuffer.allocate(0)}, 1);
+    if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+      flushNet(); // the alert, if any
+      close(new SSLException("the TLS engine closed during the handshake with " + this));
+      return false;
+    }
+    if (r.getHandshakeStatus() == HandshakeStatus.FINISHED) {
+      tlsOpen = true;
+    }
+    return true;
+  }
+
+  /** Wraps queued frames into netOut while it has room for a whole record. */
+  private boolean wrapQueued() throws SSLException {
+    int packet = engine.getSession().getPacketBufferSize();
+    boolean progress = false;
+    ByteBuffer[] batch = null;
+    while (true) {
+      for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+        writing.add(o);
+      }
+      if (writing.isEmpty() || (netOut != null && netOut.remaining() < packet)) {
+        return progress;
+      }
+      if (batch == null) {
+        batch = new ByteBuffer[64];
+      }
+      int n = 0;
+      for (Outgoing o : writing) {
+        int from = n == 0 ? headOffset : 0;
+        batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+      }
+      SSLEngineResult r = wrap(batch, n);
+      if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+        close(new SSLException("the TLS session with " + this + " is closed"));
+        return false;
+      }
+      consumed(r.bytesConsumed());
+      progress = true;
+      if (r.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
+        return true; // the engine needs something else first (a post-handshake message)
+      }
+    }
+  }
+
+  /** Completes the frames whose last bytes are now {@code n} bytes further; on the loop. */
+  private void consumed(long n) {
+    while (n > 0) {
+      Outgoing head = writing.peek();
+      int rest = head.frame().length - headOffset;
+      if (n >= rest) {
+        n -= rest;
+        headOffset = 0;
+        writing.poll();
+        queuedBytes.addAndGet(-head.frame().length);
+        head.done().complete(null);
+      } else {
+        headOffset += (int) n;
+        n = 0;
+      }
+    }
+  }
+
+  /** Wraps into netOut, growing it if the engine wants more room than it has. */
+  private SSLEngineResult wrap(ByteBuffer[] src, int n) throws SSLException {
+    if (netOut == null) {
+      netOut = loop.packetBuffer(packetBufferBytes());
+    }
+    while (true) {
+      SSLEngineResult r = engine.wrap(src, 0, n, netOut);
+      if (r.getStatus() != SSLEngineResult.Status.BUFFER_OVERFLOW) {
+        return r;
+      }
+      netOut = grow(netOut, engine.getSession().getPacketBufferSize());
+    }
+  }
+
+  /** Pooled TLS buffers hold a few records, so one read or write syscall moves several. */
+  private int packetBufferBytes() {
+    return 4 * engine.getSession().getPacketBufferSize();
+  }
+
+  /** A larger copy of {@code b} (in write mode, as netIn and netOut are kept). */
+  private static ByteBuffer grow(ByteBuffer b, int atLeastMore) {
+    ByteBuffer bigger = ByteBuffer.allocate(b.capacity() + Math.max(b.capacity(), atLeastMore));
+    b.flip();
+    bigger.put(b);
+    return bigger;
+  }
+
+  /** Runs the engine's delegated tasks on the TLS pool; the loop stops reading meanwhile. */
+  private void runDelegatedTasks() {
+    tlsTasks = true;
+    SelectionKey k = key;
+    if (k.isValid()) {
+      k.interestOps(k.interestOps() & ~SelectionKey.OP_READ);
+    }
+    try {
+      transport.tlsPool().execute(() -> {
+        RuntimeException failure = null;
+        try {
+          for (Runnable t; (t = engine.getDelegatedTask()) != null; ) {
+            t.run();
+          }
+        } catch (RuntimeException e) {
+          failure = e;
+        }
+        RuntimeException f = failure;
+        loop.execute(() -> {
+          tlsTasks = false;
+          if (f != null) {
+            log.warn("{}: TLS handshake failed: {}", this, f.toString());
+            close(f);
+            return;
+          }
+          if (k.isValid()) {
+            k.interestOps(k.interestOps() | SelectionKey.OP_READ);
+            tlsPump();
+          }
+        });
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      close(e); // the transport is closing
+    }
+  }
+
+  /** Sends close_notify if the socket takes it at once, closes the socket; on the loop. */
+  private void tlsCloseOnLoop() {
+    try {
+      if (!engine.isOutboundDone()) {
+        engine.closeOutbound();
+        wrap(new ByteBuffer[] {ByteBuffer.allocate(0)}, 1);
+        flushNet(); // never waits: a peer that does not read gets no close_notify
+      }
+    } catch (SSLException | RuntimeException ignored) {
+      // closing anyway
+    }
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    failWriting();
   }
 
   /** Fails what is queued; holding {@code flushing} (or once nobody can write any more). */
@@ -803,6 +1160,10 @@ public final class PeerConnection implements Transport.Connection {
       if (closing) {
         return;
       }
+      if (engine != null && !tlsOpen) {
+        close(cause); // saying why would take the rest of a TLS handshake
+        return;
+      }
       closingCause = cause;
       closing = true;
       send(payload);
@@ -896,7 +1257,18 @@ public final class PeerConnection implements Transport.Connection {
       // waits out a startWriter() in progress, so its thread is listed before we are forgotten
     }
     try {
-      if (channel != null) {
+      if (engine != null) {
+        // Only the loop touches the engine; a loop that has ended closed its channels already.
+        if (loop.inLoop()) {
+          tlsCloseOnLoop();
+        } else {
+          loop.execute(this::tlsCloseOnLoop);
+          if (loop.ended()) {
+            channel.close();
+            failWriting(); // nobody else can touch the queue any more
+          }
+        }
+      } else if (channel != null) {
         channel.close();
       } else {
         socket.close();
@@ -905,8 +1277,10 @@ public final class PeerConnection implements Transport.Connection {
       // closing anyway
     }
     if (channel != null) {
-      // Whoever holds flushing fails the rest when its next write meets the closed channel.
-      flushWhileQueued();
+      if (engine == null) {
+        // Whoever holds flushing fails the rest when its next write meets the closed channel.
+        flushWhileQueued();
+      }
       failOutbox();
     } else {
       queue.add(POISON);

@@ -19,7 +19,6 @@ import dev.buildnet.protocol.ProtocolException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
@@ -43,6 +42,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
@@ -63,14 +63,16 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Costs and limits</h2>
  *
- * A plaintext listener serves all its connections from one selector thread ({@code
+ * Every listener, plaintext or TLS, serves all its connections from one selector thread ({@code
  * buildnet-net-loop}): no thread per connection, handshakes included. Frames its handlers send
- * while it works leave together (several per write syscall); a send from another thread writes
- * the socket itself unless the socket is full. Handlers that are not {@link InlineHandler}s run
- * on a shared pool ({@code buildnet-net-handler-…}), one connection at a time each. A TLS
- * listener (whose SSLSocket does the TLS work) and each connection this side opens use two
- * threads per connection (reader, writer) and one per listener (accepting). One timer per
- * transport. All threads are named {@code buildnet-net-…}.
+ * while it works leave together (several per write syscall); on a plaintext connection a send
+ * from another thread writes the socket itself unless the socket is full, on a TLS one it asks
+ * the loop to (an {@link javax.net.ssl.SSLEngine} per connection, driven by the loop; its
+ * delegated handshake tasks run on a small pool, {@code buildnet-net-tls-…}, at most one thread
+ * per core). Handlers that are not {@link InlineHandler}s run on a shared pool ({@code
+ * buildnet-net-handler-…}), one connection at a time each. Each connection this side opens
+ * ({@link #connect}, blocking, over an {@link SSLSocket} with TLS) uses two threads (reader,
+ * writer). One timer per transport. All threads are named {@code buildnet-net-…}.
  *
  * <p>Frames above {@code maxFrameBytes} are refused before allocation, and before the handshake
  * completes the limit is {@link FrameCodec#PRE_HANDSHAKE_MAX_FRAME_BYTES}; a body is allocated as
@@ -78,7 +80,9 @@ import org.slf4j.LoggerFactory;
  * connections that have not completed the handshake (at the cap a new one closes the oldest),
  * {@code maxUnauthenticatedPerAddress} of them per remote address, and {@code
  * maxConnectionsPerAddress} connections in all per remote address; a refused or closed one gets
- * ERROR {@code BUSY} (TLS ones are closed without it: saying why would take a TLS handshake).
+ * ERROR {@code BUSY} (TLS ones still in the TLS handshake are closed without it: saying why would
+ * take the rest of the handshake). A TLS connection counts as unauthenticated from its accept, so
+ * a peer stalling in the TLS handshake meets the same caps and the same {@code handshakeTimeout}.
  * Each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a peer too slow to
  * drain it is disconnected; a connection receiving no frame within {@code idleTimeout} is closed
  * (connecting sides send HEARTBEATs to stay alive), and one not through the handshake within
@@ -124,7 +128,6 @@ public final class TcpTransport implements Transport {
   private final ScheduledThreadPoolExecutor timer;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
   private final Set<PeerConnection> retiring = ConcurrentHashMap.newKeySet();
-  private final Set<ListenerImpl> listeners = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final int maxUnauthenticated;
   private final int maxUnauthenticatedPerAddress;
@@ -137,6 +140,7 @@ public final class TcpTransport implements Transport {
   private NioLoop loop; // guarded by loopLock; started by the first plaintext listener
   private final Object poolLock = new Object();
   private ThreadPoolExecutor handlerPool; // guarded by poolLock
+  private ThreadPoolExecutor tlsPool; // guarded by poolLock
 
   private TcpTransport(Builder b) {
     this.secret = b.secret.clone();
@@ -187,25 +191,10 @@ public final class TcpTransport implements Transport {
   public Listener listen(InetSocketAddress address, Acceptor acceptor) throws IOException {
     Objects.requireNonNull(acceptor, "acceptor");
     checkOpen();
-    if (tls == null) {
-      return listenOnLoop(address, acceptor);
-    }
-    ServerSocket server = tls.getServerSocketFactory().createServerSocket();
-    try {
-      server.setReuseAddress(true);
-      server.bind(address, 128);
-    } catch (IOException e) {
-      server.close();
-      throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
-    }
-    ListenerImpl l = new ListenerImpl(server, acceptor);
-    listeners.add(l);
-    l.thread.start();
-    log.info("listening on {} (TLS)", l.localAddress());
-    return l;
+    return listenOnLoop(address, acceptor);
   }
 
-  /** Plaintext: accepted, read and written by the selector loop; no thread per connection. */
+  /** Accepted, read and written (TLS included) by the selector loop; no thread per connection. */
   private Listener listenOnLoop(InetSocketAddress address, Acceptor acceptor) throws IOException {
     NioLoop l = loop();
     ServerSocketChannel server = ServerSocketChannel.open();
@@ -234,7 +223,7 @@ public final class TcpTransport implements Transport {
       throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
     }
     loopListeners.add(listener);
-    log.info("listening on {}", listener.localAddress());
+    log.info("listening on {}{}", listener.localAddress(), tls == null ? "" : " (TLS)");
     return listener;
   }
 
@@ -294,7 +283,7 @@ public final class TcpTransport implements Transport {
         try {
           ch.configureBlocking(false);
           ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-          c = new PeerConnection(TcpTransport.this, ch, loop);
+          c = new PeerConnection(TcpTransport.this, ch, loop, tls == null ? null : engine(ch));
         } catch (IOException | RuntimeException e) {
           log.warn("cannot set up a connection: {}", e.toString());
           closeQuietly(ch);
@@ -326,66 +315,11 @@ public final class TcpTransport implements Transport {
     }
   }
 
-  private final class ListenerImpl implements Listener {
-    final ServerSocket server;
-    final Acceptor acceptor;
-    final Thread thread;
-    final AtomicBoolean closed = new AtomicBoolean();
-
-    ListenerImpl(ServerSocket server, Acceptor acceptor) {
-      this.server = server;
-      this.acceptor = acceptor;
-      this.thread = new Thread(this::acceptLoop, "buildnet-net-accept-" + server.getLocalPort());
-      thread.setDaemon(true);
-    }
-
-    private void acceptLoop() {
-      while (!closed.get()) {
-        Socket s;
-        try {
-          s = server.accept();
-        } catch (IOException e) {
-          if (!closed.get()) {
-            log.warn("listener {} stopped accepting: {}", localAddress(), e.toString());
-            close();
-          }
-          return;
-        }
-        try {
-          s.setTcpNoDelay(true);
-          PeerConnection c = new PeerConnection(TcpTransport.this, s, true);
-          c.acceptor = acceptor;
-          connections.add(c);
-          if (TcpTransport.this.closed.get()) {
-            c.close();
-            continue;
-          }
-          if (!admitOrRefuse(c)) {
-            continue;
-          }
-          c.startReader(() -> {
-            c.handshakeDeadline(handshakeTimeout);
-            c.startTlsHandshake(handshakeTimeout);
-          });
-        } catch (IOException | RuntimeException e) {
-          log.warn("cannot set up a connection from {}: {}", s.getRemoteSocketAddress(), e.toString());
-          closeQuietly(s);
-        }
-      }
-    }
-
-    @Override
-    public InetSocketAddress localAddress() {
-      return (InetSocketAddress) server.getLocalSocketAddress();
-    }
-
-    @Override
-    public void close() {
-      if (closed.compareAndSet(false, true)) {
-        closeQuietly(server);
-        listeners.remove(this);
-      }
-    }
+  private SSLEngine engine(SocketChannel ch) throws IOException {
+    InetSocketAddress peer = (InetSocketAddress) ch.getRemoteAddress();
+    SSLEngine e = tls.createSSLEngine(peer.getAddress().getHostAddress(), peer.getPort());
+    e.setUseClientMode(false);
+    return e;
   }
 
   // ---- admission -------------------------------------------------------------------------------
@@ -439,12 +373,8 @@ public final class TcpTransport implements Transport {
   private void refuse(PeerConnection c, String reason) {
     log.warn("refused connection from {}: {}", c, reason);
     ProtocolException cause = new ProtocolException(ErrorCode.BUSY, reason);
-    if (c.isOnLoop()) {
-      c.sendAndClose(new ErrorReply(null, ErrorCode.BUSY.code(), reason, true), cause);
-    } else {
-      // TLS: saying why takes a TLS handshake, which must not stall the accepting thread.
-      c.close(cause);
-    }
+    // Over TLS before its handshake is through, sendAndClose closes without saying why.
+    c.sendAndClose(new ErrorReply(null, ErrorCode.BUSY.code(), reason, true), cause);
   }
 
   /** The connection completed its handshake: it no longer counts as unauthenticated. */
@@ -738,6 +668,23 @@ public final class TcpTransport implements Transport {
     }
   }
 
+  /**
+   * The pool running TLS handshakes' delegated tasks (key exchange, certificate checks) off the
+   * selector loop: at most one thread per core, since the work is CPU-bound; idle threads end.
+   */
+  Executor tlsPool() {
+    synchronized (poolLock) {
+      if (tlsPool == null) {
+        tlsPool = SerialExecutor.pool(
+            "buildnet-net-tls", Math.max(1, Runtime.getRuntime().availableProcessors()));
+        if (closed.get()) {
+          tlsPool.shutdown();
+        }
+      }
+      return tlsPool;
+    }
+  }
+
   void forget(PeerConnection c) {
     released(c);
     connections.remove(c);
@@ -758,9 +705,6 @@ public final class TcpTransport implements Transport {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    // Copied first: a closed listener leaves the set, and its thread must still be joined.
-    List<ListenerImpl> listening = List.copyOf(listeners);
-    listening.forEach(ListenerImpl::close);
     List.copyOf(loopListeners).forEach(LoopListener::close);
     List<PeerConnection> open = List.copyOf(connections);
     open.forEach(PeerConnection::close);
@@ -770,8 +714,10 @@ public final class TcpTransport implements Transport {
       l = loop;
     }
     ThreadPoolExecutor pool;
+    ThreadPoolExecutor tlsTasks;
     synchronized (poolLock) {
       pool = handlerPool;
+      tlsTasks = tlsPool;
     }
     try {
       if (l != null) {
@@ -781,8 +727,9 @@ public final class TcpTransport implements Transport {
         pool.shutdown(); // after the loop: its last tasks may still queue onClose callbacks
         pool.awaitTermination(5, TimeUnit.SECONDS);
       }
-      for (ListenerImpl li : listening) {
-        li.thread.join(5000);
+      if (tlsTasks != null) {
+        tlsTasks.shutdown();
+        tlsTasks.awaitTermination(5, TimeUnit.SECONDS);
       }
       for (PeerConnection c : open) {
         c.join(5000);
