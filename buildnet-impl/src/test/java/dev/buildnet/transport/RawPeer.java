@@ -25,11 +25,21 @@ final class RawPeer implements AutoCloseable {
   private int ids;
 
   RawPeer(InetSocketAddress address) throws IOException {
-    socket = new Socket();
-    socket.connect(address, 5000);
+    this(connected(address));
+  }
+
+  /** Over a socket already connected (e.g. an SSLSocket). */
+  RawPeer(Socket connected) throws IOException {
+    socket = connected;
     socket.setSoTimeout(10_000);
     out = socket.getOutputStream();
     reader = new FrameReader(socket.getInputStream(), codec);
+  }
+
+  private static Socket connected(InetSocketAddress address) throws IOException {
+    Socket s = new Socket();
+    s.connect(address, 5000);
+    return s;
   }
 
   Message message(int version, Payload p) {
