@@ -82,8 +82,12 @@ final class NioLoop implements Runnable {
   /** A cleared buffer of at least {@code min} bytes for TLS records, from the pool; on the loop. */
   ByteBuffer packetBuffer(int min) {
     ByteBuffer b = packetBuffers.poll();
-    if (b == null || b.capacity() < min) {
-      return ByteBuffer.allocate(Math.max(min, b == null ? 0 : b.capacity()));
+    if (b == null) {
+      return ByteBuffer.allocate(min);
+    }
+    if (b.capacity() < min) {
+      packetBuffers.addLast(b); // a handshake's small one: it serves the next small request
+      return ByteBuffer.allocate(min);
     }
     return b.clear();
   }

@@ -560,7 +560,9 @@ public final class PeerConnection implements Transport.Connection {
   /** Reads what the socket has into netIn; on the loop. */
   private void tlsRead() {
     if (netIn == null) {
-      netIn = loop.packetBuffer(packetBufferBytes());
+      // One record's room until the handshake is through: peers that never finish it pin less.
+      netIn = loop.packetBuffer(
+          tlsOpen ? packetBufferBytes() : engine.getSession().getPacketBufferSize());
     } else if (!netIn.hasRemaining()) {
       netIn = grow(netIn, packetBufferBytes()); // a record larger than the session first said
     }
