@@ -764,6 +764,9 @@ public final class PeerConnection implements Transport.Connection {
       }
       consumed(r.bytesConsumed());
       progress = true;
+      if (closed.get()) {
+        return false;
+      }
       if (r.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
         return true; // the engine needs something else first (a post-handshake message)
       }
@@ -774,6 +777,9 @@ public final class PeerConnection implements Transport.Connection {
   private void consumed(long n) {
     while (n > 0) {
       Outgoing head = writing.peek();
+      if (head == null) {
+        return; // a completion callback closed the connection, failing the rest
+      }
       int rest = head.frame().length - headOffset;
       if (n >= rest) {
         n -= rest;
