@@ -52,12 +52,14 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Threads</h2>
  *
- * A connection a plaintext listener accepted has no thread of its own: the transport's selector
- * loop ({@code buildnet-net-loop}) reads, decodes and writes it. Its handler runs on the loop if
- * it is an {@link InlineHandler}, else on a per-connection serial executor. Frames queued while
- * the loop works leave together, several per write syscall.
+ * A connection a listener accepted, plaintext or TLS, has no thread of its own: the transport's
+ * selector loop ({@code buildnet-net-loop}) reads, decodes and writes it (over TLS through an
+ * {@link javax.net.ssl.SSLEngine} only the loop touches; delegated handshake tasks run on a small
+ * shared pool). Its handler runs on the loop if it is an {@link InlineHandler}, else on a
+ * per-connection serial executor. Frames queued while the loop works leave together, several per
+ * write syscall.
  *
- * <p>A connection a TLS listener accepted, or one this side {@code connect}ed, has one reader
+ * <p>A connection this side {@code connect}ed (blocking, an SSLSocket over TLS) has one reader
  * thread ({@code buildnet-net-<peer>}), which runs the handler, completes request futures, and
  * answers HEARTBEAT by itself; and one writer thread ({@code buildnet-net-<peer>-out}) draining a
  * queue bounded in bytes.
