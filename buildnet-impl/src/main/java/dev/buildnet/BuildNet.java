@@ -22,7 +22,7 @@ import dev.buildnet.hash.FileDigestCache;
 import dev.buildnet.remote.MasterServer;
 import java.net.InetSocketAddress;
 import java.util.Optional;
-import javax.net.ssl.SSLContext;
+import dev.buildnet.api.transport.TransportSettings;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -192,14 +192,8 @@ public final class BuildNet implements AutoCloseable {
   }
 
   private MasterServer startMaster(Builder b) {
-    MasterServer.Builder m = MasterServer.builder().state(state).secret(b.secret)
+    MasterServer.Builder m = MasterServer.builder().state(state).transport(b.transport)
         .bindAddress(b.listen).blobs(cache.blobs()).builds(new Service());
-    if (b.heartbeatTimeout != null) {
-      m.heartbeatTimeout(b.heartbeatTimeout);
-    }
-    if (b.tls != null) {
-      m.tls(b.tls);
-    }
     try {
       MasterServer started = m.start();
       InetSocketAddress bound = started.localAddress();
@@ -249,7 +243,7 @@ public final class BuildNet implements AutoCloseable {
 
   /**
    * A builder for a worker that connects to a BuildNet master and runs the targets it sends:
-   * {@code BuildNet.worker().secret(s).capabilities(List.of("java")).connect(host, port)}.
+   * {@code BuildNet.worker().transport(settings).capabilities(List.of("java")).connect(host, port)}.
    */
   public static dev.buildnet.remote.Worker.Builder worker() {
     return dev.buildnet.remote.Worker.builder();
@@ -783,7 +777,6 @@ public final class BuildNet implements AutoCloseable {
     private Duration placementTimeout = Duration.ofMinutes(5);
     private Boolean deferOutputs;
     private boolean placementTimeoutSet;
-    private Duration heartbeatTimeout;
     private long localMemoryMb;
     private Executor executor;
     private Clock clock;
@@ -794,8 +787,7 @@ public final class BuildNet implements AutoCloseable {
     private Duration retryBackoff = Duration.ofMillis(200);
     private boolean retryBackoffSet;
     private InetSocketAddress listen;
-    private byte[] secret;
-    private SSLContext tls;
+    private TransportSettings transport;
     private SharedBlobStore sharedBlobs;
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
@@ -935,20 +927,6 @@ public final class BuildNet implements AutoCloseable {
       return this;
     }
 
-    /**
-     * How long the master waits without hearing from a worker before declaring it dead and
-     * re-queueing its attempts; default 15 s (workers heartbeat every third of it).
-     */
-    public Builder heartbeatTimeout(Duration timeout) {
-      requireUnset(heartbeatTimeout, "heartbeatTimeout");
-      Objects.requireNonNull(timeout, "timeout");
-      if (timeout.toMillis() < 3) {
-        throw new IllegalArgumentException("heartbeatTimeout must be at least 3 ms but was " + timeout);
-      }
-      this.heartbeatTimeout = timeout;
-      return this;
-    }
-
     /** How much memory targets may claim at once; default: the machine's physical memory. */
     public Builder localMemoryMb(long megabytes) {
       if (localMemoryMb != 0) {
@@ -1017,8 +995,8 @@ public final class BuildNet implements AutoCloseable {
 
     /**
      * Runs an embedded master on {@code address} (port 0 picks a free one) that workers and
-     * clients connect to; needs {@link #secret}. Bind to a loopback address unless other machines
-     * must reach it, and then prefer {@link #tls}.
+     * clients connect to; needs {@link #transport}. Bind to a loopback address unless other
+     * machines must reach it, and then prefer TLS ({@link TransportSettings.Builder#tls}).
      */
     public Builder listen(InetSocketAddress address) {
       requireUnset(listen, "listen");
@@ -1026,24 +1004,21 @@ public final class BuildNet implements AutoCloseable {
       return this;
     }
 
-    /** The shared secret workers and clients prove they know (at least 16 bytes). */
-    public Builder secret(byte[] secret) {
-      if (this.secret != null) {
-        throw new IllegalStateException("secret was already set");
-      }
-      Objects.requireNonNull(secret, "secret");
-      if (secret.length < 16) {
-        throw new IllegalArgumentException(
-            "secret must be at least 16 bytes but was " + secret.length);
-      }
-      this.secret = secret.clone();
-      return this;
-    }
-
-    /** Serves the embedded master over TLS with this context. */
-    public Builder tls(SSLContext context) {
-      requireUnset(tls, "tls");
-      this.tls = Objects.requireNonNull(context, "context");
+    /**
+     * How the embedded master talks to workers and clients: the shared secret they prove they know
+     * (required with {@link #listen}), TLS, heartbeats (a worker silent past the heartbeat timeout,
+     * 15 s unless set, is declared dead and its attempts re-queued; at least 3 ms), the handshake
+     * timeout and the frame limit. Hand the same settings to the workers and clients.
+     */
+    public Builder transport(TransportSettings settings) {
+      requireUnset(transport, "transport");
+      Objects.requireNonNull(settings, "settings");
+      settings.heartbeatTimeout().ifPresent(t -> {
+        if (t.toMillis() < 3) {
+          throw new IllegalArgumentException("heartbeatTimeout must be at least 3 ms but was " + t);
+        }
+      });
+      this.transport = settings;
       return this;
     }
 
@@ -1150,9 +1125,9 @@ public final class BuildNet implements AutoCloseable {
       if (workspace == null) {
         throw new IllegalStateException("workspace is required: call workspace(Path) first");
       }
-      if (listen != null && secret == null) {
-        throw new IllegalStateException(
-            "listen(...) needs secret(...): workers and clients authenticate with it");
+      if (listen != null && transport == null) {
+        throw new IllegalStateException("listen(...) needs transport(...) with the secret:"
+            + " workers and clients authenticate with it");
       }
       if (localSlots == 0 && listen == null) {
         throw new IllegalStateException("localSlots(0) runs nothing locally: call listen(...) so"
@@ -1166,8 +1141,8 @@ public final class BuildNet implements AutoCloseable {
         throw new IllegalStateException("peerEvents(...) shares events through a shared state "
             + "backend: call state(...) too");
       }
-      if ((secret != null || tls != null) && listen == null) {
-        throw new IllegalStateException("secret(...) and tls(...) configure the master: "
+      if (transport != null && listen == null) {
+        throw new IllegalStateException("transport(...) configures the master: "
             + "call listen(...) too");
       }
       WorkspaceLock lock;

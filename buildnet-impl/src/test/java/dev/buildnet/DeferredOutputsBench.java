@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.graph.Target;
@@ -69,7 +70,7 @@ public final class DeferredOutputsBench {
     Path ws = Files.createDirectories(dir.resolve("ws"));
     try (BuildNet net = BuildNet.builder().workspace(ws).targets(chain(p[0], p[1], p[2]))
             .localSlots(0).deferOutputs(defer).listen(new InetSocketAddress("127.0.0.1", 0))
-            .secret(SECRET).start();
+            .transport(TransportSettings.ofSecret(SECRET)).start();
         Worker w1 = worker(net, dir, "w1", "one", "any");
         Worker w2 = worker(net, dir, "w2", "two", "any")) {
       long start = System.nanoTime();
@@ -87,7 +88,7 @@ public final class DeferredOutputsBench {
 
   private static Worker worker(BuildNet net, Path dir, String id, String... caps) throws Exception {
     InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().secret(SECRET).workerId(id).cpuSlots(1).memoryMb(1024)
+    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId(id).cpuSlots(1).memoryMb(1024)
         .capabilities(List.of(caps)).workDir(dir.resolve("work-" + id))
         .connect(at.getHostString(), at.getPort());
     if (!w.awaitConnected(Duration.ofSeconds(30))) {

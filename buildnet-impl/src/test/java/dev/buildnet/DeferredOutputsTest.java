@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,7 +73,7 @@ class DeferredOutputsTest {
 
   private BuildNet master(Path ws, List<Target> targets, BuildListener listener,
       BuildNet.Builder b) {
-    b.workspace(ws).targets(targets).deferOutputs(true).listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET);
+    b.workspace(ws).targets(targets).deferOutputs(true).listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET));
     if (listener != null) {
       b.listener(listener);
     }
@@ -83,7 +84,7 @@ class DeferredOutputsTest {
 
   private Worker worker(BuildNet net, String id, String... caps) throws Exception {
     InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().secret(SECRET).workerId(id).cpuSlots(2).memoryMb(1024)
+    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId(id).cpuSlots(2).memoryMb(1024)
         .capabilities(List.of(caps)).workDir(tmp.resolve("work-" + id))
         .connect(at.getHostString(), at.getPort());
     open.add(w);
@@ -225,7 +226,7 @@ class DeferredOutputsTest {
   void withoutTheOptionEveryOutputIsUploadedAsBefore() throws Exception {
     Path ws = workspace("eager");
     BuildNet net = BuildNet.builder().workspace(ws).targets(chain("one", "one", "one"))
-        .localSlots(0).listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+        .localSlots(0).listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
     open.add(net);
     worker(net, "w1", "one");
     BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
@@ -264,7 +265,7 @@ class DeferredOutputsTest {
     // A worker speaking the protocol by hand, as a worker of another implementation would: it
     // advertises no keep-outputs and always uploads. Each target writes its name to its output.
     dev.buildnet.transport.TcpTransport transport = dev.buildnet.transport.TcpTransport.builder()
-        .secret(SECRET).localId("raw").asWorker(List.of("raw"), 1, 512).build();
+        .transport(TransportSettings.ofSecret(SECRET)).localId("raw").asWorker(List.of("raw"), 1, 512).build();
     open.add(transport::close);
     dev.buildnet.transport.PeerConnection[] conn = new dev.buildnet.transport.PeerConnection[1];
     conn[0] = transport.connect(at, Duration.ofSeconds(WAIT),

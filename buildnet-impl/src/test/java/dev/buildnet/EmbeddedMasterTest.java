@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,12 +35,12 @@ class EmbeddedMasterTest {
   void clientsUseTheHostsStateAndLocksThroughTheMaster() throws Exception {
     try (StateBackend state = StateBackend.inMemory();
         BuildNet net = builder().state(state).listen(new InetSocketAddress("127.0.0.1", 0))
-            .secret(SECRET).start()) {
+            .transport(TransportSettings.ofSecret(SECRET)).start()) {
       MasterServer master = net.master().orElseThrow();
       assertTrue(master.localAddress().getAddress().isLoopbackAddress());
-      try (RemoteClient a = RemoteClient.builder().address(master.localAddress()).secret(SECRET)
+      try (RemoteClient a = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET))
               .clientId("a").connect();
-          RemoteClient b = RemoteClient.builder().address(master.localAddress()).secret(SECRET)
+          RemoteClient b = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET))
               .clientId("b").connect()) {
         a.state().setString("shared", "from a");
         assertEquals("from a", state.getString("shared").orElseThrow(), "written to the host's backend");
@@ -57,12 +58,12 @@ class EmbeddedMasterTest {
   @Test
   void closingBuildNetStopsTheMaster() throws Exception {
     InetSocketAddress address;
-    try (BuildNet net = builder().listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET)
+    try (BuildNet net = builder().listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET))
         .start()) {
       address = net.master().orElseThrow().localAddress();
     }
     var e = assertThrows(StateException.class,
-        () -> RemoteClient.builder().address(address).secret(SECRET).connect());
+        () -> RemoteClient.builder().address(address).transport(TransportSettings.ofSecret(SECRET)).connect());
     assertTrue(e.getMessage().contains("unreachable"), e.getMessage());
   }
 
@@ -78,7 +79,7 @@ class EmbeddedMasterTest {
     var noSecret = assertThrows(IllegalStateException.class,
         () -> builder().listen(new InetSocketAddress("127.0.0.1", 0)).start());
     assertTrue(noSecret.getMessage().contains("secret"), noSecret.getMessage());
-    assertThrows(IllegalStateException.class, () -> builder().secret(SECRET).start());
-    assertThrows(IllegalArgumentException.class, () -> builder().secret(new byte[8]));
+    assertThrows(IllegalStateException.class, () -> builder().transport(TransportSettings.ofSecret(SECRET)).start());
+    assertThrows(IllegalArgumentException.class, () -> builder().transport(TransportSettings.ofSecret(new byte[8])));
   }
 }

@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -162,9 +163,9 @@ class OutputLinksTest {
   void aRemoteResultIsNeverWrittenThroughALink() throws Exception {
     Path ws = linkedWorkspace("remote");
     BuildNet net = start(BuildNet.builder().workspace(ws).targets(graph("remote")).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET));
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)));
     InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().secret(SECRET).workerId("w1").cpuSlots(1).memoryMb(256)
+    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("w1").cpuSlots(1).memoryMb(256)
         .capabilities(List.of("remote")).workDir(tmp.resolve("work"))
         .connect(at.getHostString(), at.getPort());
     open.add(w);

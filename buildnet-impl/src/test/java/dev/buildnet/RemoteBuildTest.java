@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,14 +64,14 @@ class RemoteBuildTest {
 
   private BuildNet master(Path ws, List<Target> targets, BuildNet.Builder extra) {
     BuildNet net = extra.workspace(ws).targets(targets).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
     open.add(net);
     return net;
   }
 
   private Worker worker(BuildNet net, String id, String... caps) throws Exception {
     InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().secret(SECRET).workerId(id).cpuSlots(2).memoryMb(1024)
+    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId(id).cpuSlots(2).memoryMb(1024)
         .capabilities(List.of(caps)).workDir(tmp.resolve("work-" + id))
         .connect(at.getHostString(), at.getPort());
     open.add(w);
@@ -159,7 +160,7 @@ class RemoteBuildTest {
     InetSocketAddress at = net.master().orElseThrow().localAddress();
     // Only this worker has the adapter, so only it offers bundler:upcase.
     worker(net, "plain", "remote");
-    Worker withAdapter = BuildNet.worker().secret(SECRET).workerId("bundles").cpuSlots(1)
+    Worker withAdapter = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("bundles").cpuSlots(1)
         .memoryMb(512).workDir(tmp.resolve("work-bundles"))
         .bundler(dev.buildnet.bundle.CommandBundlerAdapter.builder("upcase")
             .command(List.of("sh", "-c", "mkdir -p \"$1\" && tr a-z A-Z < \"$2\" > \"$1/a.txt\"",

@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -114,13 +115,13 @@ class SpecConformanceTest {
   }
 
   private Peer client(InetSocketAddress at) throws Exception {
-    return connect(at, TcpTransport.builder().secret(SECRET).localId("spec-client").asClient());
+    return connect(at, TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("spec-client").asClient());
   }
 
   private BuildNet buildNet(List<Target> targets, int localSlots) throws Exception {
     Path ws = Files.createDirectories(tmp.resolve("ws"));
     BuildNet net = BuildNet.builder().workspace(ws).targets(targets).localSlots(localSlots)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
     open.add(net);
     return net;
   }
@@ -128,8 +129,8 @@ class SpecConformanceTest {
   private MasterServer master(Duration interval, Duration timeout) {
     InMemoryStateBackend state = InMemoryStateBackend.builder().build();
     open.add(state);
-    MasterServer m = MasterServer.builder().state(state).secret(SECRET)
-        .heartbeatInterval(interval).heartbeatTimeout(timeout).start();
+    MasterServer m = MasterServer.builder().state(state).transport(TransportSettings.builder()
+        .secret(SECRET).heartbeatInterval(interval).heartbeatTimeout(timeout).build()).start();
     open.add(m);
     return m;
   }
@@ -171,7 +172,7 @@ class SpecConformanceTest {
     InetSocketAddress at = net.master().orElseThrow().localAddress();
     // A worker whose command "succeeds" but reports an output the target does not declare.
     CompletableFuture<PeerConnection> workerConnection = new CompletableFuture<>();
-    TcpTransport wt = TcpTransport.builder().secret(SECRET).localId("w-bad")
+    TcpTransport wt = TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("w-bad")
         .asWorker(List.of("remote"), 1, 1024).build();
     open.add(wt);
     byte[] content = "x".getBytes(StandardCharsets.UTF_8);
@@ -272,7 +273,7 @@ class SpecConformanceTest {
   @Test
   void aSilentClient_isDisconnectedAfterTheHeartbeatTimeoutWithATimeoutError() throws Exception {
     MasterServer m = master(Duration.ofMillis(100), Duration.ofMillis(400));
-    Peer c = connect(m.localAddress(), TcpTransport.builder().secret(SECRET).localId("quiet")
+    Peer c = connect(m.localAddress(), TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("quiet")
         .asClient().automaticHeartbeats(false));
     c.closed.get(T.toSeconds(), TimeUnit.SECONDS);
     ErrorReply error = null;

@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -117,9 +118,9 @@ class TargetArgumentsTest {
             .workingDirectory("src").inputs("src").outputs("out/argv.bin", "out/cat.txt")
             .requires("remote").build()),
         BuildNet.builder().localSlots(0).listen(new InetSocketAddress("127.0.0.1", 0))
-            .secret(SECRET));
+            .transport(TransportSettings.ofSecret(SECRET)));
     InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().secret(SECRET).workerId("w1").cpuSlots(1).memoryMb(512)
+    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("w1").cpuSlots(1).memoryMb(512)
         .capabilities(List.of("remote")).workDir(tmp.resolve("work"))
         .connect(at.getHostString(), at.getPort());
     open.add(w);

@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -121,7 +122,7 @@ class WorkspaceLockTest {
   @Test
   void aRunningMasterOwnsTheWorkspaceAndABuildNamesItsAddress() throws Exception {
     BuildNet master = start(BuildNet.builder().listen(new InetSocketAddress("127.0.0.1", 0))
-        .secret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8)));
+        .transport(TransportSettings.ofSecret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))));
     InetSocketAddress at = master.master().orElseThrow().localAddress();
     BuildNet cli = start(BuildNet.builder()); // waits by default, but not for a master
     WorkspaceLockedException e = assertThrows(WorkspaceLockedException.class, () -> cli.build("t0"));

@@ -60,7 +60,9 @@ class PublicApiTest {
           "dev.buildnet.api.transport.Transport$Acceptor",
           "dev.buildnet.api.transport.Transport$Connection",
           "dev.buildnet.api.transport.Transport$Connection$Handler",
-          "dev.buildnet.api.transport.Transport$Listener");
+          "dev.buildnet.api.transport.Transport$Listener",
+          "dev.buildnet.api.transport.TransportSettings",
+          "dev.buildnet.api.transport.TransportSettings$Builder");
 
   @Test
   void exportedTypesAreExactlyTheDocumentedOnes() throws Exception {

@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.graph.Target;
@@ -68,11 +69,11 @@ public class DispatchBenchmark {
       names.add("t" + i);
     }
     net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET)
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start();
     InetSocketAddress at = net.master().orElseThrow().localAddress();
     for (int i = 0; i < 4; i++) {
-      Worker w = BuildNet.worker().secret(SECRET).workerId("w" + i).cpuSlots(8).memoryMb(1024)
+      Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("w" + i).cpuSlots(8).memoryMb(1024)
           .capabilities(List.of("bench")).shell(new EngineBenchmark.NoOpShell())
           .workDir(workspace.resolve("work-" + i)).connect(at.getHostString(), at.getPort());
       if (!w.awaitConnected(Duration.ofSeconds(30))) {

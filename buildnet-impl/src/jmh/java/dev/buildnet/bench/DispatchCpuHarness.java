@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.graph.Target;
@@ -35,12 +36,12 @@ public final class DispatchCpuHarness {
     com.sun.management.OperatingSystemMXBean os =
         (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     try (BuildNet net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(secret)
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(secret))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start()) {
       InetSocketAddress at = net.master().orElseThrow().localAddress();
       List<Worker> workers = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        Worker w = BuildNet.worker().secret(secret).workerId("w" + i).cpuSlots(8).memoryMb(1024)
+        Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(secret)).workerId("w" + i).cpuSlots(8).memoryMb(1024)
             .capabilities(List.of("bench")).shell(new EngineBenchmark.NoOpShell())
             .workDir(workspace.resolve("work-" + i)).connect(at.getHostString(), at.getPort());
         w.awaitConnected(Duration.ofSeconds(30));

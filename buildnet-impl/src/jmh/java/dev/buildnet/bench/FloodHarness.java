@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.protocol.Payloads.StateGet;
 import dev.buildnet.remote.MasterServer;
@@ -27,7 +28,7 @@ public final class FloodHarness {
     int sockets = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int requests = args.length > 1 ? Integer.parseInt(args[1]) : 5000;
     byte[] secret = "benchmark secret of 32 bytes!!!!".getBytes(StandardCharsets.UTF_8);
-    try (MasterServer master = MasterServer.builder().state(StateBackend.inMemory()).secret(secret).start()) {
+    try (MasterServer master = MasterServer.builder().state(StateBackend.inMemory()).transport(TransportSettings.ofSecret(secret)).start()) {
       InetSocketAddress at = master.localAddress();
       System.out.println("before: " + status());
       Process peers = new ProcessBuilder(
@@ -38,7 +39,7 @@ public final class FloodHarness {
           .redirectError(ProcessBuilder.Redirect.INHERIT).start();
       String line = new BufferedReader(new InputStreamReader(peers.getInputStream(), StandardCharsets.UTF_8)).readLine();
       System.out.println("flood: " + line);
-      try (TcpTransport t = TcpTransport.builder().secret(secret).localId("legit").build()) {
+      try (TcpTransport t = TcpTransport.builder().transport(TransportSettings.ofSecret(secret)).localId("legit").build()) {
         PeerConnection c = t.connect(at, Duration.ofSeconds(30), (conn, m) -> {});
         long[] rtt = new long[requests];
         for (int i = 0; i < requests; i++) {

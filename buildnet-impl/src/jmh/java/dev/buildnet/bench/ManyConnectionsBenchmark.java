@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.transport.Message;
@@ -74,7 +75,7 @@ public class ManyConnectionsBenchmark {
       names.add("t" + i);
     }
     net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET)
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start();
     InetSocketAddress at = net.master().orElseThrow().localAddress();
     peers = new ProcessBuilder(
@@ -91,7 +92,7 @@ public class ManyConnectionsBenchmark {
     }
     System.out.println("[" + line + "]");
     for (int i = 0; i < 4; i++) {
-      Worker w = BuildNet.worker().secret(SECRET).workerId("w" + i).cpuSlots(8).memoryMb(1024)
+      Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("w" + i).cpuSlots(8).memoryMb(1024)
           .capabilities(List.of("bench")).shell(new EngineBenchmark.NoOpShell())
           .workDir(workspace.resolve("work-" + i)).connect(at.getHostString(), at.getPort());
       if (!w.awaitConnected(Duration.ofSeconds(30))) {
@@ -102,7 +103,7 @@ public class ManyConnectionsBenchmark {
     while (net.master().orElseThrow().workers().size() < 4) {
       Thread.sleep(10);
     }
-    clientTransport = TcpTransport.builder().secret(SECRET).localId("bench-client").build();
+    clientTransport = TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("bench-client").build();
     client = clientTransport.connect(at, Duration.ofSeconds(30), (c, m) -> {});
   }
 

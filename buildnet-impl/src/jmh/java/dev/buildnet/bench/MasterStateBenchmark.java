@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.remote.MasterServer;
 import dev.buildnet.remote.RemoteClient;
@@ -44,8 +45,8 @@ public class MasterStateBenchmark {
     byte[] secret = "benchmark secret of 32 bytes!!!!".getBytes(StandardCharsets.UTF_8);
     state = StateBackend.sqlite(dir.resolve("state.db"));
     state.set("cache/last", "value".getBytes(StandardCharsets.UTF_8));
-    master = MasterServer.builder().state(state).secret(secret).start();
-    client = RemoteClient.builder().address(master.localAddress()).secret(secret).connect();
+    master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(secret)).start();
+    client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(secret)).connect();
     remote = client.state();
   }
 

@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.protocol.FrameCodec;
@@ -59,7 +60,7 @@ public class ProtocolBenchmark {
         new Message(1, dev.buildnet.api.transport.MessageType.BUILD_PROGRESS, "m-99", 1767225600000L, "jvm",
             new BuildProgress("b-42", 3, 10, "lib", "executing", "bundling lib"));
     server =
-        TcpTransport.builder().secret(SECRET).localId("bench-master").maxQueuedBytes(256L << 20).build();
+        TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("bench-master").maxQueuedBytes(256L << 20).build();
     Transport.Listener l =
         server.listen(
             0,
@@ -78,7 +79,7 @@ public class ProtocolBenchmark {
                 }
               };
             });
-    client = TcpTransport.builder().secret(SECRET).localId("bench-client").build();
+    client = TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("bench-client").build();
     connection = client.connect(l.localAddress(), Duration.ofSeconds(10), (c, m) -> {});
     chunk = new byte[CHUNK];
     new java.util.Random(1).nextBytes(chunk);

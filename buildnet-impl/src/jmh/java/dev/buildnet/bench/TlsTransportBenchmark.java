@@ -1,5 +1,6 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.protocol.Payloads.StateGet;
 import dev.buildnet.protocol.Payloads.StateResponse;
@@ -65,13 +66,13 @@ public class TlsTransportBenchmark {
   @Setup(Level.Trial)
   public void setUp() throws Exception {
     dir = Files.createTempDirectory("buildnet-tls-bench");
-    TcpTransport.Builder s = TcpTransport.builder().secret(SECRET).localId("master");
-    TcpTransport.Builder c = TcpTransport.builder().secret(SECRET).localId("client");
+    TransportSettings.Builder settings = TransportSettings.builder().secret(SECRET);
     if (tls) {
-      SSLContext context = context(dir);
-      s.tls(context);
-      c.tls(context);
+      settings.tls(context(dir));
     }
+    TransportSettings transport = settings.build();
+    TcpTransport.Builder s = TcpTransport.builder().transport(transport).localId("master");
+    TcpTransport.Builder c = TcpTransport.builder().transport(transport).localId("client");
     server = s.build();
     address = server.listen(0, conn -> (InlineHandler) (x, m) -> {
       PeerConnection p = PeerConnection.of(x);

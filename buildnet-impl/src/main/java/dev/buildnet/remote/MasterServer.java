@@ -5,8 +5,8 @@ import static dev.buildnet.internal.DurationChecks.positive;
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Transport;
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.cache.BlobStore;
-import dev.buildnet.protocol.Auth;
 import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.SerialExecutor;
@@ -26,7 +26,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
-import javax.net.ssl.SSLContext;
+
 
 /**
  * The master's network services: accepts authenticated workers and clients over {@link
@@ -43,7 +43,7 @@ import javax.net.ssl.SSLContext;
  *
  * <pre>{@code
  * MasterServer master = MasterServer.builder()
- *     .state(backend).secret(secret)
+ *     .state(backend).transport(TransportSettings.ofSecret(secret))
  *     .bindAddress(new InetSocketAddress("0.0.0.0", 7421))   // loopback:0 by default
  *     .start();
  * master.addWorkerListener(e -> log.info("{} {}", e.kind(), e.worker().id()));
@@ -111,16 +111,13 @@ public final class MasterServer implements AutoCloseable {
     this.maxBlobBytes = b.maxBlobBytes;
     this.maxBlobTransfers = b.maxBlobTransfers;
     TcpTransport.Builder t = TcpTransport.builder()
-        .secret(b.secret)
+        .transport(b.transport)
         .localId(b.id)
         .heartbeatInterval(b.heartbeatInterval)
         // The transport's idle timeout is a backstop in real time; the registry decides on the
         // injected monotonic clock.
         .idleTimeout(b.heartbeatTimeout)
         .clock(b.clock);
-    if (b.tls != null) {
-      t.tls(b.tls);
-    }
     if (b.blobs != null) {
       t.blobAlgorithm(b.blobs.hashes().algorithm());
     }
@@ -236,12 +233,12 @@ public final class MasterServer implements AutoCloseable {
   }
 
   /**
-   * Configures and starts a {@link MasterServer}. {@link #state} and {@link #secret} are required;
+   * Configures and starts a {@link MasterServer}. {@link #state} and {@link #transport} are required;
    * each setter may be called once and checks its argument at once.
    */
   public static final class Builder {
     private StateBackend state;
-    private byte[] secret;
+    private TransportSettings transport;
     private String id;
     private InetSocketAddress bindAddress;
     private Duration heartbeatInterval;
@@ -249,7 +246,6 @@ public final class MasterServer implements AutoCloseable {
     private LongSupplier nanoTime;
     private Clock clock;
     private Executor eventExecutor;
-    private SSLContext tls;
     private BlobStore blobs;
     private BuildService builds;
     private int maxUnsentEvents = ClientBuilds.MAX_UNSENT_EVENTS;
@@ -323,11 +319,15 @@ public final class MasterServer implements AutoCloseable {
       return this;
     }
 
-    /** The shared secret workers and clients prove they know (at least 16 bytes); copied. */
-    public Builder secret(byte[] secret) {
-      once(this.secret, "secret");
-      Auth.checkSecret(secret);
-      this.secret = secret.clone();
+    /**
+     * The shared secret workers and clients prove they know, TLS, heartbeats (how often peers
+     * should send HEARTBEAT, told to them in HELLO_ACK, 5 s by default; a worker silent past the
+     * timeout, 3 intervals by default, is declared dead and disconnected), the handshake timeout
+     * and the frame limit. Required.
+     */
+    public Builder transport(TransportSettings settings) {
+      once(this.transport, "transport");
+      this.transport = Objects.requireNonNull(settings, "settings");
       return this;
     }
 
@@ -343,7 +343,7 @@ public final class MasterServer implements AutoCloseable {
 
     /**
      * Where to listen; 127.0.0.1 port 0 (a free port) by default. Bind to a non-loopback address
-     * only on a network you trust or with {@link #tls}: the secret authenticates peers but,
+     * only on a network you trust or with TLS ({@link #transport}): the secret authenticates peers but,
      * without TLS, nothing is encrypted.
      */
     public Builder bindAddress(InetSocketAddress address) {
@@ -353,20 +353,6 @@ public final class MasterServer implements AutoCloseable {
         throw new IllegalArgumentException("bindAddress " + address + " is unresolved");
       }
       this.bindAddress = address;
-      return this;
-    }
-
-    /** How often peers should send HEARTBEAT (told to them in HELLO_ACK); 5 s by default. */
-    public Builder heartbeatInterval(Duration interval) {
-      once(this.heartbeatInterval, "heartbeatInterval");
-      this.heartbeatInterval = positive("heartbeatInterval", interval);
-      return this;
-    }
-
-    /** A worker silent this long is declared dead and disconnected; 3 intervals by default. */
-    public Builder heartbeatTimeout(Duration timeout) {
-      once(this.heartbeatTimeout, "heartbeatTimeout");
-      this.heartbeatTimeout = positive("heartbeatTimeout", timeout);
       return this;
     }
 
@@ -394,27 +380,23 @@ public final class MasterServer implements AutoCloseable {
       return this;
     }
 
-    /** Speak TLS with this context. */
-    public Builder tls(SSLContext context) {
-      once(this.tls, "tls");
-      this.tls = Objects.requireNonNull(context, "context");
-      return this;
-    }
-
     /**
      * Builds the master and starts listening.
      *
-     * @throws IllegalStateException if state or secret is missing, or the timeout is not longer
-     *     than the interval
+     * @throws IllegalStateException if state or transport is missing, or the heartbeat timeout
+     *     is not longer than the interval
      * @throws BuildNetException if the address cannot be bound
      */
     public MasterServer start() {
       if (state == null) {
         throw new IllegalStateException("state is required: the backend that STATE_* and LOCK_* requests use");
       }
-      if (secret == null) {
-        throw new IllegalStateException("secret is required: BuildNet never runs unauthenticated");
+      if (transport == null) {
+        throw new IllegalStateException(
+            "transport(...) with the secret is required: BuildNet never runs unauthenticated");
       }
+      heartbeatInterval = transport.heartbeatInterval().orElse(null);
+      heartbeatTimeout = transport.heartbeatTimeout().orElse(null);
       if (id == null) {
         id = "master";
       }

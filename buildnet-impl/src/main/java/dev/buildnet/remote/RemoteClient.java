@@ -8,8 +8,8 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.events.BuildEvent;
-import dev.buildnet.protocol.Auth;
 import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.RemoteErrorException;
 import dev.buildnet.transport.TcpTransport;
@@ -25,7 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.net.ssl.SSLContext;
+
 
 /**
  * A client of a {@link MasterServer} (or any master speaking the BuildNet protocol): one
@@ -79,10 +79,8 @@ public final class RemoteClient implements AutoCloseable {
     this.clientId = b.clientId;
     this.connectTimeout = b.connectTimeout;
     this.requestTimeout = b.requestTimeout;
-    TcpTransport.Builder t = TcpTransport.builder().secret(b.secret).localId(b.clientId).asClient();
-    if (b.tls != null) {
-      t.tls(b.tls);
-    }
+    TcpTransport.Builder t =
+        TcpTransport.builder().transport(b.transport).localId(b.clientId).asClient();
     this.transport = t.build();
     this.state = new RemoteStateBackend(this);
     this.blobs = new RemoteBlobs(this::connection, where(), b.hashes, b.requestTimeout, b.blobTimeout,
@@ -302,16 +300,15 @@ public final class RemoteClient implements AutoCloseable {
   }
 
   /**
-   * Configures a {@link RemoteClient}. The master's address and the secret are required; each
+   * Configures a {@link RemoteClient}. The master's address and {@link #transport} are required; each
    * setter may be called once and checks its argument at once.
    */
   public static final class Builder {
     private InetSocketAddress address;
-    private byte[] secret;
+    private TransportSettings transport;
     private String clientId;
     private Duration connectTimeout;
     private Duration requestTimeout;
-    private SSLContext tls;
     private HashProvider hashes;
     private Duration blobTimeout;
     private Executor eventExecutor;
@@ -369,13 +366,15 @@ public final class RemoteClient implements AutoCloseable {
       return this;
     }
 
-    /** The secret shared with the master (at least 16 bytes); copied. */
-    public Builder secret(byte[] secret) {
-      if (this.secret != null) {
-        throw new IllegalStateException("secret was already set");
+    /**
+     * The secret shared with the master and, if it speaks TLS, the context to connect with (the
+     * master's certificate is checked against the host name). Required.
+     */
+    public Builder transport(TransportSettings settings) {
+      if (this.transport != null) {
+        throw new IllegalStateException("transport was already set");
       }
-      Auth.checkSecret(secret);
-      this.secret = secret.clone();
+      this.transport = Objects.requireNonNull(settings, "settings");
       return this;
     }
 
@@ -409,27 +408,19 @@ public final class RemoteClient implements AutoCloseable {
       return this;
     }
 
-    /** Speak TLS with this context (the master's certificate is checked against the host name). */
-    public Builder tls(SSLContext context) {
-      if (this.tls != null) {
-        throw new IllegalStateException("tls was already set");
-      }
-      this.tls = Objects.requireNonNull(context, "context");
-      return this;
-    }
-
     /**
      * Connects and authenticates; blocks up to the connect timeout.
      *
-     * @throws IllegalStateException if the address or secret is missing
+     * @throws IllegalStateException if the address or transport is missing
      * @throws StateException if the master is unreachable or refuses (the message says why)
      */
     public RemoteClient connect() {
       if (address == null) {
         throw new IllegalStateException("address is required: where the master listens");
       }
-      if (secret == null) {
-        throw new IllegalStateException("secret is required: BuildNet never runs unauthenticated");
+      if (transport == null) {
+        throw new IllegalStateException(
+            "transport(...) with the secret is required: BuildNet never runs unauthenticated");
       }
       if (clientId == null) {
         clientId = "client-" + ProcessHandle.current().pid();

@@ -5,6 +5,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.cache.BlobStore;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads;
@@ -117,12 +118,9 @@ public final class Worker implements AutoCloseable {
     this.hashes = b.hashes;
     this.bundlers = Map.copyOf(b.bundlers);
     TcpTransport.Builder tb = TcpTransport.builder()
-        .secret(b.secret)
+        .transport(b.transport)
         .localId(workerId)
         .asWorker(b.capabilities, b.cpuSlots, b.memoryMb);
-    if (b.tls != null) {
-      tb.tls(b.tls);
-    }
     this.transport = tb.build();
     AtomicInteger n = new AtomicInteger();
     this.runners =
@@ -465,20 +463,19 @@ public final class Worker implements AutoCloseable {
 
   /**
    * Configures a {@link Worker}. Required: {@link #master} (or {@link #connect(String, int)}) and
-   * {@link #secret}. Defaults: the id {@code <host>-<pid>}, a CPU slot per core, the machine's
+   * {@link #transport}. Defaults: the id {@code <host>-<pid>}, a CPU slot per core, the machine's
    * physical memory, the capabilities {@code <os>} and {@code <os>-<arch>} plus those given.
    * Setters check their argument at once; {@link #build()} checks that the required ones were set.
    */
   public static final class Builder {
     private InetSocketAddress master;
-    private byte[] secret;
+    private TransportSettings transport;
     private String workerId;
     private List<String> capabilities = List.of();
     private long cpuSlots;
     private long memoryMb;
     private ShellProvider shell;
     private HashProvider hashes;
-    private javax.net.ssl.SSLContext tls;
     private final Map<String, BundlerAdapter> bundlers = new java.util.LinkedHashMap<>();
     private Path workDir;
     private BlobClient blobs;
@@ -504,12 +501,16 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    public Builder secret(byte[] secret) {
-      Objects.requireNonNull(secret, "secret");
-      if (secret.length == 0) {
-        throw new IllegalArgumentException("secret must not be empty");
+    /**
+     * The secret shared with the master and, if the master speaks TLS, the context to connect with
+     * (its trust managers must accept the master's certificate; the shared-secret handshake runs
+     * inside TLS either way). Required; the same settings the master was given do.
+     */
+    public Builder transport(TransportSettings settings) {
+      if (this.transport != null) {
+        throw new IllegalStateException("transport was already set");
       }
-      this.secret = secret.clone();
+      this.transport = Objects.requireNonNull(settings, "settings");
       return this;
     }
 
@@ -554,15 +555,6 @@ public final class Worker implements AutoCloseable {
       if (bundlers.putIfAbsent(adapter.name(), adapter) != null) {
         throw new IllegalArgumentException("a bundler named '" + adapter.name() + "' was already added");
       }
-      return this;
-    }
-
-    /**
-     * Connects over TLS with this context (its trust managers must accept the master's
-     * certificate); default plain TCP. The shared-secret handshake runs inside TLS either way.
-     */
-    public Builder tls(javax.net.ssl.SSLContext context) {
-      this.tls = Objects.requireNonNull(context, "context");
       return this;
     }
 
@@ -661,7 +653,7 @@ public final class Worker implements AutoCloseable {
     public Worker build() {
       List<String> missing = new ArrayList<>();
       if (master == null) missing.add("master");
-      if (secret == null) missing.add("secret");
+      if (transport == null) missing.add("transport");
       if (!missing.isEmpty()) {
         throw new IllegalStateException("a Worker needs " + String.join(", ", missing));
       }

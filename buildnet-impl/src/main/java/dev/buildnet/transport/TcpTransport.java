@@ -4,6 +4,7 @@ import static dev.buildnet.internal.DurationChecks.positive;
 
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.transport.Transport.Connection.Handler;
 import dev.buildnet.protocol.Auth;
 import dev.buildnet.protocol.ErrorCode;
@@ -753,7 +754,7 @@ public final class TcpTransport implements Transport {
   }
 
   /**
-   * Configures a {@link TcpTransport}. {@link #secret} and {@link #localId} are required; the rest
+   * Configures a {@link TcpTransport}. {@link #transport} and {@link #localId} are required; the rest
    * have defaults. Setters check their argument at once.
    */
   public static final class Builder {
@@ -814,10 +815,23 @@ public final class TcpTransport implements Transport {
       return max;
     }
 
-    /** The shared secret (at least 16 bytes); copied. Never sent over the wire. */
-    public Builder secret(byte[] secret) {
-      Auth.checkSecret(secret);
-      this.secret = secret.clone();
+    /**
+     * The secret, TLS context, handshake timeout and frame limit of {@code settings} (its
+     * heartbeat settings are the master's business: see {@link #heartbeatInterval} and {@link
+     * #idleTimeout}). Required.
+     */
+    public Builder transport(TransportSettings settings) {
+      if (this.secret != null) {
+        throw new IllegalStateException("transport was already set");
+      }
+      Objects.requireNonNull(settings, "settings");
+      byte[] s = settings.secret();
+      Auth.checkSecret(s);
+      FrameCodec.withMaxFrameBytes(settings.maxFrameBytes());
+      this.secret = s;
+      this.tls = settings.tls().orElse(null);
+      this.handshakeTimeout = settings.handshakeTimeout();
+      this.maxFrameBytes = settings.maxFrameBytes();
       return this;
     }
 
@@ -858,13 +872,6 @@ public final class TcpTransport implements Transport {
       return this;
     }
 
-    /** Largest frame body accepted or sent; 16 MiB by default, at least 1 KiB. */
-    public Builder maxFrameBytes(int max) {
-      FrameCodec.withMaxFrameBytes(max);
-      this.maxFrameBytes = max;
-      return this;
-    }
-
     /** Bytes queued for one peer before it counts as too slow and is disconnected; 64 MiB. */
     public Builder maxQueuedBytes(long max) {
       if (max < 1024) {
@@ -877,12 +884,6 @@ public final class TcpTransport implements Transport {
     /** A connection receiving no frame for this long is closed; 60 s by default. */
     public Builder idleTimeout(Duration timeout) {
       this.idleTimeout = positive("idleTimeout", timeout);
-      return this;
-    }
-
-    /** A listener closes a connection not through the handshake within this; 10 s by default. */
-    public Builder handshakeTimeout(Duration timeout) {
-      this.handshakeTimeout = positive("handshakeTimeout", timeout);
       return this;
     }
 
@@ -921,12 +922,6 @@ public final class TcpTransport implements Transport {
       return this;
     }
 
-    /** Speak TLS with this context, on both listening and connecting sockets. */
-    public Builder tls(SSLContext context) {
-      this.tls = Objects.requireNonNull(context, "context");
-      return this;
-    }
-
     /** The clock of envelope timestamps (never of timeouts). */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
@@ -941,7 +936,8 @@ public final class TcpTransport implements Transport {
 
     public TcpTransport build() {
       if (secret == null) {
-        throw new IllegalStateException("secret is required: BuildNet never runs unauthenticated");
+        throw new IllegalStateException(
+            "transport(...) with the secret is required: BuildNet never runs unauthenticated");
       }
       if (localId == null) {
         throw new IllegalStateException("localId is required");

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.buildnet.api.hash.Digest;
@@ -36,8 +37,8 @@ final class BlobStreamingMain {
     }
     BlobStore store = new BlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
     try (StateBackend state = InMemoryStateBackend.builder().build();
-        MasterServer master = MasterServer.builder().state(state).secret(secret).blobs(store).start();
-        RemoteClient client = RemoteClient.builder().address(master.localAddress()).secret(secret).connect()) {
+        MasterServer master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(secret)).blobs(store).start();
+        RemoteClient client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(secret)).connect()) {
       Digest d = client.blobs().upload(src);
       Path dst = dir.resolve("big.copy");
       client.blobs().download(d, dst);

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -55,9 +56,9 @@ class BlobTransferTest {
   void start() {
     state = InMemoryStateBackend.builder().build();
     store = new BlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
-    master = MasterServer.builder().state(state).secret(SECRET).blobs(store).start();
+    master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).blobs(store).start();
     master.addWorkerListener(events::add);
-    client = RemoteClient.builder().address(master.localAddress()).secret(SECRET)
+    client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET))
         .clientId("blob-client").connect();
   }
 
@@ -247,7 +248,7 @@ class BlobTransferTest {
   @Test
   void upload_aboveTheMaximumBlobSizeIsRefused() throws Exception {
     master.close();
-    master = MasterServer.builder().state(state).secret(SECRET).blobs(store).maxBlobBytes(10).start();
+    master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).blobs(store).maxBlobBytes(10).start();
     try (FakeWorker w = worker()) {
       w.connection.send(new BlobPut("t-1", 0, new byte[8], false, null, null));
       ExecutionException e = assertThrows(ExecutionException.class,
@@ -260,7 +261,7 @@ class BlobTransferTest {
   @Test
   void upload_beyondTheOpenTransfersAllowedPerConnectionIsBusy() throws Exception {
     master.close();
-    master = MasterServer.builder().state(state).secret(SECRET).blobs(store).maxBlobTransfers(1).start();
+    master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).blobs(store).maxBlobTransfers(1).start();
     try (FakeWorker w = worker()) {
       w.connection.send(new BlobPut("t-1", 0, new byte[8], false, null, null));
       ExecutionException e = assertThrows(ExecutionException.class,
@@ -343,7 +344,7 @@ class BlobTransferTest {
   @Test
   void blobRequests_withoutAStoreAreUnsupported() throws Exception {
     master.close();
-    master = MasterServer.builder().state(state).secret(SECRET).start();
+    master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).start();
     try (FakeWorker w = worker()) {
       ExecutionException e = assertThrows(ExecutionException.class,
           () -> w.request(new BlobHas(List.of(Hashing.xxh64().hash(new byte[0]).toString()))));

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,14 +76,14 @@ class ClientBuildsTest {
   private BuildNet start() throws Exception {
     Files.createDirectories(ws.resolve("out"));
     BuildNet net = BuildNet.builder().workspace(ws).targets(graph()).localSlots(2)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
     opened.add(net);
     return net;
   }
 
   private RemoteClient connect(BuildNet net, String id) {
     RemoteClient c = RemoteClient.builder().address(net.master().orElseThrow().localAddress())
-        .secret(SECRET).clientId(id).requestTimeout(Duration.ofSeconds(WAIT)).connect();
+        .transport(TransportSettings.ofSecret(SECRET)).clientId(id).requestTimeout(Duration.ofSeconds(WAIT)).connect();
     opened.add(c);
     return c;
   }
@@ -239,8 +240,8 @@ class ClientBuildsTest {
   @Test
   void aMasterWithoutABuildServiceRefusesBuilds() throws Exception {
     try (StateBackend state = StateBackend.inMemory();
-        MasterServer master = MasterServer.builder().state(state).secret(SECRET).start();
-        RemoteClient client = RemoteClient.builder().address(master.localAddress()).secret(SECRET)
+        MasterServer master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).start();
+        RemoteClient client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET))
             .connect()) {
       BuildRefusedException e = assertThrows(BuildRefusedException.class, () -> client.submit("a"));
       assertEquals(ErrorCode.UNSUPPORTED, e.code().orElseThrow());
@@ -345,7 +346,7 @@ class ClientBuildsTest {
   void aClientThatDisconnectsLeavesItsBuildRunningAndTheMasterServing() throws Exception {
     BuildNet net = start();
     RemoteClient leaving = RemoteClient.builder()
-        .address(net.master().orElseThrow().localAddress()).secret(SECRET).clientId("leaving")
+        .address(net.master().orElseThrow().localAddress()).transport(TransportSettings.ofSecret(SECRET)).clientId("leaving")
         .connect();
     Events events = new Events();
     RemoteBuild build = leaving.newBuild(List.of("gated")).onEvent(events).logs(true).submit();

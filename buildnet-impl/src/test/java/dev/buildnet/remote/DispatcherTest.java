@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -32,8 +33,8 @@ class DispatcherTest {
   private static final byte[] SECRET = "a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8);
 
   private final StateBackend state = StateBackend.inMemory();
-  private final MasterServer master = MasterServer.builder().state(state).secret(SECRET).start();
-  private final TcpTransport transport = TcpTransport.builder().secret(SECRET).localId("fake")
+  private final MasterServer master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).start();
+  private final TcpTransport transport = TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("fake")
       .asWorker(List.of("remote"), 2, 512).build();
   private final LinkedBlockingQueue<Message> received = new LinkedBlockingQueue<>();
 

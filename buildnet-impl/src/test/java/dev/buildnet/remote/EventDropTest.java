@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.buildnet.api.build.BuildMetrics;
@@ -48,10 +49,10 @@ class EventDropTest {
     try (StateBackend state = StateBackend.inMemory();
         // The replay's 4 events are held until the ACK is sent, so with a bound of 2 the last
         // two of them are dropped, whatever the timing.
-        MasterServer master = MasterServer.builder().state(state).secret(SECRET)
+        MasterServer master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET))
             .builds(new HistoryOnly(history)).maxUnsentEvents(2).start();
         RemoteClient client = RemoteClient.builder().address(master.localAddress())
-            .secret(SECRET).connect()) {
+            .transport(TransportSettings.ofSecret(SECRET)).connect()) {
       BlockingQueue<BuildEvent> got = new LinkedBlockingQueue<>();
       RemoteSubscription sub = client.subscribe(null, false, got::add);
       assertEquals(BuildEvent.Kind.BUILD_STARTED, got.poll(10, TimeUnit.SECONDS).kind());

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
@@ -22,7 +23,7 @@ final class FakeWorker implements AutoCloseable {
 
   FakeWorker(InetSocketAddress master, byte[] secret, String id, List<String> capabilities,
       long cpuSlots, long memoryMb) throws Exception {
-    transport = TcpTransport.builder().secret(secret).localId(id)
+    transport = TcpTransport.builder().transport(TransportSettings.ofSecret(secret)).localId(id)
         .asWorker(capabilities, cpuSlots, memoryMb).automaticHeartbeats(false).build();
     try {
       connection = transport.connect(master, T, new Transport.Connection.Handler() {

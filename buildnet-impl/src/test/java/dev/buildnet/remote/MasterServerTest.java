@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -54,8 +55,9 @@ class MasterServerTest {
   @BeforeEach
   void start() {
     state = InMemoryStateBackend.builder().clock(stateClock).build();
-    master = MasterServer.builder().state(state).secret(SECRET).id("m-1")
-        .heartbeatInterval(INTERVAL).heartbeatTimeout(TIMEOUT).nanoTime(nanos::get).start();
+    master = MasterServer.builder().state(state).transport(TransportSettings.builder().secret(SECRET)
+        .heartbeatInterval(INTERVAL).heartbeatTimeout(TIMEOUT).build()).id("m-1")
+        .nanoTime(nanos::get).start();
     master.addWorkerListener(events::add);
   }
 
@@ -70,7 +72,7 @@ class MasterServerTest {
   }
 
   RemoteClient client(String id) {
-    return RemoteClient.builder().address(master.localAddress()).secret(SECRET).clientId(id).connect();
+    return RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET)).clientId(id).connect();
   }
 
   WorkerEvent nextEvent() throws InterruptedException {
@@ -184,7 +186,7 @@ class MasterServerTest {
   @Test
   void wrongSecret_isRefused() {
     StateException e = assertThrows(StateException.class, () -> RemoteClient.builder()
-        .address(master.localAddress()).secret("not the master's secret!".getBytes(UTF_8)).connect());
+        .address(master.localAddress()).transport(TransportSettings.ofSecret("not the master's secret!".getBytes(UTF_8))).connect());
     assertTrue(e.getMessage().contains("AUTH_FAILED"), e.getMessage());
   }
 
@@ -256,16 +258,22 @@ class MasterServerTest {
 
   @Test
   void builder_isStrict() {
-    assertThrows(IllegalStateException.class, () -> MasterServer.builder().secret(SECRET).start());
+    assertThrows(IllegalStateException.class, () -> MasterServer.builder().transport(TransportSettings.ofSecret(SECRET)).start());
     assertThrows(IllegalStateException.class, () -> MasterServer.builder().state(state).start());
+    IllegalStateException transportTwice = assertThrows(IllegalStateException.class,
+        () -> MasterServer.builder().transport(TransportSettings.ofSecret(SECRET))
+            .transport(TransportSettings.ofSecret(SECRET)));
+    assertTrue(transportTwice.getMessage().contains("transport was already set"),
+        transportTwice.getMessage());
     IllegalStateException twice = assertThrows(IllegalStateException.class,
-        () -> MasterServer.builder().heartbeatInterval(INTERVAL).heartbeatInterval(INTERVAL));
+        () -> TransportSettings.builder().heartbeatInterval(INTERVAL).heartbeatInterval(INTERVAL));
     assertTrue(twice.getMessage().contains("heartbeatInterval was already set"), twice.getMessage());
-    IllegalStateException order = assertThrows(IllegalStateException.class, () -> MasterServer.builder()
-        .state(state).secret(SECRET).heartbeatInterval(TIMEOUT).heartbeatTimeout(INTERVAL).start());
+    IllegalStateException order = assertThrows(IllegalStateException.class, () -> TransportSettings
+        .builder().secret(SECRET).heartbeatInterval(TIMEOUT).heartbeatTimeout(INTERVAL).build());
     assertTrue(order.getMessage().contains("must be longer"), order.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> MasterServer.builder().secret(new byte[3]));
-    assertThrows(IllegalArgumentException.class, () -> MasterServer.builder().heartbeatTimeout(Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> TransportSettings.builder().secret(new byte[3]));
+    assertThrows(IllegalArgumentException.class,
+        () -> TransportSettings.builder().heartbeatTimeout(Duration.ZERO));
   }
 
   @Test
@@ -273,7 +281,7 @@ class MasterServerTest {
     int port = master.localAddress().getPort();
     master.close();
     StateException e = assertThrows(StateException.class, () -> RemoteClient.builder()
-        .address("127.0.0.1", port).secret(SECRET).connectTimeout(Duration.ofSeconds(5)).connect());
+        .address("127.0.0.1", port).transport(TransportSettings.ofSecret(SECRET)).connectTimeout(Duration.ofSeconds(5)).connect());
     assertTrue(e.getMessage().contains("127.0.0.1:" + port) && e.getMessage().contains("unreachable"),
         e.getMessage());
   }

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -60,14 +61,14 @@ class ReattachAndBuildOptionsTest {
 
   private BuildNet start(List<Target> targets) throws Exception {
     BuildNet net = BuildNet.builder().workspace(ws).targets(targets).localSlots(2)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET).start();
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
     opened.add(net);
     return net;
   }
 
   private RemoteClient connect(BuildNet net, String id) {
     RemoteClient c = RemoteClient.builder().address(net.master().orElseThrow().localAddress())
-        .secret(SECRET).clientId(id).requestTimeout(Duration.ofSeconds(WAIT)).connect();
+        .transport(TransportSettings.ofSecret(SECRET)).clientId(id).requestTimeout(Duration.ofSeconds(WAIT)).connect();
     opened.add(c);
     return c;
   }
@@ -246,9 +247,9 @@ class ReattachAndBuildOptionsTest {
     };
     InMemoryStateBackend state = InMemoryStateBackend.builder().build();
     opened.add(state);
-    MasterServer m = MasterServer.builder().state(state).secret(SECRET).builds(plain).start();
+    MasterServer m = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).builds(plain).start();
     opened.add(m);
-    RemoteClient c = RemoteClient.builder().address(m.localAddress()).secret(SECRET).connect();
+    RemoteClient c = RemoteClient.builder().address(m.localAddress()).transport(TransportSettings.ofSecret(SECRET)).connect();
     opened.add(c);
     for (BuildRequest r : List.of(
         new BuildRequest("x2", List.of("a"), null, null, true, null, null),

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,8 +29,8 @@ class RemoteStateBackendTest extends StateBackendCompatibilityKit {
   @Override
   protected StateBackend createBackend(MutableClock clock) {
     masterState = InMemoryStateBackend.builder().clock(clock).build();
-    master = MasterServer.builder().state(masterState).secret(SECRET).id("kit-master").start();
-    client = RemoteClient.builder().address(master.localAddress()).secret(SECRET).clientId("kit").connect();
+    master = MasterServer.builder().state(masterState).transport(TransportSettings.ofSecret(SECRET)).id("kit-master").start();
+    client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET)).clientId("kit").connect();
     return client.state();
   }
 

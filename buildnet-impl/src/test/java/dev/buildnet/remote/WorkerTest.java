@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -78,7 +79,7 @@ class WorkerTest {
   private Worker startWorker(long slots) throws Exception {
     worker = Worker.builder()
         .master("127.0.0.1", master.port())
-        .secret(SECRET)
+        .transport(TransportSettings.ofSecret(SECRET))
         .workerId("w-test")
         .capabilities(List.of("sh"))
         .cpuSlots(slots)
@@ -292,7 +293,7 @@ class WorkerTest {
   void theBuilderSaysWhatIsMissing() {
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> Worker.builder().workerId("w").cpuSlots(1).build());
-    assertEquals("a Worker needs master, secret", e.getMessage());
+    assertEquals("a Worker needs master, transport", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Worker.builder().cpuSlots(0));
     assertThrows(IllegalArgumentException.class, () -> Worker.builder().workerId("a b"));
     assertThrows(IllegalArgumentException.class,
@@ -366,7 +367,7 @@ class WorkerTest {
     final List<Payload> seen = new ArrayList<>();
 
     FakeMaster(int port) throws IOException {
-      transport = TcpTransport.builder().secret(SECRET).localId("master-1").build();
+      transport = TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("master-1").build();
       listener = transport.listen(port, c -> {
         accepted.add(PeerConnection.of(c));
         return new Transport.Connection.Handler() {

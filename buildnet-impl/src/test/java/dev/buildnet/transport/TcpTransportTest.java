@@ -1,5 +1,6 @@
 package dev.buildnet.transport;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -84,10 +85,10 @@ class TcpTransportTest {
     preexisting = java.util.Set.copyOf(Thread.getAllStackTraces().keySet());
     server =
         TcpTransport.builder()
-            .secret(SECRET)
+            .transport(TransportSettings.builder().secret(SECRET)
+                .handshakeTimeout(Duration.ofMillis(1500)).build())
             .localId("master-1")
             .idleTimeout(Duration.ofMillis(1500))
-            .handshakeTimeout(Duration.ofMillis(1500))
             .maxQueuedBytes(4 << 20)
             .build();
     listener = server.listen(0, echo);
@@ -97,7 +98,7 @@ class TcpTransportTest {
   }
 
   static TcpTransport.Builder workerTransport(byte[] secret) {
-    return TcpTransport.builder().secret(secret).localId("worker-1").asWorker(List.of("node"), 4, 8192);
+    return TcpTransport.builder().transport(TransportSettings.ofSecret(secret)).localId("worker-1").asWorker(List.of("node"), 4, 8192);
   }
 
   @AfterEach
@@ -158,7 +159,7 @@ class TcpTransportTest {
   @Test
   void listenerThatCannotProveTheSecret_isRejectedByTheConnectingSide() throws Exception {
     try (TcpTransport impostor =
-            TcpTransport.builder().secret("not the real secret at all!!".getBytes(UTF_8)).localId("m").build();
+            TcpTransport.builder().transport(TransportSettings.ofSecret("not the real secret at all!!".getBytes(UTF_8))).localId("m").build();
         TcpTransport victim = workerTransport(SECRET).build()) {
       // The impostor refuses the proof, so the victim learns nothing and fails either way.
       Transport.Listener l = impostor.listen(0, c -> (x, m) -> {});

@@ -1,5 +1,6 @@
 package dev.buildnet.transport;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -107,14 +108,23 @@ class TlsOnTheLoopTest {
   }
 
   InetSocketAddress listen(TcpTransport.Builder b, Transport.Acceptor acceptor) throws IOException {
-    server = b.secret(SECRET).localId("master-tls").tls(context).build();
+    return listen(b, tls().build(), acceptor);
+  }
+
+  InetSocketAddress listen(TcpTransport.Builder b, TransportSettings settings,
+      Transport.Acceptor acceptor) throws IOException {
+    server = b.transport(settings).localId("master-tls").build();
     return server.listen(0, acceptor).localAddress();
   }
 
   TcpTransport client(String id) {
-    TcpTransport t = TcpTransport.builder().secret(SECRET).localId(id).tls(context).build();
+    TcpTransport t = TcpTransport.builder().transport(tls().build()).localId(id).build();
     closeAfter.add(t);
     return t;
+  }
+
+  static TransportSettings.Builder tls() {
+    return TransportSettings.builder().secret(SECRET).tls(context);
   }
 
   /** A TLS socket through its TLS handshake, nothing more. */
@@ -196,7 +206,8 @@ class TlsOnTheLoopTest {
   void peersStallingOrSendingGarbageInTheTlsHandshake_areDropped_andARealClientIsServed()
       throws Exception {
     InetSocketAddress address =
-        listen(TcpTransport.builder().handshakeTimeout(Duration.ofSeconds(5)), ON_THE_POOL);
+        listen(TcpTransport.builder(), tls().handshakeTimeout(Duration.ofSeconds(5)).build(),
+            ON_THE_POOL);
     Socket silent = plainSocket(address); // connects, says nothing
     Socket halfHello = plainSocket(address); // a TLS record header, then nothing
     halfHello.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01});

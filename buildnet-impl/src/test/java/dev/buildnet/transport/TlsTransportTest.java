@@ -1,5 +1,6 @@
 package dev.buildnet.transport;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -63,7 +64,7 @@ class TlsTransportTest {
     context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
 
     server =
-        TcpTransport.builder().secret(TcpTransportTest.SECRET).localId("master-tls").tls(context).build();
+        TcpTransport.builder().transport(tls()).localId("master-tls").build();
     listener =
         server.listen(
             0,
@@ -75,6 +76,10 @@ class TlsTransportTest {
                 });
   }
 
+  static TransportSettings tls() {
+    return TransportSettings.builder().secret(TcpTransportTest.SECRET).tls(context).build();
+  }
+
   @AfterAll
   static void stop() {
     server.close();
@@ -82,7 +87,7 @@ class TlsTransportTest {
 
   private static void assertRoundTrip() throws Exception {
     try (TcpTransport client =
-        TcpTransport.builder().secret(TcpTransportTest.SECRET).localId("c").tls(context).build()) {
+        TcpTransport.builder().transport(tls()).localId("c").build()) {
       PeerConnection c = client.connect(listener.localAddress(), T, (x, m) -> {});
       Message r = c.request(new StateGet("over tls"), T).get(10, TimeUnit.SECONDS);
       assertArrayEquals("over tls".getBytes(UTF_8), ((StateResponse) r.payload()).value());
@@ -98,7 +103,7 @@ class TlsTransportTest {
   @Test
   void plaintextClient_failsCleanlyAndTheListenerCarriesOn() throws Exception {
     try (TcpTransport plain =
-        TcpTransport.builder().secret(TcpTransportTest.SECRET).localId("p").build()) {
+        TcpTransport.builder().transport(TransportSettings.ofSecret(TcpTransportTest.SECRET)).localId("p").build()) {
       IOException e =
           assertThrows(IOException.class, () -> plain.connect(listener.localAddress(), T, (x, m) -> {}));
       assertEquals(true, e.getMessage().contains("handshake"), e.getMessage());
@@ -109,9 +114,9 @@ class TlsTransportTest {
   @Test
   void tlsClient_againstAPlaintextListener_failsCleanly() throws Exception {
     try (TcpTransport plainServer =
-            TcpTransport.builder().secret(TcpTransportTest.SECRET).localId("m").build();
+            TcpTransport.builder().transport(TransportSettings.ofSecret(TcpTransportTest.SECRET)).localId("m").build();
         TcpTransport tlsClient =
-            TcpTransport.builder().secret(TcpTransportTest.SECRET).localId("c").tls(context).build()) {
+            TcpTransport.builder().transport(tls()).localId("c").build()) {
       Transport.Listener l = plainServer.listen(0, c -> (x, m) -> {});
       assertThrows(IOException.class, () -> tlsClient.connect(l.localAddress(), T, (x, m) -> {}));
     }

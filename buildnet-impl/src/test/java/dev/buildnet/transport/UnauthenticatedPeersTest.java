@@ -1,5 +1,6 @@
 package dev.buildnet.transport;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -59,7 +60,11 @@ class UnauthenticatedPeersTest {
   };
 
   InetSocketAddress listen(TcpTransport.Builder b) throws IOException {
-    server = b.secret(SECRET).localId("master-1").build();
+    return listen(b, TransportSettings.ofSecret(SECRET));
+  }
+
+  InetSocketAddress listen(TcpTransport.Builder b, TransportSettings settings) throws IOException {
+    server = b.transport(settings).localId("master-1").build();
     return server.listen(0, ECHO).localAddress();
   }
 
@@ -127,8 +132,8 @@ class UnauthenticatedPeersTest {
       throws Exception {
     // One address for all, so the per-address cap stays out of the way: the global one works.
     InetSocketAddress address = listen(TcpTransport.builder()
-        .handshakeTimeout(Duration.ofMinutes(2)).idleTimeout(Duration.ofMinutes(2))
-        .maxUnauthenticatedPerAddress(5000));
+        .idleTimeout(Duration.ofMinutes(2)).maxUnauthenticatedPerAddress(5000),
+        TransportSettings.builder().secret(SECRET).handshakeTimeout(Duration.ofMinutes(2)).build());
     Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
     long heapBefore = usedHeapAfterGc();
 

@@ -1,5 +1,6 @@
 package dev.buildnet.http;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -92,7 +93,7 @@ class DashboardBrowserTest {
     Path shots = Files.createDirectories(Path.of("target", "dashboard-screenshots"));
     Process p = null;
     try (Fixture f = new Fixture(
-        n -> n.listen(new java.net.InetSocketAddress("127.0.0.1", 0)).secret(WorkersTest.SECRET),
+        n -> n.listen(new java.net.InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(WorkersTest.SECRET)),
         h -> h.token(Fixture.TOKEN))) {
       // The build runs before any worker connects, so it runs here (the worker moves no blobs).
       String id = f.submit("app");
@@ -119,7 +120,7 @@ class DashboardBrowserTest {
 
         int port = f.net.master().orElseThrow().localAddress().getPort();
         try (dev.buildnet.remote.Worker worker = dev.buildnet.remote.Worker.builder()
-            .master("127.0.0.1", port).secret(WorkersTest.SECRET).workerId("w-browser")
+            .master("127.0.0.1", port).transport(TransportSettings.ofSecret(WorkersTest.SECRET)).workerId("w-browser")
             .capabilities(java.util.List.of("sh")).cpuSlots(4).memoryMb(1024)
             .workDir(Files.createDirectories(f.workspace.resolve("worker")))
             .reconnectBackoff(java.time.Duration.ofMillis(20), java.time.Duration.ofMillis(200))

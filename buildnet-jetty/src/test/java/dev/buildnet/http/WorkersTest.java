@@ -1,5 +1,6 @@
 package dev.buildnet.http;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,12 +45,12 @@ class WorkersTest {
   @Test
   void connectedWorker_isListedWithItsResources_andItsJoinAndLeaveAreStreamed() throws Exception {
     try (Fixture f = new Fixture(
-        n -> n.listen(new InetSocketAddress("127.0.0.1", 0)).secret(SECRET),
+        n -> n.listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)),
         h -> h.token(Fixture.TOKEN))) {
       EventsTest.Messages events = new EventsTest.Messages();
       WebSocket ws = EventsTest.connect(f, "?replay=false", events);
       int port = f.net.master().orElseThrow().localAddress().getPort();
-      Worker worker = Worker.builder().master("127.0.0.1", port).secret(SECRET).workerId("w-http")
+      Worker worker = Worker.builder().master("127.0.0.1", port).transport(TransportSettings.ofSecret(SECRET)).workerId("w-http")
           .capabilities(List.of("sh", "node")).cpuSlots(4).memoryMb(2048)
           .workDir(Files.createDirectories(f.workspace.resolve("worker")))
           .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200))

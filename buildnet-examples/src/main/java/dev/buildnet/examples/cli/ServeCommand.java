@@ -60,18 +60,14 @@ final class ServeCommand implements Callable<Integer> {
     Thread hook = new Thread(stop::countDown, "buildnet-serve-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listen(parse(listen))
-        .secret(secret);
-    javax.net.ssl.SSLContext context = tls.context(true);
-    if (context != null) {
-      b.tls(context);
-    }
+        .transport(tls.transport(secret, true)
+            .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds)).build());
     if (localSlots >= 0) {
       b.localSlots(localSlots);
     } else if (ws.slots > 0) {
       b.localSlots(ws.slots);
     }
     b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
-        .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds))
         .onWorkspaceLockWait(message -> {
           out.println(message);
           out.flush();

@@ -63,11 +63,7 @@ final class SubmitCommand implements Callable<Integer> {
     logs = !noLogs;
     var address = ServeCommand.parse("--master", master);
     RemoteClient.Builder cb = RemoteClient.builder().address(address)
-        .secret(ServeCommand.readSecret(secretFile));
-    javax.net.ssl.SSLContext context = tls.context(false);
-    if (context != null) {
-      cb.tls(context);
-    }
+        .transport(tls.transport(ServeCommand.readSecret(secretFile), false).build());
     try (RemoteClient client = cb.connect()) {
       RemoteBuild build = client.newBuild(targets).keepGoing(keepGoing).logs(logs)
           .onEvent(e -> {

@@ -1,5 +1,6 @@
 package dev.buildnet.examples.cli;
 
+import dev.buildnet.api.transport.TransportSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,6 +26,17 @@ final class TlsOptions {
   @Option(names = "--tls-password-file",
       description = "File holding the store's password (required with --tls-store).")
   Path passwordFile;
+
+  /** Transport settings with {@code secret} and, if TLS was asked for, its context. */
+  TransportSettings.Builder transport(byte[] secret, boolean withKey)
+      throws IOException, GeneralSecurityException {
+    TransportSettings.Builder b = TransportSettings.builder().secret(secret);
+    SSLContext context = context(withKey);
+    if (context != null) {
+      b.tls(context);
+    }
+    return b;
+  }
 
   /** The context, or null when TLS was not asked for. */
   SSLContext context(boolean withKey) throws IOException, GeneralSecurityException {

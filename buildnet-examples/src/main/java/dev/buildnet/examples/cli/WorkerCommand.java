@@ -64,7 +64,8 @@ final class WorkerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     InetSocketAddress address = ServeCommand.parse("--master", master);
-    Worker.Builder b = BuildNet.worker().secret(ServeCommand.readSecret(secretFile))
+    Worker.Builder b = BuildNet.worker()
+        .transport(tls.transport(ServeCommand.readSecret(secretFile), false).build())
         .capabilities(capabilities);
     if (id != null) {
       b.workerId(id);
@@ -77,10 +78,6 @@ final class WorkerCommand implements Callable<Integer> {
     }
     if (workDir != null) {
       b.workDir(workDir);
-    }
-    javax.net.ssl.SSLContext context = tls.context(false);
-    if (context != null) {
-      b.tls(context);
     }
     Path toolRoot = workDir != null ? workDir : Path.of(".").toAbsolutePath();
     for (String name : bundlerNames) {

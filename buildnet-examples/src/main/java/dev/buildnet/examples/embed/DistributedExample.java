@@ -1,5 +1,6 @@
 package dev.buildnet.examples.embed;
 
+import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.graph.Target;
 import dev.buildnet.remote.RemoteBuild;
@@ -50,18 +51,18 @@ public final class DistributedExample {
             .workspace(dir)
             .targets(targets)
             .listen(new InetSocketAddress("127.0.0.1", 0))  // loopback; port 0 picks a free one
-            .secret(secret)
+            .transport(TransportSettings.ofSecret(secret))
             .localSlots(0)                                  // run nothing here: workers only
             .start()) {
       InetSocketAddress at = master.master().orElseThrow().localAddress();
       try (Worker worker = BuildNet.worker()
-              .secret(secret)
+              .transport(TransportSettings.ofSecret(secret))
               .workerId("example-worker")
               .capabilities(List.of("text-tools"))
               .workDir(dir.resolve(".worker"))
               .connect(at.getHostString(), at.getPort());
            RemoteClient client = RemoteClient.builder()
-              .address(at.getHostString(), at.getPort()).secret(secret).connect()) {
+              .address(at.getHostString(), at.getPort()).transport(TransportSettings.ofSecret(secret)).connect()) {
         worker.awaitConnected(Duration.ofSeconds(30));
         RemoteBuild build = client.newBuild(List.of("count"))
             .onEvent(e -> out.println("  " + e.kind().wireName()

@@ -1,5 +1,6 @@
 package dev.buildnet.examples.cli;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -152,7 +153,7 @@ class BuildLockCliTest {
     workspace();
     try (BuildNet master = BuildNet.builder().workspace(ws)
         .listen(new InetSocketAddress("127.0.0.1", 0))
-        .secret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8)).start()) {
+        .transport(TransportSettings.ofSecret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))).start()) {
       InetSocketAddress at = master.master().orElseThrow().localAddress();
       Cli build = new Cli("build", "-w", ws.toString());
       assertEquals(2, build.exit(), String.join("\n", build.all));

@@ -1,5 +1,6 @@
 package dev.buildnet.examples.cli;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,14 +60,15 @@ class DistributedBuildTest {
   }
 
   private void startMaster(Path ws, List<Target> targets, Duration heartbeatTimeout) {
-    startMaster(BuildNet.builder(), ws, targets, heartbeatTimeout);
+    startMaster(TransportSettings.builder(), ws, targets, heartbeatTimeout);
   }
 
-  private void startMaster(BuildNet.Builder b, Path ws, List<Target> targets,
+  private void startMaster(TransportSettings.Builder transport, Path ws, List<Target> targets,
       Duration heartbeatTimeout) {
-    net = b.workspace(ws).targets(targets).localSlots(0)
+    net = BuildNet.builder().workspace(ws).targets(targets).localSlots(0)
         .listen(new InetSocketAddress("127.0.0.1", 0))
-        .secret(SECRET.getBytes(StandardCharsets.UTF_8)).heartbeatTimeout(heartbeatTimeout)
+        .transport(transport.secret(SECRET.getBytes(StandardCharsets.UTF_8))
+            .heartbeatTimeout(heartbeatTimeout).build())
         .start();
   }
 
@@ -206,7 +208,7 @@ class DistributedBuildTest {
     Target upper = Target.builder("upper")
         .command("sh", "-c", "mkdir -p out && tr a-z A-Z < src/a.txt > out/upper.txt")
         .inputs("src/a.txt").outputs("out/upper.txt").requires("remote").build();
-    startMaster(BuildNet.builder().tls(options.context(true)), ws, List.of(upper),
+    startMaster(TransportSettings.builder().tls(options.context(true)), ws, List.of(upper),
         Duration.ofSeconds(15));
     startWorker("tls-worker", List.of("--tls-store", store.toString(), "--tls-password-file",
         password.toString()));

@@ -1,5 +1,6 @@
 package dev.buildnet.examples.cli;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,7 +51,7 @@ class ServeCommandTest {
       assertNotNull(line, "serve exited without listening");
       int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
       try (RemoteClient client = RemoteClient.builder().address("127.0.0.1", port)
-          .secret("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8))
+          .transport(TransportSettings.ofSecret("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8)))
           .connect()) {
         client.state().setString("k", "v");
         assertEquals("v", client.state().getString("k").orElseThrow());

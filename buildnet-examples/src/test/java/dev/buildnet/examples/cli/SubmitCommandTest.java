@@ -1,5 +1,6 @@
 package dev.buildnet.examples.cli;
 
+import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,7 +42,7 @@ class SubmitCommandTest {
             Target.builder("broken").command("bash", "-c", "echo oops >&2; exit 4")
                 .envPassthrough("PATH").build()))
         .listen(new InetSocketAddress("127.0.0.1", 0))
-        .secret(SECRET.getBytes(StandardCharsets.UTF_8)).start();
+        .transport(TransportSettings.ofSecret(SECRET.getBytes(StandardCharsets.UTF_8))).start();
     InetSocketAddress a = net.master().orElseThrow().localAddress();
     master = "127.0.0.1:" + a.getPort();
   }
