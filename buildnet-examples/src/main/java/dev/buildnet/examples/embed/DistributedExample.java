@@ -38,6 +38,7 @@ public final class DistributedExample {
     Files.writeString(dir.resolve("src/greeting.txt"), "hello from the worker\n");
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret); // in real use: read from a file both sides can read
+    TransportSettings transport = TransportSettings.ofSecret(secret); // one value, shared by all
 
     List<Target> targets = List.of(
         Target.builder("shout")
@@ -51,18 +52,18 @@ public final class DistributedExample {
             .workspace(dir)
             .targets(targets)
             .listen(new InetSocketAddress("127.0.0.1", 0))  // loopback; port 0 picks a free one
-            .transport(TransportSettings.ofSecret(secret))
+            .transport(transport)
             .localSlots(0)                                  // run nothing here: workers only
             .start()) {
       InetSocketAddress at = master.master().orElseThrow().localAddress();
       try (Worker worker = BuildNet.worker()
-              .transport(TransportSettings.ofSecret(secret))
+              .transport(transport)
               .workerId("example-worker")
               .capabilities(List.of("text-tools"))
               .workDir(dir.resolve(".worker"))
               .connect(at.getHostString(), at.getPort());
            RemoteClient client = RemoteClient.builder()
-              .address(at.getHostString(), at.getPort()).transport(TransportSettings.ofSecret(secret)).connect()) {
+              .address(at.getHostString(), at.getPort()).transport(transport).connect()) {
         worker.awaitConnected(Duration.ofSeconds(30));
         RemoteBuild build = client.newBuild(List.of("count"))
             .onEvent(e -> out.println("  " + e.kind().wireName()
