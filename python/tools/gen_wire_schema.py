@@ -576,6 +576,25 @@ def doc_table(schema: Obj, fields: list[Obj]) -> list[str]:
     return rows
 
 
+def doc_limits(schema: Obj, f: Obj) -> list[str]:
+    """The field's declared limits, as the document states them."""
+    name = f"`{f['name']}`"
+    out = []
+    if f.get("non_empty"):
+        out.append(f"{name} non-empty")
+    if "enum" in f:
+        out.append(f"{name} one of " + ", ".join(f"`{v}`" for v in f["enum"]))
+    if "max" in f:
+        out.append(f"{name} {f['min']}..{constant(schema, f['max'])}")
+    elif "min" in f:
+        out.append(f"{name} >= {f['min']}")
+    if "length" in f:
+        out.append(f"{name} exactly {constant(schema, f['length'])} bytes")
+    if "max_length" in f:
+        out.append(f"{name} at most {constant(schema, f['max_length'])} bytes")
+    return out
+
+
 def doc_blocks(schema: Obj) -> dict[str, list[str]]:
     """The generated text of each marker block, by block name."""
     records = {r["name"]: r for r in schema["records"]}
@@ -590,6 +609,19 @@ def doc_blocks(schema: Obj) -> dict[str, list[str]]:
         )
         types.append(f"| 0x{m['code']:02X} | {m['type']} | {notes} |".replace("|  |", "| |"))
     blocks["message-types"] = types
+    limits = []
+    for owner in [*schema["records"], *schema["messages"]]:
+        label = owner.get("type") or " and ".join(
+            f"{m['type']} `{f['name']}`"
+            for m in schema["messages"]
+            for f in m["fields"]
+            if record_of(f["type"]) == owner["name"]
+        ) + " elements"
+        parts = [p for f in owner["fields"] for p in doc_limits(schema, f)]
+        parts += [r["doc"] for r in owner.get("rules", [])]
+        if parts:
+            limits += wrap(f"**{label}**: " + "; ".join(parts) + ".", 100, "* ", "  ")
+    blocks["limits"] = limits
     for m in schema["messages"]:
         lines = doc_table(schema, m["fields"])
         for f in m["fields"]:
