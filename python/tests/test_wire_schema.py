@@ -4,7 +4,8 @@ types this package reads and writes by agree with it field for field."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from tools import gen_wire_schema as gen
@@ -12,6 +13,9 @@ from tools import gen_wire_schema as gen
 from buildnet.protocol import PAYLOAD_CLASSES, MessageType, payloads
 from buildnet.protocol._record import Schema, schema_of
 from tests.vectors import VECTORS, message_from_json
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCHEMA = gen.load()
 RECORDS = {r["name"]: r for r in SCHEMA["records"]}
@@ -101,3 +105,22 @@ def test_a_payload_breaking_a_declared_limit_is_refused(vector: str, field: str,
     payload: Any = message_from_json(v["message"]).payload  # a dataclass instance
     with pytest.raises(ValueError, match=f"^{field} must "):
         dataclasses.replace(payload, **{field: bad})
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"nonempty": True}, "unknown keys"),
+        ({"min": 0}, "min does not apply to str"),
+        ({"type": "array of Nothing"}, "unknown type"),
+    ],
+)
+def test_a_schema_with_a_misspelt_or_misplaced_limit_is_refused(
+    tmp_path: Path, change: dict[str, Any], error: str
+) -> None:
+    schema = json.loads(gen.SCHEMA.read_text("utf-8"))
+    schema["messages"][0]["fields"][0].update(change)  # HELLO role, a str
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(schema), "utf-8")
+    with pytest.raises(ValueError, match=error):
+        gen.load(path)

@@ -90,6 +90,19 @@ keywords.
 '''
 
 
+FIELD_KEYS = {"name", "type", "required", "doc", "java_flag", "java_with", "constants", "enum_set"}
+#: Each limit and the types it applies to (a prefix: "array of" is every array).
+LIMIT_TYPES = {
+    "non_empty": ("str", "array of"),
+    "enum": ("str",),
+    "min": ("int",),
+    "max": ("int",),
+    "length": ("bin",),
+    "max_length": ("bin",),
+}
+FIELD_KEYS |= set(LIMIT_TYPES)
+
+
 def load(path: Path = SCHEMA) -> Obj:
     """The schema, checked for what the generators rely on."""
     schema: Obj = json.loads(path.read_text("utf-8"))
@@ -109,6 +122,12 @@ def load(path: Path = SCHEMA) -> Obj:
                 v = f.get(key)
                 if isinstance(v, str) and v not in constants:
                     raise ValueError(f"{label}.{f['name']}: unknown constant {v!r}")
+            unknown = set(f) - FIELD_KEYS
+            if unknown:
+                raise ValueError(f"{label}.{f['name']}: unknown keys {sorted(unknown)}")
+            for key, types in LIMIT_TYPES.items():
+                if key in f and not any(t == x or t.startswith(x) for x in types):
+                    raise ValueError(f"{label}.{f['name']}: {key} does not apply to {t}")
             if "min" in f and f["min"] not in (0, 1):
                 raise ValueError(f"{label}.{f['name']}: min must be 0 or 1")
         for rule in owner.get("rules", []):
