@@ -27,10 +27,10 @@ if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
 fi
 
 echo "[python] ruff check"
-"$py" -m ruff check --no-cache src tests examples bench
+"$py" -m ruff check --no-cache src tests examples bench tools
 
 echo "[python] mypy --strict"
-"$py" -m mypy --strict --no-incremental --cache-dir=/dev/null src tests examples bench
+"$py" -m mypy --strict --no-incremental --cache-dir=/dev/null src tests examples bench tools
 
 echo "[python] pytest"
 set +e

@@ -1,4 +1,7 @@
-"""One frozen dataclass per message type: the typed payloads of ``docs/PROTOCOL.md``.
+# GENERATED from docs/protocol/schema.json: do not edit.
+# Regenerate (from the repository root): python3 python/tools/gen_wire_schema.py
+"""One frozen dataclass per message type: the typed payloads of ``docs/PROTOCOL.md``,
+generated from ``docs/protocol/schema.json``.
 
 Attribute names are the wire names. An optional field that is ``None`` is absent on the wire.
 Arrays are tuples (lists are accepted and converted), ``env`` is a mapping of str to str, binary
@@ -6,8 +9,8 @@ fields are ``bytes``.
 
 Construction checks field types (``TypeError``) and the rules the document states, such as the
 nonce length or the chunk size (``ValueError``); the decoder reports such a violation as
-``INVALID_PAYLOAD``. The rules are the Java records' rules (``dev.buildnet.protocol.Payloads``), so
-both sides accept and reject the same messages.
+``INVALID_PAYLOAD``. The rules are the Java records' rules (``dev.buildnet.protocol.Payloads``,
+generated from the same schema), so both sides accept and reject the same messages.
 
 Where the dataclass field order differs from the wire order (a required field after optional
 ones, which dataclasses cannot express), ``WIRE_ORDER`` gives the wire order; construct with
@@ -19,6 +22,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, Optional
 
+from buildnet.protocol._checks import (
+    accepted_or_refused,
+    bundler_fields,
+    conditional_write,
+    in_range,
+    last_chunk,
+    length,
+    log_line,
+    max_length,
+    non_empty,
+    non_negative,
+    one_of,
+    positive,
+    since_needs_build,
+    worker_resources,
+)
 from buildnet.protocol._record import Record, record
 from buildnet.protocol.types import MessageType
 
@@ -70,13 +89,14 @@ __all__ = [
 ]
 
 #: The largest ``data`` of one BLOB_PUT or BLOB_CHUNK: 1 MiB.
-MAX_CHUNK_BYTES = 1 << 20
+MAX_CHUNK_BYTES = 1048576
 #: Nonce and proof length in bytes.
 NONCE_BYTES = 32
+_ROLE_VALUES = ("worker", "client")
+_STREAM_VALUES = ("stdout", "stderr")
+_KIND_VALUES = ("build_started", "build_finished", "target_started", "target_finished", "log")
 #: The ``kind`` values of an EVENT.
-EVENT_KINDS = frozenset(
-    {"build_started", "build_finished", "target_started", "target_finished", "log"}
-)
+EVENT_KINDS = frozenset(_KIND_VALUES)
 
 
 class Payload(Record):
@@ -87,55 +107,10 @@ class Payload(Record):
     TYPE: ClassVar[MessageType]
 
 
-# ---- rule helpers ------------------------------------------------------------------------------
-
-
-def _non_empty(name: str, value: Optional[str]) -> None:
-    if value is not None and not value:
-        raise ValueError(f"{name} must not be empty")
-
-
-def _non_negative(name: str, value: Optional[int]) -> None:
-    if value is not None and value < 0:
-        raise ValueError(f"{name} must not be negative but was {value}")
-
-
-def _positive(name: str, value: Optional[int]) -> None:
-    if value is not None and value < 1:
-        raise ValueError(f"{name} must be at least 1 but was {value}")
-
-
-def _length(name: str, value: Optional[bytes], expected: int) -> None:
-    if value is not None and len(value) != expected:
-        raise ValueError(f"{name} must be {expected} bytes but was {len(value)}")
-
-
-def _stream(value: Optional[str]) -> None:
-    if value is not None and value not in ("stdout", "stderr"):
-        raise ValueError(f"stream must be stdout or stderr but was {value!r}")
-
-
-def _chunk(
-    offset: int, data: bytes, last: bool, digest: Optional[str], size: Optional[int]
-) -> None:
-    _non_negative("offset", offset)
-    if len(data) > MAX_CHUNK_BYTES:
-        raise ValueError(f"a chunk carries at most {MAX_CHUNK_BYTES} bytes but had {len(data)}")
-    if last:
-        if digest is None or size is None:
-            raise ValueError("the last chunk needs digest and size")
-        if size != offset + len(data):
-            raise ValueError(
-                f"the last chunk ends at {offset + len(data)} but size says {size}"
-            )
-
-
-# ---- session -----------------------------------------------------------------------------------
-
-
 @record
 class Output(Record):
-    """One output file of a finished target (inside :class:`BuildCompleted`)."""
+    """One output file of a finished target (inside BUILD_COMPLETED, and the ``inputs`` of
+    TARGET_RUN)."""
 
     path: str
     digest: str
@@ -143,7 +118,7 @@ class Output(Record):
     executable: Optional[bool] = None
 
     def _validate(self) -> None:
-        _non_negative("size", self.size)
+        non_negative("size", self.size)
 
 
 @record
@@ -163,23 +138,18 @@ class Hello(Payload):
     memory_mb: Optional[int] = None
 
     def _validate(self) -> None:
-        if self.role not in (Hello.WORKER, Hello.CLIENT):
-            raise ValueError(f"role must be 'worker' or 'client' but was {self.role!r}")
-        _non_empty("peer_id", self.peer_id)
-        _non_negative("minor", self.minor)
-        _length("nonce", self.nonce, NONCE_BYTES)
-        if self.role == Hello.WORKER and (self.cpu_slots is None or self.memory_mb is None):
-            raise ValueError("a worker's HELLO must state cpu_slots and memory_mb")
-        _positive("cpu_slots", self.cpu_slots)
-        _positive("memory_mb", self.memory_mb)
+        one_of("role", self.role, _ROLE_VALUES)
+        non_empty("peer_id", self.peer_id)
+        non_negative("minor", self.minor)
+        length("nonce", self.nonce, NONCE_BYTES)
+        worker_resources(self.role, self.cpu_slots, self.memory_mb)
+        positive("cpu_slots", self.cpu_slots)
+        positive("memory_mb", self.memory_mb)
 
 
 @record
 class HelloAck(Payload):
-    """The listener's verdict on a HELLO: accepted (with its proof) or refused (with a reason).
-
-    ``blob_algorithm`` (field 9) names the hash algorithm of the master's blob store, e.g.
-    ``xxh64`` or ``sha256``: workers name output digests with it."""
+    """The listener's verdict on a HELLO: accepted (with its proof) or refused (with a reason)."""
 
     TYPE = MessageType.HELLO_ACK
 
@@ -194,15 +164,10 @@ class HelloAck(Payload):
     blob_algorithm: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_negative("minor", self.minor)
-        if self.accepted:
-            if self.proof is None:
-                raise ValueError("an accepting HELLO_ACK needs the listener's proof")
-            _length("proof", self.proof, NONCE_BYTES)
-        elif self.error_code is None or self.reason is None:
-            raise ValueError("a refusing HELLO_ACK needs error_code and reason")
-        _positive("heartbeat_ms", self.heartbeat_ms)
-        _non_empty("blob_algorithm", self.blob_algorithm)
+        non_negative("minor", self.minor)
+        accepted_or_refused(self.accepted, self.proof, self.error_code, self.reason)
+        positive("heartbeat_ms", self.heartbeat_ms)
+        non_empty("blob_algorithm", self.blob_algorithm)
 
 
 @record
@@ -215,7 +180,7 @@ class AuthChallenge(Payload):
     nonce: bytes
 
     def _validate(self) -> None:
-        _length("nonce", self.nonce, NONCE_BYTES)
+        length("nonce", self.nonce, NONCE_BYTES)
 
 
 @record
@@ -230,7 +195,7 @@ class AuthProof(Payload):
 
 @record
 class Ack(Payload):
-    """Success without data (cancel, subscribe, ...)."""
+    """Success without data, for requests that need nothing more (cancel, subscribe, ...)."""
 
     TYPE = MessageType.ACK
 
@@ -239,10 +204,12 @@ class Ack(Payload):
 
 @record
 class ErrorReply(Payload):
-    """ERROR: a failure of a request (``reply_to`` set) or of the connection (``fatal``)."""
+    """A failure: of a request (``reply_to`` set) or of the connection (``fatal``)."""
 
     TYPE = MessageType.ERROR
-    WIRE_ORDER = ("reply_to", "code", "message", "fatal")
+    WIRE_ORDER = (
+        "reply_to", "code", "message", "fatal"
+    )  # fmt: skip
 
     code: int
     message: str
@@ -250,10 +217,7 @@ class ErrorReply(Payload):
     reply_to: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_negative("code", self.code)
-
-
-# ---- liveness ----------------------------------------------------------------------------------
+        non_negative("code", self.code)
 
 
 @record
@@ -265,7 +229,7 @@ class Heartbeat(Payload):
     running: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_negative("running", self.running)
+        non_negative("running", self.running)
 
 
 @record
@@ -277,12 +241,10 @@ class HeartbeatAck(Payload):
     reply_to: str
 
 
-# ---- builds ------------------------------------------------------------------------------------
-
-
 @record
 class BuildRequest(Payload):
-    """Build ``targets``: client -> master, or master -> worker (``attempt`` set)."""
+    """Build ``targets``: from a client to the master (a build), or from the master to a worker
+    (``attempt`` set: one attempt of one target)."""
 
     TYPE = MessageType.BUILD_REQUEST
 
@@ -295,11 +257,10 @@ class BuildRequest(Payload):
     timeout_ms: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        if not self.targets:
-            raise ValueError("targets must not be empty")
-        _positive("attempt", self.attempt)
-        _positive("timeout_ms", self.timeout_ms)
+        non_empty("build_id", self.build_id)
+        non_empty("targets", self.targets)
+        positive("attempt", self.attempt)
+        positive("timeout_ms", self.timeout_ms)
 
 
 @record
@@ -315,8 +276,8 @@ class BuildStarted(Payload):
     worker_id: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        _positive("attempt", self.attempt)
+        non_empty("build_id", self.build_id)
+        positive("attempt", self.attempt)
 
 
 @record
@@ -334,10 +295,10 @@ class BuildProgress(Payload):
     stream: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        _non_negative("completed", self.completed)
-        _non_negative("total", self.total)
-        _stream(self.stream)
+        non_empty("build_id", self.build_id)
+        non_negative("completed", self.completed)
+        non_negative("total", self.total)
+        one_of("stream", self.stream, _STREAM_VALUES)
 
 
 @record
@@ -358,11 +319,11 @@ class BuildCompleted(Payload):
     executed: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        _positive("attempt", self.attempt)
-        _non_negative("duration_ms", self.duration_ms)
-        _non_negative("cache_hits", self.cache_hits)
-        _non_negative("executed", self.executed)
+        non_empty("build_id", self.build_id)
+        positive("attempt", self.attempt)
+        non_negative("duration_ms", self.duration_ms)
+        non_negative("cache_hits", self.cache_hits)
+        non_negative("executed", self.executed)
 
 
 @record
@@ -383,8 +344,8 @@ class BuildFailed(Payload):
     failed_targets: Optional[tuple[str, ...]] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        _positive("attempt", self.attempt)
+        non_empty("build_id", self.build_id)
+        positive("attempt", self.attempt)
 
 
 @record
@@ -397,7 +358,7 @@ class BuildCancel(Payload):
     reason: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
+        non_empty("build_id", self.build_id)
 
 
 @record
@@ -412,14 +373,18 @@ class TargetCancel(Payload):
     reason: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        _non_empty("target", self.target)
-        _positive("attempt", self.attempt)
+        non_empty("build_id", self.build_id)
+        non_empty("target", self.target)
+        positive("attempt", self.attempt)
 
 
 @record
 class TargetRun(Payload):
-    """Master -> worker: run one attempt of one target in a sandbox; answered by BUILD_STARTED."""
+    """Run one attempt of one target (master -> worker). The worker answers BUILD_STARTED (reply),
+    streams BUILD_PROGRESS log lines and ends with BUILD_COMPLETED or BUILD_FAILED, all carrying
+    ``target`` and ``attempt``; or answers ERROR BUSY when it has no free slot. ``inputs`` are blobs
+    to materialize at their paths; ``outputs`` are the declared output paths (files or directories)
+    to collect. Paths are relative and stay inside the sandbox."""
 
     TYPE = MessageType.TARGET_RUN
 
@@ -440,30 +405,14 @@ class TargetRun(Payload):
     keep_outputs: Optional[bool] = None
 
     def _validate(self) -> None:
-        _non_empty("build_id", self.build_id)
-        _non_empty("target", self.target)
-        _positive("attempt", self.attempt)
-        if not self.argv:
-            raise ValueError("argv must not be empty")
-        _positive("timeout_ms", self.timeout_ms)
-        _positive("output_cap", self.output_cap)
-        if self.bundler is not None:
-            _non_empty("bundler", self.bundler)
-            if not self.entrypoints or self.out_dir is None:
-                raise ValueError(
-                    "a bundler TARGET_RUN needs entrypoints (at least one) and out_dir"
-                )
-        elif (
-            self.entrypoints is not None
-            or self.out_dir is not None
-            or self.bundler_options is not None
-        ):
-            raise ValueError(
-                "entrypoints, out_dir and bundler_options belong to a bundler TARGET_RUN"
-            )
-
-
-# ---- state -------------------------------------------------------------------------------------
+        non_empty("build_id", self.build_id)
+        non_empty("target", self.target)
+        positive("attempt", self.attempt)
+        non_empty("argv", self.argv)
+        positive("timeout_ms", self.timeout_ms)
+        positive("output_cap", self.output_cap)
+        non_empty("bundler", self.bundler)
+        bundler_fields(self.bundler, self.entrypoints, self.out_dir, self.bundler_options)
 
 
 @record
@@ -475,17 +424,15 @@ class StateGet(Payload):
     key: str
 
     def _validate(self) -> None:
-        _non_empty("key", self.key)
+        non_empty("key", self.key)
 
 
 @record
 class StateSet(Payload):
-    """Write one key; answered by STATE_RESPONSE (``found``: whether it existed before).
-
-    Since 1.1 the write may be conditional: ``if_absent`` (store only if the key is absent) or
-    ``expected`` (compare-and-set: store only if the current value is these bytes; the new value
-    never expires); the reply's ``applied`` says whether it was stored.
-    """
+    """Write one key; answered by STATE_RESPONSE (``found``: whether it existed before). Since 1.1
+    the write may be conditional: ``if_absent`` (store only if the key is absent) or ``expected``
+    (compare-and-set: store only if the current value is these bytes; the new value never expires);
+    the reply's ``applied`` says whether it was stored."""
 
     TYPE = MessageType.STATE_SET
 
@@ -496,12 +443,9 @@ class StateSet(Payload):
     expected: Optional[bytes] = None
 
     def _validate(self) -> None:
-        _non_empty("key", self.key)
-        _positive("ttl_ms", self.ttl_ms)
-        if self.expected is not None and self.if_absent:
-            raise ValueError("if_absent and expected exclude each other")
-        if self.expected is not None and self.ttl_ms is not None:
-            raise ValueError("a compare-and-set (expected) takes no ttl_ms")
+        non_empty("key", self.key)
+        positive("ttl_ms", self.ttl_ms)
+        conditional_write(self.ttl_ms, self.if_absent, self.expected)
 
 
 @record
@@ -513,7 +457,7 @@ class StateDelete(Payload):
     key: str
 
     def _validate(self) -> None:
-        _non_empty("key", self.key)
+        non_empty("key", self.key)
 
 
 @record
@@ -552,10 +496,7 @@ class StateIncrement(Payload):
     delta: int
 
     def _validate(self) -> None:
-        _non_empty("key", self.key)
-
-
-# ---- locks -------------------------------------------------------------------------------------
+        non_empty("key", self.key)
 
 
 @record
@@ -570,10 +511,10 @@ class LockAcquire(Payload):
     wait_ms: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_empty("name", self.name)
-        _non_empty("holder", self.holder)
-        _positive("lease_ms", self.lease_ms)
-        _non_negative("wait_ms", self.wait_ms)
+        non_empty("name", self.name)
+        non_empty("holder", self.holder)
+        positive("lease_ms", self.lease_ms)
+        non_negative("wait_ms", self.wait_ms)
 
 
 @record
@@ -587,15 +528,15 @@ class LockRelease(Payload):
     holder: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_empty("name", self.name)
-        _non_empty("token", self.token)
-        _non_empty("holder", self.holder)
+        non_empty("name", self.name)
+        non_empty("token", self.token)
+        non_empty("holder", self.holder)
 
 
 @record
 class LockResponse(Payload):
-    """Answers LOCK_ACQUIRE/RENEW/RELEASE; since 1.1 a grant carries ``expires_at``, when the
-    lease lapses on the master's state clock (epoch ms)."""
+    """Answers LOCK_ACQUIRE/RENEW/RELEASE; since 1.1 a grant carries ``expires_at``, when the lease
+    lapses on the master's state clock (epoch ms)."""
 
     TYPE = MessageType.LOCK_RESPONSE
 
@@ -607,7 +548,7 @@ class LockResponse(Payload):
     expires_at: Optional[int] = None
 
     def _validate(self) -> None:
-        _positive("lease_ms", self.lease_ms)
+        positive("lease_ms", self.lease_ms)
 
 
 @record
@@ -622,13 +563,10 @@ class LockRenew(Payload):
     lease_ms: int
 
     def _validate(self) -> None:
-        _non_empty("name", self.name)
-        _non_empty("holder", self.holder)
-        _non_empty("token", self.token)
-        _positive("lease_ms", self.lease_ms)
-
-
-# ---- resources ---------------------------------------------------------------------------------
+        non_empty("name", self.name)
+        non_empty("holder", self.holder)
+        non_empty("token", self.token)
+        positive("lease_ms", self.lease_ms)
 
 
 @record
@@ -642,9 +580,9 @@ class ResourceClaim(Payload):
     memory_mb: int
 
     def _validate(self) -> None:
-        _non_empty("claim_id", self.claim_id)
-        _non_negative("cpu_slots", self.cpu_slots)
-        _non_negative("memory_mb", self.memory_mb)
+        non_empty("claim_id", self.claim_id)
+        non_negative("cpu_slots", self.cpu_slots)
+        non_negative("memory_mb", self.memory_mb)
 
 
 @record
@@ -656,7 +594,7 @@ class ResourceRelease(Payload):
     claim_id: str
 
     def _validate(self) -> None:
-        _non_empty("claim_id", self.claim_id)
+        non_empty("claim_id", self.claim_id)
 
 
 @record
@@ -665,8 +603,8 @@ class ResourceStatus(Payload):
 
     TYPE = MessageType.RESOURCE_STATUS
     WIRE_ORDER = (
-        "reply_to", "claim_id", "granted",
-        "cpu_slots_free", "memory_mb_free", "cpu_slots_total", "memory_mb_total",
+        "reply_to", "claim_id", "granted", "cpu_slots_free", "memory_mb_free", "cpu_slots_total",
+        "memory_mb_total"
     )  # fmt: skip
 
     granted: bool
@@ -678,13 +616,10 @@ class ResourceStatus(Payload):
     claim_id: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_negative("cpu_slots_free", self.cpu_slots_free)
-        _non_negative("memory_mb_free", self.memory_mb_free)
-        _non_negative("cpu_slots_total", self.cpu_slots_total)
-        _non_negative("memory_mb_total", self.memory_mb_total)
-
-
-# ---- blobs -------------------------------------------------------------------------------------
+        non_negative("cpu_slots_free", self.cpu_slots_free)
+        non_negative("memory_mb_free", self.memory_mb_free)
+        non_negative("cpu_slots_total", self.cpu_slots_total)
+        non_negative("memory_mb_total", self.memory_mb_total)
 
 
 @record
@@ -708,7 +643,9 @@ class BlobHasResponse(Payload):
 
 @record
 class BlobPut(Payload):
-    """One chunk of an upload; the last carries the whole blob's digest and size."""
+    """One chunk of an upload. Chunks of one ``transfer_id`` are sent in order, each at the
+    ``offset`` where the previous ended; the last one carries the whole blob's digest and size, and
+    only it is answered (BLOB_PUT_RESPONSE or ERROR)."""
 
     TYPE = MessageType.BLOB_PUT
 
@@ -720,8 +657,10 @@ class BlobPut(Payload):
     size: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_empty("transfer_id", self.transfer_id)
-        _chunk(self.offset, self.data, self.last, self.digest, self.size)
+        non_empty("transfer_id", self.transfer_id)
+        non_negative("offset", self.offset)
+        max_length("data", self.data, MAX_CHUNK_BYTES)
+        last_chunk(self.offset, self.data, self.last, self.digest, self.size)
 
 
 @record
@@ -735,7 +674,7 @@ class BlobPutResponse(Payload):
     stored: bool
 
     def _validate(self) -> None:
-        _non_empty("digest", self.digest)
+        non_empty("digest", self.digest)
 
 
 @record
@@ -749,10 +688,9 @@ class BlobGet(Payload):
     max_chunk: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_empty("digest", self.digest)
-        _non_negative("offset", self.offset)
-        if self.max_chunk is not None and not 1 <= self.max_chunk <= MAX_CHUNK_BYTES:
-            raise ValueError(f"max_chunk must be 1..{MAX_CHUNK_BYTES} but was {self.max_chunk}")
+        non_empty("digest", self.digest)
+        non_negative("offset", self.offset)
+        in_range("max_chunk", self.max_chunk, 1, MAX_CHUNK_BYTES)
 
 
 @record
@@ -769,29 +707,28 @@ class BlobChunk(Payload):
     size: Optional[int] = None
 
     def _validate(self) -> None:
-        _chunk(self.offset, self.data, self.last, self.digest, self.size)
-
-
-# ---- events ------------------------------------------------------------------------------------
+        non_negative("offset", self.offset)
+        max_length("data", self.data, MAX_CHUNK_BYTES)
+        last_chunk(self.offset, self.data, self.last, self.digest, self.size)
 
 
 @record
 class Subscribe(Payload):
-    """Subscribe to events of one build (or all); answered by ACK."""
+    """Subscribe to events of one build (or all); answered by ACK. With ``since`` (1.3), a re-attach
+    to one build: EVENT ``seq`` are the build's event numbers and the stream replays those above
+    ``since``, then ends with the build's final message."""
 
     TYPE = MessageType.SUBSCRIBE
 
     subscription_id: str
     build_id: Optional[str] = None
     logs: Optional[bool] = None
-    #: Since 1.3: re-attach to ``build_id`` after this event number (0: from the start).
     since: Optional[int] = None
 
     def _validate(self) -> None:
-        _non_empty("subscription_id", self.subscription_id)
-        _non_negative("since", self.since)
-        if self.since is not None and self.build_id is None:
-            raise ValueError("since needs build_id: it counts one build's events")
+        non_empty("subscription_id", self.subscription_id)
+        non_negative("since", self.since)
+        since_needs_build(self.build_id, self.since)
 
 
 @record
@@ -803,7 +740,7 @@ class Unsubscribe(Payload):
     subscription_id: str
 
     def _validate(self) -> None:
-        _non_empty("subscription_id", self.subscription_id)
+        non_empty("subscription_id", self.subscription_id)
 
 
 @record
@@ -823,16 +760,12 @@ class Event(Payload):
     line: Optional[str] = None
 
     def _validate(self) -> None:
-        _non_empty("subscription_id", self.subscription_id)
-        _positive("seq", self.seq)
-        if self.kind not in EVENT_KINDS:
-            raise ValueError(
-                f"kind must be one of {sorted(EVENT_KINDS)} but was {self.kind!r}"
-            )
-        _non_empty("build_id", self.build_id)
-        if self.kind == "log" and (self.line is None or self.stream is None):
-            raise ValueError("a log event needs stream and line")
-        _stream(self.stream)
+        non_empty("subscription_id", self.subscription_id)
+        positive("seq", self.seq)
+        one_of("kind", self.kind, _KIND_VALUES)
+        non_empty("build_id", self.build_id)
+        log_line(self.kind, self.stream, self.line)
+        one_of("stream", self.stream, _STREAM_VALUES)
 
 
 #: The payload class of every message type.
@@ -842,9 +775,8 @@ PAYLOAD_CLASSES: Mapping[MessageType, type[Payload]] = {
         Hello, HelloAck, AuthChallenge, AuthProof, Ack, ErrorReply, Heartbeat, HeartbeatAck,
         BuildRequest, BuildStarted, BuildProgress, BuildCompleted, BuildFailed, BuildCancel,
         TargetCancel, TargetRun, StateGet, StateSet, StateDelete, StateResponse, StateKeys,
-        StateIncrement,
-        LockAcquire, LockRelease, LockResponse, LockRenew, ResourceClaim, ResourceRelease,
-        ResourceStatus, BlobHas, BlobHasResponse, BlobPut, BlobPutResponse, BlobGet, BlobChunk,
-        Subscribe, Unsubscribe, Event,
+        StateIncrement, LockAcquire, LockRelease, LockResponse, LockRenew, ResourceClaim,
+        ResourceRelease, ResourceStatus, BlobHas, BlobHasResponse, BlobPut, BlobPutResponse,
+        BlobGet, BlobChunk, Subscribe, Unsubscribe, Event,
     )
-}  # fmt: skip
+}

@@ -1,4 +1,8 @@
+// GENERATED from docs/protocol/schema.json: do not edit.
+// Regenerate (from the repository root): python3 python/tools/gen_wire_schema.py
 package dev.buildnet.protocol;
+
+import static dev.buildnet.protocol.PayloadRules.*;
 
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Payload;
@@ -9,9 +13,10 @@ import java.util.Set;
 
 /**
  * One immutable record per {@link MessageType}: the typed payloads that {@code docs/PROTOCOL.md}
- * specifies. Component order is the order fields are written on the wire; component names in
- * camelCase are the wire names in snake_case ({@code replyTo} is {@code reply_to}). A {@code null}
- * optional component is absent on the wire.
+ * specifies, generated from {@code docs/protocol/schema.json}. Component order is the order
+ * fields are written on the wire; component names in camelCase are the wire names in snake_case
+ * ({@code replyTo} is {@code reply_to}). A {@code null} optional component is absent on the
+ * wire.
  *
  * <p>Constructors check the rules the document states (e.g. nonce length, chunk size) and throw
  * {@link IllegalArgumentException}; the decoder reports such a violation as {@link
@@ -23,8 +28,8 @@ import java.util.Set;
 public final class Payloads {
   private Payloads() {}
 
-  /** The largest {@code data} of one {@link BlobPut} or {@link BlobChunk}: 1 MiB. */
-  public static final int MAX_CHUNK_BYTES = 1 << 20;
+  /** The largest {@code data} of one BLOB_PUT or BLOB_CHUNK: 1 MiB. */
+  public static final int MAX_CHUNK_BYTES = 1048576;
 
   /** Nonce and proof length in bytes. */
   public static final int NONCE_BYTES = 32;
@@ -35,7 +40,10 @@ public final class Payloads {
     String replyTo();
   }
 
-  /** One output file of a finished target (inside {@link BuildCompleted}). */
+  /**
+   * One output file of a finished target (inside BUILD_COMPLETED, and the {@code inputs} of
+   * TARGET_RUN).
+   */
   public record Output(String path, String digest, long size, @Opt Boolean executable) {
     public Output {
       Objects.requireNonNull(path, "path");
@@ -44,9 +52,7 @@ public final class Payloads {
     }
   }
 
-  // ---- session -------------------------------------------------------------------------------
-
-  /** First message of a connection, from the connecting peer. */
+  /** First message of a connection, from the connecting peer (worker or client). */
   public record Hello(
       String role,
       String peerId,
@@ -58,23 +64,19 @@ public final class Payloads {
       implements Payload {
     public static final String WORKER = "worker";
     public static final String CLIENT = "client";
+    private static final List<String> ROLE_VALUES = List.of("worker", "client");
 
     public Hello {
       Objects.requireNonNull(role, "role");
-      Objects.requireNonNull(peerId, "peerId");
-      Objects.requireNonNull(nonce, "nonce");
-      if (!Set.of(WORKER, CLIENT).contains(role)) {
-        throw new IllegalArgumentException("role must be 'worker' or 'client' but was '" + role + "'");
-      }
+      oneOf("role", role, ROLE_VALUES);
       nonEmpty("peer_id", peerId);
       nonNegative("minor", minor);
+      Objects.requireNonNull(nonce, "nonce");
       length("nonce", nonce, NONCE_BYTES);
-      if (role.equals(WORKER) && (cpuSlots == null || memoryMb == null)) {
-        throw new IllegalArgumentException("a worker's HELLO must state cpu_slots and memory_mb");
-      }
+      capabilities = copy(capabilities);
+      workerResources(role, cpuSlots, memoryMb);
       positive("cpu_slots", cpuSlots);
       positive("memory_mb", memoryMb);
-      capabilities = copy(capabilities);
     }
 
     @Override
@@ -97,23 +99,25 @@ public final class Payloads {
       implements Reply {
     public HelloAck {
       Objects.requireNonNull(replyTo, "replyTo");
-      Objects.requireNonNull(peerId, "peerId");
       nonNegative("minor", minor);
-      if (accepted) {
-        Objects.requireNonNull(proof, "an accepting HELLO_ACK needs the listener's proof");
-        length("proof", proof, NONCE_BYTES);
-      } else if (errorCode == null || reason == null) {
-        throw new IllegalArgumentException("a refusing HELLO_ACK needs error_code and reason");
-      }
+      Objects.requireNonNull(peerId, "peerId");
+      acceptedOrRefused(accepted, proof, errorCode, reason);
       positive("heartbeat_ms", heartbeatMs);
-      if (blobAlgorithm != null && blobAlgorithm.isEmpty()) {
-        throw new IllegalArgumentException("blob_algorithm must not be empty");
+      if (blobAlgorithm != null) {
+        nonEmpty("blob_algorithm", blobAlgorithm);
       }
     }
 
     /** A HELLO_ACK without {@code blob_algorithm} (what a master without a blob store sends). */
-    public HelloAck(String replyTo, boolean accepted, long minor, String peerId, byte[] proof,
-        Long errorCode, String reason, Long heartbeatMs) {
+    public HelloAck(
+        String replyTo,
+        boolean accepted,
+        long minor,
+        String peerId,
+        byte[] proof,
+        Long errorCode,
+        String reason,
+        Long heartbeatMs) {
       this(replyTo, accepted, minor, peerId, proof, errorCode, reason, heartbeatMs, null);
     }
 
@@ -162,12 +166,16 @@ public final class Payloads {
     }
   }
 
-  /** A failure: of a request ({@code replyTo} set) or of the connection ({@code fatal}). */
-  public record ErrorReply(@Opt String replyTo, long code, String message, boolean fatal)
+  /** A failure: of a request ({@code reply_to} set) or of the connection ({@code fatal}). */
+  public record ErrorReply(
+      @Opt String replyTo,
+      long code,
+      String message,
+      boolean fatal)
       implements Reply {
     public ErrorReply {
-      Objects.requireNonNull(message, "message");
       nonNegative("code", code);
+      Objects.requireNonNull(message, "message");
     }
 
     @Override
@@ -175,8 +183,6 @@ public final class Payloads {
       return MessageType.ERROR;
     }
   }
-
-  // ---- liveness ------------------------------------------------------------------------------
 
   /** Liveness probe; the receiver answers HEARTBEAT_ACK. */
   public record Heartbeat(@Opt Long running) implements Payload {
@@ -202,8 +208,6 @@ public final class Payloads {
     }
   }
 
-  // ---- builds --------------------------------------------------------------------------------
-
   /**
    * Build {@code targets}: from a client to the master (a build), or from the master to a worker
    * ({@code attempt} set: one attempt of one target).
@@ -219,12 +223,11 @@ public final class Payloads {
       implements Payload {
     public BuildRequest {
       nonEmpty("build_id", buildId);
-      targets = copy(Objects.requireNonNull(targets, "targets"));
-      if (targets.isEmpty()) {
-        throw new IllegalArgumentException("targets must not be empty");
-      }
+      Objects.requireNonNull(targets, "targets");
+      targets = copy(targets);
+      nonEmpty("targets", targets);
       positive("attempt", attempt);
-      env = env == null ? null : Map.copyOf(env);
+      env = copy(env);
       positive("timeout_ms", timeoutMs);
     }
 
@@ -236,7 +239,11 @@ public final class Payloads {
 
   /** The build (or target attempt) of a BUILD_REQUEST has started. */
   public record BuildStarted(
-      String replyTo, String buildId, @Opt String target, @Opt Long attempt, @Opt String workerId)
+      String replyTo,
+      String buildId,
+      @Opt String target,
+      @Opt Long attempt,
+      @Opt String workerId)
       implements Reply {
     public BuildStarted {
       Objects.requireNonNull(replyTo, "replyTo");
@@ -260,18 +267,23 @@ public final class Payloads {
       @Opt String message,
       @Opt String stream)
       implements Payload {
+    private static final List<String> STREAM_VALUES = List.of("stdout", "stderr");
+
     public BuildProgress {
       nonEmpty("build_id", buildId);
       nonNegative("completed", completed);
       nonNegative("total", total);
-      if (stream != null && !stream.equals("stdout") && !stream.equals("stderr")) {
-        throw new IllegalArgumentException("stream must be stdout or stderr but was '" + stream + "'");
-      }
+      oneOf("stream", stream, STREAM_VALUES);
     }
 
     /** Progress without a log stream (the 1.0 form). */
     public BuildProgress(
-        String buildId, long completed, long total, String target, String phase, String message) {
+        String buildId,
+        long completed,
+        long total,
+        String target,
+        String phase,
+        String message) {
       this(buildId, completed, total, target, phase, message, null);
     }
 
@@ -342,7 +354,11 @@ public final class Payloads {
   }
 
   /** Cancel one attempt of one target; answered by ACK (or ERROR NOT_FOUND). */
-  public record TargetCancel(String buildId, String target, long attempt, @Opt String reason)
+  public record TargetCancel(
+      String buildId,
+      String target,
+      long attempt,
+      @Opt String reason)
       implements Payload {
     public TargetCancel {
       nonEmpty("build_id", buildId);
@@ -359,10 +375,9 @@ public final class Payloads {
   /**
    * Run one attempt of one target (master -> worker). The worker answers BUILD_STARTED (reply),
    * streams BUILD_PROGRESS log lines and ends with BUILD_COMPLETED or BUILD_FAILED, all carrying
-   * {@code target} and {@code attempt}; or answers ERROR BUSY when it has no free slot.
-   * {@code inputs} are blobs to materialize at their paths; {@code outputs} are the declared
-   * output paths (files or directories) to collect. Paths are relative and stay inside the
-   * sandbox.
+   * {@code target} and {@code attempt}; or answers ERROR BUSY when it has no free slot. {@code
+   * inputs} are blobs to materialize at their paths; {@code outputs} are the declared output paths
+   * (files or directories) to collect. Paths are relative and stay inside the sandbox.
    */
   public record TargetRun(
       String buildId,
@@ -385,42 +400,57 @@ public final class Payloads {
       nonEmpty("build_id", buildId);
       nonEmpty("target", target);
       positive("attempt", attempt);
-      argv = copy(Objects.requireNonNull(argv, "argv"));
-      if (argv.isEmpty()) {
-        throw new IllegalArgumentException("argv must not be empty");
-      }
+      Objects.requireNonNull(argv, "argv");
+      argv = copy(argv);
+      nonEmpty("argv", argv);
       Objects.requireNonNull(cwd, "cwd");
-      env = Map.copyOf(Objects.requireNonNull(env, "env"));
-      inputs = copy(Objects.requireNonNull(inputs, "inputs"));
-      outputs = copy(Objects.requireNonNull(outputs, "outputs"));
+      Objects.requireNonNull(env, "env");
+      env = copy(env);
+      Objects.requireNonNull(inputs, "inputs");
+      inputs = copy(inputs);
+      Objects.requireNonNull(outputs, "outputs");
+      outputs = copy(outputs);
       positive("timeout_ms", timeoutMs);
       positive("output_cap", outputCap);
-      entrypoints = entrypoints == null ? null : copy(entrypoints);
-      bundlerOptions = bundlerOptions == null ? null : Map.copyOf(bundlerOptions);
       if (bundler != null) {
         nonEmpty("bundler", bundler);
-        if (entrypoints == null || entrypoints.isEmpty() || outDir == null) {
-          throw new IllegalArgumentException(
-              "a bundler TARGET_RUN needs entrypoints (at least one) and out_dir");
-        }
-      } else if (entrypoints != null || outDir != null || bundlerOptions != null) {
-        throw new IllegalArgumentException(
-            "entrypoints, out_dir and bundler_options belong to a bundler TARGET_RUN");
       }
+      entrypoints = copy(entrypoints);
+      bundlerOptions = copy(bundlerOptions);
+      bundlerFields(bundler, entrypoints, outDir, bundlerOptions);
     }
 
     /** A command attempt: run {@code argv}. */
-    public TargetRun(String buildId, String target, long attempt, List<String> argv, String cwd,
-        Map<String, String> env, List<Output> inputs, List<String> outputs, Long timeoutMs,
+    public TargetRun(
+        String buildId,
+        String target,
+        long attempt,
+        List<String> argv,
+        String cwd,
+        Map<String, String> env,
+        List<Output> inputs,
+        List<String> outputs,
+        Long timeoutMs,
         Long outputCap) {
       this(buildId, target, attempt, argv, cwd, env, inputs, outputs, timeoutMs, outputCap, null,
           null, null, null, null);
     }
 
     /** Any attempt, outputs uploaded to the master (no {@code keep_outputs}). */
-    public TargetRun(String buildId, String target, long attempt, List<String> argv, String cwd,
-        Map<String, String> env, List<Output> inputs, List<String> outputs, Long timeoutMs,
-        Long outputCap, String bundler, List<String> entrypoints, String outDir,
+    public TargetRun(
+        String buildId,
+        String target,
+        long attempt,
+        List<String> argv,
+        String cwd,
+        Map<String, String> env,
+        List<Output> inputs,
+        List<String> outputs,
+        Long timeoutMs,
+        Long outputCap,
+        String bundler,
+        List<String> entrypoints,
+        String outDir,
         Map<String, String> bundlerOptions) {
       this(buildId, target, attempt, argv, cwd, env, inputs, outputs, timeoutMs, outputCap, bundler,
           entrypoints, outDir, bundlerOptions, null);
@@ -447,8 +477,6 @@ public final class Payloads {
     }
   }
 
-  // ---- state ---------------------------------------------------------------------------------
-
   /** Read one key; answered by STATE_RESPONSE. */
   public record StateGet(String key) implements Payload {
     public StateGet {
@@ -462,24 +490,23 @@ public final class Payloads {
   }
 
   /**
-   * Write one key; answered by STATE_RESPONSE ({@code found}: whether it existed before). Since
-   * 1.1 the write may be conditional: {@code ifAbsent} (store only if the key is absent) or
-   * {@code expected} (compare-and-set: store only if the current value is these bytes; the new
-   * value never expires); the reply's {@code applied} says whether it was stored.
+   * Write one key; answered by STATE_RESPONSE ({@code found}: whether it existed before). Since 1.1
+   * the write may be conditional: {@code if_absent} (store only if the key is absent) or {@code
+   * expected} (compare-and-set: store only if the current value is these bytes; the new value never
+   * expires); the reply's {@code applied} says whether it was stored.
    */
   public record StateSet(
-      String key, byte[] value, @Opt Long ttlMs, @Opt Boolean ifAbsent, @Opt byte[] expected)
+      String key,
+      byte[] value,
+      @Opt Long ttlMs,
+      @Opt Boolean ifAbsent,
+      @Opt byte[] expected)
       implements Payload {
     public StateSet {
       nonEmpty("key", key);
       Objects.requireNonNull(value, "value");
       positive("ttl_ms", ttlMs);
-      if (expected != null && Boolean.TRUE.equals(ifAbsent)) {
-        throw new IllegalArgumentException("if_absent and expected exclude each other");
-      }
-      if (expected != null && ttlMs != null) {
-        throw new IllegalArgumentException("a compare-and-set (expected) takes no ttl_ms");
-      }
+      conditionalWrite(ttlMs, ifAbsent, expected);
     }
 
     /** An unconditional write. */
@@ -561,10 +588,12 @@ public final class Payloads {
     }
   }
 
-  // ---- locks ---------------------------------------------------------------------------------
-
-  /** Acquire a named lock for {@code leaseMs}, waiting up to {@code waitMs} (default 0). */
-  public record LockAcquire(String name, String holder, long leaseMs, @Opt Long waitMs)
+  /** Acquire a named lock for {@code lease_ms}, waiting up to {@code wait_ms} (default 0). */
+  public record LockAcquire(
+      String name,
+      String holder,
+      long leaseMs,
+      @Opt Long waitMs)
       implements Payload {
     public LockAcquire {
       nonEmpty("name", name);
@@ -601,7 +630,7 @@ public final class Payloads {
   }
 
   /**
-   * Answers LOCK_ACQUIRE/RENEW/RELEASE; since 1.1 a grant carries {@code expiresAt}, when the
+   * Answers LOCK_ACQUIRE/RENEW/RELEASE; since 1.1 a grant carries {@code expires_at}, when the
    * lease lapses on the master's state clock (epoch ms).
    */
   public record LockResponse(
@@ -619,7 +648,11 @@ public final class Payloads {
 
     /** The 1.0 form, without the expiry. */
     public LockResponse(
-        String replyTo, boolean granted, String token, String holder, Long leaseMs) {
+        String replyTo,
+        boolean granted,
+        String token,
+        String holder,
+        Long leaseMs) {
       this(replyTo, granted, token, holder, leaseMs, null);
     }
 
@@ -629,8 +662,12 @@ public final class Payloads {
     }
   }
 
-  /** Extend the lease {@code holder} holds under {@code token} to {@code leaseMs} from now. */
-  public record LockRenew(String name, String holder, String token, long leaseMs)
+  /** Extend the lease {@code holder} holds under {@code token} to {@code lease_ms} from now. */
+  public record LockRenew(
+      String name,
+      String holder,
+      String token,
+      long leaseMs)
       implements Payload {
     public LockRenew {
       nonEmpty("name", name);
@@ -645,9 +682,7 @@ public final class Payloads {
     }
   }
 
-  // ---- resources -----------------------------------------------------------------------------
-
-  /** Claim CPU slots and memory under {@code claimId}; answered by RESOURCE_STATUS. */
+  /** Claim CPU slots and memory under {@code claim_id}; answered by RESOURCE_STATUS. */
   public record ResourceClaim(String claimId, long cpuSlots, long memoryMb) implements Payload {
     public ResourceClaim {
       nonEmpty("claim_id", claimId);
@@ -673,7 +708,7 @@ public final class Payloads {
     }
   }
 
-  /** Free and total resources; a reply ({@code replyTo} set) or an unsolicited update. */
+  /** Free and total resources; a reply ({@code reply_to} set) or an unsolicited update. */
   public record ResourceStatus(
       @Opt String replyTo,
       @Opt String claimId,
@@ -696,12 +731,11 @@ public final class Payloads {
     }
   }
 
-  // ---- blobs ---------------------------------------------------------------------------------
-
   /** Which of these digests does the receiver lack? Answered by BLOB_HAS_RESPONSE. */
   public record BlobHas(List<String> digests) implements Payload {
     public BlobHas {
-      digests = copy(Objects.requireNonNull(digests, "digests"));
+      Objects.requireNonNull(digests, "digests");
+      digests = copy(digests);
     }
 
     @Override
@@ -710,11 +744,12 @@ public final class Payloads {
     }
   }
 
-  /** The subset of BLOB_HAS's digests the sender does not have. */
+  /** The subset of BLOB_HAS's digests the receiver lacks, in the same order. */
   public record BlobHasResponse(String replyTo, List<String> missing) implements Reply {
     public BlobHasResponse {
       Objects.requireNonNull(replyTo, "replyTo");
-      missing = copy(Objects.requireNonNull(missing, "missing"));
+      Objects.requireNonNull(missing, "missing");
+      missing = copy(missing);
     }
 
     @Override
@@ -724,9 +759,9 @@ public final class Payloads {
   }
 
   /**
-   * One chunk of an upload. Chunks of one {@code transferId} are sent in order, each at the
-   * {@code offset} where the previous ended; the last one carries the whole blob's digest and
-   * size, and only it is answered (BLOB_PUT_RESPONSE or ERROR).
+   * One chunk of an upload. Chunks of one {@code transfer_id} are sent in order, each at the {@code
+   * offset} where the previous ended; the last one carries the whole blob's digest and size, and
+   * only it is answered (BLOB_PUT_RESPONSE or ERROR).
    */
   public record BlobPut(
       String transferId,
@@ -738,7 +773,10 @@ public final class Payloads {
       implements Payload {
     public BlobPut {
       nonEmpty("transfer_id", transferId);
-      chunk(offset, data, last, digest, size);
+      nonNegative("offset", offset);
+      Objects.requireNonNull(data, "data");
+      maxLength("data", data, MAX_CHUNK_BYTES);
+      lastChunk(offset, data, last, digest, size);
     }
 
     @Override
@@ -765,10 +803,7 @@ public final class Payloads {
     public BlobGet {
       nonEmpty("digest", digest);
       nonNegative("offset", offset);
-      if (maxChunk != null && (maxChunk < 1 || maxChunk > MAX_CHUNK_BYTES)) {
-        throw new IllegalArgumentException(
-            "max_chunk must be 1.." + MAX_CHUNK_BYTES + " but was " + maxChunk);
-      }
+      range("max_chunk", maxChunk, 1, MAX_CHUNK_BYTES);
     }
 
     @Override
@@ -788,7 +823,10 @@ public final class Payloads {
       implements Reply {
     public BlobChunk {
       Objects.requireNonNull(replyTo, "replyTo");
-      chunk(offset, data, last, digest, size);
+      nonNegative("offset", offset);
+      Objects.requireNonNull(data, "data");
+      maxLength("data", data, MAX_CHUNK_BYTES);
+      lastChunk(offset, data, last, digest, size);
     }
 
     @Override
@@ -797,23 +835,24 @@ public final class Payloads {
     }
   }
 
-  // ---- events --------------------------------------------------------------------------------
-
   /**
    * Subscribe to events of one build (or all); answered by ACK. With {@code since} (1.3), a
-   * re-attach to one build: EVENT {@code seq} are the build's event numbers and the stream
-   * replays those above {@code since}, then ends with the build's final message.
+   * re-attach to one build: EVENT {@code seq} are the build's event numbers and the stream replays
+   * those above {@code since}, then ends with the build's final message.
    */
-  public record Subscribe(String subscriptionId, @Opt String buildId, @Opt Boolean logs,
-      @Opt Long since) implements Payload {
+  public record Subscribe(
+      String subscriptionId,
+      @Opt String buildId,
+      @Opt Boolean logs,
+      @Opt Long since)
+      implements Payload {
     public Subscribe {
       nonEmpty("subscription_id", subscriptionId);
       nonNegative("since", since);
-      if (since != null && buildId == null) {
-        throw new IllegalArgumentException("since needs build_id: it counts one build's events");
-      }
+      sinceNeedsBuild(buildId, since);
     }
 
+    /** Without {@code since} (the 1.2 form). */
     public Subscribe(String subscriptionId, String buildId, Boolean logs) {
       this(subscriptionId, buildId, logs, null);
     }
@@ -848,83 +887,25 @@ public final class Payloads {
       @Opt String stream,
       @Opt String line)
       implements Payload {
-    public static final Set<String> KINDS =
-        Set.of("build_started", "build_finished", "target_started", "target_finished", "log");
+    private static final List<String> KIND_VALUES = List.of("build_started", "build_finished",
+        "target_started", "target_finished", "log");
+    /** The {@code kind} values of an EVENT. */
+    public static final Set<String> KINDS = Set.copyOf(KIND_VALUES);
+    private static final List<String> STREAM_VALUES = List.of("stdout", "stderr");
 
     public Event {
       nonEmpty("subscription_id", subscriptionId);
       positive("seq", seq);
-      if (!KINDS.contains(Objects.requireNonNull(kind, "kind"))) {
-        throw new IllegalArgumentException("kind must be one of " + KINDS + " but was '" + kind + "'");
-      }
+      Objects.requireNonNull(kind, "kind");
+      oneOf("kind", kind, KIND_VALUES);
       nonEmpty("build_id", buildId);
-      if (kind.equals("log") && (line == null || stream == null)) {
-        throw new IllegalArgumentException("a log event needs stream and line");
-      }
-      if (stream != null && !stream.equals("stdout") && !stream.equals("stderr")) {
-        throw new IllegalArgumentException("stream must be stdout or stderr but was '" + stream + "'");
-      }
+      logLine(kind, stream, line);
+      oneOf("stream", stream, STREAM_VALUES);
     }
 
     @Override
     public MessageType type() {
       return MessageType.EVENT;
     }
-  }
-
-  // ---- checks --------------------------------------------------------------------------------
-
-  private static void chunk(long offset, byte[] data, boolean last, String digest, Long size) {
-    nonNegative("offset", offset);
-    Objects.requireNonNull(data, "data");
-    if (data.length > MAX_CHUNK_BYTES) {
-      throw new IllegalArgumentException(
-          "a chunk carries at most " + MAX_CHUNK_BYTES + " bytes but had " + data.length);
-    }
-    if (last) {
-      if (digest == null || size == null) {
-        throw new IllegalArgumentException("the last chunk needs digest and size");
-      }
-      if (size != offset + data.length) {
-        throw new IllegalArgumentException(
-            "the last chunk ends at " + (offset + data.length) + " but size says " + size);
-      }
-    }
-  }
-
-  private static void nonEmpty(String name, String value) {
-    Objects.requireNonNull(value, name);
-    if (value.isEmpty()) {
-      throw new IllegalArgumentException(name + " must not be empty");
-    }
-  }
-
-  private static void nonNegative(String name, Long value) {
-    if (value != null && value < 0) {
-      throw new IllegalArgumentException(name + " must not be negative but was " + value);
-    }
-  }
-
-  private static void positive(String name, Long value) {
-    if (value != null) {
-      positive(name, value.longValue());
-    }
-  }
-
-  private static void positive(String name, long value) {
-    if (value < 1) {
-      throw new IllegalArgumentException(name + " must be at least 1 but was " + value);
-    }
-  }
-
-  private static void length(String name, byte[] value, int expected) {
-    if (value.length != expected) {
-      throw new IllegalArgumentException(
-          name + " must be " + expected + " bytes but was " + value.length);
-    }
-  }
-
-  private static <T> List<T> copy(List<T> list) {
-    return list == null ? null : List.copyOf(list);
   }
 }
