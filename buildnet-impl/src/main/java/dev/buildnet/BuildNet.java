@@ -11,10 +11,9 @@ import dev.buildnet.events.BuildHistory;
 import dev.buildnet.remote.BuildService;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.cache.ActionCache;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.cache.BuildOnce;
 import dev.buildnet.cache.Outputs;
-import dev.buildnet.cache.SharedBlobStore;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
@@ -132,7 +131,7 @@ public final class BuildNet implements AutoCloseable {
     this.state = b.state != null ? b.state : StateBackend.sqlite(meta.resolve("state.db"));
     HashProvider hashes = b.hashes != null ? b.hashes : HashProvider.xxh64();
     Clock clock = b.clock != null ? b.clock : Clock.systemUTC();
-    BlobStore blobs = new BlobStore(meta.resolve("cas"), hashes, clock);
+    DiskBlobStore blobs = new DiskBlobStore(meta.resolve("cas"), hashes, clock);
     this.buildOnce = b.buildOnceLease == null ? null : new BuildOnce(state,
         ManagementFactory.getRuntimeMXBean().getName() + "/" + java.util.UUID.randomUUID(),
         b.buildOnceLease, b.buildOnceMaxWait);
@@ -336,7 +335,7 @@ public final class BuildNet implements AutoCloseable {
   }
 
   /** The content-addressed store of the cache's blobs (outputs and logs). */
-  public dev.buildnet.cache.BlobStore blobs() {
+  public dev.buildnet.cache.DiskBlobStore blobs() {
     return cache.blobs();
   }
 
@@ -601,10 +600,10 @@ public final class BuildNet implements AutoCloseable {
   public GcReport gc() {
     ensureOpen();
     try {
-      BlobStore blobs = cache.blobs();
-      List<BlobStore.Entry> entries = blobs.entries();
+      DiskBlobStore blobs = cache.blobs();
+      List<DiskBlobStore.Entry> entries = blobs.entries();
       Map<Digest, Long> sizes = new java.util.HashMap<>();
-      for (BlobStore.Entry e : entries) {
+      for (DiskBlobStore.Entry e : entries) {
         sizes.put(e.digest(), e.size());
       }
       long beforeBytes = sizes.values().stream().mapToLong(Long::longValue).sum();
@@ -796,7 +795,7 @@ public final class BuildNet implements AutoCloseable {
     private InetSocketAddress listen;
     private byte[] secret;
     private SSLContext tls;
-    private SharedBlobStore sharedBlobs;
+    private dev.buildnet.api.blob.BlobStore sharedBlobs;
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
     private String peerName;
@@ -1048,12 +1047,14 @@ public final class BuildNet implements AutoCloseable {
     }
 
     /**
-     * A blob store shared with other masters (e.g. {@code RedisBlobStore}) behind the local one:
-     * outputs are pushed to it before their action-cache record is written, and a record whose
-     * blobs are missing locally is a hit only if they are fetched from it and verify. Pair it with
-     * a {@link #state} the other masters share too. You close what it is built on.
+     * A blob store shared with other masters (e.g. {@code RedisBlobStore}, {@code HttpBlobStore})
+     * behind the local one, through a {@link dev.buildnet.cache.TieredBlobStore}: outputs are
+     * written through to it before their action-cache record is written, and a record whose
+     * blobs are missing locally is a hit only if they are fetched from it and verify. It must hold
+     * digests of the {@link #hashes} algorithm (xxh64 unless set). Pair it with a {@link #state}
+     * the other masters share too. You close it, and what it is built on.
      */
-    public Builder sharedBlobs(SharedBlobStore blobs) {
+    public Builder sharedBlobs(dev.buildnet.api.blob.BlobStore blobs) {
       requireUnset(sharedBlobs, "sharedBlobs");
       this.sharedBlobs = Objects.requireNonNull(blobs, "blobs");
       return this;
@@ -1169,6 +1170,12 @@ public final class BuildNet implements AutoCloseable {
       if ((secret != null || tls != null) && listen == null) {
         throw new IllegalStateException("secret(...) and tls(...) configure the master: "
             + "call listen(...) too");
+      }
+      String algorithm = (hashes != null ? hashes : HashProvider.xxh64()).algorithm();
+      if (sharedBlobs != null && !sharedBlobs.hashes().algorithm().equals(algorithm)) {
+        throw new IllegalStateException("sharedBlobs(...) holds "
+            + sharedBlobs.hashes().algorithm() + " blobs but this BuildNet hashes with "
+            + algorithm + ": configure both with the same hash");
       }
       WorkspaceLock lock;
       try {

@@ -2,7 +2,7 @@ package dev.buildnet.bench;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.remote.MasterServer;
 import dev.buildnet.remote.RemoteClient;
@@ -70,7 +70,7 @@ public class MasterBlobBenchmark {
     }
     byte[] secret = "benchmark secret, 16+ bytes".getBytes(StandardCharsets.UTF_8);
     state = InMemoryStateBackend.create();
-    BlobStore store = new BlobStore(directory.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
+    DiskBlobStore store = new DiskBlobStore(directory.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
     master = MasterServer.builder().state(state).secret(secret).blobs(store).start();
     client = RemoteClient.builder().address(master.localAddress()).secret(secret).connect();
     digest = client.blobs().upload(file);

@@ -49,13 +49,13 @@ class BlobStoreTest {
         }
       };
 
-  private BlobStore store(HashProvider hashes) {
-    return new BlobStore(dir.resolve("cas"), hashes, clock);
+  private DiskBlobStore store(HashProvider hashes) {
+    return new DiskBlobStore(dir.resolve("cas"), hashes, clock);
   }
 
   @Test
   void putThenCopyVerifiedRoundTripsTheBytes() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = "hello blobs".getBytes(StandardCharsets.UTF_8);
     Digest d = store.putBytes(data);
     assertTrue(store.contains(d));
@@ -66,7 +66,7 @@ class BlobStoreTest {
 
   @Test
   void streamingPutGivesTheSameDigestAsOneShot() throws Exception {
-    BlobStore store = store(Hashing.sha256());
+    DiskBlobStore store = store(Hashing.sha256());
     byte[] data = new byte[300_000];
     new Random(7).nextBytes(data);
     Digest streamed = store.put(new ByteArrayInputStream(data));
@@ -76,7 +76,7 @@ class BlobStoreTest {
 
   @Test
   void corruptBlobIsNeverServedAndIsRemoved() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest d = store.putBytes("original".getBytes(StandardCharsets.UTF_8));
     Files.writeString(store.pathOf(d), "tampered");
     assertFalse(store.copyVerified(d, dir.resolve("x")));
@@ -86,7 +86,7 @@ class BlobStoreTest {
 
   @Test
   void readVerifiedDropsACorruptBlob() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest d = store.putBytes("log line\n".getBytes(StandardCharsets.UTF_8));
     Files.writeString(store.pathOf(d), "log linE\n");
     assertTrue(store.readVerified(d).isEmpty());
@@ -95,7 +95,7 @@ class BlobStoreTest {
 
   @Test
   void evictionRemovesLeastRecentlyUsedFirst() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest a = store.putBytes(new byte[] {1, 1, 1, 1});
     now.addAndGet(10_000);
     Digest b = store.putBytes(new byte[] {2, 2, 2, 2});
@@ -112,7 +112,7 @@ class BlobStoreTest {
 
   @Test
   void concurrentWritersOfTheSameContentAgree() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = new byte[100_000];
     new Random(3).nextBytes(data);
     ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -134,7 +134,7 @@ class BlobStoreTest {
 
   @Test
   void aDigestOfAnotherAlgorithmIsRefused() {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest sha = Hashing.sha256().hash(new byte[] {1});
     var e = assertThrows(IllegalArgumentException.class, () -> store.contains(sha));
     assertTrue(e.getMessage().contains("sha256"), e.getMessage());
@@ -142,7 +142,7 @@ class BlobStoreTest {
 
   @Test
   void putVerified_storesBytesThatMatchTheDigest() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = "verified bytes".getBytes(StandardCharsets.UTF_8);
     Digest d = Hashing.xxh64().hash(data);
     assertTrue(store.putVerified(new ByteArrayInputStream(data), d));
@@ -152,7 +152,7 @@ class BlobStoreTest {
 
   @Test
   void putVerified_refusesAMismatchAndStoresNothing() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest claimed = Hashing.xxh64().hash("other".getBytes(StandardCharsets.UTF_8));
     byte[] data = "the real bytes".getBytes(StandardCharsets.UTF_8);
     DigestMismatchException e = assertThrows(DigestMismatchException.class,
@@ -169,7 +169,7 @@ class BlobStoreTest {
 
   @Test
   void putVerified_refusesADigestOfAnotherAlgorithm() {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest sha = Hashing.sha256().hash(new byte[] {1});
     assertThrows(IllegalArgumentException.class,
         () -> store.putVerified(new ByteArrayInputStream(new byte[] {1}), sha));
@@ -177,8 +177,8 @@ class BlobStoreTest {
 
   @Test
   void upload_closedWithoutPublishLeavesNoTempFile() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
-    try (BlobStore.Upload u = store.openUpload()) {
+    DiskBlobStore store = store(Hashing.xxh64());
+    try (DiskBlobStore.Upload u = store.openUpload()) {
       u.write(new byte[] {1, 2, 3}, 0, 3);
       assertEquals(3, u.size());
     }
@@ -190,7 +190,7 @@ class BlobStoreTest {
 
   @Test
   void openUnverified_streamsTheBlobAndDiscardRemovesIt() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = "stream me".getBytes(StandardCharsets.UTF_8);
     Digest d = store.putBytes(data);
     try (var in = store.openUnverified(d).orElseThrow()) {

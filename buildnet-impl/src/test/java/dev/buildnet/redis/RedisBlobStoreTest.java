@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Random;
@@ -25,8 +25,8 @@ class RedisBlobStoreTest {
   @TempDir Path dir;
   private RedisStateBackend backend;
   private RedisBlobStore shared;
-  private BlobStore a;
-  private BlobStore b;
+  private DiskBlobStore a;
+  private DiskBlobStore b;
   private String prefix;
 
   @BeforeAll
@@ -44,8 +44,8 @@ class RedisBlobStoreTest {
     prefix = "blobs-" + UUID.randomUUID() + ":";
     backend = server.backend(prefix).open();
     shared = RedisBlobStore.on(backend, 100_000, 4096);
-    a = new BlobStore(dir.resolve("a"), HashProvider.xxh64(), Clock.systemUTC());
-    b = new BlobStore(dir.resolve("b"), HashProvider.xxh64(), Clock.systemUTC());
+    a = new DiskBlobStore(dir.resolve("a"), HashProvider.xxh64(), Clock.systemUTC());
+    b = new DiskBlobStore(dir.resolve("b"), HashProvider.xxh64(), Clock.systemUTC());
   }
 
   @AfterEach

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Message;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads.BlobChunk;
@@ -40,13 +40,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Blob upload and download through a real master on loopback, into a real {@link BlobStore}. */
+/** Blob upload and download through a real master on loopback, into a real {@link DiskBlobStore}. */
 class BlobTransferTest {
   static final byte[] SECRET = "blob transfer test secret, 16+ bytes".getBytes(UTF_8);
 
   @TempDir Path dir;
   StateBackend state;
-  BlobStore store;
+  DiskBlobStore store;
   MasterServer master;
   RemoteClient client;
   final LinkedBlockingQueue<WorkerEvent> events = new LinkedBlockingQueue<>();
@@ -54,7 +54,7 @@ class BlobTransferTest {
   @BeforeEach
   void start() {
     state = InMemoryStateBackend.builder().build();
-    store = new BlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
+    store = new DiskBlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
     master = MasterServer.builder().state(state).secret(SECRET).blobs(store).start();
     master.addWorkerListener(events::add);
     client = RemoteClient.builder().address(master.localAddress()).secret(SECRET)
