@@ -171,8 +171,10 @@ public final class HttpBlobStore implements BlobStore {
         try {
           return verified.read(b, off, len);
         } catch (CorruptBlobException e) {
+          // The JDK's body publisher fails the request on an IOException (its contract), so
+          // the server sees a body cut short and stores nothing.
           mismatch.set(e);
-          throw e;
+          throw new IOException(e.getMessage(), e);
         }
       }
     };

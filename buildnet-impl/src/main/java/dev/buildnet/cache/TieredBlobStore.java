@@ -145,7 +145,7 @@ public final class TieredBlobStore implements BlobStore {
     }
     try (InputStream in = opened.get()) {
       return shared.put(digest, in);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       // The shared store may wrap what our stream threw (an HTTP body publisher does).
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof CorruptBlobException corrupt) {

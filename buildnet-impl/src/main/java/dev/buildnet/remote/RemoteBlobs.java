@@ -162,34 +162,32 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
     ArrayDeque<CompletableFuture<Void>> window = new ArrayDeque<>();
     long deadline = System.nanoTime() + blobTimeout.toNanos();
     // One chunk is held back so that the last one, which carries the digest, is known.
-    byte[] held = in.readNBytes(chunkBytes);
+    byte[] held;
     long pos = 0;
-    while (true) {
-      byte[] next = in.readNBytes(chunkBytes);
-      if (next.length == 0) {
-        break;
+    try {
+      held = in.readNBytes(chunkBytes);
+      while (true) {
+        byte[] next = in.readNBytes(chunkBytes);
+        if (next.length == 0) {
+          break;
+        }
+        hasher.update(held);
+        if (window.size() >= WINDOW) {
+          await(window.removeFirst(), remaining(deadline), what);
+        }
+        window.addLast(c.send(new BlobPut(transfer, pos, held, false, null, null)));
+        pos += held.length;
+        held = next;
       }
-      hasher.update(held);
-      if (window.size() >= WINDOW) {
-        await(window.removeFirst(), remaining(deadline), what);
-      }
-      window.addLast(c.send(new BlobPut(transfer, pos, held, false, null, null)));
-      pos += held.length;
-      held = next;
+    } catch (IOException | RuntimeException e) {
+      abandon(c, transfer, pos, deadline, what); // e.g. the source turned out corrupt
+      throw e;
     }
     hasher.update(held);
     Digest digest = hasher.digest();
     long size = pos + held.length;
     if (expected != null && !digest.equals(expected)) {
-      if (pos > 0) {
-        // A chunk out of order makes the master discard the open transfer (and answer an error).
-        try {
-          await(c.request(new BlobPut(transfer, pos + 1, new byte[0], true, expected.toString(),
-              size), remaining(deadline)), remaining(deadline), what);
-        } catch (BlobTransferException discarded) {
-          // expected: the master refused the transfer and discarded what it had
-        }
-      }
+      abandon(c, transfer, pos, deadline, what);
       throw new DigestMismatchException(expected, digest, size);
     }
     BlobPutResponse r = (BlobPutResponse) await(
@@ -200,6 +198,23 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
           + " as " + r.digest() + " but it is " + digest);
     }
     return digest;
+  }
+
+  /**
+   * Makes the master discard a transfer it has chunks of: a chunk out of order does (and is
+   * answered with an error, which is the point).
+   */
+  private void abandon(PeerConnection c, String transfer, long sent, long deadline, String what) {
+    if (sent == 0) {
+      return; // nothing sent, nothing open
+    }
+    try {
+      BlobPut outOfOrder = new BlobPut(transfer, sent + 1, new byte[0], true,
+          hashes.hash(new byte[0]).toString(), sent + 1);
+      await(c.request(outOfOrder, remaining(deadline)), remaining(deadline), what);
+    } catch (BlobTransferException discarded) {
+      // expected: the master refused the chunk and discarded the transfer
+    }
   }
 
   // ---- the BlobStore SPI ---------------------------------------------------------------------

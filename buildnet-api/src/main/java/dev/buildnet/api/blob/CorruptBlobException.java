@@ -1,17 +1,18 @@
 package dev.buildnet.api.blob;
 
+import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.hash.Digest;
-import java.io.IOException;
 
 /**
  * Thrown by a stream from {@link BlobStore#open} when the blob's bytes turn out not to match its
- * digest (or the blob turned out incomplete): what was read must be discarded. An {@link
- * IOException} because it surfaces from {@link java.io.InputStream#read}; the store has dropped the
- * blob where it could, so it is absent from then on.
+ * digest (or the blob turned out incomplete): what was read must be discarded. Unchecked like
+ * every BuildNet exception, so it passes through code that copies streams (it surfaces from
+ * {@link java.io.InputStream#read}); the store has dropped the blob where it could, so it is
+ * absent from then on.
  *
  * @since 0.2
  */
-public final class CorruptBlobException extends IOException {
+public final class CorruptBlobException extends BuildNetException {
   private static final long serialVersionUID = 1L;
 
   private final transient Digest digest;
