@@ -45,9 +45,9 @@ import java.util.function.Supplier;
 /**
  * The master's content-addressed blob store, seen from a {@link RemoteClient} or a worker: ask
  * which blobs it lacks, upload files, download blobs to files; and the same store as a {@link
- * BlobStore} (e.g. the shared tier of a {@link dev.buildnet.cache.TieredBlobStore}). Files stream in chunks of at most 1 MiB with a
- * bounded window in flight, so memory does not grow with the file; both sides verify every
- * digest.
+ * BlobStore} (e.g. the shared tier of a {@link dev.buildnet.cache.TieredBlobStore}). Files stream
+ * in chunks of at most 1 MiB with a bounded window in flight, so memory does not grow with the
+ * file; both sides verify every digest.
  *
  * <h2>Threads and cost</h2>
  *

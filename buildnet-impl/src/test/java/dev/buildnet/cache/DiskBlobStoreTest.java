@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class BlobStoreTest {
+class DiskBlobStoreTest {
   @TempDir Path dir;
 
   private final AtomicLong now = new AtomicLong(1_700_000_000_000L);

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the blob can be stored there again. Before, a directory at a blob's path failed every write of
  * that blob (and so its target) for good.
  */
-class BlobStoreJunkTest {
+class DiskBlobStoreJunkTest {
   private static final byte[] DATA = "the real bytes".getBytes(StandardCharsets.UTF_8);
 
   @TempDir Path dir;
