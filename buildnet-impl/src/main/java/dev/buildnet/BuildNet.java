@@ -356,7 +356,7 @@ public final class BuildNet implements AutoCloseable {
    *
    * @throws IllegalArgumentException if what remains is shorter than 16 bytes
    * @throws java.io.IOException if the file cannot be read
-   * @since 0.2
+   * @since 0.1
    */
   public static byte[] readSecret(Path file) throws java.io.IOException {
     byte[] raw = java.nio.file.Files.readAllBytes(file);
@@ -465,7 +465,7 @@ public final class BuildNet implements AutoCloseable {
    * neither reads nor records ({@code --no-cache}: outputs are not copied into the cache either).
    * WRITE_ONLY is a BUILD_REQUEST's {@code force}.
    *
-   * @since 0.2
+   * @since 0.1
    */
   public enum CacheUse { READ_WRITE, WRITE_ONLY, OFF }
 
@@ -473,7 +473,7 @@ public final class BuildNet implements AutoCloseable {
    * Like {@link #build(Collection, boolean)}, with {@code cache} applied to the named targets;
    * dependencies not named use the cache as usual.
    *
-   * @since 0.2
+   * @since 0.1
    */
   public BuildFuture build(Collection<String> targets, boolean keepGoing, CacheUse cache) {
     Objects.requireNonNull(cache, "cache");
@@ -490,7 +490,7 @@ public final class BuildNet implements AutoCloseable {
    * run: their key is computed from the files as they are now, and the reasons say so.
    *
    * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
-   * @since 0.2
+   * @since 0.1
    */
   public List<PlannedTarget> plan(Collection<String> targets) {
     ensureOpen();
@@ -623,7 +623,7 @@ public final class BuildNet implements AutoCloseable {
    *
    * @return how many declared output paths existed and were deleted
    * @throws BuildNetException if one cannot be deleted
-   * @since 0.2
+   * @since 0.1
    */
   public int cleanOutputs() {
     ensureOpen();

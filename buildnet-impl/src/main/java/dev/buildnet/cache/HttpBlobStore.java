@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * stream is bounded by the socket, not by that timeout). {@link #close} makes later calls fail;
  * the JDK 17 client has no close of its own, its idle connections time out.
  *
- * @since 0.2
+ * @since 0.1
  */
 public final class HttpBlobStore implements BlobStore {
   private final URI base;

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe as its tiers are. {@link #close} does not close the tiers: their owner does.
  *
- * @since 0.2
+ * @since 0.1
  */
 public final class TieredBlobStore implements BlobStore {
   private static final Logger LOG = LoggerFactory.getLogger(TieredBlobStore.class);

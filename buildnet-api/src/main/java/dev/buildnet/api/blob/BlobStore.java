@@ -42,7 +42,7 @@ import java.util.OptionalLong;
  * IllegalArgumentException}. {@link #close()} is idempotent and releases only what the store itself
  * opened.
  *
- * @since 0.2
+ * @since 0.1
  */
 public interface BlobStore extends AutoCloseable {
 

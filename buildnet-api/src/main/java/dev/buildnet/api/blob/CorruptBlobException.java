@@ -10,7 +10,7 @@ import dev.buildnet.api.hash.Digest;
  * {@link java.io.InputStream#read}); the store has dropped the blob where it could, so it is
  * absent from then on.
  *
- * @since 0.2
+ * @since 0.1
  */
 public final class CorruptBlobException extends BuildNetException {
   private static final long serialVersionUID = 1L;

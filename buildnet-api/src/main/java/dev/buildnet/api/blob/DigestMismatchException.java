@@ -6,7 +6,7 @@ import dev.buildnet.api.hash.Digest;
 /**
  * Bytes offered to a {@link BlobStore} under a digest hash to another: nothing was stored.
  * Thrown by {@link BlobStore#put(Digest, java.io.InputStream)} (and by uploads that verify as
- * they go). Moved here from {@code dev.buildnet.cache} in 0.2.
+ * they go). (Was {@code dev.buildnet.cache.DigestMismatchException}.)
  *
  * @since 0.1
  */
