@@ -127,7 +127,10 @@ public final class HttpBlobStore implements BlobStore {
     return Optional.of(BlobStore.verifying(r.body(), digest, hashes, null));
   }
 
-  /** One {@code PUT}, streamed; see the class comment for how wrong bytes are kept out. */
+  /**
+   * One {@code PUT}, streamed; see the class comment for how wrong bytes are kept out. A blob the
+   * cache refuses as too large (HTTP 413) is declined: false.
+   */
   @Override
   public boolean put(Digest expected, InputStream in) throws IOException {
     checkOpen();
@@ -192,6 +195,10 @@ public final class HttpBlobStore implements BlobStore {
     if (mismatch.get() != null) {
       r.body().close();
       throw new DigestMismatchException(expected, seen.digest(), count[0]);
+    }
+    if (r.statusCode() == 413) {
+      r.body().close();
+      return false; // larger than the cache takes: declined, as the SPI says, not a failure
     }
     expectOk(r, r.body(), "PUT of " + expected);
     r.body().close();

@@ -57,6 +57,21 @@ class HttpBlobStoreCompatibilityTest extends BlobStoreCompatibilityKit {
   }
 
   @Test
+  void aBlobOverTheCachesEntryCap_isDeclined_notAFailure() throws Exception {
+    try (Fixture small = new Fixture(b -> b.token(Fixture.TOKEN).maxCacheEntryBytes(64 * 1024));
+        HttpBlobStore client = HttpBlobStore.connect(small.uri("/"), Fixture.TOKEN,
+            Duration.ofSeconds(30))) {
+      byte[] big = random(1024 * 1024, 8);
+      Digest d = HashProvider.sha256().hash(big);
+      assertFalse(client.put(d, new ByteArrayInputStream(big)));
+      assertFalse(client.has(d));
+      byte[] fits = random(1000, 9);
+      assertTrue(client.put(HashProvider.sha256().hash(fits), new ByteArrayInputStream(fits)),
+          "the connection is still usable after the refusal");
+    }
+  }
+
+  @Test
   void afterClose_callsAreRejected() throws Exception {
     Digest d = put(new byte[] {1, 2});
     store.close();
