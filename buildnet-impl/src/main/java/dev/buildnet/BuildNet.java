@@ -11,10 +11,9 @@ import dev.buildnet.events.BuildHistory;
 import dev.buildnet.remote.BuildService;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.cache.ActionCache;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.cache.BuildOnce;
 import dev.buildnet.cache.Outputs;
-import dev.buildnet.cache.SharedBlobStore;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
@@ -132,7 +131,7 @@ public final class BuildNet implements AutoCloseable {
     this.state = b.state != null ? b.state : StateBackend.sqlite(meta.resolve("state.db"));
     HashProvider hashes = b.hashes != null ? b.hashes : HashProvider.xxh64();
     Clock clock = b.clock != null ? b.clock : Clock.systemUTC();
-    BlobStore blobs = new BlobStore(meta.resolve("cas"), hashes, clock);
+    DiskBlobStore blobs = new DiskBlobStore(meta.resolve("cas"), hashes, clock);
     this.buildOnce = b.buildOnceLease == null ? null : new BuildOnce(state,
         ManagementFactory.getRuntimeMXBean().getName() + "/" + java.util.UUID.randomUUID(),
         b.buildOnceLease, b.buildOnceMaxWait);
@@ -330,7 +329,7 @@ public final class BuildNet implements AutoCloseable {
   }
 
   /** The content-addressed store of the cache's blobs (outputs and logs). */
-  public dev.buildnet.cache.BlobStore blobs() {
+  public dev.buildnet.cache.DiskBlobStore blobs() {
     return cache.blobs();
   }
 
@@ -351,7 +350,7 @@ public final class BuildNet implements AutoCloseable {
    *
    * @throws IllegalArgumentException if what remains is shorter than 16 bytes
    * @throws java.io.IOException if the file cannot be read
-   * @since 0.2
+   * @since 0.1
    */
   public static byte[] readSecret(Path file) throws java.io.IOException {
     byte[] raw = java.nio.file.Files.readAllBytes(file);
@@ -460,7 +459,7 @@ public final class BuildNet implements AutoCloseable {
    * neither reads nor records ({@code --no-cache}: outputs are not copied into the cache either).
    * WRITE_ONLY is a BUILD_REQUEST's {@code force}.
    *
-   * @since 0.2
+   * @since 0.1
    */
   public enum CacheUse { READ_WRITE, WRITE_ONLY, OFF }
 
@@ -468,7 +467,7 @@ public final class BuildNet implements AutoCloseable {
    * Like {@link #build(Collection, boolean)}, with {@code cache} applied to the named targets;
    * dependencies not named use the cache as usual.
    *
-   * @since 0.2
+   * @since 0.1
    */
   public BuildFuture build(Collection<String> targets, boolean keepGoing, CacheUse cache) {
     Objects.requireNonNull(cache, "cache");
@@ -485,7 +484,7 @@ public final class BuildNet implements AutoCloseable {
    * run: their key is computed from the files as they are now, and the reasons say so.
    *
    * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
-   * @since 0.2
+   * @since 0.1
    */
   public List<PlannedTarget> plan(Collection<String> targets) {
     ensureOpen();
@@ -595,10 +594,10 @@ public final class BuildNet implements AutoCloseable {
   public GcReport gc() {
     ensureOpen();
     try {
-      BlobStore blobs = cache.blobs();
-      List<BlobStore.Entry> entries = blobs.entries();
+      DiskBlobStore blobs = cache.blobs();
+      List<DiskBlobStore.Entry> entries = blobs.entries();
       Map<Digest, Long> sizes = new java.util.HashMap<>();
-      for (BlobStore.Entry e : entries) {
+      for (DiskBlobStore.Entry e : entries) {
         sizes.put(e.digest(), e.size());
       }
       long beforeBytes = sizes.values().stream().mapToLong(Long::longValue).sum();
@@ -618,7 +617,7 @@ public final class BuildNet implements AutoCloseable {
    *
    * @return how many declared output paths existed and were deleted
    * @throws BuildNetException if one cannot be deleted
-   * @since 0.2
+   * @since 0.1
    */
   public int cleanOutputs() {
     ensureOpen();
@@ -788,7 +787,7 @@ public final class BuildNet implements AutoCloseable {
     private boolean retryBackoffSet;
     private InetSocketAddress listen;
     private TransportSettings transport;
-    private SharedBlobStore sharedBlobs;
+    private dev.buildnet.api.blob.BlobStore sharedBlobs;
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
     private String peerName;
@@ -1023,12 +1022,14 @@ public final class BuildNet implements AutoCloseable {
     }
 
     /**
-     * A blob store shared with other masters (e.g. {@code RedisBlobStore}) behind the local one:
-     * outputs are pushed to it before their action-cache record is written, and a record whose
-     * blobs are missing locally is a hit only if they are fetched from it and verify. Pair it with
-     * a {@link #state} the other masters share too. You close what it is built on.
+     * A blob store shared with other masters (e.g. {@code RedisBlobStore}, {@code HttpBlobStore})
+     * behind the local one, through a {@link dev.buildnet.cache.TieredBlobStore}: outputs are
+     * written through to it before their action-cache record is written, and a record whose
+     * blobs are missing locally is a hit only if they are fetched from it and verify. It must hold
+     * digests of the {@link #hashes} algorithm (xxh64 unless set). Pair it with a {@link #state}
+     * the other masters share too. You close it, and what it is built on.
      */
-    public Builder sharedBlobs(SharedBlobStore blobs) {
+    public Builder sharedBlobs(dev.buildnet.api.blob.BlobStore blobs) {
       requireUnset(sharedBlobs, "sharedBlobs");
       this.sharedBlobs = Objects.requireNonNull(blobs, "blobs");
       return this;
@@ -1144,6 +1145,12 @@ public final class BuildNet implements AutoCloseable {
       if (transport != null && listen == null) {
         throw new IllegalStateException("transport(...) configures the master: "
             + "call listen(...) too");
+      }
+      String algorithm = (hashes != null ? hashes : HashProvider.xxh64()).algorithm();
+      if (sharedBlobs != null && !sharedBlobs.hashes().algorithm().equals(algorithm)) {
+        throw new IllegalStateException("sharedBlobs(...) holds "
+            + sharedBlobs.hashes().algorithm() + " blobs but this BuildNet hashes with "
+            + algorithm + ": configure both with the same hash");
       }
       WorkspaceLock lock;
       try {

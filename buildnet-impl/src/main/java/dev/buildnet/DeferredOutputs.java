@@ -2,7 +2,7 @@ package dev.buildnet;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.cache.ActionManifest;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.graph.Target;
 import dev.buildnet.remote.BlobTransferException;
 import dev.buildnet.remote.Dispatcher;
@@ -48,10 +48,10 @@ final class DeferredOutputs {
   }
 
   private final Dispatcher dispatcher;
-  private final BlobStore store;
+  private final DiskBlobStore store;
   private final Map<Digest, Kept> byKey = new ConcurrentHashMap<>();
 
-  DeferredOutputs(Dispatcher dispatcher, BlobStore store) {
+  DeferredOutputs(Dispatcher dispatcher, DiskBlobStore store) {
     this.dispatcher = dispatcher;
     this.store = store;
   }
@@ -130,7 +130,7 @@ final class DeferredOutputs {
         LOG.warn("cannot fetch output {} of '{}' from worker '{}': {}", o.path(),
             k.manifest.target(), k.workerId, e.getMessage());
         return false;
-      } catch (dev.buildnet.cache.DigestMismatchException e) {
+      } catch (dev.buildnet.api.blob.DigestMismatchException e) {
         LOG.warn("output {} of '{}' from worker '{}' does not match its digest: {}", o.path(),
             k.manifest.target(), k.workerId, e.getMessage());
         return false;

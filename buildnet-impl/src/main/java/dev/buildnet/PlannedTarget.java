@@ -13,7 +13,7 @@ import java.util.Objects;
  * @param wouldRun whether it would run (true) or be served from the cache (false)
  * @param reasons why it would run: each component that changed since its last recorded key, "no
  *     earlier build", "not cacheable", a missing input, ...; empty when it would be cached
- * @since 0.2
+ * @since 0.1
  */
 public record PlannedTarget(String target, String key, boolean wouldRun, List<String> reasons) {
   public PlannedTarget {

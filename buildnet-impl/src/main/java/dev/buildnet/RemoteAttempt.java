@@ -8,7 +8,7 @@ import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.ActionManifest;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.cache.Outputs;
 import dev.buildnet.graph.Target;
 import dev.buildnet.protocol.Payloads;
@@ -79,7 +79,7 @@ final class RemoteAttempt {
       Dispatcher.Placement placement, Duration queueWait, long start, Executor executor)
       throws IOException {
     Target target = node.target;
-    BlobStore blobs = cache.blobs();
+    DiskBlobStore blobs = cache.blobs();
     int attempt = node.nextAttempt();
     Listeners.targetStarted(run.listener, run.buildId, target.name(), attempt, placement.workerId());
     List<Payloads.Output> inputs;
@@ -162,7 +162,7 @@ final class RemoteAttempt {
     }
     List<String> directories = directories(target, files);
     boolean keep = target.cacheable();
-    BlobStore blobs = cache.blobs();
+    DiskBlobStore blobs = cache.blobs();
     String out = !keep || stdout.isEmpty() ? null : blobs.putBytes(stdout.bytes()).toString();
     String err = !keep || stderr.isEmpty() ? null : blobs.putBytes(stderr.bytes()).toString();
     ActionManifest manifest = new ActionManifest(ActionManifest.VERSION, target.name(), files,
@@ -217,7 +217,7 @@ final class RemoteAttempt {
    */
   private List<ActionManifest.Output> verifiedOutputs(Dispatcher.Result r, Target target,
       boolean kept) throws OutputRejected, IOException {
-    BlobStore blobs = cache.blobs();
+    DiskBlobStore blobs = cache.blobs();
     List<Payloads.Output> reported = r.completed().outputs() == null ? List.of()
         : r.completed().outputs();
     TreeMap<String, ActionManifest.Output> files = new TreeMap<>();
@@ -301,7 +301,7 @@ final class RemoteAttempt {
    * dependency runs again first, on this placement's worker.
    */
   private List<Payloads.Output> inputs(BuildRun run, Node node, KeyService.Computed computed,
-      BlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
+      DiskBlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
     TreeMap<String, Payloads.Output> files = new TreeMap<>();
     for (Node dep : node.dependencies) {
       TargetOutcome o = dep.outcome;
@@ -334,7 +334,7 @@ final class RemoteAttempt {
    * Returns what the consumer must use (a re-run may produce other digests).
    */
   private DeferredOutputs.Kept available(BuildRun run, Node dep, DeferredOutputs.Kept k,
-      BlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
+      DiskBlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
     DeferredOutputs d = deferred;
     if (d == null || k.workerId.equals(placement.workerId()) || !d.missing(k.manifest)) {
       return k;
@@ -368,7 +368,7 @@ final class RemoteAttempt {
    * made for), keeping its outputs there when the worker supports it. Its key must not have
    * changed: the consumer's key was computed from it.
    */
-  private DeferredOutputs.Kept rerun(BuildRun run, Node dep, BlobStore blobs,
+  private DeferredOutputs.Kept rerun(BuildRun run, Node dep, DiskBlobStore blobs,
       Dispatcher.Placement placement) throws IOException, InputChangedException {
     KeyService.Computed computed;
     try {
@@ -444,14 +444,14 @@ final class RemoteAttempt {
     return directories;
   }
 
-  private Payloads.Output ensure(String path, Digest digest, BlobStore blobs)
+  private Payloads.Output ensure(String path, Digest digest, DiskBlobStore blobs)
       throws IOException, InputChangedException {
     Path file = workspace.resolve(path);
     Optional<Long> stored = blobs.sizeOf(digest);
     if (stored.isEmpty()) {
       try (InputStream in = Files.newInputStream(file)) {
         blobs.putVerified(in, digest); // false: another attempt stored it meanwhile
-      } catch (dev.buildnet.cache.DigestMismatchException e) {
+      } catch (dev.buildnet.api.blob.DigestMismatchException e) {
         throw new InputChangedException("input '" + path + "' changed while the build ran (it no"
             + " longer hashes to " + digest + "); build again");
       } catch (java.nio.file.NoSuchFileException e) {

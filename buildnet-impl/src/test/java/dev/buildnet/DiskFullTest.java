@@ -12,7 +12,7 @@ import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.state.StateException;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.graph.Target;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.state.SqliteStateBackend;
@@ -89,7 +89,7 @@ class DiskFullTest {
       throws Exception {
     try (SmallDisk disk = SmallDisk.mount(dir.resolve("disk"), "2m")) {
       Path cas = disk.dir().resolve("cas");
-      BlobStore blobs = new BlobStore(cas, Hashing.xxh64(), Clock.systemUTC());
+      DiskBlobStore blobs = new DiskBlobStore(cas, Hashing.xxh64(), Clock.systemUTC());
       blobs.putBytes("warm".getBytes(StandardCharsets.UTF_8)); // creates tmp/ and a shard
       byte[] data = new byte[256 * 1024];
       new Random(7).nextBytes(data);

@@ -3,7 +3,7 @@ package dev.buildnet.bench;
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.remote.MasterServer;
 import dev.buildnet.remote.RemoteClient;
@@ -71,7 +71,7 @@ public class MasterBlobBenchmark {
     }
     byte[] secret = "benchmark secret, 16+ bytes".getBytes(StandardCharsets.UTF_8);
     state = InMemoryStateBackend.create();
-    BlobStore store = new BlobStore(directory.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
+    DiskBlobStore store = new DiskBlobStore(directory.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
     master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(secret)).blobs(store).start();
     client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(secret)).connect();
     digest = client.blobs().upload(file);

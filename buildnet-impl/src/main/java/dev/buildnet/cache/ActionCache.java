@@ -3,6 +3,7 @@ package dev.buildnet.cache;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import java.nio.charset.StandardCharsets;
@@ -19,10 +20,11 @@ import org.slf4j.LoggerFactory;
  * Maps a target's cache key to the {@link ActionManifest} of a successful run, in a
  * {@link StateBackend} under {@code ac/<key>}.
  *
- * <p>A lookup is a hit only if every blob the manifest names is present in the {@link BlobStore}
- * (a manifest whose blobs were evicted is removed and reported as a miss). With a {@link
- * SharedBlobStore}, a blob missing locally is fetched from it and verified; {@link #record} pushes
- * the blobs there before it writes the manifest, so a peer never sees a manifest before its blobs. A record that cannot be
+ * <p>A lookup is a hit only if every blob the manifest names is present in the {@link DiskBlobStore}
+ * (a manifest whose blobs were evicted is removed and reported as a miss). With a shared {@link
+ * BlobStore} tier, the blobs are kept through a {@link TieredBlobStore}: a blob missing locally is
+ * fetched from the shared tier and verified; {@link #record} writes the blobs through to it before
+ * it writes the manifest, so a peer never sees a manifest before its blobs. A record that cannot be
  * parsed — written by a newer release, or damaged — is also a miss, and is removed.
  *
  * <p>Thread-safe; blocks on the backend's I/O.
@@ -32,8 +34,9 @@ public final class ActionCache {
   static final String PREFIX = "ac/";
 
   private final StateBackend state;
-  private final BlobStore blobs;
-  private final SharedBlobStore shared;
+  private final DiskBlobStore blobs;
+  /** The local store in front of the shared tier; null without a shared tier. */
+  private final TieredBlobStore tiers;
   private final BuildOnce buildOnce;
   /**
    * Manifests this instance has read or written, by key. A key's record only ever names outputs of
@@ -52,19 +55,21 @@ public final class ActionCache {
   private final ObjectMapper json =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-  public ActionCache(StateBackend state, BlobStore blobs) {
+  public ActionCache(StateBackend state, DiskBlobStore blobs) {
     this(state, blobs, null, null);
   }
 
   /**
    * An action cache whose blobs are also kept in {@code shared} (null: local only) and whose keys
    * are built once across processes by {@code buildOnce} (null: no coordination).
+   *
+   * @throws IllegalArgumentException if {@code shared} holds another algorithm's digests
    */
-  public ActionCache(StateBackend state, BlobStore blobs, SharedBlobStore shared,
+  public ActionCache(StateBackend state, DiskBlobStore blobs, BlobStore shared,
       BuildOnce buildOnce) {
     this.state = Objects.requireNonNull(state, "state");
     this.blobs = Objects.requireNonNull(blobs, "blobs");
-    this.shared = shared;
+    this.tiers = shared == null ? null : new TieredBlobStore(blobs, shared);
     this.buildOnce = buildOnce;
   }
 
@@ -78,7 +83,8 @@ public final class ActionCache {
         : buildOnce.claim(key, () -> lookup(key), cancelled);
   }
 
-  public BlobStore blobs() {
+  /** The local tier, where outputs are stored and restored from. */
+  public DiskBlobStore blobs() {
     return blobs;
   }
 
@@ -115,9 +121,19 @@ public final class ActionCache {
    */
   private boolean allPresent(List<Blob> needed) {
     for (Blob blob : needed) {
-      boolean here = blob.size < 0
-          ? blobs.contains(blob.digest) : blobs.contains(blob.digest, blob.size);
-      if (!here && !fetchShared(blob.digest)) {
+      boolean here;
+      if (tiers == null) {
+        here = blob.size < 0
+            ? blobs.contains(blob.digest) : blobs.contains(blob.digest, blob.size);
+      } else {
+        try {
+          here = tiers.fill(blob.digest, blob.size);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(
+              "fetching " + blob.digest + " from " + tiers.shared().name() + " failed", e);
+        }
+      }
+      if (!here) {
         return false;
       }
     }
@@ -137,43 +153,30 @@ public final class ActionCache {
     return all;
   }
 
-  /** Fetches a blob missing locally from the shared tier; false if it is not there intact. */
-  private boolean fetchShared(Digest blob) {
-    if (shared == null) {
-      return false;
-    }
-    try {
-      return shared.fetch(blob, blobs);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(
-          "fetching " + blob + " from " + shared.name() + " failed", e);
-    }
-  }
-
   /** Whether a blob is in either tier, without fetching it (for gc). */
   private boolean presentAnywhere(Digest blob) {
     try {
-      return blobs.contains(blob) || (shared != null && shared.contains(blob));
+      return tiers == null ? blobs.contains(blob) : tiers.has(blob);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(
-          "checking " + blob + " in " + shared.name() + " failed", e);
+          "checking " + blob + " in " + tiers.shared().name() + " failed", e);
     }
   }
 
-  /** Pushes the manifest's blobs to the shared tier, before the manifest becomes visible. */
+  /** Writes the manifest's blobs through to the shared tier, before the manifest is visible. */
   private void pushShared(ActionManifest manifest) {
-    if (shared == null) {
+    if (tiers == null) {
       return;
     }
     for (Digest blob : manifest.blobs()) {
       try {
-        if (!shared.push(blob, blobs)) {
-          LOG.debug("{} did not take {} of {}; peers will miss this entry", shared.name(), blob,
-              manifest.target());
+        if (!tiers.push(blob)) {
+          LOG.debug("{} did not take {} of {}; peers will miss this entry", tiers.shared().name(),
+              blob, manifest.target());
         }
       } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(
-            "pushing " + blob + " of " + manifest.target() + " to " + shared.name() + " failed", e);
+        throw new java.io.UncheckedIOException("pushing " + blob + " of " + manifest.target()
+            + " to " + tiers.shared().name() + " failed", e);
       }
     }
   }

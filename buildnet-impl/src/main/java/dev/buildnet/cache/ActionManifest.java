@@ -8,7 +8,7 @@ import java.util.Objects;
 /**
  * What a successful target run produced, as the action cache records it: its output files by
  * digest, its logs by digest, and what the run cost. Stored as JSON in the {@code StateBackend}
- * under the target's cache key; the bytes themselves live in the {@link BlobStore}.
+ * under the target's cache key; the bytes themselves live in the {@link DiskBlobStore}.
  *
  * @param version format version of this record
  * @param target the target's name when it was recorded (informational)

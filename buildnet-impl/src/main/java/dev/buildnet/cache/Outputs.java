@@ -25,7 +25,7 @@ import java.util.stream.Stream;
 import dev.buildnet.internal.WorkspacePaths;
 
 /**
- * Moves a target's outputs between the workspace and the {@link BlobStore}: {@link #collect} after
+ * Moves a target's outputs between the workspace and the {@link DiskBlobStore}: {@link #collect} after
  * a run, {@link #restore} on a cache hit.
  *
  * <p>Restoring is all-or-nothing: every file is first written beside its destination and verified
@@ -38,9 +38,9 @@ public final class Outputs {
 
   private final Path workspace;
   private final Path realWorkspace;
-  private final BlobStore blobs;
+  private final DiskBlobStore blobs;
 
-  public Outputs(Path workspace, BlobStore blobs) {
+  public Outputs(Path workspace, DiskBlobStore blobs) {
     this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
     this.blobs = Objects.requireNonNull(blobs, "blobs");
     Path real;

@@ -123,7 +123,7 @@ public final class Target {
    *
    * @param env the build's values, by variable name; not null
    * @param timeoutCap a per-target upper bound, or null for none
-   * @since 0.2
+   * @since 0.1
    */
   public Target withBuildOverrides(Map<String, String> env, Duration timeoutCap) {
     Objects.requireNonNull(env, "env");

@@ -4,8 +4,8 @@ import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.Hasher;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
-import dev.buildnet.cache.BlobStore;
-import dev.buildnet.cache.DigestMismatchException;
+import dev.buildnet.cache.DiskBlobStore;
+import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads;
 import dev.buildnet.protocol.Payloads.BlobChunk;
@@ -31,7 +31,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * BLOB_HAS, BLOB_PUT and BLOB_GET of one connection against the master's {@link BlobStore}, on
+ * BLOB_HAS, BLOB_PUT and BLOB_GET of one connection against the master's {@link DiskBlobStore}, on
  * that connection's reader thread. Uploads stream chunk by chunk into temp files of the store and
  * are verified as they arrive; downloads stream from the blob file and are verified as they go,
  * so that the final chunk (which carries the digest) is sent only for a sound blob. Never holds
@@ -47,19 +47,19 @@ final class BlobService {
   /** How long a download waits for the peer to drain the window before giving up on it. */
   private static final long DRAIN_TIMEOUT_MS = 60_000;
 
-  private final BlobStore store;
+  private final DiskBlobStore store;
   private final PeerConnection connection;
   private final long maxBlobBytes;
   private final int maxTransfers;
   private final Runnable alive;
-  private final Map<String, BlobStore.Upload> uploads = new HashMap<>();
+  private final Map<String, DiskBlobStore.Upload> uploads = new HashMap<>();
   private boolean closed;
 
   /**
    * @param alive called while a download keeps the reader thread busy and the peer is draining it
    *     (the peer's frames are not read meanwhile, but it is evidently alive)
    */
-  BlobService(BlobStore store, PeerConnection connection, long maxBlobBytes, int maxTransfers,
+  BlobService(DiskBlobStore store, PeerConnection connection, long maxBlobBytes, int maxTransfers,
       Runnable alive) {
     this.store = store;
     this.connection = connection;
@@ -106,7 +106,7 @@ final class BlobService {
       return;
     }
     String transfer = put.transferId();
-    BlobStore.Upload upload = uploads.get(transfer);
+    DiskBlobStore.Upload upload = uploads.get(transfer);
     if (upload == null) {
       if (put.offset() != 0) {
         throw new RequestError(ErrorCode.DIGEST_MISMATCH, "BLOB_PUT chunk at offset " + put.offset()
@@ -142,7 +142,7 @@ final class BlobService {
       return;
     }
     uploads.remove(transfer);
-    try (BlobStore.Upload u = upload) {
+    try (DiskBlobStore.Upload u = upload) {
       Digest expected;
       try {
         expected = digest(put.digest());
@@ -257,7 +257,7 @@ final class BlobService {
   }
 
   private void discard(String transfer) {
-    BlobStore.Upload u = uploads.remove(transfer);
+    DiskBlobStore.Upload u = uploads.remove(transfer);
     if (u != null) {
       try {
         u.close();

@@ -34,7 +34,7 @@ public interface BuildService {
    * @param env values for passthrough variables, in place of the master's (see {@code
    *     Target.withBuildOverrides}); empty for none
    * @param timeout a cap on every target's run time, or null
-   * @since 0.2
+   * @since 0.1
    */
   record Options(boolean keepGoing, boolean force, Map<String, String> env, Duration timeout) {
     public Options {
@@ -60,7 +60,7 @@ public interface BuildService {
    * (the master answers ERROR {@code UNSUPPORTED}); {@code BuildNet} supports them all.
    *
    * @throws UnsupportedOperationException if an option is set that this service cannot honour
-   * @since 0.2
+   * @since 0.1
    */
   default CompletableFuture<BuildResult> submit(String buildId, List<String> targets, Options options) {
     Objects.requireNonNull(options, "options");

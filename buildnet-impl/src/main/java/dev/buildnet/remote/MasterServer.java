@@ -6,7 +6,7 @@ import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.protocol.Payloads.Hello;
 import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.SerialExecutor;
@@ -33,7 +33,7 @@ import java.util.function.LongSupplier;
  * TcpTransport}, answers their STATE_* and LOCK_* requests from a {@link StateBackend}, keeps the
  * registry of connected workers (their advertised capabilities and resources, liveness, resource
  * claims) and declares a worker dead when it is silent past the heartbeat timeout. Given a {@link
- * Builder#blobs BlobStore}, it serves BLOB_HAS, BLOB_PUT and BLOB_GET from it: uploads and
+ * Builder#blobs DiskBlobStore}, it serves BLOB_HAS, BLOB_PUT and BLOB_GET from it: uploads and
  * downloads stream in chunks and every digest is verified (see {@code docs/PROTOCOL.md}, "Blob
  * service"). Given a {@link Builder#builds BuildService}, it runs clients' builds
  * (BUILD_REQUEST, BUILD_CANCEL) and streams build events to subscribers (SUBSCRIBE,
@@ -96,7 +96,7 @@ public final class MasterServer implements AutoCloseable {
   private final ThreadPoolExecutor work;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Transport.Listener listener;
-  private final BlobStore blobs;
+  private final DiskBlobStore blobs;
   private final BuildService builds;
   private final Dispatcher dispatcher;
   private final int maxUnsentEvents;
@@ -246,7 +246,7 @@ public final class MasterServer implements AutoCloseable {
     private LongSupplier nanoTime;
     private Clock clock;
     private Executor eventExecutor;
-    private BlobStore blobs;
+    private DiskBlobStore blobs;
     private BuildService builds;
     private int maxUnsentEvents = ClientBuilds.MAX_UNSENT_EVENTS;
     private long maxBlobBytes = DEFAULT_MAX_BLOB_BYTES;
@@ -261,7 +261,7 @@ public final class MasterServer implements AutoCloseable {
      * UNSUPPORTED). Uploads are verified against the store's hash algorithm. Not closed by the
      * master.
      */
-    public Builder blobs(BlobStore store) {
+    public Builder blobs(DiskBlobStore store) {
       once(this.blobs, "blobs");
       this.blobs = Objects.requireNonNull(store, "store");
       return this;

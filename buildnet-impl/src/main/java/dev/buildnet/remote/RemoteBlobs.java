@@ -1,5 +1,7 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.blob.BlobStore;
+import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.hash.Hasher;
@@ -16,6 +18,7 @@ import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.RemoteErrorException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -29,6 +32,8 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -38,10 +43,11 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * The master's content-addressed blob store, seen from a {@link RemoteClient}: ask which blobs
- * it lacks, upload files, download blobs to files. Files stream in chunks of at most 1 MiB with a
- * bounded window in flight, so memory does not grow with the file; both sides verify every
- * digest.
+ * The master's content-addressed blob store, seen from a {@link RemoteClient} or a worker: ask
+ * which blobs it lacks, upload files, download blobs to files; and the same store as a {@link
+ * BlobStore} (e.g. the shared tier of a {@link dev.buildnet.cache.TieredBlobStore}). Files stream
+ * in chunks of at most 1 MiB with a bounded window in flight, so memory does not grow with the
+ * file; both sides verify every digest.
  *
  * <h2>Threads and cost</h2>
  *
@@ -51,7 +57,7 @@ import java.util.function.Supplier;
  *
  * @since 0.1
  */
-public final class RemoteBlobs implements BlobClient {
+public final class RemoteBlobs implements BlobClient, BlobStore {
   /** Upload chunks queued for the socket at once. */
   static final int WINDOW = 8;
 
@@ -98,6 +104,7 @@ public final class RemoteBlobs implements BlobClient {
   }
 
   /** The algorithm of the digests {@link #upload} computes (it must be the master's). */
+  @Override
   public HashProvider hashes() {
     return hashes;
   }
@@ -136,16 +143,29 @@ public final class RemoteBlobs implements BlobClient {
    */
   public Digest upload(Path file) {
     Objects.requireNonNull(file, "file");
+    try (InputStream in = Files.newInputStream(file)) {
+      return upload(in, null, "upload of " + file);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot read " + file + " to upload it: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Streams {@code in} to the master. With {@code expected}, bytes that hash to something else are
+   * never offered under it: the transfer is abandoned before its last chunk and the master
+   * discards it.
+   */
+  private Digest upload(InputStream in, Digest expected, String what) throws IOException {
     PeerConnection c = connection();
     String transfer = UUID.randomUUID().toString();
     Hasher hasher = hashes.newHasher();
     ArrayDeque<CompletableFuture<Void>> window = new ArrayDeque<>();
     long deadline = System.nanoTime() + blobTimeout.toNanos();
-    String what = "upload of " + file;
-    try (InputStream in = Files.newInputStream(file)) {
-      // One chunk is held back so that the last one, which carries the digest, is known.
-      byte[] held = in.readNBytes(chunkBytes);
-      long pos = 0;
+    // One chunk is held back so that the last one, which carries the digest, is known.
+    byte[] held;
+    long pos = 0;
+    try {
+      held = in.readNBytes(chunkBytes);
       while (true) {
         byte[] next = in.readNBytes(chunkBytes);
         if (next.length == 0) {
@@ -159,19 +179,128 @@ public final class RemoteBlobs implements BlobClient {
         pos += held.length;
         held = next;
       }
-      hasher.update(held);
-      Digest digest = hasher.digest();
-      long size = pos + held.length;
-      BlobPutResponse r = (BlobPutResponse) await(
-          c.request(new BlobPut(transfer, pos, held, true, digest.toString(), size), remaining(deadline)),
-          remaining(deadline), what).payload();
-      if (!r.digest().equals(digest.toString())) {
-        throw new BlobTransferException("the master at " + where + " acknowledged " + what
-            + " as " + r.digest() + " but it is " + digest);
+    } catch (IOException | RuntimeException e) {
+      abandon(c, transfer, pos, deadline, what); // e.g. the source turned out corrupt
+      throw e;
+    }
+    hasher.update(held);
+    Digest digest = hasher.digest();
+    long size = pos + held.length;
+    if (expected != null && !digest.equals(expected)) {
+      abandon(c, transfer, pos, deadline, what);
+      throw new DigestMismatchException(expected, digest, size);
+    }
+    BlobPutResponse r = (BlobPutResponse) await(
+        c.request(new BlobPut(transfer, pos, held, true, digest.toString(), size), remaining(deadline)),
+        remaining(deadline), what).payload();
+    if (!r.digest().equals(digest.toString())) {
+      throw new BlobTransferException("the master at " + where + " acknowledged " + what
+          + " as " + r.digest() + " but it is " + digest);
+    }
+    return digest;
+  }
+
+  /**
+   * Makes the master discard a transfer it has chunks of: a chunk out of order does (and is
+   * answered with an error, which is the point).
+   */
+  private void abandon(PeerConnection c, String transfer, long sent, long deadline, String what) {
+    if (sent == 0) {
+      return; // nothing sent, nothing open
+    }
+    try {
+      BlobPut outOfOrder = new BlobPut(transfer, sent + 1, new byte[0], true,
+          hashes.hash(new byte[0]).toString(), sent + 1);
+      await(c.request(outOfOrder, remaining(deadline)), remaining(deadline), what);
+    } catch (BlobTransferException discarded) {
+      // expected: the master refused the chunk and discarded the transfer
+    }
+  }
+
+  // ---- the BlobStore SPI ---------------------------------------------------------------------
+
+  @Override
+  public String name() {
+    return "the master's blob store at " + where;
+  }
+
+  /** One BLOB_HAS round trip. */
+  @Override
+  public boolean has(Digest digest) {
+    checkAlgorithm(digest);
+    return missing(List.of(digest)).isEmpty();
+  }
+
+  /**
+   * Costs a whole download: the protocol has no size query (a remote size is only ever needed
+   * where the bytes are needed too).
+   */
+  @Override
+  public OptionalLong size(Digest digest) throws IOException {
+    Optional<InputStream> opened = open(digest);
+    if (opened.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    try (InputStream in = opened.get()) {
+      return OptionalLong.of(in.transferTo(OutputStream.nullOutputStream()));
+    }
+  }
+
+  /**
+   * Downloads the blob (verified, see {@link #download}) into a temporary file and streams that;
+   * the file is deleted when the stream is closed. Empty if the master lacks the blob.
+   */
+  @Override
+  public Optional<InputStream> open(Digest digest) throws IOException {
+    checkAlgorithm(digest);
+    Path spool = Files.createTempFile("buildnet-remote-blob-", ".part");
+    boolean handedOver = false;
+    try {
+      try {
+        download(digest, spool);
+      } catch (BlobTransferException e) {
+        // Not there, or corrupt there (the master then deleted it): absent either way.
+        if (e.getCause() instanceof RemoteErrorException remote
+            && remote.code().filter(c -> c == ErrorCode.NOT_FOUND || c == ErrorCode.DIGEST_MISMATCH)
+                .isPresent()) {
+          return Optional.empty();
+        }
+        throw e;
       }
-      return digest;
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException("cannot read " + file + " to upload it: " + e.getMessage(), e);
+      InputStream in = Files.newInputStream(spool, StandardOpenOption.DELETE_ON_CLOSE);
+      handedOver = true;
+      return Optional.of(in);
+    } finally {
+      if (!handedOver) {
+        Files.deleteIfExists(spool);
+      }
+    }
+  }
+
+  /** Streams the bytes to the master; the master verifies them too before storing. */
+  @Override
+  public boolean put(Digest expected, InputStream in) throws IOException {
+    checkAlgorithm(expected);
+    upload(in, expected, "upload of " + expected);
+    return true;
+  }
+
+  @Override
+  public Digest put(InputStream in) throws IOException {
+    return upload(in, null, "upload of a blob");
+  }
+
+  /** The connection is not this view's: nothing to release. */
+  @Override
+  public void close() {
+    // The connection's owner closes it.
+  }
+
+  private void checkAlgorithm(Digest digest) {
+    Objects.requireNonNull(digest, "digest");
+    if (!digest.algorithm().equals(hashes.algorithm())) {
+      throw new IllegalArgumentException("this client hashes with " + hashes.algorithm()
+          + " and cannot verify " + digest);
     }
   }
 
@@ -185,11 +314,7 @@ public final class RemoteBlobs implements BlobClient {
    * @throws IllegalArgumentException if {@code digest} is not of this client's algorithm
    */
   public void download(Digest digest, Path destination) {
-    Objects.requireNonNull(digest, "digest");
-    if (!digest.algorithm().equals(hashes.algorithm())) {
-      throw new IllegalArgumentException("this client hashes with " + hashes.algorithm()
-          + " and cannot verify " + digest);
-    }
+    checkAlgorithm(digest);
     Path target = destination.toAbsolutePath();
     Path tmp = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".part");
     String what = "download of " + digest + " to " + destination;

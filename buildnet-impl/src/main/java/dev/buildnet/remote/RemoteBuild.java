@@ -85,7 +85,7 @@ public final class RemoteBuild {
    * connection to get the events missed since, and the result. 0 if none was received (then a
    * re-attach replays all the master keeps).
    *
-   * @since 0.2
+   * @since 0.1
    */
   public long lastEventSeq() {
     RemoteSubscription s = events;

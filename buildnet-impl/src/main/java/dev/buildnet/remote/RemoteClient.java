@@ -164,7 +164,7 @@ public final class RemoteClient implements AutoCloseable {
    *     since > 0} (code {@code NOT_FOUND})
    * @throws BuildNetException if the master is unreachable or speaks a protocol older than 1.3
    * @throws IllegalArgumentException if this client already follows that build
-   * @since 0.2
+   * @since 0.1
    */
   public RemoteBuild attach(String buildId, long since, boolean logs, Consumer<BuildEvent> onEvent) {
     if (buildId == null || buildId.isEmpty()) {

@@ -6,7 +6,7 @@ import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads;
 import dev.buildnet.protocol.Payloads.Ack;
@@ -77,7 +77,7 @@ public final class Worker implements AutoCloseable {
   /** Empty sandboxes of ended attempts, reused by the next ones. */
   private final java.util.concurrent.ConcurrentLinkedDeque<Path> freeSandboxes =
       new java.util.concurrent.ConcurrentLinkedDeque<>();
-  private final Map<String, BlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, DiskBlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
   private final TcpTransport transport;
   private final ThreadPoolExecutor runners;
   /**
@@ -359,7 +359,7 @@ public final class Worker implements AutoCloseable {
         sandbox = sandboxes.resolve(UUID.randomUUID().toString());
       }
       HashProvider h = hashesFor(c);
-      BlobStore local = localStore(h);
+      DiskBlobStore local = localStore(h);
       BlobClient client = blobs != null ? blobs
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
       attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell,
@@ -376,9 +376,9 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private BlobStore localStore(HashProvider h) {
+  private DiskBlobStore localStore(HashProvider h) {
     return localStores.computeIfAbsent(h.algorithm(),
-        a -> new BlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
+        a -> new DiskBlobStore(workDir.resolve("cas").resolve(a), h, Clock.systemUTC()));
   }
 
   /**

@@ -10,7 +10,7 @@ import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.transport.Payload;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.protocol.Payloads.BuildCompleted;
 import dev.buildnet.protocol.Payloads.BuildFailed;
 import dev.buildnet.protocol.Payloads.BuildProgress;
@@ -69,7 +69,7 @@ final class WorkerAttempt {
   private final Path sandbox;
   volatile boolean sandboxClean; // set before release: whether the sandbox may be reused
   private final Path scratch;
-  private final BlobStore local;
+  private final DiskBlobStore local;
   private final BlobClient blobs;
   private final ShellProvider shell;
   private final Object lock = new Object();
@@ -81,7 +81,7 @@ final class WorkerAttempt {
   final CompletableFuture<Void> done = new CompletableFuture<>();
 
   WorkerAttempt(TargetRun run, PeerConnection connection, Path sandbox, Path scratch,
-      BlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
+      DiskBlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
     this.bundlers = bundlers;
     this.key = Key.of(run);
     this.run = run;

@@ -9,6 +9,6 @@ import dev.buildnet.api.transport.Transport;
  * connection, as {@link Transport} promises). An inline handler that has slow work to do must hand
  * it off itself, keeping its connection's order.
  *
- * @since 0.2
+ * @since 0.1
  */
 public interface InlineHandler extends Transport.Connection.Handler {}

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * in order and a task that blocks holds up only its own queue, while idle connections hold no
  * thread.
  *
- * @since 0.2
+ * @since 0.1
  */
 public final class SerialExecutor implements Executor {
   private static final Logger log = LoggerFactory.getLogger(SerialExecutor.class);

@@ -17,12 +17,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 class OutputsTest {
   @TempDir Path ws;
-  private BlobStore blobs;
+  private DiskBlobStore blobs;
   private Outputs outputs;
 
   @BeforeEach
   void setUp() {
-    blobs = new BlobStore(ws.resolve(".buildnet/cas"), Hashing.xxh64(), Clock.systemUTC());
+    blobs = new DiskBlobStore(ws.resolve(".buildnet/cas"), Hashing.xxh64(), Clock.systemUTC());
     outputs = new Outputs(ws, blobs);
   }
 

@@ -57,11 +57,11 @@ class ExportedTypesTest {
 
   @Test
   void cachePackage_exportsTheKeyFunctionAndTheStores() throws Exception {
-    assertEquals(Set.of("ActionCache", "ActionManifest", "ActionManifest$Output", "BlobStore",
-        "BlobStore$Entry", "BlobStore$Upload", "BuildOnce", "BuildOnce$Turn", "CacheKeyBuilder",
-        "CacheKeyBuilder$Builder", "DigestMismatchException", "FileDigester",
+    assertEquals(Set.of("ActionCache", "ActionManifest", "ActionManifest$Output", "DiskBlobStore",
+        "DiskBlobStore$Entry", "DiskBlobStore$Upload", "BuildOnce", "BuildOnce$Turn",
+        "CacheKeyBuilder", "CacheKeyBuilder$Builder", "FileDigester", "HttpBlobStore",
         "KeyManifest", "KeyManifest$BundlerKey", "Outputs", "Outputs$Collected",
-        "Outputs$OutputException", "Platform", "SharedBlobStore"),
+        "Outputs$OutputException", "Platform", "TieredBlobStore"),
         publicTypes(CacheKeyBuilder.class));
   }
 

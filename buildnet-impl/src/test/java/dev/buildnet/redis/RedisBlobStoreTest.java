@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
+import dev.buildnet.cache.TieredBlobStore;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Random;
@@ -25,8 +26,11 @@ class RedisBlobStoreTest {
   @TempDir Path dir;
   private RedisStateBackend backend;
   private RedisBlobStore shared;
-  private BlobStore a;
-  private BlobStore b;
+  private DiskBlobStore a;
+  private DiskBlobStore b;
+  /** The local store a in front of Redis, and b: two masters sharing the tier. */
+  private TieredBlobStore toA;
+  private TieredBlobStore toB;
   private String prefix;
 
   @BeforeAll
@@ -44,8 +48,10 @@ class RedisBlobStoreTest {
     prefix = "blobs-" + UUID.randomUUID() + ":";
     backend = server.backend(prefix).open();
     shared = RedisBlobStore.on(backend, 100_000, 4096);
-    a = new BlobStore(dir.resolve("a"), HashProvider.xxh64(), Clock.systemUTC());
-    b = new BlobStore(dir.resolve("b"), HashProvider.xxh64(), Clock.systemUTC());
+    a = new DiskBlobStore(dir.resolve("a"), HashProvider.xxh64(), Clock.systemUTC());
+    b = new DiskBlobStore(dir.resolve("b"), HashProvider.xxh64(), Clock.systemUTC());
+    toA = new TieredBlobStore(a, shared);
+    toB = new TieredBlobStore(b, shared);
   }
 
   @AfterEach
@@ -58,9 +64,9 @@ class RedisBlobStoreTest {
     for (int size : new int[] {0, 10, 4096, 4097, 50_000}) {
       byte[] bytes = random(size);
       Digest d = a.putBytes(bytes);
-      assertTrue(shared.push(d, a), "size " + size);
-      assertTrue(shared.contains(d));
-      assertTrue(shared.fetch(d, b), "size " + size);
+      assertTrue(toA.push(d), "size " + size);
+      assertTrue(shared.has(d));
+      assertTrue(toB.fill(d, -1), "size " + size);
       assertArrayEquals(bytes, b.readVerified(d).orElseThrow(), "size " + size);
     }
   }
@@ -68,36 +74,36 @@ class RedisBlobStoreTest {
   @Test
   void blobOverTheCap_isNotStored() throws Exception {
     Digest d = a.putBytes(random(100_001));
-    assertFalse(shared.push(d, a));
-    assertFalse(shared.contains(d));
-    assertFalse(shared.fetch(d, b));
+    assertFalse(toA.push(d));
+    assertFalse(shared.has(d));
+    assertFalse(toB.fill(d, -1));
   }
 
   @Test
   void evictedChunk_makesTheBlobAbsentAndDeletesItsRest() throws Exception {
     Digest d = a.putBytes(random(10_000)); // three chunks
-    shared.push(d, a);
+    toA.push(d);
     assertEquals(":1", server.command("DEL", prefix + "blob:" + d + ":1"));
-    assertFalse(shared.fetch(d, b));
+    assertFalse(toB.fill(d, -1));
     assertFalse(b.contains(d));
-    assertFalse(shared.contains(d), "the header is gone, so the next push uploads it again");
-    assertTrue(shared.push(d, a));
-    assertTrue(shared.fetch(d, b));
+    assertFalse(shared.has(d), "the header is gone, so the next push uploads it again");
+    assertTrue(toA.push(d));
+    assertTrue(toB.fill(d, -1));
   }
 
   @Test
   void corruptBytesInRedis_areNeverServedAndAreDeleted() throws Exception {
     Digest d = a.putBytes(random(100));
-    shared.push(d, a);
+    toA.push(d);
     server.command("SET", prefix + "blob:" + d, "Igarbage");
-    assertFalse(shared.fetch(d, b));
+    assertFalse(toB.fill(d, -1));
     assertFalse(b.contains(d));
-    assertFalse(shared.contains(d));
+    assertFalse(shared.has(d));
 
     Digest big = a.putBytes(random(9000));
-    shared.push(big, a);
+    toA.push(big);
     server.command("SET", prefix + "blob:" + big + ":0", "x".repeat(4096));
-    assertFalse(shared.fetch(big, b));
+    assertFalse(toB.fill(big, -1));
     assertFalse(b.contains(big));
   }
 

@@ -5,7 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.state.InMemoryStateBackend;
 import java.io.OutputStream;
@@ -35,7 +35,7 @@ final class BlobStreamingMain {
         out.write(block);
       }
     }
-    BlobStore store = new BlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
+    DiskBlobStore store = new DiskBlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
     try (StateBackend state = InMemoryStateBackend.builder().build();
         MasterServer master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(secret)).blobs(store).start();
         RemoteClient client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(secret)).connect()) {

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Message;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.hash.Hashing;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads.BlobChunk;
@@ -41,13 +41,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Blob upload and download through a real master on loopback, into a real {@link BlobStore}. */
+/** Blob upload and download through a real master on loopback, into a real {@link DiskBlobStore}. */
 class BlobTransferTest {
   static final byte[] SECRET = "blob transfer test secret, 16+ bytes".getBytes(UTF_8);
 
   @TempDir Path dir;
   StateBackend state;
-  BlobStore store;
+  DiskBlobStore store;
   MasterServer master;
   RemoteClient client;
   final LinkedBlockingQueue<WorkerEvent> events = new LinkedBlockingQueue<>();
@@ -55,7 +55,7 @@ class BlobTransferTest {
   @BeforeEach
   void start() {
     state = InMemoryStateBackend.builder().build();
-    store = new BlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
+    store = new DiskBlobStore(dir.resolve("cas"), Hashing.xxh64(), Clock.systemUTC());
     master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).blobs(store).start();
     master.addWorkerListener(events::add);
     client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET))

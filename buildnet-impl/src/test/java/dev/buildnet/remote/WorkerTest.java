@@ -14,7 +14,7 @@ import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
-import dev.buildnet.cache.BlobStore;
+import dev.buildnet.cache.DiskBlobStore;
 import dev.buildnet.exec.Pids;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads.Ack;
@@ -56,14 +56,14 @@ class WorkerTest {
   private static final Map<String, String> ENV = Map.of("PATH", "/usr/bin:/bin", "GREETING", "hi");
 
   @TempDir Path tmp;
-  private BlobStore masterStore;
+  private DiskBlobStore masterStore;
   private CountingBlobs blobs;
   private FakeMaster master;
   private Worker worker;
 
   @BeforeEach
   void start() throws Exception {
-    masterStore = new BlobStore(tmp.resolve("master-cas"), HashProvider.sha256(), Clock.systemUTC());
+    masterStore = new DiskBlobStore(tmp.resolve("master-cas"), HashProvider.sha256(), Clock.systemUTC());
     blobs = new CountingBlobs(masterStore);
     master = new FakeMaster(0);
   }
@@ -332,10 +332,10 @@ class WorkerTest {
 
   /** The master's blob store as the worker sees it, counting downloads. */
   static final class CountingBlobs implements BlobClient {
-    final BlobStore store;
+    final DiskBlobStore store;
     final List<Digest> downloads = new CopyOnWriteArrayList<>();
 
-    CountingBlobs(BlobStore store) {
+    CountingBlobs(DiskBlobStore store) {
       this.store = store;
     }
 

@@ -1,6 +1,6 @@
 package dev.buildnet.http;
 
-import dev.buildnet.cache.DigestMismatchException;
+import dev.buildnet.api.blob.DigestMismatchException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

@@ -2,8 +2,8 @@ package dev.buildnet.http;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.cache.BlobStore;
-import dev.buildnet.cache.DigestMismatchException;
+import dev.buildnet.cache.DiskBlobStore;
+import dev.buildnet.api.blob.DigestMismatchException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The store behind the Gradle and Bazel cache endpoints: a SHA-256 {@link BlobStore} (Bazel's CAS
+ * The store behind the Gradle and Bazel cache endpoints: a SHA-256 {@link DiskBlobStore} (Bazel's CAS
  * is keyed by SHA-256, BuildNet's own store by xxh64) plus small files mapping opaque keys (Gradle
  * keys, Bazel action-cache hashes) to blob digests and the content type they were stored with.
  *
@@ -57,7 +57,7 @@ final class HttpCacheStore {
    */
   record Entry(byte[] bytes, InputStream stream, long size, String type) {}
 
-  private final BlobStore blobs;
+  private final DiskBlobStore blobs;
   /** Where {@link #blobs} keeps SHA-256 blobs: {@code <this>/<2 hex>/<64 hex>}. */
   private final Path blobRoot;
   private final Clock clock;
@@ -89,7 +89,7 @@ final class HttpCacheStore {
   final AtomicLong rejected = new AtomicLong();
 
   HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock) {
-    this.blobs = new BlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
+    this.blobs = new DiskBlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
     this.blobRoot = blobs.root().resolve("sha256");
     this.clock = clock;
     this.systemClock = clock.getClass() == Clock.systemUTC().getClass();
@@ -325,7 +325,7 @@ final class HttpCacheStore {
   }
 
   /**
-   * Publishes a small blob as {@link BlobStore} would, but through a temp file in the blob's own
+   * Publishes a small blob as {@link DiskBlobStore} would, but through a temp file in the blob's own
    * directory: a rename within one directory, and no directory shared by every upload, so that
    * concurrent uploads do not queue on one directory's lock (the store's own temp directory) or on
    * the file system's lock for renames across directories.
@@ -398,7 +398,7 @@ final class HttpCacheStore {
   /** Blob count and bytes; walks the store. */
   long[] entriesAndBytes() throws IOException {
     var all = blobs.entries();
-    return new long[] {all.size(), all.stream().mapToLong(BlobStore.Entry::size).sum()};
+    return new long[] {all.size(), all.stream().mapToLong(DiskBlobStore.Entry::size).sum()};
   }
 
   private void count(boolean hit) {
@@ -414,7 +414,7 @@ final class HttpCacheStore {
     private final MessageDigest sha = newSha256();
     private byte[] memory = new byte[0];
     private long size;
-    private BlobStore.Upload upload;
+    private DiskBlobStore.Upload upload;
     private Digest digest;
 
     void write(ByteBuffer bytes) throws IOException {

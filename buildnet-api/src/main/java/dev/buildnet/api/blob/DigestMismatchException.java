@@ -1,10 +1,12 @@
-package dev.buildnet.cache;
+package dev.buildnet.api.blob;
 
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.hash.Digest;
 
 /**
  * Bytes offered to a {@link BlobStore} under a digest hash to another: nothing was stored.
+ * Thrown by {@link BlobStore#put(Digest, java.io.InputStream)} (and by uploads that verify as
+ * they go). (Was {@code dev.buildnet.cache.DigestMismatchException}.)
  *
  * @since 0.1
  */

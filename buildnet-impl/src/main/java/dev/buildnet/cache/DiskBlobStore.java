@@ -1,5 +1,7 @@
 package dev.buildnet.cache;
 
+import dev.buildnet.api.blob.BlobStore;
+import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.hash.Hasher;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -49,10 +52,14 @@ import org.slf4j.LoggerFactory;
  * no reopening once there is room.
  *
  * <p>Thread-safe: concurrent writers of the same digest race harmlessly (same bytes, atomic rename).
- * Every method blocks on file I/O.
+ * Every method blocks on file I/O. Owns no open resources: {@link #close} does nothing.
+ *
+ * <p>Besides the {@link BlobStore} SPI it offers what only a local store can: copying blobs to and
+ * from files, piecewise uploads ({@link #openUpload}), listing and eviction ({@link #entries},
+ * {@link #evictTo}) and write-failure reporting ({@link #writeFailure}).
  */
-public final class BlobStore {
-  private static final Logger LOG = LoggerFactory.getLogger(BlobStore.class);
+public final class DiskBlobStore implements BlobStore {
+  private static final Logger LOG = LoggerFactory.getLogger(DiskBlobStore.class);
   private static final int CHUNK = 64 * 1024;
   private static final String QUARANTINE = "quarantine";
   private static final long STALE_MILLIS = 3_600_000L;
@@ -63,7 +70,7 @@ public final class BlobStore {
   /** Why the last write failed for a reason of the disk; null once one succeeds. */
   private volatile String writeFailure;
 
-  public BlobStore(Path root, HashProvider hashes, Clock clock) {
+  public DiskBlobStore(Path root, HashProvider hashes, Clock clock) {
     this.root = Objects.requireNonNull(root, "root").toAbsolutePath().normalize();
     this.hashes = Objects.requireNonNull(hashes, "hashes");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -73,9 +80,60 @@ public final class BlobStore {
     return root;
   }
 
+  @Override
   public HashProvider hashes() {
     return hashes;
   }
+
+  @Override
+  public String name() {
+    return "disk store " + root;
+  }
+
+  // ---- the BlobStore SPI ---------------------------------------------------------------------
+
+  /** {@link #contains(Digest)}. */
+  @Override
+  public boolean has(Digest digest) {
+    return contains(digest);
+  }
+
+  @Override
+  public OptionalLong size(Digest digest) {
+    Optional<Long> size = sizeOf(digest);
+    return size.isPresent() ? OptionalLong.of(size.get()) : OptionalLong.empty();
+  }
+
+  /** Verified as read; a blob found corrupt is moved to the quarantine and the stream throws. */
+  @Override
+  public Optional<InputStream> open(Digest digest) throws IOException {
+    checkAlgorithm(digest);
+    Optional<InputStream> raw = openUnverified(digest);
+    if (raw.isEmpty()) {
+      return raw;
+    }
+    return Optional.of(BlobStore.verifying(raw.get(), digest, hashes, () -> {
+      Path blob = pathOf(digest);
+      if (Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
+        quarantine(blob, "its content does not match its digest");
+      }
+    }));
+  }
+
+  /** {@link #putVerified}; always true (a local store takes any size). */
+  @Override
+  public boolean put(Digest expected, InputStream in) throws IOException {
+    putVerified(in, expected);
+    return true;
+  }
+
+  /** Nothing to release. */
+  @Override
+  public void close() {
+    // The store holds no open files between calls.
+  }
+
+  // ---- local operations ----------------------------------------------------------------------
 
   /**
    * Whether the blob is present (not verified; see {@link #verify}). Junk in its place is moved
@@ -183,6 +241,7 @@ public final class BlobStore {
   }
 
   /** Streams {@code in} into the store (hashing as it copies) and returns the digest. */
+  @Override
   public Digest put(InputStream in) throws IOException {
     Digest digest;
     try {
@@ -386,7 +445,7 @@ public final class BlobStore {
           return false;
         }
         try {
-          BlobStore.this.publish(tmp, target);
+          DiskBlobStore.this.publish(tmp, target);
         } catch (IOException e) {
           throw writeFailed(e);
         }

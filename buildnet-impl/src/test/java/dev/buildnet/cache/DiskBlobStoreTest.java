@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.hash.Hashing;
@@ -27,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class BlobStoreTest {
+class DiskBlobStoreTest {
   @TempDir Path dir;
 
   private final AtomicLong now = new AtomicLong(1_700_000_000_000L);
@@ -49,13 +50,13 @@ class BlobStoreTest {
         }
       };
 
-  private BlobStore store(HashProvider hashes) {
-    return new BlobStore(dir.resolve("cas"), hashes, clock);
+  private DiskBlobStore store(HashProvider hashes) {
+    return new DiskBlobStore(dir.resolve("cas"), hashes, clock);
   }
 
   @Test
   void putThenCopyVerifiedRoundTripsTheBytes() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = "hello blobs".getBytes(StandardCharsets.UTF_8);
     Digest d = store.putBytes(data);
     assertTrue(store.contains(d));
@@ -66,7 +67,7 @@ class BlobStoreTest {
 
   @Test
   void streamingPutGivesTheSameDigestAsOneShot() throws Exception {
-    BlobStore store = store(Hashing.sha256());
+    DiskBlobStore store = store(Hashing.sha256());
     byte[] data = new byte[300_000];
     new Random(7).nextBytes(data);
     Digest streamed = store.put(new ByteArrayInputStream(data));
@@ -76,7 +77,7 @@ class BlobStoreTest {
 
   @Test
   void corruptBlobIsNeverServedAndIsRemoved() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest d = store.putBytes("original".getBytes(StandardCharsets.UTF_8));
     Files.writeString(store.pathOf(d), "tampered");
     assertFalse(store.copyVerified(d, dir.resolve("x")));
@@ -86,7 +87,7 @@ class BlobStoreTest {
 
   @Test
   void readVerifiedDropsACorruptBlob() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest d = store.putBytes("log line\n".getBytes(StandardCharsets.UTF_8));
     Files.writeString(store.pathOf(d), "log linE\n");
     assertTrue(store.readVerified(d).isEmpty());
@@ -95,7 +96,7 @@ class BlobStoreTest {
 
   @Test
   void evictionRemovesLeastRecentlyUsedFirst() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest a = store.putBytes(new byte[] {1, 1, 1, 1});
     now.addAndGet(10_000);
     Digest b = store.putBytes(new byte[] {2, 2, 2, 2});
@@ -112,7 +113,7 @@ class BlobStoreTest {
 
   @Test
   void concurrentWritersOfTheSameContentAgree() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = new byte[100_000];
     new Random(3).nextBytes(data);
     ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -134,7 +135,7 @@ class BlobStoreTest {
 
   @Test
   void aDigestOfAnotherAlgorithmIsRefused() {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest sha = Hashing.sha256().hash(new byte[] {1});
     var e = assertThrows(IllegalArgumentException.class, () -> store.contains(sha));
     assertTrue(e.getMessage().contains("sha256"), e.getMessage());
@@ -142,7 +143,7 @@ class BlobStoreTest {
 
   @Test
   void putVerified_storesBytesThatMatchTheDigest() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = "verified bytes".getBytes(StandardCharsets.UTF_8);
     Digest d = Hashing.xxh64().hash(data);
     assertTrue(store.putVerified(new ByteArrayInputStream(data), d));
@@ -152,7 +153,7 @@ class BlobStoreTest {
 
   @Test
   void putVerified_refusesAMismatchAndStoresNothing() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest claimed = Hashing.xxh64().hash("other".getBytes(StandardCharsets.UTF_8));
     byte[] data = "the real bytes".getBytes(StandardCharsets.UTF_8);
     DigestMismatchException e = assertThrows(DigestMismatchException.class,
@@ -169,7 +170,7 @@ class BlobStoreTest {
 
   @Test
   void putVerified_refusesADigestOfAnotherAlgorithm() {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     Digest sha = Hashing.sha256().hash(new byte[] {1});
     assertThrows(IllegalArgumentException.class,
         () -> store.putVerified(new ByteArrayInputStream(new byte[] {1}), sha));
@@ -177,8 +178,8 @@ class BlobStoreTest {
 
   @Test
   void upload_closedWithoutPublishLeavesNoTempFile() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
-    try (BlobStore.Upload u = store.openUpload()) {
+    DiskBlobStore store = store(Hashing.xxh64());
+    try (DiskBlobStore.Upload u = store.openUpload()) {
       u.write(new byte[] {1, 2, 3}, 0, 3);
       assertEquals(3, u.size());
     }
@@ -190,7 +191,7 @@ class BlobStoreTest {
 
   @Test
   void openUnverified_streamsTheBlobAndDiscardRemovesIt() throws Exception {
-    BlobStore store = store(Hashing.xxh64());
+    DiskBlobStore store = store(Hashing.xxh64());
     byte[] data = "stream me".getBytes(StandardCharsets.UTF_8);
     Digest d = store.putBytes(data);
     try (var in = store.openUnverified(d).orElseThrow()) {

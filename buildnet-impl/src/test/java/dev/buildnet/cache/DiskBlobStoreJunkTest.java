@@ -28,22 +28,22 @@ import org.junit.jupiter.api.io.TempDir;
  * the blob can be stored there again. Before, a directory at a blob's path failed every write of
  * that blob (and so its target) for good.
  */
-class BlobStoreJunkTest {
+class DiskBlobStoreJunkTest {
   private static final byte[] DATA = "the real bytes".getBytes(StandardCharsets.UTF_8);
 
   @TempDir Path dir;
 
   private final Clock clock = Clock.fixed(Instant.ofEpochMilli(1_700_000_000_000L), ZoneOffset.UTC);
 
-  private BlobStore store() {
-    return new BlobStore(dir.resolve("cas"), Hashing.xxh64(), clock);
+  private DiskBlobStore store() {
+    return new DiskBlobStore(dir.resolve("cas"), Hashing.xxh64(), clock);
   }
 
-  private static Digest digestOf(BlobStore store) {
+  private static Digest digestOf(DiskBlobStore store) {
     return store.hashes().hash(DATA);
   }
 
-  private static List<Path> quarantined(BlobStore store) throws IOException {
+  private static List<Path> quarantined(DiskBlobStore store) throws IOException {
     Path q = store.root().resolve("quarantine");
     if (!Files.isDirectory(q)) {
       return List.of();
@@ -54,7 +54,7 @@ class BlobStoreJunkTest {
   }
 
   /** Asserts the junk is gone from the blob's path, was kept aside, and the blob stores afresh. */
-  private static void assertMovedAsideAndStorable(BlobStore store, Digest d) throws IOException {
+  private static void assertMovedAsideAndStorable(DiskBlobStore store, Digest d) throws IOException {
     Path blob = store.pathOf(d);
     assertFalse(Files.exists(blob, LinkOption.NOFOLLOW_LINKS), "junk still at " + blob);
     assertEquals(1, quarantined(store).size(), "quarantine: " + quarantined(store));
@@ -65,7 +65,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aDirectoryAtABlobsPath_isAMissAndIsMovedAside() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = digestOf(store);
     Path blob = store.pathOf(d);
     Files.createDirectories(blob.resolve("inside"));
@@ -79,7 +79,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aDirectoryAtABlobsPath_doesNotFailTheWriteOfThatBlob() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = digestOf(store);
     Files.createDirectories(store.pathOf(d).resolve("inside"));
 
@@ -91,7 +91,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aSymbolicLinkAtABlobsPath_isAMissEvenIfItPointsAtTheRightBytes() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = digestOf(store);
     Path elsewhere = dir.resolve("elsewhere");
     Files.write(elsewhere, DATA);
@@ -108,7 +108,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aFileOfTheWrongSize_isAMissWhenItsSizeIsKnown() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = store.putBytes(DATA);
     Files.write(store.pathOf(d), "short".getBytes(StandardCharsets.UTF_8));
 
@@ -119,7 +119,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aFileOfTheWrongContent_isAMissOnRead() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = store.putBytes(DATA);
     byte[] same = DATA.clone();
     same[0] ^= 1; // same size, other content
@@ -132,7 +132,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aFileOfTheWrongContent_isAMissOnRestore() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = store.putBytes(DATA);
     Files.write(store.pathOf(d), "garbage!".getBytes(StandardCharsets.UTF_8));
 
@@ -142,7 +142,7 @@ class BlobStoreJunkTest {
 
   @Test
   void junkOpenedForStreaming_isAbsent() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = digestOf(store);
     Files.createDirectories(store.pathOf(d));
 
@@ -156,7 +156,7 @@ class BlobStoreJunkTest {
 
   @Test
   void aFileWhereTheStoresShardDirectoryBelongs_isMovedAsideOnWrite() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest d = digestOf(store);
     Path shard = store.pathOf(d).getParent();
     Files.createDirectories(shard.getParent());
@@ -172,17 +172,17 @@ class BlobStoreJunkTest {
     Path cas = dir.resolve("cas");
     Digest d = Hashing.xxh64().hash(DATA);
     Instant start = Instant.ofEpochMilli(1_700_000_000_000L);
-    BlobStore then = new BlobStore(cas, Hashing.xxh64(), Clock.fixed(start, ZoneOffset.UTC));
+    DiskBlobStore then = new DiskBlobStore(cas, Hashing.xxh64(), Clock.fixed(start, ZoneOffset.UTC));
     Files.createDirectories(then.pathOf(d));
     assertFalse(then.contains(d));
     assertEquals(1, quarantined(then).size());
 
-    BlobStore halfAnHourOn = new BlobStore(cas, Hashing.xxh64(),
+    DiskBlobStore halfAnHourOn = new DiskBlobStore(cas, Hashing.xxh64(),
         Clock.fixed(start.plusSeconds(1_800), ZoneOffset.UTC));
     halfAnHourOn.evictTo(Long.MAX_VALUE);
     assertEquals(1, quarantined(halfAnHourOn).size(), "still young: kept for a look");
 
-    BlobStore twoHoursOn = new BlobStore(cas, Hashing.xxh64(),
+    DiskBlobStore twoHoursOn = new DiskBlobStore(cas, Hashing.xxh64(),
         Clock.fixed(start.plusSeconds(7_200), ZoneOffset.UTC));
     twoHoursOn.evictTo(Long.MAX_VALUE);
     assertEquals(List.of(), quarantined(twoHoursOn));
@@ -190,13 +190,13 @@ class BlobStoreJunkTest {
 
   @Test
   void quarantinedJunk_isNotCountedAsABlob() throws Exception {
-    BlobStore store = store();
+    DiskBlobStore store = store();
     Digest kept = store.putBytes("kept".getBytes(StandardCharsets.UTF_8));
     Digest d = digestOf(store);
     Files.createDirectories(store.pathOf(d).getParent());
     Files.write(store.pathOf(d), "wrong".getBytes(StandardCharsets.UTF_8));
     assertFalse(store.contains(d, DATA.length));
 
-    assertEquals(List.of(kept), store.entries().stream().map(BlobStore.Entry::digest).toList());
+    assertEquals(List.of(kept), store.entries().stream().map(DiskBlobStore.Entry::digest).toList());
   }
 }
