@@ -140,7 +140,7 @@ public final class BuildNet implements AutoCloseable {
     FileDigestCache digests = new FileDigestCache(hashes);
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
-    this.listeners = new Listeners();
+    this.listeners = new Listeners(clock);
     this.history = new BuildHistory(clock, 200, 5_000, b.logLimits);
     listeners.add(history);
     b.listeners.forEach(listeners::add);
@@ -205,11 +205,7 @@ public final class BuildNet implements AutoCloseable {
       InetSocketAddress bound = started.localAddress();
       workspaceLock.announceMaster(bound.getHostString() + ":" + bound.getPort());
       started.addWorkerListener(e -> {
-        if (e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED) {
-          history.workerJoined(e.worker().id());
-        } else {
-          history.workerLeft(e.worker().id());
-        }
+        listeners.worker(e.worker().id(), e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED);
       });
       return started;
     } catch (RuntimeException e) {

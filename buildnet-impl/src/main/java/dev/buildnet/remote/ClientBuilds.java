@@ -4,7 +4,7 @@ import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.protocol.ErrorCode;
@@ -23,7 +23,6 @@ import dev.buildnet.transport.PeerConnection;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -186,8 +185,8 @@ final class ClientBuilds {
         synchronized (this) {
           total = n;
         }
-      } else if (e.kind() == BuildEvent.Kind.TARGET_FINISHED) {
-        progress(e.target(), e.status());
+      } else if (e instanceof BuildEvent.TargetFinished f) {
+        progress(f.target(), f.status().wireName());
       }
     }
 
@@ -215,7 +214,7 @@ final class ClientBuilds {
           // A target's event may still be on its way when the result is in (the engine reports
           // outside its lock): report every target from the result so none is missing.
           for (TargetOutcome o : r.targets()) {
-            progress(o.target(), o.status().name().toLowerCase(Locale.ROOT));
+            progress(o.target(), o.status().wireName());
           }
         }
         done = true;
@@ -380,7 +379,8 @@ final class ClientBuilds {
     }
 
     private void offer(long n, BuildEvent e) {
-      if (ended || !e.kind().aboutBuild()) {
+      Event event = WireEvents.toWire(id, n, e);
+      if (ended || event == null) {
         return; // worker events have no EVENT kind
       }
       if (unsent.get() >= maxUnsentEvents) {
@@ -390,9 +390,6 @@ final class ClientBuilds {
         }
         return;
       }
-      String stream = e.stream() == null ? null : e.stream().name().toLowerCase(Locale.ROOT);
-      Event event = new Event(id, n, e.kind().wireName(), e.buildId(), e.at().toEpochMilli(),
-          e.target(), e.status(), stream, e.line());
       unsent.incrementAndGet();
       if (early != null) {
         early.add(event);
