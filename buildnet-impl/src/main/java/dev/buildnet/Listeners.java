@@ -2,12 +2,15 @@ package dev.buildnet;
 
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +25,10 @@ final class Listeners implements BuildListener {
 
   private final Clock clock;
   private final List<BuildListener> listeners = new CopyOnWriteArrayList<>();
+  /** What BuildNet knows of a build about to start that the engine does not: see {@link #expect}. */
+  private final Map<String, Submission> expected = new ConcurrentHashMap<>();
+
+  private record Submission(List<String> requested, BuildOrigin origin) {}
 
   Listeners(Clock clock) {
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -53,9 +60,25 @@ final class Listeners implements BuildListener {
         : new BuildEvent.WorkerLeft(clock.instant(), workerId));
   }
 
+  /**
+   * Notes the requested targets and origin of build {@code buildId}, which is about to be handed
+   * to the engine: its build_started event carries them. The engine reports the start
+   * synchronously while accepting the build; {@link #forget} undoes this if it refuses it.
+   */
+  void expect(String buildId, List<String> requested, BuildOrigin origin) {
+    expected.put(buildId, new Submission(List.copyOf(requested), origin));
+  }
+
+  /** The engine refused the build {@link #expect} announced. */
+  void forget(String buildId) {
+    expected.remove(buildId);
+  }
+
   @Override
   public void buildStarted(String buildId, List<String> targets) {
-    onEvent(new BuildEvent.BuildStarted(buildId, clock.instant(), targets));
+    Submission s = expected.remove(buildId);
+    onEvent(new BuildEvent.BuildStarted(buildId, clock.instant(), targets,
+        s == null ? List.of() : s.requested(), s == null ? BuildOrigin.api() : s.origin()));
   }
 
   /** A target attempt started on a remote worker ({@code worker}; null: on this machine). */

@@ -40,6 +40,8 @@ class PublicApiTest {
           "dev.buildnet.api.build.BuildMetrics$Cache",
           "dev.buildnet.api.build.BuildMetrics$Phases",
           "dev.buildnet.api.build.BuildMetrics$Resources",
+          "dev.buildnet.api.build.BuildOrigin",
+          "dev.buildnet.api.build.BuildOrigin$Kind",
           "dev.buildnet.api.build.BuildResult",
           "dev.buildnet.api.build.BuildStatus",
           "dev.buildnet.api.build.TargetOutcome",

@@ -2,6 +2,7 @@ package dev.buildnet.events;
 
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.BuildStatus;
 import dev.buildnet.api.build.TargetOutcome;
@@ -234,8 +235,8 @@ public final class BuildHistory implements BuildListener {
       if (sub.buildId != null && !sub.buildId.equals(b.id)) {
         continue;
       }
-      sub.offer(unnumbered(
-          new BuildEvent.BuildStarted(b.id, b.startedAt, List.copyOf(b.targets.keySet()))));
+      sub.offer(unnumbered(new BuildEvent.BuildStarted(b.id, b.startedAt,
+          List.copyOf(b.targets.keySet()), b.requested, b.origin)));
       for (TargetState t : b.targets.values()) {
         if (t.startedAt != null) {
           sub.offer(unnumbered(
@@ -262,7 +263,8 @@ public final class BuildHistory implements BuildListener {
       switch (event.kind()) {
         case BUILD_STARTED -> {
           BuildEvent.BuildStarted e = (BuildEvent.BuildStarted) event;
-          builds.put(e.buildId(), new BuildState(e.buildId(), e.targets(), e.at()));
+          builds.put(e.buildId(), new BuildState(e.buildId(), e.targets(), e.at(),
+              e.requested(), e.origin() == null ? BuildOrigin.api() : e.origin()));
           trim();
           publish(e);
         }
@@ -519,16 +521,23 @@ public final class BuildHistory implements BuildListener {
     long all;
     long lifecycle;
 
-    BuildState(String id, List<String> targets, Instant startedAt) {
+    final List<String> requested;
+    final BuildOrigin origin;
+
+    BuildState(String id, List<String> targets, Instant startedAt, List<String> requested,
+        BuildOrigin origin) {
       this.id = id;
       this.startedAt = startedAt;
+      this.requested = requested;
+      this.origin = origin;
       targets.forEach(t -> this.targets.put(t, new TargetState(t)));
     }
 
     BuildSnapshot snapshot() {
       List<TargetSnapshot> ts = new ArrayList<>(targets.size());
       targets.values().forEach(t -> ts.add(t.snapshot()));
-      return new BuildSnapshot(id, status.wireName(), startedAt, finishedAt, ts, result);
+      return new BuildSnapshot(id, status.wireName(), startedAt, finishedAt, ts, result, requested,
+          origin);
     }
   }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildStatus;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
@@ -36,6 +37,11 @@ public final class EventJson {
     if (e instanceof BuildEvent.BuildStarted s) {
       ArrayNode targets = n.putArray("targets");
       s.targets().forEach(targets::add);
+      ArrayNode requested = n.putArray("requested");
+      s.requested().forEach(requested::add);
+      if (s.origin() != null) {
+        n.set("origin", origin(s.origin()));
+      }
     } else if (e instanceof BuildEvent.TargetStarted s) {
       n.put("target", s.target());
       if (s.worker() != null) {
@@ -61,6 +67,15 @@ public final class EventJson {
     } else if (e instanceof BuildEvent.WorkerLeft w) {
       n.put("worker", w.worker());
     }
+    return n;
+  }
+
+  /** {@code {"kind": "http", "name": null, "address": "127.0.0.1:5321"}}: the HTTP API's form. */
+  public static ObjectNode origin(BuildOrigin o) {
+    ObjectNode n = JsonNodeFactory.instance.objectNode();
+    n.put("kind", o.kind().wireName());
+    n.put("name", o.name());
+    n.put("address", o.address());
     return n;
   }
 
@@ -91,13 +106,11 @@ public final class EventJson {
     }
     switch (kind) {
       case BUILD_STARTED: {
-        List<String> targets = new ArrayList<>();
-        n.path("targets").forEach(t -> {
-          if (t.isTextual()) {
-            targets.add(t.asText());
-          }
-        });
-        return new BuildEvent.BuildStarted(buildId, when, targets);
+        JsonNode o = n.path("origin");
+        BuildOrigin.Kind originKind = BuildOrigin.Kind.ofWireName(text(o, "kind"));
+        return new BuildEvent.BuildStarted(buildId, when, texts(n.path("targets")),
+            texts(n.path("requested")), originKind == null ? null
+                : new BuildOrigin(originKind, text(o, "name"), text(o, "address")));
       }
       case TARGET_STARTED:
         return new BuildEvent.TargetStarted(buildId, when, target,
@@ -137,6 +150,16 @@ public final class EventJson {
       default:
         return null;
     }
+  }
+
+  private static List<String> texts(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(t -> {
+      if (t.isTextual()) {
+        out.add(t.asText());
+      }
+    });
+    return out;
   }
 
   private static String text(JsonNode n, String field) {

@@ -5,6 +5,7 @@ import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.protocol.ErrorCode;
@@ -101,6 +102,15 @@ final class ClientBuilds {
     }
   }
 
+  /** {@code host:port} of a remote address (IPv6 in brackets), or null if unknown. */
+  static String address(java.net.InetSocketAddress a) {
+    if (a == null) {
+      return null;
+    }
+    String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+  }
+
   /** The connection ended: its subscriptions end; its builds keep running, unwatched. */
   void close() {
     closed = true;
@@ -138,7 +148,8 @@ final class ClientBuilds {
     f.subscription = history.subscribe(id, false, false, f::onEvent);
     CompletableFuture<BuildResult> result;
     try {
-      result = builds.submit(id, r.targets(), options);
+      result = builds.submit(id, r.targets(), options,
+          BuildOrigin.client(connection.peerId(), address(connection.remoteAddress())));
     } catch (UnsupportedOperationException e) {
       f.close();
       throw new RequestError(ErrorCode.UNSUPPORTED, e.getMessage());

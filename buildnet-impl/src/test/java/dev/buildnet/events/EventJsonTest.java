@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildStatus;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
@@ -33,6 +34,9 @@ class EventJsonTest {
   void everyKind_readsBackAsTheSameEvent() {
     List<BuildEvent> events = List.of(
         new BuildEvent.BuildStarted("b", AT, List.of("lib", "app")),
+        new BuildEvent.BuildStarted("b", AT, List.of("lib", "app"), List.of("app"),
+            BuildOrigin.client("ci-7", "10.0.0.5:40412")),
+        new BuildEvent.BuildStarted("b", AT, List.of("lib"), List.of("lib"), BuildOrigin.api()),
         new BuildEvent.TargetStarted("b", AT, "lib", 2, null),
         new BuildEvent.TargetWaiting("b", AT, "lib", "no worker has gpu"),
         new BuildEvent.TargetLog("b", AT, "lib", OutputListener.Stream.STDERR, "ünused ✓", false),

@@ -75,12 +75,22 @@ public sealed interface BuildEvent {
    * A build was accepted.
    *
    * @param targets every target it will consider, in dependency order (empty when not known)
+   * @param requested the targets it was asked for, in the order asked (empty when not known)
+   * @param origin who or what submitted it; null when not known (an event from the network)
    */
-  record BuildStarted(String buildId, Instant at, List<String> targets) implements BuildEvent {
+  record BuildStarted(
+      String buildId, Instant at, List<String> targets, List<String> requested, BuildOrigin origin)
+      implements BuildEvent {
     public BuildStarted {
       Objects.requireNonNull(buildId, "buildId");
       Objects.requireNonNull(at, "at");
       targets = List.copyOf(targets);
+      requested = List.copyOf(requested);
+    }
+
+    /** A start whose requested targets and origin are not known. */
+    public BuildStarted(String buildId, Instant at, List<String> targets) {
+      this(buildId, at, targets, List.of(), null);
     }
 
     @Override
