@@ -134,6 +134,20 @@ class ClientBuildsTest {
   }
 
   @Test
+  void aClientsBuild_isRecordedWithItsClientIdAddressAndRequestedTargets() throws Exception {
+    BuildNet net = start();
+    RemoteClient client = connect(net, "c-origin");
+    RemoteBuild build = client.newBuild(List.of("b")).submit();
+    assertTrue(await(build).success());
+    dev.buildnet.events.BuildSnapshot s = net.history().build(build.buildId()).orElseThrow();
+    assertEquals(List.of("b"), s.requested());
+    assertEquals(List.of("a-file", "b"), s.targets().stream().map(t -> t.name()).toList());
+    assertEquals(dev.buildnet.api.build.BuildOrigin.Kind.CLIENT, s.origin().kind());
+    assertEquals("c-origin", s.origin().name());
+    assertTrue(s.origin().address().matches("127\\.0\\.0\\.1:\\d+"), s.origin().toString());
+  }
+
+  @Test
   void submit_reportsProgressPerTargetAndOutputsThatDownloadFromTheMaster() throws Exception {
     BuildNet net = start();
     RemoteClient client = connect(net, "c1");
