@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.BuildStatus;
 import dev.buildnet.api.build.TargetOutcome;
@@ -194,6 +195,29 @@ class BuildNetTest {
     assertEquals(r.target("lib").orElseThrow(), ((BuildEvent.TargetFinished) events.get(3)).outcome());
     BuildEvent.BuildFinished end = (BuildEvent.BuildFinished) events.get(events.size() - 1);
     assertEquals(List.of(BuildStatus.SUCCEEDED, r), List.of(end.status(), end.result()));
+  }
+
+  @Test
+  void buildsRecordTheTargetsAskedFor_andTheHostsOrigin_apiUnlessTheBuilderSaysOtherwise()
+      throws Exception {
+    BuildNet api = start(List.of(script("lib", "true").build(),
+        script("app", "true").dependsOn("lib").build()));
+    BuildResult r = build(api, "app");
+    dev.buildnet.events.BuildSnapshot s = api.history().build(r.buildId()).orElseThrow();
+    assertEquals(List.of("app"), s.requested());
+    assertEquals(BuildOrigin.api(), s.origin());
+    BuildResult viaHttp = api.build(List.of("lib"), false,
+        BuildOrigin.http(null, "127.0.0.1:4000")).get(30, TimeUnit.SECONDS);
+    assertEquals("http 127.0.0.1:4000",
+        api.history().build(viaHttp.buildId()).orElseThrow().origin().toString());
+    api.close();
+
+    BuildNet.Builder b = BuildNet.builder().workspace(ws).origin(BuildOrigin.cli("alice"))
+        .targets(List.of(script("lib", "true").build()));
+    assertThrows(IllegalStateException.class, () -> b.origin(BuildOrigin.api()));
+    BuildNet cli = start(b);
+    BuildResult c = build(cli, "lib");
+    assertEquals("cli alice", cli.history().build(c.buildId()).orElseThrow().origin().toString());
   }
 
   @Test
