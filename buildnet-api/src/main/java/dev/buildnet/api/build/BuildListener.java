@@ -21,7 +21,9 @@ import java.util.List;
 public interface BuildListener {
 
   /**
-   * One event; by default calls the matching callback (none for the events without one).
+   * One event; by default calls the matching callback (none for the events without one, and
+   * none for a {@link BuildEvent.TargetFinished} without outcome or a {@link
+   * BuildEvent.BuildFinished} without result, which BuildNet never delivers to listeners).
    *
    * @since 0.3
    */
