@@ -32,12 +32,12 @@ async def test_submit_streams_events_in_order_and_ends_with_the_result(tmp_path:
             kinds = [(e.kind, e.target, e.status or e.line) async for e in build.events()]
             result = await build.result(5)
             assert kinds == [
-                ("started", None, None),
+                ("build_started", None, None),
                 ("target_started", "app", None),
                 ("log", "app", "compiling"),
                 ("progress", "app", "built"),
                 ("target_finished", "app", "built"),
-                ("finished", None, "succeeded"),
+                ("build_finished", None, "succeeded"),
                 ("completed", None, None),
             ]
             assert result.check() is result
@@ -55,7 +55,7 @@ async def test_a_result_arrives_even_without_the_subscriptions_last_event() -> N
         async with await buildnet.connect("127.0.0.1", m.port, secret=m.secret) as c:
             build = await c.submit(["app"], logs=False)
             events = [e.kind async for e in build.events()]
-            assert events == ["started", "completed"]
+            assert events == ["build_started", "completed"]
 
 
 async def test_cancel_ends_the_build_as_failed() -> None:

@@ -159,7 +159,7 @@ async def test_build_by_a_python_client_runs_on_a_python_worker(
     build = await client.submit(["upper"])
     events = [e async for e in build.events()]
     result = (await build.result(30)).check()
-    assert events[0].kind == "started"
+    assert events[0].kind == "build_started"
     assert events[-1].kind == "completed"
     assert "generated" in [e.line for e in events if e.kind == "log"]
     assert result.executed == 2
@@ -257,7 +257,7 @@ async def test_a_client_that_lost_its_connection_reattaches_and_gets_the_rest_an
     # force: run even if an earlier test cached it, so there is something to miss.
     build = await first.submit(["gen"], force=True, logs=False)
     async for e in build.events():
-        if e.kind == "started":
+        if e.kind == "build_started":
             break
     await first.close()  # the connection is lost; the build waits for a worker and runs on
     seen = build.last_event_seq
@@ -271,7 +271,7 @@ async def test_a_client_that_lost_its_connection_reattaches_and_gets_the_rest_an
             result = (await again.result(60)).check()
     kinds = [e.kind for e in events]
     assert ("target_finished", "gen", "built") in [(e.kind, e.target, e.status) for e in events]
-    assert kinds[-2:] == ["finished", "completed"], kinds
+    assert kinds[-2:] == ["build_finished", "completed"], kinds
     assert [o.path for o in result.outputs] == ["out/gen.txt"]
     assert again.last_event_seq > seen
 

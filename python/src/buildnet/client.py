@@ -158,10 +158,12 @@ class BuildResult:
 class BuildEvent:
     """One event of a build, in arrival order.
 
-    ``kind`` is ``started``; ``target_started``, ``target_finished`` (``status``, e.g. ``built``,
-    ``cached``, ``failed``), ``log`` (``stream`` and ``line``) and ``finished`` from the
-    subscription; ``progress`` (``target``, ``status`` = its phase, ``completed`` of ``total``);
-    and last ``completed`` or ``failed``, carrying ``result``.
+    ``kind`` is first ``build_started``; then the subscription's EVENT kinds, spelled as on the
+    wire and in the HTTP API (docs/PROTOCOL.md): ``target_started``, ``target_finished``
+    (``status``, one of :data:`TARGET_STATUSES`), ``log`` (``stream`` and ``line``) and
+    ``build_finished`` (``status``, one of :data:`BUILD_STATUSES`); ``progress`` (``target``,
+    ``status`` = its phase, ``completed`` of ``total``); and last ``completed`` or ``failed``,
+    carrying ``result``.
     """
 
     kind: str
@@ -174,15 +176,6 @@ class BuildEvent:
     total: Optional[int] = None
     at: Optional[int] = None
     result: Optional[BuildResult] = None
-
-
-_EVENT_KINDS = {
-    "build_started": "started",
-    "build_finished": "finished",
-    "target_started": "target_started",
-    "target_finished": "target_finished",
-    "log": "log",
-}
 
 
 class Build:
@@ -253,11 +246,11 @@ class Build:
 
     def _on_event(self, e: Event) -> None:
         self._last_seq = max(self._last_seq, e.seq)
-        kind = _EVENT_KINDS.get(e.kind, e.kind)
-        if kind == "started":
-            return  # the BUILD_STARTED reply already said so
+        kind = e.kind
+        if kind == "build_started":
+            return  # submit queued its own first; an attach streams what follows it
         self._put(BuildEvent(kind, e.build_id, e.target, e.status, e.stream, e.line, at=e.at))
-        if kind == "finished":
+        if kind == "build_finished":
             self._finished_seen = True
             if self._terminal is not None:
                 self._end()
@@ -510,7 +503,7 @@ class Client:
         numbered = self._conn().minor >= 3
         build = Build(self, bid, sid, logs=logs, numbered=numbered)
         # Queued first: the build's own events may arrive before BUILD_STARTED's reply is seen.
-        build._put(BuildEvent("started", bid))
+        build._put(BuildEvent("build_started", bid))
         self._builds[bid] = build
         self._subscriptions[sid] = build
         try:

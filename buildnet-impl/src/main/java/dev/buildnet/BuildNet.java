@@ -2,6 +2,7 @@ package dev.buildnet;
 
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
@@ -110,6 +111,7 @@ public final class BuildNet implements AutoCloseable {
   private final BuildHistory history;
   private final long cacheMaxBytes;
   private final boolean keepGoing;
+  private final BuildOrigin origin;
   private final Set<String> capabilities;
   private final MasterServer master;
   private final dev.buildnet.peers.PeerBuilds peers;
@@ -139,7 +141,7 @@ public final class BuildNet implements AutoCloseable {
     FileDigestCache digests = new FileDigestCache(hashes);
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
-    this.listeners = new Listeners();
+    this.listeners = new Listeners(clock);
     this.history = new BuildHistory(clock, 200, 5_000, b.logLimits);
     listeners.add(history);
     b.listeners.forEach(listeners::add);
@@ -180,6 +182,7 @@ public final class BuildNet implements AutoCloseable {
     this.capabilities = localCapabilities(b.capabilities);
     this.cacheMaxBytes = b.cacheMaxBytes;
     this.keepGoing = Boolean.TRUE.equals(b.keepGoing);
+    this.origin = b.origin != null ? b.origin : BuildOrigin.api();
     this.probeExecutor = executor;
     this.master = b.listen == null ? null : startMaster(b);
     if (master != null && Boolean.TRUE.equals(b.deferOutputs)) {
@@ -198,11 +201,7 @@ public final class BuildNet implements AutoCloseable {
       InetSocketAddress bound = started.localAddress();
       workspaceLock.announceMaster(bound.getHostString() + ":" + bound.getPort());
       started.addWorkerListener(e -> {
-        if (e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED) {
-          history.workerJoined(e.worker().id());
-        } else {
-          history.workerLeft(e.worker().id());
-        }
+        listeners.worker(e.worker().id(), e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED);
       });
       return started;
     } catch (RuntimeException e) {
@@ -415,16 +414,27 @@ public final class BuildNet implements AutoCloseable {
     return submit(java.util.UUID.randomUUID().toString(), targets, keepGoing);
   }
 
+  /**
+   * Like {@link #build(Collection, boolean)}, recording {@code origin} as who submitted the build
+   * (the history, the HTTP API and the dashboard show it); for front ends such as the HTTP module.
+   *
+   * @since 0.3
+   */
+  public BuildFuture build(Collection<String> targets, boolean keepGoing, BuildOrigin origin) {
+    return submit(java.util.UUID.randomUUID().toString(), targets,
+        BuildService.Options.keepGoing(keepGoing), false, Objects.requireNonNull(origin, "origin"));
+  }
+
   private BuildFuture submit(String buildId, Collection<String> targets, boolean keepGoing) {
     return submit(buildId, targets, BuildService.Options.keepGoing(keepGoing));
   }
 
   private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o) {
-    return submit(buildId, targets, o, false);
+    return submit(buildId, targets, o, false, origin);
   }
 
   private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o,
-      boolean unrecorded) {
+      boolean unrecorded, BuildOrigin origin) {
     ensureOpen();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
@@ -442,10 +452,12 @@ public final class BuildNet implements AutoCloseable {
     // Held until the build has fully stopped, its processes included (see WorkspaceLock).
     workspaceLock.acquire();
     BuildFuture future;
+    listeners.expect(buildId, List.copyOf(requested), origin);
     try {
       future = engine.submit(buildId, sub, requested, o.keepGoing(),
           o.force() ? requested : Set.of(), unrecorded ? requested : Set.of());
     } catch (RuntimeException | Error e) {
+      listeners.forget(buildId);
       workspaceLock.release();
       throw e;
     }
@@ -473,7 +485,7 @@ public final class BuildNet implements AutoCloseable {
     Objects.requireNonNull(cache, "cache");
     return submit(java.util.UUID.randomUUID().toString(), targets,
         new BuildService.Options(keepGoing, cache != CacheUse.READ_WRITE, Map.of(), null),
-        cache == CacheUse.OFF);
+        cache == CacheUse.OFF, origin);
   }
 
   /**
@@ -552,6 +564,12 @@ public final class BuildNet implements AutoCloseable {
     public CompletableFuture<BuildResult> submit(
         String buildId, List<String> targets, BuildService.Options options) {
       return BuildNet.this.submit(buildId, targets, options).result();
+    }
+
+    @Override
+    public CompletableFuture<BuildResult> submit(String buildId, List<String> targets,
+        BuildService.Options options, BuildOrigin origin) {
+      return BuildNet.this.submit(buildId, targets, options, false, origin).result();
     }
 
     @Override
@@ -783,6 +801,7 @@ public final class BuildNet implements AutoCloseable {
     private long cacheMaxBytes = 10L * 1024 * 1024 * 1024;
     private boolean cacheMaxSet;
     private Boolean keepGoing;
+    private BuildOrigin origin;
     private Duration retryBackoff = Duration.ofMillis(200);
     private boolean retryBackoffSet;
     private InetSocketAddress listen;
@@ -969,6 +988,20 @@ public final class BuildNet implements AutoCloseable {
       }
       this.cacheMaxBytes = bytes;
       this.cacheMaxSet = true;
+      return this;
+    }
+
+    /**
+     * Who the builds submitted through this BuildNet's {@code build} methods come from, as the
+     * history and the dashboard show it; default {@link BuildOrigin#api()}. The {@code buildnet}
+     * command line sets {@link BuildOrigin#cli}. Builds of remote clients and the HTTP API carry
+     * their own origin whatever this says.
+     *
+     * @since 0.3
+     */
+    public Builder origin(BuildOrigin origin) {
+      requireUnset(this.origin, "origin");
+      this.origin = Objects.requireNonNull(origin, "origin");
       return this;
     }
 

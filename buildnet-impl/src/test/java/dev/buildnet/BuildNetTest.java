@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.BuildStatus;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.exec.OutputListener;
@@ -158,6 +161,63 @@ class BuildNetTest {
     assertEquals(Status.CACHED, r.target("t").orElseThrow().status());
     assertEquals("x", Files.readString(ws.resolve("out.txt")));
     assertEquals(List.of("compiling the thing"), replayed);
+  }
+
+  @Test
+  void aListenerOverridingOnEvent_getsEveryEventOfABuildAsOneTypeWithItsOutcomeAndResult()
+      throws Exception {
+    BuildNet net = start(List.of(script("lib", "echo hi").build(),
+        script("app", "true").dependsOn("lib").build()));
+    List<BuildEvent> events = new CopyOnWriteArrayList<>();
+    CountDownLatch finished = new CountDownLatch(1);
+    net.addListener(new BuildListener() {
+      @Override
+      public void onEvent(BuildEvent e) {
+        events.add(e);
+        if (e instanceof BuildEvent.BuildFinished) {
+          finished.countDown();
+        }
+      }
+    });
+    BuildResult r = build(net, "app");
+    assertTrue(finished.await(30, TimeUnit.SECONDS), "no build_finished event");
+    List<String> seen = new ArrayList<>();
+    for (BuildEvent e : events) {
+      assertEquals(r.buildId(), e.buildId());
+      seen.add(e.kind().wireName() + (e instanceof BuildEvent.TargetStarted t ? " " + t.target()
+          + " " + t.attempt() : e instanceof BuildEvent.TargetLog l ? " " + l.line()
+          : e instanceof BuildEvent.TargetFinished f ? " " + f.target() + " "
+              + f.status().wireName() : ""));
+    }
+    assertEquals(List.of("build_started", "target_started lib 1", "log hi", "target_finished lib built",
+        "target_started app 1", "target_finished app built", "build_finished"), seen);
+    assertEquals(List.of("lib", "app"), ((BuildEvent.BuildStarted) events.get(0)).targets());
+    assertEquals(r.target("lib").orElseThrow(), ((BuildEvent.TargetFinished) events.get(3)).outcome());
+    BuildEvent.BuildFinished end = (BuildEvent.BuildFinished) events.get(events.size() - 1);
+    assertEquals(List.of(BuildStatus.SUCCEEDED, r), List.of(end.status(), end.result()));
+  }
+
+  @Test
+  void buildsRecordTheTargetsAskedFor_andTheHostsOrigin_apiUnlessTheBuilderSaysOtherwise()
+      throws Exception {
+    BuildNet api = start(List.of(script("lib", "true").build(),
+        script("app", "true").dependsOn("lib").build()));
+    BuildResult r = build(api, "app");
+    dev.buildnet.events.BuildSnapshot s = api.history().build(r.buildId()).orElseThrow();
+    assertEquals(List.of("app"), s.requested());
+    assertEquals(BuildOrigin.api(), s.origin());
+    BuildResult viaHttp = api.build(List.of("lib"), false,
+        BuildOrigin.http(null, "127.0.0.1:4000")).get(30, TimeUnit.SECONDS);
+    assertEquals("http 127.0.0.1:4000",
+        api.history().build(viaHttp.buildId()).orElseThrow().origin().toString());
+    api.close();
+
+    BuildNet.Builder b = BuildNet.builder().workspace(ws).origin(BuildOrigin.cli("alice"))
+        .targets(List.of(script("lib", "true").build()));
+    assertThrows(IllegalStateException.class, () -> b.origin(BuildOrigin.api()));
+    BuildNet cli = start(b);
+    BuildResult c = build(cli, "lib");
+    assertEquals("cli alice", cli.history().build(c.buildId()).orElseThrow().origin().toString());
   }
 
   @Test

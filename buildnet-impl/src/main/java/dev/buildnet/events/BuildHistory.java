@@ -1,7 +1,10 @@
 package dev.buildnet.events;
 
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.BuildStatus;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.events.BuildSnapshot.TargetSnapshot;
@@ -12,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -27,8 +29,10 @@ import org.slf4j.LoggerFactory;
  * builds with each target's status, a bounded tail of every target's log, the connected workers,
  * and live {@link BuildEvent} subscriptions that start with a replay of the current state.
  *
- * <p>It is a {@link BuildListener}: BuildNet registers one (see {@code BuildNet.history()}), and
- * the master's EVENT stream and the HTTP module read from it. Memory is bounded: finished builds
+ * <p>It is a {@link BuildListener} that records every {@link BuildEvent} it is given through
+ * {@link #onEvent}: BuildNet registers one (see {@code BuildNet.history()}), and the master's EVENT
+ * stream and the HTTP module read from it. The callback methods ({@link #buildStarted} etc.) record
+ * the same events stamped with the history's clock. Memory is bounded: finished builds
  * beyond {@code maxBuilds} are forgotten oldest first; each target keeps at most {@code
  * maxLogLines} lines (the oldest after its head are dropped first); and the kept log lines are
  * bounded in bytes per target, per build and in total by {@link LogLimits}. Past a byte limit a
@@ -43,7 +47,7 @@ import org.slf4j.LoggerFactory;
  *
  * @since 0.1
  */
-public final class BuildHistory implements PlacementListener {
+public final class BuildHistory implements BuildListener {
   private static final Logger log = LoggerFactory.getLogger(BuildHistory.class);
 
   /** One kept log line. */
@@ -169,7 +173,7 @@ public final class BuildHistory implements PlacementListener {
    *
    * @param buildId only this build's events (it need not exist yet); null: every build and the
    *     worker events
-   * @param logs whether to include {@link BuildEvent.Kind#LOG} events (never replayed)
+   * @param logs whether to include {@link BuildEvent.TargetLog} events (never replayed)
    */
   public Subscription subscribe(
       String buildId, boolean logs, boolean replay, Consumer<BuildEvent> sink) {
@@ -224,40 +228,125 @@ public final class BuildHistory implements PlacementListener {
     if (sub.buildId == null) {
       Instant now = clock.instant();
       for (String w : workers) {
-        sub.offer(unnumbered(new BuildEvent(BuildEvent.Kind.WORKER_JOINED, null, now, null, null, null, null, w, 0)));
+        sub.offer(unnumbered(new BuildEvent.WorkerJoined(now, w)));
       }
     }
     for (BuildState b : builds.values()) {
       if (sub.buildId != null && !sub.buildId.equals(b.id)) {
         continue;
       }
-      sub.offer(unnumbered(event(BuildEvent.Kind.BUILD_STARTED, b.id, b.startedAt, null, null)));
+      sub.offer(unnumbered(new BuildEvent.BuildStarted(b.id, b.startedAt,
+          List.copyOf(b.targets.keySet()), b.requested, b.origin)));
       for (TargetState t : b.targets.values()) {
         if (t.startedAt != null) {
-          sub.offer(unnumbered(new BuildEvent(BuildEvent.Kind.TARGET_STARTED, b.id, t.startedAt, t.name, null,
-              null, null, t.worker, t.attempt)));
+          sub.offer(unnumbered(
+              new BuildEvent.TargetStarted(b.id, t.startedAt, t.name, t.attempt, t.worker)));
         }
         if (t.finishedAt != null) {
-          sub.offer(unnumbered(event(BuildEvent.Kind.TARGET_FINISHED, b.id, t.finishedAt, t.name, t.status)));
+          sub.offer(unnumbered(
+              new BuildEvent.TargetFinished(b.id, t.finishedAt, t.name, t.outcome, null)));
         }
       }
       if (b.finishedAt != null) {
-        sub.offer(unnumbered(event(BuildEvent.Kind.BUILD_FINISHED, b.id, b.finishedAt, null, b.status)));
+        sub.offer(unnumbered(new BuildEvent.BuildFinished(b.id, b.finishedAt, b.status, b.result)));
       }
     }
   }
 
   // ---- recording (BuildListener) -------------------------------------------------------------
 
+  /** Records {@code event} and hands it to the subscribers it concerns. */
+  @Override
+  public void onEvent(BuildEvent event) {
+    Objects.requireNonNull(event, "event");
+    synchronized (lock) {
+      switch (event.kind()) {
+        case BUILD_STARTED -> {
+          BuildEvent.BuildStarted e = (BuildEvent.BuildStarted) event;
+          builds.put(e.buildId(), new BuildState(e.buildId(), e.targets(), e.at(),
+              e.requested(), e.origin() == null ? BuildOrigin.api() : e.origin()));
+          trim();
+          publish(e);
+        }
+        case TARGET_STARTED -> {
+          BuildEvent.TargetStarted e = (BuildEvent.TargetStarted) event;
+          TargetState t = target(e.buildId(), e.target());
+          if (t != null) {
+            t.status = "running";
+            t.note = null;
+            t.attempt = e.attempt();
+            t.worker = e.worker();
+            if (t.startedAt == null) {
+              t.startedAt = e.at();
+            }
+          }
+          publish(e);
+        }
+        case TARGET_WAITING -> {
+          // State only: waiting is not an EVENT kind, the build's snapshot shows it.
+          BuildEvent.TargetWaiting e = (BuildEvent.TargetWaiting) event;
+          TargetState t = target(e.buildId(), e.target());
+          if (t != null) {
+            t.status = "waiting";
+            t.note = e.reason();
+          }
+        }
+        case LOG -> {
+          BuildEvent.TargetLog e = (BuildEvent.TargetLog) event;
+          BuildState b = builds.get(e.buildId());
+          TargetState t = b == null ? null : b.targets.get(e.target());
+          if (t != null && maxLogLines > 0) {
+            keep(b, t.log, new LogLine(e.at(), e.stream(), e.line()));
+          }
+          publish(e);
+        }
+        case TARGET_FINISHED -> {
+          BuildEvent.TargetFinished e = (BuildEvent.TargetFinished) event;
+          TargetState t = target(e.buildId(), e.target());
+          if (t != null) {
+            t.status = e.status().wireName();
+            t.outcome = e.status();
+            t.finishedAt = e.at();
+            if (e.outcome() != null) {
+              t.attempt = Math.max(t.attempt, e.outcome().attempts());
+            }
+          }
+          publish(e);
+        }
+        case BUILD_FINISHED -> {
+          BuildEvent.BuildFinished e = (BuildEvent.BuildFinished) event;
+          BuildState b = builds.get(e.buildId());
+          if (b != null) {
+            b.finishedAt = e.at();
+            b.status = e.status();
+            b.result = e.result();
+          }
+          // Published before trimming, so the build's last event is numbered and kept for replays.
+          publish(e);
+          if (b != null) {
+            // A finished build keeps its lifecycle for re-attaches but not its log lines (the
+            // per-target log tails stay): memory then grows with targets, not with output.
+            b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
+            b.replayLogBytes = 0;
+          }
+          trim();
+        }
+        case WORKER_JOINED -> {
+          workers.add(((BuildEvent.WorkerJoined) event).worker());
+          publish(event);
+        }
+        case WORKER_LEFT -> {
+          workers.remove(((BuildEvent.WorkerLeft) event).worker());
+          publish(event);
+        }
+        default -> throw new AssertionError(event.kind());
+      }
+    }
+  }
+
   @Override
   public void buildStarted(String buildId, List<String> targets) {
-    Instant now = clock.instant();
-    synchronized (lock) {
-      BuildState b = new BuildState(buildId, targets, now);
-      builds.put(buildId, b);
-      trim();
-      publish(event(BuildEvent.Kind.BUILD_STARTED, buildId, now, null, null));
-    }
+    onEvent(new BuildEvent.BuildStarted(buildId, clock.instant(), targets));
   }
 
   @Override
@@ -266,120 +355,45 @@ public final class BuildHistory implements PlacementListener {
   }
 
   /** Like {@link #targetStarted(String, String, int)}, naming the worker that runs the attempt. */
-  @Override
   public void targetStarted(String buildId, String target, int attempt, String worker) {
-    Instant now = clock.instant();
-    synchronized (lock) {
-      TargetState t = target(buildId, target);
-      if (t != null) {
-        t.status = "running";
-        t.note = null;
-        t.attempt = attempt;
-        t.worker = worker;
-        if (t.startedAt == null) {
-          t.startedAt = now;
-        }
-      }
-      publish(new BuildEvent(BuildEvent.Kind.TARGET_STARTED, buildId, now, target, null, null, null,
-          worker, attempt));
-    }
+    onEvent(new BuildEvent.TargetStarted(buildId, clock.instant(), target, attempt, worker));
   }
 
   /**
    * Records that a ready target waits because no connected worker (nor this machine) can run it;
    * {@code reason} says what it needs. Its status becomes {@code waiting} until it starts or fails.
    */
-  @Override
   public void targetWaiting(String buildId, String target, String reason) {
-    synchronized (lock) {
-      TargetState t = target(buildId, target);
-      if (t != null) {
-        t.status = "waiting";
-        t.note = reason;
-      }
-    }
+    onEvent(new BuildEvent.TargetWaiting(buildId, clock.instant(), target, reason));
   }
 
   @Override
   public void logLine(
       String buildId, String target, OutputListener.Stream stream, String line, boolean replayed) {
-    Instant now = clock.instant();
-    synchronized (lock) {
-      BuildState b = builds.get(buildId);
-      TargetState t = b == null ? null : b.targets.get(target);
-      if (t != null && maxLogLines > 0) {
-        keep(b, t.log, new LogLine(now, stream, line));
-      }
-      publish(new BuildEvent(BuildEvent.Kind.LOG, buildId, now, target, null, stream, line, null, 0));
-    }
+    onEvent(new BuildEvent.TargetLog(buildId, clock.instant(), target, stream, line, replayed));
   }
 
   @Override
   public void targetFinished(String buildId, TargetOutcome outcome) {
-    Instant now = clock.instant();
-    String status = outcome.status().name().toLowerCase(Locale.ROOT);
-    synchronized (lock) {
-      TargetState t = target(buildId, outcome.target());
-      if (t != null) {
-        t.status = status;
-        t.finishedAt = now;
-        t.attempt = Math.max(t.attempt, outcome.attempts());
-      }
-      publish(event(BuildEvent.Kind.TARGET_FINISHED, buildId, now, outcome.target(), status));
-    }
+    onEvent(BuildEvent.TargetFinished.of(buildId, clock.instant(), outcome));
   }
 
   @Override
   public void buildFinished(BuildResult result) {
-    Instant now = clock.instant();
-    synchronized (lock) {
-      BuildState b = builds.get(result.buildId());
-      String status = statusOf(result);
-      if (b != null) {
-        b.finishedAt = now;
-        b.status = status;
-        b.result = result;
-      }
-      // Published before trimming, so the build's last event is numbered and kept for replays.
-      publish(event(BuildEvent.Kind.BUILD_FINISHED, result.buildId(), now, null, status));
-      if (b != null) {
-        // A finished build keeps its lifecycle for re-attaches but not its log lines (the
-        // per-target log tails stay): memory then grows with targets, not with output.
-        b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
-        b.replayLogBytes = 0;
-      }
-      trim();
-    }
+    onEvent(BuildEvent.BuildFinished.of(clock.instant(), result));
   }
 
   /** Records that a worker connected. */
   public void workerJoined(String workerId) {
-    synchronized (lock) {
-      workers.add(workerId);
-      publish(new BuildEvent(BuildEvent.Kind.WORKER_JOINED, null, clock.instant(), null, null, null,
-          null, workerId, 0));
-    }
+    onEvent(new BuildEvent.WorkerJoined(clock.instant(), workerId));
   }
 
   /** Records that a worker left (disconnected, declared dead, or replaced). */
   public void workerLeft(String workerId) {
-    synchronized (lock) {
-      workers.remove(workerId);
-      publish(new BuildEvent(BuildEvent.Kind.WORKER_LEFT, null, clock.instant(), null, null, null,
-          null, workerId, 0));
-    }
+    onEvent(new BuildEvent.WorkerLeft(clock.instant(), workerId));
   }
 
   // ---- internals -----------------------------------------------------------------------------
-
-  private static String statusOf(BuildResult result) {
-    if (result.success()) {
-      return "succeeded";
-    }
-    boolean cancelled = result.targets().stream()
-        .anyMatch(t -> t.status() == TargetOutcome.Status.CANCELLED);
-    return cancelled ? "cancelled" : "failed";
-  }
 
   private TargetState target(String buildId, String target) {
     BuildState b = builds.get(buildId);
@@ -482,8 +496,8 @@ public final class BuildHistory implements PlacementListener {
 
   /** What a kept log event costs against the build's byte limit; other events cost nothing. */
   private static long replayCost(BuildEvent e) {
-    return e.kind() == BuildEvent.Kind.LOG && e.line() != null
-        ? TargetLog.textBytes(e.line()) + TargetLog.LINE_OVERHEAD
+    return e instanceof BuildEvent.TargetLog l
+        ? TargetLog.textBytes(l.line()) + TargetLog.LINE_OVERHEAD
         : 0;
   }
 
@@ -494,17 +508,12 @@ public final class BuildHistory implements PlacementListener {
   /** An event with its numbers in its build: among all its events, and among all but log lines. */
   private record Numbered(long all, long lifecycle, BuildEvent event) {}
 
-  private static BuildEvent event(
-      BuildEvent.Kind kind, String buildId, Instant at, String target, String status) {
-    return new BuildEvent(kind, buildId, at, target, status, null, null, null, 0);
-  }
-
   private static final class BuildState {
     final String id;
     final Instant startedAt;
     final LinkedHashMap<String, TargetState> targets = new LinkedHashMap<>();
     Instant finishedAt;
-    String status = "running";
+    BuildStatus status = BuildStatus.RUNNING;
     BuildResult result;
     long logCharge;
     final ArrayDeque<Numbered> replay = new ArrayDeque<>();
@@ -512,16 +521,23 @@ public final class BuildHistory implements PlacementListener {
     long all;
     long lifecycle;
 
-    BuildState(String id, List<String> targets, Instant startedAt) {
+    final List<String> requested;
+    final BuildOrigin origin;
+
+    BuildState(String id, List<String> targets, Instant startedAt, List<String> requested,
+        BuildOrigin origin) {
       this.id = id;
       this.startedAt = startedAt;
+      this.requested = requested;
+      this.origin = origin;
       targets.forEach(t -> this.targets.put(t, new TargetState(t)));
     }
 
     BuildSnapshot snapshot() {
       List<TargetSnapshot> ts = new ArrayList<>(targets.size());
       targets.values().forEach(t -> ts.add(t.snapshot()));
-      return new BuildSnapshot(id, status, startedAt, finishedAt, ts, result);
+      return new BuildSnapshot(id, status.wireName(), startedAt, finishedAt, ts, result, requested,
+          origin);
     }
   }
 
@@ -529,6 +545,7 @@ public final class BuildHistory implements PlacementListener {
     final String name;
     final TargetLog log = new TargetLog();
     String status = "pending";
+    TargetOutcome.Status outcome; // once finished
     int attempt;
     String worker;
     String note;

@@ -1,5 +1,6 @@
 package dev.buildnet.events;
 
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import java.time.Instant;
 import java.util.List;
@@ -14,6 +15,9 @@ import java.util.Objects;
  * @param finishedAt when it ended; null while running
  * @param targets every target the build considers, in dependency order
  * @param result the result once finished (metrics, errors, artifacts); null while running
+ * @param requested the targets the build was asked for, in the order asked ({@code targets} is
+ *     their closure)
+ * @param origin who or what submitted it
  * @since 0.1
  */
 public record BuildSnapshot(
@@ -22,13 +26,17 @@ public record BuildSnapshot(
     Instant startedAt,
     Instant finishedAt,
     List<TargetSnapshot> targets,
-    BuildResult result) {
+    BuildResult result,
+    List<String> requested,
+    BuildOrigin origin) {
 
   public BuildSnapshot {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(status, "status");
     Objects.requireNonNull(startedAt, "startedAt");
+    Objects.requireNonNull(origin, "origin");
     targets = List.copyOf(targets);
+    requested = List.copyOf(requested);
   }
 
   /** Whether the build has ended. */

@@ -1,5 +1,6 @@
 package dev.buildnet.peers;
 
+import dev.buildnet.api.build.BuildEvent;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +12,6 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -136,18 +136,18 @@ public final class PeerBuilds {
   /** Takes in one peer event; calls the live listeners after. */
   public void record(PeerEvents.Event e) {
     Objects.requireNonNull(e, "event");
-    if (e.master() == null || e.kind() == null || e.buildId() == null) {
-      return; // not from a PeerEvents publisher
+    if (e.event().buildId() == null) {
+      return; // not about a build
     }
     Instant now = clock.instant();
-    Instant at = Instant.ofEpochMilli(e.atMillis());
+    Instant at = e.event().at();
     synchronized (lock) {
       forgetStale(now);
       PeerState peer = peers.computeIfAbsent(e.master(), m -> new PeerState());
       peer.lastSeen = now;
-      BuildState b = find(peer, e.buildId());
+      BuildState b = find(peer, e.event().buildId());
       if (b == null) {
-        b = new BuildState(e.buildId(), at);
+        b = new BuildState(e.event().buildId(), at);
         peer.builds.addFirst(b);
         while (peer.builds.size() > maxBuildsPerPeer) {
           peer.builds.removeLast();
@@ -177,29 +177,17 @@ public final class PeerBuilds {
     return null;
   }
 
-  private static void apply(BuildState b, PeerEvents.Event e, Instant at) {
-    switch (e.kind()) {
-      case BUILD_STARTED -> {
-        if (e.detail() != null) {
-          e.detail().forEach(t -> b.targets.putIfAbsent(t, "pending"));
-        }
-      }
-      case TARGET_STARTED -> {
-        if (e.target() != null) {
-          b.targets.put(e.target(), "running");
-        }
-      }
-      case TARGET_FINISHED -> {
-        if (e.target() != null && e.status() != null) {
-          b.targets.put(e.target(), e.status().toLowerCase(Locale.ROOT));
-        }
-      }
-      case BUILD_FINISHED -> {
-        b.finishedAt = at;
-        boolean cancelled = b.targets.containsValue("cancelled");
-        b.status = "SUCCEEDED".equals(e.status()) ? "succeeded" : cancelled ? "cancelled" : "failed";
-      }
-      default -> { }
+  private static void apply(BuildState b, PeerEvents.Event pe, Instant at) {
+    BuildEvent e = pe.event();
+    if (e instanceof BuildEvent.BuildStarted s) {
+      s.targets().forEach(t -> b.targets.putIfAbsent(t, "pending"));
+    } else if (e instanceof BuildEvent.TargetStarted s) {
+      b.targets.put(s.target(), "running");
+    } else if (e instanceof BuildEvent.TargetFinished f) {
+      b.targets.put(f.target(), f.status().wireName());
+    } else if (e instanceof BuildEvent.BuildFinished f) {
+      b.finishedAt = at;
+      b.status = f.status().wireName();
     }
   }
 

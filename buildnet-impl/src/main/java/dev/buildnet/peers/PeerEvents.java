@@ -1,14 +1,13 @@
 package dev.buildnet.peers;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildListener;
-import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.Subscription;
+import dev.buildnet.events.EventJson;
 import java.io.IOException;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -31,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * recent builds in {@code BuildNet.peers()} (a {@link PeerBuilds}).
  *
  * <p>Events are build and target starts and ends (not log lines), as small JSON documents on the
- * channel {@value #CHANNEL}. Delivery is at-most-once: Redis drops messages for a subscriber that
+ * channel {@value #CHANNEL}: a {@link BuildEvent} as {@link EventJson} writes it (the HTTP API's
+ * event JSON) plus the publisher's {@code master}. Delivery is at-most-once: Redis drops messages for a subscriber that
  * is disconnected, and the publisher drops events when Redis is slow or down (its queue holds
  * {@value #QUEUE} events) rather than slowing or failing a build.
  *
@@ -42,28 +42,40 @@ public final class PeerEvents {
   public static final String CHANNEL = "buildnet-events";
   static final int QUEUE = 10_000;
   private static final Logger LOG = LoggerFactory.getLogger(PeerEvents.class);
-  private static final ObjectMapper JSON =
-      new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private PeerEvents() {}
-
-  /** What kind of thing happened. */
-  public enum Kind { BUILD_STARTED, TARGET_STARTED, TARGET_FINISHED, BUILD_FINISHED }
 
   /**
    * One event of a peer's build.
    *
    * @param master the publishing master's name
-   * @param kind what happened
-   * @param buildId the peer's build id
-   * @param target the target (null for build events)
-   * @param status a target's or build's end: a {@link TargetOutcome.Status} name, or
-   *     {@code SUCCEEDED}/{@code FAILED} for a build (null for starts)
-   * @param detail the requested targets of a started build, or a finished target's reason
-   * @param atMillis when it was published, on the publisher's clock
+   * @param event what happened ({@code BuildStarted}, {@code TargetStarted}, {@code
+   *     TargetFinished} or {@code BuildFinished}), with its time on the publisher's clock; as it
+   *     came over the channel, so without outcome or result
    */
-  public record Event(String master, Kind kind, String buildId, String target, String status,
-      List<String> detail, long atMillis) {}
+  public record Event(String master, BuildEvent event) {
+    public Event {
+      Objects.requireNonNull(master, "master");
+      Objects.requireNonNull(event, "event");
+    }
+  }
+
+  /** The channel's JSON for {@code event}: the event's JSON with {@code master} first. */
+  static byte[] encode(Event event) throws IOException {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("master", event.master());
+    n.setAll(EventJson.toJson(event.event()));
+    return JSON.writeValueAsBytes(n);
+  }
+
+  /** The event in a channel message, or null if it is none (e.g. from another version). */
+  static Event decode(byte[] raw) throws IOException {
+    com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(raw);
+    String master = n == null ? null : n.path("master").isTextual() ? n.get("master").asText() : null;
+    BuildEvent e = EventJson.fromJson(n);
+    return master == null || e == null || !e.kind().aboutBuild() ? null : new Event(master, e);
+  }
 
   /** A listener to add to a BuildNet that publishes its events as {@code master}. */
   public static Publisher publisher(StateBackend state, String master) {
@@ -80,12 +92,14 @@ public final class PeerEvents {
     return state.subscribe(CHANNEL, raw -> {
       Event event;
       try {
-        event = JSON.readValue(raw, Event.class);
-      } catch (IOException e) {
+        event = decode(raw);
+      } catch (IOException | RuntimeException e) {
         LOG.debug("ignoring an unreadable peer event: {}", e.getMessage());
         return;
       }
-      if (!self.equals(event.master())) {
+      if (event == null) {
+        LOG.debug("ignoring a peer event of an unknown form");
+      } else if (!self.equals(event.master())) {
         listener.accept(event);
       }
     });
@@ -111,39 +125,24 @@ public final class PeerEvents {
           }, new ThreadPoolExecutor.DiscardPolicy());
     }
 
-    private void send(Kind kind, String buildId, String target, String status,
-        List<String> detail) {
-      Event event = new Event(master, kind, buildId, target, status, detail,
-          System.currentTimeMillis());
+    /** Publishes build and target starts and ends; ignores the rest (log lines, workers). */
+    @Override
+    public void onEvent(BuildEvent e) {
+      switch (e.kind()) {
+        case BUILD_STARTED, TARGET_STARTED, TARGET_FINISHED, BUILD_FINISHED -> send(e);
+        default -> { }
+      }
+    }
+
+    private void send(BuildEvent e) {
+      Event event = new Event(master, e);
       sender.execute(() -> {
         try {
-          state.publish(CHANNEL, JSON.writeValueAsBytes(event));
-        } catch (IOException | RuntimeException e) {
-          LOG.debug("dropping peer event {} {}: {}", kind, target, e.getMessage());
+          state.publish(CHANNEL, encode(event));
+        } catch (IOException | RuntimeException ex) {
+          LOG.debug("dropping peer event {} of {}: {}", e.kind(), e.buildId(), ex.getMessage());
         }
       });
-    }
-
-    @Override
-    public void buildStarted(String buildId, List<String> targets) {
-      send(Kind.BUILD_STARTED, buildId, null, null, targets);
-    }
-
-    @Override
-    public void targetStarted(String buildId, String target, int attempt) {
-      send(Kind.TARGET_STARTED, buildId, target, null, List.of());
-    }
-
-    @Override
-    public void targetFinished(String buildId, TargetOutcome outcome) {
-      send(Kind.TARGET_FINISHED, buildId, outcome.target(), outcome.status().name(),
-          List.of(outcome.reason()));
-    }
-
-    @Override
-    public void buildFinished(BuildResult result) {
-      send(Kind.BUILD_FINISHED, result.buildId(), null,
-          result.success() ? "SUCCEEDED" : "FAILED", List.of());
     }
 
     /** Sends what is queued (for up to 5 s), then stops. Idempotent. */

@@ -1,5 +1,6 @@
 package dev.buildnet.remote;
 
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.events.BuildHistory;
 import java.time.Duration;
@@ -69,6 +70,18 @@ public interface BuildService {
           + " or 'timeout_ms'");
     }
     return submit(buildId, targets, options.keepGoing());
+  }
+
+  /**
+   * Like {@link #submit(String, List, Options)}, naming who submitted the build (a remote client:
+   * its id and address). The default ignores {@code origin}; {@code BuildNet} records it in its
+   * history.
+   *
+   * @since 0.3
+   */
+  default CompletableFuture<BuildResult> submit(
+      String buildId, List<String> targets, Options options, BuildOrigin origin) {
+    return submit(buildId, targets, options);
   }
 
   /** Cancels a running build; false if no build with that id is running. */

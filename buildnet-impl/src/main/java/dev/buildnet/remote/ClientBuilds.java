@@ -4,7 +4,8 @@ import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.protocol.ErrorCode;
@@ -23,7 +24,6 @@ import dev.buildnet.transport.PeerConnection;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -102,6 +102,15 @@ final class ClientBuilds {
     }
   }
 
+  /** {@code host:port} of a remote address (IPv6 in brackets), or null if unknown. */
+  static String address(java.net.InetSocketAddress a) {
+    if (a == null) {
+      return null;
+    }
+    String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+  }
+
   /** The connection ended: its subscriptions end; its builds keep running, unwatched. */
   void close() {
     closed = true;
@@ -139,7 +148,8 @@ final class ClientBuilds {
     f.subscription = history.subscribe(id, false, false, f::onEvent);
     CompletableFuture<BuildResult> result;
     try {
-      result = builds.submit(id, r.targets(), options);
+      result = builds.submit(id, r.targets(), options,
+          BuildOrigin.client(connection.peerId(), address(connection.remoteAddress())));
     } catch (UnsupportedOperationException e) {
       f.close();
       throw new RequestError(ErrorCode.UNSUPPORTED, e.getMessage());
@@ -186,8 +196,8 @@ final class ClientBuilds {
         synchronized (this) {
           total = n;
         }
-      } else if (e.kind() == BuildEvent.Kind.TARGET_FINISHED) {
-        progress(e.target(), e.status());
+      } else if (e instanceof BuildEvent.TargetFinished f) {
+        progress(f.target(), f.status().wireName());
       }
     }
 
@@ -215,7 +225,7 @@ final class ClientBuilds {
           // A target's event may still be on its way when the result is in (the engine reports
           // outside its lock): report every target from the result so none is missing.
           for (TargetOutcome o : r.targets()) {
-            progress(o.target(), o.status().name().toLowerCase(Locale.ROOT));
+            progress(o.target(), o.status().wireName());
           }
         }
         done = true;
@@ -380,7 +390,8 @@ final class ClientBuilds {
     }
 
     private void offer(long n, BuildEvent e) {
-      if (ended || !e.kind().aboutBuild()) {
+      Event event = WireEvents.toWire(id, n, e);
+      if (ended || event == null) {
         return; // worker events have no EVENT kind
       }
       if (unsent.get() >= maxUnsentEvents) {
@@ -390,9 +401,6 @@ final class ClientBuilds {
         }
         return;
       }
-      String stream = e.stream() == null ? null : e.stream().name().toLowerCase(Locale.ROOT);
-      Event event = new Event(id, n, e.kind().wireName(), e.buildId(), e.at().toEpochMilli(),
-          e.target(), e.status(), stream, e.line());
       unsent.incrementAndGet();
       if (early != null) {
         early.add(event);

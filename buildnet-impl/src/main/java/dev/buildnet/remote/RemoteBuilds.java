@@ -2,12 +2,11 @@ package dev.buildnet.remote;
 
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.Artifact;
-import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.protocol.ErrorCode;
 import dev.buildnet.protocol.Payloads.BuildCancel;
 import dev.buildnet.protocol.Payloads.BuildCompleted;
@@ -21,9 +20,7 @@ import dev.buildnet.protocol.Payloads.Unsubscribe;
 import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.RemoteErrorException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +47,6 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   private static final Logger log = LoggerFactory.getLogger(RemoteBuilds.class);
 
   /** The EVENT kinds, by wire name: looked up for every event received. */
-  private static final Map<String, BuildEvent.Kind> KINDS = kindsByWireName();
 
   private final RemoteClient client;
   private final Duration timeout;
@@ -209,7 +205,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     Payload p = m.payload();
     if (p instanceof Event e) {
       RemoteSubscription s = subscriptions.get(e.subscriptionId());
-      BuildEvent event = toEvent(e);
+      BuildEvent event = WireEvents.fromWire(e);
       if (s != null && event != null) {
         RemoteBuild b = builds.get(e.buildId());
         if (b != null && b.events == s && "target_finished".equals(e.kind()) && e.target() != null
@@ -361,27 +357,5 @@ final class RemoteBuilds implements Transport.Connection.Handler {
 
   private static long orZero(Long n) {
     return n == null ? 0 : n;
-  }
-
-  /** The event, or null for a kind this version does not know. */
-  private static BuildEvent toEvent(Event e) {
-    BuildEvent.Kind kind = KINDS.get(e.kind());
-    if (kind == null) {
-      return null;
-    }
-    OutputListener.Stream stream = e.stream() == null ? null
-        : e.stream().equals("stderr") ? OutputListener.Stream.STDERR : OutputListener.Stream.STDOUT;
-    return new BuildEvent(kind, e.buildId(), Instant.ofEpochMilli(e.at()), e.target(), e.status(),
-        stream, e.line(), null, 0);
-  }
-
-  private static Map<String, BuildEvent.Kind> kindsByWireName() {
-    Map<String, BuildEvent.Kind> kinds = new HashMap<>();
-    for (BuildEvent.Kind k : BuildEvent.Kind.values()) {
-      if (k.aboutBuild()) {
-        kinds.put(k.wireName(), k);
-      }
-    }
-    return Map.copyOf(kinds);
   }
 }

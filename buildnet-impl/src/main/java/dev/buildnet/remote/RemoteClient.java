@@ -9,7 +9,7 @@ import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.TransportSettings;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.transport.PeerConnection;
 import dev.buildnet.transport.RemoteErrorException;
 import dev.buildnet.transport.TcpTransport;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
@@ -107,13 +108,13 @@ class BuildHistoryTest {
 
   private static String describe(BuildEvent e) {
     StringBuilder s = new StringBuilder(e.kind().wireName());
-    for (String part : new String[] {e.buildId(), e.target(), e.status(), e.line()}) {
+    for (String part : new String[] {e.buildId(), EventFields.target(e), EventFields.status(e), EventFields.line(e)}) {
       if (part != null) {
         s.append(' ').append(part);
       }
     }
     if (e.kind() == BuildEvent.Kind.TARGET_STARTED || e.buildId() == null) {
-      s.append(' ').append(e.worker());
+      s.append(' ').append(EventFields.worker(e));
     }
     return s.toString();
   }

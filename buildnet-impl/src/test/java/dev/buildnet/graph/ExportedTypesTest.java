@@ -68,7 +68,7 @@ class ExportedTypesTest {
   @Test
   void peersPackage_exportsTheEventsAndTheView() throws Exception {
     assertEquals(Set.of("PeerBuilds", "PeerBuilds$Build", "PeerBuilds$Peer",
-        "PeerBuilds$Subscription", "PeerEvents", "PeerEvents$Event", "PeerEvents$Kind",
+        "PeerBuilds$Subscription", "PeerEvents", "PeerEvents$Event",
         "PeerEvents$Publisher"),
         publicTypes(dev.buildnet.peers.PeerEvents.class));
   }

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.api.build.BuildStatus;
+import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.graph.Target;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -41,18 +44,30 @@ class PeerBuildsTest {
   private final ManualClock clock = new ManualClock();
   private final PeerBuilds peers = new PeerBuilds(clock, 2, Duration.ofMinutes(1));
 
-  private static PeerEvents.Event event(String master, PeerEvents.Kind kind, String build,
-      String target, String status, List<String> detail) {
-    return new PeerEvents.Event(master, kind, build, target, status, detail, 1_000);
+  private static PeerEvents.Event event(String master, BuildEvent.Kind kind, String build,
+      String target, String status, List<String> targets) {
+    Instant at = Instant.ofEpochMilli(1_000);
+    String spelled = status == null ? null : status.toLowerCase(java.util.Locale.ROOT);
+    BuildEvent e = switch (kind) {
+      case BUILD_STARTED -> new BuildEvent.BuildStarted(build, at, targets);
+      case TARGET_STARTED -> new BuildEvent.TargetStarted(build, at, target, 1, null);
+      case TARGET_FINISHED -> new BuildEvent.TargetFinished(build, at, target,
+          TargetOutcome.Status.ofWireName(spelled), null);
+      case BUILD_FINISHED -> new BuildEvent.BuildFinished(build, at,
+          BuildStatus.ofWireName(spelled), null);
+      default -> throw new IllegalArgumentException(kind.toString());
+    };
+    return new PeerEvents.Event(master, e);
   }
 
   private void fullBuild(String master, String build, String targetStatus) {
-    peers.record(event(master, PeerEvents.Kind.BUILD_STARTED, build, null, null, List.of("t")));
-    peers.record(event(master, PeerEvents.Kind.TARGET_STARTED, build, "t", null, List.of()));
-    peers.record(event(master, PeerEvents.Kind.TARGET_FINISHED, build, "t", targetStatus,
+    peers.record(event(master, BuildEvent.Kind.BUILD_STARTED, build, null, null, List.of("t")));
+    peers.record(event(master, BuildEvent.Kind.TARGET_STARTED, build, "t", null, List.of()));
+    peers.record(event(master, BuildEvent.Kind.TARGET_FINISHED, build, "t", targetStatus,
         List.of("")));
-    peers.record(event(master, PeerEvents.Kind.BUILD_FINISHED, build, null,
-        targetStatus.equals("BUILT") ? "SUCCEEDED" : "FAILED", List.of()));
+    peers.record(event(master, BuildEvent.Kind.BUILD_FINISHED, build, null,
+        targetStatus.equals("BUILT") ? "SUCCEEDED"
+            : targetStatus.equals("CANCELLED") ? "CANCELLED" : "FAILED", List.of()));
   }
 
   @Test
@@ -68,8 +83,8 @@ class PeerBuildsTest {
 
   @Test
   void runningBuild_showsPendingAndRunningTargets() {
-    peers.record(event("a", PeerEvents.Kind.BUILD_STARTED, "b1", null, null, List.of("x", "y")));
-    peers.record(event("a", PeerEvents.Kind.TARGET_STARTED, "b1", "x", null, List.of()));
+    peers.record(event("a", BuildEvent.Kind.BUILD_STARTED, "b1", null, null, List.of("x", "y")));
+    peers.record(event("a", BuildEvent.Kind.TARGET_STARTED, "b1", "x", null, List.of()));
     PeerBuilds.Build b = peers.peer("a").orElseThrow().builds().get(0);
     assertEquals("running", b.status());
     assertEquals(Map.of("x", "running", "y", "pending"), b.targets());
@@ -79,7 +94,7 @@ class PeerBuildsTest {
 
   @Test
   void buildHeardOfMidway_showsTheTargetsSeenSince() {
-    peers.record(event("a", PeerEvents.Kind.TARGET_FINISHED, "b1", "y", "CACHED", List.of("")));
+    peers.record(event("a", BuildEvent.Kind.TARGET_FINISHED, "b1", "y", "CACHED", List.of("")));
     PeerBuilds.Build b = peers.peer("a").orElseThrow().builds().get(0);
     assertEquals(Map.of("y", "cached"), b.targets());
     assertEquals("running", b.status());
@@ -111,7 +126,7 @@ class PeerBuildsTest {
   void subscribe_deliversAfterTheViewIsUpdated_untilClosed() {
     List<String> seen = new ArrayList<>();
     PeerBuilds.Subscription sub = peers.subscribe(e ->
-        seen.add(e.kind() + " " + peers.peer(e.master()).orElseThrow().builds().get(0).status()));
+        seen.add(e.event().kind() + " " + peers.peer(e.master()).orElseThrow().builds().get(0).status()));
     fullBuild("a", "b1", "BUILT");
     sub.close();
     sub.close();

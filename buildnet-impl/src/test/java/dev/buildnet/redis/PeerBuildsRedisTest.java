@@ -44,7 +44,7 @@ class PeerBuildsRedisTest {
         PeerBuilds seenByB = b.peers().orElseThrow();
         CompletableFuture<PeerEvents.Event> finished = new CompletableFuture<>();
         try (PeerBuilds.Subscription sub = seenByB.subscribe(e -> {
-          if (e.kind() == PeerEvents.Kind.BUILD_FINISHED) {
+          if (e.event().kind() == dev.buildnet.api.build.BuildEvent.Kind.BUILD_FINISHED) {
             finished.complete(e);
           }
         })) {

@@ -3,6 +3,7 @@ package dev.buildnet.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.buildnet.BuildNet;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.state.Subscription;
 import dev.buildnet.graph.Target;
 import dev.buildnet.peers.PeerEvents;
@@ -27,7 +28,7 @@ class PeerEventsTest {
       CompletableFuture<Void> finished = new CompletableFuture<>();
       try (Subscription b = PeerEvents.subscribe(redis, "b", e -> {
             seenByB.add(e);
-            if (e.kind() == PeerEvents.Kind.BUILD_FINISHED) {
+            if (e.event().kind() == BuildEvent.Kind.BUILD_FINISHED) {
               finished.complete(null);
             }
           });
@@ -37,12 +38,14 @@ class PeerEventsTest {
               .targets(List.of(Target.builder("hello").command("true").build())).start()) {
         net.build("hello").get(30, TimeUnit.SECONDS);
         finished.get(30, TimeUnit.SECONDS);
-        assertEquals(List.of(PeerEvents.Kind.BUILD_STARTED, PeerEvents.Kind.TARGET_STARTED,
-                PeerEvents.Kind.TARGET_FINISHED, PeerEvents.Kind.BUILD_FINISHED),
-            seenByB.stream().map(PeerEvents.Event::kind).toList());
-        PeerEvents.Event target = seenByB.get(2);
-        assertEquals(List.of("a", "hello", "BUILT"),
-            List.of(target.master(), target.target(), target.status()));
+        assertEquals(List.of(BuildEvent.Kind.BUILD_STARTED, BuildEvent.Kind.TARGET_STARTED,
+                BuildEvent.Kind.TARGET_FINISHED, BuildEvent.Kind.BUILD_FINISHED),
+            seenByB.stream().map(e -> e.event().kind()).toList());
+        assertEquals(List.of("hello"),
+            ((BuildEvent.BuildStarted) seenByB.get(0).event()).targets());
+        BuildEvent.TargetFinished target = (BuildEvent.TargetFinished) seenByB.get(2).event();
+        assertEquals(List.of("a", "hello", "built"),
+            List.of(seenByB.get(2).master(), target.target(), target.status().wireName()));
         assertEquals(List.of(), seenByA, "a master does not see its own events");
         assertEquals(List.of(PeerEvents.CHANNEL, PeerEvents.CHANNEL),
             List.of(b.channel(), a.channel()));

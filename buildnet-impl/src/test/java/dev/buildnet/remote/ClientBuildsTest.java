@@ -12,8 +12,9 @@ import dev.buildnet.BuildNet;
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.Artifact;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.events.BuildEvent;
-import dev.buildnet.events.BuildEvent.Kind;
+import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.events.EventFields;
+import dev.buildnet.api.build.BuildEvent.Kind;
 import dev.buildnet.exec.Pids;
 import dev.buildnet.graph.Target;
 import dev.buildnet.protocol.ErrorCode;
@@ -120,9 +121,9 @@ class ClientBuildsTest {
       List<String> out = new ArrayList<>();
       for (BuildEvent e : all) {
         if (buildId.equals(e.buildId())) {
-          out.add(e.kind().wireName() + (e.target() == null ? "" : " " + e.target())
-              + (e.status() == null ? "" : " " + e.status())
-              + (e.line() == null ? "" : " " + e.stream().name().toLowerCase() + ":" + e.line()));
+          out.add(e.kind().wireName() + (EventFields.target(e) == null ? "" : " " + EventFields.target(e))
+              + (EventFields.status(e) == null ? "" : " " + EventFields.status(e))
+              + (EventFields.line(e) == null ? "" : " " + EventFields.stream(e).name().toLowerCase() + ":" + EventFields.line(e)));
         }
       }
       return out;
@@ -131,6 +132,20 @@ class ClientBuildsTest {
 
   private static Predicate<BuildEvent> finished(String buildId) {
     return e -> e.kind() == Kind.BUILD_FINISHED && buildId.equals(e.buildId());
+  }
+
+  @Test
+  void aClientsBuild_isRecordedWithItsClientIdAddressAndRequestedTargets() throws Exception {
+    BuildNet net = start();
+    RemoteClient client = connect(net, "c-origin");
+    RemoteBuild build = client.newBuild(List.of("b")).submit();
+    assertTrue(await(build).success());
+    dev.buildnet.events.BuildSnapshot s = net.history().build(build.buildId()).orElseThrow();
+    assertEquals(List.of("b"), s.requested());
+    assertEquals(List.of("a-file", "b"), s.targets().stream().map(t -> t.name()).toList());
+    assertEquals(dev.buildnet.api.build.BuildOrigin.Kind.CLIENT, s.origin().kind());
+    assertEquals("c-origin", s.origin().name());
+    assertTrue(s.origin().address().matches("127\\.0\\.0\\.1:\\d+"), s.origin().toString());
   }
 
   @Test
@@ -255,7 +270,7 @@ class ClientBuildsTest {
     RemoteClient client = connect(net, "c1");
     Events events = new Events();
     RemoteBuild build = client.newBuild(List.of("slow")).onEvent(events).logs(true).submit();
-    events.await(e -> "started".equals(e.line()));
+    events.await(e -> "started".equals(EventFields.line(e)));
 
     assertTrue(build.cancel());
     RemoteBuildResult r = await(build);
@@ -304,7 +319,7 @@ class ClientBuildsTest {
     RemoteClient submitter = connect(net, "submitter");
     Events own = new Events();
     RemoteBuild build = submitter.newBuild(List.of("gated")).onEvent(own).logs(true).submit();
-    own.await(e -> "waiting".equals(e.line()));
+    own.await(e -> "waiting".equals(EventFields.line(e)));
 
     RemoteClient watcher = connect(net, "watcher");
     Events late = new Events();
@@ -350,7 +365,7 @@ class ClientBuildsTest {
         .connect();
     Events events = new Events();
     RemoteBuild build = leaving.newBuild(List.of("gated")).onEvent(events).logs(true).submit();
-    events.await(e -> "waiting".equals(e.line()));
+    events.await(e -> "waiting".equals(EventFields.line(e)));
     leaving.close();
     ExecutionException lost = assertThrows(ExecutionException.class, () -> await(build));
     assertTrue(lost.getCause() instanceof BuildNetException, String.valueOf(lost.getCause()));
@@ -361,7 +376,7 @@ class ClientBuildsTest {
     other.subscribe(build.buildId(), false, watched);
     Files.writeString(ws.resolve("go"), "");
     BuildEvent end = watched.await(finished(build.buildId()));
-    assertEquals("succeeded", end.status(), "the build finished without its client");
+    assertEquals("succeeded", EventFields.status(end), "the build finished without its client");
     assertTrue(await(other.submit("a")).success());
   }
 

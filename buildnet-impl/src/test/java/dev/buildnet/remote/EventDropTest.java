@@ -7,7 +7,7 @@ import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.events.BuildHistory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;

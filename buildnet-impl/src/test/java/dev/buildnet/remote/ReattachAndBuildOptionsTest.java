@@ -11,7 +11,8 @@ import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.events.EventFields;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.graph.Target;
 import dev.buildnet.protocol.ErrorCode;
@@ -76,8 +77,8 @@ class ReattachAndBuildOptionsTest {
   private static List<String> describe(List<BuildEvent> events) {
     List<String> out = new ArrayList<>();
     for (BuildEvent e : events) {
-      out.add(e.kind().wireName() + (e.target() == null ? "" : " " + e.target())
-          + (e.status() == null ? "" : " " + e.status()));
+      out.add(e.kind().wireName() + (EventFields.target(e) == null ? "" : " " + EventFields.target(e))
+          + (EventFields.status(e) == null ? "" : " " + EventFields.status(e)));
     }
     return out;
   }

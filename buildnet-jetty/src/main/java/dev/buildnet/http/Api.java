@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.buildnet.BuildFuture;
 import dev.buildnet.Explanation;
 import dev.buildnet.api.build.BuildMetrics;
+import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.state.Lock;
@@ -13,6 +14,7 @@ import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.events.BuildSnapshot;
+import dev.buildnet.events.EventJson;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.peers.PeerBuilds;
@@ -98,7 +100,7 @@ final class Api extends Handler.Abstract {
           if (seg.length == 1 && get) {
             out = builds();
           } else if (seg.length == 1 && post) {
-            out = submit(Http.jsonBody(body));
+            out = submit(Http.jsonBody(body), request);
             status = 202;
           } else if (seg.length == 2 && get) {
             out = build(seg[1]);
@@ -207,6 +209,9 @@ final class Api extends Handler.Abstract {
     n.put("targets", b.targets().size());
     ArrayNode names = n.putArray("targetNames");
     b.targets().forEach(t -> names.add(t.name()));
+    ArrayNode requested = n.putArray("requested");
+    b.requested().forEach(requested::add);
+    n.set("origin", EventJson.origin(b.origin()));
     n.put("completed", b.completed());
     n.put("progress", b.targets().isEmpty() ? 1.0 : (double) b.completed() / b.targets().size());
     return n;
@@ -274,7 +279,7 @@ final class Api extends Handler.Abstract {
     return n;
   }
 
-  private Object submit(JsonNode body) {
+  private Object submit(JsonNode body, Request request) {
     JsonNode targets = body.get("targets");
     if (targets == null || !targets.isArray() || targets.isEmpty()) {
       throw Http.badRequest("'targets' must be a non-empty array of target names",
@@ -293,7 +298,9 @@ final class Api extends Handler.Abstract {
     }
     BuildFuture f;
     try {
-      f = s.net.build(names, kg != null && kg.asBoolean());
+      // Tokens have no names, so an HTTP build is known by where it came from.
+      f = s.net.build(names, kg != null && kg.asBoolean(), BuildOrigin.http(null,
+          remote(request)));
     } catch (UnknownTargetException e) {
       throw new HttpError(400, "unknown_target", e.getMessage(), "GET /api/targets lists the targets");
     } catch (IllegalStateException e) {
@@ -301,6 +308,12 @@ final class Api extends Handler.Abstract {
           "this BuildNet is draining or closed; /ready says when it accepts work");
     }
     return Map.of("id", f.buildId(), "status", "running", "url", "/api/builds/" + f.buildId());
+  }
+
+  /** The client's {@code host:port} (IPv6 in brackets). */
+  private static String remote(Request request) {
+    String host = Request.getRemoteAddr(request);
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + Request.getRemotePort(request);
   }
 
   private Object cancel(String id) {

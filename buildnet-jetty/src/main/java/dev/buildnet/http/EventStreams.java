@@ -1,14 +1,13 @@
 package dev.buildnet.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.events.BuildHistory;
+import dev.buildnet.events.EventJson;
 import dev.buildnet.peers.PeerBuilds;
 import dev.buildnet.peers.PeerEvents;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -109,47 +108,16 @@ final class EventStreams implements AutoCloseable {
     return json;
   }
 
+  /** {@code e} as the API's JSON ({@link EventJson}, docs/HTTP.md). */
   static String json(BuildEvent e) {
-    ObjectNode n = Http.JSON.createObjectNode();
-    n.put("kind", e.kind().wireName());
-    n.put("at", e.at().toString());
-    if (e.buildId() != null) {
-      n.put("buildId", e.buildId());
-    }
-    if (e.target() != null) {
-      n.put("target", e.target());
-    }
-    if (e.status() != null) {
-      n.put("status", e.status());
-    }
-    if (e.stream() != null) {
-      n.put("stream", e.stream().name().toLowerCase(Locale.ROOT));
-    }
-    if (e.line() != null) {
-      n.put("line", e.line());
-    }
-    if (e.worker() != null) {
-      n.put("worker", e.worker());
-    }
-    if (e.attempt() > 0) {
-      n.put("attempt", e.attempt());
-    }
-    return n.toString();
+    return EventJson.toJson(e).toString();
   }
 
-  /** A peer's event: {@code peer_build_started} etc., with the peer's {@code master}. */
+  /** A peer's event: its JSON with kind {@code peer_build_started} etc. and the peer's {@code master}. */
   static String json(PeerEvents.Event e) {
-    ObjectNode n = Http.JSON.createObjectNode();
-    n.put("kind", "peer_" + e.kind().name().toLowerCase(Locale.ROOT));
-    n.put("at", Instant.ofEpochMilli(e.atMillis()).toString());
+    ObjectNode n = EventJson.toJson(e.event());
+    n.put("kind", "peer_" + e.event().kind().wireName());
     n.put("master", e.master());
-    n.put("buildId", e.buildId());
-    if (e.target() != null) {
-      n.put("target", e.target());
-    }
-    if (e.status() != null) {
-      n.put("status", e.status().toLowerCase(Locale.ROOT));
-    }
     return n.toString();
   }
 

@@ -1,6 +1,6 @@
 package dev.buildnet.http;
 
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.events.BuildHistory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,13 +40,13 @@ final class Metrics implements AutoCloseable {
   }
 
   private void onEvent(BuildEvent e) {
-    switch (e.kind()) {
-      case BUILD_STARTED -> buildsStarted.incrementAndGet();
-      case BUILD_FINISHED -> buildsFinished.computeIfAbsent(e.status(), k -> new AtomicLong())
+    if (e instanceof BuildEvent.BuildStarted) {
+      buildsStarted.incrementAndGet();
+    } else if (e instanceof BuildEvent.BuildFinished f) {
+      buildsFinished.computeIfAbsent(f.status().wireName(), k -> new AtomicLong())
           .incrementAndGet();
-      case TARGET_FINISHED -> targets.computeIfAbsent(e.status(), k -> new AtomicLong())
-          .incrementAndGet();
-      default -> { }
+    } else if (e instanceof BuildEvent.TargetFinished f) {
+      targets.computeIfAbsent(f.status().wireName(), k -> new AtomicLong()).incrementAndGet();
     }
   }
 

@@ -64,6 +64,14 @@ class DashboardBrowserTest {
         assertEquals("100", cdp.evaluate(waitFor(
             sel + "?.dataset.status === 'succeeded'", sel + ".dataset.progress")));
         assertEquals("succeeded", f.awaitFinished(id));
+        // A build the host submits in-process shows as such, with what it asked for.
+        String hostBuild = f.net.build("lib").result().get(30, java.util.concurrent.TimeUnit.SECONDS)
+            .buildId();
+        String hostRow = "document.querySelector('li[data-build-id=\"" + hostBuild + "\"]')";
+        assertEquals("api", cdp.evaluate(waitFor(hostRow + "?.dataset.status === 'succeeded'",
+            hostRow + ".querySelector('.origin').textContent")));
+        assertEquals("lib", cdp.evaluate(hostRow + ".querySelector('.build-targets').textContent"));
+        cdp.evaluate("(" + sel + ".click(), 'ok')");
         // Selecting a target shows its log.
         cdp.evaluate(waitFor("document.querySelector('#targets tr[data-target=\"lib\"]')",
             "(document.querySelector('#targets tr[data-target=\"lib\"]').click(), 'clicked')"));
@@ -133,7 +141,19 @@ class DashboardBrowserTest {
 
           String row = "document.querySelector('li[data-build-id=\"" + id + "\"]')";
           String text = cdp.evaluate(waitFor(row + "?.dataset.status === 'succeeded'", row + ".textContent"));
-          assertTrue(text.contains("lib, app") && text.contains("started ") && text.contains("took "), text);
+          assertTrue(text.contains("started ") && text.contains("took ")
+              && text.contains("2/2 targets"), text);
+          // The row names the requested target, not its closure, and who submitted it: this
+          // test's HTTP client (tokens have no names, so its address).
+          assertEquals("app", cdp.evaluate(row + ".querySelector('.build-targets').textContent"));
+          String origin = cdp.evaluate(row + ".querySelector('.origin').textContent");
+          assertTrue(origin.matches("http 127\\.0\\.0\\.1:\\d+"), origin);
+          // So does the build's page, with the size of the closure.
+          assertEquals(origin, cdp.evaluate(waitFor(
+              "document.getElementById('build-origin').textContent.length > 0",
+              "document.getElementById('build-origin').textContent")));
+          assertEquals("app", cdp.evaluate("document.getElementById('build-requested').textContent"));
+          assertEquals("2", cdp.evaluate("document.getElementById('build-closure').textContent"));
           // The timeline has a bar per target that ran, in the lane of where it ran.
           assertEquals("2", cdp.evaluate(waitFor(
               "document.querySelectorAll('#timeline .gbar').length === 2",

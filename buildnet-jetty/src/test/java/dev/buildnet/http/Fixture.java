@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.events.BuildHistory;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
@@ -111,8 +111,8 @@ final class Fixture implements AutoCloseable {
   CompletableFuture<String> finished(String buildId) {
     CompletableFuture<String> done = new CompletableFuture<>();
     BuildHistory.Subscription sub = net.history().subscribe(buildId, false, true, e -> {
-      if (e.kind() == BuildEvent.Kind.BUILD_FINISHED) {
-        done.complete(e.status());
+      if (e instanceof BuildEvent.BuildFinished f) {
+        done.complete(f.status().wireName());
       }
     });
     done.whenComplete((s, t) -> sub.close());

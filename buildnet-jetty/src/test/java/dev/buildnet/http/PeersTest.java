@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.BuildNet;
 import dev.buildnet.graph.Target;
 import dev.buildnet.peers.PeerBuilds;
-import dev.buildnet.peers.PeerEvents;
 import dev.buildnet.redis.RedisServer;
 import dev.buildnet.redis.RedisStateBackend;
 import java.net.http.WebSocket;
@@ -56,8 +55,8 @@ class PeersTest {
         .start();
     b = new Fixture(redisB, net -> net.peerEvents("b"), http -> http.token(Fixture.TOKEN));
     hearing = b.net.peers().orElseThrow().subscribe(e -> {
-      if (e.kind() == PeerEvents.Kind.BUILD_FINISHED) {
-        finishedOnB(e.buildId()).complete(null);
+      if (e.event().kind() == dev.buildnet.api.build.BuildEvent.Kind.BUILD_FINISHED) {
+        finishedOnB(e.event().buildId()).complete(null);
       }
     });
   }

@@ -16,10 +16,26 @@ class TargetDetailsApiTest {
       assertEquals("succeeded", f.awaitFinished(id));
       JsonNode summary = Fixture.json(f.get("/api/builds")).get("builds").get(0);
       assertEquals("[\"lib\",\"app\"]", summary.get("targetNames").toString());
+      assertEquals("[\"app\"]", summary.get("requested").toString());
+      JsonNode origin = summary.get("origin");
+      assertEquals("http", origin.get("kind").asText());
+      assertTrue(origin.get("name").isNull(), origin.toString());
+      assertTrue(origin.get("address").asText().matches("127\\.0\\.0\\.1:\\d+"), origin.toString());
       for (JsonNode t : Fixture.json(f.get("/api/builds/" + id)).get("targetList")) {
         assertTrue(t.get("durationMs").asLong() >= 0, t.toString());
         assertTrue(t.hasNonNull("startedAt") && t.hasNonNull("finishedAt"), t.toString());
       }
+    }
+  }
+
+  @Test
+  void aBuildTheHostSubmits_isFromTheApi_withTheTargetsItAskedFor() throws Exception {
+    try (Fixture f = Fixture.withToken()) {
+      String id = f.net.build(java.util.List.of("app", "lib"), false).get().buildId();
+      JsonNode summary = Fixture.json(f.get("/api/builds/" + id));
+      assertEquals("[\"app\",\"lib\"]", summary.get("requested").toString());
+      assertEquals("{\"kind\":\"api\",\"name\":null,\"address\":null}",
+          summary.get("origin").toString());
     }
   }
 

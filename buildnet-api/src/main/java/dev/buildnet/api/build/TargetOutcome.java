@@ -48,6 +48,24 @@ public record TargetOutcome(
     public boolean succeeded() {
       return this == BUILT || this == CACHED;
     }
+
+    /**
+     * {@code built}, {@code cached}, {@code failed}, {@code skipped} or {@code cancelled}: the
+     * spelling everywhere a target's final status appears (protocol, HTTP JSON, dashboard).
+     */
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The status spelled {@code name}, or null for an unknown spelling. */
+    public static Status ofWireName(String name) {
+      for (Status s : values()) {
+        if (s.wireName().equals(name)) {
+          return s;
+        }
+      }
+      return null;
+    }
   }
 
   public TargetOutcome {

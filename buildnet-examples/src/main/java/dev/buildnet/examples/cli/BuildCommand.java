@@ -86,6 +86,7 @@ final class BuildCommand implements Callable<Integer> {
     PrintWriter human = json ? spec.commandLine().getErr() : out();
     ConsoleReporter reporter = new ConsoleReporter(human, live, logs && !json, verbosity);
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listener(reporter)
+        .origin(dev.buildnet.api.build.BuildOrigin.cli(System.getProperty("user.name")))
         .waitForWorkspaceLock(!noWait)
         .onWorkspaceLockWait(message -> {
           human.println(message);

@@ -92,6 +92,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     ConsoleReporter reporter = new ConsoleReporter(out(), Terminal.isLive(), false);
     BuildNet.Builder b = BuildNet.builder().workspace(ws).targets(targets).listener(reporter)
+        .origin(dev.buildnet.api.build.BuildOrigin.cli(System.getProperty("user.name")))
         .bundler(esbuild);
     if (slots > 0) {
       b.localSlots(slots);

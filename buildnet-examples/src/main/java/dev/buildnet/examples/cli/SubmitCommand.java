@@ -2,7 +2,7 @@ package dev.buildnet.examples.cli;
 
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.Artifact;
-import dev.buildnet.events.BuildEvent;
+import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.remote.RemoteBuild;
 import dev.buildnet.remote.RemoteBuildResult;
 import dev.buildnet.remote.RemoteClient;
@@ -109,15 +109,19 @@ final class SubmitCommand implements Callable<Integer> {
   }
 
   static String describe(BuildEvent e) {
-    return switch (e.kind()) {
-      case BUILD_STARTED -> "build " + e.buildId() + " started";
-      case TARGET_STARTED -> e.target() + ": started";
-      case LOG -> e.target() + (e.stream() == dev.buildnet.api.exec.OutputListener.Stream.STDERR
-          ? " ! " : " | ") + e.line();
-      case TARGET_FINISHED -> e.target() + ": " + e.status();
-      case BUILD_FINISHED -> "build " + e.buildId() + " " + e.status();
-      default -> e.kind().wireName();
-    };
+    if (e instanceof BuildEvent.BuildStarted) {
+      return "build " + e.buildId() + " started";
+    } else if (e instanceof BuildEvent.TargetStarted s) {
+      return s.target() + ": started";
+    } else if (e instanceof BuildEvent.TargetLog l) {
+      return l.target() + (l.stream() == dev.buildnet.api.exec.OutputListener.Stream.STDERR
+          ? " ! " : " | ") + l.line();
+    } else if (e instanceof BuildEvent.TargetFinished f) {
+      return f.target() + ": " + f.status().wireName();
+    } else if (e instanceof BuildEvent.BuildFinished f) {
+      return "build " + e.buildId() + " " + f.status().wireName();
+    }
+    return e.kind().wireName();
   }
 
   /** At most this many outputs are listed; a build with thousands says how many there are. */

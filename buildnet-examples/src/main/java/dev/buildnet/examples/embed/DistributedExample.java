@@ -66,10 +66,7 @@ public final class DistributedExample {
               .address(at.getHostString(), at.getPort()).transport(transport).connect()) {
         worker.awaitConnected(Duration.ofSeconds(30));
         RemoteBuild build = client.newBuild(List.of("count"))
-            .onEvent(e -> out.println("  " + e.kind().wireName()
-                + (e.target() != null ? " " + e.target() : "")
-                + (e.status() != null ? " " + e.status() : "")
-                + (e.line() != null ? ": " + e.line() : "")))
+            .onEvent(e -> out.println("  " + describe(e)))
             .submit();
         RemoteBuildResult result = build.result().get();
         out.println("success: " + result.success() + ", executed " + result.executed()
@@ -79,5 +76,20 @@ public final class DistributedExample {
         return result.success();
       }
     }
+  }
+
+  /** One event for people: its kind, then its target, status or log line. */
+  private static String describe(dev.buildnet.api.build.BuildEvent e) {
+    String kind = e.kind().wireName();
+    if (e instanceof dev.buildnet.api.build.BuildEvent.TargetStarted s) {
+      return kind + " " + s.target();
+    } else if (e instanceof dev.buildnet.api.build.BuildEvent.TargetLog l) {
+      return kind + " " + l.target() + ": " + l.line();
+    } else if (e instanceof dev.buildnet.api.build.BuildEvent.TargetFinished f) {
+      return kind + " " + f.target() + " " + f.status().wireName();
+    } else if (e instanceof dev.buildnet.api.build.BuildEvent.BuildFinished f) {
+      return kind + " " + f.status().wireName();
+    }
+    return kind;
   }
 }

@@ -70,17 +70,31 @@
   }
 
   // ---- builds -------------------------------------------------------------------------------
+  // Who submitted a build, as BuildOrigin says it: "api", "cli alice", "client ci-7 at 10.0.0.5:4041",
+  // "http 127.0.0.1:53210".
+  function originText(o) {
+    if (!o) return '';
+    let s = o.kind;
+    if (o.name) s += ' ' + o.name;
+    if (o.address) s += (o.kind === 'client' && o.name ? ' at ' : ' ') + o.address;
+    return s;
+  }
+  // The targets a build was asked for (older servers: the last of its closure).
+  function requestedText(b) {
+    const asked = b.requested && b.requested.length ? b.requested : (b.targetNames || []).slice(-1);
+    return asked.length > 4 ? asked.slice(0, 4).join(', ') + ' (+' + (asked.length - 4) + ')' : asked.join(', ');
+  }
+
   async function refreshBuilds() {
     const data = await api('/api/builds');
     $('no-builds').hidden = data.builds.length > 0;
     $('builds').replaceChildren(...data.builds.map((b) => {
       const pct = Math.round(b.progress * 100);
       const dur = b.durationMs != null ? b.durationMs : Date.now() - Date.parse(b.startedAt);
-      const names = b.targetNames || [];
-      const shown = names.length > 4 ? names.slice(-4).join(', ') + ' (+' + (names.length - 4) + ')' : names.join(', ');
       const li = el('li', { class: b.status + (b.id === state.selectedBuild ? ' selected' : ''),
         'data-build-id': b.id, 'data-status': b.status, 'data-progress': String(pct) },
-        el('span', { class: 'status' }, b.status), ' ', el('strong', { class: 'build-targets' }, shown), ' ',
+        el('span', { class: 'status' }, b.status), ' ', el('strong', { class: 'build-targets' }, requestedText(b)), ' ',
+        el('span', { class: 'origin', title: 'submitted by' }, originText(b.origin)), ' ',
         el('span', { class: 'muted' }, 'started ' + clock(b.startedAt) + ', ' +
           (b.durationMs != null ? 'took ' : 'running for ') + ms(dur) + ', ' + b.completed + '/' + b.targets + ' targets'),
         el('span', { class: 'muted targets' }, b.id),
@@ -97,7 +111,10 @@
     if (!state.selectedBuild) return;
     const b = await api('/api/builds/' + encodeURIComponent(state.selectedBuild));
     state.build = b;
-    $('targets-of').textContent = (b.targetNames || []).slice(-1)[0] + ' · ' + b.status + ' · ' + b.id;
+    $('targets-of').textContent = requestedText(b) + ' · ' + b.status + ' · ' + b.id;
+    $('build-requested').textContent = requestedText(b);
+    $('build-origin').textContent = originText(b.origin);
+    $('build-closure').textContent = String((b.targetNames || []).length);
     $('targets').tBodies[0].replaceChildren(...b.targetList.map((t) => {
       const tr = el('tr', { class: t.status + (t.name === state.selectedTarget ? ' selected' : ''),
         'data-target': t.name, 'data-status': t.status },
