@@ -125,7 +125,7 @@ class SecurityTest {
     assertEquals("https://ci.example", r.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
     HttpResponse<String> pre = f.send(f.request("/api/builds").header("Origin", "https://ci.example")
         .header("Access-Control-Request-Method", "POST").method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
-    assertEquals(204, pre.statusCode());
+    assertEquals(200, pre.statusCode()); // Jetty's CrossOriginHandler answers preflights with 200
     assertTrue(pre.headers().firstValue("Access-Control-Allow-Methods").orElse("").contains("POST"));
   }
 
