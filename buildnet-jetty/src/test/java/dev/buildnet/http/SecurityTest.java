@@ -130,6 +130,19 @@ class SecurityTest {
   }
 
   @Test
+  void cors_preflightsFromOtherOrigins_meetTheTokenCheck_andWrongHostsAreRefusedFirst() throws Exception {
+    HttpResponse<String> evil = f.send(f.request("/api/builds").header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST").method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
+    assertEquals(401, evil.statusCode());
+    assertTrue(evil.headers().firstValue("Access-Control-Allow-Origin").isEmpty());
+    try (RawHttp raw = new RawHttp(f.http.port())) {
+      RawHttp.Reply r = raw.send("OPTIONS /api/builds HTTP/1.1\r\nHost: evil.example\r\n"
+          + "Origin: https://ci.example\r\nAccess-Control-Request-Method: POST\r\n\r\n");
+      assertEquals(421, r.status(), r.body());
+    }
+  }
+
+  @Test
   void cachePut_withoutToken_is401() throws Exception {
     HttpResponse<String> r = f.send(f.request("/cache/abc123")
         .PUT(HttpRequest.BodyPublishers.ofString("x")));
