@@ -9,9 +9,10 @@
 # the same paths from a directory (dav_methods PUT), with the ratio BuildNet / nginx.
 # Needs: wrk, curl, python3, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
+# (BUILDNET_BENCH_JAR=path measures another build of the jar, e.g. an older commit's, against the same nginx run.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-JAR=buildnet-examples/target/buildnet.jar
+JAR=${BUILDNET_BENCH_JAR:-buildnet-examples/target/buildnet.jar}
 SECONDS_PER_RUN=${1:-5}
 CONNECTIONS=${2:-64}
 # One wrk thread by default: on a 2-core machine a second one takes CPU from the server it measures.

@@ -32,157 +32,72 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.eclipse.jetty.http.HttpMethod;
-import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 
 /** The JSON API under {@code /api/} (see {@code docs/HTTP.md}). */
-final class Api extends Handler.Abstract {
+final class Api {
   private final Services s;
 
   Api(Services s) {
     this.s = s;
   }
 
-  private static final byte[] NO_BODY = new byte[0];
-
-  @Override
-  public boolean handle(Request request, Response response, Callback callback) {
-    String method = request.getMethod();
-    if (!HttpMethod.POST.is(method) && !HttpMethod.PUT.is(method)) {
-      return answer(request, response, callback, NO_BODY);
+  /**
+   * The API's routes, one small handler per endpoint. Parameters that may hold '/' (target names,
+   * state keys) are matched by a regular expression; the rest by URI templates.
+   */
+  List<RouteTable.Route> routes() {
+    long max = s.maxBodyBytes;
+    List<Endpoint> e = List.of(
+        new Endpoint("/api/builds", max)
+            .on(HttpMethod.GET, 200, p -> builds())
+            .on(HttpMethod.POST, 202, p -> submit(Http.jsonBody(p.body()), p.request())),
+        new Endpoint("/api/builds/{id}", max).on(HttpMethod.GET, 200, p -> build(p.get("id"))),
+        new Endpoint("/api/builds/{id}/cancel", max).on(HttpMethod.POST, 202, p -> cancel(p.get("id"))),
+        new Endpoint("/api/builds/{id}/targets/{target}/log",
+            "^/api/builds/(?<id>[^/]+)/targets/(?<target>.+)/log$", max)
+            .on(HttpMethod.GET, 200, p -> log(p.get("id"), p.get("target"))),
+        new Endpoint("/api/targets", max).on(HttpMethod.GET, 200, p -> targets()),
+        new Endpoint("/api/targets/{target}/explain", "^/api/targets/(?<target>.+)/explain$", max)
+            .on(HttpMethod.GET, 200, p -> explain(p.get("target"))),
+        new Endpoint("/api/workers", max).on(HttpMethod.GET, 200, p -> workers()),
+        new Endpoint("/api/workers/{id}/drain", max).on(HttpMethod.POST, 202, p -> drain(p.get("id"))),
+        new Endpoint("/api/cache", max).on(HttpMethod.GET, 200, p -> cache()),
+        new Endpoint("/api/ticket", max).on(HttpMethod.POST, 200,
+            p -> Map.of("ticket", s.tickets.issue(), "expiresInSeconds", Tickets.TTL.toSeconds())),
+        new Endpoint("/api/peers", max).on(HttpMethod.GET, 200, p -> peers()),
+        new Endpoint("/api/state", max).on(HttpMethod.GET, 200, this::stateKeys),
+        // "/api/state/" (no key) lists the keys too, as it always did.
+        new Endpoint("/api/state/{key}", "^/api/state/(?<key>.*)$", max)
+            .on(HttpMethod.GET, 200, p -> p.get("key").isEmpty() ? stateKeys(p) : stateGet(p.get("key")))
+            .on(HttpMethod.PUT, 200, p -> statePut(nonEmptyKey(p), Http.jsonBody(p.body())))
+            .on(HttpMethod.DELETE, 200, p -> Map.of("key", nonEmptyKey(p),
+                "deleted", s.net.state().delete(p.get("key"))))
+            .otherMethods("GET, PUT or DELETE"),
+        new Endpoint("/api/locks/{resource}", max).on(HttpMethod.POST, 200,
+            p -> lock(p.get("resource"), "acquire", Http.jsonBody(p.body()))));
+    List<RouteTable.Route> routes = new ArrayList<>();
+    e.forEach(x -> routes.add(x.route()));
+    for (String action : List.of("acquire", "renew", "release")) {
+      routes.add(new Endpoint("/api/locks/{resource}/" + action, max).on(HttpMethod.POST, 200,
+          p -> lock(p.get("resource"), action, Http.jsonBody(p.body()))).route());
     }
-    // The body is read through Jetty's demand model before the call runs, so a client sending
-    // slowly holds its connection, not one of the pool's threads.
-    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-    new BodyReader(request, s.maxBodyBytes) {
-      @Override
-      protected void onBytes(ByteBuffer bytes) {
-        byte[] b = new byte[bytes.remaining()];
-        bytes.get(b);
-        body.writeBytes(b);
-      }
-
-      @Override
-      protected void onEnd(long length) {
-        answer(request, response, callback, body.toByteArray());
-      }
-
-      @Override
-      protected void onTooLarge() {
-        HttpError e = Http.tooLarge(s.maxBodyBytes);
-        Http.error(response, callback, e.status, e.code, e.getMessage(), e.hint);
-      }
-
-      @Override
-      protected void onFailure(Throwable failure, long afterBytes) {
-        callback.failed(failure);
-      }
-    }.start();
-    return true;
+    return routes;
   }
 
-  private boolean answer(Request request, Response response, Callback callback, byte[] body) {
-    return Http.handled(response, callback, () -> {
-      String path = Request.getPathInContext(request).substring("/api/".length());
-      String[] seg = path.isEmpty() ? new String[0] : path.split("/", -1);
-      String method = request.getMethod();
-      boolean get = HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method);
-      boolean post = HttpMethod.POST.is(method);
-      Object out;
-      int status = 200;
-      if (seg.length == 0) {
-        throw Http.notFound("no endpoint at /api/", "try /api/builds, /api/workers, /api/cache or /api/peers");
-      }
-      switch (seg[0]) {
-        case "builds" -> {
-          if (seg.length == 1 && get) {
-            out = builds();
-          } else if (seg.length == 1 && post) {
-            out = submit(Http.jsonBody(body), request);
-            status = 202;
-          } else if (seg.length == 2 && get) {
-            out = build(seg[1]);
-          } else if (seg.length == 3 && seg[2].equals("cancel") && post) {
-            out = cancel(seg[1]);
-            status = 202;
-          } else if (seg.length >= 5 && seg[2].equals("targets") && seg[seg.length - 1].equals("log") && get) {
-            out = log(seg[1], String.join("/", List.of(seg).subList(3, seg.length - 1)));
-          } else {
-            throw unknown(request);
-          }
-        }
-        case "targets" -> {
-          if (seg.length == 1 && get) {
-            out = targets();
-          } else if (seg.length >= 3 && seg[seg.length - 1].equals("explain") && get) {
-            out = explain(String.join("/", List.of(seg).subList(1, seg.length - 1)));
-          } else {
-            throw unknown(request);
-          }
-        }
-        case "workers" -> {
-          if (seg.length == 1 && get) {
-            out = workers();
-          } else if (seg.length == 3 && seg[2].equals("drain") && post) {
-            out = drain(seg[1]);
-            status = 202;
-          } else {
-            throw unknown(request);
-          }
-        }
-        case "cache" -> {
-          require(seg.length == 1 && get, request);
-          out = cache();
-        }
-        case "ticket" -> {
-          require(seg.length == 1 && post, request);
-          out = Map.of("ticket", s.tickets.issue(), "expiresInSeconds", Tickets.TTL.toSeconds());
-        }
-        case "peers" -> {
-          require(seg.length == 1 && get, request);
-          out = peers();
-        }
-        case "state" -> {
-          String key = seg.length == 1 ? "" : path.substring("state/".length());
-          if (key.isEmpty()) {
-            require(get, request);
-            String prefix = Request.extractQueryParameters(request).getValue("prefix");
-            out = Map.of("keys", s.net.state().keys(prefix == null ? "" : prefix));
-          } else if (get) {
-            out = stateGet(key);
-          } else if (HttpMethod.PUT.is(method)) {
-            out = statePut(key, Http.jsonBody(body));
-          } else if (HttpMethod.DELETE.is(method)) {
-            out = Map.of("key", key, "deleted", s.net.state().delete(key));
-          } else {
-            throw Http.methodNotAllowed(request, "GET, PUT or DELETE");
-          }
-        }
-        case "locks" -> {
-          require(post && (seg.length == 2 || seg.length == 3), request);
-          String action = seg.length == 2 ? "acquire" : seg[2];
-          if (seg[1].isEmpty()) {
-            throw Http.badRequest("the lock name is empty", "POST /api/locks/{name}/acquire");
-          }
-          out = lock(seg[1], action, Http.jsonBody(body));
-        }
-        default -> throw unknown(request);
-      }
-      Http.json(response, callback, status, out);
-    });
+  private Object stateKeys(Endpoint.Params p) {
+    String prefix = Request.extractQueryParameters(p.request()).getValue("prefix");
+    return Map.of("keys", s.net.state().keys(prefix == null ? "" : prefix));
   }
 
-  private static void require(boolean ok, Request request) {
-    if (!ok) {
-      throw unknown(request);
+  private static String nonEmptyKey(Endpoint.Params p) {
+    String key = p.get("key");
+    if (key.isEmpty()) {
+      Request r = p.request();
+      throw Http.notFound("no such endpoint: " + r.getMethod() + " "
+          + Http.clip(Request.getPathInContext(r)), "PUT and DELETE name a key: /api/state/{key}");
     }
-  }
-
-  private static HttpError unknown(Request request) {
-    return Http.notFound("no such endpoint: " + request.getMethod() + " "
-        + Http.clip(Request.getPathInContext(request)), "see docs/HTTP.md for the endpoints and methods");
+    return key;
   }
 
   // ---- builds ----------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 public final class BuildNetHttp implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
-  private final Router router;
+  private final RouteTable routes;
   private final Services services;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -74,6 +74,7 @@ public final class BuildNetHttp implements AutoCloseable {
     connector.setHost(b.host);
     connector.setPort(b.port);
     connector.setReuseAddress(true);
+    connector.setName("http"); // the connector_name of the jetty_connections_* meters
     server.addConnector(connector);
     ServerWebSocketContainer ws = ServerWebSocketContainer.ensure(server);
     ws.setMaxTextMessageSize(64 * 1024);
@@ -84,7 +85,8 @@ public final class BuildNetHttp implements AutoCloseable {
     DispatchView dispatch = b.dispatch != null ? b.dispatch : DispatchView.of(b.net);
     this.services = new Services(b.net, dispatch, cacheStore, ws, b.maxBodyBytes,
         b.eventQueueSize, b.clock);
-    this.router = new Router(Routes.builtIn(services));
+    this.routes = new RouteTable(Routes.builtIn(services));
+    services.metrics.bindJetty(server);
     Auth auth = new Auth(b.token, b.openReads, services.tickets);
     Set<String> hosts = new LinkedHashSet<>(b.allowedHosts);
     if (hosts.isEmpty()) {
@@ -93,7 +95,7 @@ public final class BuildNetHttp implements AutoCloseable {
         hosts.add(b.host.contains(":") && !b.host.startsWith("[") ? "[" + b.host + "]" : b.host);
       }
     }
-    server.setHandler(new Guard(router, auth, hosts, Set.copyOf(b.corsOrigins)));
+    server.setHandler(new Guard(routes, auth, hosts, Set.copyOf(b.corsOrigins)));
     // close() stops at once: open event streams and keep-alive connections would hold a graceful
     // stop for its whole timeout, and builds are BuildNet's to drain, not the HTTP front's.
     server.setStopTimeout(0);
@@ -130,18 +132,19 @@ public final class BuildNetHttp implements AutoCloseable {
   }
 
   /**
-   * Routes requests whose path is {@code path}, or starts with it when it ends with {@code /},
-   * to {@code handler}, replacing a route with the same path. Takes effect for the next request;
+   * Routes requests whose path is {@code path}, or starts with it when it ends with {@code /} (the
+   * path without that final {@code /} included), to {@code handler}, replacing a route with the
+   * same path. A handler that returns false gets the 404 of an unknown path. Takes effect for the next request;
    * requests in flight, open connections, event streams and WebSockets are not disturbed. The
    * {@link Builder security checks} run before every route.
    */
   public void mount(String path, Request.Handler handler) {
-    router.mount(path, Objects.requireNonNull(handler, "handler"));
+    routes.mount(path, Objects.requireNonNull(handler, "handler"));
   }
 
   /** Removes the route for exactly {@code path}; returns whether there was one. */
   public boolean unmount(String path) {
-    return router.unmount(path);
+    return routes.unmount(path);
   }
 
   /** Jetty's pool, for tests that check no slow client holds its threads. */
@@ -154,9 +157,9 @@ public final class BuildNetHttp implements AutoCloseable {
     return services.cache;
   }
 
-  /** The routed paths now (prefixes end in '/'). */
+  /** The routed paths now: URI templates, and prefixes ending in '/'. */
   Set<String> routePaths() {
-    return router.paths();
+    return routes.paths();
   }
 
   /**
@@ -164,7 +167,7 @@ public final class BuildNetHttp implements AutoCloseable {
    * {@link #mount}), without dropping connections: what a reload after a configuration change does.
    */
   public void reloadBuiltIns() {
-    router.replaceAll(Routes.builtIn(services));
+    routes.replaceAll(Routes.builtIn(services));
   }
 
   /** Stops the server and ends open event streams; idempotent. The BuildNet stays open. */

@@ -464,11 +464,27 @@ final class HttpCacheStore {
     }
   }
 
+  /**
+   * Cloned for each body and each read: {@code MessageDigest.getInstance} looks the algorithm up
+   * among the security providers every time, a cost paid per request otherwise.
+   */
+  private static final MessageDigest SHA256 = sha256Prototype();
+
+  private static MessageDigest sha256Prototype() {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.clone(); // fails here, once, if this provider's digests cannot be cloned
+      return md;
+    } catch (NoSuchAlgorithmException | CloneNotSupportedException e) {
+      throw new IllegalStateException("SHA-256 is missing or not cloneable in this JVM", e);
+    }
+  }
+
   private static MessageDigest newSha256() {
     try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM has SHA-256", e);
+      return (MessageDigest) SHA256.clone();
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException("checked when the prototype was made", e);
     }
   }
 }

@@ -2,25 +2,45 @@ package dev.buildnet.http;
 
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.events.BuildHistory;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.jetty.JettyConnectionMetrics;
+import io.micrometer.core.instrument.binder.jetty.JettyServerThreadPoolMetrics;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.snapshots.Quantile;
+import io.prometheus.metrics.model.snapshots.Quantiles;
+import io.prometheus.metrics.model.snapshots.SummarySnapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.util.Callback;
 
 /**
  * Counters fed by a {@link BuildHistory} subscription (one atomic increment per event, never
- * blocking the build) and gauges read at scrape time; rendered in Prometheus' text format 0.0.4.
+ * blocking the build) and gauges read at scrape time, as Micrometer meters with the JVM's and
+ * Jetty's, rendered by Micrometer's Prometheus registry (one per server, never the global one) in
+ * Prometheus' text format 0.0.4.
  */
 final class Metrics implements AutoCloseable {
   private static final Duration SIZE_CACHE = Duration.ofSeconds(10);
@@ -31,12 +51,15 @@ final class Metrics implements AutoCloseable {
   private final Map<String, AtomicLong> buildsFinished = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> targets = new ConcurrentHashMap<>();
   private final Object sizeLock = new Object();
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
   private long[] sizes;
   private long sizesAt = Long.MIN_VALUE;
 
   Metrics(Services s) {
     this.s = s;
     this.subscription = s.net.history().subscribe(null, false, false, this::onEvent);
+    register();
   }
 
   private void onEvent(BuildEvent e) {
@@ -64,14 +87,6 @@ final class Metrics implements AutoCloseable {
     return v == null ? 0 : v.get();
   }
 
-  private Map<String, Long> targetsByOutcome() {
-    Map<String, Long> out = new TreeMap<>();
-    for (String k : new String[] {"built", "cached", "failed", "skipped", "cancelled"}) {
-      out.put(k, count(targets, k));
-    }
-    return out;
-  }
-
   /**
    * BuildNet's blob store bytes and the HTTP cache's (blobs, bytes), walked at most every 10 s:
    * a scrape must not walk a large store each time.
@@ -92,64 +107,95 @@ final class Metrics implements AutoCloseable {
     }
   }
 
-  String render() {
-    StringBuilder b = new StringBuilder(4096);
-    counter(b, "buildnet_builds_started_total", "Builds accepted.", buildsStarted.get());
-    header(b, "buildnet_builds_finished_total", "counter", "Builds ended, by status.");
+  /**
+   * Registers BuildNet's meters, the JVM's and (with {@link #bindJetty}) Jetty's. BuildNet's keep
+   * the names and meanings they had before Micrometer; values are read at scrape time (counters
+   * from the event subscription's atomics, gauges from the engine, the store sizes at most every
+   * 10 s).
+   */
+  private void register() {
+    FunctionCounter.builder("buildnet.builds.started", buildsStarted, AtomicLong::get)
+        .description("Builds accepted.").register(registry);
     for (String st : new String[] {"succeeded", "failed", "cancelled"}) {
-      sample(b, "buildnet_builds_finished_total{status=\"" + st + "\"}", count(buildsFinished, st));
+      FunctionCounter.builder("buildnet.builds.finished", buildsFinished, m -> count(m, st))
+          .description("Builds ended, by status.").tag("status", st).register(registry);
     }
-    gauge(b, "buildnet_builds_running", "Builds running now.", s.net.history().running());
-    header(b, "buildnet_targets_total", "counter", "Targets ended, by outcome.");
-    targetsByOutcome().forEach((k, v) -> sample(b, "buildnet_targets_total{outcome=\"" + k + "\"}", v));
-    counter(b, "buildnet_cache_hits_total", "Targets served from the action cache.", cacheHits());
-    counter(b, "buildnet_cache_misses_total", "Targets that had to run.", cacheMisses());
-    long[] sz = storeSizes();
-    gauge(b, "buildnet_cache_bytes", "Bytes in BuildNet's blob store.", sz[0]);
+    Gauge.builder("buildnet.builds.running", s.net.history(), h -> h.running())
+        .description("Builds running now.").register(registry);
+    for (String k : new String[] {"built", "cached", "failed", "skipped", "cancelled"}) {
+      FunctionCounter.builder("buildnet.targets", targets, m -> count(m, k))
+          .description("Targets ended, by outcome.").tag("outcome", k).register(registry);
+    }
+    FunctionCounter.builder("buildnet.cache.hits", this, Metrics::cacheHits)
+        .description("Targets served from the action cache.").register(registry);
+    FunctionCounter.builder("buildnet.cache.misses", this, Metrics::cacheMisses)
+        .description("Targets that had to run.").register(registry);
+    Gauge.builder("buildnet.cache.bytes", this, m -> m.storeSizes()[0])
+        .description("Bytes in BuildNet's blob store.").register(registry);
     HttpCacheStore c = s.cache;
-    counter(b, "buildnet_http_cache_hits_total", "Gradle/Bazel cache reads that found the entry.", c.hits.get());
-    counter(b, "buildnet_http_cache_misses_total", "Gradle/Bazel cache reads that did not.", c.misses.get());
-    counter(b, "buildnet_http_cache_puts_total", "Gradle/Bazel cache entries stored.", c.puts.get());
-    counter(b, "buildnet_http_cache_rejected_total", "Uploads refused (too large, digest mismatch).", c.rejected.get());
-    counter(b, "buildnet_http_cache_received_bytes_total", "Bytes uploaded to the HTTP cache.", c.bytesIn.get());
-    counter(b, "buildnet_http_cache_sent_bytes_total", "Bytes downloaded from the HTTP cache.", c.bytesOut.get());
-    gauge(b, "buildnet_http_cache_blobs", "Blobs in the HTTP cache.", sz[1]);
-    gauge(b, "buildnet_http_cache_bytes", "Bytes in the HTTP cache.", sz[2]);
-    gauge(b, "buildnet_queue_length", "Targets waiting to run.", s.dispatch.queueLength());
-    gauge(b, "buildnet_workers", "Connected workers.", s.net.history().workers().size());
+    counter("buildnet.http.cache.hits", "Gradle/Bazel cache reads that found the entry.", c.hits);
+    counter("buildnet.http.cache.misses", "Gradle/Bazel cache reads that did not.", c.misses);
+    counter("buildnet.http.cache.puts", "Gradle/Bazel cache entries stored.", c.puts);
+    counter("buildnet.http.cache.rejected", "Uploads refused (too large, digest mismatch).", c.rejected);
+    counter("buildnet.http.cache.received.bytes", "Bytes uploaded to the HTTP cache.", c.bytesIn);
+    counter("buildnet.http.cache.sent.bytes", "Bytes downloaded from the HTTP cache.", c.bytesOut);
+    Gauge.builder("buildnet.http.cache.blobs", this, m -> m.storeSizes()[1])
+        .description("Blobs in the HTTP cache.").register(registry);
+    Gauge.builder("buildnet.http.cache.bytes", this, m -> m.storeSizes()[2])
+        .description("Bytes in the HTTP cache.").register(registry);
+    Gauge.builder("buildnet.queue.length", s.dispatch, DispatchView::queueLength)
+        .description("Targets waiting to run.").register(registry);
+    Gauge.builder("buildnet.workers", s.net.history(), h -> h.workers().size())
+        .description("Connected workers.").register(registry);
+    // The dispatcher computes its own quantiles over its last dispatches: a summary Micrometer
+    // cannot build from outside, so it goes to the Prometheus registry underneath as one.
+    registry.getPrometheusRegistry().register(this::dispatchLatency);
+    Gauge.builder("buildnet.http.event.streams", s.streams, EventStreams::openStreams)
+        .description("Open WebSocket and SSE event streams.").register(registry);
+    counter("buildnet.http.events.dropped", "Events dropped for slow stream clients.", s.streams.dropped);
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    closeables.add(gc);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+  }
+
+  /** Jetty's thread pool and connections ({@code jetty_threads_*}, {@code jetty_connections_*}). */
+  void bindJetty(Server server) {
+    JettyServerThreadPoolMetrics pool = new JettyServerThreadPoolMetrics(server.getThreadPool(), Tags.empty());
+    pool.bindTo(registry);
+    closeables.add(pool);
+    JettyConnectionMetrics.addToAllConnectors(server, registry);
+  }
+
+  private void counter(String name, String help, AtomicLong value) {
+    FunctionCounter.builder(name, value, AtomicLong::get).description(help).register(registry);
+  }
+
+  private SummarySnapshot dispatchLatency() {
     DispatchView.Latency l = s.dispatch.dispatchLatency();
-    header(b, "buildnet_dispatch_latency_seconds", "summary",
-        "From a target becoming runnable to it starting, over recent targets.");
-    sample(b, "buildnet_dispatch_latency_seconds{quantile=\"0.5\"}", seconds(l.p50()));
-    sample(b, "buildnet_dispatch_latency_seconds{quantile=\"0.9\"}", seconds(l.p90()));
-    sample(b, "buildnet_dispatch_latency_seconds{quantile=\"0.99\"}", seconds(l.p99()));
-    sample(b, "buildnet_dispatch_latency_seconds_count", l.samples());
-    gauge(b, "buildnet_http_event_streams", "Open WebSocket and SSE event streams.", s.streams.openStreams());
-    counter(b, "buildnet_http_events_dropped_total", "Events dropped for slow stream clients.", s.streams.dropped.get());
-    return b.toString();
+    return SummarySnapshot.builder()
+        .name("buildnet_dispatch_latency_seconds")
+        .help("From a target becoming runnable to it starting, over recent targets.")
+        .dataPoint(SummarySnapshot.SummaryDataPointSnapshot.builder()
+            .quantiles(Quantiles.of(new Quantile(0.5, seconds(l.p50())),
+                new Quantile(0.9, seconds(l.p90())), new Quantile(0.99, seconds(l.p99()))))
+            .count(l.samples())
+            .build())
+        .build();
   }
 
-  private static String seconds(Duration d) {
-    return String.format(Locale.ROOT, "%.6f", d.toNanos() / 1e9);
+  private static double seconds(Duration d) {
+    return d.toNanos() / 1e9;
   }
 
-  private static void counter(StringBuilder b, String name, String help, long v) {
-    header(b, name, "counter", help);
-    sample(b, name, v);
-  }
-
-  private static void gauge(StringBuilder b, String name, String help, long v) {
-    header(b, name, "gauge", help);
-    sample(b, name, v);
-  }
-
-  private static void header(StringBuilder b, String name, String type, String help) {
-    b.append("# HELP ").append(name).append(' ').append(help).append('\n');
-    b.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-  }
-
-  private static void sample(StringBuilder b, String series, Object v) {
-    b.append(series).append(' ').append(v).append('\n');
+  /** Prometheus' text format 0.0.4. */
+  String render() {
+    return registry.scrape();
   }
 
   Handler handler() {
@@ -169,5 +215,13 @@ final class Metrics implements AutoCloseable {
   @Override
   public void close() {
     subscription.close();
+    for (AutoCloseable c : closeables) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        // listeners on JMX beans; nothing is left to release
+      }
+    }
+    registry.close();
   }
 }

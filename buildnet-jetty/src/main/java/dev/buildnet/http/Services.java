@@ -37,8 +37,8 @@ final class Services implements AutoCloseable {
       return t;
     });
     timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    this.metrics = new Metrics(this);
     this.streams = new EventStreams(net.history(), net.peers().orElse(null), eventQueueSize);
+    this.metrics = new Metrics(this);
     // Streams that see no events for the idle timeout would be closed by Jetty; a heartbeat keeps
     // them open and finds clients that went away without closing.
     timer.scheduleWithFixedDelay(streams::heartbeat, 15, 15, TimeUnit.SECONDS);

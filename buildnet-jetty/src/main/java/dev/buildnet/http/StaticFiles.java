@@ -40,15 +40,15 @@ final class StaticFiles {
     return new Handler.Abstract.NonBlocking() {
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
-        if (!HttpMethod.GET.is(request.getMethod()) && !HttpMethod.HEAD.is(request.getMethod())) {
-          return false;
-        }
         String path = Request.getPathInContext(request);
+        if (!HttpMethod.GET.is(request.getMethod()) && !HttpMethod.HEAD.is(request.getMethod())) {
+          return notFound(request, response, callback, path);
+        }
         String name = path.equals("/") ? "index.html"
             : path.startsWith("/dashboard/") ? path.substring("/dashboard/".length()) : null;
         byte[] body = name == null ? null : files.get(name);
         if (body == null) {
-          return false;
+          return notFound(request, response, callback, path);
         }
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, type(name));
@@ -60,6 +60,13 @@ final class StaticFiles {
         return true;
       }
     };
+  }
+
+  private static boolean notFound(Request request, Response response, Callback callback, String path) {
+    Http.error(response, callback, 404, "not_found",
+        "no such endpoint: " + request.getMethod() + " " + Http.clip(path),
+        "the dashboard is GET / and its files under /dashboard/");
+    return true;
   }
 
   private static String type(String name) {

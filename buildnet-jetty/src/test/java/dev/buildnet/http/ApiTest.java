@@ -139,7 +139,26 @@ class ApiTest {
         "buildnet_dispatch_latency_seconds{quantile=\"0.99\"}"}) {
       assertTrue(m.contains(series), series + " missing from\n" + m);
     }
-    assertFalse(m.contains("buildnet_builds_started_total 0\n"), m);
+    assertTrue(value(m, "buildnet_builds_started_total") >= 1, m);
+    assertTrue(value(m, "buildnet_targets_total{outcome=\"built\"}")
+        + value(m, "buildnet_targets_total{outcome=\"cached\"}") >= 1, m);
+    assertTrue(m.contains("# TYPE buildnet_dispatch_latency_seconds summary\n"), m);
+    assertTrue(m.contains("buildnet_dispatch_latency_seconds_count "), m);
+    // Micrometer's JVM and Jetty meters come with it.
+    for (String series : new String[] {"jvm_memory_used_bytes{", "jvm_threads_live_threads ",
+        "jetty_threads_busy ", "jetty_connections_current_connections{connector_name=\"http\"}"}) {
+      assertTrue(m.contains(series), series + " missing from\n" + m);
+    }
+  }
+
+  /** The value of the sample named exactly {@code series} (name and labels) in Prometheus text. */
+  static double value(String metrics, String series) {
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).strip());
+      }
+    }
+    throw new AssertionError(series + " missing from\n" + metrics);
   }
 
   @Test

@@ -32,16 +32,16 @@ import org.junit.jupiter.api.Test;
  * Holds {@code docs/openapi.yaml} to the implementation: every documented operation is routed
  * (answered with one of its documented statuses) and every route is documented.
  *
- * <p>The router and {@code Api} answer an unknown route with 404 {@code not_found}, the same code
+ * <p>The route table and the endpoints answer an unknown route or method with 404 {@code not_found}, the same code
  * as an unknown build or key; only the message tells them apart ("no such endpoint: ..."), so that
  * is what {@link #unrouted} looks at.
  */
 class OpenApiTest {
   /**
-   * Every operation the implementation serves: the top-level paths come from the router itself
-   * ({@link #everyRouterPathIsDocumented}), but the methods and the sub-routes of {@code /api/}
-   * (a switch in {@code Api}) and of the cache handlers are not exposed, so they are listed here.
-   * Keep in sync with Api.java, CacheHandlers.java and Routes.java.
+   * Every operation the implementation serves: the paths come from the route table itself
+   * ({@link #everyRouterPathIsDocumented}: one URI template per endpoint), but the methods each
+   * endpoint's handler serves are not exposed, so they are listed here. Keep in sync with
+   * Api.routes(), CacheHandlers.java and Routes.java.
    */
   static final Set<String> IMPLEMENTED = new TreeSet<>(List.of(
       "GET /health", "GET /ready", "GET /metrics", "GET /events", "GET /ws",

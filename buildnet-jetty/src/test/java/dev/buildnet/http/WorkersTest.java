@@ -64,7 +64,7 @@ class WorkersTest {
         assertTrue(w.get("capabilities").toString().contains("node"));
         assertEquals(4, w.get("resources").get("cpuSlots").asInt());
         assertTrue(w.has("lastHeartbeatAgoMs") && w.has("load"));
-        assertTrue(f.get("/metrics").body().contains("buildnet_workers 1\n"));
+        assertEquals(1.0, ApiTest.value(f.get("/metrics").body(), "buildnet_workers"));
 
         HttpResponse<String> drain = f.postJson("/api/workers/w-http/drain", "");
         assertEquals(202, drain.statusCode(), drain.body());

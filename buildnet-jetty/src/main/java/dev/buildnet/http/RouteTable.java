@@ -1,0 +1,151 @@
+package dev.buildnet.http;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
+import org.eclipse.jetty.http.pathmap.PathSpec;
+import org.eclipse.jetty.http.pathmap.ServletPathSpec;
+import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.PathMappingsHandler;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The route table: a Jetty {@link PathMappingsHandler} (URI templates, exact paths, prefixes) held
+ * in an {@link AtomicReference}. A change builds a new one and swaps it in with one pointer write,
+ * so a reload never touches connections, streams or WebSockets already open (they hold their own
+ * state, not the table). A request no route takes is answered here: 404 {@code not_found}.
+ *
+ * <p>Declared blocking, once for the table as a whole: the API and the cache endpoints touch the
+ * disk and the state backend, and the table may change while the server runs, so Jetty calls
+ * {@link #handle} on a pool thread for every request. Each route's handler then completes the
+ * request's callback exactly once, on that thread or from Jetty's own demand and write callbacks;
+ * none hands the request to another executor.
+ */
+final class RouteTable extends Handler.Abstract {
+  /** One route: the path it is known by (a template, or a prefix ending in '/'), its spec, its handler. */
+  record Route(String path, PathSpec spec, Handler handler) {
+    /** A template route: {@code {name}} matches one path segment. */
+    static Route template(String template, Handler handler) {
+      return new Route(template, new UriTemplatePathSpec(template), handler);
+    }
+
+    /**
+     * What {@link BuildNetHttp#mount} takes: a path ending in '/' is a prefix (it takes the path
+     * without its final '/' too), any other path exactly itself.
+     */
+    static Route mounted(String path, Handler handler) {
+      if (path == null || !path.startsWith("/")) {
+        throw new IllegalArgumentException("a route path starts with '/' but was '" + path + "'");
+      }
+      PathSpec spec = path.equals("/") ? new UriTemplatePathSpec("/")
+          : path.endsWith("/") ? new ServletPathSpec(path + "*") : new ServletPathSpec(path);
+      return new Route(path, spec, handler);
+    }
+  }
+
+  private record Table(Map<String, Route> routes, PathMappingsHandler mappings) {}
+
+  private final AtomicReference<Table> table;
+
+  RouteTable(java.util.Collection<Route> routes) {
+    super(InvocationType.BLOCKING);
+    this.table = new AtomicReference<>(build(byPath(routes)));
+  }
+
+  private static Map<String, Route> byPath(java.util.Collection<Route> routes) {
+    Map<String, Route> m = new LinkedHashMap<>();
+    routes.forEach(r -> m.put(r.path(), r));
+    return m;
+  }
+
+  /**
+   * A new mappings handler, started when the table is: handlers kept from the previous table are
+   * started already (starting is then a no-op), and the previous table is never stopped, since it
+   * shares them.
+   */
+  private Table build(Map<String, Route> routes) {
+    // NoContext: handlers see the request's own path, not one relative to the matched route.
+    PathMappingsHandler mappings = new PathMappingsHandler.NoContext();
+    routes.values().forEach(r -> mappings.addMapping(r.spec(), r.handler()));
+    if (getServer() != null) {
+      mappings.setServer(getServer());
+    }
+    if (isStarted() || isStarting()) {
+      try {
+        mappings.start();
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot start the new route table: " + e, e);
+      }
+    }
+    return new Table(Map.copyOf(routes), mappings);
+  }
+
+  @Override
+  protected void doStart() throws Exception {
+    Table t = table.get();
+    t.mappings().setServer(getServer());
+    t.mappings().start();
+    super.doStart();
+  }
+
+  @Override
+  protected void doStop() throws Exception {
+    super.doStop();
+    table.get().mappings().stop();
+  }
+
+  void mount(String path, Request.Handler handler) {
+    Route r = Route.mounted(path, handler instanceof Handler h ? h : adapt(handler));
+    update(all -> {
+      all.put(path, r);
+      return all;
+    });
+  }
+
+  /** A plain {@link Request.Handler} as a {@link Handler}, which a path mapping holds. */
+  private static Handler adapt(Request.Handler handler) {
+    return new Handler.Abstract(handler.getInvocationType()) {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        return handler.handle(request, response, callback);
+      }
+    };
+  }
+
+  boolean unmount(String path) {
+    boolean[] removed = new boolean[1];
+    update(all -> {
+      removed[0] = all.remove(path) != null;
+      return all;
+    });
+    return removed[0];
+  }
+
+  /** The routed paths now (templates; prefixes end in '/'), for tests that hold the docs to the table. */
+  Set<String> paths() {
+    return table.get().routes().keySet();
+  }
+
+  synchronized void replaceAll(java.util.Collection<Route> routes) {
+    table.set(build(byPath(routes)));
+  }
+
+  private synchronized void update(UnaryOperator<Map<String, Route>> change) {
+    table.set(build(change.apply(new LinkedHashMap<>(table.get().routes()))));
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) throws Exception {
+    if (!table.get().mappings().handle(request, response, callback)) {
+      Http.error(response, callback, 404, "not_found",
+          "no such endpoint: " + request.getMethod() + " " + Http.clip(Request.getPathInContext(request)),
+          "see docs/HTTP.md for the endpoints");
+    }
+    return true;
+  }
+}
