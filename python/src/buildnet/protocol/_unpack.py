@@ -7,7 +7,7 @@ rule broke (the protocol answers BAD_FRAME, TOO_DEEP, INVALID_UTF8 or INVALID_PA
 protocol needs only nil, bool, int, str, bin, array and map (plus skipping float and ext in
 fields of newer minor versions), so reading them by hand is short, and each declared length is
 checked against the bytes left *before* anything is sliced or allocated, exactly like the Java
-decoder (``dev.buildnet.protocol.FrameCodec``).
+decoder (``dev.buildnet.internal.protocol.FrameCodec``).
 """
 
 from __future__ import annotations

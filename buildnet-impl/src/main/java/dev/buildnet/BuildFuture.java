@@ -25,7 +25,7 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
   private final List<Runnable> hooks = new ArrayList<>(); // guarded by itself
   private boolean stopped; // guarded by hooks
 
-  BuildFuture(String buildId, Consumer<BuildFuture> canceller) {
+  public BuildFuture(String buildId, Consumer<BuildFuture> canceller) {
     this.buildId = buildId;
     this.canceller = canceller;
   }
@@ -68,7 +68,7 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
     hook.run();
   }
 
-  void completeFromEngine(BuildResult r) {
+  public void completeFromEngine(BuildResult r) {
     List<Runnable> run;
     synchronized (hooks) {
       stopped = true;

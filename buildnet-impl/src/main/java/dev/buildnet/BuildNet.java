@@ -1,5 +1,12 @@
 package dev.buildnet;
 
+import dev.buildnet.internal.engine.Engine;
+import dev.buildnet.internal.engine.KeyService;
+import dev.buildnet.internal.engine.Listeners;
+import dev.buildnet.internal.engine.Slots;
+import dev.buildnet.internal.engine.TargetRunner;
+import dev.buildnet.internal.engine.WorkspaceLock;
+
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildOrigin;
@@ -8,18 +15,18 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.events.BuildHistory;
-import dev.buildnet.remote.BuildService;
+import dev.buildnet.internal.events.BuildHistory;
+import dev.buildnet.internal.master.BuildService;
 import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.cache.ActionCache;
-import dev.buildnet.cache.DiskBlobStore;
-import dev.buildnet.cache.BuildOnce;
-import dev.buildnet.cache.Outputs;
+import dev.buildnet.internal.cache.ActionCache;
+import dev.buildnet.internal.cache.DiskBlobStore;
+import dev.buildnet.internal.cache.BuildOnce;
+import dev.buildnet.internal.cache.Outputs;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
-import dev.buildnet.hash.FileDigestCache;
-import dev.buildnet.remote.MasterServer;
+import dev.buildnet.internal.hash.FileDigestCache;
+import dev.buildnet.internal.master.MasterServer;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import dev.buildnet.api.transport.TransportSettings;
@@ -114,8 +121,8 @@ public final class BuildNet implements AutoCloseable {
   private final BuildOrigin origin;
   private final Set<String> capabilities;
   private final MasterServer master;
-  private final dev.buildnet.peers.PeerBuilds peers;
-  private final dev.buildnet.peers.PeerEvents.Publisher peerPublisher;
+  private final dev.buildnet.internal.peers.PeerBuilds peers;
+  private final dev.buildnet.internal.peers.PeerEvents.Publisher peerPublisher;
   private final dev.buildnet.api.state.Subscription peerSubscription;
   private final WorkspaceLock workspaceLock;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -150,10 +157,10 @@ public final class BuildNet implements AutoCloseable {
       peerPublisher = null;
       peerSubscription = null;
     } else {
-      peers = new dev.buildnet.peers.PeerBuilds(clock, 100, Duration.ofMinutes(10));
-      peerPublisher = dev.buildnet.peers.PeerEvents.publisher(state, b.peerName);
+      peers = new dev.buildnet.internal.peers.PeerBuilds(clock, 100, Duration.ofMinutes(10));
+      peerPublisher = dev.buildnet.internal.peers.PeerEvents.publisher(state, b.peerName);
       try {
-        peerSubscription = dev.buildnet.peers.PeerEvents.subscribe(state, b.peerName, peers::record);
+        peerSubscription = dev.buildnet.internal.peers.PeerEvents.subscribe(state, b.peerName, peers::record);
       } catch (RuntimeException e) {
         peerPublisher.close();
         closeQuietly();
@@ -201,7 +208,7 @@ public final class BuildNet implements AutoCloseable {
       InetSocketAddress bound = started.localAddress();
       workspaceLock.announceMaster(bound.getHostString() + ":" + bound.getPort());
       started.addWorkerListener(e -> {
-        listeners.worker(e.worker().id(), e.kind() == dev.buildnet.remote.WorkerEvent.Kind.JOINED);
+        listeners.worker(e.worker().id(), e.kind() == dev.buildnet.internal.master.WorkerEvent.Kind.JOINED);
       });
       return started;
     } catch (RuntimeException e) {
@@ -235,7 +242,7 @@ public final class BuildNet implements AutoCloseable {
   /**
    * Other masters' recent builds, when {@link Builder#peerEvents} is on; empty otherwise.
    */
-  public Optional<dev.buildnet.peers.PeerBuilds> peers() {
+  public Optional<dev.buildnet.internal.peers.PeerBuilds> peers() {
     return Optional.ofNullable(peers);
   }
 
@@ -243,8 +250,8 @@ public final class BuildNet implements AutoCloseable {
    * A builder for a worker that connects to a BuildNet master and runs the targets it sends:
    * {@code BuildNet.worker().transport(settings).capabilities(List.of("java")).connect(host, port)}.
    */
-  public static dev.buildnet.remote.Worker.Builder worker() {
-    return dev.buildnet.remote.Worker.builder();
+  public static dev.buildnet.worker.Worker.Builder worker() {
+    return dev.buildnet.worker.Worker.builder();
   }
 
   /**
@@ -328,7 +335,7 @@ public final class BuildNet implements AutoCloseable {
   }
 
   /** The content-addressed store of the cache's blobs (outputs and logs). */
-  public dev.buildnet.cache.DiskBlobStore blobs() {
+  public dev.buildnet.internal.cache.DiskBlobStore blobs() {
     return cache.blobs();
   }
 
@@ -501,7 +508,7 @@ public final class BuildNet implements AutoCloseable {
   public List<PlannedTarget> plan(Collection<String> targets) {
     ensureOpen();
     BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
-    dev.buildnet.graph.InputResolver resolver = new dev.buildnet.graph.InputResolver(workspace);
+    dev.buildnet.internal.graph.InputResolver resolver = new dev.buildnet.internal.graph.InputResolver(workspace);
     Map<String, Digest> computedKeys = new java.util.HashMap<>();
     Set<String> running = new java.util.HashSet<>();
     List<PlannedTarget> plan = new ArrayList<>();
@@ -749,7 +756,7 @@ public final class BuildNet implements AutoCloseable {
   }
 
   private static Set<String> localCapabilities(Set<String> extra) {
-    dev.buildnet.cache.Platform p = dev.buildnet.cache.Platform.current();
+    dev.buildnet.internal.cache.Platform p = dev.buildnet.internal.cache.Platform.current();
     Set<String> all = new java.util.TreeSet<>(extra);
     all.add(p.os());
     all.add(p.os() + "-" + p.arch());
@@ -810,7 +817,7 @@ public final class BuildNet implements AutoCloseable {
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
     private String peerName;
-    private dev.buildnet.events.LogLimits logLimits = dev.buildnet.events.LogLimits.DEFAULT;
+    private dev.buildnet.LogLimits logLimits = dev.buildnet.LogLimits.DEFAULT;
     private boolean logLimitsSet;
     private Boolean waitForWorkspaceLock;
     private java.util.function.Consumer<String> lockWaitNotice;
@@ -1056,7 +1063,7 @@ public final class BuildNet implements AutoCloseable {
 
     /**
      * A blob store shared with other masters (e.g. {@code RedisBlobStore}, {@code HttpBlobStore})
-     * behind the local one, through a {@link dev.buildnet.cache.TieredBlobStore}: outputs are
+     * behind the local one, through a {@link dev.buildnet.internal.cache.TieredBlobStore}: outputs are
      * written through to it before their action-cache record is written, and a record whose
      * blobs are missing locally is a hit only if they are fetched from it and verify. It must hold
      * digests of the {@link #hashes} algorithm (xxh64 unless set). Pair it with a {@link #state}
@@ -1110,11 +1117,11 @@ public final class BuildNet implements AutoCloseable {
     /**
      * How many bytes of the targets' output are kept in memory: per target (its captured stdout and
      * stderr, which its cache record stores, and its log in {@link BuildNet#history()}), per build
-     * and for the whole history. Default {@link dev.buildnet.events.LogLimits#DEFAULT} (1 MiB,
+     * and for the whole history. Default {@link dev.buildnet.LogLimits#DEFAULT} (1 MiB,
      * 16 MiB, 128 MiB). Output past a limit is still read and streamed to listeners; what is kept
      * is its head and its tail around a {@code [buildnet: N bytes omitted]} marker.
      */
-    public Builder logLimits(dev.buildnet.events.LogLimits limits) {
+    public Builder logLimits(dev.buildnet.LogLimits limits) {
       Objects.requireNonNull(limits, "limits");
       if (logLimitsSet) {
         throw new IllegalStateException("logLimits was already set to " + logLimits);

@@ -13,7 +13,7 @@ import dev.buildnet.api.BuildNetException;
 public final class WorkspaceLockedException extends BuildNetException {
   private static final long serialVersionUID = 1L;
 
-  WorkspaceLockedException(String message) {
+  public WorkspaceLockedException(String message) {
     super(message);
   }
 }

@@ -4,7 +4,7 @@ import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
-import dev.buildnet.events.BuildHistory;
+import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.graph.Target;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;

@@ -7,7 +7,6 @@ import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.exec.OutputListener;
-import dev.buildnet.events.LogLimits;
 import dev.buildnet.graph.Target;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

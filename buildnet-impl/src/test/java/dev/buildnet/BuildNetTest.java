@@ -14,7 +14,7 @@ import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.exec.Pids;
+import dev.buildnet.internal.exec.Pids;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.graph.Target;
@@ -203,7 +203,7 @@ class BuildNetTest {
     BuildNet api = start(List.of(script("lib", "true").build(),
         script("app", "true").dependsOn("lib").build()));
     BuildResult r = build(api, "app");
-    dev.buildnet.events.BuildSnapshot s = api.history().build(r.buildId()).orElseThrow();
+    dev.buildnet.internal.events.BuildSnapshot s = api.history().build(r.buildId()).orElseThrow();
     assertEquals(List.of("app"), s.requested());
     assertEquals(BuildOrigin.api(), s.origin());
     BuildResult viaHttp = api.build(List.of("lib"), false,

@@ -106,7 +106,7 @@ class PublicApiTest {
       for (Path file : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".class"))::iterator) {
         String rel = classes.relativize(file).toString();
         String name = rel.substring(0, rel.length() - ".class".length()).replace('/', '.');
-        if (name.endsWith("package-info")) {
+        if (name.endsWith("package-info") || name.equals("module-info")) {
           continue;
         }
         Class<?> type = Class.forName(name, false, PublicApiTest.class.getClassLoader());

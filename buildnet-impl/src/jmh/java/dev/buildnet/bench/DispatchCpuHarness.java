@@ -4,7 +4,7 @@ import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.graph.Target;
-import dev.buildnet.remote.Worker;
+import dev.buildnet.worker.Worker;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

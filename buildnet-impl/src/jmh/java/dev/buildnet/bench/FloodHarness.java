@@ -2,10 +2,10 @@ package dev.buildnet.bench;
 
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.protocol.Payloads.StateGet;
-import dev.buildnet.remote.MasterServer;
-import dev.buildnet.transport.PeerConnection;
-import dev.buildnet.transport.TcpTransport;
+import dev.buildnet.internal.protocol.Payloads.StateGet;
+import dev.buildnet.internal.master.MasterServer;
+import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.TcpTransport;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;

@@ -2,8 +2,8 @@ package dev.buildnet.bench;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.hash.FileDigestCache;
-import dev.buildnet.hash.Hashing;
+import dev.buildnet.internal.hash.FileDigestCache;
+import dev.buildnet.internal.hash.Hashing;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;

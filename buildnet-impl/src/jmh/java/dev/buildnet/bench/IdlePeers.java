@@ -1,15 +1,15 @@
 package dev.buildnet.bench;
 
 import dev.buildnet.api.transport.Message;
-import dev.buildnet.protocol.Auth;
-import dev.buildnet.protocol.FrameCodec;
-import dev.buildnet.protocol.FrameReader;
-import dev.buildnet.protocol.Payloads.AuthChallenge;
-import dev.buildnet.protocol.Payloads.AuthProof;
-import dev.buildnet.protocol.Payloads.Heartbeat;
-import dev.buildnet.protocol.Payloads.Hello;
-import dev.buildnet.protocol.Payloads.HelloAck;
-import dev.buildnet.protocol.Protocol;
+import dev.buildnet.internal.protocol.Auth;
+import dev.buildnet.internal.protocol.FrameCodec;
+import dev.buildnet.internal.protocol.FrameReader;
+import dev.buildnet.internal.protocol.Payloads.AuthChallenge;
+import dev.buildnet.internal.protocol.Payloads.AuthProof;
+import dev.buildnet.internal.protocol.Payloads.Heartbeat;
+import dev.buildnet.internal.protocol.Payloads.Hello;
+import dev.buildnet.internal.protocol.Payloads.HelloAck;
+import dev.buildnet.internal.protocol.Protocol;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -2,8 +2,8 @@ package dev.buildnet.bench;
 
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.remote.MasterServer;
-import dev.buildnet.remote.RemoteClient;
+import dev.buildnet.internal.master.MasterServer;
+import dev.buildnet.client.RemoteClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,12 +2,12 @@ package dev.buildnet.bench;
 
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.transport.Message;
-import dev.buildnet.protocol.Payloads.StateGet;
-import dev.buildnet.protocol.Payloads.StateResponse;
-import dev.buildnet.protocol.Payloads.StateSet;
-import dev.buildnet.transport.InlineHandler;
-import dev.buildnet.transport.PeerConnection;
-import dev.buildnet.transport.TcpTransport;
+import dev.buildnet.internal.protocol.Payloads.StateGet;
+import dev.buildnet.internal.protocol.Payloads.StateResponse;
+import dev.buildnet.internal.protocol.Payloads.StateSet;
+import dev.buildnet.internal.transport.InlineHandler;
+import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.TcpTransport;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

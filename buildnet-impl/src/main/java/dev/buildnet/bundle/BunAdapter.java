@@ -1,5 +1,12 @@
 package dev.buildnet.bundle;
 
+import dev.buildnet.internal.bundle.Artifacts;
+import dev.buildnet.internal.bundle.BunDiagnostics;
+import dev.buildnet.internal.bundle.NodeBundler;
+import dev.buildnet.internal.bundle.ToolBuilder;
+import dev.buildnet.internal.bundle.ToolOptions;
+import dev.buildnet.internal.bundle.ToolSettings;
+
 import dev.buildnet.api.bundle.BundlerAdapter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,7 +61,7 @@ public final class BunAdapter extends NodeBundler implements BundlerAdapter {
   }
 
   @Override
-  List<String> arguments(List<String> entrypoints, Path outDir) {
+  protected List<String> arguments(List<String> entrypoints, Path outDir) {
     List<String> arguments = new ArrayList<>();
     arguments.add("build");
     arguments.addAll(entrypoints);

@@ -1,5 +1,12 @@
 package dev.buildnet.bundle;
 
+import dev.buildnet.internal.bundle.Artifacts;
+import dev.buildnet.internal.bundle.Diagnostics;
+import dev.buildnet.internal.bundle.ToolBuilder;
+import dev.buildnet.internal.bundle.ToolLocator;
+import dev.buildnet.internal.bundle.ToolRunner;
+import dev.buildnet.internal.bundle.ToolSettings;
+
 import dev.buildnet.api.build.BuildContext;
 import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.build.BuildResult;

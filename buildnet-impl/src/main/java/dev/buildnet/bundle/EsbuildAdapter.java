@@ -1,5 +1,12 @@
 package dev.buildnet.bundle;
 
+import dev.buildnet.internal.bundle.Artifacts;
+import dev.buildnet.internal.bundle.EsbuildDiagnostics;
+import dev.buildnet.internal.bundle.NodeBundler;
+import dev.buildnet.internal.bundle.ToolBuilder;
+import dev.buildnet.internal.bundle.ToolOptions;
+import dev.buildnet.internal.bundle.ToolSettings;
+
 import dev.buildnet.api.bundle.BundlerAdapter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +68,7 @@ public final class EsbuildAdapter extends NodeBundler implements BundlerAdapter 
   }
 
   @Override
-  List<String> arguments(List<String> entrypoints, Path outDir) {
+  protected List<String> arguments(List<String> entrypoints, Path outDir) {
     List<String> arguments = new ArrayList<>(entrypoints);
     arguments.addAll(
         List.of("--bundle", "--outdir=" + outDir, "--log-level=warning", "--color=false"));

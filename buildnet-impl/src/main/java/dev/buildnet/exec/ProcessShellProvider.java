@@ -1,5 +1,15 @@
 package dev.buildnet.exec;
 
+import dev.buildnet.internal.exec.LeftoverRecord;
+import dev.buildnet.internal.exec.LinuxNative;
+import dev.buildnet.internal.exec.LinuxProcfs;
+import dev.buildnet.internal.exec.OutputPump;
+import dev.buildnet.internal.exec.ProcessInspector;
+import dev.buildnet.internal.exec.ProcessRun;
+import dev.buildnet.internal.exec.ProcessTree;
+import dev.buildnet.internal.exec.StartFailures;
+import dev.buildnet.internal.exec.ZombieSweeper;
+
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.CommandStartException;

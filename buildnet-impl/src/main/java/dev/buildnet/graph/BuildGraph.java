@@ -1,5 +1,7 @@
 package dev.buildnet.graph;
 
+import dev.buildnet.internal.graph.Suggestions;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -14,7 +14,7 @@ public final class MissingInputException extends BuildNetException {
   private final String target;
   private final String path;
 
-  MissingInputException(String target, String path, String reason) {
+  public MissingInputException(String target, String path, String reason) {
     super("target '" + target + "': input '" + path + "' " + reason);
     this.target = target;
     this.path = path;

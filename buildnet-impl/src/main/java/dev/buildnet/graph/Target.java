@@ -1,5 +1,10 @@
 package dev.buildnet.graph;
 
+import dev.buildnet.internal.graph.ArgumentExpansion;
+import dev.buildnet.internal.graph.Glob;
+import dev.buildnet.internal.graph.InputResolver;
+import dev.buildnet.internal.graph.RelativePaths;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

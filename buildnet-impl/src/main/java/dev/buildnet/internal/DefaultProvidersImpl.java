@@ -5,7 +5,7 @@ import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.spi.DefaultProviders;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.exec.ProcessShellProvider;
-import dev.buildnet.hash.Hashing;
+import dev.buildnet.internal.hash.Hashing;
 import dev.buildnet.state.InMemoryStateBackend;
 import dev.buildnet.state.SqliteStateBackend;
 import dev.buildnet.api.state.StateException;

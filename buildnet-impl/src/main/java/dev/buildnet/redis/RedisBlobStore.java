@@ -1,5 +1,7 @@
 package dev.buildnet.redis;
 
+import dev.buildnet.internal.redis.RedisConnection;
+
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
 import dev.buildnet.api.blob.BlobStore;

@@ -1,5 +1,9 @@
 package dev.buildnet.redis;
 
+import dev.buildnet.internal.redis.Args;
+import dev.buildnet.internal.redis.RedisConnection;
+import dev.buildnet.internal.redis.RedisPubSub;
+
 import dev.buildnet.internal.StateChecks;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -10,7 +14,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
-import dev.buildnet.redis.RedisConnection.Script;
+import dev.buildnet.internal.redis.RedisConnection.Script;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

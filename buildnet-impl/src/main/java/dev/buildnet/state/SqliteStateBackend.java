@@ -1,6 +1,12 @@
 package dev.buildnet.state;
 
-import static dev.buildnet.state.StateArgs.expiresAt;
+import dev.buildnet.internal.state.LockMessages;
+import dev.buildnet.internal.state.SqliteConnection;
+import dev.buildnet.internal.state.SqliteFile;
+import dev.buildnet.internal.state.SqliteMaintenance;
+import dev.buildnet.internal.state.StateArgs;
+
+import static dev.buildnet.internal.state.StateArgs.expiresAt;
 import static dev.buildnet.internal.StateChecks.requireKey;
 import static dev.buildnet.internal.StateChecks.requireLock;
 import static dev.buildnet.internal.StateChecks.requireName;

@@ -1,5 +1,7 @@
 package dev.buildnet.bundle;
 
+import dev.buildnet.internal.bundle.Sha256Hashes;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,7 +12,7 @@ import dev.buildnet.api.build.Artifact;
 import dev.buildnet.api.build.BuildContext;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.exec.ProcessShellProvider;
-import dev.buildnet.exec.ScriptCommands;
+import dev.buildnet.internal.exec.ScriptCommands;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

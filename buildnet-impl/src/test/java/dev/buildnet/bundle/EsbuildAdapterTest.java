@@ -1,5 +1,8 @@
 package dev.buildnet.bundle;
 
+import dev.buildnet.internal.bundle.InstalledToolTest;
+import dev.buildnet.internal.bundle.TestProjects;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

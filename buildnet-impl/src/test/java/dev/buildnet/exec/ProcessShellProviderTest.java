@@ -1,5 +1,9 @@
 package dev.buildnet.exec;
 
+import dev.buildnet.internal.exec.LinuxProcfs;
+import dev.buildnet.internal.exec.Pids;
+import dev.buildnet.internal.exec.ScriptCommands;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,7 @@
 package dev.buildnet.redis;
 
+import dev.buildnet.internal.redis.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.cache.DiskBlobStore;
-import dev.buildnet.cache.TieredBlobStore;
+import dev.buildnet.internal.cache.DiskBlobStore;
+import dev.buildnet.internal.cache.TieredBlobStore;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Random;

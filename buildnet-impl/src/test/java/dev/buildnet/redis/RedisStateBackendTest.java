@@ -1,12 +1,14 @@
 package dev.buildnet.redis;
 
+import dev.buildnet.internal.redis.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
-import dev.buildnet.state.MutableClock;
-import dev.buildnet.state.StateBackendCompatibilityKit;
+import dev.buildnet.internal.state.MutableClock;
+import dev.buildnet.internal.state.StateBackendCompatibilityKit;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,5 +1,8 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.state.MutableClock;
+import dev.buildnet.internal.state.StateBackendModelProperties;
+
 import dev.buildnet.api.state.StateBackend;
 
 class InMemoryStateBackendModelTest extends StateBackendModelProperties {

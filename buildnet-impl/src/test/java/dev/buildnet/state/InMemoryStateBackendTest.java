@@ -1,5 +1,8 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.state.MutableClock;
+import dev.buildnet.internal.state.StateBackendCompatibilityKit;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

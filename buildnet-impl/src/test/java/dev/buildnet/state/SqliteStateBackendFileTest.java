@@ -1,5 +1,8 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.state.MutableClock;
+import dev.buildnet.internal.state.SqliteSchema;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,8 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.state.MutableClock;
+import dev.buildnet.internal.state.StateBackendModelProperties;
+
 import dev.buildnet.api.state.StateBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;

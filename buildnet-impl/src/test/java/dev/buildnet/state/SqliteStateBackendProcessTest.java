@@ -1,5 +1,9 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.state.ChildJvm;
+import dev.buildnet.internal.state.KeyWriterMain;
+import dev.buildnet.internal.state.LockContenderMain;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -2,10 +2,10 @@ package dev.buildnet.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.events.BuildHistory;
-import dev.buildnet.events.EventJson;
-import dev.buildnet.peers.PeerBuilds;
-import dev.buildnet.peers.PeerEvents;
+import dev.buildnet.internal.events.BuildHistory;
+import dev.buildnet.internal.events.EventJson;
+import dev.buildnet.internal.peers.PeerBuilds;
+import dev.buildnet.internal.peers.PeerEvents;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;

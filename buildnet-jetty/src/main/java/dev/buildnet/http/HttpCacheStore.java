@@ -2,7 +2,7 @@ package dev.buildnet.http;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.cache.DiskBlobStore;
+import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.buildnet.http;
 
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.events.BuildHistory;
+import dev.buildnet.internal.events.BuildHistory;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;

@@ -127,7 +127,7 @@ class DashboardBrowserTest {
         assertTrue(!cdp.evaluate("location.href").contains(Fixture.TOKEN));
 
         int port = f.net.master().orElseThrow().localAddress().getPort();
-        try (dev.buildnet.remote.Worker worker = dev.buildnet.remote.Worker.builder()
+        try (dev.buildnet.worker.Worker worker = dev.buildnet.worker.Worker.builder()
             .master("127.0.0.1", port).transport(TransportSettings.ofSecret(WorkersTest.SECRET)).workerId("w-browser")
             .capabilities(java.util.List.of("sh")).cpuSlots(4).memoryMb(1024)
             .workDir(Files.createDirectories(f.workspace.resolve("worker")))

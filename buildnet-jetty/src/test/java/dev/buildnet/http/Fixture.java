@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.events.BuildHistory;
+import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
 import java.net.URI;

@@ -9,7 +9,7 @@ import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.cache.HttpBlobStore;
+import dev.buildnet.blob.HttpBlobStore;
 import dev.buildnet.graph.Target;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.api.hash.Digest;
-import dev.buildnet.remote.BlobClient;
-import dev.buildnet.remote.Worker;
+import dev.buildnet.internal.worker.BlobClient;
+import dev.buildnet.worker.Worker;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Set;

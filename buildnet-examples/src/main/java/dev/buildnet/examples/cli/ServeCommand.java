@@ -1,8 +1,8 @@
 package dev.buildnet.examples.cli;
 
 import dev.buildnet.BuildNet;
-import dev.buildnet.remote.MasterServer;
-import dev.buildnet.remote.WorkerEvent;
+import dev.buildnet.internal.master.MasterServer;
+import dev.buildnet.internal.master.WorkerEvent;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;

@@ -5,7 +5,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.bundle.BunAdapter;
 import dev.buildnet.bundle.EsbuildAdapter;
-import dev.buildnet.remote.Worker;
+import dev.buildnet.worker.Worker;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -9,7 +9,7 @@ import dev.buildnet.BuildFuture;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
-import dev.buildnet.events.BuildSnapshot;
+import dev.buildnet.internal.events.BuildSnapshot;
 import dev.buildnet.graph.Target;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

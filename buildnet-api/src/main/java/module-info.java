@@ -1,0 +1,17 @@
+/**
+ * BuildNet's public API: the provider interfaces a host implements or wires in, and the value
+ * types they exchange. No third-party dependencies.
+ */
+module dev.buildnet.api {
+  exports dev.buildnet.api;
+  exports dev.buildnet.api.blob;
+  exports dev.buildnet.api.build;
+  exports dev.buildnet.api.bundle;
+  exports dev.buildnet.api.exec;
+  exports dev.buildnet.api.hash;
+  exports dev.buildnet.api.spi;
+  exports dev.buildnet.api.state;
+  exports dev.buildnet.api.transport;
+
+  uses dev.buildnet.api.spi.DefaultProviders;
+}

@@ -1,7 +1,0 @@
-package dev.buildnet;
-
-/** A target's work in progress, which the engine can ask to stop. */
-interface TargetExecution {
-  /** Stops the work: kills the running process tree, or abandons a pending retry. Idempotent. */
-  void cancel();
-}

@@ -1,0 +1,251 @@
+package dev.buildnet.internal.cache;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.buildnet.api.blob.BlobStore;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.state.StateBackend;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps a target's cache key to the {@link ActionManifest} of a successful run, in a
+ * {@link StateBackend} under {@code ac/<key>}.
+ *
+ * <p>A lookup is a hit only if every blob the manifest names is present in the {@link DiskBlobStore}
+ * (a manifest whose blobs were evicted is removed and reported as a miss). With a shared {@link
+ * BlobStore} tier, the blobs are kept through a {@link TieredBlobStore}: a blob missing locally is
+ * fetched from the shared tier and verified; {@link #record} writes the blobs through to it before
+ * it writes the manifest, so a peer never sees a manifest before its blobs. A record that cannot be
+ * parsed — written by a newer release, or damaged — is also a miss, and is removed.
+ *
+ * <p>Thread-safe; blocks on the backend's I/O.
+ */
+public final class ActionCache {
+  private static final Logger LOG = LoggerFactory.getLogger(ActionCache.class);
+  static final String PREFIX = "ac/";
+
+  private final StateBackend state;
+  private final DiskBlobStore blobs;
+  /** The local store in front of the shared tier; null without a shared tier. */
+  private final TieredBlobStore tiers;
+  private final BuildOnce buildOnce;
+  /**
+   * Manifests this instance has read or written, by key. A key's record only ever names outputs of
+   * that exact action, so a remembered one stays valid; blob presence is still checked on every
+   * lookup, so an eviction elsewhere still turns it into a miss.
+   */
+  private final Map<Digest, Known> recent = new ConcurrentHashMap<>();
+
+  /** A remembered manifest with its blob digests parsed once. */
+  private record Known(ActionManifest manifest, List<Blob> blobs) {}
+
+  /** A blob a manifest names, with its recorded size (-1 for logs, whose size is not recorded). */
+  private record Blob(Digest digest, long size) {}
+  private static final int RECENT_MAX = 200_000;
+
+  private final ObjectMapper json =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  public ActionCache(StateBackend state, DiskBlobStore blobs) {
+    this(state, blobs, null, null);
+  }
+
+  /**
+   * An action cache whose blobs are also kept in {@code shared} (null: local only) and whose keys
+   * are built once across processes by {@code buildOnce} (null: no coordination).
+   *
+   * @throws IllegalArgumentException if {@code shared} holds another algorithm's digests
+   */
+  public ActionCache(StateBackend state, DiskBlobStore blobs, BlobStore shared,
+      BuildOnce buildOnce) {
+    this.state = Objects.requireNonNull(state, "state");
+    this.blobs = Objects.requireNonNull(blobs, "blobs");
+    this.tiers = shared == null ? null : new TieredBlobStore(blobs, shared);
+    this.buildOnce = buildOnce;
+  }
+
+  /**
+   * After a miss on {@code key}: waits while another process builds it (build-once), returning a
+   * turn that carries its result, or holds the lease to build it here (close the turn once the
+   * result is recorded). Without build-once, an empty turn at once.
+   */
+  public BuildOnce.Turn claim(Digest key, BooleanSupplier cancelled) {
+    return buildOnce == null ? BuildOnce.Turn.none()
+        : buildOnce.claim(key, () -> lookup(key), cancelled);
+  }
+
+  /** The local tier, where outputs are stored and restored from. */
+  public DiskBlobStore blobs() {
+    return blobs;
+  }
+
+  /** The manifest recorded for {@code key}, if present and every blob it names is stored. */
+  public Optional<ActionManifest> lookup(Digest key) {
+    Known known = recent.get(key);
+    if (known != null) {
+      if (allPresent(known.blobs)) {
+        return Optional.of(known.manifest());
+      }
+      recent.remove(key);
+    }
+    Optional<byte[]> raw = state.get(PREFIX + key);
+    if (raw.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<ActionManifest> manifest = parse(key, raw.get());
+    if (manifest.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!allPresent(blobsOf(manifest.get()))) {
+      // A hit counts only if every blob it names is present.
+      state.delete(PREFIX + key);
+      return Optional.empty();
+    }
+    remember(key, manifest.get());
+    return manifest;
+  }
+
+  /**
+   * Whether every blob is here (fetched from the shared tier if need be). Outputs are checked
+   * against their recorded size too, so a truncated blob is a miss now rather than a failed
+   * restore later.
+   */
+  private boolean allPresent(List<Blob> needed) {
+    for (Blob blob : needed) {
+      boolean here;
+      if (tiers == null) {
+        here = blob.size < 0
+            ? blobs.contains(blob.digest) : blobs.contains(blob.digest, blob.size);
+      } else {
+        try {
+          here = tiers.fill(blob.digest, blob.size);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(
+              "fetching " + blob.digest + " from " + tiers.shared().name() + " failed", e);
+        }
+      }
+      if (!here) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static List<Blob> blobsOf(ActionManifest m) {
+    List<Blob> all = new java.util.ArrayList<>(m.outputs().size() + 2);
+    for (ActionManifest.Output o : m.outputs()) {
+      all.add(new Blob(o.parsedDigest(), o.size()));
+    }
+    for (String log : java.util.Arrays.asList(m.stdout(), m.stderr())) {
+      if (log != null) {
+        all.add(new Blob(Digest.parse(log), -1));
+      }
+    }
+    return all;
+  }
+
+  /** Whether a blob is in either tier, without fetching it (for gc). */
+  private boolean presentAnywhere(Digest blob) {
+    try {
+      return tiers == null ? blobs.contains(blob) : tiers.has(blob);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(
+          "checking " + blob + " in " + tiers.shared().name() + " failed", e);
+    }
+  }
+
+  /** Writes the manifest's blobs through to the shared tier, before the manifest is visible. */
+  private void pushShared(ActionManifest manifest) {
+    if (tiers == null) {
+      return;
+    }
+    for (Digest blob : manifest.blobs()) {
+      try {
+        if (!tiers.push(blob)) {
+          LOG.debug("{} did not take {} of {}; peers will miss this entry", tiers.shared().name(),
+              blob, manifest.target());
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("pushing " + blob + " of " + manifest.target()
+            + " to " + tiers.shared().name() + " failed", e);
+      }
+    }
+  }
+
+  private void remember(Digest key, ActionManifest m) {
+    if (recent.size() >= RECENT_MAX) {
+      recent.clear(); // crude bound; the records are still in the state backend
+    }
+    recent.put(key, new Known(m, blobsOf(m)));
+  }
+
+  public void record(Digest key, ActionManifest manifest) {
+    pushShared(manifest);
+    try {
+      state.set(PREFIX + key, json.writeValueAsBytes(manifest));
+      remember(key, manifest);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode the manifest of " + manifest.target(), e);
+    }
+  }
+
+  /** Forgets {@code key}. */
+  public void remove(Digest key) {
+    recent.remove(key);
+    state.delete(PREFIX + key);
+  }
+
+  /** Every key with a record. */
+  public List<String> keys() {
+    return state.keys(PREFIX).stream().map(k -> k.substring(PREFIX.length())).toList();
+  }
+
+  /** The record for {@code key} without checking its blobs (for gc). */
+  Optional<ActionManifest> peek(String key) {
+    return state.get(PREFIX + key).flatMap(raw -> parse(key, raw));
+  }
+
+  /**
+   * Removes every record that names a blob no longer stored; returns how many were removed.
+   */
+  public int pruneDangling() {
+    recent.clear();
+    int removed = 0;
+    for (String key : keys()) {
+      Optional<ActionManifest> m = peek(key);
+      if (m.isEmpty() || !m.get().blobs().stream().allMatch(this::presentAnywhere)) {
+        state.delete(PREFIX + key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private Optional<ActionManifest> parse(Object key, byte[] raw) {
+    try {
+      ActionManifest m = json.readValue(raw, ActionManifest.class);
+      if (m.version() != ActionManifest.VERSION) {
+        state.delete(PREFIX + key);
+        return Optional.empty();
+      }
+      return Optional.of(m);
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn(
+          "dropping unreadable action cache record {}: {} ({})",
+          key,
+          e.getMessage(),
+          new String(raw, 0, Math.min(raw.length, 80), StandardCharsets.UTF_8));
+      state.delete(PREFIX + key);
+      return Optional.empty();
+    }
+  }
+}

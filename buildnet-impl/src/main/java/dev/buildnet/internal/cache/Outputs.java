@@ -1,0 +1,381 @@
+package dev.buildnet.internal.cache;
+
+import dev.buildnet.api.hash.Digest;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Stream;
+import dev.buildnet.internal.WorkspacePaths;
+
+/**
+ * Moves a target's outputs between the workspace and the {@link DiskBlobStore}: {@link #collect} after
+ * a run, {@link #restore} on a cache hit.
+ *
+ * <p>Restoring is all-or-nothing: every file is first written beside its destination and verified
+ * against its digest; only when all are staged are they renamed into place (a declared directory is
+ * swapped as a whole, so no stale file survives in it). If any blob is missing or corrupt, the
+ * staged files are removed and the workspace is left exactly as it was.
+ */
+public final class Outputs {
+  private static final String STAGE = ".buildnet-stage-";
+
+  private final Path workspace;
+  private final Path realWorkspace;
+  private final DiskBlobStore blobs;
+
+  public Outputs(Path workspace, DiskBlobStore blobs) {
+    this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
+    this.blobs = Objects.requireNonNull(blobs, "blobs");
+    Path real;
+    try {
+      real = this.workspace.toRealPath();
+    } catch (IOException e) {
+      real = this.workspace; // not there yet: nothing below it can be a link either
+    }
+    this.realWorkspace = real;
+  }
+
+  /**
+   * A declared output that was not produced, is not a regular file or directory, changed while it
+   * was being stored, or leads outside the workspace through a symbolic link.
+   */
+  public static final class OutputException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public OutputException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Stores every file of the declared outputs in the blob store.
+   *
+   * @param declared output paths relative to the workspace (files or directories)
+   * @return the output files, sorted by path, and which declared outputs were directories
+   * @throws OutputException if a declared output is missing or is a symbolic link
+   */
+  public Collected collect(List<String> declared) throws IOException {
+    return collect(declared, true);
+  }
+
+  /**
+   * Like {@link #collect(List)}; with {@code store == false} the files are only digested, not
+   * copied into the blob store (for targets that are not cached).
+   */
+  public Collected collect(List<String> declared, boolean store) throws IOException {
+    TreeMap<String, ActionManifest.Output> files = new TreeMap<>();
+    List<String> dirs = new ArrayList<>();
+    for (String rel : declared) {
+      Path p = resolveSafely(rel);
+      BasicFileAttributes attrs;
+      try {
+        attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException e) {
+        throw new OutputException("declared output '" + rel + "' was not produced");
+      }
+      if (attrs.isDirectory()) {
+        dirs.add(rel);
+        List<Path> listed = listFiles(p);
+        for (Path f : listed) {
+          files.put(relative(f), store(f, store));
+        }
+        if (!listed.equals(listFiles(p))) {
+          throw changed(rel, "files were added to or removed from it");
+        }
+      } else if (attrs.isRegularFile()) {
+        files.put(rel, store(p, store));
+      } else {
+        throw new OutputException(
+            "declared output '" + rel + "' must be a regular file or directory, not a link");
+      }
+    }
+    return new Collected(List.copyOf(files.values()), List.copyOf(dirs));
+  }
+
+  /** The result of {@link #collect}. */
+  public record Collected(List<ActionManifest.Output> files, List<String> directories) {
+    public long totalBytes() {
+      return files.stream().mapToLong(ActionManifest.Output::size).sum();
+    }
+  }
+
+  /**
+   * Whether the workspace already holds exactly the manifest's outputs (so nothing needs to be
+   * restored): every file present with the recorded digest, and no extra file in a declared
+   * directory.
+   */
+  public boolean upToDate(ActionManifest manifest, FileDigester digester) throws IOException {
+    for (ActionManifest.Output o : manifest.outputs()) {
+      Path p = resolve(o.path());
+      if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+        return false;
+      }
+      if (!digester.digest(p).equals(o.parsedDigest())) {
+        return false;
+      }
+    }
+    if (!manifest.directories().isEmpty()) {
+      Set<String> expected = new HashSet<>();
+      manifest.outputs().forEach(o -> expected.add(o.path()));
+      for (String dir : manifest.directories()) {
+        Path d = resolve(dir);
+        if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+          return false;
+        }
+        for (Path f : listFiles(d)) {
+          if (!expected.contains(relative(f))) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Replaces the workspace's copies of the manifest's outputs with the stored ones.
+   *
+   * @return false (workspace untouched) if any blob is missing or fails verification; corrupt
+   *     blobs are deleted from the store
+   */
+  public boolean restore(ActionManifest manifest) throws IOException {
+    String tag = UUID.randomUUID().toString();
+    Map<String, Path> stagedDirs = new TreeMap<>();
+    Map<Path, Path> stagedFiles = new TreeMap<>(); // staged file -> destination
+    try {
+      for (String dir : manifest.directories()) {
+        Path d = resolveSafely(dir);
+        Files.createDirectories(d.getParent());
+        Path staged = d.resolveSibling(d.getFileName() + STAGE + tag);
+        Files.createDirectory(staged);
+        stagedDirs.put(dir, staged);
+      }
+      for (ActionManifest.Output o : manifest.outputs()) {
+        Path dest = resolve(o.path());
+        Path staged = null;
+        for (Map.Entry<String, Path> e : stagedDirs.entrySet()) {
+          if (o.path().startsWith(e.getKey() + "/")) {
+            staged = e.getValue().resolve(o.path().substring(e.getKey().length() + 1));
+            break;
+          }
+        }
+        if (staged == null) {
+          resolveSafely(o.path()); // a file in a staged directory is in a fresh one of ours
+          Files.createDirectories(dest.getParent());
+          staged = dest.resolveSibling("." + dest.getFileName() + STAGE + tag);
+          stagedFiles.put(staged, dest);
+        } else {
+          Files.createDirectories(staged.getParent());
+        }
+        if (!blobs.copyVerified(o.parsedDigest(), staged)) {
+          discard(stagedDirs.values(), stagedFiles.keySet());
+          return false;
+        }
+        if (o.executable()) {
+          setExecutable(staged);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      discard(stagedDirs.values(), stagedFiles.keySet());
+      throw e;
+    }
+    // Everything is staged and verified: swap into place.
+    for (Map.Entry<String, Path> e : stagedDirs.entrySet()) {
+      Path d = resolve(e.getKey());
+      if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+        Path old = d.resolveSibling(d.getFileName() + ".buildnet-old-" + tag);
+        Files.move(d, old, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(e.getValue(), d, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(old);
+      } else {
+        Files.move(e.getValue(), d, StandardCopyOption.ATOMIC_MOVE);
+      }
+    }
+    for (Map.Entry<Path, Path> e : stagedFiles.entrySet()) {
+      try {
+        Files.move(e.getKey(), e.getValue(), StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException ex) {
+        Files.move(e.getKey(), e.getValue(), StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Checks that none of the declared outputs leads outside the workspace through a symbolic link
+   * (what {@link #clear}, {@link #collect} and {@link #restore} refuse), before a cache hit is
+   * taken as up to date.
+   *
+   * @throws OutputException naming the link
+   */
+  public void requireInside(List<String> declared) throws IOException {
+    for (String rel : declared) {
+      resolveSafely(rel);
+    }
+  }
+
+  /**
+   * Deletes the declared outputs, so a run starts from none and cannot capture stale files, and
+   * creates their parent directories.
+   */
+  public void clear(List<String> declared) throws IOException {
+    for (String rel : declared) {
+      Path p = resolveSafely(rel);
+      if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        deleteTree(p);
+      } else {
+        Files.deleteIfExists(p);
+      }
+      // The command then only writes the output itself: `javac -d out/lib` and `cp a out/b/a`
+      // fail when out/ or out/b/ is missing. resolveSafely checked every existing part.
+      Files.createDirectories(p.getParent());
+    }
+  }
+
+  /**
+   * Resolves a workspace-relative path, refusing any that escapes the workspace: a manifest read
+   * from shared state must never make us write outside it.
+   */
+  public Path resolve(String rel) {
+    Path p = workspace.resolve(rel).normalize();
+    if (!p.startsWith(workspace) || p.equals(workspace)) {
+      throw new IllegalArgumentException("output path '" + rel + "' escapes the workspace");
+    }
+    return p;
+  }
+
+  /**
+   * {@link #resolve}, and also refuses a path that a symbolic link on the way (or the path itself)
+   * would take outside the workspace: deleting, creating or restoring through it would touch files
+   * elsewhere. Every path that writes or deletes goes through here.
+   */
+  private Path resolveSafely(String rel) throws IOException {
+    Path p = resolve(rel);
+    String why = WorkspacePaths.linkEscape(workspace, realWorkspace,
+        workspace.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+    if (why != null) {
+      throw new OutputException("output '" + rel + "' is refused: " + why
+          + "; BuildNet never deletes, creates or restores outputs outside the workspace");
+    }
+    return p;
+  }
+
+  private static OutputException changed(String rel, String what) {
+    return new OutputException("output '" + rel + "' changed while it was being stored (" + what
+        + "): something still writes it after its target ended, e.g. a background process the"
+        + " command left behind or another build of this workspace; nothing was recorded");
+  }
+
+  private String relative(Path file) {
+    return workspace.relativize(file).toString().replace(java.io.File.separatorChar, '/');
+  }
+
+  /**
+   * Stores (or digests) one output file, refusing a file that changed meanwhile: its size and
+   * modification time (and inode) are compared before and after, and the bytes stored must be as
+   * many as it had. A file rewritten within the file system's timestamp granularity to the same
+   * size is not seen; the workspace lock keeps other builds from doing that.
+   */
+  private ActionManifest.Output store(Path file, boolean store) throws IOException {
+    BasicFileAttributes before =
+        Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    Digest d = store ? blobs.putFile(file) : blobs.hashes().hash(file);
+    boolean exec = Files.isExecutable(file);
+    BasicFileAttributes after;
+    try {
+      after = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      throw changed(relative(file), "it was deleted");
+    }
+    long stored = store ? blobs.sizeOf(d).orElse(-1L) : before.size();
+    if (before.size() != after.size() || stored != before.size()) {
+      throw changed(relative(file), before.size() + " bytes before, " + after.size()
+          + " after" + (stored != before.size() ? ", " + stored + " stored" : ""));
+    }
+    if (!before.lastModifiedTime().equals(after.lastModifiedTime())
+        || !Objects.equals(before.fileKey(), after.fileKey())) {
+      throw changed(relative(file), "modified at " + before.lastModifiedTime() + " before, "
+          + after.lastModifiedTime() + " after");
+    }
+    return new ActionManifest.Output(relative(file), d.toString(), before.size(), exec);
+  }
+
+  private static List<Path> listFiles(Path dir) throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).forEach(out::add);
+    }
+    out.sort(Comparator.naturalOrder());
+    return out;
+  }
+
+  private static void setExecutable(Path p) {
+    try {
+      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+      perms.add(PosixFilePermission.OWNER_EXECUTE);
+      perms.add(PosixFilePermission.GROUP_EXECUTE);
+      perms.add(PosixFilePermission.OTHERS_EXECUTE);
+      Files.setPosixFilePermissions(p, perms);
+    } catch (UnsupportedOperationException | IOException e) {
+      p.toFile().setExecutable(true, false);
+    }
+  }
+
+  private static void discard(Iterable<Path> dirs, Iterable<Path> files) {
+    for (Path d : dirs) {
+      try {
+        deleteTree(d);
+      } catch (IOException ignored) {
+        // best effort: a leftover stage directory is harmless and named as ours
+      }
+    }
+    for (Path f : files) {
+      try {
+        Files.deleteIfExists(f);
+      } catch (IOException ignored) {
+        // as above
+      }
+    }
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+            Files.delete(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+            if (exc != null) {
+              throw exc;
+            }
+            Files.delete(dir);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+}

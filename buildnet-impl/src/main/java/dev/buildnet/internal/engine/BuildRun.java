@@ -1,0 +1,348 @@
+package dev.buildnet.internal.engine;
+
+import dev.buildnet.BuildFuture;
+
+import dev.buildnet.api.build.Artifact;
+import dev.buildnet.api.build.BuildError;
+import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildMetrics;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.build.TargetOutcome.Status;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.graph.BuildGraph;
+import dev.buildnet.graph.Target;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The state of one build: which targets wait on which, which are done, and whether the build was
+ * stopped (a failure without keep-going) or cancelled. Every mutation happens under this object's
+ * monitor; listener calls and engine calls happen outside it.
+ */
+final class BuildRun {
+  final String buildId;
+  final long sequence;
+  final boolean keepGoing;
+  final Set<String> requested;
+  /** Targets that ignore cache hits in this build (BUILD_REQUEST {@code force}). */
+  final Set<String> forced;
+  /** Targets whose results this build does not record in the action cache ({@code --no-cache}). */
+  final Set<String> unrecorded;
+  final long submittedNanos;
+  final BuildListener listener;
+  private final Map<String, Node> nodes = new LinkedHashMap<>();
+  private final BuildFuture future;
+  private int finished;
+  private boolean stopped;
+  private boolean cancelled;
+  private String stopReason;
+  private int reporting; // finish() calls still delivering targetFinished events
+  private boolean completed;
+  private boolean storageFailureLogged;
+  private dev.buildnet.internal.graph.InputResolver inputResolver;
+
+  BuildRun(
+      String buildId,
+      long sequence,
+      BuildGraph graph,
+      Set<String> requested,
+      boolean keepGoing,
+      Set<String> forced,
+      Set<String> unrecorded,
+      BuildListener listener,
+      BuildFuture future,
+      long submittedNanos) {
+    this.buildId = buildId;
+    this.sequence = sequence;
+    this.requested = Set.copyOf(requested);
+    this.keepGoing = keepGoing;
+    this.forced = Set.copyOf(forced);
+    this.unrecorded = Set.copyOf(unrecorded);
+    this.listener = listener;
+    this.future = future;
+    this.submittedNanos = submittedNanos;
+    List<Target> order = graph.topologicalOrder();
+    for (int i = 0; i < order.size(); i++) {
+      nodes.put(order.get(i).name(), new Node(order.get(i), i));
+    }
+    for (Node n : nodes.values()) {
+      for (String dep : n.target.dependencies()) {
+        Node d = nodes.get(dep);
+        n.dependencies.add(d);
+        d.dependents.add(n);
+      }
+      n.pendingDependencies = n.dependencies.size();
+    }
+  }
+
+  /**
+   * True the first time it is called in this build: a full disk fails every target that writes,
+   * and the log says so once per build rather than once per target.
+   */
+  synchronized boolean firstStorageFailure() {
+    boolean first = !storageFailureLogged;
+    storageFailureLogged = true;
+    return first;
+  }
+
+  /** One resolver per build: each source directory is listed once per build. */
+  synchronized dev.buildnet.internal.graph.InputResolver inputResolver(java.nio.file.Path workspace) {
+    if (inputResolver == null) {
+      inputResolver = new dev.buildnet.internal.graph.InputResolver(workspace);
+    }
+    return inputResolver;
+  }
+
+  BuildFuture future() {
+    return future;
+  }
+
+  List<String> targetNames() {
+    return List.copyOf(nodes.keySet());
+  }
+
+  /** Targets with no dependencies: ready as soon as the build starts. */
+  synchronized List<Node> roots() {
+    List<Node> roots = new ArrayList<>();
+    for (Node n : nodes.values()) {
+      if (n.pendingDependencies == 0) {
+        roots.add(n);
+      }
+    }
+    return roots;
+  }
+
+  /**
+   * Whether the build has ended. It is set, under this monitor, before the buildFinished event goes
+   * out, so whoever has seen that event also sees the build as ended (a later cancel is refused).
+   */
+  synchronized boolean hasEnded() {
+    return completed;
+  }
+
+  synchronized boolean isStopped() {
+    return stopped;
+  }
+
+  synchronized boolean isCancelled() {
+    return cancelled;
+  }
+
+  synchronized String stopReason() {
+    return stopReason;
+  }
+
+  /** Marks the build cancelled; returns false if it already was, or is done. */
+  synchronized boolean markCancelled() {
+    if (cancelled || finished == nodes.size()) {
+      return false;
+    }
+    cancelled = true;
+    stopped = true;
+    stopReason = "the build was cancelled";
+    return true;
+  }
+
+  /** Nodes currently running (for cancel). */
+  synchronized List<Node> running() {
+    List<Node> out = new ArrayList<>();
+    for (Node n : nodes.values()) {
+      if (!n.isFinal() && n.execution != null) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Records {@code outcome} for {@code node}, skips what can no longer run, and returns the nodes
+   * that became ready. Fires listener events and, when every node is final, completes the future.
+   */
+  List<Node> finish(Node node, TargetOutcome outcome) {
+    List<TargetOutcome> events = new ArrayList<>();
+    List<Node> ready = new ArrayList<>();
+    boolean done;
+    synchronized (this) {
+      if (node.isFinal()) {
+        return List.of();
+      }
+      settle(node, outcome, events);
+      if (outcome.status().succeeded()) {
+        for (Node d : node.dependents) {
+          if (!d.isFinal() && --d.pendingDependencies == 0) {
+            ready.add(d);
+          }
+        }
+      } else {
+        if (outcome.status() == Status.FAILED && !keepGoing && !stopped) {
+          stopped = true;
+          stopReason = "the build stopped after '" + node.name() + "' failed";
+        }
+        skipDependents(node, events);
+      }
+      reporting++;
+    }
+    for (TargetOutcome e : events) {
+      listener.targetFinished(buildId, e);
+    }
+    // The build ends only after every targetFinished was delivered: another thread may settle the
+    // last node while this one still reports an earlier node's outcome.
+    synchronized (this) {
+      reporting--;
+      done = finished == nodes.size() && reporting == 0 && !completed;
+      completed |= done;
+    }
+    if (done) {
+      complete();
+    }
+    return ready;
+  }
+
+  private void settle(Node node, TargetOutcome outcome, List<TargetOutcome> events) {
+    node.outcome = outcome;
+    node.execution = null;
+    finished++;
+    events.add(outcome);
+  }
+
+  private void skipDependents(Node failed, List<TargetOutcome> events) {
+    Deque<Node> todo = new ArrayDeque<>(failed.dependents);
+    while (!todo.isEmpty()) {
+      Node n = todo.pop();
+      if (n.isFinal()) {
+        continue;
+      }
+      String verb = failed.outcome.status() == Status.FAILED ? "failed" : "did not complete";
+      settle(n, skipped(n, "dependency '" + failed.name() + "' " + verb), events);
+      todo.addAll(n.dependents);
+    }
+  }
+
+  static TargetOutcome skipped(Node n, String reason) {
+    return outcome(n, Status.SKIPPED, reason);
+  }
+
+  static TargetOutcome outcome(Node n, Status status, String reason) {
+    String key = n.key == null ? null : n.key.toString();
+    return new TargetOutcome(
+        n.name(), status, reason, key, -1, 0, Duration.ZERO, List.of(), List.of(),
+        BuildMetrics.EMPTY);
+  }
+
+  private void complete() {
+    List<TargetOutcome> outcomes = new ArrayList<>();
+    synchronized (this) {
+      for (Node n : nodes.values()) {
+        outcomes.add(n.outcome);
+      }
+    }
+    BuildResult result = summarize(outcomes);
+    listener.buildFinished(result);
+    future.completeFromEngine(result);
+  }
+
+  private BuildResult summarize(List<TargetOutcome> outcomes) {
+    Duration wall = Duration.ofNanos(System.nanoTime() - submittedNanos);
+    boolean success = true;
+    List<Artifact> artifacts = new ArrayList<>();
+    List<BuildError> errors = new ArrayList<>();
+    Duration pre = Duration.ZERO;
+    Duration build = Duration.ZERO;
+    Duration post = Duration.ZERO;
+    Duration saved = Duration.ZERO;
+    Duration firstWait = null;
+    long files = 0;
+    long hits = 0;
+    long misses = 0;
+    long peak = 0;
+    double cpuMillis = 0;
+    long ioRead = 0;
+    long ioWrite = 0;
+    for (TargetOutcome o : outcomes) {
+      success &= o.status().succeeded();
+      if (requested.contains(o.target())) {
+        artifacts.addAll(o.artifacts());
+      }
+      errors.addAll(o.errors());
+      BuildMetrics m = o.metrics();
+      pre = pre.plus(m.phases().preBuild());
+      build = build.plus(m.phases().build());
+      post = post.plus(m.phases().postBuild());
+      files += m.cache().filesChecked();
+      hits += m.cache().hits();
+      misses += m.cache().misses();
+      saved = saved.plus(m.cache().timeSaved());
+      peak = Math.max(peak, m.resources().peakMemoryBytes());
+      cpuMillis += m.resources().averageCpuPercent() / 100.0 * m.phases().build().toMillis();
+      ioRead += m.resources().ioReadBytes();
+      ioWrite += m.resources().ioWriteBytes();
+      if (o.status() == Status.BUILT || o.status() == Status.CACHED) {
+        if (firstWait == null || m.queueWait().compareTo(firstWait) < 0) {
+          firstWait = m.queueWait();
+        }
+      }
+    }
+    double cpuPercent = wall.isZero() ? 0 : cpuMillis * 100.0 / Math.max(1, wall.toMillis());
+    BuildMetrics metrics =
+        new BuildMetrics(
+            firstWait == null ? Duration.ZERO : firstWait,
+            wall,
+            new BuildMetrics.Phases(pre, build, post),
+            new BuildMetrics.Cache(files, hits, misses, saved),
+            new BuildMetrics.Resources(peak, cpuPercent, ioRead, ioWrite));
+    return new BuildResult(success, buildId, wall, artifacts, errors, List.of(), metrics, outcomes);
+  }
+
+  private java.util.TreeSet<String> inputPrefixes; // guarded by this: lazily built
+
+  /**
+   * Whether some target of this build declares inputs that may read {@code target}'s outputs from
+   * the workspace (an input pattern whose fixed leading directories contain, or lie in, one of
+   * them): such outputs must be in the workspace before that target's key is computed, so they
+   * are never deferred.
+   */
+  synchronized boolean outputsReadAsInputs(dev.buildnet.graph.Target target) {
+    if (inputPrefixes == null) {
+      inputPrefixes = new java.util.TreeSet<>();
+      for (Node n : nodes.values()) {
+        for (String input : n.target.inputs()) {
+          if (!input.startsWith("!")) {
+            inputPrefixes.add(GeneratedPaths.staticPrefix(input));
+          }
+        }
+      }
+    }
+    for (String out : target.outputs()) {
+      for (String p = out; ; p = p.substring(0, Math.max(0, p.lastIndexOf('/')))) {
+        if (inputPrefixes.contains(p)) {
+          return true; // an input walks this output or a directory holding it
+        }
+        if (p.isEmpty()) {
+          break;
+        }
+      }
+      String below = inputPrefixes.ceiling(out + "/");
+      if (below != null && below.startsWith(out + "/")) {
+        return true; // an input lies inside this output
+      }
+    }
+    return false;
+  }
+
+  /** Dependency keys of a node whose dependencies have all succeeded. */
+  Map<String, Digest> dependencyKeys(Node n) {
+    Map<String, Digest> keys = new HashMap<>();
+    for (Node d : n.dependencies) {
+      keys.put(d.name(), d.key);
+    }
+    return keys;
+  }
+}

@@ -1,0 +1,69 @@
+package dev.buildnet.internal.engine;
+
+import dev.buildnet.graph.BuildGraph;
+import dev.buildnet.graph.Target;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Tells which targets read files that other targets write (their inputs overlap declared outputs). */
+final class GeneratedPaths {
+  private final Set<String> outputs = new HashSet<>();
+  private final Set<String> outputAncestors = new HashSet<>();
+  private final Map<String, Boolean> byTarget = new ConcurrentHashMap<>();
+
+  GeneratedPaths(BuildGraph graph) {
+    for (Target t : graph.targets()) {
+      for (String o : t.outputs()) {
+        outputs.add(o);
+        for (int i = o.lastIndexOf('/'); i > 0; i = o.lastIndexOf('/', i - 1)) {
+          outputAncestors.add(o.substring(0, i));
+        }
+        outputAncestors.add("");
+      }
+    }
+  }
+
+  boolean readsGenerated(Target target) {
+    return byTarget.computeIfAbsent(target.name(), n -> compute(target));
+  }
+
+  private boolean compute(Target target) {
+    for (String input : target.inputs()) {
+      if (input.startsWith("!")) {
+        continue;
+      }
+      String prefix = staticPrefix(input);
+      if (outputAncestors.contains(prefix)) {
+        return true; // an output lies below what this input walks
+      }
+      for (String p = prefix; !p.isEmpty(); p = parent(p)) {
+        if (outputs.contains(p)) {
+          return true; // the input lies in (or is) an output
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The leading segments of {@code pattern} that hold no glob characters. */
+  static String staticPrefix(String pattern) {
+    StringBuilder sb = new StringBuilder();
+    for (String segment : pattern.split("/")) {
+      if (segment.chars().anyMatch(c -> c == '*' || c == '?' || c == '{')) {
+        break;
+      }
+      if (sb.length() > 0) {
+        sb.append('/');
+      }
+      sb.append(segment);
+    }
+    return sb.toString();
+  }
+
+  private static String parent(String path) {
+    int i = path.lastIndexOf('/');
+    return i < 0 ? "" : path.substring(0, i);
+  }
+}

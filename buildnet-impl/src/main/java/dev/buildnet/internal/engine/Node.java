@@ -1,0 +1,49 @@
+package dev.buildnet.internal.engine;
+
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.graph.Target;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One target's place in one build. Mutable fields are guarded by the owning {@link BuildRun}. */
+final class Node {
+  final Target target;
+  final int order; // position in topological order, for stable tie-breaking
+  final List<Node> dependencies = new ArrayList<>();
+  final List<Node> dependents = new ArrayList<>();
+  int pendingDependencies;
+  TargetOutcome outcome;
+  volatile Digest key;
+  volatile TargetExecution execution; // set while running, for cancel
+  private final java.util.concurrent.atomic.AtomicInteger remoteAttempts =
+      new java.util.concurrent.atomic.AtomicInteger();
+  int requeues; // guarded by the engine's lock
+  /**
+   * Where this node's outputs are when a worker kept them (deferred materialization), else null:
+   * consumers take the outputs from here, not from {@link #outcome}, because a producer re-run
+   * after its worker was lost may replace them.
+   */
+  volatile DeferredOutputs.Kept kept;
+
+  Node(Target target, int order) {
+    this.target = target;
+    this.order = order;
+  }
+
+  /**
+   * The next remote attempt number: attempts are numbered per target in a build, so a result of a
+   * superseded attempt can be told from the current one's.
+   */
+  int nextAttempt() {
+    return remoteAttempts.incrementAndGet();
+  }
+
+  String name() {
+    return target.name();
+  }
+
+  boolean isFinal() {
+    return outcome != null;
+  }
+}

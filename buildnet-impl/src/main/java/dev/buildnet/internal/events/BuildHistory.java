@@ -1,0 +1,734 @@
+package dev.buildnet.internal.events;
+
+import dev.buildnet.LogLimits;
+
+import dev.buildnet.api.build.BuildEvent;
+import dev.buildnet.api.build.BuildListener;
+import dev.buildnet.api.build.BuildOrigin;
+import dev.buildnet.api.build.BuildResult;
+import dev.buildnet.api.build.BuildStatus;
+import dev.buildnet.api.build.TargetOutcome;
+import dev.buildnet.api.exec.OutputListener;
+import dev.buildnet.internal.events.BuildSnapshot.TargetSnapshot;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a BuildNet remembers of its builds, for those who watch it: the running and the recent
+ * builds with each target's status, a bounded tail of every target's log, the connected workers,
+ * and live {@link BuildEvent} subscriptions that start with a replay of the current state.
+ *
+ * <p>It is a {@link BuildListener} that records every {@link BuildEvent} it is given through
+ * {@link #onEvent}: BuildNet registers one (see {@code BuildNet.history()}), and the master's EVENT
+ * stream and the HTTP module read from it. The callback methods ({@link #buildStarted} etc.) record
+ * the same events stamped with the history's clock. Memory is bounded: finished builds
+ * beyond {@code maxBuilds} are forgotten oldest first; each target keeps at most {@code
+ * maxLogLines} lines (the oldest after its head are dropped first); and the kept log lines are
+ * bounded in bytes per target, per build and in total by {@link LogLimits}. Past a byte limit a
+ * target keeps the head of its log (up to half its limit) and a tail of its latest lines, and
+ * {@link #log} shows a {@code [buildnet: N bytes omitted]} line between them; past the total, the
+ * logs of the oldest finished builds are dropped first. Every line still goes to subscribers.
+ *
+ * <h2>Threads</h2>
+ * Thread-safe. Events are recorded and handed to subscribers under one lock, in the order they
+ * happened, on the thread that reported them: a subscriber's sink must not block (queue the event
+ * and return), or it stalls the build. A sink that throws is logged; its subscription stays.
+ *
+ * @since 0.1
+ */
+public final class BuildHistory implements BuildListener {
+  private static final Logger log = LoggerFactory.getLogger(BuildHistory.class);
+
+  /** One kept log line. */
+  public record LogLine(Instant at, OutputListener.Stream stream, String line) {}
+
+  /**
+   * Receives a build's events with their numbers in that build (see {@link #attach}): 1, 2, 3...
+   * counting every event of the build when log lines are included, else every event but log
+   * lines. Runs under the history's lock like any sink: must not block.
+   */
+  public interface NumberedSink {
+    void accept(long seq, BuildEvent event);
+  }
+
+  /**
+   * Events of a running build kept for {@link #attach} replays (log lines included); oldest
+   * dropped. A finished build keeps its events but its log lines.
+   */
+  public static final int MAX_REPLAY_EVENTS = 10_000;
+
+  /** A live subscription; {@link #close()} ends it and is idempotent. */
+  public interface Subscription extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  private final Clock clock;
+  private final int maxBuilds;
+  private final int maxLogLines;
+  private final LogLimits limits;
+  private long logCharge; // of every kept build, in the units of LogLimits
+  private final Object lock = new Object();
+  private final LinkedHashMap<String, BuildState> builds = new LinkedHashMap<>();
+  private final Set<String> workers = new TreeSet<>();
+  private final List<Sub> subscribers = new CopyOnWriteArrayList<>();
+
+  /**
+   * @param maxBuilds finished builds kept (running builds are always kept), at least 1
+   * @param maxLogLines log lines kept per target, at least 0
+   */
+  public BuildHistory(Clock clock, int maxBuilds, int maxLogLines) {
+    this(clock, maxBuilds, maxLogLines, LogLimits.DEFAULT);
+  }
+
+  /**
+   * @param maxBuilds finished builds kept (running builds are always kept), at least 1
+   * @param maxLogLines log lines kept per target, at least 0
+   * @param limits how many bytes of log lines are kept per target, per build and in all
+   */
+  public BuildHistory(Clock clock, int maxBuilds, int maxLogLines, LogLimits limits) {
+    this.limits = Objects.requireNonNull(limits, "limits");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    if (maxBuilds < 1) {
+      throw new IllegalArgumentException("maxBuilds must be at least 1 but was " + maxBuilds);
+    }
+    if (maxLogLines < 0) {
+      throw new IllegalArgumentException("maxLogLines must be at least 0 but was " + maxLogLines);
+    }
+    this.maxBuilds = maxBuilds;
+    this.maxLogLines = maxLogLines;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  /** Every build kept, newest first. */
+  public List<BuildSnapshot> builds() {
+    synchronized (lock) {
+      List<BuildSnapshot> all = new ArrayList<>(builds.size());
+      builds.values().forEach(b -> all.add(b.snapshot()));
+      java.util.Collections.reverse(all);
+      return all;
+    }
+  }
+
+  /** One build, if it is running or among the recent ones kept. */
+  public Optional<BuildSnapshot> build(String buildId) {
+    synchronized (lock) {
+      BuildState b = builds.get(buildId);
+      return b == null ? Optional.empty() : Optional.of(b.snapshot());
+    }
+  }
+
+  /**
+   * The kept lines of a target's log in one build: all of them, or, past a byte limit, its head, a
+   * line {@code [buildnet: N bytes omitted]} and its latest lines; empty if the build or target is
+   * unknown or it logged nothing.
+   */
+  public List<LogLine> log(String buildId, String target) {
+    synchronized (lock) {
+      BuildState b = builds.get(buildId);
+      TargetState t = b == null ? null : b.targets.get(target);
+      return t == null ? List.of() : t.log.lines();
+    }
+  }
+
+  /** The bytes of log lines kept now, over every build (what {@link LogLimits#totalBytes} caps). */
+  public long logBytes() {
+    synchronized (lock) {
+      return logCharge;
+    }
+  }
+
+  /** The ids of the workers connected now, in order. */
+  public List<String> workers() {
+    synchronized (lock) {
+      return List.copyOf(workers);
+    }
+  }
+
+  /** How many builds are running now. */
+  public int running() {
+    synchronized (lock) {
+      return (int) builds.values().stream().filter(b -> b.finishedAt == null).count();
+    }
+  }
+
+  // ---- subscribing -----------------------------------------------------------------------------
+
+  /**
+   * Streams events to {@code sink}: first, if {@code replay}, the current state as events (the
+   * connected workers, then per kept build its start, its started and finished targets, and its end
+   * if it ended), then every later event, in order, with nothing lost or repeated in between.
+   *
+   * @param buildId only this build's events (it need not exist yet); null: every build and the
+   *     worker events
+   * @param logs whether to include {@link BuildEvent.TargetLog} events (never replayed)
+   */
+  public Subscription subscribe(
+      String buildId, boolean logs, boolean replay, Consumer<BuildEvent> sink) {
+    Objects.requireNonNull(sink, "sink");
+    Sub sub = new Sub(buildId, logs, sink, null);
+    synchronized (lock) {
+      if (replay) {
+        replayTo(sub);
+      }
+      subscribers.add(sub);
+    }
+    return () -> subscribers.remove(sub);
+  }
+
+  /**
+   * Re-attaches to one build's events (a client that lost its connection; SUBSCRIBE with {@code
+   * since}): first every event of the build still kept whose number is above {@code since}, then
+   * every later one, each with its number in the build, in order, nothing lost or repeated in
+   * between. Numbers count every event of the build with {@code logs}, every event but log lines
+   * without; a gap means the master no longer keeps those events ({@link #MAX_REPLAY_EVENTS}).
+   *
+   * @param since the last number the caller saw, 0 for all; with 0 the build need not exist yet
+   * @return the subscription, or empty if {@code since > 0} and the build is not kept (any more)
+   */
+  public Optional<Subscription> attach(
+      String buildId, boolean logs, long since, NumberedSink sink) {
+    Objects.requireNonNull(buildId, "buildId");
+    Objects.requireNonNull(sink, "sink");
+    if (since < 0) {
+      throw new IllegalArgumentException("since must be >= 0 but was " + since);
+    }
+    Sub sub = new Sub(buildId, logs, null, sink);
+    synchronized (lock) {
+      BuildState b = builds.get(buildId);
+      if (b == null && since > 0) {
+        return Optional.empty();
+      }
+      if (b != null) {
+        for (Numbered n : b.replay) {
+          long seq = logs ? n.all : n.lifecycle;
+          if (seq > since && (logs || n.event.kind() != BuildEvent.Kind.LOG)) {
+            sub.offer(n);
+          }
+        }
+      }
+      subscribers.add(sub);
+    }
+    return Optional.of(() -> subscribers.remove(sub));
+  }
+
+  private void replayTo(Sub sub) {
+    if (sub.buildId == null) {
+      Instant now = clock.instant();
+      for (String w : workers) {
+        sub.offer(unnumbered(new BuildEvent.WorkerJoined(now, w)));
+      }
+    }
+    for (BuildState b : builds.values()) {
+      if (sub.buildId != null && !sub.buildId.equals(b.id)) {
+        continue;
+      }
+      sub.offer(unnumbered(new BuildEvent.BuildStarted(b.id, b.startedAt,
+          List.copyOf(b.targets.keySet()), b.requested, b.origin)));
+      for (TargetState t : b.targets.values()) {
+        if (t.startedAt != null) {
+          sub.offer(unnumbered(
+              new BuildEvent.TargetStarted(b.id, t.startedAt, t.name, t.attempt, t.worker)));
+        }
+        if (t.finishedAt != null) {
+          sub.offer(unnumbered(
+              new BuildEvent.TargetFinished(b.id, t.finishedAt, t.name, t.outcome, null)));
+        }
+      }
+      if (b.finishedAt != null) {
+        sub.offer(unnumbered(new BuildEvent.BuildFinished(b.id, b.finishedAt, b.status, b.result)));
+      }
+    }
+  }
+
+  // ---- recording (BuildListener) -------------------------------------------------------------
+
+  /** Records {@code event} and hands it to the subscribers it concerns. */
+  @Override
+  public void onEvent(BuildEvent event) {
+    Objects.requireNonNull(event, "event");
+    synchronized (lock) {
+      switch (event.kind()) {
+        case BUILD_STARTED -> {
+          BuildEvent.BuildStarted e = (BuildEvent.BuildStarted) event;
+          builds.put(e.buildId(), new BuildState(e.buildId(), e.targets(), e.at(),
+              e.requested(), e.origin() == null ? BuildOrigin.api() : e.origin()));
+          trim();
+          publish(e);
+        }
+        case TARGET_STARTED -> {
+          BuildEvent.TargetStarted e = (BuildEvent.TargetStarted) event;
+          TargetState t = target(e.buildId(), e.target());
+          if (t != null) {
+            t.status = "running";
+            t.note = null;
+            t.attempt = e.attempt();
+            t.worker = e.worker();
+            if (t.startedAt == null) {
+              t.startedAt = e.at();
+            }
+          }
+          publish(e);
+        }
+        case TARGET_WAITING -> {
+          // State only: waiting is not an EVENT kind, the build's snapshot shows it.
+          BuildEvent.TargetWaiting e = (BuildEvent.TargetWaiting) event;
+          TargetState t = target(e.buildId(), e.target());
+          if (t != null) {
+            t.status = "waiting";
+            t.note = e.reason();
+          }
+        }
+        case LOG -> {
+          BuildEvent.TargetLog e = (BuildEvent.TargetLog) event;
+          BuildState b = builds.get(e.buildId());
+          TargetState t = b == null ? null : b.targets.get(e.target());
+          if (t != null && maxLogLines > 0) {
+            keep(b, t.log, new LogLine(e.at(), e.stream(), e.line()));
+          }
+          publish(e);
+        }
+        case TARGET_FINISHED -> {
+          BuildEvent.TargetFinished e = (BuildEvent.TargetFinished) event;
+          TargetState t = target(e.buildId(), e.target());
+          if (t != null) {
+            t.status = e.status().wireName();
+            t.outcome = e.status();
+            t.finishedAt = e.at();
+            if (e.outcome() != null) {
+              t.attempt = Math.max(t.attempt, e.outcome().attempts());
+            }
+          }
+          publish(e);
+        }
+        case BUILD_FINISHED -> {
+          BuildEvent.BuildFinished e = (BuildEvent.BuildFinished) event;
+          BuildState b = builds.get(e.buildId());
+          if (b != null) {
+            b.finishedAt = e.at();
+            b.status = e.status();
+            b.result = e.result();
+          }
+          // Published before trimming, so the build's last event is numbered and kept for replays.
+          publish(e);
+          if (b != null) {
+            // A finished build keeps its lifecycle for re-attaches but not its log lines (the
+            // per-target log tails stay): memory then grows with targets, not with output.
+            b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
+            b.replayLogBytes = 0;
+          }
+          trim();
+        }
+        case WORKER_JOINED -> {
+          workers.add(((BuildEvent.WorkerJoined) event).worker());
+          publish(event);
+        }
+        case WORKER_LEFT -> {
+          workers.remove(((BuildEvent.WorkerLeft) event).worker());
+          publish(event);
+        }
+        default -> throw new AssertionError(event.kind());
+      }
+    }
+  }
+
+  @Override
+  public void buildStarted(String buildId, List<String> targets) {
+    onEvent(new BuildEvent.BuildStarted(buildId, clock.instant(), targets));
+  }
+
+  @Override
+  public void targetStarted(String buildId, String target, int attempt) {
+    targetStarted(buildId, target, attempt, null);
+  }
+
+  /** Like {@link #targetStarted(String, String, int)}, naming the worker that runs the attempt. */
+  public void targetStarted(String buildId, String target, int attempt, String worker) {
+    onEvent(new BuildEvent.TargetStarted(buildId, clock.instant(), target, attempt, worker));
+  }
+
+  /**
+   * Records that a ready target waits because no connected worker (nor this machine) can run it;
+   * {@code reason} says what it needs. Its status becomes {@code waiting} until it starts or fails.
+   */
+  public void targetWaiting(String buildId, String target, String reason) {
+    onEvent(new BuildEvent.TargetWaiting(buildId, clock.instant(), target, reason));
+  }
+
+  @Override
+  public void logLine(
+      String buildId, String target, OutputListener.Stream stream, String line, boolean replayed) {
+    onEvent(new BuildEvent.TargetLog(buildId, clock.instant(), target, stream, line, replayed));
+  }
+
+  @Override
+  public void targetFinished(String buildId, TargetOutcome outcome) {
+    onEvent(BuildEvent.TargetFinished.of(buildId, clock.instant(), outcome));
+  }
+
+  @Override
+  public void buildFinished(BuildResult result) {
+    onEvent(BuildEvent.BuildFinished.of(clock.instant(), result));
+  }
+
+  /** Records that a worker connected. */
+  public void workerJoined(String workerId) {
+    onEvent(new BuildEvent.WorkerJoined(clock.instant(), workerId));
+  }
+
+  /** Records that a worker left (disconnected, declared dead, or replaced). */
+  public void workerLeft(String workerId) {
+    onEvent(new BuildEvent.WorkerLeft(clock.instant(), workerId));
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private TargetState target(String buildId, String target) {
+    BuildState b = builds.get(buildId);
+    return b == null ? null : b.targets.get(target);
+  }
+
+  /** Forgets the oldest finished builds beyond the cap. Under the lock. */
+  private void trim() {
+    int finished = (int) builds.values().stream().filter(b -> b.finishedAt != null).count();
+    for (Iterator<BuildState> it = builds.values().iterator(); finished > maxBuilds && it.hasNext(); ) {
+      BuildState b = it.next();
+      if (b.finishedAt != null) {
+        logCharge -= b.logCharge;
+        it.remove();
+        finished--;
+      }
+    }
+  }
+
+  /** Keeps {@code line} in {@code log} of build {@code b} within every limit. Under the lock. */
+  private void keep(BuildState b, TargetLog log, LogLine line) {
+    long text = TargetLog.textBytes(line.line());
+    long cost = text + TargetLog.LINE_OVERHEAD;
+    if (log.size() >= maxLogLines) {
+      long freed = log.evictOldest(); // the plain line cap
+      b.logCharge -= freed;
+      logCharge -= freed;
+    }
+    if (!fits(b, log, cost)) {
+      log.pinHead(limits.perTargetBytes() / 2);
+      // Room comes first from the logs of builds that are over, oldest first, then from this
+      // target's own oldest tail lines; the head stays.
+      for (Iterator<BuildState> it = builds.values().iterator();
+          logCharge + cost > limits.totalBytes() && it.hasNext(); ) {
+        BuildState old = it.next();
+        if (old != b && old.finishedAt != null && old.logCharge > 0) {
+          for (TargetState t : old.targets.values()) {
+            t.log.dropAll();
+          }
+          logCharge -= old.logCharge;
+          old.logCharge = 0;
+        }
+      }
+      while (!fits(b, log, cost) && log.hasTail()) {
+        long freed = log.evictOldestTail();
+        b.logCharge -= freed;
+        logCharge -= freed;
+      }
+      if (!fits(b, log, cost)) {
+        log.omit(line, text);
+        return;
+      }
+    }
+    log.add(line, cost);
+    b.logCharge += cost;
+    logCharge += cost;
+  }
+
+  private boolean fits(BuildState b, TargetLog log, long cost) {
+    return log.charge + cost <= limits.perTargetBytes()
+        && b.logCharge + cost <= limits.perBuildBytes()
+        && logCharge + cost <= limits.totalBytes();
+  }
+
+  /** Numbers the event in its build (if kept) and keeps it for replays. Under the lock. */
+  private void publish(BuildEvent e) {
+    BuildState b = e.buildId() == null ? null : builds.get(e.buildId());
+    Numbered n;
+    if (b == null) {
+      n = unnumbered(e);
+    } else {
+      b.all++;
+      if (e.kind() != BuildEvent.Kind.LOG) {
+        b.lifecycle++;
+      }
+      n = new Numbered(b.all, b.lifecycle, e);
+      if (b.replay.size() == MAX_REPLAY_EVENTS) {
+        Numbered dropped = b.replay.removeFirst();
+        b.replayLogBytes -= replayCost(dropped.event);
+      }
+      b.replay.addLast(n);
+      b.replayLogBytes += replayCost(e);
+      if (b.replayLogBytes > limits.perBuildBytes()) {
+        // Log lines kept for re-attaches are bounded in bytes like the logs themselves: the
+        // oldest go first, lifecycle events stay (a chatty target must not pin memory here).
+        for (Iterator<Numbered> it = b.replay.iterator();
+            b.replayLogBytes > limits.perBuildBytes() && it.hasNext(); ) {
+          Numbered old = it.next();
+          if (old.event.kind() == BuildEvent.Kind.LOG) {
+            it.remove();
+            b.replayLogBytes -= replayCost(old.event);
+          }
+        }
+      }
+    }
+    for (Sub s : subscribers) {
+      s.offer(n);
+    }
+  }
+
+  /** What a kept log event costs against the build's byte limit; other events cost nothing. */
+  private static long replayCost(BuildEvent e) {
+    return e instanceof BuildEvent.TargetLog l
+        ? TargetLog.textBytes(l.line()) + TargetLog.LINE_OVERHEAD
+        : 0;
+  }
+
+  private static Numbered unnumbered(BuildEvent e) {
+    return new Numbered(0, 0, e);
+  }
+
+  /** An event with its numbers in its build: among all its events, and among all but log lines. */
+  private record Numbered(long all, long lifecycle, BuildEvent event) {}
+
+  private static final class BuildState {
+    final String id;
+    final Instant startedAt;
+    final LinkedHashMap<String, TargetState> targets = new LinkedHashMap<>();
+    Instant finishedAt;
+    BuildStatus status = BuildStatus.RUNNING;
+    BuildResult result;
+    long logCharge;
+    final ArrayDeque<Numbered> replay = new ArrayDeque<>();
+    long replayLogBytes; // of the LOG events in replay
+    long all;
+    long lifecycle;
+
+    final List<String> requested;
+    final BuildOrigin origin;
+
+    BuildState(String id, List<String> targets, Instant startedAt, List<String> requested,
+        BuildOrigin origin) {
+      this.id = id;
+      this.startedAt = startedAt;
+      this.requested = requested;
+      this.origin = origin;
+      targets.forEach(t -> this.targets.put(t, new TargetState(t)));
+    }
+
+    BuildSnapshot snapshot() {
+      List<TargetSnapshot> ts = new ArrayList<>(targets.size());
+      targets.values().forEach(t -> ts.add(t.snapshot()));
+      return new BuildSnapshot(id, status.wireName(), startedAt, finishedAt, ts, result, requested,
+          origin);
+    }
+  }
+
+  private static final class TargetState {
+    final String name;
+    final TargetLog log = new TargetLog();
+    String status = "pending";
+    TargetOutcome.Status outcome; // once finished
+    int attempt;
+    String worker;
+    String note;
+    Instant startedAt;
+    Instant finishedAt;
+
+    TargetState(String name) {
+      this.name = name;
+    }
+
+    TargetSnapshot snapshot() {
+      return new TargetSnapshot(name, status, note, attempt, worker, startedAt, finishedAt,
+          log.size());
+    }
+  }
+
+  /**
+   * A target's kept log lines: a head, pinned the first time a byte limit is reached, and a tail
+   * whose oldest lines make room for new ones. Under the history's lock.
+   */
+  private static final class TargetLog {
+    // What a kept line costs beyond its text (the LogLine, its String, the deque slot), so that
+    // many short lines are bounded as well as a few long ones.
+    static final long LINE_OVERHEAD = 64;
+
+    private final List<LogLine> head = new ArrayList<>();
+    private final ArrayDeque<LogLine> tail = new ArrayDeque<>();
+    private final ArrayDeque<Long> tailCosts = new ArrayDeque<>();
+    private final List<Long> headCosts = new ArrayList<>();
+    private boolean pinned;
+    long charge;
+    private long omittedBytes; // text bytes, newlines included, left out by a byte limit
+    private LogLine firstOmitted;
+
+    int size() {
+      return head.size() + tail.size();
+    }
+
+    boolean hasTail() {
+      return !tail.isEmpty();
+    }
+
+    void add(LogLine line, long cost) {
+      tail.addLast(line);
+      tailCosts.addLast(cost);
+      charge += cost;
+    }
+
+    /** Makes the first lines, up to {@code budget}, the head; once. */
+    void pinHead(long budget) {
+      if (pinned) {
+        return;
+      }
+      pinned = true;
+      long used = 0;
+      while (!tail.isEmpty() && used + tailCosts.peekFirst() <= budget) {
+        used += tailCosts.peekFirst();
+        headCosts.add(tailCosts.removeFirst());
+        head.add(tail.removeFirst());
+      }
+    }
+
+    /** Drops the oldest tail line for a byte limit; returns what it cost. */
+    long evictOldestTail() {
+      LogLine dropped = tail.removeFirst();
+      long cost = tailCosts.removeFirst();
+      omit(dropped, cost - LINE_OVERHEAD);
+      charge -= cost;
+      return cost;
+    }
+
+    /**
+     * Drops the oldest line after the head (the head's own when there is no tail) for the line
+     * cap; returns what it cost. Before a byte limit pinned a head this keeps a plain tail, as the
+     * line cap always did; after, the marker counts what it drops.
+     */
+    long evictOldest() {
+      LogLine dropped;
+      long cost;
+      if (!tail.isEmpty()) {
+        dropped = tail.removeFirst();
+        cost = tailCosts.removeFirst();
+      } else {
+        dropped = head.remove(0);
+        cost = headCosts.remove(0);
+      }
+      if (pinned) {
+        omit(dropped, cost - LINE_OVERHEAD);
+      }
+      charge -= cost;
+      return cost;
+    }
+
+    void omit(LogLine line, long text) {
+      if (firstOmitted == null) {
+        firstOmitted = line;
+      }
+      omittedBytes += text;
+    }
+
+    /** Drops every line (the history's total limit); the marker then says how much. */
+    void dropAll() {
+      for (LogLine l : head) {
+        omit(l, textBytes(l.line()));
+      }
+      for (LogLine l : tail) {
+        omit(l, textBytes(l.line()));
+      }
+      head.clear();
+      headCosts.clear();
+      tail.clear();
+      tailCosts.clear();
+      charge = 0;
+      pinned = true;
+    }
+
+    List<LogLine> lines() {
+      List<LogLine> all = new ArrayList<>(size() + 1);
+      all.addAll(head);
+      if (omittedBytes > 0) {
+        all.add(new LogLine(firstOmitted.at(), firstOmitted.stream(),
+            "[buildnet: " + omittedBytes + " bytes omitted]"));
+      }
+      all.addAll(tail);
+      return all;
+    }
+
+    /** The line's UTF-8 length plus its newline, without encoding it. */
+    static long textBytes(String s) {
+      long n = 1;
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c < 0x80) {
+          n += 1;
+        } else if (c < 0x800) {
+          n += 2;
+        } else if (Character.isHighSurrogate(c) && i + 1 < s.length()
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
+          n += 4;
+          i++;
+        } else {
+          n += 3;
+        }
+      }
+      return n;
+    }
+  }
+
+  private static final class Sub {
+    final String buildId;
+    final boolean logs;
+    final Consumer<BuildEvent> sink; // or:
+    final NumberedSink numbered;
+
+    Sub(String buildId, boolean logs, Consumer<BuildEvent> sink, NumberedSink numbered) {
+      this.buildId = buildId;
+      this.logs = logs;
+      this.sink = sink;
+      this.numbered = numbered;
+    }
+
+    void offer(Numbered n) {
+      BuildEvent e = n.event;
+      if (e.kind() == BuildEvent.Kind.LOG && !logs) {
+        return;
+      }
+      if (buildId != null && !buildId.equals(e.buildId())) {
+        return;
+      }
+      try {
+        if (numbered != null) {
+          if (n.all == 0) {
+            return; // an event of a build not kept has no number to give
+          }
+          numbered.accept(logs ? n.all : n.lifecycle, e);
+        } else {
+          sink.accept(e);
+        }
+      } catch (RuntimeException ex) {
+        log.warn("event subscriber {} threw on {}; keeping it", sink, e.kind(), ex);
+      }
+    }
+  }
+}

@@ -1,0 +1,297 @@
+package dev.buildnet.internal.exec;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Every process one command is known to have started, with what they cost.
+ *
+ * <p>Members are found three ways. By walking children from every live member, so a process whose
+ * parent died stays known once seen. By the command's mark: on Linux every command gets its own
+ * random {@code BUILDNET_TARGET_TOKEN} in its environment, which every descendant inherits through
+ * forks, double forks and {@code setsid}; with this JVM a subreaper (see {@link LinuxNative}) every
+ * orphan ends up as a child of this JVM, so looking at this JVM's children and reading the
+ * environment of those not known yet finds every orphan the command left, however it detached. And,
+ * on request, by finding processes that still hold the command's stdout or stderr pipe (which also
+ * works without the subreaper). Signals go through {@link ProcessHandle}s taken when a member was
+ * found; the JDK checks the start time before signalling, so a recycled pid is never hit. Members
+ * that this JVM adopted are reaped once they are zombies, since the JDK waits only for the
+ * processes it started.
+ *
+ * <p>Not thread-safe: used only on the provider's scheduler thread.
+ */
+public final class ProcessTree {
+  private static final long SELF = ProcessHandle.current().pid();
+
+  private final ProcessInspector inspector;
+  private final LinuxNative natives;
+  private final ZombieSweeper sweeper;
+  private final long rootPid;
+  private final String mark;
+  private final MemberListener memberListener;
+  private final Set<String> pipes;
+  private final Map<Long, Member> members = new LinkedHashMap<>();
+  private long peakRssBytes;
+  private long peakCpuNanos;
+
+  private static final class Member {
+    final ProcessHandle handle;
+    long startTicks = -1;
+    boolean gone;
+    boolean politeSignalSent;
+    // Seen as a zombie of another member: adopted by this JVM once that member died too.
+    boolean unreapedZombie;
+
+    Member(ProcessHandle handle) {
+      this.handle = handle;
+    }
+  }
+
+  /** Told about each member once its start time is known, for the leftovers record. */
+  public interface MemberListener {
+    void member(long pid, long startTicks);
+
+    MemberListener NONE = (pid, startTicks) -> {};
+  }
+
+  ProcessTree(ProcessInspector inspector, ProcessHandle root) {
+    this(inspector, null, null, root, null, MemberListener.NONE);
+  }
+
+  /**
+   * @param natives the subreaper calls, or null where this JVM is not a subreaper
+   * @param sweeper reaps unclaimed zombie children; null when {@code natives} is
+   * @param mark the command's {@code NAME=value} environment entry, or null if it has none
+   */
+  public ProcessTree(
+      ProcessInspector inspector,
+      LinuxNative natives,
+      ZombieSweeper sweeper,
+      ProcessHandle root,
+      String mark,
+      MemberListener memberListener) {
+    this.inspector = inspector;
+    this.natives = natives;
+    this.sweeper = sweeper;
+    this.rootPid = root.pid();
+    this.mark = mark;
+    this.memberListener = memberListener;
+    this.pipes = ownPipesExcluded(inspector, inspector.outputPipes(root.pid()));
+    members.put(root.pid(), new Member(root));
+  }
+
+  /**
+   * If a child could not be set up in time we might read a pipe this JVM itself writes to; hunting
+   * that pipe's holders would hit unrelated processes, so it is never used.
+   */
+  private static Set<String> ownPipesExcluded(ProcessInspector inspector, Set<String> pipes) {
+    Set<String> result = new HashSet<>(pipes);
+    result.removeAll(inspector.outputPipes(SELF));
+    return Set.copyOf(result);
+  }
+
+  /**
+   * Finds members not seen yet (with {@code scanPipes}, also by a scan of every process for the
+   * command's pipes, which costs a read of each process's fds) and samples every live member.
+   */
+  void refresh(boolean scanPipes) {
+    List<Long> frontier = new ArrayList<>();
+    if (scanPipes) {
+      for (long pid : inspector.pipeHolders(pipes)) {
+        if (track(pid)) {
+          frontier.add(pid);
+        }
+      }
+    }
+    frontier.addAll(livePids());
+    Set<Long> visited = new HashSet<>();
+    while (!frontier.isEmpty()) {
+      visited.addAll(frontier);
+      List<Long> next = new ArrayList<>();
+      for (List<Long> kids : inspector.children(frontier).values()) {
+        for (long kid : kids) {
+          if (!visited.contains(kid) && track(kid)) {
+            next.add(kid);
+          }
+        }
+      }
+      frontier = next;
+    }
+    sample();
+  }
+
+  /**
+   * Orphans of this command that this JVM adopted and that are not members yet: children of this
+   * JVM that carry the command's mark. Costs one read, plus one per child of this JVM not yet
+   * classified (the roots of other running commands, typically).
+   */
+  private List<Long> adoptedOrphans() {
+    List<Long> found = new ArrayList<>();
+    if (mark == null) {
+      return found;
+    }
+    // Without the subreaper (JNA missing), orphans went to init or to another subreaper: only a
+    // look at every process finds the marked ones, at a read per process. That is the degraded
+    // mode's price, paid when a command is stopped or has ended.
+    List<Long> children = natives != null ? inspector.ownChildren() : inspector.allProcesses();
+    for (long pid : children) {
+      Member m = members.get(pid);
+      if ((m == null || m.gone) && inspector.environmentHas(pid, List.of(mark)) && track(pid)) {
+        found.add(pid);
+      }
+    }
+    if (sweeper != null) {
+      sweeper.sweep(inspector, children);
+    }
+    return found;
+  }
+
+  /**
+   * Looks for marked orphans this JVM adopted that are not members yet, and if there are any,
+   * makes them and their descendants members. True if it found any. Not part of every sample: it
+   * is needed when the command is being stopped (and once more before a stop counts as complete,
+   * for an orphan forked just before its parent was killed), and sampling stays cheap.
+   */
+  boolean adoptsMore() {
+    List<Long> found = adoptedOrphans();
+    if (found.isEmpty()) {
+      return false;
+    }
+    refresh(false);
+    return true;
+  }
+
+  private boolean track(long pid) {
+    if (pid == SELF || pid <= 1) {
+      return false;
+    }
+    Member existing = members.get(pid);
+    if (existing != null && !existing.gone) {
+      return false;
+    }
+    Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+    if (handle.isEmpty()) {
+      return false;
+    }
+    members.put(pid, new Member(handle.get()));
+    return true;
+  }
+
+  private void sample() {
+    long rss = 0;
+    long cpu = 0;
+    for (Map.Entry<Long, Member> e : members.entrySet()) {
+      Member m = e.getValue();
+      if (m.gone) {
+        continue;
+      }
+      long pid = e.getKey();
+      ProcessInspector.Stat s = inspector.stat(pid);
+      if (s == null || (m.startTicks >= 0 && s.startTicks() != m.startTicks)) {
+        m.gone = true;
+        continue;
+      }
+      if (s.zombie()) {
+        m.gone = true;
+        m.startTicks = s.startTicks();
+        // An orphan this JVM adopted stays a zombie until this JVM reaps it. The root is the
+        // JDK's to reap: taking its exit status would leave the JDK without one.
+        if (natives != null && pid != rootPid && s.ppid() == SELF) {
+          natives.reap(pid);
+        } else {
+          m.unreapedZombie = pid != rootPid;
+        }
+        continue;
+      }
+      if (m.startTicks < 0) {
+        memberListener.member(pid, s.startTicks());
+      }
+      m.startTicks = s.startTicks();
+      rss += s.rssBytes();
+      cpu += s.cpuNanos();
+      peakRssBytes = Math.max(peakRssBytes, s.peakRssBytes());
+    }
+    peakRssBytes = Math.max(peakRssBytes, rss);
+    peakCpuNanos = Math.max(peakCpuNanos, cpu);
+  }
+
+  private List<Long> livePids() {
+    List<Long> pids = new ArrayList<>();
+    members.forEach(
+        (pid, m) -> {
+          if (!m.gone) {
+            pids.add(pid);
+          }
+        });
+    return pids;
+  }
+
+  /**
+   * Once every member is gone: reaps the members that died as zombies of a member that then died
+   * too, which made them zombies of this JVM.
+   */
+  void reapAdoptedZombies() {
+    if (natives == null) {
+      return;
+    }
+    for (Map.Entry<Long, Member> e : members.entrySet()) {
+      Member m = e.getValue();
+      if (m.unreapedZombie) {
+        m.unreapedZombie = false;
+        ProcessInspector.Stat s = inspector.stat(e.getKey());
+        if (s != null && s.zombie() && s.ppid() == SELF && s.startTicks() == m.startTicks) {
+          natives.reap(e.getKey());
+        }
+      }
+    }
+  }
+
+  /** True when no member is alive (zombies count as gone: they hold nothing but a pid). */
+  boolean allGone() {
+    for (Member m : members.values()) {
+      if (!m.gone) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends the polite signal (SIGTERM) once to every live member that has not had it. */
+  void signalPolitely() {
+    for (Member m : members.values()) {
+      if (!m.gone && !m.politeSignalSent) {
+        m.politeSignalSent = true;
+        m.handle.destroy();
+      }
+    }
+  }
+
+  /** Sends SIGKILL to every live member. */
+  void signalForcibly() {
+    for (Member m : members.values()) {
+      if (!m.gone) {
+        m.handle.destroyForcibly();
+      }
+    }
+  }
+
+  /** The largest summed CPU time of the live members seen at any sample (see the provider doc). */
+  long peakCpuNanos() {
+    return peakCpuNanos;
+  }
+
+  /** The larger of the summed resident sets at any sample and any member's own high-water mark. */
+  long peakRssBytes() {
+    return peakRssBytes;
+  }
+
+  /** Every member's pid, live or gone, in the order found. */
+  List<Long> knownPids() {
+    return List.copyOf(members.keySet());
+  }
+}

@@ -1,0 +1,352 @@
+package dev.buildnet.internal.graph;
+
+import dev.buildnet.graph.MissingInputException;
+import dev.buildnet.graph.Target;
+
+import dev.buildnet.api.BuildNetException;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.FileVisitor;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * Expands a {@link Target}'s declared inputs into the files they name, as sorted '/'-separated
+ * paths relative to the workspace root. See {@link Target} for the pattern syntax.
+ *
+ * <h2>Rules</h2>
+ * <ul>
+ *   <li>A plain input must exist: a missing one throws {@link MissingInputException}. A plain
+ *       directory stands for every file below it. A glob may match nothing.
+ *   <li>{@code !} exclusions remove the files they match and everything below directories they
+ *       match. A target's own outputs are removed too.
+ *   <li>{@code .buildnet/} at the workspace root is never walked.
+ *   <li>Symbolic links to directories are never followed, not even in a pattern's base
+ *       directory. A link to a file inside the workspace is an input (its target's content is
+ *       what gets hashed); a link leading outside the workspace, a dangling link and a link to a
+ *       directory are skipped when walking, and are an error when named as a plain input.
+ * </ul>
+ *
+ * <h2>Cost and freshness</h2>
+ * Each directory is walked at most once per resolver: a pattern's literal base directory (the
+ * part before the first glob segment) is served from the listing of the nearest directory already
+ * walked at or above it, and each distinct pattern is matched once. So the listing is a snapshot:
+ * use one resolver per build, and a new one for the next build.
+ *
+ * <p>Thread-safe: several threads may resolve targets at once. Resolving blocks on file system
+ * access the first time a directory is needed.
+ *
+ * @since 0.1
+ */
+public final class InputResolver {
+  private final Path root;
+  private final Path realRoot;
+  /** Walked directory -> every file below it, sorted. */
+  private final Map<String, String[]> listings = new ConcurrentHashMap<>();
+  /** Glob -> the files it matches, sorted. */
+  private final Map<String, List<String>> matches = new ConcurrentHashMap<>();
+  private final Map<String, Pattern> compiled = new ConcurrentHashMap<>();
+  /** Directory -> whether its real path is inside the workspace. */
+  private final Map<String, Boolean> realDirectories = new ConcurrentHashMap<>();
+
+  /**
+   * A resolver over the workspace at {@code workspaceRoot}.
+   *
+   * @throws IllegalArgumentException if it is not an existing directory
+   */
+  public InputResolver(Path workspaceRoot) {
+    if (workspaceRoot == null) {
+      throw new IllegalArgumentException("workspaceRoot is null");
+    }
+    if (!Files.isDirectory(workspaceRoot)) {
+      throw new IllegalArgumentException(
+          "workspace root " + workspaceRoot.toAbsolutePath() + " is not a directory");
+    }
+    this.root = workspaceRoot.toAbsolutePath().normalize();
+    try {
+      this.realRoot = root.toRealPath();
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot resolve workspace root " + root + ": " + e, e);
+    }
+  }
+
+  /** The absolute, normalized workspace root. */
+  public Path workspaceRoot() {
+    return root;
+  }
+
+  /**
+   * The files {@code target}'s inputs name, sorted and without duplicates.
+   *
+   * @throws MissingInputException if a plain input does not exist or leads outside the workspace
+   * @throws BuildNetException if the workspace cannot be read
+   */
+  public List<String> resolve(Target target) {
+    TreeSet<String> included = new TreeSet<>();
+    List<String> exclusions = new ArrayList<>();
+    for (String input : target.inputs()) {
+      if (input.startsWith("!")) {
+        exclusions.add(input.substring(1));
+      } else if (RelativePaths.isGlob(input)) {
+        included.addAll(matching(input));
+      } else {
+        included.addAll(plain(target, input));
+      }
+    }
+    if (included.isEmpty()) {
+      return List.of();
+    }
+    List<Pattern> excludedGlobs = new ArrayList<>();
+    List<String> excludedPaths = new ArrayList<>(target.outputs());
+    for (String exclusion : exclusions) {
+      if (RelativePaths.isGlob(exclusion)) {
+        excludedGlobs.add(pattern(exclusion));
+      } else {
+        excludedPaths.add(exclusion);
+      }
+    }
+    List<String> result = new ArrayList<>(included.size());
+    for (String file : included) {
+      if (!excluded(file, excludedPaths, excludedGlobs)) {
+        result.add(file);
+      }
+    }
+    return Collections.unmodifiableList(result);
+  }
+
+  private static boolean excluded(String file, List<String> paths, List<Pattern> globs) {
+    for (String path : paths) {
+      if (RelativePaths.contains(path, file)) {
+        return true;
+      }
+    }
+    if (globs.isEmpty()) {
+      return false;
+    }
+    // A glob excludes a file it matches or a file below a directory it matches.
+    for (int end = file.indexOf('/'); ; end = file.indexOf('/', end + 1)) {
+      String prefix = end < 0 ? file : file.substring(0, end);
+      for (Pattern glob : globs) {
+        if (glob.matcher(prefix).matches()) {
+          return true;
+        }
+      }
+      if (end < 0) {
+        return false;
+      }
+    }
+  }
+
+  private List<String> plain(Target target, String input) {
+    // A walk already seen covering this path answers without touching the disk: walks record
+    // only regular files and links to files inside the workspace, and never pass through links.
+    String[] walked = walkedListingAbove(input);
+    if (walked != null) {
+      if (Arrays.binarySearch(walked, input) >= 0) {
+        return List.of(input);
+      }
+      String[] below = slice(walked, input);
+      if (below.length > 0) {
+        return List.of(below);
+      }
+    }
+    Path path = input.equals(".") ? root : root.resolve(input);
+    BasicFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      throw new MissingInputException(target.name(), input,
+          "does not exist (looked for " + path + ")");
+    } catch (IOException e) {
+      throw new BuildNetException(
+          "target '" + target.name() + "': cannot read input '" + input + "': " + e, e);
+    }
+    if (attributes.isDirectory()) {
+      Path real = realPath(path);
+      if (real == null || !real.equals(realInside(input))) {
+        throw new MissingInputException(target.name(), input,
+            "is reached through a symbolic link to a directory; list the directory itself");
+      }
+      return List.of(filesUnder(input));
+    }
+    if (attributes.isRegularFile()) {
+      // Not a link itself (NOFOLLOW above), so it is inside the workspace exactly when its
+      // directory really is: resolve links once per directory, not once per file.
+      int slash = input.lastIndexOf('/');
+      String dir = slash < 0 ? "." : input.substring(0, slash);
+      if (realDirectoryInside(dir)) {
+        return List.of(input);
+      }
+      throw new MissingInputException(target.name(), input,
+          "is reached through a symbolic link that leads outside the workspace " + realRoot);
+    }
+    Path real = realPath(path);
+    if (real == null) {
+      throw new MissingInputException(target.name(), input,
+          "is a symbolic link that leads nowhere or outside the workspace " + realRoot);
+    }
+    if (Files.isDirectory(real)) {
+      throw new MissingInputException(target.name(), input,
+          "is a symbolic link to a directory (" + real + "); list the directory itself");
+    }
+    return List.of(input);
+  }
+
+  /** Where {@code relative} would be if no link were on the way. */
+  private Path realInside(String relative) {
+    return relative.equals(".") ? realRoot : realRoot.resolve(relative);
+  }
+
+  /** Whether the workspace directory {@code dir} resolves, through any links, inside it. */
+  private boolean realDirectoryInside(String dir) {
+    return realDirectories.computeIfAbsent(dir, d -> {
+      Path real = realPath(d.equals(".") ? root : root.resolve(d));
+      return real != null;
+    });
+  }
+
+  /** The real path of {@code path} if it exists inside the workspace, else null. */
+  private Path realPath(Path path) {
+    return dev.buildnet.internal.WorkspacePaths.realPathInside(path, realRoot); // outputs' rule too
+  }
+
+  private List<String> matching(String glob) {
+    return matches.computeIfAbsent(glob, g -> {
+      Pattern pattern = pattern(g);
+      List<String> found = new ArrayList<>();
+      for (String file : filesUnder(RelativePaths.literalBase(g))) {
+        if (pattern.matcher(file).matches()) {
+          found.add(file);
+        }
+      }
+      return Collections.unmodifiableList(found);
+    });
+  }
+
+  private Pattern pattern(String glob) {
+    return compiled.computeIfAbsent(glob, Glob::compile);
+  }
+
+  /** The listing of the nearest walked directory strictly above {@code path}, or null. */
+  private String[] walkedListingAbove(String path) {
+    if (path.equals(".")) {
+      return null;
+    }
+    String[] listing = listings.get(".");
+    for (int slash = path.indexOf('/'); listing == null && slash >= 0;
+        slash = path.indexOf('/', slash + 1)) {
+      listing = listings.get(path.substring(0, slash));
+    }
+    return listing;
+  }
+
+  /** Every file below {@code directory} (relative, normalized), sorted. */
+  String[] filesUnder(String directory) {
+    // Reuse the listing of the nearest walked ancestor: its files below 'directory' are a
+    // contiguous run in sorted order.
+    String ancestor = ".";
+    while (true) {
+      String[] listing = listings.get(ancestor);
+      if (listing != null) {
+        return ancestor.equals(directory) ? listing : slice(listing, directory);
+      }
+      if (ancestor.equals(directory)) {
+        break;
+      }
+      int next = directory.indexOf('/', ancestor.equals(".") ? 0 : ancestor.length() + 1);
+      ancestor = next < 0 ? directory : directory.substring(0, next);
+    }
+    return listings.computeIfAbsent(directory, this::walk);
+  }
+
+  private static String[] slice(String[] sorted, String directory) {
+    String prefix = directory + "/";
+    int from = Arrays.binarySearch(sorted, prefix);
+    from = from < 0 ? -from - 1 : from;
+    int to = from;
+    while (to < sorted.length && sorted[to].startsWith(prefix)) {
+      to++;
+    }
+    return Arrays.copyOfRange(sorted, from, to);
+  }
+
+  private String[] walk(String directory) {
+    Path start = directory.equals(".") ? root : root.resolve(directory);
+    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
+      // Missing, a file, or a link: a glob below it matches nothing.
+      return new String[0];
+    }
+    Path realStart = realPath(start);
+    if (realStart == null || !realStart.equals(realInside(directory))) {
+      // Reached through a link to a directory. Links are never followed, here as in the walk
+      // below, so the answer does not depend on which directory happened to be walked first.
+      return new String[0];
+    }
+    List<String> files = new ArrayList<>();
+    try {
+      Files.walkFileTree(start, new FileVisitor<>() {
+        @Override
+        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+          if (dir.getParent() != null && dir.getParent().equals(root)
+              && dir.getFileName().toString().equals(RelativePaths.STATE_DIR)) {
+            return FileVisitResult.SKIP_SUBTREE;
+          }
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          if (attrs.isRegularFile()) {
+            files.add(relative(file));
+          } else if (attrs.isSymbolicLink()) {
+            Path real = realPath(file);
+            if (real != null && Files.isRegularFile(real)) {
+              files.add(relative(file));
+            }
+          }
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+          if (e instanceof NoSuchFileException) {
+            return FileVisitResult.CONTINUE; // deleted while we walked: it is not there
+          }
+          throw e;
+        }
+
+        @Override
+        public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+          if (e != null) {
+            throw e;
+          }
+          return FileVisitResult.CONTINUE;
+        }
+      });
+    } catch (IOException e) {
+      throw new BuildNetException("cannot list input directory '" + directory + "' under "
+          + root + ": " + e, e);
+    }
+    String[] sorted = files.toArray(new String[0]);
+    Arrays.sort(sorted);
+    return sorted;
+  }
+
+  private String relative(Path file) {
+    String relative = root.relativize(file).toString();
+    return file.getFileSystem().getSeparator().equals("/")
+        ? relative
+        : relative.replace(file.getFileSystem().getSeparator(), "/");
+  }
+}

@@ -1,0 +1,291 @@
+package dev.buildnet.internal.hash;
+
+import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.hash.HashProvider;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Digests of files, remembered by path and {@code stat} so that an unchanged file is not read
+ * again. Use one per build session (or per long-lived daemon) in front of a {@link HashProvider}.
+ *
+ * <h2>When a file counts as unchanged</h2>
+ *
+ * A cached digest is used only when the file's size, modification time, identity (device and
+ * inode where the platform reports them, so a file replaced by rename is noticed) and, on Unix,
+ * change time ({@code ctime}) all equal what they were when it was read. Any difference means the
+ * file is read again.
+ *
+ * <p>That alone misses a write that lands within the file system's timestamp granularity of the
+ * read: the file is read at 12:00:00.100, written again at 12:00:00.101 with the same size, and
+ * both writes stamp it 12:00:00 (a 1 s or 2 s file system), or the same coarse kernel tick on one
+ * with nanosecond fields. The stat is identical but the content is not. As git does for its index
+ * ("racily clean" entries), a digest is therefore remembered only if the file's last change
+ * (the later of mtime and ctime) is more than the <em>racy window</em> older than the moment the
+ * read began. Any write after that moment stamps the file no earlier than that moment less the
+ * granularity, so with a window at least as long as the granularity (plus any lag between the
+ * file system's clock and {@link Clock}), such a write always changes the stat. The default window
+ * is 2 s: it covers FAT's 2 s mtime resolution, 1 s on HFS+ and older ext3, and the few
+ * milliseconds a kernel's coarse clock lags. The cost is that a file changed in the last 2 s is
+ * read on every call until it is 2 s old. Network file systems whose server clock is further off
+ * than the window are not covered; give them a larger window.
+ *
+ * <p>A digest is also not remembered if the stat taken after reading differs from the one taken
+ * before (the file changed while it was read): the file is read again, up to three times, and
+ * the last digest is returned without being remembered.
+ *
+ * <p>Not detected, as with any stat-based check: content changed with size kept and mtime set
+ * back on a platform without ctime (Windows), or changed through a memory mapping that never
+ * updates the timestamps.
+ *
+ * <h2>Paths</h2>
+ *
+ * Files are keyed by {@code file.toAbsolutePath().normalize()}, and that path is what is read;
+ * {@code ..} is therefore resolved lexically, as {@link Path#normalize()} does. Symbolic links are
+ * followed.
+ *
+ * <h2>Threads and cost</h2>
+ *
+ * Safe for concurrent use. {@link #digest} blocks on I/O and holds no lock while reading; two
+ * threads asking for the same uncached file at once may both read it. Each remembered file costs
+ * roughly 300 bytes plus its path; by default nothing is evicted, {@link Builder#maxEntries(int)}
+ * bounds that (least recently used first).
+ *
+ * @since 0.1
+ */
+public final class FileDigestCache {
+  static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
+  private static final int MAX_READS = 3;
+
+  private final HashProvider provider;
+  private final Clock clock;
+  private final long racyWindowNanos;
+  private final StatReader statReader;
+  private final LinkedHashMap<Path, Entry> entries; // guarded by itself
+  private final LongAdder filesRead = new LongAdder();
+  private final LongAdder cacheHits = new LongAdder();
+
+  /** A cache with the system clock, a 2 s racy window and no size limit. */
+  public FileDigestCache(HashProvider provider) {
+    this(builder(provider));
+  }
+
+  private FileDigestCache(Builder builder) {
+    this.provider = builder.provider;
+    this.clock = builder.clock != null ? builder.clock : Clock.systemUTC();
+    this.racyWindowNanos =
+        saturatedNanos(builder.racyWindow != null ? builder.racyWindow : DEFAULT_RACY_WINDOW);
+    this.statReader = builder.statReader != null ? builder.statReader : FileStat::read;
+    int maxEntries = builder.maxEntries;
+    this.entries =
+        new LinkedHashMap<>(16, 0.75f, true) {
+          private static final long serialVersionUID = 1L;
+
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<Path, Entry> eldest) {
+            return size() > maxEntries;
+          }
+        };
+  }
+
+  /** A builder for a cache in front of {@code provider}. */
+  public static Builder builder(HashProvider provider) {
+    return new Builder(provider);
+  }
+
+  /**
+   * The digest of {@code file}'s contents, from the cache if the file is unchanged (see the class
+   * documentation), else read with the provider.
+   *
+   * @throws NoSuchFileException if {@code file} does not exist
+   * @throws IOException if it is a directory or not a regular file, or cannot be read
+   */
+  public Digest digest(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    Path key = file.toAbsolutePath().normalize();
+    // Taken before the stat, so that it is no later than the start of the read it vouches for.
+    Instant readStart = clock.instant();
+    FileStat before = stat(key);
+    Entry cached;
+    synchronized (entries) {
+      cached = entries.get(key);
+    }
+    if (cached != null && cached.stat.equals(before)) {
+      cacheHits.increment();
+      return cached.digest;
+    }
+    for (int reads = 1; ; reads++) {
+      filesRead.increment();
+      Digest digest = provider.hash(key);
+      FileStat after = stat(key);
+      if (after.equals(before) && changedBefore(after, readStart)) {
+        synchronized (entries) {
+          entries.put(key, new Entry(after, digest));
+        }
+        return digest;
+      }
+      if (after.equals(before) || reads == MAX_READS) {
+        // Stable but changed too recently to trust, or still changing after MAX_READS reads:
+        // return what was read and remember nothing.
+        remove(key);
+        return digest;
+      }
+      readStart = clock.instant();
+      before = after;
+    }
+  }
+
+  /** Forgets {@code file}, so the next {@link #digest} reads it. */
+  public void invalidate(Path file) {
+    Objects.requireNonNull(file, "file");
+    remove(file.toAbsolutePath().normalize());
+  }
+
+  /** Forgets every file. The counters are kept. */
+  public void clear() {
+    synchronized (entries) {
+      entries.clear();
+    }
+  }
+
+  /** How many times {@link #digest} has read a file's contents. */
+  public long filesRead() {
+    return filesRead.sum();
+  }
+
+  /** How many times {@link #digest} answered from the cache without reading. */
+  public long cacheHits() {
+    return cacheHits.sum();
+  }
+
+  private FileStat stat(Path key) throws IOException {
+    FileStat stat;
+    try {
+      stat = statReader.read(key);
+    } catch (NoSuchFileException e) {
+      remove(key);
+      throw e;
+    }
+    if (!stat.regularFile() || stat.directory()) {
+      remove(key);
+      ChunkedHashProvider.requireRegularFile(key, stat.directory(), stat.regularFile());
+    }
+    return stat;
+  }
+
+  private boolean changedBefore(FileStat stat, Instant readStart) {
+    long threshold;
+    try {
+      threshold = Math.subtractExact(epochNanos(readStart), racyWindowNanos);
+    } catch (ArithmeticException e) {
+      return false; // the window reaches back before any representable time
+    }
+    return stat.lastChangeNanos() < threshold;
+  }
+
+  private void remove(Path key) {
+    synchronized (entries) {
+      entries.remove(key);
+    }
+  }
+
+  private static long epochNanos(Instant instant) {
+    try {
+      return Math.addExact(
+          Math.multiplyExact(instant.getEpochSecond(), 1_000_000_000L), instant.getNano());
+    } catch (ArithmeticException e) {
+      return instant.getEpochSecond() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
+  private static long saturatedNanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  private record Entry(FileStat stat, Digest digest) {}
+
+  /** How the cache learns a file's stat; tests substitute one to pin timestamps. */
+  @FunctionalInterface
+  interface StatReader {
+    FileStat read(Path file) throws IOException;
+  }
+
+  /**
+   * Configures a {@link FileDigestCache}. Each setting may be given once. Not thread-safe.
+   *
+   * @since 0.1
+   */
+  public static final class Builder {
+    private final HashProvider provider;
+    private Clock clock;
+    private Duration racyWindow;
+    private int maxEntries = Integer.MAX_VALUE;
+    private boolean maxEntriesSet;
+    private StatReader statReader;
+
+    private Builder(HashProvider provider) {
+      this.provider = Objects.requireNonNull(provider, "provider");
+    }
+
+    /** The clock compared with file timestamps; must follow the file system's wall clock. */
+    public Builder clock(Clock clock) {
+      Objects.requireNonNull(clock, "clock");
+      if (this.clock != null) {
+        throw new IllegalStateException("clock was already set to " + this.clock);
+      }
+      this.clock = clock;
+      return this;
+    }
+
+    /**
+     * How much older than the start of a read a file's last change must be for its digest to be
+     * remembered (default 2 s): at least the file system's timestamp granularity plus any lag of
+     * its clock behind {@link #clock(Clock)}. See the class documentation.
+     */
+    public Builder racyWindow(Duration racyWindow) {
+      Objects.requireNonNull(racyWindow, "racyWindow");
+      if (this.racyWindow != null) {
+        throw new IllegalStateException("racy window was already set to " + this.racyWindow);
+      }
+      if (racyWindow.isNegative()) {
+        throw new IllegalArgumentException("racy window must not be negative but was " + racyWindow);
+      }
+      this.racyWindow = racyWindow;
+      return this;
+    }
+
+    /** At most this many files are remembered, the least recently used evicted first. */
+    public Builder maxEntries(int maxEntries) {
+      if (maxEntriesSet) {
+        throw new IllegalStateException("max entries was already set to " + this.maxEntries);
+      }
+      if (maxEntries < 1) {
+        throw new IllegalArgumentException("max entries must be at least 1 but was " + maxEntries);
+      }
+      this.maxEntries = maxEntries;
+      this.maxEntriesSet = true;
+      return this;
+    }
+
+    Builder statReader(StatReader statReader) {
+      this.statReader = Objects.requireNonNull(statReader, "statReader");
+      return this;
+    }
+
+    public FileDigestCache build() {
+      return new FileDigestCache(this);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.buildnet.internal.hash;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What {@link FileDigestCache} compares to decide a file is unchanged: size, modification time,
+ * identity (device and inode on Unix, so a file replaced by rename is noticed) and, on Unix, the
+ * change time, which unlike mtime cannot be set back by {@code touch -d} or {@code cp -p}.
+ * Unknown parts are {@link #UNKNOWN} or null and compare equal to themselves.
+ */
+record FileStat(
+    long size,
+    long mtimeNanos,
+    long ctimeNanos,
+    Object fileKey,
+    boolean regularFile,
+    boolean directory) {
+
+  static final long UNKNOWN = Long.MIN_VALUE;
+
+  private static final String UNIX_ATTRIBUTES =
+      "unix:size,lastModifiedTime,ctime,fileKey,isRegularFile,isDirectory";
+
+  /** Reads how {@code file} is now, following symbolic links, with one {@code stat} call. */
+  static FileStat read(Path file) throws IOException {
+    if (file.getFileSystem().supportedFileAttributeViews().contains("unix")) {
+      Map<String, Object> a = Files.readAttributes(file, UNIX_ATTRIBUTES);
+      return new FileStat(
+          (Long) a.get("size"),
+          nanos((FileTime) a.get("lastModifiedTime")),
+          nanos((FileTime) a.get("ctime")),
+          a.get("fileKey"),
+          (Boolean) a.get("isRegularFile"),
+          (Boolean) a.get("isDirectory"));
+    }
+    BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+    return new FileStat(
+        a.size(),
+        nanos(a.lastModifiedTime()),
+        UNKNOWN,
+        a.fileKey(),
+        a.isRegularFile(),
+        a.isDirectory());
+  }
+
+  private static long nanos(FileTime time) {
+    return time == null ? UNKNOWN : time.to(TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The latest recorded change, in nanoseconds since the epoch: ctime moves on every write and
+   * every metadata change, so where it is known it is never earlier than a content change even
+   * when mtime was set back.
+   */
+  long lastChangeNanos() {
+    return Math.max(mtimeNanos, ctimeNanos);
+  }
+}

@@ -1,0 +1,117 @@
+package dev.buildnet.internal.state;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One JDBC connection to the state file with its prepared statements, used by one thread at a
+ * time: sqlite-jdbc connections are not safe for concurrent use, so every use happens between
+ * {@link #lock()} and {@link #unlock()}.
+ */
+public final class SqliteConnection {
+  private final Connection connection;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Map<String, PreparedStatement> statements = new HashMap<>();
+  private boolean closed; // guarded by lock
+
+  SqliteConnection(Connection connection) {
+    this.connection = connection;
+  }
+
+  public void lock() {
+    lock.lock();
+  }
+
+  public void unlock() {
+    lock.unlock();
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** The cached statement for {@code sql}, prepared on first use; caller holds the lock. */
+  public PreparedStatement statement(String sql) throws SQLException {
+    PreparedStatement statement = statements.get(sql);
+    if (statement == null) {
+      statement = connection.prepareStatement(sql);
+      statements.put(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Forgets every cached statement after a failure, so the next use prepares it afresh. Needed
+   * because sqlite-jdbc finalizes a statement whose step fails (SQLITE_FULL, SQLITE_IOERR, a
+   * constraint) but keeps the Java object open: a cached one would then fail forever with
+   * "statement is not executing", even once the disk has room again. Caller holds the lock.
+   */
+  public void discardStatements() {
+    for (PreparedStatement statement : statements.values()) {
+      try {
+        statement.close();
+      } catch (SQLException alreadyFinalized) {
+        // Nothing to release: the driver finalized it when it failed.
+      }
+    }
+    statements.clear();
+  }
+
+  /** Runs SQL that returns nothing (DDL, pragmas), without caching a statement. */
+  void execute(String sql) throws SQLException {
+    try (var statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
+  /**
+   * Starts a write transaction that takes SQLite's write lock at once, so two processes doing
+   * read-modify-write contend at BEGIN (where the busy timeout applies) instead of one failing
+   * with SQLITE_BUSY when it upgrades a read to a write.
+   */
+  public void beginImmediate() throws SQLException {
+    statement("BEGIN IMMEDIATE").executeUpdate();
+  }
+
+  public void commit() throws SQLException {
+    statement("COMMIT").executeUpdate();
+  }
+
+  /** Rolls back if a transaction is open; never throws, since it runs while handling a failure. */
+  public void rollbackQuietly() {
+    try {
+      statement("ROLLBACK").executeUpdate();
+    } catch (SQLException alreadyRolledBackOrNeverBegun) {
+      // SQLite rolls back by itself on some errors; nothing is left to undo then.
+    }
+  }
+
+  /** Closes statements and the connection; caller holds the lock. Idempotent. */
+  public void close() throws SQLException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    SQLException failure = null;
+    for (PreparedStatement statement : statements.values()) {
+      try {
+        statement.close();
+      } catch (SQLException e) {
+        failure = e;
+      }
+    }
+    statements.clear();
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      failure = e;
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+}

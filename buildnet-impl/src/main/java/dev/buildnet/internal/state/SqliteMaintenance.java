@@ -1,0 +1,136 @@
+package dev.buildnet.internal.state;
+
+import dev.buildnet.state.SqliteStateBackend;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The background work of a {@link SqliteStateBackend}, on one daemon thread: sweeping expired rows
+ * now and then, and checkpointing the WAL into the database file after every few hundred writes.
+ *
+ * <p>Checkpoints run here, on a connection of their own, because a checkpoint flushes the disk
+ * (even with synchronous=NORMAL) and SQLite would otherwise run it inside whichever write happened
+ * to fill the log: on a slow disk that write takes milliseconds, and all writes together about 50%
+ * longer. The writer connection keeps an automatic checkpoint at a much larger log size as a
+ * backstop, should this thread fall behind.
+ */
+public final class SqliteMaintenance {
+  static final String THREAD_NAME = "buildnet-state-sweeper";
+  /** Pages written between background checkpoints; SQLite's own default is 1,000. */
+  static final int CHECKPOINT_AFTER_PAGES = 500;
+  /** The writer's own automatic checkpoint, reached only if this thread falls behind. */
+  static final int BACKSTOP_CHECKPOINT_PAGES = 10_000;
+
+  private static final Logger LOG = LoggerFactory.getLogger(SqliteMaintenance.class);
+
+  private final String name;
+  private final SqliteConnection checkpointer;
+  private final IntSupplier sweep;
+  private final ScheduledThreadPoolExecutor executor;
+  private final AtomicInteger pagesSinceCheckpoint = new AtomicInteger();
+  private final AtomicBoolean checkpointQueued = new AtomicBoolean();
+  private volatile Thread thread;
+
+  public SqliteMaintenance(String name, SqliteConnection checkpointer, IntSupplier sweep,
+      Duration sweepInterval) {
+    this.name = name;
+    this.checkpointer = checkpointer;
+    this.sweep = sweep;
+    this.executor = new ScheduledThreadPoolExecutor(1, runnable -> {
+      Thread created = new Thread(runnable, THREAD_NAME);
+      created.setDaemon(true);
+      thread = created;
+      return created;
+    });
+    long interval = sweepInterval.toMillis();
+    executor.scheduleWithFixedDelay(this::sweep, interval, interval, TimeUnit.MILLISECONDS);
+  }
+
+  /** Records that a commit wrote about {@code pages} pages; queues a checkpoint when due. */
+  public void wrote(int pages) {
+    if (pagesSinceCheckpoint.addAndGet(pages) >= CHECKPOINT_AFTER_PAGES
+        && checkpointQueued.compareAndSet(false, true)) {
+      try {
+        executor.execute(() -> {
+          checkpointQueued.set(false);
+          checkpoint();
+        });
+      } catch (RejectedExecutionException closing) {
+        // close() is under way and closing the last connection checkpoints anyway.
+      }
+    }
+  }
+
+  /**
+   * Copies what it can of the WAL into the database file without waiting for readers or writers
+   * (SQLite's PASSIVE mode). Returns false if the backend is closed or SQLite failed.
+   */
+  boolean checkpoint() {
+    pagesSinceCheckpoint.set(0);
+    checkpointer.lock();
+    try {
+      if (checkpointer.isClosed()) {
+        return false;
+      }
+      try (ResultSet result =
+          checkpointer.statement("PRAGMA wal_checkpoint(PASSIVE)").executeQuery()) {
+        result.next();
+      }
+      return true;
+    } catch (SQLException e) {
+      checkpointer.discardStatements(); // the driver finalized the failed one
+      // One line, no stack trace: a full disk repeats this on every try until it has room.
+      LOG.warn("{}: background WAL checkpoint failed; the next one retries: {}", name,
+          e.getMessage());
+      return false;
+    } finally {
+      checkpointer.unlock();
+    }
+  }
+
+  /** The background thread, for tests that check it stops. */
+  Thread thread() {
+    return thread;
+  }
+
+  /** Stops the thread and closes the checkpoint connection; waits for a running task. */
+  public void close() throws SQLException {
+    executor.shutdownNow();
+    checkpointer.lock();
+    try {
+      checkpointer.close();
+    } finally {
+      checkpointer.unlock();
+    }
+  }
+
+  /** Waits, bounded, for the thread to end after {@link #close()}. */
+  public void awaitTermination() {
+    try {
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void sweep() {
+    try {
+      int deleted = sweep.getAsInt();
+      LOG.debug("{}: swept {} expired rows", name, deleted);
+    } catch (RuntimeException e) {
+      // Likely another process holding the write lock for longer than the busy timeout.
+      LOG.warn("{}: sweeping expired keys failed; the next sweep retries: {}", name,
+          e.getMessage());
+    }
+  }
+}

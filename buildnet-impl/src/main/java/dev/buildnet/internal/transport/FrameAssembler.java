@@ -1,0 +1,81 @@
+package dev.buildnet.internal.transport;
+
+import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.internal.protocol.FrameCodec;
+import dev.buildnet.internal.protocol.FrameReader;
+import dev.buildnet.internal.protocol.ProtocolException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * Assembles frame bodies from whatever bytes a non-blocking read returned. Like {@link
+ * FrameReader}, the prefix is checked against a limit (lowered until the handshake completes) and
+ * the body grows as its bytes arrive, in steps of at most {@link FrameReader#ALLOCATION_STEP} or
+ * what has already arrived: a peer's claims never allocate memory, only its bytes do.
+ *
+ * <p>Not thread-safe: used by one selector thread.
+ */
+final class FrameAssembler {
+  private final byte[] prefix = new byte[FrameCodec.PREFIX_BYTES];
+  private int prefixGot;
+  private byte[] body;
+  private int bodyGot;
+  private int size;
+  private int limit;
+
+  FrameAssembler(int limit) {
+    this.limit = limit;
+  }
+
+  void limit(int max) {
+    this.limit = max;
+  }
+
+  /** Whether a frame has started but not completed (an end of stream here truncates it). */
+  boolean midFrame() {
+    return prefixGot > 0 || body != null;
+  }
+
+  /**
+   * Consumes bytes of {@code in} up to the end of the next complete frame and returns its body,
+   * or null once {@code in} is exhausted without completing one.
+   *
+   * @throws ProtocolException FRAME_TOO_LARGE or BAD_FRAME (empty frame) for a bad prefix
+   */
+  byte[] next(ByteBuffer in) {
+    while (body == null) {
+      if (!in.hasRemaining()) {
+        return null;
+      }
+      prefix[prefixGot++] = in.get();
+      if (prefixGot == prefix.length) {
+        prefixGot = 0;
+        long declared =
+            ((prefix[0] & 0xFFL) << 24) | ((prefix[1] & 0xFFL) << 16) | ((prefix[2] & 0xFFL) << 8)
+                | (prefix[3] & 0xFFL);
+        FrameCodec.checkDeclaredLength(declared, limit);
+        if (declared == 0) {
+          throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
+        }
+        size = (int) declared;
+        body = new byte[Math.min(size, FrameReader.ALLOCATION_STEP)];
+        bodyGot = 0;
+      }
+    }
+    while (true) {
+      int n = Math.min(in.remaining(), body.length - bodyGot);
+      in.get(body, bodyGot, n);
+      bodyGot += n;
+      if (bodyGot == size) {
+        byte[] done = body;
+        body = null;
+        return done;
+      }
+      if (!in.hasRemaining()) {
+        return null;
+      }
+      // Full but more has arrived: grow by at most what the peer has sent so far.
+      body = Arrays.copyOf(body, (int) Math.min(size, 2L * body.length));
+    }
+  }
+}

@@ -1,0 +1,1353 @@
+package dev.buildnet.internal.transport;
+
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.MessageType;
+import dev.buildnet.api.transport.Payload;
+import dev.buildnet.api.transport.Transport;
+import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.internal.protocol.FrameCodec;
+import dev.buildnet.internal.protocol.FrameReader;
+import dev.buildnet.internal.protocol.Payloads;
+import dev.buildnet.internal.protocol.Payloads.ErrorReply;
+import dev.buildnet.internal.protocol.Payloads.Hello;
+import dev.buildnet.internal.protocol.Protocol;
+import dev.buildnet.internal.protocol.ProtocolException;
+import dev.buildnet.api.transport.Transport.Connection.Handler;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authenticated connection of a {@link TcpTransport}: what its {@code connect} returns and
+ * what its listeners hand to the {@link Transport.Acceptor}.
+ *
+ * <h2>Threads</h2>
+ *
+ * A connection a listener accepted, plaintext or TLS, has no thread of its own: the transport's
+ * selector loop ({@code buildnet-net-loop}) reads, decodes and writes it (over TLS through an
+ * {@link javax.net.ssl.SSLEngine} only the loop touches; delegated handshake tasks run on a small
+ * shared pool). Its handler runs on the loop if it is an {@link InlineHandler}, else on a
+ * per-connection serial executor. Frames queued while the loop works leave together, several per
+ * write syscall.
+ *
+ * <p>A connection this side {@code connect}ed (blocking, an SSLSocket over TLS) has one reader
+ * thread ({@code buildnet-net-<peer>}), which runs the handler, completes request futures, and
+ * answers HEARTBEAT by itself; and one writer thread ({@code buildnet-net-<peer>-out}) draining a
+ * queue bounded in bytes.
+ *
+ * <p>Either way {@link #send} never blocks: when the queue would exceed its bound the peer is too
+ * slow, and the connection is closed rather than letting memory grow. Senders of bulk data (blob
+ * chunks) should keep a window: wait for the future of an earlier send before queueing more (never
+ * on the selector loop). All methods are safe for concurrent use; callbacks on the reader thread
+ * or the loop must not block for long.
+ *
+ * @since 0.1
+ */
+public final class PeerConnection implements Transport.Connection {
+  private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
+  private static final Outgoing POISON = new Outgoing(new byte[0], null);
+
+  private record Outgoing(byte[] frame, CompletableFuture<Void> done) {}
+
+  private record Pending(CompletableFuture<Message> future, Consumer<Message> partial) {}
+
+  /** Where the handshake stands; frames go to the transport's handshake until OPEN. */
+  enum Stage {
+    CONNECTING,
+    AWAIT_HELLO,
+    AWAIT_PROOF,
+    OPEN
+  }
+
+  private final TcpTransport transport;
+  private final Socket socket;
+  private final DeadlineInputStream in; // null on the selector loop
+  private final OutputStream out; // null on the selector loop
+  private final FrameCodec codec;
+  private final FrameReader reader; // null on the selector loop
+  // On the selector loop (all null otherwise):
+  private final SocketChannel channel;
+  private final NioLoop loop;
+  private final FrameAssembler assembler;
+  private final ConcurrentLinkedQueue<Outgoing> outbox;
+  private final ArrayDeque<Outgoing> writing; // guarded by flushing
+  private final AtomicBoolean flushQueued = new AtomicBoolean();
+  private final AtomicBoolean flushing = new AtomicBoolean(); // held while writing the channel
+  private volatile boolean stalled; // the socket is full: the loop writes on OP_WRITE
+  private volatile SelectionKey key; // set on the loop before the first frame
+  private int headOffset; // guarded by flushing: bytes of writing's head already written
+  private volatile boolean closing; // an ERROR is on its way out; read nothing more
+  private volatile Throwable closingCause;
+  private volatile long deadlineNanos;
+  private volatile String deadlineReason;
+  private SerialExecutor serial; // for handlers that are not inline
+  // TLS on the selector loop (null / unused for plaintext). Only the loop thread touches the
+  // engine and these buffers: sends from other threads ask the loop to flush. netIn and netOut
+  // stay in write mode between calls and go back to the loop's pool when empty.
+  private final SSLEngine engine;
+  private ByteBuffer netIn; // encrypted bytes read but not yet unwrapped (a partial record)
+  private ByteBuffer netOut; // encrypted bytes wrapped but not yet written
+  private boolean tlsTasks; // delegated handshake tasks are running off the loop
+  private volatile boolean tlsOpen; // the TLS handshake is through: application data may flow
+  // Handshake state of a listener's side (its reader thread or the loop):
+  volatile Stage stage;
+  Message handshakeHello;
+  byte[] handshakeNonce;
+  Transport.Acceptor acceptor;
+  // Admission accounting, guarded by the transport's admission lock:
+  boolean admitted;
+  boolean unauthenticated;
+  private final String name;
+  private final InetSocketAddress remote;
+  private final long idleNanos;
+  private final String idleReason; // built once: the deadline is re-armed before every frame
+  private final LinkedBlockingQueue<Outgoing> queue = new LinkedBlockingQueue<>();
+  private final AtomicLong queuedBytes = new AtomicLong();
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final List<Thread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Object writerLock = new Object();
+  private volatile boolean writerStarted;
+  private volatile Handler handler;
+  private volatile Hello peerHello;
+  private volatile String peerId;
+  private volatile String peerRuntime;
+  private volatile String peerBlobAlgorithm;
+  private volatile int peerMinor;
+  private volatile long lastSentNanos = System.nanoTime();
+
+  /** A connection on its own threads (TLS, or a connecting side). */
+  PeerConnection(TcpTransport transport, Socket socket, boolean listening) throws IOException {
+    this.transport = transport;
+    this.socket = socket;
+    this.remote = (InetSocketAddress) socket.getRemoteSocketAddress();
+    this.name = remote.getAddress().getHostAddress() + ":" + remote.getPort();
+    this.in = new DeadlineInputStream(socket, socket.getInputStream());
+    this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+    this.codec = transport.codec();
+    this.reader = new FrameReader(in, codec);
+    reader.limit(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
+    this.channel = null;
+    this.loop = null;
+    this.assembler = null;
+    this.outbox = null;
+    this.writing = null;
+    this.engine = null;
+    Duration idle = transport.idleTimeout();
+    this.idleNanos = idle.toNanos();
+    this.idleReason = "no frame received within the idle timeout of " + idle;
+    this.stage = listening ? Stage.AWAIT_HELLO : Stage.CONNECTING;
+  }
+
+  /**
+   * A connection a listener accepted, served by the selector {@code loop}; {@code engine} (in
+   * server mode) speaks TLS on it, or null for plaintext.
+   */
+  PeerConnection(TcpTransport transport, SocketChannel channel, NioLoop loop, SSLEngine engine)
+      throws IOException {
+    this.transport = transport;
+    this.engine = engine;
+    this.channel = channel;
+    this.socket = channel.socket();
+    this.loop = loop;
+    this.remote = (InetSocketAddress) channel.getRemoteAddress();
+    this.name = remote.getAddress().getHostAddress() + ":" + remote.getPort();
+    this.in = null;
+    this.out = null;
+    this.reader = null;
+    this.codec = transport.codec();
+    this.assembler = new FrameAssembler(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
+    this.outbox = new ConcurrentLinkedQueue<>();
+    this.writing = new ArrayDeque<>();
+    Duration idle = transport.idleTimeout();
+    this.idleNanos = idle.toNanos();
+    this.idleReason = "no frame received within the idle timeout of " + idle;
+    this.stage = Stage.AWAIT_HELLO;
+    this.writerStarted = true; // sends queue from the start: the loop is the writer
+  }
+
+  /** The connection a {@link TcpTransport} handed out as a {@link Transport.Connection}. */
+  public static PeerConnection of(Transport.Connection connection) {
+    if (connection instanceof PeerConnection p) {
+      return p;
+    }
+    throw new IllegalArgumentException(
+        "not a TcpTransport connection: " + connection.getClass().getName());
+  }
+
+  @Override
+  public InetSocketAddress remoteAddress() {
+    return remote;
+  }
+
+  /** The peer's id: its HELLO {@code peer_id}, or the listener's id on a connecting side. */
+  public String peerId() {
+    return peerId;
+  }
+
+  /** The peer's HELLO (role, capabilities, resources); null on the connecting side. */
+  public Hello peerHello() {
+    return peerHello;
+  }
+
+  /** The {@code runtime} of the peer's HELLO envelope (e.g. {@code jvm}); null on the connecting side. */
+  public String peerRuntime() {
+    return peerRuntime;
+  }
+
+  /**
+   * On the connecting side, the algorithm of the listener's blob store from its HELLO_ACK (e.g.
+   * {@code xxh64}); null if it did not say.
+   */
+  public String peerBlobAlgorithm() {
+    return peerBlobAlgorithm;
+  }
+
+  void peerBlobAlgorithm(String algorithm) {
+    this.peerBlobAlgorithm = algorithm;
+  }
+
+  /** The minor version both sides speak: the smaller of the two. */
+  public int minorVersion() {
+    return Math.min(peerMinor, transport.minor());
+  }
+
+  @Override
+  public boolean isOpen() {
+    return !closed.get();
+  }
+
+  /** Wraps {@code payload} in an envelope with a fresh id and sends it. */
+  public CompletableFuture<Void> send(Payload payload) {
+    return send(message(payload));
+  }
+
+  /** A message from this side: this protocol version, a fresh id, the transport's clock. */
+  public Message message(Payload payload) {
+    return new Message(
+        Protocol.MAJOR,
+        payload.type(),
+        Long.toString(ids.incrementAndGet(), 36),
+        transport.clock().millis(),
+        Protocol.RUNTIME,
+        payload);
+  }
+
+  @Override
+  public CompletableFuture<Void> send(Message message) {
+    byte[] frame = codec.encode(message); // misuse (bad payload) throws here, to the caller
+    return enqueue(frame);
+  }
+
+  /**
+   * Sends {@code payload} as a request and completes with the reply naming it ({@code reply_to});
+   * an ERROR reply completes exceptionally with {@link RemoteErrorException}, no reply within
+   * {@code timeout} with {@link TimeoutException} (the peer may still have acted on it), and a
+   * closed connection with {@link BuildNetException}. Completes on the reader thread: chain with
+   * the {@code ...Async} methods to do real work.
+   */
+  public CompletableFuture<Message> request(Payload payload, Duration timeout) {
+    return request(payload, timeout, null);
+  }
+
+  /**
+   * Like {@link #request(Payload, Duration)} for requests answered by a stream of replies (BLOB_GET
+   * is answered by BLOB_CHUNKs): each reply but the last goes to {@code partial} on the reader
+   * thread; the future completes with the last ({@code last} true, or an ERROR). {@code timeout}
+   * bounds the whole stream.
+   */
+  public CompletableFuture<Message> request(
+      Payload payload, Duration timeout, Consumer<Message> partial) {
+    Objects.requireNonNull(timeout, "timeout");
+    Message m = message(payload);
+    CompletableFuture<Message> future = new CompletableFuture<>();
+    Pending p = new Pending(future, partial);
+    pending.put(m.id(), p);
+    java.util.concurrent.Future<?> timer = transport.schedule(
+        () -> {
+          if (pending.remove(m.id(), p)) {
+            future.completeExceptionally(
+                new TimeoutException(
+                    m.type() + " request " + m.id() + " to " + this + " got no reply within "
+                        + timeout + "; the peer may still have acted on it"));
+          }
+        },
+        timeout);
+    // Answered requests drop their timer: at thousands of requests a second, timers that wait
+    // out their whole timeout would pile up in the scheduler's queue.
+    future.whenComplete((reply, e) -> timer.cancel(false));
+    send(m)
+        .whenComplete(
+            (ok, e) -> {
+              if (e != null && pending.remove(m.id(), p)) {
+                future.completeExceptionally(e);
+              }
+            });
+    if (closed.get() && pending.remove(m.id(), p)) {
+      future.completeExceptionally(closedException());
+    }
+    return future;
+  }
+
+  private CompletableFuture<Void> enqueue(byte[] frame) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (closed.get()) {
+      done.completeExceptionally(closedException());
+      return done;
+    }
+    long queued = queuedBytes.addAndGet(frame.length);
+    if (queued > transport.maxQueuedBytes()) {
+      queuedBytes.addAndGet(-frame.length);
+      BuildNetException e =
+          new BuildNetException(
+              "peer " + this + " is too slow: " + queued + " bytes would be queued for it, over the"
+                  + " limit of " + transport.maxQueuedBytes() + "; disconnecting it");
+      log.warn(e.getMessage());
+      close(e);
+      done.completeExceptionally(e);
+      return done;
+    }
+    Outgoing o = new Outgoing(frame, done);
+    if (channel != null) {
+      outbox.add(o);
+      if (closed.get()) {
+        failOutbox();
+      } else if (engine != null) {
+        if (flushQueued.compareAndSet(false, true)) {
+          loop.flushSoon(this); // only the loop wraps: one wake-up for however many sends
+        }
+      } else if (!loop.inLoop()) {
+        writeNow();
+      } else if (flushQueued.compareAndSet(false, true)) {
+        loop.flushSoon(this); // with whatever else the loop's handlers send this iteration
+      }
+      return done;
+    }
+    queue.add(o);
+    if (closed.get()) {
+      drainQueue();
+    }
+    return done;
+  }
+
+  // ---- the selector loop ---------------------------------------------------------------------
+
+  /** Whether the selector loop serves this connection (rather than its own threads). */
+  boolean isOnLoop() {
+    return channel != null;
+  }
+
+  /** Registers with the loop's selector; on the loop thread. */
+  void register(Duration handshakeTimeout) throws IOException {
+    if (engine != null) {
+      engine.beginHandshake();
+    }
+    key = channel.register(loop.selector(), SelectionKey.OP_READ, (NioLoop.Io) this::ready);
+    deadline(handshakeTimeout.toNanos(), "handshake not completed within " + handshakeTimeout);
+    loop.track(this);
+  }
+
+  private void ready(SelectionKey k) {
+    if (engine != null) {
+      if (k.isReadable() && !closed.get()) {
+        tlsRead();
+      }
+      if (k.isValid() && !closed.get()) {
+        tlsPump();
+      }
+      return;
+    }
+    if (k.isWritable()) {
+      flushOnLoop();
+    }
+    if (k.isValid() && k.isReadable()) {
+      readOnLoop();
+    }
+  }
+
+  private void readOnLoop() {
+    ByteBuffer buf = loop.readBuffer();
+    buf.clear();
+    int n;
+    try {
+      n = channel.read(buf);
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+      return;
+    }
+    if (n < 0) {
+      if (assembler.midFrame()) {
+        close(new EOFException("truncated frame: " + this + " closed the connection inside a frame"));
+      } else if (stage != Stage.OPEN) {
+        close(new EOFException("connection closed by " + this + " during the handshake"));
+      } else {
+        close(null);
+      }
+      return;
+    }
+    if (closing) {
+      return; // an ERROR is on its way out: nothing more is read
+    }
+    buf.flip();
+    try {
+      byte[] body;
+      while (!closed.get() && !closing && (body = assembler.next(buf)) != null) {
+        onBody(body);
+      }
+    } catch (ProtocolException e) {
+      onProtocolError(e);
+    }
+  }
+
+  /**
+   * Writes what is queued, as many frames per syscall as are waiting: at the end of a loop
+   * iteration for frames the loop's handlers sent, or when the socket drains after a full buffer.
+   */
+  void flushOnLoop() {
+    flushQueued.set(false);
+    if (engine != null) {
+      tlsPump();
+      return;
+    }
+    stalled = false; // the loop calls this when the socket is writable again, or to try
+    flushWhileQueued();
+  }
+
+  /**
+   * A send from a thread other than the loop writes the frame itself, with no hand-off, unless
+   * another thread is writing (it picks the frame up) or the socket is full (the loop writes it
+   * when the socket drains).
+   */
+  private void writeNow() {
+    if (!stalled) {
+      flushWhileQueued();
+    }
+  }
+
+  private void flushWhileQueued() {
+    while (true) {
+      if (!flushing.compareAndSet(false, true)) {
+        return; // the holder looks at the queue again after it lets go
+      }
+      boolean wasClosed = closed.get();
+      try {
+        drain();
+      } finally {
+        flushing.set(false);
+      }
+      if (wasClosed) {
+        return; // drain failed everything queued
+      }
+      if (closed.get()) {
+        continue; // closed while we wrote: fail what is left
+      }
+      if (outbox.isEmpty() || stalled) {
+        return;
+      }
+    }
+  }
+
+  /** Writes until the queue is empty or the socket is full; holding {@code flushing}. */
+  private void drain() {
+    if (closed.get()) {
+      failWriting();
+      return;
+    }
+    ByteBuffer[] batch = null;
+    try {
+      while (true) {
+        for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+          writing.add(o);
+        }
+        if (writing.isEmpty()) {
+          break;
+        }
+        if (batch == null) {
+          batch = new ByteBuffer[64];
+        }
+        int n = 0;
+        long total = 0;
+        for (Outgoing o : writing) {
+          int from = n == 0 ? headOffset : 0;
+          batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+          total += o.frame().length - from;
+        }
+        long written = channel.write(batch, 0, n);
+        lastSentNanos = System.nanoTime();
+        long left = total - written;
+        while (written > 0) {
+          Outgoing head = writing.peek();
+          int rest = head.frame().length - headOffset;
+          if (written >= rest) {
+            written -= rest;
+            headOffset = 0;
+            writing.poll();
+            queuedBytes.addAndGet(-head.frame().length);
+            head.done().complete(null);
+          } else {
+            headOffset += (int) written;
+            written = 0;
+          }
+        }
+        if (left > 0) {
+          // The socket's buffer is full: the loop writes the rest when it drains.
+          stalled = true;
+          interest(true);
+          return;
+        }
+      }
+      interest(false);
+      if (closing) {
+        close(closingCause);
+      }
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+      failWriting();
+    }
+  }
+
+  /** Asks the loop to report (or stop reporting) when the socket is writable. */
+  private void interest(boolean writable) {
+    SelectionKey k = key;
+    if (k == null || !k.isValid() || ((k.interestOps() & SelectionKey.OP_WRITE) != 0) == writable) {
+      return;
+    }
+    loop.execute(() -> {
+      if (k.isValid()) {
+        k.interestOps(writable
+            ? k.interestOps() | SelectionKey.OP_WRITE
+            : k.interestOps() & ~SelectionKey.OP_WRITE);
+      }
+    });
+  }
+
+  // ---- TLS on the selector loop ----------------------------------------------------------------
+  //
+  // The loop reads encrypted bytes into netIn and unwraps them into its shared plaintext buffer,
+  // whose frames are assembled before anything else runs; it wraps queued frames into netOut (a
+  // record holds up to 16 KiB of them) and writes netOut when it is full or nothing more is queued.
+  // The handshake is the same pump: the engine says whether it needs to wrap, unwrap, or run
+  // delegated tasks (on the transport's TLS pool, never on the loop; reading pauses meanwhile).
+
+  /** Reads what the socket has into netIn; on the loop. */
+  private void tlsRead() {
+    if (netIn == null) {
+      // One record's room until the handshake is through: peers that never finish it pin less.
+      netIn = loop.packetBuffer(
+          tlsOpen ? packetBufferBytes() : engine.getSession().getPacketBufferSize());
+    } else if (!netIn.hasRemaining()) {
+      netIn = grow(netIn, packetBufferBytes()); // a record larger than the session first said
+    }
+    int n;
+    try {
+      n = channel.read(netIn);
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+      return;
+    }
+    if (n < 0) {
+      // Ended without close_notify (or a close_notify was already seen and answered).
+      if (!tlsOpen) {
+        close(new EOFException("connection closed by " + this + " during the TLS handshake"));
+      } else {
+        endOfStream();
+      }
+    }
+  }
+
+  private void endOfStream() {
+    if (assembler.midFrame()) {
+      close(new EOFException("truncated frame: " + this + " closed the connection inside a frame"));
+    } else if (stage != Stage.OPEN) {
+      close(new EOFException("connection closed by " + this + " during the handshake"));
+    } else {
+      close(null);
+    }
+  }
+
+  /** Moves TLS as far as it goes without waiting for the socket or the TLS pool; on the loop. */
+  private void tlsPump() {
+    try {
+      while (!closed.get()) {
+        boolean written = flushNet();
+        if (closed.get() || tlsTasks) {
+          break;
+        }
+        HandshakeStatus hs = engine.getHandshakeStatus();
+        boolean progress;
+        switch (hs) {
+          case NEED_TASK -> {
+            runDelegatedTasks();
+            progress = false;
+          }
+          case NEED_WRAP -> progress = written && wrapHandshake();
+          case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> progress = unwrap(hs);
+          default -> {
+            tlsOpen = true;
+            progress = unwrap(hs);
+            if (written && !closed.get()) {
+              progress |= wrapQueued();
+            }
+          }
+        }
+        if (!progress) {
+          break;
+        }
+      }
+    } catch (SSLException e) {
+      if (!closed.get()) {
+        log.warn("{}: TLS {} failed: {}", this, tlsOpen ? "session" : "handshake", e.getMessage());
+        close(e);
+      }
+      return;
+    }
+    if (closed.get()) {
+      return;
+    }
+    boolean unwritten = netOut != null;
+    interest(unwritten);
+    if (closing && !unwritten && writing.isEmpty() && outbox.isEmpty()) {
+      close(closingCause);
+    }
+  }
+
+  /** Writes netOut; whether it is now empty (and returned to the pool). */
+  private boolean flushNet() {
+    if (netOut == null) {
+      return true;
+    }
+    netOut.flip();
+    try {
+      channel.write(netOut);
+    } catch (IOException e) {
+      netOut.compact();
+      close(closed.get() ? null : e);
+      return false;
+    }
+    lastSentNanos = System.nanoTime();
+    if (netOut.hasRemaining()) {
+      netOut.compact();
+      return false;
+    }
+    loop.release(netOut);
+    netOut = null;
+    return true;
+  }
+
+  /** Unwraps one record of netIn, handing its application bytes to the frame assembler. */
+  private boolean unwrap(HandshakeStatus hs) throws SSLException {
+    if (netIn == null || netIn.position() == 0) {
+      if (hs != HandshakeStatus.NEED_UNWRAP_AGAIN) {
+        return false; // wait for bytes
+      }
+      if (netIn == null) {
+        netIn = loop.packetBuffer(packetBufferBytes());
+      }
+    }
+    netIn.flip();
+    ByteBuffer plain = loop.plainBuffer(engine.getSession().getApplicationBufferSize());
+    SSLEngineResult r;
+    try {
+      r = engine.unwrap(netIn, plain);
+      while (r.getStatus() == SSLEngineResult.Status.BUFFER_OVERFLOW) {
+        plain = loop.plainBuffer(
+            Math.max(2 * plain.capacity(), engine.getSession().getApplicationBufferSize()));
+        r = engine.unwrap(netIn, plain);
+      }
+    } finally {
+      netIn.compact();
+    }
+    if (netIn.position() == 0) {
+      loop.release(netIn);
+      netIn = null;
+    }
+    if (r.getHandshakeStatus() == HandshakeStatus.FINISHED) {
+      tlsOpen = true;
+    }
+    if (plain.position() > 0) {
+      plain.flip();
+      deliverPlain(plain);
+    }
+    switch (r.getStatus()) {
+      case CLOSED -> {
+        // The peer's close_notify: answered by close(), which closes our side too.
+        endOfStream();
+        return false;
+      }
+      case BUFFER_UNDERFLOW -> {
+        return false; // a partial record: wait for the rest (tlsRead grows netIn if it is full)
+      }
+      default -> {
+        return r.bytesConsumed() > 0 || r.bytesProduced() > 0
+            || r.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING;
+      }
+    }
+  }
+
+  private void deliverPlain(ByteBuffer plain) {
+    try {
+      byte[] body;
+      while (!closed.get() && !closing && (body = assembler.next(plain)) != null) {
+        onBody(body);
+      }
+    } catch (ProtocolException e) {
+      onProtocolError(e);
+    }
+  }
+
+  /** Wraps a handshake record into netOut (which is empty). */
+  private boolean wrapHandshake() throws SSLException {
+    SSLEngineResult r = wrap(new ByteBuffer[] {ByteBuffer.allocate(0)}, 1);
+    if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+      flushNet(); // the alert, if any
+      close(new SSLException("the TLS engine closed during the handshake with " + this));
+      return false;
+    }
+    if (r.getHandshakeStatus() == HandshakeStatus.FINISHED) {
+      tlsOpen = true;
+    }
+    return true;
+  }
+
+  /** Wraps queued frames into netOut while it has room for a whole record. */
+  private boolean wrapQueued() throws SSLException {
+    int packet = engine.getSession().getPacketBufferSize();
+    boolean progress = false;
+    ByteBuffer[] batch = null;
+    while (true) {
+      for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+        writing.add(o);
+      }
+      if (writing.isEmpty() || (netOut != null && netOut.remaining() < packet)) {
+        return progress;
+      }
+      if (batch == null) {
+        batch = new ByteBuffer[64];
+      }
+      int n = 0;
+      for (Outgoing o : writing) {
+        int from = n == 0 ? headOffset : 0;
+        batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+      }
+      SSLEngineResult r = wrap(batch, n);
+      if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+        close(new SSLException("the TLS session with " + this + " is closed"));
+        return false;
+      }
+      consumed(r.bytesConsumed());
+      progress = true;
+      if (closed.get()) {
+        return false;
+      }
+      if (r.getHandshakeStatus() != HandshakeStatus.NOT_HANDSHAKING) {
+        return true; // the engine needs something else first (a post-handshake message)
+      }
+    }
+  }
+
+  /** Completes the frames whose last bytes are now {@code n} bytes further; on the loop. */
+  private void consumed(long n) {
+    while (n > 0) {
+      Outgoing head = writing.peek();
+      if (head == null) {
+        return; // a completion callback closed the connection, failing the rest
+      }
+      int rest = head.frame().length - headOffset;
+      if (n >= rest) {
+        n -= rest;
+        headOffset = 0;
+        writing.poll();
+        queuedBytes.addAndGet(-head.frame().length);
+        head.done().complete(null);
+      } else {
+        headOffset += (int) n;
+        n = 0;
+      }
+    }
+  }
+
+  /** Wraps into netOut, growing it if the engine wants more room than it has. */
+  private SSLEngineResult wrap(ByteBuffer[] src, int n) throws SSLException {
+    if (netOut == null) {
+      netOut = loop.packetBuffer(packetBufferBytes());
+    }
+    while (true) {
+      SSLEngineResult r = engine.wrap(src, 0, n, netOut);
+      if (r.getStatus() != SSLEngineResult.Status.BUFFER_OVERFLOW) {
+        return r;
+      }
+      netOut = grow(netOut, engine.getSession().getPacketBufferSize());
+    }
+  }
+
+  /** Pooled TLS buffers hold a few records, so one read or write syscall moves several. */
+  private int packetBufferBytes() {
+    return 4 * engine.getSession().getPacketBufferSize();
+  }
+
+  /** A larger copy of {@code b} (in write mode, as netIn and netOut are kept). */
+  private static ByteBuffer grow(ByteBuffer b, int atLeastMore) {
+    ByteBuffer bigger = ByteBuffer.allocate(b.capacity() + Math.max(b.capacity(), atLeastMore));
+    b.flip();
+    bigger.put(b);
+    return bigger;
+  }
+
+  /** Runs the engine's delegated tasks on the TLS pool; the loop stops reading meanwhile. */
+  private void runDelegatedTasks() {
+    tlsTasks = true;
+    SelectionKey k = key;
+    if (k.isValid()) {
+      k.interestOps(k.interestOps() & ~SelectionKey.OP_READ);
+    }
+    try {
+      transport.tlsPool().execute(() -> {
+        RuntimeException failure = null;
+        try {
+          for (Runnable t; (t = engine.getDelegatedTask()) != null; ) {
+            t.run();
+          }
+        } catch (RuntimeException e) {
+          failure = e;
+        }
+        RuntimeException f = failure;
+        loop.execute(() -> {
+          tlsTasks = false;
+          if (f != null) {
+            log.warn("{}: TLS handshake failed: {}", this, f.toString());
+            close(f);
+            return;
+          }
+          if (k.isValid()) {
+            k.interestOps(k.interestOps() | SelectionKey.OP_READ);
+            tlsPump();
+          }
+        });
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      close(e); // the transport is closing
+    }
+  }
+
+  /** Sends close_notify if the socket takes it at once, closes the socket; on the loop. */
+  private void tlsCloseOnLoop() {
+    try {
+      if (!engine.isOutboundDone()) {
+        engine.closeOutbound();
+        wrap(new ByteBuffer[] {ByteBuffer.allocate(0)}, 1);
+        flushNet(); // never waits: a peer that does not read gets no close_notify
+      }
+    } catch (SSLException | RuntimeException ignored) {
+      // closing anyway
+    }
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    failWriting();
+  }
+
+  /** Fails what is queued; holding {@code flushing} (or once nobody can write any more). */
+  private void failWriting() {
+    BuildNetException e = closedException();
+    for (Outgoing o; (o = writing.poll()) != null; ) {
+      o.done().completeExceptionally(e);
+    }
+    failOutbox();
+  }
+
+  private void failOutbox() {
+    BuildNetException e = closedException();
+    for (Outgoing o; (o = outbox.poll()) != null; ) {
+      o.done().completeExceptionally(e);
+    }
+  }
+
+  /** Reads after {@code nanos} from now (on the loop: until the next frame) fail with {@code reason}. */
+  void deadline(long nanos, String reason) {
+    if (in != null) {
+      in.deadlineIn(nanos, reason);
+    } else {
+      deadlineReason = reason;
+      deadlineNanos = System.nanoTime() + nanos;
+    }
+  }
+
+  /** On the loop's sweep: closes this connection if its deadline has passed. */
+  void sweep(long now) {
+    if (!closed.get() && !closing && now - deadlineNanos > 0) {
+      failAndClose(ErrorCode.TIMEOUT, deadlineReason, null, null);
+    }
+  }
+
+  // ---- threads -------------------------------------------------------------------------------
+
+  /** Starts the reader thread, which first runs {@code beforeLoop} (the listener's handshake). */
+  void startReader(IoTask beforeLoop) {
+    Thread t = new Thread(() -> readLoop(beforeLoop), "buildnet-net-" + name);
+    t.setDaemon(true);
+    threads.add(t);
+    t.start();
+  }
+
+  void startWriter() {
+    // Under the lock close() passes through: a writer is either started (and listed, so close's
+    // joins see it) before the connection closes, or never started at all.
+    synchronized (writerLock) {
+      if (closed.get()) {
+        return;
+      }
+      Thread t = new Thread(this::writeLoop, "buildnet-net-" + name + "-out");
+      t.setDaemon(true);
+      threads.add(t);
+      writerStarted = true;
+      t.start();
+    }
+  }
+
+  @FunctionalInterface
+  interface IoTask {
+    void run() throws IOException;
+  }
+
+  private void readLoop(IoTask beforeLoop) {
+    try {
+      if (beforeLoop != null) {
+        beforeLoop.run();
+        if (closed.get()) {
+          return;
+        }
+      }
+      while (!closed.get()) {
+        if (stage == Stage.OPEN) {
+          idleDeadline();
+        }
+        byte[] body = reader.next();
+        if (body == null) {
+          close(stage == Stage.OPEN
+              ? null
+              : new EOFException("connection closed by " + this + " during the handshake"));
+          return;
+        }
+        onBody(body);
+      }
+    } catch (ProtocolException e) {
+      onProtocolError(e);
+    } catch (SocketTimeoutException e) {
+      failAndClose(ErrorCode.TIMEOUT, in.reason(), null, e);
+    } catch (EOFException e) {
+      close(e);
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+    } catch (RuntimeException | Error e) {
+      log.error("{}: reader failed", this, e);
+      close(e);
+    }
+  }
+
+  /** One frame's body, from the reader thread or the loop. */
+  private void onBody(byte[] body) {
+    Message m;
+    try {
+      m = codec.decodeBody(body);
+    } catch (ProtocolException e) {
+      if (stage != Stage.OPEN || e.fatal()) {
+        onProtocolError(e);
+        return;
+      }
+      log.debug("{}: {}", this, e.getMessage());
+      send(new ErrorReply(e.messageId(), e.code().code(), e.getMessage(), false));
+      return;
+    }
+    if (stage != Stage.OPEN) {
+      transport.handshakeFrame(this, m);
+      return;
+    }
+    if (channel != null) {
+      deadlineNanos = System.nanoTime() + idleNanos;
+      deadlineReason = idleReason;
+    }
+    dispatch(m);
+  }
+
+  private void onProtocolError(ProtocolException e) {
+    if (stage == Stage.AWAIT_HELLO || stage == Stage.AWAIT_PROOF) {
+      transport.handshakeError(this, e);
+    } else {
+      failAndClose(e.code(), e.getMessage(), e.messageId(), e);
+    }
+  }
+
+  private void dispatch(Message m) {
+    if (m.version() != Protocol.MAJOR) {
+      failAndClose(
+          ErrorCode.UNSUPPORTED_VERSION,
+          "message of protocol major version " + m.version() + " on a " + Protocol.MAJOR + ".x connection",
+          m.id(),
+          null);
+      return;
+    }
+    Payload p = m.payload();
+    if (m.type() == MessageType.HEARTBEAT) {
+      // The handler sees it first (a master records liveness), so the ack follows the record.
+      deliver(m, () -> send(new Payloads.HeartbeatAck(m.id())));
+      return;
+    }
+    if (p instanceof Payloads.Reply r && r.replyTo() != null) {
+      Pending waiting = pending.get(r.replyTo());
+      if (waiting != null) {
+        boolean partial = p instanceof Payloads.BlobChunk c && !c.last() && waiting.partial() != null;
+        if (partial) {
+          waiting.partial().accept(m);
+          return;
+        }
+        pending.remove(r.replyTo(), waiting);
+        if (p instanceof ErrorReply e) {
+          waiting.future().completeExceptionally(new RemoteErrorException(e));
+        } else {
+          waiting.future().complete(m);
+        }
+        return;
+      }
+      if (m.type() == MessageType.HEARTBEAT_ACK) {
+        return;
+      }
+    }
+    switch (m.type()) {
+      case HELLO, HELLO_ACK, AUTH_CHALLENGE, AUTH_PROOF -> {
+        send(
+            new ErrorReply(
+                m.id(), ErrorCode.UNEXPECTED_MESSAGE.code(), m.type() + " after the handshake", false));
+        return;
+      }
+      default -> {}
+    }
+    deliver(m, null);
+  }
+
+  private void deliver(Message m, Runnable then) {
+    Handler h = handler;
+    if (channel == null || h instanceof InlineHandler) {
+      onMessage(h, m, then);
+    } else {
+      serial().execute(() -> onMessage(h, m, then));
+    }
+  }
+
+  private void onMessage(Handler h, Message m, Runnable then) {
+    try {
+      h.onMessage(this, m);
+    } catch (RuntimeException e) {
+      log.warn("{}: handler failed on {} {}", this, m.type(), m.id(), e);
+    }
+    if (then != null) {
+      then.run();
+    }
+  }
+
+  private SerialExecutor serial() {
+    if (serial == null) {
+      serial = new SerialExecutor(transport.handlerPool());
+    }
+    return serial;
+  }
+
+  private void writeLoop() {
+    List<CompletableFuture<Void>> unflushed = new ArrayList<>();
+    try {
+      while (true) {
+        Outgoing o = queue.take();
+        if (o == POISON) {
+          return;
+        }
+        queuedBytes.addAndGet(-o.frame().length);
+        out.write(o.frame());
+        unflushed.add(o.done());
+        if (queue.isEmpty()) {
+          out.flush();
+          lastSentNanos = System.nanoTime();
+          unflushed.forEach(f -> f.complete(null));
+          unflushed.clear();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      close(closed.get() ? null : e);
+    } finally {
+      BuildNetException e = closedException();
+      unflushed.forEach(f -> f.completeExceptionally(e));
+      drainQueue();
+    }
+  }
+
+  /**
+   * Fails every queued send. Keeps the POISON close() queued: a send racing close() drains the
+   * queue too, and a writer that lost its POISON would wait in take() forever.
+   */
+  private void drainQueue() {
+    BuildNetException e = closedException();
+    boolean poisoned = false;
+    for (Outgoing o; (o = queue.poll()) != null; ) {
+      if (o == POISON) {
+        poisoned = true;
+      } else if (o.done() != null) {
+        o.done().completeExceptionally(e);
+      }
+    }
+    if (poisoned) {
+      queue.add(POISON);
+    }
+  }
+
+  // ---- handshake support (used by TcpTransport on this connection's threads) -------------------
+
+  void handshakeDeadline(Duration timeout) {
+    deadline(timeout.toNanos(), "handshake not completed within " + timeout);
+  }
+
+  private void idleDeadline() {
+    in.deadlineIn(idleNanos, idleReason);
+  }
+
+  /** The handshake is through: full-size frames from here on, and the idle deadline. */
+  void opened() {
+    if (reader != null) {
+      reader.limit(codec.maxFrameBytes());
+    } else {
+      assembler.limit(codec.maxFrameBytes());
+      deadline(idleNanos, idleReason);
+    }
+    stage = Stage.OPEN;
+  }
+
+  /** During a listener's handshake: a reply, written at once (own threads) or queued (loop). */
+  void handshakeSend(Payload payload) throws IOException {
+    if (channel != null) {
+      send(payload);
+    } else {
+      writeDirect(payload);
+    }
+  }
+
+  /** Sends {@code payload} (best effort, briefly), then closes with {@code cause}. */
+  void sendAndClose(Payload payload, Throwable cause) {
+    if (closed.get()) {
+      return;
+    }
+    if (channel != null) {
+      if (closing) {
+        return;
+      }
+      if (engine != null && !tlsOpen) {
+        close(cause); // saying why would take the rest of a TLS handshake
+        return;
+      }
+      closingCause = cause;
+      closing = true;
+      send(payload);
+      if (flushQueued.compareAndSet(false, true)) {
+        loop.flushSoon(this); // closes once the queue is written
+      }
+      // A peer that does not read must not keep the connection: close regardless after a moment.
+      transport.schedule(() -> close(cause), Duration.ofSeconds(1));
+      return;
+    }
+    try {
+      if (!writerStarted) {
+        writeDirect(payload); // still in the handshake: no writer thread yet
+      } else {
+        send(payload).get(1, TimeUnit.SECONDS);
+      }
+    } catch (Exception ignored) {
+      // the close below is what matters
+    }
+    close(cause);
+  }
+
+  /** Reads and decodes one frame during the handshake (before the threads run). */
+  Message readDirect() throws IOException {
+    byte[] body = reader.next();
+    if (body == null) {
+      throw new EOFException("connection closed by " + this + " during the handshake");
+    }
+    return codec.decodeBody(body);
+  }
+
+  /** Writes one message synchronously, before the writer thread runs. */
+  void writeDirect(Payload payload) throws IOException {
+    writeDirectMessage(message(payload));
+  }
+
+  /** Runs the TLS handshake, if this is a TLS socket, within {@code timeout}. */
+  void startTlsHandshake(Duration timeout) throws IOException {
+    if (socket instanceof javax.net.ssl.SSLSocket ssl) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new SocketTimeoutException("handshake not completed within its timeout");
+      }
+      socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())));
+      ssl.startHandshake();
+    }
+  }
+
+  void writeDirectMessage(Message m) throws IOException {
+    out.write(codec.encode(m));
+    out.flush();
+  }
+
+  void established(Hello hello, String id, int minor, Handler h) {
+    this.peerHello = hello;
+    this.peerId = id;
+    this.peerMinor = minor;
+    this.handler = h;
+  }
+
+  void peerRuntime(String runtime) {
+    this.peerRuntime = runtime;
+  }
+
+  long lastSentNanos() {
+    return lastSentNanos;
+  }
+
+  /**
+   * Tells the peer why, then closes: waits a moment for the ERROR to leave, never longer, since
+   * a peer that does not read must not keep the connection.
+   */
+  void failAndClose(ErrorCode code, String message, String replyTo, Throwable cause) {
+    if (closed.get()) {
+      return;
+    }
+    log.warn("closing {}: {} {}", this, code, message);
+    ErrorReply error = new ErrorReply(replyTo, code.code(), message, true);
+    sendAndClose(error, cause == null ? new ProtocolException(code, message) : cause);
+  }
+
+  @Override
+  public void close() {
+    close(null);
+  }
+
+  void close(Throwable cause) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    synchronized (writerLock) {
+      // waits out a startWriter() in progress, so its thread is listed before we are forgotten
+    }
+    try {
+      if (engine != null) {
+        // Only the loop touches the engine; a loop that has ended closed its channels already.
+        if (loop.inLoop()) {
+          tlsCloseOnLoop();
+        } else {
+          loop.execute(this::tlsCloseOnLoop);
+          if (loop.ended()) {
+            channel.close();
+            failWriting(); // nobody else can touch the queue any more
+          }
+        }
+      } else if (channel != null) {
+        channel.close();
+      } else {
+        socket.close();
+      }
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    if (channel != null) {
+      if (engine == null) {
+        // Whoever holds flushing fails the rest when its next write meets the closed channel.
+        flushWhileQueued();
+      }
+      failOutbox();
+    } else {
+      queue.add(POISON);
+    }
+    BuildNetException e = closedException();
+    pending.values().forEach(p -> p.future().completeExceptionally(e));
+    pending.clear();
+    transport.forget(this);
+    Handler h = handler;
+    if (h != null) {
+      Runnable onClose = () -> {
+        try {
+          h.onClose(this, cause);
+        } catch (RuntimeException ex) {
+          log.warn("{}: onClose failed", this, ex);
+        }
+      };
+      if (serial != null) {
+        serial.execute(onClose); // after the messages still queued for the handler
+      } else {
+        onClose.run();
+      }
+    }
+  }
+
+  /** Whether this connection's threads have all ended. */
+  boolean threadsEnded() {
+    return threads.stream().noneMatch(Thread::isAlive) && (serial == null || serial.idle());
+  }
+
+  /** Waits up to {@code millis} for this connection's threads to end (not from those threads). */
+  void join(long millis) throws InterruptedException {
+    long until = System.currentTimeMillis() + millis;
+    // Re-read until no new thread appears: a listener's reader starts the writer after the
+    // handshake, possibly while we wait for the reader.
+    java.util.Set<Thread> joined = new java.util.HashSet<>();
+    boolean more = true;
+    while (more) {
+      more = false;
+      for (Thread t : List.copyOf(threads)) {
+        if (joined.add(t)) {
+          more = true;
+          if (t != Thread.currentThread()) {
+            t.join(Math.max(1, until - System.currentTimeMillis()));
+          }
+        }
+      }
+    }
+  }
+
+  private BuildNetException closedException() {
+    return new BuildNetException("connection to " + this + " is closed");
+  }
+
+  @Override
+  public String toString() {
+    String id = peerId;
+    return id == null ? name : id + "@" + name;
+  }
+}

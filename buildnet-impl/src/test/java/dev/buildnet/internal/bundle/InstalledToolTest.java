@@ -1,0 +1,24 @@
+package dev.buildnet.internal.bundle;
+
+import dev.buildnet.exec.ProcessShellProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fixture of the tests that run a real bundler from {@code node_modules}: a shell, hashes, and
+ * a temporary directory for {@link TestProjects#workspace} whose tool link is removed afterwards.
+ */
+abstract class InstalledToolTest {
+  static final ProcessShellProvider SHELL = ProcessShellProvider.create();
+  final Sha256Hashes hashes = new Sha256Hashes();
+
+  @TempDir Path dir;
+
+  @AfterEach
+  void unlinkTools() throws Exception {
+    // JUnit would otherwise warn about a link out of its temp directory.
+    Files.deleteIfExists(dir.resolve("ws/node_modules"));
+  }
+}

@@ -1,0 +1,280 @@
+package dev.buildnet.internal.exec;
+
+import dev.buildnet.exec.ProcessShellProvider;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.buildnet.api.exec.CommandResult;
+import dev.buildnet.api.exec.CommandResult.Outcome;
+import dev.buildnet.api.exec.CommandSpec;
+import dev.buildnet.api.exec.OutputListener;
+import dev.buildnet.api.exec.RunningCommand;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * No process a command started outlives it, on Linux: background children, and daemons that
+ * double-fork into a session of their own with their output sent elsewhere, are gone once the
+ * result is in, whichever way the command ended.
+ */
+class LeftBehindProcessesTest {
+  private static final Duration GRACE = Duration.ofMillis(200);
+
+  private final ProcessShellProvider shell = ProcessShellProvider.create();
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void linuxOnly() {
+    assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
+  }
+
+  /** Leaves {@code sleep 1000} running in the background and writes its pid to {@code bg.pid}. */
+  private static final String BACKGROUND = "sleep 1000 & echo $! > bg.pid; echo started; ";
+
+  /**
+   * Starts a daemon the classic way: setsid (a session of its own), a fork whose parent exits (so
+   * it is re-parented at once), all output away from the command's pipes. Waits until it runs.
+   */
+  private static final String DAEMON =
+      "setsid sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > daemon.pid' "
+          + "</dev/null >/dev/null 2>&1 & "
+          + "while [ ! -s daemon.pid ]; do sleep 0.01; done; echo started; ";
+
+  private CommandSpec sh(String script) {
+    return CommandSpec.of(ScriptCommands.sh(script, List.of()), dir, Map.of()).withGracePeriod(GRACE);
+  }
+
+  private long pid(String file) throws IOException {
+    return Long.parseLong(Files.readString(dir.resolve(file)).strip());
+  }
+
+  /** Polls until {@code pid} has no /proc entry at all: killed and reaped, not a zombie. */
+  private static void awaitGoneAndReaped(long pid) throws InterruptedException {
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (Files.exists(Path.of("/proc/" + pid))) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("pid " + pid + " is still there " + state(pid));
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private static String state(long pid) {
+    try {
+      return Files.readString(Path.of("/proc/" + pid + "/stat"));
+    } catch (IOException e) {
+      return "(gone)";
+    }
+  }
+
+  private CommandResult startAndCancelWhenStarted(String script) throws Exception {
+    CompletableFuture<Void> started = new CompletableFuture<>();
+    RunningCommand c =
+        shell.start(
+            sh(script),
+            (stream, line) -> {
+              if (line.equals("started")) {
+                started.complete(null);
+              }
+            });
+    started.get(30, SECONDS);
+    c.cancel();
+    return c.result().get(30, SECONDS);
+  }
+
+  @Test
+  void backgroundChild_isGone_afterSuccess() throws Exception {
+    CommandResult r = shell.run(sh(BACKGROUND));
+
+    assertEquals(Outcome.EXITED, r.outcome());
+    assertEquals(0, r.exitCode());
+    awaitGoneAndReaped(pid("bg.pid"));
+  }
+
+  @Test
+  void backgroundChild_isGone_afterFailure() throws Exception {
+    CommandResult r = shell.run(sh(BACKGROUND + "exit 3"));
+
+    assertEquals(Outcome.EXITED, r.outcome());
+    assertEquals(3, r.exitCode());
+    awaitGoneAndReaped(pid("bg.pid"));
+  }
+
+  @Test
+  void backgroundChild_isGone_afterTimeout() throws Exception {
+    CommandResult r = shell.run(sh(BACKGROUND + "exec sleep 1000").withTimeout(Duration.ofSeconds(3)));
+
+    assertEquals(Outcome.TIMED_OUT, r.outcome());
+    assertTrue(Files.exists(dir.resolve("bg.pid")), "the background child started before the timeout");
+    awaitGoneAndReaped(pid("bg.pid"));
+  }
+
+  @Test
+  void backgroundChild_isGone_afterCancel() throws Exception {
+    CommandResult r = startAndCancelWhenStarted(BACKGROUND + "exec sleep 1000");
+
+    assertEquals(Outcome.CANCELLED, r.outcome());
+    awaitGoneAndReaped(pid("bg.pid"));
+  }
+
+  @Test
+  void doubleForkedDaemon_isGone_afterTheCommandExits() throws Exception {
+    CommandResult r = shell.run(sh(DAEMON + "echo $$ > root.pid"));
+
+    assertEquals(0, r.exitCode());
+    awaitGoneAndReaped(pid("daemon.pid"));
+  }
+
+  @Test
+  void doubleForkedDaemon_isGone_afterCancel() throws Exception {
+    CommandResult r = startAndCancelWhenStarted(DAEMON + "exec sleep 1000");
+
+    assertEquals(Outcome.CANCELLED, r.outcome());
+    awaitGoneAndReaped(pid("daemon.pid"));
+  }
+
+  @Test
+  void doubleForkedDaemon_isGone_afterTimeout() throws Exception {
+    CommandResult r = shell.run(sh(DAEMON + "exec sleep 1000").withTimeout(Duration.ofSeconds(3)));
+
+    assertEquals(Outcome.TIMED_OUT, r.outcome());
+    assertTrue(Files.exists(dir.resolve("daemon.pid")), "the daemon started before the timeout");
+    awaitGoneAndReaped(pid("daemon.pid"));
+  }
+
+  @Test
+  void withoutJna_theDaemonIsStillFound_byItsMarkAmongAllProcesses() throws Exception {
+    ProcessShellProvider degraded = ProcessShellProvider.builder().withoutNativeCalls().build();
+
+    CommandResult r = degraded.run(sh(DAEMON + "echo $$ > root.pid"));
+
+    assertEquals(0, r.exitCode());
+    long daemon = pid("daemon.pid");
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    // Not reaped in this mode if this JVM adopted it (another test made it a subreaper): a zombie
+    // has ended, and that is what counts here.
+    while (Pids.isRunning(daemon)) {
+      assertTrue(System.nanoTime() - deadline < 0, "pid " + daemon + " is still running");
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void daemon_reallyDetached_inItsOwnSession() throws Exception {
+    // Guards the daemon tests above against testing something easier than they claim: the daemon
+    // has left the command's session, so neither a session nor a process-group kill reaches it.
+    CompletableFuture<Void> started = new CompletableFuture<>();
+    RunningCommand c =
+        shell.start(
+            sh(DAEMON + "echo $$ > root.pid; exec sleep 1000"),
+            (stream, line) -> {
+              if (line.equals("started")) {
+                started.complete(null);
+              }
+            });
+    started.get(30, SECONDS);
+    try {
+      long daemon = pid("daemon.pid");
+      assertNotEquals(sessionOf(c.pid()), sessionOf(daemon));
+      assertNotEquals(c.pid(), parentOf(daemon), "the daemon is not the command's child");
+    } finally {
+      c.cancel();
+      c.result().get(30, SECONDS);
+    }
+  }
+
+  @Test
+  void theMark_isInTheEnvironment_andDiffersPerCommand() throws Exception {
+    CommandResult a = shell.run(CommandSpec.of(List.of("env"), dir, Map.of()));
+    CommandResult b = shell.run(CommandSpec.of(List.of("env"), dir, Map.of()));
+
+    String markA = new String(a.stdout()).strip();
+    String markB = new String(b.stdout()).strip();
+    assertTrue(markA.matches(ProcessShellProvider.MARK_VARIABLE + "=[0-9a-f]{32}"), markA);
+    assertTrue(markB.matches(ProcessShellProvider.MARK_VARIABLE + "=[0-9a-f]{32}"), markB);
+    assertNotEquals(markA, markB);
+  }
+
+  @Test
+  void anAdoptedOrphan_isReapedOnceKilled() throws Exception {
+    // The subshell exits at once, so its child is adopted by this JVM; once killed it must be
+    // reaped by this JVM too, or it stays a zombie for as long as the JVM lives.
+    RunningCommand c =
+        shell.start(
+            sh("(sleep 1000 & echo $! > bg.pid); echo started; exec sleep 1000"),
+            OutputListener.discard());
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (!Files.exists(dir.resolve("bg.pid")) || Files.readString(dir.resolve("bg.pid")).isBlank()) {
+      assertTrue(System.nanoTime() - deadline < 0, "the orphan was never started");
+      Thread.sleep(20);
+    }
+    long orphan = pid("bg.pid");
+    c.cancel();
+    c.result().get(30, SECONDS);
+
+    awaitGoneAndReaped(orphan);
+  }
+
+  @Test
+  void anOrphanThatEndedBeforeAnyoneLooked_isReapedLater_notLeftAZombie() throws Exception {
+    // Its environment is unreadable once it is a zombie, so no command can claim it; being this
+    // JVM's child for longer than the JDK ever leaves one of its own unreaped, it is reaped at a
+    // later stop.
+    RunningCommand c =
+        shell.start(
+            sh("(sleep 0.1 & echo $! > bg.pid); exec sleep 1000"), OutputListener.discard());
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (!Files.exists(dir.resolve("bg.pid")) || Files.readString(dir.resolve("bg.pid")).isBlank()) {
+      assertTrue(System.nanoTime() - deadline < 0, "the orphan was never started");
+      Thread.sleep(20);
+    }
+    long orphan = pid("bg.pid");
+    while (!isZombie(orphan)) {
+      assertTrue(System.nanoTime() - deadline < 0, "the orphan never ended: " + state(orphan));
+      Thread.sleep(20);
+    }
+    c.cancel();
+    c.result().get(30, SECONDS);
+    assertTrue(isZombie(orphan), "precondition: the stop did not claim it " + state(orphan));
+
+    long bound = System.nanoTime() + SECONDS.toNanos(30 + ZombieSweeper.AGE_SECONDS);
+    while (Files.exists(Path.of("/proc/" + orphan))) {
+      assertTrue(System.nanoTime() - bound < 0, "pid " + orphan + " is still there " + state(orphan));
+      shell.run(sh("true")); // every command's end is a chance to sweep
+      Thread.sleep(200);
+    }
+  }
+
+  private static boolean isZombie(long pid) {
+    String stat = state(pid);
+    return stat.startsWith(pid + " (") && stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
+  }
+
+  private static long sessionOf(long pid) throws IOException {
+    return statField(pid, 6);
+  }
+
+  private static long parentOf(long pid) throws IOException {
+    return statField(pid, 4);
+  }
+
+  /** Field {@code n} (1-based, as proc(5) numbers them) of /proc/PID/stat. */
+  private static long statField(long pid, int n) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(f[n - 3]);
+  }
+}
