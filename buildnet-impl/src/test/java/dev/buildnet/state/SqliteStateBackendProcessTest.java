@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The SQLite backend shared by real processes, and killed with SIGKILL. */
-class SqliteStateBackendProcessTest {
+public class SqliteStateBackendProcessTest {
   private static final long STARTUP_SECONDS = 30;
 
   @TempDir Path directory;

@@ -28,7 +28,7 @@ public final class LinuxProcfs implements ProcessInspector {
   private final long self = ProcessHandle.current().pid();
   private final boolean hasChildrenFiles = childrenFilesExist();
 
-  static boolean isUsable() {
+  public static boolean isUsable() {
     return Files.isReadable(PROC.resolve("self/stat"));
   }
 

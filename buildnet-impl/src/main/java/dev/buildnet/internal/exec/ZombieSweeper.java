@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * zombie is reaped at some stop {@value #AGE_SECONDS} s or more after it was first seen. Thread-safe.
  */
 public final class ZombieSweeper {
-  static final long AGE_SECONDS = 10;
+  public static final long AGE_SECONDS = 10;
   private static final long AGE_NANOS = TimeUnit.SECONDS.toNanos(AGE_SECONDS);
 
   private final LinuxNative natives;

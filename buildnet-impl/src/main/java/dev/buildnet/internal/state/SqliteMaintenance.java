@@ -75,7 +75,7 @@ public final class SqliteMaintenance {
    * Copies what it can of the WAL into the database file without waiting for readers or writers
    * (SQLite's PASSIVE mode). Returns false if the backend is closed or SQLite failed.
    */
-  boolean checkpoint() {
+  public boolean checkpoint() {
     pagesSinceCheckpoint.set(0);
     checkpointer.lock();
     try {
@@ -99,7 +99,7 @@ public final class SqliteMaintenance {
   }
 
   /** The background thread, for tests that check it stops. */
-  Thread thread() {
+  public Thread thread() {
     return thread;
   }
 

@@ -17,8 +17,8 @@ import java.util.TreeSet;
  *   <li>kv, locks, fencing.
  * </ol>
  */
-final class SqliteSchema {
-  static final int CURRENT_VERSION = 1;
+public final class SqliteSchema {
+  public static final int CURRENT_VERSION = 1;
 
   private static final Set<String> TABLES = Set.of("schema_version", "kv", "locks", "fencing");
   private static final List<String> VERSION_1 = List.of(

@@ -10,11 +10,11 @@ import org.junit.jupiter.api.io.TempDir;
  * The fixture of the tests that run a real bundler from {@code node_modules}: a shell, hashes, and
  * a temporary directory for {@link TestProjects#workspace} whose tool link is removed afterwards.
  */
-abstract class InstalledToolTest {
-  static final ProcessShellProvider SHELL = ProcessShellProvider.create();
-  final Sha256Hashes hashes = new Sha256Hashes();
+public abstract class InstalledToolTest {
+  public static final ProcessShellProvider SHELL = ProcessShellProvider.create();
+  public final Sha256Hashes hashes = new Sha256Hashes();
 
-  @TempDir Path dir;
+  @TempDir public Path dir;
 
   @AfterEach
   void unlinkTools() throws Exception {

@@ -12,7 +12,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /** A plain SHA-256 {@link HashProvider} for tests, independent of the real implementations. */
-final class Sha256Hashes implements HashProvider {
+public final class Sha256Hashes implements HashProvider {
 
   @Override
   public String algorithm() {

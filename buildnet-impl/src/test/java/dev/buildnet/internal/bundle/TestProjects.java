@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /** The tiny TypeScript project under test resources, and the bundlers npm installed for it. */
-final class TestProjects {
+public final class TestProjects {
   static final String INSTALL_COMMAND = "npm ci --prefix buildnet-impl/src/test/node";
 
   private TestProjects() {}
@@ -23,7 +23,7 @@ final class TestProjects {
    * {@code node_modules} installed from {@code src/test/node/package-lock.json}. Fails (never
    * skips) when it is missing: these tests exist to run the real tools.
    */
-  static Path nodeModules(String tool) {
+  public static Path nodeModules(String tool) {
     // Surefire runs in the module directory; an IDE may run in the repository root.
     for (Path candidate :
         List.of(Path.of("src/test/node/node_modules"), Path.of("buildnet-impl/src/test/node/node_modules"))) {
@@ -50,7 +50,7 @@ final class TestProjects {
   }
 
   /** A copy of the fixture in {@code dir}, with {@code node_modules} linked to the installed tools. */
-  static Path workspace(Path dir, String tool) throws IOException {
+  public static Path workspace(Path dir, String tool) throws IOException {
     Path workspace = dir.resolve("ws");
     Path source = fixture();
     try (Stream<Path> files = Files.walk(source)) {
@@ -72,7 +72,7 @@ final class TestProjects {
     return workspace;
   }
 
-  static BuildContext context(Path workspace, List<String> entrypoints, Map<String, String> options) {
+  public static BuildContext context(Path workspace, List<String> entrypoints, Map<String, String> options) {
     return new BuildContext(
         "build-1",
         "app",

@@ -1,4 +1,6 @@
-package dev.buildnet.internal.exec;
+package dev.buildnet.exec;
+
+import dev.buildnet.internal.exec.*;
 
 import dev.buildnet.exec.ProcessShellProvider;
 
