@@ -1,0 +1,148 @@
+package dev.buildnet.cli;
+
+import dev.buildnet.BuildNet;
+import dev.buildnet.internal.master.MasterServer;
+import dev.buildnet.internal.master.WorkerEvent;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs a BuildNet master for a workspace until interrupted: workers connect to it and run its
+ * targets; clients submit builds of its targets and use its state and locks. Prints {@code listening on HOST:PORT} once it accepts connections, so
+ * scripts and test fixtures can start it on port 0 and read the port.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Runs a master that workers and clients connect to (until Ctrl-C).")
+final class ServeCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Mixin WorkspaceOptions ws;
+
+  @Mixin HttpOptions httpOptions;
+
+  @Option(names = "--listen", defaultValue = "127.0.0.1:7890",
+      description = "HOST:PORT to listen on (default 127.0.0.1:7890; port 0 picks a free one).")
+  String listen;
+
+  @picocli.CommandLine.Mixin TlsOptions tls = new TlsOptions();
+
+  @Option(names = "--secret-file", required = true,
+      description = "File holding the shared secret (at least 16 bytes). Never pass a secret as "
+          + "an argument: other users can read the process list.")
+  Path secretFile;
+
+  @Option(names = "--local-slots", defaultValue = "-1",
+      description = "CPU slots for targets run by the master itself (default: -j, else cores); 0"
+          + " sends every target to workers.")
+  int localSlots;
+
+  @Option(names = "--placement-timeout", defaultValue = "300",
+      description = "Seconds a target no connected worker can run waits for one (default 300).")
+  long placementTimeoutSeconds;
+
+  @Option(names = "--heartbeat-timeout", defaultValue = "15",
+      description = "Seconds without a heartbeat before a worker is declared dead (default 15).")
+  long heartbeatTimeoutSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    byte[] secret = readSecret(secretFile);
+    CountDownLatch stop = new CountDownLatch(1);
+    Thread hook = new Thread(stop::countDown, "buildnet-serve-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listen(parse(listen))
+        .transport(tls.transport(secret, true)
+            .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds)).build());
+    if (localSlots >= 0) {
+      b.localSlots(localSlots);
+    } else if (ws.slots > 0) {
+      b.localSlots(ws.slots);
+    }
+    b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
+        .onWorkspaceLockWait(message -> {
+          out.println(message);
+          out.flush();
+        });
+    BuildNet started;
+    try {
+      started = b.start(); // holds the workspace lock until it closes
+    } catch (dev.buildnet.WorkspaceLockedException e) {
+      Runtime.getRuntime().removeShutdownHook(hook);
+      spec.commandLine().getErr().println("buildnet serve: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return 2;
+    }
+    try (BuildNet net = started;
+        dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out)) {
+      MasterServer master = net.master().orElseThrow();
+      master.addWorkerListener(e -> {
+        synchronized (out) {
+          out.println(describe(e));
+          out.flush();
+        }
+      });
+      InetSocketAddress bound = master.localAddress();
+      out.println("listening on " + bound.getHostString() + ":" + bound.getPort());
+      out.flush();
+      stop.await();
+      return 0;
+    }
+  }
+
+  private static String describe(WorkerEvent e) {
+    return "worker " + e.worker().id() + " " + e.kind().name().toLowerCase(java.util.Locale.ROOT)
+        + (e.reason() == null || e.reason().isEmpty() ? "" : ": " + e.reason());
+  }
+
+  static byte[] readSecret(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("secret file " + file + " does not exist");
+    }
+    // One rule everywhere (docs/PROTOCOL.md, "Secret files"): trailing CR/LF are not the secret.
+    return dev.buildnet.BuildNet.readSecret(file);
+  }
+
+  /** A password file (e.g. a TLS key store's): its bytes without trailing CR/LF, any length. */
+  static byte[] readPasswordFile(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("password file " + file + " does not exist");
+    }
+    byte[] raw = Files.readAllBytes(file);
+    int end = raw.length;
+    while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
+      end--;
+    }
+    return java.util.Arrays.copyOf(raw, end);
+  }
+
+  static InetSocketAddress parse(String hostPort) {
+    return parse("--listen", hostPort);
+  }
+
+  static InetSocketAddress parse(String option, String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    if (colon <= 0 || colon == hostPort.length() - 1) {
+      throw new IllegalArgumentException(option + " must be HOST:PORT but was '" + hostPort + "'");
+    }
+    String host = hostPort.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(hostPort.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " port must be a number: '" + hostPort + "'");
+    }
+    return new InetSocketAddress(host, port);
+  }
+}

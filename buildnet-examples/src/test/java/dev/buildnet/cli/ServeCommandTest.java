@@ -1,0 +1,116 @@
+package dev.buildnet.cli;
+
+import dev.buildnet.api.transport.TransportSettings;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.buildnet.client.RemoteClient;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code buildnet serve} as a separate process, the way scripts and the Python tests start it. */
+class ServeCommandTest {
+  @TempDir Path dir;
+
+  @Test
+  void servesStateToAClientUntilTerminated() throws Exception {
+    Files.writeString(dir.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {}}");
+    Path secret = Files.writeString(dir.resolve("secret"), "0123456789abcdef0123456789abcdef\n");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        BuildNetCli.class.getName(), "serve", "-w", dir.toString(),
+        "--listen", "127.0.0.1:0", "--secret-file", secret.toString()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      BufferedReader out = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      String line = CompletableFuture.supplyAsync(() -> {
+        try {
+          String l;
+          while ((l = out.readLine()) != null) {
+            if (l.startsWith("listening on ")) {
+              return l;
+            }
+          }
+          return null;
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(60, TimeUnit.SECONDS);
+      assertNotNull(line, "serve exited without listening");
+      int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+      try (RemoteClient client = RemoteClient.builder().address("127.0.0.1", port)
+          .transport(TransportSettings.ofSecret("0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8)))
+          .connect()) {
+        client.state().setString("k", "v");
+        assertEquals("v", client.state().getString("k").orElseThrow());
+      }
+      p.destroy(); // SIGTERM: the shutdown hook closes BuildNet
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void servesTheHttpApiWhenAskedWithHttp() throws Exception {
+    Files.writeString(dir.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {}}");
+    Path secret = Files.writeString(dir.resolve("secret"), "0123456789abcdef0123456789abcdef\n");
+    Path token = Files.writeString(dir.resolve("token"), "a-token-of-enough-length\n");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        BuildNetCli.class.getName(), "serve", "-w", dir.toString(),
+        "--listen", "127.0.0.1:0", "--secret-file", secret.toString(),
+        "--http", "127.0.0.1:0", "--http-token-file", token.toString()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      BufferedReader out = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      String line = CompletableFuture.supplyAsync(() -> {
+        try {
+          for (String l; (l = out.readLine()) != null; ) {
+            if (l.startsWith("http on ")) {
+              return l;
+            }
+          }
+          return null;
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(60, TimeUnit.SECONDS);
+      assertNotNull(line, "serve exited without starting HTTP");
+      java.net.URI base = java.net.URI.create(line.substring("http on ".length()).split(" ")[0]);
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/health"))
+          .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(401, http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/builds"))
+          .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/builds"))
+          .header("Authorization", "Bearer a-token-of-enough-length").build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+      p.destroy();
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void listenMustBeHostAndPort() {
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> ServeCommand.parse("7890"));
+    assertTrue(e.getMessage().contains("HOST:PORT"), e.getMessage());
+  }
+}
