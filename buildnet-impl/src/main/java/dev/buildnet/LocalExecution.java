@@ -5,24 +5,15 @@ import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
-import dev.buildnet.api.build.BuildContext;
-import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.bundle.Availability;
 import dev.buildnet.api.bundle.BundlerAdapter;
-import dev.buildnet.api.exec.CommandResult;
-import dev.buildnet.api.exec.CommandSpec;
-import dev.buildnet.api.exec.CommandStartException;
-import dev.buildnet.api.exec.OutputListener;
-import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.ActionManifest;
 import dev.buildnet.cache.Outputs;
+import dev.buildnet.exec.TargetStep;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs a target the cache could not serve on this machine, on the calling thread: restores the
  * outputs its dependencies' workers kept (deferred materialization), then runs it through the
- * shell (or its bundler adapter) with the retries of the {@link AttemptPolicy}, collects and stores its
+ * {@link TargetStep} core it shares with Java workers, with the retries of the {@link AttemptPolicy}, collects and stores its
  * outputs, and records the result.
  */
 final class LocalExecution {
@@ -49,8 +40,7 @@ final class LocalExecution {
   private final KeyService keys;
   private final ActionCache cache;
   private final Outputs outputs;
-  private final ShellProvider shell;
-  private final Map<String, BundlerAdapter> bundlers;
+  private final TargetStep step;
   private final int outputCapBytes;
   private final Clock clock;
   private final AttemptPolicy policy;
@@ -64,8 +54,7 @@ final class LocalExecution {
     this.keys = keys;
     this.cache = cache;
     this.outputs = outputs;
-    this.shell = shell;
-    this.bundlers = Map.copyOf(bundlers);
+    this.step = new TargetStep(shell, bundlers);
     this.outputCapBytes = outputCapBytes;
     this.clock = clock;
     this.policy = policy;
@@ -142,7 +131,7 @@ final class LocalExecution {
       d.forget(dep.key);
     }
     if (!localCapabilities.containsAll(dep.target.requiredCapabilities())
-        || dep.target.bundler().isPresent() && !bundlers.containsKey(dep.target.bundler().get().adapter())) {
+        || dep.target.bundler().isPresent() && !step.hasBundler(dep.target.bundler().get().adapter())) {
       return "the outputs of '" + dep.name() + "' were lost with worker '" + k.workerId
           + "' before they were needed, and this machine cannot run it again (it requires "
           + dep.target.requiredCapabilities() + "); build again";
@@ -212,8 +201,7 @@ final class LocalExecution {
             .phases(new BuildMetrics.Phases(pre, Duration.ZERO, Duration.ZERO))
             .filesChecked(computed.filesChecked()).because("OUTPUT", e.getMessage());
       }
-      last = target.bundler().isPresent() ? bundle(run, node, computed)
-          : command(run, node, computed);
+      last = attempt(run, node, computed);
       if (last.success || last.cancelled || !policy.retriesAfterFailure(target, attempts)) {
         break;
       }
@@ -266,7 +254,7 @@ final class LocalExecution {
         TargetRunner.artifacts(manifest), last.errors, metrics);
   }
 
-  /** What one attempt did. */
+  /** What one attempt did, phrased for the target's outcome. */
   private static final class Attempt {
     boolean success;
     boolean cancelled;
@@ -278,99 +266,59 @@ final class LocalExecution {
     long peakMemoryBytes;
   }
 
-  private Attempt command(BuildRun run, Node node, KeyService.Computed computed) {
+  /** Runs the target once through the shared {@link TargetStep}, cancellable by its build. */
+  private Attempt attempt(BuildRun run, Node node, KeyService.Computed computed) {
     Target target = node.target;
-    Attempt a = new Attempt();
-    List<String> argv =
-        target.expandCommand(List.copyOf(computed.manifest().inputs().keySet()));
-    CommandSpec spec =
-        CommandSpec.of(argv, workspace.resolve(target.workingDirectory()).normalize(),
-            keys.environment(target)).withOutputCap(outputCapBytes);
-    if (target.timeout().isPresent()) {
-      spec = spec.withTimeout(target.timeout().get());
-    }
-    RunningCommand rc;
-    try {
-      rc = shell.start(spec, (stream, line) ->
-          run.listener.logLine(run.buildId, target.name(), stream, line, false));
-    } catch (CommandStartException e) {
-      a.errors = List.of(BuildError.of("START", e.getMessage()));
-      return a;
-    }
-    node.execution = rc::cancel;
+    TargetStep.Cancel cancel = new TargetStep.Cancel();
+    node.execution = () -> cancel.cancel("the build was cancelled");
     if (run.isCancelled()) {
-      rc.cancel(); // cancelled between dispatch and start
+      cancel.cancel("the build was cancelled"); // cancelled between dispatch and start
     }
-    CommandResult r;
-    try {
-      r = rc.result().get();
-    } catch (InterruptedException e) {
-      rc.cancel();
-      Thread.currentThread().interrupt();
-      a.cancelled = true;
-      return a;
-    } catch (ExecutionException | CancellationException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-      a.errors = List.of(BuildError.of("EXEC", "running '" + target.name() + "' failed: " + why));
-      return a;
-    }
+    TargetStep.Lines lines = (stream, line) ->
+        run.listener.logLine(run.buildId, target.name(), stream, line, false);
+    return phrase(target, step.run(spec(run, target, computed), lines, cancel));
+  }
+
+  private TargetStep.Spec spec(BuildRun run, Target target, KeyService.Computed computed) {
+    Path cwd = workspace.resolve(target.workingDirectory()).normalize();
+    TargetStep.Bundle bundle = target.bundler().map(b -> new TargetStep.Bundle(b.adapter(),
+        b.entrypoints(), workspace.resolve(b.outDir()).normalize(), b.options())).orElse(null);
+    List<String> argv = bundle != null ? List.of()
+        : target.expandCommand(List.copyOf(computed.manifest().inputs().keySet()));
+    return new TargetStep.Spec(run.buildId, target.name(), workspace, cwd, argv,
+        keys.environment(target), target.timeout().orElse(null), outputCapBytes, bundle);
+  }
+
+  /** The step's result as this target's errors: what a local build has always reported. */
+  private Attempt phrase(Target target, TargetStep.Result r) {
+    Attempt a = new Attempt();
     a.exitCode = r.exitCode();
     a.stdout = r.stdout();
     a.stderr = r.stderr();
     a.cpuTime = r.cpuTime();
     a.peakMemoryBytes = r.peakMemoryBytes();
+    a.errors = r.errors();
+    String name = target.name();
     switch (r.outcome()) {
+      case SUCCEEDED -> a.success = true;
       case CANCELLED -> a.cancelled = true;
-      case TIMED_OUT -> a.errors = List.of(BuildError.of("TIMEOUT",
-          "'" + target.name() + "' timed out after " + target.timeout().orElseThrow()
-              + " and its processes were killed"));
-      case EXITED -> {
-        a.success = r.exitCode() == 0;
-        if (!a.success) {
-          a.errors = List.of(BuildError.of("EXIT_CODE", "'" + target.name() + "' exited with "
+      case TIMED_OUT -> a.errors = List.of(BuildError.of("TIMEOUT", "'" + name + "' timed out after "
+          + target.timeout().orElseThrow() + " and its processes were killed"));
+      case FAILED -> {
+        if (target.bundler().isEmpty()) {
+          a.errors = List.of(BuildError.of("EXIT_CODE", "'" + name + "' exited with "
               + r.exitCode() + tail(r.stderr(), r.stdout())));
         }
       }
+      case NOT_STARTED -> a.errors = List.of(target.bundler().isEmpty()
+          ? BuildError.of("START", r.problem())
+          : BuildError.of("BUNDLER", r.problem() == null
+              ? "no bundler adapter named '" + target.bundler().get().adapter()
+                  + "' is registered (known: " + step.bundlerNames() + ")"
+              : target.bundler().get().adapter() + " is not available: " + r.problem()));
+      case BROKEN -> a.errors = List.of(BuildError.of("EXEC", "running '" + name + "' failed: "
+          + r.problem()));
     }
-    return a;
-  }
-
-  private Attempt bundle(BuildRun run, Node node, KeyService.Computed computed) {
-    Target target = node.target;
-    Target.Bundler b = target.bundler().orElseThrow();
-    Attempt a = new Attempt();
-    BundlerAdapter adapter = bundlers.get(b.adapter());
-    if (adapter == null) {
-      a.errors = List.of(BuildError.of("BUNDLER", "no bundler adapter named '" + b.adapter()
-          + "' is registered (known: " + bundlers.keySet() + ")"));
-      return a;
-    }
-    Availability av = adapter.availability();
-    if (!av.available()) {
-      a.errors = List.of(BuildError.of("BUNDLER", b.adapter() + " is not available: " + av.reason()));
-      return a;
-    }
-    Path cwd = workspace.resolve(target.workingDirectory()).normalize();
-    BuildContext ctx =
-        new BuildContext(run.buildId, target.name(), workspace, cwd, b.entrypoints(),
-            workspace.resolve(b.outDir()).normalize(), keys.environment(target), b.options(),
-            target.timeout().orElse(null));
-    CountDownLatch cancelled = new CountDownLatch(1);
-    node.execution = cancelled::countDown;
-    BuildResult r = adapter.build(ctx);
-    a.success = r.success();
-    a.cancelled = cancelled.getCount() == 0 && !r.success();
-    a.exitCode = r.success() ? 0 : 1;
-    a.errors = r.errors();
-    for (String w : r.warnings()) {
-      run.listener.logLine(run.buildId, target.name(), OutputListener.Stream.STDERR, w, false);
-    }
-    for (BuildError e : r.errors()) {
-      run.listener.logLine(run.buildId, target.name(), OutputListener.Stream.STDERR, e.toString(), false);
-    }
-    a.stderr = String.join("\n", r.warnings()).getBytes(StandardCharsets.UTF_8);
-    a.peakMemoryBytes = r.metrics().resources().peakMemoryBytes();
     return a;
   }
 
