@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A ready target that neither this machine nor any connected worker can run waits (status
  * {@code waiting} in the history) until a capable worker connects, and fails after the
- * placement timeout. Without a master it fails at once: nothing could ever connect.
+ * placement timeout. Without a master it fails at once: no site can ever gain what it needs
+ * ({@link Site#capabilityWait} is zero for all).
  */
 final class Engine {
   private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
@@ -96,6 +97,10 @@ final class Engine {
    * the remote workers, if any, before this machine).
    */
   Engine(List<Site> sites, Executor executor, TargetRunner runner, Listeners listeners) {
+    if (sites.isEmpty() || sites.size() > Integer.SIZE - 1) {
+      // A pass keeps the sites able to run a target in an int's bits (ableSites).
+      throw new IllegalArgumentException("an engine needs 1 to 31 sites but got " + sites.size());
+    }
     this.sites = List.copyOf(sites);
     this.waitFor = this.sites.stream().max(Comparator.comparing(Site::capabilityWait)).orElseThrow();
     this.placementTimeoutNanos = waitFor.capabilityWait().toNanos();

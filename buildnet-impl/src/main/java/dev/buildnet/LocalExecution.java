@@ -7,30 +7,31 @@ import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.ShellProvider;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.Map;
 import dev.buildnet.cache.ActionCache;
 import dev.buildnet.cache.ActionManifest;
 import dev.buildnet.cache.Outputs;
 import dev.buildnet.exec.TargetStep;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a target the cache could not serve on this machine, on the calling thread: restores the
- * outputs its dependencies' workers kept (deferred materialization), then runs it through the
- * {@link TargetStep} core it shares with Java workers, with the retries of the {@link AttemptPolicy}, collects and stores its
- * outputs, and records the result.
+ * outputs its dependencies' workers kept (deferred materialization), runs it through the
+ * {@link TargetStep} core it shares with Java workers (so both run commands and bundlers by one
+ * rule) with the retries of the {@link AttemptPolicy}, then collects, stores and records its
+ * outputs. Inputs need no materializing here: they are in the workspace.
  */
 final class LocalExecution {
   private static final int MAX_ERROR_LINES = 20;
