@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One TARGET_RUN on a worker: sandbox, inputs, command, outputs, and exactly one terminal reply
- * (BUILD_COMPLETED or BUILD_FAILED). {@link #run} runs on a worker thread; {@link #cancel} may come
+ * (BUILD_COMPLETED or BUILD_FAILED). The command or bundler runs through {@link TargetStep}, the
+ * core a master shares for the targets it runs itself; the sandbox (inputs fetched and verified
+ * from blobs, outputs uploaded) is this class's own. The Python worker
+ * ({@code python/src/buildnet/worker.py}, {@code _Attempt}) follows the same rules in its own code. {@link #run} runs on a worker thread; {@link #cancel} may come
  * from any thread at any time.
  */
 final class WorkerAttempt {
@@ -208,7 +211,7 @@ final class WorkerAttempt {
             : failed("command " + run.argv().get(0) + " exited with code " + result.exitCode(),
                 (long) result.exitCode(), false);
       }
-      default -> {
+      default -> { // SUCCEEDED (a cancelled step was answered above)
         long durationMs = (System.nanoTime() - start) / 1_000_000;
         List<Output> outputs = uploadOutputs(collect(outputPaths));
         return new BuildCompleted(run.buildId(), run.target(), run.attempt(), durationMs, outputs,
