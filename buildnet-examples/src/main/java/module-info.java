@@ -4,6 +4,7 @@
  */
 module dev.buildnet.examples {
   requires dev.buildnet.jetty;
+  requires com.fasterxml.jackson.databind;
   requires info.picocli;
   requires org.slf4j;
 

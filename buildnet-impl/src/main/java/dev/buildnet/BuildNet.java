@@ -1,5 +1,6 @@
 package dev.buildnet;
 
+import dev.buildnet.internal.engine.LocalSlots;
 import dev.buildnet.internal.engine.Engine;
 import dev.buildnet.internal.engine.KeyService;
 import dev.buildnet.internal.engine.Listeners;
@@ -195,9 +196,11 @@ public final class BuildNet implements AutoCloseable {
     if (master != null && Boolean.TRUE.equals(b.deferOutputs)) {
       runner.deferOutputs(master.dispatcher(), capabilities);
     }
-    this.engine = new Engine(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
-        : physicalMemoryMb()), capabilities, executor, runner, listeners,
-        master == null ? null : master.dispatcher(), b.placementTimeout);
+    LocalSlots here = runner.localSite(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
+        : physicalMemoryMb()), capabilities);
+    this.engine = new Engine(master == null ? List.of(here)
+        : List.of(runner.remoteSite(master.dispatcher(), b.placementTimeout, here), here),
+        executor, runner, listeners);
   }
 
   private MasterServer startMaster(Builder b) {

@@ -13,17 +13,14 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.cache.ActionCache;
 import dev.buildnet.internal.cache.ActionManifest;
 import dev.buildnet.graph.Target;
-import dev.buildnet.worker.Worker;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,17 +30,19 @@ import org.junit.jupiter.api.io.TempDir;
  * output now refuses the link, naming it, and leaves the outside alone.
  */
 class OutputLinksTest {
-  private static final byte[] SECRET = "a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8);
   private static final long WAIT = 60;
 
   @TempDir Path tmp;
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private MasterWorkers cluster;
+
+  @BeforeEach
+  void setUp() {
+    cluster = new MasterWorkers(tmp, WAIT);
+  }
 
   @AfterEach
   void closeAll() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      open.get(i).close();
-    }
+    cluster.close();
   }
 
   private static List<Target> graph(String... requires) {
@@ -61,9 +60,7 @@ class OutputLinksTest {
   }
 
   private BuildNet start(BuildNet.Builder b) {
-    BuildNet net = b.start();
-    open.add(net);
-    return net;
+    return cluster.track(b.start());
   }
 
   private static TargetOutcome build(BuildNet net) throws Exception {
@@ -162,14 +159,10 @@ class OutputLinksTest {
   @Test
   void aRemoteResultIsNeverWrittenThroughALink() throws Exception {
     Path ws = linkedWorkspace("remote");
-    BuildNet net = start(BuildNet.builder().workspace(ws).targets(graph("remote")).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)));
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("w1").cpuSlots(1).memoryMb(256)
-        .capabilities(List.of("remote")).workDir(tmp.resolve("work"))
-        .connect(at.getHostString(), at.getPort());
-    open.add(w);
-    assertTrue(w.awaitConnected(Duration.ofSeconds(WAIT)));
+    BuildNet net = cluster.master(BuildNet.builder().workspace(ws).targets(graph("remote"))
+        .localSlots(0));
+    cluster.connect(net, BuildNet.worker().workerId("w1").cpuSlots(1).memoryMb(256)
+        .capabilities(List.of("remote")).workDir(tmp.resolve("work")));
     TargetOutcome o = build(net);
     assertRefusedAndOutsideUntouched(o, "remote");
   }

@@ -15,8 +15,6 @@ import dev.buildnet.internal.events.BuildSnapshot;
 import dev.buildnet.internal.exec.Pids;
 import dev.buildnet.graph.Target;
 import dev.buildnet.worker.Worker;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,22 +26,25 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A master embedded in BuildNet dispatching to in-process workers over real sockets. */
 class RemoteBuildTest {
-  private static final byte[] SECRET = "a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8);
   private static final long WAIT = 30;
 
   @TempDir Path tmp;
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private MasterWorkers cluster;
+
+  @BeforeEach
+  void setUp() {
+    cluster = new MasterWorkers(tmp, WAIT);
+  }
 
   @AfterEach
   void closeAll() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      open.get(i).close();
-    }
+    cluster.close();
   }
 
   private static List<Target> graph() {
@@ -63,29 +64,11 @@ class RemoteBuildTest {
   }
 
   private BuildNet master(Path ws, List<Target> targets, BuildNet.Builder extra) {
-    BuildNet net = extra.workspace(ws).targets(targets).localSlots(0)
-        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
-    open.add(net);
-    return net;
+    return cluster.master(extra.workspace(ws).targets(targets).localSlots(0));
   }
 
   private Worker worker(BuildNet net, String id, String... caps) throws Exception {
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId(id).cpuSlots(2).memoryMb(1024)
-        .capabilities(List.of(caps)).workDir(tmp.resolve("work-" + id))
-        .connect(at.getHostString(), at.getPort());
-    open.add(w);
-    assertTrue(w.awaitConnected(Duration.ofSeconds(WAIT)));
-    awaitWorkers(net, id);
-    return w;
-  }
-
-  private static void awaitWorkers(BuildNet net, String id) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    while (net.master().orElseThrow().workers().stream().noneMatch(w -> w.id().equals(id))) {
-      assertTrue(System.nanoTime() < deadline, "worker " + id + " never registered");
-      Thread.sleep(10); // polling a condition with a bound; registration has no public event
-    }
+    return cluster.worker(net, id, caps);
   }
 
   private static Map<String, String> files(Path ws, List<String> paths) throws Exception {
@@ -157,20 +140,15 @@ class RemoteBuildTest {
         .bundler("upcase", Map.of(), List.of("src/a.txt"), "dist")
         .inputs("src/a.txt").build();
     BuildNet net = master(ws, List.of(bundle), BuildNet.builder());
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
     // Only this worker has the adapter, so only it offers bundler:upcase.
     worker(net, "plain", "remote");
-    Worker withAdapter = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("bundles").cpuSlots(1)
+    cluster.connect(net, BuildNet.worker().workerId("bundles").cpuSlots(1)
         .memoryMb(512).workDir(tmp.resolve("work-bundles"))
         .bundler(dev.buildnet.bundle.CommandBundlerAdapter.builder("upcase")
             .command(List.of("sh", "-c", "mkdir -p \"$1\" && tr a-z A-Z < \"$2\" > \"$1/a.txt\"",
                 "sh", "{outDir}", "{entrypoints}"))
             .version("1").shell(dev.buildnet.api.exec.ShellProvider.processes())
-            .hashes(dev.buildnet.api.hash.HashProvider.xxh64()).build())
-        .connect(at.getHostString(), at.getPort());
-    open.add(withAdapter);
-    assertTrue(withAdapter.awaitConnected(Duration.ofSeconds(WAIT)));
-    awaitWorkers(net, "bundles");
+            .hashes(dev.buildnet.api.hash.HashProvider.xxh64()).build()));
 
     BuildResult r = net.build("bundle").get(WAIT, TimeUnit.SECONDS);
     assertTrue(r.success(), r.toString());

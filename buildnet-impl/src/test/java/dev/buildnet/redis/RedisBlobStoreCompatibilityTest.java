@@ -1,13 +1,13 @@
 package dev.buildnet.redis;
 
-import dev.buildnet.internal.redis.RedisServer;
+import dev.buildnet.tck.RedisServer;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
 import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.internal.cache.BlobStoreCompatibilityKit;
+import dev.buildnet.tck.BlobStoreCompatibilityKit;
 import java.util.Arrays;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;

@@ -1,6 +1,6 @@
 package dev.buildnet.redis;
 
-import dev.buildnet.internal.redis.RedisServer;
+import dev.buildnet.tck.RedisServer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

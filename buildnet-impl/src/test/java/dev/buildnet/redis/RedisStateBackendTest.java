@@ -1,14 +1,14 @@
 package dev.buildnet.redis;
 
-import dev.buildnet.internal.redis.RedisServer;
+import dev.buildnet.tck.MutableClock;
+import dev.buildnet.tck.RedisServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
-import dev.buildnet.internal.state.MutableClock;
-import dev.buildnet.internal.state.StateBackendCompatibilityKit;
+import dev.buildnet.tck.StateBackendCompatibilityKit;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package dev.buildnet.state;
 
-import dev.buildnet.internal.state.MutableClock;
-import dev.buildnet.internal.state.StateBackendCompatibilityKit;
+import dev.buildnet.tck.MutableClock;
+import dev.buildnet.tck.StateBackendCompatibilityKit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

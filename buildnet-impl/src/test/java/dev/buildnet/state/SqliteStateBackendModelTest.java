@@ -1,6 +1,6 @@
 package dev.buildnet.state;
 
-import dev.buildnet.internal.state.MutableClock;
+import dev.buildnet.tck.MutableClock;
 import dev.buildnet.internal.state.StateBackendModelProperties;
 
 import dev.buildnet.api.state.StateBackend;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
-import dev.buildnet.internal.cache.BlobStoreCompatibilityKit;
+import dev.buildnet.tck.BlobStoreCompatibilityKit;
 import dev.buildnet.blob.HttpBlobStore;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.BuildNet;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.peers.PeerBuilds;
-import dev.buildnet.internal.redis.RedisServer;
+import dev.buildnet.tck.RedisServer;
 import dev.buildnet.redis.RedisStateBackend;
 import java.net.http.WebSocket;
 import java.nio.file.Files;

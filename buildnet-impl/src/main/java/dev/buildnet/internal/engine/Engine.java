@@ -1,9 +1,8 @@
 package dev.buildnet.internal.engine;
 
-import dev.buildnet.BuildFuture;
 import dev.buildnet.BuildNet;
 import dev.buildnet.DispatchStats;
-
+import dev.buildnet.BuildFuture;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.state.LockNotHeldException;
@@ -11,7 +10,6 @@ import dev.buildnet.api.state.StateException;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.DiskSpace;
-import dev.buildnet.internal.master.Dispatcher;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,8 +31,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Dispatches ready targets of every running build onto local slots and, given a master's
- * {@link Dispatcher}, onto remote workers.
+ * Dispatches ready targets of every running build onto its {@link Site}s: this machine's slots
+ * and, given a master, its remote workers.
  *
  * <p>Order: higher priority first; among equal priorities, fair between concurrent builds (each
  * ready target gets a virtual start time: one after its build's previous one, but never before the
@@ -46,13 +44,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A ready target that neither this machine nor any connected worker can run waits (status
  * {@code waiting} in the history) until a capable worker connects, and fails after the
- * placement timeout. Without a master it fails at once: nothing could ever connect.
+ * placement timeout. Without a master it fails at once: no site can ever gain what it needs
+ * ({@link Site#capabilityWait} is zero for all).
  */
 public final class Engine {
   private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
   private final Object lock = new Object();
-  private static final int MAX_REQUEUES = 3;
 
   /**
    * Highest priority first, then earliest virtual start time, then oldest build, then graph order.
@@ -74,10 +72,14 @@ public final class Engine {
   };
 
   private final PriorityQueue<Task> ready = new PriorityQueue<>(READY_ORDER);
-  private final Slots slots;
-  private final Set<String> capabilities;
+  /** Where targets run, asked in this order: remote workers (if any) first, then this machine. */
+  private final List<Site> sites;
+  /** The site a target no site can run waits for; it explains why (see Site#unplaceable). */
+  private final Site waitFor;
+  private final long placementTimeoutNanos; // 0: such a target fails at once
   private final Executor executor;
   private final TargetRunner runner;
+  private final AttemptPolicy policy;
   private final Listeners listeners;
   private final Set<String> busyTargets = new HashSet<>();
   private final Map<String, List<Task>> parked = new HashMap<>();
@@ -86,34 +88,37 @@ public final class Engine {
   private final CompletableFuture<Void> idle = new CompletableFuture<>();
   private final Map<Node, Long> waitingSince = new HashMap<>();
   private final Map<BuildRun, Long> lastFairTime = new HashMap<>();
-  private final Dispatcher dispatcher; // null: local only
-  private final long placementTimeoutNanos;
-  private final ScheduledExecutorService timer; // re-checks waiting targets; null without dispatcher
+  private final ScheduledExecutorService timer; // re-checks waiting targets; null if none waits
   private long virtualTime;
   private static final int LATENCY_SAMPLES = 1024;
   private final long[] latencies = new long[LATENCY_SAMPLES]; // ready -> started, ring, guarded
   private long latencyCount;
   private boolean accepting = true;
 
-  public Engine(Slots slots, Set<String> capabilities, Executor executor, TargetRunner runner,
-      Listeners listeners, Dispatcher dispatcher, Duration placementTimeout) {
-    this.dispatcher = dispatcher;
-    this.placementTimeoutNanos = placementTimeout.toNanos();
-    if (dispatcher != null) {
-      timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "buildnet-engine-timer");
-        t.setDaemon(true);
-        return t;
-      });
-      dispatcher.onChange(this::dispatchSoon);
-    } else {
-      timer = null;
+  /**
+   * An engine dispatching onto {@code sites}, asked in that order for each target (BuildNet lists
+   * the remote workers, if any, before this machine).
+   */
+  public Engine(List<Site> sites, Executor executor, TargetRunner runner, Listeners listeners) {
+    if (sites.isEmpty() || sites.size() > Integer.SIZE - 1) {
+      // A pass keeps the sites able to run a target in an int's bits (ableSites).
+      throw new IllegalArgumentException("an engine needs 1 to 31 sites but got " + sites.size());
     }
-    this.slots = slots;
-    this.capabilities = Set.copyOf(capabilities);
+    this.sites = List.copyOf(sites);
+    this.waitFor = this.sites.stream().max(Comparator.comparing(Site::capabilityWait)).orElseThrow();
+    this.placementTimeoutNanos = waitFor.capabilityWait().toNanos();
+    this.timer = placementTimeoutNanos == 0 ? null : Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "buildnet-engine-timer");
+      t.setDaemon(true);
+      return t;
+    });
     this.executor = executor;
     this.runner = runner;
+    this.policy = runner.policy();
     this.listeners = listeners;
+    for (Site s : this.sites) {
+      s.onCapacityChange(this::dispatchSoon);
+    }
   }
 
   private record Task(BuildRun run, Node node, long readyNanos, long fairTime) {}
@@ -292,151 +297,170 @@ public final class Engine {
     }
   }
 
-  private record Start(Task task, Dispatcher.Placement placement) {}
+  private record Start(Task task, Site.Claim claim) {}
 
+  /** What one dispatch pass decided under the lock, carried out after it. */
+  private static final class Pass {
+    final long now = System.nanoTime();
+    final List<Start> start = new ArrayList<>();
+    final List<Task> settle = new ArrayList<>(); // stopped builds', and those no site can ever run
+    final List<Task> waitingNow = new ArrayList<>(); // no site can run them yet
+    final List<Task> expired = new ArrayList<>(); // waited for a site too long
+    final List<Task> skipped = new ArrayList<>(); // back into the queue after the pass
+  }
+
+  /**
+   * Starts what can start now: decides under the lock, then starts, settles and announces outside
+   * it (listeners and the executor must not run under it).
+   */
   private void dispatch() {
-    List<Start> start = new ArrayList<>();
-    List<Task> settle = new ArrayList<>();
-    List<Task> waitingNow = new ArrayList<>();
-    List<Task> expired = new ArrayList<>();
+    Pass pass = new Pass();
     synchronized (lock) {
-      List<Task> skipped = new ArrayList<>();
-      boolean localReserved = false;
-      Set<String> reserved = new HashSet<>();
-      long now = System.nanoTime();
-      while (!ready.isEmpty()) {
-        Task t = ready.poll();
-        if (t.run.isStopped()) {
-          waitingSince.remove(t.node);
-          settle.add(t);
-          continue;
-        }
-        String name = t.node.name();
-        Target target = t.node.target;
-        boolean local = canRunHere(target);
-        Set<String> needs = remoteNeeds(target);
-        boolean remote = dispatcher != null
-            && dispatcher.couldRun(needs, target.cpuSlots(), target.memoryMb());
-        if (!local && !remote) {
-          if (dispatcher == null) {
-            settle.add(new Task(t.run, t.node, -1, t.fairTime));
-          } else {
-            Long since = waitingSince.putIfAbsent(t.node, now);
-            if (since == null) {
-              waitingNow.add(t);
-              skipped.add(t);
-            } else if (now - since >= placementTimeoutNanos) {
-              waitingSince.remove(t.node);
-              expired.add(t);
-            } else {
-              skipped.add(t);
-            }
-          }
-          continue;
-        }
-        waitingSince.remove(t.node);
-        if (busyTargets.contains(name)) {
-          parked.computeIfAbsent(name, k -> new ArrayList<>()).add(t);
-          continue;
-        }
-        if (remote) {
-          var placed = dispatcher.tryPlace(needs, target.cpuSlots(), target.memoryMb(), reserved,
-              keptInputsOn(t.node));
-          if (placed.isPresent()) {
-            sample(now - t.readyNanos);
-            busyTargets.add(name);
-            virtualTime = Math.max(virtualTime, t.fairTime);
-            start.add(new Start(t, placed.get()));
-            continue;
-          }
-        }
-        if (local && !localReserved
-            && slots.tryClaim(target.cpuSlots(), target.memoryMb())) {
-          sample(now - t.readyNanos);
-          busyTargets.add(name);
-          virtualTime = Math.max(virtualTime, t.fairTime);
-          start.add(new Start(t, null));
-          continue;
-        }
-        // It must wait for capacity: keep what it could use from later, smaller targets.
-        skipped.add(t);
-        localReserved |= local;
-        if (remote) {
-          reserved.addAll(dispatcher.capableWorkers(needs));
-        }
-        if (dispatcher == null || (localReserved || slots.full()) && !dispatcher.hasFreeSlot(reserved)) {
-          break; // nothing is left for anyone behind it
-        }
-      }
-      ready.addAll(skipped);
+      plan(pass);
     }
-    for (Task t : settle) {
-      if (t.readyNanos < 0) {
-        String why = impossible(t.node);
-        finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED, "'" + t.node.name() + "' " + why));
-      } else {
+    settle(pass);
+    announceWaiting(pass);
+    expire(pass);
+    start(pass);
+    if (!pass.settle.isEmpty() || !pass.expired.isEmpty()) {
+      dispatch(); // settling readied dependents (or skipped them)
+    }
+  }
+
+  /** Takes ready targets in order and places each on the first site with room. Under the lock. */
+  private void plan(Pass pass) {
+    for (Site s : sites) {
+      s.beginPass();
+    }
+    while (!ready.isEmpty()) {
+      if (!place(ready.poll(), pass)) {
+        break; // nothing is left for anyone behind it
+      }
+    }
+    ready.addAll(pass.skipped);
+  }
+
+  /**
+   * Decides what happens to {@code t} in this pass; false if it must wait for capacity and no site
+   * has room left for a later target either. Under the lock.
+   */
+  private boolean place(Task t, Pass pass) {
+    if (t.run.isStopped()) {
+      waitingSince.remove(t.node);
+      pass.settle.add(t);
+      return true;
+    }
+    Target target = t.node.target;
+    int able = ableSites(target);
+    if (able == 0) {
+      unplaceable(t, pass);
+      return true;
+    }
+    waitingSince.remove(t.node);
+    String name = t.node.name();
+    if (busyTargets.contains(name)) {
+      // Running in another build: started again once that ends, when it will find it cached.
+      parked.computeIfAbsent(name, k -> new ArrayList<>()).add(t);
+      return true;
+    }
+    for (int i = 0; i < sites.size(); i++) {
+      Site.Claim claim = (able & 1 << i) == 0 ? null : sites.get(i).tryClaim(t.node);
+      if (claim != null) {
+        sample(pass.now - t.readyNanos);
+        busyTargets.add(name);
+        virtualTime = Math.max(virtualTime, t.fairTime);
+        pass.start.add(new Start(t, claim));
+        return true;
+      }
+    }
+    // It must wait for capacity: keep what it could use from later, smaller targets.
+    pass.skipped.add(t);
+    boolean roomLeft = false;
+    for (int i = 0; i < sites.size(); i++) {
+      if ((able & 1 << i) != 0) {
+        sites.get(i).reserve(target);
+      }
+      roomLeft |= sites.get(i).hasRoomLeft();
+    }
+    return roomLeft;
+  }
+
+  /** The sites that could run {@code target} once capacity frees up, as a bit set by index. */
+  private int ableSites(Target target) {
+    int able = 0;
+    for (int i = 0; i < sites.size(); i++) {
+      if (sites.get(i).couldRun(target)) {
+        able |= 1 << i;
+      }
+    }
+    return able;
+  }
+
+  /**
+   * No site can run {@code t} now: it fails at once if none ever could, else waits for one (a
+   * worker may connect) until the placement timeout. Under the lock.
+   */
+  private void unplaceable(Task t, Pass pass) {
+    if (placementTimeoutNanos == 0) {
+      pass.settle.add(t); // its build is not stopped: settle() fails it
+      return;
+    }
+    Long since = waitingSince.putIfAbsent(t.node, pass.now);
+    if (since == null) {
+      pass.waitingNow.add(t);
+      pass.skipped.add(t);
+    } else if (pass.now - since >= placementTimeoutNanos) {
+      waitingSince.remove(t.node);
+      pass.expired.add(t);
+    } else {
+      pass.skipped.add(t);
+    }
+  }
+
+  /**
+   * Ends the targets of stopped builds (skipped or cancelled) and those no site can ever run
+   * (failed). A build is stopped for good, so a target seen stopped in the pass still is.
+   */
+  private void settle(Pass pass) {
+    for (Task t : pass.settle) {
+      if (t.run.isStopped()) {
         Status s = t.run.isCancelled() ? Status.CANCELLED : Status.SKIPPED;
         finish(t.run, t.node, BuildRun.outcome(t.node, s, t.run.stopReason()));
+      } else {
+        finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED,
+            waitFor.unplaceable(t.node.target)));
       }
     }
-    for (Task t : waitingNow) {
-      Listeners.targetWaiting(t.run.listener, t.run.buildId, t.node.name(), unplaceable(t.node));
+  }
+
+  /** Fails the targets that waited for a capable site longer than the placement timeout. */
+  private void expire(Pass pass) {
+    for (Task t : pass.expired) {
+      finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED,
+          waitFor.unplaceable(t.node.target) + "; gave up after waiting "
+              + Duration.ofNanos(placementTimeoutNanos) + " (BuildNet.Builder.placementTimeout)"));
+    }
+  }
+
+  private void announceWaiting(Pass pass) {
+    for (Task t : pass.waitingNow) {
+      Listeners.targetWaiting(t.run.listener, t.run.buildId, t.node.name(),
+          waitFor.unplaceable(t.node.target));
       // A capable worker joining dispatches at once; this pass fails the target if none did.
       timer.schedule(this::dispatch, placementTimeoutNanos + 1_000_000, TimeUnit.NANOSECONDS);
     }
-    for (Task t : expired) {
-      finish(t.run, t.node, BuildRun.outcome(t.node, Status.FAILED, unplaceable(t.node)
-          + "; gave up after waiting " + Duration.ofNanos(placementTimeoutNanos)
-          + " (BuildNet.Builder.placementTimeout)"));
-    }
-    for (Start s : start) {
+  }
+
+  private void start(Pass pass) {
+    for (Start s : pass.start) {
       try {
-        executor.execute(() -> run(s.task, s.placement));
+        executor.execute(() -> run(s.task, s.claim));
       } catch (RejectedExecutionException e) {
-        release(s.task, s.placement);
+        release(s.task, s.claim);
         finish(s.task.run, s.task.node, BuildRun.outcome(s.task.node, Status.FAILED,
             "executor rejected the target: " + e));
       }
     }
-    if (!settle.isEmpty() || !expired.isEmpty()) {
-      dispatch();
-    }
-  }
-
-  /**
-   * What a worker must offer to run {@code target}: its required capabilities, plus for a bundler
-   * target the worker's capability for that adapter.
-   */
-  private static Set<String> remoteNeeds(Target target) {
-    if (target.bundler().isEmpty()) {
-      return target.requiredCapabilities();
-    }
-    Set<String> needs = new HashSet<>(target.requiredCapabilities());
-    needs.add(dev.buildnet.worker.Worker.Builder.bundlerCapability(target.bundler().get().adapter()));
-    return needs;
-  }
-
-  /**
-   * The worker that kept the most bytes of {@code node}'s dependencies' outputs (deferred
-   * materialization), or null: running there moves none of them.
-   */
-  private static String keptInputsOn(Node node) {
-    Map<String, Long> bytes = null;
-    for (Node dep : node.dependencies) {
-      DeferredOutputs.Kept k = dep.kept;
-      if (k != null && !k.materialized) {
-        if (bytes == null) {
-          bytes = new HashMap<>();
-        }
-        long size = k.manifest.outputs().stream()
-            .mapToLong(dev.buildnet.internal.cache.ActionManifest.Output::size).sum();
-        bytes.merge(k.workerId, size, Long::sum);
-      }
-    }
-    if (bytes == null) {
-      return null;
-    }
-    return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).get().getKey();
   }
 
   /** Records a ready-to-started latency. Under the lock. */
@@ -472,69 +496,45 @@ public final class Engine {
     return Duration.ofNanos(sorted[Math.max(0, Math.min(sorted.length - 1, i))]);
   }
 
-  /** Why nothing can run {@code node} now, for its waiting status and its error. */
-  private String unplaceable(Node node) {
-    Target t = node.target;
-    return "'" + t.name() + "' needs capabilities " + new java.util.TreeSet<>(remoteNeeds(t))
-        + ", " + t.cpuSlots() + " CPU slots and " + t.memoryMb() + " MB: this machine "
-        + impossible(node) + ", and no connected worker offers that ("
-        + dispatcher.describeWorkers() + ")";
-  }
-
-  /** Whether this machine could run {@code target} once slots free up (no message built). */
-  private boolean canRunHere(Target target) {
-    return capabilities.containsAll(target.requiredCapabilities())
-        && slots.couldFit(target.cpuSlots(), target.memoryMb());
-  }
-
-  /** Why {@code node} can never run here, or null. */
-  private String impossible(Node node) {
-    if (!capabilities.containsAll(node.target.requiredCapabilities())) {
-      Set<String> missing = new java.util.TreeSet<>(node.target.requiredCapabilities());
-      missing.removeAll(capabilities);
-      return "requires capabilities " + missing + " that this machine does not offer (it offers "
-          + new java.util.TreeSet<>(capabilities) + "; add them with BuildNet.Builder.capabilities)";
-    }
-    return slots.impossible(node.target.cpuSlots(), node.target.memoryMb());
-  }
-
-  private void run(Task t, Dispatcher.Placement placement) {
+  /** Runs {@code t} on its claim (on an executor thread), then settles it and dispatches again. */
+  private void run(Task t, Site.Claim claim) {
     CompletableFuture<TargetOutcome> outcome;
     try {
-      outcome = runner.run(t.run, t.node, t.readyNanos, placement, executor);
+      outcome = runner.run(t.run, t.node, t.readyNanos, claim, executor);
     } catch (Throwable e) {
       outcome = CompletableFuture.failedFuture(e);
     }
     outcome.whenComplete((o, e) -> {
       Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
           ? e.getCause() : e;
-      release(t, placement);
+      release(t, claim);
       if (cause instanceof RemoteAttempt.Requeue r && requeue(t, r)) {
         dispatch();
         return;
       }
-      TargetOutcome result = o;
-      String storage = cause == null ? null : storageFailure(cause);
-      if (storage != null) {
-        // The disk is full (or the state store failed): a condition, not a bug, so one line
-        // without a stack trace, once per build, however many targets it fails.
-        if (t.run.firstStorageFailure()) {
-          LOG.warn("build {}: BuildNet cannot write its state or cache: {}", t.run.buildId, storage);
-        }
-        result = BuildRun.outcome(t.node, Status.FAILED,
-            "BuildNet cannot write its state or cache: " + storage);
-      } else if (cause != null) {
-        if (!(cause instanceof RemoteAttempt.Requeue)) {
-          LOG.error("target {} failed inside BuildNet", t.node.name(), cause);
-        }
-        result = BuildRun.outcome(t.node, Status.FAILED, cause instanceof RemoteAttempt.Requeue
-            ? "'" + t.node.name() + "' lost its worker " + (MAX_REQUEUES + 1) + " times; last: "
-                + cause.getMessage()
-            : "BuildNet failed while running it: " + cause);
-      }
-      finish(t.run, t.node, result);
+      finish(t.run, t.node, cause == null ? o : failedInside(t, cause));
       dispatch();
     });
+  }
+
+  /** The outcome of a target whose run threw {@code cause} instead of giving one. */
+  private static TargetOutcome failedInside(Task t, Throwable cause) {
+    String storage = storageFailure(cause);
+    if (storage != null) {
+      // The disk is full (or the state store failed): a condition, not a bug, so one line
+      // without a stack trace, once per build, however many targets it fails.
+      if (t.run.firstStorageFailure()) {
+        LOG.warn("build {}: BuildNet cannot write its state or cache: {}", t.run.buildId, storage);
+      }
+      return BuildRun.outcome(t.node, Status.FAILED,
+          "BuildNet cannot write its state or cache: " + storage);
+    }
+    if (cause instanceof RemoteAttempt.Requeue) {
+      return BuildRun.outcome(t.node, Status.FAILED,
+          AttemptPolicy.lostTooOften(t.node, cause.getMessage()));
+    }
+    LOG.error("target {} failed inside BuildNet", t.node.name(), cause);
+    return BuildRun.outcome(t.node, Status.FAILED, "BuildNet failed while running it: " + cause);
   }
 
   /**
@@ -553,10 +553,13 @@ public final class Engine {
     return null;
   }
 
-  /** Puts an attempt whose worker was lost back in the queue; false once it was lost too often. */
+  /**
+   * Puts an attempt whose site was lost back in the queue, for any site; false once the
+   * {@link AttemptPolicy} says it was lost too often (or its build stopped).
+   */
   private boolean requeue(Task t, RemoteAttempt.Requeue why) {
     synchronized (lock) {
-      if (t.run.isStopped() || ++t.node.requeues > MAX_REQUEUES) {
+      if (t.run.isStopped() || !policy.requeuesAfterLostSite(t.node)) {
         return false;
       }
       LOG.warn("re-queueing '{}' of build {}: {}", t.node.name(), t.run.buildId, why.getMessage());
@@ -566,14 +569,10 @@ public final class Engine {
     }
   }
 
-  private void release(Task t, Dispatcher.Placement placement) {
-    if (placement != null) {
-      placement.release();
-    }
+  /** Returns {@code t}'s capacity and lets builds waiting for the same target go on. */
+  private void release(Task t, Site.Claim claim) {
+    claim.release();
     synchronized (lock) {
-      if (placement == null) {
-        slots.release(t.node.target.cpuSlots(), t.node.target.memoryMb());
-      }
       busyTargets.remove(t.node.name());
       List<Task> waiting = parked.remove(t.node.name());
       if (waiting != null) {

@@ -1,6 +1,5 @@
 package dev.buildnet.internal.engine;
 
-import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.build.BuildMetrics;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
@@ -75,9 +74,18 @@ final class RemoteAttempt {
     this.deferred = d;
   }
 
-  CompletableFuture<TargetOutcome> run(BuildRun run, Node node, KeyService.Computed computed,
-      Dispatcher.Placement placement, Duration queueWait, long start, Executor executor)
-      throws IOException {
+  /**
+   * Sends {@code miss} to {@code placement}'s worker. The future completes on {@code executor}
+   * when the worker reports back, or fails with {@link Requeue} if the attempt should run
+   * elsewhere.
+   */
+  CompletableFuture<TargetOutcome> run(Site.Miss miss, Dispatcher.Placement placement,
+      Executor executor) throws IOException {
+    BuildRun run = miss.run();
+    Node node = miss.node();
+    KeyService.Computed computed = miss.computed();
+    Duration queueWait = miss.queueWait();
+    long start = miss.start();
     Target target = node.target;
     DiskBlobStore blobs = cache.blobs();
     int attempt = node.nextAttempt();
@@ -86,8 +94,8 @@ final class RemoteAttempt {
     try {
       inputs = inputs(run, node, computed, blobs, placement);
     } catch (InputChangedException e) {
-      return CompletableFuture.completedFuture(TargetRunner.failure(node, queueWait, start, attempt,
-          -1, List.of(BuildError.of("INPUT", e.getMessage())), e.getMessage()));
+      return CompletableFuture.completedFuture(FailedOutcome.of(node, queueWait, start)
+          .attempts(attempt).because("INPUT", e.getMessage()));
     }
     DeferredOutputs d = deferred;
     // Expanded here, relative to the cwd, so the worker runs it in its sandbox unchanged.
@@ -150,15 +158,15 @@ final class RemoteAttempt {
       }
       int exit = f.exitCode() == null ? -1 : (int) (long) f.exitCode();
       String why = "'" + target.name() + "' failed on worker '" + r.workerId() + "': " + f.error();
-      return TargetRunner.failure(node, queueWait, start, attempt, exit,
-          List.of(BuildError.of(f.exitCode() == null ? "REMOTE" : "EXIT_CODE", why)), why);
+      return FailedOutcome.of(node, queueWait, start).attempts(attempt).exitCode(exit)
+          .because(f.exitCode() == null ? "REMOTE" : "EXIT_CODE", why);
     }
+    FailedOutcome failed = FailedOutcome.of(node, queueWait, start).attempts(attempt);
     List<ActionManifest.Output> files;
     try {
       files = verifiedOutputs(r, target, kept);
     } catch (OutputRejected e) {
-      return TargetRunner.failure(node, queueWait, start, attempt, -1,
-          List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage());
+      return failed.because("OUTPUT", e.getMessage());
     }
     List<String> directories = directories(target, files);
     boolean keep = target.cacheable();
@@ -182,14 +190,12 @@ final class RemoteAttempt {
         restored = outputs.restore(manifest);
       }
     } catch (Outputs.OutputException e) {
-      return TargetRunner.failure(node, queueWait, start, attempt, 0,
-          List.of(BuildError.of("OUTPUT", e.getMessage())), e.getMessage());
+      return failed.exitCode(0).because("OUTPUT", e.getMessage());
     }
     if (!restored) {
       String why = "outputs of '" + target.name() + "' from worker '" + r.workerId()
           + "' failed verification in the master's store and were discarded";
-      return TargetRunner.failure(node, queueWait, start, attempt, -1,
-          List.of(BuildError.of("OUTPUT", why)), why);
+      return failed.because("OUTPUT", why);
     }
     if (keep && !kept && !run.unrecorded.contains(target.name())) {
       cache.record(computed.key(), manifest);
@@ -381,10 +387,7 @@ final class RemoteAttempt {
       throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
           + " worker, and its inputs changed while the build ran; build again");
     }
-    java.util.Set<String> needs = new java.util.TreeSet<>(dep.target.requiredCapabilities());
-    dep.target.bundler().ifPresent(b ->
-        needs.add(dev.buildnet.worker.Worker.Builder.bundlerCapability(b.adapter())));
-    for (String need : needs) {
+    for (String need : new java.util.TreeSet<>(RemoteWorkers.needs(dep.target))) {
       if (!placement.offers(need)) {
         throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
             + " worker, and worker '" + placement.workerId() + "' cannot run it again (it lacks"

@@ -3,8 +3,8 @@ package dev.buildnet.internal.engine;
 import dev.buildnet.BuildNet;
 
 /**
- * The local machine's capacity: CPU slots and memory. Not thread-safe; the engine's dispatch lock
- * guards it.
+ * The local machine's capacity: CPU slots and memory. Thread-safe: the engine claims under its
+ * dispatch lock, and a finished target releases outside it ({@link LocalSlots}).
  */
 public final class Slots {
   private final int cpuTotal;
@@ -37,11 +37,11 @@ public final class Slots {
   }
 
   /** Whether no CPU slot is free. */
-  boolean full() {
+  synchronized boolean full() {
     return cpuUsed >= cpuTotal;
   }
 
-  boolean tryClaim(int cpu, long memoryMb) {
+  synchronized boolean tryClaim(int cpu, long memoryMb) {
     if (cpuUsed + cpu > cpuTotal || memoryUsedMb + memoryMb > memoryTotalMb) {
       return false;
     }
@@ -50,7 +50,7 @@ public final class Slots {
     return true;
   }
 
-  void release(int cpu, long memoryMb) {
+  synchronized void release(int cpu, long memoryMb) {
     cpuUsed -= cpu;
     memoryUsedMb -= memoryMb;
   }

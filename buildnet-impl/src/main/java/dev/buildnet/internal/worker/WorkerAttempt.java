@@ -1,16 +1,12 @@
 package dev.buildnet.internal.worker;
 
-import dev.buildnet.api.build.BuildContext;
-import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.bundle.BundlerAdapter;
-import dev.buildnet.api.exec.CommandResult;
-import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.OutputListener;
-import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
+import dev.buildnet.internal.exec.TargetStep;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;
 import dev.buildnet.internal.protocol.Payloads.BuildProgress;
@@ -40,7 +36,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One TARGET_RUN on a worker: sandbox, inputs, command, outputs, and exactly one terminal reply
- * (BUILD_COMPLETED or BUILD_FAILED). {@link #run} runs on a worker thread; {@link #cancel} may come
+ * (BUILD_COMPLETED or BUILD_FAILED). The command or bundler runs through {@link TargetStep}, the
+ * core a master shares for the targets it runs itself; the sandbox (inputs fetched and verified
+ * from blobs, outputs uploaded) is this class's own. The Python worker
+ * ({@code python/src/buildnet/worker.py}, {@code _Attempt}) follows the same rules in its own code. {@link #run} runs on a worker thread; {@link #cancel} may come
  * from any thread at any time.
  */
 public final class WorkerAttempt {
@@ -71,18 +70,15 @@ public final class WorkerAttempt {
   private final Path scratch;
   private final DiskBlobStore local;
   private final BlobClient blobs;
-  private final ShellProvider shell;
-  private final Object lock = new Object();
-  private RunningCommand command; // guarded by lock
-  private String cancelReason; // guarded by lock
-  private Thread interruptOnCancel; // guarded by lock: the thread running a bundler
-  private final Map<String, BundlerAdapter> bundlers;
+  /** Runs the command or bundler: the same core as a master running a target itself. */
+  private final TargetStep step;
+  private final TargetStep.Cancel cancel = new TargetStep.Cancel();
   /** Completes when the attempt has ended: tree stopped, sandbox deleted, slot released. */
   public final CompletableFuture<Void> done = new CompletableFuture<>();
 
   public WorkerAttempt(TargetRun run, PeerConnection connection, Path sandbox, Path scratch,
       DiskBlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
-    this.bundlers = bundlers;
+    this.step = new TargetStep(shell, bundlers);
     this.key = Key.of(run);
     this.run = run;
     this.connection = connection;
@@ -90,30 +86,11 @@ public final class WorkerAttempt {
     this.scratch = scratch;
     this.local = local;
     this.blobs = blobs;
-    this.shell = shell;
   }
 
   /** Kills the attempt's process tree (if started) and makes the attempt end as cancelled. */
   public void cancel(String reason) {
-    RunningCommand c;
-    synchronized (lock) {
-      if (cancelReason == null) {
-        cancelReason = reason;
-      }
-      c = command;
-      if (interruptOnCancel != null) {
-        interruptOnCancel.interrupt(); // adapters stop their tool when interrupted
-      }
-    }
-    if (c != null) {
-      c.cancel();
-    }
-  }
-
-  private String cancelled() {
-    synchronized (lock) {
-      return cancelReason;
-    }
+    cancel.cancel(reason);
   }
 
   /**
@@ -174,85 +151,82 @@ public final class WorkerAttempt {
             + ": " + e, true, e);
       }
     }
-    if (run.bundler() != null) {
-      return bundle(cwd, outputPaths, start);
+    TargetStep.Result result;
+    try {
+      result = step.run(spec(cwd), lines(), cancel);
+    } catch (RuntimeException e) {
+      throw run.bundler() != null
+          ? new Failure("bundler " + run.bundler() + " failed to run: " + e.getMessage(), true, e)
+          : new Failure("cannot start " + run.argv().get(0) + ": " + e.getMessage(), false, e);
     }
-    CommandResult result = execute(cwd);
-    long durationMs = (System.nanoTime() - start) / 1_000_000;
-    String reason = cancelled();
-    if (reason != null || result.outcome() == CommandResult.Outcome.CANCELLED) {
-      return new BuildFailed(run.buildId(), run.target(), run.attempt(),
-          "cancelled" + (reason != null ? ": " + reason : ""), null, true, null);
-    }
-    if (result.outcome() == CommandResult.Outcome.TIMED_OUT) {
-      return new BuildFailed(run.buildId(), run.target(), run.attempt(),
-          "timed out after " + run.timeoutMs() + " ms", null, false, null);
-    }
-    if (result.exitCode() != 0) {
-      return new BuildFailed(run.buildId(), run.target(), run.attempt(),
-          "command " + run.argv().get(0) + " exited with code " + result.exitCode(),
-          (long) result.exitCode(), false, null);
-    }
-    List<Output> outputs = uploadOutputs(collect(outputPaths));
-    return new BuildCompleted(run.buildId(), run.target(), run.attempt(), durationMs, outputs,
-        0L, 1L);
+    return reply(result, outputPaths, start);
   }
 
-  /**
-   * Runs the named bundler adapter in the sandbox instead of an argv. Its warnings and errors are
-   * streamed as stderr lines; cancel interrupts the attempt thread, which stops the tool.
-   */
-  private Payload bundle(Path cwd, List<Path> outputPaths, long start) throws Failure {
-    BundlerAdapter adapter = bundlers.get(run.bundler());
-    if (adapter == null || !adapter.isAvailable()) {
-      throw new Failure("this worker has no usable bundler '" + run.bundler() + "'"
-          + (adapter == null ? " (it has " + bundlers.keySet() + ")"
-              : ": " + adapter.availability().reason()), false, null);
-    }
-    Path outDir = inside("output", run.outDir(), false);
-    BuildContext context = new BuildContext(run.buildId(), run.target(), sandbox, cwd,
-        run.entrypoints(), outDir, run.env(),
-        run.bundlerOptions() == null ? Map.of() : run.bundlerOptions(),
-        run.timeoutMs() == null ? null : Duration.ofMillis(run.timeoutMs()));
-    Thread self = Thread.currentThread();
-    synchronized (lock) {
-      if (cancelReason != null) {
-        return new BuildFailed(run.buildId(), run.target(), run.attempt(),
-            "cancelled: " + cancelReason, null, true, null);
+  private TargetStep.Spec spec(Path cwd) throws Failure {
+    TargetStep.Bundle bundle = run.bundler() == null ? null : new TargetStep.Bundle(run.bundler(),
+        run.entrypoints(), inside("output", run.outDir(), false), run.bundlerOptions());
+    return new TargetStep.Spec(run.buildId(), run.target(), sandbox, cwd, run.argv(), run.env(),
+        run.timeoutMs() == null ? null : Duration.ofMillis(run.timeoutMs()),
+        run.outputCap() == null ? null : (int) Math.min(Integer.MAX_VALUE, run.outputCap()),
+        bundle);
+  }
+
+  /** Lines go to the master as BUILD_PROGRESS; a bundler's diagnostics line by line on stderr. */
+  private TargetStep.Lines lines() {
+    return new TargetStep.Lines() {
+      @Override
+      public void onLine(OutputListener.Stream stream, String line) {
+        send(new BuildProgress(run.buildId(), 0, 1, run.target(), "log", line,
+            stream == OutputListener.Stream.STDOUT ? "stdout" : "stderr"));
       }
-      interruptOnCancel = self;
-    }
-    dev.buildnet.api.build.BuildResult result;
-    try {
-      result = adapter.build(context);
-    } catch (RuntimeException e) {
-      throw new Failure("bundler " + run.bundler() + " failed to run: " + e.getMessage(), true, e);
-    } finally {
-      synchronized (lock) {
-        interruptOnCancel = null;
+
+      @Override
+      public void diagnostic(String text) {
+        log("stderr", text);
       }
-      Thread.interrupted(); // a cancel's interrupt must not leak into the next attempt
-    }
-    for (String w : result.warnings()) {
-      log("stderr", w);
-    }
-    for (BuildError e : result.errors()) {
-      log("stderr", e.toString());
-    }
+    };
+  }
+
+  /** The terminal reply for how the step ended, phrased for the master. */
+  private Payload reply(TargetStep.Result result, List<Path> outputPaths, long start)
+      throws Failure {
     String reason = cancelled();
-    if (reason != null) {
-      return new BuildFailed(run.buildId(), run.target(), run.attempt(), "cancelled: " + reason,
-          null, true, null);
+    if (reason != null || result.outcome() == TargetStep.Outcome.CANCELLED) {
+      return failed("cancelled" + (reason != null ? ": " + reason : ""), null, true);
     }
-    if (!result.success()) {
-      return new BuildFailed(run.buildId(), run.target(), run.attempt(), "bundler "
-          + run.bundler() + " failed: " + (result.errors().isEmpty() ? "no diagnostics"
-              : result.errors().get(0)), 1L, false, null);
+    switch (result.outcome()) {
+      case NOT_STARTED -> throw run.bundler() != null
+          ? new Failure("this worker has no usable bundler '" + run.bundler() + "'"
+              + (result.problem() == null ? " (it has " + step.bundlerNames() + ")"
+                  : ": " + result.problem()), false, null)
+          : new Failure("cannot start " + run.argv().get(0) + ": " + result.problem(), false, null);
+      case BROKEN -> throw new Failure("the command failed to run: " + result.problem(), true, null);
+      case TIMED_OUT -> {
+        return failed("timed out after " + run.timeoutMs() + " ms", null, false);
+      }
+      case FAILED -> {
+        return run.bundler() != null
+            ? failed("bundler " + run.bundler() + " failed: " + (result.errors().isEmpty()
+                ? "no diagnostics" : result.errors().get(0)), 1L, false)
+            : failed("command " + run.argv().get(0) + " exited with code " + result.exitCode(),
+                (long) result.exitCode(), false);
+      }
+      default -> { // SUCCEEDED (a cancelled step was answered above)
+        long durationMs = (System.nanoTime() - start) / 1_000_000;
+        List<Output> outputs = uploadOutputs(collect(outputPaths));
+        return new BuildCompleted(run.buildId(), run.target(), run.attempt(), durationMs, outputs,
+            0L, 1L);
+      }
     }
-    long durationMs = (System.nanoTime() - start) / 1_000_000;
-    List<Output> outputs = uploadOutputs(collect(outputPaths));
-    return new BuildCompleted(run.buildId(), run.target(), run.attempt(), durationMs, outputs,
-        0L, 1L);
+  }
+
+  private BuildFailed failed(String error, Long exitCode, boolean retryable) {
+    return new BuildFailed(run.buildId(), run.target(), run.attempt(), error, exitCode, retryable,
+        null);
+  }
+
+  private String cancelled() {
+    return cancel.reason();
   }
 
   /** Resolves a wire path in the sandbox; refuses absolute paths and any escape with {@code ..}. */
@@ -354,37 +328,6 @@ public final class WorkerAttempt {
       if (!line.isEmpty()) {
         send(new BuildProgress(run.buildId(), 0, 1, run.target(), "log", line, stream));
       }
-    }
-  }
-
-  private CommandResult execute(Path cwd) throws Failure {
-    CommandSpec spec = CommandSpec.of(run.argv(), cwd, run.env());
-    if (run.timeoutMs() != null) {
-      spec = spec.withTimeout(Duration.ofMillis(run.timeoutMs()));
-    }
-    if (run.outputCap() != null) {
-      spec = spec.withOutputCap((int) Math.min(Integer.MAX_VALUE, run.outputCap()));
-    }
-    OutputListener lines = (stream, line) ->
-        send(new BuildProgress(run.buildId(), 0, 1, run.target(), "log", line,
-            stream == OutputListener.Stream.STDOUT ? "stdout" : "stderr"));
-    RunningCommand c;
-    synchronized (lock) {
-      if (cancelReason != null) {
-        return new CommandResult(CommandResult.Outcome.CANCELLED, -1, new byte[0], new byte[0],
-            false, Duration.ZERO, Duration.ZERO, 0);
-      }
-      try {
-        c = shell.start(spec, lines);
-      } catch (RuntimeException e) {
-        throw new Failure("cannot start " + run.argv().get(0) + ": " + e.getMessage(), false, e);
-      }
-      command = c;
-    }
-    try {
-      return c.result().join();
-    } catch (RuntimeException e) {
-      throw new Failure("the command failed to run: " + e.getMessage(), true, e);
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.buildnet.internal.cache;
 
+import dev.buildnet.tck.BlobStoreCompatibilityKit;
+
 import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.internal.hash.Hashing;

@@ -1,5 +1,7 @@
 package dev.buildnet.internal.cache;
 
+import dev.buildnet.tck.BlobStoreCompatibilityKit;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

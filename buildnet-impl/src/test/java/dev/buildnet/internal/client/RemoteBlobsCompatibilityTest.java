@@ -9,7 +9,7 @@ import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.TransportSettings;
-import dev.buildnet.internal.cache.BlobStoreCompatibilityKit;
+import dev.buildnet.tck.BlobStoreCompatibilityKit;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.hash.Hashing;
 import dev.buildnet.state.InMemoryStateBackend;

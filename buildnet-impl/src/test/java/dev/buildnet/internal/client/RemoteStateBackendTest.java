@@ -1,5 +1,6 @@
 package dev.buildnet.internal.client;
 
+import dev.buildnet.tck.MutableClock;
 import dev.buildnet.client.RemoteClient;
 import dev.buildnet.internal.master.MasterServer;
 
@@ -13,8 +14,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.state.InMemoryStateBackend;
-import dev.buildnet.internal.state.MutableClock;
-import dev.buildnet.internal.state.StateBackendCompatibilityKit;
+import dev.buildnet.tck.StateBackendCompatibilityKit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,6 @@
 package dev.buildnet.internal.master;
 
+import dev.buildnet.tck.MutableClock;
 import dev.buildnet.client.RemoteClient;
 
 import dev.buildnet.api.transport.TransportSettings;
@@ -27,7 +28,6 @@ import dev.buildnet.internal.protocol.Payloads.StateIncrement;
 import dev.buildnet.internal.protocol.Payloads.StateResponse;
 import dev.buildnet.internal.protocol.Payloads.StateSet;
 import dev.buildnet.state.InMemoryStateBackend;
-import dev.buildnet.internal.state.MutableClock;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.io.OutputStream;
 import java.net.Socket;

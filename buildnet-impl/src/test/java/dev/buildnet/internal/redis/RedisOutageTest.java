@@ -1,5 +1,7 @@
 package dev.buildnet.internal.redis;
 
+import dev.buildnet.tck.RedisServer;
+
 import dev.buildnet.redis.RedisBlobStore;
 import dev.buildnet.redis.RedisStateBackend;
 

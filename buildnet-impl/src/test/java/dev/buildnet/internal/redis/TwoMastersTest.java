@@ -1,5 +1,7 @@
 package dev.buildnet.internal.redis;
 
+import dev.buildnet.tck.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

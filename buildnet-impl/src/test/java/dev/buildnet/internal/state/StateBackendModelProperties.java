@@ -1,5 +1,6 @@
 package dev.buildnet.internal.state;
 
+import dev.buildnet.tck.MutableClock;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,6 +1,4 @@
-package dev.buildnet.internal.engine;
-
-import dev.buildnet.BuildNet;
+package dev.buildnet;
 
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,6 +26,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,17 +35,20 @@ import org.junit.jupiter.api.io.TempDir;
  * three-level chain to in-process workers over real sockets.
  */
 class DeferredOutputsTest {
-  private static final byte[] SECRET = "a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] SECRET = MasterWorkers.SECRET;
   private static final long WAIT = 60;
 
   @TempDir Path tmp;
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private MasterWorkers cluster;
+
+  @BeforeEach
+  void setUp() {
+    cluster = new MasterWorkers(tmp, WAIT);
+  }
 
   @AfterEach
   void closeAll() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      open.get(i).close();
-    }
+    cluster.close();
   }
 
   /** a -> b -> c; each reads its dependency's output from the sandbox (no input globs over it). */
@@ -75,28 +77,15 @@ class DeferredOutputsTest {
 
   private BuildNet master(Path ws, List<Target> targets, BuildListener listener,
       BuildNet.Builder b) {
-    b.workspace(ws).targets(targets).deferOutputs(true).listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET));
+    b.workspace(ws).targets(targets).deferOutputs(true);
     if (listener != null) {
       b.listener(listener);
     }
-    BuildNet net = b.start();
-    open.add(net);
-    return net;
+    return cluster.master(b);
   }
 
   private Worker worker(BuildNet net, String id, String... caps) throws Exception {
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
-    Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId(id).cpuSlots(2).memoryMb(1024)
-        .capabilities(List.of(caps)).workDir(tmp.resolve("work-" + id))
-        .connect(at.getHostString(), at.getPort());
-    open.add(w);
-    assertTrue(w.awaitConnected(Duration.ofSeconds(WAIT)));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    while (net.master().orElseThrow().workers().stream().noneMatch(x -> x.id().equals(id))) {
-      assertTrue(System.nanoTime() < deadline, "worker " + id + " never registered");
-      Thread.sleep(10); // polling a condition with a bound; registration has no public event
-    }
-    return w;
+    return cluster.worker(net, id, caps);
   }
 
   /** Whether the master's blob store (the workspace's .buildnet/cas) holds a file named by d. */
@@ -229,7 +218,7 @@ class DeferredOutputsTest {
     Path ws = workspace("eager");
     BuildNet net = BuildNet.builder().workspace(ws).targets(chain("one", "one", "one"))
         .localSlots(0).listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET)).start();
-    open.add(net);
+    cluster.track(net);
     worker(net, "w1", "one");
     BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
     assertTrue(r.success(), r.toString());
@@ -263,12 +252,12 @@ class DeferredOutputsTest {
     InetSocketAddress at = net.master().orElseThrow().localAddress();
     List<Boolean> keepFlags = new java.util.concurrent.CopyOnWriteArrayList<>();
     java.util.concurrent.ExecutorService replies = java.util.concurrent.Executors.newSingleThreadExecutor();
-    open.add(replies::shutdownNow);
+    cluster.track(replies::shutdownNow);
     // A worker speaking the protocol by hand, as a worker of another implementation would: it
     // advertises no keep-outputs and always uploads. Each target writes its name to its output.
     dev.buildnet.internal.transport.TcpTransport transport = dev.buildnet.internal.transport.TcpTransport.builder()
         .transport(TransportSettings.ofSecret(SECRET)).localId("raw").asWorker(List.of("raw"), 1, 512).build();
-    open.add(transport::close);
+    cluster.track(transport::close);
     dev.buildnet.internal.transport.PeerConnection[] conn = new dev.buildnet.internal.transport.PeerConnection[1];
     conn[0] = transport.connect(at, Duration.ofSeconds(WAIT),
         new dev.buildnet.api.transport.Transport.Connection.Handler() {

@@ -1,4 +1,4 @@
-package dev.buildnet.internal.state;
+package dev.buildnet.tck;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertAll;

@@ -1,4 +1,4 @@
-package dev.buildnet.internal.redis;
+package dev.buildnet.tck;
 
 import dev.buildnet.redis.RedisStateBackend;
 

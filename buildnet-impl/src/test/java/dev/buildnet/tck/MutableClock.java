@@ -1,4 +1,4 @@
-package dev.buildnet.internal.state;
+package dev.buildnet.tck;
 
 import java.time.Clock;
 import java.time.Duration;

@@ -10,7 +10,7 @@
  *
  * @since 0.1
  */
-package dev.buildnet.cache;
+package dev.buildnet.internal.cache;
 
 import dev.buildnet.blob.HttpBlobStore;
 import dev.buildnet.internal.cache.ActionCache;

@@ -1,4 +1,4 @@
-package dev.buildnet.internal.cache;
+package dev.buildnet.tck;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
