@@ -2,7 +2,7 @@
 
 Writes three files from it:
 
-* ``buildnet-impl/src/main/java/dev/buildnet/protocol/Payloads.java`` (the Java records),
+* ``buildnet-impl/src/main/java/dev/buildnet/internal/protocol/Payloads.java`` (the Java records),
 * ``python/src/buildnet/protocol/payloads.py`` (the Python dataclasses),
 * the blocks of ``docs/PROTOCOL.md`` between ``<!-- generated:... begin -->`` and ``end`` markers
   (the message type table and each payload's field tables).
@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "docs" / "protocol" / "schema.json"
-JAVA = ROOT / "buildnet-impl/src/main/java/dev/buildnet/protocol/Payloads.java"
+JAVA = ROOT / "buildnet-impl/src/main/java/dev/buildnet/internal/protocol/Payloads.java"
 PYTHON = ROOT / "python/src/buildnet/protocol/payloads.py"
 DOC = ROOT / "docs" / "PROTOCOL.md"
 
@@ -339,7 +339,7 @@ def java_record(schema: Obj, owner: Obj, cls: str, message: bool) -> list[str]:
 def java(schema: Obj) -> str:
     lines = [
         *[f"// {h}" for h in HEADER],
-        "package dev.buildnet.protocol;",
+        "package dev.buildnet.internal.protocol;",
         "",
         "import static dev.buildnet.internal.protocol.PayloadRules.*;",
         "",

@@ -35,6 +35,7 @@ module dev.buildnet.impl {
   exports dev.buildnet.worker;
 
   // The HTTP add-on and the command line read the engine's history, workers and blob store.
+  exports dev.buildnet.internal.addon to dev.buildnet.jetty, dev.buildnet.examples;
   exports dev.buildnet.internal.cache to dev.buildnet.jetty, dev.buildnet.examples;
   exports dev.buildnet.internal.events to dev.buildnet.jetty, dev.buildnet.examples;
   exports dev.buildnet.internal.master to dev.buildnet.jetty, dev.buildnet.examples;

@@ -25,6 +25,8 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
   private final List<Runnable> hooks = new ArrayList<>(); // guarded by itself
   private boolean stopped; // guarded by hooks
 
+  /** Made by the engine ({@code dev.buildnet.internal.engine}), which completes it; hosts get one
+   * from {@link BuildNet#build}. */
   public BuildFuture(String buildId, Consumer<BuildFuture> canceller) {
     this.buildId = buildId;
     this.canceller = canceller;
@@ -68,6 +70,7 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
     hook.run();
   }
 
+  /** The engine's completion path (runs the before-completion hooks first); not for hosts. */
   public void completeFromEngine(BuildResult r) {
     List<Runnable> run;
     synchronized (hooks) {

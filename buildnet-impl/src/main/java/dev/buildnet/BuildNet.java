@@ -101,6 +101,31 @@ import java.util.concurrent.atomic.AtomicInteger;
  * @since 0.1
  */
 public final class BuildNet implements AutoCloseable {
+
+  static {
+    // The HTTP module and the command line read these internals through AddOns (see there).
+    dev.buildnet.internal.addon.AddOns.register(new dev.buildnet.internal.addon.AddOns.Access() {
+      @Override
+      public BuildHistory history(BuildNet net) {
+        return net.history();
+      }
+
+      @Override
+      public Optional<MasterServer> master(BuildNet net) {
+        return net.master();
+      }
+
+      @Override
+      public Optional<dev.buildnet.internal.peers.PeerBuilds> peers(BuildNet net) {
+        return net.peers();
+      }
+
+      @Override
+      public dev.buildnet.internal.cache.DiskBlobStore blobs(BuildNet net) {
+        return net.blobs();
+      }
+    });
+  }
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
   /** The key {@link #writeFailure} writes and deletes to learn whether the state store recovered. */
   private static final String WRITE_PROBE_KEY = "buildnet/write-probe";
@@ -238,14 +263,14 @@ public final class BuildNet implements AutoCloseable {
    * The running and recent builds, their targets' statuses and log tails, the connected workers,
    * and live event subscriptions (what the master's EVENT stream and the HTTP module show).
    */
-  public BuildHistory history() {
+  BuildHistory history() {
     return history;
   }
 
   /**
    * Other masters' recent builds, when {@link Builder#peerEvents} is on; empty otherwise.
    */
-  public Optional<dev.buildnet.internal.peers.PeerBuilds> peers() {
+  Optional<dev.buildnet.internal.peers.PeerBuilds> peers() {
     return Optional.ofNullable(peers);
   }
 
@@ -338,7 +363,7 @@ public final class BuildNet implements AutoCloseable {
   }
 
   /** The content-addressed store of the cache's blobs (outputs and logs). */
-  public dev.buildnet.internal.cache.DiskBlobStore blobs() {
+  dev.buildnet.internal.cache.DiskBlobStore blobs() {
     return cache.blobs();
   }
 
@@ -387,10 +412,18 @@ public final class BuildNet implements AutoCloseable {
   }
 
   /**
+   * The address the embedded master listens on, when {@link Builder#listen} was given (with port
+   * 0, the port it picked): what workers and clients connect to.
+   */
+  public Optional<java.net.InetSocketAddress> listenAddress() {
+    return master().map(MasterServer::localAddress);
+  }
+
+  /**
    * The embedded master, when {@link Builder#listen} was given: its address, connected workers and
    * their events. Workers and clients reach this instance's state and locks through it.
    */
-  public Optional<MasterServer> master() {
+  Optional<MasterServer> master() {
     return Optional.ofNullable(master);
   }
 

@@ -1,5 +1,7 @@
 package dev.buildnet;
 
+import dev.buildnet.client.RemoteBlobs;
+
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -297,7 +299,7 @@ class DeferredOutputsTest {
           run.attempt(), "raw"));
       Path file = Files.createTempFile(tmp, "raw-", ".out");
       Files.writeString(file, run.target());
-      Digest d = dev.buildnet.internal.client.RemoteBlobs.over(c, dev.buildnet.api.hash.HashProvider.xxh64(),
+      Digest d = dev.buildnet.client.RemoteBlobs.over(c, dev.buildnet.api.hash.HashProvider.xxh64(),
           Duration.ofSeconds(WAIT), Duration.ofSeconds(WAIT)).upload(file);
       c.send(new dev.buildnet.internal.protocol.Payloads.BuildCompleted(run.buildId(), run.target(),
           run.attempt(), 1L, List.of(new dev.buildnet.internal.protocol.Payloads.Output(

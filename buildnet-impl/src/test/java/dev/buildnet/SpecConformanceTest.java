@@ -16,7 +16,7 @@ import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.cache.Platform;
 import dev.buildnet.graph.Target;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.FrameReader;
 import dev.buildnet.internal.protocol.Payloads.Ack;

@@ -70,6 +70,7 @@ class PublicApiTest {
           "dev.buildnet.api.state.StateCapabilities",
           "dev.buildnet.api.state.StateException",
           "dev.buildnet.api.state.Subscription",
+          "dev.buildnet.api.transport.ErrorCode",
           "dev.buildnet.api.transport.Message",
           "dev.buildnet.api.transport.MessageType",
           "dev.buildnet.api.transport.Payload",

@@ -1,5 +1,7 @@
 package dev.buildnet.cli;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.BuildNet;
 import dev.buildnet.internal.master.MasterServer;
 import dev.buildnet.internal.master.WorkerEvent;
@@ -83,7 +85,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     try (BuildNet net = started;
         dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out)) {
-      MasterServer master = net.master().orElseThrow();
+      MasterServer master = AddOns.master(net).orElseThrow();
       master.addWorkerListener(e -> {
         synchronized (out) {
           out.println(describe(e));

@@ -1,5 +1,7 @@
 package dev.buildnet.cli;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -154,7 +156,7 @@ class BuildLockCliTest {
     try (BuildNet master = BuildNet.builder().workspace(ws)
         .listen(new InetSocketAddress("127.0.0.1", 0))
         .transport(TransportSettings.ofSecret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))).start()) {
-      InetSocketAddress at = master.master().orElseThrow().localAddress();
+      InetSocketAddress at = AddOns.master(master).orElseThrow().localAddress();
       Cli build = new Cli("build", "-w", ws.toString());
       assertEquals(2, build.exit(), String.join("\n", build.all));
       assertTrue(String.join("\n", build.all).contains("listening on " + at.getHostString() + ":"

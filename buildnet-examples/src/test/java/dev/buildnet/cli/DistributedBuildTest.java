@@ -1,5 +1,7 @@
 package dev.buildnet.cli;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -78,7 +80,7 @@ class DistributedBuildTest {
 
   private void startWorker(String id, List<String> extra) throws Exception {
     Path secret = Files.writeString(dir.resolve("secret"), SECRET);
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    InetSocketAddress at = AddOns.master(net).orElseThrow().localAddress();
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
         "-cp", System.getProperty("java.class.path"), BuildNetCli.class.getName(), "worker",
@@ -113,7 +115,7 @@ class DistributedBuildTest {
       }
     });
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    while (net.master().orElseThrow().workers().stream().noneMatch(w -> w.id().equals(id))) {
+    while (AddOns.master(net).orElseThrow().workers().stream().noneMatch(w -> w.id().equals(id))) {
       assertTrue(System.nanoTime() < deadline, "worker " + id + " never registered");
       Thread.sleep(10); // polling the registry with a bound
     }
@@ -136,7 +138,7 @@ class DistributedBuildTest {
       Thread.sleep(10); // polling a file the attempt creates
     }
     BuildSnapshot.TargetSnapshot t =
-        net.history().build(build.buildId()).orElseThrow().targets().get(0);
+        AddOns.history(net).build(build.buildId()).orElseThrow().targets().get(0);
     assertNotNull(t.worker());
     return t.worker();
   }
@@ -260,10 +262,10 @@ class DistributedBuildTest {
     assertEquals("ALPHA\n", Files.readString(ws.resolve("out.txt")));
     // The thawed worker comes back as a new connection; its old attempt can never count.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    while (net.master().orElseThrow().workers().stream().noneMatch(w -> w.id().equals(first))) {
+    while (AddOns.master(net).orElseThrow().workers().stream().noneMatch(w -> w.id().equals(first))) {
       assertTrue(System.nanoTime() < deadline, "the frozen worker never reconnected");
       Thread.sleep(20); // polling the registry with a bound
     }
-    assertEquals(0, net.master().orElseThrow().dispatcher().inFlight());
+    assertEquals(0, AddOns.master(net).orElseThrow().dispatcher().inFlight());
   }
 }

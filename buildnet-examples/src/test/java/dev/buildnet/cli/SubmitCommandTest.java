@@ -1,5 +1,7 @@
 package dev.buildnet.cli;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -43,7 +45,7 @@ class SubmitCommandTest {
                 .envPassthrough("PATH").build()))
         .listen(new InetSocketAddress("127.0.0.1", 0))
         .transport(TransportSettings.ofSecret(SECRET.getBytes(StandardCharsets.UTF_8))).start();
-    InetSocketAddress a = net.master().orElseThrow().localAddress();
+    InetSocketAddress a = AddOns.master(net).orElseThrow().localAddress();
     master = "127.0.0.1:" + a.getPort();
   }
 

@@ -1,7 +1,7 @@
 package dev.buildnet.client;
 
 import dev.buildnet.api.BuildNetException;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.util.Optional;
 
@@ -20,7 +20,7 @@ public final class BuildRefusedException extends BuildNetException {
   private final long code;
   private final String reason;
 
-  public BuildRefusedException(String what, String master, RemoteErrorException e) {
+  BuildRefusedException(String what, String master, RemoteErrorException e) {
     super("the master at " + master + " refused " + what + ": " + e.remoteMessage() + " ("
         + e.code().map(Enum::name).orElse(String.valueOf(e.codeNumber())) + ")", e);
     this.code = e.codeNumber();

@@ -1,6 +1,5 @@
 package dev.buildnet.client;
 
-import dev.buildnet.internal.client.RemoteBuilds;
 
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.internal.transport.PeerConnection;
@@ -41,16 +40,16 @@ public final class RemoteBuild {
   private final RemoteBuilds owner;
   private final String buildId;
   private final List<String> targets;
-  public final PeerConnection connection;
-  public final Consumer<Progress> onProgress;
+  final PeerConnection connection;
+  final Consumer<Progress> onProgress;
   final boolean logs;
-  public final long startedNanos = System.nanoTime();
-  public final CompletableFuture<RemoteBuildResult> result = new CompletableFuture<>();
-  public final java.util.LinkedHashMap<String, String> statuses = new java.util.LinkedHashMap<>(); // reader thread
-  public volatile RemoteSubscription events;
+  final long startedNanos = System.nanoTime();
+  final CompletableFuture<RemoteBuildResult> result = new CompletableFuture<>();
+  final java.util.LinkedHashMap<String, String> statuses = new java.util.LinkedHashMap<>(); // reader thread
+  volatile RemoteSubscription events;
   private volatile Progress progress;
 
-  public RemoteBuild(RemoteBuilds owner, String buildId, List<String> targets, PeerConnection connection,
+  RemoteBuild(RemoteBuilds owner, String buildId, List<String> targets, PeerConnection connection,
       Consumer<Progress> onProgress, boolean logs) {
     this.logs = logs;
     this.owner = owner;
@@ -104,7 +103,7 @@ public final class RemoteBuild {
     return progress;
   }
 
-  public void progressed(Progress p) {
+  void progressed(Progress p) {
     progress = p;
   }
 

@@ -1,6 +1,5 @@
 package dev.buildnet.client;
 
-import dev.buildnet.internal.client.RemoteBlobs;
 
 import dev.buildnet.api.build.Artifact;
 import java.time.Duration;

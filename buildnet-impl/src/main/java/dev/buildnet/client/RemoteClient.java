@@ -1,8 +1,5 @@
 package dev.buildnet.client;
 
-import dev.buildnet.internal.client.RemoteBlobs;
-import dev.buildnet.internal.client.RemoteBuilds;
-import dev.buildnet.internal.client.RemoteStateBackend;
 import dev.buildnet.internal.master.MasterServer;
 
 import static dev.buildnet.internal.DurationChecks.positive;
@@ -211,16 +208,16 @@ public final class RemoteClient implements AutoCloseable {
     return c != null && c.isOpen();
   }
 
-  public boolean isClosed() {
+  boolean isClosed() {
     return closed.get();
   }
 
-  public String where() {
+  String where() {
     return master.getHostString() + ":" + master.getPort();
   }
 
   /** The open connection, connecting if needed. */
-  public PeerConnection connection() {
+  PeerConnection connection() {
     PeerConnection c = connection;
     if (c != null && c.isOpen()) {
       return c;
@@ -253,7 +250,7 @@ public final class RemoteClient implements AutoCloseable {
    * @throws RemoteErrorException if the master answered ERROR
    * @throws StateException if the master is unreachable or does not answer in time
    */
-  public Message call(Payload payload, String what, boolean write) {
+  Message call(Payload payload, String what, boolean write) {
     PeerConnection c = connection();
     String maybe = write ? "; the change may have been applied before the failure" : "";
     try {
@@ -284,7 +281,7 @@ public final class RemoteClient implements AutoCloseable {
   }
 
   /** The minor protocol version of the current connection. */
-  public int minorVersion() {
+  int minorVersion() {
     return connection().minorVersion();
   }
 

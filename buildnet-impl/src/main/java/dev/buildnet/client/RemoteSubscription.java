@@ -1,6 +1,5 @@
 package dev.buildnet.client;
 
-import dev.buildnet.internal.client.RemoteBuilds;
 
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.internal.transport.PeerConnection;
@@ -29,7 +28,7 @@ public final class RemoteSubscription implements AutoCloseable {
   private final RemoteBuilds owner;
   private final String id;
   private final String buildId;
-  public final PeerConnection connection;
+  final PeerConnection connection;
   private final Consumer<BuildEvent> listener;
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private final AtomicBoolean closing = new AtomicBoolean();
@@ -37,7 +36,7 @@ public final class RemoteSubscription implements AutoCloseable {
   private volatile long dropped;
   private volatile long lastSeq; // written on the reader thread only
 
-  public RemoteSubscription(RemoteBuilds owner, String id, String buildId, PeerConnection connection,
+  RemoteSubscription(RemoteBuilds owner, String id, String buildId, PeerConnection connection,
       Consumer<BuildEvent> listener, long since) {
     this.owner = owner;
     this.id = id;
@@ -76,7 +75,7 @@ public final class RemoteSubscription implements AutoCloseable {
   }
 
   /** On the reader thread: counts gaps, then hands the event to the listener. */
-  public void received(long seq, BuildEvent event) {
+  void received(long seq, BuildEvent event) {
     if (seq > lastSeq + 1) {
       dropped += seq - lastSeq - 1;
     }
@@ -89,7 +88,7 @@ public final class RemoteSubscription implements AutoCloseable {
   }
 
   /** Marks the end; the listener is called no more. */
-  public void end(Throwable cause) {
+  void end(Throwable cause) {
     silenced = true;
     if (cause == null) {
       ended.complete(null);

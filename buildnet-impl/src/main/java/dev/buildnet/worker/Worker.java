@@ -1,9 +1,8 @@
 package dev.buildnet.worker;
 
-import dev.buildnet.internal.client.RemoteBlobs;
+import dev.buildnet.client.RemoteBlobs;
 import dev.buildnet.internal.master.BlobService;
 import dev.buildnet.internal.master.RequestError;
-import dev.buildnet.internal.worker.BlobClient;
 import dev.buildnet.internal.worker.WorkerAttempt;
 
 import dev.buildnet.api.bundle.BundlerAdapter;
@@ -13,7 +12,7 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.internal.cache.DiskBlobStore;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.Ack;
 import dev.buildnet.internal.protocol.Payloads.BuildStarted;

@@ -1,6 +1,5 @@
 package dev.buildnet.worker;
 
-import dev.buildnet.internal.worker.BlobClient;
 
 import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -18,7 +17,7 @@ import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.exec.Pids;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.Ack;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;

@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -104,7 +106,7 @@ final class Api {
 
   private Object builds() {
     ArrayNode list = Http.JSON.createArrayNode();
-    for (BuildSnapshot b : s.net.history().builds()) {
+    for (BuildSnapshot b : AddOns.history(s.net).builds()) {
       list.add(summary(b));
     }
     ObjectNode n = Http.JSON.createObjectNode();
@@ -138,7 +140,7 @@ final class Api {
   }
 
   private Object build(String id) {
-    BuildSnapshot b = s.net.history().build(id).orElseThrow(() -> noBuild(id));
+    BuildSnapshot b = AddOns.history(s.net).build(id).orElseThrow(() -> noBuild(id));
     ObjectNode n = summary(b);
     ArrayNode targets = n.putArray("targetList");
     BuildResult r = b.result();
@@ -235,7 +237,7 @@ final class Api {
     if (s.net.cancel(id)) {
       return Map.of("id", id, "cancelling", true);
     }
-    Optional<BuildSnapshot> b = s.net.history().build(id);
+    Optional<BuildSnapshot> b = AddOns.history(s.net).build(id);
     if (b.isEmpty()) {
       throw noBuild(id);
     }
@@ -244,7 +246,7 @@ final class Api {
   }
 
   private Object log(String id, String target) {
-    BuildSnapshot b = s.net.history().build(id).orElseThrow(() -> noBuild(id));
+    BuildSnapshot b = AddOns.history(s.net).build(id).orElseThrow(() -> noBuild(id));
     if (b.targets().stream().noneMatch(t -> t.name().equals(target))) {
       throw Http.notFound("build " + id + " has no target '" + target + "'",
           "GET /api/builds/" + id + " lists its targets");
@@ -253,7 +255,7 @@ final class Api {
     n.put("buildId", id);
     n.put("target", target);
     ArrayNode lines = n.putArray("lines");
-    for (BuildHistory.LogLine l : s.net.history().log(id, target)) {
+    for (BuildHistory.LogLine l : AddOns.history(s.net).log(id, target)) {
       ObjectNode ln = lines.addObject();
       ln.put("at", l.at().toString());
       ln.put("stream", l.stream().name().toLowerCase(Locale.ROOT));
@@ -307,7 +309,7 @@ final class Api {
 
   private Object workers() {
     ArrayNode list = Http.JSON.createArrayNode();
-    List<WorkerInfo> all = s.net.master().map(m -> m.workers()).orElse(List.of());
+    List<WorkerInfo> all = AddOns.master(s.net).map(m -> m.workers()).orElse(List.of());
     for (WorkerInfo w : all) {
       ObjectNode n = list.addObject();
       n.put("id", w.id());
@@ -326,7 +328,7 @@ final class Api {
       n.put("lastHeartbeatAgoMs", w.silentFor().toMillis());
     }
     ObjectNode n = Http.JSON.createObjectNode();
-    n.put("master", s.net.master().isPresent());
+    n.put("master", AddOns.master(s.net).isPresent());
     n.set("workers", list);
     ArrayNode local = n.putArray("localCapabilities");
     s.net.capabilities().forEach(local::add);
@@ -347,9 +349,9 @@ final class Api {
 
   private Object peers() {
     ObjectNode n = Http.JSON.createObjectNode();
-    n.put("enabled", s.net.peers().isPresent());
+    n.put("enabled", AddOns.peers(s.net).isPresent());
     ArrayNode list = n.putArray("peers");
-    for (PeerBuilds.Peer p : s.net.peers().map(PeerBuilds::peers).orElse(List.of())) {
+    for (PeerBuilds.Peer p : AddOns.peers(s.net).map(PeerBuilds::peers).orElse(List.of())) {
       ObjectNode pn = list.addObject();
       pn.put("master", p.master());
       pn.put("lastSeen", p.lastSeen().toString());

@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.BuildNet;
 import dev.buildnet.DispatchStats;
 
@@ -33,7 +35,7 @@ final class BuildNetDispatchView implements DispatchView {
 
   @Override
   public DrainOutcome drainWorker(String workerId) {
-    return net.master().map(m -> m.dispatcher().drain(workerId)).orElse(false)
+    return AddOns.master(net).map(m -> m.dispatcher().drain(workerId)).orElse(false)
         ? DrainOutcome.DRAINING : DrainOutcome.UNKNOWN_WORKER;
   }
 }

@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.internal.events.BuildHistory;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -58,7 +60,7 @@ final class Metrics implements AutoCloseable {
 
   Metrics(Services s) {
     this.s = s;
-    this.subscription = s.net.history().subscribe(null, false, false, this::onEvent);
+    this.subscription = AddOns.history(s.net).subscribe(null, false, false, this::onEvent);
     register();
   }
 
@@ -97,7 +99,7 @@ final class Metrics implements AutoCloseable {
       if (sizes == null || now - sizesAt > SIZE_CACHE.toMillis()) {
         try {
           long[] http = s.cache.entriesAndBytes();
-          sizes = new long[] {s.net.blobs().totalBytes(), http[0], http[1]};
+          sizes = new long[] {AddOns.blobs(s.net).totalBytes(), http[0], http[1]};
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
@@ -120,7 +122,7 @@ final class Metrics implements AutoCloseable {
       FunctionCounter.builder("buildnet.builds.finished", buildsFinished, m -> count(m, st))
           .description("Builds ended, by status.").tag("status", st).register(registry);
     }
-    Gauge.builder("buildnet.builds.running", s.net.history(), h -> h.running())
+    Gauge.builder("buildnet.builds.running", AddOns.history(s.net), h -> h.running())
         .description("Builds running now.").register(registry);
     for (String k : new String[] {"built", "cached", "failed", "skipped", "cancelled"}) {
       FunctionCounter.builder("buildnet.targets", targets, m -> count(m, k))
@@ -145,7 +147,7 @@ final class Metrics implements AutoCloseable {
         .description("Bytes in the HTTP cache.").register(registry);
     Gauge.builder("buildnet.queue.length", s.dispatch, DispatchView::queueLength)
         .description("Targets waiting to run.").register(registry);
-    Gauge.builder("buildnet.workers", s.net.history(), h -> h.workers().size())
+    Gauge.builder("buildnet.workers", AddOns.history(s.net), h -> h.workers().size())
         .description("Connected workers.").register(registry);
     // The dispatcher computes its own quantiles over its last dispatches: a summary Micrometer
     // cannot build from outside, so it goes to the Prometheus registry underneath as one.

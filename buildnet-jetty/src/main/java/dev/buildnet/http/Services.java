@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.BuildFuture;
 import dev.buildnet.BuildNet;
 import java.time.Clock;
@@ -37,7 +39,7 @@ final class Services implements AutoCloseable {
       return t;
     });
     timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    this.streams = new EventStreams(net.history(), net.peers().orElse(null), eventQueueSize);
+    this.streams = new EventStreams(AddOns.history(net), AddOns.peers(net).orElse(null), eventQueueSize);
     this.metrics = new Metrics(this);
     // Streams that see no events for the idle timeout would be closed by Jetty; a heartbeat keeps
     // them open and finds clients that went away without closing.

@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -126,7 +128,7 @@ class DashboardBrowserTest {
         assertEquals(Fixture.TOKEN, cdp.evaluate("sessionStorage.getItem('buildnet-token')"));
         assertTrue(!cdp.evaluate("location.href").contains(Fixture.TOKEN));
 
-        int port = f.net.master().orElseThrow().localAddress().getPort();
+        int port = AddOns.master(f.net).orElseThrow().localAddress().getPort();
         try (dev.buildnet.worker.Worker worker = dev.buildnet.worker.Worker.builder()
             .master("127.0.0.1", port).transport(TransportSettings.ofSecret(WorkersTest.SECRET)).workerId("w-browser")
             .capabilities(java.util.List.of("sh")).cpuSlots(4).memoryMb(1024)

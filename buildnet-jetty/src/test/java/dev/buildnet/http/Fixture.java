@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -110,7 +112,7 @@ final class Fixture implements AutoCloseable {
   /** Completes with the build's final status (waits on the history's event, not by polling). */
   CompletableFuture<String> finished(String buildId) {
     CompletableFuture<String> done = new CompletableFuture<>();
-    BuildHistory.Subscription sub = net.history().subscribe(buildId, false, true, e -> {
+    BuildHistory.Subscription sub = AddOns.history(net).subscribe(buildId, false, true, e -> {
       if (e instanceof BuildEvent.BuildFinished f) {
         done.complete(f.status().wireName());
       }

@@ -1,5 +1,7 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,7 +56,7 @@ class PeersTest {
             Target.builder("two").command("true").cacheable(false).dependsOn("one").build()))
         .start();
     b = new Fixture(redisB, net -> net.peerEvents("b"), http -> http.token(Fixture.TOKEN));
-    hearing = b.net.peers().orElseThrow().subscribe(e -> {
+    hearing = AddOns.peers(b.net).orElseThrow().subscribe(e -> {
       if (e.event().kind() == dev.buildnet.api.build.BuildEvent.Kind.BUILD_FINISHED) {
         finishedOnB(e.event().buildId()).complete(null);
       }

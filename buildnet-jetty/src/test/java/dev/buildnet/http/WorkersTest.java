@@ -1,12 +1,14 @@
 package dev.buildnet.http;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.api.hash.Digest;
-import dev.buildnet.internal.worker.BlobClient;
+import dev.buildnet.worker.BlobClient;
 import dev.buildnet.worker.Worker;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -49,7 +51,7 @@ class WorkersTest {
         h -> h.token(Fixture.TOKEN))) {
       EventsTest.Messages events = new EventsTest.Messages();
       WebSocket ws = EventsTest.connect(f, "?replay=false", events);
-      int port = f.net.master().orElseThrow().localAddress().getPort();
+      int port = AddOns.master(f.net).orElseThrow().localAddress().getPort();
       Worker worker = Worker.builder().master("127.0.0.1", port).transport(TransportSettings.ofSecret(SECRET)).workerId("w-http")
           .capabilities(List.of("sh", "node")).cpuSlots(4).memoryMb(2048)
           .workDir(Files.createDirectories(f.workspace.resolve("worker")))

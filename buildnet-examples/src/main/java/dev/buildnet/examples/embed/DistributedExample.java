@@ -1,5 +1,6 @@
 package dev.buildnet.examples.embed;
 
+
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.graph.Target;
@@ -55,7 +56,7 @@ public final class DistributedExample {
             .transport(transport)
             .localSlots(0)                                  // run nothing here: workers only
             .start()) {
-      InetSocketAddress at = master.master().orElseThrow().localAddress();
+      InetSocketAddress at = master.listenAddress().orElseThrow();
       try (Worker worker = BuildNet.worker()
               .transport(transport)
               .workerId("example-worker")

@@ -6,7 +6,7 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.BlobChunk;
 import dev.buildnet.internal.protocol.Payloads.BlobGet;

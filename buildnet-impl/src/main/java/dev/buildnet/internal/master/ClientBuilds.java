@@ -10,7 +10,7 @@ import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.graph.UnknownTargetException;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.Ack;
 import dev.buildnet.internal.protocol.Payloads.BuildCancel;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;

@@ -1,7 +1,7 @@
 package dev.buildnet.internal.master;
 
 import dev.buildnet.client.BlobTransferException;
-import dev.buildnet.internal.client.RemoteBlobs;
+import dev.buildnet.client.RemoteBlobs;
 import dev.buildnet.worker.Worker;
 
 import dev.buildnet.api.BuildNetException;

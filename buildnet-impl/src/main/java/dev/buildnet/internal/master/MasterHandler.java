@@ -5,7 +5,7 @@ import dev.buildnet.worker.Worker;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.Heartbeat;

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.master;
 
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 
 /** A request the master answers with a non-fatal ERROR: the code and the message for the peer. */
 public final class RequestError extends RuntimeException {

@@ -6,7 +6,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.LockAcquire;
 import dev.buildnet.internal.protocol.Payloads.LockRelease;
 import dev.buildnet.internal.protocol.Payloads.LockRenew;

@@ -2,7 +2,7 @@ package dev.buildnet.internal.master;
 
 import dev.buildnet.worker.Worker;
 
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.Heartbeat;
 import dev.buildnet.internal.protocol.Payloads.Hello;
 import dev.buildnet.internal.protocol.Payloads.ResourceClaim;

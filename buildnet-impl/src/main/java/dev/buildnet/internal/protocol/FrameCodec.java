@@ -1,5 +1,7 @@
 package dev.buildnet.internal.protocol;
 
+import dev.buildnet.api.transport.ErrorCode;
+
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Payload;

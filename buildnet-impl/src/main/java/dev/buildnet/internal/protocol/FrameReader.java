@@ -1,5 +1,7 @@
 package dev.buildnet.internal.protocol;
 
+import dev.buildnet.api.transport.ErrorCode;
+
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,7 @@
 package dev.buildnet.internal.protocol;
 
+import dev.buildnet.api.transport.ErrorCode;
+
 import dev.buildnet.api.BuildNetException;
 
 /**

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.transport;
 
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.FrameReader;
 import dev.buildnet.internal.protocol.ProtocolException;

@@ -5,7 +5,7 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.FrameReader;
 import dev.buildnet.internal.protocol.Payloads;

@@ -1,7 +1,7 @@
 package dev.buildnet.internal.transport;
 
 import dev.buildnet.api.BuildNetException;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import java.util.Optional;
 

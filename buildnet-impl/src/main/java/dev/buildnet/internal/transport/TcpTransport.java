@@ -7,7 +7,7 @@ import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.transport.Transport.Connection.Handler;
 import dev.buildnet.internal.protocol.Auth;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.Payloads.AuthChallenge;
 import dev.buildnet.internal.protocol.Payloads.AuthProof;

@@ -1,5 +1,7 @@
 package dev.buildnet.internal.worker;
 
+import dev.buildnet.worker.BlobClient;
+
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.ShellProvider;

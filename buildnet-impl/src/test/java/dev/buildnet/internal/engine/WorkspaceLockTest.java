@@ -1,5 +1,7 @@
 package dev.buildnet.internal.engine;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.BuildNet;
 import dev.buildnet.WorkspaceLockedException;
 
@@ -126,7 +128,7 @@ class WorkspaceLockTest {
   void aRunningMasterOwnsTheWorkspaceAndABuildNamesItsAddress() throws Exception {
     BuildNet master = start(BuildNet.builder().listen(new InetSocketAddress("127.0.0.1", 0))
         .transport(TransportSettings.ofSecret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))));
-    InetSocketAddress at = master.master().orElseThrow().localAddress();
+    InetSocketAddress at = AddOns.master(master).orElseThrow().localAddress();
     BuildNet cli = start(BuildNet.builder()); // waits by default, but not for a master
     WorkspaceLockedException e = assertThrows(WorkspaceLockedException.class, () -> cli.build("t0"));
     assertTrue(e.getMessage().contains("master of process " + PID + " listening on "

@@ -2,7 +2,7 @@ package dev.buildnet.internal.master;
 
 import dev.buildnet.client.BlobTransferException;
 import dev.buildnet.client.RemoteClient;
-import dev.buildnet.internal.client.RemoteBlobs;
+import dev.buildnet.client.RemoteBlobs;
 
 import dev.buildnet.api.transport.TransportSettings;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -18,7 +18,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.hash.Hashing;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.BlobChunk;
 import dev.buildnet.internal.protocol.Payloads.BlobGet;
 import dev.buildnet.internal.protocol.Payloads.BlobHas;

@@ -1,5 +1,9 @@
 package dev.buildnet.internal.master;
 
+import dev.buildnet.client.TestPeers;
+
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.client.BuildRefusedException;
 import dev.buildnet.client.RemoteBuild;
 import dev.buildnet.client.RemoteBuildResult;
@@ -23,7 +27,7 @@ import dev.buildnet.internal.events.EventFields;
 import dev.buildnet.api.build.BuildEvent.Kind;
 import dev.buildnet.internal.exec.Pids;
 import dev.buildnet.graph.Target;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.BuildRequest;
 import dev.buildnet.internal.protocol.Payloads.Subscribe;
 import dev.buildnet.internal.protocol.Payloads.Unsubscribe;
@@ -89,7 +93,7 @@ class ClientBuildsTest {
   }
 
   private RemoteClient connect(BuildNet net, String id) {
-    RemoteClient c = RemoteClient.builder().address(net.master().orElseThrow().localAddress())
+    RemoteClient c = RemoteClient.builder().address(AddOns.master(net).orElseThrow().localAddress())
         .transport(TransportSettings.ofSecret(SECRET)).clientId(id).requestTimeout(Duration.ofSeconds(WAIT)).connect();
     opened.add(c);
     return c;
@@ -146,7 +150,7 @@ class ClientBuildsTest {
     RemoteClient client = connect(net, "c-origin");
     RemoteBuild build = client.newBuild(List.of("b")).submit();
     assertTrue(await(build).success());
-    dev.buildnet.internal.events.BuildSnapshot s = net.history().build(build.buildId()).orElseThrow();
+    dev.buildnet.internal.events.BuildSnapshot s = AddOns.history(net).build(build.buildId()).orElseThrow();
     assertEquals(List.of("b"), s.requested());
     assertEquals(List.of("a-file", "b"), s.targets().stream().map(t -> t.name()).toList());
     assertEquals(dev.buildnet.api.build.BuildOrigin.Kind.CLIENT, s.origin().kind());
@@ -218,14 +222,14 @@ class ClientBuildsTest {
     assertTrue(reused.reason().contains("fixed-id"), reused.reason());
 
     assertFalse(client.cancel("not-running"), "cancel of an unknown build");
-    assertEquals(1, net.history().builds().size(), "only the accepted build is known");
+    assertEquals(1, AddOns.history(net).builds().size(), "only the accepted build is known");
   }
 
   @Test
   void rawRequests_breakingTheClientRules_getNonFatalErrors() throws Exception {
     BuildNet net = start();
     RemoteClient client = connect(net, "c1");
-    PeerConnection c = client.connection();
+    PeerConnection c = TestPeers.connection(client);
     assertEquals(ErrorCode.INVALID_PAYLOAD, error(c, new BuildRequest("x1", List.of("a"), 1L, null, null, null, null)));
     // force, env and timeout_ms are served since 1.3 (ReattachAndBuildOptionsTest); a build
     // service that cannot honour them answers UNSUPPORTED (tested there too).
@@ -235,7 +239,7 @@ class ClientBuildsTest {
     c.request(new Unsubscribe("dup"), Duration.ofSeconds(WAIT)).get(WAIT, TimeUnit.SECONDS);
     assertEquals(ErrorCode.NOT_FOUND, error(c, new Unsubscribe("dup")));
     assertTrue(c.isOpen(), "none of them is fatal");
-    assertTrue(net.history().builds().isEmpty());
+    assertTrue(AddOns.history(net).builds().isEmpty());
     assertTrue(await(client.submit("a")).success(), "the connection still serves builds");
   }
 
@@ -248,7 +252,7 @@ class ClientBuildsTest {
   @Test
   void workersMayNotSubmitBuilds() throws Exception {
     BuildNet net = start();
-    try (FakeWorker w = new FakeWorker(net.master().orElseThrow().localAddress(), SECRET, "w1",
+    try (FakeWorker w = new FakeWorker(AddOns.master(net).orElseThrow().localAddress(), SECRET, "w1",
         List.of(), 1, 64)) {
       ExecutionException e = assertThrows(ExecutionException.class,
           () -> w.request(new BuildRequest("w-build", List.of("a"), null, null, null, null, null)));
@@ -367,7 +371,7 @@ class ClientBuildsTest {
   void aClientThatDisconnectsLeavesItsBuildRunningAndTheMasterServing() throws Exception {
     BuildNet net = start();
     RemoteClient leaving = RemoteClient.builder()
-        .address(net.master().orElseThrow().localAddress()).transport(TransportSettings.ofSecret(SECRET)).clientId("leaving")
+        .address(AddOns.master(net).orElseThrow().localAddress()).transport(TransportSettings.ofSecret(SECRET)).clientId("leaving")
         .connect();
     Events events = new Events();
     RemoteBuild build = leaving.newBuild(List.of("gated")).onEvent(events).logs(true).submit();

@@ -1,5 +1,7 @@
 package dev.buildnet.internal.master;
 
+import dev.buildnet.client.TestPeers;
+
 import dev.buildnet.tck.MutableClock;
 import dev.buildnet.client.RemoteClient;
 
@@ -15,7 +17,7 @@ import dev.buildnet.api.state.Lock;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.Payloads.BuildRequest;
 import dev.buildnet.internal.protocol.Payloads.LockRelease;
@@ -178,7 +180,7 @@ class MasterServerTest {
   @Test
   void resourceClaim_fromAClient_isUnsupported() throws Exception {
     try (RemoteClient c = client("cli-1")) {
-      RemoteErrorException e = errorOf(() -> c.connection()
+      RemoteErrorException e = errorOf(() -> TestPeers.connection(c)
           .request(new ResourceClaim("c-1", 1, 1), FakeWorker.T).get(10, TimeUnit.SECONDS));
       assertEquals(ErrorCode.UNSUPPORTED, e.code().orElseThrow());
       assertEquals(List.of(), master.workers(), "clients are not workers");

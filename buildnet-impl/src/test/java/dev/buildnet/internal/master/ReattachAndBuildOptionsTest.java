@@ -1,5 +1,9 @@
 package dev.buildnet.internal.master;
 
+import dev.buildnet.client.TestPeers;
+
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.client.BuildRefusedException;
 import dev.buildnet.client.RemoteBuild;
 import dev.buildnet.client.RemoteBuildResult;
@@ -20,7 +24,7 @@ import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.internal.events.EventFields;
 import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.graph.Target;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.BuildRequest;
 import dev.buildnet.state.InMemoryStateBackend;
 import dev.buildnet.internal.transport.RemoteErrorException;
@@ -73,7 +77,7 @@ class ReattachAndBuildOptionsTest {
   }
 
   private RemoteClient connect(BuildNet net, String id) {
-    RemoteClient c = RemoteClient.builder().address(net.master().orElseThrow().localAddress())
+    RemoteClient c = RemoteClient.builder().address(AddOns.master(net).orElseThrow().localAddress())
         .transport(TransportSettings.ofSecret(SECRET)).clientId(id).requestTimeout(Duration.ofSeconds(WAIT)).connect();
     opened.add(c);
     return c;
@@ -89,7 +93,7 @@ class ReattachAndBuildOptionsTest {
   }
 
   private static String status(BuildNet net, String buildId, String target) {
-    return net.history().build(buildId).orElseThrow().targets().stream()
+    return AddOns.history(net).build(buildId).orElseThrow().targets().stream()
         .filter(t -> t.name().equals(target)).findFirst().orElseThrow().status();
   }
 
@@ -262,7 +266,7 @@ class ReattachAndBuildOptionsTest {
         new BuildRequest("x3", List.of("a"), null, null, null, Map.of("K", "v"), null),
         new BuildRequest("x4", List.of("a"), null, null, null, null, 5L))) {
       ExecutionException e = assertThrows(ExecutionException.class,
-          () -> c.connection().request(r, Duration.ofSeconds(WAIT)).get(WAIT, TimeUnit.SECONDS));
+          () -> TestPeers.connection(c).request(r, Duration.ofSeconds(WAIT)).get(WAIT, TimeUnit.SECONDS));
       assertEquals(ErrorCode.UNSUPPORTED,
           assertInstanceOf(RemoteErrorException.class, e.getCause()).code().orElseThrow());
     }

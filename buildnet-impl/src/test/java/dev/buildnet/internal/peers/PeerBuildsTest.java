@@ -1,5 +1,7 @@
 package dev.buildnet.internal.peers;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -155,7 +157,7 @@ class PeerBuildsTest {
   void withoutPeerEvents_peersIsEmpty(@TempDir Path ws) {
     try (BuildNet net = BuildNet.builder().workspace(ws)
         .targets(List.of(Target.builder("t").command("true").build())).start()) {
-      assertTrue(net.peers().isEmpty());
+      assertTrue(AddOns.peers(net).isEmpty());
     }
   }
 }

@@ -1,5 +1,7 @@
 package dev.buildnet.internal.protocol;
 
+import dev.buildnet.api.transport.ErrorCode;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

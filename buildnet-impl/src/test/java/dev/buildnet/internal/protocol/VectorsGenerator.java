@@ -1,5 +1,7 @@
 package dev.buildnet.internal.protocol;
 
+import dev.buildnet.api.transport.ErrorCode;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;

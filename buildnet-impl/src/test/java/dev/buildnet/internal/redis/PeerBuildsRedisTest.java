@@ -1,5 +1,7 @@
 package dev.buildnet.internal.redis;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.tck.RedisServer;
 
 import dev.buildnet.redis.RedisStateBackend;
@@ -45,7 +47,7 @@ class PeerBuildsRedisTest {
         RedisStateBackend redisA = server.backend(prefix).open();
         RedisStateBackend redisB = server.backend(prefix).open()) {
       try (BuildNet a = master(redisA, "a"); BuildNet b = master(redisB, "b")) {
-        PeerBuilds seenByB = b.peers().orElseThrow();
+        PeerBuilds seenByB = AddOns.peers(b).orElseThrow();
         CompletableFuture<PeerEvents.Event> finished = new CompletableFuture<>();
         try (PeerBuilds.Subscription sub = seenByB.subscribe(e -> {
           if (e.event().kind() == dev.buildnet.api.build.BuildEvent.Kind.BUILD_FINISHED) {
@@ -64,7 +66,7 @@ class PeerBuildsRedisTest {
           assertEquals(List.of("lib", "app"), List.copyOf(build.targets().keySet()));
           assertEquals(2, build.completed());
           assertTrue(!build.finishedAt().isBefore(build.startedAt()), build.toString());
-          assertEquals(List.of(), a.peers().orElseThrow().peers(), "a has heard from nobody");
+          assertEquals(List.of(), AddOns.peers(a).orElseThrow().peers(), "a has heard from nobody");
         }
       }
     }

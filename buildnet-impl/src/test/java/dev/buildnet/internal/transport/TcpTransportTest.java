@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.protocol.Auth;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.AuthChallenge;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.Heartbeat;

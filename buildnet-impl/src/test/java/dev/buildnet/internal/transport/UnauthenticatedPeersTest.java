@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.management.ThreadMXBean;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.FrameReader;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;

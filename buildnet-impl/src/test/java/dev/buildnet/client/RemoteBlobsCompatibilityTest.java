@@ -1,6 +1,5 @@
-package dev.buildnet.internal.client;
+package dev.buildnet.client;
 
-import dev.buildnet.client.RemoteClient;
 import dev.buildnet.internal.master.MasterServer;
 
 import static java.nio.charset.StandardCharsets.UTF_8;

@@ -1,6 +1,5 @@
-package dev.buildnet.internal.client;
+package dev.buildnet.client;
 
-import dev.buildnet.client.RemoteClient;
 
 import static dev.buildnet.internal.StateChecks.requireKey;
 import static dev.buildnet.internal.StateChecks.requireLock;
@@ -17,7 +16,7 @@ import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.LockAcquire;
 import dev.buildnet.internal.protocol.Payloads.LockRelease;
 import dev.buildnet.internal.protocol.Payloads.LockRenew;
@@ -40,14 +39,14 @@ import java.util.function.Consumer;
  * the work (and measures TTLs and leases on its own clock). Arguments are checked here first, with
  * the same messages as the local backends, so misuse never costs a round trip.
  */
-public final class RemoteStateBackend implements StateBackend {
+final class RemoteStateBackend implements StateBackend {
   private static final StateCapabilities CAPABILITIES = new StateCapabilities(true, true, true, false);
 
   private final RemoteClient client;
   private final String name;
   private volatile boolean closed;
 
-  public RemoteStateBackend(RemoteClient client) {
+  RemoteStateBackend(RemoteClient client) {
     this.client = client;
     this.name = "remote:" + client.where();
   }

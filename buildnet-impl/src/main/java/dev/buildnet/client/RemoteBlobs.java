@@ -1,16 +1,15 @@
-package dev.buildnet.internal.client;
+package dev.buildnet.client;
 
-import dev.buildnet.client.BlobTransferException;
-import dev.buildnet.client.RemoteClient;
-import dev.buildnet.internal.worker.BlobClient;
+import dev.buildnet.worker.BlobClient;
 
 import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.hash.Hasher;
 import dev.buildnet.api.transport.Message;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.BlobChunk;
 import dev.buildnet.internal.protocol.Payloads.BlobGet;
@@ -74,7 +73,7 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
   private final Duration blobTimeout;
   private final int chunkBytes;
 
-  public RemoteBlobs(Supplier<PeerConnection> connections, String where, HashProvider hashes,
+  RemoteBlobs(Supplier<PeerConnection> connections, String where, HashProvider hashes,
       Duration requestTimeout, Duration blobTimeout, int chunkBytes) {
     this.connections = connections;
     this.where = where;
@@ -89,13 +88,19 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
    * (a {@link RemoteClient} has {@link RemoteClient#blobs()} instead). The connection is not
    * closed by this view.
    *
+   * @param connection a connection made by BuildNet's TCP transport (it carries the request and
+   *     reply matching blob transfers need)
    * @param hashes the master store's algorithm
    * @param requestTimeout bound on a BLOB_HAS round trip
    * @param blobTimeout bound on one whole upload or download
    */
-  public static RemoteBlobs over(PeerConnection connection, HashProvider hashes,
+  public static RemoteBlobs over(Transport.Connection transportConnection, HashProvider hashes,
       Duration requestTimeout, Duration blobTimeout) {
-    Objects.requireNonNull(connection, "connection");
+    Objects.requireNonNull(transportConnection, "connection");
+    if (!(transportConnection instanceof PeerConnection connection)) {
+      throw new IllegalArgumentException("blob transfers need a connection made by BuildNet's TCP "
+          + "transport, not " + transportConnection.getClass().getName());
+    }
     Objects.requireNonNull(hashes, "hashes");
     Objects.requireNonNull(requestTimeout, "requestTimeout");
     Objects.requireNonNull(blobTimeout, "blobTimeout");

@@ -1,6 +1,5 @@
-package dev.buildnet.internal.worker;
+package dev.buildnet.worker;
 
-import dev.buildnet.worker.Worker;
 
 import dev.buildnet.api.hash.Digest;
 import java.io.IOException;

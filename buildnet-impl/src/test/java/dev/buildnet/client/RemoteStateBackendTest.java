@@ -1,7 +1,6 @@
-package dev.buildnet.internal.client;
+package dev.buildnet.client;
 
 import dev.buildnet.tck.MutableClock;
-import dev.buildnet.client.RemoteClient;
 import dev.buildnet.internal.master.MasterServer;
 
 import dev.buildnet.api.transport.TransportSettings;

@@ -1,10 +1,5 @@
-package dev.buildnet.internal.client;
+package dev.buildnet.client;
 
-import dev.buildnet.client.BuildRefusedException;
-import dev.buildnet.client.RemoteBuild;
-import dev.buildnet.client.RemoteBuildResult;
-import dev.buildnet.client.RemoteClient;
-import dev.buildnet.client.RemoteSubscription;
 import dev.buildnet.internal.protocol.WireEvents;
 
 import dev.buildnet.api.BuildNetException;
@@ -14,7 +9,7 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.internal.protocol.ErrorCode;
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.BuildCancel;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;
@@ -50,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * {@code subscription_id}) from the connection's reader thread to the event executor, so that
  * listeners never stall the connection and may call the client themselves.
  */
-public final class RemoteBuilds implements Transport.Connection.Handler {
+final class RemoteBuilds implements Transport.Connection.Handler {
   private static final Logger log = LoggerFactory.getLogger(RemoteBuilds.class);
 
   /** The EVENT kinds, by wire name: looked up for every event received. */
@@ -64,7 +59,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
   private ExecutorService ownExecutor; // created on first use, under this
   private volatile Thread eventThread;
 
-  public RemoteBuilds(RemoteClient client, Duration timeout, Executor executor) {
+  RemoteBuilds(RemoteClient client, Duration timeout, Executor executor) {
     this.client = client;
     this.timeout = timeout;
     this.givenExecutor = executor;
@@ -72,7 +67,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
 
   // ---- requests (caller threads) -------------------------------------------------------------
 
-  public RemoteBuild submit(String id, List<String> targets, boolean keepGoing, boolean logs,
+  RemoteBuild submit(String id, List<String> targets, boolean keepGoing, boolean logs,
       Consumer<BuildEvent> onEvent, Consumer<RemoteBuild.Progress> onProgress, boolean force,
       Map<String, String> env, Long timeoutMs) {
     PeerConnection c = client.connection();
@@ -103,7 +98,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
     }
   }
 
-  public RemoteSubscription subscribe(String buildId, boolean logs, Consumer<BuildEvent> listener) {
+  RemoteSubscription subscribe(String buildId, boolean logs, Consumer<BuildEvent> listener) {
     PeerConnection c = client.connection();
     executor();
     String what = "the event subscription to " + (buildId == null ? "every build" : "build '" + buildId + "'");
@@ -114,7 +109,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
    * Re-attaches to a build this or another client submitted: a subscription from event {@code
    * since} on, whose end is the build's result (the master replays what was missed).
    */
-  public RemoteBuild attach(String buildId, long since, boolean logs, Consumer<BuildEvent> onEvent) {
+  RemoteBuild attach(String buildId, long since, boolean logs, Consumer<BuildEvent> onEvent) {
     PeerConnection c = client.connection();
     executor();
     if (c.minorVersion() < 3) {
@@ -150,7 +145,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
     }
   }
 
-  public void unsubscribe(RemoteSubscription s) {
+  void unsubscribe(RemoteSubscription s) {
     if (!forget(s, null, true)) {
       return; // ended already (its build ended, or the connection was lost)
     }
@@ -163,7 +158,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
     }
   }
 
-  public boolean cancel(String buildId) {
+  boolean cancel(String buildId) {
     PeerConnection c = client.connection();
     try {
       await(c.request(new BuildCancel(buildId, null), timeout), "the cancel of build '" + buildId + "'", true);
@@ -308,7 +303,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
 
   // ---- the event executor --------------------------------------------------------------------
 
-  public void deliver(Runnable task) {
+  void deliver(Runnable task) {
     Runnable guarded = () -> {
       try {
         task.run();
@@ -342,7 +337,7 @@ public final class RemoteBuilds implements Transport.Connection.Handler {
   }
 
   /** After the transport closed: lets queued deliveries finish, for a bounded time. */
-  public void close() {
+  void close() {
     ExecutorService own;
     synchronized (this) {
       own = ownExecutor;

@@ -1,4 +1,4 @@
-package dev.buildnet.internal.protocol;
+package dev.buildnet.api.transport;
 
 import java.util.Optional;
 

@@ -1,0 +1,59 @@
+package dev.buildnet.internal.addon;
+
+import dev.buildnet.BuildNet;
+import dev.buildnet.internal.cache.DiskBlobStore;
+import dev.buildnet.internal.events.BuildHistory;
+import dev.buildnet.internal.master.MasterServer;
+import dev.buildnet.internal.peers.PeerBuilds;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What BuildNet's own add-ons (the HTTP module, the command line) read from a running
+ * {@link BuildNet} and hosts do not: its build history, embedded master, peers and blob store.
+ *
+ * <p>Why a bridge: those are engine internals, so {@code BuildNet} keeps them off its public
+ * surface (a host reaches only API and facade types), and this package is exported only to the
+ * add-on modules. {@code BuildNet} registers the accessor when its class initializes, which has
+ * happened before anyone holds an instance to pass here.
+ */
+public final class AddOns {
+  private AddOns() {}
+
+  /** Implemented once, by {@code BuildNet}. */
+  public interface Access {
+    BuildHistory history(BuildNet net);
+
+    Optional<MasterServer> master(BuildNet net);
+
+    Optional<PeerBuilds> peers(BuildNet net);
+
+    DiskBlobStore blobs(BuildNet net);
+  }
+
+  private static volatile Access access;
+
+  /** Called by {@code BuildNet}'s static initializer; a second call is refused. */
+  public static synchronized void register(Access a) {
+    if (access != null) {
+      throw new IllegalStateException("AddOns access is already registered");
+    }
+    access = Objects.requireNonNull(a, "access");
+  }
+
+  public static BuildHistory history(BuildNet net) {
+    return access.history(Objects.requireNonNull(net, "net"));
+  }
+
+  public static Optional<MasterServer> master(BuildNet net) {
+    return access.master(Objects.requireNonNull(net, "net"));
+  }
+
+  public static Optional<PeerBuilds> peers(BuildNet net) {
+    return access.peers(Objects.requireNonNull(net, "net"));
+  }
+
+  public static DiskBlobStore blobs(BuildNet net) {
+    return access.blobs(Objects.requireNonNull(net, "net"));
+  }
+}
