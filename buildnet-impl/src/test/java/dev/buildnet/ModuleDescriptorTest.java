@@ -17,6 +17,8 @@ import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
 import java.lang.reflect.TypeVariable;
 import java.lang.reflect.WildcardType;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -74,6 +76,10 @@ class ModuleDescriptorTest {
             .filter(p -> !IMPL_EXPORTS.contains(p) && !p.startsWith("dev.buildnet.internal"))
             .collect(Collectors.toSet()),
         "every package a host cannot reach lives under dev.buildnet.internal");
+    for (String pkg : sourcePackages) {
+      assertTrue(Files.exists(Path.of("src/main/java", pkg.replace('.', '/'), "package-info.java")),
+          pkg + " says what it is for in a package-info.java");
+    }
   }
 
   @Test
@@ -141,19 +147,23 @@ class ModuleDescriptorTest {
 
   /** Public types (nested ones only if every enclosing type is public) in {@code packages}. */
   static Set<String> publicTypes(Class<?> anchor, Set<String> packages) throws Exception {
-    Path root = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path location = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
     Set<String> names = new TreeSet<>();
-    for (String pkg : packages) {
-      Path dir = root.resolve(pkg.replace('.', '/'));
-      try (Stream<Path> files = Files.list(dir)) {
-        for (Path f : files.filter(p -> p.toString().endsWith(".class")).toList()) {
-          String simple = f.getFileName().toString().replace(".class", "");
-          if (simple.equals("package-info")) {
-            continue;
-          }
-          Class<?> type = Class.forName(pkg + "." + simple, false, anchor.getClassLoader());
-          if (reachable(type)) {
-            names.add(type.getName());
+    // A directory when one module is tested, the module's jar in a full reactor build.
+    try (FileSystem jar = Files.isDirectory(location) ? null : FileSystems.newFileSystem(location)) {
+      Path root = jar == null ? location : jar.getPath("/");
+      for (String pkg : packages) {
+        Path dir = root.resolve(pkg.replace('.', '/'));
+        try (Stream<Path> files = Files.list(dir)) {
+          for (Path f : files.filter(p -> p.toString().endsWith(".class")).toList()) {
+            String simple = f.getFileName().toString().replace(".class", "");
+            if (simple.equals("package-info")) {
+              continue;
+            }
+            Class<?> type = Class.forName(pkg + "." + simple, false, anchor.getClassLoader());
+            if (reachable(type)) {
+              names.add(type.getName());
+            }
           }
         }
       }

@@ -25,7 +25,7 @@ import java.util.Objects;
  * the outputs after (the workspace and the sandbox differ there), and phrases the {@link Result}
  * for its audience (a target's outcome, or a BUILD_FAILED to the master).
  *
- * <p>Internal to BuildNet (used by {@code dev.buildnet} and {@code dev.buildnet.remote}); not an
+ * <p>Internal to BuildNet (used by {@code dev.buildnet.internal.engine} and {@code dev.buildnet.internal.worker}); not an
  * API. Thread-safe; {@link #run} blocks until the work has ended.
  */
 public final class TargetStep {

@@ -1,0 +1,4 @@
+/**
+ * SQLite and in-memory state internals: schema, maintenance, argument checks.
+ */
+package dev.buildnet.internal.state;
