@@ -1,8 +1,8 @@
 """The checks the generated payload dataclasses (``payloads.py``) call: the per-field limits that
 ``docs/protocol/schema.json`` declares (``non_empty``, ``min``, ``length``, ...) and the
 cross-field rules it names (hand-written here because they are code; the schema says where each
-runs). Java has the same checks in ``dev.buildnet.internal.protocol.PayloadRules``, with the same messages,
-so both sides accept and reject the same payloads."""
+runs). Java has the same checks in ``dev.buildnet.internal.protocol.PayloadRules``, with the
+same messages, so both sides accept and reject the same payloads."""
 
 from __future__ import annotations
 

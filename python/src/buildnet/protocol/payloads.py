@@ -9,8 +9,9 @@ fields are ``bytes``.
 
 Construction checks field types (``TypeError``) and the rules the document states, such as the
 nonce length or the chunk size (``ValueError``); the decoder reports such a violation as
-``INVALID_PAYLOAD``. The rules are the Java records' rules (``dev.buildnet.internal.protocol.Payloads``,
-generated from the same schema), so both sides accept and reject the same messages.
+``INVALID_PAYLOAD``. The rules are the Java records' rules
+(``dev.buildnet.internal.protocol.Payloads``, generated from the same schema), so both sides
+accept and reject the same messages.
 
 Where the dataclass field order differs from the wire order (a required field after optional
 ones, which dataclasses cannot express), ``WIRE_ORDER`` gives the wire order; construct with
