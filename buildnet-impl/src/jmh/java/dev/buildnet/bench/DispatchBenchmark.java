@@ -1,5 +1,7 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
@@ -71,7 +73,7 @@ public class DispatchBenchmark {
     net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
         .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start();
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    InetSocketAddress at = AddOns.master(net).orElseThrow().localAddress();
     for (int i = 0; i < 4; i++) {
       Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(SECRET)).workerId("w" + i).cpuSlots(8).memoryMb(1024)
           .capabilities(List.of("bench")).shell(new EngineBenchmark.NoOpShell())
@@ -81,7 +83,7 @@ public class DispatchBenchmark {
       }
       workers.add(w);
     }
-    while (net.master().orElseThrow().workers().size() < 4) {
+    while (AddOns.master(net).orElseThrow().workers().size() < 4) {
       Thread.sleep(10);
     }
   }
@@ -104,7 +106,7 @@ public class DispatchBenchmark {
    */
   @Benchmark
   public int dispatcherOnly() throws Exception {
-    Dispatcher d = net.master().orElseThrow().dispatcher();
+    Dispatcher d = AddOns.master(net).orElseThrow().dispatcher();
     String buildId = "bench-" + (++round);
     Semaphore window = new Semaphore(32);
     CountDownLatch done = new CountDownLatch(targets);

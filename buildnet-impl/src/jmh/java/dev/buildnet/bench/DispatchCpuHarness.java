@@ -1,5 +1,7 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
@@ -38,7 +40,7 @@ public final class DispatchCpuHarness {
     try (BuildNet net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
         .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(secret))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start()) {
-      InetSocketAddress at = net.master().orElseThrow().localAddress();
+      InetSocketAddress at = AddOns.master(net).orElseThrow().localAddress();
       List<Worker> workers = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
         Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(secret)).workerId("w" + i).cpuSlots(8).memoryMb(1024)
@@ -47,7 +49,7 @@ public final class DispatchCpuHarness {
         w.awaitConnected(Duration.ofSeconds(30));
         workers.add(w);
       }
-      while (net.master().orElseThrow().workers().size() < 4) {
+      while (AddOns.master(net).orElseThrow().workers().size() < 4) {
         Thread.sleep(10);
       }
       for (int r = 0; r < rounds; r++) {

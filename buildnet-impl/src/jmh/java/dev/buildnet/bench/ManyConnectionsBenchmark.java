@@ -1,5 +1,7 @@
 package dev.buildnet.bench;
 
+import dev.buildnet.internal.addon.AddOns;
+
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
@@ -77,7 +79,7 @@ public class ManyConnectionsBenchmark {
     net = BuildNet.builder().workspace(workspace).targets(graph).localSlots(0)
         .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(SECRET))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start();
-    InetSocketAddress at = net.master().orElseThrow().localAddress();
+    InetSocketAddress at = AddOns.master(net).orElseThrow().localAddress();
     peers = new ProcessBuilder(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
             "-cp", System.getProperty("java.class.path"), IdlePeers.class.getName(),
@@ -100,7 +102,7 @@ public class ManyConnectionsBenchmark {
       }
       workers.add(w);
     }
-    while (net.master().orElseThrow().workers().size() < 4) {
+    while (AddOns.master(net).orElseThrow().workers().size() < 4) {
       Thread.sleep(10);
     }
     clientTransport = TcpTransport.builder().transport(TransportSettings.ofSecret(SECRET)).localId("bench-client").build();
