@@ -18,11 +18,11 @@ module dev.buildnet.impl {
   requires com.fasterxml.jackson.databind;
   requires com.sun.jna;
   requires msgpack.core;
-  requires org.apache.commons.pool2;
+  requires static org.apache.commons.pool2; // with Jedis: optional, only for the Redis providers
   requires org.lz4.java;
   requires org.slf4j;
   requires org.xerial.sqlitejdbc;
-  requires redis.clients.jedis;
+  requires static redis.clients.jedis;
 
   exports dev.buildnet;
   exports dev.buildnet.blob;
