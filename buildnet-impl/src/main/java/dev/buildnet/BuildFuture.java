@@ -25,9 +25,23 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
   private final List<Runnable> hooks = new ArrayList<>(); // guarded by itself
   private boolean stopped; // guarded by hooks
 
-  /** Made by the engine ({@code dev.buildnet.internal.engine}), which completes it; hosts get one
-   * from {@link BuildNet#build}. */
-  public BuildFuture(String buildId, Consumer<BuildFuture> canceller) {
+  static {
+    // The engine makes and completes futures through this (see Futures); hosts cannot.
+    dev.buildnet.internal.engine.Futures.register(
+        new dev.buildnet.internal.engine.Futures.Access() {
+          @Override
+          public BuildFuture create(String buildId, Consumer<BuildFuture> canceller) {
+            return new BuildFuture(buildId, canceller);
+          }
+
+          @Override
+          public void complete(BuildFuture future, BuildResult result) {
+            future.completeFromEngine(result);
+          }
+        });
+  }
+
+  private BuildFuture(String buildId, Consumer<BuildFuture> canceller) {
     this.buildId = buildId;
     this.canceller = canceller;
   }
@@ -70,8 +84,8 @@ public final class BuildFuture extends CompletableFuture<BuildResult> {
     hook.run();
   }
 
-  /** The engine's completion path (runs the before-completion hooks first); not for hosts. */
-  public void completeFromEngine(BuildResult r) {
+  /** The engine's completion path (runs the before-completion hooks first). */
+  private void completeFromEngine(BuildResult r) {
     List<Runnable> run;
     synchronized (hooks) {
       stopped = true;

@@ -246,7 +246,7 @@ final class BuildRun {
     }
     BuildResult result = summarize(outcomes);
     listener.buildFinished(result);
-    future.completeFromEngine(result);
+    Futures.complete(future, result);
   }
 
   private BuildResult summarize(List<TargetOutcome> outcomes) {

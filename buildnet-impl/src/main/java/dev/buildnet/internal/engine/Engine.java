@@ -153,7 +153,7 @@ public final class Engine {
   /** As above; the results of the {@code unrecorded} targets are not written to the cache. */
   public BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing,
       Set<String> forced, Set<String> unrecorded) {
-    BuildFuture future = new BuildFuture(buildId, this::cancel);
+    BuildFuture future = Futures.create(buildId, this::cancel);
     BuildRun run =
         new BuildRun(
             buildId,
