@@ -17,7 +17,6 @@ import dev.buildnet.graph.Target;
 import dev.buildnet.worker.Worker;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -275,11 +274,7 @@ class DeferredOutputsTest {
           @Override
           public void onClose(dev.buildnet.api.transport.Transport.Connection c, Throwable t) {}
         });
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    while (net.master().orElseThrow().workers().stream().noneMatch(x -> x.id().equals("raw"))) {
-      assertTrue(System.nanoTime() < deadline, "worker raw never registered");
-      Thread.sleep(10); // polling a condition with a bound; registration has no public event
-    }
+    cluster.awaitRegistered(net, "raw");
 
     BuildResult r = net.build("c").get(WAIT, TimeUnit.SECONDS);
     assertTrue(r.success(), r.toString());

@@ -11,15 +11,10 @@ import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.protocol.Payloads.StateGet;
 import dev.buildnet.internal.protocol.Payloads.StateResponse;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** TLS with a self-signed key store made by the JDK's keytool at test time. */
 class TlsTransportTest {
-  static final char[] PASSWORD = "changeit".toCharArray();
   static final Duration T = Duration.ofSeconds(10);
 
   @TempDir static Path dir;
@@ -37,31 +31,7 @@ class TlsTransportTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Path store = dir.resolve("test.p12");
-    Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-    Process p =
-        new ProcessBuilder(
-                keytool.toString(), "-genkeypair", "-alias", "test", "-keyalg", "EC",
-                "-groupname", "secp256r1", "-dname", "CN=localhost",
-                "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2",
-                "-keystore", store.toString(), "-storetype", "PKCS12",
-                "-storepass", "changeit", "-keypass", "changeit")
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), UTF_8);
-    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException("keytool failed: " + out);
-    }
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (InputStream in = Files.newInputStream(store)) {
-      ks.load(in, PASSWORD);
-    }
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    kmf.init(ks, PASSWORD);
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(ks);
-    context = SSLContext.getInstance("TLS");
-    context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    context = SelfSignedTls.context(dir.resolve("test.p12"));
 
     server =
         TcpTransport.builder().transport(tls()).localId("master-tls").build();
