@@ -93,6 +93,23 @@ class PeersTest {
     return id;
   }
 
+  /**
+   * Waits until b has exactly {@code n} event streams open. The server subscribes a WebSocket when
+   * it opens it, which can be after the client's handshake has returned (and a closed one is
+   * removed after the client's close returns), so a test that wants a's whole build live waits
+   * for its stream here before building.
+   */
+  private void awaitEventStreams(int n) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    double open;
+    while ((open = ApiTest.value(b.get("/metrics").body(), "buildnet_http_event_streams")) != n) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("b has " + open + " event streams open, not " + n);
+      }
+      Thread.sleep(10);
+    }
+  }
+
   @Test
   void apiPeers_listsThePeersBuildWithTargetStatuses_butNotItself() throws Exception {
     String id = buildOnA();
@@ -113,7 +130,9 @@ class PeersTest {
   @Test
   void webSocket_carriesThePeersEvents_withItsMasterName() throws Exception {
     EventsTest.Messages live = new EventsTest.Messages();
+    awaitEventStreams(0);
     WebSocket ws = EventsTest.connect(b, "?replay=false", live);
+    awaitEventStreams(1);
     String id = a.build("two").get(30, TimeUnit.SECONDS).buildId();
     JsonNode started = live.await(n -> EventsTest.is(n, "peer_build_started", id));
     assertEquals("a", started.get("master").asText());
@@ -131,8 +150,10 @@ class PeersTest {
     EventsTest.Messages all = new EventsTest.Messages();
     String local = b.submit("lib");
     assertEquals("succeeded", b.awaitFinished(local)); // so its replay comes before anything live
+    awaitEventStreams(0);
     WebSocket w1 = EventsTest.connect(b, "?build=" + local, one);
     WebSocket w2 = EventsTest.connect(b, "?replay=false", all);
+    awaitEventStreams(2);
     String id = a.build("two").get(30, TimeUnit.SECONDS).buildId();
     all.await(n -> EventsTest.is(n, "peer_build_finished", id));
     // Both streams got a's events at the same moment; the filtered one must have dropped them.
