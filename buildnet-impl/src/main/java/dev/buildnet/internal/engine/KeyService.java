@@ -12,6 +12,7 @@ import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.internal.cache.ActionManifest;
 import dev.buildnet.internal.cache.CacheKeyBuilder;
 import dev.buildnet.internal.cache.FileDigester;
 import dev.buildnet.internal.cache.KeyManifest;
@@ -43,6 +44,7 @@ public final class KeyService {
   private final StateBackend state;
   private final Map<String, String> hostEnvironment;
   private final CacheKeyBuilder keys;
+  private final HashProvider hashes;
   private final GeneratedPaths generated;
   /** What this instance last recorded per target, so an unchanged target skips the state read. */
   private final Map<String, String> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
@@ -53,6 +55,7 @@ public final class KeyService {
     this.generated = new GeneratedPaths(graph);
     this.workspace = workspace;
     this.digests = digests;
+    this.hashes = hashes;
     this.state = state;
     this.hostEnvironment = Map.copyOf(hostEnvironment);
     this.keys = CacheKeyBuilder.builder(workspace, hashes, digests::digest)
@@ -81,12 +84,12 @@ public final class KeyService {
    * directory walk per build); inputs that overlap some target's declared outputs get a fresh
    * resolver, since a dependency may have just written them and a shared listing could be stale.
    */
-  public Computed compute(Target target, Map<String, Digest> dependencyKeys, InputResolver shared)
-      throws InputException {
+  public Computed compute(Target target, Map<String, KeyManifest.Dependency> dependencyKeys,
+      InputResolver shared) throws InputException {
     try {
       InputResolver resolver = generated.readsGenerated(target) ? new InputResolver(workspace) : shared;
       List<String> inputs = resolver.resolve(target);
-      KeyManifest manifest = keys.manifest(target, inputs, dependencyKeys);
+      KeyManifest manifest = keys.manifestOf(target, inputs, dependencyKeys);
       return new Computed(manifest.key(), manifest, inputs.size());
     } catch (BuildNetException e) {
       throw new InputException(e.getMessage(), e);
@@ -102,10 +105,22 @@ public final class KeyService {
     return digests::digest;
   }
 
-  /** Remembers this build's key of {@code target} and whether it hit, if that changed. */
-  void recordOutcome(String target, Computed computed, boolean hit) {
+  /** The digest of {@code m}'s outputs, as dependents' keys cover them. */
+  public Digest outputDigest(ActionManifest m) {
+    return KeyManifest.outputDigest(hashes, m);
+  }
+
+  /**
+   * Remembers this build's key of {@code target} and whether it hit, if that changed. {@code
+   * ranDependencies}: its dependencies that ran in this build; a hit after one of them ran is an
+   * early cutoff, which {@code explain} reports.
+   */
+  void recordOutcome(String target, Computed computed, boolean hit, List<String> ranDependencies) {
     String key = computed.key().toString();
-    String summary = key + (hit ? " hit" : " miss");
+    // A hit after a dependency re-ran is recorded as such (so explain can say why it still hit),
+    // and the next plain hit records that no dependency ran any more: one write each, no more.
+    String summary = key + (hit ? " hit" : " miss")
+        + (hit && !ranDependencies.isEmpty() ? " after " + String.join(",", ranDependencies) : "");
     if (summary.equals(lastSummary.get(target))) {
       return; // this instance already recorded exactly this: a repeat null build costs nothing
     }
@@ -121,9 +136,7 @@ public final class KeyService {
       reasons.add("no earlier build of this target is recorded");
     } else if (!previous.get().key.equals(key)) {
       previousKey = previous.get().key;
-      KeyManifest before = previous.get().manifest();
-      reasons.addAll(before == null
-          ? List.of("the previous key's details are unreadable") : computed.manifest().diff(before));
+      reasons.addAll(reasonsAgainst(previous.get(), computed));
     } else {
       previousKey = previous.get().previousKey;
       reasons.addAll(previous.get().reasons);
@@ -140,6 +153,14 @@ public final class KeyService {
     root.put("cached", hit);
     ArrayNode r = root.putArray("reasons");
     reasons.forEach(r::add);
+    if (hit && !ranDependencies.isEmpty()) {
+      ArrayNode notes = root.putArray("notes");
+      for (String d : ranDependencies) {
+        notes.add(computed.manifest().keyedByKey(d)
+            ? "dependency " + d + " re-ran but its key is unchanged"
+            : "dependency " + d + " re-ran but its outputs are unchanged");
+      }
+    }
     root.put("manifest", computed.manifest().toJson());
     state.set(DETAIL + target, root.toString().getBytes(StandardCharsets.UTF_8));
     state.setString(SUMMARY + target, summary);
@@ -156,27 +177,52 @@ public final class KeyService {
       return List.of("no earlier build of this target is recorded");
     }
     if (!previous.get().key.equals(computed.key().toString())) {
-      KeyManifest before = previous.get().manifest();
-      return before == null
-          ? List.of("the previous key's details are unreadable") : computed.manifest().diff(before);
+      return reasonsAgainst(previous.get(), computed);
     }
     return List.of("the key is unchanged since the previous build, but no result is cached for it");
+  }
+
+  /** Why {@code computed} differs from the stored previous key. */
+  private static List<String> reasonsAgainst(Stored previous, Computed computed) {
+    KeyManifest before = previous.manifest();
+    if (before != null) {
+      return computed.manifest().diff(before);
+    }
+    int version = previous.manifestVersion();
+    if (version > 0 && version != KeyManifest.FORMAT_VERSION) {
+      // Keys of another format never equal this one's: earlier results are misses, never wrong
+      // hits, and a component diff across formats would only confuse.
+      return List.of("the cache key format changed (version " + version + " -> "
+          + KeyManifest.FORMAT_VERSION + "), so results cached before it are not reused");
+    }
+    return List.of("the previous key's details are unreadable");
   }
 
   public Explanation explain(String target) {
     Stored s = load(target).orElseThrow(() -> new IllegalStateException(
         "'" + target + "' has not been built in this workspace yet, so there is nothing to explain"));
     return new Explanation(target, s.key, s.previousKey, s.cached,
-        s.cached ? List.of() : s.reasons);
+        s.cached ? s.notes : s.reasons);
   }
 
+  /** {@code notes}: for a hit, why it hit although a dependency re-ran (early cutoff). */
   private record Stored(String key, String previousKey, boolean cached, List<String> reasons,
-      String manifestJson) {
+      List<String> notes, String manifestJson) {
     KeyManifest manifest() {
       try {
         return KeyManifest.fromJson(manifestJson);
       } catch (BuildNetException e) {
         return null;
+      }
+    }
+
+    /** The stored manifest's format version, or -1 if it has none readable. */
+    int manifestVersion() {
+      try {
+        JsonNode v = JSON.readTree(manifestJson).get("v");
+        return v != null && v.canConvertToInt() ? v.asInt() : -1;
+      } catch (IOException | RuntimeException e) {
+        return -1;
       }
     }
   }
@@ -190,9 +236,11 @@ public final class KeyService {
       JsonNode n = JSON.readTree(raw.get());
       List<String> reasons = new ArrayList<>();
       n.path("reasons").forEach(x -> reasons.add(x.asText()));
+      List<String> notes = new ArrayList<>();
+      n.path("notes").forEach(x -> notes.add(x.asText()));
       return Optional.of(new Stored(n.get("key").asText(),
           n.hasNonNull("previousKey") ? n.get("previousKey").asText() : null,
-          n.path("cached").asBoolean(), reasons, n.path("manifest").asText()));
+          n.path("cached").asBoolean(), reasons, notes, n.path("manifest").asText()));
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // unreadable: treated as never built, and overwritten next time
     }

@@ -181,7 +181,7 @@ class CacheKeyBuilderTest {
     assertThrows(BuildNetException.class, () -> KeyManifest.fromJson("{\"v\": 1}"));
     String json = manifest(workspace, javac().build()).toJson();
     assertThrows(BuildNetException.class,
-        () -> KeyManifest.fromJson(json.replace("\"v\":1", "\"v\":99")));
+        () -> KeyManifest.fromJson(json.replace("\"v\":" + KeyManifest.FORMAT_VERSION, "\"v\":99")));
   }
 
   @Test
