@@ -42,6 +42,8 @@ final class BuildRun {
   final BuildListener listener;
   private final Map<String, Node> nodes = new LinkedHashMap<>();
   private final BuildFuture future;
+  /** Runs once every target is final, before the build is reported finished. */
+  private final Runnable beforeFinish;
   private int finished;
   private boolean stopped;
   private boolean cancelled;
@@ -61,7 +63,9 @@ final class BuildRun {
       Set<String> unrecorded,
       BuildListener listener,
       BuildFuture future,
-      long submittedNanos) {
+      long submittedNanos,
+      Runnable beforeFinish) {
+    this.beforeFinish = beforeFinish;
     this.buildId = buildId;
     this.sequence = sequence;
     this.requested = Set.copyOf(requested);
@@ -247,6 +251,11 @@ final class BuildRun {
       }
     }
     BuildResult result = summarize(outcomes);
+    try {
+      beforeFinish.run();
+    } catch (RuntimeException e) {
+      LOG.warn("build {}: finishing its records failed: {}", buildId, e.toString());
+    }
     listener.buildFinished(result);
     Futures.complete(future, result);
   }

@@ -19,10 +19,12 @@ import dev.buildnet.internal.cache.KeyManifest;
 import dev.buildnet.internal.graph.InputResolver;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.hash.FileDigestCache;
+import dev.buildnet.state.SqliteStateBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,7 +32,8 @@ import java.util.Optional;
 /**
  * Computes target keys and keeps, per target, the last key manifest and whether it hit, so that
  * {@link BuildNet#explain} can say what changed. Records are written only when they change, so a
- * null build reads state but writes nothing.
+ * null build reads state but writes nothing (and nothing at all when this instance recorded the
+ * previous build); those that change are written in batches ({@link #flush}).
  */
 public final class KeyService {
   /** "<key> hit|miss" of the last build: all a null build needs to read. */
@@ -48,6 +51,15 @@ public final class KeyService {
   private final GeneratedPaths generated;
   /** What this instance last recorded per target, so an unchanged target skips the state read. */
   private final Map<String, String> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Records of {@link #recordOutcome} not written yet, by target (see {@link #flush}). */
+  private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Object flushing = new Object();
+  /** Queued targets that make {@link #recordOutcome} write a batch before the build ends. */
+  private static final int FLUSH_AT = 256;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyService.class);
+
+  /** One target's queued records: its detail for explain and its one-line summary. */
+  private record Pending(byte[] detail, String summary) {}
 
   public KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
       Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers,
@@ -162,9 +174,49 @@ public final class KeyService {
       }
     }
     root.put("manifest", computed.manifest().toJson());
-    state.set(DETAIL + target, root.toString().getBytes(StandardCharsets.UTF_8));
-    state.setString(SUMMARY + target, summary);
+    pending.put(target, new Pending(root.toString().getBytes(StandardCharsets.UTF_8), summary));
     lastSummary.put(target, summary);
+    if (pending.size() >= FLUSH_AT) {
+      flush();
+    }
+  }
+
+  /**
+   * Writes the records of {@link #recordOutcome} not yet written, in one transaction where the
+   * backend offers one ({@link SqliteStateBackend#setAll}): the engine calls it when a build ends,
+   * and it runs by itself every {@value #FLUSH_AT} targets. A record is queued only once what it
+   * says happened (a hit was restored, a miss was decided), so a crash loses at most records, which
+   * the next build writes again, and never leaves one claiming a hit that did not happen. A target's
+   * detail and summary are written together, the detail first. A failure to write them (a full
+   * disk) is logged, not fatal: they only serve {@code explain}, and the next build retries.
+   */
+  public void flush() {
+    synchronized (flushing) { // one batch at a time, so a later record never loses to an earlier
+      if (pending.isEmpty()) {
+        return;
+      }
+      Map<String, byte[]> rows = new LinkedHashMap<>();
+      List<String> targets = new ArrayList<>();
+      for (String target : new ArrayList<>(pending.keySet())) {
+        Pending p = pending.remove(target);
+        if (p != null) {
+          targets.add(target);
+          rows.put(DETAIL + target, p.detail());
+          rows.put(SUMMARY + target, p.summary().getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      try {
+        if (state instanceof SqliteStateBackend sqlite) {
+          sqlite.setAll(rows);
+        } else {
+          rows.forEach(state::set);
+        }
+      } catch (RuntimeException e) {
+        targets.forEach(lastSummary::remove); // not recorded after all: the next build writes them
+        LOG.warn("cannot record the explain details of {} targets: {}", targets.size(),
+            e.getMessage());
+      }
+    }
   }
 
   /**
@@ -228,7 +280,8 @@ public final class KeyService {
   }
 
   private Optional<Stored> load(String target) {
-    Optional<byte[]> raw = state.get(DETAIL + target);
+    Pending queued = pending.get(target);
+    Optional<byte[]> raw = queued != null ? Optional.of(queued.detail()) : state.get(DETAIL + target);
     if (raw.isEmpty()) {
       return Optional.empty();
     }
@@ -247,6 +300,7 @@ public final class KeyService {
   }
 
   public void close() {
+    flush();
     lastSummary.clear();
     digests.clear();
   }

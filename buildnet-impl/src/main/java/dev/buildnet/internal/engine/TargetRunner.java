@@ -66,6 +66,11 @@ public final class TargetRunner {
     this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock, outputCapBytes);
   }
 
+  /** Writes the explain records of the targets served so far (see {@link KeyService#flush}). */
+  void flushRecords() {
+    keys.flush();
+  }
+
   /** The retry rules of both sites' attempts. */
   AttemptPolicy policy() {
     return policy;
