@@ -12,7 +12,14 @@ import pytest
 
 from buildnet import _digests
 from buildnet.master._inputs import InputResolver, compile_glob
-from buildnet.master._key import compute_key, env_digests, normalized_platform
+from buildnet.master._key import (
+    FORMAT_VERSION,
+    compute_key,
+    dependency_value,
+    env_digests,
+    normalized_platform,
+    output_digest,
+)
 from buildnet.master._workspace import WorkspaceError, load, normalize, topological
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "cache-key-vectors.json"
@@ -33,6 +40,8 @@ def test_every_target_of_the_vectors_gets_the_java_engines_inputs_env_and_key(
     assert set(targets) == set(case["expected"])
     resolver = InputResolver(tmp_path)
     keys: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    assert DOC["key_format_version"] == FORMAT_VERSION
     for name in topological(targets, list(targets)):
         t = targets[name]
         expected = case["expected"][name]
@@ -42,9 +51,19 @@ def test_every_target_of_the_vectors_gets_the_java_engines_inputs_env_and_key(
         env = t.resolve_env(case["host_env"])
         assert env_digests(algorithm, env) == expected["env"], name
         version = case.get("bundler_versions", {}).get(t.bundler.adapter) if t.bundler else None
-        deps = {d: keys[d] for d in t.deps}
+        deps = {d: dependency_value(targets[d], keys[d], outputs.get(d)) for d in t.deps}
         keys[name] = compute_key(algorithm, t, env, inputs, deps, platform, version)
         assert keys[name] == expected["key"], name
+        if t.outputs:
+            # What the target is taken to have produced; listed in reverse, since the digest
+            # must not depend on the order a master collected them in.
+            produced = expected["output_manifest"]
+            outputs[name] = output_digest(
+                algorithm, list(reversed(produced["outputs"])), produced["directories"]
+            )
+            assert outputs[name] == expected["output_digest"], name
+        else:
+            assert "output_manifest" not in expected, name
         assert t.expand_command(list(inputs)) == expected["argv"], name
         assert t.command_env(case["host_env"]) == expected["command_env"], name
 

@@ -22,7 +22,12 @@ from buildnet import _digests
 from buildnet._connection import now_ms
 from buildnet.master import _store
 from buildnet.master._inputs import InputResolver
-from buildnet.master._key import compute_key, current_platform
+from buildnet.master._key import (
+    compute_key,
+    current_platform,
+    dependency_value,
+    output_digest,
+)
 from buildnet.master._server import MAX_QUEUED_EVENTS, RequestError
 from buildnet.master._workspace import WorkspaceError, contains, topological
 from buildnet.protocol import (
@@ -89,6 +94,9 @@ class Node:
     #: The worker that last refused it (BUSY): tried last next time.
     refused_by: Optional[Peer] = None
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    #: The digest of the outputs it produced or restored (docs/CACHE-KEY.md, "Output digest"):
+    #: what its dependents' keys cover of it when it declares outputs.
+    output_digest: Optional[str] = None
     reason: str = ""
     exit_code: Optional[int] = None
 
@@ -225,7 +233,12 @@ class Scheduler:
                     f"'{t.name}' is a bundler target ({t.bundler.adapter}); the Python master "
                     "runs command targets only (bundler keys need the Java adapters' versions)"
                 )
-            deps = {d: build.nodes[d].key or "" for d in set(t.deps)}
+            deps = {
+                d: dependency_value(
+                    build.nodes[d].target, build.nodes[d].key or "", build.nodes[d].output_digest
+                )
+                for d in set(t.deps)
+            }
             # One trip to a thread for the whole step: keying, the cache lookup and restore, and
             # the sandbox inputs (each hand-off costs more than the work for small targets).
             outcome = await m.io(self._prepare, node, deps)
@@ -237,6 +250,9 @@ class Scheduler:
             return
         if isinstance(outcome, dict):
             node.outputs = outcome["outputs"]
+            node.output_digest = output_digest(
+                m.algorithm, outcome["outputs"], outcome.get("directories") or ()
+            )
             self._event(build, "target_started", t.name)
             self._finish(node, "cached", "restored from the cache")
             return
@@ -636,6 +652,7 @@ class Scheduler:
                 "store and were discarded"
             )
         node.outputs = outputs
+        node.output_digest = output_digest(self.m.algorithm, outputs, directories)
         if keep and node.key is not None:
             assert self.m.state is not None
             record = _store.encode_manifest(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform as _platform
 import re
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from buildnet import _digests
 from buildnet.master._workspace import utf16
@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 
     from buildnet.master._workspace import Target
 
-#: KeyManifest.FORMAT_VERSION of the Java engine.
-FORMAT_VERSION = 1
+#: KeyManifest.FORMAT_VERSION of the Java engine. 2: a dependency that declares outputs is keyed
+#: by the digest of its outputs (early cutoff), not by its key.
+FORMAT_VERSION = 2
 _MAGIC = "buildnet-cache-key"
+_OUTPUTS_MAGIC = "buildnet-outputs"
 
 
 def normalized_platform(os_name: str, os_arch: str) -> tuple[str, str]:
@@ -85,6 +87,36 @@ class _Encoder:
             self.string(v)
 
 
+def output_digest(
+    algorithm: str, outputs: Iterable[Mapping[str, Any]], directories: Iterable[str]
+) -> str:
+    """The digest of a dependency's outputs as its dependents' keys cover them (docs/CACHE-KEY.md,
+    "Output digest"): each output file's path, digest and executable bit, sorted by path, then
+    the declared outputs that are directories, sorted. Java's ``KeyManifest.outputDigest``."""
+    e = _Encoder()
+    e.string(_OUTPUTS_MAGIC)
+    e.tag("F")
+    files = sorted(outputs, key=lambda o: utf16(str(o["path"])))
+    e.int32(len(files))
+    for o in files:
+        e.string(str(o["path"]))
+        e.string(str(o["digest"]))
+        e.boolean(bool(o.get("executable")))
+    e.tag("R")
+    e.strings(sorted(set(directories), key=utf16))
+    return _digests.of_bytes(algorithm, b"".join(e.parts))
+
+
+def dependency_value(target: Target, key: str, outputs_digest: str | None) -> str:
+    """What a dependent's key covers of dependency ``target``: the digest of its outputs if it
+    declares outputs (early cutoff), else its key (it may be there for its side effects)."""
+    if not target.outputs:
+        return key
+    if outputs_digest is None:
+        raise ValueError(f"dependency '{target.name}' declares outputs but has no output digest")
+    return outputs_digest
+
+
 def env_digests(algorithm: str, env: Mapping[str, str]) -> dict[str, str]:
     return {k: _digests.of_bytes(algorithm, v.encode("utf-8")) for k, v in env.items()}
 
@@ -99,7 +131,8 @@ def compute_key(
     bundler_version: str | None = None,
 ) -> str:
     """The key of ``target``: ``env`` is its resolved environment (values, not digests),
-    ``inputs`` input path -> content digest, ``dependency_keys`` one key per dependency."""
+    ``inputs`` input path -> content digest, ``dependency_keys`` one value per dependency, as
+    :func:`dependency_value` gives it (its output digest, or its key if it has no outputs)."""
     if set(dependency_keys) != set(target.deps):
         raise ValueError(
             f"target '{target.name}': dependency keys {sorted(dependency_keys)} do not match "

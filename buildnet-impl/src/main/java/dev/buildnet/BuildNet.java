@@ -536,7 +536,9 @@ public final class BuildNet implements AutoCloseable {
    * targets} would do: per target of their closure, in dependency order, its key, whether it would
    * run or come from the cache, and why. Keys are computed as a build computes them, so the
    * prediction is exact except for targets whose inputs are outputs of a dependency that would
-   * run: their key is computed from the files as they are now, and the reasons say so.
+   * run: their key is computed from the files as they are now, and the reasons say so. A target
+   * whose dependency declares outputs and would run has no key yet (its key covers those
+   * outputs) and is predicted to run, though it is a hit if they come out unchanged.
    *
    * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
    * @since 0.1
@@ -545,15 +547,20 @@ public final class BuildNet implements AutoCloseable {
     ensureOpen();
     BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
     dev.buildnet.internal.graph.InputResolver resolver = new dev.buildnet.internal.graph.InputResolver(workspace);
-    Map<String, Digest> computedKeys = new java.util.HashMap<>();
+    // What each planned target's dependents' keys cover of it: its key if it declares no outputs,
+    // else the digest of its cached outputs; unknown for one with outputs that would run.
+    Map<String, dev.buildnet.internal.cache.KeyManifest.Dependency> computedKeys =
+        new java.util.HashMap<>();
+    Set<String> keyed = new java.util.HashSet<>(); // targets whose own key could be computed
     Set<String> running = new java.util.HashSet<>();
     List<PlannedTarget> plan = new ArrayList<>();
     for (Target t : sub.topologicalOrder()) {
-      Map<String, Digest> depKeys = new java.util.HashMap<>();
+      Map<String, dev.buildnet.internal.cache.KeyManifest.Dependency> depKeys =
+          new java.util.HashMap<>();
       List<String> unknown = new ArrayList<>();
       List<String> runningDeps = new ArrayList<>();
       for (String d : t.dependencies()) {
-        Digest k = computedKeys.get(d);
+        dev.buildnet.internal.cache.KeyManifest.Dependency k = computedKeys.get(d);
         if (k == null) {
           unknown.add(d);
         } else {
@@ -565,8 +572,12 @@ public final class BuildNet implements AutoCloseable {
       }
       if (!unknown.isEmpty()) {
         running.add(t.name());
-        plan.add(new PlannedTarget(t.name(), null, true, List.of(
-            "the key of dependency " + String.join(", ", unknown) + " cannot be computed")));
+        List<String> keyless = unknown.stream().filter(d -> !keyed.contains(d)).toList();
+        plan.add(new PlannedTarget(t.name(), null, true, !keyless.isEmpty()
+            ? List.of("the key of dependency " + String.join(", ", keyless) + " cannot be computed")
+            : List.of("dependency " + String.join(", ", unknown) + " would run first",
+                "this key covers the outputs of " + String.join(", ", unknown) + ", known once"
+                    + " it has run: this target runs unless they come out unchanged")));
         continue;
       }
       KeyService.Computed computed;
@@ -577,12 +588,21 @@ public final class BuildNet implements AutoCloseable {
         plan.add(new PlannedTarget(t.name(), null, true, List.of(e.getMessage())));
         continue;
       }
-      computedKeys.put(t.name(), computed.key());
+      keyed.add(t.name());
       List<String> reasons = new ArrayList<>();
+      java.util.Optional<dev.buildnet.internal.cache.ActionManifest> hit = t.cacheable()
+          ? cache.lookup(computed.key()) : java.util.Optional.empty();
       if (!t.cacheable()) {
         reasons.add("the target is not cacheable");
-      } else if (cache.lookup(computed.key()).isEmpty()) {
+      } else if (hit.isEmpty()) {
         reasons.addAll(keys.missReasons(t.name(), computed));
+      }
+      if (t.outputs().isEmpty()) {
+        computedKeys.put(t.name(),
+            dev.buildnet.internal.cache.KeyManifest.Dependency.byKey(computed.key()));
+      } else if (hit.isPresent()) {
+        computedKeys.put(t.name(), new dev.buildnet.internal.cache.KeyManifest.Dependency(
+            computed.key(), keys.outputDigest(hit.get())));
       }
       if (!reasons.isEmpty() && !runningDeps.isEmpty()) {
         reasons.add("dependency " + String.join(", ", runningDeps) + " would run first");

@@ -11,7 +11,9 @@ import java.util.Objects;
  * @param previousKey its key in the build before that, or null if there was none
  * @param cached whether the last build was a cache hit
  * @param reasons for a miss: each component that changed since the previous key (input, env
- *     variable, dependency, command argument, ...), or why an unchanged key still missed
+ *     variable, dependency's outputs, command argument, ...), or why an unchanged key still
+ *     missed; for a hit, the dependencies that re-ran in that build with unchanged outputs (early
+ *     cutoff: "dependency X re-ran but its outputs are unchanged"), else nothing
  * @since 0.1
  */
 public record Explanation(

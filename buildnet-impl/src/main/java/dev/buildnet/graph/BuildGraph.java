@@ -36,6 +36,13 @@ public final class BuildGraph {
   private final Map<String, Target> targets;
   private final List<Target> topologicalOrder;
   private final Map<String, List<Target>> dependents;
+  /**
+   * {@link #subgraphFor} by requested set: a host builds the same few requests over and over, and
+   * on a large graph the closure and the subgraph's own indexes cost more than a null build's
+   * bookkeeping. It lives in the graph, so a reloaded graph (a new instance) starts empty.
+   */
+  private final Map<Set<String>, BuildGraph> subgraphs = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int MAX_SUBGRAPHS = 64;
 
   private BuildGraph(Map<String, Target> targets, List<Target> topologicalOrder) {
     this.targets = Collections.unmodifiableMap(targets);
@@ -364,6 +371,26 @@ public final class BuildGraph {
     if (requested == null) {
       throw new IllegalArgumentException("requested is null");
     }
+    for (String name : requested) {
+      if (name == null) {
+        return closureOf(requested); // reports the null name as unknown
+      }
+    }
+    // The subgraph does not depend on the order of the names, only on the set.
+    Set<String> key = Set.copyOf(requested);
+    BuildGraph known = subgraphs.get(key);
+    if (known != null) {
+      return known;
+    }
+    BuildGraph sub = closureOf(requested);
+    if (subgraphs.size() >= MAX_SUBGRAPHS) {
+      subgraphs.clear(); // many different requests: keep the memo small rather than clever
+    }
+    subgraphs.put(key, sub);
+    return sub;
+  }
+
+  private BuildGraph closureOf(Collection<String> requested) {
     List<String> unknown = new ArrayList<>();
     for (String name : requested) {
       if (name == null || !targets.containsKey(name)) {
@@ -380,6 +407,9 @@ public final class BuildGraph {
       if (closure.add(name)) {
         pending.addAll(targets.get(name).dependencies());
       }
+    }
+    if (closure.size() == targets.size()) {
+      return this; // every target: the graph itself, immutable and already indexed
     }
     Map<String, Target> selected = new LinkedHashMap<>();
     for (Map.Entry<String, Target> entry : targets.entrySet()) {

@@ -1,6 +1,8 @@
 package dev.buildnet.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -107,6 +109,25 @@ class BuildGraphTest {
     assertEquals(List.of("base", "docs", "lib", "app"), names(sub.topologicalOrder()));
     assertEquals(List.of("app"), names(sub.dependentsOf("lib")));
     assertEquals(0, g.subgraphFor(List.of()).size());
+  }
+
+  @Test
+  void subgraphFor_theSameRequestAgain_isTheSameSubgraph_andANewGraphComputesItsOwn() {
+    List<Target> targets = List.of(t("app", "lib"), t("lib", "base"), t("base"), t("docs"));
+    BuildGraph g = BuildGraph.of(targets);
+    BuildGraph sub = g.subgraphFor(List.of("app", "docs"));
+    assertSame(sub, g.subgraphFor(List.of("docs", "app", "docs")), "the order does not matter");
+    assertSame(g, g.subgraphFor(List.of("app", "docs", "base")), "every target: the graph itself");
+    assertEquals(Set.of("lib", "base"), g.subgraphFor(List.of("lib")).names());
+
+    BuildGraph reloaded = BuildGraph.of(List.of(t("app", "lib"), t("lib"), t("base"), t("docs")));
+    BuildGraph again = reloaded.subgraphFor(List.of("app", "docs"));
+    assertNotSame(sub, again);
+    assertEquals(Set.of("app", "lib", "docs"), again.names(), "the reloaded graph's closure");
+    assertThrows(UnknownTargetException.class, () -> g.subgraphFor(List.of("app", "nope")));
+    assertThrows(UnknownTargetException.class, () -> g.subgraphFor(List.of("app", "nope")));
+    assertThrows(UnknownTargetException.class,
+        () -> g.subgraphFor(java.util.Arrays.asList("app", null)));
   }
 
   @Test

@@ -20,7 +20,8 @@ import java.util.function.Function;
  * <h2>What the key covers</h2>
  * The command's argv; the environment the command sees ({@link Target#resolveEnvironment}, so
  * passthrough values as the host has them); the working directory; every input file's path
- * relative to the workspace root and its content digest; each dependency's key; the declared
+ * relative to the workspace root and its content digest; each dependency's output digest (its
+ * key if it declares no outputs: {@link KeyManifest.Dependency}); the declared
  * outputs; for a bundler target, the adapter's name and version, its options, entrypoints and
  * outDir; and the {@link Platform}. Not covered: the workspace's absolute location, file times,
  * the target's name, and scheduling settings (priority, retries, timeout, resources,
@@ -31,7 +32,7 @@ import java.util.function.Function;
  * CacheKeyBuilder keys = CacheKeyBuilder.builder(workspace, hashProvider, digestCache::digest)
  *     .bundlerVersions(name -> adapters.get(name).version())
  *     .build();
- * KeyManifest manifest = keys.manifest(target, resolver.resolve(target), keysOfDependencies);
+ * KeyManifest manifest = keys.manifestOf(target, resolver.resolve(target), dependencies);
  * }</pre>
  * Dependencies must be keyed first (walk {@link dev.buildnet.graph.BuildGraph#topologicalOrder()}).
  *
@@ -74,17 +75,32 @@ public final class CacheKeyBuilder {
   }
 
   /**
+   * The manifest of {@code target} with every dependency keyed by its key, as for dependencies
+   * that declare no outputs ({@link KeyManifest.Dependency#byKey}).
+   *
+   * @see #manifestOf
+   */
+  public KeyManifest manifest(
+      Target target, Collection<String> inputFiles, Map<String, Digest> dependencyKeys) {
+    Objects.requireNonNull(dependencyKeys, "dependencyKeys");
+    Map<String, KeyManifest.Dependency> byKey = new TreeMap<>();
+    dependencyKeys.forEach((name, key) -> byKey.put(name, KeyManifest.Dependency.byKey(key)));
+    return manifestOf(target, inputFiles, byKey);
+  }
+
+  /**
    * The manifest, and so the key, of {@code target}.
    *
    * @param inputFiles the target's input files relative to the workspace root, as {@link
    *     dev.buildnet.internal.graph.InputResolver#resolve} returns them (any order, no duplicates)
-   * @param dependencyKeys the key of each of the target's dependencies, no more and no fewer
+   * @param dependencyKeys each of the target's dependencies, no more and no fewer: its key and,
+   *     if it declares outputs, their digest ({@link KeyManifest#outputDigest})
    * @throws IllegalArgumentException if {@code dependencyKeys} does not match the dependencies
    * @throws IllegalStateException if a bundler target is keyed with no version for its adapter
    * @throws BuildNetException if an input file cannot be read
    */
-  public KeyManifest manifest(
-      Target target, Collection<String> inputFiles, Map<String, Digest> dependencyKeys) {
+  public KeyManifest manifestOf(Target target, Collection<String> inputFiles,
+      Map<String, KeyManifest.Dependency> dependencyKeys) {
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(inputFiles, "inputFiles");
     Objects.requireNonNull(dependencyKeys, "dependencyKeys");
@@ -106,9 +122,9 @@ public final class CacheKeyBuilder {
       }
     }
 
-    SortedMap<String, Digest> dependencies = new TreeMap<>();
+    SortedMap<String, KeyManifest.Dependency> dependencies = new TreeMap<>();
     for (String dependency : target.dependencies()) {
-      Digest key = dependencyKeys.get(dependency);
+      KeyManifest.Dependency key = dependencyKeys.get(dependency);
       if (key == null) {
         throw new IllegalArgumentException(
             "target '" + name + "': no key given for dependency '" + dependency + "'");
@@ -116,7 +132,7 @@ public final class CacheKeyBuilder {
       dependencies.put(dependency, key);
     }
     if (dependencyKeys.size() != dependencies.size()) {
-      TreeMap<String, Digest> extra = new TreeMap<>(dependencyKeys);
+      TreeMap<String, KeyManifest.Dependency> extra = new TreeMap<>(dependencyKeys);
       extra.keySet().removeAll(dependencies.keySet());
       throw new IllegalArgumentException(
           "target '" + name + "': keys given for targets it does not depend on: " + extra.keySet());

@@ -5,7 +5,10 @@ import dev.buildnet.api.hash.HashProvider;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The bytes a cache key is the digest of. Every component starts with its own tag and every
@@ -15,6 +18,7 @@ import java.util.Map;
  */
 final class KeyEncoding {
   private static final String MAGIC = "buildnet-cache-key";
+  private static final String OUTPUTS_MAGIC = "buildnet-outputs";
 
   private KeyEncoding() {}
 
@@ -56,6 +60,31 @@ final class KeyEncoding {
     out.writeByte('P');
     out.string(m.platform().os());
     out.string(m.platform().arch());
+    return hashes.hash(out.bytes, 0, out.size);
+  }
+
+  /**
+   * The digest of a dependency's outputs (docs/CACHE-KEY.md, "Output digest"): files sorted by
+   * path in UTF-16 order (String order), each path, digest text and executable bit; then the
+   * directories, sorted. Sizes are left out: the digest determines them.
+   */
+  static Digest outputDigest(HashProvider hashes, List<ActionManifest.Output> files,
+      List<String> directories) {
+    TreeMap<String, ActionManifest.Output> sorted = new TreeMap<>();
+    for (ActionManifest.Output o : files) {
+      sorted.put(o.path(), o);
+    }
+    Bytes out = new Bytes();
+    out.string(OUTPUTS_MAGIC);
+    out.writeByte('F');
+    out.writeInt(sorted.size());
+    for (ActionManifest.Output o : sorted.values()) {
+      out.string(o.path());
+      out.string(o.digest());
+      out.writeBoolean(o.executable());
+    }
+    out.writeByte('R');
+    out.strings(new TreeSet<>(directories));
     return hashes.hash(out.bytes, 0, out.size);
   }
 

@@ -33,8 +33,11 @@ import java.util.TreeSet;
  * @since 0.1
  */
 public final class KeyManifest {
-  /** The version of the key encoding and of the manifest's JSON form. */
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * The version of the key encoding and of the manifest's JSON form. 2: a dependency that declares
+   * outputs is keyed by the digest of its outputs (early cutoff), not by its key.
+   */
+  public static final int FORMAT_VERSION = 2;
 
   // A configured JsonMapper is immutable and thread-safe.
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -46,6 +49,7 @@ public final class KeyManifest {
   private final SortedMap<String, Digest> environment;
   private final SortedMap<String, Digest> inputs;
   private final SortedMap<String, Digest> dependencies;
+  private final SortedMap<String, Digest> dependencyKeys;
   private final List<String> outputs;
   private final BundlerKey bundler;
   private final Platform platform;
@@ -58,9 +62,14 @@ public final class KeyManifest {
       Map<String, Digest> environment,
       Map<String, Digest> inputs,
       Map<String, Digest> dependencies,
+      Map<String, Digest> dependencyKeys,
       List<String> outputs,
       BundlerKey bundler,
       Platform platform) {
+    if (!dependencies.keySet().equals(dependencyKeys.keySet())) {
+      throw new IllegalArgumentException("dependency keys " + dependencyKeys.keySet()
+          + " do not name the dependencies " + dependencies.keySet());
+    }
     this.formatVersion = formatVersion;
     this.key = key;
     this.argv = List.copyOf(argv);
@@ -68,6 +77,7 @@ public final class KeyManifest {
     this.environment = Collections.unmodifiableSortedMap(new TreeMap<>(environment));
     this.inputs = Collections.unmodifiableSortedMap(new TreeMap<>(inputs));
     this.dependencies = Collections.unmodifiableSortedMap(new TreeMap<>(dependencies));
+    this.dependencyKeys = Collections.unmodifiableSortedMap(new TreeMap<>(dependencyKeys));
     this.outputs = List.copyOf(outputs);
     this.bundler = bundler;
     this.platform = Objects.requireNonNull(platform, "platform");
@@ -80,12 +90,18 @@ public final class KeyManifest {
       String workingDirectory,
       Map<String, Digest> environment,
       Map<String, Digest> inputs,
-      Map<String, Digest> dependencies,
+      Map<String, Dependency> dependencies,
       List<String> outputs,
       BundlerKey bundler,
       Platform platform) {
+    SortedMap<String, Digest> keyed = new TreeMap<>();
+    SortedMap<String, Digest> keys = new TreeMap<>();
+    dependencies.forEach((name, d) -> {
+      keyed.put(name, d.keyed());
+      keys.put(name, d.key());
+    });
     KeyManifest unkeyed = new KeyManifest(FORMAT_VERSION, null, argv, workingDirectory,
-        environment, inputs, dependencies, outputs, bundler, platform);
+        environment, inputs, keyed, keys, outputs, bundler, platform);
     return unkeyed.withKey(KeyEncoding.key(hashes, unkeyed));
   }
 
@@ -102,6 +118,7 @@ public final class KeyManifest {
     this.environment = unkeyed.environment;
     this.inputs = unkeyed.inputs;
     this.dependencies = unkeyed.dependencies;
+    this.dependencyKeys = unkeyed.dependencyKeys;
     this.outputs = unkeyed.outputs;
     this.bundler = unkeyed.bundler;
     this.platform = unkeyed.platform;
@@ -136,9 +153,39 @@ public final class KeyManifest {
     return inputs;
   }
 
-  /** Dependency name to its cache key. */
+  /**
+   * Dependency name to what the key covers of it: the digest of its outputs ({@link
+   * #outputDigest}) if it declares outputs, else its cache key (see {@link Dependency}).
+   */
   public SortedMap<String, Digest> dependencies() {
     return dependencies;
+  }
+
+  /**
+   * Dependency name to its cache key in the build this manifest was computed in: not part of the
+   * key (unless the dependency declares no outputs), kept so that {@link #diff} and {@code
+   * explain} can tell a dependency that re-ran with the same outputs from one that did not.
+   */
+  public SortedMap<String, Digest> dependencyKeys() {
+    return dependencyKeys;
+  }
+
+  /** Whether dependency {@code name} is keyed by its key, because it declares no outputs. */
+  public boolean keyedByKey(String name) {
+    Digest value = dependencies.get(name);
+    return value != null && value.equals(dependencyKeys.get(name));
+  }
+
+  /**
+   * The digest of a dependency's outputs as its dependents' keys cover them: every output file's
+   * path, content digest and executable bit, and the declared outputs that are directories
+   * (docs/CACHE-KEY.md, "Output digest"). Byte-identical outputs give the same digest whether the
+   * dependency ran here, ran on a worker or was restored from the cache.
+   */
+  public static Digest outputDigest(HashProvider hashes, ActionManifest manifest) {
+    Objects.requireNonNull(hashes, "hashes");
+    Objects.requireNonNull(manifest, "manifest");
+    return KeyEncoding.outputDigest(hashes, manifest.outputs(), manifest.directories());
   }
 
   /** The declared outputs. Two targets that differ only in where they write must not share. */
@@ -176,7 +223,7 @@ public final class KeyManifest {
     }
     diffMap("env ", previous.environment, environment, false, out);
     diffMap("input ", previous.inputs, inputs, true, out);
-    diffMap("dependency ", previous.dependencies, dependencies, true, out);
+    diffDependencies(previous, out);
     if (!previous.outputs.equals(outputs)) {
       out.add("outputs changed: " + previous.outputs + " -> " + outputs);
     }
@@ -213,7 +260,7 @@ public final class KeyManifest {
       List<String> out) {
     TreeSet<String> names = new TreeSet<>(before.keySet());
     names.addAll(after.keySet());
-    String changed = label.equals("dependency ") ? " key changed" : " changed";
+    String changed = " changed";
     for (String name : names) {
       Digest was = before.get(name);
       Digest now = after.get(name);
@@ -223,6 +270,36 @@ public final class KeyManifest {
         out.add(label + name + " removed");
       } else if (!was.equals(now)) {
         out.add(label + name + changed + (showDigests ? ": " + was + " -> " + now : ""));
+      }
+    }
+  }
+
+  /**
+   * A dependency keyed by its outputs whose outputs changed says so (whether or not it re-ran is
+   * in its own explanation); one keyed by its key (no declared outputs) says its key changed.
+   */
+  private void diffDependencies(KeyManifest previous, List<String> out) {
+    TreeSet<String> names = new TreeSet<>(previous.dependencies.keySet());
+    names.addAll(dependencies.keySet());
+    for (String name : names) {
+      Digest was = previous.dependencies.get(name);
+      Digest now = dependencies.get(name);
+      if (was == null) {
+        out.add("dependency " + name + " added");
+      } else if (now == null) {
+        out.add("dependency " + name + " removed");
+      } else if (!was.equals(now)) {
+        boolean wasByKey = previous.keyedByKey(name);
+        boolean nowByKey = keyedByKey(name);
+        if (wasByKey && nowByKey) {
+          out.add("dependency " + name + " key changed: " + was + " -> " + now);
+        } else if (!wasByKey && !nowByKey) {
+          out.add("dependency " + name + "'s outputs changed: " + was + " -> " + now);
+        } else if (nowByKey) {
+          out.add("dependency " + name + " no longer declares outputs, so its key is used");
+        } else {
+          out.add("dependency " + name + " now declares outputs, so their digest is used");
+        }
       }
     }
   }
@@ -282,6 +359,7 @@ public final class KeyManifest {
     putDigests(root.putObject("env"), environment);
     putDigests(root.putObject("inputs"), inputs);
     putDigests(root.putObject("deps"), dependencies);
+    putDigests(root.putObject("depKeys"), dependencyKeys);
     ArrayNode outputsNode = root.putArray("outputs");
     outputs.forEach(outputsNode::add);
     if (bundler != null) {
@@ -345,6 +423,7 @@ public final class KeyManifest {
           digestMap(required(root, "env")),
           digestMap(required(root, "inputs")),
           digestMap(required(root, "deps")),
+          digestMap(required(root, "depKeys")),
           stringList(required(root, "outputs")),
           bundler,
           new Platform(text(p, "os"), text(p, "arch")));
@@ -410,6 +489,7 @@ public final class KeyManifest {
         && m.environment.equals(environment)
         && m.inputs.equals(inputs)
         && m.dependencies.equals(dependencies)
+        && m.dependencyKeys.equals(dependencyKeys)
         && m.outputs.equals(outputs)
         && Objects.equals(m.bundler, bundler)
         && m.platform.equals(platform);
@@ -424,6 +504,32 @@ public final class KeyManifest {
   public String toString() {
     return "KeyManifest[" + key + ", " + inputs.size() + " inputs, " + dependencies.size()
         + " dependencies]";
+  }
+
+  /**
+   * A dependency as a dependent's key sees it: its cache key, and the digest of its outputs
+   * ({@link #outputDigest}) or null if it declares none. The key covers {@link #keyed()}: the
+   * outputs when there are some, since that is all a dependent may consume from it (so a
+   * dependency that re-runs and writes the same bytes leaves its dependents cached: early
+   * cutoff); the key otherwise, since a dependency without outputs may be there for its side
+   * effects or for ordering, and its key is the conservative stand-in for "it changed".
+   *
+   * @since 0.1
+   */
+  public record Dependency(Digest key, Digest outputs) {
+    public Dependency {
+      Objects.requireNonNull(key, "key");
+    }
+
+    /** A dependency that declares no outputs: keyed by its key. */
+    public static Dependency byKey(Digest key) {
+      return new Dependency(key, null);
+    }
+
+    /** What the dependent's key covers. */
+    public Digest keyed() {
+      return outputs != null ? outputs : key;
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
+import dev.buildnet.internal.cache.KeyManifest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -28,6 +29,7 @@ import java.util.Set;
  * monitor; listener calls and engine calls happen outside it.
  */
 final class BuildRun {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BuildRun.class);
   final String buildId;
   final long sequence;
   final boolean keepGoing;
@@ -40,6 +42,8 @@ final class BuildRun {
   final BuildListener listener;
   private final Map<String, Node> nodes = new LinkedHashMap<>();
   private final BuildFuture future;
+  /** Runs once every target is final, before the build is reported finished. */
+  private final Runnable beforeFinish;
   private int finished;
   private boolean stopped;
   private boolean cancelled;
@@ -59,7 +63,9 @@ final class BuildRun {
       Set<String> unrecorded,
       BuildListener listener,
       BuildFuture future,
-      long submittedNanos) {
+      long submittedNanos,
+      Runnable beforeFinish) {
+    this.beforeFinish = beforeFinish;
     this.buildId = buildId;
     this.sequence = sequence;
     this.requested = Set.copyOf(requested);
@@ -245,6 +251,11 @@ final class BuildRun {
       }
     }
     BuildResult result = summarize(outcomes);
+    try {
+      beforeFinish.run();
+    } catch (RuntimeException e) {
+      LOG.warn("build {}: finishing its records failed: {}", buildId, e.toString());
+    }
     listener.buildFinished(result);
     Futures.complete(future, result);
   }
@@ -337,12 +348,52 @@ final class BuildRun {
     return false;
   }
 
-  /** Dependency keys of a node whose dependencies have all succeeded. */
-  Map<String, Digest> dependencyKeys(Node n) {
-    Map<String, Digest> keys = new HashMap<>();
+  /**
+   * What the key of a node whose dependencies have all succeeded covers of them: each one's key and,
+   * if it declares outputs, the digest of the outputs it produced or restored in this build.
+   */
+  Map<String, KeyManifest.Dependency> dependencyKeys(Node n) {
+    Map<String, KeyManifest.Dependency> keys = new HashMap<>();
     for (Node d : n.dependencies) {
-      keys.put(d.name(), d.key);
+      Digest outputs = d.outputs;
+      if (!d.target.outputs().isEmpty() && outputs == null) {
+        // Every success path records the digest; keying by the key instead is the old, safe rule.
+        LOG.warn("build {}: no output digest recorded for '{}'; '{}' is keyed by its key",
+            buildId, d.name(), n.name());
+      }
+      keys.put(d.name(), d.target.outputs().isEmpty() || outputs == null
+          ? KeyManifest.Dependency.byKey(d.key) : new KeyManifest.Dependency(d.key, outputs));
     }
     return keys;
+  }
+
+  /** The dependencies of {@code n} that ran (rather than were restored) in this build, sorted. */
+  List<String> ranDependencies(Node n) {
+    List<String> ran = new ArrayList<>();
+    synchronized (this) {
+      for (Node d : n.dependencies) {
+        if (d.outcome != null && d.outcome.status() == Status.BUILT) {
+          ran.add(d.name());
+        }
+      }
+    }
+    ran.sort(null);
+    return ran;
+  }
+
+  /**
+   * Whether {@code n} consumes the dependency outputs its key was computed from. A dependency whose
+   * kept outputs were lost and that ran again may have produced other bytes: then the result of
+   * {@code n} must not be recorded under that key.
+   */
+  static boolean consumesWhatItWasKeyedFrom(Node n, KeyManifest keyed) {
+    for (Node d : n.dependencies) {
+      if (!d.target.outputs().isEmpty() && d.outputs != null
+          && !d.outputs.equals(keyed.dependencies().get(d.name()))
+          && !keyed.keyedByKey(d.name())) {
+        return false;
+      }
+    }
+    return true;
   }
 }

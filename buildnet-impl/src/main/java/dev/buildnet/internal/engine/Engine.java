@@ -165,7 +165,8 @@ public final class Engine {
             unrecorded,
             listeners,
             future,
-            System.nanoTime());
+            System.nanoTime(),
+            runner::flushRecords);
     synchronized (lock) {
       if (!accepting) {
         throw new IllegalStateException("BuildNet is closing; no new builds are accepted");

@@ -12,16 +12,19 @@ import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.state.StateBackend;
+import dev.buildnet.internal.cache.ActionManifest;
 import dev.buildnet.internal.cache.CacheKeyBuilder;
 import dev.buildnet.internal.cache.FileDigester;
 import dev.buildnet.internal.cache.KeyManifest;
 import dev.buildnet.internal.graph.InputResolver;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.hash.FileDigestCache;
+import dev.buildnet.state.SqliteStateBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,7 +32,8 @@ import java.util.Optional;
 /**
  * Computes target keys and keeps, per target, the last key manifest and whether it hit, so that
  * {@link BuildNet#explain} can say what changed. Records are written only when they change, so a
- * null build reads state but writes nothing.
+ * null build reads state but writes nothing (and nothing at all when this instance recorded the
+ * previous build); those that change are written in batches ({@link #flush}).
  */
 public final class KeyService {
   /** "<key> hit|miss" of the last build: all a null build needs to read. */
@@ -43,9 +47,19 @@ public final class KeyService {
   private final StateBackend state;
   private final Map<String, String> hostEnvironment;
   private final CacheKeyBuilder keys;
+  private final HashProvider hashes;
   private final GeneratedPaths generated;
   /** What this instance last recorded per target, so an unchanged target skips the state read. */
   private final Map<String, String> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Records of {@link #recordOutcome} not written yet, by target (see {@link #flush}). */
+  private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Object flushing = new Object();
+  /** Queued targets that make {@link #recordOutcome} write a batch before the build ends. */
+  private static final int FLUSH_AT = 256;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyService.class);
+
+  /** One target's queued records: its detail for explain and its one-line summary. */
+  private record Pending(byte[] detail, String summary) {}
 
   public KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
       Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers,
@@ -53,6 +67,7 @@ public final class KeyService {
     this.generated = new GeneratedPaths(graph);
     this.workspace = workspace;
     this.digests = digests;
+    this.hashes = hashes;
     this.state = state;
     this.hostEnvironment = Map.copyOf(hostEnvironment);
     this.keys = CacheKeyBuilder.builder(workspace, hashes, digests::digest)
@@ -81,12 +96,12 @@ public final class KeyService {
    * directory walk per build); inputs that overlap some target's declared outputs get a fresh
    * resolver, since a dependency may have just written them and a shared listing could be stale.
    */
-  public Computed compute(Target target, Map<String, Digest> dependencyKeys, InputResolver shared)
-      throws InputException {
+  public Computed compute(Target target, Map<String, KeyManifest.Dependency> dependencyKeys,
+      InputResolver shared) throws InputException {
     try {
       InputResolver resolver = generated.readsGenerated(target) ? new InputResolver(workspace) : shared;
       List<String> inputs = resolver.resolve(target);
-      KeyManifest manifest = keys.manifest(target, inputs, dependencyKeys);
+      KeyManifest manifest = keys.manifestOf(target, inputs, dependencyKeys);
       return new Computed(manifest.key(), manifest, inputs.size());
     } catch (BuildNetException e) {
       throw new InputException(e.getMessage(), e);
@@ -102,10 +117,22 @@ public final class KeyService {
     return digests::digest;
   }
 
-  /** Remembers this build's key of {@code target} and whether it hit, if that changed. */
-  void recordOutcome(String target, Computed computed, boolean hit) {
+  /** The digest of {@code m}'s outputs, as dependents' keys cover them. */
+  public Digest outputDigest(ActionManifest m) {
+    return KeyManifest.outputDigest(hashes, m);
+  }
+
+  /**
+   * Remembers this build's key of {@code target} and whether it hit, if that changed. {@code
+   * ranDependencies}: its dependencies that ran in this build; a hit after one of them ran is an
+   * early cutoff, which {@code explain} reports.
+   */
+  void recordOutcome(String target, Computed computed, boolean hit, List<String> ranDependencies) {
     String key = computed.key().toString();
-    String summary = key + (hit ? " hit" : " miss");
+    // A hit after a dependency re-ran is recorded as such (so explain can say why it still hit),
+    // and the next plain hit records that no dependency ran any more: one write each, no more.
+    String summary = key + (hit ? " hit" : " miss")
+        + (hit && !ranDependencies.isEmpty() ? " after " + String.join(",", ranDependencies) : "");
     if (summary.equals(lastSummary.get(target))) {
       return; // this instance already recorded exactly this: a repeat null build costs nothing
     }
@@ -121,9 +148,7 @@ public final class KeyService {
       reasons.add("no earlier build of this target is recorded");
     } else if (!previous.get().key.equals(key)) {
       previousKey = previous.get().key;
-      KeyManifest before = previous.get().manifest();
-      reasons.addAll(before == null
-          ? List.of("the previous key's details are unreadable") : computed.manifest().diff(before));
+      reasons.addAll(reasonsAgainst(previous.get(), computed));
     } else {
       previousKey = previous.get().previousKey;
       reasons.addAll(previous.get().reasons);
@@ -140,10 +165,58 @@ public final class KeyService {
     root.put("cached", hit);
     ArrayNode r = root.putArray("reasons");
     reasons.forEach(r::add);
+    if (hit && !ranDependencies.isEmpty()) {
+      ArrayNode notes = root.putArray("notes");
+      for (String d : ranDependencies) {
+        notes.add(computed.manifest().keyedByKey(d)
+            ? "dependency " + d + " re-ran but its key is unchanged"
+            : "dependency " + d + " re-ran but its outputs are unchanged");
+      }
+    }
     root.put("manifest", computed.manifest().toJson());
-    state.set(DETAIL + target, root.toString().getBytes(StandardCharsets.UTF_8));
-    state.setString(SUMMARY + target, summary);
+    pending.put(target, new Pending(root.toString().getBytes(StandardCharsets.UTF_8), summary));
     lastSummary.put(target, summary);
+    if (pending.size() >= FLUSH_AT) {
+      flush();
+    }
+  }
+
+  /**
+   * Writes the records of {@link #recordOutcome} not yet written, in one transaction where the
+   * backend offers one ({@link SqliteStateBackend#setAll}): the engine calls it when a build ends,
+   * and it runs by itself every {@value #FLUSH_AT} targets. A record is queued only once what it
+   * says happened (a hit was restored, a miss was decided), so a crash loses at most records, which
+   * the next build writes again, and never leaves one claiming a hit that did not happen. A target's
+   * detail and summary are written together, the detail first. A failure to write them (a full
+   * disk) is logged, not fatal: they only serve {@code explain}, and the next build retries.
+   */
+  public void flush() {
+    synchronized (flushing) { // one batch at a time, so a later record never loses to an earlier
+      if (pending.isEmpty()) {
+        return;
+      }
+      Map<String, byte[]> rows = new LinkedHashMap<>();
+      List<String> targets = new ArrayList<>();
+      for (String target : new ArrayList<>(pending.keySet())) {
+        Pending p = pending.remove(target);
+        if (p != null) {
+          targets.add(target);
+          rows.put(DETAIL + target, p.detail());
+          rows.put(SUMMARY + target, p.summary().getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      try {
+        if (state instanceof SqliteStateBackend sqlite) {
+          sqlite.setAll(rows);
+        } else {
+          rows.forEach(state::set);
+        }
+      } catch (RuntimeException e) {
+        targets.forEach(lastSummary::remove); // not recorded after all: the next build writes them
+        LOG.warn("cannot record the explain details of {} targets: {}", targets.size(),
+            e.getMessage());
+      }
+    }
   }
 
   /**
@@ -156,22 +229,37 @@ public final class KeyService {
       return List.of("no earlier build of this target is recorded");
     }
     if (!previous.get().key.equals(computed.key().toString())) {
-      KeyManifest before = previous.get().manifest();
-      return before == null
-          ? List.of("the previous key's details are unreadable") : computed.manifest().diff(before);
+      return reasonsAgainst(previous.get(), computed);
     }
     return List.of("the key is unchanged since the previous build, but no result is cached for it");
+  }
+
+  /** Why {@code computed} differs from the stored previous key. */
+  private static List<String> reasonsAgainst(Stored previous, Computed computed) {
+    KeyManifest before = previous.manifest();
+    if (before != null) {
+      return computed.manifest().diff(before);
+    }
+    int version = previous.manifestVersion();
+    if (version > 0 && version != KeyManifest.FORMAT_VERSION) {
+      // Keys of another format never equal this one's: earlier results are misses, never wrong
+      // hits, and a component diff across formats would only confuse.
+      return List.of("the cache key format changed (version " + version + " -> "
+          + KeyManifest.FORMAT_VERSION + "), so results cached before it are not reused");
+    }
+    return List.of("the previous key's details are unreadable");
   }
 
   public Explanation explain(String target) {
     Stored s = load(target).orElseThrow(() -> new IllegalStateException(
         "'" + target + "' has not been built in this workspace yet, so there is nothing to explain"));
     return new Explanation(target, s.key, s.previousKey, s.cached,
-        s.cached ? List.of() : s.reasons);
+        s.cached ? s.notes : s.reasons);
   }
 
+  /** {@code notes}: for a hit, why it hit although a dependency re-ran (early cutoff). */
   private record Stored(String key, String previousKey, boolean cached, List<String> reasons,
-      String manifestJson) {
+      List<String> notes, String manifestJson) {
     KeyManifest manifest() {
       try {
         return KeyManifest.fromJson(manifestJson);
@@ -179,10 +267,21 @@ public final class KeyService {
         return null;
       }
     }
+
+    /** The stored manifest's format version, or -1 if it has none readable. */
+    int manifestVersion() {
+      try {
+        JsonNode v = JSON.readTree(manifestJson).get("v");
+        return v != null && v.canConvertToInt() ? v.asInt() : -1;
+      } catch (IOException | RuntimeException e) {
+        return -1;
+      }
+    }
   }
 
   private Optional<Stored> load(String target) {
-    Optional<byte[]> raw = state.get(DETAIL + target);
+    Pending queued = pending.get(target);
+    Optional<byte[]> raw = queued != null ? Optional.of(queued.detail()) : state.get(DETAIL + target);
     if (raw.isEmpty()) {
       return Optional.empty();
     }
@@ -190,15 +289,18 @@ public final class KeyService {
       JsonNode n = JSON.readTree(raw.get());
       List<String> reasons = new ArrayList<>();
       n.path("reasons").forEach(x -> reasons.add(x.asText()));
+      List<String> notes = new ArrayList<>();
+      n.path("notes").forEach(x -> notes.add(x.asText()));
       return Optional.of(new Stored(n.get("key").asText(),
           n.hasNonNull("previousKey") ? n.get("previousKey").asText() : null,
-          n.path("cached").asBoolean(), reasons, n.path("manifest").asText()));
+          n.path("cached").asBoolean(), reasons, notes, n.path("manifest").asText()));
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // unreadable: treated as never built, and overwritten next time
     }
   }
 
   public void close() {
+    flush();
     lastSummary.clear();
     digests.clear();
   }

@@ -236,7 +236,11 @@ final class LocalExecution {
         new ActionManifest(ActionManifest.VERSION, target.name(), collected.files(),
             collected.directories(), stdout, stderr, last.exitCode, buildTime.toMillis(),
             clock.millis());
-    if (keep) {
+    node.outputs = keys.outputDigest(manifest);
+    if (keep && !BuildRun.consumesWhatItWasKeyedFrom(node, computed.manifest())) {
+      LOG.warn("build {}: a dependency of '{}' ran again and produced other outputs than its key"
+          + " was computed from; its result is not cached", run.buildId, target.name());
+    } else if (keep) {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();

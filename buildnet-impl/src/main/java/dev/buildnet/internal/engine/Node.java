@@ -15,6 +15,12 @@ final class Node {
   int pendingDependencies;
   TargetOutcome outcome;
   volatile Digest key;
+  /**
+   * The digest of the outputs this node produced or restored in this build ({@link
+   * dev.buildnet.internal.cache.KeyManifest#outputDigest}), once it succeeded: what its dependents'
+   * keys cover of it when it declares outputs.
+   */
+  volatile Digest outputs;
   volatile TargetExecution execution; // set while running, for cancel
   private final java.util.concurrent.atomic.AtomicInteger remoteAttempts =
       new java.util.concurrent.atomic.AtomicInteger();

@@ -182,7 +182,7 @@ final class RemoteAttempt {
         // Deferred: the worker holds the blobs; consumers fetch them (or run there) when needed.
         DeferredOutputs.Kept k = new DeferredOutputs.Kept(r.workerId(), manifest);
         node.kept = k;
-        if (keep) {
+        if (keep && BuildRun.consumesWhatItWasKeyedFrom(node, computed.manifest())) {
           deferred.remember(computed.key(), k);
         }
         restored = true;
@@ -197,7 +197,13 @@ final class RemoteAttempt {
           + "' failed verification in the master's store and were discarded";
       return failed.because("OUTPUT", why);
     }
-    if (keep && !kept && !run.unrecorded.contains(target.name())) {
+    node.outputs = keys.outputDigest(manifest);
+    boolean asKeyed = BuildRun.consumesWhatItWasKeyedFrom(node, computed.manifest());
+    if (!asKeyed) {
+      LOG.warn("build {}: a dependency of '{}' ran again and produced other outputs than its key"
+          + " was computed from; its result is not cached", run.buildId, target.name());
+    }
+    if (keep && !kept && !run.unrecorded.contains(target.name()) && asKeyed) {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();
@@ -365,6 +371,7 @@ final class RemoteAttempt {
       }
       DeferredOutputs.Kept again = rerun(run, dep, blobs, placement);
       dep.kept = again;
+      dep.outputs = keys.outputDigest(again.manifest);
       return again;
     }
   }

@@ -66,6 +66,11 @@ public final class TargetRunner {
     this.remote = new RemoteAttempt(workspace, keys, cache, outputs, clock, outputCapBytes);
   }
 
+  /** Writes the explain records of the targets served so far (see {@link KeyService#flush}). */
+  void flushRecords() {
+    keys.flush();
+  }
+
   /** The retry rules of both sites' attempts. */
   AttemptPolicy policy() {
     return policy;
@@ -133,7 +138,7 @@ public final class TargetRunner {
         return CompletableFuture.completedFuture(served);
       }
     }
-    keys.recordOutcome(target.name(), computed, false);
+    keys.recordOutcome(target.name(), computed, false, List.of());
     return claim.run(miss, executor);
   }
 
@@ -162,7 +167,8 @@ public final class TargetRunner {
         return failed.because("OUTPUT", e.getMessage());
       }
       node.kept = kept;
-      keys.recordOutcome(target.name(), computed, true);
+      node.outputs = keys.outputDigest(kept.manifest);
+      keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
       started.run();
       return cached(target, computed, kept.manifest, miss.queueWait(), miss.start(),
           "cached; its outputs stay on worker '" + kept.workerId + "' until needed");
@@ -188,7 +194,8 @@ public final class TargetRunner {
     if (!restored) {
       return null;
     }
-    keys.recordOutcome(target.name(), computed, true);
+    node.outputs = keys.outputDigest(hit.get());
+    keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
     started.run();
     replay(run, target.name(), hit.get());
     return cached(target, computed, hit.get(), miss.queueWait(), miss.start(),

@@ -181,7 +181,7 @@ class CacheKeyBuilderTest {
     assertThrows(BuildNetException.class, () -> KeyManifest.fromJson("{\"v\": 1}"));
     String json = manifest(workspace, javac().build()).toJson();
     assertThrows(BuildNetException.class,
-        () -> KeyManifest.fromJson(json.replace("\"v\":1", "\"v\":99")));
+        () -> KeyManifest.fromJson(json.replace("\"v\":" + KeyManifest.FORMAT_VERSION, "\"v\":99")));
   }
 
   @Test
@@ -220,5 +220,68 @@ class CacheKeyBuilderTest {
     assertEquals(new Platform("linux", "x86_64"), Platform.normalized("Linux", "amd64"));
     assertEquals(new Platform("windows", "x86_64"), Platform.normalized("Windows 11", "x86_64"));
     assertEquals(new Platform("macos", "aarch64"), Platform.normalized("Darwin", "arm64"));
+  }
+
+  private static ActionManifest produced(List<ActionManifest.Output> files, List<String> dirs,
+      long duration) {
+    return new ActionManifest(ActionManifest.VERSION, "lib", files, dirs, "sha256:" + "cc".repeat(32),
+        null, 0, duration, duration * 2);
+  }
+
+  private static ActionManifest.Output file(String path, String digestByte, boolean executable) {
+    return new ActionManifest.Output(path, "sha256:" + digestByte.repeat(32), 10, executable);
+  }
+
+  @Test
+  void outputDigest_coversPathsContentAndModes_notOrderSizesLogsOrTimes() {
+    ActionManifest m = produced(List.of(file("out/a", "01", false), file("out/b", "02", true)),
+        List.of("out"), 5);
+    Digest d = KeyManifest.outputDigest(SHA256, m);
+    ActionManifest reordered = new ActionManifest(ActionManifest.VERSION, "other",
+        List.of(new ActionManifest.Output("out/b", "sha256:" + "02".repeat(32), 99, true),
+            file("out/a", "01", false)), List.of("out"), null, "sha256:" + "dd".repeat(32), 0, 1, 2);
+    assertEquals(d, KeyManifest.outputDigest(SHA256, reordered));
+
+    for (ActionManifest other : List.of(
+        produced(List.of(file("out/a", "01", false), file("out/b", "03", true)), List.of("out"), 5),
+        produced(List.of(file("out/a", "01", false), file("out/c", "02", true)), List.of("out"), 5),
+        produced(List.of(file("out/a", "01", false), file("out/b", "02", false)), List.of("out"), 5),
+        produced(List.of(file("out/a", "01", false), file("out/b", "02", true)),
+            List.of("out", "empty"), 5),
+        produced(List.of(file("out/a", "01", false)), List.of("out"), 5))) {
+      assertNotEquals(d, KeyManifest.outputDigest(SHA256, other), other.toString());
+    }
+  }
+
+  @Test
+  void aDependencyWithOutputs_isKeyedByTheirDigest_andOneWithoutByItsKey() {
+    CacheKeyBuilder keys = keys(workspace, Map.of(), LINUX);
+    Target app = javac().build();
+    List<String> inputs = new InputResolver(workspace).resolve(app);
+    Digest outputs = Digest.of("sha256", "0f".repeat(32));
+    Digest otherKey = Digest.of("sha256", "bb".repeat(32));
+    KeyManifest before = keys.manifestOf(app, inputs,
+        Map.of("lib", new KeyManifest.Dependency(LIB_KEY, outputs)));
+    KeyManifest reran = keys.manifestOf(app, inputs,
+        Map.of("lib", new KeyManifest.Dependency(otherKey, outputs)));
+    assertEquals(before.key(), reran.key(), "same outputs, another key: the same key (cutoff)");
+    assertEquals(List.of(), reran.diff(before));
+    assertEquals(Map.of("lib", otherKey), reran.dependencyKeys());
+    assertEquals(reran, KeyManifest.fromJson(reran.toJson()));
+
+    Digest changed = Digest.of("sha256", "1f".repeat(32));
+    KeyManifest other = keys.manifestOf(app, inputs,
+        Map.of("lib", new KeyManifest.Dependency(otherKey, changed)));
+    assertEquals(List.of("dependency lib's outputs changed: " + outputs + " -> " + changed),
+        other.diff(before));
+
+    KeyManifest byKey = keys.manifestOf(app, inputs,
+        Map.of("lib", KeyManifest.Dependency.byKey(LIB_KEY)));
+    assertEquals(manifest(workspace, app).key(), byKey.key());
+    assertTrue(byKey.keyedByKey("lib"));
+    assertEquals(List.of("dependency lib no longer declares outputs, so its key is used"),
+        byKey.diff(before));
+    assertEquals(List.of("dependency lib now declares outputs, so their digest is used"),
+        before.diff(byKey));
   }
 }

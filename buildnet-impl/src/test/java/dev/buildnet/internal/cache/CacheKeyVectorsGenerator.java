@@ -94,13 +94,28 @@ final class CacheKeyVectorsGenerator {
         result.set("bundler_versions", c.get("bundler_versions"));
       }
       ObjectNode targets = result.putObject("expected");
+      Map<String, Digest> outputDigests = new HashMap<>();
       for (Target t : graph.topologicalOrder()) {
         List<String> files = resolver.resolve(t);
-        Map<String, Digest> deps = new HashMap<>();
-        t.dependencies().forEach(d -> deps.put(d, computed.get(d)));
-        KeyManifest m = keys.manifest(t, files, deps);
+        Map<String, KeyManifest.Dependency> deps = new HashMap<>();
+        t.dependencies().forEach(d -> deps.put(d,
+            new KeyManifest.Dependency(computed.get(d), outputDigests.get(d))));
+        KeyManifest m = keys.manifestOf(t, files, deps);
         computed.put(t.name(), m.key());
         ObjectNode e = targets.putObject(t.name());
+        if (!t.outputs().isEmpty()) {
+          // What the target is taken to have produced (it is never run): its dependents' keys
+          // cover the digest of these outputs.
+          ActionManifest produced = produced(c.path("produced").path(t.name()), t, hashes);
+          outputDigests.put(t.name(), KeyManifest.outputDigest(hashes, produced));
+          ObjectNode om = e.putObject("output_manifest");
+          ArrayNode outs = om.putArray("outputs");
+          produced.outputs().forEach(o -> outs.addObject().put("path", o.path())
+              .put("digest", o.digest()).put("executable", o.executable()));
+          ArrayNode dirs = om.putArray("directories");
+          produced.directories().forEach(dirs::add);
+          e.put("output_digest", outputDigests.get(t.name()).toString());
+        }
         ArrayNode in = e.putArray("inputs");
         m.inputs().forEach((path, digest) -> in.addObject().put("path", path)
             .put("digest", digest.toString()));
@@ -121,6 +136,32 @@ final class CacheKeyVectorsGenerator {
         }
       }
     }
+  }
+
+  /**
+   * The outputs {@code t} is taken to have written: the case's {@code produced} entry for it (file
+   * path to UTF-8 text, {@code executable} paths, {@code directories}), else each declared output
+   * as a file holding its target's name and path.
+   */
+  private static ActionManifest produced(JsonNode spec, Target t, HashProvider hashes) {
+    Map<String, String> files = new TreeMap<>();
+    if (spec.isMissingNode()) {
+      t.outputs().forEach(o -> files.put(o, t.name() + " wrote " + o + "\n"));
+    } else {
+      spec.get("files").fields().forEachRemaining(f -> files.put(f.getKey(), f.getValue().asText()));
+    }
+    List<String> executable = new java.util.ArrayList<>();
+    spec.path("executable").forEach(x -> executable.add(x.asText()));
+    List<String> directories = new java.util.ArrayList<>();
+    spec.path("directories").forEach(x -> directories.add(x.asText()));
+    List<ActionManifest.Output> outputs = new java.util.ArrayList<>();
+    files.forEach((path, text) -> {
+      byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+      outputs.add(new ActionManifest.Output(path, hashes.hash(bytes).toString(), bytes.length,
+          executable.contains(path)));
+    });
+    return new ActionManifest(ActionManifest.VERSION, t.name(), outputs, directories, null, null,
+        0, 0, 0);
   }
 
   static String render() throws IOException {
