@@ -19,7 +19,7 @@ import dev.buildnet.internal.protocol.Payloads.BuildStarted;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.TargetCancel;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.TcpTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -83,7 +83,7 @@ public final class Worker implements AutoCloseable {
   private final java.util.concurrent.ConcurrentLinkedDeque<Path> freeSandboxes =
       new java.util.concurrent.ConcurrentLinkedDeque<>();
   private final Map<String, DiskBlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
-  private final TcpTransport transport;
+  private final dev.buildnet.internal.transport.SessionTransport transport;
   private final ThreadPoolExecutor runners;
   /**
    * Serves the master's BLOB_GETs off the reader thread: a download that waits for the socket to
@@ -97,8 +97,8 @@ public final class Worker implements AutoCloseable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger connections = new AtomicInteger();
-  private volatile PeerConnection current;
-  private volatile CompletableFuture<PeerConnection> connected = new CompletableFuture<>();
+  private volatile Session current;
+  private volatile CompletableFuture<Session> connected = new CompletableFuture<>();
 
   private Worker(Builder b) throws IOException {
     this.master = b.master;
@@ -126,7 +126,7 @@ public final class Worker implements AutoCloseable {
         .transport(b.transport)
         .localId(workerId)
         .asWorker(b.capabilities, b.cpuSlots, b.memoryMb);
-    this.transport = tb.build();
+    this.transport = tb.build(b.carrier);
     AtomicInteger n = new AtomicInteger();
     this.runners =
         new ThreadPoolExecutor(
@@ -185,7 +185,7 @@ public final class Worker implements AutoCloseable {
 
   /** Whether the worker is connected to its master now. */
   public boolean isConnected() {
-    PeerConnection c = current;
+    Session c = current;
     return c != null && c.isOpen();
   }
 
@@ -217,7 +217,7 @@ public final class Worker implements AutoCloseable {
     }
     closing.countDown();
     cancelAll(null, "the worker is closing");
-    PeerConnection c = current;
+    Session c = current;
     if (c != null) {
       c.close();
     }
@@ -244,7 +244,7 @@ public final class Worker implements AutoCloseable {
     int failures = 0;
     while (!closed.get()) {
       CompletableFuture<Throwable> down = new CompletableFuture<>();
-      PeerConnection c = null;
+      Session c = null;
       try {
         // Resolved afresh on every attempt: a restarted master may come back at a new address.
         InetSocketAddress address = new InetSocketAddress(master.getHostString(), master.getPort());
@@ -314,7 +314,7 @@ public final class Worker implements AutoCloseable {
     return new Transport.Connection.Handler() {
       @Override
       public void onMessage(Transport.Connection connection, Message m) {
-        PeerConnection c = PeerConnection.of(connection);
+        Session c = Session.of(connection);
         if (m.payload() instanceof TargetRun run) {
           onRun(c, m, run);
         } else if (m.payload() instanceof TargetCancel cancel) {
@@ -339,7 +339,7 @@ public final class Worker implements AutoCloseable {
     };
   }
 
-  private void onRun(PeerConnection c, Message m, TargetRun run) {
+  private void onRun(Session c, Message m, TargetRun run) {
     WorkerAttempt.Key key = WorkerAttempt.Key.of(run);
     WorkerAttempt attempt;
     Path sandboxOf;
@@ -391,7 +391,7 @@ public final class Worker implements AutoCloseable {
    * kept in this worker's store instead of uploading them. Served on the reader thread like the
    * master's own BLOB_GET, with the same verification (a corrupt blob is deleted and refused).
    */
-  private void serveBlob(PeerConnection c, Message m) {
+  private void serveBlob(Session c, Message m) {
     BlobService service = new BlobService(localStore(hashesFor(c)), c, Long.MAX_VALUE, 0, () -> { });
     try {
       service.handle(m);
@@ -409,7 +409,7 @@ public final class Worker implements AutoCloseable {
    * The algorithm outputs are named by: the master's (from its HELLO_ACK), else the configured one,
    * else SHA-256.
    */
-  private HashProvider hashesFor(PeerConnection c) {
+  private HashProvider hashesFor(Session c) {
     String algorithm = c.peerBlobAlgorithm();
     if (algorithm == null) {
       return hashes != null ? hashes : HashProvider.sha256();
@@ -436,7 +436,7 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private void onCancel(PeerConnection c, Message m, TargetCancel cancel) {
+  private void onCancel(Session c, Message m, TargetCancel cancel) {
     WorkerAttempt attempt;
     synchronized (running) {
       attempt = running.get(new WorkerAttempt.Key(cancel.buildId(), cancel.target(), cancel.attempt()));
@@ -451,7 +451,7 @@ public final class Worker implements AutoCloseable {
   }
 
   /** Cancels the attempts received over {@code connection} (all if null); returns them. */
-  private List<WorkerAttempt> cancelAll(PeerConnection connection, String reason) {
+  private List<WorkerAttempt> cancelAll(Session connection, String reason) {
     List<WorkerAttempt> victims = new ArrayList<>();
     synchronized (running) {
       for (WorkerAttempt a : running.values()) {
@@ -475,6 +475,7 @@ public final class Worker implements AutoCloseable {
   public static final class Builder {
     private InetSocketAddress master;
     private TransportSettings transport;
+    private Transport carrier;
     private String workerId;
     private List<String> capabilities = List.of();
     private long cpuSlots;
@@ -516,6 +517,22 @@ public final class Worker implements AutoCloseable {
         throw new IllegalStateException("transport was already set");
       }
       this.transport = Objects.requireNonNull(settings, "settings");
+      return this;
+    }
+
+    /**
+     * Like {@link #transport(TransportSettings)}, with frames moved by {@code transport} instead of
+     * the built-in TCP transport (the master must use one that reaches this one, e.g. the same
+     * in-process transport). The worker runs the shared-secret handshake over it, so the
+     * transport need not authenticate; it is not closed by the worker.
+     *
+     * @throws IllegalArgumentException if {@code settings} has a TLS context: that configures the
+     *     TCP transport, and a host's transport secures its own channel
+     */
+    public Builder transport(TransportSettings settings, Transport transport) {
+      dev.buildnet.internal.transport.FramedTransport.checkSettings(settings, transport);
+      transport(settings);
+      this.carrier = transport;
       return this;
     }
 

@@ -14,7 +14,7 @@ import dev.buildnet.internal.protocol.Payloads.BuildFailed;
 import dev.buildnet.internal.protocol.Payloads.BuildProgress;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.DirectoryStream;
@@ -65,7 +65,7 @@ public final class WorkerAttempt {
   }
 
   final Key key;
-  public final PeerConnection connection;
+  public final Session connection;
   private final TargetRun run;
   private final Path sandbox;
   public volatile boolean sandboxClean; // set before release: whether the sandbox may be reused
@@ -78,7 +78,7 @@ public final class WorkerAttempt {
   /** Completes when the attempt has ended: tree stopped, sandbox deleted, slot released. */
   public final CompletableFuture<Void> done = new CompletableFuture<>();
 
-  public WorkerAttempt(TargetRun run, PeerConnection connection, Path sandbox, Path scratch,
+  public WorkerAttempt(TargetRun run, Session connection, Path sandbox, Path scratch,
       DiskBlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
     this.step = new TargetStep(shell, bundlers);
     this.key = Key.of(run);
