@@ -1,6 +1,5 @@
 package dev.buildnet.client;
 
-import dev.buildnet.worker.BlobClient;
 
 import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
@@ -60,7 +59,7 @@ import java.util.function.Supplier;
  *
  * @since 0.1
  */
-public final class RemoteBlobs implements BlobClient, BlobStore {
+public final class RemoteBlobs implements BlobStore {
   /** Upload chunks queued for the socket at once. */
   static final int WINDOW = 8;
 

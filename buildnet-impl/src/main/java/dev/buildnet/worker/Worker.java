@@ -8,6 +8,7 @@ import dev.buildnet.internal.worker.WorkerAttempt;
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A build worker: connects to a master, advertises its capabilities and resources, and runs the
  * target attempts the master sends (TARGET_RUN, see {@code docs/PROTOCOL.md}) in private sandbox
- * directories, streaming their log lines and uploading their outputs through a {@link BlobClient}.
+ * directories, streaming their log lines and uploading their outputs through the master's {@link BlobStore}.
  *
  * <p>Up to {@code cpuSlots} attempts run at once; one more is refused with ERROR {@code BUSY}.
  * When the connection drops, the attempts received over it are cancelled (their process trees
@@ -71,7 +72,7 @@ public final class Worker implements AutoCloseable {
   private final String workerId;
   private final long cpuSlots;
   private final ShellProvider shell;
-  private final BlobClient blobs;
+  private final BlobStore blobs;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Path workDir;
@@ -365,7 +366,7 @@ public final class Worker implements AutoCloseable {
       }
       HashProvider h = hashesFor(c);
       DiskBlobStore local = localStore(h);
-      BlobClient client = blobs != null ? blobs
+      BlobStore client = blobs != null ? blobs
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
       attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell,
           bundlers);
@@ -484,7 +485,7 @@ public final class Worker implements AutoCloseable {
     private HashProvider hashes;
     private final Map<String, BundlerAdapter> bundlers = new java.util.LinkedHashMap<>();
     private Path workDir;
-    private BlobClient blobs;
+    private BlobStore blobs;
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(30);
 
@@ -608,11 +609,16 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * How inputs are fetched and outputs uploaded; default: the master's blob service over the
-     * worker's own connection.
+     * Where inputs are fetched from and outputs uploaded to: the master's blob store as this
+     * worker reaches it; default, the master's blob service over the worker's own connection
+     * ({@link dev.buildnet.client.RemoteBlobs}). Another store the master reads too (e.g. the
+     * shared tier it was given) may stand in; its digests must be of the master's algorithm.
      */
-    public Builder blobClient(BlobClient blobs) {
-      this.blobs = Objects.requireNonNull(blobs, "blobClient");
+    public Builder blobs(BlobStore store) {
+      if (this.blobs != null) {
+        throw new IllegalStateException("blobs was already set to " + this.blobs.name());
+      }
+      this.blobs = Objects.requireNonNull(store, "store");
       return this;
     }
 

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.worker;
 
-import dev.buildnet.worker.BlobClient;
+import dev.buildnet.api.blob.BlobStore;
 
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.OutputListener;
@@ -71,7 +71,7 @@ public final class WorkerAttempt {
   public volatile boolean sandboxClean; // set before release: whether the sandbox may be reused
   private final Path scratch;
   private final DiskBlobStore local;
-  private final BlobClient blobs;
+  private final BlobStore blobs;
   /** Runs the command or bundler: the same core as a master running a target itself. */
   private final TargetStep step;
   private final TargetStep.Cancel cancel = new TargetStep.Cancel();
@@ -79,7 +79,7 @@ public final class WorkerAttempt {
   public final CompletableFuture<Void> done = new CompletableFuture<>();
 
   public WorkerAttempt(TargetRun run, Session connection, Path sandbox, Path scratch,
-      DiskBlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
+      DiskBlobStore local, BlobStore blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
     this.step = new TargetStep(shell, bundlers);
     this.key = Key.of(run);
     this.run = run;
@@ -273,7 +273,7 @@ public final class WorkerAttempt {
       try {
         Files.createDirectories(scratch);
         tmp = Files.createTempFile(scratch, "download-", ".tmp");
-        blobs.download(d, tmp);
+        WorkerBlobs.download(blobs, d, tmp);
         Digest got = local.putFile(tmp);
         if (!got.equals(d)) {
           throw new Failure("downloaded blob " + d + " has digest " + got, true, null);
@@ -395,13 +395,13 @@ public final class WorkerAttempt {
         // stored) until the master asks for them by BLOB_GET.
         return outputs;
       }
-      Set<Digest> missing = digests.isEmpty() ? Set.of() : blobs.missing(digests);
+      Set<Digest> missing = digests.isEmpty() ? Set.of() : WorkerBlobs.missing(blobs, digests);
       Set<Digest> uploaded = new LinkedHashSet<>();
       int i = 0;
       for (Path file : files.values()) {
         Digest d = digests.get(i++);
         if (missing.contains(d) && uploaded.add(d)) {
-          Digest got = blobs.upload(file);
+          Digest got = WorkerBlobs.upload(blobs, file);
           if (!got.equals(d)) {
             throw new Failure("output " + relative(file) + " changed while uploading (" + d
                 + " then " + got + ")", true, null);
