@@ -8,6 +8,8 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
+import dev.buildnet.internal.cache.FileTrees;
+import dev.buildnet.internal.cache.Outputs;
 import dev.buildnet.internal.exec.TargetStep;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;
@@ -312,12 +314,9 @@ public final class WorkerAttempt {
       Path dest = paths.get(i);
       try {
         Files.createDirectories(dest.getParent());
-        if (!local.copyVerified(digests.get(i), dest)) {
+        if (!FileTrees.place(local, digests.get(i), dest, Boolean.TRUE.equals(in.executable()))) {
           throw new Failure("input blob " + in.digest() + " for " + in.path()
               + " is missing or corrupt in the worker's store", true, null);
-        }
-        if (Boolean.TRUE.equals(in.executable())) {
-          dest.toFile().setExecutable(true);
         }
       } catch (IOException e) {
         throw new Failure("cannot materialize input " + in.path() + ": " + e, true, e);
@@ -340,39 +339,20 @@ public final class WorkerAttempt {
       Path out = outputs.get(i);
       String declared = run.outputs().get(i);
       try {
-        if (Files.isSymbolicLink(out)) {
-          throw new Failure("output " + declared + " is a symbolic link (not supported)", false, null);
-        } else if (Files.isRegularFile(out, LinkOption.NOFOLLOW_LINKS)) {
-          files.put(relative(out), out);
-        } else if (Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
-          walk(out, declared, files);
+        if (FileTrees.kind(declared, out) == FileTrees.Kind.DIRECTORY) {
+          for (Path f : FileTrees.filesBelow(sandbox, declared, out)) {
+            files.put(relative(f), f);
+          }
         } else {
-          throw new Failure("declared output " + declared + " was not produced", false, null);
+          files.put(relative(out), out);
         }
+      } catch (Outputs.OutputException e) {
+        throw new Failure(e.getMessage(), false, null); // the same rule and words as local runs
       } catch (IOException e) {
         throw new Failure("cannot collect output " + declared + ": " + e, true, e);
       }
     }
     return files;
-  }
-
-  private void walk(Path dir, String declared, TreeMap<String, Path> files) throws IOException, Failure {
-    List<Path> links = new ArrayList<>();
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-        if (attrs.isSymbolicLink()) {
-          links.add(file);
-        } else if (attrs.isRegularFile()) {
-          files.put(relative(file), file);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
-    if (!links.isEmpty()) {
-      throw new Failure("output " + declared + " contains symbolic links (not supported): "
-          + relative(links.get(0)), false, null);
-    }
   }
 
   private String relative(Path file) {
