@@ -93,6 +93,34 @@ class TransportSeamTest {
   }
 
   @Test
+  void a_worker_heartbeats_as_often_as_the_master_asks_over_a_host_transport() throws Exception {
+    // The master asks for a heartbeat every 50 ms (in HELLO_ACK); a worker's own default is
+    // 20 s, so three heartbeats within the bound below come only from honouring the master.
+    TransportSettings fast = TransportSettings.builder()
+        .secret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))
+        .heartbeatInterval(Duration.ofMillis(50)).heartbeatTimeout(Duration.ofSeconds(30)).build();
+    Files.createDirectories(ws.resolve("src"));
+    BuildNet net = open.track(BuildNet.builder().workspace(ws).localSlots(0).targets(List.of())
+        .listen(new InetSocketAddress("127.0.0.1", 0)).transport(fast, transport).start());
+    InetSocketAddress at = net.listenAddress().orElseThrow();
+    Worker w = open.track(BuildNet.worker().workerId("beating").cpuSlots(1).memoryMb(256)
+        .workDir(workDir).transport(fast, transport).connect(at.getHostString(), at.getPort()));
+    assertTrue(w.awaitConnected(Duration.ofSeconds(WAIT)));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    while (heartbeats() < 3) {
+      assertTrue(System.nanoTime() < deadline, "heartbeats sent: " + heartbeats());
+      Thread.sleep(10); // polling a condition with a bound
+    }
+    assertTrue(w.isConnected());
+  }
+
+  private long heartbeats() {
+    java.util.concurrent.atomic.AtomicLong n =
+        transport.byType.get(dev.buildnet.api.transport.MessageType.HEARTBEAT);
+    return n == null ? 0 : n.get();
+  }
+
+  @Test
   void a_client_with_another_secret_is_refused_over_the_host_transport() throws Exception {
     BuildNet net = master();
     InetSocketAddress at = net.listenAddress().orElseThrow();

@@ -1,6 +1,7 @@
 package dev.buildnet.tck;
 
 import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.protocol.FrameCodec;
 import java.io.IOException;
@@ -44,6 +45,8 @@ public final class InMemoryTransport implements Transport {
   public final AtomicLong bytes = new AtomicLong();
   /** Connections opened so far. */
   public final AtomicLong connections = new AtomicLong();
+  /** Frames moved so far, by message type. */
+  public final Map<MessageType, AtomicLong> byType = new ConcurrentHashMap<>();
 
   @Override
   public Connection connect(InetSocketAddress address, Duration timeout, Connection.Handler handler)
@@ -157,6 +160,7 @@ public final class InMemoryTransport implements Transport {
       }
       frames.incrementAndGet();
       bytes.addAndGet(frame.length);
+      byType.computeIfAbsent(message.type(), k -> new AtomicLong()).incrementAndGet();
       try {
         to.inbox.execute(() -> to.handler.onMessage(to, CODEC.decode(frame)));
       } catch (RejectedExecutionException e) {

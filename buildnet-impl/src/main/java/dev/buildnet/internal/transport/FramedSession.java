@@ -74,6 +74,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   private volatile String peerRuntime;
   private volatile String peerBlobAlgorithm;
   private volatile int peerMinor;
+  private volatile Long listenerHeartbeatMs;
 
   FramedSession(FramedTransport t, boolean listening, Transport.Connection.Handler handler,
       Transport.Acceptor acceptor) {
@@ -109,6 +110,10 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       throw new IOException("interrupted while connecting to " + address, e);
     }
     Duration interval = t.heartbeatInterval;
+    Long told = listenerHeartbeatMs;
+    if (told != null && (interval.isZero() || told < interval.toMillis())) {
+      interval = Duration.ofMillis(told); // the listener's liveness timeout rules
+    }
     if (t.automaticHeartbeats && !interval.isZero()) {
       long period = interval.toNanos();
       timerTask = t.timer.scheduleWithFixedDelay(() -> {
@@ -142,6 +147,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       peerId = ack.peerId();
       peerMinor = (int) Math.min(Integer.MAX_VALUE, ack.minor());
       peerBlobAlgorithm = ack.blobAlgorithm();
+      listenerHeartbeatMs = ack.heartbeatMs();
       nonce = null;
       peerNonce = null;
       stage = Stage.OPEN;
