@@ -163,6 +163,32 @@ class TransportSeamTest {
   }
 
   @Test
+  void a_listener_that_cannot_prove_the_secret_is_refused_by_the_client() throws Exception {
+    // An impostor on the host transport plays the master's side of the handshake without the
+    // secret: it challenges, then accepts with a made-up proof.
+    Transport.Listener impostor = transport.listen(new InetSocketAddress("127.0.0.1", 0),
+        c -> (conn, m) -> {
+          if (m.payload() instanceof Payloads.Hello) {
+            Payloads.AuthChallenge ch = new Payloads.AuthChallenge(m.id(), new byte[Payloads.NONCE_BYTES]);
+            conn.send(new Message(Protocol.MAJOR, ch.type(), "c1", 0, "jvm", ch));
+          } else if (m.payload() instanceof Payloads.AuthProof) {
+            Payloads.HelloAck ack = new Payloads.HelloAck(m.id(), true, Protocol.MINOR, "master",
+                new byte[32], null, null, null);
+            conn.send(new Message(Protocol.MAJOR, ack.type(), "c2", 0, "jvm", ack));
+          }
+        });
+    try {
+      BuildNetException e = assertThrows(BuildNetException.class, () -> open.track(
+          RemoteClient.builder().address(impostor.localAddress()).transport(SETTINGS, transport)
+              .clientId("careful").connectTimeout(Duration.ofSeconds(WAIT)).connect()));
+      assertTrue(e.getMessage().contains("could not prove it knows the shared secret"),
+          e.getMessage());
+    } finally {
+      impostor.close();
+    }
+  }
+
+  @Test
   void tls_settings_with_a_host_transport_are_refused_at_once() throws Exception {
     TransportSettings tls = TransportSettings.builder()
         .secret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))
