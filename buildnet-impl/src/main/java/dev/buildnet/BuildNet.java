@@ -231,6 +231,9 @@ public final class BuildNet implements AutoCloseable {
   private MasterServer startMaster(Builder b) {
     MasterServer.Builder m = MasterServer.builder().state(state).transport(b.transport)
         .bindAddress(b.listen).blobs(cache.blobs()).builds(new Service());
+    if (b.carrier != null) {
+      m.carrier(b.carrier);
+    }
     try {
       MasterServer started = m.start();
       InetSocketAddress bound = started.localAddress();
@@ -869,6 +872,7 @@ public final class BuildNet implements AutoCloseable {
     private boolean retryBackoffSet;
     private InetSocketAddress listen;
     private TransportSettings transport;
+    private dev.buildnet.api.transport.Transport carrier;
     private dev.buildnet.api.blob.BlobStore sharedBlobs;
     private Duration buildOnceLease;
     private Duration buildOnceMaxWait;
@@ -1114,6 +1118,22 @@ public final class BuildNet implements AutoCloseable {
         }
       });
       this.transport = settings;
+      return this;
+    }
+
+    /**
+     * Like {@link #transport(TransportSettings)}, with the embedded master's frames moved by a
+     * host's {@code transport} instead of the built-in TCP one (hand the workers and clients the
+     * same pair). The master runs the shared-secret handshake above the transport, so a peer it
+     * brings in must still prove it knows the secret; the transport is not closed by BuildNet.
+     *
+     * @throws IllegalArgumentException if {@code settings} has a TLS context: that configures the
+     *     TCP transport, and a host's transport secures its own channel
+     */
+    public Builder transport(TransportSettings settings, dev.buildnet.api.transport.Transport transport) {
+      dev.buildnet.internal.transport.FramedTransport.checkSettings(settings, transport);
+      transport(settings);
+      this.carrier = transport;
       return this;
     }
 

@@ -36,7 +36,7 @@ import dev.buildnet.internal.protocol.Payloads.StateResponse;
 import dev.buildnet.internal.protocol.Payloads.Subscribe;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
 import dev.buildnet.internal.master.MasterServer;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.internal.transport.PeerConnection;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import dev.buildnet.internal.transport.TcpTransport;

@@ -7,7 +7,7 @@ import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.hash.Hashing;
 import dev.buildnet.internal.master.MasterServer;
 import dev.buildnet.client.RemoteClient;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

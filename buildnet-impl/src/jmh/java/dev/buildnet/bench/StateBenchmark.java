@@ -1,7 +1,7 @@
 package dev.buildnet.bench;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.state.SqliteStateBackend;
 import java.io.IOException;
 import java.nio.file.Files;

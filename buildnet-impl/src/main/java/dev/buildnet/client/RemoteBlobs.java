@@ -1,6 +1,5 @@
 package dev.buildnet.client;
 
-import dev.buildnet.worker.BlobClient;
 
 import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
@@ -17,7 +16,7 @@ import dev.buildnet.internal.protocol.Payloads.BlobHas;
 import dev.buildnet.internal.protocol.Payloads.BlobHasResponse;
 import dev.buildnet.internal.protocol.Payloads.BlobPut;
 import dev.buildnet.internal.protocol.Payloads.BlobPutResponse;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -60,20 +59,20 @@ import java.util.function.Supplier;
  *
  * @since 0.1
  */
-public final class RemoteBlobs implements BlobClient, BlobStore {
+public final class RemoteBlobs implements BlobStore {
   /** Upload chunks queued for the socket at once. */
   static final int WINDOW = 8;
 
   private static final int HAS_BATCH = 10_000;
 
-  private final Supplier<PeerConnection> connections;
+  private final Supplier<Session> connections;
   private final String where;
   private final HashProvider hashes;
   private final Duration requestTimeout;
   private final Duration blobTimeout;
   private final int chunkBytes;
 
-  RemoteBlobs(Supplier<PeerConnection> connections, String where, HashProvider hashes,
+  RemoteBlobs(Supplier<Session> connections, String where, HashProvider hashes,
       Duration requestTimeout, Duration blobTimeout, int chunkBytes) {
     this.connections = connections;
     this.where = where;
@@ -88,8 +87,9 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
    * (a {@link RemoteClient} has {@link RemoteClient#blobs()} instead). The connection is not
    * closed by this view.
    *
-   * @param connection a connection made by BuildNet's TCP transport (it carries the request and
-   *     reply matching blob transfers need)
+   * @param connection a connection BuildNet's session layer handed to a master, worker or client
+   *     handler (over the TCP transport or a host's {@link Transport}); that layer matches the
+   *     replies blob transfers wait for
    * @param hashes the master store's algorithm
    * @param requestTimeout bound on a BLOB_HAS round trip
    * @param blobTimeout bound on one whole upload or download
@@ -97,9 +97,9 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
   public static RemoteBlobs over(Transport.Connection transportConnection, HashProvider hashes,
       Duration requestTimeout, Duration blobTimeout) {
     Objects.requireNonNull(transportConnection, "connection");
-    if (!(transportConnection instanceof PeerConnection connection)) {
-      throw new IllegalArgumentException("blob transfers need a connection made by BuildNet's TCP "
-          + "transport, not " + transportConnection.getClass().getName());
+    if (!(transportConnection instanceof Session connection)) {
+      throw new IllegalArgumentException("blob transfers need a connection BuildNet's session layer "
+          + "handed out, not " + transportConnection.getClass().getName());
     }
     Objects.requireNonNull(hashes, "hashes");
     Objects.requireNonNull(requestTimeout, "requestTimeout");
@@ -165,7 +165,7 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
    * discards it.
    */
   private Digest upload(InputStream in, Digest expected, String what) throws IOException {
-    PeerConnection c = connection();
+    Session c = connection();
     String transfer = UUID.randomUUID().toString();
     Hasher hasher = hashes.newHasher();
     ArrayDeque<CompletableFuture<Void>> window = new ArrayDeque<>();
@@ -213,7 +213,7 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
    * Makes the master discard a transfer it has chunks of: a chunk out of order does (and is
    * answered with an error, which is the point).
    */
-  private void abandon(PeerConnection c, String transfer, long sent, long deadline, String what) {
+  private void abandon(Session c, String transfer, long sent, long deadline, String what) {
     if (sent == 0) {
       return; // nothing sent, nothing open
     }
@@ -401,7 +401,7 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
     }
   }
 
-  private PeerConnection connection() {
+  private Session connection() {
     try {
       return connections.get();
     } catch (dev.buildnet.api.state.StateException e) {

@@ -2,7 +2,7 @@ package dev.buildnet.client;
 
 
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -40,7 +40,7 @@ public final class RemoteBuild {
   private final RemoteBuilds owner;
   private final String buildId;
   private final List<String> targets;
-  final PeerConnection connection;
+  final Session connection;
   final Consumer<Progress> onProgress;
   final boolean logs;
   final long startedNanos = System.nanoTime();
@@ -49,7 +49,7 @@ public final class RemoteBuild {
   volatile RemoteSubscription events;
   private volatile Progress progress;
 
-  RemoteBuild(RemoteBuilds owner, String buildId, List<String> targets, PeerConnection connection,
+  RemoteBuild(RemoteBuilds owner, String buildId, List<String> targets, Session connection,
       Consumer<Progress> onProgress, boolean logs) {
     this.logs = logs;
     this.owner = owner;

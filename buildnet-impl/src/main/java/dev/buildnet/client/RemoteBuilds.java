@@ -19,7 +19,7 @@ import dev.buildnet.internal.protocol.Payloads.Event;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.Subscribe;
 import dev.buildnet.internal.protocol.Payloads.Unsubscribe;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,7 +70,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   RemoteBuild submit(String id, List<String> targets, boolean keepGoing, boolean logs,
       Consumer<BuildEvent> onEvent, Consumer<RemoteBuild.Progress> onProgress, boolean force,
       Map<String, String> env, Long timeoutMs) {
-    PeerConnection c = client.connection();
+    Session c = client.connection();
     executor(); // fail now, not on the reader thread, if the client is closed
     RemoteBuild b = new RemoteBuild(this, id, targets, c, onProgress, logs);
     if (builds.putIfAbsent(id, b) != null) {
@@ -99,7 +99,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   }
 
   RemoteSubscription subscribe(String buildId, boolean logs, Consumer<BuildEvent> listener) {
-    PeerConnection c = client.connection();
+    Session c = client.connection();
     executor();
     String what = "the event subscription to " + (buildId == null ? "every build" : "build '" + buildId + "'");
     return open(c, buildId, logs, null, listener, what);
@@ -110,7 +110,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
    * since} on, whose end is the build's result (the master replays what was missed).
    */
   RemoteBuild attach(String buildId, long since, boolean logs, Consumer<BuildEvent> onEvent) {
-    PeerConnection c = client.connection();
+    Session c = client.connection();
     executor();
     if (c.minorVersion() < 3) {
       throw new BuildNetException("cannot re-attach to build '" + buildId + "': the master at "
@@ -130,7 +130,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     }
   }
 
-  private RemoteSubscription open(PeerConnection c, String buildId, boolean logs, Long since,
+  private RemoteSubscription open(Session c, String buildId, boolean logs, Long since,
       Consumer<BuildEvent> listener, String what) {
     String id = "s" + subscriptionIds.incrementAndGet();
     RemoteSubscription s = new RemoteSubscription(this, id, buildId, c, listener,
@@ -159,7 +159,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   }
 
   boolean cancel(String buildId) {
-    PeerConnection c = client.connection();
+    Session c = client.connection();
     try {
       await(c.request(new BuildCancel(buildId, null), timeout), "the cancel of build '" + buildId + "'", true);
       return true;

@@ -12,8 +12,9 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.RemoteErrorException;
+import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.transport.TcpTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -68,13 +69,13 @@ public final class RemoteClient implements AutoCloseable {
   private final String clientId;
   private final Duration connectTimeout;
   private final Duration requestTimeout;
-  private final TcpTransport transport;
+  private final dev.buildnet.internal.transport.SessionTransport transport;
   private final RemoteStateBackend state;
   private final RemoteBlobs blobs;
   private final RemoteBuilds builds;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Object connecting = new Object();
-  private volatile PeerConnection connection;
+  private volatile Session connection;
 
   private RemoteClient(Builder b) {
     this.master = b.address;
@@ -83,7 +84,7 @@ public final class RemoteClient implements AutoCloseable {
     this.requestTimeout = b.requestTimeout;
     TcpTransport.Builder t =
         TcpTransport.builder().transport(b.transport).localId(b.clientId).asClient();
-    this.transport = t.build();
+    this.transport = t.build(b.carrier);
     this.state = new RemoteStateBackend(this);
     this.blobs = new RemoteBlobs(this::connection, where(), b.hashes, b.requestTimeout, b.blobTimeout,
         dev.buildnet.internal.protocol.Payloads.MAX_CHUNK_BYTES);
@@ -204,7 +205,7 @@ public final class RemoteClient implements AutoCloseable {
 
   /** Whether the connection is up now (it may drop at any moment). */
   public boolean isConnected() {
-    PeerConnection c = connection;
+    Session c = connection;
     return c != null && c.isOpen();
   }
 
@@ -217,8 +218,8 @@ public final class RemoteClient implements AutoCloseable {
   }
 
   /** The open connection, connecting if needed. */
-  PeerConnection connection() {
-    PeerConnection c = connection;
+  Session connection() {
+    Session c = connection;
     if (c != null && c.isOpen()) {
       return c;
     }
@@ -251,7 +252,7 @@ public final class RemoteClient implements AutoCloseable {
    * @throws StateException if the master is unreachable or does not answer in time
    */
   Message call(Payload payload, String what, boolean write) {
-    PeerConnection c = connection();
+    Session c = connection();
     String maybe = write ? "; the change may have been applied before the failure" : "";
     try {
       return c.request(payload, requestTimeout)
@@ -308,6 +309,7 @@ public final class RemoteClient implements AutoCloseable {
   public static final class Builder {
     private InetSocketAddress address;
     private TransportSettings transport;
+    private Transport carrier;
     private String clientId;
     private Duration connectTimeout;
     private Duration requestTimeout;
@@ -377,6 +379,22 @@ public final class RemoteClient implements AutoCloseable {
         throw new IllegalStateException("transport was already set");
       }
       this.transport = Objects.requireNonNull(settings, "settings");
+      return this;
+    }
+
+    /**
+     * Like {@link #transport(TransportSettings)}, with frames moved by {@code transport} instead of
+     * the built-in TCP transport. The client runs the shared-secret handshake and matches replies
+     * to requests above it, so any transport that moves messages will do; it is not closed by the
+     * client.
+     *
+     * @throws IllegalArgumentException if {@code settings} has a TLS context: that configures the
+     *     TCP transport, and a host's transport secures its own channel
+     */
+    public Builder transport(TransportSettings settings, Transport transport) {
+      dev.buildnet.internal.transport.FramedTransport.checkSettings(settings, transport);
+      transport(settings);
+      this.carrier = transport;
       return this;
     }
 

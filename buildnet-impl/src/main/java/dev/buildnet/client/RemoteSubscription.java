@@ -2,7 +2,7 @@ package dev.buildnet.client;
 
 
 import dev.buildnet.api.build.BuildEvent;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -28,7 +28,7 @@ public final class RemoteSubscription implements AutoCloseable {
   private final RemoteBuilds owner;
   private final String id;
   private final String buildId;
-  final PeerConnection connection;
+  final Session connection;
   private final Consumer<BuildEvent> listener;
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private final AtomicBoolean closing = new AtomicBoolean();
@@ -36,7 +36,7 @@ public final class RemoteSubscription implements AutoCloseable {
   private volatile long dropped;
   private volatile long lastSeq; // written on the reader thread only
 
-  RemoteSubscription(RemoteBuilds owner, String id, String buildId, PeerConnection connection,
+  RemoteSubscription(RemoteBuilds owner, String id, String buildId, Session connection,
       Consumer<BuildEvent> listener, long since) {
     this.owner = owner;
     this.id = id;

@@ -75,7 +75,7 @@ import java.util.regex.Pattern;
  * <h2>Strictness</h2>
  * Unknown fields, duplicate keys, values of the wrong type (no string-to-number coercion, no
  * fractional numbers for integers) and trailing content are errors, reported as
- * {@link WorkspaceFileException} with {@code file:line:column} and the JSON path. A file that
+ * {@link InvalidGraphException} with {@code file:line:column} and the JSON path. A file that
  * parses but declares invalid targets or an invalid graph gets one {@link InvalidGraphException}
  * listing every problem.
  *
@@ -127,8 +127,9 @@ public final class WorkspaceFile {
   /**
    * Loads {@code workspaceRoot/buildnet.json} and validates the graph it declares.
    *
-   * @throws WorkspaceFileException if the file is missing, unreadable or malformed
-   * @throws InvalidGraphException listing every invalid target and graph problem
+   * @throws InvalidGraphException if the file is missing, unreadable or malformed (its location
+   *     in {@code file()}, {@code line()}, {@code column()}), or listing every invalid target and
+   *     graph problem
    */
   public static BuildGraph load(Path workspaceRoot) {
     if (workspaceRoot == null) {
@@ -138,10 +139,10 @@ public final class WorkspaceFile {
     try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       return read(reader, file.toString(), file);
     } catch (NoSuchFileException e) {
-      throw new WorkspaceFileException(file, 0, 0,
+      throw new InvalidGraphException(file, 0, 0,
           "no workspace file: " + file.toAbsolutePath() + " does not exist", e);
     } catch (IOException e) {
-      throw new WorkspaceFileException(file, 0, 0,
+      throw new InvalidGraphException(file, 0, 0,
           "cannot read workspace file " + file.toAbsolutePath() + ": " + e, e);
     }
   }
@@ -150,8 +151,8 @@ public final class WorkspaceFile {
    * Parses workspace JSON given as text.
    *
    * @param source how to name the text in errors, e.g. a file name
-   * @throws WorkspaceFileException if it is malformed
-   * @throws InvalidGraphException listing every invalid target and graph problem
+   * @throws InvalidGraphException if it is malformed, or listing every invalid target and graph
+   *     problem
    */
   public static BuildGraph parse(String json, String source) {
     if (json == null) {
@@ -172,21 +173,21 @@ public final class WorkspaceFile {
       throw describe(e, source, file);
     }
     if (workspace == null) {
-      throw new WorkspaceFileException(file, 0, 0,
+      throw new InvalidGraphException(file, 0, 0,
           source + ": expected a JSON object with \"version\" and \"targets\" but found null", null);
     }
     if (workspace.version() == null) {
-      throw new WorkspaceFileException(file, 0, 0,
+      throw new InvalidGraphException(file, 0, 0,
           source + ": missing required field 'version' (this BuildNet reads version " + VERSION
               + ")", null);
     }
     if (workspace.version() != VERSION) {
-      throw new WorkspaceFileException(file, 0, 0,
+      throw new InvalidGraphException(file, 0, 0,
           source + ": unsupported version " + workspace.version() + "; this BuildNet reads version "
               + VERSION, null);
     }
     if (workspace.targets() == null) {
-      throw new WorkspaceFileException(file, 0, 0,
+      throw new InvalidGraphException(file, 0, 0,
           source + ": missing required field 'targets'", null);
     }
     List<Target> targets = new ArrayList<>();
@@ -267,7 +268,7 @@ public final class WorkspaceFile {
     return b.build();
   }
 
-  private static WorkspaceFileException describe(
+  private static InvalidGraphException describe(
       JsonProcessingException e, String source, Path file) {
     JsonLocation location = e.getLocation();
     int line = location == null ? 0 : Math.max(0, location.getLineNr());
@@ -294,7 +295,7 @@ public final class WorkspaceFile {
           e.getCause() instanceof StreamReadException cause ? cause : e;
       message = "malformed JSON: " + firstLine(parse.getOriginalMessage());
     }
-    return new WorkspaceFileException(file, line, column, where + message, e);
+    return new InvalidGraphException(file, line, column, where + message, e);
   }
 
   private static String describe(Class<?> type) {

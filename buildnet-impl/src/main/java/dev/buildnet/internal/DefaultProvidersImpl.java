@@ -6,7 +6,7 @@ import dev.buildnet.api.spi.DefaultProviders;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.exec.ProcessShellProvider;
 import dev.buildnet.internal.hash.Hashing;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.state.SqliteStateBackend;
 import dev.buildnet.api.state.StateException;
 import java.io.IOException;

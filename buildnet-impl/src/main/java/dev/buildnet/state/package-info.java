@@ -1,12 +1,13 @@
 /**
- * The default {@link dev.buildnet.api.state.StateBackend} implementations.
+ * The default persistent {@link dev.buildnet.api.state.StateBackend}.
  *
  * <ul>
  *   <li>{@link dev.buildnet.state.SqliteStateBackend}: persistent, in one SQLite file; its locks
  *       exclude other processes on the same machine that open the same file. The default for real
- *       builds on one machine.
- *   <li>{@link dev.buildnet.state.InMemoryStateBackend}: in the JVM's heap, gone at close; the only
- *       one with pub/sub. For tests and single-process tools.
+ *       builds on one machine; its builder tunes durability and the busy timeout.
+ *   <li>The in-memory backend ({@link dev.buildnet.api.state.StateBackend#inMemory()}): in the
+ *       JVM's heap, gone at close; the only one with pub/sub. For tests and single-process tools.
+ *       It has nothing to configure, so it has no public class.
  * </ul>
  *
  * <p>Both are safe for concurrent use, measure TTLs and leases on an injectable

@@ -8,6 +8,7 @@ import dev.buildnet.internal.worker.WorkerAttempt;
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.HashProvider;
+import dev.buildnet.api.blob.BlobStore;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
@@ -19,7 +20,7 @@ import dev.buildnet.internal.protocol.Payloads.BuildStarted;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.TargetCancel;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.TcpTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A build worker: connects to a master, advertises its capabilities and resources, and runs the
  * target attempts the master sends (TARGET_RUN, see {@code docs/PROTOCOL.md}) in private sandbox
- * directories, streaming their log lines and uploading their outputs through a {@link BlobClient}.
+ * directories, streaming their log lines and uploading their outputs through the master's {@link BlobStore}.
  *
  * <p>Up to {@code cpuSlots} attempts run at once; one more is refused with ERROR {@code BUSY}.
  * When the connection drops, the attempts received over it are cancelled (their process trees
@@ -71,7 +72,7 @@ public final class Worker implements AutoCloseable {
   private final String workerId;
   private final long cpuSlots;
   private final ShellProvider shell;
-  private final BlobClient blobs;
+  private final BlobStore blobs;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Path workDir;
@@ -83,7 +84,7 @@ public final class Worker implements AutoCloseable {
   private final java.util.concurrent.ConcurrentLinkedDeque<Path> freeSandboxes =
       new java.util.concurrent.ConcurrentLinkedDeque<>();
   private final Map<String, DiskBlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
-  private final TcpTransport transport;
+  private final dev.buildnet.internal.transport.SessionTransport transport;
   private final ThreadPoolExecutor runners;
   /**
    * Serves the master's BLOB_GETs off the reader thread: a download that waits for the socket to
@@ -97,8 +98,8 @@ public final class Worker implements AutoCloseable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger connections = new AtomicInteger();
-  private volatile PeerConnection current;
-  private volatile CompletableFuture<PeerConnection> connected = new CompletableFuture<>();
+  private volatile Session current;
+  private volatile CompletableFuture<Session> connected = new CompletableFuture<>();
 
   private Worker(Builder b) throws IOException {
     this.master = b.master;
@@ -126,7 +127,7 @@ public final class Worker implements AutoCloseable {
         .transport(b.transport)
         .localId(workerId)
         .asWorker(b.capabilities, b.cpuSlots, b.memoryMb);
-    this.transport = tb.build();
+    this.transport = tb.build(b.carrier);
     AtomicInteger n = new AtomicInteger();
     this.runners =
         new ThreadPoolExecutor(
@@ -185,7 +186,7 @@ public final class Worker implements AutoCloseable {
 
   /** Whether the worker is connected to its master now. */
   public boolean isConnected() {
-    PeerConnection c = current;
+    Session c = current;
     return c != null && c.isOpen();
   }
 
@@ -217,7 +218,7 @@ public final class Worker implements AutoCloseable {
     }
     closing.countDown();
     cancelAll(null, "the worker is closing");
-    PeerConnection c = current;
+    Session c = current;
     if (c != null) {
       c.close();
     }
@@ -244,7 +245,7 @@ public final class Worker implements AutoCloseable {
     int failures = 0;
     while (!closed.get()) {
       CompletableFuture<Throwable> down = new CompletableFuture<>();
-      PeerConnection c = null;
+      Session c = null;
       try {
         // Resolved afresh on every attempt: a restarted master may come back at a new address.
         InetSocketAddress address = new InetSocketAddress(master.getHostString(), master.getPort());
@@ -314,7 +315,7 @@ public final class Worker implements AutoCloseable {
     return new Transport.Connection.Handler() {
       @Override
       public void onMessage(Transport.Connection connection, Message m) {
-        PeerConnection c = PeerConnection.of(connection);
+        Session c = Session.of(connection);
         if (m.payload() instanceof TargetRun run) {
           onRun(c, m, run);
         } else if (m.payload() instanceof TargetCancel cancel) {
@@ -339,7 +340,7 @@ public final class Worker implements AutoCloseable {
     };
   }
 
-  private void onRun(PeerConnection c, Message m, TargetRun run) {
+  private void onRun(Session c, Message m, TargetRun run) {
     WorkerAttempt.Key key = WorkerAttempt.Key.of(run);
     WorkerAttempt attempt;
     Path sandboxOf;
@@ -365,7 +366,7 @@ public final class Worker implements AutoCloseable {
       }
       HashProvider h = hashesFor(c);
       DiskBlobStore local = localStore(h);
-      BlobClient client = blobs != null ? blobs
+      BlobStore client = blobs != null ? blobs
           : RemoteBlobs.over(c, h, Duration.ofSeconds(30), Duration.ofMinutes(30));
       attempt = new WorkerAttempt(run, c, sandbox, workDir.resolve("tmp"), local, client, shell,
           bundlers);
@@ -391,7 +392,7 @@ public final class Worker implements AutoCloseable {
    * kept in this worker's store instead of uploading them. Served on the reader thread like the
    * master's own BLOB_GET, with the same verification (a corrupt blob is deleted and refused).
    */
-  private void serveBlob(PeerConnection c, Message m) {
+  private void serveBlob(Session c, Message m) {
     BlobService service = new BlobService(localStore(hashesFor(c)), c, Long.MAX_VALUE, 0, () -> { });
     try {
       service.handle(m);
@@ -409,7 +410,7 @@ public final class Worker implements AutoCloseable {
    * The algorithm outputs are named by: the master's (from its HELLO_ACK), else the configured one,
    * else SHA-256.
    */
-  private HashProvider hashesFor(PeerConnection c) {
+  private HashProvider hashesFor(Session c) {
     String algorithm = c.peerBlobAlgorithm();
     if (algorithm == null) {
       return hashes != null ? hashes : HashProvider.sha256();
@@ -436,7 +437,7 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private void onCancel(PeerConnection c, Message m, TargetCancel cancel) {
+  private void onCancel(Session c, Message m, TargetCancel cancel) {
     WorkerAttempt attempt;
     synchronized (running) {
       attempt = running.get(new WorkerAttempt.Key(cancel.buildId(), cancel.target(), cancel.attempt()));
@@ -451,7 +452,7 @@ public final class Worker implements AutoCloseable {
   }
 
   /** Cancels the attempts received over {@code connection} (all if null); returns them. */
-  private List<WorkerAttempt> cancelAll(PeerConnection connection, String reason) {
+  private List<WorkerAttempt> cancelAll(Session connection, String reason) {
     List<WorkerAttempt> victims = new ArrayList<>();
     synchronized (running) {
       for (WorkerAttempt a : running.values()) {
@@ -475,6 +476,7 @@ public final class Worker implements AutoCloseable {
   public static final class Builder {
     private InetSocketAddress master;
     private TransportSettings transport;
+    private Transport carrier;
     private String workerId;
     private List<String> capabilities = List.of();
     private long cpuSlots;
@@ -483,7 +485,7 @@ public final class Worker implements AutoCloseable {
     private HashProvider hashes;
     private final Map<String, BundlerAdapter> bundlers = new java.util.LinkedHashMap<>();
     private Path workDir;
-    private BlobClient blobs;
+    private BlobStore blobs;
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(30);
 
@@ -516,6 +518,22 @@ public final class Worker implements AutoCloseable {
         throw new IllegalStateException("transport was already set");
       }
       this.transport = Objects.requireNonNull(settings, "settings");
+      return this;
+    }
+
+    /**
+     * Like {@link #transport(TransportSettings)}, with frames moved by {@code transport} instead of
+     * the built-in TCP transport (the master must use one that reaches this one, e.g. the same
+     * in-process transport). The worker runs the shared-secret handshake over it, so the
+     * transport need not authenticate; it is not closed by the worker.
+     *
+     * @throws IllegalArgumentException if {@code settings} has a TLS context: that configures the
+     *     TCP transport, and a host's transport secures its own channel
+     */
+    public Builder transport(TransportSettings settings, Transport transport) {
+      dev.buildnet.internal.transport.FramedTransport.checkSettings(settings, transport);
+      transport(settings);
+      this.carrier = transport;
       return this;
     }
 
@@ -591,11 +609,16 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * How inputs are fetched and outputs uploaded; default: the master's blob service over the
-     * worker's own connection.
+     * Where inputs are fetched from and outputs uploaded to: the master's blob store as this
+     * worker reaches it; default, the master's blob service over the worker's own connection
+     * ({@link dev.buildnet.client.RemoteBlobs}). Another store the master reads too (e.g. the
+     * shared tier it was given) may stand in; its digests must be of the master's algorithm.
      */
-    public Builder blobClient(BlobClient blobs) {
-      this.blobs = Objects.requireNonNull(blobs, "blobClient");
+    public Builder blobs(BlobStore store) {
+      if (this.blobs != null) {
+        throw new IllegalStateException("blobs was already set to " + this.blobs.name());
+      }
+      this.blobs = Objects.requireNonNull(store, "store");
       return this;
     }
 

@@ -11,7 +11,7 @@ import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.tck.BlobStoreCompatibilityKit;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.hash.Hashing;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;

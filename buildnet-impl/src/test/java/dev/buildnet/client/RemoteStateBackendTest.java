@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.tck.StateBackendCompatibilityKit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,12 @@
 package dev.buildnet.client;
 
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 
 /** Tests elsewhere send raw requests over a client's connection, which hosts cannot reach. */
 public final class TestPeers {
   private TestPeers() {}
 
-  public static PeerConnection connection(RemoteClient client) {
+  public static Session connection(RemoteClient client) {
     return client.connection();
   }
 }

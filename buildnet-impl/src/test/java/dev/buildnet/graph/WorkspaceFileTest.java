@@ -22,8 +22,8 @@ class WorkspaceFileTest {
     return WorkspaceFile.load(workspace);
   }
 
-  private WorkspaceFileException loadFails(String json) {
-    return assertThrows(WorkspaceFileException.class, () -> load(json));
+  private InvalidGraphException loadFails(String json) {
+    return assertThrows(InvalidGraphException.class, () -> load(json));
   }
 
   private static void assertContains(String message, String... parts) {
@@ -81,15 +81,15 @@ class WorkspaceFileTest {
 
   @Test
   void missingFile_namesThePath() {
-    WorkspaceFileException e =
-        assertThrows(WorkspaceFileException.class, () -> WorkspaceFile.load(workspace));
+    InvalidGraphException e =
+        assertThrows(InvalidGraphException.class, () -> WorkspaceFile.load(workspace));
     assertContains(e.getMessage(), workspace.resolve("buildnet.json").toAbsolutePath().toString(),
         "does not exist");
   }
 
   @Test
   void unknownField_isRejectedWithPathAndLocation() {
-    WorkspaceFileException e = loadFails("""
+    InvalidGraphException e = loadFails("""
         {"version": 1, "targets": {
           "app": {"comand": ["x"]}
         }}
@@ -101,7 +101,7 @@ class WorkspaceFileTest {
 
   @Test
   void unknownField_inOddlyNamedTarget_quotesThePath() {
-    WorkspaceFileException e = loadFails("""
+    InvalidGraphException e = loadFails("""
         {"version": 1, "targets": {"app:web": {"bundler": {"adapter": "esbuild", "x": 1}}}}
         """);
     assertContains(e.getMessage(), "targets[\"app:web\"].bundler.x");
@@ -115,7 +115,7 @@ class WorkspaceFileTest {
 
   @Test
   void malformedJson_reportsLineAndColumn() {
-    WorkspaceFileException e = loadFails("{\"version\": 1,\n  \"targets\": {\n    \"a\": {,}\n}}");
+    InvalidGraphException e = loadFails("{\"version\": 1,\n  \"targets\": {\n    \"a\": {,}\n}}");
     assertEquals(3, e.line());
     assertTrue(e.column() > 0);
     assertContains(e.getMessage(), "buildnet.json:3:", "malformed JSON");
@@ -187,7 +187,7 @@ class WorkspaceFileTest {
 
   @Test
   void parse_readsTextWithASourceName() {
-    WorkspaceFileException e = assertThrows(WorkspaceFileException.class,
+    InvalidGraphException e = assertThrows(InvalidGraphException.class,
         () -> WorkspaceFile.parse("{\"version\": 1, \"targets\": {\"a\": {\"x\": 1}}}", "inline"));
     assertTrue(e.getMessage().startsWith("inline:1:"), e.getMessage());
     assertEquals(null, e.file());

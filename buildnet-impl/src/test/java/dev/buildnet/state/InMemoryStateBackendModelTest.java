@@ -1,5 +1,6 @@
 package dev.buildnet.state;
 
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.tck.MutableClock;
 import dev.buildnet.internal.state.StateBackendModelProperties;
 

@@ -35,7 +35,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -86,7 +85,7 @@ class WorkerTest {
         .cpuSlots(slots)
         .memoryMb(1024)
         .workDir(tmp.resolve("work"))
-        .blobClient(blobs)
+        .blobs(blobs)
         .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
         .build()
         .connect();
@@ -331,8 +330,8 @@ class WorkerTest {
         .collect(Collectors.toSet());
   }
 
-  /** The master's blob store as the worker sees it, counting downloads. */
-  static final class CountingBlobs implements BlobClient {
+  /** The master's blob store as the worker sees it, counting downloads (opens). */
+  static final class CountingBlobs implements dev.buildnet.api.blob.BlobStore {
     final DiskBlobStore store;
     final List<Digest> downloads = new CopyOnWriteArrayList<>();
 
@@ -341,22 +340,38 @@ class WorkerTest {
     }
 
     @Override
-    public Set<Digest> missing(Collection<Digest> digests) {
-      return digests.stream().filter(d -> !store.contains(d)).collect(Collectors.toSet());
+    public String name() {
+      return "counting " + store.name();
     }
 
     @Override
-    public void download(Digest digest, Path destination) throws IOException {
+    public dev.buildnet.api.hash.HashProvider hashes() {
+      return store.hashes();
+    }
+
+    @Override
+    public boolean has(Digest digest) {
+      return store.has(digest);
+    }
+
+    @Override
+    public java.util.OptionalLong size(Digest digest) {
+      return store.size(digest);
+    }
+
+    @Override
+    public java.util.Optional<java.io.InputStream> open(Digest digest) throws IOException {
       downloads.add(digest);
-      if (!store.copyVerified(digest, destination)) {
-        throw new IOException("no blob " + digest);
-      }
+      return store.open(digest);
     }
 
     @Override
-    public Digest upload(Path file) throws IOException {
-      return store.putFile(file);
+    public boolean put(Digest expected, java.io.InputStream in) throws IOException {
+      return store.put(expected, in);
     }
+
+    @Override
+    public void close() {}
   }
 
   /** A listener that accepts workers and queues every unsolicited message they send. */

@@ -134,7 +134,7 @@ class DashboardBrowserTest {
             .capabilities(java.util.List.of("sh")).cpuSlots(4).memoryMb(1024)
             .workDir(Files.createDirectories(f.workspace.resolve("worker")))
             .reconnectBackoff(java.time.Duration.ofMillis(20), java.time.Duration.ofMillis(200))
-            .blobClient(new WorkersTest.NoBlobs()).build().connect()) {
+            .blobs(new WorkersTest.NoBlobs()).build().connect()) {
           // The worker_joined event refreshes the panel: the row appears and the "none" text goes.
           assertEquals("w-browser", cdp.evaluate(waitFor(
               "document.querySelector('#workers tr[data-worker=\"w-browser\"]')"

@@ -8,11 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.buildnet.api.hash.Digest;
-import dev.buildnet.worker.BlobClient;
 import dev.buildnet.worker.Worker;
-import java.nio.file.Path;
-import java.util.Collection;
-import java.util.Set;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
@@ -27,21 +23,39 @@ class WorkersTest {
   static final byte[] SECRET = "0123456789abcdef-worker-secret".getBytes(StandardCharsets.UTF_8);
 
   /** This test runs nothing on the worker: it never moves a blob. */
-  static final class NoBlobs implements BlobClient {
+  static final class NoBlobs implements dev.buildnet.api.blob.BlobStore {
     @Override
-    public Set<Digest> missing(Collection<Digest> digests) {
+    public String name() {
+      return "no blobs";
+    }
+
+    @Override
+    public dev.buildnet.api.hash.HashProvider hashes() {
+      return dev.buildnet.api.hash.HashProvider.xxh64();
+    }
+
+    @Override
+    public boolean has(Digest digest) {
       throw new UnsupportedOperationException("no blobs in this test");
     }
 
     @Override
-    public void download(Digest digest, Path destination) {
+    public java.util.OptionalLong size(Digest digest) {
       throw new UnsupportedOperationException("no blobs in this test");
     }
 
     @Override
-    public Digest upload(Path file) {
+    public java.util.Optional<java.io.InputStream> open(Digest digest) {
       throw new UnsupportedOperationException("no blobs in this test");
     }
+
+    @Override
+    public boolean put(Digest expected, java.io.InputStream in) {
+      throw new UnsupportedOperationException("no blobs in this test");
+    }
+
+    @Override
+    public void close() {}
   }
 
   @Test
@@ -56,7 +70,7 @@ class WorkersTest {
           .capabilities(List.of("sh", "node")).cpuSlots(4).memoryMb(2048)
           .workDir(Files.createDirectories(f.workspace.resolve("worker")))
           .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
-          .blobClient(new NoBlobs())
+          .blobs(new NoBlobs())
           .build().connect();
       try {
         events.await(n -> n.path("kind").asText().equals("worker_joined")

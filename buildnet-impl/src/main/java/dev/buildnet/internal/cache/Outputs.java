@@ -11,9 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +19,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.stream.Stream;
 import dev.buildnet.internal.WorkspacePaths;
 
 /**
@@ -69,7 +66,8 @@ public final class Outputs {
    *
    * @param declared output paths relative to the workspace (files or directories)
    * @return the output files, sorted by path, and which declared outputs were directories
-   * @throws OutputException if a declared output is missing or is a symbolic link
+   * @throws OutputException if a declared output is missing or is, or contains, a symbolic link
+   *     ({@link FileTrees}: the same rule as on a worker)
    */
   public Collected collect(List<String> declared) throws IOException {
     return collect(declared, true);
@@ -84,26 +82,17 @@ public final class Outputs {
     List<String> dirs = new ArrayList<>();
     for (String rel : declared) {
       Path p = resolveSafely(rel);
-      BasicFileAttributes attrs;
-      try {
-        attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      } catch (NoSuchFileException e) {
-        throw new OutputException("declared output '" + rel + "' was not produced");
-      }
-      if (attrs.isDirectory()) {
+      if (FileTrees.kind(rel, p) == FileTrees.Kind.DIRECTORY) {
         dirs.add(rel);
-        List<Path> listed = listFiles(p);
+        List<Path> listed = FileTrees.filesBelow(workspace, rel, p);
         for (Path f : listed) {
           files.put(relative(f), store(f, store));
         }
-        if (!listed.equals(listFiles(p))) {
+        if (!listed.equals(FileTrees.filesBelow(workspace, rel, p))) {
           throw changed(rel, "files were added to or removed from it");
         }
-      } else if (attrs.isRegularFile()) {
-        files.put(rel, store(p, store));
       } else {
-        throw new OutputException(
-            "declared output '" + rel + "' must be a regular file or directory, not a link");
+        files.put(rel, store(p, store));
       }
     }
     return new Collected(List.copyOf(files.values()), List.copyOf(dirs));
@@ -139,7 +128,13 @@ public final class Outputs {
         if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
           return false;
         }
-        for (Path f : listFiles(d)) {
+        List<Path> present;
+        try {
+          present = FileTrees.filesBelow(workspace, dir, d);
+        } catch (OutputException e) {
+          return false; // a link in it: never recorded, so not what the manifest holds
+        }
+        for (Path f : present) {
           if (!expected.contains(relative(f))) {
             return false;
           }
@@ -184,12 +179,9 @@ public final class Outputs {
         } else {
           Files.createDirectories(staged.getParent());
         }
-        if (!blobs.copyVerified(o.parsedDigest(), staged)) {
+        if (!FileTrees.place(blobs, o.parsedDigest(), staged, o.executable())) {
           discard(stagedDirs.values(), stagedFiles.keySet());
           return false;
-        }
-        if (o.executable()) {
-          setExecutable(staged);
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -315,27 +307,6 @@ public final class Outputs {
           + after.lastModifiedTime() + " after");
     }
     return new ActionManifest.Output(relative(file), d.toString(), before.size(), exec);
-  }
-
-  private static List<Path> listFiles(Path dir) throws IOException {
-    List<Path> out = new ArrayList<>();
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).forEach(out::add);
-    }
-    out.sort(Comparator.naturalOrder());
-    return out;
-  }
-
-  private static void setExecutable(Path p) {
-    try {
-      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
-      perms.add(PosixFilePermission.OWNER_EXECUTE);
-      perms.add(PosixFilePermission.GROUP_EXECUTE);
-      perms.add(PosixFilePermission.OTHERS_EXECUTE);
-      Files.setPosixFilePermissions(p, perms);
-    } catch (UnsupportedOperationException | IOException e) {
-      p.toFile().setExecutable(true, false);
-    }
   }
 
   private static void discard(Iterable<Path> dirs, Iterable<Path> files) {

@@ -14,7 +14,7 @@ import dev.buildnet.internal.protocol.Payloads.BlobHas;
 import dev.buildnet.internal.protocol.Payloads.BlobHasResponse;
 import dev.buildnet.internal.protocol.Payloads.BlobPut;
 import dev.buildnet.internal.protocol.Payloads.BlobPutResponse;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
@@ -48,7 +48,7 @@ public final class BlobService {
   private static final long DRAIN_TIMEOUT_MS = 60_000;
 
   private final DiskBlobStore store;
-  private final PeerConnection connection;
+  private final Session connection;
   private final long maxBlobBytes;
   private final int maxTransfers;
   private final Runnable alive;
@@ -59,7 +59,7 @@ public final class BlobService {
    * @param alive called while a download keeps the reader thread busy and the peer is draining it
    *     (the peer's frames are not read meanwhile, but it is evidently alive)
    */
-  public BlobService(DiskBlobStore store, PeerConnection connection, long maxBlobBytes, int maxTransfers,
+  public BlobService(DiskBlobStore store, Session connection, long maxBlobBytes, int maxTransfers,
       Runnable alive) {
     this.store = store;
     this.connection = connection;

@@ -22,7 +22,7 @@ import dev.buildnet.internal.protocol.Payloads.Event;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.Subscribe;
 import dev.buildnet.internal.protocol.Payloads.Unsubscribe;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -54,7 +54,7 @@ final class ClientBuilds {
   static final int MAX_UNSENT_EVENTS = 10_000;
 
   private final BuildService builds;
-  private final PeerConnection connection;
+  private final Session connection;
   private final boolean worker;
   private final int maxUnsentEvents;
   private final Map<String, EventStream> subscriptions = new ConcurrentHashMap<>();
@@ -63,7 +63,7 @@ final class ClientBuilds {
   private final Set<String> submittedHere = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  ClientBuilds(BuildService builds, PeerConnection connection, boolean worker, int maxUnsentEvents) {
+  ClientBuilds(BuildService builds, Session connection, boolean worker, int maxUnsentEvents) {
     this.builds = builds;
     this.connection = connection;
     this.worker = worker;

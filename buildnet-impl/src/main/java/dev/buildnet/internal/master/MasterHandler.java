@@ -13,7 +13,7 @@ import dev.buildnet.internal.protocol.Payloads.ResourceClaim;
 import dev.buildnet.internal.protocol.Payloads.ResourceRelease;
 import dev.buildnet.internal.protocol.ProtocolException;
 import dev.buildnet.internal.transport.InlineHandler;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.SerialExecutor;
 import java.util.concurrent.Executor;
 import java.net.SocketTimeoutException;
@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
 final class MasterHandler implements InlineHandler {
   private static final Logger log = LoggerFactory.getLogger(MasterHandler.class);
 
-  private final PeerConnection connection;
+  private final Session connection;
   private final StateService state;
   private final WorkerRegistry registry;
   private final WorkerRegistry.Worker worker; // null for a client
@@ -41,7 +41,7 @@ final class MasterHandler implements InlineHandler {
   private final SerialExecutor serial;
 
   MasterHandler(
-      PeerConnection connection, StateService state, WorkerRegistry registry,
+      Session connection, StateService state, WorkerRegistry registry,
       WorkerRegistry.Worker worker, BlobService blobs, Dispatcher dispatcher,
       ClientBuilds builds, Executor work) {
     this.connection = connection;

@@ -10,7 +10,7 @@ import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.protocol.Payloads.Hello;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.SerialExecutor;
 import dev.buildnet.internal.transport.TcpTransport;
 import java.io.IOException;
@@ -90,7 +90,7 @@ public final class MasterServer implements AutoCloseable {
   public static final int DEFAULT_MAX_BLOB_TRANSFERS = 16;
 
   private final String id;
-  private final TcpTransport transport;
+  private final dev.buildnet.internal.transport.SessionTransport transport;
   private final StateService state;
   private final WorkerRegistry registry;
   private final ScheduledThreadPoolExecutor liveness;
@@ -123,7 +123,7 @@ public final class MasterServer implements AutoCloseable {
     if (b.blobs != null) {
       t.blobAlgorithm(b.blobs.hashes().algorithm());
     }
-    this.transport = t.build();
+    this.transport = t.build(b.carrier);
     this.ownEvents = b.eventExecutor == null ? Executors.newSingleThreadExecutor(daemon("buildnet-master-events")) : null;
     Executor events = b.eventExecutor != null ? b.eventExecutor : ownEvents;
     this.registry = new WorkerRegistry(b.nanoTime, b.clock, b.heartbeatTimeout, events);
@@ -149,7 +149,7 @@ public final class MasterServer implements AutoCloseable {
   }
 
   private Transport.Connection.Handler accept(Transport.Connection c) {
-    PeerConnection p = PeerConnection.of(c);
+    Session p = Session.of(c);
     WorkerRegistry.Worker worker =
         Hello.WORKER.equals(p.peerHello().role()) ? registry.join(p) : null;
     BlobService blobService = blobs == null ? null
@@ -241,6 +241,7 @@ public final class MasterServer implements AutoCloseable {
   public static final class Builder {
     private StateBackend state;
     private TransportSettings transport;
+    private Transport carrier;
     private String id;
     private InetSocketAddress bindAddress;
     private Duration heartbeatInterval;
@@ -330,6 +331,16 @@ public final class MasterServer implements AutoCloseable {
     public Builder transport(TransportSettings settings) {
       once(this.transport, "transport");
       this.transport = Objects.requireNonNull(settings, "settings");
+      return this;
+    }
+
+    /**
+     * Moves frames over a host's {@link Transport} instead of the built-in TCP one; the handshake
+     * (with {@link #transport}'s secret) runs above it. Not closed by the master.
+     */
+    public Builder carrier(Transport carrier) {
+      once(this.carrier, "carrier");
+      this.carrier = Objects.requireNonNull(carrier, "carrier");
       return this;
     }
 

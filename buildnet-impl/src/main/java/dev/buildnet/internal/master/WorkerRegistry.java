@@ -8,7 +8,7 @@ import dev.buildnet.internal.protocol.Payloads.Hello;
 import dev.buildnet.internal.protocol.Payloads.ResourceClaim;
 import dev.buildnet.internal.protocol.Payloads.ResourceRelease;
 import dev.buildnet.internal.protocol.Payloads.ResourceStatus;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -54,7 +54,7 @@ final class WorkerRegistry {
 
   /** One registered worker; the mutable parts are guarded by {@code this}. */
   final class Worker {
-    final PeerConnection connection;
+    final Session connection;
     final Hello hello;
     final String runtime;
     final Instant connectedAt;
@@ -65,7 +65,7 @@ final class WorkerRegistry {
     private long claimedCpu;
     private long claimedMemory;
 
-    Worker(PeerConnection connection) {
+    Worker(Session connection) {
       this.connection = connection;
       this.hello = connection.peerHello();
       this.runtime = connection.peerRuntime() == null ? "unknown" : connection.peerRuntime();
@@ -174,7 +174,7 @@ final class WorkerRegistry {
   }
 
   /** Registers the worker on {@code connection}, replacing an older connection with its id. */
-  Worker join(PeerConnection connection) {
+  Worker join(Session connection) {
     Worker worker = new Worker(connection);
     Worker old = workers.put(worker.id(), worker);
     if (old != null) {

@@ -1,6 +1,5 @@
 package dev.buildnet.internal.state;
 
-import dev.buildnet.state.InMemoryStateBackend;
 
 import dev.buildnet.api.state.Subscription;
 import java.util.List;

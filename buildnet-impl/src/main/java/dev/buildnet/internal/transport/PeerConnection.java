@@ -72,7 +72,7 @@ import org.slf4j.LoggerFactory;
  *
  * @since 0.1
  */
-public final class PeerConnection implements Transport.Connection {
+public final class PeerConnection implements Session {
   private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
   private static final Outgoing POISON = new Outgoing(new byte[0], null);
 

@@ -96,7 +96,7 @@ import org.slf4j.LoggerFactory;
  *
  * @since 0.1
  */
-public final class TcpTransport implements Transport {
+public final class TcpTransport implements Transport, SessionTransport {
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
 
   /** {@link Builder#maxUnauthenticated} by default. */
@@ -932,6 +932,29 @@ public final class TcpTransport implements Transport {
     Builder minorVersion(int minor) {
       this.minor = minor;
       return this;
+    }
+
+    /**
+     * The built-in TCP transport when {@code carrier} is null; otherwise the BuildNet session
+     * layer (handshake, request/reply matching, heartbeats) over the host's {@code carrier}, with
+     * this builder's secret, id, role, heartbeat interval, handshake timeout, blob algorithm and
+     * clock. (The TLS context and frame limit are the TCP transport's; a host's transport secures
+     * and bounds its own channel.)
+     */
+    public SessionTransport build(Transport carrier) {
+      if (carrier == null) {
+        return build();
+      }
+      if (secret == null) {
+        throw new IllegalStateException(
+            "transport(...) with the secret is required: BuildNet never runs unauthenticated");
+      }
+      if (localId == null) {
+        throw new IllegalStateException("localId is required");
+      }
+      Duration interval = heartbeatInterval != null ? heartbeatInterval : idleTimeout.dividedBy(3);
+      return new FramedTransport(carrier, secret, localId, role, capabilities, cpuSlots, memoryMb,
+          handshakeTimeout, interval, automaticHeartbeats, blobAlgorithm, clock, minor);
     }
 
     public TcpTransport build() {

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.worker;
 
-import dev.buildnet.worker.BlobClient;
+import dev.buildnet.api.blob.BlobStore;
 
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.OutputListener;
@@ -8,21 +8,20 @@ import dev.buildnet.api.exec.ShellProvider;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
+import dev.buildnet.internal.cache.FileTrees;
+import dev.buildnet.internal.cache.Outputs;
 import dev.buildnet.internal.exec.TargetStep;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;
 import dev.buildnet.internal.protocol.Payloads.BuildProgress;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
-import dev.buildnet.internal.transport.PeerConnection;
+import dev.buildnet.internal.transport.Session;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -65,21 +64,21 @@ public final class WorkerAttempt {
   }
 
   final Key key;
-  public final PeerConnection connection;
+  public final Session connection;
   private final TargetRun run;
   private final Path sandbox;
   public volatile boolean sandboxClean; // set before release: whether the sandbox may be reused
   private final Path scratch;
   private final DiskBlobStore local;
-  private final BlobClient blobs;
+  private final BlobStore blobs;
   /** Runs the command or bundler: the same core as a master running a target itself. */
   private final TargetStep step;
   private final TargetStep.Cancel cancel = new TargetStep.Cancel();
   /** Completes when the attempt has ended: tree stopped, sandbox deleted, slot released. */
   public final CompletableFuture<Void> done = new CompletableFuture<>();
 
-  public WorkerAttempt(TargetRun run, PeerConnection connection, Path sandbox, Path scratch,
-      DiskBlobStore local, BlobClient blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
+  public WorkerAttempt(TargetRun run, Session connection, Path sandbox, Path scratch,
+      DiskBlobStore local, BlobStore blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
     this.step = new TargetStep(shell, bundlers);
     this.key = Key.of(run);
     this.run = run;
@@ -273,7 +272,7 @@ public final class WorkerAttempt {
       try {
         Files.createDirectories(scratch);
         tmp = Files.createTempFile(scratch, "download-", ".tmp");
-        blobs.download(d, tmp);
+        WorkerBlobs.download(blobs, d, tmp);
         Digest got = local.putFile(tmp);
         if (!got.equals(d)) {
           throw new Failure("downloaded blob " + d + " has digest " + got, true, null);
@@ -312,12 +311,9 @@ public final class WorkerAttempt {
       Path dest = paths.get(i);
       try {
         Files.createDirectories(dest.getParent());
-        if (!local.copyVerified(digests.get(i), dest)) {
+        if (!FileTrees.place(local, digests.get(i), dest, Boolean.TRUE.equals(in.executable()))) {
           throw new Failure("input blob " + in.digest() + " for " + in.path()
               + " is missing or corrupt in the worker's store", true, null);
-        }
-        if (Boolean.TRUE.equals(in.executable())) {
-          dest.toFile().setExecutable(true);
         }
       } catch (IOException e) {
         throw new Failure("cannot materialize input " + in.path() + ": " + e, true, e);
@@ -340,39 +336,20 @@ public final class WorkerAttempt {
       Path out = outputs.get(i);
       String declared = run.outputs().get(i);
       try {
-        if (Files.isSymbolicLink(out)) {
-          throw new Failure("output " + declared + " is a symbolic link (not supported)", false, null);
-        } else if (Files.isRegularFile(out, LinkOption.NOFOLLOW_LINKS)) {
-          files.put(relative(out), out);
-        } else if (Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
-          walk(out, declared, files);
+        if (FileTrees.kind(declared, out) == FileTrees.Kind.DIRECTORY) {
+          for (Path f : FileTrees.filesBelow(sandbox, declared, out)) {
+            files.put(relative(f), f);
+          }
         } else {
-          throw new Failure("declared output " + declared + " was not produced", false, null);
+          files.put(relative(out), out);
         }
+      } catch (Outputs.OutputException e) {
+        throw new Failure(e.getMessage(), false, null); // the same rule and words as local runs
       } catch (IOException e) {
         throw new Failure("cannot collect output " + declared + ": " + e, true, e);
       }
     }
     return files;
-  }
-
-  private void walk(Path dir, String declared, TreeMap<String, Path> files) throws IOException, Failure {
-    List<Path> links = new ArrayList<>();
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-        if (attrs.isSymbolicLink()) {
-          links.add(file);
-        } else if (attrs.isRegularFile()) {
-          files.put(relative(file), file);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
-    if (!links.isEmpty()) {
-      throw new Failure("output " + declared + " contains symbolic links (not supported): "
-          + relative(links.get(0)), false, null);
-    }
   }
 
   private String relative(Path file) {
@@ -395,13 +372,13 @@ public final class WorkerAttempt {
         // stored) until the master asks for them by BLOB_GET.
         return outputs;
       }
-      Set<Digest> missing = digests.isEmpty() ? Set.of() : blobs.missing(digests);
+      Set<Digest> missing = digests.isEmpty() ? Set.of() : WorkerBlobs.missing(blobs, digests);
       Set<Digest> uploaded = new LinkedHashSet<>();
       int i = 0;
       for (Path file : files.values()) {
         Digest d = digests.get(i++);
         if (missing.contains(d) && uploaded.add(d)) {
-          Digest got = blobs.upload(file);
+          Digest got = WorkerBlobs.upload(blobs, file);
           if (!got.equals(d)) {
             throw new Failure("output " + relative(file) + " changed while uploading (" + d
                 + " then " + got + ")", true, null);

@@ -9,7 +9,7 @@ import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.internal.hash.Hashing;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

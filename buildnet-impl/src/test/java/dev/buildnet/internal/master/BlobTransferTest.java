@@ -24,7 +24,7 @@ import dev.buildnet.internal.protocol.Payloads.BlobGet;
 import dev.buildnet.internal.protocol.Payloads.BlobHas;
 import dev.buildnet.internal.protocol.Payloads.BlobPut;
 import dev.buildnet.internal.protocol.Payloads.BlobPutResponse;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.io.IOException;
 import java.io.OutputStream;

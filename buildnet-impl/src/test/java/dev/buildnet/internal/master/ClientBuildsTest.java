@@ -31,7 +31,6 @@ import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.BuildRequest;
 import dev.buildnet.internal.protocol.Payloads.Subscribe;
 import dev.buildnet.internal.protocol.Payloads.Unsubscribe;
-import dev.buildnet.internal.transport.PeerConnection;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -229,7 +228,7 @@ class ClientBuildsTest {
   void rawRequests_breakingTheClientRules_getNonFatalErrors() throws Exception {
     BuildNet net = start();
     RemoteClient client = connect(net, "c1");
-    PeerConnection c = TestPeers.connection(client);
+    dev.buildnet.internal.transport.Session c = TestPeers.connection(client);
     assertEquals(ErrorCode.INVALID_PAYLOAD, error(c, new BuildRequest("x1", List.of("a"), 1L, null, null, null, null)));
     // force, env and timeout_ms are served since 1.3 (ReattachAndBuildOptionsTest); a build
     // service that cannot honour them answers UNSUPPORTED (tested there too).
@@ -243,7 +242,7 @@ class ClientBuildsTest {
     assertTrue(await(client.submit("a")).success(), "the connection still serves builds");
   }
 
-  private static ErrorCode error(PeerConnection c, dev.buildnet.api.transport.Payload p) throws Exception {
+  private static ErrorCode error(dev.buildnet.internal.transport.Session c, dev.buildnet.api.transport.Payload p) throws Exception {
     ExecutionException e = assertThrows(ExecutionException.class,
         () -> c.request(p, Duration.ofSeconds(WAIT)).get(WAIT, TimeUnit.SECONDS));
     return ((RemoteErrorException) e.getCause()).code().orElseThrow();

@@ -29,7 +29,7 @@ import dev.buildnet.internal.protocol.Payloads.StateGet;
 import dev.buildnet.internal.protocol.Payloads.StateIncrement;
 import dev.buildnet.internal.protocol.Payloads.StateResponse;
 import dev.buildnet.internal.protocol.Payloads.StateSet;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.io.OutputStream;
 import java.net.Socket;

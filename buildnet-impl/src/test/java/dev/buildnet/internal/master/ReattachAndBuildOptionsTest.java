@@ -26,7 +26,7 @@ import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.graph.Target;
 import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.BuildRequest;
-import dev.buildnet.state.InMemoryStateBackend;
+import dev.buildnet.internal.state.InMemoryStateBackend;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,5 @@
-package dev.buildnet.state;
+package dev.buildnet.internal.state;
 
-import dev.buildnet.internal.state.InMemoryPubSub;
-import dev.buildnet.internal.state.LockMessages;
-import dev.buildnet.internal.state.StateArgs;
 
 import static dev.buildnet.internal.state.StateArgs.expiresAt;
 import static dev.buildnet.internal.StateChecks.requireKey;

@@ -1,0 +1,487 @@
+package dev.buildnet.internal.transport;
+
+import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.transport.ErrorCode;
+import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.MessageType;
+import dev.buildnet.api.transport.Payload;
+import dev.buildnet.api.transport.Transport;
+import dev.buildnet.internal.protocol.Auth;
+import dev.buildnet.internal.protocol.Payloads;
+import dev.buildnet.internal.protocol.Payloads.AuthChallenge;
+import dev.buildnet.internal.protocol.Payloads.AuthProof;
+import dev.buildnet.internal.protocol.Payloads.ErrorReply;
+import dev.buildnet.internal.protocol.Payloads.Heartbeat;
+import dev.buildnet.internal.protocol.Payloads.Hello;
+import dev.buildnet.internal.protocol.Payloads.HelloAck;
+import dev.buildnet.internal.protocol.Protocol;
+import dev.buildnet.internal.protocol.ProtocolException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One {@link Session} over a connection of a host's {@link Transport} (see {@link
+ * FramedTransport}): it runs the handshake, then matches replies to requests, answers heartbeats,
+ * and hands every other message to the role's handler. Before the handshake completes, nothing
+ * reaches the role: a listener answers only HELLO and AUTH_PROOF, and closes the connection on
+ * anything else, on a wrong proof, or when {@code handshakeTimeout} passes.
+ *
+ * <p>Messages arrive on the host transport's thread, one at a time per connection (the {@link
+ * Transport} contract); the role's handler runs there too.
+ */
+final class FramedSession implements Session, Transport.Connection.Handler {
+  private static final Logger log = LoggerFactory.getLogger(FramedSession.class);
+
+  private enum Stage { AWAIT_CHALLENGE, AWAIT_ACK, AWAIT_HELLO, AWAIT_PROOF, OPEN }
+
+  private record Pending(CompletableFuture<Message> future, Consumer<Message> partial) {}
+
+  private final FramedTransport t;
+  private final boolean listening;
+  private final Transport.Acceptor acceptor;
+  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean notified = new AtomicBoolean();
+  private final CompletableFuture<Void> handshake = new CompletableFuture<>();
+  private volatile Transport.Connection conn;
+  private volatile Transport.Connection.Handler handler;
+  private volatile Stage stage;
+  private volatile long lastSentNanos = System.nanoTime();
+  private volatile Future<?> timerTask;
+  // handshake state, touched only on the connection's delivery thread (and before it starts)
+  private byte[] nonce;
+  private byte[] peerNonce;
+  private Message helloMessage;
+  // who the peer is, set once the handshake is through
+  private volatile String peerId;
+  private volatile Hello peerHello;
+  private volatile String peerRuntime;
+  private volatile String peerBlobAlgorithm;
+  private volatile int peerMinor;
+  private volatile Long listenerHeartbeatMs;
+
+  FramedSession(FramedTransport t, boolean listening, Transport.Connection.Handler handler,
+      Transport.Acceptor acceptor) {
+    this.t = t;
+    this.listening = listening;
+    this.handler = handler;
+    this.acceptor = acceptor;
+  }
+
+  // ---- connecting side -------------------------------------------------------------------------
+
+  void connect(InetSocketAddress address, Duration timeout) throws IOException {
+    long start = System.nanoTime();
+    stage = Stage.AWAIT_CHALLENGE;
+    Transport.Connection c = t.carrier.connect(address, timeout, this);
+    if (conn == null) {
+      conn = c;
+    }
+    nonce = Auth.nonce(t.random);
+    Message hello = message(new Hello(t.role, t.localId, t.minor, nonce, t.capabilities,
+        t.cpuSlots, t.memoryMb));
+    sendRaw(hello);
+    long left = timeout.toNanos() - (System.nanoTime() - start);
+    try {
+      handshake.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      throw new IOException("handshake with " + address + " failed: no HELLO_ACK within " + timeout);
+    } catch (ExecutionException e) {
+      throw new IOException("handshake with " + address + " failed: " + e.getCause().getMessage(),
+          e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while connecting to " + address, e);
+    }
+    Duration interval = t.heartbeatInterval;
+    Long told = listenerHeartbeatMs;
+    if (told != null && (interval.isZero() || told < interval.toMillis())) {
+      interval = Duration.ofMillis(told); // the listener's liveness timeout rules
+    }
+    if (t.automaticHeartbeats && !interval.isZero()) {
+      long period = interval.toNanos();
+      timerTask = t.timer.scheduleWithFixedDelay(() -> {
+        if (isOpen() && System.nanoTime() - lastSentNanos >= period / 2) {
+          send(new Heartbeat(null));
+        }
+      }, period, period, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void connectingFrame(Message m) {
+    Payload p = m.payload();
+    if (p instanceof ErrorReply e) {
+      handshakeFailed("refused: " + new RemoteErrorException(e).getMessage());
+    } else if (stage == Stage.AWAIT_CHALLENGE && p instanceof AuthChallenge challenge) {
+      peerNonce = challenge.nonce();
+      stage = Stage.AWAIT_ACK;
+      sendRaw(message(new AuthProof(m.id(),
+          Auth.clientProof(t.secret, challenge.nonce(), nonce, t.role, t.localId))));
+    } else if (p instanceof HelloAck ack && !ack.accepted()) {
+      handshakeFailed("refused by " + ack.peerId() + " ("
+          + ErrorCode.fromCode(ack.errorCode()).map(Enum::name).orElse(String.valueOf(ack.errorCode()))
+          + "): " + ack.reason());
+    } else if (p instanceof HelloAck ack && stage == Stage.AWAIT_ACK) {
+      // An accepting HELLO_ACK without a challenge first, or with a wrong proof, is an impostor.
+      if (!Auth.matches(Auth.serverProof(t.secret, nonce, peerNonce, ack.peerId()), ack.proof())) {
+        handshakeFailed(
+            "the listener '" + ack.peerId() + "' could not prove it knows the shared secret");
+        return;
+      }
+      peerId = ack.peerId();
+      peerMinor = (int) Math.min(Integer.MAX_VALUE, ack.minor());
+      peerBlobAlgorithm = ack.blobAlgorithm();
+      listenerHeartbeatMs = ack.heartbeatMs();
+      nonce = null;
+      peerNonce = null;
+      stage = Stage.OPEN;
+      handshake.complete(null);
+    } else {
+      handshakeFailed("expected " + (stage == Stage.AWAIT_CHALLENGE ? "AUTH_CHALLENGE" : "HELLO_ACK")
+          + " but got " + m.type());
+    }
+  }
+
+  private void handshakeFailed(String why) {
+    handshake.completeExceptionally(new IOException(why));
+    close();
+  }
+
+  // ---- listening side --------------------------------------------------------------------------
+
+  void accepted(Transport.Connection c) {
+    conn = c;
+    stage = Stage.AWAIT_HELLO;
+    try {
+      timerTask = t.timer.schedule(() -> {
+        if (stage != Stage.OPEN && !closed.get()) {
+          log.warn("closing {}: no handshake within {}", this, t.handshakeTimeout);
+          close(new ProtocolException(ErrorCode.AUTH_FAILED,
+              "no handshake within " + t.handshakeTimeout));
+        }
+      }, t.handshakeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      close();
+    }
+  }
+
+  private void listeningFrame(Message m) {
+    if (stage == Stage.AWAIT_HELLO) {
+      if (!(m.payload() instanceof Hello)) {
+        failAndClose(ErrorCode.UNEXPECTED_MESSAGE, "expected HELLO but got " + m.type(), m.id());
+        return;
+      }
+      if (m.version() != Protocol.MAJOR) {
+        refuse(m, ErrorCode.UNSUPPORTED_VERSION, "protocol major version " + m.version()
+            + " is not supported; this peer speaks " + Protocol.MAJOR + "." + t.minor);
+        return;
+      }
+      nonce = Auth.nonce(t.random);
+      helloMessage = m;
+      stage = Stage.AWAIT_PROOF;
+      sendRaw(message(new AuthChallenge(m.id(), nonce)));
+      return;
+    }
+    Message first = helloMessage;
+    Hello hello = (Hello) first.payload();
+    if (!(m.payload() instanceof AuthProof proof)) {
+      refuse(first, ErrorCode.AUTH_FAILED,
+          "authentication proof missing: expected AUTH_PROOF but got " + m.type());
+      return;
+    }
+    byte[] expected = Auth.clientProof(t.secret, nonce, hello.nonce(), hello.role(), hello.peerId());
+    if (!Auth.matches(expected, proof.proof())) {
+      refuse(first, ErrorCode.AUTH_FAILED, "authentication failed: wrong proof for " + hello.role()
+          + " '" + hello.peerId() + "' (the shared secrets differ)");
+      return;
+    }
+    byte[] serverNonce = nonce;
+    nonce = null;
+    helloMessage = null;
+    peerHello = hello;
+    peerId = hello.peerId();
+    peerRuntime = first.runtime();
+    peerMinor = (int) Math.min(Integer.MAX_VALUE, hello.minor());
+    Future<?> deadline = timerTask;
+    if (deadline != null) {
+      deadline.cancel(false);
+    }
+    Transport.Connection.Handler h;
+    try {
+      h = Objects.requireNonNull(acceptor.accept(this), "the acceptor returned no handler");
+    } catch (RuntimeException e) {
+      log.error("acceptor failed for {}", this, e);
+      failAndClose(ErrorCode.INTERNAL, "the listener could not take the connection", null);
+      return;
+    }
+    handler = h;
+    stage = Stage.OPEN;
+    Duration hb = t.heartbeatInterval;
+    sendRaw(message(new HelloAck(first.id(), true, t.minor, t.localId,
+        Auth.serverProof(t.secret, hello.nonce(), serverNonce, t.localId), null, null,
+        hb.isZero() ? null : Math.max(1, hb.toMillis()), t.blobAlgorithm)));
+    log.info("accepted {} {} (runtime {}, minor {})", hello.role(), this, first.runtime(), hello.minor());
+  }
+
+  private void refuse(Message hello, ErrorCode code, String reason) {
+    log.warn("refused connection from {}: {}", this, reason);
+    sendAndClose(message(new HelloAck(hello.id(), false, t.minor, t.localId, null,
+        (long) code.code(), reason, null)), new ProtocolException(code, reason));
+  }
+
+  private void failAndClose(ErrorCode code, String message, String replyTo) {
+    log.warn("closing {}: {} {}", this, code, message);
+    sendAndClose(message(new ErrorReply(replyTo, code.code(), message, true)),
+        new ProtocolException(code, message));
+  }
+
+  /** Tells the peer why, then closes; never waits long for a peer that does not read. */
+  private void sendAndClose(Message m, Throwable cause) {
+    CompletableFuture<Void> sent;
+    try {
+      sent = conn.send(m);
+    } catch (RuntimeException e) {
+      close(cause);
+      return;
+    }
+    sent.orTimeout(2, TimeUnit.SECONDS).whenComplete((ok, e) -> close(cause));
+  }
+
+  // ---- both sides ------------------------------------------------------------------------------
+
+  @Override
+  public void onMessage(Transport.Connection connection, Message m) {
+    if (conn == null) {
+      conn = connection; // a transport may deliver before its connect() has returned
+    }
+    if (closed.get()) {
+      return;
+    }
+    Stage s = stage;
+    if (s != Stage.OPEN) {
+      if (listening) {
+        listeningFrame(m);
+      } else {
+        connectingFrame(m);
+      }
+      return;
+    }
+    dispatch(m);
+  }
+
+  private void dispatch(Message m) {
+    if (m.version() != Protocol.MAJOR) {
+      failAndClose(ErrorCode.UNSUPPORTED_VERSION, "message of protocol major version "
+          + m.version() + " on a " + Protocol.MAJOR + ".x connection", m.id());
+      return;
+    }
+    Payload p = m.payload();
+    if (m.type() == MessageType.HEARTBEAT) {
+      deliver(m); // the handler sees it first (a master records liveness), so the ack follows
+      send(new Payloads.HeartbeatAck(m.id()));
+      return;
+    }
+    if (p instanceof Payloads.Reply r && r.replyTo() != null) {
+      Pending waiting = pending.get(r.replyTo());
+      if (waiting != null) {
+        if (p instanceof Payloads.BlobChunk c && !c.last() && waiting.partial() != null) {
+          waiting.partial().accept(m);
+          return;
+        }
+        pending.remove(r.replyTo(), waiting);
+        if (p instanceof ErrorReply e) {
+          waiting.future().completeExceptionally(new RemoteErrorException(e));
+        } else {
+          waiting.future().complete(m);
+        }
+        return;
+      }
+      if (m.type() == MessageType.HEARTBEAT_ACK) {
+        return;
+      }
+    }
+    switch (m.type()) {
+      case HELLO, HELLO_ACK, AUTH_CHALLENGE, AUTH_PROOF -> {
+        send(new ErrorReply(m.id(), ErrorCode.UNEXPECTED_MESSAGE.code(),
+            m.type() + " after the handshake", false));
+        return;
+      }
+      default -> {}
+    }
+    deliver(m);
+  }
+
+  private void deliver(Message m) {
+    try {
+      handler.onMessage(this, m);
+    } catch (RuntimeException e) {
+      log.warn("{}: handler failed on {} {}", this, m.type(), m.id(), e);
+    }
+  }
+
+  @Override
+  public void onClose(Transport.Connection connection, Throwable cause) {
+    close(cause);
+  }
+
+  @Override
+  public InetSocketAddress remoteAddress() {
+    Transport.Connection c = conn;
+    return c == null ? null : c.remoteAddress();
+  }
+
+  @Override
+  public String peerId() {
+    return peerId;
+  }
+
+  @Override
+  public Hello peerHello() {
+    return peerHello;
+  }
+
+  @Override
+  public String peerRuntime() {
+    return peerRuntime;
+  }
+
+  @Override
+  public String peerBlobAlgorithm() {
+    return peerBlobAlgorithm;
+  }
+
+  @Override
+  public int minorVersion() {
+    return Math.min(peerMinor, t.minor);
+  }
+
+  @Override
+  public boolean isOpen() {
+    Transport.Connection c = conn;
+    return !closed.get() && c != null && c.isOpen();
+  }
+
+  @Override
+  public Message message(Payload payload) {
+    return new Message(Protocol.MAJOR, payload.type(), Long.toString(ids.incrementAndGet(), 36),
+        t.clock.millis(), Protocol.RUNTIME, payload);
+  }
+
+  @Override
+  public CompletableFuture<Void> send(Message message) {
+    if (closed.get() || stage != Stage.OPEN) {
+      return CompletableFuture.failedFuture(closedException());
+    }
+    return sendRaw(message);
+  }
+
+  private CompletableFuture<Void> sendRaw(Message message) {
+    lastSentNanos = System.nanoTime();
+    try {
+      return conn.send(message);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public CompletableFuture<Message> request(
+      Payload payload, Duration timeout, Consumer<Message> partial) {
+    Objects.requireNonNull(timeout, "timeout");
+    Message m = message(payload);
+    CompletableFuture<Message> future = new CompletableFuture<>();
+    Pending p = new Pending(future, partial);
+    pending.put(m.id(), p);
+    Runnable expire = () -> {
+      if (pending.remove(m.id(), p)) {
+        future.completeExceptionally(new TimeoutException(m.type() + " request " + m.id() + " to "
+            + this + " got no reply within " + timeout + "; the peer may still have acted on it"));
+      }
+    };
+    Future<?> timer;
+    try {
+      timer = t.timer.schedule(expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      timer = null;
+      close();
+    }
+    if (timer != null) {
+      Future<?> tm = timer;
+      future.whenComplete((reply, e) -> tm.cancel(false));
+    }
+    send(m).whenComplete((ok, e) -> {
+      if (e != null && pending.remove(m.id(), p)) {
+        future.completeExceptionally(e);
+      }
+    });
+    if (closed.get() && pending.remove(m.id(), p)) {
+      future.completeExceptionally(closedException());
+    }
+    return future;
+  }
+
+  @Override
+  public void close() {
+    close(null);
+  }
+
+  private void close(Throwable cause) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    Future<?> task = timerTask;
+    if (task != null) {
+      task.cancel(false);
+    }
+    Transport.Connection c = conn;
+    if (c != null) {
+      try {
+        c.close();
+      } catch (RuntimeException e) {
+        log.debug("{}: closing the transport's connection failed", this, e);
+      }
+    }
+    handshake.completeExceptionally(new IOException(
+        "the connection closed during the handshake" + (cause == null ? "" : ": " + cause.getMessage())));
+    BuildNetException e = closedException();
+    pending.values().forEach(p -> p.future().completeExceptionally(e));
+    pending.clear();
+    t.forget(this);
+    Transport.Connection.Handler h = handler;
+    if (stage == Stage.OPEN && h != null && notified.compareAndSet(false, true)) {
+      try {
+        h.onClose(this, cause);
+      } catch (RuntimeException ex) {
+        log.warn("{}: onClose failed", this, ex);
+      }
+    }
+  }
+
+  private BuildNetException closedException() {
+    return new BuildNetException("connection to " + this + " is closed");
+  }
+
+  @Override
+  public String toString() {
+    Transport.Connection c = conn;
+    String where = c == null ? "?" : String.valueOf(c.remoteAddress());
+    String id = peerId;
+    return id == null ? where : id + "@" + where;
+  }
+}
