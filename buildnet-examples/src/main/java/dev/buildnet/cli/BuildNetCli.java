@@ -107,7 +107,9 @@ public final class BuildNetCli implements Runnable {
   static CommandLine commandLine(String[] args) {
     CommandLine cli = new CommandLine(new BuildNetCli());
     String first = args.length > 0 ? args[0] : null;
-    if (first != null && SUBCOMMANDS.containsKey(first) && !"help".equals(first)) {
+    if (args.length == 1 && ("--version".equals(first) || "-V".equals(first))) {
+      // the version alone: no subcommand is needed
+    } else if (first != null && SUBCOMMANDS.containsKey(first) && !"help".equals(first)) {
       cli.addSubcommand(first, SUBCOMMANDS.get(first));
     } else {
       SUBCOMMANDS.forEach(cli::addSubcommand);

@@ -66,6 +66,9 @@ import picocli.CommandLine;
  * one replaces it. The same holds for {@code buildnet.json}: a changed file opens a new instance.
  * Two clients of one workspace at once: the second gets a BuildNet of its own, which waits for the
  * workspace lock exactly as a second {@code buildnet} process does.
+ *
+ * <p>Later: {@code build --watch}'s file state (file events instead of a stat per input) would let
+ * the warm instance skip even the stats of a null build; the daemon is where that pays most.
  */
 final class Daemon {
   static final String MAGIC = "buildnet-daemon-1";

@@ -136,6 +136,36 @@ class DaemonIT {
   }
 
   @Test
+  void aNewJar_replacesTheDaemonOfTheOldOne() throws Exception {
+    Path jar = tmp.resolve("lib/buildnet.jar");
+    Files.createDirectories(jar.getParent());
+    Files.copy(Path.of(System.getProperty("buildnet.launcher")).resolveSibling("../lib/buildnet.jar"),
+        jar);
+    Map<String, String> env = Map.of("BUILDNET_JAR", jar.toString());
+    assertEquals(0, run(List.of("build"), env).code);
+    ProcessHandle old = ProcessHandle.of(stateFile().orElseThrow().pid()).orElseThrow();
+
+    // An upgrade: another jar at the same place (here the same bytes with another mtime).
+    Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(
+        Files.getLastModifiedTime(jar).toMillis() - 3_600_000));
+    Result r = run(List.of("build"), env);
+    assertEquals(0, r.code, r.all());
+    long now = stateFile().orElseThrow().pid();
+    assertNotEquals(old.pid(), now);
+    assertEquals(now, whoRan(), "the new daemon ran the build");
+    await(() -> !old.isAlive(), "the old daemon stopped");
+  }
+
+  @Test
+  void anIdleDaemon_stopsByItself() throws Exception {
+    Result r = run(List.of("build"), Map.of("BUILDNET_DAEMON_IDLE_TIMEOUT", "1s"));
+    assertEquals(0, r.code, r.all());
+    Optional<ProcessHandle> daemon = ProcessHandle.of(whoRan()); // empty: stopped already
+    await(() -> daemon.map(p -> !p.isAlive()).orElse(true), "the idle daemon stopped");
+    assertTrue(stateFile().isEmpty(), "and removed its state file");
+  }
+
+  @Test
   void killingTheClient_cancelsItsBuild_andLeavesNoProcess() throws Exception {
     slowWorkspace();
     for (boolean forcibly : new boolean[] {false, true}) {
