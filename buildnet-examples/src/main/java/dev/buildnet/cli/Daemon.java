@@ -485,7 +485,9 @@ final class Daemon {
         build = f;
         cancelNow = cancelled;
       }
-      if (cancelNow) {
+      if (cancelNow) { // its client left while it waited for the workspace lock
+        log.println("cancelling a build of " + cwd + ": its client went away while it waited");
+        log.flush();
         f.cancel(true);
       }
     }

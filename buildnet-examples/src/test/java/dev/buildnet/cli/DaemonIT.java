@@ -189,6 +189,23 @@ class DaemonIT {
   }
 
   @Test
+  void aSecondBuildOfTheWorkspace_meetsTheLockAsASecondProcessDoes() throws Exception {
+    slowWorkspace();
+    Process first = launcher(List.of("build")).start();
+    awaitStarted();
+    long daemon = stateFile().orElseThrow().pid();
+    Result viaDaemon = run(List.of("build", "--no-wait"));
+    Result inProcess = run(List.of("build", "--no-wait", "--no-daemon"));
+    assertEquals(2, viaDaemon.code, viaDaemon.all());
+    assertEquals(inProcess.code, viaDaemon.code);
+    assertEquals(inProcess.out, viaDaemon.out);
+    assertEquals(inProcess.err, viaDaemon.err);
+    assertTrue(viaDaemon.err.contains("the build of process " + daemon), viaDaemon.all());
+    first.destroy();
+    assertTrue(first.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS));
+  }
+
+  @Test
   void daemonStop_stopsTheDaemonAndTheProcessesOfItsBuilds() throws Exception {
     slowWorkspace();
     Process client = launcher(List.of("build")).start();
