@@ -31,7 +31,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -631,10 +630,5 @@ final class Daemon {
         }
       };
     }
-  }
-
-  /** The state file's daemon, if any; for {@code daemon status} and {@code stop}. */
-  static Optional<DaemonFiles.State> find(Path stateFile) throws IOException {
-    return DaemonFiles.read(stateFile);
   }
 }

@@ -34,8 +34,7 @@ final class DaemonCommand implements Runnable {
   }
 
   /** Connects, sends {@code request}, and returns the reply frames' text; empty if none runs. */
-  private static Optional<String> ask(Path workspace, String request, PrintWriter err)
-      throws IOException {
+  private static Optional<String> ask(Path workspace, String request) throws IOException {
     Path file = DaemonFiles.stateFile(System.getenv(), workspace);
     Optional<DaemonFiles.State> state = DaemonFiles.read(file);
     if (state.isEmpty() || ProcessHandle.of(state.get().pid()).map(p -> !p.isAlive()).orElse(true)) {
@@ -76,7 +75,7 @@ final class DaemonCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       PrintWriter out = spec.commandLine().getOut();
-      Optional<String> reply = ask(workspace, "status", spec.commandLine().getErr());
+      Optional<String> reply = ask(workspace, "status");
       out.print(reply.orElse("no daemon for " + workspace.toRealPath() + "\n"));
       out.flush();
       return reply.isPresent() ? 0 : 1;
@@ -96,7 +95,7 @@ final class DaemonCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       Path file = DaemonFiles.stateFile(System.getenv(), workspace);
       Optional<DaemonFiles.State> state = DaemonFiles.read(file);
-      Optional<String> reply = ask(workspace, "stop", spec.commandLine().getErr());
+      Optional<String> reply = ask(workspace, "stop");
       if (reply.isEmpty() || state.isEmpty()) {
         out.println("no daemon for " + workspace.toRealPath());
         out.flush();
