@@ -25,6 +25,9 @@ final class BuildCommand implements Callable<Integer> {
 
   @Mixin WorkspaceOptions ws;
 
+  /** A new BuildNet per run here; the daemon's warm one when the daemon runs this command. */
+  BuildSession session = BuildSession.IN_PROCESS;
+
   @Parameters(arity = "0..*", paramLabel = "TARGET", description = "Targets to build.")
   List<String> targets = List.of();
 
@@ -79,23 +82,19 @@ final class BuildCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    boolean live = Terminal.isLive() && !json;
+    boolean live = session.live() && !json;
     ConsoleReporter.Verbosity verbosity = json || level.quiet ? ConsoleReporter.Verbosity.QUIET
         : level.verbose ? ConsoleReporter.Verbosity.VERBOSE : ConsoleReporter.Verbosity.NORMAL;
     // With --json, standard output carries the document alone.
     PrintWriter human = json ? spec.commandLine().getErr() : out();
     ConsoleReporter reporter = new ConsoleReporter(human, live, logs && !json, verbosity);
-    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listener(reporter)
-        .origin(dev.buildnet.api.build.BuildOrigin.cli(System.getProperty("user.name")))
-        .waitForWorkspaceLock(!noWait)
-        .onWorkspaceLockWait(message -> {
+    BuildSession.Settings settings = new BuildSession.Settings(session.resolve(ws.workspace),
+        ws.slots, !noWait, reporter, message -> {
           human.println(message);
           human.flush();
         });
-    if (ws.slots > 0) {
-      b.localSlots(ws.slots);
-    }
-    try (BuildNet net = b.start()) {
+    try (BuildSession.Lease lease = session.open(settings)) {
+      BuildNet net = lease.net();
       List<String> names = targets.isEmpty()
           ? net.graph().topologicalOrder().stream().map(t -> t.name()).toList()
           : targets;
@@ -131,6 +130,7 @@ final class BuildCommand implements Callable<Integer> {
       }
       dev.buildnet.BuildFuture build = net.build(names, keepGoing, noCache ? BuildNet.CacheUse.OFF
           : force ? BuildNet.CacheUse.WRITE_ONLY : BuildNet.CacheUse.READ_WRITE);
+      lease.running(build);
       BuildResult r;
       try (CancelOnShutdown onSignal = CancelOnShutdown.arm(build, human)) {
         // result(), not join(): a cancelled build still has a (partial) result.

@@ -27,19 +27,6 @@ import picocli.CommandLine.ScopeType;
       "2:usage or configuration error",
       "130:cancelled (Ctrl-C)",
       "143:terminated (SIGTERM)"
-    },
-    subcommands = {
-      BuildCommand.class,
-      ListCommand.class,
-      ExplainCommand.class,
-      CleanCommand.class,
-      GcCommand.class,
-      DemoCommand.class,
-      ServeCommand.class,
-      WorkerCommand.class,
-      SubmitCommand.class,
-      VersionCommand.class,
-      CommandLine.HelpCommand.class
     })
 public final class BuildNetCli implements Runnable {
   /** The command succeeded. */
@@ -74,20 +61,59 @@ public final class BuildNetCli implements Runnable {
 
   /** Runs the command line and returns its exit code (tests call this instead of main). */
   public static int run(String... args) {
-    return commandLine().execute(args);
+    return commandLine(args).execute(args);
   }
 
   /** Runs the command line with its output going to {@code out}. */
   public static int run(java.io.PrintWriter out, String... args) {
-    CommandLine cli = commandLine();
+    CommandLine cli = commandLine(args);
     cli.setOut(out);
     cli.setErr(out);
     return cli.execute(args);
   }
 
+  /** The subcommands, in the order {@code help} lists them. */
+  private static final java.util.Map<String, Class<?>> SUBCOMMANDS = subcommands();
+
+  private static java.util.Map<String, Class<?>> subcommands() {
+    java.util.Map<String, Class<?>> m = new java.util.LinkedHashMap<>();
+    m.put("build", BuildCommand.class);
+    m.put("list", ListCommand.class);
+    m.put("explain", ExplainCommand.class);
+    m.put("clean", CleanCommand.class);
+    m.put("gc", GcCommand.class);
+    m.put("demo", DemoCommand.class);
+    m.put("serve", ServeCommand.class);
+    m.put("worker", WorkerCommand.class);
+    m.put("submit", SubmitCommand.class);
+    m.put("daemon", DaemonCommand.class);
+    m.put("version", VersionCommand.class);
+    m.put("help", CommandLine.HelpCommand.class);
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
   /** The command line with BuildNet's error handling: one message and an exit code per error. */
   static CommandLine commandLine() {
+    return commandLine(new String[0]);
+  }
+
+  /**
+   * The command line for {@code args}. When the first argument names a subcommand (other than
+   * {@code help}, which lists them all), only that one is registered: picocli builds a model of
+   * every registered command by reflection, and skipping the ten others saves a start-up's worth
+   * of class loading (the options of serve, worker and submit reach TLS, HTTP and the client). The
+   * chosen command parses and prints exactly as it does with all of them registered.
+   */
+  static CommandLine commandLine(String[] args) {
     CommandLine cli = new CommandLine(new BuildNetCli());
+    String first = args.length > 0 ? args[0] : null;
+    if (args.length == 1 && ("--version".equals(first) || "-V".equals(first))) {
+      // the version alone: no subcommand is needed
+    } else if (first != null && SUBCOMMANDS.containsKey(first) && !"help".equals(first)) {
+      cli.addSubcommand(first, SUBCOMMANDS.get(first));
+    } else {
+      SUBCOMMANDS.forEach(cli::addSubcommand);
+    }
     ErrorReporter errors = new ErrorReporter();
     cli.setExecutionExceptionHandler(errors);
     cli.setParameterExceptionHandler(errors);

@@ -59,7 +59,7 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
     return report(e, err, stacktrace);
   }
 
-  private static int report(Throwable thrown, PrintWriter err, boolean stacktrace) {
+  static int report(Throwable thrown, PrintWriter err, boolean stacktrace) {
     Throwable e = unwrap(thrown);
     int code = exitCode(e);
     String message = e.getMessage() == null || e.getMessage().isBlank() ? e.toString()

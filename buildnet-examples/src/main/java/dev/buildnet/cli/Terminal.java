@@ -16,14 +16,16 @@ final class Terminal {
   }
 
   static boolean isLive(java.util.function.Function<String, String> env, Console console) {
-    if (console == null || env.apply("CI") != null || "dumb".equals(env.apply("TERM"))) {
+    return console != null && isLive(env, true) && isTerminal(console);
+  }
+
+  /** For a client of the daemon: {@code terminal} says whether its standard output is one. */
+  static boolean isLive(java.util.function.Function<String, String> env, boolean terminal) {
+    if (!terminal || env.apply("CI") != null || "dumb".equals(env.apply("TERM"))) {
       return false;
     }
     String noColor = env.apply("NO_COLOR");
-    if (noColor != null && !noColor.isEmpty()) {
-      return false;
-    }
-    return isTerminal(console);
+    return noColor == null || noColor.isEmpty();
   }
 
   /**

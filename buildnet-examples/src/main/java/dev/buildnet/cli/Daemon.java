@@ -1,0 +1,634 @@
+package dev.buildnet.cli;
+
+import dev.buildnet.BuildFuture;
+import dev.buildnet.BuildNet;
+import dev.buildnet.graph.Target;
+import dev.buildnet.graph.WorkspaceFile;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import picocli.CommandLine;
+
+/**
+ * The warm per-workspace daemon behind {@code bin/buildnet build}: one JVM that keeps the
+ * workspace's {@link BuildNet} open between builds (its JIT-compiled code, its in-memory file
+ * digests and its open state database), so a build costs a request instead of a JVM start.
+ *
+ * <p>It listens on 127.0.0.1 only, on a port the OS picks, and writes {@code PORT TOKEN PID JAR-ID}
+ * to its state file (see {@link DaemonFiles}); only a client that read the token from that 0600
+ * file is served. It exits after {@code idleTimeout} without a request, on {@code daemon stop},
+ * on SIGTERM, or when its state file no longer names it (another daemon replaced it); it cancels
+ * running builds (which kills their process trees) and closes every BuildNet first.
+ *
+ * <p>The protocol is internal to this class and {@code bin/buildnet} (not the MessagePack one).
+ * The client sends NUL-terminated fields: {@code buildnet-daemon-1}, the token, the request
+ * ({@code build}, {@code status} or {@code stop}); for {@code build} then the physical working
+ * directory, {@code 1} or {@code 0} (standard output is a terminal), the terminal's columns, the
+ * argument count and the arguments (starting with {@code build}), the count of environment
+ * variables and each as {@code NAME=VALUE}. A wrong magic or token gets one line, {@code error:
+ * ...}, and the connection is closed. Otherwise every reply line is a frame: {@code 1|TEXT} (a line
+ * of standard output), {@code 1-TEXT} (standard output without a line end yet, as a progress line
+ * that is redrawn), {@code 2|} and {@code 2-} the same for standard error, and last {@code x|CODE},
+ * the exit code. A client that closes its connection (Ctrl-C, kill) cancels its build.
+ *
+ * <p>The environment: the client's whole environment is sent, and the build sees it exactly as an
+ * in-process build sees its own (targets read only the variables they list, {@code
+ * BuildNet.Builder.hostEnvironment}). The warm BuildNet is reused while the variables the
+ * workspace's targets list (and PATH, which finds bundlers) have the same values; otherwise a new
+ * one replaces it. The same holds for {@code buildnet.json}: a changed file opens a new instance.
+ * Two clients of one workspace at once: the second gets a BuildNet of its own, which waits for the
+ * workspace lock exactly as a second {@code buildnet} process does.
+ *
+ * <p>Later: {@code build --watch}'s file state (file events instead of a stat per input) would let
+ * the warm instance skip even the stats of a null build; the daemon is where that pays most.
+ */
+final class Daemon {
+  static final String MAGIC = "buildnet-daemon-1";
+  private static final int MAX_FIELD = 1 << 20;
+  private static final int MAX_FIELDS = 100_000;
+  /** How long a client may take to send its request. */
+  private static final int REQUEST_TIMEOUT_MS = 30_000;
+  /** How often the accept loop looks at the idle time and the state file. */
+  private static final int TICK_MS = 5_000;
+
+  private final Path stateFile;
+  private final String jarId;
+  private final Duration idleTimeout;
+  private final PrintStream log;
+  private final String token;
+  private final Map<Path, Warm> warm = new HashMap<>();
+  private final List<ClientLease> running = new ArrayList<>();
+  private final AtomicInteger active = new AtomicInteger();
+  private final AtomicInteger connections = new AtomicInteger();
+  private volatile long lastRequestNanos = System.nanoTime();
+  private volatile boolean stopping;
+  private ServerSocket server;
+
+  Daemon(Path stateFile, String jarId, Duration idleTimeout, PrintStream log) {
+    this.stateFile = stateFile;
+    this.jarId = jarId;
+    this.idleTimeout = idleTimeout;
+    this.log = log;
+    byte[] t = new byte[24];
+    new SecureRandom().nextBytes(t);
+    this.token = HexFormat.of().formatHex(t);
+  }
+
+  /** Serves until stopped or idle; returns the exit code. */
+  int run() throws IOException {
+    DaemonFiles.ensurePrivateDir(stateFile.getParent());
+    server = new ServerSocket();
+    server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+    server.setSoTimeout(TICK_MS);
+    Thread onSignal = new Thread(this::shutdown, "buildnet-daemon-shutdown");
+    Runtime.getRuntime().addShutdownHook(onSignal);
+    long pid = ProcessHandle.current().pid();
+    DaemonFiles.State me = new DaemonFiles.State(server.getLocalPort(), token, pid, jarId);
+    DaemonFiles.write(stateFile, me);
+    log.println("buildnet daemon " + pid + " listening on 127.0.0.1:" + server.getLocalPort()
+        + " (idle timeout " + idleTimeout + ")");
+    log.flush();
+    try {
+      while (!stopping) {
+        Socket s;
+        try {
+          s = server.accept();
+        } catch (SocketTimeoutException e) {
+          if (active.get() == 0 && idleFor().compareTo(idleTimeout) >= 0) {
+            log.println("idle for " + idleTimeout + ": stopping");
+            break;
+          }
+          if (!namesMe(me)) {
+            log.println("the state file names another daemon now: stopping");
+            break;
+          }
+          continue;
+        } catch (SocketException e) {
+          break; // closed by stop
+        }
+        Thread t = new Thread(() -> serve(s), "buildnet-daemon-conn-" + connections.incrementAndGet());
+        t.setDaemon(true);
+        t.start();
+      }
+    } finally {
+      shutdown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(onSignal);
+      } catch (IllegalStateException e) {
+        // already shutting down: the hook does the same, idempotently
+      }
+    }
+    return 0;
+  }
+
+  private Duration idleFor() {
+    return Duration.ofNanos(System.nanoTime() - lastRequestNanos);
+  }
+
+  private boolean namesMe(DaemonFiles.State me) {
+    try {
+      return DaemonFiles.read(stateFile).map(me::equals).orElse(false);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Stops serving: cancels running builds, closes every BuildNet, removes the state file. */
+  private void shutdown() {
+    synchronized (this) {
+      if (server == null) {
+        return;
+      }
+      stopping = true;
+    }
+    try {
+      server.close();
+    } catch (IOException e) {
+      // closing: nothing to do
+    }
+    List<ClientLease> toCancel;
+    synchronized (running) {
+      toCancel = new ArrayList<>(running);
+    }
+    toCancel.forEach(ClientLease::cancel);
+    List<Warm> all;
+    synchronized (warm) {
+      all = new ArrayList<>(warm.values());
+      warm.clear();
+    }
+    for (Warm w : all) {
+      try {
+        w.net.close();
+      } catch (RuntimeException e) {
+        log.println("closing " + w.workspace + ": " + e);
+      }
+    }
+    try {
+      if (namesMeQuietly()) {
+        Files.deleteIfExists(stateFile);
+      }
+    } catch (IOException e) {
+      log.println("removing " + stateFile + ": " + e);
+    }
+    log.flush();
+  }
+
+  private boolean namesMeQuietly() {
+    try {
+      return DaemonFiles.read(stateFile).map(s -> s.token().equals(token)).orElse(false);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private void serve(Socket s) {
+    active.incrementAndGet();
+    try (s) {
+      s.setSoTimeout(REQUEST_TIMEOUT_MS);
+      InputStream in = new BufferedInputStream(s.getInputStream());
+      OutputStream out = s.getOutputStream();
+      String magic = field(in);
+      String given = field(in);
+      if (!MAGIC.equals(magic) || !MessageDigest.isEqual(
+          given.getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
+        out.write("error: wrong token for this buildnet daemon\n".getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        return;
+      }
+      String request = field(in);
+      switch (request) {
+        case "build" -> build(s, in, out);
+        case "status" -> {
+          Frames f = new Frames(out);
+          f.write('1', "daemon " + ProcessHandle.current().pid() + " on 127.0.0.1:"
+              + server.getLocalPort() + ", jar " + jarId + ", " + warmCount()
+              + " open workspace(s), " + (active.get() - 1) + " running request(s), idle "
+              + idleFor().toSeconds() + " s of " + idleTimeout.toSeconds() + " s\n");
+          f.exit(0);
+        }
+        case "stop" -> {
+          new Frames(out).exit(0);
+          log.println("asked to stop");
+          stopping = true;
+          Thread t = new Thread(this::shutdown, "buildnet-daemon-stop");
+          t.start();
+        }
+        default -> {
+          Frames f = new Frames(out);
+          f.write('2', "error: unknown daemon request '" + request + "'\n");
+          f.exit(BuildNetCli.USAGE);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      log.println("connection: " + e);
+      log.flush();
+    } finally {
+      lastRequestNanos = System.nanoTime();
+      active.decrementAndGet();
+    }
+  }
+
+  private int warmCount() {
+    synchronized (warm) {
+      return warm.size();
+    }
+  }
+
+  private void build(Socket s, InputStream in, OutputStream out) throws IOException {
+    Path cwd = Path.of(field(in));
+    boolean tty = "1".equals(field(in));
+    field(in); // the terminal's columns: sent for future use, nothing prints by width yet
+    int argc = count(in);
+    String[] args = new String[argc];
+    for (int i = 0; i < argc; i++) {
+      args[i] = field(in);
+    }
+    int envc = count(in);
+    Map<String, String> env = new HashMap<>();
+    for (int i = 0; i < envc; i++) {
+      String kv = field(in);
+      int eq = kv.indexOf('=');
+      if (eq > 0) {
+        env.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+    }
+    s.setSoTimeout(0);
+    out.write("ok\n".getBytes(StandardCharsets.UTF_8)); // the client waits a bounded time for it
+    out.flush();
+    Frames frames = new Frames(out);
+    if (argc == 0 || !"build".equals(args[0]) || !cwd.isAbsolute()) {
+      frames.write('2', "error: the daemon runs 'build' only\n");
+      frames.exit(BuildNetCli.USAGE);
+      return;
+    }
+    ClientLease lease = new ClientLease(env, cwd);
+    // The client sends nothing after its request: end of input means it went away.
+    Thread watch = new Thread(() -> {
+      try {
+        while (in.read() >= 0) {
+          // ignore
+        }
+      } catch (IOException e) {
+        // reset: gone as well
+      }
+      lease.cancel();
+    }, "buildnet-daemon-client-watch");
+    watch.setDaemon(true);
+    watch.start();
+    PrintWriter o = new PrintWriter(frames.writer('1'));
+    PrintWriter e = new PrintWriter(frames.writer('2'));
+    CommandLine cli = BuildNetCli.commandLine(args);
+    cli.setOut(o);
+    cli.setErr(e);
+    ((BuildCommand) cli.getSubcommands().get("build").getCommand()).session =
+        new ClientSession(lease, env, cwd, tty);
+    int code;
+    try {
+      code = cli.execute(args);
+    } catch (RuntimeException | Error t) { // as BuildNetCli.main: still one line
+      code = ErrorReporter.report(t, e, java.util.Arrays.asList(args).contains("--stacktrace"));
+    }
+    o.flush();
+    e.flush();
+    frames.exit(code);
+  }
+
+  /** The session of one client: its terminal, directory, environment, and a BuildNet to use. */
+  private final class ClientSession implements BuildSession {
+    private final ClientLease lease;
+    private final Map<String, String> env;
+    private final Path cwd;
+    private final boolean tty;
+
+    ClientSession(ClientLease lease, Map<String, String> env, Path cwd, boolean tty) {
+      this.lease = lease;
+      this.env = env;
+      this.cwd = cwd;
+      this.tty = tty;
+    }
+
+    @Override
+    public boolean live() {
+      return Terminal.isLive(env::get, tty);
+    }
+
+    @Override
+    public Path resolve(Path workspace) {
+      return cwd.resolve(workspace);
+    }
+
+    @Override
+    public BuildSession.Lease open(Settings settings) {
+      lease.open(settings);
+      return lease;
+    }
+  }
+
+  /** What makes a warm BuildNet reusable for a request. */
+  private record Key(int slots, boolean waitForLock, byte[] workspaceFile) {
+    boolean sameAs(Key o) {
+      return slots == o.slots && waitForLock == o.waitForLock
+          && java.util.Arrays.equals(workspaceFile, o.workspaceFile);
+    }
+  }
+
+  /** A workspace's open BuildNet, between builds and during one. */
+  private static final class Warm {
+    final Path workspace;
+    final Key key;
+    final Map<String, String> env;
+    final Set<String> envNames;
+    volatile java.util.function.Consumer<String> notice = m -> { };
+    BuildNet net;
+    boolean busy;
+
+    Warm(Path workspace, Key key, Map<String, String> env) {
+      this.workspace = workspace;
+      this.key = key;
+      this.env = env;
+      this.envNames = new TreeSet<>();
+    }
+
+    boolean fits(Key k, Map<String, String> otherEnv) {
+      if (!key.sameAs(k)) {
+        return false;
+      }
+      for (String n : envNames) {
+        if (!Objects.equals(env.get(n), otherEnv.get(n))) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** One client's use of a BuildNet: the warm one, or one of its own while that one is busy. */
+  private final class ClientLease implements BuildSession.Lease {
+    private final Map<String, String> env;
+    private final Path cwd;
+    private Warm warmUsed;
+    private BuildNet own;
+    private BuildNet net;
+    private dev.buildnet.api.build.BuildListener reporter;
+    private BuildFuture build;
+    private boolean cancelled;
+
+    ClientLease(Map<String, String> env, Path cwd) {
+      this.env = env;
+      this.cwd = cwd;
+    }
+
+    void open(BuildSession.Settings s) {
+      Path ws = s.workspace().toAbsolutePath().normalize();
+      Key key = new Key(s.slots(), s.waitForLock(), workspaceFile(ws));
+      Warm stale = null;
+      synchronized (warm) {
+        Warm w = warm.get(ws);
+        if (w != null && !w.busy && w.fits(key, env)) {
+          w.busy = true;
+          warmUsed = w;
+        } else if (w == null || !w.busy) {
+          stale = w;
+          warm.remove(ws);
+        }
+      }
+      if (stale != null) {
+        stale.net.close();
+      }
+      if (warmUsed == null && !stopping) {
+        Warm w = new Warm(ws, key, env);
+        BuildNet fresh = builder(s, env).onWorkspaceLockWait(m -> w.notice.accept(m)).start();
+        w.net = fresh;
+        for (Target t : fresh.graph().targets()) {
+          w.envNames.addAll(t.envPassthrough());
+          w.envNames.addAll(t.envPassthroughUnhashed());
+        }
+        w.envNames.add("PATH");
+        w.busy = true;
+        boolean kept = false;
+        synchronized (warm) {
+          if (!warm.containsKey(ws) && !stopping) {
+            warm.put(ws, w);
+            kept = true;
+          }
+        }
+        if (kept) {
+          warmUsed = w;
+        } else {
+          own = fresh; // another client's instance got there first, or the daemon stops
+          w.notice = s.lockNotice();
+        }
+      }
+      if (warmUsed == null && own == null) {
+        own = builder(s, env).onWorkspaceLockWait(s.lockNotice()).start();
+      }
+      if (warmUsed != null) {
+        warmUsed.notice = s.lockNotice();
+        net = warmUsed.net;
+      } else {
+        net = own;
+      }
+      reporter = s.reporter();
+      net.addListener(reporter);
+      synchronized (running) {
+        running.add(this);
+      }
+    }
+
+    private BuildNet.Builder builder(BuildSession.Settings s, Map<String, String> env) {
+      BuildNet.Builder b = BuildNet.builder().workspace(s.workspace()).hostEnvironment(env)
+          .origin(dev.buildnet.api.build.BuildOrigin.cli(System.getProperty("user.name")))
+          .waitForWorkspaceLock(s.waitForLock());
+      if (s.slots() > 0) {
+        b.localSlots(s.slots());
+      }
+      return b;
+    }
+
+    @Override
+    public BuildNet net() {
+      return net;
+    }
+
+    @Override
+    public void running(BuildFuture f) {
+      boolean cancelNow;
+      synchronized (this) {
+        build = f;
+        cancelNow = cancelled;
+      }
+      if (cancelNow) { // its client left while it waited for the workspace lock
+        log.println("cancelling a build of " + cwd + ": its client went away while it waited");
+        log.flush();
+        f.cancel(true);
+      }
+    }
+
+    /** The client went away, or the daemon stops: cancel the build (which kills its processes). */
+    void cancel() {
+      BuildFuture f;
+      synchronized (this) {
+        cancelled = true;
+        f = build;
+      }
+      if (f != null && !f.isDone()) {
+        log.println("cancelling a build of " + cwd + ": its client went away or the daemon stops");
+        log.flush();
+        f.cancel(true);
+      }
+    }
+
+    @Override
+    public void close() {
+      synchronized (running) {
+        running.remove(this);
+      }
+      if (net != null && reporter != null) {
+        net.removeListener(reporter);
+      }
+      if (own != null) {
+        own.close();
+      }
+      if (warmUsed != null) {
+        warmUsed.notice = m -> { };
+        synchronized (warm) {
+          warmUsed.busy = false;
+        }
+        if (stopping) {
+          warmUsed.net.close();
+        }
+      }
+    }
+  }
+
+  /** The workspace file's bytes (empty if unreadable: then start() reports the problem). */
+  private static byte[] workspaceFile(Path ws) {
+    try {
+      return Files.readAllBytes(ws.resolve(WorkspaceFile.FILE_NAME));
+    } catch (IOException e) {
+      return new byte[0];
+    }
+  }
+
+  private static int count(InputStream in) throws IOException {
+    String f = field(in);
+    try {
+      int n = Integer.parseInt(f);
+      if (n < 0 || n > MAX_FIELDS) {
+        throw new IOException("bad count " + n);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IOException("bad count '" + f + "'");
+    }
+  }
+
+  /** One NUL-terminated UTF-8 field, at most 1 MiB. */
+  private static String field(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    while (true) {
+      int c = in.read();
+      if (c < 0) {
+        throw new EOFException("the request ended early");
+      }
+      if (c == 0) {
+        return b.toString(StandardCharsets.UTF_8);
+      }
+      if (b.size() >= MAX_FIELD) {
+        throw new IOException("a request field is longer than " + MAX_FIELD + " bytes");
+      }
+      b.write(c);
+    }
+  }
+
+  /** Reply frames on one connection; standard output and error share it, line by line. */
+  static final class Frames {
+    private final OutputStream out;
+
+    Frames(OutputStream out) {
+      this.out = out;
+    }
+
+    synchronized void write(char stream, String text) throws IOException {
+      int start = 0;
+      StringBuilder b = new StringBuilder(text.length() + 16);
+      while (start < text.length()) {
+        int nl = text.indexOf('\n', start);
+        if (nl < 0) {
+          b.append(stream).append('-').append(text, start, text.length()).append('\n');
+          break;
+        }
+        b.append(stream).append('|').append(text, start, nl).append('\n');
+        start = nl + 1;
+      }
+      out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    }
+
+    synchronized void exit(int code) throws IOException {
+      out.write(("x|" + code + "\n").getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    }
+
+    /** A writer that sends what it holds as frames of {@code stream} on every flush. */
+    Writer writer(char stream) {
+      return new Writer() {
+        private final StringBuilder pending = new StringBuilder();
+
+        @Override
+        public void write(char[] cbuf, int off, int len) throws IOException {
+          synchronized (pending) {
+            pending.append(cbuf, off, len);
+            if (pending.length() >= 1 << 16) {
+              flush();
+            }
+          }
+        }
+
+        @Override
+        public void flush() throws IOException {
+          String text;
+          synchronized (pending) {
+            text = pending.toString();
+            pending.setLength(0);
+          }
+          if (!text.isEmpty()) {
+            Frames.this.write(stream, text);
+          }
+        }
+
+        @Override
+        public void close() throws IOException {
+          flush();
+        }
+      };
+    }
+  }
+}

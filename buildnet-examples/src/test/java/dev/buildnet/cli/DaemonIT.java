@@ -1,0 +1,365 @@
+package dev.buildnet.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The distribution's launcher ({@code target/dist/bin/buildnet}) and the warm daemon it starts, as
+ * real processes: builds go through one daemon, {@code --no-daemon} builds in the launcher's own
+ * JVM, a wrong token is refused, a stale state file is recovered from, a killed client cancels its
+ * build and leaves no process behind, {@code daemon stop} stops the daemon and what it runs, and a
+ * failing build prints and exits through the daemon exactly as in-process.
+ */
+class DaemonIT {
+  private static final long DEADLINE_SECONDS = 120;
+
+  @TempDir Path tmp;
+  Path ws;
+  Path daemonDir;
+
+  @BeforeEach
+  void workspace() throws Exception {
+    ws = Files.createDirectories(tmp.resolve("ws")).toRealPath();
+    daemonDir = tmp.resolve("daemon");
+    Files.createDirectories(ws.resolve("src"));
+    Files.writeString(ws.resolve("src/a.txt"), "hello\n");
+    // "who" runs on every build (not cacheable) and records its parent: the JVM that ran it.
+    Files.writeString(ws.resolve("buildnet.json"), """
+        {"version": 1, "targets": {
+          "copy": {"command": ["cp", "src/a.txt", "out/a.txt"],
+                   "inputs": ["src/a.txt"], "outputs": ["out/a.txt"]},
+          "who": {"command": ["sh", "-c", "echo $PPID > who.txt"], "cacheable": false,
+                  "deps": ["copy"]}}}
+        """);
+  }
+
+  @AfterEach
+  void stopDaemon() throws Exception {
+    run(List.of("daemon", "stop", "-w", ws.toString()));
+    // Should `daemon stop` itself be broken, still leave nothing running.
+    stateFile().flatMap(s -> ProcessHandle.of(s.pid())).ifPresent(ProcessHandle::destroyForcibly);
+  }
+
+  @Test
+  void twoBuilds_goThroughOneDaemon_andTheSecondIsACacheHit() throws Exception {
+    Result first = run(List.of("build"));
+    assertEquals(0, first.code, first.all());
+    assertTrue(first.out.contains("built 2, cached 0, failed 0"), first.all());
+    long daemon = stateFile().orElseThrow().pid();
+    assertNotEquals(first.pid, daemon, "the build ran in the daemon, not in the launcher");
+    assertEquals(daemon, whoRan());
+    assertTrue(Files.isRegularFile(daemonDir.resolve(
+        DaemonFiles.name(ws) + ".log")), "the daemon logs next to its state file");
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(daemonDir)));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
+        daemonDir.resolve(DaemonFiles.name(ws) + DaemonFiles.SUFFIX))));
+
+    Result second = run(List.of("build"));
+    assertEquals(0, second.code, second.all());
+    assertTrue(second.out.contains("built 1, cached 1, failed 0"), second.all());
+    assertEquals(daemon, stateFile().orElseThrow().pid(), "the same daemon");
+    assertEquals(daemon, whoRan(), "the second build ran in the same daemon");
+
+    Result status = run(List.of("daemon", "status"));
+    assertEquals(0, status.code, status.all());
+    assertTrue(status.out.startsWith("daemon " + daemon + " "), status.all());
+  }
+
+  @Test
+  void noDaemon_buildsInTheLaunchersOwnJvm() throws Exception {
+    Result r = run(List.of("build", "--no-daemon"));
+    assertEquals(0, r.code, r.all());
+    assertTrue(r.out.contains("built 2, cached 0, failed 0"), r.all());
+    assertEquals(r.pid, whoRan(), "the launcher execs java, which ran the build");
+    assertTrue(stateFile().isEmpty(), "no daemon was started");
+
+    Result env = run(List.of("build"), Map.of("BUILDNET_NO_DAEMON", "1"));
+    assertEquals(0, env.code, env.all());
+    assertEquals(env.pid, whoRan());
+    assertTrue(stateFile().isEmpty(), "no daemon was started");
+  }
+
+  @Test
+  void aWrongToken_isRefusedWithOneLine() throws Exception {
+    assertEquals(0, run(List.of("build")).code);
+    DaemonFiles.State s = stateFile().orElseThrow();
+    String wrong = "0".repeat(s.token().length());
+    assertEquals("error: wrong token for this buildnet daemon\n",
+        ask(s.port(), Daemon.MAGIC + "\0" + wrong + "\0status\0"));
+    assertTrue(ask(s.port(), Daemon.MAGIC + "\0" + s.token() + "\0status\0")
+        .startsWith("1|daemon " + s.pid() + " "), "the right token is served");
+    assertTrue(ProcessHandle.of(s.pid()).map(ProcessHandle::isAlive).orElse(false));
+  }
+
+  @Test
+  void aStaleStateFile_isReplacedByANewDaemon() throws Exception {
+    // A daemon that is gone: a pid that has exited, a port nobody listens on.
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = s.getLocalPort();
+    }
+    Files.createDirectories(daemonDir, PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rwx------")));
+    DaemonFiles.write(daemonDir.resolve(DaemonFiles.name(ws) + DaemonFiles.SUFFIX),
+        new DaemonFiles.State(closedPort, "ab".repeat(24), gone.pid(), "1-2-3-4"));
+
+    Result r = run(List.of("build"));
+    assertEquals(0, r.code, r.all());
+    assertTrue(r.out.contains("built 2, cached 0, failed 0"), r.all());
+    DaemonFiles.State now = stateFile().orElseThrow();
+    assertNotEquals(gone.pid(), now.pid());
+    assertEquals(now.pid(), whoRan(), "the new daemon ran the build");
+  }
+
+  @Test
+  void aNewJar_replacesTheDaemonOfTheOldOne() throws Exception {
+    Path jar = tmp.resolve("lib/buildnet.jar");
+    Files.createDirectories(jar.getParent());
+    Files.copy(Path.of(System.getProperty("buildnet.launcher")).resolveSibling("../lib/buildnet.jar"),
+        jar);
+    Map<String, String> env = Map.of("BUILDNET_JAR", jar.toString());
+    assertEquals(0, run(List.of("build"), env).code);
+    ProcessHandle old = ProcessHandle.of(stateFile().orElseThrow().pid()).orElseThrow();
+
+    // An upgrade: another jar at the same place (here the same bytes with another mtime).
+    Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(
+        Files.getLastModifiedTime(jar).toMillis() - 3_600_000));
+    Result r = run(List.of("build"), env);
+    assertEquals(0, r.code, r.all());
+    long now = stateFile().orElseThrow().pid();
+    assertNotEquals(old.pid(), now);
+    assertEquals(now, whoRan(), "the new daemon ran the build");
+    await(() -> !old.isAlive(), "the old daemon stopped");
+  }
+
+  @Test
+  void anIdleDaemon_stopsByItself() throws Exception {
+    Result r = run(List.of("build"), Map.of("BUILDNET_DAEMON_IDLE_TIMEOUT", "1s"));
+    assertEquals(0, r.code, r.all());
+    Optional<ProcessHandle> daemon = ProcessHandle.of(whoRan()); // empty: stopped already
+    await(() -> daemon.map(p -> !p.isAlive()).orElse(true), "the idle daemon stopped");
+    assertTrue(stateFile().isEmpty(), "and removed its state file");
+  }
+
+  @Test
+  void killingTheClient_cancelsItsBuild_andLeavesNoProcess() throws Exception {
+    slowWorkspace();
+    for (boolean forcibly : new boolean[] {false, true}) {
+      Files.deleteIfExists(ws.resolve("pids.txt"));
+      Process client = launcher(List.of("build")).start();
+      List<ProcessHandle> started = awaitStarted();
+      if (forcibly) {
+        client.destroyForcibly(); // SIGKILL: the kernel closes the connection
+      } else {
+        client.destroy(); // SIGTERM: the launcher exits 143
+      }
+      assertTrue(client.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS));
+      assertEquals(forcibly ? 137 : 143, client.exitValue());
+      for (ProcessHandle p : started) {
+        await(() -> !p.isAlive(), "the build's process " + p.pid() + " was killed");
+      }
+      long daemon = stateFile().orElseThrow().pid();
+      assertTrue(ProcessHandle.of(daemon).map(ProcessHandle::isAlive).orElse(false),
+          "the daemon lives on");
+    }
+  }
+
+  @Test
+  void aSecondBuildOfTheWorkspace_meetsTheLockAsASecondProcessDoes() throws Exception {
+    slowWorkspace();
+    Process first = launcher(List.of("build")).start();
+    awaitStarted();
+    long daemon = stateFile().orElseThrow().pid();
+    Result viaDaemon = run(List.of("build", "--no-wait"));
+    Result inProcess = run(List.of("build", "--no-wait", "--no-daemon"));
+    assertEquals(2, viaDaemon.code, viaDaemon.all());
+    assertEquals(inProcess.code, viaDaemon.code);
+    assertEquals(inProcess.out, viaDaemon.out);
+    assertEquals(inProcess.err, viaDaemon.err);
+    assertTrue(viaDaemon.err.contains("the build of process " + daemon), viaDaemon.all());
+    first.destroy();
+    assertTrue(first.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void daemonStop_stopsTheDaemonAndTheProcessesOfItsBuilds() throws Exception {
+    slowWorkspace();
+    Process client = launcher(List.of("build")).start();
+    List<ProcessHandle> started = awaitStarted();
+    ProcessHandle daemon = ProcessHandle.of(stateFile().orElseThrow().pid()).orElseThrow();
+
+    Result stop = run(List.of("daemon", "stop"));
+    assertEquals(0, stop.code, stop.all());
+    assertEquals("stopped daemon " + daemon.pid() + "\n", stop.out);
+    assertFalse(daemon.isAlive());
+    for (ProcessHandle p : started) {
+      await(() -> !p.isAlive(), "the build's process " + p.pid() + " was killed");
+    }
+    assertTrue(client.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS));
+    assertNotEquals(0, client.exitValue(), "a cancelled build does not succeed");
+    assertTrue(stateFile().isEmpty(), "the daemon removed its state file");
+    Result status = run(List.of("daemon", "status"));
+    assertEquals(1, status.code);
+    assertEquals("no daemon for " + ws + "\n", status.out);
+  }
+
+  @Test
+  void aFailingBuild_printsAndExitsAsInProcess() throws Exception {
+    Files.writeString(ws.resolve("buildnet.json"), """
+        {"version": 1, "targets": {
+          "ok": {"command": ["cp", "src/a.txt", "out/a.txt"],
+                 "inputs": ["src/a.txt"], "outputs": ["out/a.txt"]},
+          "bad": {"command": ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"],
+                  "inputs": ["src/a.txt"], "deps": ["ok"]},
+          "after": {"command": ["true"], "deps": ["bad"]}}}
+        """);
+    assertEquals(1, run(List.of("build", "--no-daemon")).code); // "ok" is cached from now on
+    for (List<String> args : List.of(List.of("build"), List.of("build", "-k", "--logs"),
+        List.of("build", "nope"), List.of("build", "--bogus"), List.of("build", "--json"),
+        List.of("build", "-w", "no/such/dir"))) {
+      List<String> inProcess = new ArrayList<>(args);
+      inProcess.add("--no-daemon");
+      Result expected = run(inProcess);
+      Result daemon = run(args);
+      assertTrue(stateFile().isPresent(), "a daemon ran " + args);
+      assertEquals(expected.code, daemon.code, args + ": " + daemon.all());
+      // With --logs a target's stdout and stderr lines interleave as their pipes are read, in
+      // either order in-process too: compare the lines, not their order.
+      boolean anyOrder = args.contains("--logs");
+      assertEquals(normalized(expected.out, anyOrder), normalized(daemon.out, anyOrder),
+          args.toString());
+      assertEquals(normalized(expected.err, anyOrder), normalized(daemon.err, anyOrder),
+          args.toString());
+    }
+    Result r = run(List.of("build"));
+    assertEquals(1, r.code);
+    assertTrue(r.out.contains("'bad' exited with 3:\nto-err\n"), r.all()); // as in-process
+  }
+
+  /** Durations and build ids differ from run to run. */
+  private static String normalized(String text, boolean anyOrder) {
+    String n = normalized(text);
+    return anyOrder ? n.lines().sorted().collect(java.util.stream.Collectors.joining("\n")) : n;
+  }
+
+  private static String normalized(String text) {
+    return text.replaceAll("\\d+(\\.\\d+)? (ms|s)\\b", "T")
+        .replaceAll("\"(buildId|startedAt|finishedAt|durationMs|cpuMs|peakRssKb|[a-zA-Z]*Ms)\""
+            + "\\s*:\\s*(\"[^\"]*\"|[0-9.]+)", "\"$1\":X");
+  }
+
+  private void slowWorkspace() throws Exception {
+    // Records its own pid and a background child's, then waits: only a cancel ends it.
+    Files.writeString(ws.resolve("buildnet.json"), """
+        {"version": 1, "targets": {
+          "slow": {"command": ["sh", "-c",
+            "sleep 600 & echo $$ $! > pids.tmp && mv pids.tmp pids.txt; wait"],
+            "cacheable": false}}}
+        """);
+  }
+
+  private List<ProcessHandle> awaitStarted() throws Exception {
+    Path pids = ws.resolve("pids.txt");
+    await(() -> Files.exists(pids), "the slow target started");
+    List<ProcessHandle> started = new ArrayList<>();
+    for (String pid : Files.readString(pids).trim().split(" ")) {
+      ProcessHandle.of(Long.parseLong(pid)).ifPresent(started::add);
+    }
+    return started;
+  }
+
+  private long whoRan() throws Exception {
+    return Long.parseLong(Files.readString(ws.resolve("who.txt")).trim());
+  }
+
+  private Optional<DaemonFiles.State> stateFile() throws Exception {
+    return DaemonFiles.read(daemonDir.resolve(DaemonFiles.name(ws) + DaemonFiles.SUFFIX))
+        .filter(s -> ProcessHandle.of(s.pid()).map(ProcessHandle::isAlive).orElse(false));
+  }
+
+  private static String ask(int port, String request) throws Exception {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(DEADLINE_SECONDS));
+      OutputStream out = s.getOutputStream();
+      out.write(request.getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      InputStream in = s.getInputStream();
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      in.transferTo(b);
+      return b.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  private static void await(BooleanSupplier condition, String what) throws Exception {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(DEADLINE_SECONDS);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < end, "timed out waiting: " + what);
+      Thread.sleep(50);
+    }
+  }
+
+  private record Result(int code, String out, String err, long pid) {
+    String all() {
+      return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
+    }
+  }
+
+  private ProcessBuilder launcher(List<String> args) {
+    String launcher = System.getProperty("buildnet.launcher");
+    assertTrue(launcher != null && Files.isExecutable(Path.of(launcher)),
+        "the pom passes buildnet.launcher, the packaged bin/buildnet");
+    List<String> command = new ArrayList<>();
+    command.add(launcher);
+    command.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(command).directory(ws.toFile());
+    Map<String, String> env = pb.environment();
+    env.put("JAVA", Path.of(System.getProperty("java.home.for.tests",
+        System.getProperty("java.home")), "bin", "java").toString());
+    env.put("BUILDNET_DAEMON_DIR", daemonDir.toString());
+    env.put("XDG_CACHE_HOME", tmp.resolve("cache").toString());
+    env.put("BUILDNET_CDS", "0"); // each test's own cache: dumping an archive would only cost time
+    env.remove("BUILDNET_NO_DAEMON");
+    env.remove("JAVA_OPTS");
+    env.remove("BUILDNET_OPTS");
+    env.remove("CI"); // the same either way; kept out so both paths read the same environment
+    return pb;
+  }
+
+  private Result run(List<String> args) throws Exception {
+    return run(args, Map.of());
+  }
+
+  private Result run(List<String> args, Map<String, String> extraEnv) throws Exception {
+    ProcessBuilder pb = launcher(args);
+    pb.environment().putAll(extraEnv);
+    Path out = Files.createTempFile(tmp, "out", ".txt");
+    Path err = Files.createTempFile(tmp, "err", ".txt");
+    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertTrue(p.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS), "buildnet " + args + " did not exit");
+    return new Result(p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
+  }
+}
