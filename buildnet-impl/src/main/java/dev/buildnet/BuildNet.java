@@ -27,6 +27,7 @@ import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
 import dev.buildnet.internal.hash.FileDigestCache;
+import dev.buildnet.internal.hash.FileStateFile;
 import dev.buildnet.internal.master.MasterServer;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -151,6 +152,7 @@ public final class BuildNet implements AutoCloseable {
   private final dev.buildnet.internal.peers.PeerEvents.Publisher peerPublisher;
   private final dev.buildnet.api.state.Subscription peerSubscription;
   private final WorkspaceLock workspaceLock;
+  private final FileStateFile fileState;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean draining;
   private final Executor probeExecutor;
@@ -172,6 +174,9 @@ public final class BuildNet implements AutoCloseable {
         b.buildOnceLease, b.buildOnceMaxWait);
     this.cache = new ActionCache(state, blobs, b.sharedBlobs, buildOnce);
     FileDigestCache digests = new FileDigestCache(hashes);
+    // Digests and directory listings from earlier processes: a fresh process reads only changes.
+    this.fileState = new FileStateFile(meta.resolve("filestate"), workspace, digests);
+    fileState.load();
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
     this.listeners = new Listeners(clock);
@@ -504,6 +509,7 @@ public final class BuildNet implements AutoCloseable {
       workspaceLock.release();
       throw e;
     }
+    future.beforeCompletion(fileState::save); // under the lock: one writer per workspace
     future.beforeCompletion(workspaceLock::release);
     return future;
   }
@@ -544,7 +550,7 @@ public final class BuildNet implements AutoCloseable {
   public List<PlannedTarget> plan(Collection<String> targets) {
     ensureOpen();
     BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
-    dev.buildnet.internal.graph.InputResolver resolver = new dev.buildnet.internal.graph.InputResolver(workspace);
+    dev.buildnet.internal.graph.InputResolver resolver = keys.resolver();
     Map<String, Digest> computedKeys = new java.util.HashMap<>();
     Set<String> running = new java.util.HashSet<>();
     List<PlannedTarget> plan = new ArrayList<>();
