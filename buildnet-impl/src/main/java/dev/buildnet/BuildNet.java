@@ -75,7 +75,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Defaults</h2>
  * Targets from {@code buildnet.json} at the workspace root; state in
  * {@code .buildnet/state.db}; blobs under {@code .buildnet/cas}; xxh64 digests; slots = cores;
- * a 10 GiB cache cap. The default shell keeps a record of running targets' processes under
+ * a 10 GiB cache cap. Input digests and directory listings, keyed by each file's stat, are kept
+ * in {@code .buildnet/filestate} (loaded at start, written when a build that learned something new
+ * ends), so a fresh process reads only the files that changed. The default shell keeps a record of running targets' processes under
  * {@code .buildnet/processes}, and {@code start()} kills what a BuildNet killed with {@code kill -9}
  * left running on this workspace (see {@link dev.buildnet.exec.ProcessShellProvider}).
  *
