@@ -191,12 +191,10 @@ public final class InputResolver {
       String dir = slash < 0 ? "." : input.substring(0, slash);
       DirectoryListings.Listing listing = parentListing(dir);
       if (listing != null) {
+        // Not listed: most likely missing, which the lstat below says (and a file system that
+        // ignores case finds the file under another spelling there, as before).
         int i = Arrays.binarySearch(listing.names(), input.substring(slash + 1));
-        if (i < 0) {
-          throw new MissingInputException(target.name(), input,
-              "does not exist (looked for " + path + ")");
-        }
-        if (listing.kinds()[i] == DirectoryListings.Kind.FILE) {
+        if (i >= 0 && listing.kinds()[i] == DirectoryListings.Kind.FILE) {
           if (realDirectoryInside(dir)) {
             return List.of(input);
           }

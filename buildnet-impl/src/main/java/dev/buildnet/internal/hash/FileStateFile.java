@@ -19,7 +19,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedOutputStream;
 import org.slf4j.Logger;
@@ -126,12 +125,13 @@ public final class FileStateFile {
       return;
     }
     int current = generation + 1;
-    Path temp = file.resolveSibling(
-        file.getFileName() + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    // One name, so a process killed while writing leaves nothing that piles up. Saves run under
+    // the workspace lock; were two ever to interleave here, the checksum rejects the result.
+    Path temp = file.resolveSibling(file.getFileName() + ".tmp");
     try {
       Files.createDirectories(file.getParent());
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW,
-          StandardOpenOption.WRITE)) {
+      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
+          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
         write(Channels.newOutputStream(channel), current);
         channel.force(true);
       }
@@ -146,7 +146,7 @@ public final class FileStateFile {
       try {
         Files.deleteIfExists(temp);
       } catch (IOException ignored) {
-        // Left behind in .buildnet; the next save uses another name.
+        // The next save truncates it.
       }
       return;
     }
