@@ -27,6 +27,7 @@ import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.WorkspaceFile;
 import dev.buildnet.internal.hash.FileDigestCache;
+import dev.buildnet.internal.hash.FileStateFile;
 import dev.buildnet.internal.master.MasterServer;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -74,7 +75,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Defaults</h2>
  * Targets from {@code buildnet.json} at the workspace root; state in
  * {@code .buildnet/state.db}; blobs under {@code .buildnet/cas}; xxh64 digests; slots = cores;
- * a 10 GiB cache cap. The default shell keeps a record of running targets' processes under
+ * a 10 GiB cache cap. Input digests and directory listings, keyed by each file's stat, are kept
+ * in {@code .buildnet/filestate} (loaded at start, written when a build that learned something new
+ * ends), so a fresh process reads only the files that changed. The default shell keeps a record of running targets' processes under
  * {@code .buildnet/processes}, and {@code start()} kills what a BuildNet killed with {@code kill -9}
  * left running on this workspace (see {@link dev.buildnet.exec.ProcessShellProvider}).
  *
@@ -151,6 +154,7 @@ public final class BuildNet implements AutoCloseable {
   private final dev.buildnet.internal.peers.PeerEvents.Publisher peerPublisher;
   private final dev.buildnet.api.state.Subscription peerSubscription;
   private final WorkspaceLock workspaceLock;
+  private final FileStateFile fileState;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean draining;
   private final Executor probeExecutor;
@@ -172,6 +176,9 @@ public final class BuildNet implements AutoCloseable {
         b.buildOnceLease, b.buildOnceMaxWait);
     this.cache = new ActionCache(state, blobs, b.sharedBlobs, buildOnce);
     FileDigestCache digests = new FileDigestCache(hashes);
+    // Digests and directory listings from earlier processes: a fresh process reads only changes.
+    this.fileState = new FileStateFile(meta.resolve("filestate"), workspace, digests);
+    fileState.load();
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
     this.listeners = new Listeners(clock);
@@ -507,6 +514,7 @@ public final class BuildNet implements AutoCloseable {
       workspaceLock.release();
       throw e;
     }
+    future.beforeCompletion(fileState::save); // under the lock: one writer per workspace
     future.beforeCompletion(workspaceLock::release);
     return future;
   }
@@ -549,7 +557,7 @@ public final class BuildNet implements AutoCloseable {
   public List<PlannedTarget> plan(Collection<String> targets) {
     ensureOpen();
     BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
-    dev.buildnet.internal.graph.InputResolver resolver = new dev.buildnet.internal.graph.InputResolver(workspace);
+    dev.buildnet.internal.graph.InputResolver resolver = keys.resolver();
     // What each planned target's dependents' keys cover of it: its key if it declares no outputs,
     // else the digest of its cached outputs; unknown for one with outputs that would run.
     Map<String, dev.buildnet.internal.cache.KeyManifest.Dependency> computedKeys =

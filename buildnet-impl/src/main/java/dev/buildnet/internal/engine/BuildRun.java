@@ -100,9 +100,9 @@ final class BuildRun {
   }
 
   /** One resolver per build: each source directory is listed once per build. */
-  synchronized dev.buildnet.internal.graph.InputResolver inputResolver(java.nio.file.Path workspace) {
+  synchronized dev.buildnet.internal.graph.InputResolver inputResolver(KeyService keys) {
     if (inputResolver == null) {
-      inputResolver = new dev.buildnet.internal.graph.InputResolver(workspace);
+      inputResolver = keys.resolver();
     }
     return inputResolver;
   }

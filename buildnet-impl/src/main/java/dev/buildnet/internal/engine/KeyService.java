@@ -99,13 +99,18 @@ public final class KeyService {
   public Computed compute(Target target, Map<String, KeyManifest.Dependency> dependencyKeys,
       InputResolver shared) throws InputException {
     try {
-      InputResolver resolver = generated.readsGenerated(target) ? new InputResolver(workspace) : shared;
+      InputResolver resolver = generated.readsGenerated(target) ? resolver() : shared;
       List<String> inputs = resolver.resolve(target);
       KeyManifest manifest = keys.manifestOf(target, inputs, dependencyKeys);
       return new Computed(manifest.key(), manifest, inputs.size());
     } catch (BuildNetException e) {
       throw new InputException(e.getMessage(), e);
     }
+  }
+
+  /** A resolver for one build, listing directories through the file state. */
+  public InputResolver resolver() {
+    return new InputResolver(workspace, digests.directories());
   }
 
   /** The environment the command sees: hashed and unhashed passthrough alike. */

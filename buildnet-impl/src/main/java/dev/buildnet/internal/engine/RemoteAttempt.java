@@ -385,7 +385,7 @@ final class RemoteAttempt {
       Dispatcher.Placement placement) throws IOException, InputChangedException {
     KeyService.Computed computed;
     try {
-      computed = keys.compute(dep.target, run.dependencyKeys(dep), run.inputResolver(workspace));
+      computed = keys.compute(dep.target, run.dependencyKeys(dep), run.inputResolver(keys));
     } catch (KeyService.InputException e) {
       throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
           + " worker and it cannot run again: " + e.getMessage());

@@ -122,7 +122,7 @@ public final class TargetRunner {
     }
     KeyService.Computed computed;
     try {
-      computed = keys.compute(target, run.dependencyKeys(node), run.inputResolver(workspace));
+      computed = keys.compute(target, run.dependencyKeys(node), run.inputResolver(keys));
     } catch (KeyService.InputException e) {
       return CompletableFuture.completedFuture(
           FailedOutcome.of(node, queueWait, start).because("INPUT", e.getMessage()));

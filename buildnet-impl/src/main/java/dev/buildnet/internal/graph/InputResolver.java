@@ -5,13 +5,13 @@ import dev.buildnet.graph.Target;
 
 import dev.buildnet.api.BuildNetException;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.FileVisitor;
+import dev.buildnet.internal.hash.DirectoryListings;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -44,6 +44,12 @@ import java.util.regex.Pattern;
  * walked at or above it, and each distinct pattern is matched once. So the listing is a snapshot:
  * use one resolver per build, and a new one for the next build.
  *
+ * <p>Directories are listed through {@link DirectoryListings}: given one that lives across builds
+ * (and processes, through {@code FileStateFile}), a directory whose stat is unchanged costs one
+ * {@code stat} instead of a {@code readdir} and an {@code lstat} per entry, and a plain input is
+ * found in its directory's listing instead of with an {@code lstat} of its own, so an unchanged
+ * input file costs only the {@code stat} its digest takes.
+ *
  * <p>Thread-safe: several threads may resolve targets at once. Resolving blocks on file system
  * access the first time a directory is needed.
  *
@@ -59,13 +65,29 @@ public final class InputResolver {
   private final Map<String, Pattern> compiled = new ConcurrentHashMap<>();
   /** Directory -> whether its real path is inside the workspace. */
   private final Map<String, Boolean> realDirectories = new ConcurrentHashMap<>();
+  /** Directory of a plain input -> its entries, empty if it cannot be listed as a directory. */
+  private final Map<String, Optional<DirectoryListings.Listing>> parents =
+      new ConcurrentHashMap<>();
+  private final DirectoryListings directories;
 
   /**
-   * A resolver over the workspace at {@code workspaceRoot}.
+   * A resolver over the workspace at {@code workspaceRoot} that remembers no listing beyond
+   * itself.
    *
    * @throws IllegalArgumentException if it is not an existing directory
    */
   public InputResolver(Path workspaceRoot) {
+    this(workspaceRoot, new DirectoryListings());
+  }
+
+  /**
+   * A resolver over the workspace at {@code workspaceRoot} that lists directories through {@code
+   * directories}.
+   *
+   * @throws IllegalArgumentException if it is not an existing directory
+   */
+  public InputResolver(Path workspaceRoot, DirectoryListings directories) {
+    this.directories = java.util.Objects.requireNonNull(directories, "directories");
     if (workspaceRoot == null) {
       throw new IllegalArgumentException("workspaceRoot is null");
     }
@@ -162,6 +184,25 @@ public final class InputResolver {
       }
     }
     Path path = input.equals(".") ? root : root.resolve(input);
+    if (!input.equals(".")) {
+      // The input's directory listing says what it is without an lstat of its own. Anything but
+      // a plain file, and a directory that cannot be listed, takes the lstat path below.
+      int slash = input.lastIndexOf('/');
+      String dir = slash < 0 ? "." : input.substring(0, slash);
+      DirectoryListings.Listing listing = parentListing(dir);
+      if (listing != null) {
+        // Not listed: most likely missing, which the lstat below says (and a file system that
+        // ignores case finds the file under another spelling there, as before).
+        int i = Arrays.binarySearch(listing.names(), input.substring(slash + 1));
+        if (i >= 0 && listing.kinds()[i] == DirectoryListings.Kind.FILE) {
+          if (realDirectoryInside(dir)) {
+            return List.of(input);
+          }
+          throw new MissingInputException(target.name(), input,
+              "is reached through a symbolic link that leads outside the workspace " + realRoot);
+        }
+      }
+    }
     BasicFileAttributes attributes;
     try {
       attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -201,6 +242,17 @@ public final class InputResolver {
           "is a symbolic link to a directory (" + real + "); list the directory itself");
     }
     return List.of(input);
+  }
+
+  /** The listing of workspace directory {@code dir}, or null if it is not a listable directory. */
+  private DirectoryListings.Listing parentListing(String dir) {
+    return parents.computeIfAbsent(dir, d -> {
+      try {
+        return Optional.ofNullable(directories.list(d.equals(".") ? root : root.resolve(d)));
+      } catch (IOException e) {
+        return Optional.empty();
+      }
+    }).orElse(null);
   }
 
   /** Where {@code relative} would be if no link were on the way. */
@@ -295,45 +347,7 @@ public final class InputResolver {
     }
     List<String> files = new ArrayList<>();
     try {
-      Files.walkFileTree(start, new FileVisitor<>() {
-        @Override
-        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-          if (dir.getParent() != null && dir.getParent().equals(root)
-              && dir.getFileName().toString().equals(RelativePaths.STATE_DIR)) {
-            return FileVisitResult.SKIP_SUBTREE;
-          }
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          if (attrs.isRegularFile()) {
-            files.add(relative(file));
-          } else if (attrs.isSymbolicLink()) {
-            Path real = realPath(file);
-            if (real != null && Files.isRegularFile(real)) {
-              files.add(relative(file));
-            }
-          }
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-          if (e instanceof NoSuchFileException) {
-            return FileVisitResult.CONTINUE; // deleted while we walked: it is not there
-          }
-          throw e;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-          if (e != null) {
-            throw e;
-          }
-          return FileVisitResult.CONTINUE;
-        }
-      });
+      collect(directory, start, files);
     } catch (IOException e) {
       throw new BuildNetException("cannot list input directory '" + directory + "' under "
           + root + ": " + e, e);
@@ -343,10 +357,37 @@ public final class InputResolver {
     return sorted;
   }
 
-  private String relative(Path file) {
-    String relative = root.relativize(file).toString();
-    return file.getFileSystem().getSeparator().equals("/")
-        ? relative
-        : relative.replace(file.getFileSystem().getSeparator(), "/");
+  /**
+   * Adds the files below {@code dir} ({@code relDir} relative to the root) to {@code files}: regular
+   * files, and links to regular files inside the workspace; directories are descended into, links
+   * to them never.
+   */
+  private void collect(String relDir, Path dir, List<String> files) throws IOException {
+    DirectoryListings.Listing listing = directories.list(dir);
+    if (listing == null) {
+      return; // deleted (or replaced by a link) while we walked: nothing of it is there
+    }
+    boolean atRoot = relDir.equals(".");
+    String[] names = listing.names();
+    DirectoryListings.Kind[] kinds = listing.kinds();
+    for (int i = 0; i < names.length; i++) {
+      String rel = atRoot ? names[i] : relDir + "/" + names[i];
+      switch (kinds[i]) {
+        case FILE -> files.add(rel);
+        case DIRECTORY -> {
+          if (!(atRoot && names[i].equals(RelativePaths.STATE_DIR))) {
+            collect(rel, dir.resolve(names[i]), files);
+          }
+        }
+        case LINK -> {
+          // Where a link leads can change without its directory changing: always look.
+          Path real = realPath(dir.resolve(names[i]));
+          if (real != null && Files.isRegularFile(real)) {
+            files.add(rel);
+          }
+        }
+        default -> { } // sockets, pipes, devices: not inputs
+      }
+    }
   }
 }

@@ -11,6 +11,9 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -52,6 +55,13 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code ..} is therefore resolved lexically, as {@link Path#normalize()} does. Symbolic links are
  * followed.
  *
+ * <h2>Across processes</h2>
+ *
+ * {@link FileStateFile} saves the remembered entries and loads them into a fresh cache, so a new
+ * process reads only the files that changed. Only entries that passed the racy rule above are ever
+ * remembered, and the rule holds for as long as the stat is unchanged, so a loaded entry is as
+ * trustworthy as one this process made.
+ *
  * <h2>Threads and cost</h2>
  *
  * Safe for concurrent use. {@link #digest} blocks on I/O and holds no lock while reading; two
@@ -72,6 +82,11 @@ public final class FileDigestCache {
   private final LinkedHashMap<Path, Entry> entries; // guarded by itself
   private final LongAdder filesRead = new LongAdder();
   private final LongAdder cacheHits = new LongAdder();
+  /** Bumped on every change to the entries, so a save can tell that nothing changed. */
+  private final AtomicLong changes = new AtomicLong();
+  /** Stamped on the entries used now; {@link FileStateFile} drops those unused for long. */
+  private volatile int generation;
+  private final DirectoryListings directories;
 
   /** A cache with the system clock, a 2 s racy window and no size limit. */
   public FileDigestCache(HashProvider provider) {
@@ -84,6 +99,9 @@ public final class FileDigestCache {
     this.racyWindowNanos =
         saturatedNanos(builder.racyWindow != null ? builder.racyWindow : DEFAULT_RACY_WINDOW);
     this.statReader = builder.statReader != null ? builder.statReader : FileStat::read;
+    this.directories = new DirectoryListings(clock, racyWindowNanos,
+        builder.statReader != null ? builder.statReader
+            : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
     int maxEntries = builder.maxEntries;
     this.entries =
         new LinkedHashMap<>(16, 0.75f, true) {
@@ -114,22 +132,16 @@ public final class FileDigestCache {
     // Taken before the stat, so that it is no later than the start of the read it vouches for.
     Instant readStart = clock.instant();
     FileStat before = stat(key);
-    Entry cached;
-    synchronized (entries) {
-      cached = entries.get(key);
-    }
-    if (cached != null && cached.stat.equals(before)) {
-      cacheHits.increment();
-      return cached.digest;
+    Digest known = lookup(key, before);
+    if (known != null) {
+      return known;
     }
     for (int reads = 1; ; reads++) {
       filesRead.increment();
       Digest digest = provider.hash(key);
       FileStat after = stat(key);
       if (after.equals(before) && changedBefore(after, readStart)) {
-        synchronized (entries) {
-          entries.put(key, new Entry(after, digest));
-        }
+        put(key, after, digest);
         return digest;
       }
       if (after.equals(before) || reads == MAX_READS) {
@@ -141,6 +153,35 @@ public final class FileDigestCache {
       readStart = clock.instant();
       before = after;
     }
+  }
+
+  /** The remembered digest of {@code key} if it was taken at exactly {@code stat}, else null. */
+  private Digest lookup(Path key, FileStat stat) {
+    Entry cached;
+    synchronized (entries) {
+      cached = entries.get(key);
+    }
+    if (cached == null || !cached.stat.equals(stat)) {
+      return null;
+    }
+    cached.seen = generation;
+    cacheHits.increment();
+    return cached.digest;
+  }
+
+  private void put(Path key, FileStat stat, Digest digest) {
+    synchronized (entries) {
+      entries.put(key, new Entry(stat, digest, generation));
+    }
+    changes.incrementAndGet();
+  }
+
+  /**
+   * Directory listings kept by the same rules and clock, and saved with this cache by {@link
+   * FileStateFile}.
+   */
+  public DirectoryListings directories() {
+    return directories;
   }
 
   /** Forgets {@code file}, so the next {@link #digest} reads it. */
@@ -182,9 +223,14 @@ public final class FileDigestCache {
   }
 
   private boolean changedBefore(FileStat stat, Instant readStart) {
+    return changedBefore(stat, epochNanos(readStart), racyWindowNanos);
+  }
+
+  /** The racy rule: whether {@code stat}'s last change is more than the window before the read. */
+  static boolean changedBefore(FileStat stat, long readStartNanos, long racyWindowNanos) {
     long threshold;
     try {
-      threshold = Math.subtractExact(epochNanos(readStart), racyWindowNanos);
+      threshold = Math.subtractExact(readStartNanos, racyWindowNanos);
     } catch (ArithmeticException e) {
       return false; // the window reaches back before any representable time
     }
@@ -193,11 +239,50 @@ public final class FileDigestCache {
 
   private void remove(Path key) {
     synchronized (entries) {
-      entries.remove(key);
+      if (entries.remove(key) == null) {
+        return;
+      }
+    }
+    changes.incrementAndGet();
+  }
+
+  // ---- for FileStateFile ----
+
+  String algorithm() {
+    return provider.algorithm();
+  }
+
+  long racyWindowNanos() {
+    return racyWindowNanos;
+  }
+
+  long changes() {
+    return changes.get();
+  }
+
+  void generation(int generation) {
+    this.generation = generation;
+  }
+
+  /** A copy of every entry, as (path, stat, digest, generation last used). */
+  List<Saved> entries() {
+    synchronized (entries) {
+      List<Saved> all = new ArrayList<>(entries.size());
+      entries.forEach((path, e) -> all.add(new Saved(path, e.stat, e.digest, e.seen)));
+      return all;
     }
   }
 
-  private static long epochNanos(Instant instant) {
+  /** Remembers a saved entry unless this process already knows the file. */
+  void restore(Saved saved) {
+    synchronized (entries) {
+      entries.putIfAbsent(saved.path(), new Entry(saved.stat(), saved.digest(), saved.seen()));
+    }
+  }
+
+  record Saved(Path path, FileStat stat, Digest digest, int seen) {}
+
+  static long epochNanos(Instant instant) {
     try {
       return Math.addExact(
           Math.multiplyExact(instant.getEpochSecond(), 1_000_000_000L), instant.getNano());
@@ -214,7 +299,18 @@ public final class FileDigestCache {
     }
   }
 
-  private record Entry(FileStat stat, Digest digest) {}
+  private static final class Entry {
+    final FileStat stat;
+    final Digest digest;
+    /** The generation that last used it; a racing write of the same value is harmless. */
+    int seen;
+
+    Entry(FileStat stat, Digest digest, int seen) {
+      this.stat = stat;
+      this.digest = digest;
+      this.seen = seen;
+    }
+  }
 
   /** How the cache learns a file's stat; tests substitute one to pin timestamps. */
   @FunctionalInterface

@@ -2,6 +2,7 @@ package dev.buildnet.internal.hash;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -25,21 +26,30 @@ record FileStat(
   static final long UNKNOWN = Long.MIN_VALUE;
 
   private static final String UNIX_ATTRIBUTES =
-      "unix:size,lastModifiedTime,ctime,fileKey,isRegularFile,isDirectory";
+      "unix:size,lastModifiedTime,ctime,dev,ino,isRegularFile,isDirectory";
 
-  /** Reads how {@code file} is now, following symbolic links, with one {@code stat} call. */
-  static FileStat read(Path file) throws IOException {
+  /**
+   * A file's identity on Unix: device and inode, as plain numbers so that {@link FileStateFile}
+   * can keep it across processes (the JDK's own file key cannot be written down).
+   */
+  record UnixId(long dev, long ino) {}
+
+  /**
+   * Reads how {@code file} is now with one {@code stat} call, following symbolic links unless
+   * {@code options} says {@link java.nio.file.LinkOption#NOFOLLOW_LINKS} ({@code lstat}).
+   */
+  static FileStat read(Path file, LinkOption... options) throws IOException {
     if (file.getFileSystem().supportedFileAttributeViews().contains("unix")) {
-      Map<String, Object> a = Files.readAttributes(file, UNIX_ATTRIBUTES);
+      Map<String, Object> a = Files.readAttributes(file, UNIX_ATTRIBUTES, options);
       return new FileStat(
           (Long) a.get("size"),
           nanos((FileTime) a.get("lastModifiedTime")),
           nanos((FileTime) a.get("ctime")),
-          a.get("fileKey"),
+          new UnixId((Long) a.get("dev"), (Long) a.get("ino")),
           (Boolean) a.get("isRegularFile"),
           (Boolean) a.get("isDirectory"));
     }
-    BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+    BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, options);
     return new FileStat(
         a.size(),
         nanos(a.lastModifiedTime()),
