@@ -48,6 +48,8 @@ final class BuildRun {
   private boolean completed;
   private boolean storageFailureLogged;
   private dev.buildnet.internal.graph.InputResolver inputResolver;
+  /** Keys of up-to-date dependencies outside this build (watch mode); empty otherwise. */
+  private final Map<String, Digest> upstreamKeys;
 
   BuildRun(
       String buildId,
@@ -60,6 +62,27 @@ final class BuildRun {
       BuildListener listener,
       BuildFuture future,
       long submittedNanos) {
+    this(buildId, sequence, graph.topologicalOrder(), Map.of(), requested, keepGoing, forced,
+        unrecorded, listener, future, submittedNanos);
+  }
+
+  /**
+   * A build of exactly {@code order} (dependencies first), whose targets may depend on targets
+   * outside it that are up to date with the keys {@code upstreamKeys} gives (watch mode).
+   */
+  BuildRun(
+      String buildId,
+      long sequence,
+      List<Target> order,
+      Map<String, Digest> upstreamKeys,
+      Set<String> requested,
+      boolean keepGoing,
+      Set<String> forced,
+      Set<String> unrecorded,
+      BuildListener listener,
+      BuildFuture future,
+      long submittedNanos) {
+    this.upstreamKeys = Map.copyOf(upstreamKeys);
     this.buildId = buildId;
     this.sequence = sequence;
     this.requested = Set.copyOf(requested);
@@ -69,13 +92,19 @@ final class BuildRun {
     this.listener = listener;
     this.future = future;
     this.submittedNanos = submittedNanos;
-    List<Target> order = graph.topologicalOrder();
     for (int i = 0; i < order.size(); i++) {
       nodes.put(order.get(i).name(), new Node(order.get(i), i));
     }
     for (Node n : nodes.values()) {
       for (String dep : n.target.dependencies()) {
         Node d = nodes.get(dep);
+        if (d == null) {
+          if (!this.upstreamKeys.containsKey(dep)) {
+            throw new IllegalArgumentException("target '" + n.name() + "' depends on '" + dep
+                + "', which is neither in the build nor up to date");
+          }
+          continue;
+        }
         n.dependencies.add(d);
         d.dependents.add(n);
       }
@@ -342,6 +371,11 @@ final class BuildRun {
     Map<String, Digest> keys = new HashMap<>();
     for (Node d : n.dependencies) {
       keys.put(d.name(), d.key);
+    }
+    if (!upstreamKeys.isEmpty()) {
+      for (String dep : n.target.dependencies()) {
+        keys.putIfAbsent(dep, upstreamKeys.get(dep));
+      }
     }
     return keys;
   }

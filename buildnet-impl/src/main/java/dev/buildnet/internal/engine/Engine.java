@@ -166,6 +166,26 @@ public final class Engine {
             listeners,
             future,
             System.nanoTime());
+    return start(run, future);
+  }
+
+  /**
+   * Watch mode: builds exactly {@code order} (dependencies first; what changed and what depends on
+   * it), whose dependencies outside it are up to date with {@code upstreamKeys}, so that the cost
+   * of a build follows what changed, not the size of the graph. Local sites only: a worker would
+   * need the upstream outputs, which this build does not know.
+   */
+  public BuildFuture submitPartial(String buildId, List<Target> order,
+      Map<String, dev.buildnet.api.hash.Digest> upstreamKeys, Set<String> requested,
+      boolean keepGoing) {
+    BuildFuture future = Futures.create(buildId, this::cancel);
+    BuildRun run = new BuildRun(buildId, sequence.incrementAndGet(), order, upstreamKeys,
+        requested, keepGoing, Set.of(), Set.of(), listeners, future, System.nanoTime());
+    return start(run, future);
+  }
+
+  private BuildFuture start(BuildRun run, BuildFuture future) {
+    String buildId = run.buildId;
     synchronized (lock) {
       if (!accepting) {
         throw new IllegalStateException("BuildNet is closing; no new builds are accepted");
