@@ -46,6 +46,9 @@ public final class DirectoryWatcher implements AutoCloseable {
   private final Set<Path> registered = ConcurrentHashMap.newKeySet();
   private final Thread thread;
   private volatile boolean closed;
+  private volatile boolean dropping; // test seam: events are read and lost, as in an overflow
+  private final java.util.concurrent.atomic.AtomicLong dropped =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * A watcher reporting to {@code sink}; {@code skipDirectory} names directories never registered
@@ -147,6 +150,10 @@ public final class DirectoryWatcher implements AutoCloseable {
         continue;
       }
       for (WatchEvent<?> event : key.pollEvents()) {
+        if (dropping) {
+          dropped.incrementAndGet();
+          continue;
+        }
         if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
           overflow(dir, "the operating system's event queue overflowed");
           continue;
@@ -190,6 +197,16 @@ public final class DirectoryWatcher implements AutoCloseable {
    */
   public void overflow(Path dir, String why) {
     sink.lost(dir, why);
+  }
+
+  /** Test seam: while on, events are read and thrown away, as the kernel does on overflow. */
+  public void dropEvents(boolean drop) {
+    dropping = drop;
+  }
+
+  /** Test seam: how many events {@link #dropEvents} threw away. */
+  public long droppedEvents() {
+    return dropped.get();
   }
 
   /** Stops the thread and releases the OS watches; idempotent. */

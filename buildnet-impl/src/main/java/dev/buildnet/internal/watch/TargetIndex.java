@@ -38,6 +38,9 @@ final class TargetIndex {
           continue;
         }
         String base = RelativePaths.literalBase(input);
+        if (insideOutput(base)) {
+          continue; // generated: a dependency writes it, and its events never count
+        }
         Pattern glob = RelativePaths.isGlob(input) ? Glob.compile(input) : null;
         byBase.computeIfAbsent(base, b -> new ArrayList<>()).add(new Input(t.name(), input, glob));
         bases.add(base);

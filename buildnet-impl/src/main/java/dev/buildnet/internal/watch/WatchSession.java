@@ -133,6 +133,9 @@ public final class WatchSession implements AutoCloseable {
       throw e;
     }
     host.digests().trustUntilInvalidated(this::trusted);
+    if (graphFile != null) {
+      sameGraphText();
+    }
     this.cycles = new Thread(this::loop, "buildnet-watch-cycles");
     this.cycles.setDaemon(true);
     cycles.start();
@@ -156,8 +159,16 @@ public final class WatchSession implements AutoCloseable {
       dirs.add(p);
     }
     for (Path d : dirs) {
-      if (!skipDirectory(d)) {
+      if (skipDirectory(d)) {
+        continue;
+      }
+      // A missing base's nearest directory is watched alone: the base appearing below it is an
+      // ENTRY_CREATE there, and the watcher then watches the new directory's whole tree.
+      Path base = d;
+      if (index.bases().stream().anyMatch(b -> (b.equals(".") ? root : root.resolve(b)).equals(base))) {
         watcher.watchTree(d, false);
+      } else {
+        watcher.watchDirectory(d);
       }
     }
     if (graphFile != null) {
@@ -228,6 +239,11 @@ public final class WatchSession implements AutoCloseable {
   /** Test seam: what the OS's OVERFLOW on {@code dir} does. */
   public void simulateOverflow(Path dir) {
     watcher.overflow(dir.toAbsolutePath().normalize(), "the operating system's event queue overflowed");
+  }
+
+  /** Test seam: the watcher (to lose events on purpose). */
+  public DirectoryWatcher watcher() {
+    return watcher;
   }
 
   /** Test seam: while held, changes gather but no cycle starts (debouncing without a clock). */
@@ -303,7 +319,7 @@ public final class WatchSession implements AutoCloseable {
   private void runCycle(Batch batch) {
     boolean rescanned = false;
     Set<String> affected = new HashSet<>();
-    if (batch.graphChanged) {
+    if (batch.graphChanged && !sameGraphText()) {
       try {
         BuildGraph reloaded = WorkspaceFile.load(root);
         reloaded.subgraphFor(requested); // the watched names must still exist
@@ -333,14 +349,19 @@ public final class WatchSession implements AutoCloseable {
       rescanned = true;
     }
     List<String> changed = new ArrayList<>();
+    int concerning = 0;
     for (Map.Entry<String, Digest> e : batch.paths.entrySet()) {
       String rel = e.getKey();
       Path abs = root.resolve(rel);
+      if (Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
+        continue; // a directory that appeared: the watcher reports the files found in it
+      }
       boolean file = Files.isRegularFile(abs);
       Set<String> concerned = idx.affected(rel, file);
       if (concerned.isEmpty()) {
         continue;
       }
+      concerning++;
       if (file && e.getValue() != null && sameBytes(abs, e.getValue())) {
         continue; // touched, or rewritten with the same bytes
       }
@@ -375,7 +396,7 @@ public final class WatchSession implements AutoCloseable {
     }
     List<String> listed = changed.size() > MAX_LISTED ? changed.subList(0, MAX_LISTED) : changed;
     if (dirty.isEmpty()) {
-      if (!changed.isEmpty() || rescanned || !batch.paths.isEmpty()) {
+      if (concerning > 0 || rescanned) {
         WatchListener.Cycle nothing =
             new WatchListener.Cycle(number, "", listed, changed.size(), List.of(), rescanned);
         tell(l -> l.cycleStarted(nothing));
@@ -427,6 +448,21 @@ public final class WatchSession implements AutoCloseable {
         done.complete(null);
       }
     });
+  }
+
+  private byte[] graphText; // the buildnet.json last seen, so that a save of the same text is no change
+
+  /** Whether buildnet.json holds what it held last time (remembers what it holds now). */
+  private boolean sameGraphText() {
+    byte[] now;
+    try {
+      now = Files.readAllBytes(graphFile);
+    } catch (IOException e) {
+      now = null;
+    }
+    boolean same = java.util.Arrays.equals(now, graphText);
+    graphText = now;
+    return same;
   }
 
   private boolean intersects(Set<String> affected) {
