@@ -96,10 +96,17 @@ class WatchTest {
     }
   }
 
+  /**
+   * Writes a file as editors save: elsewhere, then renamed into place, so it is one event (a plain
+   * write is a create and a modify, which a zero debounce may see as two cycles).
+   */
   private void write(String rel, String text) throws IOException {
     Path p = ws.resolve(rel);
     Files.createDirectories(p.getParent());
-    Files.writeString(p, text);
+    Path tmp = ws.resolve(".buildnet/test-write.tmp");
+    Files.createDirectories(tmp.getParent());
+    Files.writeString(tmp, text);
+    Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   private static Target lib() {
