@@ -318,16 +318,18 @@ public final class WatchSession implements AutoCloseable {
 
   private void runCycle(Batch batch) {
     boolean rescanned = false;
+    boolean reloaded = false;
     Set<String> affected = new HashSet<>();
     if (batch.graphChanged && !sameGraphText()) {
       try {
-        BuildGraph reloaded = WorkspaceFile.load(root);
-        reloaded.subgraphFor(requested); // the watched names must still exist
+        BuildGraph reloadedGraph = WorkspaceFile.load(root);
+        reloadedGraph.subgraphFor(requested); // the watched names must still exist
         finishInFlight(true);
-        useGraph(reloaded);
+        useGraph(reloadedGraph);
         upToDate.clear();
         watchRoots();
-        notice(WorkspaceFile.FILE_NAME + " changed: reloaded " + reloaded.size() + " targets");
+        reloaded = true;
+        notice(WorkspaceFile.FILE_NAME + " changed: reloaded " + reloadedGraph.size() + " targets");
       } catch (RuntimeException | IOException e) {
         notice(WorkspaceFile.FILE_NAME + " is invalid; the previous graph keeps running: "
             + firstLine(e.getMessage()));
@@ -371,10 +373,14 @@ public final class WatchSession implements AutoCloseable {
     BuildGraph sub = watched;
     Set<String> dirty = new HashSet<>();
     boolean partial = host.partialBuilds();
-    if (!affected.isEmpty() || rescanned || !batch.paths.isEmpty() || batch.graphChanged
-        || cycleNumber == 0) {
-      finishInFlight(intersects(affected));
+    boolean firstCycle;
+    synchronized (this) {
+      firstCycle = cycleNumber == 0;
     }
+    if (!firstCycle && concerning == 0 && !rescanned && !reloaded) {
+      return; // no event concerned a watched target's inputs (a log file, an editor's swap file)
+    }
+    finishInFlight(reloaded || intersects(affected));
     for (Target t : sub.topologicalOrder()) {
       boolean d = affected.contains(t.name()) || !upToDate.containsKey(t.name());
       for (String dep : t.dependencies()) {
