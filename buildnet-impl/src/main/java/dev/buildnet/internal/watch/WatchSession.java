@@ -267,7 +267,20 @@ public final class WatchSession implements AutoCloseable {
     return watcher.size();
   }
 
-  private record Batch(Map<String, Digest> paths, Map<Path, String> lost, boolean graphChanged) {}
+  private record Batch(Map<String, Digest> paths, Map<Path, String> lost, boolean graphChanged,
+      long lastEventNanos, long takenNanos) {}
+
+  /**
+   * The last cycle's costs (for the benchmark): from its last event to its build's submission, and
+   * of that the session's own work (digests of changed files, which targets, the order).
+   */
+  public record CycleTimes(long eventToSubmitNanos, long planNanos) {}
+
+  private volatile CycleTimes lastTimes = new CycleTimes(0, 0);
+
+  public CycleTimes lastCycleTimes() {
+    return lastTimes;
+  }
 
   private void loop() {
     boolean first = true;
@@ -294,7 +307,8 @@ public final class WatchSession implements AutoCloseable {
         if (closed) {
           return;
         }
-        batch = new Batch(new TreeMap<>(pending), new LinkedHashMap<>(lost), graphChanged);
+        batch = new Batch(new TreeMap<>(pending), new LinkedHashMap<>(lost), graphChanged,
+            lastEventNanos, System.nanoTime());
         pending.clear();
         lost.clear();
         graphChanged = false;
@@ -434,7 +448,9 @@ public final class WatchSession implements AutoCloseable {
     }
     tell(l -> l.cycleStarted(cycle));
     cycleSink.accept(cycle);
+    long submitting = System.nanoTime();
     BuildFuture future = host.submit(buildId, order, upstream, roots);
+    lastTimes = new CycleTimes(submitting - batch.lastEventNanos, submitting - batch.takenNanos);
     CompletableFuture<Void> done = new CompletableFuture<>();
     InFlight f = new InFlight(cycle, future, targets, done);
     synchronized (this) {
