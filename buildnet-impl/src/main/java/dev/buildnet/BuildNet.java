@@ -124,6 +124,11 @@ public final class BuildNet implements AutoCloseable {
       public dev.buildnet.internal.cache.DiskBlobStore blobs(BuildNet net) {
         return net.blobs();
       }
+
+      @Override
+      public dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net) {
+        return net.watchCycles;
+      }
     });
   }
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
@@ -785,6 +790,8 @@ public final class BuildNet implements AutoCloseable {
   private final boolean graphFromFile;
   private final Set<dev.buildnet.internal.watch.WatchSession> watches =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final dev.buildnet.internal.watch.WatchCycles watchCycles =
+      new dev.buildnet.internal.watch.WatchCycles(Clock.systemUTC());
 
   /** The default debounce interval of {@link #watch}: 50 ms. */
   public static final Duration WATCH_DEBOUNCE = Duration.ofMillis(50);
@@ -871,7 +878,7 @@ public final class BuildNet implements AutoCloseable {
     dev.buildnet.internal.watch.WatchSession session;
     try {
       session = new dev.buildnet.internal.watch.WatchSession(host, workspace, graph, graphFromFile,
-          List.copyOf(new LinkedHashSet<>(targets)), debounce, listener, c -> { });
+          List.copyOf(new LinkedHashSet<>(targets)), debounce, listener, watchCycles::record);
     } catch (IOException e) {
       throw new BuildNetException("cannot watch " + workspace + ": " + e.getMessage(), e);
     }

@@ -51,7 +51,8 @@ class ModuleDescriptorTest {
       "dev.buildnet.internal.cache", Set.of("dev.buildnet.jetty", "dev.buildnet.examples"),
       "dev.buildnet.internal.events", Set.of("dev.buildnet.jetty", "dev.buildnet.examples"),
       "dev.buildnet.internal.master", Set.of("dev.buildnet.jetty", "dev.buildnet.examples"),
-      "dev.buildnet.internal.peers", Set.of("dev.buildnet.jetty", "dev.buildnet.examples"));
+      "dev.buildnet.internal.peers", Set.of("dev.buildnet.jetty", "dev.buildnet.examples"),
+      "dev.buildnet.internal.watch", Set.of("dev.buildnet.jetty"));
 
   @Test
   void theApiModule_exportsItsPackagesAndNothingElse() throws Exception {
