@@ -82,6 +82,10 @@ public final class WatchSession implements AutoCloseable {
   private volatile BuildGraph watched;
   private volatile TargetIndex index;
   private final Map<String, Digest> upToDate = new ConcurrentHashMap<>();
+  /** Watched targets the last cycles did not leave up to date (all of them at first). */
+  private final Set<String> notUpToDate = ConcurrentHashMap.newKeySet();
+  /** Each watched target's place in dependency order. */
+  private volatile Map<String, Integer> positions = Map.of();
   private final Set<Path> noticed = ConcurrentHashMap.newKeySet();
 
   // Guarded by this.
@@ -143,9 +147,17 @@ public final class WatchSession implements AutoCloseable {
 
   private void useGraph(BuildGraph g) {
     BuildGraph sub = g.subgraphFor(requested);
+    Map<String, Integer> order = new java.util.HashMap<>();
+    for (Target t : sub.topologicalOrder()) {
+      order.put(t.name(), order.size());
+    }
     this.graph = g;
     this.watched = sub;
     this.index = new TargetIndex(g, sub);
+    this.positions = order;
+    upToDate.clear();
+    notUpToDate.clear();
+    notUpToDate.addAll(order.keySet());
   }
 
   /** Registers the nearest existing directory of every input's literal base, and the root. */
@@ -340,7 +352,6 @@ public final class WatchSession implements AutoCloseable {
         reloadedGraph.subgraphFor(requested); // the watched names must still exist
         finishInFlight(true);
         useGraph(reloadedGraph);
-        upToDate.clear();
         watchRoots();
         reloaded = true;
         notice(WorkspaceFile.FILE_NAME + " changed: reloaded " + reloadedGraph.size() + " targets");
@@ -395,13 +406,21 @@ public final class WatchSession implements AutoCloseable {
       return; // no event concerned a watched target's inputs (a log file, an editor's swap file)
     }
     finishInFlight(reloaded || intersects(affected));
-    for (Target t : sub.topologicalOrder()) {
-      boolean d = affected.contains(t.name()) || !upToDate.containsKey(t.name());
-      for (String dep : t.dependencies()) {
-        d |= dirty.contains(dep);
+    // From what changed and what is not up to date, down through dependents: the cost follows
+    // the targets to build, not the size of the graph.
+    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+    for (String a : affected) {
+      if (sub.contains(a)) {
+        todo.add(a);
       }
-      if (d) {
-        dirty.add(t.name());
+    }
+    todo.addAll(notUpToDate);
+    while (!todo.isEmpty()) {
+      String n = todo.poll();
+      if (dirty.add(n)) {
+        for (Target d : sub.dependentsOf(n)) {
+          todo.add(d.name());
+        }
       }
     }
     if (!partial && !dirty.isEmpty()) {
@@ -426,10 +445,11 @@ public final class WatchSession implements AutoCloseable {
     List<Target> order = new ArrayList<>();
     Map<String, Digest> upstream = new java.util.HashMap<>();
     Set<String> targets = new LinkedHashSet<>();
-    for (Target t : sub.topologicalOrder()) {
-      if (!dirty.contains(t.name())) {
-        continue;
-      }
+    List<String> sorted = new ArrayList<>(dirty);
+    Map<String, Integer> position = positions;
+    sorted.sort(java.util.Comparator.comparingInt(position::get));
+    for (String name : sorted) {
+      Target t = sub.get(name);
       order.add(t);
       targets.add(t.name());
       for (String dep : t.dependencies()) {
@@ -445,6 +465,7 @@ public final class WatchSession implements AutoCloseable {
         List.copyOf(targets), rescanned);
     for (String t : targets) {
       upToDate.remove(t);
+      notUpToDate.add(t);
     }
     tell(l -> l.cycleStarted(cycle));
     cycleSink.accept(cycle);
@@ -462,6 +483,7 @@ public final class WatchSession implements AutoCloseable {
           for (TargetOutcome o : result.targets()) {
             if (o.status().succeeded() && o.key() != null) {
               upToDate.put(o.target(), Digest.parse(o.key()));
+              notUpToDate.remove(o.target());
             }
           }
           tell(l -> l.cycleFinished(cycle, result));
