@@ -127,6 +127,11 @@ public final class BuildNet implements AutoCloseable {
       public dev.buildnet.internal.cache.DiskBlobStore blobs(BuildNet net) {
         return net.blobs();
       }
+
+      @Override
+      public dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net) {
+        return net.watchCycles;
+      }
     });
   }
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
@@ -179,6 +184,8 @@ public final class BuildNet implements AutoCloseable {
     // Digests and directory listings from earlier processes: a fresh process reads only changes.
     this.fileState = new FileStateFile(meta.resolve("filestate"), workspace, digests);
     fileState.load();
+    this.watchDigests = digests; // watch mode feeds it from file events
+    this.graphFromFile = b.graph == null;
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
     this.listeners = new Listeners(clock);
@@ -772,6 +779,7 @@ public final class BuildNet implements AutoCloseable {
     if (closed.getAndSet(true)) {
       return;
     }
+    closeWatches();
     CompletableFuture<Void> idle = engine.drain();
     engine.cancelAll();
     try {
@@ -806,6 +814,117 @@ public final class BuildNet implements AutoCloseable {
     }
     workspaceLock.close(); // last: nothing of ours touches the workspace any more
   }
+
+  // ---- Watch mode (issue 14): everything of it in BuildNet is in this block. ----
+
+  private final FileDigestCache watchDigests;
+  private final boolean graphFromFile;
+  private final Set<dev.buildnet.internal.watch.WatchSession> watches =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final dev.buildnet.internal.watch.WatchCycles watchCycles =
+      new dev.buildnet.internal.watch.WatchCycles(Clock.systemUTC());
+
+  /** The default debounce interval of {@link #watch}: 50 ms. */
+  public static final Duration WATCH_DEBOUNCE = Duration.ofMillis(50);
+
+  /**
+   * Watches the inputs of {@code targets} and their dependencies and rebuilds what a change
+   * affects, until the returned handle (or this BuildNet) is closed; debounces with
+   * {@link #WATCH_DEBOUNCE}. See {@link #watch(Collection, Duration, WatchListener)}.
+   */
+  public Watch watch(Collection<String> targets, WatchListener listener) {
+    return watch(targets, WATCH_DEBOUNCE, listener);
+  }
+
+  /**
+   * Watches the inputs of {@code targets} and their dependencies (glob patterns included: a new
+   * file a glob matches is a change), plus {@code buildnet.json} when the graph came from it, and
+   * rebuilds what each change affects. The first cycle builds all of them at once.
+   *
+   * <ul>
+   *   <li><b>Batches:</b> a cycle starts once no event arrived for {@code debounce}, so an editor's
+   *       save (write, rename) or a {@code git checkout} of many files is one cycle.
+   *   <li><b>Only what changed:</b> a cycle builds the targets whose inputs changed, what depends
+   *       on them, and what the last cycle did not leave up to date; the rest of the graph is not
+   *       looked at, and unchanged files are neither stat'ed nor read (the file state is kept from
+   *       events). A file rewritten with the same bytes changes nothing. With a master
+   *       ({@link Builder#listen}) every cycle builds all watched targets, keyed as usual.
+   *   <li><b>Cancel on change:</b> a change to the inputs of the running cycle's build cancels it
+   *       and the next cycle takes its targets up.
+   *   <li><b>Own writes:</b> declared outputs are not watched and their events never count.
+   *   <li><b>{@code buildnet.json}:</b> a changed file is reloaded and validated; an invalid one is
+   *       reported through {@link WatchListener#notice} and the previous graph keeps running. The
+   *       graph {@link #graph()} and {@link #build} use stays the one this BuildNet started with.
+   *   <li><b>Lost events</b> (the OS's queue overflowed, a watched directory was replaced): the
+   *       affected directory is scanned again, said once through {@link WatchListener#notice}.
+   * </ul>
+   * A change is seen once its event arrived: while a watch runs, a {@link #build} of its targets
+   * trusts the digests the watch keeps. Uses the JDK's {@link java.nio.file.WatchService}
+   * (inotify on Linux; polling every few seconds on macOS).
+   *
+   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws IllegalStateException after {@link #drain()} or {@link #close()}
+   * @since 0.4
+   */
+  public Watch watch(Collection<String> targets, Duration debounce, WatchListener listener) {
+    ensureOpen();
+    Objects.requireNonNull(listener, "listener");
+    Objects.requireNonNull(debounce, "debounce");
+    if (debounce.isNegative()) {
+      throw new IllegalArgumentException("debounce must not be negative but was " + debounce);
+    }
+    if (targets.isEmpty()) {
+      throw new IllegalArgumentException("name at least one target to watch");
+    }
+    dev.buildnet.internal.watch.WatchSession.Host host =
+        new dev.buildnet.internal.watch.WatchSession.Host() {
+          @Override
+          public FileDigestCache digests() {
+            return watchDigests;
+          }
+
+          @Override
+          public boolean partialBuilds() {
+            return master == null;
+          }
+
+          @Override
+          public BuildFuture submit(String buildId, List<Target> order,
+              Map<String, Digest> upstreamKeys, Set<String> requested) {
+            ensureOpen();
+            workspaceLock.acquire();
+            listeners.expect(buildId, List.copyOf(requested), origin);
+            BuildFuture future;
+            try {
+              future = engine.submitPartial(buildId, order, upstreamKeys, requested, keepGoing);
+            } catch (RuntimeException | Error e) {
+              listeners.forget(buildId);
+              workspaceLock.release();
+              throw e;
+            }
+            future.beforeCompletion(workspaceLock::release);
+            return future;
+          }
+        };
+    dev.buildnet.internal.watch.WatchSession session;
+    try {
+      session = new dev.buildnet.internal.watch.WatchSession(host, workspace, graph, graphFromFile,
+          List.copyOf(new LinkedHashSet<>(targets)), debounce, listener, watchCycles::record);
+    } catch (IOException e) {
+      throw new BuildNetException("cannot watch " + workspace + ": " + e.getMessage(), e);
+    }
+    watches.add(session);
+    return new Watch(session, () -> watches.remove(session));
+  }
+
+  private void closeWatches() {
+    for (dev.buildnet.internal.watch.WatchSession w : List.copyOf(watches)) {
+      w.close();
+    }
+    watches.clear();
+  }
+
+  // ---- end of watch mode ----
 
   private void ensureOpen() {
     if (closed.get()) {

@@ -53,6 +53,10 @@ final class BuildCommand implements Callable<Integer> {
     boolean quiet;
   }
 
+  @Option(names = "--watch", description = "Build, then rebuild what each change to the targets'"
+      + " inputs affects, until Ctrl-C; one summary line per cycle.")
+  boolean watch;
+
   @Option(names = "--dry-run", description = "Print what would run and why; run nothing.")
   boolean dryRun;
 
@@ -121,6 +125,9 @@ final class BuildCommand implements Callable<Integer> {
       }
       if (dryRun) {
         return dryRun(net.plan(names));
+      }
+      if (watch) {
+        return WatchLoop.run(net, names, human);
       }
       if (force || noCache) {
         // The engine forces the targets it is given: name the whole closure, as Turborepo's

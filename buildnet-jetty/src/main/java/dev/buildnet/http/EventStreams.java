@@ -55,10 +55,19 @@ final class EventStreams implements AutoCloseable {
 
   /** {@code peers} is null when peer events are off. */
   EventStreams(BuildHistory history, PeerBuilds peers, int capacity) {
+    this(history, peers, null, capacity);
+  }
+
+  /** {@code watchCycles} is null when the host has none (tests of the streams alone). */
+  EventStreams(BuildHistory history, PeerBuilds peers,
+      dev.buildnet.internal.watch.WatchCycles watchCycles, int capacity) {
     this.history = history;
     this.peers = peers;
+    this.watchCycles = watchCycles;
     this.capacity = capacity;
   }
+
+  private final dev.buildnet.internal.watch.WatchCycles watchCycles;
 
   int openStreams() {
     return open.size();
@@ -74,7 +83,20 @@ final class EventStreams implements AutoCloseable {
     // A build id names a local build; peers' builds have ids of their own.
     PeerBuilds.Subscription peerSub = peers == null || f.buildId() != null ? null
         : peers.subscribe(e -> pump.offer(frame.apply(encoded(e, EventStreams::json))));
+    // Watch cycles (watch_cycle): on every stream, or on the stream of the cycle's build.
+    AutoCloseable cycleSub = watchCycles == null ? null : watchCycles.subscribe(c -> {
+      if (f.buildId() == null || f.buildId().equals(c.cycle().buildId())) {
+        pump.offer(frame.apply(json(c)));
+      }
+    });
     pump.onClose(() -> {
+      if (cycleSub != null) {
+        try {
+          cycleSub.close();
+        } catch (Exception e) {
+          // removing a subscriber does not fail
+        }
+      }
       sub.close();
       if (peerSub != null) {
         peerSub.close();
@@ -111,6 +133,24 @@ final class EventStreams implements AutoCloseable {
   /** {@code e} as the API's JSON ({@link EventJson}, docs/HTTP.md). */
   static String json(BuildEvent e) {
     return EventJson.toJson(e).toString();
+  }
+
+  /**
+   * A watch cycle as it starts: {@code {"kind":"watch_cycle","at":...,"cycle":3,"build":ID,
+   * "changed":[paths],"changedCount":N,"targets":[names],"rescanned":false}} ({@code build} is
+   * empty when the changes affected no target).
+   */
+  static String json(dev.buildnet.internal.watch.WatchCycles.Started s) {
+    ObjectNode n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    n.put("kind", "watch_cycle");
+    n.put("at", s.at().toString());
+    n.put("cycle", s.cycle().number());
+    n.put("build", s.cycle().buildId());
+    s.cycle().changedPaths().forEach(n.putArray("changed")::add);
+    n.put("changedCount", s.cycle().changedCount());
+    s.cycle().targets().forEach(n.putArray("targets")::add);
+    n.put("rescanned", s.cycle().rescanned());
+    return n.toString();
   }
 
   /** A peer's event: its JSON with kind {@code peer_build_started} etc. and the peer's {@code master}. */

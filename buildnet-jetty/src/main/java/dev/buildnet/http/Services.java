@@ -39,7 +39,8 @@ final class Services implements AutoCloseable {
       return t;
     });
     timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    this.streams = new EventStreams(AddOns.history(net), AddOns.peers(net).orElse(null), eventQueueSize);
+    this.streams = new EventStreams(AddOns.history(net), AddOns.peers(net).orElse(null),
+        AddOns.watchCycles(net), eventQueueSize);
     this.metrics = new Metrics(this);
     // Streams that see no events for the idle timeout would be closed by Jetty; a heartbeat keeps
     // them open and finds clients that went away without closing.

@@ -29,6 +29,9 @@ public final class AddOns {
     Optional<PeerBuilds> peers(BuildNet net);
 
     DiskBlobStore blobs(BuildNet net);
+
+    /** The watch cycles of {@code net} (watch mode), for the event streams and the dashboard. */
+    dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net);
   }
 
   private static volatile Access access;
@@ -51,6 +54,10 @@ public final class AddOns {
 
   public static Optional<PeerBuilds> peers(BuildNet net) {
     return access.peers(Objects.requireNonNull(net, "net"));
+  }
+
+  public static dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net) {
+    return access.watchCycles(Objects.requireNonNull(net, "net"));
   }
 
   public static DiskBlobStore blobs(BuildNet net) {

@@ -43,7 +43,7 @@ final class BuildRun {
   private final Map<String, Node> nodes = new LinkedHashMap<>();
   private final BuildFuture future;
   /** Runs once every target is final, before the build is reported finished. */
-  private final Runnable beforeFinish;
+  private final java.util.function.Consumer<BuildRun> beforeFinish;
   private int finished;
   private boolean stopped;
   private boolean cancelled;
@@ -52,6 +52,8 @@ final class BuildRun {
   private boolean completed;
   private boolean storageFailureLogged;
   private dev.buildnet.internal.graph.InputResolver inputResolver;
+  /** Keys of up-to-date dependencies outside this build (watch mode); empty otherwise. */
+  private final Map<String, KeyManifest.Dependency> upstreamKeys;
 
   BuildRun(
       String buildId,
@@ -64,8 +66,30 @@ final class BuildRun {
       BuildListener listener,
       BuildFuture future,
       long submittedNanos,
-      Runnable beforeFinish) {
+      java.util.function.Consumer<BuildRun> beforeFinish) {
+    this(buildId, sequence, graph.topologicalOrder(), Map.of(), requested, keepGoing, forced,
+        unrecorded, listener, future, submittedNanos, beforeFinish);
+  }
+
+  /**
+   * A build of exactly {@code order} (dependencies first), whose targets may depend on targets
+   * outside it that are up to date with the keys {@code upstreamKeys} gives (watch mode).
+   */
+  BuildRun(
+      String buildId,
+      long sequence,
+      List<Target> order,
+      Map<String, KeyManifest.Dependency> upstreamKeys,
+      Set<String> requested,
+      boolean keepGoing,
+      Set<String> forced,
+      Set<String> unrecorded,
+      BuildListener listener,
+      BuildFuture future,
+      long submittedNanos,
+      java.util.function.Consumer<BuildRun> beforeFinish) {
     this.beforeFinish = beforeFinish;
+    this.upstreamKeys = Map.copyOf(upstreamKeys);
     this.buildId = buildId;
     this.sequence = sequence;
     this.requested = Set.copyOf(requested);
@@ -75,13 +99,19 @@ final class BuildRun {
     this.listener = listener;
     this.future = future;
     this.submittedNanos = submittedNanos;
-    List<Target> order = graph.topologicalOrder();
     for (int i = 0; i < order.size(); i++) {
       nodes.put(order.get(i).name(), new Node(order.get(i), i));
     }
     for (Node n : nodes.values()) {
       for (String dep : n.target.dependencies()) {
         Node d = nodes.get(dep);
+        if (d == null) {
+          if (!this.upstreamKeys.containsKey(dep)) {
+            throw new IllegalArgumentException("target '" + n.name() + "' depends on '" + dep
+                + "', which is neither in the build nor up to date");
+          }
+          continue;
+        }
         n.dependencies.add(d);
         d.dependents.add(n);
       }
@@ -252,7 +282,7 @@ final class BuildRun {
     }
     BuildResult result = summarize(outcomes);
     try {
-      beforeFinish.run();
+      beforeFinish.accept(this);
     } catch (RuntimeException e) {
       LOG.warn("build {}: finishing its records failed: {}", buildId, e.toString());
     }
@@ -364,7 +394,28 @@ final class BuildRun {
       keys.put(d.name(), d.target.outputs().isEmpty() || outputs == null
           ? KeyManifest.Dependency.byKey(d.key) : new KeyManifest.Dependency(d.key, outputs));
     }
+    if (!upstreamKeys.isEmpty()) {
+      for (String dep : n.target.dependencies()) {
+        keys.putIfAbsent(dep, upstreamKeys.get(dep));
+      }
+    }
     return keys;
+  }
+
+  /**
+   * Hands each target that succeeded in this build to {@code sink} with what its dependents' keys
+   * cover of it (see {@link #dependencyKeys}).
+   */
+  void settled(java.util.function.BiConsumer<String, KeyManifest.Dependency> sink) {
+    synchronized (this) {
+      for (Node n : nodes.values()) {
+        Digest key = n.key;
+        if (n.outcome != null && n.outcome.status().succeeded() && key != null) {
+          sink.accept(n.name(), n.target.outputs().isEmpty() || n.outputs == null
+              ? KeyManifest.Dependency.byKey(key) : new KeyManifest.Dependency(key, n.outputs));
+        }
+      }
+    }
   }
 
   /** The dependencies of {@code n} that ran (rather than were restored) in this build, sorted. */

@@ -10,6 +10,7 @@ import dev.buildnet.api.state.StateException;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.DiskSpace;
+import dev.buildnet.internal.cache.KeyManifest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -85,6 +86,12 @@ public final class Engine {
   private final Map<String, List<Task>> parked = new HashMap<>();
   private final Set<BuildRun> runs = new HashSet<>();
   private final AtomicLong sequence = new AtomicLong();
+  /**
+   * Per target, what dependents' keys covered of it when it last succeeded here (its key and
+   * output digest): watch mode's partial builds key against targets they do not revisit.
+   */
+  private final Map<String, KeyManifest.Dependency> settled =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final CompletableFuture<Void> idle = new CompletableFuture<>();
   private final Map<Node, Long> waitingSince = new HashMap<>();
   private final Map<BuildRun, Long> lastFairTime = new HashMap<>();
@@ -166,7 +173,44 @@ public final class Engine {
             listeners,
             future,
             System.nanoTime(),
-            runner::flushRecords);
+            this::finishing);
+    return start(run, future);
+  }
+
+  /**
+   * Watch mode: builds exactly {@code order} (dependencies first; what changed and what depends on
+   * it), whose dependencies outside it are up to date with {@code upstreamKeys}, so that the cost
+   * of a build follows what changed, not the size of the graph. Local sites only: a worker would
+   * need the upstream outputs, which this build does not know.
+   *
+   * <p>Dependents' keys cover an upstream target's output digest (early cutoff), so each upstream
+   * key is paired with the outputs this engine last settled under that key. One it has not settled
+   * (never the case for a watch, whose upstream targets were built here) is keyed by its key: the
+   * dependent then misses and runs, which is safe, never a wrong hit.
+   */
+  public BuildFuture submitPartial(String buildId, List<Target> order,
+      Map<String, dev.buildnet.api.hash.Digest> upstreamKeys, Set<String> requested,
+      boolean keepGoing) {
+    Map<String, KeyManifest.Dependency> upstream = new java.util.HashMap<>();
+    upstreamKeys.forEach((name, key) -> {
+      KeyManifest.Dependency d = settled.get(name);
+      upstream.put(name, d != null && d.key().equals(key) ? d : KeyManifest.Dependency.byKey(key));
+    });
+    BuildFuture future = Futures.create(buildId, this::cancel);
+    BuildRun run = new BuildRun(buildId, sequence.incrementAndGet(), order, upstream,
+        requested, keepGoing, Set.of(), Set.of(), listeners, future, System.nanoTime(),
+        this::finishing);
+    return start(run, future);
+  }
+
+  /** Once every target of {@code run} is final: its records written, its results settled. */
+  private void finishing(BuildRun run) {
+    runner.flushRecords();
+    run.settled(settled::put);
+  }
+
+  private BuildFuture start(BuildRun run, BuildFuture future) {
+    String buildId = run.buildId;
     synchronized (lock) {
       if (!accepting) {
         throw new IllegalStateException("BuildNet is closing; no new builds are accepted");

@@ -87,6 +87,13 @@ public final class FileDigestCache {
   /** Stamped on the entries used now; {@link FileStateFile} drops those unused for long. */
   private volatile int generation;
   private final DirectoryListings directories;
+  // Watch mode (see trustUntilInvalidated): digests vouched for by a file watcher, answered
+  // without a stat until an event invalidates them. Kept apart from 'entries' on purpose.
+  private volatile java.util.function.Predicate<Path> watched;
+  private final java.util.concurrent.ConcurrentHashMap<Path, Digest> trusted =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong invalidations =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /** A cache with the system clock, a 2 s racy window and no size limit. */
   public FileDigestCache(HashProvider provider) {
@@ -129,6 +136,28 @@ public final class FileDigestCache {
   public Digest digest(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
     Path key = file.toAbsolutePath().normalize();
+    java.util.function.Predicate<Path> watching = watched;
+    if (watching != null && watching.test(key)) {
+      Digest known = trusted.get(key);
+      if (known != null) {
+        cacheHits.increment();
+        return known;
+      }
+      // An invalidation between here and the put means an event may describe a change the digest
+      // below missed: then it is not trusted (the next call reads the file again).
+      long epoch = invalidations.get();
+      Digest read = digestChecked(key);
+      synchronized (trusted) {
+        if (invalidations.get() == epoch && watched == watching) {
+          trusted.put(key, read);
+        }
+      }
+      return read;
+    }
+    return digestChecked(key);
+  }
+
+  private Digest digestChecked(Path key) throws IOException {
     // Taken before the stat, so that it is no later than the start of the read it vouches for.
     Instant readStart = clock.instant();
     FileStat before = stat(key);
@@ -184,14 +213,55 @@ public final class FileDigestCache {
     return directories;
   }
 
-  /** Forgets {@code file}, so the next {@link #digest} reads it. */
-  public void invalidate(Path file) {
+  /**
+   * Forgets {@code file}, so the next {@link #digest} reads it.
+   *
+   * @return the digest watch mode trusted for it, or null (a watcher compares it with the new one)
+   */
+  public Digest invalidate(Path file) {
     Objects.requireNonNull(file, "file");
-    remove(file.toAbsolutePath().normalize());
+    Path key = file.toAbsolutePath().normalize();
+    Digest was;
+    synchronized (trusted) {
+      invalidations.incrementAndGet();
+      was = trusted.remove(key);
+    }
+    remove(key);
+    return was;
+  }
+
+  /**
+   * Watch mode: from now on a digest of a file {@code watched} accepts is answered without a stat
+   * until {@link #invalidate} or {@link #distrustUnder} forgets it. The caller must watch those files
+   * (from before this call) and invalidate every one that changes. The first digest of each file
+   * after this call is checked as usual; {@code null} ends watch mode.
+   */
+  public void trustUntilInvalidated(java.util.function.Predicate<Path> watched) {
+    synchronized (trusted) {
+      invalidations.incrementAndGet();
+      trusted.clear();
+      this.watched = watched;
+    }
+  }
+
+  /**
+   * Stops trusting every file below {@code directory} (a watcher lost events there): each is
+   * checked by its stat again on its next digest, which then trusts it again.
+   */
+  public void distrustUnder(Path directory) {
+    Path dir = directory.toAbsolutePath().normalize();
+    synchronized (trusted) {
+      invalidations.incrementAndGet();
+      trusted.keySet().removeIf(p -> p.startsWith(dir));
+    }
   }
 
   /** Forgets every file. The counters are kept. */
   public void clear() {
+    synchronized (trusted) {
+      invalidations.incrementAndGet();
+      trusted.clear();
+    }
     synchronized (entries) {
       entries.clear();
     }
