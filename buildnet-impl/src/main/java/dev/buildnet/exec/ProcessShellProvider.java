@@ -264,7 +264,8 @@ public final class ProcessShellProvider implements ShellProvider {
           e);
     }
     ProcessRun run =
-        new ProcessRun(spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err);
+        new ProcessRun(
+            spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err, readers);
     running.add(run);
     run.onEnd(
         () -> {
