@@ -152,7 +152,8 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
    */
   public Digest upload(Path file) {
     Objects.requireNonNull(file, "file");
-    try (InputStream in = Files.newInputStream(file)) {
+    // Buffered by a chunk, as BlobService's reads: one read of the file per chunk, not 128.
+    try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), chunkBytes)) {
       return upload(in, null, "upload of " + file);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot read " + file + " to upload it: " + e.getMessage(), e);

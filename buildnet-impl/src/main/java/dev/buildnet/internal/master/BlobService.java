@@ -15,6 +15,7 @@ import dev.buildnet.internal.protocol.Payloads.BlobHasResponse;
 import dev.buildnet.internal.protocol.Payloads.BlobPut;
 import dev.buildnet.internal.protocol.Payloads.BlobPutResponse;
 import dev.buildnet.internal.transport.PeerConnection;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
@@ -177,7 +178,9 @@ public final class BlobService {
     long pos = 0;
     byte[] held;
     long heldAt;
-    try (InputStream in = opened.get()) {
+    // Buffered by a chunk: readNBytes on the file's own stream (JDK 17) reads 8 KiB at a time
+    // into separate arrays and copies them together, 128 reads and two copies per MiB sent.
+    try (InputStream in = new BufferedInputStream(opened.get(), max)) {
       // The whole blob is hashed, also before the offset, so that every download is verified.
       byte[] skip = new byte[64 * 1024];
       while (pos < offset) {
