@@ -152,8 +152,7 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
    */
   public Digest upload(Path file) {
     Objects.requireNonNull(file, "file");
-    // Buffered by a chunk, as BlobService's reads: one read of the file per chunk, not 128.
-    try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), chunkBytes)) {
+    try (InputStream in = Files.newInputStream(file)) {
       return upload(in, null, "upload of " + file);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot read " + file + " to upload it: " + e.getMessage(), e);
@@ -175,9 +174,9 @@ public final class RemoteBlobs implements BlobClient, BlobStore {
     byte[] held;
     long pos = 0;
     try {
-      held = in.readNBytes(chunkBytes);
+      held = dev.buildnet.internal.protocol.Chunks.read(in, chunkBytes);
       while (true) {
-        byte[] next = in.readNBytes(chunkBytes);
+        byte[] next = dev.buildnet.internal.protocol.Chunks.read(in, chunkBytes);
         if (next.length == 0) {
           break;
         }

@@ -51,9 +51,11 @@ final class RouteTable extends Handler.Abstract {
   }
 
   /**
-   * @param inline the exact paths whose handlers are non-blocking, answered on the calling thread
+   * @param inline the handlers of exact paths that are non-blocking, by path: answered on the
+   *     calling thread, without the mappings' matching
    */
-  private record Table(Map<String, Route> routes, PathMappingsHandler mappings, Set<String> inline) {}
+  private record Table(
+      Map<String, Route> routes, PathMappingsHandler mappings, Map<String, Handler> inline) {}
 
   private final AtomicReference<Table> table;
 
@@ -87,15 +89,15 @@ final class RouteTable extends Handler.Abstract {
         throw new IllegalStateException("cannot start the new route table: " + e, e);
       }
     }
-    Set<String> inline = new java.util.HashSet<>();
+    Map<String, Handler> inline = new java.util.HashMap<>();
     for (Route r : routes.values()) {
       // An exact path beats every template and prefix, so a request for it reaches this handler.
       if (r.handler().getInvocationType() == InvocationType.NON_BLOCKING
           && !r.path().endsWith("/") && r.path().indexOf('{') < 0) {
-        inline.add(r.path());
+        inline.put(r.path(), r.handler());
       }
     }
-    return new Table(Map.copyOf(routes), mappings, Set.copyOf(inline));
+    return new Table(Map.copyOf(routes), mappings, Map.copyOf(inline));
   }
 
   @Override
@@ -155,8 +157,8 @@ final class RouteTable extends Handler.Abstract {
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     Table t = table.get();
-    if (t.inline().contains(Request.getPathInContext(request))) {
-      route(t, request, response, callback);
+    Handler now = t.inline().get(Request.getPathInContext(request));
+    if (now != null && now.handle(request, response, callback)) {
       return true;
     }
     request.getContext().execute(() -> {

@@ -7,6 +7,7 @@ import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.transport.ErrorCode;
+import dev.buildnet.internal.protocol.Chunks;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.BlobChunk;
 import dev.buildnet.internal.protocol.Payloads.BlobGet;
@@ -15,7 +16,6 @@ import dev.buildnet.internal.protocol.Payloads.BlobHasResponse;
 import dev.buildnet.internal.protocol.Payloads.BlobPut;
 import dev.buildnet.internal.protocol.Payloads.BlobPutResponse;
 import dev.buildnet.internal.transport.PeerConnection;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
@@ -178,9 +178,7 @@ public final class BlobService {
     long pos = 0;
     byte[] held;
     long heldAt;
-    // Buffered by a chunk: readNBytes on the file's own stream (JDK 17) reads 8 KiB at a time
-    // into separate arrays and copies them together, 128 reads and two copies per MiB sent.
-    try (InputStream in = new BufferedInputStream(opened.get(), max)) {
+    try (InputStream in = opened.get()) {
       // The whole blob is hashed, also before the offset, so that every download is verified.
       byte[] skip = new byte[64 * 1024];
       while (pos < offset) {
@@ -192,12 +190,12 @@ public final class BlobService {
         pos += n;
       }
       // One chunk is held back: the last goes out only once the whole blob is verified.
-      held = in.readNBytes(max);
+      held = Chunks.read(in, max);
       hasher.update(held);
       heldAt = pos;
       pos += held.length;
       while (true) {
-        byte[] next = in.readNBytes(max);
+        byte[] next = Chunks.read(in, max);
         if (next.length == 0) {
           break;
         }
