@@ -239,6 +239,32 @@ class BuildNetTest {
   }
 
   @Test
+  void aBlobDeletedBehindTheCachesBackAfterItWasSeen_isAMissAndTheTargetRunsAgain()
+      throws Exception {
+    write("in.txt", "payload");
+    BuildNet net = start(List.of(
+        script("t", "cp in.txt out.txt").inputs("in.txt").outputs("out.txt").build()));
+    build(net, "t");
+    assertEquals(Status.CACHED, build(net, "t").target("t").orElseThrow().status());
+    // The store's presence index now holds the blobs; they vanish behind its back (another
+    // process's gc, rm), and the output has to be restored.
+    try (Stream<Path> blobs = Files.walk(ws.resolve(".buildnet/cas/xxh64"))) {
+      for (Path p : (Iterable<Path>) blobs.filter(Files::isRegularFile)::iterator) {
+        Files.delete(p);
+      }
+    }
+    Files.delete(ws.resolve("out.txt"));
+    BuildResult r = build(net, "t");
+    assertEquals(Status.BUILT, r.target("t").orElseThrow().status(), r.toString());
+    assertEquals("payload", Files.readString(ws.resolve("out.txt")));
+    assertEquals(List.of("t", "t"), runs());
+    Files.delete(ws.resolve("out.txt"));
+    assertEquals(Status.CACHED, build(net, "t").target("t").orElseThrow().status(),
+        "the run stored its outputs again");
+    assertEquals("payload", Files.readString(ws.resolve("out.txt")));
+  }
+
+  @Test
   void aFailureSkipsDependentsAndStopsTheBuild() throws Exception {
     BuildNet net = start(BuildNet.builder().workspace(ws).localSlots(1).targets(List.of(
         script("bad", "echo broken >&2; exit 3").priority(10).build(),

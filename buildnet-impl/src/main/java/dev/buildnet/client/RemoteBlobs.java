@@ -174,9 +174,9 @@ public final class RemoteBlobs implements BlobStore {
     byte[] held;
     long pos = 0;
     try {
-      held = in.readNBytes(chunkBytes);
+      held = dev.buildnet.internal.protocol.Chunks.read(in, chunkBytes);
       while (true) {
-        byte[] next = in.readNBytes(chunkBytes);
+        byte[] next = dev.buildnet.internal.protocol.Chunks.read(in, chunkBytes);
         if (next.length == 0) {
           break;
         }

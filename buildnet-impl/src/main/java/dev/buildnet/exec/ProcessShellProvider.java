@@ -86,6 +86,16 @@ import org.slf4j.LoggerFactory;
  * the larger of the largest summed resident set seen and any member's own high-water mark ({@code
  * VmHWM}). Elsewhere, CPU time comes from {@link ProcessHandle.Info} and memory is reported as 0.
  *
+ * <h2>The cost of a start</h2>
+ *
+ * On Linux the JDK (17 to 24) starts a process with {@code posix_spawn} of a helper, {@code
+ * jspawnhelper}, which then execs the command: two execs per command. {@code
+ * -Djdk.lang.Process.launchMechanism=VFORK} execs the command directly and is faster (see the
+ * README's figures), but the JVM reads the property once, when it starts its first process, it
+ * applies to the whole JVM, and JDK 25 deprecates the mechanism (a warning on standard error) for
+ * later removal. So BuildNet never sets it: a launcher that owns its JVM passes it on JDKs before
+ * 25, and an embedding host decides for itself.
+ *
  * <h2>Output</h2>
  *
  * Lines reach the listener as they arrive, from one reader thread per stream ({@code
@@ -264,7 +274,8 @@ public final class ProcessShellProvider implements ShellProvider {
           e);
     }
     ProcessRun run =
-        new ProcessRun(spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err);
+        new ProcessRun(
+            spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err, readers);
     running.add(run);
     run.onEnd(
         () -> {

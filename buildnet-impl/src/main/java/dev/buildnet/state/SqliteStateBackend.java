@@ -4,6 +4,7 @@ import dev.buildnet.internal.state.LockMessages;
 import dev.buildnet.internal.state.SqliteConnection;
 import dev.buildnet.internal.state.SqliteFile;
 import dev.buildnet.internal.state.SqliteMaintenance;
+import dev.buildnet.internal.state.SqliteStatement;
 import dev.buildnet.internal.state.StateArgs;
 
 import static dev.buildnet.internal.state.StateArgs.expiresAt;
@@ -184,12 +185,8 @@ public final class SqliteStateBackend implements StateBackend {
   public Optional<byte[]> get(String key) {
     requireKey(key);
     return read("read key", key, () -> {
-      PreparedStatement get = reader.statement(GET);
-      get.setString(1, key);
-      get.setLong(2, clock.millis());
-      try (ResultSet row = get.executeQuery()) {
-        return row.next() ? Optional.of(bytes(row, 1)) : Optional.empty();
-      }
+      byte[] value = reader.fast(GET).queryRow(row -> bytes(row, 0), key, clock.millis());
+      return Optional.ofNullable(value);
     });
   }
 
@@ -254,10 +251,7 @@ public final class SqliteStateBackend implements StateBackend {
   public boolean delete(String key) {
     requireKey(key);
     return write("delete key", key, () -> {
-      PreparedStatement delete = writer.statement(DELETE);
-      delete.setString(1, key);
-      delete.setLong(2, clock.millis());
-      return delete.executeUpdate();
+      return writer.fast(DELETE).update(key, clock.millis());
     }) > 0;
   }
 
@@ -270,12 +264,8 @@ public final class SqliteStateBackend implements StateBackend {
     }
     return write("setIfAbsent key", key, () -> {
       long now = clock.millis();
-      PreparedStatement insert = writer.statement(PUT_IF_ABSENT);
-      insert.setString(1, key);
-      insert.setBytes(2, value);
-      setExpiry(insert, 3, ttl == null ? null : expiresAt(now, ttl));
-      insert.setLong(4, now);
-      return insert.executeUpdate();
+      return writer.fast(PUT_IF_ABSENT)
+          .update(key, value, ttl == null ? null : expiresAt(now, ttl), now);
     }) > 0;
   }
 
@@ -287,12 +277,7 @@ public final class SqliteStateBackend implements StateBackend {
       return setIfAbsent(key, update, null);
     }
     return write("compareAndSet key", key, () -> {
-      PreparedStatement swap = writer.statement(SWAP);
-      swap.setBytes(1, update);
-      swap.setString(2, key);
-      swap.setBytes(3, expected);
-      swap.setLong(4, clock.millis());
-      return swap.executeUpdate();
+      return writer.fast(SWAP).update(update, key, expected, clock.millis());
     }) > 0;
   }
 
@@ -328,18 +313,10 @@ public final class SqliteStateBackend implements StateBackend {
     long[] next = new long[1];
     transaction("increment key", key, () -> {
       long now = clock.millis();
-      byte[] current = null;
-      Long expiresAt = null;
-      PreparedStatement get = writer.statement(GET_WITH_EXPIRY);
-      get.setString(1, key);
-      get.setLong(2, now);
-      try (ResultSet row = get.executeQuery()) {
-        if (row.next()) {
-          current = bytes(row, 1);
-          long expiry = row.getLong(2);
-          expiresAt = row.wasNull() ? null : expiry;
-        }
-      }
+      Object[] found = writer.fast(GET_WITH_EXPIRY).queryRow(
+          row -> new Object[] {bytes(row, 0), row.isNull(1) ? null : row.longValue(1)}, key, now);
+      byte[] current = found == null ? null : (byte[]) found[0];
+      Long expiresAt = found == null ? null : (Long) found[1];
       next[0] = StateArgs.incremented(name, key, current, delta);
       put(key, StateArgs.encodeCounter(next[0]), expiresAt);
       return 1;
@@ -367,20 +344,10 @@ public final class SqliteStateBackend implements StateBackend {
       if (current != null && current.expiresAt().toEpochMilli() > now) {
         return 0;
       }
-      long token;
-      PreparedStatement next = writer.statement(NEXT_TOKEN);
-      next.setString(1, resource);
-      try (ResultSet row = next.executeQuery()) {
-        row.next();
-        token = row.getLong(1);
-      }
+      // RETURNING always yields the row it wrote.
+      long token = writer.fast(NEXT_TOKEN).queryRow(row -> row.longValue(0), resource);
       long expiresAt = expiresAt(now, ttl);
-      PreparedStatement grant = writer.statement(GRANT);
-      grant.setString(1, resource);
-      grant.setString(2, owner);
-      grant.setLong(3, token);
-      grant.setLong(4, expiresAt);
-      grant.executeUpdate();
+      writer.fast(GRANT).update(resource, owner, token, expiresAt);
       granted[0] = new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt));
       return 2;
     });
@@ -395,10 +362,8 @@ public final class SqliteStateBackend implements StateBackend {
     write("renew lock", lock.resource(), () -> {
       long now = clock.millis();
       expiresAt[0] = expiresAt(now, ttl);
-      PreparedStatement renew = writer.statement(RENEW);
-      renew.setLong(1, expiresAt[0]);
-      bindLease(renew, 2, lock, now);
-      if (renew.executeUpdate() == 0) {
+      if (writer.fast(RENEW).update(expiresAt[0], lock.resource(), lock.owner(),
+          lock.fencingToken(), now) == 0) {
         throw notHeld(lock, now);
       }
       return 1;
@@ -412,9 +377,8 @@ public final class SqliteStateBackend implements StateBackend {
     requireLock(lock);
     write("release lock", lock.resource(), () -> {
       long now = clock.millis();
-      PreparedStatement release = writer.statement(RELEASE);
-      bindLease(release, 1, lock, now);
-      if (release.executeUpdate() == 0) {
+      if (writer.fast(RELEASE).update(lock.resource(), lock.owner(), lock.fencingToken(), now)
+          == 0) {
         throw notHeld(lock, now);
       }
       return 1;
@@ -618,23 +582,12 @@ public final class SqliteStateBackend implements StateBackend {
   }
 
   private int put(String key, byte[] value, Long expiresAt) throws SQLException {
-    PreparedStatement put = writer.statement(PUT);
-    put.setString(1, key);
-    put.setBytes(2, value);
-    setExpiry(put, 3, expiresAt);
-    return put.executeUpdate();
+    return writer.fast(PUT).update(key, value, expiresAt);
   }
 
   private static Lock lease(SqliteConnection connection, String resource) throws SQLException {
-    PreparedStatement lease = connection.statement(LEASE);
-    lease.setString(1, resource);
-    try (ResultSet row = lease.executeQuery()) {
-      if (!row.next()) {
-        return null;
-      }
-      return new Lock(resource, row.getString(1), row.getLong(2),
-          Instant.ofEpochMilli(row.getLong(3)));
-    }
+    return connection.fast(LEASE).queryRow(row -> new Lock(resource, row.text(0),
+        row.longValue(1), Instant.ofEpochMilli(row.longValue(2))), resource);
   }
 
   private LockNotHeldException notHeld(Lock lock, long now) throws SQLException {
@@ -642,25 +595,8 @@ public final class SqliteStateBackend implements StateBackend {
         lock, LockMessages.notHeld(name, lock, lease(writer, lock.resource()), now));
   }
 
-  private static void bindLease(PreparedStatement statement, int first, Lock lock, long now)
-      throws SQLException {
-    statement.setString(first, lock.resource());
-    statement.setString(first + 1, lock.owner());
-    statement.setLong(first + 2, lock.fencingToken());
-    statement.setLong(first + 3, now);
-  }
-
-  private static void setExpiry(PreparedStatement statement, int index, Long expiresAt)
-      throws SQLException {
-    if (expiresAt == null) {
-      statement.setNull(index, Types.INTEGER);
-    } else {
-      statement.setLong(index, expiresAt);
-    }
-  }
-
-  private static byte[] bytes(ResultSet row, int column) throws SQLException {
-    byte[] value = row.getBytes(column);
+  private static byte[] bytes(SqliteStatement row, int column) throws SQLException {
+    byte[] value = row.bytes(column);
     // sqlite-jdbc reads a zero-length BLOB as null; the column is NOT NULL, so null means empty.
     return value == null ? new byte[0] : value;
   }

@@ -96,6 +96,9 @@ public final class BuildNetHttp implements AutoCloseable {
       }
     }
     server.setHandler(new Guard(routes, auth, hosts, Set.copyOf(b.corsOrigins)));
+    // Fixed handler tree (routes change inside the RouteTable), so Jetty may take the tree's own
+    // invocation type, non-blocking: the selector answers probes itself (see RouteTable).
+    server.setDynamic(false);
     // close() stops at once: open event streams and keep-alive connections would hold a graceful
     // stop for its whole timeout, and builds are BuildNet's to drain, not the HTTP front's.
     server.setStopTimeout(0);

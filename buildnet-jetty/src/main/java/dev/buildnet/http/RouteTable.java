@@ -20,11 +20,13 @@ import org.eclipse.jetty.util.Callback;
  * so a reload never touches connections, streams or WebSockets already open (they hold their own
  * state, not the table). A request no route takes is answered here: 404 {@code not_found}.
  *
- * <p>Declared blocking, once for the table as a whole: the API and the cache endpoints touch the
- * disk and the state backend, and the table may change while the server runs, so Jetty calls
- * {@link #handle} on a pool thread for every request. Each route's handler then completes the
- * request's callback exactly once, on that thread or from Jetty's own demand and write callbacks;
- * none hands the request to another executor.
+ * <p>Declared non-blocking, and it dispatches itself: a request for an exact path whose handler
+ * is non-blocking ({@code /health}, {@code /ready}) is answered at once on the thread that parsed
+ * it (Jetty's selector), like an event-loop server, which saves a hand-off to a pool thread per
+ * probe; every other request (the API and the cache endpoints touch the disk and the state
+ * backend) goes to a pool thread of the server's executor, as it did when the whole table was
+ * declared blocking. Each route's handler then completes the request's callback exactly once, on
+ * that thread or from Jetty's own demand and write callbacks; none hands the request on again.
  */
 final class RouteTable extends Handler.Abstract {
   /** One route: the path it is known by (a template, or a prefix ending in '/'), its spec, its handler. */
@@ -48,12 +50,17 @@ final class RouteTable extends Handler.Abstract {
     }
   }
 
-  private record Table(Map<String, Route> routes, PathMappingsHandler mappings) {}
+  /**
+   * @param inline the handlers of exact paths that are non-blocking, by path: answered on the
+   *     calling thread, without the mappings' matching
+   */
+  private record Table(
+      Map<String, Route> routes, PathMappingsHandler mappings, Map<String, Handler> inline) {}
 
   private final AtomicReference<Table> table;
 
   RouteTable(java.util.Collection<Route> routes) {
-    super(InvocationType.BLOCKING);
+    super(InvocationType.NON_BLOCKING);
     this.table = new AtomicReference<>(build(byPath(routes)));
   }
 
@@ -82,7 +89,15 @@ final class RouteTable extends Handler.Abstract {
         throw new IllegalStateException("cannot start the new route table: " + e, e);
       }
     }
-    return new Table(Map.copyOf(routes), mappings);
+    Map<String, Handler> inline = new java.util.HashMap<>();
+    for (Route r : routes.values()) {
+      // An exact path beats every template and prefix, so a request for it reaches this handler.
+      if (r.handler().getInvocationType() == InvocationType.NON_BLOCKING
+          && !r.path().endsWith("/") && r.path().indexOf('{') < 0) {
+        inline.put(r.path(), r.handler());
+      }
+    }
+    return new Table(Map.copyOf(routes), mappings, Map.copyOf(inline));
   }
 
   @Override
@@ -141,11 +156,32 @@ final class RouteTable extends Handler.Abstract {
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
-    if (!table.get().mappings().handle(request, response, callback)) {
+    Table t = table.get();
+    Handler now = t.inline().get(Request.getPathInContext(request));
+    if (now != null && now.handle(request, response, callback)) {
+      return true;
+    }
+    request.getContext().execute(() -> {
+      try {
+        route(t, request, response, callback);
+      } catch (Throwable e) {
+        // What Jetty does with a handler's exception when it runs the handler itself.
+        if (response.isCommitted()) {
+          callback.failed(e);
+        } else {
+          Response.writeError(request, response, callback, e);
+        }
+      }
+    });
+    return true;
+  }
+
+  private static void route(Table t, Request request, Response response, Callback callback)
+      throws Exception {
+    if (!t.mappings().handle(request, response, callback)) {
       Http.error(response, callback, 404, "not_found",
           "no such endpoint: " + request.getMethod() + " " + Http.clip(Request.getPathInContext(request)),
           "see docs/HTTP.md for the endpoints");
     }
-    return true;
   }
 }

@@ -11,6 +11,19 @@ import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -18,6 +31,64 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 class ReadinessTest {
+  /**
+   * A probe over an open connection (a load balancer's keep-alive) is answered by the thread that
+   * reads it, so it needs no pool thread: it answers while the pool is exhausted by slow requests.
+   * (Accepting a new connection takes a pool thread in Jetty, so the probe's is opened first.)
+   */
+  @Test
+  void probes_answerOnAnOpenConnectionWhileEveryPoolThreadIsBusy() throws Exception {
+    try (Fixture f = new Fixture(b -> b.token(Fixture.TOKEN).maxThreads(8));
+        RawHttp probe = new RawHttp(f.http.port())) { // a read timeout fails the test
+      assertEquals("200 ok\n", HotReloadTest.get(probe, "/health"));
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicInteger inside = new AtomicInteger();
+      f.http.mount("/block", new Handler.Abstract() { // blocking, so it takes a pool thread
+        @Override
+        public boolean handle(Request request, Response response, Callback callback)
+            throws Exception {
+          inside.incrementAndGet();
+          release.await();
+          response.setStatus(200);
+          response.write(true, ByteBuffer.allocate(0), callback);
+          return true;
+        }
+      });
+      List<RawHttp> sockets = new ArrayList<>();
+      ExecutorService clients = Executors.newCachedThreadPool();
+      try {
+        QueuedThreadPool pool = f.http.threadPool();
+        List<Future<Integer>> blocked = new ArrayList<>();
+        // More requests than the pool has threads: some hold every thread, the rest wait for one.
+        for (int i = 0; i < 12; i++) {
+          RawHttp raw = new RawHttp(f.http.port(), 60_000);
+          sockets.add(raw);
+          blocked.add(clients.submit(() -> raw.send("GET /block HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              + "Authorization: Bearer " + Fixture.TOKEN + "\r\n\r\n").status()));
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!(inside.get() > 0 && pool.getIdleThreads() == 0 && pool.getQueueSize() > 0)) {
+          if (System.nanoTime() > deadline) {
+            fail("the pool never ran out of threads: " + pool.dump());
+          }
+          Thread.sleep(10);
+        }
+        assertEquals("200 ok\n", HotReloadTest.get(probe, "/health"));
+        assertEquals("200 ready\n", HotReloadTest.get(probe, "/ready"));
+        release.countDown();
+        for (Future<Integer> r : blocked) {
+          assertEquals(200, r.get(60, TimeUnit.SECONDS));
+        }
+      } finally {
+        release.countDown();
+        clients.shutdownNow();
+        for (RawHttp raw : sockets) {
+          raw.close();
+        }
+      }
+    }
+  }
+
   @Test
   void ready_is503OnceTheEngineStopsAcceptingWork() throws Exception {
     try (Fixture f = Fixture.withToken()) {

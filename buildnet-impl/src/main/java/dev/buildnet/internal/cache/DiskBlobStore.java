@@ -21,12 +21,17 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +56,17 @@ import org.slf4j.LoggerFactory;
  * bytes free"}), and {@link #writeFailure} reports it until a write succeeds again; the store needs
  * no reopening once there is room.
  *
+ * <p>Presence is answered from an index where that is safe ({@link #knownToContain}): the blobs
+ * this instance has seen in the store (by a look at the file, a write, a verified read or a walk
+ * of the store), with their sizes, so that a null build's check of every output blob costs no
+ * {@code lstat} after the first. The index is only ever a hint towards "present": a blob this
+ * instance deletes or quarantines, or finds missing, leaves it at once; a blob deleted behind its
+ * back (another process's {@code gc}, a manual {@code rm}) is caught when its bytes are needed,
+ * since every read looks at the file and verifies it ({@link #copyVerified} and {@link
+ * #readVerified} then report it absent, and a restore that finds a blob absent is a miss), and at
+ * the latest by the sweep: the index is dropped every {@value #INDEX_SWEEP_SECONDS} seconds and
+ * rebuilt from every walk of the store ({@link #entries}, which {@code gc} takes).
+ *
  * <p>Thread-safe: concurrent writers of the same digest race harmlessly (same bytes, atomic rename).
  * Every method blocks on file I/O. Owns no open resources: {@link #close} does nothing.
  *
@@ -63,17 +79,33 @@ public final class DiskBlobStore implements BlobStore {
   private static final int CHUNK = 64 * 1024;
   private static final String QUARANTINE = "quarantine";
   private static final long STALE_MILLIS = 3_600_000L;
+  /** How long the presence index is trusted before it is dropped and every blob looked at again. */
+  static final long INDEX_SWEEP_SECONDS = 300;
+  /** Beyond this many blobs the index starts afresh, which bounds its memory. */
+  private static final int INDEX_MAX = 1_000_000;
 
   private final Path root;
   private final HashProvider hashes;
   private final Clock clock;
   /** Why the last write failed for a reason of the disk; null once one succeeds. */
   private volatile String writeFailure;
+  /** Blobs seen in the store, with their sizes (see the class comment). */
+  private final Map<Digest, Long> index = new ConcurrentHashMap<>();
+  private final long indexSweepNanos;
+  private volatile long indexSince = System.nanoTime();
+  /** Looks at blob files ({@code lstat}s) made to learn whether a blob is present; for tests. */
+  private final LongAdder fileChecks = new LongAdder();
 
   public DiskBlobStore(Path root, HashProvider hashes, Clock clock) {
+    this(root, hashes, clock, Duration.ofSeconds(INDEX_SWEEP_SECONDS));
+  }
+
+  /** With another sweep interval for the presence index, for tests. */
+  DiskBlobStore(Path root, HashProvider hashes, Clock clock, Duration indexSweep) {
     this.root = Objects.requireNonNull(root, "root").toAbsolutePath().normalize();
     this.hashes = Objects.requireNonNull(hashes, "hashes");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.indexSweepNanos = indexSweep.toNanos();
   }
 
   public Path root() {
@@ -140,7 +172,9 @@ public final class DiskBlobStore implements BlobStore {
    * aside, and the blob is then absent.
    */
   public boolean contains(Digest digest) {
-    return present(pathOf(digest));
+    BasicFileAttributes attrs = blobAttributes(pathOf(digest));
+    learn(digest, attrs);
+    return attrs != null;
   }
 
   /**
@@ -150,6 +184,7 @@ public final class DiskBlobStore implements BlobStore {
   public boolean contains(Digest digest, long size) {
     Path blob = pathOf(digest);
     BasicFileAttributes attrs = blobAttributes(blob);
+    learn(digest, attrs);
     if (attrs == null) {
       return false;
     }
@@ -161,14 +196,57 @@ public final class DiskBlobStore implements BlobStore {
     return true;
   }
 
+  /**
+   * Whether the blob is present (with {@code size} bytes, unless {@code size} is negative), from
+   * the presence index if it holds the blob, else as {@link #contains(Digest, long)} does, with a
+   * look at the file. For lookups whose blob is read, and so looked at and verified, before its
+   * bytes are used: a blob deleted behind this store's back since it was indexed still counts as
+   * present here (see the class comment).
+   */
+  public boolean knownToContain(Digest digest, long size) {
+    sweepIndexIfDue();
+    Long known = index.get(digest);
+    if (known != null && (size < 0 || known == size)) {
+      return true;
+    }
+    return size < 0 ? contains(digest) : contains(digest, size);
+  }
+
+  /** How many times this store looked at a blob file to learn whether it is present; for tests. */
+  long fileChecks() {
+    return fileChecks.sum();
+  }
+
+  private void sweepIndexIfDue() {
+    long since = indexSince;
+    if (System.nanoTime() - since > indexSweepNanos || index.size() > INDEX_MAX) {
+      indexSince = System.nanoTime();
+      index.clear();
+    }
+  }
+
+  /** Records what a look at the blob's file found: its size, or (null) that it is absent. */
+  private void learn(Digest digest, BasicFileAttributes attrs) {
+    if (attrs == null) {
+      index.remove(digest);
+    } else {
+      index.put(digest, attrs.size());
+    }
+  }
+
+  private void learn(Digest digest, long size) {
+    index.put(digest, size);
+  }
+
+  private void forget(Digest digest) {
+    index.remove(digest);
+  }
+
   /** The blob's size, or empty if absent (junk in its place is moved aside). */
   public Optional<Long> sizeOf(Digest digest) {
-    try {
-      Path blob = pathOf(digest);
-      return present(blob) ? Optional.of(Files.size(blob)) : Optional.empty();
-    } catch (IOException e) {
-      return Optional.empty();
-    }
+    BasicFileAttributes attrs = blobAttributes(pathOf(digest));
+    learn(digest, attrs);
+    return attrs == null ? Optional.empty() : Optional.of(attrs.size());
   }
 
   /**
@@ -220,6 +298,7 @@ public final class DiskBlobStore implements BlobStore {
     try {
       if (present(target)) {
         touch(target);
+        learn(digest, bytes.length);
         return digest;
       }
       Path tmp = newTempFile();
@@ -233,6 +312,7 @@ public final class DiskBlobStore implements BlobStore {
         throw e;
       }
       publish(tmp, target);
+      learn(digest, bytes.length);
     } catch (IOException e) {
       throw writeFailed(e);
     }
@@ -244,6 +324,7 @@ public final class DiskBlobStore implements BlobStore {
   @Override
   public Digest put(InputStream in) throws IOException {
     Digest digest;
+    long size = 0;
     try {
       Path tmp = newTempFile();
       try {
@@ -252,6 +333,7 @@ public final class DiskBlobStore implements BlobStore {
           byte[] chunk = new byte[CHUNK];
           int n;
           while ((n = in.read(chunk)) != -1) {
+            size += n;
             hasher.update(chunk, 0, n);
             ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
             while (buf.hasRemaining()) {
@@ -271,6 +353,7 @@ public final class DiskBlobStore implements BlobStore {
       } else {
         publish(tmp, target);
       }
+      learn(digest, size);
     } catch (IOException e) {
       throw writeFailed(e);
     }
@@ -288,8 +371,10 @@ public final class DiskBlobStore implements BlobStore {
   public boolean copyVerified(Digest digest, Path destination) throws IOException {
     Path blob = pathOf(digest);
     if (!present(blob)) {
+      forget(digest); // gone behind our back, say: what the index said no longer holds
       return false;
     }
+    long size = 0;
     Hasher hasher = hashes.newHasher();
     try (FileChannel src =
             FileChannel.open(blob, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
@@ -302,6 +387,7 @@ public final class DiskBlobStore implements BlobStore {
       ByteBuffer buf = ByteBuffer.allocate(CHUNK);
       while (src.read(buf) != -1) {
         buf.flip();
+        size += buf.remaining();
         hasher.update(buf.duplicate());
         while (buf.hasRemaining()) {
           dst.write(buf);
@@ -309,6 +395,9 @@ public final class DiskBlobStore implements BlobStore {
         buf.clear();
       }
     } catch (NoSuchFileException e) {
+      if (blob.toString().equals(e.getFile())) {
+        forget(digest);
+      }
       return false;
     } catch (IOException e) {
       if (DiskSpace.isFull(e)) {
@@ -322,6 +411,7 @@ public final class DiskBlobStore implements BlobStore {
       return false;
     }
     touch(blob);
+    learn(digest, size);
     return true;
   }
 
@@ -329,12 +419,14 @@ public final class DiskBlobStore implements BlobStore {
   public Optional<byte[]> readVerified(Digest digest) throws IOException {
     Path blob = pathOf(digest);
     if (!present(blob)) {
+      forget(digest);
       return Optional.empty();
     }
     byte[] bytes;
     try (InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
       bytes = in.readAllBytes();
     } catch (NoSuchFileException e) {
+      forget(digest);
       return Optional.empty();
     }
     if (!hashes.hash(bytes).equals(digest)) {
@@ -342,6 +434,7 @@ public final class DiskBlobStore implements BlobStore {
       return Optional.empty();
     }
     touch(blob);
+    learn(digest, bytes.length);
     return Optional.of(bytes);
   }
 
@@ -442,6 +535,7 @@ public final class DiskBlobStore implements BlobStore {
         Path target = pathOf(expected);
         if (present(target)) {
           touch(target);
+          learn(expected, size);
           return false;
         }
         try {
@@ -449,6 +543,7 @@ public final class DiskBlobStore implements BlobStore {
         } catch (IOException e) {
           throw writeFailed(e);
         }
+        learn(expected, size);
         wrote();
         return true;
       } finally {
@@ -475,6 +570,7 @@ public final class DiskBlobStore implements BlobStore {
   public Optional<InputStream> openUnverified(Digest digest) throws IOException {
     Path blob = pathOf(digest);
     if (!present(blob)) {
+      forget(digest);
       return Optional.empty();
     }
     try {
@@ -482,6 +578,7 @@ public final class DiskBlobStore implements BlobStore {
       touch(blob);
       return Optional.of(in);
     } catch (NoSuchFileException e) {
+      forget(digest);
       return Optional.empty();
     }
   }
@@ -492,6 +589,7 @@ public final class DiskBlobStore implements BlobStore {
    */
   public boolean discard(Digest digest) throws IOException {
     Path blob = pathOf(digest);
+    forget(digest);
     if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
       return false;
     }
@@ -503,6 +601,7 @@ public final class DiskBlobStore implements BlobStore {
   public boolean verify(Digest digest) throws IOException {
     Path blob = pathOf(digest);
     if (!present(blob)) {
+      forget(digest);
       return false;
     }
     Digest actual;
@@ -555,6 +654,7 @@ public final class DiskBlobStore implements BlobStore {
       if (total <= maxBytes) {
         break;
       }
+      forget(e.digest());
       if (Files.deleteIfExists(pathOf(e.digest()))) {
         evicted.add(e.digest());
         total -= e.size();
@@ -568,11 +668,17 @@ public final class DiskBlobStore implements BlobStore {
   /** A stored blob, for eviction and statistics. */
   public record Entry(Digest digest, long size, FileTime lastUsed) {}
 
-  /** Every blob currently stored. */
+  /**
+   * Every blob currently stored. The walk is also the presence index's sweep: the index becomes
+   * what it found (a blob published meanwhile may drop out of it, which costs one look later).
+   */
   public List<Entry> entries() throws IOException {
     Path dir = root.resolve(hashes.algorithm());
     List<Entry> out = new ArrayList<>();
+    long sweepStart = System.nanoTime();
     if (!Files.isDirectory(dir)) {
+      index.clear();
+      indexSince = sweepStart;
       return out;
     }
     try (Stream<Path> files = Files.walk(dir, 2)) {
@@ -595,6 +701,13 @@ public final class DiskBlobStore implements BlobStore {
         out.add(new Entry(d, attrs.size(), attrs.lastModifiedTime()));
       }
     }
+    Map<Digest, Long> found = new HashMap<>();
+    for (Entry e : out) {
+      found.put(e.digest(), e.size());
+    }
+    index.keySet().retainAll(found.keySet());
+    index.putAll(found);
+    indexSince = sweepStart;
     return out;
   }
 
@@ -628,6 +741,7 @@ public final class DiskBlobStore implements BlobStore {
 
   /** {@link #present}, with the blob's attributes; null if absent. One {@code lstat}. */
   private BasicFileAttributes blobAttributes(Path blob) {
+    fileChecks.increment();
     BasicFileAttributes attrs;
     try {
       attrs = Files.readAttributes(blob, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -669,6 +783,11 @@ public final class DiskBlobStore implements BlobStore {
    * failure says why.
    */
   private void quarantine(Path junk, String why) {
+    try {
+      forget(Digest.of(hashes.algorithm(), junk.getFileName().toString()));
+    } catch (IllegalArgumentException notABlobName) {
+      // a directory of the store, say: never in the index
+    }
     Path dir = root.resolve(QUARANTINE);
     Path aside = dir.resolve(clock.millis() + "-" + junk.getFileName() + "-"
         + UUID.randomUUID().toString().substring(0, 8));

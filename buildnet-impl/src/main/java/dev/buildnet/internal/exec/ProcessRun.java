@@ -7,7 +7,9 @@ import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.RunningCommand;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -37,6 +39,7 @@ public final class ProcessRun implements RunningCommand {
   private final ProcessTree tree;
   private final OutputPump stdout;
   private final OutputPump stderr;
+  private final Executor waiters;
   private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
   private Runnable onEnd = () -> {};
 
@@ -58,7 +61,8 @@ public final class ProcessRun implements RunningCommand {
       long sampleIntervalNanos,
       ProcessTree tree,
       OutputPump stdout,
-      OutputPump stderr) {
+      OutputPump stderr,
+      Executor waiters) {
     this.spec = spec;
     this.process = process;
     this.startNanos = startNanos;
@@ -67,6 +71,7 @@ public final class ProcessRun implements RunningCommand {
     this.tree = tree;
     this.stdout = stdout;
     this.stderr = stderr;
+    this.waiters = waiters;
   }
 
   /**
@@ -107,13 +112,38 @@ public final class ProcessRun implements RunningCommand {
     for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
       pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
     }
-    process
-        .onExit()
-        .whenComplete(
-            (p, failure) -> {
-              long now = System.nanoTime();
-              onScheduler(() -> rootExited(now));
-            });
+    // A thread of the provider's reader pool waits for the exit, not Process.onExit(): that one
+    // hands its completion to the common fork-join pool, which on a machine of one or two cores
+    // (parallelism 1) means a new thread for every command, about a millisecond each here.
+    try {
+      waiters.execute(this::awaitExit);
+    } catch (RejectedExecutionException | OutOfMemoryError noThread) {
+      process.onExit().whenComplete((p, failure) -> {
+        long now = System.nanoTime();
+        onScheduler(() -> rootExited(now));
+      });
+    }
+  }
+
+  private void awaitExit() {
+    Thread thread = Thread.currentThread();
+    String previousName = thread.getName();
+    thread.setName("buildnet-exec-" + process.pid() + "-wait");
+    boolean interrupted = false;
+    while (true) {
+      try {
+        process.waitFor();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true; // not ours to honour: the exit must still be reported
+      }
+    }
+    long now = System.nanoTime();
+    thread.setName(previousName);
+    onScheduler(() -> rootExited(now));
+    if (interrupted) {
+      thread.interrupt();
+    }
   }
 
   public Duration gracePeriod() {

@@ -7,6 +7,7 @@ import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.transport.ErrorCode;
+import dev.buildnet.internal.protocol.Chunks;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.BlobChunk;
 import dev.buildnet.internal.protocol.Payloads.BlobGet;
@@ -189,12 +190,12 @@ public final class BlobService {
         pos += n;
       }
       // One chunk is held back: the last goes out only once the whole blob is verified.
-      held = in.readNBytes(max);
+      held = Chunks.read(in, max);
       hasher.update(held);
       heldAt = pos;
       pos += held.length;
       while (true) {
-        byte[] next = in.readNBytes(max);
+        byte[] next = Chunks.read(in, max);
         if (next.length == 0) {
           break;
         }

@@ -16,6 +16,7 @@ public final class SqliteConnection {
   private final Connection connection;
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<String, PreparedStatement> statements = new HashMap<>();
+  private final Map<String, SqliteStatement> fast = new HashMap<>();
   private boolean closed; // guarded by lock
 
   SqliteConnection(Connection connection) {
@@ -45,6 +46,19 @@ public final class SqliteConnection {
   }
 
   /**
+   * The cached statement for {@code sql} on the driver's core API ({@link SqliteStatement}), for
+   * the hot paths; prepared on first use. Caller holds the lock.
+   */
+  public SqliteStatement fast(String sql) throws SQLException {
+    SqliteStatement statement = fast.get(sql);
+    if (statement == null) {
+      statement = new SqliteStatement(connection.prepareStatement(sql));
+      fast.put(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
    * Forgets every cached statement after a failure, so the next use prepares it afresh. Needed
    * because sqlite-jdbc finalizes a statement whose step fails (SQLITE_FULL, SQLITE_IOERR, a
    * constraint) but keeps the Java object open: a cached one would then fail forever with
@@ -59,6 +73,14 @@ public final class SqliteConnection {
       }
     }
     statements.clear();
+    for (SqliteStatement statement : fast.values()) {
+      try {
+        statement.close();
+      } catch (SQLException alreadyFinalized) {
+        // As above.
+      }
+    }
+    fast.clear();
   }
 
   /** Runs SQL that returns nothing (DDL, pragmas), without caching a statement. */
@@ -74,17 +96,17 @@ public final class SqliteConnection {
    * with SQLITE_BUSY when it upgrades a read to a write.
    */
   public void beginImmediate() throws SQLException {
-    statement("BEGIN IMMEDIATE").executeUpdate();
+    fast("BEGIN IMMEDIATE").run();
   }
 
   public void commit() throws SQLException {
-    statement("COMMIT").executeUpdate();
+    fast("COMMIT").run();
   }
 
   /** Rolls back if a transaction is open; never throws, since it runs while handling a failure. */
   public void rollbackQuietly() {
     try {
-      statement("ROLLBACK").executeUpdate();
+      fast("ROLLBACK").run();
     } catch (SQLException alreadyRolledBackOrNeverBegun) {
       // SQLite rolls back by itself on some errors; nothing is left to undo then.
     }
@@ -105,6 +127,14 @@ public final class SqliteConnection {
       }
     }
     statements.clear();
+    for (SqliteStatement statement : fast.values()) {
+      try {
+        statement.close();
+      } catch (SQLException e) {
+        failure = e;
+      }
+    }
+    fast.clear();
     try {
       connection.close();
     } catch (SQLException e) {
