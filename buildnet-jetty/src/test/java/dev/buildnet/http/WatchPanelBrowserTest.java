@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.Watch;
 import dev.buildnet.WatchListener;
+import dev.buildnet.internal.addon.AddOns;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,6 +72,17 @@ class WatchPanelBrowserTest {
         assertEquals("no watch running now; its last cycles", cdp.evaluate(waitFor(
             "document.getElementById('watch-state').textContent.startsWith('no watch')",
             "document.getElementById('watch-state').textContent")));
+
+        // A rescanned cycle of many paths that affected no target, handed to the same sink a
+        // watch uses (a rescan needs the kernel to drop events): a few paths, the count, no link.
+        AddOns.watchCycles(f.net).record(new WatchListener.Cycle(99, "",
+            List.of("src/a.txt", "src/b.txt", "src/c.txt", "src/d.txt", "src/e.txt"), 5, List.of(), true));
+        String rescan = "document.querySelector('#watch-cycles tbody tr[data-cycle=\"99\"]')";
+        assertEquals("5 files: src/a.txt, src/b.txt, src/c.txt (+2 more) rescanned", cdp.evaluate(
+            waitFor(rescan, rescan + ".querySelector('.changed').textContent")));
+        assertEquals("99", cdp.evaluate("document.querySelector('#watch-cycles tbody tr').dataset.cycle"));
+        assertEquals("nothing affected", cdp.evaluate(rescan + ".querySelector('.rebuilt').textContent"));
+        assertEquals("null", cdp.evaluate("String(" + rescan + ".querySelector('a'))"));
       }
     } finally {
       DashboardBrowserTest.stop(p, profile);
