@@ -376,10 +376,10 @@ final class Api {
 
   // ---- watch -----------------------------------------------------------------------------------
 
-  /** Paths listed per cycle by {@code GET /api/watch}: the page shows a few, the count says all. */
+  /** Paths listed per cycle by {@code GET /api/watch}: the page shows a few; the count has all. */
   static final int WATCH_PATHS = 20;
 
-  /** The kept watch cycles, newest first (at most {@link WatchCycles#kept()}). */
+  /** The cycles {@link WatchCycles} keeps (the last 50), newest first; how many watches run. */
   private Object watch() {
     WatchCycles cycles = AddOns.watchCycles(s.net);
     ObjectNode n = Http.JSON.createObjectNode();

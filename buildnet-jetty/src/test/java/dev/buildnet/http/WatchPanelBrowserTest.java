@@ -40,7 +40,7 @@ class WatchPanelBrowserTest {
         try (Watch w = f.net.watch(List.of("web"), done)) {
           assertEquals(1, done.next().number());
           WatchApiTest.save(f, "src/a.txt", "two");
-          WatchListener.Cycle cycle = done.next();
+          WatchListener.Cycle cycle = done.seeing("src/a.txt");
           String row = "document.querySelector('#watch-cycles tbody tr[data-cycle=\"" + cycle.number() + "\"]')";
           // The watch_cycle event (or the periodic refresh) brings the row; it is the newest.
           assertEquals(String.valueOf(cycle.number()), cdp.evaluate(waitFor(row,

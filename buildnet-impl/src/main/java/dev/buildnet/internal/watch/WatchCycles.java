@@ -41,11 +41,6 @@ public final class WatchCycles {
     return running.getAsInt();
   }
 
-  /** How many cycles are kept. */
-  public static int kept() {
-    return KEPT;
-  }
-
   /** Records {@code cycle} and hands it to every subscriber. */
   public void record(WatchListener.Cycle cycle) {
     Started s = new Started(clock.instant(), cycle);
