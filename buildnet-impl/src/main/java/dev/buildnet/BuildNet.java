@@ -822,7 +822,7 @@ public final class BuildNet implements AutoCloseable {
   private final Set<dev.buildnet.internal.watch.WatchSession> watches =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final dev.buildnet.internal.watch.WatchCycles watchCycles =
-      new dev.buildnet.internal.watch.WatchCycles(Clock.systemUTC());
+      new dev.buildnet.internal.watch.WatchCycles(Clock.systemUTC(), () -> watches.size());
 
   /** The default debounce interval of {@link #watch}: 50 ms. */
   public static final Duration WATCH_DEBOUNCE = Duration.ofMillis(50);

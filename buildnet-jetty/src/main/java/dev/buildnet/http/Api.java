@@ -20,6 +20,7 @@ import dev.buildnet.internal.events.EventJson;
 import dev.buildnet.graph.Target;
 import dev.buildnet.graph.UnknownTargetException;
 import dev.buildnet.internal.peers.PeerBuilds;
+import dev.buildnet.internal.watch.WatchCycles;
 import dev.buildnet.internal.master.WorkerInfo;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -68,6 +69,7 @@ final class Api {
         new Endpoint("/api/ticket", max).on(HttpMethod.POST, 200,
             p -> Map.of("ticket", s.tickets.issue(), "expiresInSeconds", Tickets.TTL.toSeconds())),
         new Endpoint("/api/peers", max).on(HttpMethod.GET, 200, p -> peers()),
+        new Endpoint("/api/watch", max).on(HttpMethod.GET, 200, p -> watch()),
         new Endpoint("/api/state", max).on(HttpMethod.GET, 200, this::stateKeys),
         // "/api/state/" (no key) lists the keys too, as it always did.
         new Endpoint("/api/state/{key}", "^/api/state/(?<key>.*)$", max)
@@ -368,6 +370,24 @@ final class Api {
         bn.put("progress", b.targets().isEmpty() ? (b.finishedAt() == null ? 0.0 : 1.0)
             : (double) b.completed() / b.targets().size());
       }
+    }
+    return n;
+  }
+
+  // ---- watch -----------------------------------------------------------------------------------
+
+  /** Paths listed per cycle by {@code GET /api/watch}: the page shows a few; the count has all. */
+  static final int WATCH_PATHS = 20;
+
+  /** The cycles {@link WatchCycles} keeps (the last 50), newest first; how many watches run. */
+  private Object watch() {
+    WatchCycles cycles = AddOns.watchCycles(s.net);
+    ObjectNode n = Http.JSON.createObjectNode();
+    n.put("watching", cycles.running());
+    ArrayNode list = n.putArray("cycles");
+    List<WatchCycles.Started> recent = cycles.recent();
+    for (int i = recent.size() - 1; i >= 0; i--) {
+      EventStreams.cycle(list.addObject(), recent.get(i), WATCH_PATHS);
     }
     return n;
   }

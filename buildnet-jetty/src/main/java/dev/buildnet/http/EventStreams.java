@@ -143,14 +143,26 @@ final class EventStreams implements AutoCloseable {
   static String json(dev.buildnet.internal.watch.WatchCycles.Started s) {
     ObjectNode n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
     n.put("kind", "watch_cycle");
+    cycle(n, s, Integer.MAX_VALUE);
+    return n.toString();
+  }
+
+  /**
+   * The fields of a watch cycle ({@code at}, {@code cycle}, {@code build}, {@code changed} with at
+   * most {@code maxPaths} paths, {@code changedCount}, {@code targets}, {@code rescanned}) into
+   * {@code n}: the event and {@code GET /api/watch} say a cycle the same way.
+   */
+  static ObjectNode cycle(ObjectNode n, dev.buildnet.internal.watch.WatchCycles.Started s,
+      int maxPaths) {
     n.put("at", s.at().toString());
     n.put("cycle", s.cycle().number());
     n.put("build", s.cycle().buildId());
-    s.cycle().changedPaths().forEach(n.putArray("changed")::add);
+    com.fasterxml.jackson.databind.node.ArrayNode changed = n.putArray("changed");
+    s.cycle().changedPaths().stream().limit(maxPaths).forEach(changed::add);
     n.put("changedCount", s.cycle().changedCount());
     s.cycle().targets().forEach(n.putArray("targets")::add);
     n.put("rescanned", s.cycle().rescanned());
-    return n.toString();
+    return n;
   }
 
   /** A peer's event: its JSON with kind {@code peer_build_started} etc. and the peer's {@code master}. */

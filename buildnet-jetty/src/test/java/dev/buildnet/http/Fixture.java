@@ -46,18 +46,22 @@ final class Fixture implements AutoCloseable {
   /** On {@code state}, which the caller closes after this fixture. */
   Fixture(StateBackend state, Consumer<BuildNet.Builder> engine,
       Consumer<BuildNetHttp.Builder> configure) throws IOException {
+    this(state, List.of(
+        Target.builder("lib").command("sh", "-c", "echo hi from lib; printf lib > lib.txt")
+            .outputs("lib.txt").build(),
+        Target.builder("app").command("sh", "-c", "echo building app; printf app > app.txt")
+            .outputs("app.txt").dependsOn("lib").build(),
+        Target.builder("fail").command("sh", "-c", "echo broken >&2; exit 3").build(),
+        Target.builder("slow").command("sleep", "30").cacheable(false).build()), engine, configure);
+  }
+
+  /** With {@code targets} instead of the usual graph (e.g. ones with inputs, for a watch). */
+  Fixture(StateBackend state, List<Target> targets, Consumer<BuildNet.Builder> engine,
+      Consumer<BuildNetHttp.Builder> configure) throws IOException {
     workspace = Files.createTempDirectory("buildnet-http-");
     BuildNet.Builder nb = BuildNet.builder();
     engine.accept(nb);
-    net = nb.workspace(workspace).state(state).localSlots(2)
-        .targets(List.of(
-            Target.builder("lib").command("sh", "-c", "echo hi from lib; printf lib > lib.txt")
-                .outputs("lib.txt").build(),
-            Target.builder("app").command("sh", "-c", "echo building app; printf app > app.txt")
-                .outputs("app.txt").dependsOn("lib").build(),
-            Target.builder("fail").command("sh", "-c", "echo broken >&2; exit 3").build(),
-            Target.builder("slow").command("sleep", "30").cacheable(false).build()))
-        .start();
+    net = nb.workspace(workspace).state(state).localSlots(2).targets(targets).start();
     BuildNetHttp.Builder b = BuildNetHttp.attach(net).port(0);
     try {
       configure.accept(b);

@@ -48,7 +48,7 @@ class OpenApiTest {
       "GET /api/builds", "POST /api/builds", "GET /api/builds/{id}",
       "POST /api/builds/{id}/cancel", "GET /api/builds/{id}/targets/{target}/log",
       "GET /api/targets", "GET /api/targets/{target}/explain", "GET /api/workers", "POST /api/workers/{id}/drain",
-      "GET /api/cache", "GET /api/peers", "POST /api/ticket",
+      "GET /api/cache", "GET /api/peers", "GET /api/watch", "POST /api/ticket",
       "GET /api/state", "GET /api/state/{key}", "PUT /api/state/{key}", "DELETE /api/state/{key}",
       "POST /api/locks/{resource}", "POST /api/locks/{resource}/acquire",
       "POST /api/locks/{resource}/renew", "POST /api/locks/{resource}/release",

@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 
 /**
  * The watch cycles of one BuildNet as they start, for the HTTP module's event streams
@@ -20,11 +21,24 @@ public final class WatchCycles {
   public record Started(Instant at, WatchListener.Cycle cycle) {}
 
   private final Clock clock;
+  private final IntSupplier running;
   private final ArrayDeque<Started> recent = new ArrayDeque<>(); // guarded by itself
   private final List<Consumer<Started>> subscribers = new CopyOnWriteArrayList<>();
 
+  /** Cycles that no watch reports as running (tests of the streams alone). */
   public WatchCycles(Clock clock) {
+    this(clock, () -> 0);
+  }
+
+  /** {@code running} counts the watches open now, so the dashboard can say whether one runs. */
+  public WatchCycles(Clock clock, IntSupplier running) {
     this.clock = clock;
+    this.running = running;
+  }
+
+  /** How many watches are open now. */
+  public int running() {
+    return running.getAsInt();
   }
 
   /** Records {@code cycle} and hands it to every subscriber. */

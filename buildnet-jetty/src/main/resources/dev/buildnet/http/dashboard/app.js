@@ -238,6 +238,53 @@
     pre.scrollTop = pre.scrollHeight;
   }
 
+  // ---- watch cycles -------------------------------------------------------------------------
+  // The newest cycles GET /api/watch keeps; each names what changed, what it rebuilt and its build.
+  const WATCH_ROWS = 20, WATCH_PATHS = 3;
+  function changedText(c) {
+    if (!c.changedCount) return c.cycle === 1 ? 'watch started' : 'nothing';
+    const shown = c.changed.slice(0, WATCH_PATHS);
+    const more = c.changedCount - shown.length;
+    return c.changedCount + (c.changedCount === 1 ? ' file: ' : ' files: ') + shown.join(', ') +
+      (more > 0 ? ' (+' + more + ' more)' : '');
+  }
+  function listText(names, max) {
+    return names.length > max ? names.slice(0, max).join(', ') + ' (+' + (names.length - max) + ')' : names.join(', ');
+  }
+
+  async function refreshWatch() {
+    const data = await api('/api/watch');
+    const cycles = data.cycles.slice(0, WATCH_ROWS);
+    $('no-watch').hidden = cycles.length > 0 || data.watching > 0;
+    $('watch-cycles').hidden = cycles.length === 0;
+    $('watch-state').textContent = data.watching > 0
+      ? (data.watching === 1 ? 'watching for changes' : data.watching + ' watches running')
+      : (cycles.length ? 'no watch running now; its last cycles' : '');
+    $('watch-cycles').tBodies[0].replaceChildren(...cycles.map((c) => {
+      const build = c.build
+        ? el('a', { href: '#build=' + encodeURIComponent(c.build), class: 'build-link', 'data-build-id': c.build }, c.build)
+        : el('span', { class: 'muted' }, 'nothing to build');
+      if (c.build) build.onclick = (ev) => { ev.preventDefault(); openBuild(c.build); };
+      return el('tr', { 'data-cycle': String(c.cycle), 'data-build-id': c.build },
+        el('td', {}, '#' + c.cycle), el('td', {}, clock(c.at)),
+        el('td', { class: 'changed', title: c.changed.join('\n') }, changedText(c),
+          c.rescanned ? el('span', { class: 'rescan', title: 'file events were lost, so the affected folders were checked again' }, ' rescanned') : ''),
+        el('td', { class: 'rebuilt' }, c.targets.length ? listText(c.targets, 6) : el('span', { class: 'muted' }, 'nothing affected')),
+        el('td', {}, build));
+    }));
+  }
+
+  // A build link (#build=ID) selects that build and scrolls to its page.
+  function openBuild(id) {
+    if (location.hash !== '#build=' + encodeURIComponent(id)) history.replaceState(null, '', '#build=' + encodeURIComponent(id));
+    selectBuild(id);
+    $('targets-of').scrollIntoView({ block: 'start' });
+  }
+  function buildFromHash() {
+    return new URLSearchParams(location.hash.slice(1)).get('build');
+  }
+  window.addEventListener('hashchange', () => { const id = buildFromHash(); if (id && state.started) openBuild(id); });
+
   // ---- peers, workers, cache ----------------------------------------------------------------
   async function refreshPeers() {
     const data = await api('/api/peers');
@@ -342,7 +389,7 @@
     pending = true;
     setTimeout(() => {
       pending = false;
-      Promise.all([refreshBuilds(), refreshWorkers(), refreshPeers()]).then(() => showError(null), showError);
+      Promise.all([refreshBuilds(), refreshWorkers(), refreshPeers(), refreshWatch()]).then(() => showError(null), showError);
     }, 100);
   }
 
@@ -370,6 +417,7 @@
     $('dash').hidden = false;
     $('signout').hidden = !token;
     $('conn').textContent = 'connecting…';
+    if (buildFromHash()) selectBuild(buildFromHash());
     connectEvents();
     scheduleRefresh();
     timers.push(setInterval(scheduleRefresh, 5000));
