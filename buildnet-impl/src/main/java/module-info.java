@@ -40,7 +40,7 @@ module dev.buildnet.impl {
   exports dev.buildnet.internal.events to dev.buildnet.jetty, dev.buildnet.examples;
   exports dev.buildnet.internal.master to dev.buildnet.jetty, dev.buildnet.examples;
   exports dev.buildnet.internal.peers to dev.buildnet.jetty, dev.buildnet.examples;
-  exports dev.buildnet.internal.watch to dev.buildnet.jetty, dev.buildnet.examples;
+  exports dev.buildnet.internal.watch to dev.buildnet.jetty;
 
   // Jackson binds the workspace file, cache manifests and peer events by reflection.
   opens dev.buildnet.internal.cache to com.fasterxml.jackson.databind;

@@ -134,7 +134,7 @@ public final class BuildNet implements AutoCloseable {
       }
 
       @Override
-      public dev.buildnet.internal.watch.HotFileState keepFileStateHot(BuildNet net) {
+      public dev.buildnet.internal.addon.AddOns.HotFiles keepFileStateHot(BuildNet net) {
         return net.keepFileStateHot();
       }
     });

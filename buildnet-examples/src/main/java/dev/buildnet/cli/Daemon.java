@@ -67,7 +67,7 @@ import picocli.CommandLine;
  * workspace lock exactly as a second {@code buildnet} process does.
  *
  * <p>File state: on Linux the warm BuildNet keeps its input digests hot from file events
- * ({@link dev.buildnet.internal.watch.HotFileState}, watch mode's trust without its rebuilds), so
+ * (impl's {@code internal.watch.HotFileState}, watch mode's trust without its rebuilds), so
  * a null build neither stats nor reads unchanged inputs; before each build the daemon waits until
  * the events queued before the request are applied (HotFileState#sync), so a client's edit made
  * just before its build is always seen. {@code -Dbuildnet.daemon.hotFileState=false} turns it off.
@@ -386,7 +386,7 @@ final class Daemon {
     final Set<String> envNames;
     volatile java.util.function.Consumer<String> notice = m -> { };
     BuildNet net;
-    dev.buildnet.internal.watch.HotFileState hot; // null: every build stats its inputs
+    dev.buildnet.internal.addon.AddOns.HotFiles hot; // null: every build stats its inputs
     boolean busy;
 
     Warm(Path workspace, Key key, Map<String, String> env) {
@@ -564,7 +564,7 @@ final class Daemon {
   }
 
   /** Keeps {@code net}'s file state hot, or null (off, or the workspace cannot be watched). */
-  private dev.buildnet.internal.watch.HotFileState hotFileState(BuildNet net, Path ws) {
+  private dev.buildnet.internal.addon.AddOns.HotFiles hotFileState(BuildNet net, Path ws) {
     if (!HOT_FILE_STATE) {
       return null;
     }

@@ -34,7 +34,19 @@ public final class AddOns {
     dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net);
 
     /** Keeps {@code net}'s input file state hot from file events (the CLI's daemon). */
-    dev.buildnet.internal.watch.HotFileState keepFileStateHot(BuildNet net);
+    HotFiles keepFileStateHot(BuildNet net);
+  }
+
+  /** What the CLI's daemon holds of {@code internal.watch.HotFileState} (not exported to it). */
+  public interface HotFiles {
+    /**
+     * Waits until the file events queued before this call are applied; false (the next build then
+     * checks every input by stat) if that cannot be shown within {@code timeout}.
+     */
+    boolean sync(java.time.Duration timeout);
+
+    /** How many file events were applied. */
+    long events();
   }
 
   private static volatile Access access;
@@ -69,7 +81,7 @@ public final class AddOns {
    *
    * @throws dev.buildnet.BuildNetException if the workspace cannot be watched
    */
-  public static dev.buildnet.internal.watch.HotFileState keepFileStateHot(BuildNet net) {
+  public static HotFiles keepFileStateHot(BuildNet net) {
     return access.keepFileStateHot(Objects.requireNonNull(net, "net"));
   }
 

@@ -43,7 +43,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Only one of this and {@link WatchSession} may use a digest cache at a time.
  */
-public final class HotFileState implements AutoCloseable {
+public final class HotFileState implements AutoCloseable, dev.buildnet.internal.addon.AddOns.HotFiles {
   private final FileDigestCache digests;
   private final Path root;
   private final Path markers;
@@ -182,6 +182,7 @@ public final class HotFileState implements AutoCloseable {
    *
    * @return whether the events were applied (false: the next build stats everything)
    */
+  @Override
   public boolean sync(Duration timeout) {
     if (closed) {
       return false;
@@ -221,6 +222,7 @@ public final class HotFileState implements AutoCloseable {
   }
 
   /** How many file events were applied (for tests and the daemon's log). */
+  @Override
   public long events() {
     return events.get();
   }
