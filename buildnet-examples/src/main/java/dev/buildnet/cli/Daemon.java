@@ -569,7 +569,11 @@ final class Daemon {
       return null;
     }
     try {
-      return dev.buildnet.internal.addon.AddOns.keepFileStateHot(net);
+      dev.buildnet.internal.addon.AddOns.HotFiles hot =
+          dev.buildnet.internal.addon.AddOns.keepFileStateHot(net);
+      log.println("keeping the file state of " + ws + " from file events");
+      log.flush();
+      return hot;
     } catch (RuntimeException e) {
       log.println("not keeping the file state of " + ws + " from file events: " + e.getMessage());
       log.flush();
