@@ -232,6 +232,11 @@ public final class HotFileState implements AutoCloseable, dev.buildnet.internal.
     return lostEvents.get();
   }
 
+  /** Test seam: the watcher (to lose events on purpose). */
+  DirectoryWatcher watcher() {
+    return watcher;
+  }
+
   /** Test seam: what the OS's OVERFLOW on {@code dir} does. */
   public void simulateOverflow(Path dir) {
     watcher.overflow(dir.toAbsolutePath().normalize(), "simulated overflow");
