@@ -881,6 +881,11 @@ public final class BuildNet implements AutoCloseable {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to watch");
     }
+    synchronized (watches) {
+      if (hotFileState != null) { // both would own the digest cache's trust
+        throw new IllegalStateException("the file state is kept from file events already");
+      }
+    }
     dev.buildnet.internal.watch.WatchSession.Host host =
         new dev.buildnet.internal.watch.WatchSession.Host() {
           @Override
