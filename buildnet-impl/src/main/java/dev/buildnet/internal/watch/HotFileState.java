@@ -32,12 +32,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * queues the inotify event inside the write's system call, so it is queued before the client's
  * request even reaches us; but the JDK's poller thread and {@link DirectoryWatcher}'s thread hand
  * it on later. {@link #sync} therefore writes a marker file in a directory of its own (watched by
- * the same watch service, hence the same inotify queue) and waits until the marker's event comes
- * out of the watcher: every event queued before the marker was handed on before it, with one
- * exception. The JDK re-queues a key whose events arrived while the watcher thread was handling
- * it only when the thread resets it, which can be after the marker's key was queued. A second
- * marker, written after the first one came out, closes that gap: the thread reset every key it
- * took before the first marker's, so any such key is queued ahead of the second marker's.
+ * the same watch service, hence the same inotify queue: the kernel and the JDK's one poller thread
+ * keep its order) and waits until the marker's event comes out of the watcher: every event queued
+ * before the marker was handed on before it, with one exception. The JDK re-queues a key whose
+ * events arrived while the watcher thread was handling it only when the thread resets it, which
+ * can be after the marker's key was queued. So the marker counts only once the watcher has also
+ * handled every key queued when it handled the marker's ({@link
+ * DirectoryWatcher#drainQueuedAfterThisKey}): the thread is single and reset every key it took
+ * before, so any such key is in that queue.
  * If a marker does not come out in time (or the platform's watch service only polls), nothing
  * trusted is used for that build: every file is checked by stat, as without this class.
  *
@@ -148,10 +150,12 @@ public final class HotFileState implements AutoCloseable, dev.buildnet.internal.
       if (name.startsWith(markerPrefix)) {
         try {
           long n = Long.parseLong(name.substring(markerPrefix.length()));
-          synchronized (seen) {
-            lastMarkerSeen = Math.max(lastMarkerSeen, n);
-            seen.notifyAll();
-          }
+          watcher.drainQueuedAfterThisKey(() -> {
+            synchronized (seen) {
+              lastMarkerSeen = Math.max(lastMarkerSeen, n);
+              seen.notifyAll();
+            }
+          });
         } catch (NumberFormatException e) {
           // not one of ours
         }
@@ -187,7 +191,7 @@ public final class HotFileState implements AutoCloseable, dev.buildnet.internal.
     if (closed) {
       return false;
     }
-    boolean ok = marker(timeout) && marker(timeout);
+    boolean ok = marker(timeout);
     if (!ok) {
       digests.trustUntilInvalidated(this::trusted); // forgets every trusted digest
     }
