@@ -132,6 +132,11 @@ public final class BuildNet implements AutoCloseable {
       public dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net) {
         return net.watchCycles;
       }
+
+      @Override
+      public dev.buildnet.internal.addon.AddOns.HotFiles keepFileStateHot(BuildNet net) {
+        return net.keepFileStateHot();
+      }
     });
   }
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
@@ -876,6 +881,11 @@ public final class BuildNet implements AutoCloseable {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to watch");
     }
+    synchronized (watches) {
+      if (hotFileState != null) { // both would own the digest cache's trust
+        throw new IllegalStateException("the file state is kept from file events already");
+      }
+    }
     dev.buildnet.internal.watch.WatchSession.Host host =
         new dev.buildnet.internal.watch.WatchSession.Host() {
           @Override
@@ -922,6 +932,39 @@ public final class BuildNet implements AutoCloseable {
       w.close();
     }
     watches.clear();
+    dev.buildnet.internal.watch.HotFileState h;
+    synchronized (watches) {
+      h = hotFileState;
+      hotFileState = null;
+    }
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  private dev.buildnet.internal.watch.HotFileState hotFileState; // guarded by watches
+
+  /**
+   * For the CLI's daemon (through AddOns): keeps the input file state hot from file events between
+   * builds, without watch mode's rebuilds; closed with this BuildNet. Not combined with
+   * {@link #watch}: both would own the digest cache's trust.
+   */
+  private dev.buildnet.internal.watch.HotFileState keepFileStateHot() {
+    synchronized (watches) {
+      ensureOpen();
+      if (!watches.isEmpty()) {
+        throw new IllegalStateException("a watch is running: it keeps the file state already");
+      }
+      if (hotFileState == null) {
+        try {
+          hotFileState = new dev.buildnet.internal.watch.HotFileState(workspace, graph,
+              watchDigests, workspace.resolve(".buildnet").resolve("hot"));
+        } catch (IOException e) {
+          throw new BuildNetException("cannot watch " + workspace + ": " + e.getMessage(), e);
+        }
+      }
+      return hotFileState;
+    }
   }
 
   // ---- end of watch mode ----

@@ -66,8 +66,12 @@ import picocli.CommandLine;
  * Two clients of one workspace at once: the second gets a BuildNet of its own, which waits for the
  * workspace lock exactly as a second {@code buildnet} process does.
  *
- * <p>Later: {@code build --watch}'s file state (file events instead of a stat per input) would let
- * the warm instance skip even the stats of a null build; the daemon is where that pays most.
+ * <p>File state: on Linux the warm BuildNet keeps its input digests hot from file events
+ * (impl's {@code internal.watch.HotFileState}, watch mode's trust without its rebuilds), so
+ * a null build neither stats nor reads unchanged inputs; before each build the daemon waits until
+ * the events queued before the request are applied (HotFileState#sync), so a client's edit made
+ * just before its build is always seen. {@code -Dbuildnet.daemon.hotFileState=false} turns it off.
+ * {@code -Dbuildnet.daemon.timing=true} logs each build's phases (for measurements).
  */
 final class Daemon {
   static final String MAGIC = "buildnet-daemon-1";
@@ -77,6 +81,12 @@ final class Daemon {
   private static final int REQUEST_TIMEOUT_MS = 30_000;
   /** How often the accept loop looks at the idle time and the state file. */
   private static final int TICK_MS = 5_000;
+  /** How long a build waits for the file events queued before it (then it stats every input). */
+  private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(5);
+  private static final boolean HOT_FILE_STATE =
+      !"false".equals(System.getProperty("buildnet.daemon.hotFileState"))
+          && System.getProperty("os.name", "").startsWith("Linux"); // elsewhere the JDK polls
+  private static final boolean TIMING = Boolean.getBoolean("buildnet.daemon.timing");
 
   private final Path stateFile;
   private final String jarId;
@@ -262,6 +272,7 @@ final class Daemon {
   }
 
   private void build(Socket s, InputStream in, OutputStream out) throws IOException {
+    long t0 = System.nanoTime();
     Path cwd = Path.of(field(in));
     boolean tty = "1".equals(field(in));
     field(in); // the terminal's columns: sent for future use, nothing prints by width yet
@@ -288,6 +299,7 @@ final class Daemon {
       frames.exit(BuildNetCli.USAGE);
       return;
     }
+    long t1 = System.nanoTime();
     ClientLease lease = new ClientLease(env, cwd);
     // The client sends nothing after its request: end of input means it went away.
     Thread watch = new Thread(() -> {
@@ -318,6 +330,13 @@ final class Daemon {
     o.flush();
     e.flush();
     frames.exit(code);
+    if (TIMING) {
+      long t2 = System.nanoTime();
+      log.printf("timing: request %.2f ms, open %.2f ms (file events sync %.2f ms), build+print"
+          + " %.2f ms, total %.2f ms%n", (t1 - t0) / 1e6, lease.openNanos / 1e6,
+          lease.syncNanos / 1e6, (t2 - t1 - lease.openNanos) / 1e6, (t2 - t0) / 1e6);
+      log.flush();
+    }
   }
 
   /** The session of one client: its terminal, directory, environment, and a BuildNet to use. */
@@ -367,6 +386,7 @@ final class Daemon {
     final Set<String> envNames;
     volatile java.util.function.Consumer<String> notice = m -> { };
     BuildNet net;
+    dev.buildnet.internal.addon.AddOns.HotFiles hot; // null: every build stats its inputs
     boolean busy;
 
     Warm(Path workspace, Key key, Map<String, String> env) {
@@ -399,6 +419,8 @@ final class Daemon {
     private dev.buildnet.api.build.BuildListener reporter;
     private BuildFuture build;
     private boolean cancelled;
+    long openNanos;
+    long syncNanos;
 
     ClientLease(Map<String, String> env, Path cwd) {
       this.env = env;
@@ -406,6 +428,7 @@ final class Daemon {
     }
 
     void open(BuildSession.Settings s) {
+      long start = System.nanoTime();
       Path ws = s.workspace().toAbsolutePath().normalize();
       Key key = new Key(s.slots(), s.waitForLock(), workspaceFile(ws));
       Warm stale = null;
@@ -431,6 +454,7 @@ final class Daemon {
           w.envNames.addAll(t.envPassthroughUnhashed());
         }
         w.envNames.add("PATH");
+        w.hot = hotFileState(fresh, ws);
         w.busy = true;
         boolean kept = false;
         synchronized (warm) {
@@ -452,11 +476,22 @@ final class Daemon {
       if (warmUsed != null) {
         warmUsed.notice = s.lockNotice();
         net = warmUsed.net;
+        if (warmUsed.hot != null) {
+          // The client's writes before its request must be seen: see HotFileState's javadoc.
+          long t = System.nanoTime();
+          if (!warmUsed.hot.sync(SYNC_TIMEOUT)) {
+            log.println("file events of " + ws + " did not arrive in " + SYNC_TIMEOUT
+                + ": this build checks every input by stat");
+            log.flush();
+          }
+          syncNanos = System.nanoTime() - t;
+        }
       } else {
         net = own;
       }
       reporter = s.reporter();
       net.addListener(reporter);
+      openNanos = System.nanoTime() - start;
       synchronized (running) {
         running.add(this);
       }
@@ -525,6 +560,24 @@ final class Daemon {
           warmUsed.net.close();
         }
       }
+    }
+  }
+
+  /** Keeps {@code net}'s file state hot, or null (off, or the workspace cannot be watched). */
+  private dev.buildnet.internal.addon.AddOns.HotFiles hotFileState(BuildNet net, Path ws) {
+    if (!HOT_FILE_STATE) {
+      return null;
+    }
+    try {
+      dev.buildnet.internal.addon.AddOns.HotFiles hot =
+          dev.buildnet.internal.addon.AddOns.keepFileStateHot(net);
+      log.println("keeping the file state of " + ws + " from file events");
+      log.flush();
+      return hot;
+    } catch (RuntimeException e) {
+      log.println("not keeping the file state of " + ws + " from file events: " + e.getMessage());
+      log.flush();
+      return null;
     }
   }
 

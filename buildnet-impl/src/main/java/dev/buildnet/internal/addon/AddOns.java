@@ -32,6 +32,21 @@ public final class AddOns {
 
     /** The watch cycles of {@code net} (watch mode), for the event streams and the dashboard. */
     dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net);
+
+    /** Keeps {@code net}'s input file state hot from file events (the CLI's daemon). */
+    HotFiles keepFileStateHot(BuildNet net);
+  }
+
+  /** What the CLI's daemon holds of {@code internal.watch.HotFileState} (not exported to it). */
+  public interface HotFiles {
+    /**
+     * Waits until the file events queued before this call are applied; false (the next build then
+     * checks every input by stat) if that cannot be shown within {@code timeout}.
+     */
+    boolean sync(java.time.Duration timeout);
+
+    /** How many file events were applied. */
+    long events();
   }
 
   private static volatile Access access;
@@ -58,6 +73,16 @@ public final class AddOns {
 
   public static dev.buildnet.internal.watch.WatchCycles watchCycles(BuildNet net) {
     return access.watchCycles(Objects.requireNonNull(net, "net"));
+  }
+
+  /**
+   * Keeps {@code net}'s input digests trusted until a file event invalidates them, between builds
+   * a client asks for (no rebuild on events); one instance per BuildNet, closed with it.
+   *
+   * @throws dev.buildnet.BuildNetException if the workspace cannot be watched
+   */
+  public static HotFiles keepFileStateHot(BuildNet net) {
+    return access.keepFileStateHot(Objects.requireNonNull(net, "net"));
   }
 
   public static DiskBlobStore blobs(BuildNet net) {

@@ -144,10 +144,47 @@ public final class DirectoryWatcher implements AutoCloseable {
       } catch (InterruptedException | ClosedWatchServiceException e) {
         return;
       }
+      handle(key);
+      // See drainQueuedAfterThisKey: every key signalled before the one just handled is queued
+      // now (this thread reset each one it took), so handling the queue empties those too.
+      while (afterDrain != null && !closed) {
+        Runnable drained = afterDrain;
+        afterDrain = null;
+        try {
+          for (WatchKey k = service.poll(); k != null && !closed; k = service.poll()) {
+            handle(k);
+          }
+        } catch (ClosedWatchServiceException e) {
+          return;
+        }
+        drained.run();
+      }
+    }
+  }
+
+  private Runnable afterDrain; // only touched on the watcher's thread
+
+  /**
+   * Called by a sink on the watcher's thread while it handles an event: once that event's key is
+   * handled, the keys queued then are handled too, and then {@code done} runs. Every event the OS
+   * queued before that event has then been handed to the sink. (The JDK queues a key again only
+   * when this thread resets it, which may be after a later event's key was queued, hence the
+   * drain.)
+   */
+  public void drainQueuedAfterThisKey(Runnable done) {
+    Runnable before = afterDrain;
+    afterDrain = before == null ? done : () -> {
+      before.run();
+      done.run();
+    };
+  }
+
+  private void handle(WatchKey key) {
+    {
       Path dir = keys.get(key);
       if (dir == null) {
         key.cancel();
-        continue;
+        return;
       }
       for (WatchEvent<?> event : key.pollEvents()) {
         if (dropping) {
