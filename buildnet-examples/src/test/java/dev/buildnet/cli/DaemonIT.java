@@ -88,6 +88,22 @@ class DaemonIT {
   }
 
   @Test
+  void version_isAnsweredByTheLauncherWithoutAJvm_andMatchesTheJars() throws Exception {
+    // With JAVA pointing at /bin/false, any path that starts a JVM would fail with no output.
+    Result launcher = run(List.of("--version"), Map.of("JAVA", "/bin/false"));
+    assertEquals(0, launcher.code, launcher.all());
+    assertTrue(launcher.out.matches("buildnet \\S+\n"), launcher.all());
+    // The same line from the jar itself: the launcher's copy of the version is not stale.
+    String launcherPath = System.getProperty("buildnet.launcher");
+    Path jar = Path.of(launcherPath).getParent().getParent().resolve("lib").resolve("buildnet.jar");
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString(), "--version").redirectErrorStream(true).start();
+    String fromJar = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS), "java -jar --version did not exit");
+    assertEquals(fromJar, launcher.out);
+  }
+
+  @Test
   void noDaemon_buildsInTheLaunchersOwnJvm() throws Exception {
     Result r = run(List.of("build", "--no-daemon"));
     assertEquals(0, r.code, r.all());
