@@ -1,15 +1,11 @@
 package dev.buildnet.internal.watch;
 
 import dev.buildnet.graph.BuildGraph;
-import dev.buildnet.internal.graph.RelativePaths;
 import dev.buildnet.internal.hash.FileDigestCache;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -95,53 +91,19 @@ public final class HotFileState implements AutoCloseable, dev.buildnet.internal.
 
   /** As {@link WatchSession}: the nearest existing directory of every input's literal base. */
   private void watchRoots() throws IOException {
-    Set<Path> dirs = new LinkedHashSet<>();
-    for (String base : index.bases()) {
-      Path p = base.equals(".") ? root : root.resolve(base);
-      while (!p.equals(root) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-        p = p.getParent();
-      }
-      dirs.add(p);
-    }
-    for (Path d : dirs) {
-      if (skipDirectory(d)) {
-        continue;
-      }
-      Path base = d;
-      if (index.bases().stream()
-          .anyMatch(b -> (b.equals(".") ? root : root.resolve(b)).equals(base))) {
-        watcher.watchTree(d, false);
-      } else {
-        // A missing base's nearest directory alone: the base appearing is an ENTRY_CREATE there,
-        // and the watcher then watches the new directory's tree.
-        watcher.watchDirectory(d);
-      }
-    }
+    WatchScope.watchRoots(root, index, watcher);
   }
 
   private boolean skipDirectory(Path dir) {
-    if (!dir.startsWith(root) || dir.equals(root)) {
-      return false;
-    }
-    String rel = relative(dir);
-    return RelativePaths.overlapsStateDir(rel) || index.insideOutput(rel);
+    return WatchScope.skipDirectory(root, index, dir);
   }
 
   private boolean trusted(Path file) {
-    Path parent = file.getParent();
-    if (parent == null || !file.startsWith(root) || !watcher.watches(parent)) {
-      return false;
-    }
-    String rel = relative(file);
-    return !RelativePaths.overlapsStateDir(rel) && !index.insideOutput(rel);
+    return WatchScope.trusted(root, index, watcher, file);
   }
 
   private String relative(Path abs) {
-    if (abs.equals(root)) {
-      return ".";
-    }
-    String rel = root.relativize(abs).toString();
-    return java.io.File.separatorChar == '/' ? rel : rel.replace(java.io.File.separatorChar, '/');
+    return WatchScope.relative(root, abs);
   }
 
   private void onChange(Path abs) {

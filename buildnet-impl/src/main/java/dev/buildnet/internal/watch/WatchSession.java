@@ -162,56 +162,23 @@ public final class WatchSession implements AutoCloseable {
 
   /** Registers the nearest existing directory of every input's literal base, and the root. */
   private void watchRoots() throws IOException {
-    Set<Path> dirs = new LinkedHashSet<>();
-    for (String base : index.bases()) {
-      Path p = base.equals(".") ? root : root.resolve(base);
-      while (!p.equals(root) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-        p = p.getParent();
-      }
-      dirs.add(p);
-    }
-    for (Path d : dirs) {
-      if (skipDirectory(d)) {
-        continue;
-      }
-      // A missing base's nearest directory is watched alone: the base appearing below it is an
-      // ENTRY_CREATE there, and the watcher then watches the new directory's whole tree.
-      Path base = d;
-      if (index.bases().stream().anyMatch(b -> (b.equals(".") ? root : root.resolve(b)).equals(base))) {
-        watcher.watchTree(d, false);
-      } else {
-        watcher.watchDirectory(d);
-      }
-    }
+    WatchScope.watchRoots(root, index, watcher);
     if (graphFile != null) {
       watcher.watchDirectory(root); // buildnet.json's events
     }
   }
 
   private boolean skipDirectory(Path dir) {
-    if (!dir.startsWith(root) || dir.equals(root)) {
-      return false;
-    }
-    String rel = relative(dir);
-    return RelativePaths.overlapsStateDir(rel) || index.insideOutput(rel);
+    return WatchScope.skipDirectory(root, index, dir);
   }
 
   /** Whether the digest of {@code file} may be trusted without a stat: its directory is watched. */
   private boolean trusted(Path file) {
-    Path parent = file.getParent();
-    if (parent == null || !file.startsWith(root) || !watcher.watches(parent)) {
-      return false;
-    }
-    String rel = relative(file);
-    return !RelativePaths.overlapsStateDir(rel) && !index.insideOutput(rel);
+    return WatchScope.trusted(root, index, watcher, file);
   }
 
   private String relative(Path abs) {
-    if (abs.equals(root)) {
-      return ".";
-    }
-    String rel = root.relativize(abs).toString();
-    return java.io.File.separatorChar == '/' ? rel : rel.replace(java.io.File.separatorChar, '/');
+    return WatchScope.relative(root, abs);
   }
 
   private void onChange(Path abs) {
