@@ -19,10 +19,8 @@ import dev.buildnet.internal.protocol.ProtocolException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -49,12 +47,11 @@ final class FramedSession implements Session, Transport.Connection.Handler {
 
   private enum Stage { AWAIT_CHALLENGE, AWAIT_ACK, AWAIT_HELLO, AWAIT_PROOF, OPEN }
 
-  private record Pending(CompletableFuture<Message> future, Consumer<Message> partial) {}
 
   private final FramedTransport t;
   private final boolean listening;
   private final Transport.Acceptor acceptor;
-  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final PendingReplies pending = new PendingReplies();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean notified = new AtomicBoolean();
@@ -298,18 +295,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       return;
     }
     if (p instanceof Payloads.Reply r && r.replyTo() != null) {
-      Pending waiting = pending.get(r.replyTo());
-      if (waiting != null) {
-        if (p instanceof Payloads.BlobChunk c && !c.last() && waiting.partial() != null) {
-          waiting.partial().accept(m);
-          return;
-        }
-        pending.remove(r.replyTo(), waiting);
-        if (p instanceof ErrorReply e) {
-          waiting.future().completeExceptionally(new RemoteErrorException(e));
-        } else {
-          waiting.future().complete(m);
-        }
+      if (pending.offer(r.replyTo(), m)) {
         return;
       }
       if (m.type() == MessageType.HEARTBEAT_ACK) {
@@ -406,14 +392,10 @@ final class FramedSession implements Session, Transport.Connection.Handler {
     Objects.requireNonNull(timeout, "timeout");
     Message m = message(payload);
     CompletableFuture<Message> future = new CompletableFuture<>();
-    Pending p = new Pending(future, partial);
-    pending.put(m.id(), p);
-    Runnable expire = () -> {
-      if (pending.remove(m.id(), p)) {
-        future.completeExceptionally(new TimeoutException(m.type() + " request " + m.id() + " to "
-            + this + " got no reply within " + timeout + "; the peer may still have acted on it"));
-      }
-    };
+    PendingReplies.Pending p = pending.register(m.id(), future, partial);
+    Runnable expire = () -> pending.fail(m.id(), p, () -> new TimeoutException(m.type()
+        + " request " + m.id() + " to " + this + " got no reply within " + timeout
+        + "; the peer may still have acted on it"));
     Future<?> timer;
     try {
       timer = t.timer.schedule(expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -426,12 +408,12 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       future.whenComplete((reply, e) -> tm.cancel(false));
     }
     send(m).whenComplete((ok, e) -> {
-      if (e != null && pending.remove(m.id(), p)) {
-        future.completeExceptionally(e);
+      if (e != null) {
+        pending.fail(m.id(), p, () -> e);
       }
     });
-    if (closed.get() && pending.remove(m.id(), p)) {
-      future.completeExceptionally(closedException());
+    if (closed.get()) {
+      pending.fail(m.id(), p, this::closedException);
     }
     return future;
   }
@@ -460,8 +442,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
     handshake.completeExceptionally(new IOException(
         "the connection closed during the handshake" + (cause == null ? "" : ": " + cause.getMessage())));
     BuildNetException e = closedException();
-    pending.values().forEach(p -> p.future().completeExceptionally(e));
-    pending.clear();
+    pending.failAll(e);
     t.forget(this);
     Transport.Connection.Handler h = handler;
     if (stage == Stage.OPEN && h != null && notified.compareAndSet(false, true)) {

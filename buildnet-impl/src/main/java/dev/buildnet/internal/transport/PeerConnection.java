@@ -29,10 +29,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -78,7 +76,6 @@ public final class PeerConnection implements Session {
 
   private record Outgoing(byte[] frame, CompletableFuture<Void> done) {}
 
-  private record Pending(CompletableFuture<Message> future, Consumer<Message> partial) {}
 
   /** Where the handshake stands; frames go to the transport's handshake until OPEN. */
   enum Stage {
@@ -134,7 +131,7 @@ public final class PeerConnection implements Session {
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  private final PendingReplies pending = new PendingReplies();
   private final List<Thread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Object writerLock = new Object();
   private volatile boolean writerStarted;
@@ -291,17 +288,11 @@ public final class PeerConnection implements Session {
     Objects.requireNonNull(timeout, "timeout");
     Message m = message(payload);
     CompletableFuture<Message> future = new CompletableFuture<>();
-    Pending p = new Pending(future, partial);
-    pending.put(m.id(), p);
+    PendingReplies.Pending p = pending.register(m.id(), future, partial);
     java.util.concurrent.Future<?> timer = transport.schedule(
-        () -> {
-          if (pending.remove(m.id(), p)) {
-            future.completeExceptionally(
-                new TimeoutException(
-                    m.type() + " request " + m.id() + " to " + this + " got no reply within "
-                        + timeout + "; the peer may still have acted on it"));
-          }
-        },
+        () -> pending.fail(m.id(), p, () -> new TimeoutException(
+            m.type() + " request " + m.id() + " to " + this + " got no reply within "
+                + timeout + "; the peer may still have acted on it")),
         timeout);
     // Answered requests drop their timer: at thousands of requests a second, timers that wait
     // out their whole timeout would pile up in the scheduler's queue.
@@ -309,12 +300,12 @@ public final class PeerConnection implements Session {
     send(m)
         .whenComplete(
             (ok, e) -> {
-              if (e != null && pending.remove(m.id(), p)) {
-                future.completeExceptionally(e);
+              if (e != null) {
+                pending.fail(m.id(), p, () -> e);
               }
             });
-    if (closed.get() && pending.remove(m.id(), p)) {
-      future.completeExceptionally(closedException());
+    if (closed.get()) {
+      pending.fail(m.id(), p, this::closedException);
     }
     return future;
   }
@@ -1025,19 +1016,7 @@ public final class PeerConnection implements Session {
       return;
     }
     if (p instanceof Payloads.Reply r && r.replyTo() != null) {
-      Pending waiting = pending.get(r.replyTo());
-      if (waiting != null) {
-        boolean partial = p instanceof Payloads.BlobChunk c && !c.last() && waiting.partial() != null;
-        if (partial) {
-          waiting.partial().accept(m);
-          return;
-        }
-        pending.remove(r.replyTo(), waiting);
-        if (p instanceof ErrorReply e) {
-          waiting.future().completeExceptionally(new RemoteErrorException(e));
-        } else {
-          waiting.future().complete(m);
-        }
+      if (pending.offer(r.replyTo(), m)) {
         return;
       }
       if (m.type() == MessageType.HEARTBEAT_ACK) {
@@ -1296,8 +1275,7 @@ public final class PeerConnection implements Session {
       queue.add(POISON);
     }
     BuildNetException e = closedException();
-    pending.values().forEach(p -> p.future().completeExceptionally(e));
-    pending.clear();
+    pending.failAll(e);
     transport.forget(this);
     Handler h = handler;
     if (h != null) {
