@@ -10,7 +10,6 @@ import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.hash.Digest;
-import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.cache.KeyManifest;
 import java.time.Duration;
@@ -55,25 +54,10 @@ final class BuildRun {
   /** Keys of up-to-date dependencies outside this build (watch mode); empty otherwise. */
   private final Map<String, KeyManifest.Dependency> upstreamKeys;
 
-  BuildRun(
-      String buildId,
-      long sequence,
-      BuildGraph graph,
-      Set<String> requested,
-      boolean keepGoing,
-      Set<String> forced,
-      Set<String> unrecorded,
-      BuildListener listener,
-      BuildFuture future,
-      long submittedNanos,
-      java.util.function.Consumer<BuildRun> beforeFinish) {
-    this(buildId, sequence, graph.topologicalOrder(), Map.of(), requested, keepGoing, forced,
-        unrecorded, listener, future, submittedNanos, beforeFinish);
-  }
-
   /**
-   * A build of exactly {@code order} (dependencies first), whose targets may depend on targets
-   * outside it that are up to date with the keys {@code upstreamKeys} gives (watch mode).
+   * A build of exactly {@code order} (dependencies first; a whole graph's topological order for
+   * a plain build), whose targets may depend on targets outside it that are up to date with the
+   * keys {@code upstreamKeys} gives (watch mode; empty otherwise).
    */
   BuildRun(
       String buildId,

@@ -87,8 +87,9 @@ public final class Engine {
   private final Set<BuildRun> runs = new HashSet<>();
   private final AtomicLong sequence = new AtomicLong();
   /**
-   * Per target, what dependents' keys covered of it when it last succeeded here (its key and
-   * output digest): watch mode's partial builds key against targets they do not revisit.
+   * Per target, what dependents' keys covered of it when it last succeeded in a partial build (its
+   * key and output digest): watch mode's next partial builds key against targets they do not
+   * revisit. Every watch cycle is a partial build, so full builds leave this alone.
    */
   private final Map<String, KeyManifest.Dependency> settled =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -165,7 +166,8 @@ public final class Engine {
         new BuildRun(
             buildId,
             sequence.incrementAndGet(),
-            graph,
+            graph.topologicalOrder(),
+            Map.of(),
             requested,
             keepGoing,
             forced,
@@ -173,7 +175,7 @@ public final class Engine {
             listeners,
             future,
             System.nanoTime(),
-            this::finishing);
+            finished -> runner.flushRecords());
     return start(run, future);
   }
 
@@ -203,7 +205,10 @@ public final class Engine {
     return start(run, future);
   }
 
-  /** Once every target of {@code run} is final: its records written, its results settled. */
+  /**
+   * Once every target of a partial build is final: its records written and its results settled
+   * for the next partial build (only watch mode's builds key against settled results).
+   */
   private void finishing(BuildRun run) {
     runner.flushRecords();
     run.settled(settled::put);
