@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import dev.buildnet.cli.LauncherRuns.Result;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,7 +73,7 @@ class DaemonFileStateIT {
     build("built 0, cached 1");
     Files.writeString(ws.resolve("src/b.txt"), "b1\n");
     Result status = run(List.of("daemon", "status"));
-    assertEquals(0, status.code, status.all());
+    assertEquals(0, status.code(), status.all());
     build("built 1, cached 0");
     assertEquals("a0\nb1\n", output());
     build("built 0, cached 1");
@@ -111,42 +109,15 @@ class DaemonFileStateIT {
 
   private void build(String expected) throws Exception {
     Result r = run(List.of("build"));
-    assertEquals(0, r.code, r.all());
-    assertTrue(r.out.contains(expected), "expected '" + expected + "' in\n" + r.all());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains(expected), "expected '" + expected + "' in\n" + r.all());
   }
 
   private String output() throws Exception {
     return Files.readString(ws.resolve("out/all.txt"));
   }
 
-  private record Result(int code, String out, String err) {
-    String all() {
-      return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
-    }
-  }
-
   private Result run(List<String> args) throws Exception {
-    String launcher = System.getProperty("buildnet.launcher");
-    assertTrue(launcher != null && Files.isExecutable(Path.of(launcher)),
-        "the pom passes buildnet.launcher, the packaged bin/buildnet");
-    List<String> command = new ArrayList<>();
-    command.add(launcher);
-    command.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(command).directory(ws.toFile());
-    Map<String, String> env = pb.environment();
-    env.put("JAVA", Path.of(System.getProperty("java.home.for.tests",
-        System.getProperty("java.home")), "bin", "java").toString());
-    env.put("BUILDNET_DAEMON_DIR", daemonDir.toString());
-    env.put("XDG_CACHE_HOME", tmp.resolve("cache").toString());
-    env.put("BUILDNET_CDS", "0");
-    env.remove("BUILDNET_NO_DAEMON");
-    env.remove("JAVA_OPTS");
-    env.remove("BUILDNET_OPTS");
-    env.remove("BUILDNET_DAEMON_OPTS");
-    Path out = Files.createTempFile(tmp, "out", ".txt");
-    Path err = Files.createTempFile(tmp, "err", ".txt");
-    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    assertTrue(p.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS), "buildnet " + args + " did not exit");
-    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    return LauncherRuns.run(LauncherRuns.launcher(ws, daemonDir, tmp, args), tmp, DEADLINE_SECONDS);
   }
 }

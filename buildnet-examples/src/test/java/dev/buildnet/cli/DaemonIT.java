@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import dev.buildnet.cli.LauncherRuns.Result;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,10 +66,10 @@ class DaemonIT {
   @Test
   void twoBuilds_goThroughOneDaemon_andTheSecondIsACacheHit() throws Exception {
     Result first = run(List.of("build"));
-    assertEquals(0, first.code, first.all());
-    assertTrue(first.out.contains("built 2, cached 0, failed 0"), first.all());
+    assertEquals(0, first.code(), first.all());
+    assertTrue(first.out().contains("built 2, cached 0, failed 0"), first.all());
     long daemon = stateFile().orElseThrow().pid();
-    assertNotEquals(first.pid, daemon, "the build ran in the daemon, not in the launcher");
+    assertNotEquals(first.pid(), daemon, "the build ran in the daemon, not in the launcher");
     assertEquals(daemon, whoRan());
     assertTrue(Files.isRegularFile(daemonDir.resolve(
         DaemonFiles.name(ws) + ".log")), "the daemon logs next to its state file");
@@ -77,22 +78,22 @@ class DaemonIT {
         daemonDir.resolve(DaemonFiles.name(ws) + DaemonFiles.SUFFIX))));
 
     Result second = run(List.of("build"));
-    assertEquals(0, second.code, second.all());
-    assertTrue(second.out.contains("built 1, cached 1, failed 0"), second.all());
+    assertEquals(0, second.code(), second.all());
+    assertTrue(second.out().contains("built 1, cached 1, failed 0"), second.all());
     assertEquals(daemon, stateFile().orElseThrow().pid(), "the same daemon");
     assertEquals(daemon, whoRan(), "the second build ran in the same daemon");
 
     Result status = run(List.of("daemon", "status"));
-    assertEquals(0, status.code, status.all());
-    assertTrue(status.out.startsWith("daemon " + daemon + " "), status.all());
+    assertEquals(0, status.code(), status.all());
+    assertTrue(status.out().startsWith("daemon " + daemon + " "), status.all());
   }
 
   @Test
   void version_isAnsweredByTheLauncherWithoutAJvm_andMatchesTheJars() throws Exception {
     // With JAVA pointing at /bin/false, any path that starts a JVM would fail with no output.
     Result launcher = run(List.of("--version"), Map.of("JAVA", "/bin/false"));
-    assertEquals(0, launcher.code, launcher.all());
-    assertTrue(launcher.out.matches("buildnet \\S+\n"), launcher.all());
+    assertEquals(0, launcher.code(), launcher.all());
+    assertTrue(launcher.out().matches("buildnet \\S+\n"), launcher.all());
     // The same line from the jar itself: the launcher's copy of the version is not stale.
     String launcherPath = System.getProperty("buildnet.launcher");
     Path jar = Path.of(launcherPath).getParent().getParent().resolve("lib").resolve("buildnet.jar");
@@ -100,26 +101,26 @@ class DaemonIT {
         "-jar", jar.toString(), "--version").redirectErrorStream(true).start();
     String fromJar = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertTrue(p.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS), "java -jar --version did not exit");
-    assertEquals(fromJar, launcher.out);
+    assertEquals(fromJar, launcher.out());
   }
 
   @Test
   void noDaemon_buildsInTheLaunchersOwnJvm() throws Exception {
     Result r = run(List.of("build", "--no-daemon"));
-    assertEquals(0, r.code, r.all());
-    assertTrue(r.out.contains("built 2, cached 0, failed 0"), r.all());
-    assertEquals(r.pid, whoRan(), "the launcher execs java, which ran the build");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("built 2, cached 0, failed 0"), r.all());
+    assertEquals(r.pid(), whoRan(), "the launcher execs java, which ran the build");
     assertTrue(stateFile().isEmpty(), "no daemon was started");
 
     Result env = run(List.of("build"), Map.of("BUILDNET_NO_DAEMON", "1"));
-    assertEquals(0, env.code, env.all());
-    assertEquals(env.pid, whoRan());
+    assertEquals(0, env.code(), env.all());
+    assertEquals(env.pid(), whoRan());
     assertTrue(stateFile().isEmpty(), "no daemon was started");
   }
 
   @Test
   void aWrongToken_isRefusedWithOneLine() throws Exception {
-    assertEquals(0, run(List.of("build")).code);
+    assertEquals(0, run(List.of("build")).code());
     DaemonFiles.State s = stateFile().orElseThrow();
     String wrong = "0".repeat(s.token().length());
     assertEquals("error: wrong token for this buildnet daemon\n",
@@ -144,8 +145,8 @@ class DaemonIT {
         new DaemonFiles.State(closedPort, "ab".repeat(24), gone.pid(), "1-2-3-4"));
 
     Result r = run(List.of("build"));
-    assertEquals(0, r.code, r.all());
-    assertTrue(r.out.contains("built 2, cached 0, failed 0"), r.all());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("built 2, cached 0, failed 0"), r.all());
     DaemonFiles.State now = stateFile().orElseThrow();
     assertNotEquals(gone.pid(), now.pid());
     assertEquals(now.pid(), whoRan(), "the new daemon ran the build");
@@ -158,14 +159,14 @@ class DaemonIT {
     Files.copy(Path.of(System.getProperty("buildnet.launcher")).resolveSibling("../lib/buildnet.jar"),
         jar);
     Map<String, String> env = Map.of("BUILDNET_JAR", jar.toString());
-    assertEquals(0, run(List.of("build"), env).code);
+    assertEquals(0, run(List.of("build"), env).code());
     ProcessHandle old = ProcessHandle.of(stateFile().orElseThrow().pid()).orElseThrow();
 
     // An upgrade: another jar at the same place (here the same bytes with another mtime).
     Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(
         Files.getLastModifiedTime(jar).toMillis() - 3_600_000));
     Result r = run(List.of("build"), env);
-    assertEquals(0, r.code, r.all());
+    assertEquals(0, r.code(), r.all());
     long now = stateFile().orElseThrow().pid();
     assertNotEquals(old.pid(), now);
     assertEquals(now, whoRan(), "the new daemon ran the build");
@@ -175,7 +176,7 @@ class DaemonIT {
   @Test
   void anIdleDaemon_stopsByItself() throws Exception {
     Result r = run(List.of("build"), Map.of("BUILDNET_DAEMON_IDLE_TIMEOUT", "1s"));
-    assertEquals(0, r.code, r.all());
+    assertEquals(0, r.code(), r.all());
     Optional<ProcessHandle> daemon = ProcessHandle.of(whoRan()); // empty: stopped already
     await(() -> daemon.map(p -> !p.isAlive()).orElse(true), "the idle daemon stopped");
     assertTrue(stateFile().isEmpty(), "and removed its state file");
@@ -212,11 +213,11 @@ class DaemonIT {
     long daemon = stateFile().orElseThrow().pid();
     Result viaDaemon = run(List.of("build", "--no-wait"));
     Result inProcess = run(List.of("build", "--no-wait", "--no-daemon"));
-    assertEquals(2, viaDaemon.code, viaDaemon.all());
-    assertEquals(inProcess.code, viaDaemon.code);
-    assertEquals(inProcess.out, viaDaemon.out);
-    assertEquals(inProcess.err, viaDaemon.err);
-    assertTrue(viaDaemon.err.contains("the build of process " + daemon), viaDaemon.all());
+    assertEquals(2, viaDaemon.code(), viaDaemon.all());
+    assertEquals(inProcess.code(), viaDaemon.code());
+    assertEquals(inProcess.out(), viaDaemon.out());
+    assertEquals(inProcess.err(), viaDaemon.err());
+    assertTrue(viaDaemon.err().contains("the build of process " + daemon), viaDaemon.all());
     first.destroy();
     assertTrue(first.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS));
   }
@@ -229,8 +230,8 @@ class DaemonIT {
     ProcessHandle daemon = ProcessHandle.of(stateFile().orElseThrow().pid()).orElseThrow();
 
     Result stop = run(List.of("daemon", "stop"));
-    assertEquals(0, stop.code, stop.all());
-    assertEquals("stopped daemon " + daemon.pid() + "\n", stop.out);
+    assertEquals(0, stop.code(), stop.all());
+    assertEquals("stopped daemon " + daemon.pid() + "\n", stop.out());
     assertFalse(daemon.isAlive());
     for (ProcessHandle p : started) {
       await(() -> !p.isAlive(), "the build's process " + p.pid() + " was killed");
@@ -239,8 +240,8 @@ class DaemonIT {
     assertNotEquals(0, client.exitValue(), "a cancelled build does not succeed");
     assertTrue(stateFile().isEmpty(), "the daemon removed its state file");
     Result status = run(List.of("daemon", "status"));
-    assertEquals(1, status.code);
-    assertEquals("no daemon for " + ws + "\n", status.out);
+    assertEquals(1, status.code());
+    assertEquals("no daemon for " + ws + "\n", status.out());
   }
 
   @Test
@@ -253,7 +254,7 @@ class DaemonIT {
                   "inputs": ["src/a.txt"], "deps": ["ok"]},
           "after": {"command": ["true"], "deps": ["bad"]}}}
         """);
-    assertEquals(1, run(List.of("build", "--no-daemon")).code); // "ok" is cached from now on
+    assertEquals(1, run(List.of("build", "--no-daemon")).code()); // "ok" is cached from now on
     for (List<String> args : List.of(List.of("build"), List.of("build", "-k", "--logs"),
         List.of("build", "nope"), List.of("build", "--bogus"), List.of("build", "--json"),
         List.of("build", "-w", "no/such/dir"))) {
@@ -262,18 +263,18 @@ class DaemonIT {
       Result expected = run(inProcess);
       Result daemon = run(args);
       assertTrue(stateFile().isPresent(), "a daemon ran " + args);
-      assertEquals(expected.code, daemon.code, args + ": " + daemon.all());
+      assertEquals(expected.code(), daemon.code(), args + ": " + daemon.all());
       // With --logs a target's stdout and stderr lines interleave as their pipes are read, in
       // either order in-process too: compare the lines, not their order.
       boolean anyOrder = args.contains("--logs");
-      assertEquals(normalized(expected.out, anyOrder), normalized(daemon.out, anyOrder),
+      assertEquals(normalized(expected.out(), anyOrder), normalized(daemon.out(), anyOrder),
           args.toString());
-      assertEquals(normalized(expected.err, anyOrder), normalized(daemon.err, anyOrder),
+      assertEquals(normalized(expected.err(), anyOrder), normalized(daemon.err(), anyOrder),
           args.toString());
     }
     Result r = run(List.of("build"));
-    assertEquals(1, r.code);
-    assertTrue(r.out.contains("'bad' exited with 3:\nto-err\n"), r.all()); // as in-process
+    assertEquals(1, r.code());
+    assertTrue(r.out().contains("'bad' exited with 3:\nto-err\n"), r.all()); // as in-process
   }
 
   /** Durations and build ids differ from run to run. */
@@ -338,31 +339,8 @@ class DaemonIT {
     }
   }
 
-  private record Result(int code, String out, String err, long pid) {
-    String all() {
-      return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
-    }
-  }
-
   private ProcessBuilder launcher(List<String> args) {
-    String launcher = System.getProperty("buildnet.launcher");
-    assertTrue(launcher != null && Files.isExecutable(Path.of(launcher)),
-        "the pom passes buildnet.launcher, the packaged bin/buildnet");
-    List<String> command = new ArrayList<>();
-    command.add(launcher);
-    command.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(command).directory(ws.toFile());
-    Map<String, String> env = pb.environment();
-    env.put("JAVA", Path.of(System.getProperty("java.home.for.tests",
-        System.getProperty("java.home")), "bin", "java").toString());
-    env.put("BUILDNET_DAEMON_DIR", daemonDir.toString());
-    env.put("XDG_CACHE_HOME", tmp.resolve("cache").toString());
-    env.put("BUILDNET_CDS", "0"); // each test's own cache: dumping an archive would only cost time
-    env.remove("BUILDNET_NO_DAEMON");
-    env.remove("JAVA_OPTS");
-    env.remove("BUILDNET_OPTS");
-    env.remove("CI"); // the same either way; kept out so both paths read the same environment
-    return pb;
+    return LauncherRuns.launcher(ws, daemonDir, tmp, args);
   }
 
   private Result run(List<String> args) throws Exception {
@@ -372,10 +350,6 @@ class DaemonIT {
   private Result run(List<String> args, Map<String, String> extraEnv) throws Exception {
     ProcessBuilder pb = launcher(args);
     pb.environment().putAll(extraEnv);
-    Path out = Files.createTempFile(tmp, "out", ".txt");
-    Path err = Files.createTempFile(tmp, "err", ".txt");
-    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    assertTrue(p.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS), "buildnet " + args + " did not exit");
-    return new Result(p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
+    return LauncherRuns.run(pb, tmp, DEADLINE_SECONDS);
   }
 }
