@@ -72,7 +72,7 @@ async def test_runs_a_target_with_inputs_exact_env_logs_and_uploaded_outputs(
     master: FakeMaster, worker: Worker
 ) -> None:
     w = await peer(master)
-    assert w.hello.capabilities == ("python",)
+    assert w.hello.capabilities == ("python", "keep-outputs")
     assert w.hello.cpu_slots == 2
     src = put(master, b"hello input\n")
     run = target(

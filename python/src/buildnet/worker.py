@@ -9,9 +9,11 @@ Each attempt runs in a private sandbox directory (deleted afterwards) with exact
 environment the master sends, in its own process group so that a cancel or timeout kills the
 whole process tree. Input blobs come from a local content-addressed store, fetched from the
 master only when missing and re-verified on every copy into a sandbox (a corrupt entry is
-deleted and fetched once more); outputs are uploaded in chunks streamed from the files. When the
+deleted and fetched once more); outputs are uploaded in chunks streamed from the files, or, for
+a TARGET_RUN with ``keep_outputs`` (deferred outputs; the worker advertises ``keep-outputs``),
+kept in the local store and served to the master by BLOB_GET when it needs them. When the
 connection drops, the attempts received over it are killed and the worker reconnects with
-exponential backoff and jitter.
+exponential backoff and jitter; kept outputs stay in the store for a master that reconnects.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, Union
 
 from buildnet import _digests
 from buildnet._blobs import Blobs
@@ -45,7 +47,10 @@ from buildnet.errors import (
     VersionMismatchError,
 )
 from buildnet.protocol import (
+    MAX_CHUNK_BYTES,
     Ack,
+    BlobChunk,
+    BlobGet,
     BuildCompleted,
     BuildFailed,
     BuildProgress,
@@ -71,6 +76,8 @@ _Key = tuple[str, str, int]
 _PIPE_READ = 1 << 16
 #: A log line longer than this is sent in pieces.
 _MAX_LINE = 1 << 16
+#: The capability of a worker that honours TARGET_RUN ``keep_outputs`` (as every Java worker does).
+KEEP_OUTPUTS = "keep-outputs"
 
 
 class _Failure(Exception):
@@ -82,10 +89,12 @@ class _Failure(Exception):
 class Worker:
     """A worker process's connection to its master and the attempts it runs.
 
-    ``capabilities`` are matched against targets' ``requires``; at most ``slots`` attempts run
-    at once (one more is refused with ERROR ``BUSY``). ``work_dir`` holds the sandboxes and the
-    local blob store (default: a temp directory, deleted by :meth:`close`; a given one keeps its
-    store across runs). Use from one event loop.
+    ``capabilities`` are matched against targets' ``requires`` (``keep-outputs`` is always
+    added: deferred outputs); at most ``slots`` attempts run at once (one more is refused with
+    ERROR ``BUSY``). ``work_dir`` holds the sandboxes and the local blob store, which also holds
+    the outputs kept for the master (default: a temp directory, deleted by :meth:`close`; a given
+    one keeps its store across runs; nothing is evicted while the worker runs, as on a Java
+    worker). Use from one event loop.
     """
 
     def __init__(
@@ -110,7 +119,8 @@ class Worker:
             raise ValueError(
                 f"backoff must satisfy 0 < initial ({initial_backoff}) <= max ({max_backoff})"
             )
-        self.capabilities = tuple(capabilities)
+        caps = tuple(capabilities)
+        self.capabilities = caps if KEEP_OUTPUTS in caps else (*caps, KEEP_OUTPUTS)
         self.slots = slots
         self.memory_mb = memory_mb
         self.worker_id = worker_id or f"py-worker-{uuid.uuid4().hex[:8]}"
@@ -125,6 +135,8 @@ class Worker:
         self._request_timeout = request_timeout
         self._attempts: dict[_Key, _Attempt] = {}
         self._fetching: dict[str, asyncio.Future[None]] = {}
+        # BLOB_GETs from the master are served one at a time, in order (as on a Java worker).
+        self._serving: Optional[asyncio.Lock] = None
         self._connection: Optional[Connection] = None
         self._connected: Optional[asyncio.Event] = None
         self._closing: Optional[asyncio.Event] = None
@@ -285,6 +297,9 @@ class Worker:
                 return
             a.cancel(p.reason or "cancelled by the master")
             self._reply(conn, Ack(m.id))
+        elif isinstance(p, BlobGet):
+            task = asyncio.ensure_future(self._serve_blob(conn, m.id, p))
+            task.add_done_callback(_ignore_result)
         elif getattr(p, "reply_to", None) is None:
             self._reply(
                 conn,
@@ -338,6 +353,121 @@ class Worker:
         algorithm, hexdigits = _digests.parse(digest)
         return self._cas / algorithm / hexdigits[:2] / hexdigits
 
+    def _keep(self, algorithm: str, src: Path) -> tuple[str, int]:
+        """Copies an output into the local store, hashing it as it goes (off the event loop);
+        returns its ``(digest, size)``."""
+        tmp_dir = self._cas / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f"keep-{uuid.uuid4().hex}"
+        try:
+            digest = _digests.copy_hashed(algorithm, src, tmp)
+            size = tmp.stat().st_size
+            dest = self._cas_path(digest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return digest, size
+
+    async def _serve_blob(self, conn: Connection, mid: str, p: BlobGet) -> None:
+        """BLOB_GET from the master: a blob of the local store (kept outputs), with the master's
+        rules (docs/PROTOCOL.md, "Master services"): chunks read and hashed as they go, from
+        offset 0 even when ``offset`` is larger, the final one sent only once the whole blob
+        hashed to its name; a corrupt blob is deleted and refused."""
+        if self._serving is None:
+            self._serving = asyncio.Lock()
+        async with self._serving:
+            try:
+                await self._send_blob(conn, mid, p)
+            except _BlobRefused as e:
+                with contextlib.suppress(ConnectionLostError):
+                    await conn.send(ErrorReply(int(e.code), str(e), False, mid))
+            except ConnectionLostError:
+                pass
+            except OSError as e:
+                log.warning("worker %s: serving %s failed: %s", self.worker_id, p.digest, e)
+                with contextlib.suppress(ConnectionLostError):
+                    await conn.send(
+                        ErrorReply(
+                            int(ErrorCode.INTERNAL),
+                            f"worker {self.worker_id} failed to serve the blob: {e}",
+                            False,
+                            mid,
+                        )
+                    )
+
+    async def _send_blob(self, conn: Connection, mid: str, p: BlobGet) -> None:
+        algorithm = conn.blob_algorithm
+        try:
+            got, _ = _digests.parse(p.digest)
+        except ValueError as e:
+            raise _BlobRefused(
+                ErrorCode.INVALID_PAYLOAD, f"{p.digest!r} is not a digest: {e}"
+            ) from None
+        if got != algorithm:
+            raise _BlobRefused(
+                ErrorCode.INVALID_PAYLOAD,
+                f"worker {self.worker_id}'s blob store holds {algorithm} blobs, not {p.digest}",
+            )
+        step = p.max_chunk or MAX_CHUNK_BYTES
+        if not 1 <= step <= MAX_CHUNK_BYTES:
+            raise _BlobRefused(ErrorCode.INVALID_PAYLOAD, f"max_chunk must be 1..{MAX_CHUNK_BYTES}")
+        start = p.offset or 0
+        path = self._cas_path(p.digest)
+        loop = asyncio.get_running_loop()
+        try:
+            f = await loop.run_in_executor(None, _open_rb, path)
+        except FileNotFoundError:
+            raise _BlobRefused(
+                ErrorCode.NOT_FOUND, f"worker {self.worker_id} has no blob {p.digest}"
+            ) from None
+        hasher = _digests.new_hasher(algorithm)
+
+        def read(n: int) -> bytes:
+            data: bytes = f.read(n)
+            hasher.update(data)
+            return data
+
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if start > size:
+                raise _BlobRefused(
+                    ErrorCode.INVALID_PAYLOAD,
+                    f"BLOB_GET offset {start} is beyond the end of blob {p.digest} ({size} bytes)",
+                )
+            pos = 0
+            while pos < start:  # hashed from offset 0, so every download is verified
+                pos += len(await loop.run_in_executor(None, read, min(start - pos, _PIPE_READ)))
+            # One chunk is held back: the last goes out only once the whole blob is verified.
+            held = await loop.run_in_executor(None, read, step)
+            held_at = pos
+            pos += len(held)
+            while True:
+                data = await loop.run_in_executor(None, read, step)
+                if not data:
+                    break
+                # Waits while the socket's buffer is full: a bounded window, as on the master.
+                await conn.send(BlobChunk(mid, held_at, held, False))
+                held, held_at = data, pos
+                pos += len(data)
+        finally:
+            await loop.run_in_executor(None, f.close)
+        actual = f"{algorithm}:{hasher.hexdigest()}"
+        if actual != p.digest:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            log.warning(
+                "worker %s: blob %s is corrupt in the local store (its %d bytes hash to %s); "
+                "deleted it", self.worker_id, p.digest, pos, actual,
+            )  # fmt: skip
+            raise _BlobRefused(
+                ErrorCode.DIGEST_MISMATCH,
+                f"blob {p.digest} is corrupt on worker {self.worker_id} (its {pos} bytes hash to "
+                f"{actual}); the worker deleted it: discard what was received",
+            )
+        await conn.send(BlobChunk(mid, held_at, held, True, p.digest, pos))
+
     async def _fetch(self, conn: Connection, digest: str) -> Path:
         """The local store's file of ``digest``, downloaded (once, even when asked
         concurrently) if missing."""
@@ -362,7 +492,19 @@ class Worker:
         return path
 
 
-def _ignore_result(task: asyncio.Future[str]) -> None:
+def _open_rb(path: Path) -> BinaryIO:
+    return open(path, "rb")
+
+
+class _BlobRefused(Exception):
+    """A BLOB_GET answered by ERROR ``code``."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _ignore_result(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
 
@@ -667,6 +809,18 @@ class _Attempt:
         loop = asyncio.get_running_loop()
         blobs = Blobs(lambda: conn, timeout=self.worker._request_timeout)
         outputs: list[Output] = []
+        if self.run_msg.keep_outputs:
+            # Deferred outputs: the blobs stay in this worker's store (hashed as they are
+            # stored) until the master asks for them by BLOB_GET.
+            try:
+                for rel, path in files.items():
+                    digest, size = await loop.run_in_executor(
+                        None, self.worker._keep, algorithm, path
+                    )
+                    outputs.append(Output(rel, digest, size, os.access(path, os.X_OK) or None))
+            except (OSError, ValueError) as e:
+                raise _Failure(f"cannot keep outputs: {e}", True) from e
+            return outputs
         try:
             for rel, path in files.items():
                 # Pure-Python XXH64 holds the loop for a while on big files: hash in a thread.

@@ -238,7 +238,7 @@ public final class BuildNet implements AutoCloseable {
     this.probeExecutor = executor;
     this.master = b.listen == null ? null : startMaster(b);
     if (master != null && Boolean.TRUE.equals(b.deferOutputs)) {
-      runner.deferOutputs(master.dispatcher(), capabilities);
+      runner.deferOutputs(master.dispatcher(), capabilities, state);
     }
     LocalSlots here = runner.localSite(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
         : physicalMemoryMb()), capabilities);

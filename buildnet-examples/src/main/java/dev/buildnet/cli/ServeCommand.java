@@ -54,6 +54,12 @@ final class ServeCommand implements Callable<Integer> {
       description = "Seconds without a heartbeat before a worker is declared dead (default 15).")
   long heartbeatTimeoutSeconds;
 
+  @Option(names = "--defer-outputs",
+      description = "Deferred outputs: workers offering keep-outputs keep the outputs of targets"
+          + " nothing requested or reads as inputs, and the master fetches them only when needed"
+          + " (default off; see README, \"Deferred outputs\").")
+  boolean deferOutputs;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -68,6 +74,9 @@ final class ServeCommand implements Callable<Integer> {
       b.localSlots(localSlots);
     } else if (ws.slots > 0) {
       b.localSlots(ws.slots);
+    }
+    if (deferOutputs) {
+      b.deferOutputs(true);
     }
     b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
         .onWorkspaceLockWait(message -> {

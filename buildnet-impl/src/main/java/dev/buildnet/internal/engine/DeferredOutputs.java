@@ -2,7 +2,10 @@ package dev.buildnet.internal.engine;
 
 import dev.buildnet.BuildNet;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.buildnet.api.hash.Digest;
+import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.cache.ActionManifest;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.graph.Target;
@@ -14,7 +17,9 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,15 +28,27 @@ import org.slf4j.LoggerFactory;
  * workers kept instead of uploading them (TARGET_RUN {@code keep_outputs}), and fetching them into
  * the master's store when they are needed.
  *
- * <p>A kept action is remembered in memory only, never in the action cache: a cache record must
- * name blobs the store holds (other masters sharing the cache, gc and {@code ActionCache.lookup}
- * rely on it). Once its blobs are fetched, the record is written as usual. After a restart of the
- * master the memory is gone and such targets simply run again.
+ * <p>A kept action is never recorded in the action cache: a cache record must name blobs the store
+ * holds (other masters sharing the cache, gc and {@code ActionCache.lookup} rely on it). It is
+ * remembered in memory and, so that a restarted master still knows it, in the state backend under
+ * {@code deferred/<key>} (which worker holds it, and its manifest). Once its blobs are fetched,
+ * the action cache record is written as usual and this one deleted. After a restart, a kept action
+ * whose worker has reconnected is a hit fetched when needed; one whose worker is not connected
+ * runs again, and the log says why.
  */
 final class DeferredOutputs {
   private static final Logger LOG = LoggerFactory.getLogger(DeferredOutputs.class);
   /** Bound on remembered actions; past it the oldest knowledge is dropped (they run again). */
   private static final int MAX_REMEMBERED = 100_000;
+  /** State backend key prefix of the records that outlive this master. */
+  static final String PREFIX = "deferred/";
+  private static final int VERSION = 1;
+
+  /** What {@link #PREFIX} records hold. */
+  record Stored(int version, String worker, ActionManifest manifest) {}
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   /**
    * The outputs of one action as a worker kept them: {@code workerId} holds every blob of
@@ -51,11 +68,13 @@ final class DeferredOutputs {
 
   private final Dispatcher dispatcher;
   private final DiskBlobStore store;
+  private final StateBackend state;
   private final Map<Digest, Kept> byKey = new ConcurrentHashMap<>();
 
-  DeferredOutputs(Dispatcher dispatcher, DiskBlobStore store) {
+  DeferredOutputs(Dispatcher dispatcher, DiskBlobStore store, StateBackend state) {
     this.dispatcher = dispatcher;
     this.store = store;
+    this.state = state;
   }
 
   /**
@@ -72,33 +91,80 @@ final class DeferredOutputs {
     return !run.requested.contains(target.name()) && !run.outputsReadAsInputs(target);
   }
 
-  /** Remembers that {@code kept.workerId} holds the outputs of action {@code key}. */
+  /**
+   * Remembers that {@code kept.workerId} holds the outputs of action {@code key}, in memory and in
+   * the state backend (a failure to write it there only costs a re-run after a restart).
+   */
   void remember(Digest key, Kept kept) {
     if (byKey.size() >= MAX_REMEMBERED) {
-      byKey.clear();
+      byKey.clear(); // the records are still in the state backend
     }
     byKey.put(key, kept);
+    try {
+      state.set(PREFIX + key, JSON.writeValueAsBytes(new Stored(VERSION, kept.workerId,
+          kept.manifest)));
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot record that worker '{}' keeps the outputs of '{}' ({}); after a restart of"
+          + " this master it runs again", kept.workerId, kept.manifest.target(), e.toString());
+    }
   }
 
   /**
-   * What a worker kept for action {@code key}, if that worker is connected now (it may still hold
-   * the blobs; a fetch tells for sure), else null.
+   * What a worker kept for action {@code key} (remembered by this master, or by an earlier run of
+   * it: the state backend), if that worker is connected now (it may still hold the blobs; a
+   * fetch tells for sure), else null. When the worker is not connected the record is dropped
+   * (the target runs again) and {@code lost} gets a sentence saying why.
    */
-  Kept lookup(Digest key) {
+  Kept lookup(Digest key, Consumer<String> lost) {
     Kept k = byKey.get(key);
+    boolean earlier = false;
     if (k == null) {
-      return null;
+      k = load(key).orElse(null);
+      if (k == null) {
+        return null;
+      }
+      earlier = true;
+      if (byKey.size() < MAX_REMEMBERED) {
+        byKey.putIfAbsent(key, k);
+      }
     }
     if (missing(k.manifest) && !dispatcher.isConnected(k.workerId)) {
       byKey.remove(key, k);
+      state.delete(PREFIX + key);
+      String why = "its outputs were kept on worker '" + k.workerId + "'"
+          + (earlier ? " (recorded before this master started)" : "")
+          + ", which is not connected";
+      LOG.warn("'{}' runs again: {}", k.manifest.target(), why);
+      lost.accept(why);
       return null;
     }
     return k;
   }
 
+  /** The record of {@code key} in the state backend; an unreadable one is dropped. */
+  private Optional<Kept> load(Digest key) {
+    Optional<byte[]> raw = state.get(PREFIX + key);
+    if (raw.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      Stored s = JSON.readValue(raw.get(), Stored.class);
+      if (s.version() == VERSION && s.worker() != null && s.manifest() != null
+          && s.manifest().version() == ActionManifest.VERSION) {
+        return Optional.of(new Kept(s.worker(), s.manifest()));
+      }
+      LOG.warn("dropping kept-outputs record {} of another version", key);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("dropping unreadable kept-outputs record {}: {}", key, e.getMessage());
+    }
+    state.delete(PREFIX + key);
+    return Optional.empty();
+  }
+
   /** Forgets action {@code key} (its record is in the action cache now, or it is lost). */
   void forget(Digest key) {
     byKey.remove(key);
+    state.delete(PREFIX + key);
   }
 
   /** Whether the master's store lacks a blob of {@code m}'s outputs. */

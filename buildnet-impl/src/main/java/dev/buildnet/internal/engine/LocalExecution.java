@@ -254,7 +254,9 @@ final class LocalExecution {
             new BuildMetrics.Resources(last.peakMemoryBytes, cpuPercent,
                 inputBytes(computed), collected.totalBytes()));
     return new TargetOutcome(target.name(), Status.BUILT,
-        attempts > 1 ? "built on attempt " + attempts : "built", computed.key().toString(),
+        (attempts > 1 ? "built on attempt " + attempts : "built")
+            + (node.keptLost != null ? "; ran again because " + node.keptLost : ""),
+        computed.key().toString(),
         last.exitCode, attempts, Duration.ofNanos(end - miss.start()),
         TargetRunner.artifacts(manifest), last.errors, metrics);
   }

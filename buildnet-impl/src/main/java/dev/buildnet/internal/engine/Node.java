@@ -32,6 +32,9 @@ final class Node {
    */
   volatile DeferredOutputs.Kept kept;
 
+  /** Why this node runs although a worker had kept its outputs (the worker is gone), else null. */
+  volatile String keptLost;
+
   Node(Target target, int order) {
     this.target = target;
     this.order = order;

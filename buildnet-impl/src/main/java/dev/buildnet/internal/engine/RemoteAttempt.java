@@ -214,7 +214,8 @@ final class RemoteAttempt {
         new BuildMetrics.Resources(0, 0, 0, outBytes));
     return new TargetOutcome(target.name(), Status.BUILT,
         "built on worker '" + r.workerId() + "'" + (attempt > 1 ? " (attempt " + attempt + ")" : "")
-            + (kept ? "; its outputs stay there until needed" : ""),
+            + (kept ? "; its outputs stay there until needed" : "")
+            + (node.keptLost != null ? "; ran again because " + node.keptLost : ""),
         computed.key().toString(), 0, attempt, Duration.ofNanos(end - start),
         TargetRunner.artifacts(manifest), List.of(),
         metrics);

@@ -86,9 +86,13 @@ public final class TargetRunner {
     return new RemoteWorkers(dispatcher, placementTimeout, remote, here);
   }
 
-  /** Turns on deferred materialization for attempts placed by {@code dispatcher}. */
-  public void deferOutputs(Dispatcher dispatcher, Set<String> localCapabilities) {
-    DeferredOutputs d = new DeferredOutputs(dispatcher, cache.blobs());
+  /**
+   * Turns on deferred materialization for attempts placed by {@code dispatcher}; {@code state}
+   * remembers which worker keeps what across restarts of this master.
+   */
+  public void deferOutputs(Dispatcher dispatcher, Set<String> localCapabilities,
+      dev.buildnet.api.state.StateBackend state) {
+    DeferredOutputs d = new DeferredOutputs(dispatcher, cache.blobs(), state);
     this.deferred = d;
     local.defer(d, localCapabilities);
     remote.defer(d);
@@ -157,7 +161,8 @@ public final class TargetRunner {
         .filesChecked(computed.filesChecked());
     Optional<ActionManifest> hit = cache.lookup(computed.key());
     DeferredOutputs d = deferred;
-    DeferredOutputs.Kept kept = hit.isEmpty() && d != null ? d.lookup(computed.key()) : null;
+    DeferredOutputs.Kept kept = hit.isEmpty() && d != null
+        ? d.lookup(computed.key(), why -> node.keptLost = why) : null;
     if (kept != null && DeferredOutputs.mayDefer(run, target)) {
       // Still on the worker that kept it, and this build needs it nowhere yet: a hit that
       // leaves the outputs there. (Consumers fetch them, or run the target again if lost.)
@@ -173,11 +178,16 @@ public final class TargetRunner {
       return cached(target, computed, kept.manifest, miss.queueWait(), miss.start(),
           "cached; its outputs stay on worker '" + kept.workerId + "' until needed");
     }
-    if (kept != null && d.fetch(kept)) {
-      // Needed here now (requested, or read as an input): fetched, it is an ordinary hit.
-      cache.record(computed.key(), kept.manifest);
+    if (kept != null) {
+      if (d.fetch(kept)) {
+        // Needed here now (requested, or read as an input): fetched, it is an ordinary hit.
+        cache.record(computed.key(), kept.manifest);
+        hit = cache.lookup(computed.key());
+      } else {
+        node.keptLost = "its outputs were kept on worker '" + kept.workerId
+            + "', which could not serve them";
+      }
       d.forget(computed.key());
-      hit = cache.lookup(computed.key());
     }
     if (hit.isEmpty()) {
       // With build-once, waits while a peer master builds this key, then takes its result.
