@@ -78,7 +78,10 @@ WORKSPACE = {
 
 
 class JavaMaster:
-    """The ``serve`` process; ``lines`` collects its output (e.g. ``worker X joined``)."""
+    """The ``serve`` process; ``lines`` collects its output (e.g. ``worker X joined``).
+
+    A second one on the same ``tmp`` reuses its workspace (a restart); ``listen`` may name the
+    port the first one had, so that workers reconnect to the second."""
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class JavaMaster:
         extra_args: Sequence[str] = (),
         workspace: dict[str, object] | None = None,
         files: dict[str, str] | None = None,
+        listen: str = "127.0.0.1:0",
     ) -> None:
         if not JAR.is_file():
             raise RuntimeError(
@@ -93,7 +97,7 @@ class JavaMaster:
                 "`mvn -B -q -pl buildnet-examples -am package -DskipTests`"
             )
         self.workspace = tmp / "ws"
-        (self.workspace / "src").mkdir(parents=True)
+        (self.workspace / "src").mkdir(parents=True, exist_ok=True)
         (self.workspace / "src" / "in.txt").write_text("hello from python\n")
         for name, text in (files or {}).items():
             (self.workspace / name).parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +117,7 @@ class JavaMaster:
                 "--workspace",
                 str(self.workspace),
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--secret-file",
                 str(self.secret_file),
                 "--slots",

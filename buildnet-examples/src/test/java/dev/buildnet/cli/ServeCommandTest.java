@@ -108,6 +108,76 @@ class ServeCommandTest {
   }
 
   @Test
+  void withDeferOutputsAnIntermediateOutputStaysOnTheWorkerThatMadeIt() throws Exception {
+    Path ws = Files.createDirectories(dir.resolve("ws"));
+    Files.createDirectories(ws.resolve("src"));
+    Files.writeString(ws.resolve("src/in.txt"), "hello\n");
+    Files.writeString(ws.resolve("buildnet.json"), """
+        {"version": 1, "targets": {
+          "a": {"command": ["sh", "-c", "mkdir -p out && tr a-z A-Z < src/in.txt > out/a.txt"],
+                "inputs": ["src/in.txt"], "outputs": ["out/a.txt"], "requires": ["one"]},
+          "b": {"command": ["sh", "-c", "cat out/a.txt > out/b.txt && echo b >> out/b.txt"],
+                "outputs": ["out/b.txt"], "deps": ["a"], "requires": ["one"]}}}
+        """);
+    String secretText = "0123456789abcdef0123456789abcdef";
+    Path secret = Files.writeString(dir.resolve("secret"), secretText + "\n");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        BuildNetCli.class.getName(), "serve", "-w", ws.toString(),
+        "--listen", "127.0.0.1:0", "--secret-file", secret.toString(), "--local-slots", "0",
+        "--defer-outputs"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    TransportSettings settings =
+        TransportSettings.ofSecret(secretText.getBytes(StandardCharsets.UTF_8));
+    try {
+      BufferedReader out = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      String line = CompletableFuture.supplyAsync(() -> {
+        try {
+          for (String l; (l = out.readLine()) != null; ) {
+            if (l.startsWith("listening on ")) {
+              return l;
+            }
+          }
+          return null;
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(60, TimeUnit.SECONDS);
+      assertNotNull(line, "serve exited without listening");
+      // Drains the rest of the output so the process never blocks on a full pipe.
+      Thread drain = new Thread(() -> {
+        try {
+          while (out.readLine() != null) {
+            // discarded
+          }
+        } catch (java.io.IOException e) {
+          // the process ended
+        }
+      });
+      drain.setDaemon(true);
+      drain.start();
+      int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+      try (dev.buildnet.worker.Worker worker = dev.buildnet.BuildNet.worker().workerId("w1")
+              .capabilities(List.of("one")).workDir(dir.resolve("work")).transport(settings)
+              .connect("127.0.0.1", port);
+          RemoteClient client = RemoteClient.builder().address("127.0.0.1", port)
+              .transport(settings).connect()) {
+        var result = client.submit("b").result().get(60, TimeUnit.SECONDS);
+        assertTrue(result.success(), result.toString());
+        assertEquals("HELLO\nb\n", Files.readString(ws.resolve("out/b.txt")));
+        // a's output was consumed on the worker that made it and never reached the master.
+        assertTrue(Files.notExists(ws.resolve("out/a.txt")), "a's output reached the master");
+      }
+      p.destroy();
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
   void listenMustBeHostAndPort() {
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> ServeCommand.parse("7890"));
