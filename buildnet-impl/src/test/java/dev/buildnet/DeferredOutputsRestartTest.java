@@ -148,4 +148,28 @@ class DeferredOutputsRestartTest {
     assertEquals(Status.CACHED, outcome(third, "a").status(), third.toString());
     assertEquals(2, aRuns());
   }
+
+  @Test
+  void aWorkerThatReturnsUnderTheSameIdWithoutTheKeptBlobsIsNotTrustedAfterARestart()
+      throws Exception {
+    Path ws = workspace();
+    BuildNet first = master(ws, 0);
+    Worker old = worker(first, "w1");
+    BuildResult r = first.build("b").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(r.success(), r.toString());
+    old.close();
+    first.close();
+
+    BuildNet second = cluster.track(master(ws, 0));
+    // A new worker process with the same id and an empty store.
+    cluster.connect(second, BuildNet.worker().workerId("w1").cpuSlots(2).memoryMb(1024)
+        .capabilities(List.of("one")).workDir(tmp.resolve("work-w1-new")));
+    BuildResult again = second.build("b").get(WAIT, TimeUnit.SECONDS);
+    assertTrue(again.success(), again.toString());
+    TargetOutcome a = outcome(again, "a");
+    assertEquals(Status.BUILT, a.status(), again.toString());
+    assertTrue(a.reason().contains("ran again because its outputs were kept on worker 'w1'"
+        + " (recorded before this master started), which no longer holds them"), a.reason());
+    assertEquals(2, aRuns());
+  }
 }

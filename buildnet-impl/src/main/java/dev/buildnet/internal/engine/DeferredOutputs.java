@@ -43,6 +43,8 @@ final class DeferredOutputs {
   /** State backend key prefix of the records that outlive this master. */
   static final String PREFIX = "deferred/";
   private static final int VERSION = 1;
+  /** How long a worker may take to confirm it still holds a kept blob (it hashes it first). */
+  private static final java.time.Duration PROBE_TIMEOUT = java.time.Duration.ofMinutes(2);
 
   /** What {@link #PREFIX} records hold. */
   record Stored(int version, String worker, ActionManifest manifest) {}
@@ -128,17 +130,36 @@ final class DeferredOutputs {
         byKey.putIfAbsent(key, k);
       }
     }
-    if (missing(k.manifest) && !dispatcher.isConnected(k.workerId)) {
-      byKey.remove(key, k);
-      state.delete(PREFIX + key);
-      String why = "its outputs were kept on worker '" + k.workerId + "'"
-          + (earlier ? " (recorded before this master started)" : "")
-          + ", which is not connected";
-      LOG.warn("'{}' runs again: {}", k.manifest.target(), why);
-      lost.accept(why);
-      return null;
+    if (!missing(k.manifest)) {
+      return k;
     }
-    return k;
+    String gone = !dispatcher.isConnected(k.workerId) ? "which is not connected"
+        // A worker that reconnects under the same id may be a new process with an empty store:
+        // asked once per record this master did not make itself (consumers placed on that worker
+        // would otherwise fail on the missing inputs).
+        : earlier && !holdsAll(k) ? "which no longer holds them"
+        : null;
+    if (gone == null) {
+      return k;
+    }
+    byKey.remove(key, k);
+    state.delete(PREFIX + key);
+    String why = "its outputs were kept on worker '" + k.workerId + "'"
+        + (earlier ? " (recorded before this master started)" : "") + ", " + gone;
+    LOG.warn("'{}' runs again: {}", k.manifest.target(), why);
+    lost.accept(why);
+    return null;
+  }
+
+  /** Whether the worker that kept {@code k} still holds every blob of it the store lacks. */
+  private boolean holdsAll(Kept k) {
+    for (ActionManifest.Output o : k.manifest.outputs()) {
+      if (!store.contains(o.parsedDigest(), o.size())
+          && !dispatcher.holds(k.workerId, o.parsedDigest(), o.size(), PROBE_TIMEOUT)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The record of {@code key} in the state backend; an unreadable one is dropped. */

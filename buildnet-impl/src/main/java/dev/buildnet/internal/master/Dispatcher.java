@@ -218,6 +218,39 @@ public final class Dispatcher {
         + ", is not connected");
   }
 
+  /**
+   * Whether the connected worker {@code workerId} still holds blob {@code digest} of {@code size}
+   * bytes, intact: a BLOB_GET from offset {@code size}, which a worker answers (as the master's
+   * blob service does) only after hashing the whole blob, with an empty final chunk, or ERROR
+   * {@code NOT_FOUND} / {@code DIGEST_MISMATCH}. No bytes of the blob cross the wire. False if the
+   * worker is not connected, says no, or does not answer within {@code timeout}.
+   */
+  public boolean holds(String workerId, dev.buildnet.api.hash.Digest digest, long size,
+      Duration timeout) {
+    for (WorkerRegistry.Worker w : registry.connected()) {
+      if (w.id().equals(workerId) && w.connection.isOpen()) {
+        try {
+          Message last = w.connection.request(
+              new dev.buildnet.internal.protocol.Payloads.BlobGet(digest.toString(), size, 1L),
+              timeout, m -> { }).get(timeout.toMillis() + 5_000,
+              java.util.concurrent.TimeUnit.MILLISECONDS);
+          return last.payload() instanceof dev.buildnet.internal.protocol.Payloads.BlobChunk c
+              && c.last() && digest.toString().equals(c.digest())
+              && Long.valueOf(size).equals(c.size());
+        } catch (java.util.concurrent.ExecutionException
+            | java.util.concurrent.TimeoutException e) {
+          log.info("worker '{}' does not hold blob {}: {}", workerId, digest,
+              e.getCause() != null ? e.getCause().getMessage() : e.toString());
+          return false;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Whether a worker not in {@code exclude} has a CPU slot free. */
   public boolean hasFreeSlot(Collection<String> exclude) {
     for (WorkerRegistry.Worker w : registry.connected()) {
