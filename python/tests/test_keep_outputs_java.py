@@ -138,3 +138,35 @@ async def test_after_a_restart_a_target_whose_worker_never_returns_runs_again_an
     finally:
         second.stop()
         await other.close()
+
+
+async def test_after_a_restart_a_worker_back_under_its_id_without_the_blobs_is_not_trusted(
+    tmp_path: Path,
+) -> None:
+    first = start(tmp_path)
+    old = worker(tmp_path, "py-same")
+    try:
+        old.start(first.host, first.port, secret=SECRET)
+        await joined(first, "py-same")
+        assert (await build(first, "up")).executed == 2
+    finally:
+        await old.close()
+        first.stop()
+    second = start(tmp_path)
+    # A new worker process with the same id and an empty store.
+    new = buildnet.Worker(capabilities=["python"], slots=1, work_dir=tmp_path / "py-same-new",
+                          worker_id="py-same")  # fmt: skip
+    try:
+        new.start(second.host, second.port, secret=SECRET)
+        await joined(second, "py-same")
+        r = await build(second, "gen")
+        assert (r.executed, r.cache_hits) == (1, 0)
+        assert (second.workspace / "out" / "gen.txt").read_text() == GEN
+        second.wait_for(
+            "'gen' runs again: its outputs were kept on worker 'py-same' (recorded before this "
+            "master started), which no longer holds them",
+            30,
+        )
+    finally:
+        second.stop()
+        await new.close()

@@ -116,6 +116,18 @@ async def test_kept_outputs_are_not_uploaded_and_are_served_to_the_master_verifi
     assert last.payload.digest == digest
 
 
+async def test_a_get_from_the_end_confirms_an_intact_blob_without_sending_its_bytes(
+    master: FakeMaster, worker: Worker
+) -> None:
+    # What a restarted master asks before trusting a record of outputs kept here.
+    w = await peer(master)
+    digest = await kept_digest(w)
+    chunks, last = await blob_get(w, BlobGet(digest, offset=len(CONTENT), max_chunk=1))
+    assert [(c.offset, c.data, c.last) for c in chunks] == [(len(CONTENT), b"", True)]
+    assert isinstance(last.payload, BlobChunk)
+    assert (last.payload.digest, last.payload.size) == (digest, len(CONTENT))
+
+
 async def test_without_keep_outputs_the_outputs_are_uploaded_as_before(
     master: FakeMaster, worker: Worker
 ) -> None:
