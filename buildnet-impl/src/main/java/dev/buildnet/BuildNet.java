@@ -1153,8 +1153,11 @@ public final class BuildNet implements AutoCloseable {
      * from that worker's store. If the worker is gone before they were fetched, the consumer's
      * attempt first runs the producer again (on the consumer's worker, or here for a local
      * consumer). A later build counts such a target as cached only while its worker still holds
-     * the outputs. Applies with a master ({@link #listen}) and workers advertising the capability
-     * {@code keep-outputs} (every Java worker); other workers upload as before.
+     * the outputs. Which worker keeps what is also recorded in the {@link #state} backend, so a
+     * restarted master still serves those targets from a worker that reconnects (after it
+     * confirms it still holds them) and runs them again, saying why, when it does not. Applies
+     * with a master ({@link #listen}) and workers advertising the capability
+     * {@code keep-outputs} (every Java and Python worker); other workers upload as before.
      */
     public Builder deferOutputs(boolean defer) {
       if (deferOutputs != null) {
