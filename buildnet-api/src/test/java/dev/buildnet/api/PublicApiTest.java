@@ -22,10 +22,9 @@ class PublicApiTest {
   private static final List<String> EXPECTED =
       List.of(
           "dev.buildnet.api.BuildNetException",
-          "dev.buildnet.api.blob.BlobRejectedException",
+          "dev.buildnet.api.blob.BlobException",
+          "dev.buildnet.api.blob.BlobException$Reason",
           "dev.buildnet.api.blob.BlobStore",
-          "dev.buildnet.api.blob.CorruptBlobException",
-          "dev.buildnet.api.blob.DigestMismatchException",
           "dev.buildnet.api.build.Artifact",
           "dev.buildnet.api.build.BuildContext",
           "dev.buildnet.api.build.BuildError",
