@@ -12,7 +12,7 @@ import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
+import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.internal.events.BuildSnapshot;
@@ -503,7 +503,10 @@ final class Api {
           }
           state.release(l);
           return Map.of("resource", resource, "released", true);
-        } catch (LockNotHeldException e) {
+        } catch (StateException e) {
+          if (e.reason() != StateException.Reason.LOCK_NOT_HELD) {
+            throw e;
+          }
           throw new HttpError(409, "lock_not_held", e.getMessage(), "acquire the lock again");
         }
       }
