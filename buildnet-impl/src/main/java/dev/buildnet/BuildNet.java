@@ -457,7 +457,8 @@ public final class BuildNet implements AutoCloseable {
   /**
    * Builds {@code targets} and their transitive dependencies, and nothing else.
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if a name is not a
+   *     target of the graph
    * @throws IllegalStateException after {@link #drain()} or {@link #close()}
    */
   public BuildFuture build(String... targets) {
@@ -563,7 +564,8 @@ public final class BuildNet implements AutoCloseable {
    * whose dependency declares outputs and would run has no key yet (its key covers those
    * outputs) and is predicted to run, though it is a hit if they come out unchanged.
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if a name is not a
+   *     target of the graph
    * @since 0.1
    */
   public List<PlannedTarget> plan(Collection<String> targets) {
@@ -682,7 +684,8 @@ public final class BuildNet implements AutoCloseable {
    * Why the last build of {@code target} was a cache miss (or that it was a hit): which input, env
    * variable, dependency or command argument changed since the key before.
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if {@code target} is not in the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if {@code target}
+   *     is not in the graph
    * @throws IllegalStateException if it has not been built yet
    */
   public Explanation explain(String target) {
@@ -867,7 +870,8 @@ public final class BuildNet implements AutoCloseable {
    * trusts the digests the watch keeps. Uses the JDK's {@link java.nio.file.WatchService}
    * (inotify on Linux; polling every few seconds on macOS).
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if a name is not a
+   *     target of the graph
    * @throws IllegalStateException after {@link #drain()} or {@link #close()}
    * @since 0.4
    */
