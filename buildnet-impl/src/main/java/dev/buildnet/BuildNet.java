@@ -93,7 +93,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link Builder#listen}) holds it from start to close, since its clients may build at any time.
  * A build of a workspace another build holds waits ({@link Builder#onWorkspaceLockWait} says so
  * once) or, with {@link Builder#waitForWorkspaceLock waitForWorkspaceLock(false)}, throws
- * {@link WorkspaceLockedException}; one that a master holds always throws, naming its address.
+ * {@link dev.buildnet.api.NotStartedException} with reason {@code WORKSPACE_LOCKED}; one that a
+ * master holds always throws, naming its address.
  *
  * <h2>Shutting down</h2>
  * {@link #drain()} stops accepting builds and completes when the running ones end; {@link #close()}
@@ -1384,9 +1385,9 @@ public final class BuildNet implements AutoCloseable {
     /**
      * Whether a build waits while another build of the same workspace runs (in another process or
      * another {@code BuildNet} of this JVM); default true. With false, {@link BuildNet#build}
-     * throws {@link WorkspaceLockedException} at once instead. Either way a workspace owned by a
-     * running master ({@link #listen}) fails at once: a master keeps it for as long as it runs. A
-     * lock whose holder died is taken over at once.
+     * throws {@link dev.buildnet.api.NotStartedException} ({@code WORKSPACE_LOCKED}) at once
+     * instead. Either way a workspace owned by a running master ({@link #listen}) fails at once: a
+     * master keeps it for as long as it runs. A lock whose holder died is taken over at once.
      */
     public Builder waitForWorkspaceLock(boolean wait) {
       requireUnset(waitForWorkspaceLock, "waitForWorkspaceLock");

@@ -22,6 +22,8 @@ class PublicApiTest {
   private static final List<String> EXPECTED =
       List.of(
           "dev.buildnet.api.BuildNetException",
+          "dev.buildnet.api.NotStartedException",
+          "dev.buildnet.api.NotStartedException$Reason",
           "dev.buildnet.api.blob.BlobException",
           "dev.buildnet.api.blob.BlobException$Reason",
           "dev.buildnet.api.blob.BlobStore",
@@ -54,7 +56,6 @@ class PublicApiTest {
           "dev.buildnet.api.exec.CommandResult",
           "dev.buildnet.api.exec.CommandResult$Outcome",
           "dev.buildnet.api.exec.CommandSpec",
-          "dev.buildnet.api.exec.CommandStartException",
           "dev.buildnet.api.exec.OutputListener",
           "dev.buildnet.api.exec.OutputListener$Stream",
           "dev.buildnet.api.exec.RunningCommand",
