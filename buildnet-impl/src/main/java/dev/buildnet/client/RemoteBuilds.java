@@ -173,7 +173,8 @@ final class RemoteBuilds implements Transport.Connection.Handler {
   }
 
   /** The master refused {@code what}: the message names the request and the master's reason. */
-  static NotStartedException refused(String what, String master, RemoteErrorException e) {
+  private static NotStartedException refused(String what, String master,
+      RemoteErrorException e) {
     return NotStartedException.refused("the master at " + master + " refused " + what + ": "
         + e.remoteMessage() + " (" + e.code().map(Enum::name).orElse(String.valueOf(e.codeNumber()))
         + ")", e.codeNumber(), e.remoteMessage(), e);
