@@ -9,7 +9,8 @@ module dev.buildnet.api {
   exports dev.buildnet.api.bundle;
   exports dev.buildnet.api.exec;
   exports dev.buildnet.api.hash;
-  exports dev.buildnet.api.spi;
+  // Only the bridge to the default implementations: hosts use the static factories instead.
+  exports dev.buildnet.api.spi to dev.buildnet.impl;
   exports dev.buildnet.api.state;
   exports dev.buildnet.api.transport;
 

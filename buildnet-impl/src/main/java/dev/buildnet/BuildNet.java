@@ -93,7 +93,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link Builder#listen}) holds it from start to close, since its clients may build at any time.
  * A build of a workspace another build holds waits ({@link Builder#onWorkspaceLockWait} says so
  * once) or, with {@link Builder#waitForWorkspaceLock waitForWorkspaceLock(false)}, throws
- * {@link WorkspaceLockedException}; one that a master holds always throws, naming its address.
+ * {@link dev.buildnet.api.NotStartedException} with reason {@code WORKSPACE_LOCKED}; one that a
+ * master holds always throws, naming its address.
  *
  * <h2>Shutting down</h2>
  * {@link #drain()} stops accepting builds and completes when the running ones end; {@link #close()}
@@ -457,7 +458,8 @@ public final class BuildNet implements AutoCloseable {
   /**
    * Builds {@code targets} and their transitive dependencies, and nothing else.
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if a name is not a
+   *     target of the graph
    * @throws IllegalStateException after {@link #drain()} or {@link #close()}
    */
   public BuildFuture build(String... targets) {
@@ -563,7 +565,8 @@ public final class BuildNet implements AutoCloseable {
    * whose dependency declares outputs and would run has no key yet (its key covers those
    * outputs) and is predicted to run, though it is a hit if they come out unchanged.
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if a name is not a
+   *     target of the graph
    * @since 0.1
    */
   public List<PlannedTarget> plan(Collection<String> targets) {
@@ -682,7 +685,8 @@ public final class BuildNet implements AutoCloseable {
    * Why the last build of {@code target} was a cache miss (or that it was a hit): which input, env
    * variable, dependency or command argument changed since the key before.
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if {@code target} is not in the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if {@code target}
+   *     is not in the graph
    * @throws IllegalStateException if it has not been built yet
    */
   public Explanation explain(String target) {
@@ -867,7 +871,8 @@ public final class BuildNet implements AutoCloseable {
    * trusts the digests the watch keeps. Uses the JDK's {@link java.nio.file.WatchService}
    * (inotify on Linux; polling every few seconds on macOS).
    *
-   * @throws dev.buildnet.graph.UnknownTargetException if a name is not a target of the graph
+   * @throws dev.buildnet.graph.InvalidGraphException ({@code UNKNOWN_TARGET}) if a name is not a
+   *     target of the graph
    * @throws IllegalStateException after {@link #drain()} or {@link #close()}
    * @since 0.4
    */
@@ -1383,9 +1388,9 @@ public final class BuildNet implements AutoCloseable {
     /**
      * Whether a build waits while another build of the same workspace runs (in another process or
      * another {@code BuildNet} of this JVM); default true. With false, {@link BuildNet#build}
-     * throws {@link WorkspaceLockedException} at once instead. Either way a workspace owned by a
-     * running master ({@link #listen}) fails at once: a master keeps it for as long as it runs. A
-     * lock whose holder died is taken over at once.
+     * throws {@link dev.buildnet.api.NotStartedException} ({@code WORKSPACE_LOCKED}) at once
+     * instead. Either way a workspace owned by a running master ({@link #listen}) fails at once: a
+     * master keeps it for as long as it runs. A lock whose holder died is taken over at once.
      */
     public Builder waitForWorkspaceLock(boolean wait) {
       requireUnset(waitForWorkspaceLock, "waitForWorkspaceLock");

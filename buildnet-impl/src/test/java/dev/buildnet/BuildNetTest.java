@@ -15,7 +15,7 @@ import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.exec.Pids;
-import dev.buildnet.graph.UnknownTargetException;
+import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
@@ -400,6 +400,7 @@ class BuildNetTest {
         .targets(List.of(
             script("a", "true").dependsOn("b").build(),
             script("b", "true").dependsOn("a").build())));
+    assertEquals(InvalidGraphException.Reason.INVALID, e.reason());
     assertTrue(e.getMessage().contains("a -> b -> a") || e.getMessage().contains("b -> a -> b"),
         e.getMessage());
   }
@@ -407,7 +408,8 @@ class BuildNetTest {
   @Test
   void anUnknownTargetNameIsRefused() throws Exception {
     BuildNet net = start(chain());
-    var e = assertThrows(UnknownTargetException.class, () -> net.build("nonesuch"));
+    var e = assertThrows(InvalidGraphException.class, () -> net.build("nonesuch"));
+    assertEquals(InvalidGraphException.Reason.UNKNOWN_TARGET, e.reason());
     assertTrue(e.getMessage().contains("nonesuch"), e.getMessage());
   }
 

@@ -4,8 +4,14 @@ package dev.buildnet.api;
  * The root of every exception BuildNet throws for a failure it detected (as opposed to misuse of
  * the API, which gets {@link IllegalArgumentException} or {@link IllegalStateException}).
  *
- * <p>Catch this type to handle any BuildNet failure; catch a subclass to handle one kind. Messages
- * carry the state a person needs to act, e.g. which key, which file, which holder.
+ * <p>Catch this type to handle any BuildNet failure; catch a subclass to handle one kind. The
+ * subclasses group failures by what a host does about them, and each says which case it is with
+ * a small {@code reason()} enum: {@link NotStartedException} (nothing ran),
+ * {@code dev.buildnet.graph.InvalidGraphException} (fix the workspace or the request), {@link
+ * dev.buildnet.api.state.StateException} (the state store failed, or a lock was lost) and {@link
+ * dev.buildnet.api.blob.BlobException} (a blob was corrupt, mismatched, declined or not
+ * transferred). Messages carry the state a person needs to act, e.g. which key, which file, which
+ * holder.
  *
  * @since 0.1
  */

@@ -86,7 +86,10 @@ final class ServeCommand implements Callable<Integer> {
     BuildNet started;
     try {
       started = b.start(); // holds the workspace lock until it closes
-    } catch (dev.buildnet.WorkspaceLockedException e) {
+    } catch (dev.buildnet.api.NotStartedException e) {
+      if (e.reason() != dev.buildnet.api.NotStartedException.Reason.WORKSPACE_LOCKED) {
+        throw e;
+      }
       Runtime.getRuntime().removeShutdownHook(hook);
       spec.commandLine().getErr().println("buildnet serve: " + e.getMessage());
       spec.commandLine().getErr().flush();

@@ -108,6 +108,52 @@ class ServeCommandTest {
   }
 
   @Test
+  void aSecondServeOfTheSameWorkspace_exitsWith2NamingTheRunningMaster() throws Exception {
+    Files.writeString(dir.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {}}");
+    Path secret = Files.writeString(dir.resolve("secret"), "0123456789abcdef0123456789abcdef\n");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"),
+        BuildNetCli.class.getName(), "serve", "-w", dir.toString(),
+        "--listen", "127.0.0.1:0", "--secret-file", secret.toString()));
+    Process first = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    Process second = null;
+    try {
+      BufferedReader out = new BufferedReader(
+          new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8));
+      String line = CompletableFuture.supplyAsync(() -> {
+        try {
+          for (String l; (l = out.readLine()) != null; ) {
+            if (l.startsWith("listening on ")) {
+              return l;
+            }
+          }
+          return null;
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(60, TimeUnit.SECONDS);
+      assertNotNull(line, "serve exited without listening");
+      String port = line.substring(line.lastIndexOf(':') + 1);
+
+      // The running master owns the workspace: the second one fails at once, in one line.
+      second = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      assertTrue(second.waitFor(60, TimeUnit.SECONDS), "the second serve did not exit");
+      String output = new String(second.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertEquals(2, second.exitValue(), output);
+      assertTrue(output.contains("buildnet serve: workspace ") && output.contains(" is owned by ")
+          && output.contains(":" + port), output);
+      first.destroy();
+      assertTrue(first.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+    } finally {
+      first.destroyForcibly();
+      if (second != null) {
+        second.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
   void withDeferOutputsAnIntermediateOutputStaysOnTheWorkerThatMadeIt() throws Exception {
     Path ws = Files.createDirectories(dir.resolve("ws"));
     Files.createDirectories(ws.resolve("src"));

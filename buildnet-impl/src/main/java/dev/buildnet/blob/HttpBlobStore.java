@@ -1,8 +1,7 @@
 package dev.buildnet.blob;
 
 import dev.buildnet.api.blob.BlobStore;
-import dev.buildnet.api.blob.CorruptBlobException;
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.hash.Hasher;
@@ -28,9 +27,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * an nginx WebDAV cache. SHA-256 only, as Bazel's protocol is.
  *
  * <p>Nothing it reads is trusted: {@link #open} verifies as it streams (the cache cannot be told to
- * drop a corrupt blob; the stream throws {@link CorruptBlobException}). {@link #put(Digest,
- * InputStream)} streams the body with chunked encoding and holds its last chunk back until the
- * bytes verified, so bytes that do not match are never sent whole: the request fails and even a
+ * drop a corrupt blob; the stream throws a {@code CORRUPT} {@link BlobException}). {@link
+ * #put(Digest, InputStream)} streams the body with chunked encoding and holds its last chunk back
+ * until the bytes verified, so bytes that do not match are never sent whole: the request fails and even a
  * server that does not check digests stores nothing.
  *
  * <p>Thread-safe (one {@link HttpClient}, its connection pool shared by all calls); every method
@@ -135,7 +134,7 @@ public final class HttpBlobStore implements BlobStore {
   public boolean put(Digest expected, InputStream in) throws IOException {
     checkOpen();
     check(expected);
-    AtomicReference<CorruptBlobException> mismatch = new AtomicReference<>();
+    AtomicReference<BlobException> mismatch = new AtomicReference<>();
     Hasher seen = hashes.newHasher();
     long[] count = {0};
     // Hashes what passes, so that a mismatch can name the actual digest.
@@ -173,7 +172,10 @@ public final class HttpBlobStore implements BlobStore {
       public int read(byte[] b, int off, int len) throws IOException {
         try {
           return verified.read(b, off, len);
-        } catch (CorruptBlobException e) {
+        } catch (BlobException e) {
+          if (e.reason() != BlobException.Reason.CORRUPT) {
+            throw e;
+          }
           // The JDK's body publisher fails the request on an IOException (its contract), so
           // the server sees a body cut short and stores nothing.
           mismatch.set(e);
@@ -188,13 +190,13 @@ public final class HttpBlobStore implements BlobStore {
           HttpResponse.BodyHandlers.ofInputStream(), "PUT of " + expected);
     } catch (IOException e) {
       if (mismatch.get() != null) {
-        throw new DigestMismatchException(expected, seen.digest(), count[0]);
+        throw BlobException.digestMismatch(expected, seen.digest(), count[0]);
       }
       throw e;
     }
     if (mismatch.get() != null) {
       r.body().close();
-      throw new DigestMismatchException(expected, seen.digest(), count[0]);
+      throw BlobException.digestMismatch(expected, seen.digest(), count[0]);
     }
     if (r.statusCode() == 413) {
       r.body().close();

@@ -108,7 +108,8 @@ public final class CommandBundlerAdapter implements BundlerAdapter {
 
   /**
    * @throws IllegalArgumentException if a declared output is outside the workspace
-   * @throws dev.buildnet.api.exec.CommandStartException if the program cannot be started
+   * @throws dev.buildnet.api.NotStartedException ({@code COMMAND}) if the program cannot be
+   *     started
    */
   @Override
   public BuildResult build(BuildContext context) {

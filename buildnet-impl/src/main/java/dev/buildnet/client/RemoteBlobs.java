@@ -2,7 +2,7 @@ package dev.buildnet.client;
 
 
 import dev.buildnet.api.blob.BlobStore;
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.transport.Transport;
@@ -106,7 +106,7 @@ public final class RemoteBlobs implements BlobStore {
     Objects.requireNonNull(blobTimeout, "blobTimeout");
     return new RemoteBlobs(() -> {
       if (!connection.isOpen()) {
-        throw new BlobTransferException("the connection to " + connection + " is closed");
+        throw transfer(null, "the connection to " + connection + " is closed", null);
       }
       return connection;
     }, connection.toString(), hashes, requestTimeout, blobTimeout, Payloads.MAX_CHUNK_BYTES);
@@ -121,8 +121,8 @@ public final class RemoteBlobs implements BlobStore {
   /**
    * Those of {@code digests} the master lacks, in the given order.
    *
-   * @throws BlobTransferException if the master refuses (e.g. another algorithm than its store's)
-   *     or is unreachable
+   * @throws BlobException ({@code TRANSFER}) if the master refuses (e.g. another algorithm than
+   *     its store's) or is unreachable
    */
   public Set<Digest> missing(Collection<Digest> digests) {
     List<Digest> all = List.copyOf(digests);
@@ -147,7 +147,8 @@ public final class RemoteBlobs implements BlobStore {
    * before it stores anything.
    *
    * @return the file's digest
-   * @throws BlobTransferException if the master refuses the blob or the connection fails
+   * @throws BlobException ({@code TRANSFER}) if the master refuses the blob or the connection
+   *     fails
    * @throws java.io.UncheckedIOException if the file cannot be read
    */
   public Digest upload(Path file) {
@@ -197,14 +198,14 @@ public final class RemoteBlobs implements BlobStore {
     long size = pos + held.length;
     if (expected != null && !digest.equals(expected)) {
       abandon(c, transfer, pos, deadline, what);
-      throw new DigestMismatchException(expected, digest, size);
+      throw BlobException.digestMismatch(expected, digest, size);
     }
     BlobPutResponse r = (BlobPutResponse) await(
         c.request(new BlobPut(transfer, pos, held, true, digest.toString(), size), remaining(deadline)),
         remaining(deadline), what).payload();
     if (!r.digest().equals(digest.toString())) {
-      throw new BlobTransferException("the master at " + where + " acknowledged " + what
-          + " as " + r.digest() + " but it is " + digest);
+      throw transfer(digest, "the master at " + where + " acknowledged " + what
+          + " as " + r.digest() + " but it is " + digest, null);
     }
     return digest;
   }
@@ -221,7 +222,7 @@ public final class RemoteBlobs implements BlobStore {
       BlobPut outOfOrder = new BlobPut(transfer, sent + 1, new byte[0], true,
           hashes.hash(new byte[0]).toString(), sent + 1);
       await(c.request(outOfOrder, remaining(deadline)), remaining(deadline), what);
-    } catch (BlobTransferException discarded) {
+    } catch (BlobException discarded) { // await throws only TRANSFER
       // expected: the master refused the chunk and discarded the transfer
     }
   }
@@ -267,9 +268,10 @@ public final class RemoteBlobs implements BlobStore {
     try {
       try {
         download(digest, spool);
-      } catch (BlobTransferException e) {
+      } catch (BlobException e) {
         // Not there, or corrupt there (the master then deleted it): absent either way.
-        if (e.getCause() instanceof RemoteErrorException remote
+        if (e.reason() == BlobException.Reason.TRANSFER
+            && e.getCause() instanceof RemoteErrorException remote
             && remote.code().filter(c -> c == ErrorCode.NOT_FOUND || c == ErrorCode.DIGEST_MISMATCH)
                 .isPresent()) {
           return Optional.empty();
@@ -317,9 +319,9 @@ public final class RemoteBlobs implements BlobStore {
    * Downloads blob {@code digest} to {@code destination} (replaced if present): streams into a
    * temp file beside it, verifies the digest, then renames.
    *
-   * @throws BlobTransferException if the master lacks the blob (message says not found), the
-   *     blob is corrupt, or the connection fails; no temp file is left and {@code destination} is
-   *     unchanged
+   * @throws BlobException ({@code TRANSFER}) if the master lacks the blob (message says not
+   *     found), the blob is corrupt, or the connection fails; no temp file is left and {@code
+   *     destination} is unchanged
    * @throws IllegalArgumentException if {@code digest} is not of this client's algorithm
    */
   public void download(Digest digest, Path destination) {
@@ -340,18 +342,18 @@ public final class RemoteBlobs implements BlobStore {
         receiver.channel.close();
       }
       if (receiver.failure != null) {
-        throw new BlobTransferException(what + " failed: " + receiver.failure.getMessage(),
+        throw transfer(digest, what + " failed: " + receiver.failure.getMessage(),
             receiver.failure);
       }
       Digest actual = receiver.hasher.digest();
       if (!actual.equals(digest)) {
-        throw new BlobTransferException(what + " failed: the " + receiver.size
-            + " bytes received hash to " + actual);
+        throw transfer(digest, what + " failed: the " + receiver.size
+            + " bytes received hash to " + actual, null);
       }
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       done = true;
     } catch (IOException e) {
-      throw new BlobTransferException(what + " failed: " + e, e);
+      throw transfer(digest, what + " failed: " + e, e);
     } finally {
       if (!done) {
         try {
@@ -405,8 +407,12 @@ public final class RemoteBlobs implements BlobStore {
     try {
       return connections.get();
     } catch (dev.buildnet.api.state.StateException e) {
-      throw new BlobTransferException(e.getMessage(), e);
+      throw transfer(null, e.getMessage(), e);
     }
+  }
+
+  private static BlobException transfer(Digest digest, String message, Throwable cause) {
+    return new BlobException(BlobException.Reason.TRANSFER, digest, message, cause);
   }
 
   private static Duration remaining(long deadlineNanos) {
@@ -421,19 +427,19 @@ public final class RemoteBlobs implements BlobStore {
       if (cause instanceof RemoteErrorException remote) {
         String kind = remote.code().filter(ErrorCode.NOT_FOUND::equals).isPresent()
             ? "not found: " : "refused: ";
-        throw new BlobTransferException("the master at " + where + " " + kind + what
+        throw transfer(null, "the master at " + where + " " + kind + what
             + ": " + remote.remoteMessage(), remote);
       }
       if (cause instanceof TimeoutException) {
-        throw new BlobTransferException(what + " did not finish within " + timeout, cause);
+        throw transfer(null, what + " did not finish within " + timeout, cause);
       }
-      throw new BlobTransferException(what + " failed: the connection to the master at "
+      throw transfer(null, what + " failed: the connection to the master at "
           + where + " was lost (" + cause.getMessage() + ")", cause);
     } catch (TimeoutException e) {
-      throw new BlobTransferException(what + " did not finish within " + timeout, e);
+      throw transfer(null, what + " did not finish within " + timeout, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new BlobTransferException("interrupted during the " + what, e);
+      throw transfer(null, "interrupted during the " + what, e);
     }
   }
 }

@@ -236,7 +236,8 @@ public final class RemoteBuild {
      * Sends the build to the master and waits for it to start (one round trip, two with {@link
      * #onEvent}; each at most the client's request timeout).
      *
-     * @throws BuildRefusedException if the master refused it (unknown target, id taken, ...)
+     * @throws dev.buildnet.api.NotStartedException ({@code REFUSED}) if the master refused it (unknown
+     *     target, id taken, ...)
      * @throws dev.buildnet.api.BuildNetException if the master is unreachable or does not answer
      *     in time (the build may then have started)
      * @throws IllegalStateException if {@link #logs} was set without {@link #onEvent}, or the

@@ -3,6 +3,7 @@ package dev.buildnet.client;
 import dev.buildnet.internal.protocol.WireEvents;
 
 import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.NotStartedException;
 import dev.buildnet.api.build.Artifact;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.transport.Message;
@@ -152,7 +153,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     if (s.connection.isOpen()) {
       try {
         await(s.connection.request(new Unsubscribe(s.id()), timeout), "unsubscribing " + s.id(), false);
-      } catch (BuildRefusedException e) {
+      } catch (NotStartedException e) { // REFUSED: await throws no other reason
         log.debug("{}: {}", client, e.getMessage()); // NOT_FOUND: the master ended it already
       }
     }
@@ -163,7 +164,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     try {
       await(c.request(new BuildCancel(buildId, null), timeout), "the cancel of build '" + buildId + "'", true);
       return true;
-    } catch (BuildRefusedException e) {
+    } catch (NotStartedException e) { // REFUSED: await throws no other reason
       if (e.code().orElse(null) == ErrorCode.NOT_FOUND) {
         return false;
       }
@@ -171,7 +172,18 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     }
   }
 
-  /** Waits for the reply; an ERROR reply becomes {@link BuildRefusedException}. */
+  /** The master refused {@code what}: the message names the request and the master's reason. */
+  private static NotStartedException refused(String what, String master,
+      RemoteErrorException e) {
+    return NotStartedException.refused("the master at " + master + " refused " + what + ": "
+        + e.remoteMessage() + " (" + e.code().map(Enum::name).orElse(String.valueOf(e.codeNumber()))
+        + ")", e.codeNumber(), e.remoteMessage(), e);
+  }
+
+  /**
+   * Waits for the reply; an ERROR reply becomes a {@link NotStartedException} with reason {@code
+   * REFUSED}.
+   */
   private Message await(CompletableFuture<Message> reply, String what, boolean acts) {
     String maybe = acts ? "; the master may have acted on it" : "";
     try {
@@ -179,7 +191,7 @@ final class RemoteBuilds implements Transport.Connection.Handler {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof RemoteErrorException remote) {
-        throw new BuildRefusedException(what, client.where(), remote);
+        throw refused(what, client.where(), remote);
       }
       if (cause instanceof TimeoutException) {
         throw new BuildNetException("the master at " + client.where() + " did not answer " + what

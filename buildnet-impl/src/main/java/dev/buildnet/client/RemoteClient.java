@@ -126,7 +126,8 @@ public final class RemoteClient implements AutoCloseable {
    * Submits a build of {@code targets} with the defaults of {@link #newBuild}: stop at the first
    * failure, no event listener. Blocks until the master started it (one round trip).
    *
-   * @throws BuildRefusedException if the master refused it (unknown target, no build service...)
+   * @throws dev.buildnet.api.NotStartedException ({@code REFUSED}) if the master refused it (unknown
+   *     target, no build service...)
    * @throws BuildNetException if the master is unreachable or does not answer in time
    */
   public RemoteBuild submit(String... targets) {
@@ -141,7 +142,8 @@ public final class RemoteClient implements AutoCloseable {
    *
    * @param buildId only this build's events (it need not have started yet); null: every build
    * @param logs include log lines
-   * @throws BuildRefusedException if the master refused (e.g. it runs no builds)
+   * @throws dev.buildnet.api.NotStartedException ({@code REFUSED}) if the master refused (e.g. it runs
+   *     no builds)
    * @throws BuildNetException if the master is unreachable or does not answer in time
    */
   public RemoteSubscription subscribe(String buildId, boolean logs, Consumer<BuildEvent> listener) {
@@ -163,8 +165,8 @@ public final class RemoteClient implements AutoCloseable {
    * @param since the last event number seen ({@link RemoteBuild#lastEventSeq()}); 0 for all
    * @param logs include log lines; must match the choice {@code since} was counted with
    * @param onEvent receives the events; may be null when only the result matters
-   * @throws BuildRefusedException if the master does not know the build (any more) and {@code
-   *     since > 0} (code {@code NOT_FOUND})
+   * @throws dev.buildnet.api.NotStartedException ({@code REFUSED}) if the master does not know the
+   *     build (any more) and {@code since > 0} (code {@code NOT_FOUND})
    * @throws BuildNetException if the master is unreachable or speaks a protocol older than 1.3
    * @throws IllegalArgumentException if this client already follows that build
    * @since 0.1
@@ -184,7 +186,8 @@ public final class RemoteClient implements AutoCloseable {
    * killed, queued targets dropped. Blocks for one round trip.
    *
    * @return false if no build with that id is running on the master
-   * @throws BuildRefusedException if the master refused (e.g. it runs no builds)
+   * @throws dev.buildnet.api.NotStartedException ({@code REFUSED}) if the master refused (e.g. it runs
+   *     no builds)
    */
   public boolean cancel(String buildId) {
     if (buildId == null || buildId.isEmpty()) {

@@ -9,7 +9,6 @@ import static dev.buildnet.internal.StateChecks.requireTtl;
 import static dev.buildnet.internal.StateChecks.requireValue;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
@@ -167,7 +166,7 @@ final class RemoteStateBackend implements StateBackend {
         new LockRenew(lock.resource(), lock.owner(), Long.toString(lock.fencingToken()), leaseMs),
         "renewal of the lock on '" + lock.resource() + "'", lock);
     if (!r.granted()) {
-      throw new LockNotHeldException(lock, name + ": the master did not renew " + lock);
+      throw StateException.lockNotHeld(lock, name + ": the master did not renew " + lock);
     }
     return granted(lock.resource(), lock.owner(), r);
   }
@@ -228,7 +227,7 @@ final class RemoteStateBackend implements StateBackend {
       switch (code) {
         case LOCK_NOT_HELD -> {
           if (presented != null) {
-            throw new LockNotHeldException(presented, message);
+            throw StateException.lockNotHeld(presented, message);
           }
           throw new StateException(name + ": " + message, e);
         }

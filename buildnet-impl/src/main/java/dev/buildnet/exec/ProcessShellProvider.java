@@ -12,7 +12,6 @@ import dev.buildnet.internal.exec.ZombieSweeper;
 
 import dev.buildnet.api.BuildNetException;
 import dev.buildnet.api.exec.CommandSpec;
-import dev.buildnet.api.exec.CommandStartException;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
@@ -196,8 +195,9 @@ public final class ProcessShellProvider implements ShellProvider {
   /**
    * {@inheritDoc}
    *
-   * @throws CommandStartException if the program is not found (its name and the PATH searched are
-   *     in the message), is not executable, or the working directory does not exist
+   * @throws dev.buildnet.api.NotStartedException ({@code COMMAND}) if the program is not found (its
+   *     name and the PATH searched are in the message), is not executable, or the working
+   *     directory does not exist
    * @throws IllegalArgumentException if an environment name or value is not allowed by the OS
    */
   @Override

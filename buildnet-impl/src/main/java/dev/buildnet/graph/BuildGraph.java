@@ -327,7 +327,8 @@ public final class BuildGraph {
   /**
    * The target called {@code name}.
    *
-   * @throws UnknownTargetException if there is none; the message suggests close names
+   * @throws InvalidGraphException ({@code UNKNOWN_TARGET}) if there is none; the message suggests
+   *     close names
    */
   public Target get(String name) {
     Target target = targets.get(name);
@@ -365,7 +366,8 @@ public final class BuildGraph {
    * The graph of exactly the {@code requested} targets and their transitive dependencies.
    * Requesting nothing gives an empty graph.
    *
-   * @throws UnknownTargetException naming every requested name the graph does not define
+   * @throws InvalidGraphException ({@code UNKNOWN_TARGET}) naming every requested name the graph
+   *     does not define
    */
   public BuildGraph subgraphFor(Collection<String> requested) {
     if (requested == null) {
@@ -426,14 +428,14 @@ public final class BuildGraph {
     return new BuildGraph(selected, order);
   }
 
-  private UnknownTargetException unknown(List<String> names) {
+  private InvalidGraphException unknown(List<String> names) {
     List<String> parts = new ArrayList<>();
     for (String name : names) {
       parts.add("'" + name + "'" + Suggestions.hint(name, targets.keySet()));
     }
     String message = (names.size() == 1 ? "unknown target " : "unknown targets ")
         + String.join(", ", parts) + " (the graph has " + targets.size() + " targets)";
-    return new UnknownTargetException(message, names);
+    return InvalidGraphException.unknownTargets(message, names);
   }
 
   @Override

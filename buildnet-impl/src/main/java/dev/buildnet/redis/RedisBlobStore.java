@@ -5,8 +5,7 @@ import dev.buildnet.internal.redis.RedisConnection;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
 import dev.buildnet.api.blob.BlobStore;
-import dev.buildnet.api.blob.CorruptBlobException;
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.hash.Hasher;
@@ -36,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * (or {@code allkeys-lfu}) policy, which may evict any chunk or header at any time. A reader
  * therefore trusts nothing it reads: every read is verified against the digest, and a blob found
  * incomplete or corrupt is deleted (so the next put uploads it again) and the reading stream throws
- * {@link CorruptBlobException}.
+ * {@link BlobException} ({@code CORRUPT}).
  *
  * <p>Thread-safe; shares the connection pool of the {@link RedisStateBackend} it was made from
  * (close that to release it). Every method blocks on Redis round trips: one per chunk.
@@ -199,8 +198,8 @@ public final class RedisBlobStore implements BlobStore {
             j -> j.get(key));
         if (bytes == null) {
           dropCorrupt(digest, chunks, "chunk " + i + " of " + chunks + " was evicted");
-          throw new CorruptBlobException(digest, "blob " + digest + " in " + name()
-              + " is incomplete: chunk " + i + " of " + chunks + " was evicted");
+          throw new BlobException(BlobException.Reason.CORRUPT, digest, "blob " + digest + " in "
+              + name() + " is incomplete: chunk " + i + " of " + chunks + " was evicted");
         }
         chunk = bytes;
         pos = 0;
@@ -233,7 +232,7 @@ public final class RedisBlobStore implements BlobStore {
       }
       Digest actual = hasher.digest();
       if (!actual.equals(expected)) {
-        throw new DigestMismatchException(expected, actual, total);
+        throw BlobException.digestMismatch(expected, actual, total);
       }
       return true;
     }
@@ -246,7 +245,7 @@ public final class RedisBlobStore implements BlobStore {
       hasher.update(first);
       Digest actual = hasher.digest();
       if (!actual.equals(expected)) {
-        throw new DigestMismatchException(expected, actual, first.length);
+        throw BlobException.digestMismatch(expected, actual, first.length);
       }
       byte[] value = new byte[first.length + 1];
       value[0] = INLINE;
@@ -274,7 +273,7 @@ public final class RedisBlobStore implements BlobStore {
       }
       Digest actual = hasher.digest();
       if (!actual.equals(expected)) {
-        throw new DigestMismatchException(expected, actual, total);
+        throw BlobException.digestMismatch(expected, actual, total);
       }
       byte[] value = ((char) CHUNKED + Long.toString(total) + " " + chunks).getBytes(US_ASCII);
       redis.call("put of blob " + expected, true, j -> j.set(head, value));

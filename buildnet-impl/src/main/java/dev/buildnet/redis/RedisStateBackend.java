@@ -9,7 +9,6 @@ import dev.buildnet.internal.StateChecks;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
@@ -268,7 +267,7 @@ public final class RedisStateBackend implements StateBackend {
     if ((Long) r.get(0) == 1) {
       return now;
     }
-    throw new LockNotHeldException(lock, notHeld(lock, current(lock.resource(), r, now)));
+    throw StateException.lockNotHeld(lock, notHeld(lock, current(lock.resource(), r, now)));
   }
 
   /** The lease another holder has, from a script's {@code {0, value, pttl, ...}} reply. */

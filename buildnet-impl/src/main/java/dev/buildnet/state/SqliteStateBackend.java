@@ -16,7 +16,6 @@ import static dev.buildnet.internal.StateChecks.requireTtl;
 import static dev.buildnet.internal.StateChecks.requireValue;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
 import dev.buildnet.api.state.StateException;
@@ -590,8 +589,8 @@ public final class SqliteStateBackend implements StateBackend {
         row.longValue(1), Instant.ofEpochMilli(row.longValue(2))), resource);
   }
 
-  private LockNotHeldException notHeld(Lock lock, long now) throws SQLException {
-    return new LockNotHeldException(
+  private StateException notHeld(Lock lock, long now) throws SQLException {
+    return StateException.lockNotHeld(
         lock, LockMessages.notHeld(name, lock, lease(writer, lock.resource()), now));
   }
 

@@ -8,8 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.buildnet.api.blob.CorruptBlobException;
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import java.io.ByteArrayInputStream;
@@ -112,7 +111,8 @@ class HttpBlobStoreTest {
     Digest d = HashProvider.sha256().hash(bytes);
     held.put(d.hex(), random(100, 3));
     try (InputStream in = store.open(d).orElseThrow()) {
-      assertThrows(CorruptBlobException.class, in::read);
+      assertEquals(BlobException.Reason.CORRUPT,
+          assertThrows(BlobException.class, in::read).reason());
     }
     byte[] big = random(300_000, 4);
     Digest bigDigest = HashProvider.sha256().hash(big);
@@ -120,7 +120,8 @@ class HttpBlobStoreTest {
     tampered[0] ^= 1;
     held.put(bigDigest.hex(), tampered);
     try (InputStream in = store.open(bigDigest).orElseThrow()) {
-      assertThrows(CorruptBlobException.class, in::readAllBytes);
+      assertEquals(BlobException.Reason.CORRUPT,
+          assertThrows(BlobException.class, in::readAllBytes).reason());
     }
   }
 
@@ -129,9 +130,10 @@ class HttpBlobStoreTest {
     for (int size : new int[] {10, 300_000}) {
       byte[] bytes = random(size, size);
       Digest wrong = HashProvider.sha256().hash(new byte[] {7});
-      DigestMismatchException e = assertThrows(DigestMismatchException.class,
+      BlobException e = assertThrows(BlobException.class,
           () -> store.put(wrong, new ByteArrayInputStream(bytes)));
-      assertEquals(HashProvider.sha256().hash(bytes), e.actual());
+      assertEquals(BlobException.Reason.DIGEST_MISMATCH, e.reason());
+      assertEquals(HashProvider.sha256().hash(bytes), e.actualDigest());
       assertFalse(held.containsKey(wrong.hex()), "size " + size + ": the naive cache stored it");
       assertFalse(store.has(wrong));
     }

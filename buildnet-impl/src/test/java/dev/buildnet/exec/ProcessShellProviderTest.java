@@ -13,8 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandResult.Outcome;
+import dev.buildnet.api.NotStartedException;
 import dev.buildnet.api.exec.CommandSpec;
-import dev.buildnet.api.exec.CommandStartException;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.OutputListener.Stream;
 import dev.buildnet.api.exec.RunningCommand;
@@ -219,10 +219,11 @@ class ProcessShellProviderTest {
 
   @Test
   void start_programNotFound_namesItAndThePathSearched() {
-    CommandStartException e =
+    NotStartedException e =
         assertThrows(
-            CommandStartException.class,
+            NotStartedException.class,
             () -> shell.start(spec(List.of("no-such-program-buildnet")), OutputListener.discard()));
+    assertEquals(NotStartedException.Reason.COMMAND, e.reason());
 
     assertTrue(e.getMessage().contains("'no-such-program-buildnet'"), e.getMessage());
     assertTrue(e.getMessage().contains("not found on this JVM's PATH"), e.getMessage());
@@ -232,10 +233,11 @@ class ProcessShellProviderTest {
   void start_fileNotExecutable_saysSo() throws IOException {
     Path script = Files.writeString(dir.resolve("script.sh"), "#!/bin/sh\necho hi\n");
 
-    CommandStartException e =
+    NotStartedException e =
         assertThrows(
-            CommandStartException.class,
+            NotStartedException.class,
             () -> shell.start(spec(List.of(script.toString())), OutputListener.discard()));
+    assertEquals(NotStartedException.Reason.COMMAND, e.reason());
 
     assertTrue(e.getMessage().contains("is not executable"), e.getMessage());
   }
@@ -244,12 +246,13 @@ class ProcessShellProviderTest {
   void start_missingWorkingDirectory_saysWhichDirectory() {
     Path missing = dir.resolve("missing");
 
-    CommandStartException e =
+    NotStartedException e =
         assertThrows(
-            CommandStartException.class,
+            NotStartedException.class,
             () ->
                 shell.start(
                     CommandSpec.of(List.of("true"), missing, NO_ENV), OutputListener.discard()));
+    assertEquals(NotStartedException.Reason.COMMAND, e.reason());
 
     assertTrue(
         e.getMessage().contains("working directory " + missing + " does not exist"),

@@ -31,7 +31,7 @@ class BuildGraphTest {
 
   @Test
   void missingDependency_namesTargetAndDependency_andSuggests() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class,
+    InvalidGraphException e = assertInvalid(
         () -> BuildGraph.of(List.of(t("app", "libb"), t("lib"))));
     assertEquals(
         List.of("target 'app' depends on 'libb', which is not defined (did you mean 'lib'?)"),
@@ -41,21 +41,21 @@ class BuildGraphTest {
 
   @Test
   void duplicateNames_areReported() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class,
+    InvalidGraphException e = assertInvalid(
         () -> BuildGraph.of(List.of(t("a"), t("a"), t("b"))));
     assertEquals(List.of("duplicate target name 'a' (declared 2 times)"), e.problems());
   }
 
   @Test
   void cycle_isNamedByItsPath() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class,
+    InvalidGraphException e = assertInvalid(
         () -> BuildGraph.of(List.of(t("a", "b"), t("b", "c"), t("c", "a"), t("d", "a"))));
     assertEquals(List.of("dependency cycle: a -> b -> c -> a"), e.problems());
   }
 
   @Test
   void everyProblem_isReportedAtOnce() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class, () -> BuildGraph.of(List.of(
+    InvalidGraphException e = assertInvalid(() -> BuildGraph.of(List.of(
         t("a", "b"), t("b", "a"),
         t("x", "y"), t("y", "x"),
         t("m", "nowhere"),
@@ -69,14 +69,14 @@ class BuildGraphTest {
 
   @Test
   void sameOutput_namesBothTargets() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class,
+    InvalidGraphException e = assertInvalid(
         () -> BuildGraph.of(List.of(withOutputs("a", "out/x.jar"), withOutputs("b", "out/x.jar"))));
     assertEquals(List.of("targets 'a' and 'b' both declare output 'out/x.jar'"), e.problems());
   }
 
   @Test
   void nestedOutputsOfDifferentTargets_areReported() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class,
+    InvalidGraphException e = assertInvalid(
         () -> BuildGraph.of(List.of(withOutputs("a", "dist"), withOutputs("b", "dist/b.js"))));
     assertEquals(List.of("output 'dist/b.js' of target 'b' is inside output 'dist' of target 'a'"),
         e.problems());
@@ -97,7 +97,7 @@ class BuildGraphTest {
     assertEquals(List.of("lib"), names(g.dependenciesOf("app")));
     assertEquals(List.of("app", "test"), names(g.dependentsOf("lib")));
     assertEquals(List.of(), names(g.dependentsOf("app")));
-    assertThrows(UnknownTargetException.class, () -> g.dependentsOf("nope"));
+    assertUnknownTarget(() -> g.dependentsOf("nope"));
   }
 
   @Test
@@ -124,16 +124,15 @@ class BuildGraphTest {
     BuildGraph again = reloaded.subgraphFor(List.of("app", "docs"));
     assertNotSame(sub, again);
     assertEquals(Set.of("app", "lib", "docs"), again.names(), "the reloaded graph's closure");
-    assertThrows(UnknownTargetException.class, () -> g.subgraphFor(List.of("app", "nope")));
-    assertThrows(UnknownTargetException.class, () -> g.subgraphFor(List.of("app", "nope")));
-    assertThrows(UnknownTargetException.class,
-        () -> g.subgraphFor(java.util.Arrays.asList("app", null)));
+    assertUnknownTarget(() -> g.subgraphFor(List.of("app", "nope")));
+    assertUnknownTarget(() -> g.subgraphFor(List.of("app", "nope")));
+    assertUnknownTarget(() -> g.subgraphFor(java.util.Arrays.asList("app", null)));
   }
 
   @Test
   void subgraphFor_unknownNames_areAllListedWithSuggestions() {
     BuildGraph g = BuildGraph.of(List.of(t("app:compile"), t("lib")));
-    UnknownTargetException e = assertThrows(UnknownTargetException.class,
+    InvalidGraphException e = assertUnknownTarget(
         () -> g.subgraphFor(List.of("app:compil", "lib", "zzz")));
     assertEquals(List.of("app:compil", "zzz"), e.unknownNames());
     assertTrue(e.getMessage().contains("'app:compil' (did you mean 'app:compile'?)"),
@@ -161,7 +160,7 @@ class BuildGraphTest {
       targets.add(t("t" + i, "t" + ((i + 1) % n)));
     }
     InvalidGraphException e =
-        assertThrows(InvalidGraphException.class, () -> BuildGraph.of(targets));
+        assertInvalid(() -> BuildGraph.of(targets));
     assertEquals(1, e.problems().size());
     String cycle = e.problems().get(0);
     assertTrue(cycle.startsWith("dependency cycle: t0 -> t1 -> t2 -> "), cycle);
@@ -197,12 +196,26 @@ class BuildGraphTest {
   @Test
   void get_unknownName_suggestsCloseMatch() {
     BuildGraph g = BuildGraph.of(List.of(t("compile")));
-    UnknownTargetException e = assertThrows(UnknownTargetException.class, () -> g.get("compil"));
+    InvalidGraphException e = assertUnknownTarget(() -> g.get("compil"));
     assertTrue(e.getMessage().contains("did you mean 'compile'"), e.getMessage());
   }
 
   @Test
   void emptyGraph_isValid() {
     assertEquals(0, BuildGraph.of(List.of()).size());
+  }
+
+  private static InvalidGraphException assertUnknownTarget(
+      org.junit.jupiter.api.function.Executable call) {
+    InvalidGraphException e = assertThrows(InvalidGraphException.class, call);
+    assertEquals(InvalidGraphException.Reason.UNKNOWN_TARGET, e.reason(), e.getMessage());
+    return e;
+  }
+
+  private static InvalidGraphException assertInvalid(
+      org.junit.jupiter.api.function.Executable call) {
+    InvalidGraphException e = assertThrows(InvalidGraphException.class, call);
+    assertEquals(InvalidGraphException.Reason.INVALID, e.reason(), e.getMessage());
+    return e;
   }
 }

@@ -23,7 +23,7 @@ class WorkspaceFileTest {
   }
 
   private InvalidGraphException loadFails(String json) {
-    return assertThrows(InvalidGraphException.class, () -> load(json));
+    return assertInvalid(() -> load(json));
   }
 
   private static void assertContains(String message, String... parts) {
@@ -82,7 +82,7 @@ class WorkspaceFileTest {
   @Test
   void missingFile_namesThePath() {
     InvalidGraphException e =
-        assertThrows(InvalidGraphException.class, () -> WorkspaceFile.load(workspace));
+        assertInvalid(() -> WorkspaceFile.load(workspace));
     assertContains(e.getMessage(), workspace.resolve("buildnet.json").toAbsolutePath().toString(),
         "does not exist");
   }
@@ -163,7 +163,7 @@ class WorkspaceFileTest {
 
   @Test
   void invalidTargets_andGraphProblems_areReportedTogether() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class, () -> load("""
+    InvalidGraphException e = assertInvalid(() -> load("""
         {"version": 1, "targets": {
           "a": {"command": ["x"], "inputs": ["/etc/passwd"]},
           "b": {"command": ["x"], "deps": ["a", "c"]},
@@ -187,9 +187,16 @@ class WorkspaceFileTest {
 
   @Test
   void parse_readsTextWithASourceName() {
-    InvalidGraphException e = assertThrows(InvalidGraphException.class,
+    InvalidGraphException e = assertInvalid(
         () -> WorkspaceFile.parse("{\"version\": 1, \"targets\": {\"a\": {\"x\": 1}}}", "inline"));
     assertTrue(e.getMessage().startsWith("inline:1:"), e.getMessage());
     assertEquals(null, e.file());
+  }
+
+  private static InvalidGraphException assertInvalid(
+      org.junit.jupiter.api.function.Executable call) {
+    InvalidGraphException e = assertThrows(InvalidGraphException.class, call);
+    assertEquals(InvalidGraphException.Reason.INVALID, e.reason(), e.getMessage());
+    return e;
   }
 }

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
@@ -112,6 +111,17 @@ public abstract class StateBackendCompatibilityKit {
   private static void assertExpiresBetween(Instant earliest, Instant latest, Instant actual) {
     assertFalse(actual.isBefore(earliest) || actual.isAfter(latest),
         "expiry " + actual + " should be in [" + earliest + ", " + latest + "]");
+  }
+
+  /**
+   * The contract for fencing: a stale, released or forged lock fails with a {@link StateException}
+   * whose reason is {@code LOCK_NOT_HELD} and that carries the lock presented.
+   */
+  protected static StateException assertLockNotHeld(Lock presented, Executable call) {
+    StateException e = assertThrows(StateException.class, call);
+    assertEquals(StateException.Reason.LOCK_NOT_HELD, e.reason(), e.getMessage());
+    assertEquals(presented, e.lock());
+    return e;
   }
 
   protected static byte[] bytes(String text) {
@@ -310,6 +320,7 @@ public abstract class StateBackendCompatibilityKit {
     void increment_nonIntegerValue_throwsStateExceptionNamingTheKeyAndKeepsTheValue() {
       backend.setString("n", "forty-two");
       StateException e = assertThrows(StateException.class, () -> backend.increment("n", 1));
+      assertEquals(StateException.Reason.FAILED, e.reason());
       assertTrue(e.getMessage().contains("'n'"), e.getMessage());
       assertEquals(Optional.of("forty-two"), backend.getString("n"));
     }
@@ -317,7 +328,8 @@ public abstract class StateBackendCompatibilityKit {
     @Test
     void increment_pastLongMaxValue_throwsStateExceptionAndKeepsTheValue() {
       backend.setString("n", Long.toString(Long.MAX_VALUE));
-      assertThrows(StateException.class, () -> backend.increment("n", 1));
+      assertEquals(StateException.Reason.FAILED,
+          assertThrows(StateException.class, () -> backend.increment("n", 1)).reason());
       assertEquals(Optional.of(Long.toString(Long.MAX_VALUE)), backend.getString("n"));
     }
 
@@ -544,9 +556,7 @@ public abstract class StateBackendCompatibilityKit {
     void renew_afterExpiry_throwsLockNotHeldNamingHolderAndToken() {
       Lock lock = backend.acquireLock("r", ttl(), "alice").orElseThrow();
       elapse(ttl());
-      LockNotHeldException e =
-          assertThrows(LockNotHeldException.class, () -> backend.renew(lock, ttl()));
-      assertEquals(lock, e.lock());
+      StateException e = assertLockNotHeld(lock, () -> backend.renew(lock, ttl()));
       assertTrue(e.getMessage().contains("alice"), e.getMessage());
       assertTrue(e.getMessage().contains("token " + lock.fencingToken()), e.getMessage());
     }
@@ -556,11 +566,9 @@ public abstract class StateBackendCompatibilityKit {
       Lock stale = backend.acquireLock("r", ttl(), "alice").orElseThrow();
       elapse(ttl());
       Lock current = backend.acquireLock("r", ttl(), "bob").orElseThrow();
-      LockNotHeldException renew =
-          assertThrows(LockNotHeldException.class, () -> backend.renew(stale, ttl()));
-      LockNotHeldException release =
-          assertThrows(LockNotHeldException.class, () -> backend.release(stale));
-      for (LockNotHeldException e : List.of(renew, release)) {
+      StateException renew = assertLockNotHeld(stale, () -> backend.renew(stale, ttl()));
+      StateException release = assertLockNotHeld(stale, () -> backend.release(stale));
+      for (StateException e : List.of(renew, release)) {
         assertTrue(e.getMessage().contains("alice"), e.getMessage());
         assertTrue(e.getMessage().contains("bob"), e.getMessage());
       }
@@ -573,24 +581,22 @@ public abstract class StateBackendCompatibilityKit {
     void release_twice_throwsLockNotHeld() {
       Lock lock = backend.acquireLock("r", ttl(), "alice").orElseThrow();
       backend.release(lock);
-      LockNotHeldException e =
-          assertThrows(LockNotHeldException.class, () -> backend.release(lock));
-      assertEquals(lock, e.lock());
+      assertLockNotHeld(lock, () -> backend.release(lock));
     }
 
     @Test
     void release_afterExpiry_throwsLockNotHeld() {
       Lock lock = backend.acquireLock("r", ttl(), "alice").orElseThrow();
       elapse(ttl());
-      assertThrows(LockNotHeldException.class, () -> backend.release(lock));
+      assertLockNotHeld(lock, () -> backend.release(lock));
     }
 
     @Test
     void forgedLock_withTheRightTokenButAnotherOwner_isRejected() {
       Lock lock = backend.acquireLock("r", ttl(), "alice").orElseThrow();
       Lock forged = new Lock("r", "mallory", lock.fencingToken(), lock.expiresAt());
-      assertThrows(LockNotHeldException.class, () -> backend.release(forged));
-      assertThrows(LockNotHeldException.class, () -> backend.renew(forged, ttl()));
+      assertLockNotHeld(forged, () -> backend.release(forged));
+      assertLockNotHeld(forged, () -> backend.renew(forged, ttl()));
       backend.release(lock);
     }
 

@@ -12,13 +12,13 @@ import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
+import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.events.BuildHistory;
 import dev.buildnet.internal.events.BuildSnapshot;
 import dev.buildnet.internal.events.EventJson;
 import dev.buildnet.graph.Target;
-import dev.buildnet.graph.UnknownTargetException;
+import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.internal.peers.PeerBuilds;
 import dev.buildnet.internal.watch.WatchCycles;
 import dev.buildnet.internal.master.WorkerInfo;
@@ -220,7 +220,10 @@ final class Api {
       // Tokens have no names, so an HTTP build is known by where it came from.
       f = s.net.build(names, kg != null && kg.asBoolean(), BuildOrigin.http(null,
           remote(request)));
-    } catch (UnknownTargetException e) {
+    } catch (InvalidGraphException e) {
+      if (e.reason() != InvalidGraphException.Reason.UNKNOWN_TARGET) {
+        throw e;
+      }
       throw new HttpError(400, "unknown_target", e.getMessage(), "GET /api/targets lists the targets");
     } catch (IllegalStateException e) {
       throw new HttpError(503, "not_accepting", e.getMessage(),
@@ -290,7 +293,10 @@ final class Api {
     Explanation e;
     try {
       e = s.net.explain(target);
-    } catch (UnknownTargetException x) {
+    } catch (InvalidGraphException x) {
+      if (x.reason() != InvalidGraphException.Reason.UNKNOWN_TARGET) {
+        throw x;
+      }
       throw Http.notFound("no target '" + target + "'", "GET /api/targets lists the targets");
     } catch (IllegalStateException x) {
       throw new HttpError(409, "not_built", "target '" + target + "' has not been built yet",
@@ -503,7 +509,10 @@ final class Api {
           }
           state.release(l);
           return Map.of("resource", resource, "released", true);
-        } catch (LockNotHeldException e) {
+        } catch (StateException e) {
+          if (e.reason() != StateException.Reason.LOCK_NOT_HELD) {
+            throw e;
+          }
           throw new HttpError(409, "lock_not_held", e.getMessage(), "acquire the lock again");
         }
       }

@@ -1,6 +1,6 @@
 package dev.buildnet.http;
 
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -162,10 +162,13 @@ final class CacheHandlers {
               if (cas) {
                 try {
                   store.putBlob(HttpCacheStore.sha256(hash), body);
-                } catch (DigestMismatchException e) {
+                } catch (BlobException e) {
+                  if (e.reason() != BlobException.Reason.DIGEST_MISMATCH) {
+                    throw e;
+                  }
                   store.rejected.incrementAndGet();
                   throw new HttpError(400, "digest_mismatch",
-                      "the body hashes to " + e.actual() + ", not to the sha256:" + hash
+                      "the body hashes to " + e.actualDigest() + ", not to the sha256:" + hash
                           + " it was PUT as",
                       "PUT a CAS blob under the SHA-256 of its bytes");
                 }

@@ -3,7 +3,7 @@ package dev.buildnet.http;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.internal.cache.DiskBlobStore;
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -262,12 +262,12 @@ final class HttpCacheStore {
   /**
    * Stores the body if it hashes to {@code expected}.
    *
-   * @throws DigestMismatchException if it does not (nothing is stored)
+   * @throws BlobException ({@code DIGEST_MISMATCH}) if it does not (nothing is stored)
    */
   void putBlob(Digest expected, Incoming body) throws IOException {
     Digest actual = body.digest();
     if (!actual.equals(expected)) {
-      throw new DigestMismatchException(expected, actual, body.size());
+      throw BlobException.digestMismatch(expected, actual, body.size());
     }
     store(body);
     puts.incrementAndGet();

@@ -23,11 +23,12 @@ import java.util.OptionalLong;
  *
  * <h2>Trust</h2>
  * A store never trusts what it holds: {@link #open} returns a stream that hashes what it reads and,
- * if the bytes do not match the digest, throws {@link CorruptBlobException} instead of reaching the
- * end; the last part of the blob (up to 64 KiB, so all of a small blob) is held back until the
- * whole blob is verified. A reader that writes to a temp file and publishes it only once the
- * stream ended normally therefore never publishes wrong bytes. {@link #put(Digest, InputStream)}
- * stores nothing unless the bytes hash to the expected digest.
+ * if the bytes do not match the digest, throws {@link BlobException} ({@link
+ * BlobException.Reason#CORRUPT CORRUPT}) instead of reaching the end; the last part of the blob
+ * (up to 64 KiB, so all of a small blob) is held back until the whole blob is verified. A reader
+ * that writes to a temp file and publishes it only once the stream ended normally therefore never
+ * publishes wrong bytes. {@link #put(Digest, InputStream)} stores nothing unless the bytes hash to
+ * the expected digest.
  *
  * <h2>Absent versus unreachable</h2>
  * "Absent" ({@code false}, empty) always means the store answered that it lacks the blob (or found
@@ -61,7 +62,8 @@ public interface BlobStore extends AutoCloseable {
   /**
    * Opens the blob for streaming, verified as it is read (see the class comment); empty if absent.
    * A blob found corrupt is dropped from the store where the store can do so, and the stream
-   * throws {@link CorruptBlobException}. The caller closes the stream.
+   * throws {@link BlobException} ({@link BlobException.Reason#CORRUPT CORRUPT}). The caller closes
+   * the stream.
    */
   Optional<InputStream> open(Digest digest) throws IOException;
 
@@ -71,7 +73,8 @@ public interface BlobStore extends AutoCloseable {
    *
    * @return true if the store holds the blob afterwards; false if it declined it (e.g. larger than
    *     it takes: see {@link #accepts})
-   * @throws DigestMismatchException if the bytes hash to something else: nothing is stored
+   * @throws BlobException ({@link BlobException.Reason#DIGEST_MISMATCH DIGEST_MISMATCH}) if the
+   *     bytes hash to something else: nothing is stored
    */
   boolean put(Digest expected, InputStream in) throws IOException;
 
@@ -81,7 +84,8 @@ public interface BlobStore extends AutoCloseable {
    * <p>The default spools the bytes to a temporary file to learn the digest first, then calls
    * {@link #put(Digest, InputStream)}; stores that can hash while they write override it.
    *
-   * @throws BlobRejectedException if the store declined the blob
+   * @throws BlobException ({@link BlobException.Reason#REJECTED REJECTED}) if the store declined
+   *     the blob
    */
   default Digest put(InputStream in) throws IOException {
     Path spool = Files.createTempFile("buildnet-blob-", ".part");
@@ -98,8 +102,8 @@ public interface BlobStore extends AutoCloseable {
       Digest digest = hasher.digest();
       try (InputStream spooled = Files.newInputStream(spool)) {
         if (!put(digest, spooled)) {
-          throw new BlobRejectedException(name() + " declined blob " + digest + " ("
-              + Files.size(spool) + " bytes)");
+          throw new BlobException(BlobException.Reason.REJECTED, digest,
+              name() + " declined blob " + digest + " (" + Files.size(spool) + " bytes)");
         }
       }
       return digest;
@@ -124,7 +128,8 @@ public interface BlobStore extends AutoCloseable {
    * Wraps {@code in}, the raw bytes of blob {@code digest}, in a stream that verifies them as
    * described in the class comment: the last chunk is held back until the whole blob hashed to
    * {@code digest}, and a mismatch runs {@code onMismatch} (e.g. to drop the blob; may be null)
-   * and throws {@link CorruptBlobException} on this and every later read. For implementations.
+   * and throws {@link BlobException} ({@link BlobException.Reason#CORRUPT CORRUPT}) on this and
+   * every later read. For implementations.
    */
   static InputStream verifying(InputStream in, Digest digest, HashProvider hashes,
       Runnable onMismatch) {

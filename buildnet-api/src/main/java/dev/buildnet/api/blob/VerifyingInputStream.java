@@ -27,7 +27,7 @@ final class VerifyingInputStream extends InputStream {
   /** The source is exhausted and its bytes matched. */
   private boolean ended;
   private long size;
-  private CorruptBlobException failure;
+  private BlobException failure;
 
   VerifyingInputStream(InputStream in, Digest digest, HashProvider hashes, Runnable onMismatch) {
     this.in = Objects.requireNonNull(in, "in");
@@ -105,8 +105,8 @@ final class VerifyingInputStream extends InputStream {
       Digest actual = hasher.digest();
       if (!actual.equals(digest)) {
         pos = limit = 0;
-        failure = new CorruptBlobException(digest, "blob " + digest + " is corrupt: its " + size
-            + " bytes hash to " + actual);
+        failure = new BlobException(BlobException.Reason.CORRUPT, digest,
+            "blob " + digest + " is corrupt: its " + size + " bytes hash to " + actual);
         if (onMismatch != null) {
           onMismatch.run();
         }

@@ -22,8 +22,10 @@ public interface ShellProvider {
   /**
    * Starts {@code spec}, streaming its output to {@code listener} line by line.
    *
-   * @throws CommandStartException if the program cannot be started (not found, not executable,
-   *     working directory missing); the message names the program and the reason
+   * @throws dev.buildnet.api.NotStartedException with reason {@code COMMAND} if the program cannot
+   *     be started (not found, not executable, working directory missing); the message names the
+   *     program and the reason. Implementations throw exactly this for a start that failed, so the
+   *     engine can report the target as not started.
    */
   RunningCommand start(CommandSpec spec, OutputListener listener);
 

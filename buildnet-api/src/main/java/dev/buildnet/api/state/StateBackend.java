@@ -125,15 +125,17 @@ public interface StateBackend extends AutoCloseable {
    * unexpired lease (same owner, same fencing token).
    *
    * @return the lock with its new expiry; the fencing token is unchanged
-   * @throws LockNotHeldException if the lease was released, expired, or granted to someone else
+   * @throws StateException ({@link StateException.Reason#LOCK_NOT_HELD LOCK_NOT_HELD}) if the
+   *     lease was released, expired, or granted to someone else
    */
   Lock renew(Lock lock, Duration ttl);
 
   /**
    * Gives up a lease. Succeeds only if {@code lock} is still the current, unexpired lease.
    *
-   * @throws LockNotHeldException if the lease was already released, expired, or granted to someone
-   *     else — including a second release of the same lock
+   * @throws StateException ({@link StateException.Reason#LOCK_NOT_HELD LOCK_NOT_HELD}) if the
+   *     lease was already released, expired, or granted to someone else — including a second
+   *     release of the same lock
    */
   void release(Lock lock);
 

@@ -2,7 +2,6 @@ package dev.buildnet.internal.cache;
 
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import java.time.Duration;
@@ -130,10 +129,11 @@ public final class BuildOnce implements AutoCloseable {
           }
           current[0] = state.renew(current[0], lease);
         }
-      } catch (LockNotHeldException e) {
-        LOG.warn("lost the build lease: {}; a peer may run the target too", e.getMessage());
-        throw e; // ends the schedule
       } catch (StateException e) {
+        if (e.reason() == StateException.Reason.LOCK_NOT_HELD) {
+          LOG.warn("lost the build lease: {}; a peer may run the target too", e.getMessage());
+          throw e; // ends the schedule
+        }
         LOG.warn("renewing the build lease on {} failed; retrying: {}", granted.resource(),
             e.getMessage());
       }
@@ -143,11 +143,13 @@ public final class BuildOnce implements AutoCloseable {
   private void releaseQuietly(Lock lock) {
     try {
       state.release(lock);
-    } catch (LockNotHeldException e) {
-      LOG.debug("build lease was gone at release: {}", e.getMessage());
     } catch (StateException | IllegalStateException e) {
-      LOG.warn("releasing the build lease on {} failed (it lapses on its own): {}",
-          lock.resource(), e.getMessage());
+      if (e instanceof StateException s && s.reason() == StateException.Reason.LOCK_NOT_HELD) {
+        LOG.debug("build lease was gone at release: {}", e.getMessage());
+      } else {
+        LOG.warn("releasing the build lease on {} failed (it lapses on its own): {}",
+            lock.resource(), e.getMessage());
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 package dev.buildnet.internal.cache;
 
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.blob.BlobStore;
-import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.api.hash.Hasher;
@@ -442,7 +442,8 @@ public final class DiskBlobStore implements BlobStore {
    * Streams {@code in} into the store, but publishes it only if it hashes to {@code expected}.
    *
    * @return true if stored now, false if the store already had it
-   * @throws DigestMismatchException if the bytes hash to something else (nothing is stored)
+   * @throws BlobException ({@code DIGEST_MISMATCH}) if the bytes hash to something else (nothing
+   *     is stored)
    * @throws IllegalArgumentException if {@code expected} is of another algorithm than the store's
    */
   public boolean putVerified(InputStream in, Digest expected) throws IOException {
@@ -518,7 +519,8 @@ public final class DiskBlobStore implements BlobStore {
      * finished either way.
      *
      * @return true if stored now, false if the store already had the blob
-     * @throws DigestMismatchException if the bytes hash to something else (nothing is stored)
+     * @throws BlobException ({@code DIGEST_MISMATCH}) if the bytes hash to something else (nothing
+   *     is stored)
      */
     public boolean publish(Digest expected) throws IOException {
       checkAlgorithm(expected);
@@ -530,7 +532,7 @@ public final class DiskBlobStore implements BlobStore {
         channel.close();
         Digest actual = hasher.digest();
         if (!actual.equals(expected)) {
-          throw new DigestMismatchException(expected, actual, size);
+          throw BlobException.digestMismatch(expected, actual, size);
         }
         Path target = pathOf(expected);
         if (present(target)) {

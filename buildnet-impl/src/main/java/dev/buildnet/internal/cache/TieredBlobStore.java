@@ -1,8 +1,7 @@
 package dev.buildnet.internal.cache;
 
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.blob.BlobStore;
-import dev.buildnet.api.blob.CorruptBlobException;
-import dev.buildnet.api.blob.DigestMismatchException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import java.io.IOException;
@@ -117,7 +116,11 @@ public final class TieredBlobStore implements BlobStore {
     }
     try (InputStream in = opened.get()) {
       local.putVerified(in, digest);
-    } catch (CorruptBlobException | DigestMismatchException e) {
+    } catch (BlobException e) {
+      if (e.reason() != BlobException.Reason.CORRUPT
+          && e.reason() != BlobException.Reason.DIGEST_MISMATCH) {
+        throw e;
+      }
       LOG.info("{}: blob {} from {} is unusable ({}); treating it as a miss", local.name(), digest,
           shared.name(), e.getMessage());
       return false;
@@ -148,7 +151,8 @@ public final class TieredBlobStore implements BlobStore {
     } catch (IOException | RuntimeException e) {
       // The shared store may wrap what our stream threw (an HTTP body publisher does).
       for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof CorruptBlobException corrupt) {
+        if (t instanceof BlobException corrupt
+            && corrupt.reason() == BlobException.Reason.CORRUPT) {
           LOG.warn("{}: blob {} is corrupt locally; not sharing it ({})", local.name(), digest,
               corrupt.getMessage());
           return false;

@@ -9,7 +9,7 @@ import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.cache.ActionManifest;
 import dev.buildnet.internal.cache.DiskBlobStore;
 import dev.buildnet.graph.Target;
-import dev.buildnet.client.BlobTransferException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.internal.master.Dispatcher;
 import dev.buildnet.worker.Worker;
 import java.io.IOException;
@@ -215,13 +215,16 @@ final class DeferredOutputs {
         try (InputStream in = Files.newInputStream(tmp)) {
           store.putVerified(in, d);
         }
-      } catch (BlobTransferException e) {
-        LOG.warn("cannot fetch output {} of '{}' from worker '{}': {}", o.path(),
-            k.manifest.target(), k.workerId, e.getMessage());
-        return false;
-      } catch (dev.buildnet.api.blob.DigestMismatchException e) {
-        LOG.warn("output {} of '{}' from worker '{}' does not match its digest: {}", o.path(),
-            k.manifest.target(), k.workerId, e.getMessage());
+      } catch (BlobException e) {
+        if (e.reason() == BlobException.Reason.TRANSFER) {
+          LOG.warn("cannot fetch output {} of '{}' from worker '{}': {}", o.path(),
+              k.manifest.target(), k.workerId, e.getMessage());
+        } else if (e.reason() == BlobException.Reason.DIGEST_MISMATCH) {
+          LOG.warn("output {} of '{}' from worker '{}' does not match its digest: {}", o.path(),
+              k.manifest.target(), k.workerId, e.getMessage());
+        } else {
+          throw e;
+        }
         return false;
       } finally {
         Files.deleteIfExists(tmp);

@@ -5,7 +5,6 @@ import dev.buildnet.DispatchStats;
 import dev.buildnet.BuildFuture;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.graph.BuildGraph;
 import dev.buildnet.graph.Target;
@@ -593,7 +592,7 @@ public final class Engine {
    */
   static String storageFailure(Throwable cause) {
     for (Throwable c = cause; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (c instanceof StateException && !(c instanceof LockNotHeldException)) {
+      if (c instanceof StateException s && s.reason() != StateException.Reason.LOCK_NOT_HELD) {
         return c.getMessage();
       }
       if (c instanceof java.io.IOException && DiskSpace.isFull(c)) {

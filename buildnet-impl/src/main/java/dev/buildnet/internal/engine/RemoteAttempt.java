@@ -462,7 +462,10 @@ final class RemoteAttempt {
     if (stored.isEmpty()) {
       try (InputStream in = Files.newInputStream(file)) {
         blobs.putVerified(in, digest); // false: another attempt stored it meanwhile
-      } catch (dev.buildnet.api.blob.DigestMismatchException e) {
+      } catch (dev.buildnet.api.blob.BlobException e) {
+        if (e.reason() != dev.buildnet.api.blob.BlobException.Reason.DIGEST_MISMATCH) {
+          throw e;
+        }
         throw new InputChangedException("input '" + path + "' changed while the build ran (it no"
             + " longer hashes to " + digest + "); build again");
       } catch (java.nio.file.NoSuchFileException e) {

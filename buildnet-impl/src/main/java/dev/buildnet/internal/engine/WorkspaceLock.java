@@ -1,7 +1,7 @@
 package dev.buildnet.internal.engine;
 
 import dev.buildnet.BuildNet;
-import dev.buildnet.WorkspaceLockedException;
+import dev.buildnet.api.NotStartedException;
 
 import dev.buildnet.api.BuildNetException;
 import java.io.IOException;
@@ -112,8 +112,8 @@ public final class WorkspaceLock {
    * Takes the lock for one build (or joins this instance's hold), waiting for another holder
    * unless told not to. Pair with {@link #release}.
    *
-   * @throws WorkspaceLockedException if another build holds it and this one may not wait, or a
-   *     master holds it
+   * @throws NotStartedException ({@code WORKSPACE_LOCKED}) if another build holds it and this one
+   *     may not wait, or a master holds it
    * @throws IllegalStateException if this instance was closed meanwhile
    */
   public void acquire() {
@@ -141,12 +141,14 @@ public final class WorkspaceLock {
           current = other.holder;
         }
         if (current != null && current.master() != null) {
-          throw new WorkspaceLockedException("workspace " + workspace + " is owned by "
+          throw new NotStartedException(NotStartedException.Reason.WORKSPACE_LOCKED,
+              "workspace " + workspace + " is owned by "
               + current.describe() + " for as long as it runs: submit builds to it (buildnet"
               + " submit --master " + current.master() + ") or stop it first");
         }
         if (!wait) {
-          throw new WorkspaceLockedException("workspace " + workspace + " is locked: "
+          throw new NotStartedException(NotStartedException.Reason.WORKSPACE_LOCKED,
+              "workspace " + workspace + " is locked: "
               + describe(current) + " has not finished (not waiting for it, as asked)");
         }
         if (!noticed && (current != null || ++unknownPolls > UNKNOWN_HOLDER_POLLS)) {

@@ -1,7 +1,7 @@
 package dev.buildnet.internal.exec;
 
 import dev.buildnet.api.exec.CommandSpec;
-import dev.buildnet.api.exec.CommandStartException;
+import dev.buildnet.api.NotStartedException;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,7 +16,7 @@ import java.nio.file.Path;
 public final class StartFailures {
   private StartFailures() {}
 
-  public static CommandStartException explain(CommandSpec spec, IOException failure, String hostPath) {
+  public static NotStartedException explain(CommandSpec spec, IOException failure, String hostPath) {
     String program = spec.argv().get(0);
     Path dir = spec.workingDirectory();
     String message;
@@ -29,7 +29,8 @@ public final class StartFailures {
     } else {
       message = explainSearch(program, hostPath);
     }
-    return new CommandStartException(message + " (" + failure.getMessage() + ")", failure);
+    return new NotStartedException(NotStartedException.Reason.COMMAND,
+        message + " (" + failure.getMessage() + ")", failure);
   }
 
   private static String explainPath(String program, Path dir) {

@@ -1,12 +1,12 @@
 package dev.buildnet.internal.exec;
 
+import dev.buildnet.api.NotStartedException;
 import dev.buildnet.api.build.BuildContext;
 import dev.buildnet.api.build.BuildError;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.bundle.BundlerAdapter;
 import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandSpec;
-import dev.buildnet.api.exec.CommandStartException;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
@@ -108,7 +108,8 @@ public final class TargetStep {
    * bundler (adapters stop their tool when interrupted).
    *
    * @throws RuntimeException if the shell provider fails to start the command for another reason
-   *     than {@link CommandStartException}, or the bundler adapter throws
+   *     than a {@link NotStartedException} with reason {@code COMMAND}, or the bundler adapter
+   *     throws
    */
   public Result run(Spec spec, Lines lines, Cancel cancel) {
     return spec.bundle() != null ? bundle(spec, lines, cancel) : command(spec, lines, cancel);
@@ -128,7 +129,10 @@ public final class TargetStep {
     RunningCommand rc;
     try {
       rc = shell.start(cs, lines);
-    } catch (CommandStartException e) {
+    } catch (NotStartedException e) {
+      if (e.reason() != NotStartedException.Reason.COMMAND) {
+        throw e;
+      }
       return Result.of(Outcome.NOT_STARTED, e.getMessage());
     }
     if (!cancel.attach(rc::cancel)) {

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.graph;
 
-import dev.buildnet.graph.MissingInputException;
+import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.graph.Target;
 
 import dev.buildnet.api.BuildNetException;
@@ -27,8 +27,9 @@ import java.util.regex.Pattern;
  *
  * <h2>Rules</h2>
  * <ul>
- *   <li>A plain input must exist: a missing one throws {@link MissingInputException}. A plain
- *       directory stands for every file below it. A glob may match nothing.
+ *   <li>A plain input must exist: a missing one throws {@link InvalidGraphException} ({@code
+ *       MISSING_INPUT}). A plain directory stands for every file below it. A glob may match
+ *       nothing.
  *   <li>{@code !} exclusions remove the files they match and everything below directories they
  *       match. A target's own outputs are removed too.
  *   <li>{@code .buildnet/} at the workspace root is never walked.
@@ -111,7 +112,8 @@ public final class InputResolver {
   /**
    * The files {@code target}'s inputs name, sorted and without duplicates.
    *
-   * @throws MissingInputException if a plain input does not exist or leads outside the workspace
+   * @throws InvalidGraphException ({@code MISSING_INPUT}) if a plain input does not exist or
+   *     leads outside the workspace
    * @throws BuildNetException if the workspace cannot be read
    */
   public List<String> resolve(Target target) {
@@ -198,7 +200,7 @@ public final class InputResolver {
           if (realDirectoryInside(dir)) {
             return List.of(input);
           }
-          throw new MissingInputException(target.name(), input,
+          throw InvalidGraphException.missingInput(target.name(), input,
               "is reached through a symbolic link that leads outside the workspace " + realRoot);
         }
       }
@@ -207,7 +209,7 @@ public final class InputResolver {
     try {
       attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      throw new MissingInputException(target.name(), input,
+      throw InvalidGraphException.missingInput(target.name(), input,
           "does not exist (looked for " + path + ")");
     } catch (IOException e) {
       throw new BuildNetException(
@@ -216,7 +218,7 @@ public final class InputResolver {
     if (attributes.isDirectory()) {
       Path real = realPath(path);
       if (real == null || !real.equals(realInside(input))) {
-        throw new MissingInputException(target.name(), input,
+        throw InvalidGraphException.missingInput(target.name(), input,
             "is reached through a symbolic link to a directory; list the directory itself");
       }
       return List.of(filesUnder(input));
@@ -229,16 +231,16 @@ public final class InputResolver {
       if (realDirectoryInside(dir)) {
         return List.of(input);
       }
-      throw new MissingInputException(target.name(), input,
+      throw InvalidGraphException.missingInput(target.name(), input,
           "is reached through a symbolic link that leads outside the workspace " + realRoot);
     }
     Path real = realPath(path);
     if (real == null) {
-      throw new MissingInputException(target.name(), input,
+      throw InvalidGraphException.missingInput(target.name(), input,
           "is a symbolic link that leads nowhere or outside the workspace " + realRoot);
     }
     if (Files.isDirectory(real)) {
-      throw new MissingInputException(target.name(), input,
+      throw InvalidGraphException.missingInput(target.name(), input,
           "is a symbolic link to a directory (" + real + "); list the directory itself");
     }
     return List.of(input);

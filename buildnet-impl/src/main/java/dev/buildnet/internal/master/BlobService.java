@@ -5,7 +5,7 @@ import dev.buildnet.api.hash.Hasher;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.internal.cache.DiskBlobStore;
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Chunks;
 import dev.buildnet.internal.protocol.Payloads;
@@ -152,10 +152,13 @@ public final class BlobService {
       }
       boolean stored = u.publish(expected);
       connection.send(new BlobPutResponse(id, expected.toString(), stored));
-    } catch (DigestMismatchException e) {
+    } catch (BlobException e) {
+      if (e.reason() != BlobException.Reason.DIGEST_MISMATCH) {
+        throw e;
+      }
       throw new RequestError(ErrorCode.DIGEST_MISMATCH, "blob of transfer '" + transfer
-          + "' does not match its digest: expected " + e.expected() + " but the "
-          + put.size() + " bytes received hash to " + e.actual() + "; nothing stored");
+          + "' does not match its digest: expected " + e.digest() + " but the "
+          + put.size() + " bytes received hash to " + e.actualDigest() + "; nothing stored");
     }
   }
 

@@ -9,7 +9,7 @@ import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.build.BuildEvent;
 import dev.buildnet.api.build.BuildOrigin;
 import dev.buildnet.internal.events.BuildHistory;
-import dev.buildnet.graph.UnknownTargetException;
+import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.Payloads.Ack;
 import dev.buildnet.internal.protocol.Payloads.BuildCancel;
@@ -155,8 +155,14 @@ final class ClientBuilds {
     } catch (UnsupportedOperationException e) {
       f.close();
       throw new RequestError(ErrorCode.UNSUPPORTED, e.getMessage());
-    } catch (IllegalArgumentException | UnknownTargetException e) {
+    } catch (IllegalArgumentException e) {
       f.close();
+      throw new RequestError(ErrorCode.INVALID_PAYLOAD, e.getMessage());
+    } catch (InvalidGraphException e) {
+      f.close();
+      if (e.reason() != InvalidGraphException.Reason.UNKNOWN_TARGET) {
+        throw e;
+      }
       throw new RequestError(ErrorCode.INVALID_PAYLOAD, e.getMessage());
     } catch (IllegalStateException e) {
       f.close();

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.master;
 
-import dev.buildnet.client.BlobTransferException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.client.RemoteBlobs;
 import dev.buildnet.worker.Worker;
 
@@ -202,8 +202,8 @@ public final class Dispatcher {
    * sent to the worker, which kept it: TARGET_RUN {@code keep_outputs}) into {@code destination},
    * verified against the digest.
    *
-   * @throws BlobTransferException if that worker is not connected, lacks the blob, or the transfer
-   *     fails
+   * @throws BlobException ({@code TRANSFER}) if that worker is not connected, lacks the blob, or
+   *     the transfer fails
    */
   public void fetch(String workerId, dev.buildnet.api.hash.Digest digest,
       dev.buildnet.api.hash.HashProvider hashes, java.nio.file.Path destination) {
@@ -214,8 +214,8 @@ public final class Dispatcher {
         return;
       }
     }
-    throw new BlobTransferException("worker '" + workerId + "', which kept blob " + digest
-        + ", is not connected");
+    throw new BlobException(BlobException.Reason.TRANSFER, digest, "worker '" + workerId
+        + "', which kept blob " + digest + ", is not connected");
   }
 
   /**

@@ -1,7 +1,6 @@
 package dev.buildnet.internal.master;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.transport.Message;
@@ -77,10 +76,9 @@ final class StateService {
       throw new IllegalStateException("not a state request: " + m.type());
     } catch (RequestError e) {
       throw e;
-    } catch (LockNotHeldException e) {
-      throw new RequestError(ErrorCode.LOCK_NOT_HELD, e.getMessage());
     } catch (StateException e) {
-      throw new RequestError(ErrorCode.STATE_ERROR, e.getMessage());
+      throw new RequestError(e.reason() == StateException.Reason.LOCK_NOT_HELD
+          ? ErrorCode.LOCK_NOT_HELD : ErrorCode.STATE_ERROR, e.getMessage());
     } catch (IllegalArgumentException e) {
       throw new RequestError(ErrorCode.INVALID_PAYLOAD, e.getMessage());
     } catch (IllegalStateException e) {

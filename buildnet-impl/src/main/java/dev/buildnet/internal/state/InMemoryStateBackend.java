@@ -10,9 +10,9 @@ import static dev.buildnet.internal.StateChecks.requireTtl;
 import static dev.buildnet.internal.StateChecks.requireValue;
 
 import dev.buildnet.api.state.Lock;
-import dev.buildnet.api.state.LockNotHeldException;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.api.state.StateCapabilities;
+import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
 import java.time.Clock;
 import java.time.Duration;
@@ -286,7 +286,7 @@ public final class InMemoryStateBackend implements StateBackend {
         && current.owner().equals(lock.owner())
         && current.expiresAt().toEpochMilli() > now;
     if (!held) {
-      throw new LockNotHeldException(lock, LockMessages.notHeld(NAME, lock, current, now));
+      throw StateException.lockNotHeld(lock, LockMessages.notHeld(NAME, lock, current, now));
     }
     return now;
   }

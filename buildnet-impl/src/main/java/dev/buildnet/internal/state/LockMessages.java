@@ -3,7 +3,10 @@ package dev.buildnet.internal.state;
 import dev.buildnet.api.state.Lock;
 import java.time.Instant;
 
-/** The text of {@link dev.buildnet.api.state.LockNotHeldException}, the same for every backend. */
+/**
+ * The text of a {@link dev.buildnet.api.state.StateException} with reason {@code LOCK_NOT_HELD},
+ * the same for every backend.
+ */
 public final class LockMessages {
   private LockMessages() {}
 

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.buildnet.api.blob.DigestMismatchException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import dev.buildnet.internal.hash.Hashing;
@@ -156,13 +156,14 @@ class DiskBlobStoreTest {
     DiskBlobStore store = store(Hashing.xxh64());
     Digest claimed = Hashing.xxh64().hash("other".getBytes(StandardCharsets.UTF_8));
     byte[] data = "the real bytes".getBytes(StandardCharsets.UTF_8);
-    DigestMismatchException e = assertThrows(DigestMismatchException.class,
+    BlobException e = assertThrows(BlobException.class,
         () -> store.putVerified(new ByteArrayInputStream(data), claimed));
-    assertEquals(claimed, e.expected());
-    assertEquals(Hashing.xxh64().hash(data), e.actual());
-    assertTrue(e.getMessage().contains(claimed.toString()) && e.getMessage().contains(e.actual().toString()));
+    assertEquals(BlobException.Reason.DIGEST_MISMATCH, e.reason());
+    assertEquals(claimed, e.digest());
+    assertEquals(Hashing.xxh64().hash(data), e.actualDigest());
+    assertTrue(e.getMessage().contains(claimed.toString()) && e.getMessage().contains(e.actualDigest().toString()));
     assertTrue(store.entries().isEmpty());
-    assertFalse(store.contains(e.actual()));
+    assertFalse(store.contains(e.actualDigest()));
     try (var tmp = Files.list(dir.resolve("cas/tmp"))) {
       assertEquals(0, tmp.count(), "temp file left behind");
     }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.buildnet.api.blob.BlobStore;
-import dev.buildnet.api.blob.CorruptBlobException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
 import java.io.ByteArrayInputStream;
@@ -70,10 +70,12 @@ class VerifyingStreamTest {
             delivered += n;
           }
           throw new AssertionError("size " + size + ": a corrupt blob reached its end");
-        } catch (CorruptBlobException e) {
+        } catch (BlobException e) {
+          assertEquals(BlobException.Reason.CORRUPT, e.reason(), "size " + size);
           assertEquals(d, e.digest());
         }
-        assertThrows(CorruptBlobException.class, in::read, "size " + size);
+        assertEquals(BlobException.Reason.CORRUPT,
+            assertThrows(BlobException.class, in::read, "size " + size).reason());
       }
       assertEquals(1, reported.get(), "size " + size);
       long lastChunkStart = ((size - 1) / CHUNK) * (long) CHUNK;

@@ -3,7 +3,7 @@ package dev.buildnet.internal.engine;
 import dev.buildnet.internal.addon.AddOns;
 
 import dev.buildnet.BuildNet;
-import dev.buildnet.WorkspaceLockedException;
+import dev.buildnet.api.NotStartedException;
 
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -114,8 +114,9 @@ class WorkspaceLockTest {
     BuildNet second = start(BuildNet.builder().waitForWorkspaceLock(false));
     CompletableFuture<BuildResult> a = first.build("t0").result();
     awaitStarted();
-    WorkspaceLockedException e =
-        assertThrows(WorkspaceLockedException.class, () -> second.build("t0"));
+    NotStartedException e =
+        assertThrows(NotStartedException.class, () -> second.build("t0"));
+    assertEquals(NotStartedException.Reason.WORKSPACE_LOCKED, e.reason());
     assertTrue(e.getMessage().contains("the build of process " + PID + " (started "),
         e.getMessage());
     Files.writeString(ws.resolve("release"), "");
@@ -130,7 +131,8 @@ class WorkspaceLockTest {
         .transport(TransportSettings.ofSecret("a shared secret of 32 bytes!!!!!".getBytes(StandardCharsets.UTF_8))));
     InetSocketAddress at = AddOns.master(master).orElseThrow().localAddress();
     BuildNet cli = start(BuildNet.builder()); // waits by default, but not for a master
-    WorkspaceLockedException e = assertThrows(WorkspaceLockedException.class, () -> cli.build("t0"));
+    NotStartedException e = assertThrows(NotStartedException.class, () -> cli.build("t0"));
+    assertEquals(NotStartedException.Reason.WORKSPACE_LOCKED, e.reason());
     assertTrue(e.getMessage().contains("master of process " + PID + " listening on "
         + at.getHostString() + ":" + at.getPort()), e.getMessage());
     master.close();

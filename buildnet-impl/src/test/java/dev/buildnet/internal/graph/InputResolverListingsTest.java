@@ -3,7 +3,7 @@ package dev.buildnet.internal.graph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.buildnet.graph.MissingInputException;
+import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.graph.Target;
 import dev.buildnet.internal.hash.DirectoryListings;
 import dev.buildnet.internal.hash.FileDigestCache;
@@ -75,7 +75,7 @@ class InputResolverListingsTest {
     resolve("src/**");
     Files.delete(workspace.resolve("src/a/B.java"));
     assertEquals(List.of("src/A.java", "src/a/b/C.java", "src/notes.txt"), resolve("src/**"));
-    assertThrows(MissingInputException.class, () -> resolve("src/a/B.java"));
+    assertMissingInput(() -> resolve("src/a/B.java"));
   }
 
   @Test
@@ -109,6 +109,13 @@ class InputResolverListingsTest {
     assertEquals(1, listings.directoriesListed());
     assertEquals(List.of("src/A.java"), resolve("src/A.java"));
     assertEquals(1, listings.directoriesListed());
-    assertThrows(MissingInputException.class, () -> resolve("src/Nope.java"));
+    assertMissingInput(() -> resolve("src/Nope.java"));
+  }
+
+  private static InvalidGraphException assertMissingInput(
+      org.junit.jupiter.api.function.Executable call) {
+    InvalidGraphException e = assertThrows(InvalidGraphException.class, call);
+    assertEquals(InvalidGraphException.Reason.MISSING_INPUT, e.reason(), e.getMessage());
+    return e;
   }
 }

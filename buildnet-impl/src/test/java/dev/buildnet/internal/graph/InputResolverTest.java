@@ -1,6 +1,6 @@
 package dev.buildnet.internal.graph;
 
-import dev.buildnet.graph.MissingInputException;
+import dev.buildnet.graph.InvalidGraphException;
 import dev.buildnet.graph.Target;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,10 +83,9 @@ class InputResolverTest {
 
   @Test
   void missingPlainInput_namesTargetAndPath() {
-    MissingInputException e =
-        assertThrows(MissingInputException.class, () -> resolve("src/Missing.java"));
+    InvalidGraphException e = assertMissingInput(() -> resolve("src/Missing.java"));
     assertEquals("t", e.target());
-    assertEquals("src/Missing.java", e.path());
+    assertEquals("src/Missing.java", e.input());
     assertTrue(e.getMessage().startsWith("target 't': input 'src/Missing.java' does not exist"),
         e.getMessage());
   }
@@ -115,10 +114,9 @@ class InputResolverTest {
     assertTrue(files.contains("src/Inside.java"), files.toString());
     assertTrue(files.stream().noneMatch(p -> p.contains("Leak") || p.contains("linkdir")),
         files.toString());
-    MissingInputException e =
-        assertThrows(MissingInputException.class, () -> resolve("src/Leak.java"));
+    InvalidGraphException e = assertMissingInput(() -> resolve("src/Leak.java"));
     assertTrue(e.getMessage().contains("outside the workspace"), e.getMessage());
-    assertThrows(MissingInputException.class, () -> resolve("src/linkdir"));
+    assertMissingInput(() -> resolve("src/linkdir"));
     assertEquals(List.of(), resolve("src/linkdir/**"));
   }
 
@@ -139,5 +137,12 @@ class InputResolverTest {
   void workspaceRoot_mustBeADirectory() {
     assertThrows(IllegalArgumentException.class,
         () -> new InputResolver(workspace.resolve("README.md")));
+  }
+
+  private static InvalidGraphException assertMissingInput(
+      org.junit.jupiter.api.function.Executable call) {
+    InvalidGraphException e = assertThrows(InvalidGraphException.class, call);
+    assertEquals(InvalidGraphException.Reason.MISSING_INPUT, e.reason(), e.getMessage());
+    return e;
   }
 }

@@ -1,6 +1,6 @@
 package dev.buildnet.internal.master;
 
-import dev.buildnet.client.BlobTransferException;
+import dev.buildnet.api.blob.BlobException;
 import dev.buildnet.client.RemoteClient;
 import dev.buildnet.client.RemoteBlobs;
 
@@ -178,7 +178,8 @@ class BlobTransferTest {
       blobs.download(d, dst);
       assertArrayEquals(bytes, Files.readAllBytes(dst));
       w.close();
-      assertThrows(BlobTransferException.class, () -> blobs.missing(List.of(d)));
+      assertEquals(BlobException.Reason.TRANSFER,
+          assertThrows(BlobException.class, () -> blobs.missing(List.of(d))).reason());
     }
   }
 
@@ -315,8 +316,9 @@ class BlobTransferTest {
     Files.write(blob, bytes);
     Path dst = dir.resolve("out/dst");
     Files.createDirectories(dst.getParent());
-    BlobTransferException e = assertThrows(BlobTransferException.class,
+    BlobException e = assertThrows(BlobException.class,
         () -> client.blobs().download(d, dst));
+    assertEquals(BlobException.Reason.TRANSFER, e.reason());
     assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
     assertFalse(Files.exists(dst));
     try (Stream<Path> s = Files.list(dst.getParent())) {
@@ -329,8 +331,9 @@ class BlobTransferTest {
   void download_ofAnUnknownBlobFailsWithNotFound() throws Exception {
     Digest d = Hashing.xxh64().hash("never stored".getBytes(UTF_8));
     Path dst = dir.resolve("dst");
-    BlobTransferException e = assertThrows(BlobTransferException.class,
+    BlobException e = assertThrows(BlobException.class,
         () -> client.blobs().download(d, dst));
+    assertEquals(BlobException.Reason.TRANSFER, e.reason());
     assertTrue(e.getMessage().contains("not found"), e.getMessage());
     assertEquals(ErrorCode.NOT_FOUND,
         assertInstanceOf(RemoteErrorException.class, e.getCause()).code().orElseThrow());
@@ -340,8 +343,9 @@ class BlobTransferTest {
   @Test
   void blobRequests_ofAnotherAlgorithmAreRefused() throws Exception {
     Digest sha = Hashing.sha256().hash(new byte[] {1});
-    BlobTransferException e = assertThrows(BlobTransferException.class,
+    BlobException e = assertThrows(BlobException.class,
         () -> client.blobs().missing(List.of(sha)));
+    assertEquals(BlobException.Reason.TRANSFER, e.reason());
     assertTrue(e.getMessage().contains("xxh64"), e.getMessage());
   }
 

@@ -4,7 +4,7 @@ import dev.buildnet.client.TestPeers;
 
 import dev.buildnet.internal.addon.AddOns;
 
-import dev.buildnet.client.BuildRefusedException;
+import dev.buildnet.api.NotStartedException;
 import dev.buildnet.client.RemoteBuild;
 import dev.buildnet.client.RemoteBuildResult;
 import dev.buildnet.client.RemoteClient;
@@ -208,17 +208,19 @@ class ClientBuildsTest {
   void refusals_sayWhyAndStartNothing() throws Exception {
     BuildNet net = start();
     RemoteClient client = connect(net, "c1");
-    BuildRefusedException unknown = assertThrows(BuildRefusedException.class,
+    NotStartedException unknown = assertThrows(NotStartedException.class,
         () -> client.submit("nope"));
+    assertEquals(NotStartedException.Reason.REFUSED, unknown.reason());
     assertEquals(ErrorCode.INVALID_PAYLOAD, unknown.code().orElseThrow());
     assertTrue(unknown.getMessage().contains("nope"), unknown.getMessage());
 
     RemoteBuild first = client.newBuild(List.of("a")).buildId("fixed-id").submit();
     await(first);
-    BuildRefusedException reused = assertThrows(BuildRefusedException.class,
+    NotStartedException reused = assertThrows(NotStartedException.class,
         () -> client.newBuild(List.of("a")).buildId("fixed-id").submit());
+    assertEquals(NotStartedException.Reason.REFUSED, reused.reason());
     assertEquals(ErrorCode.INVALID_PAYLOAD, reused.code().orElseThrow());
-    assertTrue(reused.reason().contains("fixed-id"), reused.reason());
+    assertTrue(reused.remoteMessage().contains("fixed-id"), reused.remoteMessage());
 
     assertFalse(client.cancel("not-running"), "cancel of an unknown build");
     assertEquals(1, AddOns.history(net).builds().size(), "only the accepted build is known");
@@ -267,9 +269,11 @@ class ClientBuildsTest {
         MasterServer master = MasterServer.builder().state(state).transport(TransportSettings.ofSecret(SECRET)).start();
         RemoteClient client = RemoteClient.builder().address(master.localAddress()).transport(TransportSettings.ofSecret(SECRET))
             .connect()) {
-      BuildRefusedException e = assertThrows(BuildRefusedException.class, () -> client.submit("a"));
+      NotStartedException e = assertThrows(NotStartedException.class, () -> client.submit("a"));
+      assertEquals(NotStartedException.Reason.REFUSED, e.reason());
       assertEquals(ErrorCode.UNSUPPORTED, e.code().orElseThrow());
-      assertThrows(BuildRefusedException.class, () -> client.subscribe(null, false, ev -> {}));
+      assertEquals(NotStartedException.Reason.REFUSED, assertThrows(NotStartedException.class,
+          () -> client.subscribe(null, false, ev -> {})).reason());
     }
   }
 

@@ -207,7 +207,8 @@ class MasterServerTest {
       stateClock.advance(lease);
       Lock third = a.state().acquireLock("deploy", lease, "alice").orElseThrow();
       assertTrue(third.fencingToken() > second.fencingToken());
-      assertThrows(dev.buildnet.api.state.LockNotHeldException.class, () -> b.state().release(second));
+      assertEquals(StateException.Reason.LOCK_NOT_HELD,
+          assertThrows(StateException.class, () -> b.state().release(second)).reason());
     }
   }
 

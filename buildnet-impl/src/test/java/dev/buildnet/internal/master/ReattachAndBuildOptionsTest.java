@@ -4,7 +4,7 @@ import dev.buildnet.client.TestPeers;
 
 import dev.buildnet.internal.addon.AddOns;
 
-import dev.buildnet.client.BuildRefusedException;
+import dev.buildnet.api.NotStartedException;
 import dev.buildnet.client.RemoteBuild;
 import dev.buildnet.client.RemoteBuildResult;
 import dev.buildnet.client.RemoteClient;
@@ -148,8 +148,9 @@ class ReattachAndBuildOptionsTest {
   void reattachingAfterEventsOfABuildTheMasterDoesNotKnow_isNotFound() throws Exception {
     BuildNet net = start(List.of(script("a", "true").build()));
     RemoteClient c = connect(net, "c");
-    BuildRefusedException e = assertThrows(BuildRefusedException.class,
+    NotStartedException e = assertThrows(NotStartedException.class,
         () -> c.attach("never-built", 3, false, null));
+    assertEquals(NotStartedException.Reason.REFUSED, e.reason());
     assertEquals(ErrorCode.NOT_FOUND, e.code().orElseThrow());
   }
 
