@@ -241,8 +241,9 @@ public final class BuildNet implements AutoCloseable {
     if (master != null && Boolean.TRUE.equals(b.deferOutputs)) {
       runner.deferOutputs(master.dispatcher(), capabilities, state);
     }
-    LocalSlots here = runner.localSite(new Slots(slots, b.localMemoryMb > 0 ? b.localMemoryMb
-        : physicalMemoryMb()), capabilities);
+    long memoryMb = b.localMemoryMb;
+    LocalSlots here = runner.localSite(new Slots(slots, memoryMb > 0 ? () -> memoryMb
+        : BuildNet::physicalMemoryMb), capabilities);
     this.engine = new Engine(master == null ? List.of(here)
         : List.of(runner.remoteSite(master.dispatcher(), b.placementTimeout, here), here),
         executor, runner, listeners);

@@ -71,6 +71,13 @@ class DaemonIT {
     long daemon = stateFile().orElseThrow().pid();
     assertNotEquals(first.pid(), daemon, "the build ran in the daemon, not in the launcher");
     assertEquals(daemon, whoRan());
+    // The launcher's memory flags for the daemon (see bin/buildnet's start_daemon).
+    List<String> jvmArgs = List.of(ProcessHandle.of(daemon).orElseThrow().info().arguments()
+        .orElseThrow());
+    for (String flag : List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms16m",
+        "-XX:MaxHeapFreeRatio=20")) {
+      assertTrue(jvmArgs.contains(flag), flag + " in " + jvmArgs);
+    }
     assertTrue(Files.isRegularFile(daemonDir.resolve(
         DaemonFiles.name(ws) + ".log")), "the daemon logs next to its state file");
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(daemonDir)));

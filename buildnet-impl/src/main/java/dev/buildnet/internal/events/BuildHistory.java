@@ -77,7 +77,7 @@ public final class BuildHistory implements BuildListener {
   }
 
   private final Clock clock;
-  private final int maxBuilds;
+  private int maxBuilds; // under the lock
   private final int maxLogLines;
   private final LogLimits limits;
   private long logCharge; // of every kept build, in the units of LogLimits
@@ -110,6 +110,25 @@ public final class BuildHistory implements BuildListener {
     }
     this.maxBuilds = maxBuilds;
     this.maxLogLines = maxLogLines;
+  }
+
+  /**
+   * Keeps at most {@code max} finished builds from now on (running builds are always kept) and
+   * forgets the oldest finished ones beyond it at once. For a host that nobody asks about past
+   * builds, such as the CLI's warm daemon: each kept build holds every target's events and
+   * outcome (about 1 KiB per target), which over the default 200 builds of a large workspace is
+   * hundreds of MiB.
+   *
+   * @param max finished builds kept, at least 1
+   */
+  public void keepBuilds(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max must be at least 1 but was " + max);
+    }
+    synchronized (lock) {
+      maxBuilds = max;
+      trim();
+    }
   }
 
   // ---- reading ---------------------------------------------------------------------------------

@@ -92,6 +92,22 @@ class BuildHistoryTest {
   }
 
   @Test
+  void keepBuildsLowersTheCapAtOnceAndForLaterBuilds() {
+    BuildHistory h = new BuildHistory(clock, 200, 0);
+    h.buildStarted("running", List.of("a"));
+    for (String id : List.of("f1", "f2", "f3")) {
+      h.buildStarted(id, List.of("a"));
+      h.buildFinished(result(id, true));
+    }
+    h.keepBuilds(1);
+    assertEquals(List.of("f3", "running"), h.builds().stream().map(BuildSnapshot::id).toList());
+    h.buildStarted("f4", List.of("a"));
+    h.buildFinished(result("f4", true));
+    assertEquals(List.of("f4", "running"), h.builds().stream().map(BuildSnapshot::id).toList());
+    assertThrows(IllegalArgumentException.class, () -> h.keepBuilds(0));
+  }
+
+  @Test
   void workersComeAndGo() {
     BuildHistory h = new BuildHistory(clock, 1, 0);
     h.workerJoined("b");
