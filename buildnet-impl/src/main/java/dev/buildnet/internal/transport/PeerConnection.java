@@ -179,11 +179,12 @@ public final class PeerConnection implements Session {
   }
 
   /**
-   * Starts a connection this side opened, on the loop: registers it, starts the TLS handshake
-   * (the client speaks first), and queues {@code hello}, which leaves once TLS is through.
+   * Starts a connection this side opened, on the loop: registers it (closed with {@code reason}
+   * if not through the handshake within {@code left}), starts the TLS handshake (the client
+   * speaks first), and queues {@code hello}, which leaves once TLS is through.
    */
-  void startConnecting(Duration handshakeTimeout, Message hello) throws IOException {
-    register(handshakeTimeout);
+  void startConnecting(Duration left, String reason, Message hello) throws IOException {
+    register(left, reason);
     send(hello);
     if (engine != null) {
       tlsPump();
@@ -347,11 +348,15 @@ public final class PeerConnection implements Session {
 
   /** Registers with the loop's selector; on the loop thread. */
   void register(Duration handshakeTimeout) throws IOException {
+    register(handshakeTimeout, "handshake not completed within " + handshakeTimeout);
+  }
+
+  private void register(Duration handshakeTimeout, String reason) throws IOException {
     if (engine != null) {
       engine.beginHandshake();
     }
     key = channel.register(loop.selector(), SelectionKey.OP_READ, (NioLoop.Io) this::ready);
-    deadline(handshakeTimeout.toNanos(), "handshake not completed within " + handshakeTimeout);
+    deadline(handshakeTimeout.toNanos(), reason);
     loop.track(this);
   }
 

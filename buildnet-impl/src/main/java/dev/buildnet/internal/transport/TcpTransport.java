@@ -544,9 +544,10 @@ public final class TcpTransport implements Transport, SessionTransport {
     }
     Message hello = c.message(new Hello(role, localId, minor, nonce, capabilities, cpuSlots, memoryMb));
     Duration handshakeLeft = left;
+    String why = "handshake not completed within " + timeout;
     l.execute(() -> {
       try {
-        c.startConnecting(handshakeLeft, hello);
+        c.startConnecting(handshakeLeft, why, hello);
       } catch (IOException | RuntimeException e) {
         c.close(e);
       }
@@ -555,7 +556,6 @@ public final class TcpTransport implements Transport, SessionTransport {
     try {
       ack = handshake.result.get(left.toNanos(), TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
-      String why = "handshake not completed within " + timeout;
       c.close(new ProtocolException(ErrorCode.TIMEOUT, why));
       throw new IOException("handshake with " + address + " failed: " + why);
     } catch (java.util.concurrent.ExecutionException e) {
