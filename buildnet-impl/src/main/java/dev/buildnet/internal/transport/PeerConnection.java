@@ -64,6 +64,15 @@ public final class PeerConnection implements Session {
 
   private record Outgoing(byte[] frame, CompletableFuture<Void> done) {}
 
+  /**
+   * Most frames a write syscall (or a TLS wrap) gathers, and the array it gathers them in: one
+   * per thread, emptied before any send completes (a completion may write another connection on
+   * the same thread), so no write allocates one and no idle connection holds one.
+   */
+  private static final int BATCH = 64;
+  private static final ThreadLocal<ByteBuffer[]> BATCHES =
+      ThreadLocal.withInitial(() -> new ByteBuffer[BATCH]);
+
 
   /** Where the handshake stands; frames go to the transport's handshake until OPEN. */
   enum Stage {
@@ -469,23 +478,26 @@ public final class PeerConnection implements Session {
     ByteBuffer[] batch = null;
     try {
       while (true) {
-        for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+        for (Outgoing o; writing.size() < BATCH && (o = outbox.poll()) != null; ) {
           writing.add(o);
         }
         if (writing.isEmpty()) {
           break;
         }
         if (batch == null) {
-          batch = new ByteBuffer[64];
+          batch = BATCHES.get();
         }
-        int n = 0;
+        int n = gather(batch);
         long total = 0;
-        for (Outgoing o : writing) {
-          int from = n == 0 ? headOffset : 0;
-          batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
-          total += o.frame().length - from;
+        for (int i = 0; i < n; i++) {
+          total += batch[i].remaining();
         }
-        long written = channel.write(batch, 0, n);
+        long written;
+        try {
+          written = channel.write(batch, 0, n);
+        } finally {
+          java.util.Arrays.fill(batch, 0, n, null);
+        }
         lastSentNanos = System.nanoTime();
         long left = total - written;
         while (written > 0) {
@@ -517,6 +529,16 @@ public final class PeerConnection implements Session {
       close(closed.get() ? null : e);
       failWriting();
     }
+  }
+
+  /** Puts the unwritten bytes of {@code writing}'s frames in {@code batch}; how many. */
+  private int gather(ByteBuffer[] batch) {
+    int n = 0;
+    for (Outgoing o : writing) {
+      int from = n == 0 ? headOffset : 0;
+      batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+    }
+    return n;
   }
 
   /** Asks the loop to report (or stop reporting) when the socket is writable. */
@@ -728,21 +750,22 @@ public final class PeerConnection implements Session {
     boolean progress = false;
     ByteBuffer[] batch = null;
     while (true) {
-      for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+      for (Outgoing o; writing.size() < BATCH && (o = outbox.poll()) != null; ) {
         writing.add(o);
       }
       if (writing.isEmpty() || (netOut != null && netOut.remaining() < packet)) {
         return progress;
       }
       if (batch == null) {
-        batch = new ByteBuffer[64];
+        batch = BATCHES.get();
       }
-      int n = 0;
-      for (Outgoing o : writing) {
-        int from = n == 0 ? headOffset : 0;
-        batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+      int n = gather(batch);
+      SSLEngineResult r;
+      try {
+        r = wrap(batch, n);
+      } finally {
+        java.util.Arrays.fill(batch, 0, n, null);
       }
-      SSLEngineResult r = wrap(batch, n);
       if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
         close(new SSLException("the TLS session with " + this + " is closed"));
         return false;
