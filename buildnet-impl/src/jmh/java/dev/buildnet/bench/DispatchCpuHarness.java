@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@link DispatchBenchmark#dispatchNoOps}'s build, reporting CPU time per target as well as wall
  * time: on a machine shared with other load, CPU per target is the figure that does not depend
- * on how much of the CPU this process got. {@code java -cp benchmarks.jar
+ * on how much of the CPU this process got; and the heap allocated per target. {@code java -cp benchmarks.jar
  * dev.buildnet.bench.DispatchCpuHarness [targets] [rounds]}.
  */
 public final class DispatchCpuHarness {
@@ -53,22 +53,39 @@ public final class DispatchCpuHarness {
         Thread.sleep(10);
       }
       for (int r = 0; r < rounds; r++) {
+        long alloc0 = allocatedBytes();
         long cpu0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         BuildResult res = net.build(names, false).get(10, TimeUnit.MINUTES);
         long wall = System.nanoTime() - t0;
         long cpu = os.getProcessCpuTime() - cpu0;
+        long alloc = allocatedBytes() - alloc0;
         if (!res.success()) {
           throw new IllegalStateException(res.errors().toString());
         }
         System.out.printf("round %d: %.0f ms wall = %.0f targets/s; %.1f us CPU per target"
-                + " (= %.0f targets/s per core)%n",
-            r, wall / 1e6, targets / (wall / 1e9), cpu / 1e3 / targets, targets / (cpu / 1e9));
+                + " (= %.0f targets/s per core); %.1f KB allocated per target%n",
+            r, wall / 1e6, targets / (wall / 1e9), cpu / 1e3 / targets, targets / (cpu / 1e9),
+            alloc / 1024.0 / targets);
       }
       for (Worker w : workers) {
         w.close();
       }
     }
+  }
+
+  /**
+   * Bytes allocated so far by the threads alive now (a thread that ended since the last call is
+   * missed: the figure is a floor, close when the same threads serve every round).
+   */
+  private static long allocatedBytes() {
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (long b : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      sum += Math.max(0, b);
+    }
+    return sum;
   }
 
   private DispatchCpuHarness() {}

@@ -20,6 +20,7 @@ import dev.buildnet.internal.protocol.Payloads.BuildStarted;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.TargetCancel;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
+import dev.buildnet.internal.transport.InlineHandler;
 import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.TcpTransport;
 import java.io.IOException;
@@ -311,15 +312,20 @@ public final class Worker implements AutoCloseable {
     return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(delay - half + 1));
   }
 
+  /**
+   * Runs on the transport's selector loop (an {@link InlineHandler}: no hand-off per message), so
+   * nothing here blocks: a TARGET_RUN is registered and handed to a runner thread, a BLOB_GET to
+   * the blob server, and a TARGET_CANCEL (a shell's cancel may take a moment) to a pool thread.
+   */
   private Transport.Connection.Handler handler(CompletableFuture<Throwable> down) {
-    return new Transport.Connection.Handler() {
+    return new InlineHandler() {
       @Override
       public void onMessage(Transport.Connection connection, Message m) {
         Session c = Session.of(connection);
         if (m.payload() instanceof TargetRun run) {
           onRun(c, m, run);
         } else if (m.payload() instanceof TargetCancel cancel) {
-          onCancel(c, m, cancel);
+          CompletableFuture.runAsync(() -> onCancel(c, m, cancel));
         } else if (m.payload() instanceof Payloads.BlobGet) {
           try {
             blobServer.execute(() -> serveBlob(c, m));

@@ -283,6 +283,14 @@ public final class Dispatcher {
   }
 
   private static boolean capable(WorkerRegistry.Worker w, Set<String> requires) {
+    // Runs for every worker on every placement try. A target's capabilities are a sorted set,
+    // usually of one: first() finds it without the two iterators containsAll would allocate.
+    if (requires.isEmpty()) {
+      return true;
+    }
+    if (requires.size() == 1 && requires instanceof java.util.SortedSet<String> one) {
+      return w.capabilities().contains(one.first());
+    }
     return w.capabilities().containsAll(requires);
   }
 

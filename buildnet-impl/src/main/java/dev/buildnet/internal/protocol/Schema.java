@@ -2,6 +2,7 @@ package dev.buildnet.internal.protocol;
 
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Payload;
+import java.lang.invoke.LambdaMetafactory;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -18,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The wire schema of one payload record, derived once from its components: order, snake_case
@@ -42,9 +44,13 @@ final class Schema {
     }
   }
 
-  /** One field; {@code element} is the schema of a RECORD_ARRAY's elements. */
-  record Field(
-      String name, byte[] nameUtf8, Kind kind, boolean required, Schema element, MethodHandle getter) {}
+  /**
+   * One field; {@code element} is the schema of a RECORD_ARRAY's elements. {@code getter} is the
+   * record's accessor as a plain interface call (a method handle that is not a constant would go
+   * through its adapters and a cast on every call, for every field of every frame encoded).
+   */
+  record Field(String name, byte[] nameUtf8, Kind kind, boolean required, Schema element,
+      Function<Object, Object> getter) {}
 
   private static final Map<MessageType, Schema> BY_TYPE = byType();
 
@@ -73,8 +79,7 @@ final class Schema {
                 ? new Schema(elementClass(c), label + "." + name + "[]")
                 : null;
         boolean required = c.getType().isPrimitive() || !c.isAnnotationPresent(Opt.class);
-        MethodHandle getter =
-            lookup.unreflect(c.getAccessor()).asType(MethodType.methodType(Object.class, Object.class));
+        Function<Object, Object> getter = getter(lookup, type, c);
         list.add(new Field(name, name.getBytes(StandardCharsets.UTF_8), kind, required, element, getter));
         idx.put(name, i);
       }
@@ -125,12 +130,25 @@ final class Schema {
   }
 
   Object get(Field field, Object record) {
+    return field.getter.apply(record);
+  }
+
+  /** {@code c}'s accessor as a {@code Function} (primitive values boxed). */
+  @SuppressWarnings("unchecked")
+  private static Function<Object, Object> getter(MethodHandles.Lookup lookup, Class<?> type,
+      RecordComponent c) throws ReflectiveOperationException {
+    MethodHandle accessor = lookup.unreflect(c.getAccessor());
+    Class<?> value = c.getType().isPrimitive()
+        ? MethodType.methodType(c.getType()).wrap().returnType() : c.getType();
     try {
-      return field.getter.invokeExact(record);
-    } catch (RuntimeException | Error e) {
+      return (Function<Object, Object>) LambdaMetafactory.metafactory(lookup, "apply",
+              MethodType.methodType(Function.class), MethodType.methodType(Object.class, Object.class),
+              accessor, MethodType.methodType(value, type))
+          .getTarget().invokeExact();
+    } catch (ReflectiveOperationException | RuntimeException | Error e) {
       throw e;
     } catch (Throwable e) {
-      throw new IllegalStateException(e);
+      throw new IllegalStateException("cannot make the accessor of " + c, e);
     }
   }
 

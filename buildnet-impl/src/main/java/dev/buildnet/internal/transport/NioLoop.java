@@ -7,7 +7,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -136,23 +135,9 @@ final class NioLoop implements Runnable {
     try {
       while (!closed) {
         long wait = Math.max(1, (nextSweep - System.nanoTime()) / 1_000_000);
-        selector.select(wait);
+        // The action form: no selected-key set to copy into and iterate per wake-up.
+        selector.select(this::ready, wait);
         wakeupPending.set(false);
-        runTasks();
-        Iterator<SelectionKey> it = selector.selectedKeys().iterator();
-        while (it.hasNext()) {
-          SelectionKey k = it.next();
-          it.remove();
-          try {
-            if (k.isValid()) {
-              ((Io) k.attachment()).ready(k);
-            }
-          } catch (CancelledKeyException e) {
-            // closed meanwhile
-          } catch (RuntimeException | Error e) {
-            log.error("network loop: a handler failed", e);
-          }
-        }
         runTasks();
         flushAll();
         long now = System.nanoTime();
@@ -184,6 +169,18 @@ final class NioLoop implements Runnable {
       } catch (IOException ignored) {
         // closing anyway
       }
+    }
+  }
+
+  private void ready(SelectionKey k) {
+    try {
+      if (k.isValid()) {
+        ((Io) k.attachment()).ready(k);
+      }
+    } catch (CancelledKeyException e) {
+      // closed meanwhile
+    } catch (RuntimeException | Error e) {
+      log.error("network loop: a handler failed", e);
     }
   }
 

@@ -7,32 +7,23 @@ import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.internal.protocol.FrameCodec;
-import dev.buildnet.internal.protocol.FrameReader;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.Hello;
 import dev.buildnet.internal.protocol.Protocol;
 import dev.buildnet.internal.protocol.ProtocolException;
 import dev.buildnet.api.transport.Transport.Connection.Handler;
-import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -57,24 +48,30 @@ import org.slf4j.LoggerFactory;
  * per-connection serial executor. Frames queued while the loop works leave together, several per
  * write syscall.
  *
- * <p>A connection this side {@code connect}ed (blocking, an SSLSocket over TLS) has one reader
- * thread ({@code buildnet-net-<peer>}), which runs the handler, completes request futures, and
- * answers HEARTBEAT by itself; and one writer thread ({@code buildnet-net-<peer>-out}) draining a
- * queue bounded in bytes.
+ * <p>A connection this side {@code connect}ed is served the same way (over TLS an engine in
+ * client mode): the transport's loop runs its handshake too, so {@code connect} only waits for it.
  *
- * <p>Either way {@link #send} never blocks: when the queue would exceed its bound the peer is too
+ * <p>{@link #send} never blocks: when the queue would exceed its bound the peer is too
  * slow, and the connection is closed rather than letting memory grow. Senders of bulk data (blob
  * chunks) should keep a window: wait for the future of an earlier send before queueing more (never
- * on the selector loop). All methods are safe for concurrent use; callbacks on the reader thread
- * or the loop must not block for long.
+ * on the selector loop). All methods are safe for concurrent use; callbacks on the loop
+ * must not block for long.
  *
  * @since 0.1
  */
 public final class PeerConnection implements Session {
   private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
-  private static final Outgoing POISON = new Outgoing(new byte[0], null);
 
   private record Outgoing(byte[] frame, CompletableFuture<Void> done) {}
+
+  /**
+   * Most frames a write syscall (or a TLS wrap) gathers, and the array it gathers them in: one
+   * per thread, emptied before any send completes (a completion may write another connection on
+   * the same thread), so no write allocates one and no idle connection holds one.
+   */
+  private static final int BATCH = 64;
+  private static final ThreadLocal<ByteBuffer[]> BATCHES =
+      ThreadLocal.withInitial(() -> new ByteBuffer[BATCH]);
 
 
   /** Where the handshake stands; frames go to the transport's handshake until OPEN. */
@@ -86,12 +83,7 @@ public final class PeerConnection implements Session {
   }
 
   private final TcpTransport transport;
-  private final Socket socket;
-  private final DeadlineInputStream in; // null on the selector loop
-  private final OutputStream out; // null on the selector loop
   private final FrameCodec codec;
-  private final FrameReader reader; // null on the selector loop
-  // On the selector loop (all null otherwise):
   private final SocketChannel channel;
   private final NioLoop loop;
   private final FrameAssembler assembler;
@@ -111,11 +103,12 @@ public final class PeerConnection implements Session {
   // engine and these buffers: sends from other threads ask the loop to flush. netIn and netOut
   // stay in write mode between calls and go back to the loop's pool when empty.
   private final SSLEngine engine;
+  private final Connecting connecting; // null on an accepted connection
   private ByteBuffer netIn; // encrypted bytes read but not yet unwrapped (a partial record)
   private ByteBuffer netOut; // encrypted bytes wrapped but not yet written
   private boolean tlsTasks; // delegated handshake tasks are running off the loop
   private volatile boolean tlsOpen; // the TLS handshake is through: application data may flow
-  // Handshake state of a listener's side (its reader thread or the loop):
+  // Handshake state of a listener's side (on the loop):
   volatile Stage stage;
   Message handshakeHello;
   byte[] handshakeNonce;
@@ -127,14 +120,10 @@ public final class PeerConnection implements Session {
   private final InetSocketAddress remote;
   private final long idleNanos;
   private final String idleReason; // built once: the deadline is re-armed before every frame
-  private final LinkedBlockingQueue<Outgoing> queue = new LinkedBlockingQueue<>();
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final PendingReplies pending = new PendingReplies();
-  private final List<Thread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private final Object writerLock = new Object();
-  private volatile boolean writerStarted;
   private volatile Handler handler;
   private volatile Hello peerHello;
   private volatile String peerId;
@@ -143,45 +132,28 @@ public final class PeerConnection implements Session {
   private volatile int peerMinor;
   private volatile long lastSentNanos = System.nanoTime();
 
-  /** A connection on its own threads (TLS, or a connecting side). */
-  PeerConnection(TcpTransport transport, Socket socket, boolean listening) throws IOException {
-    this.transport = transport;
-    this.socket = socket;
-    this.remote = (InetSocketAddress) socket.getRemoteSocketAddress();
-    this.name = remote.getAddress().getHostAddress() + ":" + remote.getPort();
-    this.in = new DeadlineInputStream(socket, socket.getInputStream());
-    this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
-    this.codec = transport.codec();
-    this.reader = new FrameReader(in, codec);
-    reader.limit(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
-    this.channel = null;
-    this.loop = null;
-    this.assembler = null;
-    this.outbox = null;
-    this.writing = null;
-    this.engine = null;
-    Duration idle = transport.idleTimeout();
-    this.idleNanos = idle.toNanos();
-    this.idleReason = "no frame received within the idle timeout of " + idle;
-    this.stage = listening ? Stage.AWAIT_HELLO : Stage.CONNECTING;
-  }
-
   /**
    * A connection a listener accepted, served by the selector {@code loop}; {@code engine} (in
    * server mode) speaks TLS on it, or null for plaintext.
    */
   PeerConnection(TcpTransport transport, SocketChannel channel, NioLoop loop, SSLEngine engine)
       throws IOException {
+    this(transport, channel, loop, engine, null);
+  }
+
+  /**
+   * A connection served by the selector {@code loop}: one a listener accepted ({@code connecting}
+   * null), or one this side opened, whose handshake replies go to {@code connecting}; {@code
+   * engine} (server or client mode) speaks TLS on it, or null for plaintext.
+   */
+  PeerConnection(TcpTransport transport, SocketChannel channel, NioLoop loop, SSLEngine engine,
+      Connecting connecting) throws IOException {
     this.transport = transport;
     this.engine = engine;
     this.channel = channel;
-    this.socket = channel.socket();
     this.loop = loop;
     this.remote = (InetSocketAddress) channel.getRemoteAddress();
     this.name = remote.getAddress().getHostAddress() + ":" + remote.getPort();
-    this.in = null;
-    this.out = null;
-    this.reader = null;
     this.codec = transport.codec();
     this.assembler = new FrameAssembler(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
     this.outbox = new ConcurrentLinkedQueue<>();
@@ -189,8 +161,43 @@ public final class PeerConnection implements Session {
     Duration idle = transport.idleTimeout();
     this.idleNanos = idle.toNanos();
     this.idleReason = "no frame received within the idle timeout of " + idle;
-    this.stage = Stage.AWAIT_HELLO;
-    this.writerStarted = true; // sends queue from the start: the loop is the writer
+    this.connecting = connecting;
+    this.stage = connecting != null ? Stage.CONNECTING : Stage.AWAIT_HELLO;
+  }
+
+  /**
+   * The connecting side's handshake, run on the loop: the HELLO's nonce, the handler to install
+   * once HELLO_ACK is verified, and the future {@code connect} waits on (completed with the
+   * HELLO_ACK, or failed with why the connection closed first).
+   */
+  static final class Connecting {
+    final byte[] nonce;
+    final Handler handler;
+    final CompletableFuture<Payloads.HelloAck> result = new CompletableFuture<>();
+    byte[] serverNonce; // from AUTH_CHALLENGE; on the loop
+
+    Connecting(byte[] nonce, Handler handler) {
+      this.nonce = nonce;
+      this.handler = handler;
+    }
+  }
+
+  /** The connecting side's handshake; null on an accepted connection. */
+  Connecting connecting() {
+    return connecting;
+  }
+
+  /**
+   * Starts a connection this side opened, on the loop: registers it (closed with {@code reason}
+   * if not through the handshake within {@code left}), starts the TLS handshake (the client
+   * speaks first), and queues {@code hello}, which leaves once TLS is through.
+   */
+  void startConnecting(Duration left, String reason, Message hello) throws IOException {
+    register(left, reason);
+    send(hello);
+    if (engine != null) {
+      tlsPump();
+    }
   }
 
   /** The connection a {@link TcpTransport} handed out as a {@link Transport.Connection}. */
@@ -270,7 +277,7 @@ public final class PeerConnection implements Session {
    * Sends {@code payload} as a request and completes with the reply naming it ({@code reply_to});
    * an ERROR reply completes exceptionally with {@link RemoteErrorException}, no reply within
    * {@code timeout} with {@link TimeoutException} (the peer may still have acted on it), and a
-   * closed connection with {@link BuildNetException}. Completes on the reader thread: chain with
+   * closed connection with {@link BuildNetException}. Completes on the loop: chain with
    * the {@code ...Async} methods to do real work.
    */
   public CompletableFuture<Message> request(Payload payload, Duration timeout) {
@@ -279,8 +286,8 @@ public final class PeerConnection implements Session {
 
   /**
    * Like {@link #request(Payload, Duration)} for requests answered by a stream of replies (BLOB_GET
-   * is answered by BLOB_CHUNKs): each reply but the last goes to {@code partial} on the reader
-   * thread; the future completes with the last ({@code last} true, or an ERROR). {@code timeout}
+   * is answered by BLOB_CHUNKs): each reply but the last goes to {@code partial} on the loop;
+   * the future completes with the last ({@code last} true, or an ERROR). {@code timeout}
    * bounds the whole stream.
    */
   public CompletableFuture<Message> request(
@@ -329,7 +336,7 @@ public final class PeerConnection implements Session {
       return done;
     }
     Outgoing o = new Outgoing(frame, done);
-    if (channel != null) {
+    {
       outbox.add(o);
       if (closed.get()) {
         failOutbox();
@@ -342,29 +349,23 @@ public final class PeerConnection implements Session {
       } else if (flushQueued.compareAndSet(false, true)) {
         loop.flushSoon(this); // with whatever else the loop's handlers send this iteration
       }
-      return done;
-    }
-    queue.add(o);
-    if (closed.get()) {
-      drainQueue();
     }
     return done;
   }
 
   // ---- the selector loop ---------------------------------------------------------------------
 
-  /** Whether the selector loop serves this connection (rather than its own threads). */
-  boolean isOnLoop() {
-    return channel != null;
-  }
-
   /** Registers with the loop's selector; on the loop thread. */
   void register(Duration handshakeTimeout) throws IOException {
+    register(handshakeTimeout, "handshake not completed within " + handshakeTimeout);
+  }
+
+  private void register(Duration handshakeTimeout, String reason) throws IOException {
     if (engine != null) {
       engine.beginHandshake();
     }
     key = channel.register(loop.selector(), SelectionKey.OP_READ, (NioLoop.Io) this::ready);
-    deadline(handshakeTimeout.toNanos(), "handshake not completed within " + handshakeTimeout);
+    deadline(handshakeTimeout.toNanos(), reason);
     loop.track(this);
   }
 
@@ -477,23 +478,26 @@ public final class PeerConnection implements Session {
     ByteBuffer[] batch = null;
     try {
       while (true) {
-        for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+        for (Outgoing o; writing.size() < BATCH && (o = outbox.poll()) != null; ) {
           writing.add(o);
         }
         if (writing.isEmpty()) {
           break;
         }
         if (batch == null) {
-          batch = new ByteBuffer[64];
+          batch = BATCHES.get();
         }
-        int n = 0;
+        int n = gather(batch);
         long total = 0;
-        for (Outgoing o : writing) {
-          int from = n == 0 ? headOffset : 0;
-          batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
-          total += o.frame().length - from;
+        for (int i = 0; i < n; i++) {
+          total += batch[i].remaining();
         }
-        long written = channel.write(batch, 0, n);
+        long written;
+        try {
+          written = channel.write(batch, 0, n);
+        } finally {
+          java.util.Arrays.fill(batch, 0, n, null);
+        }
         lastSentNanos = System.nanoTime();
         long left = total - written;
         while (written > 0) {
@@ -525,6 +529,16 @@ public final class PeerConnection implements Session {
       close(closed.get() ? null : e);
       failWriting();
     }
+  }
+
+  /** Puts the unwritten bytes of {@code writing}'s frames in {@code batch}; how many. */
+  private int gather(ByteBuffer[] batch) {
+    int n = 0;
+    for (Outgoing o : writing) {
+      int from = n == 0 ? headOffset : 0;
+      batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+    }
+    return n;
   }
 
   /** Asks the loop to report (or stop reporting) when the socket is writable. */
@@ -736,21 +750,22 @@ public final class PeerConnection implements Session {
     boolean progress = false;
     ByteBuffer[] batch = null;
     while (true) {
-      for (Outgoing o; writing.size() < 64 && (o = outbox.poll()) != null; ) {
+      for (Outgoing o; writing.size() < BATCH && (o = outbox.poll()) != null; ) {
         writing.add(o);
       }
       if (writing.isEmpty() || (netOut != null && netOut.remaining() < packet)) {
         return progress;
       }
       if (batch == null) {
-        batch = new ByteBuffer[64];
+        batch = BATCHES.get();
       }
-      int n = 0;
-      for (Outgoing o : writing) {
-        int from = n == 0 ? headOffset : 0;
-        batch[n++] = ByteBuffer.wrap(o.frame(), from, o.frame().length - from);
+      int n = gather(batch);
+      SSLEngineResult r;
+      try {
+        r = wrap(batch, n);
+      } finally {
+        java.util.Arrays.fill(batch, 0, n, null);
       }
-      SSLEngineResult r = wrap(batch, n);
       if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
         close(new SSLException("the TLS session with " + this + " is closed"));
         return false;
@@ -887,87 +902,22 @@ public final class PeerConnection implements Session {
 
   /** Reads after {@code nanos} from now (on the loop: until the next frame) fail with {@code reason}. */
   void deadline(long nanos, String reason) {
-    if (in != null) {
-      in.deadlineIn(nanos, reason);
-    } else {
-      deadlineReason = reason;
-      deadlineNanos = System.nanoTime() + nanos;
-    }
+    deadlineReason = reason;
+    deadlineNanos = System.nanoTime() + nanos;
   }
 
   /** On the loop's sweep: closes this connection if its deadline has passed. */
   void sweep(long now) {
     if (!closed.get() && !closing && now - deadlineNanos > 0) {
+      if (stage == Stage.CONNECTING) {
+        close(new ProtocolException(ErrorCode.TIMEOUT, deadlineReason)); // connect reports it
+        return;
+      }
       failAndClose(ErrorCode.TIMEOUT, deadlineReason, null, null);
     }
   }
 
-  // ---- threads -------------------------------------------------------------------------------
-
-  /** Starts the reader thread, which first runs {@code beforeLoop} (the listener's handshake). */
-  void startReader(IoTask beforeLoop) {
-    Thread t = new Thread(() -> readLoop(beforeLoop), "buildnet-net-" + name);
-    t.setDaemon(true);
-    threads.add(t);
-    t.start();
-  }
-
-  void startWriter() {
-    // Under the lock close() passes through: a writer is either started (and listed, so close's
-    // joins see it) before the connection closes, or never started at all.
-    synchronized (writerLock) {
-      if (closed.get()) {
-        return;
-      }
-      Thread t = new Thread(this::writeLoop, "buildnet-net-" + name + "-out");
-      t.setDaemon(true);
-      threads.add(t);
-      writerStarted = true;
-      t.start();
-    }
-  }
-
-  @FunctionalInterface
-  interface IoTask {
-    void run() throws IOException;
-  }
-
-  private void readLoop(IoTask beforeLoop) {
-    try {
-      if (beforeLoop != null) {
-        beforeLoop.run();
-        if (closed.get()) {
-          return;
-        }
-      }
-      while (!closed.get()) {
-        if (stage == Stage.OPEN) {
-          idleDeadline();
-        }
-        byte[] body = reader.next();
-        if (body == null) {
-          close(stage == Stage.OPEN
-              ? null
-              : new EOFException("connection closed by " + this + " during the handshake"));
-          return;
-        }
-        onBody(body);
-      }
-    } catch (ProtocolException e) {
-      onProtocolError(e);
-    } catch (SocketTimeoutException e) {
-      failAndClose(ErrorCode.TIMEOUT, in.reason(), null, e);
-    } catch (EOFException e) {
-      close(e);
-    } catch (IOException e) {
-      close(closed.get() ? null : e);
-    } catch (RuntimeException | Error e) {
-      log.error("{}: reader failed", this, e);
-      close(e);
-    }
-  }
-
-  /** One frame's body, from the reader thread or the loop. */
+  /** One frame's body; on the loop. */
   private void onBody(byte[] body) {
     Message m;
     try {
@@ -982,18 +932,22 @@ public final class PeerConnection implements Session {
       return;
     }
     if (stage != Stage.OPEN) {
-      transport.handshakeFrame(this, m);
+      if (stage == Stage.CONNECTING) {
+        transport.connectFrame(this, m);
+      } else {
+        transport.handshakeFrame(this, m);
+      }
       return;
     }
-    if (channel != null) {
-      deadlineNanos = System.nanoTime() + idleNanos;
-      deadlineReason = idleReason;
-    }
+    deadlineNanos = System.nanoTime() + idleNanos;
+    deadlineReason = idleReason;
     dispatch(m);
   }
 
   private void onProtocolError(ProtocolException e) {
-    if (stage == Stage.AWAIT_HELLO || stage == Stage.AWAIT_PROOF) {
+    if (stage == Stage.CONNECTING) {
+      close(e); // the listener's fault: connect reports it; nothing is owed to the listener
+    } else if (stage == Stage.AWAIT_HELLO || stage == Stage.AWAIT_PROOF) {
       transport.handshakeError(this, e);
     } else {
       failAndClose(e.code(), e.getMessage(), e.messageId(), e);
@@ -1037,7 +991,7 @@ public final class PeerConnection implements Session {
 
   private void deliver(Message m, Runnable then) {
     Handler h = handler;
-    if (channel == null || h instanceof InlineHandler) {
+    if (h instanceof InlineHandler) {
       onMessage(h, m, then);
     } else {
       serial().execute(() -> onMessage(h, m, then));
@@ -1062,147 +1016,37 @@ public final class PeerConnection implements Session {
     return serial;
   }
 
-  private void writeLoop() {
-    List<CompletableFuture<Void>> unflushed = new ArrayList<>();
-    try {
-      while (true) {
-        Outgoing o = queue.take();
-        if (o == POISON) {
-          return;
-        }
-        queuedBytes.addAndGet(-o.frame().length);
-        out.write(o.frame());
-        unflushed.add(o.done());
-        if (queue.isEmpty()) {
-          out.flush();
-          lastSentNanos = System.nanoTime();
-          unflushed.forEach(f -> f.complete(null));
-          unflushed.clear();
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      close(closed.get() ? null : e);
-    } finally {
-      BuildNetException e = closedException();
-      unflushed.forEach(f -> f.completeExceptionally(e));
-      drainQueue();
-    }
-  }
-
-  /**
-   * Fails every queued send. Keeps the POISON close() queued: a send racing close() drains the
-   * queue too, and a writer that lost its POISON would wait in take() forever.
-   */
-  private void drainQueue() {
-    BuildNetException e = closedException();
-    boolean poisoned = false;
-    for (Outgoing o; (o = queue.poll()) != null; ) {
-      if (o == POISON) {
-        poisoned = true;
-      } else if (o.done() != null) {
-        o.done().completeExceptionally(e);
-      }
-    }
-    if (poisoned) {
-      queue.add(POISON);
-    }
-  }
-
-  // ---- handshake support (used by TcpTransport on this connection's threads) -------------------
-
-  void handshakeDeadline(Duration timeout) {
-    deadline(timeout.toNanos(), "handshake not completed within " + timeout);
-  }
-
-  private void idleDeadline() {
-    in.deadlineIn(idleNanos, idleReason);
-  }
+  // ---- handshake support (used by TcpTransport on the loop) ------------------------------------
 
   /** The handshake is through: full-size frames from here on, and the idle deadline. */
   void opened() {
-    if (reader != null) {
-      reader.limit(codec.maxFrameBytes());
-    } else {
-      assembler.limit(codec.maxFrameBytes());
-      deadline(idleNanos, idleReason);
-    }
+    assembler.limit(codec.maxFrameBytes());
+    deadline(idleNanos, idleReason);
     stage = Stage.OPEN;
   }
 
-  /** During a listener's handshake: a reply, written at once (own threads) or queued (loop). */
-  void handshakeSend(Payload payload) throws IOException {
-    if (channel != null) {
-      send(payload);
-    } else {
-      writeDirect(payload);
-    }
+  /** During a listener's handshake: a reply, queued. */
+  void handshakeSend(Payload payload) {
+    send(payload);
   }
 
   /** Sends {@code payload} (best effort, briefly), then closes with {@code cause}. */
   void sendAndClose(Payload payload, Throwable cause) {
-    if (closed.get()) {
+    if (closed.get() || closing) {
       return;
     }
-    if (channel != null) {
-      if (closing) {
-        return;
-      }
-      if (engine != null && !tlsOpen) {
-        close(cause); // saying why would take the rest of a TLS handshake
-        return;
-      }
-      closingCause = cause;
-      closing = true;
-      send(payload);
-      if (flushQueued.compareAndSet(false, true)) {
-        loop.flushSoon(this); // closes once the queue is written
-      }
-      // A peer that does not read must not keep the connection: close regardless after a moment.
-      transport.schedule(() -> close(cause), Duration.ofSeconds(1));
+    if (engine != null && !tlsOpen) {
+      close(cause); // saying why would take the rest of a TLS handshake
       return;
     }
-    try {
-      if (!writerStarted) {
-        writeDirect(payload); // still in the handshake: no writer thread yet
-      } else {
-        send(payload).get(1, TimeUnit.SECONDS);
-      }
-    } catch (Exception ignored) {
-      // the close below is what matters
+    closingCause = cause;
+    closing = true;
+    send(payload);
+    if (flushQueued.compareAndSet(false, true)) {
+      loop.flushSoon(this); // closes once the queue is written
     }
-    close(cause);
-  }
-
-  /** Reads and decodes one frame during the handshake (before the threads run). */
-  Message readDirect() throws IOException {
-    byte[] body = reader.next();
-    if (body == null) {
-      throw new EOFException("connection closed by " + this + " during the handshake");
-    }
-    return codec.decodeBody(body);
-  }
-
-  /** Writes one message synchronously, before the writer thread runs. */
-  void writeDirect(Payload payload) throws IOException {
-    writeDirectMessage(message(payload));
-  }
-
-  /** Runs the TLS handshake, if this is a TLS socket, within {@code timeout}. */
-  void startTlsHandshake(Duration timeout) throws IOException {
-    if (socket instanceof javax.net.ssl.SSLSocket ssl) {
-      if (timeout.isNegative() || timeout.isZero()) {
-        throw new SocketTimeoutException("handshake not completed within its timeout");
-      }
-      socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())));
-      ssl.startHandshake();
-    }
-  }
-
-  void writeDirectMessage(Message m) throws IOException {
-    out.write(codec.encode(m));
-    out.flush();
+    // A peer that does not read must not keep the connection: close regardless after a moment.
+    transport.schedule(() -> close(cause), Duration.ofSeconds(1));
   }
 
   void established(Hello hello, String id, int minor, Handler h) {
@@ -1242,9 +1086,6 @@ public final class PeerConnection implements Session {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    synchronized (writerLock) {
-      // waits out a startWriter() in progress, so its thread is listed before we are forgotten
-    }
     try {
       if (engine != null) {
         // Only the loop touches the engine; a loop that has ended closed its channels already.
@@ -1257,25 +1098,23 @@ public final class PeerConnection implements Session {
             failWriting(); // nobody else can touch the queue any more
           }
         }
-      } else if (channel != null) {
-        channel.close();
       } else {
-        socket.close();
+        channel.close();
       }
     } catch (IOException ignored) {
       // closing anyway
     }
-    if (channel != null) {
-      if (engine == null) {
-        // Whoever holds flushing fails the rest when its next write meets the closed channel.
-        flushWhileQueued();
-      }
-      failOutbox();
-    } else {
-      queue.add(POISON);
+    if (engine == null) {
+      // Whoever holds flushing fails the rest when its next write meets the closed channel.
+      flushWhileQueued();
     }
+    failOutbox();
     BuildNetException e = closedException();
     pending.failAll(e);
+    if (connecting != null && !connecting.result.isDone()) {
+      connecting.result.completeExceptionally(cause != null ? cause
+          : new EOFException("connection to " + this + " closed during the handshake"));
+    }
     transport.forget(this);
     Handler h = handler;
     if (h != null) {
@@ -1290,31 +1129,6 @@ public final class PeerConnection implements Session {
         serial.execute(onClose); // after the messages still queued for the handler
       } else {
         onClose.run();
-      }
-    }
-  }
-
-  /** Whether this connection's threads have all ended. */
-  boolean threadsEnded() {
-    return threads.stream().noneMatch(Thread::isAlive) && (serial == null || serial.idle());
-  }
-
-  /** Waits up to {@code millis} for this connection's threads to end (not from those threads). */
-  void join(long millis) throws InterruptedException {
-    long until = System.currentTimeMillis() + millis;
-    // Re-read until no new thread appears: a listener's reader starts the writer after the
-    // handshake, possibly while we wait for the reader.
-    java.util.Set<Thread> joined = new java.util.HashSet<>();
-    boolean more = true;
-    while (more) {
-      more = false;
-      for (Thread t : List.copyOf(threads)) {
-        if (joined.add(t)) {
-          more = true;
-          if (t != Thread.currentThread()) {
-            t.join(Math.max(1, until - System.currentTimeMillis()));
-          }
-        }
       }
     }
   }

@@ -20,7 +20,6 @@ import dev.buildnet.internal.protocol.ProtocolException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
@@ -45,7 +44,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,16 +62,18 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Costs and limits</h2>
  *
- * Every listener, plaintext or TLS, serves all its connections from one selector thread ({@code
- * buildnet-net-loop}): no thread per connection, handshakes included. Frames its handlers send
+ * Every listener and every connection this side opens, plaintext or TLS, is served by one
+ * selector thread per transport ({@code buildnet-net-loop}): no thread per connection, handshakes
+ * included ({@link #connect} blocks only its caller, until the handshake is through). Frames its handlers send
  * while it works leave together (several per write syscall); on a plaintext connection a send
  * from another thread writes the socket itself unless the socket is full, on a TLS one it asks
  * the loop to (an {@link javax.net.ssl.SSLEngine} per connection, driven by the loop; its
  * delegated handshake tasks run on a small pool, {@code buildnet-net-tls-…}, at most one thread
  * per core). Handlers that are not {@link InlineHandler}s run on a shared pool ({@code
- * buildnet-net-handler-…}), one connection at a time each. Each connection this side opens
- * ({@link #connect}, blocking, over an {@link SSLSocket} with TLS) uses two threads (reader,
- * writer). One timer per transport. All threads are named {@code buildnet-net-…}.
+ * buildnet-net-handler-…}), one connection at a time each. A connecting side's TLS is the same
+ * {@link javax.net.ssl.SSLEngine} code in client mode, checking the listener's certificate
+ * against the host name connected to (as HTTPS does). One timer per transport. All threads are
+ * named {@code buildnet-net-…}.
  *
  * <p>Frames above {@code maxFrameBytes} are refused before allocation, and before the handshake
  * completes the limit is {@link FrameCodec#PRE_HANDSHAKE_MAX_FRAME_BYTES}; a body is allocated as
@@ -128,7 +128,6 @@ public final class TcpTransport implements Transport, SessionTransport {
   private final SecureRandom random = new SecureRandom();
   private final ScheduledThreadPoolExecutor timer;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
-  private final Set<PeerConnection> retiring = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final int maxUnauthenticated;
   private final int maxUnauthenticatedPerAddress;
@@ -138,7 +137,7 @@ public final class TcpTransport implements Transport, SessionTransport {
   private final Map<InetAddress, int[]> perAddress = new HashMap<>();
   private final LinkedHashSet<PeerConnection> unauthenticated = new LinkedHashSet<>();
   private final Object loopLock = new Object();
-  private NioLoop loop; // guarded by loopLock; started by the first plaintext listener
+  private NioLoop loop; // guarded by loopLock; started by the first listen or connect
   private final Object poolLock = new Object();
   private ThreadPoolExecutor handlerPool; // guarded by poolLock
   private ThreadPoolExecutor tlsPool; // guarded by poolLock
@@ -419,7 +418,7 @@ public final class TcpTransport implements Transport, SessionTransport {
 
   // ---- the listener's side of the handshake ----------------------------------------------------
 
-  /** A frame before the handshake completed, on the connection's reader thread or the loop. */
+  /** A frame before the handshake completed, on the loop. */
   void handshakeFrame(PeerConnection c, Message m) {
     try {
       if (c.stage == PeerConnection.Stage.AWAIT_HELLO) {
@@ -498,9 +497,6 @@ public final class TcpTransport implements Transport, SessionTransport {
     }
     c.acceptor = null;
     c.established(hello, hello.peerId(), (int) Math.min(Integer.MAX_VALUE, hello.minor()), h);
-    if (!c.isOnLoop()) {
-      c.startWriter();
-    }
     log.info("accepted {} {} (runtime {}, minor {})", hello.role(), c, first.runtime(), hello.minor());
   }
 
@@ -526,85 +522,115 @@ public final class TcpTransport implements Transport, SessionTransport {
     Objects.requireNonNull(handler, "handler");
     checkOpen();
     long start = System.nanoTime();
-    Socket s = new Socket();
+    NioLoop l = loop();
+    SocketChannel ch = SocketChannel.open();
     PeerConnection c;
+    byte[] nonce = Auth.nonce(random);
+    PeerConnection.Connecting handshake = new PeerConnection.Connecting(nonce, handler);
     try {
-      s.setTcpNoDelay(true);
-      s.connect(address, (int) Math.max(1, timeout.toMillis()));
-      if (tls != null) {
-        SSLSocket ssl =
-            (SSLSocket) tls.getSocketFactory().createSocket(s, address.getHostString(), address.getPort(), true);
-        ssl.setUseClientMode(true);
-        SSLParameters params = ssl.getSSLParameters();
-        params.setEndpointIdentificationAlgorithm("HTTPS");
-        ssl.setSSLParameters(params);
-        s = ssl;
-      }
-      c = new PeerConnection(this, s, false);
-    } catch (IOException e) {
-      closeQuietly(s);
+      ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      // Blocking, for its timeout; then the loop reads and writes it like an accepted one.
+      ch.socket().connect(address, (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis())));
+      ch.configureBlocking(false);
+      c = new PeerConnection(this, ch, l, tls == null ? null : clientEngine(address), handshake);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(ch);
       throw new IOException("cannot connect to " + address + ": " + e.getMessage(), e);
     }
     connections.add(c);
-    Duration interval;
-    try {
-      Duration left = timeout.minusNanos(System.nanoTime() - start);
-      c.handshakeDeadline(left);
-      c.startTlsHandshake(left);
-      HelloAck ack = connectHandshake(c, handler);
-      c.peerBlobAlgorithm(ack.blobAlgorithm());
-      interval = heartbeatInterval;
-      if (ack.heartbeatMs() != null
-          && (interval.isZero() || ack.heartbeatMs() < interval.toMillis())) {
-        interval = Duration.ofMillis(ack.heartbeatMs()); // the listener's idle timeout rules
-      }
-    } catch (IOException | RuntimeException e) {
-      c.close(e);
-      throw new IOException("handshake with " + address + " failed: " + e.getMessage(), e);
+    Duration left = timeout.minusNanos(System.nanoTime() - start);
+    if (left.isNegative() || left.isZero()) {
+      left = Duration.ofMillis(1);
     }
-    c.startWriter();
-    c.startReader(null);
+    Message hello = c.message(new Hello(role, localId, minor, nonce, capabilities, cpuSlots, memoryMb));
+    Duration handshakeLeft = left;
+    String why = "handshake not completed within " + timeout;
+    l.execute(() -> {
+      try {
+        c.startConnecting(handshakeLeft, why, hello);
+      } catch (IOException | RuntimeException e) {
+        c.close(e);
+      }
+    });
+    HelloAck ack;
+    try {
+      ack = handshake.result.get(left.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      c.close(new ProtocolException(ErrorCode.TIMEOUT, why));
+      throw new IOException("handshake with " + address + " failed: " + why);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause();
+      c.close(cause);
+      throw new IOException("handshake with " + address + " failed: " + cause.getMessage(), cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      c.close(e);
+      throw new java.io.InterruptedIOException("interrupted while connecting to " + address);
+    }
+    Duration interval = heartbeatInterval;
+    if (ack.heartbeatMs() != null
+        && (interval.isZero() || ack.heartbeatMs() < interval.toMillis())) {
+      interval = Duration.ofMillis(ack.heartbeatMs()); // the listener's idle timeout rules
+    }
     if (automaticHeartbeats && !interval.isZero()) {
       scheduleHeartbeat(c, interval);
     }
     return c;
   }
 
-  private HelloAck connectHandshake(PeerConnection c, Handler handler) throws IOException {
-    byte[] nonce = Auth.nonce(random);
-    Hello hello = new Hello(role, localId, minor, nonce, capabilities, cpuSlots, memoryMb);
-    Message helloMessage = c.message(hello);
-    c.writeDirectMessage(helloMessage);
-    Message reply = c.readDirect();
-    byte[] serverNonce = null;
-    if (reply.payload() instanceof AuthChallenge challenge) {
-      serverNonce = challenge.nonce();
-      c.writeDirect(
-          new AuthProof(reply.id(),
-              Auth.clientProof(secret, challenge.nonce(), nonce, role, localId)));
-      reply = c.readDirect();
+  /**
+   * A client-mode engine that checks the listener's certificate against the host name (or
+   * address) connected to, as HTTPS does; the host name also goes out as SNI.
+   */
+  private SSLEngine clientEngine(InetSocketAddress address) {
+    SSLEngine e = tls.createSSLEngine(address.getHostString(), address.getPort());
+    e.setUseClientMode(true);
+    SSLParameters params = e.getSSLParameters();
+    params.setEndpointIdentificationAlgorithm("HTTPS");
+    e.setSSLParameters(params);
+    return e;
+  }
+
+  /**
+   * A frame before HELLO_ACK on a connection this side opened, on the loop: answers the
+   * challenge, then checks HELLO_ACK (accepted, with the listener's proof) and opens the
+   * connection with the caller's handler before any later frame is read; anything else closes it,
+   * failing {@code connect} with why.
+   */
+  void connectFrame(PeerConnection c, Message reply) {
+    PeerConnection.Connecting k = c.connecting();
+    try {
+      if (reply.payload() instanceof AuthChallenge challenge && k.serverNonce == null) {
+        k.serverNonce = challenge.nonce();
+        c.send(new AuthProof(reply.id(),
+            Auth.clientProof(secret, challenge.nonce(), k.nonce, role, localId)));
+        return;
+      }
+      if (reply.payload() instanceof ErrorReply e) {
+        throw new IOException("refused: " + new RemoteErrorException(e).getMessage());
+      }
+      if (!(reply.payload() instanceof HelloAck ack)) {
+        throw new IOException("expected HELLO_ACK but got " + reply.type());
+      }
+      if (!ack.accepted()) {
+        throw new IOException(
+            "refused by " + ack.peerId() + " ("
+                + ErrorCode.fromCode(ack.errorCode()).map(Enum::name).orElse(String.valueOf(ack.errorCode()))
+                + "): " + ack.reason());
+      }
+      // An accepting HELLO_ACK without a challenge first, or with a wrong proof, is an impostor.
+      if (k.serverNonce == null
+          || !Auth.matches(Auth.serverProof(secret, k.nonce, k.serverNonce, ack.peerId()), ack.proof())) {
+        throw new IOException(
+            "the listener '" + ack.peerId() + "' could not prove it knows the shared secret");
+      }
+      c.peerBlobAlgorithm(ack.blobAlgorithm());
+      c.established(null, ack.peerId(), (int) Math.min(Integer.MAX_VALUE, ack.minor()), k.handler);
+      c.opened();
+      k.result.complete(ack);
+    } catch (IOException | RuntimeException e) {
+      c.close(e);
     }
-    if (reply.payload() instanceof ErrorReply e) {
-      throw new IOException("refused: " + new RemoteErrorException(e).getMessage());
-    }
-    if (!(reply.payload() instanceof HelloAck ack)) {
-      throw new IOException("expected HELLO_ACK but got " + reply.type());
-    }
-    if (!ack.accepted()) {
-      throw new IOException(
-          "refused by " + ack.peerId() + " ("
-              + ErrorCode.fromCode(ack.errorCode()).map(Enum::name).orElse(String.valueOf(ack.errorCode()))
-              + "): " + ack.reason());
-    }
-    // An accepting HELLO_ACK without a challenge first, or with a wrong proof, is an impostor.
-    if (serverNonce == null
-        || !Auth.matches(Auth.serverProof(secret, nonce, serverNonce, ack.peerId()), ack.proof())) {
-      throw new IOException(
-          "the listener '" + ack.peerId() + "' could not prove it knows the shared secret");
-    }
-    c.established(null, ack.peerId(), (int) Math.min(Integer.MAX_VALUE, ack.minor()), handler);
-    c.opened();
-    return ack;
   }
 
   private void scheduleHeartbeat(PeerConnection c, Duration interval) {
@@ -689,9 +715,6 @@ public final class TcpTransport implements Transport, SessionTransport {
   void forget(PeerConnection c) {
     released(c);
     connections.remove(c);
-    // A closed connection's threads may still be finishing; close() joins them too.
-    retiring.removeIf(PeerConnection::threadsEnded);
-    retiring.add(c);
   }
 
   private void checkOpen() {
@@ -732,13 +755,6 @@ public final class TcpTransport implements Transport, SessionTransport {
         tlsTasks.shutdown();
         tlsTasks.awaitTermination(5, TimeUnit.SECONDS);
       }
-      for (PeerConnection c : open) {
-        c.join(5000);
-      }
-      for (PeerConnection c : List.copyOf(retiring)) {
-        c.join(5000);
-      }
-      retiring.clear();
       timer.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

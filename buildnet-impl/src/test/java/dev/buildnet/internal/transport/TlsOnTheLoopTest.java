@@ -5,6 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.transport.Message;
@@ -13,7 +14,10 @@ import dev.buildnet.internal.protocol.Payloads.StateGet;
 import dev.buildnet.internal.protocol.Payloads.StateResponse;
 import dev.buildnet.internal.protocol.Payloads.StateSet;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -36,7 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A TLS listener runs on the selector loop like a plaintext one: no thread per connection, the
  * same pre-authentication caps and handshake timeout for peers that stall inside the TLS
- * handshake, frames of any allowed size, and clean closes from either side or both at once.
+ * handshake, frames of any allowed size, and clean closes from either side or both at once. So
+ * do the connections a TLS client opens: no thread each, and a connect timeout for a listener
+ * that stalls inside the TLS handshake.
  */
 class TlsOnTheLoopTest {
   static final byte[] SECRET = TcpTransportTest.SECRET;
@@ -169,6 +176,64 @@ class TlsOnTheLoopTest {
     assertTrue(started.size() <= Runtime.getRuntime().availableProcessors(),
         "TLS task threads: " + started);
     assertEquals(0, server.unauthenticatedCount());
+  }
+
+  @Test
+  void tlsConnectionsThisSideOpens_takeNoThreadEach_andAreAllServed() throws Exception {
+    InetSocketAddress address = listen(TcpTransport.builder(), INLINE);
+    TcpTransport client = client("many");
+    // The first connection starts the client transport's loop and timer: one each, for all.
+    assertEcho(client.connect(address, T, (c, m) -> {}), "warm");
+    Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
+    List<PeerConnection> mine = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      mine.add(client.connect(address, T, (c, m) -> {}));
+    }
+    for (PeerConnection c : mine) {
+      assertEcho(c, "k");
+    }
+    // Only the two transports' pools of delegated TLS tasks may have grown, each bounded by the
+    // cores; no reader or writer thread per connection.
+    List<String> started = startedSince(before);
+    List<String> others = started.stream().filter(n -> !n.startsWith("buildnet-net-tls-")).toList();
+    assertEquals(List.of(), others, "threads started for 50 TLS connections this side opened");
+    assertTrue(started.size() <= 2 * Runtime.getRuntime().availableProcessors(),
+        "TLS task threads: " + started);
+  }
+
+  @Test
+  void aTlsClient_whosePeerStallsMidHandshake_failsAtItsTimeoutWithOneClearLine() throws Exception {
+    try (ServerSocket stalling = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Boolean> clientClosed = new CompletableFuture<>();
+      Thread peer = new Thread(() -> {
+        try (Socket s = stalling.accept()) {
+          s.setSoTimeout(60_000);
+          InputStream in = s.getInputStream();
+          int first = in.read(); // the ClientHello arrives...
+          // ...and is answered by half a TLS record (a handshake record's header and a few
+          // bytes of a ServerHello), then nothing.
+          s.getOutputStream().write(new byte[] {0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00, 0x00});
+          s.getOutputStream().flush();
+          byte[] buf = new byte[4096];
+          while (in.read(buf) >= 0) {
+            // the rest of the ClientHello; then the client's close
+          }
+          clientClosed.complete(first == 0x16);
+        } catch (IOException e) {
+          clientClosed.complete(!(e instanceof java.net.SocketTimeoutException));
+        }
+      });
+      peer.setDaemon(true);
+      peer.start();
+      TcpTransport client = client("stalled");
+      InetSocketAddress address =
+          new InetSocketAddress(InetAddress.getLoopbackAddress(), stalling.getLocalPort());
+      IOException e = assertThrows(IOException.class,
+          () -> client.connect(address, Duration.ofSeconds(2), (c, m) -> {}));
+      assertEquals("handshake with " + address + " failed: handshake not completed within PT2S",
+          e.getMessage());
+      assertTrue(clientClosed.get(60, TimeUnit.SECONDS), "the client closed the connection");
+    }
   }
 
   @Test
