@@ -19,7 +19,11 @@ import java.util.Arrays;
  * per creation plus once per pid it skips because it is in use, and the pids in use when the
  * command started number at most three per thread then (its pid, process group and session).
  * When that sum could reach a full cycle, or a file cannot be read, {@link #after} returns null
- * and the caller looks at every process as before.
+ * and the caller looks at every process as before. It does so too for a command that ran longer
+ * than {@value #BOUNDED_MILLIS} ms, because a fork that fails after its pid was allotted (at a
+ * cgroup's {@code pids.max}, say) moves the counter without being counted: only a flood of those
+ * within that second could take it round (tens of thousands even at the smallest {@code
+ * pid_max}), while for a longer command the full look costs little next to its run time.
  *
  * <p>So a command that started nothing costs two small reads at its end, and one that started
  * something a read per pid handed out meanwhile (machine-wide: other processes' too). A process
@@ -31,13 +35,17 @@ public final class PidWindow {
   private static final long RESERVED_PIDS = 300;
   /** Pids in use per thread at most: its own, its process group's and its session's. */
   private static final long PIDS_PER_THREAD = 3;
+  /** Commands that ran longer than this get the full look; see the class comment. */
+  static final long BOUNDED_MILLIS = 1_000;
 
   private final long forksAtStart;
   private final long threadsAtStart;
+  private final long startNanos;
 
-  PidWindow(long forksAtStart, long threadsAtStart) {
+  PidWindow(long forksAtStart, long threadsAtStart, long startNanos) {
     this.forksAtStart = forksAtStart;
     this.threadsAtStart = threadsAtStart;
+    this.startNanos = startNanos;
   }
 
   /**
@@ -50,7 +58,7 @@ public final class PidWindow {
     if (forks < 0 || load == null) {
       return null;
     }
-    return new PidWindow(forks, load[0]);
+    return new PidWindow(forks, load[0], System.nanoTime());
   }
 
   /**
@@ -58,6 +66,14 @@ public final class PidWindow {
    * be bounded (then every process must be looked at).
    */
   public Pids after(long rootPid) {
+    return after(rootPid, System.nanoTime());
+  }
+
+  /** {@link #after(long)} as if it were {@code nowNanos}; for tests. */
+  Pids after(long rootPid, long nowNanos) {
+    if (nowNanos - startNanos > BOUNDED_MILLIS * 1_000_000) {
+      return null;
+    }
     long[] load = loadavg();
     long forks = forks();
     long pidMax = pidMax();
@@ -67,7 +83,12 @@ public final class PidWindow {
     return after(rootPid, forks, load[1], pidMax);
   }
 
-  /** {@link #after(long)} on counters read by the caller; for tests. */
+  /** When the counters were read; for tests. */
+  long startNanos() {
+    return startNanos;
+  }
+
+  /** {@link #after(long)} on counters read by the caller, within the time bound; for tests. */
   Pids after(long rootPid, long forksNow, long lastPid, long pidMax) {
     long created = forksNow - forksAtStart;
     long cycle = pidMax - RESERVED_PIDS;

@@ -18,9 +18,14 @@ import org.junit.jupiter.api.Test;
 class PidWindowTest {
   private static final long PID_MAX = 32_768;
 
+  /** Counters as read before a fork: 1,000 creations so far, 200 threads. */
+  private static PidWindow window() {
+    return new PidWindow(1_000, 200, System.nanoTime());
+  }
+
   @Test
   void thePidsAfterTheRoot_upToTheLastHandedOut() {
-    PidWindow.Pids pids = new PidWindow(1_000, 200).after(5_000, 1_010, 5_004, PID_MAX);
+    PidWindow.Pids pids = window().after(5_000, 1_010, 5_004, PID_MAX);
 
     assertArrayEquals(new long[] {5_001, 5_002, 5_003, 5_004}, pids.toArray());
     assertEquals(4, pids.size());
@@ -32,7 +37,7 @@ class PidWindowTest {
 
   @Test
   void nothingHandedOutSinceTheRoot_isAnEmptyWindow() {
-    PidWindow.Pids pids = new PidWindow(1_000, 200).after(5_000, 1_001, 5_000, PID_MAX);
+    PidWindow.Pids pids = window().after(5_000, 1_001, 5_000, PID_MAX);
 
     assertEquals(0, pids.size());
     assertArrayEquals(new long[0], pids.toArray());
@@ -41,7 +46,7 @@ class PidWindowTest {
 
   @Test
   void aCounterThatWrapped_coversTheTopAndTheBottom() {
-    PidWindow.Pids pids = new PidWindow(1_000, 200).after(PID_MAX - 3, 1_010, 2, PID_MAX);
+    PidWindow.Pids pids = window().after(PID_MAX - 3, 1_010, 2, PID_MAX);
 
     assertArrayEquals(new long[] {PID_MAX - 2, PID_MAX - 1, 1, 2}, pids.toArray());
     assertEquals(4, pids.size());
@@ -54,7 +59,7 @@ class PidWindowTest {
 
   @Test
   void enoughCreationsToGoAllTheWayRound_cannotBeBounded() {
-    PidWindow window = new PidWindow(1_000, 200);
+    PidWindow window = window();
     long cycle = PID_MAX - 300;
     // Pids in use when the command started (up to three per thread) are skipped, so they count.
     long justBelow = cycle - 3 * 200 - 1;
@@ -64,8 +69,17 @@ class PidWindowTest {
   }
 
   @Test
+  void aCommandThatRanLongerThanTheBound_getsTheFullLook() {
+    long started = System.nanoTime() - (PidWindow.BOUNDED_MILLIS + 1) * 1_000_000;
+    PidWindow window = new PidWindow(0, 1, started);
+
+    assertNull(window.after(ProcessHandle.current().pid()));
+    assertNull(window.after(1, started + (PidWindow.BOUNDED_MILLIS + 1) * 1_000_000));
+  }
+
+  @Test
   void unreadableOrImpossibleCounters_cannotBeBounded() {
-    PidWindow window = new PidWindow(1_000, 200);
+    PidWindow window = window();
 
     assertNull(window.after(5_000, 999, 5_100, PID_MAX), "the fork count went backwards");
     assertNull(window.after(5_000, 1_010, 0, PID_MAX));
@@ -87,7 +101,9 @@ class PidWindowTest {
     }
     try {
       assertTrue(root.waitFor(30, TimeUnit.SECONDS));
-      PidWindow.Pids pids = window.after(root.pid());
+      // As if no time had passed: the time bound has a test of its own, and this machine may be
+      // loaded enough that starting the shell takes longer.
+      PidWindow.Pids pids = window.after(root.pid(), window.startNanos());
 
       assertNotNull(pids, "this machine's counters should bound a window of a few pids");
       assertTrue(pids.contains(orphan), orphan + " not in " + pids);
