@@ -4,6 +4,7 @@ import dev.buildnet.internal.exec.LeftoverRecord;
 import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
 import dev.buildnet.internal.exec.OutputPump;
+import dev.buildnet.internal.exec.PidWindow;
 import dev.buildnet.internal.exec.ProcessInspector;
 import dev.buildnet.internal.exec.ProcessRun;
 import dev.buildnet.internal.exec.ProcessTree;
@@ -55,9 +56,14 @@ import org.slf4j.LoggerFactory;
  * stderr. Adopted orphans are reaped once they are zombies (see also {@link ZombieSweeper}).
  * Signals go through {@link ProcessHandle}, which checks a pid's start time first, so a recycled
  * pid is never hit. <b>Limits:</b> a process that both detaches before it is seen <em>and</em>
- * replaces its environment (e.g. {@code env -i}) escapes; if JNA cannot be loaded (one warning is
- * logged) detached processes are found by reading every process's environment when a command
- * ends, which costs a few milliseconds per command. On platforms without {@code /proc} (macOS,
+ * replaces its environment (e.g. {@code env -i}) escapes. Without the subreaper (an embedding
+ * host's default, or JNA failing to load, with one warning) orphans go to init or to another
+ * subreaper, and the marked ones are looked for among the pids Linux handed out since the
+ * command's fork ({@link PidWindow}: the kernel's last pid and count of created processes bound
+ * them), so a command that started nothing costs two small reads of {@code /proc} at its end, and
+ * only where they cannot be bounded is every process's environment read. A process that picks its
+ * own pid ({@code clone3} with {@code set_tid}, which needs {@code CAP_CHECKPOINT_RESTORE}) can
+ * escape that window. On platforms without {@code /proc} (macOS,
  * Windows) only live descendants are found, and no variable is added to the environment. Why a
  * mark rather than a session or process group per command: a daemon calls {@code setsid()}
  * itself, which leaves any session or group, and a JVM cannot give its child a new session
@@ -218,6 +224,9 @@ public final class ProcessShellProvider implements ShellProvider {
       natives = nativeCalls ? LinuxNative.get() : null;
     }
     admit(spec);
+    // Without the subreaper, the counters that later bound where the command's detached
+    // processes can be; read before the fork, so that they count every process it starts.
+    PidWindow window = linux && natives == null ? PidWindow.beforeFork() : null;
 
     long startNanos = System.nanoTime();
     Process process;
@@ -244,7 +253,8 @@ public final class ProcessShellProvider implements ShellProvider {
       members = (memberPid, ticks) -> record.member(recordKey, memberPid, ticks);
     }
     ProcessTree tree =
-        new ProcessTree(inspector, natives, sweeper(natives), process.toHandle(), mark, members);
+        new ProcessTree(
+            inspector, natives, sweeper(natives), window, process.toHandle(), mark, members);
     OutputPump out =
         new OutputPump(
             process.getInputStream(),
@@ -411,8 +421,8 @@ public final class ProcessShellProvider implements ShellProvider {
      * started it, then becomes this JVM's child (a daemon another library starts, Bazel's server
      * for one), and one that exits is reaped by BuildNet only when it next stops a command. So
      * an embedding host should switch it on only if it owns the JVM's processes. Without it,
-     * detached processes are found by their mark among all processes, at a few milliseconds per
-     * command; the guarantee is the same.
+     * detached processes are found by their mark among the pids handed out since the command
+     * started, which costs about as much as the subreaper's look; the guarantee is the same.
      */
     public Builder subreaper(boolean on) {
       this.subreaper = on;

@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>JNA is loaded on first use, and only on Linux. If it cannot be loaded, or the kernel refuses,
  * one warning is logged and {@link #get()} returns null: commands still run and are still stopped,
- * and their detached processes are found by reading the environment of every process on the
- * machine when a command ends, which costs a few milliseconds per command. The subreaper bit belongs to the whole
+ * and their detached processes are found by their mark among the pids handed out since the
+ * command started ({@link PidWindow}). The subreaper bit belongs to the whole
  * process and is never switched off: it is set once, by whichever provider starts a command first.
  */
 public final class LinuxNative {
@@ -59,15 +59,15 @@ public final class LinuxNative {
       if (libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
         LOG.warn(
             "prctl(PR_SET_CHILD_SUBREAPER) failed (errno {}); what commands leave behind will be "
-                + "looked for among all processes, which costs more per command",
+                + "looked for among the pids handed out since each command started",
             Native.getLastError());
         return null;
       }
       return new LinuxNative(libc);
     } catch (LinkageError | RuntimeException e) {
       LOG.warn(
-          "JNA could not be loaded ({}); what commands leave behind will be looked for among all "
-              + "processes, which costs more per command",
+          "JNA could not be loaded ({}); what commands leave behind will be looked for among the "
+              + "pids handed out since each command started",
           e.toString());
       return null;
     }

@@ -27,10 +27,16 @@ import java.util.Set;
  */
 public final class ProcessTree {
   private static final long SELF = ProcessHandle.current().pid();
+  /**
+   * Up to this many pids handed out since the root's fork are read one by one; more, and a
+   * listing of /proc finds which of them exist first.
+   */
+  private static final int PROBE_LIMIT = 128;
 
   private final ProcessInspector inspector;
   private final LinuxNative natives;
   private final ZombieSweeper sweeper;
+  private final PidWindow window;
   private final long rootPid;
   private final String mark;
   private final MemberListener memberListener;
@@ -60,24 +66,28 @@ public final class ProcessTree {
   }
 
   ProcessTree(ProcessInspector inspector, ProcessHandle root) {
-    this(inspector, null, null, root, null, MemberListener.NONE);
+    this(inspector, null, null, null, root, null, MemberListener.NONE);
   }
 
   /**
    * @param natives the subreaper calls, or null where this JVM is not a subreaper
    * @param sweeper reaps unclaimed zombie children; null when {@code natives} is
+   * @param window the counters read before the root's fork, which bound where its detached
+   *     processes can be when this JVM is not a subreaper; null to look at every process then
    * @param mark the command's {@code NAME=value} environment entry, or null if it has none
    */
   public ProcessTree(
       ProcessInspector inspector,
       LinuxNative natives,
       ZombieSweeper sweeper,
+      PidWindow window,
       ProcessHandle root,
       String mark,
       MemberListener memberListener) {
     this.inspector = inspector;
     this.natives = natives;
     this.sweeper = sweeper;
+    this.window = window;
     this.rootPid = root.pid();
     this.mark = mark;
     this.memberListener = memberListener;
@@ -126,27 +136,53 @@ public final class ProcessTree {
   }
 
   /**
-   * Orphans of this command that this JVM adopted and that are not members yet: children of this
-   * JVM that carry the command's mark. Costs one read, plus one per child of this JVM not yet
-   * classified (the roots of other running commands, typically).
+   * Orphans of this command that are not members yet: processes that carry the command's mark,
+   * among this JVM's children when it is a subreaper (one read, plus one per child of this JVM not
+   * yet classified: the roots of other running commands, typically), else among the pids handed
+   * out since the root's fork (see {@link PidWindow}).
    */
   private List<Long> adoptedOrphans() {
     List<Long> found = new ArrayList<>();
     if (mark == null) {
       return found;
     }
-    // Without the subreaper (JNA missing), orphans went to init or to another subreaper: only a
-    // look at every process finds the marked ones, at a read per process. That is the degraded
-    // mode's price, paid when a command is stopped or has ended.
-    List<Long> children = natives != null ? inspector.ownChildren() : inspector.allProcesses();
-    for (long pid : children) {
+    List<Long> candidates;
+    boolean maybeThreads = false;
+    if (natives != null) {
+      candidates = inspector.ownChildren();
+    } else {
+      // Without the subreaper, orphans went to init or to another subreaper: only their mark
+      // finds them. The pid window bounds where to look, so a command that started nothing
+      // costs two small reads; where it cannot bound them, every process is read, as before.
+      PidWindow.Pids pids = window == null ? null : window.after(rootPid);
+      if (pids == null) {
+        candidates = inspector.allProcesses();
+      } else if (pids.size() <= PROBE_LIMIT) {
+        candidates = new ArrayList<>();
+        for (long pid : pids.toArray()) {
+          candidates.add(pid);
+        }
+        maybeThreads = true; // probing /proc/<pid> reaches threads too, which a listing skips
+      } else {
+        candidates = new ArrayList<>();
+        for (long pid : inspector.allProcesses()) {
+          if (pids.contains(pid)) {
+            candidates.add(pid);
+          }
+        }
+      }
+    }
+    for (long pid : candidates) {
       Member m = members.get(pid);
-      if ((m == null || m.gone) && inspector.environmentHas(pid, List.of(mark)) && track(pid)) {
+      if ((m == null || m.gone)
+          && inspector.environmentHas(pid, List.of(mark))
+          && (!maybeThreads || PidWindow.isProcess(pid))
+          && track(pid)) {
         found.add(pid);
       }
     }
     if (sweeper != null) {
-      sweeper.sweep(inspector, children);
+      sweeper.sweep(inspector, candidates);
     }
     return found;
   }

@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import org.sqlite.SQLiteConnection;
 
 /**
  * One JDBC connection to the state file with its prepared statements, used by one thread at a
@@ -19,8 +20,17 @@ public final class SqliteConnection {
   private final Map<String, SqliteStatement> fast = new HashMap<>();
   private boolean closed; // guarded by lock
 
-  SqliteConnection(Connection connection) {
+  SqliteConnection(Connection connection) throws SQLException {
     this.connection = connection;
+    // sqlite-jdbc follows every statement that ends (SQLITE_DONE) on a connection in JDBC's
+    // autocommit mode with a step of its own "begin;" and then "commit;": an empty transaction,
+    // two more statement runs and four more native calls, about a tenth of a set. SQLite commits
+    // a statement run outside a transaction by itself, so that pair changes nothing; telling the
+    // driver the connection is not in autocommit mode skips it. The flag only steers the driver:
+    // it runs no "begin;" for it, and the JDBC transaction methods (Connection.commit, rollback,
+    // setAutoCommit, savepoints), the only other readers of the flag, are never used here:
+    // transactions are stepped directly (beginImmediate, commit, rollbackQuietly).
+    connection.unwrap(SQLiteConnection.class).getConnectionConfig().setAutoCommit(false);
   }
 
   public void lock() {

@@ -47,6 +47,18 @@ public final class SqliteStatement {
     return (int) db.executeUpdate(core, args);
   }
 
+  /**
+   * Binds {@code args} and runs a statement that returns no rows, without asking how many rows it
+   * changed: one bind per argument, one step (which resets the statement when it is done), and no
+   * other native call.
+   */
+  public void execute(Object... args) throws SQLException {
+    if (db.execute(core, args)) {
+      core.pointer.safeRunInt((database, pointer) -> database.reset(pointer));
+      throw new SQLException("a statement that should return no rows returned one");
+    }
+  }
+
   /** Reads the columns of a row; see {@link #queryRow}. */
   @FunctionalInterface
   public interface Row<T> {
