@@ -118,8 +118,9 @@ public final class KeyService {
     return target.commandEnvironment(hostEnvironment);
   }
 
-  FileDigester digester() {
-    return digests::digest;
+  /** The digest of a regular file (not a link), or null for anything else: for outputs. */
+  FileDigester regularFiles() {
+    return digests::digestIfRegularFile;
   }
 
   /** The digest of {@code m}'s outputs, as dependents' keys cover them. */

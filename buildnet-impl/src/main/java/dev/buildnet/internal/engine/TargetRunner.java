@@ -186,7 +186,7 @@ public final class TargetRunner {
     }
     boolean restored;
     try {
-      restored = hit.isPresent() && materialize(target, hit.get());
+      restored = hit.isPresent() && materialize(run, target, hit.get());
     } catch (Outputs.OutputException e) {
       // Running it would write through the same link: the target fails instead.
       return failed.because("OUTPUT", e.getMessage());
@@ -218,7 +218,7 @@ public final class TargetRunner {
         metrics);
   }
 
-  private boolean materialize(Target target, ActionManifest m) throws IOException {
+  private boolean materialize(BuildRun run, Target target, ActionManifest m) throws IOException {
     if (!declares(target, m)) {
       // A record from shared state naming other paths than the target's: never restore it; the
       // run below records a correct one over it.
@@ -227,8 +227,9 @@ public final class TargetRunner {
           .map(ActionManifest.Output::path).toList(), m.directories(), target.outputs());
       return false;
     }
-    outputs.requireInside(target.outputs());
-    return outputs.upToDate(m, keys.digester()) || outputs.restore(m);
+    // One lstat per output file; their directories' link checks once per build (see upToDate).
+    return outputs.upToDate(target.outputs(), m, keys.regularFiles(), run.safeOutputDirectories)
+        || outputs.restore(m);
   }
 
   /** Whether every path of {@code m} is a declared output of {@code target} or lies in one. */
