@@ -240,12 +240,22 @@ public final class TargetRunner {
       }
     }
     for (ActionManifest.Output o : m.outputs()) {
-      if (target.outputs().stream()
-          .noneMatch(d -> o.path().equals(d) || o.path().startsWith(d + "/"))) {
+      if (!declaredAtOrAbove(target.outputs(), o.path())) {
         return false;
       }
     }
     return true;
+  }
+
+  /** Whether {@code path} is one of {@code declared} or lies in one (a loop: once per hit). */
+  private static boolean declaredAtOrAbove(List<String> declared, String path) {
+    for (String d : declared) {
+      if (path.startsWith(d)
+          && (path.length() == d.length() || path.charAt(d.length()) == '/')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void replay(BuildRun run, String target, ActionManifest m) throws IOException {
