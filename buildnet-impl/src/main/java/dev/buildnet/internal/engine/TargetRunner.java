@@ -194,7 +194,7 @@ public final class TargetRunner {
     if (!restored) {
       return null;
     }
-    node.outputs = keys.outputDigest(hit.get());
+    node.outputs = keys.outputDigestOfHit(target.name(), hit.get());
     keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
     started.run();
     replay(run, target.name(), hit.get());
