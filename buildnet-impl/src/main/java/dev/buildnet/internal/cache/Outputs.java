@@ -120,28 +120,103 @@ public final class Outputs {
         return false;
       }
     }
-    if (!manifest.directories().isEmpty()) {
-      Set<String> expected = new HashSet<>();
-      manifest.outputs().forEach(o -> expected.add(o.path()));
-      for (String dir : manifest.directories()) {
-        Path d = resolve(dir);
-        if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+    return manifest.directories().isEmpty() || directoriesHoldOnly(manifest);
+  }
+
+  /** Whether each declared directory of {@code manifest} holds no file it does not list. */
+  private boolean directoriesHoldOnly(ActionManifest manifest) throws IOException {
+    Set<String> expected = new HashSet<>();
+    manifest.outputs().forEach(o -> expected.add(o.path()));
+    for (String dir : manifest.directories()) {
+      Path d = resolve(dir);
+      if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+        return false;
+      }
+      List<Path> present;
+      try {
+        present = FileTrees.filesBelow(workspace, dir, d);
+      } catch (OutputException e) {
+        return false; // a link in it: never recorded, so not what the manifest holds
+      }
+      for (Path f : present) {
+        if (!expected.contains(relative(f))) {
           return false;
-        }
-        List<Path> present;
-        try {
-          present = FileTrees.filesBelow(workspace, dir, d);
-        } catch (OutputException e) {
-          return false; // a link in it: never recorded, so not what the manifest holds
-        }
-        for (Path f : present) {
-          if (!expected.contains(relative(f))) {
-            return false;
-          }
         }
       }
     }
     return true;
+  }
+
+  /**
+   * {@link #requireInside} and then {@link #upToDate(ActionManifest, FileDigester)} for a cache
+   * hit, at one {@code lstat} per output file where they took four for {@code out/a.txt} (each
+   * component's {@code lstat} for the link check, then {@code isRegularFile}, then the digest's
+   * {@code stat}):
+   *
+   * <ul>
+   *   <li>the directories above a declared output are checked for links leading outside once per
+   *       build, not once per target: {@code safeDirectories} holds those this build found to be
+   *       existing directories that lead nowhere outside (the build's hits share it);
+   *   <li>a declared output the manifest lists as a file is checked by {@code regularFiles} alone,
+   *       which answers null unless it is a regular file itself (so never through a link of its
+   *       own). Anything else, a link included, is "not up to date", and {@link #restore} then
+   *       refuses a link leading outside with the same {@link OutputException} (it checks every
+   *       path it writes) before it changes anything in the workspace;
+   *   <li>other declared outputs (directories) get the full check of {@link #requireInside}.
+   * </ul>
+   *
+   * <p>What a hit reads is thus checked as before; the one difference is a directory that a
+   * command of the same build turns into a link after another target's hit checked it: a later hit
+   * then reads its outputs through that link rather than failing (the input resolver's listing of
+   * a directory is per build in the same way). Anything written (a restore) is checked afresh.
+   *
+   * @param regularFiles the digest of a regular file, or null for anything else (see {@code
+   *     FileDigestCache#digestIfRegularFile})
+   * @throws OutputException if a declared output leads outside the workspace through a link
+   */
+  public boolean upToDate(List<String> declared, ActionManifest manifest, FileDigester regularFiles,
+      Set<String> safeDirectories) throws IOException {
+    for (String rel : declared) {
+      if (!listsFile(manifest, rel)) {
+        resolveSafely(rel);
+        continue;
+      }
+      resolve(rel); // as text
+      int slash = rel.lastIndexOf('/');
+      if (slash > 0) {
+        requireDirectoryInside(rel, rel.substring(0, slash), safeDirectories);
+      }
+    }
+    for (ActionManifest.Output o : manifest.outputs()) {
+      Digest d = regularFiles.digest(resolve(o.path()));
+      if (d == null || !d.equals(o.parsedDigest())) {
+        return false;
+      }
+    }
+    return manifest.directories().isEmpty() || directoriesHoldOnly(manifest);
+  }
+
+  private static boolean listsFile(ActionManifest manifest, String rel) {
+    for (ActionManifest.Output o : manifest.outputs()) {
+      if (o.path().equals(rel)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Refuses output {@code rel} if its directory {@code dir} leads outside through a link. */
+  private void requireDirectoryInside(String rel, String dir, Set<String> safe) throws IOException {
+    if (safe.contains(dir)) {
+      return;
+    }
+    String why = WorkspacePaths.linkEscape(workspace, realWorkspace, dir);
+    if (why != null) {
+      throw refused(rel, why);
+    }
+    if (Files.isDirectory(resolve(dir))) {
+      safe.add(dir); // a missing one is not: whatever creates it is checked when it is used
+    }
   }
 
   /**
@@ -263,10 +338,14 @@ public final class Outputs {
     String why = WorkspacePaths.linkEscape(workspace, realWorkspace,
         workspace.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
     if (why != null) {
-      throw new OutputException("output '" + rel + "' is refused: " + why
-          + "; BuildNet never deletes, creates or restores outputs outside the workspace");
+      throw refused(rel, why);
     }
     return p;
+  }
+
+  private static OutputException refused(String rel, String why) {
+    return new OutputException("output '" + rel + "' is refused: " + why
+        + "; BuildNet never deletes, creates or restores outputs outside the workspace");
   }
 
   private static OutputException changed(String rel, String what) {

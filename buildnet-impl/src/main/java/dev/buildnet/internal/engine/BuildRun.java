@@ -51,6 +51,12 @@ final class BuildRun {
   private boolean completed;
   private boolean storageFailureLogged;
   private dev.buildnet.internal.graph.InputResolver inputResolver;
+  /**
+   * Directories holding outputs that this build's cache hits found free of links leading outside
+   * the workspace, so each is checked once per build rather than once per target (see {@code
+   * Outputs#upToDate}).
+   */
+  final Set<String> safeOutputDirectories = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** Keys of up-to-date dependencies outside this build (watch mode); empty otherwise. */
   private final Map<String, KeyManifest.Dependency> upstreamKeys;
 

@@ -363,16 +363,31 @@ public final class Engine {
    * it (listeners and the executor must not run under it).
    */
   private void dispatch() {
-    Pass pass = new Pass();
-    synchronized (lock) {
-      plan(pass);
-    }
-    settle(pass);
-    announceWaiting(pass);
-    expire(pass);
-    start(pass);
-    if (!pass.settle.isEmpty() || !pass.expired.isEmpty()) {
-      dispatch(); // settling readied dependents (or skipped them)
+    dispatchKeeping(false);
+  }
+
+  /**
+   * As {@link #dispatch()}; with {@code keepOne}, the first target to start is not handed to the
+   * executor but returned, for the calling engine thread to run next (null if none starts).
+   */
+  private Start dispatchKeeping(boolean keepOne) {
+    Start kept = null;
+    while (true) {
+      Pass pass = new Pass();
+      synchronized (lock) {
+        plan(pass);
+      }
+      settle(pass);
+      announceWaiting(pass);
+      expire(pass);
+      if (keepOne && kept == null && !pass.start.isEmpty()) {
+        kept = pass.start.remove(0);
+      }
+      start(pass);
+      if (pass.settle.isEmpty() && pass.expired.isEmpty()) {
+        return kept;
+      }
+      // settling readied dependents (or skipped them): another pass
     }
   }
 
@@ -503,7 +518,7 @@ public final class Engine {
   private void start(Pass pass) {
     for (Start s : pass.start) {
       try {
-        executor.execute(() -> run(s.task, s.claim));
+        executor.execute(() -> work(s));
       } catch (RejectedExecutionException e) {
         release(s.task, s.claim);
         finish(s.task.run, s.task.node, BuildRun.outcome(s.task.node, Status.FAILED,
@@ -545,25 +560,46 @@ public final class Engine {
     return Duration.ofNanos(sorted[Math.max(0, Math.min(sorted.length - 1, i))]);
   }
 
-  /** Runs {@code t} on its claim (on an executor thread), then settles it and dispatches again. */
-  private void run(Task t, Site.Claim claim) {
+  /**
+   * Runs {@code first} on this executor thread and then, as long as finishing one readies another
+   * that can start, that one too: a chain of cache hits (a null build) then runs on one thread
+   * without a hand-off through the executor's queue, and a wake-up of another thread, per target.
+   * Only a target whose outcome was known when its run returned passes one on (its thread is then
+   * free); one that completes later, on whatever thread completes it, dispatches as before.
+   */
+  private void work(Start first) {
+    for (Start s = first; s != null; ) {
+      s = run(s.task, s.claim);
+    }
+  }
+
+  /**
+   * Runs {@code t} on its claim (on an executor thread), then settles it and dispatches again;
+   * returns a target for this thread to run next, or null.
+   */
+  private Start run(Task t, Site.Claim claim) {
     CompletableFuture<TargetOutcome> outcome;
     try {
       outcome = runner.run(t.run, t.node, t.readyNanos, claim, executor);
     } catch (Throwable e) {
       outcome = CompletableFuture.failedFuture(e);
     }
+    // A completed future runs the action below at once, on this thread, before whenComplete
+    // returns: only then may it keep a target for this thread.
+    boolean here = outcome.isDone();
+    Start[] next = {null};
     outcome.whenComplete((o, e) -> {
       Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
           ? e.getCause() : e;
       release(t, claim);
       if (cause instanceof RemoteAttempt.Requeue r && requeue(t, r)) {
-        dispatch();
+        next[0] = dispatchKeeping(here);
         return;
       }
       finish(t.run, t.node, cause == null ? o : failedInside(t, cause));
-      dispatch();
+      next[0] = dispatchKeeping(here);
     });
+    return next[0];
   }
 
   /** The outcome of a target whose run threw {@code cause} instead of giving one. */

@@ -118,14 +118,36 @@ public final class KeyService {
     return target.commandEnvironment(hostEnvironment);
   }
 
-  FileDigester digester() {
-    return digests::digest;
+  /** The digest of a regular file (not a link), or null for anything else: for outputs. */
+  FileDigester regularFiles() {
+    return digests::digestIfRegularFile;
   }
 
   /** The digest of {@code m}'s outputs, as dependents' keys cover them. */
   public Digest outputDigest(ActionManifest m) {
     return KeyManifest.outputDigest(hashes, m);
   }
+
+  /**
+   * {@link #outputDigest(ActionManifest)} of the manifest a cache hit of {@code target} served,
+   * remembered for that very instance: the action cache serves a null build the manifest object
+   * it served the last one, and a manifest never changes, so the digest is computed once per
+   * result rather than once per hit. One entry per target.
+   */
+  Digest outputDigestOfHit(String target, ActionManifest m) {
+    OutputMemo memo = hitOutputs.get(target);
+    if (memo != null && memo.manifest() == m) {
+      return memo.digest();
+    }
+    Digest d = outputDigest(m);
+    hitOutputs.put(target, new OutputMemo(m, d));
+    return d;
+  }
+
+  private record OutputMemo(ActionManifest manifest, Digest digest) {}
+
+  private final Map<String, OutputMemo> hitOutputs =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Remembers this build's key of {@code target} and whether it hit, if that changed. {@code
@@ -307,6 +329,7 @@ public final class KeyService {
   public void close() {
     flush();
     lastSummary.clear();
+    hitOutputs.clear();
     digests.clear();
   }
 }

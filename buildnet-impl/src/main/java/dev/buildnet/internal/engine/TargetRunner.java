@@ -196,7 +196,7 @@ public final class TargetRunner {
     }
     boolean restored;
     try {
-      restored = hit.isPresent() && materialize(target, hit.get());
+      restored = hit.isPresent() && materialize(run, target, hit.get());
     } catch (Outputs.OutputException e) {
       // Running it would write through the same link: the target fails instead.
       return failed.because("OUTPUT", e.getMessage());
@@ -204,7 +204,7 @@ public final class TargetRunner {
     if (!restored) {
       return null;
     }
-    node.outputs = keys.outputDigest(hit.get());
+    node.outputs = keys.outputDigestOfHit(target.name(), hit.get());
     keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
     started.run();
     replay(run, target.name(), hit.get());
@@ -228,7 +228,7 @@ public final class TargetRunner {
         metrics);
   }
 
-  private boolean materialize(Target target, ActionManifest m) throws IOException {
+  private boolean materialize(BuildRun run, Target target, ActionManifest m) throws IOException {
     if (!declares(target, m)) {
       // A record from shared state naming other paths than the target's: never restore it; the
       // run below records a correct one over it.
@@ -237,8 +237,9 @@ public final class TargetRunner {
           .map(ActionManifest.Output::path).toList(), m.directories(), target.outputs());
       return false;
     }
-    outputs.requireInside(target.outputs());
-    return outputs.upToDate(m, keys.digester()) || outputs.restore(m);
+    // One lstat per output file; their directories' link checks once per build (see upToDate).
+    return outputs.upToDate(target.outputs(), m, keys.regularFiles(), run.safeOutputDirectories)
+        || outputs.restore(m);
   }
 
   /** Whether every path of {@code m} is a declared output of {@code target} or lies in one. */
@@ -249,12 +250,22 @@ public final class TargetRunner {
       }
     }
     for (ActionManifest.Output o : m.outputs()) {
-      if (target.outputs().stream()
-          .noneMatch(d -> o.path().equals(d) || o.path().startsWith(d + "/"))) {
+      if (!declaredAtOrAbove(target.outputs(), o.path())) {
         return false;
       }
     }
     return true;
+  }
+
+  /** Whether {@code path} is one of {@code declared} or lies in one (a loop: once per hit). */
+  private static boolean declaredAtOrAbove(List<String> declared, String path) {
+    for (String d : declared) {
+      if (path.startsWith(d)
+          && (path.length() == d.length() || path.charAt(d.length()) == '/')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void replay(BuildRun run, String target, ActionManifest m) throws IOException {

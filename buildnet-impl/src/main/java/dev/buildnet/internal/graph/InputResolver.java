@@ -294,8 +294,8 @@ public final class InputResolver {
 
   /** The listing of the nearest walked directory strictly above {@code path}, or null. */
   private String[] walkedListingAbove(String path) {
-    if (path.equals(".")) {
-      return null;
+    if (path.equals(".") || listings.isEmpty()) {
+      return null; // no walk yet (a build of plain inputs): no substring per directory level
     }
     String[] listing = listings.get(".");
     for (int slash = path.indexOf('/'); listing == null && slash >= 0;

@@ -79,7 +79,16 @@ public final class FileDigestCache {
   private final Clock clock;
   private final long racyWindowNanos;
   private final StatReader statReader;
-  private final LinkedHashMap<Path, Entry> entries; // guarded by itself
+  /** Reads a file's stat without following a link ({@code lstat}), for {@link #digestIfRegularFile}. */
+  private final StatReader lstatReader;
+  /**
+   * By path. Unbounded (the default, and what BuildNet uses): a concurrent map, read without a
+   * lock, since a null build looks up every input of every target from several threads at once.
+   * Bounded: a {@link LinkedHashMap} in access order, guarded by itself, which evicts the least
+   * recently used.
+   */
+  private final Map<Path, Entry> entries;
+  private final boolean bounded;
   private final LongAdder filesRead = new LongAdder();
   private final LongAdder cacheHits = new LongAdder();
   /** Bumped on every change to the entries, so a save can tell that nothing changed. */
@@ -106,12 +115,13 @@ public final class FileDigestCache {
     this.racyWindowNanos =
         saturatedNanos(builder.racyWindow != null ? builder.racyWindow : DEFAULT_RACY_WINDOW);
     this.statReader = builder.statReader != null ? builder.statReader : FileStat::read;
-    this.directories = new DirectoryListings(clock, racyWindowNanos,
-        builder.statReader != null ? builder.statReader
-            : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    this.lstatReader = builder.statReader != null ? builder.statReader
+        : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    this.directories = new DirectoryListings(clock, racyWindowNanos, lstatReader);
     int maxEntries = builder.maxEntries;
-    this.entries =
-        new LinkedHashMap<>(16, 0.75f, true) {
+    this.bounded = maxEntries != Integer.MAX_VALUE;
+    this.entries = !bounded ? new java.util.concurrent.ConcurrentHashMap<>()
+        : new LinkedHashMap<>(16, 0.75f, true) {
           private static final long serialVersionUID = 1L;
 
           @Override
@@ -186,10 +196,7 @@ public final class FileDigestCache {
 
   /** The remembered digest of {@code key} if it was taken at exactly {@code stat}, else null. */
   private Digest lookup(Path key, FileStat stat) {
-    Entry cached;
-    synchronized (entries) {
-      cached = entries.get(key);
-    }
+    Entry cached = get(key);
     if (cached == null || !cached.stat.equals(stat)) {
       return null;
     }
@@ -199,10 +206,49 @@ public final class FileDigestCache {
   }
 
   private void put(Path key, FileStat stat, Digest digest) {
-    synchronized (entries) {
-      entries.put(key, new Entry(stat, digest, generation));
+    Entry e = new Entry(stat, digest, generation);
+    if (bounded) {
+      synchronized (entries) {
+        entries.put(key, e);
+      }
+    } else {
+      entries.put(key, e);
     }
     changes.incrementAndGet();
+  }
+
+  private Entry get(Path key) {
+    if (bounded) {
+      synchronized (entries) {
+        return entries.get(key); // moves it to the young end
+      }
+    }
+    return entries.get(key);
+  }
+
+  /**
+   * The digest of {@code file}'s contents if it is a regular file itself (not a symbolic link, a
+   * directory or missing), else null: one {@code lstat} where {@code Files.isRegularFile(file,
+   * NOFOLLOW_LINKS)} and then {@link #digest} took two. By the same rules as {@link #digest}: a
+   * remembered digest is used only if the stat is exactly the one it was taken at (a regular file's
+   * {@code lstat} and {@code stat} are the same), else the file is read. For outputs, whose check
+   * on a null build must not follow links anyway. Watch mode's trusted digests are not used: the
+   * stat is needed for the answer.
+   */
+  public Digest digestIfRegularFile(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    Path key = file.toAbsolutePath().normalize();
+    FileStat stat;
+    try {
+      stat = lstatReader.read(key);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+    if (!stat.regularFile() || stat.directory()) {
+      return null;
+    }
+    Digest known = lookup(key, stat);
+    return known != null ? known : digestChecked(key);
   }
 
   /**
@@ -308,12 +354,17 @@ public final class FileDigestCache {
   }
 
   private void remove(Path key) {
-    synchronized (entries) {
-      if (entries.remove(key) == null) {
-        return;
+    Entry removed;
+    if (bounded) {
+      synchronized (entries) {
+        removed = entries.remove(key);
       }
+    } else {
+      removed = entries.remove(key);
     }
-    changes.incrementAndGet();
+    if (removed != null) {
+      changes.incrementAndGet();
+    }
   }
 
   // ---- for FileStateFile ----

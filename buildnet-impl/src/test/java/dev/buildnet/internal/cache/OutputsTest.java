@@ -9,7 +9,10 @@ import dev.buildnet.internal.hash.Hashing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import dev.buildnet.api.hash.Digest;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -114,5 +117,56 @@ class OutputsTest {
     assertThrows(IllegalArgumentException.class, () -> outputs.resolve("../evil.txt"));
     assertThrows(IllegalArgumentException.class, () -> outputs.resolve("a/../../evil.txt"));
     assertThrows(IllegalArgumentException.class, () -> outputs.resolve("/etc/passwd"));
+  }
+  /** The hit check of the engine: digests of regular files only, as FileDigestCache gives them. */
+  private Digest regularOnly(Path p) throws java.io.IOException {
+    return Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+        ? blobs.hashes().hash(p) : null;
+  }
+
+  @Test
+  void theHitCheck_acceptsExactlyTheRecordedFiles_andChecksTheirDirectoryOncePerSet()
+      throws Exception {
+    Files.createDirectories(ws.resolve("out"));
+    Files.writeString(ws.resolve("out/a.txt"), "A");
+    ActionManifest m = manifestOf(outputs.collect(List.of("out/a.txt")));
+    Set<String> safe = new HashSet<>();
+    assertTrue(outputs.upToDate(List.of("out/a.txt"), m, this::regularOnly, safe));
+    assertEquals(Set.of("out"), safe);
+
+    Files.writeString(ws.resolve("out/a.txt"), "B");
+    assertFalse(outputs.upToDate(List.of("out/a.txt"), m, this::regularOnly, safe), "edited");
+    Files.delete(ws.resolve("out/a.txt"));
+    assertFalse(outputs.upToDate(List.of("out/a.txt"), m, this::regularOnly, safe), "deleted");
+    Files.writeString(ws.resolve("a-copy.txt"), "A");
+    Files.createSymbolicLink(ws.resolve("out/a.txt"), ws.resolve("a-copy.txt"));
+    assertFalse(outputs.upToDate(List.of("out/a.txt"), m, this::regularOnly, safe),
+        "a link, even to the same bytes inside the workspace, is restored as a file");
+  }
+
+  @Test
+  void theHitCheck_refusesADirectoryLinkLeavingTheWorkspace_withRequireInsidesWords(
+      @TempDir Path outside) throws Exception {
+    Files.createDirectories(ws.resolve("out"));
+    Files.writeString(ws.resolve("out/a.txt"), "A");
+    ActionManifest m = manifestOf(outputs.collect(List.of("out/a.txt")));
+    Files.move(ws.resolve("out/a.txt"), outside.resolve("a.txt"));
+    Files.delete(ws.resolve("out"));
+    Files.createSymbolicLink(ws.resolve("out"), outside);
+    var e = assertThrows(Outputs.OutputException.class,
+        () -> outputs.upToDate(List.of("out/a.txt"), m, this::regularOnly, new HashSet<>()));
+    var same = assertThrows(Outputs.OutputException.class,
+        () -> outputs.requireInside(List.of("out/a.txt")));
+    assertEquals(same.getMessage(), e.getMessage());
+  }
+
+  @Test
+  void theHitCheck_ofADeclaredDirectory_isTheFullCheck() throws Exception {
+    Files.createDirectories(ws.resolve("out"));
+    Files.writeString(ws.resolve("out/keep.txt"), "k");
+    ActionManifest m = manifestOf(outputs.collect(List.of("out")));
+    assertTrue(outputs.upToDate(List.of("out"), m, this::regularOnly, new HashSet<>()));
+    Files.writeString(ws.resolve("out/stale.txt"), "s");
+    assertFalse(outputs.upToDate(List.of("out"), m, this::regularOnly, new HashSet<>()));
   }
 }
