@@ -66,9 +66,57 @@ final class CacheHandlers {
     return true;
   }
 
+  /**
+   * A cache route: {@link #handle} on a pool thread for everything, and {@link #tryNow} for a
+   * GET or HEAD whose entry is packed, answered on the thread that parsed the request (a
+   * positional read of at most 64 KiB and its SHA-256 check: no pool hand-off per hit).
+   */
+  private abstract static class CacheRoute extends Handler.Abstract implements RouteTable.Inline {
+    private final HttpCacheStore store;
+
+    CacheRoute(HttpCacheStore store) {
+      this.store = store;
+    }
+
+    /** The pack's namespace and key for a GET or HEAD of this path, or null. */
+    abstract String[] packedKey(String path);
+
+    /** The content type to answer with. */
+    abstract String typeFor(Request request, HttpCacheStore.Entry e);
+
+    @Override
+    public boolean tryNow(Request request, Response response, Callback callback) {
+      String method = request.getMethod();
+      if (!HttpMethod.GET.is(method) && !HttpMethod.HEAD.is(method)) {
+        return false;
+      }
+      String[] k = packedKey(Request.getPathInContext(request));
+      if (k == null) {
+        return false;
+      }
+      HttpCacheStore.Entry e = store.getPackedNow(k[0], k[1]);
+      if (e == null) {
+        return false;
+      }
+      send(request, response, callback, Optional.of(e), store, typeFor(request, e));
+      return true;
+    }
+  }
+
   /** {@code /cache/{key}}: Gradle. */
   static Handler gradle(HttpCacheStore store) {
-    return new Handler.Abstract() {
+    return new CacheRoute(store) {
+      @Override
+      String[] packedKey(String path) {
+        String key = path.substring("/cache/".length());
+        return validKey(key) ? new String[] {"gradle", key} : null;
+      }
+
+      @Override
+      String typeFor(Request request, HttpCacheStore.Entry e) {
+        return e.type() != null ? e.type() : gradleTypeAsked(request);
+      }
+
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
         return Http.handled(response, callback, () -> {
@@ -132,7 +180,18 @@ final class CacheHandlers {
   /** {@code /ac/{hash}} and {@code /cas/{sha256}}: Bazel. */
   static Handler bazel(HttpCacheStore store, boolean cas) {
     String prefix = cas ? "/cas/" : "/ac/";
-    return new Handler.Abstract() {
+    return new CacheRoute(store) {
+      @Override
+      String[] packedKey(String path) {
+        String hash = path.substring(prefix.length());
+        return sha256Hex(hash) ? new String[] {cas ? "cas" : "ac", hash} : null;
+      }
+
+      @Override
+      String typeFor(Request request, HttpCacheStore.Entry e) {
+        return OCTETS;
+      }
+
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
         return Http.handled(response, callback, () -> {

@@ -23,24 +23,32 @@ import org.junit.jupiter.api.TestInstance;
 class CacheIntegrityTest {
   static final String V1 = "application/vnd.gradle.build-cache-artifact.v1";
   Fixture f;
+  /** A server that keeps every entry as files of its own (no pack), for the file format's tests. */
+  Fixture files;
 
   @BeforeAll
   void start() throws Exception {
     f = Fixture.withToken();
+    files = new Fixture(b -> b.token(Fixture.TOKEN).packedEntryBytes(0));
   }
 
   @AfterAll
   void stop() throws Exception {
     f.close();
+    files.close();
   }
 
   private Path blobFile(String sha256) {
-    return f.workspace.resolve(".buildnet/http-cache/cas/sha256").resolve(sha256.substring(0, 2))
-        .resolve(sha256);
+    return files.workspace.resolve(".buildnet/http-cache/cas/sha256")
+        .resolve(sha256.substring(0, 2)).resolve(sha256);
   }
 
   private HttpResponse<byte[]> bytes(HttpRequest.Builder r) throws Exception {
     return f.client.send(r.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  private Path cacheDir() {
+    return f.workspace.resolve(".buildnet/http-cache");
   }
 
   private static void flipOneByte(Path file) throws Exception {
@@ -55,28 +63,60 @@ class CacheIntegrityTest {
       byte[] blob = new byte[size];
       new Random(size).nextBytes(blob);
       String hash = BuildCacheTest.sha256(blob);
-      assertEquals(200, bytes(f.authed("/cas/" + hash)
+      assertEquals(200, bytes(files.authed("/cas/" + hash)
           .PUT(HttpRequest.BodyPublishers.ofByteArray(blob))).statusCode());
-      assertArrayEquals(blob, bytes(f.authed("/cas/" + hash).GET()).body());
+      assertArrayEquals(blob, bytes(files.authed("/cas/" + hash).GET()).body());
       flipOneByte(blobFile(hash));
 
-      assertEquals(404, bytes(f.authed("/cas/" + hash).GET()).statusCode(), "size " + size);
+      assertEquals(404, bytes(files.authed("/cas/" + hash).GET()).statusCode(), "size " + size);
       assertFalse(Files.exists(blobFile(hash)), "the damaged blob is removed");
       // Stored again, it is served again.
-      assertEquals(200, bytes(f.authed("/cas/" + hash)
+      assertEquals(200, bytes(files.authed("/cas/" + hash)
           .PUT(HttpRequest.BodyPublishers.ofByteArray(blob))).statusCode());
-      assertArrayEquals(blob, bytes(f.authed("/cas/" + hash).GET()).body());
+      assertArrayEquals(blob, bytes(files.authed("/cas/" + hash).GET()).body());
     }
   }
 
   @Test
   void gradleEntryWhoseBlobWasFlipped_isA404() throws Exception {
     byte[] artifact = "task outputs, tarred".getBytes(StandardCharsets.UTF_8);
-    assertEquals(201, bytes(f.authed("/cache/flipme")
+    assertEquals(201, bytes(files.authed("/cache/flipme")
         .PUT(HttpRequest.BodyPublishers.ofByteArray(artifact))).statusCode());
     flipOneByte(blobFile(BuildCacheTest.sha256(artifact)));
-    assertEquals(404, bytes(f.authed("/cache/flipme").GET()).statusCode());
-    assertEquals(404, bytes(f.authed("/cache/flipme").GET()).statusCode());
+    assertEquals(404, bytes(files.authed("/cache/flipme").GET()).statusCode());
+    assertEquals(404, bytes(files.authed("/cache/flipme").GET()).statusCode());
+  }
+
+  @Test
+  void packedBlobFlippedOnDisk_isA404AndDropped_thenStoredAgain() throws Exception {
+    byte[] blob = new byte[100];
+    new Random(7).nextBytes(blob);
+    String hash = BuildCacheTest.sha256(blob);
+    assertEquals(200, bytes(f.authed("/cas/" + hash)
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(blob))).statusCode());
+    assertArrayEquals(blob, bytes(f.authed("/cas/" + hash).GET()).body());
+    PackFiles.Where where = PackFiles.find(cacheDir(), "cas", hash);
+    assertTrue(where != null, "a 100-byte blob is packed");
+    PackFiles.flipOneByte(where);
+
+    assertEquals(404, bytes(f.authed("/cas/" + hash).GET()).statusCode());
+    assertEquals(404, bytes(f.authed("/cas/" + hash)
+        .method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode(),
+        "the damaged entry is dropped, not just refused");
+    assertEquals(200, bytes(f.authed("/cas/" + hash)
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(blob))).statusCode());
+    assertArrayEquals(blob, bytes(f.authed("/cas/" + hash).GET()).body());
+  }
+
+  @Test
+  void packedGradleEntryFlippedOnDisk_isA404_everyTime() throws Exception {
+    byte[] artifact = "packed task outputs, tarred".getBytes(StandardCharsets.UTF_8);
+    assertEquals(201, bytes(f.authed("/cache/flipme-packed")
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(artifact))).statusCode());
+    assertArrayEquals(artifact, bytes(f.authed("/cache/flipme-packed").GET()).body());
+    PackFiles.flipOneByte(PackFiles.find(cacheDir(), "gradle", "flipme-packed"));
+    assertEquals(404, bytes(f.authed("/cache/flipme-packed").GET()).statusCode());
+    assertEquals(404, bytes(f.authed("/cache/flipme-packed").GET()).statusCode());
   }
 
   @Test
