@@ -98,6 +98,7 @@ final class CacheHandlers {
       if (e == null) {
         return false;
       }
+      store.answeredNow.increment();
       send(request, response, callback, Optional.of(e), store, typeFor(request, e));
       return true;
     }

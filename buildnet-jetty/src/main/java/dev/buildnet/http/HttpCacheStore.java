@@ -97,6 +97,8 @@ final class HttpCacheStore implements Closeable {
   final AtomicLong bytesIn = new AtomicLong();
   final AtomicLong bytesOut = new AtomicLong();
   final AtomicLong rejected = new AtomicLong();
+  /** Hits answered on the thread that parsed the request (no pool hand-off), for tests. */
+  final java.util.concurrent.atomic.LongAdder answeredNow = new java.util.concurrent.atomic.LongAdder();
 
   HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock) {
     this(dir, maxEntryBytes, maxTotalBytes, clock, IN_MEMORY_PUT);

@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.eclipse.jetty.http.pathmap.PathSpec;
+import org.eclipse.jetty.http.pathmap.PathSpecGroup;
 import org.eclipse.jetty.http.pathmap.ServletPathSpec;
 import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
 import org.eclipse.jetty.server.Handler;
@@ -119,8 +120,14 @@ final class RouteTable extends Handler.Abstract {
       if (r.handler() instanceof Inline i && brace > 0 && r.spec() instanceof UriTemplatePathSpec) {
         String prefix = r.path().substring(0, brace);
         // A mounted prefix route overlapping this one might win the match: then no shortcut.
-        boolean overlapped = routes.keySet().stream().anyMatch(other -> other.endsWith("/")
-            && (other.startsWith(prefix) || prefix.startsWith(other)));
+        boolean overlapped = routes.values().stream().anyMatch(other -> {
+          if (other == r || other.spec().getGroup() != PathSpecGroup.PREFIX_GLOB) {
+            return false;
+          }
+          int b = other.path().indexOf('{');
+          String o = b < 0 ? other.path() : other.path().substring(0, b);
+          return o.startsWith(prefix) || prefix.startsWith(o);
+        });
         if (!overlapped) {
           prefixed.add(new Prefixed(prefix, i));
         }

@@ -120,6 +120,30 @@ class CacheIntegrityTest {
   }
 
   @Test
+  void packedHits_areAnsweredWithoutAPoolHandOff_bigOnesAndMissesTakeThePool() throws Exception {
+    HttpCacheStore store = f.http.cacheStore();
+    byte[] small = "small and packed".getBytes(StandardCharsets.UTF_8);
+    byte[] big = new byte[100 * 1024];
+    new Random(3).nextBytes(big);
+    assertEquals(201, bytes(f.authed("/cache/inline-small")
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(small))).statusCode());
+    assertEquals(201, bytes(f.authed("/cache/inline-big")
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(big))).statusCode());
+
+    long before = store.answeredNow.sum();
+    HttpResponse<byte[]> hit = bytes(f.authed("/cache/inline-small").GET());
+    assertArrayEquals(small, hit.body());
+    assertEquals(CacheHandlers.GRADLE_V2, hit.headers().firstValue("Content-Type").orElse(""));
+    assertEquals(before + 1, store.answeredNow.sum(), "the packed hit was answered inline");
+
+    assertArrayEquals(big, bytes(f.authed("/cache/inline-big").GET()).body());
+    assertEquals(404, bytes(f.authed("/cache/inline-missing").GET()).statusCode());
+    assertEquals(401, bytes(f.request("/cache/inline-small").GET()).statusCode(),
+        "the token check still comes first");
+    assertEquals(before + 1, store.answeredNow.sum(), "big entries and misses take the pool");
+  }
+
+  @Test
   void gradleGet_answersInTheTypeStoredOrAskedFor() throws Exception {
     byte[] artifact = "v1 artifact".getBytes(StandardCharsets.UTF_8);
     bytes(f.authed("/cache/v1key").header("Content-Type", V1)
