@@ -363,7 +363,8 @@ final class HttpCacheStore implements Closeable {
     if (packs(body)) {
       PackStore.Loc had = pack.find(CAS, actual.hex());
       if (had == null) {
-        stored(pack.put(CAS, actual.hex(), body.memory, (int) body.size, actual.bytes(), null));
+        stored(pack.put(CAS, actual.hex(), body.memory, (int) body.size, actual.bytes(), null),
+            body.deferMaintenance);
       }
       // else: the same bytes are there already (a damaged copy is caught and dropped by reads)
     } else {
@@ -373,14 +374,20 @@ final class HttpCacheStore implements Closeable {
   }
 
   private boolean packs(Incoming body) {
-    return body.upload == null && body.size <= packedMax;
+    return body.upload == null && body.size <= packedMax && packedMax > 0;
+  }
+
+  /** The largest entry packed (0: none). */
+  int packedMax() {
+    return packedMax;
   }
 
   /** Stores the body as the value of {@code key} in {@code namespace}, with its content type. */
   void put(String namespace, String key, Incoming body, String type) throws IOException {
     if (packs(body)) {
       Digest d = body.digest();
-      stored(pack.put(namespace, key, body.memory, (int) body.size, d.bytes(), type));
+      stored(pack.put(namespace, key, body.memory, (int) body.size, d.bytes(), type),
+          body.deferMaintenance);
       puts.incrementAndGet();
       return;
     }
@@ -496,7 +503,25 @@ final class HttpCacheStore implements Closeable {
    * sealed segments that are less than half live. Keys whose blob was evicted become misses.
    */
   private void stored(long bytes) throws IOException {
-    boolean over = storedBytes.addAndGet(bytes) > maxTotalBytes;
+    stored(bytes, false);
+  }
+
+  /** With {@code defer}, only counts: the caller runs {@link #maintain} where it may block. */
+  private void stored(long bytes, boolean defer) throws IOException {
+    storedBytes.addAndGet(bytes);
+    if (!defer) {
+      maintain();
+    }
+  }
+
+  /** Whether a {@link #maintain} would evict or compact now. */
+  boolean maintenanceDue() {
+    return storedBytes.get() > maxTotalBytes || pack.rolls != rollsSeen;
+  }
+
+  /** Evicts past the cap and compacts sparse segments, if due (one caller at a time). */
+  void maintain() throws IOException {
+    boolean over = storedBytes.get() > maxTotalBytes;
     boolean rolled = pack.rolls != rollsSeen;
     if ((!over && !rolled) || !evicting.compareAndSet(false, true)) {
       return;
@@ -591,6 +616,8 @@ final class HttpCacheStore implements Closeable {
     private long size;
     private DiskBlobStore.Upload upload;
     private Digest digest;
+    /** Set by a caller on a thread that must not block: storing it then only counts the bytes. */
+    boolean deferMaintenance;
 
     void write(ByteBuffer bytes) throws IOException {
       int n = bytes.remaining();

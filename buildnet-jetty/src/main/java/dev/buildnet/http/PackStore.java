@@ -323,40 +323,26 @@ final class PackStore implements Closeable {
    */
   long[] removeSegment(Segment seg, long keepReadAfter, MessageDigest sha256) throws IOException {
     seal(seg);
-    long appended = 0;
-    List<Record> records = new ArrayList<>();
-    long end = scan(seg, records::add);
+    if (!segments.contains(seg)) {
+      return new long[] {0, 0}; // removed meanwhile
+    }
+    // Segments are removed by one caller at a time and added only at the end: this stays true.
+    boolean olderExists = segments.get(0) != seg;
+    long[] appended = {0};
+    try {
+      // One record at a time, each under the lock (not the whole segment): puts and the parsing
+      // threads that append wait for one record's copy at most.
+      scan(seg, r -> {
+        try {
+          appended[0] += carryForward(seg, r, olderExists, keepReadAfter, sha256);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
     synchronized (lock) {
-      if (!segments.contains(seg)) {
-        return new long[] {0, 0}; // removed meanwhile
-      }
-      boolean olderExists = !segments.isEmpty() && segments.get(0) != seg;
-      for (Record r : records) {
-        String k = r.namespace + '/' + r.key;
-        if (r.kind == TOMBSTONE) {
-          if (olderExists) {
-            append(r.bytes);
-            appended += r.bytes.limit();
-          }
-          continue;
-        }
-        Loc loc = index.get(k);
-        if (loc == null || loc.seg != seg || loc.off != r.off) {
-          continue; // dead: overwritten or dropped
-        }
-        boolean keep = loc.lastRead > keepReadAfter
-            && MessageDigest.isEqual(sha256.digest(r.data()), loc.sha);
-        if (keep) {
-          Segment to = append(r.bytes);
-          Loc moved = new Loc(to, to.size - r.bytes.limit(), loc.len, loc.dataOff, loc.dataLen,
-              loc.sha, loc.type);
-          moved.lastRead = loc.lastRead;
-          link(k, moved);
-          appended += r.bytes.limit();
-        } else {
-          unlink(k, loc);
-        }
-      }
       if (seg.live > 0) {
         // Entries whose records the scan skipped or did not reach (damaged since the start).
         index.values().removeIf(l -> l.seg == seg);
@@ -369,7 +355,43 @@ final class PackStore implements Closeable {
     } finally {
       Files.deleteIfExists(seg.path);
     }
-    return new long[] {freed, appended};
+    return new long[] {freed, appended[0]};
+  }
+
+  /** One record of a segment being removed: copied to the log's end, or let go. */
+  private long carryForward(Segment seg, Record r, boolean olderExists, long keepReadAfter,
+      MessageDigest sha256) throws IOException {
+    String k = r.namespace + '/' + r.key;
+    if (r.kind == TOMBSTONE) {
+      if (!olderExists) {
+        return 0;
+      }
+      synchronized (lock) {
+        append(r.bytes);
+      }
+      return r.bytes.limit();
+    }
+    Loc loc = index.get(k);
+    if (loc == null || loc.seg != seg || loc.off != r.off) {
+      return 0; // dead: overwritten or dropped
+    }
+    boolean keep = loc.lastRead > keepReadAfter
+        && MessageDigest.isEqual(sha256.digest(r.data()), loc.sha);
+    synchronized (lock) {
+      if (index.get(k) != loc) {
+        return 0; // replaced meanwhile
+      }
+      if (!keep) {
+        unlink(k, loc);
+        return 0;
+      }
+      Segment to = append(r.bytes);
+      Loc moved = new Loc(to, to.size - r.bytes.limit(), loc.len, loc.dataOff, loc.dataLen,
+          loc.sha, loc.type);
+      moved.lastRead = loc.lastRead;
+      link(k, moved);
+      return r.bytes.limit();
+    }
   }
 
   @Override

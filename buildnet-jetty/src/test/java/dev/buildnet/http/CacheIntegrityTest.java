@@ -144,6 +144,37 @@ class CacheIntegrityTest {
   }
 
   @Test
+  void smallPuts_whoseBodiesArriveWithTheHeadersOrLater_areStoredAndAnsweredOnce_onOneConnection()
+      throws Exception {
+    HttpCacheStore store = f.http.cacheStore();
+    try (RawHttp c = new RawHttp(f.http.port())) {
+      for (int i = 0; i < 20; i++) {
+        String body = "value " + i;
+        String head = "PUT /cache/raw-" + i + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            + Fixture.TOKEN + "\r\nContent-Length: " + body.length() + "\r\n\r\n";
+        if (i % 2 == 0) {
+          c.write((head + body).getBytes(StandardCharsets.ISO_8859_1)); // one write
+        } else {
+          long before = store.bytesIn.get();
+          c.write(head.getBytes(StandardCharsets.ISO_8859_1));
+          c.write(body.substring(0, 3).getBytes(StandardCharsets.ISO_8859_1));
+          // The server has started on the body before the rest is sent.
+          Poll.until(() -> store.bytesIn.get() >= before + 3, "the first 3 bytes arrived");
+          c.write(body.substring(3).getBytes(StandardCharsets.ISO_8859_1));
+        }
+        RawHttp.Reply r = c.read(false);
+        assertEquals(201, r.status(), "PUT " + i);
+      }
+      for (int i = 0; i < 20; i++) {
+        RawHttp.Reply r = c.send("GET /cache/raw-" + i + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Authorization: Bearer " + Fixture.TOKEN + "\r\n\r\n");
+        assertEquals(200, r.status());
+        assertEquals("value " + i, r.body());
+      }
+    }
+  }
+
+  @Test
   void gradleGet_answersInTheTypeStoredOrAskedFor() throws Exception {
     byte[] artifact = "v1 artifact".getBytes(StandardCharsets.UTF_8);
     bytes(f.authed("/cache/v1key").header("Content-Type", V1)
