@@ -24,8 +24,10 @@ import org.eclipse.jetty.util.Callback;
  * <p>Declared non-blocking, and it dispatches itself: a request for an exact path whose handler
  * is non-blocking ({@code /health}, {@code /ready}) is answered at once on the thread that parsed
  * it (Jetty's selector), like an event-loop server, which saves a hand-off to a pool thread per
- * probe; every other request (the API and the cache endpoints touch the disk and the state
- * backend) goes to a pool thread of the server's executor, as it did when the whole table was
+ * probe. A template route whose handler is {@link Inline} (the cache endpoints) is offered the
+ * request first on that thread too, and answers what it can without blocking for long (packed
+ * hits, small uploads); every other request (the API and the cache endpoints touch the disk and
+ * the state backend) goes to a pool thread of the server's executor, as it did when the whole table was
  * declared blocking. Each route's handler then completes the request's callback exactly once, on
  * that thread or from Jetty's own demand and write callbacks; none hands the request on again.
  */
