@@ -209,7 +209,7 @@ final class PackStore implements Closeable {
     synchronized (lock) {
       Segment seg = append(rec);
       Loc loc = new Loc(seg, seg.size - rec.limit(), rec.limit(), dataOff, length, sha,
-          type);
+          type == null ? null : type.intern());
       loc.lastRead = clock.millis();
       link(k, loc);
     }
@@ -489,7 +489,8 @@ final class PackStore implements Closeable {
       o += nsLen;
       String key = new String(a, o, keyLen, StandardCharsets.UTF_8);
       o += keyLen;
-      String type = typeLen == 0 ? null : new String(a, o, typeLen, StandardCharsets.UTF_8);
+      // Interned: a few content types are shared by every entry the index holds.
+      String type = typeLen == 0 ? null : new String(a, o, typeLen, StandardCharsets.UTF_8).intern();
       o += typeLen;
       rec.rewind();
       each.accept(new Record(pos, kind, ns, key, type, o, dataLen, sha, killSeg, killOff, rec));
