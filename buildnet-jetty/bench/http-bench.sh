@@ -6,7 +6,8 @@
 #   4. GET /cache/{key}       (1 KiB hits over 1,000 keys, each verified: cache-get.lua)
 #   5. GET /health p99 while 500 authenticated uploads trickle a byte a second (slow-uploads.py)
 # and, if nginx is installed (Debian's, with its WebDAV module), 3 and 4 against nginx serving
-# the same paths from a directory (dav_methods PUT), with the ratio BuildNet / nginx.
+# the same paths from a directory (dav_methods PUT), each right after BuildNet's run of the same
+# test (so both meet the same load from other jobs), with the ratio BuildNet / nginx.
 # Needs: wrk, curl, python3, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
 # (BUILDNET_BENCH_JAR=path measures another build of the jar, e.g. an older commit's, against the same nginx run.)

@@ -98,7 +98,7 @@ final class CacheHandlers {
       String method = request.getMethod();
       if (HttpMethod.PUT.is(method)) {
         long declared = request.getLength();
-        if (declared < 0 || declared > store.packedMax()) {
+        if (declared < 0 || declared > store.packedMax() || store.packedMax() == 0) {
           return false;
         }
         Store into = putInto(request, Request.getPathInContext(request));
