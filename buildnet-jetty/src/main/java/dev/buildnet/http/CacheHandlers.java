@@ -35,6 +35,8 @@ final class CacheHandlers {
   private static final String GRADLE_PREFIX = "application/vnd.gradle.build-cache-artifact.v";
   private static final String OCTETS = "application/octet-stream";
   private static final HttpField OCTETS_FIELD = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, OCTETS);
+  private static final HttpField GRADLE_V2_FIELD =
+      new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "application/vnd.gradle.build-cache-artifact.v2");
   private static final HttpField NO_LENGTH = new PreEncodedHttpField(HttpHeader.CONTENT_LENGTH, "0");
 
   private CacheHandlers() {}
@@ -374,7 +376,13 @@ final class CacheHandlers {
     }
     HttpCacheStore.Entry e = entry.get();
     response.setStatus(200);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type == null ? OCTETS : type);
+    HttpField typeField = type == null || type.equals(OCTETS) ? OCTETS_FIELD
+        : type.equals(GRADLE_V2) ? GRADLE_V2_FIELD : null;
+    if (typeField != null) {
+      response.getHeaders().put(typeField); // pre-encoded: the common types cost no encoding
+    } else {
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+    }
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, e.size());
     boolean head = HttpMethod.HEAD.is(request.getMethod());
     if (e.bytes() != null) {
