@@ -6,7 +6,8 @@
 #   4. GET /cache/{key}       (1 KiB hits over 1,000 keys, each verified: cache-get.lua)
 #   5. GET /health p99 while 500 authenticated uploads trickle a byte a second (slow-uploads.py)
 # and, if nginx is installed (Debian's, with its WebDAV module), 3 and 4 against nginx serving
-# the same paths from a directory (dav_methods PUT), with the ratio BuildNet / nginx.
+# the same paths from a directory (dav_methods PUT), each right after BuildNet's run of the same
+# test (so both meet the same load from other jobs), with the ratio BuildNet / nginx.
 # Needs: wrk, curl, python3, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
 # (BUILDNET_BENCH_JAR=path measures another build of the jar, e.g. an older commit's, against the same nginx run.)
@@ -95,38 +96,15 @@ run /api/builds -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/bu
 populate() {
   local base=$1 cfg=$WS/populate.curl
   : > "$cfg"
+  mkdir -p "$WS/bodies"
   for n in $(seq 0 999); do
-    printf '%01024d' "$n" > "$WS/bodies/g$n" 2>/dev/null || { mkdir -p "$WS/bodies"; printf '%01024d' "$n" > "$WS/bodies/g$n"; }
+    printf '%01024d' "$n" > "$WS/bodies/g$n"
     printf 'url = "%s/cache/g%d"\nupload-file = "%s"\noutput = /dev/null\n' "$base" "$n" "$WS/bodies/g$n" >> "$cfg"
   done
   curl -fsS -H "Authorization: Bearer $TOKEN" -K "$cfg"
 }
 
 export BENCH_TOKEN=$TOKEN BENCH_KEYS=1000
-# Warm-up for the cache paths too (JIT), as for the ones above.
-wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" >/dev/null
-echo
-echo "== PUT /cache/{key}, 1 KiB, distinct (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
-run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
-PUT_RATE=$LAST_RATE
-populate "http://127.0.0.1:$PORT"
-echo
-wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" >/dev/null
-echo "== GET /cache/{key}, 1 KiB hits over 1,000 keys (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
-run "GET /cache" -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT"
-GET_RATE=$LAST_RATE
-
-echo
-echo "== GET /health p99 while 500 authenticated uploads trickle a byte a second (wrk -t1 -c4 -d${SECONDS_PER_RUN}s)"
-python3 "$BENCH/slow-uploads.py" "$PORT" "$TOKEN" 500 $((SECONDS_PER_RUN + 30)) > "$WS/slow.out" &
-SLOW=$!
-for _ in $(seq 1 300); do grep -q open "$WS/slow.out" 2>/dev/null && break; sleep 0.1; done
-wrk -t1 -c4 -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$PORT/health" | tee "$WS/slow-health.txt"
-curl -fsS -o /dev/null -w 'GET /api/cache during the slow uploads: %{http_code} in %{time_total} s\n' \
-  -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/cache"
-kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
-echo "/health p99 with 500 slow uploads open: $(awk '$1 == "99%" {print $2}' "$WS/slow-health.txt")"
-
 if command -v nginx >/dev/null; then
   mkdir -p "$WS/nginx/root/cache" "$WS/nginx/tmp"
   cat > "$WS/nginx/nginx.conf" <<NGINX
@@ -156,23 +134,56 @@ NGINX
   nginx -c "$WS/nginx/nginx.conf" -e "$WS/nginx/error.log"
   NGINX=1
   for _ in $(seq 1 50); do [ -f "$WS/nginx/nginx.pid" ] && break; sleep 0.1; done
+fi
+
+# Each BuildNet run is followed at once by the same wrk test against nginx, so that both meet the
+# same load from whatever else the machine runs.
+nginx_run() { # label, lua script; sets LAST_NGINX
+  LAST_NGINX=
+  [ -n "$NGINX" ] || return 0
   echo
-  echo "== nginx $(nginx -v 2>&1 | sed 's/.*\///'), WebDAV PUT /cache/{key} (same wrk test)"
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$BENCH/cache-put.lua" "http://127.0.0.1:$NGINX_PORT"); echo "$out"
-  NGINX_PUT=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  populate "http://127.0.0.1:$NGINX_PORT"
-  echo
-  echo "== nginx GET /cache/{key} (same wrk test)"
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$BENCH/cache-get.lua" "http://127.0.0.1:$NGINX_PORT"); echo "$out"
-  NGINX_GET=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  echo
+  echo "== nginx $(nginx -v 2>&1 | sed 's/.*\///'), $1 (same wrk test)"
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$2" "http://127.0.0.1:$NGINX_PORT"); echo "$out"
+  LAST_NGINX=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+}
+# Warm-up for the cache paths too (JIT), as for the ones above.
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" >/dev/null
+echo
+echo "== PUT /cache/{key}, 1 KiB, distinct (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
+run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
+PUT_RATE=$LAST_RATE
+nginx_run "WebDAV PUT /cache/{key}" "$BENCH/cache-put.lua"
+NGINX_PUT=$LAST_NGINX
+populate "http://127.0.0.1:$PORT"
+[ -z "$NGINX" ] || populate "http://127.0.0.1:$NGINX_PORT"
+echo
+wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" >/dev/null
+echo "== GET /cache/{key}, 1 KiB hits over 1,000 keys (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
+run "GET /cache" -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT"
+GET_RATE=$LAST_RATE
+nginx_run "GET /cache/{key}" "$BENCH/cache-get.lua"
+NGINX_GET=$LAST_NGINX
+echo
+if [ -n "$NGINX" ]; then
   awk -v p="$PUT_RATE" -v np="$NGINX_PUT" -v g="$GET_RATE" -v ng="$NGINX_GET" 'BEGIN {
     printf "PUT /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", p, np, p / np
     printf "GET /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", g, ng, g / ng }'
-  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 else
-  echo
   echo "nginx is not installed (apt-get install -y nginx): no comparison"
 fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+echo "== GET /health p99 while 500 authenticated uploads trickle a byte a second (wrk -t1 -c4 -d${SECONDS_PER_RUN}s)"
+python3 "$BENCH/slow-uploads.py" "$PORT" "$TOKEN" 500 $((SECONDS_PER_RUN + 30)) > "$WS/slow.out" &
+SLOW=$!
+for _ in $(seq 1 300); do grep -q open "$WS/slow.out" 2>/dev/null && break; sleep 0.1; done
+wrk -t1 -c4 -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$PORT/health" | tee "$WS/slow-health.txt"
+curl -fsS -o /dev/null -w 'GET /api/cache during the slow uploads: %{http_code} in %{time_total} s\n' \
+  -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/cache"
+kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
+echo "/health p99 with 500 slow uploads open: $(awk '$1 == "99%" {print $2}' "$WS/slow-health.txt")"
+
 echo
 echo "server log: $(grep -c -E ' (WARN|ERROR) ' "$WS/server.log" || true) WARN/ERROR lines, $(grep -c -E '^\s+at ' "$WS/server.log" || true) stack-trace lines"

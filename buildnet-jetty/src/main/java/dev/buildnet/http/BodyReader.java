@@ -56,8 +56,23 @@ abstract class BodyReader implements Runnable {
       onTooLarge();
       return;
     }
-    run();
+    starting = true;
+    try {
+      run();
+    } finally {
+      starting = false;
+    }
   }
+
+  /**
+   * Whether this call comes from {@link #start} itself (on the caller's thread), not from a
+   * demand callback (on a pool thread, where blocking is allowed).
+   */
+  protected final boolean starting() {
+    return starting;
+  }
+
+  private boolean starting;
 
   @Override
   public final void run() {

@@ -81,7 +81,7 @@ public final class BuildNetHttp implements AutoCloseable {
     HttpCacheStore cacheStore = new HttpCacheStore(
         b.cacheDirectory != null ? b.cacheDirectory
             : b.net.workspace().resolve(".buildnet").resolve("http-cache"),
-        b.maxCacheEntryBytes, b.maxCacheBytes, b.clock);
+        b.maxCacheEntryBytes, b.maxCacheBytes, b.clock, b.packedEntryBytes);
     DispatchView dispatch = b.dispatch != null ? b.dispatch : DispatchView.of(b.net);
     this.services = new Services(b.net, dispatch, cacheStore, ws, b.maxBodyBytes,
         b.eventQueueSize, b.clock);
@@ -221,6 +221,7 @@ public final class BuildNetHttp implements AutoCloseable {
     private int maxThreads = 32;
     private boolean maxThreadsSet;
     private Clock clock = Clock.systemUTC();
+    private int packedEntryBytes = HttpCacheStore.IN_MEMORY_PUT;
     private boolean clockSet;
 
     private Builder(BuildNet net) {
@@ -392,6 +393,15 @@ public final class BuildNetHttp implements AutoCloseable {
       }
       this.maxThreads = threads;
       this.maxThreadsSet = true;
+      return this;
+    }
+
+    /**
+     * Cache entries up to this size are packed into segment files (see {@code PackStore}); 0
+     * stores every entry as files of its own. Not public: for tests of the file format.
+     */
+    Builder packedEntryBytes(int max) {
+      this.packedEntryBytes = max;
       return this;
     }
 

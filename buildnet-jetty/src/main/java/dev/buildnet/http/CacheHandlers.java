@@ -35,6 +35,8 @@ final class CacheHandlers {
   private static final String GRADLE_PREFIX = "application/vnd.gradle.build-cache-artifact.v";
   private static final String OCTETS = "application/octet-stream";
   private static final HttpField OCTETS_FIELD = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, OCTETS);
+  private static final HttpField GRADLE_V2_FIELD =
+      new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "application/vnd.gradle.build-cache-artifact.v2");
   private static final HttpField NO_LENGTH = new PreEncodedHttpField(HttpHeader.CONTENT_LENGTH, "0");
 
   private CacheHandlers() {}
@@ -66,9 +68,94 @@ final class CacheHandlers {
     return true;
   }
 
+  /**
+   * A cache route: {@link #handle} on a pool thread for everything, and {@link #tryNow} for a
+   * GET or HEAD whose entry is packed, answered on the thread that parsed the request (a
+   * positional read of at most 64 KiB and its SHA-256 check: no pool hand-off per hit), and for
+   * a PUT whose declared length is small enough to be packed: its body is taken as far as it has
+   * arrived and, if whole, stored with one append on that thread; the rest of a body that is
+   * still arriving is taken by Jetty's demand callback on a pool thread, as for any upload.
+   * Eviction and compaction never run on the parsing thread (see {@link #receive}).
+   */
+  private abstract static class CacheRoute extends Handler.Abstract implements RouteTable.Inline {
+    private final HttpCacheStore store;
+
+    CacheRoute(HttpCacheStore store) {
+      this.store = store;
+    }
+
+    /** The pack's namespace and key for a GET or HEAD of this path, or null. */
+    abstract String[] packedKey(String path);
+
+    /** The content type to answer with. */
+    abstract String typeFor(Request request, HttpCacheStore.Entry e);
+
+    /** What a PUT of this path stores its body with, or null for a path the route refuses. */
+    abstract Store putInto(Request request, String path);
+
+    abstract int putStatus();
+
+    @Override
+    public boolean tryNow(Request request, Response response, Callback callback) {
+      String method = request.getMethod();
+      if (HttpMethod.PUT.is(method)) {
+        long declared = request.getLength();
+        if (declared < 0 || declared > store.packedMax() || store.packedMax() == 0) {
+          return false;
+        }
+        Store into = putInto(request, Request.getPathInContext(request));
+        if (into == null) {
+          return false;
+        }
+        receive(request, response, callback, store, putStatus(), into, true);
+        return true;
+      }
+      if (!HttpMethod.GET.is(method) && !HttpMethod.HEAD.is(method)) {
+        return false;
+      }
+      String[] k = packedKey(Request.getPathInContext(request));
+      if (k == null) {
+        return false;
+      }
+      HttpCacheStore.Entry e = store.getPackedNow(k[0], k[1]);
+      if (e == null) {
+        return false;
+      }
+      store.answeredNow.increment();
+      send(request, response, callback, Optional.of(e), store, typeFor(request, e));
+      return true;
+    }
+  }
+
   /** {@code /cache/{key}}: Gradle. */
   static Handler gradle(HttpCacheStore store) {
-    return new Handler.Abstract() {
+    return new CacheRoute(store) {
+      @Override
+      String[] packedKey(String path) {
+        String key = path.substring("/cache/".length());
+        return validKey(key) ? new String[] {"gradle", key} : null;
+      }
+
+      @Override
+      String typeFor(Request request, HttpCacheStore.Entry e) {
+        return e.type() != null ? e.type() : gradleTypeAsked(request);
+      }
+
+      @Override
+      Store putInto(Request request, String path) {
+        String key = path.substring("/cache/".length());
+        if (!validKey(key)) {
+          return null;
+        }
+        String type = gradleType(request.getHeaders().get(HttpHeader.CONTENT_TYPE));
+        return body -> store.put("gradle", key, body, type);
+      }
+
+      @Override
+      int putStatus() {
+        return 201;
+      }
+
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
         return Http.handled(response, callback, () -> {
@@ -83,9 +170,8 @@ final class CacheHandlers {
             send(request, response, callback, e, store,
                 e.map(HttpCacheStore.Entry::type).orElseGet(() -> gradleTypeAsked(request)));
           } else if (HttpMethod.PUT.is(method)) {
-            String type = gradleType(request.getHeaders().get(HttpHeader.CONTENT_TYPE));
             receive(request, response, callback, store, 201,
-                body -> store.put("gradle", key, body, type));
+                putInto(request, Request.getPathInContext(request)), false);
           } else {
             throw Http.methodNotAllowed(request, "GET, HEAD or PUT");
           }
@@ -132,7 +218,49 @@ final class CacheHandlers {
   /** {@code /ac/{hash}} and {@code /cas/{sha256}}: Bazel. */
   static Handler bazel(HttpCacheStore store, boolean cas) {
     String prefix = cas ? "/cas/" : "/ac/";
-    return new Handler.Abstract() {
+    return new CacheRoute(store) {
+      @Override
+      String[] packedKey(String path) {
+        String hash = path.substring(prefix.length());
+        return sha256Hex(hash) ? new String[] {cas ? "cas" : "ac", hash} : null;
+      }
+
+      @Override
+      String typeFor(Request request, HttpCacheStore.Entry e) {
+        return OCTETS;
+      }
+
+      @Override
+      Store putInto(Request request, String path) {
+        String hash = path.substring(prefix.length());
+        if (!sha256Hex(hash)) {
+          return null;
+        }
+        return body -> {
+          if (cas) {
+            try {
+              store.putBlob(HttpCacheStore.sha256(hash), body);
+            } catch (BlobException e) {
+              if (e.reason() != BlobException.Reason.DIGEST_MISMATCH) {
+                throw e;
+              }
+              store.rejected.incrementAndGet();
+              throw new HttpError(400, "digest_mismatch",
+                  "the body hashes to " + e.actualDigest() + ", not to the sha256:" + hash
+                      + " it was PUT as",
+                  "PUT a CAS blob under the SHA-256 of its bytes");
+            }
+          } else {
+            store.put("ac", hash, body, null);
+          }
+        };
+      }
+
+      @Override
+      int putStatus() {
+        return 200;
+      }
+
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
         return Http.handled(response, callback, () -> {
@@ -158,24 +286,8 @@ final class CacheHandlers {
                 : store.get("ac", hash);
             send(request, response, callback, e, store, OCTETS);
           } else if (HttpMethod.PUT.is(method)) {
-            receive(request, response, callback, store, 200, body -> {
-              if (cas) {
-                try {
-                  store.putBlob(HttpCacheStore.sha256(hash), body);
-                } catch (BlobException e) {
-                  if (e.reason() != BlobException.Reason.DIGEST_MISMATCH) {
-                    throw e;
-                  }
-                  store.rejected.incrementAndGet();
-                  throw new HttpError(400, "digest_mismatch",
-                      "the body hashes to " + e.actualDigest() + ", not to the sha256:" + hash
-                          + " it was PUT as",
-                      "PUT a CAS blob under the SHA-256 of its bytes");
-                }
-              } else {
-                store.put("ac", hash, body, null);
-              }
-            });
+            receive(request, response, callback, store, 200,
+                putInto(request, Request.getPathInContext(request)), false);
           } else {
             throw Http.methodNotAllowed(request, "GET, HEAD or PUT");
           }
@@ -191,10 +303,14 @@ final class CacheHandlers {
 
   /**
    * Reads the PUT body without holding a thread while it arrives, stores it, then answers
-   * {@code status} with an empty body (or the error): exactly once.
+   * {@code status} with an empty body (or the error): exactly once. With {@code now}, this runs
+   * on the thread that parsed the request, which must not block for long: a body complete by
+   * then is stored there (a small one, one append), but eviction or compaction that the store
+   * then needs runs on a pool thread before the answer; the rest of the body, if any, arrives
+   * on pool threads as usual.
    */
   private static void receive(Request request, Response response, Callback callback,
-      HttpCacheStore store, int status, Store into) {
+      HttpCacheStore store, int status, Store into, boolean now) {
     HttpCacheStore.Incoming body = store.incoming();
     new BodyReader(request, store.maxEntryBytes()) {
       @Override
@@ -204,16 +320,29 @@ final class CacheHandlers {
 
       @Override
       protected void onEnd(long length) {
+        boolean parsingThread = now && starting();
+        body.deferMaintenance = parsingThread;
         Http.handled(response, callback, () -> {
           try {
             into.into(body);
           } finally {
             body.close();
           }
-          response.setStatus(status);
-          response.getHeaders().add(NO_LENGTH);
-          response.write(true, null, callback);
+          if (parsingThread && store.maintenanceDue()) {
+            request.getContext().execute(() -> Http.handled(response, callback, () -> {
+              store.maintain();
+              answer();
+            }));
+          } else {
+            answer();
+          }
         });
+      }
+
+      private void answer() {
+        response.setStatus(status);
+        response.getHeaders().add(NO_LENGTH);
+        response.write(true, null, callback);
       }
 
       @Override
@@ -250,7 +379,13 @@ final class CacheHandlers {
     }
     HttpCacheStore.Entry e = entry.get();
     response.setStatus(200);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type == null ? OCTETS : type);
+    HttpField typeField = type == null || type.equals(OCTETS) ? OCTETS_FIELD
+        : type.equals(GRADLE_V2) ? GRADLE_V2_FIELD : null;
+    if (typeField != null) {
+      response.getHeaders().put(typeField); // pre-encoded: the common types cost no encoding
+    } else {
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+    }
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, e.size());
     boolean head = HttpMethod.HEAD.is(request.getMethod());
     if (e.bytes() != null) {

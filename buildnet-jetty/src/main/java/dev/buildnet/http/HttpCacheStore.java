@@ -38,12 +38,19 @@ import org.slf4j.LoggerFactory;
  * value or none; the last writer of a key wins. Every read is verified against the blob's SHA-256
  * before a byte is sent: a blob that fails is deleted and answered as a miss.
  *
+ * <p>Entries up to {@link #packedMax} bytes (64 KiB by default) are not files of their own: they
+ * are records appended to a {@link PackStore} (one {@code pwrite}, no file created), which holds
+ * the key, the content type and the bytes together. A lookup tries the pack first, then the files
+ * (bigger entries, and stores written before the pack existed); a big value stored under a key
+ * drops the key's packed value (a tombstone), so the newest value wins across both.
+ *
  * <p>Durability: nothing is fsynced. An acknowledged PUT survives the server process dying (the
- * bytes are in the kernel's page cache, under their final name); after a power failure or kernel
- * crash it may be lost or torn, and a torn blob fails verification and becomes a miss, never
- * wrong bytes. Every method blocks on file I/O.
+ * bytes are in the kernel's page cache, under their final name or in a record whose write
+ * returned); after a power failure or kernel crash it may be lost or torn, and a torn blob fails
+ * verification (a torn packed record its CRC-32C at the next start) and becomes a miss, never
+ * wrong bytes. Every method blocks on file I/O, except {@link #getPackedNow}.
  */
-final class HttpCacheStore {
+final class HttpCacheStore implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(HttpCacheStore.class);
 
   /** Bodies up to this size are held in memory until they end; bigger ones go to a temp file. */
@@ -58,6 +65,9 @@ final class HttpCacheStore {
   record Entry(byte[] bytes, InputStream stream, long size, String type) {}
 
   private final DiskBlobStore blobs;
+  /** Small entries; see the class comment. */
+  private final PackStore pack;
+  private final int packedMax;
   /** Where {@link #blobs} keeps SHA-256 blobs: {@code <this>/<2 hex>/<64 hex>}. */
   private final Path blobRoot;
   private final Clock clock;
@@ -87,8 +97,18 @@ final class HttpCacheStore {
   final AtomicLong bytesIn = new AtomicLong();
   final AtomicLong bytesOut = new AtomicLong();
   final AtomicLong rejected = new AtomicLong();
+  /** Hits answered on the thread that parsed the request (no pool hand-off), for tests. */
+  final java.util.concurrent.atomic.LongAdder answeredNow = new java.util.concurrent.atomic.LongAdder();
 
   HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock) {
+    this(dir, maxEntryBytes, maxTotalBytes, clock, IN_MEMORY_PUT);
+  }
+
+  /**
+   * @param packedMax entries up to this size go to the pack; 0 stores every entry as files (for
+   *     tests of the file format)
+   */
+  HttpCacheStore(Path dir, long maxEntryBytes, long maxTotalBytes, Clock clock, int packedMax) {
     this.blobs = new DiskBlobStore(dir.resolve("cas"), HashProvider.sha256(), clock);
     this.blobRoot = blobs.root().resolve("sha256");
     this.clock = clock;
@@ -100,7 +120,12 @@ final class HttpCacheStore {
       Files.createDirectories(dir.resolve("cas"));
       Files.createDirectories(keys);
       removeStaleTempFiles();
-      storedBytes.set(blobs.totalBytes());
+      this.packedMax = Math.min(packedMax, IN_MEMORY_PUT);
+      // Segments small enough that evicting one frees a small share of the cap, but not so small
+      // that a busy store creates files at a high rate.
+      long segmentMax = Math.max(4096, Math.min(64L << 20, maxTotalBytes / 16));
+      this.pack = new PackStore(dir.resolve("pack"), IN_MEMORY_PUT, segmentMax, clock);
+      storedBytes.set(blobs.totalBytes() + pack.bytes());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the HTTP cache in " + dir, e);
     }
@@ -118,20 +143,86 @@ final class HttpCacheStore {
 
   /** The blob with this SHA-256, verified, if present and intact. */
   Optional<Entry> getBlob(Digest digest) throws IOException {
-    Optional<Entry> e = read(digest, null);
+    Optional<Entry> e = readPacked(CAS, digest.hex());
+    if (e == null) {
+      e = read(digest, null);
+    }
     count(e.isPresent());
     return e;
   }
 
   /** The blob's size, unverified (for HEAD: the GET that follows verifies). */
   Optional<Long> sizeOfBlob(Digest digest) {
-    Optional<Long> size = blobs.sizeOf(digest);
+    PackStore.Loc loc = pack.find(CAS, digest.hex());
+    Optional<Long> size = loc != null ? Optional.of((long) loc.size()) : blobs.sizeOf(digest);
     count(size.isPresent());
     return size;
   }
 
+  /** The pack's namespace for CAS blobs (keyed by their hex SHA-256). */
+  private static final String CAS = "cas";
+
+  /**
+   * The packed entry, read and verified now, on the calling thread (one positional read of at
+   * most 64 KiB, normally from the page cache), or null when this cannot answer: no packed entry
+   * (a miss, or one in the files), or it failed verification or could not be read. The caller
+   * then takes the blocking path ({@link #get}, {@link #getBlob}), which looks again and drops a
+   * damaged entry. Counts a hit only.
+   */
+  Entry getPackedNow(String namespace, String key) {
+    PackStore.Loc loc = pack.find(namespace, key);
+    if (loc == null) {
+      return null;
+    }
+    try {
+      byte[] bytes = pack.read(loc, newSha256());
+      if (bytes == null) {
+        return null;
+      }
+      hits.incrementAndGet();
+      return new Entry(bytes, null, bytes.length, loc.type());
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The packed entry, verified; empty if it was packed but damaged (dropped now); null if the
+   * pack has no such entry.
+   */
+  private Optional<Entry> readPacked(String namespace, String key) throws IOException {
+    for (int attempt = 0; attempt < 3; attempt++) {
+      PackStore.Loc loc = pack.find(namespace, key);
+      if (loc == null) {
+        return null;
+      }
+      byte[] bytes;
+      try {
+        bytes = pack.read(loc, newSha256());
+      } catch (IOException e) {
+        if (pack.find(namespace, key) != loc) {
+          continue; // its segment was compacted or evicted meanwhile: look again
+        }
+        throw e;
+      }
+      if (bytes == null) {
+        stored(pack.drop(namespace, key, loc));
+        log.warn("HTTP cache: packed entry {}/{} failed verification; removed, answered as a miss",
+            namespace, key);
+        return Optional.empty();
+      }
+      return Optional.of(new Entry(bytes, null, bytes.length, loc.type()));
+    }
+    return null;
+  }
+
   /** The value stored under {@code key} in {@code namespace}, verified, if any. */
   Optional<Entry> get(String namespace, String key) throws IOException {
+    Optional<Entry> packed = readPacked(namespace, key);
+    if (packed != null) {
+      count(packed.isPresent());
+      return packed;
+    }
     Optional<Entry> found = Optional.empty();
     String indexKey = namespace + '/' + key;
     try {
@@ -269,12 +360,37 @@ final class HttpCacheStore {
     if (!actual.equals(expected)) {
       throw BlobException.digestMismatch(expected, actual, body.size());
     }
-    store(body);
+    if (packs(body)) {
+      PackStore.Loc had = pack.find(CAS, actual.hex());
+      if (had == null) {
+        stored(pack.put(CAS, actual.hex(), body.memory, (int) body.size, actual.bytes(), null),
+            body.deferMaintenance);
+      }
+      // else: the same bytes are there already (a damaged copy is caught and dropped by reads)
+    } else {
+      store(body);
+    }
     puts.incrementAndGet();
+  }
+
+  private boolean packs(Incoming body) {
+    return body.upload == null && body.size <= packedMax && packedMax > 0;
+  }
+
+  /** The largest entry packed (0: none). */
+  int packedMax() {
+    return packedMax;
   }
 
   /** Stores the body as the value of {@code key} in {@code namespace}, with its content type. */
   void put(String namespace, String key, Incoming body, String type) throws IOException {
+    if (packs(body)) {
+      Digest d = body.digest();
+      stored(pack.put(namespace, key, body.memory, (int) body.size, d.bytes(), type),
+          body.deferMaintenance);
+      puts.incrementAndGet();
+      return;
+    }
     Digest d = store(body);
     Path file = keyFile(namespace, key);
     Path dir = file.getParent();
@@ -303,6 +419,8 @@ final class HttpCacheStore {
       throw e;
     }
     index(namespace + '/' + key, new KeyValue(d, type));
+    // The key's value is now in the files: a packed one, older, must not shadow it.
+    stored(pack.supersede(namespace, key));
     puts.incrementAndGet();
   }
 
@@ -380,25 +498,107 @@ final class HttpCacheStore {
   }
 
   /**
-   * Counts a new blob and, past the cap, evicts the least recently used blobs down to 90% of it
-   * (on the putting thread, one eviction at a time). Keys whose blob was evicted become misses.
+   * Counts new bytes and, past the cap, evicts the least recently used down to 90% of it (on the
+   * putting thread, one eviction at a time); after the pack started a segment, compacts the
+   * sealed segments that are less than half live. Keys whose blob was evicted become misses.
    */
   private void stored(long bytes) throws IOException {
-    if (storedBytes.addAndGet(bytes) <= maxTotalBytes || !evicting.compareAndSet(false, true)) {
+    stored(bytes, false);
+  }
+
+  /** With {@code defer}, only counts: the caller runs {@link #maintain} where it may block. */
+  private void stored(long bytes, boolean defer) throws IOException {
+    storedBytes.addAndGet(bytes);
+    if (!defer) {
+      maintain();
+    }
+  }
+
+  /** Whether a {@link #maintain} would evict or compact now. */
+  boolean maintenanceDue() {
+    return storedBytes.get() > maxTotalBytes || pack.rolls != rollsSeen;
+  }
+
+  /** Evicts past the cap and compacts sparse segments, if due (one caller at a time). */
+  void maintain() throws IOException {
+    boolean over = storedBytes.get() > maxTotalBytes;
+    boolean rolled = pack.rolls != rollsSeen;
+    if ((!over && !rolled) || !evicting.compareAndSet(false, true)) {
       return;
     }
     try {
-      blobs.evictTo(maxTotalBytes - maxTotalBytes / 10);
-      storedBytes.set(blobs.totalBytes());
+      if (rolled) {
+        rollsSeen = pack.rolls;
+        for (PackStore.Segment s : pack.sparse()) {
+          long[] r = pack.removeSegment(s, -1, newSha256());
+          storedBytes.addAndGet(r[1] - r[0]);
+        }
+      }
+      if (storedBytes.get() > maxTotalBytes) {
+        evict(maxTotalBytes - maxTotalBytes / 10);
+      }
     } finally {
       evicting.set(false);
     }
   }
 
-  /** Blob count and bytes; walks the store. */
+  private volatile long rollsSeen;
+
+  /**
+   * Evicts down to {@code target} bytes, least recently used first, over the blob files (by
+   * their LRU time) and the pack's segments (by their last write) together. A segment goes whole,
+   * but its entries read after the newest thing evicted are carried forward into the log's end,
+   * so a hot small entry survives like a hot blob file.
+   */
+  private void evict(long target) throws IOException {
+    List<DiskBlobStore.Entry> files = blobs.entries();
+    List<PackStore.Segment> segs = pack.segments();
+    record Item(long time, long size, DiskBlobStore.Entry file, PackStore.Segment seg) {}
+    List<Item> items = new java.util.ArrayList<>();
+    long fileBytes = 0;
+    for (DiskBlobStore.Entry e : files) {
+      items.add(new Item(e.lastUsed().toMillis(), e.size(), e, null));
+      fileBytes += e.size();
+    }
+    for (PackStore.Segment s : segs) {
+      items.add(new Item(s.lastWrite, s.size, null, s));
+    }
+    items.sort(java.util.Comparator.comparingLong(Item::time)); // stable: segments in log order
+    long total = fileBytes + pack.bytes();
+    long fileTarget = fileBytes;
+    long cutoff = Long.MIN_VALUE;
+    List<PackStore.Segment> segsOut = new java.util.ArrayList<>();
+    for (Item i : items) {
+      if (total <= target) {
+        break;
+      }
+      total -= i.size();
+      cutoff = i.time();
+      if (i.file() != null) {
+        fileTarget -= i.size();
+      } else {
+        segsOut.add(i.seg());
+      }
+    }
+    if (fileTarget < fileBytes) {
+      blobs.evictTo(files, fileTarget);
+    }
+    for (PackStore.Segment s : segsOut) {
+      pack.removeSegment(s, cutoff, newSha256());
+    }
+    storedBytes.set(blobs.totalBytes() + pack.bytes());
+  }
+
+  /** Entry count and bytes (the blob files' and the pack's); walks the files. */
   long[] entriesAndBytes() throws IOException {
     var all = blobs.entries();
-    return new long[] {all.size(), all.stream().mapToLong(DiskBlobStore.Entry::size).sum()};
+    return new long[] {all.size() + pack.count(),
+        all.stream().mapToLong(DiskBlobStore.Entry::size).sum() + pack.bytes()};
+  }
+
+  @Override
+  public void close() throws IOException {
+    pack.close();
   }
 
   private void count(boolean hit) {
@@ -416,6 +616,8 @@ final class HttpCacheStore {
     private long size;
     private DiskBlobStore.Upload upload;
     private Digest digest;
+    /** Set by a caller on a thread that must not block: storing it then only counts the bytes. */
+    boolean deferMaintenance;
 
     void write(ByteBuffer bytes) throws IOException {
       int n = bytes.remaining();

@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.eclipse.jetty.http.pathmap.PathSpec;
+import org.eclipse.jetty.http.pathmap.PathSpecGroup;
 import org.eclipse.jetty.http.pathmap.ServletPathSpec;
 import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
 import org.eclipse.jetty.server.Handler;
@@ -23,12 +24,30 @@ import org.eclipse.jetty.util.Callback;
  * <p>Declared non-blocking, and it dispatches itself: a request for an exact path whose handler
  * is non-blocking ({@code /health}, {@code /ready}) is answered at once on the thread that parsed
  * it (Jetty's selector), like an event-loop server, which saves a hand-off to a pool thread per
- * probe; every other request (the API and the cache endpoints touch the disk and the state
- * backend) goes to a pool thread of the server's executor, as it did when the whole table was
+ * probe. A template route whose handler is {@link Inline} (the cache endpoints) is offered the
+ * request first on that thread too, and answers what it can without blocking for long (packed
+ * hits, small uploads); every other request (the API and the cache endpoints touch the disk and
+ * the state backend) goes to a pool thread of the server's executor, as it did when the whole table was
  * declared blocking. Each route's handler then completes the request's callback exactly once, on
  * that thread or from Jetty's own demand and write callbacks; none hands the request on again.
  */
 final class RouteTable extends Handler.Abstract {
+  /**
+   * A route's handler that can answer some requests at once, on the thread that parsed them
+   * (a cache hit held in memory-sized pack records), and leaves the rest to its blocking
+   * {@code handle} on a pool thread.
+   */
+  interface Inline {
+    /**
+     * Answers the request now, without blocking for long, and returns true; or returns false
+     * having done nothing to the request, response or callback.
+     */
+    boolean tryNow(Request request, Response response, Callback callback);
+  }
+
+  /** A template route's handler that can answer inline, with the path prefix before its first '{'. */
+  private record Prefixed(String prefix, Inline handler) {}
+
   /** One route: the path it is known by (a template, or a prefix ending in '/'), its spec, its handler. */
   record Route(String path, PathSpec spec, Handler handler) {
     /** A template route: {@code {name}} matches one path segment. */
@@ -54,8 +73,8 @@ final class RouteTable extends Handler.Abstract {
    * @param inline the handlers of exact paths that are non-blocking, by path: answered on the
    *     calling thread, without the mappings' matching
    */
-  private record Table(
-      Map<String, Route> routes, PathMappingsHandler mappings, Map<String, Handler> inline) {}
+  private record Table(Map<String, Route> routes, PathMappingsHandler mappings,
+      Map<String, Handler> inline, java.util.List<Prefixed> prefixed) {}
 
   private final AtomicReference<Table> table;
 
@@ -97,7 +116,26 @@ final class RouteTable extends Handler.Abstract {
         inline.put(r.path(), r.handler());
       }
     }
-    return new Table(Map.copyOf(routes), mappings, Map.copyOf(inline));
+    java.util.List<Prefixed> prefixed = new java.util.ArrayList<>();
+    for (Route r : routes.values()) {
+      int brace = r.path().indexOf('{');
+      if (r.handler() instanceof Inline i && brace > 0 && r.spec() instanceof UriTemplatePathSpec) {
+        String prefix = r.path().substring(0, brace);
+        // A mounted prefix route overlapping this one might win the match: then no shortcut.
+        boolean overlapped = routes.values().stream().anyMatch(other -> {
+          if (other == r || other.spec().getGroup() != PathSpecGroup.PREFIX_GLOB) {
+            return false;
+          }
+          int b = other.path().indexOf('{');
+          String o = b < 0 ? other.path() : other.path().substring(0, b);
+          return o.startsWith(prefix) || prefix.startsWith(o);
+        });
+        if (!overlapped) {
+          prefixed.add(new Prefixed(prefix, i));
+        }
+      }
+    }
+    return new Table(Map.copyOf(routes), mappings, Map.copyOf(inline), java.util.List.copyOf(prefixed));
   }
 
   @Override
@@ -157,9 +195,18 @@ final class RouteTable extends Handler.Abstract {
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     Table t = table.get();
-    Handler now = t.inline().get(Request.getPathInContext(request));
+    String path = Request.getPathInContext(request);
+    Handler now = t.inline().get(path);
     if (now != null && now.handle(request, response, callback)) {
       return true;
+    }
+    for (Prefixed p : t.prefixed()) {
+      // One segment after the template's prefix, and no exact route for the path: the template
+      // is the route the mappings would pick.
+      if (path.startsWith(p.prefix()) && path.indexOf('/', p.prefix().length()) < 0
+          && !t.routes().containsKey(path) && p.handler().tryNow(request, response, callback)) {
+        return true;
+      }
     }
     request.getContext().execute(() -> {
       try {

@@ -52,5 +52,10 @@ final class Services implements AutoCloseable {
     timer.shutdownNow();
     streams.close();
     metrics.close();
+    try {
+      cache.close();
+    } catch (java.io.IOException e) {
+      // Closing read-only handles of the pack's segments; nothing is lost.
+    }
   }
 }

@@ -40,6 +40,12 @@ class HttpBlobStoreCompatibilityTest extends BlobStoreCompatibilityKit {
 
   @Override
   protected void corrupt(Digest digest, byte[] bytes) throws IOException {
+    // Small blobs are packed into segment files, big ones are files of their own.
+    PackFiles.Where packed = PackFiles.find(cacheDir, "cas", digest.hex());
+    if (packed != null) {
+      PackFiles.overwrite(packed, bytes);
+      return;
+    }
     Files.write(cacheDir.resolve("cas").resolve("sha256").resolve(digest.hex().substring(0, 2))
         .resolve(digest.hex()), bytes);
   }
