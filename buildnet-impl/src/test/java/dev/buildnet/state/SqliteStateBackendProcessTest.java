@@ -7,6 +7,7 @@ import dev.buildnet.internal.state.LockContenderMain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,22 +74,26 @@ public class SqliteStateBackendProcessTest {
     Map<String, String> confirmed = new HashMap<>();
     long lastCounter = 0;
     int exitCode;
-    try (ChildJvm writer = ChildJvm.start(directory, KeyWriterMain.class, state.toString())) {
-      while (confirmed.size() < 500) {
+    Path confirmations = directory.resolve("confirmations.log");
+    try (ChildJvm writer = ChildJvm.start(
+        directory, KeyWriterMain.class, state.toString(), confirmations.toString())) {
+      // stdout only paces the test: wait for 500 confirmed keys, then kill mid-write.
+      for (Map<String, String> seen = new HashMap<>(); seen.size() < 500; ) {
         String line = writer.nextLine(STARTUP_SECONDS);
         if (line == null) {
           throw new AssertionError("writer ended early; " + writer.diagnostics());
         }
-        lastCounter = record(line, confirmed, lastCounter);
+        record(line, seen, 0);
       }
       writer.kill(); // SIGKILL, in the middle of writing
-      // Lines printed before it died are confirmations too.
-      for (String line; (line = writer.nextLine(10)) != null; ) {
-        lastCounter = record(line, confirmed, lastCounter);
-      }
       exitCode = writer.waitFor(10);
     }
     assertEquals(137, exitCode, "killed by SIGKILL");
+    // Every confirmation the writer made before it died, including lines a pipe could drop.
+    for (String line : Files.readAllLines(confirmations, StandardCharsets.UTF_8)) {
+      lastCounter = record(line, confirmed, lastCounter);
+    }
+    assertTrue(confirmed.size() >= 500, confirmed.size() + " confirmed keys in the log");
 
     try (SqliteStateBackend backend = SqliteStateBackend.open(state)) {
       for (Map.Entry<String, String> entry : confirmed.entrySet()) {
