@@ -193,17 +193,22 @@ final class BuildRun {
    * that became ready. Fires listener events and, when every node is final, completes the future.
    */
   List<Node> finish(Node node, TargetOutcome outcome) {
-    List<TargetOutcome> events = new ArrayList<>();
-    List<Node> ready = new ArrayList<>();
+    // Most finishes settle one target and ready at most a few: the lists are made only when
+    // needed (the single event is delivered without one).
+    List<TargetOutcome> skippedEvents = null;
+    List<Node> ready = null;
     boolean done;
     synchronized (this) {
       if (node.isFinal()) {
         return List.of();
       }
-      settle(node, outcome, events);
+      settle(node, outcome);
       if (outcome.status().succeeded()) {
         for (Node d : node.dependents) {
           if (!d.isFinal() && --d.pendingDependencies == 0) {
+            if (ready == null) {
+              ready = new ArrayList<>();
+            }
             ready.add(d);
           }
         }
@@ -212,12 +217,16 @@ final class BuildRun {
           stopped = true;
           stopReason = "the build stopped after '" + node.name() + "' failed";
         }
-        skipDependents(node, events);
+        skippedEvents = new ArrayList<>();
+        skipDependents(node, skippedEvents);
       }
       reporting++;
     }
-    for (TargetOutcome e : events) {
-      listener.targetFinished(buildId, e);
+    listener.targetFinished(buildId, outcome);
+    if (skippedEvents != null) {
+      for (TargetOutcome e : skippedEvents) {
+        listener.targetFinished(buildId, e);
+      }
     }
     // The build ends only after every targetFinished was delivered: another thread may settle the
     // last node while this one still reports an earlier node's outcome.
@@ -229,14 +238,13 @@ final class BuildRun {
     if (done) {
       complete();
     }
-    return ready;
+    return ready == null ? List.of() : ready;
   }
 
-  private void settle(Node node, TargetOutcome outcome, List<TargetOutcome> events) {
+  private void settle(Node node, TargetOutcome outcome) {
     node.outcome = outcome;
     node.execution = null;
     finished++;
-    events.add(outcome);
   }
 
   private void skipDependents(Node failed, List<TargetOutcome> events) {
@@ -247,7 +255,9 @@ final class BuildRun {
         continue;
       }
       String verb = failed.outcome.status() == Status.FAILED ? "failed" : "did not complete";
-      settle(n, skipped(n, "dependency '" + failed.name() + "' " + verb), events);
+      TargetOutcome skipped = skipped(n, "dependency '" + failed.name() + "' " + verb);
+      settle(n, skipped);
+      events.add(skipped);
       todo.addAll(n.dependents);
     }
   }
@@ -285,10 +295,13 @@ final class BuildRun {
     boolean success = true;
     List<Artifact> artifacts = new ArrayList<>();
     List<BuildError> errors = new ArrayList<>();
-    Duration pre = Duration.ZERO;
-    Duration build = Duration.ZERO;
-    Duration post = Duration.ZERO;
-    Duration saved = Duration.ZERO;
+    // Sums as seconds and nanoseconds rather than by Duration.plus, which allocated four Durations
+    // per target of the build; the same totals (a nano part is below 1e9, so its sum cannot
+    // overflow before the seconds would).
+    long[] pre = new long[2];
+    long[] build = new long[2];
+    long[] post = new long[2];
+    long[] saved = new long[2];
     Duration firstWait = null;
     long files = 0;
     long hits = 0;
@@ -299,22 +312,27 @@ final class BuildRun {
     long ioWrite = 0;
     for (TargetOutcome o : outcomes) {
       success &= o.status().succeeded();
-      if (requested.contains(o.target())) {
+      if (!o.artifacts().isEmpty() && requested.contains(o.target())) {
         artifacts.addAll(o.artifacts());
       }
-      errors.addAll(o.errors());
+      if (!o.errors().isEmpty()) {
+        errors.addAll(o.errors());
+      }
       BuildMetrics m = o.metrics();
-      pre = pre.plus(m.phases().preBuild());
-      build = build.plus(m.phases().build());
-      post = post.plus(m.phases().postBuild());
-      files += m.cache().filesChecked();
-      hits += m.cache().hits();
-      misses += m.cache().misses();
-      saved = saved.plus(m.cache().timeSaved());
-      peak = Math.max(peak, m.resources().peakMemoryBytes());
-      cpuMillis += m.resources().averageCpuPercent() / 100.0 * m.phases().build().toMillis();
-      ioRead += m.resources().ioReadBytes();
-      ioWrite += m.resources().ioWriteBytes();
+      BuildMetrics.Phases phases = m.phases();
+      add(pre, phases.preBuild());
+      add(build, phases.build());
+      add(post, phases.postBuild());
+      BuildMetrics.Cache c = m.cache();
+      files += c.filesChecked();
+      hits += c.hits();
+      misses += c.misses();
+      add(saved, c.timeSaved());
+      BuildMetrics.Resources r = m.resources();
+      peak = Math.max(peak, r.peakMemoryBytes());
+      cpuMillis += r.averageCpuPercent() / 100.0 * phases.build().toMillis();
+      ioRead += r.ioReadBytes();
+      ioWrite += r.ioWriteBytes();
       if (o.status() == Status.BUILT || o.status() == Status.CACHED) {
         if (firstWait == null || m.queueWait().compareTo(firstWait) < 0) {
           firstWait = m.queueWait();
@@ -326,10 +344,20 @@ final class BuildRun {
         new BuildMetrics(
             firstWait == null ? Duration.ZERO : firstWait,
             wall,
-            new BuildMetrics.Phases(pre, build, post),
-            new BuildMetrics.Cache(files, hits, misses, saved),
+            new BuildMetrics.Phases(total(pre), total(build), total(post)),
+            new BuildMetrics.Cache(files, hits, misses, total(saved)),
             new BuildMetrics.Resources(peak, cpuPercent, ioRead, ioWrite));
     return new BuildResult(success, buildId, wall, artifacts, errors, List.of(), metrics, outcomes);
+  }
+
+  /** Adds {@code d} to {@code sum} (seconds, nanoseconds); overflow throws as Duration.plus does. */
+  private static void add(long[] sum, Duration d) {
+    sum[0] = Math.addExact(sum[0], d.getSeconds());
+    sum[1] += d.getNano();
+  }
+
+  private static Duration total(long[] sum) {
+    return Duration.ofSeconds(sum[0], sum[1]);
   }
 
   private java.util.TreeSet<String> inputPrefixes; // guarded by this: lazily built

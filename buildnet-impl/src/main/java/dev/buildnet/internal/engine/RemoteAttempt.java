@@ -207,7 +207,10 @@ final class RemoteAttempt {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();
-    long outBytes = files.stream().mapToLong(ActionManifest.Output::size).sum();
+    long outBytes = 0;
+    for (ActionManifest.Output f : files) {
+      outBytes += f.size();
+    }
     BuildMetrics metrics = new BuildMetrics(queueWait, Duration.ofNanos(end - start),
         new BuildMetrics.Phases(Duration.ofNanos(runStart - start), runTime, Duration.ZERO),
         new BuildMetrics.Cache(computed.filesChecked(), 0, keep ? 1 : 0, Duration.ZERO),
