@@ -245,6 +245,63 @@ final class BuildRun {
     node.outcome = outcome;
     node.execution = null;
     finished++;
+    totals.add(node.order, outcome, nodes.size());
+  }
+
+  /**
+   * The build's metrics, summed as each target settles (its outcome is fresh in the cache then)
+   * rather than by a walk over every outcome at the end. Guarded by the run's monitor. Sums are
+   * exact (whole seconds and nanoseconds, counts), so their order does not matter; CPU time is a
+   * floating-point sum, so it is summed at the end in the build's order, as before.
+   */
+  private final Totals totals = new Totals();
+
+  private static final class Totals {
+    boolean success = true;
+    final long[] pre = new long[2];
+    final long[] build = new long[2];
+    final long[] post = new long[2];
+    final long[] saved = new long[2];
+    Duration firstWait;
+    long files;
+    long hits;
+    long misses;
+    long peak;
+    long ioRead;
+    long ioWrite;
+    double[] cpuMillis; // by node order; made when a target reports CPU use
+    boolean listsToCollect; // some outcome carries artifacts or errors
+
+    void add(int order, TargetOutcome o, int size) {
+      success &= o.status().succeeded();
+      listsToCollect |= !o.artifacts().isEmpty() || !o.errors().isEmpty();
+      BuildMetrics m = o.metrics();
+      BuildMetrics.Phases phases = m.phases();
+      BuildRun.add(pre, phases.preBuild());
+      BuildRun.add(build, phases.build());
+      BuildRun.add(post, phases.postBuild());
+      BuildMetrics.Cache c = m.cache();
+      files += c.filesChecked();
+      hits += c.hits();
+      misses += c.misses();
+      BuildRun.add(saved, c.timeSaved());
+      BuildMetrics.Resources r = m.resources();
+      peak = Math.max(peak, r.peakMemoryBytes());
+      double cpu = r.averageCpuPercent() / 100.0 * phases.build().toMillis();
+      if (cpu != 0) {
+        if (cpuMillis == null) {
+          cpuMillis = new double[size];
+        }
+        cpuMillis[order] = cpu;
+      }
+      ioRead += r.ioReadBytes();
+      ioWrite += r.ioWriteBytes();
+      if (o.status() == Status.BUILT || o.status() == Status.CACHED) {
+        if (firstWait == null || m.queueWait().compareTo(firstWait) < 0) {
+          firstWait = m.queueWait();
+        }
+      }
+    }
   }
 
   private void skipDependents(Node failed, List<TargetOutcome> events) {
@@ -274,8 +331,9 @@ final class BuildRun {
   }
 
   private void complete() {
-    List<TargetOutcome> outcomes = new ArrayList<>();
+    List<TargetOutcome> outcomes;
     synchronized (this) {
+      outcomes = new ArrayList<>(nodes.size());
       for (Node n : nodes.values()) {
         outcomes.add(n.outcome);
       }
@@ -290,64 +348,41 @@ final class BuildRun {
     Futures.complete(future, result);
   }
 
+  /** The result of the build whose outcomes, in build order, are {@code outcomes}. */
   private BuildResult summarize(List<TargetOutcome> outcomes) {
     Duration wall = Duration.ofNanos(System.nanoTime() - submittedNanos);
-    boolean success = true;
     List<Artifact> artifacts = new ArrayList<>();
     List<BuildError> errors = new ArrayList<>();
-    // Sums as seconds and nanoseconds rather than by Duration.plus, which allocated four Durations
-    // per target of the build; the same totals (a nano part is below 1e9, so its sum cannot
-    // overflow before the seconds would).
-    long[] pre = new long[2];
-    long[] build = new long[2];
-    long[] post = new long[2];
-    long[] saved = new long[2];
-    Duration firstWait = null;
-    long files = 0;
-    long hits = 0;
-    long misses = 0;
-    long peak = 0;
+    Totals t;
     double cpuMillis = 0;
-    long ioRead = 0;
-    long ioWrite = 0;
-    for (TargetOutcome o : outcomes) {
-      success &= o.status().succeeded();
-      if (!o.artifacts().isEmpty() && requested.contains(o.target())) {
-        artifacts.addAll(o.artifacts());
+    synchronized (this) {
+      t = totals;
+      if (t.listsToCollect) {
+        for (TargetOutcome o : outcomes) {
+          if (!o.artifacts().isEmpty() && requested.contains(o.target())) {
+            artifacts.addAll(o.artifacts());
+          }
+          if (!o.errors().isEmpty()) {
+            errors.addAll(o.errors());
+          }
+        }
       }
-      if (!o.errors().isEmpty()) {
-        errors.addAll(o.errors());
-      }
-      BuildMetrics m = o.metrics();
-      BuildMetrics.Phases phases = m.phases();
-      add(pre, phases.preBuild());
-      add(build, phases.build());
-      add(post, phases.postBuild());
-      BuildMetrics.Cache c = m.cache();
-      files += c.filesChecked();
-      hits += c.hits();
-      misses += c.misses();
-      add(saved, c.timeSaved());
-      BuildMetrics.Resources r = m.resources();
-      peak = Math.max(peak, r.peakMemoryBytes());
-      cpuMillis += r.averageCpuPercent() / 100.0 * phases.build().toMillis();
-      ioRead += r.ioReadBytes();
-      ioWrite += r.ioWriteBytes();
-      if (o.status() == Status.BUILT || o.status() == Status.CACHED) {
-        if (firstWait == null || m.queueWait().compareTo(firstWait) < 0) {
-          firstWait = m.queueWait();
+      if (t.cpuMillis != null) {
+        for (double c : t.cpuMillis) {
+          cpuMillis += c; // in build order; a zero term left out changes no sum
         }
       }
     }
     double cpuPercent = wall.isZero() ? 0 : cpuMillis * 100.0 / Math.max(1, wall.toMillis());
     BuildMetrics metrics =
         new BuildMetrics(
-            firstWait == null ? Duration.ZERO : firstWait,
+            t.firstWait == null ? Duration.ZERO : t.firstWait,
             wall,
-            new BuildMetrics.Phases(total(pre), total(build), total(post)),
-            new BuildMetrics.Cache(files, hits, misses, total(saved)),
-            new BuildMetrics.Resources(peak, cpuPercent, ioRead, ioWrite));
-    return new BuildResult(success, buildId, wall, artifacts, errors, List.of(), metrics, outcomes);
+            new BuildMetrics.Phases(total(t.pre), total(t.build), total(t.post)),
+            new BuildMetrics.Cache(t.files, t.hits, t.misses, total(t.saved)),
+            new BuildMetrics.Resources(t.peak, cpuPercent, t.ioRead, t.ioWrite));
+    return new BuildResult(t.success, buildId, wall, artifacts, errors, List.of(), metrics,
+        outcomes);
   }
 
   /** Adds {@code d} to {@code sum} (seconds, nanoseconds); overflow throws as Duration.plus does. */
