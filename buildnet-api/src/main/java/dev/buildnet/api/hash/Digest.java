@@ -16,6 +16,11 @@ public final class Digest implements Comparable<Digest> {
 
   private final String algorithm;
   private final String hex;
+  /**
+   * {@link #toString()}, made on first use: a key is written out several times per target (its
+   * outcome, its explain record), and each concatenation was a fresh string.
+   */
+  private String text;
 
   private Digest(String algorithm, String hex) {
     this.algorithm = algorithm;
@@ -105,7 +110,12 @@ public final class Digest implements Comparable<Digest> {
   /** {@code algorithm:hex}. */
   @Override
   public String toString() {
-    return algorithm + ':' + hex;
+    String t = text; // a race only builds an equal string twice: String is immutable
+    if (t == null) {
+      t = algorithm + ':' + hex;
+      text = t;
+    }
+    return t;
   }
 
   @Override

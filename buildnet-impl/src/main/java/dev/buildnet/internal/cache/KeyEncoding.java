@@ -26,7 +26,7 @@ final class KeyEncoding {
     // The whole encoding is a few hundred bytes: build it in one array and hash it in one call,
     // rather than streaming it through a DataOutputStream, an 8 KiB buffer and a hasher's own
     // staging buffer per key (the bytes, and so the key, are the same).
-    Bytes out = new Bytes();
+    Bytes out = Bytes.reused();
     out.string(MAGIC);
     out.writeInt(m.formatVersion());
     out.writeByte('A');
@@ -60,7 +60,7 @@ final class KeyEncoding {
     out.writeByte('P');
     out.string(m.platform().os());
     out.string(m.platform().arch());
-    return hashes.hash(out.bytes, 0, out.size);
+    return out.hashAndRelease(hashes);
   }
 
   /**
@@ -74,7 +74,7 @@ final class KeyEncoding {
     for (ActionManifest.Output o : files) {
       sorted.put(o.path(), o);
     }
-    Bytes out = new Bytes();
+    Bytes out = Bytes.reused();
     out.string(OUTPUTS_MAGIC);
     out.writeByte('F');
     out.writeInt(sorted.size());
@@ -85,7 +85,7 @@ final class KeyEncoding {
     }
     out.writeByte('R');
     out.strings(new TreeSet<>(directories));
-    return hashes.hash(out.bytes, 0, out.size);
+    return out.hashAndRelease(hashes);
   }
 
   /**
@@ -93,8 +93,36 @@ final class KeyEncoding {
    * booleans as one byte 0 or 1, strings as their UTF-8 length (an int) and bytes.
    */
   private static final class Bytes {
-    byte[] bytes = new byte[256];
+    /** Kept per thread up to this size: a key per target no longer allocates (and grows) one. */
+    private static final int KEEP = 64 * 1024;
+    private static final ThreadLocal<Bytes> REUSED = ThreadLocal.withInitial(Bytes::new);
+
+    byte[] bytes = new byte[1024];
     int size;
+    private boolean inUse;
+
+    /** This thread's buffer, emptied; a fresh one if it is in use (hashing never re-enters). */
+    static Bytes reused() {
+      Bytes b = REUSED.get();
+      if (b.inUse) {
+        return new Bytes();
+      }
+      b.inUse = true;
+      b.size = 0;
+      return b;
+    }
+
+    /** The digest of the bytes written; the buffer is then free for the next key. */
+    Digest hashAndRelease(HashProvider hashes) {
+      try {
+        return hashes.hash(bytes, 0, size);
+      } finally {
+        inUse = false;
+        if (bytes.length > KEEP) {
+          bytes = new byte[1024]; // an exceptional key's buffer is not kept for good
+        }
+      }
+    }
 
     private void ensure(int more) {
       if (size + more > bytes.length) {
@@ -120,6 +148,23 @@ final class KeyEncoding {
     }
 
     void string(String value) {
+      int n = value.length();
+      int at = size + 4;
+      ensure(4 + n);
+      int i = 0;
+      // ASCII (names, paths, digests): written as is, which is its UTF-8, without a copy.
+      for (; i < n; i++) {
+        char c = value.charAt(i);
+        if (c >= 0x80) {
+          break;
+        }
+        bytes[at + i] = (byte) c;
+      }
+      if (i == n) {
+        writeInt(n);
+        size += n;
+        return;
+      }
       byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
       writeInt(utf8.length);
       ensure(utf8.length);

@@ -226,6 +226,9 @@ public final class Outputs {
    *     blobs are deleted from the store
    */
   public boolean restore(ActionManifest manifest) throws IOException {
+    if (manifest.directories().isEmpty() && manifest.outputs().isEmpty()) {
+      return true; // nothing to stage: skip the random tag (a SecureRandom draw per target)
+    }
     String tag = UUID.randomUUID().toString();
     Map<String, Path> stagedDirs = new TreeMap<>();
     Map<Path, Path> stagedFiles = new TreeMap<>(); // staged file -> destination

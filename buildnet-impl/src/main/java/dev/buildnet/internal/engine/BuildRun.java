@@ -193,17 +193,22 @@ final class BuildRun {
    * that became ready. Fires listener events and, when every node is final, completes the future.
    */
   List<Node> finish(Node node, TargetOutcome outcome) {
-    List<TargetOutcome> events = new ArrayList<>();
-    List<Node> ready = new ArrayList<>();
+    // Most finishes settle one target and ready at most a few: the lists are made only when
+    // needed (the single event is delivered without one).
+    List<TargetOutcome> skippedEvents = null;
+    List<Node> ready = null;
     boolean done;
     synchronized (this) {
       if (node.isFinal()) {
         return List.of();
       }
-      settle(node, outcome, events);
+      settle(node, outcome);
       if (outcome.status().succeeded()) {
         for (Node d : node.dependents) {
           if (!d.isFinal() && --d.pendingDependencies == 0) {
+            if (ready == null) {
+              ready = new ArrayList<>();
+            }
             ready.add(d);
           }
         }
@@ -212,12 +217,16 @@ final class BuildRun {
           stopped = true;
           stopReason = "the build stopped after '" + node.name() + "' failed";
         }
-        skipDependents(node, events);
+        skippedEvents = new ArrayList<>();
+        skipDependents(node, skippedEvents);
       }
       reporting++;
     }
-    for (TargetOutcome e : events) {
-      listener.targetFinished(buildId, e);
+    listener.targetFinished(buildId, outcome);
+    if (skippedEvents != null) {
+      for (TargetOutcome e : skippedEvents) {
+        listener.targetFinished(buildId, e);
+      }
     }
     // The build ends only after every targetFinished was delivered: another thread may settle the
     // last node while this one still reports an earlier node's outcome.
@@ -229,14 +238,70 @@ final class BuildRun {
     if (done) {
       complete();
     }
-    return ready;
+    return ready == null ? List.of() : ready;
   }
 
-  private void settle(Node node, TargetOutcome outcome, List<TargetOutcome> events) {
+  private void settle(Node node, TargetOutcome outcome) {
     node.outcome = outcome;
     node.execution = null;
     finished++;
-    events.add(outcome);
+    totals.add(node.order, outcome, nodes.size());
+  }
+
+  /**
+   * The build's metrics, summed as each target settles (its outcome is fresh in the cache then)
+   * rather than by a walk over every outcome at the end. Guarded by the run's monitor. Sums are
+   * exact (whole seconds and nanoseconds, counts), so their order does not matter; CPU time is a
+   * floating-point sum, so it is summed at the end in the build's order, as before.
+   */
+  private final Totals totals = new Totals();
+
+  private static final class Totals {
+    boolean success = true;
+    final long[] pre = new long[2];
+    final long[] build = new long[2];
+    final long[] post = new long[2];
+    final long[] saved = new long[2];
+    Duration firstWait;
+    long files;
+    long hits;
+    long misses;
+    long peak;
+    long ioRead;
+    long ioWrite;
+    double[] cpuMillis; // by node order; made when a target reports CPU use
+    boolean listsToCollect; // some outcome carries artifacts or errors
+
+    void add(int order, TargetOutcome o, int size) {
+      success &= o.status().succeeded();
+      listsToCollect |= !o.artifacts().isEmpty() || !o.errors().isEmpty();
+      BuildMetrics m = o.metrics();
+      BuildMetrics.Phases phases = m.phases();
+      BuildRun.add(pre, phases.preBuild());
+      BuildRun.add(build, phases.build());
+      BuildRun.add(post, phases.postBuild());
+      BuildMetrics.Cache c = m.cache();
+      files += c.filesChecked();
+      hits += c.hits();
+      misses += c.misses();
+      BuildRun.add(saved, c.timeSaved());
+      BuildMetrics.Resources r = m.resources();
+      peak = Math.max(peak, r.peakMemoryBytes());
+      double cpu = r.averageCpuPercent() / 100.0 * phases.build().toMillis();
+      if (cpu != 0) {
+        if (cpuMillis == null) {
+          cpuMillis = new double[size];
+        }
+        cpuMillis[order] = cpu;
+      }
+      ioRead += r.ioReadBytes();
+      ioWrite += r.ioWriteBytes();
+      if (o.status() == Status.BUILT || o.status() == Status.CACHED) {
+        if (firstWait == null || m.queueWait().compareTo(firstWait) < 0) {
+          firstWait = m.queueWait();
+        }
+      }
+    }
   }
 
   private void skipDependents(Node failed, List<TargetOutcome> events) {
@@ -247,7 +312,9 @@ final class BuildRun {
         continue;
       }
       String verb = failed.outcome.status() == Status.FAILED ? "failed" : "did not complete";
-      settle(n, skipped(n, "dependency '" + failed.name() + "' " + verb), events);
+      TargetOutcome skipped = skipped(n, "dependency '" + failed.name() + "' " + verb);
+      settle(n, skipped);
+      events.add(skipped);
       todo.addAll(n.dependents);
     }
   }
@@ -264,8 +331,9 @@ final class BuildRun {
   }
 
   private void complete() {
-    List<TargetOutcome> outcomes = new ArrayList<>();
+    List<TargetOutcome> outcomes;
     synchronized (this) {
+      outcomes = new ArrayList<>(nodes.size());
       for (Node n : nodes.values()) {
         outcomes.add(n.outcome);
       }
@@ -280,56 +348,51 @@ final class BuildRun {
     Futures.complete(future, result);
   }
 
+  /** The result of the build whose outcomes, in build order, are {@code outcomes}. */
   private BuildResult summarize(List<TargetOutcome> outcomes) {
     Duration wall = Duration.ofNanos(System.nanoTime() - submittedNanos);
-    boolean success = true;
     List<Artifact> artifacts = new ArrayList<>();
     List<BuildError> errors = new ArrayList<>();
-    Duration pre = Duration.ZERO;
-    Duration build = Duration.ZERO;
-    Duration post = Duration.ZERO;
-    Duration saved = Duration.ZERO;
-    Duration firstWait = null;
-    long files = 0;
-    long hits = 0;
-    long misses = 0;
-    long peak = 0;
+    Totals t;
     double cpuMillis = 0;
-    long ioRead = 0;
-    long ioWrite = 0;
-    for (TargetOutcome o : outcomes) {
-      success &= o.status().succeeded();
-      if (requested.contains(o.target())) {
-        artifacts.addAll(o.artifacts());
+    synchronized (this) {
+      t = totals;
+      if (t.listsToCollect) {
+        for (TargetOutcome o : outcomes) {
+          if (!o.artifacts().isEmpty() && requested.contains(o.target())) {
+            artifacts.addAll(o.artifacts());
+          }
+          if (!o.errors().isEmpty()) {
+            errors.addAll(o.errors());
+          }
+        }
       }
-      errors.addAll(o.errors());
-      BuildMetrics m = o.metrics();
-      pre = pre.plus(m.phases().preBuild());
-      build = build.plus(m.phases().build());
-      post = post.plus(m.phases().postBuild());
-      files += m.cache().filesChecked();
-      hits += m.cache().hits();
-      misses += m.cache().misses();
-      saved = saved.plus(m.cache().timeSaved());
-      peak = Math.max(peak, m.resources().peakMemoryBytes());
-      cpuMillis += m.resources().averageCpuPercent() / 100.0 * m.phases().build().toMillis();
-      ioRead += m.resources().ioReadBytes();
-      ioWrite += m.resources().ioWriteBytes();
-      if (o.status() == Status.BUILT || o.status() == Status.CACHED) {
-        if (firstWait == null || m.queueWait().compareTo(firstWait) < 0) {
-          firstWait = m.queueWait();
+      if (t.cpuMillis != null) {
+        for (double c : t.cpuMillis) {
+          cpuMillis += c; // in build order; a zero term left out changes no sum
         }
       }
     }
     double cpuPercent = wall.isZero() ? 0 : cpuMillis * 100.0 / Math.max(1, wall.toMillis());
     BuildMetrics metrics =
         new BuildMetrics(
-            firstWait == null ? Duration.ZERO : firstWait,
+            t.firstWait == null ? Duration.ZERO : t.firstWait,
             wall,
-            new BuildMetrics.Phases(pre, build, post),
-            new BuildMetrics.Cache(files, hits, misses, saved),
-            new BuildMetrics.Resources(peak, cpuPercent, ioRead, ioWrite));
-    return new BuildResult(success, buildId, wall, artifacts, errors, List.of(), metrics, outcomes);
+            new BuildMetrics.Phases(total(t.pre), total(t.build), total(t.post)),
+            new BuildMetrics.Cache(t.files, t.hits, t.misses, total(t.saved)),
+            new BuildMetrics.Resources(t.peak, cpuPercent, t.ioRead, t.ioWrite));
+    return new BuildResult(t.success, buildId, wall, artifacts, errors, List.of(), metrics,
+        outcomes);
+  }
+
+  /** Adds {@code d} to {@code sum} (seconds, nanoseconds); overflow throws as Duration.plus does. */
+  private static void add(long[] sum, Duration d) {
+    sum[0] = Math.addExact(sum[0], d.getSeconds());
+    sum[1] += d.getNano();
+  }
+
+  private static Duration total(long[] sum) {
+    return Duration.ofSeconds(sum[0], sum[1]);
   }
 
   private java.util.TreeSet<String> inputPrefixes; // guarded by this: lazily built

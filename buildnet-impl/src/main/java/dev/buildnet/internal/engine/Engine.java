@@ -59,7 +59,7 @@ public final class Engine {
    */
   private static final Comparator<Task> READY_ORDER = (a, b) -> {
     // Negated as before, so Integer.MIN_VALUE keeps the place it had (-MIN_VALUE == MIN_VALUE).
-    int c = Integer.compare(-a.node.target.priority(), -b.node.target.priority());
+    int c = Integer.compare(-a.priority, -b.priority);
     if (c != 0) {
       return c;
     }
@@ -128,7 +128,15 @@ public final class Engine {
     }
   }
 
-  private record Task(BuildRun run, Node node, long readyNanos, long fairTime) {}
+  /**
+   * A ready target. Its priority is copied from the target: the queue's comparator reads it on
+   * every sift, and reaching it through node and target cost two loads more each time.
+   */
+  private record Task(BuildRun run, Node node, long readyNanos, long fairTime, int priority) {
+    Task(BuildRun run, Node node, long readyNanos, long fairTime) {
+      this(run, node, readyNanos, fairTime, node.target.priority());
+    }
+  }
 
   /** Stops the timer. */
   public void close() {

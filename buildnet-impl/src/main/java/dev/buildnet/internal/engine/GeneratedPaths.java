@@ -26,7 +26,8 @@ final class GeneratedPaths {
   }
 
   boolean readsGenerated(Target target) {
-    return byTarget.computeIfAbsent(target.name(), n -> compute(target));
+    Boolean known = byTarget.get(target.name()); // once known, no capturing lambda per call
+    return known != null ? known : byTarget.computeIfAbsent(target.name(), n -> compute(target));
   }
 
   private boolean compute(Target target) {

@@ -207,7 +207,10 @@ final class RemoteAttempt {
       cache.record(computed.key(), manifest);
     }
     long end = System.nanoTime();
-    long outBytes = files.stream().mapToLong(ActionManifest.Output::size).sum();
+    long outBytes = 0;
+    for (ActionManifest.Output f : files) {
+      outBytes += f.size();
+    }
     BuildMetrics metrics = new BuildMetrics(queueWait, Duration.ofNanos(end - start),
         new BuildMetrics.Phases(Duration.ofNanos(runStart - start), runTime, Duration.ZERO),
         new BuildMetrics.Cache(computed.filesChecked(), 0, keep ? 1 : 0, Duration.ZERO),
@@ -296,13 +299,19 @@ final class RemoteAttempt {
 
   private TargetRun message(BuildRun run, Target target, int attempt, List<String> argv,
       List<Payloads.Output> inputs, boolean keep) {
-    Long timeout = target.timeout().map(Duration::toMillis).orElse(null);
-    TargetRun message = target.bundler().map(b -> new TargetRun(run.buildId, target.name(),
+    Long timeout = target.timeout().isPresent() ? target.timeout().get().toMillis() : null;
+    var bundler = target.bundler();
+    TargetRun message;
+    if (bundler.isPresent()) {
+      var b = bundler.get();
+      message = new TargetRun(run.buildId, target.name(),
             attempt, List.of(b.adapter()), cwd(target), keys.environment(target), inputs,
             target.outputs(), timeout, null, b.adapter(), b.entrypoints(), b.outDir(),
-            b.options()))
-        .orElseGet(() -> new TargetRun(run.buildId, target.name(), attempt, argv,
-            cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null));
+            b.options());
+    } else {
+      message = new TargetRun(run.buildId, target.name(), attempt, argv,
+            cwd(target), keys.environment(target), inputs, target.outputs(), timeout, null);
+    }
     return keep ? message.keepingOutputs() : message;
   }
 

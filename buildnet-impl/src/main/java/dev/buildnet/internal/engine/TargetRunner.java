@@ -112,7 +112,12 @@ public final class TargetRunner {
       turn[0].close();
       throw e;
     }
-    // Releases a build-once lease taken below once the outcome is known, however it ends.
+    // Releases a build-once lease taken below once the outcome is known, however it ends. No
+    // lease was taken (the remote path, an uncacheable target): closing the shared none() turn
+    // does nothing, so no dependent future is made for it.
+    if (turn[0] == BuildOnce.Turn.none()) {
+      return outcome;
+    }
     return outcome.whenComplete((o, e) -> turn[0].close());
   }
 
