@@ -205,7 +205,10 @@ public final class FrameCodec {
         case BIN -> {
           byte[] b = (byte[]) v;
           p.packBinaryHeader(b.length);
-          p.writePayload(b);
+          // Referenced, not copied, into the output (a BLOB_CHUNK's MiB would otherwise be copied
+          // into the packer's buffers and again by toByteArray); the frame copy below is the only
+          // one, and the output is cleared before encode returns, so nothing keeps the array.
+          p.addPayload(b);
         }
         case STR_ARRAY -> {
           Collection<?> list = (Collection<?>) v;
@@ -327,7 +330,11 @@ public final class FrameCodec {
     return decodeBody(body, 0, body.length);
   }
 
-  Message decodeBody(byte[] bytes, int offset, int length) {
+  /**
+   * Decodes the frame body in {@code bytes[offset, offset + length)}. The message keeps no
+   * reference to {@code bytes} (every string and binary is copied out), so the caller may reuse it.
+   */
+  public Message decodeBody(byte[] bytes, int offset, int length) {
     checkDeclaredLength(length);
     if (length == 0) {
       throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
