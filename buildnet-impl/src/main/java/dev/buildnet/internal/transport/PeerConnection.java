@@ -267,6 +267,12 @@ public final class PeerConnection implements Session {
         payload);
   }
 
+  /** True: {@link #send(Message)} encodes into a frame of its own before it returns. */
+  @Override
+  public boolean encodesOnSend() {
+    return true;
+  }
+
   @Override
   public CompletableFuture<Void> send(Message message) {
     byte[] frame = codec.encode(message); // misuse (bad payload) throws here, to the caller
