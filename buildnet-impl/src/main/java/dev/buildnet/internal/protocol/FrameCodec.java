@@ -205,10 +205,9 @@ public final class FrameCodec {
         case BIN -> {
           byte[] b = (byte[]) v;
           p.packBinaryHeader(b.length);
-          // Referenced, not copied, into the output (a BLOB_CHUNK's MiB would otherwise be copied
-          // into the packer's buffers and again by toByteArray); the frame copy below is the only
-          // one, and the output is cleared before encode returns, so nothing keeps the array.
-          p.addPayload(b);
+          // Copied, not referenced (addPayload): referencing a BLOB_CHUNK's MiB saved a copy but
+          // made MasterBlobBenchmark's download stall for seconds at a time (cause not found yet).
+          p.writePayload(b);
         }
         case STR_ARRAY -> {
           Collection<?> list = (Collection<?>) v;
