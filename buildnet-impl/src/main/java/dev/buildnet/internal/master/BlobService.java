@@ -177,6 +177,10 @@ public final class BlobService {
           + " is beyond the end of blob " + digest + " (" + size.get() + " bytes)");
     }
     ArrayDeque<CompletableFuture<Void>> window = new ArrayDeque<>();
+    // When the session has encoded a chunk by the time send returns, its array is free again:
+    // two arrays then serve the whole download instead of one per chunk.
+    boolean reuse = connection.encodesOnSend();
+    byte[] spare = null;
     Hasher hasher = store.hashes().newHasher();
     long pos = 0;
     byte[] held;
@@ -198,7 +202,7 @@ public final class BlobService {
       heldAt = pos;
       pos += held.length;
       while (true) {
-        byte[] next = Chunks.read(in, max);
+        byte[] next = spare != null ? Chunks.read(in, spare) : Chunks.read(in, max);
         if (next.length == 0) {
           break;
         }
@@ -206,6 +210,7 @@ public final class BlobService {
         if (!send(window, new BlobChunk(id, heldAt, held, false, null, null))) {
           return;
         }
+        spare = reuse && held.length == max ? held : null;
         held = next;
         heldAt = pos;
         pos += next.length;

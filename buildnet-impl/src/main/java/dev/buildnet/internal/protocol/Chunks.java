@@ -15,7 +15,17 @@ public final class Chunks {
    * stream is 128 reads and two extra copies per MiB.
    */
   public static byte[] read(InputStream in, int max) throws IOException {
-    byte[] chunk = new byte[max];
+    return read(in, new byte[max]);
+  }
+
+  /**
+   * The next {@code into.length} bytes of {@code in} read into {@code into}, which is returned
+   * when filled (a copy of the part read only at the end of {@code in}): a caller that no longer
+   * needs its previous chunk passes that chunk's array instead of allocating one per chunk.
+   */
+  public static byte[] read(InputStream in, byte[] into) throws IOException {
+    byte[] chunk = into;
+    int max = into.length;
     int n = 0;
     while (n < max) {
       int r = in.read(chunk, n, max - n);

@@ -22,9 +22,33 @@ final class FrameAssembler {
   private int bodyGot;
   private int size;
   private int limit;
+  private int length;
+  private final NioLoop pool;
 
   FrameAssembler(int limit) {
+    this(limit, null);
+  }
+
+  /**
+   * With {@code pool}, a large body may go into a spare array of the loop's (no allocation): the
+   * array {@link #next} returns is then longer than the body ({@link #length()} says how long),
+   * and the caller gives it back with {@link #recycle} once decoded.
+   */
+  FrameAssembler(int limit, NioLoop pool) {
     this.limit = limit;
+    this.pool = pool;
+  }
+
+  /** The length of the body {@link #next} returned last (its array may be longer, with a pool). */
+  int length() {
+    return length;
+  }
+
+  /** Gives a body {@link #next} returned back to the pool, once nothing refers to it. */
+  void recycle(byte[] done) {
+    if (pool != null) {
+      pool.releaseBody(done);
+    }
   }
 
   void limit(int max) {
@@ -58,17 +82,22 @@ final class FrameAssembler {
           throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
         }
         size = (int) declared;
-        body = new byte[Math.min(size, FrameReader.ALLOCATION_STEP)];
+        // A spare array already allocated costs nothing, so the peer's claim still allocates none.
+        body = pool == null || size <= FrameReader.ALLOCATION_STEP ? null : pool.takeBody(size);
+        if (body == null) {
+          body = new byte[Math.min(size, FrameReader.ALLOCATION_STEP)];
+        }
         bodyGot = 0;
       }
     }
     while (true) {
-      int n = Math.min(in.remaining(), body.length - bodyGot);
+      int n = Math.min(in.remaining(), Math.min(body.length, size) - bodyGot);
       in.get(body, bodyGot, n);
       bodyGot += n;
       if (bodyGot == size) {
         byte[] done = body;
         body = null;
+        length = size;
         return done;
       }
       if (!in.hasRemaining()) {

@@ -1,6 +1,7 @@
 package dev.buildnet.internal.transport;
 
 import java.io.IOException;
+import dev.buildnet.internal.protocol.FrameReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
@@ -44,6 +45,12 @@ final class NioLoop implements Runnable {
   // carry a partial record or unwritten bytes; an idle TLS connection holds none.
   private ByteBuffer plainBuffer = ByteBuffer.allocate(0);
   private final ArrayDeque<ByteBuffer> packetBuffers = new ArrayDeque<>();
+  // Spare frame-body arrays of this loop's connections: a stream of BLOB_CHUNKs (1 MiB each)
+  // would otherwise allocate each body afresh, growing it step by step (about twice its size).
+  // Bounded in number and size, so a loop keeps at most BODY_POOL * MAX_POOLED_BODY bytes.
+  private static final int BODY_POOL = 4;
+  private static final int MAX_POOLED_BODY = 2 << 20;
+  private final ArrayDeque<byte[]> bodies = new ArrayDeque<>();
   private volatile boolean closed;
 
   NioLoop(long sweepNanos, Runnable sweep) throws IOException {
@@ -95,6 +102,28 @@ final class NioLoop implements Runnable {
   void release(ByteBuffer b) {
     if (packetBuffers.size() < 64) {
       packetBuffers.push(b);
+    }
+  }
+
+  /** A spare body array of at least {@code size} bytes, or null if none; on the loop. */
+  byte[] takeBody(int size) {
+    for (java.util.Iterator<byte[]> i = bodies.iterator(); i.hasNext(); ) {
+      byte[] b = i.next();
+      if (b.length >= size) {
+        i.remove();
+        return b;
+      }
+    }
+    return null;
+  }
+
+  /** Keeps a decoded body's array for {@link #takeBody} (a bounded number of them); on the loop. */
+  void releaseBody(byte[] body) {
+    if (body.length > FrameReader.ALLOCATION_STEP && body.length <= MAX_POOLED_BODY) {
+      if (bodies.size() >= BODY_POOL) {
+        bodies.pollLast();
+      }
+      bodies.addFirst(body);
     }
   }
 

@@ -155,7 +155,7 @@ public final class PeerConnection implements Session {
     this.remote = (InetSocketAddress) channel.getRemoteAddress();
     this.name = remote.getAddress().getHostAddress() + ":" + remote.getPort();
     this.codec = transport.codec();
-    this.assembler = new FrameAssembler(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES);
+    this.assembler = new FrameAssembler(FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES, loop);
     this.outbox = new ConcurrentLinkedQueue<>();
     this.writing = new ArrayDeque<>();
     Duration idle = transport.idleTimeout();
@@ -265,6 +265,12 @@ public final class PeerConnection implements Session {
         transport.clock().millis(),
         Protocol.RUNTIME,
         payload);
+  }
+
+  /** True: {@link #send(Message)} encodes into a frame of its own before it returns. */
+  @Override
+  public boolean encodesOnSend() {
+    return true;
   }
 
   @Override
@@ -414,7 +420,8 @@ public final class PeerConnection implements Session {
     try {
       byte[] body;
       while (!closed.get() && !closing && (body = assembler.next(buf)) != null) {
-        onBody(body);
+        onBody(body, assembler.length());
+        assembler.recycle(body); // decoding copied out what the message keeps
       }
     } catch (ProtocolException e) {
       onProtocolError(e);
@@ -723,7 +730,8 @@ public final class PeerConnection implements Session {
     try {
       byte[] body;
       while (!closed.get() && !closing && (body = assembler.next(plain)) != null) {
-        onBody(body);
+        onBody(body, assembler.length());
+        assembler.recycle(body); // decoding copied out what the message keeps
       }
     } catch (ProtocolException e) {
       onProtocolError(e);
@@ -918,10 +926,10 @@ public final class PeerConnection implements Session {
   }
 
   /** One frame's body; on the loop. */
-  private void onBody(byte[] body) {
+  private void onBody(byte[] body, int length) {
     Message m;
     try {
-      m = codec.decodeBody(body);
+      m = codec.decodeBody(body, 0, length);
     } catch (ProtocolException e) {
       if (stage != Stage.OPEN || e.fatal()) {
         onProtocolError(e);

@@ -47,6 +47,15 @@ public interface Session extends Transport.Connection {
   /** A message from this side: this protocol version, a fresh id, this side's clock. */
   Message message(Payload payload);
 
+  /**
+   * Whether {@link #send(Message)} has encoded the message by the time it returns, so the caller
+   * may then reuse the arrays of its payload (a download reuses its chunk buffers). False unless
+   * the implementation guarantees it: a host's transport may hold the message itself.
+   */
+  default boolean encodesOnSend() {
+    return false;
+  }
+
   /** Wraps {@code payload} in an envelope with a fresh id and sends it. */
   default CompletableFuture<Void> send(Payload payload) {
     return send(message(payload));
