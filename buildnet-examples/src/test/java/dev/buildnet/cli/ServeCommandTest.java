@@ -121,18 +121,7 @@ class ServeCommandTest {
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8));
-      String line = CompletableFuture.supplyAsync(() -> {
-        try {
-          for (String l; (l = out.readLine()) != null; ) {
-            if (l.startsWith("listening on ")) {
-              return l;
-            }
-          }
-          return null;
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }).get(60, TimeUnit.SECONDS);
+      String line = listeningLine(out);
       assertNotNull(line, "serve exited without listening");
       String port = line.substring(line.lastIndexOf(':') + 1);
 
@@ -179,18 +168,7 @@ class ServeCommandTest {
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String line = CompletableFuture.supplyAsync(() -> {
-        try {
-          for (String l; (l = out.readLine()) != null; ) {
-            if (l.startsWith("listening on ")) {
-              return l;
-            }
-          }
-          return null;
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }).get(60, TimeUnit.SECONDS);
+      String line = listeningLine(out);
       assertNotNull(line, "serve exited without listening");
       // Drains the rest of the output so the process never blocks on a full pipe.
       Thread drain = new Thread(() -> {
@@ -228,5 +206,21 @@ class ServeCommandTest {
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> ServeCommand.parse("7890"));
     assertTrue(e.getMessage().contains("HOST:PORT"), e.getMessage());
+  }
+
+  /** The "listening on host:port" line serve prints, or null if it exits first (60 s bound). */
+  private static String listeningLine(BufferedReader out) throws Exception {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        for (String l; (l = out.readLine()) != null; ) {
+          if (l.startsWith("listening on ")) {
+            return l;
+          }
+        }
+        return null;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }).get(60, TimeUnit.SECONDS);
   }
 }

@@ -2,7 +2,6 @@ package dev.buildnet.http;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -77,23 +76,7 @@ final class Auth {
   }
 
   private static byte[] sha256(byte[] bytes) {
-    try {
-      // Cloned: getInstance looks the algorithm up among the providers, a cost per request.
-      return ((MessageDigest) SHA256.clone()).digest(bytes);
-    } catch (CloneNotSupportedException e) {
-      throw new IllegalStateException("checked when the prototype was made", e);
-    }
-  }
-
-  private static final MessageDigest SHA256 = sha256Prototype();
-
-  private static MessageDigest sha256Prototype() {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.clone(); // fails here, once, if this provider's digests cannot be cloned
-      return md;
-    } catch (NoSuchAlgorithmException | CloneNotSupportedException e) {
-      throw new IllegalStateException("SHA-256 is missing or not cloneable in this JVM", e);
-    }
+    // Cloned: getInstance looks the algorithm up among the providers, a cost per request.
+    return HttpCacheStore.newSha256().digest(bytes);
   }
 }

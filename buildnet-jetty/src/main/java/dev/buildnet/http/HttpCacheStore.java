@@ -682,7 +682,8 @@ final class HttpCacheStore implements Closeable {
     }
   }
 
-  private static MessageDigest newSha256() {
+  /** A fresh SHA-256 digest, cloned from one prototype (also used by {@link Auth}). */
+  static MessageDigest newSha256() {
     try {
       return (MessageDigest) SHA256.clone();
     } catch (CloneNotSupportedException e) {

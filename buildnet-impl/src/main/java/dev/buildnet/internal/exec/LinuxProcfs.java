@@ -237,10 +237,18 @@ public final class LinuxProcfs implements ProcessInspector {
   }
 
   private static String read(Path file) {
+    return read(file.toString(), 2048);
+  }
+
+  /**
+   * The whole of a /proc file, or null if it cannot be read (the process is gone); {@code size}
+   * is a first guess, doubled as needed. Also used by {@link PidWindow}.
+   */
+  static String read(String file, int size) {
     // A plain read loop: /proc files report size 0, and Files.readAllBytes pays for a channel
     // and a size query on every one of the many small reads a sample makes.
-    try (FileInputStream in = new FileInputStream(file.toString())) {
-      byte[] buffer = new byte[2048];
+    try (FileInputStream in = new FileInputStream(file)) {
+      byte[] buffer = new byte[size];
       int length = 0;
       int n;
       while ((n = in.read(buffer, length, buffer.length - length)) > 0) {

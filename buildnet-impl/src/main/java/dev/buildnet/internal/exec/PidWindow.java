@@ -1,10 +1,5 @@
 package dev.buildnet.internal.exec;
 
-import java.io.FileInputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-
 /**
  * Which pids can belong to processes a command started, on Linux, so that finding its detached
  * processes without the subreaper reads only those instead of every process on the machine.
@@ -133,7 +128,7 @@ public final class PidWindow {
    * for every thread, though only processes are listed. False if it cannot be read.
    */
   static boolean isProcess(long pid) {
-    String status = read("/proc/" + pid + "/status", 2048);
+    String status = LinuxProcfs.read("/proc/" + pid + "/status", 2048);
     if (status == null) {
       return false;
     }
@@ -147,7 +142,7 @@ public final class PidWindow {
 
   /** The {@code processes} line of /proc/stat: every process and thread created since boot. */
   private static long forks() {
-    String stat = read("/proc/stat", 16384);
+    String stat = LinuxProcfs.read("/proc/stat", 16384);
     if (stat == null) {
       return -1;
     }
@@ -165,7 +160,7 @@ public final class PidWindow {
 
   /** From /proc/loadavg ({@code 0.20 0.18 0.12 1/80 11206}): the threads now and the last pid. */
   private static long[] loadavg() {
-    String text = read("/proc/loadavg", 128);
+    String text = LinuxProcfs.read("/proc/loadavg", 128);
     if (text == null) {
       return null;
     }
@@ -180,7 +175,7 @@ public final class PidWindow {
   }
 
   private static long pidMax() {
-    String text = read("/proc/sys/kernel/pid_max", 32);
+    String text = LinuxProcfs.read("/proc/sys/kernel/pid_max", 32);
     return text == null ? -1 : parse(text.trim());
   }
 
@@ -189,23 +184,6 @@ public final class PidWindow {
       return Long.parseLong(s.trim());
     } catch (NumberFormatException e) {
       return -1;
-    }
-  }
-
-  private static String read(String file, int size) {
-    try (FileInputStream in = new FileInputStream(file)) {
-      byte[] buffer = new byte[size];
-      int length = 0;
-      int n;
-      while ((n = in.read(buffer, length, buffer.length - length)) > 0) {
-        length += n;
-        if (length == buffer.length) {
-          buffer = Arrays.copyOf(buffer, buffer.length * 2);
-        }
-      }
-      return new String(buffer, 0, length, StandardCharsets.ISO_8859_1);
-    } catch (IOException | RuntimeException e) {
-      return null;
     }
   }
 }
