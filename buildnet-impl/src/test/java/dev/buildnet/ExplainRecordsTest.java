@@ -7,22 +7,15 @@ import dev.buildnet.api.build.BuildListener;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
-import dev.buildnet.api.state.Lock;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.api.state.StateCapabilities;
-import dev.buildnet.api.state.Subscription;
 import dev.buildnet.graph.Target;
 import dev.buildnet.state.SqliteStateBackend;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -92,7 +85,8 @@ class ExplainRecordsTest {
   @Test
   void aRepeatNullBuild_neitherReadsNorWritesThem_andAFreshInstanceOnlyReadsOneRowPerTarget()
       throws Exception {
-    try (Counting state = new Counting(StateBackend.inMemory())) {
+    try (CountingStateBackend state = new CountingStateBackend(StateBackend.inMemory(),
+        key -> key.startsWith("target/") || key.startsWith("target-detail/"))) {
       try (BuildNet net = BuildNet.builder().workspace(ws).targets(targets()).state(state)
           .start()) {
         build(net);
@@ -115,99 +109,6 @@ class ExplainRecordsTest {
         assertEquals(0, state.writes.get());
         assertTrue(fresh.explain("t0").cached());
       }
-    }
-  }
-
-  /** Counts reads and writes of the explain records; everything else passes through. */
-  private static final class Counting implements StateBackend {
-    final StateBackend d;
-    final AtomicInteger reads = new AtomicInteger();
-    final AtomicInteger writes = new AtomicInteger();
-
-    Counting(StateBackend d) {
-      this.d = d;
-    }
-
-    void reset() {
-      reads.set(0);
-      writes.set(0);
-    }
-
-    private static boolean isRecord(String key) {
-      return key.startsWith("target/") || key.startsWith("target-detail/");
-    }
-
-    @Override public String name() {
-      return "counting " + d.name();
-    }
-
-    @Override public StateCapabilities capabilities() {
-      return d.capabilities();
-    }
-
-    @Override public Optional<byte[]> get(String key) {
-      if (isRecord(key)) {
-        reads.incrementAndGet();
-      }
-      return d.get(key);
-    }
-
-    @Override public void set(String key, byte[] value) {
-      if (isRecord(key)) {
-        writes.incrementAndGet();
-      }
-      d.set(key, value);
-    }
-
-    @Override public void set(String key, byte[] value, Duration ttl) {
-      if (isRecord(key)) {
-        writes.incrementAndGet();
-      }
-      d.set(key, value, ttl);
-    }
-
-    @Override public boolean delete(String key) {
-      return d.delete(key);
-    }
-
-    @Override public boolean setIfAbsent(String key, byte[] value, Duration ttl) {
-      return d.setIfAbsent(key, value, ttl);
-    }
-
-    @Override public boolean compareAndSet(String key, byte[] expected, byte[] update) {
-      return d.compareAndSet(key, expected, update);
-    }
-
-    @Override public List<String> keys(String prefix) {
-      return d.keys(prefix);
-    }
-
-    @Override public long increment(String key, long delta) {
-      return d.increment(key, delta);
-    }
-
-    @Override public Optional<Lock> acquireLock(String resource, Duration ttl, String owner) {
-      return d.acquireLock(resource, ttl, owner);
-    }
-
-    @Override public Lock renew(Lock lock, Duration ttl) {
-      return d.renew(lock, ttl);
-    }
-
-    @Override public void release(Lock lock) {
-      d.release(lock);
-    }
-
-    @Override public Subscription subscribe(String channel, Consumer<byte[]> listener) {
-      return d.subscribe(channel, listener);
-    }
-
-    @Override public void publish(String channel, byte[] message) {
-      d.publish(channel, message);
-    }
-
-    @Override public void close() {
-      d.close();
     }
   }
 }

@@ -6,27 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
-import dev.buildnet.api.state.Lock;
 import dev.buildnet.api.state.StateBackend;
-import dev.buildnet.api.state.StateCapabilities;
-import dev.buildnet.api.state.Subscription;
 import dev.buildnet.graph.Target;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,7 +39,8 @@ class NullBuildTest {
   @TempDir Path ws;
   private final ExecutorService pool = Executors.newFixedThreadPool(4);
   private final AtomicInteger handOffs = new AtomicInteger();
-  private final Counting state = new Counting(StateBackend.inMemory());
+  private final CountingStateBackend state =
+      new CountingStateBackend(StateBackend.inMemory(), key -> true);
 
   @AfterEach
   void stop() {
@@ -209,85 +204,5 @@ class NullBuildTest {
       }
     }
     return all;
-  }
-
-  /** Counts every write to the state; everything passes through. */
-  private static final class Counting implements StateBackend {
-    final StateBackend d;
-    final AtomicInteger writes = new AtomicInteger();
-
-    Counting(StateBackend d) {
-      this.d = d;
-    }
-
-    @Override public String name() {
-      return "counting " + d.name();
-    }
-
-    @Override public StateCapabilities capabilities() {
-      return d.capabilities();
-    }
-
-    @Override public Optional<byte[]> get(String key) {
-      return d.get(key);
-    }
-
-    @Override public void set(String key, byte[] value) {
-      writes.incrementAndGet();
-      d.set(key, value);
-    }
-
-    @Override public void set(String key, byte[] value, Duration ttl) {
-      writes.incrementAndGet();
-      d.set(key, value, ttl);
-    }
-
-    @Override public boolean delete(String key) {
-      writes.incrementAndGet();
-      return d.delete(key);
-    }
-
-    @Override public boolean setIfAbsent(String key, byte[] value, Duration ttl) {
-      writes.incrementAndGet();
-      return d.setIfAbsent(key, value, ttl);
-    }
-
-    @Override public boolean compareAndSet(String key, byte[] expected, byte[] update) {
-      writes.incrementAndGet();
-      return d.compareAndSet(key, expected, update);
-    }
-
-    @Override public List<String> keys(String prefix) {
-      return d.keys(prefix);
-    }
-
-    @Override public long increment(String key, long delta) {
-      writes.incrementAndGet();
-      return d.increment(key, delta);
-    }
-
-    @Override public Optional<Lock> acquireLock(String resource, Duration ttl, String owner) {
-      return d.acquireLock(resource, ttl, owner);
-    }
-
-    @Override public Lock renew(Lock lock, Duration ttl) {
-      return d.renew(lock, ttl);
-    }
-
-    @Override public void release(Lock lock) {
-      d.release(lock);
-    }
-
-    @Override public Subscription subscribe(String channel, Consumer<byte[]> listener) {
-      return d.subscribe(channel, listener);
-    }
-
-    @Override public void publish(String channel, byte[] message) {
-      d.publish(channel, message);
-    }
-
-    @Override public void close() {
-      d.close();
-    }
   }
 }
