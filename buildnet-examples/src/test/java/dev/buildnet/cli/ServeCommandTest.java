@@ -35,19 +35,7 @@ class ServeCommandTest {
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String line = CompletableFuture.supplyAsync(() -> {
-        try {
-          String l;
-          while ((l = out.readLine()) != null) {
-            if (l.startsWith("listening on ")) {
-              return l;
-            }
-          }
-          return null;
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }).get(60, TimeUnit.SECONDS);
+      String line = firstLineStartingWith(out, "listening on ");
       assertNotNull(line, "serve exited without listening");
       int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
       try (RemoteClient client = RemoteClient.builder().address("127.0.0.1", port)
@@ -78,18 +66,7 @@ class ServeCommandTest {
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String line = CompletableFuture.supplyAsync(() -> {
-        try {
-          for (String l; (l = out.readLine()) != null; ) {
-            if (l.startsWith("http on ")) {
-              return l;
-            }
-          }
-          return null;
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }).get(60, TimeUnit.SECONDS);
+      String line = firstLineStartingWith(out, "http on ");
       assertNotNull(line, "serve exited without starting HTTP");
       java.net.URI base = java.net.URI.create(line.substring("http on ".length()).split(" ")[0]);
       java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
@@ -121,7 +98,7 @@ class ServeCommandTest {
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8));
-      String line = listeningLine(out);
+      String line = firstLineStartingWith(out, "listening on ");
       assertNotNull(line, "serve exited without listening");
       String port = line.substring(line.lastIndexOf(':') + 1);
 
@@ -168,7 +145,7 @@ class ServeCommandTest {
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      String line = listeningLine(out);
+      String line = firstLineStartingWith(out, "listening on ");
       assertNotNull(line, "serve exited without listening");
       // Drains the rest of the output so the process never blocks on a full pipe.
       Thread drain = new Thread(() -> {
@@ -208,12 +185,12 @@ class ServeCommandTest {
     assertTrue(e.getMessage().contains("HOST:PORT"), e.getMessage());
   }
 
-  /** The "listening on host:port" line serve prints, or null if it exits first (60 s bound). */
-  private static String listeningLine(BufferedReader out) throws Exception {
+  /** The first line of serve's output with this prefix, or null if it exits first (60 s bound). */
+  private static String firstLineStartingWith(BufferedReader out, String prefix) throws Exception {
     return CompletableFuture.supplyAsync(() -> {
       try {
         for (String l; (l = out.readLine()) != null; ) {
-          if (l.startsWith("listening on ")) {
+          if (l.startsWith(prefix)) {
             return l;
           }
         }
