@@ -92,8 +92,10 @@ class ModuleDescriptorTest {
     reachable.addAll(publicTypes(BuildNetException.class, API_EXPORTS));
     reachable.addAll(publicTypes(BuildNet.class, IMPL_EXPORTS));
     long topLevel = reachable.stream().filter(n -> !n.contains("$")).count();
-    // 35 in the API (SPIs, values, the event type) and 27 in impl (facade, roles, providers).
-    assertTrue(topLevel <= 62, topLevel + " top-level public types: " + reachable);
+    // 35 in the API (SPIs, values, the event type) and 29 in impl (facade, roles, providers, and
+    // MessageCodec with its FrameException: a host's transport that crosses a process boundary
+    // must encode frames, and writing its own codec would be a second, unhardened decoder).
+    assertTrue(topLevel <= 64, topLevel + " top-level public types: " + reachable);
   }
 
   @Test

@@ -13,9 +13,10 @@ import java.util.Arrays;
  * the body grows as its bytes arrive, in steps of at most {@link FrameReader#ALLOCATION_STEP} or
  * what has already arrived: a peer's claims never allocate memory, only its bytes do.
  *
- * <p>Not thread-safe: used by one selector thread.
+ * <p>Not thread-safe: used by one selector thread, or by one {@code MessageCodec.Decoder} (public
+ * for that, in a package no module exports).
  */
-final class FrameAssembler {
+public final class FrameAssembler {
   private final byte[] prefix = new byte[FrameCodec.PREFIX_BYTES];
   private int prefixGot;
   private byte[] body;
@@ -25,7 +26,7 @@ final class FrameAssembler {
   private int length;
   private final NioLoop pool;
 
-  FrameAssembler(int limit) {
+  public FrameAssembler(int limit) {
     this(limit, null);
   }
 
@@ -40,7 +41,7 @@ final class FrameAssembler {
   }
 
   /** The length of the body {@link #next} returned last (its array may be longer, with a pool). */
-  int length() {
+  public int length() {
     return length;
   }
 
@@ -56,8 +57,14 @@ final class FrameAssembler {
   }
 
   /** Whether a frame has started but not completed (an end of stream here truncates it). */
-  boolean midFrame() {
+  public boolean midFrame() {
     return prefixGot > 0 || body != null;
+  }
+
+  /** Where a frame left unfinished stopped, worded as {@link FrameReader} words it. */
+  public String partial() {
+    return body != null ? "after " + bodyGot + " of " + size + " bytes"
+        : "after " + prefixGot + " of the 4 length-prefix bytes";
   }
 
   /**
@@ -66,7 +73,7 @@ final class FrameAssembler {
    *
    * @throws ProtocolException FRAME_TOO_LARGE or BAD_FRAME (empty frame) for a bad prefix
    */
-  byte[] next(ByteBuffer in) {
+  public byte[] next(ByteBuffer in) {
     while (body == null) {
       if (!in.hasRemaining()) {
         return null;
