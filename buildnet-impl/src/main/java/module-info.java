@@ -2,7 +2,8 @@
  * BuildNet's engine and default providers.
  *
  * <p>A host reaches only the embedding facade ({@code dev.buildnet}: {@code BuildNet} and what its
- * methods return; {@code dev.buildnet.graph}: the targets it builds; {@code dev.buildnet.worker}
+ * methods return, and {@code MessageCodec} for a transport of its own; {@code dev.buildnet.graph}:
+ * the targets it builds; {@code dev.buildnet.worker}
  * and {@code dev.buildnet.client}: the other two roles) and the default providers it wires in
  * code ({@code state}, {@code redis}, {@code exec}, {@code bundle}, {@code blob}). Everything else
  * lives under {@code dev.buildnet.internal}, exported only to BuildNet's own add-ons.

@@ -33,9 +33,12 @@ import java.util.concurrent.CompletableFuture;
  *       transport; a handler that blocks stalls only its own connection. {@link Acceptor#accept}
  *       runs before any message of its connection is delivered.
  *   <li><b>Framing.</b> Each {@link Message} arrives whole and equal to what was sent (envelope and
- *       payload); a transport that crosses a process boundary encodes it as a protocol frame
- *       ({@code docs/PROTOCOL.md}) and bounds what it reads before allocating, as the TCP transport
- *       does with {@link TransportSettings#maxFrameBytes()}.
+ *       payload). A transport that crosses a process boundary encodes it as a protocol frame
+ *       ({@code docs/PROTOCOL.md}) with {@code dev.buildnet.MessageCodec} (in buildnet-impl, the
+ *       TCP transport's own codec; make it with {@code
+ *       MessageCodec.withMaxFrameBytes(settings.maxFrameBytes())}), which bounds what it reads
+ *       before allocating and refuses bad bytes with a {@code FrameException}: close the
+ *       connection with it as the cause.
  *   <li><b>Close.</b> Closing either end of a connection closes both; each side's {@code onClose}
  *       runs exactly once, after the messages already delivered to it, with a null cause for an
  *       orderly close. Every {@code close()} here is idempotent. Closing a {@link Listener} stops
@@ -47,7 +50,8 @@ import java.util.concurrent.CompletableFuture;
  * </ul>
  *
  * <p>{@code TransportCompatibilityKit} (package {@code dev.buildnet.tck} in buildnet-impl's test
- * jar) checks these points; a transport's test extends it.
+ * jar) checks these points; a transport's test extends it. {@code StreamTransport} beside it is a
+ * whole transport over plain sockets built on {@code MessageCodec} alone, to read or copy.
  *
  * @since 0.1
  */
