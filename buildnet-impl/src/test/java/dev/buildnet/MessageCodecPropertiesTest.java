@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.buildnet.api.transport.ErrorCode;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.internal.protocol.MessageArbitraries;
 import java.io.ByteArrayOutputStream;
@@ -88,6 +89,52 @@ class MessageCodecPropertiesTest {
     }
     assertSame(sent, got);
     assertNull(codec.read(in));
+  }
+
+  /**
+   * Frames with some bytes overwritten (in the prefix, the envelope or the payload) are decoded or
+   * refused, and a stream reader and a chunk decoder agree on which messages come out and on the
+   * error that ends them; nothing but {@link FrameException} escapes.
+   */
+  @Property(tries = 400)
+  void damaged_frames_are_refused_alike_by_read_and_by_a_decoder(
+      @ForAll @Size(min = 1, max = 3) List<@From("messages") Message> sent,
+      @ForAll @Size(min = 1, max = 6) List<@IntRange(min = 0, max = 1 << 20) Integer> positions,
+      @ForAll @Size(min = 1, max = 6) List<Byte> values,
+      @ForAll("cuts") List<Integer> chunkSizes) throws IOException {
+    byte[] bytes = encodeAll(sent);
+    for (int i = 0; i < Math.min(positions.size(), values.size()); i++) {
+      bytes[positions.get(i) % bytes.length] = values.get(i);
+    }
+
+    List<Message> read = new ArrayList<>();
+    ErrorCode readError = null;
+    InputStream in = new TrickleStream(bytes, 7);
+    try {
+      for (Message m; (m = codec.read(in)) != null; ) {
+        read.add(m);
+      }
+    } catch (FrameException e) {
+      readError = e.reason();
+    }
+
+    List<Message> decoded = new ArrayList<>();
+    ErrorCode decodeError = null;
+    MessageCodec.Decoder decoder = codec.newDecoder();
+    try {
+      int at = 0;
+      for (int i = 0; at < bytes.length; i++) {
+        int n = Math.min(chunkSizes.get(i % chunkSizes.size()), bytes.length - at);
+        decoded.addAll(decoder.next(bytes, at, n));
+        at += n;
+      }
+      decoder.finish();
+    } catch (FrameException e) {
+      decodeError = e.reason();
+    }
+
+    assertEquals(readError, decodeError);
+    assertSame(read, decoded);
   }
 
   /** A stream whose every read returns at most {@code most} bytes, as a socket may. */
