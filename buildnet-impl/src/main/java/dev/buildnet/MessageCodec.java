@@ -36,8 +36,10 @@ import java.util.Objects;
  * string, binary, array and map length is checked against the bytes left, containers nest at most
  * 16 deep, strings must be valid UTF-8, and payloads are read field by field into their records
  * (no generic value tree). Bad bytes get a {@link FrameException} naming what is wrong, and
- * nothing else. The tighter limit before the handshake ({@code docs/PROTOCOL.md}) is not the
- * codec's business: BuildNet's session layer enforces the handshake above every transport.
+ * nothing else. The codec knows nothing of the handshake: the 64 KiB limit the TCP transport keeps
+ * on frames before it ({@code docs/PROTOCOL.md}) stays inside that transport. The handshake itself
+ * runs above every transport, but until it completes a peer of a host's transport may send frames
+ * up to {@link #maxFrameBytes()}: a transport open to untrusted networks bounds that itself.
  *
  * <h2>Cost and threads</h2>
  *
@@ -114,7 +116,8 @@ public final class MessageCodec {
       body = new FrameReader(in, frames).next();
     } catch (EOFException e) {
       // FrameReader's own signal for a stream that ended inside a frame.
-      throw new FrameException(ErrorCode.BAD_FRAME, e.getMessage());
+      throw new FrameException(ErrorCode.BAD_FRAME, e.getMessage() != null ? e.getMessage()
+          : "truncated frame: the stream ended inside a frame");
     } catch (ProtocolException e) {
       throw translate(e);
     }

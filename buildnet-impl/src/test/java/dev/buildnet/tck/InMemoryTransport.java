@@ -3,8 +3,10 @@ package dev.buildnet.tck;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Transport;
-import dev.buildnet.internal.protocol.FrameCodec;
+import dev.buildnet.MessageCodec;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -24,16 +26,16 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A {@link Transport} a host could have written: connections inside one JVM, no sockets and no
  * authentication of its own. Each message is encoded into a protocol frame and decoded on the
- * other side (so what crosses is bytes, as on a wire), and the frames and bytes are counted, so a
- * test can show that a build really went through it. Each connection end delivers on a thread of
- * its own, in order; closing either end closes both, and each side's handler hears {@code onClose}
+ * other side with the public {@link MessageCodec} (so what crosses is bytes, as on a wire), and
+ * the frames and bytes are counted, so a test can show that a build really went through it. Each
+ * connection end delivers on a thread of its own, in order; closing either end closes both, and each side's handler hears {@code onClose}
  * once, after the messages already queued for it.
  *
  * <p>All roles share one instance (it is the "network"): a {@link #listen} address is where
  * {@link #connect} finds the listener.
  */
 public final class InMemoryTransport implements Transport {
-  private static final FrameCodec CODEC = FrameCodec.withDefaults();
+  private static final MessageCodec CODEC = MessageCodec.standard();
   private static final AtomicInteger PORTS = new AtomicInteger(40_000);
 
   private final Map<InetSocketAddress, MemListener> listeners = new ConcurrentHashMap<>();
@@ -95,6 +97,14 @@ public final class InMemoryTransport implements Transport {
     if (closed.compareAndSet(false, true)) {
       List.copyOf(listeners.values()).forEach(MemListener::close);
       List.copyOf(ends).forEach(End::close);
+    }
+  }
+
+  private static Message decode(byte[] frame) {
+    try {
+      return CODEC.read(new ByteArrayInputStream(frame));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // an in-memory stream does not fail
     }
   }
 
@@ -162,7 +172,7 @@ public final class InMemoryTransport implements Transport {
       bytes.addAndGet(frame.length);
       byType.computeIfAbsent(message.type(), k -> new AtomicLong()).incrementAndGet();
       try {
-        to.inbox.execute(() -> to.handler.onMessage(to, CODEC.decode(frame)));
+        to.inbox.execute(() -> to.handler.onMessage(to, decode(frame)));
       } catch (RejectedExecutionException e) {
         return CompletableFuture.failedFuture(new IOException("connection " + this + " is closed"));
       }
