@@ -273,9 +273,11 @@ class Master:
         #: ``BuildNet.Builder.deferOutputs``): outputs nothing needs here stay on their worker.
         self.defer_outputs = defer_outputs
         #: ``blob_bytes_in``: blob bytes received (uploads and fetches from workers);
-        #: ``blob_bytes_out``: blob bytes served; ``dropped_chunks``: unsolicited BLOB_CHUNKs.
+        #: ``blob_bytes_out``: blob bytes served; ``dropped_chunks``: unsolicited BLOB_CHUNKs;
+        #: ``fetches``: BLOB_GETs sent to workers for kept outputs (probes included).
         self.stats = {
             "ignored_results": 0, "blob_bytes_in": 0, "blob_bytes_out": 0, "dropped_chunks": 0,
+            "fetches": 0,
         }  # fmt: skip
         #: (connection number, BLOB_GET id) -> the fetch waiting for its chunks.
         self._fetches: dict[tuple[int, str], _Fetch] = {}
@@ -980,6 +982,7 @@ class Master:
         )  # fmt: skip
         # Registered before anything can answer: the reply is read on this loop, after this.
         mid = peer.send(BlobGet(digest, offset=size if probe else None))
+        self.stats["fetches"] += 1
         key = (peer.number, mid)
         self._fetches[key] = f
         if peer.closed:
