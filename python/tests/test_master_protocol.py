@@ -300,7 +300,8 @@ async def test_an_unknown_type_is_answered_and_the_connection_stays_open(master:
 @pytest.mark.parametrize("role", ["client", "worker"])
 async def test_an_unsolicited_blob_chunk_is_dropped_unanswered(master: Master, role: str) -> None:
     raw = await Raw.open(master)
-    await raw.handshake(role, **({"cpu_slots": 1, "memory_mb": 64} if role == "worker" else {}))
+    resources: dict[str, Any] = {"cpu_slots": 1, "memory_mb": 64} if role == "worker" else {}
+    await raw.handshake(role, **resources)
     await raw.send(BlobChunk("never-asked", 0, b"x" * 1000, False))
     await raw.send(BlobChunk("never-asked", 1000, b"", True, "xxh64:" + "0" * 16, 1000))
     mid = await raw.send(StateGet("missing"))
