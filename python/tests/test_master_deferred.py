@@ -18,7 +18,14 @@ import pytest
 import buildnet
 from buildnet.master import Master
 from tests.javamaster import SECRET
-from tests.pymaster import Proc, java_worker, make_workspace, python_worker, secret_file
+from tests.pymaster import (
+    Proc,
+    java_worker,
+    make_workspace,
+    python_master,
+    python_worker,
+    secret_file,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -309,3 +316,29 @@ async def test_a_restarted_master_trusts_kept_outputs_only_once_their_worker_con
                 _stop(fresh)
     finally:
         _stop(w1)
+
+
+@pytest.mark.asyncio
+async def test_buildnet_master_defer_outputs_leaves_intermediate_outputs_on_the_worker(
+    tmp_path: Path,
+) -> None:
+    targets = _chain(1000)
+    for t in targets.values():
+        t.pop("requires", None)
+    ws = make_workspace(tmp_path, targets)
+    secret = secret_file(tmp_path)
+    master, host, port = python_master(ws, secret, "--defer-outputs")
+    worker = python_worker("w1", f"{host}:{port}", secret, "one")
+    try:
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: master.wait_for("worker w1 joined", 60)
+        )
+        async with await buildnet.connect(host, port, secret=SECRET) as client:
+            result = (await (await client.submit(["c"])).result(120)).check()
+        assert result.executed == 3
+        assert (ws / "out" / "c.txt").read_text() == "2000\n"
+        # Without --defer-outputs the master restores every output into its workspace.
+        assert not (ws / "out" / "a.bin").exists()
+        assert not (ws / "out" / "b.bin").exists()
+    finally:
+        _stop(worker, master)

@@ -214,6 +214,10 @@ class Master:
 
     ``close()`` is idempotent: it stops accepting, closes every connection, cancels running
     builds and closes the state database.
+
+    ``defer_outputs=True`` turns on deferred outputs (docs/PROTOCOL.md, "Deferred outputs"; the
+    Java master's ``deferOutputs``): outputs no client asks for and no target reads as declared
+    inputs stay on the worker that made them until a consumer elsewhere needs them.
     """
 
     def __init__(
