@@ -17,6 +17,7 @@ import pytest
 
 import buildnet
 from buildnet.master import Master
+from buildnet.master._deferred import input_prefixes, outputs_read_as_inputs
 from tests.javamaster import SECRET
 from tests.pymaster import (
     Proc,
@@ -35,6 +36,25 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.timeout(240)
 
 MB = 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("inputs", "outputs", "read"),
+    [
+        (["out/gen.txt"], ["out/gen.txt"], True),  # the output itself
+        (["out/**/*.bin"], ["out/x/a.bin"], True),  # a directory holding it
+        (["**/*.txt"], ["out/a.bin"], True),  # the whole workspace
+        (["out/j2/n.txt"], ["out/j2"], True),  # a file inside an output directory
+        (["out/j2/{a,b}.txt"], ["out/j2"], True),
+        (["src/**", "outer/x.txt", "out/a.bin.old"], ["out/a.bin", "ou"], False),
+        (["!out/a.bin", "src/in.txt"], ["out/a.bin"], False),  # exclusions read nothing
+        ([], ["out/a.bin"], False),
+    ],
+)
+def test_outputs_that_an_input_pattern_may_read_are_never_deferred(
+    inputs: list[str], outputs: list[str], read: bool
+) -> None:
+    assert outputs_read_as_inputs(input_prefixes(inputs), outputs) is read
 
 
 def _chain(size: int = MB) -> dict[str, Any]:

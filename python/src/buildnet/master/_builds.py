@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from buildnet import _digests
 from buildnet._connection import now_ms
 from buildnet.master import _store
-from buildnet.master._deferred import KEEP_OUTPUTS, Deferred, Kept, outputs_read_as_inputs
+from buildnet.master._deferred import (
+    KEEP_OUTPUTS,
+    Deferred,
+    Kept,
+    input_prefixes,
+    outputs_read_as_inputs,
+)
 from buildnet.master._inputs import InputResolver
 from buildnet.master._key import (
     compute_key,
@@ -144,17 +150,19 @@ class Build:
     stopped: Optional[str] = None
     finished: bool = False
     events: list[tuple[str, int, Optional[str], Optional[str]]] = field(default_factory=list)
-    #: The static prefixes of its targets' input patterns, for ``may_defer``.
-    input_patterns: Optional[list[str]] = None
+    #: The sorted static prefixes of its targets' input patterns, for ``may_defer``.
+    input_prefixes: Optional[list[str]] = None
 
     def may_defer(self, node: Node) -> bool:
         """Whether ``node``'s outputs need not be in the master's workspace for this build: not
         requested, and no target of the build declares inputs that may read them."""
         if node.target.name in self.requested:
             return False
-        if self.input_patterns is None:
-            self.input_patterns = [i for n in self.nodes.values() for i in n.target.inputs]
-        return not outputs_read_as_inputs(self.input_patterns, node.target.outputs)
+        if self.input_prefixes is None:
+            self.input_prefixes = input_prefixes(
+                i for n in self.nodes.values() for i in n.target.inputs
+            )
+        return not outputs_read_as_inputs(self.input_prefixes, node.target.outputs)
 
 
 class Scheduler:

@@ -14,6 +14,7 @@ The blocking methods (state database, store) run in the master's executor thread
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from dataclasses import dataclass
@@ -64,21 +65,28 @@ def static_prefix(pattern: str) -> str:
     return "/".join(out)
 
 
-def outputs_read_as_inputs(input_patterns: Iterable[str], outputs: Iterable[str]) -> bool:
-    """Whether an input pattern may read one of ``outputs`` from the workspace: its fixed leading
-    directories contain, or lie in, an output. Such outputs must be in the workspace before the
-    reader's key is computed, so they are never deferred (as Java's
-    ``BuildRun.outputsReadAsInputs``)."""
-    prefixes = {static_prefix(p) for p in input_patterns if not p.startswith("!")}
+def input_prefixes(input_patterns: Iterable[str]) -> list[str]:
+    """The sorted static prefixes of input patterns (exclusions left out), for
+    :func:`outputs_read_as_inputs`."""
+    return sorted({static_prefix(p) for p in input_patterns if not p.startswith("!")})
+
+
+def outputs_read_as_inputs(prefixes: list[str], outputs: Iterable[str]) -> bool:
+    """Whether an input whose static prefix is in the sorted ``prefixes`` may read one of
+    ``outputs`` from the workspace: its fixed leading directories contain, or lie in, an output.
+    Such outputs must be in the workspace before the reader's key is computed, so they are never
+    deferred (as Java's ``BuildRun.outputsReadAsInputs``)."""
     for out in outputs:
         p = out
         while True:
-            if p in prefixes:
+            i = bisect.bisect_left(prefixes, p)
+            if i < len(prefixes) and prefixes[i] == p:
                 return True  # an input walks this output or a directory holding it
             if not p:
                 break
             p = p[: max(0, p.rfind("/"))]
-        if any(q.startswith(out + "/") for q in prefixes):
+        i = bisect.bisect_left(prefixes, out + "/")
+        if i < len(prefixes) and prefixes[i].startswith(out + "/"):
             return True  # an input lies inside this output
     return False
 
