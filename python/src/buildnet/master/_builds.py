@@ -130,6 +130,8 @@ class Node:
     prefer: Optional[str] = None
     #: One consumer at a time fetches its kept outputs (or has it run again).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Its keying step (which may fetch kept outputs a client asked for).
+    keying: Optional[asyncio.Task[None]] = None
 
     @property
     def final(self) -> bool:
@@ -268,7 +270,7 @@ class Scheduler:
 
     def _start(self, node: Node) -> None:
         node.status = "keying"
-        self.m._spawn(self._key(node))
+        node.keying = self.m._spawn(self._key(node))
 
     async def _key(self, node: Node) -> None:
         t = node.target
@@ -1023,6 +1025,8 @@ class Scheduler:
                     a.peer.send(TargetCancel(build.build_id, node.target.name, a.number, why))
                 self._release(a)
         for node in list(build.nodes.values()):
+            if node.status == "keying" and node.keying is not None:
+                node.keying.cancel()  # e.g. fetching kept outputs: abandoned, as for a consumer
             if not node.final:
                 self._finish(node, "cancelled", "the build was cancelled")
 
