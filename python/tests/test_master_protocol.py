@@ -17,6 +17,7 @@ import buildnet
 from buildnet import Master
 from buildnet.protocol import (
     Ack,
+    BlobChunk,
     BuildCompleted,
     ConnectingHandshake,
     ErrorCode,
@@ -293,6 +294,22 @@ async def test_an_unknown_type_is_answered_and_the_connection_stays_open(master:
     m = await raw.next()
     assert m is not None
     assert m.payload == StateResponse(mid, False)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("role", ["client", "worker"])
+async def test_an_unsolicited_blob_chunk_is_dropped_unanswered(master: Master, role: str) -> None:
+    raw = await Raw.open(master)
+    resources: dict[str, Any] = {"cpu_slots": 1, "memory_mb": 64} if role == "worker" else {}
+    await raw.handshake(role, **resources)
+    await raw.send(BlobChunk("never-asked", 0, b"x" * 1000, False))
+    await raw.send(BlobChunk("never-asked", 1000, b"", True, "xxh64:" + "0" * 16, 1000))
+    mid = await raw.send(StateGet("missing"))
+    m = await raw.next()  # the first reply answers the STATE_GET: no ERROR came before it
+    assert m is not None
+    assert m.payload == StateResponse(mid, False)
+    assert master.stats["dropped_chunks"] == 2
+    assert master.stats["blob_bytes_in"] == 0
 
 
 @pytest.mark.asyncio

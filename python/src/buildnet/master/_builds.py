@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import itertools
+import json
 import logging
 import os
 import time
@@ -21,6 +22,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from buildnet import _digests
 from buildnet._connection import now_ms
 from buildnet.master import _store
+from buildnet.master._deferred import (
+    KEEP_OUTPUTS,
+    Deferred,
+    Kept,
+    input_prefixes,
+    outputs_read_as_inputs,
+)
 from buildnet.master._inputs import InputResolver
 from buildnet.master._key import (
     compute_key,
@@ -61,6 +69,16 @@ MAX_REQUEUES = 3
 RECENT_BUILDS = 100
 _LOG_CAP = 1 << 20
 _FINAL = ("built", "cached", "failed", "skipped", "cancelled")
+_DONE = ("built", "cached")
+
+
+@dataclass
+class _Recalled:
+    """A key a worker kept the outputs of in an earlier build (deferred outputs), and the
+    target's sandbox inputs in case it must run."""
+
+    kept: Kept
+    inputs: tuple[Output, ...]
 
 
 @dataclass(eq=False)
@@ -72,6 +90,10 @@ class Attempt:
     run_id: str = ""
     stdout: bytearray = field(default_factory=bytearray)
     stderr: bytearray = field(default_factory=bytearray)
+    #: TARGET_RUN ``keep_outputs``: the worker keeps the outputs (deferred outputs).
+    keep: bool = False
+    #: Fetching its dependencies' kept outputs before the TARGET_RUN goes out, else None.
+    shipping: Optional[asyncio.Task[None]] = None
 
 
 @dataclass(eq=False)
@@ -83,6 +105,7 @@ class Node:
     deps_left: int = 0
     dependents: list[Node] = field(default_factory=list)
     key: Optional[str] = None
+    #: Its declared input files (its dependencies' outputs are added when it is sent).
     inputs: tuple[Output, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
@@ -99,6 +122,16 @@ class Node:
     output_digest: Optional[str] = None
     reason: str = ""
     exit_code: Optional[int] = None
+    #: Where its outputs are when a worker kept them (deferred outputs), else None.
+    kept: Optional[Kept] = None
+    #: Why it runs (again) although a worker had kept its outputs, else None.
+    kept_lost: Optional[str] = None
+    #: The worker it should run on if free (a re-run for a consumer there), else None.
+    prefer: Optional[str] = None
+    #: One consumer at a time fetches its kept outputs (or has it run again).
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Its keying step (which may fetch kept outputs a client asked for).
+    keying: Optional[asyncio.Task[None]] = None
 
     @property
     def final(self) -> bool:
@@ -119,6 +152,19 @@ class Build:
     stopped: Optional[str] = None
     finished: bool = False
     events: list[tuple[str, int, Optional[str], Optional[str]]] = field(default_factory=list)
+    #: The sorted static prefixes of its targets' input patterns, for ``may_defer``.
+    input_prefixes: Optional[list[str]] = None
+
+    def may_defer(self, node: Node) -> bool:
+        """Whether ``node``'s outputs need not be in the master's workspace for this build: not
+        requested, and no target of the build declares inputs that may read them."""
+        if node.target.name in self.requested:
+            return False
+        if self.input_prefixes is None:
+            self.input_prefixes = input_prefixes(
+                i for n in self.nodes.values() for i in n.target.inputs
+            )
+        return not outputs_read_as_inputs(self.input_prefixes, node.target.outputs)
 
 
 class Scheduler:
@@ -139,6 +185,9 @@ class Scheduler:
         self._kicked = False
         self._timer: Optional[asyncio.TimerHandle] = None
         self._closed = False
+        self.deferred: Optional[Deferred] = Deferred(master) if master.defer_outputs else None
+        #: Attempts fetching their dependencies' kept outputs before they are sent.
+        self._shipping: set[Attempt] = set()
 
     # ---- messages -------------------------------------------------------------------------
 
@@ -221,7 +270,7 @@ class Scheduler:
 
     def _start(self, node: Node) -> None:
         node.status = "keying"
-        self.m._spawn(self._key(node))
+        node.keying = self.m._spawn(self._key(node))
 
     async def _key(self, node: Node) -> None:
         t = node.target
@@ -248,6 +297,10 @@ class Scheduler:
             return
         if self._stopped(node):
             return
+        if isinstance(outcome, _Recalled):
+            if await self._recalled(node, outcome.kept) or self._stopped(node):
+                return
+            outcome = outcome.inputs
         if isinstance(outcome, dict):
             node.outputs = outcome["outputs"]
             node.output_digest = output_digest(
@@ -269,14 +322,70 @@ class Scheduler:
         # placeholders expanded (cwd-relative, as in its sandbox) and unhashed variables too.
         node.key, node.env = key, node.target.command_env(self.m.host_env)
         node.argv = node.target.expand_command(list(inputs))
+        kept = None
         if node.target.cacheable:
             manifest = self._lookup(key)
             if manifest is not None:
                 return manifest
+            if self.deferred is not None:
+                kept = self.deferred.recall(key)
         try:
-            return self._sandbox_inputs(node, inputs)
+            sandbox = self._sandbox_inputs(node, inputs)
         except (OSError, ValueError) as e:
             raise ValueError(f"'{node.target.name}': {e}") from None
+        return sandbox if kept is None else _Recalled(kept, sandbox)
+
+    async def _recalled(self, node: Node, k: Kept) -> bool:
+        """A worker kept ``node``'s outputs in an earlier build: a hit that stays there if this
+        build needs them nowhere, else fetched, restored and recorded in the action cache. False
+        if they are lost (the worker is gone or no longer holds them): then it runs again, and
+        its outcome and the log say why."""
+        d = self.deferred
+        assert d is not None
+        assert node.key is not None
+        earlier = k.earlier
+        why = await d.still_held(k)
+        if why is None and node.build.may_defer(node):
+            node.kept = k
+            node.outputs = k.manifest["outputs"]
+            node.output_digest = output_digest(
+                self.m.algorithm, node.outputs, k.manifest["directories"]
+            )
+            self._event(node.build, "target_started", node.target.name)
+            self._finish(
+                node, "cached", f"cached; its outputs stay on worker '{k.worker_id}' until needed"
+            )
+            return True
+        if why is None:
+            why = await d.fetch(k)
+            if why is None:
+                manifest = await self.m.io(self._settle, node.key, k)
+                if manifest is not None:
+                    node.outputs = manifest["outputs"]
+                    node.output_digest = output_digest(
+                        self.m.algorithm, manifest["outputs"], manifest["directories"]
+                    )
+                    self._event(node.build, "target_started", node.target.name)
+                    self._finish(
+                        node, "cached", f"restored from the cache (fetched from worker "
+                        f"'{k.worker_id}', which kept its outputs)",
+                    )  # fmt: skip
+                    return True
+                why = "whose copies failed verification"
+        node.kept_lost = (
+            f"its outputs were kept on worker '{k.worker_id}'"
+            + (" (recorded before this master started)" if earlier else "")
+            + f", {why}"
+        )
+        log.warning("'%s' runs again: %s", node.target.name, node.kept_lost)
+        await self.m.io(d.forget, node.key)
+        return False
+
+    def _settle(self, key: str, k: Kept) -> Optional[dict[str, Any]]:
+        """In a thread: the fetched outputs go into the action cache and the workspace."""
+        assert self.deferred is not None
+        self.deferred.settle(key, k)
+        return self._lookup(key)
 
     def _enqueue(self, node: Node) -> None:
         self.queue.append(node)
@@ -330,16 +439,25 @@ class Scheduler:
             log.warning("restoring %s from the cache failed: %s", key, e)
         return None
 
-    def _sandbox_inputs(self, node: Node, inputs: dict[str, str]) -> tuple[Output, ...]:
-        """The target's input files and its direct dependencies' outputs, each put in the store."""
-        blobs = self.m.blobs
-        assert blobs is not None
+    def _run_inputs(self, node: Node) -> tuple[Output, ...]:
+        """What the sandbox needs: its direct dependencies' outputs as they are now (a dependency
+        whose kept outputs were lost may have run again since ``node`` was keyed) and its input
+        files."""
         files: dict[str, Output] = {}
         for d in set(node.target.deps):
             for o in node.build.nodes[d].outputs:
                 files[o["path"]] = Output(
                     o["path"], o["digest"], o["size"], True if o.get("executable") else None
                 )
+        for i in node.inputs:
+            files[i.path] = i
+        return tuple(files[k] for k in sorted(files))
+
+    def _sandbox_inputs(self, node: Node, inputs: dict[str, str]) -> tuple[Output, ...]:
+        """The target's input files, each put in the store."""
+        blobs = self.m.blobs
+        assert blobs is not None
+        files: dict[str, Output] = {}
         for path, digest in inputs.items():
             file = self.m.workspace / path
             size = blobs.size_of(digest)
@@ -376,7 +494,7 @@ class Scheduler:
         still: list[Node] = []
         workers = list(self.m.workers.values())
         for i, node in enumerate(self.queue):
-            if node.status != "queued":
+            if node.status != "queued" or self._waits_for_rerun(node):
                 continue
             if workers and not any(w.cpu_free > 0 and w not in reserved for w in workers):
                 # Every worker is full: the rest waits for the next pass (one per result), so a
@@ -421,10 +539,13 @@ class Scheduler:
                 reserved.update(capable)  # it waits for these: nothing behind it may take them
                 still.append(node)
                 continue
+            # The worker holding its inputs (deferred outputs) wins whenever it is free.
+            preferred = node.prefer or self._holder_of_inputs(node)
             w = min(
                 free,
                 key=lambda w: (
                     w is node.refused_by,
+                    w.peer_id != preferred,
                     (w.cpu_total - w.cpu_free) / w.cpu_total,
                     w.number,
                 ),
@@ -451,11 +572,139 @@ class Scheduler:
             f"and {t.memory_mb} MB; connected workers: {', '.join(workers) or 'none'}"
         )
 
+    def _waits_for_rerun(self, node: Node) -> bool:
+        """Whether a dependency of queued ``node`` runs again (its kept outputs were lost): then
+        ``node`` waits for it as for any dependency, and is keyed again after it."""
+        if self.deferred is None:
+            return False
+        build = node.build
+        left = sum(1 for d in set(node.target.deps) if build.nodes[d].status not in _DONE)
+        if left:
+            node.status = "pending"
+            node.deps_left = left
+        return left > 0
+
+    def _holder_of_inputs(self, node: Node) -> Optional[str]:
+        """The worker that kept the most bytes of ``node``'s dependencies' outputs, if any."""
+        held: dict[str, int] = {}
+        for d in set(node.target.deps):
+            k = node.build.nodes[d].kept
+            if k is not None:
+                size = sum(o["size"] for o in k.manifest["outputs"])
+                held[k.worker_id] = held.get(k.worker_id, 0) + size
+        return max(held, key=lambda w: held[w]) if held else None
+
     def _send(self, node: Node, w: Peer) -> None:
         t = node.target
         node.attempts += 1
         a = Attempt(node, node.attempts, w, f"run:{node.build.build_id}/{t.name}/{node.attempts}")
+        a.keep = (
+            self.deferred is not None
+            and KEEP_OUTPUTS in w.capabilities
+            and node.build.may_defer(node)
+        )
         w.claims[a.claim] = (t.cpu, t.memory_mb)
+        node.running = a
+        node.status = "running"
+        node.prefer = None
+        deps = [node.build.nodes[d] for d in sorted(set(t.deps))]
+        if self.deferred is not None and any(d.kept for d in deps):
+            self._shipping.add(a)
+            a.shipping = self.m._spawn(self._ship(a, deps))
+            return
+        self._dispatch(a)
+
+    async def _ship(self, a: Attempt, deps: list[Node]) -> None:
+        """Makes the outputs ``a``'s dependencies' workers kept reachable from ``a``'s worker
+        (already there, or fetched into the master's store), then sends ``a``. A dependency
+        whose outputs are lost runs again first, preferably on ``a``'s worker."""
+        try:
+            for dep in deps:
+                if dep.status not in _DONE:
+                    break  # it runs again for another consumer: handled below
+                why = await self._reachable(dep, a.peer)
+                if why is not None:
+                    self._lost(a, dep, why)
+                    return
+        finally:
+            self._shipping.discard(a)
+            a.shipping = None
+        node = a.node
+        if node.running is not a or node.final:
+            return
+        if any(d.status not in _DONE for d in deps):
+            self._release(a)
+            self._requeue_after_rerun(node)
+            return
+        self._dispatch(a)
+
+    async def _reachable(self, dep: Node, w: Peer) -> Optional[str]:
+        """None once ``dep``'s kept outputs are on ``w`` or in the master's store (fetched from
+        the worker that kept them, then recorded in the action cache), else why they are lost."""
+        d = self.deferred
+        assert d is not None
+        async with dep.lock:  # one consumer fetches; the others find the blobs in the store
+            k = dep.kept
+            if k is None or k.worker_id == w.peer_id:
+                return None
+            log.info(
+                "fetching the outputs of '%s' from worker '%s' for worker '%s'",
+                dep.target.name, k.worker_id, w.peer_id,
+            )  # fmt: skip
+            why = await d.fetch(k)
+            if why is not None:
+                return f"its outputs were kept on worker '{k.worker_id}', {why}"
+            if dep.kept is k:
+                dep.kept = None  # in the store now, as an uploaded output would be
+                if dep.target.cacheable and dep.key is not None:
+                    await self.m.io(d.settle, dep.key, k)
+            return None
+
+    def _lost(self, a: Attempt, dep: Node, why: str) -> None:
+        """``dep``'s kept outputs are lost: it runs again (preferably on ``a``'s worker) and
+        ``a``'s target waits for it."""
+        node = a.node
+        build = node.build
+        self._release(a)
+        if node.final or build.stopped is not None:
+            return
+        log.warning(
+            "build %s: the outputs of '%s' were lost before they were needed (%s); running '%s' "
+            "again", build.build_id, dep.target.name, why, dep.target.name,
+        )  # fmt: skip
+        if dep.kept is not None and dep.key is not None:
+            assert self.deferred is not None
+            self.m._spawn(self.m.io(self.deferred.forget, dep.key))
+        dep.kept = None
+        if dep.status in _DONE:
+            dep.requeues += 1
+            if dep.requeues > MAX_REQUEUES:
+                self._finish(
+                    node, "failed", f"the outputs of '{dep.target.name}' were lost ({why}) after "
+                    f"it ran {MAX_REQUEUES} times; build again",
+                )  # fmt: skip
+                return
+            build.done -= 1
+            dep.status = "queued"
+            dep.kept_lost = why
+            dep.prefer = a.peer.peer_id
+            for other in dep.dependents:
+                if other.status == "pending":
+                    other.deps_left += 1
+            self._enqueue(dep)
+        self._requeue_after_rerun(node)
+
+    def _requeue_after_rerun(self, node: Node) -> None:
+        """``node`` waits for its dependencies that run again, or is queued if there are none."""
+        node.status = "queued"
+        if not self._waits_for_rerun(node):
+            self._enqueue(node)
+        self.kick()
+
+    def _dispatch(self, a: Attempt) -> None:
+        node = a.node
+        t = node.target
+        w = a.peer
         run = TargetRun(
             node.build.build_id,
             t.name,
@@ -463,13 +712,12 @@ class Scheduler:
             tuple(node.argv),
             "" if t.cwd == "." else t.cwd,
             node.env,
-            node.inputs,
+            self._run_inputs(node),
             t.outputs,
             t.timeout_s * 1000 if t.timeout_s is not None else None,
+            keep_outputs=True if a.keep else None,
         )
         a.run_id = w.send(run)
-        node.running = a
-        node.status = "running"
         self.in_flight[(node.build.build_id, t.name, a.number)] = a
         self._runs[(w.number, a.run_id)] = a
         self._event(node.build, "target_started", t.name)
@@ -479,6 +727,9 @@ class Scheduler:
         )  # fmt: skip
 
     def _release(self, a: Attempt) -> None:
+        if a.shipping is not None and a.shipping is not asyncio.current_task():
+            a.shipping.cancel()  # abandons its fetches: their late chunks are dropped
+        self._shipping.discard(a)
         a.peer.claims.pop(a.claim, None)
         self.in_flight.pop((a.node.build.build_id, a.node.target.name, a.number), None)
         self._runs.pop((a.peer.number, a.run_id), None)
@@ -505,6 +756,8 @@ class Scheduler:
 
     def worker_lost(self, peer: Peer, why: str) -> None:
         for a in [a for a in self.in_flight.values() if a.peer is peer]:
+            self._requeue(a, f"worker '{peer.peer_id}' was lost: {why}")
+        for a in [a for a in self._shipping if a.peer is peer]:
             self._requeue(a, f"worker '{peer.peer_id}' was lost: {why}")
         self.kick()
 
@@ -601,7 +854,11 @@ class Scheduler:
                 self._finish(node, "failed", f"outputs of '{node.target.name}': {e}")
                 return
             if not node.final:
-                self._finish(node, "built", f"built on worker '{a.peer.peer_id}'")
+                self._finish(
+                    node, "built", f"built on worker '{a.peer.peer_id}'"
+                    + ("; its outputs stay there until needed" if a.keep else "")
+                    + (f"; ran again because {node.kept_lost}" if node.kept_lost else ""),
+                )  # fmt: skip
         finally:
             self._release(a)
 
@@ -628,7 +885,7 @@ class Scheduler:
                     f"output '{o.path}' is named by {algorithm} but the store uses "
                     f"{self.m.algorithm}"
                 )
-            size = blobs.size_of(o.digest)
+            size = o.size if a.keep else blobs.size_of(o.digest)  # kept: verified when fetched
             if size is None or size != o.size:
                 raise ValueError(
                     f"worker '{a.peer.peer_id}' reported '{o.path}' as {o.digest} ({o.size} bytes) "
@@ -644,6 +901,17 @@ class Scheduler:
         keep = t.cacheable
         stdout = blobs.put_bytes(bytes(a.stdout)) if keep and a.stdout else None
         stderr = blobs.put_bytes(bytes(a.stderr)) if keep and a.stderr else None
+        if a.keep:
+            # Deferred: the worker holds the blobs; consumers fetch them (or run there) if needed.
+            kept = Kept(a.peer.peer_id, json.loads(_store.encode_manifest(
+                t.name, outputs, directories, stdout, stderr, max(0, p.duration_ms)
+            )))  # fmt: skip
+            node.kept = kept
+            node.outputs = outputs
+            node.output_digest = output_digest(self.m.algorithm, outputs, directories)
+            if keep and node.key is not None and self.deferred is not None:
+                self.deferred.remember(node.key, kept)
+            return
         manifest = {"outputs": outputs, "directories": directories}
         _store.clear_outputs(self.m.workspace, t.outputs)
         if not _store.restore_outputs(self.m.workspace, manifest, blobs):
@@ -753,9 +1021,12 @@ class Scheduler:
         for node in build.nodes.values():
             a = node.running
             if a is not None:
-                a.peer.send(TargetCancel(build.build_id, node.target.name, a.number, why))
+                if a.run_id:  # else it is still fetching its inputs: _release stops that
+                    a.peer.send(TargetCancel(build.build_id, node.target.name, a.number, why))
                 self._release(a)
         for node in list(build.nodes.values()):
+            if node.status == "keying" and node.keying is not None:
+                node.keying.cancel()  # e.g. fetching kept outputs: abandoned, as for a consumer
             if not node.final:
                 self._finish(node, "cancelled", "the build was cancelled")
 

@@ -63,6 +63,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         metavar="S",
         help="fail a target no worker can run after S seconds (default 300)",
     )
+    parser.add_argument(
+        "--defer-outputs",
+        action="store_true",
+        help="deferred outputs (as Java's 'serve --defer-outputs'): outputs of targets the build "
+        "did not request, and that no target reads as declared inputs, stay on the worker that "
+        "made them and are fetched only when a target on another worker consumes them",
+    )
     parser.add_argument("--tls-cert", help="PEM certificate chain (with --tls-key): serve TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--id", dest="master_id", help="master id (default: random)")
@@ -93,6 +100,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             placement_timeout=args.placement_timeout,
             tls=tls,
             master_id=args.master_id,
+            defer_outputs=args.defer_outputs,
         )
     except ValueError as e:
         print(f"buildnet-master: {e}", file=sys.stderr)

@@ -24,6 +24,7 @@ from buildnet import _digests
 from buildnet._connection import now_ms
 from buildnet.errors import ProtocolError, UnknownMessageTypeError
 from buildnet.master import _store
+from buildnet.master._deferred import FetchError
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     MAJOR,
@@ -117,6 +118,25 @@ class _Transfer:
 
 
 @dataclass(eq=False)
+class _Fetch:
+    """A BLOB_GET this master sent to a worker (deferred outputs): the chunks go to ``file``
+    (None: a probe, which expects one empty final chunk) as they arrive."""
+
+    peer: Peer
+    digest: str
+    size: int
+    done: asyncio.Future[None]
+    hasher: Any
+    path: Optional[Path] = None
+    file: Optional[BinaryIO] = None
+    next_offset: int = 0
+
+    def fail(self, why: str) -> None:
+        if not self.done.done():
+            self.done.set_exception(FetchError(why))
+
+
+@dataclass(eq=False)
 class Peer:
     """One authenticated connection (a worker or a client)."""
 
@@ -194,6 +214,10 @@ class Master:
 
     ``close()`` is idempotent: it stops accepting, closes every connection, cancels running
     builds and closes the state database.
+
+    ``defer_outputs=True`` turns on deferred outputs (docs/PROTOCOL.md, "Deferred outputs"; the
+    Java master's ``deferOutputs``): outputs no client asks for and no target reads as declared
+    inputs stay on the worker that made them until a consumer elsewhere needs them.
     """
 
     def __init__(
@@ -212,6 +236,7 @@ class Master:
         max_unauthenticated: int = 64,
         max_connections_per_address: int = 256,
         host_env: Optional[dict[str, str]] = None,
+        defer_outputs: bool = False,
     ) -> None:
         from buildnet.protocol import check_secret
 
@@ -248,7 +273,18 @@ class Master:
         self._server: Optional[asyncio.base_events.Server] = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self.stats = {"ignored_results": 0}
+        #: Turns on deferred outputs (docs/PROTOCOL.md, "Deferred outputs"; Java:
+        #: ``BuildNet.Builder.deferOutputs``): outputs nothing needs here stay on their worker.
+        self.defer_outputs = defer_outputs
+        #: ``blob_bytes_in``: blob bytes received (uploads and fetches from workers);
+        #: ``blob_bytes_out``: blob bytes served; ``dropped_chunks``: unsolicited BLOB_CHUNKs;
+        #: ``fetches``: BLOB_GETs sent to workers for kept outputs (probes included).
+        self.stats = {
+            "ignored_results": 0, "blob_bytes_in": 0, "blob_bytes_out": 0, "dropped_chunks": 0,
+            "fetches": 0,
+        }  # fmt: skip
+        #: (connection number, BLOB_GET id) -> the fetch waiting for its chunks.
+        self._fetches: dict[tuple[int, str], _Fetch] = {}
         self.state: Optional[_store.StateDb] = None
         self.blobs: Optional[_store.BlobStore] = None
         self.scheduler: Optional[Scheduler] = None
@@ -578,6 +614,8 @@ class Master:
                 t.file.close()
                 t.path.unlink(missing_ok=True)
         peer.transfers.clear()
+        for f in [f for f in self._fetches.values() if f.peer is peer]:
+            f.fail(f"worker '{peer.peer_id}' disconnected ({peer.close_reason or 'closed'})")
         for s in peer.subscriptions.values():
             s.open = False
         if peer.is_worker and self.workers.get(peer.peer_id) is peer:
@@ -655,6 +693,12 @@ class Master:
             await self._blob_put(peer, m.id, p)
         elif isinstance(p, BlobGet):
             await self._blob_get(peer, m.id, p)
+        elif isinstance(p, BlobChunk):
+            await self._chunk(peer, p)
+        elif isinstance(p, ErrorReply) and (peer.number, p.reply_to or "") in self._fetches:
+            self._fetches[(peer.number, p.reply_to or "")].fail(
+                f"{ErrorCode.from_wire(p.code).name}: {p.message}"
+            )
         elif isinstance(p, (Ack, ErrorReply, HeartbeatAck)) and not peer.is_worker:
             return  # replies are never answered (an ERROR for an ERROR could ping-pong)
         else:
@@ -833,6 +877,7 @@ class Master:
             t.hasher.update(p.data)
 
         await self.io(write)
+        self.stats["blob_bytes_in"] += len(p.data)
         t.next_offset += len(p.data)
         if not p.last:
             return
@@ -910,14 +955,102 @@ class Master:
                             f"{actual}); it was deleted",
                         )
                     peer.send(BlobChunk(mid, offset, data, True, p.digest, size))
+                    self.stats["blob_bytes_out"] += len(data)
                     return
                 peer.send(BlobChunk(mid, offset, data, False))
+                self.stats["blob_bytes_out"] += len(data)
                 offset += len(data)
                 # A bounded window: at most this many chunks wait for the socket.
                 while peer.out.qsize() > _DOWNLOAD_WINDOW and not peer.closed:
                     await asyncio.sleep(0.001)
         finally:
             await self.io(f.close)
+
+
+    # ---- fetching kept outputs from workers ------------------------------------------------
+
+    async def fetch_blob(self, peer: Peer, digest: str, size: int, *, probe: bool = False) -> None:
+        """Fetches blob ``digest`` of ``size`` bytes that ``peer`` kept into the store, verified
+        (``probe``: only asks the worker to confirm it holds it, by a BLOB_GET at offset = size);
+        FetchError if it cannot. Cancelling it abandons the download: the chunks still coming
+        answer nothing any more and are dropped."""
+        blobs = self.blobs
+        assert blobs is not None
+        path: Optional[Path] = None
+        file: Optional[BinaryIO] = None
+        if not probe:
+            path, file = await self.io(blobs.new_temp)
+        f = _Fetch(
+            peer, digest, size, asyncio.get_running_loop().create_future(),
+            _digests.new_hasher(self.algorithm), path, file,
+        )  # fmt: skip
+        # Registered before anything can answer: the reply is read on this loop, after this.
+        mid = peer.send(BlobGet(digest, offset=size if probe else None))
+        self.stats["fetches"] += 1
+        key = (peer.number, mid)
+        self._fetches[key] = f
+        if peer.closed:
+            f.fail(f"worker '{peer.peer_id}' disconnected")
+        try:
+            await f.done
+            if path is not None:
+                await self.io(_publish, blobs, f, path, digest)
+        finally:
+            del self._fetches[key]
+            if file is not None:
+                await self.io(_discard_temp, file, path)
+
+    async def _chunk(self, peer: Peer, p: BlobChunk) -> None:
+        """A BLOB_CHUNK: part of a fetch, or (answering nothing this master waits for, e.g. a
+        fetch cancelled meanwhile) dropped unread, never buffered or answered."""
+        f = self._fetches.get((peer.number, p.reply_to))
+        if f is None or f.done.done():
+            self.stats["dropped_chunks"] += 1
+            log.debug("dropped an unsolicited BLOB_CHUNK from %s (reply_to %s)", peer, p.reply_to)
+            return
+        if p.offset != (f.size if f.file is None else f.next_offset):
+            f.fail(f"a chunk at offset {p.offset} where {f.next_offset} was due")
+            return
+        if f.file is None:
+            if p.last and not p.data and p.digest == f.digest and p.size == f.size:
+                f.done.set_result(None)
+            else:
+                f.fail("the worker did not confirm the blob with one empty final chunk")
+            return
+        file = f.file
+
+        def write() -> None:
+            file.write(p.data)
+            f.hasher.update(p.data)
+
+        try:
+            await self.io(write)
+        except (OSError, ValueError) as e:  # ValueError: abandoned (closed) meanwhile
+            f.fail(f"cannot write it: {e}")
+            return
+        self.stats["blob_bytes_in"] += len(p.data)
+        f.next_offset += len(p.data)
+        if not p.last or f.done.done():
+            return
+        actual = f"{self.algorithm}:{f.hasher.hexdigest()}"
+        if actual != f.digest or f.next_offset != f.size or p.digest != f.digest:
+            f.fail(f"its {f.next_offset} bytes hash to {actual}, not {f.digest} ({f.size} bytes)")
+        else:
+            f.done.set_result(None)
+
+
+def _publish(blobs: _store.BlobStore, f: _Fetch, path: Path, digest: str) -> None:
+    assert f.file is not None
+    f.file.close()
+    blobs.publish(path, digest)
+
+
+def _discard_temp(file: BinaryIO, path: Optional[Path]) -> None:
+    with contextlib.suppress(OSError):
+        file.close()
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _open_rb(path: Path) -> BinaryIO:
