@@ -29,6 +29,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -93,8 +94,8 @@ import org.sqlite.SQLiteException;
 public final class SqliteStateBackend implements StateBackend {
   /** Rows per sweep transaction: small, so a caller waits at most about a millisecond. */
   static final int SWEEP_BATCH = 256;
-  /** Rows per statement in {@link #setAll}; see {@link #PUT_ROWS}. */
-  private static final int SET_ALL_ROWS = 64;
+  /** Rows per statement in {@link #setAll}, the largest of {@link #PUT_ROWS}. */
+  static final int SET_ALL_ROWS = 128;
 
   private static final StateCapabilities CAPABILITIES =
       new StateCapabilities(false, true, true, false);
@@ -111,11 +112,12 @@ public final class SqliteStateBackend implements StateBackend {
   // Without an expiry the NULL is written into the statement: one bind less per set.
   private static final String PUT_FOREVER =
       "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, NULL)" + UPSERT;
-  // SET_ALL_ROWS rows in one statement: SQLite starts the statement, checks the transaction and
-  // seeks the index once per statement rather than once per row, and the driver steps and resets
-  // it once; a 1,000-row setAll takes about a third less CPU than with one row per statement.
-  private static final String PUT_ROWS = "INSERT INTO kv (key, value, expires_at) VALUES "
-      + String.join(", ", Collections.nCopies(SET_ALL_ROWS, "(?, ?, NULL)")) + UPSERT;
+  // Many rows in one statement: SQLite starts the statement, checks the transaction and seeks the
+  // index once per statement rather than once per row, and the driver steps and resets it once; a
+  // 1,000-row setAll takes about a third less CPU than with one row per statement. PUT_ROWS[i]
+  // writes 2^i rows, up to SET_ALL_ROWS, so that any remainder is a few statements (one per bit of
+  // its size), not one per row.
+  private static final String[] PUT_ROWS = putRows();
   private static final String DELETE = "DELETE FROM kv WHERE key = ? AND " + LIVE;
   // Inserts, or overwrites only a row that has expired but has not been swept yet.
   private static final String PUT_IF_ABSENT = PUT
@@ -227,8 +229,11 @@ public final class SqliteStateBackend implements StateBackend {
       throw new IllegalArgumentException("entries must not be null");
     }
     for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
-      requireKey(entry.getKey());
-      requireValue(entry.getValue(), "value of key '" + entry.getKey() + "'");
+      String key = requireKey(entry.getKey());
+      if (entry.getValue() == null) {
+        // The message is built only when it fails, not once per entry.
+        requireValue(null, "value of key '" + key + "'");
+      }
     }
     transaction("write " + entries.size() + " keys", "", () -> {
       Object[] rows = new Object[2 * SET_ALL_ROWS];
@@ -237,15 +242,32 @@ public final class SqliteStateBackend implements StateBackend {
         rows[filled++] = entry.getKey();
         rows[filled++] = entry.getValue();
         if (filled == rows.length) {
-          writer.fast(PUT_ROWS).execute(rows);
+          writer.fast(PUT_ROWS[PUT_ROWS.length - 1]).execute(rows);
           filled = 0;
         }
       }
-      for (int i = 0; i < filled; i += 2) {
-        writer.fast(PUT_FOREVER).execute(rows[i], rows[i + 1]);
+      // The rest, fewer than SET_ALL_ROWS rows: one statement per bit of its count, largest first.
+      int from = 0;
+      for (int i = PUT_ROWS.length - 2; i >= 0; i--) {
+        int width = 2 << i; // 2^i rows of two arguments each
+        if (filled - from >= width) {
+          writer.fast(PUT_ROWS[i]).execute(Arrays.copyOfRange(rows, from, from + width));
+          from += width;
+        }
       }
       return 1 + entries.size() / 16;
     });
+  }
+
+  /** {@code PUT_ROWS[i]}: the upsert of 2^i rows without expiry; the last has SET_ALL_ROWS. */
+  private static String[] putRows() {
+    String[] statements = new String[Integer.numberOfTrailingZeros(SET_ALL_ROWS) + 1];
+    statements[0] = PUT_FOREVER;
+    for (int i = 1; i < statements.length; i++) {
+      statements[i] = "INSERT INTO kv (key, value, expires_at) VALUES "
+          + String.join(", ", Collections.nCopies(1 << i, "(?, ?, NULL)")) + UPSERT;
+    }
+    return statements;
   }
 
   @Override

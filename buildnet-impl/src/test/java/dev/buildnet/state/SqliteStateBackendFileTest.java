@@ -421,6 +421,36 @@ class SqliteStateBackendFileTest {
       }
     }
 
+    /**
+     * setAll writes full statements of SET_ALL_ROWS rows and then one smaller statement per bit of
+     * the remainder: every size up to three full statements, each entry's own value, and the last
+     * entry (in the smallest statement) overwriting a key that had an expiry.
+     */
+    @Test
+    void setAll_ofEverySizeUpToThreeFullStatements_storesEveryEntry() {
+      MutableClock clock = new MutableClock();
+      try (SqliteStateBackend backend = open(clock)) {
+        int largest = 3 * SqliteStateBackend.SET_ALL_ROWS;
+        for (int size = 1; size <= largest; size++) {
+          String prefix = size + "/";
+          backend.setString(prefix + (size - 1), "expiring", TTL);
+          Map<String, byte[]> entries = new LinkedHashMap<>();
+          for (int i = 0; i < size; i++) {
+            entries.put(prefix + i, (prefix + "v" + i).getBytes(UTF_8));
+          }
+          backend.setAll(entries);
+        }
+        clock.advance(TTL);
+        for (int size = 1; size <= largest; size++) {
+          String prefix = size + "/";
+          assertEquals(size, backend.keys(prefix).size(), prefix);
+          for (int i = 0; i < size; i++) {
+            assertEquals(prefix + "v" + i, backend.getString(prefix + i).orElseThrow(), prefix + i);
+          }
+        }
+      }
+    }
+
     @Test
     void setAll_withABadEntry_storesNothing() {
       try (SqliteStateBackend backend = open(new MutableClock())) {

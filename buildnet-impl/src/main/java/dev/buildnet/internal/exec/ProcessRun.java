@@ -43,7 +43,8 @@ public final class ProcessRun implements RunningCommand {
   private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
   private Runnable onEnd = () -> {};
 
-  // ---- confined to the scheduler thread ----
+  // ---- confined to the scheduler thread (sampling and timeout are set by begin(), before it
+  // hands the scheduler anything of this command's) ----
   private Outcome stopReason;
   private CompletableFuture<Void> treeStopped;
   private boolean rootExited;
@@ -84,29 +85,26 @@ public final class ProcessRun implements RunningCommand {
 
   /** Arms sampling, the timeout and the exit hook. Called once, by the provider. */
   public void begin() {
-    onScheduler(
-        () -> {
-          if (rootExited) {
-            return;
-          }
-          // The first look waits a little: a process just past exec has nothing to show yet, and
-          // the many commands that end within milliseconds are spared the /proc reads.
-          sampling =
-              scheduler.scheduleWithFixedDelay(
-                  guarded(() -> tree.refresh(false)),
-                  Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos),
-                  sampleIntervalNanos,
-                  TimeUnit.NANOSECONDS);
-          if (spec.timeout() != null) {
-            // Counted from just before the fork, like the wall time.
-            long remaining = spec.timeout().toNanos() - (System.nanoTime() - startNanos);
-            timeout =
-                scheduler.schedule(
-                    guarded(() -> stop(Outcome.TIMED_OUT)),
-                    Math.max(0, remaining),
-                    TimeUnit.NANOSECONDS);
-          }
-        });
+    // Armed here, on the caller's thread, rather than in a task of its own on the scheduler (a
+    // wake-up of that thread per command): nothing else runs on the scheduler for this command
+    // before the lines below hand it work, and each hand-off publishes these two fields to it.
+    // The first look waits a little: a process just past exec has nothing to show yet, and the
+    // many commands that end within milliseconds are spared the /proc reads.
+    sampling =
+        scheduler.scheduleWithFixedDelay(
+            guarded(() -> tree.refresh(false)),
+            Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos),
+            sampleIntervalNanos,
+            TimeUnit.NANOSECONDS);
+    if (spec.timeout() != null) {
+      // Counted from just before the fork, like the wall time.
+      long remaining = spec.timeout().toNanos() - (System.nanoTime() - startNanos);
+      timeout =
+          scheduler.schedule(
+              guarded(() -> stop(Outcome.TIMED_OUT)),
+              Math.max(0, remaining),
+              TimeUnit.NANOSECONDS);
+    }
     // Output that cannot be handled fails the command: stop it now rather than let it run on
     // (the pump keeps draining meanwhile, so the child never blocks on a full pipe).
     for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
@@ -183,6 +181,7 @@ public final class ProcessRun implements RunningCommand {
     }
     rootExited = true;
     exitNanos = now;
+    tree.rootReaped();
     cancelTimers();
     if (treeStopped != null) {
       whenDone(treeStopped, this::awaitOutput);

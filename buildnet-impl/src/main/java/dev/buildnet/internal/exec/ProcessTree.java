@@ -91,18 +91,21 @@ public final class ProcessTree {
     this.rootPid = root.pid();
     this.mark = mark;
     this.memberListener = memberListener;
-    this.pipes = ownPipesExcluded(inspector, inspector.outputPipes(root.pid()));
+    // Read now, while the root is sure to be alive; which of them are safe to hunt is decided
+    // when a hunt is needed (see ownPipesExcluded), which most commands never need.
+    this.pipes = inspector.outputPipes(root.pid());
     members.put(root.pid(), new Member(root));
   }
 
   /**
    * If a child could not be set up in time we might read a pipe this JVM itself writes to; hunting
-   * that pipe's holders would hit unrelated processes, so it is never used.
+   * that pipe's holders would hit unrelated processes, so it is never used. This JVM's own pipes
+   * are read when the hunt starts, so a command that is never hunted for costs no reads of them.
    */
-  private static Set<String> ownPipesExcluded(ProcessInspector inspector, Set<String> pipes) {
+  private Set<String> ownPipesExcluded() {
     Set<String> result = new HashSet<>(pipes);
     result.removeAll(inspector.outputPipes(SELF));
-    return Set.copyOf(result);
+    return result;
   }
 
   /**
@@ -112,7 +115,7 @@ public final class ProcessTree {
   void refresh(boolean scanPipes) {
     List<Long> frontier = new ArrayList<>();
     if (scanPipes) {
-      for (long pid : inspector.pipeHolders(pipes)) {
+      for (long pid : inspector.pipeHolders(ownPipesExcluded())) {
         if (track(pid)) {
           frontier.add(pid);
         }
@@ -200,6 +203,16 @@ public final class ProcessTree {
     }
     refresh(false);
     return true;
+  }
+
+  /**
+   * The root has exited and the JDK has reaped it: it is gone, with no look at {@code /proc}. Its
+   * pid is free from now on, so a look could find (and walk the children of) whatever process got
+   * it next; its own children were re-parented when it died, so only their mark or an earlier
+   * sample finds them, as before.
+   */
+  void rootReaped() {
+    members.get(rootPid).gone = true;
   }
 
   private boolean track(long pid) {
