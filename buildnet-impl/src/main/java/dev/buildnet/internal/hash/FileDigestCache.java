@@ -74,6 +74,10 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
+  /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
+  private static final java.nio.file.FileSystem SLASHED =
+      java.nio.file.FileSystems.getDefault().getSeparator().equals("/")
+          ? java.nio.file.FileSystems.getDefault() : null;
 
   private final HashProvider provider;
   private final Clock clock;
@@ -148,7 +152,7 @@ public final class FileDigestCache {
    */
   public Digest digest(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    Path key = file.toAbsolutePath().normalize();
+    Path key = normalized(file);
     java.util.function.Predicate<Path> watching = watched;
     if (watching != null && watching.test(key)) {
       Digest known = trusted.get(key);
@@ -168,6 +172,30 @@ public final class FileDigestCache {
       return read;
     }
     return digestChecked(key);
+  }
+
+  /**
+   * {@code file.toAbsolutePath().normalize()}: {@code file} itself when it is absolute and has no
+   * "." or ".." name, which {@code normalize} would return unchanged after building arrays to find
+   * that out (the engine's paths are all of this kind); its string is then the key as well.
+   */
+  static Path normalized(Path file) {
+    if (file.getFileSystem() == SLASHED && file.isAbsolute() && !hasDotName(file.toString())) {
+      return file;
+    }
+    return file.toAbsolutePath().normalize();
+  }
+
+  /** Whether a '/'-separated path has a "." or ".." name. */
+  static boolean hasDotName(String path) {
+    for (int i = path.indexOf('.'); i >= 0; i = path.indexOf('.', i + 1)) {
+      boolean starts = i == 0 || path.charAt(i - 1) == '/';
+      int end = i + 1 < path.length() && path.charAt(i + 1) == '.' ? i + 2 : i + 1;
+      if (starts && (end == path.length() || path.charAt(end) == '/')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Digest digestChecked(Path key) throws IOException {
@@ -248,7 +276,7 @@ public final class FileDigestCache {
    */
   public Digest digestIfRegularFile(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    Path key = file.toAbsolutePath().normalize();
+    Path key = normalized(file);
     String name = key.toString();
     FileStat stat;
     try {
