@@ -142,6 +142,7 @@ public final class CacheKeyBuilder {
         b.adapter(), versionOf(name, b.adapter()), b.options(), b.entrypoints(), b.outDir()))
         .orElse(null);
 
+    // compute takes 'environment' and 'inputs' over rather than copying them: not used after this.
     return KeyManifest.compute(hashes, target.command(), target.workingDirectory(), environment,
         inputs, dependencies, target.outputs(), bundler, platform);
   }

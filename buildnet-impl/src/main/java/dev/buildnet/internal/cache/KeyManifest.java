@@ -66,6 +66,27 @@ public final class KeyManifest {
       List<String> outputs,
       BundlerKey bundler,
       Platform platform) {
+    this(formatVersion, key, argv, workingDirectory, environment, inputs, dependencies,
+        dependencyKeys, outputs, bundler, platform, false);
+  }
+
+  /**
+   * {@code owned}: the maps were made for this manifest and nobody else holds them, so a {@link
+   * TreeMap} in natural order is wrapped rather than copied (a null build keys every target).
+   */
+  private KeyManifest(
+      int formatVersion,
+      Digest key,
+      List<String> argv,
+      String workingDirectory,
+      Map<String, Digest> environment,
+      Map<String, Digest> inputs,
+      Map<String, Digest> dependencies,
+      Map<String, Digest> dependencyKeys,
+      List<String> outputs,
+      BundlerKey bundler,
+      Platform platform,
+      boolean owned) {
     if (!dependencies.keySet().equals(dependencyKeys.keySet())) {
       throw new IllegalArgumentException("dependency keys " + dependencyKeys.keySet()
           + " do not name the dependencies " + dependencies.keySet());
@@ -74,16 +95,26 @@ public final class KeyManifest {
     this.key = key;
     this.argv = List.copyOf(argv);
     this.workingDirectory = Objects.requireNonNull(workingDirectory, "workingDirectory");
-    this.environment = Collections.unmodifiableSortedMap(new TreeMap<>(environment));
-    this.inputs = Collections.unmodifiableSortedMap(new TreeMap<>(inputs));
-    this.dependencies = Collections.unmodifiableSortedMap(new TreeMap<>(dependencies));
-    this.dependencyKeys = Collections.unmodifiableSortedMap(new TreeMap<>(dependencyKeys));
+    this.environment = sorted(environment, owned);
+    this.inputs = sorted(inputs, owned);
+    this.dependencies = sorted(dependencies, owned);
+    this.dependencyKeys = sorted(dependencyKeys, owned);
     this.outputs = List.copyOf(outputs);
     this.bundler = bundler;
     this.platform = Objects.requireNonNull(platform, "platform");
   }
 
-  /** A manifest of the given components, keyed with {@code hashes}. */
+  private static SortedMap<String, Digest> sorted(Map<String, Digest> map, boolean owned) {
+    if (owned && map instanceof TreeMap<String, Digest> tree && tree.comparator() == null) {
+      return Collections.unmodifiableSortedMap(tree);
+    }
+    return Collections.unmodifiableSortedMap(new TreeMap<>(map));
+  }
+
+  /**
+   * A manifest of the given components, keyed with {@code hashes}. It takes {@code environment}
+   * and {@code inputs} over (the caller made them for it and must not change them).
+   */
   static KeyManifest compute(
       HashProvider hashes,
       List<String> argv,
@@ -101,7 +132,7 @@ public final class KeyManifest {
       keys.put(name, d.key());
     });
     KeyManifest unkeyed = new KeyManifest(FORMAT_VERSION, null, argv, workingDirectory,
-        environment, inputs, keyed, keys, outputs, bundler, platform);
+        environment, inputs, keyed, keys, outputs, bundler, platform, true);
     return unkeyed.withKey(KeyEncoding.key(hashes, unkeyed));
   }
 

@@ -593,8 +593,10 @@ public final class BuildHistory implements BuildListener {
     static final long LINE_OVERHEAD = 64;
 
     private final List<LogLine> head = new ArrayList<>();
-    private final ArrayDeque<LogLine> tail = new ArrayDeque<>();
-    private final ArrayDeque<Long> tailCosts = new ArrayDeque<>();
+    // Smallest start: there is one per target per build and most targets log nothing (a null
+    // build); the deques grow as lines come.
+    private final ArrayDeque<LogLine> tail = new ArrayDeque<>(1);
+    private final ArrayDeque<Long> tailCosts = new ArrayDeque<>(1);
     private final List<Long> headCosts = new ArrayList<>();
     private boolean pinned;
     long charge;

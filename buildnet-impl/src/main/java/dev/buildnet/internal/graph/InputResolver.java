@@ -185,7 +185,6 @@ public final class InputResolver {
         return List.of(below);
       }
     }
-    Path path = input.equals(".") ? root : root.resolve(input);
     if (!input.equals(".")) {
       // The input's directory listing says what it is without an lstat of its own. Anything but
       // a plain file, and a directory that cannot be listed, takes the lstat path below.
@@ -205,6 +204,8 @@ public final class InputResolver {
         }
       }
     }
+    // Made only here: an input found in its directory's listing above needs no path of its own.
+    Path path = input.equals(".") ? root : root.resolve(input);
     BasicFileAttributes attributes;
     try {
       attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

@@ -74,6 +74,10 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
+  /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
+  private static final java.nio.file.FileSystem SLASHED =
+      java.nio.file.FileSystems.getDefault().getSeparator().equals("/")
+          ? java.nio.file.FileSystems.getDefault() : null;
 
   private final HashProvider provider;
   private final Clock clock;
@@ -82,12 +86,15 @@ public final class FileDigestCache {
   /** Reads a file's stat without following a link ({@code lstat}), for {@link #digestIfRegularFile}. */
   private final StatReader lstatReader;
   /**
-   * By path. Unbounded (the default, and what BuildNet uses): a concurrent map, read without a
+   * By path ({@link Path#toString()} of the normalized absolute path: a string is smaller than a
+   * path and is what the native stat reads anyway). Unbounded (the default, and what BuildNet uses): a concurrent map, read without a
    * lock, since a null build looks up every input of every target from several threads at once.
    * Bounded: a {@link LinkedHashMap} in access order, guarded by itself, which evicts the least
    * recently used.
    */
-  private final Map<Path, Entry> entries;
+  private final Map<String, Entry> entries;
+  /** The file system of the keys, to turn them back into paths for {@link FileStateFile}. */
+  private volatile java.nio.file.FileSystem keys = java.nio.file.FileSystems.getDefault();
   private final boolean bounded;
   private final LongAdder filesRead = new LongAdder();
   private final LongAdder cacheHits = new LongAdder();
@@ -125,7 +132,7 @@ public final class FileDigestCache {
           private static final long serialVersionUID = 1L;
 
           @Override
-          protected boolean removeEldestEntry(Map.Entry<Path, Entry> eldest) {
+          protected boolean removeEldestEntry(Map.Entry<String, Entry> eldest) {
             return size() > maxEntries;
           }
         };
@@ -145,7 +152,7 @@ public final class FileDigestCache {
    */
   public Digest digest(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    Path key = file.toAbsolutePath().normalize();
+    Path key = normalized(file);
     java.util.function.Predicate<Path> watching = watched;
     if (watching != null && watching.test(key)) {
       Digest known = trusted.get(key);
@@ -167,26 +174,57 @@ public final class FileDigestCache {
     return digestChecked(key);
   }
 
+  /**
+   * {@code file.toAbsolutePath().normalize()}: {@code file} itself when it is absolute and has no
+   * "." or ".." name, which {@code normalize} would return unchanged after building arrays to find
+   * that out (the engine's paths are all of this kind); its string is then the key as well.
+   */
+  static Path normalized(Path file) {
+    if (file.getFileSystem() == SLASHED && file.isAbsolute() && !hasDotName(file.toString())) {
+      return file;
+    }
+    return file.toAbsolutePath().normalize();
+  }
+
+  /** Whether a '/'-separated path has a "." or ".." name. */
+  static boolean hasDotName(String path) {
+    for (int i = path.indexOf('.'); i >= 0; i = path.indexOf('.', i + 1)) {
+      boolean starts = i == 0 || path.charAt(i - 1) == '/';
+      int end = i + 1 < path.length() && path.charAt(i + 1) == '.' ? i + 2 : i + 1;
+      if (starts && (end == path.length() || path.charAt(end) == '/')) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private Digest digestChecked(Path key) throws IOException {
     // Taken before the stat, so that it is no later than the start of the read it vouches for.
     Instant readStart = clock.instant();
-    FileStat before = stat(key);
-    Digest known = lookup(key, before);
+    String name = key.toString();
+    FileStat before = stat(key, name);
+    Digest known = lookup(name, before);
     if (known != null) {
       return known;
     }
+    return read(key, name, before, readStart);
+  }
+
+  /** Reads {@code key} (stat {@code before} at {@code readStart}) and remembers it if it may. */
+  private Digest read(Path key, String name, FileStat before, Instant readStart)
+      throws IOException {
     for (int reads = 1; ; reads++) {
       filesRead.increment();
       Digest digest = provider.hash(key);
-      FileStat after = stat(key);
+      FileStat after = stat(key, name);
       if (after.equals(before) && changedBefore(after, readStart)) {
-        put(key, after, digest);
+        put(key, name, after, digest);
         return digest;
       }
       if (after.equals(before) || reads == MAX_READS) {
         // Stable but changed too recently to trust, or still changing after MAX_READS reads:
         // return what was read and remember nothing.
-        remove(key);
+        remove(name);
         return digest;
       }
       readStart = clock.instant();
@@ -195,9 +233,9 @@ public final class FileDigestCache {
   }
 
   /** The remembered digest of {@code key} if it was taken at exactly {@code stat}, else null. */
-  private Digest lookup(Path key, FileStat stat) {
+  private Digest lookup(String key, FileStat stat) {
     Entry cached = get(key);
-    if (cached == null || !cached.stat.equals(stat)) {
+    if (cached == null || !cached.matches(stat)) {
       return null;
     }
     cached.seen = generation;
@@ -205,8 +243,9 @@ public final class FileDigestCache {
     return cached.digest;
   }
 
-  private void put(Path key, FileStat stat, Digest digest) {
+  private void put(Path path, String key, FileStat stat, Digest digest) {
     Entry e = new Entry(stat, digest, generation);
+    keys = path.getFileSystem();
     if (bounded) {
       synchronized (entries) {
         entries.put(key, e);
@@ -217,7 +256,7 @@ public final class FileDigestCache {
     changes.incrementAndGet();
   }
 
-  private Entry get(Path key) {
+  private Entry get(String key) {
     if (bounded) {
       synchronized (entries) {
         return entries.get(key); // moves it to the young end
@@ -237,7 +276,8 @@ public final class FileDigestCache {
    */
   public Digest digestIfRegularFile(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    Path key = file.toAbsolutePath().normalize();
+    Path key = normalized(file);
+    String name = key.toString();
     FileStat stat;
     try {
       stat = lstatReader.read(key);
@@ -247,7 +287,7 @@ public final class FileDigestCache {
     if (!stat.regularFile() || stat.directory()) {
       return null;
     }
-    Digest known = lookup(key, stat);
+    Digest known = lookup(name, stat);
     return known != null ? known : digestChecked(key);
   }
 
@@ -272,7 +312,7 @@ public final class FileDigestCache {
       invalidations.incrementAndGet();
       was = trusted.remove(key);
     }
-    remove(key);
+    remove(key.toString());
     return was;
   }
 
@@ -323,16 +363,16 @@ public final class FileDigestCache {
     return cacheHits.sum();
   }
 
-  private FileStat stat(Path key) throws IOException {
+  private FileStat stat(Path key, String name) throws IOException {
     FileStat stat;
     try {
       stat = statReader.read(key);
     } catch (NoSuchFileException e) {
-      remove(key);
+      remove(name);
       throw e;
     }
     if (!stat.regularFile() || stat.directory()) {
-      remove(key);
+      remove(name);
       ChunkedHashProvider.requireRegularFile(key, stat.directory(), stat.regularFile());
     }
     return stat;
@@ -353,7 +393,7 @@ public final class FileDigestCache {
     return stat.lastChangeNanos() < threshold;
   }
 
-  private void remove(Path key) {
+  private void remove(String key) {
     Entry removed;
     if (bounded) {
       synchronized (entries) {
@@ -389,7 +429,8 @@ public final class FileDigestCache {
   List<Saved> entries() {
     synchronized (entries) {
       List<Saved> all = new ArrayList<>(entries.size());
-      entries.forEach((path, e) -> all.add(new Saved(path, e.stat, e.digest, e.seen)));
+      java.nio.file.FileSystem fs = keys;
+      entries.forEach((path, e) -> all.add(new Saved(fs.getPath(path), e.stat(), e.digest, e.seen)));
       return all;
     }
   }
@@ -397,7 +438,9 @@ public final class FileDigestCache {
   /** Remembers a saved entry unless this process already knows the file. */
   void restore(Saved saved) {
     synchronized (entries) {
-      entries.putIfAbsent(saved.path(), new Entry(saved.stat(), saved.digest(), saved.seen()));
+      keys = saved.path().getFileSystem();
+      entries.putIfAbsent(saved.path().toString(),
+          new Entry(saved.stat(), saved.digest(), saved.seen()));
     }
   }
 
@@ -420,16 +463,40 @@ public final class FileDigestCache {
     }
   }
 
+  /** A remembered file: the stat's fields held inline, so one object per file. */
   private static final class Entry {
-    final FileStat stat;
+    final long size;
+    final long mtimeNanos;
+    final long ctimeNanos;
+    final long dev;
+    final long ino;
+    final Object fileKey;
+    final int flags;
     final Digest digest;
     /** The generation that last used it; a racing write of the same value is harmless. */
     int seen;
 
     Entry(FileStat stat, Digest digest, int seen) {
-      this.stat = stat;
+      this.size = stat.size();
+      this.mtimeNanos = stat.mtimeNanos();
+      this.ctimeNanos = stat.ctimeNanos();
+      this.dev = stat.dev();
+      this.ino = stat.ino();
+      this.fileKey = stat.fileKey();
+      this.flags = stat.flags();
       this.digest = digest;
       this.seen = seen;
+    }
+
+    /** {@code stat().equals(s)}, without making the stat. */
+    boolean matches(FileStat s) {
+      return size == s.size() && mtimeNanos == s.mtimeNanos() && ctimeNanos == s.ctimeNanos()
+          && dev == s.dev() && ino == s.ino() && flags == s.flags()
+          && Objects.equals(fileKey, s.fileKey());
+    }
+
+    FileStat stat() {
+      return new FileStat(size, mtimeNanos, ctimeNanos, dev, ino, fileKey, flags);
     }
   }
 

@@ -231,18 +231,17 @@ public final class FileStateFile {
 
   /** Only identities that can be written down and compared again in another process. */
   private static boolean storable(FileStat stat) {
-    return stat.fileKey() == null || stat.fileKey() instanceof FileStat.UnixId;
+    return stat.fileKey() == null;
   }
 
   private static void writeStat(DataOutputStream out, FileStat stat) throws IOException {
     out.writeLong(stat.size());
     out.writeLong(stat.mtimeNanos());
     out.writeLong(stat.ctimeNanos());
-    FileStat.UnixId id = (FileStat.UnixId) stat.fileKey();
-    out.writeBoolean(id != null);
-    if (id != null) {
-      out.writeLong(id.dev());
-      out.writeLong(id.ino());
+    out.writeBoolean(stat.hasUnixId());
+    if (stat.hasUnixId()) {
+      out.writeLong(stat.dev());
+      out.writeLong(stat.ino());
     }
     out.writeByte((stat.regularFile() ? 1 : 0) | (stat.directory() ? 2 : 0));
   }
@@ -355,8 +354,12 @@ public final class FileStateFile {
     long size = in.readLong();
     long mtime = in.readLong();
     long ctime = in.readLong();
-    Object id = in.readBoolean() ? new FileStat.UnixId(in.readLong(), in.readLong()) : null;
-    int flags = in.readUnsignedByte();
-    return new FileStat(size, mtime, ctime, id, (flags & 1) != 0, (flags & 2) != 0);
+    boolean unixId = in.readBoolean();
+    long dev = unixId ? in.readLong() : 0;
+    long ino = unixId ? in.readLong() : 0;
+    int type = in.readUnsignedByte();
+    int flags = ((type & 1) != 0 ? FileStat.REGULAR_FILE : 0)
+        | ((type & 2) != 0 ? FileStat.DIRECTORY : 0) | (unixId ? FileStat.UNIX_ID : 0);
+    return new FileStat(size, mtime, ctime, dev, ino, null, flags);
   }
 }
