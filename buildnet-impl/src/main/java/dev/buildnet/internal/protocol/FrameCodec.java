@@ -381,8 +381,6 @@ public final class FrameCodec {
     private final long size;
     private CharsetDecoder utf8;
     private String id;
-    /** Keys and strings are read here before they are matched or decoded (see #scratch). */
-    private byte[] scratch = new byte[64];
 
     Reader(MessageUnpacker u, long size) {
       this.u = u;
@@ -466,11 +464,11 @@ public final class FrameCodec {
             "envelope key " + (i + 1) + " must be the str '" + ENVELOPE[i] + "' but was "
                 + name(u.getNextFormat()));
       }
-      int len = scratch(u.unpackRawStringHeader(), "envelope key");
-      if (Arrays.equals(scratch, 0, len, ENVELOPE_UTF8[i], 0, ENVELOPE_UTF8[i].length)) {
+      byte[] kb = payload(u.unpackRawStringHeader(), "envelope key");
+      if (Arrays.equals(kb, ENVELOPE_UTF8[i])) {
         return; // the expected (ASCII) key: no String needed
       }
-      String k = utf8(len, "envelope key");
+      String k = utf8(kb, "envelope key");
       if (!k.equals(ENVELOPE[i])) {
         throw error(
             ErrorCode.BAD_FRAME,
@@ -501,7 +499,7 @@ public final class FrameCodec {
             "envelope field '" + field + "' must be 1.." + maxBytes + " bytes but was " + len);
       }
       Text what = new Text("envelope field '", field, "'", null);
-      return utf8(scratch(len, what), what);
+      return utf8(payload(len, what), what);
     }
 
     private Object record(Schema schema, Object label, int depth) throws IOException {
@@ -515,10 +513,10 @@ public final class FrameCodec {
       Object[] values = new Object[fields.size()];
       boolean[] seen = new boolean[values.length];
       for (int e = 0; e < n; e++) {
-        int kl = keyBytes(label);
-        int i = schema.indexOf(scratch, kl, e);
+        byte[] kb = keyBytes(label);
+        int i = schema.indexOf(kb, e);
         if (i < 0) {
-          utf8(kl, new Text(label, " key", null, null)); // rejected unless valid UTF-8, as ever
+          utf8(kb, new Text(label, " key", null, null)); // rejected unless valid UTF-8, as ever
           skip(depth + 1); // a field of a newer minor version
           continue;
         }
@@ -636,17 +634,14 @@ public final class FrameCodec {
       }
     }
 
-    /**
-     * Reads a map key's UTF-8 bytes into {@link #scratch}, checked as {@link #key} checks them but
-     * not yet decoded; returns their length.
-     */
-    private int keyBytes(Object label) throws IOException {
+    /** A map key's UTF-8 bytes, checked as {@link #key} checks them but not yet decoded. */
+    private byte[] keyBytes(Object label) throws IOException {
       MessageFormat f = next();
       if (f.getValueType() != ValueType.STRING) {
         throw error(ErrorCode.INVALID_PAYLOAD, label + ": map keys must be str but one was " + name(f));
       }
       int len = u.unpackRawStringHeader();
-      return scratch(len, new Text(label, " key", null, null));
+      return payload(len, new Text(label, " key", null, null));
     }
 
     private String key(Object label) throws IOException {
@@ -659,7 +654,7 @@ public final class FrameCodec {
 
     private String str(Object what) throws IOException {
       int len = u.unpackRawStringHeader();
-      return utf8(scratch(len, what), what);
+      return utf8(payload(len, what), what);
     }
 
     private long integer(ErrorCode code, Object what) throws IOException {
@@ -672,20 +667,6 @@ public final class FrameCodec {
 
     private byte[] payload(int len, Object what) throws IOException {
       return u.readPayload(checkLength(len, what));
-    }
-
-    /**
-     * Reads {@code len} bytes (checked against what is left of the frame, so it never grows past
-     * the frame's size) into {@link #scratch}; returns {@code len}. A key or string is matched or
-     * decoded from there: one copy into its String rather than two.
-     */
-    private int scratch(int len, Object what) throws IOException {
-      checkLength(len, what);
-      if (len > scratch.length) {
-        scratch = new byte[Math.max(len, 2 * scratch.length)];
-      }
-      u.readPayload(scratch, 0, len);
-      return len;
     }
 
     private int checkLength(int len, Object what) {
@@ -730,18 +711,16 @@ public final class FrameCodec {
       }
     }
 
-    /** The first {@code len} bytes of {@link #scratch} as a String, if they are valid UTF-8. */
-    private String utf8(int len, Object what) {
-      byte[] b = scratch;
+    private String utf8(byte[] b, Object what) {
       boolean ascii = true;
-      for (int i = 0; i < len; i++) {
-        if (b[i] < 0) {
+      for (byte x : b) {
+        if (x < 0) {
           ascii = false;
           break;
         }
       }
       if (ascii) {
-        return new String(b, 0, len, StandardCharsets.ISO_8859_1);
+        return new String(b, StandardCharsets.ISO_8859_1);
       }
       if (utf8 == null) {
         utf8 =
@@ -751,7 +730,7 @@ public final class FrameCodec {
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
       }
       try {
-        CharBuffer chars = utf8.reset().decode(ByteBuffer.wrap(b, 0, len));
+        CharBuffer chars = utf8.reset().decode(ByteBuffer.wrap(b));
         return chars.toString();
       } catch (CharacterCodingException e) {
         throw error(ErrorCode.INVALID_UTF8, what + " is not valid UTF-8");

@@ -113,25 +113,20 @@ final class Schema {
   }
 
   /**
-   * The index of the field whose name has the UTF-8 bytes {@code name[0, length)}, or -1;
-   * {@code hint} is checked first (the position the key was read at: senders write fields in
-   * schema order). Lets the decoder match a key without making a String or array of it.
+   * The index of the field whose name has the UTF-8 bytes {@code name}, or -1; {@code hint} is
+   * checked first (the position the key was read at: senders write fields in schema order).
+   * Lets the decoder match a key without making a String of it.
    */
-  int indexOf(byte[] name, int length, int hint) {
-    if (hint >= 0 && hint < fields.size() && matches(fields.get(hint), name, length)) {
+  int indexOf(byte[] name, int hint) {
+    if (hint >= 0 && hint < fields.size() && Arrays.equals(fields.get(hint).nameUtf8(), name)) {
       return hint;
     }
     for (int i = 0; i < fields.size(); i++) {
-      if (matches(fields.get(i), name, length)) {
+      if (Arrays.equals(fields.get(i).nameUtf8(), name)) {
         return i;
       }
     }
     return -1;
-  }
-
-  private static boolean matches(Field f, byte[] name, int length) {
-    byte[] n = f.nameUtf8();
-    return Arrays.equals(n, 0, n.length, name, 0, length);
   }
 
   Object get(Field field, Object record) {
