@@ -123,6 +123,38 @@ class RemoteBuildTest {
     assertEquals("HELLO\nworld\n", Files.readString(remoteWs.resolve("out/app.txt")));
   }
 
+  @Test
+  void aChainOfRemoteTargets_handsEachToTheExecutorOnce_toSettleIt() throws Exception {
+    int n = 6;
+    List<Target> chain = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Target.Builder b = Target.builder("c" + i).command("true").cacheable(false).requires("remote");
+      chain.add(i == 0 ? b.build() : b.dependsOn("c" + (i - 1)).build());
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      java.util.concurrent.atomic.AtomicInteger handOffs = new java.util.concurrent.atomic.AtomicInteger();
+      BuildNet net = master(workspace("chain"), chain, BuildNet.builder().executor(task -> {
+        handOffs.incrementAndGet();
+        pool.execute(task);
+      }));
+      // The engine's own listener (a dispatch pass for the new worker) runs before this one.
+      java.util.concurrent.CountDownLatch joined = new java.util.concurrent.CountDownLatch(1);
+      net.master().orElseThrow().dispatcher().onChange(joined::countDown);
+      worker(net, "w1", "remote");
+      assertTrue(joined.await(WAIT, TimeUnit.SECONDS));
+      handOffs.set(0);
+      BuildResult r = net.build("c" + (n - 1)).get(WAIT, TimeUnit.SECONDS);
+      assertTrue(r.success(), r.toString());
+      assertEquals(n, r.count(Status.BUILT));
+      // The root is handed to the executor, and each result from the worker once, to be settled
+      // off the network thread; that thread then sends the next target itself.
+      assertEquals(n + 1, handOffs.get(), "executor hand-offs in a build of a remote chain of " + n);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   private static Map<String, String> artifacts(BuildResult r) {
     Map<String, String> m = new TreeMap<>();
     for (TargetOutcome o : r.targets()) {

@@ -78,6 +78,15 @@ public final class Engine {
   private final Site waitFor;
   private final long placementTimeoutNanos; // 0: such a target fails at once
   private final Executor executor;
+  /**
+   * Per thread, whether it is running a task of {@link #settleExecutor}'s now: only there does a
+   * remote attempt's settling go on to run the next target. Elsewhere (the network loop that
+   * completed an attempt whose hand-off the executor refused) it is handed to the executor.
+   */
+  private final ThreadLocal<boolean[]> settling = ThreadLocal.withInitial(() -> new boolean[1]);
+
+  /** The executor, marking its threads while they settle a remote attempt (see #settling). */
+  private final Executor settleExecutor = this::settleOnEngineThread;
   private final TargetRunner runner;
   private final AttemptPolicy policy;
   private final Listeners listeners;
@@ -584,31 +593,63 @@ public final class Engine {
   /**
    * Runs {@code t} on its claim (on an executor thread), then settles it and dispatches again;
    * returns a target for this thread to run next, or null.
+   *
+   * <p>An outcome known before this returns (a cache hit, a local run) is settled on this thread,
+   * and the target it keeps is returned to {@link #work}'s loop. A remote attempt's outcome comes
+   * later, from a task on {@link #settleExecutor}: that thread settles it and then runs the next
+   * target itself (what a local chain does too), rather than waking another thread for it: on a
+   * busy machine that hand-off cost about as much as the rest of a no-op target's dispatch.
    */
   private Start run(Task t, Site.Claim claim) {
     CompletableFuture<TargetOutcome> outcome;
     try {
-      outcome = runner.run(t.run, t.node, t.readyNanos, claim, executor);
+      outcome = runner.run(t.run, t.node, t.readyNanos, claim, settleExecutor);
     } catch (Throwable e) {
       outcome = CompletableFuture.failedFuture(e);
     }
-    // A completed future runs the action below at once, on this thread, before whenComplete
-    // returns: only then may it keep a target for this thread.
-    boolean here = outcome.isDone();
-    Start[] next = {null};
+    Thread caller = Thread.currentThread();
+    Chain chain = new Chain();
     outcome.whenComplete((o, e) -> {
       Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
           ? e.getCause() : e;
       release(t, claim);
-      if (cause instanceof RemoteAttempt.Requeue r && requeue(t, r)) {
-        next[0] = dispatchKeeping(here);
-        return;
+      if (!(cause instanceof RemoteAttempt.Requeue r && requeue(t, r))) {
+        finish(t.run, t.node, cause == null ? o : failedInside(t, cause));
       }
-      finish(t.run, t.node, cause == null ? o : failedInside(t, cause));
-      next[0] = dispatchKeeping(here);
+      // Done when whenComplete was called: the action runs at once, on the registering thread.
+      // (chain is read only by that thread, so its plain field needs no barrier.)
+      boolean here = Thread.currentThread() == caller && chain.registering;
+      Start next = dispatchKeeping(here || settling.get()[0]);
+      if (here) {
+        chain.next = next;
+      } else if (next != null) {
+        work(next);
+      }
     });
-    return next[0];
+    chain.registering = false;
+    return chain.next;
   }
+
+  /** Runs {@code task} (a remote attempt's settling) on the executor, marked (see #settling). */
+  private void settleOnEngineThread(Runnable task) {
+    executor.execute(() -> {
+      boolean[] flag = settling.get();
+      boolean before = flag[0];
+      flag[0] = true;
+      try {
+        task.run();
+      } finally {
+        flag[0] = before;
+      }
+    });
+  }
+
+  /** What {@link #run}'s completion action passes back when it runs on the registering thread. */
+  private static final class Chain {
+    boolean registering = true;
+    Start next;
+  }
+
 
   /** The outcome of a target whose run threw {@code cause} instead of giving one. */
   private static TargetOutcome failedInside(Task t, Throwable cause) {
