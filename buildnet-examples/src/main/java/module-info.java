@@ -6,6 +6,7 @@ module dev.buildnet.examples {
   requires dev.buildnet.jetty;
   requires com.fasterxml.jackson.databind;
   requires info.picocli;
+  requires jdk.management; // the daemon's IdleHeap sets manageable heap flags
   requires org.slf4j;
 
   // picocli reads the commands' options by reflection.

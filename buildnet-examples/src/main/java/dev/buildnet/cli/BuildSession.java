@@ -29,6 +29,8 @@ interface BuildSession {
         b.localSlots(s.slots());
       }
       BuildNet net = b.start();
+      // Nobody reads this process's history: cached targets' logs are read only to be printed.
+      dev.buildnet.internal.addon.AddOns.history(net).keepReplayedLogs(false);
       return new Lease() {
         @Override
         public BuildNet net() {

@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * --verbose}), each failure's message once at the end, and a summary line. {@code --quiet} prints
  * only the errors. Escape sequences (redraws, colour) only when {@code live}.
  */
-final class ConsoleReporter implements BuildListener {
+final class ConsoleReporter implements BuildListener,
+    dev.buildnet.internal.addon.AddOns.ReplayedLogs {
   /** How much to print. */
   enum Verbosity { QUIET, NORMAL, VERBOSE }
 
@@ -70,6 +71,12 @@ final class ConsoleReporter implements BuildListener {
   public void targetStarted(String buildId, String target, int attempt) {
     running.add(target);
     redraw(false);
+  }
+
+  /** Cached targets' lines are printed with {@code --logs} only: otherwise not even read. */
+  @Override
+  public boolean wantsReplayedLogs() {
+    return showLogs;
   }
 
   @Override

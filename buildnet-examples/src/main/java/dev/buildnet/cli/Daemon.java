@@ -101,6 +101,8 @@ final class Daemon {
   private volatile boolean stopping;
   /** A build ended since the last {@link #settle}. */
   private volatile boolean unsettled;
+  /** Made by the first {@link #settle}: the first build does not wait for java.management. */
+  private volatile IdleHeap heap;
   private ServerSocket server;
 
   Daemon(Path stateFile, String jarId, Duration idleTimeout, PrintStream log) {
@@ -167,13 +169,17 @@ final class Daemon {
    * Hands the heap a build grew back to the OS once the daemon is idle (a tick without a request
    * after a build). A build allocates far more than the daemon keeps between builds (at 1,000
    * targets tens of MiB of garbage around ~20 MiB kept), and the serial collector the launcher
-   * picks shrinks the heap to the launcher's -XX:MaxHeapFreeRatio only in a full collection: one
-   * here, while nobody waits, keeps an idle daemon's resident memory near what it keeps.
+   * picks shrinks the heap only in a full collection: one here, while nobody waits, with the
+   * tighter idle ratios of {@link IdleHeap}, keeps an idle daemon's resident memory near what it
+   * keeps (and each build gets the launcher's roomier ratios back).
    */
   private void settle() {
     unsettled = false;
     long t = System.nanoTime();
-    System.gc();
+    if (heap == null) {
+      heap = IdleHeap.ofThisJvm();
+    }
+    heap.idle();
     if (TIMING) {
       Runtime rt = Runtime.getRuntime();
       log.printf("timing: idle collection %.2f ms, heap %d KiB committed, %d KiB used%n",
@@ -323,6 +329,10 @@ final class Daemon {
       frames.write('2', "error: the daemon runs 'build' only\n");
       frames.exit(BuildNetCli.USAGE);
       return;
+    }
+    IdleHeap h = heap;
+    if (h != null) {
+      h.busy(); // the room to grow that the idle daemon gave back
     }
     long t1 = System.nanoTime();
     ClientLease lease = new ClientLease(env, cwd);
@@ -478,6 +488,9 @@ final class Daemon {
         // 200 builds, each with every target's events, grew without end in a busy daemon (about
         // 1.3 MiB per build at 1,000 targets; an OOM at 5,000 after some dozens of builds).
         dev.buildnet.internal.addon.AddOns.history(fresh).keepBuilds(1);
+        // For the same reason a cached target's log is read from the blob store only when a
+        // client prints it (--logs): a null build would otherwise read one blob per target.
+        dev.buildnet.internal.addon.AddOns.history(fresh).keepReplayedLogs(false);
         w.net = fresh;
         for (Target t : fresh.graph().targets()) {
           w.envNames.addAll(t.envPassthrough());
@@ -502,6 +515,7 @@ final class Daemon {
       }
       if (warmUsed == null && own == null) {
         own = builder(s, env).onWorkspaceLockWait(s.lockNotice()).start();
+        dev.buildnet.internal.addon.AddOns.history(own).keepReplayedLogs(false);
       }
       if (warmUsed != null) {
         warmUsed.notice = s.lockNotice();

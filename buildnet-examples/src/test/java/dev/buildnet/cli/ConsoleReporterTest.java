@@ -49,6 +49,15 @@ class ConsoleReporterTest {
   }
 
   @Test
+  void cachedTargetsLogs_areAskedForOnlyWhenPrinted() {
+    PrintWriter w = new PrintWriter(new StringWriter());
+    assertTrue(new ConsoleReporter(w, false, true).wantsReplayedLogs());
+    assertFalse(new ConsoleReporter(w, false, false).wantsReplayedLogs());
+    assertFalse(new ConsoleReporter(w, true, false, ConsoleReporter.Verbosity.VERBOSE)
+        .wantsReplayedLogs());
+  }
+
+  @Test
   void verbose_givesEveryTargetARow_quietNone() {
     assertEquals(5003, feed(false, ConsoleReporter.Verbosity.VERBOSE).lines().count());
     assertEquals("", feed(false, ConsoleReporter.Verbosity.QUIET));

@@ -37,6 +37,17 @@ public final class AddOns {
     HotFiles keepFileStateHot(BuildNet net);
   }
 
+  /**
+   * A build listener that can say it has no use for the log lines a cached target replays from
+   * the cache. Reading those lines back costs a blob read per hit; while every listener of a
+   * BuildNet says so, a hit reads no log at all. A listener that does not implement this gets
+   * them, as every public {@code BuildListener} does.
+   */
+  public interface ReplayedLogs {
+    /** Whether this listener uses replayed lines now (asked once per cache hit). */
+    boolean wantsReplayedLogs();
+  }
+
   /** What the CLI's daemon holds of {@code internal.watch.HotFileState} (not exported to it). */
   public interface HotFiles {
     /**

@@ -177,14 +177,14 @@ public final class Outputs {
   public boolean upToDate(List<String> declared, ActionManifest manifest, FileDigester regularFiles,
       Set<String> safeDirectories) throws IOException {
     for (String rel : declared) {
-      if (!listsFile(manifest, rel)) {
-        resolveSafely(rel);
-        continue;
-      }
       resolve(rel); // as text
       int slash = rel.lastIndexOf('/');
       if (slash > 0) {
         requireDirectoryInside(rel, rel.substring(0, slash), safeDirectories);
+      }
+      if (!listsFile(manifest, rel)) {
+        // A directory (or missing): only it can still be a link, its parent being checked.
+        requireNotEscaping(rel, resolve(rel));
       }
     }
     for (ActionManifest.Output o : manifest.outputs()) {
@@ -205,18 +205,53 @@ public final class Outputs {
     return false;
   }
 
-  /** Refuses output {@code rel} if its directory {@code dir} leads outside through a link. */
+  /**
+   * Refuses output {@code rel} if its directory {@code dir} leads outside through a link. A
+   * directory is safe once its parent is and it is no link leading outside itself, so each
+   * directory of a build costs one {@code lstat}, however many outputs lie below it.
+   */
   private void requireDirectoryInside(String rel, String dir, Set<String> safe) throws IOException {
     if (safe.contains(dir)) {
       return;
     }
-    String why = WorkspacePaths.linkEscape(workspace, realWorkspace, dir);
-    if (why != null) {
-      throw refused(rel, why);
+    int slash = dir.lastIndexOf('/');
+    if (slash > 0) {
+      requireDirectoryInside(rel, dir.substring(0, slash), safe);
     }
-    if (Files.isDirectory(resolve(dir))) {
-      safe.add(dir); // a missing one is not: whatever creates it is checked when it is used
+    Path p = resolve(dir);
+    if (slash > 0 && !safe.contains(dir.substring(0, slash))) {
+      // The parent is missing or no directory: the whole path's check, as for any path.
+      String why = WorkspacePaths.linkEscape(workspace, realWorkspace, dir);
+      if (why != null) {
+        throw refused(rel, why);
+      }
+    } else if (!requireNotEscaping(rel, p)) {
+      return; // missing: whatever creates it is checked when it is used
     }
+    if (Files.isDirectory(p)) {
+      safe.add(dir);
+    }
+  }
+
+  /**
+   * Refuses output {@code rel} at {@code p}, whose parent leads nowhere outside, if {@code p} is a
+   * link that does; false if nothing is there.
+   */
+  private boolean requireNotEscaping(String rel, Path p) throws IOException {
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+    if (attrs.isSymbolicLink()) {
+      String why = WorkspacePaths.linkEscape(workspace, realWorkspace,
+          workspace.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+      if (why != null) {
+        throw refused(rel, why);
+      }
+    }
+    return true;
   }
 
   /**

@@ -44,6 +44,20 @@ public final class Listeners implements BuildListener {
     listeners.remove(listener);
   }
 
+  /**
+   * Whether some listener wants the log lines cached targets replay: any listener but one that
+   * says otherwise ({@link dev.buildnet.internal.addon.AddOns.ReplayedLogs}).
+   */
+  public boolean wantReplayedLogs() {
+    for (BuildListener l : listeners) {
+      if (!(l instanceof dev.buildnet.internal.addon.AddOns.ReplayedLogs r)
+          || r.wantsReplayedLogs()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   @Override
   public void onEvent(BuildEvent event) {
     for (BuildListener l : listeners) {

@@ -274,6 +274,9 @@ public final class TargetRunner {
   }
 
   private void replay(BuildRun run, String target, ActionManifest m) throws IOException {
+    if (run.listener instanceof Listeners all && !all.wantReplayedLogs()) {
+      return; // nobody prints or keeps them: no blob read per hit (a null build has N hits)
+    }
     replay(run, target, m.stdout(), OutputListener.Stream.STDOUT);
     replay(run, target, m.stderr(), OutputListener.Stream.STDERR);
   }

@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  *
  * @since 0.1
  */
-public final class BuildHistory implements BuildListener {
+public final class BuildHistory implements BuildListener,
+    dev.buildnet.internal.addon.AddOns.ReplayedLogs {
   private static final Logger log = LoggerFactory.getLogger(BuildHistory.class);
 
   /** One kept log line. */
@@ -85,6 +86,7 @@ public final class BuildHistory implements BuildListener {
   private final LinkedHashMap<String, BuildState> builds = new LinkedHashMap<>();
   private final Set<String> workers = new TreeSet<>();
   private final List<Sub> subscribers = new CopyOnWriteArrayList<>();
+  private volatile boolean keepReplayed = true;
 
   /**
    * @param maxBuilds finished builds kept (running builds are always kept), at least 1
@@ -129,6 +131,29 @@ public final class BuildHistory implements BuildListener {
       maxBuilds = max;
       trim();
     }
+  }
+
+  /**
+   * Whether the log lines cached targets replay from the cache are wanted for this history (the
+   * default): with {@code false} they are read from the cache only while a subscriber takes log
+   * lines, or while another listener wants them (the history then keeps them as any line). For a
+   * host that nobody asks about past builds' logs, such as the CLI's warm daemon.
+   */
+  public void keepReplayedLogs(boolean keep) {
+    keepReplayed = keep;
+  }
+
+  @Override
+  public boolean wantsReplayedLogs() {
+    if (keepReplayed) {
+      return true;
+    }
+    for (Sub s : subscribers) {
+      if (s.logs) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // ---- reading ---------------------------------------------------------------------------------

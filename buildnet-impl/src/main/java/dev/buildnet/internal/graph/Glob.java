@@ -13,7 +13,29 @@ import java.util.regex.Pattern;
 public final class Glob {
   private static final String REGEX_META = "\\.[]{}()<>*+-=!?^$|";
 
+  /** Patterns by glob, across resolvers: a build compiled every target's globs anew. */
+  private static final java.util.Map<String, Pattern> CACHE =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Past this many distinct globs the cache starts over (a crude bound, as ActionCache's). */
+  private static final int CACHE_MAX = 50_000;
+
   private Glob() {}
+
+  /**
+   * {@link #compile}, remembered: a {@link Pattern} is immutable and safe to share, and a
+   * long-lived host resolves the same globs on every build.
+   */
+  public static Pattern cached(String pattern) {
+    Pattern p = CACHE.get(pattern);
+    if (p == null) {
+      p = compile(pattern); // a bad one throws and is not remembered
+      if (CACHE.size() >= CACHE_MAX) {
+        CACHE.clear();
+      }
+      CACHE.put(pattern, p);
+    }
+    return p;
+  }
 
   /**
    * A pattern matching the whole relative path of a file.

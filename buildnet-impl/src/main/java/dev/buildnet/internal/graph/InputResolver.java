@@ -290,7 +290,7 @@ public final class InputResolver {
   }
 
   private Pattern pattern(String glob) {
-    return compiled.computeIfAbsent(glob, Glob::compile);
+    return compiled.computeIfAbsent(glob, Glob::cached);
   }
 
   /** The listing of the nearest walked directory strictly above {@code path}, or null. */

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -25,7 +24,8 @@ final class TargetIndex {
   private record Input(String target, String pattern, Pattern glob) {}
 
   private final NavigableMap<String, List<Input>> byBase = new TreeMap<>();
-  private final TreeSet<String> outputs = new TreeSet<>();
+  /** Hashed, not sorted: {@link #insideOutput} asks it once per ancestor of every trusted file. */
+  private final Set<String> outputs = new HashSet<>();
   private final Set<String> bases = new LinkedHashSet<>();
 
   TargetIndex(BuildGraph graph, BuildGraph watched) {

@@ -62,10 +62,23 @@ final class WatchScope {
     return !RelativePaths.overlapsStateDir(rel) && !index.insideOutput(rel);
   }
 
-  /** {@code abs} relative to the root with '/' separators; "." for the root itself. */
+  /**
+   * {@code abs} relative to the root with '/' separators; "." for the root itself. Called for every
+   * input file of every null build ({@link #trusted}): a path below the root, both absolute and
+   * normalized, is cut out of its string (which the path caches) instead of {@link
+   * Path#relativize}, which builds a new path of its own first.
+   */
   static String relative(Path root, Path abs) {
     if (abs.equals(root)) {
       return ".";
+    }
+    if (java.io.File.separatorChar == '/') {
+      String r = root.toString();
+      String a = abs.toString();
+      int cut = r.endsWith("/") ? r.length() : r.length() + 1; // the root "/" ends with one
+      if (a.length() > cut && a.startsWith(r) && a.charAt(cut - 1) == '/') {
+        return a.substring(cut);
+      }
     }
     String rel = root.relativize(abs).toString();
     return java.io.File.separatorChar == '/' ? rel : rel.replace(java.io.File.separatorChar, '/');

@@ -169,4 +169,66 @@ class OutputsTest {
     Files.writeString(ws.resolve("out/stale.txt"), "s");
     assertFalse(outputs.upToDate(List.of("out"), m, this::regularOnly, new HashSet<>()));
   }
+  @Test
+  void theHitCheck_ofANestedDirectory_checksEachDirectoryAboveItOncePerSet() throws Exception {
+    Files.createDirectories(ws.resolve("a/b/pkg/dist"));
+    Files.writeString(ws.resolve("a/b/pkg/dist/out.js"), "o");
+    ActionManifest m = manifestOf(outputs.collect(List.of("a/b/pkg/dist")));
+    Set<String> safe = new HashSet<>();
+    assertTrue(outputs.upToDate(List.of("a/b/pkg/dist"), m, this::regularOnly, safe));
+    assertEquals(Set.of("a", "a/b", "a/b/pkg"), safe);
+    Files.writeString(ws.resolve("a/b/pkg/dist/stale.js"), "s");
+    assertFalse(outputs.upToDate(List.of("a/b/pkg/dist"), m, this::regularOnly, safe));
+  }
+
+  @Test
+  void theHitCheck_ofADirectory_refusesALinkLeavingTheWorkspace_atItOrAboveIt(
+      @TempDir Path outside) throws Exception {
+    Files.createDirectories(ws.resolve("pkg/dist"));
+    Files.writeString(ws.resolve("pkg/dist/out.js"), "o");
+    ActionManifest m = manifestOf(outputs.collect(List.of("pkg/dist")));
+    Files.move(ws.resolve("pkg/dist/out.js"), outside.resolve("out.js"));
+    Files.delete(ws.resolve("pkg/dist"));
+    Files.createSymbolicLink(ws.resolve("pkg/dist"), outside);
+    var atIt = assertThrows(Outputs.OutputException.class,
+        () -> outputs.upToDate(List.of("pkg/dist"), m, this::regularOnly, new HashSet<>()));
+    assertEquals(assertThrows(Outputs.OutputException.class,
+        () -> outputs.requireInside(List.of("pkg/dist"))).getMessage(), atIt.getMessage());
+
+    Files.delete(ws.resolve("pkg/dist"));
+    Files.createDirectories(outside.resolve("dist"));
+    Files.move(outside.resolve("out.js"), outside.resolve("dist/out.js"));
+    Files.delete(ws.resolve("pkg"));
+    Files.createSymbolicLink(ws.resolve("pkg"), outside);
+    Set<String> safe = new HashSet<>();
+    var above = assertThrows(Outputs.OutputException.class,
+        () -> outputs.upToDate(List.of("pkg/dist"), m, this::regularOnly, safe));
+    assertEquals(assertThrows(Outputs.OutputException.class,
+        () -> outputs.requireInside(List.of("pkg/dist"))).getMessage(), above.getMessage());
+    assertEquals(Set.of(), safe);
+  }
+
+  @Test
+  void theHitCheck_followsADirectoryLinkInsideTheWorkspace() throws Exception {
+    Files.createDirectories(ws.resolve("real/dist"));
+    Files.writeString(ws.resolve("real/dist/out.js"), "o");
+    Files.createSymbolicLink(ws.resolve("pkg"), ws.resolve("real"));
+    ActionManifest m = manifestOf(outputs.collect(List.of("pkg/dist")));
+    Set<String> safe = new HashSet<>();
+    assertTrue(outputs.upToDate(List.of("pkg/dist"), m, this::regularOnly, safe));
+    assertEquals(Set.of("pkg"), safe);
+  }
+
+  @Test
+  void theHitCheck_ofAMissingDirectory_isNotUpToDate() throws Exception {
+    Files.createDirectories(ws.resolve("pkg/dist"));
+    Files.writeString(ws.resolve("pkg/dist/out.js"), "o");
+    ActionManifest m = manifestOf(outputs.collect(List.of("pkg/dist")));
+    Files.delete(ws.resolve("pkg/dist/out.js"));
+    Files.delete(ws.resolve("pkg/dist"));
+    Files.delete(ws.resolve("pkg"));
+    Set<String> safe = new HashSet<>();
+    assertFalse(outputs.upToDate(List.of("pkg/dist"), m, this::regularOnly, safe));
+    assertEquals(Set.of(), safe);
+  }
 }

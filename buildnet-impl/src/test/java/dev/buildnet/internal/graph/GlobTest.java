@@ -58,4 +58,18 @@ class GlobTest {
     assertTrue(matches("a+b(c)/$x^.txt*", "a+b(c)/$x^.txt"));
     assertFalse(matches("*.java", "Ajava"));
   }
+  @Test
+  void cached_sharesOnePatternPerGlob_thatMatchesAsCompiled_andNeverRemembersABadOne() {
+    java.util.regex.Pattern first = Glob.cached("src/**/*.{ts,tsx}");
+    org.junit.jupiter.api.Assertions.assertSame(first, Glob.cached("src/**/*.{ts,tsx}"));
+    for (String path : java.util.List.of("src/a.ts", "src/x/y/b.tsx", "src/a.js", "lib/a.ts")) {
+      org.junit.jupiter.api.Assertions.assertEquals(
+          Glob.compile("src/**/*.{ts,tsx}").matcher(path).matches(),
+          first.matcher(path).matches(), path);
+    }
+    for (int i = 0; i < 2; i++) {
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> Glob.cached("src/{a,b"));
+    }
+  }
 }
