@@ -54,22 +54,6 @@ public final class KeyManifest {
   private final BundlerKey bundler;
   private final Platform platform;
 
-  private KeyManifest(
-      int formatVersion,
-      Digest key,
-      List<String> argv,
-      String workingDirectory,
-      Map<String, Digest> environment,
-      Map<String, Digest> inputs,
-      Map<String, Digest> dependencies,
-      Map<String, Digest> dependencyKeys,
-      List<String> outputs,
-      BundlerKey bundler,
-      Platform platform) {
-    this(formatVersion, key, argv, workingDirectory, environment, inputs, dependencies,
-        dependencyKeys, outputs, bundler, platform, false);
-  }
-
   /**
    * {@code owned}: the maps were made for this manifest and nobody else holds them, so a {@link
    * TreeMap} in natural order is wrapped rather than copied (a null build keys every target).
@@ -457,7 +441,8 @@ public final class KeyManifest {
           digestMap(required(root, "depKeys")),
           stringList(required(root, "outputs")),
           bundler,
-          new Platform(text(p, "os"), text(p, "arch")));
+          new Platform(text(p, "os"), text(p, "arch")),
+          false);
     } catch (JsonProcessingException | IllegalArgumentException e) {
       throw new BuildNetException("unreadable key manifest: " + e.getMessage(), e);
     }
