@@ -111,21 +111,13 @@ public final class MessageCodec {
    * @throws IOException if {@code in} fails
    */
   public Message read(InputStream in) throws IOException {
-    byte[] body;
     try {
-      body = new FrameReader(in, frames).next();
+      byte[] body = new FrameReader(in, frames).next();
+      return body == null ? null : frames.decodeBody(body);
     } catch (EOFException e) {
       // FrameReader's own signal for a stream that ended inside a frame.
       throw new FrameException(ErrorCode.BAD_FRAME, e.getMessage() != null ? e.getMessage()
           : "truncated frame: the stream ended inside a frame");
-    } catch (ProtocolException e) {
-      throw translate(e);
-    }
-    if (body == null) {
-      return null;
-    }
-    try {
-      return frames.decodeBody(body);
     } catch (ProtocolException e) {
       throw translate(e);
     }

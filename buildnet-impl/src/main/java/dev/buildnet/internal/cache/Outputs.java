@@ -245,8 +245,7 @@ public final class Outputs {
       return false;
     }
     if (attrs.isSymbolicLink()) {
-      String why = WorkspacePaths.linkEscape(workspace, realWorkspace,
-          workspace.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+      String why = WorkspacePaths.linkEscape(workspace, realWorkspace, relative(p));
       if (why != null) {
         throw refused(rel, why);
       }
@@ -373,8 +372,7 @@ public final class Outputs {
    */
   private Path resolveSafely(String rel) throws IOException {
     Path p = resolve(rel);
-    String why = WorkspacePaths.linkEscape(workspace, realWorkspace,
-        workspace.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+    String why = WorkspacePaths.linkEscape(workspace, realWorkspace, relative(p));
     if (why != null) {
       throw refused(rel, why);
     }

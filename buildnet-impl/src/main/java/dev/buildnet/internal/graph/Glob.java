@@ -1,5 +1,7 @@
 package dev.buildnet.internal.graph;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -14,8 +16,7 @@ public final class Glob {
   private static final String REGEX_META = "\\.[]{}()<>*+-=!?^$|";
 
   /** Patterns by glob, across resolvers: a build compiled every target's globs anew. */
-  private static final java.util.Map<String, Pattern> CACHE =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final Map<String, Pattern> CACHE = new ConcurrentHashMap<>();
   /** Past this many distinct globs the cache starts over (a crude bound, as ActionCache's). */
   private static final int CACHE_MAX = 50_000;
 
