@@ -5,9 +5,9 @@
 
 A kept action is never recorded in the action cache, whose records must name blobs the store
 holds. It is remembered in memory and, so that a restarted master (Java or Python) still knows
-it, in the state database under ``deferred/<key>`` (the worker id and the action's manifest, in
-the Java record's JSON). Once its blobs are fetched the action cache record is written as usual
-and this one deleted.
+it, in the state database under ``deferred/<key>`` (the worker id and the action's manifest: the
+record both masters write and read, docs/PROTOCOL.md, "The kept-outputs record"). Once its blobs
+are fetched the action cache record is written as usual and this one deleted.
 
 The blocking methods (state database, store) run in the master's executor threads.
 """
@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
+from buildnet import _digests
 from buildnet.master import _store
 
 if TYPE_CHECKING:
@@ -91,6 +92,91 @@ def outputs_read_as_inputs(prefixes: list[str], outputs: Iterable[str]) -> bool:
     return False
 
 
+class RecordError(ValueError):
+    """A kept-outputs record this master cannot use: the message says why, in one line."""
+
+
+#: The record's fields and the manifest's (docs/PROTOCOL.md, "The kept-outputs record"), in the
+#: order writers put them.
+_RECORD_FIELDS = ("version", "worker", "manifest")
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+#: manifest field -> the range of an integer field, or the type of another.
+_MANIFEST_TYPES: dict[str, Any] = {
+    "version": _INT32, "target": str, "outputs": list, "directories": list, "stdout": str,
+    "stderr": str, "exitCode": _INT32, "durationMillis": _INT64, "createdAtMillis": _INT64,
+}  # fmt: skip
+_OUTPUT_TYPES: dict[str, Any] = {
+    "path": str, "digest": str, "size": (0, _INT64[1]), "executable": bool,
+}  # fmt: skip
+
+
+def encode_record(worker_id: str, manifest: dict[str, Any]) -> bytes:
+    """A record's bytes: compact UTF-8 JSON, fields in the documented order, as Java's Jackson
+    writes it (non-ASCII characters as they are, not escaped)."""
+    doc = {"version": _VERSION, "worker": worker_id, "manifest": manifest}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _check(where: str, doc: Any, types: dict[str, Any], nullable: tuple[str, ...] = ()) -> None:
+    """``doc`` is an object with exactly the fields of ``types``, each of its type (JSON types:
+    no bool for an integer, no float for either)."""
+    if not isinstance(doc, dict):
+        raise RecordError(f"{where} is not an object")
+    if set(doc) != set(types):
+        raise RecordError(f"{where} has fields {sorted(doc)}, not {sorted(types)}")
+    for name, kind in types.items():
+        v = doc[name]
+        if v is None and name in nullable:
+            continue
+        if isinstance(kind, tuple):
+            ok = isinstance(v, int) and not isinstance(v, bool) and kind[0] <= v <= kind[1]
+        else:
+            ok = isinstance(v, kind)
+        if not ok:
+            raise RecordError(f"{where}'s {name} is {json.dumps(v)[:40]}, not of its type")
+
+
+def decode_record(raw: bytes) -> Kept:
+    """A record read back (its ``earlier`` set), as strictly as Java's ``DeferredOutputs.decode``:
+    :class:`RecordError` if it is not UTF-8 JSON of exactly the documented fields and types, or of
+    another version."""
+    try:
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise RecordError("it starts with a byte order mark")
+
+        def no_constant(name: str) -> Any:
+            raise RecordError(f"unreadable: {name} is not JSON")
+
+        doc = json.loads(text, parse_constant=no_constant)
+    except UnicodeDecodeError:
+        raise RecordError("it is not UTF-8") from None
+    except ValueError as e:
+        raise RecordError(f"unreadable: {e}") from None
+    _check("the record", doc, {"version": _INT32, "worker": str, "manifest": dict})
+    m = doc["manifest"]
+    _check("the manifest", m, _MANIFEST_TYPES, nullable=("stdout", "stderr"))
+    for o in m["outputs"]:
+        _check("an output", o, _OUTPUT_TYPES)
+    if not all(isinstance(d, str) for d in m["directories"]):
+        raise RecordError("the manifest's directories are not all strings")
+    if doc["version"] != _VERSION or m["version"] != _store.MANIFEST_VERSION:
+        raise RecordError(f"of another version ({doc['version']}/{m['version']})")
+    if not doc["worker"]:
+        raise RecordError("it names no worker")
+    try:
+        for d in [o["digest"] for o in m["outputs"]] + [m["stdout"], m["stderr"]]:
+            if d is not None:
+                _digests.parse(d)
+    except ValueError as e:
+        raise RecordError(f"unreadable: {e}") from None
+    # In the documented order, as Java's record classes hold it, whatever order it was written in.
+    manifest = {f: m[f] for f in _MANIFEST_TYPES}
+    manifest["outputs"] = [{f: o[f] for f in _OUTPUT_TYPES} for o in m["outputs"]]
+    return Kept(doc["worker"], manifest, earlier=True)
+
+
 class Deferred:
     """What workers keep for this master, and fetching it."""
 
@@ -106,10 +192,9 @@ class Deferred:
         if len(self._by_key) >= _MAX_REMEMBERED:
             self._by_key.clear()
         self._by_key[key] = kept
-        doc = {"version": _VERSION, "worker": kept.worker_id, "manifest": kept.manifest}
         try:
             assert self.m.state is not None
-            self.m.state.set(PREFIX + key, json.dumps(doc, separators=(",", ":")).encode())
+            self.m.state.set(PREFIX + key, encode_record(kept.worker_id, kept.manifest))
         except Exception as e:
             log.warning(
                 "cannot record that worker '%s' keeps the outputs of '%s' (%s); after a restart "
@@ -128,17 +213,13 @@ class Deferred:
         if raw is None:
             return None
         try:
-            doc = json.loads(raw.decode("utf-8"))
-            manifest = _store.decode_manifest(json.dumps(doc["manifest"]).encode("utf-8"))
-            if doc.get("version") == _VERSION and isinstance(doc.get("worker"), str) and manifest:
-                k = Kept(doc["worker"], manifest, earlier=True)
-                self._by_key[key] = k
-                return k
-            log.warning("dropping kept-outputs record %s of another version", key)
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-            log.warning("dropping unreadable kept-outputs record %s: %s", key, e)
-        state.delete(PREFIX + key)
-        return None
+            k = decode_record(raw)
+        except RecordError as e:
+            log.warning("dropping kept-outputs record %s: %s", key, e)
+            state.delete(PREFIX + key)
+            return None
+        self._by_key[key] = k
+        return k
 
     def forget(self, key: str) -> None:
         """Forgets action ``key`` (its record is in the action cache now, or it is lost)."""
