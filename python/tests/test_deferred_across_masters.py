@@ -9,6 +9,7 @@ in-process Python master, and a Python worker whose store outlives both masters.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sqlite3
 import time
@@ -19,9 +20,18 @@ import pytest
 import buildnet
 from buildnet import _digests
 from buildnet.master import Master
-from tests.javamaster import SECRET
+from tests.javamaster import SECRET, JavaMaster
 from tests.pymaster import secret_file
-from tests.test_keep_outputs_java import GEN, WORKSPACE, build, in_store, joined, start, worker
+from tests.test_keep_outputs_java import (
+    ARGS,
+    GEN,
+    WORKSPACE,
+    build,
+    in_store,
+    joined,
+    start,
+    worker,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -224,5 +234,74 @@ async def test_a_record_naming_a_worker_that_never_returns_makes_the_other_maste
                 java.stop()
         assert (ws / "out" / "gen.txt").read_text() == GEN
         assert kv(ws, "deferred/") == {}
+    finally:
+        await other.close()
+
+
+#: WORKSPACE and twin, which makes gen's bytes too but is requested: its output is uploaded.
+TWIN: dict[str, Any] = copy.deepcopy(WORKSPACE)
+TWIN["targets"]["twin"] = {
+    "command": ["sh", "-c", "mkdir -p out && cat src/in.txt src/in.txt > out/twin.txt"],
+    "inputs": ["src/in.txt"],
+    "outputs": ["out/twin.txt"],
+    "requires": ["python"],
+}
+
+
+@pytest.mark.parametrize("writer", ["java", "python"])
+async def test_a_record_whose_blobs_the_store_holds_is_a_hit_in_the_other_master_without_its_worker(
+    tmp_path: Path, writer: str
+) -> None:
+    """Both masters act alike on such a record: nothing to fetch, so the worker that kept the
+    outputs need not be connected (the Python master ran the target again before)."""
+    gone = worker(tmp_path, "py-keeper")
+    ws = tmp_path / "ws"
+    (ws / "src").mkdir(parents=True)
+    (ws / "src" / "in.txt").write_text("hello from python\n")
+    (ws / "buildnet.json").write_text(json.dumps(TWIN))
+    secret_file(tmp_path)
+    try:
+        if writer == "java":
+            java = JavaMaster(tmp_path, ARGS, workspace=TWIN)
+            try:
+                gone.start(java.host, java.port, secret=SECRET)
+                await joined(java, "py-keeper")
+                assert (await build(java, "up")).executed == 2
+                assert (await build(java, "twin")).executed == 1
+            finally:
+                java.stop()
+        else:
+            async with Master(ws, secret=SECRET, defer_outputs=True) as m:
+                gone.start(*m.address, secret=SECRET)
+                await _until("py-keeper joined", lambda: "py-keeper" in m.workers)
+                assert (await _py_build(m, "up"))[1].executed == 2
+                assert (await _py_build(m, "twin"))[1].executed == 1
+        key, _ = the_record(ws)
+        assert (ws / "out" / "twin.txt").read_text() == GEN  # so the store holds gen's blob
+    finally:
+        await gone.close()
+
+    other = worker(tmp_path, "py-other")
+    try:
+        if writer == "java":
+            async with Master(ws, secret=SECRET, defer_outputs=True) as m:
+                other.start(*m.address, secret=SECRET)
+                await _until("py-other joined", lambda: "py-other" in m.workers)
+                build_id, r = await _py_build(m, "gen")
+                assert (r.executed, r.cache_hits) == (0, 1)
+                assert _node(m, build_id, "gen").reason == "restored from the cache"
+                assert m.stats["fetches"] == 0
+        else:
+            java = JavaMaster(tmp_path, ARGS, workspace=TWIN)
+            try:
+                other.start(java.host, java.port, secret=SECRET)
+                await joined(java, "py-other")
+                r = await build(java, "gen")
+                assert (r.executed, r.cache_hits) == (0, 1)
+            finally:
+                java.stop()
+        assert (ws / "out" / "gen.txt").read_text() == GEN
+        assert kv(ws, "deferred/") == {}
+        assert f"ac/{key}" in kv(ws, "ac/")
     finally:
         await other.close()

@@ -357,6 +357,7 @@ class Scheduler:
             )
             return True
         if why is None:
+            fetching = bool(await self.m.io(d.missing, k))
             why = await d.fetch(k)
             if why is None:
                 manifest = await self.m.io(self._settle, node.key, k)
@@ -367,8 +368,10 @@ class Scheduler:
                     )
                     self._event(node.build, "target_started", node.target.name)
                     self._finish(
-                        node, "cached", f"restored from the cache (fetched from worker "
-                        f"'{k.worker_id}', which kept its outputs)",
+                        node, "cached", "restored from the cache" + (
+                            f" (fetched from worker '{k.worker_id}', which kept its outputs)"
+                            if fetching else ""
+                        ),
                     )  # fmt: skip
                     return True
                 why = "whose copies failed verification"

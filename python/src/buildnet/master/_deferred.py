@@ -267,15 +267,20 @@ class Deferred:
         return None
 
     async def still_held(self, kept: Kept) -> Optional[str]:
-        """None if the worker that kept ``kept`` is connected (and, for a record from before this
-        master started, confirms it still holds each blob the store lacks: BLOB_GET at offset =
-        size, so no bytes cross the wire); else why not."""
+        """None if the master's store holds every blob of ``kept`` (another action made the same
+        bytes, or a fetch was not settled), or if the worker that kept it is connected (and, for a
+        record from before this master started, confirms it still holds each blob the store
+        lacks: BLOB_GET at offset = size, so no bytes cross the wire); else why not. As Java's
+        ``DeferredOutputs.lookup``, so both masters act alike on the same record."""
+        missing = await self.m.io(self.missing, kept)
+        if not missing:
+            return None
         peer = self.holder(kept)
         if peer is None:
             return "which is not connected"
         if not kept.earlier:
             return None
-        for o in await self.m.io(self.missing, kept):
+        for o in missing:
             try:
                 await self.m.fetch_blob(peer, o["digest"], o["size"], probe=True)
             except FetchError as e:
