@@ -138,7 +138,7 @@ def _check(where: str, doc: Any, types: dict[str, Any], nullable: tuple[str, ...
 
 
 def decode_record(raw: bytes) -> Kept:
-    """A record read back (its ``earlier`` set), as strictly as Java's ``DeferredOutputs.decode``:
+    """A record read back (its ``earlier`` set), as strictly as Java's ``DeferredRecord.decode``:
     :class:`RecordError` if it is not UTF-8 JSON of exactly the documented fields and types, or of
     another version."""
     try:

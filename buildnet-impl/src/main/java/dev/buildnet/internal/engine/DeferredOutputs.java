@@ -2,14 +2,6 @@ package dev.buildnet.internal.engine;
 
 import dev.buildnet.BuildNet;
 
-import com.fasterxml.jackson.core.json.JsonWriteFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.MapperFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.CoercionAction;
-import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.internal.cache.ActionManifest;
@@ -20,14 +12,9 @@ import dev.buildnet.internal.master.Dispatcher;
 import dev.buildnet.worker.Worker;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -42,9 +29,8 @@ import org.slf4j.LoggerFactory;
  * <p>A kept action is never recorded in the action cache: a cache record must name blobs the store
  * holds (other masters sharing the cache, gc and {@code ActionCache.lookup} rely on it). It is
  * remembered in memory and, so that a restarted master (Java or Python) still knows it, in the
- * state backend under {@code deferred/<key>} (which worker holds it, and its manifest: the record
- * both masters write and read, docs/PROTOCOL.md, "The kept-outputs record"). Once its blobs are fetched,
- * the action cache record is written as usual and this one deleted. After a restart, a kept action
+ * state backend under {@code deferred/<key>} (which worker holds it, and its manifest: a
+ * {@link DeferredRecord}). Once its blobs are fetched, the action cache record is written as usual and this one deleted. After a restart, a kept action
  * whose worker has reconnected is a hit fetched when needed; one whose worker is not connected
  * runs again, and the log says why.
  */
@@ -54,32 +40,8 @@ final class DeferredOutputs {
   private static final int MAX_REMEMBERED = 100_000;
   /** State backend key prefix of the records that outlive this master. */
   static final String PREFIX = "deferred/";
-  private static final int VERSION = 1;
   /** How long a worker may take to confirm it still holds a kept blob (it hashes it first). */
   private static final java.time.Duration PROBE_TIMEOUT = java.time.Duration.ofMinutes(2);
-
-  /** What {@link #PREFIX} records hold (docs/PROTOCOL.md, "The kept-outputs record"). */
-  record Stored(int version, String worker, ActionManifest manifest) {}
-
-  /**
-   * As strict as the Python master's reader, so that both masters take or drop the same records:
-   * every field present, no other field, no coercion between JSON types, nothing after the
-   * object. Writes characters beyond U+FFFF as UTF-8, as the Python master does (Jackson would
-   * escape them as surrogate pairs).
-   */
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-      .withCoercionConfig(LogicalType.Textual, c -> c
-          .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-          .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
-          .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
-      .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
-      .build();
 
   /**
    * The outputs of one action as a worker kept them: {@code workerId} holds every blob of
@@ -132,7 +94,7 @@ final class DeferredOutputs {
     }
     byKey.put(key, kept);
     try {
-      state.set(PREFIX + key, encode(kept.workerId, kept.manifest));
+      state.set(PREFIX + key, DeferredRecord.encode(kept.workerId, kept.manifest));
     } catch (IOException | RuntimeException e) {
       LOG.warn("cannot record that worker '{}' keeps the outputs of '{}' ({}); after a restart of"
           + " this master it runs again", kept.workerId, kept.manifest.target(), e.toString());
@@ -197,67 +159,12 @@ final class DeferredOutputs {
       return Optional.empty();
     }
     try {
-      return Optional.of(decode(raw.get()));
+      return Optional.of(DeferredRecord.decode(raw.get()));
     } catch (IOException e) {
       LOG.warn("dropping kept-outputs record {}: {}", key, e.getMessage());
     }
     state.delete(PREFIX + key);
     return Optional.empty();
-  }
-
-  /** A record's bytes: compact UTF-8 JSON, fields in the documented order. */
-  static byte[] encode(String worker, ActionManifest manifest) throws IOException {
-    return JSON.writeValueAsBytes(new Stored(VERSION, worker, manifest));
-  }
-
-  /**
-   * A record read back; an IOException says in one line why it cannot be used (not UTF-8 JSON
-   * of the documented fields and types, or another version).
-   */
-  static Kept decode(byte[] raw) throws IOException {
-    String text;
-    try {
-      text = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(raw)).toString();
-    } catch (CharacterCodingException e) {
-      throw new IOException("it is not UTF-8");
-    }
-    if (text.startsWith("\uFEFF")) {
-      throw new IOException("it starts with a byte order mark"); // Jackson would skip it
-    }
-    Stored s;
-    try {
-      s = JSON.readValue(text, Stored.class);
-    } catch (IOException | RuntimeException e) {
-      throw new IOException("unreadable: " + e.getMessage().lines().findFirst().orElse(""));
-    }
-    if (s == null || s.manifest() == null) {
-      throw new IOException("unreadable: it is not an object with a manifest");
-    }
-    if (s.version() != VERSION || s.manifest().version() != ActionManifest.VERSION) {
-      throw new IOException("of another version (" + s.version() + "/" + s.manifest().version()
-          + ")");
-    }
-    if (s.worker() == null || s.worker().isEmpty()) {
-      throw new IOException("it names no worker");
-    }
-    try {
-      for (ActionManifest.Output o : s.manifest().outputs()) {
-        if (o == null || o.path() == null || o.size() < 0) {
-          throw new IOException("an output without a path or with a negative size");
-        }
-        o.parsedDigest();
-      }
-      for (String d : s.manifest().directories()) {
-        Objects.requireNonNull(d, "a directory");
-      }
-      s.manifest().blobs(); // stdout and stderr: null or a digest
-    } catch (RuntimeException e) {
-      throw new IOException("unreadable: " + e.getMessage());
-    }
-    return new Kept(s.worker(), s.manifest());
   }
 
   /** Forgets action {@code key} (its record is in the action cache now, or it is lost). */

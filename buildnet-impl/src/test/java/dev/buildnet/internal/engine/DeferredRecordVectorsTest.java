@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The kept-outputs records of docs/deferred-record-vectors.json, which the Python master's tests
- * read too: the Java master writes exactly the canonical bytes, reads every readable form back to
+ * read too: the Java master ({@link DeferredRecord}) writes exactly the canonical bytes, reads every readable form back to
  * the same worker and manifest, and drops every invalid one (as the Python master does).
  */
 class DeferredRecordVectorsTest {
@@ -58,14 +58,14 @@ class DeferredRecordVectorsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("valid")
   void writesExactlyTheCanonicalRecord(String name, JsonNode v) throws IOException {
-    byte[] written = DeferredOutputs.encode(v.get("worker").asText(), manifest(v));
+    byte[] written = DeferredRecord.encode(v.get("worker").asText(), manifest(v));
     assertArrayEquals(bytes(v), written, () -> new String(written, StandardCharsets.UTF_8));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("readable")
   void readsTheWorkerAndManifestBack(String name, JsonNode v) throws IOException {
-    DeferredOutputs.Kept k = DeferredOutputs.decode(bytes(v));
+    DeferredOutputs.Kept k = DeferredRecord.decode(bytes(v));
     assertEquals(v.get("worker").asText(), k.workerId);
     assertEquals(manifest(v), k.manifest);
   }
@@ -73,7 +73,7 @@ class DeferredRecordVectorsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("invalid")
   void dropsWhatThePythonMasterDrops(String name, JsonNode v) {
-    IOException e = assertThrows(IOException.class, () -> DeferredOutputs.decode(bytes(v)));
+    IOException e = assertThrows(IOException.class, () -> DeferredRecord.decode(bytes(v)));
     assertEquals(1, e.getMessage().lines().count(), e.getMessage()); // one line for the log
   }
 }
