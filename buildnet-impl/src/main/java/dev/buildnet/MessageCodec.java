@@ -5,6 +5,8 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.TransportSettings;
 import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.FrameReader;
+import dev.buildnet.internal.protocol.Payloads.ErrorReply;
+import dev.buildnet.internal.protocol.Protocol;
 import dev.buildnet.internal.protocol.ProtocolException;
 import dev.buildnet.internal.transport.FrameAssembler;
 import java.io.EOFException;
@@ -15,6 +17,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 
 /**
  * Turns {@link Message}s into protocol frames and frames back into messages, exactly as {@code
@@ -36,10 +40,18 @@ import java.util.Objects;
  * string, binary, array and map length is checked against the bytes left, containers nest at most
  * 16 deep, strings must be valid UTF-8, and payloads are read field by field into their records
  * (no generic value tree). Bad bytes get a {@link FrameException} naming what is wrong, and
- * nothing else. The codec knows nothing of the handshake: the 64 KiB limit the TCP transport keeps
- * on frames before it ({@code docs/PROTOCOL.md}) stays inside that transport. The handshake itself
- * runs above every transport, but until it completes a peer of a host's transport may send frames
- * up to {@link #maxFrameBytes()}: a transport open to untrusted networks bounds that itself.
+ * nothing else.
+ *
+ * <h2>Before the handshake</h2>
+ *
+ * Until a peer has proven it knows the shared secret, its frames may be at most {@link
+ * #PRE_HANDSHAKE_MAX_FRAME_BYTES} ({@code docs/PROTOCOL.md}, "Decoding limits"). The handshake runs
+ * in BuildNet's session layer above the transport, which tells each connection when it is through
+ * ({@link dev.buildnet.api.transport.Transport.Connection#authenticated()}). So a transport gives
+ * each connection a decoder from {@link #newPreHandshakeDecoder()} and calls its {@link
+ * Decoder#authenticated()} from there: frames up to {@link #maxFrameBytes()} from then on. When
+ * the decoder refuses a frame, {@link #encodeError(FrameException)} is the ERROR to send the peer
+ * before closing.
  *
  * <h2>Cost and threads</h2>
  *
@@ -51,6 +63,15 @@ import java.util.Objects;
 public final class MessageCodec {
   private static final MessageCodec STANDARD =
       new MessageCodec(FrameCodec.withMaxFrameBytes(TransportSettings.DEFAULT_MAX_FRAME_BYTES));
+
+  /**
+   * The largest frame body accepted before the handshake completes: 65,536 bytes, whatever {@link
+   * #maxFrameBytes()} is (a HELLO or AUTH_PROOF is a few hundred bytes).
+   */
+  public static final int PRE_HANDSHAKE_MAX_FRAME_BYTES = FrameCodec.PRE_HANDSHAKE_MAX_FRAME_BYTES;
+
+  /** Ids of the ERROR messages {@link #encodeError} makes; unique within this process. */
+  private static final AtomicLong ERROR_IDS = new AtomicLong();
 
   private final FrameCodec frames;
 
@@ -111,8 +132,13 @@ public final class MessageCodec {
    * @throws IOException if {@code in} fails
    */
   public Message read(InputStream in) throws IOException {
+    return read(in, frames, frames::maxFrameBytes);
+  }
+
+  private static Message read(InputStream in, FrameCodec frames, IntSupplier limit)
+      throws IOException {
     try {
-      byte[] body = new FrameReader(in, frames).next();
+      byte[] body = new FrameReader(in, frames, limit).next();
       return body == null ? null : frames.decodeBody(body);
     } catch (EOFException e) {
       // FrameReader's own signal for a stream that ended inside a frame.
@@ -123,9 +149,37 @@ public final class MessageCodec {
     }
   }
 
-  /** A decoder for one connection's incoming bytes. */
+  /**
+   * The frame of the fatal ERROR a receiver sends before it closes a connection over {@code
+   * refused}: code {@link FrameException#reason()}, its message, {@code reply_to} nil. This is how
+   * {@code docs/PROTOCOL.md} has a listener answer a frame over the limit (ERROR {@code
+   * FRAME_TOO_LARGE}), so the peer learns why it was disconnected.
+   */
+  public byte[] encodeError(FrameException refused) {
+    Objects.requireNonNull(refused, "refused");
+    ErrorReply error = new ErrorReply(null, refused.reason().code(), refused.getMessage(), true);
+    return encode(new Message(Protocol.MAJOR, error.type(),
+        "e" + Long.toString(ERROR_IDS.incrementAndGet(), 36), System.currentTimeMillis(),
+        Protocol.RUNTIME, error));
+  }
+
+  /**
+   * A decoder for one connection's incoming bytes whose peer is trusted from the start: frames up
+   * to {@link #maxFrameBytes()} at once. For a peer that still has to authenticate, use {@link
+   * #newPreHandshakeDecoder()}.
+   */
   public Decoder newDecoder() {
-    return new Decoder(frames);
+    return new Decoder(frames, frames.maxFrameBytes());
+  }
+
+  /**
+   * A decoder for one connection's incoming bytes that accepts frames up to {@link
+   * #PRE_HANDSHAKE_MAX_FRAME_BYTES} (or {@link #maxFrameBytes()} if lower) until its {@link
+   * Decoder#authenticated()} is called, and up to {@link #maxFrameBytes()} after: so an
+   * unauthenticated peer never makes the connection hold more than 64 KiB of one frame.
+   */
+  public Decoder newPreHandshakeDecoder() {
+    return new Decoder(frames, Math.min(PRE_HANDSHAKE_MAX_FRAME_BYTES, frames.maxFrameBytes()));
   }
 
   private static FrameException translate(ProtocolException e) {
@@ -133,33 +187,67 @@ public final class MessageCodec {
   }
 
   /**
-   * Decodes one connection's frames from chunks of bytes, however the bytes are split: feed every
-   * chunk to {@code next} in order, and call {@link #finish()} when the bytes end.
+   * Decodes one connection's frames, however the bytes are split: feed every chunk to {@code next}
+   * in order, and call {@link #finish()} when the bytes end; or read them one frame at a time from
+   * a blocking stream with {@link #read(InputStream)}.
    *
    * <p>A bad frame ends the decoder. The messages decoded before it in the same chunk are returned
    * first, and the {@link FrameException} is thrown by the following call ({@code next} or {@code
    * finish}); any call after that throws {@link IllegalStateException}. So a transport delivers
    * every good message, then closes the connection with the exception as its cause.
    *
-   * <p>Not thread-safe: one decoder per connection, fed by one thread at a time.
+   * <p><b>Before the handshake.</b> A decoder from {@link #newPreHandshakeDecoder()} refuses a
+   * length prefix over {@link #PRE_HANDSHAKE_MAX_FRAME_BYTES} ({@link ErrorCode#FRAME_TOO_LARGE})
+   * until {@link #authenticated()}. Until then {@link #next(ByteBuffer)} returns after each message
+   * and leaves the rest of the chunk unread, because that message may be the one that completes the
+   * handshake and the frames after it may be larger: deliver it, then go on with the rest ({@code
+   * while (chunk.hasRemaining())}).
+   *
+   * <p>Not thread-safe, except {@link #authenticated()}: one decoder per connection, fed by one
+   * thread at a time.
    *
    * @since 0.4
    */
   public static final class Decoder {
     private final FrameCodec frames;
     private final FrameAssembler assembler;
+    private volatile int limit;
     private FrameException error;
     private boolean errorThrown;
     private boolean finished;
 
-    private Decoder(FrameCodec frames) {
+    private Decoder(FrameCodec frames, int limit) {
       this.frames = frames;
-      this.assembler = new FrameAssembler(frames.maxFrameBytes());
+      this.limit = limit;
+      this.assembler = new FrameAssembler(limit);
     }
 
     /**
-     * Consumes all of {@code chunk} and returns the messages it completed, in order (often none:
-     * a frame may span many chunks).
+     * The peer has authenticated: frames up to the codec's {@link MessageCodec#maxFrameBytes()}
+     * from the next length prefix read. Idempotent and safe from any thread (a transport calls it
+     * from {@link dev.buildnet.api.transport.Transport.Connection#authenticated()}).
+     */
+    public void authenticated() {
+      limit = frames.maxFrameBytes();
+    }
+
+    /**
+     * The largest frame body accepted now: {@link #PRE_HANDSHAKE_MAX_FRAME_BYTES} before {@link
+     * #authenticated()} for a pre-handshake decoder, otherwise the codec's maximum.
+     */
+    public int maxFrameBytes() {
+      return limit;
+    }
+
+    private boolean limited() {
+      return limit < frames.maxFrameBytes();
+    }
+
+    /**
+     * Consumes {@code chunk} and returns the messages it completed, in order (often none: a frame
+     * may span many chunks). All of it, except before {@link #authenticated()} on a pre-handshake
+     * decoder: then it returns after the first message, with the chunk's position just past its
+     * frame.
      *
      * @throws FrameException for a bad frame (see the class comment for when)
      * @throws IllegalStateException if the decoder already failed or finished
@@ -170,8 +258,16 @@ public final class MessageCodec {
       List<Message> out = new ArrayList<>(0);
       try {
         byte[] body;
-        while ((body = assembler.next(chunk)) != null) {
+        while (true) {
+          boolean limited = limited();
+          assembler.limit(limit); // read per frame: authenticated() may come from another thread
+          if ((body = assembler.next(chunk)) == null) {
+            break;
+          }
           out.add(frames.decodeBody(body, 0, assembler.length()));
+          if (limited) {
+            break; // the caller delivers it first: it may be what lifts the limit
+          }
         }
       } catch (ProtocolException e) {
         error = translate(e);
@@ -183,10 +279,44 @@ public final class MessageCodec {
       return out;
     }
 
-    /** As {@link #next(ByteBuffer)} for {@code bytes[offset, offset + length)}. */
+    /**
+     * As {@link #next(ByteBuffer)} for {@code bytes[offset, offset + length)}, all of which it
+     * consumes.
+     *
+     * @throws IllegalStateException also for a pre-handshake decoder before {@link
+     *     #authenticated()}, which could not stop between frames here: use {@link
+     *     #next(ByteBuffer)}
+     */
     public List<Message> next(byte[] bytes, int offset, int length) {
       Objects.checkFromIndexSize(offset, length, bytes.length);
+      if (limited()) {
+        throw new IllegalStateException("before authenticated(), a pre-handshake decoder takes "
+            + "a ByteBuffer, so that it can stop after each message: next(ByteBuffer)");
+      }
       return next(ByteBuffer.wrap(bytes, offset, length));
+    }
+
+    /**
+     * Reads exactly one frame from {@code in} (never a byte past it) at this decoder's current
+     * limit and decodes it; blocks until the frame is complete. As {@link
+     * MessageCodec#read(InputStream)} otherwise, whose errors it throws: they do not end the
+     * decoder (after {@link ErrorCode#UNKNOWN_TYPE} the stream is still in step; after any other,
+     * close it).
+     *
+     * @return the message, or null if the stream ended cleanly between frames
+     * @throws IllegalStateException if chunks fed to {@code next} left a frame unfinished, or the
+     *     decoder failed or finished
+     */
+    public Message read(InputStream in) throws IOException {
+      Objects.requireNonNull(in, "in");
+      checkUsable();
+      if (assembler.midFrame()) {
+        throw new IllegalStateException("a frame fed to next() is unfinished: "
+            + assembler.partial());
+      }
+      // The limit is read when the prefix has arrived, not now: a reader blocked here while
+      // another thread calls authenticated() takes the raised limit for this very frame.
+      return MessageCodec.read(in, frames, () -> limit);
     }
 
     /**

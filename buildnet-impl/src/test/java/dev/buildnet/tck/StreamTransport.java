@@ -31,7 +31,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection reads frame after frame and delivers them in order; a writer thread per connection
  * writes what {@link Connection#send} queued, so a send never blocks on a slow peer.
  *
- * <p>It authenticates nothing itself: BuildNet's session layer does the handshake above it.
+ * <p>It authenticates nothing itself: BuildNet's session layer does the handshake above it, and
+ * says when it is through ({@link Connection#authenticated()}). Until then each connection's
+ * decoder ({@link MessageCodec#newPreHandshakeDecoder()}) refuses frames over 64 KiB from their
+ * length prefix; a refused peer gets the ERROR ({@link MessageCodec#encodeError}) and is closed.
  */
 public final class StreamTransport implements Transport {
   private final MessageCodec codec;
@@ -180,6 +183,7 @@ public final class StreamTransport implements Transport {
     private final OutputStream out;
     private final ExecutorService writer;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final MessageCodec.Decoder decoder = codec.newPreHandshakeDecoder();
     volatile Connection.Handler handler;
 
     StreamConnection(Socket socket, Connection.Handler handler) throws IOException {
@@ -201,11 +205,16 @@ public final class StreamTransport implements Transport {
     private void readLoop() {
       Throwable cause = null;
       try {
-        for (Message m; (m = codec.read(in)) != null; ) {
+        // One frame at a time, each delivered before the next is read: the message that
+        // completes the handshake raises the decoder's limit before the frame after it.
+        for (Message m; (m = decoder.read(in)) != null; ) {
           framesReceived.incrementAndGet();
           handler.onMessage(this, m);
         }
-      } catch (IOException | FrameException e) {
+      } catch (FrameException e) {
+        write(codec.encodeError(e)); // the peer learns why; the close below follows it out
+        cause = e;
+      } catch (IOException e) {
         // A read failing because this side closed the socket is the orderly end it asked for.
         cause = closed.get() ? null : e;
       } catch (RuntimeException e) {
@@ -221,8 +230,16 @@ public final class StreamTransport implements Transport {
     }
 
     @Override
+    public void authenticated() {
+      decoder.authenticated();
+    }
+
+    @Override
     public CompletableFuture<Void> send(Message message) {
-      byte[] frame = codec.encode(message); // a message that cannot be encoded throws here
+      return write(codec.encode(message)); // a message that cannot be encoded throws here
+    }
+
+    private CompletableFuture<Void> write(byte[] frame) {
       if (closed.get()) {
         return CompletableFuture.failedFuture(new IOException("connection " + this + " is closed"));
       }

@@ -41,6 +41,11 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Payloads are protocol records a transport never interprets ({@code STATE_GET}, {@code
  * STATE_SET}): the kit checks that messages are moved, not what they mean.
+ *
+ * <p>Connections are told {@link Transport.Connection#authenticated()} on both sides before they
+ * carry anything, as BuildNet's session layer does after its handshake; before it, the kit checks
+ * only that frames up to the pre-handshake limit pass (what a transport refuses beyond that is
+ * its own test's business: an in-process transport refuses nothing).
  */
 public abstract class TransportCompatibilityKit {
   private static final long WAIT_SECONDS = 30;
@@ -111,7 +116,15 @@ public abstract class TransportCompatibilityKit {
   private record Pair(Transport.Connection client, Transport.Connection server,
       Recorder atClient, Recorder atServer, Transport.Listener listener) {}
 
+  /** A connected pair whose peers both count as authenticated, as after the handshake. */
   private Pair pair() throws Exception {
+    Pair p = unauthenticatedPair();
+    p.server().authenticated();
+    p.client().authenticated();
+    return p;
+  }
+
+  private Pair unauthenticatedPair() throws Exception {
     Recorder atServer = new Recorder();
     CompletableFuture<Transport.Connection> accepted = new CompletableFuture<>();
     Transport.Listener l = listening.listen(
@@ -171,6 +184,64 @@ public abstract class TransportCompatibilityKit {
         .get(WAIT_SECONDS, TimeUnit.SECONDS);
     Payloads.StateSet got = (Payloads.StateSet) p.atServer().next().payload();
     assertTrue(java.util.Arrays.equals(value, got.value()), "the 4 MiB value changed in transit");
+  }
+
+  @Test
+  void before_authentication_a_message_just_under_the_pre_handshake_limit_passes_both_ways()
+      throws Exception {
+    Pair p = unauthenticatedPair();
+    // 60,000 value bytes: a frame of about 60 KB, under the 65,536 allowed before the handshake.
+    byte[] value = new byte[60_000];
+    new Random(11).nextBytes(value);
+    p.client().send(message(new Payloads.StateSet("up", value, null, null, null)));
+    p.server().send(message(new Payloads.StateSet("down", value, null, null, null)));
+    assertTrue(java.util.Arrays.equals(value,
+        ((Payloads.StateSet) p.atServer().next().payload()).value()), "the value changed");
+    assertTrue(java.util.Arrays.equals(value,
+        ((Payloads.StateSet) p.atClient().next().payload()).value()), "the value changed");
+  }
+
+  @Test
+  void authenticated_is_idempotent_and_safe_from_any_thread() throws Exception {
+    Pair p = unauthenticatedPair();
+    // Several threads at once, each telling both sides more than once, while messages flow.
+    int threads = 4;
+    CountDownLatch start = new CountDownLatch(1);
+    List<Thread> tellers = new ArrayList<>();
+    List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    for (int t = 0; t < threads; t++) {
+      Thread th = new Thread(() -> {
+        try {
+          start.await();
+          for (int i = 0; i < 3; i++) {
+            p.server().authenticated();
+            p.client().authenticated();
+          }
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      });
+      th.start();
+      tellers.add(th);
+    }
+    p.client().send(get("during"));
+    start.countDown();
+    for (Thread th : tellers) {
+      th.join(WAIT_SECONDS * 1000);
+      assertFalse(th.isAlive(), "authenticated() did not return");
+    }
+    assertEquals(List.of(), failures);
+    assertEquals("during", ((Payloads.StateGet) p.atServer().next().payload()).key());
+
+    byte[] value = new byte[2 << 20]; // over the pre-handshake limit: the limit rose
+    new Random(13).nextBytes(value);
+    p.client().send(message(new Payloads.StateSet("up", value, null, null, null)));
+    p.server().send(message(new Payloads.StateSet("down", value, null, null, null)));
+    assertTrue(java.util.Arrays.equals(value,
+        ((Payloads.StateSet) p.atServer().next().payload()).value()), "the 2 MiB value changed");
+    assertTrue(java.util.Arrays.equals(value,
+        ((Payloads.StateSet) p.atClient().next().payload()).value()), "the 2 MiB value changed");
+    assertTrue(p.client().isOpen() && p.server().isOpen());
   }
 
   @Test

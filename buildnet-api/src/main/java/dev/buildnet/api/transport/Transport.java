@@ -21,8 +21,14 @@ import java.util.concurrent.CompletableFuture;
  * reaches the master's services only after proving it knows the secret, whatever the transport
  * does; one that sends anything else first gets an ERROR and is disconnected, and one silent past
  * the settings' handshake timeout is disconnected. (The built-in TCP transport authenticates
- * inside itself, so that it can also keep frame limits and per-address caps before the
- * handshake; the same frames cross the wire.)
+ * inside itself, so that it can also keep per-address caps on unauthenticated connections; the
+ * same frames cross the wire.)
+ *
+ * <p>What the transport does keep is the size of what an unauthenticated peer can make it hold:
+ * until the handshake completes, frames are at most 65,536 bytes ({@code docs/PROTOCOL.md},
+ * "Decoding limits"), refused from their length prefix. The session layer calls {@link
+ * Connection#authenticated()} on each connection once its peer has proven it knows the secret;
+ * from then on frames up to {@link TransportSettings#maxFrameBytes()} are accepted.
  *
  * <h2>Contract</h2>
  *
@@ -38,7 +44,11 @@ import java.util.concurrent.CompletableFuture;
  *       TCP transport's own codec; make it with {@code
  *       MessageCodec.withMaxFrameBytes(settings.maxFrameBytes())}), which bounds what it reads
  *       before allocating and refuses bad bytes with a {@code FrameException}: close the
- *       connection with it as the cause.
+ *       connection with it as the cause (after sending the peer {@code codec.encodeError(e)}).
+ *   <li><b>Before the handshake.</b> Such a transport decodes each connection's frames with a
+ *       decoder from {@code codec.newPreHandshakeDecoder()}, which refuses frames over 65,536
+ *       bytes, and calls its {@code authenticated()} from {@link Connection#authenticated()}. An
+ *       in-process transport, which decodes nothing, keeps the default (nothing to do).
  *   <li><b>Close.</b> Closing either end of a connection closes both; each side's {@code onClose}
  *       runs exactly once, after the messages already delivered to it, with a null cause for an
  *       orderly close. Every {@code close()} here is idempotent. Closing a {@link Listener} stops
@@ -104,6 +114,22 @@ public interface Transport extends AutoCloseable {
     CompletableFuture<Void> send(Message message);
 
     boolean isOpen();
+
+    /**
+     * The peer has completed the handshake (proven it knows the shared secret): accept frames up
+     * to {@link TransportSettings#maxFrameBytes()} from it from now on, instead of the 65,536
+     * bytes allowed before. BuildNet's session layer calls it once per side, on the thread that
+     * delivered the message completing the handshake, before it returns from {@code onMessage}: on
+     * the connecting side for the HELLO_ACK, on the listening side for the AUTH_PROOF (before its
+     * HELLO_ACK is sent, so nothing larger can arrive first). A transport that decodes ahead of
+     * delivery must not read past that message's frame until it has been delivered.
+     *
+     * <p>Idempotent and safe from any thread. The default does nothing: right for a transport
+     * that decodes no bytes from the peer (an in-process channel).
+     *
+     * @since 0.4
+     */
+    default void authenticated() {}
 
     /** Closes the connection; idempotent. The handler's {@code onClose} runs once. */
     @Override

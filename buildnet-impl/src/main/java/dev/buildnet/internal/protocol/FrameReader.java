@@ -5,6 +5,7 @@ import dev.buildnet.api.transport.ErrorCode;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.function.IntSupplier;
 
 /**
  * Reads whole frame bodies from a stream, however the bytes arrive: a read may return one byte or
@@ -25,12 +26,21 @@ public final class FrameReader {
   public static final int ALLOCATION_STEP = 8 * 1024;
 
   private final byte[] prefix = new byte[FrameCodec.PREFIX_BYTES];
-  private int limit;
+  private IntSupplier limit;
 
   public FrameReader(InputStream in, FrameCodec codec) {
+    this(in, codec, codec::maxFrameBytes);
+  }
+
+  /**
+   * With the largest body accepted read from {@code limit} when each length prefix has arrived
+   * (capped at the codec's maximum), so a limit raised by another thread while this reader waits
+   * for a prefix applies to that frame.
+   */
+  public FrameReader(InputStream in, FrameCodec codec, IntSupplier limit) {
     this.in = in;
     this.codec = codec;
-    this.limit = codec.maxFrameBytes();
+    this.limit = limit;
   }
 
   /**
@@ -38,7 +48,7 @@ public final class FrameReader {
    * e.g. {@link FrameCodec#PRE_HANDSHAKE_MAX_FRAME_BYTES} until the peer is authenticated.
    */
   public void limit(int max) {
-    this.limit = Math.min(max, codec.maxFrameBytes());
+    this.limit = () -> max;
   }
 
   /**
@@ -60,7 +70,7 @@ public final class FrameReader {
     long declared =
         ((prefix[0] & 0xFFL) << 24) | ((prefix[1] & 0xFFL) << 16) | ((prefix[2] & 0xFFL) << 8)
             | (prefix[3] & 0xFFL);
-    FrameCodec.checkDeclaredLength(declared, limit);
+    FrameCodec.checkDeclaredLength(declared, Math.min(limit.getAsInt(), codec.maxFrameBytes()));
     if (declared == 0) {
       throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
     }

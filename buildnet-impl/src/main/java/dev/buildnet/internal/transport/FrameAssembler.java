@@ -52,7 +52,8 @@ public final class FrameAssembler {
     }
   }
 
-  void limit(int max) {
+  /** The largest body accepted from the next length prefix on. */
+  public void limit(int max) {
     this.limit = max;
   }
 

@@ -147,6 +147,8 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       listenerHeartbeatMs = ack.heartbeatMs();
       nonce = null;
       peerNonce = null;
+      // Before returning to the transport: the listener's next frame may be a large one.
+      liftFrameLimit();
       stage = Stage.OPEN;
       handshake.complete(null);
     } else {
@@ -228,11 +230,15 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       return;
     }
     handler = h;
-    stage = Stage.OPEN;
+    // Before the HELLO_ACK: the peer may send a large frame as soon as it has read it.
+    liftFrameLimit();
     Duration hb = t.heartbeatInterval;
     sendRaw(message(new HelloAck(first.id(), true, t.minor, t.localId,
         Auth.serverProof(t.secret, hello.nonce(), serverNonce, t.localId), null, null,
         hb.isZero() ? null : Math.max(1, hb.toMillis()), t.blobAlgorithm)));
+    // Only now may the role send (send() checks the stage): nothing it sends can go out before
+    // the HELLO_ACK, which the peer's limit and handshake both need first.
+    stage = Stage.OPEN;
     log.info("accepted {} {} (runtime {}, minor {})", hello.role(), this, first.runtime(), hello.minor());
   }
 
@@ -261,6 +267,16 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   }
 
   // ---- both sides ------------------------------------------------------------------------------
+
+  /** Tells the host's connection its peer is through the handshake (it lifts its frame limit). */
+  private void liftFrameLimit() {
+    try {
+      conn.authenticated();
+    } catch (RuntimeException e) {
+      // The transport's own fault; its limit stays low, which refuses large frames, never admits.
+      log.warn("{}: the transport's authenticated() failed", this, e);
+    }
+  }
 
   @Override
   public void onMessage(Transport.Connection connection, Message m) {
