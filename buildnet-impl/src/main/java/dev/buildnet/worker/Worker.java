@@ -394,8 +394,7 @@ public final class Worker implements AutoCloseable {
     if (startsOnLoop && WorkerAttempt.startable(run)) {
       // No hand-off to a runner thread (a wake-up per target) for a command the shell may
       // finish as it starts it; the reply leaves with this loop's next write.
-      boolean ended = attempt.start(release, this::runLater);
-      if (!ended && startsOnLoop) {
+      if (!attempt.start(release, this::runLater) && startsOnLoop) {
         // A shell that forks: its starts stay off the loop from now on, as before.
         startsOnLoop = false;
         log.debug("worker {}: the shell's commands outlive their start; attempts use runner"

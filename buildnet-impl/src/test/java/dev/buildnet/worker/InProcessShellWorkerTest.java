@@ -46,6 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 class InProcessShellWorkerTest {
   private static final byte[] SECRET = "worker test secret, 32 bytes ok!".getBytes(UTF_8);
   private static final Duration T = Duration.ofSeconds(10);
+  private static final String RUNNER = "buildnet-worker-w-inline-run";
 
   @TempDir Path tmp;
   private WorkerTest.FakeMaster master;
@@ -97,8 +98,9 @@ class InProcessShellWorkerTest {
       assertEquals(List.of("line " + i), master.logLines(target, "stdout"));
     }
     assertEquals(0, worker.runningAttempts());
+    assertFalse(shell.startedOnRunner("echo"), "an attempt started on a runner thread");
     assertTrue(Thread.getAllStackTraces().keySet().stream()
-        .noneMatch(t -> t.getName().startsWith("buildnet-worker-w-inline-run")),
+        .noneMatch(t -> t.getName().startsWith(RUNNER)),
         "an attempt the shell finished while starting it took a runner thread");
   }
 
@@ -152,6 +154,8 @@ class InProcessShellWorkerTest {
     c.request(run("next", "echo", "still"), T).get(10, TimeUnit.SECONDS);
     assertInstanceOf(BuildCompleted.class, master.terminal("next", 1));
     assertEquals(List.of("still"), master.logLines("next", "stdout"));
+    assertTrue(shell.startedOnRunner("echo"), "a shell whose command outlived its start kept"
+        + " starting commands on the network loop");
   }
 
   @Test
@@ -180,10 +184,18 @@ class InProcessShellWorkerTest {
    */
   static final class Shell implements ShellProvider {
     final LinkedBlockingQueue<String> waiting = new LinkedBlockingQueue<>();
+    /** Each start's program and the thread that started it. */
+    final List<String[]> starts = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Whether a command named {@code program} was started on a worker's runner thread. */
+    boolean startedOnRunner(String program) {
+      return starts.stream().anyMatch(s -> s[0].equals(program) && s[1].startsWith(RUNNER));
+    }
 
     @Override
     public RunningCommand start(CommandSpec spec, OutputListener listener) {
       List<String> argv = spec.argv();
+      starts.add(new String[] {argv.get(0), Thread.currentThread().getName()});
       CompletableFuture<CommandResult> result = new CompletableFuture<>();
       switch (argv.get(0)) {
         case "echo" -> {

@@ -119,7 +119,8 @@ public final class WorkerAttempt {
    * shell finished it while starting it and it left the sandbox empty, ends it there too, its
    * terminal reply going out with whatever else that thread writes. Otherwise the rest (emptying
    * the sandbox, {@code release}, the reply) runs on {@code rest} once the command ends. Never
-   * throws; returns whether the attempt ended before returning.
+   * throws; returns false if the command was still running when the shell's start returned (a
+   * shell that forks), true otherwise.
    */
   public boolean start(Runnable release, java.util.concurrent.Executor rest) {
     long start = System.nanoTime();
@@ -134,13 +135,14 @@ public final class WorkerAttempt {
       Payload t = failure(new Failure("cannot create the working directory " + run.cwd() + ": "
           + e, true, e));
       rest.execute(() -> end(t, release));
-      return false;
+      return true;
     } catch (Failure f) {
       Payload t = failure(f);
       rest.execute(() -> end(t, release));
-      return false;
+      return true;
     }
-    if (command.isDone() && isEmptyDirectory(sandbox)) {
+    boolean ended = command.isDone();
+    if (ended && isEmptyDirectory(sandbox)) {
       sandboxClean = true;
       endClean(terminal(() -> reply(command.join(), List.of(), start)), release);
       return true;
@@ -156,7 +158,7 @@ public final class WorkerAttempt {
       }
       return reply(result, List.of(), start);
     }), release), rest);
-    return false;
+    return ended;
   }
 
   private CompletableFuture<TargetStep.Result> startCommand(Path cwd) throws Failure {
