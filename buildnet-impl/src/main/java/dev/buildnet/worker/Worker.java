@@ -60,7 +60,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one connection thread ({@code buildnet-worker-<id>-connect}), up to {@code cpuSlots}
  * attempt threads ({@code buildnet-worker-<id>-run-N}, ending when idle), plus the transport's
- * and the shell provider's own. Thread-safe; {@link #connect()} does not block, {@link #close()}
+ * and the shell provider's own. An attempt with no inputs, no outputs and no bundler starts on
+ * the transport's loop instead while the shell finishes such commands as it starts them (an
+ * in-process shell); with one that forks, only the first does. Thread-safe; {@link #connect()} does not block, {@link #close()}
  * blocks (bounded) until the worker's threads have ended.
  *
  * @since 0.1
@@ -100,6 +102,12 @@ public final class Worker implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger connections = new AtomicInteger();
   private volatile Session current;
+  /**
+   * Whether startable attempts (see {@link WorkerAttempt#start}) start on the network loop: with
+   * the built-in transport (whose loop is this worker's own; another carrier may deliver on a
+   * thread of the master's), until the first whose command did not end while the shell started it.
+   */
+  private volatile boolean startsOnLoop;
   private volatile CompletableFuture<Session> connected = new CompletableFuture<>();
 
   private Worker(Builder b) throws IOException {
@@ -129,6 +137,7 @@ public final class Worker implements AutoCloseable {
         .localId(workerId)
         .asWorker(b.capabilities, b.cpuSlots, b.memoryMb);
     this.transport = tb.build(b.carrier);
+    this.startsOnLoop = b.carrier == null;
     AtomicInteger n = new AtomicInteger();
     this.runners =
         new ThreadPoolExecutor(
@@ -218,7 +227,7 @@ public final class Worker implements AutoCloseable {
       return;
     }
     closing.countDown();
-    cancelAll(null, "the worker is closing");
+    List<WorkerAttempt> cancelled = cancelAll(null, "the worker is closing");
     Session c = current;
     if (c != null) {
       c.close();
@@ -234,6 +243,7 @@ public final class Worker implements AutoCloseable {
         log.warn("worker {}: attempts did not end within 30 s of close", workerId);
         runners.shutdownNow();
       }
+      awaitEnded(cancelled, "closing"); // those started on the loop hold no runner thread while they run
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -276,7 +286,7 @@ public final class Worker implements AutoCloseable {
         // Wait for them to end before advertising the slots again, or the master's re-queued
         // work would find the worker busy.
         List<WorkerAttempt> cancelled = cancelAll(c, "the connection to the master dropped");
-        awaitEnded(cancelled);
+        awaitEnded(cancelled, "reconnecting");
         if (!closed.get()) {
           log.info("worker {} lost the master {}; reconnecting", workerId, master);
         }
@@ -292,14 +302,14 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private void awaitEnded(List<WorkerAttempt> attempts) {
+  private void awaitEnded(List<WorkerAttempt> attempts, String anyway) {
     try {
       CompletableFuture.allOf(attempts.stream().map(a -> a.done).toArray(CompletableFuture[]::new))
           .get(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-      log.warn("worker {}: cancelled attempts did not end within 30 s; reconnecting anyway", workerId);
+      log.warn("worker {}: cancelled attempts did not end within 30 s; {} anyway", workerId, anyway);
     }
   }
 
@@ -380,11 +390,32 @@ public final class Worker implements AutoCloseable {
       sandboxOf = sandbox;
     }
     c.send(new BuildStarted(m.id(), run.buildId(), run.target(), run.attempt(), workerId));
+    Runnable release = () -> release(key, attempt, sandboxOf);
+    if (startsOnLoop && WorkerAttempt.startable(run)) {
+      // No hand-off to a runner thread (a wake-up per target) for a command the shell may
+      // finish as it starts it; the reply leaves with this loop's next write.
+      if (!attempt.start(release, this::runLater) && startsOnLoop) {
+        // A shell that forks: its starts stay off the loop from now on, as before.
+        startsOnLoop = false;
+        log.debug("worker {}: the shell's commands outlive their start; attempts use runner"
+            + " threads", workerId);
+      }
+      return;
+    }
     try {
-      runners.execute(() -> attempt.run(() -> release(key, attempt, sandboxOf)));
+      runners.execute(() -> attempt.run(release));
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      release(key, attempt, sandboxOf); // closing
+      release.run(); // closing
       attempt.done.complete(null);
+    }
+  }
+
+  /** On a runner thread, or on this one once the runners have shut down (closing). */
+  private void runLater(Runnable task) {
+    try {
+      runners.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      task.run();
     }
   }
 

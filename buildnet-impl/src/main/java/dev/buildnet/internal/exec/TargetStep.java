@@ -116,24 +116,14 @@ public final class TargetStep {
   }
 
   private Result command(Spec spec, Lines lines, Cancel cancel) {
-    CommandSpec cs = CommandSpec.of(spec.argv(), spec.cwd(), spec.env());
-    if (spec.outputCap() != null) {
-      cs = cs.withOutputCap(spec.outputCap());
-    }
-    if (spec.timeout() != null) {
-      cs = cs.withTimeout(spec.timeout());
-    }
     if (cancel.isCancelled()) {
       return Result.of(Outcome.CANCELLED, null);
     }
     RunningCommand rc;
     try {
-      rc = shell.start(cs, lines);
+      rc = shell.start(commandSpec(spec), lines);
     } catch (NotStartedException e) {
-      if (e.reason() != NotStartedException.Reason.COMMAND) {
-        throw e;
-      }
-      return Result.of(Outcome.NOT_STARTED, e.getMessage());
+      return notStarted(e);
     }
     if (!cancel.attach(rc::cancel)) {
       rc.cancel(); // cancelled while it started; its result below says so
@@ -146,12 +136,73 @@ public final class TargetStep {
       Thread.currentThread().interrupt();
       return Result.of(Outcome.CANCELLED, null);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      return Result.of(Outcome.BROKEN,
-          cause.getMessage() != null ? cause.getMessage() : cause.toString());
+      return broken(e);
     } finally {
       cancel.detach();
     }
+    return result(r);
+  }
+
+  /**
+   * Starts {@code spec}'s command (not a bundler) and returns without waiting for it: the future
+   * completes with the same result {@link #run} would have returned, on the thread that ends the
+   * command (the caller's, before this returns, if the shell finished it while starting it).
+   * Cancellation works as with {@link #run}.
+   *
+   * @throws IllegalArgumentException if {@code spec} is a bundler step
+   * @throws RuntimeException as {@link #run} does for a shell that fails to start the command
+   */
+  public java.util.concurrent.CompletableFuture<Result> startCommand(Spec spec, Lines lines,
+      Cancel cancel) {
+    if (spec.bundle() != null) {
+      throw new IllegalArgumentException("a bundler step runs only through run()");
+    }
+    if (cancel.isCancelled()) {
+      return java.util.concurrent.CompletableFuture.completedFuture(Result.of(Outcome.CANCELLED, null));
+    }
+    RunningCommand rc;
+    try {
+      rc = shell.start(commandSpec(spec), lines);
+    } catch (NotStartedException e) {
+      return java.util.concurrent.CompletableFuture.completedFuture(notStarted(e));
+    }
+    if (!cancel.attach(rc::cancel)) {
+      rc.cancel(); // cancelled while it started; its result says so
+    }
+    return rc.result().handle((r, e) -> {
+      cancel.detach();
+      return e != null ? broken(e) : result(r);
+    });
+  }
+
+  private static CommandSpec commandSpec(Spec spec) {
+    CommandSpec cs = CommandSpec.of(spec.argv(), spec.cwd(), spec.env());
+    if (spec.outputCap() != null) {
+      cs = cs.withOutputCap(spec.outputCap());
+    }
+    if (spec.timeout() != null) {
+      cs = cs.withTimeout(spec.timeout());
+    }
+    return cs;
+  }
+
+  private static Result notStarted(NotStartedException e) {
+    if (e.reason() != NotStartedException.Reason.COMMAND) {
+      throw e;
+    }
+    return Result.of(Outcome.NOT_STARTED, e.getMessage());
+  }
+
+  /** A shell whose wait failed: BROKEN with the underlying cause's message. */
+  private static Result broken(Throwable e) {
+    Throwable cause = (e instanceof java.util.concurrent.ExecutionException
+        || e instanceof java.util.concurrent.CompletionException) && e.getCause() != null
+        ? e.getCause() : e;
+    return Result.of(Outcome.BROKEN,
+        cause.getMessage() != null ? cause.getMessage() : cause.toString());
+  }
+
+  private static Result result(CommandResult r) {
     Outcome outcome = switch (r.outcome()) {
       case CANCELLED -> Outcome.CANCELLED;
       case TIMED_OUT -> Outcome.TIMED_OUT;

@@ -101,21 +101,112 @@ public final class WorkerAttempt {
    */
   public void run(Runnable release) {
     long start = System.nanoTime();
-    Payload terminal;
+    end(terminal(() -> execute(start)), release);
+  }
+
+  /**
+   * Whether {@code run} may go through {@link #start}: a command (not a bundler) with no inputs to
+   * fetch and no outputs to hash or upload, so nothing before or after the command waits on the
+   * master or on more than a directory listing.
+   */
+  public static boolean startable(TargetRun run) {
+    return run.bundler() == null && run.inputs().isEmpty() && run.outputs().isEmpty();
+  }
+
+  /**
+   * Runs a {@link #startable} attempt without a thread of its own: starts its command on the
+   * calling thread (the worker's network loop; a shell's start is brief by contract) and, if the
+   * shell finished it while starting it and it left the sandbox empty, ends it there too, its
+   * terminal reply going out with whatever else that thread writes. Otherwise the rest (emptying
+   * the sandbox, {@code release}, the reply) runs on {@code rest} once the command ends. Never
+   * throws; returns false if the command was still running when the shell's start returned (a
+   * shell that forks), true otherwise.
+   */
+  public boolean start(Runnable release, java.util.concurrent.Executor rest) {
+    long start = System.nanoTime();
+    CompletableFuture<TargetStep.Result> command;
     try {
-      terminal = execute(start);
+      Path cwd = inside("cwd", run.cwd(), true);
+      if (!Files.isDirectory(cwd)) {
+        Files.createDirectories(cwd);
+      }
+      command = startCommand(cwd);
+    } catch (IOException e) {
+      Payload t = failure(new Failure("cannot create the working directory " + run.cwd() + ": "
+          + e, true, e));
+      rest.execute(() -> end(t, release));
+      return true;
     } catch (Failure f) {
-      terminal = new BuildFailed(run.buildId(), run.target(), run.attempt(),
-          f.getMessage(), null, f.retryable, null);
+      Payload t = failure(f);
+      rest.execute(() -> end(t, release));
+      return true;
+    }
+    boolean ended = command.isDone();
+    if (ended && isEmptyDirectory(sandbox)) {
+      sandboxClean = true;
+      endClean(terminal(() -> reply(command.join(), List.of(), start)), release);
+      return true;
+    }
+    command.whenCompleteAsync((result, e) -> end(terminal(() -> {
+      if (e != null) {
+        Throwable cause = e instanceof java.util.concurrent.CompletionException c
+            && c.getCause() != null ? c.getCause() : e;
+        if (cause instanceof RuntimeException r) {
+          throw r; // reported as run() reports it
+        }
+        throw asFailure(cause);
+      }
+      return reply(result, List.of(), start);
+    }), release), rest);
+    return ended;
+  }
+
+  private CompletableFuture<TargetStep.Result> startCommand(Path cwd) throws Failure {
+    try {
+      return step.startCommand(spec(cwd), lines(), cancel);
+    } catch (RuntimeException e) {
+      throw new Failure("cannot start " + run.argv().get(0) + ": " + e.getMessage(), false, e);
+    }
+  }
+
+  /** A step's unexpected failure as {@link #run} reports it. */
+  private static Failure asFailure(Throwable e) {
+    return e instanceof Failure f ? f : new Failure("the worker failed: " + e, true, e);
+  }
+
+  /** The part of an attempt that may fail with a reply of its own. */
+  private interface Step {
+    Payload get() throws Failure;
+  }
+
+  /** The terminal reply for {@code step}: its own, or BUILD_FAILED for how it failed. */
+  private Payload terminal(Step step) {
+    try {
+      return step.get();
+    } catch (Failure f) {
+      return failure(f);
     } catch (RuntimeException e) {
       log.warn("attempt {} failed unexpectedly", key, e);
-      terminal = new BuildFailed(run.buildId(), run.target(), run.attempt(),
+      return new BuildFailed(run.buildId(), run.target(), run.attempt(),
           "the worker failed: " + e, null, true, null);
     }
+  }
+
+  private Payload failure(Failure f) {
+    return new BuildFailed(run.buildId(), run.target(), run.attempt(), f.getMessage(), null,
+        f.retryable, null);
+  }
+
+  /** Empties the sandbox, lets go of the slot, then replies: in that order (see {@link #run}). */
+  private void end(Payload terminal, Runnable release) {
+    // Emptied, not deleted: the worker hands the directory to its next attempt, which saves a
+    // mkdir and an rmdir per attempt (a third of a millisecond each on a busy disk).
+    sandboxClean = emptyTree(sandbox);
+    endClean(terminal, release);
+  }
+
+  private void endClean(Payload terminal, Runnable release) {
     try {
-      // Emptied, not deleted: the worker hands the directory to its next attempt, which saves a
-      // mkdir and an rmdir per attempt (a third of a millisecond each on a busy disk).
-      sandboxClean = emptyTree(sandbox);
       release.run();
       send(terminal);
     } finally {
@@ -404,12 +495,8 @@ public final class WorkerAttempt {
     }
     // Most attempts (a command with no inputs or outputs) leave the sandbox empty: one listing
     // says so, without the walk, its sort and the second listing below.
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
-      if (!entries.iterator().hasNext()) {
-        return true;
-      }
-    } catch (IOException | RuntimeException e) {
-      // fall through: the walk below reports it, or succeeds if it was transient
+    if (isEmptyDirectory(root)) {
+      return true;
     }
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
@@ -424,6 +511,15 @@ public final class WorkerAttempt {
     } catch (IOException | RuntimeException e) {
       log.warn("cannot empty {}: {}", root, e.toString());
       return false;
+    }
+  }
+
+  /** Whether {@code dir} is a directory with nothing in it (false if it cannot be listed). */
+  private static boolean isEmptyDirectory(Path dir) {
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      return !entries.iterator().hasNext();
+    } catch (IOException | RuntimeException e) {
+      return false; // the caller's walk reports it, or succeeds if it was transient
     }
   }
 
