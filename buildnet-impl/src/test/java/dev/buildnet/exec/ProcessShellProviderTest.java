@@ -356,6 +356,89 @@ class ProcessShellProviderTest {
   }
 
   @Test
+  void outputLargerThanAPipeBuffer_writtenByAChildAfterTheRootExited_isKeptWhole() {
+    // The root exits at once; its child writes 300 KB (several pipe buffers) afterwards. Whether
+    // the child is done before the provider gives up lingering for the output or is then sent
+    // SIGTERM (which it and everything it runs ignore), the result waits for all of it.
+    String script = "( trap '' TERM; sleep 0.1; head -c 300000 /dev/zero | tr '\\0' x; echo ) & exit 0";
+
+    CommandResult r =
+        shell.run(
+            spec(ScriptCommands.bash(script, List.of()))
+                .withGracePeriod(Duration.ofSeconds(60))
+                .withOutputCap(1_000_000));
+
+    assertEquals(Outcome.EXITED, r.outcome());
+    assertEquals(0, r.exitCode());
+    assertEquals("x".repeat(300_000) + "\n", out(r));
+    assertFalse(r.outputTruncated());
+  }
+
+  @Test
+  void rootExitingBeforeItsOutputEnds_getsTheLaterOutputOnBothStreams() {
+    String script =
+        "( trap '' TERM; sleep 0.2; echo late; echo late-err >&2 ) & echo early; echo early-err >&2";
+
+    CommandResult r =
+        shell.run(
+            spec(ScriptCommands.bash(script, List.of())).withGracePeriod(Duration.ofSeconds(60)));
+
+    assertEquals(Outcome.EXITED, r.outcome());
+    assertEquals("early\nlate\n", out(r));
+    assertEquals("early-err\nlate-err\n", new String(r.stderr(), UTF_8));
+  }
+
+  @Test
+  void outputEndingLongBeforeTheExit_stillWaitsForTheExitAndItsCode() {
+    String script = "echo out; echo err >&2; exec >&- 2>&-; sleep 0.3; exit 7";
+
+    CommandResult r = shell.run(spec(ScriptCommands.bash(script, List.of())));
+
+    assertEquals(Outcome.EXITED, r.outcome());
+    assertEquals(7, r.exitCode());
+    assertEquals("out\n", out(r));
+    assertEquals("err\n", new String(r.stderr(), UTF_8));
+  }
+
+  @Test
+  void timeout_stopsACommandThatClosedItsOutput() throws Exception {
+    String script = "exec >&- 2>&-; sleep 300";
+
+    CommandResult r =
+        shell
+            .start(
+                spec(ScriptCommands.bash(script, List.of()))
+                    .withTimeout(SHORT_TIMEOUT)
+                    .withGracePeriod(SHORT_GRACE),
+                OutputListener.discard())
+            .result()
+            .get(10, SECONDS);
+
+    assertEquals(Outcome.TIMED_OUT, r.outcome());
+    assertEquals(128 + 15, r.exitCode());
+  }
+
+  @Test
+  void cancel_ofACommandThatClosedItsOutput_stopsIt() throws Exception {
+    Path started = dir.resolve("started");
+    String script = "exec >&- 2>&-; touch \"$1\"; sleep 300";
+    RunningCommand c =
+        shell.start(
+            spec(ScriptCommands.bash(script, List.of(started.toString())))
+                .withGracePeriod(SHORT_GRACE),
+            OutputListener.discard());
+    while (!Files.exists(started) && !c.result().isDone()) {
+      Thread.sleep(10);
+    }
+
+    c.cancel();
+    CommandResult r = c.result().get(10, SECONDS);
+
+    assertEquals(Outcome.CANCELLED, r.outcome());
+    assertFalse(ProcessHandle.of(c.pid()).map(ProcessHandle::isAlive).orElse(false));
+  }
+
+  @Test
   void stop_leavesUnrelatedProcessesAlone() throws Exception {
     // Started by the test, not the command: same user, same output destination type, not ours.
     Process bystander = new ProcessBuilder("sleep", "300").start();

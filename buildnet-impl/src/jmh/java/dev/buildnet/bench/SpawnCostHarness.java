@@ -1,0 +1,80 @@
+package dev.buildnet.bench;
+
+import com.sun.jna.Library;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import dev.buildnet.api.exec.CommandSpec;
+import dev.buildnet.exec.ProcessShellProvider;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@link SpawnBenchmark}'s start-and-wait of {@code /bin/true}, reporting per command what does not
+ * depend on how much of a shared machine this process got: the JVM's CPU time and its voluntary and
+ * involuntary context switches (thread wake-ups), from {@code getrusage}, which counts every thread,
+ * ended ones included. Linux only. {@code java -Djdk.lang.Process.launchMechanism=VFORK -cp
+ * benchmarks.jar dev.buildnet.bench.SpawnCostHarness embedded|subreaper|bare [commands] [rounds]}.
+ */
+public final class SpawnCostHarness {
+  private static final int RUSAGE_SELF = 0;
+
+  /** The C library's getrusage, as JNA binds it. */
+  public interface CLib extends Library {
+    int getrusage(int who, Memory usage);
+  }
+
+  public static void main(String[] args) throws Exception {
+    String mode = args.length > 0 ? args[0] : "embedded";
+    int commands = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    CLib libc = Native.load("c", CLib.class);
+    ProcessShellProvider shell =
+        ProcessShellProvider.builder().subreaper(mode.equals("subreaper")).build();
+    CommandSpec spec = CommandSpec.of(List.of("/bin/true"), Path.of("/"), Map.of());
+    Runnable one =
+        mode.equals("bare")
+            ? () -> {
+              try {
+                new ProcessBuilder("/bin/true").start().waitFor();
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            }
+            : () -> {
+              if (shell.run(spec).exitCode() != 0) {
+                throw new IllegalStateException("/bin/true failed");
+              }
+            };
+    for (int i = 0; i < 2000; i++) {
+      one.run(); // warm-up: JIT, thread pools
+    }
+    for (int r = 0; r < rounds; r++) {
+      long[] before = usage(libc);
+      long t0 = System.nanoTime();
+      for (int i = 0; i < commands; i++) {
+        one.run();
+      }
+      long t1 = System.nanoTime();
+      long[] after = usage(libc);
+      System.out.printf(
+          "%s: wall %.0f us, JVM CPU %.0f us, voluntary switches %.2f, involuntary %.2f per command%n",
+          mode,
+          (t1 - t0) / 1e3 / commands,
+          (after[0] - before[0]) / (double) commands,
+          (after[1] - before[1]) / (double) commands,
+          (after[2] - before[2]) / (double) commands);
+    }
+  }
+
+  /** CPU microseconds (user + system), voluntary and involuntary context switches. */
+  private static long[] usage(CLib libc) {
+    // struct rusage on 64-bit Linux: two timevals, then 14 longs; nvcsw and nivcsw are the last two.
+    Memory m = new Memory(144);
+    if (libc.getrusage(RUSAGE_SELF, m) != 0) {
+      throw new IllegalStateException("getrusage failed");
+    }
+    long cpu = (m.getLong(0) + m.getLong(16)) * 1_000_000 + m.getLong(8) + m.getLong(24);
+    return new long[] {cpu, m.getLong(128), m.getLong(136)};
+  }
+}
