@@ -49,6 +49,7 @@ public final class KeyService {
   private final CacheKeyBuilder keys;
   private final HashProvider hashes;
   private final GeneratedPaths generated;
+  private final KeyMemo memo;
   /** What this instance last recorded per target, so an unchanged target skips the state read. */
   private final Map<String, String> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
   /** Records of {@link #recordOutcome} not written yet, by target (see {@link #flush}). */
@@ -67,6 +68,7 @@ public final class KeyService {
     this.generated = new GeneratedPaths(graph);
     this.workspace = workspace;
     this.digests = digests;
+    this.memo = new KeyMemo(workspace, digests);
     this.hashes = hashes;
     this.state = state;
     this.hostEnvironment = Map.copyOf(hostEnvironment);
@@ -101,8 +103,14 @@ public final class KeyService {
     try {
       InputResolver resolver = generated.readsGenerated(target) ? resolver() : shared;
       List<String> inputs = resolver.resolve(target);
+      Computed again = memo.reuse(target, inputs, dependencyKeys);
+      if (again != null) {
+        return again;
+      }
       KeyManifest manifest = keys.manifestOf(target, inputs, dependencyKeys);
-      return new Computed(manifest.key(), manifest, inputs.size());
+      Computed computed = new Computed(manifest.key(), manifest, inputs.size());
+      memo.remember(target, inputs, dependencyKeys, computed);
+      return computed;
     } catch (BuildNetException e) {
       throw new InputException(e.getMessage(), e);
     }
@@ -330,6 +338,7 @@ public final class KeyService {
     flush();
     lastSummary.clear();
     hitOutputs.clear();
+    memo.clear();
     digests.clear();
   }
 }

@@ -246,12 +246,16 @@ public final class FileDigestCache {
   private void put(Path path, String key, FileStat stat, Digest digest) {
     Entry e = new Entry(stat, digest, generation);
     keys = path.getFileSystem();
+    Entry old;
     if (bounded) {
       synchronized (entries) {
-        entries.put(key, e);
+        old = entries.put(key, e);
       }
     } else {
-      entries.put(key, e);
+      old = entries.put(key, e);
+    }
+    if (old != null) {
+      old.retired = true;
     }
     changes.incrementAndGet();
   }
@@ -349,6 +353,7 @@ public final class FileDigestCache {
       trusted.clear();
     }
     synchronized (entries) {
+      entries.values().forEach(e -> e.retired = true);
       entries.clear();
     }
   }
@@ -403,6 +408,7 @@ public final class FileDigestCache {
       removed = entries.remove(key);
     }
     if (removed != null) {
+      removed.retired = true;
       changes.incrementAndGet();
     }
   }
@@ -475,6 +481,11 @@ public final class FileDigestCache {
     final Digest digest;
     /** The generation that last used it; a racing write of the same value is harmless. */
     int seen;
+    /**
+     * Set once it left the map (replaced, invalidated, found changed, cleared): a {@link
+     * Remembered} holding it then no longer vouches for its digest, even at an equal stat.
+     */
+    volatile boolean retired;
 
     Entry(FileStat stat, Digest digest, int seen) {
       this.size = stat.size();
@@ -497,6 +508,57 @@ public final class FileDigestCache {
 
     FileStat stat() {
       return new FileStat(size, mtimeNanos, ctimeNanos, dev, ino, fileKey, flags);
+    }
+  }
+
+  /**
+   * The digest this cache remembers for {@code file} and the stat it holds for, or null if it
+   * remembers none: for a caller that keeps it across builds and asks {@link #stillHolds} rather
+   * than {@link #digest}, which saves the path's normalization and the map lookup on every use.
+   */
+  public Remembered remembered(Path file) {
+    Objects.requireNonNull(file, "file");
+    Path key = normalized(file);
+    Entry e = get(key.toString());
+    return e == null ? null : new Remembered(key, e);
+  }
+
+  /**
+   * Whether {@link #digest} would now answer {@code r.digest()} from this cache without reading:
+   * the entry is still the one remembered (not replaced, invalidated or cleared) and the file's
+   * stat, taken now, is exactly the one it holds for. One stat, counted as a cache hit.
+   */
+  public boolean stillHolds(Remembered r) {
+    Entry e = r.entry;
+    if (e.retired) {
+      return false;
+    }
+    FileStat now;
+    try {
+      now = statReader.read(r.path);
+    } catch (IOException e2) {
+      return false; // missing or unreadable: digest() reports it
+    }
+    if (!now.regularFile() || now.directory() || !e.matches(now) || e.retired) {
+      return false;
+    }
+    e.seen = generation;
+    cacheHits.increment();
+    return true;
+  }
+
+  /** A remembered digest with its file, as {@link #remembered} hands it out. */
+  public static final class Remembered {
+    private final Path path;
+    private final Entry entry;
+
+    private Remembered(Path path, Entry entry) {
+      this.path = path;
+      this.entry = entry;
+    }
+
+    public Digest digest() {
+      return entry.digest;
     }
   }
 
