@@ -74,6 +74,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
+  private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
   /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
   private static final java.nio.file.FileSystem SLASHED =
       java.nio.file.FileSystems.getDefault().getSeparator().equals("/")
@@ -121,7 +122,9 @@ public final class FileDigestCache {
     this.clock = builder.clock != null ? builder.clock : Clock.systemUTC();
     this.racyWindowNanos =
         saturatedNanos(builder.racyWindow != null ? builder.racyWindow : DEFAULT_RACY_WINDOW);
-    this.statReader = builder.statReader != null ? builder.statReader : FileStat::read;
+    // Not FileStat::read, whose varargs would make an empty array on every stat.
+    this.statReader = builder.statReader != null ? builder.statReader
+        : p -> FileStat.read(p, FOLLOW_LINKS);
     this.lstatReader = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     this.directories = new DirectoryListings(clock, racyWindowNanos, lstatReader);
