@@ -189,7 +189,9 @@ public final class Outputs {
     }
     for (ActionManifest.Output o : manifest.outputs()) {
       Digest d = regularFiles.digest(resolve(o.path()));
-      if (d == null || !d.equals(o.parsedDigest())) {
+      // Compared as text, which a digest keeps once made, rather than parsing the manifest's
+      // digest on every hit; text that is not exactly the canonical form only makes it restore.
+      if (d == null || !d.toString().equals(o.digest())) {
         return false;
       }
     }

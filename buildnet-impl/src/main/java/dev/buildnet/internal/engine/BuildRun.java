@@ -473,13 +473,19 @@ final class BuildRun {
 
   /** The dependencies of {@code n} that ran (rather than were restored) in this build, sorted. */
   List<String> ranDependencies(Node n) {
-    List<String> ran = new ArrayList<>();
+    List<String> ran = null; // made only if one ran: on a null build none did
     synchronized (this) {
       for (Node d : n.dependencies) {
         if (d.outcome != null && d.outcome.status() == Status.BUILT) {
+          if (ran == null) {
+            ran = new ArrayList<>();
+          }
           ran.add(d.name());
         }
       }
+    }
+    if (ran == null) {
+      return List.of();
     }
     ran.sort(null);
     return ran;

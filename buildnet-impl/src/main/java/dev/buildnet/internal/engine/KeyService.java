@@ -49,8 +49,9 @@ public final class KeyService {
   private final CacheKeyBuilder keys;
   private final HashProvider hashes;
   private final GeneratedPaths generated;
+  private final KeyMemo memo;
   /** What this instance last recorded per target, so an unchanged target skips the state read. */
-  private final Map<String, String> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Recorded> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
   /** Records of {@link #recordOutcome} not written yet, by target (see {@link #flush}). */
   private final Map<String, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
   private final Object flushing = new Object();
@@ -61,12 +62,20 @@ public final class KeyService {
   /** One target's queued records: its detail for explain and its one-line summary. */
   private record Pending(byte[] detail, String summary) {}
 
+  /**
+   * A recorded summary and the computation it was for; {@code plainHit}: a hit after no dependency
+   * ran, whose summary follows from the key alone, so the same computation hitting the same way
+   * again needs no summary built to know that nothing is new.
+   */
+  private record Recorded(String summary, Computed computed, boolean plainHit) {}
+
   public KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
       Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers,
       dev.buildnet.graph.BuildGraph graph) {
     this.generated = new GeneratedPaths(graph);
     this.workspace = workspace;
     this.digests = digests;
+    this.memo = new KeyMemo(workspace, digests);
     this.hashes = hashes;
     this.state = state;
     this.hostEnvironment = Map.copyOf(hostEnvironment);
@@ -101,8 +110,14 @@ public final class KeyService {
     try {
       InputResolver resolver = generated.readsGenerated(target) ? resolver() : shared;
       List<String> inputs = resolver.resolve(target);
+      Computed again = memo.reuse(target, inputs, dependencyKeys);
+      if (again != null) {
+        return again;
+      }
       KeyManifest manifest = keys.manifestOf(target, inputs, dependencyKeys);
-      return new Computed(manifest.key(), manifest, inputs.size());
+      Computed computed = new Computed(manifest.key(), manifest, inputs.size());
+      memo.remember(target, inputs, dependencyKeys, computed);
+      return computed;
     } catch (BuildNetException e) {
       throw new InputException(e.getMessage(), e);
     }
@@ -155,17 +170,22 @@ public final class KeyService {
    * early cutoff, which {@code explain} reports.
    */
   void recordOutcome(String target, Computed computed, boolean hit, List<String> ranDependencies) {
+    boolean plainHit = hit && ranDependencies.isEmpty();
+    Recorded recorded = lastSummary.get(target);
+    if (plainHit && recorded != null && recorded.plainHit() && recorded.computed() == computed) {
+      return; // the key reused (KeyMemo) and hit again as plainly: exactly what was recorded
+    }
     String key = computed.key().toString();
     // A hit after a dependency re-ran is recorded as such (so explain can say why it still hit),
     // and the next plain hit records that no dependency ran any more: one write each, no more.
     String summary = key + (hit ? " hit" : " miss")
         + (hit && !ranDependencies.isEmpty() ? " after " + String.join(",", ranDependencies) : "");
-    if (summary.equals(lastSummary.get(target))) {
+    if (recorded != null && summary.equals(recorded.summary())) {
       return; // this instance already recorded exactly this: a repeat null build costs nothing
     }
     Optional<String> last = state.getString(SUMMARY + target);
     if (last.isPresent() && last.get().equals(summary)) {
-      lastSummary.put(target, summary);
+      lastSummary.put(target, new Recorded(summary, computed, plainHit));
       return; // nothing new to explain: a null build reads one short record and writes nothing
     }
     Optional<Stored> previous = load(target);
@@ -202,7 +222,7 @@ public final class KeyService {
     }
     root.put("manifest", computed.manifest().toJson());
     pending.put(target, new Pending(root.toString().getBytes(StandardCharsets.UTF_8), summary));
-    lastSummary.put(target, summary);
+    lastSummary.put(target, new Recorded(summary, computed, plainHit));
     if (pending.size() >= FLUSH_AT) {
       flush();
     }
@@ -330,6 +350,7 @@ public final class KeyService {
     flush();
     lastSummary.clear();
     hitOutputs.clear();
+    memo.clear();
     digests.clear();
   }
 }

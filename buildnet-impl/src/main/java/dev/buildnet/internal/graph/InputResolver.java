@@ -249,6 +249,10 @@ public final class InputResolver {
 
   /** The listing of workspace directory {@code dir}, or null if it is not a listable directory. */
   private DirectoryListings.Listing parentListing(String dir) {
+    Optional<DirectoryListings.Listing> known = parents.get(dir); // as in realDirectoryInside
+    if (known != null) {
+      return known.orElse(null);
+    }
     return parents.computeIfAbsent(dir, d -> {
       try {
         return Optional.ofNullable(directories.list(d.equals(".") ? root : root.resolve(d)));
@@ -265,6 +269,10 @@ public final class InputResolver {
 
   /** Whether the workspace directory {@code dir} resolves, through any links, inside it. */
   private boolean realDirectoryInside(String dir) {
+    Boolean known = realDirectories.get(dir); // a plain get first: no capturing lambda per input
+    if (known != null) {
+      return known;
+    }
     return realDirectories.computeIfAbsent(dir, d -> {
       Path real = realPath(d.equals(".") ? root : root.resolve(d));
       return real != null;

@@ -74,6 +74,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
+  private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
   /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
   private static final java.nio.file.FileSystem SLASHED =
       java.nio.file.FileSystems.getDefault().getSeparator().equals("/")
@@ -121,7 +122,9 @@ public final class FileDigestCache {
     this.clock = builder.clock != null ? builder.clock : Clock.systemUTC();
     this.racyWindowNanos =
         saturatedNanos(builder.racyWindow != null ? builder.racyWindow : DEFAULT_RACY_WINDOW);
-    this.statReader = builder.statReader != null ? builder.statReader : FileStat::read;
+    // Not FileStat::read, whose varargs would make an empty array on every stat.
+    this.statReader = builder.statReader != null ? builder.statReader
+        : p -> FileStat.read(p, FOLLOW_LINKS);
     this.lstatReader = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     this.directories = new DirectoryListings(clock, racyWindowNanos, lstatReader);
@@ -246,12 +249,16 @@ public final class FileDigestCache {
   private void put(Path path, String key, FileStat stat, Digest digest) {
     Entry e = new Entry(stat, digest, generation);
     keys = path.getFileSystem();
+    Entry old;
     if (bounded) {
       synchronized (entries) {
-        entries.put(key, e);
+        old = entries.put(key, e);
       }
     } else {
-      entries.put(key, e);
+      old = entries.put(key, e);
+    }
+    if (old != null) {
+      old.retired = true;
     }
     changes.incrementAndGet();
   }
@@ -349,6 +356,7 @@ public final class FileDigestCache {
       trusted.clear();
     }
     synchronized (entries) {
+      entries.values().forEach(e -> e.retired = true);
       entries.clear();
     }
   }
@@ -403,6 +411,7 @@ public final class FileDigestCache {
       removed = entries.remove(key);
     }
     if (removed != null) {
+      removed.retired = true;
       changes.incrementAndGet();
     }
   }
@@ -475,6 +484,11 @@ public final class FileDigestCache {
     final Digest digest;
     /** The generation that last used it; a racing write of the same value is harmless. */
     int seen;
+    /**
+     * Set once it left the map (replaced, invalidated, found changed, cleared): a {@link
+     * Remembered} holding it then no longer vouches for its digest, even at an equal stat.
+     */
+    volatile boolean retired;
 
     Entry(FileStat stat, Digest digest, int seen) {
       this.size = stat.size();
@@ -497,6 +511,57 @@ public final class FileDigestCache {
 
     FileStat stat() {
       return new FileStat(size, mtimeNanos, ctimeNanos, dev, ino, fileKey, flags);
+    }
+  }
+
+  /**
+   * The digest this cache remembers for {@code file} and the stat it holds for, or null if it
+   * remembers none: for a caller that keeps it across builds and asks {@link #stillHolds} rather
+   * than {@link #digest}, which saves the path's normalization and the map lookup on every use.
+   */
+  public Remembered remembered(Path file) {
+    Objects.requireNonNull(file, "file");
+    Path key = normalized(file);
+    Entry e = get(key.toString());
+    return e == null ? null : new Remembered(key, e);
+  }
+
+  /**
+   * Whether {@link #digest} would now answer {@code r.digest()} from this cache without reading:
+   * the entry is still the one remembered (not replaced, invalidated or cleared) and the file's
+   * stat, taken now, is exactly the one it holds for. One stat, counted as a cache hit.
+   */
+  public boolean stillHolds(Remembered r) {
+    Entry e = r.entry;
+    if (e.retired) {
+      return false;
+    }
+    FileStat now;
+    try {
+      now = statReader.read(r.path);
+    } catch (IOException e2) {
+      return false; // missing or unreadable: digest() reports it
+    }
+    if (!now.regularFile() || now.directory() || !e.matches(now) || e.retired) {
+      return false;
+    }
+    e.seen = generation;
+    cacheHits.increment();
+    return true;
+  }
+
+  /** A remembered digest with its file, as {@link #remembered} hands it out. */
+  public static final class Remembered {
+    private final Path path;
+    private final Entry entry;
+
+    private Remembered(Path path, Entry entry) {
+      this.path = path;
+      this.entry = entry;
+    }
+
+    public Digest digest() {
+      return entry.digest;
     }
   }
 
