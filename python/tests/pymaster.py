@@ -3,6 +3,7 @@ script), Java and Python workers, the Java ``serve`` master, and their output.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from tests.javamaster import JAR, SECRET
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    from buildnet.master import Master
+    from buildnet.master._builds import Node
 
 
 def make_workspace(root: Path, targets: dict[str, Any]) -> Path:
@@ -130,3 +134,19 @@ def python_worker(name: str, address: str, secret: Path, caps: str, slots: int =
         [str(exe), "--master", address, "--secret-file", str(secret), "--capabilities", caps,
          "--id", name, "--slots", str(slots)],
     )  # fmt: skip
+
+
+async def wait_until(what: str, done: Callable[[], bool], timeout: float = 90) -> None:
+    """Waits until ``done()`` holds (checked on the calling loop, so on an in-process master's own
+    loop), or fails naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.02)
+
+
+def build_node(m: Master, build_id: str, name: str) -> Node:
+    """The in-process master's node for target ``name`` in build ``build_id``."""
+    assert m.scheduler is not None
+    return m.scheduler.builds[build_id].nodes[name]

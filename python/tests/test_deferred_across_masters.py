@@ -13,7 +13,7 @@ import copy
 import json
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,7 +21,7 @@ import buildnet
 from buildnet import _digests
 from buildnet.master import Master
 from tests.javamaster import SECRET, JavaMaster
-from tests.pymaster import secret_file
+from tests.pymaster import build_node, secret_file, wait_until
 from tests.test_keep_outputs_java import (
     ARGS,
     GEN,
@@ -36,7 +36,6 @@ from tests.test_keep_outputs_java import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from buildnet.master._builds import Node
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
@@ -79,19 +78,6 @@ def the_record(ws: Path) -> tuple[str, dict[str, Any]]:
     return key, doc
 
 
-async def _until(what: str, done: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        await asyncio.sleep(0.02)
-
-
-def _node(m: Master, build_id: str, name: str) -> Node:
-    assert m.scheduler is not None
-    return m.scheduler.builds[build_id].nodes[name]
-
-
 async def _py_build(m: Master, target: str) -> tuple[str, buildnet.BuildResult]:
     async with await buildnet.connect(*m.address, secret=SECRET) as c:
         b = await c.submit([target], logs=False)
@@ -114,12 +100,12 @@ async def test_the_python_master_uses_what_the_java_master_recorded_a_worker_kee
 
         async with Master(ws, secret=SECRET, defer_outputs=True,
                           listen=(java.host, java.port)) as m:  # fmt: skip
-            await _until("py-keeper reconnected", lambda: "py-keeper" in m.workers)
+            await wait_until("py-keeper reconnected", lambda: "py-keeper" in m.workers)
             build_id, r = await _py_build(m, "up")
             assert (r.executed, r.cache_hits) == (0, 2)
             # The Python master keyed gen as the Java master did, found the Java record, and
             # trusted it once the worker it names confirmed the blob (a probe: no bytes crossed).
-            assert _node(m, build_id, "gen").reason == (
+            assert build_node(m, build_id, "gen").reason == (
                 "cached; its outputs stay on worker 'py-keeper' until needed"
             )
             assert m.stats["blob_bytes_in"] == 0
@@ -127,7 +113,7 @@ async def test_the_python_master_uses_what_the_java_master_recorded_a_worker_kee
 
             build_id, r = await _py_build(m, "gen")
             assert (r.executed, r.cache_hits) == (0, 1)
-            assert "fetched from worker 'py-keeper'" in _node(m, build_id, "gen").reason
+            assert "fetched from worker 'py-keeper'" in build_node(m, build_id, "gen").reason
             assert m.stats["blob_bytes_in"] == len(GEN)
             assert (ws / "out" / "gen.txt").read_text() == GEN
             # Settled: an action record under the same key, and the kept-outputs record gone.
@@ -152,7 +138,7 @@ async def test_the_java_master_uses_what_the_python_master_recorded_a_worker_kee
         async with Master(ws, secret=SECRET, defer_outputs=True) as m:
             host, port = m.address
             w.start(host, port, secret=SECRET)
-            await _until("py-keeper joined", lambda: "py-keeper" in m.workers)
+            await wait_until("py-keeper joined", lambda: "py-keeper" in m.workers)
             _, r = await _py_build(m, "up")
             assert r.executed == 2
         key, _ = the_record(ws)
@@ -201,7 +187,7 @@ async def test_a_record_naming_a_worker_that_never_returns_makes_the_other_maste
             secret_file(tmp_path)
             async with Master(ws, secret=SECRET, defer_outputs=True) as m:
                 gone.start(*m.address, secret=SECRET)
-                await _until("py-keeper joined", lambda: "py-keeper" in m.workers)
+                await wait_until("py-keeper joined", lambda: "py-keeper" in m.workers)
                 assert (await _py_build(m, "up"))[1].executed == 2
         the_record(ws)
     finally:
@@ -216,10 +202,10 @@ async def test_a_record_naming_a_worker_that_never_returns_makes_the_other_maste
         if writer == "java":
             async with Master(ws, secret=SECRET, defer_outputs=True) as m:
                 other.start(*m.address, secret=SECRET)
-                await _until("py-other joined", lambda: "py-other" in m.workers)
+                await wait_until("py-other joined", lambda: "py-other" in m.workers)
                 build_id, r = await _py_build(m, "gen")
                 assert (r.executed, r.cache_hits) == (1, 0)
-                assert _node(m, build_id, "gen").reason.endswith(f"ran again because {why}")
+                assert build_node(m, build_id, "gen").reason.endswith(f"ran again because {why}")
         else:
             java = start(tmp_path)
             try:
@@ -273,7 +259,7 @@ async def test_a_record_whose_blobs_the_store_holds_is_a_hit_in_the_other_master
         else:
             async with Master(ws, secret=SECRET, defer_outputs=True) as m:
                 gone.start(*m.address, secret=SECRET)
-                await _until("py-keeper joined", lambda: "py-keeper" in m.workers)
+                await wait_until("py-keeper joined", lambda: "py-keeper" in m.workers)
                 assert (await _py_build(m, "up"))[1].executed == 2
                 assert (await _py_build(m, "twin"))[1].executed == 1
         key, _ = the_record(ws)
@@ -286,10 +272,10 @@ async def test_a_record_whose_blobs_the_store_holds_is_a_hit_in_the_other_master
         if writer == "java":
             async with Master(ws, secret=SECRET, defer_outputs=True) as m:
                 other.start(*m.address, secret=SECRET)
-                await _until("py-other joined", lambda: "py-other" in m.workers)
+                await wait_until("py-other joined", lambda: "py-other" in m.workers)
                 build_id, r = await _py_build(m, "gen")
                 assert (r.executed, r.cache_hits) == (0, 1)
-                assert _node(m, build_id, "gen").reason == "restored from the cache"
+                assert build_node(m, build_id, "gen").reason == "restored from the cache"
                 assert m.stats["fetches"] == 0
         else:
             java = JavaMaster(tmp_path, ARGS, workspace=TWIN)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,17 +20,18 @@ from buildnet.master._deferred import input_prefixes, outputs_read_as_inputs
 from tests.javamaster import SECRET
 from tests.pymaster import (
     Proc,
+    build_node,
     java_worker,
     make_workspace,
     python_master,
     python_worker,
     secret_file,
+    wait_until,
 )
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from buildnet.master._builds import Node
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -69,22 +69,8 @@ def _chain(size: int = MB) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def _until(what: str, done: Callable[[], bool], timeout: float = 90) -> None:
-    """Waits until ``done()`` holds (it is checked on the master's own loop), or fails."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        await asyncio.sleep(0.02)
-
-
-def _node(m: Master, build_id: str, name: str) -> Node:
-    assert m.scheduler is not None
-    return m.scheduler.builds[build_id].nodes[name]
-
-
 def _digest(m: Master, build_id: str, name: str) -> tuple[str, int]:
-    o = _node(m, build_id, name).outputs[0]
+    o = build_node(m, build_id, name).outputs[0]
     return o["digest"], o["size"]
 
 
@@ -101,7 +87,7 @@ def _stop(*procs: Proc) -> None:
 async def _join(m: Master, *workers: Proc) -> None:
     """Starts nothing: waits until each of ``workers`` (started in order) has joined."""
     for w in workers:
-        await _until(f"worker {w.name} joined", lambda w=w: w.name in m.workers)  # type: ignore[misc]
+        await wait_until(f"worker {w.name} joined", lambda w=w: w.name in m.workers)  # type: ignore[misc]
 
 
 @pytest.mark.asyncio
@@ -126,9 +112,9 @@ async def test_a_chain_on_two_workers_keeps_the_middle_output_on_its_worker(
                 assert (a_size, b_size) == (MB, 2 * MB)
                 # b ran on w2 and fetched a's output from w1 through the master; c ran where b's
                 # output was (w2), so that output never reached the master.
-                assert "built on worker 'w2'" in _node(m, build.build_id, "b").reason
-                assert "built on worker 'w2'" in _node(m, build.build_id, "c").reason
-                assert "stay there until needed" in _node(m, build.build_id, "b").reason
+                assert "built on worker 'w2'" in build_node(m, build.build_id, "b").reason
+                assert "built on worker 'w2'" in build_node(m, build.build_id, "c").reason
+                assert "stay there until needed" in build_node(m, build.build_id, "b").reason
                 assert _in_store(m, a)
                 assert not _in_store(m, b)
                 assert not (ws / "out" / "b.bin").exists()
@@ -146,7 +132,7 @@ async def test_a_chain_on_two_workers_keeps_the_middle_output_on_its_worker(
                 ask = await client.submit(["b"])
                 got = (await ask.result(120)).check()
                 assert got.cache_hits == 2
-                assert "fetched from worker 'w2'" in _node(m, ask.build_id, "b").reason
+                assert "fetched from worker 'w2'" in build_node(m, ask.build_id, "b").reason
                 assert m.stats["blob_bytes_in"] - before == b_size
                 assert _in_store(m, b)
                 assert (ws / "out" / "b.bin").stat().st_size == b_size
@@ -176,9 +162,9 @@ async def test_java_workers_keep_outputs_for_the_python_master_and_serve_them_wh
                 a, a_size = _digest(m, build.build_id, "a")
                 b, b_size = _digest(m, build.build_id, "b")
                 _, c_size = _digest(m, build.build_id, "c")
-                assert "built on worker 'java-1'" in _node(m, build.build_id, "a").reason
-                assert "built on worker 'java-2'" in _node(m, build.build_id, "b").reason
-                assert "built on worker 'java-1'" in _node(m, build.build_id, "c").reason
+                assert "built on worker 'java-1'" in build_node(m, build.build_id, "a").reason
+                assert "built on worker 'java-2'" in build_node(m, build.build_id, "b").reason
+                assert "built on worker 'java-1'" in build_node(m, build.build_id, "c").reason
                 assert _in_store(m, a)
                 assert _in_store(m, b)
                 assert m.stats["blob_bytes_in"] == a_size + b_size + c_size
@@ -219,11 +205,11 @@ async def test_a_producer_whose_worker_was_killed_runs_again_for_its_consumer(
             await _join(m, w2)
             async with await buildnet.connect(*m.address, secret=SECRET) as client:
                 build = await client.submit(["b"])
-                a = _node(m, build.build_id, "a")
-                await _until("a is built", lambda: a.status == "built")
+                a = build_node(m, build.build_id, "a")
+                await wait_until("a is built", lambda: a.status == "built")
                 assert "built on worker 'w1'; its outputs stay there" in a.reason
                 os.killpg(w1.pid, signal.SIGKILL)
-                await _until("w1 is gone", lambda: "w1" not in m.workers)
+                await wait_until("w1 is gone", lambda: "w1" not in m.workers)
                 go.touch()
                 result = (await build.result(120)).check()
                 assert result.executed == 3  # gate, a (twice) and b
@@ -255,23 +241,29 @@ async def test_cancelling_a_build_mid_fetch_abandons_it_and_drops_the_late_chunk
             await _join(m, w2)
             async with await buildnet.connect(*m.address, secret=SECRET) as client:
                 build = await client.submit(["b"])
-                a = _node(m, build.build_id, "a")
-                await _until("a is built", lambda: a.status == "built")
+                a = build_node(m, build.build_id, "a")
+                await wait_until("a is built", lambda: a.status == "built")
                 # w1 holds a's output; stopped, it cannot answer the master's BLOB_GET yet.
                 os.killpg(w1.pid, signal.SIGSTOP)
                 try:
                     go.touch()  # b can start on w2 now, and needs a's output from w1
-                    await _until("the master fetches a's output", lambda: m.stats["fetches"] == 1)
+                    await wait_until(
+                        "the master fetches a's output", lambda: m.stats["fetches"] == 1
+                    )
                     await build.cancel("mid-fetch")
                     outcome = await build.result(60)
                     assert not outcome.ok
-                    assert _node(m, build.build_id, "b").status == "cancelled"
+                    assert build_node(m, build.build_id, "b").status == "cancelled"
                     tmp = ws / ".buildnet" / "cas" / "tmp"
-                    await _until("the fetch's temp file is gone", lambda: not any(tmp.iterdir()))
+                    await wait_until(
+                        "the fetch's temp file is gone", lambda: not any(tmp.iterdir())
+                    )
                 finally:
                     os.killpg(w1.pid, signal.SIGCONT)
                 # Resumed, w1 answers the abandoned BLOB_GET: the master drops those chunks.
-                await _until("the late chunks are dropped", lambda: m.stats["dropped_chunks"] > 0)
+                await wait_until(
+                    "the late chunks are dropped", lambda: m.stats["dropped_chunks"] > 0
+                )
                 digest, _ = _digest(m, build.build_id, "a")
                 assert not _in_store(m, digest)
                 assert m.stats["blob_bytes_in"] == 0
@@ -311,8 +303,8 @@ async def test_a_restarted_master_trusts_kept_outputs_only_once_their_worker_con
                 got = (await ask.result(120)).check()
                 assert got.cache_hits == 2
                 # a: confirmed (a probe, no bytes); b: confirmed, then fetched for the client.
-                assert "stay on worker 'w1'" in _node(m2, ask.build_id, "a").reason
-                assert "fetched from worker 'w1'" in _node(m2, ask.build_id, "b").reason
+                assert "stay on worker 'w1'" in build_node(m2, ask.build_id, "a").reason
+                assert "fetched from worker 'w1'" in build_node(m2, ask.build_id, "b").reason
                 assert m2.stats["fetches"] == 3
                 assert m2.stats["blob_bytes_in"] == b_size
                 assert (ws / "out" / "b.bin").stat().st_size == b_size
@@ -325,7 +317,7 @@ async def test_a_restarted_master_trusts_kept_outputs_only_once_their_worker_con
                 async with await buildnet.connect(host, port, secret=SECRET) as client:
                     again = await client.submit(["c"])
                     result = (await again.result(120)).check()
-                    a = _node(m3, again.build_id, "a")
+                    a = build_node(m3, again.build_id, "a")
                     assert a.status == "built"
                     assert a.reason.endswith(
                         "ran again because its outputs were kept on worker 'w1' (recorded before "
