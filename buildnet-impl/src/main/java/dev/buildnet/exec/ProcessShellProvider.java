@@ -117,14 +117,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Threads and lifecycle</h2>
  *
  * Thread-safe; one instance can run any number of commands at once. {@link #start} blocks only for
- * the fork. Each command has three threads from a cached pool: the two readers and one that waits
- * for the root's exit ({@code buildnet-exec-<pid>-wait}), which also takes the samples and enforces
- * the timeout. Whichever of them sees the last of the exit and the two ends of output finishes the
- * command and completes its result, so dependent stages of {@link RunningCommand#result()} may run
- * on any of them. The provider's one scheduler thread ({@code buildnet-exec-timer}) steps the
- * stopping of trees and handles cancels; a command that ends by itself and leaves nothing behind
- * does not involve it. All are daemon threads; they exist only while commands run and end on their
- * own {@code idleThreadTimeout} (default 2 s) after the last one, so there is nothing to close.
+ * the fork. The provider owns one scheduler thread ({@code buildnet-exec-sampler}) and a cached pool
+ * of reader threads, all daemon; they exist only while commands run and end on their own
+ * {@code idleThreadTimeout} (default 2 s) after the last one, so there is nothing to close.
  *
  * @since 0.1
  */
@@ -177,7 +172,7 @@ public final class ProcessShellProvider implements ShellProvider {
     ThreadFactory factory = b.threadFactory;
     long idleNanos = b.idleThreadTimeout.toNanos();
     this.scheduler =
-        new ScheduledThreadPoolExecutor(1, named(factory, "buildnet-exec-timer"));
+        new ScheduledThreadPoolExecutor(1, named(factory, "buildnet-exec-sampler"));
     scheduler.setKeepAliveTime(idleNanos, TimeUnit.NANOSECONDS);
     scheduler.allowCoreThreadTimeOut(true);
     scheduler.setRemoveOnCancelPolicy(true);

@@ -12,31 +12,23 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One started command. Its life is a handful of events (sample, timeout, cancel, root exit, output
- * ended, tree stopped), each handled under the run's monitor by whichever thread sees it: on the
- * common path (the root exits, its output ends, nothing was left behind) the exit waiter or the
- * reader that sees the last of the three finishes the command itself, so no other thread is woken
- * for it. The waiter thread also takes the samples and enforces the timeout while it waits, so a
- * command that ends before its first sample never involves the scheduler thread; that thread runs
- * only what needs a timer of its own (stopping a tree, waiting for output after a stop) and
- * cancels.
+ * One started command. Its life is a handful of events (sample, timeout, cancel, root exit, tree
+ * stopped, output drained), each handled on the provider's single scheduler thread, so the fields
+ * below the line need no locking.
  */
 public final class ProcessRun implements RunningCommand {
   private static final Logger LOG = LoggerFactory.getLogger(ProcessRun.class);
   // Once the tree is gone nobody can hold the pipes, so the readers end at once; this bound only
   // matters for a process that escaped the tree and still holds them.
   private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
-  // The first look waits a little: a process just past exec has nothing to show yet, and the
-  // many commands that end within milliseconds are spared the /proc reads.
-  private static final long FIRST_SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   // How long after the root's exit its output may still be open before we conclude that some
   // other process holds the pipes. Waiting longer only costs an unneeded scan under heavy load.
+  private static final long FIRST_SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final long EXIT_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final CommandSpec spec;
@@ -51,16 +43,13 @@ public final class ProcessRun implements RunningCommand {
   private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
   private Runnable onEnd = () -> {};
 
-  // ---- guarded by this ----
+  // ---- confined to the scheduler thread (sampling and timeout are set by begin(), before it
+  // hands the scheduler anything of this command's) ----
   private Outcome stopReason;
   private CompletableFuture<Void> treeStopped;
   private boolean rootExited;
   private long exitNanos;
-  private boolean awaitingOutput;
   private boolean finished;
-  // Completing the result runs the caller's dependent stages: done after the monitor is let go.
-  private Runnable completion;
-  // Only without a waiter thread (see armOnScheduler) do these run on the scheduler.
   private Future<?> sampling;
   private Future<?> timeout;
   private Future<?> drainWait;
@@ -94,14 +83,32 @@ public final class ProcessRun implements RunningCommand {
     this.onEnd = action;
   }
 
-  /** Starts the exit waiter (which samples and times out too) and the output hooks. Called once. */
+  /** Arms sampling, the timeout and the exit hook. Called once, by the provider. */
   public void begin() {
+    // Armed here, on the caller's thread, rather than in a task of its own on the scheduler (a
+    // wake-up of that thread per command): nothing else runs on the scheduler for this command
+    // before the lines below hand it work, and each hand-off publishes these two fields to it.
+    // The first look waits a little: a process just past exec has nothing to show yet, and the
+    // many commands that end within milliseconds are spared the /proc reads.
+    sampling =
+        scheduler.scheduleWithFixedDelay(
+            guarded(() -> tree.refresh(false)),
+            Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos),
+            sampleIntervalNanos,
+            TimeUnit.NANOSECONDS);
+    if (spec.timeout() != null) {
+      // Counted from just before the fork, like the wall time.
+      long remaining = spec.timeout().toNanos() - (System.nanoTime() - startNanos);
+      timeout =
+          scheduler.schedule(
+              guarded(() -> stop(Outcome.TIMED_OUT)),
+              Math.max(0, remaining),
+              TimeUnit.NANOSECONDS);
+    }
     // Output that cannot be handled fails the command: stop it now rather than let it run on
     // (the pump keeps draining meanwhile, so the child never blocks on a full pipe).
     for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
       pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
-      // Runs on the reader thread as it ends: it may be the last event the command waits for.
-      pump.done().whenComplete((ignored, failure) -> locked(this::outputEnded));
     }
     // A thread of the provider's reader pool waits for the exit, not Process.onExit(): that one
     // hands its completion to the common fork-join pool, which on a machine of one or two cores
@@ -109,136 +116,32 @@ public final class ProcessRun implements RunningCommand {
     try {
       waiters.execute(this::awaitExit);
     } catch (RejectedExecutionException | OutOfMemoryError noThread) {
-      armOnScheduler();
+      process.onExit().whenComplete((p, failure) -> {
+        long now = System.nanoTime();
+        onScheduler(() -> rootExited(now));
+      });
     }
   }
 
-  /** Without a waiter thread: samples and the timeout as scheduler tasks, the exit from the JDK. */
-  private void armOnScheduler() {
-    locked(
-        () -> {
-          sampling =
-              scheduler.scheduleWithFixedDelay(
-                  () -> locked(this::sample),
-                  Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos),
-                  sampleIntervalNanos,
-                  TimeUnit.NANOSECONDS);
-          if (spec.timeout() != null) {
-            // Counted from just before the fork, like the wall time.
-            long remaining = spec.timeout().toNanos() - (System.nanoTime() - startNanos);
-            timeout =
-                scheduler.schedule(
-                    () -> locked(() -> stop(Outcome.TIMED_OUT)),
-                    Math.max(0, remaining),
-                    TimeUnit.NANOSECONDS);
-          }
-        });
-    process.onExit().whenComplete((p, failure) -> {
-      long now = System.nanoTime();
-      locked(
-          () -> {
-            if (rootExited(now)) {
-              drainWait =
-                  scheduler.schedule(
-                      () -> locked(() -> cleanUpAfterExit(true)),
-                      EXIT_LINGER_NANOS,
-                      TimeUnit.NANOSECONDS);
-            }
-          });
-    });
-  }
-
-  /**
-   * The waiter: waits for the root's exit, and meanwhile takes the samples and enforces the
-   * timeout (until a stop begins); after the exit, waits a moment for the output to end.
-   */
   private void awaitExit() {
     Thread thread = Thread.currentThread();
     String previousName = thread.getName();
     thread.setName("buildnet-exec-" + process.pid() + "-wait");
     boolean interrupted = false;
-    boolean timed = true;
-    boolean hasTimeout = spec.timeout() != null;
-    // Counted from just before the fork, like the wall time.
-    long timeoutAt = hasTimeout ? startNanos + spec.timeout().toNanos() : 0;
-    long nextSample = startNanos + Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos);
     while (true) {
       try {
-        if (!timed) {
-          process.waitFor();
-          break;
-        }
-        long due = hasTimeout && timeoutAt - nextSample < 0 ? timeoutAt : nextSample;
-        if (process.waitFor(Math.max(0, due - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-          break;
-        }
+        process.waitFor();
+        break;
       } catch (InterruptedException e) {
         interrupted = true; // not ours to honour: the exit must still be reported
-        continue;
-      }
-      long now = System.nanoTime();
-      if (hasTimeout && now - timeoutAt >= 0) {
-        locked(() -> stop(Outcome.TIMED_OUT));
-        timed = false;
-      } else if (now - nextSample >= 0) {
-        timed = lockedTest(this::sample);
-        nextSample = now + sampleIntervalNanos;
       }
     }
-    long exitAt = System.nanoTime();
-    if (lockedTest(() -> rootExited(exitAt))) {
-      interrupted |= lingerForOutput(exitAt);
-    }
+    long now = System.nanoTime();
     thread.setName(previousName);
+    onScheduler(() -> rootExited(now));
     if (interrupted) {
       thread.interrupt();
     }
-  }
-
-  /** A sample while the command runs normally; false once there is nothing more to sample. */
-  private boolean sample() {
-    if (stopReason != null || treeStopped != null || rootExited) {
-      return false;
-    }
-    tree.refresh(false);
-    return true;
-  }
-
-  /**
-   * The root exited with its output still open: usually the readers are just about to see the
-   * end. If they do not within {@link #EXIT_LINGER_NANOS}, some other process holds the pipes.
-   * Returns whether it was interrupted.
-   */
-  private boolean lingerForOutput(long exitAt) {
-    boolean interrupted = false;
-    Runnable done;
-    synchronized (this) {
-      try {
-        while (treeStopped == null) {
-          if (drained()) {
-            cleanUpAfterExit(false);
-            break;
-          }
-          long left = exitAt + EXIT_LINGER_NANOS - System.nanoTime();
-          if (left <= 0) {
-            cleanUpAfterExit(true);
-            break;
-          }
-          try {
-            TimeUnit.NANOSECONDS.timedWait(this, left); // outputEnded() wakes it
-          } catch (InterruptedException e) {
-            interrupted = true;
-          }
-        }
-      } catch (RuntimeException | Error e) {
-        providerFailure(e);
-      }
-      done = takeCompletion();
-    }
-    if (done != null) {
-      done.run();
-    }
-    return interrupted;
   }
 
   public Duration gracePeriod() {
@@ -263,7 +166,7 @@ public final class ProcessRun implements RunningCommand {
   }
 
   private void stop(Outcome why) {
-    // An exit that the JDK has seen but whose waiter is still on its way is an exit, not a stop.
+    // An exit that the JDK has seen but whose callback is still on its way is an exit, not a stop.
     if (stopReason != null || rootExited || !process.isAlive()) {
       return;
     }
@@ -272,10 +175,9 @@ public final class ProcessRun implements RunningCommand {
     treeStopped = TreeStop.begin(tree, spec.gracePeriod(), scheduler, describe(), true);
   }
 
-  /** True if the output is still open, so that the caller should wait a moment for it. */
-  private boolean rootExited(long now) {
+  private void rootExited(long now) {
     if (rootExited) {
-      return false;
+      return;
     }
     rootExited = true;
     exitNanos = now;
@@ -283,30 +185,18 @@ public final class ProcessRun implements RunningCommand {
     cancelTimers();
     if (treeStopped != null) {
       whenDone(treeStopped, this::awaitOutput);
-      return false;
-    }
-    if (drained()) {
-      cleanUpAfterExit(false);
-      return false;
-    }
-    return true;
-  }
-
-  /** A reader has ended; if it was the last thing the command waited for, finishes it here. */
-  private void outputEnded() {
-    if (!drained()) {
       return;
     }
-    if (awaitingOutput) {
-      finish(false);
-    } else if (rootExited && treeStopped == null) {
+    CompletableFuture<Void> drained = CompletableFuture.allOf(stdout.done(), stderr.done());
+    if (drained.isDone()) {
       cleanUpAfterExit(false);
+      return;
     }
-    notifyAll(); // the waiter may be lingering for the output (lingerForOutput)
-  }
-
-  private boolean drained() {
-    return stdout.done().isDone() && stderr.done().isDone();
+    // Output still open a moment after the exit means some process still holds the pipes.
+    drainWait =
+        scheduler.schedule(
+            guarded(() -> cleanUpAfterExit(true)), EXIT_LINGER_NANOS, TimeUnit.NANOSECONDS);
+    drained.whenComplete((ignored, failure) -> onScheduler(() -> cleanUpAfterExit(false)));
   }
 
   /**
@@ -330,14 +220,14 @@ public final class ProcessRun implements RunningCommand {
       fail(stopFailure);
       return;
     }
-    if (drained()) {
+    CompletableFuture<Void> drained = CompletableFuture.allOf(stdout.done(), stderr.done());
+    if (drained.isDone()) {
       finish(false);
       return;
     }
-    awaitingOutput = true; // outputEnded() finishes
     drainWait =
-        scheduler.schedule(
-            () -> locked(() -> finish(true)), DRAIN_LIMIT_NANOS, TimeUnit.NANOSECONDS);
+        scheduler.schedule(guarded(() -> finish(true)), DRAIN_LIMIT_NANOS, TimeUnit.NANOSECONDS);
+    drained.whenComplete((ignored, failure) -> onScheduler(() -> finish(false)));
   }
 
   private void finish(boolean drainAbandoned) {
@@ -366,7 +256,7 @@ public final class ProcessRun implements RunningCommand {
     byte[] err = drained ? stderr.captured() : new byte[0];
     boolean truncated = !drained || stdout.truncated() || stderr.truncated();
     runOnEnd();
-    CommandResult ended =
+    result.complete(
         new CommandResult(
             stopReason == null ? Outcome.EXITED : stopReason,
             process.exitValue(),
@@ -375,14 +265,10 @@ public final class ProcessRun implements RunningCommand {
             truncated,
             Duration.ofNanos(exitNanos - startNanos),
             Duration.ofNanos(tree.peakCpuNanos()),
-            tree.peakRssBytes());
-    completion = () -> result.complete(ended);
+            tree.peakRssBytes()));
   }
 
-  /**
-   * Runs {@code next} under the monitor once {@code stage} is done: at once if it is, else on the
-   * thread that completes it (the scheduler's last stop step).
-   */
+  /** Runs {@code next} on the scheduler thread once {@code stage} is done; at once if it is. */
   private void whenDone(CompletableFuture<Void> stage, Consumer<Throwable> next) {
     if (stage.isDone()) {
       Throwable failure = null;
@@ -393,7 +279,7 @@ public final class ProcessRun implements RunningCommand {
       }
       next.accept(failure);
     } else {
-      stage.whenComplete((ignored, failure) -> locked(() -> next.accept(failure)));
+      stage.whenComplete((ignored, failure) -> onScheduler(() -> next.accept(failure)));
     }
   }
 
@@ -409,7 +295,7 @@ public final class ProcessRun implements RunningCommand {
   private void fail(Throwable failure) {
     finished = true;
     runOnEnd();
-    completion = () -> result.completeExceptionally(failure);
+    result.completeExceptionally(failure);
   }
 
   private void runOnEnd() {
@@ -427,51 +313,25 @@ public final class ProcessRun implements RunningCommand {
   }
 
   private void onScheduler(Runnable task) {
-    scheduler.execute(() -> locked(task));
-  }
-
-  /** Runs {@code task} under the monitor, then completes the result if it ended the command. */
-  private void locked(Runnable task) {
-    lockedTest(
-        () -> {
-          task.run();
-          return true;
-        });
-  }
-
-  private boolean lockedTest(BooleanSupplier task) {
-    boolean answer = false;
-    Runnable done;
-    synchronized (this) {
-      try {
-        answer = task.getAsBoolean();
-      } catch (RuntimeException | Error e) {
-        providerFailure(e);
-      }
-      done = takeCompletion();
-    }
-    if (done != null) {
-      done.run();
-    }
-    return answer;
-  }
-
-  private Runnable takeCompletion() {
-    Runnable done = completion;
-    completion = null;
-    return done;
+    scheduler.execute(guarded(task));
   }
 
   /**
-   * A failure inside the provider must surface in the result, not die silently in whichever
-   * thread met it, and must not leave the command running.
+   * A failure inside the provider must surface in the result, not die silently in the
+   * executor, and must not leave the command running.
    */
-  private void providerFailure(Throwable e) {
-    LOG.error("{}: provider failure", describe(), e);
-    if (!finished) {
-      process.descendants().forEach(ProcessHandle::destroyForcibly);
-      process.destroyForcibly();
-      fail(e);
-    }
+  private Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException | Error e) {
+        LOG.error("{}: provider failure", describe(), e);
+        if (!finished) {
+          process.descendants().forEach(ProcessHandle::destroyForcibly);
+          process.destroyForcibly();
+          fail(e);
+        }
+      }
+    };
   }
 }

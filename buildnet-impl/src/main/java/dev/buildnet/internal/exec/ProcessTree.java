@@ -23,8 +23,7 @@ import java.util.Set;
  * that this JVM adopted are reaped once they are zombies, since the JDK waits only for the
  * processes it started.
  *
- * <p>Its methods are synchronized: a command's own threads (the exit waiter samples it, whichever
- * thread sees the command end checks it) and the scheduler's stop steps use it, one at a time.
+ * <p>Not thread-safe: used only on the provider's scheduler thread.
  */
 public final class ProcessTree {
   private static final long SELF = ProcessHandle.current().pid();
@@ -113,7 +112,7 @@ public final class ProcessTree {
    * Finds members not seen yet (with {@code scanPipes}, also by a scan of every process for the
    * command's pipes, which costs a read of each process's fds) and samples every live member.
    */
-  synchronized void refresh(boolean scanPipes) {
+  void refresh(boolean scanPipes) {
     List<Long> frontier = new ArrayList<>();
     if (scanPipes) {
       for (long pid : inspector.pipeHolders(ownPipesExcluded())) {
@@ -197,7 +196,7 @@ public final class ProcessTree {
    * is needed when the command is being stopped (and once more before a stop counts as complete,
    * for an orphan forked just before its parent was killed), and sampling stays cheap.
    */
-  synchronized boolean adoptsMore() {
+  boolean adoptsMore() {
     List<Long> found = adoptedOrphans();
     if (found.isEmpty()) {
       return false;
@@ -212,7 +211,7 @@ public final class ProcessTree {
    * it next; its own children were re-parented when it died, so only their mark or an earlier
    * sample finds them, as before.
    */
-  synchronized void rootReaped() {
+  void rootReaped() {
     members.get(rootPid).gone = true;
   }
 
@@ -285,7 +284,7 @@ public final class ProcessTree {
    * Once every member is gone: reaps the members that died as zombies of a member that then died
    * too, which made them zombies of this JVM.
    */
-  synchronized void reapAdoptedZombies() {
+  void reapAdoptedZombies() {
     if (natives == null) {
       return;
     }
@@ -302,7 +301,7 @@ public final class ProcessTree {
   }
 
   /** True when no member is alive (zombies count as gone: they hold nothing but a pid). */
-  synchronized boolean allGone() {
+  boolean allGone() {
     for (Member m : members.values()) {
       if (!m.gone) {
         return false;
@@ -312,7 +311,7 @@ public final class ProcessTree {
   }
 
   /** Sends the polite signal (SIGTERM) once to every live member that has not had it. */
-  synchronized void signalPolitely() {
+  void signalPolitely() {
     for (Member m : members.values()) {
       if (!m.gone && !m.politeSignalSent) {
         m.politeSignalSent = true;
@@ -322,7 +321,7 @@ public final class ProcessTree {
   }
 
   /** Sends SIGKILL to every live member. */
-  synchronized void signalForcibly() {
+  void signalForcibly() {
     for (Member m : members.values()) {
       if (!m.gone) {
         m.handle.destroyForcibly();
@@ -331,17 +330,17 @@ public final class ProcessTree {
   }
 
   /** The largest summed CPU time of the live members seen at any sample (see the provider doc). */
-  synchronized long peakCpuNanos() {
+  long peakCpuNanos() {
     return peakCpuNanos;
   }
 
   /** The larger of the summed resident sets at any sample and any member's own high-water mark. */
-  synchronized long peakRssBytes() {
+  long peakRssBytes() {
     return peakRssBytes;
   }
 
   /** Every member's pid, live or gone, in the order found. */
-  synchronized List<Long> knownPids() {
+  List<Long> knownPids() {
     return List.copyOf(members.keySet());
   }
 }
