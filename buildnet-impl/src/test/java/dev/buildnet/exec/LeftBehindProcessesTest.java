@@ -234,10 +234,19 @@ class LeftBehindProcessesTest {
   void anOrphanThatEndedBeforeAnyoneLooked_isReapedLater_notLeftAZombie() throws Exception {
     // Its environment is unreadable once it is a zombie, so no command can claim it; being this
     // JVM's child for longer than the JDK ever leaves one of its own unreaped, it is reaped at a
-    // later stop.
+    // later stop. Two things must hold for that path to be the one taken: this JVM adopts the
+    // orphan whichever test ran first (building a subreaper provider makes the whole JVM one;
+    // otherwise the machine's init adopts it and may reap it at any moment), and no look at the
+    // command's tree sees the orphan alive (it would then be the command's, and its stop would
+    // reap it): the only sample before the stop is the first, 10 ms after the start, and the
+    // orphan is born a second later.
+    ProcessShellProvider.builder().subreaper(true).build();
+    ProcessShellProvider shell =
+        ProcessShellProvider.builder().sampleInterval(Duration.ofHours(1)).build();
     RunningCommand c =
         shell.start(
-            sh("(sleep 0.1 & echo $! > bg.pid); exec sleep 1000"), OutputListener.discard());
+            sh("sleep 1; (sleep 0.1 & echo $! > bg.pid); exec sleep 1000"),
+            OutputListener.discard());
     long deadline = System.nanoTime() + SECONDS.toNanos(30);
     while (!Files.exists(dir.resolve("bg.pid")) || Files.readString(dir.resolve("bg.pid")).isBlank()) {
       assertTrue(System.nanoTime() - deadline < 0, "the orphan was never started");
