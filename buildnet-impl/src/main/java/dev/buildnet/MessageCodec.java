@@ -51,8 +51,9 @@ import java.util.function.IntSupplier;
  * ({@link dev.buildnet.api.transport.Transport.Connection#authenticated()}). So a transport gives
  * each connection a decoder from {@link #newPreHandshakeDecoder()} and calls its {@link
  * Decoder#authenticated()} from there: frames up to {@link #maxFrameBytes()} from then on. When
- * the decoder refuses a frame, {@link #encodeError(FrameException)} is the ERROR to send the peer
- * before closing.
+ * the decoder refuses a frame, {@link #encodeError(FrameException)} is the ERROR to send the peer:
+ * before closing, or, when {@link FrameException#fatal()} is false (an unknown type after the
+ * handshake), as the answer, reading on.
  *
  * <h2>Cost and threads</h2>
  *
