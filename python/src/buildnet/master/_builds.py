@@ -429,9 +429,14 @@ class Scheduler:
         raw = state.get(record)
         if raw is None:
             return None
-        manifest = _store.decode_manifest(raw)
-        if manifest is None or not all(blobs.contains(d) for d in _store.manifest_blobs(manifest)):
-            state.delete(record)  # unreadable, or its blobs were evicted: a miss
+        try:
+            manifest = _store.decode_manifest(raw)
+        except _store.ManifestError as e:
+            log.warning("dropping unreadable action cache record %s: %s", key, e)
+            state.delete(record)  # a miss, as in Java's ActionCache
+            return None
+        if not all(blobs.contains(d) for d in _store.manifest_blobs(manifest)):
+            state.delete(record)  # its blobs were evicted: a miss
             return None
         try:
             if _store.outputs_up_to_date(m.workspace, manifest, m.algorithm) or (

@@ -395,30 +395,53 @@ def encode_manifest(
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def decode_manifest(raw: bytes) -> Optional[dict[str, Any]]:
-    """The manifest, or None if it is unreadable or of another version (then it is a miss)."""
+class ManifestError(ValueError):
+    """An action record that cannot be used (a cache miss): the message says why, in one line."""
+
+
+def decode_manifest(raw: bytes) -> dict[str, Any]:
+    """The action record (docs/CACHE-KEY.md, "The action record"), refused as Java's
+    ``ActionCache`` refuses it: :class:`ManifestError` if it is not a UTF-8 JSON object of the
+    documented fields only, of version 1, with ``target`` a string and ``outputs`` and
+    ``directories`` arrays (present, not null, possibly empty) of outputs and strings."""
     try:
         doc = json.loads(raw.decode("utf-8"))
-        if not isinstance(doc, dict) or set(doc) - set(_MANIFEST_FIELDS):
-            return None
-        if doc.get("version") != MANIFEST_VERSION or not isinstance(doc.get("target"), str):
-            return None
-        outputs = doc.get("outputs") or []
-        for o in outputs:
-            if not isinstance(o, dict) or set(o) - set(_OUTPUT_FIELDS):
-                return None
-            if not isinstance(o.get("path"), str):
-                return None
+    except UnicodeDecodeError:
+        raise ManifestError("it is not UTF-8") from None
+    except ValueError as e:
+        raise ManifestError(f"unreadable: {e}") from None
+    if not isinstance(doc, dict):
+        raise ManifestError("it is not a JSON object")
+    if set(doc) - set(_MANIFEST_FIELDS):
+        raise ManifestError(f"unknown fields {sorted(set(doc) - set(_MANIFEST_FIELDS))}")
+    if doc.get("version") != MANIFEST_VERSION or isinstance(doc.get("version"), bool):
+        raise ManifestError(f"of version {json.dumps(doc.get('version'))}, not {MANIFEST_VERSION}")
+    if not isinstance(doc.get("target"), str):
+        raise ManifestError("its target is missing or not a string")
+    # Required, as in Java's ActionManifest (which refuses them absent or null): a record without
+    # them says nothing about which outputs to restore or clear.
+    for name in ("outputs", "directories"):
+        if not isinstance(doc.get(name), list):
+            raise ManifestError(f"its {name} is missing or not an array")
+    for o in doc["outputs"]:
+        if not isinstance(o, dict) or set(o) - set(_OUTPUT_FIELDS):
+            raise ManifestError(f"an output is not an object of {list(_OUTPUT_FIELDS)}")
+        if not isinstance(o.get("path"), str):
+            raise ManifestError("an output's path is missing or not a string")
+        if not isinstance(o.get("digest"), str):
+            raise ManifestError("an output's digest is missing or not a string")
+        try:
             _digests.parse(o["digest"])
-            if not isinstance(o["size"], int) or not isinstance(o.get("executable", False), bool):
-                return None
-        dirs = doc.get("directories") or []
-        if not all(isinstance(d, str) for d in dirs):
-            return None
-        doc["outputs"], doc["directories"] = outputs, dirs
-        return doc
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return None
+        except ValueError as e:
+            raise ManifestError(f"an output's {e}") from None
+        size = o.get("size")
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ManifestError("an output's size is missing or not an integer")
+        if not isinstance(o.get("executable", False), bool):
+            raise ManifestError("an output's executable is not a boolean")
+    if not all(isinstance(d, str) for d in doc["directories"]):
+        raise ManifestError("its directories are not all strings")
+    return doc
 
 
 def manifest_blobs(m: dict[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 
 /**
@@ -50,8 +51,9 @@ import java.util.function.IntSupplier;
  * ({@link dev.buildnet.api.transport.Transport.Connection#authenticated()}). So a transport gives
  * each connection a decoder from {@link #newPreHandshakeDecoder()} and calls its {@link
  * Decoder#authenticated()} from there: frames up to {@link #maxFrameBytes()} from then on. When
- * the decoder refuses a frame, {@link #encodeError(FrameException)} is the ERROR to send the peer
- * before closing.
+ * the decoder refuses a frame, {@link #encodeError(FrameException)} is the ERROR to send the peer:
+ * before closing, or, when {@link FrameException#fatal()} is false (an unknown type after the
+ * handshake), as the answer, reading on.
  *
  * <h2>Cost and threads</h2>
  *
@@ -127,16 +129,17 @@ public final class MessageCodec {
    *
    * @return the message, or null if the stream ended cleanly between frames
    * @throws FrameException if the bytes are not a valid frame, including a stream that ends inside
-   *     one ({@link ErrorCode#BAD_FRAME}). After {@link ErrorCode#UNKNOWN_TYPE} the frame was
-   *     consumed whole, so the stream is still in step
+   *     one ({@link ErrorCode#BAD_FRAME}). The peer counts as past the handshake, so {@link
+   *     ErrorCode#UNKNOWN_TYPE} is not {@link FrameException#fatal() fatal}: the frame was
+   *     consumed whole and the stream is still in step
    * @throws IOException if {@code in} fails
    */
   public Message read(InputStream in) throws IOException {
-    return read(in, frames, frames::maxFrameBytes);
+    return read(in, frames, frames::maxFrameBytes, () -> true);
   }
 
-  private static Message read(InputStream in, FrameCodec frames, IntSupplier limit)
-      throws IOException {
+  private static Message read(InputStream in, FrameCodec frames, IntSupplier limit,
+      BooleanSupplier authenticated) throws IOException {
     try {
       byte[] body = new FrameReader(in, frames, limit).next();
       return body == null ? null : frames.decodeBody(body);
@@ -145,19 +148,22 @@ public final class MessageCodec {
       throw new FrameException(ErrorCode.BAD_FRAME, e.getMessage() != null ? e.getMessage()
           : "truncated frame: the stream ended inside a frame");
     } catch (ProtocolException e) {
-      throw translate(e);
+      throw translate(e, authenticated.getAsBoolean()); // now: it may have come while blocked
     }
   }
 
   /**
-   * The frame of the fatal ERROR a receiver sends before it closes a connection over {@code
-   * refused}: code {@link FrameException#reason()}, its message, {@code reply_to} nil. This is how
-   * {@code docs/PROTOCOL.md} has a listener answer a frame over the limit (ERROR {@code
-   * FRAME_TOO_LARGE}), so the peer learns why it was disconnected.
+   * The frame of the ERROR a receiver sends the peer over {@code refused}: code {@link
+   * FrameException#reason()}, its message, {@code reply_to} {@link FrameException#messageId()}
+   * (nil when unknown) and {@code fatal} {@link FrameException#fatal()}. A fatal one goes before
+   * the receiver closes the connection, so the peer learns why (as {@code docs/PROTOCOL.md} has a
+   * listener answer a frame over the limit with ERROR {@code FRAME_TOO_LARGE}); a non-fatal one
+   * answers a frame of an unknown type after the handshake, and the connection stays open.
    */
   public byte[] encodeError(FrameException refused) {
     Objects.requireNonNull(refused, "refused");
-    ErrorReply error = new ErrorReply(null, refused.reason().code(), refused.getMessage(), true);
+    ErrorReply error = new ErrorReply(refused.messageId(), refused.reason().code(),
+        refused.getMessage(), refused.fatal());
     return encode(new Message(Protocol.MAJOR, error.type(),
         "e" + Long.toString(ERROR_IDS.incrementAndGet(), 36), System.currentTimeMillis(),
         Protocol.RUNTIME, error));
@@ -169,7 +175,7 @@ public final class MessageCodec {
    * #newPreHandshakeDecoder()}.
    */
   public Decoder newDecoder() {
-    return new Decoder(frames, frames.maxFrameBytes());
+    return new Decoder(frames, frames.maxFrameBytes(), true);
   }
 
   /**
@@ -179,11 +185,17 @@ public final class MessageCodec {
    * unauthenticated peer never makes the connection hold more than 64 KiB of one frame.
    */
   public Decoder newPreHandshakeDecoder() {
-    return new Decoder(frames, Math.min(PRE_HANDSHAKE_MAX_FRAME_BYTES, frames.maxFrameBytes()));
+    return new Decoder(frames, Math.min(PRE_HANDSHAKE_MAX_FRAME_BYTES, frames.maxFrameBytes()),
+        false);
   }
 
-  private static FrameException translate(ProtocolException e) {
-    return new FrameException(e.code(), e.getMessage());
+  /**
+   * Only an unknown type after the handshake is survivable (docs/PROTOCOL.md, "Versioning");
+   * before it, every refusal closes the connection.
+   */
+  private static FrameException translate(ProtocolException e, boolean authenticated) {
+    return new FrameException(e.code(), e.getMessage(), e.messageId(),
+        e.fatal() || !authenticated);
   }
 
   /**
@@ -191,7 +203,8 @@ public final class MessageCodec {
    * in order, and call {@link #finish()} when the bytes end; or read them one frame at a time from
    * a blocking stream with {@link #read(InputStream)}.
    *
-   * <p>A bad frame ends the decoder. The messages decoded before it in the same chunk are returned
+   * <p>A bad frame ends the decoder, in {@code next} even an unknown type ({@link
+   * FrameException#fatal()} is true there: the chunk's bytes after it are not kept). The messages decoded before it in the same chunk are returned
    * first, and the {@link FrameException} is thrown by the following call ({@code next} or {@code
    * finish}); any call after that throws {@link IllegalStateException}. So a transport delivers
    * every good message, then closes the connection with the exception as its cause.
@@ -212,13 +225,15 @@ public final class MessageCodec {
     private final FrameCodec frames;
     private final FrameAssembler assembler;
     private volatile int limit;
+    private volatile boolean authenticated;
     private FrameException error;
     private boolean errorThrown;
     private boolean finished;
 
-    private Decoder(FrameCodec frames, int limit) {
+    private Decoder(FrameCodec frames, int limit, boolean authenticated) {
       this.frames = frames;
       this.limit = limit;
+      this.authenticated = authenticated;
       this.assembler = new FrameAssembler(limit);
     }
 
@@ -229,6 +244,7 @@ public final class MessageCodec {
      */
     public void authenticated() {
       limit = frames.maxFrameBytes();
+      authenticated = true;
     }
 
     /**
@@ -270,7 +286,7 @@ public final class MessageCodec {
           }
         }
       } catch (ProtocolException e) {
-        error = translate(e);
+        error = translate(e, false); // this decoder cannot go on past any bad frame
         if (out.isEmpty()) {
           errorThrown = true;
           throw error;
@@ -300,8 +316,9 @@ public final class MessageCodec {
      * Reads exactly one frame from {@code in} (never a byte past it) at this decoder's current
      * limit and decodes it; blocks until the frame is complete. As {@link
      * MessageCodec#read(InputStream)} otherwise, whose errors it throws: they do not end the
-     * decoder (after {@link ErrorCode#UNKNOWN_TYPE} the stream is still in step; after any other,
-     * close it).
+     * decoder. After a non-{@link FrameException#fatal() fatal} one ({@link ErrorCode#UNKNOWN_TYPE}
+     * once {@link #authenticated()}, or from a {@link MessageCodec#newDecoder()}) the stream is
+     * still in step: answer it and read on; after any other, close the connection.
      *
      * @return the message, or null if the stream ended cleanly between frames
      * @throws IllegalStateException if chunks fed to {@code next} left a frame unfinished, or the
@@ -316,7 +333,7 @@ public final class MessageCodec {
       }
       // The limit is read when the prefix has arrived, not now: a reader blocked here while
       // another thread calls authenticated() takes the raised limit for this very frame.
-      return MessageCodec.read(in, frames, () -> limit);
+      return MessageCodec.read(in, frames, () -> limit, () -> authenticated);
     }
 
     /**

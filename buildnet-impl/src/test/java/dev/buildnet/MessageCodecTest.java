@@ -2,6 +2,7 @@ package dev.buildnet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -241,7 +242,33 @@ class MessageCodecTest {
         new ByteArrayInputStream(concat(List.of(unknown, codec.encode(get("next")))));
     FrameException e = assertThrows(FrameException.class, () -> codec.read(in));
     assertEquals(ErrorCode.UNKNOWN_TYPE, e.reason());
+    assertFalse(e.fatal());
+    assertEquals("w-1", e.messageId());
     assertEquals("next", ((Payloads.StateGet) codec.read(in).payload()).key());
+  }
+
+  @Test
+  void an_unknown_type_is_fatal_only_before_the_decoder_is_authenticated() throws Exception {
+    byte[] unknown = null;
+    for (JsonNode v : vectors().get("errors")) {
+      if (v.get("name").asText().equals("unknown_type")) {
+        unknown = HEX.parseHex(v.get("hex").asText());
+      }
+    }
+    MessageCodec.Decoder decoder = codec.newPreHandshakeDecoder();
+    ByteArrayInputStream in = new ByteArrayInputStream(concat(List.of(unknown, unknown)));
+
+    FrameException before = assertThrows(FrameException.class, () -> decoder.read(in));
+    decoder.authenticated();
+    FrameException after = assertThrows(FrameException.class, () -> decoder.read(in));
+
+    assertTrue(before.fatal());
+    assertFalse(after.fatal());
+    Payloads.ErrorReply answer = (Payloads.ErrorReply) codec.read(
+        new ByteArrayInputStream(codec.encodeError(after))).payload();
+    assertEquals(ErrorCode.UNKNOWN_TYPE.code(), answer.code());
+    assertEquals("w-1", answer.replyTo());
+    assertFalse(answer.fatal());
   }
 
   @Test

@@ -34,7 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>It authenticates nothing itself: BuildNet's session layer does the handshake above it, and
  * says when it is through ({@link Connection#authenticated()}). Until then each connection's
  * decoder ({@link MessageCodec#newPreHandshakeDecoder()}) refuses frames over 64 KiB from their
- * length prefix; a refused peer gets the ERROR ({@link MessageCodec#encodeError}) and is closed.
+ * length prefix; a refused peer gets the ERROR ({@link MessageCodec#encodeError}) and is closed,
+ * except for a frame of an unknown type after the handshake: that ERROR is not fatal, and the
+ * connection reads on.
  */
 public final class StreamTransport implements Transport {
   private final MessageCodec codec;
@@ -207,7 +209,7 @@ public final class StreamTransport implements Transport {
       try {
         // One frame at a time, each delivered before the next is read: the message that
         // completes the handshake raises the decoder's limit before the frame after it.
-        for (Message m; (m = decoder.read(in)) != null; ) {
+        for (Message m; (m = next()) != null; ) {
           framesReceived.incrementAndGet();
           handler.onMessage(this, m);
         }
@@ -222,6 +224,24 @@ public final class StreamTransport implements Transport {
       }
       close();
       handler.onClose(this, cause);
+    }
+
+    /**
+     * The next message, or null at a clean end. A frame of an unknown type after the handshake
+     * (a newer peer's) is answered with a non-fatal ERROR and read past: the connection stays
+     * open (docs/PROTOCOL.md, "Versioning"). Any other refusal is thrown, to close.
+     */
+    private Message next() throws IOException {
+      while (true) {
+        try {
+          return decoder.read(in);
+        } catch (FrameException e) {
+          if (e.fatal()) {
+            throw e;
+          }
+          write(codec.encodeError(e)); // ERROR UNKNOWN_TYPE, reply_to its id, fatal: false
+        }
+      }
     }
 
     @Override

@@ -43,8 +43,11 @@ import java.util.concurrent.CompletableFuture;
  *       ({@code docs/PROTOCOL.md}) with {@code dev.buildnet.MessageCodec} (in buildnet-impl, the
  *       TCP transport's own codec; make it with {@code
  *       MessageCodec.withMaxFrameBytes(settings.maxFrameBytes())}), which bounds what it reads
- *       before allocating and refuses bad bytes with a {@code FrameException}: close the
- *       connection with it as the cause (after sending the peer {@code codec.encodeError(e)}).
+ *       before allocating and refuses bad bytes with a {@code FrameException}: send the peer
+ *       {@code codec.encodeError(e)}, then close the connection with it as the cause; except when
+ *       its {@code fatal()} is false (a frame of an unknown type after the handshake), which that
+ *       ERROR answers while the connection stays open and reads on ({@code docs/PROTOCOL.md},
+ *       "Versioning").
  *   <li><b>Before the handshake.</b> Such a transport decodes each connection's frames with a
  *       decoder from {@code codec.newPreHandshakeDecoder()}, which refuses frames over 65,536
  *       bytes, and calls its {@code authenticated()} from {@link Connection#authenticated()}. An
