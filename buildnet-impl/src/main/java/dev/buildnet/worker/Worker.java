@@ -62,8 +62,8 @@ import org.slf4j.LoggerFactory;
  * attempt threads ({@code buildnet-worker-<id>-run-N}, ending when idle), plus the transport's
  * and the shell provider's own. An attempt with no inputs, no outputs and no bundler starts on
  * the transport's loop instead while the shell finishes such commands as it starts them (an
- * in-process shell); with one that forks, only the first does. Thread-safe; {@link #connect()} does not block, {@link #close()}
- * blocks (bounded) until the worker's threads have ended.
+ * in-process shell); with one that forks, only the first does. Thread-safe; {@link #connect()}
+ * does not block, {@link #close()} blocks (bounded) until the worker's threads have ended.
  *
  * @since 0.1
  */
