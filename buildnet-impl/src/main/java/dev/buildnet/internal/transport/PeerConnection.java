@@ -92,6 +92,7 @@ public final class PeerConnection implements Session {
   private final AtomicBoolean flushQueued = new AtomicBoolean();
   private final AtomicBoolean flushing = new AtomicBoolean(); // held while writing the channel
   private volatile boolean stalled; // the socket is full: the loop writes on OP_WRITE
+  private final AtomicBoolean interestQueued = new AtomicBoolean(); // see interest()
   private volatile SelectionKey key; // set on the loop before the first frame
   private int headOffset; // guarded by flushing: bytes of writing's head already written
   private volatile boolean closing; // an ERROR is on its way out; read nothing more
@@ -123,6 +124,7 @@ public final class PeerConnection implements Session {
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile Throwable closeCause; // set once, before closed's failures are built
   private final PendingReplies pending = new PendingReplies();
   private volatile Handler handler;
   private volatile Hello peerHello;
@@ -548,19 +550,46 @@ public final class PeerConnection implements Session {
     return n;
   }
 
-  /** Asks the loop to report (or stop reporting) when the socket is writable. */
+  /**
+   * Asks the loop to report (or stop reporting) when the socket is writable. On the loop it is
+   * applied at once. A sender's own thread (holding {@code flushing}) can only ask the loop to do
+   * it later, and by then the loop may have flushed and changed {@link #stalled} itself: so the
+   * loop's task applies what {@code stalled} says when it runs, not what was asked. (It used to
+   * apply what was asked, and skip asking when the key already showed it: a sender that stalled
+   * while the loop's "stop reporting" was still queued then skipped, the loop cleared OP_WRITE,
+   * and the connection never wrote again: a 64 MiB upload under load hung until the master's idle
+   * timeout closed it.)
+   */
   private void interest(boolean writable) {
     SelectionKey k = key;
-    if (k == null || !k.isValid() || ((k.interestOps() & SelectionKey.OP_WRITE) != 0) == writable) {
+    if (k == null || !k.isValid()) {
       return;
     }
-    loop.execute(() -> {
-      if (k.isValid()) {
-        k.interestOps(writable
-            ? k.interestOps() | SelectionKey.OP_WRITE
-            : k.interestOps() & ~SelectionKey.OP_WRITE);
-      }
-    });
+    if (loop.inLoop()) {
+      setWritableInterest(k, writable);
+      return;
+    }
+    // A "stop reporting" may be skipped when the key already shows it: while this sender holds
+    // flushing, stalled stays false, so no queued task can set OP_WRITE. A "report" never is.
+    if (!writable && (k.interestOps() & SelectionKey.OP_WRITE) == 0) {
+      return;
+    }
+    if (interestQueued.compareAndSet(false, true)) {
+      // One task at a time is enough: it reads stalled after clearing the flag, so a sender that
+      // found the flag set changed stalled before the task looks at it.
+      loop.execute(() -> {
+        interestQueued.set(false);
+        setWritableInterest(k, stalled);
+      });
+    }
+  }
+
+  private static void setWritableInterest(SelectionKey k, boolean writable) {
+    if (k.isValid() && ((k.interestOps() & SelectionKey.OP_WRITE) != 0) != writable) {
+      k.interestOps(writable
+          ? k.interestOps() | SelectionKey.OP_WRITE
+          : k.interestOps() & ~SelectionKey.OP_WRITE);
+    }
   }
 
   // ---- TLS on the selector loop ----------------------------------------------------------------
@@ -1094,6 +1123,7 @@ public final class PeerConnection implements Session {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    closeCause = cause;
     try {
       if (engine != null) {
         // Only the loop touches the engine; a loop that has ended closed its channels already.
@@ -1141,8 +1171,12 @@ public final class PeerConnection implements Session {
     }
   }
 
+  /** Says why, when this side knows: a timeout, an ERROR, a failed write. */
   private BuildNetException closedException() {
-    return new BuildNetException("connection to " + this + " is closed");
+    Throwable why = closeCause;
+    return why == null || why.getMessage() == null
+        ? new BuildNetException("connection to " + this + " is closed")
+        : new BuildNetException("connection to " + this + " is closed: " + why.getMessage(), why);
   }
 
   @Override
