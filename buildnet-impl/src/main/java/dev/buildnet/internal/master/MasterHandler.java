@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * claims) is handled there with no hand-off; what may block (the state backend, the blob store,
  * the build service) goes to this connection's {@link SerialExecutor}. While that has work queued,
  * everything else of the connection queues behind it: requests of one peer are answered in order,
- * and a slow state backend stalls only the peer that asked.
+ * and a slow state backend stalls only the peer that asked. What is queued counts against the
+ * connection's inbound backlog ({@link Session#holdInbound}): past the transport's high-water mark
+ * the connection is not read until it drains, so a peer cannot make the master hold more than that.
  */
 final class MasterHandler implements InlineHandler {
   private static final Logger log = LoggerFactory.getLogger(MasterHandler.class);
@@ -65,7 +67,15 @@ final class MasterHandler implements InlineHandler {
     }
     // Only this (the connection's loop) submits to serial, so idle() stays true until we do.
     if (!serial.idle() || mayBlock(p)) {
-      serial.execute(() -> handle(m));
+      // Counted until handled, so a peer sending faster than this serves stops being read.
+      Runnable handled = connection.holdInbound();
+      serial.execute(() -> {
+        try {
+          handle(m);
+        } finally {
+          handled.run();
+        }
+      });
     } else {
       handle(m);
     }

@@ -148,6 +148,11 @@ public final class MasterServer implements AutoCloseable {
     return new Builder();
   }
 
+  /** The transport the master listens on (for tests). */
+  dev.buildnet.internal.transport.SessionTransport transport() {
+    return transport;
+  }
+
   private Transport.Connection.Handler accept(Transport.Connection c) {
     Session p = Session.of(c);
     WorkerRegistry.Worker worker =

@@ -137,6 +137,12 @@ final class NioLoop implements Runnable {
     wakeup();
   }
 
+  /** Runs {@code task} on the loop thread at its next wake-up, never now (even on the loop). */
+  void executeLater(Runnable task) {
+    tasks.add(task);
+    wakeup();
+  }
+
   private void wakeup() {
     if (wakeupPending.compareAndSet(false, true)) {
       selector.wakeup();

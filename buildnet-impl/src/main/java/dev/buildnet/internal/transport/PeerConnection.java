@@ -57,6 +57,13 @@ import org.slf4j.LoggerFactory;
  * on the selector loop). All methods are safe for concurrent use; callbacks on the loop
  * must not block for long.
  *
+ * <p>Inbound is bounded too, by flow control rather than disconnection: the bytes of frames handed
+ * to a handler's queue and not yet handled (the serial executor of a handler that is not inline,
+ * or what an inline handler holds with {@link #holdInbound}) are counted, and above the
+ * transport's {@code inboundHighWaterBytes} the loop stops reading the connection until they fall
+ * to half of it. The peer's sends then wait in its own socket and queue; the idle deadline is
+ * suspended meanwhile, since this side is the slow one.
+ *
  * @since 0.1
  */
 public final class PeerConnection implements Session {
@@ -133,6 +140,12 @@ public final class PeerConnection implements Session {
   private volatile String peerBlobAlgorithm;
   private volatile int peerMinor;
   private volatile long lastSentNanos = System.nanoTime();
+  // Inbound back-pressure (see the class doc). readPaused is written on the loop only.
+  private final AtomicLong inboundBytes = new AtomicLong();
+  private volatile boolean readPaused;
+  private final AtomicBoolean resumeQueued = new AtomicBoolean();
+  private int frameBytes; // on the loop: the size of the frame being dispatched
+  private ByteBuffer parked; // on the loop: bytes read after the frame that paused reading
 
   /**
    * A connection a listener accepted, served by the selector {@code loop}; {@code engine} (in
@@ -419,11 +432,26 @@ public final class PeerConnection implements Session {
       return; // an ERROR is on its way out: nothing more is read
     }
     buf.flip();
+    assemble(buf);
+  }
+
+  /**
+   * Dispatches the frames in {@code in}; on the loop. If a frame's dispatch pauses reading, the
+   * bytes after it wait in {@link #parked} (at most one read's or one TLS record's worth), so the
+   * backlog exceeds the high-water mark by at most that one frame.
+   */
+  private void assemble(ByteBuffer in) {
     try {
       byte[] body;
-      while (!closed.get() && !closing && (body = assembler.next(buf)) != null) {
+      while (!closed.get() && !closing && (body = assembler.next(in)) != null) {
         onBody(body, assembler.length());
         assembler.recycle(body); // decoding copied out what the message keeps
+        if (readPaused && in.hasRemaining()) {
+          ByteBuffer rest = ByteBuffer.allocate(in.remaining());
+          rest.put(in).flip();
+          parked = rest;
+          return;
+        }
       }
     } catch (ProtocolException e) {
       onProtocolError(e);
@@ -655,7 +683,8 @@ public final class PeerConnection implements Session {
           case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> progress = unwrap(hs);
           default -> {
             tlsOpen = true;
-            progress = unwrap(hs);
+            // While paused, records stay encrypted in netIn (bounded by its size: OP_READ is off).
+            progress = !readPaused && parked == null && unwrap(hs);
             if (written && !closed.get()) {
               progress |= wrapQueued();
             }
@@ -756,15 +785,7 @@ public final class PeerConnection implements Session {
   }
 
   private void deliverPlain(ByteBuffer plain) {
-    try {
-      byte[] body;
-      while (!closed.get() && !closing && (body = assembler.next(plain)) != null) {
-        onBody(body, assembler.length());
-        assembler.recycle(body); // decoding copied out what the message keeps
-      }
-    } catch (ProtocolException e) {
-      onProtocolError(e);
-    }
+    assemble(plain);
   }
 
   /** Wraps a handshake record into netOut (which is empty). */
@@ -870,9 +891,7 @@ public final class PeerConnection implements Session {
   private void runDelegatedTasks() {
     tlsTasks = true;
     SelectionKey k = key;
-    if (k.isValid()) {
-      k.interestOps(k.interestOps() & ~SelectionKey.OP_READ);
-    }
+    readInterest();
     try {
       transport.tlsPool().execute(() -> {
         RuntimeException failure = null;
@@ -892,7 +911,7 @@ public final class PeerConnection implements Session {
             return;
           }
           if (k.isValid()) {
-            k.interestOps(k.interestOps() | SelectionKey.OP_READ);
+            readInterest(); // still off if the backlog paused reading meanwhile
             tlsPump();
           }
         });
@@ -945,6 +964,9 @@ public final class PeerConnection implements Session {
 
   /** On the loop's sweep: closes this connection if its deadline has passed. */
   void sweep(long now) {
+    if (readPaused) {
+      return; // this side is the slow one: the deadline is re-armed when reading resumes
+    }
     if (!closed.get() && !closing && now - deadlineNanos > 0) {
       if (stage == Stage.CONNECTING) {
         close(new ProtocolException(ErrorCode.TIMEOUT, deadlineReason)); // connect reports it
@@ -978,6 +1000,7 @@ public final class PeerConnection implements Session {
     }
     deadlineNanos = System.nanoTime() + idleNanos;
     deadlineReason = idleReason;
+    frameBytes = FrameCodec.PREFIX_BYTES + length;
     dispatch(m);
   }
 
@@ -1031,8 +1054,117 @@ public final class PeerConnection implements Session {
     if (h instanceof InlineHandler) {
       onMessage(h, m, then);
     } else {
-      serial().execute(() -> onMessage(h, m, then));
+      long n = frameBytes;
+      hold(n);
+      serial().execute(() -> {
+        try {
+          onMessage(h, m, then);
+        } finally {
+          release(n);
+        }
+      });
     }
+  }
+
+  /**
+   * For an {@link InlineHandler}, during its {@code onMessage} on the loop: the message is kept
+   * for later (queued for another thread), so its frame counts against this connection's inbound
+   * backlog until the returned action runs (once, from any thread) when it has been handled.
+   */
+  @Override
+  public Runnable holdInbound() {
+    if (!loop.inLoop()) {
+      throw new IllegalStateException("holdInbound() is for an inline handler's onMessage, on the"
+          + " transport's loop; it was called on " + Thread.currentThread().getName());
+    }
+    long n = frameBytes;
+    hold(n);
+    AtomicBoolean released = new AtomicBoolean();
+    return () -> {
+      if (released.compareAndSet(false, true)) {
+        release(n);
+      }
+    };
+  }
+
+  /** Counts {@code n} more bytes held for handlers; above the high-water mark, stops reading. */
+  private void hold(long n) {
+    long held = inboundBytes.addAndGet(n);
+    if (held > transport.inboundHighWaterBytes() && !readPaused) {
+      readPaused = true;
+      readInterest();
+      log.debug("{}: {} bytes received are not yet handled; reading paused", this, held);
+      // A release that ran before readPaused was set saw nothing to resume: look again.
+      if (inboundBytes.get() <= lowWater()) {
+        resumeSoon();
+      }
+    }
+  }
+
+  /** {@code n} held bytes were handled (any thread); under the low-water mark, resumes reading. */
+  private void release(long n) {
+    if (inboundBytes.addAndGet(-n) <= lowWater() && readPaused) {
+      resumeSoon();
+    }
+  }
+
+  private long lowWater() {
+    return transport.inboundHighWaterBytes() / 2;
+  }
+
+  /** Never inline, even on the loop: a release may run inside a dispatch, amid a read. */
+  private void resumeSoon() {
+    if (resumeQueued.compareAndSet(false, true)) {
+      loop.executeLater(this::resume);
+    }
+  }
+
+  /** On the loop: reads again if the backlog is under the low-water mark; parked bytes first. */
+  private void resume() {
+    resumeQueued.set(false);
+    if (!readPaused || closed.get() || inboundBytes.get() > lowWater()) {
+      return;
+    }
+    readPaused = false;
+    deadlineNanos = System.nanoTime() + idleNanos; // the peer gets a whole idle timeout again
+    log.debug("{}: reading resumed", this);
+    ByteBuffer p = parked;
+    if (p != null) {
+      parked = null;
+      assemble(p); // may pause (and park) again
+    }
+    readInterest();
+    if (engine != null && !closed.get() && !readPaused) {
+      tlsPump(); // records left encrypted in netIn while paused
+    }
+  }
+
+  /** Reads when neither delegated TLS tasks nor the inbound backlog say not to; on the loop. */
+  private void readInterest() {
+    SelectionKey k = key;
+    if (k == null || !k.isValid()) {
+      return;
+    }
+    int ops = k.interestOps();
+    int want = !tlsTasks && !readPaused ? ops | SelectionKey.OP_READ : ops & ~SelectionKey.OP_READ;
+    if (want != ops) {
+      k.interestOps(want);
+    }
+  }
+
+  /** Bytes received and not yet handled (for tests). */
+  long inboundBytes() {
+    return inboundBytes.get();
+  }
+
+  /** Whether reading is paused for the inbound backlog (for tests). */
+  boolean readPaused() {
+    return readPaused;
+  }
+
+  /** Bytes queued to send and not yet written (for tests). */
+  long queuedBytes() {
+    return queuedBytes.get();
   }
 
   private void onMessage(Handler h, Message m, Runnable then) {

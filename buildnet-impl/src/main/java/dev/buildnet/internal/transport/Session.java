@@ -78,4 +78,16 @@ public interface Session extends Transport.Connection {
    * completes with the last ({@code last} true, or an ERROR). {@code timeout} bounds the stream.
    */
   CompletableFuture<Message> request(Payload payload, Duration timeout, Consumer<Message> partial);
+
+  /**
+   * For an {@link InlineHandler} that queues the message it is handling for later: call during
+   * its {@code onMessage} (on the transport's thread), and run what this returns (once, from any
+   * thread) when the message has been handled. Meanwhile its frame counts against the
+   * connection's inbound backlog, and a connection whose backlog passes the high-water mark is
+   * not read until it drains (TCP flow control pushes back on the peer). A session that bounds
+   * nothing (over a host's transport) returns an action that does nothing.
+   */
+  default Runnable holdInbound() {
+    return () -> {};
+  }
 }

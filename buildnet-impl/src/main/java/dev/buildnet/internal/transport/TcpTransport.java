@@ -85,7 +85,10 @@ import org.slf4j.LoggerFactory;
  * take the rest of the handshake). A TLS connection counts as unauthenticated from its accept, so
  * a peer stalling in the TLS handshake meets the same caps and the same {@code handshakeTimeout}.
  * Each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a peer too slow to
- * drain it is disconnected; a connection receiving no frame within {@code idleTimeout} is closed
+ * drain it is disconnected; what it receives is bounded by flow control: once the frames it handed
+ * to handlers and they have not yet handled pass {@code inboundHighWaterBytes}, the connection is
+ * not read (nor idle-timed out) until they fall to half of that, so a peer sending faster than
+ * this side handles waits on its own socket instead of growing this side's memory; a connection receiving no frame within {@code idleTimeout} is closed
  * (connecting sides send HEARTBEATs to stay alive), and one not through the handshake within
  * {@code handshakeTimeout} too.
  *
@@ -117,6 +120,8 @@ public final class TcpTransport implements Transport, SessionTransport {
   private final InetAddress bindAddress;
   private final FrameCodec codec;
   private final long maxQueuedBytes;
+  private final long inboundHighWaterBytes;
+  private volatile long lastSweepNanos;
   private final Duration idleTimeout;
   private final Duration handshakeTimeout;
   private final Duration heartbeatInterval;
@@ -153,6 +158,7 @@ public final class TcpTransport implements Transport, SessionTransport {
     this.bindAddress = b.bindAddress;
     this.codec = FrameCodec.withMaxFrameBytes(b.maxFrameBytes);
     this.maxQueuedBytes = b.maxQueuedBytes;
+    this.inboundHighWaterBytes = b.inboundHighWaterBytes;
     this.idleTimeout = b.idleTimeout;
     this.handshakeTimeout = b.handshakeTimeout;
     this.heartbeatInterval =
@@ -246,6 +252,17 @@ public final class TcpTransport implements Transport, SessionTransport {
     for (PeerConnection c : List.copyOf(l.connections())) {
       c.sweep(now);
     }
+    lastSweepNanos = now;
+  }
+
+  /** When the loop's last idle sweep ran ({@link System#nanoTime}), 0 before the first (for tests). */
+  long lastSweepNanos() {
+    return lastSweepNanos;
+  }
+
+  /** The connections open now, accepted or opened (for tests). */
+  List<PeerConnection> openConnections() {
+    return List.copyOf(connections);
   }
 
   private final Set<LoopListener> loopListeners = ConcurrentHashMap.newKeySet();
@@ -668,6 +685,10 @@ public final class TcpTransport implements Transport, SessionTransport {
     return maxQueuedBytes;
   }
 
+  long inboundHighWaterBytes() {
+    return inboundHighWaterBytes;
+  }
+
   Duration idleTimeout() {
     return idleTimeout;
   }
@@ -783,6 +804,7 @@ public final class TcpTransport implements Transport, SessionTransport {
     private InetAddress bindAddress = InetAddress.getLoopbackAddress();
     private int maxFrameBytes = FrameCodec.DEFAULT_MAX_FRAME_BYTES;
     private long maxQueuedBytes = 64L << 20;
+    private long inboundHighWaterBytes = 16L << 20;
     private Duration idleTimeout = Duration.ofSeconds(60);
     private Duration handshakeTimeout = Duration.ofSeconds(10);
     private Duration heartbeatInterval;
@@ -894,6 +916,21 @@ public final class TcpTransport implements Transport, SessionTransport {
         throw new IllegalArgumentException("maxQueuedBytes must be at least 1024 but was " + max);
       }
       this.maxQueuedBytes = max;
+      return this;
+    }
+
+    /**
+     * Bytes of received frames that one connection's handlers may have queued and not yet handled
+     * before the connection stops being read (it is read again once they fall to half); 16 MiB by
+     * default. A frame is accepted whatever its size while reading is on, so the backlog stays
+     * under this plus one frame, and a frame larger than this still gets through.
+     */
+    public Builder inboundHighWaterBytes(long bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException(
+            "inboundHighWaterBytes must be at least 1024 but was " + bytes);
+      }
+      this.inboundHighWaterBytes = bytes;
       return this;
     }
 
