@@ -74,6 +74,11 @@ final class MasterHandler implements InlineHandler {
           handle(m);
         } finally {
           handled.run();
+          if (worker != null) {
+            // While this side works through the worker's backlog it may not read the worker's
+            // HEARTBEATs (the connection can be paused): its silence is ours, not its death.
+            registry.heard(worker, null);
+          }
         }
       });
     } else {

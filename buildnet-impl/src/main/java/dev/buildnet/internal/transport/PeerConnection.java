@@ -680,7 +680,8 @@ public final class PeerConnection implements Session {
             progress = false;
           }
           case NEED_WRAP -> progress = written && wrapHandshake();
-          case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> progress = unwrap(hs);
+          // Never past parked bytes: their frames come first (parked is null but when paused).
+          case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> progress = parked == null && unwrap(hs);
           default -> {
             tlsOpen = true;
             // While paused, records stay encrypted in netIn (bounded by its size: OP_READ is off).

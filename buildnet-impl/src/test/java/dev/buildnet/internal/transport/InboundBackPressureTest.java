@@ -37,7 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
 class InboundBackPressureTest {
   static final byte[] SECRET = TcpTransportTest.SECRET;
   static final Duration T = Duration.ofSeconds(120);
-  static final Duration IDLE = Duration.ofSeconds(1);
+  // Short, yet 3 s rather than 1 s: the idle timeout also runs while the peer's frames are flowing
+  // (it needs a whole frame per timeout), and at load 15-20 on two cores TLS frames of 64 KiB
+  // arrived more than a second apart.
+  static final Duration IDLE = Duration.ofSeconds(3);
   static final long HIGH_WATER = 256 << 10;
   static final int VALUE = 64 << 10;
   // 64 MiB: more than loopback's socket buffers (up to 32 MiB + 4 MiB here) can hide.
@@ -107,11 +110,12 @@ class InboundBackPressureTest {
       return in.readPaused();
     }, "reading paused");
     long pausedAt = System.nanoTime();
-    // A sweep well after the idle timeout would have closed a connection not read since pausedAt.
+    // No frame was read after pausedAt, so the deadline was at most pausedAt + IDLE: a sweep after
+    // that would have closed the connection had the pause not suspended the deadline.
     await(() -> {
       mostHeld.accumulateAndGet(in.inboundBytes(), Math::max);
-      return server.lastSweepNanos() - pausedAt > 2 * IDLE.toNanos();
-    }, "an idle sweep two idle timeouts after the pause");
+      return server.lastSweepNanos() - pausedAt > IDLE.toNanos() * 3 / 2;
+    }, "an idle sweep more than an idle timeout after the pause");
 
     assertTrue(in.isOpen(), "closed while paused: " + in);
     assertTrue(in.readPaused(), "resumed though the handler is blocked");
@@ -144,7 +148,9 @@ class InboundBackPressureTest {
     if (tls != null) {
       s.tls(tls);
     }
-    return TcpTransport.builder().transport(s.build()).localId(id);
+    // Heartbeats often enough for the listener's IDLE whenever a client has nothing else to send.
+    return TcpTransport.builder().transport(s.build()).localId(id)
+        .heartbeatInterval(IDLE.dividedBy(4));
   }
 
   static void await(BooleanSupplier condition, String what) throws InterruptedException {
