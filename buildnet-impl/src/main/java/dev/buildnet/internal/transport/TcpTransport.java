@@ -85,10 +85,11 @@ import org.slf4j.LoggerFactory;
  * take the rest of the handshake). A TLS connection counts as unauthenticated from its accept, so
  * a peer stalling in the TLS handshake meets the same caps and the same {@code handshakeTimeout}.
  * Each connection's outgoing queue is bounded ({@code maxQueuedBytes}) and a peer too slow to
- * drain it is disconnected; what it receives is bounded by flow control: once the frames it handed
- * to handlers and they have not yet handled pass {@code inboundHighWaterBytes}, the connection is
- * not read (nor idle-timed out) until they fall to half of that, so a peer sending faster than
- * this side handles waits on its own socket instead of growing this side's memory; a connection receiving no frame within {@code idleTimeout} is closed
+ * drain it is disconnected. What it receives is bounded by flow control: once the frames handed
+ * to its handlers and not yet handled pass {@code inboundHighWaterBytes}, the connection is not
+ * read (nor idle-timed out) until they fall to half of that, so a peer sending faster than this
+ * side handles waits on its own socket instead of growing this side's memory. A connection
+ * receiving no frame within {@code idleTimeout} is closed
  * (connecting sides send HEARTBEATs to stay alive), and one not through the handshake within
  * {@code handshakeTimeout} too.
  *
@@ -255,7 +256,7 @@ public final class TcpTransport implements Transport, SessionTransport {
     lastSweepNanos = now;
   }
 
-  /** When the loop's last idle sweep ran ({@link System#nanoTime}), 0 before the first (for tests). */
+  /** When the loop last swept idle deadlines ({@link System#nanoTime}); 0 before (for tests). */
   long lastSweepNanos() {
     return lastSweepNanos;
   }

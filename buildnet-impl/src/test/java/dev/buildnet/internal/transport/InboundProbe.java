@@ -11,7 +11,7 @@ import javax.net.ssl.SSLContext;
 public final class InboundProbe {
   private InboundProbe() {}
 
-  /** The open connection of {@code transport} (a {@link TcpTransport}) to {@code peerId}, if any. */
+  /** The open connection of {@code transport} (a {@link TcpTransport}) to {@code peerId}. */
   public static Optional<PeerConnection> connectionTo(Object transport, String peerId) {
     return ((TcpTransport) transport).openConnections().stream()
         .filter(c -> peerId.equals(c.peerId()))
