@@ -639,9 +639,13 @@ public final class TcpTransport implements Transport, SessionTransport {
     task[0] =
         timer.scheduleWithFixedDelay(
             () -> {
+              long now = System.nanoTime();
               if (!c.isOpen()) {
                 task[0].cancel(false);
-              } else if (System.nanoTime() - c.lastSentNanos() >= period / 2) {
+              } else if (now - c.lastSentNanos() >= period / 2
+                  || now - c.lastReceivedNanos() >= period / 2) {
+                // Also while sending: a long upload gets no reply until its end, and this side's
+                // own idle timeout would close the connection if no HEARTBEAT_ACK came back.
                 c.send(new Heartbeat(null));
               }
             },
@@ -917,7 +921,7 @@ public final class TcpTransport implements Transport, SessionTransport {
     }
 
     /**
-     * How often a connecting side sends HEARTBEAT when it has sent nothing else; a third of the
+     * How often a connecting side sends HEARTBEAT when it has sent or received nothing else; a third of the
      * idle timeout by default; {@link Duration#ZERO} turns heartbeats off.
      */
     public Builder heartbeatInterval(Duration interval) {
