@@ -957,8 +957,8 @@ public final class TcpTransport implements Transport, SessionTransport {
     /**
      * The built-in TCP transport when {@code carrier} is null; otherwise the BuildNet session
      * layer (handshake, request/reply matching, heartbeats) over the host's {@code carrier}, with
-     * this builder's secret, id, role, heartbeat interval, handshake timeout, blob algorithm and
-     * clock. (The TLS context and frame limit are the TCP transport's; a host's transport secures
+     * this builder's secret, id, role, heartbeat interval, handshake timeout, blob algorithm,
+     * clock and admission caps ({@link #maxUnauthenticated} and the per-address ones). (The TLS context and frame limit are the TCP transport's; a host's transport secures
      * and bounds its own channel.)
      */
     public SessionTransport build(Transport carrier) {
@@ -974,7 +974,8 @@ public final class TcpTransport implements Transport, SessionTransport {
       }
       Duration interval = heartbeatInterval != null ? heartbeatInterval : idleTimeout.dividedBy(3);
       return new FramedTransport(carrier, secret, localId, role, capabilities, cpuSlots, memoryMb,
-          handshakeTimeout, interval, automaticHeartbeats, blobAlgorithm, clock, minor);
+          handshakeTimeout, interval, automaticHeartbeats, blobAlgorithm, clock, minor,
+          maxUnauthenticated, maxUnauthenticatedPerAddress, maxConnectionsPerAddress);
     }
 
     public TcpTransport build() {
