@@ -37,7 +37,9 @@ import org.junit.jupiter.api.Test;
 class StreamTransportAdmissionTest {
   private static final byte[] SECRET =
       "stream-admission-secret-0123456789".getBytes(StandardCharsets.UTF_8);
-  private static final TransportSettings SETTINGS = TransportSettings.ofSecret(SECRET);
+  // A handshake timeout far beyond the test: a half-way session is closed by the caps, never by it.
+  private static final TransportSettings SETTINGS = TransportSettings.builder().secret(SECRET)
+      .handshakeTimeout(Duration.ofMinutes(10)).build();
   private static final InetSocketAddress ANY_PORT =
       new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
   private static final MessageCodec CODEC = MessageCodec.standard();
