@@ -395,6 +395,15 @@ def encode_manifest(
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _is_int(v: Any, bounds: tuple[int, int]) -> bool:
+    """A JSON integer (not a boolean, not 1.0) within Java's bounds for the field."""
+    return isinstance(v, int) and not isinstance(v, bool) and bounds[0] <= v <= bounds[1]
+
+
 class ManifestError(ValueError):
     """An action record that cannot be used (a cache miss): the message says why, in one line."""
 
@@ -405,17 +414,40 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
     documented fields only, of version 1, with ``target`` a string and ``outputs`` and
     ``directories`` arrays (present, not null, possibly empty) of outputs and strings."""
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise ManifestError("it starts with a byte order mark")  # Java does not skip it
+
+        def no_constant(name: str) -> Any:
+            raise ManifestError(f"unreadable: {name} is not JSON")
+
+        doc = json.loads(text, parse_constant=no_constant)
     except UnicodeDecodeError:
         raise ManifestError("it is not UTF-8") from None
     except ValueError as e:
+        if isinstance(e, ManifestError):
+            raise
         raise ManifestError(f"unreadable: {e}") from None
     if not isinstance(doc, dict):
         raise ManifestError("it is not a JSON object")
     if set(doc) - set(_MANIFEST_FIELDS):
         raise ManifestError(f"unknown fields {sorted(set(doc) - set(_MANIFEST_FIELDS))}")
-    if doc.get("version") != MANIFEST_VERSION or isinstance(doc.get("version"), bool):
+    if not _is_int(doc.get("version"), _INT32) or doc["version"] != MANIFEST_VERSION:
         raise ManifestError(f"of version {json.dumps(doc.get('version'))}, not {MANIFEST_VERSION}")
+    # The optional fields, when present, are of their types: Java converts none of them.
+    for name, bounds in (("exitCode", _INT32), ("durationMillis", _INT64),
+                         ("createdAtMillis", _INT64)):  # fmt: skip
+        if name in doc and not _is_int(doc[name], bounds):
+            raise ManifestError(f"its {name} is {json.dumps(doc[name])[:40]}, not an integer")
+    for name in ("stdout", "stderr"):
+        log = doc.get(name)
+        if log is not None:
+            if not isinstance(log, str):
+                raise ManifestError(f"its {name} is neither null nor a digest")
+            try:
+                _digests.parse(log)
+            except ValueError as e:
+                raise ManifestError(f"its {name}: {e}") from None
     if not isinstance(doc.get("target"), str):
         raise ManifestError("its target is missing or not a string")
     # Required, as in Java's ActionManifest (which refuses them absent or null): a record without
@@ -434,9 +466,8 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
             _digests.parse(o["digest"])
         except ValueError as e:
             raise ManifestError(f"an output's {e}") from None
-        size = o.get("size")
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise ManifestError("an output's size is missing or not an integer")
+        if not _is_int(o.get("size"), (0, _INT64[1])):
+            raise ManifestError("an output's size is missing or not an integer of 0 to 2^63-1")
         if not isinstance(o.get("executable", False), bool):
             raise ManifestError("an output's executable is not a boolean")
     if not all(isinstance(d, str) for d in doc["directories"]):

@@ -203,11 +203,19 @@ public final class MessageCodec {
    * in order, and call {@link #finish()} when the bytes end; or read them one frame at a time from
    * a blocking stream with {@link #read(InputStream)}.
    *
-   * <p>A bad frame ends the decoder, in {@code next} even an unknown type ({@link
-   * FrameException#fatal()} is true there: the chunk's bytes after it are not kept). The messages decoded before it in the same chunk are returned
+   * <p>A bad frame ends the decoder. The messages decoded before it in the same chunk are returned
    * first, and the {@link FrameException} is thrown by the following call ({@code next} or {@code
    * finish}); any call after that throws {@link IllegalStateException}. So a transport delivers
    * every good message, then closes the connection with the exception as its cause.
+   *
+   * <p>Except a frame of an unknown type once {@link #authenticated()} (or from {@link
+   * MessageCodec#newDecoder()}): its {@link FrameException} is not {@link FrameException#fatal()
+   * fatal}, and the decoder stays in step (docs/PROTOCOL.md, "Versioning"). It is thrown as above
+   * (at once, or by the following call if messages came before it in the chunk); answer it with
+   * {@link MessageCodec#encodeError(FrameException)} and go on feeding chunks. Every call still
+   * consumes its whole chunk: the bytes after the refused frame are kept and decoded first by the
+   * next call (feed an empty chunk to take them when no more bytes come). {@link #finish()} refuses
+   * while any are kept.
    *
    * <p><b>Before the handshake.</b> A decoder from {@link #newPreHandshakeDecoder()} refuses a
    * length prefix over {@link #PRE_HANDSHAKE_MAX_FRAME_BYTES} ({@link ErrorCode#FRAME_TOO_LARGE})
@@ -229,6 +237,8 @@ public final class MessageCodec {
     private FrameException error;
     private boolean errorThrown;
     private boolean finished;
+    private FrameException refused; // non-fatal, for the next call to throw
+    private ByteBuffer kept; // bytes after a refused frame, decoded before the next chunk
 
     private Decoder(FrameCodec frames, int limit, boolean authenticated) {
       this.frames = frames;
@@ -271,13 +281,27 @@ public final class MessageCodec {
     public List<Message> next(ByteBuffer chunk) {
       Objects.requireNonNull(chunk, "chunk");
       checkUsable();
+      ByteBuffer in = chunk;
+      if (kept != null) {
+        // Rare (after an unknown type): one copy joins what was kept with the new bytes.
+        ByteBuffer joined = ByteBuffer.allocate(kept.remaining() + chunk.remaining());
+        joined.put(kept).put(chunk).flip();
+        kept = null;
+        in = joined;
+      }
+      if (refused != null) {
+        FrameException e = refused;
+        refused = null;
+        keep(in);
+        throw e;
+      }
       List<Message> out = new ArrayList<>(0);
       try {
         byte[] body;
         while (true) {
           boolean limited = limited();
           assembler.limit(limit); // read per frame: authenticated() may come from another thread
-          if ((body = assembler.next(chunk)) == null) {
+          if ((body = assembler.next(in)) == null) {
             break;
           }
           out.add(frames.decodeBody(body, 0, assembler.length()));
@@ -286,13 +310,33 @@ public final class MessageCodec {
           }
         }
       } catch (ProtocolException e) {
-        error = translate(e, false); // this decoder cannot go on past any bad frame
-        if (out.isEmpty()) {
-          errorThrown = true;
-          throw error;
+        FrameException f = translate(e, authenticated);
+        if (f.fatal()) {
+          error = f; // this decoder cannot go on past this frame
+          if (out.isEmpty()) {
+            errorThrown = true;
+            throw error;
+          }
+          return out;
         }
+        // A whole frame of an unknown type was read: the bytes after it are in step.
+        keep(in);
+        if (out.isEmpty()) {
+          throw f;
+        }
+        refused = f;
+      }
+      if (in != chunk && in.hasRemaining()) {
+        keep(in); // a pre-handshake decoder stopped after a message: the caller's chunk is spent
       }
       return out;
+    }
+
+    /** Keeps what {@code in} has left for the next call, and marks it read. */
+    private void keep(ByteBuffer in) {
+      if (in.hasRemaining()) {
+        kept = ByteBuffer.allocate(in.remaining()).put(in).flip();
+      }
     }
 
     /**
@@ -331,6 +375,10 @@ public final class MessageCodec {
         throw new IllegalStateException("a frame fed to next() is unfinished: "
             + assembler.partial());
       }
+      if (refused != null || kept != null) {
+        throw new IllegalStateException("bytes fed to next() after a frame of an unknown type"
+            + " are not taken yet: call next with an empty chunk first");
+      }
       // The limit is read when the prefix has arrived, not now: a reader blocked here while
       // another thread calls authenticated() takes the raised limit for this very frame.
       return MessageCodec.read(in, frames, () -> limit, () -> authenticated);
@@ -345,6 +393,10 @@ public final class MessageCodec {
      */
     public void finish() {
       checkUsable();
+      if (refused != null || kept != null) {
+        throw new IllegalStateException("bytes after a frame of an unknown type are not taken"
+            + " yet: call next with an empty chunk until it returns no messages, then finish");
+      }
       finished = true;
       if (assembler.midFrame()) {
         error = new FrameException(ErrorCode.BAD_FRAME,

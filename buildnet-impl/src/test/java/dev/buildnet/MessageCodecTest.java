@@ -271,6 +271,61 @@ class MessageCodecTest {
     assertFalse(answer.fatal());
   }
 
+  private byte[] unknownTypeFrame() throws Exception {
+    for (JsonNode v : vectors().get("errors")) {
+      if (v.get("name").asText().equals("unknown_type")) {
+        return HEX.parseHex(v.get("hex").asText());
+      }
+    }
+    throw new AssertionError("docs/protocol-vectors.json has no unknown_type vector");
+  }
+
+  private static List<String> keys(List<Message> messages) {
+    return messages.stream().map(m -> ((Payloads.StateGet) m.payload()).key()).toList();
+  }
+
+  @Test
+  void next_refuses_an_unknown_type_without_failing_and_returns_the_frames_after_it() throws Exception {
+    byte[] chunk = concat(List.of(codec.encode(get("before")), unknownTypeFrame(),
+        codec.encode(get("after")), codec.encode(get("later"))));
+    MessageCodec.Decoder decoder = codec.newDecoder();
+
+    assertEquals(List.of("before"), keys(decoder.next(chunk, 0, chunk.length)));
+    byte[] tail = codec.encode(get("tail"));
+    FrameException e = assertThrows(FrameException.class, () -> decoder.next(tail, 0, tail.length));
+    assertEquals(ErrorCode.UNKNOWN_TYPE, e.reason());
+    assertFalse(e.fatal());
+    assertEquals("w-1", e.messageId());
+    // The refusing call took its chunk too: nothing is lost and nothing is fed twice.
+    assertEquals(List.of("after", "later", "tail"), keys(decoder.next(ByteBuffer.allocate(0))));
+    decoder.finish();
+  }
+
+  @Test
+  void next_throws_at_once_for_an_unknown_type_first_in_its_chunk_and_keeps_a_split_frame_after_it()
+      throws Exception {
+    byte[] after = codec.encode(get("after"));
+    byte[] chunk = concat(List.of(unknownTypeFrame(), java.util.Arrays.copyOf(after, 5)));
+    MessageCodec.Decoder decoder = codec.newDecoder();
+
+    assertFalse(assertThrows(FrameException.class,
+        () -> decoder.next(chunk, 0, chunk.length)).fatal());
+    IllegalStateException early = assertThrows(IllegalStateException.class, decoder::finish);
+    assertTrue(early.getMessage().contains("call next with an empty chunk"), early.getMessage());
+    assertEquals(List.of(), decoder.next(ByteBuffer.allocate(0)), "half a frame so far");
+    assertEquals(List.of("after"), keys(decoder.next(after, 5, after.length - 5)));
+    decoder.finish();
+  }
+
+  @Test
+  void next_fails_for_an_unknown_type_before_a_pre_handshake_decoder_is_authenticated()
+      throws Exception {
+    MessageCodec.Decoder decoder = codec.newPreHandshakeDecoder();
+    ByteBuffer chunk = ByteBuffer.wrap(unknownTypeFrame());
+    assertTrue(assertThrows(FrameException.class, () -> decoder.next(chunk)).fatal());
+    assertThrows(IllegalStateException.class, () -> decoder.next(ByteBuffer.allocate(0)));
+  }
+
   @Test
   void a_finished_decoder_takes_no_more_bytes() {
     MessageCodec.Decoder decoder = codec.newDecoder();

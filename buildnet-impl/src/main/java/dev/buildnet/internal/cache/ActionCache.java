@@ -234,13 +234,8 @@ public final class ActionCache {
 
   private Optional<ActionManifest> parse(Object key, byte[] raw) {
     try {
-      ActionManifest m = json.readValue(raw, ActionManifest.class);
-      if (m.version() != ActionManifest.VERSION) {
-        state.delete(PREFIX + key);
-        return Optional.empty();
-      }
-      return Optional.of(m);
-    } catch (java.io.IOException | RuntimeException e) {
+      return Optional.of(ActionRecordReader.read(raw));
+    } catch (java.io.IOException e) {
       LOG.warn(
           "dropping unreadable action cache record {}: {} ({})",
           key,

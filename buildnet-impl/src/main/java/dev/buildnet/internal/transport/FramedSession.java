@@ -72,6 +72,10 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   private volatile String peerBlobAlgorithm;
   private volatile int peerMinor;
   private volatile Long listenerHeartbeatMs;
+  // Admission accounting of a listener's session, guarded by the transport's admission lock:
+  boolean admitted;
+  boolean unauthenticated;
+  java.net.InetAddress address;
 
   FramedSession(FramedTransport t, boolean listening, Transport.Connection.Handler handler,
       Transport.Acceptor acceptor) {
@@ -230,6 +234,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       return;
     }
     handler = h;
+    t.authenticated(this);
     // Before the HELLO_ACK: the peer may send a large frame as soon as it has read it.
     liftFrameLimit();
     Duration hb = t.heartbeatInterval;
@@ -246,6 +251,13 @@ final class FramedSession implements Session, Transport.Connection.Handler {
     log.warn("refused connection from {}: {}", this, reason);
     sendAndClose(message(new HelloAck(hello.id(), false, t.minor, t.localId, null,
         (long) code.code(), reason, null)), new ProtocolException(code, reason));
+  }
+
+  /** Refused by the listener's caps: ERROR BUSY, then close. */
+  void refuseBusy(String reason) {
+    log.warn("refused connection from {}: {}", this, reason);
+    sendAndClose(message(new ErrorReply(null, ErrorCode.BUSY.code(), reason, true)),
+        new ProtocolException(ErrorCode.BUSY, reason));
   }
 
   private void failAndClose(ErrorCode code, String message, String replyTo) {

@@ -3,11 +3,15 @@ package dev.buildnet.internal.transport;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,6 +24,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * docs/PROTOCOL.md} (the same frames the TCP transport exchanges), request/reply matching and
  * heartbeats, in a {@link FramedSession}. The master, worker and client see only authenticated
  * sessions, so a transport that authenticates nothing cannot let an unauthenticated peer in.
+ *
+ * <h2>Admission</h2>
+ *
+ * A listener takes connections under the TCP transport's caps: at most {@code maxUnauthenticated}
+ * sessions still in their handshake (at the cap a new one closes the oldest, so a peer that
+ * authenticates promptly always gets in), {@code maxUnauthenticatedPerAddress} of them per remote
+ * address, and {@code maxConnectionsPerAddress} in all per remote address; a refused one gets
+ * ERROR {@code BUSY} and is closed. A connection whose transport knows no remote address counts
+ * only against the first cap.
  *
  * <h2>Costs and shutdown</h2>
  *
@@ -43,6 +56,12 @@ public final class FramedTransport implements SessionTransport {
   final int minor;
   final SecureRandom random = new SecureRandom();
   final ScheduledThreadPoolExecutor timer;
+  private final int maxUnauthenticated;
+  private final int maxUnauthenticatedPerAddress;
+  private final int maxConnectionsPerAddress;
+  // Admission accounting, guarded by itself: per address {connections, unauthenticated}.
+  private final Map<InetAddress, int[]> perAddress = new HashMap<>();
+  private final Set<FramedSession> unauthenticated = new LinkedHashSet<>(); // oldest first
   private final Set<FramedSession> sessions = ConcurrentHashMap.newKeySet();
   private final Set<Transport.Listener> listeners = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -50,7 +69,8 @@ public final class FramedTransport implements SessionTransport {
   FramedTransport(Transport carrier, byte[] secret, String localId, String role,
       List<String> capabilities, Long cpuSlots, Long memoryMb, Duration handshakeTimeout,
       Duration heartbeatInterval, boolean automaticHeartbeats, String blobAlgorithm, Clock clock,
-      int minor) {
+      int minor, int maxUnauthenticated, int maxUnauthenticatedPerAddress,
+      int maxConnectionsPerAddress) {
     this.carrier = Objects.requireNonNull(carrier, "transport");
     this.secret = secret.clone();
     this.localId = localId;
@@ -64,6 +84,9 @@ public final class FramedTransport implements SessionTransport {
     this.blobAlgorithm = blobAlgorithm;
     this.clock = clock;
     this.minor = minor;
+    this.maxUnauthenticated = maxUnauthenticated;
+    this.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress;
+    this.maxConnectionsPerAddress = maxConnectionsPerAddress;
     this.timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "buildnet-session-timer");
       t.setDaemon(true);
@@ -112,6 +135,7 @@ public final class FramedTransport implements SessionTransport {
       FramedSession s = new FramedSession(this, true, null, acceptor);
       sessions.add(s);
       s.accepted(c);
+      admitOrRefuse(s, c.remoteAddress());
       return s;
     });
     listeners.add(l);
@@ -120,6 +144,87 @@ public final class FramedTransport implements SessionTransport {
 
   void forget(FramedSession s) {
     sessions.remove(s);
+    synchronized (perAddress) {
+      if (s.admitted) {
+        s.admitted = false;
+        authenticatedLocked(s);
+        count(s.address, -1, 0);
+      }
+    }
+  }
+
+  /**
+   * Counts a new session against the caps, or refuses it with ERROR BUSY; at the cap of
+   * unauthenticated sessions the oldest of them is closed instead, to make room.
+   */
+  private void admitOrRefuse(FramedSession s, InetSocketAddress remote) {
+    InetAddress a = remote == null ? null : remote.getAddress();
+    String refusal = null;
+    FramedSession evicted = null;
+    synchronized (perAddress) {
+      if (!s.isOpen()) {
+        return; // closed already (its forget() counted nothing): nothing to admit
+      }
+      int[] n = a == null ? new int[2] : perAddress.getOrDefault(a, new int[2]);
+      if (n[0] >= maxConnectionsPerAddress) {
+        refusal = "too many connections from " + a.getHostAddress() + ": the limit is "
+            + maxConnectionsPerAddress;
+      } else if (n[1] >= maxUnauthenticatedPerAddress) {
+        refusal = "too many unauthenticated connections from " + a.getHostAddress()
+            + ": the limit is " + maxUnauthenticatedPerAddress + " per address";
+      } else {
+        if (unauthenticated.size() >= maxUnauthenticated) {
+          evicted = unauthenticated.iterator().next();
+          authenticatedLocked(evicted);
+        }
+        s.address = a;
+        s.admitted = true;
+        s.unauthenticated = true;
+        unauthenticated.add(s);
+        count(a, 1, 1);
+      }
+    }
+    if (evicted != null) {
+      evicted.refuseBusy("closing the oldest unauthenticated connection: " + maxUnauthenticated
+          + " connections are waiting for their handshake, the limit");
+    }
+    if (refusal != null) {
+      s.refuseBusy(refusal);
+    }
+  }
+
+  /** The session completed its handshake: it no longer counts as unauthenticated. */
+  void authenticated(FramedSession s) {
+    synchronized (perAddress) {
+      authenticatedLocked(s);
+    }
+  }
+
+  private void authenticatedLocked(FramedSession s) {
+    if (s.unauthenticated) {
+      s.unauthenticated = false;
+      unauthenticated.remove(s);
+      count(s.address, 0, -1);
+    }
+  }
+
+  private void count(InetAddress a, int connections, int unauthenticatedOnes) {
+    if (a == null) {
+      return;
+    }
+    int[] n = perAddress.computeIfAbsent(a, k -> new int[2]);
+    n[0] += connections;
+    n[1] += unauthenticatedOnes;
+    if (n[0] == 0) {
+      perAddress.remove(a);
+    }
+  }
+
+  /** Sessions still in their handshake, for tests. */
+  int unauthenticatedCount() {
+    synchronized (perAddress) {
+      return unauthenticated.size();
+    }
   }
 
   private void checkOpen() {

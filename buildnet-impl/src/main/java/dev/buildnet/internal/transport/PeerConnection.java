@@ -1230,6 +1230,11 @@ public final class PeerConnection implements Session {
     this.peerRuntime = runtime;
   }
 
+  /** When the last frame arrived, once open (the idle deadline is re-armed from it). */
+  long lastReceivedNanos() {
+    return deadlineNanos - idleNanos;
+  }
+
   long lastSentNanos() {
     return lastSentNanos;
   }

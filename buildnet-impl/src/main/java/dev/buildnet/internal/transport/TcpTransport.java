@@ -657,9 +657,13 @@ public final class TcpTransport implements Transport, SessionTransport {
     task[0] =
         timer.scheduleWithFixedDelay(
             () -> {
+              long now = System.nanoTime();
               if (!c.isOpen()) {
                 task[0].cancel(false);
-              } else if (System.nanoTime() - c.lastSentNanos() >= period / 2) {
+              } else if (now - c.lastSentNanos() >= period / 2
+                  || now - c.lastReceivedNanos() >= period / 2) {
+                // Also while sending: a long upload gets no reply until its end, and this side's
+                // own idle timeout would close the connection if no HEARTBEAT_ACK came back.
                 c.send(new Heartbeat(null));
               }
             },
@@ -955,7 +959,7 @@ public final class TcpTransport implements Transport, SessionTransport {
     }
 
     /**
-     * How often a connecting side sends HEARTBEAT when it has sent nothing else; a third of the
+     * How often a connecting side sends HEARTBEAT when it has sent or received nothing else; a third of the
      * idle timeout by default; {@link Duration#ZERO} turns heartbeats off.
      */
     public Builder heartbeatInterval(Duration interval) {
@@ -991,8 +995,8 @@ public final class TcpTransport implements Transport, SessionTransport {
     /**
      * The built-in TCP transport when {@code carrier} is null; otherwise the BuildNet session
      * layer (handshake, request/reply matching, heartbeats) over the host's {@code carrier}, with
-     * this builder's secret, id, role, heartbeat interval, handshake timeout, blob algorithm and
-     * clock. (The TLS context and frame limit are the TCP transport's; a host's transport secures
+     * this builder's secret, id, role, heartbeat interval, handshake timeout, blob algorithm,
+     * clock and admission caps ({@link #maxUnauthenticated} and the per-address ones). (The TLS context and frame limit are the TCP transport's; a host's transport secures
      * and bounds its own channel.)
      */
     public SessionTransport build(Transport carrier) {
@@ -1008,7 +1012,8 @@ public final class TcpTransport implements Transport, SessionTransport {
       }
       Duration interval = heartbeatInterval != null ? heartbeatInterval : idleTimeout.dividedBy(3);
       return new FramedTransport(carrier, secret, localId, role, capabilities, cpuSlots, memoryMb,
-          handshakeTimeout, interval, automaticHeartbeats, blobAlgorithm, clock, minor);
+          handshakeTimeout, interval, automaticHeartbeats, blobAlgorithm, clock, minor,
+          maxUnauthenticated, maxUnauthenticatedPerAddress, maxConnectionsPerAddress);
     }
 
     public TcpTransport build() {
