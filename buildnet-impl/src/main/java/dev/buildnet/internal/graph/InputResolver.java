@@ -49,7 +49,8 @@ import java.util.regex.Pattern;
  * (and processes, through {@code FileStateFile}), a directory whose stat is unchanged costs one
  * {@code stat} instead of a {@code readdir} and an {@code lstat} per entry, and a plain input is
  * found in its directory's listing instead of with an {@code lstat} of its own, so an unchanged
- * input file costs only the {@code stat} its digest takes.
+ * input file costs only the {@code stat} its digest takes. {@link InputMemo} goes further: a
+ * target whose listings are all unchanged gets its last answer back without resolving at all.
  *
  * <p>Thread-safe: several threads may resolve targets at once. Resolving blocks on file system
  * access the first time a directory is needed.
