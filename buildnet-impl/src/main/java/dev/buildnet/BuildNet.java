@@ -186,7 +186,8 @@ public final class BuildNet implements AutoCloseable {
         ManagementFactory.getRuntimeMXBean().getName() + "/" + java.util.UUID.randomUUID(),
         b.buildOnceLease, b.buildOnceMaxWait);
     this.cache = new ActionCache(state, blobs, b.sharedBlobs, buildOnce);
-    FileDigestCache digests = new FileDigestCache(hashes);
+    FileDigestCache digests = b.fileClock == null ? new FileDigestCache(hashes)
+        : FileDigestCache.builder(hashes).clock(b.fileClock).build();
     // Digests and directory listings from earlier processes: a fresh process reads only changes.
     this.fileState = new FileStateFile(meta.resolve("filestate"), workspace, digests);
     fileState.load();
@@ -1057,8 +1058,19 @@ public final class BuildNet implements AutoCloseable {
     private boolean logLimitsSet;
     private Boolean waitForWorkspaceLock;
     private java.util.function.Consumer<String> lockWaitNotice;
+    private Clock fileClock;
 
     private Builder() {}
+
+    /**
+     * The clock the file state's racy rule compares file timestamps with (default: the system
+     * clock). Tests set it ahead so that files they have just written count as settled.
+     */
+    Builder fileClock(Clock clock) {
+      requireUnset(this.fileClock, "fileClock");
+      this.fileClock = Objects.requireNonNull(clock, "fileClock");
+      return this;
+    }
 
     /** The workspace root: an existing directory. Required. */
     public Builder workspace(Path dir) {

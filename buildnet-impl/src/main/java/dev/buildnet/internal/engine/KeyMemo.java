@@ -41,7 +41,7 @@ final class KeyMemo {
       Map<String, KeyManifest.Dependency> dependencies) {
     Memo m = memos.get(target.name());
     if (m == null || (m.target != target && !m.target.equals(target))
-        || !m.inputs.equals(inputs) || !m.dependencies.equals(dependencies)) {
+        || (m.inputs != inputs && !m.inputs.equals(inputs)) || !m.dependencies.equals(dependencies)) {
       return null;
     }
     for (FileDigestCache.Remembered f : m.files) {

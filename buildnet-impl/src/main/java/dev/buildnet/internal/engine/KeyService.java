@@ -50,6 +50,8 @@ public final class KeyService {
   private final HashProvider hashes;
   private final GeneratedPaths generated;
   private final KeyMemo memo;
+  private final dev.buildnet.internal.graph.InputMemo inputMemo =
+      new dev.buildnet.internal.graph.InputMemo();
   /** What this instance last recorded per target, so an unchanged target skips the state read. */
   private final Map<String, Recorded> lastSummary = new java.util.concurrent.ConcurrentHashMap<>();
   /** Records of {@link #recordOutcome} not written yet, by target (see {@link #flush}). */
@@ -108,8 +110,9 @@ public final class KeyService {
   public Computed compute(Target target, Map<String, KeyManifest.Dependency> dependencyKeys,
       InputResolver shared) throws InputException {
     try {
-      InputResolver resolver = generated.readsGenerated(target) ? resolver() : shared;
-      List<String> inputs = resolver.resolve(target);
+      // Inputs a dependency may have just written are resolved afresh, never from the memo.
+      List<String> inputs = generated.readsGenerated(target) ? resolver().resolve(target)
+          : inputMemo.resolve(target, shared);
       Computed again = memo.reuse(target, inputs, dependencyKeys);
       if (again != null) {
         return again;
@@ -351,6 +354,7 @@ public final class KeyService {
     lastSummary.clear();
     hitOutputs.clear();
     memo.clear();
+    inputMemo.clear();
     digests.clear();
   }
 }

@@ -49,7 +49,8 @@ import java.util.regex.Pattern;
  * (and processes, through {@code FileStateFile}), a directory whose stat is unchanged costs one
  * {@code stat} instead of a {@code readdir} and an {@code lstat} per entry, and a plain input is
  * found in its directory's listing instead of with an {@code lstat} of its own, so an unchanged
- * input file costs only the {@code stat} its digest takes.
+ * input file costs only the {@code stat} its digest takes. {@link InputMemo} goes further: a
+ * target whose listings are all unchanged gets its last answer back without resolving at all.
  *
  * <p>Thread-safe: several threads may resolve targets at once. Resolving blocks on file system
  * access the first time a directory is needed.
@@ -66,8 +67,12 @@ public final class InputResolver {
   private final Map<String, Pattern> compiled = new ConcurrentHashMap<>();
   /** Directory -> whether its real path is inside the workspace. */
   private final Map<String, Boolean> realDirectories = new ConcurrentHashMap<>();
-  /** Directory of a plain input -> its entries, empty if it cannot be listed as a directory. */
-  private final Map<String, Optional<DirectoryListings.Listing>> parents =
+  /**
+   * Directory -> its entries, empty if it is not a listable directory: each directory's listing as
+   * this build saw it, for plain inputs, walks and {@link InputMemo}'s checks alike, so that all
+   * three agree and each directory costs one {@code stat} per build.
+   */
+  private final Map<String, Optional<DirectoryListings.Listing>> listed =
       new ConcurrentHashMap<>();
   private final DirectoryListings directories;
 
@@ -249,17 +254,147 @@ public final class InputResolver {
 
   /** The listing of workspace directory {@code dir}, or null if it is not a listable directory. */
   private DirectoryListings.Listing parentListing(String dir) {
-    Optional<DirectoryListings.Listing> known = parents.get(dir); // as in realDirectoryInside
+    try {
+      return listing(dir);
+    } catch (IOException e) {
+      return null; // the lstat path reports what is wrong
+    }
+  }
+
+  /**
+   * The entries of workspace directory {@code dir} as this build saw them, or null if it is not a
+   * listable directory; the same {@link DirectoryListings.Listing} instance for the whole build.
+   */
+  DirectoryListings.Listing listing(String dir) throws IOException {
+    Optional<DirectoryListings.Listing> known = listed.get(dir); // as in realDirectoryInside
     if (known != null) {
       return known.orElse(null);
     }
-    return parents.computeIfAbsent(dir, d -> {
-      try {
-        return Optional.ofNullable(directories.list(d.equals(".") ? root : root.resolve(d)));
-      } catch (IOException e) {
-        return Optional.empty();
+    DirectoryListings.Listing now = directories.list(dir.equals(".") ? root : root.resolve(dir));
+    Optional<DirectoryListings.Listing> raced = listed.putIfAbsent(dir, Optional.ofNullable(now));
+    return raced != null ? raced.orElse(null) : now;
+  }
+
+  /**
+   * The directories whose listings alone decide what {@link #resolve} gives {@code target}, each
+   * with the listing this build saw (in {@code into}), or false if something a listing does not
+   * show could change the answer: a symbolic link on the way (where it leads can change while its
+   * directory does not), an input that is neither a plain file nor a real directory, a directory
+   * that cannot be listed. Call it after {@link #resolve}, on the same resolver.
+   *
+   * <p>Why listings suffice: a plain file input is in the result exactly when its directory lists
+   * it as a file and every directory above lists the next as a directory (so no link is on the way
+   * and it is inside the workspace); a walk's files are the file entries of directories each
+   * listed; a glob whose base is missing or not a directory matches nothing, which its nearest
+   * listed ancestor shows. Exclusions and outputs are the target's own. Creating, deleting,
+   * renaming or replacing an entry changes its directory's stat, so {@link DirectoryListings}
+   * hands out a new listing for it (racy window included).
+   */
+  boolean evidence(Target target, Map<String, DirectoryListings.Listing> into) {
+    try {
+      for (String input : target.inputs()) {
+        if (input.startsWith("!")) {
+          continue;
+        }
+        boolean known;
+        if (RelativePaths.isGlob(input)) {
+          String base = RelativePaths.literalBase(input);
+          Boolean reached = path(base, true, into);
+          known = reached != null && (!reached || tree(base, into));
+        } else if (input.equals(".")) {
+          known = tree(".", into);
+        } else {
+          int slash = input.lastIndexOf('/');
+          String dir = slash < 0 ? "." : input.substring(0, slash);
+          Boolean reached = path(dir, false, into);
+          DirectoryListings.Listing listing = reached == null ? null : into.get(dir);
+          int i = listing == null ? -1
+              : Arrays.binarySearch(listing.names(), input.substring(slash + 1));
+          DirectoryListings.Kind kind = i < 0 ? null : listing.kinds()[i];
+          known = kind == DirectoryListings.Kind.FILE
+              || (kind == DirectoryListings.Kind.DIRECTORY && tree(input, into));
+        }
+        if (!known) {
+          return false;
+        }
       }
-    }).orElse(null);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Lists each directory from the root down to {@code dir} into {@code into}: true if {@code dir}
+   * is a real directory reached through real directories only; false if, {@code mayEnd}, the way
+   * ends before it (a name missing or not a directory: nothing below it can be walked); null if the
+   * way cannot be told from listings (or ends and {@code !mayEnd}).
+   */
+  private Boolean path(String dir, boolean mayEnd, Map<String, DirectoryListings.Listing> into)
+      throws IOException {
+    String at = ".";
+    while (true) {
+      DirectoryListings.Listing listing = listing(at);
+      if (listing == null) {
+        return null;
+      }
+      into.put(at, listing);
+      if (at.equals(dir)) {
+        return true;
+      }
+      int from = at.equals(".") ? 0 : at.length() + 1;
+      int next = dir.indexOf('/', from);
+      String name = next < 0 ? dir.substring(from) : dir.substring(from, next);
+      int i = Arrays.binarySearch(listing.names(), name);
+      DirectoryListings.Kind kind = i < 0 ? null : listing.kinds()[i];
+      if (kind != DirectoryListings.Kind.DIRECTORY) {
+        // Missing, a file, a link or something else: a walk finds nothing there (it never
+        // passes through a link, wherever the link leads).
+        return mayEnd ? Boolean.FALSE : null;
+      }
+      at = next < 0 ? dir : dir.substring(0, next);
+    }
+  }
+
+  /** Lists every directory below {@code dir} into {@code into}; false if a link is among them. */
+  private boolean tree(String dir, Map<String, DirectoryListings.Listing> into)
+      throws IOException {
+    DirectoryListings.Listing listing = listing(dir);
+    if (listing == null) {
+      return false;
+    }
+    into.put(dir, listing);
+    boolean atRoot = dir.equals(".");
+    String[] names = listing.names();
+    for (int i = 0; i < names.length; i++) {
+      switch (listing.kinds()[i]) {
+        case LINK -> {
+          return false; // the walk follows it to see what it is, each build
+        }
+        case DIRECTORY -> {
+          if (!(atRoot && names[i].equals(RelativePaths.STATE_DIR))
+              && !tree(atRoot ? names[i] : dir + "/" + names[i], into)) {
+            return false;
+          }
+        }
+        default -> { } // files are in the walk's answer; anything else is not
+      }
+    }
+    return true;
+  }
+
+  /** Whether each of {@code dirs} is listed now as {@code listings} holds: the same instance. */
+  boolean stillListed(String[] dirs, DirectoryListings.Listing[] listings) {
+    try {
+      for (int i = 0; i < dirs.length; i++) {
+        if (listing(dirs[i]) != listings[i]) {
+          return false;
+        }
+      }
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** Where {@code relative} would be if no link were on the way. */
@@ -374,7 +509,7 @@ public final class InputResolver {
    * to them never.
    */
   private void collect(String relDir, Path dir, List<String> files) throws IOException {
-    DirectoryListings.Listing listing = directories.list(dir);
+    DirectoryListings.Listing listing = listing(relDir);
     if (listing == null) {
       return; // deleted (or replaced by a link) while we walked: nothing of it is there
     }
