@@ -19,7 +19,7 @@ import java.util.Set;
  * byte order mark, the documented fields only, the required ones present, no conversion between
  * JSON types, nothing after the object. Both check docs/action-record-vectors.json.
  */
-final class ActionRecordReader {
+public final class ActionRecordReader {
   private static final ObjectMapper JSON = JsonMapper.builder()
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .build();
@@ -29,20 +29,28 @@ final class ActionRecordReader {
 
   private ActionRecordReader() {}
 
-  /** The record; an IOException says in one line why it cannot be used (a miss). */
-  static ActionManifest read(byte[] raw) throws IOException {
-    String text;
+  /**
+   * A state record's bytes as JSON text, refused in one line as the Python master refuses them:
+   * not UTF-8, or starting with a byte order mark (which Jackson would skip).
+   */
+  public static String jsonText(byte[] raw) throws IOException {
     try {
-      text = StandardCharsets.UTF_8.newDecoder()
+      String text = StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(raw)).toString();
+      if (text.startsWith("\uFEFF")) {
+        throw new IOException("it starts with a byte order mark");
+      }
+      return text;
     } catch (CharacterCodingException e) {
       throw new IOException("it is not UTF-8");
     }
-    if (text.startsWith("\uFEFF")) {
-      throw new IOException("it starts with a byte order mark"); // Jackson would skip it
-    }
+  }
+
+  /** The record; an IOException says in one line why it cannot be used (a miss). */
+  static ActionManifest read(byte[] raw) throws IOException {
+    String text = jsonText(raw);
     JsonNode doc;
     try {
       doc = JSON.readTree(text);

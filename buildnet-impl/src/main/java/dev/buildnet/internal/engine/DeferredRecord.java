@@ -10,10 +10,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.buildnet.internal.cache.ActionManifest;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
@@ -55,18 +51,7 @@ record DeferredRecord(int version, String worker, ActionManifest manifest) {
    * of the documented fields and types, or another version).
    */
   static DeferredOutputs.Kept decode(byte[] raw) throws IOException {
-    String text;
-    try {
-      text = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(raw)).toString();
-    } catch (CharacterCodingException e) {
-      throw new IOException("it is not UTF-8");
-    }
-    if (text.startsWith("\uFEFF")) {
-      throw new IOException("it starts with a byte order mark"); // Jackson would skip it
-    }
+    String text = dev.buildnet.internal.cache.ActionRecordReader.jsonText(raw);
     DeferredRecord r;
     try {
       r = JSON.readValue(text, DeferredRecord.class);
