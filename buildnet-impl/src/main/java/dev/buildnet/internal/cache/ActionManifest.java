@@ -1,7 +1,6 @@
 package dev.buildnet.internal.cache;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.buildnet.api.hash.Digest;
 import java.util.List;
 import java.util.Objects;
@@ -23,10 +22,10 @@ import java.util.Objects;
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ActionManifest(
-    @JsonProperty(required = true) int version,
-    @JsonProperty(required = true) String target,
-    @JsonProperty(required = true) List<Output> outputs,
-    @JsonProperty(required = true) List<String> directories,
+    int version,
+    String target,
+    List<Output> outputs,
+    List<String> directories,
     String stdout,
     String stderr,
     int exitCode,
@@ -49,11 +48,7 @@ public record ActionManifest(
    * @param size its length in bytes
    * @param executable whether it had the owner-execute bit
    */
-  public record Output(
-      @JsonProperty(required = true) String path,
-      @JsonProperty(required = true) String digest,
-      @JsonProperty(required = true) long size,
-      boolean executable) {
+  public record Output(String path, String digest, long size, boolean executable) {
     public Digest parsedDigest() {
       return Digest.parse(digest);
     }

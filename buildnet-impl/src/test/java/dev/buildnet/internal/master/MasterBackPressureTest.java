@@ -24,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -93,18 +92,18 @@ class MasterBackPressureTest {
       replies.add(out.request(new StateSet("k", value, null), T));
     }
 
-    PeerConnection in = awaitValue(
+    PeerConnection in = InboundProbe.awaitValue(
         () -> InboundProbe.connectionTo(served, "flooder").orElse(null), "the master's side");
     long bound = HIGH_WATER + VALUE + 1024; // the high-water mark plus one frame
     AtomicLong mostHeld = new AtomicLong();
-    await(() -> {
+    InboundProbe.await(() -> {
       mostHeld.accumulateAndGet(InboundProbe.inboundBytes(in), Math::max);
       return InboundProbe.readPaused(in);
     }, "the master stops reading the flooder");
     long pausedAt = System.nanoTime();
     // No frame was read after pausedAt, so the deadline was at most pausedAt + IDLE: a sweep after
     // that would have closed the connection had the pause not suspended the deadline.
-    await(() -> {
+    InboundProbe.await(() -> {
       mostHeld.accumulateAndGet(InboundProbe.inboundBytes(in), Math::max);
       return InboundProbe.lastSweepNanos(served) - pausedAt > IDLE.toNanos() * 3 / 2;
     }, "an idle sweep more than an idle timeout after the pause");
@@ -128,7 +127,7 @@ class MasterBackPressureTest {
       Message m = reply.get(T.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(StateResponse.class, m.payload(), m.type() + " " + m.payload());
     }
-    await(() -> InboundProbe.inboundBytes(in) == 0 && !InboundProbe.readPaused(in),
+    InboundProbe.await(() -> InboundProbe.inboundBytes(in) == 0 && !InboundProbe.readPaused(in),
         "the backlog drained and the master reads again");
     assertTrue(mostHeld.get() <= bound, "held " + mostHeld.get() + " bytes, over " + bound);
     assertArrayEquals(value, ((StateResponse) out.request(new StateGet("k"), T)
@@ -148,24 +147,5 @@ class MasterBackPressureTest {
         .build();
     closeAfter.add(t);
     return t;
-  }
-
-  static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long until = System.nanoTime() + T.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > until) {
-        throw new AssertionError("not within " + T + ": " + what);
-      }
-      Thread.sleep(2);
-    }
-  }
-
-  static <V> V awaitValue(java.util.function.Supplier<V> value, String what)
-      throws InterruptedException {
-    Object[] got = new Object[1];
-    await(() -> (got[0] = value.get()) != null, what);
-    @SuppressWarnings("unchecked")
-    V v = (V) got[0];
-    return v;
   }
 }

@@ -21,7 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -101,18 +100,18 @@ class InboundBackPressureTest {
       replies.add(out.request(new StateSet("k" + i, value, null), T));
     }
 
-    PeerConnection in = awaitValue(() -> InboundProbe.connectionTo(server, "flooder").orElse(null),
+    PeerConnection in = InboundProbe.awaitValue(() -> InboundProbe.connectionTo(server, "flooder").orElse(null),
         "the listener's side of the connection");
     long bound = HIGH_WATER + VALUE + 1024; // the high-water mark plus one frame
     AtomicLong mostHeld = new AtomicLong();
-    await(() -> {
+    InboundProbe.await(() -> {
       mostHeld.accumulateAndGet(in.inboundBytes(), Math::max);
       return in.readPaused();
     }, "reading paused");
     long pausedAt = System.nanoTime();
     // No frame was read after pausedAt, so the deadline was at most pausedAt + IDLE: a sweep after
     // that would have closed the connection had the pause not suspended the deadline.
-    await(() -> {
+    InboundProbe.await(() -> {
       mostHeld.accumulateAndGet(in.inboundBytes(), Math::max);
       return server.lastSweepNanos() - pausedAt > IDLE.toNanos() * 3 / 2;
     }, "an idle sweep more than an idle timeout after the pause");
@@ -139,7 +138,7 @@ class InboundBackPressureTest {
       assertArrayEquals(("k" + i).getBytes(UTF_8),
           assertInstanceOf(StateResponse.class, reply.payload()).value());
     }
-    await(() -> in.inboundBytes() == 0 && !in.readPaused(), "the backlog drained and reading on");
+    InboundProbe.await(() -> in.inboundBytes() == 0 && !in.readPaused(), "the backlog drained and reading on");
     assertTrue(mostHeld.get() <= bound, "held " + mostHeld.get() + " bytes, over " + bound);
   }
 
@@ -151,24 +150,5 @@ class InboundBackPressureTest {
     // Heartbeats often enough for the listener's IDLE whenever a client has nothing else to send.
     return TcpTransport.builder().transport(s.build()).localId(id)
         .heartbeatInterval(IDLE.dividedBy(4));
-  }
-
-  static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long until = System.nanoTime() + T.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > until) {
-        throw new AssertionError("not within " + T + ": " + what);
-      }
-      Thread.sleep(2);
-    }
-  }
-
-  static <V> V awaitValue(java.util.function.Supplier<V> value, String what)
-      throws InterruptedException {
-    Object[] got = new Object[1];
-    await(() -> (got[0] = value.get()) != null, what);
-    @SuppressWarnings("unchecked")
-    V v = (V) got[0];
-    return v;
   }
 }

@@ -1,7 +1,10 @@
 package dev.buildnet.internal.transport;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -9,6 +12,8 @@ import javax.net.ssl.SSLContext;
  * connection's inbound backlog and whether it is read, its outbox, and the idle sweep's progress.
  */
 public final class InboundProbe {
+  private static final Duration AWAIT = Duration.ofSeconds(120);
+
   private InboundProbe() {}
 
   /** The open connection of {@code transport} (a {@link TcpTransport}) to {@code peerId}. */
@@ -34,6 +39,26 @@ public final class InboundProbe {
   /** When the loop of {@code transport} last swept its connections' deadlines; 0 before then. */
   public static long lastSweepNanos(Object transport) {
     return ((TcpTransport) transport).lastSweepNanos();
+  }
+
+  /** Waits for {@code condition}, polling; fails after 120 s (a bound for a hang, not a measure). */
+  public static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long until = System.nanoTime() + AWAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > until) {
+        throw new AssertionError("not within " + AWAIT + ": " + what);
+      }
+      Thread.sleep(2);
+    }
+  }
+
+  /** Waits for {@code value} to give non-null, and returns it; as {@link #await}. */
+  public static <V> V awaitValue(Supplier<V> value, String what) throws InterruptedException {
+    Object[] got = new Object[1];
+    await(() -> (got[0] = value.get()) != null, what);
+    @SuppressWarnings("unchecked")
+    V v = (V) got[0];
+    return v;
   }
 
   public static SSLContext selfSignedTls(Path store) throws Exception {
