@@ -72,10 +72,6 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   private volatile String peerBlobAlgorithm;
   private volatile int peerMinor;
   private volatile Long listenerHeartbeatMs;
-  // Admission accounting of a listener's session, guarded by the transport's admission lock:
-  boolean admitted;
-  boolean unauthenticated;
-  java.net.InetAddress address;
 
   FramedSession(FramedTransport t, boolean listening, Transport.Connection.Handler handler,
       Transport.Acceptor acceptor) {

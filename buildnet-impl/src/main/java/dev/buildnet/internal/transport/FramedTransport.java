@@ -3,15 +3,11 @@ package dev.buildnet.internal.transport;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.api.transport.TransportSettings;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -56,12 +52,7 @@ public final class FramedTransport implements SessionTransport {
   final int minor;
   final SecureRandom random = new SecureRandom();
   final ScheduledThreadPoolExecutor timer;
-  private final int maxUnauthenticated;
-  private final int maxUnauthenticatedPerAddress;
-  private final int maxConnectionsPerAddress;
-  // Admission accounting, guarded by itself: per address {connections, unauthenticated}.
-  private final Map<InetAddress, int[]> perAddress = new HashMap<>();
-  private final Set<FramedSession> unauthenticated = new LinkedHashSet<>(); // oldest first
+  private final Admission<FramedSession> admission;
   private final Set<FramedSession> sessions = ConcurrentHashMap.newKeySet();
   private final Set<Transport.Listener> listeners = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -84,9 +75,8 @@ public final class FramedTransport implements SessionTransport {
     this.blobAlgorithm = blobAlgorithm;
     this.clock = clock;
     this.minor = minor;
-    this.maxUnauthenticated = maxUnauthenticated;
-    this.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress;
-    this.maxConnectionsPerAddress = maxConnectionsPerAddress;
+    this.admission = new Admission<>(maxUnauthenticated, maxUnauthenticatedPerAddress,
+        maxConnectionsPerAddress);
     this.timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "buildnet-session-timer");
       t.setDaemon(true);
@@ -144,87 +134,35 @@ public final class FramedTransport implements SessionTransport {
 
   void forget(FramedSession s) {
     sessions.remove(s);
-    synchronized (perAddress) {
-      if (s.admitted) {
-        s.admitted = false;
-        authenticatedLocked(s);
-        count(s.address, -1, 0);
-      }
-    }
+    admission.released(s);
   }
 
   /**
-   * Counts a new session against the caps, or refuses it with ERROR BUSY; at the cap of
-   * unauthenticated sessions the oldest of them is closed instead, to make room.
+   * Counts a new session against the caps ({@link Admission}), or refuses it with ERROR BUSY; at
+   * the cap of unauthenticated sessions the oldest is closed instead, to make room.
    */
   private void admitOrRefuse(FramedSession s, InetSocketAddress remote) {
-    InetAddress a = remote == null ? null : remote.getAddress();
-    String refusal = null;
-    FramedSession evicted = null;
-    synchronized (perAddress) {
-      if (!s.isOpen()) {
-        return; // closed already (its forget() counted nothing): nothing to admit
-      }
-      int[] n = a == null ? new int[2] : perAddress.getOrDefault(a, new int[2]);
-      if (n[0] >= maxConnectionsPerAddress) {
-        refusal = "too many connections from " + a.getHostAddress() + ": the limit is "
-            + maxConnectionsPerAddress;
-      } else if (n[1] >= maxUnauthenticatedPerAddress) {
-        refusal = "too many unauthenticated connections from " + a.getHostAddress()
-            + ": the limit is " + maxUnauthenticatedPerAddress + " per address";
-      } else {
-        if (unauthenticated.size() >= maxUnauthenticated) {
-          evicted = unauthenticated.iterator().next();
-          authenticatedLocked(evicted);
-        }
-        s.address = a;
-        s.admitted = true;
-        s.unauthenticated = true;
-        unauthenticated.add(s);
-        count(a, 1, 1);
-      }
+    Admission.Decision<FramedSession> d =
+        admission.admit(s, remote == null ? null : remote.getAddress());
+    if (!s.isOpen()) {
+      admission.released(s); // closed meanwhile: its forget() may have come before the count
     }
-    if (evicted != null) {
-      evicted.refuseBusy("closing the oldest unauthenticated connection: " + maxUnauthenticated
-          + " connections are waiting for their handshake, the limit");
+    if (d.evicted() != null) {
+      d.evicted().refuseBusy(d.evictionReason());
     }
-    if (refusal != null) {
-      s.refuseBusy(refusal);
+    if (d.refusal() != null) {
+      s.refuseBusy(d.refusal());
     }
   }
 
   /** The session completed its handshake: it no longer counts as unauthenticated. */
   void authenticated(FramedSession s) {
-    synchronized (perAddress) {
-      authenticatedLocked(s);
-    }
-  }
-
-  private void authenticatedLocked(FramedSession s) {
-    if (s.unauthenticated) {
-      s.unauthenticated = false;
-      unauthenticated.remove(s);
-      count(s.address, 0, -1);
-    }
-  }
-
-  private void count(InetAddress a, int connections, int unauthenticatedOnes) {
-    if (a == null) {
-      return;
-    }
-    int[] n = perAddress.computeIfAbsent(a, k -> new int[2]);
-    n[0] += connections;
-    n[1] += unauthenticatedOnes;
-    if (n[0] == 0) {
-      perAddress.remove(a);
-    }
+    admission.authenticated(s);
   }
 
   /** Sessions still in their handshake, for tests. */
   int unauthenticatedCount() {
-    synchronized (perAddress) {
-      return unauthenticated.size();
-    }
+    return admission.unauthenticatedCount();
   }
 
   private void checkOpen() {

@@ -121,9 +121,6 @@ public final class PeerConnection implements Session {
   Message handshakeHello;
   byte[] handshakeNonce;
   Transport.Acceptor acceptor;
-  // Admission accounting, guarded by the transport's admission lock:
-  boolean admitted;
-  boolean unauthenticated;
   private final String name;
   private final InetSocketAddress remote;
   private final long idleNanos;

@@ -24,9 +24,6 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.security.SecureRandom;
@@ -135,13 +132,7 @@ public final class TcpTransport implements Transport, SessionTransport {
   private final ScheduledThreadPoolExecutor timer;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final int maxUnauthenticated;
-  private final int maxUnauthenticatedPerAddress;
-  private final int maxConnectionsPerAddress;
-  // Admission: connections per remote address ([all, unauthenticated]) and the unauthenticated
-  // ones oldest first. Guarded by itself.
-  private final Map<InetAddress, int[]> perAddress = new HashMap<>();
-  private final LinkedHashSet<PeerConnection> unauthenticated = new LinkedHashSet<>();
+  private final Admission<PeerConnection> admission;
   private final Object loopLock = new Object();
   private NioLoop loop; // guarded by loopLock; started by the first listen or connect
   private final Object poolLock = new Object();
@@ -168,9 +159,8 @@ public final class TcpTransport implements Transport, SessionTransport {
     this.tls = b.tls;
     this.clock = b.clock;
     this.minor = b.minor;
-    this.maxUnauthenticated = b.maxUnauthenticated;
-    this.maxUnauthenticatedPerAddress = b.maxUnauthenticatedPerAddress;
-    this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+    this.admission = new Admission<>(b.maxUnauthenticated, b.maxUnauthenticatedPerAddress,
+        b.maxConnectionsPerAddress);
     this.timer =
         new ScheduledThreadPoolExecutor(
             1,
@@ -343,49 +333,18 @@ public final class TcpTransport implements Transport, SessionTransport {
   // ---- admission -------------------------------------------------------------------------------
 
   /**
-   * Counts a new connection against the caps, or refuses it with ERROR BUSY. When the
-   * unauthenticated connections are at their cap, the oldest of them is closed (ERROR BUSY) to
-   * make room: a peer that completes its handshake promptly always gets in, however many sockets
-   * others hold open without authenticating.
+   * Counts a new connection against the caps ({@link Admission}), or refuses it with ERROR BUSY;
+   * at the cap of unauthenticated connections the oldest is closed (ERROR BUSY) to make room.
    */
-  private boolean admitOrRefuse(PeerConnection c) {
+  private void admitOrRefuse(PeerConnection c) {
     connections.add(c);
-    InetAddress address = c.remoteAddress().getAddress();
-    String refusal = null;
-    PeerConnection evicted = null;
-    synchronized (perAddress) {
-      int[] n = perAddress.computeIfAbsent(address, a -> new int[2]);
-      if (n[0] >= maxConnectionsPerAddress) {
-        refusal = "too many connections from " + address.getHostAddress() + ": the limit is "
-            + maxConnectionsPerAddress;
-      } else if (n[1] >= maxUnauthenticatedPerAddress) {
-        refusal = "too many unauthenticated connections from " + address.getHostAddress()
-            + ": the limit is " + maxUnauthenticatedPerAddress + " per address";
-      } else {
-        if (unauthenticated.size() >= maxUnauthenticated) {
-          evicted = unauthenticated.iterator().next();
-          authenticatedLocked(evicted);
-        }
-        n[0]++;
-        n[1]++;
-        c.admitted = true;
-        c.unauthenticated = true;
-        unauthenticated.add(c);
-      }
-      if (n[0] == 0) {
-        perAddress.remove(address);
-      }
+    Admission.Decision<PeerConnection> d = admission.admit(c, c.remoteAddress().getAddress());
+    if (d.evicted() != null) {
+      refuse(d.evicted(), d.evictionReason());
     }
-    if (evicted != null) {
-      String why = "closing the oldest unauthenticated connection: " + maxUnauthenticated
-          + " connections are waiting for their handshake, the limit";
-      refuse(evicted, why);
+    if (d.refusal() != null) {
+      refuse(c, d.refusal());
     }
-    if (refusal != null) {
-      refuse(c, refusal);
-      return false;
-    }
-    return true;
   }
 
   private void refuse(PeerConnection c, String reason) {
@@ -395,43 +354,9 @@ public final class TcpTransport implements Transport, SessionTransport {
     c.sendAndClose(new ErrorReply(null, ErrorCode.BUSY.code(), reason, true), cause);
   }
 
-  /** The connection completed its handshake: it no longer counts as unauthenticated. */
-  private void authenticated(PeerConnection c) {
-    synchronized (perAddress) {
-      authenticatedLocked(c);
-    }
-  }
-
-  private void authenticatedLocked(PeerConnection c) {
-    if (c.unauthenticated) {
-      c.unauthenticated = false;
-      unauthenticated.remove(c);
-      int[] n = perAddress.get(c.remoteAddress().getAddress());
-      if (n != null) {
-        n[1]--;
-      }
-    }
-  }
-
-  private void released(PeerConnection c) {
-    synchronized (perAddress) {
-      authenticatedLocked(c);
-      if (c.admitted) {
-        c.admitted = false;
-        InetAddress a = c.remoteAddress().getAddress();
-        int[] n = perAddress.get(a);
-        if (n != null && --n[0] <= 0) {
-          perAddress.remove(a);
-        }
-      }
-    }
-  }
-
   /** How many connections are waiting for their handshake (tests and metrics). */
   int unauthenticatedCount() {
-    synchronized (perAddress) {
-      return unauthenticated.size();
-    }
+    return admission.unauthenticatedCount();
   }
 
   // ---- the listener's side of the handshake ----------------------------------------------------
@@ -496,7 +421,7 @@ public final class TcpTransport implements Transport, SessionTransport {
     }
     c.handshakeHello = null;
     c.handshakeNonce = null;
-    authenticated(c);
+    admission.authenticated(c);
     c.opened();
     c.handshakeSend(
         new HelloAck(first.id(), true, minor, localId,
@@ -739,7 +664,7 @@ public final class TcpTransport implements Transport, SessionTransport {
   }
 
   void forget(PeerConnection c) {
-    released(c);
+    admission.released(c);
     connections.remove(c);
   }
 
