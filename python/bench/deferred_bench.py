@@ -1,4 +1,4 @@
-"""Deferred outputs on the Python master (README, "Measured figures"): a chain a -> b -> c of
+"""Deferred outputs on the Python master (docs/BENCHMARKS.md): a chain a -> b -> c of
 ``--size``-byte outputs (c requested) on two Python workers over loopback, cold (a fresh
 workspace, master and workers per build), the master with and without ``--defer-outputs``.
 

@@ -1,4 +1,4 @@
-"""The Python master's figures next to the Java master's (README, "Measured figures"):
+"""The Python master's figures next to the Java master's (docs/BENCHMARKS.md):
 
 * dispatch: N independent no-op targets (no inputs or outputs; cacheable, so each also writes
   its action record to SQLite) through a ``buildnet-master`` process to 4 workers x 8 slots. The
