@@ -24,7 +24,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
@@ -95,7 +94,7 @@ public final class MasterServer implements AutoCloseable {
   private final WorkerRegistry registry;
   private final ScheduledThreadPoolExecutor liveness;
   private final ExecutorService ownEvents;
-  private final ThreadPoolExecutor work;
+  private final SerialExecutor.Pool work;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Transport.Listener listener;
   private final DiskBlobStore blobs;
@@ -217,7 +216,7 @@ public final class MasterServer implements AutoCloseable {
     }
     try {
       liveness.awaitTermination(5, TimeUnit.SECONDS);
-      work.awaitTermination(5, TimeUnit.SECONDS);
+      work.shutdownAndJoin(5000);
       if (ownEvents != null && !ownEvents.awaitTermination(5, TimeUnit.SECONDS)) {
         ownEvents.shutdownNow();
       }

@@ -1,9 +1,13 @@
 package dev.buildnet.internal.transport;
 
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,22 +38,60 @@ public final class SerialExecutor implements Executor {
    * queues beyond that; threads idle for 30 s end. (A plain fixed pool would start a thread per
    * task until it has them all, however few are busy.)
    */
-  public static ThreadPoolExecutor pool(String name, int maxThreads) {
+  public static Pool pool(String name, int maxThreads) {
     AtomicInteger n = new AtomicInteger();
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(0, maxThreads, 30, TimeUnit.SECONDS,
-        new HandOff(),
-        r -> {
-          Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        },
-        (task, executor) -> {
-          if (executor.isShutdown()) {
-            throw new RejectedExecutionException("the pool is shut down");
-          }
-          executor.getQueue().add(task); // all threads busy: it waits its turn
-        });
-    return pool;
+    Set<Thread> threads = ConcurrentHashMap.newKeySet();
+    return new Pool(maxThreads, threads, r -> {
+      threads.removeIf(t -> !t.isAlive()); // bounded: at most the live ones and the just-ended
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      threads.add(t);
+      return t;
+    });
+  }
+
+  /**
+   * The pool {@link #pool} makes. It remembers its threads so that a close can wait for them to
+   * end: {@code awaitTermination} returns once the last task is done and the last worker has
+   * deregistered, while that worker's thread may still be running its exit, and an owner whose
+   * {@code close()} promises to leave no thread behind (a host unloading its class loader checks)
+   * must wait for that too.
+   */
+  public static final class Pool extends ThreadPoolExecutor {
+    private final Set<Thread> threads;
+
+    private Pool(int maxThreads, Set<Thread> threads, ThreadFactory factory) {
+      super(0, maxThreads, 30, TimeUnit.SECONDS, new HandOff(), factory,
+          (task, executor) -> {
+            if (executor.isShutdown()) {
+              throw new RejectedExecutionException("the pool is shut down");
+            }
+            executor.getQueue().add(task); // all threads busy: it waits its turn
+          });
+      this.threads = threads;
+    }
+
+    /**
+     * Shuts down, waits up to {@code timeoutMillis} in all for the queued tasks and then for
+     * every thread to end; returns whether all ended in time.
+     */
+    public boolean shutdownAndJoin(long timeoutMillis) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+      shutdown();
+      if (!awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
+        return false;
+      }
+      for (Thread t : List.copyOf(threads)) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (t != Thread.currentThread()) {
+          t.join(Math.max(1, left));
+        }
+        if (t.isAlive() && t != Thread.currentThread()) {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   /** Accepts an offer only when a thread is waiting for it, so the pool starts one otherwise. */

@@ -130,14 +130,15 @@ public final class TcpTransport implements Transport, SessionTransport {
   private final int minor;
   private final SecureRandom random = new SecureRandom();
   private final ScheduledThreadPoolExecutor timer;
+  private volatile Thread timerThread; // joined by close(): awaitTermination does not wait for it
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Admission<PeerConnection> admission;
   private final Object loopLock = new Object();
   private NioLoop loop; // guarded by loopLock; started by the first listen or connect
   private final Object poolLock = new Object();
-  private ThreadPoolExecutor handlerPool; // guarded by poolLock
-  private ThreadPoolExecutor tlsPool; // guarded by poolLock
+  private SerialExecutor.Pool handlerPool; // guarded by poolLock
+  private SerialExecutor.Pool tlsPool; // guarded by poolLock
 
   private TcpTransport(Builder b) {
     this.secret = b.secret.clone();
@@ -167,6 +168,7 @@ public final class TcpTransport implements Transport, SessionTransport {
             r -> {
               Thread t = new Thread(r, "buildnet-net-timer");
               t.setDaemon(true);
+              timerThread = t;
               return t;
             });
     timer.setRemoveOnCancelPolicy(true);
@@ -688,8 +690,8 @@ public final class TcpTransport implements Transport, SessionTransport {
     synchronized (loopLock) {
       l = loop;
     }
-    ThreadPoolExecutor pool;
-    ThreadPoolExecutor tlsTasks;
+    SerialExecutor.Pool pool;
+    SerialExecutor.Pool tlsTasks;
     synchronized (poolLock) {
       pool = handlerPool;
       tlsTasks = tlsPool;
@@ -699,14 +701,16 @@ public final class TcpTransport implements Transport, SessionTransport {
         l.close(5000);
       }
       if (pool != null) {
-        pool.shutdown(); // after the loop: its last tasks may still queue onClose callbacks
-        pool.awaitTermination(5, TimeUnit.SECONDS);
+        pool.shutdownAndJoin(5000); // after the loop: its last tasks may queue onClose callbacks
       }
       if (tlsTasks != null) {
-        tlsTasks.shutdown();
-        tlsTasks.awaitTermination(5, TimeUnit.SECONDS);
+        tlsTasks.shutdownAndJoin(5000);
       }
       timer.awaitTermination(5, TimeUnit.SECONDS);
+      Thread tt = timerThread;
+      if (tt != null && tt != Thread.currentThread()) {
+        tt.join(5000);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
