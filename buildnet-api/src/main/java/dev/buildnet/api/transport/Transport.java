@@ -36,8 +36,13 @@ import java.util.concurrent.CompletableFuture;
  *   <li><b>Threads.</b> Safe for concurrent use; {@link Connection#send} may be called from any
  *       thread, concurrently. Messages for one connection are delivered to its {@link
  *       Connection.Handler} one at a time, in the order they were sent, on a thread of the
- *       transport; a handler that blocks stalls only its own connection. {@link Acceptor#accept}
- *       runs before any message of its connection is delivered.
+ *       transport; a handler that blocks stalls only its own connection. BuildNet's session layer
+ *       blocks in {@code onMessage} on purpose while it holds more than 16 MiB that the peer
+ *       sent and it has not yet handled, until that falls to half or the connection is closed on
+ *       this side (it watches {@link Connection#isOpen()}): a transport that reads the connection
+ *       on the delivering thread then stops reading it, which pushes back on the peer (TCP flow
+ *       control); one that reads ahead into a queue of its own should bound that queue.
+ *       {@link Acceptor#accept} runs before any message of its connection is delivered.
  *   <li><b>Framing.</b> Each {@link Message} arrives whole and equal to what was sent (envelope and
  *       payload). A transport that crosses a process boundary encodes it as a protocol frame
  *       ({@code docs/PROTOCOL.md}) with {@code dev.buildnet.MessageCodec} (in buildnet-impl, the

@@ -6,6 +6,7 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Payload;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -78,6 +79,10 @@ public final class FrameCodec {
    */
   private static final ThreadLocal<Encoder> ENCODERS = ThreadLocal.withInitial(Encoder::new);
 
+  /** Per thread, a packer whose output is discarded: {@link #encodedSize} only counts bytes. */
+  private static final ThreadLocal<MessagePacker> SIZERS =
+      ThreadLocal.withInitial(() -> MessagePack.newDefaultPacker(OutputStream.nullOutputStream()));
+
   private static final class Encoder {
     final ArrayBufferOutput out = new ArrayBufferOutput(8192);
     final MessagePacker packer = MessagePack.newDefaultPacker(out);
@@ -120,34 +125,12 @@ public final class FrameCodec {
     Encoder e = ENCODERS.get();
     ArrayBufferOutput out = e.out;
     MessagePacker p = e.packer;
-    byte[] id;
-    byte[] runtime;
+    byte[][] idAndRuntime;
     boolean done = false;
     try {
       // Four placeholder bytes, overwritten with the length once the body is known.
       p.writePayload(PLACEHOLDER);
-      p.packMapHeader(ENVELOPE.length);
-      key(p, ENVELOPE_UTF8[0]);
-      p.packInt(message.version());
-      key(p, ENVELOPE_UTF8[1]);
-      p.packInt(message.type().code());
-      key(p, ENVELOPE_UTF8[2]);
-      id = utf8(message.id(), "id");
-      key(p, id);
-      key(p, ENVELOPE_UTF8[3]);
-      p.packLong(message.timestamp());
-      key(p, ENVELOPE_UTF8[4]);
-      runtime = utf8(message.runtime(), "runtime");
-      key(p, runtime);
-      key(p, ENVELOPE_UTF8[5]);
-      Payload payload = message.payload();
-      Schema schema = Schema.of(message.type());
-      if (payload.getClass() != schema.type) {
-        throw new IllegalArgumentException(
-            "payload " + payload.getClass().getName() + " is not the protocol record of "
-                + message.type() + " (" + schema.type.getName() + ")");
-      }
-      record(p, schema, payload);
+      idAndRuntime = packBody(p, message);
       p.flush();
       done = true;
     } catch (IOException ex) {
@@ -157,6 +140,8 @@ public final class FrameCodec {
         ENCODERS.remove(); // half a frame may be buffered in the packer: start afresh next time
       }
     }
+    byte[] id = idAndRuntime[0];
+    byte[] runtime = idAndRuntime[1];
     byte[] frame = out.toByteArray();
     out.clear();
     int body = frame.length - PREFIX_BYTES;
@@ -174,13 +159,60 @@ public final class FrameCodec {
     return frame;
   }
 
+  /**
+   * The length {@link #encode} gives {@code message}'s frame, prefix included, without building
+   * it: binary fields are counted, not copied, so sizing a BLOB_PUT of megabytes costs what its
+   * strings and headers do. For accounting what a message that arrived decoded holds in memory.
+   *
+   * @throws IllegalArgumentException if the payload is not a protocol record or a string is not
+   *     encodable as UTF-8 (the frame limit and the id and runtime lengths are not checked)
+   */
+  public static long encodedSize(Message message) {
+    MessagePacker p = SIZERS.get();
+    long before = p.getTotalWrittenBytes();
+    try {
+      packBody(p, message);
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex); // a discarding output: cannot happen
+    }
+    // A half-packed body after a throw stays in the buffer: harmless, since it is only counted.
+    return PREFIX_BYTES + p.getTotalWrittenBytes() - before;
+  }
+
+  /** Packs the envelope and payload (not the length prefix); returns the id and runtime UTF-8. */
+  private static byte[][] packBody(MessagePacker p, Message message) throws IOException {
+    p.packMapHeader(ENVELOPE.length);
+    key(p, ENVELOPE_UTF8[0]);
+    p.packInt(message.version());
+    key(p, ENVELOPE_UTF8[1]);
+    p.packInt(message.type().code());
+    key(p, ENVELOPE_UTF8[2]);
+    byte[] id = utf8(message.id(), "id");
+    key(p, id);
+    key(p, ENVELOPE_UTF8[3]);
+    p.packLong(message.timestamp());
+    key(p, ENVELOPE_UTF8[4]);
+    byte[] runtime = utf8(message.runtime(), "runtime");
+    key(p, runtime);
+    key(p, ENVELOPE_UTF8[5]);
+    Payload payload = message.payload();
+    Schema schema = Schema.of(message.type());
+    if (payload.getClass() != schema.type) {
+      throw new IllegalArgumentException(
+          "payload " + payload.getClass().getName() + " is not the protocol record of "
+              + message.type() + " (" + schema.type.getName() + ")");
+    }
+    record(p, schema, payload);
+    return new byte[][] {id, runtime};
+  }
+
   private static void checkLength(String what, int length, int max) {
     if (length < 1 || length > max) {
       throw new IllegalArgumentException(what + " must be 1.." + max + " UTF-8 bytes but was " + length);
     }
   }
 
-  private void record(MessagePacker p, Schema schema, Object record) throws IOException {
+  private static void record(MessagePacker p, Schema schema, Object record) throws IOException {
     List<Schema.Field> fields = schema.fields;
     Object[] values = new Object[fields.size()];
     int present = 0;

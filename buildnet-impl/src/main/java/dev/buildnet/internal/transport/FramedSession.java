@@ -7,6 +7,7 @@ import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.api.transport.Payload;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.protocol.Auth;
+import dev.buildnet.internal.protocol.FrameCodec;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Payloads.AuthChallenge;
 import dev.buildnet.internal.protocol.Payloads.AuthProof;
@@ -41,11 +42,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Messages arrive on the host transport's thread, one at a time per connection (the {@link
  * Transport} contract); the role's handler runs there too.
+ *
+ * <p>Inbound is bounded by blocking that thread: what the role's handler keeps to handle later
+ * ({@link #holdInbound}) is counted, and once it passes the transport's {@code
+ * inboundHighWaterBytes} the delivery thread does not return to the transport until it falls to
+ * half, or the connection closes. The {@link Transport} contract lets a handler block its own
+ * connection; a transport reading a socket on that thread stops reading it, so TCP flow control
+ * pushes back on the peer, as the TCP transport's paused reading does. Meanwhile nothing else of
+ * that peer is delivered either: its heartbeats and the replies to requests this side sent it
+ * wait too. This session has no receive deadline of its own (the TCP transport's idle timeout is
+ * the one suspended while paused), so it never closes a connection for the silence it causes;
+ * the master's liveness check counts handled backlog as hearing from the worker.
  */
 final class FramedSession implements Session, Transport.Connection.Handler {
   private static final Logger log = LoggerFactory.getLogger(FramedSession.class);
 
   private enum Stage { AWAIT_CHALLENGE, AWAIT_ACK, AWAIT_HELLO, AWAIT_PROOF, OPEN }
+
+  /** How often a blocked delivery thread looks whether the transport closed the connection. */
+  private static final long CLOSE_POLL_MILLIS = 500;
 
 
   private final FramedTransport t;
@@ -72,6 +87,13 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   private volatile String peerBlobAlgorithm;
   private volatile int peerMinor;
   private volatile Long listenerHeartbeatMs;
+  // Inbound back-pressure (see holdInbound). deliveryThread and delivering are set by the thread
+  // delivering a message to the role's handler, for the length of that call.
+  private final AtomicLong heldBytes = new AtomicLong();
+  private final Object drained = new Object(); // the blocked delivery thread waits on it
+  private volatile Thread deliveryThread;
+  private Message delivering;
+  private volatile Thread blocked; // the delivery thread while it waits for the backlog to drain
 
   FramedSession(FramedTransport t, boolean listening, Transport.Connection.Handler handler,
       Transport.Acceptor acceptor) {
@@ -304,6 +326,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
       return;
     }
     dispatch(m);
+    awaitBacklog();
   }
 
   private void dispatch(Message m) {
@@ -338,11 +361,107 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   }
 
   private void deliver(Message m) {
+    delivering = m;
+    deliveryThread = Thread.currentThread();
     try {
       handler.onMessage(this, m);
     } catch (RuntimeException e) {
       log.warn("{}: handler failed on {} {}", this, m.type(), m.id(), e);
+    } finally {
+      deliveryThread = null;
+      delivering = null;
     }
+  }
+
+  /**
+   * For the role's handler, during its {@code onMessage} (on the delivery thread): the message is
+   * kept for later, so it counts against this session's inbound backlog until the returned action
+   * runs (once, from any thread) when it has been handled. Past the high-water mark, the delivery
+   * thread blocks once the handler returns (see the class doc).
+   */
+  @Override
+  public Runnable holdInbound() {
+    if (deliveryThread != Thread.currentThread()) {
+      throw new IllegalStateException("holdInbound() is for a handler's onMessage, on the thread"
+          + " delivering it; it was called on " + Thread.currentThread().getName());
+    }
+    long n = sizeOf(delivering);
+    heldBytes.addAndGet(n);
+    AtomicBoolean released = new AtomicBoolean();
+    return () -> {
+      if (released.compareAndSet(false, true)) {
+        release(n);
+      }
+    };
+  }
+
+  /**
+   * What a held message counts: the length of its frame, the measure the TCP transport counts
+   * from what it read (so one bound means the same on both). A host's transport hands over
+   * messages already decoded, without that length, so it is computed again; {@link
+   * FrameCodec#encodedSize} counts binary fields without copying them, and runs only for
+   * messages a handler holds. The decoded message occupies about as much memory as its frame.
+   * One the codec cannot size (it could not have crossed a wire: only an in-process transport
+   * delivers it) counts as a largest frame, so the bound errs towards blocking early.
+   */
+  private static long sizeOf(Message m) {
+    try {
+      return FrameCodec.encodedSize(m);
+    } catch (RuntimeException e) {
+      return FrameCodec.PREFIX_BYTES + FrameCodec.DEFAULT_MAX_FRAME_BYTES;
+    }
+  }
+
+  /** {@code n} held bytes were handled (any thread); at the low-water mark, wakes the delivery. */
+  private void release(long n) {
+    // Read blocked after the decrement: a thread about to block checks heldBytes after setting it.
+    if (heldBytes.addAndGet(-n) <= lowWater() && blocked != null) {
+      synchronized (drained) {
+        drained.notifyAll();
+      }
+    }
+  }
+
+  private long lowWater() {
+    return t.inboundHighWaterBytes / 2;
+  }
+
+  /**
+   * On the delivery thread, after each message: past the high-water mark, does not return to the
+   * transport until the backlog falls to the low-water mark, this session closes ({@link
+   * #close(Throwable)} wakes it), or the transport's connection does. The last is polled, since a
+   * transport may report a close through {@code onClose} on the very thread blocked here.
+   * The handshake and replies matched to requests never reach the handler, so they never block
+   * by themselves, and a HEARTBEAT is acknowledged before this waits.
+   */
+  private void awaitBacklog() {
+    if (heldBytes.get() <= t.inboundHighWaterBytes) {
+      return;
+    }
+    log.debug("{}: {} bytes received are not yet handled; delivery blocked", this, heldBytes.get());
+    synchronized (drained) {
+      blocked = Thread.currentThread();
+      try {
+        while (heldBytes.get() > lowWater() && !closed.get() && conn.isOpen()) {
+          drained.wait(CLOSE_POLL_MILLIS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // the transport is stopping its thread: let it go
+      } finally {
+        blocked = null;
+      }
+    }
+    log.debug("{}: delivery resumed", this);
+  }
+
+  /** Bytes of messages the role's handler holds and has not yet handled (for tests). */
+  long heldBytes() {
+    return heldBytes.get();
+  }
+
+  /** The delivery thread while it is blocked for the backlog, else null (for tests). */
+  Thread blockedThread() {
+    return blocked;
   }
 
   @Override
@@ -450,6 +569,9 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   private void close(Throwable cause) {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    synchronized (drained) {
+      drained.notifyAll(); // a delivery thread blocked for the backlog goes back to its transport
     }
     Future<?> task = timerTask;
     if (task != null) {

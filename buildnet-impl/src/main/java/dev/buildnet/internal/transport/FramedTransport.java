@@ -30,6 +30,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * ERROR {@code BUSY} and is closed. A connection whose transport knows no remote address counts
  * only against the first cap.
  *
+ * <h2>Back-pressure</h2>
+ *
+ * What a role's handler keeps to handle later ({@link Session#holdInbound}) counts against its
+ * session's backlog; past {@code inboundHighWaterBytes} the session blocks the host transport's
+ * delivery thread until the backlog falls to half (see {@link FramedSession#holdInbound}). The
+ * {@link Transport} contract lets a handler block its own connection; a transport that reads a
+ * socket on that thread then stops reading it, and TCP flow control pushes back on the peer.
+ *
  * <h2>Costs and shutdown</h2>
  *
  * One timer thread ({@code buildnet-session-timer}) for handshake deadlines, request timeouts and
@@ -50,6 +58,7 @@ public final class FramedTransport implements SessionTransport {
   final String blobAlgorithm;
   final Clock clock;
   final int minor;
+  final long inboundHighWaterBytes;
   final SecureRandom random = new SecureRandom();
   final ScheduledThreadPoolExecutor timer;
   private final Admission<FramedSession> admission;
@@ -61,7 +70,7 @@ public final class FramedTransport implements SessionTransport {
       List<String> capabilities, Long cpuSlots, Long memoryMb, Duration handshakeTimeout,
       Duration heartbeatInterval, boolean automaticHeartbeats, String blobAlgorithm, Clock clock,
       int minor, int maxUnauthenticated, int maxUnauthenticatedPerAddress,
-      int maxConnectionsPerAddress) {
+      int maxConnectionsPerAddress, long inboundHighWaterBytes) {
     this.carrier = Objects.requireNonNull(carrier, "transport");
     this.secret = secret.clone();
     this.localId = localId;
@@ -75,6 +84,7 @@ public final class FramedTransport implements SessionTransport {
     this.blobAlgorithm = blobAlgorithm;
     this.clock = clock;
     this.minor = minor;
+    this.inboundHighWaterBytes = inboundHighWaterBytes;
     this.admission = new Admission<>(maxUnauthenticated, maxUnauthenticatedPerAddress,
         maxConnectionsPerAddress);
     this.timer = new ScheduledThreadPoolExecutor(1, r -> {
@@ -158,6 +168,11 @@ public final class FramedTransport implements SessionTransport {
   /** The session completed its handshake: it no longer counts as unauthenticated. */
   void authenticated(FramedSession s) {
     admission.authenticated(s);
+  }
+
+  /** The sessions this opened or accepted and not yet closed, for tests. */
+  List<FramedSession> openSessions() {
+    return List.copyOf(sessions);
   }
 
   /** Sessions still in their handshake, for tests. */

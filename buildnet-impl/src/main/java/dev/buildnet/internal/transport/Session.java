@@ -84,8 +84,9 @@ public interface Session extends Transport.Connection {
    * its {@code onMessage} (on the transport's thread), and run what this returns (once, from any
    * thread) when the message has been handled. Meanwhile its frame counts against the
    * connection's inbound backlog, and a connection whose backlog passes the high-water mark is
-   * not read until it drains (TCP flow control pushes back on the peer). A session that bounds
-   * nothing (over a host's transport) returns an action that does nothing.
+   * not read until it drains (TCP flow control pushes back on the peer): {@link PeerConnection}
+   * stops reading its socket, {@link FramedSession} blocks the host transport's delivery thread.
+   * The default, for a session that bounds nothing, returns an action that does nothing.
    */
   default Runnable holdInbound() {
     return () -> {};

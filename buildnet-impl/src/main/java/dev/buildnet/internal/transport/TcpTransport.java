@@ -925,7 +925,9 @@ public final class TcpTransport implements Transport, SessionTransport {
      * The built-in TCP transport when {@code carrier} is null; otherwise the BuildNet session
      * layer (handshake, request/reply matching, heartbeats) over the host's {@code carrier}, with
      * this builder's secret, id, role, heartbeat interval, handshake timeout, blob algorithm,
-     * clock and admission caps ({@link #maxUnauthenticated} and the per-address ones). (The TLS context and frame limit are the TCP transport's; a host's transport secures
+     * clock, admission caps ({@link #maxUnauthenticated} and the per-address ones) and {@link
+     * #inboundHighWaterBytes} (past it, the host's delivery thread is blocked instead of reading
+     * being paused). (The TLS context and frame limit are the TCP transport's; a host's transport secures
      * and bounds its own channel.)
      */
     public SessionTransport build(Transport carrier) {
@@ -942,7 +944,8 @@ public final class TcpTransport implements Transport, SessionTransport {
       Duration interval = heartbeatInterval != null ? heartbeatInterval : idleTimeout.dividedBy(3);
       return new FramedTransport(carrier, secret, localId, role, capabilities, cpuSlots, memoryMb,
           handshakeTimeout, interval, automaticHeartbeats, blobAlgorithm, clock, minor,
-          maxUnauthenticated, maxUnauthenticatedPerAddress, maxConnectionsPerAddress);
+          maxUnauthenticated, maxUnauthenticatedPerAddress, maxConnectionsPerAddress,
+          inboundHighWaterBytes);
     }
 
     public TcpTransport build() {

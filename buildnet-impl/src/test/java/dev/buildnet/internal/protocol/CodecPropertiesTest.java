@@ -3,11 +3,14 @@ package dev.buildnet.internal.protocol;
 import dev.buildnet.api.transport.ErrorCode;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.transport.Message;
+import dev.buildnet.api.transport.Payload;
 
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -22,6 +25,19 @@ class CodecPropertiesTest {
     Message back = codec.decode(frame);
     assertTrue(JsonForm.deepEquals(m, back), () -> m + " came back as " + back);
     assertArrayEquals(frame, codec.encode(back));
+  }
+
+  @Property(tries = 500)
+  void encodedSize_isTheLengthOfTheEncodedFrame(@ForAll("messages") Message m) {
+    assertEquals(codec.encode(m).length, FrameCodec.encodedSize(m), () -> m.toString());
+  }
+
+  @Example
+  void encodedSize_countsBinaryFieldsLargerThanThePackersBuffer() {
+    Payload set = new Payloads.StateSet("k", new byte[(1 << 20) + 7], null);
+    Message m = new Message(Protocol.MAJOR, set.type(), "id-1", 1L, Protocol.RUNTIME, set);
+    assertEquals(codec.encode(m).length, FrameCodec.encodedSize(m));
+    assertEquals(codec.encode(m).length, FrameCodec.encodedSize(m), "the sizer is reusable");
   }
 
   @Property(tries = 300)

@@ -9,7 +9,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * What tests in other packages (the master's) may look at inside a {@link TcpTransport}: a
- * connection's inbound backlog and whether it is read, its outbox, and the idle sweep's progress.
+ * connection's inbound backlog and whether it is read, its outbox, and the idle sweep's progress;
+ * and inside a {@link FramedTransport} (over a host's transport): a session's inbound backlog and
+ * whether its delivery thread is blocked for it.
  */
 public final class InboundProbe {
   private static final Duration AWAIT = Duration.ofSeconds(120);
@@ -39,6 +41,24 @@ public final class InboundProbe {
   /** When the loop of {@code transport} last swept its connections' deadlines; 0 before then. */
   public static long lastSweepNanos(Object transport) {
     return ((TcpTransport) transport).lastSweepNanos();
+  }
+
+  /** The open session of {@code transport} (a {@link FramedTransport}) to {@code peerId}. */
+  public static Optional<Session> sessionTo(Object transport, String peerId) {
+    return ((FramedTransport) transport).openSessions().stream()
+        .filter(s -> peerId.equals(s.peerId()))
+        .map(Session.class::cast)
+        .findFirst();
+  }
+
+  /** Bytes of messages a {@link FramedSession}'s handler holds and has not yet handled. */
+  public static long heldBytes(Session s) {
+    return ((FramedSession) s).heldBytes();
+  }
+
+  /** Whether a {@link FramedSession}'s delivery thread is blocked for its inbound backlog. */
+  public static boolean deliveryBlocked(Session s) {
+    return ((FramedSession) s).blockedThread() != null;
   }
 
   /** Waits for {@code condition}, polling; fails after 120 s (a bound for a hang, not a measure). */
