@@ -109,7 +109,11 @@ import org.slf4j.LoggerFactory;
  * buildnet-exec-<pid>-out}/{@code -err}); a line longer than 64 KiB arrives in pieces. Output is
  * read until every process holding the pipes has closed them (left-behind processes included, until
  * they are stopped); that is also how the provider knows, cheaply, whether the root left anything
- * behind, so only then does it scan every process for the pipes' holders. Memory does not grow
+ * behind, so only then does it scan every process for the pipes' holders. On Linux the pipes are
+ * the provider's own (made through JNA), not the JDK's: the JDK closes the pipes it owns as soon as
+ * the root exits, and a descendant still writing would die of {@code SIGPIPE}. Elsewhere, or
+ * without JNA, the JDK's pipes serve, and output written after the root's exit can be lost if its
+ * reader thread had not started by then. Memory does not grow
  * with the output: the result keeps the head and tail within the spec's cap. If handling the output
  * fails (a listener throws an {@link Error}, say {@link OutOfMemoryError}; a listener's
  * {@link RuntimeException} only stops calls to it), the readers go on draining the pipes, the
