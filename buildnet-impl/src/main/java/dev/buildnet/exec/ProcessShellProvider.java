@@ -232,15 +232,15 @@ public final class ProcessShellProvider implements ShellProvider {
       natives = nativeCalls ? LinuxNative.get() : null;
     }
     admit(spec);
+    // Without the subreaper, the counters that later bound where the command's detached
+    // processes can be; read before the fork, so that they count every process it starts.
+    PidWindow window = linux && natives == null ? PidWindow.beforeFork() : null;
     // Pipes of this JVM's own, which the JDK cannot close under a process still writing to them
     // (see OutputPipes); null where they cannot be had, and the JDK's pipes serve as elsewhere.
     OutputPipes pipes = ownPipes ? OutputPipes.open() : null;
     if (pipes != null) {
       pipes.redirect(builder);
     }
-    // Without the subreaper, the counters that later bound where the command's detached
-    // processes can be; read before the fork, so that they count every process it starts.
-    PidWindow window = linux && natives == null ? PidWindow.beforeFork() : null;
 
     long startNanos = System.nanoTime();
     Process process;
