@@ -76,9 +76,9 @@ public final class LinuxNative {
       return Native.load("c", CLib.class);
     } catch (LinkageError | RuntimeException e) {
       LOG.warn(
-          "JNA could not be loaded ({}); what commands leave behind will be looked for among the "
-              + "pids handed out since each command started, and their output goes through the "
-              + "JDK's pipes",
+          "JNA could not be loaded ({}); commands' output goes through the JDK's pipes (what a "
+              + "command's processes write after its first one exits may be lost), and what they "
+              + "leave behind is looked for among the pids handed out since each command started",
           e.toString());
       return null;
     }
