@@ -3,6 +3,7 @@ package dev.buildnet.exec;
 import dev.buildnet.internal.exec.LeftoverRecord;
 import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
+import dev.buildnet.internal.exec.OutputPipes;
 import dev.buildnet.internal.exec.OutputPump;
 import dev.buildnet.internal.exec.PidWindow;
 import dev.buildnet.internal.exec.ProcessInspector;
@@ -17,6 +18,7 @@ import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -107,7 +109,11 @@ import org.slf4j.LoggerFactory;
  * buildnet-exec-<pid>-out}/{@code -err}); a line longer than 64 KiB arrives in pieces. Output is
  * read until every process holding the pipes has closed them (left-behind processes included, until
  * they are stopped); that is also how the provider knows, cheaply, whether the root left anything
- * behind, so only then does it scan every process for the pipes' holders. Memory does not grow
+ * behind, so only then does it scan every process for the pipes' holders. On Linux the pipes are
+ * the provider's own (made through JNA), not the JDK's: the JDK closes the pipes it owns as soon as
+ * the root exits, and a descendant still writing would die of {@code SIGPIPE}. Elsewhere, or
+ * without JNA, the JDK's pipes serve, and output written after the root's exit can be lost if its
+ * reader thread had not started by then. Memory does not grow
  * with the output: the result keeps the head and tail within the spec's cap. If handling the output
  * fails (a listener throws an {@link Error}, say {@link OutOfMemoryError}; a listener's
  * {@link RuntimeException} only stops calls to it), the readers go on draining the pipes, the
@@ -148,6 +154,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final ProcessInspector inspector;
   private final boolean linux;
   private final boolean nativeCalls;
+  private final boolean ownPipes;
   private final LeftoverRecord record;
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -162,6 +169,7 @@ public final class ProcessShellProvider implements ShellProvider {
     this.inspector = ProcessInspector.forThisHost();
     this.linux = inspector instanceof LinuxProcfs;
     this.nativeCalls = b.nativeCalls && b.subreaper;
+    this.ownPipes = linux && b.nativeCalls;
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -227,17 +235,28 @@ public final class ProcessShellProvider implements ShellProvider {
     // Without the subreaper, the counters that later bound where the command's detached
     // processes can be; read before the fork, so that they count every process it starts.
     PidWindow window = linux && natives == null ? PidWindow.beforeFork() : null;
+    // Pipes of this JVM's own, which the JDK cannot close under a process still writing to them
+    // (see OutputPipes); null where they cannot be had, and the JDK's pipes serve as elsewhere.
+    OutputPipes pipes = ownPipes ? OutputPipes.open() : null;
+    if (pipes != null) {
+      pipes.redirect(builder);
+    }
 
     long startNanos = System.nanoTime();
     Process process;
     try {
       process = builder.start();
     } catch (IOException e) {
+      closeAll(pipes);
       release(null);
       throw StartFailures.explain(spec, e, System.getenv("PATH"));
     } catch (RuntimeException | Error e) {
+      closeAll(pipes);
       release(null);
       throw e;
+    }
+    if (pipes != null) {
+      pipes.started();
     }
     try {
       // The child reads end-of-file on stdin rather than waiting for input nobody will send.
@@ -255,26 +274,34 @@ public final class ProcessShellProvider implements ShellProvider {
     ProcessTree tree =
         new ProcessTree(
             inspector, natives, sweeper(natives), window, process.toHandle(), mark, members);
+    InputStream stdout = pipes != null ? pipes.stdout() : process.getInputStream();
+    InputStream stderr = pipes != null ? pipes.stderr() : process.getErrorStream();
     OutputPump out =
         new OutputPump(
-            process.getInputStream(),
+            stdout,
             OutputListener.Stream.STDOUT,
             listener,
             spec.outputCapBytes(),
             "buildnet-exec-" + pid + "-out");
     OutputPump err =
         new OutputPump(
-            process.getErrorStream(),
+            stderr,
             OutputListener.Stream.STDERR,
             listener,
             spec.outputCapBytes(),
             "buildnet-exec-" + pid + "-err");
+    boolean stdoutRead = false;
     try {
       readers.execute(out);
+      stdoutRead = true;
       readers.execute(err);
     } catch (RejectedExecutionException | OutOfMemoryError e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
+      // A pump that never ran never closes its stream; one that runs closes its own at the end
+      // (closing it under a read could hand its fd number to someone else's open meanwhile).
+      closeQuietly(stdoutRead ? null : stdout);
+      closeQuietly(stderr);
       if (record != null) {
         record.ended(recordKey);
       }
@@ -296,6 +323,23 @@ public final class ProcessShellProvider implements ShellProvider {
         });
     run.begin();
     return run;
+  }
+
+  private static void closeAll(OutputPipes pipes) {
+    if (pipes != null) {
+      pipes.close();
+    }
+  }
+
+  private static void closeQuietly(InputStream in) {
+    if (in == null) {
+      return;
+    }
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Nothing to report: the command is being killed anyway.
+    }
   }
 
   private ZombieSweeper sweeper(LinuxNative natives) {

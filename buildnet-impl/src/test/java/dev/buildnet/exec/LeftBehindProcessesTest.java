@@ -235,19 +235,46 @@ class LeftBehindProcessesTest {
     // Its environment is unreadable once it is a zombie, so no command can claim it; being this
     // JVM's child for longer than the JDK ever leaves one of its own unreaped, it is reaped at a
     // later stop. Two things must hold for that path to be the one taken: this JVM adopts the
-    // orphan whichever test ran first (building a subreaper provider makes the whole JVM one;
-    // otherwise the machine's init adopts it and may reap it at any moment), and no look at the
-    // command's tree sees the orphan alive (it would then be the command's, and its stop would
-    // reap it): the only sample before the stop is the first, 10 ms after the start, and the
-    // orphan is born a second later.
-    ProcessShellProvider.builder().subreaper(true).build();
+    // orphan (the tests' providers are subreapers, see the pom; otherwise the machine's init
+    // adopts it and may reap it at any moment), and no look at the command's tree sees the orphan
+    // alive (it would then be the command's, and its stop would reap it). With an hour between
+    // samples the only look before the stop is the first sample; the provider's sampler thread is
+    // held until the root waits in `cat` on a FIFO, the sample is seen to have found that `cat`
+    // (the leftovers record lists each member as it is found), and only then does the test let
+    // the root go on to start the orphan.
+    Path fifo = dir.resolve("go");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    Path record = dir.resolve("record");
+    CompletableFuture<Void> samplerMayStart = new CompletableFuture<>();
     ProcessShellProvider shell =
-        ProcessShellProvider.builder().sampleInterval(Duration.ofHours(1)).build();
-    RunningCommand c =
-        shell.start(
-            sh("sleep 1; (sleep 0.1 & echo $! > bg.pid); exec sleep 1000"),
-            OutputListener.discard());
+        ProcessShellProvider.builder()
+            .subreaper(true)
+            .sampleInterval(Duration.ofHours(1))
+            .recordIn(record)
+            .threadFactory(task -> new Thread(() -> {
+              // The provider names its threads after creating them and before starting them.
+              if (Thread.currentThread().getName().equals("buildnet-exec-sampler")) {
+                samplerMayStart.join();
+              }
+              task.run();
+            }))
+            .build();
+    RunningCommand c;
+    long waiter;
+    try {
+      c = shell.start(
+          sh("cat go >/dev/null; (sleep 0.1 & echo $! > bg.pid); exec sleep 1000"),
+          OutputListener.discard());
+      waiter = awaitOnlyChild(c.pid());
+    } finally {
+      samplerMayStart.complete(null);
+    }
     long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (!recorded(record, waiter)) {
+      assertTrue(System.nanoTime() - deadline < 0, "the first sample never found " + waiter);
+      Thread.sleep(20);
+    }
+    Files.writeString(fifo, "go\n"); // `cat` waits in its open for a writer: this one
     while (!Files.exists(dir.resolve("bg.pid")) || Files.readString(dir.resolve("bg.pid")).isBlank()) {
       assertTrue(System.nanoTime() - deadline < 0, "the orphan was never started");
       Thread.sleep(20);
@@ -267,6 +294,40 @@ class LeftBehindProcessesTest {
       shell.run(sh("true")); // every command's end is a chance to sweep
       Thread.sleep(200);
     }
+  }
+
+  /** Waits until {@code pid} has a child (the script's first), and returns it. */
+  private static long awaitOnlyChild(long pid) throws InterruptedException {
+    long deadline = System.nanoTime() + SECONDS.toNanos(30);
+    while (true) {
+      List<ProcessHandle> children =
+          ProcessHandle.of(pid).map(p -> p.children().toList()).orElse(List.of());
+      if (!children.isEmpty()) {
+        assertEquals(1, children.size(), children.toString());
+        return children.get(0).pid();
+      }
+      assertTrue(System.nanoTime() - deadline < 0, "pid " + pid + " never started its child");
+      Thread.sleep(5);
+    }
+  }
+
+  /** Whether a leftovers record in {@code dir} lists {@code pid} among a command's members. */
+  private static boolean recorded(Path dir, long pid) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".procs")).toList()) {
+        try {
+          if (Files.readAllLines(f).stream().anyMatch(l -> l.startsWith("proc " + pid + " "))) {
+            return true;
+          }
+        } catch (java.nio.file.NoSuchFileException replaced) {
+          // Rewritten by rename meanwhile: the next look reads the new one.
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean isZombie(long pid) {

@@ -6,8 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The two Linux calls the JDK does not offer, through JNA: making this JVM a child subreaper and
- * reaping the orphans it then adopts.
+ * The Linux calls the JDK does not offer, through JNA: making this JVM a child subreaper and
+ * reaping the orphans it then adopts; and making pipes whose read end this JVM owns instead of the
+ * JDK (see {@link OutputPipes}).
  *
  * <p><b>Why a subreaper.</b> A process whose parent exits is normally re-parented to init (or to
  * the nearest ancestor that asked to be a subreaper). Once that has happened, nothing links it to
@@ -32,6 +33,10 @@ public final class LinuxNative {
     int prctl(int option, long arg2, long arg3, long arg4, long arg5);
 
     int waitpid(int pid, int[] status, int options);
+
+    int pipe2(int[] fds, int flags);
+
+    int close(int fd);
   }
 
   private final CLib libc;
@@ -45,17 +50,46 @@ public final class LinuxNative {
     static final LinuxNative INSTANCE = load();
   }
 
+  /** The C library alone, without the subreaper bit: what {@link OutputPipes} needs. */
+  private static final class LibcHolder {
+    static final CLib LIBC = loadLibc();
+  }
+
   /** The native calls with this JVM already a subreaper, or null where that is not available. */
   public static LinuxNative get() {
     return Holder.INSTANCE;
   }
 
-  private static LinuxNative load() {
+  /**
+   * The C library, or null where it cannot be had (not Linux, or JNA failing to load, with one
+   * warning).
+   */
+  static CLib libc() {
+    return LibcHolder.LIBC;
+  }
+
+  private static CLib loadLibc() {
     if (!LinuxProcfs.isUsable()) {
       return null;
     }
     try {
-      CLib libc = Native.load("c", CLib.class);
+      return Native.load("c", CLib.class);
+    } catch (LinkageError | RuntimeException e) {
+      LOG.warn(
+          "JNA could not be loaded ({}); commands' output goes through the JDK's pipes (what a "
+              + "command's processes write after its first one exits may be lost), and what they "
+              + "leave behind is looked for among the pids handed out since each command started",
+          e.toString());
+      return null;
+    }
+  }
+
+  private static LinuxNative load() {
+    CLib libc = libc();
+    if (libc == null) {
+      return null;
+    }
+    try {
       if (libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
         LOG.warn(
             "prctl(PR_SET_CHILD_SUBREAPER) failed (errno {}); what commands leave behind will be "
@@ -63,14 +97,14 @@ public final class LinuxNative {
             Native.getLastError());
         return null;
       }
-      return new LinuxNative(libc);
     } catch (LinkageError | RuntimeException e) {
       LOG.warn(
-          "JNA could not be loaded ({}); what commands leave behind will be looked for among the "
-              + "pids handed out since each command started",
+          "prctl could not be called ({}); what commands leave behind will be looked for among "
+              + "the pids handed out since each command started",
           e.toString());
       return null;
     }
+    return new LinuxNative(libc);
   }
 
   /**

@@ -131,10 +131,13 @@ public final class OutputPump implements Runnable {
     Thread thread = Thread.currentThread();
     String previousName = thread.getName();
     thread.setName(threadName);
-    // The JDK's exit hook for a child's pipe (ProcessPipeInputStream.processExited) closes it
-    // under the same monitor as read(). Holding that monitor for the whole loop keeps the JDK from
-    // closing the pipe early, so end-of-file here means every process holding the write end has
-    // closed it: the provider relies on that to know whether a command left anything behind.
+    // End-of-file here must mean that every process holding the write end has closed it: the
+    // provider relies on that to know whether a command left anything behind, and a process
+    // still writing must not lose its output. On Linux the stream is a pipe of the provider's own
+    // (OutputPipes), which nothing else closes. On the JDK's pipes (elsewhere, or without JNA) the
+    // JDK's exit hook (ProcessPipeInputStream.processExited) closes the pipe when the root exits,
+    // under the same monitor as read(): holding that monitor for the whole loop keeps the hook out
+    // once this thread has started, though not if the root exits before it does.
     try (InputStream input = in) {
       synchronized (input) {
         int n;

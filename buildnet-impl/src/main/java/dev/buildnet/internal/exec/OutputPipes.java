@@ -1,0 +1,148 @@
+package dev.buildnet.internal.exec;
+
+import com.sun.jna.Native;
+import java.io.Closeable;
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.ProcessBuilder.Redirect;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A command's stdout and stderr pipes, made by this JVM instead of the JDK (Linux, with JNA).
+ *
+ * <p><b>Why.</b> The JDK owns the pipes it makes for a child, and the moment that child exits its
+ * reaper thread calls {@code ProcessPipeInputStream.processExited()}, which reads what the pipe
+ * holds just then into memory and closes the read end. A process that still holds the write end
+ * (a background job of the command, the child of a make-like root still flushing) then gets
+ * {@code EPIPE}/{@code SIGPIPE} on its next write, and its output is lost without a word. Holding
+ * the stream's monitor while reading keeps {@code processExited} out, but only once the reader
+ * thread has started: a root that exits first wins.
+ *
+ * <p><b>How.</b> {@code pipe2(O_CLOEXEC)} makes each pipe. The child gets the write end through
+ * {@link Redirect#to} {@code /proc/self/fd/N}: the JDK opens that path, which on Linux opens the
+ * same pipe again, puts it on the child's fd 1 or 2 and closes its own copy once the child has
+ * started; {@link #started()} then closes this JVM's write end, so only the command's processes
+ * can write. The read end is opened again the same way as a plain {@link FileInputStream} (and the
+ * original fd closed), which the JDK knows nothing about and never closes. End-of-file then means
+ * what it means to a shell: every process holding the pipe has closed it, the root's descendants
+ * included; the provider still stops what is left behind a moment after the root's exit, and
+ * reads to end-of-file after that, so what they wrote before being stopped is kept.
+ *
+ * <p><b>Descriptors.</b> The fds {@code pipe2} makes are close-on-exec, so no other command's
+ * child can inherit them, and are closed here before {@link #open()} or {@link #started()}
+ * returns; the JDK's child closes every fd above 2 before it execs anyway. The read streams are
+ * closed by whoever reads them to the end ({@link OutputPump}), or by {@link #close()} when no one
+ * will.
+ */
+public final class OutputPipes implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(OutputPipes.class);
+  // asm-generic value, which x86, ARM, RISC-V and PowerPC share (not Alpha, SPARC, PA-RISC).
+  private static final int O_CLOEXEC = 02000000;
+
+  private final LinuxNative.CLib libc;
+  private InputStream stdout;
+  private InputStream stderr;
+  private int stdoutWrite = -1;
+  private int stderrWrite = -1;
+
+  private OutputPipes(LinuxNative.CLib libc) {
+    this.libc = libc;
+  }
+
+  /**
+   * Two fresh pipes, or null where this JVM cannot make them (no JNA, not Linux, or the calls
+   * failing, e.g. out of fds): the command then uses the JDK's pipes as on other platforms.
+   */
+  public static OutputPipes open() {
+    LinuxNative.CLib libc = LinuxNative.libc();
+    if (libc == null) {
+      return null;
+    }
+    OutputPipes pipes = new OutputPipes(libc);
+    try {
+      int[] out = pipes.pipe();
+      pipes.stdoutWrite = out[1];
+      pipes.stdout = pipes.reopenAndClose(out[0]);
+      int[] err = pipes.pipe();
+      pipes.stderrWrite = err[1];
+      pipes.stderr = pipes.reopenAndClose(err[0]);
+      return pipes;
+    } catch (IOException | LinkageError | RuntimeException e) {
+      pipes.close();
+      LOG.debug("could not make a command's output pipes ({}); using the JDK's", e.toString());
+      return null;
+    }
+  }
+
+  private int[] pipe() throws IOException {
+    int[] fds = new int[2];
+    if (libc.pipe2(fds, O_CLOEXEC) != 0) {
+      throw new IOException("pipe2 failed (errno " + Native.getLastError() + ")");
+    }
+    return fds;
+  }
+
+  /** A stream of this JVM's own on the pipe's read end; {@code fd} itself is closed. */
+  private InputStream reopenAndClose(int fd) throws IOException {
+    try {
+      return new FileInputStream(path(fd));
+    } finally {
+      libc.close(fd);
+    }
+  }
+
+  private static String path(int fd) {
+    return "/proc/self/fd/" + fd;
+  }
+
+  /** Sends the child's stdout and stderr into these pipes. Call before {@link ProcessBuilder#start}. */
+  public void redirect(ProcessBuilder builder) {
+    builder.redirectOutput(Redirect.to(new File(path(stdoutWrite))));
+    builder.redirectError(Redirect.to(new File(path(stderrWrite))));
+  }
+
+  /**
+   * Closes this JVM's write ends, once the child has them (or the start failed), so end-of-file
+   * comes when the command's last process closes its copy. Idempotent.
+   */
+  public void started() {
+    if (stdoutWrite >= 0) {
+      libc.close(stdoutWrite);
+      stdoutWrite = -1;
+    }
+    if (stderrWrite >= 0) {
+      libc.close(stderrWrite);
+      stderrWrite = -1;
+    }
+  }
+
+  public InputStream stdout() {
+    return stdout;
+  }
+
+  public InputStream stderr() {
+    return stderr;
+  }
+
+  /** Closes everything, read ends included: for when no pump will read them. */
+  @Override
+  public void close() {
+    started();
+    closeQuietly(stdout);
+    closeQuietly(stderr);
+  }
+
+  private static void closeQuietly(InputStream in) {
+    if (in == null) {
+      return;
+    }
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Closing a pipe's read end has nothing to report.
+    }
+  }
+}
