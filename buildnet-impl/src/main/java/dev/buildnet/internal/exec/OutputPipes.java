@@ -42,14 +42,38 @@ public final class OutputPipes implements Closeable {
   // asm-generic value, which x86, ARM, RISC-V and PowerPC share (not Alpha, SPARC, PA-RISC).
   private static final int O_CLOEXEC = 02000000;
 
-  private final LinuxNative.CLib libc;
   private InputStream stdout;
   private InputStream stderr;
   private int stdoutWrite = -1;
   private int stderrWrite = -1;
 
-  private OutputPipes(LinuxNative.CLib libc) {
-    this.libc = libc;
+  private OutputPipes() {}
+
+  /**
+   * {@code pipe2} and {@code close} bound by JNA's direct mapping: a call costs about what a JNI
+   * call does, where {@link LinuxNative.CLib}'s interface mapping goes through a proxy and
+   * reflection (several microseconds a call, six calls per command).
+   */
+  private static final class Libc {
+    static final boolean LOADED = load();
+
+    private static boolean load() {
+      if (LinuxNative.libc() == null) {
+        return false; // not Linux, or no JNA: LinuxNative has said so once
+      }
+      try {
+        Native.register(Libc.class, "c");
+        return true;
+      } catch (LinkageError | RuntimeException e) {
+        LOG.debug("could not bind pipe2 and close directly ({}); using the JDK's pipes",
+            e.toString());
+        return false;
+      }
+    }
+
+    static native int pipe2(int[] fds, int flags);
+
+    static native int close(int fd);
   }
 
   /**
@@ -57,11 +81,10 @@ public final class OutputPipes implements Closeable {
    * failing, e.g. out of fds): the command then uses the JDK's pipes as on other platforms.
    */
   public static OutputPipes open() {
-    LinuxNative.CLib libc = LinuxNative.libc();
-    if (libc == null) {
+    if (!Libc.LOADED) {
       return null;
     }
-    OutputPipes pipes = new OutputPipes(libc);
+    OutputPipes pipes = new OutputPipes();
     try {
       int[] out = pipes.pipe();
       pipes.stdoutWrite = out[1];
@@ -79,7 +102,7 @@ public final class OutputPipes implements Closeable {
 
   private int[] pipe() throws IOException {
     int[] fds = new int[2];
-    if (libc.pipe2(fds, O_CLOEXEC) != 0) {
+    if (Libc.pipe2(fds, O_CLOEXEC) != 0) {
       throw new IOException("pipe2 failed (errno " + Native.getLastError() + ")");
     }
     return fds;
@@ -90,7 +113,7 @@ public final class OutputPipes implements Closeable {
     try {
       return new FileInputStream(path(fd));
     } finally {
-      libc.close(fd);
+      Libc.close(fd);
     }
   }
 
@@ -110,11 +133,11 @@ public final class OutputPipes implements Closeable {
    */
   public void started() {
     if (stdoutWrite >= 0) {
-      libc.close(stdoutWrite);
+      Libc.close(stdoutWrite);
       stdoutWrite = -1;
     }
     if (stderrWrite >= 0) {
-      libc.close(stderrWrite);
+      Libc.close(stderrWrite);
       stderrWrite = -1;
     }
   }
