@@ -96,6 +96,25 @@ class NullBuildTest {
   }
 
   @Test
+  void everyHit_reportsTheArtifactsTheRunProduced_asTheFilesAreNow() throws Exception {
+    try (BuildNet net = start()) {
+      BuildResult built = build(net);
+      // The first hit reads the records, the next ones reuse what the cache remembers of them.
+      for (BuildResult hit : List.of(build(net), build(net))) {
+        for (int i = 0; i < N; i++) {
+          TargetOutcome o = outcome(hit, "t" + i);
+          assertEquals(Status.CACHED, o.status());
+          assertEquals(outcome(built, "t" + i).artifacts(), o.artifacts());
+          assertEquals(List.of("out/t" + i + ".txt"),
+              o.artifacts().stream().map(a -> a.path()).toList());
+          assertEquals(Files.size(ws.resolve("out/t" + i + ".txt")),
+              o.artifacts().get(0).sizeBytes());
+        }
+      }
+    }
+  }
+
+  @Test
   void aChainOfCacheHits_runsOnOneEngineThread_notOneHandOffPerTarget() throws Exception {
     try (BuildNet net = start()) {
       assertEquals(N, build(net).count(Status.BUILT));

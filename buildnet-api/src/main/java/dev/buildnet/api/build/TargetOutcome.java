@@ -54,8 +54,14 @@ public record TargetOutcome(
      * spelling everywhere a target's final status appears (protocol, HTTP JSON, dashboard).
      */
     public String wireName() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return wireName;
     }
+
+    /**
+     * Spelled once: the build history keeps a target's status for every build it keeps, and a
+     * new string per target per build was a visible part of what a null build left behind.
+     */
+    private final String wireName = name().toLowerCase(java.util.Locale.ROOT);
 
     /** The status spelled {@code name}, or null for an unknown spelling. */
     public static Status ofWireName(String name) {

@@ -45,8 +45,12 @@ public final class ActionCache {
    */
   private final Map<Digest, Known> recent = new ConcurrentHashMap<>();
 
-  /** A remembered manifest with its blob digests parsed once. */
-  private record Known(ActionManifest manifest, List<Blob> blobs) {}
+  /**
+   * A remembered manifest with its blob digests parsed once, and the artifacts a hit on it
+   * reports (immutable, so every hit shares them rather than parsing each output's digest).
+   */
+  private record Known(ActionManifest manifest, List<Blob> blobs,
+      List<dev.buildnet.api.build.Artifact> artifacts) {}
 
   /** A blob a manifest names, with its recorded size (-1 for logs, whose size is not recorded). */
   private record Blob(Digest digest, long size) {}
@@ -187,7 +191,32 @@ public final class ActionCache {
     if (recent.size() >= RECENT_MAX) {
       recent.clear(); // crude bound; the records are still in the state backend
     }
-    recent.put(key, new Known(m, blobsOf(m)));
+    List<Blob> blobs = blobsOf(m);
+    recent.put(key, new Known(m, blobs, artifactsOf(m, blobs)));
+  }
+
+  /** The artifacts of a hit on {@code m}; null if it has none to give (a negative size). */
+  private static List<dev.buildnet.api.build.Artifact> artifactsOf(ActionManifest m,
+      List<Blob> blobs) {
+    List<dev.buildnet.api.build.Artifact> artifacts = new java.util.ArrayList<>(m.outputs().size());
+    for (int i = 0; i < m.outputs().size(); i++) {
+      ActionManifest.Output o = m.outputs().get(i);
+      if (o.size() < 0) {
+        return null; // the hit then makes them itself, failing as it always did
+      }
+      artifacts.add(new dev.buildnet.api.build.Artifact(o.path(), o.size(), blobs.get(i).digest));
+    }
+    return List.copyOf(artifacts);
+  }
+
+  /**
+   * The artifacts of {@code m}, the manifest recorded for {@code key}: one per output, in order,
+   * as {@code new Artifact(path, size, parsedDigest())} gives them; null unless this cache
+   * remembers exactly that manifest for the key (the caller then makes them itself).
+   */
+  public List<dev.buildnet.api.build.Artifact> artifacts(Digest key, ActionManifest m) {
+    Known known = recent.get(key);
+    return known != null && known.manifest == m ? known.artifacts : null;
   }
 
   public void record(Digest key, ActionManifest manifest) {

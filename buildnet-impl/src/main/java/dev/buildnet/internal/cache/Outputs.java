@@ -36,6 +36,16 @@ public final class Outputs {
   private final Path workspace;
   private final Path realWorkspace;
   private final DiskBlobStore blobs;
+  /**
+   * The hit check's resolved paths by output path (a pure function of the text and the
+   * workspace), so a null build does not resolve, normalize and re-encode each output's path on
+   * every build: that was most of what its output check allocated.
+   */
+  private final Map<String, Resolved> resolved = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int RESOLVED_MAX = 200_000;
+
+  /** An output path resolved by {@link #resolve}, and its parent's text (null if at the top). */
+  private record Resolved(Path path, String parent) {}
 
   public Outputs(Path workspace, DiskBlobStore blobs) {
     this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
@@ -177,18 +187,17 @@ public final class Outputs {
   public boolean upToDate(List<String> declared, ActionManifest manifest, FileDigester regularFiles,
       Set<String> safeDirectories) throws IOException {
     for (String rel : declared) {
-      resolve(rel); // as text
-      int slash = rel.lastIndexOf('/');
-      if (slash > 0) {
-        requireDirectoryInside(rel, rel.substring(0, slash), safeDirectories);
+      Resolved r = resolved(rel); // as text
+      if (r.parent != null) {
+        requireDirectoryInside(rel, r.parent, safeDirectories);
       }
       if (!listsFile(manifest, rel)) {
         // A directory (or missing): only it can still be a link, its parent being checked.
-        requireNotEscaping(rel, resolve(rel));
+        requireNotEscaping(rel, r.path);
       }
     }
     for (ActionManifest.Output o : manifest.outputs()) {
-      Digest d = regularFiles.digest(resolve(o.path()));
+      Digest d = regularFiles.digest(resolved(o.path()).path);
       // Compared as text, which a digest keeps once made, rather than parsing the manifest's
       // digest on every hit; text that is not exactly the canonical form only makes it restore.
       if (d == null || !d.toString().equals(o.digest())) {
@@ -365,6 +374,20 @@ public final class Outputs {
       throw new IllegalArgumentException("output path '" + rel + "' escapes the workspace");
     }
     return p;
+  }
+
+  /** {@link #resolve} of {@code rel}, remembered (see {@link #resolved}). */
+  private Resolved resolved(String rel) {
+    Resolved r = resolved.get(rel);
+    if (r == null) {
+      int slash = rel.lastIndexOf('/');
+      r = new Resolved(resolve(rel), slash > 0 ? rel.substring(0, slash) : null);
+      if (resolved.size() >= RESOLVED_MAX) {
+        resolved.clear(); // crude bound: they are made again as needed
+      }
+      resolved.put(rel, r);
+    }
+    return r;
   }
 
   /**

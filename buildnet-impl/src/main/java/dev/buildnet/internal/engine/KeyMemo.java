@@ -41,7 +41,8 @@ final class KeyMemo {
       Map<String, KeyManifest.Dependency> dependencies) {
     Memo m = memos.get(target.name());
     if (m == null || (m.target != target && !m.target.equals(target))
-        || (m.inputs != inputs && !m.inputs.equals(inputs)) || !m.dependencies.equals(dependencies)) {
+        || (m.inputs != inputs && !m.inputs.equals(inputs))
+        || !same(m.dependencies, dependencies)) {
       return null;
     }
     for (FileDigestCache.Remembered f : m.files) {
@@ -50,6 +51,24 @@ final class KeyMemo {
       }
     }
     return m.computed;
+  }
+
+  /**
+   * {@code remembered.equals(now)}, iterating {@code now} (a build's HashMap) rather than the
+   * immutable copy, whose entry set makes an object per entry on every hit.
+   */
+  private static boolean same(Map<String, KeyManifest.Dependency> remembered,
+      Map<String, KeyManifest.Dependency> now) {
+    if (remembered.size() != now.size()) {
+      return false;
+    }
+    for (Map.Entry<String, KeyManifest.Dependency> e : now.entrySet()) {
+      KeyManifest.Dependency was = remembered.get(e.getKey()); // never null-valued (Map.copyOf)
+      if (was == null || !was.equals(e.getValue())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

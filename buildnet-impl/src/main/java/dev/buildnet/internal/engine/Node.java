@@ -22,8 +22,10 @@ final class Node {
    */
   volatile Digest outputs;
   volatile TargetExecution execution; // set while running, for cancel
-  private final java.util.concurrent.atomic.AtomicInteger remoteAttempts =
-      new java.util.concurrent.atomic.AtomicInteger();
+  /** Through {@link #ATTEMPTS}: an int field, not an AtomicInteger per node per build. */
+  private volatile int remoteAttempts;
+  private static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<Node> ATTEMPTS =
+      java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(Node.class, "remoteAttempts");
   int requeues; // guarded by the engine's lock
   /**
    * Where this node's outputs are when a worker kept them (deferred materialization), else null:
@@ -45,7 +47,7 @@ final class Node {
    * superseded attempt can be told from the current one's.
    */
   int nextAttempt() {
-    return remoteAttempts.incrementAndGet();
+    return ATTEMPTS.incrementAndGet(this);
   }
 
   String name() {

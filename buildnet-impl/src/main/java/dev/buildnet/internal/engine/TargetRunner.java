@@ -180,7 +180,8 @@ public final class TargetRunner {
       node.outputs = keys.outputDigest(kept.manifest);
       keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
       started.run();
-      return cached(target, computed, kept.manifest, miss.queueWait(), miss.start(),
+      return cached(target, computed, kept.manifest, artifacts(kept.manifest), miss.queueWait(),
+          miss.start(),
           "cached; its outputs stay on worker '" + kept.workerId + "' until needed");
     }
     if (kept != null) {
@@ -213,23 +214,27 @@ public final class TargetRunner {
     keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
     started.run();
     replay(run, target.name(), hit.get());
-    return cached(target, computed, hit.get(), miss.queueWait(), miss.start(),
+    List<Artifact> artifacts = cache.artifacts(computed.key(), hit.get());
+    return cached(target, computed, hit.get(),
+        artifacts != null ? artifacts : artifacts(hit.get()), miss.queueWait(), miss.start(),
         "restored from the cache");
   }
 
   private static TargetOutcome cached(Target target, KeyService.Computed computed, ActionManifest m,
-      Duration queueWait, long start, String reason) {
+      List<Artifact> artifacts, Duration queueWait, long start, String reason) {
     long end = System.nanoTime();
+    // One object for the three equal durations: the build history keeps every outcome it keeps.
+    Duration took = Duration.ofNanos(end - start);
     BuildMetrics metrics =
         new BuildMetrics(
             queueWait,
-            Duration.ofNanos(end - start),
-            new BuildMetrics.Phases(Duration.ofNanos(end - start), Duration.ZERO, Duration.ZERO),
+            took,
+            new BuildMetrics.Phases(took, Duration.ZERO, Duration.ZERO),
             new BuildMetrics.Cache(
                 computed.filesChecked(), 1, 0, Duration.ofMillis(m.durationMillis())),
             BuildMetrics.Resources.ZERO);
     return new TargetOutcome(target.name(), Status.CACHED, reason,
-        computed.key().toString(), 0, 0, Duration.ofNanos(end - start), artifacts(m), List.of(),
+        computed.key().toString(), 0, 0, took, artifacts, List.of(),
         metrics);
   }
 

@@ -185,7 +185,7 @@ public final class BuildHistory implements BuildListener,
     synchronized (lock) {
       BuildState b = builds.get(buildId);
       TargetState t = b == null ? null : b.targets.get(target);
-      return t == null ? List.of() : t.log.lines();
+      return t == null ? List.of() : t.log == null ? new ArrayList<>() : t.log.lines();
     }
   }
 
@@ -342,7 +342,7 @@ public final class BuildHistory implements BuildListener,
           BuildState b = builds.get(e.buildId());
           TargetState t = b == null ? null : b.targets.get(e.target());
           if (t != null && maxLogLines > 0) {
-            keep(b, t.log, new LogLine(e.at(), e.stream(), e.line()));
+            keep(b, t.log(), new LogLine(e.at(), e.stream(), e.line()));
           }
           publish(e);
         }
@@ -477,7 +477,9 @@ public final class BuildHistory implements BuildListener,
         BuildState old = it.next();
         if (old != b && old.finishedAt != null && old.logCharge > 0) {
           for (TargetState t : old.targets.values()) {
-            t.log.dropAll();
+            if (t.log != null) { // one that logged nothing has nothing to drop
+              t.log.dropAll();
+            }
           }
           logCharge -= old.logCharge;
           old.logCharge = 0;
@@ -589,7 +591,11 @@ public final class BuildHistory implements BuildListener,
 
   private static final class TargetState {
     final String name;
-    final TargetLog log = new TargetLog();
+    /**
+     * Made with the first line: one per target per build, and most targets log nothing (every
+     * target of a null build), so an empty one is not made for each.
+     */
+    TargetLog log;
     String status = "pending";
     TargetOutcome.Status outcome; // once finished
     int attempt;
@@ -602,9 +608,16 @@ public final class BuildHistory implements BuildListener,
       this.name = name;
     }
 
+    TargetLog log() {
+      if (log == null) {
+        log = new TargetLog();
+      }
+      return log;
+    }
+
     TargetSnapshot snapshot() {
       return new TargetSnapshot(name, status, note, attempt, worker, startedAt, finishedAt,
-          log.size());
+          log == null ? 0 : log.size());
     }
   }
 

@@ -78,6 +78,8 @@ final class NativeStat {
         ByteBuffer.allocateDirect(STATX_SIZE_BYTES + PATH_BYTES).order(ByteOrder.nativeOrder());
     final long address = Pointer.nativeValue(Native.getDirectBufferPointer(bytes));
     CharsetEncoder encoder;
+    /** The ASCII path's bytes, copied into {@link #bytes} at once rather than a put per byte. */
+    final byte[] path = new byte[PATH_BYTES];
   }
 
   private static final ThreadLocal<Buffer> BUFFERS = ThreadLocal.withInitial(Buffer::new);
@@ -159,6 +161,7 @@ final class NativeStat {
     if (n >= PATH_BYTES) {
       return false;
     }
+    byte[] ascii = buffer.path;
     int i = 0;
     for (; i < n; i++) {
       char c = path.charAt(i);
@@ -168,10 +171,11 @@ final class NativeStat {
       if (c == 0) {
         return false; // the JDK refuses such a path itself
       }
-      b.put(STATX_SIZE_BYTES + i, (byte) c);
+      ascii[i] = (byte) c;
     }
     if (i == n) {
-      b.put(STATX_SIZE_BYTES + n, (byte) 0);
+      ascii[n] = 0;
+      b.put(STATX_SIZE_BYTES, ascii, 0, n + 1);
       return true;
     }
     return putEncoded(buffer, path);
