@@ -95,6 +95,32 @@ class NullBuildTest {
     }
   }
 
+  /**
+   * The engine reuses the last submitted graph's plan (its nodes' positions and edges) only for
+   * that very graph: builds alternating between subgraphs of the same graph each get exactly their
+   * own targets, in their own order.
+   */
+  @Test
+  void buildsOfOtherSubgraphs_inTurn_eachBuildExactlyTheirOwnTargets() throws Exception {
+    try (BuildNet net = start()) {
+      List<String> all = new ArrayList<>();
+      for (int i = 0; i < N; i++) {
+        all.add("t" + i);
+      }
+      assertEquals(all, names(build(net)));
+      assertEquals(List.of("t0", "t1", "t2"), names(net.build("t2").get(60, TimeUnit.SECONDS)));
+      assertEquals(List.of("t0", "t1", "t2"), names(net.build("t2").get(60, TimeUnit.SECONDS)));
+      assertEquals(all, names(build(net)));
+      BuildResult t4 = net.build("t4").get(60, TimeUnit.SECONDS);
+      assertEquals(List.of("t0", "t1", "t2", "t3", "t4"), names(t4));
+      assertEquals(5, t4.count(Status.CACHED));
+    }
+  }
+
+  private static List<String> names(BuildResult r) {
+    return r.targets().stream().map(TargetOutcome::target).toList();
+  }
+
   @Test
   void everyHit_reportsTheArtifactsTheRunProduced_asTheFilesAreNow() throws Exception {
     try (BuildNet net = start()) {

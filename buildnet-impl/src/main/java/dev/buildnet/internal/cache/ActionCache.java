@@ -41,7 +41,8 @@ public final class ActionCache {
   /**
    * Manifests this instance has read or written, by key. A key's record only ever names outputs of
    * that exact action, so a remembered one stays valid; blob presence is still checked on every
-   * lookup, so an eviction elsewhere still turns it into a miss.
+   * lookup (against the local store's index, asked again only once it lost something: see {@link
+   * Known#presentAt}), so an eviction still turns it into a miss.
    */
   private final Map<Digest, Known> recent = new ConcurrentHashMap<>();
 
@@ -49,8 +50,24 @@ public final class ActionCache {
    * A remembered manifest with its blob digests parsed once, and the artifacts a hit on it
    * reports (immutable, so every hit shares them rather than parsing each output's digest).
    */
-  private record Known(ActionManifest manifest, List<Blob> blobs,
-      List<dev.buildnet.api.build.Artifact> artifacts) {}
+  private static final class Known {
+    final ActionManifest manifest;
+    final List<Blob> blobs;
+    final List<dev.buildnet.api.build.Artifact> artifacts;
+    /**
+     * The local store's {@link DiskBlobStore#indexEpoch} read before every blob was last found
+     * present, or -1: while the epoch is unchanged they still are, as far as its index knows, and
+     * a lookup asks it nothing (one volatile read per hit instead of a map lookup per blob).
+     */
+    volatile long presentAt = -1;
+
+    Known(ActionManifest manifest, List<Blob> blobs,
+        List<dev.buildnet.api.build.Artifact> artifacts) {
+      this.manifest = manifest;
+      this.blobs = blobs;
+      this.artifacts = artifacts;
+    }
+  }
 
   /** A blob a manifest names, with its recorded size (-1 for logs, whose size is not recorded). */
   private record Blob(Digest digest, long size) {}
@@ -96,8 +113,18 @@ public final class ActionCache {
   public Optional<ActionManifest> lookup(Digest key) {
     Known known = recent.get(key);
     if (known != null) {
-      if (allPresent(known.blobs)) {
-        return Optional.of(known.manifest());
+      if (tiers == null) {
+        // Read before the blobs are asked for, so a blob leaving the index meanwhile changes it.
+        long epoch = blobs.indexEpoch();
+        if (known.presentAt == epoch) {
+          return Optional.of(known.manifest);
+        }
+        if (allPresent(known.blobs)) {
+          known.presentAt = epoch;
+          return Optional.of(known.manifest);
+        }
+      } else if (allPresent(known.blobs)) {
+        return Optional.of(known.manifest);
       }
       recent.remove(key);
     }

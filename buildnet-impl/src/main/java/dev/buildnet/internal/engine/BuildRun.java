@@ -17,7 +17,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,7 +38,9 @@ final class BuildRun {
   final Set<String> unrecorded;
   final long submittedNanos;
   final BuildListener listener;
-  private final Map<String, Node> nodes = new LinkedHashMap<>();
+  /** In build order; see {@link BuildPlan}. */
+  private final Node[] nodes;
+  private final BuildPlan plan;
   private final BuildFuture future;
   /** Runs once every target is final, before the build is reported finished. */
   private final java.util.function.Consumer<BuildRun> beforeFinish;
@@ -61,14 +62,14 @@ final class BuildRun {
   private final Map<String, KeyManifest.Dependency> upstreamKeys;
 
   /**
-   * A build of exactly {@code order} (dependencies first; a whole graph's topological order for
-   * a plain build), whose targets may depend on targets outside it that are up to date with the
-   * keys {@code upstreamKeys} gives (watch mode; empty otherwise).
+   * A build of exactly {@code plan}'s order (dependencies first; a whole graph's topological order
+   * for a plain build), whose targets may depend on targets outside it that are up to date with
+   * the keys {@code upstreamKeys} gives (watch mode; empty otherwise).
    */
   BuildRun(
       String buildId,
       long sequence,
-      List<Target> order,
+      BuildPlan plan,
       Map<String, KeyManifest.Dependency> upstreamKeys,
       Set<String> requested,
       boolean keepGoing,
@@ -89,24 +90,37 @@ final class BuildRun {
     this.listener = listener;
     this.future = future;
     this.submittedNanos = submittedNanos;
-    for (int i = 0; i < order.size(); i++) {
-      nodes.put(order.get(i).name(), new Node(order.get(i), i));
+    this.plan = plan;
+    List<Target> order = plan.order;
+    this.nodes = new Node[order.size()];
+    for (int i = 0; i < nodes.length; i++) {
+      nodes[i] = new Node(order.get(i), i);
     }
-    for (Node n : nodes.values()) {
-      for (String dep : n.target.dependencies()) {
-        Node d = nodes.get(dep);
-        if (d == null) {
-          if (!this.upstreamKeys.containsKey(dep)) {
-            throw new IllegalArgumentException("target '" + n.name() + "' depends on '" + dep
-                + "', which is neither in the build nor up to date");
-          }
-          continue;
+    for (int i = 0; i < nodes.length; i++) {
+      Node n = nodes[i];
+      for (String dep : plan.outside[i]) {
+        if (!this.upstreamKeys.containsKey(dep)) {
+          throw new IllegalArgumentException("target '" + n.name() + "' depends on '" + dep
+              + "', which is neither in the build nor up to date");
         }
-        n.dependencies.add(d);
-        d.dependents.add(n);
       }
-      n.pendingDependencies = n.dependencies.size();
+      n.dependencies = nodesAt(plan.dependencies[i]);
+      n.dependents = nodesAt(plan.dependents[i]);
+      n.pendingDependencies = n.dependencies.length;
     }
+  }
+
+  private static final Node[] NO_NODES = new Node[0];
+
+  private Node[] nodesAt(int[] positions) {
+    if (positions.length == 0) {
+      return NO_NODES;
+    }
+    Node[] out = new Node[positions.length];
+    for (int k = 0; k < out.length; k++) {
+      out[k] = nodes[positions[k]];
+    }
+    return out;
   }
 
   /**
@@ -132,13 +146,13 @@ final class BuildRun {
   }
 
   List<String> targetNames() {
-    return List.copyOf(nodes.keySet());
+    return plan.names;
   }
 
   /** Targets with no dependencies: ready as soon as the build starts. */
   synchronized List<Node> roots() {
     List<Node> roots = new ArrayList<>();
-    for (Node n : nodes.values()) {
+    for (Node n : nodes) {
       if (n.pendingDependencies == 0) {
         roots.add(n);
       }
@@ -168,7 +182,7 @@ final class BuildRun {
 
   /** Marks the build cancelled; returns false if it already was, or is done. */
   synchronized boolean markCancelled() {
-    if (cancelled || finished == nodes.size()) {
+    if (cancelled || finished == nodes.length) {
       return false;
     }
     cancelled = true;
@@ -180,7 +194,7 @@ final class BuildRun {
   /** Nodes currently running (for cancel). */
   synchronized List<Node> running() {
     List<Node> out = new ArrayList<>();
-    for (Node n : nodes.values()) {
+    for (Node n : nodes) {
       if (!n.isFinal() && n.execution != null) {
         out.add(n);
       }
@@ -232,7 +246,7 @@ final class BuildRun {
     // last node while this one still reports an earlier node's outcome.
     synchronized (this) {
       reporting--;
-      done = finished == nodes.size() && reporting == 0 && !completed;
+      done = finished == nodes.length && reporting == 0 && !completed;
       completed |= done;
     }
     if (done) {
@@ -245,7 +259,7 @@ final class BuildRun {
     node.outcome = outcome;
     node.execution = null;
     finished++;
-    totals.add(node.order, outcome, nodes.size());
+    totals.add(node.order, outcome, nodes.length);
   }
 
   /**
@@ -305,7 +319,7 @@ final class BuildRun {
   }
 
   private void skipDependents(Node failed, List<TargetOutcome> events) {
-    Deque<Node> todo = new ArrayDeque<>(failed.dependents);
+    Deque<Node> todo = new ArrayDeque<>(java.util.Arrays.asList(failed.dependents));
     while (!todo.isEmpty()) {
       Node n = todo.pop();
       if (n.isFinal()) {
@@ -315,7 +329,7 @@ final class BuildRun {
       TargetOutcome skipped = skipped(n, "dependency '" + failed.name() + "' " + verb);
       settle(n, skipped);
       events.add(skipped);
-      todo.addAll(n.dependents);
+      java.util.Collections.addAll(todo, n.dependents);
     }
   }
 
@@ -333,8 +347,8 @@ final class BuildRun {
   private void complete() {
     List<TargetOutcome> outcomes;
     synchronized (this) {
-      outcomes = new ArrayList<>(nodes.size());
-      for (Node n : nodes.values()) {
+      outcomes = new ArrayList<>(nodes.length);
+      for (Node n : nodes) {
         outcomes.add(n.outcome);
       }
     }
@@ -406,7 +420,7 @@ final class BuildRun {
   synchronized boolean outputsReadAsInputs(dev.buildnet.graph.Target target) {
     if (inputPrefixes == null) {
       inputPrefixes = new java.util.TreeSet<>();
-      for (Node n : nodes.values()) {
+      for (Node n : nodes) {
         for (String input : n.target.inputs()) {
           if (!input.startsWith("!")) {
             inputPrefixes.add(GeneratedPaths.staticPrefix(input));
@@ -461,7 +475,7 @@ final class BuildRun {
    */
   void settled(java.util.function.BiConsumer<String, KeyManifest.Dependency> sink) {
     synchronized (this) {
-      for (Node n : nodes.values()) {
+      for (Node n : nodes) {
         Digest key = n.key;
         if (n.outcome != null && n.outcome.status().succeeded() && key != null) {
           sink.accept(n.name(), n.target.outputs().isEmpty() || n.outputs == null

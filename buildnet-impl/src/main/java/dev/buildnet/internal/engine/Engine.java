@@ -102,6 +102,8 @@ public final class Engine {
   private final Map<String, KeyManifest.Dependency> settled =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final CompletableFuture<Void> idle = new CompletableFuture<>();
+  /** The plan of the last full build submitted (see {@link BuildPlan#of(List, BuildPlan)}). */
+  private volatile BuildPlan lastPlan;
   private final Map<Node, Long> waitingSince = new HashMap<>();
   private final Map<BuildRun, Long> lastFairTime = new HashMap<>();
   private final ScheduledExecutorService timer; // re-checks waiting targets; null if none waits
@@ -178,11 +180,15 @@ public final class Engine {
   public BuildFuture submit(String buildId, BuildGraph graph, Set<String> requested, boolean keepGoing,
       Set<String> forced, Set<String> unrecorded) {
     BuildFuture future = Futures.create(buildId, this::cancel);
+    // A graph's topological order is immutable, so its plan is reused for as long as the same
+    // list instance comes back: the same graph, or the same memoized subgraph of it.
+    BuildPlan plan = BuildPlan.of(graph.topologicalOrder(), lastPlan);
+    lastPlan = plan;
     BuildRun run =
         new BuildRun(
             buildId,
             sequence.incrementAndGet(),
-            graph.topologicalOrder(),
+            plan,
             Map.of(),
             requested,
             keepGoing,
@@ -215,7 +221,7 @@ public final class Engine {
       upstream.put(name, d != null && d.key().equals(key) ? d : KeyManifest.Dependency.byKey(key));
     });
     BuildFuture future = Futures.create(buildId, this::cancel);
-    BuildRun run = new BuildRun(buildId, sequence.incrementAndGet(), order, upstream,
+    BuildRun run = new BuildRun(buildId, sequence.incrementAndGet(), BuildPlan.of(order), upstream,
         requested, keepGoing, Set.of(), Set.of(), listeners, future, System.nanoTime(),
         this::finishing);
     return start(run, future);

@@ -3,15 +3,14 @@ package dev.buildnet.internal.engine;
 import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.graph.Target;
-import java.util.ArrayList;
-import java.util.List;
 
 /** One target's place in one build. Mutable fields are guarded by the owning {@link BuildRun}. */
 final class Node {
   final Target target;
   final int order; // position in topological order, for stable tie-breaking
-  final List<Node> dependencies = new ArrayList<>();
-  final List<Node> dependents = new ArrayList<>();
+  /** Set by the {@link BuildRun} that makes it, before the run is shared (from its plan). */
+  Node[] dependencies;
+  Node[] dependents;
   int pendingDependencies;
   TargetOutcome outcome;
   volatile Digest key;
