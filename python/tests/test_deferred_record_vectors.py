@@ -5,44 +5,34 @@ master does)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from buildnet.master._deferred import RecordError, decode_record, encode_record
+from tests.record_vectors import ids, load, raw
 
-VECTORS = Path(__file__).resolve().parents[2] / "docs" / "deferred-record-vectors.json"
-DOC = json.loads(VECTORS.read_text(encoding="utf-8"))
-
-
-def _raw(v: dict[str, Any]) -> bytes:
-    return bytes.fromhex(v["record_hex"]) if "record_hex" in v else v["record"].encode("utf-8")
+DOC = load("deferred-record-vectors.json")
 
 
-def _ids(group: list[dict[str, Any]]) -> list[str]:
-    return [v["name"] for v in group]
-
-
-@pytest.mark.parametrize("v", DOC["valid"], ids=_ids(DOC["valid"]))
+@pytest.mark.parametrize("v", DOC["valid"], ids=ids(DOC["valid"]))
 def test_the_python_master_writes_exactly_the_canonical_record(v: dict[str, Any]) -> None:
-    assert encode_record(v["worker"], v["manifest"]) == _raw(v)
+    assert encode_record(v["worker"], v["manifest"]) == raw(v)
 
 
 READABLE = DOC["valid"] + DOC["readable"]
 
 
-@pytest.mark.parametrize("v", READABLE, ids=_ids(READABLE))
+@pytest.mark.parametrize("v", READABLE, ids=ids(READABLE))
 def test_the_python_master_reads_the_worker_and_manifest_back(v: dict[str, Any]) -> None:
-    k = decode_record(_raw(v))
+    k = decode_record(raw(v))
     assert (k.worker_id, k.manifest, k.earlier) == (v["worker"], v["manifest"], True)
     # Field order too: a record read back and written again is the canonical one.
     assert list(k.manifest) == list(v["manifest"])
 
 
-@pytest.mark.parametrize("v", DOC["invalid"], ids=_ids(DOC["invalid"]))
+@pytest.mark.parametrize("v", DOC["invalid"], ids=ids(DOC["invalid"]))
 def test_the_python_master_drops_what_the_java_master_drops(v: dict[str, Any]) -> None:
     with pytest.raises(RecordError) as e:
-        decode_record(_raw(v))
+        decode_record(raw(v))
     assert len(str(e.value).splitlines()) == 1  # one line for the log
