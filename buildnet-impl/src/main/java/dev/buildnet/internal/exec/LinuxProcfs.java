@@ -24,6 +24,7 @@ public final class LinuxProcfs implements ProcessInspector {
   // /proc reports CPU in USER_HZ ticks, which the kernel fixes at 100 on every architecture the
   // JDK runs on (sysconf(_SC_CLK_TCK) would need native code to ask).
   private static final long NANOS_PER_TICK = 10_000_000L;
+  private static final long PF_KTHREAD = 0x00200000L;
 
   private final long self = ProcessHandle.current().pid();
   private final boolean hasChildrenFiles = childrenFilesExist();
@@ -182,6 +183,24 @@ public final class LinuxProcfs implements ProcessInspector {
       }
     }
     return false;
+  }
+
+  @Override
+  public boolean environmentPending(long pid) {
+    // An exec installs the new program's memory before it writes the environment there: in
+    // between, /proc/<pid>/environ reads empty and stat's env_end (field 50) is 0. A process that
+    // really has an empty environment has env_end set; a kernel thread has none at all.
+    String env = read(PROC.resolve(pid + "/environ"));
+    if (env == null || !env.isEmpty()) {
+      return false; // unreadable (gone, another user's) or readable: nothing pending
+    }
+    String stat = read(PROC.resolve(pid + "/stat"));
+    String[] f = stat == null ? null : fieldsAfterName(stat);
+    if (f == null || f.length < 48 || f[0].equals("Z") || f[0].equals("X")) {
+      return false;
+    }
+    boolean kernelThread = (parseLong(f[6]) & PF_KTHREAD) != 0;
+    return !kernelThread && parseLong(f[47]) == 0;
   }
 
   @Override

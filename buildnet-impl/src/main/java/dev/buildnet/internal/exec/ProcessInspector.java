@@ -46,6 +46,15 @@ public interface ProcessInspector {
    */
   boolean environmentHas(long pid, Collection<String> entries);
 
+  /**
+   * True if {@code pid} is between two programs: inside an exec (or an exit), where its
+   * environment reads as empty though it is about to have one again, so that {@link
+   * #environmentHas} cannot tell yet. False where that cannot be known.
+   */
+  default boolean environmentPending(long pid) {
+    return false;
+  }
+
   /** Every process on the machine; empty where that cannot be known. */
   List<Long> allProcesses();
 

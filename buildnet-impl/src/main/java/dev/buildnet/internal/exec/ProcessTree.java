@@ -44,6 +44,8 @@ public final class ProcessTree {
   private final Map<Long, Member> members = new LinkedHashMap<>();
   private long peakRssBytes;
   private long peakCpuNanos;
+  // The last look for orphans met a candidate whose mark could not be read yet (see adoptsMore).
+  private boolean undecided;
 
   private static final class Member {
     final ProcessHandle handle;
@@ -175,13 +177,20 @@ public final class ProcessTree {
         }
       }
     }
+    undecided = false;
     for (long pid : candidates) {
       Member m = members.get(pid);
-      if ((m == null || m.gone)
-          && inspector.environmentHas(pid, List.of(mark))
-          && (!maybeThreads || PidWindow.isProcess(pid))
-          && track(pid)) {
-        found.add(pid);
+      if (m != null && !m.gone) {
+        continue;
+      }
+      if (inspector.environmentHas(pid, List.of(mark))) {
+        if ((!maybeThreads || PidWindow.isProcess(pid)) && track(pid)) {
+          found.add(pid);
+        }
+      } else if (inspector.environmentPending(pid)) {
+        // A detached process caught inside its exec (its output just redirected away, say)
+        // shows no environment for a moment: look again rather than miss it for good.
+        undecided = true;
       }
     }
     if (sweeper != null) {
@@ -192,17 +201,18 @@ public final class ProcessTree {
 
   /**
    * Looks for marked orphans this JVM adopted that are not members yet, and if there are any,
-   * makes them and their descendants members. True if it found any. Not part of every sample: it
+   * makes them and their descendants members. True if it found any, or if a candidate was inside
+   * an exec, where its environment cannot be read: then the caller must look again before it
+   * concludes that nothing was left behind. Not part of every sample: it
    * is needed when the command is being stopped (and once more before a stop counts as complete,
    * for an orphan forked just before its parent was killed), and sampling stays cheap.
    */
   boolean adoptsMore() {
     List<Long> found = adoptedOrphans();
-    if (found.isEmpty()) {
-      return false;
+    if (!found.isEmpty()) {
+      refresh(false);
     }
-    refresh(false);
-    return true;
+    return !found.isEmpty() || undecided;
   }
 
   /**
