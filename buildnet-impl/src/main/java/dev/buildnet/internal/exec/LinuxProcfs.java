@@ -171,9 +171,17 @@ public final class LinuxProcfs implements ProcessInspector {
 
   @Override
   public boolean environmentHas(long pid, Collection<String> entries) {
+    return Boolean.TRUE.equals(environmentHolds(pid, entries));
+  }
+
+  @Override
+  public Boolean environmentHolds(long pid, Collection<String> entries) {
     String env = read(PROC.resolve(pid + "/environ"));
-    if (env == null || env.isEmpty()) {
-      return false;
+    if (env == null) {
+      return false; // gone, or another user's
+    }
+    if (env.isEmpty()) {
+      return execInProgress(pid) ? null : Boolean.FALSE;
     }
     for (String nameEqualsValue : entries) {
       // Entries are NUL-terminated; match a whole entry, not the tail of another one's value.
@@ -185,15 +193,12 @@ public final class LinuxProcfs implements ProcessInspector {
     return false;
   }
 
-  @Override
-  public boolean environmentPending(long pid) {
-    // An exec installs the new program's memory before it writes the environment there: in
-    // between, /proc/<pid>/environ reads empty and stat's env_end (field 50) is 0. A process that
-    // really has an empty environment has env_end set; a kernel thread has none at all.
-    String env = read(PROC.resolve(pid + "/environ"));
-    if (env == null || !env.isEmpty()) {
-      return false; // unreadable (gone, another user's) or readable: nothing pending
-    }
+  /**
+   * An exec installs the new program's memory before it writes the environment there: in between,
+   * {@code /proc/<pid>/environ} reads empty and stat's env_end (field 50) is 0. A process that
+   * really has an empty environment has env_end set; a kernel thread has none at all.
+   */
+  private static boolean execInProgress(long pid) {
     String stat = read(PROC.resolve(pid + "/stat"));
     String[] f = stat == null ? null : fieldsAfterName(stat);
     if (f == null || f.length < 48 || f[0].equals("Z") || f[0].equals("X")) {

@@ -47,12 +47,12 @@ public interface ProcessInspector {
   boolean environmentHas(long pid, Collection<String> entries);
 
   /**
-   * True if {@code pid} is between two programs: inside an exec (or an exit), where its
-   * environment reads as empty though it is about to have one again, so that {@link
-   * #environmentHas} cannot tell yet. False where that cannot be known.
+   * {@link #environmentHas}, or null when that cannot be told yet: {@code pid} is between two
+   * programs, inside an exec (or an exit), where its environment reads as empty though it is about
+   * to have one again.
    */
-  default boolean environmentPending(long pid) {
-    return false;
+  default Boolean environmentHolds(long pid, Collection<String> entries) {
+    return environmentHas(pid, entries);
   }
 
   /** Every process on the machine; empty where that cannot be known. */

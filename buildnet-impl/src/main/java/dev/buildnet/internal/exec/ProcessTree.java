@@ -183,11 +183,12 @@ public final class ProcessTree {
       if (m != null && !m.gone) {
         continue;
       }
-      if (inspector.environmentHas(pid, List.of(mark))) {
+      Boolean marked = inspector.environmentHolds(pid, List.of(mark));
+      if (Boolean.TRUE.equals(marked)) {
         if ((!maybeThreads || PidWindow.isProcess(pid)) && track(pid)) {
           found.add(pid);
         }
-      } else if (inspector.environmentPending(pid)) {
+      } else if (marked == null) {
         // A detached process caught inside its exec (its output just redirected away, say)
         // shows no environment for a moment: look again rather than miss it for good.
         undecided = true;
