@@ -300,8 +300,8 @@ public final class ProcessShellProvider implements ShellProvider {
       process.destroyForcibly();
       // A pump that never ran never closes its stream; one that runs closes its own at the end
       // (closing it under a read could hand its fd number to someone else's open meanwhile).
-      closeQuietly(stdoutRead ? null : stdout);
-      closeQuietly(stderr);
+      OutputPipes.closeQuietly(stdoutRead ? null : stdout);
+      OutputPipes.closeQuietly(stderr);
       if (record != null) {
         record.ended(recordKey);
       }
@@ -328,17 +328,6 @@ public final class ProcessShellProvider implements ShellProvider {
   private static void closeAll(OutputPipes pipes) {
     if (pipes != null) {
       pipes.close();
-    }
-  }
-
-  private static void closeQuietly(InputStream in) {
-    if (in == null) {
-      return;
-    }
-    try {
-      in.close();
-    } catch (IOException ignored) {
-      // Nothing to report: the command is being killed anyway.
     }
   }
 

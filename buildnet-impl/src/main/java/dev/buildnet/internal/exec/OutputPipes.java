@@ -158,14 +158,18 @@ public final class OutputPipes implements Closeable {
     closeQuietly(stderr);
   }
 
-  private static void closeQuietly(InputStream in) {
+  /**
+   * Closes a command's output stream, ours or the JDK's, that no pump will read; null is skipped.
+   * Closing a pipe's read end has nothing worth reporting.
+   */
+  public static void closeQuietly(InputStream in) {
     if (in == null) {
       return;
     }
     try {
       in.close();
     } catch (IOException ignored) {
-      // Closing a pipe's read end has nothing to report.
+      // Nothing to report: nobody reads this stream any more.
     }
   }
 }
