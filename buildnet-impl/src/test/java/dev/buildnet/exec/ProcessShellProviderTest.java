@@ -132,7 +132,7 @@ class ProcessShellProviderTest {
   }
 
   @Test
-  void listener_runsOnNamedReaderThreads() throws Exception {
+  void listener_runsOnTheCommandsNamedThread() throws Exception {
     List<String> names = new CopyOnWriteArrayList<>();
     RunningCommand c =
         shell.start(
@@ -141,10 +141,28 @@ class ProcessShellProviderTest {
     c.result().get(10, SECONDS);
 
     Collections.sort(names);
-    assertEquals(
-        List.of(
-            "STDERR buildnet-exec-" + c.pid() + "-err", "STDOUT buildnet-exec-" + c.pid() + "-out"),
-        names);
+    String thread = "buildnet-exec-" + c.pid();
+    if (LinuxProcfs.isUsable()) {
+      // One thread polls both pipes and the root's exit.
+      assertEquals(List.of("STDERR " + thread, "STDOUT " + thread), names);
+    } else {
+      assertEquals(List.of("STDERR " + thread + "-err", "STDOUT " + thread + "-out"), names);
+    }
+  }
+
+  @Test
+  void listener_onTheJdksPipes_runsOnANamedReaderThreadPerStream() throws Exception {
+    ProcessShellProvider degraded = ProcessShellProvider.builder().withoutNativeCalls().build();
+    List<String> names = new CopyOnWriteArrayList<>();
+    RunningCommand c =
+        degraded.start(
+            spec(ScriptCommands.bash("echo out; echo err >&2", List.of())),
+            (stream, line) -> names.add(stream + " " + Thread.currentThread().getName()));
+    c.result().get(10, SECONDS);
+
+    Collections.sort(names);
+    String thread = "buildnet-exec-" + c.pid();
+    assertEquals(List.of("STDERR " + thread + "-err", "STDOUT " + thread + "-out"), names);
   }
 
   @Test
