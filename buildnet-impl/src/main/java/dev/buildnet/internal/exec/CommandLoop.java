@@ -129,10 +129,24 @@ final class CommandLoop implements Runnable {
     }
   }
 
+  /**
+   * What a loop reads into, kept by each pool thread from one command to the next: allocating
+   * and zeroing 128 KiB (and registering native memory for cleaning) per command cost more than
+   * the loop's own work for a short one.
+   */
+  private static final class Buffers {
+    final Memory pollFds = new Memory(3L * POLLFD_BYTES);
+    final Memory buffer = new Memory(READ_BYTES);
+    final byte[] bytes = new byte[READ_BYTES];
+  }
+
+  private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
   private void loop() {
-    Memory pollFds = new Memory(3L * POLLFD_BYTES);
-    Memory buffer = new Memory(READ_BYTES);
-    byte[] bytes = new byte[READ_BYTES];
+    Buffers buffers = BUFFERS.get();
+    Memory pollFds = buffers.pollFds;
+    Memory buffer = buffers.buffer;
+    byte[] bytes = buffers.bytes;
     long untilNext = events.tick(System.nanoTime());
     while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
       for (int i = 0; i < 3; i++) {

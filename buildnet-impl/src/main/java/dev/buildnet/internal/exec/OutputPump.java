@@ -36,8 +36,9 @@ public final class OutputPump implements Runnable {
   private final String threadName;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
   private final CompletableFuture<Throwable> failed = new CompletableFuture<>();
-  // Allocated up front: draining must not need memory, or an exhausted heap would stop it.
-  private final byte[] buffer = new byte[8192];
+  // Allocated up front: draining must not need memory, or an exhausted heap would stop it. Only
+  // for run(): a CommandLoop reads into buffers of its own.
+  private final byte[] buffer;
   private final ByteArrayOutputStream head = new ByteArrayOutputStream();
   private byte[] tail; // a ring of the last bytes, allocated once the head is full
   private int tailPos;
@@ -65,6 +66,7 @@ public final class OutputPump implements Runnable {
     this.tailCap = capBytes / 2;
     this.headCap = capBytes - tailCap;
     this.threadName = threadName;
+    this.buffer = in != null ? new byte[8192] : null;
   }
 
   /**
