@@ -158,6 +158,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final boolean linux;
   private final boolean nativeCalls;
   private final boolean ownPipes;
+  private final boolean pidfd;
   private final LeftoverRecord record;
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -173,6 +174,7 @@ public final class ProcessShellProvider implements ShellProvider {
     this.linux = inspector instanceof LinuxProcfs;
     this.nativeCalls = b.nativeCalls && b.subreaper;
     this.ownPipes = linux && b.nativeCalls;
+    this.pidfd = b.pidfd;
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -289,7 +291,7 @@ public final class ProcessShellProvider implements ShellProvider {
           release(run);
         });
     try {
-      run.begin(pipes);
+      run.begin(pipes, pidfd);
     } catch (IOException | RejectedExecutionException | OutOfMemoryError e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
@@ -423,6 +425,7 @@ public final class ProcessShellProvider implements ShellProvider {
     private boolean threadFactorySet;
     private Path recordDir;
     private boolean nativeCalls = true;
+    private boolean pidfd = true;
     private boolean subreaper = Boolean.getBoolean(SUBREAPER_PROPERTY);
 
     private Builder() {}
@@ -509,6 +512,12 @@ public final class ProcessShellProvider implements ShellProvider {
     /** For tests: behave as if JNA could not be loaded (the degraded mode). */
     Builder withoutNativeCalls() {
       nativeCalls = false;
+      return this;
+    }
+
+    /** For tests: behave as if the kernel had no pidfd (reader threads over the own pipes). */
+    Builder withoutPidfd() {
+      pidfd = false;
       return this;
     }
 

@@ -78,6 +78,9 @@ final class CommandLoop implements Runnable {
       OutputPump stderr,
       Events events,
       String name) {
+    // Right after the fork. The JDK's reaper may have reaped a quick root already (ESRCH below);
+    // for its pid to have gone to another process meanwhile, the kernel would have had to hand
+    // out every other pid up to pid_max in those microseconds.
     long pidfd = OutputPipes.Libc.syscall(SYS_PIDFD_OPEN, pid, 0);
     int[] fds;
     if (pidfd >= 0) {

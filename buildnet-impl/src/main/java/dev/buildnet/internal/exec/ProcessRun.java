@@ -110,14 +110,16 @@ public final class ProcessRun implements RunningCommand {
    * provider, after {@link #onEnd}.
    *
    * @param pipes the provider's own pipes, or null for the JDK's
+   * @param pidfd whether to try for a pidfd and a {@link CommandLoop} (false only in tests of the
+   *     fallback)
    * @throws RejectedExecutionException if no thread could be had (out of memory, say); then the
    *     timers are off, what no thread reads is closed, and the caller kills the process
    */
-  public void begin(OutputPipes pipes) throws IOException {
+  public void begin(OutputPipes pipes, boolean pidfd) throws IOException {
     long pid = process.pid();
     String prefix = "buildnet-exec-" + pid;
     CommandLoop loop = null;
-    if (pipes != null) {
+    if (pipes != null && pidfd) {
       stdout = pump(null, OutputListener.Stream.STDOUT, prefix + "-out");
       stderr = pump(null, OutputListener.Stream.STDERR, prefix + "-err");
       loop = CommandLoop.open(pipes, pid, stdout, stderr, new LoopEvents(), prefix);
