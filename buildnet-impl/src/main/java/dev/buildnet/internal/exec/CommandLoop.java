@@ -30,6 +30,16 @@ final class CommandLoop implements Runnable {
   private static final int EAGAIN = 11;
   private static final int ESRCH = 3;
   private static final int POLLFD_BYTES = 8; // int fd, short events, short revents
+  private static final int SIGINFO_BYTES = 128;
+  private static final int P_PIDFD = 3;
+  private static final int WEXITED = 4;
+  private static final int WNOWAIT = 0x01000000;
+  private static final int CLD_EXITED = 1;
+  private static final int CLD_KILLED = 2;
+  private static final int CLD_DUMPED = 3;
+  // MIPS orders siginfo_t's first fields differently; every other 64-bit Linux shares the layout.
+  private static final boolean SIGINFO_LAYOUT_KNOWN =
+      !System.getProperty("os.arch", "").startsWith("mips");
   // A pipe holds 64 KiB by default: one read empties a full one.
   private static final int READ_BYTES = 64 * 1024;
 
@@ -52,8 +62,11 @@ final class CommandLoop implements Runnable {
 
   /** What the loop tells its command, on the loop's thread. */
   interface Events {
-    /** The root's exit was seen at {@code nanoTime}. */
-    void rootExited(long nanoTime);
+    /**
+     * The root's exit was seen at {@code nanoTime}, with its status as the JDK reports one (the
+     * code, or 128 + the signal), or -1 where the JDK's reaper took it first.
+     */
+    void rootExited(long nanoTime, int exitCode);
 
     /**
      * Does what is due at {@code nanoTime} (a sample, the timeout) and says how many nanoseconds
@@ -106,7 +119,7 @@ final class CommandLoop implements Runnable {
     boolean exitUnseen = false;
     try {
       if (fds[2] < 0) {
-        events.rootExited(System.nanoTime());
+        events.rootExited(System.nanoTime(), -1);
       }
       loop();
     } catch (RuntimeException | Error e) {
@@ -141,6 +154,33 @@ final class CommandLoop implements Runnable {
     final Memory pollFds = new Memory(3L * POLLFD_BYTES);
     final Memory buffer = new Memory(READ_BYTES);
     final byte[] bytes = new byte[READ_BYTES];
+    final Memory siginfo = new Memory(SIGINFO_BYTES);
+  }
+
+  /**
+   * The exited root's status, read without reaping it ({@code waitid(P_PIDFD, WNOWAIT)}, Linux
+   * 5.4), or -1 if it cannot be (the JDK's reaper reaped it first, an older kernel). The JDK's
+   * reaper still reaps the root and records its status; reading it here spares the command's
+   * finish a wait for that thread, which on a loaded machine may not run for milliseconds.
+   */
+  private int exitCode(Memory siginfo) {
+    if (!SIGINFO_LAYOUT_KNOWN) {
+      return -1;
+    }
+    siginfo.clear();
+    if (OutputPipes.Libc.waitid(P_PIDFD, fds[2], siginfo, WEXITED | WNOWAIT) != 0) {
+      return -1;
+    }
+    // siginfo_t for SIGCHLD on 64-bit Linux: si_code at 8, si_pid at 16, si_status at 24.
+    int code = siginfo.getInt(8);
+    int status = siginfo.getInt(24);
+    if (siginfo.getInt(16) == 0) {
+      return -1; // nothing was reported
+    }
+    if (code == CLD_EXITED) {
+      return status;
+    }
+    return code == CLD_KILLED || code == CLD_DUMPED ? 0x80 + status : -1;
   }
 
   private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -171,8 +211,10 @@ final class CommandLoop implements Runnable {
         }
       }
       if (fds[2] >= 0 && pollFds.getShort(2L * POLLFD_BYTES + 6) != 0) {
+        long now = System.nanoTime();
+        int code = exitCode(buffers.siginfo);
         closeFd(2);
-        events.rootExited(System.nanoTime());
+        events.rootExited(now, code);
       }
       untilNext = events.tick(System.nanoTime());
     }

@@ -86,6 +86,8 @@ public final class OutputPipes implements Closeable {
 
     static native int poll(Pointer fds, long count, int timeoutMillis);
 
+    static native int waitid(int idType, int id, Pointer info, int options);
+
     // syscall(2) is variadic; every argument is passed as a long, as the kernel takes them.
     static native long syscall(long number, long arg1, long arg2);
   }

@@ -64,6 +64,8 @@ public final class ProcessRun implements RunningCommand {
   private Future<?> sampling;
   // When the command's own loop (not the scheduler) is to sample next, and time it out.
   private long nextSampleNanos;
+  // The root's status as the command's loop read it, or -1 for the JDK's.
+  private int knownExitCode = -1;
   private long deadlineNanos;
   private Future<?> timeout;
   private Future<?> drainWait;
@@ -164,8 +166,14 @@ public final class ProcessRun implements RunningCommand {
   /** The command's {@link CommandLoop} reports to the run here. */
   private final class LoopEvents implements CommandLoop.Events {
     @Override
-    public void rootExited(long nanoTime) {
-      rootExitSeen(nanoTime);
+    public void rootExited(long nanoTime, int exitCode) {
+      event(
+          () -> {
+            if (exitCode >= 0 && !rootExited) {
+              knownExitCode = exitCode;
+            }
+            ProcessRun.this.rootExited(nanoTime);
+          });
     }
 
     @Override
@@ -408,10 +416,14 @@ public final class ProcessRun implements RunningCommand {
   }
 
   /**
-   * The root's exit status. The exit may have been seen through a pidfd a moment before the JDK's
-   * reaper thread has taken the status; then this waits for that moment.
+   * The root's exit status: as the command's loop read it, else the JDK's. The exit may have been
+   * seen through a pidfd a moment before the JDK's reaper thread has taken the status; then this
+   * waits for that moment.
    */
   private int exitCode() {
+    if (knownExitCode >= 0) {
+      return knownExitCode;
+    }
     boolean interrupted = false;
     try {
       while (true) {
