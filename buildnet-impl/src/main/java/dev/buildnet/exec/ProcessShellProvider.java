@@ -4,7 +4,6 @@ import dev.buildnet.internal.exec.LeftoverRecord;
 import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
 import dev.buildnet.internal.exec.OutputPipes;
-import dev.buildnet.internal.exec.OutputPump;
 import dev.buildnet.internal.exec.PidWindow;
 import dev.buildnet.internal.exec.ProcessInspector;
 import dev.buildnet.internal.exec.ProcessRun;
@@ -18,7 +17,6 @@ import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -83,11 +81,12 @@ import org.slf4j.LoggerFactory;
  * <h2>Measurements</h2>
  *
  * Wall time is measured on {@link System#nanoTime()} from just before the fork to the moment the
- * JDK reports the root's exit. CPU time and peak memory are sampled from {@code /proc} on Linux:
- * 10 ms after the start, then every {@code sampleInterval} (default 50 ms), and while stopping a
- * tree. The JDK reaps the root the moment it exits, so there is no final reading of the root
- * itself. CPU time is the largest sum seen over the live members of their user + system time
- * including children they reaped, in 10 ms ticks: CPU spent after a process's last sample, and by
+ * provider sees the root's exit (through a pidfd on Linux, else as the JDK reports it). CPU time
+ * and peak memory are sampled from {@code /proc} on Linux: 10 ms after the start, then every
+ * {@code sampleInterval} (default 50 ms), and while stopping a tree. The JDK reaps the root the
+ * moment it exits, so there is no final reading of the root itself. CPU time is the largest sum
+ * seen over the live members of their user + system time including children they reaped, in 10 ms
+ * ticks: CPU spent after a process's last sample, and by
  * processes that lived less than an interval and were reaped outside the tree, is missed, so it is
  * a lower bound, and a command that ends within 10 ms reports zero CPU and memory. Peak memory is
  * the larger of the largest summed resident set seen and any member's own high-water mark ({@code
@@ -105,8 +104,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Output</h2>
  *
- * Lines reach the listener as they arrive, from one reader thread per stream ({@code
- * buildnet-exec-<pid>-out}/{@code -err}); a line longer than 64 KiB arrives in pieces. Output is
+ * Lines reach the listener as they arrive. On Linux one thread per command ({@code
+ * buildnet-exec-<pid>}) reads both streams and sees the root's exit, with {@code poll(2)} over the
+ * pipes and a pidfd of the root (Linux 5.3 or later; elsewhere, or without JNA or a pidfd, one
+ * reader thread per stream, {@code buildnet-exec-<pid>-out}/{@code -err}, and one waiting for the
+ * exit); a line longer than 64 KiB arrives in pieces. Output is
  * read until every process holding the pipes has closed them (left-behind processes included, until
  * they are stopped); that is also how the provider knows, cheaply, whether the root left anything
  * behind, so only then does it scan every process for the pipes' holders. On Linux the pipes are
@@ -123,8 +125,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Threads and lifecycle</h2>
  *
  * Thread-safe; one instance can run any number of commands at once. {@link #start} blocks only for
- * the fork. The provider owns one scheduler thread ({@code buildnet-exec-sampler}) and a cached pool
- * of reader threads, all daemon; they exist only while commands run and end on their own
+ * the fork. The provider owns one scheduler thread ({@code buildnet-exec-sampler}: stopping trees,
+ * and sampling where a command has no thread of its own to do it) and a cached pool of reader
+ * threads, all daemon; they exist only while commands run and end on their own
  * {@code idleThreadTimeout} (default 2 s) after the last one, so there is nothing to close.
  *
  * @since 0.1
@@ -155,6 +158,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final boolean linux;
   private final boolean nativeCalls;
   private final boolean ownPipes;
+  private final boolean pidfd;
   private final LeftoverRecord record;
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -170,6 +174,7 @@ public final class ProcessShellProvider implements ShellProvider {
     this.linux = inspector instanceof LinuxProcfs;
     this.nativeCalls = b.nativeCalls && b.subreaper;
     this.ownPipes = linux && b.nativeCalls;
+    this.pidfd = b.pidfd;
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -274,45 +279,9 @@ public final class ProcessShellProvider implements ShellProvider {
     ProcessTree tree =
         new ProcessTree(
             inspector, natives, sweeper(natives), window, process.toHandle(), mark, members);
-    InputStream stdout = pipes != null ? pipes.stdout() : process.getInputStream();
-    InputStream stderr = pipes != null ? pipes.stderr() : process.getErrorStream();
-    OutputPump out =
-        new OutputPump(
-            stdout,
-            OutputListener.Stream.STDOUT,
-            listener,
-            spec.outputCapBytes(),
-            "buildnet-exec-" + pid + "-out");
-    OutputPump err =
-        new OutputPump(
-            stderr,
-            OutputListener.Stream.STDERR,
-            listener,
-            spec.outputCapBytes(),
-            "buildnet-exec-" + pid + "-err");
-    boolean stdoutRead = false;
-    try {
-      readers.execute(out);
-      stdoutRead = true;
-      readers.execute(err);
-    } catch (RejectedExecutionException | OutOfMemoryError e) {
-      process.descendants().forEach(ProcessHandle::destroyForcibly);
-      process.destroyForcibly();
-      // A pump that never ran never closes its stream; one that runs closes its own at the end
-      // (closing it under a read could hand its fd number to someone else's open meanwhile).
-      closeQuietly(stdoutRead ? null : stdout);
-      closeQuietly(stderr);
-      if (record != null) {
-        record.ended(recordKey);
-      }
-      release(null);
-      throw new BuildNetException(
-          "started " + spec.argv().get(0) + " (pid " + pid + ") but could not read its output; killed it",
-          e);
-    }
     ProcessRun run =
         new ProcessRun(
-            spec, process, startNanos, scheduler, sampleIntervalNanos, tree, out, err, readers);
+            spec, process, startNanos, scheduler, sampleIntervalNanos, tree, listener, readers);
     running.add(run);
     run.onEnd(
         () -> {
@@ -321,24 +290,28 @@ public final class ProcessShellProvider implements ShellProvider {
           }
           release(run);
         });
-    run.begin();
+    try {
+      run.begin(pipes, pidfd);
+    } catch (IOException | RejectedExecutionException | OutOfMemoryError e) {
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      if (e instanceof IOException) {
+        closeAll(pipes); // no reader has anything of them yet
+      }
+      if (record != null) {
+        record.ended(recordKey);
+      }
+      release(run);
+      throw new BuildNetException(
+          "started " + spec.argv().get(0) + " (pid " + pid + ") but could not read its output; killed it",
+          e);
+    }
     return run;
   }
 
   private static void closeAll(OutputPipes pipes) {
     if (pipes != null) {
       pipes.close();
-    }
-  }
-
-  private static void closeQuietly(InputStream in) {
-    if (in == null) {
-      return;
-    }
-    try {
-      in.close();
-    } catch (IOException ignored) {
-      // Nothing to report: the command is being killed anyway.
     }
   }
 
@@ -452,6 +425,7 @@ public final class ProcessShellProvider implements ShellProvider {
     private boolean threadFactorySet;
     private Path recordDir;
     private boolean nativeCalls = true;
+    private boolean pidfd = true;
     private boolean subreaper = Boolean.getBoolean(SUBREAPER_PROPERTY);
 
     private Builder() {}
@@ -538,6 +512,12 @@ public final class ProcessShellProvider implements ShellProvider {
     /** For tests: behave as if JNA could not be loaded (the degraded mode). */
     Builder withoutNativeCalls() {
       nativeCalls = false;
+      return this;
+    }
+
+    /** For tests: behave as if the kernel had no pidfd (reader threads over the own pipes). */
+    Builder withoutPidfd() {
+      pidfd = false;
       return this;
     }
 

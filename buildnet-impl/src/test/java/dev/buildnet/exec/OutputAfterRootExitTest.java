@@ -67,15 +67,29 @@ class OutputAfterRootExitTest {
     assertFalse(r.outputTruncated());
   }
 
+  @Test
+  void withoutPidfd_readerThreadsOnTheOwnPipes_readWhatAChildWroteAfterTheRootExited()
+      throws Exception {
+    CommandResult r = rootExitsThenChildWrites("", ProcessShellProvider.builder().withoutPidfd());
+
+    assertArrayEquals(expected(), r.stdout(), summary(r.stdout()));
+    assertEquals(0, r.stderr().length, new String(r.stderr(), UTF_8));
+    assertFalse(r.outputTruncated());
+  }
+
   /**
    * The worst order, every time: the root exits and the JDK is done with it before the provider's
    * reader threads start (as on a loaded machine), and only then does its child write. The JDK's
    * own pipes are closed by then, so the child would die of SIGPIPE at its first write.
    */
   private CommandResult rootExitsThenChildWrites(String redirect) throws Exception {
+    return rootExitsThenChildWrites(redirect, ProcessShellProvider.builder());
+  }
+
+  private CommandResult rootExitsThenChildWrites(String redirect, ProcessShellProvider.Builder b)
+      throws Exception {
     CompletableFuture<Void> readersMayStart = new CompletableFuture<>();
-    ProcessShellProvider shell =
-        ProcessShellProvider.builder().threadFactory(heldReaders(readersMayStart)).build();
+    ProcessShellProvider shell = b.threadFactory(heldReaders(readersMayStart)).build();
     String script =
         "mkfifo go; (trap '' TERM; read x < go; yes 0123456 | head -n " + LINES + redirect
             + "; echo \"$?\" > child.status) & exit 0";

@@ -24,6 +24,11 @@ public final class LinuxProcfs implements ProcessInspector {
   // /proc reports CPU in USER_HZ ticks, which the kernel fixes at 100 on every architecture the
   // JDK runs on (sysconf(_SC_CLK_TCK) would need native code to ask).
   private static final long NANOS_PER_TICK = 10_000_000L;
+  private static final long PF_KTHREAD = 0x00200000L;
+  // A thread keeps its read buffer up to this size; a larger file's buffer is let go after use.
+  private static final int MAX_KEPT_BUFFER = 64 * 1024;
+  private static final ThreadLocal<byte[]> READ_BUFFER =
+      ThreadLocal.withInitial(() -> new byte[4096]);
 
   private final long self = ProcessHandle.current().pid();
   private final boolean hasChildrenFiles = childrenFilesExist();
@@ -170,9 +175,17 @@ public final class LinuxProcfs implements ProcessInspector {
 
   @Override
   public boolean environmentHas(long pid, Collection<String> entries) {
+    return Boolean.TRUE.equals(environmentHolds(pid, entries));
+  }
+
+  @Override
+  public Boolean environmentHolds(long pid, Collection<String> entries) {
     String env = read(PROC.resolve(pid + "/environ"));
-    if (env == null || env.isEmpty()) {
-      return false;
+    if (env == null) {
+      return false; // gone, or another user's
+    }
+    if (env.isEmpty()) {
+      return execInProgress(pid) ? null : Boolean.FALSE;
     }
     for (String nameEqualsValue : entries) {
       // Entries are NUL-terminated; match a whole entry, not the tail of another one's value.
@@ -182,6 +195,21 @@ public final class LinuxProcfs implements ProcessInspector {
       }
     }
     return false;
+  }
+
+  /**
+   * An exec installs the new program's memory before it writes the environment there: in between,
+   * {@code /proc/<pid>/environ} reads empty and stat's env_end (field 50) is 0. A process that
+   * really has an empty environment has env_end set; a kernel thread has none at all.
+   */
+  private static boolean execInProgress(long pid) {
+    String stat = read(PROC.resolve(pid + "/stat"));
+    String[] f = stat == null ? null : fieldsAfterName(stat);
+    if (f == null || f.length < 48 || f[0].equals("Z") || f[0].equals("X")) {
+      return false;
+    }
+    boolean kernelThread = (parseLong(f[6]) & PF_KTHREAD) != 0;
+    return !kernelThread && parseLong(f[47]) == 0;
   }
 
   @Override
@@ -248,7 +276,12 @@ public final class LinuxProcfs implements ProcessInspector {
     // A plain read loop: /proc files report size 0, and Files.readAllBytes pays for a channel
     // and a size query on every one of the many small reads a sample makes.
     try (FileInputStream in = new FileInputStream(file)) {
-      byte[] buffer = new byte[size];
+      // Each thread reuses one buffer: a command's start and end read /proc/stat, up to 16 KiB
+      // on a large machine, and allocating that for each read showed in the spawn profile.
+      byte[] buffer = READ_BUFFER.get();
+      if (buffer.length < size) {
+        buffer = new byte[size];
+      }
       int length = 0;
       int n;
       while ((n = in.read(buffer, length, buffer.length - length)) > 0) {
@@ -256,6 +289,9 @@ public final class LinuxProcfs implements ProcessInspector {
         if (length == buffer.length) {
           buffer = Arrays.copyOf(buffer, buffer.length * 2);
         }
+      }
+      if (buffer.length <= MAX_KEPT_BUFFER) {
+        READ_BUFFER.set(buffer);
       }
       // ISO-8859-1 maps every byte: a command name is not guaranteed to be UTF-8.
       return new String(buffer, 0, length, StandardCharsets.ISO_8859_1);

@@ -1,6 +1,7 @@
 package dev.buildnet.internal.exec;
 
 import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import java.io.Closeable;
 import java.io.File;
 import java.io.FileInputStream;
@@ -25,16 +26,18 @@ import org.slf4j.LoggerFactory;
  * {@link Redirect#to} {@code /proc/self/fd/N}: the JDK opens that path, which on Linux opens the
  * same pipe again, puts it on the child's fd 1 or 2 and closes its own copy once the child has
  * started; {@link #started()} then closes this JVM's write end, so only the command's processes
- * can write. The read end is opened again the same way as a plain {@link FileInputStream} (and the
- * original fd closed), which the JDK knows nothing about and never closes. End-of-file then means
- * what it means to a shell: every process holding the pipe has closed it, the root's descendants
- * included; the provider still stops what is left behind a moment after the root's exit, and
- * reads to end-of-file after that, so what they wrote before being stopped is kept.
+ * can write. The read ends stay this JVM's raw fds, which the JDK knows nothing about and never
+ * closes: one {@link CommandLoop} thread polls both (and the root's exit), or, where that cannot
+ * be had, each is opened again as a plain {@link FileInputStream} through {@code /proc/self/fd}
+ * for a reader thread of its own. End-of-file then means what it means to a shell: every process
+ * holding the pipe has closed it, the root's descendants included; the provider still stops what
+ * is left behind a moment after the root's exit, and reads to end-of-file after that, so what
+ * they wrote before being stopped is kept.
  *
  * <p><b>Descriptors.</b> The fds {@code pipe2} makes are close-on-exec, so no other command's
- * child can inherit them, and are closed here before {@link #open()} or {@link #started()}
- * returns; the JDK's child closes every fd above 2 before it execs anyway. The read streams are
- * closed by whoever reads them to the end ({@link OutputPump}), or by {@link #close()} when no one
+ * child can inherit them; the write ends are closed here by {@link #started()}, and the JDK's
+ * child closes every fd above 2 before it execs anyway. The read ends are closed by whoever reads
+ * them to the end ({@link CommandLoop} or {@link OutputPump}), or by {@link #close()} when no one
  * will.
  */
 public final class OutputPipes implements Closeable {
@@ -42,24 +45,28 @@ public final class OutputPipes implements Closeable {
   // asm-generic value, which x86, ARM, RISC-V and PowerPC share (not Alpha, SPARC, PA-RISC).
   private static final int O_CLOEXEC = 02000000;
 
-  private InputStream stdout;
-  private InputStream stderr;
+  private int stdoutRead = -1;
+  private int stderrRead = -1;
   private int stdoutWrite = -1;
   private int stderrWrite = -1;
+  private InputStream stdout;
+  private InputStream stderr;
 
   private OutputPipes() {}
 
   /**
-   * {@code pipe2} and {@code close} bound by JNA's direct mapping: a call costs about what a JNI
-   * call does, where {@link LinuxNative.CLib}'s interface mapping goes through a proxy and
-   * reflection (several microseconds a call, six calls per command).
+   * The C calls bound by JNA's direct mapping: a call costs about what a JNI call does, where
+   * {@link LinuxNative.CLib}'s interface mapping goes through a proxy and reflection (several
+   * microseconds a call). Besides {@code pipe2} and {@code close}, what {@link CommandLoop} needs
+   * to read the pipes and see the root's exit on one thread. Sizes are 64-bit only ({@code
+   * size_t} as {@code long}): elsewhere the JDK's pipes serve.
    */
-  private static final class Libc {
+  static final class Libc {
     static final boolean LOADED = load();
 
     private static boolean load() {
-      if (LinuxNative.libc() == null) {
-        return false; // not Linux, or no JNA: LinuxNative has said so once
+      if (LinuxNative.libc() == null || Native.LONG_SIZE != 8) {
+        return false; // not Linux, no JNA (LinuxNative has said so once), or a 32-bit JVM
       }
       try {
         Native.register(Libc.class, "c");
@@ -74,6 +81,15 @@ public final class OutputPipes implements Closeable {
     static native int pipe2(int[] fds, int flags);
 
     static native int close(int fd);
+
+    static native long read(int fd, Pointer buffer, long count);
+
+    static native int poll(Pointer fds, long count, int timeoutMillis);
+
+    static native int waitid(int idType, int id, Pointer info, int options);
+
+    // syscall(2) is variadic; every argument is passed as a long, as the kernel takes them.
+    static native long syscall(long number, long arg1, long arg2);
   }
 
   /**
@@ -87,11 +103,11 @@ public final class OutputPipes implements Closeable {
     OutputPipes pipes = new OutputPipes();
     try {
       int[] out = pipes.pipe();
+      pipes.stdoutRead = out[0];
       pipes.stdoutWrite = out[1];
-      pipes.stdout = pipes.reopenAndClose(out[0]);
       int[] err = pipes.pipe();
+      pipes.stderrRead = err[0];
       pipes.stderrWrite = err[1];
-      pipes.stderr = pipes.reopenAndClose(err[0]);
       return pipes;
     } catch (IOException | LinkageError | RuntimeException e) {
       pipes.close();
@@ -109,7 +125,7 @@ public final class OutputPipes implements Closeable {
   }
 
   /** A stream of this JVM's own on the pipe's read end; {@code fd} itself is closed. */
-  private InputStream reopenAndClose(int fd) throws IOException {
+  private static InputStream reopenAndClose(int fd) throws IOException {
     try {
       return new FileInputStream(path(fd));
     } finally {
@@ -142,30 +158,64 @@ public final class OutputPipes implements Closeable {
     }
   }
 
-  public InputStream stdout() {
+  /**
+   * Hands both read ends, as raw fds {stdout, stderr}, to a {@link CommandLoop}, which closes
+   * them; these pipes own nothing more to read. Call after {@link #started()}, at most once, and
+   * not with {@link #stdout()} or {@link #stderr()}.
+   */
+  int[] takeReadFds() {
+    int[] fds = {stdoutRead, stderrRead};
+    stdoutRead = -1;
+    stderrRead = -1;
+    return fds;
+  }
+
+  /** The stdout read end as a stream (for a reader thread of its own), which its reader closes. */
+  public InputStream stdout() throws IOException {
+    if (stdout == null) {
+      stdout = reopenAndClose(stdoutRead);
+      stdoutRead = -1;
+    }
     return stdout;
   }
 
-  public InputStream stderr() {
+  /** The stderr read end as a stream (for a reader thread of its own), which its reader closes. */
+  public InputStream stderr() throws IOException {
+    if (stderr == null) {
+      stderr = reopenAndClose(stderrRead);
+      stderrRead = -1;
+    }
     return stderr;
   }
 
-  /** Closes everything, read ends included: for when no pump will read them. */
+  /** Closes everything, read ends included: for when no one will read them. */
   @Override
   public void close() {
     started();
+    if (stdoutRead >= 0) {
+      Libc.close(stdoutRead);
+      stdoutRead = -1;
+    }
+    if (stderrRead >= 0) {
+      Libc.close(stderrRead);
+      stderrRead = -1;
+    }
     closeQuietly(stdout);
     closeQuietly(stderr);
   }
 
-  private static void closeQuietly(InputStream in) {
+  /**
+   * Closes a command's output stream, ours or the JDK's, that no pump will read; null is skipped.
+   * Closing a pipe's read end has nothing worth reporting.
+   */
+  public static void closeQuietly(InputStream in) {
     if (in == null) {
       return;
     }
     try {
       in.close();
     } catch (IOException ignored) {
-      // Closing a pipe's read end has nothing to report.
+      // Nothing to report: nobody reads this stream any more.
     }
   }
 }

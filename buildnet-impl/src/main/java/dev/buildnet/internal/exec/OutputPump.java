@@ -36,8 +36,9 @@ public final class OutputPump implements Runnable {
   private final String threadName;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
   private final CompletableFuture<Throwable> failed = new CompletableFuture<>();
-  // Allocated up front: draining must not need memory, or an exhausted heap would stop it.
-  private final byte[] buffer = new byte[8192];
+  // Allocated up front: draining must not need memory, or an exhausted heap would stop it. Only
+  // for run(): a CommandLoop reads into buffers of its own.
+  private final byte[] buffer;
   private final ByteArrayOutputStream head = new ByteArrayOutputStream();
   private byte[] tail; // a ring of the last bytes, allocated once the head is full
   private int tailPos;
@@ -48,6 +49,10 @@ public final class OutputPump implements Runnable {
   private boolean listenerFailed;
   private volatile Throwable failure;
 
+  /**
+   * @param in the stream {@link #run()} reads; null for a pump fed through {@link #accept} and
+   *     {@link #end()} by a {@link CommandLoop}
+   */
   public OutputPump(
       InputStream in,
       OutputListener.Stream stream,
@@ -61,6 +66,7 @@ public final class OutputPump implements Runnable {
     this.tailCap = capBytes / 2;
     this.headCap = capBytes - tailCap;
     this.threadName = threadName;
+    this.buffer = in != null ? new byte[8192] : null;
   }
 
   /**
@@ -142,16 +148,7 @@ public final class OutputPump implements Runnable {
       synchronized (input) {
         int n;
         while ((n = input.read(buffer)) >= 0) {
-          total += n;
-          if (failure != null) {
-            continue; // only drain: the child must never block on a full pipe
-          }
-          try {
-            capture(buffer, n);
-            split(buffer, n);
-          } catch (RuntimeException | Error e) {
-            fail(e);
-          }
+          accept(buffer, n);
         }
       }
     } catch (IOException e) {
@@ -159,17 +156,45 @@ public final class OutputPump implements Runnable {
     } catch (RuntimeException | Error e) {
       fail(e); // reading itself failed: the provider stops the command, so nothing waits on it
     } finally {
-      try {
-        if (lineLength > 0 && failure == null) {
-          emit(lineLength);
-        }
-      } catch (RuntimeException | Error e) {
-        fail(e);
-      } finally {
-        thread.setName(previousName);
-        done.complete(null);
-      }
+      thread.setName(previousName);
+      end();
     }
+  }
+
+  /**
+   * Takes the next {@code n} bytes of the stream, as read by whoever reads it (this pump's {@link
+   * #run()}, or a {@link CommandLoop}). Never throws: a failure to handle them is reported through
+   * {@link #failed()} and the rest is only counted.
+   */
+  void accept(byte[] bytes, int n) {
+    total += n;
+    if (failure != null) {
+      return; // only drain: the child must never block on a full pipe
+    }
+    try {
+      capture(bytes, n);
+      split(bytes, n);
+    } catch (RuntimeException | Error e) {
+      fail(e);
+    }
+  }
+
+  /** The stream has ended: delivers an unterminated last line, then completes {@link #done()}. */
+  void end() {
+    try {
+      if (lineLength > 0 && failure == null) {
+        emit(lineLength);
+      }
+    } catch (RuntimeException | Error e) {
+      fail(e);
+    } finally {
+      done.complete(null);
+    }
+  }
+
+  /** Reading the stream failed: handled as a failure to handle the output. */
+  void readFailed(Throwable e) {
+    fail(e);
   }
 
   private void fail(Throwable e) {

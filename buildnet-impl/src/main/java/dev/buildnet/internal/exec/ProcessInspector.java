@@ -46,6 +46,15 @@ public interface ProcessInspector {
    */
   boolean environmentHas(long pid, Collection<String> entries);
 
+  /**
+   * {@link #environmentHas}, or null when that cannot be told yet: {@code pid} is between two
+   * programs, inside an exec (or an exit), where its environment reads as empty though it is about
+   * to have one again.
+   */
+  default Boolean environmentHolds(long pid, Collection<String> entries) {
+    return environmentHas(pid, entries);
+  }
+
   /** Every process on the machine; empty where that cannot be known. */
   List<Long> allProcesses();
 

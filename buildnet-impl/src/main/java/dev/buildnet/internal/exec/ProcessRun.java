@@ -5,6 +5,9 @@ import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandResult.Outcome;
 import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.RunningCommand;
+import dev.buildnet.api.exec.OutputListener;
+import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -18,8 +21,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One started command. Its life is a handful of events (sample, timeout, cancel, root exit, tree
- * stopped, output drained), each handled on the provider's single scheduler thread, so the fields
- * below the line need no locking.
+ * stopped, output drained), each handled under this run's monitor on the thread that brings it:
+ * the provider's scheduler thread for timers and cancel, and for the root's exit and the end of
+ * output the thread that sees them ({@link CommandLoop}, or the reader and waiter threads where it
+ * cannot be had), so a command that ends by itself finishes without waking the scheduler. The
+ * result is completed, and the provider's bookkeeping done, after the monitor is let go, so that
+ * nothing the result's callers run holds it.
  */
 public final class ProcessRun implements RunningCommand {
   private static final Logger LOG = LoggerFactory.getLogger(ProcessRun.class);
@@ -37,20 +44,29 @@ public final class ProcessRun implements RunningCommand {
   private final ScheduledExecutorService scheduler;
   private final long sampleIntervalNanos;
   private final ProcessTree tree;
-  private final OutputPump stdout;
-  private final OutputPump stderr;
+  private final OutputListener listener;
   private final Executor waiters;
   private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
   private Runnable onEnd = () -> {};
+  // Set by readOutput(), before any other thread sees this run.
+  private OutputPump stdout;
+  private OutputPump stderr;
 
-  // ---- confined to the scheduler thread (sampling and timeout are set by begin(), before it
-  // hands the scheduler anything of this command's) ----
+  // ---- guarded by this (sampling and timeout are set by begin(), before it hands the scheduler
+  // anything of this command's) ----
+  // What completes the result, once this run's monitor is let go (see event()).
+  private Runnable completion;
   private Outcome stopReason;
   private CompletableFuture<Void> treeStopped;
   private boolean rootExited;
   private long exitNanos;
   private boolean finished;
   private Future<?> sampling;
+  // When the command's own loop (not the scheduler) is to sample next, and time it out.
+  private long nextSampleNanos;
+  // The root's status as the command's loop read it, or -1 for the JDK's.
+  private int knownExitCode = -1;
+  private long deadlineNanos;
   private Future<?> timeout;
   private Future<?> drainWait;
 
@@ -61,8 +77,7 @@ public final class ProcessRun implements RunningCommand {
       ScheduledExecutorService scheduler,
       long sampleIntervalNanos,
       ProcessTree tree,
-      OutputPump stdout,
-      OutputPump stderr,
+      OutputListener listener,
       Executor waiters) {
     this.spec = spec;
     this.process = process;
@@ -70,9 +85,16 @@ public final class ProcessRun implements RunningCommand {
     this.scheduler = scheduler;
     this.sampleIntervalNanos = sampleIntervalNanos;
     this.tree = tree;
-    this.stdout = stdout;
-    this.stderr = stderr;
+    this.listener = listener;
     this.waiters = waiters;
+  }
+
+  private OutputPump pump(InputStream in, OutputListener.Stream stream, String name) {
+    return new OutputPump(in, stream, listener, spec.outputCapBytes(), name);
+  }
+
+  private void rootExitSeen(long now) {
+    event(() -> rootExited(now));
   }
 
   /**
@@ -83,11 +105,116 @@ public final class ProcessRun implements RunningCommand {
     this.onEnd = action;
   }
 
-  /** Arms sampling, the timeout and the exit hook. Called once, by the provider. */
-  public void begin() {
+  /**
+   * Arms sampling and the timeout, then starts reading the command's output and watching its exit
+   * on the {@code waiters} pool: one {@link CommandLoop} thread over {@code pipes} where a pidfd
+   * can be had, else a reader thread per stream and one waiting for the exit. Called once, by the
+   * provider, after {@link #onEnd}.
+   *
+   * @param pipes the provider's own pipes, or null for the JDK's
+   * @param pidfd whether to try for a pidfd and a {@link CommandLoop} (false only in tests of the
+   *     fallback)
+   * @throws RejectedExecutionException if no thread could be had (out of memory, say); then the
+   *     timers are off, what no thread reads is closed, and the caller kills the process
+   */
+  public void begin(OutputPipes pipes, boolean pidfd) throws IOException {
+    long pid = process.pid();
+    String prefix = "buildnet-exec-" + pid;
+    CommandLoop loop = null;
+    if (pipes != null && pidfd) {
+      stdout = pump(null, OutputListener.Stream.STDOUT, prefix + "-out");
+      stderr = pump(null, OutputListener.Stream.STDERR, prefix + "-err");
+      loop = CommandLoop.open(pipes, pid, stdout, stderr, new LoopEvents(), prefix);
+    }
+    InputStream out = null;
+    InputStream err = null;
+    if (loop == null) {
+      out = pipes != null ? pipes.stdout() : process.getInputStream();
+      err = pipes != null ? pipes.stderr() : process.getErrorStream();
+      stdout = pump(out, OutputListener.Stream.STDOUT, prefix + "-out");
+      stderr = pump(err, OutputListener.Stream.STDERR, prefix + "-err");
+    }
+    synchronized (this) {
+      if (loop != null) {
+        // The loop samples and times out between its reads: no timer on the scheduler, whose
+        // thread would wake for each command only to learn of the new one.
+        nextSampleNanos = startNanos + Math.min(FIRST_SAMPLE_NANOS, sampleIntervalNanos);
+        deadlineNanos = spec.timeout() != null ? startNanos + spec.timeout().toNanos() : 0;
+      } else {
+        arm();
+      }
+    }
+    // Output that cannot be handled fails the command: stop it now rather than let it run on
+    // (the pump keeps draining meanwhile, so the child never blocks on a full pipe).
+    for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
+      pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
+    }
+    try {
+      if (loop != null) {
+        startLoop(loop);
+      } else {
+        startReaders(out, err);
+      }
+    } catch (RejectedExecutionException | OutOfMemoryError e) {
+      synchronized (this) {
+        cancelTimers();
+      }
+      throw e;
+    }
+  }
+
+  /** The command's {@link CommandLoop} reports to the run here. */
+  private final class LoopEvents implements CommandLoop.Events {
+    @Override
+    public void rootExited(long nanoTime, int exitCode) {
+      event(
+          () -> {
+            if (exitCode >= 0 && !rootExited) {
+              knownExitCode = exitCode;
+            }
+            ProcessRun.this.rootExited(nanoTime);
+          });
+    }
+
+    @Override
+    public long tick(long nanoTime) {
+      return ProcessRun.this.tick(nanoTime);
+    }
+
+    @Override
+    public void awaitExit() {
+      ProcessRun.this.awaitExit();
+    }
+  }
+
+  /** Samples or times out what is due; nanoseconds until the next, or -1 for nothing more. */
+  private long tick(long now) {
+    long[] untilNext = {-1};
+    event(
+        () -> {
+          if (finished || rootExited || stopReason != null) {
+            return;
+          }
+          if (spec.timeout() != null && now - deadlineNanos >= 0) {
+            stop(Outcome.TIMED_OUT);
+            return;
+          }
+          if (now - nextSampleNanos >= 0) {
+            tree.refresh(false);
+            nextSampleNanos = now + sampleIntervalNanos;
+          }
+          long next = nextSampleNanos - now;
+          if (spec.timeout() != null) {
+            next = Math.min(next, deadlineNanos - now);
+          }
+          untilNext[0] = Math.max(next, 0);
+        });
+    return untilNext[0];
+  }
+
+  private void arm() {
     // Armed here, on the caller's thread, rather than in a task of its own on the scheduler (a
-    // wake-up of that thread per command): nothing else runs on the scheduler for this command
-    // before the lines below hand it work, and each hand-off publishes these two fields to it.
+    // wake-up of that thread per command); the monitor publishes these two fields to it.
     // The first look waits a little: a process just past exec has nothing to show yet, and the
     // many commands that end within milliseconds are spared the /proc reads.
     sampling =
@@ -105,10 +232,29 @@ public final class ProcessRun implements RunningCommand {
               Math.max(0, remaining),
               TimeUnit.NANOSECONDS);
     }
-    // Output that cannot be handled fails the command: stop it now rather than let it run on
-    // (the pump keeps draining meanwhile, so the child never blocks on a full pipe).
-    for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
-      pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
+  }
+
+  private void startLoop(CommandLoop loop) {
+    try {
+      waiters.execute(loop);
+    } catch (RejectedExecutionException | OutOfMemoryError e) {
+      loop.close();
+      throw e;
+    }
+  }
+
+  private void startReaders(InputStream out, InputStream err) {
+    boolean outRead = false;
+    try {
+      waiters.execute(stdout);
+      outRead = true;
+      waiters.execute(stderr);
+    } catch (RejectedExecutionException | OutOfMemoryError e) {
+      // A pump that never ran never closes its stream; one that runs closes its own at the end
+      // (closing it under a read could hand its fd number to someone else's open meanwhile).
+      OutputPipes.closeQuietly(outRead ? null : out);
+      OutputPipes.closeQuietly(err);
+      throw e;
     }
     // A thread of the provider's reader pool waits for the exit, not Process.onExit(): that one
     // hands its completion to the common fork-join pool, which on a machine of one or two cores
@@ -116,10 +262,7 @@ public final class ProcessRun implements RunningCommand {
     try {
       waiters.execute(this::awaitExit);
     } catch (RejectedExecutionException | OutOfMemoryError noThread) {
-      process.onExit().whenComplete((p, failure) -> {
-        long now = System.nanoTime();
-        onScheduler(() -> rootExited(now));
-      });
+      process.onExit().whenComplete((p, failure) -> rootExitSeen(System.nanoTime()));
     }
   }
 
@@ -138,7 +281,7 @@ public final class ProcessRun implements RunningCommand {
     }
     long now = System.nanoTime();
     thread.setName(previousName);
-    onScheduler(() -> rootExited(now));
+    rootExitSeen(now);
     if (interrupted) {
       thread.interrupt();
     }
@@ -196,7 +339,7 @@ public final class ProcessRun implements RunningCommand {
     drainWait =
         scheduler.schedule(
             guarded(() -> cleanUpAfterExit(true)), EXIT_LINGER_NANOS, TimeUnit.NANOSECONDS);
-    drained.whenComplete((ignored, failure) -> onScheduler(() -> cleanUpAfterExit(false)));
+    drained.whenComplete((ignored, failure) -> event(() -> cleanUpAfterExit(false)));
   }
 
   /**
@@ -227,7 +370,7 @@ public final class ProcessRun implements RunningCommand {
     }
     drainWait =
         scheduler.schedule(guarded(() -> finish(true)), DRAIN_LIMIT_NANOS, TimeUnit.NANOSECONDS);
-    drained.whenComplete((ignored, failure) -> onScheduler(() -> finish(false)));
+    drained.whenComplete((ignored, failure) -> event(() -> finish(false)));
   }
 
   private void finish(boolean drainAbandoned) {
@@ -255,20 +398,49 @@ public final class ProcessRun implements RunningCommand {
     byte[] out = drained ? stdout.captured() : new byte[0];
     byte[] err = drained ? stderr.captured() : new byte[0];
     boolean truncated = !drained || stdout.truncated() || stderr.truncated();
-    runOnEnd();
-    result.complete(
+    CommandResult r =
         new CommandResult(
             stopReason == null ? Outcome.EXITED : stopReason,
-            process.exitValue(),
+            exitCode(),
             out,
             err,
             truncated,
             Duration.ofNanos(exitNanos - startNanos),
             Duration.ofNanos(tree.peakCpuNanos()),
-            tree.peakRssBytes()));
+            tree.peakRssBytes());
+    completion =
+        () -> {
+          runOnEnd();
+          result.complete(r);
+        };
   }
 
-  /** Runs {@code next} on the scheduler thread once {@code stage} is done; at once if it is. */
+  /**
+   * The root's exit status: as the command's loop read it, else the JDK's. The exit may have been
+   * seen through a pidfd a moment before the JDK's reaper thread has taken the status; then this
+   * waits for that moment.
+   */
+  private int exitCode() {
+    if (knownExitCode >= 0) {
+      return knownExitCode;
+    }
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return process.waitFor();
+        } catch (InterruptedException e) {
+          interrupted = true; // not ours to honour: the status is there in a moment
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Runs {@code next} once {@code stage} is done, on the thread that completes it; at once if it is. */
   private void whenDone(CompletableFuture<Void> stage, Consumer<Throwable> next) {
     if (stage.isDone()) {
       Throwable failure = null;
@@ -279,7 +451,7 @@ public final class ProcessRun implements RunningCommand {
       }
       next.accept(failure);
     } else {
-      stage.whenComplete((ignored, failure) -> onScheduler(() -> next.accept(failure)));
+      stage.whenComplete((ignored, failure) -> event(() -> next.accept(failure)));
     }
   }
 
@@ -294,8 +466,11 @@ public final class ProcessRun implements RunningCommand {
 
   private void fail(Throwable failure) {
     finished = true;
-    runOnEnd();
-    result.completeExceptionally(failure);
+    completion =
+        () -> {
+          runOnEnd();
+          result.completeExceptionally(failure);
+        };
   }
 
   private void runOnEnd() {
@@ -316,21 +491,41 @@ public final class ProcessRun implements RunningCommand {
     scheduler.execute(guarded(task));
   }
 
+  /** Handles an event on the calling thread (see {@link #guarded}). */
+  private void event(Runnable task) {
+    guarded(task).run();
+  }
+
   /**
-   * A failure inside the provider must surface in the result, not die silently in the
-   * executor, and must not leave the command running.
+   * Runs {@code task} under this run's monitor. A failure inside the provider must surface in the
+   * result, not die silently in the executor, and must not leave the command running. The result
+   * is completed once the monitor is let go, by the outermost holder (a future completed under it
+   * may run a nested event on the same thread): whatever the result's dependents run, they run
+   * without this run's monitor.
    */
   private Runnable guarded(Runnable task) {
     return () -> {
-      try {
-        task.run();
-      } catch (RuntimeException | Error e) {
-        LOG.error("{}: provider failure", describe(), e);
-        if (!finished) {
-          process.descendants().forEach(ProcessHandle::destroyForcibly);
-          process.destroyForcibly();
-          fail(e);
+      boolean outermost = !Thread.holdsLock(this);
+      Runnable complete;
+      synchronized (this) {
+        try {
+          task.run();
+        } catch (RuntimeException | Error e) {
+          LOG.error("{}: provider failure", describe(), e);
+          if (!finished) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            fail(e);
+          }
         }
+        if (!outermost) {
+          return;
+        }
+        complete = completion;
+        completion = null;
+      }
+      if (complete != null) {
+        complete.run();
       }
     };
   }

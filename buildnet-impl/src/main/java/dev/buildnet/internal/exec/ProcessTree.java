@@ -23,7 +23,8 @@ import java.util.Set;
  * that this JVM adopted are reaped once they are zombies, since the JDK waits only for the
  * processes it started.
  *
- * <p>Not thread-safe: used only on the provider's scheduler thread.
+ * <p>Thread-safe, for a command's own events and its stop's steps come on different threads;
+ * every method holds the tree's monitor while it runs.
  */
 public final class ProcessTree {
   private static final long SELF = ProcessHandle.current().pid();
@@ -44,6 +45,8 @@ public final class ProcessTree {
   private final Map<Long, Member> members = new LinkedHashMap<>();
   private long peakRssBytes;
   private long peakCpuNanos;
+  // The last look for orphans met a candidate whose mark could not be read yet (see adoptsMore).
+  private boolean undecided;
 
   private static final class Member {
     final ProcessHandle handle;
@@ -112,7 +115,7 @@ public final class ProcessTree {
    * Finds members not seen yet (with {@code scanPipes}, also by a scan of every process for the
    * command's pipes, which costs a read of each process's fds) and samples every live member.
    */
-  void refresh(boolean scanPipes) {
+  synchronized void refresh(boolean scanPipes) {
     List<Long> frontier = new ArrayList<>();
     if (scanPipes) {
       for (long pid : inspector.pipeHolders(ownPipesExcluded())) {
@@ -175,13 +178,21 @@ public final class ProcessTree {
         }
       }
     }
+    undecided = false;
     for (long pid : candidates) {
       Member m = members.get(pid);
-      if ((m == null || m.gone)
-          && inspector.environmentHas(pid, List.of(mark))
-          && (!maybeThreads || PidWindow.isProcess(pid))
-          && track(pid)) {
-        found.add(pid);
+      if (m != null && !m.gone) {
+        continue;
+      }
+      Boolean marked = inspector.environmentHolds(pid, List.of(mark));
+      if (Boolean.TRUE.equals(marked)) {
+        if ((!maybeThreads || PidWindow.isProcess(pid)) && track(pid)) {
+          found.add(pid);
+        }
+      } else if (marked == null) {
+        // A detached process caught inside its exec (its output just redirected away, say)
+        // shows no environment for a moment: look again rather than miss it for good.
+        undecided = true;
       }
     }
     if (sweeper != null) {
@@ -192,17 +203,18 @@ public final class ProcessTree {
 
   /**
    * Looks for marked orphans this JVM adopted that are not members yet, and if there are any,
-   * makes them and their descendants members. True if it found any. Not part of every sample: it
+   * makes them and their descendants members. True if it found any, or if a candidate was inside
+   * an exec, where its environment cannot be read: then the caller must look again before it
+   * concludes that nothing was left behind. Not part of every sample: it
    * is needed when the command is being stopped (and once more before a stop counts as complete,
    * for an orphan forked just before its parent was killed), and sampling stays cheap.
    */
-  boolean adoptsMore() {
+  synchronized boolean adoptsMore() {
     List<Long> found = adoptedOrphans();
-    if (found.isEmpty()) {
-      return false;
+    if (!found.isEmpty()) {
+      refresh(false);
     }
-    refresh(false);
-    return true;
+    return !found.isEmpty() || undecided;
   }
 
   /**
@@ -211,7 +223,7 @@ public final class ProcessTree {
    * it next; its own children were re-parented when it died, so only their mark or an earlier
    * sample finds them, as before.
    */
-  void rootReaped() {
+  synchronized void rootReaped() {
     members.get(rootPid).gone = true;
   }
 
@@ -284,7 +296,7 @@ public final class ProcessTree {
    * Once every member is gone: reaps the members that died as zombies of a member that then died
    * too, which made them zombies of this JVM.
    */
-  void reapAdoptedZombies() {
+  synchronized void reapAdoptedZombies() {
     if (natives == null) {
       return;
     }
@@ -301,7 +313,7 @@ public final class ProcessTree {
   }
 
   /** True when no member is alive (zombies count as gone: they hold nothing but a pid). */
-  boolean allGone() {
+  synchronized boolean allGone() {
     for (Member m : members.values()) {
       if (!m.gone) {
         return false;
@@ -311,7 +323,7 @@ public final class ProcessTree {
   }
 
   /** Sends the polite signal (SIGTERM) once to every live member that has not had it. */
-  void signalPolitely() {
+  synchronized void signalPolitely() {
     for (Member m : members.values()) {
       if (!m.gone && !m.politeSignalSent) {
         m.politeSignalSent = true;
@@ -321,7 +333,7 @@ public final class ProcessTree {
   }
 
   /** Sends SIGKILL to every live member. */
-  void signalForcibly() {
+  synchronized void signalForcibly() {
     for (Member m : members.values()) {
       if (!m.gone) {
         m.handle.destroyForcibly();
@@ -330,17 +342,17 @@ public final class ProcessTree {
   }
 
   /** The largest summed CPU time of the live members seen at any sample (see the provider doc). */
-  long peakCpuNanos() {
+  synchronized long peakCpuNanos() {
     return peakCpuNanos;
   }
 
   /** The larger of the summed resident sets at any sample and any member's own high-water mark. */
-  long peakRssBytes() {
+  synchronized long peakRssBytes() {
     return peakRssBytes;
   }
 
   /** Every member's pid, live or gone, in the order found. */
-  List<Long> knownPids() {
+  synchronized List<Long> knownPids() {
     return List.copyOf(members.keySet());
   }
 }

@@ -57,8 +57,8 @@ final class TreeStop {
 
   private void start(long graceNanos) {
     tree.refresh(scanPipes);
-    tree.adoptsMore();
-    if (tree.allGone()) {
+    boolean lookAgain = tree.adoptsMore();
+    if (tree.allGone() && !lookAgain) {
       tree.reapAdoptedZombies();
       done.complete(null);
       return;

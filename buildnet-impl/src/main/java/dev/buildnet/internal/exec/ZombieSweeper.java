@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * seconds is not the JDK's, and reaping it takes no exit status from anyone who waits for it.
  *
  * <p>Runs while commands are being stopped (it is handed the JVM's children then anyway), so a
- * zombie is reaped at some stop {@value #AGE_SECONDS} s or more after it was first seen. Thread-safe.
+ * zombie is reaped at some stop {@value #AGE_SECONDS} s or more after it was first seen.
+ * Thread-safe: one sweep at a time, so two stops do not forget each other's zombies.
  */
 public final class ZombieSweeper {
   public static final long AGE_SECONDS = 10;
@@ -31,7 +32,7 @@ public final class ZombieSweeper {
   }
 
   /** Looks at this JVM's {@code children}: notes new zombies, reaps old ones. */
-  void sweep(ProcessInspector inspector, Collection<Long> children) {
+  synchronized void sweep(ProcessInspector inspector, Collection<Long> children) {
     long now = System.nanoTime();
     long self = ProcessHandle.current().pid();
     Set<Long> seen = new HashSet<>();

@@ -1,0 +1,263 @@
+package dev.buildnet.internal.exec;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One thread per command that reads both of its output pipes and sees its root's exit: {@code
+ * poll(2)} over the pipes' read ends ({@link OutputPipes}) and a pidfd of the root ({@code
+ * pidfd_open(2)}, Linux 5.3), which becomes readable when the root exits.
+ *
+ * <p><b>Why.</b> Otherwise a command costs three threads of the provider's besides the JDK's
+ * reaper (a reader per pipe and one waiting for the exit), and each wakes up and hands its event
+ * to the next: a short command such as {@code /bin/true} paid about twelve context switches and a
+ * millisecond of CPU that way, more than the fork and exec. Here the exit and both ends of output,
+ * which a short command produces together, usually come in one or two wake-ups of one thread,
+ * which then finishes the command itself (see {@link ProcessRun}).
+ *
+ * <p>The loop ends once both pipes have reached end-of-file and the root has exited, like the
+ * threads it replaces; it closes the fds it was given. Where no pidfd can be had, {@link #open}
+ * says so and the provider uses the reader threads instead.
+ */
+final class CommandLoop implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(CommandLoop.class);
+  // The one number every architecture shares: pidfd_open came after the syscall tables merged.
+  private static final long SYS_PIDFD_OPEN = 434;
+  private static final short POLLIN = 0x1;
+  private static final int EINTR = 4;
+  private static final int EAGAIN = 11;
+  private static final int ESRCH = 3;
+  private static final int POLLFD_BYTES = 8; // int fd, short events, short revents
+  private static final int SIGINFO_BYTES = 128;
+  private static final int P_PIDFD = 3;
+  private static final int WEXITED = 4;
+  private static final int WNOWAIT = 0x01000000;
+  private static final int CLD_EXITED = 1;
+  private static final int CLD_KILLED = 2;
+  private static final int CLD_DUMPED = 3;
+  // MIPS orders siginfo_t's first fields differently; every other 64-bit Linux shares the layout.
+  private static final boolean SIGINFO_LAYOUT_KNOWN =
+      !System.getProperty("os.arch", "").startsWith("mips");
+  // A pipe holds 64 KiB by default: one read empties a full one.
+  private static final int READ_BYTES = 64 * 1024;
+
+  private final int[] fds; // stdout, stderr, pidfd; -1 once done with
+  private final OutputPump[] pumps;
+  private final Events events;
+  private final String name;
+
+  private CommandLoop(
+      int[] fds,
+      OutputPump stdout,
+      OutputPump stderr,
+      Events events,
+      String name) {
+    this.fds = fds;
+    this.pumps = new OutputPump[] {stdout, stderr};
+    this.events = events;
+    this.name = name;
+  }
+
+  /** What the loop tells its command, on the loop's thread. */
+  interface Events {
+    /**
+     * The root's exit was seen at {@code nanoTime}, with its status as the JDK reports one (the
+     * code, or 128 + the signal), or -1 where the JDK's reaper took it first.
+     */
+    void rootExited(long nanoTime, int exitCode);
+
+    /**
+     * Does what is due at {@code nanoTime} (a sample, the timeout) and says how many nanoseconds
+     * until the next thing is due, or a negative number for nothing more to do but read.
+     */
+    long tick(long nanoTime);
+
+    /** Blocks until the root's exit and reports it: for a loop that failed before it saw it. */
+    void awaitExit();
+  }
+
+  /**
+   * A loop over {@code pipes}' read ends and a pidfd of {@code pid}, or null where no pidfd can be
+   * had (a kernel before 5.3, a seccomp filter): then {@code pipes} still has its read ends.
+   *
+   * @param events told of the root's exit, and asked for samples and the timeout between reads
+   */
+  static CommandLoop open(
+      OutputPipes pipes,
+      long pid,
+      OutputPump stdout,
+      OutputPump stderr,
+      Events events,
+      String name) {
+    // Right after the fork. The JDK's reaper may have reaped a quick root already (ESRCH below);
+    // for its pid to have gone to another process meanwhile, the kernel would have had to hand
+    // out every other pid up to pid_max in those microseconds.
+    long pidfd = OutputPipes.Libc.syscall(SYS_PIDFD_OPEN, pid, 0);
+    int[] fds;
+    if (pidfd >= 0) {
+      int[] reads = pipes.takeReadFds();
+      fds = new int[] {reads[0], reads[1], (int) pidfd};
+    } else if (Native.getLastError() == ESRCH) {
+      // Gone already, and reaped by the JDK: the exit is seen at the loop's first turn.
+      int[] reads = pipes.takeReadFds();
+      fds = new int[] {reads[0], reads[1], -1};
+    } else {
+      LOG.debug("pidfd_open failed (errno {}); reading output on threads of its own",
+          Native.getLastError());
+      return null;
+    }
+    return new CommandLoop(fds, stdout, stderr, events, name);
+  }
+
+  @Override
+  public void run() {
+    Thread thread = Thread.currentThread();
+    String previousName = thread.getName();
+    thread.setName(name);
+    boolean exitUnseen = false;
+    try {
+      if (fds[2] < 0) {
+        events.rootExited(System.nanoTime(), -1);
+      }
+      loop();
+    } catch (RuntimeException | Error e) {
+      // Reading itself failed: the pumps report it, which stops the command, and end, so the
+      // command's result does not wait for them.
+      LOG.warn("{}: watching the command failed ({})", name, e.toString());
+      exitUnseen = fds[2] >= 0;
+      for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0) {
+          pumps[i].readFailed(e);
+          closeFd(i);
+          pumps[i].end();
+        }
+      }
+    } finally {
+      for (int i = 0; i < 3; i++) {
+        closeFd(i);
+      }
+      thread.setName(previousName);
+    }
+    if (exitUnseen) {
+      events.awaitExit();
+    }
+  }
+
+  /**
+   * What a loop reads into, kept by each pool thread from one command to the next: allocating
+   * and zeroing 128 KiB (and registering native memory for cleaning) per command cost more than
+   * the loop's own work for a short one.
+   */
+  private static final class Buffers {
+    final Memory pollFds = new Memory(3L * POLLFD_BYTES);
+    final Memory buffer = new Memory(READ_BYTES);
+    final byte[] bytes = new byte[READ_BYTES];
+    final Memory siginfo = new Memory(SIGINFO_BYTES);
+  }
+
+  /**
+   * The exited root's status, read without reaping it ({@code waitid(P_PIDFD, WNOWAIT)}, Linux
+   * 5.4), or -1 if it cannot be (the JDK's reaper reaped it first, an older kernel). The JDK's
+   * reaper still reaps the root and records its status; reading it here spares the command's
+   * finish a wait for that thread, which on a loaded machine may not run for milliseconds.
+   */
+  private int exitCode(Memory siginfo) {
+    if (!SIGINFO_LAYOUT_KNOWN) {
+      return -1;
+    }
+    siginfo.clear();
+    if (OutputPipes.Libc.waitid(P_PIDFD, fds[2], siginfo, WEXITED | WNOWAIT) != 0) {
+      return -1;
+    }
+    // siginfo_t for SIGCHLD on 64-bit Linux: si_code at 8, si_pid at 16, si_status at 24.
+    int code = siginfo.getInt(8);
+    int status = siginfo.getInt(24);
+    if (siginfo.getInt(16) == 0) {
+      return -1; // nothing was reported
+    }
+    if (code == CLD_EXITED) {
+      return status;
+    }
+    return code == CLD_KILLED || code == CLD_DUMPED ? 0x80 + status : -1;
+  }
+
+  private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+  private void loop() {
+    Buffers buffers = BUFFERS.get();
+    Memory pollFds = buffers.pollFds;
+    Memory buffer = buffers.buffer;
+    byte[] bytes = buffers.bytes;
+    long untilNext = events.tick(System.nanoTime());
+    while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
+      for (int i = 0; i < 3; i++) {
+        pollFds.setInt((long) i * POLLFD_BYTES, fds[i]); // poll skips a negative fd
+        pollFds.setShort((long) i * POLLFD_BYTES + 4, POLLIN);
+        pollFds.setShort((long) i * POLLFD_BYTES + 6, (short) 0);
+      }
+      int ready = OutputPipes.Libc.poll(pollFds, 3, pollMillis(untilNext));
+      if (ready < 0) {
+        int errno = Native.getLastError();
+        if (errno == EINTR) {
+          continue;
+        }
+        throw new IllegalStateException("poll failed (errno " + errno + ")");
+      }
+      for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0 && pollFds.getShort((long) i * POLLFD_BYTES + 6) != 0) {
+          readOnce(i, buffer, bytes);
+        }
+      }
+      if (fds[2] >= 0 && pollFds.getShort(2L * POLLFD_BYTES + 6) != 0) {
+        long now = System.nanoTime();
+        int code = exitCode(buffers.siginfo);
+        closeFd(2);
+        events.rootExited(now, code);
+      }
+      untilNext = events.tick(System.nanoTime());
+    }
+  }
+
+  /** poll's timeout: rounded up, so that a wake-up never comes before what is due. */
+  private static int pollMillis(long nanos) {
+    if (nanos < 0) {
+      return -1;
+    }
+    return (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
+  }
+
+  /** One read of a ready pipe (which cannot block): output, or its end. */
+  private void readOnce(int i, Memory buffer, byte[] bytes) {
+    long n = OutputPipes.Libc.read(fds[i], buffer, READ_BYTES);
+    if (n > 0) {
+      buffer.read(0, bytes, 0, (int) n);
+      pumps[i].accept(bytes, (int) n);
+      return;
+    }
+    if (n < 0) {
+      int errno = Native.getLastError();
+      if (errno == EINTR || errno == EAGAIN) {
+        return;
+      }
+      LOG.debug("{}: reading output failed (errno {}); taken as its end", name, errno);
+    }
+    closeFd(i);
+    pumps[i].end();
+  }
+
+  /** Closes the fds, for a loop that will not run. */
+  void close() {
+    for (int i = 0; i < 3; i++) {
+      closeFd(i);
+    }
+  }
+
+  private void closeFd(int i) {
+    if (fds[i] >= 0) {
+      OutputPipes.Libc.close(fds[i]);
+      fds[i] = -1;
+    }
+  }
+}
