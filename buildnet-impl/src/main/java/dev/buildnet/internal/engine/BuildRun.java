@@ -94,7 +94,7 @@ final class BuildRun {
     List<Target> order = plan.order;
     this.nodes = new Node[order.size()];
     for (int i = 0; i < nodes.length; i++) {
-      nodes[i] = new Node(order.get(i), i);
+      nodes[i] = new Node(order.get(i), i, plan.records[i]);
     }
     for (int i = 0; i < nodes.length; i++) {
       Node n = nodes[i];
