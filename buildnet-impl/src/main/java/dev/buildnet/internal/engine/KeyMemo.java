@@ -69,6 +69,9 @@ final class KeyMemo {
    */
   private static boolean same(Map<String, KeyManifest.Dependency> remembered,
       Map<String, KeyManifest.Dependency> now) {
+    if (remembered == now) {
+      return true; // the build handed back the map this memo keeps (see TargetRecord)
+    }
     if (remembered.size() != now.size()) {
       return false;
     }

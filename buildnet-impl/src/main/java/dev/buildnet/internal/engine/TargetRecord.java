@@ -29,4 +29,15 @@ final class TargetRecord {
   volatile KeyService.Recorded recorded;
   /** {@link KeyService#outputDigestOfHit}'s last digest, or null. */
   volatile KeyService.OutputMemo hitOutputs;
+  /** {@link BuildRun#dependencyKeys}'s last answer for the target, or null. */
+  volatile Dependencies dependencies;
+
+  /**
+   * What the target's key covered of its dependencies last time, as a map (immutable, so the key
+   * memo keeps this very instance) and as the digests it was made of, by position in the node's
+   * dependencies: a build whose dependencies settled with the same digests (the same objects, on a
+   * null build) gets the same map back without making one.
+   */
+  record Dependencies(java.util.Map<String, dev.buildnet.internal.cache.KeyManifest.Dependency> map,
+      dev.buildnet.api.hash.Digest[] keys, dev.buildnet.api.hash.Digest[] outputs) {}
 }
