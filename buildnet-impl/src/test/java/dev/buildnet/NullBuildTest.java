@@ -164,6 +164,40 @@ class NullBuildTest {
     }
   }
 
+  /**
+   * The hits of a repeat null build follow what each target's record kept from the last one (its
+   * action-cache record, its outputs' digest-cache entries): a blob lost between two null builds
+   * with the output it would restore must still make that target run, and the record it then
+   * writes must be the one the next null build serves.
+   */
+  @Test
+  void aBlobAndItsOutputLostBetweenNullBuilds_runTheTargetAgain_andTheNextBuildHitsAgain()
+      throws Exception {
+    try (BuildNet net = start()) {
+      build(net);
+      assertEquals(N, build(net).count(Status.CACHED));
+      BuildResult nullBuild = build(net);
+      assertEquals(N, nullBuild.count(Status.CACHED));
+      dev.buildnet.api.hash.Digest blob = outcome(nullBuild, "t4").artifacts().get(0).digest();
+      Path blobPath = net.blobs().root().resolve(blob.algorithm())
+          .resolve(blob.hex().substring(0, 2)).resolve(blob.hex());
+      Files.delete(blobPath);
+      Files.delete(ws.resolve("out/t4.txt"));
+
+      BuildResult r = build(net);
+      assertEquals(Status.BUILT, outcome(r, "t4").status(), r.toString());
+      assertEquals(N - 1, r.count(Status.CACHED), "its dependents' keys cover the same bytes");
+      assertEquals("input 4", Files.readString(ws.resolve("out/t4.txt")));
+      assertTrue(Files.isRegularFile(blobPath), "stored again");
+
+      Files.delete(ws.resolve("out/t4.txt"));
+      BuildResult again = build(net);
+      assertEquals(N, again.count(Status.CACHED), again.toString());
+      assertEquals("restored from the cache", outcome(again, "t4").reason());
+      assertEquals("input 4", Files.readString(ws.resolve("out/t4.txt")));
+    }
+  }
+
   @Test
   void anOutputEditedWithItsSizeAndMtimePutBack_isRestoredByTheNextBuild() throws Exception {
     try (BuildNet net = start()) {

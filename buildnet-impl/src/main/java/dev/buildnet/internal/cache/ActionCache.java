@@ -51,7 +51,11 @@ public final class ActionCache {
    * reports (immutable, so every hit shares them rather than parsing each output's digest).
    */
   private static final class Known {
+    final ActionCache owner;
+    final Digest key;
     final ActionManifest manifest;
+    /** What a hit returns: one per record rather than one per hit. */
+    final Optional<ActionManifest> hit;
     final List<Blob> blobs;
     final List<dev.buildnet.api.build.Artifact> artifacts;
     /**
@@ -60,10 +64,18 @@ public final class ActionCache {
      * a lookup asks it nothing (one volatile read per hit instead of a map lookup per blob).
      */
     volatile long presentAt = -1;
+    /**
+     * Set once it left {@link #recent} (its blobs were found missing, the key was removed or
+     * recorded anew, the map was cleared): a {@link Slot} holding it then no longer counts.
+     */
+    volatile boolean forgotten;
 
-    Known(ActionManifest manifest, List<Blob> blobs,
+    Known(ActionCache owner, Digest key, ActionManifest manifest, List<Blob> blobs,
         List<dev.buildnet.api.build.Artifact> artifacts) {
+      this.owner = owner;
+      this.key = key;
       this.manifest = manifest;
+      this.hit = Optional.of(manifest);
       this.blobs = blobs;
       this.artifacts = artifacts;
     }
@@ -109,24 +121,48 @@ public final class ActionCache {
     return blobs;
   }
 
+  /**
+   * A caller's place for the record its last lookup found (the engine keeps one per target of a
+   * build plan): a lookup of the same key checks it before the map by key. It counts only while
+   * the record is still the one this cache remembers for that key, and its blobs are checked
+   * exactly as for a record found in the map.
+   */
+  public static final class Slot {
+    private volatile Known known;
+  }
+
   /** The manifest recorded for {@code key}, if present and every blob it names is stored. */
   public Optional<ActionManifest> lookup(Digest key) {
-    Known known = recent.get(key);
+    return lookup(key, null);
+  }
+
+  /** {@link #lookup(Digest)}, consulting and updating {@code slot} (or null). */
+  public Optional<ActionManifest> lookup(Digest key, Slot slot) {
+    Known known = slot == null ? null : slot.known;
+    if (known == null || known.owner != this || known.forgotten
+        || (known.key != key && !known.key.equals(key))) {
+      known = recent.get(key);
+    }
     if (known != null) {
       if (tiers == null) {
         // Read before the blobs are asked for, so a blob leaving the index meanwhile changes it.
         long epoch = blobs.indexEpoch();
-        if (known.presentAt == epoch) {
-          return Optional.of(known.manifest);
-        }
-        if (allPresent(known.blobs)) {
-          known.presentAt = epoch;
-          return Optional.of(known.manifest);
+        if (known.presentAt == epoch || allPresent(known.blobs)) {
+          if (known.presentAt != epoch) {
+            known.presentAt = epoch;
+          }
+          if (slot != null) {
+            slot.known = known;
+          }
+          return known.hit;
         }
       } else if (allPresent(known.blobs)) {
-        return Optional.of(known.manifest);
+        if (slot != null) {
+          slot.known = known;
+        }
+        return known.hit;
       }
-      recent.remove(key);
+      forget(known);
     }
     Optional<byte[]> raw = state.get(PREFIX + key);
     if (raw.isEmpty()) {
@@ -216,10 +252,26 @@ public final class ActionCache {
 
   private void remember(Digest key, ActionManifest m) {
     if (recent.size() >= RECENT_MAX) {
-      recent.clear(); // crude bound; the records are still in the state backend
+      forgetAll(); // crude bound; the records are still in the state backend
     }
     List<Blob> blobs = blobsOf(m);
-    recent.put(key, new Known(m, blobs, artifactsOf(m, blobs)));
+    Known was = recent.put(key, new Known(this, key, m, blobs, artifactsOf(m, blobs)));
+    if (was != null) {
+      was.forgotten = true;
+    }
+  }
+
+  /** Removes {@code known} from {@link #recent} (if still there) and from every slot. */
+  private void forget(Known known) {
+    known.forgotten = true;
+    recent.remove(known.key, known);
+  }
+
+  private void forgetAll() {
+    for (Known k : recent.values()) {
+      k.forgotten = true;
+    }
+    recent.clear();
   }
 
   /** The artifacts of a hit on {@code m}; null if it has none to give (a negative size). */
@@ -242,7 +294,15 @@ public final class ActionCache {
    * remembers exactly that manifest for the key (the caller then makes them itself).
    */
   public List<dev.buildnet.api.build.Artifact> artifacts(Digest key, ActionManifest m) {
-    Known known = recent.get(key);
+    return artifacts(key, m, null);
+  }
+
+  /** {@link #artifacts(Digest, ActionManifest)}, consulting {@code slot} (or null) first. */
+  public List<dev.buildnet.api.build.Artifact> artifacts(Digest key, ActionManifest m, Slot slot) {
+    Known known = slot == null ? null : slot.known;
+    if (known == null || known.manifest != m || known.owner != this || known.forgotten) {
+      known = recent.get(key);
+    }
     return known != null && known.manifest == m ? known.artifacts : null;
   }
 
@@ -258,7 +318,10 @@ public final class ActionCache {
 
   /** Forgets {@code key}. */
   public void remove(Digest key) {
-    recent.remove(key);
+    Known known = recent.remove(key);
+    if (known != null) {
+      known.forgotten = true;
+    }
     state.delete(PREFIX + key);
   }
 
@@ -276,7 +339,7 @@ public final class ActionCache {
    * Removes every record that names a blob no longer stored; returns how many were removed.
    */
   public int pruneDangling() {
-    recent.clear();
+    forgetAll();
     int removed = 0;
     for (String key : keys()) {
       Optional<ActionManifest> m = peek(key);

@@ -47,6 +47,50 @@ public final class Outputs {
   /** An output path resolved by {@link #resolve}, and its parent's text (null if at the top). */
   private record Resolved(Path path, String parent) {}
 
+  /**
+   * A caller's place for one target's hit check (the engine keeps one per target of a build
+   * plan): the resolved paths of a manifest's outputs and their digest-cache entries, made for
+   * that manifest instance and declared list and used only with them, so a repeat check follows
+   * references instead of looking each path up in a map of every output.
+   */
+  public static final class Slot {
+    private volatile Checked checked;
+  }
+
+  /**
+   * What {@link #upToDate(List, ActionManifest, FileDigestCache, Set, Slot)} keeps for one
+   * manifest: the resolution of every path (a pure function of the text and the workspace) and,
+   * per output file, the digest-cache entry last found to hold its recorded digest, if any (it
+   * counts only while the cache still vouches for it at the file's current stat).
+   */
+  private static final class Checked {
+    final Outputs owner;
+    final List<String> declared;
+    final ActionManifest manifest;
+    final Resolved[] declaredPaths;
+    final boolean[] declaredFiles;
+    final Path[] outputPaths;
+    /** Racy by design: each element is immutable and only ever a valid entry or null. */
+    final dev.buildnet.internal.hash.FileDigestCache.Remembered[] entries;
+
+    Checked(Outputs owner, List<String> declared, ActionManifest manifest) {
+      this.owner = owner;
+      this.declared = declared;
+      this.manifest = manifest;
+      this.declaredPaths = new Resolved[declared.size()];
+      this.declaredFiles = new boolean[declared.size()];
+      for (int i = 0; i < declaredPaths.length; i++) {
+        declaredPaths[i] = owner.resolved(declared.get(i));
+        declaredFiles[i] = listsFile(manifest, declared.get(i));
+      }
+      this.outputPaths = new Path[manifest.outputs().size()];
+      for (int i = 0; i < outputPaths.length; i++) {
+        outputPaths[i] = owner.resolved(manifest.outputs().get(i).path()).path;
+      }
+      this.entries = new dev.buildnet.internal.hash.FileDigestCache.Remembered[outputPaths.length];
+    }
+  }
+
   public Outputs(Path workspace, DiskBlobStore blobs) {
     this.workspace = Objects.requireNonNull(workspace, "workspace").toAbsolutePath().normalize();
     this.blobs = Objects.requireNonNull(blobs, "blobs");
@@ -203,6 +247,49 @@ public final class Outputs {
       if (d == null || !d.toString().equals(o.digest())) {
         return false;
       }
+    }
+    return manifest.directories().isEmpty() || directoriesHoldOnly(manifest);
+  }
+
+  /**
+   * {@link #upToDate(List, ActionManifest, FileDigester, Set)} with {@code digests}' {@link
+   * dev.buildnet.internal.hash.FileDigestCache#digestIfRegularFile} as the digester, the same answer by the same checks, but
+   * consulting and updating {@code slot}: a repeat check of the same manifest resolves no path and
+   * asks the digest cache for no entry by path, only for one {@code lstat} per output file.
+   */
+  public boolean upToDate(List<String> declared, ActionManifest manifest,
+      dev.buildnet.internal.hash.FileDigestCache digests, Set<String> safeDirectories, Slot slot)
+      throws IOException {
+    Checked c = slot.checked;
+    if (c == null || c.manifest != manifest || c.owner != this
+        || (c.declared != declared && !c.declared.equals(declared))) {
+      c = new Checked(this, declared, manifest);
+      slot.checked = c;
+    }
+    for (int i = 0; i < c.declaredPaths.length; i++) {
+      String rel = declared.get(i);
+      Resolved r = c.declaredPaths[i];
+      if (r.parent != null) {
+        requireDirectoryInside(rel, r.parent, safeDirectories);
+      }
+      if (!c.declaredFiles[i]) {
+        requireNotEscaping(rel, r.path);
+      }
+    }
+    List<ActionManifest.Output> files = manifest.outputs();
+    for (int i = 0; i < c.outputPaths.length; i++) {
+      dev.buildnet.internal.hash.FileDigestCache.Remembered known = c.entries[i];
+      if (known != null && digests.stillHoldsRegularFile(known)) {
+        continue; // its digest was checked against the manifest's when it was kept
+      }
+      Digest d = digests.digestIfRegularFile(c.outputPaths[i]);
+      if (d == null || !d.toString().equals(files.get(i).digest())) {
+        c.entries[i] = null;
+        return false;
+      }
+      dev.buildnet.internal.hash.FileDigestCache.Remembered now =
+          digests.remembered(c.outputPaths[i]);
+      c.entries[i] = now != null && now.digest().equals(d) ? now : null;
     }
     return manifest.directories().isEmpty() || directoriesHoldOnly(manifest);
   }

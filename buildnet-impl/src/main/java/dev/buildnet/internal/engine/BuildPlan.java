@@ -13,8 +13,8 @@ import java.util.Map;
  * and over (an IDE's null builds) indexes it once rather than on every submission, where it was
  * most of the serial part of a 10,000-target null build.
  *
- * <p>Immutable, and a pure function of {@link #order}, which is immutable too: a plan is only ever
- * reused for that very list instance (see {@link #of(List)}), so a different graph, or another
+ * <p>Immutable but for its {@link #records}, and a pure function of {@link #order}, which is
+ * immutable too: a plan is only ever reused for that very list instance (see {@link #of(List)}), so a different graph, or another
  * subgraph of the same one, always gets its own.
  */
 final class BuildPlan {
@@ -31,6 +31,11 @@ final class BuildPlan {
   final int[][] dependents;
   /** By position: its dependencies outside the order (watch mode's up-to-date upstream). */
   final String[][] outside;
+  /**
+   * By position: what the engine remembers of the target across the builds of this plan (see
+   * {@link TargetRecord}); the only mutable part of a plan.
+   */
+  final TargetRecord[] records;
 
   private BuildPlan(List<Target> order) {
     this.order = order;
@@ -43,6 +48,10 @@ final class BuildPlan {
       names.add(name);
     }
     this.names = List.copyOf(names);
+    this.records = new TargetRecord[n];
+    for (int i = 0; i < n; i++) {
+      records[i] = new TargetRecord();
+    }
     this.dependencies = new int[n][];
     this.outside = new String[n][];
     int[] dependentCount = new int[n];

@@ -94,7 +94,7 @@ final class BuildRun {
     List<Target> order = plan.order;
     this.nodes = new Node[order.size()];
     for (int i = 0; i < nodes.length; i++) {
-      nodes[i] = new Node(order.get(i), i);
+      nodes[i] = new Node(order.get(i), i, plan.records[i]);
     }
     for (int i = 0; i < nodes.length; i++) {
       Node n = nodes[i];
@@ -450,13 +450,19 @@ final class BuildRun {
    * if it declares outputs, the digest of the outputs it produced or restored in this build.
    */
   Map<String, KeyManifest.Dependency> dependencyKeys(Node n) {
+    TargetRecord.Dependencies last = n.record.dependencies;
+    if (last != null && upstreamKeys.isEmpty() && settledAsBefore(n.dependencies, last)) {
+      return last.map(); // the same dependencies (the plan's) with the same digests: the same map
+    }
     Map<String, KeyManifest.Dependency> keys = new HashMap<>();
+    boolean warned = false;
     for (Node d : n.dependencies) {
       Digest outputs = d.outputs;
       if (!d.target.outputs().isEmpty() && outputs == null) {
         // Every success path records the digest; keying by the key instead is the old, safe rule.
         LOG.warn("build {}: no output digest recorded for '{}'; '{}' is keyed by its key",
             buildId, d.name(), n.name());
+        warned = true;
       }
       keys.put(d.name(), d.target.outputs().isEmpty() || outputs == null
           ? KeyManifest.Dependency.byKey(d.key) : new KeyManifest.Dependency(d.key, outputs));
@@ -465,8 +471,42 @@ final class BuildRun {
       for (String dep : n.target.dependencies()) {
         keys.putIfAbsent(dep, upstreamKeys.get(dep));
       }
+      return keys;
     }
-    return keys;
+    if (warned) {
+      return keys; // not remembered: the next build looks (and warns) again
+    }
+    Map<String, KeyManifest.Dependency> map = Map.copyOf(keys);
+    Digest[] depKeys = new Digest[n.dependencies.length];
+    Digest[] depOutputs = new Digest[n.dependencies.length];
+    for (int i = 0; i < depKeys.length; i++) {
+      depKeys[i] = n.dependencies[i].key;
+      depOutputs[i] = n.dependencies[i].outputs;
+    }
+    n.record.dependencies = new TargetRecord.Dependencies(map, depKeys, depOutputs);
+    return map;
+  }
+
+  /**
+   * Whether every dependency settled with the key and output digest {@code last} was made from,
+   * so that {@code last.map()} is what {@link #dependencyKeys} would make now.
+   */
+  private static boolean settledAsBefore(Node[] dependencies, TargetRecord.Dependencies last) {
+    if (dependencies.length != last.keys().length) {
+      return false;
+    }
+    for (int i = 0; i < dependencies.length; i++) {
+      Node d = dependencies[i];
+      Digest key = d.key;
+      Digest outputs = d.outputs;
+      Digest k = last.keys()[i];
+      Digest o = last.outputs()[i];
+      if (key == null || (key != k && !key.equals(k))
+          || (outputs != o && (outputs == null || !outputs.equals(o)))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -24,8 +24,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * targets are never reused: an adapter's version is asked each time.
  */
 final class KeyMemo {
-  private record Memo(Target target, List<String> inputs, FileDigestCache.Remembered[] files,
-      Map<String, KeyManifest.Dependency> dependencies, KeyService.Computed computed) {}
+  /** {@code owner}: the memo that made it, which alone may use it (see {@link TargetRecord}). */
+  record Memo(KeyMemo owner, Target target, List<String> inputs,
+      FileDigestCache.Remembered[] files, Map<String, KeyManifest.Dependency> dependencies,
+      KeyService.Computed computed) {}
 
   private final Path root;
   private final FileDigestCache digests;
@@ -36,10 +38,18 @@ final class KeyMemo {
     this.digests = digests;
   }
 
-  /** The key computed last for {@code target} if it is still its key now, else null. */
-  KeyService.Computed reuse(Target target, List<String> inputs,
+  /**
+   * The key computed last for {@code target} if it is still its key now, else null. {@code
+   * record}: the target's record in the build's plan, or null; its memo is checked like the one
+   * by name (it is the same memo unless the target was keyed through another plan since, and
+   * either is validated in full), saving the lookup by name.
+   */
+  KeyService.Computed reuse(TargetRecord record, Target target, List<String> inputs,
       Map<String, KeyManifest.Dependency> dependencies) {
-    Memo m = memos.get(target.name());
+    Memo m = record == null ? null : record.key;
+    if (m == null || m.owner != this) {
+      m = memos.get(target.name());
+    }
     if (m == null || (m.target != target && !m.target.equals(target))
         || (m.inputs != inputs && !m.inputs.equals(inputs))
         || !same(m.dependencies, dependencies)) {
@@ -59,6 +69,9 @@ final class KeyMemo {
    */
   private static boolean same(Map<String, KeyManifest.Dependency> remembered,
       Map<String, KeyManifest.Dependency> now) {
+    if (remembered == now) {
+      return true; // the build handed back the map this memo keeps (see TargetRecord)
+    }
     if (remembered.size() != now.size()) {
       return false;
     }
@@ -76,9 +89,12 @@ final class KeyMemo {
    * digest cache remembers now (a file changed since, or too recently to be remembered, is not:
    * the target is then keyed in full next time too).
    */
-  void remember(Target target, List<String> inputs,
+  void remember(TargetRecord record, Target target, List<String> inputs,
       Map<String, KeyManifest.Dependency> dependencies, KeyService.Computed computed) {
     memos.remove(target.name());
+    if (record != null) {
+      record.key = null;
+    }
     if (target.bundler().isPresent()) {
       return;
     }
@@ -92,8 +108,11 @@ final class KeyMemo {
       }
       files[i] = r;
     }
-    memos.put(target.name(),
-        new Memo(target, List.copyOf(inputs), files, Map.copyOf(dependencies), computed));
+    Memo m = new Memo(this, target, List.copyOf(inputs), files, Map.copyOf(dependencies), computed);
+    memos.put(target.name(), m);
+    if (record != null) {
+      record.key = m;
+    }
   }
 
   void clear() {

@@ -69,7 +69,13 @@ public final class KeyService {
    * ran, whose summary follows from the key alone, so the same computation hitting the same way
    * again needs no summary built to know that nothing is new.
    */
-  private record Recorded(String summary, Computed computed, boolean plainHit) {}
+  record Recorded(String summary, Computed computed, boolean plainHit, long epoch) {}
+
+  /**
+   * Bumped whenever {@link #lastSummary} forgets entries (a failed write, {@link #close}): a
+   * {@link TargetRecord}'s copy of a summary made before counts only while this is unchanged.
+   */
+  private volatile long recordedEpoch;
 
   public KeyService(Path workspace, HashProvider hashes, FileDigestCache digests, StateBackend state,
       Map<String, String> hostEnvironment, Map<String, BundlerAdapter> bundlers,
@@ -109,17 +115,27 @@ public final class KeyService {
    */
   public Computed compute(Target target, Map<String, KeyManifest.Dependency> dependencyKeys,
       InputResolver shared) throws InputException {
+    return compute(null, target, dependencyKeys, shared);
+  }
+
+  /**
+   * {@link #compute(Target, Map, InputResolver)}, consulting and updating the target's {@code
+   * record} in the build's plan (null: none) before the memos by name.
+   */
+  Computed compute(TargetRecord record, Target target,
+      Map<String, KeyManifest.Dependency> dependencyKeys, InputResolver shared)
+      throws InputException {
     try {
       // Inputs a dependency may have just written are resolved afresh, never from the memo.
       List<String> inputs = generated.readsGenerated(target) ? resolver().resolve(target)
-          : inputMemo.resolve(target, shared);
-      Computed again = memo.reuse(target, inputs, dependencyKeys);
+          : inputMemo.resolve(target, shared, record == null ? null : record.inputs);
+      Computed again = memo.reuse(record, target, inputs, dependencyKeys);
       if (again != null) {
         return again;
       }
       KeyManifest manifest = keys.manifestOf(target, inputs, dependencyKeys);
       Computed computed = new Computed(manifest.key(), manifest, inputs.size());
-      memo.remember(target, inputs, dependencyKeys, computed);
+      memo.remember(record, target, inputs, dependencyKeys, computed);
       return computed;
     } catch (BuildNetException e) {
       throw new InputException(e.getMessage(), e);
@@ -141,6 +157,11 @@ public final class KeyService {
     return digests::digestIfRegularFile;
   }
 
+  /** The file digests this service keys with (outputs are checked against the same). */
+  FileDigestCache digests() {
+    return digests;
+  }
+
   /** The digest of {@code m}'s outputs, as dependents' keys cover them. */
   public Digest outputDigest(ActionManifest m) {
     return KeyManifest.outputDigest(hashes, m);
@@ -152,17 +173,28 @@ public final class KeyService {
    * it served the last one, and a manifest never changes, so the digest is computed once per
    * result rather than once per hit. One entry per target.
    */
-  Digest outputDigestOfHit(String target, ActionManifest m) {
-    OutputMemo memo = hitOutputs.get(target);
+  Digest outputDigestOfHit(TargetRecord record, String target, ActionManifest m) {
+    OutputMemo memo = record == null ? null : record.hitOutputs;
+    if (memo == null || memo.manifest() != m) {
+      memo = hitOutputs.get(target);
+    }
     if (memo != null && memo.manifest() == m) {
+      if (record != null) {
+        record.hitOutputs = memo;
+      }
       return memo.digest();
     }
     Digest d = outputDigest(m);
-    hitOutputs.put(target, new OutputMemo(m, d));
+    memo = new OutputMemo(m, d);
+    hitOutputs.put(target, memo);
+    if (record != null) {
+      record.hitOutputs = memo;
+    }
     return d;
   }
 
-  private record OutputMemo(ActionManifest manifest, Digest digest) {}
+  /** A manifest's output digest: a pure function of it (and the hash), so valid anywhere. */
+  record OutputMemo(ActionManifest manifest, Digest digest) {}
 
   private final Map<String, OutputMemo> hitOutputs =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -172,9 +204,19 @@ public final class KeyService {
    * ranDependencies}: its dependencies that ran in this build; a hit after one of them ran is an
    * early cutoff, which {@code explain} reports.
    */
-  void recordOutcome(String target, Computed computed, boolean hit, List<String> ranDependencies) {
+  void recordOutcome(TargetRecord record, String target, Computed computed, boolean hit,
+      List<String> ranDependencies) {
     boolean plainHit = hit && ranDependencies.isEmpty();
-    Recorded recorded = lastSummary.get(target);
+    long epoch = recordedEpoch;
+    Recorded recorded = record == null ? null : record.recorded;
+    if (recorded == null || recorded.epoch() != epoch) {
+      recorded = lastSummary.get(target);
+      if (record != null && recorded != null) {
+        // Read after the epoch: it was in the map at this epoch, so the copy counts while it lasts.
+        record.recorded = recorded.epoch() == epoch ? recorded
+            : new Recorded(recorded.summary(), recorded.computed(), recorded.plainHit(), epoch);
+      }
+    }
     if (plainHit && recorded != null && recorded.plainHit() && recorded.computed() == computed) {
       return; // the key reused (KeyMemo) and hit again as plainly: exactly what was recorded
     }
@@ -188,7 +230,7 @@ public final class KeyService {
     }
     Optional<String> last = state.getString(SUMMARY + target);
     if (last.isPresent() && last.get().equals(summary)) {
-      lastSummary.put(target, new Recorded(summary, computed, plainHit));
+      remember(record, target, new Recorded(summary, computed, plainHit, epoch));
       return; // nothing new to explain: a null build reads one short record and writes nothing
     }
     Optional<Stored> previous = load(target);
@@ -225,9 +267,16 @@ public final class KeyService {
     }
     root.put("manifest", computed.manifest().toJson());
     pending.put(target, new Pending(root.toString().getBytes(StandardCharsets.UTF_8), summary));
-    lastSummary.put(target, new Recorded(summary, computed, plainHit));
+    remember(record, target, new Recorded(summary, computed, plainHit, epoch));
     if (pending.size() >= FLUSH_AT) {
       flush();
+    }
+  }
+
+  private void remember(TargetRecord record, String target, Recorded recorded) {
+    lastSummary.put(target, recorded);
+    if (record != null) {
+      record.recorded = recorded;
     }
   }
 
@@ -263,6 +312,7 @@ public final class KeyService {
         }
       } catch (RuntimeException e) {
         targets.forEach(lastSummary::remove); // not recorded after all: the next build writes them
+        recordedEpoch++; // under 'flushing'; and records' copies of them no longer count
         LOG.warn("cannot record the explain details of {} targets: {}", targets.size(),
             e.getMessage());
       }
@@ -351,6 +401,9 @@ public final class KeyService {
 
   public void close() {
     flush();
+    synchronized (flushing) {
+      recordedEpoch++;
+    }
     lastSummary.clear();
     hitOutputs.clear();
     memo.clear();

@@ -143,7 +143,8 @@ final class LocalExecution {
     }
     KeyService.Computed computed;
     try {
-      computed = keys.compute(dep.target, run.dependencyKeys(dep), run.inputResolver(keys));
+      computed = keys.compute(dep.record, dep.target, run.dependencyKeys(dep),
+          run.inputResolver(keys));
     } catch (KeyService.InputException e) {
       return "the outputs of '" + dep.name() + "' were lost with their worker and it cannot"
           + " run again: " + e.getMessage();

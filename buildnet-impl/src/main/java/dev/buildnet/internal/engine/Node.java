@@ -8,6 +8,8 @@ import dev.buildnet.graph.Target;
 final class Node {
   final Target target;
   final int order; // position in topological order, for stable tie-breaking
+  /** The target's state kept across builds of the plan (see {@link TargetRecord}). */
+  final TargetRecord record;
   /** Set by the {@link BuildRun} that makes it, before the run is shared (from its plan). */
   Node[] dependencies;
   Node[] dependents;
@@ -36,9 +38,10 @@ final class Node {
   /** Why this node runs although a worker had kept its outputs (the worker is gone), else null. */
   volatile String keptLost;
 
-  Node(Target target, int order) {
+  Node(Target target, int order, TargetRecord record) {
     this.target = target;
     this.order = order;
+    this.record = record;
   }
 
   /**

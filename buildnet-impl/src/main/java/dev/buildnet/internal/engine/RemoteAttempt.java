@@ -395,7 +395,8 @@ final class RemoteAttempt {
       Dispatcher.Placement placement) throws IOException, InputChangedException {
     KeyService.Computed computed;
     try {
-      computed = keys.compute(dep.target, run.dependencyKeys(dep), run.inputResolver(keys));
+      computed = keys.compute(dep.record, dep.target, run.dependencyKeys(dep),
+          run.inputResolver(keys));
     } catch (KeyService.InputException e) {
       throw new InputChangedException("the outputs of '" + dep.name() + "' were lost with their"
           + " worker and it cannot run again: " + e.getMessage());

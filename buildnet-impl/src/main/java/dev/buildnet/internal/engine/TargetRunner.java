@@ -131,7 +131,8 @@ public final class TargetRunner {
     }
     KeyService.Computed computed;
     try {
-      computed = keys.compute(target, run.dependencyKeys(node), run.inputResolver(keys));
+      computed = keys.compute(node.record, target, run.dependencyKeys(node),
+          run.inputResolver(keys));
     } catch (KeyService.InputException e) {
       return CompletableFuture.completedFuture(
           FailedOutcome.of(node, queueWait, start).because("INPUT", e.getMessage()));
@@ -147,7 +148,7 @@ public final class TargetRunner {
         return CompletableFuture.completedFuture(served);
       }
     }
-    keys.recordOutcome(target.name(), computed, false, List.of());
+    keys.recordOutcome(node.record, target.name(), computed, false, List.of());
     return claim.run(miss, executor);
   }
 
@@ -164,7 +165,7 @@ public final class TargetRunner {
     KeyService.Computed computed = miss.computed();
     FailedOutcome failed = FailedOutcome.of(node, miss.queueWait(), miss.start())
         .filesChecked(computed.filesChecked());
-    Optional<ActionManifest> hit = cache.lookup(computed.key());
+    Optional<ActionManifest> hit = cache.lookup(computed.key(), node.record.cache);
     DeferredOutputs d = deferred;
     DeferredOutputs.Kept kept = hit.isEmpty() && d != null
         ? d.lookup(computed.key(), why -> node.keptLost = why) : null;
@@ -178,7 +179,7 @@ public final class TargetRunner {
       }
       node.kept = kept;
       node.outputs = keys.outputDigest(kept.manifest);
-      keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
+      keys.recordOutcome(node.record, target.name(), computed, true, run.ranDependencies(node));
       started.run();
       return cached(target, computed, kept.manifest, artifacts(kept.manifest), miss.queueWait(),
           miss.start(),
@@ -188,7 +189,7 @@ public final class TargetRunner {
       if (d.fetch(kept)) {
         // Needed here now (requested, or read as an input): fetched, it is an ordinary hit.
         cache.record(computed.key(), kept.manifest);
-        hit = cache.lookup(computed.key());
+        hit = cache.lookup(computed.key(), node.record.cache);
       } else {
         node.keptLost = "its outputs were kept on worker '" + kept.workerId
             + "', which could not serve them";
@@ -202,7 +203,7 @@ public final class TargetRunner {
     }
     boolean restored;
     try {
-      restored = hit.isPresent() && materialize(run, target, hit.get());
+      restored = hit.isPresent() && materialize(run, node, hit.get());
     } catch (Outputs.OutputException e) {
       // Running it would write through the same link: the target fails instead.
       return failed.because("OUTPUT", e.getMessage());
@@ -210,11 +211,11 @@ public final class TargetRunner {
     if (!restored) {
       return null;
     }
-    node.outputs = keys.outputDigestOfHit(target.name(), hit.get());
-    keys.recordOutcome(target.name(), computed, true, run.ranDependencies(node));
+    node.outputs = keys.outputDigestOfHit(node.record, target.name(), hit.get());
+    keys.recordOutcome(node.record, target.name(), computed, true, run.ranDependencies(node));
     started.run();
     replay(run, target.name(), hit.get());
-    List<Artifact> artifacts = cache.artifacts(computed.key(), hit.get());
+    List<Artifact> artifacts = cache.artifacts(computed.key(), hit.get(), node.record.cache);
     return cached(target, computed, hit.get(),
         artifacts != null ? artifacts : artifacts(hit.get()), miss.queueWait(), miss.start(),
         "restored from the cache");
@@ -238,7 +239,8 @@ public final class TargetRunner {
         metrics);
   }
 
-  private boolean materialize(BuildRun run, Target target, ActionManifest m) throws IOException {
+  private boolean materialize(BuildRun run, Node node, ActionManifest m) throws IOException {
+    Target target = node.target;
     if (!declares(target, m)) {
       // A record from shared state naming other paths than the target's: never restore it; the
       // run below records a correct one over it.
@@ -248,8 +250,8 @@ public final class TargetRunner {
       return false;
     }
     // One lstat per output file; their directories' link checks once per build (see upToDate).
-    return outputs.upToDate(target.outputs(), m, keys.regularFiles(), run.safeOutputDirectories)
-        || outputs.restore(m);
+    return outputs.upToDate(target.outputs(), m, keys.digests(), run.safeOutputDirectories,
+        node.record.outputs) || outputs.restore(m);
   }
 
   /** Whether every path of {@code m} is a declared output of {@code target} or lies in one. */

@@ -184,8 +184,8 @@ public final class BuildHistory implements BuildListener,
   public List<LogLine> log(String buildId, String target) {
     synchronized (lock) {
       BuildState b = builds.get(buildId);
-      TargetState t = b == null ? null : b.targets.get(target);
-      return t == null ? List.of() : t.log == null ? new ArrayList<>() : t.log.lines();
+      TargetLog t = b == null ? null : b.log(target);
+      return t == null ? (b != null && b.has(target) ? new ArrayList<>() : List.of()) : t.lines();
     }
   }
 
@@ -282,8 +282,8 @@ public final class BuildHistory implements BuildListener,
         continue;
       }
       sub.offer(unnumbered(new BuildEvent.BuildStarted(b.id, b.startedAt,
-          List.copyOf(b.targets.keySet()), b.requested, b.origin)));
-      for (TargetState t : b.targets.values()) {
+          b.names, b.requested, b.origin)));
+      for (TargetState t : b.view()) {
         if (t.startedAt != null) {
           sub.offer(unnumbered(
               new BuildEvent.TargetStarted(b.id, t.startedAt, t.name, t.attempt, t.worker)));
@@ -340,7 +340,7 @@ public final class BuildHistory implements BuildListener,
         case LOG -> {
           BuildEvent.TargetLog e = (BuildEvent.TargetLog) event;
           BuildState b = builds.get(e.buildId());
-          TargetState t = b == null ? null : b.targets.get(e.target());
+          TargetState t = b == null ? null : b.targets().get(e.target());
           if (t != null && maxLogLines > 0) {
             keep(b, t.log(), new LogLine(e.at(), e.stream(), e.line()));
           }
@@ -374,6 +374,7 @@ public final class BuildHistory implements BuildListener,
             // per-target log tails stay): memory then grows with targets, not with output.
             b.replay.removeIf(n -> n.event.kind() == BuildEvent.Kind.LOG);
             b.replayLogBytes = 0;
+            b.compact();
           }
           trim();
         }
@@ -443,7 +444,7 @@ public final class BuildHistory implements BuildListener,
 
   private TargetState target(String buildId, String target) {
     BuildState b = builds.get(buildId);
-    return b == null ? null : b.targets.get(target);
+    return b == null ? null : b.targets().get(target);
   }
 
   /** Forgets the oldest finished builds beyond the cap. Under the lock. */
@@ -476,11 +477,7 @@ public final class BuildHistory implements BuildListener,
           logCharge + cost > limits.totalBytes() && it.hasNext(); ) {
         BuildState old = it.next();
         if (old != b && old.finishedAt != null && old.logCharge > 0) {
-          for (TargetState t : old.targets.values()) {
-            if (t.log != null) { // one that logged nothing has nothing to drop
-              t.log.dropAll();
-            }
-          }
+          old.dropLogs();
           logCharge -= old.logCharge;
           old.logCharge = 0;
         }
@@ -559,7 +556,15 @@ public final class BuildHistory implements BuildListener,
   private static final class BuildState {
     final String id;
     final Instant startedAt;
-    final LinkedHashMap<String, TargetState> targets = new LinkedHashMap<>();
+    /** Every target of the build, in order (the build_started event's immutable list). */
+    final List<String> names;
+    /**
+     * Each target's state while the build runs; null once it is {@link #compact}ed (made again
+     * by {@link #targets()} should a late event still concern one).
+     */
+    private LinkedHashMap<String, TargetState> targets;
+    /** The same state in arrays once the build finished, or null. */
+    private Compact compact;
     Instant finishedAt;
     BuildStatus status = BuildStatus.RUNNING;
     BuildResult result;
@@ -578,14 +583,182 @@ public final class BuildHistory implements BuildListener,
       this.startedAt = startedAt;
       this.requested = requested;
       this.origin = origin;
+      this.names = List.copyOf(targets);
+      this.targets = new LinkedHashMap<>();
       targets.forEach(t -> this.targets.put(t, new TargetState(t)));
     }
 
+    /** The targets' state by name, for recording an event. */
+    LinkedHashMap<String, TargetState> targets() {
+      if (targets == null) {
+        targets = new LinkedHashMap<>();
+        for (TargetState t : compact.expand()) {
+          targets.put(t.name, t);
+        }
+        compact = null;
+      }
+      return targets;
+    }
+
+    /** The targets' state, in order, for reading only. */
+    Iterable<TargetState> view() {
+      return targets != null ? targets.values() : compact.expand();
+    }
+
+    boolean has(String target) {
+      return targets != null ? targets.containsKey(target) : compact.index(target) >= 0;
+    }
+
+    /** The kept log of {@code target}, or null if it logged nothing or is no target of this build. */
+    TargetLog log(String target) {
+      if (targets != null) {
+        TargetState t = targets.get(target);
+        return t == null ? null : t.log;
+      }
+      return compact.log(target);
+    }
+
+    /** Drops every target's kept log lines (the history's total limit). */
+    void dropLogs() {
+      for (TargetState t : view()) {
+        if (t.log != null) { // one that logged nothing has nothing to drop
+          t.log.dropAll();
+        }
+      }
+    }
+
+    /**
+     * Keeps the targets' state in a few arrays rather than an object, a map entry and two
+     * instants per target: a kept build of 10,000 targets then holds a handful of objects here,
+     * where it held 40,000 that every young collection had to copy while builds piled up.
+     */
+    void compact() {
+      if (targets != null) {
+        compact = new Compact(names, targets);
+        targets = null;
+      }
+    }
+
     BuildSnapshot snapshot() {
-      List<TargetSnapshot> ts = new ArrayList<>(targets.size());
-      targets.values().forEach(t -> ts.add(t.snapshot()));
+      List<TargetSnapshot> ts = new ArrayList<>(names.size());
+      view().forEach(t -> ts.add(t.snapshot()));
       return new BuildSnapshot(id, status.wireName(), startedAt, finishedAt, ts, result, requested,
           origin);
+    }
+  }
+
+  /**
+   * The {@link TargetState}s of a finished build as arrays by position in its target list (the
+   * strings are shared with the events, the instants kept as numbers); {@link #expand} makes
+   * equal {@link TargetState}s again, sharing each {@link TargetLog}.
+   */
+  private static final class Compact {
+    private static final long NONE = Long.MIN_VALUE;
+    final List<String> names;
+    /** Names in the order of {@link #names} when they are not the map's keys (never, in practice). */
+    final String[] own;
+    final String[] status;
+    final TargetOutcome.Status[] outcome;
+    final int[] attempt;
+    final String[] worker; // null if no target ran on a worker
+    final String[] note; // null if no target has a note
+    final TargetLog[] log; // null if no target logged
+    final long[] startedSeconds;
+    final int[] startedNanos;
+    final long[] finishedSeconds;
+    final int[] finishedNanos;
+
+    Compact(List<String> names, LinkedHashMap<String, TargetState> targets) {
+      int n = targets.size();
+      boolean same = names.size() == n;
+      String[] order = new String[n];
+      String[] status = new String[n];
+      TargetOutcome.Status[] outcome = new TargetOutcome.Status[n];
+      int[] attempt = new int[n];
+      String[] worker = null;
+      String[] note = null;
+      TargetLog[] log = null;
+      long[] ss = new long[n];
+      int[] sn = new int[n];
+      long[] fs = new long[n];
+      int[] fn = new int[n];
+      int i = 0;
+      for (TargetState t : targets.values()) {
+        order[i] = t.name;
+        same &= names.get(i).equals(t.name);
+        status[i] = t.status;
+        outcome[i] = t.outcome;
+        attempt[i] = t.attempt;
+        if (t.worker != null) {
+          worker = worker == null ? new String[n] : worker;
+          worker[i] = t.worker;
+        }
+        if (t.note != null) {
+          note = note == null ? new String[n] : note;
+          note[i] = t.note;
+        }
+        if (t.log != null) {
+          log = log == null ? new TargetLog[n] : log;
+          log[i] = t.log;
+        }
+        ss[i] = t.startedAt == null ? NONE : t.startedAt.getEpochSecond();
+        sn[i] = t.startedAt == null ? 0 : t.startedAt.getNano();
+        fs[i] = t.finishedAt == null ? NONE : t.finishedAt.getEpochSecond();
+        fn[i] = t.finishedAt == null ? 0 : t.finishedAt.getNano();
+        i++;
+      }
+      this.names = names;
+      this.own = same ? null : order;
+      this.status = status;
+      this.outcome = outcome;
+      this.attempt = attempt;
+      this.worker = worker;
+      this.note = note;
+      this.log = log;
+      this.startedSeconds = ss;
+      this.startedNanos = sn;
+      this.finishedSeconds = fs;
+      this.finishedNanos = fn;
+    }
+
+    private String name(int i) {
+      return own != null ? own[i] : names.get(i);
+    }
+
+    int index(String target) {
+      for (int i = 0; i < status.length; i++) {
+        if (name(i).equals(target)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    TargetLog log(String target) {
+      if (log == null) {
+        return null;
+      }
+      int i = index(target);
+      return i < 0 ? null : log[i];
+    }
+
+    List<TargetState> expand() {
+      List<TargetState> all = new ArrayList<>(status.length);
+      for (int i = 0; i < status.length; i++) {
+        TargetState t = new TargetState(name(i));
+        t.status = status[i];
+        t.outcome = outcome[i];
+        t.attempt = attempt[i];
+        t.worker = worker == null ? null : worker[i];
+        t.note = note == null ? null : note[i];
+        t.log = log == null ? null : log[i];
+        t.startedAt = startedSeconds[i] == NONE ? null
+            : Instant.ofEpochSecond(startedSeconds[i], startedNanos[i]);
+        t.finishedAt = finishedSeconds[i] == NONE ? null
+            : Instant.ofEpochSecond(finishedSeconds[i], finishedNanos[i]);
+        all.add(t);
+      }
+      return all;
     }
   }
 

@@ -29,23 +29,50 @@ public final class InputMemo {
   private final Map<String, Memo> memos = new ConcurrentHashMap<>();
 
   /**
+   * A caller's place for one target's last memo (the engine keeps one per target of a build plan),
+   * checked before the memo by name, and as fully: a memo carries everything its validity is
+   * checked against, so one from a slot is exactly as good as one from the map.
+   */
+  public static final class Slot {
+    private volatile Memo memo;
+  }
+
+  /**
    * {@code target}'s input files: those resolved last if nothing that decides them changed, else
    * {@code resolver}'s answer (which is then remembered if it can be checked that way).
    *
    * @throws dev.buildnet.graph.InvalidGraphException as {@link InputResolver#resolve} does
    */
   public List<String> resolve(Target target, InputResolver resolver) {
-    Memo m = memos.get(target.name());
+    return resolve(target, resolver, null);
+  }
+
+  /** {@link #resolve(Target, InputResolver)}, consulting and updating {@code slot} (or null). */
+  public List<String> resolve(Target target, InputResolver resolver, Slot slot) {
+    Memo m = slot == null ? null : slot.memo;
+    if (m == null || m.target != target) {
+      m = memos.get(target.name());
+    }
     if (m != null && (m.target == target || m.target.equals(target))
         && resolver.stillListed(m.directories, m.listings)) {
+      if (slot != null) {
+        slot.memo = m;
+      }
       return m.inputs;
     }
     memos.remove(target.name());
+    if (slot != null) {
+      slot.memo = null;
+    }
     List<String> inputs = List.copyOf(resolver.resolve(target));
     Map<String, DirectoryListings.Listing> seen = new LinkedHashMap<>();
     if (resolver.evidence(target, seen)) {
-      memos.put(target.name(), new Memo(target, inputs, seen.keySet().toArray(new String[0]),
-          seen.values().toArray(new DirectoryListings.Listing[0])));
+      Memo made = new Memo(target, inputs, seen.keySet().toArray(new String[0]),
+          seen.values().toArray(new DirectoryListings.Listing[0]));
+      memos.put(target.name(), made);
+      if (slot != null) {
+        slot.memo = made;
+      }
     }
     return inputs;
   }

@@ -550,6 +550,31 @@ public final class FileDigestCache {
     return true;
   }
 
+  /**
+   * Whether {@link #digestIfRegularFile} would now answer {@code r.digest()} from this cache
+   * without reading: the entry is still the one remembered and the file's {@code lstat}, taken
+   * now, is exactly the one it holds for (so it is a regular file itself, not a link). One
+   * {@code lstat}, counted as a cache hit.
+   */
+  public boolean stillHoldsRegularFile(Remembered r) {
+    Entry e = r.entry;
+    if (e.retired) {
+      return false;
+    }
+    FileStat now;
+    try {
+      now = lstatReader.read(r.path);
+    } catch (IOException e2) {
+      return false; // missing or unreadable: digestIfRegularFile() says so
+    }
+    if (!now.regularFile() || now.directory() || !e.matches(now) || e.retired) {
+      return false;
+    }
+    e.seen = generation;
+    cacheHits.increment();
+    return true;
+  }
+
   /** A remembered digest with its file, as {@link #remembered} hands it out. */
   public static final class Remembered {
     private final Path path;

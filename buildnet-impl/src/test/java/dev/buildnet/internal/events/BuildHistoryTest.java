@@ -116,6 +116,43 @@ class BuildHistoryTest {
     assertEquals(List.of("a"), h.workers());
   }
 
+  /**
+   * A finished build's per-target state is kept compactly (arrays rather than objects): what its
+   * snapshot, logs and replay show must be exactly what they showed before it was compacted, and
+   * an event still arriving for one of its targets is recorded as before.
+   */
+  @Test
+  void aFinishedBuild_showsExactlyWhatItShowedBeforeItFinished_andTakesLateEvents() {
+    Clock ticking = Clock.offset(clock, Duration.ofNanos(123_456_789));
+    BuildHistory h = new BuildHistory(ticking, 10, 100);
+    h.buildStarted("b1", List.of("lib", "app", "idle"));
+    h.targetStarted("b1", "lib", 1, "w1");
+    h.logLine("b1", "lib", Stream.STDOUT, "compiling", false);
+    h.targetWaiting("b1", "app", "needs capability 'gpu'");
+    h.targetFinished("b1", outcome("lib", TargetOutcome.Status.BUILT));
+    BuildSnapshot before = h.build("b1").orElseThrow();
+    List<String> replayBefore = new ArrayList<>();
+    h.subscribe("b1", false, true, e -> replayBefore.add(describe(e))).close();
+
+    h.buildFinished(result("b1", true));
+    BuildSnapshot after = h.build("b1").orElseThrow();
+    assertEquals(before.targets(), after.targets());
+    assertEquals(List.of("compiling"),
+        h.log("b1", "lib").stream().map(BuildHistory.LogLine::line).toList());
+    assertEquals(List.of(), h.log("b1", "app"));
+    assertEquals(List.of(), h.log("b1", "nope"));
+    List<String> replayAfter = new ArrayList<>();
+    h.subscribe("b1", false, true, e -> replayAfter.add(describe(e))).close();
+    replayBefore.add("build_finished b1 succeeded");
+    assertEquals(replayBefore, replayAfter);
+
+    h.logLine("b1", "idle", Stream.STDERR, "late", false);
+    assertEquals(List.of("late"),
+        h.log("b1", "idle").stream().map(BuildHistory.LogLine::line).toList());
+    assertEquals(before.targets().subList(0, 2),
+        h.build("b1").orElseThrow().targets().subList(0, 2));
+  }
+
   @Test
   void badLimitsAreRefused() {
     assertThrows(IllegalArgumentException.class, () -> new BuildHistory(clock, 0, 0));
