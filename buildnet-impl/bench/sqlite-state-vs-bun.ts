@@ -11,7 +11,9 @@
 //
 // Everything else (schema, pragmas, data, get, lock, timing) is the shared script's.
 // CPU=1 reports CPU time per operation (process.cpuUsage) instead of wall time, for a loaded
-// machine; ONLY=Get,Set,SetAll1000,LockAcquireRelease picks operations.
+// machine; ONLY=Get,Set,SetAll1000,LockAcquireRelease (the default) picks operations, and
+// SetAll1000Spread adds one that really writes (see below). TEMP_STORE=MEMORY sets that pragma as
+// SqliteStateBackend does (it changes nothing unless a statement changes more than 16 pages).
 //
 // Usage: bun run buildnet-impl/bench/sqlite-state-vs-bun.ts
 import { Database } from "bun:sqlite";
@@ -29,6 +31,7 @@ writer.exec("CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS N
 writer.exec("CREATE TABLE locks (resource TEXT NOT NULL PRIMARY KEY, owner TEXT NOT NULL, token INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID");
 writer.exec("CREATE TABLE fencing (resource TEXT NOT NULL PRIMARY KEY, last_token INTEGER NOT NULL) WITHOUT ROWID");
 writer.exec("INSERT INTO schema_version (version) VALUES (1)");
+if (process.env.TEMP_STORE) writer.exec("PRAGMA temp_store = " + process.env.TEMP_STORE);
 const reader = new Database(file, { readwrite: true });
 reader.exec("PRAGMA synchronous = NORMAL");
 
@@ -41,11 +44,11 @@ const putForever = writer.prepare("INSERT INTO kv (key, value, expires_at) VALUE
 const putRows = Array.from({ length: 8 }, (_, i) => writer.prepare("INSERT INTO kv (key, value, expires_at) VALUES "
   + Array(1 << i).fill("(?, ?, NULL)").join(", ") + UPSERT));
 const PER_ROW = process.env.SHAPE === "per-row";
-function putAll(entries: string[]) {
-  if (PER_ROW) { for (const k of entries) put.run(k, value, null); return; }
+function putAll(entries: string[], v: Uint8Array = value) {
+  if (PER_ROW) { for (const k of entries) put.run(k, v, null); return; }
   const args: unknown[] = [];
   for (const k of entries) {
-    args.push(k, value);
+    args.push(k, v);
     if (args.length === 256) { putRows[7].run(...args); args.length = 0; }
   }
   let from = 0;
@@ -72,6 +75,14 @@ writer.exec("COMMIT");
 const batch: string[] = [];
 for (let i = 0; i < 1000; i++) batch.push("batch/" + i);
 
+// Not in StateBenchmark (StateCpuHarness's setAll1000Spread): 1,000 of the 10,000 keys spread
+// over the table, with a value that differs from the stored one, so that every call really
+// writes; the operations above write the bytes already stored, which SQLite skips.
+const changed = new Uint8Array(64);
+changed[0] = 1;
+const spread: [string[], Uint8Array][] = [];
+for (let b = 0; b < 20; b++) spread.push([keys.filter((_, i) => i % 10 === b % 10), b < 10 ? value : changed]);
+let spreadCall = 0;
 let next = 0;
 const nextKey = () => { next = (next + 1) % KEYS; return keys[next]; };
 
@@ -81,6 +92,12 @@ const ops: Record<string, () => unknown> = {
   sqliteSetAll1000: () => {
     writer.exec("BEGIN IMMEDIATE");
     try { putAll(batch); writer.exec("COMMIT"); }
+    catch (e) { writer.exec("ROLLBACK"); throw e; }
+  },
+  sqliteSetAll1000Spread: () => {
+    const [entries, v] = spread[spreadCall++ % spread.length];
+    writer.exec("BEGIN IMMEDIATE");
+    try { putAll(entries, v); writer.exec("COMMIT"); }
     catch (e) { writer.exec("ROLLBACK"); throw e; }
   },
   sqliteLockAcquireRelease: () => {
@@ -103,7 +120,7 @@ const ops: Record<string, () => unknown> = {
 const WARM_S = Number(process.env.WARM_S ?? 1), ITER_S = Number(process.env.ITER_S ?? 2);
 const ITERS = Number(process.env.ITERS ?? 5);
 const CPU = process.env.CPU === "1";
-const ONLY = (process.env.ONLY ?? "").split(",").filter((o) => o);
+const ONLY = (process.env.ONLY ?? "Get,Set,SetAll1000,LockAcquireRelease").split(",");
 const cpuMicros = () => { const u = process.cpuUsage(); return u.user + u.system; };
 // Runs op for `seconds` (of CPU time with CPU=1); returns µs (of CPU time) per op.
 function iteration(op: () => unknown, seconds: number): number {
@@ -121,7 +138,7 @@ function iteration(op: () => unknown, seconds: number): number {
 }
 const out: Record<string, unknown> = { runtime: "bun " + Bun.version, unit: CPU ? "cpu us/op" : "us/op" };
 for (const [name, op] of Object.entries(ops)) {
-  if (ONLY.length > 0 && !ONLY.includes(name.replace(/^sqlite/, ""))) continue;
+  if (!ONLY.includes(name.replace(/^sqlite/, ""))) continue;
   for (let w = 0; w < 3; w++) iteration(op, WARM_S);
   const xs: number[] = [];
   for (let i = 0; i < ITERS; i++) xs.push(iteration(op, ITER_S));

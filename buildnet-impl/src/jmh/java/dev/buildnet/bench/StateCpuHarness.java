@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  *
  * <p>Prints one JSON line: min / median / max CPU µs per operation over {@code -Drounds=5} rounds
  * of {@code -Dround=1} CPU seconds each, after three warm-up rounds; {@code -Donly=get,set} picks
- * operations (get, set, setAll1000, lock).
+ * operations (get, set, setAll1000, setAll1000Spread, lock).
  */
 public final class StateCpuHarness {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -60,11 +60,20 @@ public final class StateCpuHarness {
     operations.put("get", () -> sqlite.get(nextKey()));
     operations.put("set", () -> sqlite.set(nextKey(), value));
     operations.put("setAll1000", () -> sqlite.setAll(batch));
+    // Not in StateBenchmark: 1,000 of the 10,000 keys spread over the table, with a value that
+    // differs from the stored one, so that every call really writes (the operations above write
+    // the bytes already stored, which SQLite notices and skips: no page changes, no WAL frames).
+    byte[][] values = {new byte[64], new byte[64]};
+    values[1][0] = 1;
+    Map<String, byte[]>[] spread = spreadBatches(values);
+    int[] call = new int[1];
+    operations.put("setAll1000Spread", () -> sqlite.setAll(spread[call[0]++ % spread.length]));
     operations.put("lock", () -> {
       Lock lock = sqlite.acquireLock("bench", Duration.ofMinutes(1), "bench").orElseThrow();
       sqlite.release(lock);
     });
-    List<String> picked = only.isEmpty() ? List.copyOf(operations.keySet()) : List.of(only.split(","));
+    List<String> picked =
+        List.of((only.isEmpty() ? "get,set,setAll1000,lock" : only).split(","));
     StringBuilder out = new StringBuilder("{\"runtime\":\"java " + Runtime.version()
         + "\",\"unit\":\"cpu us/op\"");
     for (Map.Entry<String, Runnable> operation : operations.entrySet()) {
@@ -89,6 +98,19 @@ public final class StateCpuHarness {
         Files.delete(path);
       }
     }
+  }
+
+  /** Ten batches of 1,000 keys each (every tenth key), alternating the two values. */
+  @SuppressWarnings("unchecked")
+  private Map<String, byte[]>[] spreadBatches(byte[][] values) {
+    Map<String, byte[]>[] batches = new Map[20];
+    for (int b = 0; b < batches.length; b++) {
+      batches[b] = new LinkedHashMap<>();
+      for (int i = b % 10; i < keys.length; i += 10) {
+        batches[b].put(keys[i], values[b / 10]);
+      }
+    }
+    return batches;
   }
 
   private String nextKey() {
