@@ -451,6 +451,36 @@ class SqliteStateBackendFileTest {
       }
     }
 
+    /**
+     * 20,000 keys in one call bind 40,000 values, past SQLite's limit of 32,766 per statement,
+     * and, with hashed keys, each SET_ALL_ROWS statement changes far more than the 16 pages a
+     * statement journal keeps before it would spill to a temporary file (it stays in memory).
+     * Overwriting every other key then changes every page of the table again.
+     */
+    @Test
+    void setAll_ofManyKeysSpreadOverTheTable_storesEveryValue() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        Map<String, byte[]> all = new LinkedHashMap<>();
+        Map<String, byte[]> everyOther = new LinkedHashMap<>();
+        for (int i = 0; i < 20_000; i++) {
+          String key = String.format("action/%08x", i * 2654435761L & 0xffffffffL);
+          all.put(key, ("first " + i).getBytes(UTF_8));
+          if (i % 2 == 0) {
+            everyOther.put(key, ("second " + i).getBytes(UTF_8));
+          }
+        }
+        backend.setAll(all);
+        backend.setAll(everyOther);
+        assertEquals(20_000, backend.keys("action/").size());
+        int i = 0;
+        for (String key : all.keySet()) {
+          assertEquals((i % 2 == 0 ? "second " : "first ") + i, backend.getString(key).orElseThrow(),
+              key);
+          i++;
+        }
+      }
+    }
+
     @Test
     void setAll_withABadEntry_storesNothing() {
       try (SqliteStateBackend backend = open(new MutableClock())) {

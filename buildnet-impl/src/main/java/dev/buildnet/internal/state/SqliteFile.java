@@ -114,6 +114,12 @@ public final class SqliteFile {
     config.setGetGeneratedKeys(false);
     config.setSynchronous(
         fullSync ? SQLiteConfig.SynchronousMode.FULL : SQLiteConfig.SynchronousMode.NORMAL);
+    // setAll's many-row statements keep a statement journal (the pages a statement changed, so
+    // that it alone can be undone inside the transaction); past 64 KiB SQLite spills it to a file
+    // in /var/tmp, one write per page. In memory it costs a copy, and it never needs to survive
+    // a crash: the transaction's own WAL frames are what commits. The database's durability is
+    // unchanged.
+    config.setTempStore(SQLiteConfig.TempStore.MEMORY);
     return new SqliteConnection(config.createConnection("jdbc:sqlite:" + file));
   }
 
