@@ -83,8 +83,15 @@ public final class FrameCodec {
   private static final ThreadLocal<Encoder> ENCODERS = ThreadLocal.withInitial(Encoder::new);
 
   /** Per thread, a packer whose output is discarded: {@link #encodedSize} only counts bytes. */
-  private static final ThreadLocal<MessagePacker> SIZERS =
-      ThreadLocal.withInitial(() -> MessagePack.newDefaultPacker(OutputStream.nullOutputStream()));
+  private static final ThreadLocal<Sizer> SIZERS = ThreadLocal.withInitial(Sizer::new);
+
+  private static final class Sizer {
+    final MessagePacker packer = MessagePack.newDefaultPacker(OutputStream.nullOutputStream());
+    final byte[] scratch = new byte[STRING_SCRATCH_BYTES];
+  }
+
+  /** ASCII strings up to this length are encoded through a per-thread array, not a new one. */
+  private static final int STRING_SCRATCH_BYTES = 1024;
 
   /** Per thread, the unpacker and scratch space {@link #decodeBody} reuses for every frame. */
   private static final ThreadLocal<Decoding> DECODERS = ThreadLocal.withInitial(Decoding::new);
@@ -92,6 +99,7 @@ public final class FrameCodec {
   private static final class Encoder {
     final ArrayBufferOutput out = new ArrayBufferOutput(8192);
     final MessagePacker packer = MessagePack.newDefaultPacker(out);
+    final byte[] scratch = new byte[STRING_SCRATCH_BYTES];
   }
 
   private final int maxFrameBytes;
@@ -136,7 +144,7 @@ public final class FrameCodec {
     try {
       // Four placeholder bytes, overwritten with the length once the body is known.
       p.writePayload(PLACEHOLDER);
-      idAndRuntime = packBody(p, message);
+      idAndRuntime = packBody(p, message, e.scratch);
       p.flush();
       done = true;
     } catch (IOException ex) {
@@ -174,10 +182,11 @@ public final class FrameCodec {
    *     encodable as UTF-8 (the frame limit and the id and runtime lengths are not checked)
    */
   public static long encodedSize(Message message) {
-    MessagePacker p = SIZERS.get();
+    Sizer sizer = SIZERS.get();
+    MessagePacker p = sizer.packer;
     long before = p.getTotalWrittenBytes();
     try {
-      packBody(p, message);
+      packBody(p, message, sizer.scratch);
     } catch (IOException ex) {
       throw new UncheckedIOException(ex); // a discarding output: cannot happen
     }
@@ -186,7 +195,8 @@ public final class FrameCodec {
   }
 
   /** Packs the envelope and payload (not the length prefix); returns the id and runtime UTF-8. */
-  private static byte[][] packBody(MessagePacker p, Message message) throws IOException {
+  private static byte[][] packBody(MessagePacker p, Message message, byte[] scratch)
+      throws IOException {
     p.packMapHeader(ENVELOPE.length);
     key(p, ENVELOPE_UTF8[0]);
     p.packInt(message.version());
@@ -208,7 +218,7 @@ public final class FrameCodec {
           "payload " + payload.getClass().getName() + " is not the protocol record of "
               + message.type() + " (" + schema.type.getName() + ")");
     }
-    record(p, schema, payload);
+    record(p, schema, payload, scratch);
     return new byte[][] {id, runtime};
   }
 
@@ -218,7 +228,8 @@ public final class FrameCodec {
     }
   }
 
-  private static void record(MessagePacker p, Schema schema, Object record) throws IOException {
+  private static void record(MessagePacker p, Schema schema, Object record, byte[] scratch)
+      throws IOException {
     List<Schema.Field> fields = schema.fields;
     Object[] values = new Object[fields.size()];
     int present = 0;
@@ -237,7 +248,7 @@ public final class FrameCodec {
       Schema.Field f = fields.get(i);
       key(p, f.nameUtf8());
       switch (f.kind()) {
-        case STR -> str(p, (String) v, f.name());
+        case STR -> str(p, (String) v, f.name(), scratch);
         case INT -> p.packLong((Long) v);
         case BOOL -> p.packBoolean((Boolean) v);
         case BIN -> {
@@ -251,7 +262,7 @@ public final class FrameCodec {
           Collection<?> list = (Collection<?>) v;
           p.packArrayHeader(list.size());
           for (Object s : list) {
-            str(p, (String) s, f.name());
+            str(p, (String) s, f.name(), scratch);
           }
         }
         case STR_MAP -> strMap(p, (Map<?, ?>) v, f.name());
@@ -259,7 +270,7 @@ public final class FrameCodec {
           Collection<?> list = (Collection<?>) v;
           p.packArrayHeader(list.size());
           for (Object r : list) {
-            record(p, f.element(), r);
+            record(p, f.element(), r, scratch);
           }
         }
       }
@@ -287,7 +298,22 @@ public final class FrameCodec {
     p.writePayload(utf8);
   }
 
-  private static void str(MessagePacker p, String s, String field) throws IOException {
+  @SuppressWarnings("deprecation") // getBytes(int, int, byte[], int): the low byte of each char
+  private static void str(MessagePacker p, String s, String field, byte[] scratch)
+      throws IOException {
+    int n = s.length();
+    if (n <= scratch.length) {
+      int i = 0;
+      while (i < n && s.charAt(i) < 0x80) {
+        i++;
+      }
+      if (i == n) { // ASCII: its UTF-8 bytes are its chars' low bytes, no array of its own needed
+        s.getBytes(0, n, scratch, 0);
+        p.packRawStringHeader(n);
+        p.writePayload(scratch, 0, n);
+        return;
+      }
+    }
     key(p, utf8(s, field));
   }
 
