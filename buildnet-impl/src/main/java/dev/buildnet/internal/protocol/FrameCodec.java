@@ -29,7 +29,6 @@ import org.msgpack.core.MessagePackException;
 import org.msgpack.core.MessagePacker;
 import org.msgpack.core.MessageUnpacker;
 import org.msgpack.core.buffer.ArrayBufferInput;
-import org.msgpack.core.buffer.ArrayBufferOutput;
 import org.msgpack.value.ValueType;
 
 /**
@@ -97,7 +96,7 @@ public final class FrameCodec {
   private static final ThreadLocal<Decoding> DECODERS = ThreadLocal.withInitial(Decoding::new);
 
   private static final class Encoder {
-    final ArrayBufferOutput out = new ArrayBufferOutput(8192);
+    final FrameOutput out = new FrameOutput();
     final MessagePacker packer = MessagePack.newDefaultPacker(out);
     final byte[] scratch = new byte[STRING_SCRATCH_BYTES];
   }
@@ -137,7 +136,7 @@ public final class FrameCodec {
    */
   public byte[] encode(Message message) {
     Encoder e = ENCODERS.get();
-    ArrayBufferOutput out = e.out;
+    FrameOutput out = e.out;
     MessagePacker p = e.packer;
     byte[][] idAndRuntime;
     boolean done = false;
@@ -163,7 +162,10 @@ public final class FrameCodec {
       throw new IllegalArgumentException(
           message.type() + " frame of " + body + " bytes exceeds the maximum of " + maxFrameBytes);
     }
-    ByteBuffer.wrap(frame).putInt(body);
+    frame[0] = (byte) (body >>> 24);
+    frame[1] = (byte) (body >>> 16);
+    frame[2] = (byte) (body >>> 8);
+    frame[3] = (byte) body;
     if (message.version() < 0) {
       throw new IllegalArgumentException(
           "version must not be negative but was " + message.version());
