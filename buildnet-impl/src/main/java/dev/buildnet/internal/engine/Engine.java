@@ -375,10 +375,18 @@ public final class Engine {
   private static final class Pass {
     final long now = System.nanoTime();
     final List<Start> start = new ArrayList<>();
-    final List<Task> settle = new ArrayList<>(); // stopped builds', and those no site can ever run
-    final List<Task> waitingNow = new ArrayList<>(); // no site can run them yet
-    final List<Task> expired = new ArrayList<>(); // waited for a site too long
-    final List<Task> skipped = new ArrayList<>(); // back into the queue after the pass
+    // The rest are rare (a pass usually starts what finished and stops at the next target): made
+    // on first use, not four lists per pass.
+    List<Task> settle = List.of(); // stopped builds', and those no site can ever run
+    List<Task> waitingNow = List.of(); // no site can run them yet
+    List<Task> expired = List.of(); // waited for a site too long
+    List<Task> skipped = List.of(); // back into the queue after the pass
+
+    static List<Task> add(List<Task> list, Task t) {
+      List<Task> l = list.isEmpty() ? new ArrayList<>() : list; // List.of() is the only empty one
+      l.add(t);
+      return l;
+    }
   }
 
   /**
@@ -424,7 +432,9 @@ public final class Engine {
         break; // nothing is left for anyone behind it
       }
     }
-    ready.addAll(pass.skipped);
+    if (!pass.skipped.isEmpty()) {
+      ready.addAll(pass.skipped);
+    }
   }
 
   /**
@@ -434,7 +444,7 @@ public final class Engine {
   private boolean place(Task t, Pass pass) {
     if (t.run.isStopped()) {
       waitingSince.remove(t.node);
-      pass.settle.add(t);
+      pass.settle = Pass.add(pass.settle, t);
       return true;
     }
     Target target = t.node.target;
@@ -461,7 +471,7 @@ public final class Engine {
       }
     }
     // It must wait for capacity: keep what it could use from later, smaller targets.
-    pass.skipped.add(t);
+    pass.skipped = Pass.add(pass.skipped, t);
     boolean roomLeft = false;
     for (int i = 0; i < sites.size(); i++) {
       if ((able & 1 << i) != 0) {
@@ -489,18 +499,18 @@ public final class Engine {
    */
   private void unplaceable(Task t, Pass pass) {
     if (placementTimeoutNanos == 0) {
-      pass.settle.add(t); // its build is not stopped: settle() fails it
+      pass.settle = Pass.add(pass.settle, t); // its build is not stopped: settle() fails it
       return;
     }
     Long since = waitingSince.putIfAbsent(t.node, pass.now);
     if (since == null) {
-      pass.waitingNow.add(t);
-      pass.skipped.add(t);
+      pass.waitingNow = Pass.add(pass.waitingNow, t);
+      pass.skipped = Pass.add(pass.skipped, t);
     } else if (pass.now - since >= placementTimeoutNanos) {
       waitingSince.remove(t.node);
-      pass.expired.add(t);
+      pass.expired = Pass.add(pass.expired, t);
     } else {
-      pass.skipped.add(t);
+      pass.skipped = Pass.add(pass.skipped, t);
     }
   }
 

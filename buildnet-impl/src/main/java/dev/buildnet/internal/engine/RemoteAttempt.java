@@ -236,6 +236,9 @@ final class RemoteAttempt {
     DiskBlobStore blobs = cache.blobs();
     List<Payloads.Output> reported = r.completed().outputs() == null ? List.of()
         : r.completed().outputs();
+    if (reported.isEmpty()) {
+      return List.of(); // a target without outputs: no sorted map to build
+    }
     TreeMap<String, ActionManifest.Output> files = new TreeMap<>();
     for (Payloads.Output o : reported) {
       String path = o.path();
@@ -324,6 +327,9 @@ final class RemoteAttempt {
    */
   private List<Payloads.Output> inputs(BuildRun run, Node node, KeyService.Computed computed,
       DiskBlobStore blobs, Dispatcher.Placement placement) throws IOException, InputChangedException {
+    if (node.dependencies.length == 0 && computed.manifest().inputs().isEmpty()) {
+      return List.of(); // nothing to send: no sorted map to build
+    }
     TreeMap<String, Payloads.Output> files = new TreeMap<>();
     for (Node dep : node.dependencies) {
       TargetOutcome o = dep.outcome;

@@ -114,7 +114,7 @@ public final class Dispatcher {
    * so the attempt can run once capacity frees up.
    */
   public boolean couldRun(Set<String> requires, int cpuSlots, long memoryMb) {
-    for (WorkerRegistry.Worker w : registry.connected()) {
+    for (WorkerRegistry.Worker w : registry.connectedArray()) {
       if (!w.draining && capable(w, requires) && w.hello.cpuSlots() >= cpuSlots
           && w.hello.memoryMb() >= memoryMb) {
         return true;
@@ -150,7 +150,7 @@ public final class Dispatcher {
       Collection<String> exclude, String preferred) {
     WorkerRegistry.Worker best = null;
     double bestLoad = Double.MAX_VALUE;
-    for (WorkerRegistry.Worker w : registry.connected()) {
+    for (WorkerRegistry.Worker w : registry.connectedArray()) {
       if (!capable(w, requires) || exclude.contains(w.id()) || !w.connection.isOpen()
           || w.draining) {
         continue;
@@ -253,7 +253,7 @@ public final class Dispatcher {
 
   /** Whether a worker not in {@code exclude} has a CPU slot free. */
   public boolean hasFreeSlot(Collection<String> exclude) {
-    for (WorkerRegistry.Worker w : registry.connected()) {
+    for (WorkerRegistry.Worker w : registry.connectedArray()) {
       if (!exclude.contains(w.id()) && !w.draining && w.fits(1, 0)) {
         return true;
       }
@@ -264,7 +264,7 @@ public final class Dispatcher {
   /** The ids of workers that offer {@code requires}: those a waiting attempt reserves. */
   public List<String> capableWorkers(Set<String> requires) {
     List<String> ids = new ArrayList<>();
-    for (WorkerRegistry.Worker w : registry.connected()) {
+    for (WorkerRegistry.Worker w : registry.connectedArray()) {
       if (capable(w, requires) && !w.draining) {
         ids.add(w.id());
       }

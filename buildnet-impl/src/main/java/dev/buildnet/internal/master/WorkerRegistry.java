@@ -39,6 +39,12 @@ final class WorkerRegistry {
   private final Duration timeout;
   private final Executor events;
   private final Map<String, Worker> workers = new ConcurrentHashMap<>();
+  /**
+   * {@link #workers}' values as of its last change: placement reads them for every target, and an
+   * array costs no iterator each time. Refreshed after every change, one refresh at a time, so
+   * the last one to run saw every change before it.
+   */
+  private volatile Worker[] current = new Worker[0];
   private final List<WorkerListener> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
@@ -177,6 +183,7 @@ final class WorkerRegistry {
   Worker join(Session connection) {
     Worker worker = new Worker(connection);
     Worker old = workers.put(worker.id(), worker);
+    refresh();
     if (old != null) {
       emit(WorkerEvent.Kind.LEFT, old, "replaced by a new connection from " + connection.remoteAddress());
       old.connection.close();
@@ -199,6 +206,7 @@ final class WorkerRegistry {
   /** The worker's connection ended; {@code timedOut} if the transport's idle timeout ended it. */
   void left(Worker worker, String reason, boolean timedOut) {
     if (workers.remove(worker.id(), worker)) {
+      refresh();
       log.info("worker '{}' {}: {}", worker.id(), timedOut ? "is dead" : "left", reason);
       emit(timedOut ? WorkerEvent.Kind.DEAD : WorkerEvent.Kind.LEFT, worker, reason);
     }
@@ -210,6 +218,7 @@ final class WorkerRegistry {
     for (Worker w : List.copyOf(workers.values())) {
       long silent = now - w.lastSeenNanos;
       if (silent >= timeoutNanos && workers.remove(w.id(), w)) {
+        refresh();
         String reason = "no heartbeat for " + Duration.ofNanos(silent).toMillis()
             + " ms (timeout " + timeout.toMillis() + " ms)";
         log.warn("worker '{}' is dead: {}", w.id(), reason);
@@ -222,6 +231,15 @@ final class WorkerRegistry {
   /** The workers registered now. */
   java.util.Collection<Worker> connected() {
     return workers.values();
+  }
+
+  /** The workers registered now, as an array the caller must not change. */
+  Worker[] connectedArray() {
+    return current;
+  }
+
+  private synchronized void refresh() {
+    current = workers.values().toArray(new Worker[0]);
   }
 
   /** Whether {@code worker} is still the registered connection for its id. */
@@ -251,6 +269,7 @@ final class WorkerRegistry {
   void close() {
     closed = true;
     workers.clear();
+    refresh();
   }
 
   private void emit(WorkerEvent.Kind kind, Worker worker, String reason) {

@@ -28,7 +28,7 @@ import org.msgpack.core.MessagePack;
 import org.msgpack.core.MessagePackException;
 import org.msgpack.core.MessagePacker;
 import org.msgpack.core.MessageUnpacker;
-import org.msgpack.core.buffer.ArrayBufferOutput;
+import org.msgpack.core.buffer.ArrayBufferInput;
 import org.msgpack.value.ValueType;
 
 /**
@@ -70,6 +70,8 @@ public final class FrameCodec {
     "version", "type", "id", "timestamp", "runtime", "payload"
   };
   private static final byte[][] ENVELOPE_UTF8 = utf8(ENVELOPE);
+  /** How an error names each envelope field (built once, not per frame). */
+  private static final String[] ENVELOPE_WHAT = whats(ENVELOPE);
 
   private static final byte[] PLACEHOLDER = new byte[PREFIX_BYTES];
 
@@ -80,12 +82,23 @@ public final class FrameCodec {
   private static final ThreadLocal<Encoder> ENCODERS = ThreadLocal.withInitial(Encoder::new);
 
   /** Per thread, a packer whose output is discarded: {@link #encodedSize} only counts bytes. */
-  private static final ThreadLocal<MessagePacker> SIZERS =
-      ThreadLocal.withInitial(() -> MessagePack.newDefaultPacker(OutputStream.nullOutputStream()));
+  private static final ThreadLocal<Sizer> SIZERS = ThreadLocal.withInitial(Sizer::new);
+
+  private static final class Sizer {
+    final MessagePacker packer = MessagePack.newDefaultPacker(OutputStream.nullOutputStream());
+    final byte[] scratch = new byte[STRING_SCRATCH_BYTES];
+  }
+
+  /** ASCII strings up to this length are encoded through a per-thread array, not a new one. */
+  private static final int STRING_SCRATCH_BYTES = 1024;
+
+  /** Per thread, the unpacker and scratch space {@link #decodeBody} reuses for every frame. */
+  private static final ThreadLocal<Decoding> DECODERS = ThreadLocal.withInitial(Decoding::new);
 
   private static final class Encoder {
-    final ArrayBufferOutput out = new ArrayBufferOutput(8192);
+    final FrameOutput out = new FrameOutput();
     final MessagePacker packer = MessagePack.newDefaultPacker(out);
+    final byte[] scratch = new byte[STRING_SCRATCH_BYTES];
   }
 
   private final int maxFrameBytes;
@@ -123,14 +136,14 @@ public final class FrameCodec {
    */
   public byte[] encode(Message message) {
     Encoder e = ENCODERS.get();
-    ArrayBufferOutput out = e.out;
+    FrameOutput out = e.out;
     MessagePacker p = e.packer;
     byte[][] idAndRuntime;
     boolean done = false;
     try {
       // Four placeholder bytes, overwritten with the length once the body is known.
       p.writePayload(PLACEHOLDER);
-      idAndRuntime = packBody(p, message);
+      idAndRuntime = packBody(p, message, e.scratch);
       p.flush();
       done = true;
     } catch (IOException ex) {
@@ -149,7 +162,10 @@ public final class FrameCodec {
       throw new IllegalArgumentException(
           message.type() + " frame of " + body + " bytes exceeds the maximum of " + maxFrameBytes);
     }
-    ByteBuffer.wrap(frame).putInt(body);
+    frame[0] = (byte) (body >>> 24);
+    frame[1] = (byte) (body >>> 16);
+    frame[2] = (byte) (body >>> 8);
+    frame[3] = (byte) body;
     if (message.version() < 0) {
       throw new IllegalArgumentException(
           "version must not be negative but was " + message.version());
@@ -168,10 +184,11 @@ public final class FrameCodec {
    *     encodable as UTF-8 (the frame limit and the id and runtime lengths are not checked)
    */
   public static long encodedSize(Message message) {
-    MessagePacker p = SIZERS.get();
+    Sizer sizer = SIZERS.get();
+    MessagePacker p = sizer.packer;
     long before = p.getTotalWrittenBytes();
     try {
-      packBody(p, message);
+      packBody(p, message, sizer.scratch);
     } catch (IOException ex) {
       throw new UncheckedIOException(ex); // a discarding output: cannot happen
     }
@@ -180,7 +197,8 @@ public final class FrameCodec {
   }
 
   /** Packs the envelope and payload (not the length prefix); returns the id and runtime UTF-8. */
-  private static byte[][] packBody(MessagePacker p, Message message) throws IOException {
+  private static byte[][] packBody(MessagePacker p, Message message, byte[] scratch)
+      throws IOException {
     p.packMapHeader(ENVELOPE.length);
     key(p, ENVELOPE_UTF8[0]);
     p.packInt(message.version());
@@ -202,7 +220,7 @@ public final class FrameCodec {
           "payload " + payload.getClass().getName() + " is not the protocol record of "
               + message.type() + " (" + schema.type.getName() + ")");
     }
-    record(p, schema, payload);
+    record(p, schema, payload, scratch);
     return new byte[][] {id, runtime};
   }
 
@@ -212,7 +230,8 @@ public final class FrameCodec {
     }
   }
 
-  private static void record(MessagePacker p, Schema schema, Object record) throws IOException {
+  private static void record(MessagePacker p, Schema schema, Object record, byte[] scratch)
+      throws IOException {
     List<Schema.Field> fields = schema.fields;
     Object[] values = new Object[fields.size()];
     int present = 0;
@@ -231,7 +250,7 @@ public final class FrameCodec {
       Schema.Field f = fields.get(i);
       key(p, f.nameUtf8());
       switch (f.kind()) {
-        case STR -> str(p, (String) v, f.name());
+        case STR -> str(p, (String) v, f.name(), scratch);
         case INT -> p.packLong((Long) v);
         case BOOL -> p.packBoolean((Boolean) v);
         case BIN -> {
@@ -245,7 +264,7 @@ public final class FrameCodec {
           Collection<?> list = (Collection<?>) v;
           p.packArrayHeader(list.size());
           for (Object s : list) {
-            str(p, (String) s, f.name());
+            str(p, (String) s, f.name(), scratch);
           }
         }
         case STR_MAP -> strMap(p, (Map<?, ?>) v, f.name());
@@ -253,7 +272,7 @@ public final class FrameCodec {
           Collection<?> list = (Collection<?>) v;
           p.packArrayHeader(list.size());
           for (Object r : list) {
-            record(p, f.element(), r);
+            record(p, f.element(), r, scratch);
           }
         }
       }
@@ -281,7 +300,22 @@ public final class FrameCodec {
     p.writePayload(utf8);
   }
 
-  private static void str(MessagePacker p, String s, String field) throws IOException {
+  @SuppressWarnings("deprecation") // getBytes(int, int, byte[], int): the low byte of each char
+  private static void str(MessagePacker p, String s, String field, byte[] scratch)
+      throws IOException {
+    int n = s.length();
+    if (n <= scratch.length) {
+      int i = 0;
+      while (i < n && s.charAt(i) < 0x80) {
+        i++;
+      }
+      if (i == n) { // ASCII: its UTF-8 bytes are its chars' low bytes, no array of its own needed
+        s.getBytes(0, n, scratch, 0);
+        p.packRawStringHeader(n);
+        p.writePayload(scratch, 0, n);
+        return;
+      }
+    }
     key(p, utf8(s, field));
   }
 
@@ -298,6 +332,14 @@ public final class FrameCodec {
       }
     }
     return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String[] whats(String[] names) {
+    String[] out = new String[names.length];
+    for (int i = 0; i < names.length; i++) {
+      out[i] = "envelope field '" + names[i] + "'";
+    }
+    return out;
   }
 
   private static byte[][] utf8(String[] names) {
@@ -370,10 +412,54 @@ public final class FrameCodec {
     if (length == 0) {
       throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
     }
-    try (MessageUnpacker u = MessagePack.newDefaultUnpacker(bytes, offset, length)) {
-      return new Reader(u, length).envelope();
+    Decoding d = DECODERS.get();
+    try {
+      d.input.reset(bytes, offset, length);
+      d.unpacker.reset(d.input);
+      return new Reader(d, length).envelope();
     } catch (IOException e) {
       throw new UncheckedIOException(e); // in-memory input: cannot happen
+    }
+  }
+
+  /**
+   * What decoding reuses on one thread: an unpacker (with its buffers) reset onto each frame, a
+   * scratch array that short strings and map keys are read into, and a small cache of the ASCII
+   * strings decoded lately. Fields such as build ids, worker ids, runtimes and capability names
+   * repeat frame after frame; a hit returns the same String (its hash already computed) instead of
+   * a copy of the bytes and a new String. Bounded: {@link #CACHED_STRINGS} entries of at most
+   * {@link #CACHED_STRING_BYTES} bytes, whatever a peer sends.
+   */
+  private static final class Decoding {
+    static final int SCRATCH_BYTES = 1024;
+    static final int CACHED_STRINGS = 1024; // a power of two
+    static final int CACHED_STRING_BYTES = 64;
+
+    final ArrayBufferInput input = new ArrayBufferInput(new byte[0]);
+    final MessageUnpacker unpacker = MessagePack.newDefaultUnpacker(input);
+    final byte[] scratch = new byte[SCRATCH_BYTES];
+    private final byte[][] cachedBytes = new byte[CACHED_STRINGS][];
+    private final String[] cachedStrings = new String[CACHED_STRINGS];
+    CharsetDecoder utf8;
+
+    /** The string of the ASCII bytes {@code b[0, len)}: a cached one if it has the same bytes. */
+    String ascii(byte[] b, int len, boolean cache) {
+      if (!cache || len > CACHED_STRING_BYTES) {
+        return new String(b, 0, len, StandardCharsets.ISO_8859_1);
+      }
+      int h = len;
+      for (int i = 0; i < len; i++) {
+        h = 31 * h + b[i];
+      }
+      int slot = (h ^ (h >>> 16)) & (CACHED_STRINGS - 1);
+      byte[] k = cachedBytes[slot];
+      if (k != null && k.length == len && Arrays.equals(k, 0, len, b, 0, len)) {
+        return cachedStrings[slot];
+      }
+      String s = new String(b, 0, len, StandardCharsets.ISO_8859_1);
+      cachedBytes[slot] = Arrays.copyOf(b, len);
+      cachedStrings[slot] = s;
+      return s;
     }
   }
 
@@ -409,13 +495,14 @@ public final class FrameCodec {
   }
 
   private static final class Reader {
+    private final Decoding d;
     private final MessageUnpacker u;
     private final long size;
-    private CharsetDecoder utf8;
     private String id;
 
-    Reader(MessageUnpacker u, long size) {
-      this.u = u;
+    Reader(Decoding d, long size) {
+      this.d = d;
+      this.u = d.unpacker;
       this.size = size;
     }
 
@@ -442,22 +529,22 @@ public final class FrameCodec {
             "the envelope has " + n + " keys; it needs " + String.join(", ", ENVELOPE) + " in that order");
       }
       expectKey(0);
-      long version = envelopeInt("version");
+      long version = envelopeInt(0);
       if (version < 0 || version > Integer.MAX_VALUE) {
         throw error(ErrorCode.BAD_FRAME, "envelope version " + version + " is out of range");
       }
       expectKey(1);
-      long code = envelopeInt("type");
+      long code = envelopeInt(1);
       if (code < 0 || code > 255) {
         throw error(ErrorCode.BAD_FRAME, "envelope type " + code + " is not a one-byte code");
       }
       expectKey(2);
-      String messageId = envelopeStr("id", MAX_ID_BYTES);
+      String messageId = envelopeStr(2, MAX_ID_BYTES, false); // unique: not worth caching
       id = messageId;
       expectKey(3);
-      long timestamp = envelopeInt("timestamp");
+      long timestamp = envelopeInt(3);
       expectKey(4);
-      String runtime = envelopeStr("runtime", MAX_RUNTIME_BYTES);
+      String runtime = envelopeStr(4, MAX_RUNTIME_BYTES, true);
       expectKey(5);
       Optional<MessageType> type = MessageType.fromCode((int) code);
       Payload payload = null;
@@ -467,7 +554,8 @@ public final class FrameCodec {
         throw error(ErrorCode.BAD_FRAME, "the payload must be a map but was " + name(u.getNextFormat()));
       }
       if (type.isPresent()) {
-        payload = (Payload) record(Schema.of(type.get()), new Text(type.get().name(), " payload", null, null), 2);
+        Schema schema = Schema.of(type.get());
+        payload = (Payload) record(schema, schema.payloadLabel, 2);
       } else {
         skip(2);
       }
@@ -496,11 +584,13 @@ public final class FrameCodec {
             "envelope key " + (i + 1) + " must be the str '" + ENVELOPE[i] + "' but was "
                 + name(u.getNextFormat()));
       }
-      byte[] kb = payload(u.unpackRawStringHeader(), "envelope key");
-      if (Arrays.equals(kb, ENVELOPE_UTF8[i])) {
+      int len = checkLength(u.unpackRawStringHeader(), "envelope key");
+      readInto(len);
+      byte[] expected = ENVELOPE_UTF8[i];
+      if (len == expected.length && Arrays.equals(d.scratch, 0, len, expected, 0, len)) {
         return; // the expected (ASCII) key: no String needed
       }
-      String k = utf8(kb, "envelope key");
+      String k = utf8(len, "envelope key", false);
       if (!k.equals(ENVELOPE[i])) {
         throw error(
             ErrorCode.BAD_FRAME,
@@ -509,29 +599,28 @@ public final class FrameCodec {
       }
     }
 
-    private long envelopeInt(String field) throws IOException {
+    private long envelopeInt(int i) throws IOException {
       if (peekType() != ValueType.INTEGER) {
         throw error(
             ErrorCode.BAD_FRAME,
-            "envelope field '" + field + "' must be int but was " + name(u.getNextFormat()));
+            ENVELOPE_WHAT[i] + " must be int but was " + name(u.getNextFormat()));
       }
-      return integer(ErrorCode.BAD_FRAME, new Text("envelope field '", field, "'", null));
+      return integer(ErrorCode.BAD_FRAME, ENVELOPE_WHAT[i]);
     }
 
-    private String envelopeStr(String field, int maxBytes) throws IOException {
+    private String envelopeStr(int i, int maxBytes, boolean cache) throws IOException {
       if (peekType() != ValueType.STRING) {
         throw error(
             ErrorCode.BAD_FRAME,
-            "envelope field '" + field + "' must be str but was " + name(u.getNextFormat()));
+            ENVELOPE_WHAT[i] + " must be str but was " + name(u.getNextFormat()));
       }
       int len = u.unpackRawStringHeader();
       if (len < 1 || len > maxBytes) {
         throw error(
             ErrorCode.BAD_FRAME,
-            "envelope field '" + field + "' must be 1.." + maxBytes + " bytes but was " + len);
+            ENVELOPE_WHAT[i] + " must be 1.." + maxBytes + " bytes but was " + len);
       }
-      Text what = new Text("envelope field '", field, "'", null);
-      return utf8(payload(len, what), what);
+      return str(len, ENVELOPE_WHAT[i], cache);
     }
 
     private Object record(Schema schema, Object label, int depth) throws IOException {
@@ -544,11 +633,16 @@ public final class FrameCodec {
       List<Schema.Field> fields = schema.fields;
       Object[] values = new Object[fields.size()];
       boolean[] seen = new boolean[values.length];
+      // Top-level fields are named by text built once per schema; nested ones as they fail.
+      boolean top = label == schema.payloadLabel;
       for (int e = 0; e < n; e++) {
-        byte[] kb = keyBytes(label);
-        int i = schema.indexOf(kb, e);
+        int len = keyLength(label);
+        int i = len <= d.scratch.length ? schema.indexOf(d.scratch, len, e) : -1;
         if (i < 0) {
-          utf8(kb, new Text(label, " key", null, null)); // rejected unless valid UTF-8, as ever
+          if (len > d.scratch.length) {
+            readInto(len); // the bytes keyLength left unread
+          }
+          utf8(len, new Text(label, " key", null, null), false); // rejected unless valid UTF-8
           skip(depth + 1); // a field of a newer minor version
           continue;
         }
@@ -562,7 +656,7 @@ public final class FrameCodec {
           u.unpackNil();
           continue;
         }
-        values[i] = value(field, label, depth + 1);
+        values[i] = value(field, top ? field.inPayload() : new Text(label, " field '", field.name(), "'"), depth + 1);
       }
       for (int i = 0; i < values.length; i++) {
         if (values[i] == null && fields.get(i).required()) {
@@ -578,8 +672,8 @@ public final class FrameCodec {
       }
     }
 
-    private Object value(Schema.Field field, Object label, int depth) throws IOException {
-      Text what = new Text(label, " field '", field.name(), "'");
+    /** {@code what} names the field in an error message. */
+    private Object value(Schema.Field field, Object what, int depth) throws IOException {
       MessageFormat f = next();
       ValueType vt = f.getValueType();
       switch (field.kind()) {
@@ -666,14 +760,23 @@ public final class FrameCodec {
       }
     }
 
-    /** A map key's UTF-8 bytes, checked as {@link #key} checks them but not yet decoded. */
-    private byte[] keyBytes(Object label) throws IOException {
+    /**
+     * Reads a map key, checked as {@link #key} checks it but not yet decoded, and returns its
+     * length: its bytes are in the scratch array when they fit there, else still unread.
+     */
+    private int keyLength(Object label) throws IOException {
       MessageFormat f = next();
       if (f.getValueType() != ValueType.STRING) {
         throw error(ErrorCode.INVALID_PAYLOAD, label + ": map keys must be str but one was " + name(f));
       }
       int len = u.unpackRawStringHeader();
-      return payload(len, new Text(label, " key", null, null));
+      if (len < 0 || len > size - u.getTotalReadBytes()) {
+        checkLength(len, new Text(label, " key", null, null)); // throws, naming the key
+      }
+      if (len <= d.scratch.length) {
+        u.readPayload(d.scratch, 0, len);
+      }
+      return len;
     }
 
     private String key(Object label) throws IOException {
@@ -685,8 +788,43 @@ public final class FrameCodec {
     }
 
     private String str(Object what) throws IOException {
-      int len = u.unpackRawStringHeader();
-      return utf8(payload(len, what), what);
+      return str(u.unpackRawStringHeader(), what, true);
+    }
+
+    /** The string of the next {@code len} bytes (after its header). */
+    private String str(int len, Object what, boolean cache) throws IOException {
+      checkLength(len, what);
+      if (len <= d.scratch.length) {
+        u.readPayload(d.scratch, 0, len);
+        return utf8(len, what, cache);
+      }
+      return utf8(u.readPayload(len), what);
+    }
+
+    /** Reads {@code len} bytes (checked): into the scratch array if they fit, else {@link #big}. */
+    private void readInto(int len) throws IOException {
+      if (len <= d.scratch.length) {
+        u.readPayload(d.scratch, 0, len);
+      } else {
+        big = u.readPayload(len);
+      }
+    }
+
+    /** The bytes of the last string or key too long for the scratch array. */
+    private byte[] big;
+
+    /** Decodes the {@code len} bytes just read: from the scratch array if they fit, else big. */
+    private String utf8(int len, Object what, boolean cache) {
+      if (len > d.scratch.length) {
+        return utf8(big, what);
+      }
+      byte[] b = d.scratch;
+      for (int i = 0; i < len; i++) {
+        if (b[i] < 0) {
+          return utf8(Arrays.copyOf(b, len), what);
+        }
+      }
+      return d.ascii(b, len, cache);
     }
 
     private long integer(ErrorCode code, Object what) throws IOException {
@@ -754,15 +892,15 @@ public final class FrameCodec {
       if (ascii) {
         return new String(b, StandardCharsets.ISO_8859_1);
       }
-      if (utf8 == null) {
-        utf8 =
+      if (d.utf8 == null) {
+        d.utf8 =
             StandardCharsets.UTF_8
                 .newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
       }
       try {
-        CharBuffer chars = utf8.reset().decode(ByteBuffer.wrap(b));
+        CharBuffer chars = d.utf8.reset().decode(ByteBuffer.wrap(b));
         return chars.toString();
       } catch (CharacterCodingException e) {
         throw error(ErrorCode.INVALID_UTF8, what + " is not valid UTF-8");

@@ -50,12 +50,17 @@ final class Schema {
    * through its adapters and a cast on every call, for every field of every frame encoded).
    */
   record Field(String name, byte[] nameUtf8, Kind kind, boolean required, Schema element,
-      Function<Object, Object> getter) {}
+      Function<Object, Object> getter, String inPayload) {}
 
   private static final Map<MessageType, Schema> BY_TYPE = byType();
 
   final Class<?> type;
   final String label;
+  /**
+   * How a decoding error names the payload ("TARGET_RUN payload"); each field's {@code inPayload}
+   * names that field in it, so a decoder builds no text per field read unless it fails.
+   */
+  final String payloadLabel;
   final List<Field> fields;
   private final Map<String, Integer> index;
   private final MethodHandle constructor;
@@ -63,6 +68,7 @@ final class Schema {
   private Schema(Class<?> type, String label) {
     this.type = type;
     this.label = label;
+    this.payloadLabel = label + " payload";
     RecordComponent[] components = type.getRecordComponents();
     List<Field> list = new ArrayList<>();
     Map<String, Integer> idx = new HashMap<>();
@@ -80,7 +86,8 @@ final class Schema {
                 : null;
         boolean required = c.getType().isPrimitive() || !c.isAnnotationPresent(Opt.class);
         Function<Object, Object> getter = getter(lookup, type, c);
-        list.add(new Field(name, name.getBytes(StandardCharsets.UTF_8), kind, required, element, getter));
+        list.add(new Field(name, name.getBytes(StandardCharsets.UTF_8), kind, required, element,
+            getter, payloadLabel + " field '" + name + "'"));
         idx.put(name, i);
       }
       Constructor<?> ctor = type.getDeclaredConstructor(types);
@@ -118,15 +125,25 @@ final class Schema {
    * Lets the decoder match a key without making a String of it.
    */
   int indexOf(byte[] name, int hint) {
-    if (hint >= 0 && hint < fields.size() && Arrays.equals(fields.get(hint).nameUtf8(), name)) {
+    return indexOf(name, name.length, hint);
+  }
+
+  /** As {@link #indexOf(byte[], int)} for the name in {@code name[0, length)}. */
+  int indexOf(byte[] name, int length, int hint) {
+    if (hint >= 0 && hint < fields.size() && named(fields.get(hint), name, length)) {
       return hint;
     }
     for (int i = 0; i < fields.size(); i++) {
-      if (Arrays.equals(fields.get(i).nameUtf8(), name)) {
+      if (named(fields.get(i), name, length)) {
         return i;
       }
     }
     return -1;
+  }
+
+  private static boolean named(Field f, byte[] name, int length) {
+    byte[] n = f.nameUtf8();
+    return n.length == length && Arrays.equals(n, 0, length, name, 0, length);
   }
 
   Object get(Field field, Object record) {

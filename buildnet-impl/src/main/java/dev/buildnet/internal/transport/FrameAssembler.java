@@ -33,7 +33,8 @@ public final class FrameAssembler {
   /**
    * With {@code pool}, a large body may go into a spare array of the loop's (no allocation): the
    * array {@link #next} returns is then longer than the body ({@link #length()} says how long),
-   * and the caller gives it back with {@link #recycle} once decoded.
+   * and the caller gives it back with {@link #recycle} once decoded (the loop also lends one array
+   * for any small frame that arrived whole: see NioLoop#takeWhole).
    */
   FrameAssembler(int limit, NioLoop pool) {
     this.limit = limit;
@@ -90,6 +91,14 @@ public final class FrameAssembler {
           throw new ProtocolException(ErrorCode.BAD_FRAME, "empty frame: a frame needs an envelope");
         }
         size = (int) declared;
+        if (pool != null && size <= FrameReader.ALLOCATION_STEP && in.remaining() >= size) {
+          byte[] whole = pool.takeWhole(); // the whole frame is here: no array of its own
+          if (whole != null) {
+            in.get(whole, 0, size);
+            length = size;
+            return whole;
+          }
+        }
         // A spare array already allocated costs nothing, so the peer's claim still allocates none.
         body = pool == null || size <= FrameReader.ALLOCATION_STEP ? null : pool.takeBody(size);
         if (body == null) {

@@ -105,6 +105,9 @@ final class NioLoop implements Runnable {
     }
   }
 
+  private final byte[] whole = new byte[FrameReader.ALLOCATION_STEP]; // see takeWhole
+  private boolean wholeLent;
+
   /** A spare body array of at least {@code size} bytes, or null if none; on the loop. */
   byte[] takeBody(int size) {
     for (java.util.Iterator<byte[]> i = bodies.iterator(); i.hasNext(); ) {
@@ -117,8 +120,25 @@ final class NioLoop implements Runnable {
     return null;
   }
 
+  /**
+   * The loop's array for a small frame that arrived whole in one read, or null if it is lent
+   * already: decoding copies out what a message keeps, so one array serves every such frame,
+   * where each used to cost a new body array. Given back with {@link #releaseBody}; on the loop.
+   */
+  byte[] takeWhole() {
+    if (wholeLent) {
+      return null;
+    }
+    wholeLent = true;
+    return whole;
+  }
+
   /** Keeps a decoded body's array for {@link #takeBody} (a bounded number of them); on the loop. */
   void releaseBody(byte[] body) {
+    if (body == whole) {
+      wholeLent = false;
+      return;
+    }
     if (body.length > FrameReader.ALLOCATION_STEP && body.length <= MAX_POOLED_BODY) {
       if (bodies.size() >= BODY_POOL) {
         bodies.pollLast();

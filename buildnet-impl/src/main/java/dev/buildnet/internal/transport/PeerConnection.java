@@ -441,8 +441,11 @@ public final class PeerConnection implements Session {
     try {
       byte[] body;
       while (!closed.get() && !closing && (body = assembler.next(in)) != null) {
-        onBody(body, assembler.length());
-        assembler.recycle(body); // decoding copied out what the message keeps
+        try {
+          onBody(body, assembler.length());
+        } finally {
+          assembler.recycle(body); // decoding copied out what the message keeps
+        }
         if (readPaused && in.hasRemaining()) {
           ByteBuffer rest = ByteBuffer.allocate(in.remaining());
           rest.put(in).flip();

@@ -91,6 +91,52 @@ class FrameBodyPoolTest {
     }
   }
 
+  @Test
+  void smallFramesThatArrivedWhole_shareTheLoopsArray_oneAtATime() throws Exception {
+    NioLoop loop = new NioLoop(1_000_000_000L, () -> {});
+    try {
+      FrameAssembler assembler = new FrameAssembler(16 << 20, loop);
+      byte[] a = random(300, 4);
+      byte[] b = random(200, 5);
+      byte[] c = random(100, 6);
+      ByteBuffer in = ByteBuffer.wrap(concat(concat(frame(a), frame(b)), frame(c)));
+
+      byte[] first = assembler.next(in);
+      assertEquals(FrameReader.ALLOCATION_STEP, first.length, "not the loop's array");
+      assertArrayEquals(a, Arrays.copyOf(first, assembler.length()));
+      byte[] second = assembler.next(in); // the loop's array is still lent: an array of its own
+      assertEquals(b.length, second.length);
+      assertArrayEquals(b, second);
+      assertArrayEquals(a, Arrays.copyOf(first, a.length), "the lent array was overwritten");
+      assembler.recycle(second);
+      assembler.recycle(first);
+      byte[] third = assembler.next(in);
+      assertSame(first, third, "the loop's array was not given back");
+      assertArrayEquals(c, Arrays.copyOf(third, assembler.length()));
+      assertEquals(c.length, assembler.length());
+    } finally {
+      loop.close(1_000);
+      loop.selector().close();
+    }
+  }
+
+  @Test
+  void aSmallFrameSplitAcrossReads_getsAnArrayOfItsOwn() throws Exception {
+    NioLoop loop = new NioLoop(1_000_000_000L, () -> {});
+    try {
+      FrameAssembler assembler = new FrameAssembler(16 << 20, loop);
+      byte[] body = random(500, 7);
+      byte[] stream = frame(body);
+      assertNull(assembler.next(ByteBuffer.wrap(stream, 0, 100)));
+      byte[] got = assembler.next(ByteBuffer.wrap(stream, 100, stream.length - 100));
+      assertEquals(body.length, got.length);
+      assertArrayEquals(body, got);
+    } finally {
+      loop.close(1_000);
+      loop.selector().close();
+    }
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] c = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, c, a.length, b.length);
