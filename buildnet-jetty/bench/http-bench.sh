@@ -14,9 +14,8 @@
 #  BUILDNET_BENCH_ONLY=get runs only the GET /cache comparison, for interleaving many rounds.)
 # (BUILDNET_BENCH_JAVA_OPTS adds JVM options to BuildNet's server, e.g. a flight recording.)
 # Both servers run in a session of their own: nginx puts itself in one when it daemonizes, and
-# Linux's scheduler (with autogroup, the default) shares the CPU between sessions first, so a
-# server left in this script's session would share one session's share with wrk while nginx had a
-# whole one: under load from other jobs, that alone halved BuildNet's rate against nginx's.
+# Linux's scheduler (with autogroup, the default) shares the CPU between sessions first, so
+# BuildNet is started with setsid to be placed alike rather than beside wrk in this script's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAR=${BUILDNET_BENCH_JAR:-buildnet-examples/target/buildnet.jar}
