@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe: blobs and key files are published by atomic rename, so a reader sees a whole
  * value or none; the last writer of a key wins. Every read is verified against the blob's SHA-256
- * before a byte is sent: a blob that fails is deleted and answered as a miss.
+ * before a byte is sent: a blob that fails is deleted and answered as a miss. (A packed entry read
+ * before is compared with the bytes that passed then, which {@link PackMemo} keeps, instead of
+ * being hashed again: the disk is read either way.)
  *
  * <p>Entries up to {@link #packedMax} bytes (64 KiB by default) are not files of their own: they
  * are records appended to a {@link PackStore} (one {@code pwrite}, no file created), which holds
