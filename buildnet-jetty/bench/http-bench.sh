@@ -10,7 +10,12 @@
 # test (so both meet the same load from other jobs), with the ratio BuildNet / nginx.
 # Needs: wrk, curl, python3, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
-# (BUILDNET_BENCH_JAR=path measures another build of the jar, e.g. an older commit's, against the same nginx run.)
+# (BUILDNET_BENCH_JAR=path measures another build of the jar, e.g. an older commit's, against the same nginx run;
+#  BUILDNET_BENCH_ONLY=get runs only the GET /cache comparison, for interleaving many rounds.)
+# (BUILDNET_BENCH_JAVA_OPTS adds JVM options to BuildNet's server, e.g. a flight recording.)
+# Both servers run in a session of their own: nginx puts itself in one when it daemonizes, and
+# Linux's scheduler (with autogroup, the default) shares the CPU between sessions first, so
+# BuildNet is started with setsid to be placed alike rather than beside wrk in this script's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAR=${BUILDNET_BENCH_JAR:-buildnet-examples/target/buildnet.jar}
@@ -24,6 +29,9 @@ BENCH=buildnet-jetty/bench
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ -f "$JAR" ] || { echo "$JAR is missing: mvn -B -pl buildnet-examples -am package -DskipTests" >&2; exit 1; }
 
+# BUILDNET_BENCH_SHARED_SESSION=1 leaves BuildNet in this script's session (how it ran before).
+SETSID=setsid
+[ "${BUILDNET_BENCH_SHARED_SESSION:-}" != 1 ] || SETSID=
 WS=$(mktemp -d)
 SERVER=
 NGINX=
@@ -48,7 +56,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WS/secret"
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$TOKEN" > "$WS/token"
 
-java -Xmx256m -jar "$JAR" serve -w "$WS" --listen 127.0.0.1:0 --secret-file "$WS/secret" \
+$SETSID java -Xmx256m ${BUILDNET_BENCH_JAVA_OPTS:-} -jar "$JAR" serve -w "$WS" --listen 127.0.0.1:0 --secret-file "$WS/secret" \
   --http "127.0.0.1:$PORT" --http-token-file "$WS/token" > "$WS/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do
@@ -67,6 +75,14 @@ done
 # itself used (from /proc), which does not depend on what else runs.
 TCK=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+# nginx's CPU: its workers' (the master only accepts signals).
+nginx_ticks() {
+  local t=0 p
+  for p in $(pgrep -P "$(cat "$WS/nginx/nginx.pid")"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
 LAST_RATE=0
 run() { # label, wrk args...
   local label=$1; shift
@@ -82,6 +98,8 @@ run() { # label, wrk args...
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+ONLY=${BUILDNET_BENCH_ONLY:-}
+if [ -z "$ONLY" ]; then
 echo "== warm-up"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT/health" >/dev/null
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" >/dev/null
@@ -91,6 +109,7 @@ run /health "http://127.0.0.1:$PORT/health"
 echo
 echo "== GET /api/builds, $(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds" | wc -c) bytes (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run /api/builds -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/builds"
+fi
 
 # Stores 1,000 keys g0..g999 of 1 KiB each under $1 (a base URL), over one keep-alive connection.
 populate() {
@@ -143,10 +162,18 @@ nginx_run() { # label, lua script; sets LAST_NGINX
   [ -n "$NGINX" ] || return 0
   echo
   echo "== nginx $(nginx -v 2>&1 | sed 's/.*\///'), $1 (same wrk test)"
-  local out
+  local out before after reqs
+  before=$(nginx_ticks)
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$2" "http://127.0.0.1:$NGINX_PORT"); echo "$out"
+  after=$(nginx_ticks)
   LAST_NGINX=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  awk -v r="$reqs" -v t=$((after - before)) -v hz="$TCK" \
+    'BEGIN { printf "nginx: workers CPU %.2f s for %d requests = %.0f requests per server CPU-second\n", t / hz, r, r / (t / hz) }'
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+PUT_RATE=0 NGINX_PUT=0
+if [ -z "$ONLY" ]; then
 # Warm-up for the cache paths too (JIT), as for the ones above.
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" >/dev/null
 echo
@@ -155,10 +182,20 @@ run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
 PUT_RATE=$LAST_RATE
 nginx_run "WebDAV PUT /cache/{key}" "$BENCH/cache-put.lua"
 NGINX_PUT=$LAST_NGINX
+fi
 populate "http://127.0.0.1:$PORT"
 [ -z "$NGINX" ] || populate "http://127.0.0.1:$NGINX_PORT"
 echo
-wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" >/dev/null
+# Warmed up by requests served, not by seconds: under load from other jobs the JIT compilers
+# get little CPU, and a fixed 2 s left the measured run inside the warm-up (requests per server
+# CPU-second then rose 6-fold over the next 30 s at load ~20), which nginx, compiled ahead of
+# time, does not have. 200,000 GETs (at most 90 s).
+WARM=0
+for _ in $(seq 1 45); do
+  n=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" | awk '/requests in/ {print $1}')
+  WARM=$((WARM + n))
+  [ "$WARM" -lt 200000 ] || break
+done
 echo "== GET /cache/{key}, 1 KiB hits over 1,000 keys (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run "GET /cache" -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT"
 GET_RATE=$LAST_RATE
@@ -167,12 +204,13 @@ NGINX_GET=$LAST_NGINX
 echo
 if [ -n "$NGINX" ]; then
   awk -v p="$PUT_RATE" -v np="$NGINX_PUT" -v g="$GET_RATE" -v ng="$NGINX_GET" 'BEGIN {
-    printf "PUT /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", p, np, p / np
+    if (np > 0) printf "PUT /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", p, np, p / np
     printf "GET /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", g, ng, g / ng }'
 else
   echo "nginx is not installed (apt-get install -y nginx): no comparison"
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -z "$ONLY" ] || exit 0
 
 echo
 echo "== GET /health p99 while 500 authenticated uploads trickle a byte a second (wrk -t1 -c4 -d${SECONDS_PER_RUN}s)"

@@ -70,6 +70,10 @@ public final class BuildNetHttp implements AutoCloseable {
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false); // no version banner for scanners
     http.setSendXPoweredBy(false);
+    // No per-connection header cache: on every request it walks a trie through each header line
+    // (the Authorization line is ~60 characters) looking for one seen before; under wrk that was
+    // 5.5% of the server's CPU samples, against about 2.5% more spent parsing without it (perf).
+    http.setHeaderCacheSize(0);
     this.connector = new ServerConnector(server, 1, -1, new HttpConnectionFactory(http));
     connector.setHost(b.host);
     connector.setPort(b.port);

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe: blobs and key files are published by atomic rename, so a reader sees a whole
  * value or none; the last writer of a key wins. Every read is verified against the blob's SHA-256
- * before a byte is sent: a blob that fails is deleted and answered as a miss.
+ * before a byte is sent: a blob that fails is deleted and answered as a miss. (A packed entry read
+ * before is compared with the bytes that passed then, which {@link PackMemo} keeps, instead of
+ * being hashed again: the disk is read either way.)
  *
  * <p>Entries up to {@link #packedMax} bytes (64 KiB by default) are not files of their own: they
  * are records appended to a {@link PackStore} (one {@code pwrite}, no file created), which holds
@@ -124,7 +126,8 @@ final class HttpCacheStore implements Closeable {
       // Segments small enough that evicting one frees a small share of the cap, but not so small
       // that a busy store creates files at a high rate.
       long segmentMax = Math.max(4096, Math.min(64L << 20, maxTotalBytes / 16));
-      this.pack = new PackStore(dir.resolve("pack"), IN_MEMORY_PUT, segmentMax, clock);
+      this.pack = new PackStore(dir.resolve("pack"), IN_MEMORY_PUT, segmentMax, clock,
+          new PackMemo(PackMemo.defaultBound()));
       storedBytes.set(blobs.totalBytes() + pack.bytes());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the HTTP cache in " + dir, e);
@@ -151,6 +154,12 @@ final class HttpCacheStore implements Closeable {
     return e;
   }
 
+  /** Whether the packed entry's verified bytes are held in memory now, for tests. */
+  boolean keptInMemory(String namespace, String key) {
+    PackStore.Loc loc = pack.find(namespace, key);
+    return loc != null && PackMemo.get(loc) != null;
+  }
+
   /** The blob's size, unverified (for HEAD: the GET that follows verifies). */
   Optional<Long> sizeOfBlob(Digest digest) {
     PackStore.Loc loc = pack.find(CAS, digest.hex());
@@ -175,7 +184,7 @@ final class HttpCacheStore implements Closeable {
       return null;
     }
     try {
-      byte[] bytes = pack.read(loc, newSha256());
+      byte[] bytes = pack.read(loc, HttpCacheStore::newSha256);
       if (bytes == null) {
         return null;
       }
@@ -198,7 +207,7 @@ final class HttpCacheStore implements Closeable {
       }
       byte[] bytes;
       try {
-        bytes = pack.read(loc, newSha256());
+        bytes = pack.read(loc, HttpCacheStore::newSha256);
       } catch (IOException e) {
         if (pack.find(namespace, key) != loc) {
           continue; // its segment was compacted or evicted meanwhile: look again

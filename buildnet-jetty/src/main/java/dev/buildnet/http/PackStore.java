@@ -93,6 +93,8 @@ final class PackStore implements Closeable {
     final String type;
     /** When the entry was last read (ms; 0: not since start), for eviction's carry-forward. */
     volatile long lastRead;
+    /** The data as last verified, while {@link PackMemo} keeps it; never written. */
+    volatile byte[] memo;
 
     Loc(Segment seg, long off, int len, int dataOff, int dataLen, byte[] sha, String type) {
       this.seg = seg;
@@ -118,6 +120,7 @@ final class PackStore implements Closeable {
   final long segmentMax;
   private final Clock clock;
   private final ConcurrentHashMap<String, Loc> index = new ConcurrentHashMap<>();
+  private final PackMemo memo;
   /** Every segment, oldest first; the last is the one appended to (if {@link #active} is set). */
   private final CopyOnWriteArrayList<Segment> segments = new CopyOnWriteArrayList<>();
   private final Object lock = new Object();
@@ -129,8 +132,10 @@ final class PackStore implements Closeable {
   /** Segments started, so that the caller can look for sparse ones after each roll. */
   volatile long rolls;
 
-  PackStore(Path dir, int maxEntry, long segmentMax, Clock clock) throws IOException {
+  /** @param memo keeps verified data between reads (see {@link #read}) */
+  PackStore(Path dir, int maxEntry, long segmentMax, Clock clock, PackMemo memo) throws IOException {
     this.dir = dir;
+    this.memo = memo;
     this.maxEntry = maxEntry;
     this.segmentMax = segmentMax;
     this.clock = clock;
@@ -160,8 +165,27 @@ final class PackStore implements Closeable {
   /**
    * The entry's data if it matches its SHA-256, else null (the caller {@link #drop}s it). One
    * positional read. Throws if the read fails, e.g. because the segment was just removed.
+   *
+   * <p>Data verified by an earlier read and still kept by the {@link PackMemo} is read again and
+   * compared with the kept bytes instead of hashed (any difference is damage since then, and
+   * null); the kept array is returned, which must not be written. Otherwise the data is hashed
+   * with a fresh digest from {@code sha256} and, if it matches, kept.
    */
-  byte[] read(Loc loc, MessageDigest sha256) throws IOException {
+  byte[] read(Loc loc, java.util.function.Supplier<MessageDigest> sha256) throws IOException {
+    byte[] kept = PackMemo.get(loc);
+    if (kept != null) {
+      ByteBuffer disk = scratch(loc.dataLen);
+      if (!readFully(loc.seg.ch, disk, loc.off + loc.dataOff)) {
+        return null; // truncated under us: damaged
+      }
+      disk.flip();
+      if (disk.mismatch(ByteBuffer.wrap(kept)) >= 0) {
+        PackMemo.forget(loc);
+        return null;
+      }
+      loc.lastRead = clock.millis();
+      return kept;
+    }
     byte[] data = new byte[loc.dataLen];
     ByteBuffer b = ByteBuffer.wrap(data);
     long pos = loc.off + loc.dataOff;
@@ -171,11 +195,28 @@ final class PackStore implements Closeable {
         return null; // truncated under us: damaged
       }
     }
-    if (!MessageDigest.isEqual(sha256.digest(data), loc.sha)) {
+    if (!MessageDigest.isEqual(sha256.get().digest(data), loc.sha)) {
       return null;
     }
     loc.lastRead = clock.millis();
+    memo.keep(loc, data);
     return data;
+  }
+
+  /**
+   * A direct buffer of this thread's for re-reading kept entries: a positional read lands in it
+   * without the JDK's copy from a temporary direct buffer, and nothing is allocated per read.
+   */
+  private static final ThreadLocal<ByteBuffer> SCRATCH = new ThreadLocal<>();
+
+  private static ByteBuffer scratch(int size) {
+    ByteBuffer b = SCRATCH.get();
+    if (b == null || b.capacity() < size) {
+      b = ByteBuffer.allocateDirect(Math.max(size, 4096));
+      SCRATCH.set(b);
+    }
+    b.clear().limit(size);
+    return b;
   }
 
   int count() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.hash.Digest;
@@ -140,6 +141,23 @@ class PackedCacheStoreTest {
     try (HttpCacheStore s = open(1L << 30)) {
       assertFalse(get(s, "victim").isPresent());
       assertArrayEquals(value(2, 2000), get(s, "neighbour").orElseThrow());
+    }
+  }
+
+  @Test
+  void anEntryHeldInMemoryAfterItsFirstRead_isStillAMissOnceFlippedOnDisk() throws Exception {
+    try (HttpCacheStore s = open(1L << 30)) {
+      put(s, "kept", value(3, 1024), null);
+      byte[] first = s.getPackedNow("gradle", "kept").bytes();
+      assertTrue(s.keptInMemory("gradle", "kept"), "verified once, then held");
+      // Held bytes are served as they are (no copy, no second hash) while the disk agrees.
+      assertSame(first, s.getPackedNow("gradle", "kept").bytes());
+      PackFiles.flipOneByte(PackFiles.find(dir, "gradle", "kept"));
+      assertNull(s.getPackedNow("gradle", "kept"), "the disk is still read and compared");
+      assertFalse(get(s, "kept").isPresent(), "a miss, and dropped");
+      assertFalse(s.keptInMemory("gradle", "kept"));
+      put(s, "kept", value(3, 1024), null);
+      assertArrayEquals(value(3, 1024), get(s, "kept").orElseThrow(), "stored again, served again");
     }
   }
 

@@ -1,0 +1,65 @@
+package dev.buildnet.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** The bounded memory of verified packed entries, without files. */
+class PackMemoTest {
+  private static final PackStore.Segment SEG = new PackStore.Segment(0, Path.of("0.seg"), null, 0);
+
+  private static PackStore.Loc loc(int size) {
+    return new PackStore.Loc(SEG, 0, size + 100, 90, size, new byte[32], null);
+  }
+
+  @Test
+  void pastTheBound_theOldestKeptAreLetGo() {
+    PackMemo memo = new PackMemo(3000);
+    PackStore.Loc[] locs = {loc(1000), loc(1000), loc(1000), loc(1000)};
+    for (PackStore.Loc l : locs) {
+      memo.keep(l, new byte[1000]);
+    }
+    assertNull(PackMemo.get(locs[0]), "the oldest is let go");
+    assertNotNull(PackMemo.get(locs[1]));
+    assertNotNull(PackMemo.get(locs[3]));
+    assertEquals(3000, memo.bytes());
+  }
+
+  @Test
+  void aRecordKeptTwice_isCountedOnce_andKeepsTheFirstArray() {
+    PackMemo memo = new PackMemo(10_000);
+    PackStore.Loc l = loc(100);
+    byte[] first = new byte[100];
+    memo.keep(l, first);
+    memo.keep(l, new byte[100]);
+    assertSame(first, PackMemo.get(l));
+    assertEquals(100, memo.bytes());
+  }
+
+  @Test
+  void anEntryLargerThanTheBound_isNotKept() {
+    PackMemo memo = new PackMemo(500);
+    PackStore.Loc l = loc(600);
+    memo.keep(l, new byte[600]);
+    assertNull(PackMemo.get(l));
+    assertEquals(0, memo.bytes());
+  }
+
+  @Test
+  void aForgottenRecord_staysCountedUntilLetGo_soTheBoundHolds() {
+    PackMemo memo = new PackMemo(2000);
+    PackStore.Loc a = loc(1000);
+    PackStore.Loc b = loc(1000);
+    memo.keep(a, new byte[1000]);
+    PackMemo.forget(a);
+    memo.keep(a, new byte[1000]); // read and verified again: kept again
+    memo.keep(b, new byte[1000]);
+    assertEquals(2000, memo.bytes());
+    assertNull(PackMemo.get(a), "let go: the bound counts both keeps of it");
+    assertNotNull(PackMemo.get(b));
+  }
+}
