@@ -532,22 +532,7 @@ public final class FileDigestCache {
    * stat, taken now, is exactly the one it holds for. One stat, counted as a cache hit.
    */
   public boolean stillHolds(Remembered r) {
-    Entry e = r.entry;
-    if (e.retired) {
-      return false;
-    }
-    FileStat now;
-    try {
-      now = statReader.read(r.path);
-    } catch (IOException e2) {
-      return false; // missing or unreadable: digest() reports it
-    }
-    if (!now.regularFile() || now.directory() || !e.matches(now) || e.retired) {
-      return false;
-    }
-    e.seen = generation;
-    cacheHits.increment();
-    return true;
+    return stillHolds(r, statReader);
   }
 
   /**
@@ -557,15 +542,19 @@ public final class FileDigestCache {
    * {@code lstat}, counted as a cache hit.
    */
   public boolean stillHoldsRegularFile(Remembered r) {
+    return stillHolds(r, lstatReader);
+  }
+
+  private boolean stillHolds(Remembered r, StatReader reader) {
     Entry e = r.entry;
     if (e.retired) {
       return false;
     }
     FileStat now;
     try {
-      now = lstatReader.read(r.path);
+      now = reader.read(r.path);
     } catch (IOException e2) {
-      return false; // missing or unreadable: digestIfRegularFile() says so
+      return false; // missing or unreadable: digest() and digestIfRegularFile() report it
     }
     if (!now.regularFile() || now.directory() || !e.matches(now) || e.retired) {
       return false;
