@@ -148,14 +148,8 @@ public final class OutputPipes implements Closeable {
    * comes when the command's last process closes its copy. Idempotent.
    */
   public void started() {
-    if (stdoutWrite >= 0) {
-      Libc.close(stdoutWrite);
-      stdoutWrite = -1;
-    }
-    if (stderrWrite >= 0) {
-      Libc.close(stderrWrite);
-      stderrWrite = -1;
-    }
+    stdoutWrite = closeFd(stdoutWrite);
+    stderrWrite = closeFd(stderrWrite);
   }
 
   /**
@@ -192,16 +186,18 @@ public final class OutputPipes implements Closeable {
   @Override
   public void close() {
     started();
-    if (stdoutRead >= 0) {
-      Libc.close(stdoutRead);
-      stdoutRead = -1;
-    }
-    if (stderrRead >= 0) {
-      Libc.close(stderrRead);
-      stderrRead = -1;
-    }
+    stdoutRead = closeFd(stdoutRead);
+    stderrRead = closeFd(stderrRead);
     closeQuietly(stdout);
     closeQuietly(stderr);
+  }
+
+  /** Closes {@code fd} unless it is already gone (-1), and returns -1 to store in its place. */
+  private static int closeFd(int fd) {
+    if (fd >= 0) {
+      Libc.close(fd);
+    }
+    return -1;
   }
 
   /**

@@ -7,16 +7,12 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.msgpack.core.MessagePack;
-import org.msgpack.core.MessagePacker;
-import org.msgpack.core.MessageUnpacker;
 import org.msgpack.value.Value;
 import org.msgpack.value.ValueFactory;
 
@@ -39,31 +35,9 @@ class DecodeErrorMessagesTest {
   /** The frame with payload field {@code field} replaced by what {@code change} makes of it. */
   private byte[] withPayloadField(String field, java.util.function.UnaryOperator<Value> change)
       throws Exception {
-    byte[] frame = validTargetRun();
-    Value envelope;
-    try (MessageUnpacker u = MessagePack.newDefaultUnpacker(frame, FrameCodec.PREFIX_BYTES,
-        frame.length - FrameCodec.PREFIX_BYTES)) {
-      envelope = u.unpackValue();
-    }
-    Map<Value, Value> top = new LinkedHashMap<>(envelope.asMapValue().map());
-    Value payloadKey = ValueFactory.newString("payload");
-    Map<Value, Value> payload = new LinkedHashMap<>(top.get(payloadKey).asMapValue().map());
-    Value key = ValueFactory.newString(field);
-    payload.put(key, change.apply(payload.get(key)));
-    top.put(payloadKey, ValueFactory.newMap(payload));
-    ByteArrayOutputStream body = new ByteArrayOutputStream();
-    try (MessagePacker p = MessagePack.newDefaultPacker(body)) {
-      p.packValue(ValueFactory.newMap(top));
-    }
-    byte[] b = body.toByteArray();
-    byte[] out = new byte[FrameCodec.PREFIX_BYTES + b.length];
-    out[0] = (byte) (b.length >>> 24);
-    out[1] = (byte) (b.length >>> 16);
-    out[2] = (byte) (b.length >>> 8);
-    out[3] = (byte) b.length;
-    System.arraycopy(b, 0, out, FrameCodec.PREFIX_BYTES, b.length);
-    return out;
+    return FrameEdits.withPayloadField(validTargetRun(), field, change);
   }
+
 
   private String rejection(byte[] frame) {
     return assertThrows(ProtocolException.class, () -> codec.decode(frame)).getMessage();

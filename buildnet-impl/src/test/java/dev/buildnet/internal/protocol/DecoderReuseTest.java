@@ -6,17 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.msgpack.core.MessagePack;
-import org.msgpack.core.MessagePacker;
-import org.msgpack.core.MessageUnpacker;
-import org.msgpack.value.Value;
 import org.msgpack.value.ValueFactory;
 
 /**
@@ -85,23 +79,6 @@ class DecoderReuseTest {
 
   /** {@code frame} with one more payload field, {@code key}, that no schema knows. */
   private static byte[] withExtraPayloadKey(byte[] frame, String key) throws Exception {
-    Value envelope;
-    try (MessageUnpacker u = MessagePack.newDefaultUnpacker(frame, FrameCodec.PREFIX_BYTES,
-        frame.length - FrameCodec.PREFIX_BYTES)) {
-      envelope = u.unpackValue(); // our own bytes, in a test
-    }
-    Map<Value, Value> top = new LinkedHashMap<>(envelope.asMapValue().map());
-    Value payloadKey = ValueFactory.newString("payload");
-    Map<Value, Value> payload = new LinkedHashMap<>(top.get(payloadKey).asMapValue().map());
-    payload.put(ValueFactory.newString(key), ValueFactory.newString("value"));
-    top.put(payloadKey, ValueFactory.newMap(payload));
-    ByteArrayOutputStream body = new ByteArrayOutputStream();
-    try (MessagePacker p = MessagePack.newDefaultPacker(body)) {
-      p.packValue(ValueFactory.newMap(top));
-    }
-    byte[] b = body.toByteArray();
-    byte[] out = new byte[FrameCodec.PREFIX_BYTES + b.length];
-    java.nio.ByteBuffer.wrap(out).putInt(b.length).put(b);
-    return out;
+    return FrameEdits.withPayloadField(frame, key, absent -> ValueFactory.newString("value"));
   }
 }
