@@ -54,19 +54,23 @@ public final class DispatchCpuHarness {
       }
       for (int r = 0; r < rounds; r++) {
         long alloc0 = allocatedBytes();
+        long[] switches0 = contextSwitches();
         long cpu0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         BuildResult res = net.build(names, false).get(10, TimeUnit.MINUTES);
         long wall = System.nanoTime() - t0;
         long cpu = os.getProcessCpuTime() - cpu0;
         long alloc = allocatedBytes() - alloc0;
+        long[] switches = contextSwitches();
         if (!res.success()) {
           throw new IllegalStateException(res.errors().toString());
         }
         System.out.printf("round %d: %.0f ms wall = %.0f targets/s; %.1f us CPU per target"
-                + " (= %.0f targets/s per core); %.1f KB allocated per target%n",
+                + " (= %.0f targets/s per core); %.1f KB allocated per target;"
+                + " %.2f voluntary and %.2f involuntary context switches per target%n",
             r, wall / 1e6, targets / (wall / 1e9), cpu / 1e3 / targets, targets / (cpu / 1e9),
-            alloc / 1024.0 / targets);
+            alloc / 1024.0 / targets, (switches[0] - switches0[0]) / (double) targets,
+            (switches[1] - switches0[1]) / (double) targets);
       }
       for (Worker w : workers) {
         w.close();
@@ -84,6 +88,39 @@ public final class DispatchCpuHarness {
     long sum = 0;
     for (long b : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
       sum += Math.max(0, b);
+    }
+    return sum;
+  }
+
+  /**
+   * Voluntary and involuntary context switches so far of the threads alive now, summed from
+   * /proc/self/task/{tid}/status (the process's own status counts its first thread only); zeros
+   * where there is no /proc. A floor, as {@link #allocatedBytes()} is.
+   */
+  private static long[] contextSwitches() {
+    long[] sum = new long[2];
+    Path tasks = Path.of("/proc/self/task");
+    if (!Files.isDirectory(tasks)) {
+      return sum;
+    }
+    try (var dirs = Files.newDirectoryStream(tasks)) {
+      for (Path task : dirs) {
+        List<String> lines;
+        try {
+          lines = Files.readAllLines(task.resolve("status"));
+        } catch (java.io.IOException e) {
+          continue; // the thread ended meanwhile
+        }
+        for (String line : lines) {
+          if (line.startsWith("voluntary_ctxt_switches:")) {
+            sum[0] += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+          } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+            sum[1] += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+          }
+        }
+      }
+    } catch (java.io.IOException e) {
+      return sum;
     }
     return sum;
   }

@@ -427,10 +427,13 @@ public final class Engine {
     for (Site s : sites) {
       s.beginPass();
     }
-    while (!ready.isEmpty()) {
-      if (!place(ready.poll(), pass)) {
+    // The head is taken off only once it is dealt with: a pass usually ends at a target that must
+    // wait (every slot taken), and it then stays where it is instead of being polled and re-added.
+    for (Task t; (t = ready.peek()) != null; ) {
+      if (!place(t, pass)) {
         break; // nothing is left for anyone behind it
       }
+      ready.poll();
     }
     if (!pass.skipped.isEmpty()) {
       ready.addAll(pass.skipped);
@@ -438,8 +441,9 @@ public final class Engine {
   }
 
   /**
-   * Decides what happens to {@code t} in this pass; false if it must wait for capacity and no site
-   * has room left for a later target either. Under the lock.
+   * Decides what happens to {@code t}, the queue's head, in this pass; false if it must wait for
+   * capacity and no site has room left for a later target either (it then stays queued). Under
+   * the lock; changes nothing in the queue.
    */
   private boolean place(Task t, Pass pass) {
     if (t.run.isStopped()) {
@@ -470,14 +474,25 @@ public final class Engine {
         return true;
       }
     }
-    // It must wait for capacity: keep what it could use from later, smaller targets.
-    pass.skipped = Pass.add(pass.skipped, t);
+    // It must wait for capacity. With no room anywhere the pass ends here, and what it would
+    // reserve matters to no later target: so reserve (listing the capable workers) only if some
+    // site has room, keeping from later, smaller targets what it could use.
     boolean roomLeft = false;
+    for (int i = 0; i < sites.size() && !roomLeft; i++) {
+      roomLeft = sites.get(i).hasRoomLeft();
+    }
+    if (!roomLeft) {
+      return false;
+    }
+    roomLeft = false;
     for (int i = 0; i < sites.size(); i++) {
       if ((able & 1 << i) != 0) {
         sites.get(i).reserve(target);
       }
       roomLeft |= sites.get(i).hasRoomLeft();
+    }
+    if (roomLeft) {
+      pass.skipped = Pass.add(pass.skipped, t); // polled: back into the queue after the pass
     }
     return roomLeft;
   }

@@ -79,6 +79,9 @@ public final class PeerConnection implements Session {
   private static final int BATCH = 64;
   private static final ThreadLocal<ByteBuffer[]> BATCHES =
       ThreadLocal.withInitial(() -> new ByteBuffer[BATCH]);
+  /** Per writing thread (loops, and senders that write themselves): small frames go out from it. */
+  private static final ThreadLocal<ByteBuffer> OUT =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(32 * 1024));
 
 
   /** Where the handshake stands; frames go to the transport's handshake until OPEN. */
@@ -313,15 +316,11 @@ public final class PeerConnection implements Session {
     Objects.requireNonNull(timeout, "timeout");
     Message m = message(payload);
     CompletableFuture<Message> future = new CompletableFuture<>();
-    PendingReplies.Pending p = pending.register(m.id(), future, partial);
-    java.util.concurrent.Future<?> timer = transport.schedule(
-        () -> pending.fail(m.id(), p, () -> new TimeoutException(
-            m.type() + " request " + m.id() + " to " + this + " got no reply within "
-                + timeout + "; the peer may still have acted on it")),
-        timeout);
-    // Answered requests drop their timer: at thousands of requests a second, timers that wait
-    // out their whole timeout would pile up in the scheduler's queue.
-    future.whenComplete((reply, e) -> timer.cancel(false));
+    // No timer per request: the connection's one sweep (see PendingReplies) expires it.
+    PendingReplies.Pending p = pending.register(m.id(), future, partial, timeout.toNanos(),
+        () -> new TimeoutException(m.type() + " request " + m.id() + " to " + this
+            + " got no reply within " + timeout + "; the peer may still have acted on it"),
+        transport.sweeps());
     send(m)
         .whenComplete(
             (ok, e) -> {
@@ -521,19 +520,29 @@ public final class PeerConnection implements Session {
         if (writing.isEmpty()) {
           break;
         }
-        if (batch == null) {
-          batch = BATCHES.get();
-        }
-        int n = gather(batch);
-        long total = 0;
-        for (int i = 0; i < n; i++) {
-          total += batch[i].remaining();
-        }
+        long total;
         long written;
-        try {
-          written = channel.write(batch, 0, n);
-        } finally {
-          java.util.Arrays.fill(batch, 0, n, null);
+        ByteBuffer direct = OUT.get();
+        if (copyQueued(direct)) {
+          // The usual case: small frames, copied into this thread's direct buffer and written in
+          // one call. From heap buffers the JDK would copy each into a temporary direct buffer
+          // of its own, with two thread-local look-ups per buffer per write.
+          total = direct.remaining();
+          written = channel.write(direct);
+        } else {
+          if (batch == null) {
+            batch = BATCHES.get();
+          }
+          int n = gather(batch);
+          total = 0;
+          for (int i = 0; i < n; i++) {
+            total += batch[i].remaining();
+          }
+          try {
+            written = channel.write(batch, 0, n);
+          } finally {
+            java.util.Arrays.fill(batch, 0, n, null);
+          }
         }
         lastSentNanos = System.nanoTime();
         long left = total - written;
@@ -566,6 +575,27 @@ public final class PeerConnection implements Session {
       close(closed.get() ? null : e);
       failWriting();
     }
+  }
+
+  /**
+   * Copies the unwritten bytes of {@code writing}'s first frames, as many whole ones as fit, into
+   * {@code out} (cleared first, flipped after); false if not even the first fits (a large frame:
+   * written from its own array).
+   */
+  private boolean copyQueued(ByteBuffer out) {
+    out.clear();
+    boolean first = true;
+    for (Outgoing o : writing) {
+      int from = first ? headOffset : 0;
+      int len = o.frame().length - from;
+      if (len > out.remaining()) {
+        break;
+      }
+      out.put(o.frame(), from, len);
+      first = false;
+    }
+    out.flip();
+    return !first;
   }
 
   /** Puts the unwritten bytes of {@code writing}'s frames in {@code batch}; how many. */

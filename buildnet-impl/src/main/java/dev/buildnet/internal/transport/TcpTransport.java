@@ -173,6 +173,7 @@ public final class TcpTransport implements Transport, SessionTransport {
             });
     timer.setRemoveOnCancelPolicy(true);
     timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    this.sweeps = (task, delayNanos) -> timer.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
   }
 
   public static Builder builder() {
@@ -624,6 +625,16 @@ public final class TcpTransport implements Transport, SessionTransport {
   Duration idleTimeout() {
     return idleTimeout;
   }
+
+  /**
+   * The timer for connections' reply-deadline sweeps: unlike {@link #schedule}, it throws {@link
+   * java.util.concurrent.RejectedExecutionException} once closed rather than running the task.
+   */
+  PendingReplies.Timer sweeps() {
+    return sweeps;
+  }
+
+  private final PendingReplies.Timer sweeps;
 
   /** Runs {@code task} after {@code delay}; cancel the returned future if it is no longer due. */
   java.util.concurrent.Future<?> schedule(Runnable task, Duration delay) {
