@@ -450,6 +450,9 @@ final class BuildRun {
    * if it declares outputs, the digest of the outputs it produced or restored in this build.
    */
   Map<String, KeyManifest.Dependency> dependencyKeys(Node n) {
+    if (n.dependencies.length == 0 && upstreamKeys.isEmpty()) {
+      return Map.of(); // what the walk below makes of no dependencies, without a map per target
+    }
     TargetRecord.Dependencies last = n.record.dependencies;
     if (last != null && upstreamKeys.isEmpty() && settledAsBefore(n.dependencies, last)) {
       return last.map(); // the same dependencies (the plan's) with the same digests: the same map

@@ -149,6 +149,11 @@ public final class KeyService {
 
   /** The environment the command sees: hashed and unhashed passthrough alike. */
   Map<String, String> environment(Target target) {
+    if (target.envPassthrough().isEmpty() && target.envPassthroughUnhashed().isEmpty()) {
+      // Nothing from the host: what commandEnvironment would copy into two new maps is exactly
+      // the target's own (sorted, unmodifiable) variables.
+      return target.environment();
+    }
     return target.commandEnvironment(hostEnvironment);
   }
 
@@ -164,8 +169,18 @@ public final class KeyService {
 
   /** The digest of {@code m}'s outputs, as dependents' keys cover them. */
   public Digest outputDigest(ActionManifest m) {
+    if (m.outputs().isEmpty() && m.directories().isEmpty()) {
+      Digest none = noOutputs;
+      if (none == null) {
+        noOutputs = none = KeyManifest.outputDigest(hashes, m); // the same for every such target
+      }
+      return none;
+    }
     return KeyManifest.outputDigest(hashes, m);
   }
+
+  /** {@link #outputDigest} of a target without outputs; made on first use (a benign race). */
+  private volatile Digest noOutputs;
 
   /**
    * {@link #outputDigest(ActionManifest)} of the manifest a cache hit of {@code target} served,

@@ -18,7 +18,6 @@ import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
 import dev.buildnet.internal.transport.Session;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -516,11 +515,16 @@ public final class WorkerAttempt {
 
   /** Whether {@code dir} is a directory with nothing in it (false if it cannot be listed). */
   private static boolean isEmptyDirectory(Path dir) {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      return !entries.iterator().hasNext();
-    } catch (IOException | RuntimeException e) {
-      return false; // the caller's walk reports it, or succeeds if it was transient
+    // File.list rather than a DirectoryStream: that one (a secure stream on Linux) dups the
+    // directory's descriptor and takes locks per entry; this runs once per attempt. null: not a
+    // directory, or an I/O error, which the caller's walk reports (or survives if transient).
+    String[] names;
+    try {
+      names = dir.toFile().list();
+    } catch (RuntimeException e) {
+      return false;
     }
+    return names != null && names.length == 0;
   }
 
   public static void deleteTree(Path root) {
