@@ -14,7 +14,8 @@ final class LogCapture {
   private final long headCap;
   private final long tailCap;
   private final List<byte[]> head = new ArrayList<>();
-  private final ArrayDeque<byte[]> tail = new ArrayDeque<>();
+  /** Made when the head is full: most targets print little, and every remote attempt has two. */
+  private ArrayDeque<byte[]> tail;
   private long headBytes;
   private long tailBytes;
   private long omitted;
@@ -37,6 +38,9 @@ final class LogCapture {
       omitted += line.length;
       return;
     }
+    if (tail == null) {
+      tail = new ArrayDeque<>();
+    }
     tail.addLast(line);
     tailBytes += line.length;
     while (tailBytes > tailCap) {
@@ -47,7 +51,7 @@ final class LogCapture {
   }
 
   synchronized boolean isEmpty() {
-    return head.isEmpty() && tail.isEmpty() && omitted == 0;
+    return head.isEmpty() && (tail == null || tail.isEmpty()) && omitted == 0;
   }
 
   synchronized byte[] bytes() {
@@ -61,7 +65,7 @@ final class LogCapture {
     }
     System.arraycopy(marker, 0, all, at, marker.length);
     at += marker.length;
-    for (byte[] l : tail) {
+    for (byte[] l : tail == null ? List.<byte[]>of() : tail) {
       System.arraycopy(l, 0, all, at, l.length);
       at += l.length;
     }

@@ -462,6 +462,9 @@ final class RemoteAttempt {
   }
 
   private static List<String> directories(Target target, List<ActionManifest.Output> files) {
+    if (target.outputs().isEmpty()) {
+      return List.of(); // nothing declared: no list for the manifest to copy
+    }
     List<String> directories = new ArrayList<>();
     for (String declared : target.outputs()) {
       if (files.stream().noneMatch(f -> f.path().equals(declared))) {
