@@ -58,11 +58,14 @@ function putAll(entries: string[], v: Uint8Array = value) {
   }
 }
 const leaseR = reader.prepare("SELECT owner, token, expires_at FROM locks WHERE resource = ?");
-const leaseW = writer.prepare("SELECT owner, token, expires_at FROM locks WHERE resource = ?");
-const nextToken = writer.prepare("INSERT INTO fencing (resource, last_token) VALUES (?, 1) ON CONFLICT (resource)"
-  + " DO UPDATE SET last_token = last_token + 1 RETURNING last_token");
-const grant = writer.prepare("INSERT INTO locks (resource, owner, token, expires_at) VALUES (?, ?, ?, ?)"
-  + " ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at");
+// SqliteStateBackend.GRANT and RECORD_TOKEN: the check of the lease, the next token and the grant
+// in one statement, then the token recorded.
+const grant = writer.prepare("INSERT INTO locks (resource, owner, token, expires_at)"
+  + " VALUES (?1, ?2, coalesce((SELECT last_token FROM fencing WHERE resource = ?1), 0) + 1, ?3)"
+  + " ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at"
+  + " WHERE locks.expires_at <= ?4 RETURNING token");
+const recordToken = writer.prepare("INSERT INTO fencing (resource, last_token) VALUES (?, ?)"
+  + " ON CONFLICT (resource) DO UPDATE SET last_token = excluded.last_token");
 const release = writer.prepare("DELETE FROM locks WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?");
 
 const KEYS = 10_000;
@@ -105,12 +108,13 @@ const ops: Record<string, () => unknown> = {
     if (seen && seen.expires_at > Date.now()) throw new Error("lock held");
     writer.exec("BEGIN IMMEDIATE");
     let token: number;
-    const ttlEnd = Date.now() + 60_000;
+    const now = Date.now();
+    const ttlEnd = now + 60_000;
     try {
-      const cur = leaseW.get("bench") as { expires_at: number } | null;
-      if (cur && cur.expires_at > Date.now()) throw new Error("lock held");
-      token = (nextToken.get("bench") as { last_token: number }).last_token;
-      grant.run("bench", "bench", token, ttlEnd);
+      const granted = grant.get("bench", "bench", ttlEnd, now) as { token: number } | null;
+      if (!granted) throw new Error("lock held");
+      token = granted.token;
+      recordToken.run("bench", token);
       writer.exec("COMMIT");
     } catch (e) { writer.exec("ROLLBACK"); throw e; }
     if (release.run("bench", "bench", token, Date.now()).changes !== 1) throw new Error("not held");
