@@ -8,8 +8,12 @@
 //                64, 32, ... rows (one per bit of its size), as SqliteStateBackend.setAll; COMMIT.
 //                The shared script runs 1,000 one-row upserts, which costs bun:sqlite about 1.5x.
 //                SHAPE=per-row brings that back.
+//   lock         after the shared read of the lease: BEGIN IMMEDIATE; one upsert that checks the
+//                lease, takes the next fencing token and grants it (RETURNING the token); one that
+//                records the token; COMMIT, as SqliteStateBackend.acquireLock. The shared script
+//                reads the lease again, upserts the token and grants in three statements.
 //
-// Everything else (schema, pragmas, data, get, lock, timing) is the shared script's.
+// Everything else (schema, pragmas, data, get, release, timing) is the shared script's.
 // CPU=1 reports CPU time per operation (process.cpuUsage) instead of wall time, for a loaded
 // machine; ONLY=Get,Set,SetAll1000,LockAcquireRelease (the default) picks operations, and
 // SetAll1000Spread adds one that really writes (see below). TEMP_STORE=MEMORY sets that pragma as
