@@ -8,8 +8,12 @@
 //                64, 32, ... rows (one per bit of its size), as SqliteStateBackend.setAll; COMMIT.
 //                The shared script runs 1,000 one-row upserts, which costs bun:sqlite about 1.5x.
 //                SHAPE=per-row brings that back.
+//   lock         after the shared read of the lease: BEGIN IMMEDIATE; one upsert that checks the
+//                lease, takes the next fencing token and grants it (RETURNING the token); one that
+//                records the token; COMMIT, as SqliteStateBackend.acquireLock. The shared script
+//                reads the lease again, upserts the token and grants in three statements.
 //
-// Everything else (schema, pragmas, data, get, lock, timing) is the shared script's.
+// Everything else (schema, pragmas, data, get, release, timing) is the shared script's.
 // CPU=1 reports CPU time per operation (process.cpuUsage) instead of wall time, for a loaded
 // machine; ONLY=Get,Set,SetAll1000,LockAcquireRelease (the default) picks operations, and
 // SetAll1000Spread adds one that really writes (see below). TEMP_STORE=MEMORY sets that pragma as
@@ -58,11 +62,14 @@ function putAll(entries: string[], v: Uint8Array = value) {
   }
 }
 const leaseR = reader.prepare("SELECT owner, token, expires_at FROM locks WHERE resource = ?");
-const leaseW = writer.prepare("SELECT owner, token, expires_at FROM locks WHERE resource = ?");
-const nextToken = writer.prepare("INSERT INTO fencing (resource, last_token) VALUES (?, 1) ON CONFLICT (resource)"
-  + " DO UPDATE SET last_token = last_token + 1 RETURNING last_token");
-const grant = writer.prepare("INSERT INTO locks (resource, owner, token, expires_at) VALUES (?, ?, ?, ?)"
-  + " ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at");
+// SqliteStateBackend.GRANT and RECORD_TOKEN: the check of the lease, the next token and the grant
+// in one statement, then the token recorded.
+const grant = writer.prepare("INSERT INTO locks (resource, owner, token, expires_at)"
+  + " VALUES (?1, ?2, coalesce((SELECT last_token FROM fencing WHERE resource = ?1), 0) + 1, ?3)"
+  + " ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at"
+  + " WHERE locks.expires_at <= ?4 RETURNING token");
+const recordToken = writer.prepare("INSERT INTO fencing (resource, last_token) VALUES (?, ?)"
+  + " ON CONFLICT (resource) DO UPDATE SET last_token = excluded.last_token");
 const release = writer.prepare("DELETE FROM locks WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?");
 
 const KEYS = 10_000;
@@ -105,12 +112,13 @@ const ops: Record<string, () => unknown> = {
     if (seen && seen.expires_at > Date.now()) throw new Error("lock held");
     writer.exec("BEGIN IMMEDIATE");
     let token: number;
-    const ttlEnd = Date.now() + 60_000;
+    const now = Date.now();
+    const ttlEnd = now + 60_000;
     try {
-      const cur = leaseW.get("bench") as { expires_at: number } | null;
-      if (cur && cur.expires_at > Date.now()) throw new Error("lock held");
-      token = (nextToken.get("bench") as { last_token: number }).last_token;
-      grant.run("bench", "bench", token, ttlEnd);
+      const granted = grant.get("bench", "bench", ttlEnd, now) as { token: number } | null;
+      if (!granted) throw new Error("lock held");
+      token = granted.token;
+      recordToken.run("bench", token);
       writer.exec("COMMIT");
     } catch (e) { writer.exec("ROLLBACK"); throw e; }
     if (release.run("bench", "bench", token, Date.now()).changes !== 1) throw new Error("not held");

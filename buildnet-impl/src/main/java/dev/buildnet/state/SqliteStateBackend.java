@@ -127,12 +127,18 @@ public final class SqliteStateBackend implements StateBackend {
   private static final String KEYS_FROM =
       "SELECT key FROM kv WHERE key >= ? AND " + LIVE + " ORDER BY key";
   private static final String LEASE = "SELECT owner, token, expires_at FROM locks WHERE resource = ?";
-  private static final String NEXT_TOKEN =
-      "INSERT INTO fencing (resource, last_token) VALUES (?, 1) ON CONFLICT (resource)"
-          + " DO UPDATE SET last_token = last_token + 1 RETURNING last_token";
+  // Grants the lease to ?2 until ?3 unless a live one (expiring after ?4) holds it, with the token
+  // after the resource's last one, and returns that token; no row if the lease was live. One
+  // statement instead of a read of the lease, a token upsert and a grant.
   private static final String GRANT = "INSERT INTO locks (resource, owner, token, expires_at)"
-      + " VALUES (?, ?, ?, ?) ON CONFLICT (resource) DO UPDATE"
-      + " SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at";
+      + " VALUES (?1, ?2, coalesce((SELECT last_token FROM fencing WHERE resource = ?1), 0) + 1, ?3)"
+      + " ON CONFLICT (resource) DO UPDATE"
+      + " SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at"
+      + " WHERE locks.expires_at <= ?4 RETURNING token";
+  // Records the token GRANT handed out, in the same transaction, so it is never handed out again
+  // (lock rows are deleted on release; this one stays).
+  private static final String RECORD_TOKEN = "INSERT INTO fencing (resource, last_token)"
+      + " VALUES (?, ?) ON CONFLICT (resource) DO UPDATE SET last_token = excluded.last_token";
   private static final String RENEW = "UPDATE locks SET expires_at = ?"
       + " WHERE resource = ? AND owner = ? AND token = ? AND expires_at > ?";
   private static final String RELEASE =
@@ -363,14 +369,14 @@ public final class SqliteStateBackend implements StateBackend {
     // a grant in between, and a token once returned is on disk and never handed out again.
     transaction("acquire lock", resource, () -> {
       long now = clock.millis();
-      Lock current = lease(writer, resource);
-      if (current != null && current.expiresAt().toEpochMilli() > now) {
+      long expiresAt = expiresAt(now, ttl);
+      // The check and the grant in one statement: no row back means a live lease was left alone.
+      Long token = writer.fast(GRANT).queryRow(row -> row.longValue(0),
+          resource, owner, expiresAt, now);
+      if (token == null) {
         return 0;
       }
-      // RETURNING always yields the row it wrote.
-      long token = writer.fast(NEXT_TOKEN).queryRow(row -> row.longValue(0), resource);
-      long expiresAt = expiresAt(now, ttl);
-      writer.fast(GRANT).update(resource, owner, token, expiresAt);
+      writer.fast(RECORD_TOKEN).execute(resource, token);
       granted[0] = new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt));
       return 2;
     });

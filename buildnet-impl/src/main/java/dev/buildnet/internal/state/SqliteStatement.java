@@ -36,15 +36,23 @@ public final class SqliteStatement {
    */
   public void run() throws SQLException {
     int rc = core.pointer.safeRunInt((database, pointer) -> database.step(pointer));
-    core.pointer.safeRunInt((database, pointer) -> database.reset(pointer));
+    // No reset after SQLITE_DONE: a statement that ran to completion holds no lock, and SQLite
+    // resets it by itself at its next step (it has no parameters to rebind), so a reset here would
+    // be one more native call per BEGIN and per COMMIT for nothing.
     if (rc != Codes.SQLITE_DONE) {
+      core.pointer.safeRunInt((database, pointer) -> database.reset(pointer));
       db.throwex(rc);
     }
   }
 
-  /** Binds {@code args} (String, Long, Integer, byte[] or null) and runs an update; the rows it changed. */
+  /**
+   * Binds {@code args} (String, Long, Integer, byte[] or null) and runs an update; the rows it
+   * changed. The driver's own {@code executeUpdate} resets the statement a second time after the
+   * step that already reset it; this asks SQLite only for the change count.
+   */
   public int update(Object... args) throws SQLException {
-    return (int) db.executeUpdate(core, args);
+    execute(args);
+    return (int) db.changes();
   }
 
   /**
