@@ -11,7 +11,8 @@
 # Needs: wrk, curl, python3, and the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/http-bench.sh [seconds per run, default 5] [connections, default 64] [wrk threads, default 1]
 # (BUILDNET_BENCH_JAR=path measures another build of the jar, e.g. an older commit's, against the same nginx run;
-#  BUILDNET_BENCH_ONLY=get runs only the GET /cache comparison, for interleaving many rounds.)
+#  BUILDNET_BENCH_ONLY=get or =put runs only the GET /cache or the PUT /cache comparison, for
+#  interleaving many rounds.)
 # (BUILDNET_BENCH_JAVA_OPTS adds JVM options to BuildNet's server, e.g. a flight recording.)
 # Both servers run in a session of their own: nginx puts itself in one when it daemonizes, and
 # Linux's scheduler (with autogroup, the default) shares the CPU between sessions first, so
@@ -173,15 +174,26 @@ nginx_run() { # label, lua script; sets LAST_NGINX
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 PUT_RATE=0 NGINX_PUT=0
-if [ -z "$ONLY" ]; then
-# Warm-up for the cache paths too (JIT), as for the ones above.
-wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" >/dev/null
+if [ -z "$ONLY" ] || [ "$ONLY" = put ]; then
+# Warmed up by requests served, as the GET test below is (see there): 50,000 PUTs, at most 60 s.
+WARM=0
+for _ in $(seq 1 30); do
+  n=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" | awk '/requests in/ {print $1}')
+  WARM=$((WARM + n))
+  [ "$WARM" -lt 50000 ] || break
+done
 echo
 echo "== PUT /cache/{key}, 1 KiB, distinct (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
 PUT_RATE=$LAST_RATE
 nginx_run "WebDAV PUT /cache/{key}" "$BENCH/cache-put.lua"
 NGINX_PUT=$LAST_NGINX
+fi
+if [ "$ONLY" = put ]; then
+  [ -z "$NGINX" ] || awk -v p="$PUT_RATE" -v np="$NGINX_PUT" \
+    'BEGIN { if (np > 0) printf "PUT /cache: BuildNet %.0f/s, nginx %.0f/s, ratio %.2f\n", p, np, p / np }'
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
 fi
 populate "http://127.0.0.1:$PORT"
 [ -z "$NGINX" ] || populate "http://127.0.0.1:$NGINX_PORT"

@@ -111,6 +111,9 @@ final class Guard extends Handler.Wrapper {
     if (host == null) {
       return false;
     }
+    if (hosts.contains(host)) {
+      return true; // the usual case, exact (the allowed names are lower case): no loop
+    }
     for (String h : hosts) {
       if (h.equalsIgnoreCase(host)) {
         return true;

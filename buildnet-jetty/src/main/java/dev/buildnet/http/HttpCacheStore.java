@@ -619,9 +619,11 @@ final class HttpCacheStore implements Closeable {
    * bytes (a slow upload costs what it has sent so far, not a file), then spilled to a temp file
    * in the store. One request, one thread at a time.
    */
+  private static final byte[] NO_BYTES = new byte[0];
+
   final class Incoming implements Closeable {
     private final MessageDigest sha = newSha256();
-    private byte[] memory = new byte[0];
+    private byte[] memory = NO_BYTES;
     private long size;
     private DiskBlobStore.Upload upload;
     private Digest digest;
@@ -631,14 +633,17 @@ final class HttpCacheStore implements Closeable {
     void write(ByteBuffer bytes) throws IOException {
       int n = bytes.remaining();
       bytesIn.addAndGet(n);
-      sha.update(bytes.duplicate());
       if (upload == null && size + n <= IN_MEMORY_PUT) {
         if (memory.length < size + n) {
           memory = Arrays.copyOf(memory, (int) Math.min(IN_MEMORY_PUT,
               Math.max(size + n, Math.max(1024, memory.length * 2L))));
         }
         bytes.get(memory, (int) size, n);
+        // Hashed from the array: Jetty's buffers are direct, and a digest fed a direct buffer
+        // copies it through a temporary array of its own, allocated per digest (per request).
+        sha.update(memory, (int) size, n);
       } else {
+        sha.update(bytes.duplicate());
         if (upload == null) {
           upload = blobs.openUpload();
           upload.write(memory, 0, (int) size);

@@ -250,7 +250,7 @@ final class PackStore implements Closeable {
     synchronized (lock) {
       Segment seg = append(rec);
       Loc loc = new Loc(seg, seg.size - rec.limit(), rec.limit(), dataOff, length, sha,
-          type == null ? null : type.intern());
+          canonical(type));
       loc.lastRead = clock.millis();
       link(k, loc);
     }
@@ -530,8 +530,8 @@ final class PackStore implements Closeable {
       o += nsLen;
       String key = new String(a, o, keyLen, StandardCharsets.UTF_8);
       o += keyLen;
-      // Interned: a few content types are shared by every entry the index holds.
-      String type = typeLen == 0 ? null : new String(a, o, typeLen, StandardCharsets.UTF_8).intern();
+      String type =
+          typeLen == 0 ? null : canonical(new String(a, o, typeLen, StandardCharsets.UTF_8));
       o += typeLen;
       rec.rewind();
       each.accept(new Record(pos, kind, ns, key, type, o, dataLen, sha, killSeg, killOff, rec));
@@ -539,6 +539,30 @@ final class PackStore implements Closeable {
     }
     return pos;
   }
+
+  /**
+   * One instance per content type, shared by every entry the index holds (a few types in
+   * practice). Not {@link String#intern}: the JVM's string table costs a lookup under its own lock
+   * on every PUT. Bounded, since clients choose the types: past {@link #MAX_TYPES} a type is kept
+   * as it came.
+   */
+  private static String canonical(String type) {
+    if (type == null) {
+      return null;
+    }
+    String had = TYPES.get(type);
+    if (had != null) {
+      return had;
+    }
+    if (TYPES.size() >= MAX_TYPES) {
+      return type;
+    }
+    had = TYPES.putIfAbsent(type, type);
+    return had != null ? had : type;
+  }
+
+  private static final int MAX_TYPES = 64;
+  private static final ConcurrentHashMap<String, String> TYPES = new ConcurrentHashMap<>();
 
   private static boolean readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
     long start = pos;
