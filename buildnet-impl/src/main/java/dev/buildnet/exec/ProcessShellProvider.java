@@ -5,9 +5,11 @@ import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
 import dev.buildnet.internal.exec.OutputPipes;
 import dev.buildnet.internal.exec.PidWindow;
+import dev.buildnet.internal.exec.PosixSpawn;
 import dev.buildnet.internal.exec.ProcessInspector;
 import dev.buildnet.internal.exec.ProcessRun;
 import dev.buildnet.internal.exec.ProcessTree;
+import dev.buildnet.internal.exec.SpawnedProcess;
 import dev.buildnet.internal.exec.StartFailures;
 import dev.buildnet.internal.exec.ZombieSweeper;
 
@@ -19,6 +21,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
@@ -159,6 +162,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final boolean nativeCalls;
   private final boolean ownPipes;
   private final boolean pidfd;
+  private final boolean spawn;
   private final LeftoverRecord record;
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -175,6 +179,8 @@ public final class ProcessShellProvider implements ShellProvider {
     this.nativeCalls = b.nativeCalls && b.subreaper;
     this.ownPipes = linux && b.nativeCalls;
     this.pidfd = b.pidfd;
+    // posix_spawn needs the pidfd loop to reap its children: without either, the JDK starts them.
+    this.spawn = ownPipes && b.pidfd && b.posixSpawn && PosixSpawn.isAvailable();
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -223,16 +229,10 @@ public final class ProcessShellProvider implements ShellProvider {
   public RunningCommand start(CommandSpec spec, OutputListener listener) {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(listener, "listener");
-    ProcessBuilder builder = new ProcessBuilder(spec.argv());
-    builder.directory(spec.workingDirectory().toFile());
-    Map<String, String> env = builder.environment();
-    env.clear();
-    env.putAll(spec.environment());
     String mark = null;
     LinuxNative natives = null;
     if (linux) {
       mark = MARK_VARIABLE + "=" + UUID.randomUUID().toString().replace("-", "");
-      env.put(MARK_VARIABLE, mark.substring(MARK_VARIABLE.length() + 1));
       // Before the first fork, so that even the first command's orphans come to this JVM.
       natives = nativeCalls ? LinuxNative.get() : null;
     }
@@ -243,14 +243,14 @@ public final class ProcessShellProvider implements ShellProvider {
     // Pipes of this JVM's own, which the JDK cannot close under a process still writing to them
     // (see OutputPipes); null where they cannot be had, and the JDK's pipes serve as elsewhere.
     OutputPipes pipes = ownPipes ? OutputPipes.open() : null;
-    if (pipes != null) {
-      pipes.redirect(builder);
-    }
 
     long startNanos = System.nanoTime();
     Process process;
     try {
-      process = builder.start();
+      process =
+          pipes != null && spawn
+              ? PosixSpawn.start(spec.argv(), spec.workingDirectory(), environment(spec, mark), pipes)
+              : startWithJdk(spec, mark, pipes);
     } catch (IOException e) {
       closeAll(pipes);
       release(null);
@@ -262,12 +262,6 @@ public final class ProcessShellProvider implements ShellProvider {
     }
     if (pipes != null) {
       pipes.started();
-    }
-    try {
-      // The child reads end-of-file on stdin rather than waiting for input nobody will send.
-      process.getOutputStream().close();
-    } catch (IOException ignored) {
-      // Nothing to do: the child simply has no stdin.
     }
     long pid = process.pid();
     String recordKey = mark != null ? mark : MARK_VARIABLE + "=" + pid;
@@ -295,6 +289,9 @@ public final class ProcessShellProvider implements ShellProvider {
     } catch (IOException | RejectedExecutionException | OutOfMemoryError e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
+      if (process instanceof SpawnedProcess) {
+        ((SpawnedProcess) process).waitFor(); // no JDK reaper for it, and no loop: killed, it exits at once
+      }
       if (e instanceof IOException) {
         closeAll(pipes); // no reader has anything of them yet
       }
@@ -307,6 +304,36 @@ public final class ProcessShellProvider implements ShellProvider {
           e);
     }
     return run;
+  }
+
+  /** The spec's environment, plus the command's mark where it has one. */
+  private static Map<String, String> environment(CommandSpec spec, String mark) {
+    if (mark == null) {
+      return spec.environment();
+    }
+    Map<String, String> env = new HashMap<>(spec.environment());
+    env.put(MARK_VARIABLE, mark.substring(MARK_VARIABLE.length() + 1));
+    return env;
+  }
+
+  private static Process startWithJdk(CommandSpec spec, String mark, OutputPipes pipes)
+      throws IOException {
+    ProcessBuilder builder = new ProcessBuilder(spec.argv());
+    builder.directory(spec.workingDirectory().toFile());
+    Map<String, String> env = builder.environment();
+    env.clear();
+    env.putAll(environment(spec, mark));
+    if (pipes != null) {
+      pipes.redirect(builder);
+    }
+    Process process = builder.start();
+    try {
+      // The child reads end-of-file on stdin rather than waiting for input nobody will send.
+      process.getOutputStream().close();
+    } catch (IOException ignored) {
+      // Nothing to do: the child simply has no stdin.
+    }
+    return process;
   }
 
   private static void closeAll(OutputPipes pipes) {
@@ -426,6 +453,7 @@ public final class ProcessShellProvider implements ShellProvider {
     private Path recordDir;
     private boolean nativeCalls = true;
     private boolean pidfd = true;
+    private boolean posixSpawn = true;
     private boolean subreaper = Boolean.getBoolean(SUBREAPER_PROPERTY);
 
     private Builder() {}
@@ -518,6 +546,12 @@ public final class ProcessShellProvider implements ShellProvider {
     /** For tests: behave as if the kernel had no pidfd (reader threads over the own pipes). */
     Builder withoutPidfd() {
       pidfd = false;
+      return this;
+    }
+
+    /** For tests: start commands with ProcessBuilder even where posix_spawn could (the fallback). */
+    Builder withoutPosixSpawn() {
+      posixSpawn = false;
       return this;
     }
 
