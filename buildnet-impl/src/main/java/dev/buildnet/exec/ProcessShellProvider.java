@@ -336,6 +336,11 @@ public final class ProcessShellProvider implements ShellProvider {
     return process;
   }
 
+  /** For tests: whether this provider starts commands with posix_spawn rather than the JDK. */
+  boolean startsWithPosixSpawn() {
+    return spawn;
+  }
+
   private static void closeAll(OutputPipes pipes) {
     if (pipes != null) {
       pipes.close();

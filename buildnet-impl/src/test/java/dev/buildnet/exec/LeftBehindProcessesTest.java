@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,12 +33,21 @@ import org.junit.jupiter.api.io.TempDir;
  * double-fork into a session of their own with their output sent elsewhere, are gone once the
  * result is in, whichever way the command ended.
  */
+@ParameterizedClass
+@EnumSource(Launch.class)
 class LeftBehindProcessesTest {
+  private final Launch launch;
+
   private static final Duration GRACE = Duration.ofMillis(200);
 
-  private final ProcessShellProvider shell = ProcessShellProvider.create();
+  private final ProcessShellProvider shell;
 
   @TempDir Path dir;
+
+  LeftBehindProcessesTest(Launch launch) {
+    this.launch = launch;
+    this.shell = launch.builder().build();
+  }
 
   @BeforeAll
   static void linuxOnly() {
@@ -159,7 +170,7 @@ class LeftBehindProcessesTest {
 
   @Test
   void withoutJna_theDaemonIsStillFound_byItsMarkAmongAllProcesses() throws Exception {
-    ProcessShellProvider degraded = ProcessShellProvider.builder().withoutNativeCalls().build();
+    ProcessShellProvider degraded = launch.builder().withoutNativeCalls().build();
 
     CommandResult r = degraded.run(sh(DAEMON + "echo $$ > root.pid"));
 
@@ -247,7 +258,7 @@ class LeftBehindProcessesTest {
     Path record = dir.resolve("record");
     CompletableFuture<Void> samplerMayStart = new CompletableFuture<>();
     ProcessShellProvider shell =
-        ProcessShellProvider.builder()
+        launch.builder()
             .subreaper(true)
             .sampleInterval(Duration.ofHours(1))
             .recordIn(record)
