@@ -38,7 +38,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs commands as operating-system processes with {@link ProcessBuilder}: argv as given (never a
+ * Runs commands as operating-system processes (on Linux with {@code posix_spawn}, elsewhere with
+ * {@link ProcessBuilder}; see "The cost of a start"): argv as given (never a
  * shell string), the spec's working directory, and exactly the spec's environment.
  *
  * <h2>Process trees</h2>
@@ -86,7 +87,7 @@ import org.slf4j.LoggerFactory;
  * Wall time is measured on {@link System#nanoTime()} from just before the fork to the moment the
  * provider sees the root's exit (through a pidfd on Linux, else as the JDK reports it). CPU time
  * and peak memory are sampled from {@code /proc} on Linux: 10 ms after the start, then every
- * {@code sampleInterval} (default 50 ms), and while stopping a tree. The JDK reaps the root the
+ * {@code sampleInterval} (default 50 ms), and while stopping a tree. The root is reaped the
  * moment it exits, so there is no final reading of the root itself. CPU time is the largest sum
  * seen over the live members of their user + system time including children they reaped, in 10 ms
  * ticks: CPU spent after a process's last sample, and by
@@ -97,8 +98,16 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>The cost of a start</h2>
  *
- * On Linux the JDK (17 to 24) starts a process with {@code posix_spawn} of a helper, {@code
- * jspawnhelper}, which then execs the command: two execs per command. {@code
+ * On Linux with JNA, glibc 2.34 or later and pidfds (Linux 5.3), a command is started with glibc's
+ * {@code posix_spawn} through JNA ({@link PosixSpawn}), not {@link ProcessBuilder}: the child is
+ * set up as the JDK would set it up (the same program lookup on this JVM's PATH, the same start
+ * failures, stdin at end-of-file, no other fd inherited), except that its signal mask and every
+ * signal's disposition are reset to the defaults. The JDK then knows nothing of it: the command's
+ * own loop thread reaps it when its pidfd says it exited, so no JDK reaper thread per process and
+ * no hand-off from it, and the subreaper's reaping of orphans leaves such a root alone until then.
+ * Signals to it go through its pidfd. Elsewhere, or where any of that is missing, {@link
+ * ProcessBuilder} starts it: there the JDK (17 to 24) uses {@code posix_spawn} of a helper, {@code
+ * jspawnhelper}, which then execs the command, two execs per command; {@code
  * -Djdk.lang.Process.launchMechanism=VFORK} execs the command directly and is faster (see the
  * README's figures), but the JVM reads the property once, when it starts its first process, it
  * applies to the whole JVM, and JDK 25 deprecates the mechanism (a warning on standard error) for
