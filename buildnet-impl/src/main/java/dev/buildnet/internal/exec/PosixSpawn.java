@@ -260,14 +260,16 @@ public final class PosixSpawn {
       Path resolved = dir.resolve(candidate);
       // Where the program is not, or not executable, the JDK's exec fails and it tries the next
       // directory: a cheap access() skips that spawn.
-      error = Lib.access(strings.encode(resolved.toString()), X_OK) == 0
-          ? spawnOne(candidate, strings, actions, pid)
-          : Native.getLastError();
+      if (Lib.access(strings.encode(resolved.toString()), X_OK) == 0) {
+        error = spawnOne(candidate, strings, actions, pid);
+        if (error == ENOENT && !Files.isDirectory(dir)) {
+          return ENOENT; // the working directory is missing: the JDK's chdir fails first
+        }
+      } else {
+        error = Native.getLastError();
+      }
       if (error == 0) {
         return 0;
-      }
-      if (error == ENOENT && !Files.isDirectory(dir)) {
-        return ENOENT; // the working directory is missing: the JDK's chdir fails first
       }
       if (error == EACCES) {
         sticky = EACCES;
