@@ -5,9 +5,11 @@ import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
 import dev.buildnet.internal.exec.OutputPipes;
 import dev.buildnet.internal.exec.PidWindow;
+import dev.buildnet.internal.exec.PosixSpawn;
 import dev.buildnet.internal.exec.ProcessInspector;
 import dev.buildnet.internal.exec.ProcessRun;
 import dev.buildnet.internal.exec.ProcessTree;
+import dev.buildnet.internal.exec.SpawnedProcess;
 import dev.buildnet.internal.exec.StartFailures;
 import dev.buildnet.internal.exec.ZombieSweeper;
 
@@ -19,6 +21,7 @@ import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
@@ -35,7 +38,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs commands as operating-system processes with {@link ProcessBuilder}: argv as given (never a
+ * Runs commands as operating-system processes (on Linux with {@code posix_spawn}, elsewhere with
+ * {@link ProcessBuilder}; see "The cost of a start"): argv as given (never a
  * shell string), the spec's working directory, and exactly the spec's environment.
  *
  * <h2>Process trees</h2>
@@ -83,7 +87,7 @@ import org.slf4j.LoggerFactory;
  * Wall time is measured on {@link System#nanoTime()} from just before the fork to the moment the
  * provider sees the root's exit (through a pidfd on Linux, else as the JDK reports it). CPU time
  * and peak memory are sampled from {@code /proc} on Linux: 10 ms after the start, then every
- * {@code sampleInterval} (default 50 ms), and while stopping a tree. The JDK reaps the root the
+ * {@code sampleInterval} (default 50 ms), and while stopping a tree. The root is reaped the
  * moment it exits, so there is no final reading of the root itself. CPU time is the largest sum
  * seen over the live members of their user + system time including children they reaped, in 10 ms
  * ticks: CPU spent after a process's last sample, and by
@@ -94,8 +98,16 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>The cost of a start</h2>
  *
- * On Linux the JDK (17 to 24) starts a process with {@code posix_spawn} of a helper, {@code
- * jspawnhelper}, which then execs the command: two execs per command. {@code
+ * On Linux with JNA, glibc 2.34 or later and pidfds (Linux 5.3), a command is started with glibc's
+ * {@code posix_spawn} through JNA ({@link PosixSpawn}), not {@link ProcessBuilder}: the child is
+ * set up as the JDK would set it up (the same program lookup on this JVM's PATH, the same start
+ * failures, stdin at end-of-file, no other fd inherited), except that its signal mask and every
+ * signal's disposition are reset to the defaults. The JDK then knows nothing of it: the command's
+ * own loop thread reaps it when its pidfd says it exited, so no JDK reaper thread per process and
+ * no hand-off from it, and the subreaper's reaping of orphans leaves such a root alone until then.
+ * Signals to it go through its pidfd. Elsewhere, or where any of that is missing, {@link
+ * ProcessBuilder} starts it: there the JDK (17 to 24) uses {@code posix_spawn} of a helper, {@code
+ * jspawnhelper}, which then execs the command, two execs per command; {@code
  * -Djdk.lang.Process.launchMechanism=VFORK} execs the command directly and is faster (see the
  * README's figures), but the JVM reads the property once, when it starts its first process, it
  * applies to the whole JVM, and JDK 25 deprecates the mechanism (a warning on standard error) for
@@ -159,6 +171,7 @@ public final class ProcessShellProvider implements ShellProvider {
   private final boolean nativeCalls;
   private final boolean ownPipes;
   private final boolean pidfd;
+  private final boolean spawn;
   private final LeftoverRecord record;
   private final Set<ProcessRun> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -175,6 +188,8 @@ public final class ProcessShellProvider implements ShellProvider {
     this.nativeCalls = b.nativeCalls && b.subreaper;
     this.ownPipes = linux && b.nativeCalls;
     this.pidfd = b.pidfd;
+    // posix_spawn needs the pidfd loop to reap its children: without either, the JDK starts them.
+    this.spawn = ownPipes && b.pidfd && b.posixSpawn && PosixSpawn.isAvailable();
     if (b.recordDir != null) {
       LeftoverRecord.killLeftovers(b.recordDir, inspector);
       this.record = LeftoverRecord.in(b.recordDir, inspector);
@@ -223,16 +238,10 @@ public final class ProcessShellProvider implements ShellProvider {
   public RunningCommand start(CommandSpec spec, OutputListener listener) {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(listener, "listener");
-    ProcessBuilder builder = new ProcessBuilder(spec.argv());
-    builder.directory(spec.workingDirectory().toFile());
-    Map<String, String> env = builder.environment();
-    env.clear();
-    env.putAll(spec.environment());
     String mark = null;
     LinuxNative natives = null;
     if (linux) {
       mark = MARK_VARIABLE + "=" + UUID.randomUUID().toString().replace("-", "");
-      env.put(MARK_VARIABLE, mark.substring(MARK_VARIABLE.length() + 1));
       // Before the first fork, so that even the first command's orphans come to this JVM.
       natives = nativeCalls ? LinuxNative.get() : null;
     }
@@ -243,14 +252,14 @@ public final class ProcessShellProvider implements ShellProvider {
     // Pipes of this JVM's own, which the JDK cannot close under a process still writing to them
     // (see OutputPipes); null where they cannot be had, and the JDK's pipes serve as elsewhere.
     OutputPipes pipes = ownPipes ? OutputPipes.open() : null;
-    if (pipes != null) {
-      pipes.redirect(builder);
-    }
 
     long startNanos = System.nanoTime();
     Process process;
     try {
-      process = builder.start();
+      process =
+          pipes != null && spawn
+              ? PosixSpawn.start(spec.argv(), spec.workingDirectory(), environment(spec, mark), pipes)
+              : startWithJdk(spec, mark, pipes);
     } catch (IOException e) {
       closeAll(pipes);
       release(null);
@@ -262,12 +271,6 @@ public final class ProcessShellProvider implements ShellProvider {
     }
     if (pipes != null) {
       pipes.started();
-    }
-    try {
-      // The child reads end-of-file on stdin rather than waiting for input nobody will send.
-      process.getOutputStream().close();
-    } catch (IOException ignored) {
-      // Nothing to do: the child simply has no stdin.
     }
     long pid = process.pid();
     String recordKey = mark != null ? mark : MARK_VARIABLE + "=" + pid;
@@ -295,6 +298,9 @@ public final class ProcessShellProvider implements ShellProvider {
     } catch (IOException | RejectedExecutionException | OutOfMemoryError e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
+      if (process instanceof SpawnedProcess) {
+        ((SpawnedProcess) process).waitFor(); // no JDK reaper for it, and no loop: killed, it exits at once
+      }
       if (e instanceof IOException) {
         closeAll(pipes); // no reader has anything of them yet
       }
@@ -307,6 +313,41 @@ public final class ProcessShellProvider implements ShellProvider {
           e);
     }
     return run;
+  }
+
+  /** The spec's environment, plus the command's mark where it has one. */
+  private static Map<String, String> environment(CommandSpec spec, String mark) {
+    if (mark == null) {
+      return spec.environment();
+    }
+    Map<String, String> env = new HashMap<>(spec.environment());
+    env.put(MARK_VARIABLE, mark.substring(MARK_VARIABLE.length() + 1));
+    return env;
+  }
+
+  private static Process startWithJdk(CommandSpec spec, String mark, OutputPipes pipes)
+      throws IOException {
+    ProcessBuilder builder = new ProcessBuilder(spec.argv());
+    builder.directory(spec.workingDirectory().toFile());
+    Map<String, String> env = builder.environment();
+    env.clear();
+    env.putAll(environment(spec, mark));
+    if (pipes != null) {
+      pipes.redirect(builder);
+    }
+    Process process = builder.start();
+    try {
+      // The child reads end-of-file on stdin rather than waiting for input nobody will send.
+      process.getOutputStream().close();
+    } catch (IOException ignored) {
+      // Nothing to do: the child simply has no stdin.
+    }
+    return process;
+  }
+
+  /** For tests: whether this provider starts commands with posix_spawn rather than the JDK. */
+  boolean startsWithPosixSpawn() {
+    return spawn;
   }
 
   private static void closeAll(OutputPipes pipes) {
@@ -426,6 +467,7 @@ public final class ProcessShellProvider implements ShellProvider {
     private Path recordDir;
     private boolean nativeCalls = true;
     private boolean pidfd = true;
+    private boolean posixSpawn = true;
     private boolean subreaper = Boolean.getBoolean(SUBREAPER_PROPERTY);
 
     private Builder() {}
@@ -518,6 +560,12 @@ public final class ProcessShellProvider implements ShellProvider {
     /** For tests: behave as if the kernel had no pidfd (reader threads over the own pipes). */
     Builder withoutPidfd() {
       pidfd = false;
+      return this;
+    }
+
+    /** For tests: start commands with ProcessBuilder even where posix_spawn could (the fallback). */
+    Builder withoutPosixSpawn() {
+      posixSpawn = false;
       return this;
     }
 

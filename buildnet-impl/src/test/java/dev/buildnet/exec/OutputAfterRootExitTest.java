@@ -27,6 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,7 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
  * the provider's own pipes, which the JDK cannot close when the root exits), and what a command
  * leaves behind is still stopped, with what it wrote kept.
  */
+@ParameterizedClass
+@EnumSource(Launch.class)
 class OutputAfterRootExitTest {
+  private final Launch launch;
+
   private static final int LINES = 131_072;
   private static final String LINE = "0123456\n"; // 8 bytes: LINES of them are 1 MiB
   // The child ignores SIGTERM and the grace period outlasts any test run, so the provider's stop
@@ -43,6 +49,10 @@ class OutputAfterRootExitTest {
   private static final Duration LONG_GRACE = Duration.ofMinutes(5);
 
   @TempDir Path dir;
+
+  OutputAfterRootExitTest(Launch launch) {
+    this.launch = launch;
+  }
 
   @BeforeAll
   static void linuxOnly() {
@@ -70,7 +80,7 @@ class OutputAfterRootExitTest {
   @Test
   void withoutPidfd_readerThreadsOnTheOwnPipes_readWhatAChildWroteAfterTheRootExited()
       throws Exception {
-    CommandResult r = rootExitsThenChildWrites("", ProcessShellProvider.builder().withoutPidfd());
+    CommandResult r = rootExitsThenChildWrites("", launch.builder().withoutPidfd());
 
     assertArrayEquals(expected(), r.stdout(), summary(r.stdout()));
     assertEquals(0, r.stderr().length, new String(r.stderr(), UTF_8));
@@ -83,7 +93,7 @@ class OutputAfterRootExitTest {
    * own pipes are closed by then, so the child would die of SIGPIPE at its first write.
    */
   private CommandResult rootExitsThenChildWrites(String redirect) throws Exception {
-    return rootExitsThenChildWrites(redirect, ProcessShellProvider.builder());
+    return rootExitsThenChildWrites(redirect, launch.builder());
   }
 
   private CommandResult rootExitsThenChildWrites(String redirect, ProcessShellProvider.Builder b)
@@ -118,7 +128,7 @@ class OutputAfterRootExitTest {
   void aDescendantThatNeverClosesThePipe_isStopped_andWhatItWroteIsKept() throws Exception {
     // The root exits once its child has written 1 MiB; the child then keeps the pipe open for
     // good, so the provider must stop it, and then read to the end.
-    ProcessShellProvider shell = ProcessShellProvider.create();
+    ProcessShellProvider shell = launch.builder().build();
     String script =
         "mkfifo ready; (yes 0123456 | head -n " + LINES + "; sleep 1000 & echo $! > left.pid; "
             + "echo > ready; wait) & read x < ready; exit 0";
@@ -140,7 +150,7 @@ class OutputAfterRootExitTest {
 
   @Test
   void twoThousandCommands_leaveNoDescriptorOpen() throws Exception {
-    ProcessShellProvider shell = ProcessShellProvider.create();
+    ProcessShellProvider shell = launch.builder().build();
     CommandSpec spec =
         CommandSpec.of(ScriptCommands.sh("echo out; echo err >&2", List.of()), dir, Map.of());
     shell.run(spec); // loads what the first command needs (JNA, classes) once
@@ -165,7 +175,7 @@ class OutputAfterRootExitTest {
 
   @Test
   void withoutJna_theJdksPipesStillCarryTheOutput() throws Exception {
-    ProcessShellProvider degraded = ProcessShellProvider.builder().withoutNativeCalls().build();
+    ProcessShellProvider degraded = launch.builder().withoutNativeCalls().build();
 
     CommandResult r = degraded.run(CommandSpec.of(
         ScriptCommands.sh("echo out; echo err >&2", List.of()), dir, Map.of()));
@@ -196,13 +206,27 @@ class OutputAfterRootExitTest {
   /**
    * Waits until {@code pid} has been reaped and the JDK has run its exit hooks for it (which close
    * the JDK's own pipes of the process): every JDK reaper thread is then idle in its pool or
-   * waiting for another process.
+   * waiting for another process. A root started by posix_spawn has no JDK reaper, and only the
+   * held loop reaps it: there, waits until it has exited.
    */
-  private static void awaitJdkDoneWith(long pid) throws InterruptedException {
+  private void awaitJdkDoneWith(long pid) throws InterruptedException {
     long deadline = System.nanoTime() + SECONDS.toNanos(60);
-    while (Files.exists(Path.of("/proc/" + pid)) || !reapersIdle()) {
+    while (launch == Launch.POSIX_SPAWN ? !exited(pid) : !gone(pid) || !reapersIdle()) {
       assertTrue(System.nanoTime() - deadline < 0, "the root (pid " + pid + ") never ended");
       Thread.sleep(1);
+    }
+  }
+
+  private static boolean gone(long pid) {
+    return !Files.exists(Path.of("/proc/" + pid));
+  }
+
+  private static boolean exited(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      return stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
+    } catch (IOException e) {
+      return true; // gone
     }
   }
 

@@ -30,16 +30,27 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
+@ParameterizedClass
+@EnumSource(Launch.class)
 class ProcessShellProviderTest {
+  private final Launch launch;
+
   private static final Map<String, String> NO_ENV = Map.of();
   private static final Duration SHORT_TIMEOUT = Duration.ofMillis(500);
   private static final Duration SHORT_GRACE = Duration.ofMillis(200);
 
-  private final ProcessShellProvider shell = ProcessShellProvider.create();
+  private final ProcessShellProvider shell;
 
   @TempDir Path dir;
+
+  ProcessShellProviderTest(Launch launch) {
+    this.launch = launch;
+    this.shell = launch.builder().build();
+  }
 
   private CommandSpec spec(List<String> argv) {
     return CommandSpec.of(argv, dir, NO_ENV);
@@ -152,7 +163,7 @@ class ProcessShellProviderTest {
 
   @Test
   void listener_onTheJdksPipes_runsOnANamedReaderThreadPerStream() throws Exception {
-    ProcessShellProvider degraded = ProcessShellProvider.builder().withoutNativeCalls().build();
+    ProcessShellProvider degraded = launch.builder().withoutNativeCalls().build();
     List<String> names = new CopyOnWriteArrayList<>();
     RunningCommand c =
         degraded.start(
@@ -480,7 +491,7 @@ class ProcessShellProviderTest {
   void providerThreads_endOnceNoCommandRuns() throws Exception {
     List<Thread> created = new CopyOnWriteArrayList<>();
     ProcessShellProvider provider =
-        ProcessShellProvider.builder()
+        launch.builder()
             .idleThreadTimeout(Duration.ofMillis(100))
             .threadFactory(
                 task -> {
@@ -503,15 +514,15 @@ class ProcessShellProviderTest {
 
   @Test
   void builder_rejectsRepeatedAndInvalidSettings() {
-    ProcessShellProvider.Builder b = ProcessShellProvider.builder().sampleInterval(Duration.ofMillis(20));
+    ProcessShellProvider.Builder b = launch.builder().sampleInterval(Duration.ofMillis(20));
     IllegalStateException again =
         assertThrows(IllegalStateException.class, () -> b.sampleInterval(Duration.ofMillis(30)));
     assertEquals("sample interval was already set to PT0.02S", again.getMessage());
     assertThrows(
         IllegalArgumentException.class,
-        () -> ProcessShellProvider.builder().sampleInterval(Duration.ofMillis(1)));
+        () -> launch.builder().sampleInterval(Duration.ofMillis(1)));
     assertThrows(
         IllegalArgumentException.class,
-        () -> ProcessShellProvider.builder().idleThreadTimeout(Duration.ZERO));
+        () -> launch.builder().idleThreadTimeout(Duration.ZERO));
   }
 }

@@ -47,9 +47,12 @@ final class CommandLoop implements Runnable {
   private final OutputPump[] pumps;
   private final Events events;
   private final String name;
+  // The root when this JVM started it itself (no JDK reaper): the loop reaps it, else null.
+  private final SpawnedProcess spawned;
 
   private CommandLoop(
       int[] fds,
+      SpawnedProcess spawned,
       OutputPump stdout,
       OutputPump stderr,
       Events events,
@@ -58,6 +61,7 @@ final class CommandLoop implements Runnable {
     this.pumps = new OutputPump[] {stdout, stderr};
     this.events = events;
     this.name = name;
+    this.spawned = spawned;
   }
 
   /** What the loop tells its command, on the loop's thread. */
@@ -82,11 +86,13 @@ final class CommandLoop implements Runnable {
    * A loop over {@code pipes}' read ends and a pidfd of {@code pid}, or null where no pidfd can be
    * had (a kernel before 5.3, a seccomp filter): then {@code pipes} still has its read ends.
    *
+   * @param spawned the root if {@link PosixSpawn} started it (the loop then reaps it), else null
    * @param events told of the root's exit, and asked for samples and the timeout between reads
    */
   static CommandLoop open(
       OutputPipes pipes,
       long pid,
+      SpawnedProcess spawned,
       OutputPump stdout,
       OutputPump stderr,
       Events events,
@@ -108,7 +114,7 @@ final class CommandLoop implements Runnable {
           Native.getLastError());
       return null;
     }
-    return new CommandLoop(fds, stdout, stderr, events, name);
+    return new CommandLoop(fds, spawned, stdout, stderr, events, name);
   }
 
   @Override
@@ -161,9 +167,13 @@ final class CommandLoop implements Runnable {
    * The exited root's status, read without reaping it ({@code waitid(P_PIDFD, WNOWAIT)}, Linux
    * 5.4), or -1 if it cannot be (the JDK's reaper reaped it first, an older kernel). The JDK's
    * reaper still reaps the root and records its status; reading it here spares the command's
-   * finish a wait for that thread, which on a loaded machine may not run for milliseconds.
+   * finish a wait for that thread, which on a loaded machine may not run for milliseconds. A root
+   * that {@link PosixSpawn} started has no JDK reaper: it is reaped here.
    */
   private int exitCode(Memory siginfo) {
+    if (spawned != null) {
+      return spawned.reapExited(); // no JDK reaper: ours to reap, now that it has exited
+    }
     if (!SIGINFO_LAYOUT_KNOWN) {
       return -1;
     }

@@ -109,9 +109,13 @@ public final class LinuxNative {
 
   /**
    * Reaps {@code pid} if it is a zombie child of this JVM; never blocks. Call only for a pid that
-   * the JDK does not wait for itself (one this JVM adopted), or the JDK would lose its exit status.
+   * the JDK does not wait for itself (one this JVM adopted), or the JDK would lose its exit status;
+   * a {@link SpawnedProcess} not reaped yet is left alone for the same reason.
    */
   void reap(long pid) {
+    if (SpawnedProcess.ownsUnreaped(pid)) {
+      return; // a command's root that its own loop reaps: its status must reach the command
+    }
     libc.waitpid((int) pid, new int[1], WNOHANG);
   }
 }

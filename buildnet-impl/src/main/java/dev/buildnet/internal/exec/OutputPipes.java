@@ -143,6 +143,11 @@ public final class OutputPipes implements Closeable {
     builder.redirectError(Redirect.to(new File(path(stderrWrite))));
   }
 
+  /** The write ends {stdout, stderr}, for a child started by {@link PosixSpawn}. */
+  int[] writeFds() {
+    return new int[] {stdoutWrite, stderrWrite};
+  }
+
   /**
    * Closes this JVM's write ends, once the child has them (or the start failed), so end-of-file
    * comes when the command's last process closes its copy. Idempotent.

@@ -124,7 +124,8 @@ public final class ProcessRun implements RunningCommand {
     if (pipes != null && pidfd) {
       stdout = pump(null, OutputListener.Stream.STDOUT, prefix + "-out");
       stderr = pump(null, OutputListener.Stream.STDERR, prefix + "-err");
-      loop = CommandLoop.open(pipes, pid, stdout, stderr, new LoopEvents(), prefix);
+      SpawnedProcess spawned = process instanceof SpawnedProcess ? (SpawnedProcess) process : null;
+      loop = CommandLoop.open(pipes, pid, spawned, stdout, stderr, new LoopEvents(), prefix);
     }
     InputStream out = null;
     InputStream err = null;

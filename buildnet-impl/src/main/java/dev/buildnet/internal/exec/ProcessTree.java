@@ -218,7 +218,8 @@ public final class ProcessTree {
   }
 
   /**
-   * The root has exited and the JDK has reaped it: it is gone, with no look at {@code /proc}. Its
+   * The root has exited and the JDK (or, for a {@link SpawnedProcess}, the command's loop) has
+   * reaped it, or is about to: it is gone, with no look at {@code /proc}. Its
    * pid is free from now on, so a look could find (and walk the children of) whatever process got
    * it next; its own children were re-parented when it died, so only their mark or an earlier
    * sample finds them, as before.
@@ -261,7 +262,8 @@ public final class ProcessTree {
         m.gone = true;
         m.startTicks = s.startTicks();
         // An orphan this JVM adopted stays a zombie until this JVM reaps it. The root is the
-        // JDK's to reap: taking its exit status would leave the JDK without one.
+        // JDK's or its command loop's to reap (see SpawnedProcess): taking its exit status would
+        // leave them without one.
         if (natives != null && pid != rootPid && s.ppid() == SELF) {
           natives.reap(pid);
         } else {
