@@ -492,9 +492,28 @@ public final class BuildNet implements AutoCloseable {
 
   /** Builds every target of the graph. */
   public BuildFuture buildAll() {
-    List<String> all = new ArrayList<>();
-    graph.topologicalOrder().forEach(t -> all.add(t.name()));
-    return build(all, keepGoing);
+    return build(everyTarget().names, keepGoing);
+  }
+
+  /**
+   * Every target of the graph as {@link #buildAll} requests them, made once: a host that builds
+   * everything over and over (an IDE's null builds) would otherwise copy, hash and compare 10,000
+   * names per build to find the subgraph it got last time.
+   */
+  private record EveryTarget(List<String> names, Set<String> set, BuildGraph sub) {}
+
+  private volatile EveryTarget everyTarget;
+
+  private EveryTarget everyTarget() {
+    EveryTarget all = everyTarget;
+    if (all == null) {
+      List<String> names = new ArrayList<>();
+      graph.topologicalOrder().forEach(t -> names.add(t.name()));
+      Set<String> set = Set.copyOf(names); // immutable: the build's own copy of it is itself
+      all = new EveryTarget(List.copyOf(names), set, graph.subgraphFor(set));
+      everyTarget = all;
+    }
+    return all;
   }
 
   /**
@@ -531,8 +550,10 @@ public final class BuildNet implements AutoCloseable {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
     }
-    Set<String> requested = new LinkedHashSet<>(targets);
-    dev.buildnet.graph.BuildGraph sub = graph.subgraphFor(requested);
+    EveryTarget all = everyTarget;
+    boolean everything = all != null && targets == all.names; // from buildAll()
+    Set<String> requested = everything ? all.set : new LinkedHashSet<>(targets);
+    dev.buildnet.graph.BuildGraph sub = everything ? all.sub : graph.subgraphFor(requested);
     if (!o.env().isEmpty() || o.timeout() != null) {
       // This build's view of its targets: passthrough variables from the request, a capped
       // timeout. Keys follow from the targets as run, so an override that changes a target's
@@ -544,7 +565,7 @@ public final class BuildNet implements AutoCloseable {
     // Held until the build has fully stopped, its processes included (see WorkspaceLock).
     workspaceLock.acquire();
     BuildFuture future;
-    listeners.expect(buildId, List.copyOf(requested), origin);
+    listeners.expect(buildId, everything ? all.names : List.copyOf(requested), origin);
     try {
       future = engine.submit(buildId, sub, requested, o.keepGoing(),
           o.force() ? requested : Set.of(), unrecorded ? requested : Set.of());
