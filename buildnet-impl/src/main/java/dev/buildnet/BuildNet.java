@@ -172,6 +172,11 @@ public final class BuildNet implements AutoCloseable {
   private final AtomicBoolean probing = new AtomicBoolean();
   private volatile long lastProbeNanos = System.nanoTime() - PROBE_INTERVAL_NANOS;
 
+  /** Whether builds wait for the file events queued before them ({@link Builder#keepFileStateHot}). */
+  private final boolean syncFileEvents;
+  /** How long a build waits for the file events queued before it (then it stats every input). */
+  private static final Duration FILE_EVENTS_SYNC_TIMEOUT = Duration.ofSeconds(5);
+
   private BuildNet(Builder b, WorkspaceLock workspaceLock) throws IOException {
     this.workspace = b.workspace;
     this.workspaceLock = workspaceLock;
@@ -186,8 +191,14 @@ public final class BuildNet implements AutoCloseable {
         ManagementFactory.getRuntimeMXBean().getName() + "/" + java.util.UUID.randomUUID(),
         b.buildOnceLease, b.buildOnceMaxWait);
     this.cache = new ActionCache(state, blobs, b.sharedBlobs, buildOnce);
-    FileDigestCache digests = b.fileClock == null ? new FileDigestCache(hashes)
-        : FileDigestCache.builder(hashes).clock(b.fileClock).build();
+    FileDigestCache.Builder digestsBuilder = FileDigestCache.builder(hashes);
+    if (b.fileClock != null) {
+      digestsBuilder.clock(b.fileClock);
+    }
+    if (b.fileStatObserver != null) {
+      digestsBuilder.statObserver(b.fileStatObserver);
+    }
+    FileDigestCache digests = digestsBuilder.build();
     // Digests and directory listings from earlier processes: a fresh process reads only changes.
     this.fileState = new FileStateFile(meta.resolve("filestate"), workspace, digests);
     fileState.load();
@@ -195,6 +206,16 @@ public final class BuildNet implements AutoCloseable {
     this.graphFromFile = b.graph == null;
     Map<String, String> hostEnv = b.hostEnvironment != null ? b.hostEnvironment : System.getenv();
     this.keys = new KeyService(workspace, hashes, digests, state, hostEnv, b.bundlers, graph);
+    this.syncFileEvents = Boolean.TRUE.equals(b.keepFileStateHot)
+        && System.getProperty("os.name", "").startsWith("Linux"); // elsewhere the JDK polls
+    if (syncFileEvents) {
+      try {
+        keepFileStateHot();
+      } catch (RuntimeException e) {
+        closeQuietly();
+        throw e;
+      }
+    }
     this.listeners = new Listeners(clock);
     this.history = new BuildHistory(clock, 200, 5_000, b.logLimits);
     listeners.add(history);
@@ -272,6 +293,7 @@ public final class BuildNet implements AutoCloseable {
 
   /** Undoes a partial start: nothing BuildNet opened may outlive a failed {@code start()}. */
   private void closeQuietly() {
+    closeWatches(); // the hot file state's watcher, if it was started
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();
     }
@@ -470,9 +492,28 @@ public final class BuildNet implements AutoCloseable {
 
   /** Builds every target of the graph. */
   public BuildFuture buildAll() {
-    List<String> all = new ArrayList<>();
-    graph.topologicalOrder().forEach(t -> all.add(t.name()));
-    return build(all, keepGoing);
+    return build(everyTarget().names, keepGoing);
+  }
+
+  /**
+   * Every target of the graph as {@link #buildAll} requests them, made once: a host that builds
+   * everything over and over (an IDE's null builds) would otherwise copy, hash and compare 10,000
+   * names per build to find the subgraph it got last time.
+   */
+  private record EveryTarget(List<String> names, Set<String> set, BuildGraph sub) {}
+
+  private volatile EveryTarget everyTarget;
+
+  private EveryTarget everyTarget() {
+    EveryTarget all = everyTarget;
+    if (all == null) {
+      List<String> names = new ArrayList<>();
+      graph.topologicalOrder().forEach(t -> names.add(t.name()));
+      Set<String> set = Set.copyOf(names); // immutable: the build's own copy of it is itself
+      all = new EveryTarget(List.copyOf(names), set, graph.subgraphFor(set));
+      everyTarget = all;
+    }
+    return all;
   }
 
   /**
@@ -505,11 +546,14 @@ public final class BuildNet implements AutoCloseable {
   private BuildFuture submit(String buildId, Collection<String> targets, BuildService.Options o,
       boolean unrecorded, BuildOrigin origin) {
     ensureOpen();
+    awaitFileEvents();
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("name at least one target to build");
     }
-    Set<String> requested = new LinkedHashSet<>(targets);
-    dev.buildnet.graph.BuildGraph sub = graph.subgraphFor(requested);
+    EveryTarget all = everyTarget;
+    boolean everything = all != null && targets == all.names; // from buildAll()
+    Set<String> requested = everything ? all.set : new LinkedHashSet<>(targets);
+    dev.buildnet.graph.BuildGraph sub = everything ? all.sub : graph.subgraphFor(requested);
     if (!o.env().isEmpty() || o.timeout() != null) {
       // This build's view of its targets: passthrough variables from the request, a capped
       // timeout. Keys follow from the targets as run, so an override that changes a target's
@@ -521,7 +565,7 @@ public final class BuildNet implements AutoCloseable {
     // Held until the build has fully stopped, its processes included (see WorkspaceLock).
     workspaceLock.acquire();
     BuildFuture future;
-    listeners.expect(buildId, List.copyOf(requested), origin);
+    listeners.expect(buildId, everything ? all.names : List.copyOf(requested), origin);
     try {
       future = engine.submit(buildId, sub, requested, o.keepGoing(),
           o.force() ? requested : Set.of(), unrecorded ? requested : Set.of());
@@ -573,6 +617,7 @@ public final class BuildNet implements AutoCloseable {
    */
   public List<PlannedTarget> plan(Collection<String> targets) {
     ensureOpen();
+    awaitFileEvents();
     BuildGraph sub = graph.subgraphFor(new LinkedHashSet<>(targets));
     dev.buildnet.internal.graph.InputResolver resolver = keys.resolver();
     // What each planned target's dependents' keys cover of it: its key if it declares no outputs,
@@ -974,6 +1019,24 @@ public final class BuildNet implements AutoCloseable {
     }
   }
 
+  /**
+   * With {@link Builder#keepFileStateHot}: makes every file event queued before this call count,
+   * so a write made just before a build is seen (if that fails, the hot state forgets what it
+   * trusted and this build stats every input).
+   */
+  private void awaitFileEvents() {
+    if (!syncFileEvents) {
+      return;
+    }
+    dev.buildnet.internal.watch.HotFileState h;
+    synchronized (watches) {
+      h = hotFileState;
+    }
+    if (h != null) {
+      h.sync(FILE_EVENTS_SYNC_TIMEOUT);
+    }
+  }
+
   // ---- end of watch mode ----
 
   private void ensureOpen() {
@@ -1059,6 +1122,8 @@ public final class BuildNet implements AutoCloseable {
     private Boolean waitForWorkspaceLock;
     private java.util.function.Consumer<String> lockWaitNotice;
     private Clock fileClock;
+    private Boolean keepFileStateHot;
+    private java.util.function.Consumer<Path> fileStatObserver;
 
     private Builder() {}
 
@@ -1069,6 +1134,13 @@ public final class BuildNet implements AutoCloseable {
     Builder fileClock(Clock clock) {
       requireUnset(this.fileClock, "fileClock");
       this.fileClock = Objects.requireNonNull(clock, "fileClock");
+      return this;
+    }
+
+    /** Test seam: told the path of every file stat the file state makes (tests count them). */
+    Builder fileStatObserver(java.util.function.Consumer<Path> observer) {
+      requireUnset(this.fileStatObserver, "fileStatObserver");
+      this.fileStatObserver = Objects.requireNonNull(observer, "fileStatObserver");
       return this;
     }
 
@@ -1395,6 +1467,31 @@ public final class BuildNet implements AutoCloseable {
       }
       this.logLimits = limits;
       this.logLimitsSet = true;
+      return this;
+    }
+
+    /**
+     * Keeps the input file state hot from file events (default off): for a long-lived BuildNet
+     * that builds again and again in one process, such as an IDE plugin or a daemon. An input file
+     * whose digest is known is then trusted without a {@code stat} until a file event says it
+     * changed, so a build where little changed stats only what changed and declared outputs.
+     *
+     * <p>Consistency: each {@link BuildNet#build} (and {@link BuildNet#plan}) first waits until
+     * every file event the OS queued before the call has been applied, so a write made before the
+     * call returned (by this process or another) is always seen; if that cannot be shown within 5
+     * seconds, or events were lost, that build checks every input by {@code stat} as without this
+     * setting. Declared outputs, inputs that are another target's outputs, and {@code .buildnet/}
+     * are never trusted. Only on Linux (inotify); elsewhere the JDK's watch service polls, and this
+     * setting changes nothing. Not combined with {@link BuildNet#watch}, which keeps the file
+     * state itself (it throws {@link IllegalStateException}).
+     *
+     * @throws dev.buildnet.api.BuildNetException from {@link #start()} if the workspace cannot be
+     *     watched (e.g. the OS's limit of watches is reached)
+     * @since 0.4
+     */
+    public Builder keepFileStateHot(boolean hot) {
+      requireUnset(keepFileStateHot, "keepFileStateHot");
+      this.keepFileStateHot = hot;
       return this;
     }
 

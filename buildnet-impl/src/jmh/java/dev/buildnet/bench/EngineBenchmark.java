@@ -40,6 +40,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code nullBuild}: a graph of {@code targets} targets, 5 input files each, 100 layers deep,
  *       everything already cached and on disk: what an IDE pays when nothing changed.
+ *   <li>{@code nullBuildHot}: the same null build by a BuildNet that keeps its file state hot
+ *       from file events ({@code keepFileStateHot(true)}, as an IDE plugin or the CLI's daemon
+ *       would): each build first syncs with the file events, then trusts unchanged inputs
+ *       without a {@code stat}.
  *   <li>{@code schedule}: the same graph with caching off, so every target is keyed (5 input
  *       stats), dispatched, "run" and its output digested: the engine's whole per-target cost.
  *   <li>{@code scheduleOnly}: the same shape with no inputs and outputs: dispatch, events and
@@ -146,7 +150,34 @@ public class EngineBenchmark {
 
   @Benchmark
   public BuildResult nullBuild() throws Exception {
-    BuildResult r = cached.buildAll().get(10, TimeUnit.MINUTES);
+    return nullBuild(cached);
+  }
+
+  /** A BuildNet on the same workspace and graph that keeps its file state hot. */
+  @State(Scope.Benchmark)
+  public static class Hot {
+    BuildNet net;
+
+    @Setup(Level.Trial)
+    public void setUp(EngineBenchmark bench) throws Exception {
+      net = BuildNet.builder().workspace(bench.workspace).targets(bench.graph(true))
+          .shell(new NoOpShell()).keepFileStateHot(true).start();
+      bench.nullBuild(net); // from the cache the main set-up filled
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      net.close();
+    }
+  }
+
+  @Benchmark
+  public BuildResult nullBuildHot(Hot hot) throws Exception {
+    return nullBuild(hot.net);
+  }
+
+  BuildResult nullBuild(BuildNet net) throws Exception {
+    BuildResult r = net.buildAll().get(10, TimeUnit.MINUTES);
     if (r.count(dev.buildnet.api.build.TargetOutcome.Status.CACHED) != targets) {
       throw new IllegalStateException("not a null build: " + r.metrics().cache());
     }

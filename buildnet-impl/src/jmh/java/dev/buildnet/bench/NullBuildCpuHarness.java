@@ -8,7 +8,8 @@ import java.util.Arrays;
  * {@link EngineBenchmark#nullBuild}'s 10,000-target null build, reporting per build the process's
  * CPU time (every thread: engine, GC, compiler) besides the wall time, which on a shared machine
  * says more about the neighbours than about the build. {@code java -Xmx2g -cp benchmarks.jar
- * dev.buildnet.bench.NullBuildCpuHarness [warm-up builds] [measured builds]}.
+ * dev.buildnet.bench.NullBuildCpuHarness [warm-up builds] [measured builds] [hot]}; with
+ * {@code hot}, {@link EngineBenchmark#nullBuildHot}'s BuildNet, which keeps its file state hot.
  */
 public final class NullBuildCpuHarness {
   public static void main(String[] args) throws Exception {
@@ -17,9 +18,15 @@ public final class NullBuildCpuHarness {
     EngineBenchmark bench = new EngineBenchmark();
     bench.targets = 10_000;
     bench.setUp();
+    EngineBenchmark.Hot hot = null;
     try {
+      if (args.length > 2 && args[2].equals("hot")) {
+        hot = new EngineBenchmark.Hot();
+        hot.setUp(bench);
+      }
+      dev.buildnet.BuildNet net = hot != null ? hot.net : null;
       for (int i = 0; i < warm; i++) {
-        bench.nullBuild();
+        build(bench, net);
       }
       OperatingSystemMXBean os =
           (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -27,16 +34,28 @@ public final class NullBuildCpuHarness {
       long cpu = os.getProcessCpuTime();
       for (int i = 0; i < builds; i++) {
         long t = System.nanoTime();
-        bench.nullBuild(); // throws unless every target was a cache hit
+        build(bench, net); // throws unless every target was a cache hit
         wall[i] = (System.nanoTime() - t) / 1e6;
       }
       cpu = os.getProcessCpuTime() - cpu;
       Arrays.sort(wall);
-      System.out.printf("null build of %d targets: wall min %.0f ms, median %.0f ms; process CPU"
-          + " %.0f ms per build (%d builds after %d warm-up)%n", bench.targets, wall[0],
+      System.out.printf("%snull build of %d targets: wall min %.0f ms, median %.0f ms; process CPU"
+          + " %.0f ms per build (%d builds after %d warm-up)%n", hot != null ? "hot " : "",
+          bench.targets, wall[0],
           wall[builds / 2], cpu / 1e6 / builds, builds, warm);
     } finally {
+      if (hot != null) {
+        hot.tearDown();
+      }
       bench.tearDown();
+    }
+  }
+
+  private static void build(EngineBenchmark bench, dev.buildnet.BuildNet hot) throws Exception {
+    if (hot != null) {
+      bench.nullBuild(hot);
+    } else {
+      bench.nullBuild();
     }
   }
 }

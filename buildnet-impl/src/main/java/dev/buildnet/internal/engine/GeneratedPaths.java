@@ -25,6 +25,27 @@ final class GeneratedPaths {
     }
   }
 
+  /** What {@link #readsGenerated(TargetRecord, Target)} left in a target's record. */
+  record Known(GeneratedPaths owner, Target target, boolean reads) {}
+
+  /**
+   * {@link #readsGenerated(Target)}, answered from {@code record} (the target's record in the
+   * build's plan, or null) when this instance recorded it there for this very target: a null build
+   * then follows a reference instead of looking the target up by name.
+   */
+  boolean readsGenerated(TargetRecord record, Target target) {
+    if (record == null) {
+      return readsGenerated(target);
+    }
+    Known k = record.generated;
+    if (k != null && k.owner == this && k.target == target) {
+      return k.reads;
+    }
+    boolean reads = readsGenerated(target);
+    record.generated = new Known(this, target, reads);
+    return reads;
+  }
+
   boolean readsGenerated(Target target) {
     Boolean known = byTarget.get(target.name()); // once known, no capturing lambda per call
     return known != null ? known : byTarget.computeIfAbsent(target.name(), n -> compute(target));

@@ -127,7 +127,7 @@ public final class KeyService {
       throws InputException {
     try {
       // Inputs a dependency may have just written are resolved afresh, never from the memo.
-      List<String> inputs = generated.readsGenerated(target) ? resolver().resolve(target)
+      List<String> inputs = generated.readsGenerated(record, target) ? resolver().resolve(target)
           : inputMemo.resolve(target, shared, record == null ? null : record.inputs);
       Computed again = memo.reuse(record, target, inputs, dependencyKeys);
       if (again != null) {

@@ -29,6 +29,8 @@ final class TargetRecord {
   volatile KeyService.Recorded recorded;
   /** {@link KeyService#outputDigestOfHit}'s last digest, or null. */
   volatile KeyService.OutputMemo hitOutputs;
+  /** {@link GeneratedPaths}'s answer for the target, or null. */
+  volatile GeneratedPaths.Known generated;
   /** {@link BuildRun#dependencyKeys}'s last answer for the target, or null. */
   volatile Dependencies dependencies;
 

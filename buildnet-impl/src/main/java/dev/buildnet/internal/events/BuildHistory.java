@@ -84,6 +84,8 @@ public final class BuildHistory implements BuildListener,
   private long logCharge; // of every kept build, in the units of LogLimits
   private final Object lock = new Object();
   private final LinkedHashMap<String, BuildState> builds = new LinkedHashMap<>();
+  /** What {@link #recording} found last, or null; always a build in {@link #builds}. Under the lock. */
+  private BuildState lastBuild;
   private final Set<String> workers = new TreeSet<>();
   private final List<Sub> subscribers = new CopyOnWriteArrayList<>();
   private volatile boolean keepReplayed = true;
@@ -309,6 +311,7 @@ public final class BuildHistory implements BuildListener,
       switch (event.kind()) {
         case BUILD_STARTED -> {
           BuildEvent.BuildStarted e = (BuildEvent.BuildStarted) event;
+          lastBuild = null; // the put may replace the build it holds
           builds.put(e.buildId(), new BuildState(e.buildId(), e.targets(), e.at(),
               e.requested(), e.origin() == null ? BuildOrigin.api() : e.origin()));
           trim();
@@ -339,7 +342,7 @@ public final class BuildHistory implements BuildListener,
         }
         case LOG -> {
           BuildEvent.TargetLog e = (BuildEvent.TargetLog) event;
-          BuildState b = builds.get(e.buildId());
+          BuildState b = recording(e.buildId());
           TargetState t = b == null ? null : b.targets().get(e.target());
           if (t != null && maxLogLines > 0) {
             keep(b, t.log(), new LogLine(e.at(), e.stream(), e.line()));
@@ -443,8 +446,25 @@ public final class BuildHistory implements BuildListener,
   // ---- internals -----------------------------------------------------------------------------
 
   private TargetState target(String buildId, String target) {
-    BuildState b = builds.get(buildId);
+    BuildState b = recording(buildId);
     return b == null ? null : b.targets().get(target);
+  }
+
+  /**
+   * The build {@code buildId} (or null), for recording one of its events. Under the lock. The
+   * events of a build come in a run, so the last one asked for is kept: one string compare per
+   * event instead of a lookup among the kept builds.
+   */
+  private BuildState recording(String buildId) {
+    BuildState b = lastBuild;
+    if (b != null && b.id.equals(buildId)) {
+      return b;
+    }
+    b = builds.get(buildId);
+    if (b != null) {
+      lastBuild = b;
+    }
+    return b;
   }
 
   /** Forgets the oldest finished builds beyond the cap. Under the lock. */
@@ -455,6 +475,9 @@ public final class BuildHistory implements BuildListener,
       if (b.finishedAt != null) {
         logCharge -= b.logCharge;
         it.remove();
+        if (b == lastBuild) {
+          lastBuild = null;
+        }
         finished--;
       }
     }
@@ -505,7 +528,7 @@ public final class BuildHistory implements BuildListener,
 
   /** Numbers the event in its build (if kept) and keeps it for replays. Under the lock. */
   private void publish(BuildEvent e) {
-    BuildState b = e.buildId() == null ? null : builds.get(e.buildId());
+    BuildState b = e.buildId() == null ? null : recording(e.buildId());
     Numbered n;
     if (b == null) {
       n = unnumbered(e);

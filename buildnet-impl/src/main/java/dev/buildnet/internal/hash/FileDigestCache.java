@@ -123,10 +123,19 @@ public final class FileDigestCache {
     this.racyWindowNanos =
         saturatedNanos(builder.racyWindow != null ? builder.racyWindow : DEFAULT_RACY_WINDOW);
     // Not FileStat::read, whose varargs would make an empty array on every stat.
-    this.statReader = builder.statReader != null ? builder.statReader
+    StatReader stat = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, FOLLOW_LINKS);
-    this.lstatReader = builder.statReader != null ? builder.statReader
+    StatReader lstat = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    java.util.function.Consumer<Path> observer = builder.statObserver;
+    this.statReader = observer == null ? stat : p -> {
+      observer.accept(p);
+      return stat.read(p);
+    };
+    this.lstatReader = observer == null ? lstat : p -> {
+      observer.accept(p);
+      return lstat.read(p);
+    };
     this.directories = new DirectoryListings(clock, racyWindowNanos, lstatReader);
     int maxEntries = builder.maxEntries;
     this.bounded = maxEntries != Integer.MAX_VALUE;
@@ -532,7 +541,41 @@ public final class FileDigestCache {
    * stat, taken now, is exactly the one it holds for. One stat, counted as a cache hit.
    */
   public boolean stillHolds(Remembered r) {
-    return stillHolds(r, statReader);
+    java.util.function.Predicate<Path> watching = watched;
+    if (watching == null) {
+      return stillHolds(r, statReader);
+    }
+    // Watch mode: digest() answers a trusted digest without a stat, so this does too. Every
+    // change to the trusted digests bumps 'invalidations' (under the lock of 'trusted'), so a
+    // digest found trusted at this epoch still is while it has not moved: no stat, no lookup.
+    long epoch = invalidations.get();
+    if (r.trustedAt == epoch) {
+      cacheHits.increment();
+      return true;
+    }
+    if (!watching.test(r.path)) {
+      return stillHolds(r, statReader);
+    }
+    Digest known = trusted.get(r.path);
+    if (known != null) {
+      if (!known.equals(r.entry.digest)) {
+        return false; // digest() would answer another digest
+      }
+      r.trustedAt = epoch;
+      cacheHits.increment();
+      return true;
+    }
+    if (!stillHolds(r, statReader)) {
+      return false;
+    }
+    // As digest() does after a checked answer: trusted from now on unless an event came between.
+    synchronized (trusted) {
+      if (invalidations.get() == epoch && watched == watching) {
+        trusted.put(r.path, r.entry.digest);
+        r.trustedAt = epoch;
+      }
+    }
+    return true;
   }
 
   /**
@@ -568,6 +611,8 @@ public final class FileDigestCache {
   public static final class Remembered {
     private final Path path;
     private final Entry entry;
+    /** The invalidation epoch at which watch mode was seen to trust this digest; none yet. */
+    private volatile long trustedAt = Long.MIN_VALUE;
 
     private Remembered(Path path, Entry entry) {
       this.path = path;
@@ -597,6 +642,7 @@ public final class FileDigestCache {
     private int maxEntries = Integer.MAX_VALUE;
     private boolean maxEntriesSet;
     private StatReader statReader;
+    private java.util.function.Consumer<Path> statObserver;
 
     private Builder(HashProvider provider) {
       this.provider = Objects.requireNonNull(provider, "provider");
@@ -639,6 +685,15 @@ public final class FileDigestCache {
       }
       this.maxEntries = maxEntries;
       this.maxEntriesSet = true;
+      return this;
+    }
+
+    /**
+     * Test seam: told the path of every {@code stat} and {@code lstat} this cache makes, before it
+     * is made (tests count them; never set in production).
+     */
+    public Builder statObserver(java.util.function.Consumer<Path> observer) {
+      this.statObserver = Objects.requireNonNull(observer, "observer");
       return this;
     }
 
