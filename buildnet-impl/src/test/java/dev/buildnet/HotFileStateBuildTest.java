@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.hash.Digest;
 import dev.buildnet.api.hash.HashProvider;
@@ -19,7 +18,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -85,8 +83,8 @@ class HotFileStateBuildTest {
         .fileStatObserver(p -> count(stats, p))
         .targets(List.of(target("a"), target("b")))
         .start();
-    assertEquals(Map.of("a", Status.BUILT, "b", Status.BUILT), statuses(build()));
-    assertEquals(Map.of("a", Status.CACHED, "b", Status.CACHED), statuses(build()));
+    assertEquals(Map.of("a", Status.BUILT, "b", Status.BUILT), Outcomes.statuses(build()));
+    assertEquals(Map.of("a", Status.CACHED, "b", Status.CACHED), Outcomes.statuses(build()));
   }
 
   @AfterEach
@@ -110,14 +108,6 @@ class HotFileStateBuildTest {
     return net.buildAll().get(60, TimeUnit.SECONDS);
   }
 
-  private static Map<String, Status> statuses(BuildResult r) {
-    Map<String, Status> all = new TreeMap<>();
-    for (TargetOutcome t : r.targets()) {
-      all.put(t.target(), t.status());
-    }
-    return all;
-  }
-
   private int count(Map<Path, AtomicInteger> counts, String rel) {
     AtomicInteger n = counts.get(ws.resolve(rel));
     return n == null ? 0 : n.get();
@@ -128,7 +118,7 @@ class HotFileStateBuildTest {
     int readsBefore = count(reads, "src/a/in.txt") + count(reads, "src/b/in.txt");
     stats.clear();
     for (int i = 0; i < 5; i++) {
-      assertEquals(Map.of("a", Status.CACHED, "b", Status.CACHED), statuses(build()));
+      assertEquals(Map.of("a", Status.CACHED, "b", Status.CACHED), Outcomes.statuses(build()));
     }
     assertEquals(0, count(stats, "src/a/in.txt") + count(stats, "src/b/in.txt"), "stats");
     assertEquals(readsBefore, count(reads, "src/a/in.txt") + count(reads, "src/b/in.txt"));
@@ -142,7 +132,7 @@ class HotFileStateBuildTest {
       stats.clear();
       int bReads = count(reads, "src/b/in.txt");
       write("src/a/in.txt", text);
-      assertEquals(Map.of("a", Status.BUILT, "b", Status.CACHED), statuses(build()), "edit " + i);
+      assertEquals(Map.of("a", Status.BUILT, "b", Status.CACHED), Outcomes.statuses(build()), "edit " + i);
       assertEquals(text, Files.readString(ws.resolve("out/a.txt")), "edit " + i);
       assertEquals(0, count(stats, "src/b/in.txt"), "edit " + i + ": stats of b");
       assertEquals(bReads, count(reads, "src/b/in.txt"), "edit " + i + ": reads of b");

@@ -3,7 +3,6 @@ package dev.buildnet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.graph.Target;
@@ -14,7 +13,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -53,7 +51,7 @@ class InputChangesEngineTest {
             target("quiet", "src/quiet/*.txt", "src/quiet/a.txt")))
         .start();
     assertEquals(Map.of("add", Status.BUILT, "del", Status.BUILT, "ren", Status.BUILT,
-        "link", Status.BUILT, "plain", Status.BUILT, "quiet", Status.BUILT), statuses(build()));
+        "link", Status.BUILT, "plain", Status.BUILT, "quiet", Status.BUILT), Outcomes.statuses(build()));
     assertEquals(Map.of(), notCached(build()));
   }
 
@@ -77,16 +75,8 @@ class InputChangesEngineTest {
     return net.buildAll().get(60, TimeUnit.SECONDS);
   }
 
-  private static Map<String, Status> statuses(BuildResult r) {
-    Map<String, Status> all = new TreeMap<>();
-    for (TargetOutcome t : r.targets()) {
-      all.put(t.target(), t.status());
-    }
-    return all;
-  }
-
   private static Map<String, Status> notCached(BuildResult r) {
-    Map<String, Status> ran = statuses(r);
+    Map<String, Status> ran = Outcomes.statuses(r);
     ran.values().removeIf(s -> s == Status.CACHED);
     return ran;
   }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.build.BuildResult;
-import dev.buildnet.api.build.TargetOutcome;
 import dev.buildnet.api.build.TargetOutcome.Status;
 import dev.buildnet.api.state.StateBackend;
 import dev.buildnet.graph.Target;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -78,14 +76,6 @@ class WatchTest {
     }
   }
 
-  private static Map<String, Status> statuses(BuildResult r) {
-    Map<String, Status> m = new TreeMap<>();
-    for (TargetOutcome o : r.targets()) {
-      m.put(o.target(), o.status());
-    }
-    return m;
-  }
-
   private static void await(BooleanSupplier condition, String what) throws InterruptedException {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_SECONDS);
     while (!condition.getAsBoolean()) {
@@ -140,19 +130,19 @@ class WatchTest {
       WatchListener.Cycle first = r.nextStarted();
       assertEquals(1, first.number());
       assertEquals(Set.of("lib", "app"), Set.copyOf(first.targets()));
-      assertEquals(Map.of("app", Status.BUILT, "lib", Status.BUILT), statuses(r.nextFinished()));
+      assertEquals(Map.of("app", Status.BUILT, "lib", Status.BUILT), Outcomes.statuses(r.nextFinished()));
 
       write("app/main.txt", "main 2\n");
       WatchListener.Cycle second = r.nextStarted();
       assertEquals(List.of("app"), second.targets(), "lib is up to date and not looked at");
       assertEquals(List.of("app/main.txt"), second.changedPaths());
-      assertEquals(Map.of("app", Status.BUILT), statuses(r.nextFinished()));
+      assertEquals(Map.of("app", Status.BUILT), Outcomes.statuses(r.nextFinished()));
       assertEquals("a\nmain 2\n", Files.readString(ws.resolve("out/app.txt")));
 
       write("src/a.txt", "a 2\n");
       WatchListener.Cycle third = r.nextStarted();
       assertEquals(List.of("lib", "app"), third.targets(), "a dependent is rebuilt after its dependency");
-      assertEquals(Map.of("app", Status.BUILT, "lib", Status.BUILT), statuses(r.nextFinished()));
+      assertEquals(Map.of("app", Status.BUILT, "lib", Status.BUILT), Outcomes.statuses(r.nextFinished()));
       assertEquals("a 2\nmain 2\n", Files.readString(ws.resolve("out/app.txt")));
     }
   }
@@ -173,7 +163,7 @@ class WatchTest {
       WatchListener.Cycle c = r.nextStarted();
       assertTrue(c.changedPaths().contains("src/deep/er/new.txt"), c.toString());
       assertEquals(List.of("lib"), c.targets());
-      assertEquals(Status.BUILT, statuses(r.nextFinished()).get("lib"));
+      assertEquals(Status.BUILT, Outcomes.statuses(r.nextFinished()).get("lib"));
     }
   }
 
@@ -222,7 +212,7 @@ class WatchTest {
       assertEquals(List.of("lib", "app"), c.targets());
       // lib re-ran once for all 1,000; its output (cat src/*.txt) leaves out src/many, so app's
       // key is unchanged and it is cached (early cutoff).
-      assertEquals(Map.of("app", Status.CACHED, "lib", Status.BUILT), statuses(r.nextFinished()));
+      assertEquals(Map.of("app", Status.CACHED, "lib", Status.BUILT), Outcomes.statuses(r.nextFinished()));
       // The next change makes the next cycle: nothing else was left over from the batch.
       write("app/main.txt", "main 2\n");
       WatchListener.Cycle next = r.nextStarted();
@@ -245,7 +235,7 @@ class WatchTest {
       write("data/in.txt", "y\n");
       WatchListener.Cycle c = r.nextStarted();
       assertEquals(2, c.number());
-      assertEquals(Status.BUILT, statuses(r.nextFinished()).get("gen"));
+      assertEquals(Status.BUILT, Outcomes.statuses(r.nextFinished()).get("gen"));
       // gen's own writes in the watched directory started nothing: the next change is cycle 3.
       write("data/marker.txt", "m\n");
       WatchListener.Cycle next = r.nextStarted();
@@ -268,10 +258,10 @@ class WatchTest {
       await(() -> Files.exists(ws.resolve("started.flag")), "the first run to be sleeping");
       write("s/go.txt", "go\n");
       BuildResult cancelled = r.nextFinished();
-      assertEquals(Status.CANCELLED, statuses(cancelled).get("slow"));
+      assertEquals(Status.CANCELLED, Outcomes.statuses(cancelled).get("slow"));
       WatchListener.Cycle again = r.nextStarted();
       assertEquals(List.of("slow"), again.targets());
-      assertEquals(Status.BUILT, statuses(r.nextFinished()).get("slow"));
+      assertEquals(Status.BUILT, Outcomes.statuses(r.nextFinished()).get("slow"));
     }
   }
 
@@ -297,7 +287,7 @@ class WatchTest {
       WatchListener.Cycle c = r.nextStarted();
       assertTrue(c.rescanned());
       assertEquals(List.of("lib"), c.targets());
-      assertEquals(Status.BUILT, statuses(r.nextFinished()).get("lib"), "the stat found the change");
+      assertEquals(Status.BUILT, Outcomes.statuses(r.nextFinished()).get("lib"), "the stat found the change");
       assertEquals("changed behind the watcher's back\n", Files.readString(ws.resolve("out/lib.txt")));
       s.simulateOverflow(ws.resolve("src"));
       r.nextStarted();
@@ -340,7 +330,7 @@ class WatchTest {
       assertTrue(reloaded.contains("reloaded 1 targets"), reloaded);
       WatchListener.Cycle c = r.nextStarted();
       assertEquals(List.of("lib"), c.targets());
-      assertEquals(Status.BUILT, statuses(r.nextFinished()).get("lib"), "the new command's key");
+      assertEquals(Status.BUILT, Outcomes.statuses(r.nextFinished()).get("lib"), "the new command's key");
     }
   }
 
