@@ -211,6 +211,12 @@ public final class BuildNet implements AutoCloseable {
     if (syncFileEvents) {
       try {
         keepFileStateHot();
+      } catch (BuildNetException e) {
+        // A hint for speed, not a condition of building (as Gradle's file-system watching): with
+        // no hot state, awaitFileEvents does nothing and every build stats its inputs.
+        org.slf4j.LoggerFactory.getLogger(BuildNet.class).warn(
+            "not keeping the file state from file events ({}); builds check every input by stat",
+            e.getMessage());
       } catch (RuntimeException e) {
         closeQuietly();
         throw e;
@@ -1485,8 +1491,10 @@ public final class BuildNet implements AutoCloseable {
      * setting changes nothing. Not combined with {@link BuildNet#watch}, which keeps the file
      * state itself (it throws {@link IllegalStateException}).
      *
-     * @throws dev.buildnet.api.BuildNetException from {@link #start()} if the workspace cannot be
-     *     watched (e.g. the OS's limit of watches is reached)
+     * <p>If the workspace cannot be watched (the OS's limit of watches is reached, say), {@link
+     * #start()} logs one warning and every build checks its inputs by {@code stat}, as without this
+     * setting.
+     *
      * @since 0.4
      */
     public Builder keepFileStateHot(boolean hot) {

@@ -2,6 +2,7 @@ package dev.buildnet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.build.BuildResult;
 import dev.buildnet.api.build.TargetOutcome.Status;
@@ -90,6 +91,35 @@ class HotFileStateBuildTest {
   @AfterEach
   void stop() {
     net.close();
+  }
+
+  @Test
+  void aWorkspaceThatCannotBeWatchedIsBuiltWithStatChecks() throws Exception {
+    Path other = Files.createDirectories(tmp.resolve("other")).toRealPath();
+    // The file state's markers directory cannot be made, so the workspace cannot be watched.
+    Files.createDirectories(other.resolve(".buildnet"));
+    Files.writeString(other.resolve(".buildnet/hot"), "not a directory");
+    Files.createDirectories(other.resolve("src/a"));
+    Path in = other.resolve("src/a/in.txt");
+    Files.writeString(in, "one");
+    Map<Path, AtomicInteger> otherStats = new ConcurrentHashMap<>();
+    try (BuildNet n = BuildNet.builder().workspace(other).state(StateBackend.inMemory())
+        .keepFileStateHot(true)
+        .fileClock(Clock.offset(Clock.systemUTC(), Duration.ofHours(1)))
+        .fileStatObserver(p -> count(otherStats, p))
+        .targets(List.of(target("a")))
+        .start()) {
+      assertEquals(Map.of("a", Status.BUILT),
+          Outcomes.statuses(n.buildAll().get(60, TimeUnit.SECONDS)));
+      int before = otherStats.get(in).get();
+      assertEquals(Map.of("a", Status.CACHED),
+          Outcomes.statuses(n.buildAll().get(60, TimeUnit.SECONDS)));
+      assertTrue(otherStats.get(in).get() > before, "the unchanged input was checked by stat");
+      Files.writeString(in, "two, longer");
+      assertEquals(Map.of("a", Status.BUILT),
+          Outcomes.statuses(n.buildAll().get(60, TimeUnit.SECONDS)));
+      assertEquals("two, longer", Files.readString(other.resolve("out/a.txt")));
+    }
   }
 
   /** Copies its input to its output, so an edit that is missed shows in the output too. */
