@@ -173,15 +173,19 @@ nginx_run() { # label, lua script; sets LAST_NGINX
     'BEGIN { printf "nginx: workers CPU %.2f s for %d requests = %.0f requests per server CPU-second\n", t / hz, r, r / (t / hz) }'
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+# warm_up SCRIPT REQUESTS ROUNDS: BuildNet serves REQUESTS with SCRIPT, in 2 s rounds, at most ROUNDS.
+warm_up() {
+  local served=0 n
+  for _ in $(seq 1 "$3"); do
+    n=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$1" "http://127.0.0.1:$PORT" | awk '/requests in/ {print $1}')
+    served=$((served + ${n:-0}))
+    [ "$served" -lt "$2" ] || break
+  done
+}
 PUT_RATE=0 NGINX_PUT=0
 if [ -z "$ONLY" ] || [ "$ONLY" = put ]; then
 # Warmed up by requests served, as the GET test below is (see there): 50,000 PUTs, at most 60 s.
-WARM=0
-for _ in $(seq 1 30); do
-  n=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT" | awk '/requests in/ {print $1}')
-  WARM=$((WARM + n))
-  [ "$WARM" -lt 50000 ] || break
-done
+warm_up "$BENCH/cache-put.lua" 50000 30
 echo
 echo "== PUT /cache/{key}, 1 KiB, distinct (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run "PUT /cache" -s "$BENCH/cache-put.lua" "http://127.0.0.1:$PORT"
@@ -202,12 +206,7 @@ echo
 # get little CPU, and a fixed 2 s left the measured run inside the warm-up (requests per server
 # CPU-second then rose 6-fold over the next 30 s at load ~20), which nginx, compiled ahead of
 # time, does not have. 200,000 GETs (at most 90 s).
-WARM=0
-for _ in $(seq 1 45); do
-  n=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT" | awk '/requests in/ {print $1}')
-  WARM=$((WARM + n))
-  [ "$WARM" -lt 200000 ] || break
-done
+warm_up "$BENCH/cache-get.lua" 200000 45
 echo "== GET /cache/{key}, 1 KiB hits over 1,000 keys (wrk -t"$THREADS" -c$CONNECTIONS -d${SECONDS_PER_RUN}s)"
 run "GET /cache" -s "$BENCH/cache-get.lua" "http://127.0.0.1:$PORT"
 GET_RATE=$LAST_RATE

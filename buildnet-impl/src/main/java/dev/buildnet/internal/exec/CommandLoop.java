@@ -23,20 +23,11 @@ import org.slf4j.LoggerFactory;
  */
 final class CommandLoop implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(CommandLoop.class);
-  // The one number every architecture shares: pidfd_open came after the syscall tables merged.
-  private static final long SYS_PIDFD_OPEN = 434;
   private static final short POLLIN = 0x1;
   private static final int EINTR = 4;
   private static final int EAGAIN = 11;
   private static final int ESRCH = 3;
   private static final int POLLFD_BYTES = 8; // int fd, short events, short revents
-  private static final int SIGINFO_BYTES = 128;
-  private static final int P_PIDFD = 3;
-  private static final int WEXITED = 4;
-  private static final int WNOWAIT = 0x01000000;
-  private static final int CLD_EXITED = 1;
-  private static final int CLD_KILLED = 2;
-  private static final int CLD_DUMPED = 3;
   // MIPS orders siginfo_t's first fields differently; every other 64-bit Linux shares the layout.
   private static final boolean SIGINFO_LAYOUT_KNOWN =
       !System.getProperty("os.arch", "").startsWith("mips");
@@ -100,7 +91,7 @@ final class CommandLoop implements Runnable {
     // Right after the fork. The JDK's reaper may have reaped a quick root already (ESRCH below);
     // for its pid to have gone to another process meanwhile, the kernel would have had to hand
     // out every other pid up to pid_max in those microseconds.
-    long pidfd = OutputPipes.Libc.syscall(SYS_PIDFD_OPEN, pid, 0);
+    long pidfd = OutputPipes.Libc.syscall(ChildStatus.SYS_PIDFD_OPEN, pid, 0);
     int[] fds;
     if (pidfd >= 0) {
       int[] reads = pipes.takeReadFds();
@@ -160,7 +151,7 @@ final class CommandLoop implements Runnable {
     final Memory pollFds = new Memory(3L * POLLFD_BYTES);
     final Memory buffer = new Memory(READ_BYTES);
     final byte[] bytes = new byte[READ_BYTES];
-    final Memory siginfo = new Memory(SIGINFO_BYTES);
+    final Memory siginfo = new Memory(ChildStatus.SIGINFO_BYTES);
   }
 
   /**
@@ -178,19 +169,11 @@ final class CommandLoop implements Runnable {
       return -1;
     }
     siginfo.clear();
-    if (OutputPipes.Libc.waitid(P_PIDFD, fds[2], siginfo, WEXITED | WNOWAIT) != 0) {
+    if (OutputPipes.Libc.waitid(ChildStatus.P_PIDFD, fds[2], siginfo,
+        ChildStatus.WEXITED | ChildStatus.WNOWAIT) != 0) {
       return -1;
     }
-    // siginfo_t for SIGCHLD on 64-bit Linux: si_code at 8, si_pid at 16, si_status at 24.
-    int code = siginfo.getInt(8);
-    int status = siginfo.getInt(24);
-    if (siginfo.getInt(16) == 0) {
-      return -1; // nothing was reported
-    }
-    if (code == CLD_EXITED) {
-      return status;
-    }
-    return code == CLD_KILLED || code == CLD_DUMPED ? 0x80 + status : -1;
+    return ChildStatus.exitCode(siginfo, -1);
   }
 
   private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);

@@ -40,7 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PosixSpawn {
   private static final Logger LOG = LoggerFactory.getLogger(PosixSpawn.class);
-  static final long SYS_PIDFD_OPEN = 434;
   static final long SYS_PIDFD_SEND_SIGNAL = 424;
   private static final int O_CLOEXEC = 02000000;
   private static final int X_OK = 1;
@@ -111,15 +110,9 @@ public final class PosixSpawn {
 
     static native int access(Pointer path, int mode);
 
-    static native int pipe2(int[] fds, int flags);
-
-    static native int close(int fd);
-
     static native int kill(int pid, int signal);
 
     static native int waitpid(int pid, int[] status, int options);
-
-    static native int waitid(int idType, int id, Pointer info, int options);
 
     static native String strerror(int errno);
 
@@ -137,13 +130,13 @@ public final class PosixSpawn {
       }
       try {
         // A pidfd of this JVM itself: the kernel has pidfds (5.3) and no seccomp filter denies them.
-        long self = Lib.syscall(SYS_PIDFD_OPEN, ProcessHandle.current().pid(), 0, 0, 0);
+        long self = Lib.syscall(ChildStatus.SYS_PIDFD_OPEN, ProcessHandle.current().pid(), 0, 0, 0);
         if (self < 0) {
           LOG.debug("pidfd_open failed (errno {}); starting commands with ProcessBuilder",
               Native.getLastError());
           return null;
         }
-        Lib.close((int) self);
+        OutputPipes.Libc.close((int) self);
         Memory attr = new Memory(ATTR_BYTES);
         Memory none = new Memory(SIGSET_BYTES);
         Memory all = new Memory(SIGSET_BYTES);
@@ -202,7 +195,7 @@ public final class PosixSpawn {
         });
     CStrings strings = new CStrings(charset, argv, entries, dir.toString());
     int[] stdin = new int[2];
-    if (Lib.pipe2(stdin, O_CLOEXEC) != 0) {
+    if (OutputPipes.Libc.pipe2(stdin, O_CLOEXEC) != 0) {
       throw failure(argv.get(0), dir, Native.getLastError());
     }
     Memory actions = new Memory(FILE_ACTIONS_BYTES);
@@ -227,13 +220,13 @@ public final class PosixSpawn {
         Lib.posix_spawn_file_actions_destroy(actions);
       }
     } finally {
-      Lib.close(stdin[0]);
-      Lib.close(stdin[1]);
+      OutputPipes.Libc.close(stdin[0]);
+      OutputPipes.Libc.close(stdin[1]);
     }
     if (error != 0) {
       throw failure(argv.get(0), dir, error);
     }
-    long pidfd = Lib.syscall(SYS_PIDFD_OPEN, pid[0], 0, 0, 0);
+    long pidfd = Lib.syscall(ChildStatus.SYS_PIDFD_OPEN, pid[0], 0, 0, 0);
     if (pidfd < 0) {
       // Out of fds, say: without a pidfd the child cannot be watched; it is ours, not reaped yet,
       // so its pid cannot be anyone else's.

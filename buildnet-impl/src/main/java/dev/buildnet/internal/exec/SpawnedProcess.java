@@ -28,13 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class SpawnedProcess extends Process {
   private static final Logger LOG = LoggerFactory.getLogger(SpawnedProcess.class);
   private static final Set<Long> UNREAPED = ConcurrentHashMap.newKeySet();
-  private static final int P_PIDFD = 3;
-  private static final int WEXITED = 4;
   private static final int EINTR = 4;
-  private static final int CLD_EXITED = 1;
-  private static final int CLD_KILLED = 2;
-  private static final int CLD_DUMPED = 3;
-  private static final int SIGINFO_BYTES = 128;
   private static final int SIGTERM = 15;
   private static final int SIGKILL = 9;
   // What the status of a child reaped behind our back is reported as (it cannot be known).
@@ -86,12 +80,12 @@ public final class SpawnedProcess extends Process {
       synchronized (this) {
         fd = pidfd;
       }
-      Memory siginfo = new Memory(SIGINFO_BYTES);
+      Memory siginfo = new Memory(ChildStatus.SIGINFO_BYTES);
       int code;
       while (true) {
         siginfo.clear();
-        if (PosixSpawn.Lib.waitid(P_PIDFD, fd, siginfo, WEXITED) == 0) {
-          code = decode(siginfo);
+        if (OutputPipes.Libc.waitid(ChildStatus.P_PIDFD, fd, siginfo, ChildStatus.WEXITED) == 0) {
+          code = ChildStatus.exitCode(siginfo, STATUS_LOST);
           break;
         }
         int errno = Native.getLastError();
@@ -105,7 +99,7 @@ public final class SpawnedProcess extends Process {
         }
       }
       synchronized (this) {
-        PosixSpawn.Lib.close(pidfd);
+        OutputPipes.Libc.close(pidfd);
         pidfd = -1;
         exitCode = code;
       }
@@ -115,14 +109,6 @@ public final class SpawnedProcess extends Process {
   }
 
   // siginfo_t for SIGCHLD on 64-bit Linux: si_code at 8, si_pid at 16, si_status at 24.
-  private static int decode(Memory siginfo) {
-    int code = siginfo.getInt(8);
-    int status = siginfo.getInt(24);
-    if (code == CLD_EXITED) {
-      return status;
-    }
-    return code == CLD_KILLED || code == CLD_DUMPED ? 0x80 + status : STATUS_LOST;
-  }
 
   @Override
   public int waitFor() {
