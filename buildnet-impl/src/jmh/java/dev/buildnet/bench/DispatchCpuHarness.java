@@ -14,14 +14,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@link DispatchBenchmark#dispatchNoOps}'s build, reporting CPU time per target as well as wall
  * time: on a machine shared with other load, CPU per target is the figure that does not depend
- * on how much of the CPU this process got; and the heap allocated per target. {@code java -cp benchmarks.jar
- * dev.buildnet.bench.DispatchCpuHarness [targets] [rounds]}.
+ * on how much of the CPU this process got; and the heap allocated per target. The CPU is also
+ * split by who spent it: the master's network loop, the engine's threads ({@code buildnet-build-*}),
+ * the 4 workers' network loops (the load generator, in this JVM), and the rest (JIT, GC, this
+ * harness; the process's CPU time is counted in coarser ticks than threads', so that share is
+ * within a few µs per target), so that what limits dispatch is not read off a figure about half
+ * of which is the load generator.
+ * {@code java -cp benchmarks.jar dev.buildnet.bench.DispatchCpuHarness [targets] [rounds]}.
  */
 public final class DispatchCpuHarness {
   public static void main(String[] args) throws Exception {
@@ -41,6 +48,8 @@ public final class DispatchCpuHarness {
         .listen(new InetSocketAddress("127.0.0.1", 0)).transport(TransportSettings.ofSecret(secret))
         .state(dev.buildnet.api.state.StateBackend.inMemory()).start()) {
       InetSocketAddress at = AddOns.master(net).orElseThrow().localAddress();
+      // The master's loop is the one running before any worker starts: workers' loops share its name.
+      Set<Long> masterLoop = threadIds("buildnet-net-loop");
       List<Worker> workers = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
         Worker w = BuildNet.worker().transport(TransportSettings.ofSecret(secret)).workerId("w" + i).cpuSlots(8).memoryMb(1024)
@@ -55,6 +64,7 @@ public final class DispatchCpuHarness {
       for (int r = 0; r < rounds; r++) {
         long alloc0 = allocatedBytes();
         long[] switches0 = contextSwitches();
+        long[] roles0 = cpuByRole(masterLoop);
         long cpu0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         BuildResult res = net.build(names, false).get(10, TimeUnit.MINUTES);
@@ -62,6 +72,7 @@ public final class DispatchCpuHarness {
         long cpu = os.getProcessCpuTime() - cpu0;
         long alloc = allocatedBytes() - alloc0;
         long[] switches = contextSwitches();
+        long[] roles = cpuByRole(masterLoop);
         if (!res.success()) {
           throw new IllegalStateException(res.errors().toString());
         }
@@ -71,11 +82,48 @@ public final class DispatchCpuHarness {
             r, wall / 1e6, targets / (wall / 1e9), cpu / 1e3 / targets, targets / (cpu / 1e9),
             alloc / 1024.0 / targets, (switches[0] - switches0[0]) / (double) targets,
             (switches[1] - switches0[1]) / (double) targets);
+        long known = 0;
+        for (int i = 0; i < roles.length; i++) {
+          known += roles[i] - roles0[i];
+        }
+        System.out.printf("  CPU per target: master loop %.1f us, engine %.1f us, workers' loops %.1f us,"
+                + " other (JIT, GC, harness) %.1f us%n", (roles[0] - roles0[0]) / 1e3 / targets,
+            (roles[1] - roles0[1]) / 1e3 / targets, (roles[2] - roles0[2]) / 1e3 / targets,
+            (cpu - known) / 1e3 / targets);
       }
       for (Worker w : workers) {
         w.close();
       }
     }
+  }
+
+  /** The ids of the live threads named {@code name}. */
+  private static Set<Long> threadIds(String name) {
+    Set<Long> ids = new HashSet<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals(name)) {
+        ids.add(t.getId());
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * CPU time so far of the master's loop, the engine's threads and the other network loops (the
+   * workers'), in that order; threads that ended are missed, as in {@link #allocatedBytes()}.
+   */
+  private static long[] cpuByRole(Set<Long> masterLoop) {
+    java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long[] sum = new long[3];
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      int role = masterLoop.contains(t.getId()) ? 0
+          : t.getName().startsWith("buildnet-build-") ? 1
+          : t.getName().equals("buildnet-net-loop") ? 2 : -1;
+      if (role >= 0) {
+        sum[role] += Math.max(0, threads.getThreadCpuTime(t.getId()));
+      }
+    }
+    return sum;
   }
 
   /**
