@@ -11,6 +11,8 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
 import dev.buildnet.internal.protocol.Payloads;
 import dev.buildnet.internal.protocol.Protocol;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -32,6 +34,13 @@ class PendingRepliesTest {
   private final PendingReplies.Timer timer = (task, nanos) -> {
     scheduled.incrementAndGet();
     return scheduler.schedule(task, nanos, TimeUnit.NANOSECONDS);
+  };
+  /** Keeps each sweep for the test to run: no deadline passes on a scheduler thread's clock. */
+  private final List<Runnable> sweeps = new ArrayList<>();
+  private final PendingReplies.Timer manual = (task, nanos) -> {
+    scheduled.incrementAndGet();
+    sweeps.add(task);
+    return new CompletableFuture<Void>();
   };
   private final PendingReplies pending = new PendingReplies();
 
@@ -87,11 +96,24 @@ class PendingRepliesTest {
 
   @Test
   void anAnsweredRequestIsNotExpiredByTheSweep() throws Exception {
-    CompletableFuture<Message> answered = request("answered", SHORT);
+    // The sweep runs when the test says so (the manual timer): with a real 20 ms timer a
+    // descheduled test thread could see "answered" expire before it offered the reply.
+    long start = System.nanoTime();
+    CompletableFuture<Message> answered = new CompletableFuture<>();
+    pending.register("answered", answered, null, SHORT,
+        () -> new TimeoutException("no reply to answered"), manual);
     Message reply = ackOf("answered");
     assertTrue(pending.offer("answered", reply));
-    CompletableFuture<Message> other = request("other", SHORT);
+    CompletableFuture<Message> other = new CompletableFuture<>();
+    pending.register("other", other, null, SHORT, () -> new TimeoutException("no reply to other"),
+        manual);
 
+    while (System.nanoTime() - start <= 2 * SHORT) { // both deadlines behind us
+      Thread.onSpinWait();
+    }
+    for (int i = 0; i < sweeps.size(); i++) { // a sweep may arm another
+      sweeps.get(i).run();
+    }
     assertInstanceOf(TimeoutException.class, failureOf(other)); // the sweep ran past both deadlines
     assertSame(reply, answered.get());
     assertFalse(pending.offer("answered", reply)); // gone: a late duplicate finds nothing
@@ -110,15 +132,19 @@ class PendingRepliesTest {
 
   @Test
   void failAllFailsEveryRequestAndDisarmsTheSweep() {
-    CompletableFuture<Message> a = request("a", HOUR);
-    CompletableFuture<Message> b = request("b", SHORT);
+    // On the manual timer, so that "b" cannot expire on its own before failAll.
+    CompletableFuture<Message> a = new CompletableFuture<>();
+    pending.register("a", a, null, HOUR, () -> new TimeoutException("no reply to a"), manual);
+    CompletableFuture<Message> b = new CompletableFuture<>();
+    pending.register("b", b, null, SHORT, () -> new TimeoutException("no reply to b"), manual);
     IllegalStateException closed = new IllegalStateException("closed");
     pending.failAll(closed);
     assertSame(closed, failureOf(a));
     assertSame(closed, failureOf(b));
     // Armed afresh by the next request, at its own deadline.
     int before = scheduled.get();
-    request("c", HOUR);
+    pending.register("c", new CompletableFuture<>(), null, HOUR,
+        () -> new TimeoutException("no reply to c"), manual);
     assertEquals(before + 1, scheduled.get());
   }
 }
