@@ -29,16 +29,18 @@ import org.slf4j.LoggerFactory;
  * the data, namespace, key, content type, data, CRC-32C of everything before it}. Kind 1 is an
  * entry ({@code namespace/key} now holds {@code data}); kind 2 a tombstone (the entry at the kill
  * location, a segment number and offset, is gone: it was damaged, or a larger value replaced it in
- * the file store). The log order (segment, then offset) is the order of effect, and the in-memory
- * index ({@code namespace/key} to the record's location) is only ever changed under the append lock
- * in that same order, so replaying the log at start rebuilds exactly the index the process had.
+ * the file store). The log order (segment, then offset) is the order of effect, and the index
+ * ({@code namespace/key} to the record's location, a {@link PackIndex} off the heap) is only ever
+ * changed under the append lock in that same order, so replaying the log at start rebuilds exactly
+ * the index the process had.
  *
  * <p><b>Crash safety.</b> A record is written with one positional write and indexed after the
  * write returned, so a reader never sees part of one. At start every segment is read through and
  * every record checked against its CRC-32C: the first record that fails (a tail torn by a power
  * loss or kernel crash, or a damaged sector) is dropped, never indexed; the scan goes on past it
  * when its header is plausible, and otherwise ends the segment, which is truncated there (a torn
- * tail: zeros or a record cut short). Reads verify the data against its SHA-256 as well, so a byte flipped on disk after the start is caught by the read: the caller then
+ * tail: zeros or a record cut short). Reads check the record's namespace and key against the lookup and its data against its SHA-256
+ * as well, so a byte flipped on disk after the start is caught by the read: the caller then
  * {@link #drop}s the entry (a tombstone) and answers a miss.
  *
  * <p><b>Space.</b> Segments roll at {@link #segmentMax} bytes. Overwritten and dropped entries are
