@@ -5,12 +5,23 @@ local filler = string.rep("x", 1000)
 local counter = 0
 local prefix = ""
 
+-- LuaJIT's math.random starts from the same seed in every wrk process, so a prefix drawn from it
+-- alone was the same in every run: each run (the warm-up rounds included) re-stored the keys of
+-- the one before, which measured overwrites (and the compaction they cause), not new entries.
+-- The prefix comes from /dev/urandom instead.
+local function randomPrefix()
+  local f = io.open("/dev/urandom", "rb")
+  local b = f:read(8)
+  f:close()
+  return (b:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
 function setup(thread)
-  thread:set("prefix", tostring(math.random(1, 1000000000)))
+  thread:set("prefix", randomPrefix())
 end
 
 function init(args)
-  prefix = wrk.thread:get("prefix") or tostring(math.random(1, 1000000000))
+  prefix = wrk.thread:get("prefix") or randomPrefix()
 end
 
 request = function()

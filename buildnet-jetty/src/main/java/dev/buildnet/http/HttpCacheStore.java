@@ -157,7 +157,7 @@ final class HttpCacheStore implements Closeable {
   /** Whether the packed entry's verified bytes are held in memory now, for tests. */
   boolean keptInMemory(String namespace, String key) {
     PackStore.Loc loc = pack.find(namespace, key);
-    return loc != null && PackMemo.get(loc) != null;
+    return loc != null && pack.kept(loc) != null;
   }
 
   /** The blob's size, unverified (for HEAD: the GET that follows verifies). */
@@ -209,7 +209,7 @@ final class HttpCacheStore implements Closeable {
       try {
         bytes = pack.read(loc, HttpCacheStore::newSha256);
       } catch (IOException e) {
-        if (pack.find(namespace, key) != loc) {
+        if (!loc.sameAs(pack.find(namespace, key))) {
           continue; // its segment was compacted or evicted meanwhile: look again
         }
         throw e;

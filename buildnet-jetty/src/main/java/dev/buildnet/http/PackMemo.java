@@ -1,7 +1,6 @@
 package dev.buildnet.http;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -15,25 +14,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * is noticed are the same as without this.
  *
  * <p>Bounded by bytes: the oldest kept entries are let go first (insertion order; a hot entry
- * let go is verified and kept again at its next read). Records are immutable, so an entry is
- * kept on its {@link PackStore.Loc}, which a new value or a move replaces: nothing here can go
- * stale, at worst it is kept until the bound pushes it out. Thread-safe, lock-free.
+ * let go is verified and kept again at its next read). Records are immutable and a location is never
+ * reused, so an entry is kept by its record's location, which a new value or a move changes:
+ * nothing here can go stale, at worst it is kept until the bound pushes it out. Thread-safe, lock-free.
  */
 final class PackMemo {
-  private static final VarHandle MEMO;
-
-  static {
-    try {
-      MEMO = MethodHandles.lookup().findVarHandle(PackStore.Loc.class, "memo", byte[].class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
-
   private final long maxBytes;
   private final AtomicLong bytes = new AtomicLong();
-  /** Locations kept, oldest first; each counted once in {@link #bytes}, by its data length. */
-  private final ConcurrentLinkedQueue<PackStore.Loc> order = new ConcurrentLinkedQueue<>();
+  /** Kept data by record location ({@link PackStore.Loc#where}). */
+  private final ConcurrentHashMap<Long, byte[]> kept = new ConcurrentHashMap<>();
+
+  /** A keep, in order: counted once in {@link #bytes}, by its data length. */
+  private record Kept(long where, int length) {}
+
+  /** Keeps, oldest first. */
+  private final ConcurrentLinkedQueue<Kept> order = new ConcurrentLinkedQueue<>();
 
   /** @param maxBytes the most bytes kept (0: keep nothing) */
   PackMemo(long maxBytes) {
@@ -46,31 +41,31 @@ final class PackMemo {
   }
 
   /** The verified bytes kept for this record, or null. The array must not be written. */
-  static byte[] get(PackStore.Loc loc) {
-    return loc.memo;
+  byte[] get(PackStore.Loc loc) {
+    return kept.get(loc.where());
   }
 
   /** Keeps {@code data}, which matched {@code loc}'s SHA-256 just now. */
   void keep(PackStore.Loc loc, byte[] data) {
-    if (data.length > maxBytes || !MEMO.compareAndSet(loc, (byte[]) null, data)) {
+    if (data.length > maxBytes || kept.putIfAbsent(loc.where(), data) != null) {
       return; // too big to keep, or kept by another reader already
     }
-    order.add(loc);
+    order.add(new Kept(loc.where(), loc.dataLen));
     if (bytes.addAndGet(loc.dataLen) > maxBytes) {
       while (bytes.get() > maxBytes) {
-        PackStore.Loc oldest = order.poll();
+        Kept oldest = order.poll();
         if (oldest == null) {
           break;
         }
-        oldest.memo = null;
-        bytes.addAndGet(-oldest.dataLen);
+        kept.remove(oldest.where);
+        bytes.addAndGet(-oldest.length);
       }
     }
   }
 
   /** Forgets what is kept for a record found damaged (its bytes stay counted until let go). */
-  static void forget(PackStore.Loc loc) {
-    loc.memo = null;
+  void forget(PackStore.Loc loc) {
+    kept.remove(loc.where());
   }
 
   /** Bytes kept now, for tests. */

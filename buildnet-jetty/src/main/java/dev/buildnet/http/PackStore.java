@@ -29,16 +29,18 @@ import org.slf4j.LoggerFactory;
  * the data, namespace, key, content type, data, CRC-32C of everything before it}. Kind 1 is an
  * entry ({@code namespace/key} now holds {@code data}); kind 2 a tombstone (the entry at the kill
  * location, a segment number and offset, is gone: it was damaged, or a larger value replaced it in
- * the file store). The log order (segment, then offset) is the order of effect, and the in-memory
- * index ({@code namespace/key} to the record's location) is only ever changed under the append lock
- * in that same order, so replaying the log at start rebuilds exactly the index the process had.
+ * the file store). The log order (segment, then offset) is the order of effect, and the index
+ * ({@code namespace/key} to the record's location, a {@link PackIndex} off the heap) is only ever
+ * changed under the append lock in that same order, so replaying the log at start rebuilds exactly
+ * the index the process had.
  *
  * <p><b>Crash safety.</b> A record is written with one positional write and indexed after the
  * write returned, so a reader never sees part of one. At start every segment is read through and
  * every record checked against its CRC-32C: the first record that fails (a tail torn by a power
  * loss or kernel crash, or a damaged sector) is dropped, never indexed; the scan goes on past it
  * when its header is plausible, and otherwise ends the segment, which is truncated there (a torn
- * tail: zeros or a record cut short). Reads verify the data against its SHA-256 as well, so a byte flipped on disk after the start is caught by the read: the caller then
+ * tail: zeros or a record cut short). Reads check the record's namespace and key against the lookup and its data against its SHA-256
+ * as well, so a byte flipped on disk after the start is caught by the read: the caller then
  * {@link #drop}s the entry (a tombstone) and answers a miss.
  *
  * <p><b>Space.</b> Segments roll at {@link #segmentMax} bytes. Overwritten and dropped entries are
@@ -82,28 +84,45 @@ final class PackStore implements Closeable {
     }
   }
 
-  /** Where a live entry is. Immutable but for {@link #lastRead}. */
+  /**
+   * Where a live entry was when it was looked up: a value copied out of the {@link PackIndex}
+   * for one caller (two lookups of one record are {@link #sameAs}, not the same object).
+   */
   static final class Loc {
     final Segment seg;
     final long off;
     final int len;
     final int dataOff;
     final int dataLen;
-    final byte[] sha;
-    final String type;
-    /** When the entry was last read (ms; 0: not since start), for eviction's carry-forward. */
-    volatile long lastRead;
-    /** The data as last verified, while {@link PackMemo} keeps it; never written. */
-    volatile byte[] memo;
+    /** When the entry was last read (ms; 0: not since start), as of the lookup. */
+    final long lastRead;
+    final String namespace;
+    final String key;
+    final PackIndex.Hash hash;
+    /** The content type, known once {@link #read} read the record. */
+    String type;
 
-    Loc(Segment seg, long off, int len, int dataOff, int dataLen, byte[] sha, String type) {
+    Loc(Segment seg, long off, int len, int dataLen, long lastRead, String namespace,
+        String key, PackIndex.Hash hash) {
       this.seg = seg;
       this.off = off;
       this.len = len;
-      this.dataOff = dataOff;
+      this.dataOff = len - TRAILER - dataLen;
       this.dataLen = dataLen;
-      this.sha = sha;
-      this.type = type;
+      this.lastRead = lastRead;
+      this.namespace = namespace;
+      this.key = key;
+      this.hash = hash;
+    }
+
+    /** Whether {@code other} is the same record (null: no). */
+    boolean sameAs(Loc other) {
+      return other != null && other.seg == seg && other.off == off;
+    }
+
+    /** The memo's name for this record: records never move, and a location is never reused. */
+    long where() {
+      return (seg.id << 32) | off;
     }
 
     int size() {
@@ -119,7 +138,9 @@ final class PackStore implements Closeable {
   final int maxEntry;
   final long segmentMax;
   private final Clock clock;
-  private final ConcurrentHashMap<String, Loc> index = new ConcurrentHashMap<>();
+  private final PackIndex index = new PackIndex();
+  /** The segments by id, for the index's entries (which name a segment by its id). */
+  private final ConcurrentHashMap<Long, Segment> byId = new ConcurrentHashMap<>();
   private final PackMemo memo;
   /** Every segment, oldest first; the last is the one appended to (if {@link #active} is set). */
   private final CopyOnWriteArrayList<Segment> segments = new CopyOnWriteArrayList<>();
@@ -137,6 +158,9 @@ final class PackStore implements Closeable {
     this.dir = dir;
     this.memo = memo;
     this.maxEntry = maxEntry;
+    if (segmentMax > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("segments are at most 2 GiB: " + segmentMax);
+    }
     this.segmentMax = segmentMax;
     this.clock = clock;
     Files.createDirectories(dir);
@@ -150,6 +174,7 @@ final class PackStore implements Closeable {
       FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
       Segment seg = new Segment(id, p, ch, Files.getLastModifiedTime(p).toMillis());
       segments.add(seg);
+      byId.put(id, seg);
       replay(seg);
       nextId = id + 1;
     }
@@ -159,48 +184,88 @@ final class PackStore implements Closeable {
 
   /** The live entry {@code namespace/key}, located (not read), or null. */
   Loc find(String namespace, String key) {
-    return index.get(namespace + '/' + key);
+    PackIndex.Hash h = index.hash(namespace, key);
+    PackIndex.Entry e = index.get(h);
+    if (e == null) {
+      return null;
+    }
+    Segment seg = byId.get((long) e.seg());
+    return seg == null ? null
+        : new Loc(seg, e.off(), e.len(), e.dataLen(), e.lastRead(), namespace, key, h);
   }
 
   /**
    * The entry's data if it matches its SHA-256, else null (the caller {@link #drop}s it). One
-   * positional read. Throws if the read fails, e.g. because the segment was just removed.
+   * positional read of the whole record, whose namespace and key must be the ones looked up (the
+   * index keeps no key) and whose header gives the content type ({@link Loc#type}) and the
+   * SHA-256 the data must match. Throws if the read fails, e.g. because the segment was just
+   * removed.
    *
-   * <p>Data verified by an earlier read and still kept by the {@link PackMemo} is read again and
-   * compared with the kept bytes instead of hashed (any difference is damage since then, and
-   * null); the kept array is returned, which must not be written. Otherwise the data is hashed
-   * with a fresh digest from {@code sha256} and, if it matches, kept.
+   * <p>Data verified by an earlier read and still kept by the {@link PackMemo} is compared with the
+   * kept bytes instead of hashed (any difference is damage since then, and null); the kept array
+   * is returned, which must not be written. Otherwise the data is hashed with a fresh digest
+   * from {@code sha256} and, if it matches, kept.
    */
   byte[] read(Loc loc, java.util.function.Supplier<MessageDigest> sha256) throws IOException {
-    byte[] kept = PackMemo.get(loc);
-    if (kept != null) {
-      ByteBuffer disk = scratch(loc.dataLen);
-      if (!readFully(loc.seg.ch, disk, loc.off + loc.dataOff)) {
-        return null; // truncated under us: damaged
-      }
-      disk.flip();
-      if (disk.mismatch(ByteBuffer.wrap(kept)) >= 0) {
-        PackMemo.forget(loc);
-        return null;
-      }
-      loc.lastRead = clock.millis();
-      return kept;
+    ByteBuffer rec = scratch(loc.len);
+    if (!readFully(loc.seg.ch, rec, loc.off)) {
+      return null; // truncated under us: damaged
     }
-    byte[] data = new byte[loc.dataLen];
-    ByteBuffer b = ByteBuffer.wrap(data);
-    long pos = loc.off + loc.dataOff;
-    while (b.hasRemaining()) {
-      int n = loc.seg.ch.read(b, pos + b.position());
-      if (n < 0) {
-        return null; // truncated under us: damaged
-      }
-    }
-    if (!MessageDigest.isEqual(sha256.get().digest(data), loc.sha)) {
+    rec.flip();
+    String type = checkHeader(rec, loc);
+    if (type == BAD) {
       return null;
     }
-    loc.lastRead = clock.millis();
-    memo.keep(loc, data);
-    return data;
+    byte[] kept = memo.get(loc);
+    byte[] out;
+    if (kept != null) {
+      rec.limit(loc.dataOff + loc.dataLen).position(loc.dataOff);
+      if (rec.mismatch(ByteBuffer.wrap(kept)) >= 0) {
+        memo.forget(loc);
+        return null;
+      }
+      out = kept;
+    } else {
+      out = new byte[loc.dataLen];
+      rec.get(loc.dataOff, out);
+      byte[] sha = new byte[32];
+      rec.get(30, sha);
+      if (!MessageDigest.isEqual(sha256.get().digest(out), sha)) {
+        return null;
+      }
+      memo.keep(loc, out);
+    }
+    loc.type = type;
+    index.touch(loc.hash, (int) loc.seg.id, (int) loc.off, clock.millis());
+    return out;
+  }
+
+  /** What {@link #checkHeader} answers for a record that is not the one looked up. */
+  private static final String BAD = new String("bad");
+
+  /**
+   * The record's content type (null: none) if its header is an entry's for {@code loc}'s
+   * namespace and key with {@code loc}'s lengths, else {@link #BAD}.
+   */
+  private static String checkHeader(ByteBuffer rec, Loc loc) {
+    byte[] ns = loc.namespace.getBytes(StandardCharsets.UTF_8);
+    byte[] key = loc.key.getBytes(StandardCharsets.UTF_8);
+    int nsLen = rec.get(5) & 0xff;
+    int keyLen = rec.getShort(6) & 0xffff;
+    int typeLen = rec.getShort(8) & 0xffff;
+    if (rec.getInt(0) != MAGIC || rec.get(4) != ENTRY || nsLen != ns.length
+        || keyLen != key.length || rec.getInt(10) != loc.dataLen
+        || HEADER + nsLen + keyLen + typeLen != loc.dataOff
+        || rec.slice(HEADER, nsLen).mismatch(ByteBuffer.wrap(ns)) >= 0
+        || rec.slice(HEADER + nsLen, keyLen).mismatch(ByteBuffer.wrap(key)) >= 0) {
+      return BAD;
+    }
+    if (typeLen == 0) {
+      return null;
+    }
+    byte[] t = new byte[typeLen];
+    rec.get(HEADER + nsLen + keyLen, t);
+    return canonical(new String(t, StandardCharsets.UTF_8));
   }
 
   /**
@@ -221,6 +286,16 @@ final class PackStore implements Closeable {
 
   int count() {
     return index.size();
+  }
+
+  /** Bytes the index's table takes (off the heap). */
+  long indexBytes() {
+    return index.tableBytes();
+  }
+
+  /** The bytes {@link PackMemo} keeps for this record, or null. */
+  byte[] kept(Loc loc) {
+    return memo.get(loc);
   }
 
   /** Bytes of every segment file. */
@@ -245,14 +320,10 @@ final class PackStore implements Closeable {
   long put(String namespace, String key, byte[] data, int length, byte[] sha, String type)
       throws IOException {
     ByteBuffer rec = encode(ENTRY, namespace, key, type, data, length, sha, -1, -1);
-    String k = namespace + '/' + key;
-    int dataOff = rec.limit() - TRAILER - length;
+    PackIndex.Hash h = index.hash(namespace, key);
     synchronized (lock) {
       Segment seg = append(rec);
-      Loc loc = new Loc(seg, seg.size - rec.limit(), rec.limit(), dataOff, length, sha,
-          canonical(type));
-      loc.lastRead = clock.millis();
-      link(k, loc);
+      link(h, seg, seg.size - rec.limit(), rec.limit(), length, clock.millis());
     }
     return rec.limit();
   }
@@ -262,15 +333,14 @@ final class PackStore implements Closeable {
    * tombstone so that a restart does not index it again. Returns the bytes the log grew by.
    */
   long drop(String namespace, String key, Loc loc) throws IOException {
-    String k = namespace + '/' + key;
     synchronized (lock) {
-      if (index.get(k) != loc) {
+      if (!loc.sameAs(find(namespace, key))) {
         return 0;
       }
       ByteBuffer rec = encode(TOMBSTONE, namespace, key, null, new byte[0], 0, new byte[32],
           loc.seg.id, loc.off);
       append(rec);
-      unlink(k, loc);
+      unlink(loc.hash, loc.seg, loc.off, loc.len);
       return rec.limit();
     }
   }
@@ -281,17 +351,21 @@ final class PackStore implements Closeable {
     return loc == null ? 0 : drop(namespace, key, loc);
   }
 
-  private void link(String k, Loc loc) {
-    Loc old = index.put(k, loc);
+  /** Indexes a record (under the lock, or at start). */
+  private void link(PackIndex.Hash h, Segment seg, long off, int len, int dataLen, long lastRead) {
+    PackIndex.Entry old = index.put(h, (int) seg.id, (int) off, len, dataLen, lastRead);
     if (old != null) {
-      old.seg.live -= old.len;
+      Segment was = byId.get((long) old.seg());
+      if (was != null) {
+        was.live -= old.len();
+      }
     }
-    loc.seg.live += loc.len;
+    seg.live += len;
   }
 
-  private void unlink(String k, Loc loc) {
-    if (index.remove(k, loc)) {
-      loc.seg.live -= loc.len;
+  private void unlink(PackIndex.Hash h, Segment seg, long off, int len) {
+    if (index.remove(h, (int) seg.id, (int) off)) {
+      seg.live -= len;
     }
   }
 
@@ -320,8 +394,12 @@ final class PackStore implements Closeable {
     Path p = dir.resolve(String.format("%016x.seg", id));
     FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
         StandardOpenOption.WRITE);
+    if (id > Integer.MAX_VALUE) {
+      throw new IOException("the HTTP cache has used up its segment numbers in " + dir);
+    }
     Segment seg = new Segment(id, p, ch, clock.millis());
     segments.add(seg);
+    byId.put(id, seg);
     active = seg;
     rolls++;
     return seg;
@@ -386,9 +464,10 @@ final class PackStore implements Closeable {
     synchronized (lock) {
       if (seg.live > 0) {
         // Entries whose records the scan skipped or did not reach (damaged since the start).
-        index.values().removeIf(l -> l.seg == seg);
+        index.removeSegment((int) seg.id);
       }
       segments.remove(seg);
+      byId.remove(seg.id);
     }
     long freed = seg.size;
     try {
@@ -402,7 +481,6 @@ final class PackStore implements Closeable {
   /** One record of a segment being removed: copied to the log's end, or let go. */
   private long carryForward(Segment seg, Record r, boolean olderExists, long keepReadAfter,
       MessageDigest sha256) throws IOException {
-    String k = r.namespace + '/' + r.key;
     if (r.kind == TOMBSTONE) {
       if (!olderExists) {
         return 0;
@@ -412,25 +490,25 @@ final class PackStore implements Closeable {
       }
       return r.bytes.limit();
     }
-    Loc loc = index.get(k);
+    Loc loc = find(r.namespace, r.key);
     if (loc == null || loc.seg != seg || loc.off != r.off) {
       return 0; // dead: overwritten or dropped
     }
+    // The record passed its CRC-32C in the scan; its data must still match its SHA-256.
     boolean keep = loc.lastRead > keepReadAfter
-        && MessageDigest.isEqual(sha256.digest(r.data()), loc.sha);
+        && MessageDigest.isEqual(sha256.digest(r.data()), r.sha);
     synchronized (lock) {
-      if (index.get(k) != loc) {
+      Loc now = find(r.namespace, r.key);
+      if (!loc.sameAs(now)) {
         return 0; // replaced meanwhile
       }
       if (!keep) {
-        unlink(k, loc);
+        unlink(loc.hash, loc.seg, loc.off, loc.len);
         return 0;
       }
       Segment to = append(r.bytes);
-      Loc moved = new Loc(to, to.size - r.bytes.limit(), loc.len, loc.dataOff, loc.dataLen,
-          loc.sha, loc.type);
-      moved.lastRead = loc.lastRead;
-      link(k, moved);
+      // The last read as of now (a read since the lookup above counts).
+      link(loc.hash, to, to.size - r.bytes.limit(), loc.len, loc.dataLen, now.lastRead);
       return r.bytes.limit();
     }
   }
@@ -578,13 +656,12 @@ final class PackStore implements Closeable {
   /** Rebuilds the index from one segment at start, truncating it at its first bad record. */
   private void replay(Segment seg) throws IOException {
     long end = scan(seg, r -> {
-      String k = r.namespace + '/' + r.key;
       if (r.kind == ENTRY) {
-        link(k, new Loc(seg, r.off, r.bytes.limit(), r.dataOff, r.dataLen, r.sha, r.type));
+        link(index.hash(r.namespace, r.key), seg, r.off, r.bytes.limit(), r.dataLen, 0);
       } else {
-        Loc loc = index.get(k);
+        Loc loc = find(r.namespace, r.key);
         if (loc != null && loc.seg.id == r.killSeg && loc.off == r.killOff) {
-          unlink(k, loc);
+          unlink(loc.hash, loc.seg, loc.off, loc.len);
         }
       }
     });

@@ -76,10 +76,19 @@ final class PackFiles {
 
   /** Flips one bit in the middle of the entry's data. */
   static void flipOneByte(Where w) throws IOException {
-    try (var ch = java.nio.channels.FileChannel.open(w.segment(),
+    flipByteAt(w.segment(), w.dataOffset() + w.dataLength() / 2);
+  }
+
+  /** Flips one bit of the first byte of the entry's key. */
+  static void flipKeyByte(Where w, String namespace) throws IOException {
+    flipByteAt(w.segment(), w.recordStart() + PackStore.HEADER
+        + namespace.getBytes(StandardCharsets.UTF_8).length);
+  }
+
+  private static void flipByteAt(Path segment, long at) throws IOException {
+    try (var ch = java.nio.channels.FileChannel.open(segment,
         java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
       ByteBuffer one = ByteBuffer.allocate(1);
-      long at = w.dataOffset() + w.dataLength() / 2;
       ch.read(one, at);
       one.put(0, (byte) (one.get(0) ^ 0x20));
       one.rewind();

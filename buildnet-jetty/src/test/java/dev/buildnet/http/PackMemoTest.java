@@ -12,8 +12,13 @@ import org.junit.jupiter.api.Test;
 class PackMemoTest {
   private static final PackStore.Segment SEG = new PackStore.Segment(0, Path.of("0.seg"), null, 0);
 
+  private static long nextOffset;
+
+  /** A record of {@code size} data bytes at a location of its own. */
   private static PackStore.Loc loc(int size) {
-    return new PackStore.Loc(SEG, 0, size + 100, 90, size, new byte[32], null);
+    long off = nextOffset;
+    nextOffset += size + 100;
+    return new PackStore.Loc(SEG, off, size + 100, size, 0, "ns", "k" + off, null);
   }
 
   @Test
@@ -23,9 +28,9 @@ class PackMemoTest {
     for (PackStore.Loc l : locs) {
       memo.keep(l, new byte[1000]);
     }
-    assertNull(PackMemo.get(locs[0]), "the oldest is let go");
-    assertNotNull(PackMemo.get(locs[1]));
-    assertNotNull(PackMemo.get(locs[3]));
+    assertNull(memo.get(locs[0]), "the oldest is let go");
+    assertNotNull(memo.get(locs[1]));
+    assertNotNull(memo.get(locs[3]));
     assertEquals(3000, memo.bytes());
   }
 
@@ -36,7 +41,7 @@ class PackMemoTest {
     byte[] first = new byte[100];
     memo.keep(l, first);
     memo.keep(l, new byte[100]);
-    assertSame(first, PackMemo.get(l));
+    assertSame(first, memo.get(l));
     assertEquals(100, memo.bytes());
   }
 
@@ -45,7 +50,7 @@ class PackMemoTest {
     PackMemo memo = new PackMemo(500);
     PackStore.Loc l = loc(600);
     memo.keep(l, new byte[600]);
-    assertNull(PackMemo.get(l));
+    assertNull(memo.get(l));
     assertEquals(0, memo.bytes());
   }
 
@@ -55,11 +60,11 @@ class PackMemoTest {
     PackStore.Loc a = loc(1000);
     PackStore.Loc b = loc(1000);
     memo.keep(a, new byte[1000]);
-    PackMemo.forget(a);
+    memo.forget(a);
     memo.keep(a, new byte[1000]); // read and verified again: kept again
     memo.keep(b, new byte[1000]);
     assertEquals(2000, memo.bytes());
-    assertNull(PackMemo.get(a), "let go: the bound counts both keeps of it");
-    assertNotNull(PackMemo.get(b));
+    assertNull(memo.get(a), "let go: the bound counts both keeps of it");
+    assertNotNull(memo.get(b));
   }
 }

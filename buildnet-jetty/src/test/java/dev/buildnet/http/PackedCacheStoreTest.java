@@ -145,6 +145,48 @@ class PackedCacheStoreTest {
   }
 
   @Test
+  void aByteFlippedInARecordsKey_isAMiss_andTheEntryIsDropped() throws Exception {
+    // The index keeps no key (only a hash of it): a read checks the record's own key, so a record
+    // that no longer names the key looked up is never served for it.
+    try (HttpCacheStore s = open(1L << 30)) {
+      put(s, "victim", value(4, 1500), null);
+      put(s, "neighbour", value(5, 1500), null);
+      PackFiles.flipKeyByte(PackFiles.find(dir, "gradle", "victim"), "gradle");
+      assertNull(s.getPackedNow("gradle", "victim"), "the inline path refuses it");
+      assertFalse(get(s, "victim").isPresent());
+      assertEquals(1, s.entriesAndBytes()[0], "dropped: only the neighbour is left");
+      assertArrayEquals(value(5, 1500), get(s, "neighbour").orElseThrow());
+    }
+  }
+
+  @Test
+  void theIndexKeepsNoObjectsPerEntry_soTheHeapDoesNotGrowWithTheEntryCount() throws Exception {
+    // 200,000 entries took about 40 MB of heap with an index of one map entry, one key string
+    // and one location object each (about 200 bytes an entry). Off the heap they take none.
+    int entries = 200_000;
+    try (HttpCacheStore s = open(1L << 30)) {
+      put(s, "first", value(6, 16), null); // the classes and the first segment are there
+      long before = heapAfterFullGc();
+      byte[] small = value(7, 16);
+      for (int i = 0; i < entries; i++) {
+        put(s, "k" + i, small, null);
+      }
+      long grown = heapAfterFullGc() - before;
+      assertEquals(entries + 1, s.entriesAndBytes()[0]);
+      assertTrue(grown < 8L << 20, "the heap grew by " + grown + " bytes for " + entries
+          + " entries");
+      assertArrayEquals(small, get(s, "k" + (entries - 1)).orElseThrow());
+    }
+  }
+
+  /** Heap in use after a full collection (G1 collects fully on System.gc() by default). */
+  private static long heapAfterFullGc() {
+    var memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+    System.gc();
+    return memory.getHeapMemoryUsage().getUsed();
+  }
+
+  @Test
   void anEntryHeldInMemoryAfterItsFirstRead_isStillAMissOnceFlippedOnDisk() throws Exception {
     try (HttpCacheStore s = open(1L << 30)) {
       put(s, "kept", value(3, 1024), null);
