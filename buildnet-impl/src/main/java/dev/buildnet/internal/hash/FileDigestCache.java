@@ -87,6 +87,12 @@ public final class FileDigestCache {
   /** Reads a file's stat without following a link ({@code lstat}), for {@link #digestIfRegularFile}. */
   private final StatReader lstatReader;
   /**
+   * Whether the stats are {@link FileStat#read}'s own (no test's reader), so that a {@link
+   * Remembered} may keep its path encoded for {@link NativeStat} and skip the encoding per stat.
+   */
+  private final boolean nativeStats;
+  private final java.util.function.Consumer<Path> statObserver;
+  /**
    * By path ({@link Path#toString()} of the normalized absolute path: a string is smaller than a
    * path and is what the native stat reads anyway). Unbounded (the default, and what BuildNet uses): a concurrent map, read without a
    * lock, since a null build looks up every input of every target from several threads at once.
@@ -128,6 +134,8 @@ public final class FileDigestCache {
     StatReader lstat = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     java.util.function.Consumer<Path> observer = builder.statObserver;
+    this.nativeStats = builder.statReader == null && NativeStat.available();
+    this.statObserver = observer;
     this.statReader = observer == null ? stat : p -> {
       observer.accept(p);
       return stat.read(p);
@@ -532,7 +540,12 @@ public final class FileDigestCache {
     Objects.requireNonNull(file, "file");
     Path key = normalized(file);
     Entry e = get(key.toString());
-    return e == null ? null : new Remembered(key, e);
+    if (e == null) {
+      return null;
+    }
+    byte[] encoded = nativeStats && key.getFileSystem() == java.nio.file.FileSystems.getDefault()
+        ? NativeStat.encode(key.toString()) : null;
+    return new Remembered(key, e, encoded);
   }
 
   /**
@@ -543,7 +556,7 @@ public final class FileDigestCache {
   public boolean stillHolds(Remembered r) {
     java.util.function.Predicate<Path> watching = watched;
     if (watching == null) {
-      return stillHolds(r, statReader);
+      return stillHolds(r, true);
     }
     // Watch mode: digest() answers a trusted digest without a stat, so this does too. Every
     // change to the trusted digests bumps 'invalidations' (under the lock of 'trusted'), so a
@@ -554,7 +567,7 @@ public final class FileDigestCache {
       return true;
     }
     if (!watching.test(r.path)) {
-      return stillHolds(r, statReader);
+      return stillHolds(r, true);
     }
     Digest known = trusted.get(r.path);
     if (known != null) {
@@ -565,7 +578,7 @@ public final class FileDigestCache {
       cacheHits.increment();
       return true;
     }
-    if (!stillHolds(r, statReader)) {
+    if (!stillHolds(r, true)) {
       return false;
     }
     // As digest() does after a checked answer: trusted from now on unless an event came between.
@@ -585,17 +598,17 @@ public final class FileDigestCache {
    * {@code lstat}, counted as a cache hit.
    */
   public boolean stillHoldsRegularFile(Remembered r) {
-    return stillHolds(r, lstatReader);
+    return stillHolds(r, false);
   }
 
-  private boolean stillHolds(Remembered r, StatReader reader) {
+  private boolean stillHolds(Remembered r, boolean followLinks) {
     Entry e = r.entry;
     if (e.retired) {
       return false;
     }
     FileStat now;
     try {
-      now = reader.read(r.path);
+      now = stat(r, followLinks);
     } catch (IOException e2) {
       return false; // missing or unreadable: digest() and digestIfRegularFile() report it
     }
@@ -607,16 +620,41 @@ public final class FileDigestCache {
     return true;
   }
 
+  /**
+   * {@code r}'s file's stat ({@code lstat} unless {@code followLinks}), by the readers' rules: from
+   * the path {@code r} keeps encoded where there is one, else through the reader.
+   */
+  private FileStat stat(Remembered r, boolean followLinks) throws IOException {
+    if (r.encoded != null) {
+      if (statObserver != null) {
+        statObserver.accept(r.path);
+      }
+      FileStat now = NativeStat.read(r.encoded, r.name, followLinks);
+      if (now != null) {
+        return now;
+      }
+      return FileStat.readJdk(r.path,
+          followLinks ? FOLLOW_LINKS : new java.nio.file.LinkOption[] {
+              java.nio.file.LinkOption.NOFOLLOW_LINKS});
+    }
+    return (followLinks ? statReader : lstatReader).read(r.path);
+  }
+
   /** A remembered digest with its file, as {@link #remembered} hands it out. */
   public static final class Remembered {
     private final Path path;
     private final Entry entry;
+    /** The path as {@link NativeStat} reads it, encoded once; null: stats go through the reader. */
+    private final byte[] encoded;
+    private final String name;
     /** The invalidation epoch at which watch mode was seen to trust this digest; none yet. */
     private volatile long trustedAt = Long.MIN_VALUE;
 
-    private Remembered(Path path, Entry entry) {
+    private Remembered(Path path, Entry entry, byte[] encoded) {
       this.path = path;
       this.entry = entry;
+      this.encoded = encoded;
+      this.name = encoded == null ? null : path.toString();
     }
 
     public Digest digest() {

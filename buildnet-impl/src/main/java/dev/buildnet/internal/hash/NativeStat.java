@@ -103,10 +103,48 @@ final class NativeStat {
    */
   static FileStat read(String path, boolean followLinks) throws IOException {
     Buffer buffer = BUFFERS.get();
-    ByteBuffer b = buffer.bytes;
     if (!putPath(buffer, path.isEmpty() ? "." : path)) {
       return null;
     }
+    return statx(buffer, path, followLinks);
+  }
+
+  /**
+   * {@link #read(String, boolean)} of a path already {@link #encode encoded}: a caller that stats
+   * the same file on every build encodes it once rather than on each stat.
+   *
+   * @param path what {@link #encode} made of {@code name}
+   * @param name the path as text, for the exception
+   */
+  static FileStat read(byte[] path, String name, boolean followLinks) throws IOException {
+    Buffer buffer = BUFFERS.get();
+    buffer.bytes.put(STATX_SIZE_BYTES, path, 0, path.length);
+    return statx(buffer, name, followLinks);
+  }
+
+  /**
+   * {@code path} NUL-terminated in the bytes {@link #read(String, boolean)} would hand to {@code
+   * statx}, or null where that would leave it to the JDK (too long, or a name that may not
+   * round-trip through the file-name encoding).
+   */
+  static byte[] encode(String path) {
+    Buffer buffer = BUFFERS.get();
+    if (!putPath(buffer, path.isEmpty() ? "." : path)) {
+      return null;
+    }
+    int n = 0;
+    while (buffer.bytes.get(STATX_SIZE_BYTES + n) != 0) {
+      n++;
+    }
+    byte[] encoded = new byte[n + 1];
+    buffer.bytes.get(STATX_SIZE_BYTES, encoded, 0, n + 1);
+    return encoded;
+  }
+
+  /** The stat of the path {@code buffer} holds after its statx area. */
+  private static FileStat statx(Buffer buffer, String path, boolean followLinks)
+      throws IOException {
+    ByteBuffer b = buffer.bytes;
     int flags = followLinks ? 0 : AT_SYMLINK_NOFOLLOW;
     int rc;
     do {
