@@ -75,6 +75,8 @@ public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
   private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
+  /** The flags of a regular file's stat with a Unix identity, as {@link NativeStat} makes it. */
+  private static final int UNIX_REGULAR_FILE = FileStat.UNIX_ID | FileStat.REGULAR_FILE;
   /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
   private static final java.nio.file.FileSystem SLASHED =
       java.nio.file.FileSystems.getDefault().getSeparator().equals("/")
@@ -608,7 +610,25 @@ public final class FileDigestCache {
     }
     FileStat now;
     try {
-      now = stat(r, followLinks);
+      if (r.encoded != null && e.fileKey == null && e.flags == UNIX_REGULAR_FILE) {
+        // The usual case: compared in the native buffer, without a stat object per file.
+        if (statObserver != null) {
+          statObserver.accept(r.path);
+        }
+        int same = NativeStat.isRegularFileAt(r.encoded, r.name, followLinks, e.size,
+            e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
+        if (same != NativeStat.UNKNOWN) {
+          if (same != NativeStat.SAME || e.retired) {
+            return false;
+          }
+          e.seen = generation;
+          cacheHits.increment();
+          return true;
+        }
+        now = FileStat.readJdk(r.path, linkOptions(followLinks));
+      } else {
+        now = stat(r, followLinks);
+      }
     } catch (IOException e2) {
       return false; // missing or unreadable: digest() and digestIfRegularFile() report it
     }
@@ -633,11 +653,14 @@ public final class FileDigestCache {
       if (now != null) {
         return now;
       }
-      return FileStat.readJdk(r.path,
-          followLinks ? FOLLOW_LINKS : new java.nio.file.LinkOption[] {
-              java.nio.file.LinkOption.NOFOLLOW_LINKS});
+      return FileStat.readJdk(r.path, linkOptions(followLinks));
     }
     return (followLinks ? statReader : lstatReader).read(r.path);
+  }
+
+  private static java.nio.file.LinkOption[] linkOptions(boolean followLinks) {
+    return followLinks ? FOLLOW_LINKS
+        : new java.nio.file.LinkOption[] {java.nio.file.LinkOption.NOFOLLOW_LINKS};
   }
 
   /** A remembered digest with its file, as {@link #remembered} hands it out. */

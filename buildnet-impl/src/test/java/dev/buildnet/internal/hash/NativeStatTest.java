@@ -203,6 +203,41 @@ class NativeStatTest {
   }
 
   @Test
+  void isRegularFileAt_isSameExactlyForThatRegularFileAtThoseFields() throws IOException {
+    Path file = Files.writeString(dir.resolve("file.txt"), "file", UTF_8);
+    Path link = Files.createSymbolicLink(dir.resolve("link"), file);
+    FileStat s = nativeStat(file, FOLLOW);
+    byte[] f = NativeStat.encode(file.toString());
+    byte[] l = NativeStat.encode(link.toString());
+    byte[] d = NativeStat.encode(dir.toString());
+    assertEquals(NativeStat.SAME, NativeStat.isRegularFileAt(f, file.toString(), true, s.size(),
+        s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()));
+    assertEquals(NativeStat.SAME, NativeStat.isRegularFileAt(f, file.toString(), false, s.size(),
+        s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()));
+    assertEquals(NativeStat.SAME, NativeStat.isRegularFileAt(l, link.toString(), true, s.size(),
+        s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()), "stat follows the link");
+    assertEquals(NativeStat.CHANGED, NativeStat.isRegularFileAt(l, link.toString(), false,
+        s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()), "lstat sees the link");
+    long[][] others = {
+        {s.size() + 1, s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()},
+        {s.size(), s.mtimeNanos() + 1, s.ctimeNanos(), s.dev(), s.ino()},
+        {s.size(), s.mtimeNanos(), s.ctimeNanos() + 1, s.dev(), s.ino()},
+        {s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev() + 1, s.ino()},
+        {s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino() + 1}};
+    for (long[] o : others) {
+      assertEquals(NativeStat.CHANGED,
+          NativeStat.isRegularFileAt(f, file.toString(), true, o[0], o[1], o[2], o[3], o[4]),
+          java.util.Arrays.toString(o));
+    }
+    FileStat ds = nativeStat(dir, FOLLOW);
+    assertEquals(NativeStat.CHANGED, NativeStat.isRegularFileAt(d, dir.toString(), true,
+        ds.size(), ds.mtimeNanos(), ds.ctimeNanos(), ds.dev(), ds.ino()), "a directory");
+    Files.delete(file);
+    assertThrows(NoSuchFileException.class, () -> NativeStat.isRegularFileAt(f, file.toString(),
+        true, s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()));
+  }
+
+  @Test
   void aPathEncodedOnce_coversNonAsciiNames_andRefusesWhatTheJdkMustAnswer() throws IOException {
     String name = "grüße.txt";
     if (NativeStat.fileNameEncoding().newEncoder().canEncode(name)) {
