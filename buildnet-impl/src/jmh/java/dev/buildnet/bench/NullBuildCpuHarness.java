@@ -31,6 +31,8 @@ public final class NullBuildCpuHarness {
       OperatingSystemMXBean os =
           (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       double[] wall = new double[builds];
+      long[] times = userSystemTicks();
+      long allocated = allocatedBytes();
       long cpu = os.getProcessCpuTime();
       for (int i = 0; i < builds; i++) {
         long t = System.nanoTime();
@@ -38,17 +40,48 @@ public final class NullBuildCpuHarness {
         wall[i] = (System.nanoTime() - t) / 1e6;
       }
       cpu = os.getProcessCpuTime() - cpu;
+      allocated = allocatedBytes() - allocated;
+      long[] after = userSystemTicks();
       Arrays.sort(wall);
       System.out.printf("%snull build of %d targets: wall min %.0f ms, median %.0f ms; process CPU"
           + " %.0f ms per build (%d builds after %d warm-up)%n", hot != null ? "hot " : "",
           bench.targets, wall[0],
           wall[builds / 2], cpu / 1e6 / builds, builds, warm);
+      if (times != null && after != null) {
+        // /proc/self/stat's clock ticks (USER_HZ, 100 on Linux): coarse, so over all the builds.
+        System.out.printf("  of which user %.0f ms, system %.0f ms per build; %.1f MB allocated"
+            + " per build by the threads alive at the end%n",
+            (after[0] - times[0]) * 10.0 / builds, (after[1] - times[1]) * 10.0 / builds,
+            allocated / 1e6 / builds);
+      }
     } finally {
       if (hot != null) {
         hot.tearDown();
       }
       bench.tearDown();
     }
+  }
+
+  /** utime and stime from /proc/self/stat, in clock ticks; null where there is none. */
+  private static long[] userSystemTicks() {
+    try {
+      String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return new long[] {Long.parseLong(f[11]), Long.parseLong(f[12])};
+    } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Bytes allocated so far by the live threads (the engine's pool threads live throughout). */
+  private static long allocatedBytes() {
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (long a : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      sum += Math.max(0, a);
+    }
+    return sum;
   }
 
   private static void build(EngineBenchmark bench, dev.buildnet.BuildNet hot) throws Exception {

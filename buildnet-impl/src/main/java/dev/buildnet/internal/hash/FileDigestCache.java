@@ -75,6 +75,8 @@ public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
   private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
+  /** The flags of a regular file's stat with a Unix identity, as {@link NativeStat} makes it. */
+  private static final int UNIX_REGULAR_FILE = FileStat.UNIX_ID | FileStat.REGULAR_FILE;
   /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
   private static final java.nio.file.FileSystem SLASHED =
       java.nio.file.FileSystems.getDefault().getSeparator().equals("/")
@@ -86,6 +88,12 @@ public final class FileDigestCache {
   private final StatReader statReader;
   /** Reads a file's stat without following a link ({@code lstat}), for {@link #digestIfRegularFile}. */
   private final StatReader lstatReader;
+  /**
+   * Whether the stats are {@link FileStat#read}'s own (no test's reader), so that a {@link
+   * Remembered} may keep its path encoded for {@link NativeStat} and skip the encoding per stat.
+   */
+  private final boolean nativeStats;
+  private final java.util.function.Consumer<Path> statObserver;
   /**
    * By path ({@link Path#toString()} of the normalized absolute path: a string is smaller than a
    * path and is what the native stat reads anyway). Unbounded (the default, and what BuildNet uses): a concurrent map, read without a
@@ -128,6 +136,8 @@ public final class FileDigestCache {
     StatReader lstat = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     java.util.function.Consumer<Path> observer = builder.statObserver;
+    this.nativeStats = builder.statReader == null && NativeStat.available();
+    this.statObserver = observer;
     this.statReader = observer == null ? stat : p -> {
       observer.accept(p);
       return stat.read(p);
@@ -532,7 +542,12 @@ public final class FileDigestCache {
     Objects.requireNonNull(file, "file");
     Path key = normalized(file);
     Entry e = get(key.toString());
-    return e == null ? null : new Remembered(key, e);
+    if (e == null) {
+      return null;
+    }
+    byte[] encoded = nativeStats && key.getFileSystem() == java.nio.file.FileSystems.getDefault()
+        ? NativeStat.encode(key.toString()) : null;
+    return new Remembered(key, e, encoded);
   }
 
   /**
@@ -543,7 +558,7 @@ public final class FileDigestCache {
   public boolean stillHolds(Remembered r) {
     java.util.function.Predicate<Path> watching = watched;
     if (watching == null) {
-      return stillHolds(r, statReader);
+      return stillHolds(r, true);
     }
     // Watch mode: digest() answers a trusted digest without a stat, so this does too. Every
     // change to the trusted digests bumps 'invalidations' (under the lock of 'trusted'), so a
@@ -554,7 +569,7 @@ public final class FileDigestCache {
       return true;
     }
     if (!watching.test(r.path)) {
-      return stillHolds(r, statReader);
+      return stillHolds(r, true);
     }
     Digest known = trusted.get(r.path);
     if (known != null) {
@@ -565,7 +580,7 @@ public final class FileDigestCache {
       cacheHits.increment();
       return true;
     }
-    if (!stillHolds(r, statReader)) {
+    if (!stillHolds(r, true)) {
       return false;
     }
     // As digest() does after a checked answer: trusted from now on unless an event came between.
@@ -585,17 +600,35 @@ public final class FileDigestCache {
    * {@code lstat}, counted as a cache hit.
    */
   public boolean stillHoldsRegularFile(Remembered r) {
-    return stillHolds(r, lstatReader);
+    return stillHolds(r, false);
   }
 
-  private boolean stillHolds(Remembered r, StatReader reader) {
+  private boolean stillHolds(Remembered r, boolean followLinks) {
     Entry e = r.entry;
     if (e.retired) {
       return false;
     }
     FileStat now;
     try {
-      now = reader.read(r.path);
+      if (r.encoded != null && e.fileKey == null && e.flags == UNIX_REGULAR_FILE) {
+        // The usual case: compared in the native buffer, without a stat object per file.
+        if (statObserver != null) {
+          statObserver.accept(r.path);
+        }
+        int same = NativeStat.isRegularFileAt(r.encoded, r.name, followLinks, e.size,
+            e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
+        if (same != NativeStat.UNKNOWN) {
+          if (same != NativeStat.SAME || e.retired) {
+            return false;
+          }
+          e.seen = generation;
+          cacheHits.increment();
+          return true;
+        }
+        now = FileStat.readJdk(r.path, linkOptions(followLinks));
+      } else {
+        now = stat(r, followLinks);
+      }
     } catch (IOException e2) {
       return false; // missing or unreadable: digest() and digestIfRegularFile() report it
     }
@@ -607,16 +640,44 @@ public final class FileDigestCache {
     return true;
   }
 
+  /**
+   * {@code r}'s file's stat ({@code lstat} unless {@code followLinks}), by the readers' rules: from
+   * the path {@code r} keeps encoded where there is one, else through the reader.
+   */
+  private FileStat stat(Remembered r, boolean followLinks) throws IOException {
+    if (r.encoded != null) {
+      if (statObserver != null) {
+        statObserver.accept(r.path);
+      }
+      FileStat now = NativeStat.read(r.encoded, r.name, followLinks);
+      if (now != null) {
+        return now;
+      }
+      return FileStat.readJdk(r.path, linkOptions(followLinks));
+    }
+    return (followLinks ? statReader : lstatReader).read(r.path);
+  }
+
+  private static java.nio.file.LinkOption[] linkOptions(boolean followLinks) {
+    return followLinks ? FOLLOW_LINKS
+        : new java.nio.file.LinkOption[] {java.nio.file.LinkOption.NOFOLLOW_LINKS};
+  }
+
   /** A remembered digest with its file, as {@link #remembered} hands it out. */
   public static final class Remembered {
     private final Path path;
     private final Entry entry;
+    /** The path as {@link NativeStat} reads it, encoded once; null: stats go through the reader. */
+    private final byte[] encoded;
+    private final String name;
     /** The invalidation epoch at which watch mode was seen to trust this digest; none yet. */
     private volatile long trustedAt = Long.MIN_VALUE;
 
-    private Remembered(Path path, Entry entry) {
+    private Remembered(Path path, Entry entry, byte[] encoded) {
       this.path = path;
       this.entry = entry;
+      this.encoded = encoded;
+      this.name = encoded == null ? null : path.toString();
     }
 
     public Digest digest() {

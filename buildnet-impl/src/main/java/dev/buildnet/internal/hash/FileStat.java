@@ -41,8 +41,8 @@ record FileStat(
    * this list and builds a set and a map of it on every call, so every name left out counts.
    */
   private static final String UNIX_ATTRIBUTES = "unix:size,lastModifiedTime,ctime,dev,ino,mode";
-  private static final int S_IFMT = 0170000;
-  private static final int S_IFREG = 0100000;
+  static final int S_IFMT = 0170000;
+  static final int S_IFREG = 0100000;
   private static final int S_IFDIR = 0040000;
   private static final FileSystem DEFAULT = FileSystems.getDefault();
   private static final boolean UNIX = DEFAULT.supportedFileAttributeViews().contains("unix");

@@ -103,10 +103,80 @@ final class NativeStat {
    */
   static FileStat read(String path, boolean followLinks) throws IOException {
     Buffer buffer = BUFFERS.get();
-    ByteBuffer b = buffer.bytes;
     if (!putPath(buffer, path.isEmpty() ? "." : path)) {
       return null;
     }
+    return statx(buffer, path, followLinks) ? decode(buffer.bytes) : null;
+  }
+
+  /**
+   * {@link #read(String, boolean)} of a path already {@link #encode encoded}: a caller that stats
+   * the same file on every build encodes it once rather than on each stat.
+   *
+   * @param path what {@link #encode} made of {@code name}
+   * @param name the path as text, for the exception
+   */
+  static FileStat read(byte[] path, String name, boolean followLinks) throws IOException {
+    Buffer buffer = BUFFERS.get();
+    buffer.bytes.put(STATX_SIZE_BYTES, path, 0, path.length);
+    return statx(buffer, name, followLinks) ? decode(buffer.bytes) : null;
+  }
+
+  /** {@link #isRegularFileAt}: the stat is that of a regular file with exactly those fields. */
+  static final int SAME = 1;
+  /** {@link #isRegularFileAt}: the file is not that regular file at those fields. */
+  static final int CHANGED = 0;
+  /** {@link #isRegularFileAt}: left to the JDK, as {@link #read} would return null. */
+  static final int UNKNOWN = -1;
+
+  /**
+   * Whether {@code read(path, name, followLinks)} would be a regular file's {@link FileStat#unix}
+   * of exactly these fields, without making one (a null build asks this once per input and
+   * output): {@link #SAME}, {@link #CHANGED}, or {@link #UNKNOWN} where {@link #read} would return
+   * null.
+   *
+   * @throws NoSuchFileException as {@link #read} does
+   */
+  static int isRegularFileAt(byte[] path, String name, boolean followLinks, long size,
+      long mtimeNanos, long ctimeNanos, long dev, long ino) throws IOException {
+    Buffer buffer = BUFFERS.get();
+    ByteBuffer b = buffer.bytes;
+    b.put(STATX_SIZE_BYTES, path, 0, path.length);
+    if (!statx(buffer, name, followLinks)) {
+      return UNKNOWN;
+    }
+    int mode = b.getShort(OFF_MODE) & 0xffff;
+    return (mode & FileStat.S_IFMT) == FileStat.S_IFREG && b.getLong(OFF_SIZE) == size
+        && b.getLong(OFF_INO) == ino && nanos(b, OFF_MTIME) == mtimeNanos
+        && nanos(b, OFF_CTIME) == ctimeNanos && dev(b) == dev ? SAME : CHANGED;
+  }
+
+  /**
+   * {@code path} NUL-terminated in the bytes {@link #read(String, boolean)} would hand to {@code
+   * statx}, or null where that would leave it to the JDK (too long, or a name that may not
+   * round-trip through the file-name encoding).
+   */
+  static byte[] encode(String path) {
+    Buffer buffer = BUFFERS.get();
+    if (!putPath(buffer, path.isEmpty() ? "." : path)) {
+      return null;
+    }
+    int n = 0;
+    while (buffer.bytes.get(STATX_SIZE_BYTES + n) != 0) {
+      n++;
+    }
+    byte[] encoded = new byte[n + 1];
+    buffer.bytes.get(STATX_SIZE_BYTES, encoded, 0, n + 1);
+    return encoded;
+  }
+
+  /**
+   * Stats the path {@code buffer} holds after its statx area into the statx area: false where the
+   * JDK must answer (an error but "no such file", a field the file system does not report).
+   */
+  private static boolean statx(Buffer buffer, String path, boolean followLinks)
+      throws IOException {
+    ByteBuffer b = buffer.bytes;
     int flags = followLinks ? 0 : AT_SYMLINK_NOFOLLOW;
     int rc;
     do {
@@ -116,15 +186,19 @@ final class NativeStat {
       if (Native.getLastError() == ENOENT) {
         throw new NoSuchFileException(path);
       }
-      return null; // the JDK makes its own exception for it (or finds it there after all)
+      return false; // the JDK makes its own exception for it (or finds it there after all)
     }
-    if ((b.getInt(OFF_MASK) & WANTED) != WANTED) {
-      return null;
-    }
+    return (b.getInt(OFF_MASK) & WANTED) == WANTED;
+  }
+
+  private static FileStat decode(ByteBuffer b) {
     int mode = b.getShort(OFF_MODE) & 0xffff;
-    long dev = makedev(b.getInt(OFF_DEV_MAJOR) & 0xffffffffL, b.getInt(OFF_DEV_MINOR) & 0xffffffffL);
-    return FileStat.unix(b.getLong(OFF_SIZE), nanos(b, OFF_MTIME), nanos(b, OFF_CTIME), dev,
+    return FileStat.unix(b.getLong(OFF_SIZE), nanos(b, OFF_MTIME), nanos(b, OFF_CTIME), dev(b),
         b.getLong(OFF_INO), mode);
+  }
+
+  private static long dev(ByteBuffer b) {
+    return makedev(b.getInt(OFF_DEV_MAJOR) & 0xffffffffL, b.getInt(OFF_DEV_MINOR) & 0xffffffffL);
   }
 
   /** glibc's {@code makedev}, which is how {@code st_dev} (and so the JDK's "unix:dev") encodes. */

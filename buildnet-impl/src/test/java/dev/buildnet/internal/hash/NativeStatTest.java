@@ -182,6 +182,74 @@ class NativeStatTest {
     assertEquals(5, FileStat.read(bad).size());
   }
 
+  @Test
+  void aPathEncodedOnce_isStatedAsItsText_followingLinksOrNot() throws IOException {
+    Path file = Files.writeString(dir.resolve("file.txt"), "file", UTF_8);
+    Path link = Files.createSymbolicLink(dir.resolve("link"), file);
+    Path dirLink = Files.createSymbolicLink(dir.resolve("dirlink"), dir);
+    Path missing = dir.resolve("missing.txt");
+    for (Path p : List.of(file, link, dirLink, dir)) {
+      byte[] encoded = NativeStat.encode(p.toString());
+      assertNotNull(encoded, p.toString());
+      assertEquals(0, encoded[encoded.length - 1], "NUL-terminated");
+      for (boolean follow : new boolean[] {true, false}) {
+        assertEquals(NativeStat.read(p.toString(), follow),
+            NativeStat.read(encoded, p.toString(), follow), p + " follow=" + follow);
+      }
+    }
+    NoSuchFileException gone = assertThrows(NoSuchFileException.class,
+        () -> NativeStat.read(NativeStat.encode(missing.toString()), missing.toString(), true));
+    assertEquals(missing.toString(), gone.getFile());
+  }
+
+  @Test
+  void isRegularFileAt_isSameExactlyForThatRegularFileAtThoseFields() throws IOException {
+    Path file = Files.writeString(dir.resolve("file.txt"), "file", UTF_8);
+    Path link = Files.createSymbolicLink(dir.resolve("link"), file);
+    FileStat s = nativeStat(file, FOLLOW);
+    byte[] f = NativeStat.encode(file.toString());
+    byte[] l = NativeStat.encode(link.toString());
+    byte[] d = NativeStat.encode(dir.toString());
+    assertEquals(NativeStat.SAME, NativeStat.isRegularFileAt(f, file.toString(), true, s.size(),
+        s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()));
+    assertEquals(NativeStat.SAME, NativeStat.isRegularFileAt(f, file.toString(), false, s.size(),
+        s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()));
+    assertEquals(NativeStat.SAME, NativeStat.isRegularFileAt(l, link.toString(), true, s.size(),
+        s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()), "stat follows the link");
+    assertEquals(NativeStat.CHANGED, NativeStat.isRegularFileAt(l, link.toString(), false,
+        s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()), "lstat sees the link");
+    long[][] others = {
+        {s.size() + 1, s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()},
+        {s.size(), s.mtimeNanos() + 1, s.ctimeNanos(), s.dev(), s.ino()},
+        {s.size(), s.mtimeNanos(), s.ctimeNanos() + 1, s.dev(), s.ino()},
+        {s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev() + 1, s.ino()},
+        {s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino() + 1}};
+    for (long[] o : others) {
+      assertEquals(NativeStat.CHANGED,
+          NativeStat.isRegularFileAt(f, file.toString(), true, o[0], o[1], o[2], o[3], o[4]),
+          java.util.Arrays.toString(o));
+    }
+    FileStat ds = nativeStat(dir, FOLLOW);
+    assertEquals(NativeStat.CHANGED, NativeStat.isRegularFileAt(d, dir.toString(), true,
+        ds.size(), ds.mtimeNanos(), ds.ctimeNanos(), ds.dev(), ds.ino()), "a directory");
+    Files.delete(file);
+    assertThrows(NoSuchFileException.class, () -> NativeStat.isRegularFileAt(f, file.toString(),
+        true, s.size(), s.mtimeNanos(), s.ctimeNanos(), s.dev(), s.ino()));
+  }
+
+  @Test
+  void aPathEncodedOnce_coversNonAsciiNames_andRefusesWhatTheJdkMustAnswer() throws IOException {
+    String name = "grüße.txt";
+    if (NativeStat.fileNameEncoding().newEncoder().canEncode(name)) {
+      Path file = Files.writeString(dir.resolve(name), "non-ascii", UTF_8);
+      assertEquals(nativeStat(file, FOLLOW),
+          NativeStat.read(NativeStat.encode(file.toString()), file.toString(), true));
+    }
+    assertNull(NativeStat.encode(dir + "/bad-\uFFFD"), "a name decoded from invalid bytes");
+    assertNull(NativeStat.encode(dir + "/nul\0name"));
+    assertNull(NativeStat.encode("/" + "a".repeat(4096)), "longer than PATH_MAX");
+  }
+
   /** glibc's own makedev, exported as a function. */
   interface GlibcDev extends com.sun.jna.Library {
     long gnu_dev_makedev(int major, int minor);
