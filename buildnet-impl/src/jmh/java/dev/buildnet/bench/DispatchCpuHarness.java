@@ -62,7 +62,7 @@ public final class DispatchCpuHarness {
         Thread.sleep(10);
       }
       for (int r = 0; r < rounds; r++) {
-        long alloc0 = allocatedBytes();
+        long alloc0 = ThreadCounters.allocatedBytes();
         long[] switches0 = contextSwitches();
         long[] roles0 = cpuByRole(masterLoop);
         long cpu0 = os.getProcessCpuTime();
@@ -70,7 +70,7 @@ public final class DispatchCpuHarness {
         BuildResult res = net.build(names, false).get(10, TimeUnit.MINUTES);
         long wall = System.nanoTime() - t0;
         long cpu = os.getProcessCpuTime() - cpu0;
-        long alloc = allocatedBytes() - alloc0;
+        long alloc = ThreadCounters.allocatedBytes() - alloc0;
         long[] switches = contextSwitches();
         long[] roles = cpuByRole(masterLoop);
         if (!res.success()) {
@@ -110,7 +110,8 @@ public final class DispatchCpuHarness {
 
   /**
    * CPU time so far of the master's loop, the engine's threads and the other network loops (the
-   * workers'), in that order; threads that ended are missed, as in {@link #allocatedBytes()}.
+   * workers'), in that order; threads that ended are missed, as in
+   * {@link ThreadCounters#allocatedBytes()}.
    */
   private static long[] cpuByRole(Set<Long> masterLoop) {
     java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -127,23 +128,9 @@ public final class DispatchCpuHarness {
   }
 
   /**
-   * Bytes allocated so far by the threads alive now (a thread that ended since the last call is
-   * missed: the figure is a floor, close when the same threads serve every round).
-   */
-  private static long allocatedBytes() {
-    com.sun.management.ThreadMXBean threads =
-        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-    long sum = 0;
-    for (long b : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
-      sum += Math.max(0, b);
-    }
-    return sum;
-  }
-
-  /**
    * Voluntary and involuntary context switches so far of the threads alive now, summed from
    * /proc/self/task/{tid}/status (the process's own status counts its first thread only); zeros
-   * where there is no /proc. A floor, as {@link #allocatedBytes()} is.
+   * where there is no /proc. A floor, as {@link ThreadCounters#allocatedBytes()} is.
    */
   private static long[] contextSwitches() {
     long[] sum = new long[2];

@@ -32,7 +32,7 @@ public final class NullBuildCpuHarness {
           (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       double[] wall = new double[builds];
       long[] times = userSystemTicks();
-      long allocated = allocatedBytes();
+      long allocated = ThreadCounters.allocatedBytes();
       long cpu = os.getProcessCpuTime();
       for (int i = 0; i < builds; i++) {
         long t = System.nanoTime();
@@ -40,7 +40,7 @@ public final class NullBuildCpuHarness {
         wall[i] = (System.nanoTime() - t) / 1e6;
       }
       cpu = os.getProcessCpuTime() - cpu;
-      allocated = allocatedBytes() - allocated;
+      allocated = ThreadCounters.allocatedBytes() - allocated;
       long[] after = userSystemTicks();
       Arrays.sort(wall);
       System.out.printf("%snull build of %d targets: wall min %.0f ms, median %.0f ms; process CPU"
@@ -71,17 +71,6 @@ public final class NullBuildCpuHarness {
     } catch (java.io.IOException | RuntimeException e) {
       return null;
     }
-  }
-
-  /** Bytes allocated so far by the live threads (the engine's pool threads live throughout). */
-  private static long allocatedBytes() {
-    com.sun.management.ThreadMXBean threads =
-        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-    long sum = 0;
-    for (long a : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
-      sum += Math.max(0, a);
-    }
-    return sum;
   }
 
   private static void build(EngineBenchmark bench, dev.buildnet.BuildNet hot) throws Exception {
