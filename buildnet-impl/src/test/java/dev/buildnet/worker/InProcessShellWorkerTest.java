@@ -138,6 +138,21 @@ class InProcessShellWorkerTest {
   }
 
   @Test
+  void aSandboxReplacedByALinkIsNotFollowedByTheNextAttempt() throws Exception {
+    Path outside = Files.createDirectory(tmp.resolve("outside"));
+    PeerConnection c = master.awaitWorker();
+    // Leaves its sandbox a link to an empty directory outside the worker: listed through the
+    // link, it looks empty, so the worker hands the same path to the next attempt (one slot).
+    c.request(run("swap", "swap", outside.toString()), T).get(10, TimeUnit.SECONDS);
+    assertInstanceOf(BuildCompleted.class, master.terminal("swap", 1));
+    c.request(run("after", "litter"), T).get(10, TimeUnit.SECONDS);
+    assertInstanceOf(BuildCompleted.class, master.terminal("after", 1));
+    try (Stream<Path> there = Files.list(outside)) {
+      assertEquals(List.of(), there.toList(), "the next attempt wrote where the link pointed");
+    }
+  }
+
+  @Test
   void aCommandStillRunningAfterItsStartIsCancelledAndLaterAttemptsStillRun() throws Exception {
     PeerConnection c = master.awaitWorker();
     c.request(run("slow", "wait"), T).get(10, TimeUnit.SECONDS);
@@ -180,7 +195,8 @@ class InProcessShellWorkerTest {
   /**
    * Runs argv in-process: {@code echo TEXT} prints a line, {@code exit N} exits N, {@code missing}
    * cannot start, {@code litter} writes a file in its directory, {@code empty?} fails if its
-   * directory is not empty, and {@code wait} runs until cancelled.
+   * directory is not empty, {@code swap DIR} replaces its directory with a link to DIR, and
+   * {@code wait} runs until cancelled.
    */
   static final class Shell implements ShellProvider {
     final LinkedBlockingQueue<String> waiting = new LinkedBlockingQueue<>();
@@ -219,6 +235,15 @@ class InProcessShellWorkerTest {
           } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
+        }
+        case "swap" -> {
+          try {
+            Files.delete(spec.workingDirectory());
+            Files.createSymbolicLink(spec.workingDirectory(), Path.of(argv.get(1)));
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+          result.complete(exited(0));
         }
         case "wait" -> waiting.add(spec.workingDirectory().toString());
         default -> throw new IllegalArgumentException("unknown command " + argv);

@@ -20,7 +20,9 @@ import dev.buildnet.internal.transport.Session;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -126,7 +128,8 @@ public final class WorkerAttempt {
     CompletableFuture<TargetStep.Result> command;
     try {
       Path cwd = inside("cwd", run.cwd(), true);
-      if (!Files.isDirectory(cwd)) {
+      ownSandbox();
+      if (!cwd.equals(sandbox) && !Files.isDirectory(cwd)) {
         Files.createDirectories(cwd);
       }
       command = startCommand(cwd);
@@ -158,6 +161,29 @@ public final class WorkerAttempt {
       return reply(result, List.of(), start);
     }), release), rest);
     return ended;
+  }
+
+  /**
+   * Makes the sandbox a directory of its own before anything is placed or run in it. A reused
+   * sandbox was an empty directory when its last attempt ended, but a process that escaped an
+   * earlier attempt (or an in-process command) may have replaced it since with a symbolic link or
+   * a file: that is removed, never followed, and the directory made again, so no attempt writes or
+   * runs where a link points. One {@code lstat}, as the check it replaces was one {@code stat}.
+   */
+  private void ownSandbox() throws IOException {
+    BasicFileAttributes a;
+    try {
+      a = Files.readAttributes(sandbox, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      Files.createDirectories(sandbox); // a new sandbox
+      return;
+    }
+    if (!a.isDirectory()) {
+      log.warn("the sandbox {} had been replaced by a {}: removed and made again", sandbox,
+          a.isSymbolicLink() ? "symbolic link" : "file");
+      Files.delete(sandbox); // the link itself, not what it points to
+      Files.createDirectory(sandbox);
+    }
   }
 
   private CompletableFuture<TargetStep.Result> startCommand(Path cwd) throws Failure {
@@ -223,11 +249,16 @@ public final class WorkerAttempt {
     for (String out : run.outputs()) {
       outputPaths.add(inside("output", out, false));
     }
+    try {
+      ownSandbox();
+    } catch (IOException e) {
+      throw new Failure("cannot make the sandbox " + sandbox + ": " + e, true, e);
+    }
     materialize(inputPaths, fetchInputs());
     try {
       // Usually there already (a reused sandbox): createDirectories would first try mkdir and
       // build two exceptions for its EEXIST.
-      if (!Files.isDirectory(cwd)) {
+      if (!cwd.equals(sandbox) && !Files.isDirectory(cwd)) {
         Files.createDirectories(cwd);
       }
     } catch (IOException e) {
