@@ -75,6 +75,8 @@ public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
   private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
+  private static final java.nio.file.LinkOption[] NO_FOLLOW_LINKS =
+      {java.nio.file.LinkOption.NOFOLLOW_LINKS};
   /** The flags of a regular file's stat with a Unix identity, as {@link NativeStat} makes it. */
   private static final int UNIX_REGULAR_FILE = FileStat.UNIX_ID | FileStat.REGULAR_FILE;
   /** The default file system if its separator is '/', which {@link #hasDotName} assumes. */
@@ -134,7 +136,7 @@ public final class FileDigestCache {
     StatReader stat = builder.statReader != null ? builder.statReader
         : p -> FileStat.read(p, FOLLOW_LINKS);
     StatReader lstat = builder.statReader != null ? builder.statReader
-        : p -> FileStat.read(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        : p -> FileStat.read(p, NO_FOLLOW_LINKS);
     java.util.function.Consumer<Path> observer = builder.statObserver;
     this.nativeStats = builder.statReader == null && NativeStat.available();
     this.statObserver = observer;
@@ -541,13 +543,14 @@ public final class FileDigestCache {
   public Remembered remembered(Path file) {
     Objects.requireNonNull(file, "file");
     Path key = normalized(file);
-    Entry e = get(key.toString());
+    String name = key.toString();
+    Entry e = get(name);
     if (e == null) {
       return null;
     }
     byte[] encoded = nativeStats && key.getFileSystem() == java.nio.file.FileSystems.getDefault()
-        ? NativeStat.encode(key.toString()) : null;
-    return new Remembered(key, e, encoded);
+        ? NativeStat.encode(name) : null;
+    return new Remembered(key, name, e, encoded);
   }
 
   /**
@@ -659,8 +662,7 @@ public final class FileDigestCache {
   }
 
   private static java.nio.file.LinkOption[] linkOptions(boolean followLinks) {
-    return followLinks ? FOLLOW_LINKS
-        : new java.nio.file.LinkOption[] {java.nio.file.LinkOption.NOFOLLOW_LINKS};
+    return followLinks ? FOLLOW_LINKS : NO_FOLLOW_LINKS; // shared: FileStat only reads them
   }
 
   /** A remembered digest with its file, as {@link #remembered} hands it out. */
@@ -673,11 +675,11 @@ public final class FileDigestCache {
     /** The invalidation epoch at which watch mode was seen to trust this digest; none yet. */
     private volatile long trustedAt = Long.MIN_VALUE;
 
-    private Remembered(Path path, Entry entry, byte[] encoded) {
+    private Remembered(Path path, String name, Entry entry, byte[] encoded) {
       this.path = path;
       this.entry = entry;
       this.encoded = encoded;
-      this.name = encoded == null ? null : path.toString();
+      this.name = name;
     }
 
     public Digest digest() {
