@@ -447,7 +447,7 @@ public final class Engine {
    */
   private boolean place(Task t, Pass pass) {
     if (t.run.isStopped()) {
-      waitingSince.remove(t.node);
+      notWaiting(t.node);
       pass.settle = Pass.add(pass.settle, t);
       return true;
     }
@@ -457,7 +457,7 @@ public final class Engine {
       unplaceable(t, pass);
       return true;
     }
-    waitingSince.remove(t.node);
+    notWaiting(t.node);
     String name = t.node.name();
     if (busyTargets.contains(name)) {
       // Running in another build: started again once that ends, when it will find it cached.
@@ -495,6 +495,17 @@ public final class Engine {
       pass.skipped = Pass.add(pass.skipped, t); // polled: back into the queue after the pass
     }
     return roomLeft;
+  }
+
+  /**
+   * {@code node} no longer waits for a site. Usually none waits: then the map is not asked, as
+   * asking hashes the node, and a node's first identity hash is made (and stored in its header)
+   * at a cost paid for every target of every build. Under the lock.
+   */
+  private void notWaiting(Node node) {
+    if (!waitingSince.isEmpty()) {
+      waitingSince.remove(node);
+    }
   }
 
   /** The sites that could run {@code target} once capacity frees up, as a bit set by index. */
