@@ -28,10 +28,13 @@ public final class LocalSlots implements Site {
 
   @Override
   public boolean couldRun(Target target) {
-    // Most targets need no capability: no iterator made for them on every dispatch pass.
+    // Slots first: on a master that runs nothing itself (localSlots(0)) that ends it, and most
+    // targets need no capability: no iterator made for them on every dispatch pass.
+    if (!slots.couldFit(target.cpuSlots(), target.memoryMb())) {
+      return false;
+    }
     Set<String> needed = target.requiredCapabilities();
-    return (needed.isEmpty() || capabilities.containsAll(needed))
-        && slots.couldFit(target.cpuSlots(), target.memoryMb());
+    return needed.isEmpty() || capabilities.containsAll(needed);
   }
 
   @Override
