@@ -93,14 +93,16 @@ public final class Dispatcher {
     final WorkerRegistry.Worker worker;
     final Consumer<BuildProgress> progress;
     final CompletableFuture<Result> result = new CompletableFuture<>();
+    /**
+     * Its entry in {@code byTarget}: made once, where the attempt is made, and used again to
+     * remove it, instead of a second key built (and hashed) when its result arrives.
+     */
+    final ProgressKey progressKey;
 
-    Attempt(WorkerRegistry.Worker worker, Consumer<BuildProgress> progress) {
+    Attempt(WorkerRegistry.Worker worker, Consumer<BuildProgress> progress, Key key) {
       this.worker = worker;
       this.progress = progress;
-    }
-
-    ProgressKey progressKey(Key k) {
-      return new ProgressKey(worker, k.buildId(), k.target());
+      this.progressKey = new ProgressKey(worker, key.buildId(), key.target());
     }
   }
 
@@ -325,11 +327,11 @@ public final class Dispatcher {
      */
     public CompletableFuture<Result> run(TargetRun run, Consumer<BuildProgress> progress) {
       Key k = new Key(run.buildId(), run.target(), run.attempt());
-      Attempt a = new Attempt(worker, progress);
+      Attempt a = new Attempt(worker, progress, k);
       if (inFlight.putIfAbsent(k, a) != null) {
         throw new IllegalStateException("attempt " + k + " is in flight already");
       }
-      ProgressKey pk = a.progressKey(k);
+      ProgressKey pk = a.progressKey;
       byTarget.put(pk, a);
       if (inFlight.get(k) != a) {
         byTarget.remove(pk, a); // ended meanwhile (its worker was lost): remove() ran before put()
@@ -409,7 +411,7 @@ public final class Dispatcher {
     if (!inFlight.remove(key, a)) {
       return false;
     }
-    byTarget.remove(a.progressKey(key), a);
+    byTarget.remove(a.progressKey, a); // inFlight held key -> a: a's own key, equal to key
     return true;
   }
 
