@@ -138,7 +138,7 @@ public final class FrameCodec {
     Encoder e = ENCODERS.get();
     FrameOutput out = e.out;
     MessagePacker p = e.packer;
-    byte[][] idAndRuntime;
+    long idAndRuntime;
     boolean done = false;
     try {
       // Four placeholder bytes, overwritten with the length once the body is known.
@@ -153,8 +153,6 @@ public final class FrameCodec {
         ENCODERS.remove(); // half a frame may be buffered in the packer: start afresh next time
       }
     }
-    byte[] id = idAndRuntime[0];
-    byte[] runtime = idAndRuntime[1];
     byte[] frame = out.toByteArray();
     out.clear();
     int body = frame.length - PREFIX_BYTES;
@@ -170,8 +168,8 @@ public final class FrameCodec {
       throw new IllegalArgumentException(
           "version must not be negative but was " + message.version());
     }
-    checkLength("id", id.length, MAX_ID_BYTES);
-    checkLength("runtime", runtime.length, MAX_RUNTIME_BYTES);
+    checkLength("id", (int) (idAndRuntime >>> 32), MAX_ID_BYTES);
+    checkLength("runtime", (int) idAndRuntime, MAX_RUNTIME_BYTES);
     return frame;
   }
 
@@ -196,8 +194,11 @@ public final class FrameCodec {
     return PREFIX_BYTES + p.getTotalWrittenBytes() - before;
   }
 
-  /** Packs the envelope and payload (not the length prefix); returns the id and runtime UTF-8. */
-  private static byte[][] packBody(MessagePacker p, Message message, byte[] scratch)
+  /**
+   * Packs the envelope and payload (not the length prefix); returns the UTF-8 lengths of the id
+   * (high 32 bits) and the runtime (low 32 bits), which the caller checks.
+   */
+  private static long packBody(MessagePacker p, Message message, byte[] scratch)
       throws IOException {
     p.packMapHeader(ENVELOPE.length);
     key(p, ENVELOPE_UTF8[0]);
@@ -205,13 +206,13 @@ public final class FrameCodec {
     key(p, ENVELOPE_UTF8[1]);
     p.packInt(message.type().code());
     key(p, ENVELOPE_UTF8[2]);
-    byte[] id = utf8(message.id(), "id");
-    key(p, id);
+    // Packed as payload strings are: an ASCII id or runtime (all of ours) needs no array of its
+    // own, where two were made for every frame.
+    int id = str(p, message.id(), "id", scratch);
     key(p, ENVELOPE_UTF8[3]);
     p.packLong(message.timestamp());
     key(p, ENVELOPE_UTF8[4]);
-    byte[] runtime = utf8(message.runtime(), "runtime");
-    key(p, runtime);
+    int runtime = str(p, message.runtime(), "runtime", scratch);
     key(p, ENVELOPE_UTF8[5]);
     Payload payload = message.payload();
     Schema schema = Schema.of(message.type());
@@ -221,7 +222,7 @@ public final class FrameCodec {
               + message.type() + " (" + schema.type.getName() + ")");
     }
     record(p, schema, payload, scratch);
-    return new byte[][] {id, runtime};
+    return (long) id << 32 | runtime;
   }
 
   private static void checkLength(String what, int length, int max) {
@@ -300,8 +301,9 @@ public final class FrameCodec {
     p.writePayload(utf8);
   }
 
+  /** Packs {@code s} as a str; returns its length in UTF-8 bytes. */
   @SuppressWarnings("deprecation") // getBytes(int, int, byte[], int): the low byte of each char
-  private static void str(MessagePacker p, String s, String field, byte[] scratch)
+  private static int str(MessagePacker p, String s, String field, byte[] scratch)
       throws IOException {
     int n = s.length();
     if (n <= scratch.length) {
@@ -313,10 +315,12 @@ public final class FrameCodec {
         s.getBytes(0, n, scratch, 0);
         p.packRawStringHeader(n);
         p.writePayload(scratch, 0, n);
-        return;
+        return n;
       }
     }
-    key(p, utf8(s, field));
+    byte[] utf8 = utf8(s, field);
+    key(p, utf8);
+    return utf8.length;
   }
 
   private static byte[] utf8(String s, String field) {
