@@ -636,12 +636,13 @@ public final class FrameCodec {
       int n = mapHeader(depth);
       List<Schema.Field> fields = schema.fields;
       Object[] values = new Object[fields.size()];
-      boolean[] seen = new boolean[values.length];
+      long seen = 0; // bit i: field i was read (Schema.MAX_FIELDS)
+      int next = 0; // senders write fields in schema order, leaving out those without a value
       // Top-level fields are named by text built once per schema; nested ones as they fail.
       boolean top = label == schema.payloadLabel;
       for (int e = 0; e < n; e++) {
         int len = keyLength(label);
-        int i = len <= d.scratch.length ? schema.indexOf(d.scratch, len, e) : -1;
+        int i = len <= d.scratch.length ? schema.indexOf(d.scratch, len, next) : -1;
         if (i < 0) {
           if (len > d.scratch.length) {
             readInto(len); // the bytes keyLength left unread
@@ -651,10 +652,11 @@ public final class FrameCodec {
           continue;
         }
         String k = fields.get(i).name(); // the same bytes, so the same string
-        if (seen[i]) {
+        if ((seen & 1L << i) != 0) {
           throw error(ErrorCode.INVALID_PAYLOAD, label + ": duplicate field '" + k + "'");
         }
-        seen[i] = true;
+        seen |= 1L << i;
+        next = i + 1;
         Schema.Field field = fields.get(i);
         if (peekType() == ValueType.NIL && !field.required()) {
           u.unpackNil();

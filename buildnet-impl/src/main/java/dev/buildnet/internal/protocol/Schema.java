@@ -61,6 +61,9 @@ final class Schema {
    * names that field in it, so a decoder builds no text per field read unless it fails.
    */
   final String payloadLabel;
+  /** The most fields a record may have: as many as the bits of a long. */
+  static final int MAX_FIELDS = Long.SIZE;
+
   final List<Field> fields;
   private final Map<String, Integer> index;
   private final MethodHandle constructor;
@@ -70,6 +73,11 @@ final class Schema {
     this.label = label;
     this.payloadLabel = label + " payload";
     RecordComponent[] components = type.getRecordComponents();
+    if (components.length > MAX_FIELDS) {
+      // The decoder marks the fields it has seen in one long.
+      throw new IllegalStateException(type + " has " + components.length + " fields; a payload"
+          + " record may have at most " + MAX_FIELDS);
+    }
     List<Field> list = new ArrayList<>();
     Map<String, Integer> idx = new HashMap<>();
     Class<?>[] types = new Class<?>[components.length];
@@ -121,7 +129,8 @@ final class Schema {
 
   /**
    * The index of the field whose name has the UTF-8 bytes {@code name}, or -1; {@code hint} is
-   * checked first (the position the key was read at: senders write fields in schema order).
+   * checked first (the field after the last one matched: senders write fields in schema order,
+   * leaving out those without a value).
    * Lets the decoder match a key without making a String of it.
    */
   int indexOf(byte[] name, int hint) {
