@@ -508,7 +508,7 @@ final class FramedSession implements Session, Transport.Connection.Handler {
 
   @Override
   public Message message(Payload payload) {
-    return new Message(Protocol.MAJOR, payload.type(), Long.toString(ids.incrementAndGet(), 36),
+    return new Message(Protocol.MAJOR, payload.type(), MessageIds.base36(ids.incrementAndGet()),
         t.clock.millis(), Protocol.RUNTIME, payload);
   }
 

@@ -276,7 +276,7 @@ public final class PeerConnection implements Session {
     return new Message(
         Protocol.MAJOR,
         payload.type(),
-        Long.toString(ids.incrementAndGet(), 36),
+        MessageIds.base36(ids.incrementAndGet()),
         transport.clock().millis(),
         Protocol.RUNTIME,
         payload);
