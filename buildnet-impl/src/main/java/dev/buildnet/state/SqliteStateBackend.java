@@ -82,6 +82,18 @@ import java.util.function.Consumer;
  * a write succeeds again. Nothing needs reopening: the failed write was rolled back, and the next
  * one works as soon as the disk has room.
  *
+ * <h2>The SQLite library</h2>
+ * On Linux x86-64 the backend runs the system's SQLite ({@code libsqlite3.so.0}, 3.35.0 or newer)
+ * through a small native binding of BuildNet's own, shipped in this jar, which makes each
+ * operation one native call; elsewhere, or if that library is missing, too old or fails to load,
+ * or with {@code -Dbuildnet.sqlite.native=false}, it runs sqlite-jdbc and the SQLite it bundles,
+ * and logs one line saying why. The choice is made once per process and every backend in the
+ * process uses it. Do not open a state file through another SQLite library in the same process
+ * while a backend has it open (sqlite-jdbc's {@code DriverManager} connection beside the native
+ * binding, say): POSIX locks belong to the process, so two copies of SQLite in one process do not
+ * see each other's locks, and one closing the file drops the other's. Other processes may use
+ * either library on the same file.
+ *
  * <h2>Shutting down</h2>
  * {@link #close()} stops the sweeper thread and closes the connections; it waits for a running
  * operation to finish. Afterwards every method except {@link #name()} and {@link #capabilities()}

@@ -1,6 +1,7 @@
 package dev.buildnet.state;
 
 import dev.buildnet.tck.MutableClock;
+import dev.buildnet.internal.state.RawSqlite;
 import dev.buildnet.internal.state.SqliteSchema;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -17,11 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,23 +48,12 @@ class SqliteStateBackendFileTest {
     return SqliteStateBackend.builder(file()).clock(clock).open();
   }
 
-  private static Connection raw(Path file) throws SQLException {
-    return DriverManager.getConnection("jdbc:sqlite:" + file);
-  }
-
   private static long count(Path file, String sql) throws SQLException {
-    try (Connection connection = raw(file);
-        Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery(sql)) {
-      rows.next();
-      return rows.getLong(1);
-    }
+    return RawSqlite.count(file, sql);
   }
 
   private static void execute(Path file, String sql) throws SQLException {
-    try (Connection connection = raw(file); Statement statement = connection.createStatement()) {
-      statement.execute(sql);
-    }
+    RawSqlite.execute(file, sql);
   }
 
   private static StateException assertOpenFails(Path file, String... fragments) {
@@ -93,10 +79,8 @@ class SqliteStateBackendFileTest {
     @Test
     void newFile_isInWalMode() throws Exception {
       SqliteStateBackend.open(file()).close();
-      try (Connection connection = raw(file());
-          ResultSet mode = connection.createStatement().executeQuery("PRAGMA journal_mode")) {
-        mode.next();
-        assertEquals("wal", mode.getString(1));
+      try (RawSqlite raw = RawSqlite.open(file())) {
+        assertEquals("wal", raw.text("PRAGMA journal_mode"));
       }
     }
 
@@ -551,16 +535,15 @@ class SqliteStateBackendFileTest {
       try (SqliteStateBackend backend = SqliteStateBackend.builder(file())
               .busyTimeout(Duration.ofMillis(50))
               .open();
-          Connection other = raw(file());
-          Statement statement = other.createStatement()) {
-        statement.execute("BEGIN IMMEDIATE");
+          RawSqlite other = RawSqlite.open(file())) {
+        other.execute("BEGIN IMMEDIATE");
         StateException e =
             assertThrows(StateException.class, () -> backend.setString("k", "v"));
         assertTrue(e.getMessage().contains("busy timeout of 50 ms"), e.getMessage());
         assertTrue(e.getMessage().contains("'k'"), e.getMessage());
         // Reads are not blocked by a writer in WAL mode.
         assertTrue(backend.get("k").isEmpty());
-        statement.execute("ROLLBACK");
+        other.execute("ROLLBACK");
         backend.setString("k", "v");
       }
     }
