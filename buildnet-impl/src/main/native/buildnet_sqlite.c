@@ -50,7 +50,10 @@ typedef void (*sqlite3_destructor_type)(void *);
 #define MODE_RESET_ROW 2  /* reset after copying a row (queryRow); otherwise stay on it */
 #define MODE_EXPECT_DONE 4 /* a statement without rows: return the changes, or -1 for a row */
 
+#define SQLITE_CONFIG_MEMSTATUS 9
+
 static struct {
+  int (*config)(int, ...);
   int (*libversion_number)(void);
   int (*threadsafe)(void);
   int (*open_v2)(const char *, sqlite3 **, int, const char *);
@@ -168,6 +171,7 @@ EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_load(
   }
   (*env)->ReleaseStringUTFChars(env, library_name, name);
   name = "libsqlite3";
+  LOOKUP(config, "sqlite3_config")
   LOOKUP(libversion_number, "sqlite3_libversion_number")
   LOOKUP(libversion, "sqlite3_libversion")
   LOOKUP(threadsafe, "sqlite3_threadsafe")
@@ -199,6 +203,14 @@ EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_load(
         S.libversion());
     return (*env)->NewStringUTF(env, why);
   }
+  /*
+   * Debian builds SQLite with memory statistics on: every allocation then takes a global mutex to
+   * count itself, and with lookaside compiled out (also Debian's choice) a statement run allocates
+   * a lot. sqlite-jdbc's SQLite and Bun's keep no statistics; nothing here reads them. Only
+   * possible before SQLite initialises: if something else in the process already uses this
+   * library, it answers SQLITE_MISUSE and the setting simply stays.
+   */
+  S.config(SQLITE_CONFIG_MEMSTATUS, 0);
   if (S.threadsafe() == 0) {
     /* Connections move between threads (one at a time): single-thread builds forbid even that. */
     snprintf(why, sizeof why, "the system's SQLite %s was built single-threaded", S.libversion());
