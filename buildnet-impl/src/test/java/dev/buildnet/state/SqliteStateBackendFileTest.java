@@ -498,6 +498,52 @@ class SqliteStateBackendFileTest {
     }
   }
 
+  /**
+   * Values and keys far larger than a driver's first buffers (the native driver starts with 16 KiB
+   * for a run's arguments and 16 KiB for a row, and grows them): every path through the backend
+   * that carries them returns them whole.
+   */
+  @Nested
+  class LargeValues {
+    private byte[] random(int size, long seed) {
+      byte[] bytes = new byte[size];
+      new Random(seed).nextBytes(bytes);
+      return bytes;
+    }
+
+    @Test
+    void aValueOfAMebibyte_roundTripsThroughSetGetAndCompareAndSet() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        byte[] big = random(1 << 20, 1);
+        byte[] other = random((1 << 20) + 3, 2);
+        backend.set("big", big);
+        assertArrayEquals(big, backend.get("big").orElseThrow());
+        assertTrue(backend.compareAndSet("big", big, other));
+        assertArrayEquals(other, backend.get("big").orElseThrow());
+        backend.set("small", new byte[] {7});
+        assertArrayEquals(new byte[] {7}, backend.get("small").orElseThrow());
+      }
+    }
+
+    @Test
+    void setAllOfLargeValues_andKeysLongerThanARowBuffer_areStoredAndListedWhole() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        for (int i = 0; i < 130; i++) {
+          entries.put("v" + i, random(100_000 + i, i));
+        }
+        String longKey = "k" + "x".repeat(40_000) + "\u00e9\uD83D\uDE00";
+        entries.put(longKey, random(10, 99));
+        backend.setAll(entries);
+        for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
+          assertArrayEquals(entry.getValue(), backend.get(entry.getKey()).orElseThrow());
+        }
+        assertEquals(List.of(longKey), backend.keys("k"));
+        assertEquals(130, backend.keys("v").size());
+      }
+    }
+  }
+
   @Nested
   class Configuration {
     @Test
