@@ -29,7 +29,9 @@ import java.util.stream.Stream;
  * jar too:
  * {@code java -cp <dir with this class>:<benchmarks.jar> dev.buildnet.bench.StateCpuHarness}.
  *
- * <p>Prints one JSON line: min / median / max CPU µs per operation over {@code -Drounds=5} rounds
+ * <p>Prints one JSON line: the SQLite driver the backend ran on ({@code "driver"}: BuildNet's
+ * native binding over the system's SQLite, or sqlite-jdbc; {@code -Dbuildnet.sqlite.native=false}
+ * forces sqlite-jdbc), then min / median / max CPU µs per operation over {@code -Drounds=5} rounds
  * of {@code -Dround=1} CPU seconds each, after three warm-up rounds; {@code -Donly=get,set} picks
  * operations (get, set, setAll1000, setAll1000Spread, lock).
  */
@@ -49,6 +51,20 @@ public final class StateCpuHarness {
   public static void main(String[] args) throws IOException {
     new StateCpuHarness().run(Double.parseDouble(System.getProperty("round", "1")),
         Integer.getInteger("rounds", 5), System.getProperty("only", ""));
+  }
+
+  /**
+   * The backend's SQLite driver, read reflectively so that this harness still runs against a jar
+   * from before the driver seam, which always ran sqlite-jdbc.
+   */
+  private static String driver() {
+    try {
+      Object driver = Class.forName("dev.buildnet.internal.state.SqliteDriver")
+          .getMethod("current").invoke(null);
+      return driver.toString();
+    } catch (ReflectiveOperationException beforeTheSeam) {
+      return "sqlite-jdbc";
+    }
   }
 
   private void run(double roundSeconds, int rounds, String only) throws IOException {
@@ -84,7 +100,8 @@ public final class StateCpuHarness {
     List<String> picked =
         List.of((only.isEmpty() ? "get,set,setAll1000,lock" : only).split(","));
     StringBuilder out = new StringBuilder("{\"runtime\":\"java " + Runtime.version()
-        + "\",\"unit\":\"cpu us/op\",\"cpu\":\"" + (WHOLE_PROCESS ? "process" : "threads") + "\"");
+        + "\",\"driver\":\"" + driver() + "\",\"unit\":\"cpu us/op\",\"cpu\":\""
+        + (WHOLE_PROCESS ? "process" : "threads") + "\"");
     for (Map.Entry<String, Runnable> operation : operations.entrySet()) {
       if (!picked.contains(operation.getKey())) {
         continue;

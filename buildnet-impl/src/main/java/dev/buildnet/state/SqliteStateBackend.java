@@ -2,6 +2,7 @@ package dev.buildnet.state;
 
 import dev.buildnet.internal.state.LockMessages;
 import dev.buildnet.internal.state.SqliteConnection;
+import dev.buildnet.internal.state.SqliteErrors;
 import dev.buildnet.internal.state.SqliteFile;
 import dev.buildnet.internal.state.SqliteMaintenance;
 import dev.buildnet.internal.state.SqliteStatement;
@@ -22,8 +23,6 @@ import dev.buildnet.api.state.StateException;
 import dev.buildnet.api.state.Subscription;
 import dev.buildnet.internal.DiskSpace;
 import java.nio.file.Path;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -35,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.sqlite.SQLiteException;
 
 /**
  * A persistent {@link StateBackend} in one SQLite file, shared safely by the threads of a process
@@ -83,6 +81,18 @@ import org.sqlite.SQLiteException;
  * that names the directory and the bytes still free, and {@link #writeFailure()} reports it until
  * a write succeeds again. Nothing needs reopening: the failed write was rolled back, and the next
  * one works as soon as the disk has room.
+ *
+ * <h2>The SQLite library</h2>
+ * On Linux x86-64 the backend runs the system's SQLite ({@code libsqlite3.so.0}, 3.35.0 or newer)
+ * through a small native binding of BuildNet's own, shipped in this jar, which makes each
+ * operation one native call; elsewhere, or if that library is missing, too old or fails to load,
+ * or with {@code -Dbuildnet.sqlite.native=false}, it runs sqlite-jdbc and the SQLite it bundles,
+ * and logs one line saying why. The choice is made once per process and every backend in the
+ * process uses it. Do not open a state file through another SQLite library in the same process
+ * while a backend has it open (sqlite-jdbc's {@code DriverManager} connection beside the native
+ * binding, say): POSIX locks belong to the process, so two copies of SQLite in one process do not
+ * see each other's locks, and one closing the file drops the other's. Other processes may use
+ * either library on the same file.
  *
  * <h2>Shutting down</h2>
  * {@link #close()} stops the sweeper thread and closes the connections; it waits for a running
@@ -202,7 +212,7 @@ public final class SqliteStateBackend implements StateBackend {
   public Optional<byte[]> get(String key) {
     requireKey(key);
     return read("read key", key, () -> {
-      byte[] value = reader.fast(GET).queryRow(row -> bytes(row, 0), key, clock.millis());
+      byte[] value = reader.statement(GET).queryRow(row -> bytes(row, 0), key, clock.millis());
       return Optional.ofNullable(value);
     });
   }
@@ -248,7 +258,7 @@ public final class SqliteStateBackend implements StateBackend {
         rows[filled++] = entry.getKey();
         rows[filled++] = entry.getValue();
         if (filled == rows.length) {
-          writer.fast(PUT_ROWS[PUT_ROWS.length - 1]).execute(rows);
+          writer.statement(PUT_ROWS[PUT_ROWS.length - 1]).execute(rows);
           filled = 0;
         }
       }
@@ -257,7 +267,7 @@ public final class SqliteStateBackend implements StateBackend {
       for (int i = PUT_ROWS.length - 2; i >= 0; i--) {
         int width = 2 << i; // 2^i rows of two arguments each
         if (filled - from >= width) {
-          writer.fast(PUT_ROWS[i]).execute(Arrays.copyOfRange(rows, from, from + width));
+          writer.statement(PUT_ROWS[i]).execute(Arrays.copyOfRange(rows, from, from + width));
           from += width;
         }
       }
@@ -280,7 +290,7 @@ public final class SqliteStateBackend implements StateBackend {
   public boolean delete(String key) {
     requireKey(key);
     return write("delete key", key, () -> {
-      return writer.fast(DELETE).update(key, clock.millis());
+      return writer.statement(DELETE).update(key, clock.millis());
     }) > 0;
   }
 
@@ -293,7 +303,7 @@ public final class SqliteStateBackend implements StateBackend {
     }
     return write("setIfAbsent key", key, () -> {
       long now = clock.millis();
-      return writer.fast(PUT_IF_ABSENT)
+      return writer.statement(PUT_IF_ABSENT)
           .update(key, value, ttl == null ? null : expiresAt(now, ttl), now);
     }) > 0;
   }
@@ -306,7 +316,7 @@ public final class SqliteStateBackend implements StateBackend {
       return setIfAbsent(key, update, null);
     }
     return write("compareAndSet key", key, () -> {
-      return writer.fast(SWAP).update(update, key, expected, clock.millis());
+      return writer.statement(SWAP).update(update, key, expected, clock.millis());
     }) > 0;
   }
 
@@ -315,20 +325,16 @@ public final class SqliteStateBackend implements StateBackend {
     requirePrefix(prefix);
     List<String> keys = read("list keys with prefix", prefix, () -> {
       List<String> found = new ArrayList<>();
-      PreparedStatement query = reader.statement(KEYS_FROM);
-      query.setString(1, prefix);
-      query.setLong(2, clock.millis());
       // SQLite orders keys by their UTF-8 bytes, in which every key with the prefix comes right
       // after the prefix itself: stop at the first one without it.
-      try (ResultSet rows = query.executeQuery()) {
-        while (rows.next()) {
-          String key = rows.getString(1);
-          if (!key.startsWith(prefix)) {
-            break;
-          }
-          found.add(key);
+      reader.statement(KEYS_FROM).forEachRow(row -> {
+        String key = row.text(0);
+        if (!key.startsWith(prefix)) {
+          return false;
         }
-      }
+        found.add(key);
+        return true;
+      }, prefix, clock.millis());
       return found;
     });
     // UTF-8 byte order and String order differ for characters beyond U+FFFF; promise String order.
@@ -342,7 +348,7 @@ public final class SqliteStateBackend implements StateBackend {
     long[] next = new long[1];
     transaction("increment key", key, () -> {
       long now = clock.millis();
-      Object[] found = writer.fast(GET_WITH_EXPIRY).queryRow(
+      Object[] found = writer.statement(GET_WITH_EXPIRY).queryRow(
           row -> new Object[] {bytes(row, 0), row.isNull(1) ? null : row.longValue(1)}, key, now);
       byte[] current = found == null ? null : (byte[]) found[0];
       Long expiresAt = found == null ? null : (Long) found[1];
@@ -371,12 +377,12 @@ public final class SqliteStateBackend implements StateBackend {
       long now = clock.millis();
       long expiresAt = expiresAt(now, ttl);
       // The check and the grant in one statement: no row back means a live lease was left alone.
-      Long token = writer.fast(GRANT).queryRow(row -> row.longValue(0),
+      Long token = writer.statement(GRANT).queryRow(row -> row.longValue(0),
           resource, owner, expiresAt, now);
       if (token == null) {
         return 0;
       }
-      writer.fast(RECORD_TOKEN).execute(resource, token);
+      writer.statement(RECORD_TOKEN).execute(resource, token);
       granted[0] = new Lock(resource, owner, token, Instant.ofEpochMilli(expiresAt));
       return 2;
     });
@@ -391,7 +397,7 @@ public final class SqliteStateBackend implements StateBackend {
     write("renew lock", lock.resource(), () -> {
       long now = clock.millis();
       expiresAt[0] = expiresAt(now, ttl);
-      if (writer.fast(RENEW).update(expiresAt[0], lock.resource(), lock.owner(),
+      if (writer.statement(RENEW).update(expiresAt[0], lock.resource(), lock.owner(),
           lock.fencingToken(), now) == 0) {
         throw notHeld(lock, now);
       }
@@ -406,7 +412,7 @@ public final class SqliteStateBackend implements StateBackend {
     requireLock(lock);
     write("release lock", lock.resource(), () -> {
       long now = clock.millis();
-      if (writer.fast(RELEASE).update(lock.resource(), lock.owner(), lock.fencingToken(), now)
+      if (writer.statement(RELEASE).update(lock.resource(), lock.owner(), lock.fencingToken(), now)
           == 0) {
         throw notHeld(lock, now);
       }
@@ -495,9 +501,7 @@ public final class SqliteStateBackend implements StateBackend {
           if (closed || writer.isClosed()) {
             return total;
           }
-          PreparedStatement statement = writer.statement(sweep);
-          statement.setLong(1, clock.millis());
-          deleted = statement.executeUpdate();
+          deleted = writer.statement(sweep).update(clock.millis());
           wrote(deleted > 0 ? 1 + deleted / 16 : 0);
         } catch (SQLException e) {
           throw writeFailed("delete expired rows", "", e);
@@ -517,10 +521,8 @@ public final class SqliteStateBackend implements StateBackend {
    */
   long capPages(long pages) {
     writer.lock();
-    try (ResultSet row =
-        writer.statement("PRAGMA max_page_count = " + pages).executeQuery()) {
-      row.next();
-      return row.getLong(1);
+    try {
+      return writer.statement("PRAGMA max_page_count = " + pages).queryRow(row -> row.longValue(0));
     } catch (SQLException e) {
       throw failure("cap the page count", "", e);
     } finally {
@@ -613,15 +615,15 @@ public final class SqliteStateBackend implements StateBackend {
   /** Stores one key (an upsert changes exactly one row); returns 1, the pages it changed. */
   private int put(String key, byte[] value, Long expiresAt) throws SQLException {
     if (expiresAt == null) {
-      writer.fast(PUT_FOREVER).execute(key, value);
+      writer.statement(PUT_FOREVER).execute(key, value);
     } else {
-      writer.fast(PUT).execute(key, value, expiresAt);
+      writer.statement(PUT).execute(key, value, expiresAt);
     }
     return 1;
   }
 
   private static Lock lease(SqliteConnection connection, String resource) throws SQLException {
-    return connection.fast(LEASE).queryRow(row -> new Lock(resource, row.text(0),
+    return connection.statement(LEASE).queryRow(row -> new Lock(resource, row.text(0),
         row.longValue(1), Instant.ofEpochMilli(row.longValue(2))), resource);
   }
 
@@ -650,8 +652,7 @@ public final class SqliteStateBackend implements StateBackend {
 
   /** What went wrong, in words, for SQLite's result code. */
   private String reason(SQLException e) {
-    int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
-    return switch (primary) {
+    return switch (SqliteErrors.primaryCode(e)) {
       case 5, 6 -> "the database stayed locked by another connection or process for longer than"
           + " the busy timeout of " + busyTimeout.toMillis() + " ms";
       case 8 -> "the database file or its directory is read-only";

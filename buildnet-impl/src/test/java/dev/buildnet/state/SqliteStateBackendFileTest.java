@@ -1,6 +1,7 @@
 package dev.buildnet.state;
 
 import dev.buildnet.tck.MutableClock;
+import dev.buildnet.internal.state.RawSqlite;
 import dev.buildnet.internal.state.SqliteSchema;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -17,11 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,23 +48,12 @@ class SqliteStateBackendFileTest {
     return SqliteStateBackend.builder(file()).clock(clock).open();
   }
 
-  private static Connection raw(Path file) throws SQLException {
-    return DriverManager.getConnection("jdbc:sqlite:" + file);
-  }
-
   private static long count(Path file, String sql) throws SQLException {
-    try (Connection connection = raw(file);
-        Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery(sql)) {
-      rows.next();
-      return rows.getLong(1);
-    }
+    return RawSqlite.count(file, sql);
   }
 
   private static void execute(Path file, String sql) throws SQLException {
-    try (Connection connection = raw(file); Statement statement = connection.createStatement()) {
-      statement.execute(sql);
-    }
+    RawSqlite.execute(file, sql);
   }
 
   private static StateException assertOpenFails(Path file, String... fragments) {
@@ -93,10 +79,8 @@ class SqliteStateBackendFileTest {
     @Test
     void newFile_isInWalMode() throws Exception {
       SqliteStateBackend.open(file()).close();
-      try (Connection connection = raw(file());
-          ResultSet mode = connection.createStatement().executeQuery("PRAGMA journal_mode")) {
-        mode.next();
-        assertEquals("wal", mode.getString(1));
+      try (RawSqlite raw = RawSqlite.open(file())) {
+        assertEquals("wal", raw.text("PRAGMA journal_mode"));
       }
     }
 
@@ -514,6 +498,52 @@ class SqliteStateBackendFileTest {
     }
   }
 
+  /**
+   * Values and keys far larger than a driver's first buffers (the native driver starts with 16 KiB
+   * for a run's arguments and 16 KiB for a row, and grows them): every path through the backend
+   * that carries them returns them whole.
+   */
+  @Nested
+  class LargeValues {
+    private byte[] random(int size, long seed) {
+      byte[] bytes = new byte[size];
+      new Random(seed).nextBytes(bytes);
+      return bytes;
+    }
+
+    @Test
+    void aValueOfAMebibyte_roundTripsThroughSetGetAndCompareAndSet() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        byte[] big = random(1 << 20, 1);
+        byte[] other = random((1 << 20) + 3, 2);
+        backend.set("big", big);
+        assertArrayEquals(big, backend.get("big").orElseThrow());
+        assertTrue(backend.compareAndSet("big", big, other));
+        assertArrayEquals(other, backend.get("big").orElseThrow());
+        backend.set("small", new byte[] {7});
+        assertArrayEquals(new byte[] {7}, backend.get("small").orElseThrow());
+      }
+    }
+
+    @Test
+    void setAllOfLargeValues_andKeysLongerThanARowBuffer_areStoredAndListedWhole() {
+      try (SqliteStateBackend backend = open(new MutableClock())) {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        for (int i = 0; i < 130; i++) {
+          entries.put("v" + i, random(100_000 + i, i));
+        }
+        String longKey = "k" + "x".repeat(40_000) + "\u00e9\uD83D\uDE00";
+        entries.put(longKey, random(10, 99));
+        backend.setAll(entries);
+        for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
+          assertArrayEquals(entry.getValue(), backend.get(entry.getKey()).orElseThrow());
+        }
+        assertEquals(List.of(longKey), backend.keys("k"));
+        assertEquals(130, backend.keys("v").size());
+      }
+    }
+  }
+
   @Nested
   class Configuration {
     @Test
@@ -551,16 +581,15 @@ class SqliteStateBackendFileTest {
       try (SqliteStateBackend backend = SqliteStateBackend.builder(file())
               .busyTimeout(Duration.ofMillis(50))
               .open();
-          Connection other = raw(file());
-          Statement statement = other.createStatement()) {
-        statement.execute("BEGIN IMMEDIATE");
+          RawSqlite other = RawSqlite.open(file())) {
+        other.execute("BEGIN IMMEDIATE");
         StateException e =
             assertThrows(StateException.class, () -> backend.setString("k", "v"));
         assertTrue(e.getMessage().contains("busy timeout of 50 ms"), e.getMessage());
         assertTrue(e.getMessage().contains("'k'"), e.getMessage());
         // Reads are not blocked by a writer in WAL mode.
         assertTrue(backend.get("k").isEmpty());
-        statement.execute("ROLLBACK");
+        other.execute("ROLLBACK");
         backend.setString("k", "v");
       }
     }

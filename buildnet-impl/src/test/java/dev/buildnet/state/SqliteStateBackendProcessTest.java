@@ -34,9 +34,10 @@ public class SqliteStateBackendProcessTest {
     // Create the file first so the children do not race to create the schema (also covered, by
     // the schema's immediate transaction, but not what this test is about).
     SqliteStateBackend.open(state).close();
-    try (ChildJvm a = ChildJvm.start(directory, LockContenderMain.class,
+    // One on each SQLite driver: they must exclude each other through the file's locks.
+    try (ChildJvm a = ChildJvm.start(directory, true, LockContenderMain.class,
             state.toString(), "process-a", Integer.toString(rounds), log.toString());
-        ChildJvm b = ChildJvm.start(directory, LockContenderMain.class,
+        ChildJvm b = ChildJvm.start(directory, false, LockContenderMain.class,
             state.toString(), "process-b", Integer.toString(rounds), log.toString())) {
       assertEquals("ready", a.nextLine(STARTUP_SECONDS), a.diagnostics());
       assertEquals("ready", b.nextLine(STARTUP_SECONDS), b.diagnostics());

@@ -1,36 +1,23 @@
 package dev.buildnet.internal.state;
 
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
-import org.sqlite.SQLiteConnection;
 
 /**
- * One JDBC connection to the state file with its prepared statements, used by one thread at a
- * time: sqlite-jdbc connections are not safe for concurrent use, so every use happens between
- * {@link #lock()} and {@link #unlock()}.
+ * One connection to the state file with its prepared statements, used by one thread at a time:
+ * neither driver's connections are safe for concurrent use (they are opened without SQLite's own
+ * mutex), so every use happens between {@link #lock()} and {@link #unlock()}.
  */
 public final class SqliteConnection {
-  private final Connection connection;
+  private final SqliteDatabase database;
   private final ReentrantLock lock = new ReentrantLock();
-  private final Map<String, PreparedStatement> statements = new HashMap<>();
-  private final Map<String, SqliteStatement> fast = new HashMap<>();
+  private final Map<String, SqliteStatement> statements = new HashMap<>();
   private boolean closed; // guarded by lock
 
-  SqliteConnection(Connection connection) throws SQLException {
-    this.connection = connection;
-    // sqlite-jdbc follows every statement that ends (SQLITE_DONE) on a connection in JDBC's
-    // autocommit mode with a step of its own "begin;" and then "commit;": an empty transaction,
-    // two more statement runs and four more native calls, about a tenth of a set. SQLite commits
-    // a statement run outside a transaction by itself, so that pair changes nothing; telling the
-    // driver the connection is not in autocommit mode skips it. The flag only steers the driver:
-    // it runs no "begin;" for it, and the JDBC transaction methods (Connection.commit, rollback,
-    // setAutoCommit, savepoints), the only other readers of the flag, are never used here:
-    // transactions are stepped directly (beginImmediate, commit, rollbackQuietly).
-    connection.unwrap(SQLiteConnection.class).getConnectionConfig().setAutoCommit(false);
+  SqliteConnection(SqliteDatabase database) {
+    this.database = database;
   }
 
   public void lock() {
@@ -46,24 +33,11 @@ public final class SqliteConnection {
   }
 
   /** The cached statement for {@code sql}, prepared on first use; caller holds the lock. */
-  public PreparedStatement statement(String sql) throws SQLException {
-    PreparedStatement statement = statements.get(sql);
+  public SqliteStatement statement(String sql) throws SQLException {
+    SqliteStatement statement = statements.get(sql);
     if (statement == null) {
-      statement = connection.prepareStatement(sql);
+      statement = database.prepare(sql);
       statements.put(sql, statement);
-    }
-    return statement;
-  }
-
-  /**
-   * The cached statement for {@code sql} on the driver's core API ({@link SqliteStatement}), for
-   * the hot paths; prepared on first use. Caller holds the lock.
-   */
-  public SqliteStatement fast(String sql) throws SQLException {
-    SqliteStatement statement = fast.get(sql);
-    if (statement == null) {
-      statement = new SqliteStatement(connection.prepareStatement(sql));
-      fast.put(sql, statement);
     }
     return statement;
   }
@@ -72,10 +46,11 @@ public final class SqliteConnection {
    * Forgets every cached statement after a failure, so the next use prepares it afresh. Needed
    * because sqlite-jdbc finalizes a statement whose step fails (SQLITE_FULL, SQLITE_IOERR, a
    * constraint) but keeps the Java object open: a cached one would then fail forever with
-   * "statement is not executing", even once the disk has room again. Caller holds the lock.
+   * "statement is not executing", even once the disk has room again. The native driver's
+   * statements stay usable, but both drivers are treated alike. Caller holds the lock.
    */
   public void discardStatements() {
-    for (PreparedStatement statement : statements.values()) {
+    for (SqliteStatement statement : statements.values()) {
       try {
         statement.close();
       } catch (SQLException alreadyFinalized) {
@@ -83,20 +58,18 @@ public final class SqliteConnection {
       }
     }
     statements.clear();
-    for (SqliteStatement statement : fast.values()) {
-      try {
-        statement.close();
-      } catch (SQLException alreadyFinalized) {
-        // As above.
-      }
-    }
-    fast.clear();
   }
 
-  /** Runs SQL that returns nothing (DDL, pragmas), without caching a statement. */
+  /**
+   * Runs SQL that takes no parameters (DDL, a pragma that sets something), ignoring any row it
+   * returns, without caching a statement.
+   */
   void execute(String sql) throws SQLException {
-    try (var statement = connection.createStatement()) {
-      statement.execute(sql);
+    SqliteStatement statement = database.prepare(sql);
+    try {
+      statement.forEachRow(row -> false);
+    } finally {
+      statement.close();
     }
   }
 
@@ -106,17 +79,17 @@ public final class SqliteConnection {
    * with SQLITE_BUSY when it upgrades a read to a write.
    */
   public void beginImmediate() throws SQLException {
-    fast("BEGIN IMMEDIATE").run();
+    statement("BEGIN IMMEDIATE").run();
   }
 
   public void commit() throws SQLException {
-    fast("COMMIT").run();
+    statement("COMMIT").run();
   }
 
   /** Rolls back if a transaction is open; never throws, since it runs while handling a failure. */
   public void rollbackQuietly() {
     try {
-      fast("ROLLBACK").run();
+      statement("ROLLBACK").run();
     } catch (SQLException alreadyRolledBackOrNeverBegun) {
       // SQLite rolls back by itself on some errors; nothing is left to undo then.
     }
@@ -129,7 +102,7 @@ public final class SqliteConnection {
     }
     closed = true;
     SQLException failure = null;
-    for (PreparedStatement statement : statements.values()) {
+    for (SqliteStatement statement : statements.values()) {
       try {
         statement.close();
       } catch (SQLException e) {
@@ -137,16 +110,8 @@ public final class SqliteConnection {
       }
     }
     statements.clear();
-    for (SqliteStatement statement : fast.values()) {
-      try {
-        statement.close();
-      } catch (SQLException e) {
-        failure = e;
-      }
-    }
-    fast.clear();
     try {
-      connection.close();
+      database.close();
     } catch (SQLException e) {
       failure = e;
     }

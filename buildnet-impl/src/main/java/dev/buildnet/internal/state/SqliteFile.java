@@ -9,13 +9,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Arrays;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteException;
-import org.sqlite.SQLiteOpenMode;
 
 /**
  * Opens a state file: checks the path, refuses files that are not (or not yet) BuildNet state
@@ -103,39 +99,20 @@ public final class SqliteFile {
 
   private static SqliteConnection connect(Path file, boolean fullSync, Duration busyTimeout)
       throws SQLException {
-    SQLiteConfig config = new SQLiteConfig();
-    config.setBusyTimeout((int) busyTimeout.toMillis());
-    // Each connection is used by one thread at a time (SqliteConnection's lock), so SQLite's own
-    // per-call mutex is pure overhead.
-    config.setOpenMode(SQLiteOpenMode.NOMUTEX);
-    // Off: with it on (the driver's default) every INSERT is followed by a regex match on its SQL,
-    // a freshly prepared "SELECT last_insert_rowid()" and a step of it, which nearly doubled the
-    // cost of a set. No table here has a rowid anyone asks for.
-    config.setGetGeneratedKeys(false);
-    config.setSynchronous(
-        fullSync ? SQLiteConfig.SynchronousMode.FULL : SQLiteConfig.SynchronousMode.NORMAL);
-    // setAll's many-row statements keep a statement journal (the pages a statement changed, so
-    // that it alone can be undone inside the transaction); past 64 KiB SQLite spills it to a file
-    // in /var/tmp, one write per page. In memory it costs a copy, and it never needs to survive
-    // a crash: the transaction's own WAL frames are what commits. The database's durability is
-    // unchanged.
-    config.setTempStore(SQLiteConfig.TempStore.MEMORY);
-    return new SqliteConnection(config.createConnection("jdbc:sqlite:" + file));
+    return new SqliteConnection(SqliteDriver.current().open(file, fullSync, busyTimeout));
   }
 
   private static void enableWal(SqliteConnection connection, Path file) throws SQLException {
-    try (ResultSet mode = connection.statement("PRAGMA journal_mode = WAL").executeQuery()) {
-      String actual = mode.next() ? mode.getString(1) : "unknown";
-      if (!"wal".equalsIgnoreCase(actual)) {
-        throw new StateException("cannot open state database " + file
-            + ": SQLite could not switch it to WAL mode (it stayed in " + actual + " mode)");
-      }
+    String actual = connection.statement("PRAGMA journal_mode = WAL").queryRow(row -> row.text(0));
+    if (!"wal".equalsIgnoreCase(actual)) {
+      throw new StateException("cannot open state database " + file
+          + ": SQLite could not switch it to WAL mode (it stayed in "
+          + (actual == null ? "unknown" : actual) + " mode)");
     }
   }
 
   private static StateException openFailure(Path file, SQLException e) {
-    int primary = e instanceof SQLiteException sqlite ? sqlite.getResultCode().code & 0xff : -1;
-    return switch (primary) {
+    return switch (SqliteErrors.primaryCode(e)) {
       case 11, 26 -> new StateException(SqliteSchema.notValid(file,
           "SQLite says it is corrupt or not a database (" + e.getMessage() + ")").getMessage(), e);
       case 8 -> new StateException("cannot open state database " + file

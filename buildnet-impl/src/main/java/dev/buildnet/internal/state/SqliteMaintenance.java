@@ -2,7 +2,6 @@ package dev.buildnet.internal.state;
 
 import dev.buildnet.state.SqliteStateBackend;
 
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
@@ -87,10 +86,7 @@ public final class SqliteMaintenance {
       if (checkpointer.isClosed()) {
         return false;
       }
-      try (ResultSet result =
-          checkpointer.statement("PRAGMA wal_checkpoint(PASSIVE)").executeQuery()) {
-        result.next();
-      }
+      checkpointer.statement("PRAGMA wal_checkpoint(PASSIVE)").queryRow(row -> Boolean.TRUE);
       return true;
     } catch (SQLException e) {
       checkpointer.discardStatements(); // the driver finalized the failed one

@@ -2,8 +2,8 @@ package dev.buildnet.internal.state;
 
 import dev.buildnet.api.state.StateException;
 import java.nio.file.Path;
-import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -93,29 +93,33 @@ public final class SqliteSchema {
 
   private static Set<String> tables(SqliteConnection connection) throws SQLException {
     Set<String> tables = new TreeSet<>();
-    try (ResultSet rows = connection.statement(
+    connection.statement(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        .executeQuery()) {
-      while (rows.next()) {
-        tables.add(rows.getString(1));
-      }
-    }
+        .forEachRow(row -> {
+          tables.add(row.text(0));
+          return true;
+        });
     return tables;
   }
 
   private static int version(SqliteConnection connection, Path file) throws SQLException {
-    try (ResultSet rows = connection.statement("SELECT version FROM schema_version").executeQuery()) {
-      if (!rows.next()) {
-        throw notValid(file, "its schema_version table is empty");
-      }
-      int version = rows.getInt(1);
-      if (rows.next()) {
-        throw notValid(file, "its schema_version table has more than one row");
-      }
-      if (version < 1) {
-        throw notValid(file, "it records schema version " + version);
-      }
-      return version;
+    List<Long> versions = new ArrayList<>();
+    // Two rows are enough to tell that there are too many.
+    connection.statement("SELECT version FROM schema_version")
+        .forEachRow(row -> {
+          versions.add(row.longValue(0));
+          return versions.size() < 2;
+        });
+    if (versions.isEmpty()) {
+      throw notValid(file, "its schema_version table is empty");
     }
+    if (versions.size() > 1) {
+      throw notValid(file, "its schema_version table has more than one row");
+    }
+    int version = (int) (long) versions.get(0);
+    if (version < 1) {
+      throw notValid(file, "it records schema version " + version);
+    }
+    return version;
   }
 }

@@ -1,117 +1,70 @@
 package dev.buildnet.internal.state;
 
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import org.sqlite.core.Codes;
-import org.sqlite.core.CoreStatement;
-import org.sqlite.core.DB;
 
 /**
- * A prepared statement run through sqlite-jdbc's core API ({@code org.sqlite.core}, which the
- * driver exports) instead of JDBC: bind, step, read the columns of one row, reset, and nothing
- * else. The JDBC path costs about a quarter more per call for the same SQL: every query reads the
- * column count and names back from SQLite and builds a result set, every update asks for the
- * changes twice and goes through the driver's timeout and transaction-mode wrappers. The
- * {@link PreparedStatement} owns the native statement (closing it finalizes it); this one is never
- * used through JDBC, so the two paths cannot disturb each other's state.
+ * A prepared statement on one of the two SQLite drivers ({@link SqliteDriver}): bind, step, read
+ * the columns of a row, reset, and nothing else. Every use of the state file goes through these few
+ * calls, so that the backend does not know which driver runs them.
  *
- * <p>Used by one thread at a time, under its {@link SqliteConnection}'s lock. A failed step
- * throws the driver's {@link org.sqlite.SQLiteException} (its result code intact), after which
- * the caller discards the statement, as with JDBC.
+ * <p>Used by one thread at a time, under its {@link SqliteConnection}'s lock. A failed step throws
+ * an {@link SQLException} whose primary SQLite result code {@link SqliteErrors#primaryCode} reads,
+ * after which the caller discards the connection's statements ({@link
+ * SqliteConnection#discardStatements}). Arguments are {@code String}, {@code Long}, {@code
+ * Integer}, {@code byte[]} or null.
  */
-public final class SqliteStatement {
-  private final PreparedStatement owner;
-  private final CoreStatement core;
-  private final DB db;
-
-  SqliteStatement(PreparedStatement owner) throws SQLException {
-    this.owner = owner;
-    this.core = owner.unwrap(CoreStatement.class);
-    this.db = core.getDatabase();
-  }
-
-  /**
-   * Runs a statement that returns no rows and takes no parameters (BEGIN, COMMIT, ROLLBACK): one
-   * step and a reset, without the driver's "autocommit" begin/commit pair after it.
-   */
-  public void run() throws SQLException {
-    int rc = core.pointer.safeRunInt((database, pointer) -> database.step(pointer));
-    // No reset after SQLITE_DONE: a statement that ran to completion holds no lock, and SQLite
-    // resets it by itself at its next step (it has no parameters to rebind), so a reset here would
-    // be one more native call per BEGIN and per COMMIT for nothing.
-    if (rc != Codes.SQLITE_DONE) {
-      core.pointer.safeRunInt((database, pointer) -> database.reset(pointer));
-      db.throwex(rc);
-    }
-  }
-
-  /**
-   * Binds {@code args} (String, Long, Integer, byte[] or null) and runs an update; the rows it
-   * changed. The driver's own {@code executeUpdate} resets the statement a second time after the
-   * step that already reset it; this asks SQLite only for the change count.
-   */
-  public int update(Object... args) throws SQLException {
-    execute(args);
-    return (int) db.changes();
-  }
-
-  /**
-   * Binds {@code args} and runs a statement that returns no rows, without asking how many rows it
-   * changed: one bind per argument, one step (which resets the statement when it is done), and no
-   * other native call.
-   */
-  public void execute(Object... args) throws SQLException {
-    if (db.execute(core, args)) {
-      core.pointer.safeRunInt((database, pointer) -> database.reset(pointer));
-      throw new SQLException("a statement that should return no rows returned one");
-    }
-  }
-
-  /** Reads the columns of a row; see {@link #queryRow}. */
+public abstract class SqliteStatement {
+  /** Reads the columns of the current row; see {@link #queryRow}. */
   @FunctionalInterface
   public interface Row<T> {
     T read(SqliteStatement row) throws SQLException;
   }
+
+  /** Reads the columns of each row in turn; see {@link #forEachRow}. */
+  @FunctionalInterface
+  public interface RowVisitor {
+    /** Reads the current row; returns false to stop before the next one. */
+    boolean visit(SqliteStatement row) throws SQLException;
+  }
+
+  /** Runs a statement that takes no parameters and returns no rows (BEGIN, COMMIT, DDL). */
+  public abstract void run() throws SQLException;
+
+  /** Binds {@code args} and runs a statement that returns no rows; the rows it changed. */
+  public abstract int update(Object... args) throws SQLException;
+
+  /** Binds {@code args} and runs a statement that returns no rows, without counting changes. */
+  public abstract void execute(Object... args) throws SQLException;
 
   /**
    * Binds {@code args}, steps to the first row and reads it with {@code row} (which calls the
    * column getters below); null if there is no row. Resets the statement before it returns, which
    * also ends the read transaction of an autocommit query.
    */
-  public <T> T queryRow(Row<T> row, Object... args) throws SQLException {
-    if (!db.execute(core, args)) {
-      return null; // the driver reset it already
-    }
-    try {
-      return row.read(this);
-    } finally {
-      core.pointer.safeRunInt((database, pointer) -> database.reset(pointer));
-    }
-  }
+  public abstract <T> T queryRow(Row<T> row, Object... args) throws SQLException;
 
-  /** Column {@code index} (0-based) of the current row as bytes; null for SQL NULL or a zero-length BLOB. */
-  public byte[] bytes(int index) throws SQLException {
-    return core.pointer.safeRun((database, pointer) -> database.column_blob(pointer, index));
-  }
+  /**
+   * Binds {@code args} and hands each row to {@code visitor} until there are no more or it returns
+   * false; resets the statement before it returns. The visitor must not run other statements on
+   * this connection.
+   */
+  public abstract void forEachRow(RowVisitor visitor, Object... args) throws SQLException;
+
+  /**
+   * Column {@code index} (0-based) of the current row as bytes; null for SQL NULL, and null or
+   * empty for a zero-length BLOB (sqlite-jdbc cannot tell the two apart).
+   */
+  public abstract byte[] bytes(int index) throws SQLException;
 
   /** Column {@code index} of the current row as a long; 0 for SQL NULL. */
-  public long longValue(int index) throws SQLException {
-    return core.pointer.safeRunLong((database, pointer) -> database.column_long(pointer, index));
-  }
+  public abstract long longValue(int index) throws SQLException;
 
   /** Column {@code index} of the current row as text; null for SQL NULL. */
-  public String text(int index) throws SQLException {
-    return core.pointer.safeRun((database, pointer) -> database.column_text(pointer, index));
-  }
+  public abstract String text(int index) throws SQLException;
 
   /** Whether column {@code index} of the current row is SQL NULL. */
-  public boolean isNull(int index) throws SQLException {
-    return core.pointer.safeRunInt((database, pointer) -> database.column_type(pointer, index))
-        == Codes.SQLITE_NULL;
-  }
+  public abstract boolean isNull(int index) throws SQLException;
 
   /** Finalizes the native statement. */
-  void close() throws SQLException {
-    owner.close();
-  }
+  abstract void close() throws SQLException;
 }

@@ -34,7 +34,18 @@ public final class ChildJvm implements AutoCloseable {
     reader.start();
   }
 
+  /** Starts a child on the other SQLite driver than this process's, to test them together. */
   public static ChildJvm start(Path workDirectory, Class<?> mainClass, String... args) throws IOException {
+    return start(workDirectory, !SqliteDriver.current().isNative(), mainClass, args);
+  }
+
+  /**
+   * Starts a child on BuildNet's native SQLite binding if {@code nativeSqlite} (where it is built),
+   * otherwise on sqlite-jdbc. Processes on different drivers share a file safely: each process's
+   * POSIX locks are its own.
+   */
+  public static ChildJvm start(Path workDirectory, boolean nativeSqlite, Class<?> mainClass,
+      String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xshare:auto");
@@ -42,6 +53,7 @@ public final class ChildJvm implements AutoCloseable {
     // sqlite-jdbc unpacks its native library into this directory and deletes it at exit; a child
     // killed with SIGKILL cannot, so keep the copy in the test's own temporary directory.
     command.add("-Dorg.sqlite.tmpdir=" + workDirectory);
+    command.add("-D" + SqliteDriver.SWITCH + "=" + nativeSqlite);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(mainClass.getName());
