@@ -68,6 +68,7 @@ static struct {
   int (*bind_null)(sqlite3_stmt *, int);
   int (*bind_text)(sqlite3_stmt *, int, const char *, int, sqlite3_destructor_type);
   int (*bind_blob)(sqlite3_stmt *, int, const void *, int, sqlite3_destructor_type);
+  int (*bind_parameter_count)(sqlite3_stmt *);
   int (*column_count)(sqlite3_stmt *);
   int (*column_type)(sqlite3_stmt *, int);
   sqlite3_int64 (*column_int64)(sqlite3_stmt *, int);
@@ -187,6 +188,7 @@ EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_load(
   LOOKUP(bind_null, "sqlite3_bind_null")
   LOOKUP(bind_text, "sqlite3_bind_text")
   LOOKUP(bind_blob, "sqlite3_bind_blob")
+  LOOKUP(bind_parameter_count, "sqlite3_bind_parameter_count")
   LOOKUP(column_count, "sqlite3_column_count")
   LOOKUP(column_type, "sqlite3_column_type")
   LOOKUP(column_int64, "sqlite3_column_int64")
@@ -403,6 +405,18 @@ EXPORT jint JNICALL Java_dev_buildnet_internal_state_NativeSqlite_step(JNIEnv *e
   sqlite3 *db = (sqlite3 *)(intptr_t)handle;
   sqlite3_stmt *stmt = (sqlite3_stmt *)(intptr_t)statement;
   if (mode & MODE_BIND) {
+    /*
+     * Every parameter is bound on every run. A parameter left out would keep its last binding,
+     * and text and BLOBs are bound SQLITE_STATIC: a pointer into an argument buffer Java may have
+     * replaced (and freed) since.
+     */
+    int parameters = S.bind_parameter_count(stmt);
+    if (parameters != arg_count) {
+      char detail[96];
+      snprintf(detail, sizeof detail, "%d arguments for %d parameters", (int)arg_count, parameters);
+      throw_sql(env, 25, detail); /* SQLITE_RANGE */
+      return 0;
+    }
     int rc = bind(stmt, (const unsigned char *)(intptr_t)args, arg_count);
     if (rc != 0) {
       throw_db(env, db, stmt);

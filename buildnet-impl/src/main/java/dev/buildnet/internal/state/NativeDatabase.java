@@ -14,6 +14,8 @@ import java.time.Duration;
  */
 final class NativeDatabase implements SqliteDatabase {
   private static final int INITIAL_BUFFER = 16 * 1024;
+  /** Buffers up to this size are kept between runs; larger ones only for the run that needed them. */
+  static final int KEPT_BUFFER = 1024 * 1024;
 
   private final long db;
   private ByteBuffer args = allocate(INITIAL_BUFFER);
@@ -74,10 +76,15 @@ final class NativeDatabase implements SqliteDatabase {
     return db;
   }
 
-  /** The argument buffer, cleared, with room for at least {@code bytes}. */
+  /**
+   * The argument buffer, cleared, with room for at least {@code bytes}. One that grew past {@link
+   * #KEPT_BUFFER} for a large value is let go at the next run that fits the initial size, so a
+   * connection does not hold the largest value it ever saw in direct memory for its lifetime.
+   * Safe because every run with parameters binds all of them again (the C side checks the count).
+   */
   ByteBuffer args(int bytes) {
-    if (args.capacity() < bytes) {
-      args = allocate(grow(args.capacity(), bytes));
+    if (args.capacity() < bytes || (args.capacity() > KEPT_BUFFER && bytes <= INITIAL_BUFFER)) {
+      args = allocate(args.capacity() < bytes ? grow(args.capacity(), bytes) : INITIAL_BUFFER);
       argsAddress = NativeSqlite.address(args);
     }
     return args.clear();
@@ -91,6 +98,18 @@ final class NativeDatabase implements SqliteDatabase {
   ByteBuffer row(int bytes) {
     if (row.capacity() < bytes) {
       row = allocate(grow(row.capacity(), bytes));
+      rowAddress = NativeSqlite.address(row);
+    }
+    return row;
+  }
+
+  /**
+   * The row buffer for a new run: one that grew past {@link #KEPT_BUFFER} for a large row is
+   * replaced by one of the initial size first (a larger row is then copied with readRow).
+   */
+  ByteBuffer rowForRun() {
+    if (row.capacity() > KEPT_BUFFER) {
+      row = allocate(INITIAL_BUFFER);
       rowAddress = NativeSqlite.address(row);
     }
     return row;

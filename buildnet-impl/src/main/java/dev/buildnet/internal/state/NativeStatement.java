@@ -143,7 +143,7 @@ final class NativeStatement extends SqliteStatement {
     if (statement == 0) {
       throw new SQLException("statement is closed");
     }
-    ByteBuffer row = database.row();
+    ByteBuffer row = database.rowForRun(); // the last row was read: a large buffer can go
     return NativeSqlite.step(database.handle(), statement, database.argsAddress(), argCount,
         database.rowAddress(), row.capacity(), mode);
   }
