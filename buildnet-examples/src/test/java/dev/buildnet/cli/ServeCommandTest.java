@@ -179,6 +179,18 @@ class ServeCommandTest {
   }
 
   @Test
+  void aSecretFileThatIsADirectory_isSaidToBeOne_notToBeMissing() throws Exception {
+    Path folder = Files.createDirectories(dir.resolve("secrets"));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> ServeCommand.readSecret(folder));
+    assertEquals("secret file " + folder + " is not a regular file but a directory",
+        e.getMessage());
+    var missing = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> ServeCommand.readSecret(dir.resolve("missing")));
+    assertEquals("secret file " + dir.resolve("missing") + " does not exist", missing.getMessage());
+  }
+
+  @Test
   void listenMustBeHostAndPort() {
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> ServeCommand.parse("7890"));
