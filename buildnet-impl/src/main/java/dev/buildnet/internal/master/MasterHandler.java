@@ -117,7 +117,9 @@ final class MasterHandler implements InlineHandler {
         throw new RequestError(ErrorCode.UNSUPPORTED,
             "this master does not serve " + m.type() + " (it serves STATE_*, LOCK_*, RESOURCE_*"
                 + " and HEARTBEAT"
-                + (blobs != null ? ", BLOB_*)" : "; BLOB_* only when given a blob store)"));
+                + (blobs != null ? ", BLOB_*" : "; BLOB_* only when given a blob store")
+                + (builds != null ? "; BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE and UNSUBSCRIBE"
+                    + " from clients)" : "; builds only when given a build service)"));
       }
     } catch (RequestError e) {
       connection.send(new ErrorReply(m.id(), e.code.code(), e.getMessage(), false));
