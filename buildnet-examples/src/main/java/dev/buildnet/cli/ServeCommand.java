@@ -64,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     byte[] secret = readSecret(secretFile);
+    httpOptions.check();
     CountDownLatch stop = new CountDownLatch(1);
     Thread hook = new Thread(stop::countDown, "buildnet-serve-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
