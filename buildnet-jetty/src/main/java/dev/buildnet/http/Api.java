@@ -513,12 +513,7 @@ final class Api {
           if (e.reason() != StateException.Reason.LOCK_NOT_HELD) {
             throw e;
           }
-          // Worded from the lease presented: the backend's text names the current holder and its
-          // fencing token, which a refused acquire does not disclose either.
-          throw new HttpError(409, "lock_not_held", "lock on '" + Http.clip(resource)
-              + "' held by '" + Http.clip(owner) + "' with fencing token " + l.fencingToken()
-              + " is not held: it was released, expired or granted to another",
-              "acquire the lock again");
+          throw new HttpError(409, "lock_not_held", e.getMessage(), "acquire the lock again");
         }
       }
       default -> throw Http.notFound("no lock action '" + action + "'", "use acquire, renew or release");

@@ -126,7 +126,8 @@ final class MasterHandler implements InlineHandler {
     } catch (RuntimeException e) {
       log.error("{}: {} {} failed", connection, m.type(), m.id(), e);
       connection.send(new ErrorReply(m.id(), ErrorCode.INTERNAL.code(),
-          "the master failed on " + m.type() + ": " + e, false));
+          dev.buildnet.internal.protocol.ErrorText.bounded(
+              "the master failed on " + m.type() + ": " + e), false));
     }
   }
 

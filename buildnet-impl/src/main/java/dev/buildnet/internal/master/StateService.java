@@ -77,14 +77,8 @@ final class StateService {
     } catch (RequestError e) {
       throw e;
     } catch (StateException e) {
-      if (e.reason() == StateException.Reason.LOCK_NOT_HELD) {
-        // The backend's text names whoever holds the lock now, and that lease's fencing token:
-        // fine for the host in-process, not for a peer that presented another holder or token
-        // (a denied LOCK_ACQUIRE does not disclose the holder either, docs/PROTOCOL.md).
-        log.debug("{} {}: {}", m.type(), id, e.getMessage());
-        throw notHeld(e.lock());
-      }
-      throw new RequestError(ErrorCode.STATE_ERROR, e.getMessage());
+      throw new RequestError(e.reason() == StateException.Reason.LOCK_NOT_HELD
+          ? ErrorCode.LOCK_NOT_HELD : ErrorCode.STATE_ERROR, e.getMessage());
     } catch (IllegalArgumentException e) {
       throw new RequestError(ErrorCode.INVALID_PAYLOAD, e.getMessage());
     } catch (IllegalStateException e) {
@@ -152,17 +146,6 @@ final class StateService {
   private static LockResponse grant(String id, Lock lock, long leaseMs) {
     return new LockResponse(id, true, Long.toString(lock.fencingToken()), lock.owner(), leaseMs,
         lock.expiresAt().toEpochMilli());
-  }
-
-  /** LOCK_NOT_HELD about the lease {@code presented}, saying nothing of any other lease. */
-  private static RequestError notHeld(Lock presented) {
-    if (presented == null) { // a host's own backend may leave it out
-      return new RequestError(ErrorCode.LOCK_NOT_HELD,
-          "the lock is not held: it was released, expired or granted to another");
-    }
-    return new RequestError(ErrorCode.LOCK_NOT_HELD, "lock on '" + presented.resource()
-        + "' held by '" + presented.owner() + "' with fencing token " + presented.fencingToken()
-        + " is not held: it was released, expired or granted to another");
   }
 
   private static long token(String name, String holder, String token) {
