@@ -18,7 +18,9 @@ from buildnet import Master
 from buildnet.protocol import (
     Ack,
     BlobChunk,
+    BlobGet,
     BuildCompleted,
+    BuildFailed,
     ConnectingHandshake,
     ErrorCode,
     ErrorReply,
@@ -26,6 +28,7 @@ from buildnet.protocol import (
     FrameReader,
     HelloAck,
     LockRelease,
+    LockRenew,
     Message,
     MessageType,
     ResourceClaim,
@@ -572,6 +575,96 @@ async def test_a_subscription_replays_what_the_master_remembers_of_a_build(maste
         )
         await watcher.send(Subscribe("s-1"))
         await watcher.expect_error(ErrorCode.INVALID_PAYLOAD, fatal=False)
+
+
+@pytest.mark.asyncio
+async def test_a_reattach_replays_the_events_above_since_then_the_final_message(
+    master: Master,
+) -> None:
+    async with await buildnet.connect(*master.address, secret=SECRET) as c:
+        await (await c.submit(["gpu"], build_id="b-gone")).cancel()
+    raw = await Raw.open(master)
+    await raw.handshake()
+    for since, expected in ((0, [1, 2, 3]), (2, [3]), (3, [])):
+        mid = await raw.send(Subscribe(f"s-{since}", "b-gone", since=since))
+        ack = await raw.next()
+        assert ack is not None
+        assert ack.payload == Ack(mid)
+        seqs = []
+        for _ in expected:
+            m = await raw.next()
+            assert m is not None
+            assert isinstance(m.payload, Event), m
+            seqs.append(m.payload.seq)
+        assert seqs == expected
+        final = await raw.next()
+        assert final is not None
+        assert isinstance(final.payload, BuildFailed), final
+        assert final.payload.build_id == "b-gone"
+    await raw.send(Subscribe("s-9", "b-unknown", since=9))
+    await raw.expect_error(ErrorCode.NOT_FOUND, fatal=False)
+    raw.close()
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_lost_its_connection_reattaches_with_logs_and_gets_the_result(
+    master: Master, tmp_path: Path
+) -> None:
+    first = await buildnet.connect(*master.address, secret=SECRET)
+    build = await first.submit(["gen"], logs=True)
+    async for e in build.events():
+        if e.kind == "build_started":
+            break
+    await first.close()  # lost; no worker yet, so the build waits and runs on without it
+    seen = build.last_event_seq
+    assert seen >= 1
+    worker = buildnet.Worker(capabilities=["py"], slots=1, work_dir=tmp_path / "w",
+                             worker_id="w-reattach")  # fmt: skip
+    task = asyncio.ensure_future(worker.start(*master.address, secret=SECRET))
+    try:
+        async with await buildnet.connect(*master.address, secret=SECRET) as second:
+            again = await second.attach(build.build_id, since=seen, logs=True)
+            events = [e async for e in again.events()]
+            result = (await again.result(60)).check()
+    finally:
+        await worker.close()
+        with contextlib.suppress(BaseException):
+            await task
+    assert ("target_finished", "gen", "built") in [(e.kind, e.target, e.status) for e in events]
+    assert [e.kind for e in events][-2:] == ["build_finished", "completed"], events
+    assert [o.path for o in result.outputs] == ["out/gen.txt"]
+    assert again.last_event_seq > seen
+
+
+@pytest.mark.asyncio
+async def test_an_error_quoting_a_huge_request_is_cut_to_the_bound(master: Master) -> None:
+    raw = await Raw.open(master)
+    await raw.handshake()
+    await raw.send(BlobGet("xxh64:" + "a" * (5 << 20)))
+    error = await raw.expect_error(ErrorCode.INVALID_PAYLOAD, fatal=False)
+    assert len(error.message) <= 1024, error.message[:200]
+    assert error.message.startswith("digest 'xxh64:aaa"), error.message[:200]
+    assert error.message.endswith(" characters)"), error.message
+    assert "…(cut: " in error.message, error.message
+    await raw.send(StateGet("still-open"))
+    answer = await raw.next()
+    assert answer is not None
+    assert isinstance(answer.payload, StateResponse), answer
+    raw.close()
+
+
+@pytest.mark.asyncio
+async def test_a_fencing_token_that_is_no_int64_is_lock_not_held_not_internal(
+    master: Master,
+) -> None:
+    raw = await Raw.open(master)
+    await raw.handshake()
+    for token in ("9" * 5000, "9" * 20, "\u00b2"):
+        await raw.send(LockRenew("deploy", "h", token, 1000))
+        await raw.expect_error(ErrorCode.LOCK_NOT_HELD, fatal=False)
+        await raw.send(LockRelease("deploy", token, "h"))
+        await raw.expect_error(ErrorCode.LOCK_NOT_HELD, fatal=False)
+    raw.close()
 
 
 @pytest.mark.asyncio

@@ -32,6 +32,20 @@ class BuildNetError(Exception):
     """Root of every error this package raises for a failure that is not API misuse."""
 
 
+# The most characters an ERROR's ``message`` has (``docs/PROTOCOL.md``, "Error texts").
+_MAX_ERROR_TEXT = 1024
+
+
+def _bounded_error_text(text: str) -> str:
+    """``text`` if it has at most :data:`_MAX_ERROR_TEXT` characters, else its head and how long it
+    was: an error quotes what the peer sent, and a request of several MiB must not come back as an
+    ERROR as large (over the peer's frame limit, unanswered) nor fill a log line."""
+    if len(text) <= _MAX_ERROR_TEXT:
+        return text
+    note = f"…(cut: {len(text)} characters)"
+    return text[: _MAX_ERROR_TEXT - len(note)] + note
+
+
 class ProtocolError(BuildNetError):
     """A frame or message the receiver must reject (``docs/PROTOCOL.md``).
 
@@ -50,11 +64,11 @@ class ProtocolError(BuildNetError):
         fatal: bool = True,
     ) -> None:
         self.code = code
-        self.detail = detail
+        self.detail = _bounded_error_text(detail)
         self.message_id = message_id
         self.fatal = fatal
         where = f" (message {message_id!r})" if message_id is not None else ""
-        super().__init__(f"{code.name} ({int(code)}): {detail}{where}")
+        super().__init__(f"{code.name} ({int(code)}): {self.detail}{where}")
 
 
 class FrameTooLargeError(ProtocolError):

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
     from buildnet.master._server import Master, Peer, Subscription
     from buildnet.master._workspace import Target
+    from buildnet.protocol.payloads import Payload
 
 log = logging.getLogger("buildnet.master")
 
@@ -151,7 +152,16 @@ class Build:
     cancelled: bool = False
     stopped: Optional[str] = None
     finished: bool = False
-    events: list[tuple[str, int, Optional[str], Optional[str]]] = field(default_factory=list)
+    #: Its events but log lines: (kind, at, target, status, number counting every event,
+    #: number counting every event but log lines), the numbers of a re-attach's ``seq``.
+    events: list[tuple[str, int, Optional[str], Optional[str], int, int]] = field(
+        default_factory=list
+    )
+    #: Events so far, log lines included, and without them.
+    numbered_all: int = 0
+    numbered_kept: int = 0
+    #: BUILD_COMPLETED or BUILD_FAILED, once it ended: what a re-attach gets last.
+    final: Optional[Payload] = None
     #: The sorted static prefixes of its targets' input patterns, for ``may_defer``.
     input_prefixes: Optional[list[str]] = None
 
@@ -1006,9 +1016,14 @@ class Scheduler:
                 exit_code=first.exit_code if first is not None else None,
                 failed_targets=tuple(n.target.name for n in failed),
             )
+        build.final = final
         if sub is not None and not sub.closed:
             sub.send(final)
         self._event(build, "build_finished", None, status)
+        # Re-attached connections get it after build_finished, the submitter's only once.
+        for peer, s in self._subs:
+            if s.open and s.numbered and s.build_id == build.build_id and peer is not sub:
+                peer.send(final)
         log.info("build %s %s in %d ms", build.build_id, status, duration)
         self._recent.append(build.build_id)
         while len(self._recent) > RECENT_BUILDS:
@@ -1049,13 +1064,16 @@ class Scheduler:
     # ---- events ---------------------------------------------------------------------------
 
     def _log(self, node: Node, stream: str, line: str) -> None:
+        node.build.numbered_all += 1
         self._emit(node.build, "log", node.target.name, None, stream, line)
 
     def _event(
         self, build: Build, kind: str, target: Optional[str] = None, status: Optional[str] = None
     ) -> None:
         at = now_ms()
-        build.events.append((kind, at, target, status))
+        build.numbered_all += 1
+        build.numbered_kept += 1
+        build.events.append((kind, at, target, status, build.numbered_all, build.numbered_kept))
         self._emit(build, kind, target, status, None, None, at)
 
     def _emit(
@@ -1074,11 +1092,15 @@ class Scheduler:
                 continue
             if kind == "log" and not sub.logs:
                 continue
-            self._deliver(peer, sub, (kind, build.build_id, at, target, status, stream, line))
+            number = build.numbered_all if sub.logs else build.numbered_kept
+            self._deliver(
+                peer, sub, (kind, build.build_id, at, target, status, stream, line), number
+            )
 
     @staticmethod
-    def _deliver(peer: Peer, sub: Subscription, e: tuple[Any, ...]) -> None:
-        sub.seq += 1
+    def _deliver(peer: Peer, sub: Subscription, e: tuple[Any, ...], number: int = 0) -> None:
+        # A re-attach numbers by the build's events; a gap is what the master no longer keeps.
+        sub.seq = number if sub.numbered else sub.seq + 1
         if sub.queued >= MAX_QUEUED_EVENTS:
             return  # dropped: the subscriber sees a gap in seq
         sub.queued += 1
@@ -1091,6 +1113,9 @@ class Scheduler:
             raise RequestError(
                 ErrorCode.INVALID_PAYLOAD, f"subscription '{p.subscription_id}' is already open"
             )
+        if p.since is not None:
+            self._reattach(peer, mid, p)
+            return
         sub = Subscription(p.subscription_id, p.build_id, bool(p.logs))
         peer.subscriptions[p.subscription_id] = sub
         peer.send(Ack(mid))
@@ -1100,8 +1125,37 @@ class Scheduler:
             else sorted(self.builds.values(), key=lambda b: b.seq)
         )  # fmt: skip
         for b in builds:
-            for kind, at, target, status in b.events:
+            for kind, at, target, status, _, _ in b.events:
                 self._deliver(peer, sub, (kind, b.build_id, at, target, status, None, None))
+        self._subs = [(pp, s) for pp, s in self._subs if s.open and not pp.closed]
+        self._subs.append((peer, sub))
+
+    def _reattach(self, peer: Peer, mid: str, p: Subscribe) -> None:
+        """SUBSCRIBE with ``since`` (1.3): the kept events numbered above it, then live ones, and
+        the build's final message after its ``build_finished`` (docs/PROTOCOL.md, "Re-attach")."""
+        from buildnet.master._server import Subscription
+
+        # the payload's rules: since needs build_id
+        assert p.build_id is not None
+        assert p.since is not None
+        build = self.builds.get(p.build_id)
+        if build is None and p.since > 0:
+            raise RequestError(
+                ErrorCode.NOT_FOUND,
+                f"build '{p.build_id}' is not known to this master (any more): there is nothing "
+                f"to re-attach to after event {p.since}",
+            )
+        sub = Subscription(p.subscription_id, p.build_id, bool(p.logs), numbered=True)
+        peer.subscriptions[p.subscription_id] = sub
+        peer.send(Ack(mid))
+        if build is not None:
+            for kind, at, target, status, n_all, n_kept in build.events:
+                number = n_all if sub.logs else n_kept
+                if number > p.since:
+                    e = (kind, build.build_id, at, target, status, None, None)
+                    self._deliver(peer, sub, e, number)
+            if build.final is not None and peer is not build.submitter:
+                peer.send(build.final)
         self._subs = [(pp, s) for pp, s in self._subs if s.open and not pp.closed]
         self._subs.append((peer, sub))
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, TypeVar, Un
 
 from buildnet import _digests
 from buildnet._connection import now_ms
-from buildnet.errors import ProtocolError, UnknownMessageTypeError
+from buildnet.errors import ProtocolError, UnknownMessageTypeError, _bounded_error_text
 from buildnet.master import _store
 from buildnet.master._deferred import FetchError
 from buildnet.protocol import (
@@ -106,6 +106,9 @@ class Subscription:
     seq: int = 0
     queued: int = 0
     open: bool = True
+    #: A re-attach (SUBSCRIBE with ``since``): ``seq`` are the build's own event numbers, and the
+    #: build's final message follows its ``build_finished``.
+    numbered: bool = False
 
 
 @dataclass
@@ -188,7 +191,7 @@ class Peer:
         return mid
 
     def error(self, code: ErrorCode, message: str, reply_to: Optional[str], fatal: bool) -> None:
-        self.send(ErrorReply(int(code), message, fatal, reply_to))
+        self.send(ErrorReply(int(code), _bounded_error_text(message), fatal, reply_to))
 
     def close(self, reason: str) -> None:
         if self.closed:
@@ -1065,7 +1068,10 @@ def _close_quietly(t: _Transfer) -> None:
 
 
 def _token(name: str, holder: str, token: str) -> int:
-    if token.isdigit() and int(token) >= 1:
+    # ASCII digits only, at most int64 (as the Java master's Long.parseLong): str.isdigit also
+    # takes '²', which int() refuses, and int() refuses more than 4,300 digits; either would be
+    # INTERNAL instead of LOCK_NOT_HELD.
+    if token.isascii() and token.isdigit() and len(token) <= 19 and 1 <= int(token) < 2**63:
         return int(token)
     raise RequestError(
         ErrorCode.LOCK_NOT_HELD,

@@ -58,6 +58,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException, InterruptedException {
+    httpOptions.check(); // before the demo builds for a minute only to fail on them
     Path ws = (dir != null ? dir : Files.createTempDirectory("buildnet-demo-"))
         .toAbsolutePath().normalize();
     if (fresh) {

@@ -22,6 +22,25 @@ final class HttpOptions {
       description = "Let read-only endpoints answer without the token.")
   boolean openReads;
 
+  /**
+   * Fails on a bad {@code --http} address or token file before anything starts, so that a
+   * master is not started (and its address printed) only to be stopped by the HTTP options.
+   */
+  void check() {
+    if (http != null) {
+      ServeCommand.parse("--http", http);
+    }
+    if (tokenFile != null) {
+      if (!java.nio.file.Files.exists(tokenFile)) {
+        throw new IllegalArgumentException("http token file " + tokenFile + " does not exist");
+      }
+      if (!java.nio.file.Files.isRegularFile(tokenFile)) {
+        throw new IllegalArgumentException("http token file " + tokenFile
+            + " is not a regular file");
+      }
+    }
+  }
+
   /** Starts the HTTP front if {@code --http} was given; null otherwise. */
   BuildNetHttp startIfAsked(BuildNet net, PrintWriter out) {
     if (http == null) {

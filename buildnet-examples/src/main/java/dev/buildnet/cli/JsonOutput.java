@@ -49,7 +49,9 @@ final class JsonOutput {
       t.put("source", source(o.status()));
       t.put("key", o.key());
       t.put("reason", o.reason());
-      if (o.exitCode() >= 0) {
+      // Present when a command ran (docs/CLI.md): a cached target's outcome carries the exit
+      // code recorded with its cache entry, from a run of another build.
+      if (o.exitCode() >= 0 && o.status() != TargetOutcome.Status.CACHED) {
         t.put("exitCode", o.exitCode());
       }
       t.put("attempts", o.attempts());

@@ -64,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     byte[] secret = readSecret(secretFile);
+    httpOptions.check();
     CountDownLatch stop = new CountDownLatch(1);
     Thread hook = new Thread(stop::countDown, "buildnet-serve-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
@@ -118,24 +119,31 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   static byte[] readSecret(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("secret file " + file + " does not exist");
-    }
+    requireRegularFile("secret file", file);
     // One rule everywhere (docs/PROTOCOL.md, "Secret files"): trailing CR/LF are not the secret.
     return dev.buildnet.BuildNet.readSecret(file);
   }
 
   /** A password file (e.g. a TLS key store's): its bytes without trailing CR/LF, any length. */
   static byte[] readPasswordFile(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("password file " + file + " does not exist");
-    }
+    requireRegularFile("password file", file);
     byte[] raw = Files.readAllBytes(file);
     int end = raw.length;
     while (end > 0 && (raw[end - 1] == '\n' || raw[end - 1] == '\r')) {
       end--;
     }
     return java.util.Arrays.copyOf(raw, end);
+  }
+
+  /** Says which is wrong: a path that is missing, or one that names a directory or the like. */
+  private static void requireRegularFile(String what, Path file) {
+    if (!Files.exists(file)) {
+      throw new IllegalArgumentException(what + " " + file + " does not exist");
+    }
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(what + " " + file + " is not a regular file"
+          + (Files.isDirectory(file) ? " but a directory" : ""));
+    }
   }
 
   static InetSocketAddress parse(String hostPort) {

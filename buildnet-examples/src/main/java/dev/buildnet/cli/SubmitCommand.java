@@ -82,10 +82,11 @@ final class SubmitCommand implements Callable<Integer> {
       report(out, r, logs);
       return r.success() ? 0 : 1;
     } catch (BuildNetException e) {
-      print(out, "error: " + e.getMessage());
+      // An error is one line on standard error (docs/CLI.md); standard output is the build's.
+      print(spec.commandLine().getErr(), "error: " + e.getMessage());
       return 1;
     } catch (ExecutionException e) {
-      print(out, "error: " + e.getCause().getMessage());
+      print(spec.commandLine().getErr(), "error: " + e.getCause().getMessage());
       return 1;
     }
   }

@@ -179,6 +179,23 @@ class BuildFlagsTest {
   }
 
   @Test
+  void json_hasAnExitCodeOnlyForATargetWhoseCommandRan_notForACachedOne() throws IOException {
+    build();
+    Files.writeString(ws.resolve("src/b.txt"), "b3");
+
+    Run r = build("--json");
+
+    assertEquals(0, r.code, r.all());
+    for (JsonNode t : new ObjectMapper().readTree(r.out).get("targets")) {
+      if (t.get("status").asText().equals("cached")) {
+        assertFalse(t.has("exitCode"), "docs/CLI.md: exitCode is present when a command ran: " + t);
+      } else {
+        assertEquals(0, t.get("exitCode").asInt(), t.toString());
+      }
+    }
+  }
+
+  @Test
   void json_isAlsoValidForPythonsParser() throws Exception {
     Run r = build("--json");
     Path doc = ws.resolve("result.json");

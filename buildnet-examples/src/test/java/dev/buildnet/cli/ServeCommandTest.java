@@ -179,6 +179,39 @@ class ServeCommandTest {
   }
 
   @Test
+  void aSecretFileThatIsADirectory_isSaidToBeOne_notToBeMissing() throws Exception {
+    Path folder = Files.createDirectories(dir.resolve("secrets"));
+    var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> ServeCommand.readSecret(folder));
+    assertEquals("secret file " + folder + " is not a regular file but a directory",
+        e.getMessage());
+    var missing = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> ServeCommand.readSecret(dir.resolve("missing")));
+    assertEquals("secret file " + dir.resolve("missing") + " does not exist", missing.getMessage());
+  }
+
+  @Test
+  void aMissingHttpTokenFile_isOneLineSayingSo_andExitCode2() throws Exception {
+    Files.writeString(dir.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {}}");
+    Path secret = Files.writeString(dir.resolve("secret"), "0123456789abcdef0123\n");
+    String[] args = {"serve", "-w", dir.toString(), "--secret-file", secret.toString(),
+        "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--http-token-file",
+        dir.resolve("missing").toString()};
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine cli = BuildNetCli.commandLine(args);
+    cli.setOut(new java.io.PrintWriter(out));
+    cli.setErr(new java.io.PrintWriter(err));
+
+    int code = cli.execute(args);
+
+    assertEquals(2, code, out + "|" + err);
+    assertEquals("", out.toString(), "nothing was served");
+    assertEquals("error: http token file " + dir.resolve("missing") + " does not exist",
+        err.toString().strip());
+  }
+
+  @Test
   void listenMustBeHostAndPort() {
     var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> ServeCommand.parse("7890"));

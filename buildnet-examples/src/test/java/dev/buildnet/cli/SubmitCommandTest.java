@@ -65,6 +65,27 @@ class SubmitCommandTest {
   }
 
   @Test
+  void anUnreachableMaster_isOneErrorLineOnStandardError_andNothingOnStandardOutput() {
+    int port = AddOns.master(net).orElseThrow().localAddress().getPort();
+    net.close(); // nothing listens there any more
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] args = {"submit", "--master", "127.0.0.1:" + port, "--secret-file",
+        secretFile.toString(), "hello"};
+    picocli.CommandLine cli = BuildNetCli.commandLine(args);
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+
+    int code = cli.execute(args);
+
+    assertEquals(1, code, out + "|" + err);
+    assertEquals("", out.toString());
+    assertTrue(err.toString().startsWith("error: the master at 127.0.0.1:" + port
+        + " is unreachable"), err.toString());
+    assertEquals(1, err.toString().lines().count(), err.toString());
+  }
+
+  @Test
   void aSucceedingBuildPrintsItsEventsAndOutputsAndExitsZero() {
     String[] r = run("hello");
     assertEquals("0", r[0], r[1]);

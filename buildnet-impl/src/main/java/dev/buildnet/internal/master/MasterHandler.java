@@ -117,14 +117,17 @@ final class MasterHandler implements InlineHandler {
         throw new RequestError(ErrorCode.UNSUPPORTED,
             "this master does not serve " + m.type() + " (it serves STATE_*, LOCK_*, RESOURCE_*"
                 + " and HEARTBEAT"
-                + (blobs != null ? ", BLOB_*)" : "; BLOB_* only when given a blob store)"));
+                + (blobs != null ? ", BLOB_*" : "; BLOB_* only when given a blob store")
+                + (builds != null ? "; BUILD_REQUEST, BUILD_CANCEL, SUBSCRIBE and UNSUBSCRIBE"
+                    + " from clients)" : "; builds only when given a build service)"));
       }
     } catch (RequestError e) {
       connection.send(new ErrorReply(m.id(), e.code.code(), e.getMessage(), false));
     } catch (RuntimeException e) {
       log.error("{}: {} {} failed", connection, m.type(), m.id(), e);
       connection.send(new ErrorReply(m.id(), ErrorCode.INTERNAL.code(),
-          "the master failed on " + m.type() + ": " + e, false));
+          dev.buildnet.internal.protocol.ErrorText.bounded(
+              "the master failed on " + m.type() + ": " + e), false));
     }
   }
 

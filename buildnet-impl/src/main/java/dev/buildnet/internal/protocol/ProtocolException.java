@@ -7,7 +7,8 @@ import dev.buildnet.api.BuildNetException;
 /**
  * A frame or message the receiver must reject. {@link #code()} is what the receiver puts in its
  * ERROR reply; {@link #messageId()} is the offending message's id when the decoder got that far
- * (so the reply can name it); {@link #fatal()} says whether the connection must close.
+ * (so the reply can name it); {@link #fatal()} says whether the connection must close. The message
+ * is cut to {@link ErrorText#MAX_CHARS} characters, since it may quote the offending value.
  *
  * @since 0.1
  */
@@ -19,7 +20,7 @@ public class ProtocolException extends BuildNetException {
   private final boolean fatal;
 
   public ProtocolException(ErrorCode code, String message, String messageId, boolean fatal) {
-    super(message);
+    super(ErrorText.bounded(message));
     this.code = code;
     this.messageId = messageId;
     this.fatal = fatal;

@@ -415,13 +415,7 @@ public final class PeerConnection implements Session {
       return;
     }
     if (n < 0) {
-      if (assembler.midFrame()) {
-        close(new EOFException("truncated frame: " + this + " closed the connection inside a frame"));
-      } else if (stage != Stage.OPEN) {
-        close(new EOFException("connection closed by " + this + " during the handshake"));
-      } else {
-        close(null);
-      }
+      endOfStream();
       return;
     }
     if (closing) {
@@ -686,12 +680,32 @@ public final class PeerConnection implements Session {
 
   private void endOfStream() {
     if (assembler.midFrame()) {
-      close(new EOFException("truncated frame: " + this + " closed the connection inside a frame"));
+      truncatedFrame();
     } else if (stage != Stage.OPEN) {
       close(new EOFException("connection closed by " + this + " during the handshake"));
     } else {
       close(null);
     }
+  }
+
+  /**
+   * The stream ended inside a frame: a truncated frame is BAD_FRAME (docs/PROTOCOL.md, vector
+   * {@code truncated_frame}), and a peer that only shut down its sending side can still read
+   * why. Reading stops first, since the end of stream would be reported again and again.
+   */
+  private void truncatedFrame() {
+    EOFException cause =
+        new EOFException("truncated frame: " + this + " closed the connection inside a frame");
+    if (stage == Stage.CONNECTING) {
+      close(cause); // the listener's fault: connect reports it; nothing is owed to the listener
+      return;
+    }
+    SelectionKey k = key;
+    if (k != null && k.isValid()) {
+      k.interestOps(k.interestOps() & ~SelectionKey.OP_READ);
+    }
+    failAndClose(ErrorCode.BAD_FRAME, "truncated frame: the stream ended inside a frame", null,
+        cause);
   }
 
   /** Moves TLS as far as it goes without waiting for the socket or the TLS pool; on the loop. */

@@ -244,6 +244,23 @@ class ClientBuildsTest {
     assertTrue(await(client.submit("a")).success(), "the connection still serves builds");
   }
 
+  @Test
+  void aTypeTheMasterDoesNotServe_isUnsupported_andTheMessageListsTheBuildRequestsItDoesServe()
+      throws Exception {
+    BuildNet net = start();
+    RemoteClient client = connect(net, "c1");
+    dev.buildnet.internal.transport.Session c = TestPeers.connection(client);
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> c.request(new dev.buildnet.internal.protocol.Payloads.BuildProgress(
+            "b", 0, 0, null, null, null, null), Duration.ofSeconds(WAIT))
+            .get(WAIT, TimeUnit.SECONDS));
+    RemoteErrorException remote = (RemoteErrorException) e.getCause();
+    assertEquals(ErrorCode.UNSUPPORTED, remote.code().orElseThrow());
+    // A client reading it learns what to send instead: this master takes builds too.
+    assertTrue(remote.remoteMessage().contains("BUILD_REQUEST"), remote.remoteMessage());
+    assertTrue(remote.remoteMessage().contains("SUBSCRIBE"), remote.remoteMessage());
+  }
+
   private static ErrorCode error(dev.buildnet.internal.transport.Session c, dev.buildnet.api.transport.Payload p) throws Exception {
     ExecutionException e = assertThrows(ExecutionException.class,
         () -> c.request(p, Duration.ofSeconds(WAIT)).get(WAIT, TimeUnit.SECONDS));

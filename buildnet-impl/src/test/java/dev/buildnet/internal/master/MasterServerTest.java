@@ -227,6 +227,25 @@ class MasterServerTest {
   }
 
   @Test
+  void anErrorQuotingAHugeRequest_isCutToTheBound_andTheConnectionStaysOpen() throws Exception {
+    try (FakeWorker w = worker("w-1")) {
+      String key = "k".repeat(5 << 20);
+      w.request(new StateSet(key, "not a number".getBytes(UTF_8), null));
+
+      RemoteErrorException e = errorOf(() -> w.connection.request(new StateIncrement(key, 1),
+          FakeWorker.T).get(10, TimeUnit.SECONDS));
+
+      assertEquals(ErrorCode.STATE_ERROR, e.code().orElseThrow());
+      String message = e.remoteMessage();
+      String head = message.substring(0, Math.min(200, message.length()));
+      assertTrue(message.length() <= dev.buildnet.internal.protocol.ErrorText.MAX_CHARS,
+          message.length() + " characters: " + head);
+      assertTrue(message.startsWith(state.name() + ": cannot increment key 'kkk"), head);
+      assertTrue(w.connection.isOpen());
+    }
+  }
+
+  @Test
   void abusiveBytes_onOneConnection_doNotDisturbOthers() throws Exception {
     try (FakeWorker w = worker("w-1"); RemoteClient c = client("cli-1")) {
       assertEquals(WorkerEvent.Kind.JOINED, nextEvent().kind());

@@ -2,9 +2,11 @@ package dev.buildnet.internal.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.MessageType;
+import dev.buildnet.internal.protocol.Payloads.BuildProgress;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
 import java.util.ArrayList;
@@ -72,5 +74,23 @@ class DecodeErrorMessagesTest {
     assertEquals(
         "TARGET_RUN payload field 'inputs' element 0 field 'size' must be int but was str",
         rejection(frame));
+  }
+
+  @Test
+  void aRejectionQuotingAHugeValue_isCutToTheErrorBound_soTheErrorFitsAFrame() throws Exception {
+    byte[] frame = codec.encode(new Message(1, MessageType.BUILD_PROGRESS, "m-1", 0, "jvm",
+        new BuildProgress("b-1", 0, 1, "lib", "log", "hi", "stdout")));
+    // The rule's message quotes the value: 6 MiB of it would go back to the peer in the ERROR
+    // and into the receiver's log line.
+    byte[] huge = FrameEdits.withPayloadField(frame, "stream",
+        v -> ValueFactory.newString("s".repeat(6 << 20)));
+
+    String message = rejection(huge);
+
+    String head = message.substring(0, Math.min(200, message.length()));
+    assertTrue(message.length() <= ErrorText.MAX_CHARS, message.length() + " characters: " + head);
+    assertTrue(message.startsWith("BUILD_PROGRESS payload: stream must be 'stdout' or 'stderr'"),
+        head);
+    assertTrue(message.matches("(?s).*…\\(cut: \\d+ characters\\)"), head);
   }
 }
