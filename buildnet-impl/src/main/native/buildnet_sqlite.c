@@ -1,87 +1,32 @@
 /*
- * BuildNet's JNI binding of the system's SQLite (libsqlite3.so.0), for the SQLite state backend
- * (dev.buildnet.internal.state.NativeSqlite is the Java side).
+ * BuildNet's JNI binding of SQLite, for the SQLite state backend (dev.buildnet.internal.state.
+ * NativeSqlite is the Java side). SQLite itself (sqlite/sqlite3.c, the amalgamation) is compiled
+ * into the same library by build.sh, its symbols hidden: it depends on no SQLite installed on the
+ * machine, and cannot clash with another copy loaded in the process.
  *
  * Why it exists: through sqlite-jdbc a key read is six synchronized native calls plus copies, and
  * every bound value one more; here each statement run is ONE native call. Java writes all the
  * arguments into a direct buffer, step() binds them straight from it (SQLITE_STATIC: no copy),
  * steps, copies the row into a second direct buffer and resets. A 128-row upsert is one call.
  *
- * SQLite is not linked: the library is opened with dlopen() when Java loads this one, so building
- * needs no SQLite headers, and a machine without libsqlite3.so.0 (or with one older than the
- * backend's SQL needs) simply makes the Java side fall back to sqlite-jdbc. The few prototypes
- * below are SQLite's stable C API, declared here with opaque handles.
- *
  * Buffer formats (native byte order, unaligned), one value: a tag byte (SQLite's type codes:
  * 1 INTEGER + 8 bytes, 2 FLOAT + 8 bytes, 3 TEXT or 4 BLOB + a 4-byte length and the bytes,
  * 5 NULL). Arguments are argCount values; a row is a 4-byte column count and then the columns.
  */
 #include <jni.h>
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
-typedef struct sqlite3 sqlite3;
-typedef struct sqlite3_stmt sqlite3_stmt;
-typedef long long sqlite3_int64;
-typedef void (*sqlite3_destructor_type)(void *);
-
-#define SQLITE_ROW 100
-#define SQLITE_DONE 101
-#define SQLITE_INTEGER 1
-#define SQLITE_FLOAT 2
-#define SQLITE_TEXT 3
-#define SQLITE_BLOB 4
-#define SQLITE_NULL 5
-#define SQLITE_STATIC ((sqlite3_destructor_type)0)
-#define SQLITE_PREPARE_PERSISTENT 0x01
-
-/*
- * RETURNING (the lock grant) needs 3.35.0; upsert 3.24.0, prepare_v3 3.20.0, WITHOUT ROWID and
- * partial indexes 3.8. The backend uses no JSON or other optional functions.
- */
-#define MINIMUM_VERSION 3035000
+#include "sqlite3.h"
 
 /* Modes of step(), as in NativeSqlite. */
 #define MODE_BIND 1       /* bind argCount arguments from the argument buffer first */
 #define MODE_RESET_ROW 2  /* reset after copying a row (queryRow); otherwise stay on it */
 #define MODE_EXPECT_DONE 4 /* a statement without rows: return the changes, or -1 for a row */
 
-#define SQLITE_CONFIG_MEMSTATUS 9
-
-static struct {
-  int (*config)(int, ...);
-  int (*libversion_number)(void);
-  int (*threadsafe)(void);
-  int (*open_v2)(const char *, sqlite3 **, int, const char *);
-  int (*close)(sqlite3 *);
-  int (*busy_timeout)(sqlite3 *, int);
-  int (*prepare_v3)(sqlite3 *, const char *, int, unsigned int, sqlite3_stmt **, const char **);
-  int (*finalize)(sqlite3_stmt *);
-  int (*reset)(sqlite3_stmt *);
-  int (*step)(sqlite3_stmt *);
-  int (*bind_int64)(sqlite3_stmt *, int, sqlite3_int64);
-  int (*bind_double)(sqlite3_stmt *, int, double);
-  int (*bind_null)(sqlite3_stmt *, int);
-  int (*bind_text)(sqlite3_stmt *, int, const char *, int, sqlite3_destructor_type);
-  int (*bind_blob)(sqlite3_stmt *, int, const void *, int, sqlite3_destructor_type);
-  int (*bind_parameter_count)(sqlite3_stmt *);
-  int (*column_count)(sqlite3_stmt *);
-  int (*column_type)(sqlite3_stmt *, int);
-  sqlite3_int64 (*column_int64)(sqlite3_stmt *, int);
-  double (*column_double)(sqlite3_stmt *, int);
-  const void *(*column_blob)(sqlite3_stmt *, int);
-  const unsigned char *(*column_text)(sqlite3_stmt *, int);
-  int (*column_bytes)(sqlite3_stmt *, int);
-  int (*changes)(sqlite3 *);
-  const char *(*errmsg)(sqlite3 *);
-  int (*extended_errcode)(sqlite3 *);
-  const char *(*errstr)(int);
-  const char *(*libversion)(void);
-} S;
 
 static jclass sql_exception;       /* java.sql.SQLException, a global reference */
 static jmethodID sql_exception_new; /* SQLException(String reason, String state, int code) */
@@ -137,94 +82,30 @@ static void throw_sql(JNIEnv *env, int code, const char *detail) {
 /* Throws the connection's current error; copies the message before reset() may change it. */
 static void throw_db(JNIEnv *env, sqlite3 *db, sqlite3_stmt *stmt) {
   char detail[400];
-  int code = S.extended_errcode(db);
-  snprintf(detail, sizeof detail, "%s", S.errmsg(db));
+  int code = sqlite3_extended_errcode(db);
+  snprintf(detail, sizeof detail, "%s", sqlite3_errmsg(db));
   if (stmt != NULL) {
-    S.reset(stmt);
+    sqlite3_reset(stmt);
   }
   throw_sql(env, code, detail);
 }
 
-#define LOOKUP(field, symbol)                                      \
-  if ((*(void **)&S.field = dlsym(library, symbol)) == NULL) {     \
-    snprintf(why, sizeof why, "%s has no %s", name, symbol);       \
-    return (*env)->NewStringUTF(env, why);                         \
-  }
 
 /*
- * Opens libsqlite3 and checks it; returns null when it is usable, otherwise why not. The library
- * stays open for the life of the process (it is never unloaded, like this one).
+ * The first call Java makes: null when the binding is usable, otherwise why not. SQLite is part of
+ * this library (built with the options in build.sh), so once the library loaded, it is.
  */
 EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_load(
-    JNIEnv *env, jclass type, jstring library_name) {
+    JNIEnv *env, jclass type) {
+  (void)env;
   (void)type;
-  char why[512];
-  const char *name = (*env)->GetStringUTFChars(env, library_name, NULL);
-  if (name == NULL) {
-    return NULL;
-  }
-  void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-  if (library == NULL) {
-    const char *error = dlerror();
-    snprintf(why, sizeof why, "cannot load %s: %s", name, error ? error : "unknown error");
-    (*env)->ReleaseStringUTFChars(env, library_name, name);
-    return (*env)->NewStringUTF(env, why);
-  }
-  (*env)->ReleaseStringUTFChars(env, library_name, name);
-  name = "libsqlite3";
-  LOOKUP(config, "sqlite3_config")
-  LOOKUP(libversion_number, "sqlite3_libversion_number")
-  LOOKUP(libversion, "sqlite3_libversion")
-  LOOKUP(threadsafe, "sqlite3_threadsafe")
-  LOOKUP(open_v2, "sqlite3_open_v2")
-  LOOKUP(close, "sqlite3_close")
-  LOOKUP(busy_timeout, "sqlite3_busy_timeout")
-  LOOKUP(prepare_v3, "sqlite3_prepare_v3")
-  LOOKUP(finalize, "sqlite3_finalize")
-  LOOKUP(reset, "sqlite3_reset")
-  LOOKUP(step, "sqlite3_step")
-  LOOKUP(bind_int64, "sqlite3_bind_int64")
-  LOOKUP(bind_double, "sqlite3_bind_double")
-  LOOKUP(bind_null, "sqlite3_bind_null")
-  LOOKUP(bind_text, "sqlite3_bind_text")
-  LOOKUP(bind_blob, "sqlite3_bind_blob")
-  LOOKUP(bind_parameter_count, "sqlite3_bind_parameter_count")
-  LOOKUP(column_count, "sqlite3_column_count")
-  LOOKUP(column_type, "sqlite3_column_type")
-  LOOKUP(column_int64, "sqlite3_column_int64")
-  LOOKUP(column_double, "sqlite3_column_double")
-  LOOKUP(column_blob, "sqlite3_column_blob")
-  LOOKUP(column_text, "sqlite3_column_text")
-  LOOKUP(column_bytes, "sqlite3_column_bytes")
-  LOOKUP(changes, "sqlite3_changes")
-  LOOKUP(errmsg, "sqlite3_errmsg")
-  LOOKUP(extended_errcode, "sqlite3_extended_errcode")
-  LOOKUP(errstr, "sqlite3_errstr")
-  if (S.libversion_number() < MINIMUM_VERSION) {
-    snprintf(why, sizeof why, "the system's SQLite is %s; the state backend needs 3.35.0 or newer",
-        S.libversion());
-    return (*env)->NewStringUTF(env, why);
-  }
-  /*
-   * Debian builds SQLite with memory statistics on: every allocation then takes a global mutex to
-   * count itself, and with lookaside compiled out (also Debian's choice) a statement run allocates
-   * a lot. sqlite-jdbc's SQLite and Bun's keep no statistics; nothing here reads them. Only
-   * possible before SQLite initialises: if something else in the process already uses this
-   * library, it answers SQLITE_MISUSE and the setting simply stays.
-   */
-  S.config(SQLITE_CONFIG_MEMSTATUS, 0);
-  if (S.threadsafe() == 0) {
-    /* Connections move between threads (one at a time): single-thread builds forbid even that. */
-    snprintf(why, sizeof why, "the system's SQLite %s was built single-threaded", S.libversion());
-    return (*env)->NewStringUTF(env, why);
-  }
   return NULL;
 }
 
 EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_version(
     JNIEnv *env, jclass type) {
   (void)type;
-  return (*env)->NewStringUTF(env, S.libversion());
+  return (*env)->NewStringUTF(env, sqlite3_libversion());
 }
 
 /* path: NUL-terminated UTF-8. Returns the connection, or throws. */
@@ -236,17 +117,17 @@ EXPORT jlong JNICALL Java_dev_buildnet_internal_state_NativeSqlite_open(
     return 0;
   }
   sqlite3 *db = NULL;
-  int rc = S.open_v2((const char *)bytes, &db, flags, NULL);
+  int rc = sqlite3_open_v2((const char *)bytes, &db, flags, NULL);
   (*env)->ReleaseByteArrayElements(env, path, bytes, JNI_ABORT);
   if (rc == 0) {
-    rc = S.busy_timeout(db, busy_millis);
+    rc = sqlite3_busy_timeout(db, busy_millis);
   }
   if (rc != 0) {
     if (db == NULL) {
-      throw_sql(env, rc, S.errstr(rc));
+      throw_sql(env, rc, sqlite3_errstr(rc));
     } else {
       throw_db(env, db, NULL);
-      S.close(db);
+      sqlite3_close(db);
     }
     return 0;
   }
@@ -257,7 +138,7 @@ EXPORT void JNICALL Java_dev_buildnet_internal_state_NativeSqlite_close(
     JNIEnv *env, jclass type, jlong handle) {
   (void)type;
   sqlite3 *db = (sqlite3 *)(intptr_t)handle;
-  if (S.close(db) != 0) {
+  if (sqlite3_close(db) != 0) {
     throw_db(env, db, NULL);
   }
 }
@@ -273,7 +154,7 @@ EXPORT jlong JNICALL Java_dev_buildnet_internal_state_NativeSqlite_prepare(
     return 0;
   }
   sqlite3_stmt *stmt = NULL;
-  int rc = S.prepare_v3(db, (const char *)bytes, length,
+  int rc = sqlite3_prepare_v3(db, (const char *)bytes, length,
       persistent ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL);
   (*env)->ReleaseByteArrayElements(env, sql, bytes, JNI_ABORT);
   if (rc != 0) {
@@ -291,7 +172,7 @@ EXPORT void JNICALL Java_dev_buildnet_internal_state_NativeSqlite_finalizeStatem
   (void)env;
   (void)type;
   /* Its result repeats the statement's last error, which was reported when it happened. */
-  S.finalize((sqlite3_stmt *)(intptr_t)statement);
+  sqlite3_finalize((sqlite3_stmt *)(intptr_t)statement);
 }
 
 EXPORT jlong JNICALL Java_dev_buildnet_internal_state_NativeSqlite_address(
@@ -311,14 +192,14 @@ static int bind(sqlite3_stmt *stmt, const unsigned char *args, int count) {
         sqlite3_int64 value;
         memcpy(&value, args, 8);
         args += 8;
-        rc = S.bind_int64(stmt, i, value);
+        rc = sqlite3_bind_int64(stmt, i, value);
         break;
       }
       case SQLITE_FLOAT: {
         double value;
         memcpy(&value, args, 8);
         args += 8;
-        rc = S.bind_double(stmt, i, value);
+        rc = sqlite3_bind_double(stmt, i, value);
         break;
       }
       case SQLITE_TEXT:
@@ -327,12 +208,12 @@ static int bind(sqlite3_stmt *stmt, const unsigned char *args, int count) {
         args += 4;
         /* STATIC: the buffer holds the bytes until the next run rebinds them. A zero-length BLOB
          * stays a BLOB because the pointer is never NULL. */
-        rc = tag == SQLITE_TEXT ? S.bind_text(stmt, i, (const char *)args, length, SQLITE_STATIC)
-                                : S.bind_blob(stmt, i, args, length, SQLITE_STATIC);
+        rc = tag == SQLITE_TEXT ? sqlite3_bind_text(stmt, i, (const char *)args, length, SQLITE_STATIC)
+                                : sqlite3_bind_blob(stmt, i, args, length, SQLITE_STATIC);
         args += length;
         break;
       default:
-        rc = S.bind_null(stmt, i);
+        rc = sqlite3_bind_null(stmt, i);
         break;
     }
     if (rc != 0) {
@@ -344,7 +225,7 @@ static int bind(sqlite3_stmt *stmt, const unsigned char *args, int count) {
 
 /* Copies the current row into row; returns its size, or minus the size it needs. */
 static jint copy_row(sqlite3_stmt *stmt, unsigned char *row, jint capacity) {
-  int32_t columns = S.column_count(stmt);
+  int32_t columns = sqlite3_column_count(stmt);
   int64_t size = 4;
   unsigned char *out = row + 4;
   int fits = capacity >= 4;
@@ -352,25 +233,25 @@ static jint copy_row(sqlite3_stmt *stmt, unsigned char *row, jint capacity) {
     memcpy(row, &columns, 4);
   }
   for (int i = 0; i < columns; i++) {
-    int type = S.column_type(stmt, i);
+    int type = sqlite3_column_type(stmt, i);
     if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
       size += 9;
       if (fits && size <= capacity) {
         *out++ = (unsigned char)type;
         if (type == SQLITE_INTEGER) {
-          sqlite3_int64 value = S.column_int64(stmt, i);
+          sqlite3_int64 value = sqlite3_column_int64(stmt, i);
           memcpy(out, &value, 8);
         } else {
-          double value = S.column_double(stmt, i);
+          double value = sqlite3_column_double(stmt, i);
           memcpy(out, &value, 8);
         }
         out += 8;
       }
     } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
       /* The pointer first, then its length: SQLite's documented order. */
-      const void *bytes = type == SQLITE_TEXT ? (const void *)S.column_text(stmt, i)
-                                              : S.column_blob(stmt, i);
-      int32_t length = S.column_bytes(stmt, i);
+      const void *bytes = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(stmt, i)
+                                              : sqlite3_column_blob(stmt, i);
+      int32_t length = sqlite3_column_bytes(stmt, i);
       size += 5 + (int64_t)length;
       if (fits && size <= capacity) {
         *out++ = (unsigned char)type;
@@ -410,7 +291,7 @@ EXPORT jint JNICALL Java_dev_buildnet_internal_state_NativeSqlite_step(JNIEnv *e
      * and text and BLOBs are bound SQLITE_STATIC: a pointer into an argument buffer Java may have
      * replaced (and freed) since.
      */
-    int parameters = S.bind_parameter_count(stmt);
+    int parameters = sqlite3_bind_parameter_count(stmt);
     if (parameters != arg_count) {
       char detail[96];
       snprintf(detail, sizeof detail, "%d arguments for %d parameters", (int)arg_count, parameters);
@@ -423,22 +304,22 @@ EXPORT jint JNICALL Java_dev_buildnet_internal_state_NativeSqlite_step(JNIEnv *e
       return 0;
     }
   }
-  int rc = S.step(stmt);
+  int rc = sqlite3_step(stmt);
   if (rc == SQLITE_DONE) {
-    S.reset(stmt);
-    return mode & MODE_EXPECT_DONE ? S.changes(db) : 0;
+    sqlite3_reset(stmt);
+    return mode & MODE_EXPECT_DONE ? sqlite3_changes(db) : 0;
   }
   if (rc != SQLITE_ROW) {
     throw_db(env, db, stmt);
     return 0;
   }
   if (mode & MODE_EXPECT_DONE) {
-    S.reset(stmt);
+    sqlite3_reset(stmt);
     return -1;
   }
   jint size = copy_row(stmt, (unsigned char *)(intptr_t)row, capacity);
   if (size > 0 && (mode & MODE_RESET_ROW)) {
-    S.reset(stmt);
+    sqlite3_reset(stmt);
   }
   return size;
 }
@@ -451,7 +332,7 @@ EXPORT jint JNICALL Java_dev_buildnet_internal_state_NativeSqlite_readRow(JNIEnv
   sqlite3_stmt *stmt = (sqlite3_stmt *)(intptr_t)statement;
   jint size = copy_row(stmt, (unsigned char *)(intptr_t)row, capacity);
   if (size > 0 && reset) {
-    S.reset(stmt);
+    sqlite3_reset(stmt);
   }
   return size;
 }
@@ -461,5 +342,5 @@ EXPORT void JNICALL Java_dev_buildnet_internal_state_NativeSqlite_reset(
     JNIEnv *env, jclass type, jlong statement) {
   (void)env;
   (void)type;
-  S.reset((sqlite3_stmt *)(intptr_t)statement);
+  sqlite3_reset((sqlite3_stmt *)(intptr_t)statement);
 }

@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * {@code java -cp <dir with this class>:<benchmarks.jar> dev.buildnet.bench.StateCpuHarness}.
  *
  * <p>Prints one JSON line: the SQLite driver the backend ran on ({@code "driver"}: BuildNet's
- * native binding over the system's SQLite, or sqlite-jdbc; {@code -Dbuildnet.sqlite.native=false}
+ * native binding with its own SQLite, or sqlite-jdbc; {@code -Dbuildnet.sqlite.native=false}
  * forces sqlite-jdbc), then min / median / max CPU µs per operation over {@code -Drounds=5} rounds
  * of {@code -Dround=1} CPU seconds each, after three warm-up rounds; {@code -Donly=get,set} picks
  * operations (get, set, setAll1000, setAll1000Spread, lock).

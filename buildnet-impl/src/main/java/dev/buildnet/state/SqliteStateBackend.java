@@ -83,10 +83,10 @@ import java.util.function.Consumer;
  * one works as soon as the disk has room.
  *
  * <h2>The SQLite library</h2>
- * On Linux x86-64 the backend runs the system's SQLite ({@code libsqlite3.so.0}, 3.35.0 or newer)
- * through a small native binding of BuildNet's own, shipped in this jar, which makes each
- * operation one native call; elsewhere, or if that library is missing, too old or fails to load,
- * or with {@code -Dbuildnet.sqlite.native=false}, it runs sqlite-jdbc and the SQLite it bundles,
+ * On Linux x86-64 (glibc 2.34 or later) the backend runs a small native binding of BuildNet's
+ * own, shipped in this jar with SQLite compiled in, which makes each operation one native call;
+ * elsewhere, or if that library fails to load (a temporary directory mounted {@code noexec}, an
+ * older C library), or with {@code -Dbuildnet.sqlite.native=false}, it runs sqlite-jdbc and the SQLite it bundles,
  * and logs one line saying why. The choice is made once per process and every backend in the
  * process uses it. Do not open a state file through another SQLite library in the same process
  * while a backend has it open (sqlite-jdbc's {@code DriverManager} connection beside the native

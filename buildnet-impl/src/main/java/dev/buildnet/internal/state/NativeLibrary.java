@@ -18,8 +18,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 final class NativeLibrary {
   /** The library's resource, beside this class, for the one platform it is built for. */
   static final String RESOURCE = "native/linux-x86_64/libbuildnet-sqlite.so";
-  /** The system's SQLite, opened by the library with dlopen. */
-  static final String SQLITE = "libsqlite3.so.0";
 
   private NativeLibrary() {}
 
@@ -46,7 +44,7 @@ final class NativeLibrary {
       }
     }
     try {
-      return NativeSqlite.load(SQLITE);
+      return NativeSqlite.load();
     } catch (UnsatisfiedLinkError e) {
       return resource + " does not match this BuildNet: " + e.getMessage();
     }

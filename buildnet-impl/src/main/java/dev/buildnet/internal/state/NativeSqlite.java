@@ -5,7 +5,7 @@ import java.sql.SQLException;
 
 /**
  * The JNI functions of BuildNet's own SQLite binding ({@code src/main/native/buildnet_sqlite.c}),
- * over the system's {@code libsqlite3.so.0}. Handles are C pointers; buffers are direct buffers
+ * with SQLite compiled in. Handles are C pointers; buffers are direct buffers
  * whose addresses {@link #address} gave. {@link NativeLibrary} loads the library; nothing here may
  * be called before {@link #load} returned null.
  */
@@ -23,10 +23,10 @@ final class NativeSqlite {
 
   private NativeSqlite() {}
 
-  /** Opens {@code library} and checks its version; null if usable, otherwise why not. */
-  static native String load(String library);
+  /** The first call: null if the binding is usable, otherwise why not. */
+  static native String load();
 
-  /** The loaded SQLite's version, e.g. "3.40.1". */
+  /** The version of the SQLite compiled into the binding, e.g. "3.53.2". */
   static native String version();
 
   static native long open(byte[] pathWithNul, int flags, int busyMillis) throws SQLException;

@@ -7,9 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Which SQLite binding the state backend runs on: BuildNet's own ({@link NativeSqlite}, over the
- * system's {@code libsqlite3.so.0}, one native call per statement run) where it is built and
- * loads, otherwise sqlite-jdbc with the SQLite it bundles.
+ * Which SQLite binding the state backend runs on: BuildNet's own ({@link NativeSqlite}, with
+ * SQLite compiled in, one native call per statement run) where it is built and loads (Linux
+ * x86-64, glibc 2.34 or later), otherwise sqlite-jdbc with the SQLite it bundles.
  *
  * <h2>One choice per process</h2>
  * The choice is made once, by {@link #current()}, and every backend in the process uses it. Two
@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * own, and both bindings speak SQLite's one file format and locking protocol.)
  *
  * <p>{@code -Dbuildnet.sqlite.native=false} forces sqlite-jdbc. Any failure to use the native
- * binding (another OS or architecture, no {@code libsqlite3.so.0}, a version older than 3.35.0, a
- * load error) falls back to sqlite-jdbc with one log line saying why, never an error.
+ * binding (another OS or architecture, an older C library, a temporary directory mounted
+ * {@code noexec}, a load error) falls back to sqlite-jdbc with one log line saying why, never an error.
  */
 public abstract class SqliteDriver {
   /** The system property that turns the native binding off when it is {@code false}. */
@@ -100,7 +100,7 @@ public abstract class SqliteDriver {
     return new Choice(new Native(NativeSqlite.version()), null);
   }
 
-  /** The native binding over the system's SQLite. */
+  /** BuildNet's own binding, with its own SQLite. */
   private static final class Native extends SqliteDriver {
     private final String version;
 
@@ -115,7 +115,7 @@ public abstract class SqliteDriver {
 
     @Override
     public String name() {
-      return "native (system SQLite " + version + ")";
+      return "native (SQLite " + version + ")";
     }
   }
 
