@@ -91,17 +91,6 @@ static void throw_db(JNIEnv *env, sqlite3 *db, sqlite3_stmt *stmt) {
 }
 
 
-/*
- * The first call Java makes: null when the binding is usable, otherwise why not. SQLite is part of
- * this library (built with the options in build.sh), so once the library loaded, it is.
- */
-EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_load(
-    JNIEnv *env, jclass type) {
-  (void)env;
-  (void)type;
-  return NULL;
-}
-
 EXPORT jstring JNICALL Java_dev_buildnet_internal_state_NativeSqlite_version(
     JNIEnv *env, jclass type) {
   (void)type;

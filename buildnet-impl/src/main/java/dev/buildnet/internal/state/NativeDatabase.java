@@ -40,10 +40,6 @@ final class NativeDatabase implements SqliteDatabase {
     try {
       database.pragma("PRAGMA synchronous = " + (fullSync ? "FULL" : "NORMAL"));
       database.pragma("PRAGMA temp_store = " + SqliteDriver.TEMP_STORE);
-      // Debian's SQLite zeroes deleted content (compiled with SECURE_DELETE); sqlite-jdbc's does
-      // not, and the state file should not depend on which driver wrote it. It also costs a
-      // memset per freed cell on every overwrite.
-      database.pragma("PRAGMA secure_delete = OFF");
     } catch (SQLException | RuntimeException e) {
       database.close();
       throw e;

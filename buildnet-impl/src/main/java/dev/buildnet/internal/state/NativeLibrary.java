@@ -44,7 +44,8 @@ final class NativeLibrary {
       }
     }
     try {
-      return NativeSqlite.load();
+      NativeSqlite.version(); // the library has this class's functions
+      return null;
     } catch (UnsatisfiedLinkError e) {
       return resource + " does not match this BuildNet: " + e.getMessage();
     }

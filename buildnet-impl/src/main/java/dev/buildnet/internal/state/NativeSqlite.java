@@ -7,7 +7,7 @@ import java.sql.SQLException;
  * The JNI functions of BuildNet's own SQLite binding ({@code src/main/native/buildnet_sqlite.c}),
  * with SQLite compiled in. Handles are C pointers; buffers are direct buffers
  * whose addresses {@link #address} gave. {@link NativeLibrary} loads the library; nothing here may
- * be called before {@link #load} returned null.
+ * be called before it did.
  */
 final class NativeSqlite {
   /** {@link #step}: bind the arguments from the argument buffer first. */
@@ -22,9 +22,6 @@ final class NativeSqlite {
   static final int OPEN_NOMUTEX = 0x8000;
 
   private NativeSqlite() {}
-
-  /** The first call: null if the binding is usable, otherwise why not. */
-  static native String load();
 
   /** The version of the SQLite compiled into the binding, e.g. "3.53.2". */
   static native String version();
