@@ -4,10 +4,13 @@
 # that both see the same machine; prints each run's requests/s and the ratio BuildNet / Bun.
 # Needs: wrk, curl, bun (BUN=path), the runnable jar (mvn -B -pl buildnet-examples -am package -DskipTests).
 # Usage: buildnet-jetty/bench/health-vs-bun.sh [rounds, default 3] [seconds, default 10] [connections, default 32]
-# (BUILDNET_BENCH_JAR=path measures another build of the jar; SERVE_TS=path another Bun script.)
+# (BUILDNET_BENCH_JAR=path measures another build of the jar, BUILDNET_BENCH_LAUNCHER=path another
+# bin/buildnet; SERVE_TS=path another Bun script.) The server runs through bin/buildnet, so with the
+# JVM flags `buildnet serve` gets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAR=${BUILDNET_BENCH_JAR:-buildnet-examples/target/buildnet.jar}
+LAUNCHER=${BUILDNET_BENCH_LAUNCHER:-buildnet-examples/src/main/dist/bin/buildnet}
 BUN=${BUN:-bun}
 SERVE_TS=${SERVE_TS:-../shared/bench/serve.ts}
 ROUNDS=${1:-3}
@@ -34,7 +37,10 @@ cat > "$WS/buildnet.json" <<'JSON'
 JSON
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WS/secret"
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WS/token"
-java -Xmx256m -jar "$JAR" serve -w "$WS" --listen 127.0.0.1:0 --secret-file "$WS/secret" \
+# Through the distribution's launcher, with the JVM flags a user of `buildnet serve` gets (it execs
+# java, so $! is the JVM); its archive cache in the scratch directory, not the user's.
+BUILDNET_JAR=$JAR XDG_CACHE_HOME=$WS/cache JAVA_OPTS= BUILDNET_OPTS= bash "$LAUNCHER" serve -w "$WS" \
+  --listen 127.0.0.1:0 --secret-file "$WS/secret" \
   --http "127.0.0.1:$PORT" --http-token-file "$WS/token" > "$WS/server.log" 2>&1 &
 SERVER=$!
 PORT=$BUN_PORT "$BUN" run "$SERVE_TS" > "$WS/bun.log" 2>&1 &
