@@ -7,6 +7,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.PreEncodedHttpField;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -35,6 +36,22 @@ final class Probes {
     return ByteBuffer.allocateDirect(b.length).put(b).flip().asReadOnlyBuffer();
   }
 
+  /** A probe only reads: GET, or HEAD (Jetty leaves the body out). */
+  private static boolean readOnly(Request request) {
+    String method = request.getMethod();
+    return HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method);
+  }
+
+  /**
+   * 405 for any other method, as every endpoint answers a method it does not serve: a {@code PUT}
+   * that got 200 would tell a client its write was taken.
+   */
+  private static boolean refuse(Request request, Response response, Callback callback) {
+    return Http.handled(response, callback, () -> {
+      throw Http.methodNotAllowed(request, "GET or HEAD");
+    });
+  }
+
   static Handler health() {
     ByteBuffer body = direct("ok\n");
     HttpField length = new PreEncodedHttpField(HttpHeader.CONTENT_LENGTH, String.valueOf(body.remaining()));
@@ -43,6 +60,9 @@ final class Probes {
     return new Handler.Abstract.NonBlocking() {
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
+        if (!readOnly(request)) {
+          return refuse(request, response, callback);
+        }
         ByteBuffer b = perThread.get();
         if (b.hasRemaining()) {
           b = body.duplicate(); // the last write from this thread has not finished with it
@@ -71,6 +91,9 @@ final class Probes {
     return new Handler.Abstract.NonBlocking() {
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
+        if (!readOnly(request)) {
+          return refuse(request, response, callback);
+        }
         ByteBuffer body = yes.duplicate();
         int status = 200;
         if (!accepting.getAsBoolean()) {

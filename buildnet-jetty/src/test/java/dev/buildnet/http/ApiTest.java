@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -177,5 +178,19 @@ class ApiTest {
       assertEquals("ok\n", f.send(f.request("/health").GET()).body()); // the reused buffer
     }
     assertEquals(200, f.send(f.request("/ready").GET()).statusCode());
+  }
+
+  @Test
+  void probes_refuseMethodsThatWrite_with405() throws Exception {
+    for (String path : List.of("/health", "/ready")) {
+      for (String method : List.of("PUT", "POST", "DELETE")) {
+        HttpResponse<String> r = f.send(f.authed(path) // with the token: past the write guard
+            .method(method, HttpRequest.BodyPublishers.ofString("x")));
+        assertEquals(405, r.statusCode(), method + " " + path + ": " + r.body());
+        assertEquals("method_not_allowed", Fixture.json(r).get("code").asText(), r.body());
+      }
+      assertEquals(200, f.send(f.request(path)
+          .method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode(), "HEAD " + path);
+    }
   }
 }
