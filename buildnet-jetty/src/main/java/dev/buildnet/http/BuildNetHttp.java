@@ -100,6 +100,7 @@ public final class BuildNetHttp implements AutoCloseable {
       }
     }
     server.setHandler(new Guard(routes, auth, hosts, Set.copyOf(b.corsOrigins)));
+    server.setErrorHandler(new JsonErrors()); // Jetty's own refusals in the API's error format
     // Fixed handler tree (routes change inside the RouteTable), so Jetty may take the tree's own
     // invocation type, non-blocking: the selector answers probes itself (see RouteTable).
     server.setDynamic(false);

@@ -94,6 +94,19 @@ class SecurityTest {
   }
 
   @Test
+  void aRequestJettyRefusesBeforeRouting_getsTheJsonErrorBody() throws Exception {
+    for (String target : new String[] {"/cache/a%2Fb", "/cache/a%00b", "/api/builds/..%2F..%2Fetc"}) {
+      try (RawHttp raw = new RawHttp(f.http.port())) {
+        RawHttp.Reply r = raw.send("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n"
+            + "Authorization: Bearer " + Fixture.TOKEN + "\r\n\r\n");
+        assertEquals(400, r.status(), target + ": " + r.headers() + r.body());
+        assertEquals("application/json", r.header("Content-Type"), target + ": " + r.headers());
+        assertTrue(r.body().contains("\"code\":\"bad_request\""), target + ": " + r.body());
+      }
+    }
+  }
+
+  @Test
   void tooLargeBody_is413_declaredOrChunked() throws Exception {
     String big = "{\"targets\":[\"" + "x".repeat(2000) + "\"]}";
     HttpResponse<String> r = f.send(f.authed("/api/builds")
