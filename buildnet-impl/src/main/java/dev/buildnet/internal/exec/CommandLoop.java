@@ -2,6 +2,8 @@ package dev.buildnet.internal.exec;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,11 +110,29 @@ final class CommandLoop implements Runnable {
     return new CommandLoop(fds, spawned, stdout, stderr, events, name);
   }
 
+  /** Runs the loop on a provider thread, named for the command while it runs. */
   @Override
   public void run() {
     Thread thread = Thread.currentThread();
     String previousName = thread.getName();
     thread.setName(name);
+    try {
+      drive();
+    } finally {
+      thread.setName(previousName);
+    }
+  }
+
+  /**
+   * Runs the loop on the calling thread, which is not the provider's: its name is left alone
+   * (the caller's logs and thread dumps keep it). For a caller that would only wait for the
+   * result anyway ({@link ProcessRun#driveOnCaller()}).
+   */
+  void runOnCaller() {
+    drive();
+  }
+
+  private void drive() {
     boolean exitUnseen = false;
     try {
       if (fds[2] < 0) {
@@ -135,7 +155,6 @@ final class CommandLoop implements Runnable {
       for (int i = 0; i < 3; i++) {
         closeFd(i);
       }
-      thread.setName(previousName);
     }
     if (exitUnseen) {
       events.awaitExit();
@@ -143,15 +162,47 @@ final class CommandLoop implements Runnable {
   }
 
   /**
-   * What a loop reads into, kept by each pool thread from one command to the next: allocating
-   * and zeroing 128 KiB (and registering native memory for cleaning) per command cost more than
-   * the loop's own work for a short one.
+   * What a loop reads into, reused from one command to the next: allocating and zeroing 128 KiB
+   * (and registering native memory for cleaning) per command cost more than the loop's own work
+   * for a short one. Kept in a small shared stash rather than per thread, because a loop also
+   * runs on callers' threads ({@link #runOnCaller()}), which are not the provider's to fill: at
+   * most {@link #SPARE_BUFFERS} sets stay allocated while no command runs.
    */
-  private static final class Buffers {
+  static final class Buffers {
     final Memory pollFds = new Memory(3L * POLLFD_BYTES);
     final Memory buffer = new Memory(READ_BYTES);
     final byte[] bytes = new byte[READ_BYTES];
     final Memory siginfo = new Memory(ChildStatus.SIGINFO_BYTES);
+  }
+
+  /** How many idle sets of {@link Buffers} are kept: one per core covers what runs at once. */
+  static final int SPARE_BUFFERS = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+  private static final ConcurrentLinkedQueue<Buffers> SPARES = new ConcurrentLinkedQueue<>();
+  private static final AtomicInteger SPARE_COUNT = new AtomicInteger();
+
+  /** A spare set of buffers, or a new one when none is idle. */
+  static Buffers takeBuffers() {
+    Buffers b = SPARES.poll();
+    if (b == null) {
+      return new Buffers();
+    }
+    SPARE_COUNT.decrementAndGet();
+    return b;
+  }
+
+  /** Returns {@code b} to the stash, or lets it go if the stash is full. */
+  static void giveBack(Buffers b) {
+    if (SPARE_COUNT.incrementAndGet() <= SPARE_BUFFERS) {
+      SPARES.offer(b);
+    } else {
+      SPARE_COUNT.decrementAndGet();
+    }
+  }
+
+  /** For tests: how many idle sets the stash holds now. */
+  static int spareBuffers() {
+    return SPARE_COUNT.get();
   }
 
   /**
@@ -176,10 +227,16 @@ final class CommandLoop implements Runnable {
     return ChildStatus.exitCode(siginfo, -1);
   }
 
-  private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
-
   private void loop() {
-    Buffers buffers = BUFFERS.get();
+    Buffers buffers = takeBuffers();
+    try {
+      loop(buffers);
+    } finally {
+      giveBack(buffers); // scratch only: every use writes before it reads
+    }
+  }
+
+  private void loop(Buffers buffers) {
     Memory pollFds = buffers.pollFds;
     Memory buffer = buffers.buffer;
     byte[] bytes = buffers.bytes;
