@@ -8,7 +8,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One thread per command that reads both of its output pipes and sees its root's exit: {@code
+ * One thread per command (a thread of the provider's pool, or for {@code run()} the caller's own,
+ * see {@link #runOnCaller()}) that reads both of its output pipes and sees its root's exit: {@code
  * poll(2)} over the pipes' read ends ({@link OutputPipes}) and a pidfd of the root ({@code
  * pidfd_open(2)}, Linux 5.3), which becomes readable when the root exits.
  *

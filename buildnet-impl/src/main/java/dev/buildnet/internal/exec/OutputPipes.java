@@ -1,6 +1,5 @@
 package dev.buildnet.internal.exec;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.io.Closeable;
@@ -102,10 +101,11 @@ public final class OutputPipes implements Closeable {
    */
   static final class Fstat {
     static final boolean LOADED = load();
-    // struct stat on 64-bit Linux (x86-64, ARM64, RISC-V, PowerPC, s390x): st_ino follows the
-    // 8-byte st_dev. The struct is at most 144 bytes; room to spare.
-    private static final int ST_INO_OFFSET = 8;
-    private static final int STAT_BYTES = 256;
+    // struct stat on 64-bit Linux (x86-64, ARM64, RISC-V, PowerPC, s390x): st_ino is the second
+    // 8-byte word, after st_dev. The struct is at most 144 bytes; room to spare. A Java array
+    // (copied in and out by JNA) rather than native Memory, which would register a cleaner.
+    private static final int ST_INO_WORD = 1;
+    private static final int STAT_WORDS = 32;
 
     private static boolean load() {
       if (!Libc.LOADED || System.getProperty("os.arch", "").startsWith("mips")) {
@@ -120,20 +120,20 @@ public final class OutputPipes implements Closeable {
       }
     }
 
-    static native int fstat(int fd, Pointer stat);
+    static native int fstat(int fd, long[] stat);
 
     /** The inode numbers of {@code fds}, or null if one cannot be read. */
     static long[] inodes(int... fds) {
       if (!LOADED) {
         return null;
       }
-      Memory stat = new Memory(STAT_BYTES);
+      long[] stat = new long[STAT_WORDS];
       long[] inodes = new long[fds.length];
       for (int i = 0; i < fds.length; i++) {
         if (fstat(fds[i], stat) != 0) {
           return null;
         }
-        inodes[i] = stat.getLong(ST_INO_OFFSET);
+        inodes[i] = stat[ST_INO_WORD];
       }
       return inodes;
     }
