@@ -20,6 +20,9 @@ import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -248,7 +251,9 @@ public final class ProcessShellProvider implements ShellProvider {
    * <p>Where a command gets a loop of its own (see "Output"), the calling thread, which would only
    * wait, runs it: it reads the output and sees the exit itself, so no thread of the provider's
    * wakes for the command and the result is not handed back from one. Its name is left as it is.
-   * Like the default, the wait is not interruptible; a timeout in the spec, or {@link
+   * A virtual thread (JDK 21 and later) waits as {@link #start} callers do instead: the loop
+   * blocks in native calls, which would pin its carrier thread for the whole command. Like the
+   * default, the wait is not interruptible; a timeout in the spec, or {@link
    * RunningCommand#cancel()} from elsewhere, ends it.
    *
    * @throws dev.buildnet.api.NotStartedException as {@link #start} does
@@ -256,7 +261,7 @@ public final class ProcessShellProvider implements ShellProvider {
    */
   @Override
   public CommandResult run(CommandSpec spec) {
-    ProcessRun run = launch(spec, OutputListener.discard(), true);
+    ProcessRun run = launch(spec, OutputListener.discard(), !onVirtualThread());
     run.driveOnCaller();
     try {
       return run.result().join();
@@ -265,6 +270,30 @@ public final class ProcessShellProvider implements ShellProvider {
         throw re;
       }
       throw e;
+    }
+  }
+
+  /** {@code Thread.isVirtual()}, found at run time: the library is built for JDK 17. */
+  private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
+
+  private static MethodHandle isVirtualHandle() {
+    try {
+      return MethodHandles.publicLookup()
+          .findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+    } catch (NoSuchMethodException | IllegalAccessException e) {
+      return null; // before JDK 19 (21 without preview) there are no virtual threads
+    }
+  }
+
+  /** Whether the calling thread is a virtual thread, whose carrier a native wait would pin. */
+  static boolean onVirtualThread() {
+    if (IS_VIRTUAL == null) {
+      return false;
+    }
+    try {
+      return (boolean) IS_VIRTUAL.invokeExact(Thread.currentThread());
+    } catch (Throwable e) {
+      return false; // cannot happen for a public no-argument getter; a platform thread then
     }
   }
 

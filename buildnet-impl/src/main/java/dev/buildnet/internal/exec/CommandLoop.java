@@ -242,6 +242,9 @@ final class CommandLoop implements Runnable {
     Memory buffer = buffers.buffer;
     byte[] bytes = buffers.bytes;
     long untilNext = events.tick(System.nanoTime());
+    // When the exit was first seen, if its handling waits for one more look at the pipes.
+    long exitSeenNanos = 0;
+    boolean exitDeferred = false;
     while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
       for (int i = 0; i < 3; i++) {
         pollFds.setInt((long) i * POLLFD_BYTES, fds[i]); // poll skips a negative fd
@@ -256,16 +259,27 @@ final class CommandLoop implements Runnable {
         }
         throw new IllegalStateException("poll failed (errno " + errno + ")");
       }
+      boolean outputRead = false;
       for (int i = 0; i < 2; i++) {
         if (fds[i] >= 0 && pollFds.getShort((long) i * POLLFD_BYTES + 6) != 0) {
-          readOnce(i, buffer, bytes);
+          outputRead |= readOnce(i, buffer, bytes);
         }
       }
       if (fds[2] >= 0 && pollFds.getShort(2L * POLLFD_BYTES + 6) != 0) {
         long now = System.nanoTime();
+        if (outputRead && !exitDeferred) {
+          // The root's last output came with its exit: its end-of-file is most likely there too,
+          // so look once more (without waiting) before reporting the exit. Reported with output
+          // still open, the exit would set a timer on the scheduler, waking its thread, only to
+          // cancel it a moment later. The root stays unreaped meanwhile, so its pid is not reused.
+          exitDeferred = true;
+          exitSeenNanos = now;
+          untilNext = 0;
+          continue;
+        }
         int code = exitCode(buffers.siginfo);
         closeFd(2);
-        events.rootExited(now, code);
+        events.rootExited(exitDeferred ? exitSeenNanos : now, code);
       }
       untilNext = events.tick(System.nanoTime());
     }
@@ -279,23 +293,24 @@ final class CommandLoop implements Runnable {
     return (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
   }
 
-  /** One read of a ready pipe (which cannot block): output, or its end. */
-  private void readOnce(int i, Memory buffer, byte[] bytes) {
+  /** One read of a ready pipe (which cannot block): output (true), or its end (false). */
+  private boolean readOnce(int i, Memory buffer, byte[] bytes) {
     long n = OutputPipes.Libc.read(fds[i], buffer, READ_BYTES);
     if (n > 0) {
       buffer.read(0, bytes, 0, (int) n);
       pumps[i].accept(bytes, (int) n);
-      return;
+      return true;
     }
     if (n < 0) {
       int errno = Native.getLastError();
       if (errno == EINTR || errno == EAGAIN) {
-        return;
+        return false;
       }
       LOG.debug("{}: reading output failed (errno {}); taken as its end", name, errno);
     }
     closeFd(i);
     pumps[i].end();
+    return false;
   }
 
   /** Closes the fds, for a loop that will not run. */
