@@ -4,7 +4,9 @@ import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import dev.buildnet.api.exec.CommandSpec;
+import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.exec.ProcessShellProvider;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +16,11 @@ import java.util.Map;
  * depend on how much of a shared machine this process got: the JVM's CPU time and its voluntary and
  * involuntary context switches (thread wake-ups), from {@code getrusage}, which counts every thread,
  * ended ones included. Linux only. {@code java -Djdk.lang.Process.launchMechanism=VFORK -cp
- * benchmarks.jar dev.buildnet.bench.SpawnCostHarness embedded|subreaper|bare [commands] [rounds]}.
+ * benchmarks.jar dev.buildnet.bench.SpawnCostHarness embedded|subreaper|start|bare [commands]
+ * [rounds]}: {@code embedded} and {@code subreaper} wait with {@code run(spec)} (the calling thread
+ * runs the command's loop), {@code start} with {@code start(spec, listener).result().join()} (a
+ * thread of the provider's runs it and hands the result back), {@code bare} is {@link
+ * ProcessBuilder} alone. Each round's line ends with the 1-minute load average.
  */
 public final class SpawnCostHarness {
   private static final int RUSAGE_SELF = 0;
@@ -41,11 +47,17 @@ public final class SpawnCostHarness {
                 throw new IllegalStateException(e);
               }
             }
-            : () -> {
-              if (shell.run(spec).exitCode() != 0) {
-                throw new IllegalStateException("/bin/true failed");
-              }
-            };
+            : mode.equals("start")
+                ? () -> {
+                  if (shell.start(spec, OutputListener.discard()).result().join().exitCode() != 0) {
+                    throw new IllegalStateException("/bin/true failed");
+                  }
+                }
+                : () -> {
+                  if (shell.run(spec).exitCode() != 0) {
+                    throw new IllegalStateException("/bin/true failed");
+                  }
+                };
     for (int i = 0; i < 2000; i++) {
       one.run(); // warm-up: JIT, thread pools
     }
@@ -58,12 +70,14 @@ public final class SpawnCostHarness {
       long t1 = System.nanoTime();
       long[] after = usage(libc);
       System.out.printf(
-          "%s: wall %.0f us, JVM CPU %.0f us, voluntary switches %.2f, involuntary %.2f per command%n",
+          "%s: wall %.0f us, JVM CPU %.0f us, voluntary switches %.2f, involuntary %.2f per command"
+              + " (load %s)%n",
           mode,
           (t1 - t0) / 1e3 / commands,
           (after[0] - before[0]) / (double) commands,
           (after[1] - before[1]) / (double) commands,
-          (after[2] - before[2]) / (double) commands);
+          (after[2] - before[2]) / (double) commands,
+          Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
     }
   }
 

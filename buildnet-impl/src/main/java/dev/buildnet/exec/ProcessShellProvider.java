@@ -14,11 +14,15 @@ import dev.buildnet.internal.exec.StartFailures;
 import dev.buildnet.internal.exec.ZombieSweeper;
 
 import dev.buildnet.api.BuildNetException;
+import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandSpec;
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.RunningCommand;
 import dev.buildnet.api.exec.ShellProvider;
 import java.io.IOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -27,6 +31,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -117,7 +122,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Output</h2>
  *
  * Lines reach the listener as they arrive. On Linux one thread per command ({@code
- * buildnet-exec-<pid>}) reads both streams and sees the root's exit, with {@code poll(2)} over the
+ * buildnet-exec-<pid>}, or for {@link #run} the calling thread itself) reads both streams and sees
+ * the root's exit, with {@code poll(2)} over the
  * pipes and a pidfd of the root (Linux 5.3 or later; elsewhere, or without JNA or a pidfd, one
  * reader thread per stream, {@code buildnet-exec-<pid>-out}/{@code -err}, and one waiting for the
  * exit); a line longer than 64 KiB arrives in pieces. Output is
@@ -236,6 +242,66 @@ public final class ProcessShellProvider implements ShellProvider {
    */
   @Override
   public RunningCommand start(CommandSpec spec, OutputListener listener) {
+    return launch(spec, listener, false);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Where a command gets a loop of its own (see "Output"), the calling thread, which would only
+   * wait, runs it: it reads the output and sees the exit itself, so no thread of the provider's
+   * wakes for the command and the result is not handed back from one. Its name is left as it is.
+   * A virtual thread (JDK 21 and later) waits as {@link #start} callers do instead: the loop
+   * blocks in native calls, which would pin its carrier thread for the whole command. Like the
+   * default, the wait is not interruptible; a timeout in the spec, or {@link
+   * RunningCommand#cancel()} from elsewhere, ends it.
+   *
+   * @throws dev.buildnet.api.NotStartedException as {@link #start} does
+   * @throws IllegalArgumentException as {@link #start} does
+   */
+  @Override
+  public CommandResult run(CommandSpec spec) {
+    ProcessRun run = launch(spec, OutputListener.discard(), !onVirtualThread());
+    run.driveOnCaller();
+    try {
+      return run.result().join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw e;
+    }
+  }
+
+  /** {@code Thread.isVirtual()}, found at run time: the library is built for JDK 17. */
+  private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
+
+  private static MethodHandle isVirtualHandle() {
+    try {
+      return MethodHandles.publicLookup()
+          .findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+    } catch (NoSuchMethodException | IllegalAccessException e) {
+      return null; // before JDK 19 (21 without preview) there are no virtual threads
+    }
+  }
+
+  /** Whether the calling thread is a virtual thread, whose carrier a native wait would pin. */
+  static boolean onVirtualThread() {
+    if (IS_VIRTUAL == null) {
+      return false;
+    }
+    try {
+      return (boolean) IS_VIRTUAL.invokeExact(Thread.currentThread());
+    } catch (Throwable e) {
+      return false; // cannot happen for a public no-argument getter; a platform thread then
+    }
+  }
+
+  /**
+   * Starts {@code spec}. With {@code onCaller}, a loop the command gets is left for the caller to
+   * run ({@link ProcessRun#driveOnCaller()}) instead of a thread of the pool.
+   */
+  private ProcessRun launch(CommandSpec spec, OutputListener listener, boolean onCaller) {
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(listener, "listener");
     String mark = null;
@@ -281,7 +347,8 @@ public final class ProcessShellProvider implements ShellProvider {
     }
     ProcessTree tree =
         new ProcessTree(
-            inspector, natives, sweeper(natives), window, process.toHandle(), mark, members);
+            inspector, natives, sweeper(natives), window, process.toHandle(), mark, members,
+            pipes != null ? pipes.identities() : null);
     ProcessRun run =
         new ProcessRun(
             spec, process, startNanos, scheduler, sampleIntervalNanos, tree, listener, readers);
@@ -294,7 +361,7 @@ public final class ProcessShellProvider implements ShellProvider {
           release(run);
         });
     try {
-      run.begin(pipes, pidfd);
+      run.begin(pipes, pidfd, onCaller);
     } catch (IOException | RejectedExecutionException | OutOfMemoryError e) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.buildnet.api.exec.CommandResult;
 import dev.buildnet.api.exec.CommandResult.Outcome;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -501,7 +503,11 @@ class ProcessShellProviderTest {
                 })
             .build();
 
-    provider.run(spec(ScriptCommands.bash("echo hi; sleep 0.1", List.of())));
+    // start(), not run(): run() reads the output on the caller's thread, and may need none.
+    provider
+        .start(spec(ScriptCommands.bash("echo hi; sleep 0.1", List.of())), OutputListener.discard())
+        .result()
+        .get(30, TimeUnit.SECONDS);
 
     assertFalse(created.isEmpty());
     for (Thread t : created) {
@@ -509,6 +515,62 @@ class ProcessShellProviderTest {
       assertTrue(t.getName().startsWith("buildnet-exec-"), t.getName());
       t.join(10_000);
       assertFalse(t.isAlive(), t.getName() + " is still running");
+    }
+  }
+
+  @Test
+  void run_readsTheOutputOnTheCallingThread_noReaderThreadOfTheProvidersWakes() {
+    assumeTrue(LinuxProcfs.isUsable(), "the command's own loop needs Linux with JNA and pidfds");
+    List<Thread> created = new CopyOnWriteArrayList<>();
+    ProcessShellProvider provider =
+        launch.builder()
+            .threadFactory(
+                task -> {
+                  Thread t = new Thread(task);
+                  created.add(t);
+                  return t;
+                })
+            .build();
+
+    CommandResult r =
+        provider.run(spec(ScriptCommands.bash("echo out; echo err >&2; exit 3", List.of())));
+
+    assertEquals(3, r.exitCode());
+    assertEquals("out\n", out(r));
+    assertEquals("err\n", new String(r.stderr(), UTF_8));
+    // The provider names its threads after creating them: the reader pool's are
+    // buildnet-exec-reader-idle, the scheduler's (timers, stops) buildnet-exec-sampler.
+    List<String> readers =
+        created.stream()
+            .map(Thread::getName)
+            .filter(name -> !name.equals("buildnet-exec-sampler"))
+            .collect(Collectors.toList());
+    assertEquals(List.of(), readers);
+  }
+
+  @Test
+  void run_onTheCallingThread_timesOutAndKillsTheWholeTree() throws Exception {
+    List<String> argv = new ArrayList<>();
+    Path pidFile = treeScript(argv);
+    String callerName = Thread.currentThread().getName();
+
+    // As timedOutAfterReady, through run(): its output, read once it returns, says whether the
+    // tree was set up ("ready") before the timeout.
+    CommandResult r = null;
+    Duration timeout = SHORT_TIMEOUT;
+    for (int attempt = 0; attempt < 6; attempt++, timeout = timeout.multipliedBy(2)) {
+      Files.deleteIfExists(pidFile);
+      r = shell.run(spec(argv).withTimeout(timeout).withGracePeriod(SHORT_GRACE));
+      if (out(r).contains("ready")) {
+        break;
+      }
+    }
+
+    assertTrue(out(r).contains("ready"), "the command never printed ready before its timeout");
+    assertEquals(Outcome.TIMED_OUT, r.outcome());
+    assertEquals(callerName, Thread.currentThread().getName(), "the caller's thread was renamed");
+    for (long pid : readPids(pidFile)) {
+      assertFalse(Pids.isRunning(pid), "pid " + pid + " is still running");
     }
   }
 

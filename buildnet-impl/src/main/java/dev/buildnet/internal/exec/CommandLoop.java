@@ -2,11 +2,14 @@ package dev.buildnet.internal.exec;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One thread per command that reads both of its output pipes and sees its root's exit: {@code
+ * One thread per command (a thread of the provider's pool, or for {@code run()} the caller's own,
+ * see {@link #runOnCaller()}) that reads both of its output pipes and sees its root's exit: {@code
  * poll(2)} over the pipes' read ends ({@link OutputPipes}) and a pidfd of the root ({@code
  * pidfd_open(2)}, Linux 5.3), which becomes readable when the root exits.
  *
@@ -108,11 +111,29 @@ final class CommandLoop implements Runnable {
     return new CommandLoop(fds, spawned, stdout, stderr, events, name);
   }
 
+  /** Runs the loop on a provider thread, named for the command while it runs. */
   @Override
   public void run() {
     Thread thread = Thread.currentThread();
     String previousName = thread.getName();
     thread.setName(name);
+    try {
+      drive();
+    } finally {
+      thread.setName(previousName);
+    }
+  }
+
+  /**
+   * Runs the loop on the calling thread, which is not the provider's: its name is left alone
+   * (the caller's logs and thread dumps keep it). For a caller that would only wait for the
+   * result anyway ({@link ProcessRun#driveOnCaller()}).
+   */
+  void runOnCaller() {
+    drive();
+  }
+
+  private void drive() {
     boolean exitUnseen = false;
     try {
       if (fds[2] < 0) {
@@ -135,7 +156,6 @@ final class CommandLoop implements Runnable {
       for (int i = 0; i < 3; i++) {
         closeFd(i);
       }
-      thread.setName(previousName);
     }
     if (exitUnseen) {
       events.awaitExit();
@@ -143,15 +163,47 @@ final class CommandLoop implements Runnable {
   }
 
   /**
-   * What a loop reads into, kept by each pool thread from one command to the next: allocating
-   * and zeroing 128 KiB (and registering native memory for cleaning) per command cost more than
-   * the loop's own work for a short one.
+   * What a loop reads into, reused from one command to the next: allocating and zeroing 128 KiB
+   * (and registering native memory for cleaning) per command cost more than the loop's own work
+   * for a short one. Kept in a small shared stash rather than per thread, because a loop also
+   * runs on callers' threads ({@link #runOnCaller()}), which are not the provider's to fill: at
+   * most {@link #SPARE_BUFFERS} sets stay allocated while no command runs.
    */
-  private static final class Buffers {
+  static final class Buffers {
     final Memory pollFds = new Memory(3L * POLLFD_BYTES);
     final Memory buffer = new Memory(READ_BYTES);
     final byte[] bytes = new byte[READ_BYTES];
     final Memory siginfo = new Memory(ChildStatus.SIGINFO_BYTES);
+  }
+
+  /** How many idle sets of {@link Buffers} are kept: one per core covers what runs at once. */
+  static final int SPARE_BUFFERS = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+  private static final ConcurrentLinkedQueue<Buffers> SPARES = new ConcurrentLinkedQueue<>();
+  private static final AtomicInteger SPARE_COUNT = new AtomicInteger();
+
+  /** A spare set of buffers, or a new one when none is idle. */
+  static Buffers takeBuffers() {
+    Buffers b = SPARES.poll();
+    if (b == null) {
+      return new Buffers();
+    }
+    SPARE_COUNT.decrementAndGet();
+    return b;
+  }
+
+  /** Returns {@code b} to the stash, or lets it go if the stash is full. */
+  static void giveBack(Buffers b) {
+    if (SPARE_COUNT.incrementAndGet() <= SPARE_BUFFERS) {
+      SPARES.offer(b);
+    } else {
+      SPARE_COUNT.decrementAndGet();
+    }
+  }
+
+  /** For tests: how many idle sets the stash holds now. */
+  static int spareBuffers() {
+    return SPARE_COUNT.get();
   }
 
   /**
@@ -176,14 +228,23 @@ final class CommandLoop implements Runnable {
     return ChildStatus.exitCode(siginfo, -1);
   }
 
-  private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
-
   private void loop() {
-    Buffers buffers = BUFFERS.get();
+    Buffers buffers = takeBuffers();
+    try {
+      loop(buffers);
+    } finally {
+      giveBack(buffers); // scratch only: every use writes before it reads
+    }
+  }
+
+  private void loop(Buffers buffers) {
     Memory pollFds = buffers.pollFds;
     Memory buffer = buffers.buffer;
     byte[] bytes = buffers.bytes;
     long untilNext = events.tick(System.nanoTime());
+    // When the exit was first seen, if its handling waits for one more look at the pipes.
+    long exitSeenNanos = 0;
+    boolean exitDeferred = false;
     while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
       for (int i = 0; i < 3; i++) {
         pollFds.setInt((long) i * POLLFD_BYTES, fds[i]); // poll skips a negative fd
@@ -198,16 +259,27 @@ final class CommandLoop implements Runnable {
         }
         throw new IllegalStateException("poll failed (errno " + errno + ")");
       }
+      boolean outputRead = false;
       for (int i = 0; i < 2; i++) {
         if (fds[i] >= 0 && pollFds.getShort((long) i * POLLFD_BYTES + 6) != 0) {
-          readOnce(i, buffer, bytes);
+          outputRead |= readOnce(i, buffer, bytes);
         }
       }
       if (fds[2] >= 0 && pollFds.getShort(2L * POLLFD_BYTES + 6) != 0) {
         long now = System.nanoTime();
+        if (outputRead && !exitDeferred) {
+          // The root's last output came with its exit: its end-of-file is most likely there too,
+          // so look once more (without waiting) before reporting the exit. Reported with output
+          // still open, the exit would set a timer on the scheduler, waking its thread, only to
+          // cancel it a moment later. The root stays unreaped meanwhile, so its pid is not reused.
+          exitDeferred = true;
+          exitSeenNanos = now;
+          untilNext = 0;
+          continue;
+        }
         int code = exitCode(buffers.siginfo);
         closeFd(2);
-        events.rootExited(now, code);
+        events.rootExited(exitDeferred ? exitSeenNanos : now, code);
       }
       untilNext = events.tick(System.nanoTime());
     }
@@ -221,23 +293,24 @@ final class CommandLoop implements Runnable {
     return (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
   }
 
-  /** One read of a ready pipe (which cannot block): output, or its end. */
-  private void readOnce(int i, Memory buffer, byte[] bytes) {
+  /** One read of a ready pipe (which cannot block): output (true), or its end (false). */
+  private boolean readOnce(int i, Memory buffer, byte[] bytes) {
     long n = OutputPipes.Libc.read(fds[i], buffer, READ_BYTES);
     if (n > 0) {
       buffer.read(0, bytes, 0, (int) n);
       pumps[i].accept(bytes, (int) n);
-      return;
+      return true;
     }
     if (n < 0) {
       int errno = Native.getLastError();
       if (errno == EINTR || errno == EAGAIN) {
-        return;
+        return false;
       }
       LOG.debug("{}: reading output failed (errno {}); taken as its end", name, errno);
     }
     closeFd(i);
     pumps[i].end();
+    return false;
   }
 
   /** Closes the fds, for a loop that will not run. */

@@ -8,6 +8,7 @@ import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.ProcessBuilder.Redirect;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +48,8 @@ public final class OutputPipes implements Closeable {
 
   private int stdoutRead = -1;
   private int stderrRead = -1;
+  // How /proc names the two pipes ("pipe:[inode]"), or null where fstat could not tell.
+  private Set<String> identities;
   private int stdoutWrite = -1;
   private int stderrWrite = -1;
   private InputStream stdout;
@@ -93,6 +96,50 @@ public final class OutputPipes implements Closeable {
   }
 
   /**
+   * {@code fstat}, bound on its own: glibc exports it as a function only since 2.33, and without
+   * it the pipes still serve (their names are then read from the child's {@code /proc} entry).
+   */
+  static final class Fstat {
+    static final boolean LOADED = load();
+    // struct stat on 64-bit Linux (x86-64, ARM64, RISC-V, PowerPC, s390x): st_ino is the second
+    // 8-byte word, after st_dev. The struct is at most 144 bytes; room to spare. A Java array
+    // (copied in and out by JNA) rather than native Memory, which would register a cleaner.
+    private static final int ST_INO_WORD = 1;
+    private static final int STAT_WORDS = 32;
+
+    private static boolean load() {
+      if (!Libc.LOADED || System.getProperty("os.arch", "").startsWith("mips")) {
+        return false; // MIPS lays struct stat out differently
+      }
+      try {
+        Native.register(Fstat.class, "c");
+        return true;
+      } catch (LinkageError | RuntimeException e) {
+        LOG.debug("fstat unavailable ({}); naming pipes through /proc", e.toString());
+        return false;
+      }
+    }
+
+    static native int fstat(int fd, long[] stat);
+
+    /** The inode numbers of {@code fds}, or null if one cannot be read. */
+    static long[] inodes(int... fds) {
+      if (!LOADED) {
+        return null;
+      }
+      long[] stat = new long[STAT_WORDS];
+      long[] inodes = new long[fds.length];
+      for (int i = 0; i < fds.length; i++) {
+        if (fstat(fds[i], stat) != 0) {
+          return null;
+        }
+        inodes[i] = stat[ST_INO_WORD];
+      }
+      return inodes;
+    }
+  }
+
+  /**
    * Two fresh pipes, or null where this JVM cannot make them (no JNA, not Linux, or the calls
    * failing, e.g. out of fds): the command then uses the JDK's pipes as on other platforms.
    */
@@ -108,6 +155,7 @@ public final class OutputPipes implements Closeable {
       int[] err = pipes.pipe();
       pipes.stderrRead = err[0];
       pipes.stderrWrite = err[1];
+      pipes.identities = identities(pipes.stdoutRead, pipes.stderrRead);
       return pipes;
     } catch (IOException | LinkageError | RuntimeException e) {
       pipes.close();
@@ -122,6 +170,30 @@ public final class OutputPipes implements Closeable {
       throw new IOException("pipe2 failed (errno " + Native.getLastError() + ")");
     }
     return fds;
+  }
+
+  /**
+   * The pipes' names as {@code readlink} of {@code /proc/<pid>/fd/<n>} shows them for any holder
+   * of either end ({@code pipe:[inode]}: both ends share the inode), from two {@code fstat}s of
+   * this JVM's own read ends; null where fstat cannot be had.
+   */
+  private static Set<String> identities(int stdoutFd, int stderrFd) {
+    long[] inodes = Fstat.inodes(stdoutFd, stderrFd);
+    if (inodes == null) {
+      return null;
+    }
+    return Set.of(
+        "pipe:[" + Long.toUnsignedString(inodes[0]) + "]",
+        "pipe:[" + Long.toUnsignedString(inodes[1]) + "]");
+  }
+
+  /**
+   * How {@code /proc} names these two pipes ({@code pipe:[inode]}), as {@link
+   * ProcessInspector#outputPipes} reads them from a holder; null where they could not be had
+   * (then read them from the child). Known from the start, unlike a child's, which can be gone.
+   */
+  public Set<String> identities() {
+    return identities;
   }
 
   /** A stream of this JVM's own on the pipe's read end; {@code fd} itself is closed. */

@@ -48,9 +48,11 @@ public final class ProcessRun implements RunningCommand {
   private final Executor waiters;
   private final CompletableFuture<CommandResult> result = new CompletableFuture<>();
   private Runnable onEnd = () -> {};
-  // Set by readOutput(), before any other thread sees this run.
+  // Set by begin(), before any other thread sees this run.
   private OutputPump stdout;
   private OutputPump stderr;
+  // The command's loop, left by begin() for the caller to run itself (driveOnCaller), or null.
+  private CommandLoop callerLoop;
 
   // ---- guarded by this (sampling and timeout are set by begin(), before it hands the scheduler
   // anything of this command's) ----
@@ -114,10 +116,12 @@ public final class ProcessRun implements RunningCommand {
    * @param pipes the provider's own pipes, or null for the JDK's
    * @param pidfd whether to try for a pidfd and a {@link CommandLoop} (false only in tests of the
    *     fallback)
+   * @param onCaller whether a {@link CommandLoop}, if one can be had, is left for the caller to
+   *     run on its own thread with {@link #driveOnCaller()} instead of a thread of the pool
    * @throws RejectedExecutionException if no thread could be had (out of memory, say); then the
    *     timers are off, what no thread reads is closed, and the caller kills the process
    */
-  public void begin(OutputPipes pipes, boolean pidfd) throws IOException {
+  public void begin(OutputPipes pipes, boolean pidfd, boolean onCaller) throws IOException {
     long pid = process.pid();
     String prefix = "buildnet-exec-" + pid;
     CommandLoop loop = null;
@@ -150,6 +154,10 @@ public final class ProcessRun implements RunningCommand {
     for (OutputPump pump : new OutputPump[] {stdout, stderr}) {
       pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
     }
+    if (loop != null && onCaller) {
+      callerLoop = loop;
+      return;
+    }
     try {
       if (loop != null) {
         startLoop(loop);
@@ -161,6 +169,22 @@ public final class ProcessRun implements RunningCommand {
         cancelTimers();
       }
       throw e;
+    }
+  }
+
+  /**
+   * Reads the command's output and watches its exit on the calling thread until the command has
+   * ended, if {@link #begin} left its loop to the caller; otherwise returns at once (threads of
+   * the pool do that work). For a caller that would only block on {@link #result()}: then no
+   * thread of the provider's wakes for the command, and the result is not handed back from one.
+   * Call once, after {@link #begin}. When it returns the root has exited and its output has
+   * ended; the result completes then, or once what the command left behind has been stopped.
+   */
+  public void driveOnCaller() {
+    CommandLoop loop = callerLoop;
+    callerLoop = null;
+    if (loop != null) {
+      loop.runOnCaller();
     }
   }
 

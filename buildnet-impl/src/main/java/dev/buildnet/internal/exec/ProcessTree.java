@@ -69,7 +69,7 @@ public final class ProcessTree {
   }
 
   ProcessTree(ProcessInspector inspector, ProcessHandle root) {
-    this(inspector, null, null, null, root, null, MemberListener.NONE);
+    this(inspector, null, null, null, root, null, MemberListener.NONE, null);
   }
 
   /**
@@ -78,6 +78,9 @@ public final class ProcessTree {
    * @param window the counters read before the root's fork, which bound where its detached
    *     processes can be when this JVM is not a subreaper; null to look at every process then
    * @param mark the command's {@code NAME=value} environment entry, or null if it has none
+   * @param outputPipes how {@code /proc} names the pipes on the root's stdout and stderr, where
+   *     the caller knows (its own {@link OutputPipes#identities()}); null to read them from the
+   *     root's {@code /proc} entry now
    */
   public ProcessTree(
       ProcessInspector inspector,
@@ -86,7 +89,8 @@ public final class ProcessTree {
       PidWindow window,
       ProcessHandle root,
       String mark,
-      MemberListener memberListener) {
+      MemberListener memberListener,
+      Set<String> outputPipes) {
     this.inspector = inspector;
     this.natives = natives;
     this.sweeper = sweeper;
@@ -94,9 +98,11 @@ public final class ProcessTree {
     this.rootPid = root.pid();
     this.mark = mark;
     this.memberListener = memberListener;
-    // Read now, while the root is sure to be alive; which of them are safe to hunt is decided
-    // when a hunt is needed (see ownPipesExcluded), which most commands never need.
-    this.pipes = inspector.outputPipes(root.pid());
+    // Read now, while the root is sure to be alive (unless the caller made the pipes and knows
+    // them: two readlinks in /proc cost more than the rest of a short command's bookkeeping);
+    // which of them are safe to hunt is decided when a hunt is needed (see ownPipesExcluded),
+    // which most commands never need.
+    this.pipes = outputPipes != null ? outputPipes : inspector.outputPipes(root.pid());
     members.put(root.pid(), new Member(root));
   }
 
