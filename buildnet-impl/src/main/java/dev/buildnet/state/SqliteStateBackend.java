@@ -176,8 +176,8 @@ public final class SqliteStateBackend implements StateBackend {
     this.busyTimeout = builder.busyTimeout;
     this.writer = connections.writer();
     this.reader = connections.reader();
-    this.maintenance = new SqliteMaintenance(
-        name, connections.checkpointer(), this::sweepExpired, builder.sweepInterval);
+    this.maintenance = new SqliteMaintenance(name, connections.checkpointer(), connections.writer(),
+        this::sweepExpired, builder.sweepInterval);
   }
 
   /**
