@@ -53,7 +53,9 @@ import java.util.function.Consumer;
  * under ten microseconds, a write a few tens, and {@link #setAll} amortises the commit over many
  * keys. One daemon thread, {@code buildnet-state-sweeper}, deletes expired rows now and then and
  * copies the write-ahead log into the file (a checkpoint, which flushes the disk) after every few
- * hundred writes, so that callers do not pay for that flush.
+ * hundred writes, so that callers do not wait for the bulk of it; writes wait only for a short
+ * second pass over the pages written meanwhile (one more flush), which lets the log start over
+ * and stay short.
  *
  * <h2>Durability</h2>
  * Every method that changes state has committed when it returns, so a crash of the process (even
