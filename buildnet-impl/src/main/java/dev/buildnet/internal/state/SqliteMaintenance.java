@@ -28,9 +28,10 @@ import org.slf4j.LoggerFactory;
  * steady writes the first pass never does: frames arrive while it flushes, so the log grew to the
  * backstop's 10,000 pages and every write and read paid for searching its longer index (the same
  * lock acquire-and-release on bun:sqlite costs 7-12% more CPU with its checkpoint at 10,000 pages
- * than at 1,000). The second pass therefore holds this backend's writes off and copies the few
- * frames they added meanwhile, which costs the writers one short wait per checkpoint (two flushes
- * if anything was added) instead of the whole checkpoint inline.
+ * than at 1,000). Unless nothing reached the log since the last checkpoint, a second pass
+ * therefore holds this backend's writes off and copies the few frames they added meanwhile, which
+ * costs the writers one short wait per checkpoint (two flushes if anything was added) instead of
+ * the whole checkpoint inline.
  */
 public final class SqliteMaintenance {
   static final String THREAD_NAME = "buildnet-state-sweeper";
@@ -53,6 +54,11 @@ public final class SqliteMaintenance {
   private final ScheduledThreadPoolExecutor executor;
   private final AtomicInteger pagesSinceCheckpoint = new AtomicInteger();
   private final AtomicBoolean checkpointQueued = new AtomicBoolean();
+  /**
+   * Frames in the log at the last checkpoint's first pass. Volatile because tests checkpoint from
+   * their own thread; a stale value only costs or saves one second pass.
+   */
+  private volatile long logAtLastCheckpoint = -2;
   private volatile Thread thread;
 
   public SqliteMaintenance(String name, SqliteConnection checkpointer, SqliteConnection writer,
@@ -101,33 +107,47 @@ public final class SqliteMaintenance {
    */
   public boolean checkpoint(Runnable betweenPasses) {
     pagesSinceCheckpoint.set(0);
-    if (!checkpointPass()) {
+    long[] pass = checkpointPass();
+    if (pass == null) {
       return false;
     }
     betweenPasses.run();
+    long log = pass[0];
+    boolean idle = log == pass[1] && log == logAtLastCheckpoint;
+    logAtLastCheckpoint = log;
+    if (idle) {
+      // Nothing reached the log since the last checkpoint (writes of unchanged bytes add no
+      // frames): holding writes off would cost them a hand-off for nothing.
+      return true;
+    }
     // Lock order: writer, then checkpointer; nothing takes them the other way round.
     writer.lock();
     try {
-      return checkpointPass();
+      return checkpointPass() != null;
     } finally {
       writer.unlock();
     }
   }
 
-  private boolean checkpointPass() {
+  /**
+   * One PASSIVE checkpoint: the frames in the log as it saw it and how many of them are in the
+   * database file now; null if the backend is closed or SQLite failed.
+   */
+  private long[] checkpointPass() {
     checkpointer.lock();
     try {
       if (checkpointer.isClosed()) {
-        return false;
+        return null;
       }
-      checkpointer.statement("PRAGMA wal_checkpoint(PASSIVE)").queryRow(row -> Boolean.TRUE);
-      return true;
+      // Its row: busy, frames in the log, frames copied (both -1 if it could not run).
+      return checkpointer.statement("PRAGMA wal_checkpoint(PASSIVE)")
+          .queryRow(row -> new long[] {row.longValue(1), row.longValue(2)});
     } catch (SQLException e) {
       checkpointer.discardStatements(); // the driver finalized the failed one
       // One line, no stack trace: a full disk repeats this on every try until it has room.
       LOG.warn("{}: background WAL checkpoint failed; the next one retries: {}", name,
           e.getMessage());
-      return false;
+      return null;
     } finally {
       checkpointer.unlock();
     }
