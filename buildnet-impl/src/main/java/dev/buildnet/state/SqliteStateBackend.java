@@ -53,7 +53,9 @@ import java.util.function.Consumer;
  * under ten microseconds, a write a few tens, and {@link #setAll} amortises the commit over many
  * keys. One daemon thread, {@code buildnet-state-sweeper}, deletes expired rows now and then and
  * copies the write-ahead log into the file (a checkpoint, which flushes the disk) after every few
- * hundred writes, so that callers do not pay for that flush.
+ * hundred writes, so that callers do not wait for the bulk of it; writes wait only for a short
+ * second pass over the pages written meanwhile (one more flush), which lets the log start over
+ * and stay short.
  *
  * <h2>Durability</h2>
  * Every method that changes state has committed when it returns, so a crash of the process (even
@@ -176,8 +178,8 @@ public final class SqliteStateBackend implements StateBackend {
     this.busyTimeout = builder.busyTimeout;
     this.writer = connections.writer();
     this.reader = connections.reader();
-    this.maintenance = new SqliteMaintenance(
-        name, connections.checkpointer(), this::sweepExpired, builder.sweepInterval);
+    this.maintenance = new SqliteMaintenance(name, connections.checkpointer(), connections.writer(),
+        this::sweepExpired, builder.sweepInterval);
   }
 
   /**

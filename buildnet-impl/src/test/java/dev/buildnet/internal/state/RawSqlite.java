@@ -42,7 +42,12 @@ public final class RawSqlite implements AutoCloseable {
 
   /** The first column of the first row of {@code sql} as a number. */
   public long number(String sql) throws SQLException {
-    Long value = connection.statement(sql).queryRow(row -> row.longValue(0));
+    return number(sql, 0);
+  }
+
+  /** Column {@code column} (0-based) of the first row of {@code sql} as a number. */
+  public long number(String sql, int column) throws SQLException {
+    Long value = connection.statement(sql).queryRow(row -> row.longValue(column));
     if (value == null) {
       throw new AssertionError("no row from " + sql);
     }
