@@ -213,10 +213,17 @@ public final class SqliteStateBackend implements StateBackend {
   @Override
   public Optional<byte[]> get(String key) {
     requireKey(key);
-    return read("read key", key, () -> {
-      byte[] value = reader.statement(GET).queryRow(row -> bytes(row, 0), key, clock.millis());
-      return Optional.ofNullable(value);
-    });
+    // read() inlined: the hottest call of all, and its capturing lambda is an allocation per get.
+    reader.lock();
+    try {
+      ensureOpen(reader);
+      return Optional.ofNullable(reader.statement(GET).queryBytes(key, clock.millis()));
+    } catch (SQLException e) {
+      reader.discardStatements();
+      throw failure("read key", key, e);
+    } finally {
+      reader.unlock();
+    }
   }
 
   @Override

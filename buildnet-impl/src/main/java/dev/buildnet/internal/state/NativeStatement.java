@@ -1,6 +1,9 @@
 package dev.buildnet.internal.state;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 
@@ -18,6 +21,10 @@ final class NativeStatement extends SqliteStatement {
   private static final byte TEXT = 3;
   private static final byte BLOB = 4;
   private static final byte NULL = 5;
+  /** Values up to this size are copied out of the row buffer in Java; larger ones in bulk. */
+  private static final int SMALL_VALUE = 256;
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
   private final NativeDatabase database;
   private long statement;
@@ -64,6 +71,54 @@ final class NativeStatement extends SqliteStatement {
     }
     index(size);
     return row.read(this);
+  }
+
+  /**
+   * {@link #queryRow} for one text and one integer argument, written straight into the argument
+   * buffer: an ASCII text is copied char by char (no UTF-8 array, no bulk copy), anything else
+   * goes through {@link #bind}.
+   */
+  @Override
+  public byte[] queryBytes(String text, long number) throws SQLException {
+    int length = text.length();
+    ByteBuffer buffer = database.args(5 + length + 9);
+    buffer.put(TEXT).putInt(length);
+    for (int i = 0; i < length; i++) {
+      char c = text.charAt(i);
+      if (c >= 0x80) {
+        return super.queryBytes(text, number); // bind() encodes it and starts the buffer over
+      }
+      buffer.put((byte) c);
+    }
+    buffer.put(INTEGER).putLong(number);
+    int size = step(2, NativeSqlite.BIND | NativeSqlite.RESET_ROW);
+    if (size == 0) {
+      return null;
+    }
+    if (size < 0) {
+      readRow(-size, true);
+    }
+    // Column 0 read in place, without indexing the row: no getter runs on it after this.
+    columnCount = 0;
+    ByteBuffer row = database.row();
+    if (row.get(4) == NULL) {
+      return new byte[0];
+    }
+    int bytes = row.getInt(5); // the column is text or a BLOB, as bytes(0) assumes
+    byte[] value = new byte[bytes];
+    if (bytes <= SMALL_VALUE) {
+      // Eight bytes at a time: cheaper than a bulk get's checks and copy stub for a small value.
+      int i = 0;
+      for (; i + 8 <= bytes; i += 8) {
+        LONGS.set(value, i, row.getLong(9 + i));
+      }
+      for (; i < bytes; i++) {
+        value[i] = row.get(9 + i);
+      }
+    } else {
+      row.get(9, value);
+    }
+    return value;
   }
 
   @Override

@@ -44,6 +44,23 @@ public abstract class SqliteStatement {
   public abstract <T> T queryRow(Row<T> row, Object... args) throws SQLException;
 
   /**
+   * Binds the text {@code text} and the integer {@code number} (in that order), steps to the first
+   * row and returns its column 0 as bytes: an empty array for SQL NULL or a zero-length BLOB, null
+   * if there is no row. Resets the statement before it returns. The same as {@link #queryRow} with
+   * those two arguments, for the hot path of a one-key read: no argument array, no boxing, no row
+   * lambda.
+   */
+  public byte[] queryBytes(String text, long number) throws SQLException {
+    return queryRow(SqliteStatement::bytesOrEmpty, text, number);
+  }
+
+  static byte[] bytesOrEmpty(SqliteStatement row) throws SQLException {
+    byte[] value = row.bytes(0);
+    // sqlite-jdbc reads a zero-length BLOB as null; a row was found, so its value is empty.
+    return value == null ? new byte[0] : value;
+  }
+
+  /**
    * Binds {@code args} and hands each row to {@code visitor} until there are no more or it returns
    * false; resets the statement before it returns. The visitor must not run other statements on
    * this connection.
