@@ -1,9 +1,6 @@
 package dev.buildnet.internal.state;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 
@@ -21,10 +18,6 @@ final class NativeStatement extends SqliteStatement {
   private static final byte TEXT = 3;
   private static final byte BLOB = 4;
   private static final byte NULL = 5;
-  /** Values up to this size are copied out of the row buffer in Java; larger ones in bulk. */
-  private static final int SMALL_VALUE = 256;
-  private static final VarHandle LONGS =
-      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
   private final NativeDatabase database;
   private long statement;
@@ -106,18 +99,7 @@ final class NativeStatement extends SqliteStatement {
     }
     int bytes = row.getInt(5); // the column is text or a BLOB, as bytes(0) assumes
     byte[] value = new byte[bytes];
-    if (bytes <= SMALL_VALUE) {
-      // Eight bytes at a time: cheaper than a bulk get's checks and copy stub for a small value.
-      int i = 0;
-      for (; i + 8 <= bytes; i += 8) {
-        LONGS.set(value, i, row.getLong(9 + i));
-      }
-      for (; i < bytes; i++) {
-        value[i] = row.get(9 + i);
-      }
-    } else {
-      row.get(9, value);
-    }
+    row.get(9, value);
     return value;
   }
 
