@@ -141,5 +141,6 @@ public class DispatchBenchmark {
       w.close();
     }
     net.close();
+    EngineBenchmark.deleteTree(workspace);
   }
 }

@@ -94,6 +94,8 @@ public final class DispatchCpuHarness {
       for (Worker w : workers) {
         w.close();
       }
+    } finally {
+      EngineBenchmark.deleteTree(workspace);
     }
   }
 

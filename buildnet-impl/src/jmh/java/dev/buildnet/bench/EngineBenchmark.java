@@ -200,7 +200,12 @@ public class EngineBenchmark {
     bare.close();
     cached.close();
     uncached.close();
-    try (Stream<Path> all = Files.walk(workspace)) {
+    deleteTree(workspace);
+  }
+
+  /** Deletes {@code root} and everything under it: benchmarks leave no scratch behind. */
+  static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> all = Files.walk(root)) {
       all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
