@@ -8,13 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.buildnet.api.exec.OutputListener;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,7 +40,7 @@ class CommandLoopTest {
     } finally {
       pipes.started();
     }
-    awaitZombie(root.pid()); // exited, its pipes closed, nothing read yet
+    SpawnedProcessTest.awaitZombie(root.pid()); // exited, its pipes closed, nothing read yet
     OutputPump out =
         new OutputPump(null, OutputListener.Stream.STDOUT, OutputListener.discard(), 1024, "out");
     OutputPump err =
@@ -74,17 +72,6 @@ class CommandLoopTest {
     assertEquals("last words\n", new String(out.captured(), UTF_8));
   }
 
-  private static void awaitZombie(long pid) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      if (stat.charAt(stat.lastIndexOf(')') + 2) == 'Z') {
-        return;
-      }
-      assertTrue(System.nanoTime() - deadline < 0, "pid " + pid + " never exited");
-      Thread.sleep(5);
-    }
-  }
   @Test
   void buffersGivenBack_areReused_andTheIdleOnesAreBounded() {
     while (CommandLoop.spareBuffers() > 0) {

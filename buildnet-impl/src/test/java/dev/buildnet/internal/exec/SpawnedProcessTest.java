@@ -39,7 +39,8 @@ class SpawnedProcessTest {
     }
   }
 
-  private static void awaitZombie(long pid) throws Exception {
+  /** Waits (bounded, as a failure bound only) until {@code pid} is a zombie: exited, unreaped. */
+  static void awaitZombie(long pid) throws Exception {
     long deadline = System.nanoTime() + SECONDS.toNanos(30);
     while (true) {
       String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
