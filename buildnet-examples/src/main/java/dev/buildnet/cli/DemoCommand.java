@@ -98,7 +98,8 @@ final class DemoCommand implements Callable<Integer> {
     if (slots > 0) {
       b.localSlots(slots);
     }
-    try (BuildNet net = b.start();
+    try (UntilSignal signal = UntilSignal.arm("buildnet-demo-shutdown");
+        BuildNet net = b.start();
         dev.buildnet.http.BuildNetHttp http = httpOptions.startIfAsked(net, out())) {
       dev.buildnet.BuildFuture build = net.buildAll();
       BuildResult r;
@@ -121,9 +122,7 @@ final class DemoCommand implements Callable<Integer> {
       if (http != null) {
         out().println("serving " + http.uri() + " until Ctrl-C");
         out().flush();
-        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "buildnet-demo-shutdown"));
-        stop.await();
+        signal.await();
       }
       return r.success() ? 0 : 1;
     }

@@ -11,7 +11,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -65,9 +64,12 @@ final class ServeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     byte[] secret = readSecret(secretFile);
     httpOptions.check();
-    CountDownLatch stop = new CountDownLatch(1);
-    Thread hook = new Thread(stop::countDown, "buildnet-serve-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    try (UntilSignal signal = UntilSignal.arm("buildnet-serve-shutdown")) {
+      return serve(out, secret, signal);
+    }
+  }
+
+  private int serve(PrintWriter out, byte[] secret, UntilSignal signal) throws Exception {
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listen(parse(listen))
         .transport(tls.transport(secret, true)
             .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds)).build());
@@ -91,7 +93,6 @@ final class ServeCommand implements Callable<Integer> {
       if (e.reason() != dev.buildnet.api.NotStartedException.Reason.WORKSPACE_LOCKED) {
         throw e;
       }
-      Runtime.getRuntime().removeShutdownHook(hook);
       spec.commandLine().getErr().println("buildnet serve: " + e.getMessage());
       spec.commandLine().getErr().flush();
       return 2;
@@ -108,7 +109,7 @@ final class ServeCommand implements Callable<Integer> {
       InetSocketAddress bound = master.localAddress();
       out.println("listening on " + bound.getHostString() + ":" + bound.getPort());
       out.flush();
-      stop.await();
+      signal.await();
       return 0;
     }
   }

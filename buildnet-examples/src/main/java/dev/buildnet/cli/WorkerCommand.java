@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -103,17 +102,16 @@ final class WorkerCommand implements Callable<Integer> {
             "--bundlers knows esbuild, bun and none, not '" + name + "'");
       }
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "buildnet-worker-shutdown"));
-    try (Worker w = b.connect(address.getHostString(), address.getPort())) {
+    try (UntilSignal signal = UntilSignal.arm("buildnet-worker-shutdown");
+        Worker w = b.connect(address.getHostString(), address.getPort())) {
       while (!w.awaitConnected(java.time.Duration.ofSeconds(1))) {
-        if (stop.getCount() == 0) {
+        if (signal.stopping()) {
           return 0;
         }
       }
       out.println("connected to " + master + " as " + w.workerId());
       out.flush();
-      stop.await();
+      signal.await();
       return 0;
     }
   }

@@ -79,14 +79,22 @@ class DistributedBuildTest {
   }
 
   private void startWorker(String id, List<String> extra) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--work-dir", dir.resolve("work-" + id).toString()));
+    args.addAll(extra);
+    startWorker(id, List.of(), args);
+  }
+
+  private void startWorker(String id, List<String> jvmOptions, List<String> extra)
+      throws Exception {
     Path secret = Files.writeString(dir.resolve("secret"), SECRET);
     InetSocketAddress at = AddOns.master(net).orElseThrow().localAddress();
     List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of(
         "-cp", System.getProperty("java.class.path"), BuildNetCli.class.getName(), "worker",
         "--master", "127.0.0.1:" + at.getPort(), "--secret-file", secret.toString(),
-        "--capabilities", "remote", "--id", id, "--slots", "2",
-        "--work-dir", dir.resolve("work-" + id).toString()));
+        "--capabilities", "remote", "--id", id, "--slots", "2"));
     cmd.addAll(extra);
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     workers.put(id, p);
@@ -119,6 +127,33 @@ class DistributedBuildTest {
       assertTrue(System.nanoTime() < deadline, "worker " + id + " never registered");
       Thread.sleep(10); // polling the registry with a bound
     }
+  }
+
+  @Test
+  void aWorkerStoppedBySigterm_closesFirst_leavingNoTemporaryWorkDirBehind() throws Exception {
+    Path ws = workspace();
+    Path flag = dir.resolve("flag");
+    startMaster(ws, List.of(hangsOnFirstAttempt(flag)), Duration.ofSeconds(60));
+    Path tmp = Files.createDirectories(dir.resolve("tmp"));
+    startWorker("w-term", List.of("-Djava.io.tmpdir=" + tmp), List.of());
+    BuildFuture build = net.buildAll();
+    firstAttemptWorker(build, flag); // a sandbox and a running command exist now
+    try (var entries = Files.list(tmp)) {
+      assertEquals(1, entries.filter(p -> p.getFileName().toString().startsWith("buildnet-worker-"))
+          .count(), "the worker made its work directory in java.io.tmpdir");
+    }
+
+    Process p = workers.get("w-term");
+    p.destroy(); // SIGTERM
+    assertTrue(p.waitFor(WAIT, TimeUnit.SECONDS), "the worker did not stop on SIGTERM");
+
+    // The JVM halts once its shutdown hooks return: the hook waits for the worker's close, which
+    // deletes the directory it made. Before, it only woke the main thread and the halt cut the
+    // close short.
+    try (var entries = Files.list(tmp)) {
+      assertEquals(List.of(), entries.map(f -> f.getFileName().toString()).toList());
+    }
+    build.cancel(true);
   }
 
   /** The target writes "second" on any attempt after the first, which creates FLAG and hangs. */

@@ -2,6 +2,7 @@ package dev.buildnet.cli;
 
 import dev.buildnet.api.transport.TransportSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,8 +45,13 @@ class ServeCommandTest {
         client.state().setString("k", "v");
         assertEquals("v", client.state().getString("k").orElseThrow());
       }
-      p.destroy(); // SIGTERM: the shutdown hook closes BuildNet
+      assertTrue(Files.exists(dir.resolve(".buildnet/state.db-wal")), "the state store is open");
+      p.destroy(); // SIGTERM: the shutdown hook waits while serve closes BuildNet
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
+      // SQLite merges and removes its write-ahead log when the last connection closes: only a
+      // clean close of the state store leaves no -wal file.
+      assertFalse(Files.exists(dir.resolve(".buildnet/state.db-wal")),
+          "serve exited without closing its state store");
     } finally {
       p.destroyForcibly();
     }
