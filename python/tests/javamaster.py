@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,6 +19,17 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 REPO = Path(__file__).resolve().parents[2]
+# Worker processes that a test kills on purpose (kill -9, SIGSTOP) cannot delete their work
+# directories: each gets one under this root, which the test session removes at exit.
+WORK_ROOT = Path(tempfile.mkdtemp(prefix="buildnet-test-workers-"))
+atexit.register(shutil.rmtree, WORK_ROOT, True)
+
+
+def work_dir(worker_id: str) -> str:
+    """A new work directory for a worker process, under :data:`WORK_ROOT`."""
+    return tempfile.mkdtemp(prefix=f"{worker_id}-", dir=WORK_ROOT)
+
+
 JAR = REPO / "buildnet-examples" / "target" / "buildnet.jar"
 SECRET = b"integration-secret-0123456789"
 
@@ -153,9 +167,14 @@ class JavaMaster:
             if line.startswith(text) if start else text in line:
                 return line
 
-    def worker_cli(self, worker_id: str, *extra: str) -> subprocess.Popen[bytes]:
-        """Starts the ``buildnet-worker`` console script of this venv."""
+    def worker_cli(
+        self, worker_id: str, *extra: str, temp_dir: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Starts the ``buildnet-worker`` console script of this venv, with a work directory
+        under :data:`WORK_ROOT`, or with ``temp_dir`` as its ``TMPDIR`` and the default one."""
         exe = Path(sys.executable).with_name("buildnet-worker")
+        where = ["--work-dir", work_dir(worker_id)] if temp_dir is None else []
+        env = None if temp_dir is None else {**os.environ, "TMPDIR": str(temp_dir)}
         return subprocess.Popen(
             [
                 str(exe),
@@ -165,8 +184,10 @@ class JavaMaster:
                 str(self.secret_file),
                 "--id",
                 worker_id,
+                *where,
                 *extra,
             ],
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

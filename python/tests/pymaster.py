@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.javamaster import JAR, SECRET
+from tests.javamaster import JAR, SECRET, work_dir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -123,7 +123,7 @@ def java_worker(name: str, address: str, secret: Path, caps: str, slots: int = 1
         name,
         ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", str(JAR), "worker",
          "--master", address, "--secret-file", str(secret), "--capabilities", caps,
-         "--id", name, "-j", str(slots)],
+         "--id", name, "-j", str(slots), "--work-dir", work_dir(name)],
     )  # fmt: skip
 
 
@@ -132,7 +132,7 @@ def python_worker(name: str, address: str, secret: Path, caps: str, slots: int =
     return Proc(
         name,
         [str(exe), "--master", address, "--secret-file", str(secret), "--capabilities", caps,
-         "--id", name, "--slots", str(slots)],
+         "--id", name, "--slots", str(slots), "--work-dir", work_dir(name)],
     )  # fmt: skip
 
 

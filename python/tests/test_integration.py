@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 import buildnet
-from tests.javamaster import JAR, REPO, SECRET, JavaMaster, env_with_venv
+from tests.javamaster import JAR, REPO, SECRET, JavaMaster, env_with_venv, work_dir
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -193,6 +193,25 @@ async def test_build_survives_a_python_worker_killed_mid_target(
         doomed.wait(10)
 
 
+def test_a_worker_stopped_by_sigterm_deletes_the_work_directory_it_made(
+    master: JavaMaster, tmp_path: Path
+) -> None:
+    w = master.worker_cli("py-term", "--capabilities", "python", temp_dir=tmp_path)
+    try:
+        master.wait_for("worker py-term joined", 20)
+        made = [p.name for p in tmp_path.iterdir()]
+        assert len(made) == 1, made
+        assert made[0].startswith("buildnet-worker-"), made
+        os.killpg(w.pid, signal.SIGTERM)
+        assert w.wait(30) == 0
+        # The loop must not end before close() has deleted it: asyncio.run cancels what is left.
+        assert [p.name for p in tmp_path.iterdir()] == []
+    finally:
+        if w.poll() is None:
+            os.killpg(w.pid, signal.SIGKILL)
+        w.wait(10)
+
+
 @pytest.mark.asyncio
 async def test_build_by_a_python_client_runs_on_a_java_worker(
     master: JavaMaster, client: buildnet.Client
@@ -212,6 +231,8 @@ async def test_build_by_a_python_client_runs_on_a_java_worker(
             "jvm-only",
             "--id",
             "java-w",
+            "--work-dir",
+            work_dir("java-w"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

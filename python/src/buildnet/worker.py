@@ -890,7 +890,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.close()))
         print(f"buildnet-worker {worker.worker_id} connecting to {host}:{port}", flush=True)
-        await worker.start(host, port, secret=secret, tls=args.tls or None)
+        try:
+            await worker.start(host, port, secret=secret, tls=args.tls or None)
+        finally:
+            # The signal handler's close() runs in a task of its own, which asyncio.run would
+            # cancel once this returns: the run ends before close() has deleted the work
+            # directory. Awaiting it here (it is idempotent) lets it finish.
+            await worker.close()
 
     try:
         asyncio.run(serve())

@@ -68,6 +68,7 @@ final class Fixture implements AutoCloseable {
       http = b.start();
     } catch (RuntimeException e) {
       net.close();
+      deleteTree(workspace);
       throw e;
     }
   }
@@ -133,7 +134,11 @@ final class Fixture implements AutoCloseable {
   public void close() throws IOException {
     http.close();
     net.close();
-    try (Stream<Path> all = Files.walk(workspace)) {
+    deleteTree(workspace);
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> all = Files.walk(root)) {
       all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }

@@ -36,6 +36,7 @@ class HttpBlobStoreCompatibilityTest extends BlobStoreCompatibilityKit {
   @AfterEach
   void stopServer() throws Exception {
     fixture.close();
+    Fixture.deleteTree(cacheDir);
   }
 
   @Override
