@@ -8,5 +8,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
 javac -cp "$1" -d "$out/ops" "$here/Ops.java"
 javac -d "$out" "$here/StateCpuAb.java"
-java -Dops="$out/ops/" -Dslice="${SLICE:-0.2}" -Dslices="${SLICES:-40}" -cp "$out" StateCpuAb "$1" "$2" "$3" 2>/dev/null
+# The backends' databases go under $out too, removed below.
+java -Djava.io.tmpdir="$out" -Dops="$out/ops/" -Dslice="${SLICE:-0.2}" -Dslices="${SLICES:-40}" -cp "$out" StateCpuAb "$1" "$2" "$3" 2>/dev/null
 rm -rf "$out"
