@@ -62,6 +62,8 @@ class CliErrorsIT {
         bad(Setup.NOTHING, "buildnet.json does not exist", "list"),
         bad(Setup.NOTHING, "buildnet.json does not exist", "clean"),
         bad(Setup.GOOD_WORKSPACE, "mutually exclusive", "clean", "--cache", "--all"),
+        bad(Setup.GOOD_WORKSPACE, "^error: --outputs, --cache are mutually exclusive", "clean",
+            "--outputs", "--cache"),
         bad(Setup.GOOD_WORKSPACE, "Unknown option: '--bogus'", "version", "--bogus"),
         // explain
         bad(Setup.GOOD_WORKSPACE, "'a' has not been built in this workspace yet", "explain", "a"),
@@ -126,6 +128,8 @@ class CliErrorsIT {
     assertEquals(2, r.exitCode, r.output);
     assertFalse(r.output.contains("\tat "), "a stack trace was printed:\n" + r.output);
     assertTrue(r.output.startsWith("error: "), r.output);
+    assertFalse(r.output.toLowerCase(java.util.Locale.ROOT).startsWith("error: error"),
+        "the prefix is doubled:\n" + r.output);
     assertTrue(Pattern.compile(expected).matcher(r.output).find(),
         "expected /" + expected + "/ in:\n" + r.output);
     // One message: its first line says what is wrong (a graph's problems may follow as a list).
