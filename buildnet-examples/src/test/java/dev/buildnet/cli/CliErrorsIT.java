@@ -86,6 +86,8 @@ class CliErrorsIT {
         bad(Setup.GOOD_WORKSPACE, "Missing required option: '--secret-file", "serve"),
         bad(Setup.GOOD_WORKSPACE, "--listen must be HOST:PORT but was 'nowhere'", "serve",
             "--secret-file", "good-secret", "--listen", "nowhere"),
+        bad(Setup.GOOD_WORKSPACE, "--http needs --http-token-file FILE", "serve",
+            "--secret-file", "good-secret", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"),
         bad(Setup.UNKNOWN_FIELD, "unknown field 'bogus'", "serve", "--secret-file", "good-secret",
             "--listen", "127.0.0.1:0"),
         // worker
