@@ -104,18 +104,21 @@ final class BuildCommand implements Callable<Integer> {
           : targets;
       if (!filters.isEmpty()) {
         names = TargetFilter.apply(net.graph(), names, filters, net.workspace());
-        if (names.isEmpty()) {
-          if (json && graph == null && !dryRun) {
-            out().println(JsonOutput.result(new BuildResult(true, "none", java.time.Duration.ZERO,
-                List.of(), List.of(), List.of(), dev.buildnet.api.build.BuildMetrics.EMPTY,
-                List.of())));
-          } else if (verbosity != ConsoleReporter.Verbosity.QUIET) {
-            human.println("no target matches --filter " + String.join(" ", filters));
-          }
-          human.flush();
-          out().flush();
-          return 0;
+      }
+      // "Build all of them" of a workspace that declares none builds nothing, successfully, as a
+      // filter that keeps nothing does (the engine itself refuses an empty request).
+      if (names.isEmpty()) {
+        if (json && graph == null && !dryRun) {
+          out().println(JsonOutput.result(new BuildResult(true, "none", java.time.Duration.ZERO,
+              List.of(), List.of(), List.of(), dev.buildnet.api.build.BuildMetrics.EMPTY,
+              List.of())));
+        } else if (verbosity != ConsoleReporter.Verbosity.QUIET) {
+          human.println(filters.isEmpty() ? "nothing to build: the workspace declares no targets"
+              : "no target matches --filter " + String.join(" ", filters));
         }
+        human.flush();
+        out().flush();
+        return 0;
       }
       if (graph != null) {
         BuildGraph sub = net.graph().subgraphFor(names);

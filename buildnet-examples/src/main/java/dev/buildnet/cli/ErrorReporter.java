@@ -40,7 +40,12 @@ final class ErrorReporter implements IExecutionExceptionHandler, IParameterExcep
     CommandLine cmd = e.getCommandLine();
     PrintWriter err = cmd.getErr();
     String help = cmd.getCommandSpec().qualifiedName() + " --help";
-    err.println("error: " + e.getMessage() + " (see '" + help + "')");
+    // Some picocli messages carry their own "Error: " (argument groups): one prefix is enough.
+    String message = e.getMessage() == null ? "" : e.getMessage();
+    if (message.startsWith("Error: ")) {
+      message = message.substring("Error: ".length());
+    }
+    err.println("error: " + message + " (see '" + help + "')");
     if (java.util.Arrays.asList(args).contains(STACKTRACE)) {
       e.printStackTrace(err);
     }

@@ -29,6 +29,13 @@ final class HttpOptions {
   void check() {
     if (http != null) {
       ServeCommand.parse("--http", http);
+      // BuildNetHttp refuses this too, but only once the master listens, and in the builder's
+      // words (token(...), openReads(true)) rather than the flags a CLI user can pass.
+      if (tokenFile == null && !openReads) {
+        throw new IllegalArgumentException("--http needs --http-token-file FILE (or"
+            + " --http-open-reads for an API that only reads): without either, only /health and"
+            + " /ready would answer");
+      }
     }
     if (tokenFile != null) {
       if (!java.nio.file.Files.exists(tokenFile)) {

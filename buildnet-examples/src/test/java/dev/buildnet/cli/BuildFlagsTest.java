@@ -287,6 +287,17 @@ class BuildFlagsTest {
   }
 
   @Test
+  void aWorkspaceWithoutTargets_buildsNothing_andExits0() throws IOException {
+    Files.writeString(ws.resolve("buildnet.json"), "{\"version\": 1, \"targets\": {}}");
+
+    Run r = build();
+
+    assertEquals(0, r.code, r.all());
+    assertTrue(r.out.contains("nothing to build: the workspace declares no targets"), r.all());
+    assertFalse(r.err.contains("error"), r.err);
+  }
+
+  @Test
   void filterByGlob_keepsTheMatchingTargets() {
     Run r = build("--filter", "b*");
 

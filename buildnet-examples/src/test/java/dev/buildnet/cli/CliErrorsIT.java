@@ -62,6 +62,8 @@ class CliErrorsIT {
         bad(Setup.NOTHING, "buildnet.json does not exist", "list"),
         bad(Setup.NOTHING, "buildnet.json does not exist", "clean"),
         bad(Setup.GOOD_WORKSPACE, "mutually exclusive", "clean", "--cache", "--all"),
+        bad(Setup.GOOD_WORKSPACE, "^error: --outputs, --cache are mutually exclusive", "clean",
+            "--outputs", "--cache"),
         bad(Setup.GOOD_WORKSPACE, "Unknown option: '--bogus'", "version", "--bogus"),
         // explain
         bad(Setup.GOOD_WORKSPACE, "'a' has not been built in this workspace yet", "explain", "a"),
@@ -84,6 +86,8 @@ class CliErrorsIT {
         bad(Setup.GOOD_WORKSPACE, "Missing required option: '--secret-file", "serve"),
         bad(Setup.GOOD_WORKSPACE, "--listen must be HOST:PORT but was 'nowhere'", "serve",
             "--secret-file", "good-secret", "--listen", "nowhere"),
+        bad(Setup.GOOD_WORKSPACE, "--http needs --http-token-file FILE", "serve",
+            "--secret-file", "good-secret", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"),
         bad(Setup.UNKNOWN_FIELD, "unknown field 'bogus'", "serve", "--secret-file", "good-secret",
             "--listen", "127.0.0.1:0"),
         // worker
@@ -126,6 +130,8 @@ class CliErrorsIT {
     assertEquals(2, r.exitCode, r.output);
     assertFalse(r.output.contains("\tat "), "a stack trace was printed:\n" + r.output);
     assertTrue(r.output.startsWith("error: "), r.output);
+    assertFalse(r.output.toLowerCase(java.util.Locale.ROOT).startsWith("error: error"),
+        "the prefix is doubled:\n" + r.output);
     assertTrue(Pattern.compile(expected).matcher(r.output).find(),
         "expected /" + expected + "/ in:\n" + r.output);
     // One message: its first line says what is wrong (a graph's problems may follow as a list).

@@ -94,6 +94,23 @@ class OpenApiTest {
     throw new IllegalStateException("docs/openapi.yaml not found from " + Path.of("").toAbsolutePath());
   }
 
+  /**
+   * HTTP.md is what people read; openapi.yaml is what tools read. A path only the YAML names (as
+   * {@code /api/locks/{resource}/acquire} once was) is one a reader of HTTP.md never learns of.
+   */
+  @Test
+  void everyDocumentedPath_isAlsoInHttpMd() throws IOException {
+    Path httpMd = spec().resolveSibling("HTTP.md");
+    String text = Files.readString(httpMd, StandardCharsets.UTF_8);
+    Set<String> missing = new TreeSet<>();
+    for (Operation op : documented) {
+      if (!text.contains(op.path())) {
+        missing.add(op.path());
+      }
+    }
+    assertTrue(missing.isEmpty(), "openapi.yaml paths that docs/HTTP.md never names: " + missing);
+  }
+
   private static final Pattern PATH = Pattern.compile("^  (/\\S*):\\s*$");
   private static final Pattern METHOD = Pattern.compile("^    (get|put|post|delete|head|patch|options):.*$");
   private static final Pattern STATUS = Pattern.compile("^        '(\\d{3})':.*$");
