@@ -1,5 +1,6 @@
 package dev.buildnet.exec;
 
+import dev.buildnet.internal.exec.CallerDriven;
 import dev.buildnet.internal.exec.LeftoverRecord;
 import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
@@ -158,6 +159,16 @@ public final class ProcessShellProvider implements ShellProvider {
   public static final String MARK_VARIABLE = "BUILDNET_TARGET_TOKEN";
 
   private static final Logger LOG = LoggerFactory.getLogger(ProcessShellProvider.class);
+
+  static {
+    // The engine's own targets start through this, so that the engine's thread, which would
+    // only wait, runs the command's loop as run() does while a build cancel can still stop it.
+    CallerDriven.register(
+        (shell, spec, listener) ->
+            shell instanceof ProcessShellProvider p
+                ? p.launch(spec, listener, !onVirtualThread())
+                : null);
+  }
   private static final Duration DEFAULT_SAMPLE_INTERVAL = Duration.ofMillis(50);
   private static final Duration DEFAULT_IDLE_THREAD_TIMEOUT = Duration.ofSeconds(2);
   // How long the shutdown hook waits beyond the longest grace period for trees to be gone.

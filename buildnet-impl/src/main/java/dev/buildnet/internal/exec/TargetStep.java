@@ -120,8 +120,14 @@ public final class TargetStep {
       return Result.of(Outcome.CANCELLED, null);
     }
     RunningCommand rc;
+    ProcessRun onCaller;
     try {
-      rc = shell.start(commandSpec(spec), lines);
+      // This thread would only wait for the result: where the shell can, it runs the command's
+      // loop itself (as ProcessShellProvider.run does), so no thread of the shell's wakes for it
+      // and the result is not handed back from one.
+      CommandSpec cs = commandSpec(spec);
+      onCaller = CallerDriven.start(shell, cs, lines);
+      rc = onCaller != null ? onCaller : shell.start(cs, lines);
     } catch (NotStartedException e) {
       return notStarted(e);
     }
@@ -130,6 +136,11 @@ public final class TargetStep {
     }
     CommandResult r;
     try {
+      if (onCaller != null) {
+        // A cancel stops the tree, whose exit ends the loop; an interrupt cancels too (see
+        // drive) and is then seen by get() below, as it was while this thread only waited.
+        CallerDriven.drive(onCaller);
+      }
       r = rc.result().get();
     } catch (InterruptedException e) {
       rc.cancel();
