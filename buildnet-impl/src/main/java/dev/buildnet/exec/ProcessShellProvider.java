@@ -70,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * host's default, or JNA failing to load, with one warning) orphans go to init or to another
  * subreaper, and the marked ones are looked for among the pids Linux handed out since the
  * command's fork ({@link PidWindow}: the kernel's last pid and count of created processes bound
- * them), so a command that started nothing costs two small reads of {@code /proc} at its end, and
+ * them), so a command that started nothing costs four small reads of {@code /proc} (one before
+ * its fork, three at its end, through files kept open), and
  * only where they cannot be bounded is every process's environment read. A process that picks its
  * own pid ({@code clone3} with {@code set_tid}, which needs {@code CAP_CHECKPOINT_RESTORE}) can
  * escape that window. On platforms without {@code /proc} (macOS,
@@ -123,7 +124,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Output</h2>
  *
  * Lines reach the listener as they arrive. On Linux one thread per command ({@code
- * buildnet-exec-<pid>}, or for {@link #run} the calling thread itself) reads both streams and sees
+ * buildnet-exec-<pid>}, or for {@link #run} and BuildNet's own targets the calling thread itself)
+ * reads both streams and sees
  * the root's exit, with {@code poll(2)} over the
  * pipes and a pidfd of the root (Linux 5.3 or later; elsewhere, or without JNA or a pidfd, one
  * reader thread per stream, {@code buildnet-exec-<pid>-out}/{@code -err}, and one waiting for the

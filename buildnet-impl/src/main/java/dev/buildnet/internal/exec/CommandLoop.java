@@ -308,7 +308,8 @@ final class CommandLoop implements Runnable {
         events.rootExited(exitDeferred ? exitSeenNanos : now, code);
       }
       untilNext = events.tick(System.nanoTime());
-      if (onCaller && events.settled()) {
+      boolean open = fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0;
+      if (onCaller && open && events.settled()) {
         // The result was settled without the output (see Events.settled): the caller gets it
         // now, and a pool thread reads on, as it would have done all along for a caller that
         // only waited. Once it is handed off, this thread touches none of the fds again.
