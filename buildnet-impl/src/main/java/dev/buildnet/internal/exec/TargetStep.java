@@ -105,7 +105,11 @@ public final class TargetStep {
   /**
    * Runs {@code spec} to its end. A {@link Cancel} that fires before it starts keeps it from
    * starting; one that fires while it runs kills the command's process tree, or interrupts the
-   * bundler (adapters stop their tool when interrupted).
+   * bundler (adapters stop their tool when interrupted). With BuildNet's process provider the
+   * calling thread, which would only wait, reads the command's output and sees its exit itself
+   * (the listener is called on it; see {@code ProcessShellProvider.run}); an interrupt of it
+   * cancels the command as a {@link Cancel} does, and this returns once the command's root has
+   * gone. A virtual thread, or another provider, waits for the result instead.
    *
    * @throws RuntimeException if the shell provider fails to start the command for another reason
    *     than a {@link NotStartedException} with reason {@code COMMAND}, or the bundler adapter
