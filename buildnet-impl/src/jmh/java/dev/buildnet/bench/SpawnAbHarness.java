@@ -20,7 +20,8 @@ import java.util.Map;
  * own (its JNA included). Prints, per side, the medians over the batches of wall time, process CPU
  * time and voluntary context switches per command, and the median of the per-pair wall ratios
  * (B/A). Linux only. {@code java -cp benchmarks.jar dev.buildnet.bench.SpawnAbHarness A.jar B.jar
- * [pairs] [commands per batch]}.
+ * [pairs] [commands per batch] [run|step]}: {@code step} runs each command as the engine runs a
+ * target's, through {@code TargetStep.run} (an internal class, public in both builds).
  */
 public final class SpawnAbHarness {
   private SpawnAbHarness() {}
@@ -29,10 +30,11 @@ public final class SpawnAbHarness {
     Path[] jars = {Path.of(args[0]), Path.of(args[1])};
     int pairs = args.length > 2 ? Integer.parseInt(args[2]) : 40;
     int perBatch = args.length > 3 ? Integer.parseInt(args[3]) : 50;
+    boolean step = args.length > 4 && args[4].equals("step");
     SpawnCostHarness.CLib libc = Native.load("c", SpawnCostHarness.CLib.class);
     MethodHandle[] runs = new MethodHandle[2];
     for (int side = 0; side < 2; side++) {
-      runs[side] = runner(jars[side]);
+      runs[side] = step ? stepRunner(jars[side]) : runner(jars[side]);
     }
     for (int i = 0; i < 2000; i++) {
       check((int) runs[i % 2].invokeExact());
@@ -86,6 +88,39 @@ public final class SpawnAbHarness {
         lookup.findVirtual(resultClass, "exitCode", MethodType.methodType(int.class));
     MethodHandle bound = MethodHandles.filterReturnValue(run.bindTo(provider), exitCode);
     return MethodHandles.insertArguments(bound, 0, spec).asType(MethodType.methodType(int.class));
+  }
+
+  /**
+   * A handle that runs /bin/true through that jar's {@code TargetStep.run} over its default
+   * ProcessShellProvider, as the engine runs a target's command, to 0 if it succeeded.
+   */
+  private static MethodHandle stepRunner(Path jar) throws Throwable {
+    URLClassLoader loader =
+        new URLClassLoader(new URL[] {jar.toUri().toURL()}, ClassLoader.getPlatformClassLoader());
+    Class<?> shellClass = loader.loadClass("dev.buildnet.api.exec.ShellProvider");
+    Class<?> stepClass = loader.loadClass("dev.buildnet.internal.exec.TargetStep");
+    Class<?> specClass = loader.loadClass("dev.buildnet.internal.exec.TargetStep$Spec");
+    Class<?> linesClass = loader.loadClass("dev.buildnet.internal.exec.TargetStep$Lines");
+    Class<?> cancelClass = loader.loadClass("dev.buildnet.internal.exec.TargetStep$Cancel");
+    Class<?> resultClass = loader.loadClass("dev.buildnet.internal.exec.TargetStep$Result");
+    Object provider =
+        loader.loadClass("dev.buildnet.exec.ProcessShellProvider").getMethod("create").invoke(null);
+    Object targetStep = stepClass.getConstructor(shellClass, Map.class).newInstance(provider, Map.of());
+    Object spec = specClass.getConstructors()[0].newInstance("b", "t", Path.of("/"), Path.of("/"),
+        List.of("/bin/true"), Map.of(), null, null, null);
+    Object lines = java.lang.reflect.Proxy.newProxyInstance(loader, new Class<?>[] {linesClass},
+        (proxy, method, margs) -> method.getName().equals("hashCode") ? 0
+            : method.getName().equals("equals") ? proxy == margs[0] : null);
+    MethodHandles.Lookup lookup = MethodHandles.publicLookup();
+    MethodHandle run = lookup.findVirtual(stepClass, "run",
+        MethodType.methodType(resultClass, specClass, linesClass, cancelClass));
+    MethodHandle newCancel = lookup.findConstructor(cancelClass, MethodType.methodType(void.class));
+    MethodHandle exitCode = lookup.findVirtual(resultClass, "exitCode", MethodType.methodType(int.class));
+    // run(step, spec, lines, new Cancel()) -> exitCode
+    MethodHandle bound = MethodHandles.insertArguments(run, 0, targetStep, spec, lines);
+    MethodHandle withCancel = MethodHandles.foldArguments(bound, newCancel);
+    MethodHandle code = MethodHandles.filterReturnValue(withCancel, exitCode);
+    return code.asType(MethodType.methodType(int.class));
   }
 
   private static void check(int exitCode) {

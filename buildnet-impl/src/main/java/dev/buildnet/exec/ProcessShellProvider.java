@@ -1,5 +1,6 @@
 package dev.buildnet.exec;
 
+import dev.buildnet.internal.exec.CallerDriven;
 import dev.buildnet.internal.exec.LeftoverRecord;
 import dev.buildnet.internal.exec.LinuxNative;
 import dev.buildnet.internal.exec.LinuxProcfs;
@@ -69,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * host's default, or JNA failing to load, with one warning) orphans go to init or to another
  * subreaper, and the marked ones are looked for among the pids Linux handed out since the
  * command's fork ({@link PidWindow}: the kernel's last pid and count of created processes bound
- * them), so a command that started nothing costs two small reads of {@code /proc} at its end, and
+ * them), so a command that started nothing costs four small reads of {@code /proc} (one before
+ * its fork, three at its end, through files kept open), and
  * only where they cannot be bounded is every process's environment read. A process that picks its
  * own pid ({@code clone3} with {@code set_tid}, which needs {@code CAP_CHECKPOINT_RESTORE}) can
  * escape that window. On platforms without {@code /proc} (macOS,
@@ -122,7 +124,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Output</h2>
  *
  * Lines reach the listener as they arrive. On Linux one thread per command ({@code
- * buildnet-exec-<pid>}, or for {@link #run} the calling thread itself) reads both streams and sees
+ * buildnet-exec-<pid>}, or for {@link #run} and BuildNet's own targets the calling thread itself)
+ * reads both streams and sees
  * the root's exit, with {@code poll(2)} over the
  * pipes and a pidfd of the root (Linux 5.3 or later; elsewhere, or without JNA or a pidfd, one
  * reader thread per stream, {@code buildnet-exec-<pid>-out}/{@code -err}, and one waiting for the
@@ -158,6 +161,16 @@ public final class ProcessShellProvider implements ShellProvider {
   public static final String MARK_VARIABLE = "BUILDNET_TARGET_TOKEN";
 
   private static final Logger LOG = LoggerFactory.getLogger(ProcessShellProvider.class);
+
+  static {
+    // The engine's own targets start through this, so that the engine's thread, which would
+    // only wait, runs the command's loop as run() does while a build cancel can still stop it.
+    CallerDriven.register(
+        (shell, spec, listener) ->
+            shell instanceof ProcessShellProvider p
+                ? p.launch(spec, listener, !onVirtualThread())
+                : null);
+  }
   private static final Duration DEFAULT_SAMPLE_INTERVAL = Duration.ofMillis(50);
   private static final Duration DEFAULT_IDLE_THREAD_TIMEOUT = Duration.ofSeconds(2);
   // How long the shutdown hook waits beyond the longest grace period for trees to be gone.

@@ -43,6 +43,8 @@ final class CommandLoop implements Runnable {
   private final String name;
   // The root when this JVM started it itself (no JDK reaper): the loop reaps it, else null.
   private final SpawnedProcess spawned;
+  // Running on a caller's thread (runOnCaller), which leaves once the result is settled.
+  private boolean onCaller;
 
   private CommandLoop(
       int[] fds,
@@ -74,6 +76,24 @@ final class CommandLoop implements Runnable {
 
     /** Blocks until the root's exit and reports it: for a loop that failed before it saw it. */
     void awaitExit();
+
+    /**
+     * Whether the command's result is settled although the loop still has fds to read: its
+     * output was given up on (a process that escaped the tree still holds a pipe). Asked only by
+     * a loop on a caller's thread, after each {@link #tick}.
+     */
+    default boolean settled() {
+      return false;
+    }
+
+    /**
+     * Has a thread of the provider's pool read what is left ({@code rest}), so that the caller's
+     * thread can return with the settled result, as it would have had it only waited for that;
+     * false if no thread could be had (then the caller reads on).
+     */
+    default boolean handOff(Runnable rest) {
+      return false;
+    }
   }
 
   /**
@@ -130,16 +150,19 @@ final class CommandLoop implements Runnable {
    * result anyway ({@link ProcessRun#driveOnCaller()}).
    */
   void runOnCaller() {
+    onCaller = true;
     drive();
   }
 
   private void drive() {
     boolean exitUnseen = false;
+    // The rest of the reading went to a pool thread: the fds are its to close then.
+    boolean handedOff = false;
     try {
       if (fds[2] < 0) {
         events.rootExited(System.nanoTime(), -1);
       }
-      loop();
+      handedOff = loop();
     } catch (RuntimeException | Error e) {
       // Reading itself failed: the pumps report it, which stops the command, and end, so the
       // command's result does not wait for them.
@@ -153,8 +176,10 @@ final class CommandLoop implements Runnable {
         }
       }
     } finally {
-      for (int i = 0; i < 3; i++) {
-        closeFd(i);
+      if (!handedOff) {
+        for (int i = 0; i < 3; i++) {
+          closeFd(i);
+        }
       }
     }
     if (exitUnseen) {
@@ -228,16 +253,17 @@ final class CommandLoop implements Runnable {
     return ChildStatus.exitCode(siginfo, -1);
   }
 
-  private void loop() {
+  /** True if it handed the rest of the reading to a pool thread (see Events.handOff). */
+  private boolean loop() {
     Buffers buffers = takeBuffers();
     try {
-      loop(buffers);
+      return loop(buffers);
     } finally {
       giveBack(buffers); // scratch only: every use writes before it reads
     }
   }
 
-  private void loop(Buffers buffers) {
+  private boolean loop(Buffers buffers) {
     Memory pollFds = buffers.pollFds;
     Memory buffer = buffers.buffer;
     byte[] bytes = buffers.bytes;
@@ -282,7 +308,18 @@ final class CommandLoop implements Runnable {
         events.rootExited(exitDeferred ? exitSeenNanos : now, code);
       }
       untilNext = events.tick(System.nanoTime());
+      boolean open = fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0;
+      if (onCaller && open && events.settled()) {
+        // The result was settled without the output (see Events.settled): the caller gets it
+        // now, and a pool thread reads on, as it would have done all along for a caller that
+        // only waited. Once it is handed off, this thread touches none of the fds again.
+        onCaller = false;
+        if (events.handOff(this)) {
+          return true;
+        }
+      }
     }
+    return false;
   }
 
   /** poll's timeout: rounded up, so that a wake-up never comes before what is due. */

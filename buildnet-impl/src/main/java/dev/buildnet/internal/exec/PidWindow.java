@@ -20,8 +20,21 @@ package dev.buildnet.internal.exec;
  * within that second could take it round (tens of thousands even at the smallest {@code
  * pid_max}), while for a longer command the full look costs little next to its run time.
  *
- * <p>So a command that started nothing costs two small reads at its end, and one that started
- * something a read per pid handed out meanwhile (machine-wide: other processes' too). A process
+ * <p>The count at the start need not be read for this command: any reading taken before the fork
+ * is a lower bound of it (the count never falls), which only makes {@code created} larger, so the
+ * check above stays sound. Each reading is kept ({@link #latestForks}), and the next command's
+ * start uses it when it is younger than {@value #REUSE_MILLIS} ms (older ones would make the
+ * window needlessly loose on a busy machine), so a command's start reads only {@code
+ * /proc/loadavg}. The thread count cannot be reused that way (threads come and go): it is read
+ * before every fork, after the count it goes with, since a task created between the two reads is
+ * then counted in {@code created} or among the threads. The time bound runs from this start, not
+ * from the older reading: only counter moves after the root's fork can take the counter round
+ * past the root. {@code pid_max} is read at every end, never cached: root may lower it at any
+ * time, and a cached larger value would overstate the cycle.
+ *
+ * <p>So a command that started nothing costs a small read at its start and three at its end (see
+ * {@link ProcCounters} for how little each costs), and one that started something a read per pid
+ * handed out meanwhile (machine-wide: other processes' too). A process
  * that picks its own pid ({@code clone3} with {@code set_tid}, or a write to {@code
  * ns_last_pid}, both of which need {@code CAP_CHECKPOINT_RESTORE}) can escape this window.
  */
@@ -32,6 +45,11 @@ public final class PidWindow {
   private static final long PIDS_PER_THREAD = 3;
   /** Commands that ran longer than this get the full look; see the class comment. */
   static final long BOUNDED_MILLIS = 1_000;
+  /** A kept count younger than this serves as the next command's count at its start. */
+  static final long REUSE_MILLIS = 250;
+
+  /** The latest count read, with when: {forks, nanoTime}; null before the first. */
+  private static volatile long[] latestForks;
 
   private final long forksAtStart;
   private final long threadsAtStart;
@@ -44,16 +62,42 @@ public final class PidWindow {
   }
 
   /**
-   * Reads the counters before a fork; null if {@code /proc/stat} or {@code /proc/loadavg} cannot
-   * be read or parsed (then nothing can be bounded).
+   * Reads the counters before a fork (the count of created tasks only when no recent reading is
+   * kept, see the class comment); null if {@code /proc/stat} or {@code /proc/loadavg} cannot be
+   * read or parsed (then nothing can be bounded).
    */
   public static PidWindow beforeFork() {
-    long forks = forks();
-    long[] load = loadavg();
-    if (forks < 0 || load == null) {
+    long now = System.nanoTime();
+    long forks = keptForks(now);
+    if (forks < 0) {
+      forks = ProcCounters.forks();
+      if (forks < 0) {
+        return null;
+      }
+      keep(forks, now);
+    }
+    long[] load = ProcCounters.loadavg(); // after the count: see the class comment
+    if (load == null) {
       return null;
     }
-    return new PidWindow(forks, load[0], System.nanoTime());
+    return new PidWindow(forks, load[0], now);
+  }
+
+  /** The kept count if it was read within {@link #REUSE_MILLIS} before {@code now}, else -1. */
+  static long keptForks(long now) {
+    long[] kept = latestForks;
+    if (kept == null || now - kept[1] > REUSE_MILLIS * 1_000_000) {
+      return -1;
+    }
+    return kept[0];
+  }
+
+  /**
+   * Keeps a count read at {@code nanos} for later starts. Whichever thread stores last wins: any
+   * reading is a valid lower bound for a fork after it, a newer one only a tighter one.
+   */
+  static void keep(long forks, long nanos) {
+    latestForks = new long[] {forks, nanos};
   }
 
   /**
@@ -69,13 +113,21 @@ public final class PidWindow {
     if (nowNanos - startNanos > BOUNDED_MILLIS * 1_000_000) {
       return null;
     }
-    long[] load = loadavg();
-    long forks = forks();
-    long pidMax = pidMax();
+    // The last pid first, then the count: every pid up to it was handed out before the count
+    // was read, so the count covers them.
+    long[] load = ProcCounters.loadavg();
+    long forks = ProcCounters.forks();
+    long pidMax = ProcCounters.pidMax();
     if (load == null || forks < 0 || pidMax <= 0) {
       return null;
     }
+    keep(forks, System.nanoTime());
     return after(rootPid, forks, load[1], pidMax);
+  }
+
+  /** The count of created tasks this window starts from; for tests. */
+  long forksAtStart() {
+    return forksAtStart;
   }
 
   /** When the counters were read; for tests. */
@@ -138,45 +190,6 @@ public final class PidWindow {
     }
     int end = status.indexOf('\n', at + 1);
     return parse(status.substring(at + "\nTgid:".length(), end < 0 ? status.length() : end)) == pid;
-  }
-
-  /** The {@code processes} line of /proc/stat: every process and thread created since boot. */
-  private static long forks() {
-    String stat = LinuxProcfs.read("/proc/stat", 16384);
-    if (stat == null) {
-      return -1;
-    }
-    int at = 0;
-    if (!stat.startsWith("processes ")) {
-      at = stat.indexOf("\nprocesses ");
-      if (at < 0) {
-        return -1;
-      }
-      at++;
-    }
-    int end = stat.indexOf('\n', at);
-    return parse(stat.substring(at + "processes ".length(), end < 0 ? stat.length() : end));
-  }
-
-  /** From /proc/loadavg ({@code 0.20 0.18 0.12 1/80 11206}): the threads now and the last pid. */
-  private static long[] loadavg() {
-    String text = LinuxProcfs.read("/proc/loadavg", 128);
-    if (text == null) {
-      return null;
-    }
-    String[] fields = text.trim().split(" ");
-    if (fields.length < 5) {
-      return null;
-    }
-    int slash = fields[3].indexOf('/');
-    long threads = slash < 0 ? -1 : parse(fields[3].substring(slash + 1));
-    long last = parse(fields[4]);
-    return threads < 0 || last < 0 ? null : new long[] {threads, last};
-  }
-
-  private static long pidMax() {
-    String text = LinuxProcfs.read("/proc/sys/kernel/pid_max", 32);
-    return text == null ? -1 : parse(text.trim());
   }
 
   private static long parse(String s) {

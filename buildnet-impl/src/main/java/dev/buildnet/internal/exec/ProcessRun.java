@@ -37,6 +37,10 @@ public final class ProcessRun implements RunningCommand {
   // other process holds the pipes. Waiting longer only costs an unneeded scan under heavy load.
   private static final long FIRST_SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final long EXIT_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  // How often a loop on a caller's thread looks, while the command is ending, whether its result
+  // was settled without its output (see CommandLoop.Events.settled). Only a command whose output
+  // stays open after its root's exit or stop waits that long at all.
+  private static final long SETTLED_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final CommandSpec spec;
   private final Process process;
@@ -68,6 +72,8 @@ public final class ProcessRun implements RunningCommand {
   private long nextSampleNanos;
   // The root's status as the command's loop read it, or -1 for the JDK's.
   private int knownExitCode = -1;
+  // The command's loop runs on a caller's thread (until it hands off, see LoopEvents.handOff).
+  private boolean loopOnCaller;
   private long deadlineNanos;
   private Future<?> timeout;
   private Future<?> drainWait;
@@ -155,6 +161,9 @@ public final class ProcessRun implements RunningCommand {
       pump.failed().thenAccept(cause -> onScheduler(() -> stop(Outcome.CANCELLED)));
     }
     if (loop != null && onCaller) {
+      synchronized (this) {
+        loopOnCaller = true;
+      }
       callerLoop = loop;
       return;
     }
@@ -178,7 +187,10 @@ public final class ProcessRun implements RunningCommand {
    * the pool do that work). For a caller that would only block on {@link #result()}: then no
    * thread of the provider's wakes for the command, and the result is not handed back from one.
    * Call once, after {@link #begin}. When it returns the root has exited and its output has
-   * ended; the result completes then, or once what the command left behind has been stopped.
+   * ended, and the result completes then, or once what the command left behind has been stopped;
+   * or the result was settled without the output, which some process that escaped the tree still
+   * holds open, and a thread of the pool reads on (as it would have for a caller that only
+   * waited for the result).
    */
   public void driveOnCaller() {
     CommandLoop loop = callerLoop;
@@ -210,6 +222,26 @@ public final class ProcessRun implements RunningCommand {
     public void awaitExit() {
       ProcessRun.this.awaitExit();
     }
+
+    @Override
+    public boolean settled() {
+      synchronized (ProcessRun.this) {
+        return finished;
+      }
+    }
+
+    @Override
+    public boolean handOff(Runnable rest) {
+      synchronized (ProcessRun.this) {
+        loopOnCaller = false;
+      }
+      try {
+        waiters.execute(rest);
+        return true;
+      } catch (RejectedExecutionException | OutOfMemoryError e) {
+        return false; // the caller reads on, as it did before there was a pool to hand off to
+      }
+    }
   }
 
   /** Samples or times out what is due; nanoseconds until the next, or -1 for nothing more. */
@@ -218,6 +250,11 @@ public final class ProcessRun implements RunningCommand {
     event(
         () -> {
           if (finished || rootExited || stopReason != null) {
+            if (loopOnCaller && !finished) {
+              // Only the output is awaited now; a caller must not wait beyond the drain limit
+              // for a pipe that some escaped process holds (see settled()).
+              untilNext[0] = SETTLED_CHECK_NANOS;
+            }
             return;
           }
           if (spec.timeout() != null && now - deadlineNanos >= 0) {

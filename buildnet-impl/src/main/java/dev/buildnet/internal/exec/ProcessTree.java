@@ -165,7 +165,7 @@ public final class ProcessTree {
     } else {
       // Without the subreaper, orphans went to init or to another subreaper: only their mark
       // finds them. The pid window bounds where to look, so a command that started nothing
-      // costs two small reads; where it cannot bound them, every process is read, as before.
+      // costs three small reads here; where it cannot bound them, every process is read.
       PidWindow.Pids pids = window == null ? null : window.after(rootPid);
       if (pids == null) {
         candidates = inspector.allProcesses();

@@ -105,7 +105,11 @@ public final class TargetStep {
   /**
    * Runs {@code spec} to its end. A {@link Cancel} that fires before it starts keeps it from
    * starting; one that fires while it runs kills the command's process tree, or interrupts the
-   * bundler (adapters stop their tool when interrupted).
+   * bundler (adapters stop their tool when interrupted). With BuildNet's process provider the
+   * calling thread, which would only wait, reads the command's output and sees its exit itself
+   * (the listener is called on it; see {@code ProcessShellProvider.run}); an interrupt of it
+   * cancels the command as a {@link Cancel} does, and this returns once the command's root has
+   * gone. A virtual thread, or another provider, waits for the result instead.
    *
    * @throws RuntimeException if the shell provider fails to start the command for another reason
    *     than a {@link NotStartedException} with reason {@code COMMAND}, or the bundler adapter
@@ -120,8 +124,14 @@ public final class TargetStep {
       return Result.of(Outcome.CANCELLED, null);
     }
     RunningCommand rc;
+    ProcessRun onCaller;
     try {
-      rc = shell.start(commandSpec(spec), lines);
+      // This thread would only wait for the result: where the shell can, it runs the command's
+      // loop itself (as ProcessShellProvider.run does), so no thread of the shell's wakes for it
+      // and the result is not handed back from one.
+      CommandSpec cs = commandSpec(spec);
+      onCaller = CallerDriven.start(shell, cs, lines);
+      rc = onCaller != null ? onCaller : shell.start(cs, lines);
     } catch (NotStartedException e) {
       return notStarted(e);
     }
@@ -130,6 +140,11 @@ public final class TargetStep {
     }
     CommandResult r;
     try {
+      if (onCaller != null) {
+        // A cancel stops the tree, whose exit ends the loop; an interrupt cancels too (see
+        // drive) and is then seen by get() below, as it was while this thread only waited.
+        CallerDriven.drive(onCaller);
+      }
       r = rc.result().get();
     } catch (InterruptedException e) {
       rc.cancel();

@@ -2,6 +2,7 @@ package dev.buildnet.internal.exec;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +13,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * provider's or callers') ran the loops.
  */
 class CommandLoopTest {
+  private static final long WAIT = 30;
+
   @TempDir Path dir;
 
   /**
@@ -70,6 +76,85 @@ class CommandLoopTest {
 
     assertEquals(List.of("exit 0, stdout ended true, stderr ended true"), reports);
     assertEquals("last words\n", new String(out.captured(), UTF_8));
+  }
+
+  /**
+   * A caller's thread runs the loop; the root exits, but a process it left (which the command's
+   * tree could not stop: here the test keeps it alive) still holds stdout. Once the command's
+   * result is settled without that output, the caller leaves, as a caller that only waited for
+   * the result would have; the rest is read to its end on the thread it was handed to.
+   */
+  @Test
+  void aCallerLeavesOnceTheResultIsSettled_andTheRestIsReadElsewhere() throws Exception {
+    assumeTrue(LinuxProcfs.isUsable() && PosixSpawn.isAvailable(), "needs posix_spawn and pidfds");
+    OutputPipes pipes = OutputPipes.open();
+    assertNotNull(pipes);
+    Process root;
+    try {
+      root = PosixSpawn.start(
+          ScriptCommands.sh("sleep 1000 & echo $!", List.of()), dir, Map.of(), pipes);
+    } finally {
+      pipes.started();
+    }
+    OutputPump out =
+        new OutputPump(null, OutputListener.Stream.STDOUT, OutputListener.discard(), 1024, "out");
+    OutputPump err =
+        new OutputPump(null, OutputListener.Stream.STDERR, OutputListener.discard(), 1024, "err");
+    AtomicBoolean exited = new AtomicBoolean();
+    CompletableFuture<Thread> handedTo = new CompletableFuture<>();
+    CommandLoop.Events events =
+        new CommandLoop.Events() {
+          @Override
+          public void rootExited(long nanoTime, int exitCode) {
+            exited.set(true);
+          }
+
+          @Override
+          public long tick(long nanoTime) {
+            return exited.get() ? 1_000_000 : -1; // the provider looks again while it ends
+          }
+
+          @Override
+          public void awaitExit() {}
+
+          @Override
+          public boolean settled() {
+            return exited.get(); // as if the drain limit had passed at once
+          }
+
+          @Override
+          public boolean handOff(Runnable rest) {
+            Thread t = new Thread(rest, "the pool's");
+            t.start();
+            handedTo.complete(t);
+            return true;
+          }
+        };
+    CommandLoop loop =
+        CommandLoop.open(pipes, root.pid(), (SpawnedProcess) root, out, err, events, "loop");
+    assertNotNull(loop);
+    CompletableFuture<Void> callerDone = CompletableFuture.runAsync(loop::runOnCaller);
+    long sleeper = -1;
+    try {
+      callerDone.get(WAIT, TimeUnit.SECONDS);
+
+      assertTrue(exited.get());
+      assertFalse(out.done().isDone(), "stdout is still held open");
+      sleeper = Long.parseLong(new String(out.captured(), UTF_8).strip());
+      Thread pool = handedTo.get(WAIT, TimeUnit.SECONDS);
+      ProcessHandle.of(sleeper).ifPresent(ProcessHandle::destroyForcibly);
+      out.done().get(WAIT, TimeUnit.SECONDS); // read to its end there
+      err.done().get(WAIT, TimeUnit.SECONDS);
+      pool.join(TimeUnit.SECONDS.toMillis(WAIT));
+      assertFalse(pool.isAlive());
+    } finally {
+      if (sleeper < 0 && out.captured().length > 0) {
+        sleeper = Long.parseLong(new String(out.captured(), UTF_8).strip());
+      }
+      if (sleeper > 0) {
+        ProcessHandle.of(sleeper).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class PidWindowTest {
@@ -109,6 +110,102 @@ class PidWindowTest {
       assertTrue(pids.contains(orphan), orphan + " not in " + pids);
       assertTrue(PidWindow.isProcess(orphan));
       assertFalse(PidWindow.isProcess(someOtherThreadOfThisJvm()), "a thread is not a process");
+    } finally {
+      ProcessHandle.of(orphan).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  /** A count kept by a test (a made-up one) must not widen the windows of what runs next. */
+  @AfterEach
+  void keepARealCount() {
+    long forks = ProcCounters.forks();
+    if (forks > 0) {
+      PidWindow.keep(forks, System.nanoTime());
+    }
+  }
+
+  @Test
+  void aCountKeptWithinTheReuseAge_servesTheNextStart() {
+    assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
+    long now = System.nanoTime();
+    // Any count read before a fork is a lower bound of the count at the fork: an older, smaller
+    // one only widens what created could be.
+    PidWindow.keep(1_234, now);
+
+    PidWindow window = PidWindow.beforeFork();
+
+    assertNotNull(window);
+    assertEquals(1_234, window.forksAtStart());
+    assertTrue(window.startNanos() - now >= 0, "the time bound runs from this start");
+  }
+
+  @Test
+  void aCountOlderThanTheReuseAge_isReadAfresh() {
+    assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
+    PidWindow.keep(1_234, System.nanoTime() - (PidWindow.REUSE_MILLIS + 1) * 1_000_000);
+
+    PidWindow window = PidWindow.beforeFork();
+
+    assertNotNull(window);
+    assertTrue(window.forksAtStart() > 1_234, "read afresh: " + window.forksAtStart());
+    assertTrue(PidWindow.keptForks(System.nanoTime()) >= window.forksAtStart(),
+        "the fresh count is kept for the next start");
+  }
+
+  @Test
+  void theEndsCount_isKeptForTheNextStart() throws Exception {
+    assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
+    PidWindow window = PidWindow.beforeFork();
+    assertNotNull(window);
+    Process root = new ProcessBuilder("true").start();
+    assertTrue(root.waitFor(30, TimeUnit.SECONDS));
+    PidWindow.keep(0, System.nanoTime() - (PidWindow.REUSE_MILLIS + 1) * 1_000_000); // stale
+
+    assertNotNull(window.after(root.pid(), window.startNanos()));
+
+    assertTrue(PidWindow.keptForks(System.nanoTime()) > window.forksAtStart(),
+        "the end read the count after the fork, and kept it");
+  }
+
+  @Test
+  void aCountTooOldToBoundAnything_givesTheFullLook_notAWrongWindow() throws Exception {
+    assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
+    // A count from long before (here: none at all since boot) is still a valid lower bound, but
+    // then every task created since counts as created by this command: unless this machine has
+    // created fewer than a cycle's worth of tasks since boot, the window cannot be bounded.
+    long pidMax = Long.parseLong(LinuxProcfs.read("/proc/sys/kernel/pid_max", 32).trim());
+    long sinceBoot = ProcCounters.forks();
+    assumeTrue(sinceBoot >= pidMax, "this machine has created fewer tasks than pid_max");
+    PidWindow.keep(0, System.nanoTime());
+    PidWindow window = PidWindow.beforeFork();
+    assertNotNull(window);
+    Process root = new ProcessBuilder("true").start();
+    assertTrue(root.waitFor(30, TimeUnit.SECONDS));
+
+    assertNull(window.after(root.pid(), window.startNanos()));
+  }
+
+  @Test
+  void aGrandchildDetachedFromTheRoot_isInTheWindow_whenTheStartReusedAKeptCount()
+      throws Exception {
+    assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
+    assertNotNull(PidWindow.beforeFork()); // reads and keeps a count
+    PidWindow window = PidWindow.beforeFork(); // reuses it
+    assertNotNull(window);
+    assertTrue(PidWindow.keptForks(window.startNanos()) >= 0, "a count was kept to reuse");
+    Process root = new ProcessBuilder(ScriptCommands.sh(
+        "(sleep 1000 </dev/null >/dev/null 2>&1 & echo $!)", List.of())).start();
+    long orphan;
+    try (BufferedReader out = new BufferedReader(
+        new InputStreamReader(root.getInputStream(), StandardCharsets.UTF_8))) {
+      orphan = Long.parseLong(out.readLine().strip());
+    }
+    try {
+      assertTrue(root.waitFor(30, TimeUnit.SECONDS));
+      PidWindow.Pids pids = window.after(root.pid(), window.startNanos());
+
+      assertNotNull(pids, "this machine's counters should bound a window of a few pids");
+      assertTrue(pids.contains(orphan), orphan + " not in " + pids);
     } finally {
       ProcessHandle.of(orphan).ifPresent(ProcessHandle::destroyForcibly);
     }

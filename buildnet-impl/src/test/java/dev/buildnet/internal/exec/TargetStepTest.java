@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.buildnet.api.exec.OutputListener;
 import dev.buildnet.api.exec.ShellProvider;
@@ -106,6 +107,61 @@ class TargetStepTest {
     }
     cancel.cancel("stop");
     assertEquals(TargetStep.Outcome.CANCELLED, r.get(WAIT, TimeUnit.SECONDS).outcome());
+  }
+
+  /**
+   * The step's thread would only wait for the command: it runs the command's loop itself, so the
+   * output reaches the listener on it, and no thread of the shell's wakes for the command.
+   */
+  @Test
+  void theCallersThreadRunsTheCommand_andGetsItsOutput() {
+    assumeTrue(LinuxProcfs.isUsable() && PosixSpawn.isAvailable(), "needs posix_spawn and pidfds");
+    Thread caller = Thread.currentThread();
+    List<Thread> readers = new CopyOnWriteArrayList<>();
+    TargetStep.Lines onWhichThread = (stream, line) -> readers.add(Thread.currentThread());
+
+    TargetStep.Result r = step().run(command(null, "sh", "-c", "echo out; echo err >&2"),
+        onWhichThread, new TargetStep.Cancel());
+
+    assertEquals(TargetStep.Outcome.SUCCEEDED, r.outcome());
+    assertEquals(List.of(caller, caller), readers);
+  }
+
+  /**
+   * The caller's thread is inside the command's loop, blocked in poll(2), which an interrupt does
+   * not wake: the interrupt still cancels the command as it did while the thread only waited, and
+   * the step ends once the command's root has gone.
+   */
+  @Test
+  void anInterruptOfTheCallerInsideTheLoop_cancelsTheCommand() throws Exception {
+    assumeTrue(LinuxProcfs.isUsable() && PosixSpawn.isAvailable(), "needs posix_spawn and pidfds");
+    List<Long> pids = new CopyOnWriteArrayList<>();
+    CompletableFuture<TargetStep.Result> result = new CompletableFuture<>();
+    CompletableFuture<Boolean> interruptKept = new CompletableFuture<>();
+    Thread caller = new Thread(() -> {
+      try {
+        result.complete(step().run(command(null, "sh", "-c", "echo $$ > pid; exec sleep 60"),
+            collect, new TargetStep.Cancel()));
+      } catch (Throwable e) {
+        result.completeExceptionally(e);
+      }
+      interruptKept.complete(Thread.currentThread().isInterrupted());
+    }, "a build's thread");
+    caller.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    Path pidFile = dir.resolve("pid");
+    while (!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) {
+      assertTrue(System.nanoTime() < deadline, "the command never started");
+      Thread.sleep(10); // polling a file the command creates; there is no event for it
+    }
+    long pid = Long.parseLong(Files.readString(pidFile).strip());
+    ProcessHandle root = ProcessHandle.of(pid).orElseThrow();
+
+    caller.interrupt();
+
+    assertEquals(TargetStep.Outcome.CANCELLED, result.get(WAIT, TimeUnit.SECONDS).outcome());
+    assertTrue(interruptKept.get(WAIT, TimeUnit.SECONDS), "the interrupt status is the caller's");
+    assertFalse(root.isAlive(), "the step ended with its command still running");
   }
 
   @Test
