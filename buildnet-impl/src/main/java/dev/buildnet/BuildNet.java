@@ -1054,8 +1054,10 @@ public final class BuildNet implements AutoCloseable {
   private static BuildGraph loadGraph(Path workspace) {
     Path file = workspace.resolve(WorkspaceFile.FILE_NAME);
     if (!Files.exists(file)) {
-      throw new IllegalArgumentException("no targets: " + file
-          + " does not exist and none were given with BuildNet.Builder.targets(...)");
+      // Read by CLI users as much as by hosts: the file and what it is for come first.
+      throw new IllegalArgumentException(file + " does not exist: it declares the workspace's"
+          + " targets (docs/WORKSPACE.md); a host embedding BuildNet can give them with"
+          + " BuildNet.Builder.targets(...) instead");
     }
     return WorkspaceFile.load(workspace);
   }

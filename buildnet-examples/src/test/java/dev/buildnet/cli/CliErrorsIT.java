@@ -44,7 +44,8 @@ class CliErrorsIT {
   static Stream<Arguments> badInputs() {
     return Stream.of(
         // build
-        bad(Setup.NOTHING, "buildnet.json does not exist", "build"),
+        bad(Setup.NOTHING, "buildnet.json does not exist: it declares the workspace's targets",
+            "build"),
         bad(Setup.MALFORMED_JSON, "buildnet.json:2:1: malformed JSON", "build"),
         bad(Setup.UNKNOWN_FIELD, "buildnet.json:1:\\d+: unknown field 'bogus'", "build"),
         bad(Setup.CYCLE, "dependency cycle: a -> b -> a", "build"),

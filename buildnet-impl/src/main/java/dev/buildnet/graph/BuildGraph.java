@@ -434,7 +434,7 @@ public final class BuildGraph {
       parts.add("'" + name + "'" + Suggestions.hint(name, targets.keySet()));
     }
     String message = (names.size() == 1 ? "unknown target " : "unknown targets ")
-        + String.join(", ", parts) + " (the graph has " + targets.size() + " targets)";
+        + String.join(", ", parts) + " (the graph has " + targets.size() + (targets.size() == 1 ? " target)" : " targets)");
     return InvalidGraphException.unknownTargets(message, names);
   }
 

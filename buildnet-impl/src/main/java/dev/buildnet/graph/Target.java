@@ -561,11 +561,16 @@ public final class Target {
 
     /** Where the command runs, relative to the workspace root; {@code "."} if never set. */
     public Builder workingDirectory(String directory) {
-      once(workingDirectory, "workingDirectory");
+      return workingDirectory(directory, "workingDirectory");
+    }
+
+    /** As {@link #workingDirectory(String)}, errors naming {@code field} (buildnet.json's cwd). */
+    Builder workingDirectory(String directory, String field) {
+      once(workingDirectory, field);
       String dir = RelativePaths.normalize(
-          prefix() + "workingDirectory " + describe(directory), directory, false);
+          prefix() + field + " " + describe(directory), directory, false);
       if (RelativePaths.contains(RelativePaths.STATE_DIR, dir)) {
-        throw bad("workingDirectory '" + dir + "' is inside BuildNet's state directory .buildnet/");
+        throw bad(field + " '" + dir + "' is inside BuildNet's state directory .buildnet/");
       }
       this.workingDirectory = dir;
       return this;

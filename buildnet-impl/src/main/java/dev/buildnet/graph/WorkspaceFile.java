@@ -220,7 +220,7 @@ public final class WorkspaceFile {
           bundler.outDir());
     }
     if (json.cwd() != null) {
-      b.workingDirectory(json.cwd());
+      b.workingDirectory(json.cwd(), "cwd"); // errors name the field as the file spells it
     }
     if (json.env() != null) {
       json.env().forEach(b::env);

@@ -140,6 +140,14 @@ class BuildGraphTest {
   }
 
   @Test
+  void subgraphFor_anUnknownName_countsTheGraphsTargetsInGoodEnglish() {
+    assertTrue(assertUnknownTarget(() -> BuildGraph.of(List.of(t("lib"))).subgraphFor(
+        List.of("nope"))).getMessage().endsWith("(the graph has 1 target)"));
+    assertTrue(assertUnknownTarget(() -> BuildGraph.of(List.of(t("lib"), t("app"))).subgraphFor(
+        List.of("nope"))).getMessage().endsWith("(the graph has 2 targets)"));
+  }
+
+  @Test
   void longChain_validatesWithoutStackOverflow() {
     int n = 10_000;
     List<Target> targets = new ArrayList<>();

@@ -1,6 +1,7 @@
 package dev.buildnet.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -143,6 +144,19 @@ class WorkspaceFileTest {
     assertContains(loadFails("""
         {"version": 1, "targets": {"a": {"command": ["x"], "cacheable": "yes"}}}
         """).getMessage(), "targets.a.cacheable");
+  }
+
+  @Test
+  void aBadCwd_isNamedAsTheFileSpellsIt() {
+    String m = loadFails("""
+        {"version": 1, "targets": {"a": {"command": ["x"], "cwd": "../up"}}}
+        """).getMessage();
+    assertContains(m, "cwd");
+    assertFalse(m.contains("workingDirectory"), m);
+    m = loadFails("""
+        {"version": 1, "targets": {"a": {"command": ["x"], "cwd": ".buildnet/x"}}}
+        """).getMessage();
+    assertContains(m, "cwd '.buildnet/x' is inside BuildNet's state directory");
   }
 
   @Test
