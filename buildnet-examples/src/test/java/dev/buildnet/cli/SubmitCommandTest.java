@@ -86,6 +86,27 @@ class SubmitCommandTest {
   }
 
   @Test
+  void aWrongSecret_isSaidToBeRefusedByTheMaster_notUnreachable() throws Exception {
+    Path wrong = Files.writeString(dir.resolve("wrong"), "another-secret-of-enough-length!\n");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] args = {"submit", "--master", master, "--secret-file", wrong.toString(), "hello"};
+    picocli.CommandLine cli = BuildNetCli.commandLine(args);
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+
+    int code = cli.execute(args);
+
+    assertEquals(1, code, out + "|" + err);
+    assertEquals("", out.toString());
+    assertTrue(err.toString().startsWith("error: the master at " + master
+        + " refused this client: AUTH_FAILED: "), err.toString());
+    assertTrue(err.toString().contains("the shared secrets differ"), err.toString());
+    assertFalse(err.toString().contains("unreachable"), err.toString());
+    assertEquals(1, err.toString().lines().count(), err.toString());
+  }
+
+  @Test
   void aSucceedingBuildPrintsItsEventsAndOutputsAndExitsZero() {
     String[] r = run("hello");
     assertEquals("0", r[0], r[1]);

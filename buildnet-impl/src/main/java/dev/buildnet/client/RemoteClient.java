@@ -16,6 +16,7 @@ import dev.buildnet.internal.transport.Session;
 import dev.buildnet.internal.transport.RemoteErrorException;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.transport.TcpTransport;
+import dev.buildnet.internal.transport.HandshakeRefusedException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -237,6 +238,12 @@ public final class RemoteClient implements AutoCloseable {
       try {
         c = transport.connect(master, connectTimeout, builds);
       } catch (IOException e) {
+        HandshakeRefusedException refused = refusal(e);
+        if (refused != null) {
+          // Reached, and refused (a wrong secret, an unsupported version): not "unreachable".
+          throw new StateException("the master at " + where() + " refused this client: "
+              + refused.detail(), e);
+        }
         throw new StateException("the master at " + where() + " is unreachable: " + e.getMessage(), e);
       } catch (IllegalStateException e) {
         throw new IllegalStateException("remote client of " + where() + " is closed", e);
@@ -244,6 +251,16 @@ public final class RemoteClient implements AutoCloseable {
       connection = c;
       return c;
     }
+  }
+
+  /** The refusal {@code e} is or was caused by, or null if the listener was not reached. */
+  static HandshakeRefusedException refusal(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof HandshakeRefusedException r) {
+        return r;
+      }
+    }
+    return null;
   }
 
   /**

@@ -146,16 +146,19 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   private void connectingFrame(Message m) {
     Payload p = m.payload();
     if (p instanceof ErrorReply e) {
-      handshakeFailed("refused: " + new RemoteErrorException(e).getMessage());
+      String detail = new RemoteErrorException(e).getMessage();
+      refused(new HandshakeRefusedException("refused: " + detail, detail));
     } else if (stage == Stage.AWAIT_CHALLENGE && p instanceof AuthChallenge challenge) {
       peerNonce = challenge.nonce();
       stage = Stage.AWAIT_ACK;
       sendRaw(message(new AuthProof(m.id(),
           Auth.clientProof(t.secret, challenge.nonce(), nonce, t.role, t.localId))));
     } else if (p instanceof HelloAck ack && !ack.accepted()) {
-      handshakeFailed("refused by " + ack.peerId() + " ("
-          + ErrorCode.fromCode(ack.errorCode()).map(Enum::name).orElse(String.valueOf(ack.errorCode()))
-          + "): " + ack.reason());
+      String code =
+          ErrorCode.fromCode(ack.errorCode()).map(Enum::name).orElse(String.valueOf(ack.errorCode()));
+      refused(new HandshakeRefusedException(
+          "refused by " + ack.peerId() + " (" + code + "): " + ack.reason(),
+          code + ": " + ack.reason()));
     } else if (p instanceof HelloAck ack && stage == Stage.AWAIT_ACK) {
       // An accepting HELLO_ACK without a challenge first, or with a wrong proof, is an impostor.
       if (!Auth.matches(Auth.serverProof(t.secret, nonce, peerNonce, ack.peerId()), ack.proof())) {
@@ -180,7 +183,11 @@ final class FramedSession implements Session, Transport.Connection.Handler {
   }
 
   private void handshakeFailed(String why) {
-    handshake.completeExceptionally(new IOException(why));
+    refused(new IOException(why));
+  }
+
+  private void refused(IOException e) {
+    handshake.completeExceptionally(e);
     close();
   }
 

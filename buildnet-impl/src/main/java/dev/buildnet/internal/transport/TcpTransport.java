@@ -507,7 +507,11 @@ public final class TcpTransport implements Transport, SessionTransport {
     } catch (java.util.concurrent.ExecutionException e) {
       Throwable cause = e.getCause();
       c.close(cause);
-      throw new IOException("handshake with " + address + " failed: " + cause.getMessage(), cause);
+      String message = "handshake with " + address + " failed: " + cause.getMessage();
+      if (cause instanceof HandshakeRefusedException r) {
+        throw new HandshakeRefusedException(message, r.detail());
+      }
+      throw new IOException(message, cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       c.close(e);
@@ -553,16 +557,18 @@ public final class TcpTransport implements Transport, SessionTransport {
         return;
       }
       if (reply.payload() instanceof ErrorReply e) {
-        throw new IOException("refused: " + new RemoteErrorException(e).getMessage());
+        String detail = new RemoteErrorException(e).getMessage();
+        throw new HandshakeRefusedException("refused: " + detail, detail);
       }
       if (!(reply.payload() instanceof HelloAck ack)) {
         throw new IOException("expected HELLO_ACK but got " + reply.type());
       }
       if (!ack.accepted()) {
-        throw new IOException(
-            "refused by " + ack.peerId() + " ("
-                + ErrorCode.fromCode(ack.errorCode()).map(Enum::name).orElse(String.valueOf(ack.errorCode()))
-                + "): " + ack.reason());
+        String code = ErrorCode.fromCode(ack.errorCode()).map(Enum::name)
+            .orElse(String.valueOf(ack.errorCode()));
+        throw new HandshakeRefusedException(
+            "refused by " + ack.peerId() + " (" + code + "): " + ack.reason(),
+            code + ": " + ack.reason());
       }
       // An accepting HELLO_ACK without a challenge first, or with a wrong proof, is an impostor.
       if (k.serverNonce == null
