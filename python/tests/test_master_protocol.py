@@ -17,18 +17,26 @@ import buildnet
 from buildnet import Master
 from buildnet.protocol import (
     Ack,
+    AuthChallenge,
+    AuthProof,
     BlobChunk,
     BlobGet,
+    BlobHasResponse,
+    BlobPutResponse,
     BuildCompleted,
     BuildFailed,
+    BuildStarted,
     ConnectingHandshake,
     ErrorCode,
     ErrorReply,
     Event,
     FrameReader,
+    HeartbeatAck,
+    Hello,
     HelloAck,
     LockRelease,
     LockRenew,
+    LockResponse,
     Message,
     MessageType,
     ResourceClaim,
@@ -218,6 +226,14 @@ async def test_a_request_before_the_handshake_is_an_unexpected_message(master: M
 
 
 @pytest.mark.asyncio
+async def test_an_unknown_type_before_the_handshake_is_a_fatal_unknown_type(master: Master) -> None:
+    raw = await Raw.open(master)
+    await raw.send_bytes(body({}, 0x99, id="odd-0"))
+    e = await raw.expect_error(ErrorCode.UNKNOWN_TYPE, fatal=True)
+    assert e.reply_to == "odd-0"
+
+
+@pytest.mark.asyncio
 async def test_a_silent_connection_is_closed_after_the_handshake_timeout(tmp_path: Path) -> None:
     async with _master(tmp_path, handshake_timeout=0.5) as m:
         raw = await Raw.open(m)
@@ -313,6 +329,41 @@ async def test_an_unsolicited_blob_chunk_is_dropped_unanswered(master: Master, r
     assert m.payload == StateResponse(mid, False)
     assert master.stats["dropped_chunks"] == 2
     assert master.stats["blob_bytes_in"] == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("role", ["client", "worker"])
+async def test_every_unsolicited_reply_type_is_dropped_unanswered(
+    master: Master, role: str
+) -> None:
+    raw = await Raw.open(master)
+    resources: dict[str, Any] = {"cpu_slots": 1, "memory_mb": 64} if role == "worker" else {}
+    await raw.handshake(role, **resources)
+    for reply in [
+        Ack("never-asked"), ErrorReply(5, "x", False, "never-asked"), ErrorReply(5, "x", False),
+        HeartbeatAck("never-asked"), BuildStarted("never-asked", "b"),
+        StateResponse("never-asked", False), LockResponse("never-asked", False),
+        ResourceStatus(True, 0, 0, 0, 0), BlobHasResponse("never-asked", ()),
+        BlobPutResponse("never-asked", "xxh64:" + "0" * 16, True),
+    ]:  # fmt: skip
+        await raw.send(reply)
+    mid = await raw.send(StateGet("missing"))
+    m = await raw.next()  # the first reply answers the STATE_GET: no ERROR came before it
+    assert m is not None
+    assert m.payload == StateResponse(mid, False)
+
+
+@pytest.mark.asyncio
+async def test_session_messages_after_the_handshake_are_unexpected(master: Master) -> None:
+    raw = await Raw.open(master)
+    await raw.handshake()
+    for payload in [
+        Hello("client", "again", 3, b"n" * 32), HelloAck("x", False, 3, "m", None, 8, "no"),
+        AuthChallenge("x", b"n" * 32), AuthProof("x", b"p" * 32),
+    ]:  # fmt: skip
+        mid = await raw.send(payload)
+        e = await raw.expect_error(ErrorCode.UNEXPECTED_MESSAGE, fatal=False)
+        assert e.reply_to == mid
 
 
 @pytest.mark.asyncio

@@ -39,6 +39,7 @@ from buildnet.protocol import (
     BlobHasResponse,
     BlobPut,
     BlobPutResponse,
+    BuildStarted,
     ErrorCode,
     ErrorReply,
     Heartbeat,
@@ -67,6 +68,12 @@ from buildnet.protocol import (
     proofs_match,
     server_proof,
 )
+
+#: The reply types (docs/PROTOCOL.md, "Unsolicited replies"). BLOB_CHUNK is served above.
+_REPLIES = (
+    Ack, ErrorReply, HeartbeatAck, BuildStarted, StateResponse, LockResponse, ResourceStatus,
+    BlobHasResponse, BlobPutResponse,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     import ssl
@@ -514,9 +521,9 @@ class Master:
         try:
             m = decode_body(body, max_frame_bytes=PRE_AUTH_MAX_FRAME_BYTES)
         except UnknownMessageTypeError as e:
-            raise ProtocolError(
-                ErrorCode.UNEXPECTED_MESSAGE, "the handshake starts with HELLO", e.message_id
-            ) from None
+            # Fatal here, unlike after the handshake (docs/PROTOCOL.md, "Handshake"), but still
+            # UNKNOWN_TYPE: what the peer sent is unknown, not merely early.
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, e.detail, e.message_id) from None
         if not isinstance(m.payload, Hello):
             raise ProtocolError(
                 ErrorCode.UNEXPECTED_MESSAGE,
@@ -704,9 +711,16 @@ class Master:
             )
         elif isinstance(p, (Ack, ErrorReply, HeartbeatAck)) and not peer.is_worker:
             return  # replies are never answered (an ERROR for an ERROR could ping-pong)
+        elif isinstance(p, (Hello, HelloAck, AuthChallenge, AuthProof)):
+            raise RequestError(ErrorCode.UNEXPECTED_MESSAGE, f"{m.type.name} after the handshake")
         else:
             assert self.scheduler is not None
             if not self.scheduler.handle(peer, m):
+                if isinstance(p, _REPLIES):
+                    # An answer to nothing asked is dropped, never answered (docs/PROTOCOL.md,
+                    # "Unsolicited replies"), whatever its type, as the Java master does.
+                    log.debug("%s: dropping unsolicited %s", peer, m.type.name)
+                    return
                 raise RequestError(
                     ErrorCode.UNSUPPORTED, f"this master does not serve {m.type.name} from a "
                     f"{peer.role}"

@@ -326,6 +326,18 @@ public abstract class StateBackendCompatibilityKit {
     }
 
     @Test
+    void increment_ofDigitsOutsideAscii_throwsStateExceptionAndKeepsTheValue() {
+      // "\u0665" (Arabic-Indic five) and "\uff15" (fullwidth five) are digits to
+      // Long.parseLong, but a counter is ASCII decimal text (docs/PROTOCOL.md, STATE_INCREMENT).
+      for (String value : List.of("\u0665", "\uff15", "1\u0661")) {
+        backend.setString("n", value);
+        assertEquals(StateException.Reason.FAILED,
+            assertThrows(StateException.class, () -> backend.increment("n", 1)).reason(), value);
+        assertEquals(Optional.of(value), backend.getString("n"));
+      }
+    }
+
+    @Test
     void increment_pastLongMaxValue_throwsStateExceptionAndKeepsTheValue() {
       backend.setString("n", Long.toString(Long.MAX_VALUE));
       assertEquals(StateException.Reason.FAILED,

@@ -429,6 +429,15 @@ public final class Dispatcher {
     }
   }
 
+  /**
+   * A worker's RESOURCE_RELEASE returned capacity: attempts waiting for it may fit now. Without
+   * this they would wait for some other change (a worker joining, an attempt ending), and with
+   * none coming, until their placement timeout, beside an idle worker.
+   */
+  void capacityFreed() {
+    changed();
+  }
+
   private void changed() {
     for (Runnable r : changeListeners) {
       try {

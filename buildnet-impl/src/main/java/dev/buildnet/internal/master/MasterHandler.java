@@ -108,6 +108,7 @@ final class MasterHandler implements InlineHandler {
         connection.send(requireWorker(m).claim(m.id(), claim));
       } else if (p instanceof ResourceRelease release) {
         connection.send(requireWorker(m).release(m.id(), release));
+        dispatcher.capacityFreed();
       } else if (p instanceof Payloads.Reply r) {
         // An answer to nothing we asked (or no longer wait for) is dropped, never answered: an
         // ERROR about an ERROR could bounce between two peers forever (docs/PROTOCOL.md,

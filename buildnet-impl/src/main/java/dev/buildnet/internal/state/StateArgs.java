@@ -31,7 +31,7 @@ public final class StateArgs {
     if (current != null) {
       String text = new String(current, StandardCharsets.UTF_8);
       try {
-        value = Long.parseLong(text);
+        value = parseDecimal(text);
       } catch (NumberFormatException e) {
         throw new StateException(
             backend + ": cannot increment key '" + key + "': its value is not a decimal integer: "
@@ -45,6 +45,21 @@ public final class StateArgs {
           backend + ": cannot increment key '" + key + "': " + value + " + " + delta
               + " overflows a long");
     }
+  }
+
+  /**
+   * An optional sign and ASCII digits only (docs/PROTOCOL.md, STATE_INCREMENT), as the Python
+   * master and Redis read a counter: {@link Long#parseLong} alone also takes other scripts'
+   * digits ("\u0665" is 5), so the same stored bytes would count on one master and fail on another.
+   */
+  private static long parseDecimal(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if ((c < '0' || c > '9') && !(i == 0 && (c == '+' || c == '-'))) {
+        throw new NumberFormatException(text);
+      }
+    }
+    return Long.parseLong(text);
   }
 
   public static byte[] encodeCounter(long value) {

@@ -12,6 +12,9 @@ import dev.buildnet.api.transport.Message;
 import dev.buildnet.api.transport.Transport;
 import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildStarted;
+import dev.buildnet.internal.protocol.Payloads.ResourceClaim;
+import dev.buildnet.internal.protocol.Payloads.ResourceRelease;
+import dev.buildnet.internal.protocol.Payloads.ResourceStatus;
 import dev.buildnet.internal.protocol.Payloads.TargetCancel;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
 import dev.buildnet.internal.transport.PeerConnection;
@@ -23,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -140,6 +144,27 @@ class DispatcherTest {
     assertTrue(d.tryPlace(Set.of("remote"), 1, 0, Set.of()).isEmpty());
     assertFalse(d.couldRun(Set.of("remote"), 1, 0));
     assertFalse(d.hasFreeSlot(Set.of()));
+  }
+
+  @Test
+  void aWorkersResourceReleaseTellsTheEngineThatCapacityFreed() throws Exception {
+    // docs/PROTOCOL.md, "Placement": what a worker claimed is subtracted from what it offers, so
+    // its RESOURCE_RELEASE must wake targets waiting for that capacity. Before, nothing did:
+    // a waiting target sat beside the idle worker until its placement timeout.
+    PeerConnection worker = connectFakeWorker();
+    Dispatcher d = master.dispatcher();
+    Message claimed = worker.request(new ResourceClaim("all", 2, 0), Duration.ofSeconds(10))
+        .get(10, TimeUnit.SECONDS);
+    assertEquals(0, ((ResourceStatus) claimed.payload()).cpuSlotsFree());
+    assertTrue(d.tryPlace(Set.of("remote"), 1, 0, Set.of()).isEmpty(), "every slot is claimed");
+    CountDownLatch changed = new CountDownLatch(1);
+    d.onChange(changed::countDown);
+
+    Message released = worker.request(new ResourceRelease("all"), Duration.ofSeconds(10))
+        .get(10, TimeUnit.SECONDS);
+    assertEquals(2, ((ResourceStatus) released.payload()).cpuSlotsFree());
+    assertTrue(changed.await(10, TimeUnit.SECONDS), "no change was signalled after the release");
+    d.tryPlace(Set.of("remote"), 1, 0, Set.of()).orElseThrow().release();
   }
 
   @Test
