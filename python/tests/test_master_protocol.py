@@ -50,7 +50,7 @@ from buildnet.protocol import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
     from buildnet.protocol.payloads import Payload
@@ -377,14 +377,48 @@ async def test_a_frame_trickled_one_byte_at_a_time_is_accepted(master: Master) -
     assert m.type == MessageType.AUTH_CHALLENGE
 
 
+async def _until(what: str, done: Callable[[], bool]) -> None:
+    """Waits (a failure bound only) until ``done()`` holds on this loop."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting until {what}"
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.asyncio
-async def test_unauthenticated_connections_beyond_the_cap_are_refused(tmp_path: Path) -> None:
+async def test_at_the_handshake_cap_the_oldest_unauthenticated_connection_makes_room(
+    tmp_path: Path,
+) -> None:
+    # As the Java listener: sockets held open without authenticating never keep out a peer that
+    # authenticates promptly.
     async with _master(tmp_path, max_unauthenticated=2) as m:
+        oldest = await Raw.open(m)
+        await _until("the master holds the first", lambda: len(m._pending) == 1)
+        younger = await Raw.open(m)
+        await _until("the master holds both", lambda: len(m._pending) == 2)
+        prompt = await Raw.open(m)
+        await prompt.handshake()
+        e = await oldest.expect_error(ErrorCode.BUSY, fatal=True)
+        assert "handshake" in e.message
+        assert e.reply_to is None
+        await younger.handshake()  # still open: only the oldest was closed
+        for r in (younger, prompt):
+            r.close()
+
+
+@pytest.mark.asyncio
+async def test_unauthenticated_connections_per_address_beyond_the_cap_are_refused(
+    tmp_path: Path,
+) -> None:
+    async with _master(tmp_path, max_unauthenticated_per_address=2) as m:
         idle = [await Raw.open(m) for _ in range(2)]
-        await asyncio.sleep(0)  # nothing to wait for: the third is refused whenever it lands
+        await _until("the master holds both", lambda: len(m._pending) == 2)
         extra = await Raw.open(m)
         e = await extra.expect_error(ErrorCode.BUSY, fatal=True)
+        assert "127.0.0.1" in e.message
         assert "handshake" in e.message
+        await idle[0].handshake()  # the refused one took nothing from those already there
+        await assert_healthy(m)
         for r in idle:
             r.close()
 

@@ -243,8 +243,9 @@ class Master:
         tls: Optional[ssl.SSLContext] = None,
         master_id: Optional[str] = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-        max_unauthenticated: int = 64,
-        max_connections_per_address: int = 256,
+        max_unauthenticated: int = 256,
+        max_unauthenticated_per_address: int = 16,
+        max_connections_per_address: int = 4096,
         host_env: Optional[dict[str, str]] = None,
         defer_outputs: bool = False,
     ) -> None:
@@ -258,7 +259,8 @@ class Master:
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be positive but was {value}")
-        if max_unauthenticated < 1 or max_connections_per_address < 1:
+        if min(max_unauthenticated, max_unauthenticated_per_address,
+               max_connections_per_address) < 1:
             raise ValueError("connection limits must be at least 1")
         self.workspace = Path(workspace).absolute()
         self._secret = bytes(secret)
@@ -271,11 +273,16 @@ class Master:
         self.master_id = master_id or f"py-master-{secrets.token_hex(4)}"
         self.max_frame_bytes = max_frame_bytes
         self.max_unauthenticated = max_unauthenticated
+        self.max_unauthenticated_per_address = max_unauthenticated_per_address
         self.max_per_address = max_connections_per_address
         self.host_env = dict(os.environ if host_env is None else host_env)
         self.algorithm = "xxh64"
         self._numbers = itertools.count(1)
-        self._unauthenticated = 0
+        # Connections still in their handshake, oldest first (dicts keep insertion order): at the
+        # global cap the oldest is closed to make room, as the Java listener does, so sockets
+        # held open without authenticating cannot keep out a peer that authenticates promptly.
+        self._pending: dict[Peer, asyncio.Task[Any]] = {}
+        self._pending_per_address: dict[str, int] = {}
         self._per_address: dict[str, int] = {}
         self.peers: set[Peer] = set()
         self.workers: dict[str, Peer] = {}
@@ -391,21 +398,13 @@ class Master:
         address = str(peername[0]) if peername else "?"
         peer = Peer(self, reader, writer, address, next(self._numbers))
         self._per_address[address] = self._per_address.get(address, 0) + 1
-        self._unauthenticated += 1
+        pending = self._pending_per_address
+        pending[address] = pending.get(address, 0) + 1
         authenticated = False
         writer_task = asyncio.ensure_future(self._write_loop(peer))
         try:
             if self._closed:
                 peer.error(ErrorCode.BUSY, "the master is shutting down", None, True)
-                return
-            if self._unauthenticated > self.max_unauthenticated:
-                peer.error(
-                    ErrorCode.BUSY,
-                    f"too many connections are still in their handshake (limit "
-                    f"{self.max_unauthenticated})",
-                    None,
-                    True,
-                )
                 return
             if self._per_address[address] > self.max_per_address:
                 peer.error(
@@ -415,6 +414,19 @@ class Master:
                     True,
                 )
                 return
+            if pending[address] > self.max_unauthenticated_per_address:
+                peer.error(
+                    ErrorCode.BUSY,
+                    f"too many connections from {address} are still in their handshake (limit "
+                    f"{self.max_unauthenticated_per_address})",
+                    None,
+                    True,
+                )
+                return
+            if len(self._pending) >= self.max_unauthenticated:
+                self._evict_oldest_pending()
+            if task is not None:
+                self._pending[peer] = task
             try:
                 ok = await asyncio.wait_for(self._handshake(peer), self.handshake_timeout)
             except asyncio.TimeoutError:
@@ -427,7 +439,8 @@ class Master:
                 return
             if not ok:
                 return
-            self._unauthenticated -= 1
+            self._pending.pop(peer, None)
+            pending[address] -= 1
             authenticated = True
             self._register(peer)
             await self._serve(peer)
@@ -441,7 +454,10 @@ class Master:
             peer.close_reason = peer.close_reason or "the master is shutting down"
         finally:
             if not authenticated:
-                self._unauthenticated -= 1
+                self._pending.pop(peer, None)
+                pending[address] -= 1
+            if pending[address] == 0:
+                del pending[address]
             self._per_address[address] -= 1
             if self._per_address[address] == 0:
                 del self._per_address[address]
@@ -451,6 +467,20 @@ class Master:
                 await asyncio.wait_for(writer_task, 5)
             writer_task.cancel()
             writer.close()
+
+    def _evict_oldest_pending(self) -> None:
+        """Closes the connection that has been in its handshake longest, with ERROR ``BUSY``."""
+        oldest, task = next(iter(self._pending.items()))
+        del self._pending[oldest]
+        oldest.error(
+            ErrorCode.BUSY,
+            f"too many connections are still in their handshake (limit "
+            f"{self.max_unauthenticated}): closing the oldest",
+            None,
+            True,
+        )
+        oldest.close_reason = "closed to make room: too many connections in their handshake"
+        task.cancel()  # its _accept ends the connection after the ERROR is written
 
     async def _write_loop(self, peer: Peer) -> None:
         w = peer.writer
