@@ -146,6 +146,13 @@ class Build:
     requested: tuple[str, ...]
     keep_going: bool
     submitter: Optional[Peer]
+    #: BUILD_REQUEST ``force``: its requested targets ignore cache hits (not their dependencies).
+    force: bool = False
+    #: BUILD_REQUEST ``env``: values replacing the master's for the variables targets pass
+    #: through (``envPassthrough``), in their commands' environments and their keys.
+    env: dict[str, str] = field(default_factory=dict)
+    #: BUILD_REQUEST ``timeout_ms``: a cap on each of its targets' run time, else None.
+    timeout_ms: Optional[int] = None
     nodes: dict[str, Node] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     done: int = 0
@@ -164,6 +171,28 @@ class Build:
     final: Optional[Payload] = None
     #: The sorted static prefixes of its targets' input patterns, for ``may_defer``.
     input_prefixes: Optional[list[str]] = None
+
+    def host_env(self, master_env: dict[str, str], target: Target) -> dict[str, str]:
+        """The master's environment as ``target`` sees it in this build: the build's ``env``
+        replaces the values of the variables it passes through (hashed ones only, as Java's
+        ``Target.withBuildOverrides``), so its key is the one a master with those values in its
+        own environment computes."""
+        names = [n for n in target.env_passthrough if n in self.env]
+        if not names:
+            return master_env
+        return {**master_env, **{n: self.env[n] for n in names}}
+
+    def forced(self, node: Node) -> bool:
+        """Whether ``node`` ignores cache hits: a requested target of a ``force`` build."""
+        return self.force and node.target.name in self.requested
+
+    def run_timeout_ms(self, target: Target) -> Optional[int]:
+        """TARGET_RUN ``timeout_ms`` of ``target`` in this build: the smaller of its own timeout
+        and the build's cap; None when neither is set."""
+        own = target.timeout_s * 1000 if target.timeout_s is not None else None
+        if own is None or self.timeout_ms is None:
+            return own if self.timeout_ms is None else self.timeout_ms
+        return min(own, self.timeout_ms)
 
     def may_defer(self, node: Node) -> bool:
         """Whether ``node``'s outputs need not be in the master's workspace for this build: not
@@ -244,16 +273,13 @@ class Scheduler:
             raise RequestError(
                 ErrorCode.INVALID_PAYLOAD, "BUILD_REQUEST with attempt is master -> worker only"
             )
-        if p.force:
-            raise RequestError(
-                ErrorCode.UNSUPPORTED, "force is not supported: builds always use the cache"
-            )
-        if p.env is not None or p.timeout_ms is not None:
-            raise RequestError(
-                ErrorCode.UNSUPPORTED,
-                "env and timeout_ms are not supported: targets run with the environment and "
-                "timeouts of their definitions",
-            )
+        for name, value in (p.env or {}).items():
+            if not name or "=" in name or "\0" in name or "\0" in value:
+                raise RequestError(
+                    ErrorCode.INVALID_PAYLOAD,
+                    f"env variable {name!r} is not usable: names must be non-empty without '=' "
+                    "or NUL, values without NUL",
+                )
         if self.m.closing:
             raise RequestError(ErrorCode.BUSY, "the master is shutting down")
         if p.build_id in self.builds:
@@ -263,7 +289,16 @@ class Scheduler:
                 close = difflib.get_close_matches(name, list(self.targets), 3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise RequestError(ErrorCode.INVALID_PAYLOAD, f"unknown target '{name}'{hint}")
-        build = Build(p.build_id, next(self._seq), tuple(p.targets), bool(p.keep_going), peer)
+        build = Build(
+            p.build_id,
+            next(self._seq),
+            tuple(p.targets),
+            bool(p.keep_going),
+            peer,
+            force=bool(p.force),
+            env=dict(p.env or {}),
+            timeout_ms=p.timeout_ms,
+        )
         for name in topological(self.targets, list(dict.fromkeys(p.targets))):
             node = Node(self.targets[name], build, next(self._seq))
             node.deps_left = len(set(node.target.deps))
@@ -327,13 +362,15 @@ class Scheduler:
     def _prepare(self, node: Node, deps: dict[str, str]) -> Any:
         """In a thread: the key, then the action record if it is a hit (outputs restored), else
         the sandbox inputs of a run."""
-        key, inputs, _ = self._compute(node.target, deps)
+        host = node.build.host_env(self.m.host_env, node.target)
+        key, inputs, _ = self._compute(node.target, deps, host)
         # The key covers the declared argv and hashed env; the worker gets what the command sees:
         # placeholders expanded (cwd-relative, as in its sandbox) and unhashed variables too.
-        node.key, node.env = key, node.target.command_env(self.m.host_env)
+        node.key, node.env = key, node.target.command_env(host)
         node.argv = node.target.expand_command(list(inputs))
         kept = None
-        if node.target.cacheable:
+        # A forced target runs whatever the cache (or a worker) holds; its result is recorded.
+        if node.target.cacheable and not node.build.forced(node):
             manifest = self._lookup(key)
             if manifest is not None:
                 return manifest
@@ -413,7 +450,7 @@ class Scheduler:
         return node.final
 
     def _compute(
-        self, t: Target, deps: dict[str, str]
+        self, t: Target, deps: dict[str, str], host: dict[str, str]
     ) -> tuple[str, dict[str, str], dict[str, str]]:
         resolver = InputResolver(self.m.workspace)
         files = resolver.resolve(t)
@@ -425,7 +462,7 @@ class Scheduler:
                 raise WorkspaceError(
                     f"target '{t.name}': cannot digest input '{f}': {e.strerror or e}"
                 ) from None
-        env = t.resolve_env(self.m.host_env)
+        env = t.resolve_env(host)
         return compute_key(self.m.algorithm, t, env, inputs, deps, self.platform), inputs, env
 
     def _lookup(self, key: str) -> Optional[dict[str, Any]]:
@@ -732,7 +769,7 @@ class Scheduler:
             node.env,
             self._run_inputs(node),
             t.outputs,
-            t.timeout_s * 1000 if t.timeout_s is not None else None,
+            node.build.run_timeout_ms(t),
             keep_outputs=True if a.keep else None,
         )
         a.run_id = w.send(run)
