@@ -74,6 +74,11 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
+  /**
+   * At most this many files per native call of {@link #allStillHold}: bounds the thread's batch
+   * buffer (kept for the thread's life) whatever a target's input count.
+   */
+  private static final int MAX_BATCH = 256;
   private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
   private static final java.nio.file.LinkOption[] NO_FOLLOW_LINKS =
       {java.nio.file.LinkOption.NOFOLLOW_LINKS};
@@ -618,41 +623,49 @@ public final class FileDigestCache {
       }
       return true;
     }
-    int count = 0;
-    int pathBytes = 0;
-    for (Remembered r : files) {
-      if (batchable(r)) {
-        count++;
-        pathBytes += r.encoded.length;
-      }
-    }
-    StatBatch.Batch batch = count == 0 ? null : statAll(files, count, pathBytes);
-    int i = 0;
-    for (Remembered r : files) {
-      // batchable() depends only on final fields, so it picks out the same files as above.
-      boolean held = batchable(r) ? held(r, batch.result(i++), true) : stillHolds(r, true);
-      if (!held) {
+    for (int from = 0; from < files.length; from += MAX_BATCH) {
+      if (!allStillHold(files, from, Math.min(files.length, from + MAX_BATCH))) {
         return false;
       }
     }
     return true;
   }
 
-  /** Stats {@code files}' {@code count} batchable files in one native call. */
-  private StatBatch.Batch statAll(Remembered[] files, int count, int pathBytes) {
-    StatBatch.Batch batch = StatBatch.batch(count, pathBytes);
-    int i = 0;
-    for (Remembered r : files) {
+  /** {@link #allStillHold} of {@code files[from, to)}, with one native call for the batchable. */
+  private boolean allStillHold(Remembered[] files, int from, int to) {
+    int count = 0;
+    int pathBytes = 0;
+    for (int i = from; i < to; i++) {
+      if (batchable(files[i])) {
+        count++;
+        pathBytes += files[i].encoded.length;
+      }
+    }
+    StatBatch.Batch batch = count == 0 ? null : StatBatch.batch(count, pathBytes);
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      Remembered r = files[i];
       if (batchable(r)) {
         if (statObserver != null) {
           statObserver.accept(r.path);
         }
         Entry e = r.entry;
-        batch.put(i++, r.encoded, true, e.size, e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
+        batch.put(n++, r.encoded, true, e.size, e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
       }
     }
-    batch.run(count);
-    return batch;
+    if (batch != null) {
+      batch.run(count);
+    }
+    n = 0;
+    for (int i = from; i < to; i++) {
+      Remembered r = files[i];
+      // batchable() depends only on final fields, so it picks out the same files as above.
+      boolean held = batchable(r) ? held(r, batch.result(n++), true) : stillHolds(r, true);
+      if (!held) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -142,6 +142,18 @@ class FileDigestCacheBatchTest {
   }
 
   @Test
+  void moreFilesThanOneNativeCallTakes_areAllChecked() throws Exception {
+    FileDigestCache.Remembered[] files = remember(600);
+    long hits = cache.cacheHits();
+    assertTrue(cache.allStillHold(files));
+    assertEquals(hits + 600, cache.cacheHits());
+    Files.delete(dir.resolve("f580.txt")); // in the third batch
+    hits = cache.cacheHits();
+    assertFalse(cache.allStillHold(files));
+    assertEquals(hits + 580, cache.cacheHits());
+  }
+
+  @Test
   void anInvalidatedEntry_doesNotHold_atAnUnchangedStat() throws Exception {
     FileDigestCache.Remembered[] files = remember(3);
     cache.invalidate(dir.resolve("f1.txt"));
@@ -181,7 +193,7 @@ class FileDigestCacheBatchTest {
     throw new AssertionError("the file system's clock did not move past " + ctime);
   }
 
-  /** {@code n} files f0.txt... ("content i", 9 bytes each), digested and remembered. */
+  /** {@code n} files f0.txt... ("content i"), digested and remembered. */
   private FileDigestCache.Remembered[] remember(int n) throws Exception {
     FileDigestCache.Remembered[] files = new FileDigestCache.Remembered[n];
     for (int i = 0; i < n; i++) {
