@@ -15,7 +15,9 @@ if ! command -v gcc >/dev/null 2>&1; then
     "(src/main/native/buildnet_sqlite.c); install it (Debian: apt-get install gcc)" >&2
   exit 1
 fi
-if [ -f "$lib" ] && [ -z "$(find "$here" -newer "$lib" -type f | head -n 1)" ]; then
+# (The file check's sources, beside these, are build-stat.sh's.)
+if [ -f "$lib" ] && [ -z "$(find "$here" -newer "$lib" -type f ! -name buildnet_stat.c \
+    ! -name build-stat.sh | head -n 1)" ]; then
   exit 0
 fi
 mkdir -p "$out"

@@ -74,6 +74,11 @@ import java.util.concurrent.atomic.LongAdder;
 public final class FileDigestCache {
   static final Duration DEFAULT_RACY_WINDOW = Duration.ofSeconds(2);
   private static final int MAX_READS = 3;
+  /**
+   * At most this many files per native call of {@link #allStillHold}: bounds the thread's batch
+   * buffer (kept for the thread's life) whatever a target's input count.
+   */
+  private static final int MAX_BATCH = 256;
   private static final java.nio.file.LinkOption[] FOLLOW_LINKS = {};
   private static final java.nio.file.LinkOption[] NO_FOLLOW_LINKS =
       {java.nio.file.LinkOption.NOFOLLOW_LINKS};
@@ -95,6 +100,11 @@ public final class FileDigestCache {
    * Remembered} may keep its path encoded for {@link NativeStat} and skip the encoding per stat.
    */
   private final boolean nativeStats;
+  /**
+   * Whether {@link #stillHolds} and {@link #allStillHold} check remembered regular files through
+   * {@link StatBatch} (one native call per batch) rather than {@link NativeStat} per file.
+   */
+  private final boolean batchStats;
   private final java.util.function.Consumer<Path> statObserver;
   /**
    * By path ({@link Path#toString()} of the normalized absolute path: a string is smaller than a
@@ -139,6 +149,7 @@ public final class FileDigestCache {
         : p -> FileStat.read(p, NO_FOLLOW_LINKS);
     java.util.function.Consumer<Path> observer = builder.statObserver;
     this.nativeStats = builder.statReader == null && NativeStat.available();
+    this.batchStats = nativeStats && StatBatch.available();
     this.statObserver = observer;
     this.statReader = observer == null ? stat : p -> {
       observer.accept(p);
@@ -597,6 +608,75 @@ public final class FileDigestCache {
   }
 
   /**
+   * Whether {@link #stillHolds} holds for every one of {@code files}, asked in order: false at the
+   * first that does not (those after it are not counted as hits). The same answer and counts as
+   * {@code stillHolds} one by one, but where the native check is available (see {@link
+   * StatBatch}) the remembered regular files are all stat'ed in one native call first, instead of
+   * one call per file: a null build asks this for every target's inputs.
+   */
+  public boolean allStillHold(Remembered[] files) {
+    if (!batchStats || watched != null || files.length < 2) {
+      for (Remembered r : files) {
+        if (!stillHolds(r)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    for (int from = 0; from < files.length; from += MAX_BATCH) {
+      if (!allStillHold(files, from, Math.min(files.length, from + MAX_BATCH))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@link #allStillHold} of {@code files[from, to)}, with one native call for the batchable. */
+  private boolean allStillHold(Remembered[] files, int from, int to) {
+    int count = 0;
+    int pathBytes = 0;
+    for (int i = from; i < to; i++) {
+      if (batchable(files[i])) {
+        count++;
+        pathBytes += files[i].encoded.length;
+      }
+    }
+    StatBatch.Batch batch = count == 0 ? null : StatBatch.batch(count, pathBytes);
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      Remembered r = files[i];
+      if (batchable(r)) {
+        if (statObserver != null) {
+          statObserver.accept(r.path);
+        }
+        Entry e = r.entry;
+        batch.put(n++, r.encoded, true, e.size, e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
+      }
+    }
+    if (batch != null) {
+      batch.run(count);
+    }
+    n = 0;
+    for (int i = from; i < to; i++) {
+      Remembered r = files[i];
+      // batchable() depends only on final fields, so it picks out the same files as above.
+      boolean held = batchable(r) ? held(r, batch.result(n++), true) : stillHolds(r, true);
+      if (!held) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether {@code r}'s file can be checked by {@link NativeStat#isRegularFileAt} or {@link
+   * StatBatch}: a regular file remembered with a Unix identity, its path encoded.
+   */
+  private static boolean batchable(Remembered r) {
+    return r.encoded != null && r.entry.fileKey == null && r.entry.flags == UNIX_REGULAR_FILE;
+  }
+
+  /**
    * Whether {@link #digestIfRegularFile} would now answer {@code r.digest()} from this cache
    * without reading: the entry is still the one remembered and the file's {@code lstat}, taken
    * now, is exactly the one it holds for (so it is a regular file itself, not a link). One
@@ -611,30 +691,65 @@ public final class FileDigestCache {
     if (e.retired) {
       return false;
     }
+    if (batchable(r)) {
+      // The usual case: compared in native memory, without a stat object per file.
+      if (statObserver != null) {
+        statObserver.accept(r.path);
+      }
+      int same;
+      if (batchStats) {
+        StatBatch.Batch batch = StatBatch.batch(1, r.encoded.length);
+        batch.put(0, r.encoded, followLinks, e.size, e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
+        batch.run(1);
+        same = batch.result(0);
+      } else {
+        try {
+          same = NativeStat.isRegularFileAt(r.encoded, r.name, followLinks, e.size,
+              e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
+        } catch (IOException missing) {
+          return false; // digest() and digestIfRegularFile() report it
+        }
+      }
+      return held(r, same, followLinks);
+    }
     FileStat now;
     try {
-      if (r.encoded != null && e.fileKey == null && e.flags == UNIX_REGULAR_FILE) {
-        // The usual case: compared in the native buffer, without a stat object per file.
-        if (statObserver != null) {
-          statObserver.accept(r.path);
-        }
-        int same = NativeStat.isRegularFileAt(r.encoded, r.name, followLinks, e.size,
-            e.mtimeNanos, e.ctimeNanos, e.dev, e.ino);
-        if (same != NativeStat.UNKNOWN) {
-          if (same != NativeStat.SAME || e.retired) {
-            return false;
-          }
-          e.seen = generation;
-          cacheHits.increment();
-          return true;
-        }
-        now = FileStat.readJdk(r.path, linkOptions(followLinks));
-      } else {
-        now = stat(r, followLinks);
-      }
+      now = stat(r, followLinks);
     } catch (IOException e2) {
       return false; // missing or unreadable: digest() and digestIfRegularFile() report it
     }
+    return held(r, now);
+  }
+
+  /**
+   * Whether {@code r} holds, its batchable file's native check having answered {@code same}
+   * ({@link NativeStat#SAME}, {@code CHANGED}, or {@code UNKNOWN}: then the JDK's stat decides).
+   */
+  private boolean held(Remembered r, int same, boolean followLinks) {
+    Entry e = r.entry;
+    if (e.retired) {
+      return false;
+    }
+    if (same == NativeStat.UNKNOWN) {
+      FileStat now;
+      try {
+        now = FileStat.readJdk(r.path, linkOptions(followLinks));
+      } catch (IOException e2) {
+        return false; // missing or unreadable: digest() and digestIfRegularFile() report it
+      }
+      return held(r, now);
+    }
+    if (same != NativeStat.SAME || e.retired) {
+      return false;
+    }
+    e.seen = generation;
+    cacheHits.increment();
+    return true;
+  }
+
+  /** Whether {@code r} holds at its file's stat {@code now}. */
+  private boolean held(Remembered r, FileStat now) {
+    Entry e = r.entry;
     if (!now.regularFile() || now.directory() || !e.matches(now) || e.retired) {
       return false;
     }
