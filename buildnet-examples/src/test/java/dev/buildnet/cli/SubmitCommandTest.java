@@ -64,14 +64,12 @@ class SubmitCommandTest {
     return new String[] {String.valueOf(code), text.toString()};
   }
 
-  @Test
-  void anUnreachableMaster_isOneErrorLineOnStandardError_andNothingOnStandardOutput() {
-    int port = AddOns.master(net).orElseThrow().localAddress().getPort();
-    net.close(); // nothing listens there any more
+  /** Runs submit with its standard output and error apart; the error text when it exits 1. */
+  private String failingSubmit(String masterAddress, Path secret) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    String[] args = {"submit", "--master", "127.0.0.1:" + port, "--secret-file",
-        secretFile.toString(), "hello"};
+    String[] args = {"submit", "--master", masterAddress, "--secret-file", secret.toString(),
+        "hello"};
     picocli.CommandLine cli = BuildNetCli.commandLine(args);
     cli.setOut(new PrintWriter(out));
     cli.setErr(new PrintWriter(err));
@@ -80,30 +78,30 @@ class SubmitCommandTest {
 
     assertEquals(1, code, out + "|" + err);
     assertEquals("", out.toString());
-    assertTrue(err.toString().startsWith("error: the master at 127.0.0.1:" + port
-        + " is unreachable"), err.toString());
     assertEquals(1, err.toString().lines().count(), err.toString());
+    return err.toString();
+  }
+
+  @Test
+  void anUnreachableMaster_isOneErrorLineOnStandardError_andNothingOnStandardOutput() {
+    int port = AddOns.master(net).orElseThrow().localAddress().getPort();
+    net.close(); // nothing listens there any more
+
+    String err = failingSubmit("127.0.0.1:" + port, secretFile);
+
+    assertTrue(err.startsWith("error: the master at 127.0.0.1:" + port + " is unreachable"), err);
   }
 
   @Test
   void aWrongSecret_isSaidToBeRefusedByTheMaster_notUnreachable() throws Exception {
     Path wrong = Files.writeString(dir.resolve("wrong"), "another-secret-of-enough-length!\n");
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    String[] args = {"submit", "--master", master, "--secret-file", wrong.toString(), "hello"};
-    picocli.CommandLine cli = BuildNetCli.commandLine(args);
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
 
-    int code = cli.execute(args);
+    String err = failingSubmit(master, wrong);
 
-    assertEquals(1, code, out + "|" + err);
-    assertEquals("", out.toString());
-    assertTrue(err.toString().startsWith("error: the master at " + master
-        + " refused this client: AUTH_FAILED: "), err.toString());
-    assertTrue(err.toString().contains("the shared secrets differ"), err.toString());
-    assertFalse(err.toString().contains("unreachable"), err.toString());
-    assertEquals(1, err.toString().lines().count(), err.toString());
+    assertTrue(err.startsWith("error: the master at " + master
+        + " refused this client: AUTH_FAILED: "), err);
+    assertTrue(err.contains("the shared secrets differ"), err);
+    assertFalse(err.contains("unreachable"), err);
   }
 
   @Test

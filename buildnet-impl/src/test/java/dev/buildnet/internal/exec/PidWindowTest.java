@@ -93,6 +93,20 @@ class PidWindowTest {
     assumeTrue(LinuxProcfs.isUsable(), "needs /proc");
     PidWindow window = PidWindow.beforeFork();
     assertNotNull(window);
+    long orphan = assertDetachedGrandchildIsInTheWindow(window);
+    try {
+      assertTrue(PidWindow.isProcess(orphan));
+      assertFalse(PidWindow.isProcess(someOtherThreadOfThisJvm()), "a thread is not a process");
+    } finally {
+      ProcessHandle.of(orphan).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  /**
+   * Starts a root that detaches a {@code sleep} and exits, and asserts the sleep's pid is in
+   * {@code window} after the root; returns that pid (alive: the caller kills it).
+   */
+  private static long assertDetachedGrandchildIsInTheWindow(PidWindow window) throws Exception {
     Process root = new ProcessBuilder(ScriptCommands.sh(
         "(sleep 1000 </dev/null >/dev/null 2>&1 & echo $!)", List.of())).start();
     long orphan;
@@ -108,10 +122,10 @@ class PidWindowTest {
 
       assertNotNull(pids, "this machine's counters should bound a window of a few pids");
       assertTrue(pids.contains(orphan), orphan + " not in " + pids);
-      assertTrue(PidWindow.isProcess(orphan));
-      assertFalse(PidWindow.isProcess(someOtherThreadOfThisJvm()), "a thread is not a process");
-    } finally {
+      return orphan;
+    } catch (RuntimeException | Error e) {
       ProcessHandle.of(orphan).ifPresent(ProcessHandle::destroyForcibly);
+      throw e;
     }
   }
 
@@ -193,22 +207,8 @@ class PidWindowTest {
     PidWindow window = PidWindow.beforeFork(); // reuses it
     assertNotNull(window);
     assertTrue(PidWindow.keptForks(window.startNanos()) >= 0, "a count was kept to reuse");
-    Process root = new ProcessBuilder(ScriptCommands.sh(
-        "(sleep 1000 </dev/null >/dev/null 2>&1 & echo $!)", List.of())).start();
-    long orphan;
-    try (BufferedReader out = new BufferedReader(
-        new InputStreamReader(root.getInputStream(), StandardCharsets.UTF_8))) {
-      orphan = Long.parseLong(out.readLine().strip());
-    }
-    try {
-      assertTrue(root.waitFor(30, TimeUnit.SECONDS));
-      PidWindow.Pids pids = window.after(root.pid(), window.startNanos());
-
-      assertNotNull(pids, "this machine's counters should bound a window of a few pids");
-      assertTrue(pids.contains(orphan), orphan + " not in " + pids);
-    } finally {
-      ProcessHandle.of(orphan).ifPresent(ProcessHandle::destroyForcibly);
-    }
+    long orphan = assertDetachedGrandchildIsInTheWindow(window);
+    ProcessHandle.of(orphan).ifPresent(ProcessHandle::destroyForcibly);
   }
 
   private static long someOtherThreadOfThisJvm() throws Exception {
