@@ -250,12 +250,16 @@ final class ConsoleReporter implements BuildListener,
 
   static String summaryLine(BuildResult r) {
     var cache = r.metrics().cache();
+    long cancelled = r.count(TargetOutcome.Status.CANCELLED);
+    // Cancelled targets are counted as such (their rows say so, as --json does), and only when
+    // there are any: the usual line keeps its four counts.
     return String.format(Locale.ROOT,
-        "built %d, cached %d, failed %d, skipped %d in %s; cache saved %s (%s)",
+        "built %d, cached %d, failed %d, skipped %d%s in %s; cache saved %s (%s)",
         r.count(TargetOutcome.Status.BUILT),
         r.count(TargetOutcome.Status.CACHED),
         r.count(TargetOutcome.Status.FAILED),
-        r.count(TargetOutcome.Status.SKIPPED) + r.count(TargetOutcome.Status.CANCELLED),
+        r.count(TargetOutcome.Status.SKIPPED),
+        cancelled > 0 ? ", cancelled " + cancelled : "",
         millis(r.duration()),
         millis(cache.timeSaved()),
         hitRatio(cache.hits(), cache.misses()));

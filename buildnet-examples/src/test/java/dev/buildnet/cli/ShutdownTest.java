@@ -143,6 +143,9 @@ class ShutdownTest {
     // A row of the summary table: status, then the target's name.
     assertTrue(out.lines().anyMatch(l -> l.matches("\\s*cancelled\\s+long\\s.*")), out);
     assertTrue(out.contains("\ncancelled: BuildNet was asked to stop"), out);
+    // The summary line counts it as cancelled, not as skipped.
+    assertTrue(out.lines().anyMatch(
+        l -> l.matches("built 0, cached 0, failed 0, skipped 0, cancelled 1 in .*")), out);
   }
 
   private void awaitRecorded(long pid) throws Exception {
