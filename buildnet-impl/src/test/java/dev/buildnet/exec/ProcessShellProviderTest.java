@@ -489,18 +489,22 @@ class ProcessShellProviderTest {
     }
   }
 
+  /** A thread factory that keeps every thread it makes in {@code created}. */
+  private static java.util.concurrent.ThreadFactory recordingInto(List<Thread> created) {
+    return task -> {
+      Thread t = new Thread(task);
+      created.add(t);
+      return t;
+    };
+  }
+
   @Test
   void providerThreads_endOnceNoCommandRuns() throws Exception {
     List<Thread> created = new CopyOnWriteArrayList<>();
     ProcessShellProvider provider =
         launch.builder()
             .idleThreadTimeout(Duration.ofMillis(100))
-            .threadFactory(
-                task -> {
-                  Thread t = new Thread(task);
-                  created.add(t);
-                  return t;
-                })
+            .threadFactory(recordingInto(created))
             .build();
 
     // start(), not run(): run() reads the output on the caller's thread, and may need none.
@@ -524,12 +528,7 @@ class ProcessShellProviderTest {
     List<Thread> created = new CopyOnWriteArrayList<>();
     ProcessShellProvider provider =
         launch.builder()
-            .threadFactory(
-                task -> {
-                  Thread t = new Thread(task);
-                  created.add(t);
-                  return t;
-                })
+            .threadFactory(recordingInto(created))
             .build();
 
     CommandResult r =

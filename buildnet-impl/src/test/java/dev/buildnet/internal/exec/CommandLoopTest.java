@@ -12,7 +12,6 @@ import dev.buildnet.api.exec.OutputListener;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -40,12 +39,7 @@ class CommandLoopTest {
     assumeTrue(LinuxProcfs.isUsable() && PosixSpawn.isAvailable(), "needs posix_spawn and pidfds");
     OutputPipes pipes = OutputPipes.open();
     assertNotNull(pipes);
-    Process root;
-    try {
-      root = PosixSpawn.start(List.of("/bin/echo", "last words"), dir, Map.of(), pipes);
-    } finally {
-      pipes.started();
-    }
+    Process root = SpawnedProcessTest.startInto(pipes, List.of("/bin/echo", "last words"), dir);
     SpawnedProcessTest.awaitZombie(root.pid()); // exited, its pipes closed, nothing read yet
     OutputPump out =
         new OutputPump(null, OutputListener.Stream.STDOUT, OutputListener.discard(), 1024, "out");
@@ -89,13 +83,8 @@ class CommandLoopTest {
     assumeTrue(LinuxProcfs.isUsable() && PosixSpawn.isAvailable(), "needs posix_spawn and pidfds");
     OutputPipes pipes = OutputPipes.open();
     assertNotNull(pipes);
-    Process root;
-    try {
-      root = PosixSpawn.start(
-          ScriptCommands.sh("sleep 1000 & echo $!", List.of()), dir, Map.of(), pipes);
-    } finally {
-      pipes.started();
-    }
+    Process root = SpawnedProcessTest.startInto(
+        pipes, ScriptCommands.sh("sleep 1000 & echo $!", List.of()), dir);
     OutputPump out =
         new OutputPump(null, OutputListener.Stream.STDOUT, OutputListener.discard(), 1024, "out");
     OutputPump err =

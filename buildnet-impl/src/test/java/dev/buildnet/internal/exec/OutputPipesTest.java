@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,12 +28,7 @@ class OutputPipesTest {
   void identities_areWhatProcShowsOnTheChildsStdoutAndStderr() throws Exception {
     OutputPipes pipes = OutputPipes.open();
     assertNotNull(pipes);
-    Process child;
-    try {
-      child = PosixSpawn.start(List.of("/bin/sleep", "1000"), dir, Map.of(), pipes);
-    } finally {
-      pipes.started();
-    }
+    Process child = SpawnedProcessTest.startInto(pipes, List.of("/bin/sleep", "1000"), dir);
     try {
       Set<String> fromProc = new LinuxProcfs().outputPipes(child.pid());
 

@@ -40,6 +40,18 @@ class SpawnedProcessTest {
   }
 
   /** Waits (bounded, as a failure bound only) until {@code pid} is a zombie: exited, unreaped. */
+  /**
+   * Starts {@code argv} with its output going to {@code pipes}, left for the caller to read; this
+   * side's copies of the child's ends are closed whatever happens, as the provider does.
+   */
+  static Process startInto(OutputPipes pipes, List<String> argv, Path dir) throws IOException {
+    try {
+      return PosixSpawn.start(argv, dir, Map.of(), pipes);
+    } finally {
+      pipes.started();
+    }
+  }
+
   static void awaitZombie(long pid) throws Exception {
     long deadline = System.nanoTime() + SECONDS.toNanos(30);
     while (true) {
