@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * command started ({@link PidWindow}). The subreaper bit belongs to the whole
  * process and is never switched off: it is set once, by whichever provider starts a command first.
  */
-public final class LinuxNative {
+public final class LinuxNative implements ProcessTree.Reaper {
   private static final Logger LOG = LoggerFactory.getLogger(LinuxNative.class);
   private static final int PR_SET_CHILD_SUBREAPER = 36;
   private static final int WNOHANG = 1;
@@ -112,7 +112,8 @@ public final class LinuxNative {
    * the JDK does not wait for itself (one this JVM adopted), or the JDK would lose its exit status;
    * a {@link SpawnedProcess} not reaped yet is left alone for the same reason.
    */
-  void reap(long pid) {
+  @Override
+  public void reap(long pid) {
     if (SpawnedProcess.ownsUnreaped(pid)) {
       return; // a command's root that its own loop reaps: its status must reach the command
     }

@@ -25,6 +25,12 @@ public final class LinuxProcfs implements ProcessInspector {
   // JDK runs on (sysconf(_SC_CLK_TCK) would need native code to ask).
   private static final long NANOS_PER_TICK = 10_000_000L;
   private static final long PF_KTHREAD = 0x00200000L;
+  private static final long PF_EXITING = 0x00000004L;
+  // Indexes into a stat's fields after the name: field N of proc(5) is at N - 3.
+  private static final int FLAGS = 9 - 3;
+  private static final int START_CODE = 26 - 3;
+  private static final int ENV_START = 50 - 3;
+  private static final int ENV_END = 51 - 3;
   // A thread keeps its read buffer up to this size; a larger file's buffer is let go after use.
   private static final int MAX_KEPT_BUFFER = 64 * 1024;
   private static final ThreadLocal<byte[]> READ_BUFFER =
@@ -180,36 +186,77 @@ public final class LinuxProcfs implements ProcessInspector {
 
   @Override
   public Boolean environmentHolds(long pid, Collection<String> entries) {
-    String env = read(PROC.resolve(pid + "/environ"));
-    if (env == null) {
-      return false; // gone, or another user's
+    // The stat first: it says where the environment lies and whether the process is between two
+    // programs; what environ yields is only believed if it fills exactly that span.
+    String[] before = fieldsAfterName(read(PROC.resolve(pid + "/stat")));
+    if (before == null || exited(before)) {
+      return false;
     }
-    if (env.isEmpty()) {
-      return execInProgress(pid) ? null : Boolean.FALSE;
+    String env = read(PROC.resolve(pid + "/environ"));
+    String[] after = env == null ? fieldsAfterName(read(PROC.resolve(pid + "/stat"))) : null;
+    return environmentVerdict(before, env, after, entries);
+  }
+
+  /**
+   * What a process's environment says about {@code entries}, from its stat's fields (after the
+   * name) read before its environ, the environ (null if it could not be read) and, in that case,
+   * its stat read again (null if gone). True if an entry was read; false if it surely has none,
+   * is gone, or is not ours to read; null if that cannot be told yet:
+   *
+   * <ul>
+   *   <li>An exec that replaces the process's memory while we read cuts the read short (the old
+   *       memory is gone), and one laying out the new environment reads as empty (see {@link
+   *       #execInProgress}): either way what was read does not fill the span the stat gave.
+   *   <li>A process that is exiting has let its memory go, so its environ cannot be opened, and
+   *       it hands its own children to its subreaper only when it is a zombie: a daemon whose
+   *       parent is caught exiting would be missed if the parent were taken for unmarked.
+   * </ul>
+   */
+  static Boolean environmentVerdict(
+      String[] before, String env, String[] after, Collection<String> entries) {
+    if (env == null) {
+      // Gone, another user's (not permitted), or exiting.
+      boolean exiting =
+          after != null
+              && after.length > FLAGS
+              && !exited(after)
+              && (parseLong(after[FLAGS]) & PF_EXITING) != 0;
+      return exiting ? null : Boolean.FALSE;
     }
     for (String nameEqualsValue : entries) {
       // Entries are NUL-terminated; match a whole entry, not the tail of another one's value.
       String entry = nameEqualsValue + '\0';
       if (env.startsWith(entry) || env.contains('\0' + entry)) {
-        return true;
+        return true; // what was read was there, whatever happened since
       }
     }
-    return false;
+    if (before.length <= ENV_END) {
+      return false; // a kernel older than 3.5 does not say where the environment lies
+    }
+    if ((parseLong(before[FLAGS]) & PF_KTHREAD) != 0) {
+      return false; // a kernel thread has no environment, ever
+    }
+    long span = Math.max(0, parseLong(before[ENV_END]) - parseLong(before[ENV_START]));
+    return execInProgress(before) || env.length() != span ? null : Boolean.FALSE;
+  }
+
+  private static boolean exited(String[] f) {
+    return f.length < 1 || f[0].equals("Z") || f[0].equals("X");
   }
 
   /**
-   * An exec installs the new program's memory before it writes the environment there: in between,
-   * {@code /proc/<pid>/environ} reads empty and stat's env_end (field 50) is 0. A process that
-   * really has an empty environment has env_end set; a kernel thread has none at all.
+   * Whether a process's stat (the fields after its name) says it is between two programs, where
+   * its environment reads as empty. An exec installs the new program's memory first and says
+   * where the environment lies last: {@code create_elf_tables} sets env_start and env_end equal,
+   * writes a pointer to each variable, and only then moves env_end to the end, which takes a
+   * while for a large environment and may be preempted on a loaded machine. Only after that is
+   * start_code recorded, so a start_code of 0 means the exec is not over, whatever env_end says.
+   * A process that is exiting has no memory at all, which reads the same way until it is a
+   * zombie. A process that really has an empty environment has both set: it is not pending, or a
+   * stop that met one among its candidates would look again until it gave up.
    */
-  private static boolean execInProgress(long pid) {
-    String stat = read(PROC.resolve(pid + "/stat"));
-    String[] f = stat == null ? null : fieldsAfterName(stat);
-    if (f == null || f.length < 48 || f[0].equals("Z") || f[0].equals("X")) {
-      return false;
-    }
-    boolean kernelThread = (parseLong(f[6]) & PF_KTHREAD) != 0;
-    return !kernelThread && parseLong(f[47]) == 0;
+  static boolean execInProgress(String[] f) {
+    return parseLong(f[START_CODE]) == 0 || parseLong(f[ENV_END]) == 0;
   }
 
   @Override
@@ -237,7 +284,10 @@ public final class LinuxProcfs implements ProcessInspector {
   }
 
   /** The fields after the parenthesised command name, which may itself contain spaces and ')'. */
-  private static String[] fieldsAfterName(String stat) {
+  static String[] fieldsAfterName(String stat) {
+    if (stat == null) {
+      return null;
+    }
     int close = stat.lastIndexOf(')');
     if (close < 0 || close + 2 > stat.length()) {
       return null;

@@ -33,9 +33,11 @@ public final class ProcessTree {
    * listing of /proc finds which of them exist first.
    */
   private static final int PROBE_LIMIT = 128;
+  /** Reads of this JVM's children in one look for orphans, before the caller is told to look again. */
+  private static final int MAX_ROUNDS = 16;
 
   private final ProcessInspector inspector;
-  private final LinuxNative natives;
+  private final Reaper reaper;
   private final ZombieSweeper sweeper;
   private final PidWindow window;
   private final long rootPid;
@@ -61,6 +63,11 @@ public final class ProcessTree {
     }
   }
 
+  /** Reaps a zombie child of this JVM that the JDK does not wait for; never blocks. */
+  public interface Reaper {
+    void reap(long pid);
+  }
+
   /** Told about each member once its start time is known, for the leftovers record. */
   public interface MemberListener {
     void member(long pid, long startTicks);
@@ -73,8 +80,9 @@ public final class ProcessTree {
   }
 
   /**
-   * @param natives the subreaper calls, or null where this JVM is not a subreaper
-   * @param sweeper reaps unclaimed zombie children; null when {@code natives} is
+   * @param reaper reaps this JVM's adopted children ({@link LinuxNative} when this JVM is a
+   *     subreaper), or null where this JVM is not a subreaper
+   * @param sweeper reaps unclaimed zombie children; null when {@code reaper} is
    * @param window the counters read before the root's fork, which bound where its detached
    *     processes can be when this JVM is not a subreaper; null to look at every process then
    * @param mark the command's {@code NAME=value} environment entry, or null if it has none
@@ -84,7 +92,7 @@ public final class ProcessTree {
    */
   public ProcessTree(
       ProcessInspector inspector,
-      LinuxNative natives,
+      Reaper reaper,
       ZombieSweeper sweeper,
       PidWindow window,
       ProcessHandle root,
@@ -92,7 +100,7 @@ public final class ProcessTree {
       MemberListener memberListener,
       Set<String> outputPipes) {
     this.inspector = inspector;
-    this.natives = natives;
+    this.reaper = reaper;
     this.sweeper = sweeper;
     this.window = window;
     this.rootPid = root.pid();
@@ -149,42 +157,85 @@ public final class ProcessTree {
 
   /**
    * Orphans of this command that are not members yet: processes that carry the command's mark,
-   * among this JVM's children when it is a subreaper (one read, plus one per child of this JVM not
-   * yet classified: the roots of other running commands, typically), else among the pids handed
-   * out since the root's fork (see {@link PidWindow}).
+   * among this JVM's children when it is a subreaper (one read when it has none, else a second to
+   * confirm, plus one per child not yet classified), else among the pids handed out since the
+   * root's fork (see {@link PidWindow}).
    */
   private List<Long> adoptedOrphans() {
     List<Long> found = new ArrayList<>();
+    undecided = false;
     if (mark == null) {
       return found;
     }
-    List<Long> candidates;
-    boolean maybeThreads = false;
-    if (natives != null) {
-      candidates = inspector.ownChildren();
-    } else {
-      // Without the subreaper, orphans went to init or to another subreaper: only their mark
-      // finds them. The pid window bounds where to look, so a command that started nothing
-      // costs three small reads here; where it cannot bound them, every process is read.
+    if (reaper == null) {
+      // Probing /proc/<pid> reaches threads too, which a listing skips: a marked one is checked.
       PidWindow.Pids pids = window == null ? null : window.after(rootPid);
-      if (pids == null) {
-        candidates = inspector.allProcesses();
-      } else if (pids.size() <= PROBE_LIMIT) {
-        candidates = new ArrayList<>();
-        for (long pid : pids.toArray()) {
-          candidates.add(pid);
+      examine(candidatesIn(pids), pids != null && pids.size() <= PROBE_LIMIT, found);
+      return found;
+    }
+    // A child of this JVM that dies after the list is read hands its own children to this JVM
+    // then, too late for that list: the daemon whose parent exits a moment after its command did
+    // is adopted while we look at the parent. So the list is read again once the children on it
+    // have been looked at, until it holds no one new. (A child caught still exiting has not
+    // handed anyone over yet: its mark reads as "cannot tell yet", and the caller looks again.)
+    // Each round needs a new child, so it ends; a machine that keeps handing this JVM new
+    // orphans faster than that gets a look again later instead.
+    Set<Long> examined = new HashSet<>();
+    List<Long> children = inspector.ownChildren();
+    for (int round = 0; ; round++) {
+      List<Long> fresh = new ArrayList<>();
+      for (long pid : children) {
+        if (examined.add(pid)) {
+          fresh.add(pid);
         }
-        maybeThreads = true; // probing /proc/<pid> reaches threads too, which a listing skips
-      } else {
-        candidates = new ArrayList<>();
-        for (long pid : inspector.allProcesses()) {
-          if (pids.contains(pid)) {
-            candidates.add(pid);
-          }
+      }
+      if (fresh.isEmpty()) {
+        break;
+      }
+      if (round == MAX_ROUNDS) {
+        undecided = true;
+        break;
+      }
+      examine(fresh, false, found);
+      children = inspector.ownChildren();
+    }
+    if (sweeper != null) {
+      sweeper.sweep(inspector, examined);
+    }
+    return found;
+  }
+
+  /**
+   * Without the subreaper, orphans went to init or to another subreaper: only their mark finds
+   * them. The pid window bounds where to look, so a command that started nothing costs three small
+   * reads here; where it cannot bound them, every process is read.
+   */
+  private List<Long> candidatesIn(PidWindow.Pids pids) {
+    if (pids == null) {
+      return inspector.allProcesses();
+    }
+    List<Long> candidates = new ArrayList<>();
+    if (pids.size() <= PROBE_LIMIT) {
+      for (long pid : pids.toArray()) {
+        candidates.add(pid);
+      }
+    } else {
+      for (long pid : inspector.allProcesses()) {
+        if (pids.contains(pid)) {
+          candidates.add(pid);
         }
       }
     }
-    undecided = false;
+    return candidates;
+  }
+
+  /**
+   * Tracks the candidates that carry the mark, adding them to {@code found}.
+   *
+   * @param maybeThreads some candidates may be threads, not processes (they carry their process's
+   *     mark)
+   */
+  private void examine(List<Long> candidates, boolean maybeThreads, List<Long> found) {
     for (long pid : candidates) {
       Member m = members.get(pid);
       if (m != null && !m.gone) {
@@ -196,15 +247,11 @@ public final class ProcessTree {
           found.add(pid);
         }
       } else if (marked == null) {
-        // A detached process caught inside its exec (its output just redirected away, say)
-        // shows no environment for a moment: look again rather than miss it for good.
+        // A process caught inside an exec (or an exit) shows no environment for a moment: look
+        // again rather than miss it for good.
         undecided = true;
       }
     }
-    if (sweeper != null) {
-      sweeper.sweep(inspector, candidates);
-    }
-    return found;
   }
 
   /**
@@ -270,8 +317,8 @@ public final class ProcessTree {
         // An orphan this JVM adopted stays a zombie until this JVM reaps it. The root is the
         // JDK's or its command loop's to reap (see SpawnedProcess): taking its exit status would
         // leave them without one.
-        if (natives != null && pid != rootPid && s.ppid() == SELF) {
-          natives.reap(pid);
+        if (reaper != null && pid != rootPid && s.ppid() == SELF) {
+          reaper.reap(pid);
         } else {
           m.unreapedZombie = pid != rootPid;
         }
@@ -305,7 +352,7 @@ public final class ProcessTree {
    * too, which made them zombies of this JVM.
    */
   synchronized void reapAdoptedZombies() {
-    if (natives == null) {
+    if (reaper == null) {
       return;
     }
     for (Map.Entry<Long, Member> e : members.entrySet()) {
@@ -314,7 +361,7 @@ public final class ProcessTree {
         m.unreapedZombie = false;
         ProcessInspector.Stat s = inspector.stat(e.getKey());
         if (s != null && s.zombie() && s.ppid() == SELF && s.startTicks() == m.startTicks) {
-          natives.reap(e.getKey());
+          reaper.reap(e.getKey());
         }
       }
     }
