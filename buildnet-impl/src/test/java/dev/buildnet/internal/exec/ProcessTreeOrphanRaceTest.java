@@ -44,9 +44,7 @@ class ProcessTreeOrphanRaceTest {
     // The parent is the JVM's only child when the list is read, and a zombie when its
     // environment is: it handed the daemon over in between.
     procfs.listings.add(List.of(parent));
-    procfs.listings.add(List.of(parent, daemon));
-    procfs.marked.put(parent, false);
-    procfs.marked.put(daemon, true);
+    handsOver(procfs, parent, daemon);
 
     assertTrue(tree.adoptsMore());
     assertTrue(tree.knownPids().contains(daemon), "a member: " + tree.knownPids());
@@ -65,9 +63,7 @@ class ProcessTreeOrphanRaceTest {
     assertTrue(tree.adoptsMore(), "the caller is told to look again");
     assertFalse(tree.knownPids().contains(daemon));
 
-    procfs.listings.add(List.of(parent, daemon));
-    procfs.marked.put(parent, false);
-    procfs.marked.put(daemon, true);
+    handsOver(procfs, parent, daemon);
     assertTrue(tree.adoptsMore());
     assertTrue(tree.knownPids().contains(daemon), "a member: " + tree.knownPids());
   }
@@ -82,6 +78,13 @@ class ProcessTreeOrphanRaceTest {
 
     assertFalse(tree.adoptsMore(), "nothing to look again for");
     assertEquals(2, procfs.listingsRead, "read once more after looking at its children");
+  }
+
+  /** From the next listing on, {@code parent} is a zombie and its marked child the JVM's. */
+  private static void handsOver(Scripted procfs, long parent, long child) {
+    procfs.listings.add(List.of(parent, child));
+    procfs.marked.put(parent, false);
+    procfs.marked.put(child, true);
   }
 
   private long sleeper() throws Exception {
