@@ -237,7 +237,9 @@ final class ConsoleReporter implements BuildListener,
   static void summary(PrintWriter out, BuildResult r, Verbosity verbosity) {
     Set<String> errors = errors(r);
     if (!errors.isEmpty()) {
-      out.println();
+      if (verbosity != Verbosity.QUIET) {
+        out.println(); // sets the errors apart from the rows above; quiet printed none
+      }
       for (String e : errors) {
         out.println("error: " + e);
       }

@@ -140,6 +140,8 @@ class BuildFlagsTest {
       if (flags.isEmpty()) {
         assertEquals(1, rows(r.out, "failed  ").size(), r.out);
         assertEquals(1, rows(r.out, "skipped ").size(), r.out);
+      } else {
+        assertTrue(r.out.startsWith("error: "), "the error is the first line:\n" + r.out);
       }
     }
   }

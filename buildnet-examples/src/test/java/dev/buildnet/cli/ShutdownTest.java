@@ -146,6 +146,8 @@ class ShutdownTest {
     // The summary line counts it as cancelled, not as skipped.
     assertTrue(out.lines().anyMatch(
         l -> l.matches("built 0, cached 0, failed 0, skipped 0, cancelled 1 in .*")), out);
+    // The line above says why; a logger's line beside it would say it again, less clearly.
+    assertTrue(out.lines().noneMatch(l -> l.contains(" INFO dev.buildnet.")), out);
   }
 
   private void awaitRecorded(long pid) throws Exception {

@@ -504,7 +504,9 @@ public final class ProcessShellProvider implements ShellProvider {
         for (ProcessRun run : running) {
           if (cancelled.add(run)) {
             if (cancelled.size() == 1) {
-              LOG.info("JVM shutting down: stopping the running commands");
+              // Debug only: each command's result says it was cancelled, and a host (the CLI's
+              // "cancelled: BuildNet was asked to stop") says why, where its user looks.
+              LOG.debug("JVM shutting down: stopping the running commands");
             }
             run.cancel();
             long runDeadline =
