@@ -26,6 +26,8 @@ import org.eclipse.jetty.util.Callback;
 final class Guard extends Handler.Wrapper {
   private final Auth auth;
   private final Set<String> hosts;
+  /** The same names as {@link #hosts}, for a lookup that hashes nothing (see allowedHost). */
+  private final String[] hostNames;
   private final Set<String> corsOrigins;
   /** Null without configured origins. */
   private final CrossOriginHandler cors;
@@ -34,6 +36,7 @@ final class Guard extends Handler.Wrapper {
     super(next);
     this.auth = auth;
     this.hosts = hosts;
+    this.hostNames = hosts.toArray(new String[0]);
     this.corsOrigins = corsOrigins;
     if (corsOrigins.isEmpty()) {
       this.cors = null;
@@ -111,10 +114,14 @@ final class Guard extends Handler.Wrapper {
     if (host == null) {
       return false;
     }
-    if (hosts.contains(host)) {
-      return true; // the usual case, exact (the allowed names are lower case): no loop
+    // The Host is a new string on every request, so a set lookup would hash it each time; the
+    // list is a handful of names, and equals() stops at the first differing length or byte.
+    for (String h : hostNames) {
+      if (h.equals(host)) {
+        return true; // the usual case, exact (the allowed names are lower case)
+      }
     }
-    for (String h : hosts) {
+    for (String h : hostNames) {
       if (h.equalsIgnoreCase(host)) {
         return true;
       }

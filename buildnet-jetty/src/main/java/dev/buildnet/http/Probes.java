@@ -67,7 +67,9 @@ final class Probes {
         if (b.hasRemaining()) {
           b = body.duplicate(); // the last write from this thread has not finished with it
         } else {
-          b.rewind();
+          // clear(), not rewind(): a HEAD's write empties the buffer (Jetty clears it, limit 0)
+          // instead of consuming it, and the view's capacity is exactly the body
+          b.clear();
         }
         response.setStatus(200);
         response.getHeaders().add(TEXT);

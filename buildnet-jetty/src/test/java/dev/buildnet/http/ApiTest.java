@@ -180,6 +180,27 @@ class ApiTest {
     assertEquals(200, f.send(f.request("/ready").GET()).statusCode());
   }
 
+  /**
+   * Regression: Jetty empties the body buffer of a HEAD's write (limit 0) rather than consuming
+   * it, and the reused buffer was only rewound, so every later GET answered on that thread
+   * wrote nothing and failed with 500 ("written 0 < 3 content-length"). On one keep-alive
+   * connection all three are answered on the same thread.
+   */
+  @Test
+  void health_afterHead_stillAnswersOk() throws Exception {
+    try (RawHttp c = new RawHttp(f.http.port())) {
+      String host = "Host: 127.0.0.1\r\n";
+      RawHttp.Reply head = c.exchange("HEAD /health HTTP/1.1\r\n" + host + "\r\n", new byte[0], true);
+      assertEquals(200, head.status());
+      assertEquals("3", head.header("Content-Length"));
+      for (int i = 0; i < 2; i++) {
+        RawHttp.Reply get = c.exchange("GET /health HTTP/1.1\r\n" + host + "\r\n", new byte[0], false);
+        assertEquals(200, get.status(), get.body());
+        assertEquals("ok\n", get.body());
+      }
+    }
+  }
+
   @Test
   void probes_refuseMethodsThatWrite_with405() throws Exception {
     for (String path : List.of("/health", "/ready")) {
