@@ -3,6 +3,7 @@ package dev.buildnet.worker;
 import dev.buildnet.client.RemoteBlobs;
 import dev.buildnet.internal.master.BlobService;
 import dev.buildnet.internal.master.RequestError;
+import dev.buildnet.internal.worker.Sandbox;
 import dev.buildnet.internal.worker.WorkerAttempt;
 
 import dev.buildnet.api.bundle.BundlerAdapter;
@@ -84,7 +85,7 @@ public final class Worker implements AutoCloseable {
   private final HashProvider hashes; // null: the master's algorithm
   private final Map<String, BundlerAdapter> bundlers;
   /** Empty sandboxes of ended attempts, reused by the next ones. */
-  private final java.util.concurrent.ConcurrentLinkedDeque<Path> freeSandboxes =
+  private final java.util.concurrent.ConcurrentLinkedDeque<Sandbox> freeSandboxes =
       new java.util.concurrent.ConcurrentLinkedDeque<>();
   private final Map<String, DiskBlobStore> localStores = new java.util.concurrent.ConcurrentHashMap<>();
   private final dev.buildnet.internal.transport.SessionTransport transport;
@@ -359,7 +360,7 @@ public final class Worker implements AutoCloseable {
   private void onRun(Session c, Message m, TargetRun run) {
     WorkerAttempt.Key key = WorkerAttempt.Key.of(run);
     WorkerAttempt attempt;
-    Path sandboxOf;
+    Sandbox sandboxOf;
     synchronized (running) {
       if (closed.get()) {
         c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(), "worker " + workerId + " is closing", false));
@@ -376,9 +377,9 @@ public final class Worker implements AutoCloseable {
                 + " attempts already", false));
         return;
       }
-      Path sandbox = freeSandboxes.poll();
+      Sandbox sandbox = freeSandboxes.poll();
       if (sandbox == null) {
-        sandbox = sandboxes.resolve(UUID.randomUUID().toString());
+        sandbox = new Sandbox(sandboxes.resolve(UUID.randomUUID().toString()));
       }
       HashProvider h = hashesFor(c);
       DiskBlobStore local = localStore(h);
@@ -463,11 +464,11 @@ public final class Worker implements AutoCloseable {
     };
   }
 
-  private void release(WorkerAttempt.Key key, WorkerAttempt attempt, Path sandbox) {
+  private void release(WorkerAttempt.Key key, WorkerAttempt attempt, Sandbox sandbox) {
     if (attempt.sandboxClean && !closed.get()) {
       freeSandboxes.push(sandbox);
     } else {
-      WorkerAttempt.deleteTree(sandbox);
+      WorkerAttempt.deleteTree(sandbox.dir());
     }
     synchronized (running) {
       running.remove(key, attempt);

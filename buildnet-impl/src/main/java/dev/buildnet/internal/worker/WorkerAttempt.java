@@ -20,9 +20,7 @@ import dev.buildnet.internal.transport.Session;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -67,7 +65,8 @@ public final class WorkerAttempt {
   final Key key;
   public final Session connection;
   private final TargetRun run;
-  private final Path sandbox;
+  private final Sandbox box;
+  private final Path sandbox; // box's directory
   public volatile boolean sandboxClean; // set before release: whether the sandbox may be reused
   private final Path scratch;
   private final DiskBlobStore local;
@@ -78,13 +77,14 @@ public final class WorkerAttempt {
   /** Completes when the attempt has ended: tree stopped, sandbox deleted, slot released. */
   public final CompletableFuture<Void> done = new CompletableFuture<>();
 
-  public WorkerAttempt(TargetRun run, Session connection, Path sandbox, Path scratch,
+  public WorkerAttempt(TargetRun run, Session connection, Sandbox sandbox, Path scratch,
       DiskBlobStore local, BlobStore blobs, ShellProvider shell, Map<String, BundlerAdapter> bundlers) {
     this.step = new TargetStep(shell, bundlers);
     this.key = Key.of(run);
     this.run = run;
     this.connection = connection;
-    this.sandbox = sandbox;
+    this.box = sandbox;
+    this.sandbox = sandbox.dir();
     this.scratch = scratch;
     this.local = local;
     this.blobs = blobs;
@@ -128,7 +128,7 @@ public final class WorkerAttempt {
     CompletableFuture<TargetStep.Result> command;
     try {
       Path cwd = inside("cwd", run.cwd(), true);
-      ownSandbox();
+      box.own();
       if (!cwd.equals(sandbox) && !Files.isDirectory(cwd)) {
         Files.createDirectories(cwd);
       }
@@ -144,7 +144,7 @@ public final class WorkerAttempt {
       return true;
     }
     boolean ended = command.isDone();
-    if (ended && isEmptyDirectory(sandbox)) {
+    if (ended && box.isEmpty()) {
       sandboxClean = true;
       endClean(terminal(() -> reply(command.join(), List.of(), start)), release);
       return true;
@@ -161,29 +161,6 @@ public final class WorkerAttempt {
       return reply(result, List.of(), start);
     }), release), rest);
     return ended;
-  }
-
-  /**
-   * Makes the sandbox a directory of its own before anything is placed or run in it. A reused
-   * sandbox was an empty directory when its last attempt ended, but a process that escaped an
-   * earlier attempt (or an in-process command) may have replaced it since with a symbolic link or
-   * a file: that is removed, never followed, and the directory made again, so no attempt writes or
-   * runs where a link points. One {@code lstat}, as the check it replaces was one {@code stat}.
-   */
-  private void ownSandbox() throws IOException {
-    BasicFileAttributes a;
-    try {
-      a = Files.readAttributes(sandbox, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException e) {
-      Files.createDirectories(sandbox); // a new sandbox
-      return;
-    }
-    if (!a.isDirectory()) {
-      log.warn("the sandbox {} had been replaced by a {}: removed and made again", sandbox,
-          a.isSymbolicLink() ? "symbolic link" : "file");
-      Files.delete(sandbox); // the link itself, not what it points to
-      Files.createDirectory(sandbox);
-    }
   }
 
   private CompletableFuture<TargetStep.Result> startCommand(Path cwd) throws Failure {
@@ -226,7 +203,7 @@ public final class WorkerAttempt {
   private void end(Payload terminal, Runnable release) {
     // Emptied, not deleted: the worker hands the directory to its next attempt, which saves a
     // mkdir and an rmdir per attempt (a third of a millisecond each on a busy disk).
-    sandboxClean = emptyTree(sandbox);
+    sandboxClean = box.empty();
     endClean(terminal, release);
   }
 
@@ -250,7 +227,7 @@ public final class WorkerAttempt {
       outputPaths.add(inside("output", out, false));
     }
     try {
-      ownSandbox();
+      box.own();
     } catch (IOException e) {
       throw new Failure("cannot make the sandbox " + sandbox + ": " + e, true, e);
     }
@@ -518,48 +495,18 @@ public final class WorkerAttempt {
     }
   }
 
-  /** Deletes everything under {@code root}, keeping it; false if anything is left. */
-  static boolean emptyTree(Path root) {
-    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-      return false;
-    }
-    // Most attempts (a command with no inputs or outputs) leave the sandbox empty: one listing
-    // says so, without the walk, its sort and the second listing below.
-    if (isEmptyDirectory(root)) {
-      return true;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-        if (!p.equals(root)) {
-          p.toFile().setWritable(true);
-          Files.deleteIfExists(p);
-        }
-      }
-      try (Stream<Path> left = Files.list(root)) {
-        return left.findAny().isEmpty();
-      }
-    } catch (IOException | RuntimeException e) {
-      log.warn("cannot empty {}: {}", root, e.toString());
-      return false;
-    }
-  }
-
-  /** Whether {@code dir} is a directory with nothing in it (false if it cannot be listed). */
-  private static boolean isEmptyDirectory(Path dir) {
-    // File.list rather than a DirectoryStream: that one (a secure stream on Linux) dups the
-    // directory's descriptor and takes locks per entry; this runs once per attempt. null: not a
-    // directory, or an I/O error, which the caller's walk reports (or survives if transient).
-    String[] names;
-    try {
-      names = dir.toFile().list();
-    } catch (RuntimeException e) {
-      return false;
-    }
-    return names != null && names.length == 0;
-  }
-
   public static void deleteTree(Path root) {
     if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (Files.isSymbolicLink(root)) {
+      // A sandbox replaced by a link: the link goes, and nothing where it points is touched
+      // (setWritable below would follow it).
+      try {
+        Files.deleteIfExists(root);
+      } catch (IOException e) {
+        log.warn("cannot delete {}: {}", root, e.toString());
+      }
       return;
     }
     try (Stream<Path> walk = Files.walk(root)) {
