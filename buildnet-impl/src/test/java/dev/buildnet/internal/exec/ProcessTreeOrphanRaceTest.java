@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,27 +36,31 @@ class ProcessTreeOrphanRaceTest {
     }
   }
 
+  private final Scripted procfs = new Scripted();
+  private ProcessTree tree;
+  private long parent;
+  private long daemon;
+
+  @BeforeEach
+  void aCommandThatHasExited() throws Exception {
+    tree = subreaperTree(procfs);
+    parent = sleeper();
+    daemon = sleeper();
+  }
+
   @Test
-  void aDaemonHandedOverWhileItsParentWasLookedAt_isFound_inTheSameLook() throws Exception {
-    Scripted procfs = new Scripted();
-    long parent = sleeper();
-    long daemon = sleeper();
-    ProcessTree tree = subreaperTree(procfs);
+  void aDaemonHandedOverWhileItsParentWasLookedAt_isFound_inTheSameLook() {
     // The parent is the JVM's only child when the list is read, and a zombie when its
     // environment is: it handed the daemon over in between.
     procfs.listings.add(List.of(parent));
-    handsOver(procfs, parent, daemon);
+    parentHandsOverTheDaemon();
 
     assertTrue(tree.adoptsMore());
     assertTrue(tree.knownPids().contains(daemon), "a member: " + tree.knownPids());
   }
 
   @Test
-  void aParentCaughtExiting_isLookedAtAgain_once_itHasHandedItsChildrenOver() throws Exception {
-    Scripted procfs = new Scripted();
-    long parent = sleeper();
-    long daemon = sleeper();
-    ProcessTree tree = subreaperTree(procfs);
+  void aParentCaughtExiting_isLookedAtAgain_once_itHasHandedItsChildrenOver() {
     // Exiting: its environment cannot be told, and the daemon is still its child.
     procfs.listings.add(List.of(parent));
     procfs.marked.put(parent, null);
@@ -63,16 +68,14 @@ class ProcessTreeOrphanRaceTest {
     assertTrue(tree.adoptsMore(), "the caller is told to look again");
     assertFalse(tree.knownPids().contains(daemon));
 
-    handsOver(procfs, parent, daemon);
+    parentHandsOverTheDaemon();
     assertTrue(tree.adoptsMore());
     assertTrue(tree.knownPids().contains(daemon), "a member: " + tree.knownPids());
   }
 
   @Test
-  void aChildThatIsNoneOfTheCommands_endsTheLook_afterOneMoreRead() throws Exception {
-    Scripted procfs = new Scripted();
-    long stranger = sleeper();
-    ProcessTree tree = subreaperTree(procfs);
+  void aChildThatIsNoneOfTheCommands_endsTheLook_afterOneMoreRead() {
+    long stranger = parent;
     procfs.listings.add(List.of(stranger));
     procfs.marked.put(stranger, false);
 
@@ -80,11 +83,11 @@ class ProcessTreeOrphanRaceTest {
     assertEquals(2, procfs.listingsRead, "read once more after looking at its children");
   }
 
-  /** From the next listing on, {@code parent} is a zombie and its marked child the JVM's. */
-  private static void handsOver(Scripted procfs, long parent, long child) {
-    procfs.listings.add(List.of(parent, child));
+  /** From the next listing on, the parent is a zombie and the (marked) daemon the JVM's. */
+  private void parentHandsOverTheDaemon() {
+    procfs.listings.add(List.of(parent, daemon));
     procfs.marked.put(parent, false);
-    procfs.marked.put(child, true);
+    procfs.marked.put(daemon, true);
   }
 
   private long sleeper() throws Exception {
