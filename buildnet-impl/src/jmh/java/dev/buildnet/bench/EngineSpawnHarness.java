@@ -1,6 +1,5 @@
 package dev.buildnet.bench;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import dev.buildnet.BuildNet;
 import dev.buildnet.api.build.BuildResult;
@@ -41,20 +40,13 @@ public final class EngineSpawnHarness {
         build(net, names); // warm-up: JIT, thread pools
       }
       for (int r = 0; r < rounds; r++) {
-        long[] before = usage(libc);
-        long t0 = System.nanoTime();
-        build(net, names);
-        long t1 = System.nanoTime();
-        long[] after = usage(libc);
-        System.out.printf(
-            "engine, %d slot(s): wall %.0f us, JVM CPU %.0f us, voluntary switches %.2f,"
-                + " involuntary %.2f per target (load %s)%n",
-            slots,
-            (t1 - t0) / 1e3 / targets,
-            (after[0] - before[0]) / (double) targets,
-            (after[1] - before[1]) / (double) targets,
-            (after[2] - before[2]) / (double) targets,
-            Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        SpawnCostHarness.measure(libc, "engine, " + slots + " slot(s)", "target", targets, () -> {
+          try {
+            build(net, names);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
       }
     } finally {
       EngineBenchmark.deleteTree(workspace);
@@ -66,15 +58,5 @@ public final class EngineSpawnHarness {
     if (!res.success()) {
       throw new IllegalStateException(res.errors().toString());
     }
-  }
-
-  /** CPU microseconds (user + system), voluntary and involuntary context switches. */
-  private static long[] usage(SpawnCostHarness.CLib libc) {
-    Memory m = new Memory(144);
-    if (libc.getrusage(0, m) != 0) {
-      throw new IllegalStateException("getrusage failed");
-    }
-    long cpu = (m.getLong(0) + m.getLong(16)) * 1_000_000 + m.getLong(8) + m.getLong(24);
-    return new long[] {cpu, m.getLong(128), m.getLong(136)};
   }
 }

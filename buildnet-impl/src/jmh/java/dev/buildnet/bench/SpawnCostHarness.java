@@ -62,23 +62,35 @@ public final class SpawnCostHarness {
       one.run(); // warm-up: JIT, thread pools
     }
     for (int r = 0; r < rounds; r++) {
-      long[] before = usage(libc);
-      long t0 = System.nanoTime();
-      for (int i = 0; i < commands; i++) {
-        one.run();
-      }
-      long t1 = System.nanoTime();
-      long[] after = usage(libc);
-      System.out.printf(
-          "%s: wall %.0f us, JVM CPU %.0f us, voluntary switches %.2f, involuntary %.2f per command"
-              + " (load %s)%n",
-          mode,
-          (t1 - t0) / 1e3 / commands,
-          (after[0] - before[0]) / (double) commands,
-          (after[1] - before[1]) / (double) commands,
-          (after[2] - before[2]) / (double) commands,
-          Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+      measure(libc, mode, "command", commands, () -> {
+        for (int i = 0; i < commands; i++) {
+          one.run();
+        }
+      });
     }
+  }
+
+  /**
+   * Runs {@code body} (which does {@code n} units of work) once and prints its wall time, this
+   * JVM's CPU time and context switches per unit, and the 1-minute load average.
+   */
+  static void measure(CLib libc, String label, String unit, int n, Runnable body)
+      throws java.io.IOException {
+    long[] before = usage(libc);
+    long t0 = System.nanoTime();
+    body.run();
+    long t1 = System.nanoTime();
+    long[] after = usage(libc);
+    System.out.printf(
+        "%s: wall %.0f us, JVM CPU %.0f us, voluntary switches %.2f, involuntary %.2f per %s"
+            + " (load %s)%n",
+        label,
+        (t1 - t0) / 1e3 / n,
+        (after[0] - before[0]) / (double) n,
+        (after[1] - before[1]) / (double) n,
+        (after[2] - before[2]) / (double) n,
+        unit,
+        Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
   }
 
   /** CPU microseconds (user + system), voluntary and involuntary context switches. */
