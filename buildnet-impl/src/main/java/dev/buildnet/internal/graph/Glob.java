@@ -76,7 +76,11 @@ public final class Glob {
 
     Segments(String glob) {
       this.glob = glob;
-      this.segments = glob.split("/");
+      String[] split = glob.split("/");
+      for (int i = 0; i < split.length; i++) {
+        split[i] = split[i].intern(); // "src", "**", "packages": the same in most globs
+      }
+      this.segments = split;
     }
 
     @Override
