@@ -14,17 +14,28 @@ import java.util.Objects;
  */
 public final class Digest implements Comparable<Digest> {
 
+  /** The algorithm's name; the one shared instance for the algorithms BuildNet ships. */
   private final String algorithm;
-  private final String hex;
   /**
-   * {@link #toString()}, made on first use: a key is written out several times per target (its
-   * outcome, its explain record), and each concatenation was a fresh string.
+   * {@code algorithm:hex}, the only copy of the hex digits: a long-lived process keeps a digest
+   * per file and per output (a 5,000-package workspace about 115,000), and a separate hex string
+   * beside a cached {@link #toString()} cost about 56 bytes more each. {@link #hex()} is rarely
+   * asked for (a blob's file name), {@link #toString()} on every key written.
    */
-  private String text;
+  private final String text;
 
-  private Digest(String algorithm, String hex) {
+  private Digest(String algorithm, String text) {
     this.algorithm = algorithm;
-    this.hex = hex;
+    this.text = text;
+  }
+
+  /** The shared instance of a common algorithm name, else {@code algorithm} itself. */
+  private static String canonical(String algorithm) {
+    return switch (algorithm) {
+      case "xxh64" -> "xxh64";
+      case "sha256" -> "sha256";
+      default -> algorithm;
+    };
   }
 
   /** A digest of {@code bytes} (copied) computed by {@code algorithm}. */
@@ -37,15 +48,24 @@ public final class Digest implements Comparable<Digest> {
   public static Digest of(String algorithm, String hex) {
     Objects.requireNonNull(algorithm, "algorithm");
     Objects.requireNonNull(hex, "hex");
+    checkAlgorithm(algorithm);
+    checkHex(hex, 0);
+    String a = canonical(algorithm);
+    return new Digest(a, a + ':' + hex);
+  }
+
+  private static void checkAlgorithm(String algorithm) {
     if (!isAlgorithm(algorithm)) {
       throw new IllegalArgumentException(
           "digest algorithm must be lowercase letters, digits or '-' but was '" + algorithm + "'");
     }
-    if (!isHex(hex)) {
-      throw new IllegalArgumentException(
-          "digest must be 2 to 256 lowercase hex digits, an even count, but was '" + hex + "'");
+  }
+
+  private static void checkHex(String s, int from) {
+    if (!isHex(s, from)) {
+      throw new IllegalArgumentException("digest must be 2 to 256 lowercase hex digits, an even"
+          + " count, but was '" + s.substring(from) + "'");
     }
-    return new Digest(algorithm, hex);
   }
 
   /** {@code [a-z][a-z0-9-]{0,31}}, checked by hand: digests are parsed on hot paths. */
@@ -63,13 +83,13 @@ public final class Digest implements Comparable<Digest> {
     return true;
   }
 
-  /** 2 to 256 lowercase hex digits, an even count. */
-  private static boolean isHex(String s) {
-    int n = s.length();
+  /** From {@code from} on: 2 to 256 lowercase hex digits, an even count. */
+  private static boolean isHex(String s, int from) {
+    int n = s.length() - from;
     if (n < 2 || n > 256 || (n & 1) != 0) {
       return false;
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < s.length(); i++) {
       char c = s.charAt(i);
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
         return false;
@@ -90,7 +110,10 @@ public final class Digest implements Comparable<Digest> {
       throw new IllegalArgumentException(
           "digest must be written 'algorithm:hex' but was '" + text + "'");
     }
-    return of(text.substring(0, colon), text.substring(colon + 1));
+    String algorithm = text.substring(0, colon);
+    checkAlgorithm(algorithm);
+    checkHex(text, colon + 1);
+    return new Digest(canonical(algorithm), text); // the text itself: no copy of the hex digits
   }
 
   public String algorithm() {
@@ -99,38 +122,34 @@ public final class Digest implements Comparable<Digest> {
 
   /** The digest bytes as lowercase hex, without the algorithm. */
   public String hex() {
-    return hex;
+    return text.substring(algorithm.length() + 1);
   }
 
   /** A copy of the digest bytes. */
   public byte[] bytes() {
-    return HexFormat.of().parseHex(hex);
+    return HexFormat.of().parseHex(text, algorithm.length() + 1, text.length());
   }
 
   /** {@code algorithm:hex}. */
   @Override
   public String toString() {
-    String t = text; // a race only builds an equal string twice: String is immutable
-    if (t == null) {
-      t = algorithm + ':' + hex;
-      text = t;
-    }
-    return t;
+    return text;
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Digest d && d.algorithm.equals(algorithm) && d.hex.equals(hex);
+    // The algorithm has no ':', so equal texts mean equal algorithms and equal bytes.
+    return o instanceof Digest d && d.text.equals(text);
   }
 
   @Override
   public int hashCode() {
-    return 31 * algorithm.hashCode() + hex.hashCode();
+    return text.hashCode();
   }
 
   @Override
   public int compareTo(Digest o) {
     int c = algorithm.compareTo(o.algorithm);
-    return c != 0 ? c : hex.compareTo(o.hex);
+    return c != 0 ? c : text.compareTo(o.text); // same algorithm: the texts differ in the hex
   }
 }

@@ -93,6 +93,22 @@ class DigestTest {
   void compareTo_ordersByAlgorithmThenHex() {
     assertTrue(Digest.parse("a:ff").compareTo(Digest.parse("b:00")) < 0);
     assertTrue(Digest.parse("a:00").compareTo(Digest.parse("a:01")) < 0);
+    // An algorithm that is a prefix of another sorts first, whatever the digits: the texts
+    // alone would say otherwise (':' sorts after '2').
+    assertTrue(Digest.parse("sha:ff").compareTo(Digest.parse("sha256:00")) < 0);
+    assertTrue(Digest.parse("sha256:00").compareTo(Digest.parse("sha:ff")) > 0);
+  }
+
+  @Test
+  void parsedAndBuiltDigests_agreeOnEverything() {
+    Digest built = Digest.of("xxh64", "7b03496045e8d09c");
+    Digest parsed = Digest.parse("xxh64:7b03496045e8d09c");
+
+    assertEquals(built, parsed);
+    assertEquals(built.hashCode(), parsed.hashCode());
+    assertEquals("7b03496045e8d09c", parsed.hex());
+    assertEquals("xxh64", parsed.algorithm());
+    assertEquals(built.toString(), parsed.toString());
   }
 
   @ParameterizedTest

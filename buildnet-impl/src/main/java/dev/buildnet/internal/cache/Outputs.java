@@ -43,6 +43,8 @@ public final class Outputs {
    */
   private final Map<String, Resolved> resolved = new java.util.concurrent.ConcurrentHashMap<>();
   private static final int RESOLVED_MAX = 200_000;
+  /** The parent text {@link #parentOf} made last. */
+  private volatile String lastParent;
 
   /** An output path resolved by {@link #resolve}, and its parent's text (null if at the top). */
   private record Resolved(Path path, String parent) {}
@@ -463,12 +465,26 @@ public final class Outputs {
     return p;
   }
 
+  /**
+   * {@code rel}'s text up to {@code slash}: the previous answer when it is the same directory (a
+   * target's outputs come directory by directory), so the files of one directory share one
+   * string instead of a copy each for as long as {@link #resolved} keeps them.
+   */
+  private String parentOf(String rel, int slash) {
+    String last = lastParent; // racy by design: any String seen here is a complete, valid one
+    if (last == null || last.length() != slash || !rel.startsWith(last)) {
+      last = rel.substring(0, slash);
+      lastParent = last;
+    }
+    return last;
+  }
+
   /** {@link #resolve} of {@code rel}, remembered (see {@link #resolved}). */
   private Resolved resolved(String rel) {
     Resolved r = resolved.get(rel);
     if (r == null) {
       int slash = rel.lastIndexOf('/');
-      r = new Resolved(resolve(rel), slash > 0 ? rel.substring(0, slash) : null);
+      r = new Resolved(resolve(rel), slash > 0 ? parentOf(rel, slash) : null);
       if (resolved.size() >= RESOLVED_MAX) {
         resolved.clear(); // crude bound: they are made again as needed
       }

@@ -2,7 +2,6 @@ package dev.buildnet.internal.graph;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * Expands the {@code {inputs}} and {@code {inputs:GLOB}} elements of a command's argv into the
@@ -52,9 +51,9 @@ public final class ArgumentExpansion {
       } else if (arg.startsWith(PREFIX) && arg.endsWith("}")) {
         String glob = RelativePaths.normalize("placeholder '" + arg + "'",
             arg.substring(PREFIX.length(), arg.length() - 1), true);
-        Pattern p = Glob.compile(glob);
+        Glob.Matcher p = Glob.matcher(glob);
         for (String file : inputFiles) {
-          if (p.matcher(file).matches()) {
+          if (p.matches(file)) {
             out.add(relative(cwd, file));
           }
         }

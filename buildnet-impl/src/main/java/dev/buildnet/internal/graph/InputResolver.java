@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
 
 /**
  * Expands a {@link Target}'s declared inputs into the files they name, as sorted '/'-separated
@@ -64,7 +63,7 @@ public final class InputResolver {
   private final Map<String, String[]> listings = new ConcurrentHashMap<>();
   /** Glob -> the files it matches, sorted. */
   private final Map<String, List<String>> matches = new ConcurrentHashMap<>();
-  private final Map<String, Pattern> compiled = new ConcurrentHashMap<>();
+  private final Map<String, Glob.Matcher> compiled = new ConcurrentHashMap<>();
   /** Directory -> whether its real path is inside the workspace. */
   private final Map<String, Boolean> realDirectories = new ConcurrentHashMap<>();
   /**
@@ -136,7 +135,7 @@ public final class InputResolver {
     if (included.isEmpty()) {
       return List.of();
     }
-    List<Pattern> excludedGlobs = new ArrayList<>();
+    List<Glob.Matcher> excludedGlobs = new ArrayList<>();
     List<String> excludedPaths = new ArrayList<>(target.outputs());
     for (String exclusion : exclusions) {
       if (RelativePaths.isGlob(exclusion)) {
@@ -154,7 +153,7 @@ public final class InputResolver {
     return Collections.unmodifiableList(result);
   }
 
-  private static boolean excluded(String file, List<String> paths, List<Pattern> globs) {
+  private static boolean excluded(String file, List<String> paths, List<Glob.Matcher> globs) {
     for (String path : paths) {
       if (RelativePaths.contains(path, file)) {
         return true;
@@ -166,8 +165,8 @@ public final class InputResolver {
     // A glob excludes a file it matches or a file below a directory it matches.
     for (int end = file.indexOf('/'); ; end = file.indexOf('/', end + 1)) {
       String prefix = end < 0 ? file : file.substring(0, end);
-      for (Pattern glob : globs) {
-        if (glob.matcher(prefix).matches()) {
+      for (Glob.Matcher glob : globs) {
+        if (glob.matches(prefix)) {
           return true;
         }
       }
@@ -421,10 +420,10 @@ public final class InputResolver {
 
   private List<String> matching(String glob) {
     return matches.computeIfAbsent(glob, g -> {
-      Pattern pattern = pattern(g);
+      Glob.Matcher pattern = pattern(g);
       List<String> found = new ArrayList<>();
       for (String file : filesUnder(RelativePaths.literalBase(g))) {
-        if (pattern.matcher(file).matches()) {
+        if (pattern.matches(file)) {
           found.add(file);
         }
       }
@@ -432,7 +431,7 @@ public final class InputResolver {
     });
   }
 
-  private Pattern pattern(String glob) {
+  private Glob.Matcher pattern(String glob) {
     return compiled.computeIfAbsent(glob, Glob::cached);
   }
 

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * Which watched targets a changed path concerns, by the literal base directory of each input
@@ -21,7 +20,7 @@ import java.util.regex.Pattern;
  * costs a key computation that finds the key unchanged). Immutable; one per graph.
  */
 final class TargetIndex {
-  private record Input(String target, String pattern, Pattern glob) {}
+  private record Input(String target, String pattern, Glob.Matcher glob) {}
 
   private final NavigableMap<String, List<Input>> byBase = new TreeMap<>();
   /** Hashed, not sorted: {@link #insideOutput} asks it once per ancestor of every trusted file. */
@@ -41,7 +40,8 @@ final class TargetIndex {
         if (insideOutput(base)) {
           continue; // generated: a dependency writes it, and its events never count
         }
-        Pattern glob = RelativePaths.isGlob(input) ? Glob.compile(input) : null;
+        // Shared with the input resolver's (Glob.cached): one matcher per glob in the process.
+        Glob.Matcher glob = RelativePaths.isGlob(input) ? Glob.cached(input) : null;
         byBase.computeIfAbsent(base, b -> new ArrayList<>()).add(new Input(t.name(), input, glob));
         bases.add(base);
       }
@@ -91,7 +91,7 @@ final class TargetIndex {
         } else if (in.glob == null) {
           hit = RelativePaths.contains(in.pattern, rel);
         } else {
-          hit = in.glob.matcher(rel).matches();
+          hit = in.glob.matches(rel);
         }
         if (hit) {
           out.add(in.target);

@@ -8,9 +8,13 @@ import org.junit.jupiter.api.Test;
 
 class GlobTest {
 
+  /** The answer of the regex and of the matcher, which must agree. */
   private static boolean matches(String glob, String path) {
     Pattern p = Glob.compile(glob);
-    return p.matcher(path).matches();
+    boolean regex = p.matcher(path).matches();
+    org.junit.jupiter.api.Assertions.assertEquals(regex, Glob.matcher(glob).matches(path),
+        () -> "matcher and regex disagree on " + glob + " vs " + path);
+    return regex;
   }
 
   @Test
@@ -59,17 +63,40 @@ class GlobTest {
     assertFalse(matches("*.java", "Ajava"));
   }
   @Test
-  void cached_sharesOnePatternPerGlob_thatMatchesAsCompiled_andNeverRemembersABadOne() {
-    java.util.regex.Pattern first = Glob.cached("src/**/*.{ts,tsx}");
-    org.junit.jupiter.api.Assertions.assertSame(first, Glob.cached("src/**/*.{ts,tsx}"));
-    for (String path : java.util.List.of("src/a.ts", "src/x/y/b.tsx", "src/a.js", "lib/a.ts")) {
-      org.junit.jupiter.api.Assertions.assertEquals(
-          Glob.compile("src/**/*.{ts,tsx}").matcher(path).matches(),
-          first.matcher(path).matches(), path);
+  void cached_sharesOneMatcherPerGlob_thatMatchesAsCompiled_andNeverRemembersABadOne() {
+    for (String glob : java.util.List.of("src/**/*.{ts,tsx}", "src/**/*.ts")) {
+      Glob.Matcher first = Glob.cached(glob);
+      org.junit.jupiter.api.Assertions.assertSame(first, Glob.cached(glob));
+      for (String path : java.util.List.of("src/a.ts", "src/x/y/b.tsx", "src/a.js", "lib/a.ts")) {
+        org.junit.jupiter.api.Assertions.assertEquals(
+            Glob.compile(glob).matcher(path).matches(), first.matches(path), path);
+      }
     }
     for (int i = 0; i < 2; i++) {
       org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
           () -> Glob.cached("src/{a,b"));
     }
+  }
+
+  @Test
+  void matcher_agreesWithTheRegex_onEdgeShapes() {
+    // Empty segments, trailing slashes, runs of stars, the empty glob, a leading slash.
+    String[] globs = {"**", "**/**", "a/**", "a/**/b", "**/b", "*", "a/*", "a/*/b", "a**b/c",
+        "a/***", "", "/a", "a//b", "?", "a?/**/?b", "a/**/", "*a*b*", "**/*.java"};
+    String[] paths = {"", "/", "a", "a/", "a/b", "a//b", "/a", "a/b/", "ab", "axb/c", "a/x/y/b",
+        "b", "x/b", "a/b/c/b", "acb", "aXbYb", "src/A.java", "a/b/c", "a//", "//"};
+    for (String g : globs) {
+      for (String p : paths) {
+        matches(g, p);
+      }
+    }
+  }
+
+  @Test
+  void matcher_treatsAPathWithSurrogates_asTheRegexDoes() {
+    // The regex's '?' takes a whole code point: one emoji is one '?'.
+    assertTrue(matches("src/?.txt", "src/\uD83D\uDE00.txt"));
+    assertFalse(matches("src/??.txt", "src/\uD83D\uDE00.txt"));
+    assertTrue(matches("src/**", "src/\uD83D\uDE00/x"));
   }
 }
