@@ -291,7 +291,7 @@ public final class PeerConnection implements Session {
   @Override
   public CompletableFuture<Void> send(Message message) {
     byte[] frame = codec.encode(message); // misuse (bad payload) throws here, to the caller
-    return enqueue(frame);
+    return enqueue(frame, false);
   }
 
   /**
@@ -313,6 +313,21 @@ public final class PeerConnection implements Session {
    */
   public CompletableFuture<Message> request(
       Payload payload, Duration timeout, Consumer<Message> partial) {
+    Cork.flush(); // the caller may wait for this reply: nothing this thread holds waits for it
+    return request(payload, timeout, partial, false);
+  }
+
+  /**
+   * Like {@link #request(Payload, Duration)}, but if this thread is {@link Cork corked} the write
+   * is left to the cork, so requests the thread sends to this connection meanwhile leave together.
+   */
+  @Override
+  public CompletableFuture<Message> requestBatched(Payload payload, Duration timeout) {
+    return request(payload, timeout, null, true);
+  }
+
+  private CompletableFuture<Message> request(
+      Payload payload, Duration timeout, Consumer<Message> partial, boolean batched) {
     Objects.requireNonNull(timeout, "timeout");
     Message m = message(payload);
     CompletableFuture<Message> future = new CompletableFuture<>();
@@ -321,7 +336,7 @@ public final class PeerConnection implements Session {
         () -> new TimeoutException(m.type() + " request " + m.id() + " to " + this
             + " got no reply within " + timeout + "; the peer may still have acted on it"),
         transport.sweeps());
-    send(m)
+    enqueue(codec.encode(m), batched) // misuse (bad payload) throws here, to the caller
         .whenComplete(
             (ok, e) -> {
               if (e != null) {
@@ -334,7 +349,8 @@ public final class PeerConnection implements Session {
     return future;
   }
 
-  private CompletableFuture<Void> enqueue(byte[] frame) {
+  /** Queues {@code frame}; {@code batched}: a corked thread leaves the write to its {@link Cork}. */
+  private CompletableFuture<Void> enqueue(byte[] frame, boolean batched) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     if (closed.get()) {
       done.completeExceptionally(closedException());
@@ -362,7 +378,9 @@ public final class PeerConnection implements Session {
           loop.flushSoon(this); // only the loop wraps: one wake-up for however many sends
         }
       } else if (!loop.inLoop()) {
-        writeNow();
+        if (!batched || !Cork.hold(this)) {
+          writeNow();
+        }
       } else if (flushQueued.compareAndSet(false, true)) {
         loop.flushSoon(this); // with whatever else the loop's handlers send this iteration
       }
@@ -474,6 +492,11 @@ public final class PeerConnection implements Session {
     if (!stalled) {
       flushWhileQueued();
     }
+  }
+
+  /** A {@link Cork} ends: writes what its thread queued and held (and whatever else is queued). */
+  void writeHeld() {
+    writeNow();
   }
 
   private void flushWhileQueued() {
