@@ -105,6 +105,7 @@ public final class PeerConnection implements Session {
   private final AtomicBoolean interestQueued = new AtomicBoolean(); // see interest()
   private volatile SelectionKey key; // set on the loop before the first frame
   private int headOffset; // guarded by flushing: bytes of writing's head already written
+  private long writeCalls; // guarded by flushing: plaintext write syscalls made (for tests)
   private volatile boolean closing; // an ERROR is on its way out; read nothing more
   private volatile Throwable closingCause;
   private volatile long deadlineNanos;
@@ -562,6 +563,7 @@ public final class PeerConnection implements Session {
           }
         }
         lastSentNanos = System.nanoTime();
+        writeCalls++;
         long left = total - written;
         while (written > 0) {
           Outgoing head = writing.peek();
@@ -1228,6 +1230,14 @@ public final class PeerConnection implements Session {
   /** Whether reading is paused for the inbound backlog (for tests). */
   boolean readPaused() {
     return readPaused;
+  }
+
+  /**
+   * Write syscalls made for this plaintext connection so far (for tests; exact when read by the
+   * thread that wrote, or after the writes it counts are known to be done).
+   */
+  long writeCalls() {
+    return writeCalls;
   }
 
   /** Bytes queued to send and not yet written (for tests). */
