@@ -92,6 +92,11 @@ public final class Engine {
       new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Most settlings one executor task runs under one cork. */
   private static final int SETTLE_BATCH = 8;
+  /**
+   * How long what a settling dispatched may wait for the next ones to leave with it: several
+   * no-op settlings' worth (~10 µs each), far below a worker's round trip.
+   */
+  private static final long HOLD_NANOS = 200_000;
   private final TargetRunner runner;
   private final AttemptPolicy policy;
   private final Listeners listeners;
@@ -709,14 +714,21 @@ public final class Engine {
     flag[0] = true;
     dev.buildnet.internal.transport.Cork.begin();
     try {
-      // Bounded, so a held TARGET_RUN waits for a few settlings at most; the executor tasks
-      // queued with the rest take them.
+      // Bounded, so a held TARGET_RUN waits for a few settlings at most (the executor tasks
+      // queued with the rest take them), and for no settling that is slow (outputs to restore):
+      // what is held leaves once HOLD_NANOS have passed.
+      long since = System.nanoTime();
       for (int i = 0; i < SETTLE_BATCH; i++) {
         Runnable t = settles.poll();
         if (t == null) {
           break;
         }
         t.run();
+        long now = System.nanoTime();
+        if (now - since > HOLD_NANOS) {
+          dev.buildnet.internal.transport.Cork.flush();
+          since = now;
+        }
       }
     } finally {
       flag[0] = before;
