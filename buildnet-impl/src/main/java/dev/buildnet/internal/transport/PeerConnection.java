@@ -46,7 +46,10 @@ import org.slf4j.LoggerFactory;
  * {@link javax.net.ssl.SSLEngine} only the loop touches; delegated handshake tasks run on a small
  * shared pool). Its handler runs on the loop if it is an {@link InlineHandler}, else on a
  * per-connection serial executor. Frames queued while the loop works leave together, several per
- * write syscall.
+ * write syscall. A frame sent from another thread is written by that thread at once (or by
+ * whichever thread is writing the connection then), unless it is a {@link #requestBatched
+ * batched} request of a thread that is {@link Cork corked}: it then leaves when the cork ends,
+ * with the thread's other batched requests to this connection.
  *
  * <p>A connection this side {@code connect}ed is served the same way (over TLS an engine in
  * client mode): the transport's loop runs its handshake too, so {@code connect} only waits for it.
