@@ -427,7 +427,10 @@ final class RemoteAttempt {
     LogCapture err = new LogCapture(logCap);
     Dispatcher.Result r;
     try {
-      r = placement.run(message, p -> log(run, dep.target, p, out, err)).join();
+      CompletableFuture<Dispatcher.Result> running =
+          placement.run(message, p -> log(run, dep.target, p, out, err));
+      dev.buildnet.internal.transport.Cork.flush(); // this thread waits for it: it must leave now
+      r = running.join();
     } catch (CompletionException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new Requeue("re-running '" + dep.name() + "', whose outputs were lost, failed: "

@@ -341,7 +341,9 @@ public final class Dispatcher {
         fail(k, a, new WorkerLostException("worker '" + worker.id() + "' is disconnected"));
         return a.result;
       }
-      worker.connection.request(run, START_TIMEOUT).whenComplete((reply, e) -> {
+      // Batched: the engine corks while it dispatches the attempts that results arriving together
+      // made room for, and their TARGET_RUNs then leave together (see Cork).
+      worker.connection.requestBatched(run, START_TIMEOUT).whenComplete((reply, e) -> {
         if (e != null) {
           Throwable cause = e instanceof CompletionException ? e.getCause() : e;
           String why = cause instanceof RemoteErrorException r

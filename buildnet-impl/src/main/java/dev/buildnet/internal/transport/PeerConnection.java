@@ -46,7 +46,10 @@ import org.slf4j.LoggerFactory;
  * {@link javax.net.ssl.SSLEngine} only the loop touches; delegated handshake tasks run on a small
  * shared pool). Its handler runs on the loop if it is an {@link InlineHandler}, else on a
  * per-connection serial executor. Frames queued while the loop works leave together, several per
- * write syscall.
+ * write syscall. A frame sent from another thread is written by that thread at once (or by
+ * whichever thread is writing the connection then), unless it is a {@link #requestBatched
+ * batched} request of a thread that is {@link Cork corked}: it then leaves when the cork ends,
+ * with the thread's other batched requests to this connection.
  *
  * <p>A connection this side {@code connect}ed is served the same way (over TLS an engine in
  * client mode): the transport's loop runs its handshake too, so {@code connect} only waits for it.
@@ -105,6 +108,7 @@ public final class PeerConnection implements Session {
   private final AtomicBoolean interestQueued = new AtomicBoolean(); // see interest()
   private volatile SelectionKey key; // set on the loop before the first frame
   private int headOffset; // guarded by flushing: bytes of writing's head already written
+  private long writeCalls; // guarded by flushing: plaintext write syscalls made (for tests)
   private volatile boolean closing; // an ERROR is on its way out; read nothing more
   private volatile Throwable closingCause;
   private volatile long deadlineNanos;
@@ -291,7 +295,7 @@ public final class PeerConnection implements Session {
   @Override
   public CompletableFuture<Void> send(Message message) {
     byte[] frame = codec.encode(message); // misuse (bad payload) throws here, to the caller
-    return enqueue(frame);
+    return enqueue(frame, false);
   }
 
   /**
@@ -313,6 +317,21 @@ public final class PeerConnection implements Session {
    */
   public CompletableFuture<Message> request(
       Payload payload, Duration timeout, Consumer<Message> partial) {
+    Cork.flush(); // the caller may wait for this reply: nothing this thread holds waits for it
+    return request(payload, timeout, partial, false);
+  }
+
+  /**
+   * Like {@link #request(Payload, Duration)}, but if this thread is {@link Cork corked} the write
+   * is left to the cork, so requests the thread sends to this connection meanwhile leave together.
+   */
+  @Override
+  public CompletableFuture<Message> requestBatched(Payload payload, Duration timeout) {
+    return request(payload, timeout, null, true);
+  }
+
+  private CompletableFuture<Message> request(
+      Payload payload, Duration timeout, Consumer<Message> partial, boolean batched) {
     Objects.requireNonNull(timeout, "timeout");
     Message m = message(payload);
     CompletableFuture<Message> future = new CompletableFuture<>();
@@ -321,7 +340,7 @@ public final class PeerConnection implements Session {
         () -> new TimeoutException(m.type() + " request " + m.id() + " to " + this
             + " got no reply within " + timeout + "; the peer may still have acted on it"),
         transport.sweeps());
-    send(m)
+    enqueue(codec.encode(m), batched) // misuse (bad payload) throws here, to the caller
         .whenComplete(
             (ok, e) -> {
               if (e != null) {
@@ -334,7 +353,8 @@ public final class PeerConnection implements Session {
     return future;
   }
 
-  private CompletableFuture<Void> enqueue(byte[] frame) {
+  /** Queues {@code frame}; {@code batched}: a corked thread leaves the write to its {@link Cork}. */
+  private CompletableFuture<Void> enqueue(byte[] frame, boolean batched) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     if (closed.get()) {
       done.completeExceptionally(closedException());
@@ -362,7 +382,9 @@ public final class PeerConnection implements Session {
           loop.flushSoon(this); // only the loop wraps: one wake-up for however many sends
         }
       } else if (!loop.inLoop()) {
-        writeNow();
+        if (!batched || !Cork.hold(this)) {
+          writeNow();
+        }
       } else if (flushQueued.compareAndSet(false, true)) {
         loop.flushSoon(this); // with whatever else the loop's handlers send this iteration
       }
@@ -476,6 +498,11 @@ public final class PeerConnection implements Session {
     }
   }
 
+  /** A {@link Cork} ends: writes what its thread queued and held (and whatever else is queued). */
+  void writeHeld() {
+    writeNow();
+  }
+
   private void flushWhileQueued() {
     while (true) {
       if (!flushing.compareAndSet(false, true)) {
@@ -539,6 +566,7 @@ public final class PeerConnection implements Session {
           }
         }
         lastSentNanos = System.nanoTime();
+        writeCalls++;
         long left = total - written;
         while (written > 0) {
           Outgoing head = writing.peek();
@@ -1205,6 +1233,14 @@ public final class PeerConnection implements Session {
   /** Whether reading is paused for the inbound backlog (for tests). */
   boolean readPaused() {
     return readPaused;
+  }
+
+  /**
+   * Write syscalls made for this plaintext connection so far (for tests; exact when read by the
+   * thread that wrote, or after the writes it counts are known to be done).
+   */
+  long writeCalls() {
+    return writeCalls;
   }
 
   /** Bytes queued to send and not yet written (for tests). */

@@ -73,6 +73,16 @@ public interface Session extends Transport.Connection {
   }
 
   /**
+   * Like {@link #request(Payload, Duration)}, for a caller that does not wait for the reply on
+   * this thread: if the thread is {@link Cork corked}, the write may be left to the cork, so that
+   * the requests it sends to this connection meanwhile leave in one write. By default, as {@code
+   * request}.
+   */
+  default CompletableFuture<Message> requestBatched(Payload payload, Duration timeout) {
+    return request(payload, timeout);
+  }
+
+  /**
    * Like {@link #request(Payload, Duration)} for requests answered by a stream of replies (BLOB_GET
    * is answered by BLOB_CHUNKs): each reply but the last goes to {@code partial}; the future
    * completes with the last ({@code last} true, or an ERROR). {@code timeout} bounds the stream.
