@@ -168,6 +168,12 @@ final class RemoteAttempt {
     } catch (OutputRejected e) {
       return failed.because("OUTPUT", e.getMessage());
     }
+    if (!files.isEmpty() || !stdout.isEmpty() || !stderr.isEmpty()) {
+      // Storing logs and copying outputs into the workspace take as long as they are large: the
+      // TARGET_RUNs that earlier settlings on this thread held for one write leave first, so no
+      // worker waits on this target's disk work (see Engine#settleQueued).
+      dev.buildnet.internal.transport.Cork.flush();
+    }
     List<String> directories = directories(target, files);
     boolean keep = target.cacheable();
     DiskBlobStore blobs = cache.blobs();
