@@ -75,7 +75,7 @@ class DaemonIT {
     List<String> jvmArgs = List.of(ProcessHandle.of(daemon).orElseThrow().info().arguments()
         .orElseThrow());
     for (String flag : List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms16m",
-        "-XX:MaxNewSize=16m", "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:-ShrinkHeapInSteps")) {
+        "-XX:MaxNewSize=8m", "-XX:MinHeapFreeRatio=20", "-XX:MaxHeapFreeRatio=40", "-XX:-ShrinkHeapInSteps")) {
       assertTrue(jvmArgs.contains(flag), flag + " in " + jvmArgs);
     }
     assertTrue(Files.isRegularFile(daemonDir.resolve(
