@@ -77,10 +77,17 @@ public final class Glob {
     Segments(String glob) {
       this.glob = glob;
       String[] split = glob.split("/");
-      for (int i = 0; i < split.length; i++) {
-        split[i] = split[i].intern(); // "src", "**", "packages": the same in most globs
+      java.util.List<String> kept = new java.util.ArrayList<>(split.length);
+      for (String segment : split) {
+        // "**/**" means what "**" means (zero or more directories twice are zero or more), and
+        // each "**" multiplies the ways a path can be tried: keep one of a run.
+        boolean repeat = segment.equals("**") && !kept.isEmpty()
+            && kept.get(kept.size() - 1).equals("**");
+        if (!repeat) {
+          kept.add(segment.intern()); // "src", "**", "packages": the same in most globs
+        }
       }
-      this.segments = split;
+      this.segments = kept.toArray(new String[0]);
     }
 
     @Override

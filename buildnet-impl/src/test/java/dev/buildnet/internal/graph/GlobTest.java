@@ -81,7 +81,8 @@ class GlobTest {
   @Test
   void matcher_agreesWithTheRegex_onEdgeShapes() {
     // Empty segments, trailing slashes, runs of stars, the empty glob, a leading slash.
-    String[] globs = {"**", "**/**", "a/**", "a/**/b", "**/b", "*", "a/*", "a/*/b", "a**b/c",
+    String[] globs = {"**", "**/**", "a/**/**", "**/**/b", "a/**/**/**/b", "a/**", "a/**/b",
+        "**/b", "*", "a/*", "a/*/b", "a**b/c",
         "a/***", "", "/a", "a//b", "?", "a?/**/?b", "a/**/", "*a*b*", "**/*.java"};
     String[] paths = {"", "/", "a", "a/", "a/b", "a//b", "/a", "a/b/", "ab", "axb/c", "a/x/y/b",
         "b", "x/b", "a/b/c/b", "acb", "aXbYb", "src/A.java", "a/b/c", "a//", "//"};
