@@ -700,7 +700,7 @@ public final class Target {
       String what = prefix() + "input " + describe(declared);
       String path = RelativePaths.normalize(what, raw, true);
       try {
-        Glob.compile(path);
+        Glob.check(path);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(what + " " + e.getMessage(), e);
       }

@@ -34,7 +34,7 @@ public final class ArgumentExpansion {
     String glob = arg.substring(PREFIX.length(), arg.length() - 1);
     try {
       RelativePaths.normalize("placeholder '" + arg + "'", glob, true);
-      Glob.compile(glob);
+      Glob.check(glob);
     } catch (IllegalArgumentException e) {
       return e.getMessage();
     }

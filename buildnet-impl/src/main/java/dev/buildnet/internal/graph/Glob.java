@@ -54,13 +54,29 @@ public final class Glob {
   }
 
   /**
+   * Checks {@code pattern} as {@link #compile} would, compiling it only if it has braces (the only
+   * way a glob can be malformed): a graph checks every declared input, and most are plain paths.
+   *
+   * @throws IllegalArgumentException as {@link #compile}
+   */
+  public static void check(String pattern) {
+    if (hasBraces(pattern)) {
+      compile(pattern);
+    }
+  }
+
+  private static boolean hasBraces(String pattern) {
+    return pattern.indexOf('{') >= 0 || pattern.indexOf('}') >= 0;
+  }
+
+  /**
    * A matcher for {@code pattern}: without braces (most globs) one that walks the glob's segments;
    * with them, {@link #compile}'s pattern.
    *
    * @throws IllegalArgumentException as {@link #compile}
    */
   public static Matcher matcher(String pattern) {
-    if (pattern.indexOf('{') >= 0 || pattern.indexOf('}') >= 0) {
+    if (hasBraces(pattern)) {
       return new Regex(compile(pattern));
     }
     return new Segments(pattern);
