@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * {@link #onEvent}: BuildNet registers one (see {@code BuildNet.history()}), and the master's EVENT
  * stream and the HTTP module read from it. The callback methods ({@link #buildStarted} etc.) record
  * the same events stamped with the history's clock. Memory is bounded: finished builds
- * beyond {@code maxBuilds} are forgotten oldest first; each target keeps at most {@code
+ * beyond {@code maxBuilds}, or beyond {@link #DEFAULT_MAX_TARGETS} targets between them, are
+ * forgotten oldest first (the last finished build is always kept); each target keeps at most {@code
  * maxLogLines} lines (the oldest after its head are dropped first); and the kept log lines are
  * bounded in bytes per target, per build and in total by {@link LogLimits}. Past a byte limit a
  * target keeps the head of its log (up to half its limit) and a tail of its latest lines, and
@@ -77,8 +78,16 @@ public final class BuildHistory implements BuildListener,
     void close();
   }
 
+  /**
+   * Targets kept between the finished builds by default, each with its events and outcome (about
+   * 350 bytes per target and build): about 35 MB. Past it the oldest finished builds go, however
+   * few builds are kept; a cap on builds alone let 200 builds of 10,000 targets hold 700 MB.
+   */
+  public static final long DEFAULT_MAX_TARGETS = 100_000;
+
   private final Clock clock;
   private int maxBuilds; // under the lock
+  private long maxTargets = DEFAULT_MAX_TARGETS; // under the lock
   private final int maxLogLines;
   private final LogLimits limits;
   private long logCharge; // of every kept build, in the units of LogLimits
@@ -131,6 +140,23 @@ public final class BuildHistory implements BuildListener,
     }
     synchronized (lock) {
       maxBuilds = max;
+      trim();
+    }
+  }
+
+  /**
+   * Keeps finished builds only while their targets number at most {@code max} between them (the
+   * last finished build is kept whatever its size), from now on, forgetting the oldest beyond it
+   * at once; {@link #DEFAULT_MAX_TARGETS} by default.
+   *
+   * @param max targets of finished builds kept, at least 1
+   */
+  public void keepTargets(long max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max must be at least 1 but was " + max);
+    }
+    synchronized (lock) {
+      maxTargets = max;
       trim();
     }
   }
@@ -467,10 +493,18 @@ public final class BuildHistory implements BuildListener,
     return b;
   }
 
-  /** Forgets the oldest finished builds beyond the cap. Under the lock. */
+  /** Forgets the oldest finished builds beyond the caps (keeping the last finished one). Under the lock. */
   private void trim() {
-    int finished = (int) builds.values().stream().filter(b -> b.finishedAt != null).count();
-    for (Iterator<BuildState> it = builds.values().iterator(); finished > maxBuilds && it.hasNext(); ) {
+    int finished = 0;
+    long targets = 0;
+    for (BuildState b : builds.values()) {
+      if (b.finishedAt != null) {
+        finished++;
+        targets += b.names.size();
+      }
+    }
+    for (Iterator<BuildState> it = builds.values().iterator();
+        (finished > maxBuilds || (targets > maxTargets && finished > 1)) && it.hasNext(); ) {
       BuildState b = it.next();
       if (b.finishedAt != null) {
         logCharge -= b.logCharge;
@@ -479,9 +513,11 @@ public final class BuildHistory implements BuildListener,
           lastBuild = null;
         }
         finished--;
+        targets -= b.names.size();
       }
     }
   }
+
 
   /** Keeps {@code line} in {@code log} of build {@code b} within every limit. Under the lock. */
   private void keep(BuildState b, TargetLog log, LogLine line) {

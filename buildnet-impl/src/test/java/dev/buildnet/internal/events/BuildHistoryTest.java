@@ -92,6 +92,45 @@ class BuildHistoryTest {
   }
 
   @Test
+  void largeFinishedBuildsAreForgottenPastTheDefaultTargetCap_butTheLastOneStays() {
+    // 200 builds of 10,000 targets each once held ~700 MB: the cap on targets bounds it.
+    BuildHistory h = new BuildHistory(clock, 200, 0);
+    List<String> names = new ArrayList<>();
+    for (int i = 0; names.size() < BuildHistory.DEFAULT_MAX_TARGETS * 2 / 5; i++) {
+      names.add("t" + i); // 40,000: two builds fit under the cap, three do not
+    }
+    h.buildStarted("running", List.of("a"));
+    for (String id : List.of("f1", "f2", "f3", "f4")) {
+      h.buildStarted(id, names);
+      h.buildFinished(result(id, true));
+    }
+    assertEquals(List.of("f4", "f3", "running"),
+        h.builds().stream().map(BuildSnapshot::id).toList());
+
+    List<String> huge = new ArrayList<>(names);
+    huge.addAll(names.stream().map(n -> n + "-b").toList());
+    huge.addAll(names.stream().map(n -> n + "-c").toList()); // 120,000: alone past the cap
+    h.buildStarted("huge", huge);
+    h.buildFinished(result("huge", true));
+    assertEquals(List.of("huge", "running"), h.builds().stream().map(BuildSnapshot::id).toList());
+  }
+
+  @Test
+  void keepTargetsLowersTheTargetCapAtOnceAndForLaterBuilds() {
+    BuildHistory h = new BuildHistory(clock, 200, 0);
+    for (String id : List.of("f1", "f2", "f3")) {
+      h.buildStarted(id, List.of("a", "b"));
+      h.buildFinished(result(id, true));
+    }
+    h.keepTargets(4);
+    assertEquals(List.of("f3", "f2"), h.builds().stream().map(BuildSnapshot::id).toList());
+    h.buildStarted("f4", List.of("a", "b", "c"));
+    h.buildFinished(result("f4", true));
+    assertEquals(List.of("f4"), h.builds().stream().map(BuildSnapshot::id).toList());
+    assertThrows(IllegalArgumentException.class, () -> h.keepTargets(0));
+  }
+
+  @Test
   void keepBuildsLowersTheCapAtOnceAndForLaterBuilds() {
     BuildHistory h = new BuildHistory(clock, 200, 0);
     h.buildStarted("running", List.of("a"));
