@@ -11,7 +11,16 @@ import pytest
 
 import buildnet
 from buildnet import _digests
-from buildnet.protocol import BuildCompleted, BuildProgress
+from buildnet._connection import now_ms
+from buildnet.protocol import (
+    BuildCompleted,
+    BuildProgress,
+    ErrorCode,
+    ErrorReply,
+    Heartbeat,
+    Message,
+    encode,
+)
 from tests.fakemaster import FakeMaster, event, simple_script
 
 if TYPE_CHECKING:
@@ -149,6 +158,23 @@ async def test_an_oversize_frame_from_the_master_closes_the_connection() -> None
         m.peers[0].writer.write((1 << 30).to_bytes(4, "big"))
         reason = await asyncio.wait_for(c._conn().wait_closed(), 5)
         assert "FRAME_TOO_LARGE" in reason.reason
+        await c.close()
+
+
+async def test_a_message_of_another_major_version_from_the_master_closes_the_connection() -> None:
+    # A HEARTBEAT is the message a client answers unasked; of major 2 it must not be served as 1.x
+    # (docs/PROTOCOL.md, "Versioning"), so the client answers a fatal UNSUPPORTED_VERSION instead.
+    async with FakeMaster() as m:
+        c = await buildnet.connect("127.0.0.1", m.port, secret=m.secret)
+        peer = m.peers[0]
+        peer.writer.write(encode(Message("v2-1", now_ms(), Heartbeat(), version=2)))
+        reason = await asyncio.wait_for(c._conn().wait_closed(), 5)
+        assert "UNSUPPORTED_VERSION" in reason.reason
+        error = await peer.next()
+        assert isinstance(error.payload, ErrorReply)
+        assert error.payload.code == ErrorCode.UNSUPPORTED_VERSION
+        assert error.payload.fatal
+        assert error.payload.reply_to == "v2-1"
         await c.close()
 
 

@@ -303,6 +303,21 @@ async def test_bad_frames_after_the_handshake_get_the_error_the_spec_names(maste
 
 
 @pytest.mark.asyncio
+async def test_a_message_of_another_major_version_after_the_handshake_is_fatal(
+    master: Master,
+) -> None:
+    # Majors are incompatible (docs/PROTOCOL.md, "Versioning"): a frame of another major is not
+    # served as if it were 1.x, even once the handshake is done; the Java side does the same.
+    raw = await Raw.open(master)
+    await raw.handshake()
+    await raw.send_bytes(body({"key": "k"}, MessageType.STATE_GET, id="v2-1", version=2))
+    e = await raw.expect_error(ErrorCode.UNSUPPORTED_VERSION, fatal=True)
+    assert e.reply_to == "v2-1"
+    assert "2" in e.message
+    await assert_healthy(master)
+
+
+@pytest.mark.asyncio
 async def test_an_unknown_type_is_answered_and_the_connection_stays_open(master: Master) -> None:
     raw = await Raw.open(master)
     await raw.handshake()

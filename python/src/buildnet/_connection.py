@@ -28,6 +28,7 @@ from buildnet.errors import (
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     HANDSHAKE_MAX_FRAME_BYTES,
+    MAJOR,
     AuthChallenge,
     ConnectingHandshake,
     ErrorCode,
@@ -242,6 +243,15 @@ class Connection:
                     # Buffers and checks the length prefix; messages come from next_message().
                     self._frames.feed(data)
                     continue
+                if m.version != MAJOR:
+                    # Majors are incompatible: not served as 1.x, after the handshake either
+                    # (docs/PROTOCOL.md, "Versioning"); answered below, fatally.
+                    raise ProtocolError(
+                        ErrorCode.UNSUPPORTED_VERSION,
+                        f"message of protocol major version {m.version} on a {MAJOR}.x "
+                        "connection",
+                        m.id,
+                    )
                 fatal = await self._dispatch(m)
                 if fatal is not None:
                     reason = fatal

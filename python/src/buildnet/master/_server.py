@@ -703,6 +703,14 @@ class Master:
             except UnknownMessageTypeError as e:
                 peer.error(ErrorCode.UNKNOWN_TYPE, e.detail, e.message_id, False)
                 continue
+            if m.version != MAJOR:
+                # Majors are incompatible: a frame of another one is not served as 1.x, after
+                # the handshake as in it (docs/PROTOCOL.md, "Versioning").
+                raise ProtocolError(
+                    ErrorCode.UNSUPPORTED_VERSION,
+                    f"message of protocol major version {m.version} on a {MAJOR}.x connection",
+                    m.id,
+                )
             peer.busy += 1
             try:
                 await self._handle(peer, m)
