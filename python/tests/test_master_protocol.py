@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
+import subprocess
 from typing import TYPE_CHECKING, Any, Optional
 
 import msgpack
@@ -241,6 +243,28 @@ async def test_a_silent_connection_is_closed_after_the_handshake_timeout(tmp_pat
 
 
 # ---- malformed frames and pre-authentication limits --------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_tcp_connection_that_never_starts_tls_is_closed_at_the_handshake_timeout(
+    tmp_path: Path,
+) -> None:
+    # docs/PROTOCOL.md: the handshake timeout counts from the TCP accept, TLS handshake included.
+    # asyncio's own TLS handshake timeout (60 s) used to hold such a socket six times as long.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=buildnet-test",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    async with _master(tmp_path, tls=tls, handshake_timeout=0.5) as m:
+        reader, writer = await asyncio.open_connection(*m.address)
+        # Closed without a word: saying why would take the rest of the TLS handshake.
+        assert await asyncio.wait_for(reader.read(), 20) == b""
+        writer.close()
 
 
 @pytest.mark.asyncio

@@ -332,8 +332,11 @@ class Master:
         self.blobs = await self.io(_store.BlobStore, meta / "cas", self.algorithm)
         self.scheduler = Scheduler(self, targets)
         host, port = self._listen
+        # asyncio runs the TLS handshake before _accept sees the connection, with a timeout of
+        # its own (60 s by default): bound it by ours, which counts from the TCP accept.
+        tls_timeout = {"ssl_handshake_timeout": self.handshake_timeout} if self._tls else {}
         self._server = await asyncio.start_server(
-            self._accept, host, port, ssl=self._tls, limit=_READ_BYTES
+            self._accept, host, port, ssl=self._tls, limit=_READ_BYTES, **tls_timeout
         )
         self._spawn(self._liveness())
         log.info("listening on %s:%d", *self.address)
