@@ -477,6 +477,28 @@ async def test_connections_per_address_beyond_the_cap_are_refused(tmp_path: Path
 
 
 @pytest.mark.asyncio
+async def test_connections_that_end_in_reverse_order_give_their_places_back(
+    tmp_path: Path,
+) -> None:
+    # The first of two authenticated connections from one address to end once hid the other's
+    # handshake count, whose cleanup then failed (KeyError) before it gave back its place under
+    # the per-address cap or unregistered the peer.
+    async with _master(tmp_path, max_connections_per_address=2) as m:
+        first = await Raw.open(m)
+        await first.handshake()
+        second = await Raw.open(m)
+        await second.handshake()
+        second.close()
+        await _until("the second has ended", lambda: m._per_address.get("127.0.0.1") == 1)
+        first.close()
+        await _until("both have ended", lambda: "127.0.0.1" not in m._per_address)
+        again = [await Raw.open(m) for _ in range(2)]
+        for r in again:
+            await r.handshake()
+            r.close()
+
+
+@pytest.mark.asyncio
 async def test_abusive_bytes_on_one_connection_do_not_disturb_others(master: Master) -> None:
     async with await buildnet.connect(*master.address, secret=SECRET) as c:
         for junk in (b"\xff" * 100, b"\x00\x00\x00\x10" + b"\x81" * 16, b"\x00\x00"):

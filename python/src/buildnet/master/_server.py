@@ -443,7 +443,7 @@ class Master:
             if not ok:
                 return
             self._pending.pop(peer, None)
-            pending[address] -= 1
+            _uncount(pending, address)
             authenticated = True
             self._register(peer)
             await self._serve(peer)
@@ -458,12 +458,8 @@ class Master:
         finally:
             if not authenticated:
                 self._pending.pop(peer, None)
-                pending[address] -= 1
-            if pending[address] == 0:
-                del pending[address]
-            self._per_address[address] -= 1
-            if self._per_address[address] == 0:
-                del self._per_address[address]
+                _uncount(pending, address)
+            _uncount(self._per_address, address)
             peer.close(peer.close_reason or "connection ended")
             self._unregister(peer)
             with contextlib.suppress(BaseException):
@@ -1095,6 +1091,14 @@ class Master:
             f.fail(f"its {f.next_offset} bytes hash to {actual}, not {f.digest} ({f.size} bytes)")
         else:
             f.done.set_result(None)
+
+
+def _uncount(counts: dict[str, int], address: str) -> None:
+    """One connection of ``address`` less; an address with none is forgotten at once (a count
+    left at 0 would be deleted by another connection's cleanup, under this one's feet)."""
+    counts[address] -= 1
+    if counts[address] == 0:
+        del counts[address]
 
 
 def _publish(blobs: _store.BlobStore, f: _Fetch, path: Path, digest: str) -> None:
