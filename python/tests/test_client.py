@@ -7,11 +7,25 @@ import asyncio
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
+import msgpack
 import pytest
 
 import buildnet
 from buildnet import _digests
-from buildnet.protocol import BuildCompleted, BuildProgress
+from buildnet._connection import now_ms
+from buildnet.protocol import (
+    AuthChallenge,
+    BlobGet,
+    BuildCompleted,
+    BuildProgress,
+    ErrorCode,
+    ErrorReply,
+    Heartbeat,
+    Hello,
+    Message,
+    StateGet,
+    encode,
+)
 from tests.fakemaster import FakeMaster, event, simple_script
 
 if TYPE_CHECKING:
@@ -150,6 +164,57 @@ async def test_an_oversize_frame_from_the_master_closes_the_connection() -> None
         reason = await asyncio.wait_for(c._conn().wait_closed(), 5)
         assert "FRAME_TOO_LARGE" in reason.reason
         await c.close()
+
+
+async def test_a_message_of_another_major_version_from_the_master_closes_the_connection() -> None:
+    # A HEARTBEAT is the message a client answers unasked; of major 2 it must not be served as 1.x
+    # (docs/PROTOCOL.md, "Versioning"), so the client answers a fatal UNSUPPORTED_VERSION instead.
+    async with FakeMaster() as m:
+        c = await buildnet.connect("127.0.0.1", m.port, secret=m.secret)
+        peer = m.peers[0]
+        peer.writer.write(encode(Message("v2-1", now_ms(), Heartbeat(), version=2)))
+        reason = await asyncio.wait_for(c._conn().wait_closed(), 5)
+        assert "UNSUPPORTED_VERSION" in reason.reason
+        error = await peer.next()
+        assert isinstance(error.payload, ErrorReply)
+        assert error.payload.code == ErrorCode.UNSUPPORTED_VERSION
+        assert error.payload.fatal
+        assert error.payload.reply_to == "v2-1"
+        await c.close()
+
+
+async def test_messages_the_client_does_not_serve_are_answered_as_the_spec_says() -> None:
+    # docs/PROTOCOL.md, "Unsolicited replies": session messages after the handshake are
+    # UNEXPECTED_MESSAGE, a request the receiver does not serve UNSUPPORTED (both not fatal), an
+    # unknown type UNKNOWN_TYPE; only replies are dropped. The client once dropped them all.
+    async with FakeMaster() as m:
+        async with await buildnet.connect("127.0.0.1", m.port, secret=m.secret) as c:
+            peer = m.peers[0]
+            cases: list[tuple[Payload, ErrorCode]] = [
+                (AuthChallenge("x-1", bytes(32)), ErrorCode.UNEXPECTED_MESSAGE),
+                (Hello("client", "odd", 3, bytes(32)), ErrorCode.UNEXPECTED_MESSAGE),
+                (StateGet("k"), ErrorCode.UNSUPPORTED),
+                (BlobGet("xxh64:0000000000000000"), ErrorCode.UNSUPPORTED),
+            ]
+            for payload, code in cases:
+                mid = await peer.send(payload)
+                reply = await peer.next()
+                assert isinstance(reply.payload, ErrorReply), reply
+                assert (reply.payload.reply_to, reply.payload.code) == (mid, code), reply
+                assert not reply.payload.fatal
+            peer.writer.write(encode_unknown_type(0x99, "odd-1"))
+            reply = await peer.next()
+            assert isinstance(reply.payload, ErrorReply), reply
+            assert reply.payload.code == ErrorCode.UNKNOWN_TYPE
+            assert reply.payload.message == "unknown message type 0x99"
+            assert c._conn().is_open
+
+
+def encode_unknown_type(type_code: int, mid: str) -> bytes:
+    env = {"version": 1, "type": type_code, "id": mid, "timestamp": 0, "runtime": "python",
+           "payload": {}}  # fmt: skip
+    data = bytes(msgpack.packb(env, use_bin_type=True))
+    return len(data).to_bytes(4, "big") + data
 
 
 async def test_blob_round_trip_of_a_multi_chunk_file(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
+import subprocess
 from typing import TYPE_CHECKING, Any, Optional
 
 import msgpack
@@ -244,6 +246,28 @@ async def test_a_silent_connection_is_closed_after_the_handshake_timeout(tmp_pat
 
 
 @pytest.mark.asyncio
+async def test_a_tcp_connection_that_never_starts_tls_is_closed_at_the_handshake_timeout(
+    tmp_path: Path,
+) -> None:
+    # docs/PROTOCOL.md: the handshake timeout counts from the TCP accept, TLS handshake included.
+    # asyncio's own TLS handshake timeout (60 s) used to hold such a socket six times as long.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=buildnet-test",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    async with _master(tmp_path, tls=tls, handshake_timeout=0.5) as m:
+        reader, writer = await asyncio.open_connection(*m.address)
+        # Closed without a word: saying why would take the rest of the TLS handshake.
+        assert await asyncio.wait_for(reader.read(), 20) == b""
+        writer.close()
+
+
+@pytest.mark.asyncio
 async def test_a_frame_above_64_kib_before_the_handshake_is_too_large(master: Master) -> None:
     raw = await Raw.open(master)
     # Only the prefix is sent: the master refuses it without waiting for (or allocating) a body.
@@ -299,6 +323,21 @@ async def test_bad_frames_after_the_handshake_get_the_error_the_spec_names(maste
         await raw.handshake()
         await raw.send_bytes(data)
         await raw.expect_error(code, fatal=True)
+    await assert_healthy(master)
+
+
+@pytest.mark.asyncio
+async def test_a_message_of_another_major_version_after_the_handshake_is_fatal(
+    master: Master,
+) -> None:
+    # Majors are incompatible (docs/PROTOCOL.md, "Versioning"): a frame of another major is not
+    # served as if it were 1.x, even once the handshake is done; the Java side does the same.
+    raw = await Raw.open(master)
+    await raw.handshake()
+    await raw.send_bytes(body({"key": "k"}, MessageType.STATE_GET, id="v2-1", version=2))
+    e = await raw.expect_error(ErrorCode.UNSUPPORTED_VERSION, fatal=True)
+    assert e.reply_to == "v2-1"
+    assert "2" in e.message
     await assert_healthy(master)
 
 
@@ -435,6 +474,28 @@ async def test_connections_per_address_beyond_the_cap_are_refused(tmp_path: Path
         assert "127.0.0.1" in e.message
         first.close()
         second.close()
+
+
+@pytest.mark.asyncio
+async def test_connections_that_end_in_reverse_order_give_their_places_back(
+    tmp_path: Path,
+) -> None:
+    # The first of two authenticated connections from one address to end once hid the other's
+    # handshake count, whose cleanup then failed (KeyError) before it gave back its place under
+    # the per-address cap or unregistered the peer.
+    async with _master(tmp_path, max_connections_per_address=2) as m:
+        first = await Raw.open(m)
+        await first.handshake()
+        second = await Raw.open(m)
+        await second.handshake()
+        second.close()
+        await _until("the second has ended", lambda: m._per_address.get("127.0.0.1") == 1)
+        first.close()
+        await _until("both have ended", lambda: "127.0.0.1" not in m._per_address)
+        again = [await Raw.open(m) for _ in range(2)]
+        for r in again:
+            await r.handshake()
+            r.close()
 
 
 @pytest.mark.asyncio

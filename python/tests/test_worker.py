@@ -13,12 +13,14 @@ import pytest_asyncio
 
 from buildnet import Worker, _digests
 from buildnet.protocol import (
+    AuthChallenge,
     BuildCompleted,
     BuildFailed,
     BuildProgress,
     BuildStarted,
     ErrorCode,
     ErrorReply,
+    Hello,
     Output,
     TargetRun,
 )
@@ -216,6 +218,37 @@ async def test_more_attempts_than_slots_are_refused_busy(
     assert worker.running_attempts == 2
     for r in runs[:2]:
         await cancel_target(w, r)
+
+
+async def test_a_rerun_of_an_attempt_it_runs_is_invalid_even_with_every_slot_taken(
+    master: FakeMaster, worker: Worker
+) -> None:
+    # docs/PROTOCOL.md, TARGET_RUN: a (target, attempt) the worker already runs is INVALID_PAYLOAD
+    # whatever its load (as the Java worker answers), not BUSY, which the master would re-queue.
+    w = await peer(master)
+    runs = [target(["sh", "-c", "sleep 300"], attempt=i) for i in (1, 2)]
+    for r in runs:
+        await w.send(r)
+    for _ in runs:
+        assert isinstance((await w.next()).payload, BuildStarted)
+    mid = await w.send(runs[0])
+    reply = await w.next()
+    assert isinstance(reply.payload, ErrorReply), reply
+    assert (reply.payload.reply_to, reply.payload.code) == (mid, ErrorCode.INVALID_PAYLOAD)
+    for r in runs:
+        await cancel_target(w, r)
+
+
+async def test_session_messages_after_the_handshake_are_unexpected(
+    master: FakeMaster, worker: Worker
+) -> None:
+    w = await peer(master)
+    for payload in (Hello("client", "odd", 3, bytes(32)), AuthChallenge("x-1", bytes(32))):
+        mid = await w.send(payload)
+        reply = await w.next()
+        assert isinstance(reply.payload, ErrorReply), reply
+        assert (reply.payload.reply_to, reply.payload.code) == (mid, ErrorCode.UNEXPECTED_MESSAGE)
+        assert not reply.payload.fatal
 
 
 async def test_reconnects_after_the_master_drops_it_and_kills_its_attempts(

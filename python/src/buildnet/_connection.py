@@ -28,13 +28,16 @@ from buildnet.errors import (
 from buildnet.protocol import (
     DEFAULT_MAX_FRAME_BYTES,
     HANDSHAKE_MAX_FRAME_BYTES,
+    MAJOR,
     AuthChallenge,
+    AuthProof,
     ConnectingHandshake,
     ErrorCode,
     ErrorReply,
     FrameReader,
     Heartbeat,
     HeartbeatAck,
+    Hello,
     HelloAck,
     Message,
     encode,
@@ -232,7 +235,7 @@ class Connection:
                 try:
                     m = self._frames.next_message()
                 except UnknownMessageTypeError as e:
-                    await self.send(ErrorReply(int(e.code), str(e), False, e.message_id))
+                    await self.send(ErrorReply(int(e.code), e.detail, False, e.message_id))
                     continue
                 if m is None:
                     data = await self._reader.read(_READ_BYTES)
@@ -242,6 +245,14 @@ class Connection:
                     # Buffers and checks the length prefix; messages come from next_message().
                     self._frames.feed(data)
                     continue
+                if m.version != MAJOR:
+                    # Majors are incompatible: not served as 1.x, after the handshake either
+                    # (docs/PROTOCOL.md, "Versioning"); answered below, fatally.
+                    raise ProtocolError(
+                        ErrorCode.UNSUPPORTED_VERSION,
+                        f"message of protocol major version {m.version} on a {MAJOR}.x connection",
+                        m.id,
+                    )
                 fatal = await self._dispatch(m)
                 if fatal is not None:
                     reason = fatal
@@ -261,6 +272,15 @@ class Connection:
 
     async def _dispatch(self, m: Message) -> Optional[str]:
         p = m.payload
+        if isinstance(p, (Hello, HelloAck, AuthChallenge, AuthProof)):
+            # Never a reply once the handshake is done (docs/PROTOCOL.md, "Unsolicited replies").
+            await self.send(
+                ErrorReply(
+                    int(ErrorCode.UNEXPECTED_MESSAGE), f"{m.type.name} after the handshake", False,
+                    m.id,
+                )
+            )  # fmt: skip
+            return None
         reply_to = getattr(p, "reply_to", None)
         if reply_to is not None:
             waiter = self._waiters.get(reply_to)

@@ -31,19 +31,27 @@ from buildnet.errors import (
     RemoteError,
 )
 from buildnet.protocol import (
+    Ack,
+    BlobChunk,
+    BlobHasResponse,
+    BlobPutResponse,
     BuildCancel,
     BuildCompleted,
     BuildFailed,
     BuildProgress,
     BuildRequest,
+    BuildStarted,
     ErrorCode,
+    ErrorReply,
     Event,
+    HeartbeatAck,
     LockAcquire,
     LockRelease,
     LockRenew,
     LockResponse,
     Message,
     Output,
+    ResourceStatus,
     StateDelete,
     StateGet,
     StateIncrement,
@@ -75,6 +83,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("buildnet")
+
+#: The reply types (docs/PROTOCOL.md, "Unsolicited replies"): one that answers nothing is dropped.
+_REPLIES = (
+    Ack, ErrorReply, HeartbeatAck, BuildStarted, StateResponse, LockResponse, ResourceStatus,
+    BlobHasResponse, BlobPutResponse, BlobChunk,
+)  # fmt: skip
 
 #: A target's final status, in BUILD_PROGRESS ``phase``, EVENT ``status`` of ``target_finished``
 #: and the HTTP API alike (docs/PROTOCOL.md): one spelling everywhere.
@@ -611,6 +625,14 @@ class Client:
             build = self._builds.get(p.build_id)
             if build is not None:
                 build._on_terminal(p)
+        elif not isinstance(p, _REPLIES) and self._connection is not None:
+            # A request a client does not serve is answered, so its sender need not wait for a
+            # timeout; only replies are dropped (docs/PROTOCOL.md, "Unsolicited replies").
+            reply = ErrorReply(
+                int(ErrorCode.UNSUPPORTED), f"a client does not serve {m.type.name}", False, m.id
+            )
+            task = asyncio.ensure_future(self._connection.send(reply))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
         else:
             log.debug("client %s ignores %s", self.client_id, m.type.name)
 

@@ -317,17 +317,8 @@ class Worker:
 
     def _on_run(self, conn: Connection, m: Message, run: TargetRun) -> None:
         key = (run.build_id, run.target, run.attempt)
-        closing = self._closing is not None and self._closing.is_set()
-        if closing or len(self._attempts) >= self.slots:
-            why = (
-                "is closing"
-                if closing
-                else (f"runs {len(self._attempts)} of {self.slots} attempts already")
-            )
-            self._reply(
-                conn, ErrorReply(int(ErrorCode.BUSY), f"worker {self.worker_id} {why}", False, m.id)
-            )
-            return
+        # A rerun of an attempt it runs is the master's mistake whatever the load: INVALID_PAYLOAD
+        # before BUSY, which the master would re-queue (as the Java worker answers).
         if key in self._attempts:
             self._reply(
                 conn,
@@ -337,6 +328,17 @@ class Worker:
                     False,
                     m.id,
                 ),
+            )
+            return
+        closing = self._closing is not None and self._closing.is_set()
+        if closing or len(self._attempts) >= self.slots:
+            why = (
+                "is closing"
+                if closing
+                else (f"runs {len(self._attempts)} of {self.slots} attempts already")
+            )
+            self._reply(
+                conn, ErrorReply(int(ErrorCode.BUSY), f"worker {self.worker_id} {why}", False, m.id)
             )
             return
         a = _Attempt(self, conn, m.id, run, self._sandboxes / uuid.uuid4().hex)

@@ -332,8 +332,11 @@ class Master:
         self.blobs = await self.io(_store.BlobStore, meta / "cas", self.algorithm)
         self.scheduler = Scheduler(self, targets)
         host, port = self._listen
+        # asyncio runs the TLS handshake before _accept sees the connection, with a timeout of
+        # its own (60 s by default): bound it by ours, which counts from the TCP accept.
+        tls_timeout = {"ssl_handshake_timeout": self.handshake_timeout} if self._tls else {}
         self._server = await asyncio.start_server(
-            self._accept, host, port, ssl=self._tls, limit=_READ_BYTES
+            self._accept, host, port, ssl=self._tls, limit=_READ_BYTES, **tls_timeout
         )
         self._spawn(self._liveness())
         log.info("listening on %s:%d", *self.address)
@@ -440,7 +443,7 @@ class Master:
             if not ok:
                 return
             self._pending.pop(peer, None)
-            pending[address] -= 1
+            _uncount(pending, address)
             authenticated = True
             self._register(peer)
             await self._serve(peer)
@@ -455,12 +458,8 @@ class Master:
         finally:
             if not authenticated:
                 self._pending.pop(peer, None)
-                pending[address] -= 1
-            if pending[address] == 0:
-                del pending[address]
-            self._per_address[address] -= 1
-            if self._per_address[address] == 0:
-                del self._per_address[address]
+                _uncount(pending, address)
+            _uncount(self._per_address, address)
             peer.close(peer.close_reason or "connection ended")
             self._unregister(peer)
             with contextlib.suppress(BaseException):
@@ -703,6 +702,14 @@ class Master:
             except UnknownMessageTypeError as e:
                 peer.error(ErrorCode.UNKNOWN_TYPE, e.detail, e.message_id, False)
                 continue
+            if m.version != MAJOR:
+                # Majors are incompatible: a frame of another one is not served as 1.x, after
+                # the handshake as in it (docs/PROTOCOL.md, "Versioning").
+                raise ProtocolError(
+                    ErrorCode.UNSUPPORTED_VERSION,
+                    f"message of protocol major version {m.version} on a {MAJOR}.x connection",
+                    m.id,
+                )
             peer.busy += 1
             try:
                 await self._handle(peer, m)
@@ -1084,6 +1091,14 @@ class Master:
             f.fail(f"its {f.next_offset} bytes hash to {actual}, not {f.digest} ({f.size} bytes)")
         else:
             f.done.set_result(None)
+
+
+def _uncount(counts: dict[str, int], address: str) -> None:
+    """One connection of ``address`` less; an address with none is forgotten at once (a count
+    left at 0 would be deleted by another connection's cleanup, under this one's feet)."""
+    counts[address] -= 1
+    if counts[address] == 0:
+        del counts[address]
 
 
 def _publish(blobs: _store.BlobStore, f: _Fetch, path: Path, digest: str) -> None:

@@ -16,6 +16,8 @@ import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;
 import dev.buildnet.internal.protocol.Payloads.BuildProgress;
 import dev.buildnet.internal.protocol.Payloads.BuildRequest;
+import dev.buildnet.internal.protocol.Payloads;
+import dev.buildnet.internal.protocol.Payloads.ErrorReply;
 import dev.buildnet.internal.protocol.Payloads.Event;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.Subscribe;
@@ -257,6 +259,12 @@ final class RemoteBuilds implements Transport.Connection.Handler {
             Duration.ofNanos(System.nanoTime() - b.startedNanos), List.of(), 0, 0, failed.error(),
             failed.failedTargets() == null ? List.of() : failed.failedTargets(), b.statuses));
       }
+    } else if (!(p instanceof Payloads.Reply) && !(p instanceof Payloads.Heartbeat)) {
+      // A request a client does not serve (STATE_GET, BLOB_GET, TARGET_RUN...) is answered, so
+      // the sender need not wait for its timeout (docs/PROTOCOL.md, "Unsolicited replies"); the
+      // transport acks a HEARTBEAT itself.
+      Session.of(c).send(new ErrorReply(m.id(), ErrorCode.UNSUPPORTED.code(),
+          "a client does not serve " + m.type(), false));
     } else {
       log.debug("{}: ignoring {} {}", client, m.type(), m.id());
     }

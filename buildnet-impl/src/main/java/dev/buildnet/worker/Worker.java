@@ -344,7 +344,8 @@ public final class Worker implements AutoCloseable {
             c.send(new ErrorReply(m.id(), ErrorCode.BUSY.code(), "worker " + workerId
                 + " is closing", false));
           }
-        } else if (!(m.payload() instanceof Payloads.Reply)) {
+        } else if (!(m.payload() instanceof Payloads.Reply)
+            && !(m.payload() instanceof Payloads.Heartbeat)) { // the transport acks a HEARTBEAT
           c.send(new ErrorReply(m.id(), ErrorCode.UNSUPPORTED.code(),
               "a worker does not serve " + m.type(), false));
         }

@@ -23,6 +23,8 @@ import dev.buildnet.internal.protocol.Payloads.BuildCompleted;
 import dev.buildnet.internal.protocol.Payloads.BuildFailed;
 import dev.buildnet.internal.protocol.Payloads.BuildProgress;
 import dev.buildnet.internal.protocol.Payloads.BuildStarted;
+import dev.buildnet.internal.protocol.Payloads.Heartbeat;
+import dev.buildnet.internal.protocol.Payloads.HeartbeatAck;
 import dev.buildnet.internal.protocol.Payloads.Output;
 import dev.buildnet.internal.protocol.Payloads.TargetCancel;
 import dev.buildnet.internal.protocol.Payloads.TargetRun;
@@ -221,6 +223,16 @@ class WorkerTest {
         assertInstanceOf(RemoteErrorException.class, e.getCause()).code().orElseThrow());
     c.request(new TargetCancel("b-1", "slow", 1, null), T).get(10, TimeUnit.SECONDS);
     assertInstanceOf(BuildFailed.class, master.terminal("slow", 1));
+  }
+
+  @Test
+  void aHeartbeatFromTheMasterIsAnsweredByHeartbeatAckAlone() throws Exception {
+    // docs/PROTOCOL.md, "Liveness": either side answers HEARTBEAT with HEARTBEAT_ACK. The worker
+    // once also answered it ERROR UNSUPPORTED, which reached the master first.
+    startWorker(1);
+    PeerConnection c = master.awaitWorker();
+    Message reply = c.request(new Heartbeat(null), T).get(10, TimeUnit.SECONDS);
+    assertInstanceOf(HeartbeatAck.class, reply.payload());
   }
 
   @Test
