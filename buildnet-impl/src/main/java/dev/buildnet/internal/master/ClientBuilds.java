@@ -294,9 +294,16 @@ final class ClientBuilds {
       error = "build '" + buildId + "' failed";
     }
     // exit_code only when a command failed: a target whose command exited 0 but whose outputs
-    // failed their checks has no failing exit code to report (0 would say "it succeeded").
-    Long exit = first != null && first.exitCode() > 0 ? (long) first.exitCode() : null;
+    // failed their checks has no failing exit code to report (0 would say "it succeeded"), and
+    // one killed at its timeout has only the kill's status (143 here), which a worker's
+    // BUILD_FAILED leaves out: the same build reports the same wherever the target ran.
+    Long exit = first != null && first.exitCode() > 0 && !timedOut(first)
+        ? (long) first.exitCode() : null;
     return new BuildFailed(buildId, null, null, error, exit, null, failed);
+  }
+
+  private static boolean timedOut(TargetOutcome o) {
+    return o.errors().stream().anyMatch(e -> e.code().equals("TIMEOUT"));
   }
 
   private static Throwable unwrap(Throwable t) {

@@ -205,6 +205,28 @@ class ClientBuildsTest {
   }
 
   @Test
+  void buildFailed_carriesTheExitCodeOfAFailedCommand_butNoneForOneKilledAtItsTimeout() {
+    // A worker's BUILD_FAILED for a timed-out attempt has no exit_code; a local run's outcome
+    // holds the kill's status (143), which the master once reported as the command's exit code.
+    dev.buildnet.internal.protocol.Payloads.BuildFailed exited = (dev.buildnet.internal.protocol
+        .Payloads.BuildFailed) ClientBuilds.finalMessage("b-1", failedWith(3, "EXIT_CODE"));
+    assertEquals(3L, exited.exitCode());
+    dev.buildnet.internal.protocol.Payloads.BuildFailed killed = (dev.buildnet.internal.protocol
+        .Payloads.BuildFailed) ClientBuilds.finalMessage("b-2", failedWith(143, "TIMEOUT"));
+    assertNull(killed.exitCode(), killed.toString());
+    assertEquals(List.of("t"), killed.failedTargets());
+  }
+
+  private static dev.buildnet.api.build.BuildResult failedWith(int exitCode, String errorCode) {
+    dev.buildnet.api.build.TargetOutcome t = new dev.buildnet.api.build.TargetOutcome("t",
+        dev.buildnet.api.build.TargetOutcome.Status.FAILED, "failed", null, exitCode, 1,
+        Duration.ZERO, List.of(), List.of(dev.buildnet.api.build.BuildError.of(errorCode, "x")),
+        dev.buildnet.api.build.BuildMetrics.EMPTY);
+    return new dev.buildnet.api.build.BuildResult(false, "b", Duration.ZERO, List.of(), List.of(),
+        List.of(), dev.buildnet.api.build.BuildMetrics.EMPTY, List.of(t));
+  }
+
+  @Test
   void refusals_sayWhyAndStartNothing() throws Exception {
     BuildNet net = start();
     RemoteClient client = connect(net, "c1");
