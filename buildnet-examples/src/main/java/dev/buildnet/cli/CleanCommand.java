@@ -45,6 +45,7 @@ final class CleanCommand implements Callable<Integer> {
     if (cache) {
       b.cacheMaxBytes(0);
     }
+    boolean cacheChanged = false;
     try (BuildNet net = b.start()) {
       if (outputs) {
         int n = net.cleanOutputs();
@@ -55,9 +56,13 @@ final class CleanCommand implements Callable<Integer> {
         out.printf("emptied the cache: %d blob%s (%s) and %d cache entr%s removed%n",
             r.blobsRemoved(), r.blobsRemoved() == 1 ? "" : "s", ByteSize.format(r.bytesFreed()),
             r.entriesRemoved(), r.entriesRemoved() == 1 ? "y" : "ies");
+        cacheChanged = r.blobsRemoved() > 0 || r.entriesRemoved() > 0;
       }
-      out.flush();
-      return 0;
     }
+    out.flush();
+    if (cacheChanged) {
+      DaemonCommand.cacheChanged(ws.workspace, spec.commandLine().getErr());
+    }
+    return 0;
   }
 }

@@ -65,6 +65,23 @@ final class DaemonCommand implements Runnable {
     }
   }
 
+  /**
+   * Tells the workspace's daemon, if one runs, that its cache was changed by this process (clean,
+   * gc), so its next build opens a BuildNet that reads the cache afresh. A daemon that cannot be
+   * told is named on {@code err} with what to do, and the command still succeeds: its own work is
+   * done.
+   */
+  static void cacheChanged(Path workspace, PrintWriter err) {
+    try {
+      ask(workspace, "forget");
+    } catch (IOException e) {
+      err.println("warning: could not tell the build daemon of " + workspace + " that the cache"
+          + " changed (" + e.getMessage() + "); its next build may report targets whose outputs"
+          + " are in place as cached: run 'buildnet daemon stop' to be sure");
+      err.flush();
+    }
+  }
+
   @Command(name = "status", mixinStandardHelpOptions = true,
       description = "Says whether a daemon serves the workspace (exit code 0) or not (1).")
   static final class Status implements Callable<Integer> {
