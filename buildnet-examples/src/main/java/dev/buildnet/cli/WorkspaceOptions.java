@@ -9,7 +9,7 @@ final class WorkspaceOptions {
       description = "The workspace root, holding buildnet.json (default: the current directory).")
   Path workspace;
 
-  @Option(names = {"-j", "--slots"}, defaultValue = "0",
+  @Option(names = {"-j", "--slots"}, defaultValue = "0", converter = SlotCount.class,
       description = "CPU slots to use at once (default: the number of cores).")
   int slots;
 }
