@@ -41,7 +41,8 @@ final class CleanCommand implements Callable<Integer> {
     boolean outputs = what.all || what.outputs || !what.cache;
     boolean cache = what.all || what.cache;
     // A cap of 0 makes gc evict every blob and drop every record that named one.
-    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace);
+    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace)
+        .onWorkspaceLockWait(WorkspaceOptions.lockNotice(spec.commandLine().getErr()));
     if (cache) {
       b.cacheMaxBytes(0);
     }
