@@ -33,9 +33,18 @@ final class DaemonCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
+  /** {@code workspace}'s real path; a usage error, worded as build's, if it is no directory. */
+  private static Path realWorkspace(Path workspace) throws IOException {
+    if (!java.nio.file.Files.isDirectory(workspace)) {
+      throw new IllegalArgumentException("workspace " + workspace.toAbsolutePath().normalize()
+          + " is not an existing directory");
+    }
+    return workspace.toRealPath();
+  }
+
   /** Connects, sends {@code request}, and returns the reply frames' text; empty if none runs. */
   private static Optional<String> ask(Path workspace, String request) throws IOException {
-    Path file = DaemonFiles.stateFile(System.getenv(), workspace);
+    Path file = DaemonFiles.stateFile(System.getenv(), realWorkspace(workspace));
     Optional<DaemonFiles.State> state = DaemonFiles.read(file);
     if (state.isEmpty() || ProcessHandle.of(state.get().pid()).map(p -> !p.isAlive()).orElse(true)) {
       return Optional.empty();
@@ -110,7 +119,7 @@ final class DaemonCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      Path file = DaemonFiles.stateFile(System.getenv(), workspace);
+      Path file = DaemonFiles.stateFile(System.getenv(), realWorkspace(workspace));
       Optional<DaemonFiles.State> state = DaemonFiles.read(file);
       Optional<String> reply = ask(workspace, "stop");
       if (reply.isEmpty() || state.isEmpty()) {

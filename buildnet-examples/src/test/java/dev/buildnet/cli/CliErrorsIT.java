@@ -118,6 +118,11 @@ class CliErrorsIT {
             "127.0.0.1:1", "--secret-file", "good-secret"),
         bad(Setup.GOOD_WORKSPACE, "--logs and --no-logs are mutually exclusive", "submit",
             "--master", "127.0.0.1:1", "--secret-file", "good-secret", "--logs", "--no-logs", "a"),
+        // daemon
+        bad(Setup.NOTHING, "^error: workspace .*no-such-dir is not an existing directory", "daemon",
+            "status", "-w", "no-such-dir"),
+        bad(Setup.NOTHING, "^error: workspace .*no-such-dir is not an existing directory", "daemon",
+            "stop", "-w", "no-such-dir"),
         // the top level
         bad(Setup.NOTHING, "Unknown subcommand or option|Unmatched argument", "bulid"));
   }
