@@ -86,12 +86,14 @@ final class BuildCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // The live line is drawn for a terminal on standard output, which --json does not write to.
     boolean live = session.live() && !json;
-    ConsoleReporter.Verbosity verbosity = json || level.quiet ? ConsoleReporter.Verbosity.QUIET
+    ConsoleReporter.Verbosity verbosity = level.quiet ? ConsoleReporter.Verbosity.QUIET
         : level.verbose ? ConsoleReporter.Verbosity.VERBOSE : ConsoleReporter.Verbosity.NORMAL;
-    // With --json, standard output carries the document alone.
+    // With --json, standard output carries the document alone; the rows, the summary, --logs
+    // and the errors go to standard error (docs/CLI.md), so a CI log still shows what ran.
     PrintWriter human = json ? spec.commandLine().getErr() : out();
-    ConsoleReporter reporter = new ConsoleReporter(human, live, logs && !json, verbosity);
+    ConsoleReporter reporter = new ConsoleReporter(human, live, logs, verbosity);
     BuildSession.Settings settings = new BuildSession.Settings(session.resolve(ws.workspace),
         ws.slots, !noWait, reporter, message -> {
           human.println(message);

@@ -41,10 +41,12 @@ final class CleanCommand implements Callable<Integer> {
     boolean outputs = what.all || what.outputs || !what.cache;
     boolean cache = what.all || what.cache;
     // A cap of 0 makes gc evict every blob and drop every record that named one.
-    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace);
+    BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace)
+        .onWorkspaceLockWait(WorkspaceOptions.lockNotice(spec.commandLine().getErr()));
     if (cache) {
       b.cacheMaxBytes(0);
     }
+    boolean cacheChanged = false;
     try (BuildNet net = b.start()) {
       if (outputs) {
         int n = net.cleanOutputs();
@@ -55,9 +57,13 @@ final class CleanCommand implements Callable<Integer> {
         out.printf("emptied the cache: %d blob%s (%s) and %d cache entr%s removed%n",
             r.blobsRemoved(), r.blobsRemoved() == 1 ? "" : "s", ByteSize.format(r.bytesFreed()),
             r.entriesRemoved(), r.entriesRemoved() == 1 ? "y" : "ies");
+        cacheChanged = r.blobsRemoved() > 0 || r.entriesRemoved() > 0;
       }
-      out.flush();
-      return 0;
     }
+    out.flush();
+    if (cacheChanged) {
+      DaemonCommand.cacheChanged(ws.workspace, spec.commandLine().getErr());
+    }
+    return 0;
   }
 }

@@ -49,7 +49,9 @@ import picocli.CommandLine;
  *
  * <p>The protocol is internal to this class and {@code bin/buildnet} (not the MessagePack one).
  * The client sends NUL-terminated fields: {@code buildnet-daemon-1}, the token, the request
- * ({@code build}, {@code status} or {@code stop}); for {@code build} then the physical working
+ * ({@code build}, {@code status}, {@code stop} or {@code forget}: drop the warm BuildNets, sent by
+ * {@code clean --cache} and {@code gc}, which empty the cache from another process behind the warm
+ * instance's in-memory record of it); for {@code build} then the physical working
  * directory, {@code 1} or {@code 0} (standard output is a terminal), the terminal's columns, the
  * argument count and the arguments (starting with {@code build}), the count of environment
  * variables and each as {@code NAME=VALUE}. A wrong magic or token gets one line, {@code error:
@@ -274,6 +276,10 @@ final class Daemon {
               + idleFor().toSeconds() + " s of " + idleTimeout.toSeconds() + " s\n");
           f.exit(0);
         }
+        case "forget" -> {
+          forgetWarm();
+          new Frames(out).exit(0);
+        }
         case "stop" -> {
           new Frames(out).exit(0);
           log.println("asked to stop");
@@ -294,6 +300,21 @@ final class Daemon {
       lastRequestNanos = System.nanoTime();
       active.decrementAndGet();
     }
+  }
+
+  /**
+   * Makes every warm BuildNet unfit for reuse: the next build opens a new one, which reads the
+   * cache as it is now (a warm one remembers which records and blobs it saw and would report
+   * targets whose outputs are in place as cached from a cache another process just emptied).
+   */
+  private void forgetWarm() {
+    synchronized (warm) {
+      for (Warm w : warm.values()) {
+        w.forgotten = true;
+      }
+    }
+    log.println("asked to forget the warm workspaces: the cache changed outside the daemon");
+    log.flush();
   }
 
   private int warmCount() {
@@ -427,6 +448,7 @@ final class Daemon {
     BuildNet net;
     dev.buildnet.internal.addon.AddOns.HotFiles hot; // null: every build stats its inputs
     boolean busy;
+    volatile boolean forgotten; // see forgetWarm
 
     Warm(Path workspace, Key key, Map<String, String> env) {
       this.workspace = workspace;
@@ -436,7 +458,7 @@ final class Daemon {
     }
 
     boolean fits(Key k, Map<String, String> otherEnv) {
-      if (!key.sameAs(k)) {
+      if (forgotten || !key.sameAs(k)) {
         return false;
       }
       for (String n : envNames) {

@@ -33,9 +33,18 @@ final class DaemonCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
+  /** {@code workspace}'s real path; a usage error, worded as build's, if it is no directory. */
+  private static Path realWorkspace(Path workspace) throws IOException {
+    if (!java.nio.file.Files.isDirectory(workspace)) {
+      throw new IllegalArgumentException("workspace " + workspace.toAbsolutePath().normalize()
+          + " is not an existing directory");
+    }
+    return workspace.toRealPath();
+  }
+
   /** Connects, sends {@code request}, and returns the reply frames' text; empty if none runs. */
   private static Optional<String> ask(Path workspace, String request) throws IOException {
-    Path file = DaemonFiles.stateFile(System.getenv(), workspace);
+    Path file = DaemonFiles.stateFile(System.getenv(), realWorkspace(workspace));
     Optional<DaemonFiles.State> state = DaemonFiles.read(file);
     if (state.isEmpty() || ProcessHandle.of(state.get().pid()).map(p -> !p.isAlive()).orElse(true)) {
       return Optional.empty();
@@ -62,6 +71,23 @@ final class DaemonCommand implements Runnable {
       throw new IOException("the daemon closed the connection without an answer");
     } catch (java.net.ConnectException e) {
       return Optional.empty(); // its pid lives on but nothing listens: not a daemon of ours
+    }
+  }
+
+  /**
+   * Tells the workspace's daemon, if one runs, that its cache was changed by this process (clean,
+   * gc), so its next build opens a BuildNet that reads the cache afresh. A daemon that cannot be
+   * told is named on {@code err} with what to do, and the command still succeeds: its own work is
+   * done.
+   */
+  static void cacheChanged(Path workspace, PrintWriter err) {
+    try {
+      ask(workspace, "forget");
+    } catch (IOException e) {
+      err.println("warning: could not tell the build daemon of " + workspace + " that the cache"
+          + " changed (" + e.getMessage() + "); its next build may report targets whose outputs"
+          + " are in place as cached: run 'buildnet daemon stop' to be sure");
+      err.flush();
     }
   }
 
@@ -93,7 +119,7 @@ final class DaemonCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      Path file = DaemonFiles.stateFile(System.getenv(), workspace);
+      Path file = DaemonFiles.stateFile(System.getenv(), realWorkspace(workspace));
       Optional<DaemonFiles.State> state = DaemonFiles.read(file);
       Optional<String> reply = ask(workspace, "stop");
       if (reply.isEmpty() || state.isEmpty()) {

@@ -51,7 +51,8 @@ final class DemoCommand implements Callable<Integer> {
       + "(default: the workspace's node_modules/.bin, then PATH).")
   String toolPath;
 
-  @Option(names = {"-j", "--slots"}, defaultValue = "0", description = "CPU slots (default: cores).")
+  @Option(names = {"-j", "--slots"}, defaultValue = "0", converter = SlotCount.class,
+      description = "CPU slots (default: cores).")
   int slots;
 
   @picocli.CommandLine.Mixin HttpOptions httpOptions;

@@ -26,14 +26,19 @@ final class GcCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    GcReport r;
     try (BuildNet net =
         BuildNet.builder().workspace(ws.workspace).cacheMaxBytes(maxBytes).start()) {
-      GcReport r = net.gc();
+      r = net.gc();
       out().printf(
           "removed %d blobs (%s) and %d dangling cache entries; %s remain%n",
           r.blobsRemoved(), ByteSize.format(r.bytesFreed()), r.entriesRemoved(),
           ByteSize.format(r.bytesRemaining()));
-      return 0;
     }
+    out().flush();
+    if (r.blobsRemoved() > 0 || r.entriesRemoved() > 0) {
+      DaemonCommand.cacheChanged(ws.workspace, spec.commandLine().getErr());
+    }
+    return 0;
   }
 }

@@ -40,10 +40,10 @@ final class ServeCommand implements Callable<Integer> {
           + "an argument: other users can read the process list.")
   Path secretFile;
 
-  @Option(names = "--local-slots", defaultValue = "-1",
+  @Option(names = "--local-slots", converter = SlotCount.class,
       description = "CPU slots for targets run by the master itself (default: -j, else cores); 0"
           + " sends every target to workers.")
-  int localSlots;
+  Integer localSlots; // null: not given
 
   @Option(names = "--placement-timeout", defaultValue = "300",
       description = "Seconds a target no connected worker can run waits for one (default 300).")
@@ -73,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
     BuildNet.Builder b = BuildNet.builder().workspace(ws.workspace).listen(parse(listen))
         .transport(tls.transport(secret, true)
             .heartbeatTimeout(java.time.Duration.ofSeconds(heartbeatTimeoutSeconds)).build());
-    if (localSlots >= 0) {
+    if (localSlots != null) {
       b.localSlots(localSlots);
     } else if (ws.slots > 0) {
       b.localSlots(ws.slots);

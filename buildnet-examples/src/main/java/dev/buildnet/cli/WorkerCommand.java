@@ -41,7 +41,8 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--id", description = "Worker id (default HOST-PID).")
   String id;
 
-  @Option(names = {"-j", "--slots"}, description = "CPU slots (default: cores).")
+  @Option(names = {"-j", "--slots"}, converter = SlotCount.class,
+      description = "CPU slots (default: cores).")
   int slots;
 
   @Option(names = "--memory-mb", description = "Memory to advertise in MB (default: physical).")

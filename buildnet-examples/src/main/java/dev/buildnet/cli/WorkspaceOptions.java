@@ -9,7 +9,19 @@ final class WorkspaceOptions {
       description = "The workspace root, holding buildnet.json (default: the current directory).")
   Path workspace;
 
-  @Option(names = {"-j", "--slots"}, defaultValue = "0",
+  @Option(names = {"-j", "--slots"}, defaultValue = "0", converter = SlotCount.class,
       description = "CPU slots to use at once (default: the number of cores).")
   int slots;
+
+  /**
+   * Prints BuildNet's "waiting for the build of process ..." as the command's own line on {@code
+   * err}, as {@code build} does, rather than leaving it to the library's log (a logger-formatted
+   * line, and none at all without a logger).
+   */
+  static java.util.function.Consumer<String> lockNotice(java.io.PrintWriter err) {
+    return message -> {
+      err.println(message);
+      err.flush();
+    };
+  }
 }

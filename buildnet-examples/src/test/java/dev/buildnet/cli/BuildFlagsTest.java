@@ -181,6 +181,31 @@ class BuildFlagsTest {
   }
 
   @Test
+  void json_printsTheRowsAndTheSummaryOnStandardError() throws IOException {
+    build();
+    Files.writeString(ws.resolve("src/b.txt"), "b2");
+
+    Run r = build("--json");
+
+    assertEquals(0, r.code, r.all());
+    new ObjectMapper().readTree(r.out); // standard output is the document alone
+    // docs/CLI.md: "rows and errors go to standard error".
+    assertEquals(1, rows(r.err, "built").size(), r.err);
+    assertTrue(rows(r.err, "built").get(0).contains("beta"), r.err);
+    assertTrue(r.err.lines().anyMatch(l -> l.startsWith("built 1, cached 2, failed 0")), r.err);
+    assertFalse(r.err.contains("\"schema\""), r.err);
+  }
+
+  @Test
+  void json_quiet_printsNothingButTheDocument() throws IOException {
+    Run r = build("--json", "-q");
+
+    assertEquals(0, r.code, r.all());
+    new ObjectMapper().readTree(r.out);
+    assertEquals("", r.err);
+  }
+
+  @Test
   void json_hasAnExitCodeOnlyForATargetWhoseCommandRan_notForACachedOne() throws IOException {
     build();
     Files.writeString(ws.resolve("src/b.txt"), "b3");

@@ -129,6 +129,24 @@ class BuildLockCliTest {
     assertEquals(20021, Files.size(ws.resolve("out/t0.txt")));
   }
 
+  /** As a second build says it (above): one plain line, not a log record of the library's. */
+  @Test
+  void clean_waitsForARunningBuild_sayingSoOnceInItsOwnLine() throws Exception {
+    workspace();
+    Cli first = new Cli("build", "-w", ws.toString());
+    awaitStarted();
+    Cli second = new Cli("clean", "-w", ws.toString());
+    String line = second.awaitLine("waiting for");
+    assertTrue(line.matches("waiting for the build of process " + first.process.pid()
+        + " \\(started \\d\\d:\\d\\d:\\d\\d\\) to finish"), line);
+
+    Files.writeString(ws.resolve("release"), "");
+    assertEquals(0, first.exit(), String.join("\n", first.all));
+    assertEquals(0, second.exit(), String.join("\n", second.all));
+    assertEquals(1, second.all.stream().filter(l -> l.contains("waiting for")).count(),
+        String.join("\n", second.all));
+  }
+
   @Test
   void noWaitExitsTwoAndAHolderKilledWithSigkillIsTakenOver() throws Exception {
     workspace();

@@ -54,6 +54,8 @@ class CliErrorsIT {
         bad(Setup.GOOD_WORKSPACE, "is not an existing directory", "build", "-w", "no-such-dir"),
         bad(Setup.META_DIR_IS_A_FILE, "cannot start BuildNet in .*\\.buildnet", "build"),
         bad(Setup.GOOD_WORKSPACE, "mutually exclusive", "build", "--verbose", "--quiet"),
+        bad(Setup.GOOD_WORKSPACE, "--slots.*'-1': a number of slots cannot be negative", "build",
+            "-j", "-1"),
         bad(Setup.GOOD_WORKSPACE, "expected one of \\[dot, json\\]", "build", "--graph=svg"),
         bad(Setup.GOOD_WORKSPACE, "unknown target 'nope'", "build", "--dry-run", "nope"),
         bad(Setup.GOOD_WORKSPACE, "git diff failed: .*[Nn]ot a git repository", "build",
@@ -85,6 +87,8 @@ class CliErrorsIT {
         bad(Setup.GOOD_WORKSPACE, "secret file missing does not exist", "serve",
             "--secret-file", "missing"),
         bad(Setup.GOOD_WORKSPACE, "Missing required option: '--secret-file", "serve"),
+        bad(Setup.GOOD_WORKSPACE, "--local-slots.*cannot be negative", "serve", "--secret-file",
+            "good-secret", "--listen", "127.0.0.1:0", "--local-slots", "-1"),
         bad(Setup.GOOD_WORKSPACE, "--listen must be HOST:PORT but was 'nowhere'", "serve",
             "--secret-file", "good-secret", "--listen", "nowhere"),
         bad(Setup.GOOD_WORKSPACE, "--http needs --http-token-file FILE", "serve",
@@ -98,6 +102,8 @@ class CliErrorsIT {
             "127.0.0.1:1", "--secret-file", "missing"),
         bad(Setup.GOOD_WORKSPACE, "--master must be HOST:PORT but was 'nowhere'", "worker",
             "--master", "nowhere", "--secret-file", "good-secret"),
+        bad(Setup.GOOD_WORKSPACE, "--slots.*cannot be negative", "worker", "--master",
+            "127.0.0.1:1", "--secret-file", "good-secret", "-j", "-2"),
         bad(Setup.GOOD_WORKSPACE, "--bundlers knows esbuild, bun and none, not 'webpack'",
             "worker", "--master", "127.0.0.1:1", "--secret-file", "good-secret", "--bundlers",
             "webpack"),
@@ -112,6 +118,11 @@ class CliErrorsIT {
             "127.0.0.1:1", "--secret-file", "good-secret"),
         bad(Setup.GOOD_WORKSPACE, "--logs and --no-logs are mutually exclusive", "submit",
             "--master", "127.0.0.1:1", "--secret-file", "good-secret", "--logs", "--no-logs", "a"),
+        // daemon
+        bad(Setup.NOTHING, "^error: workspace .*no-such-dir is not an existing directory", "daemon",
+            "status", "-w", "no-such-dir"),
+        bad(Setup.NOTHING, "^error: workspace .*no-such-dir is not an existing directory", "daemon",
+            "stop", "-w", "no-such-dir"),
         // the top level
         bad(Setup.NOTHING, "Unknown subcommand or option|Unmatched argument", "bulid"));
   }

@@ -30,8 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The distribution's launcher ({@code target/dist/bin/buildnet}) and the warm daemon it starts, as
  * real processes: builds go through one daemon, {@code --no-daemon} builds in the launcher's own
  * JVM, a wrong token is refused, a stale state file is recovered from, a killed client cancels its
- * build and leaves no process behind, {@code daemon stop} stops the daemon and what it runs, and a
- * failing build prints and exits through the daemon exactly as in-process.
+ * build and leaves no process behind, {@code daemon stop} stops the daemon and what it runs, a
+ * failing build prints and exits through the daemon exactly as in-process, and so does a build after
+ * {@code clean --cache} or {@code gc} emptied the cache from another process.
  */
 class DaemonIT {
   private static final long DEADLINE_SECONDS = 120;
@@ -282,6 +283,40 @@ class DaemonIT {
     Result r = run(List.of("build"));
     assertEquals(1, r.code());
     assertTrue(r.out().contains("'bad' exited with 3:\nto-err\n"), r.all()); // as in-process
+  }
+
+  @Test
+  void cleanCache_beforeAWarmDaemonsBuild_makesItRunTheTargetAsInProcess() throws Exception {
+    emptyTheCacheBetweenBuilds(List.of("clean", "--cache"));
+  }
+
+  @Test
+  void gcEvictingEverything_beforeAWarmDaemonsBuild_makesItRunTheTargetAsInProcess()
+      throws Exception {
+    emptyTheCacheBetweenBuilds(List.of("gc", "--max-bytes", "0"));
+  }
+
+  /**
+   * README: through the daemon "the output, the exit code and what is built are the same as
+   * in-process". {@code emptying} runs in a JVM of its own (only builds go to the daemon); an
+   * in-process build after it finds no record and runs the target, and so must the daemon's, not
+   * report it cached from the cache it remembers (which would also leave the cache empty).
+   */
+  private void emptyTheCacheBetweenBuilds(List<String> emptying) throws Exception {
+    Result first = run(List.of("build", "copy"));
+    assertEquals(0, first.code(), first.all());
+    long daemon = stateFile().orElseThrow().pid();
+
+    Result emptied = run(emptying);
+    assertEquals(0, emptied.code(), emptied.all());
+    assertEquals("", emptied.err(), emptied.all());
+    Result after = run(List.of("build", "copy"));
+
+    assertEquals(0, after.code(), after.all());
+    assertEquals(daemon, stateFile().orElseThrow().pid(), "the same daemon built it");
+    assertTrue(after.out().contains("built 1, cached 0, failed 0"), after.all());
+    Result again = run(List.of("build", "copy"));
+    assertTrue(again.out().contains("built 0, cached 1, failed 0"), "recorded anew: " + again.all());
   }
 
   /** Durations and build ids differ from run to run. */
