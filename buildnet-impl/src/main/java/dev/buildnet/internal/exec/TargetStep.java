@@ -116,7 +116,36 @@ public final class TargetStep {
    *     throws
    */
   public Result run(Spec spec, Lines lines, Cancel cancel) {
+    String outside = cwdOutsideRoot(spec);
+    if (outside != null) {
+      return Result.of(Outcome.NOT_STARTED, outside);
+    }
     return spec.bundle() != null ? bundle(spec, lines, cancel) : command(spec, lines, cancel);
+  }
+
+  /**
+   * Why {@code spec}'s working directory is refused, or null: one reached through a symbolic link
+   * that leads outside the root (the workspace, or a worker's sandbox) would let a command run,
+   * and write, outside it, as declared outputs may not (docs/WORKSPACE.md). A missing directory
+   * is left to the shell, which reports it.
+   */
+  static String cwdOutsideRoot(Spec spec) {
+    Path cwd = spec.cwd();
+    if (cwd == null || spec.root() == null || !java.nio.file.Files.exists(cwd)) {
+      return null;
+    }
+    try {
+      Path root = spec.root().toRealPath();
+      Path real = cwd.toRealPath();
+      if (real.startsWith(root)) {
+        return null;
+      }
+      String relative = spec.root().relativize(cwd).toString().replace('\\', '/');
+      return "the working directory '" + relative + "' leads outside the workspace through a"
+          + " symbolic link (to " + real + "); the command was not run";
+    } catch (java.io.IOException e) {
+      return null; // gone meanwhile: the shell reports it
+    }
   }
 
   private Result command(Spec spec, Lines lines, Cancel cancel) {
@@ -174,6 +203,11 @@ public final class TargetStep {
     }
     if (cancel.isCancelled()) {
       return java.util.concurrent.CompletableFuture.completedFuture(Result.of(Outcome.CANCELLED, null));
+    }
+    String outside = cwdOutsideRoot(spec);
+    if (outside != null) {
+      return java.util.concurrent.CompletableFuture.completedFuture(
+          Result.of(Outcome.NOT_STARTED, outside));
     }
     RunningCommand rc;
     try {
