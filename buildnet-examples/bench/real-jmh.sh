@@ -2,9 +2,11 @@
 # A real-project benchmark: OpenJDK JMH 1.37, laid out from its sources jars on Maven Central as a
 # BuildNet workspace of 24 javac/jar targets, built with the distribution's launcher. Prints:
 # the cold build; null builds through the daemon and in a fresh JVM (--no-daemon); a
-# whitespace-only edit of one jmh-core source (early cutoff: only jmh-core:compile may re-run); a
-# real edit (a string literal in jmh-core: its dependents must re-run); and a fully cached build
-# of one target whose input glob covers BIG_FILES (100,000) small files, next to `find | wc -l`.
+# whitespace-only edit of one jmh-core source (early cutoff: only the two targets that read it,
+# jmh-core:compile and jmh-core:sources, may re-run; javac's classes come out byte-identical, so
+# nothing downstream does); a real edit (a string literal in jmh-core: its dependents re-run);
+# and a fully cached build of one target whose input glob covers BIG_FILES (100,000) small files,
+# next to `find | wc -l`.
 # It checks what it built and fails loudly otherwise: jmh-core's jar has the same entries and
 # class bytes as a plain javac + jar of the same sources with the same flags, and the samples'
 # benchmark jar lists (`org.openjdk.jmh.Main -l`) exactly the benchmarks named in the
