@@ -48,17 +48,19 @@ import picocli.CommandLine;
  * running builds (which kills their process trees) and closes every BuildNet first.
  *
  * <p>The protocol is internal to this class and {@code bin/buildnet} (not the MessagePack one).
- * The client sends NUL-terminated fields: {@code buildnet-daemon-1}, the token, the request
- * ({@code build}, {@code status}, {@code stop} or {@code forget}: drop the warm BuildNets, sent by
- * {@code clean --cache} and {@code gc}, which empty the cache from another process behind the warm
- * instance's in-memory record of it); for {@code build} then the physical working
+ * The client sends NUL-terminated fields: {@code buildnet-daemon-1} (or {@code -2}, below), the
+ * token, the request ({@code build}, {@code status}, {@code stop} or {@code forget}: drop the warm
+ * BuildNets, sent by {@code clean --cache} and {@code gc}, which empty the cache from another
+ * process behind the warm instance's in-memory record of it); for {@code build} then the physical working
  * directory, {@code 1} or {@code 0} (standard output is a terminal), the terminal's columns, the
  * argument count and the arguments (starting with {@code build}), the count of environment
  * variables and each as {@code NAME=VALUE}. A wrong magic or token gets one line, {@code error:
  * ...}, and the connection is closed. Otherwise every reply line is a frame: {@code 1|TEXT} (a line
  * of standard output), {@code 1-TEXT} (standard output without a line end yet, as a progress line
  * that is redrawn), {@code 2|} and {@code 2-} the same for standard error, and last {@code x|CODE},
- * the exit code. A client that closes its connection (Ctrl-C, kill) cancels its build.
+ * the exit code. A client that sent {@code buildnet-daemon-2} gets a build's text as counted
+ * blocks instead of line frames: {@code 1#N} or {@code 2#N} and a line end, then exactly N bytes of
+ * UTF-8 text for standard output or error (any number of lines, the last maybe without its end). A client that closes its connection (Ctrl-C, kill) cancels its build.
  *
  * <p>The environment: the client's whole environment is sent, and the build sees it exactly as an
  * in-process build sees its own (targets read only the variables they list, {@code
@@ -77,6 +79,13 @@ import picocli.CommandLine;
  */
 final class Daemon {
   static final String MAGIC = "buildnet-daemon-1";
+  /**
+   * The magic of a client that reads text in counted blocks ({@code 1#N}, see the class doc):
+   * bin/buildnet is one. bash reads a socket one byte per read(2) for line frames, but a counted
+   * {@code read -N} in blocks, so a large reply (a {@code --json} document, {@code --logs}) cost
+   * it a system call per byte: 2 s for the 600 KB document of a 24-target build.
+   */
+  static final String MAGIC_BLOCKS = "buildnet-daemon-2";
   private static final int MAX_FIELD = 1 << 20;
   private static final int MAX_FIELDS = 100_000;
   /** How long a client may take to send its request. */
@@ -259,7 +268,8 @@ final class Daemon {
       OutputStream out = s.getOutputStream();
       String magic = field(in);
       String given = field(in);
-      if (!MAGIC.equals(magic) || !MessageDigest.isEqual(
+      boolean blocks = MAGIC_BLOCKS.equals(magic);
+      if (!(blocks || MAGIC.equals(magic)) || !MessageDigest.isEqual(
           given.getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
         out.write("error: wrong token for this buildnet daemon\n".getBytes(StandardCharsets.UTF_8));
         out.flush();
@@ -267,7 +277,7 @@ final class Daemon {
       }
       String request = field(in);
       switch (request) {
-        case "build" -> build(s, in, out);
+        case "build" -> build(s, in, out, blocks);
         case "status" -> {
           Frames f = new Frames(out);
           f.write('1', "daemon " + ProcessHandle.current().pid() + " on 127.0.0.1:"
@@ -323,7 +333,8 @@ final class Daemon {
     }
   }
 
-  private void build(Socket s, InputStream in, OutputStream out) throws IOException {
+  private void build(Socket s, InputStream in, OutputStream out, boolean blocks)
+      throws IOException {
     long t0 = System.nanoTime();
     Path cwd = Path.of(field(in));
     boolean tty = "1".equals(field(in));
@@ -345,7 +356,7 @@ final class Daemon {
     s.setSoTimeout(0);
     out.write("ok\n".getBytes(StandardCharsets.UTF_8)); // the client waits a bounded time for it
     out.flush();
-    Frames frames = new Frames(out);
+    Frames frames = new Frames(out, blocks);
     if (argc == 0 || !"build".equals(args[0]) || !cwd.isAbsolute()) {
       frames.write('2', "error: the daemon runs 'build' only\n");
       frames.exit(BuildNetCli.USAGE);
@@ -702,12 +713,25 @@ final class Daemon {
   /** Reply frames on one connection; standard output and error share it, line by line. */
   static final class Frames {
     private final OutputStream out;
+    private final boolean blocks;
 
     Frames(OutputStream out) {
+      this(out, false);
+    }
+
+    Frames(OutputStream out, boolean blocks) {
       this.out = out;
+      this.blocks = blocks;
     }
 
     synchronized void write(char stream, String text) throws IOException {
+      if (blocks) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        out.write((stream + "#" + bytes.length + "\n").getBytes(StandardCharsets.UTF_8));
+        out.write(bytes);
+        out.flush();
+        return;
+      }
       int start = 0;
       StringBuilder b = new StringBuilder(text.length() + 16);
       while (start < text.length()) {
