@@ -806,7 +806,7 @@ public final class Target {
     public Builder cpuSlots(int slots) {
       once(cpuSlots, "cpuSlots");
       if (slots < 1) {
-        throw bad("cpuSlots must be at least 1 but was " + slots);
+        throw bad("CPU slots (\"cpu\" in buildnet.json) must be at least 1 but was " + slots);
       }
       this.cpuSlots = slots;
       return this;

@@ -272,7 +272,8 @@ public final class WorkspaceFile {
       JsonProcessingException e, String source, Path file) {
     JsonLocation location = e.getLocation();
     int line = location == null ? 0 : Math.max(0, location.getLineNr());
-    int column = location == null ? 0 : Math.max(0, location.getColumnNr());
+    // Columns count from 1, as editors do; Jackson reports 0 for an empty file.
+    int column = location == null ? 0 : Math.max(1, location.getColumnNr());
     String where = source + (line > 0 ? ":" + line + ":" + column : "") + ": ";
     String message;
     if (e instanceof UnrecognizedPropertyException u) {

@@ -177,7 +177,7 @@ class TargetTest {
   @Test
   void resources_areRangeChecked() {
     assertMessageContains(assertThrows(IllegalArgumentException.class, () -> app().cpuSlots(0)),
-        "target 'app'", "cpuSlots must be at least 1 but was 0");
+        "target 'app'", "CPU slots (\"cpu\" in buildnet.json) must be at least 1 but was 0");
     assertThrows(IllegalArgumentException.class, () -> app().memoryMb(-1));
     assertThrows(IllegalArgumentException.class, () -> app().retries(-1));
     assertThrows(IllegalArgumentException.class, () -> app().timeout(Duration.ZERO));

@@ -89,6 +89,12 @@ class WorkspaceFileTest {
   }
 
   @Test
+  void anEmptyFile_isPlacedAtLine1Column1_asEveryOtherColumnCountsFrom1() {
+    InvalidGraphException e = loadFails("");
+    assertContains(e.getMessage(), "buildnet.json:1:1: ");
+  }
+
+  @Test
   void unknownField_isRejectedWithPathAndLocation() {
     InvalidGraphException e = loadFails("""
         {"version": 1, "targets": {
