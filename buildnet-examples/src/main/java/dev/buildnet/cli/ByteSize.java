@@ -47,6 +47,9 @@ final class ByteSize implements ITypeConverter<Long> {
       throw new IllegalArgumentException(
           "'" + value + "' is not a size: write bytes or a number with K, M, G or T, e.g. 10G");
     }
+    if (n < 0) {
+      throw new IllegalArgumentException("'" + value + "': a size cannot be negative");
+    }
     double bytes = n * (1L << shift);
     if (bytes >= Long.MAX_VALUE) {
       throw new IllegalArgumentException("'" + value + "' is too large");

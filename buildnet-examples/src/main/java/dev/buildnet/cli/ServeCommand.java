@@ -45,11 +45,11 @@ final class ServeCommand implements Callable<Integer> {
           + " sends every target to workers.")
   Integer localSlots; // null: not given
 
-  @Option(names = "--placement-timeout", defaultValue = "300",
+  @Option(names = "--placement-timeout", defaultValue = "300", converter = PositiveCount.class,
       description = "Seconds a target no connected worker can run waits for one (default 300).")
   long placementTimeoutSeconds;
 
-  @Option(names = "--heartbeat-timeout", defaultValue = "15",
+  @Option(names = "--heartbeat-timeout", defaultValue = "15", converter = PositiveCount.class,
       description = "Seconds without a heartbeat before a worker is declared dead (default 15).")
   long heartbeatTimeoutSeconds;
 

@@ -45,7 +45,7 @@ final class WorkerCommand implements Callable<Integer> {
       description = "CPU slots (default: cores).")
   int slots;
 
-  @Option(names = "--memory-mb", description = "Memory to advertise in MB (default: physical).")
+  @Option(names = "--memory-mb", converter = PositiveCount.class, description = "Memory to advertise in MB (default: physical).")
   long memoryMb;
 
   @Option(names = "--work-dir", description = "Sandboxes and local blob cache (default: temp).")
