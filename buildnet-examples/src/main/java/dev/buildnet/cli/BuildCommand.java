@@ -95,10 +95,7 @@ final class BuildCommand implements Callable<Integer> {
     PrintWriter human = json ? spec.commandLine().getErr() : out();
     ConsoleReporter reporter = new ConsoleReporter(human, live, logs, verbosity);
     BuildSession.Settings settings = new BuildSession.Settings(session.resolve(ws.workspace),
-        ws.slots, !noWait, reporter, message -> {
-          human.println(message);
-          human.flush();
-        });
+        ws.slots, !noWait, reporter, WorkspaceOptions.lockNotice(human));
     try (BuildSession.Lease lease = session.open(settings)) {
       BuildNet net = lease.net();
       List<String> names = targets.isEmpty()

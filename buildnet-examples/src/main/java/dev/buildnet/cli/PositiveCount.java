@@ -11,12 +11,7 @@ import picocli.CommandLine.TypeConversionException;
 final class PositiveCount implements ITypeConverter<Long> {
   @Override
   public Long convert(String value) {
-    long n;
-    try {
-      n = Long.parseLong(value.strip());
-    } catch (NumberFormatException e) {
-      throw new TypeConversionException("'" + value + "' is not a whole number");
-    }
+    long n = SlotCount.wholeNumber(value, "");
     if (n <= 0) {
       throw new TypeConversionException("'" + value + "': it must be more than 0");
     }

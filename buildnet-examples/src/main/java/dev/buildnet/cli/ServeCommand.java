@@ -82,10 +82,7 @@ final class ServeCommand implements Callable<Integer> {
       b.deferOutputs(true);
     }
     b.placementTimeout(java.time.Duration.ofSeconds(placementTimeoutSeconds))
-        .onWorkspaceLockWait(message -> {
-          out.println(message);
-          out.flush();
-        });
+        .onWorkspaceLockWait(WorkspaceOptions.lockNotice(out));
     BuildNet started;
     try {
       started = b.start(); // holds the workspace lock until it closes

@@ -10,15 +10,22 @@ import picocli.CommandLine.TypeConversionException;
 final class SlotCount implements ITypeConverter<Integer> {
   @Override
   public Integer convert(String value) {
-    int n;
-    try {
-      n = Integer.parseInt(value.strip());
-    } catch (NumberFormatException e) {
+    long n = wholeNumber(value, " of slots");
+    if (n > Integer.MAX_VALUE) {
       throw new TypeConversionException("'" + value + "' is not a whole number of slots");
     }
     if (n < 0) {
       throw new TypeConversionException("'" + value + "': a number of slots cannot be negative");
     }
-    return n;
+    return (int) n;
+  }
+
+  /** {@code value} as a whole number, or a usage error: "'VALUE' is not a whole number" + noun. */
+  static long wholeNumber(String value, String noun) {
+    try {
+      return Long.parseLong(value.strip());
+    } catch (NumberFormatException e) {
+      throw new TypeConversionException("'" + value + "' is not a whole number" + noun);
+    }
   }
 }

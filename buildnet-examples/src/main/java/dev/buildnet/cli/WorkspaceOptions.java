@@ -15,13 +15,13 @@ final class WorkspaceOptions {
 
   /**
    * Prints BuildNet's "waiting for the build of process ..." as the command's own line on {@code
-   * err}, as {@code build} does, rather than leaving it to the library's log (a logger-formatted
-   * line, and none at all without a logger).
+   * to} (build: its rows' stream; clean: standard error; serve: standard output), rather than
+   * leaving it to the library's log (a logger-formatted line, and none at all without a logger).
    */
-  static java.util.function.Consumer<String> lockNotice(java.io.PrintWriter err) {
+  static java.util.function.Consumer<String> lockNotice(java.io.PrintWriter to) {
     return message -> {
-      err.println(message);
-      err.flush();
+      to.println(message);
+      to.flush();
     };
   }
 }

@@ -131,22 +131,22 @@ public final class TargetStep {
    */
   static String cwdOutsideRoot(Spec spec) {
     Path cwd = spec.cwd();
-    if (cwd == null || spec.root() == null || !java.nio.file.Files.exists(cwd)) {
-      return null;
+    if (cwd.equals(spec.root())) {
+      return null; // the usual case, and a root that is itself a link is the root: no look-up
     }
     try {
-      Path root = spec.root().toRealPath();
       Path real = cwd.toRealPath();
-      if (real.startsWith(root)) {
+      if (real.startsWith(spec.root().toRealPath())) {
         return null;
       }
       String relative = spec.root().relativize(cwd).toString().replace('\\', '/');
       return "the working directory '" + relative + "' leads outside the workspace through a"
           + " symbolic link (to " + real + "); the command was not run";
     } catch (java.io.IOException e) {
-      return null; // gone meanwhile: the shell reports it
+      return null; // missing (or gone meanwhile): the shell reports it
     }
   }
+
 
   private Result command(Spec spec, Lines lines, Cancel cancel) {
     if (cancel.isCancelled()) {
